@@ -1,0 +1,5 @@
+import type { PromptDefinition } from '../src/mcp/define-prompt.js';
+import { planExperimentPrompt } from './plan-experiment.js';
+import { reviewResultsPrompt } from './review-results.js';
+
+export const prompts: PromptDefinition[] = [planExperimentPrompt, reviewResultsPrompt];

@@ -1,0 +1,12 @@
+import type { ResourceDefinition } from '../src/mcp/define-resource.js';
+import { surfacesResource } from './surfaces.js';
+import { surfaceResource } from './surface.js';
+import { experimentResource } from './experiment.js';
+import { metricsResource } from './metrics.js';
+import { contentResource } from './content.js';
+import { policyResource } from './policy.js';
+
+export const resources: ResourceDefinition[] = [surfacesResource, surfaceResource, experimentResource, metricsResource, contentResource, policyResource];
+
+/** The resource URIs a change to an experiment makes stale. */
+export const urisForExperimentChange = (e: { id: string; surfaceId: string }) => [`sealab://experiment/${e.id}`, `sealab://surface/${e.surfaceId}`, 'sealab://surfaces'];

@@ -1,0 +1,10 @@
+import { defineResource } from '../src/mcp/define-resource.js';
+
+export const surfaceResource = defineResource({
+  name: 'surface',
+  title: 'Surface',
+  description: 'One surface: its slots (accepted content types, default item), running experiments and free buckets.',
+  uri: 'sealab://surface/{id}',
+  read: (app, { id }) => app.catalog.surface(id),
+  list: (app) => app.catalog.surfaces().map((s) => ({ id: s.id, name: s.name })),
+});

@@ -1,0 +1,9 @@
+import { defineResource } from '../src/mcp/define-resource.js';
+
+export const surfacesResource = defineResource({
+  name: 'surfaces',
+  title: 'Surfaces',
+  description: 'Every surface with slots, platforms, traffic, running experiments and free buckets.',
+  uri: 'sealab://surfaces',
+  read: (app) => ({ surfaces: app.catalog.surfaces() }),
+});

@@ -1,0 +1,34 @@
+import type { Db } from '../store/db.js';
+import type { CatalogRepo } from '../store/catalog-repo.js';
+import type { ExperimentRepo } from '../store/experiment-repo.js';
+import type { AuditRepo } from '../store/audit-repo.js';
+import type { ValidationRepo } from '../store/validation-repo.js';
+import type { IdempotencyRepo } from '../store/idempotency-repo.js';
+import type { EventRepo } from '../store/event-repo.js';
+import type { Policy } from '../domain/policy.js';
+import type { Logger } from '../logger.js';
+
+export type { WriteContext } from '../store/audit-repo.js';
+
+/** What changed, so resource subscribers and caches can react. */
+export type ChangeEvent = { kind: 'experiment'; id: string; surfaceId: string };
+
+export interface Clock {
+  now(): Date;
+}
+
+/** Everything a use case needs, built once in the composition root. */
+export interface AppDeps {
+  db: Db;
+  catalog: CatalogRepo;
+  experiments: ExperimentRepo;
+  audit: AuditRepo;
+  validations: ValidationRepo;
+  idempotency: IdempotencyRepo;
+  events: EventRepo;
+  policy: Policy;
+  clock: Clock;
+  newId: (prefix: string) => string;
+  logger: Logger;
+  emit: (e: ChangeEvent) => void;
+}

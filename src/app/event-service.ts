@@ -1,0 +1,120 @@
+import { z } from 'zod';
+import { Id } from '../domain/schemas.js';
+import { assignUnit, bucketOf, type UnitAssignment } from '../domain/assignment.js';
+import { AppError, notFound } from '../errors.js';
+import type { AppDeps } from './context.js';
+
+const Timestamp = z.iso.datetime({ offset: true }).describe('ISO 8601 time the event happened, e.g. "2026-11-26T10:00:00Z"');
+const EventId = z.string().min(1).max(128).describe('Producer-chosen unique id; a repeated id counts once');
+const UnitId = z.string().min(1).max(256);
+
+export const ExposureEventSchema = z.object({
+  id: EventId,
+  type: z.literal('exposure'),
+  unitId: UnitId,
+  experimentId: z.string().min(1),
+  variant: Id,
+  timestamp: Timestamp.optional(),
+});
+export const MetricEventSchema = z.object({
+  id: EventId,
+  type: z.literal('metric'),
+  unitId: UnitId,
+  metricId: Id,
+  value: z.number().finite(),
+  timestamp: Timestamp.optional(),
+});
+export const EventSchema = z.discriminatedUnion('type', [ExposureEventSchema, MetricEventSchema]);
+export const EventBatchSchema = z.object({ events: z.array(z.unknown()).min(1).max(10_000) });
+
+export interface IngestResult {
+  accepted: number;
+  duplicates: number;
+  rejected: { index: number; id: string | null; code: string; message: string }[];
+}
+
+export interface AssignmentResult {
+  surfaceId: string;
+  unitId: string;
+  bucket: number;
+  assignments: Omit<UnitAssignment, 'bucket'>[];
+  layout: { slotId: string; contentId: string; experimentId: string | null; variant: string | null }[];
+}
+
+/** Data in: batched exposures and metric events, and the assignment endpoint that services call. */
+export class EventService {
+  constructor(private readonly d: AppDeps) {}
+
+  /** One transaction per batch; invalid events are reported by index and never block the valid ones. */
+  ingest(body: unknown): IngestResult {
+    const batch = EventBatchSchema.safeParse(body);
+    if (!batch.success) {
+      throw new AppError('INVALID_INPUT', `the batch is malformed: ${batch.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}`, 'Send {"events": [...]} with 1 to 10,000 events.');
+    }
+    const result: IngestResult = { accepted: 0, duplicates: 0, rejected: [] };
+    const experiments = new Map<string, { status: string; variants: Set<string> }>();
+    const lookup = (id: string) => {
+      if (!experiments.has(id)) {
+        const e = this.d.experiments.get(id);
+        experiments.set(id, e ? { status: e.status, variants: new Set(e.variants.map((v) => v.key)) } : { status: 'missing', variants: new Set() });
+      }
+      return experiments.get(id)!;
+    };
+    const now = this.d.clock.now().toISOString();
+    this.d.db.transaction(() => {
+      batch.data.events.forEach((raw, index) => {
+        const parsed = EventSchema.safeParse(raw);
+        const id = typeof (raw as { id?: unknown })?.id === 'string' ? (raw as { id: string }).id : null;
+        const reject = (code: string, message: string) => result.rejected.push({ index, id, code, message });
+        if (!parsed.success) return reject('INVALID_EVENT', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+        const ev = parsed.data;
+        const ts = ev.timestamp ? new Date(ev.timestamp).toISOString() : now;
+        if (ev.type === 'exposure') {
+          const e = lookup(ev.experimentId);
+          if (e.status === 'missing') return reject('UNKNOWN_EXPERIMENT', `experiment '${ev.experimentId}' does not exist`);
+          if (e.status === 'draft') return reject('NOT_RUNNING', `experiment '${ev.experimentId}' is a draft and serves nothing`);
+          if (!e.variants.has(ev.variant)) return reject('UNKNOWN_VARIANT', `variant '${ev.variant}' is not in experiment '${ev.experimentId}'`);
+        } else if (!this.d.catalog.metric(ev.metricId)) {
+          return reject('UNKNOWN_METRIC', `metric '${ev.metricId}' does not exist`);
+        }
+        if (!this.d.events.claimEventId(ev.id, ev.type, ev.unitId, now)) {
+          result.duplicates++;
+          return;
+        }
+        if (ev.type === 'exposure') this.d.events.addExposure({ eventId: ev.id, experimentId: ev.experimentId, unitId: ev.unitId, variant: ev.variant, ts });
+        else this.d.events.addMetricEvent({ eventId: ev.id, metricId: ev.metricId, unitId: ev.unitId, value: ev.value, ts });
+        result.accepted++;
+      });
+    }).immediate();
+    return result;
+  }
+
+  /** Which variants the unit sees on the surface now, and the resulting layout; records the exposures. */
+  assign(surfaceId: string, unitId: string, platform?: string): AssignmentResult {
+    if (!unitId) throw new AppError('INVALID_INPUT', 'unit is required', 'Pass ?unit=<stable unit id>, e.g. a user or device id.');
+    const surface = this.d.catalog.surface(surfaceId);
+    if (!surface) throw notFound('surface', surfaceId, 'GET /v1/surfaces lists the surface ids.');
+    const running = this.d.experiments.list({ surfaceId, status: ['running'] });
+    const assigned = assignUnit(surface, running, unitId, platform);
+    const layout = surface.slots.map((s) => ({ slotId: s.id, contentId: s.defaultContentId, experimentId: null as string | null, variant: null as string | null }));
+    const now = this.d.clock.now().toISOString();
+    this.d.db.transaction(() => {
+      for (const a of assigned) {
+        const exp = running.find((e) => e.id === a.experimentId)!;
+        const variant = exp.variants.find((v) => v.key === a.variant)!;
+        for (const o of variant.overrides) {
+          const slot = layout.find((l) => l.slotId === o.slotId);
+          if (slot) Object.assign(slot, { contentId: o.contentId, experimentId: exp.id, variant: a.variant });
+        }
+        this.d.events.addExposure({ eventId: `assign:${exp.id}:${unitId}`, experimentId: exp.id, unitId, variant: a.variant, ts: now });
+      }
+    })();
+    return {
+      surfaceId,
+      unitId,
+      bucket: bucketOf(surface.salt, unitId, surface.bucketCount),
+      assignments: assigned.map(({ bucket: _b, ...rest }) => rest),
+      layout,
+    };
+  }
+}

@@ -1,0 +1,86 @@
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { openDb, type Db } from './store/db.js';
+import { CatalogRepo } from './store/catalog-repo.js';
+import { ExperimentRepo } from './store/experiment-repo.js';
+import { AuditRepo } from './store/audit-repo.js';
+import { ValidationRepo } from './store/validation-repo.js';
+import { IdempotencyRepo } from './store/idempotency-repo.js';
+import { EventRepo } from './store/event-repo.js';
+import { seedDemo } from './store/demo-seed.js';
+import { DEFAULT_POLICY, type Policy } from './domain/policy.js';
+import { ExperimentService } from './app/experiment-service.js';
+import { CatalogService } from './app/catalog-service.js';
+import { EventService } from './app/event-service.js';
+import { MetricsService } from './app/metrics-service.js';
+import type { AppDeps, ChangeEvent, Clock } from './app/context.js';
+import { createLogger, type Logger } from './logger.js';
+
+export interface Container {
+  deps: AppDeps;
+  experiments: ExperimentService;
+  catalog: CatalogService;
+  events: EventService;
+  metrics: MetricsService;
+  /** Listen to writes (resource notifications); returns an unsubscribe function. */
+  onChange(listener: (e: ChangeEvent) => void): () => void;
+  logger: Logger;
+  close(): void;
+}
+
+export interface ContainerOptions {
+  /** SQLite file path, or ':memory:'. */
+  dbFile: string;
+  seedDemo?: boolean;
+  logger?: Logger;
+  clock?: Clock;
+  policy?: Policy;
+}
+
+export const dbFileIn = (dataDir: string) => path.join(dataDir, 'sealab.db');
+
+/** Composition root: builds every dependency once. */
+export function createContainer(opts: ContainerOptions): Container {
+  const logger = opts.logger ?? createLogger('silent');
+  const db: Db = openDb(opts.dbFile);
+  const listeners = new Set<(e: ChangeEvent) => void>();
+  const deps: AppDeps = {
+    db,
+    catalog: new CatalogRepo(db),
+    experiments: new ExperimentRepo(db),
+    audit: new AuditRepo(db),
+    validations: new ValidationRepo(db),
+    idempotency: new IdempotencyRepo(db),
+    events: new EventRepo(db),
+    policy: opts.policy ?? DEFAULT_POLICY,
+    clock: opts.clock ?? { now: () => new Date() },
+    newId: (prefix) => `${prefix}_${randomUUID().replace(/-/g, '').slice(0, 16)}`,
+    logger,
+    emit: (e) => {
+      for (const l of listeners) {
+        try {
+          l(e);
+        } catch (err) {
+          logger.warn({ err }, 'change listener failed');
+        }
+      }
+    },
+  };
+  if (opts.seedDemo ?? true) {
+    if (seedDemo(deps.catalog)) logger.info('seeded demo surfaces, content and metrics into an empty database');
+  }
+  const experiments = new ExperimentService(deps);
+  return {
+    deps,
+    experiments,
+    catalog: new CatalogService(deps),
+    events: new EventService(deps),
+    metrics: new MetricsService(deps, experiments),
+    onChange: (l) => {
+      listeners.add(l);
+      return () => listeners.delete(l);
+    },
+    logger,
+    close: () => db.close(),
+  };
+}

@@ -1,0 +1,129 @@
+import { z } from 'zod';
+
+/** Zod schemas are the single source of truth for shapes: MCP, REST and storage use them. */
+
+export const Id = z.string().min(1).max(64).regex(/^[a-z0-9][a-z0-9_-]*$/, 'lowercase letters, digits, - and _ only');
+export const Platform = z.enum(['ios', 'android', 'web', 'desktop']);
+export const ContentType = z.enum(['shelf', 'playlist', 'podcast', 'banner', 'album', 'mix']);
+
+export const SlotSchema = z.object({
+  id: Id.describe('Slot id, unique on its surface, e.g. "shelf-1"'),
+  name: z.string(),
+  position: z.number().int().min(0),
+  accepts: z.array(ContentType).min(1).describe('Content types this slot can show'),
+  defaultContentId: Id.describe('Content item shown when no experiment overrides the slot'),
+});
+
+export const SurfaceSchema = z.object({
+  id: Id,
+  name: z.string(),
+  description: z.string(),
+  platforms: z.array(Platform).min(1),
+  dailyTraffic: z.number().int().positive().describe('Expected unique units per day'),
+  bucketCount: z.number().int().min(100).max(1_000_000),
+  salt: z.string().min(1),
+  slots: z.array(SlotSchema).min(1),
+});
+
+export const ContentItemSchema = z.object({
+  id: Id,
+  type: ContentType,
+  title: z.string(),
+  platforms: z.array(Platform).min(1),
+});
+
+export const MetricKind = z.enum(['binary', 'mean', 'count']);
+export const MetricSchema = z.object({
+  id: Id,
+  name: z.string(),
+  description: z.string(),
+  kind: MetricKind,
+  direction: z.enum(['increase', 'decrease']).describe('Which direction is desirable'),
+  isGuardrail: z.boolean().describe('Suitable as a guardrail (quality/health) metric'),
+  baselineMean: z.number(),
+  baselineVariance: z.number().nonnegative(),
+  unit: z.string().optional(),
+});
+
+export const ExperimentStatus = z.enum(['draft', 'running', 'paused', 'concluded', 'archived']);
+export const Outcome = z.enum(['shipped', 'rolled_back', 'inconclusive', 'stopped']);
+
+export const OverrideSchema = z.object({
+  slotId: Id.describe('Slot on the experiment surface, e.g. "shelf-1"'),
+  contentId: Id.describe('Content item to show in that slot for this variant, e.g. "pl-deep-focus"'),
+});
+
+export const VariantSchema = z.object({
+  key: Id.describe('Variant key, e.g. "control" or "treatment"'),
+  name: z.string().max(120).optional(),
+  isControl: z.boolean().default(false).describe('Exactly one variant is the control'),
+  weight: z.number().positive().describe('Relative traffic weight; weights are normalised, e.g. 50'),
+  overrides: z.array(OverrideSchema).default([]).describe('Slot overrides this variant serves; empty for the control'),
+});
+
+export const TargetingSchema = z.object({
+  platforms: z.array(Platform).optional().describe('Only units on these platforms; omit for all the surface supports'),
+});
+
+export const GuardrailSchema = z.object({
+  metricId: Id.describe('Guardrail metric id, e.g. "crash-rate"'),
+  margin: z.number().positive().max(1).default(0.02).describe('Non-inferiority margin, relative, e.g. 0.02 for 2%'),
+});
+
+export const AnalysisPlanSchema = z.object({
+  alpha: z.number().gt(0).lt(0.5).default(0.05),
+  power: z.number().gt(0.5).lt(1).default(0.8),
+  mde: z.number().gt(0).lt(10).default(0.02).describe('Minimum detectable effect, relative to the control mean, e.g. 0.02'),
+  durationDays: z.number().int().min(1).max(180).default(14),
+  sequential: z.boolean().default(true),
+});
+
+/** What an agent writes: the editable part of an experiment. */
+export const ExperimentConfigSchema = z.object({
+  key: Id.describe('Short unique key, e.g. "home-focus-shelf"'),
+  name: z.string().min(1).max(120),
+  hypothesis: z.string().min(1).max(2000).describe('We believe X will change metric Y because Z'),
+  owner: z.string().min(1).max(120).describe('Team or person accountable, e.g. "home-team"'),
+  surfaceId: Id.describe('Surface to run on, e.g. "home" (see list_surfaces)'),
+  variants: z.array(VariantSchema).min(2).max(10),
+  allocationPercent: z.number().gt(0).max(100).default(10).describe('Share of the surface traffic in the experiment, e.g. 10'),
+  targeting: TargetingSchema.default({}),
+  successMetrics: z.array(Id).min(1).max(5).describe('Metric ids the experiment aims to improve, e.g. ["stream-rate"]'),
+  guardrails: z.array(GuardrailSchema).default([]).describe('Metrics that must not get worse'),
+  analysisPlan: AnalysisPlanSchema.default({ alpha: 0.05, power: 0.8, mde: 0.02, durationDays: 14, sequential: true }),
+});
+
+export const BucketRange = z.tuple([z.number().int(), z.number().int()]);
+
+export const ExperimentSchema = ExperimentConfigSchema.extend({
+  id: z.string(),
+  status: ExperimentStatus,
+  outcome: Outcome.nullable(),
+  version: z.number().int().positive(),
+  buckets: z.array(BucketRange).describe('Owned bucket ranges [start, end) on the surface'),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  startedAt: z.string().nullable(),
+  endedAt: z.string().nullable(),
+});
+
+export type Slot = z.infer<typeof SlotSchema>;
+export type Surface = z.infer<typeof SurfaceSchema>;
+export type ContentItem = z.infer<typeof ContentItemSchema>;
+export type Metric = z.infer<typeof MetricSchema>;
+export type ExperimentConfig = z.infer<typeof ExperimentConfigSchema>;
+export type ExperimentConfigInput = z.input<typeof ExperimentConfigSchema>;
+export type Experiment = z.infer<typeof ExperimentSchema>;
+export type ExperimentStatus = z.infer<typeof ExperimentStatus>;
+export type Outcome = z.infer<typeof Outcome>;
+export type Variant = z.infer<typeof VariantSchema>;
+export type Ranges = Array<[number, number]>;
+
+export const FindingSchema = z.object({
+  code: z.string().describe('Stable rule code, e.g. "MISSING_GUARDRAIL"'),
+  severity: z.enum(['error', 'warning', 'info']),
+  path: z.string().describe('JSON path into the config, e.g. "$.variants[1].weight"'),
+  message: z.string(),
+  fix: z.string().describe('What to change to resolve it'),
+});
+export type Finding = z.infer<typeof FindingSchema>;

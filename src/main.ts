@@ -1,0 +1,83 @@
+import { parseArgs } from 'node:util';
+import { loadConfig, ConfigError, type ConfigFlags } from './config.js';
+import { createLogger } from './logger.js';
+import { createContainer, dbFileIn } from './container.js';
+import { startStdio } from './server/stdio.js';
+import { listenHttp } from './server/http-listen.js';
+import { runSimulation } from './cli/simulate.js';
+
+const USAGE = `usage:
+  sealab [--data-dir DIR] [--no-seed]                   MCP over stdio (for mcp.json / Claude Desktop)
+  sealab serve [--port N] [--host ADDR] [--data-dir DIR] [--no-seed]
+                                                        HTTP: /mcp (streamable HTTP), /v1 REST, /healthz
+  sealab simulate [--url URL] [--experiment ID|KEY] [--units N] [--effect E] [--seed S]
+                                                        synthetic traffic through the HTTP API
+environment: SEALAB_DATA_DIR SEALAB_PORT SEALAB_HOST SEALAB_TOKEN SEALAB_SEED_DEMO SEALAB_LOG_LEVEL SEALAB_MAX_BODY_BYTES SEALAB_ALLOWED_HOSTS
+flags win over environment variables, which win over defaults.`;
+
+async function main(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      'data-dir': { type: 'string' },
+      port: { type: 'string' },
+      host: { type: 'string' },
+      'no-seed': { type: 'boolean' },
+      url: { type: 'string' },
+      experiment: { type: 'string' },
+      units: { type: 'string' },
+      effect: { type: 'string' },
+      seed: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const command = positionals[0] ?? 'stdio';
+  if (values.help || !['stdio', 'serve', 'simulate'].includes(command)) {
+    process.stderr.write(USAGE + '\n');
+    process.exitCode = values.help ? 0 : 2;
+    return;
+  }
+  const flags: ConfigFlags = { dataDir: values['data-dir'], port: values.port, host: values.host, ...(values['no-seed'] ? { seedDemo: false } : {}) };
+  const config = loadConfig(flags);
+  const logger = createLogger(config.logLevel);
+
+  if (command === 'simulate') {
+    await runSimulation({
+      url: values.url ?? `http://127.0.0.1:${config.port}`,
+      token: config.token,
+      experiment: values.experiment,
+      units: values.units ? Number(values.units) : 4000,
+      effect: values.effect ? Number(values.effect) : 0.08,
+      seed: values.seed ? Number(values.seed) : 42,
+      out: (line) => process.stderr.write(line + '\n'),
+    });
+    return;
+  }
+
+  const container = createContainer({ dbFile: dbFileIn(config.dataDir), seedDemo: config.seedDemo, logger });
+  const stops: (() => Promise<void>)[] = [];
+  if (command === 'serve') {
+    const http = await listenHttp(container, { host: config.host, port: config.port, token: config.token, maxBodyBytes: config.maxBodyBytes, allowedHosts: config.allowedHosts });
+    logger.info({ url: `http://${config.host}:${http.port}`, dataDir: config.dataDir, auth: Boolean(config.token) }, 'sealab HTTP listening: /mcp /v1 /healthz');
+    stops.push(http.close);
+  } else {
+    const stdio = startStdio(container);
+    logger.info({ dataDir: config.dataDir }, 'sealab MCP on stdio');
+    stops.push(stdio.close);
+  }
+  const shutdown = async (signal: string) => {
+    logger.info({ signal }, 'shutting down');
+    for (const stop of stops) await stop().catch(() => undefined);
+    container.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  if (err instanceof ConfigError) process.stderr.write(`sealab: invalid configuration\n${err.message}\n`);
+  else process.stderr.write(`sealab: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

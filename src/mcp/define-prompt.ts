@@ -1,0 +1,26 @@
+import type { McpServer } from '@modelcontextprotocol/server';
+import type { z } from 'zod';
+import type { Container } from '../container.js';
+
+/** A prompt: its arguments (built per app so they can complete from live ids) and the text it renders. */
+export interface PromptDefinition {
+  name: string;
+  title: string;
+  description: string;
+  args: (app: Container) => z.ZodObject;
+  render: (args: Record<string, string>, app: Container) => string;
+}
+
+export const definePrompt = (def: PromptDefinition) => def;
+
+/** Text that users or agents wrote goes in as delimited data, never as instructions. */
+export const quoteData = (label: string, text: string) =>
+  `<data name="${label}">\n${text.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '').replace(/<\/data>/gi, '</ data>').slice(0, 2000)}\n</data>`;
+
+export function registerPrompts(server: McpServer, defs: PromptDefinition[], app: Container): void {
+  for (const def of defs) {
+    server.registerPrompt(def.name, { title: def.title, description: def.description, argsSchema: def.args(app) }, (args: Record<string, unknown>) => ({
+      messages: [{ role: 'user' as const, content: { type: 'text' as const, text: def.render(args as Record<string, string>, app) } }],
+    }));
+  }
+}

@@ -1,0 +1,63 @@
+import type { McpServer, ServerContext } from '@modelcontextprotocol/server';
+import { randomUUID } from 'node:crypto';
+import type { Container } from '../container.js';
+import type { z } from 'zod';
+import { AppError, toToolError } from '../errors.js';
+import type { AnyToolDefinition, CallerInfo, ToolContext } from './define-tool.js';
+
+/**
+ * Registers every tool through one wrapper, so none can skip it: a child logger with the tool and
+ * request id, timing, error mapping to an isError result with a hint, and read-only mode derived
+ * from readOnlyHint.
+ */
+export function registerTools(server: McpServer, tools: AnyToolDefinition[], app: Container, caller: CallerInfo, opts: { readOnly?: boolean } = {}): void {
+  for (const tool of tools) {
+    if (opts.readOnly && !tool.annotations.readOnlyHint) continue;
+    server.registerTool(
+      tool.name,
+      { title: tool.title, description: tool.description, inputSchema: listedOnly(tool.inputSchema), outputSchema: tool.outputSchema, annotations: { title: tool.title, ...tool.annotations } },
+      async (args: unknown, sctx: ServerContext) => {
+        const requestId = randomUUID();
+        const logger = app.logger.child({ tool: tool.name, requestId, mcpRequestId: sctx.mcpReq.id });
+        const started = performance.now();
+        const ctx: ToolContext = {
+          app,
+          requestId,
+          logger,
+          write: (rationale) => ({ actor: caller.actor(), interface: caller.interface, operation: tool.name, requestId, ...(rationale ? { rationale } : {}) }),
+          progress: async (progress, total, message) => {
+            const token = sctx.mcpReq._meta?.progressToken;
+            if (token === undefined) return;
+            await sctx.mcpReq.notify({ method: 'notifications/progress', params: { progressToken: token, progress, ...(total !== undefined ? { total } : {}), ...(message ? { message } : {}) } });
+          },
+        };
+        try {
+          const out = await tool.handler(parseArgs(tool, args), ctx);
+          logger.info({ ms: Math.round(performance.now() - started) }, 'tool ok');
+          return { content: [{ type: 'text' as const, text: out.text }], structuredContent: out.structured as Record<string, unknown> };
+        } catch (err) {
+          const result = toToolError(err);
+          if (result.content[0].text.startsWith('INTERNAL')) logger.error({ err }, 'tool failed with an internal error');
+          else logger.info({ ms: Math.round(performance.now() - started), code: result.content[0].text.split(':')[0] }, 'tool refused');
+          return result;
+        }
+      },
+    );
+  }
+}
+
+/**
+ * The schema agents see in tools/list, with validation left to the wrapper: a bad argument then
+ * becomes our typed INVALID_INPUT error with a hint, not the SDK's generic message.
+ */
+function listedOnly(schema: z.ZodType) {
+  const std = schema['~standard'] as unknown as { jsonSchema: unknown };
+  return { '~standard': { version: 1 as const, vendor: 'sealab', validate: (value: unknown) => ({ value }), jsonSchema: std.jsonSchema } } as unknown as z.ZodType;
+}
+
+function parseArgs(tool: AnyToolDefinition, args: unknown): unknown {
+  const parsed = (tool.inputSchema as z.ZodType).safeParse(args ?? {});
+  if (parsed.success) return parsed.data;
+  const issues = parsed.error.issues.map((i) => `${i.path.map(String).join('.') || '(arguments)'}: ${i.message}`);
+  throw new AppError('INVALID_INPUT', `invalid arguments for ${tool.name}: ${issues.slice(0, 6).join('; ')}`, `Correct the listed fields to match ${tool.name}'s input schema (tools/list shows it with examples) and call again.`, { issues });
+}

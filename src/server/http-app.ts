@@ -1,0 +1,103 @@
+import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { createMcpHonoApp } from '@modelcontextprotocol/hono';
+import { randomUUID, timingSafeEqual } from 'node:crypto';
+import type { Container } from '../container.js';
+import { AppError, toProblem } from '../errors.js';
+import { createMcpRoute, type McpRoute } from './mcp-route.js';
+import { createMcpServerFactory } from './mcp-server.js';
+import { restRoutes } from './rest-routes.js';
+import { urisForExperimentChange } from '../../resources/index.js';
+import { SERVER_VERSION } from '../version.js';
+import type { Logger } from '../logger.js';
+
+export interface HttpOptions {
+  host: string;
+  allowedHosts?: string[];
+  token?: string;
+  maxBodyBytes: number;
+}
+
+export type HttpVars = { requestId: string; log: Logger; parsedBody?: unknown };
+
+export interface HttpApp {
+  app: Hono<{ Variables: HttpVars }>;
+  mcp: McpRoute;
+  close(): Promise<void>;
+}
+
+const problem = (c: Context, err: unknown) => {
+  const p = toProblem(err, c.get('requestId'));
+  return c.json(p.body, p.status as 400, { 'content-type': 'application/problem+json' });
+};
+
+/** The hono app: /mcp (both protocol eras), /v1 REST over the same services, /healthz. */
+export function createHttpApp(container: Container, opts: HttpOptions): HttpApp {
+  const app = createMcpHonoApp({
+    host: opts.host,
+    ...(opts.allowedHosts?.length ? { allowedHosts: opts.allowedHosts } : {}),
+    maxRequestBodySize: opts.maxBodyBytes,
+  }) as unknown as Hono<{ Variables: HttpVars }>;
+  const mcp = createMcpRoute(createMcpServerFactory(container, 'mcp-http'), {
+    maxRequestBodySize: opts.maxBodyBytes,
+    onerror: (err) => container.logger.warn({ err: err.message }, 'mcp transport error'),
+  });
+  const unsubscribe = container.onChange((e) => {
+    for (const uri of urisForExperimentChange(e)) mcp.resourceUpdated(uri);
+    mcp.resourcesChanged();
+  });
+
+  app.use('*', async (c, next) => {
+    const requestId = c.req.header('x-request-id')?.slice(0, 128) || randomUUID();
+    c.set('requestId', requestId);
+    c.set('log', container.logger.child({ requestId }));
+    const started = performance.now();
+    await next();
+    c.header('x-request-id', requestId);
+    c.get('log').info({ method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) }, 'http');
+  });
+  app.use('*', bodyLimit({ maxSize: opts.maxBodyBytes, onError: (c) => problem(c, new AppError('PAYLOAD_TOO_LARGE', `request body exceeds ${opts.maxBodyBytes} bytes`, 'Split the batch into smaller requests.')) }));
+
+  app.get('/healthz', (c) => {
+    container.deps.db.prepare('SELECT 1').get();
+    return c.json({ status: 'ok', version: SERVER_VERSION });
+  });
+
+  const auth = bearerAuth(opts.token);
+  app.use('/mcp', auth);
+  app.use('/v1/*', auth);
+
+  app.all('/mcp', (c) => {
+    const token = opts.token ? { token: opts.token, clientId: 'bearer', scopes: [] } : undefined;
+    return mcp.fetch(c.req.raw, { parsedBody: c.get('parsedBody'), ...(token ? { authInfo: token } : {}) });
+  });
+  app.route('/v1', restRoutes(container));
+
+  app.notFound((c) => problem(c, new AppError('NOT_FOUND', `no route ${c.req.method} ${c.req.path}`, 'See README.md for the REST routes, or use /mcp.')));
+  app.onError((err, c) => {
+    if (!(err instanceof AppError)) c.get('log')?.error({ err }, 'unhandled error');
+    return problem(c, err);
+  });
+
+  return {
+    app,
+    mcp,
+    close: async () => {
+      unsubscribe();
+      await mcp.close();
+    },
+  };
+}
+
+function bearerAuth(token: string | undefined) {
+  const expected = token ? Buffer.from(token) : undefined;
+  return async (c: Context, next: () => Promise<void>) => {
+    if (!expected) return next();
+    const given = Buffer.from((c.req.header('authorization') ?? '').replace(/^Bearer\s+/i, ''));
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      c.header('www-authenticate', 'Bearer realm="sealab"');
+      return problem(c, new AppError('UNAUTHORIZED', 'missing or wrong bearer token', 'Send Authorization: Bearer <SEALAB_TOKEN>.'));
+    }
+    return next();
+  };
+}

@@ -1,0 +1,178 @@
+import { randomUUID } from 'node:crypto';
+import {
+  isInitializeRequest,
+  readRequestBody,
+  WebStandardStreamableHTTPServerTransport,
+  type AuthInfo,
+  type McpServerFactory,
+} from '@modelcontextprotocol/server';
+import type { AnyMcpServer, SubscriptionHub } from './subscriptions.js';
+
+/** Per-request inputs the hono mount hands over (the body its middleware already parsed). */
+export interface RouteRequestOptions {
+  parsedBody?: unknown;
+  authInfo?: AuthInfo;
+}
+
+export interface LegacySessionsOptions {
+  hub: SubscriptionHub;
+  maxRequestBodySize: number;
+  sessionIdleMs: number;
+  maxSessions: number;
+  onerror?: (error: Error) => void;
+}
+
+/** The sessionful 2025-era leg: one transport and one server instance per `Mcp-Session-Id`. */
+export interface LegacySessions {
+  fetch(request: Request, options?: RouteRequestOptions): Promise<Response>;
+  /** Closes every session (their GET streams end, subscriptions detach). */
+  closeAll(): Promise<void>;
+  readonly size: number;
+}
+
+interface Session {
+  transport: WebStandardStreamableHTTPServerTransport;
+  server: AnyMcpServer;
+  lastSeen: number;
+  /** Open SSE responses; a session holding one is listening, not idle. */
+  openStreams: number;
+}
+
+/** A JSON-RPC error body with the HTTP status the 2025 transport spec asks for. */
+export function jsonRpcErrorResponse(status: number, code: number, message: string): Response {
+  return Response.json({ jsonrpc: '2.0', error: { code, message }, id: null }, { status });
+}
+
+/**
+ * Sessions for 2025-era clients, so that they keep what the stateless fallback loses: the GET
+ * stream, `resources/subscribe`, and server-to-client requests such as elicitation.
+ */
+export function createLegacySessions(factory: McpServerFactory, options: LegacySessionsOptions): LegacySessions {
+  const sessions = new Map<string, Session>();
+  const report = (error: unknown) => options.onerror?.(error instanceof Error ? error : new Error(String(error)));
+
+  const closeSession = (id: string) => {
+    const session = sessions.get(id);
+    if (session === undefined) return Promise.resolve();
+    sessions.delete(id);
+    return session.server.close().catch(report);
+  };
+
+  const sweep = () => {
+    const cutoff = Date.now() - options.sessionIdleMs;
+    for (const [id, session] of sessions) {
+      if (session.openStreams === 0 && session.lastSeen < cutoff) void closeSession(id);
+    }
+  };
+  const sweeper = setInterval(sweep, Math.min(options.sessionIdleMs, 60_000));
+  sweeper.unref();
+
+  /** Make room for one more: idle sessions first, then the least recently used. */
+  const makeRoom = async () => {
+    if (sessions.size < options.maxSessions) return;
+    sweep();
+    while (sessions.size >= options.maxSessions) {
+      let oldest: [string, Session] | undefined;
+      for (const entry of sessions) if (oldest === undefined || entry[1].lastSeen < oldest[1].lastSeen) oldest = entry;
+      if (oldest === undefined) return;
+      await closeSession(oldest[0]);
+    }
+  };
+
+  const trackStream = (session: Session, response: Response): Response => {
+    if (response.body === null || !response.headers.get('content-type')?.includes('text/event-stream')) return response;
+    session.openStreams += 1;
+    const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+    void response.body
+      .pipeTo(writable)
+      .catch(() => undefined)
+      .finally(() => {
+        session.openStreams -= 1;
+        session.lastSeen = Date.now();
+      });
+    return new Response(readable, { status: response.status, headers: response.headers });
+  };
+
+  const open = async (request: Request, body: unknown, requestOptions: RouteRequestOptions): Promise<Response> => {
+    try {
+      return await openSession(request, body, requestOptions);
+    } catch (error) {
+      report(error);
+      return jsonRpcErrorResponse(500, -32603, 'Internal error: could not open a session');
+    }
+  };
+
+  const openSession = async (request: Request, body: unknown, requestOptions: RouteRequestOptions): Promise<Response> => {
+    await makeRoom();
+    const server = await factory({ era: 'legacy', requestInfo: request, ...(requestOptions.authInfo && { authInfo: requestOptions.authInfo }) });
+    options.hub.attach(server, 'legacy');
+    const transport = new WebStandardStreamableHTTPServerTransport({
+      sessionIdGenerator: randomUUID,
+      maxRequestBodySize: options.maxRequestBodySize,
+      onsessioninitialized: (id) => {
+        sessions.set(id, session);
+      },
+      onsessionclosed: (id) => {
+        sessions.delete(id);
+      },
+    });
+    const session: Session = { transport, server, lastSeen: Date.now(), openStreams: 0 };
+    transport.onclose = () => {
+      if (transport.sessionId !== undefined && sessions.get(transport.sessionId) === session) sessions.delete(transport.sessionId);
+    };
+    transport.onerror = report;
+    await server.connect(transport);
+    const response = await transport.handleRequest(request, { ...requestOptions, parsedBody: body });
+    if (transport.sessionId === undefined || !sessions.has(transport.sessionId)) {
+      // The initialize was refused before a session existed: nothing will ever address this one.
+      await server.close().catch(report);
+      return response;
+    }
+    return trackStream(session, response);
+  };
+
+  const readBody = async (request: Request): Promise<{ ok: true; body: unknown } | { ok: false; response: Response }> => {
+    const read = await readRequestBody(request.clone(), options.maxRequestBodySize);
+    if (read.tooLarge) return { ok: false, response: jsonRpcErrorResponse(413, -32000, 'Payload Too Large') };
+    try {
+      return { ok: true, body: JSON.parse(read.text) as unknown };
+    } catch {
+      return { ok: false, response: jsonRpcErrorResponse(400, -32700, 'Parse error: Invalid JSON') };
+    }
+  };
+
+  const isInitialize = (body: unknown) => (Array.isArray(body) ? body.some(isInitializeRequest) : isInitializeRequest(body));
+
+  let closed = false;
+  return {
+    async fetch(request, requestOptions = {}) {
+      if (closed) return jsonRpcErrorResponse(503, -32000, 'Service Unavailable: the server is shutting down');
+      const id = request.headers.get('mcp-session-id');
+      if (id !== null) {
+        const session = sessions.get(id);
+        // Spec (2025-06-18 transports): an unknown or terminated session is answered 404.
+        if (session === undefined) return jsonRpcErrorResponse(404, -32001, 'Session not found');
+        session.lastSeen = Date.now();
+        return trackStream(session, await session.transport.handleRequest(request, requestOptions));
+      }
+      if (request.method === 'POST') {
+        let body = requestOptions.parsedBody;
+        if (body === undefined) {
+          const read = await readBody(request);
+          if (!read.ok) return read.response;
+          body = read.body;
+        }
+        if (isInitialize(body)) return open(request, body, requestOptions);
+      }
+      return jsonRpcErrorResponse(400, -32000, 'Bad Request: Mcp-Session-Id header is required');
+    },
+    async closeAll() {
+      closed = true;
+      clearInterval(sweeper);
+      await Promise.all([...sessions.keys()].map(closeSession));
+    },
+    get size() {
+      return sessions.size;
+    },
+  };
+}

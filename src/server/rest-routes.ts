@@ -1,0 +1,70 @@
+import { Hono, type Context } from 'hono';
+import { z } from 'zod';
+import type { Container } from '../container.js';
+import { AppError } from '../errors.js';
+import type { WriteContext } from '../store/audit-repo.js';
+import type { HttpVars } from './http-app.js';
+
+type C = Context<{ Variables: HttpVars }>;
+
+async function body(c: C): Promise<unknown> {
+  const parsed = c.get('parsedBody');
+  if (parsed !== undefined) return parsed;
+  try {
+    return await c.req.json();
+  } catch {
+    throw new AppError('INVALID_INPUT', 'the request body is not valid JSON', 'Send a JSON body with Content-Type: application/json.');
+  }
+}
+
+function parse<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
+  const r = schema.safeParse(value);
+  if (!r.success) throw new AppError('INVALID_INPUT', r.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '), 'Correct the listed fields and retry.');
+  return r.data;
+}
+
+const write = (c: C, operation: string, rationale?: string): WriteContext => ({
+  actor: c.req.header('x-actor')?.slice(0, 120) || 'rest:anonymous',
+  interface: 'rest',
+  operation,
+  requestId: c.get('requestId'),
+  ...(rationale ? { rationale } : {}),
+});
+
+const CreateBody = z.object({ config: z.unknown(), idempotencyKey: z.string().min(8).max(128).optional() });
+const DeployBody = z.object({ version: z.number().int().positive(), allocationPercent: z.number().gt(0).max(100).optional(), dryRun: z.boolean().default(false), idempotencyKey: z.string().min(8).max(128).optional() });
+const StopBody = z.object({ reason: z.string().min(3).max(1000), outcome: z.enum(['stopped', 'rolled_back']).default('stopped'), version: z.number().int().positive().optional() });
+
+/** REST for the same use cases as the MCP tools; errors become problem JSON in the app's onError. */
+export function restRoutes(app: Container) {
+  const r = new Hono<{ Variables: HttpVars }>();
+  r.get('/surfaces', (c) => c.json({ surfaces: app.catalog.surfaces() }));
+  r.get('/surfaces/:id', (c) => c.json(app.catalog.surface(c.req.param('id'))));
+  r.get('/surfaces/:id/assignment', (c) => c.json(app.events.assign(c.req.param('id'), c.req.query('unit') ?? '', c.req.query('platform'))));
+  r.get('/metrics', (c) => c.json({ metrics: app.catalog.metrics() }));
+  r.get('/content', (c) => c.json({ content: app.catalog.content() }));
+  r.get('/experiments', (c) => c.json({ experiments: app.experiments.list({ surfaceId: c.req.query('surface') }) }));
+  r.post('/experiments', async (c) => {
+    const b = parse(CreateBody, await body(c));
+    const res = app.experiments.create(b, write(c, 'POST /v1/experiments'));
+    return c.json(res, res.replayed ? 200 : 201);
+  });
+  r.post('/experiments/validate', async (c) => c.json(app.experiments.validate({ config: (parse(z.object({ config: z.unknown() }), await body(c))).config })));
+  r.get('/experiments/:id', (c) => c.json({ experiment: app.experiments.get(c.req.param('id')) }));
+  r.post('/experiments/:id/validate', (c) => c.json(app.experiments.validate({ experimentId: c.req.param('id') })));
+  r.post('/experiments/:id/deploy', async (c) => {
+    const b = parse(DeployBody, await body(c));
+    return c.json(app.experiments.deploy({ experimentId: c.req.param('id'), ...b }, write(c, 'POST /v1/experiments/:id/deploy')));
+  });
+  r.post('/experiments/:id/stop', async (c) => {
+    const b = parse(StopBody, await body(c));
+    return c.json({ experiment: app.experiments.stop({ experimentId: c.req.param('id'), ...b }, write(c, 'POST /v1/experiments/:id/stop', b.reason)) });
+  });
+  r.get('/experiments/:id/metrics', (c) => c.json(app.metrics.report(c.req.param('id'))));
+  r.get('/experiments/:id/audit', (c) => c.json({ audit: app.deps.audit.forEntity('experiment', app.experiments.get(c.req.param('id')).id) }));
+  r.post('/events', async (c) => {
+    const res = app.events.ingest(await body(c));
+    return c.json(res, res.rejected.length && !res.accepted && !res.duplicates ? 422 : 200);
+  });
+  return r;
+}

@@ -1,0 +1,29 @@
+import { serveStdio } from '@modelcontextprotocol/server/stdio';
+import type { Container } from '../container.js';
+import { createMcpServerFactory } from './mcp-server.js';
+import { createSubscriptionHub } from './subscriptions.js';
+import { urisForExperimentChange } from '../../resources/index.js';
+
+/** MCP over stdio for Claude Desktop and IDE agents. stdout carries only the protocol. */
+export function startStdio(container: Container): { close(): Promise<void> } {
+  const hub = createSubscriptionHub({ onerror: (err) => container.logger.warn({ err: err.message }, 'notification failed') });
+  const factory = createMcpServerFactory(container, 'mcp-stdio');
+  const handle = serveStdio(
+    async (ctx) => {
+      const server = await factory(ctx);
+      hub.attach(server, ctx.era);
+      return server;
+    },
+    { onerror: (err) => container.logger.warn({ err: err.message }, 'stdio transport error') },
+  );
+  const unsubscribe = container.onChange((e) => {
+    for (const uri of urisForExperimentChange(e)) hub.resourceUpdated(uri);
+    hub.resourcesChanged();
+  });
+  return {
+    close: async () => {
+      unsubscribe();
+      await handle.close();
+    },
+  };
+}

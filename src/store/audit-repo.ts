@@ -1,0 +1,55 @@
+import type { Db } from './db.js';
+
+export interface WriteContext {
+  actor: string;
+  interface: 'mcp-stdio' | 'mcp-http' | 'rest' | 'cli' | 'system';
+  operation: string;
+  requestId: string;
+  rationale?: string;
+}
+
+export interface AuditEntry {
+  id: number;
+  at: string;
+  actor: string;
+  interface: string;
+  operation: string;
+  requestId: string;
+  rationale: string | null;
+  entityType: string;
+  entityId: string;
+  before: unknown;
+  after: unknown;
+}
+
+/** One row for every write: who, through what, why, and the state before and after. */
+export class AuditRepo {
+  constructor(private readonly db: Db) {}
+
+  record(ctx: WriteContext, entityType: string, entityId: string, before: unknown, after: unknown, at: string): void {
+    this.db
+      .prepare('INSERT INTO audit_log (at, actor, interface, operation, request_id, rationale, entity_type, entity_id, before, after) VALUES (?,?,?,?,?,?,?,?,?,?)')
+      .run(at, ctx.actor, ctx.interface, ctx.operation, ctx.requestId, ctx.rationale ?? null, entityType, entityId, before === undefined ? null : JSON.stringify(before), after === undefined ? null : JSON.stringify(after));
+  }
+
+  forEntity(entityType: string, entityId: string, limit = 100): AuditEntry[] {
+    const rows = this.db.prepare('SELECT * FROM audit_log WHERE entity_type = ? AND entity_id = ? ORDER BY id DESC LIMIT ?').all(entityType, entityId, limit) as Record<string, unknown>[];
+    return rows.map((r) => ({
+      id: r.id as number,
+      at: r.at as string,
+      actor: r.actor as string,
+      interface: r.interface as string,
+      operation: r.operation as string,
+      requestId: r.request_id as string,
+      rationale: (r.rationale as string | null) ?? null,
+      entityType: r.entity_type as string,
+      entityId: r.entity_id as string,
+      before: r.before ? JSON.parse(r.before as string) : null,
+      after: r.after ? JSON.parse(r.after as string) : null,
+    }));
+  }
+
+  count(): number {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM audit_log').get() as { n: number }).n;
+  }
+}

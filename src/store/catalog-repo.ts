@@ -1,0 +1,48 @@
+import type { Db } from './db.js';
+import type { ContentItem, Metric, Surface } from '../domain/schemas.js';
+
+/** Surfaces, content items and metric definitions, stored as JSON documents keyed by id. */
+export class CatalogRepo {
+  constructor(private readonly db: Db) {}
+
+  isEmpty(): boolean {
+    return !this.db.prepare('SELECT 1 FROM surfaces LIMIT 1').get();
+  }
+
+  upsertSurface(s: Surface): void {
+    this.db.prepare('INSERT INTO surfaces (id, doc) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET doc = excluded.doc').run(s.id, JSON.stringify(s));
+  }
+  upsertContent(c: ContentItem): void {
+    this.db.prepare('INSERT INTO content_items (id, type, doc) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET doc = excluded.doc, type = excluded.type').run(c.id, c.type, JSON.stringify(c));
+  }
+  upsertMetric(m: Metric): void {
+    this.db.prepare('INSERT INTO metrics (id, doc) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET doc = excluded.doc').run(m.id, JSON.stringify(m));
+  }
+
+  surfaces(): Surface[] {
+    return this.docs('SELECT doc FROM surfaces ORDER BY id');
+  }
+  surface(id: string): Surface | undefined {
+    return this.doc('SELECT doc FROM surfaces WHERE id = ?', id);
+  }
+  contentItems(): ContentItem[] {
+    return this.docs('SELECT doc FROM content_items ORDER BY id');
+  }
+  contentItem(id: string): ContentItem | undefined {
+    return this.doc('SELECT doc FROM content_items WHERE id = ?', id);
+  }
+  metrics(): Metric[] {
+    return this.docs('SELECT doc FROM metrics ORDER BY id');
+  }
+  metric(id: string): Metric | undefined {
+    return this.doc('SELECT doc FROM metrics WHERE id = ?', id);
+  }
+
+  private docs<T>(sql: string): T[] {
+    return (this.db.prepare(sql).all() as { doc: string }[]).map((r) => JSON.parse(r.doc) as T);
+  }
+  private doc<T>(sql: string, id: string): T | undefined {
+    const row = this.db.prepare(sql).get(id) as { doc: string } | undefined;
+    return row ? (JSON.parse(row.doc) as T) : undefined;
+  }
+}

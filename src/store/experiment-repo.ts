@@ -1,0 +1,111 @@
+import type { Db } from './db.js';
+import type { Experiment, ExperimentConfig, ExperimentStatus, Outcome, Ranges } from '../domain/schemas.js';
+import { AppError } from '../errors.js';
+
+interface Row {
+  id: string;
+  status: ExperimentStatus;
+  outcome: Outcome | null;
+  version: number;
+  config: string;
+  buckets: string;
+  created_at: string;
+  updated_at: string;
+  started_at: string | null;
+  ended_at: string | null;
+}
+
+const toExperiment = (r: Row): Experiment => ({
+  ...(JSON.parse(r.config) as ExperimentConfig),
+  id: r.id,
+  status: r.status,
+  outcome: r.outcome,
+  version: r.version,
+  buckets: JSON.parse(r.buckets) as Ranges,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+  startedAt: r.started_at,
+  endedAt: r.ended_at,
+});
+
+export interface ExperimentPatch {
+  status?: ExperimentStatus;
+  outcome?: Outcome | null;
+  config?: ExperimentConfig;
+  buckets?: Ranges;
+  startedAt?: string | null;
+  endedAt?: string | null;
+}
+
+export const configOf = (e: Experiment): ExperimentConfig => ({
+  key: e.key,
+  name: e.name,
+  hypothesis: e.hypothesis,
+  owner: e.owner,
+  surfaceId: e.surfaceId,
+  variants: e.variants,
+  allocationPercent: e.allocationPercent,
+  targeting: e.targeting,
+  successMetrics: e.successMetrics,
+  guardrails: e.guardrails,
+  analysisPlan: e.analysisPlan,
+});
+
+/** Experiments with optimistic concurrency: every write names the version it read. */
+export class ExperimentRepo {
+  constructor(private readonly db: Db) {}
+
+  insert(id: string, config: ExperimentConfig, now: string): Experiment {
+    this.db
+      .prepare('INSERT INTO experiments (id, key, surface_id, status, version, config, created_at, updated_at) VALUES (?, ?, ?, ?, 1, ?, ?, ?)')
+      .run(id, config.key, config.surfaceId, 'draft', JSON.stringify(config), now, now);
+    return this.get(id)!;
+  }
+
+  get(id: string): Experiment | undefined {
+    const r = this.db.prepare('SELECT * FROM experiments WHERE id = ?').get(id) as Row | undefined;
+    return r ? toExperiment(r) : undefined;
+  }
+
+  byKey(key: string): Experiment | undefined {
+    const r = this.db.prepare('SELECT * FROM experiments WHERE key = ?').get(key) as Row | undefined;
+    return r ? toExperiment(r) : undefined;
+  }
+
+  list(filter: { surfaceId?: string; status?: ExperimentStatus[] } = {}): Experiment[] {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (filter.surfaceId) {
+      where.push('surface_id = ?');
+      args.push(filter.surfaceId);
+    }
+    if (filter.status?.length) {
+      where.push(`status IN (${filter.status.map(() => '?').join(',')})`);
+      args.push(...filter.status);
+    }
+    const sql = `SELECT * FROM experiments ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY created_at, id`;
+    return (this.db.prepare(sql).all(...args) as Row[]).map(toExperiment);
+  }
+
+  /** Applies a patch only if the stored version is `expectedVersion`; returns the new state. */
+  update(id: string, expectedVersion: number, patch: ExperimentPatch, now: string): Experiment {
+    const cur = this.get(id);
+    if (!cur) throw new AppError('NOT_FOUND', `experiment '${id}' does not exist`, 'Call list_experiments to find the id.');
+    if (cur.version !== expectedVersion) {
+      throw new AppError('CONFLICT', `experiment '${id}' is at version ${cur.version}, not ${expectedVersion}`, 'Someone changed it since you read it: call get_experiment, review the change, and retry with the current version.', { currentVersion: cur.version });
+    }
+    const next = {
+      status: patch.status ?? cur.status,
+      outcome: patch.outcome !== undefined ? patch.outcome : cur.outcome,
+      config: JSON.stringify(patch.config ?? configOf(cur)),
+      buckets: JSON.stringify(patch.buckets ?? cur.buckets),
+      started_at: patch.startedAt !== undefined ? patch.startedAt : cur.startedAt,
+      ended_at: patch.endedAt !== undefined ? patch.endedAt : cur.endedAt,
+    };
+    const res = this.db
+      .prepare('UPDATE experiments SET status=?, outcome=?, config=?, buckets=?, started_at=?, ended_at=?, version=version+1, updated_at=? WHERE id=? AND version=?')
+      .run(next.status, next.outcome, next.config, next.buckets, next.started_at, next.ended_at, now, id, expectedVersion);
+    if (res.changes !== 1) throw new AppError('CONFLICT', `experiment '${id}' changed concurrently`, 'Call get_experiment and retry with the current version.');
+    return this.get(id)!;
+  }
+}

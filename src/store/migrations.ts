@@ -1,0 +1,80 @@
+/** Versioned, append-only migrations. Never edit a shipped one: add the next. */
+export const MIGRATIONS: { version: number; name: string; sql: string }[] = [
+  {
+    version: 1,
+    name: 'catalog, experiments, audit, events',
+    sql: `
+      CREATE TABLE surfaces (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
+      CREATE TABLE content_items (id TEXT PRIMARY KEY, type TEXT NOT NULL, doc TEXT NOT NULL);
+      CREATE TABLE metrics (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
+      CREATE TABLE experiments (
+        id TEXT PRIMARY KEY,
+        key TEXT NOT NULL UNIQUE,
+        surface_id TEXT NOT NULL REFERENCES surfaces(id),
+        status TEXT NOT NULL,
+        outcome TEXT,
+        version INTEGER NOT NULL,
+        config TEXT NOT NULL,
+        buckets TEXT NOT NULL DEFAULT '[]',
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        started_at TEXT,
+        ended_at TEXT
+      );
+      CREATE INDEX experiments_surface_status ON experiments(surface_id, status);
+      CREATE TABLE idempotency (
+        scope TEXT NOT NULL,
+        key TEXT NOT NULL,
+        request_hash TEXT NOT NULL,
+        response TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (scope, key)
+      );
+      CREATE TABLE validations (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        experiment_id TEXT NOT NULL REFERENCES experiments(id),
+        version INTEGER NOT NULL,
+        config_hash TEXT NOT NULL,
+        valid INTEGER NOT NULL,
+        findings TEXT NOT NULL,
+        created_at TEXT NOT NULL
+      );
+      CREATE INDEX validations_exp ON validations(experiment_id, version);
+      CREATE TABLE audit_log (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        interface TEXT NOT NULL,
+        operation TEXT NOT NULL,
+        request_id TEXT NOT NULL,
+        rationale TEXT,
+        entity_type TEXT NOT NULL,
+        entity_id TEXT NOT NULL,
+        before TEXT,
+        after TEXT
+      );
+      CREATE INDEX audit_entity ON audit_log(entity_type, entity_id);
+      CREATE TABLE events (
+        id TEXT PRIMARY KEY,
+        type TEXT NOT NULL,
+        unit_id TEXT NOT NULL,
+        received_at TEXT NOT NULL
+      );
+      CREATE TABLE exposures (
+        experiment_id TEXT NOT NULL REFERENCES experiments(id),
+        unit_id TEXT NOT NULL,
+        variant TEXT NOT NULL,
+        first_exposed_at TEXT NOT NULL,
+        PRIMARY KEY (experiment_id, unit_id)
+      );
+      CREATE TABLE metric_events (
+        event_id TEXT PRIMARY KEY REFERENCES events(id),
+        metric_id TEXT NOT NULL REFERENCES metrics(id),
+        unit_id TEXT NOT NULL,
+        value REAL NOT NULL,
+        ts TEXT NOT NULL
+      );
+      CREATE INDEX metric_events_unit ON metric_events(metric_id, unit_id, ts);
+    `,
+  },
+];

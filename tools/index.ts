@@ -1,0 +1,12 @@
+import type { AnyToolDefinition } from '../src/mcp/define-tool.js';
+import { createExperiment } from './create-experiment.js';
+import { validateConfig } from './validate-config.js';
+import { deployToSurface } from './deploy-to-surface.js';
+import { stopExperiment } from './stop-experiment.js';
+import { getMetrics } from './get-metrics.js';
+import { listExperiments } from './list-experiments.js';
+import { getExperiment } from './get-experiment.js';
+import { listSurfaces } from './list-surfaces.js';
+
+/** Every MCP tool, in the order an agent meets them. */
+export const tools: AnyToolDefinition[] = [listSurfaces, createExperiment, validateConfig, deployToSurface, getMetrics, stopExperiment, listExperiments, getExperiment];
