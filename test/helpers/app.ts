@@ -1,0 +1,80 @@
+import { Client, InMemoryTransport, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport as V1HttpTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { createContainer, type Container } from '../../src/container.js';
+import { createMcpServerFactory } from '../../src/server/mcp-server.js';
+import { createHttpApp, type HttpApp, type HttpOptions } from '../../src/server/http-app.js';
+
+export function testContainer(): Container {
+  return createContainer({ dbFile: ':memory:', seedDemo: true });
+}
+
+/** A v2 client connected in memory to a fresh server instance over the container. */
+export async function memoryClient(app: Container): Promise<Client> {
+  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+  const server = await createMcpServerFactory(app, 'mcp-stdio')({ era: 'legacy' });
+  await server.connect(serverSide);
+  const client = new Client({ name: 'test-agent', version: '1.0.0' });
+  await client.connect(clientSide);
+  return client;
+}
+
+export function testHttp(app: Container, opts: Partial<HttpOptions> = {}): HttpApp {
+  return createHttpApp(app, { host: '127.0.0.1', maxBodyBytes: 1_048_576, ...opts });
+}
+
+/** A fetch that calls the hono app in process (no port), with the Host header a real client sends. */
+export function appFetch(http: HttpApp, headers: Record<string, string> = {}): typeof fetch {
+  return (async (url: string | URL | Request, init?: RequestInit) => {
+    const h = new Headers(init?.headers);
+    h.set('host', '127.0.0.1');
+    for (const [k, v] of Object.entries(headers)) h.set(k, v);
+    return http.app.request(String(url), { ...init, headers: h });
+  }) as typeof fetch;
+}
+
+const MCP_URL = new URL('http://127.0.0.1/mcp');
+
+/** A client of the 2026-07-28 revision (SDK v2, pinned). */
+export async function modernHttpClient(http: HttpApp, headers: Record<string, string> = {}): Promise<Client> {
+  const client = new Client({ name: 'modern-agent', version: '1.0.0' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
+  await client.connect(new StreamableHTTPClientTransport(MCP_URL, { fetch: appFetch(http, headers) }));
+  return client;
+}
+
+/** A client of the 2025-11-25 era (SDK 1.32). */
+export async function legacyHttpClient(http: HttpApp, headers: Record<string, string> = {}): Promise<V1Client> {
+  const client = new V1Client({ name: 'legacy-agent', version: '1.0.0' });
+  await client.connect(new V1HttpTransport(MCP_URL, { fetch: appFetch(http, headers) }));
+  return client;
+}
+
+/** A draft config that passes validation on the demo catalog. */
+export function demoConfig(overrides: Record<string, unknown> = {}) {
+  return {
+    key: 'home-focus-shelf',
+    name: 'Focus shelf on Home',
+    hypothesis: 'A focus shelf in shelf-2 raises stream rate',
+    owner: 'home-team',
+    surfaceId: 'home',
+    variants: [
+      { key: 'control', isControl: true, weight: 50, overrides: [] },
+      { key: 'focus', weight: 50, overrides: [{ slotId: 'shelf-2', contentId: 'sh-focus' }] },
+    ],
+    allocationPercent: 10,
+    successMetrics: ['stream-rate'],
+    guardrails: [{ metricId: 'crash-rate', margin: 0.02 }],
+    analysisPlan: { alpha: 0.05, power: 0.8, mde: 0.05, durationDays: 14, sequential: true },
+    ...overrides,
+  };
+}
+
+/** Row counts of every table, to prove a refused request changed nothing. */
+export function tableCounts(app: Container): Record<string, number> {
+  const tables = app.deps.db.prepare("SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'").all() as { name: string }[];
+  return Object.fromEntries(tables.map((t) => [t.name, (app.deps.db.prepare(`SELECT COUNT(*) AS n FROM "${t.name}"`).get() as { n: number }).n]));
+}
+
+export type ToolCallResult = { isError?: boolean; content: { type: string; text?: string }[]; structuredContent?: Record<string, unknown> };
+
+export const textOf = (r: ToolCallResult) => r.content.map((c) => c.text ?? '').join('\n');
