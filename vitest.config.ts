@@ -6,5 +6,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    // The json report lets .ci/run print one "N passed, N failed" line.
+    reporters: ['default', ['json', { outputFile: 'results/vitest.json' }]],
   },
 });

@@ -1,0 +1,90 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
+import type { Client } from '@modelcontextprotocol/client';
+import type { Container } from '../../src/container.js';
+import { tools } from '../../tools/index.js';
+import { demoConfig, memoryClient, testContainer, textOf, type ToolCallResult } from '../helpers/app.js';
+
+let app: Container;
+let client: Client;
+let listed: Awaited<ReturnType<Client['listTools']>>['tools'];
+
+beforeAll(async () => {
+  app = testContainer();
+  client = await memoryClient(app);
+  listed = (await client.listTools()).tools;
+});
+afterAll(async () => {
+  await client.close();
+  app.close();
+});
+
+const readme = fs.readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+
+describe('tool contract (what agents see)', () => {
+  it('lists exactly the tools in tools/index.ts', () => {
+    expect(listed.map((t) => t.name).sort()).toEqual(tools.map((t) => t.name).sort());
+    expect(listed.length).toBeGreaterThanOrEqual(8);
+  });
+
+  it.each(tools.map((t) => [t.name]))('%s: name, title, description, annotations, schemas, README', (name) => {
+    const t = listed.find((x) => x.name === name)!;
+    expect(t.name).toMatch(/^[a-z][a-z0-9]*(_[a-z0-9]+)+$/);
+    expect(t.title?.length).toBeGreaterThan(3);
+    expect(t.description!.length).toBeGreaterThan(120);
+    expect(t.annotations).toMatchObject({ readOnlyHint: expect.any(Boolean), destructiveHint: expect.any(Boolean), idempotentHint: expect.any(Boolean), openWorldHint: expect.any(Boolean) });
+    expect(t.inputSchema.type).toBe('object');
+    expect(t.inputSchema).not.toHaveProperty('anyOf');
+    expect(t.outputSchema?.type).toBe('object');
+    expect(t.outputSchema).not.toHaveProperty('anyOf');
+    for (const [field, schema] of Object.entries((t.inputSchema.properties ?? {}) as Record<string, { description?: string }>)) {
+      expect(schema.description, `${name}.${field} needs .describe()`).toBeTruthy();
+    }
+    expect(readme).toContain(`\`${name}\``);
+  });
+
+  it.each(tools.map((t) => [t.name]))('%s: listed schema snapshot', async (name) => {
+    const t = listed.find((x) => x.name === name)!;
+    await expect(JSON.stringify({ title: t.title, annotations: t.annotations, inputSchema: t.inputSchema, outputSchema: t.outputSchema }, null, 2)).toMatchFileSnapshot(`./__snapshots__/${name}.schema.json`);
+  });
+
+  it('every tool output honours its listed outputSchema', async () => {
+    const ajv = new Ajv2020({ strict: false, allErrors: true });
+    addFormats.default(ajv);
+    const check = async (name: string, args: Record<string, unknown>) => {
+      const r = (await client.callTool({ name, arguments: args })) as ToolCallResult;
+      expect(r.isError, textOf(r)).toBeFalsy();
+      const validate = ajv.compile(listed.find((x) => x.name === name)!.outputSchema!);
+      expect(validate(r.structuredContent), `${name}: ${JSON.stringify(validate.errors)}`).toBe(true);
+      expect(textOf(r).length).toBeGreaterThan(0);
+      return r.structuredContent as Record<string, any>;
+    };
+    const covered = new Set<string>();
+    const run = async (name: string, args: Record<string, unknown>) => {
+      covered.add(name);
+      return check(name, args);
+    };
+    await run('list_surfaces', {});
+    const { experiment } = await run('create_experiment', { config: demoConfig() });
+    await run('validate_config', { config: demoConfig({ key: 'other' }) });
+    await run('validate_config', { experimentId: experiment.id });
+    await run('deploy_to_surface', { experimentId: experiment.id, version: 1, dryRun: true });
+    await run('deploy_to_surface', { experimentId: experiment.id, version: 1 });
+    await run('list_experiments', { status: ['running'] });
+    await run('get_experiment', { experimentId: experiment.id });
+    app.events.assign('home', 'contract-unit');
+    await run('get_metrics', { experimentId: experiment.id });
+    await run('stop_experiment', { experimentId: experiment.id, reason: 'contract test' });
+    expect([...covered].sort()).toEqual(tools.map((t) => t.name).sort());
+  });
+
+  it('errors are isError results whose text ends with what to do next', async () => {
+    for (const t of tools) {
+      const r = (await client.callTool({ name: t.name, arguments: { experimentId: 12 } })) as ToolCallResult;
+      if (!r.isError) continue; // tools whose input accepts this
+      expect(textOf(r)).toMatch(/^[A-Z_]+: [\s\S]+\nNext: .+/);
+    }
+  });
+});
