@@ -7,6 +7,8 @@ import { getMetrics } from './get-metrics.js';
 import { listExperiments } from './list-experiments.js';
 import { getExperiment } from './get-experiment.js';
 import { listSurfaces } from './list-surfaces.js';
+import { pauseExperiment } from './pause-experiment.js';
+import { archiveExperiment } from './archive-experiment.js';
 
 /** Every MCP tool, in the order an agent meets them. */
-export const tools: AnyToolDefinition[] = [listSurfaces, createExperiment, validateConfig, deployToSurface, getMetrics, stopExperiment, listExperiments, getExperiment];
+export const tools: AnyToolDefinition[] = [listSurfaces, createExperiment, validateConfig, deployToSurface, getMetrics, stopExperiment, pauseExperiment, archiveExperiment, listExperiments, getExperiment];

@@ -30,7 +30,7 @@ export const validateConfig = defineTool({
   }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   handler: (args, ctx) => {
-    const r = ctx.app.experiments.validate(args);
+    const r = ctx.app.experiments.validate(args, ctx.write());
     const errors = r.findings.filter((x) => x.severity === 'error').length;
     const lines = r.findings.map((x) => `- [${x.severity}] ${x.code} at ${x.path}: ${x.message}. Fix: ${x.fix}`);
     const head = r.valid ? `Valid${r.recorded ? ` (recorded for v${r.version}; deploy_to_surface may proceed)` : ''}.` : `Invalid: ${errors} error(s).`;

@@ -8,7 +8,13 @@ import type { EventRepo } from '../store/event-repo.js';
 import type { Policy } from '../domain/policy.js';
 import type { Logger } from '../logger.js';
 
-export type { WriteContext } from '../store/audit-repo.js';
+import { randomUUID } from 'node:crypto';
+import type { WriteContext } from '../store/audit-repo.js';
+
+export type { WriteContext };
+
+/** Writes that no caller attributed (library use) are still audited, as the system. */
+export const systemWrite = (operation: string): WriteContext => ({ actor: 'system', interface: 'system', operation, requestId: randomUUID() });
 
 /** What changed, so resource subscribers and caches can react. */
 export type ChangeEvent = { kind: 'experiment'; id: string; surfaceId: string };

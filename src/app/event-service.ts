@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { Id } from '../domain/schemas.js';
 import { assignUnit, bucketOf, type UnitAssignment } from '../domain/assignment.js';
 import { AppError, notFound } from '../errors.js';
-import type { AppDeps } from './context.js';
+import { systemWrite, type AppDeps, type WriteContext } from './context.js';
 
 const Timestamp = z.iso.datetime({ offset: true }).describe('ISO 8601 time the event happened, e.g. "2026-11-26T10:00:00Z"');
 const EventId = z.string().min(1).max(128).describe('Producer-chosen unique id; a repeated id counts once');
@@ -46,7 +46,7 @@ export class EventService {
   constructor(private readonly d: AppDeps) {}
 
   /** One transaction per batch; invalid events are reported by index and never block the valid ones. */
-  ingest(body: unknown): IngestResult {
+  ingest(body: unknown, ctx: WriteContext = systemWrite('ingest')): IngestResult {
     const batch = EventBatchSchema.safeParse(body);
     if (!batch.success) {
       throw new AppError('INVALID_INPUT', `the batch is malformed: ${batch.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}`, 'Send {"events": [...]} with 1 to 10,000 events.');
@@ -85,6 +85,7 @@ export class EventService {
         else this.d.events.addMetricEvent({ eventId: ev.id, metricId: ev.metricId, unitId: ev.unitId, value: ev.value, ts });
         result.accepted++;
       });
+      this.d.audit.record(ctx, 'event-batch', ctx.requestId, null, { received: batch.data.events.length, ...result, rejected: result.rejected.length }, now);
     }).immediate();
     return result;
   }

@@ -5,7 +5,7 @@ import { canTransition, HOLDS_BUCKETS } from '../domain/lifecycle.js';
 import { hashOf } from '../domain/canonical.js';
 import { configOf } from '../store/experiment-repo.js';
 import { AppError, notFound } from '../errors.js';
-import type { AppDeps, WriteContext } from './context.js';
+import { systemWrite, type AppDeps, type WriteContext } from './context.js';
 
 export interface ValidateOutcome extends ValidationResult {
   experimentId: string | null;
@@ -68,7 +68,7 @@ export class ExperimentService {
   }
 
   /** Validates a stored experiment (and records the verdict against its version) or an inline config. */
-  validate(input: { experimentId?: string; config?: unknown }): ValidateOutcome {
+  validate(input: { experimentId?: string; config?: unknown }, ctx: WriteContext = systemWrite('validate')): ValidateOutcome {
     if (!input.experimentId && input.config === undefined) {
       throw new AppError('INVALID_INPUT', 'give either experimentId or config', 'Pass experimentId for a stored experiment, or config to check a plan before creating it.');
     }
@@ -77,7 +77,11 @@ export class ExperimentService {
     const result = this.judge(config, stored);
     if (!stored) return { ...result, experimentId: null, version: null, configHash: result.config ? hashOf(result.config) : null, recorded: false };
     const configHash = hashOf(configOf(stored));
-    this.d.validations.record({ experimentId: stored.id, version: stored.version, configHash, valid: result.valid, findings: result.findings, createdAt: this.now() });
+    const now = this.now();
+    this.d.db.transaction(() => {
+      this.d.validations.record({ experimentId: stored.id, version: stored.version, configHash, valid: result.valid, findings: result.findings, createdAt: now });
+      this.d.audit.record(ctx, 'experiment', stored.id, null, { validation: { version: stored.version, configHash, valid: result.valid, codes: result.findings.map((f) => f.code) } }, now);
+    })();
     return { ...result, experimentId: stored.id, version: stored.version, configHash, recorded: true };
   }
 
@@ -110,8 +114,10 @@ export class ExperimentService {
       if (input.dryRun || plan.action === 'noop') return { experiment: exp, plan, applied: false, replayed: false };
       const now = this.now();
       const next = this.d.experiments.update(exp.id, exp.version, { status: 'running', config, buckets, startedAt: exp.startedAt ?? now }, now);
-      // The deploy re-checked this exact config, so the new version carries a passing verdict.
-      this.d.validations.record({ experimentId: next.id, version: next.version, configHash: hashOf(configOf(next)), valid: true, findings: [], createdAt: now });
+      if (toPercent !== exp.allocationPercent) {
+        // The deploy re-validated the resized config, so that exact config carries a passing verdict.
+        this.d.validations.record({ experimentId: next.id, version: next.version, configHash: hashOf(configOf(next)), valid: true, findings: [], createdAt: now });
+      }
       this.d.audit.record(ctx, 'experiment', exp.id, exp, next, now);
       if (input.idempotencyKey) this.d.idempotency.save('deploy_to_surface', input.idempotencyKey, hashOf(input), { plan, applied: true, experimentId: exp.id, requestHash: hashOf(input) }, now);
       this.d.emit({ kind: 'experiment', id: exp.id, surfaceId: exp.surfaceId });
@@ -130,6 +136,31 @@ export class ExperimentService {
       }
       const now = this.now();
       const next = this.d.experiments.update(exp.id, exp.version, { status: 'concluded', outcome: input.outcome ?? 'stopped', buckets: [], endedAt: now }, now);
+      this.d.audit.record({ ...ctx, rationale: input.reason }, 'experiment', exp.id, exp, next, now);
+      this.d.emit({ kind: 'experiment', id: exp.id, surfaceId: exp.surfaceId });
+      return next;
+    }).immediate();
+  }
+
+  /** Pauses a running experiment: it keeps its buckets (so nobody else takes them) but serves nothing. */
+  pause(input: { experimentId: string; version: number; reason: string }, ctx: WriteContext): Experiment {
+    return this.move(input, 'paused', ctx, { from: ['running'], hint: 'Only a running experiment can be paused; deploy_to_surface resumes a paused one.' });
+  }
+
+  /** Archives a concluded experiment or an abandoned draft: read-only from then on. */
+  archive(input: { experimentId: string; version: number; reason: string }, ctx: WriteContext): Experiment {
+    return this.move(input, 'archived', ctx, { from: ['draft', 'concluded'], hint: 'Stop it first (stop_experiment); only drafts and concluded experiments can be archived.' });
+  }
+
+  private move(input: { experimentId: string; version: number; reason: string }, to: Experiment['status'], ctx: WriteContext, rule: { from: Experiment['status'][]; hint: string }): Experiment {
+    return this.d.db.transaction(() => {
+      const exp = this.get(input.experimentId);
+      this.checkVersion(exp, input.version);
+      if (!rule.from.includes(exp.status) || !canTransition(exp.status, to)) {
+        throw new AppError('PRECONDITION_FAILED', `experiment '${exp.key}' is ${exp.status}; it cannot become ${to}`, rule.hint);
+      }
+      const now = this.now();
+      const next = this.d.experiments.update(exp.id, exp.version, { status: to }, now);
       this.d.audit.record({ ...ctx, rationale: input.reason }, 'experiment', exp.id, exp, next, now);
       this.d.emit({ kind: 'experiment', id: exp.id, surfaceId: exp.surfaceId });
       return next;
@@ -169,9 +200,9 @@ export class ExperimentService {
   }
 
   private requirePassingValidation(exp: Experiment): void {
-    const v = this.d.validations.latest(exp.id, exp.version);
-    if (!v || !v.valid || v.configHash !== hashOf(configOf(exp))) {
-      throw new AppError('PRECONDITION_FAILED', v ? `version ${exp.version} of '${exp.key}' failed validation` : `version ${exp.version} of '${exp.key}' has not been validated`, `Call validate_config with experimentId '${exp.id}' and fix every error finding, then deploy again.`);
+    const v = this.d.validations.latestForConfig(exp.id, hashOf(configOf(exp)));
+    if (!v || !v.valid) {
+      throw new AppError('PRECONDITION_FAILED', v ? `the current config of '${exp.key}' (v${exp.version}) failed validation` : `the current config of '${exp.key}' (v${exp.version}) has not been validated`, `Call validate_config with experimentId '${exp.id}' and fix every error finding, then deploy again.`);
     }
   }
 

@@ -33,6 +33,7 @@ const write = (c: C, operation: string, rationale?: string): WriteContext => ({
 
 const CreateBody = z.object({ config: z.unknown(), idempotencyKey: z.string().min(8).max(128).optional() });
 const DeployBody = z.object({ version: z.number().int().positive(), allocationPercent: z.number().gt(0).max(100).optional(), dryRun: z.boolean().default(false), idempotencyKey: z.string().min(8).max(128).optional() });
+const TransitionBody = z.object({ version: z.number().int().positive(), reason: z.string().min(3).max(1000) });
 const StopBody = z.object({ reason: z.string().min(3).max(1000), outcome: z.enum(['stopped', 'rolled_back']).default('stopped'), version: z.number().int().positive().optional() });
 
 /** REST for the same use cases as the MCP tools; errors become problem JSON in the app's onError. */
@@ -49,9 +50,17 @@ export function restRoutes(app: Container) {
     const res = app.experiments.create(b, write(c, 'POST /v1/experiments'));
     return c.json(res, res.replayed ? 200 : 201);
   });
-  r.post('/experiments/validate', async (c) => c.json(app.experiments.validate({ config: (parse(z.object({ config: z.unknown() }), await body(c))).config })));
+  r.post('/experiments/validate', async (c) => c.json(app.experiments.validate({ config: parse(z.object({ config: z.unknown() }), await body(c)).config }, write(c, 'POST /v1/experiments/validate'))));
   r.get('/experiments/:id', (c) => c.json({ experiment: app.experiments.get(c.req.param('id')) }));
-  r.post('/experiments/:id/validate', (c) => c.json(app.experiments.validate({ experimentId: c.req.param('id') })));
+  r.post('/experiments/:id/validate', (c) => c.json(app.experiments.validate({ experimentId: c.req.param('id') }, write(c, 'POST /v1/experiments/:id/validate'))));
+  r.post('/experiments/:id/pause', async (c) => {
+    const b = parse(TransitionBody, await body(c));
+    return c.json({ experiment: app.experiments.pause({ experimentId: c.req.param('id'), ...b }, write(c, 'POST /v1/experiments/:id/pause', b.reason)) });
+  });
+  r.post('/experiments/:id/archive', async (c) => {
+    const b = parse(TransitionBody, await body(c));
+    return c.json({ experiment: app.experiments.archive({ experimentId: c.req.param('id'), ...b }, write(c, 'POST /v1/experiments/:id/archive', b.reason)) });
+  });
   r.post('/experiments/:id/deploy', async (c) => {
     const b = parse(DeployBody, await body(c));
     return c.json(app.experiments.deploy({ experimentId: c.req.param('id'), ...b }, write(c, 'POST /v1/experiments/:id/deploy')));
@@ -63,7 +72,7 @@ export function restRoutes(app: Container) {
   r.get('/experiments/:id/metrics', (c) => c.json(app.metrics.report(c.req.param('id'))));
   r.get('/experiments/:id/audit', (c) => c.json({ audit: app.deps.audit.forEntity('experiment', app.experiments.get(c.req.param('id')).id) }));
   r.post('/events', async (c) => {
-    const res = app.events.ingest(await body(c));
+    const res = app.events.ingest(await body(c), write(c, 'POST /v1/events'));
     return c.json(res, res.rejected.length && !res.accepted && !res.duplicates ? 422 : 200);
   });
   return r;

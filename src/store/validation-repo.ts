@@ -20,14 +20,15 @@ export class ValidationRepo {
       .run(v.experimentId, v.version, v.configHash, v.valid ? 1 : 0, JSON.stringify(v.findings), v.createdAt);
   }
 
-  latest(experimentId: string, version: number): ValidationRecord | undefined {
+  /** The latest verdict on this exact config of the experiment (status-only version bumps keep it). */
+  latestForConfig(experimentId: string, configHash: string): ValidationRecord | undefined {
     const r = this.db
-      .prepare('SELECT * FROM validations WHERE experiment_id = ? AND version = ? ORDER BY id DESC LIMIT 1')
-      .get(experimentId, version) as Record<string, unknown> | undefined;
+      .prepare('SELECT * FROM validations WHERE experiment_id = ? AND config_hash = ? ORDER BY id DESC LIMIT 1')
+      .get(experimentId, configHash) as Record<string, unknown> | undefined;
     if (!r) return undefined;
     return {
       experimentId,
-      version,
+      version: r.version as number,
       configHash: r.config_hash as string,
       valid: r.valid === 1,
       findings: JSON.parse(r.findings as string) as Finding[],

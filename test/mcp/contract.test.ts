@@ -76,7 +76,11 @@ describe('tool contract (what agents see)', () => {
     await run('get_experiment', { experimentId: experiment.id });
     app.events.assign('home', 'contract-unit');
     await run('get_metrics', { experimentId: experiment.id });
-    await run('stop_experiment', { experimentId: experiment.id, reason: 'contract test' });
+    const paused = await run('pause_experiment', { experimentId: experiment.id, version: 2, reason: 'contract test' });
+    const resumed = await run('deploy_to_surface', { experimentId: experiment.id, version: paused.experiment.version });
+    expect(resumed.plan.action).toBe('resume');
+    const stopped = await run('stop_experiment', { experimentId: experiment.id, reason: 'contract test' });
+    await run('archive_experiment', { experimentId: experiment.id, version: stopped.experiment.version, reason: 'contract test' });
     expect([...covered].sort()).toEqual(tools.map((t) => t.name).sort());
   });
 

@@ -31,7 +31,7 @@ describe('experiment lifecycle over MCP', () => {
 
     const refused = await call('deploy_to_surface', { experimentId: experiment.id, version: 1 });
     expect(refused.isError).toBe(true);
-    expect(textOf(refused)).toMatch(/^PRECONDITION_FAILED: .*not been validated[\s\S]*Next: Call validate_config/);
+    expect(textOf(refused)).toMatch(/^PRECONDITION_FAILED: .*has not been validated[\s\S]*Next: Call validate_config/);
 
     const v = await ok('validate_config', { experimentId: experiment.id });
     expect(v).toMatchObject({ valid: true, recorded: true, version: 1 });
@@ -72,7 +72,7 @@ describe('experiment lifecycle over MCP', () => {
     const stopped = await ok('stop_experiment', { experimentId: experiment.id, reason: 'first result reviewed' });
     expect(stopped.experiment).toMatchObject({ status: 'concluded', outcome: 'stopped', buckets: [] });
     const audit = app.deps.audit.forEntity('experiment', experiment.id);
-    expect(audit.map((a) => a.operation)).toEqual(['stop_experiment', 'deploy_to_surface', 'create_experiment']);
+    expect(audit.map((a) => a.operation)).toEqual(['stop_experiment', 'deploy_to_surface', 'validate_config', 'create_experiment']);
     expect(audit[0]).toMatchObject({ actor: 'agent:test-agent', interface: 'mcp-stdio', rationale: 'first result reviewed' });
     expect(audit[0].requestId).toMatch(/[0-9a-f-]{36}/);
   });
