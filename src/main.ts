@@ -47,7 +47,7 @@ async function main(argv: string[]): Promise<void> {
       url: values.url ?? `http://127.0.0.1:${config.port}`,
       token: config.token,
       experiment: values.experiment,
-      units: values.units ? Number(values.units) : 4000,
+      units: values.units ? Number(values.units) : 30000,
       effect: values.effect ? Number(values.effect) : 0.08,
       seed: values.seed ? Number(values.seed) : 42,
       out: (line) => process.stderr.write(line + '\n'),

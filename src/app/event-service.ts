@@ -74,6 +74,8 @@ export class EventService {
           if (e.status === 'missing') return reject('UNKNOWN_EXPERIMENT', `experiment '${ev.experimentId}' does not exist`);
           if (e.status === 'draft') return reject('NOT_RUNNING', `experiment '${ev.experimentId}' is a draft and serves nothing`);
           if (!e.variants.has(ev.variant)) return reject('UNKNOWN_VARIANT', `variant '${ev.variant}' is not in experiment '${ev.experimentId}'`);
+          const seen = this.d.events.exposureVariant(ev.experimentId, ev.unitId);
+          if (seen && seen !== ev.variant) return reject('VARIANT_MISMATCH', `unit '${ev.unitId}' was already exposed to '${seen}' in '${ev.experimentId}'; assignment is sticky, so this exposure is inconsistent`);
         } else if (!this.d.catalog.metric(ev.metricId)) {
           return reject('UNKNOWN_METRIC', `metric '${ev.metricId}' does not exist`);
         }

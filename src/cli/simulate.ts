@@ -60,24 +60,35 @@ export async function runSimulation(o: SimulationOptions): Promise<{ experimentI
     if (r.rejected.length) o.out(`  ${r.rejected.length} events rejected: ${JSON.stringify(r.rejected[0])}`);
     batch = [];
   };
-  for (let i = 0; i < o.units; i++) {
-    const unit = `sim-${o.seed}-${i}`;
-    const a = await api.get(`surfaces/${exp.surfaceId}/assignment`, { searchParams: { unit } }).json<{ assignments: { experimentId: string; variant: string }[] }>();
-    const mine = a.assignments.find((x) => x.experimentId === exp.id);
-    if (!mine) continue;
-    exposed++;
-    const treated = mine.variant !== exp.control;
-    const lift = treated ? 1 + o.effect : 1;
-    const ts = new Date(Date.now() + 1000).toISOString();
-    if (rand() < 0.32 * lift) batch.push({ id: `${unit}-stream`, type: 'metric', unitId: unit, metricId: 'stream-rate', value: 1, timestamp: ts });
-    if (rand() < 0.004) batch.push({ id: `${unit}-crash`, type: 'metric', unitId: unit, metricId: 'crash-rate', value: 1, timestamp: ts });
-    batch.push({ id: `${unit}-latency`, type: 'metric', unitId: unit, metricId: 'latency-ms', value: Math.max(50, 320 + 80 * normal(rand)), timestamp: ts });
-    if (batch.length >= 500) await flush();
-    if ((i + 1) % 1000 === 0) o.out(`  ${i + 1} units, ${exposed} in the experiment`);
+  const CONCURRENCY = 32;
+  for (let start = 0; start < o.units; start += CONCURRENCY) {
+    const ids = Array.from({ length: Math.min(CONCURRENCY, o.units - start) }, (_, k) => `sim-${o.seed}-${start + k}`);
+    const answers = await Promise.all(
+      ids.map((unit) => api.get(`surfaces/${exp.surfaceId}/assignment`, { searchParams: { unit } }).json<{ assignments: { experimentId: string; variant: string }[] }>()),
+    );
+    answers.forEach((a, k) => {
+      const mine = a.assignments.find((x) => x.experimentId === exp.id);
+      if (!mine) return;
+      exposed++;
+      batch.push(...unitEvents(ids[k], mine.variant !== exp.control ? 1 + o.effect : 1, rand));
+    });
+    if (batch.length >= 1000) await flush();
+    const done = start + ids.length;
+    if (done % 5000 < CONCURRENCY) o.out(`  ${done} units, ${exposed} in the experiment`);
   }
   await flush();
   o.out(`done: ${exposed} of ${o.units} units exposed. Now call get_metrics {"experimentId":"${exp.id}"} or GET /v1/experiments/${exp.id}/metrics`);
   return { experimentId: exp.id, units: o.units, exposed };
+}
+
+/** One unit's metric events after exposure: a stream (success metric) with the treatment's lift, crashes, latency. */
+function unitEvents(unit: string, lift: number, rand: () => number): unknown[] {
+  const ts = new Date(Date.now() + 1000).toISOString();
+  const out: unknown[] = [];
+  if (rand() < 0.32 * lift) out.push({ id: `${unit}-stream`, type: 'metric', unitId: unit, metricId: 'stream-rate', value: 1, timestamp: ts });
+  if (rand() < 0.004) out.push({ id: `${unit}-crash`, type: 'metric', unitId: unit, metricId: 'crash-rate', value: 1, timestamp: ts });
+  out.push({ id: `${unit}-latency`, type: 'metric', unitId: unit, metricId: 'latency-ms', value: Math.max(50, 320 + 80 * normal(rand)), timestamp: ts });
+  return out;
 }
 
 interface ExpInfo { id: string; key: string; surfaceId: string; control: string }

@@ -59,8 +59,9 @@ function variantRules(c: ExperimentConfig, ctx: ValidationContext): Finding[] {
     out.push(f('TOO_MANY_VARIANTS', 'error', '$.variants', `${c.variants.length} variants exceed the policy maximum of ${ctx.policy.maxVariants}`, `Keep at most ${ctx.policy.maxVariants} variants.`));
   }
   const total = c.variants.reduce((s, v) => s + v.weight, 0);
-  if (Math.abs(total - 100) > 1e-6 && Math.abs(total - 1) > 1e-9) {
-    out.push(f('WEIGHTS_SUM', 'error', '$.variants', `variant weights sum to ${total}; they must sum to 100 (or 1)`, `Scale the weights so they sum to 100, e.g. ${c.variants.map(() => (100 / c.variants.length).toFixed(2)).join(' / ')}.`));
+  // Weights are normalised at assignment, so rounding (33.33 × 3) is fine; a real mismatch is not.
+  if (Math.abs(total - 100) > 0.011 && Math.abs(total - 1) > 1e-4) {
+    out.push(f('WEIGHTS_SUM', 'error', '$.variants', `variant weights sum to ${total}; they must sum to 100 (or 1)`, `Scale the weights so they sum to 100, e.g. ${equalSplit(c.variants.length).join(' / ')}.`));
   }
   c.variants.forEach((v, i) => {
     if (!v.isControl && v.overrides.length === 0) out.push(f('EMPTY_TREATMENT', 'warning', `$.variants[${i}].overrides`, `variant '${v.key}' changes nothing on the surface`, 'Add at least one slot override, or drop the variant.'));
@@ -117,6 +118,9 @@ function allocationRules(c: ExperimentConfig, ctx: ValidationContext): Finding[]
   }
   const s = ctx.surface;
   if (!s) return out;
+  if (bucketsForPercent(s.bucketCount, c.allocationPercent) < 1) {
+    out.push(f('ALLOCATION_TOO_SMALL', 'error', '$.allocationPercent', `${c.allocationPercent}% of ${s.bucketCount} buckets rounds to none: nobody would be in the experiment`, `Use at least ${Math.ceil((50 / s.bucketCount) * 1000) / 1000}% (one bucket).`));
+  }
   const colliding = ctx.active.filter((e) => collides(e, c));
   const free = rangesSize(freeRanges(s.bucketCount, colliding.flatMap((e) => e.buckets))) ;
   const need = bucketsForPercent(s.bucketCount, c.allocationPercent);
@@ -143,7 +147,8 @@ function powerCheck(c: ExperimentConfig, ctx: ValidationContext): { finding?: Fi
   const weights = c.variants.map((v) => v.weight);
   const minShare = Math.min(...weights) / weights.reduce((a, b) => a + b, 0);
   const requiredTotal = Math.ceil(perArm / minShare);
-  const perDay = (ctx.surface.dailyTraffic * c.allocationPercent) / 100;
+  // Traffic follows the buckets actually owned, not the raw percent.
+  const perDay = (ctx.surface.dailyTraffic * bucketsForPercent(ctx.surface.bucketCount, c.allocationPercent)) / ctx.surface.bucketCount;
   const expectedUnits = Math.floor(perDay * c.analysisPlan.durationDays);
   const daysNeeded = perDay > 0 ? Math.ceil(requiredTotal / perDay) : null;
   const summary = { requiredPerArm: perArm, requiredTotal, expectedUnits, daysNeeded, metricId: metric.id };
@@ -152,4 +157,10 @@ function powerCheck(c: ExperimentConfig, ctx: ValidationContext): { finding?: Fi
     summary,
     finding: f('UNDERPOWERED', 'warning', '$.analysisPlan', `detecting a ${(c.analysisPlan.mde * 100).toFixed(1)}% change in '${metric.id}' needs ${requiredTotal} units; ${c.analysisPlan.durationDays} days at ${c.allocationPercent}% of ${ctx.surface.dailyTraffic}/day gives ${expectedUnits}`, `Run ${daysNeeded} days, raise allocationPercent, or accept a larger mde.`),
   };
+}
+
+/** Equal weights in hundredths that sum to exactly 100, the remainder on the last. */
+function equalSplit(n: number): number[] {
+  const each = Math.floor(10000 / n) / 100;
+  return Array.from({ length: n }, (_, i) => (i === n - 1 ? Math.round((100 - each * (n - 1)) * 100) / 100 : each));
 }

@@ -19,12 +19,13 @@ export function openDb(file: string): Db {
 
 export function migrate(db: Db): number {
   db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
-  const current = (db.prepare('SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations').get() as { v: number }).v;
-  for (const m of MIGRATIONS.filter((m) => m.version > current)) {
-    db.transaction(() => {
+  // One immediate transaction: two processes opening a fresh file cannot both apply a migration.
+  db.transaction(() => {
+    const current = (db.prepare('SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations').get() as { v: number }).v;
+    for (const m of MIGRATIONS.filter((m) => m.version > current)) {
       db.exec(m.sql);
       db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, new Date().toISOString());
-    })();
-  }
+    }
+  }).immediate();
   return MIGRATIONS[MIGRATIONS.length - 1].version;
 }

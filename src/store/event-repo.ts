@@ -35,6 +35,11 @@ export class EventRepo {
       .run(e.experimentId, e.unitId, e.variant, e.ts);
   }
 
+  exposureVariant(experimentId: string, unitId: string): string | undefined {
+    const r = this.db.prepare('SELECT variant FROM exposures WHERE experiment_id = ? AND unit_id = ?').get(experimentId, unitId) as { variant: string } | undefined;
+    return r?.variant;
+  }
+
   addMetricEvent(e: MetricEventRow): void {
     this.db.prepare('INSERT INTO metric_events (event_id, metric_id, unit_id, value, ts) VALUES (?,?,?,?,?)').run(e.eventId, e.metricId, e.unitId, e.value, e.ts);
   }

@@ -187,6 +187,22 @@ describe('validateExperimentConfig', () => {
     expect(f.fix).not.toContain('stream-rate');
   });
 
+  it('WEIGHTS_SUM: the suggested fix itself passes (remainder on the last weight)', () => {
+    const three = withChange((c) => c.variants.push({ ...c.variants[1], key: 'third', weight: 30 }));
+    three.variants.forEach((v) => (v.weight = 30));
+    const [finding] = findings(three, 'WEIGHTS_SUM');
+    expect(finding.fix).toContain('33.33 / 33.33 / 33.34');
+    three.variants.forEach((v, i) => (v.weight = [33.33, 33.33, 33.34][i]));
+    expect(findings(three, 'WEIGHTS_SUM')).toEqual([]);
+    three.variants.forEach((v) => (v.weight = 33.33)); // 99.99: rounding, normalised at assignment
+    expect(findings(three, 'WEIGHTS_SUM')).toEqual([]);
+  });
+
+  it('ALLOCATION_TOO_SMALL when the percent rounds to zero buckets', () => {
+    expect(findings(withChange((c) => (c.allocationPercent = 0.004)), 'ALLOCATION_TOO_SMALL')).toMatchObject([{ severity: 'error', path: '$.allocationPercent' }]);
+    expect(findings(withChange((c) => (c.allocationPercent = 0.01)), 'ALLOCATION_TOO_SMALL')).toEqual([]); // exactly one of 10,000 buckets
+  });
+
   it('ALLOCATION_ABOVE_POLICY above the 50% maximum, not at it', () => {
     expect(findings(withChange((c) => (c.allocationPercent = 60)), 'ALLOCATION_ABOVE_POLICY')).toMatchObject([{ severity: 'error', path: '$.allocationPercent' }]);
     expect(findings(withChange((c) => (c.allocationPercent = 50)), 'ALLOCATION_ABOVE_POLICY')).toEqual([]);

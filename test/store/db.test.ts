@@ -1,0 +1,152 @@
+import { describe, it, expect, afterEach } from 'vitest';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createContainer, dbFileIn, type Container } from '../../src/container.js';
+import { migrate, openDb } from '../../src/store/db.js';
+import { MIGRATIONS } from '../../src/store/migrations.js';
+import { DEMO_CONTENT, DEMO_METRICS, DEMO_SURFACES } from '../../src/store/demo-seed.js';
+import type { WriteContext } from '../../src/app/context.js';
+import { ExperimentConfigSchema } from '../../src/domain/schemas.js';
+
+const ctx: WriteContext = { actor: 'test', interface: 'cli', operation: 'test', requestId: 'r1' };
+
+const config = {
+  key: 'persisted',
+  name: 'Persisted',
+  hypothesis: 'Survives a restart.',
+  owner: 'home-team',
+  surfaceId: 'home',
+  variants: [
+    { key: 'control', isControl: true, weight: 50, overrides: [] },
+    { key: 'treatment', weight: 50, overrides: [{ slotId: 'shelf-2', contentId: 'sh-focus' }] },
+  ],
+  successMetrics: ['stream-rate'],
+  guardrails: [{ metricId: 'crash-rate' }],
+};
+
+const open: Container[] = [];
+const dirs: string[] = [];
+afterEach(() => {
+  for (const c of open.splice(0)) c.close();
+  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+});
+
+function container(dbFile: string): Container {
+  const c = createContainer({ dbFile });
+  open.push(c);
+  return c;
+}
+
+function tempDbFile(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sealab-store-'));
+  dirs.push(dir);
+  return dbFileIn(path.join(dir, 'data'));
+}
+
+const count = (c: Container, table: string) => (c.deps.db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
+
+describe('openDb', () => {
+  it('applies every migration once and records it in schema_migrations', () => {
+    const app = container(':memory:');
+    const rows = app.deps.db.prepare('SELECT version, name FROM schema_migrations ORDER BY version').all();
+    expect(rows).toEqual(MIGRATIONS.map((m) => ({ version: m.version, name: m.name })));
+    // Running the migrator again is a no-op.
+    expect(migrate(app.deps.db)).toBe(MIGRATIONS[MIGRATIONS.length - 1].version);
+    expect(count(app, 'schema_migrations')).toBe(MIGRATIONS.length);
+  });
+
+  it('seeds the demo catalog into a fresh database', () => {
+    const app = container(':memory:');
+    expect(count(app, 'surfaces')).toBe(DEMO_SURFACES.length);
+    expect(count(app, 'content_items')).toBe(DEMO_CONTENT.length);
+    expect(count(app, 'metrics')).toBe(DEMO_METRICS.length);
+    expect(app.catalog.surfaces().map((s) => s.id)).toEqual(['home', 'now-playing', 'search']);
+    expect(app.catalog.surface('home')).toMatchObject({ freeBuckets: 10_000, freePercent: 100, runningExperiments: [] });
+  });
+
+  it('turns foreign keys on: an experiment on a surface that does not exist cannot be stored', () => {
+    const app = container(':memory:');
+    expect(app.deps.db.pragma('foreign_keys', { simple: true })).toBe(1);
+    const orphan = ExperimentConfigSchema.parse({ ...config, surfaceId: 'nowhere' });
+    expect(() => app.deps.experiments.insert('exp_x', orphan, new Date().toISOString())).toThrow(/FOREIGN KEY/);
+    expect(count(app, 'experiments')).toBe(0);
+  });
+
+  it('uses WAL for a file database, creating its folder', () => {
+    const file = tempDbFile();
+    const app = container(file);
+    expect(fs.existsSync(file)).toBe(true);
+    expect(app.deps.db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(app.deps.db.pragma('foreign_keys', { simple: true })).toBe(1);
+  });
+
+  it('a reopened file keeps its data and is neither re-migrated nor re-seeded', () => {
+    const file = tempDbFile();
+    const first = container(file);
+    const { experiment } = first.experiments.create({ config }, ctx);
+    const migratedAt = first.deps.db.prepare('SELECT applied_at FROM schema_migrations').all();
+    // A catalog edit a re-seed would undo or duplicate.
+    first.deps.db.prepare("DELETE FROM content_items WHERE id = 'bn-concerts'").run();
+    first.close();
+    open.splice(open.indexOf(first), 1);
+
+    const second = container(file);
+    expect(second.experiments.get(experiment.id)).toEqual(experiment);
+    expect(second.deps.audit.forEntity('experiment', experiment.id)).toHaveLength(1);
+    expect(second.deps.db.prepare('SELECT applied_at FROM schema_migrations').all()).toEqual(migratedAt);
+    expect(second.deps.catalog.contentItem('bn-concerts')).toBeUndefined();
+    expect(count(second, 'content_items')).toBe(DEMO_CONTENT.length - 1);
+    expect(count(second, 'surfaces')).toBe(DEMO_SURFACES.length);
+  });
+
+  it('a database opened without the demo seed stays empty', () => {
+    const app = createContainer({ dbFile: ':memory:', seedDemo: false });
+    open.push(app);
+    expect(app.catalog.surfaces()).toEqual([]);
+    expect(count(app, 'schema_migrations')).toBe(MIGRATIONS.length);
+  });
+
+  it('openDb alone migrates a file to the latest version', () => {
+    const file = tempDbFile();
+    const db = openDb(file);
+    try {
+      expect((db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number }).v).toBe(MIGRATIONS[MIGRATIONS.length - 1].version);
+    } finally {
+      db.close();
+    }
+  });
+});
+
+describe('ExperimentRepo', () => {
+  it('applies an update only at the expected version (optimistic concurrency)', () => {
+    const app = container(':memory:');
+    const { experiment } = app.experiments.create({ config }, ctx);
+    const now = new Date().toISOString();
+    const v2 = app.deps.experiments.update(experiment.id, 1, { status: 'running', buckets: [[0, 10]] }, now);
+    expect(v2).toMatchObject({ version: 2, status: 'running', buckets: [[0, 10]] });
+    expect(() => app.deps.experiments.update(experiment.id, 1, { status: 'paused' }, now)).toThrow(expect.objectContaining({ code: 'CONFLICT' }));
+    expect(app.deps.experiments.get(experiment.id)).toEqual(v2);
+    expect(() => app.deps.experiments.update('exp_missing', 1, {}, now)).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }));
+  });
+
+  it('lists by surface and status', () => {
+    const app = container(':memory:');
+    const a = app.experiments.create({ config }, ctx).experiment;
+    const b = app.experiments.create({ config: { ...config, key: 'on-search', surfaceId: 'search', variants: [config.variants[0], { key: 'treatment', weight: 50, overrides: [{ slotId: 'browse-1', contentId: 'sh-focus' }] }] } }, ctx).experiment;
+    app.deps.experiments.update(b.id, 1, { status: 'running' }, new Date().toISOString());
+    expect(app.deps.experiments.list({ surfaceId: 'home' }).map((e) => e.id)).toEqual([a.id]);
+    expect(app.deps.experiments.list({ status: ['running', 'paused'] }).map((e) => e.id)).toEqual([b.id]);
+    expect(app.deps.experiments.list().map((e) => e.id).sort()).toEqual([a.id, b.id].sort());
+  });
+});
+
+describe('EventRepo', () => {
+  it('claims an event id once', () => {
+    const app = container(':memory:');
+    const now = new Date().toISOString();
+    expect(app.deps.events.claimEventId('e1', 'metric', 'u1', now)).toBe(true);
+    expect(app.deps.events.claimEventId('e1', 'metric', 'u1', now)).toBe(false);
+    expect(app.deps.events.claimEventId('e2', 'metric', 'u1', now)).toBe(true);
+  });
+});
