@@ -3,15 +3,26 @@ import path from 'node:path';
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 
+/** Decimal digits only: '', '0x50' and '1e3' are mistakes, not numbers. */
+const wholeNumber = (message: string) =>
+  z.union([z.number(), z.string()]).transform((v, ctx) => {
+    const text = String(v);
+    if (!/^\d{1,12}$/.test(text)) {
+      ctx.addIssue({ code: 'custom', message: `${message} (got ${JSON.stringify(text)})` });
+      return z.NEVER;
+    }
+    return Number(text);
+  });
+
 const ConfigSchema = z
   .object({
     dataDir: z.string().min(1),
-    port: z.coerce.number().int().min(0).max(65535),
+    port: wholeNumber('must be a decimal port number, e.g. 8787').pipe(z.number().max(65535, 'must be at most 65535')),
     host: z.string().min(1),
     token: z.string().min(16, 'must be at least 16 characters').optional(),
     seedDemo: z.boolean(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
-    maxBodyBytes: z.coerce.number().int().positive(),
+    maxBodyBytes: wholeNumber('must be a whole number of bytes, e.g. 1048576').pipe(z.number().positive('must be more than 0')),
     allowedHosts: z.array(z.string()).default([]),
   })
   .superRefine((c, ctx) => {
@@ -33,24 +44,36 @@ export interface ConfigFlags {
 
 const bool = (v: string | undefined) => (v === undefined ? undefined : !['0', 'false', 'no', 'off'].includes(v.toLowerCase()));
 
+/** Where each key comes from, so an error names what the user actually set. */
+const SOURCES: Record<string, string> = {
+  dataDir: '--data-dir / SEALAB_DATA_DIR',
+  port: '--port / SEALAB_PORT',
+  host: '--host / SEALAB_HOST',
+  token: 'SEALAB_TOKEN',
+  seedDemo: '--no-seed / SEALAB_SEED_DEMO',
+  logLevel: 'SEALAB_LOG_LEVEL',
+  maxBodyBytes: 'SEALAB_MAX_BODY_BYTES',
+  allowedHosts: 'SEALAB_ALLOWED_HOSTS',
+};
+
 export class ConfigError extends Error {}
 
 /** The only reader of process.env. Fails fast with one message per bad key. */
 export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = process.env): Config {
   const raw = {
-    dataDir: path.resolve(flags.dataDir ?? env.SEALAB_DATA_DIR ?? 'data'),
+    dataDir: flags.dataDir ?? env.SEALAB_DATA_DIR ?? 'data',
     port: flags.port ?? env.SEALAB_PORT ?? 8787,
     host: flags.host ?? env.SEALAB_HOST ?? '127.0.0.1',
     token: env.SEALAB_TOKEN || undefined,
     seedDemo: flags.seedDemo ?? bool(env.SEALAB_SEED_DEMO) ?? true,
     logLevel: env.SEALAB_LOG_LEVEL ?? 'info',
     maxBodyBytes: env.SEALAB_MAX_BODY_BYTES ?? 1_048_576,
-    allowedHosts: env.SEALAB_ALLOWED_HOSTS ? env.SEALAB_ALLOWED_HOSTS.split(',').map((s) => s.trim()) : [],
+    allowedHosts: env.SEALAB_ALLOWED_HOSTS ? env.SEALAB_ALLOWED_HOSTS.split(',').map((s) => s.trim()).filter(Boolean) : [],
   };
   const parsed = ConfigSchema.safeParse(raw);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `config ${i.path.join('.') || '(root)'}: ${i.message}`);
+    const lines = parsed.error.issues.map((i) => `${SOURCES[String(i.path[0])] ?? String(i.path[0] ?? 'config')}: ${i.message}`);
     throw new ConfigError(lines.join('\n'));
   }
-  return parsed.data;
+  return { ...parsed.data, dataDir: path.resolve(parsed.data.dataDir) };
 }

@@ -1,8 +1,10 @@
-import { Hono, type Context } from 'hono';
+import { Hono, type Context, type Next } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { createMcpHonoApp } from '@modelcontextprotocol/hono';
+import { localhostAllowedHostnames, localhostAllowedOrigins, validateHostHeader, validateOriginHeader } from '@modelcontextprotocol/server';
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Container } from '../container.js';
+import { isLoopback } from '../config.js';
 import { AppError, toProblem } from '../errors.js';
 import { createMcpRoute, type McpRoute } from './mcp-route.js';
 import { createMcpServerFactory } from './mcp-server.js';
@@ -18,7 +20,7 @@ export interface HttpOptions {
   maxBodyBytes: number;
 }
 
-export type HttpVars = { requestId: string; log: Logger; parsedBody?: unknown };
+export type HttpVars = { requestId: string; log: Logger };
 
 export interface HttpApp {
   app: Hono<{ Variables: HttpVars }>;
@@ -31,13 +33,13 @@ const problem = (c: Context, err: unknown) => {
   return c.json(p.body, p.status as 400, { 'content-type': 'application/problem+json' });
 };
 
-/** The hono app: /mcp (both protocol eras), /v1 REST over the same services, /healthz. */
+/**
+ * The hono app: /mcp (both protocol eras, mounted from @modelcontextprotocol/hono), /v1 REST over
+ * the same services, /healthz. Order per request: request id → DNS-rebinding check → bearer auth →
+ * body limit → route, so nothing is parsed for a caller that is refused.
+ */
 export function createHttpApp(container: Container, opts: HttpOptions): HttpApp {
-  const app = createMcpHonoApp({
-    host: opts.host,
-    ...(opts.allowedHosts?.length ? { allowedHosts: opts.allowedHosts } : {}),
-    maxRequestBodySize: opts.maxBodyBytes,
-  }) as unknown as Hono<{ Variables: HttpVars }>;
+  const app = new Hono<{ Variables: HttpVars }>();
   const mcp = createMcpRoute(createMcpServerFactory(container, 'mcp-http'), {
     maxRequestBodySize: opts.maxBodyBytes,
     onerror: (err) => container.logger.warn({ err: err.message }, 'mcp transport error'),
@@ -56,21 +58,21 @@ export function createHttpApp(container: Container, opts: HttpOptions): HttpApp 
     c.header('x-request-id', requestId);
     c.get('log').info({ method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) }, 'http');
   });
-  app.use('*', bodyLimit({ maxSize: opts.maxBodyBytes, onError: (c) => problem(c, new AppError('PAYLOAD_TOO_LARGE', `request body exceeds ${opts.maxBodyBytes} bytes`, 'Split the batch into smaller requests.')) }));
 
   app.get('/healthz', (c) => {
     container.deps.db.prepare('SELECT 1').get();
     return c.json({ status: 'ok', version: SERVER_VERSION });
   });
 
-  const auth = bearerAuth(opts.token);
-  app.use('/mcp', auth);
-  app.use('/v1/*', auth);
+  const guards = [rebindingGuard(opts), bearerAuth(opts.token), bodyLimit({ maxSize: opts.maxBodyBytes, onError: (c) => problem(c, new AppError('PAYLOAD_TOO_LARGE', `request body exceeds ${opts.maxBodyBytes} bytes`, 'Split the batch into smaller requests.')) })];
+  for (const path of ['/mcp', '/v1/*']) app.use(path, ...guards);
 
-  app.all('/mcp', (c) => {
-    const token = opts.token ? { token: opts.token, clientId: 'bearer', scopes: [] } : undefined;
-    return mcp.fetch(c.req.raw, { parsedBody: c.get('parsedBody'), ...(token ? { authInfo: token } : {}) });
+  const mcpApp = createMcpHonoApp({ host: opts.host, ...(opts.allowedHosts?.length ? { allowedHosts: opts.allowedHosts } : {}), maxRequestBodySize: opts.maxBodyBytes });
+  mcpApp.all('/', (c) => {
+    const authInfo = opts.token ? { token: opts.token, clientId: 'bearer', scopes: [] } : undefined;
+    return mcp.fetch(c.req.raw, { parsedBody: c.get('parsedBody'), ...(authInfo ? { authInfo } : {}) });
   });
+  app.route('/mcp', mcpApp);
   app.route('/v1', restRoutes(container));
 
   app.notFound((c) => problem(c, new AppError('NOT_FOUND', `no route ${c.req.method} ${c.req.path}`, 'See README.md for the REST routes, or use /mcp.')));
@@ -89,11 +91,25 @@ export function createHttpApp(container: Container, opts: HttpOptions): HttpApp 
   };
 }
 
+/** DNS-rebinding protection for every route but /healthz: on loopback only local Host and Origin headers pass. */
+function rebindingGuard(opts: HttpOptions) {
+  const hosts = opts.allowedHosts?.length ? opts.allowedHosts : isLoopback(opts.host) ? localhostAllowedHostnames() : undefined;
+  const origins = isLoopback(opts.host) ? localhostAllowedOrigins() : opts.allowedHosts?.length ? opts.allowedHosts : undefined;
+  return async (c: Context, next: Next) => {
+    const host = hosts ? validateHostHeader(c.req.header('host'), hosts) : { ok: true as const };
+    const origin = origins ? validateOriginHeader(c.req.header('origin'), origins) : { ok: true as const };
+    const bad = !host.ok ? host : !origin.ok ? origin : undefined;
+    if (bad) return problem(c, new AppError('FORBIDDEN', bad.message, 'Call sealab from a local client, or list the host in SEALAB_ALLOWED_HOSTS.'));
+    return next();
+  };
+}
+
 function bearerAuth(token: string | undefined) {
   const expected = token ? Buffer.from(token) : undefined;
-  return async (c: Context, next: () => Promise<void>) => {
+  return async (c: Context, next: Next) => {
     if (!expected) return next();
-    const given = Buffer.from((c.req.header('authorization') ?? '').replace(/^Bearer\s+/i, ''));
+    const match = /^Bearer\s+(.+)$/i.exec(c.req.header('authorization') ?? '');
+    const given = Buffer.from(match?.[1] ?? '');
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
       c.header('www-authenticate', 'Bearer realm="sealab"');
       return problem(c, new AppError('UNAUTHORIZED', 'missing or wrong bearer token', 'Send Authorization: Bearer <SEALAB_TOKEN>.'));

@@ -8,10 +8,8 @@ import type { HttpVars } from './http-app.js';
 type C = Context<{ Variables: HttpVars }>;
 
 async function body(c: C): Promise<unknown> {
-  const parsed = c.get('parsedBody');
-  if (parsed !== undefined) return parsed;
   try {
-    return await c.req.json();
+    return JSON.parse(await c.req.text());
   } catch {
     throw new AppError('INVALID_INPUT', 'the request body is not valid JSON', 'Send a JSON body with Content-Type: application/json.');
   }

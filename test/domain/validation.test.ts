@@ -189,12 +189,12 @@ describe('validateExperimentConfig', () => {
 
   it('WEIGHTS_SUM: the suggested fix itself passes (remainder on the last weight)', () => {
     const three = withChange((c) => c.variants.push({ ...c.variants[1], key: 'third', weight: 30 }));
-    three.variants.forEach((v) => (v.weight = 30));
+    three.variants.forEach((v: { weight: number }) => (v.weight = 30));
     const [finding] = findings(three, 'WEIGHTS_SUM');
     expect(finding.fix).toContain('33.33 / 33.33 / 33.34');
-    three.variants.forEach((v, i) => (v.weight = [33.33, 33.33, 33.34][i]));
+    three.variants.forEach((v: { weight: number }, i: number) => (v.weight = [33.33, 33.33, 33.34][i]));
     expect(findings(three, 'WEIGHTS_SUM')).toEqual([]);
-    three.variants.forEach((v) => (v.weight = 33.33)); // 99.99: rounding, normalised at assignment
+    three.variants.forEach((v: { weight: number }) => (v.weight = 33.33)); // 99.99: rounding, normalised at assignment
     expect(findings(three, 'WEIGHTS_SUM')).toEqual([]);
   });
 

@@ -259,10 +259,8 @@ describe('REST event ingest', () => {
     expect(tableCounts(app)).toEqual(counts);
   });
 
-  // BUG: createMcpHonoApp's JSON middleware runs before sealab's and answers text/plain "Invalid JSON"
-  // (no problem JSON, no x-request-id) when Content-Type says JSON but the body is not. Flip to `it`
-  // once src/server/http-app.ts turns that into an INVALID_INPUT problem.
-  it.fails('refuses a body labelled application/json that is not JSON with 400 problem JSON', async () => {
+  // createMcpHonoApp's JSON middleware is scoped to /mcp, so /v1 answers its own problem JSON.
+  it('refuses a body labelled application/json that is not JSON with 400 problem JSON', async () => {
     const counts = tableCounts(app);
     const r = await rest('POST', '/v1/events', undefined, { raw: 'not json' });
     expect(tableCounts(app)).toEqual(counts);

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
 import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -54,11 +55,12 @@ function logLines(stderr: string): { msg: string; level: number; svc: string }[]
     .map((l) => JSON.parse(l));
 }
 
-async function withModernClient(fn: (client: Client, run: Run) => Promise<void>): Promise<Run> {
+/** A v2 client over a freshly spawned server; `pin` asks for the 2026-07-28 revision. */
+async function withV2Client(fn: (client: Client, run: Run) => Promise<void>, pin?: '2026-07-28'): Promise<Run> {
   const transport = new StdioClientTransport(serverParams());
   const chunks: string[] = [];
   capture(transport.stderr as PassThrough | null, { chunks });
-  const client = new Client({ name: 'stdio-agent', version: '1.0.0' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
+  const client = new Client({ name: 'stdio-agent', version: '1.0.0' }, pin ? { versionNegotiation: { mode: { pin } } } : {});
   const run: Run = { stderr: () => chunks.join(''), protocolErrors: [] };
   client.onerror = (err) => run.protocolErrors.push(err);
   await client.connect(transport);
@@ -70,12 +72,22 @@ async function withModernClient(fn: (client: Client, run: Run) => Promise<void>)
   return run;
 }
 
+/** Edits the stored demo catalog behind the server's back, so that a second seeding would show. */
+function renameHomeSurface(name: string) {
+  const db = new Database(path.join(dataDir, 'sealab.db'));
+  try {
+    const row = db.prepare("SELECT doc FROM surfaces WHERE id = 'home'").get() as { doc: string };
+    db.prepare("UPDATE surfaces SET doc = ? WHERE id = 'home'").run(JSON.stringify({ ...JSON.parse(row.doc), name }));
+  } finally {
+    db.close();
+  }
+}
+
 describe('sealab over stdio (spawned process)', () => {
   let experimentId: string;
 
-  it('serves a 2026-07-28 client (SDK v2): tools, surfaces, and a created experiment; logs only on stderr', async () => {
-    const run = await withModernClient(async (client) => {
-      expect(client.getNegotiatedProtocolVersion()).toBe('2026-07-28');
+  it('serves a v2 client: tools, surfaces, and a created experiment; logs only on stderr', async () => {
+    const run = await withV2Client(async (client) => {
       const { tools } = await client.listTools();
       expect(tools.map((t) => t.name)).toEqual(expect.arrayContaining(['list_surfaces', 'create_experiment', 'validate_config', 'deploy_to_surface', 'get_experiment']));
       const surfaces = await callOk(client, 'list_surfaces', {});
@@ -88,17 +100,19 @@ describe('sealab over stdio (spawned process)', () => {
     expect(run.protocolErrors).toEqual([]);
     const logs = logLines(run.stderr());
     expect(logs.every((l) => l.svc === 'sealab' && typeof l.level === 'number')).toBe(true);
-    expect(logs.map((l) => l.msg)).toEqual(expect.arrayContaining(['sealab MCP on stdio']));
+    expect(logs.map((l) => l.msg)).toEqual(expect.arrayContaining(['sealab MCP on stdio', 'tool ok']));
     expect(logs.filter((l) => l.msg.startsWith(SEEDED)), run.stderr()).toHaveLength(1);
   });
 
   it('keeps the experiment across a restart on the same data dir, without seeding again', async () => {
     expect(experimentId).toMatch(/^exp_/);
-    const run = await withModernClient(async (client) => {
+    renameHomeSurface('Home (edited between runs)');
+
+    const run = await withV2Client(async (client) => {
       const got = await callOk(client, 'get_experiment', { experimentId });
       expect(got.experiment).toMatchObject({ id: experimentId, key: 'home-focus-shelf', status: 'draft', version: 1 });
       const surfaces = await callOk(client, 'list_surfaces', {});
-      expect(surfaces.surfaces).toHaveLength(3);
+      expect(surfaces.surfaces.map((s: { id: string; name: string }) => `${s.id}:${s.name}`)).toEqual(['home:Home (edited between runs)', 'now-playing:Now Playing', 'search:Search']);
       const replay = await callOk(client, 'create_experiment', { config: demoConfig(), idempotencyKey: 'stdio-key-0001' });
       expect(replay).toMatchObject({ replayed: true, experiment: { id: experimentId } });
     });
@@ -107,6 +121,18 @@ describe('sealab over stdio (spawned process)', () => {
     const logs = logLines(run.stderr());
     expect(logs.map((l) => l.msg)).toContain('sealab MCP on stdio');
     expect(logs.filter((l) => l.msg.startsWith(SEEDED))).toEqual([]);
+  });
+
+  it('serves a v2 client pinned to 2026-07-28', async () => {
+    const run = await withV2Client(async (client) => {
+      expect(client.getNegotiatedProtocolVersion()).toBe('2026-07-28');
+      const got = await callOk(client, 'get_experiment', { experimentId: 'home-focus-shelf' });
+      expect(got.experiment.id).toBe(experimentId);
+      const missing = (await client.callTool({ name: 'get_experiment', arguments: { experimentId: 'exp_nope' } })) as ToolCallResult;
+      expect(missing.isError).toBe(true);
+      expect(textOf(missing)).toMatch(/^NOT_FOUND: [\s\S]*Next: /);
+    }, '2026-07-28');
+    expect(run.protocolErrors).toEqual([]);
   });
 
   it('serves a 2025-era client (SDK 1.32 stdio transport)', async () => {

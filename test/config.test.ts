@@ -1,0 +1,172 @@
+import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ConfigError, loadConfig } from '../src/config.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+/** The ConfigError's message lines, or a failure if loadConfig did not throw one. */
+function configErrorLines(run: () => unknown): string[] {
+  try {
+    run();
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as Error).message.split('\n');
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('uses the defaults when nothing is set', () => {
+    expect(loadConfig({}, {})).toEqual({
+      dataDir: path.resolve('data'),
+      port: 8787,
+      host: '127.0.0.1',
+      token: undefined,
+      seedDemo: true,
+      logLevel: 'info',
+      maxBodyBytes: 1_048_576,
+      allowedHosts: [],
+    });
+  });
+
+  it('reads every SEALAB_* variable', () => {
+    const config = loadConfig(
+      {},
+      {
+        SEALAB_DATA_DIR: '/var/lib/sealab',
+        SEALAB_PORT: '9000',
+        SEALAB_HOST: '0.0.0.0',
+        SEALAB_TOKEN: 'a-very-long-test-token-123',
+        SEALAB_SEED_DEMO: 'false',
+        SEALAB_LOG_LEVEL: 'debug',
+        SEALAB_MAX_BODY_BYTES: '2048',
+        SEALAB_ALLOWED_HOSTS: 'sealab.example, api.sealab.example',
+      },
+    );
+    expect(config).toEqual({
+      dataDir: '/var/lib/sealab',
+      port: 9000,
+      host: '0.0.0.0',
+      token: 'a-very-long-test-token-123',
+      seedDemo: false,
+      logLevel: 'debug',
+      maxBodyBytes: 2048,
+      allowedHosts: ['sealab.example', 'api.sealab.example'],
+    });
+  });
+
+  it('lets flags win over the environment', () => {
+    const env = { SEALAB_DATA_DIR: '/from/env', SEALAB_PORT: '9000', SEALAB_HOST: 'localhost', SEALAB_SEED_DEMO: 'true' };
+    const config = loadConfig({ dataDir: '/from/flag', port: '9100', host: '::1', seedDemo: false }, env);
+    expect(config).toMatchObject({ dataDir: '/from/flag', port: 9100, host: '::1', seedDemo: false });
+    expect(loadConfig({ port: '9100' }, env)).toMatchObject({ dataDir: '/from/env', port: 9100, host: 'localhost', seedDemo: true });
+  });
+
+  it.each([
+    ['0', false],
+    ['no', false],
+    ['OFF', false],
+    ['1', true],
+    ['yes', true],
+  ])('reads SEALAB_SEED_DEMO=%s as %s', (value, expected) => {
+    expect(loadConfig({}, { SEALAB_SEED_DEMO: value }).seedDemo).toBe(expected);
+  });
+
+  it('reports every bad key at once, one line each', () => {
+    const lines = configErrorLines(() => loadConfig({}, { SEALAB_PORT: 'abc', SEALAB_LOG_LEVEL: 'loud' }));
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/^--port \/ SEALAB_PORT: /);
+    expect(lines[1]).toMatch(/^SEALAB_LOG_LEVEL: .*"info"/);
+  });
+
+  it.each([
+    ['a port out of range', { SEALAB_PORT: '70000' }, /^--port \/ SEALAB_PORT: /],
+    ['a fractional port', { SEALAB_PORT: '80.5' }, /^--port \/ SEALAB_PORT: /],
+    ['a zero body limit', { SEALAB_MAX_BODY_BYTES: '0' }, /^SEALAB_MAX_BODY_BYTES: /],
+    ['a non-numeric body limit', { SEALAB_MAX_BODY_BYTES: '1MB' }, /^SEALAB_MAX_BODY_BYTES: /],
+    ['a short token', { SEALAB_TOKEN: 'short' }, /^SEALAB_TOKEN: must be at least 16 characters/],
+  ])('refuses %s', (_label, env, pattern) => {
+    const lines = configErrorLines(() => loadConfig({}, env));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(pattern);
+  });
+
+  it('refuses a bad --port flag even when the environment is fine', () => {
+    const lines = configErrorLines(() => loadConfig({ port: 'abc' }, { SEALAB_PORT: '9000' }));
+    expect(lines).toEqual([expect.stringMatching(/^--port \/ SEALAB_PORT: /)]);
+  });
+
+  it('refuses a non-loopback host without a token, naming SEALAB_TOKEN', () => {
+    for (const [flags, env] of [
+      [{}, { SEALAB_HOST: '0.0.0.0' }],
+      [{ host: '192.168.1.20' }, {}],
+    ] as const) {
+      const lines = configErrorLines(() => loadConfig(flags, env));
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/^SEALAB_TOKEN: .*non-loopback.*SEALAB_TOKEN/);
+    }
+    expect(loadConfig({ host: '0.0.0.0' }, { SEALAB_TOKEN: 'a-very-long-test-token-123' }).host).toBe('0.0.0.0');
+    for (const host of ['127.0.0.1', 'localhost', '::1']) expect(loadConfig({ host }, {}).token).toBeUndefined();
+  });
+});
+
+describe('sealab CLI with a bad configuration', () => {
+  const cli = (args: string[], env: Record<string, string> = {}) =>
+    spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+
+  it('exits non-zero on `serve --port abc` with a clear message on stderr and nothing on stdout', () => {
+    const r = cli(['serve', '--port', 'abc']);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^sealab: invalid configuration\n--port \/ SEALAB_PORT: /);
+    expect(r.stderr).not.toMatch(/\bat .*\.[cm]?[jt]s:\d+/);
+  });
+
+  it('names every bad key from the environment, and refuses an open host without a token', () => {
+    const bad = cli(['serve'], { SEALAB_PORT: 'abc', SEALAB_LOG_LEVEL: 'loud' });
+    expect(bad.status).toBe(1);
+    expect(bad.stdout).toBe('');
+    expect(bad.stderr).toMatch(/--port \/ SEALAB_PORT: /);
+    expect(bad.stderr).toMatch(/SEALAB_LOG_LEVEL: /);
+
+    const open = cli(['serve', '--host', '0.0.0.0', '--port', '0']);
+    expect(open.status).toBe(1);
+    expect(open.stdout).toBe('');
+    expect(open.stderr).toMatch(/SEALAB_TOKEN/);
+  });
+
+  it('prints usage to stderr and exits 2 on an unknown command', () => {
+    const r = cli(['launch']);
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^usage:/);
+  });
+});
+
+describe('loadConfig refuses values that only look like numbers or paths', () => {
+  it.each([
+    ['an empty port', { SEALAB_PORT: '' }, /^--port \/ SEALAB_PORT: must be a decimal port number/],
+    ['a hex port', { SEALAB_PORT: '0x50' }, /^--port \/ SEALAB_PORT: must be a decimal port number/],
+    ['an exponent port', { SEALAB_PORT: '1e3' }, /^--port \/ SEALAB_PORT: /],
+    ['an empty data dir', { SEALAB_DATA_DIR: '' }, /^--data-dir \/ SEALAB_DATA_DIR: /],
+  ])('%s', (_label, env, pattern) => {
+    let message = '';
+    try {
+      loadConfig({}, env as NodeJS.ProcessEnv);
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toMatch(pattern);
+  });
+
+  it('drops empty entries from SEALAB_ALLOWED_HOSTS', () => {
+    expect(loadConfig({}, { SEALAB_ALLOWED_HOSTS: 'a.example,, b.example' }).allowedHosts).toEqual(['a.example', 'b.example']);
+  });
+});
