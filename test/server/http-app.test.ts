@@ -198,6 +198,7 @@ describe('bearer token', () => {
       await send(http, 'POST', '/v1/experiments', { body: JSON.stringify({ config: demoConfig() }) }),
       await send(http, 'GET', '/v1/surfaces', { headers: { authorization: 'Bearer a-very-long-test-token-124' } }),
       await send(http, 'GET', '/v1/surfaces', { headers: { authorization: `Basic ${TOKEN}` } }),
+      await send(http, 'GET', '/v1/surfaces', { headers: { authorization: TOKEN } }), // no "Bearer" scheme
     ];
     for (const res of replies) {
       expect(res.status).toBe(401);
