@@ -69,6 +69,7 @@ export function createContainer(opts: ContainerOptions): Container {
   if (opts.seedDemo ?? true) {
     if (seedDemo(deps.catalog)) logger.info('seeded demo surfaces, content and metrics into an empty database');
   }
+  backfillAggregates(deps);
   const experiments = new ExperimentService(deps);
   return {
     deps,
@@ -83,4 +84,17 @@ export function createContainer(opts: ContainerOptions): Container {
     logger,
     close: () => db.close(),
   };
+}
+
+/** A database from before the metric pipeline has exposures but no aggregates: build them once from the raw rows. */
+function backfillAggregates(deps: AppDeps): void {
+  const hasExposures = deps.db.prepare('SELECT 1 FROM exposures LIMIT 1').get();
+  const hasAggregates = deps.db.prepare('SELECT 1 FROM metric_aggregates LIMIT 1').get();
+  if (!hasExposures || hasAggregates) return;
+  const now = deps.clock.now().toISOString();
+  deps.db.transaction(() => {
+    for (const { id } of deps.db.prepare('SELECT DISTINCT experiment_id AS id FROM exposures').all() as { id: string }[]) deps.events.pipeline.rebuild(id, now);
+    deps.events.pipeline.flushSnapshots(now.slice(0, 10));
+  })();
+  deps.logger.info('built metric aggregates from existing exposures and events');
 }

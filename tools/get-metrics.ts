@@ -29,7 +29,7 @@ export const getMetrics = defineTool({
         metricId: z.string(),
         name: z.string(),
         role: z.enum(['success', 'guardrail']),
-        kind: z.enum(['binary', 'mean', 'count']),
+        kind: z.enum(['binary', 'mean', 'count', 'ratio']),
         direction: z.enum(['increase', 'decrease']),
         variants: z.array(
           z.object({

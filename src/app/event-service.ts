@@ -83,10 +83,11 @@ export class EventService {
           result.duplicates++;
           return;
         }
-        if (ev.type === 'exposure') this.d.events.addExposure({ eventId: ev.id, experimentId: ev.experimentId, unitId: ev.unitId, variant: ev.variant, ts });
-        else this.d.events.addMetricEvent({ eventId: ev.id, metricId: ev.metricId, unitId: ev.unitId, value: ev.value, ts });
+        if (ev.type === 'exposure') this.d.events.addExposure({ eventId: ev.id, experimentId: ev.experimentId, unitId: ev.unitId, variant: ev.variant, ts }, now);
+        else this.d.events.addMetricEvent({ eventId: ev.id, metricId: ev.metricId, unitId: ev.unitId, value: ev.value, ts }, now);
         result.accepted++;
       });
+      this.d.events.pipeline.flushSnapshots(now.slice(0, 10));
       this.d.audit.record(ctx, 'event-batch', ctx.requestId, null, { received: batch.data.events.length, ...result, rejected: result.rejected.length }, now);
     }).immediate();
     return result;
@@ -109,8 +110,9 @@ export class EventService {
           const slot = layout.find((l) => l.slotId === o.slotId);
           if (slot) Object.assign(slot, { contentId: o.contentId, experimentId: exp.id, variant: a.variant });
         }
-        this.d.events.addExposure({ eventId: `assign:${exp.id}:${unitId}`, experimentId: exp.id, unitId, variant: a.variant, ts: now });
+        this.d.events.addExposure({ eventId: `assign:${exp.id}:${unitId}`, experimentId: exp.id, unitId, variant: a.variant, ts: now }, now);
       }
+      this.d.events.pipeline.flushSnapshots(now.slice(0, 10));
     })();
     return {
       surfaceId,

@@ -78,7 +78,7 @@ export class MetricsService {
   }
 
   private metricResult(exp: Experiment, m: Metric, role: 'success' | 'guardrail', alpha: number): MetricResult {
-    const sums = this.d.events.metricSummaries(exp.id, m.id, m.kind === 'binary');
+    const sums = new Map(this.d.events.aggregates(exp.id, m.id).map((a) => [a.variant, { n: a.n, sum: a.sumX, sumSquares: a.sumX2 }]));
     const empty: MeanSummary = { n: 0, sum: 0, sumSquares: 0 };
     const control = exp.variants.find((v) => v.isControl) ?? exp.variants[0];
     const cs = sums.get(control.key) ?? empty;

@@ -32,7 +32,7 @@ export const ContentItemSchema = z.object({
   platforms: z.array(Platform).min(1),
 });
 
-export const MetricKind = z.enum(['binary', 'mean', 'count']);
+export const MetricKind = z.enum(['binary', 'mean', 'count', 'ratio']);
 export const MetricSchema = z.object({
   id: Id,
   name: z.string(),
@@ -43,6 +43,8 @@ export const MetricSchema = z.object({
   baselineMean: z.number(),
   baselineVariance: z.number().nonnegative(),
   unit: z.string().optional(),
+  numeratorId: Id.optional().describe('ratio metrics: the metric summed in the numerator, e.g. "skips"'),
+  denominatorId: Id.optional().describe('ratio metrics: the metric summed in the denominator, e.g. "streams"'),
 });
 
 export const ExperimentStatus = z.enum(['draft', 'running', 'paused', 'concluded', 'archived']);

@@ -1,5 +1,5 @@
 import type { Db } from './db.js';
-import type { MeanSummary } from '../domain/stats/index.js';
+import { MetricPipeline } from './metric-pipeline.js';
 
 export interface ExposureRow {
   eventId: string;
@@ -16,23 +16,42 @@ export interface MetricEventRow {
   ts: string;
 }
 
+/** Per (experiment, variant, metric): n and the sums the statistics need (see MetricPipeline). */
+export interface ArmAggregate {
+  variant: string;
+  n: number;
+  sumX: number;
+  sumX2: number;
+  sumY: number;
+  sumY2: number;
+  sumXY: number;
+}
+
+const AGG_COLUMNS = 'variant, n, sum_x AS sumX, sum_x2 AS sumX2, sum_y AS sumY, sum_y2 AS sumY2, sum_xy AS sumXY';
+
 /** Exposures and metric events. An event id is stored once; a second sighting is a no-op. */
 export class EventRepo {
-  constructor(private readonly db: Db) {}
+  readonly pipeline: MetricPipeline;
+
+  constructor(private readonly db: Db) {
+    this.pipeline = new MetricPipeline(db);
+  }
 
   /** Returns false when the event id was already seen. */
   claimEventId(id: string, type: string, unitId: string, now: string): boolean {
     return this.db.prepare('INSERT OR IGNORE INTO events (id, type, unit_id, received_at) VALUES (?,?,?,?)').run(id, type, unitId, now).changes === 1;
   }
 
-  /** Keeps the earliest exposure per (experiment, unit): late and out-of-order exposures move it back in time. */
-  addExposure(e: ExposureRow): void {
-    this.db
-      .prepare(
-        `INSERT INTO exposures (experiment_id, unit_id, variant, first_exposed_at) VALUES (?,?,?,?)
-         ON CONFLICT(experiment_id, unit_id) DO UPDATE SET first_exposed_at = MIN(first_exposed_at, excluded.first_exposed_at)`,
-      )
-      .run(e.experimentId, e.unitId, e.variant, e.ts);
+  /** Keeps the earliest exposure per (experiment, unit): a late exposure with an earlier time moves it back and re-splits the unit's events. */
+  addExposure(e: ExposureRow, now: string = new Date().toISOString()): void {
+    const current = this.db.prepare('SELECT first_exposed_at AS ts FROM exposures WHERE experiment_id = ? AND unit_id = ?').get(e.experimentId, e.unitId) as { ts: string } | undefined;
+    if (!current) {
+      this.db.prepare('INSERT INTO exposures (experiment_id, unit_id, variant, first_exposed_at) VALUES (?,?,?,?)').run(e.experimentId, e.unitId, e.variant, e.ts);
+      this.pipeline.onExposure(e, true, now);
+    } else if (e.ts < current.ts) {
+      this.db.prepare('UPDATE exposures SET first_exposed_at = ? WHERE experiment_id = ? AND unit_id = ?').run(e.ts, e.experimentId, e.unitId);
+      this.pipeline.onExposure(e, false, now);
+    }
   }
 
   exposureVariant(experimentId: string, unitId: string): string | undefined {
@@ -40,34 +59,24 @@ export class EventRepo {
     return r?.variant;
   }
 
-  addMetricEvent(e: MetricEventRow): void {
+  addMetricEvent(e: MetricEventRow, now: string = new Date().toISOString()): void {
     this.db.prepare('INSERT INTO metric_events (event_id, metric_id, unit_id, value, ts) VALUES (?,?,?,?,?)').run(e.eventId, e.metricId, e.unitId, e.value, e.ts);
+    this.pipeline.onMetricEvent(e, now);
+  }
+
+  /** Current per-arm aggregates of one metric: constant cost whatever the number of events. */
+  aggregates(experimentId: string, metricId: string): ArmAggregate[] {
+    return this.db.prepare(`SELECT ${AGG_COLUMNS} FROM metric_aggregates WHERE experiment_id = ? AND metric_id = ?`).all(experimentId, metricId) as ArmAggregate[];
+  }
+
+  /** The per-arm aggregates at the end of each day, oldest first: the sequential look history. */
+  dailyAggregates(experimentId: string, metricId: string): (ArmAggregate & { day: string })[] {
+    return this.db.prepare(`SELECT day, ${AGG_COLUMNS} FROM metric_daily WHERE experiment_id = ? AND metric_id = ? ORDER BY day, variant`).all(experimentId, metricId) as (ArmAggregate & { day: string })[];
   }
 
   exposureCounts(experimentId: string): Map<string, number> {
     const rows = this.db.prepare('SELECT variant, COUNT(*) AS n FROM exposures WHERE experiment_id = ? GROUP BY variant').all(experimentId) as { variant: string; n: number }[];
     return new Map(rows.map((r) => [r.variant, r.n]));
-  }
-
-  /**
-   * Per-variant sufficient statistics of a metric over exposed units. A unit's value is its total
-   * since first exposure (mean/count metrics) or 1 if it had any positive event (binary). Units with
-   * no event count as 0.
-   */
-  metricSummaries(experimentId: string, metricId: string, binary: boolean): Map<string, MeanSummary> {
-    const unitValue = binary ? 'CASE WHEN COALESCE(SUM(m.value), 0) > 0 THEN 1.0 ELSE 0.0 END' : 'COALESCE(SUM(m.value), 0.0)';
-    const rows = this.db
-      .prepare(
-        `SELECT variant, COUNT(*) AS n, SUM(v) AS s, SUM(v * v) AS ss FROM (
-           SELECT x.variant AS variant, ${unitValue} AS v
-           FROM exposures x LEFT JOIN metric_events m
-             ON m.unit_id = x.unit_id AND m.metric_id = ? AND m.ts >= x.first_exposed_at
-           WHERE x.experiment_id = ?
-           GROUP BY x.unit_id, x.variant
-         ) GROUP BY variant`,
-      )
-      .all(metricId, experimentId) as { variant: string; n: number; s: number; ss: number }[];
-    return new Map(rows.map((r) => [r.variant, { n: r.n, sum: r.s ?? 0, sumSquares: r.ss ?? 0 }]));
   }
 
   lastEventAt(experimentId: string): string | null {

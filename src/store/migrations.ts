@@ -77,4 +77,48 @@ export const MIGRATIONS: { version: number; name: string; sql: string }[] = [
       CREATE INDEX metric_events_unit ON metric_events(metric_id, unit_id, ts);
     `,
   },
+  {
+    version: 2,
+    name: 'sufficient statistics: per-unit state, per-arm aggregates, daily snapshots',
+    sql: `
+      CREATE INDEX exposures_unit ON exposures(unit_id);
+      -- x: the unit's post-exposure total (ratio: numerator); y: pre-exposure total for CUPED (ratio: denominator).
+      CREATE TABLE unit_metric_state (
+        experiment_id TEXT NOT NULL,
+        unit_id TEXT NOT NULL,
+        metric_id TEXT NOT NULL,
+        x REAL NOT NULL DEFAULT 0,
+        y REAL NOT NULL DEFAULT 0,
+        PRIMARY KEY (experiment_id, unit_id, metric_id)
+      ) WITHOUT ROWID;
+      -- Per (experiment, variant, metric): n, Σf(x), Σf(x)², Σg(y), Σg(y)², Σf(x)g(y); kept exact at ingest.
+      CREATE TABLE metric_aggregates (
+        experiment_id TEXT NOT NULL,
+        variant TEXT NOT NULL,
+        metric_id TEXT NOT NULL,
+        n INTEGER NOT NULL DEFAULT 0,
+        sum_x REAL NOT NULL DEFAULT 0,
+        sum_x2 REAL NOT NULL DEFAULT 0,
+        sum_y REAL NOT NULL DEFAULT 0,
+        sum_y2 REAL NOT NULL DEFAULT 0,
+        sum_xy REAL NOT NULL DEFAULT 0,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (experiment_id, variant, metric_id)
+      ) WITHOUT ROWID;
+      -- The aggregates as they stood at the end of each UTC day: the sequential look history.
+      CREATE TABLE metric_daily (
+        experiment_id TEXT NOT NULL,
+        variant TEXT NOT NULL,
+        metric_id TEXT NOT NULL,
+        day TEXT NOT NULL,
+        n INTEGER NOT NULL,
+        sum_x REAL NOT NULL,
+        sum_x2 REAL NOT NULL,
+        sum_y REAL NOT NULL,
+        sum_y2 REAL NOT NULL,
+        sum_xy REAL NOT NULL,
+        PRIMARY KEY (experiment_id, metric_id, day, variant)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];

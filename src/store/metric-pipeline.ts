@@ -1,0 +1,154 @@
+import type { Db } from './db.js';
+import type { Metric } from '../domain/schemas.js';
+
+/** One analysed metric of an experiment and how a unit's totals map to its value. */
+interface Tracked {
+  metricId: string;
+  kind: Metric['kind'];
+  /** Ratio metrics: the component metric ids. */
+  numeratorId?: string;
+  denominatorId?: string;
+}
+
+interface Exposure {
+  experimentId: string;
+  variant: string;
+  ts: string;
+}
+
+interface State {
+  x: number;
+  y: number;
+}
+
+/**
+ * Sufficient statistics kept exact at ingest, in the caller's transaction.
+ *
+ * For every exposed unit and analysed metric the state (x, y) holds the unit's post-exposure
+ * total and its pre-exposure total (the CUPED covariate); for a ratio metric, the post-exposure
+ * numerator and denominator totals. Per (experiment, variant, metric) the aggregates hold n and
+ * the sums of f(x), f(x)², g(y), g(y)² and f(x)g(y), where f and g are the identity, or the 0/1
+ * indicator for binary metrics. Every change to a unit's state applies the exact difference of
+ * those terms, so the aggregates never drift and late, out-of-order or pre-exposure events land
+ * where they belong.
+ */
+export class MetricPipeline {
+  private readonly tracked = new Map<string, Tracked[]>();
+  private readonly touched = new Set<string>();
+  private readonly stmts;
+
+  constructor(private readonly db: Db) {
+    this.stmts = {
+      exposuresOfUnit: db.prepare('SELECT experiment_id AS experimentId, variant, first_exposed_at AS ts FROM exposures WHERE unit_id = ?'),
+      experimentConfig: db.prepare('SELECT config FROM experiments WHERE id = ?'),
+      metricDoc: db.prepare('SELECT doc FROM metrics WHERE id = ?'),
+      state: db.prepare('SELECT x, y FROM unit_metric_state WHERE experiment_id = ? AND unit_id = ? AND metric_id = ?'),
+      upsertState: db.prepare(
+        `INSERT INTO unit_metric_state (experiment_id, unit_id, metric_id, x, y) VALUES (?,?,?,?,?)
+         ON CONFLICT(experiment_id, unit_id, metric_id) DO UPDATE SET x = excluded.x, y = excluded.y`,
+      ),
+      bump: db.prepare(
+        `INSERT INTO metric_aggregates (experiment_id, variant, metric_id, n, sum_x, sum_x2, sum_y, sum_y2, sum_xy, updated_at)
+         VALUES (?,?,?,?,?,?,?,?,?,?)
+         ON CONFLICT(experiment_id, variant, metric_id) DO UPDATE SET
+           n = n + excluded.n, sum_x = sum_x + excluded.sum_x, sum_x2 = sum_x2 + excluded.sum_x2,
+           sum_y = sum_y + excluded.sum_y, sum_y2 = sum_y2 + excluded.sum_y2, sum_xy = sum_xy + excluded.sum_xy,
+           updated_at = excluded.updated_at`,
+      ),
+      totals: db.prepare(
+        `SELECT COALESCE(SUM(CASE WHEN ts >= ? THEN value END), 0) AS post, COALESCE(SUM(CASE WHEN ts < ? THEN value END), 0) AS pre
+         FROM metric_events WHERE unit_id = ? AND metric_id = ?`,
+      ),
+      snapshot: db.prepare(
+        `INSERT INTO metric_daily (experiment_id, variant, metric_id, day, n, sum_x, sum_x2, sum_y, sum_y2, sum_xy)
+         SELECT experiment_id, variant, metric_id, ?, n, sum_x, sum_x2, sum_y, sum_y2, sum_xy FROM metric_aggregates WHERE experiment_id = ?
+         ON CONFLICT(experiment_id, metric_id, day, variant) DO UPDATE SET
+           n = excluded.n, sum_x = excluded.sum_x, sum_x2 = excluded.sum_x2, sum_y = excluded.sum_y, sum_y2 = excluded.sum_y2, sum_xy = excluded.sum_xy`,
+      ),
+    };
+  }
+
+  /** A unit's first exposure, or an earlier one for a unit already exposed: (re)compute its state from its events. */
+  onExposure(e: Exposure & { unitId: string }, isNew: boolean, now: string): void {
+    for (const t of this.trackedOf(e.experimentId)) {
+      const before = isNew ? undefined : this.readState(e.experimentId, e.unitId, t.metricId);
+      const after = this.stateFromEvents(t, e.unitId, e.ts);
+      this.write(e.experimentId, e.variant, e.unitId, t, before, after, now);
+    }
+  }
+
+  /** A new metric event: every experiment the unit is exposed to that analyses the metric (directly or in a ratio). */
+  onMetricEvent(ev: { unitId: string; metricId: string; value: number; ts: string }, now: string): void {
+    const exposures = this.stmts.exposuresOfUnit.all(ev.unitId) as Exposure[];
+    for (const e of exposures) {
+      for (const t of this.trackedOf(e.experimentId)) {
+        const post = ev.ts >= e.ts;
+        let dx = 0;
+        let dy = 0;
+        if (t.kind === 'ratio') {
+          if (!post) continue; // a ratio has no pre-period covariate
+          if (t.numeratorId === ev.metricId) dx = ev.value;
+          if (t.denominatorId === ev.metricId) dy = ev.value;
+        } else if (t.metricId === ev.metricId) {
+          if (post) dx = ev.value;
+          else dy = ev.value;
+        }
+        if (dx === 0 && dy === 0) continue;
+        const before = this.readState(e.experimentId, ev.unitId, t.metricId) ?? { x: 0, y: 0 };
+        this.write(e.experimentId, e.variant, ev.unitId, t, before, { x: before.x + dx, y: before.y + dy }, now);
+      }
+    }
+  }
+
+  /** Writes the day's snapshot for every experiment touched since the last flush. */
+  flushSnapshots(day: string): void {
+    for (const id of this.touched) this.stmts.snapshot.run(day, id);
+    this.touched.clear();
+  }
+
+  /** Rebuilds an experiment's states and aggregates from the raw exposures and events (for migration and checks). */
+  rebuild(experimentId: string, now: string): void {
+    this.db.prepare('DELETE FROM unit_metric_state WHERE experiment_id = ?').run(experimentId);
+    this.db.prepare('DELETE FROM metric_aggregates WHERE experiment_id = ?').run(experimentId);
+    const rows = this.db.prepare('SELECT unit_id AS unitId, variant, first_exposed_at AS ts FROM exposures WHERE experiment_id = ?').all(experimentId) as (Exposure & { unitId: string })[];
+    for (const r of rows) this.onExposure({ ...r, experimentId }, true, now);
+  }
+
+  private write(experimentId: string, variant: string, unitId: string, t: Tracked, before: State | undefined, after: State, now: string): void {
+    this.stmts.upsertState.run(experimentId, unitId, t.metricId, after.x, after.y);
+    const f = t.kind === 'binary' ? (v: number) => (v > 0 ? 1 : 0) : (v: number) => v;
+    const [x0, y0] = before ? [f(before.x), f(before.y)] : [0, 0];
+    const [x1, y1] = [f(after.x), f(after.y)];
+    this.stmts.bump.run(experimentId, variant, t.metricId, before ? 0 : 1, x1 - x0, x1 * x1 - x0 * x0, y1 - y0, y1 * y1 - y0 * y0, x1 * y1 - x0 * y0, now);
+    this.touched.add(experimentId);
+  }
+
+  private readState(experimentId: string, unitId: string, metricId: string): State | undefined {
+    return this.stmts.state.get(experimentId, unitId, metricId) as State | undefined;
+  }
+
+  private stateFromEvents(t: Tracked, unitId: string, exposedAt: string): State {
+    const sum = (metricId: string) => this.stmts.totals.get(exposedAt, exposedAt, unitId, metricId) as { post: number; pre: number };
+    if (t.kind === 'ratio') return { x: sum(t.numeratorId!).post, y: sum(t.denominatorId!).post };
+    const s = sum(t.metricId);
+    return { x: s.post, y: s.pre };
+  }
+
+  /** Success metrics and guardrails never change after creation, so this is cached per experiment. */
+  private trackedOf(experimentId: string): Tracked[] {
+    let list = this.tracked.get(experimentId);
+    if (list) return list;
+    const row = this.stmts.experimentConfig.get(experimentId) as { config: string } | undefined;
+    const config = row ? (JSON.parse(row.config) as { successMetrics: string[]; guardrails: { metricId: string }[] }) : { successMetrics: [], guardrails: [] };
+    const ids = [...new Set([...config.successMetrics, ...config.guardrails.map((g) => g.metricId)])];
+    list = ids.flatMap((id) => {
+      const doc = this.stmts.metricDoc.get(id) as { doc: string } | undefined;
+      if (!doc) return [];
+      const m = JSON.parse(doc.doc) as Metric;
+      if (m.kind === 'ratio' && (!m.numeratorId || !m.denominatorId)) return [];
+      return [{ metricId: m.id, kind: m.kind, numeratorId: m.numeratorId, denominatorId: m.denominatorId }];
+    });
+    this.tracked.set(experimentId, list);
+    return list;
+  }
+}
