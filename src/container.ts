@@ -94,7 +94,7 @@ function backfillAggregates(deps: AppDeps): void {
   const now = deps.clock.now().toISOString();
   deps.db.transaction(() => {
     for (const { id } of deps.db.prepare('SELECT DISTINCT experiment_id AS id FROM exposures').all() as { id: string }[]) deps.events.pipeline.rebuild(id, now);
-    deps.events.pipeline.flushSnapshots(now.slice(0, 10));
+    deps.events.pipeline.flush(now);
   })();
   deps.logger.info('built metric aggregates from existing exposures and events');
 }

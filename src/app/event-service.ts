@@ -61,8 +61,11 @@ export class EventService {
       return experiments.get(id)!;
     };
     const now = this.d.clock.now().toISOString();
+    const pipeline = this.d.events.pipeline;
+    const metricKnown = new Map<string, boolean>();
+    const knownMetric = (id: string) => metricKnown.get(id) ?? (metricKnown.set(id, Boolean(this.d.catalog.metric(id))), metricKnown.get(id)!);
     this.d.db.transaction(() => {
-      batch.data.events.forEach((raw, index) => {
+      pipeline.batch(now, () => batch.data.events.forEach((raw, index) => {
         const parsed = EventSchema.safeParse(raw);
         const id = typeof (raw as { id?: unknown })?.id === 'string' ? (raw as { id: string }).id : null;
         const reject = (code: string, message: string) => result.rejected.push({ index, id, code, message });
@@ -76,18 +79,17 @@ export class EventService {
           if (!e.variants.has(ev.variant)) return reject('UNKNOWN_VARIANT', `variant '${ev.variant}' is not in experiment '${ev.experimentId}'`);
           const seen = this.d.events.exposureVariant(ev.experimentId, ev.unitId);
           if (seen && seen !== ev.variant) return reject('VARIANT_MISMATCH', `unit '${ev.unitId}' was already exposed to '${seen}' in '${ev.experimentId}'; assignment is sticky, so this exposure is inconsistent`);
-        } else if (!this.d.catalog.metric(ev.metricId)) {
+        } else if (!knownMetric(ev.metricId)) {
           return reject('UNKNOWN_METRIC', `metric '${ev.metricId}' does not exist`);
         }
         if (!this.d.events.claimEventId(ev.id, ev.type, ev.unitId, now)) {
           result.duplicates++;
           return;
         }
-        if (ev.type === 'exposure') this.d.events.addExposure({ eventId: ev.id, experimentId: ev.experimentId, unitId: ev.unitId, variant: ev.variant, ts }, now);
-        else this.d.events.addMetricEvent({ eventId: ev.id, metricId: ev.metricId, unitId: ev.unitId, value: ev.value, ts }, now);
+        if (ev.type === 'exposure') this.d.events.addExposure({ eventId: ev.id, experimentId: ev.experimentId, unitId: ev.unitId, variant: ev.variant, ts });
+        else this.d.events.addMetricEvent({ eventId: ev.id, metricId: ev.metricId, unitId: ev.unitId, value: ev.value, ts });
         result.accepted++;
-      });
-      this.d.events.pipeline.flushSnapshots(now.slice(0, 10));
+      }));
       this.d.audit.record(ctx, 'event-batch', ctx.requestId, null, { received: batch.data.events.length, ...result, rejected: result.rejected.length }, now);
     }).immediate();
     return result;
@@ -102,7 +104,7 @@ export class EventService {
     const assigned = assignUnit(surface, running, unitId, platform);
     const layout = surface.slots.map((s) => ({ slotId: s.id, contentId: s.defaultContentId, experimentId: null as string | null, variant: null as string | null }));
     const now = this.d.clock.now().toISOString();
-    this.d.db.transaction(() => {
+    this.d.db.transaction(() => this.d.events.pipeline.batch(now, () => {
       for (const a of assigned) {
         const exp = running.find((e) => e.id === a.experimentId)!;
         const variant = exp.variants.find((v) => v.key === a.variant)!;
@@ -110,10 +112,9 @@ export class EventService {
           const slot = layout.find((l) => l.slotId === o.slotId);
           if (slot) Object.assign(slot, { contentId: o.contentId, experimentId: exp.id, variant: a.variant });
         }
-        this.d.events.addExposure({ eventId: `assign:${exp.id}:${unitId}`, experimentId: exp.id, unitId, variant: a.variant, ts: now }, now);
+        this.d.events.addExposure({ eventId: `assign:${exp.id}:${unitId}`, experimentId: exp.id, unitId, variant: a.variant, ts: now });
       }
-      this.d.events.pipeline.flushSnapshots(now.slice(0, 10));
-    })();
+    }))();
     return {
       surfaceId,
       unitId,

@@ -1,4 +1,4 @@
-import type { Db } from './db.js';
+import { prepared, type Db } from './db.js';
 
 export interface WriteContext {
   actor: string;
@@ -27,13 +27,12 @@ export class AuditRepo {
   constructor(private readonly db: Db) {}
 
   record(ctx: WriteContext, entityType: string, entityId: string, before: unknown, after: unknown, at: string): void {
-    this.db
-      .prepare('INSERT INTO audit_log (at, actor, interface, operation, request_id, rationale, entity_type, entity_id, before, after) VALUES (?,?,?,?,?,?,?,?,?,?)')
+    prepared(this.db, 'INSERT INTO audit_log (at, actor, interface, operation, request_id, rationale, entity_type, entity_id, before, after) VALUES (?,?,?,?,?,?,?,?,?,?)')
       .run(at, ctx.actor, ctx.interface, ctx.operation, ctx.requestId, ctx.rationale ?? null, entityType, entityId, before === undefined ? null : JSON.stringify(before), after === undefined ? null : JSON.stringify(after));
   }
 
   forEntity(entityType: string, entityId: string, limit = 100): AuditEntry[] {
-    const rows = this.db.prepare('SELECT * FROM audit_log WHERE entity_type = ? AND entity_id = ? ORDER BY id DESC LIMIT ?').all(entityType, entityId, limit) as Record<string, unknown>[];
+    const rows = prepared(this.db, 'SELECT * FROM audit_log WHERE entity_type = ? AND entity_id = ? ORDER BY id DESC LIMIT ?').all(entityType, entityId, limit) as Record<string, unknown>[];
     return rows.map((r) => ({
       id: r.id as number,
       at: r.at as string,
@@ -50,6 +49,6 @@ export class AuditRepo {
   }
 
   count(): number {
-    return (this.db.prepare('SELECT COUNT(*) AS n FROM audit_log').get() as { n: number }).n;
+    return (prepared(this.db, 'SELECT COUNT(*) AS n FROM audit_log').get() as { n: number }).n;
   }
 }

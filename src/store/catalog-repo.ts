@@ -1,4 +1,4 @@
-import type { Db } from './db.js';
+import { prepared, type Db } from './db.js';
 import type { ContentItem, Metric, Surface } from '../domain/schemas.js';
 
 /** Surfaces, content items and metric definitions, stored as JSON documents keyed by id. */
@@ -6,17 +6,17 @@ export class CatalogRepo {
   constructor(private readonly db: Db) {}
 
   isEmpty(): boolean {
-    return !this.db.prepare('SELECT 1 FROM surfaces LIMIT 1').get();
+    return !prepared(this.db, 'SELECT 1 FROM surfaces LIMIT 1').get();
   }
 
   upsertSurface(s: Surface): void {
-    this.db.prepare('INSERT INTO surfaces (id, doc) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET doc = excluded.doc').run(s.id, JSON.stringify(s));
+    prepared(this.db, 'INSERT INTO surfaces (id, doc) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET doc = excluded.doc').run(s.id, JSON.stringify(s));
   }
   upsertContent(c: ContentItem): void {
-    this.db.prepare('INSERT INTO content_items (id, type, doc) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET doc = excluded.doc, type = excluded.type').run(c.id, c.type, JSON.stringify(c));
+    prepared(this.db, 'INSERT INTO content_items (id, type, doc) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET doc = excluded.doc, type = excluded.type').run(c.id, c.type, JSON.stringify(c));
   }
   upsertMetric(m: Metric): void {
-    this.db.prepare('INSERT INTO metrics (id, doc) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET doc = excluded.doc').run(m.id, JSON.stringify(m));
+    prepared(this.db, 'INSERT INTO metrics (id, doc) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET doc = excluded.doc').run(m.id, JSON.stringify(m));
   }
 
   surfaces(): Surface[] {
@@ -39,10 +39,10 @@ export class CatalogRepo {
   }
 
   private docs<T>(sql: string): T[] {
-    return (this.db.prepare(sql).all() as { doc: string }[]).map((r) => JSON.parse(r.doc) as T);
+    return (prepared(this.db, sql).all() as { doc: string }[]).map((r) => JSON.parse(r.doc) as T);
   }
   private doc<T>(sql: string, id: string): T | undefined {
-    const row = this.db.prepare(sql).get(id) as { doc: string } | undefined;
+    const row = prepared(this.db, sql).get(id) as { doc: string } | undefined;
     return row ? (JSON.parse(row.doc) as T) : undefined;
   }
 }

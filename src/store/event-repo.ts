@@ -1,4 +1,4 @@
-import type { Db } from './db.js';
+import { prepared, type Db } from './db.js';
 import { MetricPipeline } from './metric-pipeline.js';
 
 export interface ExposureRow {
@@ -39,48 +39,48 @@ export class EventRepo {
 
   /** Returns false when the event id was already seen. */
   claimEventId(id: string, type: string, unitId: string, now: string): boolean {
-    return this.db.prepare('INSERT OR IGNORE INTO events (id, type, unit_id, received_at) VALUES (?,?,?,?)').run(id, type, unitId, now).changes === 1;
+    return prepared(this.db, 'INSERT OR IGNORE INTO events (id, type, unit_id, received_at) VALUES (?,?,?,?)').run(id, type, unitId, now).changes === 1;
   }
 
   /** Keeps the earliest exposure per (experiment, unit): a late exposure with an earlier time moves it back and re-splits the unit's events. */
-  addExposure(e: ExposureRow, now: string = new Date().toISOString()): void {
-    const current = this.db.prepare('SELECT first_exposed_at AS ts FROM exposures WHERE experiment_id = ? AND unit_id = ?').get(e.experimentId, e.unitId) as { ts: string } | undefined;
+  addExposure(e: ExposureRow): void {
+    const current = prepared(this.db, 'SELECT first_exposed_at AS ts FROM exposures WHERE experiment_id = ? AND unit_id = ?').get(e.experimentId, e.unitId) as { ts: string } | undefined;
     if (!current) {
-      this.db.prepare('INSERT INTO exposures (experiment_id, unit_id, variant, first_exposed_at) VALUES (?,?,?,?)').run(e.experimentId, e.unitId, e.variant, e.ts);
-      this.pipeline.onExposure(e, true, now);
+      prepared(this.db, 'INSERT INTO exposures (experiment_id, unit_id, variant, first_exposed_at) VALUES (?,?,?,?)').run(e.experimentId, e.unitId, e.variant, e.ts);
+      this.pipeline.onExposure(e, true);
     } else if (e.ts < current.ts) {
-      this.db.prepare('UPDATE exposures SET first_exposed_at = ? WHERE experiment_id = ? AND unit_id = ?').run(e.ts, e.experimentId, e.unitId);
-      this.pipeline.onExposure(e, false, now);
+      prepared(this.db, 'UPDATE exposures SET first_exposed_at = ? WHERE experiment_id = ? AND unit_id = ?').run(e.ts, e.experimentId, e.unitId);
+      this.pipeline.onExposure(e, false);
     }
   }
 
   exposureVariant(experimentId: string, unitId: string): string | undefined {
-    const r = this.db.prepare('SELECT variant FROM exposures WHERE experiment_id = ? AND unit_id = ?').get(experimentId, unitId) as { variant: string } | undefined;
+    const r = prepared(this.db, 'SELECT variant FROM exposures WHERE experiment_id = ? AND unit_id = ?').get(experimentId, unitId) as { variant: string } | undefined;
     return r?.variant;
   }
 
-  addMetricEvent(e: MetricEventRow, now: string = new Date().toISOString()): void {
-    this.db.prepare('INSERT INTO metric_events (event_id, metric_id, unit_id, value, ts) VALUES (?,?,?,?,?)').run(e.eventId, e.metricId, e.unitId, e.value, e.ts);
-    this.pipeline.onMetricEvent(e, now);
+  addMetricEvent(e: MetricEventRow): void {
+    prepared(this.db, 'INSERT INTO metric_events (event_id, metric_id, unit_id, value, ts) VALUES (?,?,?,?,?)').run(e.eventId, e.metricId, e.unitId, e.value, e.ts);
+    this.pipeline.onMetricEvent(e);
   }
 
   /** Current per-arm aggregates of one metric: constant cost whatever the number of events. */
   aggregates(experimentId: string, metricId: string): ArmAggregate[] {
-    return this.db.prepare(`SELECT ${AGG_COLUMNS} FROM metric_aggregates WHERE experiment_id = ? AND metric_id = ?`).all(experimentId, metricId) as ArmAggregate[];
+    return prepared(this.db, `SELECT ${AGG_COLUMNS} FROM metric_aggregates WHERE experiment_id = ? AND metric_id = ?`).all(experimentId, metricId) as ArmAggregate[];
   }
 
   /** The per-arm aggregates at the end of each day, oldest first: the sequential look history. */
   dailyAggregates(experimentId: string, metricId: string): (ArmAggregate & { day: string })[] {
-    return this.db.prepare(`SELECT day, ${AGG_COLUMNS} FROM metric_daily WHERE experiment_id = ? AND metric_id = ? ORDER BY day, variant`).all(experimentId, metricId) as (ArmAggregate & { day: string })[];
+    return prepared(this.db, `SELECT day, ${AGG_COLUMNS} FROM metric_daily WHERE experiment_id = ? AND metric_id = ? ORDER BY day, variant`).all(experimentId, metricId) as (ArmAggregate & { day: string })[];
   }
 
   exposureCounts(experimentId: string): Map<string, number> {
-    const rows = this.db.prepare('SELECT variant, COUNT(*) AS n FROM exposures WHERE experiment_id = ? GROUP BY variant').all(experimentId) as { variant: string; n: number }[];
+    const rows = prepared(this.db, 'SELECT variant, COUNT(*) AS n FROM exposures WHERE experiment_id = ? GROUP BY variant').all(experimentId) as { variant: string; n: number }[];
     return new Map(rows.map((r) => [r.variant, r.n]));
   }
 
   lastEventAt(experimentId: string): string | null {
-    const r = this.db.prepare('SELECT MAX(first_exposed_at) AS t FROM exposures WHERE experiment_id = ?').get(experimentId) as { t: string | null };
+    const r = prepared(this.db, 'SELECT MAX(first_exposed_at) AS t FROM exposures WHERE experiment_id = ?').get(experimentId) as { t: string | null };
     return r.t;
   }
 }

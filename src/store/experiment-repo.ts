@@ -1,4 +1,4 @@
-import type { Db } from './db.js';
+import { prepared, type Db } from './db.js';
 import type { Experiment, ExperimentConfig, ExperimentStatus, Outcome, Ranges } from '../domain/schemas.js';
 import { AppError } from '../errors.js';
 
@@ -56,19 +56,18 @@ export class ExperimentRepo {
   constructor(private readonly db: Db) {}
 
   insert(id: string, config: ExperimentConfig, now: string): Experiment {
-    this.db
-      .prepare('INSERT INTO experiments (id, key, surface_id, status, version, config, created_at, updated_at) VALUES (?, ?, ?, ?, 1, ?, ?, ?)')
+    prepared(this.db, 'INSERT INTO experiments (id, key, surface_id, status, version, config, created_at, updated_at) VALUES (?, ?, ?, ?, 1, ?, ?, ?)')
       .run(id, config.key, config.surfaceId, 'draft', JSON.stringify(config), now, now);
     return this.get(id)!;
   }
 
   get(id: string): Experiment | undefined {
-    const r = this.db.prepare('SELECT * FROM experiments WHERE id = ?').get(id) as Row | undefined;
+    const r = prepared(this.db, 'SELECT * FROM experiments WHERE id = ?').get(id) as Row | undefined;
     return r ? toExperiment(r) : undefined;
   }
 
   byKey(key: string): Experiment | undefined {
-    const r = this.db.prepare('SELECT * FROM experiments WHERE key = ?').get(key) as Row | undefined;
+    const r = prepared(this.db, 'SELECT * FROM experiments WHERE key = ?').get(key) as Row | undefined;
     return r ? toExperiment(r) : undefined;
   }
 
@@ -84,7 +83,7 @@ export class ExperimentRepo {
       args.push(...filter.status);
     }
     const sql = `SELECT * FROM experiments ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY created_at, id`;
-    return (this.db.prepare(sql).all(...args) as Row[]).map(toExperiment);
+    return (prepared(this.db, sql).all(...args) as Row[]).map(toExperiment);
   }
 
   /** Applies a patch only if the stored version is `expectedVersion`; returns the new state. */
@@ -102,8 +101,7 @@ export class ExperimentRepo {
       started_at: patch.startedAt !== undefined ? patch.startedAt : cur.startedAt,
       ended_at: patch.endedAt !== undefined ? patch.endedAt : cur.endedAt,
     };
-    const res = this.db
-      .prepare('UPDATE experiments SET status=?, outcome=?, config=?, buckets=?, started_at=?, ended_at=?, version=version+1, updated_at=? WHERE id=? AND version=?')
+    const res = prepared(this.db, 'UPDATE experiments SET status=?, outcome=?, config=?, buckets=?, started_at=?, ended_at=?, version=version+1, updated_at=? WHERE id=? AND version=?')
       .run(next.status, next.outcome, next.config, next.buckets, next.started_at, next.ended_at, now, id, expectedVersion);
     if (res.changes !== 1) throw new AppError('CONFLICT', `experiment '${id}' changed concurrently`, 'Call get_experiment and retry with the current version.');
     return this.get(id)!;

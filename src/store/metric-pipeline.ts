@@ -34,7 +34,8 @@ interface State {
  */
 export class MetricPipeline {
   private readonly tracked = new Map<string, Tracked[]>();
-  private readonly touched = new Set<string>();
+  /** Aggregate deltas of the current transaction, written once per arm and metric at flush(). */
+  private readonly pending = new Map<string, { experimentId: string; variant: string; metricId: string; d: number[] }>();
   private readonly stmts;
 
   constructor(private readonly db: Db) {
@@ -43,6 +44,7 @@ export class MetricPipeline {
       experimentConfig: db.prepare('SELECT config FROM experiments WHERE id = ?'),
       metricDoc: db.prepare('SELECT doc FROM metrics WHERE id = ?'),
       state: db.prepare('SELECT x, y FROM unit_metric_state WHERE experiment_id = ? AND unit_id = ? AND metric_id = ?'),
+      addToState: db.prepare('UPDATE unit_metric_state SET x = x + ?, y = y + ? WHERE experiment_id = ? AND unit_id = ? AND metric_id = ? RETURNING x, y'),
       upsertState: db.prepare(
         `INSERT INTO unit_metric_state (experiment_id, unit_id, metric_id, x, y) VALUES (?,?,?,?,?)
          ON CONFLICT(experiment_id, unit_id, metric_id) DO UPDATE SET x = excluded.x, y = excluded.y`,
@@ -69,16 +71,16 @@ export class MetricPipeline {
   }
 
   /** A unit's first exposure, or an earlier one for a unit already exposed: (re)compute its state from its events. */
-  onExposure(e: Exposure & { unitId: string }, isNew: boolean, now: string): void {
+  onExposure(e: Exposure & { unitId: string }, isNew: boolean): void {
     for (const t of this.trackedOf(e.experimentId)) {
       const before = isNew ? undefined : this.readState(e.experimentId, e.unitId, t.metricId);
       const after = this.stateFromEvents(t, e.unitId, e.ts);
-      this.write(e.experimentId, e.variant, e.unitId, t, before, after, now);
+      this.write(e.experimentId, e.variant, e.unitId, t, before, after);
     }
   }
 
   /** A new metric event: every experiment the unit is exposed to that analyses the metric (directly or in a ratio). */
-  onMetricEvent(ev: { unitId: string; metricId: string; value: number; ts: string }, now: string): void {
+  onMetricEvent(ev: { unitId: string; metricId: string; value: number; ts: string }): void {
     const exposures = this.stmts.exposuresOfUnit.all(ev.unitId) as Exposure[];
     for (const e of exposures) {
       for (const t of this.trackedOf(e.experimentId)) {
@@ -94,16 +96,34 @@ export class MetricPipeline {
           else dy = ev.value;
         }
         if (dx === 0 && dy === 0) continue;
-        const before = this.readState(e.experimentId, ev.unitId, t.metricId) ?? { x: 0, y: 0 };
-        this.write(e.experimentId, e.variant, ev.unitId, t, before, { x: before.x + dx, y: before.y + dy }, now);
+        // One statement: add to the state and read back the new totals; the old ones are new − delta.
+        const after = this.stmts.addToState.get(dx, dy, e.experimentId, ev.unitId, t.metricId) as State | undefined;
+        if (after) this.accumulate(e.experimentId, e.variant, t, { x: after.x - dx, y: after.y - dy }, after);
+        else this.write(e.experimentId, e.variant, ev.unitId, t, undefined, { x: dx, y: dy });
       }
     }
   }
 
-  /** Writes the day's snapshot for every experiment touched since the last flush. */
-  flushSnapshots(day: string): void {
-    for (const id of this.touched) this.stmts.snapshot.run(day, id);
-    this.touched.clear();
+  /** Writes the pending aggregate deltas and the day's snapshot of every experiment touched. Call before commit. */
+  flush(now: string): void {
+    const touched = new Set<string>();
+    for (const p of this.pending.values()) {
+      this.stmts.bump.run(p.experimentId, p.variant, p.metricId, ...p.d, now);
+      touched.add(p.experimentId);
+    }
+    this.pending.clear();
+    for (const id of touched) this.stmts.snapshot.run(now.slice(0, 10), id);
+  }
+
+  /** Runs a batch of changes inside the caller's transaction and flushes its deltas; on error nothing pending survives. */
+  batch<T>(now: string, fn: () => T): T {
+    try {
+      const out = fn();
+      this.flush(now);
+      return out;
+    } finally {
+      this.pending.clear();
+    }
   }
 
   /** Rebuilds an experiment's states and aggregates from the raw exposures and events (for migration and checks). */
@@ -111,16 +131,30 @@ export class MetricPipeline {
     this.db.prepare('DELETE FROM unit_metric_state WHERE experiment_id = ?').run(experimentId);
     this.db.prepare('DELETE FROM metric_aggregates WHERE experiment_id = ?').run(experimentId);
     const rows = this.db.prepare('SELECT unit_id AS unitId, variant, first_exposed_at AS ts FROM exposures WHERE experiment_id = ?').all(experimentId) as (Exposure & { unitId: string })[];
-    for (const r of rows) this.onExposure({ ...r, experimentId }, true, now);
+    for (const r of rows) this.onExposure({ ...r, experimentId }, true);
+    this.flush(now);
   }
 
-  private write(experimentId: string, variant: string, unitId: string, t: Tracked, before: State | undefined, after: State, now: string): void {
+  private write(experimentId: string, variant: string, unitId: string, t: Tracked, before: State | undefined, after: State): void {
     this.stmts.upsertState.run(experimentId, unitId, t.metricId, after.x, after.y);
+    this.accumulate(experimentId, variant, t, before, after);
+  }
+
+  /** Adds the exact change of n, Σf(x), Σf(x)², Σg(y), Σg(y)², Σf(x)g(y) for one unit's state change. */
+  private accumulate(experimentId: string, variant: string, t: Tracked, before: State | undefined, after: State): void {
     const f = t.kind === 'binary' ? (v: number) => (v > 0 ? 1 : 0) : (v: number) => v;
     const [x0, y0] = before ? [f(before.x), f(before.y)] : [0, 0];
     const [x1, y1] = [f(after.x), f(after.y)];
-    this.stmts.bump.run(experimentId, variant, t.metricId, before ? 0 : 1, x1 - x0, x1 * x1 - x0 * x0, y1 - y0, y1 * y1 - y0 * y0, x1 * y1 - x0 * y0, now);
-    this.touched.add(experimentId);
+    const key = `${experimentId}\u0000${variant}\u0000${t.metricId}`;
+    let p = this.pending.get(key);
+    if (!p) this.pending.set(key, (p = { experimentId, variant, metricId: t.metricId, d: [0, 0, 0, 0, 0, 0] }));
+    const d = p.d;
+    d[0] += before ? 0 : 1;
+    d[1] += x1 - x0;
+    d[2] += x1 * x1 - x0 * x0;
+    d[3] += y1 - y0;
+    d[4] += y1 * y1 - y0 * y0;
+    d[5] += x1 * y1 - x0 * y0;
   }
 
   private readState(experimentId: string, unitId: string, metricId: string): State | undefined {

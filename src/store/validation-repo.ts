@@ -1,4 +1,4 @@
-import type { Db } from './db.js';
+import { prepared, type Db } from './db.js';
 import type { Finding } from '../domain/schemas.js';
 
 export interface ValidationRecord {
@@ -15,15 +15,13 @@ export class ValidationRepo {
   constructor(private readonly db: Db) {}
 
   record(v: ValidationRecord): void {
-    this.db
-      .prepare('INSERT INTO validations (experiment_id, version, config_hash, valid, findings, created_at) VALUES (?,?,?,?,?,?)')
+    prepared(this.db, 'INSERT INTO validations (experiment_id, version, config_hash, valid, findings, created_at) VALUES (?,?,?,?,?,?)')
       .run(v.experimentId, v.version, v.configHash, v.valid ? 1 : 0, JSON.stringify(v.findings), v.createdAt);
   }
 
   /** The latest verdict on this exact config of the experiment (status-only version bumps keep it). */
   latestForConfig(experimentId: string, configHash: string): ValidationRecord | undefined {
-    const r = this.db
-      .prepare('SELECT * FROM validations WHERE experiment_id = ? AND config_hash = ? ORDER BY id DESC LIMIT 1')
+    const r = prepared(this.db, 'SELECT * FROM validations WHERE experiment_id = ? AND config_hash = ? ORDER BY id DESC LIMIT 1')
       .get(experimentId, configHash) as Record<string, unknown> | undefined;
     if (!r) return undefined;
     return {

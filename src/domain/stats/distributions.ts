@@ -1,3 +1,4 @@
+import erfc from '@stdlib/math-base-special-erfc';
 import gammainc from '@stdlib/math-base-special-gammainc';
 import normalQuantileAt from '@stdlib/stats-base-dists-normal-quantile';
 import tCdf from '@stdlib/stats-base-dists-t-cdf';
@@ -28,4 +29,24 @@ export function studentTCritical(alpha: number, df: number): number {
 /** Standard normal quantile z_p. */
 export function normalQuantile(p: number): number {
   return normalQuantileAt(p, 0, 1);
+}
+
+/** Standard normal cdf Φ(x) = ½·erfc(−x/√2): the lower tail is computed directly, so Φ(−30) ≈ 4.9e-198 keeps its digits. */
+export function normalCdf(x: number): number {
+  return 0.5 * erfc(-x / Math.SQRT2);
+}
+
+/** Standard normal survival function 1 − Φ(x) = ½·erfc(x/√2), taken from the upper tail, never as 1 − cdf. */
+export function normalSf(x: number): number {
+  return 0.5 * erfc(x / Math.SQRT2);
+}
+
+/** Standard normal density φ(x). */
+export function normalPdf(x: number): number {
+  return Math.exp(-0.5 * x * x) / Math.sqrt(2 * Math.PI);
+}
+
+/** Two-sided p-value of a z statistic: 2·Φ(−|z|) = erfc(|z|/√2), capped at 1. */
+export function normalTwoSidedPValue(z: number): number {
+  return Math.min(1, erfc(Math.abs(z) / Math.SQRT2));
 }
