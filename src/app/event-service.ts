@@ -82,13 +82,12 @@ export class EventService {
         } else if (!knownMetric(ev.metricId)) {
           return reject('UNKNOWN_METRIC', `metric '${ev.metricId}' does not exist`);
         }
-        if (!this.d.events.claimEventId(ev.id, ev.type, ev.unitId, now)) {
-          result.duplicates++;
-          return;
-        }
-        if (ev.type === 'exposure') this.d.events.addExposure({ eventId: ev.id, experimentId: ev.experimentId, unitId: ev.unitId, variant: ev.variant, ts });
-        else this.d.events.addMetricEvent({ eventId: ev.id, metricId: ev.metricId, unitId: ev.unitId, value: ev.value, ts });
-        result.accepted++;
+        const fresh =
+          ev.type === 'exposure'
+            ? this.d.events.claimEventId(ev.id, ev.type, ev.unitId, now) && (this.d.events.addExposure({ eventId: ev.id, experimentId: ev.experimentId, unitId: ev.unitId, variant: ev.variant, ts }), true)
+            : this.d.events.addMetricEvent({ eventId: ev.id, metricId: ev.metricId, unitId: ev.unitId, value: ev.value, ts });
+        if (fresh) result.accepted++;
+        else result.duplicates++;
       }));
       this.d.audit.record(ctx, 'event-batch', ctx.requestId, null, { received: batch.data.events.length, ...result, rejected: result.rejected.length }, now);
     }).immediate();

@@ -70,7 +70,7 @@ export class MetricsService {
       method: 'welch-t (fixed horizon; always-valid sequential inference comes with the statistics engine)',
       alpha,
       computedAt: this.d.clock.now().toISOString(),
-      lastExposureAt: this.d.events.lastEventAt(exp.id),
+      lastExposureAt: this.d.events.lastUpdatedAt(exp.id),
       exposures,
       srm,
       metrics,

@@ -24,6 +24,8 @@ export function openDb(file: string): Db {
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
   db.pragma('synchronous = NORMAL');
+  db.pragma('cache_size = -65536'); // 64 MiB page cache: the ingest path touches several b-trees per event
+  db.pragma('temp_store = MEMORY');
   migrate(db);
   return db;
 }

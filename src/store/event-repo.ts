@@ -59,9 +59,11 @@ export class EventRepo {
     return r?.variant;
   }
 
-  addMetricEvent(e: MetricEventRow): void {
-    prepared(this.db, 'INSERT INTO metric_events (event_id, metric_id, unit_id, value, ts) VALUES (?,?,?,?,?)').run(e.eventId, e.metricId, e.unitId, e.value, e.ts);
-    this.pipeline.onMetricEvent(e);
+  /** Stores a metric event and feeds the pipeline; returns false (and does nothing) when its id was already seen. */
+  addMetricEvent(e: MetricEventRow): boolean {
+    const inserted = prepared(this.db, 'INSERT OR IGNORE INTO metric_events (event_id, metric_id, unit_id, value, ts) VALUES (?,?,?,?,?)').run(e.eventId, e.metricId, e.unitId, e.value, e.ts).changes === 1;
+    if (inserted) this.pipeline.onMetricEvent(e);
+    return inserted;
   }
 
   /** Current per-arm aggregates of one metric: constant cost whatever the number of events. */
@@ -74,13 +76,15 @@ export class EventRepo {
     return prepared(this.db, `SELECT day, ${AGG_COLUMNS} FROM metric_daily WHERE experiment_id = ? AND metric_id = ? ORDER BY day, variant`).all(experimentId, metricId) as (ArmAggregate & { day: string })[];
   }
 
+  /** Exposed units per variant. Every exposed unit has a state for every analysed metric, so n of the aggregates is the count. */
   exposureCounts(experimentId: string): Map<string, number> {
-    const rows = prepared(this.db, 'SELECT variant, COUNT(*) AS n FROM exposures WHERE experiment_id = ? GROUP BY variant').all(experimentId) as { variant: string; n: number }[];
+    const rows = prepared(this.db, 'SELECT variant, MAX(n) AS n FROM metric_aggregates WHERE experiment_id = ? GROUP BY variant').all(experimentId) as { variant: string; n: number }[];
     return new Map(rows.map((r) => [r.variant, r.n]));
   }
 
-  lastEventAt(experimentId: string): string | null {
-    const r = prepared(this.db, 'SELECT MAX(first_exposed_at) AS t FROM exposures WHERE experiment_id = ?').get(experimentId) as { t: string | null };
+  /** When the experiment's statistics last changed: data freshness, read from the aggregates (constant cost). */
+  lastUpdatedAt(experimentId: string): string | null {
+    const r = prepared(this.db, 'SELECT MAX(updated_at) AS t FROM metric_aggregates WHERE experiment_id = ?').get(experimentId) as { t: string | null };
     return r.t;
   }
 }

@@ -67,14 +67,15 @@ export const MIGRATIONS: { version: number; name: string; sql: string }[] = [
         first_exposed_at TEXT NOT NULL,
         PRIMARY KEY (experiment_id, unit_id)
       );
+      -- Metric events dedupe on their own primary key; the events table claims exposure ids.
       CREATE TABLE metric_events (
-        event_id TEXT PRIMARY KEY REFERENCES events(id),
-        metric_id TEXT NOT NULL REFERENCES metrics(id),
+        event_id TEXT PRIMARY KEY,
+        metric_id TEXT NOT NULL,
         unit_id TEXT NOT NULL,
         value REAL NOT NULL,
         ts TEXT NOT NULL
-      );
-      CREATE INDEX metric_events_unit ON metric_events(metric_id, unit_id, ts);
+      ) WITHOUT ROWID;
+      CREATE INDEX metric_events_unit ON metric_events(unit_id, metric_id, ts);
     `,
   },
   {

@@ -50,3 +50,13 @@ export function normalPdf(x: number): number {
 export function normalTwoSidedPValue(z: number): number {
   return Math.min(1, erfc(Math.abs(z) / Math.SQRT2));
 }
+
+/** One-sided upper tail P(T ≥ t) of Student t, as the lower tail P(T ≤ −t) stdlib computes directly. */
+export function studentTSf(t: number, df: number): number {
+  return tCdf(-t, df);
+}
+
+/** One-sided critical value t_{1−α, df}, taken from the lower quantile by symmetry. */
+export function studentTOneSidedCritical(alpha: number, df: number): number {
+  return -tQuantile(alpha, df);
+}

@@ -1,5 +1,4 @@
-import gammainc from '@stdlib/math-base-special-gammainc';
-import { normalQuantile } from './distributions.js';
+import { normalQuantile, normalSf } from './distributions.js';
 
 // Group-sequential tests with alpha spending (Lan & DeMets 1983), for plans that fix the looks.
 // Z_k is the z statistic at look k, with information I_k (∝ units); under the canonical joint
@@ -9,11 +8,13 @@ import { normalQuantile } from './distributions.js';
 //   f_k(z) = ∫ f_{k−1}(y) · (√I_k/√ΔI_k) · φ((z√I_k − y√I_{k−1} − θΔI_k)/√ΔI_k) dy,
 // integrated with composite Simpson on a uniform grid over the continuation region, truncated
 // TAIL = 8 standard deviations either side of θ√I_k (mass lost < 1e-15). The step is
-// min(0.05, σ_min/4), σ_min the narrowest transition kernel √(ΔI_k/I_{k−1}); Simpson then matches
-// gsDesign's values to ~1e-9 and halving the step moves boundaries by < 1e-8 (see the tests).
+// min(0.025, σ_min/4), σ_min the narrowest transition kernel √(ΔI_k/I_{k−1}). The error falls as
+// step⁴ (halving the step moves results 16× less); at the default it is ~1e-9 in probabilities and
+// ~1e-8 in boundaries, against ~1e-8 for gsDesign's default grid (r = 18). Cost is O(K·m²) with
+// m ≈ 16/step grid points: ~15 ms for 5 looks, ~0.5 s for the 100-look maximum.
 
 const TAIL = 8;
-const MAX_STEP = 0.05;
+const MAX_STEP = 0.025;
 const MAX_LOOKS = 100;
 const SQRT_2PI = Math.sqrt(2 * Math.PI);
 
@@ -188,7 +189,11 @@ function startStage(): Stage {
 
 /** ∫ f_{k−1}(y)·P(Z_k beyond bound | y): upper = P(Z_k ≥ bound), lower = P(Z_k ≤ bound); tails via Φ̄. */
 function crossing(stage: Stage, infoPrev: number, info: number, theta: number, bound: number, side: 'upper' | 'lower'): number {
-  if (!Number.isFinite(bound)) return (side === 'upper') === bound < 0 ? totalMass(stage) : 0;
+  if (!Number.isFinite(bound)) {
+    // No boundary on this side (+∞ upper, −∞ lower) never crosses; the reverse always does.
+    const always = side === 'upper' ? bound < 0 : bound > 0;
+    return always ? totalMass(stage) : 0;
+  }
   const sdInc = Math.sqrt(info - infoPrev);
   const sPrev = Math.sqrt(infoPrev);
   const shift = bound * Math.sqrt(info) - theta * (info - infoPrev);
@@ -260,11 +265,4 @@ function invalidInformation(information: number[]): string | null {
   if (!information.every((t) => Number.isFinite(t) && t > 0)) return 'information fractions must be finite and positive';
   if (!information.every((t, k) => k === 0 || t > information[k - 1])) return 'information fractions must be strictly increasing';
   return null;
-}
-
-// Standard normal upper tail Φ̄(x) = ½·Q(½, x²/2) from the regularized upper incomplete gamma, so small
-// tails keep their digits (the same @stdlib routine as chiSquareSf; Φ̄ of a chi-square with 1 df).
-function normalSf(x: number): number {
-  const q = 0.5 * gammainc((x * x) / 2, 0.5, true, true);
-  return x >= 0 ? q : 1 - q;
 }

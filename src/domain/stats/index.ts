@@ -2,4 +2,49 @@ export { chiSquareSf } from './distributions.js';
 export { requiredSampleSizePerArm, type SampleSizeParams } from './required-sample-size.js';
 export { srmTest, type SrmResult } from './srm-test.js';
 export { binaryVariance, meanAndVariance, summarize, type MeanSummary } from './summary.js';
-export { welchTest, type EffectResult, type Interval } from './welch-test.js';
+export { welchTest, welchFromMoments, type ArmMoments } from './welch-test.js';
+export {
+  alwaysValidPValue,
+  confidenceSequence,
+  confidenceSequenceRho,
+  type AlwaysValidPValueResult,
+  type ConfidenceSequenceParams,
+  type ConfidenceSequenceResult,
+} from './sequential.js';
+export {
+  boundaryCrossingProbabilities,
+  groupSequentialBoundaries,
+  groupSequentialTest,
+  obrienFlemingSpending,
+  spendingBoundaries,
+  type BoundariesResult,
+  type CrossingResult,
+  type GroupSequentialTestResult,
+} from './group-sequential.js';
+export {
+  type CupedEffect,
+  type EffectCommon,
+  type EffectResult,
+  type Interval,
+  type NotComputable,
+  type ProportionEffect,
+  type RatioEffect,
+  type WelchEffect,
+} from './effect-result.js';
+export { normalCdf, normalPdf, normalSf, normalTwoSidedPValue } from './distributions.js';
+export { proportionTest, type ProportionSummary } from './proportion-test.js';
+export { cupedTest, type CovariateSummary } from './cuped-test.js';
+export { ratioTest, type RatioSummary } from './ratio-test.js';
+export { adjustPValues, type PValueAdjustment } from './adjust-p-values.js';
+export { nonInferiorityTest, type Direction, type NonInferiorityInput, type NonInferiorityResult } from './non-inferiority-test.js';
+export { bayesianComparison, type BayesianInput, type BayesianResult } from './bayesian-comparison.js';
+export {
+  decide,
+  type Decision,
+  type DecisionInput,
+  type DecisionResult,
+  type GuardrailEvidence,
+  type QualityEvidence,
+  type SuccessMetricEvidence,
+} from './decide.js';
+export { expectedDurationDays, type DurationParams } from './expected-duration-days.js';

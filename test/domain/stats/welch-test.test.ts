@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { summarize, welchTest, type EffectResult } from '../../../src/domain/stats/index.js';
+import { expectAbsClose, expectRelClose } from './expect.js';
 
 // Data and two-sided p-values: Rosetta Code task "Welch's t-test", whose reference answers are
 // R's t.test(x, y, var.equal = FALSE). For d1/d2 the full R output is also published
@@ -32,9 +33,9 @@ const rosetta: Array<[name: string, x: number[], y: number[], p: number]> = [
   ['z1/z2 (zeros)', [9 / 23, 21 / 45, 0 / 38], [0 / 44, 42 / 94, 0 / 22], 0.545266866977794],
 ];
 
-function expectOk(r: EffectResult): Extract<EffectResult, { ok: true }> {
+function expectOk<R extends EffectResult>(r: R): Extract<R, { ok: true }> {
   if (!r.ok) throw new Error(`expected ok, got: ${r.reason}`);
-  return r;
+  return r as Extract<R, { ok: true }>;
 }
 
 describe('welchTest against R (Rosetta Code)', () => {
@@ -160,5 +161,46 @@ describe('welchTest edge cases', () => {
     expect(r.pValue).toBe(1);
     expect(r.significant).toBe(false);
     expect(r.absolute.lower).toBeCloseTo(-r.absolute.upper, 12);
+  });
+});
+
+describe('welchTest standard errors (for sequential and Bayesian consumers)', () => {
+  // growthbook/growthbook packages/stats/tests/frequentist/test_tests.py (gbstats' own Welch t-test):
+  // stat_a = SampleMeanStatistic(sum=1396.87, sum_squares=52377.9767, n), stat_b = (2422.7, 134698.29, 3461).
+  const stat = (sum: number, sumSquares: number, n: number) => ({ n, sum, sumSquares });
+  const b = stat(2422.7, 134698.29, 3461);
+
+  it('matches gbstats’ full-precision absolute and relative SEs with n_a = 3000 (1e-9 relative)', () => {
+    // TestOneSidedGreaterTTest: absolute Uplift stddev 0.12983081254184736, estimate 0.23437666666666668;
+    // relative Uplift stddev 0.3334122146400735, estimate 0.5033610858562358.
+    const r = expectOk(welchTest(stat(1396.87, 52377.9767, 3000), b));
+    expectRelClose(r.standardError, 0.12983081254184736, 1e-9);
+    expectRelClose(r.absolute.estimate, 0.23437666666666668, 1e-12);
+    expectRelClose(r.relativeStandardError, 0.3334122146400735, 1e-9);
+    expectRelClose(r.relative?.estimate, 0.5033610858562358, 1e-12);
+  });
+
+  it('matches gbstats’ two-sided results with n_a = 3407 (published to 5 decimals)', () => {
+    // test_two_sided_ttest_absolute: ci (0.04538, 0.53462), stddev 0.12478, p 0.02016;
+    // test_two_sided_ttest (relative): ci (−0.03526, 1.44989), stddev 0.37879.
+    const r = expectOk(welchTest(stat(1396.87, 52377.9767, 3407), b));
+    expectAbsClose(r.standardError, 0.12478, 5e-6);
+    expectAbsClose(r.absolute.lower, 0.04538, 5e-6);
+    expectAbsClose(r.absolute.upper, 0.53462, 5e-6);
+    expectAbsClose(r.pValue, 0.02016, 5e-6);
+    expectAbsClose(r.relativeStandardError, 0.37879, 5e-6);
+    expectAbsClose(r.relative?.lower, -0.03526, 5e-6);
+    expectAbsClose(r.relative?.upper, 1.44989, 5e-6);
+  });
+
+  it('reports the SE that the interval was built from (d1/d2: 0.8824245100137551, Python fractions)', () => {
+    const r = expectOk(welchTest(summarize(d1), summarize(d2)));
+    expectRelClose(r.standardError, 0.8824245100137551, 1e-12);
+    expectRelClose(r.relativeStandardError, 0.04540157845028713, 1e-9);
+  });
+
+  it('has a null relative SE when the control mean is 0', () => {
+    const r = expectOk(welchTest(summarize([-1, 1, -2, 2]), summarize([1, 2, 3, 4])));
+    expect(r.relativeStandardError).toBeNull();
   });
 });

@@ -1,0 +1,329 @@
+// Calibration by simulation of sealab's sequential methods (not a test; prints its figures).
+//
+//   npx tsx bench/calibrate.ts [--sims 10000] [--days 28] [--peeks-per-day 1] [--seed 20240601] [--alpha 0.05]
+//
+// For each metric (a normal metric and a conversion metric) it plans an experiment with
+// requiredSampleSizePerArm (power 0.8 at the MDE), spreads the planned units evenly over the days,
+// and simulates `sims` A/A experiments (no effect) and `sims` A/B experiments (true effect = MDE).
+// Each day's new units are drawn as sufficient statistics, never event by event: a normal arm-day of
+// m units is (Σx, Σx²) with Σx ~ N(mμ, mσ²) and Σ(x − x̄)² ~ σ²·χ²_{m−1}; a conversion arm-day is
+// Binomial(m, p) successes (Σx² = Σx). The analysis is peeked at after every day and reports:
+// false-positive rates (fixed horizon once, the same Welch test peeked daily, the always-valid
+// confidence sequence peeked daily, O'Brien–Fleming group-sequential at 5 looks), power at the MDE,
+// and coverage (fixed 95% interval at the end; the confidence sequence at every look at once).
+// Rates carry 95% Wilson intervals.
+import {
+  alwaysValidPValue,
+  confidenceSequence,
+  groupSequentialBoundaries,
+  requiredSampleSizePerArm,
+  welchTest,
+  type MeanSummary,
+} from '../src/domain/stats/index.js';
+
+interface Options {
+  sims: number;
+  days: number;
+  peeksPerDay: number;
+  seed: number;
+  alpha: number;
+}
+
+interface MetricPlan {
+  name: string;
+  baselineMean: number;
+  baselineVariance: number;
+  mde: number; // relative
+  draw: (rng: Rng, units: number, mean: number) => MeanSummary;
+}
+
+const GS_LOOKS = 5;
+
+// ---- seeded randomness (sfc32 seeded by splitmix32) ------------------------------------------
+
+class Rng {
+  private a: number;
+  private b: number;
+  private c: number;
+  private d: number;
+  private spare: number | null = null;
+
+  constructor(seed: number) {
+    let s = seed >>> 0;
+    const next = (): number => {
+      s = (s + 0x9e3779b9) >>> 0;
+      let z = s;
+      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
+      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
+      return (z ^ (z >>> 16)) >>> 0;
+    };
+    this.a = next();
+    this.b = next();
+    this.c = next();
+    this.d = next();
+    for (let i = 0; i < 12; i++) this.u32();
+  }
+
+  private u32(): number {
+    const t = (((this.a + this.b) >>> 0) + this.d) >>> 0;
+    this.d = (this.d + 1) >>> 0;
+    this.a = this.b ^ (this.b >>> 9);
+    this.b = (this.c + (this.c << 3)) >>> 0;
+    this.c = ((this.c << 21) | (this.c >>> 11)) >>> 0;
+    this.c = (this.c + t) >>> 0;
+    return t;
+  }
+
+  /** Uniform on (0, 1) with 53 random bits. */
+  uniform(): number {
+    const hi = this.u32() >>> 5;
+    const lo = this.u32() >>> 6;
+    return (hi * 67108864 + lo + 0.5) / 9007199254740992;
+  }
+
+  /** Standard normal (Marsaglia polar method). */
+  normal(): number {
+    if (this.spare !== null) {
+      const s = this.spare;
+      this.spare = null;
+      return s;
+    }
+    for (;;) {
+      const u = 2 * this.uniform() - 1;
+      const v = 2 * this.uniform() - 1;
+      const q = u * u + v * v;
+      if (q > 0 && q < 1) {
+        const f = Math.sqrt((-2 * Math.log(q)) / q);
+        this.spare = v * f;
+        return u * f;
+      }
+    }
+  }
+
+  /** Gamma(shape, 1) for shape ≥ 1 (Marsaglia & Tsang 2000). */
+  gamma(shape: number): number {
+    const d = shape - 1 / 3;
+    const c = 1 / Math.sqrt(9 * d);
+    for (;;) {
+      let x: number;
+      let v: number;
+      do {
+        x = this.normal();
+        v = 1 + c * x;
+      } while (v <= 0);
+      v = v * v * v;
+      const u = this.uniform();
+      if (Math.log(u) < 0.5 * x * x + d - d * v + d * Math.log(v)) return d * v;
+    }
+  }
+
+  /** Binomial(m, p) by geometric waiting times: O(m·p) uniforms. */
+  binomial(m: number, p: number): number {
+    const logQ = Math.log1p(-p);
+    let successes = 0;
+    let position = 0;
+    for (;;) {
+      position += Math.floor(Math.log(this.uniform()) / logQ) + 1;
+      if (position > m) return successes;
+      successes++;
+    }
+  }
+}
+
+const normalMetric: MetricPlan = {
+  name: 'normal (mean 10, sd 5, MDE +2%)',
+  baselineMean: 10,
+  baselineVariance: 25,
+  mde: 0.02,
+  draw: (rng, m, mean) => {
+    const sigma = 5;
+    const sum = m * mean + sigma * Math.sqrt(m) * rng.normal();
+    const centred = m > 1 ? sigma * sigma * 2 * rng.gamma((m - 1) / 2) : 0;
+    return { n: m, sum, sumSquares: centred + (sum * sum) / m };
+  },
+};
+
+const conversionMetric: MetricPlan = {
+  name: 'conversion (p 10%, MDE +5%)',
+  baselineMean: 0.1,
+  baselineVariance: 0.09,
+  mde: 0.05,
+  draw: (rng, m, p) => {
+    const k = rng.binomial(m, p);
+    return { n: m, sum: k, sumSquares: k };
+  },
+};
+
+// ---- one metric: plan, simulate, count --------------------------------------------------------
+
+interface Counts {
+  fixedReject: number;
+  peekedReject: number;
+  csReject: number;
+  csRelativeReject: number;
+  gsReject: number;
+  fixedCovered: number;
+  peekedCoveredAll: number;
+  csCoveredAll: number;
+  csRelativeCoveredAll: number;
+}
+
+function simulateMetric(plan: MetricPlan, o: Options, effect: 0 | 1, seed: number): { counts: Counts; perArm: number } {
+  const perArm = requiredSampleSizePerArm({ baselineMean: plan.baselineMean, baselineVariance: plan.baselineVariance, mde: plan.mde, alpha: o.alpha });
+  const looks = o.days * o.peeksPerDay;
+  const cumulative = Array.from({ length: looks }, (_, i) => Math.round((perArm * (i + 1)) / looks));
+  const tuningN = 2 * perArm;
+  const gsLookAt = Array.from({ length: GS_LOOKS }, (_, k) => Math.round((looks * (k + 1)) / GS_LOOKS) - 1);
+  const gs = groupSequentialBoundaries({ alpha: o.alpha, informationFractions: gsLookAt.map((i) => cumulative[i] / perArm) });
+  if (!gs.ok) throw new Error(gs.reason);
+  const delta = effect * plan.mde * plan.baselineMean;
+  const relativeTruth = delta / plan.baselineMean;
+  const rng = new Rng(seed);
+  const counts: Counts = {
+    fixedReject: 0,
+    peekedReject: 0,
+    csReject: 0,
+    csRelativeReject: 0,
+    gsReject: 0,
+    fixedCovered: 0,
+    peekedCoveredAll: 0,
+    csCoveredAll: 0,
+    csRelativeCoveredAll: 0,
+  };
+  for (let s = 0; s < o.sims; s++) {
+    const control: MeanSummary = { n: 0, sum: 0, sumSquares: 0 };
+    const treatment: MeanSummary = { n: 0, sum: 0, sumSquares: 0 };
+    let peeked = false;
+    let cs = false;
+    let csRelative = false;
+    let gsRejected = false;
+    let peekedCovered = true;
+    let csCovered = true;
+    let csRelativeCovered = true;
+    let gsNext = 0;
+    for (let i = 0; i < looks; i++) {
+      const m = cumulative[i] - (i === 0 ? 0 : cumulative[i - 1]);
+      add(control, plan.draw(rng, m, plan.baselineMean));
+      add(treatment, plan.draw(rng, m, plan.baselineMean + delta));
+      const w = welchTest(control, treatment, o.alpha);
+      if (!w.ok) continue;
+      const estimate = w.absolute.estimate;
+      const n = control.n + treatment.n;
+      const significantFixed = w.pValue < o.alpha;
+      if (significantFixed) peeked = true;
+      if (delta < w.absolute.lower || delta > w.absolute.upper) peekedCovered = false;
+      // Significance from the always-valid p-value, coverage from the sequence (p < α ⇔ it excludes 0).
+      const p = alwaysValidPValue({ estimate, standardError: w.standardError, n, tuningN, alpha: o.alpha });
+      if (p.ok && p.pValue < o.alpha) cs = true;
+      const seq = confidenceSequence({ estimate, standardError: w.standardError, n, tuningN, alpha: o.alpha });
+      if (seq.ok && (delta < seq.lower || delta > seq.upper)) csCovered = false;
+      if (w.relative !== null && w.relativeStandardError !== null) {
+        const rel = confidenceSequence({ estimate: w.relative.estimate, standardError: w.relativeStandardError, n, tuningN, alpha: o.alpha });
+        if (rel.ok && rel.significant) csRelative = true;
+        if (rel.ok && (relativeTruth < rel.lower || relativeTruth > rel.upper)) csRelativeCovered = false;
+      }
+      if (gsNext < GS_LOOKS && i === gsLookAt[gsNext]) {
+        if (Math.abs(estimate / w.standardError) >= gs.z[gsNext]) gsRejected = true;
+        gsNext++;
+      }
+      if (i === looks - 1) {
+        if (significantFixed) counts.fixedReject++;
+        if (delta >= w.absolute.lower && delta <= w.absolute.upper) counts.fixedCovered++;
+      }
+    }
+    // Power counts only rejections in the right direction; under A/A any rejection is a false positive.
+    const sign = Math.sign(treatment.sum / treatment.n - control.sum / control.n);
+    const right = effect === 0 || sign > 0;
+    if (peeked) counts.peekedReject++;
+    if (cs && right) counts.csReject++;
+    if (csRelative && right) counts.csRelativeReject++;
+    if (gsRejected && right) counts.gsReject++;
+    if (peekedCovered) counts.peekedCoveredAll++;
+    if (csCovered) counts.csCoveredAll++;
+    if (csRelativeCovered) counts.csRelativeCoveredAll++;
+  }
+  return { counts, perArm };
+}
+
+function add(total: MeanSummary, day: MeanSummary): void {
+  total.n += day.n;
+  total.sum += day.sum;
+  total.sumSquares += day.sumSquares;
+}
+
+// ---- reporting ---------------------------------------------------------------------------------
+
+function wilson(successes: number, n: number): [number, number] {
+  const z = 1.959963984540054;
+  const p = successes / n;
+  const denom = 1 + (z * z) / n;
+  const centre = (p + (z * z) / (2 * n)) / denom;
+  const half = (z * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n))) / denom;
+  return [Math.max(0, centre - half), Math.min(1, centre + half)];
+}
+
+type Target = { kind: 'atMost' | 'about' | 'atLeast' | 'report'; value: number };
+
+function row(label: string, successes: number, n: number, target: Target): string {
+  const rate = successes / n;
+  const [lo, hi] = wilson(successes, n);
+  const verdict =
+    target.kind === 'atMost' ? lo <= target.value : target.kind === 'atLeast' ? hi >= target.value : target.kind === 'about' ? lo <= target.value && target.value <= hi : null;
+  const targetText =
+    target.kind === 'report' ? 'report' : `${target.kind === 'atMost' ? '≤' : target.kind === 'atLeast' ? '≥' : '≈'} ${target.value}`;
+  return [
+    label.padEnd(58),
+    rate.toFixed(4).padStart(7),
+    `[${lo.toFixed(4)}, ${hi.toFixed(4)}]`.padStart(18),
+    targetText.padStart(9),
+    (verdict === null ? '' : verdict ? 'ok' : 'CHECK').padStart(6),
+  ].join('  ');
+}
+
+function parseOptions(argv: string[]): Options {
+  const o: Options = { sims: 10000, days: 28, peeksPerDay: 1, seed: 20240601, alpha: 0.05 };
+  for (let i = 0; i < argv.length; i += 2) {
+    const value = Number(argv[i + 1]);
+    if (!Number.isFinite(value)) throw new Error(`flag ${argv[i]} needs a number`);
+    if (argv[i] === '--sims') o.sims = Math.floor(value);
+    else if (argv[i] === '--days') o.days = Math.floor(value);
+    else if (argv[i] === '--peeks-per-day') o.peeksPerDay = Math.floor(value);
+    else if (argv[i] === '--seed') o.seed = Math.floor(value);
+    else if (argv[i] === '--alpha') o.alpha = value;
+    else throw new Error(`unknown flag ${argv[i]}; use --sims, --days, --peeks-per-day, --seed, --alpha`);
+  }
+  return o;
+}
+
+function main(): void {
+  const o = parseOptions(process.argv.slice(2));
+  const started = performance.now();
+  const a = o.alpha;
+  const looks = o.days * o.peeksPerDay;
+  console.log(`sealab calibration: ${o.sims} A/A + ${o.sims} A/B experiments per metric, ${o.days} days, ${looks} peeks, α = ${a}, seed ${o.seed}`);
+  console.log('tuningN (confidence sequence) = planned total units; group-sequential = Lan–DeMets O’Brien–Fleming at 5 equally spaced looks\n');
+  [normalMetric, conversionMetric].forEach((plan, index) => {
+    const aa = simulateMetric(plan, o, 0, o.seed + 2 * index);
+    const ab = simulateMetric(plan, o, 1, o.seed + 2 * index + 1);
+    const n = o.sims;
+    console.log(`${plan.name}: ${aa.perArm} units per arm planned (power 0.8), tuningN = ${2 * aa.perArm}`);
+    console.log(`${'measure'.padEnd(58)}  ${'rate'.padStart(7)}  ${'95% Wilson'.padStart(18)}  ${'target'.padStart(9)}  ${'check'.padStart(6)}`);
+    console.log(row('A/A false positives: fixed horizon, one look at the end', aa.counts.fixedReject, n, { kind: 'about', value: a }));
+    console.log(row(`A/A false positives: Welch p < α at any of ${looks} peeks (naive)`, aa.counts.peekedReject, n, { kind: 'report', value: a }));
+    console.log(row(`A/A false positives: confidence sequence, ${looks} peeks`, aa.counts.csReject, n, { kind: 'atMost', value: a }));
+    console.log(row(`A/A false positives: conf. sequence on relative effect`, aa.counts.csRelativeReject, n, { kind: 'atMost', value: a }));
+    console.log(row('A/A false positives: group-sequential OBF, 5 looks', aa.counts.gsReject, n, { kind: 'about', value: a }));
+    console.log(row('A/B power at the MDE: fixed horizon at the end', ab.counts.fixedReject, n, { kind: 'about', value: 0.8 }));
+    console.log(row(`A/B power at the MDE: confidence sequence, ${looks} peeks`, ab.counts.csReject, n, { kind: 'report', value: 0 }));
+    console.log(row('A/B power at the MDE: conf. sequence on relative effect', ab.counts.csRelativeReject, n, { kind: 'report', value: 0 }));
+    console.log(row('A/B power at the MDE: group-sequential OBF, 5 looks', ab.counts.gsReject, n, { kind: 'report', value: 0 }));
+    console.log(row('A/B coverage: fixed 95% interval at the end', ab.counts.fixedCovered, n, { kind: 'about', value: 1 - a }));
+    console.log(row(`A/B coverage: fixed 95% interval at all ${looks} peeks at once`, ab.counts.peekedCoveredAll, n, { kind: 'report', value: 0 }));
+    console.log(row(`A/B coverage: confidence sequence at all ${looks} peeks at once`, ab.counts.csCoveredAll, n, { kind: 'atLeast', value: 1 - a }));
+    console.log(row(`A/B coverage: conf. sequence on relative effect, all peeks`, ab.counts.csRelativeCoveredAll, n, { kind: 'atLeast', value: 1 - a }));
+    console.log('');
+  });
+  console.log(`done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+}
+
+main();

@@ -1,0 +1,137 @@
+import { studentTCritical } from './distributions.js';
+import { invalidAlpha, symmetricInterval, type CupedEffect, type NotComputable } from './effect-result.js';
+import { meanAndVariance } from './summary.js';
+import { welchFromMoments } from './welch-test.js';
+
+/**
+ * One arm's sufficient statistics for CUPED: metric x (sum, sumSquares), its pre-exposure covariate y
+ * (covSum, covSumSquares) and Σxy (crossSum), all over the same n units.
+ */
+export interface CovariateSummary {
+  n: number;
+  sum: number;
+  sumSquares: number;
+  covSum: number;
+  covSumSquares: number;
+  crossSum: number;
+}
+
+interface ArmStats {
+  n: number;
+  meanX: number;
+  varX: number;
+  meanY: number;
+  varY: number;
+  cov: number;
+}
+
+/**
+ * CUPED (Deng et al. 2013): Welch's test on means adjusted by the pre-exposure covariate,
+ * x̄ − θ(ȳ − ȳ_pooled), with θ = cov(x, y)/var(y) over both arms pooled. The relative effect is
+ * taken against the *unadjusted* control mean (what the metric really is in control).
+ */
+export function cupedTest(control: CovariateSummary, treatment: CovariateSummary, alpha = 0.05): CupedEffect | NotComputable {
+  const badAlpha = invalidAlpha(alpha);
+  if (badAlpha !== null) return { ok: false, reason: badAlpha };
+  if (![control, treatment].every(isFiniteCovariateSummary)) {
+    return { ok: false, reason: 'an arm summary contains a non-finite field; check the metric and covariate values' };
+  }
+  const c = armStats(control);
+  const t = armStats(treatment);
+  if (c === null || t === null) {
+    const arm = c === null ? 'control' : 'treatment';
+    return { ok: false, reason: `${arm} has fewer than 2 observations; wait for more data before testing` };
+  }
+  if (c.varX === 0 && t.varX === 0) {
+    return { ok: false, reason: 'both arms have zero variance in the metric (every value identical), so no test is computable' };
+  }
+
+  const pooled = armStats(pool(control, treatment));
+  const covariateUsable = pooled !== null && pooled.varY > 0;
+  const theta = covariateUsable ? pooled.cov / pooled.varY : 0;
+  const meanYPooled = pooled?.meanY ?? 0;
+  const adjC = adjust(c, theta, meanYPooled);
+  const adjT = adjust(t, theta, meanYPooled);
+  if (adjC.variance === 0 && adjT.variance === 0) {
+    return { ok: false, reason: 'the covariate predicts the metric exactly in both arms (adjusted variance 0), so no test is computable; check that the covariate is pre-exposure' };
+  }
+
+  const w = welchFromMoments(adjC, adjT, alpha);
+  if (!w.ok) return w;
+  const unadjustedVar = c.varX / c.n + t.varX / t.n;
+  // Welch's relative effect divides by the adjusted control mean; CUPED's is replaced below.
+  const { relativeReason: _welchRelativeReason, ...base } = w;
+  return {
+    ...base,
+    method: 'cuped',
+    ...relativeAgainstUnadjustedControl(c, adjC.variance / c.n, adjT.variance / t.n, w.absolute.estimate, theta, w.df, alpha),
+    theta,
+    varianceReduction: 1 - w.standardError ** 2 / unadjustedVar,
+    unadjustedControlMean: c.meanX,
+    unadjustedTreatmentMean: t.meanX,
+    ...(covariateUsable
+      ? {}
+      : { adjustmentReason: 'the covariate has zero variance over both arms, so it carries no information; this is the unadjusted Welch test (θ = 0)' }),
+  };
+}
+
+function isFiniteCovariateSummary(s: CovariateSummary): boolean {
+  return [s.n, s.sum, s.sumSquares, s.covSum, s.covSumSquares, s.crossSum].every(Number.isFinite);
+}
+
+function pool(a: CovariateSummary, b: CovariateSummary): CovariateSummary {
+  return {
+    n: a.n + b.n,
+    sum: a.sum + b.sum,
+    sumSquares: a.sumSquares + b.sumSquares,
+    covSum: a.covSum + b.covSum,
+    covSumSquares: a.covSumSquares + b.covSumSquares,
+    crossSum: a.crossSum + b.crossSum,
+  };
+}
+
+function armStats(s: CovariateSummary): ArmStats | null {
+  const x = meanAndVariance({ n: s.n, sum: s.sum, sumSquares: s.sumSquares });
+  const y = meanAndVariance({ n: s.n, sum: s.covSum, sumSquares: s.covSumSquares });
+  if (x === null || y === null) return null;
+  // A zero variance on either side means the covariance is 0 too (Cauchy–Schwarz), not rounding noise.
+  const cov = x.variance === 0 || y.variance === 0 ? 0 : (s.crossSum - (s.sum * s.covSum) / s.n) / (s.n - 1);
+  return { n: s.n, meanX: x.mean, varX: x.variance, meanY: y.mean, varY: y.variance, cov };
+}
+
+// Var(x − θy) = var x − 2θ·cov + θ²·var y (exact for a fixed θ; θ's own estimation error is O(1/n)
+// and ignored, as in Deng et al.). When the covariate fits perfectly what is left is rounding noise of
+// the terms, read as 0, so a perfect fit is reported as such instead of as a huge t.
+function adjust(a: ArmStats, theta: number, meanYPooled: number): { mean: number; variance: number; n: number } {
+  const raw = a.varX - 2 * theta * a.cov + theta ** 2 * a.varY;
+  const variance = raw <= 8 * Number.EPSILON * (a.varX + theta ** 2 * a.varY) ? 0 : raw;
+  return { mean: a.meanX - theta * (a.meanY - meanYPooled), variance, n: a.n };
+}
+
+// rel = Δ/m with Δ = adjusted difference and m = unadjusted control mean x̄_C. Delta method:
+// Var ≈ Var(Δ)/m² + Δ²·Var(x̄_C)/m⁴ − 2Δ·Cov(Δ, x̄_C)/m³, with Cov(Δ, x̄_C) = −(var x_C − θ·cov_C)/n_C
+// (the adjusted control mean and the unadjusted one share the control units). With θ = 0 this is
+// exactly Welch's Var(mT)/mC² + mT²·Var(mC)/mC⁴.
+function relativeAgainstUnadjustedControl(
+  c: ArmStats,
+  varAdjMeanC: number,
+  varAdjMeanT: number,
+  diff: number,
+  theta: number,
+  df: number,
+  alpha: number,
+): Pick<CupedEffect, 'relative' | 'relativeStandardError' | 'relativeReason'> {
+  const m = c.meanX;
+  if (m === 0) {
+    return {
+      relative: null,
+      relativeStandardError: null,
+      relativeReason: 'unadjusted control mean is 0, so a relative effect is undefined; read the absolute effect',
+    };
+  }
+  const covDiffM = -(c.varX - theta * c.cov) / c.n;
+  const variance = (varAdjMeanT + varAdjMeanC) / m ** 2 + (diff ** 2 * (c.varX / c.n)) / m ** 4 - (2 * diff * covDiffM) / m ** 3;
+  const se = Math.sqrt(Math.max(0, variance));
+  const critical = studentTCritical(alpha, df);
+  return { relative: symmetricInterval(diff / m, se, critical), relativeStandardError: se };
+}

@@ -1,0 +1,84 @@
+import { normalQuantile, normalTwoSidedPValue } from './distributions.js';
+import {
+  invalidAlpha,
+  relativeOfIndependentMeans,
+  symmetricInterval,
+  type NotComputable,
+  type RatioEffect,
+} from './effect-result.js';
+import { meanAndVariance } from './summary.js';
+
+/**
+ * One arm of a ratio metric (e.g. skips per stream) over n analysis units: per-unit numerator and
+ * denominator totals summed (numSum, denSum), their squares, and Σ numerator·denominator (crossSum).
+ */
+export interface RatioSummary {
+  n: number;
+  numSum: number;
+  numSumSquares: number;
+  denSum: number;
+  denSumSquares: number;
+  crossSum: number;
+}
+
+/**
+ * Difference of two ratios of sums R = Σnum/Σden with delta-method variances (Deng, Knoblich & Lu
+ * 2018): Var(R) ≈ (var_num − 2R·cov + R²·var_den)/(n·μ_den²), and a z-test on R_T − R_C.
+ */
+export function ratioTest(control: RatioSummary, treatment: RatioSummary, alpha = 0.05): RatioEffect | NotComputable {
+  const badAlpha = invalidAlpha(alpha);
+  if (badAlpha !== null) return { ok: false, reason: badAlpha };
+  if (![control, treatment].every(isFiniteRatioSummary)) {
+    return { ok: false, reason: 'an arm summary contains a non-finite field; check the numerator and denominator values' };
+  }
+  const c = ratioMoments(control);
+  const t = ratioMoments(treatment);
+  if (typeof c === 'string' || typeof t === 'string') {
+    const [arm, why] = typeof c === 'string' ? ['control', c] : ['treatment', t as string];
+    return { ok: false, reason: `${arm}: ${why}` };
+  }
+  const se = Math.sqrt(c.varRatio + t.varRatio);
+  if (!(se > 0)) {
+    return { ok: false, reason: 'the ratio has zero variance in both arms (every unit has the same numerator/denominator relation), so no test is computable' };
+  }
+  const diff = t.ratio - c.ratio;
+  const zStatistic = diff / se;
+  const pValue = normalTwoSidedPValue(zStatistic);
+  const critical = -normalQuantile(alpha / 2);
+  return {
+    ok: true,
+    method: 'ratio',
+    controlMean: c.ratio,
+    treatmentMean: t.ratio,
+    controlVariance: c.varRatio * control.n,
+    treatmentVariance: t.varRatio * treatment.n,
+    absolute: symmetricInterval(diff, se, critical),
+    standardError: se,
+    ...relativeOfIndependentMeans(c.ratio, t.ratio, c.varRatio, t.varRatio, critical),
+    pValue,
+    significant: pValue < alpha,
+    alpha,
+    zStatistic,
+  };
+}
+
+function isFiniteRatioSummary(s: RatioSummary): boolean {
+  return [s.n, s.numSum, s.numSumSquares, s.denSum, s.denSumSquares, s.crossSum].every(Number.isFinite);
+}
+
+// Var(R̂) through the linearisation num − R·den: Var(R̂) ≈ Var(mean(num − R·den))/μ_den², i.e.
+// (1/n)(var_num/μ_d² − 2μ_n·cov/μ_d³ + μ_n²·var_den/μ_d⁴) written with R = μ_n/μ_d.
+function ratioMoments(s: RatioSummary): { ratio: number; varRatio: number } | string {
+  const num = meanAndVariance({ n: s.n, sum: s.numSum, sumSquares: s.numSumSquares });
+  const den = meanAndVariance({ n: s.n, sum: s.denSum, sumSquares: s.denSumSquares });
+  if (num === null || den === null) return 'fewer than 2 units; wait for more data before testing';
+  if (den.mean === 0) return 'the denominator mean is 0, so the ratio is undefined; wait until the denominator has events';
+  const ratio = s.numSum / s.denSum;
+  const cov = num.variance === 0 || den.variance === 0 ? 0 : (s.crossSum - (s.numSum * s.denSum) / s.n) / (s.n - 1);
+  const scale = num.variance + ratio ** 2 * den.variance;
+  const linearised = num.variance - 2 * ratio * cov + ratio ** 2 * den.variance;
+  // A quadratic form of a covariance matrix, so ≥ 0; what is left within rounding of its terms when
+  // num ∝ den exactly is noise, read as 0 (as meanAndVariance does for a constant arm).
+  const varRatio = linearised <= 8 * Number.EPSILON * scale ? 0 : linearised / (s.n * den.mean ** 2);
+  return { ratio, varRatio };
+}

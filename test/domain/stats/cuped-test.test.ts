@@ -1,0 +1,112 @@
+import { describe, expect, it } from 'vitest';
+import { cupedTest, meanAndVariance, summarize, welchTest, type CovariateSummary } from '../../../src/domain/stats/index.js';
+import { expectOk, expectRelClose } from './expect.js';
+
+// Unit-level data: metric x and its pre-exposure covariate y.
+const control = { x: [10, 14, 8, 20, 15, 12, 18, 13], y: [3, 5, 2, 8, 6, 4, 7, 5] };
+const treatment = { x: [13, 17, 10, 19, 15, 24, 8, 16, 21, 15], y: [4, 6, 3, 7, 5, 9, 2, 6, 8, 5] };
+
+function covariateSummary(a: { x: number[]; y: number[] }): CovariateSummary {
+  const x = summarize(a.x);
+  const y = summarize(a.y);
+  return { n: x.n, sum: x.sum, sumSquares: x.sumSquares, covSum: y.sum, covSumSquares: y.sumSquares, crossSum: a.x.reduce((s, v, i) => s + v * a.y[i], 0) };
+}
+
+describe('cupedTest against exact rational arithmetic', () => {
+  // Expected values: Python fractions over the unit data above (script in docs/stats.md, "CUPED"):
+  // sums C (8, 110, 1622, 40, 228, 605), T (10, 158, 2706, 55, 345, 963); θ = cov(x,y)/var(y) over the
+  // 18 units pooled = 2764/1289; adjusted unit values x − θ(y − ȳ_pooled), then Welch on them.
+  // Tolerance 1e-9 relative (the sums are exact integers; only the final divisions round).
+  it('reproduces θ, adjusted means, SE, df, t, variance reduction and the relative effect', () => {
+    const r = expectOk(cupedTest(covariateSummary(control), covariateSummary(treatment)));
+    expect(r.method).toBe('cuped');
+    expectRelClose(r.theta, 2764 / 1289, 1e-12);
+    expectRelClose(r.controlMean, 14.345638307042496, 1e-9);
+    expectRelClose(r.treatmentMean, 15.323489354366004, 1e-9);
+    expectRelClose(r.controlVariance, 0.3388012292007487, 1e-9);
+    expectRelClose(r.treatmentVariance, 0.2097297596599742, 1e-9);
+    expectRelClose(r.absolute.estimate, 0.9778510473235066, 1e-9);
+    expectRelClose(r.standardError, 0.2516408742952762, 1e-9);
+    expectRelClose(r.df, 13.142925047308365, 1e-9);
+    expectRelClose(r.tStatistic, 3.885899101495304, 1e-9);
+    expectRelClose(r.varianceReduction, 0.9852195394132667, 1e-9);
+    expect(r.unadjustedControlMean).toBe(13.75);
+    expect(r.unadjustedTreatmentMean).toBe(15.8);
+    // Relative effect against the unadjusted control mean 13.75: 0.9778510473235066/13.75.
+    expectRelClose(r.relative?.estimate, 0.07111643980534593, 1e-9);
+    expectRelClose(r.relativeStandardError, 0.016550064900259093, 1e-9);
+    expect(r.adjustmentReason).toBeUndefined();
+    expect(r.significant).toBe(true);
+  });
+
+  it('equals Welch’s test on the adjusted unit values (p, CI and df through the R-checked Welch path, 1e-9)', () => {
+    const r = expectOk(cupedTest(covariateSummary(control), covariateSummary(treatment)));
+    const yBar = [...control.y, ...treatment.y].reduce((a, b) => a + b, 0) / 18;
+    const adjusted = (a: { x: number[]; y: number[] }) => a.x.map((x, i) => x - r.theta * (a.y[i] - yBar));
+    const w = expectOk(welchTest(summarize(adjusted(control)), summarize(adjusted(treatment))));
+    expectRelClose(r.pValue, w.pValue, 1e-9);
+    expectRelClose(r.df, w.df, 1e-9);
+    expectRelClose(r.absolute.lower, w.absolute.lower, 1e-9);
+    expectRelClose(r.absolute.upper, w.absolute.upper, 1e-9);
+  });
+
+  it('has the relative SE of the unit-level linearisation (influence values), an independent route to 1e-9', () => {
+    // rel = Δ/m. Linearised per unit: control l = −(a − ā_C)/m − Δ(x − x̄_C)/m², treatment l = (a − ā_T)/m;
+    // Var(rel) = var_C(l)/n_C + var_T(l)/n_T (sample variances of the per-unit values).
+    const r = expectOk(cupedTest(covariateSummary(control), covariateSummary(treatment)));
+    const yBar = [...control.y, ...treatment.y].reduce((a, b) => a + b, 0) / 18;
+    const m = r.unadjustedControlMean;
+    const delta = r.absolute.estimate;
+    const lc = control.x.map((x, i) => -(x - r.theta * (control.y[i] - yBar)) / m - (delta * x) / m ** 2);
+    const lt = treatment.x.map((x, i) => (x - r.theta * (treatment.y[i] - yBar)) / m);
+    const vc = meanAndVariance(summarize(lc))!.variance / lc.length;
+    const vt = meanAndVariance(summarize(lt))!.variance / lt.length;
+    expectRelClose(r.relativeStandardError, Math.sqrt(vc + vt), 1e-9);
+  });
+});
+
+describe('cupedTest reductions and edge cases', () => {
+  it('is exactly Welch when the covariate is uncorrelated with the metric (θ = 0), including the relative interval', () => {
+    // Σ(x − x̄)(y − ȳ) = 0 within each arm and pooled, so θ = 0 and nothing is adjusted.
+    const c = { x: [1, 2, 3, 4], y: [1, -1, -1, 1] };
+    const t = { x: [2, 4, 6, 8], y: [1, -1, -1, 1] };
+    const r = expectOk(cupedTest(covariateSummary(c), covariateSummary(t)));
+    const w = expectOk(welchTest(summarize(c.x), summarize(t.x)));
+    expect(r.theta).toBe(0);
+    expect(r.varianceReduction).toBeCloseTo(0, 15);
+    expectRelClose(r.pValue, w.pValue, 1e-12);
+    expectRelClose(r.relative!.lower, w.relative!.lower, 1e-12);
+    expectRelClose(r.relativeStandardError, w.relativeStandardError!, 1e-12);
+  });
+
+  it('falls back to the unadjusted test with a reason when the covariate has zero variance', () => {
+    const c = { x: control.x, y: control.x.map(() => 5) };
+    const t = { x: treatment.x, y: treatment.x.map(() => 5) };
+    const r = expectOk(cupedTest(covariateSummary(c), covariateSummary(t)));
+    const w = expectOk(welchTest(summarize(c.x), summarize(t.x)));
+    expect(r.theta).toBe(0);
+    expect(r.varianceReduction).toBe(0);
+    expect(r.adjustmentReason).toMatch(/zero variance/);
+    expectRelClose(r.pValue, w.pValue, 1e-12);
+    expectRelClose(r.controlMean, w.controlMean, 1e-12);
+  });
+
+  it('refuses a covariate that predicts the metric exactly (adjusted variance 0) instead of claiming a huge t', () => {
+    const line = (ys: number[], shift: number) => ({ x: ys.map((y) => 2 * y + shift), y: ys });
+    const r = cupedTest(covariateSummary(line([1, 2, 3, 4], 1)), covariateSummary(line([2, 3, 5, 6], 1)));
+    expect(r).toEqual({ ok: false, reason: expect.stringMatching(/predicts the metric exactly/) });
+  });
+
+  it('refuses n < 2, non-finite sums and a bad alpha', () => {
+    const one = covariateSummary({ x: [1], y: [2] });
+    expect(cupedTest(one, covariateSummary(treatment))).toEqual({ ok: false, reason: expect.stringMatching(/control has fewer than 2/) });
+    expect(cupedTest({ ...covariateSummary(control), crossSum: Number.NaN }, covariateSummary(treatment)).ok).toBe(false);
+    expect(cupedTest(covariateSummary(control), covariateSummary(treatment), 1).ok).toBe(false);
+  });
+
+  it('gives no relative effect (with a reason) when the unadjusted control mean is 0', () => {
+    const r = expectOk(cupedTest(covariateSummary({ x: [-1, 1, -2, 2], y: [0, 1, 0, 2] }), covariateSummary({ x: [1, 2, 3, 4], y: [1, 0, 2, 1] })));
+    expect(r.relative).toBeNull();
+    expect(r.relativeReason).toMatch(/control mean is 0/);
+  });
+});
