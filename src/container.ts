@@ -13,6 +13,8 @@ import { ExperimentService } from './app/experiment-service.js';
 import { CatalogService } from './app/catalog-service.js';
 import { EventService } from './app/event-service.js';
 import { MetricsService } from './app/metrics-service.js';
+import { AssignmentIndex } from './app/assignment-index.js';
+import { ExposureBuffer } from './app/exposure-buffer.js';
 import type { AppDeps, ChangeEvent, Clock } from './app/context.js';
 import { createLogger, type Logger } from './logger.js';
 
@@ -22,6 +24,9 @@ export interface Container {
   catalog: CatalogService;
   events: EventService;
   metrics: MetricsService;
+  /** In-memory assignment configuration, rebuilt on every experiment change. */
+  assignments: AssignmentIndex;
+  exposures: ExposureBuffer;
   /** Listen to writes (resource notifications); returns an unsubscribe function. */
   onChange(listener: (e: ChangeEvent) => void): () => void;
   logger: Logger;
@@ -71,18 +76,34 @@ export function createContainer(opts: ContainerOptions): Container {
   }
   backfillAggregates(deps);
   const experiments = new ExperimentService(deps);
+  const index = new AssignmentIndex();
+  const rebuildIndex = () => {
+    try {
+      index.rebuild(deps.catalog.surfaces(), deps.experiments.list());
+    } catch (err) {
+      logger.warn({ err: (err as Error).message }, 'assignment config rebuild failed; serving the last good one');
+    }
+  };
+  rebuildIndex();
+  listeners.add(rebuildIndex);
+  const exposures = new ExposureBuffer(db, deps.events, logger);
   return {
     deps,
     experiments,
     catalog: new CatalogService(deps),
-    events: new EventService(deps),
-    metrics: new MetricsService(deps, experiments),
+    events: new EventService(deps, index, exposures),
+    metrics: new MetricsService(deps, experiments, () => exposures.flush()),
+    assignments: index,
+    exposures,
     onChange: (l) => {
       listeners.add(l);
       return () => listeners.delete(l);
     },
     logger,
-    close: () => db.close(),
+    close: () => {
+      exposures.flush();
+      db.close();
+    },
   };
 }
 

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { Id } from '../domain/schemas.js';
-import { assignUnit, bucketOf, type UnitAssignment } from '../domain/assignment.js';
+import type { UnitAssignment } from '../domain/assignment.js';
+import type { AssignmentIndex } from './assignment-index.js';
+import type { ExposureBuffer } from './exposure-buffer.js';
 import { AppError, notFound } from '../errors.js';
 import { systemWrite, type AppDeps, type WriteContext } from './context.js';
 
@@ -43,10 +45,15 @@ export interface AssignmentResult {
 
 /** Data in: batched exposures and metric events, and the assignment endpoint that services call. */
 export class EventService {
-  constructor(private readonly d: AppDeps) {}
+  constructor(
+    private readonly d: AppDeps,
+    private readonly index: AssignmentIndex,
+    private readonly exposures: ExposureBuffer,
+  ) {}
 
   /** One transaction per batch; invalid events are reported by index and never block the valid ones. */
   ingest(body: unknown, ctx: WriteContext = systemWrite('ingest')): IngestResult {
+    this.exposures.flush(); // sticky-variant checks read the exposures table
     const batch = EventBatchSchema.safeParse(body);
     if (!batch.success) {
       throw new AppError('INVALID_INPUT', `the batch is malformed: ${batch.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}`, 'Send {"events": [...]} with 1 to 10,000 events.');
@@ -94,32 +101,13 @@ export class EventService {
     return result;
   }
 
-  /** Which variants the unit sees on the surface now, and the resulting layout; records the exposures. */
+  /** Which variants the unit sees on the surface now, and the resulting layout; queues the exposures. */
   assign(surfaceId: string, unitId: string, platform?: string): AssignmentResult {
     if (!unitId) throw new AppError('INVALID_INPUT', 'unit is required', 'Pass ?unit=<stable unit id>, e.g. a user or device id.');
-    const surface = this.d.catalog.surface(surfaceId);
-    if (!surface) throw notFound('surface', surfaceId, 'GET /v1/surfaces lists the surface ids.');
-    const running = this.d.experiments.list({ surfaceId, status: ['running'] });
-    const assigned = assignUnit(surface, running, unitId, platform);
-    const layout = surface.slots.map((s) => ({ slotId: s.id, contentId: s.defaultContentId, experimentId: null as string | null, variant: null as string | null }));
-    const now = this.d.clock.now().toISOString();
-    this.d.db.transaction(() => this.d.events.pipeline.batch(now, () => {
-      for (const a of assigned) {
-        const exp = running.find((e) => e.id === a.experimentId)!;
-        const variant = exp.variants.find((v) => v.key === a.variant)!;
-        for (const o of variant.overrides) {
-          const slot = layout.find((l) => l.slotId === o.slotId);
-          if (slot) Object.assign(slot, { contentId: o.contentId, experimentId: exp.id, variant: a.variant });
-        }
-        this.d.events.addExposure({ eventId: `assign:${exp.id}:${unitId}`, experimentId: exp.id, unitId, variant: a.variant, ts: now });
-      }
-    }))();
-    return {
-      surfaceId,
-      unitId,
-      bucket: bucketOf(surface.salt, unitId, surface.bucketCount),
-      assignments: assigned.map(({ bucket: _b, ...rest }) => rest),
-      layout,
-    };
+    const view = this.index.view(surfaceId, unitId, platform);
+    if (!view) throw notFound('surface', surfaceId, 'GET /v1/surfaces lists the surface ids.');
+    const ts = this.d.clock.now().toISOString();
+    for (const a of view.assignments) this.exposures.add({ experimentId: a.experimentId, unitId, variant: a.variant, ts });
+    return { ...view, assignments: view.assignments.map(({ experimentId, experimentKey, variant }) => ({ experimentId, experimentKey, variant })) };
   }
 }

@@ -43,9 +43,15 @@ export interface MetricsReport {
 
 /** Per variant and metric: exposed units, mean, difference to control with a 95% interval and Welch p-value; SRM check. */
 export class MetricsService {
-  constructor(private readonly d: AppDeps, private readonly experiments: ExperimentService) {}
+  constructor(
+    private readonly d: AppDeps,
+    private readonly experiments: ExperimentService,
+    /** Writes queued exposures, so a report sees every unit served so far. */
+    private readonly flushExposures: () => void = () => undefined,
+  ) {}
 
   report(experimentId: string): MetricsReport {
+    this.flushExposures();
     const exp = this.experiments.get(experimentId);
     const alpha = exp.analysisPlan.alpha;
     const counts = this.d.events.exposureCounts(exp.id);
