@@ -9,6 +9,7 @@ import { getExperiment } from './get-experiment.js';
 import { listSurfaces } from './list-surfaces.js';
 import { pauseExperiment } from './pause-experiment.js';
 import { archiveExperiment } from './archive-experiment.js';
+import { getAssignment } from './get-assignment.js';
 
 /** Every MCP tool, in the order an agent meets them. */
-export const tools: AnyToolDefinition[] = [listSurfaces, createExperiment, validateConfig, deployToSurface, getMetrics, stopExperiment, pauseExperiment, archiveExperiment, listExperiments, getExperiment];
+export const tools: AnyToolDefinition[] = [listSurfaces, createExperiment, validateConfig, deployToSurface, getMetrics, stopExperiment, pauseExperiment, archiveExperiment, listExperiments, getExperiment, getAssignment];

@@ -9,6 +9,7 @@ export interface CompiledExperiment {
   control: string;
   variants: { key: string; weight: number; overrides: { slotId: string; contentId: string }[] }[];
   platforms: Set<string> | null;
+  ranges: [number, number][];
   buckets: number;
 }
 
@@ -58,6 +59,7 @@ export class AssignmentIndex {
         control: (e.variants.find((v) => v.isControl) ?? e.variants[0]).key,
         variants: e.variants.map((v) => ({ key: v.key, weight: v.weight, overrides: v.overrides })),
         platforms: e.targeting.platforms?.length ? new Set(e.targeting.platforms) : null,
+        ranges: e.buckets,
         buckets: 0,
       };
       nextByKey.set(e.key, compiled);
@@ -107,5 +109,22 @@ export class AssignmentIndex {
       }
     }
     return { surfaceId, unitId, bucket, assignments, layout };
+  }
+
+  /** Why the unit is or is not in each running experiment of the surface: for QA before and during a launch. */
+  explain(surfaceId: string, unitId: string, platform?: string): (UnitView & { experiments: { experimentId: string; experimentKey: string; inExperiment: boolean; variant: string | null; reason: string }[] }) | undefined {
+    const view = this.view(surfaceId, unitId, platform);
+    if (!view) return undefined;
+    const running = this.experiments().filter((e) => e.surfaceId === surfaceId && e.status === 'running');
+    const experiments = running.map((e) => {
+      const hit = view.assignments.find((a) => a.experimentId === e.id);
+      if (hit) return { experimentId: e.id, experimentKey: e.key, inExperiment: true, variant: hit.variant, reason: `bucket ${view.bucket} is owned by the experiment; variant chosen by weight (${hit.isControl ? 'control' : 'treatment'})` };
+      const owns = e.ranges.some(([a, b]) => view.bucket >= a && view.bucket < b);
+      const reason = !owns
+        ? `bucket ${view.bucket} is outside the experiment's ${e.buckets} buckets (${e.ranges.map(([a, b]) => `${a}–${b - 1}`).join(', ')})`
+        : `platform ${platform ?? '(none given)'} is not targeted (${[...(e.platforms ?? [])].join(', ')})`;
+      return { experimentId: e.id, experimentKey: e.key, inExperiment: false, variant: null, reason };
+    });
+    return { ...view, experiments };
   }
 }

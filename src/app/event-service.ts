@@ -110,4 +110,34 @@ export class EventService {
     for (const a of view.assignments) this.exposures.add({ experimentId: a.experimentId, unitId, variant: a.variant, ts });
     return { ...view, assignments: view.assignments.map(({ experimentId, experimentKey, variant }) => ({ experimentId, experimentKey, variant })) };
   }
+
+  /**
+   * The layout a content-delivery service renders for the unit (all slots, or the ones asked for),
+   * with variants' overrides applied. Only experiments that decide a served slot record an exposure
+   * (control included: it was served the default in that slot).
+   */
+  layout(surfaceId: string, unitId: string, platform?: string, slots?: string[]): AssignmentResult & { exposed: string[] } {
+    if (!unitId) throw new AppError('INVALID_INPUT', 'unit is required', 'Pass ?unit=<stable unit id>, e.g. a user or device id.');
+    const view = this.index.view(surfaceId, unitId, platform);
+    if (!view) throw notFound('surface', surfaceId, 'GET /v1/surfaces lists the surface ids.');
+    const unknown = (slots ?? []).filter((s) => !view.layout.some((l) => l.slotId === s));
+    if (unknown.length) throw new AppError('INVALID_INPUT', `surface '${surfaceId}' has no slot ${unknown.join(', ')}`, `Ask for slots among: ${view.layout.map((l) => l.slotId).join(', ')}.`);
+    const served = new Set(slots?.length ? slots : view.layout.map((l) => l.slotId));
+    const ts = this.d.clock.now().toISOString();
+    const exposed: string[] = [];
+    for (const a of view.assignments) {
+      const e = this.index.experiment(a.experimentId)!;
+      if (!e.variants.some((v) => v.overrides.some((o) => served.has(o.slotId)))) continue;
+      this.exposures.add({ experimentId: a.experimentId, unitId, variant: a.variant, ts });
+      exposed.push(a.experimentId);
+    }
+    return {
+      surfaceId,
+      unitId,
+      bucket: view.bucket,
+      assignments: view.assignments.map(({ experimentId, experimentKey, variant }) => ({ experimentId, experimentKey, variant })),
+      layout: view.layout.filter((l) => served.has(l.slotId)),
+      exposed,
+    };
+  }
 }

@@ -9,6 +9,7 @@ import { AppError, toProblem } from '../errors.js';
 import { createMcpRoute, type McpRoute } from './mcp-route.js';
 import { createMcpServerFactory } from './mcp-server.js';
 import { restRoutes } from './rest-routes.js';
+import { ofrepRoutes } from './ofrep-routes.js';
 import { urisForExperimentChange } from '../../resources/index.js';
 import { SERVER_VERSION } from '../version.js';
 import type { Logger } from '../logger.js';
@@ -65,7 +66,7 @@ export function createHttpApp(container: Container, opts: HttpOptions): HttpApp 
   });
 
   const guards = [rebindingGuard(opts), bearerAuth(opts.token), bodyLimit({ maxSize: opts.maxBodyBytes, onError: (c) => problem(c, new AppError('PAYLOAD_TOO_LARGE', `request body exceeds ${opts.maxBodyBytes} bytes`, 'Split the batch into smaller requests.')) })];
-  for (const path of ['/mcp', '/v1/*']) app.use(path, ...guards);
+  for (const path of ['/mcp', '/v1/*', '/ofrep/*']) app.use(path, ...guards);
 
   const mcpApp = createMcpHonoApp({ host: opts.host, ...(opts.allowedHosts?.length ? { allowedHosts: opts.allowedHosts } : {}), maxRequestBodySize: opts.maxBodyBytes });
   mcpApp.all('/', (c) => {
@@ -74,6 +75,7 @@ export function createHttpApp(container: Container, opts: HttpOptions): HttpApp 
   });
   app.route('/mcp', mcpApp);
   app.route('/v1', restRoutes(container));
+  app.route('/ofrep/v1', ofrepRoutes(container));
 
   app.notFound((c) => problem(c, new AppError('NOT_FOUND', `no route ${c.req.method} ${c.req.path}`, 'See README.md for the REST routes, or use /mcp.')));
   app.onError((err, c) => {

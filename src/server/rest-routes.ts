@@ -40,6 +40,7 @@ export function restRoutes(app: Container) {
   r.get('/surfaces', (c) => c.json({ surfaces: app.catalog.surfaces() }));
   r.get('/surfaces/:id', (c) => c.json(app.catalog.surface(c.req.param('id'))));
   r.get('/surfaces/:id/assignment', (c) => c.json(app.events.assign(c.req.param('id'), c.req.query('unit') ?? '', c.req.query('platform'))));
+  r.get('/surfaces/:id/layout', (c) => c.json(app.events.layout(c.req.param('id'), c.req.query('unit') ?? '', c.req.query('platform'), c.req.query('slots')?.split(',').filter(Boolean))));
   r.get('/metrics', (c) => c.json({ metrics: app.catalog.metrics() }));
   r.get('/content', (c) => c.json({ content: app.catalog.content() }));
   r.get('/experiments', (c) => c.json({ experiments: app.experiments.list({ surfaceId: c.req.query('surface') }) }));

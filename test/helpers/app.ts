@@ -25,11 +25,12 @@ export function testHttp(app: Container, opts: Partial<HttpOptions> = {}): HttpA
 
 /** A fetch that calls the hono app in process (no port), with the Host header a real client sends. */
 export function appFetch(http: HttpApp, headers: Record<string, string> = {}): typeof fetch {
-  return (async (url: string | URL | Request, init?: RequestInit) => {
-    const h = new Headers(init?.headers);
+  return (async (input: string | URL | Request, init?: RequestInit) => {
+    const req = new Request(input, init);
+    const h = new Headers(req.headers);
     h.set('host', '127.0.0.1');
     for (const [k, v] of Object.entries(headers)) h.set(k, v);
-    return http.app.request(String(url), { ...init, headers: h });
+    return http.app.request(new Request(req, { headers: h }));
   }) as typeof fetch;
 }
 

@@ -46,7 +46,7 @@ export function nonInferiorityTest(input: NonInferiorityInput): NonInferiorityRe
   const allowed = margin * Math.abs(controlMean);
   // Orient so that positive is good: the statistic measures how far the estimate is on the good side.
   const sign = direction === 'increase' ? 1 : -1;
-  const threshold = -sign * allowed;
+  const threshold = -sign * allowed + 0; // + 0 turns the −0 of a zero margin into 0
   const statistic = (sign * (estimate - threshold)) / standardError;
   const pValue = df === undefined ? normalSf(statistic) : studentTSf(statistic, df);
   const critical = df === undefined ? -normalQuantile(alpha) : studentTOneSidedCritical(alpha, df);

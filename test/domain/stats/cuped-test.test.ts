@@ -13,7 +13,7 @@ function covariateSummary(a: { x: number[]; y: number[] }): CovariateSummary {
 }
 
 describe('cupedTest against exact rational arithmetic', () => {
-  // Expected values: Python fractions over the unit data above (script in docs/stats.md, "CUPED"):
+  // Expected values: Python 3 fractions.Fraction over the unit data above (exact until the final float()):
   // sums C (8, 110, 1622, 40, 228, 605), T (10, 158, 2706, 55, 345, 963); θ = cov(x,y)/var(y) over the
   // 18 units pooled = 2764/1289; adjusted unit values x − θ(y − ȳ_pooled), then Welch on them.
   // Tolerance 1e-9 relative (the sums are exact integers; only the final divisions round).

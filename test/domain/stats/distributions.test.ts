@@ -1,8 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { chiSquareSf } from '../../../src/domain/stats/index.js';
 import {
+  normalCdf,
+  normalPdf,
   normalQuantile,
+  normalSf,
+  normalTwoSidedPValue,
   studentTCritical,
+  studentTOneSidedCritical,
+  studentTSf,
   studentTTwoSidedPValue,
 } from '../../../src/domain/stats/distributions.js';
 
@@ -104,5 +110,31 @@ describe('normalQuantile', () => {
     expect(normalQuantile(0.975)).toBeCloseTo(1.959963984540054, 12);
     expect(normalQuantile(0.8)).toBeCloseTo(0.8416212335729143, 12);
     expect(normalQuantile(0.9995)).toBeCloseTo(3.2905267314919255, 12);
+  });
+});
+
+describe('normal tails (½·erfc, Python libm values)', () => {
+  it('Φ(1) = 0.8413447460685429, φ(1) = 0.24197072451914337 (1e-14 relative)', () => {
+    expect(normalCdf(1) / 0.8413447460685429).toBeCloseTo(1, 14);
+    expect(normalPdf(1) / 0.24197072451914337).toBeCloseTo(1, 14);
+  });
+
+  it('keeps far tails: Φ(−30) = 1 − Φ(30) = 4.906713927148764e-198 (1e-12 relative), never 1 − cdf', () => {
+    expect(normalCdf(-30) / 4.906713927148764e-198).toBeCloseTo(1, 12);
+    expect(normalSf(30) / 4.906713927148764e-198).toBeCloseTo(1, 12);
+    expect(normalTwoSidedPValue(-30) / (2 * 4.906713927148764e-198)).toBeCloseTo(1, 12);
+  });
+
+  it('gives 0.025 above the published z_0.975 and a two-sided p of 0.05 (1e-14 absolute), capped at 1', () => {
+    expect(normalSf(1.959963984540054)).toBeCloseTo(0.025, 14);
+    expect(normalTwoSidedPValue(1.959963984540054)).toBeCloseTo(0.05, 14);
+    expect(normalTwoSidedPValue(0)).toBe(1);
+  });
+});
+
+describe('one-sided Student t (df = 1 Cauchy closed forms)', () => {
+  it('P(T ≥ 3) = atan(1/3)/π = 0.10241638234956672; t_{0.95, 1} = tan(0.45π) = 6.313751514675041 (1e-12 relative)', () => {
+    expect(studentTSf(3, 1) / 0.10241638234956672).toBeCloseTo(1, 12);
+    expect(studentTOneSidedCritical(0.05, 1) / 6.313751514675041).toBeCloseTo(1, 12);
   });
 });
