@@ -13,6 +13,7 @@ import { ExperimentService } from './app/experiment-service.js';
 import { CatalogService } from './app/catalog-service.js';
 import { EventService } from './app/event-service.js';
 import { MetricsService } from './app/metrics-service.js';
+import { PlanningService } from './app/planning-service.js';
 import { AssignmentIndex } from './app/assignment-index.js';
 import { ExposureBuffer } from './app/exposure-buffer.js';
 import type { AppDeps, ChangeEvent, Clock } from './app/context.js';
@@ -24,6 +25,7 @@ export interface Container {
   catalog: CatalogService;
   events: EventService;
   metrics: MetricsService;
+  planning: PlanningService;
   /** In-memory assignment configuration, rebuilt on every experiment change. */
   assignments: AssignmentIndex;
   exposures: ExposureBuffer;
@@ -93,6 +95,7 @@ export function createContainer(opts: ContainerOptions): Container {
     catalog: new CatalogService(deps),
     events: new EventService(deps, index, exposures),
     metrics: new MetricsService(deps, experiments, () => exposures.flush()),
+    planning: new PlanningService(deps),
     assignments: index,
     exposures,
     onChange: (l) => {

@@ -1,16 +1,23 @@
 import { z } from 'zod';
 import { defineTool } from '../src/mcp/define-tool.js';
+import { MetricKind } from '../src/domain/schemas.js';
 
 const IntervalSchema = z.object({ estimate: z.number(), lower: z.number(), upper: z.number() });
+const DecisionSchema = z.object({
+  decision: z.enum(['ship', 'keep_running', 'roll_back', 'inconclusive']),
+  reasons: z.array(z.string()).describe('Every reason, with the numbers behind it'),
+  blockers: z.array(z.string()).describe('What stands between this variant and "ship"'),
+});
 
 export const getMetrics = defineTool({
   name: 'get_metrics',
-  title: 'Get experiment results',
+  title: 'Get experiment results and decision',
   description: [
-    'Analyses an experiment\'s exposures and metric events: per metric (success metrics, then guardrails) and variant, the exposed units, the mean, the absolute and relative difference to control with a 95% (1 − alpha) interval, the Welch p-value, and whether it is significant and in the desirable direction.',
-    'Also a sample-ratio-mismatch (SRM) check of exposures against the configured weights: if srm.mismatch is true, do not trust any effect; investigate assignment and logging first.',
-    'Read-only and cheap; works for running, paused and concluded experiments. The current method is fixed-horizon: repeated peeking inflates false positives, so judge at the planned duration (analysisPlan.durationDays).',
-    'Next: stop_experiment if a guardrail is significantly worse.',
+    'Analyses an experiment from its per-arm sufficient statistics (cost does not grow with the number of events) and recommends a decision.',
+    'Per metric (success metrics, then guardrails) and variant: exposed units, mean, absolute and relative difference to control with an interval, p-value (always-valid by default), significance under the method in force after multiple-testing correction across success metrics, CUPED variance reduction, guardrail non-inferiority against its margin, and optionally the Bayesian chance to beat control.',
+    'The default method (analysisPlan.sequential) stays valid however often you call this tool, so peeking is safe; a fixed-horizon plan is only valid when read at the planned sample (sample.fractionOfPlan ≥ 1).',
+    'decision follows a risk-aware rule: ship only if a success metric is significantly better, every guardrail is non-inferior, nothing deteriorates significantly, the sample-ratio check passes and there is enough data; otherwise keep_running, roll_back or inconclusive, with reasons and blockers.',
+    'If srm.mismatch is true, trust nothing: investigate assignment/logging. Next: stop_experiment (outcome rolled_back) when the decision is roll_back.',
   ].join('\n'),
   inputSchema: z.object({ experimentId: z.string().describe('Experiment id or key, e.g. "home-focus-shelf"') }),
   outputSchema: z.object({
@@ -18,10 +25,13 @@ export const getMetrics = defineTool({
     key: z.string(),
     status: z.string(),
     version: z.number().int(),
-    method: z.string(),
+    method: z.enum(['always-valid', 'fixed-horizon', 'group-sequential']),
+    methodNote: z.string(),
     alpha: z.number(),
+    correction: z.string().describe('Multiple-testing correction across success metrics'),
     computedAt: z.string(),
-    lastExposureAt: z.string().nullable().describe('Time of the latest first exposure: data freshness'),
+    dataUpdatedAt: z.string().nullable().describe('When the statistics last changed: data freshness'),
+    sample: z.object({ plannedTotal: z.number().int(), observedTotal: z.number().int(), fractionOfPlan: z.number(), daysRunning: z.number().nullable() }),
     exposures: z.array(z.object({ variant: z.string(), weight: z.number(), units: z.number().int() })),
     srm: z.object({ checked: z.boolean(), pValue: z.number().nullable(), chiSquare: z.number().nullable(), mismatch: z.boolean(), note: z.string() }),
     metrics: z.array(
@@ -29,39 +39,51 @@ export const getMetrics = defineTool({
         metricId: z.string(),
         name: z.string(),
         role: z.enum(['success', 'guardrail']),
-        kind: z.enum(['binary', 'mean', 'count', 'ratio']),
+        kind: MetricKind,
         direction: z.enum(['increase', 'decrease']),
+        margin: z.number().nullable().describe('Guardrails: the relative non-inferiority margin'),
         variants: z.array(
           z.object({
             variant: z.string(),
             isControl: z.boolean(),
             units: z.number().int(),
             mean: z.number().nullable(),
-            absolute: IntervalSchema.nullable().describe('treatment − control'),
-            relative: IntervalSchema.nullable().describe('(treatment − control) / control, delta-method interval'),
+            absolute: IntervalSchema.nullable().describe('treatment − control, with the interval of the method in force'),
+            relative: IntervalSchema.nullable().describe('(treatment − control) / control'),
             pValue: z.number().nullable(),
+            pValueAdjusted: z.number().nullable(),
             significant: z.boolean(),
             assessment: z.enum(['better', 'worse', 'no_detectable_change', 'not_computable', 'control']),
+            varianceReduction: z.number().nullable().describe('CUPED: share of variance removed by the pre-exposure covariate'),
+            nonInferiority: z.object({ nonInferior: z.boolean(), bound: z.number(), threshold: z.number() }).nullable(),
+            bayesian: z.object({ chanceToBeatControl: z.number(), expectedLoss: z.number() }).nullable(),
             note: z.string().nullable(),
           }),
         ),
       }),
     ),
+    decision: DecisionSchema.extend({ variant: z.string().nullable() }),
+    decisionsByVariant: z.array(DecisionSchema.extend({ variant: z.string() })),
   }),
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   handler: async ({ experimentId }, ctx) => {
-    await ctx.progress(0, 1, 'aggregating');
+    await ctx.progress(0, 2, 'reading sufficient statistics');
     const r = ctx.app.metrics.report(experimentId);
-    await ctx.progress(1, 1, 'done');
+    await ctx.progress(2, 2, 'analysed');
     const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
     const lines = r.metrics.flatMap((m) =>
       m.variants
         .filter((v) => !v.isControl)
-        .map((v) => `- ${m.metricId} (${m.role}) ${v.variant}: ${v.relative ? `${pct(v.relative.estimate)} [${pct(v.relative.lower)}, ${pct(v.relative.upper)}]` : 'n/a'} p=${v.pValue?.toPrecision(3) ?? 'n/a'} → ${v.assessment}`),
+        .map((v) => `- ${m.metricId} (${m.role}) ${v.variant}: ${v.relative ? `${pct(v.relative.estimate)} [${pct(v.relative.lower)}, ${pct(v.relative.upper)}]` : 'n/a'} p=${v.pValue?.toPrecision(3) ?? 'n/a'} → ${v.assessment}${v.nonInferiority ? (v.nonInferiority.nonInferior ? ', non-inferior' : ', NOT shown non-inferior') : ''}`),
     );
+    const d = r.decision;
     return {
       structured: r,
-      text: [`'${r.key}' (${r.status}): ${r.exposures.map((e) => `${e.variant}=${e.units}`).join(', ')} units. SRM: ${r.srm.note}.`, ...lines].join('\n'),
+      text: [
+        `'${r.key}' (${r.status}, ${r.method}): ${r.exposures.map((e) => `${e.variant}=${e.units}`).join(', ')} units, ${(100 * r.sample.fractionOfPlan).toFixed(0)}% of plan. SRM: ${r.srm.note}.`,
+        ...lines,
+        `Decision: ${d.decision}${d.variant ? ` (${d.variant})` : ''}. ${d.blockers.length ? `Blockers: ${d.blockers.join('; ')}.` : ''}`,
+      ].join('\n'),
     };
   },
 });

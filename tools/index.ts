@@ -10,6 +10,7 @@ import { listSurfaces } from './list-surfaces.js';
 import { pauseExperiment } from './pause-experiment.js';
 import { archiveExperiment } from './archive-experiment.js';
 import { getAssignment } from './get-assignment.js';
+import { planPower } from './plan-power.js';
 
 /** Every MCP tool, in the order an agent meets them. */
-export const tools: AnyToolDefinition[] = [listSurfaces, createExperiment, validateConfig, deployToSurface, getMetrics, stopExperiment, pauseExperiment, archiveExperiment, listExperiments, getExperiment, getAssignment];
+export const tools: AnyToolDefinition[] = [listSurfaces, createExperiment, validateConfig, deployToSurface, getMetrics, stopExperiment, pauseExperiment, archiveExperiment, listExperiments, getExperiment, getAssignment, planPower];

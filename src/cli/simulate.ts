@@ -10,6 +10,8 @@ export interface SimulationOptions {
   effect: number;
   seed: number;
   out: (line: string) => void;
+  /** Custom fetch (tests call the hono app in process). */
+  fetch?: typeof fetch;
 }
 
 /** mulberry32: a small seeded PRNG so a simulation is reproducible. */
@@ -48,7 +50,7 @@ export const DEMO_EXPERIMENT = {
  * posted in batches to /v1/events. Treatment units stream with probability baseline × (1 + effect).
  */
 export async function runSimulation(o: SimulationOptions): Promise<{ experimentId: string; units: number; exposed: number }> {
-  const api = ky.create({ prefixUrl: o.url.replace(/\/$/, '') + '/v1', timeout: 15_000, headers: o.token ? { authorization: `Bearer ${o.token}` } : {} });
+  const api = ky.create({ prefixUrl: o.url.replace(/\/$/, '') + '/v1', timeout: 15_000, headers: o.token ? { authorization: `Bearer ${o.token}` } : {}, ...(o.fetch ? { fetch: o.fetch } : {}) });
   const rand = prng(o.seed);
   const exp = await ensureExperiment(api, o);
   o.out(`simulating ${o.units} units on '${exp.surfaceId}' for ${exp.key} (${exp.id}), true effect ${(o.effect * 100).toFixed(1)}%`);

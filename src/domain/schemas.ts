@@ -3,6 +3,16 @@ import { z } from 'zod';
 /** Zod schemas are the single source of truth for shapes: MCP, REST and storage use them. */
 
 export const Id = z.string().min(1).max(64).regex(/^[a-z0-9][a-z0-9_-]*$/, 'lowercase letters, digits, - and _ only');
+
+/** Control characters (all but tab and newline) and bidi overrides never reach storage or an agent's context. */
+const CONTROL_CHARS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069]/g;
+export const stripControl = (text: string) => text.replace(CONTROL_CHARS, '').trim();
+
+/**
+ * Text people or agents wrote (names, hypotheses, descriptions): control characters stripped and
+ * trimmed on the way in, then length-limited. It is data; tools return it delimited, never as instructions.
+ */
+export const SafeText = (max: number) => z.string().overwrite(stripControl).min(1).max(max);
 export const Platform = z.enum(['ios', 'android', 'web', 'desktop']);
 export const ContentType = z.enum(['shelf', 'playlist', 'podcast', 'banner', 'album', 'mix']);
 
@@ -23,6 +33,10 @@ export const SurfaceSchema = z.object({
   bucketCount: z.number().int().min(100).max(1_000_000),
   salt: z.string().min(1),
   slots: z.array(SlotSchema).min(1),
+  holdbacks: z
+    .array(z.object({ id: Id, name: z.string(), buckets: z.array(z.tuple([z.number().int(), z.number().int()])).describe('Reserved bucket ranges [start, end)') }))
+    .optional()
+    .describe('Long-term holdbacks: buckets no experiment may own'),
 });
 
 export const ContentItemSchema = z.object({
@@ -57,7 +71,7 @@ export const OverrideSchema = z.object({
 
 export const VariantSchema = z.object({
   key: Id.describe('Variant key, e.g. "control" or "treatment"'),
-  name: z.string().max(120).optional(),
+  name: SafeText(120).optional(),
   isControl: z.boolean().default(false).describe('Exactly one variant is the control'),
   weight: z.number().positive().describe('Relative traffic weight; weights are normalised, e.g. 50'),
   overrides: z.array(OverrideSchema).default([]).describe('Slot overrides this variant serves; empty for the control'),
@@ -72,27 +86,41 @@ export const GuardrailSchema = z.object({
   margin: z.number().positive().max(1).default(0.02).describe('Non-inferiority margin, relative, e.g. 0.02 for 2%'),
 });
 
+export const RampPlanSchema = z.object({
+  stages: z
+    .array(z.number().gt(0).max(100))
+    .max(10)
+    .default([])
+    .describe('Later allocations, ascending, that deploy_to_surface ramps through after starting at allocationPercent, e.g. [25, 50]; a ramp may not skip a stage'),
+});
+
 export const AnalysisPlanSchema = z.object({
   alpha: z.number().gt(0).lt(0.5).default(0.05),
   power: z.number().gt(0.5).lt(1).default(0.8),
   mde: z.number().gt(0).lt(10).default(0.02).describe('Minimum detectable effect, relative to the control mean, e.g. 0.02'),
   durationDays: z.number().int().min(1).max(180).default(14),
-  sequential: z.boolean().default(true),
+  sequential: z.boolean().default(true).describe('true (default): always-valid inference, safe to peek at any time; false: fixed horizon, read once at the planned duration'),
+  looks: z.number().int().min(2).max(20).optional().describe('Group-sequential plan: the number of equally spaced looks (O\'Brien–Fleming alpha spending); overrides sequential'),
+  correction: z.enum(['holm', 'bonferroni', 'bh']).default('holm').describe('Multiple-testing correction across success metrics'),
+  cuped: z.boolean().default(true).describe('Adjust with each unit\'s pre-exposure value of the metric (CUPED) when it helps'),
+  bayesian: z.boolean().default(false).describe('Also report chance to beat control and expected loss (Gaussian model)'),
 });
 
 /** What an agent writes: the editable part of an experiment. */
 export const ExperimentConfigSchema = z.object({
   key: Id.describe('Short unique key, e.g. "home-focus-shelf"'),
-  name: z.string().min(1).max(120),
-  hypothesis: z.string().min(1).max(2000).describe('We believe X will change metric Y because Z'),
-  owner: z.string().min(1).max(120).describe('Team or person accountable, e.g. "home-team"'),
+  name: SafeText(120).describe('Short human name, e.g. "Focus shelf on Home"'),
+  hypothesis: SafeText(2000).describe('We believe X will change metric Y because Z'),
+  owner: SafeText(120).describe('Team or person accountable, e.g. "home-team"'),
   surfaceId: Id.describe('Surface to run on, e.g. "home" (see list_surfaces)'),
+  exclusivityGroup: Id.optional().describe('Experiments in the same group on a surface never share a unit, whatever slots they touch, e.g. "home-ranking"'),
   variants: z.array(VariantSchema).min(2).max(10),
-  allocationPercent: z.number().gt(0).max(100).default(10).describe('Share of the surface traffic in the experiment, e.g. 10'),
+  allocationPercent: z.number().gt(0).max(100).default(10).describe('Share of the surface traffic in the experiment now: where a draft starts (at most the policy\'s first-stage cap), then the current ramp stage, e.g. 10'),
+  rampPlan: RampPlanSchema.default({ stages: [] }).describe('Planned later allocations, e.g. {"stages":[25,50]}'),
   targeting: TargetingSchema.default({}),
   successMetrics: z.array(Id).min(1).max(5).describe('Metric ids the experiment aims to improve, e.g. ["stream-rate"]'),
   guardrails: z.array(GuardrailSchema).default([]).describe('Metrics that must not get worse'),
-  analysisPlan: AnalysisPlanSchema.default({ alpha: 0.05, power: 0.8, mde: 0.02, durationDays: 14, sequential: true }),
+  analysisPlan: AnalysisPlanSchema.default({ alpha: 0.05, power: 0.8, mde: 0.02, durationDays: 14, sequential: true, correction: 'holm', cuped: true, bayesian: false }),
 });
 
 export const BucketRange = z.tuple([z.number().int(), z.number().int()]);
@@ -121,11 +149,21 @@ export type Outcome = z.infer<typeof Outcome>;
 export type Variant = z.infer<typeof VariantSchema>;
 export type Ranges = Array<[number, number]>;
 
+/** One RFC 6902 JSON Patch operation; paths are JSON Pointers into the experiment config. */
+export const JsonPatchOperationSchema = z.object({
+  op: z.enum(['add', 'remove', 'replace', 'move', 'copy', 'test']),
+  path: z.string().describe('JSON Pointer, e.g. "/guardrails/-"'),
+  value: z.unknown().optional().describe('The value for add, replace and test'),
+  from: z.string().optional().describe('Source pointer for move and copy'),
+});
+export type JsonPatchOperation = z.infer<typeof JsonPatchOperationSchema>;
+
 export const FindingSchema = z.object({
-  code: z.string().describe('Stable rule code, e.g. "MISSING_GUARDRAIL"'),
+  code: z.string().describe('Stable rule code, e.g. "MISSING_GUARDRAIL"; sealab://rules explains each'),
   severity: z.enum(['error', 'warning', 'info']),
   path: z.string().describe('JSON path into the config, e.g. "$.variants[1].weight"'),
   message: z.string(),
   fix: z.string().describe('What to change to resolve it'),
+  patch: z.array(JsonPatchOperationSchema).optional().describe('Where the fix is mechanical: a JSON Patch to apply to the config (update_experiment accepts it as is)'),
 });
 export type Finding = z.infer<typeof FindingSchema>;

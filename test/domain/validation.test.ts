@@ -79,7 +79,7 @@ describe('validateExperimentConfig', () => {
     const r = run(validConfig());
     expect(r.findings).toEqual([]);
     expect(r.valid).toBe(true);
-    expect(r.config?.analysisPlan).toEqual({ alpha: 0.05, power: 0.8, mde: 0.02, durationDays: 14, sequential: true });
+    expect(r.config?.analysisPlan).toEqual({ alpha: 0.05, power: 0.8, mde: 0.02, durationDays: 14, sequential: true, correction: 'holm', cuped: true, bayesian: false });
     expect(r.config?.variants[1].isControl).toBe(false);
     expect(r.power?.metricId).toBe('stream-rate');
   });

@@ -75,6 +75,7 @@ describe('tool contract (what agents see)', () => {
     await run('list_experiments', { status: ['running'] });
     await run('get_experiment', { experimentId: experiment.id });
     app.events.assign('home', 'contract-unit');
+    await run('plan_power', { metricId: 'stream-rate', mde: 0.05, surfaceId: 'home', allocationPercent: 10 });
     await run('get_assignment', { surfaceId: 'home', unitId: 'contract-unit', platform: 'ios' });
     await run('get_metrics', { experimentId: experiment.id });
     const paused = await run('pause_experiment', { experimentId: experiment.id, version: 2, reason: 'contract test' });

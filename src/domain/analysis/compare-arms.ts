@@ -1,0 +1,118 @@
+import {
+  confidenceSequence,
+  alwaysValidPValue,
+  cupedTest,
+  groupSequentialTest,
+  proportionTest,
+  ratioTest,
+  welchTest,
+  type EffectResult,
+  type Interval,
+} from '../stats/index.js';
+import type { Metric } from '../schemas.js';
+
+/** Per-arm sufficient statistics as the metric pipeline keeps them (x: metric or numerator; y: covariate or denominator). */
+export interface ArmStats {
+  n: number;
+  sumX: number;
+  sumX2: number;
+  sumY: number;
+  sumY2: number;
+  sumXY: number;
+}
+
+export type Method = 'always-valid' | 'fixed-horizon' | 'group-sequential';
+
+export interface InferenceSettings {
+  method: Method;
+  alpha: number;
+  cuped: boolean;
+  /** Planned total units (all arms): tunes the confidence sequence and sets the information fraction. */
+  plannedTotal: number;
+  /** Units observed so far (all arms). */
+  observedTotal: number;
+  looks?: number;
+}
+
+export interface Comparison {
+  ok: true;
+  test: EffectResult & { ok: true };
+  /** Interval and p-value under the method in force (always-valid, fixed or group-sequential). */
+  absolute: Interval;
+  relative: Interval | null;
+  pValue: number;
+  significant: boolean;
+  varianceReduction: number | null;
+  note: string | null;
+}
+
+/** The fixed-horizon test that fits the metric: ratio (delta method), CUPED when a covariate helps, else proportions / Welch. */
+export function fixedTest(metric: Pick<Metric, 'kind'>, c: ArmStats, t: ArmStats, alpha: number, cuped: boolean): EffectResult {
+  if (metric.kind === 'ratio') {
+    const r = (a: ArmStats) => ({ n: a.n, numSum: a.sumX, numSumSquares: a.sumX2, denSum: a.sumY, denSumSquares: a.sumY2, crossSum: a.sumXY });
+    return ratioTest(r(c), r(t), alpha);
+  }
+  if (cuped && (c.sumY !== 0 || t.sumY !== 0)) {
+    const cov = (a: ArmStats) => ({ n: a.n, sum: a.sumX, sumSquares: a.sumX2, covSum: a.sumY, covSumSquares: a.sumY2, crossSum: a.sumXY });
+    const r = cupedTest(cov(c), cov(t), alpha);
+    if (r.ok) return r;
+  }
+  if (metric.kind === 'binary') return proportionTest({ n: c.n, successes: c.sumX }, { n: t.n, successes: t.sumX }, alpha);
+  return welchTest({ n: c.n, sum: c.sumX, sumSquares: c.sumX2 }, { n: t.n, sum: t.sumX, sumSquares: t.sumX2 }, alpha);
+}
+
+/** Treatment vs control for one metric under the method in force. */
+export function compareArms(metric: Pick<Metric, 'kind'>, control: ArmStats, treatment: ArmStats, s: InferenceSettings): Comparison | { ok: false; reason: string } {
+  const test = fixedTest(metric, control, treatment, s.alpha, s.cuped);
+  if (!test.ok) return test;
+  const varianceReduction = test.method === 'cuped' ? test.varianceReduction : null;
+  if (s.method === 'fixed-horizon') {
+    return { ok: true, test, absolute: test.absolute, relative: test.relative, pValue: test.pValue, significant: test.significant, varianceReduction, note: test.relativeReason ?? null };
+  }
+  if (s.method === 'group-sequential') return groupSequential(test, s, varianceReduction);
+  return alwaysValid(test, s, varianceReduction);
+}
+
+function alwaysValid(test: EffectResult & { ok: true }, s: InferenceSettings, varianceReduction: number | null): Comparison | { ok: false; reason: string } {
+  const params = { n: s.observedTotal, tuningN: Math.max(s.plannedTotal, 2), alpha: s.alpha };
+  const cs = confidenceSequence({ ...params, estimate: test.absolute.estimate, standardError: test.standardError });
+  const p = alwaysValidPValue({ ...params, estimate: test.absolute.estimate, standardError: test.standardError });
+  if (!cs.ok) return cs;
+  if (!p.ok) return p;
+  let relative: Interval | null = null;
+  if (test.relative && test.relativeStandardError !== null) {
+    const rcs = confidenceSequence({ ...params, estimate: test.relative.estimate, standardError: test.relativeStandardError });
+    if (rcs.ok) relative = { estimate: test.relative.estimate, lower: rcs.lower, upper: rcs.upper };
+  }
+  return {
+    ok: true,
+    test,
+    absolute: { estimate: test.absolute.estimate, lower: cs.lower, upper: cs.upper },
+    relative,
+    pValue: p.pValue,
+    significant: cs.significant,
+    varianceReduction,
+    note: test.relativeReason ?? null,
+  };
+}
+
+function groupSequential(test: EffectResult & { ok: true }, s: InferenceSettings, varianceReduction: number | null): Comparison | { ok: false; reason: string } {
+  const looks = s.looks ?? 5;
+  const fractions = Array.from({ length: looks }, (_, i) => (i + 1) / looks);
+  const reached = Math.min(1, s.observedTotal / Math.max(s.plannedTotal, 1));
+  const lookIndex = Math.min(looks - 1, Math.floor(reached * looks + 1e-9) - 1);
+  const base = { ok: true as const, test, relative: test.relative, varianceReduction };
+  if (lookIndex < 0) {
+    return { ...base, absolute: test.absolute, pValue: 1, significant: false, note: `first look at ${(100 / looks).toFixed(0)}% of the planned sample; ${(100 * reached).toFixed(1)}% reached, nothing is tested yet` };
+  }
+  const r = groupSequentialTest({ estimate: test.absolute.estimate, standardError: test.standardError, lookIndex, informationFractions: fractions, alpha: s.alpha });
+  if (!r.ok) return r;
+  const half = r.boundary * test.standardError;
+  return {
+    ...base,
+    absolute: { estimate: test.absolute.estimate, lower: test.absolute.estimate - half, upper: test.absolute.estimate + half },
+    pValue: test.pValue,
+    significant: r.decision === 'reject',
+    note: `look ${lookIndex + 1} of ${looks}: boundary |z| ≥ ${r.boundary.toFixed(3)} (nominal α ${r.nominalAlpha.toExponential(2)}); the p-value shown is the nominal fixed-horizon one`,
+  };
+}
