@@ -4,15 +4,7 @@ import path from 'node:path';
 import { createContainer, type Container } from '../src/container.js';
 import { demoConfig } from '../test/helpers/app.js';
 
-export const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-
-export const arg = (name: string, fallback: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-};
+export { arg, fmt, median } from './util.js';
 
 /** A file-backed container (WAL, as in production) with one running experiment on home. */
 export function benchContainer(label: string): { app: Container; dir: string; experimentId: string } {
@@ -26,4 +18,3 @@ export function benchContainer(label: string): { app: Container; dir: string; ex
   return { app, dir, experimentId: experiment.id };
 }
 
-export const fmt = (n: number) => Math.round(n).toLocaleString('en-US');

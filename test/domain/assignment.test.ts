@@ -285,3 +285,16 @@ describe('assignUnit', () => {
     expect(assignUnit(surface, [exp('e', [[0, 10_000]], [])], 'u1', 'web')).toHaveLength(1);
   });
 });
+
+describe('hash32 on arbitrary text', () => {
+  it('equals MurmurHash3 of the TextEncoder UTF-8 bytes for any string, lone surrogates included', async () => {
+    const fc = (await import('fast-check')).default;
+    const enc = new TextEncoder();
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 40 }), fc.string({ unit: 'binary', maxLength: 40 }), (salt, unit) => {
+        expect(hash32(salt, unit)).toBe(murmur.x86.hash32(enc.encode(`${salt}:${unit}`), 0) >>> 0);
+      }),
+      { numRuns: 2000, seed: 42 },
+    );
+  });
+});
