@@ -65,7 +65,7 @@ export function createHttpApp(container: Container, opts: HttpOptions): HttpApp 
     return c.json({ status: 'ok', version: SERVER_VERSION });
   });
 
-  const guards = [rebindingGuard(opts), bearerAuth(opts.token), bodyLimit({ maxSize: opts.maxBodyBytes, onError: (c) => problem(c, new AppError('PAYLOAD_TOO_LARGE', `request body exceeds ${opts.maxBodyBytes} bytes`, 'Split the batch into smaller requests.')) })];
+  const guards = [rebindingGuard(opts), bearerAuth(opts.token), sizeGuard(opts.maxBodyBytes)];
   for (const path of ['/mcp', '/v1/*', '/ofrep/*']) app.use(path, ...guards);
 
   const mcpApp = createMcpHonoApp({ host: opts.host, ...(opts.allowedHosts?.length ? { allowedHosts: opts.allowedHosts } : {}), maxRequestBodySize: opts.maxBodyBytes });
@@ -103,6 +103,22 @@ function rebindingGuard(opts: HttpOptions) {
     const bad = !host.ok ? host : !origin.ok ? origin : undefined;
     if (bad) return problem(c, new AppError('FORBIDDEN', bad.message, 'Call sealab from a local client, or list the host in SEALAB_ALLOWED_HOSTS.'));
     return next();
+  };
+}
+
+/**
+ * 413 for bodies over the limit. A declared Content-Length is checked from the header alone, so
+ * the hot serving paths never materialise the request stream; chunked bodies are counted by
+ * hono's bodyLimit as they stream in.
+ */
+function sizeGuard(maxSize: number) {
+  const tooLarge = (c: Context) => problem(c, new AppError('PAYLOAD_TOO_LARGE', `request body exceeds ${maxSize} bytes`, 'Split the batch into smaller requests.'));
+  const streamed = bodyLimit({ maxSize, onError: tooLarge });
+  return async (c: Context, next: Next) => {
+    const declared = c.req.header('content-length');
+    if (declared !== undefined && !c.req.header('transfer-encoding')) return Number(declared) > maxSize ? tooLarge(c) : next();
+    if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
+    return streamed(c, next);
   };
 }
 
