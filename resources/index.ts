@@ -5,8 +5,9 @@ import { experimentResource } from './experiment.js';
 import { metricsResource } from './metrics.js';
 import { contentResource } from './content.js';
 import { policyResource } from './policy.js';
+import { rulesResource } from './rules.js';
 
-export const resources: ResourceDefinition[] = [surfacesResource, surfaceResource, experimentResource, metricsResource, contentResource, policyResource];
+export const resources: ResourceDefinition[] = [surfacesResource, surfaceResource, experimentResource, metricsResource, contentResource, policyResource, rulesResource];
 
 /** The resource URIs a change to an experiment makes stale. */
 export const urisForExperimentChange = (e: { id: string; surfaceId: string }) => [`sealab://experiment/${e.id}`, `sealab://surface/${e.surfaceId}`, 'sealab://surfaces'];

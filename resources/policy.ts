@@ -1,9 +1,10 @@
 import { defineResource } from '../src/mcp/define-resource.js';
+import { policyView } from '../src/app/policy-view.js';
 
 export const policyResource = defineResource({
   name: 'policy',
   title: 'Guardrail policy',
-  description: 'The guardrail policy validate_config enforces: minimum guardrails, maximum allocation, duration range, variant limit, SRM threshold.',
+  description: 'The guardrail policy in force, per surface: required guardrails and their maximum margins, maximum allocation, experiments per slot, first ramp stage cap, duration and MDE range, freeze windows, who may deploy above which allocation, and which steps need a human confirmation. validate_config and deploy_to_surface enforce it.',
   uri: 'sealab://policy',
-  read: (app) => ({ policy: app.deps.policy }),
+  read: (app) => policyView(app.deps.policy, app.catalog.surfaces().map((s) => s.id)),
 });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 
@@ -24,6 +25,7 @@ const ConfigSchema = z
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
     maxBodyBytes: wholeNumber('must be a whole number of bytes, e.g. 1048576').pipe(z.number().positive('must be more than 0')),
     allowedHosts: z.array(z.string()).default([]),
+    policyFile: z.string().min(1),
   })
   .superRefine((c, ctx) => {
     if (!LOOPBACK.has(c.host) && !c.token) {
@@ -40,7 +42,11 @@ export interface ConfigFlags {
   port?: string;
   host?: string;
   seedDemo?: boolean;
+  policyFile?: string;
 }
+
+/** The guardrail policy shipped with sealab (policy/default.json). */
+export const DEFAULT_POLICY_FILE = fileURLToPath(new URL('../policy/default.json', import.meta.url));
 
 const bool = (v: string | undefined) => (v === undefined ? undefined : !['0', 'false', 'no', 'off'].includes(v.toLowerCase()));
 
@@ -54,6 +60,7 @@ const SOURCES: Record<string, string> = {
   logLevel: 'SEALAB_LOG_LEVEL',
   maxBodyBytes: 'SEALAB_MAX_BODY_BYTES',
   allowedHosts: 'SEALAB_ALLOWED_HOSTS',
+  policyFile: '--policy / SEALAB_POLICY_FILE',
 };
 
 export class ConfigError extends Error {}
@@ -69,11 +76,12 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     logLevel: env.SEALAB_LOG_LEVEL ?? 'info',
     maxBodyBytes: env.SEALAB_MAX_BODY_BYTES ?? 1_048_576,
     allowedHosts: env.SEALAB_ALLOWED_HOSTS ? env.SEALAB_ALLOWED_HOSTS.split(',').map((s) => s.trim()).filter(Boolean) : [],
+    policyFile: flags.policyFile ?? env.SEALAB_POLICY_FILE ?? DEFAULT_POLICY_FILE,
   };
   const parsed = ConfigSchema.safeParse(raw);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `${SOURCES[String(i.path[0])] ?? String(i.path[0] ?? 'config')}: ${i.message}`);
     throw new ConfigError(lines.join('\n'));
   }
-  return { ...parsed.data, dataDir: path.resolve(parsed.data.dataDir) };
+  return { ...parsed.data, dataDir: path.resolve(parsed.data.dataDir), policyFile: path.resolve(parsed.data.policyFile) };
 }

@@ -8,12 +8,15 @@ import { ValidationRepo } from './store/validation-repo.js';
 import { IdempotencyRepo } from './store/idempotency-repo.js';
 import { EventRepo } from './store/event-repo.js';
 import { seedDemo } from './store/demo-seed.js';
-import { DEFAULT_POLICY, type Policy } from './domain/policy.js';
+import type { Policy } from './domain/policy.js';
+import { loadPolicyFile, parsePolicy } from './store/policy-file.js';
+import { DEFAULT_POLICY_FILE } from './config.js';
 import { ExperimentService } from './app/experiment-service.js';
 import { CatalogService } from './app/catalog-service.js';
 import { EventService } from './app/event-service.js';
 import { MetricsService } from './app/metrics-service.js';
 import { PlanningService } from './app/planning-service.js';
+import { PlanService } from './app/plan-service.js';
 import { AssignmentIndex } from './app/assignment-index.js';
 import { ExposureBuffer } from './app/exposure-buffer.js';
 import type { AppDeps, ChangeEvent, Clock } from './app/context.js';
@@ -26,6 +29,10 @@ export interface Container {
   events: EventService;
   metrics: MetricsService;
   planning: PlanningService;
+  /** The plan_experiment generator: safe-default drafts from a goal. */
+  planner: PlanService;
+  /** Replaces the policy in force (validated first); plans validated under the old one must be validated again. */
+  setPolicy(policy: unknown): Policy;
   /** In-memory assignment configuration, rebuilt on every experiment change. */
   assignments: AssignmentIndex;
   exposures: ExposureBuffer;
@@ -41,7 +48,9 @@ export interface ContainerOptions {
   seedDemo?: boolean;
   logger?: Logger;
   clock?: Clock;
+  /** The policy document; otherwise read from policyFile (default: policy/default.json). */
   policy?: Policy;
+  policyFile?: string;
 }
 
 export const dbFileIn = (dataDir: string) => path.join(dataDir, 'sealab.db');
@@ -59,7 +68,7 @@ export function createContainer(opts: ContainerOptions): Container {
     validations: new ValidationRepo(db),
     idempotency: new IdempotencyRepo(db),
     events: new EventRepo(db),
-    policy: opts.policy ?? DEFAULT_POLICY,
+    policy: opts.policy ? parsePolicy(opts.policy) : loadPolicyFile(opts.policyFile ?? DEFAULT_POLICY_FILE),
     clock: opts.clock ?? { now: () => new Date() },
     newId: (prefix) => `${prefix}_${randomUUID().replace(/-/g, '').slice(0, 16)}`,
     logger,
@@ -77,6 +86,7 @@ export function createContainer(opts: ContainerOptions): Container {
     if (seedDemo(deps.catalog)) logger.info('seeded demo surfaces, content and metrics into an empty database');
   }
   backfillAggregates(deps);
+  warnOnUnknownPolicyIds(deps);
   const experiments = new ExperimentService(deps);
   const index = new AssignmentIndex();
   const rebuildIndex = () => {
@@ -96,6 +106,12 @@ export function createContainer(opts: ContainerOptions): Container {
     events: new EventService(deps, index, exposures),
     metrics: new MetricsService(deps, experiments, () => exposures.flush()),
     planning: new PlanningService(deps),
+    planner: new PlanService(deps, experiments),
+    setPolicy: (policy) => {
+      deps.policy = parsePolicy(policy);
+      warnOnUnknownPolicyIds(deps);
+      return deps.policy;
+    },
     assignments: index,
     exposures,
     onChange: (l) => {
@@ -121,4 +137,14 @@ function backfillAggregates(deps: AppDeps): void {
     deps.events.pipeline.flush(now);
   })();
   deps.logger.info('built metric aggregates from existing exposures and events');
+}
+
+/** Policy ids the catalog does not know are probably typos; the catalog can change at run time, so warn rather than refuse. */
+function warnOnUnknownPolicyIds(deps: AppDeps): void {
+  const metrics = new Set(deps.catalog.metrics().map((m) => m.id));
+  const surfaces = new Set(deps.catalog.surfaces().map((s) => s.id));
+  const p = deps.policy;
+  const unknownMetrics = [p.defaults, ...Object.values(p.surfaces)].flatMap((s) => (s.requiredGuardrails ?? []).map((g) => g.metricId)).filter((id) => metrics.size && !metrics.has(id));
+  const unknownSurfaces = Object.keys(p.surfaces).filter((id) => surfaces.size && !surfaces.has(id));
+  if (unknownMetrics.length || unknownSurfaces.length) deps.logger.warn({ unknownMetrics, unknownSurfaces, policyVersion: p.version }, 'the policy names metrics or surfaces the catalog does not have');
 }

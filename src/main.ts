@@ -7,12 +7,12 @@ import { listenHttp } from './server/http-listen.js';
 import { runSimulation } from './cli/simulate.js';
 
 const USAGE = `usage:
-  sealab [--data-dir DIR] [--no-seed]                   MCP over stdio (for mcp.json / Claude Desktop)
+  sealab [--data-dir DIR] [--no-seed] [--policy FILE]   MCP over stdio (for mcp.json / Claude Desktop)
   sealab serve [--port N] [--host ADDR] [--data-dir DIR] [--no-seed]
                                                         HTTP: /mcp (streamable HTTP), /v1 REST, /healthz
   sealab simulate [--url URL] [--experiment ID|KEY] [--units N] [--effect E] [--seed S]
                                                         synthetic traffic through the HTTP API
-environment: SEALAB_DATA_DIR SEALAB_PORT SEALAB_HOST SEALAB_TOKEN SEALAB_SEED_DEMO SEALAB_LOG_LEVEL SEALAB_MAX_BODY_BYTES SEALAB_ALLOWED_HOSTS
+environment: SEALAB_DATA_DIR SEALAB_POLICY_FILE SEALAB_PORT SEALAB_HOST SEALAB_TOKEN SEALAB_SEED_DEMO SEALAB_LOG_LEVEL SEALAB_MAX_BODY_BYTES SEALAB_ALLOWED_HOSTS
 flags win over environment variables, which win over defaults.`;
 
 async function main(argv: string[]): Promise<void> {
@@ -24,6 +24,7 @@ async function main(argv: string[]): Promise<void> {
       port: { type: 'string' },
       host: { type: 'string' },
       'no-seed': { type: 'boolean' },
+      policy: { type: 'string' },
       url: { type: 'string' },
       experiment: { type: 'string' },
       units: { type: 'string' },
@@ -38,7 +39,7 @@ async function main(argv: string[]): Promise<void> {
     process.exitCode = values.help ? 0 : 2;
     return;
   }
-  const flags: ConfigFlags = { dataDir: values['data-dir'], port: values.port, host: values.host, ...(values['no-seed'] ? { seedDemo: false } : {}) };
+  const flags: ConfigFlags = { dataDir: values['data-dir'], port: values.port, host: values.host, policyFile: values.policy, ...(values['no-seed'] ? { seedDemo: false } : {}) };
   const config = loadConfig(flags);
   const logger = createLogger(config.logLevel);
 
@@ -55,7 +56,7 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
 
-  const container = createContainer({ dbFile: dbFileIn(config.dataDir), seedDemo: config.seedDemo, logger });
+  const container = createContainer({ dbFile: dbFileIn(config.dataDir), seedDemo: config.seedDemo, logger, policyFile: config.policyFile });
   const stops: (() => Promise<void>)[] = [];
   if (command === 'serve') {
     const http = await listenHttp(container, { host: config.host, port: config.port, token: config.token, maxBodyBytes: config.maxBodyBytes, allowedHosts: config.allowedHosts });

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, loadConfig } from '../src/config.js';
+import { ConfigError, DEFAULT_POLICY_FILE, loadConfig } from '../src/config.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -28,7 +30,9 @@ describe('loadConfig', () => {
       logLevel: 'info',
       maxBodyBytes: 1_048_576,
       allowedHosts: [],
+      policyFile: DEFAULT_POLICY_FILE,
     });
+    expect(DEFAULT_POLICY_FILE).toMatch(/policy\/default\.json$/);
   });
 
   it('reads every SEALAB_* variable', () => {
@@ -43,6 +47,7 @@ describe('loadConfig', () => {
         SEALAB_LOG_LEVEL: 'debug',
         SEALAB_MAX_BODY_BYTES: '2048',
         SEALAB_ALLOWED_HOSTS: 'sealab.example, api.sealab.example',
+        SEALAB_POLICY_FILE: '/etc/sealab/policy.json',
       },
     );
     expect(config).toEqual({
@@ -54,6 +59,7 @@ describe('loadConfig', () => {
       logLevel: 'debug',
       maxBodyBytes: 2048,
       allowedHosts: ['sealab.example', 'api.sealab.example'],
+      policyFile: '/etc/sealab/policy.json',
     });
   });
 
@@ -140,6 +146,27 @@ describe('sealab CLI with a bad configuration', () => {
     expect(open.status).toBe(1);
     expect(open.stdout).toBe('');
     expect(open.stderr).toMatch(/SEALAB_TOKEN/);
+  });
+
+  it('refuses to start with an invalid policy file, naming the file and every bad key', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'sealab-policy-'));
+    try {
+      const file = path.join(dir, 'policy.json');
+      writeFileSync(file, JSON.stringify({ version: 'x', srmThreshold: 0.001, defaults: { maxAllocationPercent: 150 }, surfaces: {} }));
+      const r = cli(['--data-dir', dir], { SEALAB_POLICY_FILE: file });
+      expect(r.status).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toContain(`sealab: invalid configuration\npolicy file ${file} is invalid:`);
+      expect(r.stderr).toMatch(/defaults\.maxAllocationPercent: /);
+      expect(r.stderr).toMatch(/defaults\.firstStageCapPercent: /);
+      const missing = cli(['--data-dir', dir, '--policy', path.join(dir, 'nope.json')]);
+      expect(missing.status).toBe(1);
+      expect(missing.stderr).toMatch(/policy file .*nope\.json: cannot be read \(ENOENT\)/);
+      writeFileSync(file, '{ not json');
+      expect(cli(['--data-dir', dir], { SEALAB_POLICY_FILE: file }).stderr).toMatch(/not valid JSON/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('prints usage to stderr and exits 2 on an unknown command', () => {

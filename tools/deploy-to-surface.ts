@@ -1,27 +1,38 @@
 import { z } from 'zod';
 import { ExperimentSchema } from '../src/domain/schemas.js';
-import { defineTool } from '../src/mcp/define-tool.js';
+import { ConfirmationArgSchema, defineTool } from '../src/mcp/define-tool.js';
+
+export const ConfirmationStatusSchema = z.object({
+  required: z.boolean().describe('Whether the policy asked a human to confirm this step'),
+  reason: z.string().nullable(),
+  summary: z.string().describe('What was (or would be) confirmed'),
+  given: z.object({ action: z.string(), via: z.enum(['elicitation', 'argument']), reason: z.string() }).nullable(),
+});
 
 export const deployToSurface = defineTool({
   name: 'deploy_to_surface',
   title: 'Deploy experiment to its surface',
   description: [
-    'Starts a validated experiment on its surface (allocating buckets so users get variants), resumes a paused one, or changes the allocation of a running one (a ramp).',
-    'Requires a passing validate_config for the current version; pass the version you read (get_experiment) so a concurrent change is caught.',
-    'Use dryRun: true first to see what would change (buckets, colliding experiments) without changing anything.',
-    'Idempotent: deploying the same allocation again changes nothing; an idempotencyKey makes retries return the first outcome.',
-    'To end an experiment use stop_experiment, not this tool.',
+    'Starts a validated experiment on its surface (allocating buckets so users get variants), resumes a paused one, or ramps a running one to its next planned stage (allocationPercent).',
+    'Requires planHash from validate_config for the current config and policy, and the version you read; a stale plan hash, an edited config or a changed policy is refused with PRECONDITION_FAILED: call validate_config again.',
+    'The plan is judged again at deploy time: a collision that appeared since (another agent took the slot) is a CONFLICT carrying the COLLISION finding.',
+    'Starting, resuming and ramps past the policy threshold need a human\'s confirmation: clients with elicitation get a short form; others pass confirmation {reason} after a human approved. A decline changes nothing.',
+    'Use dryRun: true first to see the change (buckets, colliding experiments, whether a confirmation is needed) without making it.',
+    'Idempotent: deploying the same allocation again changes nothing; an idempotencyKey makes retries return the first outcome. To end an experiment use stop_experiment.',
   ].join('\n'),
   inputSchema: z.object({
     experimentId: z.string().describe('Experiment id or key, e.g. "exp_ab12cd34ef56ab78"'),
     version: z.number().int().positive().describe('The version you read and validated, e.g. 1'),
-    allocationPercent: z.number().gt(0).max(100).optional().describe('New share of surface traffic, e.g. 5; omit to use the configured one'),
+    planHash: z.string().min(16).max(128).describe('planHash from validate_config (or from the previous deploy), e.g. "3f9a…"'),
+    allocationPercent: z.number().gt(0).max(100).optional().describe('Ramp to this share of surface traffic, e.g. 25 (the next rampPlan stage); omit to start or resume at the configured allocation'),
     dryRun: z.boolean().default(false).describe('Show the change without making it'),
-    idempotencyKey: z.string().min(8).max(128).optional().describe('Client-chosen key for safe retries'),
+    idempotencyKey: z.string().min(8).max(128).optional().describe('Client-chosen key for safe retries, e.g. a UUID'),
+    confirmation: ConfirmationArgSchema.optional(),
   }),
   outputSchema: z.object({
     applied: z.boolean(),
     replayed: z.boolean(),
+    planHash: z.string().describe('Plan hash of the config now in force: cite it for the next ramp or resume'),
     plan: z.object({
       action: z.enum(['start', 'resize', 'resume', 'noop']),
       fromPercent: z.number(),
@@ -30,16 +41,26 @@ export const deployToSurface = defineTool({
       bucketsAfter: z.number().int(),
       collidingWith: z.array(z.string()),
     }),
+    confirmation: ConfirmationStatusSchema,
     experiment: ExperimentSchema,
   }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   handler: (args, ctx) => {
-    const r = ctx.app.experiments.deploy(args, ctx.write());
+    const { confirmation, ...rest } = args;
+    const preview = ctx.app.experiments.deploy({ ...rest, dryRun: true }, ctx.write());
+    let given;
+    if (!args.dryRun && !preview.replayed && preview.confirmation.required) {
+      const step = ctx.confirm(preview.confirmation.summary, confirmation);
+      if (step.kind === 'ask') return step.ask;
+      given = step.confirmation;
+    }
+    const r = args.dryRun ? preview : ctx.app.experiments.deploy({ ...rest, ...(given ? { confirmation: given } : {}) }, ctx.write());
     const p = r.plan;
     const what = args.dryRun ? 'Dry run: would' : r.applied ? 'Done:' : 'No change:';
+    const confirm = r.confirmation.given ? ` Confirmed via ${r.confirmation.given.via}.` : args.dryRun && r.confirmation.required ? ` Needs a confirmation (${r.confirmation.reason}).` : '';
     return {
       structured: r,
-      text: `${what} ${p.action} '${r.experiment.key}' ${p.fromPercent}% → ${p.toPercent}% (${p.bucketsAfter} buckets). Status ${r.experiment.status}, v${r.experiment.version}.${r.applied ? ' Next: send traffic, then get_metrics.' : ''}`,
+      text: `${what} ${p.action} '${r.experiment.key}' ${p.fromPercent}% → ${p.toPercent}% (${p.bucketsAfter} buckets). Status ${r.experiment.status}, v${r.experiment.version}, planHash ${r.planHash}.${confirm}${r.applied ? ' Next: send traffic, then get_metrics.' : ''}`,
     };
   },
 });

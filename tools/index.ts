@@ -11,6 +11,8 @@ import { pauseExperiment } from './pause-experiment.js';
 import { archiveExperiment } from './archive-experiment.js';
 import { getAssignment } from './get-assignment.js';
 import { planPower } from './plan-power.js';
+import { planExperiment } from './plan-experiment.js';
+import { updateExperiment } from './update-experiment.js';
 
 /** Every MCP tool, in the order an agent meets them. */
-export const tools: AnyToolDefinition[] = [listSurfaces, createExperiment, validateConfig, deployToSurface, getMetrics, stopExperiment, pauseExperiment, archiveExperiment, listExperiments, getExperiment, getAssignment, planPower];
+export const tools: AnyToolDefinition[] = [listSurfaces, createExperiment, validateConfig, deployToSurface, getMetrics, stopExperiment, pauseExperiment, archiveExperiment, listExperiments, getExperiment, getAssignment, planPower, planExperiment, updateExperiment];

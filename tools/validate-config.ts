@@ -1,16 +1,22 @@
 import { z } from 'zod';
-import { FindingSchema } from '../src/domain/schemas.js';
+import { ExperimentConfigSchema, FindingSchema, JsonPatchOperationSchema } from '../src/domain/schemas.js';
 import { defineTool } from '../src/mcp/define-tool.js';
+
+export const PowerSchema = z
+  .object({ requiredPerArm: z.number(), requiredTotal: z.number(), expectedUnits: z.number(), daysNeeded: z.number().nullable(), metricId: z.string() })
+  .nullable()
+  .describe('Power check for the first success metric at the last ramp stage');
 
 export const validateConfig = defineTool({
   name: 'validate_config',
   title: 'Validate experiment config',
   description: [
-    'Checks an experiment against sealab\'s guardrails and returns findings {code, severity, path, message, fix} and valid.',
-    'Give experimentId to validate a stored experiment: a passing result is recorded against that exact version, which deploy_to_surface requires.',
-    'Or give config to check a plan before create_experiment (nothing is recorded).',
-    'Rules: schema, exactly one control, weights sum to 100, surface/slots/content/metrics exist and fit (slot accepts the content type), at least one guardrail, allocation within policy and within the buckets left free by colliding running experiments, duration within policy, and a power check (required sample for the MDE vs traffic over the planned duration).',
-    'Errors block deployment; warnings do not. Apply each finding\'s fix, then validate again.',
+    'Checks an experiment against sealab\'s rules and the surface policy; returns valid and findings {code, severity, path, message, fix, patch?}.',
+    'Give experimentId to validate a stored experiment: the verdict is recorded and you get a planHash, which deploy_to_surface must cite. Editing the config or a policy change makes it stale: validate again.',
+    'Or give config to check a plan before create_experiment (nothing is recorded, no planHash).',
+    'Where a fix is mechanical the finding carries a JSON Patch (RFC 6902) against the returned config; fixPatch is all of them. Send them to update_experiment {"experimentId","version","patch"} for a stored draft, or apply them to your inline config.',
+    'Rules (sealab://rules explains each code): schema and naming, one control, weights, allocation and first ramp stage within the policy caps, slots and content fit (type, platforms), collisions (same slot, exclusivity group, holdbacks, free buckets), slot concurrency, duplicates of running experiments, required guardrails and margins, metrics exist and match the hypothesis\'s direction, power (days needed from traffic), freeze windows, duration and MDE range.',
+    'Errors block deployment; warnings do not.',
   ].join('\n'),
   inputSchema: z.object({
     experimentId: z.string().optional().describe('Stored experiment id or key, e.g. "exp_ab12cd34ef56ab78"'),
@@ -22,20 +28,23 @@ export const validateConfig = defineTool({
     experimentId: z.string().nullable(),
     version: z.number().int().nullable().describe('The version the verdict is recorded against'),
     configHash: z.string().nullable().describe('sha256 of the canonical config judged'),
+    planHash: z.string().nullable().describe('Cite it in deploy_to_surface: this exact config under this policy, validated. Null for inline configs'),
+    policyVersion: z.string().describe('The policy revision judged against (sealab://policy)'),
     recorded: z.boolean(),
-    power: z
-      .object({ requiredPerArm: z.number(), requiredTotal: z.number(), expectedUnits: z.number(), daysNeeded: z.number().nullable(), metricId: z.string() })
-      .nullable()
-      .describe('Power check for the first success metric'),
+    config: ExperimentConfigSchema.nullable().describe('The config as judged, defaults filled: the patches apply to it'),
+    fixPatch: z.array(JsonPatchOperationSchema).describe('Every finding\'s patch in order, duplicates removed'),
+    power: PowerSchema,
   }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   handler: (args, ctx) => {
     const r = ctx.app.experiments.validate(args, ctx.write());
     const errors = r.findings.filter((x) => x.severity === 'error').length;
-    const lines = r.findings.map((x) => `- [${x.severity}] ${x.code} at ${x.path}: ${x.message}. Fix: ${x.fix}`);
-    const head = r.valid ? `Valid${r.recorded ? ` (recorded for v${r.version}; deploy_to_surface may proceed)` : ''}.` : `Invalid: ${errors} error(s).`;
+    const lines = r.findings.map((x) => `- [${x.severity}] ${x.code} at ${x.path}: ${x.message}. Fix: ${x.fix}${x.patch ? ` Patch: ${JSON.stringify(x.patch)}` : ''}`);
+    const head = r.valid
+      ? `Valid${r.recorded ? ` (v${r.version}, policy ${r.policyVersion}). Next: deploy_to_surface {"experimentId":"${r.experimentId}","version":${r.version},"planHash":"${r.planHash}","dryRun":true}` : '. Next: create_experiment with this config'}.`
+      : `Invalid: ${errors} error(s).${r.fixPatch.length ? ` ${r.recorded ? `update_experiment {"experimentId":"${r.experimentId}","version":${r.version},"patch":fixPatch} applies the mechanical fixes` : 'Apply fixPatch to config'}, then validate again.` : ''}`;
     return {
-      structured: { valid: r.valid, findings: r.findings, experimentId: r.experimentId, version: r.version, configHash: r.configHash, recorded: r.recorded, power: r.power ?? null },
+      structured: { valid: r.valid, findings: r.findings, experimentId: r.experimentId, version: r.version, configHash: r.configHash, planHash: r.planHash, policyVersion: r.policyVersion, recorded: r.recorded, config: r.config ?? null, fixPatch: r.fixPatch, power: r.power ?? null },
       text: [head, ...lines].join('\n'),
     };
   },

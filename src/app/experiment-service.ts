@@ -1,31 +1,79 @@
-import { ExperimentConfigSchema, type Experiment, type ExperimentConfig, type Ranges } from '../domain/schemas.js';
-import { validateExperimentConfig, type ValidationResult } from '../domain/validation.js';
-import { bucketsForPercent, collides, freeRanges, rangesSize, resizeAllocation } from '../domain/assignment.js';
+import type { Experiment, ExperimentConfig, JsonPatchOperation } from '../domain/schemas.js';
+import { combinedPatch, validateExperimentConfig, type ValidationResult } from '../domain/rules/index.js';
+import { rangesSize } from '../domain/assignment.js';
 import { canTransition, HOLDS_BUCKETS } from '../domain/lifecycle.js';
 import { hashOf } from '../domain/canonical.js';
+import { confirmationReason, missingApproval, planHashOf, resolveSurfacePolicy, surfacePolicyHash, type SurfacePolicy } from '../domain/policy.js';
 import { configOf } from '../store/experiment-repo.js';
 import { AppError, notFound } from '../errors.js';
 import { systemWrite, type AppDeps, type WriteContext } from './context.js';
+import type { Confirmation } from '../store/audit-repo.js';
+import { applyPatch, confirmationRequired, parseConfig } from './config-edits.js';
+import { deploySummary, planBuckets, type DeployPlan } from './deploy-plan.js';
+
+export type { DeployPlan } from './deploy-plan.js';
 
 export interface ValidateOutcome extends ValidationResult {
   experimentId: string | null;
   version: number | null;
   configHash: string | null;
+  /** For a stored experiment: the hash deploy_to_surface must cite (config + surface policy judged). */
+  planHash: string | null;
+  policyVersion: string;
   recorded: boolean;
+  /** Every finding's patch, identical operations once, for the config returned. */
+  fixPatch: JsonPatchOperation[];
 }
 
-export interface DeployPlan {
-  action: 'start' | 'resize' | 'resume' | 'noop';
-  fromPercent: number;
-  toPercent: number;
-  bucketsBefore: number;
-  bucketsAfter: number;
-  collidingWith: string[];
+
+/** A confirmation as a caller gives it; the service names the action it confirms. */
+export interface GivenConfirmation {
+  via: Confirmation['via'];
+  reason: string;
+}
+
+export interface ConfirmationStatus {
+  required: boolean;
+  /** Why the policy asks for it, when it does. */
+  reason: string | null;
+  /** What a human is asked to confirm, e.g. "start 'home-x' on home at 10% (1000 buckets)". */
+  summary: string;
+  /** The confirmation recorded with the change, when there was one. */
+  given: Confirmation | null;
+}
+
+export interface DeployOutcome {
+  experiment: Experiment;
+  plan: DeployPlan;
+  applied: boolean;
+  replayed: boolean;
+  /** The plan hash of the config now in force: cite it for the next deploy (ramp, resume). */
+  planHash: string;
+  confirmation: ConfirmationStatus;
+}
+
+export interface DeployInput {
+  experimentId: string;
+  version: number;
+  planHash: string;
+  allocationPercent?: number;
+  dryRun?: boolean;
+  idempotencyKey?: string;
+  confirmation?: GivenConfirmation;
+}
+
+export interface StopInput {
+  experimentId: string;
+  version?: number;
+  reason: string;
+  outcome?: 'stopped' | 'rolled_back' | 'shipped';
+  confirmation?: GivenConfirmation;
 }
 
 const NOT_FOUND_HINT = 'Call list_experiments to find the experiment id.';
+const revalidateHint = (exp: Experiment) => `Call validate_config with experimentId '${exp.id}', fix every error finding, then deploy_to_surface with the planHash it returns.`;
 
-/** The experiment lifecycle: create, validate, deploy, stop. One use case, one place; MCP and REST both call it. */
+/** The experiment lifecycle: create, edit, validate, deploy, stop. One use case, one place; MCP and REST both call it. */
 export class ExperimentService {
   constructor(private readonly d: AppDeps) {}
 
@@ -37,13 +85,13 @@ export class ExperimentService {
     return this.d.experiments.list(filter);
   }
 
+  /** The resolved policy a surface is judged by. */
+  policyFor(surfaceId: string): SurfacePolicy {
+    return resolveSurfacePolicy(this.d.policy, surfaceId);
+  }
+
   create(input: { config: unknown; idempotencyKey?: string }, ctx: WriteContext): { experiment: Experiment; replayed: boolean } {
-    const parsed = ExperimentConfigSchema.safeParse(input.config);
-    if (!parsed.success) {
-      const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
-      throw new AppError('INVALID_CONFIG', `the experiment config is invalid: ${issues.slice(0, 5).join('; ')}`, 'Fix the listed fields; validate_config with the inline config shows every finding at once.', { issues });
-    }
-    const config = parsed.data;
+    const config = parseConfig(input.config);
     const requestHash = hashOf(config);
     return this.d.db.transaction(() => {
       if (input.idempotencyKey) {
@@ -55,9 +103,8 @@ export class ExperimentService {
           return { experiment: this.get((prior.response as { id: string }).id), replayed: true };
         }
       }
-      if (!this.d.catalog.surface(config.surfaceId)) throw notFound('surface', config.surfaceId, 'Call list_surfaces and use one of its ids.');
-      const existing = this.d.experiments.byKey(config.key);
-      if (existing) throw new AppError('CONFLICT', `an experiment with key '${config.key}' already exists (${existing.id})`, 'Choose another key, or call get_experiment on the existing one.', { existingId: existing.id });
+      this.requireSurface(config.surfaceId);
+      this.requireFreeKey(config.key);
       const now = this.now();
       const experiment = this.d.experiments.insert(this.d.newId('exp'), config, now);
       this.d.audit.record(ctx, 'experiment', experiment.id, null, experiment, now);
@@ -67,76 +114,116 @@ export class ExperimentService {
     }).immediate();
   }
 
-  /** Validates a stored experiment (and records the verdict against its version) or an inline config. */
+  /** Edits a draft: a JSON Patch (RFC 6902) against its stored config, or a whole new config. Needs the version read. */
+  update(input: { experimentId: string; version: number; patch?: JsonPatchOperation[]; config?: unknown }, ctx: WriteContext): { experiment: Experiment; changed: boolean } {
+    if ((input.patch === undefined) === (input.config === undefined)) {
+      throw new AppError('INVALID_INPUT', 'give exactly one of patch or config', 'Pass patch (JSON Patch operations, e.g. a finding\'s patch from validate_config) or config (the whole new config).');
+    }
+    return this.d.db.transaction(() => {
+      const exp = this.get(input.experimentId);
+      this.checkVersion(exp, input.version);
+      if (exp.status !== 'draft') {
+        throw new AppError('PRECONDITION_FAILED', `experiment '${exp.key}' is ${exp.status}; only drafts can be edited`, exp.status === 'running' || exp.status === 'paused' ? 'Ramp with deploy_to_surface, or stop_experiment and create_experiment with the change.' : 'Create a new experiment (create_experiment) with the change.');
+      }
+      const before = configOf(exp);
+      const config = parseConfig(input.patch ? applyPatch(before, input.patch) : input.config);
+      if (hashOf(config) === hashOf(before)) return { experiment: exp, changed: false };
+      if (config.surfaceId !== exp.surfaceId) this.requireSurface(config.surfaceId);
+      if (config.key !== exp.key) this.requireFreeKey(config.key);
+      const now = this.now();
+      const next = this.d.experiments.update(exp.id, exp.version, { config }, now);
+      this.d.audit.record(ctx, 'experiment', exp.id, exp, next, now);
+      this.d.emit({ kind: 'experiment', id: exp.id, surfaceId: next.surfaceId });
+      return { experiment: next, changed: true };
+    }).immediate();
+  }
+
+  /** Validates a stored experiment (recording the verdict and its plan hash) or an inline config. */
   validate(input: { experimentId?: string; config?: unknown }, ctx: WriteContext = systemWrite('validate')): ValidateOutcome {
     if (!input.experimentId && input.config === undefined) {
       throw new AppError('INVALID_INPUT', 'give either experimentId or config', 'Pass experimentId for a stored experiment, or config to check a plan before creating it.');
     }
     const stored = input.experimentId ? this.get(input.experimentId) : undefined;
-    const config = stored ? configOf(stored) : input.config;
-    const result = this.judge(config, stored);
-    if (!stored) return { ...result, experimentId: null, version: null, configHash: result.config ? hashOf(result.config) : null, recorded: false };
-    const configHash = hashOf(configOf(stored));
+    const result = this.judge(stored ? configOf(stored) : input.config, stored);
+    const policyVersion = this.d.policy.version;
+    const fixPatch = combinedPatch(result.findings);
+    if (!stored) return { ...result, experimentId: null, version: null, configHash: result.config ? hashOf(result.config) : null, planHash: null, policyVersion, recorded: false, fixPatch };
+    const config = configOf(stored);
+    const configHash = hashOf(config);
+    const policyHash = surfacePolicyHash(this.d.policy, stored.surfaceId);
+    const planHash = planHashOf(config, policyHash);
     const now = this.now();
     this.d.db.transaction(() => {
-      this.d.validations.record({ experimentId: stored.id, version: stored.version, configHash, valid: result.valid, findings: result.findings, createdAt: now });
-      this.d.audit.record(ctx, 'experiment', stored.id, null, { validation: { version: stored.version, configHash, valid: result.valid, codes: result.findings.map((f) => f.code) } }, now);
+      this.d.validations.record({ experimentId: stored.id, version: stored.version, configHash, planHash, policyHash, valid: result.valid, findings: result.findings, createdAt: now });
+      this.d.audit.record(ctx, 'experiment', stored.id, null, { validation: { version: stored.version, configHash, planHash, policyVersion, valid: result.valid, codes: result.findings.map((f) => f.code) } }, now);
     })();
-    return { ...result, experimentId: stored.id, version: stored.version, configHash, recorded: true };
+    return { ...result, experimentId: stored.id, version: stored.version, configHash, planHash, policyVersion, recorded: true, fixPatch };
   }
 
-  /** Starts, resumes or resizes a validated experiment on its surface; refuses anything unvalidated or colliding. */
-  deploy(input: { experimentId: string; version: number; allocationPercent?: number; dryRun?: boolean; idempotencyKey?: string }, ctx: WriteContext): { experiment: Experiment; plan: DeployPlan; applied: boolean; replayed: boolean } {
-    const run = () => {
-      if (input.idempotencyKey && !input.dryRun) {
-        const prior = this.d.idempotency.find('deploy_to_surface', input.idempotencyKey);
-        if (prior) {
-          const r = prior.response as { plan: DeployPlan; applied: boolean; experimentId: string; requestHash: string };
-          if (r.requestHash !== hashOf(input)) throw new AppError('CONFLICT', `idempotency key '${input.idempotencyKey}' was used for a different deploy`, 'Use a fresh idempotency key for a different request.');
-          return { experiment: this.get(r.experimentId), plan: r.plan, applied: r.applied, replayed: true };
-        }
-      }
+  /**
+   * Starts, resumes or resizes an experiment on its surface. It must cite the current plan hash
+   * (validate_config's, for this config under this policy); the plan is judged again inside the
+   * transaction, so a collision, a freeze window or an off-plan ramp that appeared since is refused.
+   */
+  deploy(input: DeployInput, ctx: WriteContext): DeployOutcome {
+    const run = (): DeployOutcome => {
+      const replay = this.replayedDeploy(input);
+      if (replay) return replay;
       const exp = this.get(input.experimentId);
       this.checkVersion(exp, input.version);
       if (!['draft', 'running', 'paused'].includes(exp.status)) {
         throw new AppError('PRECONDITION_FAILED', `experiment '${exp.key}' is ${exp.status}; only draft, running or paused experiments can be deployed`, 'Create a new experiment (create_experiment) to run this idea again.');
       }
-      this.requirePassingValidation(exp);
+      this.requireCurrentPlan(exp, input.planHash);
       const toPercent = input.allocationPercent ?? exp.allocationPercent;
       const config: ExperimentConfig = { ...configOf(exp), allocationPercent: toPercent };
-      if (toPercent !== exp.allocationPercent) {
-        const again = this.judge(config, exp);
-        if (!again.valid) {
-          throw new AppError('PRECONDITION_FAILED', `allocation ${toPercent}% fails validation: ${again.findings.filter((x) => x.severity === 'error').map((x) => x.code).join(', ')}`, 'Call validate_config with the new allocation to see the findings and fixes.', { findings: again.findings });
-        }
-      }
-      const { plan, buckets } = this.planBuckets(exp, toPercent);
-      if (input.dryRun || plan.action === 'noop') return { experiment: exp, plan, applied: false, replayed: false };
+      this.requirePassing(exp, config);
+      const policy = this.policyFor(exp.surfaceId);
+      const { plan, buckets } = planBuckets(this.d, exp, toPercent);
+      const need = confirmationReason(policy, { kind: plan.action, fromPercent: plan.fromPercent, toPercent });
+      const summary = deploySummary(exp, plan);
+      const status = (given: Confirmation | null): ConfirmationStatus => ({ required: need !== null, reason: need, summary, given });
+      if (plan.action !== 'noop' && toPercent > plan.fromPercent) this.requireApproval(policy, ctx.actor, toPercent);
+      const currentHash = this.planHash(exp);
+      if (input.dryRun || plan.action === 'noop') return { experiment: exp, plan, applied: false, replayed: false, planHash: currentHash, confirmation: status(null) };
+      const given = input.confirmation ? { action: summary, ...input.confirmation } : null;
+      if (need && !given) throw confirmationRequired(need, 'deploy_to_surface');
       const now = this.now();
       const next = this.d.experiments.update(exp.id, exp.version, { status: 'running', config, buckets, startedAt: exp.startedAt ?? now }, now);
+      const planHash = this.planHash(next);
       if (toPercent !== exp.allocationPercent) {
-        // The deploy re-validated the resized config, so that exact config carries a passing verdict.
-        this.d.validations.record({ experimentId: next.id, version: next.version, configHash: hashOf(configOf(next)), valid: true, findings: [], createdAt: now });
+        // The resized config was judged above, inside this transaction: it carries a passing verdict of its own.
+        this.d.validations.record({ experimentId: next.id, version: next.version, configHash: hashOf(configOf(next)), planHash, policyHash: surfacePolicyHash(this.d.policy, next.surfaceId), valid: true, findings: [], createdAt: now });
       }
-      this.d.audit.record(ctx, 'experiment', exp.id, exp, next, now);
-      if (input.idempotencyKey) this.d.idempotency.save('deploy_to_surface', input.idempotencyKey, hashOf(input), { plan, applied: true, experimentId: exp.id, requestHash: hashOf(input) }, now);
+      this.d.audit.record({ ...ctx, ...(given ? { confirmation: given, rationale: ctx.rationale ?? given.reason } : {}) }, 'experiment', exp.id, exp, next, now);
+      const out: DeployOutcome = { experiment: next, plan, applied: true, replayed: false, planHash, confirmation: status(given) };
+      if (input.idempotencyKey) this.d.idempotency.save('deploy_to_surface', input.idempotencyKey, this.deployRequestHash(input), { plan, applied: true, experimentId: exp.id, planHash, confirmation: out.confirmation }, now);
       this.d.emit({ kind: 'experiment', id: exp.id, surfaceId: exp.surfaceId });
-      return { experiment: next, plan, applied: true, replayed: false };
+      return out;
     };
     return this.d.db.transaction(run).immediate();
   }
 
-  /** Kill switch: ends a running or paused experiment at once and frees its buckets. */
-  stop(input: { experimentId: string; version?: number; reason: string; outcome?: 'stopped' | 'rolled_back' }, ctx: WriteContext): Experiment {
+  /** What stopping would need: the policy's confirmation for this outcome, after the precondition checks. */
+  stopConfirmation(input: Omit<StopInput, 'confirmation'>): ConfirmationStatus {
+    const exp = this.get(input.experimentId);
+    if (input.version !== undefined) this.checkVersion(exp, input.version);
+    this.requireStoppable(exp);
+    const outcome = input.outcome ?? 'stopped';
+    const need = confirmationReason(this.policyFor(exp.surfaceId), { kind: outcome === 'shipped' ? 'ship' : 'stop' });
+    return { required: need !== null, reason: need, summary: `${outcome === 'shipped' ? 'conclude and ship' : outcome === 'rolled_back' ? 'roll back' : 'stop'} '${exp.key}' on ${exp.surfaceId} (${exp.allocationPercent}% of traffic goes back to the default layout)`, given: null };
+  }
+
+  /** Kill switch: ends a running or paused experiment at once, frees its buckets; "shipped" records a ship decision. */
+  stop(input: StopInput, ctx: WriteContext): Experiment {
     return this.d.db.transaction(() => {
+      const status = this.stopConfirmation(input);
+      const given = input.confirmation ? { action: status.summary, ...input.confirmation } : null;
+      if (status.reason && !given) throw confirmationRequired(status.reason, 'stop_experiment');
       const exp = this.get(input.experimentId);
-      if (input.version !== undefined) this.checkVersion(exp, input.version);
-      if (!canTransition(exp.status, 'concluded') || !HOLDS_BUCKETS.includes(exp.status)) {
-        throw new AppError('PRECONDITION_FAILED', `experiment '${exp.key}' is ${exp.status}; only running or paused experiments can be stopped`, exp.status === 'draft' ? 'A draft serves nothing; there is nothing to stop.' : 'It is already over; get_metrics shows its final results.');
-      }
       const now = this.now();
       const next = this.d.experiments.update(exp.id, exp.version, { status: 'concluded', outcome: input.outcome ?? 'stopped', buckets: [], endedAt: now }, now);
-      this.d.audit.record({ ...ctx, rationale: input.reason }, 'experiment', exp.id, exp, next, now);
+      this.d.audit.record({ ...ctx, rationale: input.reason, ...(given ? { confirmation: given } : {}) }, 'experiment', exp.id, exp, next, now);
       this.d.emit({ kind: 'experiment', id: exp.id, surfaceId: exp.surfaceId });
       return next;
     }).immediate();
@@ -171,39 +258,84 @@ export class ExperimentService {
     const surfaceId = (config as { surfaceId?: unknown } | null)?.surfaceId;
     const surface = typeof surfaceId === 'string' ? this.d.catalog.surface(surfaceId) : undefined;
     const active = surface ? this.d.experiments.list({ surfaceId: surface.id, status: HOLDS_BUCKETS }).filter((e) => e.id !== self?.id) : [];
+    const deployed = self && HOLDS_BUCKETS.includes(self.status) ? { status: self.status, allocationPercent: self.allocationPercent } : undefined;
     return validateExperimentConfig(config, {
       surface,
       content: new Map(this.d.catalog.contentItems().map((c) => [c.id, c])),
       metrics: new Map(this.d.catalog.metrics().map((m) => [m.id, m])),
       active,
       ownedBuckets: self ? rangesSize(self.buckets) : 0,
-      policy: this.d.policy,
+      policy: this.policyFor(typeof surfaceId === 'string' ? surfaceId : ''),
+      now: this.d.clock.now(),
+      ...(deployed ? { deployed } : {}),
     });
   }
 
-  private planBuckets(exp: Experiment, toPercent: number): { plan: DeployPlan; buckets: Ranges } {
-    const surface = this.d.catalog.surface(exp.surfaceId)!;
-    const colliding = this.d.experiments.list({ surfaceId: exp.surfaceId, status: HOLDS_BUCKETS }).filter((e) => e.id !== exp.id && collides(e, exp));
-    const free = freeRanges(surface.bucketCount, [...colliding.flatMap((e) => e.buckets), ...exp.buckets]);
-    const target = bucketsForPercent(surface.bucketCount, toPercent);
-    const buckets = resizeAllocation(exp.buckets, free, target);
-    if (!buckets) {
-      throw new AppError('CONFLICT', `only ${rangesSize(free) + rangesSize(exp.buckets)} of the ${target} buckets needed are free of colliding experiments (${colliding.map((e) => e.key).join(', ')})`, 'Call validate_config to see the collision finding, then lower the allocation or use other slots.', { collidingWith: colliding.map((e) => e.id) });
-    }
-    const before = rangesSize(exp.buckets);
-    const action: DeployPlan['action'] =
-      exp.status === 'draft' ? 'start' : exp.status === 'paused' ? 'resume' : before === target && toPercent === exp.allocationPercent ? 'noop' : 'resize';
-    return {
-      plan: { action, fromPercent: exp.status === 'draft' ? 0 : exp.allocationPercent, toPercent, bucketsBefore: before, bucketsAfter: target, collidingWith: colliding.map((e) => e.key) },
-      buckets,
-    };
+  private planHash(exp: Experiment): string {
+    return planHashOf(configOf(exp), surfacePolicyHash(this.d.policy, exp.surfaceId));
   }
 
-  private requirePassingValidation(exp: Experiment): void {
-    const v = this.d.validations.latestForConfig(exp.id, hashOf(configOf(exp)));
-    if (!v || !v.valid) {
-      throw new AppError('PRECONDITION_FAILED', v ? `the current config of '${exp.key}' (v${exp.version}) failed validation` : `the current config of '${exp.key}' (v${exp.version}) has not been validated`, `Call validate_config with experimentId '${exp.id}' and fix every error finding, then deploy again.`);
+  /** The cited plan hash must be the current one: this config, this policy, validated and passing. */
+  private requireCurrentPlan(exp: Experiment, cited: string): void {
+    const current = this.planHash(exp);
+    const verdict = this.d.validations.byPlanHash(exp.id, current);
+    const refuse = (message: string, reason: string) => {
+      throw new AppError('PRECONDITION_FAILED', message, revalidateHint(exp), { reason, policyVersion: this.d.policy.version });
+    };
+    if (cited !== current) {
+      const old = this.d.validations.byPlanHash(exp.id, cited);
+      if (!old) refuse(verdict ? `plan hash '${cited.slice(0, 12)}…' was not issued by validate_config for '${exp.key}'` : `the current config of '${exp.key}' (v${exp.version}) has not been validated`, verdict ? 'unknown_plan' : 'not_validated');
+      else if (old.configHash !== hashOf(configOf(exp))) refuse(`the config of '${exp.key}' changed after plan '${cited.slice(0, 12)}…' was validated (v${old.version} → v${exp.version})`, 'config_changed');
+      else refuse(`the ${exp.surfaceId} policy changed after plan '${cited.slice(0, 12)}…' was validated (now '${this.d.policy.version}')`, 'policy_changed');
     }
+    if (!verdict) refuse(`the current config of '${exp.key}' (v${exp.version}) has not been validated`, 'not_validated');
+    else if (!verdict.valid) refuse(`the current config of '${exp.key}' (v${exp.version}) failed validation: ${verdict.findings.filter((f) => f.severity === 'error').map((f) => f.code).join(', ')}`, 'failed_validation');
+  }
+
+  /** Judges the config to deploy as of now; a collision is a CONFLICT carrying the finding, anything else a failed precondition. */
+  private requirePassing(exp: Experiment, config: ExperimentConfig): void {
+    const again = this.judge(config, exp);
+    if (again.valid) return;
+    const errors = again.findings.filter((x) => x.severity === 'error');
+    const collision = errors.some((x) => ['COLLISION', 'SLOT_CONCURRENCY', 'DUPLICATE_OF_RUNNING'].includes(x.code));
+    const what = config.allocationPercent === exp.allocationPercent ? `deploying '${exp.key}' now` : `allocation ${config.allocationPercent}%`;
+    throw new AppError(collision ? 'CONFLICT' : 'PRECONDITION_FAILED', `${what} fails validation: ${errors.map((x) => `${x.code} (${x.message})`).join('; ')}`, collision ? 'Another experiment took the slot or buckets since you validated: call validate_config to see the collision finding and its fix.' : `Call validate_config${config.allocationPercent === exp.allocationPercent ? '' : ' with the new allocation'} to see the findings and fixes.`, { findings: errors });
+  }
+
+  private requireApproval(policy: SurfacePolicy, actor: string, percent: number): void {
+    const rule = missingApproval(policy, actor, percent);
+    if (rule) {
+      throw new AppError('FORBIDDEN', `'${actor}' may not deploy above ${rule.abovePercent}% on this surface (policy allows ${rule.actors.join(', ')})`, `Deploy at ${rule.abovePercent}% or less with deploy_to_surface, or ask an allowed caller to ramp further.`, { abovePercent: rule.abovePercent, allowedActors: rule.actors });
+    }
+  }
+
+  private replayedDeploy(input: DeployInput): DeployOutcome | null {
+    if (!input.idempotencyKey) return null;
+    const prior = this.d.idempotency.find('deploy_to_surface', input.idempotencyKey);
+    if (!prior) return null;
+    const r = prior.response as { plan: DeployPlan; applied: boolean; experimentId: string; planHash: string; confirmation: ConfirmationStatus };
+    if (prior.requestHash !== this.deployRequestHash(input)) throw new AppError('CONFLICT', `idempotency key '${input.idempotencyKey}' was used for a different deploy`, 'Use a fresh idempotency key for a different request.');
+    return { experiment: this.get(r.experimentId), plan: r.plan, applied: r.applied, replayed: true, planHash: r.planHash, confirmation: r.confirmation };
+  }
+
+  /** What identifies a deploy request for idempotency: not the dry-run flag nor how it was confirmed. */
+  private deployRequestHash(input: DeployInput): string {
+    return hashOf({ experimentId: input.experimentId, version: input.version, planHash: input.planHash, allocationPercent: input.allocationPercent });
+  }
+
+  private requireStoppable(exp: Experiment): void {
+    if (!canTransition(exp.status, 'concluded') || !HOLDS_BUCKETS.includes(exp.status)) {
+      throw new AppError('PRECONDITION_FAILED', `experiment '${exp.key}' is ${exp.status}; only running or paused experiments can be stopped`, exp.status === 'draft' ? 'A draft serves nothing; there is nothing to stop.' : 'It is already over; get_metrics shows its final results.');
+    }
+  }
+
+  private requireSurface(surfaceId: string): void {
+    if (!this.d.catalog.surface(surfaceId)) throw notFound('surface', surfaceId, 'Call list_surfaces and use one of its ids.');
+  }
+
+  private requireFreeKey(key: string): void {
+    const existing = this.d.experiments.byKey(key);
+    if (existing) throw new AppError('CONFLICT', `an experiment with key '${key}' already exists (${existing.id})`, 'Choose another key, or call get_experiment on the existing one.', { existingId: existing.id });
   }
 
   private checkVersion(exp: Experiment, version: number): void {

@@ -38,7 +38,9 @@ export const DEMO_EXPERIMENT = {
     { key: 'control', isControl: true, weight: 50, overrides: [] },
     { key: 'focus', weight: 50, overrides: [{ slotId: 'shelf-2', contentId: 'sh-focus' }] },
   ],
-  allocationPercent: 20,
+  // Starts at the policy's first-stage cap and ramps to 20% once deployed.
+  allocationPercent: 10,
+  rampPlan: { stages: [20] },
   successMetrics: ['stream-rate'],
   guardrails: [{ metricId: 'crash-rate', margin: 0.02 }, { metricId: 'latency-ms', margin: 0.05 }],
   analysisPlan: { alpha: 0.05, power: 0.8, mde: 0.05, durationDays: 14, sequential: true },
@@ -108,10 +110,14 @@ async function ensureExperiment(api: KyInstance, o: SimulationOptions): Promise<
   if (created.ok) exp = ((await created.json()) as { experiment: E }).experiment;
   else exp = (await api.get(`experiments/${DEMO_EXPERIMENT.key}`).json<{ experiment: E }>()).experiment;
   if (exp.status === 'draft') {
-    const v = await api.post(`experiments/${exp.id}/validate`).json<{ valid: boolean; findings: { code: string; message: string }[] }>();
+    const v = await api.post(`experiments/${exp.id}/validate`).json<{ valid: boolean; planHash: string; findings: { code: string; message: string }[] }>();
     if (!v.valid) throw new Error(`demo experiment failed validation: ${v.findings.map((f) => f.code).join(', ')}`);
-    exp = (await api.post(`experiments/${exp.id}/deploy`, { json: { version: exp.version } }).json<{ experiment: E }>()).experiment;
-    o.out(`created, validated and deployed ${exp.key} (${exp.id}) at ${DEMO_EXPERIMENT.allocationPercent}%`);
+    // REST cannot show a confirmation form: the operator running `sealab simulate` is the human confirming.
+    const confirmation = { reason: 'sealab simulate: synthetic demo traffic, started by the operator' };
+    const started = await api.post(`experiments/${exp.id}/deploy`, { json: { version: exp.version, planHash: v.planHash, confirmation } }).json<{ experiment: E; planHash: string }>();
+    const target = DEMO_EXPERIMENT.rampPlan.stages[0];
+    exp = (await api.post(`experiments/${exp.id}/deploy`, { json: { version: started.experiment.version, planHash: started.planHash, allocationPercent: target, confirmation } }).json<{ experiment: E }>()).experiment;
+    o.out(`created, validated and deployed ${exp.key} (${exp.id}) at ${DEMO_EXPERIMENT.allocationPercent}%, ramped to ${target}%`);
   }
   if (exp.status !== 'running') throw new Error(`demo experiment is ${exp.status}; pass --experiment with a running one`);
   return info(exp);

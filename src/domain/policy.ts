@@ -1,21 +1,142 @@
 import { z } from 'zod';
+import { hashOf } from './canonical.js';
+import { Id } from './schemas.js';
 
-/** The guardrail policy in force. Validation reads it; a later issue makes it a file per deployment. */
-export const PolicySchema = z.object({
-  minGuardrails: z.number().int().min(0),
-  maxAllocationPercent: z.number().gt(0).max(100),
-  maxDurationDays: z.number().int().positive(),
-  minDurationDays: z.number().int().positive(),
-  maxVariants: z.number().int().min(2),
-  srmThreshold: z.number().gt(0).lt(1),
+/**
+ * The guardrail policy in force, as data: a file per deployment (policy/default.json ships with
+ * sealab), validated at start. `defaults` is a complete surface policy; `surfaces` override it per
+ * surface, key by key. Validation, deploy and confirmations read the resolved surface policy.
+ */
+
+const Percent = z.number().gt(0).max(100);
+const Instant = z.iso.datetime({ offset: true });
+
+export const RequiredGuardrailSchema = z.strictObject({
+  metricId: Id.describe('Guardrail metric every experiment on the surface must carry, e.g. "crash-rate"'),
+  maxMargin: z.number().positive().max(1).describe('Largest non-inferiority margin allowed for it, relative, e.g. 0.02'),
+});
+
+export const FreezeWindowSchema = z
+  .strictObject({
+    start: Instant.describe('ISO 8601 start, e.g. "2026-12-20T00:00:00Z"'),
+    end: Instant.describe('ISO 8601 end (exclusive)'),
+    reason: z.string().min(1).max(200),
+  })
+  .refine((w) => Date.parse(w.start) < Date.parse(w.end), { message: 'start must be before end' });
+
+export const AllocationApprovalSchema = z.strictObject({
+  abovePercent: Percent.describe('Deploying above this allocation needs one of the actors below'),
+  actors: z.array(z.string().min(1)).min(1).describe('Audit actor patterns allowed, "*" matches any run of characters, e.g. "client:*"'),
+});
+
+export const ConfirmationPolicySchema = z.strictObject({
+  deploy: z.boolean().describe('Starting or resuming an experiment needs a human confirmation'),
+  rampAbovePercent: Percent.describe('Ramping to an allocation above this needs a confirmation'),
+  stop: z.boolean().describe('Stopping (kill switch, roll back) needs a confirmation'),
+  ship: z.boolean().describe('Concluding with a ship decision needs a confirmation'),
+});
+
+const SurfacePolicyShape = z.strictObject({
+    requiredGuardrails: z.array(RequiredGuardrailSchema),
+    minGuardrails: z.number().int().min(0),
+    maxAllocationPercent: Percent,
+    maxConcurrentPerSlot: z.number().int().min(1),
+    firstStageCapPercent: Percent,
+    minDurationDays: z.number().int().positive(),
+    maxDurationDays: z.number().int().positive(),
+    mdeRange: z.strictObject({ min: z.number().gt(0), max: z.number().gt(0) }),
+    maxVariants: z.number().int().min(2),
+    freezeWindows: z.array(FreezeWindowSchema),
+    allocationApprovals: z.array(AllocationApprovalSchema),
+    confirmation: ConfirmationPolicySchema,
+});
+
+/** Cross-field rules, checked on the defaults and on every surface's resolved policy. */
+function coherent(p: z.infer<typeof SurfacePolicyShape>): { path: string[]; message: string }[] {
+  const out: { path: string[]; message: string }[] = [];
+  if (p.minDurationDays > p.maxDurationDays) out.push({ path: ['minDurationDays'], message: 'must not exceed maxDurationDays' });
+  if (p.mdeRange.min > p.mdeRange.max) out.push({ path: ['mdeRange', 'min'], message: 'must not exceed mdeRange.max' });
+  if (p.firstStageCapPercent > p.maxAllocationPercent) out.push({ path: ['firstStageCapPercent'], message: 'must not exceed maxAllocationPercent' });
+  return out;
+}
+
+export const SurfacePolicySchema = SurfacePolicyShape.superRefine((p, ctx) => {
+  for (const issue of coherent(p)) ctx.addIssue({ code: 'custom', ...issue });
+});
+export type SurfacePolicy = z.infer<typeof SurfacePolicySchema>;
+
+export const PolicySchema = z.strictObject({
+  version: z.string().min(1).max(64).describe('Label of this policy revision, e.g. "2026-11-01"'),
+  description: z.string().max(2000).optional(),
+  srmThreshold: z.number().gt(0).lt(1).describe('p-value below which a sample-ratio mismatch is flagged'),
+  defaults: SurfacePolicySchema,
+  surfaces: z.record(Id, SurfacePolicyShape.partial()).default({}).describe('Per-surface overrides of the defaults, key by key'),
+}).superRefine((doc, ctx) => {
+  for (const [id, override] of Object.entries(doc.surfaces)) {
+    for (const issue of coherent({ ...doc.defaults, ...override })) ctx.addIssue({ code: 'custom', path: ['surfaces', id, ...issue.path], message: `${issue.message} (with the defaults applied)` });
+  }
 });
 export type Policy = z.infer<typeof PolicySchema>;
 
-export const DEFAULT_POLICY: Policy = {
+/** The built-in baseline; policy/default.json states the same defaults (a test keeps them equal). */
+export const DEFAULT_SURFACE_POLICY: SurfacePolicy = {
+  requiredGuardrails: [{ metricId: 'crash-rate', maxMargin: 0.02 }],
   minGuardrails: 1,
   maxAllocationPercent: 50,
-  maxDurationDays: 60,
+  maxConcurrentPerSlot: 2,
+  firstStageCapPercent: 10,
   minDurationDays: 7,
+  maxDurationDays: 60,
+  mdeRange: { min: 0.005, max: 0.5 },
   maxVariants: 5,
-  srmThreshold: 0.001,
+  freezeWindows: [],
+  allocationApprovals: [{ abovePercent: 25, actors: ['client:*', 'rest:*'] }],
+  confirmation: { deploy: true, rampAbovePercent: 10, stop: true, ship: true },
 };
+
+export const DEFAULT_POLICY: Policy = { version: 'builtin', srmThreshold: 0.001, defaults: DEFAULT_SURFACE_POLICY, surfaces: {} };
+
+/** The defaults with the surface's overrides applied. */
+export function resolveSurfacePolicy(policy: Policy, surfaceId: string): SurfacePolicy {
+  return { ...policy.defaults, ...(policy.surfaces[surfaceId] ?? {}) } as SurfacePolicy;
+}
+
+/** Identifies exactly the rules a surface is judged by: any change to them changes it. */
+export const surfacePolicyHash = (policy: Policy, surfaceId: string) => hashOf(resolveSurfacePolicy(policy, surfaceId));
+
+/** A plan hash names one config judged under one surface policy; deploy must cite a current one. */
+export const planHashOf = (config: unknown, policyHash: string) => hashOf({ config, policy: policyHash });
+
+/** The freeze window `at` falls in, if any. */
+export function activeFreeze(p: SurfacePolicy, at: Date): SurfacePolicy['freezeWindows'][number] | undefined {
+  const t = at.getTime();
+  return p.freezeWindows.find((w) => Date.parse(w.start) <= t && t < Date.parse(w.end));
+}
+
+const globToRegExp = (pattern: string) => new RegExp(`^${pattern.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+
+/** The approval rule an actor fails for deploying at `percent`, or undefined when allowed. */
+export function missingApproval(p: SurfacePolicy, actor: string, percent: number): SurfacePolicy['allocationApprovals'][number] | undefined {
+  return p.allocationApprovals.find((rule) => percent > rule.abovePercent && !rule.actors.some((a) => globToRegExp(a).test(actor)));
+}
+
+export type ConfirmableAction = { kind: 'start' | 'resume' | 'resize' | 'noop'; fromPercent: number; toPercent: number } | { kind: 'stop' | 'ship' };
+
+/** Why the policy wants a human to confirm this action, or null when it does not. */
+export function confirmationReason(p: SurfacePolicy, a: ConfirmableAction): string | null {
+  switch (a.kind) {
+    case 'start':
+    case 'resume':
+      return p.confirmation.deploy ? `the policy asks for a confirmation to ${a.kind} an experiment` : null;
+    case 'resize':
+      return a.toPercent > a.fromPercent && a.toPercent > p.confirmation.rampAbovePercent
+        ? `a ramp to ${a.toPercent}% passes the ${p.confirmation.rampAbovePercent}% confirmation threshold`
+        : null;
+    case 'stop':
+      return p.confirmation.stop ? 'the policy asks for a confirmation to stop an experiment' : null;
+    case 'ship':
+      return p.confirmation.ship ? 'the policy asks for a confirmation to ship' : null;
+    default:
+      return null;
+  }
+}

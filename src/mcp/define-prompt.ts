@@ -13,9 +13,7 @@ export interface PromptDefinition {
 
 export const definePrompt = (def: PromptDefinition) => def;
 
-/** Text that users or agents wrote goes in as delimited data, never as instructions. */
-export const quoteData = (label: string, text: string) =>
-  `<data name="${label}">\n${text.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '').replace(/<\/data>/gi, '</ data>').slice(0, 2000)}\n</data>`;
+export { quoteData } from './data-text.js';
 
 export function registerPrompts(server: McpServer, defs: PromptDefinition[], app: Container): void {
   for (const def of defs) {

@@ -1,5 +1,6 @@
-import type { z } from 'zod';
-import type { ToolAnnotations } from '@modelcontextprotocol/server';
+import { z } from 'zod';
+import type { InputRequiredResult, ToolAnnotations } from '@modelcontextprotocol/server';
+import type { GivenConfirmation } from '../app/experiment-service.js';
 import type { Container } from '../container.js';
 import type { WriteContext } from '../store/audit-repo.js';
 import type { Logger } from '../logger.js';
@@ -19,6 +20,26 @@ export interface ToolContext {
   write(rationale?: string): WriteContext;
   /** Report progress when the client asked for it (no-op otherwise). */
   progress(progress: number, total?: number, message?: string): Promise<void>;
+  /**
+   * Gets a human's confirmation for a risky step the policy names. A client that supports
+   * elicitation is asked with a short form (this returns `ask`: hand it back from the handler and
+   * the call resumes with the answer); otherwise the explicit `confirmation` argument counts.
+   * A decline, or neither, is a typed refusal: nothing changes.
+   */
+  confirm(summary: string, given: ConfirmationArg | undefined): ConfirmStep;
+}
+
+/** The explicit confirmation argument, for clients that cannot show a form. */
+export const ConfirmationArgSchema = z
+  .object({ reason: z.string().min(3).max(500).describe('Who approved and why, e.g. "approved by @dana in #launches: guardrails reviewed"') })
+  .describe('Only for clients without elicitation: a human\'s approval of this step, with its reason (audited). Clients with elicitation are asked with a form instead.');
+export type ConfirmationArg = z.infer<typeof ConfirmationArgSchema>;
+
+export type ConfirmStep = { kind: 'confirmed'; confirmation: GivenConfirmation } | { kind: 'ask'; ask: AskInput };
+
+/** A handler result that asks the client for input (multi-round-trip) instead of answering. */
+export interface AskInput {
+  inputRequired: InputRequiredResult;
 }
 
 export interface ToolResult<O> {
@@ -34,7 +55,7 @@ export interface ToolDefinition<I extends z.ZodType = z.ZodType, O extends z.Zod
   inputSchema: I;
   outputSchema: O;
   annotations: Required<Pick<ToolAnnotations, 'readOnlyHint' | 'destructiveHint' | 'idempotentHint' | 'openWorldHint'>>;
-  handler: (args: z.infer<I>, ctx: ToolContext) => ToolResult<z.infer<O>> | Promise<ToolResult<z.infer<O>>>;
+  handler: (args: z.infer<I>, ctx: ToolContext) => ToolResult<z.infer<O>> | AskInput | Promise<ToolResult<z.infer<O>> | AskInput>;
 }
 
 export function defineTool<I extends z.ZodType, O extends z.ZodType>(def: ToolDefinition<I, O>): ToolDefinition<I, O> {

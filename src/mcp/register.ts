@@ -3,7 +3,8 @@ import { randomUUID } from 'node:crypto';
 import type { Container } from '../container.js';
 import type { z } from 'zod';
 import { AppError, toToolError } from '../errors.js';
-import type { AnyToolDefinition, CallerInfo, ToolContext } from './define-tool.js';
+import type { AnyToolDefinition, AskInput, CallerInfo, ToolContext } from './define-tool.js';
+import { confirmStep } from './confirm.js';
 
 /**
  * Registers every tool through one wrapper, so none can skip it: a child logger with the tool and
@@ -30,9 +31,14 @@ export function registerTools(server: McpServer, tools: AnyToolDefinition[], app
             if (token === undefined) return;
             await sctx.mcpReq.notify({ method: 'notifications/progress', params: { progressToken: token, progress, ...(total !== undefined ? { total } : {}), ...(message ? { message } : {}) } });
           },
+          confirm: (summary, given) => confirmStep(server, sctx, tool.name, summary, given),
         };
         try {
           const out = await tool.handler(parseArgs(tool, args), ctx);
+          if (isAsk(out)) {
+            logger.info({ ms: Math.round(performance.now() - started) }, 'tool asks the client for input');
+            return out.inputRequired;
+          }
           logger.info({ ms: Math.round(performance.now() - started) }, 'tool ok');
           return { content: [{ type: 'text' as const, text: out.text }], structuredContent: out.structured as Record<string, unknown> };
         } catch (err) {
@@ -45,6 +51,8 @@ export function registerTools(server: McpServer, tools: AnyToolDefinition[], app
     );
   }
 }
+
+const isAsk = (x: unknown): x is AskInput => typeof x === 'object' && x !== null && 'inputRequired' in x;
 
 /**
  * The schema agents see in tools/list, with validation left to the wrapper: a bad argument then

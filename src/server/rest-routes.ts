@@ -4,6 +4,9 @@ import type { Container } from '../container.js';
 import { AppError } from '../errors.js';
 import type { WriteContext } from '../store/audit-repo.js';
 import type { HttpVars } from './http-app.js';
+import { JsonPatchOperationSchema, stripControl } from '../domain/schemas.js';
+import { ruleCatalog } from '../domain/rules/index.js';
+import { policyView } from '../app/policy-view.js';
 
 type C = Context<{ Variables: HttpVars }>;
 
@@ -30,9 +33,14 @@ const write = (c: C, operation: string, rationale?: string): WriteContext => ({
 });
 
 const CreateBody = z.object({ config: z.unknown(), idempotencyKey: z.string().min(8).max(128).optional() });
-const DeployBody = z.object({ version: z.number().int().positive(), allocationPercent: z.number().gt(0).max(100).optional(), dryRun: z.boolean().default(false), idempotencyKey: z.string().min(8).max(128).optional() });
+/** REST has no elicitation: a confirmation the policy asks for comes in the body, with its reason. */
+const ConfirmationBody = z.object({ reason: z.string().min(3).max(500) });
+const argued = (c?: { reason: string }) => (c ? { confirmation: { via: 'argument' as const, reason: stripControl(c.reason) } } : {});
+const DeployBody = z.object({ version: z.number().int().positive(), planHash: z.string().min(16).max(128), allocationPercent: z.number().gt(0).max(100).optional(), dryRun: z.boolean().default(false), idempotencyKey: z.string().min(8).max(128).optional(), confirmation: ConfirmationBody.optional() });
+const UpdateBody = z.object({ version: z.number().int().positive(), patch: z.array(JsonPatchOperationSchema).min(1).max(100).optional(), config: z.unknown().optional() });
+const PlanBody = z.object({ goal: z.string().min(3).max(500), surfaceId: z.string(), metricId: z.string().optional(), mde: z.number().gt(0).lt(10).optional(), durationDays: z.number().int().min(1).max(180).optional(), slotIds: z.array(z.string()).max(10).optional(), contentIds: z.array(z.string()).max(20).optional(), key: z.string().optional(), owner: z.string().max(120).optional() });
 const TransitionBody = z.object({ version: z.number().int().positive(), reason: z.string().min(3).max(1000) });
-const StopBody = z.object({ reason: z.string().min(3).max(1000), outcome: z.enum(['stopped', 'rolled_back']).default('stopped'), version: z.number().int().positive().optional() });
+const StopBody = z.object({ reason: z.string().min(3).max(1000), outcome: z.enum(['stopped', 'rolled_back', 'shipped']).default('stopped'), version: z.number().int().positive().optional(), confirmation: ConfirmationBody.optional() });
 
 /** REST for the same use cases as the MCP tools; errors become problem JSON in the app's onError. */
 export function restRoutes(app: Container) {
@@ -61,13 +69,20 @@ export function restRoutes(app: Container) {
     return c.json({ experiment: app.experiments.archive({ experimentId: c.req.param('id'), ...b }, write(c, 'POST /v1/experiments/:id/archive', b.reason)) });
   });
   r.post('/experiments/:id/deploy', async (c) => {
-    const b = parse(DeployBody, await body(c));
-    return c.json(app.experiments.deploy({ experimentId: c.req.param('id'), ...b }, write(c, 'POST /v1/experiments/:id/deploy')));
+    const { confirmation, ...b } = parse(DeployBody, await body(c));
+    return c.json(app.experiments.deploy({ experimentId: c.req.param('id'), ...b, ...argued(confirmation) }, write(c, 'POST /v1/experiments/:id/deploy')));
   });
   r.post('/experiments/:id/stop', async (c) => {
-    const b = parse(StopBody, await body(c));
-    return c.json({ experiment: app.experiments.stop({ experimentId: c.req.param('id'), ...b }, write(c, 'POST /v1/experiments/:id/stop', b.reason)) });
+    const { confirmation, ...b } = parse(StopBody, await body(c));
+    return c.json({ experiment: app.experiments.stop({ experimentId: c.req.param('id'), ...b, ...argued(confirmation) }, write(c, 'POST /v1/experiments/:id/stop', b.reason)) });
   });
+  r.patch('/experiments/:id', async (c) => {
+    const b = parse(UpdateBody, await body(c));
+    return c.json(app.experiments.update({ experimentId: c.req.param('id'), ...b }, write(c, 'PATCH /v1/experiments/:id')));
+  });
+  r.post('/plans', async (c) => c.json(app.planner.plan(parse(PlanBody, await body(c)))));
+  r.get('/policy', (c) => c.json(policyView(app.deps.policy, app.catalog.surfaces().map((s) => s.id))));
+  r.get('/rules', (c) => c.json({ rules: ruleCatalog() }));
   r.get('/experiments/:id/metrics', (c) => c.json(app.metrics.report(c.req.param('id'))));
   r.get('/experiments/:id/audit', (c) => c.json({ audit: app.deps.audit.forEntity('experiment', app.experiments.get(c.req.param('id')).id) }));
   r.post('/events', async (c) => {

@@ -6,6 +6,15 @@ export interface WriteContext {
   operation: string;
   requestId: string;
   rationale?: string;
+  /** How a human confirmed this risky step, when the policy asked for it. */
+  confirmation?: Confirmation;
+}
+
+export interface Confirmation {
+  /** What was confirmed, e.g. "start home-focus-shelf at 10%". */
+  action: string;
+  via: 'elicitation' | 'argument';
+  reason: string;
 }
 
 export interface AuditEntry {
@@ -16,6 +25,7 @@ export interface AuditEntry {
   operation: string;
   requestId: string;
   rationale: string | null;
+  confirmation: Confirmation | null;
   entityType: string;
   entityId: string;
   before: unknown;
@@ -27,8 +37,8 @@ export class AuditRepo {
   constructor(private readonly db: Db) {}
 
   record(ctx: WriteContext, entityType: string, entityId: string, before: unknown, after: unknown, at: string): void {
-    prepared(this.db, 'INSERT INTO audit_log (at, actor, interface, operation, request_id, rationale, entity_type, entity_id, before, after) VALUES (?,?,?,?,?,?,?,?,?,?)')
-      .run(at, ctx.actor, ctx.interface, ctx.operation, ctx.requestId, ctx.rationale ?? null, entityType, entityId, before === undefined ? null : JSON.stringify(before), after === undefined ? null : JSON.stringify(after));
+    prepared(this.db, 'INSERT INTO audit_log (at, actor, interface, operation, request_id, rationale, confirmation, entity_type, entity_id, before, after) VALUES (?,?,?,?,?,?,?,?,?,?,?)')
+      .run(at, ctx.actor, ctx.interface, ctx.operation, ctx.requestId, ctx.rationale ?? null, ctx.confirmation ? JSON.stringify(ctx.confirmation) : null, entityType, entityId, before === undefined ? null : JSON.stringify(before), after === undefined ? null : JSON.stringify(after));
   }
 
   forEntity(entityType: string, entityId: string, limit = 100): AuditEntry[] {
@@ -41,6 +51,7 @@ export class AuditRepo {
       operation: r.operation as string,
       requestId: r.request_id as string,
       rationale: (r.rationale as string | null) ?? null,
+      confirmation: r.confirmation ? (JSON.parse(r.confirmation as string) as Confirmation) : null,
       entityType: r.entity_type as string,
       entityId: r.entity_id as string,
       before: r.before ? JSON.parse(r.before as string) : null,

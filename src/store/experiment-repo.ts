@@ -43,8 +43,10 @@ export const configOf = (e: Experiment): ExperimentConfig => ({
   hypothesis: e.hypothesis,
   owner: e.owner,
   surfaceId: e.surfaceId,
+  ...(e.exclusivityGroup ? { exclusivityGroup: e.exclusivityGroup } : {}),
   variants: e.variants,
   allocationPercent: e.allocationPercent,
+  rampPlan: e.rampPlan ?? { stages: [] },
   targeting: e.targeting,
   successMetrics: e.successMetrics,
   guardrails: e.guardrails,
@@ -101,8 +103,10 @@ export class ExperimentRepo {
       started_at: patch.startedAt !== undefined ? patch.startedAt : cur.startedAt,
       ended_at: patch.endedAt !== undefined ? patch.endedAt : cur.endedAt,
     };
-    const res = prepared(this.db, 'UPDATE experiments SET status=?, outcome=?, config=?, buckets=?, started_at=?, ended_at=?, version=version+1, updated_at=? WHERE id=? AND version=?')
-      .run(next.status, next.outcome, next.config, next.buckets, next.started_at, next.ended_at, now, id, expectedVersion);
+    const config = patch.config ?? configOf(cur);
+    // key and surface_id are indexed copies of the config's fields: a draft edit may change them.
+    const res = prepared(this.db, 'UPDATE experiments SET status=?, outcome=?, config=?, key=?, surface_id=?, buckets=?, started_at=?, ended_at=?, version=version+1, updated_at=? WHERE id=? AND version=?')
+      .run(next.status, next.outcome, next.config, config.key, config.surfaceId, next.buckets, next.started_at, next.ended_at, now, id, expectedVersion);
     if (res.changes !== 1) throw new AppError('CONFLICT', `experiment '${id}' changed concurrently`, 'Call get_experiment and retry with the current version.');
     return this.get(id)!;
   }

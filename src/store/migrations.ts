@@ -122,4 +122,16 @@ export const MIGRATIONS: { version: number; name: string; sql: string }[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 3,
+    name: 'plan hashes on validations, confirmations in the audit log',
+    sql: `
+      -- A plan hash names one config judged under one surface policy; deploy must cite a current one.
+      ALTER TABLE validations ADD COLUMN plan_hash TEXT;
+      ALTER TABLE validations ADD COLUMN policy_hash TEXT;
+      CREATE INDEX validations_plan ON validations(experiment_id, plan_hash);
+      -- How a risky step was confirmed: {action, via: elicitation|argument, reason}.
+      ALTER TABLE audit_log ADD COLUMN confirmation TEXT;
+    `,
+  },
 ];

@@ -4,6 +4,7 @@ import { AppError } from '../../src/errors.js';
 import { inRanges, rangesSize } from '../../src/domain/assignment.js';
 import type { WriteContext } from '../../src/app/context.js';
 import type { Ranges } from '../../src/domain/schemas.js';
+import { APPROVED, permissivePolicy } from '../helpers/app.js';
 
 const ctx: WriteContext = { actor: 'test', interface: 'cli', operation: 'test', requestId: 'r1' };
 
@@ -43,16 +44,21 @@ const isSuperset = (big: Ranges, small: Ranges) => small.every(([s, e]) => Array
 let app: Container;
 const count = (table: string) => (app.deps.db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
 
+// Bucket mechanics at 50% first stages: the guardrail policy is tested in policy-guardrails.test.ts.
 beforeEach(() => {
-  app = createContainer({ dbFile: ':memory:' });
+  app = createContainer({ dbFile: ':memory:', policy: permissivePolicy() });
 });
+
+/** Validates (recording the verdict) and returns the plan hash deploy must cite. */
+const planOf = (id: string) => app.experiments.validate({ experimentId: id }).planHash!;
 afterEach(() => app.close());
 
 /** Creates, validates and deploys; returns the running experiment. */
 function running(cfg: Config) {
   const { experiment } = app.experiments.create({ config: cfg }, ctx);
-  expect(app.experiments.validate({ experimentId: experiment.id }).valid).toBe(true);
-  return app.experiments.deploy({ experimentId: experiment.id, version: experiment.version }, ctx).experiment;
+  const v = app.experiments.validate({ experimentId: experiment.id });
+  expect(v.valid).toBe(true);
+  return app.experiments.deploy({ experimentId: experiment.id, version: experiment.version, planHash: v.planHash! }, ctx).experiment;
 }
 
 describe('create', () => {
@@ -121,15 +127,16 @@ describe('create', () => {
 describe('deploy', () => {
   it('refuses an experiment that was never validated', () => {
     const { experiment } = app.experiments.create({ config: config('a') }, ctx);
-    const e = errorOf(() => app.experiments.deploy({ experimentId: experiment.id, version: 1 }, ctx));
+    const e = errorOf(() => app.experiments.deploy({ experimentId: experiment.id, version: 1, planHash: 'f'.repeat(64) }, ctx));
     expect(e.code).toBe('PRECONDITION_FAILED');
+    expect(e.message).toContain('has not been validated');
+    expect(e.hint).toContain('validate_config');
     expect(app.experiments.get(experiment.id)).toMatchObject({ status: 'draft', version: 1 });
   });
 
   it('refuses a stale version', () => {
     const { experiment } = app.experiments.create({ config: config('a') }, ctx);
-    app.experiments.validate({ experimentId: experiment.id });
-    const e = errorOf(() => app.experiments.deploy({ experimentId: experiment.id, version: 2 }, ctx));
+    const e = errorOf(() => app.experiments.deploy({ experimentId: experiment.id, version: 2, planHash: planOf(experiment.id) }, ctx));
     expect(e.code).toBe('CONFLICT');
     expect(e.details).toEqual({ currentVersion: 1 });
   });
@@ -139,16 +146,17 @@ describe('deploy', () => {
     const v = app.experiments.validate({ experimentId: experiment.id });
     expect(v.valid).toBe(false);
     expect(v.recorded).toBe(true);
-    expect(v.findings.map((f) => f.code)).toContain('MISSING_GUARDRAIL');
-    const e = errorOf(() => app.experiments.deploy({ experimentId: experiment.id, version: 1 }, ctx));
+    expect(v.findings.map((f) => f.code)).toContain('REQUIRED_GUARDRAIL');
+    const e = errorOf(() => app.experiments.deploy({ experimentId: experiment.id, version: 1, planHash: v.planHash! }, ctx));
     expect(e.code).toBe('PRECONDITION_FAILED');
+    expect(e.details).toMatchObject({ reason: 'failed_validation' });
     expect(app.experiments.get(experiment.id).status).toBe('draft');
   });
 
   it('starts a validated experiment with allocation% of the 10,000 buckets', () => {
     const { experiment } = app.experiments.create({ config: config('a') }, ctx);
-    app.experiments.validate({ experimentId: experiment.id }, { ...ctx, operation: 'validate', requestId: 'r-validate' });
-    const r = app.experiments.deploy({ experimentId: experiment.id, version: 1 }, ctx);
+    const { planHash } = app.experiments.validate({ experimentId: experiment.id }, { ...ctx, operation: 'validate', requestId: 'r-validate' });
+    const r = app.experiments.deploy({ experimentId: experiment.id, version: 1, planHash: planHash! }, ctx);
     expect(r.applied).toBe(true);
     expect(r.plan).toMatchObject({ action: 'start', fromPercent: 0, toPercent: 10, bucketsBefore: 0, bucketsAfter: 1000 });
     expect(r.experiment).toMatchObject({ status: 'running', version: 2 });
@@ -165,9 +173,9 @@ describe('deploy', () => {
 
   it('a dry run plans but changes nothing', () => {
     const { experiment } = app.experiments.create({ config: config('a') }, ctx);
-    app.experiments.validate({ experimentId: experiment.id });
+    const planHash = planOf(experiment.id);
     const audits = app.deps.audit.count();
-    const r = app.experiments.deploy({ experimentId: experiment.id, version: 1, dryRun: true }, ctx);
+    const r = app.experiments.deploy({ experimentId: experiment.id, version: 1, planHash, dryRun: true }, ctx);
     expect(r.applied).toBe(false);
     expect(r.plan).toMatchObject({ action: 'start', bucketsAfter: 1000 });
     expect(app.experiments.get(experiment.id)).toEqual(experiment);
@@ -176,29 +184,29 @@ describe('deploy', () => {
 
   it('deploying again is a noop with no version bump', () => {
     const exp = running(config('a'));
-    const r = app.experiments.deploy({ experimentId: exp.id, version: exp.version }, ctx);
+    const r = app.experiments.deploy({ experimentId: exp.id, version: exp.version, planHash: planOf(exp.id) }, ctx);
     expect(r.applied).toBe(false);
     expect(r.plan.action).toBe('noop');
     expect(app.experiments.get(exp.id)).toEqual(exp);
   });
 
   it('a ramp to a higher allocation keeps every bucket already owned', () => {
-    const exp = running(config('a'));
-    const r = app.experiments.deploy({ experimentId: exp.id, version: exp.version, allocationPercent: 30 }, ctx);
+    const exp = running({ ...config('a'), rampPlan: { stages: [30, 40] } });
+    const r = app.experiments.deploy({ experimentId: exp.id, version: exp.version, planHash: planOf(exp.id), allocationPercent: 30 }, ctx);
     expect(r.plan).toMatchObject({ action: 'resize', fromPercent: 10, toPercent: 30, bucketsBefore: 1000, bucketsAfter: 3000 });
     expect(r.experiment.version).toBe(exp.version + 1);
     expect(r.experiment.allocationPercent).toBe(30);
     expect(rangesSize(r.experiment.buckets)).toBe(3000);
     expect(isSuperset(r.experiment.buckets, exp.buckets)).toBe(true);
-    // The ramped version carries a passing verdict, so a further ramp needs no new validate call.
-    const r2 = app.experiments.deploy({ experimentId: exp.id, version: r.experiment.version, allocationPercent: 40 }, ctx);
+    // The ramped version carries a passing verdict: the plan hash the ramp returned is enough for the next stage.
+    const r2 = app.experiments.deploy({ experimentId: exp.id, version: r.experiment.version, planHash: r.planHash, allocationPercent: 40 }, ctx);
     expect(isSuperset(r2.experiment.buckets, r.experiment.buckets)).toBe(true);
     expect(rangesSize(r2.experiment.buckets)).toBe(4000);
   });
 
   it('a ramp above the policy maximum is refused', () => {
-    const exp = running(config('a'));
-    const e = errorOf(() => app.experiments.deploy({ experimentId: exp.id, version: exp.version, allocationPercent: 80 }, ctx));
+    const exp = running({ ...config('a'), rampPlan: { stages: [30] } });
+    const e = errorOf(() => app.experiments.deploy({ experimentId: exp.id, version: exp.version, planHash: planOf(exp.id), allocationPercent: 80 }, ctx));
     expect(e.code).toBe('PRECONDITION_FAILED');
     expect(e.message).toContain('ALLOCATION_ABOVE_POLICY');
     expect(app.experiments.get(exp.id)).toEqual(exp);
@@ -206,16 +214,16 @@ describe('deploy', () => {
 
   it('the same idempotency key returns the first outcome without acting again', () => {
     const { experiment } = app.experiments.create({ config: config('a') }, ctx);
-    app.experiments.validate({ experimentId: experiment.id });
-    const first = app.experiments.deploy({ experimentId: experiment.id, version: 1, idempotencyKey: 'd1' }, ctx);
+    const planHash = planOf(experiment.id);
+    const first = app.experiments.deploy({ experimentId: experiment.id, version: 1, planHash, idempotencyKey: 'd1' }, ctx);
     const audits = app.deps.audit.count();
-    const again = app.experiments.deploy({ experimentId: experiment.id, version: 1, idempotencyKey: 'd1' }, ctx);
+    const again = app.experiments.deploy({ experimentId: experiment.id, version: 1, planHash, idempotencyKey: 'd1' }, ctx);
     expect(again.replayed).toBe(true);
     expect(again.applied).toBe(first.applied);
     expect(again.plan).toEqual(first.plan);
     expect(again.experiment).toEqual(first.experiment);
     expect(app.deps.audit.count()).toBe(audits);
-    const e = errorOf(() => app.experiments.deploy({ experimentId: experiment.id, version: 2, allocationPercent: 20, idempotencyKey: 'd1' }, ctx));
+    const e = errorOf(() => app.experiments.deploy({ experimentId: experiment.id, version: 2, planHash, allocationPercent: 20, idempotencyKey: 'd1' }, ctx));
     expect(e.code).toBe('CONFLICT');
     expect(app.experiments.get(experiment.id).version).toBe(2);
   });
@@ -233,7 +241,7 @@ describe('collisions on a slot', () => {
     const v = app.experiments.validate({ experimentId: c.id });
     expect(v.valid).toBe(false);
     expect(v.findings.filter((f) => f.code === 'COLLISION')).toHaveLength(1);
-    const e = errorOf(() => app.experiments.deploy({ experimentId: c.id, version: c.version }, ctx));
+    const e = errorOf(() => app.experiments.deploy({ experimentId: c.id, version: c.version, planHash: v.planHash! }, ctx));
     expect(['CONFLICT', 'PRECONDITION_FAILED']).toContain(e.code);
     expect(app.experiments.get(c.id)).toMatchObject({ status: 'draft', buckets: [] });
   });
@@ -241,10 +249,12 @@ describe('collisions on a slot', () => {
   it('refuses a deploy whose earlier passing validation went stale because another experiment took the buckets', () => {
     const a = running(config('a', 'shelf-2', 'sh-focus', 50));
     const { experiment: c } = app.experiments.create({ config: config('c', 'shelf-2', 'sh-made-for-you', 10) }, ctx);
-    expect(app.experiments.validate({ experimentId: c.id }).valid).toBe(true);
+    const v = app.experiments.validate({ experimentId: c.id });
+    expect(v.valid).toBe(true);
     running(config('b', 'shelf-2', 'pl-deep-focus', 50));
-    const e = errorOf(() => app.experiments.deploy({ experimentId: c.id, version: c.version }, ctx));
+    const e = errorOf(() => app.experiments.deploy({ experimentId: c.id, version: c.version, planHash: v.planHash! }, ctx));
     expect(e.code).toBe('CONFLICT');
+    expect((e.details as { findings: { code: string }[] }).findings.map((f) => f.code)).toContain('COLLISION');
     expect(app.experiments.get(c.id).status).toBe('draft');
     expect(app.experiments.get(a.id).buckets).toEqual(a.buckets);
   });
@@ -318,7 +328,7 @@ describe('stop', () => {
   it('a concluded experiment cannot be deployed again', () => {
     const a = running(config('a'));
     const stopped = app.experiments.stop({ experimentId: a.id, reason: 'x' }, ctx);
-    expect(errorOf(() => app.experiments.deploy({ experimentId: a.id, version: stopped.version }, ctx)).code).toBe('PRECONDITION_FAILED');
+    expect(errorOf(() => app.experiments.deploy({ experimentId: a.id, version: stopped.version, planHash: planOf(a.id) }, ctx)).code).toBe('PRECONDITION_FAILED');
   });
 });
 
@@ -334,7 +344,7 @@ describe('pause and resume', () => {
     const { experiment: c } = app.experiments.create({ config: config('c', 'shelf-2', 'sh-made-for-you', 10) }, ctx);
     expect(app.experiments.validate({ experimentId: c.id }).findings.map((f) => f.code)).toContain('COLLISION');
 
-    const resumed = app.experiments.deploy({ experimentId: a.id, version: paused.version }, ctx);
+    const resumed = app.experiments.deploy({ experimentId: a.id, version: paused.version, planHash: planOf(a.id) }, ctx);
     expect(resumed.plan.action).toBe('resume');
     expect(resumed.experiment).toMatchObject({ status: 'running', buckets: a.buckets, startedAt: a.startedAt });
   });

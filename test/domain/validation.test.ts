@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
-import { validateExperimentConfig, type ValidationContext } from '../../src/domain/validation.js';
-import { DEFAULT_POLICY } from '../../src/domain/policy.js';
+import { validateExperimentConfig, type ValidationContext } from '../../src/domain/rules/index.js';
+import { DEFAULT_SURFACE_POLICY } from '../../src/domain/policy.js';
 import { FindingSchema, type Experiment } from '../../src/domain/schemas.js';
 import { DEMO_CONTENT, DEMO_METRICS, DEMO_SURFACES } from '../../src/store/demo-seed.js';
 
@@ -13,7 +13,8 @@ function ctx(surfaceId: string, extra: Partial<ValidationContext> = {}): Validat
     metrics: new Map(DEMO_METRICS.map((m) => [m.id, m])),
     active: [],
     ownedBuckets: 0,
-    policy: DEFAULT_POLICY,
+    policy: DEFAULT_SURFACE_POLICY,
+    now: new Date('2026-11-02T12:00:00Z'),
     ...extra,
   };
 }
@@ -179,12 +180,20 @@ describe('validateExperimentConfig', () => {
     expect(r.valid).toBe(false);
   });
 
-  it('MISSING_GUARDRAIL suggests guardrail metrics from the catalog', () => {
-    const [f] = findings(withChange((c) => (c.guardrails = [])), 'MISSING_GUARDRAIL');
+  it('REQUIRED_GUARDRAIL names the policy guardrail and patches it in; MISSING_GUARDRAIL only when the required ones are not enough', () => {
+    const none = withChange((c) => (c.guardrails = []));
+    const [req] = findings(none, 'REQUIRED_GUARDRAIL');
+    expect(req).toMatchObject({ severity: 'error', path: '$.guardrails', patch: [{ op: 'add', path: '/guardrails/-', value: { metricId: 'crash-rate', margin: 0.02 } }] });
+    expect(findings(none, 'MISSING_GUARDRAIL')).toEqual([]);
+    const policy = { ...DEFAULT_SURFACE_POLICY, minGuardrails: 2 };
+    const [f] = findings(none, 'MISSING_GUARDRAIL', { policy });
     expect(f).toMatchObject({ severity: 'error', path: '$.guardrails' });
     const guardrailIds = DEMO_METRICS.filter((m) => m.isGuardrail).map((m) => m.id);
     expect(guardrailIds.some((id) => f.fix.includes(id))).toBe(true);
     expect(f.fix).not.toContain('stream-rate');
+    // Its patch adds only what the required one does not: one filler guardrail, never crash-rate twice.
+    expect(f.patch).toHaveLength(1);
+    expect((f.patch![0].value as { metricId: string }).metricId).not.toBe('crash-rate');
   });
 
   it('WEIGHTS_SUM: the suggested fix itself passes (remainder on the last weight)', () => {
@@ -283,7 +292,7 @@ describe('validateExperimentConfig', () => {
     });
     const r = run(bad, { active: [activeOn('shelf-2', [[0, 9990]])] });
     const codes = new Set(r.findings.map((f) => f.code));
-    for (const code of ['CONTROL_COUNT', 'DUPLICATE_VARIANT', 'WEIGHTS_SUM', 'SLOT_CONTENT_MISMATCH', 'UNKNOWN_SLOT', 'UNKNOWN_CONTENT', 'UNKNOWN_METRIC', 'MISSING_GUARDRAIL', 'ALLOCATION_ABOVE_POLICY', 'COLLISION', 'DURATION_OUT_OF_RANGE']) {
+    for (const code of ['CONTROL_COUNT', 'DUPLICATE_VARIANT', 'WEIGHTS_SUM', 'SLOT_CONTENT_MISMATCH', 'UNKNOWN_SLOT', 'UNKNOWN_CONTENT', 'UNKNOWN_METRIC', 'REQUIRED_GUARDRAIL', 'ALLOCATION_ABOVE_POLICY', 'COLLISION', 'DURATION_OUT_OF_RANGE']) {
       expect(codes.has(code), code).toBe(true);
     }
     for (const f of r.findings) {

@@ -1,20 +1,27 @@
 import { Client, InMemoryTransport, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as V1HttpTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { createContainer, type Container } from '../../src/container.js';
+import { createContainer, type Container, type ContainerOptions } from '../../src/container.js';
+import { DEFAULT_POLICY, DEFAULT_SURFACE_POLICY, type Policy } from '../../src/domain/policy.js';
+import type { Experiment } from '../../src/domain/schemas.js';
+import type { WriteContext } from '../../src/store/audit-repo.js';
 import { createMcpServerFactory } from '../../src/server/mcp-server.js';
 import { createHttpApp, type HttpApp, type HttpOptions } from '../../src/server/http-app.js';
 
-export function testContainer(): Container {
-  return createContainer({ dbFile: ':memory:', seedDemo: true });
+export function testContainer(opts: Partial<ContainerOptions> = {}): Container {
+  return createContainer({ dbFile: ':memory:', seedDemo: true, ...opts });
 }
 
 /** A v2 client connected in memory to a fresh server instance over the container. */
-export async function memoryClient(app: Container): Promise<Client> {
+export async function memoryClient(app: Container, opts: { name?: string; elicit?: (message: string) => { action: 'accept' | 'decline' | 'cancel'; content?: Record<string, string | number | boolean> } } = {}): Promise<Client> {
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   const server = await createMcpServerFactory(app, 'mcp-stdio')({ era: 'legacy' });
   await server.connect(serverSide);
-  const client = new Client({ name: 'test-agent', version: '1.0.0' });
+  const client = new Client({ name: opts.name ?? 'test-agent', version: '1.0.0' }, opts.elicit ? { capabilities: { elicitation: { form: {} } } } : {});
+  if (opts.elicit) {
+    const answer = opts.elicit;
+    client.setRequestHandler('elicitation/create', async (request) => answer((request.params as { message: string }).message));
+  }
   await client.connect(clientSide);
   return client;
 }
@@ -79,3 +86,26 @@ export function tableCounts(app: Container): Record<string, number> {
 export type ToolCallResult = { isError?: boolean; content: { type: string; text?: string }[]; structuredContent?: Record<string, unknown> };
 
 export const textOf = (r: ToolCallResult) => r.content.map((c) => c.text ?? '').join('\n');
+
+/**
+ * A policy for tests about bucket mechanics, not guardrails: 50% first stages, many experiments
+ * per slot, no approvals or confirmations. The shipped policy/default.json is the one the guardrail tests use.
+ */
+export function permissivePolicy(overrides: Record<string, unknown> = {}): Policy {
+  return {
+    ...DEFAULT_POLICY,
+    version: 'test-permissive',
+    defaults: { ...DEFAULT_SURFACE_POLICY, firstStageCapPercent: 50, maxConcurrentPerSlot: 10, allocationApprovals: [], confirmation: { deploy: false, rampAbovePercent: 100, stop: false, ship: false }, ...overrides },
+  };
+}
+
+/** The explicit confirmation a caller without elicitation passes once a human approved. */
+export const APPROVED = { via: 'argument' as const, reason: 'approved in the test' };
+
+/** Creates, validates and deploys through the service (plan hash and confirmation included); returns the running experiment. */
+export function startRunning(app: Container, config: Record<string, unknown>, ctx: WriteContext = { actor: 'test', interface: 'cli', operation: 'test', requestId: 'r1' }): Experiment {
+  const { experiment } = app.experiments.create({ config }, ctx);
+  const v = app.experiments.validate({ experimentId: experiment.id }, ctx);
+  if (!v.valid) throw new Error(`not valid: ${JSON.stringify(v.findings)}`);
+  return app.experiments.deploy({ experimentId: experiment.id, version: experiment.version, planHash: v.planHash!, confirmation: APPROVED }, ctx).experiment;
+}

@@ -107,7 +107,7 @@ describe('/mcp serves both protocol eras', () => {
     const http = useHttp();
     const agent = await useClient(modernHttpClient(http));
     const { experiment } = await callOk(agent, 'create_experiment', { config: demoConfig() });
-    await callOk(agent, 'validate_config', { experimentId: experiment.id });
+    const { planHash } = await callOk(agent, 'validate_config', { experimentId: experiment.id });
 
     // The 1.32 client opens its GET stream after the handshake; notifications need it open.
     let getStreamOpen: () => void = () => undefined;
@@ -135,7 +135,7 @@ describe('/mcp serves both protocol eras', () => {
     await withTimeout(streamOpened, 5_000, 'the GET stream did not open');
     expect(updates).toEqual([]);
 
-    await callOk(agent, 'deploy_to_surface', { experimentId: experiment.id, version: 1 });
+    await callOk(agent, 'deploy_to_surface', { experimentId: experiment.id, version: 1, planHash, confirmation: { reason: 'approved in the test' } });
 
     await withTimeout(homeUpdated, 5_000, `no resources/updated for ${HOME}`);
     expect(updates).toEqual([HOME]); // not the experiment's own URI, which it did not subscribe to

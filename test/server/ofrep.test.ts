@@ -3,7 +3,7 @@ import { OpenFeature } from '@openfeature/server-sdk';
 import { OFREPProvider } from '@openfeature/ofrep-provider';
 import type { Container } from '../../src/container.js';
 import type { HttpApp } from '../../src/server/http-app.js';
-import { appFetch, demoConfig, testContainer, testHttp } from '../helpers/app.js';
+import { APPROVED, appFetch, demoConfig, permissivePolicy, testContainer, testHttp } from '../helpers/app.js';
 
 let app: Container;
 let http: HttpApp;
@@ -11,9 +11,9 @@ const ctx = { actor: 'test', interface: 'cli' as const, operation: 'test', reque
 
 function running(key: string, overrides: Record<string, unknown> = {}) {
   const { experiment } = app.experiments.create({ config: demoConfig({ key, ...overrides }) }, ctx);
-  const v = app.experiments.validate({ experimentId: experiment.id }, ctx) as { valid: boolean; planHash?: string };
+  const v = app.experiments.validate({ experimentId: experiment.id }, ctx);
   expect(v.valid).toBe(true);
-  return app.experiments.deploy({ experimentId: experiment.id, version: 1, ...(v.planHash ? { planHash: v.planHash } : {}) } as never, ctx).experiment;
+  return app.experiments.deploy({ experimentId: experiment.id, version: 1, planHash: v.planHash!, confirmation: APPROVED }, ctx).experiment;
 }
 
 const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
@@ -24,7 +24,7 @@ const exposures = () => {
 };
 
 beforeEach(() => {
-  app = testContainer();
+  app = testContainer({ policy: permissivePolicy() }); // serving mechanics at 50% first stages
   http = testHttp(app);
 });
 afterEach(async () => {

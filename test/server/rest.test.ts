@@ -56,12 +56,15 @@ function dataCounts(c: Container) {
   return rest;
 }
 
+const APPROVAL = { reason: 'approved by the test operator' };
+
 async function createAndDeploy(config = demoConfig()) {
   const created = await rest('POST', '/v1/experiments', { config });
   expect(created.status, created.text).toBe(201);
   const id: string = created.json.experiment.id;
-  expect((await rest('POST', `/v1/experiments/${id}/validate`)).json.valid).toBe(true);
-  const deployed = await rest('POST', `/v1/experiments/${id}/deploy`, { version: 1 });
+  const v = await rest('POST', `/v1/experiments/${id}/validate`);
+  expect(v.json.valid).toBe(true);
+  const deployed = await rest('POST', `/v1/experiments/${id}/deploy`, { version: 1, planHash: v.json.planHash, confirmation: APPROVAL });
   expect(deployed.status, deployed.text).toBe(200);
   return id;
 }
@@ -87,7 +90,7 @@ describe('REST experiment lifecycle', () => {
     const created = await rest('POST', '/v1/experiments', { config: demoConfig() });
     const id = created.json.experiment.id;
 
-    const unvalidated = await rest('POST', `/v1/experiments/${id}/deploy`, { version: 1 });
+    const unvalidated = await rest('POST', `/v1/experiments/${id}/deploy`, { version: 1, planHash: 'f'.repeat(64), confirmation: APPROVAL });
     expectProblem(unvalidated, 412, 'PRECONDITION_FAILED');
     expect(unvalidated.json.hint).toMatch(/validate_config/);
 
@@ -95,12 +98,18 @@ describe('REST experiment lifecycle', () => {
     expect(v.status).toBe(200);
     expect(v.json).toMatchObject({ valid: true, recorded: true, version: 1, experimentId: id });
 
-    const dep = await rest('POST', `/v1/experiments/${id}/deploy`, { version: 1 });
+    const unconfirmed = await rest('POST', `/v1/experiments/${id}/deploy`, { version: 1, planHash: v.json.planHash });
+    expectProblem(unconfirmed, 412, 'PRECONDITION_FAILED');
+    expect(unconfirmed.json.detail).toMatch(/^confirmation required/);
+    expect(unconfirmed.json.hint).toMatch(/confirmation: \{"reason"/);
+
+    const dep = await rest('POST', `/v1/experiments/${id}/deploy`, { version: 1, planHash: v.json.planHash, confirmation: APPROVAL });
     expect(dep.status).toBe(200);
+    expect(dep.json.confirmation).toMatchObject({ required: true, given: { via: 'argument', reason: APPROVAL.reason } });
     expect(dep.json).toMatchObject({ applied: true, plan: { action: 'start', toPercent: 10 }, experiment: { status: 'running', version: 2 } });
 
     const counts = tableCounts(app);
-    const stale = await rest('POST', `/v1/experiments/${id}/deploy`, { version: 1 });
+    const stale = await rest('POST', `/v1/experiments/${id}/deploy`, { version: 1, planHash: v.json.planHash });
     expectProblem(stale, 409, 'CONFLICT');
     expect(stale.json.detail).toMatch(/version 2, not 1/);
     expect(stale.json.hint).toMatch(/get_experiment/);
@@ -159,13 +168,13 @@ describe('REST experiment lifecycle', () => {
     expect(m.json.exposures.reduce((s: number, e: { units: number }) => s + e.units, 0)).toBe(20);
     expect(m.json.metrics.map((x: { metricId: string; role: string }) => `${x.metricId}:${x.role}`)).toEqual(['stream-rate:success', 'crash-rate:guardrail']);
 
-    const stop = await rest('POST', `/v1/experiments/${id}/stop`, { reason: 'enough data for a first read' });
+    const stop = await rest('POST', `/v1/experiments/${id}/stop`, { reason: 'enough data for a first read', confirmation: APPROVAL });
     expect(stop.status).toBe(200);
     expect(stop.json.experiment).toMatchObject({ id, status: 'concluded', outcome: 'stopped', buckets: [] });
     const audit = await rest('GET', `/v1/experiments/${id}/audit`);
-    expect(audit.json.audit[0]).toMatchObject({ operation: 'POST /v1/experiments/:id/stop', interface: 'rest', actor: 'rest:anonymous', rationale: 'enough data for a first read' });
+    expect(audit.json.audit[0]).toMatchObject({ operation: 'POST /v1/experiments/:id/stop', interface: 'rest', actor: 'rest:anonymous', rationale: 'enough data for a first read', confirmation: { via: 'argument', reason: APPROVAL.reason } });
 
-    const again = await rest('POST', `/v1/experiments/${id}/stop`, { reason: 'twice' });
+    const again = await rest('POST', `/v1/experiments/${id}/stop`, { reason: 'twice', confirmation: APPROVAL });
     expectProblem(again, 412, 'PRECONDITION_FAILED');
   });
 
@@ -174,7 +183,7 @@ describe('REST experiment lifecycle', () => {
     const replies = [
       await rest('GET', '/v1/experiments/exp_nope'),
       await rest('POST', '/v1/experiments/exp_nope/validate'),
-      await rest('POST', '/v1/experiments/exp_nope/deploy', { version: 1 }),
+      await rest('POST', '/v1/experiments/exp_nope/deploy', { version: 1, planHash: 'f'.repeat(64) }),
       await rest('GET', '/v1/experiments/exp_nope/metrics'),
       await rest('POST', '/v1/experiments/exp_nope/stop', { reason: 'not there' }),
     ];

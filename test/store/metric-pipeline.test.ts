@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { createContainer, type Container } from '../../src/container.js';
-import { demoConfig } from '../helpers/app.js';
+import { APPROVED, demoConfig } from '../helpers/app.js';
 
 // The oracle: the definitions in the issue, computed directly from the accepted raw events.
 // A unit's value is its total since first exposure (binary: 1 if that total is > 0); the CUPED
@@ -57,8 +57,9 @@ function runningExperiment(key: string) {
   const ctx = { actor: 'test', interface: 'cli' as const, operation: 'test', requestId: 'r' };
   const config = demoConfig({ key, successMetrics: ['stream-rate', 'minutes-played', 'skips-per-stream'], guardrails: [{ metricId: 'crash-rate', margin: 0.02 }] });
   const { experiment } = app.experiments.create({ config }, ctx);
-  expect(app.experiments.validate({ experimentId: experiment.id }, ctx).valid).toBe(true);
-  return app.experiments.deploy({ experimentId: experiment.id, version: 1 }, ctx).experiment;
+  const v = app.experiments.validate({ experimentId: experiment.id }, ctx);
+  expect(v.valid).toBe(true);
+  return app.experiments.deploy({ experimentId: experiment.id, version: 1, planHash: v.planHash!, confirmation: APPROVED }, ctx).experiment;
 }
 
 const stored = (experimentId: string, metricId: string) =>

@@ -1,0 +1,45 @@
+import { CLIENT_CAPABILITIES_META_KEY, inputRequired, inputResponse, type ClientCapabilities, type McpServer, type ServerContext } from '@modelcontextprotocol/server';
+import { z } from 'zod';
+import { stripControl } from '../domain/schemas.js';
+import { AppError } from '../errors.js';
+import type { ConfirmationArg, ConfirmStep } from './define-tool.js';
+
+const KEY = 'confirm';
+
+/** The form a human sees: approve or not, and why. */
+const FormSchema = z.object({
+  approve: z.boolean().describe('Approve this change'),
+  reason: z.string().min(3).max(500).describe('Why you approve (recorded in the audit log)'),
+});
+
+/** Whether this request's client can show a form: the 2026 per-request envelope, or what a 2025 client declared at initialize. */
+function canElicit(server: McpServer, sctx: ServerContext): boolean {
+  const fromEnvelope = (sctx.mcpReq.envelope as Record<string, unknown> | undefined)?.[CLIENT_CAPABILITIES_META_KEY] as ClientCapabilities | undefined;
+  const caps = fromEnvelope ?? server.server.getClientCapabilities();
+  const e = caps?.elicitation as { form?: unknown; url?: unknown } | undefined;
+  // An empty elicitation object means form mode (2025-06-18); otherwise form must be listed.
+  return e !== undefined && (e.form !== undefined || e.url === undefined);
+}
+
+/**
+ * One confirmation step. With elicitation, the first round returns an input request (the SDK sends
+ * it as a push elicitation to 2025 sessions and as `input_required` to 2026 clients) and the retried
+ * call reads the answer; without it, the explicit argument stands in. A decline changes nothing.
+ */
+export function confirmStep(server: McpServer, sctx: ServerContext, tool: string, summary: string, given: ConfirmationArg | undefined): ConfirmStep {
+  if (canElicit(server, sctx)) {
+    const answer = inputResponse(sctx.mcpReq.inputResponses, KEY);
+    if (answer.kind === 'missing') {
+      const message = `sealab asks you to confirm: ${summary}.${given ? ` The agent's reason: ${JSON.stringify(given.reason)}.` : ''}`;
+      return { kind: 'ask', ask: { inputRequired: inputRequired({ inputRequests: { [KEY]: inputRequired.elicit({ message, requestedSchema: FormSchema }) } }) } };
+    }
+    const form = answer.kind === 'elicit' && answer.action === 'accept' ? FormSchema.safeParse(answer.content) : undefined;
+    if (!form?.success || !form.data.approve) {
+      const how = answer.kind === 'elicit' ? (answer.action === 'accept' ? 'did not approve' : answer.action === 'decline' ? 'declined' : 'cancelled') : 'gave no answer to';
+      throw new AppError('PRECONDITION_FAILED', `the human ${how} the confirmation for: ${summary}; nothing changed`, `Do not retry on your own: ask the human what to change (update_experiment, a smaller allocation) before calling ${tool} again.`, { reason: 'confirmation_declined' });
+    }
+    return { kind: 'confirmed', confirmation: { via: 'elicitation', reason: stripControl(form.data.reason) } };
+  }
+  if (given) return { kind: 'confirmed', confirmation: { via: 'argument', reason: stripControl(given.reason) } };
+  throw new AppError('PRECONDITION_FAILED', `confirmation required for: ${summary}`, `This client cannot show a confirmation form: ask a human to approve, then call ${tool} again with confirmation: {"reason": "<who approved and why>"}.`, { reason: 'confirmation_required' });
+}
