@@ -26,6 +26,7 @@ const ConfigSchema = z
     maxBodyBytes: wholeNumber('must be a whole number of bytes, e.g. 1048576').pipe(z.number().positive('must be more than 0')),
     allowedHosts: z.array(z.string()).default([]),
     policyFile: z.string().min(1),
+    rampIntervalSeconds: wholeNumber('must be a whole number of seconds, e.g. 60 (0 disables the ramp scheduler)'),
   })
   .superRefine((c, ctx) => {
     if (!LOOPBACK.has(c.host) && !c.token) {
@@ -61,6 +62,7 @@ const SOURCES: Record<string, string> = {
   maxBodyBytes: 'SEALAB_MAX_BODY_BYTES',
   allowedHosts: 'SEALAB_ALLOWED_HOSTS',
   policyFile: '--policy / SEALAB_POLICY_FILE',
+  rampIntervalSeconds: 'SEALAB_RAMP_INTERVAL_SECONDS',
 };
 
 export class ConfigError extends Error {}
@@ -77,6 +79,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     maxBodyBytes: env.SEALAB_MAX_BODY_BYTES ?? 1_048_576,
     allowedHosts: env.SEALAB_ALLOWED_HOSTS ? env.SEALAB_ALLOWED_HOSTS.split(',').map((s) => s.trim()).filter(Boolean) : [],
     policyFile: flags.policyFile ?? env.SEALAB_POLICY_FILE ?? DEFAULT_POLICY_FILE,
+    rampIntervalSeconds: env.SEALAB_RAMP_INTERVAL_SECONDS ?? 60,
   };
   const parsed = ConfigSchema.safeParse(raw);
   if (!parsed.success) {

@@ -19,6 +19,7 @@ import { PlanningService } from './app/planning-service.js';
 import { PlanService } from './app/plan-service.js';
 import { AssignmentIndex } from './app/assignment-index.js';
 import { ExposureBuffer } from './app/exposure-buffer.js';
+import { RampScheduler } from './app/ramp-scheduler.js';
 import type { AppDeps, ChangeEvent, Clock } from './app/context.js';
 import { createLogger, type Logger } from './logger.js';
 
@@ -29,6 +30,8 @@ export interface Container {
   events: EventService;
   metrics: MetricsService;
   planning: PlanningService;
+  /** Advances ramps whose gates hold and trips the circuit breaker; main.ts runs its tick on a timer. */
+  ramps: RampScheduler;
   /** The plan_experiment generator: safe-default drafts from a goal. */
   planner: PlanService;
   /** Replaces the policy in force (validated first); plans validated under the old one must be validated again. */
@@ -99,12 +102,14 @@ export function createContainer(opts: ContainerOptions): Container {
   rebuildIndex();
   listeners.add(rebuildIndex);
   const exposures = new ExposureBuffer(db, deps.events, logger);
+  const metrics = new MetricsService(deps, experiments, () => exposures.flush());
   return {
     deps,
     experiments,
     catalog: new CatalogService(deps),
     events: new EventService(deps, index, exposures),
-    metrics: new MetricsService(deps, experiments, () => exposures.flush()),
+    metrics,
+    ramps: new RampScheduler(deps, experiments, metrics),
     planning: new PlanningService(deps),
     planner: new PlanService(deps, experiments),
     setPolicy: (policy) => {

@@ -13,6 +13,7 @@ const USAGE = `usage:
   sealab simulate [--url URL] [--experiment ID|KEY] [--units N] [--effect E] [--seed S]
                                                         synthetic traffic through the HTTP API
 environment: SEALAB_DATA_DIR SEALAB_POLICY_FILE SEALAB_PORT SEALAB_HOST SEALAB_TOKEN SEALAB_SEED_DEMO SEALAB_LOG_LEVEL SEALAB_MAX_BODY_BYTES SEALAB_ALLOWED_HOSTS
+             SEALAB_RAMP_INTERVAL_SECONDS (ramp scheduler tick, default 60; 0 disables)
 flags win over environment variables, which win over defaults.`;
 
 async function main(argv: string[]): Promise<void> {
@@ -58,6 +59,9 @@ async function main(argv: string[]): Promise<void> {
 
   const container = createContainer({ dbFile: dbFileIn(config.dataDir), seedDemo: config.seedDemo, logger, policyFile: config.policyFile });
   const stops: (() => Promise<void>)[] = [];
+  const stopRamps = container.ramps.start(config.rampIntervalSeconds);
+  stops.push(async () => stopRamps());
+  if (config.rampIntervalSeconds > 0) logger.info({ intervalSeconds: config.rampIntervalSeconds }, 'ramp scheduler running');
   if (command === 'serve') {
     const http = await listenHttp(container, { host: config.host, port: config.port, token: config.token, maxBodyBytes: config.maxBodyBytes, allowedHosts: config.allowedHosts });
     logger.info({ url: `http://${config.host}:${http.port}`, dataDir: config.dataDir, auth: Boolean(config.token) }, 'sealab HTTP listening: /mcp /v1 /healthz');

@@ -31,6 +31,7 @@ describe('loadConfig', () => {
       maxBodyBytes: 1_048_576,
       allowedHosts: [],
       policyFile: DEFAULT_POLICY_FILE,
+      rampIntervalSeconds: 60,
     });
     expect(DEFAULT_POLICY_FILE).toMatch(/policy\/default\.json$/);
   });
@@ -48,6 +49,7 @@ describe('loadConfig', () => {
         SEALAB_MAX_BODY_BYTES: '2048',
         SEALAB_ALLOWED_HOSTS: 'sealab.example, api.sealab.example',
         SEALAB_POLICY_FILE: '/etc/sealab/policy.json',
+        SEALAB_RAMP_INTERVAL_SECONDS: '0',
       },
     );
     expect(config).toEqual({
@@ -60,6 +62,7 @@ describe('loadConfig', () => {
       maxBodyBytes: 2048,
       allowedHosts: ['sealab.example', 'api.sealab.example'],
       policyFile: '/etc/sealab/policy.json',
+      rampIntervalSeconds: 0,
     });
   });
 

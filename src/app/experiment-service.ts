@@ -175,33 +175,63 @@ export class ExperimentService {
         throw new AppError('PRECONDITION_FAILED', `experiment '${exp.key}' is ${exp.status}; only draft, running or paused experiments can be deployed`, 'Create a new experiment (create_experiment) to run this idea again.');
       }
       this.requireCurrentPlan(exp, input.planHash);
-      const toPercent = input.allocationPercent ?? exp.allocationPercent;
-      const config: ExperimentConfig = { ...configOf(exp), allocationPercent: toPercent };
-      this.requirePassing(exp, config);
-      const policy = this.policyFor(exp.surfaceId);
-      const { plan, buckets } = planBuckets(this.d, exp, toPercent);
-      const need = confirmationReason(policy, { kind: plan.action, fromPercent: plan.fromPercent, toPercent });
-      const summary = deploySummary(exp, plan);
-      const status = (given: Confirmation | null): ConfirmationStatus => ({ required: need !== null, reason: need, summary, given });
-      if (plan.action !== 'noop' && toPercent > plan.fromPercent) this.requireApproval(policy, ctx.actor, toPercent);
-      const currentHash = this.planHash(exp);
-      if (input.dryRun || plan.action === 'noop') return { experiment: exp, plan, applied: false, replayed: false, planHash: currentHash, confirmation: status(null) };
-      const given = input.confirmation ? { action: summary, ...input.confirmation } : null;
-      if (need && !given) throw confirmationRequired(need, 'deploy_to_surface');
-      const now = this.now();
-      const next = this.d.experiments.update(exp.id, exp.version, { status: 'running', config, buckets, startedAt: exp.startedAt ?? now }, now);
-      const planHash = this.planHash(next);
-      if (toPercent !== exp.allocationPercent) {
-        // The resized config was judged above, inside this transaction: it carries a passing verdict of its own.
-        this.d.validations.record({ experimentId: next.id, version: next.version, configHash: hashOf(configOf(next)), planHash, policyHash: surfacePolicyHash(this.d.policy, next.surfaceId), valid: true, findings: [], createdAt: now });
-      }
-      this.d.audit.record({ ...ctx, ...(given ? { confirmation: given, rationale: ctx.rationale ?? given.reason } : {}) }, 'experiment', exp.id, exp, next, now);
-      const out: DeployOutcome = { experiment: next, plan, applied: true, replayed: false, planHash, confirmation: status(given) };
-      if (input.idempotencyKey) this.d.idempotency.save('deploy_to_surface', input.idempotencyKey, this.deployRequestHash(input), { plan, applied: true, experimentId: exp.id, planHash, confirmation: out.confirmation }, now);
-      this.d.emit({ kind: 'experiment', id: exp.id, surfaceId: exp.surfaceId });
-      return out;
+      return this.applyDeploy(exp, input, ctx, false);
     };
     return this.d.db.transaction(run).immediate();
+  }
+
+  /**
+   * The ramp scheduler's step to the next planned stage. Instead of an agent's plan hash it needs a
+   * passing verdict on the config in force under the policy in force; instead of a human's
+   * confirmation it is audited as the system with its reasons. Everything else is deploy's path:
+   * re-judged in this IMMEDIATE transaction (collisions, freeze windows, off-plan), the same bucket
+   * allocation and the same allocation approvals by actor.
+   */
+  advanceBySystem(input: { experimentId: string; version: number; toPercent: number }, ctx: WriteContext): DeployOutcome {
+    if (ctx.interface !== 'system') throw new Error('advanceBySystem is reserved to the server itself');
+    return this.d.db.transaction(() => {
+      const exp = this.get(input.experimentId);
+      this.checkVersion(exp, input.version);
+      const next = exp.rampPlan.stages.find((x) => x > exp.allocationPercent);
+      if (exp.status !== 'running' || next !== input.toPercent) {
+        throw new AppError('PRECONDITION_FAILED', `experiment '${exp.key}' is ${exp.status} at ${exp.allocationPercent}%; ${input.toPercent}% is not its next stage`, 'Call get_ramp_status to see the stage and the next action.');
+      }
+      const verdict = this.d.validations.byPlanHash(exp.id, this.planHash(exp));
+      if (!verdict?.valid) {
+        throw new AppError('PRECONDITION_FAILED', `the config of '${exp.key}' has no passing verdict under the policy in force ('${this.d.policy.version}')`, revalidateHint(exp), { reason: verdict ? 'failed_validation' : 'not_validated' });
+      }
+      return this.applyDeploy(exp, { allocationPercent: input.toPercent }, ctx, true);
+    }).immediate();
+  }
+
+  /** Deploy after the caller's checks (plan hash, or the system's verdict): judge again, allocate, audit. Runs inside the caller's transaction. */
+  private applyDeploy(exp: Experiment, input: Partial<DeployInput>, ctx: WriteContext, system: boolean): DeployOutcome {
+    const toPercent = input.allocationPercent ?? exp.allocationPercent;
+    const config: ExperimentConfig = { ...configOf(exp), allocationPercent: toPercent };
+    this.requirePassing(exp, config);
+    const policy = this.policyFor(exp.surfaceId);
+    const { plan, buckets } = planBuckets(this.d, exp, toPercent);
+    const need = system ? null : confirmationReason(policy, { kind: plan.action, fromPercent: plan.fromPercent, toPercent });
+    const summary = deploySummary(exp, plan);
+    const status = (given: Confirmation | null): ConfirmationStatus => ({ required: need !== null, reason: need, summary, given });
+    if (plan.action !== 'noop' && toPercent > plan.fromPercent) this.requireApproval(policy, ctx.actor, toPercent);
+    const currentHash = this.planHash(exp);
+    if (input.dryRun || plan.action === 'noop') return { experiment: exp, plan, applied: false, replayed: false, planHash: currentHash, confirmation: status(null) };
+    const given = input.confirmation ? { action: summary, ...input.confirmation } : null;
+    if (need && !given) throw confirmationRequired(need, 'deploy_to_surface');
+    const now = this.now();
+    const next = this.d.experiments.update(exp.id, exp.version, { status: 'running', config, buckets, startedAt: exp.startedAt ?? now }, now);
+    if (plan.action === 'start' || plan.action === 'resize') this.d.experiments.setStageStartedAt(exp.id, now);
+    const planHash = this.planHash(next);
+    if (toPercent !== exp.allocationPercent) {
+      // The resized config was judged above, inside this transaction: it carries a passing verdict of its own.
+      this.d.validations.record({ experimentId: next.id, version: next.version, configHash: hashOf(configOf(next)), planHash, policyHash: surfacePolicyHash(this.d.policy, next.surfaceId), valid: true, findings: [], createdAt: now });
+    }
+    this.d.audit.record({ ...ctx, ...(given ? { confirmation: given, rationale: ctx.rationale ?? given.reason } : {}) }, 'experiment', exp.id, exp, next, now);
+    const out: DeployOutcome = { experiment: next, plan, applied: true, replayed: false, planHash, confirmation: status(given) };
+    if (input.idempotencyKey && input.planHash) this.d.idempotency.save('deploy_to_surface', input.idempotencyKey, this.deployRequestHash(input as DeployInput), { plan, applied: true, experimentId: exp.id, planHash, confirmation: out.confirmation }, now);
+    this.d.emit({ kind: 'experiment', id: exp.id, surfaceId: exp.surfaceId });
+    return out;
   }
 
   /** What stopping would need: the policy's confirmation for this outcome, after the precondition checks. */
@@ -224,6 +254,25 @@ export class ExperimentService {
       const now = this.now();
       const next = this.d.experiments.update(exp.id, exp.version, { status: 'concluded', outcome: input.outcome ?? 'stopped', buckets: [], endedAt: now }, now);
       this.d.audit.record({ ...ctx, rationale: input.reason, ...(given ? { confirmation: given } : {}) }, 'experiment', exp.id, exp, next, now);
+      this.d.emit({ kind: 'experiment', id: exp.id, surfaceId: exp.surfaceId });
+      return next;
+    }).immediate();
+  }
+
+  /**
+   * The circuit breaker's roll back: like stop_experiment with outcome rolled_back, without a human's
+   * confirmation (the server acts at once), audited as the system with the numbers that tripped it.
+   */
+  rollBackBySystem(input: { experimentId: string; reason: string; details: Record<string, unknown> }, ctx: WriteContext): Experiment {
+    if (ctx.interface !== 'system') throw new Error('rollBackBySystem is reserved to the server itself');
+    return this.d.db.transaction(() => {
+      const exp = this.get(input.experimentId);
+      this.requireStoppable(exp);
+      const now = this.now();
+      const next = this.d.experiments.update(exp.id, exp.version, { status: 'concluded', outcome: 'rolled_back', buckets: [], endedAt: now }, now);
+      const audited = { ...ctx, rationale: input.reason };
+      this.d.audit.record(audited, 'experiment', exp.id, exp, next, now);
+      this.d.audit.record(audited, 'experiment', exp.id, null, { circuitBreaker: input.details }, now);
       this.d.emit({ kind: 'experiment', id: exp.id, surfaceId: exp.surfaceId });
       return next;
     }).immediate();
@@ -269,6 +318,11 @@ export class ExperimentService {
       now: this.d.clock.now(),
       ...(deployed ? { deployed } : {}),
     });
+  }
+
+  /** The plan hash of the config in force under the policy in force (what a ramp cites). */
+  planHashOf(exp: Experiment): string {
+    return this.planHash(exp);
   }
 
   private planHash(exp: Experiment): string {

@@ -25,9 +25,11 @@ export class MetricsService {
     private readonly flushExposures: () => void = () => undefined,
   ) {}
 
-  report(experimentId: string): MetricsReport {
+  /** `alwaysValid` reads the data under the always-valid analysis whatever the plan says: safe for a server that looks every minute. */
+  report(experimentId: string, opts: { alwaysValid?: boolean } = {}): MetricsReport {
     this.flushExposures();
-    const exp = this.experiments.get(experimentId);
+    const stored = this.experiments.get(experimentId);
+    const exp = opts.alwaysValid ? { ...stored, analysisPlan: { ...stored.analysisPlan, sequential: true, looks: undefined } } : stored;
     const ids = [...new Set([...exp.successMetrics, ...exp.guardrails.map((g) => g.metricId)])];
     const metrics = new Map(ids.flatMap((id) => {
       const m = this.d.catalog.metric(id);

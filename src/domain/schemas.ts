@@ -86,12 +86,18 @@ export const GuardrailSchema = z.object({
   margin: z.number().positive().max(1).default(0.02).describe('Non-inferiority margin, relative, e.g. 0.02 for 2%'),
 });
 
+export const RampGateSchema = z.object({
+  minUnitsPerArm: z.number().int().min(0).max(10_000_000).optional().describe('Exposed units every arm needs before the next stage (default 100), e.g. 500'),
+});
+
 export const RampPlanSchema = z.object({
   stages: z
     .array(z.number().gt(0).max(100))
     .max(10)
     .default([])
     .describe('Later allocations, ascending, that deploy_to_surface ramps through after starting at allocationPercent, e.g. [25, 50]; a ramp may not skip a stage'),
+  minHours: z.number().min(0).max(2160).optional().describe('Minimum hours each stage runs before the ramp scheduler advances to the next (default 24), e.g. 48'),
+  gate: RampGateSchema.optional().describe('What must hold before the scheduler advances a stage, besides SRM passing and no guardrail significantly worse'),
 });
 
 export const AnalysisPlanSchema = z.object({

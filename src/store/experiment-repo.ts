@@ -37,6 +37,18 @@ export interface ExperimentPatch {
   endedAt?: string | null;
 }
 
+/** A pause on automatic ramp advancement, set by hold_ramp. */
+export interface RampHold {
+  reason: string;
+  actor: string;
+  at: string;
+}
+
+export interface RampState {
+  stageStartedAt: string | null;
+  hold: RampHold | null;
+}
+
 export const configOf = (e: Experiment): ExperimentConfig => ({
   key: e.key,
   name: e.name,
@@ -86,6 +98,20 @@ export class ExperimentRepo {
     }
     const sql = `SELECT * FROM experiments ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY created_at, id`;
     return (prepared(this.db, sql).all(...args) as Row[]).map(toExperiment);
+  }
+
+  /** The ramp scheduler's state: when the current stage started and any hold (outside the versioned config). */
+  rampState(id: string): RampState {
+    const r = prepared(this.db, 'SELECT stage_started_at, ramp_hold FROM experiments WHERE id = ?').get(id) as { stage_started_at: string | null; ramp_hold: string | null } | undefined;
+    return { stageStartedAt: r?.stage_started_at ?? null, hold: r?.ramp_hold ? (JSON.parse(r.ramp_hold) as RampHold) : null };
+  }
+
+  setStageStartedAt(id: string, at: string): void {
+    prepared(this.db, 'UPDATE experiments SET stage_started_at = ? WHERE id = ?').run(at, id);
+  }
+
+  setRampHold(id: string, hold: RampHold | null): void {
+    prepared(this.db, 'UPDATE experiments SET ramp_hold = ? WHERE id = ?').run(hold ? JSON.stringify(hold) : null, id);
   }
 
   /** Applies a patch only if the stored version is `expectedVersion`; returns the new state. */

@@ -134,4 +134,14 @@ export const MIGRATIONS: { version: number; name: string; sql: string }[] = [
       ALTER TABLE audit_log ADD COLUMN confirmation TEXT;
     `,
   },
+  {
+    version: 4,
+    name: 'ramp stages: when the current stage started, and a hold on automatic advancement',
+    sql: `
+      -- Set when an experiment starts or changes allocation; the ramp scheduler measures time in stage from it.
+      ALTER TABLE experiments ADD COLUMN stage_started_at TEXT;
+      -- A hold on automatic ramping: {reason, actor, at}, or NULL. Not config, so it does not bump the version.
+      ALTER TABLE experiments ADD COLUMN ramp_hold TEXT;
+    `,
+  },
 ];

@@ -136,3 +136,21 @@ describe('analyzeExperiment', () => {
     expect(m.note).toBeTruthy();
   });
 });
+
+describe('guardrail margins on rare events', () => {
+  it('uses the catalog baseline as the reference when control has no events yet', () => {
+    const rand = prng(99);
+    const none = (n: number): ArmStats => ({ n, sumX: 0, sumX2: 0, sumY: 0, sumY2: 0, sumXY: 0 });
+    const one = (n: number): ArmStats => ({ n, sumX: 1, sumX2: 1, sumY: 0, sumY2: 0, sumXY: 0 });
+    const r = analyzeExperiment(
+      input({
+        stats: { 'minutes-played': { control: arm(5000, 42, 30, rand), focus: arm(5000, 42, 30, rand) }, 'crash-rate': { control: none(5000), focus: one(5000) } },
+        guardrails: [{ metricId: 'crash-rate', margin: 0.5 }],
+        plan: { sequential: false },
+      }),
+    );
+    const ni = cell(r, 'crash-rate').nonInferiority!;
+    // crash-rate baseline 0.004 in the catalog: threshold = 0.5 × 0.004, not 0.
+    expect(ni.threshold).toBeCloseTo(0.002, 12);
+  });
+});

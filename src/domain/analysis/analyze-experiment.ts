@@ -152,13 +152,16 @@ function srmOf(exposures: { weight: number; units: number }[], threshold: number
 }
 
 function nonInferior(cmp: { test: { controlMean: number; absolute: Interval; standardError: number }; absolute: Interval }, m: Metric, margin: number, alpha: number, method: Method) {
-  const threshold = margin * Math.abs(cmp.test.controlMean);
+  // A relative margin needs a non-zero reference: with no events yet in control (rare metrics such as
+  // crash rate), fall back to the catalog baseline rather than a threshold of 0 nothing can meet.
+  const reference = cmp.test.controlMean !== 0 ? Math.abs(cmp.test.controlMean) : Math.abs(m.baselineMean);
+  const threshold = margin * reference;
   if (method !== 'fixed-horizon') {
     // Read off the (always-valid or repeated) interval: the bad-side bound must stay within the margin.
     const bound = m.direction === 'increase' ? cmp.absolute.lower : cmp.absolute.upper;
     return { nonInferior: m.direction === 'increase' ? bound > -threshold : bound < threshold, bound, threshold };
   }
-  const r = nonInferiorityTest({ controlMean: cmp.test.controlMean, estimate: cmp.test.absolute.estimate, standardError: cmp.test.standardError, margin, direction: m.direction, alpha });
+  const r = nonInferiorityTest({ controlMean: cmp.test.controlMean !== 0 ? cmp.test.controlMean : m.baselineMean, estimate: cmp.test.absolute.estimate, standardError: cmp.test.standardError, margin, direction: m.direction, alpha });
   return r.ok ? { nonInferior: r.nonInferior, bound: r.bound, threshold: r.threshold } : { nonInferior: false, bound: NaN, threshold };
 }
 

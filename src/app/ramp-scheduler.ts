@@ -1,0 +1,246 @@
+import { randomUUID } from 'node:crypto';
+import type { Experiment } from '../domain/schemas.js';
+import { AppError } from '../errors.js';
+import type { RampHold } from '../store/experiment-repo.js';
+import type { AppDeps, WriteContext } from './context.js';
+import type { ExperimentService } from './experiment-service.js';
+import type { MetricsReport, MetricsService } from './metrics-service.js';
+
+/** Defaults for configs whose rampPlan names no minimum duration or gate. */
+export const DEFAULT_STAGE_MIN_HOURS = 24;
+export const DEFAULT_MIN_UNITS_PER_ARM = 100;
+export const RAMP_SCHEDULER_ACTOR = 'system:ramp-scheduler';
+
+export interface GateCheck {
+  name: 'min_duration' | 'srm' | 'guardrails' | 'enough_data';
+  pass: boolean;
+  detail: string;
+}
+
+export interface GuardrailReading {
+  metricId: string;
+  variant: string;
+  assessment: string;
+  controlMean: number | null;
+  mean: number | null;
+  /** Treatment minus control, with its always-valid interval. */
+  absolute: { estimate: number; lower: number; upper: number } | null;
+  relativeEstimate: number | null;
+  pValue: number | null;
+}
+
+export type RampAction = 'advance' | 'wait' | 'held' | 'roll_back' | 'complete' | 'none';
+
+export interface RampStatus {
+  experimentId: string;
+  key: string;
+  status: Experiment['status'];
+  version: number;
+  allocationPercent: number;
+  /** 1-based stage number and the number of stages, the start allocation counting as stage 1. */
+  stage: number;
+  stageCount: number;
+  plannedStages: number[];
+  nextPercent: number | null;
+  stageStartedAt: string | null;
+  hoursInStage: number | null;
+  minHours: number;
+  gate: { holds: boolean; checks: GateCheck[]; minUnitsPerArm: number; unitsPerArm: { variant: string; units: number }[]; srm: { checked: boolean; pValue: number | null; mismatch: boolean }; guardrails: GuardrailReading[] };
+  breaker: { tripped: boolean; reasons: string[] };
+  hold: RampHold | null;
+  nextAction: RampAction;
+  reason: string;
+  /** The plan hash of the config in force: what advance_ramp (or deploy_to_surface) cites. */
+  planHash: string;
+  lastTick: TickOutcome | null;
+}
+
+export interface TickOutcome {
+  experimentId: string;
+  key: string;
+  at: string;
+  action: 'advanced' | 'rolled_back' | 'waiting' | 'held' | 'complete' | 'refused';
+  reason: string;
+}
+
+/**
+ * Walks running experiments through their ramp plans: a stage advances only after its minimum
+ * duration and while its gate holds; a guardrail significantly worse under the always-valid
+ * analysis rolls the experiment back at once (the circuit breaker). Time comes from the injected clock.
+ */
+export class RampScheduler {
+  private readonly last = new Map<string, TickOutcome>();
+
+  constructor(
+    private readonly d: AppDeps,
+    private readonly experiments: ExperimentService,
+    private readonly metrics: MetricsService,
+  ) {}
+
+  /** One pass over every running experiment; each is judged and acted on independently. */
+  tick(): TickOutcome[] {
+    const out: TickOutcome[] = [];
+    for (const exp of this.d.experiments.list({ status: ['running'] })) {
+      let outcome: TickOutcome;
+      try {
+        outcome = this.step(exp);
+      } catch (err) {
+        this.d.logger.error({ err, experimentId: exp.id }, 'ramp scheduler failed on an experiment');
+        outcome = this.outcome(exp, 'refused', `internal error: ${(err as Error).message}`);
+      }
+      this.last.set(exp.id, outcome);
+      out.push(outcome);
+    }
+    return out;
+  }
+
+  /** Runs tick() every `seconds` (0 disables) on an unref'd timer; returns the function that stops it. */
+  start(seconds: number): () => void {
+    if (seconds <= 0) return () => undefined;
+    const timer = setInterval(() => {
+      try {
+        this.tick();
+      } catch (err) {
+        this.d.logger.error({ err }, 'ramp scheduler tick failed');
+      }
+    }, seconds * 1000);
+    timer.unref();
+    return () => clearInterval(timer);
+  }
+
+  /** Where the experiment is in its ramp, the gate with its numbers, and what the scheduler will do next. */
+  status(experimentId: string): RampStatus {
+    const exp = this.experiments.get(experimentId);
+    const report = this.metrics.report(exp.id, { alwaysValid: true });
+    return this.evaluate(exp, report);
+  }
+
+  /** Pauses automatic advancement (the circuit breaker stays armed); audited. */
+  hold(experimentId: string, reason: string, ctx: WriteContext): RampStatus {
+    this.setHold(experimentId, { reason, actor: ctx.actor, at: this.d.clock.now().toISOString() }, ctx);
+    return this.status(experimentId);
+  }
+
+  /** Lifts a hold; the next tick judges the gate again. */
+  resume(experimentId: string, ctx: WriteContext): RampStatus {
+    this.setHold(experimentId, null, ctx);
+    return this.status(experimentId);
+  }
+
+  private setHold(experimentId: string, hold: RampHold | null, ctx: WriteContext): void {
+    this.d.db.transaction(() => {
+      const exp = this.experiments.get(experimentId);
+      if (exp.status !== 'running' && exp.status !== 'paused') {
+        throw new AppError('PRECONDITION_FAILED', `experiment '${exp.key}' is ${exp.status}; only a running or paused experiment has a ramp to hold`, 'Call get_ramp_status or list_experiments to find a running experiment.');
+      }
+      const before = this.d.experiments.rampState(exp.id).hold;
+      this.d.experiments.setRampHold(exp.id, hold);
+      this.d.audit.record(ctx, 'experiment', exp.id, { rampHold: before }, { rampHold: hold }, this.d.clock.now().toISOString());
+    }).immediate();
+  }
+
+  private step(exp: Experiment): TickOutcome {
+    const s = this.evaluate(exp, this.metrics.report(exp.id, { alwaysValid: true }));
+    if (s.nextAction === 'roll_back') {
+      const reason = `circuit breaker: ${s.breaker.reasons.join('; ')}`;
+      this.experiments.rollBackBySystem({ experimentId: exp.id, reason, details: { stage: s.stage, allocationPercent: s.allocationPercent, guardrails: s.gate.guardrails.filter((g) => g.assessment === 'worse'), srm: s.gate.srm, unitsPerArm: s.gate.unitsPerArm } }, this.ctx('circuit_breaker'));
+      this.d.logger.warn({ experimentId: exp.id, key: exp.key, reason }, 'circuit breaker rolled an experiment back');
+      return this.outcome(exp, 'rolled_back', reason);
+    }
+    if (s.nextAction === 'advance') {
+      const reason = `stage ${s.stage}/${s.stageCount} → ${s.nextPercent}%: ${s.gate.checks.map((c) => c.detail).join('; ')}`;
+      try {
+        this.experiments.advanceBySystem({ experimentId: exp.id, version: exp.version, toPercent: s.nextPercent! }, this.ctx('ramp_advance', reason));
+      } catch (err) {
+        if (!(err instanceof AppError)) throw err;
+        return this.outcome(exp, 'refused', `advance to ${s.nextPercent}% refused: ${err.code}: ${err.message}. ${err.hint}`);
+      }
+      this.d.logger.info({ experimentId: exp.id, key: exp.key, from: s.allocationPercent, to: s.nextPercent }, 'ramp advanced');
+      return this.outcome(exp, 'advanced', reason);
+    }
+    return this.outcome(exp, s.nextAction === 'wait' ? 'waiting' : s.nextAction === 'held' ? 'held' : 'complete', s.reason);
+  }
+
+  private evaluate(exp: Experiment, report: MetricsReport): RampStatus {
+    const now = this.d.clock.now();
+    const state = this.d.experiments.rampState(exp.id);
+    const since = state.stageStartedAt ?? exp.startedAt;
+    const hoursInStage = since ? (now.getTime() - Date.parse(since)) / 3_600_000 : null;
+    const minHours = exp.rampPlan.minHours ?? DEFAULT_STAGE_MIN_HOURS;
+    const minUnitsPerArm = exp.rampPlan.gate?.minUnitsPerArm ?? DEFAULT_MIN_UNITS_PER_ARM;
+    const stages = exp.rampPlan.stages;
+    const nextPercent = stages.find((x) => x > exp.allocationPercent) ?? null;
+    const guardrails = guardrailReadings(report);
+    const worse = guardrails.filter((g) => g.assessment === 'worse');
+    const units = report.exposures.map((x) => ({ variant: x.variant, units: x.units }));
+    const checks: GateCheck[] = [
+      { name: 'min_duration', pass: hoursInStage !== null && hoursInStage >= minHours, detail: `${hoursInStage === null ? 'not started' : `${hoursInStage.toFixed(1)}h`} in stage, minimum ${minHours}h` },
+      { name: 'srm', pass: !report.srm.mismatch, detail: report.srm.checked ? `SRM p=${report.srm.pValue!.toPrecision(3)} (${report.srm.mismatch ? 'mismatch' : 'ok'})` : `SRM not checked yet: ${report.srm.note}` },
+      { name: 'guardrails', pass: worse.length === 0, detail: worse.length ? `worse: ${worse.map(describeWorse).join(', ')}` : `no guardrail significantly worse (${guardrails.map((g) => `${g.metricId}/${g.variant} ${g.assessment}`).join(', ') || 'none'})` },
+      { name: 'enough_data', pass: units.every((u) => u.units >= minUnitsPerArm), detail: `units per arm ${units.map((u) => `${u.variant} ${u.units}`).join(', ')} (minimum ${minUnitsPerArm})` },
+    ];
+    const holds = checks.every((c) => c.pass);
+    const breakerReasons = worse.map((g) => `guardrail ${describeWorse(g)} is significantly worse under the always-valid analysis`);
+    const [nextAction, reason] = ((): [RampAction, string] => {
+      if (exp.status !== 'running') return ['none', `experiment is ${exp.status}; the scheduler acts only on running experiments`];
+      if (breakerReasons.length) return ['roll_back', breakerReasons.join('; ')];
+      if (nextPercent === null) return ['complete', `at the last planned stage (${exp.allocationPercent}%); stop_experiment concludes it`];
+      if (state.hold) return ['held', `held by ${state.hold.actor} since ${state.hold.at}: ${state.hold.reason}`];
+      if (holds) return ['advance', `gate holds; the next tick advances to ${nextPercent}%`];
+      return ['wait', `waiting: ${checks.filter((c) => !c.pass).map((c) => c.detail).join('; ')}`];
+    })();
+    const stage = stages.filter((x) => x <= exp.allocationPercent).length + (stages.includes(exp.allocationPercent) ? 0 : 1);
+    return {
+      experimentId: exp.id,
+      key: exp.key,
+      status: exp.status,
+      version: exp.version,
+      allocationPercent: exp.allocationPercent,
+      stage,
+      stageCount: stage + stages.filter((x) => x > exp.allocationPercent).length,
+      plannedStages: stages,
+      nextPercent,
+      stageStartedAt: since,
+      hoursInStage,
+      minHours,
+      gate: { holds, checks, minUnitsPerArm, unitsPerArm: units, srm: { checked: report.srm.checked, pValue: report.srm.pValue, mismatch: report.srm.mismatch }, guardrails },
+      breaker: { tripped: breakerReasons.length > 0, reasons: breakerReasons },
+      hold: state.hold,
+      nextAction,
+      reason,
+      planHash: this.experiments.planHashOf(exp),
+      lastTick: this.last.get(exp.id) ?? null,
+    };
+  }
+
+  private ctx(operation: string, rationale?: string): WriteContext {
+    return { actor: RAMP_SCHEDULER_ACTOR, interface: 'system', operation, requestId: randomUUID(), ...(rationale ? { rationale } : {}) };
+  }
+
+  private outcome(exp: Experiment, action: TickOutcome['action'], reason: string): TickOutcome {
+    return { experimentId: exp.id, key: exp.key, at: this.d.clock.now().toISOString(), action, reason };
+  }
+}
+
+function guardrailReadings(report: MetricsReport): GuardrailReading[] {
+  return report.metrics
+    .filter((m) => m.role === 'guardrail')
+    .flatMap((m) => {
+      const control = m.variants.find((v) => v.isControl);
+      return m.variants
+        .filter((v) => !v.isControl)
+        .map((v) => ({
+          metricId: m.metricId,
+          variant: v.variant,
+          assessment: v.assessment,
+          controlMean: control?.mean ?? null,
+          mean: v.mean,
+          absolute: v.absolute ? { estimate: v.absolute.estimate, lower: v.absolute.lower, upper: v.absolute.upper } : null,
+          relativeEstimate: v.relative?.estimate ?? null,
+          pValue: v.pValue,
+        }));
+    });
+}
+
+const describeWorse = (g: GuardrailReading) =>
+  `${g.metricId} in '${g.variant}' (${g.mean?.toPrecision(3)} vs control ${g.controlMean?.toPrecision(3)}${g.relativeEstimate !== null ? `, ${(100 * g.relativeEstimate).toFixed(1)}%` : ''}${g.absolute ? `, interval [${g.absolute.lower.toPrecision(3)}, ${g.absolute.upper.toPrecision(3)}]` : ''}, p=${g.pValue?.toPrecision(3)})`;

@@ -1,0 +1,74 @@
+import { z } from 'zod';
+import { ExperimentStatus } from '../src/domain/schemas.js';
+import { defineTool } from '../src/mcp/define-tool.js';
+import type { RampStatus } from '../src/app/ramp-scheduler.js';
+
+const IntervalSchema = z.object({ estimate: z.number(), lower: z.number(), upper: z.number() });
+const TickSchema = z.object({
+  experimentId: z.string(),
+  key: z.string(),
+  at: z.string(),
+  action: z.enum(['advanced', 'rolled_back', 'waiting', 'held', 'complete', 'refused']),
+  reason: z.string(),
+});
+
+export const RampStatusSchema = z.object({
+  experimentId: z.string(),
+  key: z.string(),
+  status: ExperimentStatus,
+  version: z.number().int().describe('Cite it in advance_ramp'),
+  allocationPercent: z.number().describe('The current stage\'s share of surface traffic'),
+  stage: z.number().int().describe('Current stage, 1 = the start allocation'),
+  stageCount: z.number().int(),
+  plannedStages: z.array(z.number()).describe('rampPlan.stages: the allocations after the start'),
+  nextPercent: z.number().nullable().describe('The next stage, null at the last one'),
+  stageStartedAt: z.string().nullable(),
+  hoursInStage: z.number().nullable(),
+  minHours: z.number().describe('Minimum hours in a stage before the scheduler advances (rampPlan.minHours, default 24)'),
+  gate: z.object({
+    holds: z.boolean().describe('Every check passes'),
+    checks: z.array(z.object({ name: z.enum(['min_duration', 'srm', 'guardrails', 'enough_data']), pass: z.boolean(), detail: z.string() })),
+    minUnitsPerArm: z.number().int(),
+    unitsPerArm: z.array(z.object({ variant: z.string(), units: z.number().int() })),
+    srm: z.object({ checked: z.boolean(), pValue: z.number().nullable(), mismatch: z.boolean() }),
+    guardrails: z.array(z.object({
+      metricId: z.string(),
+      variant: z.string(),
+      assessment: z.string().describe('"worse" trips the circuit breaker'),
+      controlMean: z.number().nullable(),
+      mean: z.number().nullable(),
+      absolute: IntervalSchema.nullable().describe('Treatment minus control with its always-valid interval'),
+      relativeEstimate: z.number().nullable(),
+      pValue: z.number().nullable(),
+    })),
+  }),
+  breaker: z.object({ tripped: z.boolean(), reasons: z.array(z.string()) }).describe('Tripped: the next tick rolls the experiment back'),
+  hold: z.object({ reason: z.string(), actor: z.string(), at: z.string() }).nullable().describe('Set by hold_ramp: automatic advancement paused'),
+  nextAction: z.enum(['advance', 'wait', 'held', 'roll_back', 'complete', 'none']).describe('What the scheduler does at its next tick'),
+  reason: z.string(),
+  planHash: z.string().describe('Plan hash of the config in force: cite it in advance_ramp'),
+  lastTick: TickSchema.nullable().describe('What the scheduler did at its last tick, if it has run since the server started'),
+});
+
+/** One paragraph an agent can read: where the ramp is and what happens next. */
+export function rampText(s: RampStatus): string {
+  const checks = s.gate.checks.map((c) => `${c.pass ? '✓' : '✗'} ${c.detail}`).join('\n');
+  return `'${s.key}' (${s.status}, v${s.version}) at ${s.allocationPercent}%, stage ${s.stage}/${s.stageCount}${s.nextPercent !== null ? `, next ${s.nextPercent}%` : ''}.\nGate:\n${checks}\nNext action: ${s.nextAction} — ${s.reason}`;
+}
+
+export const getRampStatus = defineTool({
+  name: 'get_ramp_status',
+  title: 'Get ramp status and gate',
+  description: [
+    'Shows where a running experiment is in its ramp plan and what the server\'s ramp scheduler will do next: the current stage and allocation, time in stage against rampPlan.minHours, and the gate with its numbers (sample-ratio check p-value, every guardrail\'s assessment, estimate and always-valid interval, exposed units per arm against rampPlan.gate.minUnitsPerArm).',
+    'nextAction: "advance" (the gate holds; the next tick ramps), "wait" (a check fails; reason says which), "held" (hold_ramp paused it), "roll_back" (a guardrail is significantly worse: the circuit breaker stops it with outcome rolled_back at the next tick), "complete" (last stage), "none" (not running).',
+    'Read-only and cheap. Use it before advance_ramp or hold_ramp; use get_metrics for the full analysis and stop_experiment as the kill switch.',
+  ].join('\n'),
+  inputSchema: z.object({ experimentId: z.string().describe('Experiment id or key, e.g. "home-focus-shelf"') }),
+  outputSchema: RampStatusSchema,
+  annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  handler: (args, ctx) => {
+    const s = ctx.app.ramps.status(args.experimentId);
+    return { structured: s, text: rampText(s) };
+  },
+});
