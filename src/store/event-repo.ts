@@ -1,5 +1,6 @@
 import { prepared, type Db } from './db.js';
 import { MetricPipeline } from './metric-pipeline.js';
+import type { ArmStats } from '../domain/analysis/compare-arms.js';
 
 export interface ExposureRow {
   eventId: string;
@@ -17,15 +18,7 @@ export interface MetricEventRow {
 }
 
 /** Per (experiment, variant, metric): n and the sums the statistics need (see MetricPipeline). */
-export interface ArmAggregate {
-  variant: string;
-  n: number;
-  sumX: number;
-  sumX2: number;
-  sumY: number;
-  sumY2: number;
-  sumXY: number;
-}
+export type ArmAggregate = ArmStats & { variant: string };
 
 const AGG_COLUMNS = 'variant, n, sum_x AS sumX, sum_x2 AS sumX2, sum_y AS sumY, sum_y2 AS sumY2, sum_xy AS sumXY';
 
