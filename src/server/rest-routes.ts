@@ -4,7 +4,9 @@ import type { Container } from '../container.js';
 import { AppError } from '../errors.js';
 import type { WriteContext } from '../store/audit-repo.js';
 import type { HttpVars } from './http-app.js';
-import { JsonPatchOperationSchema, stripControl } from '../domain/schemas.js';
+import { openApiDocument } from './openapi.js';
+import { CreateBody, DeployBody, PlanBody, StopBody, TransitionBody, UpdateBody } from './rest-schemas.js';
+import { stripControl } from '../domain/schemas.js';
 import { ruleCatalog } from '../domain/rules/index.js';
 import { policyView } from '../app/policy-view.js';
 
@@ -32,19 +34,13 @@ const write = (c: C, operation: string, rationale?: string): WriteContext => ({
   ...(rationale ? { rationale } : {}),
 });
 
-const CreateBody = z.object({ config: z.unknown(), idempotencyKey: z.string().min(8).max(128).optional() });
 /** REST has no elicitation: a confirmation the policy asks for comes in the body, with its reason. */
-const ConfirmationBody = z.object({ reason: z.string().min(3).max(500) });
 const argued = (c?: { reason: string }) => (c ? { confirmation: { via: 'argument' as const, reason: stripControl(c.reason) } } : {});
-const DeployBody = z.object({ version: z.number().int().positive(), planHash: z.string().min(16).max(128), allocationPercent: z.number().gt(0).max(100).optional(), dryRun: z.boolean().default(false), idempotencyKey: z.string().min(8).max(128).optional(), confirmation: ConfirmationBody.optional() });
-const UpdateBody = z.object({ version: z.number().int().positive(), patch: z.array(JsonPatchOperationSchema).min(1).max(100).optional(), config: z.unknown().optional() });
-const PlanBody = z.object({ goal: z.string().min(3).max(500), surfaceId: z.string(), metricId: z.string().optional(), mde: z.number().gt(0).lt(10).optional(), durationDays: z.number().int().min(1).max(180).optional(), slotIds: z.array(z.string()).max(10).optional(), contentIds: z.array(z.string()).max(20).optional(), key: z.string().optional(), owner: z.string().max(120).optional() });
-const TransitionBody = z.object({ version: z.number().int().positive(), reason: z.string().min(3).max(1000) });
-const StopBody = z.object({ reason: z.string().min(3).max(1000), outcome: z.enum(['stopped', 'rolled_back', 'shipped']).default('stopped'), version: z.number().int().positive().optional(), confirmation: ConfirmationBody.optional() });
 
 /** REST for the same use cases as the MCP tools; errors become problem JSON in the app's onError. */
 export function restRoutes(app: Container) {
   const r = new Hono<{ Variables: HttpVars }>();
+  r.get('/openapi.json', (c) => c.json(openApiDocument()));
   r.get('/surfaces', (c) => c.json({ surfaces: app.catalog.surfaces() }));
   r.get('/surfaces/:id', (c) => c.json(app.catalog.surface(c.req.param('id'))));
   r.get('/surfaces/:id/assignment', (c) => c.json(app.events.assign(c.req.param('id'), c.req.query('unit') ?? '', c.req.query('platform'))));
