@@ -13,6 +13,9 @@ import { getAssignment } from './get-assignment.js';
 import { planPower } from './plan-power.js';
 import { planExperiment } from './plan-experiment.js';
 import { updateExperiment } from './update-experiment.js';
+import { getRampStatus } from './get-ramp-status.js';
+import { advanceRamp } from './advance-ramp.js';
+import { holdRamp } from './hold-ramp.js';
 
 /** Every MCP tool, in the order an agent meets them. */
-export const tools: AnyToolDefinition[] = [listSurfaces, createExperiment, validateConfig, deployToSurface, getMetrics, stopExperiment, pauseExperiment, archiveExperiment, listExperiments, getExperiment, getAssignment, planPower, planExperiment, updateExperiment];
+export const tools: AnyToolDefinition[] = [listSurfaces, createExperiment, validateConfig, deployToSurface, getMetrics, stopExperiment, pauseExperiment, archiveExperiment, listExperiments, getExperiment, getAssignment, planPower, planExperiment, updateExperiment, getRampStatus, advanceRamp, holdRamp];

@@ -189,7 +189,7 @@ export class RampScheduler {
       if (holds) return ['advance', `gate holds; the next tick advances to ${nextPercent}%`];
       return ['wait', `waiting: ${checks.filter((c) => !c.pass).map((c) => c.detail).join('; ')}`];
     })();
-    const stage = stages.filter((x) => x <= exp.allocationPercent).length + (stages.includes(exp.allocationPercent) ? 0 : 1);
+    const stage = 1 + stages.filter((x) => x <= exp.allocationPercent).length;
     return {
       experimentId: exp.id,
       key: exp.key,

@@ -89,6 +89,13 @@ describe('tool contract (what agents see)', () => {
     expect(resumed.plan.action).toBe('resume');
     const stopped = await run('stop_experiment', { experimentId: experiment.id, reason: 'contract test', confirmation });
     await run('archive_experiment', { experimentId: experiment.id, version: stopped.experiment.version, reason: 'contract test' });
+    const { experiment: ramped } = await run('create_experiment', { config: demoConfig({ key: 'home-ramped', rampPlan: { stages: [25], minHours: 48, gate: { minUnitsPerArm: 200 } } }) });
+    const rampPlan = await run('validate_config', { experimentId: ramped.id });
+    await run('deploy_to_surface', { experimentId: ramped.id, version: ramped.version, planHash: rampPlan.planHash, confirmation });
+    const ramp = await run('get_ramp_status', { experimentId: ramped.id });
+    await run('hold_ramp', { experimentId: ramped.id, reason: 'contract test' });
+    const advanced = await run('advance_ramp', { experimentId: ramped.id, version: ramp.version, planHash: ramp.planHash, confirmation });
+    expect(advanced.ramp).toMatchObject({ allocationPercent: 25, nextAction: 'complete' });
     expect([...covered].sort()).toEqual(tools.map((t) => t.name).sort());
   });
 

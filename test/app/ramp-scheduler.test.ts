@@ -1,0 +1,260 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Client } from '@modelcontextprotocol/client';
+import type { Container } from '../../src/container.js';
+import { DEFAULT_POLICY } from '../../src/domain/policy.js';
+import type { Policy } from '../../src/domain/policy.js';
+import { rangesSize } from '../../src/domain/assignment.js';
+import { RAMP_SCHEDULER_ACTOR } from '../../src/app/ramp-scheduler.js';
+import { demoConfig, memoryClient, permissivePolicy, startRunning, testContainer, textOf, type ToolCallResult } from '../helpers/app.js';
+
+const HOUR = 3_600_000;
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+/** A container on a fake clock the test moves by hand: a week of ramping runs in milliseconds. */
+function setup(policy: Policy = permissivePolicy()) {
+  let now = Date.parse('2026-11-02T09:00:00Z');
+  const app = testContainer({ clock: { now: () => new Date(now) }, policy });
+  cleanups.push(() => app.close());
+  return { app, advance: (ms: number) => (now += ms), now: () => now };
+}
+
+async function client(app: Container): Promise<Client> {
+  const c = await memoryClient(app);
+  cleanups.push(() => c.close());
+  return c;
+}
+
+const call = async (c: Client, name: string, args: Record<string, unknown>) => (await c.callTool({ name, arguments: args })) as ToolCallResult;
+const ok = async (c: Client, name: string, args: Record<string, unknown>) => {
+  const r = await call(c, name, args);
+  expect(r.isError, textOf(r)).toBeFalsy();
+  return r.structuredContent as Record<string, any>;
+};
+
+const RAMPED = demoConfig({ rampPlan: { stages: [25, 50], minHours: 24, gate: { minUnitsPerArm: 40 } } });
+
+/**
+ * Sends `n` new units through the event API: exposures split by `share` (treatment share), each
+ * unit streams with the given rate and crashes with its arm's crash rate (deterministic patterns).
+ */
+let serial = 0;
+function traffic(app: Container, experimentId: string, n: number, opts: { share?: number; crash?: { control: number; focus: number } } = {}) {
+  const share = opts.share ?? 0.5;
+  const crash = opts.crash ?? { control: 0, focus: 0 };
+  const events: Record<string, unknown>[] = [];
+  let treated = 0;
+  const seen = { control: 0, focus: 0 };
+  for (let i = 0; i < n; i++) {
+    const unit = `u${++serial}`;
+    // Deterministic split at `share`: treat this unit when the running share falls below it.
+    const focus = treated < share * (i + 1);
+    if (focus) treated++;
+    const variant = focus ? 'focus' : 'control';
+    events.push({ id: `x-${unit}`, type: 'exposure', unitId: unit, experimentId, variant });
+    events.push({ id: `s-${unit}`, type: 'metric', unitId: unit, metricId: 'stream-rate', value: serial % 3 === 0 ? 1 : 0 });
+    const rate = crash[variant];
+    if (rate > 0 && ++seen[variant] % Math.round(1 / rate) === 0) events.push({ id: `c-${unit}`, type: 'metric', unitId: unit, metricId: 'crash-rate', value: 1 });
+  }
+  const r = app.events.ingest({ events });
+  expect(r.rejected).toEqual([]);
+}
+
+const rampRows = (app: Container, id: string) => app.deps.audit.forEntity('experiment', id).filter((a) => a.actor === RAMP_SCHEDULER_ACTOR);
+
+describe('ramp scheduler on a fake clock', () => {
+  it('drives a week: a stage advances only after its minimum duration and while its gate holds, then stays at the last stage', async () => {
+    const { app, advance } = setup();
+    const exp = startRunning(app, RAMPED);
+    const c = await client(app);
+    const allocations: { hour: number; percent: number }[] = [];
+    for (let hour = 1; hour <= 7 * 24; hour++) {
+      advance(HOUR);
+      traffic(app, exp.id, 6);
+      app.ramps.tick();
+      const now = app.experiments.get(exp.id);
+      if (allocations.at(-1)?.percent !== now.allocationPercent) allocations.push({ hour, percent: now.allocationPercent });
+    }
+    // 24 h at 10% (with 72 units per arm by then), 24 h at 25%, then the last stage.
+    expect(allocations).toEqual([
+      { hour: 1, percent: 10 },
+      { hour: 24, percent: 25 },
+      { hour: 48, percent: 50 },
+    ]);
+    const final = app.experiments.get(exp.id);
+    expect(final.status).toBe('running');
+    expect(rangesSize(final.buckets)).toBe(app.deps.catalog.surface('home')!.bucketCount / 2);
+
+    const status = await ok(c, 'get_ramp_status', { experimentId: exp.id });
+    expect(status).toMatchObject({ allocationPercent: 50, stage: 3, stageCount: 3, nextPercent: null, nextAction: 'complete', minHours: 24, hoursInStage: 120 });
+    expect(status.lastTick).toMatchObject({ action: 'complete' });
+
+    const advances = rampRows(app, exp.id).filter((a) => a.operation === 'ramp_advance');
+    expect(advances).toHaveLength(2);
+    expect(advances[1].rationale).toMatch(/^stage 1\/3 → 25%: 24\.0h in stage, minimum 24h; SRM p=[0-9.e-]+ \(ok\); no guardrail significantly worse \(crash-rate\/focus not_computable\); units per arm control 72, focus 72 \(minimum 40\)$/);
+    expect(advances[1]).toMatchObject({ interface: 'system', confirmation: null });
+    expect((advances[0].after as { allocationPercent: number }).allocationPercent).toBe(50);
+  });
+
+  it('waits for enough data even after the minimum duration, and says which check fails', async () => {
+    const { app, advance } = setup();
+    const exp = startRunning(app, RAMPED);
+    const c = await client(app);
+    advance(30 * HOUR);
+    traffic(app, exp.id, 20);
+    expect(app.ramps.tick()).toEqual([expect.objectContaining({ action: 'waiting', reason: expect.stringContaining('units per arm control 10, focus 10 (minimum 40)') })]);
+    const status = await ok(c, 'get_ramp_status', { experimentId: exp.id });
+    expect(status.gate.checks).toEqual([
+      expect.objectContaining({ name: 'min_duration', pass: true }),
+      expect.objectContaining({ name: 'srm', pass: true }),
+      expect.objectContaining({ name: 'guardrails', pass: true }),
+      expect.objectContaining({ name: 'enough_data', pass: false }),
+    ]);
+    expect(status.nextAction).toBe('wait');
+    traffic(app, exp.id, 60);
+    expect(app.ramps.tick()[0].action).toBe('advanced');
+    expect(app.experiments.get(exp.id).allocationPercent).toBe(25);
+  });
+
+  it('a sample-ratio mismatch holds the ramp', async () => {
+    const { app, advance } = setup();
+    const exp = startRunning(app, RAMPED);
+    const c = await client(app);
+    for (let hour = 1; hour <= 72; hour++) {
+      advance(HOUR);
+      traffic(app, exp.id, 10, { share: 0.7 });
+      app.ramps.tick();
+    }
+    expect(app.experiments.get(exp.id).allocationPercent).toBe(10);
+    const status = await ok(c, 'get_ramp_status', { experimentId: exp.id });
+    expect(status.gate.srm).toMatchObject({ checked: true, mismatch: true });
+    expect(status.gate.srm.pValue).toBeLessThan(1e-6);
+    expect(status).toMatchObject({ nextAction: 'wait', breaker: { tripped: false } });
+    expect(status.reason).toMatch(/SRM p=.* \(mismatch\)/);
+    expect(rampRows(app, exp.id)).toEqual([]);
+  });
+
+  it('a guardrail breach trips the circuit breaker: rolled back, buckets freed, the numbers in the audit log', async () => {
+    const { app, advance } = setup();
+    const exp = startRunning(app, RAMPED);
+    advance(2 * HOUR);
+    traffic(app, exp.id, 1000, { crash: { control: 0.01, focus: 0.25 } });
+    const status = app.ramps.status(exp.id);
+    expect(status).toMatchObject({ nextAction: 'roll_back', breaker: { tripped: true } });
+    expect(status.gate.guardrails).toEqual([expect.objectContaining({ metricId: 'crash-rate', variant: 'focus', assessment: 'worse', mean: 0.25, controlMean: 0.01 })]);
+
+    const [outcome] = app.ramps.tick();
+    expect(outcome).toMatchObject({ action: 'rolled_back', reason: expect.stringMatching(/^circuit breaker: guardrail crash-rate in 'focus' \(0\.250 vs control 0\.0100, 2400\.0%, interval \[[-0-9.e]+, [-0-9.e]+\], p=[0-9.e-]+\) is significantly worse under the always-valid analysis$/) });
+    const after = app.experiments.get(exp.id);
+    expect(after).toMatchObject({ status: 'concluded', outcome: 'rolled_back', buckets: [] });
+    expect(app.events.assign('home', 'u1').assignments).toEqual([]);
+
+    const rows = rampRows(app, exp.id);
+    expect(rows.map((r) => r.operation)).toEqual(['circuit_breaker', 'circuit_breaker']);
+    expect(rows[1]).toMatchObject({ interface: 'system', rationale: outcome.reason, confirmation: null, after: expect.objectContaining({ status: 'concluded', outcome: 'rolled_back' }) });
+    expect(rows[0].after).toMatchObject({ circuitBreaker: { allocationPercent: 10, guardrails: [expect.objectContaining({ metricId: 'crash-rate', assessment: 'worse', mean: 0.25 })], unitsPerArm: [{ variant: 'control', units: 500 }, { variant: 'focus', units: 500 }] } });
+    // Concluded experiments are left alone.
+    expect(app.ramps.tick()).toEqual([]);
+  });
+
+  it('a breach under a fixed-horizon plan is still read with the always-valid analysis', () => {
+    const { app, advance } = setup();
+    const exp = startRunning(app, demoConfig({ ...RAMPED, analysisPlan: { alpha: 0.05, power: 0.8, mde: 0.05, durationDays: 14, sequential: false } }));
+    advance(HOUR);
+    traffic(app, exp.id, 1000, { crash: { control: 0.01, focus: 0.25 } });
+    expect(app.ramps.status(exp.id).nextAction).toBe('roll_back');
+    expect(app.metrics.report(exp.id).method).toBe('fixed-horizon');
+  });
+
+  it('hold_ramp stops automatic advancement (the breaker stays armed) until resumed', async () => {
+    const { app, advance } = setup();
+    const exp = startRunning(app, RAMPED);
+    const c = await client(app);
+    const held = await ok(c, 'hold_ramp', { experimentId: exp.id, reason: 'waiting for the crash report' });
+    expect(held).toMatchObject({ hold: { reason: 'waiting for the crash report', actor: 'agent:test-agent' } });
+    for (let hour = 1; hour <= 48; hour++) {
+      advance(HOUR);
+      traffic(app, exp.id, 6);
+      app.ramps.tick();
+    }
+    expect(app.experiments.get(exp.id).allocationPercent).toBe(10);
+    const status = await ok(c, 'get_ramp_status', { experimentId: exp.id });
+    expect(status).toMatchObject({ nextAction: 'held', gate: { holds: true }, lastTick: { action: 'held' } });
+    expect(status.reason).toMatch(/^held by agent:test-agent since .*: waiting for the crash report$/);
+
+    const resumed = await ok(c, 'hold_ramp', { experimentId: exp.id, action: 'resume', reason: 'report is clean' });
+    expect(resumed).toMatchObject({ hold: null, nextAction: 'advance' });
+    app.ramps.tick();
+    expect(app.experiments.get(exp.id).allocationPercent).toBe(25);
+    const audit = app.deps.audit.forEntity('experiment', exp.id).filter((a) => a.operation === 'hold_ramp');
+    expect(audit.map((a) => [a.rationale, a.after])).toEqual([
+      ['report is clean', { rampHold: null }],
+      ['waiting for the crash report', { rampHold: expect.objectContaining({ reason: 'waiting for the crash report' }) }],
+    ]);
+
+    // Held, a breach still rolls it back.
+    await ok(c, 'hold_ramp', { experimentId: exp.id, reason: 'hold again' });
+    traffic(app, exp.id, 1000, { crash: { control: 0.01, focus: 0.25 } });
+    expect(app.ramps.tick()[0].action).toBe('rolled_back');
+  });
+
+  it('under the default policy: advance_ramp needs a confirmation, and the scheduler is held at the approval threshold', async () => {
+    const { app, advance } = setup(DEFAULT_POLICY);
+    const exp = startRunning(app, RAMPED);
+    const c = await client(app);
+    let s = await ok(c, 'get_ramp_status', { experimentId: exp.id });
+    // The gate does not hold yet (no time, no data): a human must confirm whatever the policy says.
+    const refused = await call(c, 'advance_ramp', { experimentId: exp.id, version: s.version, planHash: s.planHash });
+    expect(textOf(refused)).toMatch(/^PRECONDITION_FAILED: confirmation required for: resize 'home-focus-shelf' on home: 10% → 25% .*; the ramp gate does NOT hold \(0\.0h in stage, minimum 24h; units per arm control 0, focus 0 \(minimum 40\)\)/);
+    const advanced = await ok(c, 'advance_ramp', { experimentId: exp.id, version: s.version, planHash: s.planHash, confirmation: { reason: 'approved by @dana' } });
+    expect(advanced).toMatchObject({ applied: true, plan: { action: 'resize', fromPercent: 10, toPercent: 25 }, confirmation: { given: { via: 'argument', reason: 'approved by @dana' } }, ramp: { allocationPercent: 25, stage: 2, hoursInStage: 0 } });
+
+    // 50% is above the approval threshold for everyone but client:* and rest:*: the scheduler may not go there.
+    advance(25 * HOUR);
+    traffic(app, exp.id, 100);
+    expect(app.ramps.tick()).toEqual([expect.objectContaining({ action: 'refused', reason: expect.stringMatching(/^advance to 50% refused: FORBIDDEN: 'system:ramp-scheduler' may not deploy above 25%/) })]);
+    expect(app.experiments.get(exp.id).allocationPercent).toBe(25);
+    s = await ok(c, 'get_ramp_status', { experimentId: exp.id });
+    expect(s.lastTick).toMatchObject({ action: 'refused' });
+
+    // Once at the last stage there is nothing to advance to.
+    app.setPolicy({ ...DEFAULT_POLICY, defaults: { ...DEFAULT_POLICY.defaults, allocationApprovals: [{ abovePercent: 25, actors: ['system:*'] }] } });
+    await ok(c, 'validate_config', { experimentId: exp.id });
+    expect(app.ramps.tick()[0].action).toBe('advanced');
+    s = await ok(c, 'get_ramp_status', { experimentId: exp.id });
+    expect(textOf(await call(c, 'advance_ramp', { experimentId: exp.id, version: s.version, planHash: s.planHash, confirmation: { reason: 'x-approved' } }))).toMatch(/^PRECONDITION_FAILED: .* the last stage of its plan/);
+  });
+
+  it('a changed policy holds the scheduler until the plan is validated again; the system paths refuse other callers', () => {
+    const { app, advance } = setup();
+    const exp = startRunning(app, RAMPED);
+    advance(25 * HOUR);
+    traffic(app, exp.id, 100);
+    app.setPolicy(permissivePolicy({ maxDurationDays: 30 }));
+    expect(app.ramps.tick()).toEqual([expect.objectContaining({ action: 'refused', reason: expect.stringMatching(/no passing verdict under the policy in force \('test-permissive'\)/) })]);
+    app.experiments.validate({ experimentId: exp.id });
+    expect(app.ramps.tick()[0].action).toBe('advanced');
+    const agent = { actor: 'agent:x', interface: 'mcp-stdio' as const, operation: 'x', requestId: 'r' };
+    expect(() => app.experiments.advanceBySystem({ experimentId: exp.id, version: 3, toPercent: 50 }, agent)).toThrow(/reserved to the server/);
+    expect(() => app.experiments.rollBackBySystem({ experimentId: exp.id, reason: 'x', details: {} }, agent)).toThrow(/reserved to the server/);
+  });
+
+  it('existing configs without minHours or a gate get the defaults (24 h, 100 units per arm)', () => {
+    const { app, advance } = setup();
+    const exp = startRunning(app, demoConfig({ rampPlan: { stages: [25] } }));
+    advance(24 * HOUR);
+    traffic(app, exp.id, 190);
+    expect(app.ramps.status(exp.id)).toMatchObject({ minHours: 24, gate: { minUnitsPerArm: 100, holds: false }, nextAction: 'wait' });
+    traffic(app, exp.id, 10);
+    expect(app.ramps.tick()[0].action).toBe('advanced');
+  });
+
+  it('start() runs tick on an unref\'d timer and stops; 0 disables it', () => {
+    const { app } = setup();
+    expect(app.ramps.start(0)).toBeTypeOf('function');
+    const stop = app.ramps.start(3600);
+    stop();
+  });
+});
