@@ -55,8 +55,10 @@ export function createHttpApp(container: Container, opts: HttpOptions): HttpApp 
     c.set('requestId', requestId);
     c.set('log', container.logger.child({ requestId }));
     const started = performance.now();
-    await next();
+    // Set before the handler runs: a header added after the response exists makes hono rebuild it
+    // and costs the node adapter its fast path (it halved OFREP throughput).
     c.header('x-request-id', requestId);
+    await next();
     c.get('log').info({ method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) }, 'http');
   });
 
