@@ -67,8 +67,8 @@ export function createHttpApp(container: Container, opts: HttpOptions): HttpApp 
     return c.json({ status: 'ok', version: SERVER_VERSION });
   });
 
-  const guards = [rebindingGuard(opts), bearerAuth(opts.token), sizeGuard(opts.maxBodyBytes)];
-  for (const path of ['/mcp', '/v1/*', '/ofrep/*']) app.use(path, ...guards);
+  const guard = guards(opts);
+  for (const path of ['/mcp', '/v1/*', '/ofrep/*']) app.use(path, guard);
 
   const mcpApp = createMcpHonoApp({ host: opts.host, ...(opts.allowedHosts?.length ? { allowedHosts: opts.allowedHosts } : {}), maxRequestBodySize: opts.maxBodyBytes });
   mcpApp.all('/', (c) => {
@@ -95,16 +95,28 @@ export function createHttpApp(container: Container, opts: HttpOptions): HttpApp 
   };
 }
 
-/** DNS-rebinding protection for every route but /healthz: on loopback only local Host and Origin headers pass. */
-function rebindingGuard(opts: HttpOptions) {
+/** One middleware for every route but /healthz, in order: DNS-rebinding check, bearer auth, body size. */
+function guards(opts: HttpOptions) {
+  const checks = [rebindingCheck(opts), bearerCheck(opts.token)];
+  const size = sizeGuard(opts.maxBodyBytes);
+  return async (c: Context, next: Next) => {
+    for (const check of checks) {
+      const refused = check(c);
+      if (refused) return refused;
+    }
+    return size(c, next);
+  };
+}
+
+/** DNS-rebinding protection: on loopback only local Host and Origin headers pass. */
+function rebindingCheck(opts: HttpOptions) {
   const hosts = opts.allowedHosts?.length ? opts.allowedHosts : isLoopback(opts.host) ? localhostAllowedHostnames() : undefined;
   const origins = isLoopback(opts.host) ? localhostAllowedOrigins() : opts.allowedHosts?.length ? opts.allowedHosts : undefined;
-  return async (c: Context, next: Next) => {
+  return (c: Context) => {
     const host = hosts ? validateHostHeader(c.req.header('host'), hosts) : { ok: true as const };
     const origin = origins ? validateOriginHeader(c.req.header('origin'), origins) : { ok: true as const };
     const bad = !host.ok ? host : !origin.ok ? origin : undefined;
-    if (bad) return problem(c, new AppError('FORBIDDEN', bad.message, 'Call sealab from a local client, or list the host in SEALAB_ALLOWED_HOSTS.'));
-    return next();
+    return bad ? problem(c, new AppError('FORBIDDEN', bad.message, 'Call sealab from a local client, or list the host in SEALAB_ALLOWED_HOSTS.')) : undefined;
   };
 }
 
@@ -124,16 +136,14 @@ function sizeGuard(maxSize: number) {
   };
 }
 
-function bearerAuth(token: string | undefined) {
+function bearerCheck(token: string | undefined) {
   const expected = token ? Buffer.from(token) : undefined;
-  return async (c: Context, next: Next) => {
-    if (!expected) return next();
+  return (c: Context) => {
+    if (!expected) return undefined;
     const match = /^Bearer\s+(.+)$/i.exec(c.req.header('authorization') ?? '');
     const given = Buffer.from(match?.[1] ?? '');
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-      c.header('www-authenticate', 'Bearer realm="sealab"');
-      return problem(c, new AppError('UNAUTHORIZED', 'missing or wrong bearer token', 'Send Authorization: Bearer <SEALAB_TOKEN>.'));
-    }
-    return next();
+    if (given.length === expected.length && timingSafeEqual(given, expected)) return undefined;
+    c.header('www-authenticate', 'Bearer realm="sealab"');
+    return problem(c, new AppError('UNAUTHORIZED', 'missing or wrong bearer token', 'Send Authorization: Bearer <SEALAB_TOKEN>.'));
   };
 }
