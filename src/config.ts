@@ -27,6 +27,11 @@ const ConfigSchema = z
     allowedHosts: z.array(z.string()).default([]),
     policyFile: z.string().min(1),
     rampIntervalSeconds: wholeNumber('must be a whole number of seconds, e.g. 60 (0 disables the ramp scheduler)'),
+    role: z.enum(['all', 'backend', 'content'], { message: 'must be all, backend or content' }),
+    backendUrl: z.url({ message: 'must be an http(s) URL, e.g. http://127.0.0.1:8788' }).optional(),
+    contentUrl: z.url({ message: 'must be an http(s) URL, e.g. http://127.0.0.1:8789' }).optional(),
+    upstreamTimeoutMs: wholeNumber('must be a whole number of milliseconds, e.g. 5000').pipe(z.number().positive('must be more than 0')),
+    upstreamToken: z.string().min(1).optional(),
   })
   .superRefine((c, ctx) => {
     if (!LOOPBACK.has(c.host) && !c.token) {
@@ -44,6 +49,7 @@ export interface ConfigFlags {
   host?: string;
   seedDemo?: boolean;
   policyFile?: string;
+  role?: string;
 }
 
 /** The guardrail policy shipped with sealab (policy/default.json). */
@@ -63,6 +69,11 @@ const SOURCES: Record<string, string> = {
   allowedHosts: 'SEALAB_ALLOWED_HOSTS',
   policyFile: '--policy / SEALAB_POLICY_FILE',
   rampIntervalSeconds: 'SEALAB_RAMP_INTERVAL_SECONDS',
+  role: '--role / SEALAB_ROLE',
+  backendUrl: 'SEALAB_BACKEND_URL',
+  contentUrl: 'SEALAB_CONTENT_URL',
+  upstreamTimeoutMs: 'SEALAB_UPSTREAM_TIMEOUT_MS',
+  upstreamToken: 'SEALAB_UPSTREAM_TOKEN',
 };
 
 export class ConfigError extends Error {}
@@ -80,6 +91,11 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     allowedHosts: env.SEALAB_ALLOWED_HOSTS ? env.SEALAB_ALLOWED_HOSTS.split(',').map((s) => s.trim()).filter(Boolean) : [],
     policyFile: flags.policyFile ?? env.SEALAB_POLICY_FILE ?? DEFAULT_POLICY_FILE,
     rampIntervalSeconds: env.SEALAB_RAMP_INTERVAL_SECONDS ?? 60,
+    role: flags.role ?? env.SEALAB_ROLE ?? 'all',
+    backendUrl: env.SEALAB_BACKEND_URL || undefined,
+    contentUrl: env.SEALAB_CONTENT_URL || undefined,
+    upstreamTimeoutMs: env.SEALAB_UPSTREAM_TIMEOUT_MS ?? 5000,
+    upstreamToken: env.SEALAB_UPSTREAM_TOKEN || undefined,
   };
   const parsed = ConfigSchema.safeParse(raw);
   if (!parsed.success) {

@@ -20,6 +20,10 @@ import { PlanService } from './app/plan-service.js';
 import { AssignmentIndex } from './app/assignment-index.js';
 import { ExposureBuffer } from './app/exposure-buffer.js';
 import { RampScheduler } from './app/ramp-scheduler.js';
+import { DeploySaga, type Systems } from './app/deploy-saga.js';
+import { OperationRepo } from './store/operation-repo.js';
+import { EmbeddedBackend, EmbeddedContent } from './systems/embedded.js';
+import { RemoteBackend, RemoteContent } from './systems/remote.js';
 import type { AppDeps, ChangeEvent, Clock } from './app/context.js';
 import { createLogger, type Logger } from './logger.js';
 
@@ -36,6 +40,10 @@ export interface Container {
   planner: PlanService;
   /** Replaces the policy in force (validated first); plans validated under the old one must be validated again. */
   setPolicy(policy: unknown): Policy;
+  /** Deploy and stop as sagas across the experimentation backend and content delivery (tools and REST write through it). */
+  deployments: DeploySaga;
+  /** This process's own backend and content-delivery state: what `serve --role backend|content` exposes. */
+  localSystems: { backend: EmbeddedBackend; content: EmbeddedContent };
   /** In-memory assignment configuration, rebuilt on every experiment change. */
   assignments: AssignmentIndex;
   exposures: ExposureBuffer;
@@ -54,6 +62,8 @@ export interface ContainerOptions {
   /** The policy document; otherwise read from policyFile (default: policy/default.json). */
   policy?: Policy;
   policyFile?: string;
+  /** Remote systems (another sealab in backend or content role); each one not named is embedded. */
+  remote?: { backendUrl?: string; contentUrl?: string; timeoutMs?: number; token?: string };
 }
 
 export const dbFileIn = (dataDir: string) => path.join(dataDir, 'sealab.db');
@@ -101,6 +111,8 @@ export function createContainer(opts: ContainerOptions): Container {
   };
   rebuildIndex();
   listeners.add(rebuildIndex);
+  const localSystems = { backend: new EmbeddedBackend(db, deps.clock), content: new EmbeddedContent(db, deps.clock) };
+  const deployments = new DeploySaga(deps, experiments, systemsFor(opts, localSystems, logger), new OperationRepo(db));
   const exposures = new ExposureBuffer(db, deps.events, logger);
   const metrics = new MetricsService(deps, experiments, () => exposures.flush());
   return {
@@ -109,7 +121,9 @@ export function createContainer(opts: ContainerOptions): Container {
     catalog: new CatalogService(deps),
     events: new EventService(deps, index, exposures),
     metrics,
-    ramps: new RampScheduler(deps, experiments, metrics),
+    ramps: new RampScheduler(deps, experiments, metrics, deployments),
+    deployments,
+    localSystems,
     planning: new PlanningService(deps),
     planner: new PlanService(deps, experiments),
     setPolicy: (policy) => {
@@ -128,6 +142,17 @@ export function createContainer(opts: ContainerOptions): Container {
       exposures.flush();
       db.close();
     },
+  };
+}
+
+function systemsFor(opts: ContainerOptions, local: { backend: EmbeddedBackend; content: EmbeddedContent }, logger: Logger): Systems {
+  const r = opts.remote;
+  if (!r?.backendUrl && !r?.contentUrl) return { embedded: true, ...local };
+  const o = (baseUrl: string) => ({ baseUrl, timeoutMs: r.timeoutMs ?? 5000, logger, ...(r.token ? { token: r.token } : {}) });
+  return {
+    embedded: false,
+    backend: r.backendUrl ? new RemoteBackend(o(r.backendUrl)) : local.backend,
+    content: r.contentUrl ? new RemoteContent(o(r.contentUrl)) : local.content,
   };
 }
 

@@ -8,12 +8,15 @@ import { runSimulation } from './cli/simulate.js';
 
 const USAGE = `usage:
   sealab [--data-dir DIR] [--no-seed] [--policy FILE]   MCP over stdio (for mcp.json / Claude Desktop)
-  sealab serve [--port N] [--host ADDR] [--data-dir DIR] [--no-seed]
-                                                        HTTP: /mcp (streamable HTTP), /v1 REST, /healthz
+  sealab serve [--port N] [--host ADDR] [--data-dir DIR] [--no-seed] [--role all|backend|content]
+                                                        HTTP: /mcp (streamable HTTP), /v1 REST, /healthz;
+                                                        --role backend|content serves only that system's contract
   sealab simulate [--url URL] [--experiment ID|KEY] [--units N] [--effect E] [--seed S]
                                                         synthetic traffic through the HTTP API
 environment: SEALAB_DATA_DIR SEALAB_POLICY_FILE SEALAB_PORT SEALAB_HOST SEALAB_TOKEN SEALAB_SEED_DEMO SEALAB_LOG_LEVEL SEALAB_MAX_BODY_BYTES SEALAB_ALLOWED_HOSTS
              SEALAB_RAMP_INTERVAL_SECONDS (ramp scheduler tick, default 60; 0 disables)
+             SEALAB_ROLE SEALAB_BACKEND_URL SEALAB_CONTENT_URL (remote systems; unset = embedded)
+             SEALAB_UPSTREAM_TIMEOUT_MS (default 5000) SEALAB_UPSTREAM_TOKEN
 flags win over environment variables, which win over defaults.`;
 
 async function main(argv: string[]): Promise<void> {
@@ -26,6 +29,7 @@ async function main(argv: string[]): Promise<void> {
       host: { type: 'string' },
       'no-seed': { type: 'boolean' },
       policy: { type: 'string' },
+      role: { type: 'string' },
       url: { type: 'string' },
       experiment: { type: 'string' },
       units: { type: 'string' },
@@ -40,7 +44,7 @@ async function main(argv: string[]): Promise<void> {
     process.exitCode = values.help ? 0 : 2;
     return;
   }
-  const flags: ConfigFlags = { dataDir: values['data-dir'], port: values.port, host: values.host, policyFile: values.policy, ...(values['no-seed'] ? { seedDemo: false } : {}) };
+  const flags: ConfigFlags = { dataDir: values['data-dir'], port: values.port, host: values.host, policyFile: values.policy, role: values.role, ...(values['no-seed'] ? { seedDemo: false } : {}) };
   const config = loadConfig(flags);
   const logger = createLogger(config.logLevel);
 
@@ -57,14 +61,20 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
 
-  const container = createContainer({ dbFile: dbFileIn(config.dataDir), seedDemo: config.seedDemo, logger, policyFile: config.policyFile });
+  const remote = { backendUrl: config.backendUrl, contentUrl: config.contentUrl, timeoutMs: config.upstreamTimeoutMs, token: config.upstreamToken };
+  const container = createContainer({ dbFile: dbFileIn(config.dataDir), seedDemo: config.seedDemo, logger, policyFile: config.policyFile, remote });
   const stops: (() => Promise<void>)[] = [];
+  // Operations a crash left unfinished are finished or compensated before serving; unreachable systems are retried on a timer.
+  await container.deployments.recover().catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'saga recovery failed; retrying later'));
+  const recovery = setInterval(() => void container.deployments.recover().catch(() => undefined), 10_000);
+  recovery.unref();
+  stops.push(async () => clearInterval(recovery));
   const stopRamps = container.ramps.start(config.rampIntervalSeconds);
   stops.push(async () => stopRamps());
   if (config.rampIntervalSeconds > 0) logger.info({ intervalSeconds: config.rampIntervalSeconds }, 'ramp scheduler running');
   if (command === 'serve') {
-    const http = await listenHttp(container, { host: config.host, port: config.port, token: config.token, maxBodyBytes: config.maxBodyBytes, allowedHosts: config.allowedHosts });
-    logger.info({ url: `http://${config.host}:${http.port}`, dataDir: config.dataDir, auth: Boolean(config.token) }, 'sealab HTTP listening: /mcp /v1 /healthz');
+    const http = await listenHttp(container, { role: config.role, host: config.host, port: config.port, token: config.token, maxBodyBytes: config.maxBodyBytes, allowedHosts: config.allowedHosts });
+    logger.info({ url: `http://${config.host}:${http.port}`, role: config.role, systems: container.deployments.systems.embedded ? 'embedded' : 'remote', dataDir: config.dataDir, auth: Boolean(config.token) }, 'sealab HTTP listening: /mcp /v1 /healthz');
     stops.push(http.close);
   } else {
     const stdio = startStdio(container);

@@ -32,6 +32,8 @@ describe('loadConfig', () => {
       allowedHosts: [],
       policyFile: DEFAULT_POLICY_FILE,
       rampIntervalSeconds: 60,
+      role: 'all',
+      upstreamTimeoutMs: 5000,
     });
     expect(DEFAULT_POLICY_FILE).toMatch(/policy\/default\.json$/);
   });
@@ -50,6 +52,11 @@ describe('loadConfig', () => {
         SEALAB_ALLOWED_HOSTS: 'sealab.example, api.sealab.example',
         SEALAB_POLICY_FILE: '/etc/sealab/policy.json',
         SEALAB_RAMP_INTERVAL_SECONDS: '0',
+        SEALAB_ROLE: 'backend',
+        SEALAB_BACKEND_URL: 'http://127.0.0.1:8788',
+        SEALAB_CONTENT_URL: 'http://127.0.0.1:8789',
+        SEALAB_UPSTREAM_TIMEOUT_MS: '1500',
+        SEALAB_UPSTREAM_TOKEN: 'upstream-token',
       },
     );
     expect(config).toEqual({
@@ -63,6 +70,11 @@ describe('loadConfig', () => {
       allowedHosts: ['sealab.example', 'api.sealab.example'],
       policyFile: '/etc/sealab/policy.json',
       rampIntervalSeconds: 0,
+      role: 'backend',
+      backendUrl: 'http://127.0.0.1:8788',
+      contentUrl: 'http://127.0.0.1:8789',
+      upstreamTimeoutMs: 1500,
+      upstreamToken: 'upstream-token',
     });
   });
 

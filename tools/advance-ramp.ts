@@ -28,7 +28,7 @@ export const advanceRamp = defineTool({
     ramp: RampStatusSchema.describe('The ramp after the advance'),
   }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
-  handler: (args, ctx) => {
+  handler: async (args, ctx) => {
     const before = ctx.app.ramps.status(args.experimentId);
     if (before.status !== 'running' || before.nextPercent === null) {
       throw new AppError('PRECONDITION_FAILED', `experiment '${before.key}' is ${before.status} at ${before.allocationPercent}%, ${before.nextPercent === null ? 'the last stage of its plan' : 'not running'}; there is no stage to advance to`, before.status === 'running' ? 'Call get_metrics to decide, then stop_experiment (shipped, rolled_back or stopped).' : 'Resume it with deploy_to_surface first.');
@@ -42,7 +42,7 @@ export const advanceRamp = defineTool({
       if (step.kind === 'ask') return step.ask;
       given = step.confirmation;
     }
-    const r = ctx.app.experiments.deploy({ ...input, ...(given ? { confirmation: given } : {}) }, ctx.write());
+    const r = await ctx.app.deployments.deploy({ ...input, ...(given ? { confirmation: given } : {}) }, ctx.write());
     const ramp = ctx.app.ramps.status(r.experiment.id);
     const { replayed: _replayed, ...out } = r;
     return { structured: { ...out, ramp }, text: `Advanced '${r.experiment.key}' ${r.plan.fromPercent}% → ${r.plan.toPercent}% (${r.plan.bucketsAfter} buckets), v${r.experiment.version}.${given ? ` Confirmed via ${given.via}.` : ''}\n${rampText(ramp)}` };

@@ -45,7 +45,7 @@ export const deployToSurface = defineTool({
     experiment: ExperimentSchema,
   }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
-  handler: (args, ctx) => {
+  handler: async (args, ctx) => {
     const { confirmation, ...rest } = args;
     const preview = ctx.app.experiments.deploy({ ...rest, dryRun: true }, ctx.write());
     let given;
@@ -54,7 +54,7 @@ export const deployToSurface = defineTool({
       if (step.kind === 'ask') return step.ask;
       given = step.confirmation;
     }
-    const r = args.dryRun ? preview : ctx.app.experiments.deploy({ ...rest, ...(given ? { confirmation: given } : {}) }, ctx.write());
+    const r = args.dryRun ? preview : await ctx.app.deployments.deploy({ ...rest, ...(given ? { confirmation: given } : {}) }, ctx.write());
     const p = r.plan;
     const what = args.dryRun ? 'Dry run: would' : r.applied ? 'Done:' : 'No change:';
     const confirm = r.confirmation.given ? ` Confirmed via ${r.confirmation.given.via}.` : args.dryRun && r.confirmation.required ? ` Needs a confirmation (${r.confirmation.reason}).` : '';

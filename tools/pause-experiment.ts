@@ -17,8 +17,8 @@ export const pauseExperiment = defineTool({
   }),
   outputSchema: z.object({ experiment: ExperimentSchema }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
-  handler: (args, ctx) => {
-    const experiment = ctx.app.experiments.pause(args, ctx.write(args.reason));
+  handler: async (args, ctx) => {
+    const experiment = await ctx.app.deployments.pause(args, ctx.write(args.reason));
     return { structured: { experiment }, text: `Paused '${experiment.key}' (v${experiment.version}); it keeps its buckets. Resume with deploy_to_surface {"experimentId":"${experiment.id}","version":${experiment.version}}.` };
   },
 });

@@ -20,7 +20,7 @@ export const stopExperiment = defineTool({
   }),
   outputSchema: z.object({ experiment: ExperimentSchema }),
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
-  handler: (args, ctx) => {
+  handler: async (args, ctx) => {
     const { confirmation, ...rest } = args;
     const status = ctx.app.experiments.stopConfirmation(rest);
     let given;
@@ -29,7 +29,7 @@ export const stopExperiment = defineTool({
       if (step.kind === 'ask') return step.ask;
       given = step.confirmation;
     }
-    const experiment = ctx.app.experiments.stop({ ...rest, ...(given ? { confirmation: given } : {}) }, ctx.write(args.reason));
+    const experiment = await ctx.app.deployments.stop({ ...rest, ...(given ? { confirmation: given } : {}) }, ctx.write(args.reason));
     return { structured: { experiment }, text: `Stopped '${experiment.key}' (${experiment.outcome}); status ${experiment.status}, v${experiment.version}. Users see the default layout.${given ? ` Confirmed via ${given.via}.` : ''}` };
   },
 });

@@ -3,78 +3,30 @@ import { combinedPatch, validateExperimentConfig, type ValidationResult } from '
 import { rangesSize } from '../domain/assignment.js';
 import { canTransition, HOLDS_BUCKETS } from '../domain/lifecycle.js';
 import { hashOf } from '../domain/canonical.js';
-import { confirmationReason, missingApproval, planHashOf, resolveSurfacePolicy, surfacePolicyHash, type SurfacePolicy } from '../domain/policy.js';
+import { confirmationReason, planHashOf, resolveSurfacePolicy, surfacePolicyHash, type SurfacePolicy } from '../domain/policy.js';
 import { configOf } from '../store/experiment-repo.js';
 import { AppError, notFound } from '../errors.js';
 import { systemWrite, type AppDeps, type WriteContext } from './context.js';
 import type { Confirmation } from '../store/audit-repo.js';
 import { applyPatch, confirmationRequired, parseConfig } from './config-edits.js';
 import { deploySummary, planBuckets, type DeployPlan } from './deploy-plan.js';
+import { deployRequestHash, requireApproval, requireCurrentPlan, requirePassing, revalidateHint } from './deploy-checks.js';
 
 export type { DeployPlan } from './deploy-plan.js';
+export type { AdvanceInput, ConfirmationStatus, DeployInput, DeployOutcome, GivenConfirmation, PreparedDeploy, StopInput, ValidateOutcome } from './experiment-types.js';
+import type { AdvanceInput, ConfirmationStatus, DeployInput, DeployOutcome, PreparedDeploy, StopInput, ValidateOutcome } from './experiment-types.js';
 
-export interface ValidateOutcome extends ValidationResult {
-  experimentId: string | null;
-  version: number | null;
-  configHash: string | null;
-  /** For a stored experiment: the hash deploy_to_surface must cite (config + surface policy judged). */
-  planHash: string | null;
-  policyVersion: string;
-  recorded: boolean;
-  /** Every finding's patch, identical operations once, for the config returned. */
-  fixPatch: JsonPatchOperation[];
-}
-
-
-/** A confirmation as a caller gives it; the service names the action it confirms. */
-export interface GivenConfirmation {
-  via: Confirmation['via'];
-  reason: string;
-}
-
-export interface ConfirmationStatus {
-  required: boolean;
-  /** Why the policy asks for it, when it does. */
-  reason: string | null;
-  /** What a human is asked to confirm, e.g. "start 'home-x' on home at 10% (1000 buckets)". */
-  summary: string;
-  /** The confirmation recorded with the change, when there was one. */
-  given: Confirmation | null;
-}
-
-export interface DeployOutcome {
-  experiment: Experiment;
-  plan: DeployPlan;
-  applied: boolean;
-  replayed: boolean;
-  /** The plan hash of the config now in force: cite it for the next deploy (ramp, resume). */
-  planHash: string;
-  confirmation: ConfirmationStatus;
-}
-
-export interface DeployInput {
-  experimentId: string;
-  version: number;
-  planHash: string;
-  allocationPercent?: number;
-  dryRun?: boolean;
-  idempotencyKey?: string;
-  confirmation?: GivenConfirmation;
-}
-
-export interface StopInput {
-  experimentId: string;
-  version?: number;
-  reason: string;
-  outcome?: 'stopped' | 'rolled_back' | 'shipped';
-  confirmation?: GivenConfirmation;
-}
-
+const PAUSE_RULE = { from: ['running' as const], hint: 'Only a running experiment can be paused; deploy_to_surface resumes a paused one.' };
 const NOT_FOUND_HINT = 'Call list_experiments to find the experiment id.';
-const revalidateHint = (exp: Experiment) => `Call validate_config with experimentId '${exp.id}', fix every error finding, then deploy_to_surface with the planHash it returns.`;
 
 /** The experiment lifecycle: create, edit, validate, deploy, stop. One use case, one place; MCP and REST both call it. */
 export class ExperimentService {
+  /**
+   * Called inside the transaction of every status write (deploy, stop, pause) when the systems are
+   * embedded: the saga records the operation and the systems' state in that same transaction.
+   */
+  onCommitted?: (kind: 'deploy' | 'stop' | 'pause', before: Experiment, after: Experiment, idempotencyKey: string | null) => void;
+
   constructor(private readonly d: AppDeps) {}
 
   get(id: string): Experiment {
@@ -166,18 +118,23 @@ export class ExperimentService {
    * transaction, so a collision, a freeze window or an off-plan ramp that appeared since is refused.
    */
   deploy(input: DeployInput, ctx: WriteContext): DeployOutcome {
-    const run = (): DeployOutcome => {
-      const replay = this.replayedDeploy(input);
-      if (replay) return replay;
-      const exp = this.get(input.experimentId);
-      this.checkVersion(exp, input.version);
-      if (!['draft', 'running', 'paused'].includes(exp.status)) {
-        throw new AppError('PRECONDITION_FAILED', `experiment '${exp.key}' is ${exp.status}; only draft, running or paused experiments can be deployed`, 'Create a new experiment (create_experiment) to run this idea again.');
-      }
-      this.requireCurrentPlan(exp, input.planHash);
-      return this.applyDeploy(exp, input, ctx, false);
-    };
-    return this.d.db.transaction(run).immediate();
+    return this.d.db.transaction(() => {
+      const p = this.prepareDeploy(input, ctx);
+      return 'applied' in p ? p : this.commitDeploy(p, input, ctx);
+    }).immediate();
+  }
+
+  /** deploy's checks (replay, version, status, plan hash) and plan, nothing written. Runs inside the caller's transaction. */
+  prepareDeploy(input: DeployInput, ctx: WriteContext): DeployOutcome | PreparedDeploy {
+    const replay = this.replayedDeploy(input);
+    if (replay) return replay;
+    const exp = this.get(input.experimentId);
+    this.checkVersion(exp, input.version);
+    if (!['draft', 'running', 'paused'].includes(exp.status)) {
+      throw new AppError('PRECONDITION_FAILED', `experiment '${exp.key}' is ${exp.status}; only draft, running or paused experiments can be deployed`, 'Create a new experiment (create_experiment) to run this idea again.');
+    }
+    requireCurrentPlan(this.d, exp, input.planHash, this.planHash(exp));
+    return this.planDeploy(exp, input, ctx, false);
   }
 
   /**
@@ -187,49 +144,71 @@ export class ExperimentService {
    * re-judged in this IMMEDIATE transaction (collisions, freeze windows, off-plan), the same bucket
    * allocation and the same allocation approvals by actor.
    */
-  advanceBySystem(input: { experimentId: string; version: number; toPercent: number }, ctx: WriteContext): DeployOutcome {
-    if (ctx.interface !== 'system') throw new Error('advanceBySystem is reserved to the server itself');
+  advanceBySystem(input: AdvanceInput, ctx: WriteContext): DeployOutcome {
     return this.d.db.transaction(() => {
-      const exp = this.get(input.experimentId);
-      this.checkVersion(exp, input.version);
-      const next = exp.rampPlan.stages.find((x) => x > exp.allocationPercent);
-      if (exp.status !== 'running' || next !== input.toPercent) {
-        throw new AppError('PRECONDITION_FAILED', `experiment '${exp.key}' is ${exp.status} at ${exp.allocationPercent}%; ${input.toPercent}% is not its next stage`, 'Call get_ramp_status to see the stage and the next action.');
-      }
-      const verdict = this.d.validations.byPlanHash(exp.id, this.planHash(exp));
-      if (!verdict?.valid) {
-        throw new AppError('PRECONDITION_FAILED', `the config of '${exp.key}' has no passing verdict under the policy in force ('${this.d.policy.version}')`, revalidateHint(exp), { reason: verdict ? 'failed_validation' : 'not_validated' });
-      }
-      return this.applyDeploy(exp, { allocationPercent: input.toPercent }, ctx, true);
+      const p = this.prepareAdvance(input, ctx);
+      return 'applied' in p ? p : this.commitDeploy(p, { allocationPercent: input.toPercent }, ctx);
     }).immediate();
+  }
+
+  /** advanceBySystem's checks and plan, nothing written. Runs inside the caller's transaction. */
+  prepareAdvance(input: AdvanceInput, ctx: WriteContext): DeployOutcome | PreparedDeploy {
+    if (ctx.interface !== 'system') throw new Error('advanceBySystem is reserved to the server itself');
+    const exp = this.get(input.experimentId);
+    this.checkVersion(exp, input.version);
+    const next = exp.rampPlan.stages.find((x) => x > exp.allocationPercent);
+    if (exp.status !== 'running' || next !== input.toPercent) {
+      throw new AppError('PRECONDITION_FAILED', `experiment '${exp.key}' is ${exp.status} at ${exp.allocationPercent}%; ${input.toPercent}% is not its next stage`, 'Call get_ramp_status to see the stage and the next action.');
+    }
+    const verdict = this.d.validations.byPlanHash(exp.id, this.planHash(exp));
+    if (!verdict?.valid) {
+      throw new AppError('PRECONDITION_FAILED', `the config of '${exp.key}' has no passing verdict under the policy in force ('${this.d.policy.version}')`, revalidateHint(exp), { reason: verdict ? 'failed_validation' : 'not_validated' });
+    }
+    return this.planDeploy(exp, { allocationPercent: input.toPercent }, ctx, true);
   }
 
   /** Deploy after the caller's checks (plan hash, or the system's verdict): judge again, allocate, audit. Runs inside the caller's transaction. */
   private applyDeploy(exp: Experiment, input: Partial<DeployInput>, ctx: WriteContext, system: boolean): DeployOutcome {
+    const p = this.planDeploy(exp, input, ctx, system);
+    return 'applied' in p ? p : this.commitDeploy(p, input, ctx);
+  }
+
+  /**
+   * Deploy's checks and target, nothing written: an outcome when there is nothing to do (dry run,
+   * no-op), otherwise what the saga carries to the systems. Runs inside the caller's transaction.
+   */
+  planDeploy(exp: Experiment, input: Partial<DeployInput>, ctx: WriteContext, system = false): DeployOutcome | PreparedDeploy {
     const toPercent = input.allocationPercent ?? exp.allocationPercent;
     const config: ExperimentConfig = { ...configOf(exp), allocationPercent: toPercent };
-    this.requirePassing(exp, config);
+    requirePassing(exp, config, this.judge(config, exp));
     const policy = this.policyFor(exp.surfaceId);
     const { plan, buckets } = planBuckets(this.d, exp, toPercent);
     const need = system ? null : confirmationReason(policy, { kind: plan.action, fromPercent: plan.fromPercent, toPercent });
     const summary = deploySummary(exp, plan);
-    const status = (given: Confirmation | null): ConfirmationStatus => ({ required: need !== null, reason: need, summary, given });
-    if (plan.action !== 'noop' && toPercent > plan.fromPercent) this.requireApproval(policy, ctx.actor, toPercent);
-    const currentHash = this.planHash(exp);
-    if (input.dryRun || plan.action === 'noop') return { experiment: exp, plan, applied: false, replayed: false, planHash: currentHash, confirmation: status(null) };
+    const confirmation: ConfirmationStatus = { required: need !== null, reason: need, summary, given: null };
+    if (plan.action !== 'noop' && toPercent > plan.fromPercent) requireApproval(policy, ctx.actor, toPercent);
+    if (input.dryRun || plan.action === 'noop') return { experiment: exp, plan, applied: false, replayed: false, planHash: this.planHash(exp), confirmation };
     const given = input.confirmation ? { action: summary, ...input.confirmation } : null;
     if (need && !given) throw confirmationRequired(need, 'deploy_to_surface');
+    return { exp, plan, buckets, config, confirmation: { ...confirmation, given } };
+  }
+
+  /** Deploy's writes for a plan made by planDeploy on the same experiment version. Runs inside the caller's transaction. */
+  commitDeploy(p: PreparedDeploy, input: Partial<DeployInput>, ctx: WriteContext, mirror = true): DeployOutcome {
+    const { exp, plan, buckets, config } = p;
+    const given = p.confirmation.given;
     const now = this.now();
     const next = this.d.experiments.update(exp.id, exp.version, { status: 'running', config, buckets, startedAt: exp.startedAt ?? now }, now);
     if (plan.action === 'start' || plan.action === 'resize') this.d.experiments.setStageStartedAt(exp.id, now);
     const planHash = this.planHash(next);
-    if (toPercent !== exp.allocationPercent) {
-      // The resized config was judged above, inside this transaction: it carries a passing verdict of its own.
+    if (config.allocationPercent !== exp.allocationPercent) {
+      // The resized config was judged in planDeploy, inside this transaction: it carries a passing verdict of its own.
       this.d.validations.record({ experimentId: next.id, version: next.version, configHash: hashOf(configOf(next)), planHash, policyHash: surfacePolicyHash(this.d.policy, next.surfaceId), valid: true, findings: [], createdAt: now });
     }
     this.d.audit.record({ ...ctx, ...(given ? { confirmation: given, rationale: ctx.rationale ?? given.reason } : {}) }, 'experiment', exp.id, exp, next, now);
-    const out: DeployOutcome = { experiment: next, plan, applied: true, replayed: false, planHash, confirmation: status(given) };
-    if (input.idempotencyKey && input.planHash) this.d.idempotency.save('deploy_to_surface', input.idempotencyKey, this.deployRequestHash(input as DeployInput), { plan, applied: true, experimentId: exp.id, planHash, confirmation: out.confirmation }, now);
+    const out: DeployOutcome = { experiment: next, plan, applied: true, replayed: false, planHash, confirmation: p.confirmation };
+    if (input.idempotencyKey && input.planHash) this.d.idempotency.save('deploy_to_surface', input.idempotencyKey, deployRequestHash(input as DeployInput), { plan, applied: true, experimentId: exp.id, planHash, confirmation: out.confirmation }, now);
+    if (mirror) this.onCommitted?.('deploy', exp, next, input.idempotencyKey ?? null);
     this.d.emit({ kind: 'experiment', id: exp.id, surfaceId: exp.surfaceId });
     return out;
   }
@@ -246,23 +225,39 @@ export class ExperimentService {
 
   /** Kill switch: ends a running or paused experiment at once, frees its buckets; "shipped" records a ship decision. */
   stop(input: StopInput, ctx: WriteContext): Experiment {
-    return this.d.db.transaction(() => {
-      const status = this.stopConfirmation(input);
-      const given = input.confirmation ? { action: status.summary, ...input.confirmation } : null;
-      if (status.reason && !given) throw confirmationRequired(status.reason, 'stop_experiment');
-      const exp = this.get(input.experimentId);
-      const now = this.now();
-      const next = this.d.experiments.update(exp.id, exp.version, { status: 'concluded', outcome: input.outcome ?? 'stopped', buckets: [], endedAt: now }, now);
-      this.d.audit.record({ ...ctx, rationale: input.reason, ...(given ? { confirmation: given } : {}) }, 'experiment', exp.id, exp, next, now);
-      this.d.emit({ kind: 'experiment', id: exp.id, surfaceId: exp.surfaceId });
-      return next;
-    }).immediate();
+    return this.d.db.transaction(() => this.commitStop(this.planStop(input), input, ctx)).immediate();
+  }
+
+  /** Stop's checks (confirmation included), nothing written. Runs inside the caller's transaction. */
+  planStop(input: StopInput): { exp: Experiment; given: Confirmation | null } {
+    const status = this.stopConfirmation(input);
+    const given = input.confirmation ? { action: status.summary, ...input.confirmation } : null;
+    if (status.reason && !given) throw confirmationRequired(status.reason, 'stop_experiment');
+    return { exp: this.get(input.experimentId), given };
+  }
+
+  /** Stop's writes for a plan made by planStop on the same experiment version. */
+  commitStop(p: { exp: Experiment; given: Confirmation | null }, input: StopInput, ctx: WriteContext, mirror = true): Experiment {
+    const { exp, given } = p;
+    const now = this.now();
+    const next = this.d.experiments.update(exp.id, exp.version, { status: 'concluded', outcome: input.outcome ?? 'stopped', buckets: [], endedAt: now }, now);
+    this.d.audit.record({ ...ctx, rationale: input.reason, ...(given ? { confirmation: given } : {}) }, 'experiment', exp.id, exp, next, now);
+    if (mirror) this.onCommitted?.('stop', exp, next, null);
+    this.d.emit({ kind: 'experiment', id: exp.id, surfaceId: exp.surfaceId });
+    return next;
   }
 
   /**
    * The circuit breaker's roll back: like stop_experiment with outcome rolled_back, without a human's
    * confirmation (the server acts at once), audited as the system with the numbers that tripped it.
    */
+  /** rollBackBySystem's precondition, nothing written. */
+  planRollBack(experimentId: string): Experiment {
+    const exp = this.get(experimentId);
+    this.requireStoppable(exp);
+    return exp;
+  }
+
   rollBackBySystem(input: { experimentId: string; reason: string; details: Record<string, unknown> }, ctx: WriteContext): Experiment {
     if (ctx.interface !== 'system') throw new Error('rollBackBySystem is reserved to the server itself');
     return this.d.db.transaction(() => {
@@ -273,6 +268,7 @@ export class ExperimentService {
       const audited = { ...ctx, rationale: input.reason };
       this.d.audit.record(audited, 'experiment', exp.id, exp, next, now);
       this.d.audit.record(audited, 'experiment', exp.id, null, { circuitBreaker: input.details }, now);
+      this.onCommitted?.('stop', exp, next, null);
       this.d.emit({ kind: 'experiment', id: exp.id, surfaceId: exp.surfaceId });
       return next;
     }).immediate();
@@ -280,7 +276,12 @@ export class ExperimentService {
 
   /** Pauses a running experiment: it keeps its buckets (so nobody else takes them) but serves nothing. */
   pause(input: { experimentId: string; version: number; reason: string }, ctx: WriteContext): Experiment {
-    return this.move(input, 'paused', ctx, { from: ['running'], hint: 'Only a running experiment can be paused; deploy_to_surface resumes a paused one.' });
+    return this.move(input, 'paused', ctx, PAUSE_RULE);
+  }
+
+  /** pause's preconditions, nothing written. */
+  planPause(input: { experimentId: string; version: number }): Experiment {
+    return this.checkMove(input, 'paused', PAUSE_RULE);
   }
 
   /** Archives a concluded experiment or an abandoned draft: read-only from then on. */
@@ -290,17 +291,23 @@ export class ExperimentService {
 
   private move(input: { experimentId: string; version: number; reason: string }, to: Experiment['status'], ctx: WriteContext, rule: { from: Experiment['status'][]; hint: string }): Experiment {
     return this.d.db.transaction(() => {
-      const exp = this.get(input.experimentId);
-      this.checkVersion(exp, input.version);
-      if (!rule.from.includes(exp.status) || !canTransition(exp.status, to)) {
-        throw new AppError('PRECONDITION_FAILED', `experiment '${exp.key}' is ${exp.status}; it cannot become ${to}`, rule.hint);
-      }
+      const exp = this.checkMove(input, to, rule);
       const now = this.now();
       const next = this.d.experiments.update(exp.id, exp.version, { status: to }, now);
       this.d.audit.record({ ...ctx, rationale: input.reason }, 'experiment', exp.id, exp, next, now);
+      if (to === 'paused') this.onCommitted?.('pause', exp, next, null);
       this.d.emit({ kind: 'experiment', id: exp.id, surfaceId: exp.surfaceId });
       return next;
     }).immediate();
+  }
+
+  private checkMove(input: { experimentId: string; version: number }, to: Experiment['status'], rule: { from: Experiment['status'][]; hint: string }): Experiment {
+    const exp = this.get(input.experimentId);
+    this.checkVersion(exp, input.version);
+    if (!rule.from.includes(exp.status) || !canTransition(exp.status, to)) {
+      throw new AppError('PRECONDITION_FAILED', `experiment '${exp.key}' is ${exp.status}; it cannot become ${to}`, rule.hint);
+    }
+    return exp;
   }
 
   private judge(config: unknown, self?: Experiment): ValidationResult {
@@ -329,52 +336,13 @@ export class ExperimentService {
     return planHashOf(configOf(exp), surfacePolicyHash(this.d.policy, exp.surfaceId));
   }
 
-  /** The cited plan hash must be the current one: this config, this policy, validated and passing. */
-  private requireCurrentPlan(exp: Experiment, cited: string): void {
-    const current = this.planHash(exp);
-    const verdict = this.d.validations.byPlanHash(exp.id, current);
-    const refuse = (message: string, reason: string) => {
-      throw new AppError('PRECONDITION_FAILED', message, revalidateHint(exp), { reason, policyVersion: this.d.policy.version });
-    };
-    if (cited !== current) {
-      const old = this.d.validations.byPlanHash(exp.id, cited);
-      if (!old) refuse(verdict ? `plan hash '${cited.slice(0, 12)}…' was not issued by validate_config for '${exp.key}'` : `the current config of '${exp.key}' (v${exp.version}) has not been validated`, verdict ? 'unknown_plan' : 'not_validated');
-      else if (old.configHash !== hashOf(configOf(exp))) refuse(`the config of '${exp.key}' changed after plan '${cited.slice(0, 12)}…' was validated (v${old.version} → v${exp.version})`, 'config_changed');
-      else refuse(`the ${exp.surfaceId} policy changed after plan '${cited.slice(0, 12)}…' was validated (now '${this.d.policy.version}')`, 'policy_changed');
-    }
-    if (!verdict) refuse(`the current config of '${exp.key}' (v${exp.version}) has not been validated`, 'not_validated');
-    else if (!verdict.valid) refuse(`the current config of '${exp.key}' (v${exp.version}) failed validation: ${verdict.findings.filter((f) => f.severity === 'error').map((f) => f.code).join(', ')}`, 'failed_validation');
-  }
-
-  /** Judges the config to deploy as of now; a collision is a CONFLICT carrying the finding, anything else a failed precondition. */
-  private requirePassing(exp: Experiment, config: ExperimentConfig): void {
-    const again = this.judge(config, exp);
-    if (again.valid) return;
-    const errors = again.findings.filter((x) => x.severity === 'error');
-    const collision = errors.some((x) => ['COLLISION', 'SLOT_CONCURRENCY', 'DUPLICATE_OF_RUNNING'].includes(x.code));
-    const what = config.allocationPercent === exp.allocationPercent ? `deploying '${exp.key}' now` : `allocation ${config.allocationPercent}%`;
-    throw new AppError(collision ? 'CONFLICT' : 'PRECONDITION_FAILED', `${what} fails validation: ${errors.map((x) => `${x.code} (${x.message})`).join('; ')}`, collision ? 'Another experiment took the slot or buckets since you validated: call validate_config to see the collision finding and its fix.' : `Call validate_config${config.allocationPercent === exp.allocationPercent ? '' : ' with the new allocation'} to see the findings and fixes.`, { findings: errors });
-  }
-
-  private requireApproval(policy: SurfacePolicy, actor: string, percent: number): void {
-    const rule = missingApproval(policy, actor, percent);
-    if (rule) {
-      throw new AppError('FORBIDDEN', `'${actor}' may not deploy above ${rule.abovePercent}% on this surface (policy allows ${rule.actors.join(', ')})`, `Deploy at ${rule.abovePercent}% or less with deploy_to_surface, or ask an allowed caller to ramp further.`, { abovePercent: rule.abovePercent, allowedActors: rule.actors });
-    }
-  }
-
   private replayedDeploy(input: DeployInput): DeployOutcome | null {
     if (!input.idempotencyKey) return null;
     const prior = this.d.idempotency.find('deploy_to_surface', input.idempotencyKey);
     if (!prior) return null;
     const r = prior.response as { plan: DeployPlan; applied: boolean; experimentId: string; planHash: string; confirmation: ConfirmationStatus };
-    if (prior.requestHash !== this.deployRequestHash(input)) throw new AppError('CONFLICT', `idempotency key '${input.idempotencyKey}' was used for a different deploy`, 'Use a fresh idempotency key for a different request.');
+    if (prior.requestHash !== deployRequestHash(input)) throw new AppError('CONFLICT', `idempotency key '${input.idempotencyKey}' was used for a different deploy`, 'Use a fresh idempotency key for a different request.');
     return { experiment: this.get(r.experimentId), plan: r.plan, applied: r.applied, replayed: true, planHash: r.planHash, confirmation: r.confirmation };
-  }
-
-  /** What identifies a deploy request for idempotency: not the dry-run flag nor how it was confirmed. */
-  private deployRequestHash(input: DeployInput): string {
-    return hashOf({ experimentId: input.experimentId, version: input.version, planHash: input.planHash, allocationPercent: input.allocationPercent });
   }
 
   private requireStoppable(exp: Experiment): void {

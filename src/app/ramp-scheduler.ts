@@ -5,6 +5,7 @@ import type { RampHold } from '../store/experiment-repo.js';
 import type { AppDeps, WriteContext } from './context.js';
 import type { ExperimentService } from './experiment-service.js';
 import type { MetricsReport, MetricsService } from './metrics-service.js';
+import type { DeploySaga } from './deploy-saga.js';
 
 /** Defaults for configs whose rampPlan names no minimum duration or gate. */
 export const DEFAULT_STAGE_MIN_HOURS = 24;
@@ -75,6 +76,8 @@ export class RampScheduler {
     private readonly d: AppDeps,
     private readonly experiments: ExperimentService,
     private readonly metrics: MetricsService,
+    /** With remote systems the scheduler's writes go through the saga (async); embedded, tick() is enough. */
+    private readonly saga?: DeploySaga,
   ) {}
 
   /** One pass over every running experiment; each is judged and acted on independently. */
@@ -94,15 +97,42 @@ export class RampScheduler {
     return out;
   }
 
-  /** Runs tick() every `seconds` (0 disables) on an unref'd timer; returns the function that stops it. */
+  /**
+   * One pass that also works with remote systems: roll backs and advances go through the saga, so
+   * the backend and content delivery change with the record. Embedded systems: the same as tick().
+   */
+  async run(): Promise<TickOutcome[]> {
+    const saga = this.saga;
+    if (!saga || saga.systems.embedded) return this.tick();
+    const out: TickOutcome[] = [];
+    for (const exp of this.d.experiments.list({ status: ['running'] })) {
+      let outcome: TickOutcome;
+      try {
+        const s = this.evaluate(exp, this.metrics.report(exp.id, { alwaysValid: true }));
+        if (s.nextAction === 'roll_back') {
+          const reason = `circuit breaker: ${s.breaker.reasons.join('; ')}`;
+          await saga.rollBack({ experimentId: exp.id, reason, details: { stage: s.stage, allocationPercent: s.allocationPercent, guardrails: s.gate.guardrails.filter((g) => g.assessment === 'worse') } }, this.ctx('circuit_breaker'));
+          outcome = this.outcome(exp, 'rolled_back', reason);
+        } else if (s.nextAction === 'advance') {
+          const reason = `stage ${s.stage}/${s.stageCount} → ${s.nextPercent}%`;
+          await saga.advance({ experimentId: exp.id, version: exp.version, toPercent: s.nextPercent! }, this.ctx('ramp_advance', reason));
+          outcome = this.outcome(exp, 'advanced', reason);
+        } else outcome = this.outcome(exp, s.nextAction === 'wait' ? 'waiting' : s.nextAction === 'held' ? 'held' : 'complete', s.reason);
+      } catch (err) {
+        if (!(err instanceof AppError)) this.d.logger.error({ err, experimentId: exp.id }, 'ramp scheduler failed on an experiment');
+        outcome = this.outcome(exp, 'refused', err instanceof AppError ? `${err.code}: ${err.message}. ${err.hint}` : `internal error: ${(err as Error).message}`);
+      }
+      this.last.set(exp.id, outcome);
+      out.push(outcome);
+    }
+    return out;
+  }
+
+  /** Runs a pass every `seconds` (0 disables) on an unref'd timer; returns the function that stops it. */
   start(seconds: number): () => void {
     if (seconds <= 0) return () => undefined;
     const timer = setInterval(() => {
-      try {
-        this.tick();
-      } catch (err) {
-        this.d.logger.error({ err }, 'ramp scheduler tick failed');
-      }
+      this.run().catch((err: unknown) => this.d.logger.error({ err }, 'ramp scheduler tick failed'));
     }, seconds * 1000);
     timer.unref();
     return () => clearInterval(timer);

@@ -10,6 +10,8 @@ import { createMcpRoute, type McpRoute } from './mcp-route.js';
 import { createMcpServerFactory } from './mcp-server.js';
 import { restRoutes } from './rest-routes.js';
 import { ofrepRoutes } from './ofrep-routes.js';
+import { backendRoutes, contentRoutes } from './system-routes.js';
+import { openApiDocument } from './openapi.js';
 import { urisForExperimentChange } from '../../resources/index.js';
 import { SERVER_VERSION } from '../version.js';
 import type { Logger } from '../logger.js';
@@ -19,6 +21,8 @@ export interface HttpOptions {
   allowedHosts?: string[];
   token?: string;
   maxBodyBytes: number;
+  /** all (default): gateway and both system contracts; backend or content: that system's contract only. */
+  role?: 'all' | 'backend' | 'content';
 }
 
 export type HttpVars = { requestId: string; log: Logger };
@@ -69,6 +73,13 @@ export function createHttpApp(container: Container, opts: HttpOptions): HttpApp 
 
   const guard = guards(opts);
   for (const path of ['/mcp', '/v1/*', '/ofrep/*']) app.use(path, guard);
+  const role = opts.role ?? 'all';
+  if (role === 'all' || role === 'backend') app.route('/v1/backend', backendRoutes(container));
+  if (role === 'all' || role === 'content') app.route('/v1/content-delivery', contentRoutes(container));
+  if (role !== 'all') {
+    app.get('/v1/openapi.json', (c) => c.json(openApiDocument(role)));
+    return finish(app, mcp, unsubscribe);
+  }
 
   const mcpApp = createMcpHonoApp({ host: opts.host, ...(opts.allowedHosts?.length ? { allowedHosts: opts.allowedHosts } : {}), maxRequestBodySize: opts.maxBodyBytes });
   mcpApp.all('/', (c) => {
@@ -78,7 +89,10 @@ export function createHttpApp(container: Container, opts: HttpOptions): HttpApp 
   app.route('/mcp', mcpApp);
   app.route('/v1', restRoutes(container));
   app.route('/ofrep/v1', ofrepRoutes(container));
+  return finish(app, mcp, unsubscribe);
+}
 
+function finish(app: Hono<{ Variables: HttpVars }>, mcp: McpRoute, unsubscribe: () => void): HttpApp {
   app.notFound((c) => problem(c, new AppError('NOT_FOUND', `no route ${c.req.method} ${c.req.path}`, 'See README.md for the REST routes, or use /mcp.')));
   app.onError((err, c) => {
     if (!(err instanceof AppError)) c.get('log')?.error({ err }, 'unhandled error');

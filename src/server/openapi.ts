@@ -2,13 +2,14 @@ import { z } from 'zod';
 import { EventBatchSchema, EventSchema } from '../app/event-service.js';
 import { ExperimentConfigSchema } from '../domain/schemas.js';
 import { SERVER_VERSION } from '../version.js';
+import { BackendWriteSchema, ContentWriteSchema } from '../systems/contracts.js';
 import { CreateBody, DeployBody, PlanBody, StopBody, TransitionBody, UpdateBody } from './rest-schemas.js';
 
 interface Operation {
-  method: 'get' | 'post' | 'patch';
+  method: 'get' | 'post' | 'patch' | 'put';
   path: string;
   summary: string;
-  tag: 'catalog' | 'experiments' | 'data' | 'serving' | 'ofrep' | 'ops';
+  tag: 'catalog' | 'experiments' | 'data' | 'serving' | 'ofrep' | 'ops' | 'backend' | 'content-delivery';
   body?: z.ZodType;
   query?: Record<string, string>;
 }
@@ -42,14 +43,24 @@ export const OPERATIONS: Operation[] = [
   { method: 'post', path: '/ofrep/v1/evaluate/flags/{key}', summary: 'OFREP single flag evaluation (experiment key or surface/slot)', tag: 'ofrep', body: z.object({ context: z.object({ targetingKey: z.string() }).passthrough() }) },
   { method: 'post', path: '/ofrep/v1/evaluate/flags', summary: 'OFREP bulk evaluation (ETag / If-None-Match)', tag: 'ofrep', body: z.object({ context: z.object({ targetingKey: z.string() }).passthrough() }) },
   { method: 'get', path: '/ofrep/v1/configuration', summary: 'OFREP provider configuration', tag: 'ofrep' },
+  { method: 'get', path: '/v1/backend/experiments', summary: 'Backend: every experiment it allocates, with status and buckets', tag: 'backend' },
+  { method: 'get', path: '/v1/backend/experiments/{id}', summary: "Backend: one experiment's allocation (404 if never allocated)", tag: 'backend' },
+  { method: 'put', path: '/v1/backend/experiments/{id}', summary: 'Backend: set status, buckets and variants; idempotent by (opId, step), a forward step after its compensation is ignored', tag: 'backend', body: BackendWriteSchema },
+  { method: 'get', path: '/v1/content-delivery/experiments', summary: "Content delivery: experiments whose overrides surfaces serve", tag: 'content-delivery', query: { surface: 'surface id' } },
+  { method: 'get', path: '/v1/content-delivery/experiments/{id}', summary: "Content delivery: one experiment's override set (404 if never applied)", tag: 'content-delivery' },
+  { method: 'put', path: '/v1/content-delivery/experiments/{id}', summary: "Content delivery: serve or stop serving an experiment's per-variant slot overrides; idempotent by (opId, step)", tag: 'content-delivery', body: ContentWriteSchema },
 ];
+
+/** The routes each `serve --role` exposes. */
+const ROLE_TAGS: Record<'backend' | 'content', Operation['tag'][]> = { backend: ['backend'], content: ['content-delivery'] };
 
 const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' });
 
 /** OpenAPI 3.1 for the REST, serving and OFREP routes, generated from the zod schemas the routes parse with. */
-export function openApiDocument() {
+export function openApiDocument(role: 'all' | 'backend' | 'content' = 'all') {
   const paths: Record<string, Record<string, unknown>> = {};
-  for (const op of OPERATIONS) {
+  const ops = role === 'all' ? OPERATIONS : OPERATIONS.filter((o) => ROLE_TAGS[role].includes(o.tag) || o.path === '/healthz' || o.path === '/v1/openapi.json');
+  for (const op of ops) {
     const params = [
       ...[...op.path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } })),
       ...Object.entries(op.query ?? {}).map(([name, description]) => ({ name, in: 'query', required: description.includes('required'), description, schema: { type: 'string' } })),

@@ -12,7 +12,7 @@ import { policyView } from '../app/policy-view.js';
 
 type C = Context<{ Variables: HttpVars }>;
 
-async function body(c: C): Promise<unknown> {
+export async function body(c: C): Promise<unknown> {
   try {
     return JSON.parse(await c.req.text());
   } catch {
@@ -20,7 +20,7 @@ async function body(c: C): Promise<unknown> {
   }
 }
 
-function parse<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
+export function parse<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
   const r = schema.safeParse(value);
   if (!r.success) throw new AppError('INVALID_INPUT', r.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '), 'Correct the listed fields and retry.');
   return r.data;
@@ -58,7 +58,7 @@ export function restRoutes(app: Container) {
   r.post('/experiments/:id/validate', (c) => c.json(app.experiments.validate({ experimentId: c.req.param('id') }, write(c, 'POST /v1/experiments/:id/validate'))));
   r.post('/experiments/:id/pause', async (c) => {
     const b = parse(TransitionBody, await body(c));
-    return c.json({ experiment: app.experiments.pause({ experimentId: c.req.param('id'), ...b }, write(c, 'POST /v1/experiments/:id/pause', b.reason)) });
+    return c.json({ experiment: await app.deployments.pause({ experimentId: c.req.param('id'), ...b }, write(c, 'POST /v1/experiments/:id/pause', b.reason)) });
   });
   r.post('/experiments/:id/archive', async (c) => {
     const b = parse(TransitionBody, await body(c));
@@ -66,11 +66,11 @@ export function restRoutes(app: Container) {
   });
   r.post('/experiments/:id/deploy', async (c) => {
     const { confirmation, ...b } = parse(DeployBody, await body(c));
-    return c.json(app.experiments.deploy({ experimentId: c.req.param('id'), ...b, ...argued(confirmation) }, write(c, 'POST /v1/experiments/:id/deploy')));
+    return c.json(await app.deployments.deploy({ experimentId: c.req.param('id'), ...b, ...argued(confirmation) }, write(c, 'POST /v1/experiments/:id/deploy')));
   });
   r.post('/experiments/:id/stop', async (c) => {
     const { confirmation, ...b } = parse(StopBody, await body(c));
-    return c.json({ experiment: app.experiments.stop({ experimentId: c.req.param('id'), ...b, ...argued(confirmation) }, write(c, 'POST /v1/experiments/:id/stop', b.reason)) });
+    return c.json({ experiment: await app.deployments.stop({ experimentId: c.req.param('id'), ...b, ...argued(confirmation) }, write(c, 'POST /v1/experiments/:id/stop', b.reason)) });
   });
   r.patch('/experiments/:id', async (c) => {
     const b = parse(UpdateBody, await body(c));

@@ -144,4 +144,52 @@ export const MIGRATIONS: { version: number; name: string; sql: string }[] = [
       ALTER TABLE experiments ADD COLUMN ramp_hold TEXT;
     `,
   },
+  {
+    version: 5,
+    name: 'deploy sagas: operation log, backend and content-delivery system state',
+    sql: `
+      -- One row per cross-system write (deploy, stop): its steps done so far, what to restore on failure, its outcome.
+      CREATE TABLE operations (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        idempotency_key TEXT,
+        request_hash TEXT NOT NULL,
+        experiment_id TEXT NOT NULL,
+        status TEXT NOT NULL,
+        steps TEXT NOT NULL DEFAULT '[]',
+        payload TEXT NOT NULL,
+        outcome TEXT,
+        error TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+      CREATE INDEX operations_key ON operations(kind, idempotency_key);
+      CREATE INDEX operations_open ON operations(status);
+      -- The experimentation backend's view: which experiments it allocates buckets to, and whether they run.
+      CREATE TABLE backend_allocations (
+        experiment_id TEXT PRIMARY KEY,
+        surface_id TEXT NOT NULL,
+        status TEXT NOT NULL,
+        doc TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+      -- Content delivery's view: which experiments' per-variant slot overrides a surface serves.
+      CREATE TABLE content_overrides (
+        experiment_id TEXT PRIMARY KEY,
+        surface_id TEXT NOT NULL,
+        serving INTEGER NOT NULL,
+        doc TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+      -- Every (operation, step) a system applied, once: a retried or replayed step is recognised, not applied again.
+      CREATE TABLE system_applied (
+        system TEXT NOT NULL,
+        op_id TEXT NOT NULL,
+        step TEXT NOT NULL,
+        experiment_id TEXT NOT NULL,
+        at TEXT NOT NULL,
+        PRIMARY KEY (system, op_id, step)
+      );
+    `,
+  },
 ];

@@ -1,0 +1,285 @@
+import type { Experiment } from '../domain/schemas.js';
+import { hashOf } from '../domain/canonical.js';
+import { AppError, toAppError } from '../errors.js';
+import type { OperationRepo, Operation } from '../store/operation-repo.js';
+import type { BackendStatus, BackendWrite, ContentDelivery, ContentWrite, ExperimentBackend } from '../systems/contracts.js';
+import type { EmbeddedBackend, EmbeddedContent } from '../systems/embedded.js';
+import type { AppDeps, WriteContext } from './context.js';
+import type { AdvanceInput, DeployInput, DeployOutcome, ExperimentService, PreparedDeploy, StopInput } from './experiment-service.js';
+import type { Confirmation } from '../store/audit-repo.js';
+
+/** The two downstream systems; embedded ones share this process's SQLite file. */
+export type Systems = { embedded: true; backend: EmbeddedBackend; content: EmbeddedContent } | { embedded: false; backend: ExperimentBackend; content: ContentDelivery };
+
+type Kind = 'deploy' | 'stop' | 'pause';
+type Target = { buckets: Experiment['buckets']; allocationPercent: number };
+interface Step {
+  name: string;
+  system: 'backend' | 'content';
+  write: Omit<BackendWrite, 'opId' | 'step'> | Omit<ContentWrite, 'opId' | 'step'>;
+}
+
+/** The local record's write that ends the operation, with what it needs (kept in the log for recovery). */
+type Commit =
+  | { method: 'deploy'; prepared: PreparedDeploy; input: Partial<DeployInput> }
+  | { method: 'stop'; plan: { exp: Experiment; given: Confirmation | null }; input: StopInput }
+  | { method: 'pause'; input: PauseInput }
+  | { method: 'rollBack'; input: RollBackInput };
+
+type PauseInput = { experimentId: string; version: number; reason: string };
+type RollBackInput = { experimentId: string; reason: string; details: Record<string, unknown> };
+
+interface Payload {
+  kind: Kind;
+  /** The experiment as the local record had it when the operation was planned: what compensation restores. */
+  before: Experiment;
+  forward: Step[];
+  commit?: Commit;
+  ctx?: WriteContext;
+}
+
+const backendStatusOf = (e: Experiment): BackendStatus => (e.status === 'running' ? 'running' : e.status === 'paused' ? 'paused' : 'released');
+const backendWrite = (e: Experiment, status: BackendStatus, t: Target) => ({ surfaceId: e.surfaceId, key: e.key, status, buckets: status === 'released' ? [] : t.buckets, allocationPercent: status === 'released' ? 0 : t.allocationPercent, variants: e.variants });
+const contentWrite = (e: Experiment, serving: boolean) => ({ surfaceId: e.surfaceId, serving, variants: e.variants });
+
+/**
+ * The steps of each cross-system write. Deploy: reserve the buckets (not yet assigning), make the
+ * surface able to render the variants, then start assigning. Stop and pause: stop assigning, then
+ * stop rendering. So a surface never renders a variant the backend assigns nobody to for long, and
+ * never the reverse once the operation has ended.
+ */
+function forwardSteps(kind: Kind, before: Experiment, target: Target): Step[] {
+  if (kind === 'deploy') {
+    return [
+      { name: 'backend.allocate', system: 'backend', write: backendWrite(before, before.status === 'running' ? 'running' : 'allocated', target) },
+      { name: 'content.apply', system: 'content', write: contentWrite(before, true) },
+      { name: 'backend.activate', system: 'backend', write: backendWrite(before, 'running', target) },
+    ];
+  }
+  return [
+    { name: kind === 'stop' ? 'backend.release' : 'backend.pause', system: 'backend', write: backendWrite(before, kind === 'stop' ? 'released' : 'paused', target) },
+    { name: 'content.remove', system: 'content', write: contentWrite(before, false) },
+  ];
+}
+
+/** What compensation writes: each touched system back to the state the local record had before the operation. */
+function restoreSteps(before: Experiment, done: string[]): Step[] {
+  const touched = (system: string) => done.some((s) => s.startsWith(`${system}.`));
+  const out: Step[] = [];
+  if (touched('content')) out.push({ name: 'compensate.content', system: 'content', write: contentWrite(before, before.status === 'running') });
+  if (touched('backend')) out.push({ name: 'compensate.backend', system: 'backend', write: backendWrite(before, backendStatusOf(before), before) });
+  return out;
+}
+
+const inProgress = () => new AppError('CONFLICT', 'another deploy, pause or stop of this experiment is in progress', 'Retry when it has finished: get_experiment shows its outcome.');
+
+/**
+ * Deploy and stop as persisted sagas over the experimentation backend and content delivery.
+ * Embedded systems: every step, the operation log row and the local record in one transaction.
+ * Remote systems: the operation is logged first, each step is logged as it lands, the local record
+ * is written last; a failure compensates the steps done, and an operation a crash left unfinished
+ * is finished (all steps done) or compensated by recover() at the next start.
+ */
+export class DeploySaga {
+  /** Operations this process is running now: recovery leaves them alone. */
+  private readonly inFlight = new Set<string>();
+
+  constructor(
+    private readonly d: AppDeps,
+    private readonly experiments: ExperimentService,
+    readonly systems: Systems,
+    readonly ops: OperationRepo,
+  ) {
+    const sys = systems;
+    experiments.onCommitted = sys.embedded ? (kind, before, after, key) => this.recordEmbedded(sys, kind, before, after, key) : undefined;
+  }
+
+  /** deploy_to_surface's write path: the same checks and outcome as ExperimentService.deploy, across the systems. */
+  async deploy(input: DeployInput, ctx: WriteContext): Promise<DeployOutcome> {
+    if (this.systems.embedded || input.dryRun) return this.experiments.deploy(input, ctx);
+    await this.settle(this.experiments.get(input.experimentId).id);
+    const requestHash = hashOf({ kind: 'deploy', experimentId: input.experimentId, version: input.version, planHash: input.planHash, allocationPercent: input.allocationPercent });
+    const started = this.d.db.transaction((): DeployOutcome | string => {
+      this.requireFreshKey('deploy', input.idempotencyKey, requestHash);
+      const p = this.experiments.prepareDeploy(input, ctx);
+      if ('applied' in p) return p;
+      const target = { buckets: p.buckets, allocationPercent: p.config.allocationPercent };
+      return this.startOp('deploy', p.exp, target, requestHash, input.idempotencyKey ?? null, { method: 'deploy', prepared: p, input }, ctx);
+    }).immediate();
+    if (typeof started !== 'string') return started;
+    return (await this.run(started)) as DeployOutcome;
+  }
+
+  /** The ramp scheduler's step to the next stage, across the systems. */
+  async advance(input: AdvanceInput, ctx: WriteContext): Promise<DeployOutcome> {
+    if (this.systems.embedded) return this.experiments.advanceBySystem(input, ctx);
+    await this.settle(input.experimentId);
+    const started = this.d.db.transaction((): DeployOutcome | string => {
+      const p = this.experiments.prepareAdvance(input, ctx);
+      if ('applied' in p) return p;
+      return this.startOp('deploy', p.exp, { buckets: p.buckets, allocationPercent: input.toPercent }, hashOf({ kind: 'advance', ...input }), null, { method: 'deploy', prepared: p, input: { allocationPercent: input.toPercent } }, ctx);
+    }).immediate();
+    if (typeof started !== 'string') return started;
+    return (await this.run(started)) as DeployOutcome;
+  }
+
+  /** pause_experiment across the systems: stop assigning, then stop rendering; the buckets stay reserved. */
+  async pause(input: PauseInput, ctx: WriteContext): Promise<Experiment> {
+    if (this.systems.embedded) return this.experiments.pause(input, ctx);
+    const id = this.experiments.get(input.experimentId).id;
+    await this.settle(id);
+    const opId = this.d.db.transaction(() => {
+      const exp = this.experiments.planPause(input);
+      return this.startOp('pause', exp, exp, hashOf({ kind: 'pause', ...input }), null, { method: 'pause', input: { ...input, experimentId: id } }, ctx);
+    }).immediate();
+    return (await this.run(opId)) as Experiment;
+  }
+
+  /** The circuit breaker's roll back across the systems (no confirmation: the server acts at once). */
+  async rollBack(input: RollBackInput, ctx: WriteContext): Promise<Experiment> {
+    if (this.systems.embedded) return this.experiments.rollBackBySystem(input, ctx);
+    await this.settle(input.experimentId);
+    const opId = this.d.db.transaction(() => {
+      const exp = this.experiments.planRollBack(input.experimentId);
+      return this.startOp('stop', exp, exp, hashOf({ kind: 'rollBack', experimentId: exp.id, version: exp.version }), null, { method: 'rollBack', input }, ctx);
+    }).immediate();
+    return (await this.run(opId)) as Experiment;
+  }
+
+  /** stop_experiment's write path (and the kill switch), across the systems. */
+  async stop(input: StopInput, ctx: WriteContext): Promise<Experiment> {
+    if (this.systems.embedded) return this.experiments.stop(input, ctx);
+    await this.settle(this.experiments.get(input.experimentId).id);
+    const requestHash = hashOf({ kind: 'stop', input: { ...input, confirmation: undefined } });
+    const opId = this.d.db.transaction(() => {
+      const plan = this.experiments.planStop(input);
+      return this.startOp('stop', plan.exp, plan.exp, requestHash, null, { method: 'stop', plan, input }, ctx);
+    }).immediate();
+    return (await this.run(opId)) as Experiment;
+  }
+
+  /**
+   * Finishes or compensates every operation left unfinished (a crash, an unreachable system).
+   * Returns what it did; an operation whose systems are still unreachable stays for the next call.
+   */
+  async recover(): Promise<{ completed: string[]; compensated: string[]; stuck: string[] }> {
+    const report = { completed: [] as string[], compensated: [] as string[], stuck: [] as string[] };
+    for (const op of this.ops.unfinished().filter((o) => !this.inFlight.has(o.id))) {
+      const p = op.payload as Payload;
+      const resumable = op.status === 'pending' && p.forward.every((s) => op.steps.includes(s.name));
+      try {
+        if (resumable) {
+          this.commitLocal(op);
+          report.completed.push(op.id);
+        } else {
+          await this.compensate(op, { code: 'UPSTREAM_UNAVAILABLE', message: 'interrupted before all steps were applied; compensated at recovery' });
+          report.compensated.push(op.id);
+        }
+      } catch (err) {
+        if (resumable && err instanceof AppError) {
+          await this.compensate(op, { code: err.code, message: err.message }).then(() => report.compensated.push(op.id), () => report.stuck.push(op.id));
+        } else report.stuck.push(op.id);
+      }
+    }
+    if (report.completed.length + report.compensated.length + report.stuck.length) this.d.logger[report.stuck.length ? 'warn' : 'info']({ ...report }, 'saga recovery');
+    return report;
+  }
+
+  /** Unfinished operations on this experiment are settled before a new one starts; refuses while they cannot be. */
+  private async settle(experimentId: string): Promise<void> {
+    const open = this.ops.unfinished().filter((o) => o.experimentId === experimentId);
+    if (!open.length) return;
+    if (open.some((o) => this.inFlight.has(o.id))) throw inProgress();
+    await this.recover();
+    if (this.ops.unfinished().some((o) => o.experimentId === experimentId)) {
+      throw new AppError('UPSTREAM_UNAVAILABLE', 'an earlier operation on this experiment is still being rolled back and a downstream system is unreachable', 'Retry in a moment; nothing is half-deployed meanwhile.');
+    }
+  }
+
+  private requireFreshKey(kind: string, key: string | undefined, requestHash: string): void {
+    const prior = key ? this.ops.byKey(kind, key) : undefined;
+    if (prior && prior.requestHash !== requestHash) throw new AppError('CONFLICT', `idempotency key '${key}' was used for a different ${kind}`, 'Use a fresh idempotency key for a different request.');
+  }
+
+  private startOp(kind: Kind, before: Experiment, target: Target, requestHash: string, key: string | null, commit: Commit, ctx: WriteContext): string {
+    // Checked again inside the transaction that logs the operation: one operation per experiment at a time.
+    if (this.ops.unfinished().some((o) => o.experimentId === before.id)) throw inProgress();
+    const id = this.d.newId('op');
+    const payload: Payload = { kind, before, forward: forwardSteps(kind, before, target), commit, ctx };
+    this.ops.start({ id, kind, idempotencyKey: key, requestHash, experimentId: before.id, payload }, this.now());
+    return id;
+  }
+
+  /** Runs the remaining steps, then the local record; on any failure compensates and throws the failure. */
+  private async run(opId: string): Promise<DeployOutcome | Experiment> {
+    const op = this.ops.get(opId)!;
+    const p = op.payload as Payload;
+    this.inFlight.add(opId);
+    try {
+      for (const step of p.forward.filter((s) => !op.steps.includes(s.name))) {
+        await this.apply(op.id, step);
+        this.ops.stepDone(op.id, step.name, this.now());
+      }
+      return this.commitLocal(this.ops.get(opId)!);
+    } catch (err) {
+      const e = toAppError(err);
+      await this.compensate(this.ops.get(opId)!, { code: e.code, message: e.message }).catch((cerr: unknown) => {
+        this.d.logger.warn({ opId, err: (cerr as Error).message }, 'compensation failed; recovery will retry it');
+      });
+      throw e;
+    } finally {
+      this.inFlight.delete(opId);
+    }
+  }
+
+  private async apply(opId: string, step: Step): Promise<void> {
+    const id = (this.ops.get(opId)!.payload as Payload).before.id;
+    const write = { ...step.write, opId, step: step.name };
+    if (step.system === 'backend') await this.systems.backend.put(id, write as BackendWrite);
+    else await this.systems.content.put(id, write as ContentWrite);
+  }
+
+  /** The last step: the local record, only if nobody changed the experiment since the plan. */
+  private commitLocal(op: Operation): DeployOutcome | Experiment {
+    const p = op.payload as Payload;
+    return this.d.db.transaction(() => {
+      const cur = this.experiments.get(p.before.id);
+      if (cur.version !== p.before.version) throw new AppError('CONFLICT', `experiment '${cur.key}' changed while the ${p.kind} was in flight (v${p.before.version} → v${cur.version})`, 'Call get_experiment and retry with the current version.');
+      const c = p.commit!;
+      const ctx = p.ctx!;
+      const out =
+        c.method === 'deploy' ? this.experiments.commitDeploy({ ...c.prepared, exp: cur }, c.input, ctx, false)
+        : c.method === 'stop' ? this.experiments.commitStop({ ...c.plan, exp: cur }, c.input, ctx, false)
+        : c.method === 'pause' ? this.experiments.pause(c.input, ctx)
+        : this.experiments.rollBackBySystem(c.input, ctx);
+      const exp = 'experiment' in out ? out.experiment : out;
+      this.ops.setStatus(op.id, 'completed', this.now(), { outcome: { experimentId: exp.id, version: exp.version, status: exp.status } });
+      return out;
+    }).immediate();
+  }
+
+  private async compensate(op: Operation, error: { code: string; message: string }): Promise<void> {
+    this.ops.setStatus(op.id, 'compensating', this.now(), { error });
+    const p = op.payload as Payload;
+    for (const step of restoreSteps(p.before, op.steps)) await this.apply(op.id, step);
+    this.ops.setStatus(op.id, 'compensated', this.now());
+  }
+
+  /** Embedded systems: the whole saga inside the caller's transaction (the local record is being written in it). */
+  private recordEmbedded(sys: Extract<Systems, { embedded: true }>, kind: Kind, before: Experiment, after: Experiment, key: string | null): void {
+    const id = this.d.newId('op');
+    const now = this.now();
+    const steps = forwardSteps(kind, before, after);
+    this.ops.start({ id, kind, idempotencyKey: key, requestHash: hashOf({ kind, experimentId: before.id, version: before.version }), experimentId: before.id, payload: { kind, before, forward: steps }, steps: steps.map((s) => s.name), status: 'completed' }, now);
+    for (const step of steps) {
+      const write = { ...step.write, opId: id, step: step.name };
+      if (step.system === 'backend') sys.backend.putSync(before.id, write as BackendWrite);
+      else sys.content.putSync(before.id, write as ContentWrite);
+    }
+    this.ops.setStatus(id, 'completed', now, { outcome: { experimentId: after.id, version: after.version, status: after.status } });
+  }
+
+  private now(): string {
+    return this.d.clock.now().toISOString();
+  }
+}

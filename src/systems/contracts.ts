@@ -1,0 +1,73 @@
+import { z } from 'zod';
+import { VariantSchema } from '../domain/schemas.js';
+
+const RangesSchema = z.array(z.tuple([z.number().int().min(0), z.number().int().min(0)])).describe('Owned bucket ranges [start, end)');
+
+/** The experimentation backend's statuses: allocated = buckets reserved but nobody assigned yet. */
+export const BackendStatus = z.enum(['allocated', 'running', 'paused', 'released']);
+export type BackendStatus = z.infer<typeof BackendStatus>;
+
+/** A step of a saga, as a system records it: (opId, step) is applied at most once. */
+export const StepRef = z.object({
+  opId: z.string().min(1).max(128).describe('The saga operation id, e.g. "op_ab12…"'),
+  step: z.string().min(1).max(64).describe('The saga step, e.g. "backend.allocate" or "compensate.backend"'),
+});
+
+/** Desired backend state of one experiment: a full-state PUT, so a retry or a replay is harmless. */
+export const BackendWriteSchema = StepRef.extend({
+  surfaceId: z.string().min(1),
+  key: z.string().min(1),
+  status: BackendStatus,
+  buckets: RangesSchema,
+  allocationPercent: z.number().min(0).max(100),
+  variants: z.array(VariantSchema),
+});
+export type BackendWrite = z.infer<typeof BackendWriteSchema>;
+
+export const BackendStateSchema = z.object({
+  experimentId: z.string(),
+  surfaceId: z.string(),
+  key: z.string(),
+  status: BackendStatus,
+  buckets: RangesSchema,
+  allocationPercent: z.number(),
+  variants: z.array(VariantSchema),
+  updatedAt: z.string(),
+});
+export type BackendState = z.infer<typeof BackendStateSchema>;
+
+/** Which per-variant slot overrides of an experiment a surface serves. */
+export const ContentWriteSchema = StepRef.extend({
+  surfaceId: z.string().min(1),
+  serving: z.boolean().describe('true: the surface renders the variants\' overrides for assigned units'),
+  variants: z.array(VariantSchema),
+});
+export type ContentWrite = z.infer<typeof ContentWriteSchema>;
+
+export const ContentStateSchema = z.object({
+  experimentId: z.string(),
+  surfaceId: z.string(),
+  serving: z.boolean(),
+  variants: z.array(VariantSchema),
+  updatedAt: z.string(),
+});
+export type ContentState = z.infer<typeof ContentStateSchema>;
+
+/** A write's answer: the state after it, and whether this (opId, step) had been applied before. */
+export const WriteResultSchema = <T extends z.ZodType>(state: T) => z.object({ state, replayed: z.boolean() });
+
+/** Experiment state transitions, bucket allocations and assignment configuration, wherever they live. */
+export interface ExperimentBackend {
+  readonly kind: 'embedded' | 'remote';
+  put(experimentId: string, write: BackendWrite): Promise<{ state: BackendState; replayed: boolean }>;
+  get(experimentId: string): Promise<BackendState | null>;
+  list(): Promise<BackendState[]>;
+}
+
+/** Surface layouts: which experiments' per-variant slot overrides each surface serves. */
+export interface ContentDelivery {
+  readonly kind: 'embedded' | 'remote';
+  put(experimentId: string, write: ContentWrite): Promise<{ state: ContentState; replayed: boolean }>;
+  get(experimentId: string): Promise<ContentState | null>;
+  list(surfaceId?: string): Promise<ContentState[]>;
+}

@@ -1,0 +1,106 @@
+import { prepared, type Db } from '../store/db.js';
+import type { Clock } from '../app/context.js';
+import type { BackendState, BackendWrite, ContentDelivery, ContentState, ContentWrite, ExperimentBackend } from './contracts.js';
+
+/** Records (system, opId, step) once; false when it was applied before (a retry or a replay). */
+function claim(db: Db, system: string, opId: string, step: string, experimentId: string, at: string): boolean {
+  // A forward step that arrives after its operation was compensated here (it was slow past the caller's timeout) is fenced off.
+  if (!step.startsWith('compensate.') && prepared(db, 'SELECT 1 FROM system_applied WHERE system = ? AND op_id = ? AND step = ?').get(system, opId, `compensate.${system}`)) return false;
+  return prepared(db, 'INSERT OR IGNORE INTO system_applied (system, op_id, step, experiment_id, at) VALUES (?,?,?,?,?)').run(system, opId, step, experimentId, at).changes === 1;
+}
+
+/**
+ * The experimentation backend in this process's SQLite file. Its writes are synchronous so an
+ * embedded saga can run every step in the caller's transaction; the async face is the interface.
+ */
+export class EmbeddedBackend implements ExperimentBackend {
+  readonly kind = 'embedded' as const;
+  constructor(private readonly db: Db, private readonly clock: Clock) {}
+
+  putSync(experimentId: string, w: BackendWrite): { state: BackendState; replayed: boolean } {
+    return this.db.transaction(() => {
+      const at = this.clock.now().toISOString();
+      if (!claim(this.db, 'backend', w.opId, w.step, experimentId, at)) return { state: this.getSync(experimentId)!, replayed: true };
+      const doc = { key: w.key, buckets: w.buckets, allocationPercent: w.allocationPercent, variants: w.variants };
+      prepared(this.db, 'INSERT INTO backend_allocations (experiment_id, surface_id, status, doc, updated_at) VALUES (?,?,?,?,?) ON CONFLICT(experiment_id) DO UPDATE SET surface_id=excluded.surface_id, status=excluded.status, doc=excluded.doc, updated_at=excluded.updated_at')
+        .run(experimentId, w.surfaceId, w.status, JSON.stringify(doc), at);
+      return { state: this.getSync(experimentId)!, replayed: false };
+    })();
+  }
+
+  getSync(experimentId: string): BackendState | null {
+    const r = prepared(this.db, 'SELECT * FROM backend_allocations WHERE experiment_id = ?').get(experimentId) as Row | undefined;
+    return r ? backendOf(r) : null;
+  }
+
+  listSync(): BackendState[] {
+    return (prepared(this.db, 'SELECT * FROM backend_allocations ORDER BY experiment_id').all() as Row[]).map(backendOf);
+  }
+
+  async put(experimentId: string, w: BackendWrite) {
+    return this.putSync(experimentId, w);
+  }
+  async get(experimentId: string) {
+    return this.getSync(experimentId);
+  }
+  async list() {
+    return this.listSync();
+  }
+}
+
+/** Content delivery in this process's SQLite file: which experiments' overrides each surface serves. */
+export class EmbeddedContent implements ContentDelivery {
+  readonly kind = 'embedded' as const;
+  constructor(private readonly db: Db, private readonly clock: Clock) {}
+
+  putSync(experimentId: string, w: ContentWrite): { state: ContentState; replayed: boolean } {
+    return this.db.transaction(() => {
+      const at = this.clock.now().toISOString();
+      if (!claim(this.db, 'content', w.opId, w.step, experimentId, at)) return { state: this.getSync(experimentId)!, replayed: true };
+      prepared(this.db, 'INSERT INTO content_overrides (experiment_id, surface_id, serving, doc, updated_at) VALUES (?,?,?,?,?) ON CONFLICT(experiment_id) DO UPDATE SET surface_id=excluded.surface_id, serving=excluded.serving, doc=excluded.doc, updated_at=excluded.updated_at')
+        .run(experimentId, w.surfaceId, w.serving ? 1 : 0, JSON.stringify({ variants: w.variants }), at);
+      return { state: this.getSync(experimentId)!, replayed: false };
+    })();
+  }
+
+  getSync(experimentId: string): ContentState | null {
+    const r = prepared(this.db, 'SELECT * FROM content_overrides WHERE experiment_id = ?').get(experimentId) as ContentRow | undefined;
+    return r ? contentOf(r) : null;
+  }
+
+  listSync(surfaceId?: string): ContentState[] {
+    const rows = surfaceId
+      ? (prepared(this.db, 'SELECT * FROM content_overrides WHERE surface_id = ? ORDER BY experiment_id').all(surfaceId) as ContentRow[])
+      : (prepared(this.db, 'SELECT * FROM content_overrides ORDER BY experiment_id').all() as ContentRow[]);
+    return rows.map(contentOf);
+  }
+
+  async put(experimentId: string, w: ContentWrite) {
+    return this.putSync(experimentId, w);
+  }
+  async get(experimentId: string) {
+    return this.getSync(experimentId);
+  }
+  async list(surfaceId?: string) {
+    return this.listSync(surfaceId);
+  }
+}
+
+interface Row {
+  experiment_id: string;
+  surface_id: string;
+  status: BackendState['status'];
+  doc: string;
+  updated_at: string;
+}
+
+interface ContentRow {
+  experiment_id: string;
+  surface_id: string;
+  serving: number;
+  doc: string;
+  updated_at: string;
+}
+
+const backendOf = (r: Row): BackendState => ({ experimentId: r.experiment_id, surfaceId: r.surface_id, status: r.status, ...(JSON.parse(r.doc) as Pick<BackendState, 'key' | 'buckets' | 'allocationPercent' | 'variants'>), updatedAt: r.updated_at });
+const contentOf = (r: ContentRow): ContentState => ({ experimentId: r.experiment_id, surfaceId: r.surface_id, serving: r.serving === 1, variants: (JSON.parse(r.doc) as { variants: ContentState['variants'] }).variants, updatedAt: r.updated_at });

@@ -1,0 +1,112 @@
+import ky, { HTTPError, TimeoutError, type KyInstance } from 'ky';
+import { z } from 'zod';
+import { AppError, type ErrorCode } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { BackendStateSchema, ContentStateSchema, WriteResultSchema, type BackendWrite, type ContentDelivery, type ContentWrite, type ExperimentBackend } from './contracts.js';
+
+export interface RemoteOptions {
+  baseUrl: string;
+  timeoutMs: number;
+  token?: string;
+  logger: Logger;
+}
+
+const KEEP: Record<number, ErrorCode> = { 400: 'INVALID_INPUT', 401: 'UNAUTHORIZED', 403: 'FORBIDDEN', 404: 'NOT_FOUND', 409: 'CONFLICT', 412: 'PRECONDITION_FAILED', 413: 'PAYLOAD_TOO_LARGE', 422: 'INVALID_CONFIG' };
+
+/**
+ * One HTTP client per remote system. Writes are full-state PUTs carrying (opId, step), so they are
+ * idempotent and retried like reads; nothing else is sent. Upstream 4xx keep their meaning, 5xx,
+ * timeouts and refused connections become UPSTREAM_UNAVAILABLE; upstream bodies go to the log only.
+ */
+class RemoteClient {
+  private readonly http: KyInstance;
+
+  constructor(private readonly system: string, private readonly o: RemoteOptions) {
+    this.http = ky.create({
+      prefixUrl: o.baseUrl,
+      timeout: o.timeoutMs,
+      retry: { limit: 2, methods: ['get', 'put'], statusCodes: [502, 503, 504], backoffLimit: 200 },
+      headers: o.token ? { authorization: `Bearer ${o.token}` } : {},
+    });
+  }
+
+  async call<T extends z.ZodType>(method: 'get' | 'put', path: string, schema: T, body?: unknown, notFoundIsNull = false): Promise<z.infer<T> | null> {
+    let raw: unknown;
+    try {
+      raw = await this.http(path, { method, ...(body !== undefined ? { json: body } : {}) }).json();
+    } catch (err) {
+      if (notFoundIsNull && err instanceof HTTPError && err.response.status === 404) return null;
+      throw await this.mapError(err, method, path);
+    }
+    const parsed = schema.safeParse(raw);
+    if (!parsed.success) {
+      this.o.logger.warn({ system: this.system, method, path, issues: parsed.error.issues.slice(0, 5) }, 'upstream answered an unexpected shape');
+      throw this.unavailable('answered with an unexpected shape');
+    }
+    return parsed.data;
+  }
+
+  private async mapError(err: unknown, method: string, path: string): Promise<AppError> {
+    if (err instanceof HTTPError) {
+      const status = err.response.status;
+      const body = await err.response.text().catch(() => '');
+      this.o.logger.warn({ system: this.system, method, path, status, body: body.slice(0, 2000) }, 'upstream refused a request');
+      const code = KEEP[status];
+      if (code) {
+        let detail = '';
+        try {
+          detail = String((JSON.parse(body) as { detail?: unknown }).detail ?? '');
+        } catch {
+          /* not problem JSON */
+        }
+        return new AppError(code, `the ${this.system} refused the request (${status})${detail ? `: ${detail.slice(0, 300)}` : ''}`, 'Check the experiment against the upstream system, then retry.', { system: this.system, status });
+      }
+      return this.unavailable(`answered ${status}`);
+    }
+    const why = err instanceof TimeoutError ? `did not answer within ${this.o.timeoutMs} ms` : 'could not be reached';
+    this.o.logger.warn({ system: this.system, method, path, err: (err as Error).message }, 'upstream unavailable');
+    return this.unavailable(why);
+  }
+
+  private unavailable(why: string): AppError {
+    return new AppError('UPSTREAM_UNAVAILABLE', `the ${this.system} at ${this.o.baseUrl} ${why}`, 'Nothing was left half-deployed: retry in a moment (the same idempotency key is safe).', { system: this.system });
+  }
+}
+
+const enc = encodeURIComponent;
+
+/** The experimentation backend of another sealab (serve --role backend), over its REST contract. */
+export class RemoteBackend implements ExperimentBackend {
+  readonly kind = 'remote' as const;
+  private readonly c: RemoteClient;
+  constructor(o: RemoteOptions) {
+    this.c = new RemoteClient('experimentation backend', o);
+  }
+  async put(experimentId: string, w: BackendWrite) {
+    return (await this.c.call('put', `v1/backend/experiments/${enc(experimentId)}`, WriteResultSchema(BackendStateSchema), w))!;
+  }
+  async get(experimentId: string) {
+    return this.c.call('get', `v1/backend/experiments/${enc(experimentId)}`, BackendStateSchema, undefined, true);
+  }
+  async list() {
+    return (await this.c.call('get', 'v1/backend/experiments', z.object({ experiments: z.array(BackendStateSchema) })))!.experiments;
+  }
+}
+
+/** Content delivery of another sealab (serve --role content), over its REST contract. */
+export class RemoteContent implements ContentDelivery {
+  readonly kind = 'remote' as const;
+  private readonly c: RemoteClient;
+  constructor(o: RemoteOptions) {
+    this.c = new RemoteClient('content delivery', o);
+  }
+  async put(experimentId: string, w: ContentWrite) {
+    return (await this.c.call('put', `v1/content-delivery/experiments/${enc(experimentId)}`, WriteResultSchema(ContentStateSchema), w))!;
+  }
+  async get(experimentId: string) {
+    return this.c.call('get', `v1/content-delivery/experiments/${enc(experimentId)}`, ContentStateSchema, undefined, true);
+  }
+  async list(surfaceId?: string) {
+    return (await this.c.call('get', `v1/content-delivery/experiments${surfaceId ? `?surface=${enc(surfaceId)}` : ''}`, z.object({ experiments: z.array(ContentStateSchema) })))!.experiments;
+  }
+}

@@ -1,0 +1,282 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, type Server, type ServerResponse } from 'node:http';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { demoConfig, permissivePolicy } from '../helpers/app.js';
+
+/**
+ * A gateway sealab orchestrating a backend sealab (behind a fault-injecting proxy) and a content
+ * sealab, three processes on loopback. After every fault the systems must agree and no step may
+ * have been applied twice.
+ */
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const TIMEOUT_MS = 700;
+
+interface Proc {
+  child: ChildProcess;
+  url: string;
+  stderr: () => string;
+  exited: Promise<void>;
+}
+
+function start(args: string[], dataDir: string, env: Record<string, string> = {}): Promise<Proc> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve', '--port', '0', '--data-dir', dataDir, ...args], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', SEALAB_LOG_LEVEL: 'info', SEALAB_RAMP_INTERVAL_SECONDS: '0', ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let err = '';
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`sealab did not start: ${err}`)), 15_000);
+    child.stderr!.on('data', (c: Buffer) => {
+      err += c.toString('utf8');
+      const m = /"msg":"sealab HTTP listening[^"]*"/.test(err) ? /"url":"(http:\/\/[^"]+)"/.exec(err) : null;
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, url: m[1], stderr: () => err, exited });
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`sealab exited (${code}): ${err}`)));
+  });
+}
+
+type Fault = 'ok' | 'down' | 'slow' | '500' | 'hang';
+
+/** A tiny HTTP proxy in front of the backend that fails, delays or holds requests by saga step. */
+class FaultProxy {
+  rule: (method: string, step: string) => Fault = () => 'ok';
+  seen: string[] = [];
+  private held: ServerResponse[] = [];
+  private server: Server;
+  url = '';
+
+  constructor(private readonly target: string) {
+    this.server = createServer(async (req, res) => {
+      const chunks: Buffer[] = [];
+      for await (const c of req) chunks.push(c as Buffer);
+      const body = Buffer.concat(chunks);
+      let step = '';
+      try {
+        step = String((JSON.parse(body.toString('utf8')) as { step?: string }).step ?? '');
+      } catch {
+        /* a GET */
+      }
+      const fault = this.rule(req.method!, step);
+      this.seen.push(`${req.method} ${step}`.trim());
+      if (fault === 'down') return void req.socket.destroy();
+      if (fault === '500') return void res.writeHead(500, { 'content-type': 'text/plain' }).end('secret upstream stack trace');
+      if (fault === 'hang') return void this.held.push(res);
+      if (fault === 'slow') await new Promise((r) => setTimeout(r, TIMEOUT_MS * 2));
+      try {
+        const r = await fetch(this.target + req.url, { method: req.method, headers: { 'content-type': 'application/json' }, ...(req.method === 'GET' ? {} : { body }) });
+        res.writeHead(r.status, { 'content-type': r.headers.get('content-type') ?? 'application/json' }).end(Buffer.from(await r.arrayBuffer()));
+      } catch {
+        res.destroy();
+      }
+    });
+  }
+
+  async listen(): Promise<void> {
+    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', () => r()));
+    const a = this.server.address() as { port: number };
+    this.url = `http://127.0.0.1:${a.port}`;
+  }
+
+  close(): Promise<void> {
+    for (const res of this.held) res.destroy();
+    this.server.closeAllConnections();
+    return new Promise((r) => this.server.close(() => r()));
+  }
+}
+
+let dir: string;
+let backend: Proc;
+let content: Proc;
+let gateway: Proc;
+let proxy: FaultProxy;
+const gatewayDir = () => path.join(dir, 'gateway');
+const startGateway = () =>
+  start(['--policy', path.join(dir, 'policy.json')], gatewayDir(), { SEALAB_BACKEND_URL: proxy.url, SEALAB_CONTENT_URL: content.url, SEALAB_UPSTREAM_TIMEOUT_MS: String(TIMEOUT_MS) });
+
+beforeAll(async () => {
+  dir = mkdtempSync(path.join(tmpdir(), 'sealab-two-'));
+  writeFileSync(path.join(dir, 'policy.json'), JSON.stringify(permissivePolicy()));
+  [backend, content] = await Promise.all([start(['--role', 'backend'], path.join(dir, 'backend')), start(['--role', 'content'], path.join(dir, 'content'))]);
+  proxy = new FaultProxy(backend.url);
+  await proxy.listen();
+  gateway = await startGateway();
+}, 30_000);
+
+afterAll(async () => {
+  for (const p of [gateway, backend, content]) p?.child.kill('SIGTERM');
+  await Promise.all([gateway, backend, content].map((p) => p?.exited));
+  await proxy?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function call(base: string, method: string, route: string, body?: unknown): Promise<{ status: number; json: any }> {
+  const res = await fetch(base + route, { method, headers: { 'content-type': 'application/json', 'x-actor': 'two-process-test' }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+  return { status: res.status, json: await res.json() };
+}
+
+const confirmation = { reason: 'approved in the two-process test' };
+
+/** Each experiment tests its own shelf (same slot, so they own disjoint buckets). */
+async function validated(key: string, contentId: string) {
+  const variants = [
+    { key: 'control', isControl: true, weight: 50, overrides: [] },
+    { key: 'treatment', weight: 50, overrides: [{ slotId: 'shelf-2', contentId }] },
+  ];
+  const created = await call(gateway.url, 'POST', '/v1/experiments', { config: demoConfig({ key: `home-${key}`, variants, rampPlan: { stages: [20] } }) });
+  expect(created.status, JSON.stringify(created.json)).toBe(201);
+  const v = await call(gateway.url, 'POST', `/v1/experiments/${created.json.experiment.id}/validate`);
+  expect(v.json.valid, JSON.stringify(v.json)).toBe(true);
+  return { id: created.json.experiment.id as string, version: 1, planHash: v.json.planHash as string };
+}
+
+/** The invariant across the three processes: backend running = content serving = gateway running, with the same buckets. */
+async function agreement() {
+  const b = (await call(backend.url, 'GET', '/v1/backend/experiments')).json.experiments as { experimentId: string; status: string; buckets: number[][] }[];
+  const c = (await call(content.url, 'GET', '/v1/content-delivery/experiments')).json.experiments as { experimentId: string; serving: boolean }[];
+  const g = (await call(gateway.url, 'GET', '/v1/experiments')).json.experiments as { id: string; status: string; buckets: number[][] }[];
+  const running = b.filter((x) => x.status === 'running');
+  return {
+    running: running.map((x) => x.experimentId).sort(),
+    serving: c.filter((x) => x.serving).map((x) => x.experimentId).sort(),
+    recorded: g.filter((x) => x.status === 'running').map((x) => x.id).sort(),
+    bucketsAgree: running.every((x) => JSON.stringify(g.find((e) => e.id === x.experimentId)?.buckets) === JSON.stringify(x.buckets)),
+  };
+}
+
+async function expectAgreement(runningIds: string[]) {
+  const sorted = [...runningIds].sort();
+  expect(await agreement()).toEqual({ running: sorted, serving: sorted, recorded: sorted, bucketsAgree: true });
+}
+
+/** Every (operation, step) the backend applied, for one experiment, in order (its primary key forbids a second one). */
+function backendSteps(experimentId: string): string[] {
+  const db = new Database(path.join(dir, 'backend', 'sealab.db'), { readonly: true });
+  try {
+    return (db.prepare('SELECT step FROM system_applied WHERE experiment_id = ? ORDER BY rowid').all(experimentId) as { step: string }[]).map((r) => r.step);
+  } finally {
+    db.close();
+  }
+}
+
+function gatewayOps(experimentId: string): { kind: string; status: string; steps: string }[] {
+  const db = new Database(path.join(gatewayDir(), 'sealab.db'), { readonly: true });
+  try {
+    return db.prepare('SELECT kind, status, steps FROM operations WHERE experiment_id = ? ORDER BY created_at, rowid').all(experimentId) as { kind: string; status: string; steps: string }[];
+  } finally {
+    db.close();
+  }
+}
+
+describe('two sealab processes: a gateway over a remote backend and content delivery', () => {
+  const running: string[] = [];
+
+  it('serves each role its own contract only', async () => {
+    expect((await call(backend.url, 'GET', '/v1/experiments')).status).toBe(404);
+    expect((await call(content.url, 'GET', '/v1/backend/experiments')).status).toBe(404);
+    const doc = (await call(backend.url, 'GET', '/v1/openapi.json')).json as { paths: Record<string, unknown> };
+    expect(Object.keys(doc.paths).filter((p) => p.startsWith('/v1/backend'))).toHaveLength(2);
+  });
+
+  it('deploys, ramps and stops across them', async () => {
+    const e = await validated('two-proc-main', 'sh-focus');
+    const deployed = await call(gateway.url, 'POST', `/v1/experiments/${e.id}/deploy`, { version: 1, planHash: e.planHash, idempotencyKey: 'two-proc-key-1', confirmation });
+    expect(deployed.status, JSON.stringify(deployed.json)).toBe(200);
+    await expectAgreement([e.id]);
+    const replay = await call(gateway.url, 'POST', `/v1/experiments/${e.id}/deploy`, { version: 1, planHash: e.planHash, idempotencyKey: 'two-proc-key-1', confirmation });
+    expect(replay.json).toMatchObject({ replayed: true, experiment: { version: 2 } });
+
+    const ramped = await call(gateway.url, 'POST', `/v1/experiments/${e.id}/deploy`, { version: 2, planHash: deployed.json.planHash, allocationPercent: 20, confirmation });
+    expect(ramped.status, JSON.stringify(ramped.json)).toBe(200);
+    expect(ramped.json.plan).toMatchObject({ action: 'resize', toPercent: 20 });
+    await expectAgreement([e.id]);
+
+    const stopped = await call(gateway.url, 'POST', `/v1/experiments/${e.id}/stop`, { reason: 'done', confirmation });
+    expect(stopped.json.experiment).toMatchObject({ status: 'concluded' });
+    await expectAgreement(running);
+    expect(backendSteps(e.id)).toEqual(['backend.allocate', 'backend.activate', 'backend.allocate', 'backend.activate', 'backend.release']);
+    expect(gatewayOps(e.id).map((o) => `${o.kind}:${o.status}`)).toEqual(['deploy:completed', 'deploy:completed', 'stop:completed']);
+  });
+
+  it('remote down: refused with UPSTREAM_UNAVAILABLE, nothing changes; the same key succeeds once it is back', async () => {
+    const e = await validated('two-proc-down', 'sh-jump-back-in');
+    proxy.rule = () => 'down';
+    const r = await call(gateway.url, 'POST', `/v1/experiments/${e.id}/deploy`, { version: 1, planHash: e.planHash, idempotencyKey: 'two-proc-key-2', confirmation });
+    expect(r.status).toBe(503);
+    expect(r.json).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE' });
+    await expectAgreement(running);
+    proxy.rule = () => 'ok';
+    const again = await call(gateway.url, 'POST', `/v1/experiments/${e.id}/deploy`, { version: 1, planHash: e.planHash, idempotencyKey: 'two-proc-key-2', confirmation });
+    expect(again.status, JSON.stringify(again.json)).toBe(200);
+    running.push(e.id);
+    await expectAgreement(running);
+    expect(backendSteps(e.id)).toEqual(['backend.allocate', 'backend.activate']);
+  });
+
+  it('remote slow past the timeout: compensated, and the late step is fenced off when it lands', async () => {
+    const e = await validated('two-proc-slow', 'sh-made-for-you');
+    proxy.rule = (_m, step) => (step === 'backend.activate' ? 'slow' : 'ok');
+    const r = await call(gateway.url, 'POST', `/v1/experiments/${e.id}/deploy`, { version: 1, planHash: e.planHash, confirmation });
+    expect(r.status).toBe(503);
+    expect(r.json.detail).toMatch(/did not answer within/);
+    await new Promise((res) => setTimeout(res, TIMEOUT_MS * 2 + 300)); // the delayed activate reaches the backend now
+    proxy.rule = () => 'ok';
+    await expectAgreement(running);
+    expect(backendSteps(e.id)).toEqual(['backend.allocate', 'compensate.backend']);
+    expect(gatewayOps(e.id).map((o) => o.status)).toEqual(['compensated']);
+  });
+
+  it('remote answers 500: compensated; the upstream body goes to the log, not to the caller', async () => {
+    const e = await validated('two-proc-500', 'sh-local-scene');
+    proxy.rule = (_m, step) => (step === 'backend.activate' ? '500' : 'ok');
+    const r = await call(gateway.url, 'POST', `/v1/experiments/${e.id}/deploy`, { version: 1, planHash: e.planHash, confirmation });
+    proxy.rule = () => 'ok';
+    expect(r.status).toBe(503);
+    expect(JSON.stringify(r.json)).not.toContain('secret upstream');
+    expect(gateway.stderr()).toContain('secret upstream stack trace');
+    await expectAgreement(running);
+    expect(backendSteps(e.id)).toEqual(['backend.allocate', 'compensate.backend']);
+  });
+
+  it('gateway killed with SIGKILL mid-saga: the restarted gateway compensates, and a retry applies each step once', async () => {
+    const e = await validated('two-proc-kill', 'sh-new-albums');
+    proxy.seen = [];
+    proxy.rule = (_m, step) => (step === 'backend.activate' ? 'hang' : 'ok');
+    const pending = call(gateway.url, 'POST', `/v1/experiments/${e.id}/deploy`, { version: 1, planHash: e.planHash, idempotencyKey: 'two-proc-key-3', confirmation }).catch(() => 'killed');
+    await until(() => proxy.seen.includes('PUT backend.activate'));
+    gateway.child.kill('SIGKILL');
+    await gateway.exited;
+    expect(await pending).toBe('killed');
+    expect(gatewayOps(e.id).map((o) => [o.status, JSON.parse(o.steps)])).toEqual([['pending', ['backend.allocate', 'content.apply']]]);
+    proxy.rule = () => 'ok';
+
+    gateway = await startGateway();
+    expect(gatewayOps(e.id).map((o) => o.status)).toEqual(['compensated']);
+    await expectAgreement(running);
+    const again = await call(gateway.url, 'POST', `/v1/experiments/${e.id}/deploy`, { version: 1, planHash: e.planHash, idempotencyKey: 'two-proc-key-3', confirmation });
+    expect(again.status, JSON.stringify(again.json)).toBe(200);
+    running.push(e.id);
+    await expectAgreement(running);
+    const replay = await call(gateway.url, 'POST', `/v1/experiments/${e.id}/deploy`, { version: 1, planHash: e.planHash, idempotencyKey: 'two-proc-key-3', confirmation });
+    expect(replay.json).toMatchObject({ replayed: true, experiment: { version: 2 } });
+    expect(backendSteps(e.id)).toEqual(['backend.allocate', 'compensate.backend', 'backend.allocate', 'backend.activate']);
+    expect(gatewayOps(e.id).map((o) => o.status)).toEqual(['compensated', 'completed']);
+  });
+});
+
+async function until(ok: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
