@@ -61,6 +61,8 @@ export interface ContainerOptions {
   clock?: Clock;
   /** The policy document; otherwise read from policyFile (default: policy/default.json). */
   policy?: Policy;
+  /** Id generator (tests pass a deterministic one: variant assignment hashes the experiment id). */
+  newId?: (prefix: string) => string;
   policyFile?: string;
   /** Remote systems (another sealab in backend or content role); each one not named is embedded. */
   remote?: { backendUrl?: string; contentUrl?: string; timeoutMs?: number; token?: string };
@@ -83,7 +85,7 @@ export function createContainer(opts: ContainerOptions): Container {
     events: new EventRepo(db),
     policy: opts.policy ? parsePolicy(opts.policy) : loadPolicyFile(opts.policyFile ?? DEFAULT_POLICY_FILE),
     clock: opts.clock ?? { now: () => new Date() },
-    newId: (prefix) => `${prefix}_${randomUUID().replace(/-/g, '').slice(0, 16)}`,
+    newId: opts.newId ?? ((prefix) => `${prefix}_${randomUUID().replace(/-/g, '').slice(0, 16)}`),
     logger,
     emit: (e) => {
       for (const l of listeners) {

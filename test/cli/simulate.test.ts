@@ -2,12 +2,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runSimulation } from '../../src/cli/simulate.js';
 import type { Container } from '../../src/container.js';
 import type { HttpApp } from '../../src/server/http-app.js';
-import { appFetch, testContainer, testHttp } from '../helpers/app.js';
+import { createContainer } from '../../src/container.js';
+import { appFetch, testHttp } from '../helpers/app.js';
 
 let app: Container;
 let http: HttpApp;
 beforeAll(() => {
-  app = testContainer();
+  // Deterministic ids: the variant split hashes the experiment id, so the seeded run is reproducible.
+  let n = 0;
+  app = createContainer({ dbFile: ':memory:', newId: (prefix) => `${prefix}_sim${String(++n).padStart(12, '0')}` });
   http = testHttp(app);
 });
 afterAll(async () => {
