@@ -9,6 +9,7 @@
  */
 import { GrowthBookClient } from '@growthbook/growthbook';
 import { AssignmentIndex } from '../src/app/assignment-index.js';
+import { mirrorOf } from '../src/app/serving-sync.js';
 import type { Experiment, Surface } from '../src/domain/schemas.js';
 import { arg, fmt, median } from './util.js';
 
@@ -54,7 +55,7 @@ const experiments: Experiment[] = Array.from({ length: N }, (_, i) => ({
 })) as unknown as Experiment[];
 
 const index = new AssignmentIndex();
-index.rebuild([surface], experiments);
+index.compile([surface], mirrorOf(experiments));
 
 const gb = new GrowthBookClient().initSync({
   payload: {

@@ -32,6 +32,8 @@ const ConfigSchema = z
     contentUrl: z.url({ message: 'must be an http(s) URL, e.g. http://127.0.0.1:8789' }).optional(),
     upstreamTimeoutMs: wholeNumber('must be a whole number of milliseconds, e.g. 5000').pipe(z.number().positive('must be more than 0')),
     upstreamToken: z.string().min(1).optional(),
+    eventsUrl: z.url({ message: 'must be an http(s) URL, e.g. http://127.0.0.1:8787 (the gateway)' }).optional(),
+    syncIntervalMs: wholeNumber('must be a whole number of milliseconds, e.g. 1000').pipe(z.number().positive('must be more than 0')),
   })
   .superRefine((c, ctx) => {
     if (!LOOPBACK.has(c.host) && !c.token) {
@@ -74,6 +76,8 @@ const SOURCES: Record<string, string> = {
   contentUrl: 'SEALAB_CONTENT_URL',
   upstreamTimeoutMs: 'SEALAB_UPSTREAM_TIMEOUT_MS',
   upstreamToken: 'SEALAB_UPSTREAM_TOKEN',
+  eventsUrl: 'SEALAB_EVENTS_URL',
+  syncIntervalMs: 'SEALAB_SYNC_INTERVAL_MS',
 };
 
 export class ConfigError extends Error {}
@@ -96,6 +100,8 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     contentUrl: env.SEALAB_CONTENT_URL || undefined,
     upstreamTimeoutMs: env.SEALAB_UPSTREAM_TIMEOUT_MS ?? 5000,
     upstreamToken: env.SEALAB_UPSTREAM_TOKEN || undefined,
+    eventsUrl: env.SEALAB_EVENTS_URL || undefined,
+    syncIntervalMs: env.SEALAB_SYNC_INTERVAL_MS ?? 1000,
   };
   const parsed = ConfigSchema.safeParse(raw);
   if (!parsed.success) {

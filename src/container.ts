@@ -23,7 +23,8 @@ import { RampScheduler } from './app/ramp-scheduler.js';
 import { DeploySaga, type Systems } from './app/deploy-saga.js';
 import { OperationRepo } from './store/operation-repo.js';
 import { EmbeddedBackend, EmbeddedContent } from './systems/embedded.js';
-import { RemoteBackend, RemoteContent } from './systems/remote.js';
+import { RemoteBackend, RemoteContent, remoteExposureSink } from './systems/remote.js';
+import { mirrorOf, ServingSync } from './app/serving-sync.js';
 import type { AppDeps, ChangeEvent, Clock } from './app/context.js';
 import { createLogger, type Logger } from './logger.js';
 
@@ -44,8 +45,10 @@ export interface Container {
   deployments: DeploySaga;
   /** This process's own backend and content-delivery state: what `serve --role backend|content` exposes. */
   localSystems: { backend: EmbeddedBackend; content: EmbeddedContent };
-  /** In-memory assignment configuration, rebuilt on every experiment change. */
+  /** In-memory assignment configuration compiled from the two systems' state, recompiled on every change. */
   assignments: AssignmentIndex;
+  /** Keeps `assignments` equal to the systems' state (polls remote ones; main.ts starts it). */
+  serving: ServingSync;
   exposures: ExposureBuffer;
   /** Listen to writes (resource notifications); returns an unsubscribe function. */
   onChange(listener: (e: ChangeEvent) => void): () => void;
@@ -65,7 +68,9 @@ export interface ContainerOptions {
   newId?: (prefix: string) => string;
   policyFile?: string;
   /** Remote systems (another sealab in backend or content role); each one not named is embedded. */
-  remote?: { backendUrl?: string; contentUrl?: string; timeoutMs?: number; token?: string };
+  remote?: { backendUrl?: string; contentUrl?: string; timeoutMs?: number; token?: string; eventsUrl?: string };
+  /** A backend or content role with nowhere to send exposures: drop them (main.ts warns) rather than fail to store them here. */
+  dropExposures?: boolean;
 }
 
 export const dbFileIn = (dataDir: string) => path.join(dataDir, 'sealab.db');
@@ -103,19 +108,23 @@ export function createContainer(opts: ContainerOptions): Container {
   backfillAggregates(deps);
   warnOnUnknownPolicyIds(deps);
   const experiments = new ExperimentService(deps);
-  const index = new AssignmentIndex();
-  const rebuildIndex = () => {
-    try {
-      index.rebuild(deps.catalog.surfaces(), deps.experiments.list());
-    } catch (err) {
-      logger.warn({ err: (err as Error).message }, 'assignment config rebuild failed; serving the last good one');
-    }
-  };
-  rebuildIndex();
-  listeners.add(rebuildIndex);
   const localSystems = { backend: new EmbeddedBackend(db, deps.clock), content: new EmbeddedContent(db, deps.clock) };
-  const deployments = new DeploySaga(deps, experiments, systemsFor(opts, localSystems, logger), new OperationRepo(db));
-  const exposures = new ExposureBuffer(db, deps.events, logger);
+  const systems = systemsFor(opts, localSystems, logger);
+  if (systems.embedded) adoptExperiments(deps, localSystems);
+  const index = new AssignmentIndex();
+  const serving = new ServingSync(
+    { backend: systems.backend.kind === 'embedded' ? { embedded: localSystems.backend } : { remote: systems.backend }, content: systems.content.kind === 'embedded' ? { embedded: localSystems.content } : { remote: systems.content } },
+    index,
+    () => deps.catalog.surfaces(),
+    logger,
+  );
+  serving.recompile();
+  listeners.add(() => serving.recompile());
+  localSystems.backend.onWrite = localSystems.content.onWrite = () => serving.recompile();
+  const deployments = new DeploySaga(deps, experiments, systems, new OperationRepo(db), () => serving.refresh());
+  const events = opts.remote?.eventsUrl;
+  const sink = events ? remoteExposureSink({ baseUrl: events, timeoutMs: opts.remote?.timeoutMs ?? 5000, logger, ...(opts.remote?.token ? { token: opts.remote.token } : {}) }) : opts.dropExposures ? async () => undefined : undefined;
+  const exposures = new ExposureBuffer(db, deps.events, logger, sink ? { sink } : {});
   const metrics = new MetricsService(deps, experiments, () => exposures.flush());
   return {
     deps,
@@ -134,6 +143,7 @@ export function createContainer(opts: ContainerOptions): Container {
       return deps.policy;
     },
     assignments: index,
+    serving,
     exposures,
     onChange: (l) => {
       listeners.add(l);
@@ -156,6 +166,23 @@ function systemsFor(opts: ContainerOptions, local: { backend: EmbeddedBackend; c
     backend: r.backendUrl ? new RemoteBackend(o(r.backendUrl)) : local.backend,
     content: r.contentUrl ? new RemoteContent(o(r.contentUrl)) : local.content,
   };
+}
+
+/**
+ * A database from before the deploy sagas has experiments the embedded systems never heard of:
+ * record them there as their last completed operation left them, once, so serving (which reads
+ * the systems) keeps serving them.
+ */
+function adoptExperiments(deps: AppDeps, local: { backend: EmbeddedBackend; content: EmbeddedContent }): void {
+  const known = new Set(local.backend.listSync().map((b) => b.experimentId));
+  const missing = deps.experiments.list().filter((e) => e.status !== 'draft' && !known.has(e.id));
+  if (!missing.length) return;
+  const { backend, content } = mirrorOf(missing);
+  deps.db.transaction(() => {
+    for (const b of backend) local.backend.putSync(b.experimentId, { ...b, opId: `adopt_${b.experimentId}`, step: 'adopt' });
+    for (const c of content) local.content.putSync(c.experimentId, { ...c, opId: `adopt_${c.experimentId}`, step: 'adopt' });
+  })();
+  deps.logger.info({ experiments: missing.length }, 'recorded existing experiments in the embedded backend and content delivery');
 }
 
 /** A database from before the metric pipeline has exposures but no aggregates: build them once from the raw rows. */

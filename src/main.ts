@@ -17,6 +17,8 @@ environment: SEALAB_DATA_DIR SEALAB_POLICY_FILE SEALAB_PORT SEALAB_HOST SEALAB_T
              SEALAB_RAMP_INTERVAL_SECONDS (ramp scheduler tick, default 60; 0 disables)
              SEALAB_ROLE SEALAB_BACKEND_URL SEALAB_CONTENT_URL (remote systems; unset = embedded)
              SEALAB_UPSTREAM_TIMEOUT_MS (default 5000) SEALAB_UPSTREAM_TOKEN
+             SEALAB_SYNC_INTERVAL_MS (how often serving re-reads remote systems, default 1000)
+             SEALAB_EVENTS_URL (backend/content roles: the gateway that records their exposures)
 flags win over environment variables, which win over defaults.`;
 
 async function main(argv: string[]): Promise<void> {
@@ -61,9 +63,14 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
 
-  const remote = { backendUrl: config.backendUrl, contentUrl: config.contentUrl, timeoutMs: config.upstreamTimeoutMs, token: config.upstreamToken };
-  const container = createContainer({ dbFile: dbFileIn(config.dataDir), seedDemo: config.seedDemo, logger, policyFile: config.policyFile, remote });
+  const remote = { backendUrl: config.backendUrl, contentUrl: config.contentUrl, timeoutMs: config.upstreamTimeoutMs, token: config.upstreamToken, eventsUrl: config.eventsUrl };
+  const servesOthers = command === 'serve' && config.role !== 'all';
+  const container = createContainer({ dbFile: dbFileIn(config.dataDir), seedDemo: config.seedDemo, logger, policyFile: config.policyFile, remote, dropExposures: servesOthers && !config.eventsUrl });
+  if (servesOthers && !config.eventsUrl) logger.warn({ role: config.role }, 'exposures served by this process are not recorded: set SEALAB_EVENTS_URL to the gateway that owns the experiments');
+  if (config.role === 'content' && !config.backendUrl) logger.warn('content role without SEALAB_BACKEND_URL: layouts show surface defaults only (no backend allocations to assign from)');
   const stops: (() => Promise<void>)[] = [];
+  const stopSync = container.serving.start(config.syncIntervalMs);
+  stops.push(async () => stopSync());
   // Operations a crash left unfinished are finished or compensated before serving; unreachable systems are retried on a timer.
   await container.deployments.recover().catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'saga recovery failed; retrying later'));
   const recovery = setInterval(() => void container.deployments.recover().catch(() => undefined), 10_000);
@@ -84,6 +91,7 @@ async function main(argv: string[]): Promise<void> {
   const shutdown = async (signal: string) => {
     logger.info({ signal }, 'shutting down');
     for (const stop of stops) await stop().catch(() => undefined);
+    await container.exposures.drain().catch(() => undefined);
     container.close();
     process.exit(0);
   };

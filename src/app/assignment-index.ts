@@ -1,13 +1,18 @@
 import { bucketOf, chooseVariant } from '../domain/assignment.js';
-import type { Experiment, Surface } from '../domain/schemas.js';
+import type { Surface } from '../domain/schemas.js';
+import type { BackendStatus, ServingConfig } from '../systems/contracts.js';
 
 export interface CompiledExperiment {
   id: string;
   key: string;
   surfaceId: string;
-  status: Experiment['status'];
+  /** The experimentation backend's status: only 'running' assigns units. */
+  status: BackendStatus;
   control: string;
+  /** Weights from the backend; overrides from content delivery, empty unless the surface serves this experiment. */
   variants: { key: string; weight: number; overrides: { slotId: string; contentId: string }[] }[];
+  /** Content delivery renders this experiment's overrides on the surface. */
+  rendered: boolean;
   platforms: Set<string> | null;
   ranges: [number, number][];
   buckets: number;
@@ -36,9 +41,12 @@ export interface UnitView {
 
 /**
  * Assignment configuration compiled in memory: a bucket table per surface, so assigning a unit is
- * one hash, one array lookup and one hash per experiment the unit falls in. Rebuilt when an
- * experiment changes; a failed rebuild keeps the last good one, so serving never waits on or
- * fails with the database.
+ * one hash, one array lookup and one hash per experiment the unit falls in. Compiled from what the
+ * two systems hold (the backend's allocations, content delivery's override sets) — not from the
+ * gateway's experiment records — so a process serves exactly what the systems agreed on. A unit
+ * is assigned only by experiments the backend runs; a slot shows an override only when content
+ * delivery also renders that experiment. Recompiled on change; a failed compile keeps the last
+ * good table, so serving never waits on or fails with a store or a remote system.
  */
 export class AssignmentIndex {
   private surfaces = new Map<string, CompiledSurface>();
@@ -46,24 +54,29 @@ export class AssignmentIndex {
   /** Bumped on every rebuild: an ETag ingredient for OFREP bulk responses. */
   generation = 0;
 
-  rebuild(surfaces: Surface[], experiments: Experiment[]): void {
+  compile(surfaces: Surface[], config: ServingConfig): void {
     const nextSurfaces = new Map<string, CompiledSurface>();
     for (const s of surfaces) nextSurfaces.set(s.id, { surface: s, byBucket: Array.from({ length: s.bucketCount }, () => []) });
+    const content = new Map(config.content.map((c) => [c.experimentId, c]));
     const nextByKey = new Map<string, CompiledExperiment>();
-    for (const e of experiments) {
+    for (const e of config.backend) {
+      const served = content.get(e.experimentId);
+      const rendered = Boolean(served?.serving && served.surfaceId === e.surfaceId);
+      const overridesOf = (key: string) => (rendered ? (served!.variants.find((v) => v.key === key)?.overrides ?? []) : []);
       const compiled: CompiledExperiment = {
-        id: e.id,
+        id: e.experimentId,
         key: e.key,
         surfaceId: e.surfaceId,
         status: e.status,
         control: (e.variants.find((v) => v.isControl) ?? e.variants[0]).key,
-        variants: e.variants.map((v) => ({ key: v.key, weight: v.weight, overrides: v.overrides })),
+        variants: e.variants.map((v) => ({ key: v.key, weight: v.weight, overrides: overridesOf(v.key) })),
+        rendered,
         platforms: e.targeting.platforms?.length ? new Set(e.targeting.platforms) : null,
         ranges: e.buckets,
         buckets: 0,
       };
       nextByKey.set(e.key, compiled);
-      nextByKey.set(e.id, compiled);
+      nextByKey.set(e.experimentId, compiled);
       const table = nextSurfaces.get(e.surfaceId);
       if (e.status !== 'running' || !table) continue;
       for (const [a, b] of e.buckets) for (let i = a; i < b && i < table.byBucket.length; i++) table.byBucket[i].push(compiled);

@@ -7,6 +7,7 @@ import type { EmbeddedBackend, EmbeddedContent } from '../systems/embedded.js';
 import type { AppDeps, WriteContext } from './context.js';
 import type { AdvanceInput, DeployInput, DeployOutcome, ExperimentService, PreparedDeploy, StopInput } from './experiment-service.js';
 import type { Confirmation } from '../store/audit-repo.js';
+import { backendStatusOf } from './serving-sync.js';
 
 /** The two downstream systems; embedded ones share this process's SQLite file. */
 export type Systems = { embedded: true; backend: EmbeddedBackend; content: EmbeddedContent } | { embedded: false; backend: ExperimentBackend; content: ContentDelivery };
@@ -38,8 +39,7 @@ interface Payload {
   ctx?: WriteContext;
 }
 
-const backendStatusOf = (e: Experiment): BackendStatus => (e.status === 'running' ? 'running' : e.status === 'paused' ? 'paused' : 'released');
-const backendWrite = (e: Experiment, status: BackendStatus, t: Target) => ({ surfaceId: e.surfaceId, key: e.key, status, buckets: status === 'released' ? [] : t.buckets, allocationPercent: status === 'released' ? 0 : t.allocationPercent, variants: e.variants });
+const backendWrite = (e: Experiment, status: BackendStatus, t: Target) => ({ surfaceId: e.surfaceId, key: e.key, status, buckets: status === 'released' ? [] : t.buckets, allocationPercent: status === 'released' ? 0 : t.allocationPercent, variants: e.variants, targeting: e.targeting });
 const contentWrite = (e: Experiment, serving: boolean) => ({ surfaceId: e.surfaceId, serving, variants: e.variants });
 
 /**
@@ -89,6 +89,8 @@ export class DeploySaga {
     private readonly experiments: ExperimentService,
     readonly systems: Systems,
     readonly ops: OperationRepo,
+    /** Called when an operation has ended, either way: serving re-reads the systems it wrote to. */
+    private readonly onSettled: () => Promise<unknown> = async () => undefined,
   ) {
     const sys = systems;
     experiments.onCommitted = sys.embedded ? (kind, before, after, key) => this.recordEmbedded(sys, kind, before, after, key) : undefined;
@@ -181,6 +183,7 @@ export class DeploySaga {
         } else report.stuck.push(op.id);
       }
     }
+    if (report.completed.length + report.compensated.length) await this.onSettled();
     if (report.completed.length + report.compensated.length + report.stuck.length) this.d.logger[report.stuck.length ? 'warn' : 'info']({ ...report }, 'saga recovery');
     return report;
   }
@@ -229,6 +232,7 @@ export class DeploySaga {
       throw e;
     } finally {
       this.inFlight.delete(opId);
+      await this.onSettled();
     }
   }
 

@@ -2,31 +2,38 @@ import type { EventRepo } from '../store/event-repo.js';
 import type { Db } from '../store/db.js';
 import type { Logger } from '../logger.js';
 
-interface Pending {
+export interface Pending {
   experimentId: string;
   unitId: string;
   variant: string;
   ts: string;
 }
 
+/** Where exposures go when this process does not own the experiments (a backend or content role): another sealab's ingest. */
+export type ExposureSink = (batch: Pending[]) => Promise<void>;
+
+const keyOf = (p: Pending) => `${p.experimentId}\u0000${p.unitId}`;
+
 /**
  * Exposures from serving paths (assignment, layout, OFREP) are queued in memory and written in
  * one transaction per flush, so serving never waits on the database. Readers that need every
  * exposure (get_metrics) flush first. A failed flush keeps the queue (bounded) and retries.
+ * With a sink (SEALAB_EVENTS_URL) batches are sent there instead, one request at a time.
  */
 export class ExposureBuffer {
   private queue = new Map<string, Pending>();
   private timer: NodeJS.Timeout | undefined;
+  private sending: Promise<void> | undefined;
 
   constructor(
     private readonly db: Db,
     private readonly events: EventRepo,
     private readonly logger: Logger,
-    private readonly opts: { maxQueued?: number; flushMs?: number; flushAt?: number } = {},
+    private readonly opts: { maxQueued?: number; flushMs?: number; flushAt?: number; sink?: ExposureSink } = {},
   ) {}
 
   add(p: Pending): void {
-    const key = `${p.experimentId}\u0000${p.unitId}`;
+    const key = keyOf(p);
     if (!this.queue.has(key)) this.queue.set(key, p); // the first sighting is the first exposure
     if (this.queue.size >= (this.opts.flushAt ?? 2000)) this.flush();
     else if (!this.timer) {
@@ -47,19 +54,56 @@ export class ExposureBuffer {
     this.timer = undefined;
     if (this.queue.size === 0) return 0;
     const batch = [...this.queue.values()];
+    if (this.opts.sink) return this.send(batch);
     try {
       const now = new Date().toISOString();
       this.db.transaction(() => this.events.pipeline.batch(now, () => {
         for (const p of batch) this.events.addExposure({ eventId: '', ...p });
       })).immediate();
-      for (const p of batch) this.queue.delete(`${p.experimentId}\u0000${p.unitId}`);
+      for (const p of batch) this.queue.delete(keyOf(p));
       return batch.length;
     } catch (err) {
       this.logger.warn({ err: (err as Error).message, queued: this.queue.size }, 'exposure flush failed; will retry');
-      this.timer = setTimeout(() => this.flush(), 1000);
-      this.timer.unref();
+      this.retryLater();
       return 0;
     }
+  }
+
+  /** Resolves when nothing is queued or in flight to the sink (or a send failed; the queue keeps it). */
+  async drain(): Promise<void> {
+    this.flush();
+    while (this.sending) {
+      await this.sending;
+      if (this.queue.size && this.flush() === 0) return;
+    }
+  }
+
+  private send(batch: Pending[]): number {
+    if (this.sending) {
+      this.retryLater(this.opts.flushMs ?? 100);
+      return 0;
+    }
+    for (const p of batch) this.queue.delete(keyOf(p));
+    this.sending = this.opts.sink!(batch).then(
+      () => undefined,
+      (err: unknown) => {
+        for (const p of batch) {
+          const cur = this.queue.get(keyOf(p));
+          if (!cur || p.ts < cur.ts) this.queue.set(keyOf(p), p);
+        }
+        this.logger.warn({ err: (err as Error).message, queued: this.queue.size }, 'sending exposures failed; will retry');
+        this.retryLater();
+      },
+    ).finally(() => {
+      this.sending = undefined;
+    });
+    return batch.length;
+  }
+
+  private retryLater(ms = 1000): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.flush(), ms);
+    this.timer.unref();
   }
 
   get size(): number {

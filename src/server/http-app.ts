@@ -8,7 +8,7 @@ import { isLoopback } from '../config.js';
 import { AppError, toProblem } from '../errors.js';
 import { createMcpRoute, type McpRoute } from './mcp-route.js';
 import { createMcpServerFactory } from './mcp-server.js';
-import { restRoutes } from './rest-routes.js';
+import { restRoutes, servingRoutes } from './rest-routes.js';
 import { ofrepRoutes } from './ofrep-routes.js';
 import { backendRoutes, contentRoutes } from './system-routes.js';
 import { openApiDocument } from './openapi.js';
@@ -68,7 +68,7 @@ export function createHttpApp(container: Container, opts: HttpOptions): HttpApp 
 
   app.get('/healthz', (c) => {
     container.deps.db.prepare('SELECT 1').get();
-    return c.json({ status: 'ok', version: SERVER_VERSION });
+    return c.json({ status: 'ok', version: SERVER_VERSION, ...(container.serving.remote ? { serving: container.serving.status } : {}) });
   });
 
   const guard = guards(opts);
@@ -76,6 +76,9 @@ export function createHttpApp(container: Container, opts: HttpOptions): HttpApp 
   const role = opts.role ?? 'all';
   if (role === 'all' || role === 'backend') app.route('/v1/backend', backendRoutes(container));
   if (role === 'all' || role === 'content') app.route('/v1/content-delivery', contentRoutes(container));
+  // Every role serves assignments from what the systems hold: a backend its allocations, content delivery its layouts.
+  app.route('/v1', servingRoutes(container));
+  app.route('/ofrep/v1', ofrepRoutes(container));
   if (role !== 'all') {
     app.get('/v1/openapi.json', (c) => c.json(openApiDocument(role)));
     return finish(app, mcp, unsubscribe);
@@ -88,7 +91,6 @@ export function createHttpApp(container: Container, opts: HttpOptions): HttpApp 
   });
   app.route('/mcp', mcpApp);
   app.route('/v1', restRoutes(container));
-  app.route('/ofrep/v1', ofrepRoutes(container));
   return finish(app, mcp, unsubscribe);
 }
 

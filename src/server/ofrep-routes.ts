@@ -36,7 +36,7 @@ export function ofrepRoutes(app: Container) {
     const ctx = await readContext(c, '');
     if ('errorCode' in ctx) return c.json({ errorCode: ctx.errorCode, errorDetails: ctx.errorDetails }, 400);
     const keys = [
-      ...app.assignments.experiments().filter((e) => e.status !== 'archived' && e.status !== 'draft').map((e) => e.key),
+      ...app.assignments.experiments().map((e) => e.key),
       ...app.assignments.surfaceIds().flatMap((s) => app.assignments.surface(s)!.slots.map((slot) => `${s}/${slot.id}`)),
     ];
     const flags = keys.map((k) => evaluate(app, k, ctx.targetingKey, ctx.platform, false)!);

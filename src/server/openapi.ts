@@ -16,7 +16,7 @@ interface Operation {
 
 /** Every HTTP route sealab serves besides /mcp; a test keeps this list equal to the routers. */
 export const OPERATIONS: Operation[] = [
-  { method: 'get', path: '/healthz', summary: 'Liveness and version', tag: 'ops' },
+  { method: 'get', path: '/healthz', summary: 'Liveness and version; with remote systems, when serving last synced from them', tag: 'ops' },
   { method: 'get', path: '/v1/openapi.json', summary: 'This document', tag: 'ops' },
   { method: 'get', path: '/v1/surfaces', summary: 'Surfaces with slots, running experiments and free buckets', tag: 'catalog' },
   { method: 'get', path: '/v1/surfaces/{id}', summary: 'One surface', tag: 'catalog' },
@@ -52,7 +52,7 @@ export const OPERATIONS: Operation[] = [
 ];
 
 /** The routes each `serve --role` exposes. */
-const ROLE_TAGS: Record<'backend' | 'content', Operation['tag'][]> = { backend: ['backend'], content: ['content-delivery'] };
+const ROLE_TAGS: Record<'backend' | 'content', Operation['tag'][]> = { backend: ['backend', 'serving', 'ofrep'], content: ['content-delivery', 'serving', 'ofrep'] };
 
 const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' });
 

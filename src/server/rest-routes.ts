@@ -37,14 +37,23 @@ const write = (c: C, operation: string, rationale?: string): WriteContext => ({
 /** REST has no elicitation: a confirmation the policy asks for comes in the body, with its reason. */
 const argued = (c?: { reason: string }) => (c ? { confirmation: { via: 'argument' as const, reason: stripControl(c.reason) } } : {});
 
+/**
+ * What surfaces call to render: assignment and layout from the in-memory configuration compiled
+ * from the systems' state. Served by the gateway and by both system roles.
+ */
+export function servingRoutes(app: Container) {
+  const r = new Hono<{ Variables: HttpVars }>();
+  r.get('/surfaces/:id/assignment', (c) => c.json(app.events.assign(c.req.param('id'), c.req.query('unit') ?? '', c.req.query('platform'))));
+  r.get('/surfaces/:id/layout', (c) => c.json(app.events.layout(c.req.param('id'), c.req.query('unit') ?? '', c.req.query('platform'), c.req.query('slots')?.split(',').filter(Boolean))));
+  return r;
+}
+
 /** REST for the same use cases as the MCP tools; errors become problem JSON in the app's onError. */
 export function restRoutes(app: Container) {
   const r = new Hono<{ Variables: HttpVars }>();
   r.get('/openapi.json', (c) => c.json(openApiDocument()));
   r.get('/surfaces', (c) => c.json({ surfaces: app.catalog.surfaces() }));
   r.get('/surfaces/:id', (c) => c.json(app.catalog.surface(c.req.param('id'))));
-  r.get('/surfaces/:id/assignment', (c) => c.json(app.events.assign(c.req.param('id'), c.req.query('unit') ?? '', c.req.query('platform'))));
-  r.get('/surfaces/:id/layout', (c) => c.json(app.events.layout(c.req.param('id'), c.req.query('unit') ?? '', c.req.query('platform'), c.req.query('slots')?.split(',').filter(Boolean))));
   r.get('/metrics', (c) => c.json({ metrics: app.catalog.metrics() }));
   r.get('/content', (c) => c.json({ content: app.catalog.content() }));
   r.get('/experiments', (c) => c.json({ experiments: app.experiments.list({ surfaceId: c.req.query('surface') }) }));

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { VariantSchema } from '../domain/schemas.js';
+import { TargetingSchema, VariantSchema } from '../domain/schemas.js';
 
 const RangesSchema = z.array(z.tuple([z.number().int().min(0), z.number().int().min(0)])).describe('Owned bucket ranges [start, end)');
 
@@ -21,8 +21,10 @@ export const BackendWriteSchema = StepRef.extend({
   buckets: RangesSchema,
   allocationPercent: z.number().min(0).max(100),
   variants: z.array(VariantSchema),
+  targeting: TargetingSchema.default({}).describe('Who may be assigned (platforms); assignment filters on it'),
 });
-export type BackendWrite = z.infer<typeof BackendWriteSchema>;
+/** What a caller sends (targeting may be left out: everyone). */
+export type BackendWrite = z.input<typeof BackendWriteSchema>;
 
 export const BackendStateSchema = z.object({
   experimentId: z.string(),
@@ -32,6 +34,7 @@ export const BackendStateSchema = z.object({
   buckets: RangesSchema,
   allocationPercent: z.number(),
   variants: z.array(VariantSchema),
+  targeting: TargetingSchema.default({}),
   updatedAt: z.string(),
 });
 export type BackendState = z.infer<typeof BackendStateSchema>;
@@ -52,6 +55,15 @@ export const ContentStateSchema = z.object({
   updatedAt: z.string(),
 });
 export type ContentState = z.infer<typeof ContentStateSchema>;
+
+/**
+ * What serving needs from both systems: the backend's allocations (who is assigned what) and
+ * content delivery's override sets (what a surface renders for each variant).
+ */
+export interface ServingConfig {
+  backend: BackendState[];
+  content: ContentState[];
+}
 
 /** A write's answer: the state after it, and whether this (opId, step) had been applied before. */
 export const WriteResultSchema = <T extends z.ZodType>(state: T) => z.object({ state, replayed: z.boolean() });

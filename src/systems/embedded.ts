@@ -15,17 +15,21 @@ function claim(db: Db, system: string, opId: string, step: string, experimentId:
  */
 export class EmbeddedBackend implements ExperimentBackend {
   readonly kind = 'embedded' as const;
+  /** Called after a write lands (serving recompiles from this state). */
+  onWrite?: () => void;
   constructor(private readonly db: Db, private readonly clock: Clock) {}
 
   putSync(experimentId: string, w: BackendWrite): { state: BackendState; replayed: boolean } {
-    return this.db.transaction(() => {
+    const out = this.db.transaction(() => {
       const at = this.clock.now().toISOString();
       if (!claim(this.db, 'backend', w.opId, w.step, experimentId, at)) return { state: this.getSync(experimentId)!, replayed: true };
-      const doc = { key: w.key, buckets: w.buckets, allocationPercent: w.allocationPercent, variants: w.variants };
+      const doc = { key: w.key, buckets: w.buckets, allocationPercent: w.allocationPercent, variants: w.variants, targeting: w.targeting ?? {} };
       prepared(this.db, 'INSERT INTO backend_allocations (experiment_id, surface_id, status, doc, updated_at) VALUES (?,?,?,?,?) ON CONFLICT(experiment_id) DO UPDATE SET surface_id=excluded.surface_id, status=excluded.status, doc=excluded.doc, updated_at=excluded.updated_at')
         .run(experimentId, w.surfaceId, w.status, JSON.stringify(doc), at);
       return { state: this.getSync(experimentId)!, replayed: false };
     })();
+    if (!out.replayed) this.onWrite?.();
+    return out;
   }
 
   getSync(experimentId: string): BackendState | null {
@@ -51,16 +55,20 @@ export class EmbeddedBackend implements ExperimentBackend {
 /** Content delivery in this process's SQLite file: which experiments' overrides each surface serves. */
 export class EmbeddedContent implements ContentDelivery {
   readonly kind = 'embedded' as const;
+  /** Called after a write lands (serving recompiles from this state). */
+  onWrite?: () => void;
   constructor(private readonly db: Db, private readonly clock: Clock) {}
 
   putSync(experimentId: string, w: ContentWrite): { state: ContentState; replayed: boolean } {
-    return this.db.transaction(() => {
+    const out = this.db.transaction(() => {
       const at = this.clock.now().toISOString();
       if (!claim(this.db, 'content', w.opId, w.step, experimentId, at)) return { state: this.getSync(experimentId)!, replayed: true };
       prepared(this.db, 'INSERT INTO content_overrides (experiment_id, surface_id, serving, doc, updated_at) VALUES (?,?,?,?,?) ON CONFLICT(experiment_id) DO UPDATE SET surface_id=excluded.surface_id, serving=excluded.serving, doc=excluded.doc, updated_at=excluded.updated_at')
         .run(experimentId, w.surfaceId, w.serving ? 1 : 0, JSON.stringify({ variants: w.variants }), at);
       return { state: this.getSync(experimentId)!, replayed: false };
     })();
+    if (!out.replayed) this.onWrite?.();
+    return out;
   }
 
   getSync(experimentId: string): ContentState | null {
@@ -102,5 +110,8 @@ interface ContentRow {
   updated_at: string;
 }
 
-const backendOf = (r: Row): BackendState => ({ experimentId: r.experiment_id, surfaceId: r.surface_id, status: r.status, ...(JSON.parse(r.doc) as Pick<BackendState, 'key' | 'buckets' | 'allocationPercent' | 'variants'>), updatedAt: r.updated_at });
+const backendOf = (r: Row): BackendState => {
+  const doc = JSON.parse(r.doc) as Pick<BackendState, 'key' | 'buckets' | 'allocationPercent' | 'variants'> & { targeting?: BackendState['targeting'] };
+  return { experimentId: r.experiment_id, surfaceId: r.surface_id, status: r.status, ...doc, targeting: doc.targeting ?? {}, updatedAt: r.updated_at };
+};
 const contentOf = (r: ContentRow): ContentState => ({ experimentId: r.experiment_id, surfaceId: r.surface_id, serving: r.serving === 1, variants: (JSON.parse(r.doc) as { variants: ContentState['variants'] }).variants, updatedAt: r.updated_at });

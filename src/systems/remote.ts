@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import ky, { HTTPError, TimeoutError, type KyInstance } from 'ky';
 import { z } from 'zod';
 import { AppError, type ErrorCode } from '../errors.js';
@@ -21,16 +22,16 @@ const KEEP: Record<number, ErrorCode> = { 400: 'INVALID_INPUT', 401: 'UNAUTHORIZ
 class RemoteClient {
   private readonly http: KyInstance;
 
-  constructor(private readonly system: string, private readonly o: RemoteOptions) {
+  constructor(private readonly system: string, private readonly o: RemoteOptions, idempotent: ('get' | 'put' | 'post')[] = ['get', 'put']) {
     this.http = ky.create({
       prefixUrl: o.baseUrl,
       timeout: o.timeoutMs,
-      retry: { limit: 2, methods: ['get', 'put'], statusCodes: [502, 503, 504], backoffLimit: 200 },
+      retry: { limit: 2, methods: idempotent, statusCodes: [502, 503, 504], backoffLimit: 200 },
       headers: o.token ? { authorization: `Bearer ${o.token}` } : {},
     });
   }
 
-  async call<T extends z.ZodType>(method: 'get' | 'put', path: string, schema: T, body?: unknown, notFoundIsNull = false): Promise<z.infer<T> | null> {
+  async call<T extends z.ZodType>(method: 'get' | 'put' | 'post', path: string, schema: T, body?: unknown, notFoundIsNull = false): Promise<z.infer<T> | null> {
     let raw: unknown;
     try {
       raw = await this.http(path, { method, ...(body !== undefined ? { json: body } : {}) }).json();
@@ -74,6 +75,24 @@ class RemoteClient {
 }
 
 const enc = encodeURIComponent;
+
+const IngestAnswer = z.object({ accepted: z.number(), duplicates: z.number(), rejected: z.array(z.object({ index: z.number(), code: z.string(), message: z.string() }).passthrough()) });
+
+/**
+ * Sends exposures recorded by a serving process (backend or content role) to the sealab that owns
+ * the experiments, through its public ingest (POST /v1/events). Each exposure's event id is derived
+ * from (experiment, unit), so a resent batch counts once.
+ */
+export function remoteExposureSink(o: RemoteOptions): (batch: { experimentId: string; unitId: string; variant: string; ts: string }[]) => Promise<void> {
+  const c = new RemoteClient('event ingest', o, ['get', 'put', 'post']);
+  return async (batch) => {
+    const events = batch.map((p) => ({ id: `exp_${createHash('sha1').update(`${p.experimentId}\u0000${p.unitId}`).digest('base64url')}`, type: 'exposure', experimentId: p.experimentId, unitId: p.unitId, variant: p.variant, timestamp: p.ts }));
+    for (let i = 0; i < events.length; i += 5000) {
+      const r = (await c.call('post', 'v1/events', IngestAnswer, { events: events.slice(i, i + 5000) }))!;
+      if (r.rejected.length) o.logger.warn({ rejected: r.rejected.length, first: r.rejected[0] }, 'the ingest refused some exposures');
+    }
+  };
+}
 
 /** The experimentation backend of another sealab (serve --role backend), over its REST contract. */
 export class RemoteBackend implements ExperimentBackend {

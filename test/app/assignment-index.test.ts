@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AssignmentIndex } from '../../src/app/assignment-index.js';
+import { mirrorOf } from '../../src/app/serving-sync.js';
 import { assignUnit } from '../../src/domain/assignment.js';
 import type { Experiment } from '../../src/domain/schemas.js';
 import { DEMO_SURFACES } from '../../src/store/demo-seed.js';
@@ -30,7 +31,7 @@ describe('AssignmentIndex agrees with assignUnit', () => {
       exp('e4', 'shelf-3', [[1000, 6000]], undefined, 'paused'),
     ];
     const index = new AssignmentIndex();
-    index.rebuild([home], experiments);
+    index.compile([home], mirrorOf(experiments));
     const running = experiments.filter((e) => e.status === 'running');
     let inSome = 0;
     for (let i = 0; i < 20_000; i++) {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Container } from '../../src/container.js';
 import type { HttpApp } from '../../src/server/http-app.js';
-import { OPERATIONS } from '../../src/server/openapi.js';
+import { OPERATIONS, openApiDocument } from '../../src/server/openapi.js';
 import { appFetch, testContainer, testHttp } from '../helpers/app.js';
 
 let app: Container;
@@ -15,17 +15,28 @@ afterAll(async () => {
   app.close();
 });
 
+const servedRoutes = (h: HttpApp) =>
+  [
+    ...new Set(
+      h.app.routes
+        .filter((r) => r.method !== 'ALL' && !r.path.startsWith('/mcp'))
+        // The OFREP router accepts a slot flag's key as two segments too (surface/slot); it is the same operation.
+        .map((r) => `${r.method.toLowerCase()} ${r.path.replace(/:(\w+)\/:(\w+)$/, '{key}').replace(/:(\w+)/g, '{$1}')}`),
+    ),
+  ].sort();
+
 describe('OpenAPI document', () => {
   it('lists exactly the routes the hono app serves (besides /mcp)', () => {
-    const served = new Set(
-      http.app.routes
-        .filter((r) => r.method !== 'ALL' && !r.path.startsWith('/mcp'))
-        .map((r) => `${r.method.toLowerCase()} ${r.path.replace(/:(\w+)\/:(\w+)$/, '{key}').replace(/:(\w+)/g, '{$1}')}`),
-    );
-    // The OFREP router accepts a slot flag's key as two segments too (surface/slot); it is the same operation.
-    served.delete('post /ofrep/v1/evaluate/flags/{key}');
-    served.add('post /ofrep/v1/evaluate/flags/{key}');
-    expect([...served].sort()).toEqual(OPERATIONS.map((o) => `${o.method} ${o.path}`).sort());
+    expect(servedRoutes(http)).toEqual(OPERATIONS.map((o) => `${o.method} ${o.path}`).sort());
+  });
+
+  it.each(['backend', 'content'] as const)('the %s role serves exactly its document: its contract, serving and OFREP', async (role) => {
+    const h = testHttp(app, { role });
+    const doc = openApiDocument(role);
+    expect(servedRoutes(h)).toEqual(Object.entries(doc.paths).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m} ${p}`)).sort());
+    expect(servedRoutes(h)).toEqual(expect.arrayContaining(['get /v1/surfaces/{id}/layout', 'post /ofrep/v1/evaluate/flags/{key}']));
+    expect(servedRoutes(h).some((r) => r.includes('/v1/experiments'))).toBe(false);
+    await h.close();
   });
 
   it('is served at /v1/openapi.json with request bodies generated from the zod schemas', async () => {

@@ -23,8 +23,8 @@ interface Proc {
   exited: Promise<void>;
 }
 
-function start(args: string[], dataDir: string, env: Record<string, string> = {}): Promise<Proc> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve', '--port', '0', '--data-dir', dataDir, ...args], {
+function start(args: string[], dataDir: string, env: Record<string, string> = {}, port = 0): Promise<Proc> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve', '--port', String(port), '--data-dir', dataDir, ...args], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', SEALAB_LOG_LEVEL: 'info', SEALAB_RAMP_INTERVAL_SECONDS: '0', ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -99,14 +99,28 @@ let backend: Proc;
 let content: Proc;
 let gateway: Proc;
 let proxy: FaultProxy;
+/** The gateway keeps its port across a restart: the serving processes send it their exposures. */
+let gatewayPort: number;
 const gatewayDir = () => path.join(dir, 'gateway');
 const startGateway = () =>
-  start(['--policy', path.join(dir, 'policy.json')], gatewayDir(), { SEALAB_BACKEND_URL: proxy.url, SEALAB_CONTENT_URL: content.url, SEALAB_UPSTREAM_TIMEOUT_MS: String(TIMEOUT_MS) });
+  start(['--policy', path.join(dir, 'policy.json')], gatewayDir(), { SEALAB_BACKEND_URL: proxy.url, SEALAB_CONTENT_URL: content.url, SEALAB_UPSTREAM_TIMEOUT_MS: String(TIMEOUT_MS) }, gatewayPort);
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const port = (s.address() as { port: number }).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'sealab-two-'));
   writeFileSync(path.join(dir, 'policy.json'), JSON.stringify(permissivePolicy()));
-  [backend, content] = await Promise.all([start(['--role', 'backend'], path.join(dir, 'backend')), start(['--role', 'content'], path.join(dir, 'content'))]);
+  gatewayPort = await freePort();
+  const serving = { SEALAB_EVENTS_URL: `http://127.0.0.1:${gatewayPort}`, SEALAB_SYNC_INTERVAL_MS: '100' };
+  backend = await start(['--role', 'backend'], path.join(dir, 'backend'), serving);
+  // Content delivery reads allocations from the backend (not through the fault proxy) to render layouts.
+  content = await start(['--role', 'content'], path.join(dir, 'content'), { ...serving, SEALAB_BACKEND_URL: backend.url });
   proxy = new FaultProxy(backend.url);
   await proxy.listen();
   gateway = await startGateway();
@@ -177,6 +191,25 @@ function gatewayOps(experimentId: string): { kind: string; status: string; steps
   }
 }
 
+/** One unit as each process serves it: the backend's OFREP answer, content delivery's and the gateway's shelf-2. */
+async function served(experimentKey: string, unit: string) {
+  const flag = (await call(backend.url, 'POST', `/ofrep/v1/evaluate/flags/${experimentKey}`, { context: { targetingKey: unit } })).json as { variant: string; reason: string };
+  const shelf = async (base: string) => ((await call(base, 'GET', `/v1/surfaces/home/layout?unit=${unit}&slots=shelf-2`)).json as { layout: { contentId: string }[] }).layout[0].contentId;
+  return { variant: flag.variant, reason: flag.reason, content: await shelf(content.url), gateway: await shelf(gateway.url) };
+}
+
+async function eventually(check: () => Promise<void>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
 describe('two sealab processes: a gateway over a remote backend and content delivery', () => {
   const running: string[] = [];
 
@@ -195,6 +228,25 @@ describe('two sealab processes: a gateway over a remote backend and content deli
     const replay = await call(gateway.url, 'POST', `/v1/experiments/${e.id}/deploy`, { version: 1, planHash: e.planHash, idempotencyKey: 'two-proc-key-1', confirmation });
     expect(replay.json).toMatchObject({ replayed: true, experiment: { version: 2 } });
 
+    // Surfaces read assignments from the systems: for every unit, content delivery renders the override
+    // exactly when the backend's OFREP answer is the treatment, and the gateway serves the same.
+    const units = Array.from({ length: 120 }, (_, i) => `two-proc-unit-${i}`);
+    await eventually(async () => {
+      for (const unit of units) {
+        const s = await served('home-two-proc-main', unit);
+        expect(s.content, unit).toBe(s.reason === 'SPLIT' && s.variant === 'treatment' ? 'sh-focus' : 'mx-daily-1');
+        expect(s.gateway, unit).toBe(s.content);
+      }
+    });
+    const all = await Promise.all(units.map((u) => served('home-two-proc-main', u)));
+    const split = all.filter((s) => s.reason === 'SPLIT');
+    expect(split.some((s) => s.variant === 'treatment') && split.some((s) => s.variant === 'control')).toBe(true);
+    // Their exposures (one per unit, whichever process served it first) reach the gateway's ingest and its analysis.
+    await eventually(async () => {
+      const m = (await call(gateway.url, 'GET', `/v1/experiments/${e.id}/metrics`)).json as { exposures: { units: number }[] };
+      expect(m.exposures.reduce((n, x) => n + x.units, 0)).toBe(split.length);
+    });
+
     const ramped = await call(gateway.url, 'POST', `/v1/experiments/${e.id}/deploy`, { version: 2, planHash: deployed.json.planHash, allocationPercent: 20, confirmation });
     expect(ramped.status, JSON.stringify(ramped.json)).toBe(200);
     expect(ramped.json.plan).toMatchObject({ action: 'resize', toPercent: 20 });
@@ -203,6 +255,10 @@ describe('two sealab processes: a gateway over a remote backend and content deli
     const stopped = await call(gateway.url, 'POST', `/v1/experiments/${e.id}/stop`, { reason: 'done', confirmation });
     expect(stopped.json.experiment).toMatchObject({ status: 'concluded' });
     await expectAgreement(running);
+    // Stopped: nobody is assigned, every surface renders its default again.
+    await eventually(async () => {
+      for (const unit of units.slice(0, 40)) expect(await served('home-two-proc-main', unit)).toMatchObject({ reason: 'DISABLED', content: 'mx-daily-1', gateway: 'mx-daily-1' });
+    });
     expect(backendSteps(e.id)).toEqual(['backend.allocate', 'backend.activate', 'backend.allocate', 'backend.activate', 'backend.release']);
     expect(gatewayOps(e.id).map((o) => `${o.kind}:${o.status}`)).toEqual(['deploy:completed', 'deploy:completed', 'stop:completed']);
   });
