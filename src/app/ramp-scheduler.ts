@@ -76,48 +76,21 @@ export class RampScheduler {
     private readonly d: AppDeps,
     private readonly experiments: ExperimentService,
     private readonly metrics: MetricsService,
-    /** With remote systems the scheduler's writes go through the saga (async); embedded, tick() is enough. */
-    private readonly saga?: DeploySaga,
+    /** Every write of the scheduler goes through the saga: the systems change with the record. */
+    private readonly saga: DeploySaga,
   ) {}
 
-  /** One pass over every running experiment; each is judged and acted on independently. */
-  tick(): TickOutcome[] {
-    const out: TickOutcome[] = [];
-    for (const exp of this.d.experiments.list({ status: ['running'] })) {
-      let outcome: TickOutcome;
-      try {
-        outcome = this.step(exp);
-      } catch (err) {
-        this.d.logger.error({ err, experimentId: exp.id }, 'ramp scheduler failed on an experiment');
-        outcome = this.outcome(exp, 'refused', `internal error: ${(err as Error).message}`);
-      }
-      this.last.set(exp.id, outcome);
-      out.push(outcome);
-    }
-    return out;
-  }
-
   /**
-   * One pass that also works with remote systems: roll backs and advances go through the saga, so
-   * the backend and content delivery change with the record. Embedded systems: the same as tick().
+   * One pass over every running experiment; each is judged and acted on independently. Roll backs
+   * and advances go through the saga, so with remote systems the backend and content delivery
+   * change with the record (embedded, the saga writes all three in one transaction).
    */
-  async run(): Promise<TickOutcome[]> {
-    const saga = this.saga;
-    if (!saga || saga.systems.embedded) return this.tick();
+  async tick(): Promise<TickOutcome[]> {
     const out: TickOutcome[] = [];
     for (const exp of this.d.experiments.list({ status: ['running'] })) {
       let outcome: TickOutcome;
       try {
-        const s = this.evaluate(exp, this.metrics.report(exp.id, { alwaysValid: true }));
-        if (s.nextAction === 'roll_back') {
-          const reason = `circuit breaker: ${s.breaker.reasons.join('; ')}`;
-          await saga.rollBack({ experimentId: exp.id, reason, details: { stage: s.stage, allocationPercent: s.allocationPercent, guardrails: s.gate.guardrails.filter((g) => g.assessment === 'worse') } }, this.ctx('circuit_breaker'));
-          outcome = this.outcome(exp, 'rolled_back', reason);
-        } else if (s.nextAction === 'advance') {
-          const reason = `stage ${s.stage}/${s.stageCount} → ${s.nextPercent}%`;
-          await saga.advance({ experimentId: exp.id, version: exp.version, toPercent: s.nextPercent! }, this.ctx('ramp_advance', reason));
-          outcome = this.outcome(exp, 'advanced', reason);
-        } else outcome = this.outcome(exp, s.nextAction === 'wait' ? 'waiting' : s.nextAction === 'held' ? 'held' : 'complete', s.reason);
+        outcome = await this.step(exp);
       } catch (err) {
         if (!(err instanceof AppError)) this.d.logger.error({ err, experimentId: exp.id }, 'ramp scheduler failed on an experiment');
         outcome = this.outcome(exp, 'refused', err instanceof AppError ? `${err.code}: ${err.message}. ${err.hint}` : `internal error: ${(err as Error).message}`);
@@ -132,7 +105,7 @@ export class RampScheduler {
   start(seconds: number): () => void {
     if (seconds <= 0) return () => undefined;
     const timer = setInterval(() => {
-      this.run().catch((err: unknown) => this.d.logger.error({ err }, 'ramp scheduler tick failed'));
+      this.tick().catch((err: unknown) => this.d.logger.error({ err }, 'ramp scheduler tick failed'));
     }, seconds * 1000);
     timer.unref();
     return () => clearInterval(timer);
@@ -169,18 +142,18 @@ export class RampScheduler {
     }).immediate();
   }
 
-  private step(exp: Experiment): TickOutcome {
+  private async step(exp: Experiment): Promise<TickOutcome> {
     const s = this.evaluate(exp, this.metrics.report(exp.id, { alwaysValid: true }));
     if (s.nextAction === 'roll_back') {
       const reason = `circuit breaker: ${s.breaker.reasons.join('; ')}`;
-      this.experiments.rollBackBySystem({ experimentId: exp.id, reason, details: { stage: s.stage, allocationPercent: s.allocationPercent, guardrails: s.gate.guardrails.filter((g) => g.assessment === 'worse'), srm: s.gate.srm, unitsPerArm: s.gate.unitsPerArm } }, this.ctx('circuit_breaker'));
+      await this.saga.rollBack({ experimentId: exp.id, reason, details: { stage: s.stage, allocationPercent: s.allocationPercent, guardrails: s.gate.guardrails.filter((g) => g.assessment === 'worse'), srm: s.gate.srm, unitsPerArm: s.gate.unitsPerArm } }, this.ctx('circuit_breaker'));
       this.d.logger.warn({ experimentId: exp.id, key: exp.key, reason }, 'circuit breaker rolled an experiment back');
       return this.outcome(exp, 'rolled_back', reason);
     }
     if (s.nextAction === 'advance') {
       const reason = `stage ${s.stage}/${s.stageCount} → ${s.nextPercent}%: ${s.gate.checks.map((c) => c.detail).join('; ')}`;
       try {
-        this.experiments.advanceBySystem({ experimentId: exp.id, version: exp.version, toPercent: s.nextPercent! }, this.ctx('ramp_advance', reason));
+        await this.saga.advance({ experimentId: exp.id, version: exp.version, toPercent: s.nextPercent! }, this.ctx('ramp_advance', reason));
       } catch (err) {
         if (!(err instanceof AppError)) throw err;
         return this.outcome(exp, 'refused', `advance to ${s.nextPercent}% refused: ${err.code}: ${err.message}. ${err.hint}`);

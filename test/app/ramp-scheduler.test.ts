@@ -5,7 +5,8 @@ import { DEFAULT_POLICY } from '../../src/domain/policy.js';
 import type { Policy } from '../../src/domain/policy.js';
 import { rangesSize } from '../../src/domain/assignment.js';
 import { RAMP_SCHEDULER_ACTOR } from '../../src/app/ramp-scheduler.js';
-import { demoConfig, memoryClient, permissivePolicy, startRunning, testContainer, textOf, type ToolCallResult } from '../helpers/app.js';
+import { listenHttp } from '../../src/server/http-listen.js';
+import { APPROVED, demoConfig, memoryClient, permissivePolicy, startRunning, testContainer, textOf, type ToolCallResult } from '../helpers/app.js';
 
 const HOUR = 3_600_000;
 const cleanups: (() => unknown)[] = [];
@@ -73,7 +74,7 @@ describe('ramp scheduler on a fake clock', () => {
     for (let hour = 1; hour <= 7 * 24; hour++) {
       advance(HOUR);
       traffic(app, exp.id, 6);
-      app.ramps.tick();
+      (await app.ramps.tick());
       const now = app.experiments.get(exp.id);
       if (allocations.at(-1)?.percent !== now.allocationPercent) allocations.push({ hour, percent: now.allocationPercent });
     }
@@ -104,7 +105,7 @@ describe('ramp scheduler on a fake clock', () => {
     const c = await client(app);
     advance(30 * HOUR);
     traffic(app, exp.id, 20);
-    expect(app.ramps.tick()).toEqual([expect.objectContaining({ action: 'waiting', reason: expect.stringContaining('units per arm control 10, focus 10 (minimum 40)') })]);
+    expect((await app.ramps.tick())).toEqual([expect.objectContaining({ action: 'waiting', reason: expect.stringContaining('units per arm control 10, focus 10 (minimum 40)') })]);
     const status = await ok(c, 'get_ramp_status', { experimentId: exp.id });
     expect(status.gate.checks).toEqual([
       expect.objectContaining({ name: 'min_duration', pass: true }),
@@ -114,7 +115,7 @@ describe('ramp scheduler on a fake clock', () => {
     ]);
     expect(status.nextAction).toBe('wait');
     traffic(app, exp.id, 60);
-    expect(app.ramps.tick()[0].action).toBe('advanced');
+    expect((await app.ramps.tick())[0].action).toBe('advanced');
     expect(app.experiments.get(exp.id).allocationPercent).toBe(25);
   });
 
@@ -125,7 +126,7 @@ describe('ramp scheduler on a fake clock', () => {
     for (let hour = 1; hour <= 72; hour++) {
       advance(HOUR);
       traffic(app, exp.id, 10, { share: 0.7 });
-      app.ramps.tick();
+      (await app.ramps.tick());
     }
     expect(app.experiments.get(exp.id).allocationPercent).toBe(10);
     const status = await ok(c, 'get_ramp_status', { experimentId: exp.id });
@@ -145,7 +146,7 @@ describe('ramp scheduler on a fake clock', () => {
     expect(status).toMatchObject({ nextAction: 'roll_back', breaker: { tripped: true } });
     expect(status.gate.guardrails).toEqual([expect.objectContaining({ metricId: 'crash-rate', variant: 'focus', assessment: 'worse', mean: 0.25, controlMean: 0.01 })]);
 
-    const [outcome] = app.ramps.tick();
+    const [outcome] = (await app.ramps.tick());
     expect(outcome).toMatchObject({ action: 'rolled_back', reason: expect.stringMatching(/^circuit breaker: guardrail crash-rate in 'focus' \(0\.250 vs control 0\.0100, 2400\.0%, interval \[[-0-9.e]+, [-0-9.e]+\], p=[0-9.e-]+\) is significantly worse under the always-valid analysis$/) });
     const after = app.experiments.get(exp.id);
     expect(after).toMatchObject({ status: 'concluded', outcome: 'rolled_back', buckets: [] });
@@ -156,7 +157,7 @@ describe('ramp scheduler on a fake clock', () => {
     expect(rows[1]).toMatchObject({ interface: 'system', rationale: outcome.reason, confirmation: null, after: expect.objectContaining({ status: 'concluded', outcome: 'rolled_back' }) });
     expect(rows[0].after).toMatchObject({ circuitBreaker: { allocationPercent: 10, guardrails: [expect.objectContaining({ metricId: 'crash-rate', assessment: 'worse', mean: 0.25 })], unitsPerArm: [{ variant: 'control', units: 500 }, { variant: 'focus', units: 500 }] } });
     // Concluded experiments are left alone.
-    expect(app.ramps.tick()).toEqual([]);
+    expect((await app.ramps.tick())).toEqual([]);
   });
 
   it('a breach under a fixed-horizon plan is still read with the always-valid analysis', () => {
@@ -177,7 +178,7 @@ describe('ramp scheduler on a fake clock', () => {
     for (let hour = 1; hour <= 48; hour++) {
       advance(HOUR);
       traffic(app, exp.id, 6);
-      app.ramps.tick();
+      (await app.ramps.tick());
     }
     expect(app.experiments.get(exp.id).allocationPercent).toBe(10);
     const status = await ok(c, 'get_ramp_status', { experimentId: exp.id });
@@ -186,7 +187,7 @@ describe('ramp scheduler on a fake clock', () => {
 
     const resumed = await ok(c, 'hold_ramp', { experimentId: exp.id, action: 'resume', reason: 'report is clean' });
     expect(resumed).toMatchObject({ hold: null, nextAction: 'advance' });
-    app.ramps.tick();
+    (await app.ramps.tick());
     expect(app.experiments.get(exp.id).allocationPercent).toBe(25);
     const audit = app.deps.audit.forEntity('experiment', exp.id).filter((a) => a.operation === 'hold_ramp');
     expect(audit.map((a) => [a.rationale, a.after])).toEqual([
@@ -197,7 +198,7 @@ describe('ramp scheduler on a fake clock', () => {
     // Held, a breach still rolls it back.
     await ok(c, 'hold_ramp', { experimentId: exp.id, reason: 'hold again' });
     traffic(app, exp.id, 1000, { crash: { control: 0.01, focus: 0.25 } });
-    expect(app.ramps.tick()[0].action).toBe('rolled_back');
+    expect((await app.ramps.tick())[0].action).toBe('rolled_back');
   });
 
   it('under the default policy: advance_ramp needs a confirmation, and the scheduler is held at the approval threshold', async () => {
@@ -214,7 +215,7 @@ describe('ramp scheduler on a fake clock', () => {
     // 50% is above the approval threshold for everyone but client:* and rest:*: the scheduler may not go there.
     advance(25 * HOUR);
     traffic(app, exp.id, 100);
-    expect(app.ramps.tick()).toEqual([expect.objectContaining({ action: 'refused', reason: expect.stringMatching(/^advance to 50% refused: FORBIDDEN: 'system:ramp-scheduler' may not deploy above 25%/) })]);
+    expect((await app.ramps.tick())).toEqual([expect.objectContaining({ action: 'refused', reason: expect.stringMatching(/^advance to 50% refused: FORBIDDEN: 'system:ramp-scheduler' may not deploy above 25%/) })]);
     expect(app.experiments.get(exp.id).allocationPercent).toBe(25);
     s = await ok(c, 'get_ramp_status', { experimentId: exp.id });
     expect(s.lastTick).toMatchObject({ action: 'refused' });
@@ -222,33 +223,33 @@ describe('ramp scheduler on a fake clock', () => {
     // Once at the last stage there is nothing to advance to.
     app.setPolicy({ ...DEFAULT_POLICY, defaults: { ...DEFAULT_POLICY.defaults, allocationApprovals: [{ abovePercent: 25, actors: ['system:*'] }] } });
     await ok(c, 'validate_config', { experimentId: exp.id });
-    expect(app.ramps.tick()[0].action).toBe('advanced');
+    expect((await app.ramps.tick())[0].action).toBe('advanced');
     s = await ok(c, 'get_ramp_status', { experimentId: exp.id });
     expect(textOf(await call(c, 'advance_ramp', { experimentId: exp.id, version: s.version, planHash: s.planHash, confirmation: { reason: 'x-approved' } }))).toMatch(/^PRECONDITION_FAILED: .* the last stage of its plan/);
   });
 
-  it('a changed policy holds the scheduler until the plan is validated again; the system paths refuse other callers', () => {
+  it('a changed policy holds the scheduler until the plan is validated again; the system paths refuse other callers', async () => {
     const { app, advance } = setup();
     const exp = startRunning(app, RAMPED);
     advance(25 * HOUR);
     traffic(app, exp.id, 100);
     app.setPolicy(permissivePolicy({ maxDurationDays: 30 }));
-    expect(app.ramps.tick()).toEqual([expect.objectContaining({ action: 'refused', reason: expect.stringMatching(/no passing verdict under the policy in force \('test-permissive'\)/) })]);
+    expect((await app.ramps.tick())).toEqual([expect.objectContaining({ action: 'refused', reason: expect.stringMatching(/no passing verdict under the policy in force \('test-permissive'\)/) })]);
     app.experiments.validate({ experimentId: exp.id });
-    expect(app.ramps.tick()[0].action).toBe('advanced');
+    expect((await app.ramps.tick())[0].action).toBe('advanced');
     const agent = { actor: 'agent:x', interface: 'mcp-stdio' as const, operation: 'x', requestId: 'r' };
     expect(() => app.experiments.advanceBySystem({ experimentId: exp.id, version: 3, toPercent: 50 }, agent)).toThrow(/reserved to the server/);
     expect(() => app.experiments.rollBackBySystem({ experimentId: exp.id, reason: 'x', details: {} }, agent)).toThrow(/reserved to the server/);
   });
 
-  it('existing configs without minHours or a gate get the defaults (24 h, 100 units per arm)', () => {
+  it('existing configs without minHours or a gate get the defaults (24 h, 100 units per arm)', async () => {
     const { app, advance } = setup();
     const exp = startRunning(app, demoConfig({ rampPlan: { stages: [25] } }));
     advance(24 * HOUR);
     traffic(app, exp.id, 190);
     expect(app.ramps.status(exp.id)).toMatchObject({ minHours: 24, gate: { minUnitsPerArm: 100, holds: false }, nextAction: 'wait' });
     traffic(app, exp.id, 10);
-    expect(app.ramps.tick()[0].action).toBe('advanced');
+    expect((await app.ramps.tick())[0].action).toBe('advanced');
   });
 
   it('start() runs tick on an unref\'d timer and stops; 0 disables it', () => {
@@ -256,5 +257,56 @@ describe('ramp scheduler on a fake clock', () => {
     expect(app.ramps.start(0)).toBeTypeOf('function');
     const stop = app.ramps.start(3600);
     stop();
+  });
+});
+
+describe('ramp scheduler over remote systems (another sealab\'s backend and content delivery over HTTP)', () => {
+  /** Backend and content roles listening on loopback, and a gateway on a fake clock that orchestrates them. */
+  async function remoteSetup() {
+    let now = Date.parse('2026-11-02T09:00:00Z');
+    const systems = await Promise.all((['backend', 'content'] as const).map(async (role) => {
+      const c = testContainer({ policy: permissivePolicy() });
+      const http = await listenHttp(c, { role, host: '127.0.0.1', port: 0, maxBodyBytes: 1_048_576 });
+      cleanups.push(async () => {
+        await http.close();
+        c.close();
+      });
+      return { c, url: `http://127.0.0.1:${http.port}` };
+    }));
+    const [backend, content] = systems;
+    const app = testContainer({ clock: { now: () => new Date(now) }, policy: permissivePolicy(), remote: { backendUrl: backend.url, contentUrl: content.url, timeoutMs: 2000 } });
+    cleanups.push(() => app.close());
+    const ctx = { actor: 'test', interface: 'cli' as const, operation: 'test', requestId: 'r1' };
+    const { experiment } = app.experiments.create({ config: RAMPED }, ctx);
+    const v = app.experiments.validate({ experimentId: experiment.id }, ctx);
+    const exp = (await app.deployments.deploy({ experimentId: experiment.id, version: 1, planHash: v.planHash!, confirmation: APPROVED }, ctx)).experiment;
+    return { app, exp, backend: backend.c, content: content.c, advance: (ms: number) => (now += ms) };
+  }
+
+  it('advances a stage through the saga: the backend allocates the new percentage and keeps running, content keeps serving', async () => {
+    const { app, exp, backend, content, advance } = await remoteSetup();
+    expect(backend.localSystems.backend.getSync(exp.id)).toMatchObject({ status: 'running', allocationPercent: 10 });
+    advance(25 * HOUR);
+    traffic(app, exp.id, 100);
+    expect((await app.ramps.tick())[0]).toMatchObject({ action: 'advanced' });
+    const after = app.experiments.get(exp.id);
+    expect(after.allocationPercent).toBe(25);
+    expect(backend.localSystems.backend.getSync(exp.id)).toMatchObject({ status: 'running', allocationPercent: 25, buckets: after.buckets });
+    expect(content.localSystems.content.getSync(exp.id)).toMatchObject({ serving: true });
+    expect(app.deployments.ops.unfinished()).toEqual([]);
+    // The gateway serves the new allocation at once (the saga refreshed its serving configuration).
+    const assigned = Array.from({ length: 2000 }, (_, i) => app.assignments.view('home', `ramp-${i}`)!.assignments.length).reduce((a, b) => a + b, 0);
+    expect(assigned / 2000).toBeGreaterThan(0.2);
+  });
+
+  it('trips the circuit breaker through the saga: released in the backend, no longer rendered by content delivery', async () => {
+    const { app, exp, backend, content, advance } = await remoteSetup();
+    advance(2 * HOUR);
+    traffic(app, exp.id, 1000, { crash: { control: 0.01, focus: 0.25 } });
+    expect((await app.ramps.tick())[0]).toMatchObject({ action: 'rolled_back' });
+    expect(app.experiments.get(exp.id)).toMatchObject({ status: 'concluded', outcome: 'rolled_back' });
+    expect(backend.localSystems.backend.getSync(exp.id)).toMatchObject({ status: 'released', buckets: [] });
+    expect(content.localSystems.content.getSync(exp.id)).toMatchObject({ serving: false });
+    expect(app.assignments.view('home', 'u1')!.assignments).toEqual([]);
   });
 });
