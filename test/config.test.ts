@@ -34,6 +34,7 @@ describe('loadConfig', () => {
       rampIntervalSeconds: 60,
       role: 'all',
       upstreamTimeoutMs: 5000,
+      syncIntervalMs: 1000,
     });
     expect(DEFAULT_POLICY_FILE).toMatch(/policy\/default\.json$/);
   });
@@ -57,6 +58,8 @@ describe('loadConfig', () => {
         SEALAB_CONTENT_URL: 'http://127.0.0.1:8789',
         SEALAB_UPSTREAM_TIMEOUT_MS: '1500',
         SEALAB_UPSTREAM_TOKEN: 'upstream-token',
+        SEALAB_EVENTS_URL: 'http://127.0.0.1:8787',
+        SEALAB_SYNC_INTERVAL_MS: '250',
       },
     );
     expect(config).toEqual({
@@ -75,6 +78,8 @@ describe('loadConfig', () => {
       contentUrl: 'http://127.0.0.1:8789',
       upstreamTimeoutMs: 1500,
       upstreamToken: 'upstream-token',
+      eventsUrl: 'http://127.0.0.1:8787',
+      syncIntervalMs: 250,
     });
   });
 

@@ -7,6 +7,8 @@ import type { EmbeddedBackend, EmbeddedContent } from '../systems/embedded.js';
 import type { AppDeps, WriteContext } from './context.js';
 import type { AdvanceInput, DeployInput, DeployOutcome, ExperimentService, PreparedDeploy, StopInput } from './experiment-service.js';
 import type { Confirmation } from '../store/audit-repo.js';
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
 import { backendStatusOf } from './serving-sync.js';
 
 /** The two downstream systems; embedded ones share this process's SQLite file. */
@@ -63,8 +65,9 @@ function forwardSteps(kind: Kind, before: Experiment, target: Target): Step[] {
 }
 
 /** What compensation writes: each touched system back to the state the local record had before the operation. */
-function restoreSteps(before: Experiment, done: string[]): Step[] {
-  const touched = (system: string) => done.some((s) => s.startsWith(`${system}.`));
+function restoreSteps(before: Experiment, done: string[], attempting: string | null): Step[] {
+  // A step sent without an answer (a timeout, a crash) may have landed: its system is restored too.
+  const touched = (system: string) => [...done, ...(attempting ? [attempting] : [])].some((s) => s.startsWith(`${system}.`));
   const out: Step[] = [];
   if (touched('content')) out.push({ name: 'compensate.content', system: 'content', write: contentWrite(before, before.status === 'running') });
   if (touched('backend')) out.push({ name: 'compensate.backend', system: 'backend', write: backendWrite(before, backendStatusOf(before), before) });
@@ -72,6 +75,28 @@ function restoreSteps(before: Experiment, done: string[]): Step[] {
 }
 
 const inProgress = () => new AppError('CONFLICT', 'another deploy, pause or stop of this experiment is in progress', 'Retry when it has finished: get_experiment shows its outcome.');
+const takenOver = (opId: string) =>
+  new AppError('CONFLICT', `operation ${opId} was taken over by another sealab process sharing this database (this process's claim lapsed)`, 'Call get_experiment for the outcome; retry with the same idempotency key if needed.', { takenOver: true });
+const isTakenOver = (err: unknown) => err instanceof AppError && (err.details as { takenOver?: boolean } | undefined)?.takenOver === true;
+
+/** How long a process's claim on a running operation holds without renewal (it renews before every step). */
+export const OPERATION_LEASE_MS = 30_000;
+
+/** This process, as the owner of the operations it runs: host/pid/random, so a restarted or second process is someone else. */
+const processOwner = () => `${hostname()}/${process.pid}/${randomBytes(4).toString('hex')}`;
+
+/** True when the owner is a process on this host that no longer exists: its operations can be recovered at once. */
+function ownerIsGone(owner: string | null): boolean {
+  if (!owner) return true;
+  const [host, pid] = owner.split('/');
+  if (host !== hostname() || Number(pid) === process.pid) return false;
+  try {
+    process.kill(Number(pid), 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
 
 /**
  * Deploy and stop as persisted sagas over the experimentation backend and content delivery.
@@ -83,6 +108,12 @@ const inProgress = () => new AppError('CONFLICT', 'another deploy, pause or stop
 export class DeploySaga {
   /** Operations this process is running now: recovery leaves them alone. */
   private readonly inFlight = new Set<string>();
+  /**
+   * Who runs an operation: one process at a time, even when several sealab processes share the
+   * database. Recovery takes over another process's operation only when that process is gone or
+   * its claim has lapsed; a process that lost its claim stops touching the systems for it.
+   */
+  readonly owner = processOwner();
 
   constructor(
     private readonly d: AppDeps,
@@ -166,9 +197,12 @@ export class DeploySaga {
    */
   async recover(): Promise<{ completed: string[]; compensated: string[]; stuck: string[] }> {
     const report = { completed: [] as string[], compensated: [] as string[], stuck: [] as string[] };
-    for (const op of this.ops.unfinished().filter((o) => !this.inFlight.has(o.id))) {
+    for (const candidate of this.ops.unfinished().filter((o) => !this.inFlight.has(o.id))) {
+      if (!this.ops.takeOver(candidate.id, this.owner, this.now(), this.leaseUntil(), ownerIsGone(candidate.owner))) continue; // another live process runs it
+      const op = this.ops.get(candidate.id)!;
       const p = op.payload as Payload;
       const resumable = op.status === 'pending' && p.forward.every((s) => op.steps.includes(s.name));
+      this.inFlight.add(op.id);
       try {
         if (resumable) {
           this.commitLocal(op);
@@ -178,9 +212,11 @@ export class DeploySaga {
           report.compensated.push(op.id);
         }
       } catch (err) {
-        if (resumable && err instanceof AppError) {
+        if (resumable && err instanceof AppError && !isTakenOver(err)) {
           await this.compensate(op, { code: err.code, message: err.message }).then(() => report.compensated.push(op.id), () => report.stuck.push(op.id));
-        } else report.stuck.push(op.id);
+        } else if (!isTakenOver(err)) report.stuck.push(op.id);
+      } finally {
+        this.inFlight.delete(op.id);
       }
     }
     if (report.completed.length + report.compensated.length) await this.onSettled();
@@ -194,7 +230,9 @@ export class DeploySaga {
     if (!open.length) return;
     if (open.some((o) => this.inFlight.has(o.id))) throw inProgress();
     await this.recover();
-    if (this.ops.unfinished().some((o) => o.experimentId === experimentId)) {
+    const left = this.ops.unfinished().filter((o) => o.experimentId === experimentId);
+    if (left.some((o) => o.owner !== this.owner)) throw inProgress(); // another live process is running it
+    if (left.length) {
       throw new AppError('UPSTREAM_UNAVAILABLE', 'an earlier operation on this experiment is still being rolled back and a downstream system is unreachable', 'Retry in a moment; nothing is half-deployed meanwhile.');
     }
   }
@@ -209,7 +247,7 @@ export class DeploySaga {
     if (this.ops.unfinished().some((o) => o.experimentId === before.id)) throw inProgress();
     const id = this.d.newId('op');
     const payload: Payload = { kind, before, forward: forwardSteps(kind, before, target), commit, ctx };
-    this.ops.start({ id, kind, idempotencyKey: key, requestHash, experimentId: before.id, payload }, this.now());
+    this.ops.start({ id, kind, idempotencyKey: key, requestHash, experimentId: before.id, payload, owner: this.owner, leaseUntil: this.leaseUntil() }, this.now());
     return id;
   }
 
@@ -226,6 +264,8 @@ export class DeploySaga {
       return this.commitLocal(this.ops.get(opId)!);
     } catch (err) {
       const e = toAppError(err);
+      if (isTakenOver(e)) throw e; // not ours any more: the process that took it over finishes or compensates it
+      if (e.details?.delivered === false) this.ops.attempt(opId, null, this.now()); // certainly not applied: nothing to restore for it
       await this.compensate(this.ops.get(opId)!, { code: e.code, message: e.message }).catch((cerr: unknown) => {
         this.d.logger.warn({ opId, err: (cerr as Error).message }, 'compensation failed; recovery will retry it');
       });
@@ -236,7 +276,19 @@ export class DeploySaga {
     }
   }
 
+  /** Renews this process's claim before a step is sent; throws when another process took the operation over. */
+  private claim(opId: string): void {
+    if (!this.ops.renew(opId, this.owner, this.leaseUntil())) throw takenOver(opId);
+  }
+
+  private leaseUntil(): string {
+    return new Date(this.d.clock.now().getTime() + OPERATION_LEASE_MS).toISOString();
+  }
+
   private async apply(opId: string, step: Step): Promise<void> {
+    this.claim(opId);
+    // Compensation keeps the forward step in flight on record: a retried compensation must cover its system again.
+    if (!step.name.startsWith('compensate.')) this.ops.attempt(opId, step.name, this.now());
     const id = (this.ops.get(opId)!.payload as Payload).before.id;
     const write = { ...step.write, opId, step: step.name };
     if (step.system === 'backend') await this.systems.backend.put(id, write as BackendWrite);
@@ -247,6 +299,8 @@ export class DeploySaga {
   private commitLocal(op: Operation): DeployOutcome | Experiment {
     const p = op.payload as Payload;
     return this.d.db.transaction(() => {
+      const now = this.ops.get(op.id);
+      if (now?.status !== 'pending' || now.owner !== this.owner) throw takenOver(op.id);
       const cur = this.experiments.get(p.before.id);
       if (cur.version !== p.before.version) throw new AppError('CONFLICT', `experiment '${cur.key}' changed while the ${p.kind} was in flight (v${p.before.version} → v${cur.version})`, 'Call get_experiment and retry with the current version.');
       const c = p.commit!;
@@ -263,9 +317,11 @@ export class DeploySaga {
   }
 
   private async compensate(op: Operation, error: { code: string; message: string }): Promise<void> {
+    this.claim(op.id);
+    const current = this.ops.get(op.id)!;
     this.ops.setStatus(op.id, 'compensating', this.now(), { error });
     const p = op.payload as Payload;
-    for (const step of restoreSteps(p.before, op.steps)) await this.apply(op.id, step);
+    for (const step of restoreSteps(p.before, current.steps, current.attempting)) await this.apply(op.id, step);
     this.ops.setStatus(op.id, 'compensated', this.now());
   }
 

@@ -192,4 +192,16 @@ export const MIGRATIONS: { version: number; name: string; sql: string }[] = [
       );
     `,
   },
+  {
+    version: 6,
+    name: 'saga operations owned by one gateway process at a time (lease)',
+    sql: `
+      -- The gateway process running the operation, and until when its claim holds without renewal. Another
+      -- process sharing this database takes an operation over (recovery) only once the owner is gone.
+      ALTER TABLE operations ADD COLUMN owner TEXT;
+      ALTER TABLE operations ADD COLUMN lease_until TEXT;
+      -- The step sent but not yet confirmed: it may have landed (a timeout), so compensation covers its system too.
+      ALTER TABLE operations ADD COLUMN attempting TEXT;
+    `,
+  },
 ];

@@ -16,6 +16,11 @@ export interface Operation<P = unknown> {
   error: { code: string; message: string } | null;
   createdAt: string;
   updatedAt: string;
+  /** The gateway process running it (see DeploySaga.owner), and until when its claim holds. */
+  owner: string | null;
+  leaseUntil: string | null;
+  /** The step sent and not yet confirmed, if any. */
+  attempting: string | null;
 }
 
 interface Row {
@@ -31,6 +36,9 @@ interface Row {
   error: string | null;
   created_at: string;
   updated_at: string;
+  owner: string | null;
+  lease_until: string | null;
+  attempting: string | null;
 }
 
 const toOp = (r: Row): Operation => ({
@@ -46,15 +54,32 @@ const toOp = (r: Row): Operation => ({
   error: r.error ? JSON.parse(r.error) : null,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
+  owner: r.owner,
+  leaseUntil: r.lease_until,
+  attempting: r.attempting,
 });
 
 /** The saga operation log: each cross-system write, its steps, and how it ended (the outbox that recovery reads). */
 export class OperationRepo {
   constructor(private readonly db: Db) {}
 
-  start(op: { id: string; kind: string; idempotencyKey: string | null; requestHash: string; experimentId: string; payload: unknown; steps?: string[]; status?: OperationStatus }, now: string): void {
-    prepared(this.db, 'INSERT INTO operations (id, kind, idempotency_key, request_hash, experiment_id, status, steps, payload, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)')
-      .run(op.id, op.kind, op.idempotencyKey, op.requestHash, op.experimentId, op.status ?? 'pending', JSON.stringify(op.steps ?? []), JSON.stringify(op.payload), now, now);
+  start(op: { id: string; kind: string; idempotencyKey: string | null; requestHash: string; experimentId: string; payload: unknown; steps?: string[]; status?: OperationStatus; owner?: string; leaseUntil?: string }, now: string): void {
+    prepared(this.db, 'INSERT INTO operations (id, kind, idempotency_key, request_hash, experiment_id, status, steps, payload, created_at, updated_at, owner, lease_until) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)')
+      .run(op.id, op.kind, op.idempotencyKey, op.requestHash, op.experimentId, op.status ?? 'pending', JSON.stringify(op.steps ?? []), JSON.stringify(op.payload), now, now, op.owner ?? null, op.leaseUntil ?? null);
+  }
+
+  /**
+   * Extends the owner's claim on an unfinished operation; false when it is finished or another
+   * process took it over (the caller must stop touching the systems for it).
+   */
+  renew(id: string, owner: string, until: string): boolean {
+    return prepared(this.db, "UPDATE operations SET lease_until = ? WHERE id = ? AND owner = ? AND status IN ('pending', 'compensating')").run(until, id, owner).changes === 1;
+  }
+
+  /** Claims an unfinished operation for recovery if its owner's claim has lapsed (or the owner is known dead); atomic. */
+  takeOver(id: string, owner: string, now: string, until: string, ownerDead: boolean): boolean {
+    return prepared(this.db, "UPDATE operations SET owner = ?, lease_until = ? WHERE id = ? AND status IN ('pending', 'compensating') AND (owner IS NULL OR owner = ? OR lease_until IS NULL OR lease_until < ? OR ?)")
+      .run(owner, until, id, owner, now, ownerDead ? 1 : 0).changes === 1;
   }
 
   get(id: string): Operation | undefined {
@@ -78,8 +103,13 @@ export class OperationRepo {
     return (rows as Row[]).map(toOp);
   }
 
+  /** Logged before a step is sent: if the answer never comes, the step may still have landed. */
+  attempt(id: string, step: string | null, now: string): void {
+    prepared(this.db, 'UPDATE operations SET attempting = ?, updated_at = ? WHERE id = ?').run(step, now, id);
+  }
+
   stepDone(id: string, step: string, now: string): void {
-    prepared(this.db, "UPDATE operations SET steps = json_insert(steps, '$[#]', ?), updated_at = ? WHERE id = ?").run(step, now, id);
+    prepared(this.db, "UPDATE operations SET steps = json_insert(steps, '$[#]', ?), attempting = NULL, updated_at = ? WHERE id = ?").run(step, now, id);
   }
 
   setStatus(id: string, status: OperationStatus, now: string, end: { outcome?: unknown; error?: { code: string; message: string } } = {}): void {

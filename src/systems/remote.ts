@@ -60,21 +60,31 @@ class RemoteClient {
         } catch {
           /* not problem JSON */
         }
-        return new AppError(code, `the ${this.system} refused the request (${status})${detail ? `: ${detail.slice(0, 300)}` : ''}`, 'Check the experiment against the upstream system, then retry.', { system: this.system, status });
+        // A 4xx is the system's refusal: the write was not applied.
+        return new AppError(code, `the ${this.system} refused the request (${status})${detail ? `: ${detail.slice(0, 300)}` : ''}`, 'Check the experiment against the upstream system, then retry.', { system: this.system, status, delivered: false });
       }
       return this.unavailable(`answered ${status}`);
     }
     const why = err instanceof TimeoutError ? `did not answer within ${this.o.timeoutMs} ms` : 'could not be reached';
     this.o.logger.warn({ system: this.system, method, path, err: (err as Error).message }, 'upstream unavailable');
-    return this.unavailable(why);
+    // A refused connection never delivered the request; a timeout or a reset may have.
+    return this.unavailable(why, refused(err) ? false : undefined);
   }
 
-  private unavailable(why: string): AppError {
-    return new AppError('UPSTREAM_UNAVAILABLE', `the ${this.system} at ${this.o.baseUrl} ${why}`, 'Nothing was left half-deployed: retry in a moment (the same idempotency key is safe).', { system: this.system });
+  private unavailable(why: string, delivered?: false): AppError {
+    return new AppError('UPSTREAM_UNAVAILABLE', `the ${this.system} at ${this.o.baseUrl} ${why}`, 'Nothing was left half-deployed: retry in a moment (the same idempotency key is safe).', { system: this.system, ...(delivered === false ? { delivered } : {}) });
   }
 }
 
 const enc = encodeURIComponent;
+
+/** fetch wraps the socket error: ECONNREFUSED means nothing reached the system. */
+function refused(err: unknown): boolean {
+  for (let e: unknown = err, i = 0; e && i < 4; e = (e as { cause?: unknown }).cause, i++) {
+    if ((e as { code?: string }).code === 'ECONNREFUSED') return true;
+  }
+  return false;
+}
 
 const IngestAnswer = z.object({ accepted: z.number(), duplicates: z.number(), rejected: z.array(z.object({ index: z.number(), code: z.string(), message: z.string() }).passthrough()) });
 

@@ -1,4 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { createContainer, type Container } from '../../src/container.js';
 import { DeploySaga } from '../../src/app/deploy-saga.js';
 import { OperationRepo } from '../../src/store/operation-repo.js';
@@ -9,17 +12,21 @@ import type { EmbeddedBackend, EmbeddedContent } from '../../src/systems/embedde
 import { APPROVED, demoConfig, permissivePolicy } from '../helpers/app.js';
 
 const ctx: WriteContext = { actor: 'test', interface: 'cli', operation: 'test', requestId: 'r1' };
-const down = () => new AppError('UPSTREAM_UNAVAILABLE', 'down', 'retry');
+/** As the remote client reports a refused connection: the write certainly did not land. */
+const down = () => new AppError('UPSTREAM_UNAVAILABLE', 'down', 'retry', { delivered: false });
 
 /** A remote system stand-in over another sealab's embedded state, with faults per step. */
 class Flaky<W extends { step: string }, S> {
   fault: (step: string) => 'ok' | 'fail' | 'apply-then-hang' = () => 'ok';
   /** Holds every write until it resolves (a slow system). */
   gate: Promise<void> | null = null;
+  /** Holds the writes of one step until it resolves (a process frozen mid-step). */
+  hold: (step: string) => Promise<void> | null = () => null;
   writes: string[] = [];
   constructor(private readonly inner: { putSync(id: string, w: W): { state: S; replayed: boolean }; getSync(id: string): S | null; listSync(): S[] }) {}
   async put(id: string, w: W) {
     if (this.gate) await this.gate;
+    await this.hold(w.step);
     const f = this.fault(w.step);
     if (f === 'fail') throw down();
     const r = this.inner.putSync(id, w);
@@ -155,7 +162,11 @@ describe('deploy saga, remote systems', () => {
     void saga.deploy(a, ctx); // the process "dies" while activate is in flight
     await until(() => backend.writes.includes('backend.activate'));
     backend.fault = () => 'ok';
+    // The "dead" saga lives in this process, so its pid looks alive: let its claim lapse as a dead process's would.
+    const lapse = () => app.deps.db.prepare("UPDATE operations SET lease_until = '2000-01-01T00:00:00.000Z' WHERE status IN ('pending', 'compensating')").run();
     const restarted = remoteSaga();
+    expect(await restarted.recover()).toMatchObject({ compensated: [], completed: [] }); // still claimed by its live owner
+    lapse();
     expect(await restarted.recover()).toMatchObject({ compensated: [expect.any(String)], completed: [] });
     expect(agreement(remote.localSystems)).toEqual({ running: [], serving: [], recorded: [] });
 
@@ -166,6 +177,7 @@ describe('deploy saga, remote systems', () => {
     const op = app.deployments.ops.unfinished()[0];
     app.deployments.ops.stepDone(op.id, 'backend.activate', new Date().toISOString()); // it landed and was logged, then the crash
     backend.fault = () => 'ok';
+    lapse();
     const again = remoteSaga();
     expect(await again.recover()).toMatchObject({ completed: [op.id] });
     expect(await again.recover()).toMatchObject({ completed: [], compensated: [] });
@@ -216,6 +228,62 @@ describe('deploy saga, remote systems', () => {
     const w = { surfaceId: 'home', key: 'x', allocationPercent: 10, variants: [] };
     b.putSync('exp_x', { ...w, status: 'released', buckets: [], opId: 'op_1', step: 'compensate.backend' });
     expect(b.putSync('exp_x', { ...w, status: 'allocated', buckets: [[0, 100]], opId: 'op_1', step: 'backend.allocate' })).toMatchObject({ replayed: true, state: { status: 'released' } });
+  });
+});
+
+describe('deploy saga, two gateway processes sharing one database', () => {
+  let dir: string;
+  let a: Container;
+  let b: Container;
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'sealab-shared-'));
+    a = createContainer({ dbFile: path.join(dir, 'sealab.db'), policy: permissivePolicy() });
+    b = createContainer({ dbFile: path.join(dir, 'sealab.db'), policy: permissivePolicy() });
+  });
+  afterEach(() => {
+    a.close();
+    b.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  /** Each gateway's saga over the same remote systems. */
+  const sagaOf = (g: Container) => new DeploySaga(g.deps, g.experiments, { embedded: false, backend: { kind: 'remote', ...bind(backend) } as ExperimentBackend, content: { kind: 'remote', ...bind(content) } as ContentDelivery }, new OperationRepo(g.deps.db));
+
+  it('a second gateway neither recovers nor races an operation the first is running; it takes over only when the first\'s claim lapses', async () => {
+    const [sa, sb] = [sagaOf(a), sagaOf(b)];
+    const { experiment } = a.experiments.create({ config: demoConfig({ key: 'shared-db', rampPlan: { stages: [20] } }) }, ctx);
+    const v = a.experiments.validate({ experimentId: experiment.id }, ctx);
+    const input = { experimentId: experiment.id, version: 1, planHash: v.planHash!, confirmation: APPROVED };
+
+    let release!: () => void;
+    content.hold = (step) => (step === 'content.apply' ? new Promise<void>((r) => (release = r)) : null);
+    const deploying = sa.deploy(input, ctx);
+    await until(() => backend.writes.length === 1);
+    // B sees A's unfinished operation in the shared log, but A is alive and holds its claim.
+    expect(await sb.recover()).toEqual({ completed: [], compensated: [], stuck: [] });
+    await expect(sb.deploy(input, ctx)).rejects.toMatchObject({ code: 'CONFLICT', message: expect.stringMatching(/in progress/) });
+    await expect(sb.stop({ experimentId: experiment.id, reason: 'race', confirmation: APPROVED }, ctx)).rejects.toMatchObject({ code: 'CONFLICT' });
+    expect(backend.writes).toEqual(['backend.allocate']);
+    release();
+    expect((await deploying).experiment.status).toBe('running');
+    expect(agreement(remote.localSystems, b)).toEqual({ running: [experiment.id], serving: [experiment.id], recorded: [experiment.id] });
+
+    // A freezes in the middle of a stop, long enough for its claim to lapse: B takes over and restores the running state.
+    let thaw!: () => void;
+    content.hold = (step) => (step === 'content.remove' ? new Promise<void>((r) => (thaw = r)) : null);
+    const stopping = sa.stop({ experimentId: experiment.id, reason: 'stop', confirmation: APPROVED }, ctx);
+    stopping.catch(() => undefined);
+    await until(() => backend.writes.includes('backend.release'));
+    b.deps.db.prepare("UPDATE operations SET lease_until = '2000-01-01T00:00:00.000Z' WHERE status = 'pending'").run();
+    content.hold = () => null;
+    const report = await sb.recover();
+    expect(report.compensated).toHaveLength(1);
+    expect(agreement(remote.localSystems, b)).toEqual({ running: [experiment.id], serving: [experiment.id], recorded: [experiment.id] });
+    // A thaws: its content.remove lands after B's compensation and is fenced off; A stops instead of committing.
+    thaw();
+    await expect(stopping).rejects.toMatchObject({ code: 'CONFLICT', message: expect.stringMatching(/taken over by another sealab process/) });
+    expect(agreement(remote.localSystems, a)).toEqual({ running: [experiment.id], serving: [experiment.id], recorded: [experiment.id] });
+    expect(a.deployments.ops.list(experiment.id).map((o) => o.status)).toEqual(['completed', 'compensated']);
+    expect(backend.writes.filter((w) => w.startsWith('compensate'))).toEqual(['compensate.backend']);
   });
 });
 
