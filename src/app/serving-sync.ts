@@ -59,9 +59,9 @@ export class ServingSync {
   recompile(): void {
     const b = this.sources.backend;
     const c = this.sources.content;
-    const backend = 'embedded' in b ? b.embedded.listSync() : this.remoteBackend;
-    const content = 'embedded' in c ? c.embedded.listSync() : this.remoteContent;
-    if (!backend || !content) return; // a remote system not heard from yet: keep what serves now
+    // A remote system not heard from yet contributes nothing: its surfaces render their defaults (never a variant it may not run).
+    const backend = 'embedded' in b ? b.embedded.listSync() : (this.remoteBackend ?? []);
+    const content = 'embedded' in c ? c.embedded.listSync() : (this.remoteContent ?? []);
     try {
       this.index.compile(this.surfaces(), { backend, content });
     } catch (err) {

@@ -62,6 +62,12 @@ describe('serving reads the systems, not the gateway records', () => {
     const remote = new FlakyBackend(backendState);
     const index = new AssignmentIndex();
     const sync = new ServingSync({ backend: { remote }, content: { embedded: content } }, index, () => [home], createLogger('silent'));
+    // Before the backend has ever answered, the surface renders its defaults: no variant it may not run.
+    remote.reachable = false;
+    sync.recompile();
+    expect(await sync.refresh()).toBe(false);
+    expect(index.view('home', 'u1')).toMatchObject({ assignments: [], layout: expect.arrayContaining([{ slotId: 'shelf-2', contentId: 'mx-daily-1', experimentId: null, variant: null }]) });
+    remote.reachable = true;
     await sync.refresh();
     const before = Array.from({ length: 200 }, (_, i) => index.view('home', `u${i}`)!);
     remote.reachable = false;
