@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { EventBatchSchema, EventSchema } from '../app/event-service.js';
 import { ExperimentConfigSchema } from '../domain/schemas.js';
 import { SERVER_VERSION } from '../version.js';
-import { BackendWriteSchema, ContentWriteSchema } from '../systems/contracts.js';
+import { BackendStateSchema, BackendWriteSchema, ContentStateSchema, ContentWriteSchema, WriteResultSchema } from '../systems/contracts.js';
 import { CreateBody, DeployBody, PlanBody, StopBody, TransitionBody, UpdateBody } from './rest-schemas.js';
 
 interface Operation {
@@ -11,6 +11,8 @@ interface Operation {
   summary: string;
   tag: 'catalog' | 'experiments' | 'data' | 'serving' | 'ofrep' | 'ops' | 'backend' | 'content-delivery';
   body?: z.ZodType;
+  /** The 200 answer's shape, where a zod schema states it (the system contracts). */
+  response?: z.ZodType;
   query?: Record<string, string>;
 }
 
@@ -43,12 +45,12 @@ export const OPERATIONS: Operation[] = [
   { method: 'post', path: '/ofrep/v1/evaluate/flags/{key}', summary: 'OFREP single flag evaluation (experiment key or surface/slot)', tag: 'ofrep', body: z.object({ context: z.object({ targetingKey: z.string() }).passthrough() }) },
   { method: 'post', path: '/ofrep/v1/evaluate/flags', summary: 'OFREP bulk evaluation (ETag / If-None-Match)', tag: 'ofrep', body: z.object({ context: z.object({ targetingKey: z.string() }).passthrough() }) },
   { method: 'get', path: '/ofrep/v1/configuration', summary: 'OFREP provider configuration', tag: 'ofrep' },
-  { method: 'get', path: '/v1/backend/experiments', summary: 'Backend: every experiment it allocates, with status and buckets', tag: 'backend' },
-  { method: 'get', path: '/v1/backend/experiments/{id}', summary: "Backend: one experiment's allocation (404 if never allocated)", tag: 'backend' },
-  { method: 'put', path: '/v1/backend/experiments/{id}', summary: 'Backend: set status, buckets and variants; idempotent by (opId, step), a forward step after its compensation is ignored', tag: 'backend', body: BackendWriteSchema },
-  { method: 'get', path: '/v1/content-delivery/experiments', summary: "Content delivery: experiments whose overrides surfaces serve", tag: 'content-delivery', query: { surface: 'surface id' } },
-  { method: 'get', path: '/v1/content-delivery/experiments/{id}', summary: "Content delivery: one experiment's override set (404 if never applied)", tag: 'content-delivery' },
-  { method: 'put', path: '/v1/content-delivery/experiments/{id}', summary: "Content delivery: serve or stop serving an experiment's per-variant slot overrides; idempotent by (opId, step)", tag: 'content-delivery', body: ContentWriteSchema },
+  { method: 'get', path: '/v1/backend/experiments', summary: 'Backend: every experiment it allocates, with status and buckets', tag: 'backend', response: z.object({ experiments: z.array(BackendStateSchema) }) },
+  { method: 'get', path: '/v1/backend/experiments/{id}', summary: "Backend: one experiment's allocation (404 if never allocated)", tag: 'backend', response: BackendStateSchema },
+  { method: 'put', path: '/v1/backend/experiments/{id}', summary: 'Backend: set status, buckets and variants; idempotent by (opId, step), a forward step after its compensation is ignored', tag: 'backend', body: BackendWriteSchema, response: WriteResultSchema(BackendStateSchema) },
+  { method: 'get', path: '/v1/content-delivery/experiments', summary: "Content delivery: experiments whose overrides surfaces serve", tag: 'content-delivery', query: { surface: 'surface id' }, response: z.object({ experiments: z.array(ContentStateSchema) }) },
+  { method: 'get', path: '/v1/content-delivery/experiments/{id}', summary: "Content delivery: one experiment's override set (404 if never applied)", tag: 'content-delivery', response: ContentStateSchema },
+  { method: 'put', path: '/v1/content-delivery/experiments/{id}', summary: "Content delivery: serve or stop serving an experiment's per-variant slot overrides; idempotent by (opId, step)", tag: 'content-delivery', body: ContentWriteSchema, response: WriteResultSchema(ContentStateSchema) },
 ];
 
 /** The routes each `serve --role` exposes. */
@@ -71,7 +73,7 @@ export function openApiDocument(role: 'all' | 'backend' | 'content' = 'all') {
       ...(params.length ? { parameters: params } : {}),
       ...(op.body ? { requestBody: { required: true, content: { 'application/json': { schema: schema(op.body) } } } } : {}),
       responses: {
-        '200': { description: 'OK (application/json)' },
+        '200': { description: 'OK (application/json)', ...(op.response ? { content: { 'application/json': { schema: z.toJSONSchema(op.response, { io: 'output', unrepresentable: 'any', target: 'draft-2020-12' }) } } } : {}) },
         default: { description: 'Error as RFC 9457 problem JSON with code and hint (OFREP routes answer in the OFREP error shape)', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } },
       },
     };

@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Container } from '../../src/container.js';
 import type { HttpApp } from '../../src/server/http-app.js';
 import { OPERATIONS, openApiDocument } from '../../src/server/openapi.js';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
 import { appFetch, testContainer, testHttp } from '../helpers/app.js';
 
 let app: Container;
@@ -48,5 +50,28 @@ describe('OpenAPI document', () => {
     expect(Object.keys(deploy.properties!)).toEqual(expect.arrayContaining(['version', 'planHash', 'dryRun', 'confirmation']));
     const create = doc.paths['/v1/experiments'].post.requestBody!.content['application/json'].schema as { properties: { config: { properties: Record<string, unknown> } } };
     expect(Object.keys(create.properties.config.properties)).toEqual(expect.arrayContaining(['key', 'surfaceId', 'variants', 'guardrails', 'analysisPlan']));
+  });
+
+  it('documents the system contracts\' answers, and the answers match the documented schemas', async () => {
+    const h = testHttp(app, { role: 'backend' });
+    const f = appFetch(h);
+    const doc = openApiDocument('backend') as unknown as { paths: Record<string, Record<string, { responses: { '200': { content?: { 'application/json': { schema: object } } } } }>> };
+    const schemaOf = (p: string, m: string) => doc.paths[p][m].responses['200'].content!['application/json'].schema;
+    const ajv = new Ajv2020({ strict: false, allErrors: true });
+    addFormats.default(ajv);
+    const write = { opId: 'op_doc', step: 'backend.allocate', surfaceId: 'home', key: 'doc-exp', status: 'allocated', buckets: [[0, 10]], allocationPercent: 10, variants: [{ key: 'control', isControl: true, weight: 50, overrides: [] }, { key: 't', weight: 50, overrides: [] }], targeting: { platforms: ['ios'] } };
+    const answers: [string, string, unknown][] = [
+      ['/v1/backend/experiments/{id}', 'put', await (await f('http://127.0.0.1/v1/backend/experiments/exp_doc', { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(write) })).json()],
+      ['/v1/backend/experiments/{id}', 'get', await (await f('http://127.0.0.1/v1/backend/experiments/exp_doc')).json()],
+      ['/v1/backend/experiments', 'get', await (await f('http://127.0.0.1/v1/backend/experiments')).json()],
+    ];
+    for (const [p, m, body] of answers) {
+      const validate = ajv.compile(schemaOf(p, m));
+      expect(validate(body), `${m} ${p}: ${JSON.stringify(validate.errors)}`).toBe(true);
+    }
+    expect(answers[1][2]).toMatchObject({ status: 'allocated', targeting: { platforms: ['ios'] } });
+    // A wrong shape does not pass: the schemas are not vacuous.
+    expect(ajv.compile(schemaOf('/v1/backend/experiments/{id}', 'get'))({ experimentId: 1 })).toBe(false);
+    await h.close();
   });
 });
