@@ -266,12 +266,22 @@ describe('ramp scheduler over remote systems (another sealab\'s backend and cont
     let now = Date.parse('2026-11-02T09:00:00Z');
     const systems = await Promise.all((['backend', 'content'] as const).map(async (role) => {
       const c = testContainer({ policy: permissivePolicy() });
-      const http = await listenHttp(c, { role, host: '127.0.0.1', port: 0, maxBodyBytes: 1_048_576 });
+      let http = await listenHttp(c, { role, host: '127.0.0.1', port: 0, maxBodyBytes: 1_048_576 });
+      const port = http.port;
+      let up = true;
       cleanups.push(async () => {
-        await http.close();
+        if (up) await http.close();
         c.close();
       });
-      return { c, url: `http://127.0.0.1:${http.port}` };
+      const down = async () => {
+        up = false;
+        await http.close();
+      };
+      const restart = async () => {
+        http = await listenHttp(c, { role, host: '127.0.0.1', port, maxBodyBytes: 1_048_576 });
+        up = true;
+      };
+      return { c, url: `http://127.0.0.1:${port}`, down, restart };
     }));
     const [backend, content] = systems;
     const app = testContainer({ clock: { now: () => new Date(now) }, policy: permissivePolicy(), remote: { backendUrl: backend.url, contentUrl: content.url, timeoutMs: 2000 } });
@@ -280,7 +290,7 @@ describe('ramp scheduler over remote systems (another sealab\'s backend and cont
     const { experiment } = app.experiments.create({ config: RAMPED }, ctx);
     const v = app.experiments.validate({ experimentId: experiment.id }, ctx);
     const exp = (await app.deployments.deploy({ experimentId: experiment.id, version: 1, planHash: v.planHash!, confirmation: APPROVED }, ctx)).experiment;
-    return { app, exp, backend: backend.c, content: content.c, advance: (ms: number) => (now += ms) };
+    return { app, exp, backend: backend.c, content: content.c, advance: (ms: number) => (now += ms), backendDown: backend.down, backendUp: backend.restart };
   }
 
   it('advances a stage through the saga: the backend allocates the new percentage and keeps running, content keeps serving', async () => {
@@ -308,5 +318,21 @@ describe('ramp scheduler over remote systems (another sealab\'s backend and cont
     expect(backend.localSystems.backend.getSync(exp.id)).toMatchObject({ status: 'released', buckets: [] });
     expect(content.localSystems.content.getSync(exp.id)).toMatchObject({ serving: false });
     expect(app.assignments.view('home', 'u1')!.assignments).toEqual([]);
+  });
+
+  it('a backend that is down when the gate holds: the advance is refused and changes nothing; the next tick after it is back advances', async () => {
+    const { app, exp, backend, content, advance, backendDown, backendUp } = await remoteSetup();
+    advance(25 * HOUR);
+    traffic(app, exp.id, 100);
+    await backendDown();
+    const [refused] = await app.ramps.tick();
+    expect(refused).toMatchObject({ action: 'refused', reason: expect.stringMatching(/^advance to 25% refused: UPSTREAM_UNAVAILABLE: the experimentation backend .* could not be reached/) });
+    expect(app.experiments.get(exp.id)).toMatchObject({ status: 'running', allocationPercent: 10, version: exp.version });
+    expect(content.localSystems.content.getSync(exp.id)).toMatchObject({ serving: true });
+    await backendUp();
+    expect((await app.ramps.tick())[0]).toMatchObject({ action: 'advanced' });
+    expect(backend.localSystems.backend.getSync(exp.id)).toMatchObject({ status: 'running', allocationPercent: 25 });
+    expect(app.experiments.get(exp.id).allocationPercent).toBe(25);
+    expect(app.deployments.ops.list(exp.id).map((o) => o.status)).toEqual(['completed', 'compensated', 'completed']);
   });
 });
