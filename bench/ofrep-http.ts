@@ -1,45 +1,67 @@
 /**
  * OFREP over HTTP on loopback: requests/s and p99 latency of sealab's single-flag evaluation
  * (`POST /ofrep/v1/evaluate/flags/{key}`, a different unit per request, exposures queued) next to a
- * bare hono endpoint returning a constant JSON body, measured in the same run with autocannon
- * (50 connections). Each server runs in its own process so the load generator does not share it.
+ * bare hono + @hono/node-server endpoint returning a constant JSON body, measured in the same run
+ * with autocannon. Each server runs in its own process so the load generator does not share it.
+ * Both servers stay up; after a warm-up they are loaded alternately, round after round (the order
+ * flips each round), and the medians are compared, so a noisy neighbour hurts both alike.
+ * --log runs sealab with its per-request log line on (pino info, written to /dev/null).
  *
- *   npx tsx bench/ofrep-http.ts [--seconds 10] [--connections 50]
+ *   npx tsx bench/ofrep-http.ts [--seconds 10] [--connections 50] [--rounds 3] [--warmup 2] [--log]
  */
 import autocannon from 'autocannon';
-import { spawn } from 'node:child_process';
-import { arg, fmt } from './util.js';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { arg, fmt, median } from './util.js';
 
 const SECONDS = arg('seconds', 10);
 const CONNECTIONS = arg('connections', 50);
+const ROUNDS = arg('rounds', 3);
+const WARMUP = arg('warmup', 2);
+const LOG = process.argv.includes('--log');
 
-async function start(mode: string, port: number) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/ofrep-server.ts', mode, String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+type Figures = { rps: number; p99: number; errors: number };
+
+async function start(mode: string, port: number): Promise<ChildProcess> {
+  const args = ['--import', 'tsx', 'bench/ofrep-server.ts', mode, String(port), ...(LOG ? ['--log'] : [])];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve, reject) => {
-    child.stdout.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
+    child.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
     child.on('exit', (code) => reject(new Error(`${mode} server exited with ${code}`)));
   });
   return child;
 }
 
-async function load(port: number, key: string) {
-  let i = 0;
+let unit = 0; // a fresh unit per request across all rounds, so every exposure is a new one
+
+async function load(port: number, key: string, seconds: number): Promise<Figures> {
   const result = await autocannon({
     url: `http://127.0.0.1:${port}`,
     connections: CONNECTIONS,
-    duration: SECONDS,
-    requests: [{ method: 'POST', path: `/ofrep/v1/evaluate/flags/${key}`, headers: { 'content-type': 'application/json' }, setupRequest: (req) => ({ ...req, body: JSON.stringify({ context: { targetingKey: `user-${i++}` } }) }) }],
+    duration: seconds,
+    requests: [{ method: 'POST', path: `/ofrep/v1/evaluate/flags/${key}`, headers: { 'content-type': 'application/json' }, setupRequest: (req) => ({ ...req, body: JSON.stringify({ context: { targetingKey: `user-${unit++}` } }) }) }],
   });
   return { rps: result.requests.average, p99: result.latency.p99, errors: result.errors + result.non2xx };
 }
 
-const bare = await start('bare', 39101);
-const b = await load(39101, 'bench');
-bare.kill();
-const sealab = await start('sealab', 39102);
-const s = await load(39102, 'bench-ofrep');
-sealab.kill();
-console.log(`OFREP single-flag evaluation over loopback HTTP, ${CONNECTIONS} connections, ${SECONDS} s each`);
-console.log(`  sealab /ofrep/v1/evaluate/flags/{key} : ${fmt(s.rps)} req/s, p99 ${s.p99} ms, errors ${s.errors}`);
-console.log(`  bare hono constant JSON               : ${fmt(b.rps)} req/s, p99 ${b.p99} ms, errors ${b.errors}`);
-console.log(`  ratio                                 : ${((100 * s.rps) / b.rps).toFixed(1)}% of bare (target ≥ 80%)`);
+const servers = { bare: { port: 39101, key: 'bench' }, sealab: { port: 39102, key: 'bench-ofrep' } };
+const children = [await start('bare', servers.bare.port), await start('sealab', servers.sealab.port)];
+const results: Record<keyof typeof servers, Figures[]> = { bare: [], sealab: [] };
+try {
+  if (WARMUP > 0) for (const s of Object.values(servers)) await load(s.port, s.key, WARMUP);
+  for (let round = 0; round < ROUNDS; round++) {
+    const order: (keyof typeof servers)[] = round % 2 ? ['sealab', 'bare'] : ['bare', 'sealab'];
+    for (const name of order) results[name].push(await load(servers[name].port, servers[name].key, SECONDS));
+    const [b, s] = [results.bare[round], results.sealab[round]];
+    console.log(`round ${round + 1}: sealab ${fmt(s.rps)} req/s (p99 ${s.p99} ms), bare ${fmt(b.rps)} req/s (p99 ${b.p99} ms), ${((100 * s.rps) / b.rps).toFixed(1)}%`);
+  }
+} finally {
+  for (const child of children) child.kill();
+}
+
+const summary = (xs: Figures[]) => ({ rps: median(xs.map((x) => x.rps)), p99: median(xs.map((x) => x.p99)), errors: xs.reduce((n, x) => n + x.errors, 0), min: Math.min(...xs.map((x) => x.rps)), max: Math.max(...xs.map((x) => x.rps)) });
+const [s, b] = [summary(results.sealab), summary(results.bare)];
+console.log(`OFREP single-flag evaluation over loopback HTTP, ${CONNECTIONS} connections, ${ROUNDS} alternating rounds of ${SECONDS} s each, medians${LOG ? ', sealab logging at info' : ''}`);
+console.log(`  sealab /ofrep/v1/evaluate/flags/{key} : ${fmt(s.rps)} req/s (range ${fmt(s.min)}–${fmt(s.max)}), p99 ${s.p99} ms, errors ${s.errors}`);
+console.log(`  bare hono constant JSON               : ${fmt(b.rps)} req/s (range ${fmt(b.min)}–${fmt(b.max)}), p99 ${b.p99} ms, errors ${b.errors}`);
+const paired = median(results.sealab.map((x, i) => x.rps / results.bare[i].rps));
+console.log(`  ratio                                 : ${((100 * s.rps) / b.rps).toFixed(1)}% of bare (median of per-round ratios ${(100 * paired).toFixed(1)}%; target ≥ 80%)`);

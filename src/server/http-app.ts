@@ -55,7 +55,7 @@ export function createHttpApp(container: Container, opts: HttpOptions): HttpApp 
   });
 
   app.use('*', async (c, next) => {
-    const requestId = c.req.header('x-request-id')?.slice(0, 128) || randomUUID();
+    const requestId = requestIdOf(c.req.header('x-request-id'));
     c.set('requestId', requestId);
     c.set('log', container.logger.child({ requestId }));
     const started = performance.now();
@@ -111,55 +111,114 @@ function finish(app: Hono<{ Variables: HttpVars }>, mcp: McpRoute, unsubscribe: 
   };
 }
 
-/** One middleware for every route but /healthz, in order: DNS-rebinding check, bearer auth, body size. */
+/** One middleware for every route but /healthz: the shared checks, then hono's bodyLimit for bodies of undeclared size. */
 function guards(opts: HttpOptions) {
-  const checks = [rebindingCheck(opts), bearerCheck(opts.token)];
-  const size = sizeGuard(opts.maxBodyBytes);
-  return async (c: Context, next: Next) => {
-    for (const check of checks) {
-      const refused = check(c);
-      if (refused) return refused;
-    }
-    return size(c, next);
+  const guard = requestGuard(opts);
+  const refuse = (c: Context, r: Refusal) => {
+    for (const [name, value] of Object.entries(r.headers ?? {})) c.header(name, value);
+    return problem(c, r.error);
   };
+  const streamed = bodyLimit({ maxSize: guard.maxBodyBytes, onError: (c) => refuse(c, guard.tooLarge) });
+  return async (c: Context, next: Next) => {
+    const h: GuardHeaders = {
+      host: c.req.header('host'),
+      origin: c.req.header('origin'),
+      authorization: c.req.header('authorization'),
+      contentLength: c.req.header('content-length'),
+      transferEncoding: c.req.header('transfer-encoding'),
+    };
+    const refused = guard.check(h);
+    if (refused) return refuse(c, refused);
+    return guard.mustCount(h, c.req.method) ? streamed(c, next) : next();
+  };
+}
+
+/** The request headers the guards read, as plain values: hono and the node fast path (ofrep-fast-path.ts) pass the same ones. */
+export interface GuardHeaders {
+  host?: string;
+  origin?: string;
+  authorization?: string;
+  contentLength?: string;
+  transferEncoding?: string;
+}
+
+/** A refused request: the error to answer as problem JSON, and any header that goes with it. */
+export interface Refusal {
+  error: AppError;
+  headers?: Record<string, string>;
+}
+
+/** The guards as pure checks over header values, so every path that serves a guarded route refuses alike. */
+export interface RequestGuard {
+  /** In order: DNS-rebinding check, bearer auth, declared body size; undefined lets the request on. */
+  check(h: GuardHeaders): Refusal | undefined;
+  /** True when the body's size is not declared, so it must be counted as it streams in and refused with tooLarge past maxBodyBytes. */
+  mustCount(h: GuardHeaders, method: string): boolean;
+  maxBodyBytes: number;
+  tooLarge: Refusal;
+}
+
+/**
+ * A declared Content-Length is checked from the header alone, so the hot serving paths never
+ * materialise the request stream; chunked bodies are counted as they stream in.
+ */
+export function requestGuard(opts: HttpOptions): RequestGuard {
+  const checks = [rebindingCheck(opts), bearerCheck(opts.token)];
+  const maxBodyBytes = opts.maxBodyBytes;
+  const tooLarge: Refusal = { error: new AppError('PAYLOAD_TOO_LARGE', `request body exceeds ${maxBodyBytes} bytes`, 'Split the batch into smaller requests.') };
+  const declared = (h: GuardHeaders) => h.contentLength !== undefined && !h.transferEncoding;
+  return {
+    check(h) {
+      for (const check of checks) {
+        const refused = check(h);
+        if (refused) return refused;
+      }
+      return declared(h) && Number(h.contentLength) > maxBodyBytes ? tooLarge : undefined;
+    },
+    mustCount: (h, method) => !declared(h) && method !== 'GET' && method !== 'HEAD',
+    maxBodyBytes,
+    tooLarge,
+  };
+}
+
+/** A caller's x-request-id (bounded), or a fresh one. */
+export const requestIdOf = (header: string | undefined) => header?.slice(0, 128) || randomUUID();
+
+/** An error as the HTTP answer outside hono: RFC 9457 problem JSON with the request id, as `problem` answers in hono. */
+export function problemAnswer(err: unknown, requestId: string, headers?: Record<string, string>) {
+  const p = toProblem(err, requestId);
+  return { status: p.status, headers: { 'content-type': 'application/problem+json', ...headers }, body: p.body };
 }
 
 /** DNS-rebinding protection: on loopback only local Host and Origin headers pass. */
 function rebindingCheck(opts: HttpOptions) {
   const hosts = opts.allowedHosts?.length ? opts.allowedHosts : isLoopback(opts.host) ? localhostAllowedHostnames() : undefined;
   const origins = isLoopback(opts.host) ? localhostAllowedOrigins() : opts.allowedHosts?.length ? opts.allowedHosts : undefined;
-  return (c: Context) => {
-    const host = hosts ? validateHostHeader(c.req.header('host'), hosts) : { ok: true as const };
-    const origin = origins ? validateOriginHeader(c.req.header('origin'), origins) : { ok: true as const };
-    const bad = !host.ok ? host : !origin.ok ? origin : undefined;
-    return bad ? problem(c, new AppError('FORBIDDEN', bad.message, 'Call sealab from a local client, or list the host in SEALAB_ALLOWED_HOSTS.')) : undefined;
+  // validateHostHeader parses a URL per call; a server sees few Host values, so their verdicts are kept (at most 64).
+  const verdicts = new Map<string | undefined, ReturnType<typeof validateHostHeader>>();
+  const checkHost = (value: string | undefined, allowed: string[]) => {
+    let verdict = verdicts.get(value);
+    if (!verdict) {
+      if (verdicts.size >= 64) verdicts.clear();
+      verdicts.set(value, (verdict = validateHostHeader(value, allowed)));
+    }
+    return verdict;
   };
-}
-
-/**
- * 413 for bodies over the limit. A declared Content-Length is checked from the header alone, so
- * the hot serving paths never materialise the request stream; chunked bodies are counted by
- * hono's bodyLimit as they stream in.
- */
-function sizeGuard(maxSize: number) {
-  const tooLarge = (c: Context) => problem(c, new AppError('PAYLOAD_TOO_LARGE', `request body exceeds ${maxSize} bytes`, 'Split the batch into smaller requests.'));
-  const streamed = bodyLimit({ maxSize, onError: tooLarge });
-  return async (c: Context, next: Next) => {
-    const declared = c.req.header('content-length');
-    if (declared !== undefined && !c.req.header('transfer-encoding')) return Number(declared) > maxSize ? tooLarge(c) : next();
-    if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
-    return streamed(c, next);
+  return (h: GuardHeaders): Refusal | undefined => {
+    const host = hosts ? checkHost(h.host, hosts) : { ok: true as const };
+    const origin = origins ? validateOriginHeader(h.origin, origins) : { ok: true as const };
+    const bad = !host.ok ? host : !origin.ok ? origin : undefined;
+    return bad ? { error: new AppError('FORBIDDEN', bad.message, 'Call sealab from a local client, or list the host in SEALAB_ALLOWED_HOSTS.') } : undefined;
   };
 }
 
 function bearerCheck(token: string | undefined) {
   const expected = token ? Buffer.from(token) : undefined;
-  return (c: Context) => {
+  return (h: GuardHeaders): Refusal | undefined => {
     if (!expected) return undefined;
-    const match = /^Bearer\s+(.+)$/i.exec(c.req.header('authorization') ?? '');
+    const match = /^Bearer\s+(.+)$/i.exec(h.authorization ?? '');
     const given = Buffer.from(match?.[1] ?? '');
     if (given.length === expected.length && timingSafeEqual(given, expected)) return undefined;
-    c.header('www-authenticate', 'Bearer realm="sealab"');
-    return problem(c, new AppError('UNAUTHORIZED', 'missing or wrong bearer token', 'Send Authorization: Bearer <SEALAB_TOKEN>.'));
+    return { error: new AppError('UNAUTHORIZED', 'missing or wrong bearer token', 'Send Authorization: Bearer <SEALAB_TOKEN>.'), headers: { 'www-authenticate': 'Bearer realm="sealab"' } };
   };
 }

@@ -1,0 +1,135 @@
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import type { Container } from '../container.js';
+import { AppError } from '../errors.js';
+import { problemAnswer, requestIdOf, type GuardHeaders, type Refusal, type RequestGuard } from './http-app.js';
+import { evaluateSingle } from './ofrep-evaluate.js';
+
+const PREFIX = '/ofrep/v1/evaluate/flags/';
+const utf8 = new TextDecoder(); // as the hono adapter decodes a body: a BOM is dropped
+const READ: ReadonlyMap<string, keyof GuardHeaders | 'requestId'> = new Map([
+  ['host', 'host'],
+  ['origin', 'origin'],
+  ['authorization', 'authorization'],
+  ['content-length', 'contentLength'],
+  ['transfer-encoding', 'transferEncoding'],
+  ['x-request-id', 'requestId'],
+]);
+
+/**
+ * A node request listener that answers single-flag OFREP evaluations itself and hands every other
+ * request to `next` (hono): the hot serving path skips the web Request/Response shims, middleware
+ * and routing, which cost more than the evaluation. It applies the same guards (RequestGuard),
+ * request id, evaluation (ofrep-evaluate.ts), answers and log line as the hono route.
+ */
+export function ofrepFastPath(app: Container, guard: RequestGuard, next: RequestListener): RequestListener {
+  return (req, res) => {
+    const key = singleFlagKey(req.method, req.url);
+    if (key === undefined) next(req, res);
+    else new Exchange(app, guard, key, req, res).start();
+  };
+}
+
+/**
+ * The flag key of `POST /ofrep/v1/evaluate/flags/{key}` or `.../{surface}/{slot}`, decoded as hono's
+ * router decodes path parameters; undefined for anything else, including shapes hono would treat
+ * specially (empty segments, a fragment, a malformed escape), so those keep hono's answer.
+ */
+export function singleFlagKey(method: string | undefined, url: string | undefined): string | undefined {
+  if (method !== 'POST' || !url?.startsWith(PREFIX)) return undefined;
+  const query = url.indexOf('?', PREFIX.length);
+  const segments = url.slice(PREFIX.length, query < 0 ? undefined : query).split('/');
+  if (segments.length > 2 || segments.some((s) => s === '' || s.includes('#'))) return undefined;
+  try {
+    return segments.map(decodeURIComponent).join('/');
+  } catch {
+    return undefined;
+  }
+}
+
+const EXCHANGE = Symbol('ofrep exchange');
+type ExchangeRequest = IncomingMessage & { [EXCHANGE]: Exchange };
+
+// Listeners shared by every request (`this` is the request), not closures made per request.
+function onData(this: ExchangeRequest, chunk: Buffer) {
+  this[EXCHANGE].data(chunk);
+}
+function onEnd(this: ExchangeRequest) {
+  this[EXCHANGE].end();
+}
+function onError() {
+  // The client went away mid-body: there is no one to answer.
+}
+
+/** One evaluation request: guards, then the body, then the answer and its log line. */
+class Exchange {
+  private readonly started = performance.now();
+  private readonly headers: GuardHeaders & { requestId?: string };
+  private readonly requestId: string;
+  private chunks: Buffer[] = [];
+  private size = 0;
+
+  constructor(
+    private readonly app: Container,
+    private readonly guard: RequestGuard,
+    private readonly key: string,
+    private readonly req: IncomingMessage,
+    private readonly res: ServerResponse,
+  ) {
+    this.headers = headersOf(req);
+    this.requestId = requestIdOf(this.headers.requestId);
+  }
+
+  start(): void {
+    const refused = this.guard.check(this.headers);
+    if (refused) return this.refuse(refused);
+    (this.req as ExchangeRequest)[EXCHANGE] = this;
+    this.req.on('data', onData).on('end', onEnd).on('error', onError);
+  }
+
+  data(chunk: Buffer): void {
+    this.size += chunk.length;
+    if (this.size <= this.guard.maxBodyBytes) return void this.chunks.push(chunk);
+    // A body of undeclared size past the limit (a declared one is refused before it is read).
+    this.chunks = [];
+    this.req.off('data', onData).off('end', onEnd);
+    this.refuse(this.guard.tooLarge);
+  }
+
+  end(): void {
+    let answer: ReturnType<typeof evaluateSingle>;
+    try {
+      answer = evaluateSingle(this.app, this.key, utf8.decode(this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks)));
+    } catch (err) {
+      if (!(err instanceof AppError)) this.app.logger.error({ err, requestId: this.requestId }, 'unhandled error'); // as hono's onError
+      const a = problemAnswer(err, this.requestId);
+      return this.send(a.status, a.body, a.headers);
+    }
+    this.send(answer.status, answer.body);
+  }
+
+  /** A refused body is not read: the connection closes after the answer rather than drain it. */
+  private refuse(r: Refusal): void {
+    const a = problemAnswer(r.error, this.requestId, r.headers);
+    this.send(a.status, a.body, { ...a.headers, connection: 'close' });
+  }
+
+  private send(status: number, body: unknown, headers?: Record<string, string>): void {
+    const text = JSON.stringify(body);
+    if (headers) for (const name in headers) this.res.setHeader(name, headers[name]);
+    this.res.writeHead(status, { 'content-type': headers?.['content-type'] ?? 'application/json', 'x-request-id': this.requestId, 'content-length': Buffer.byteLength(text) });
+    this.res.end(text);
+    const path = this.req.url!.split('?', 1)[0];
+    this.app.logger.info({ requestId: this.requestId, method: 'POST', path, status, ms: Math.round(performance.now() - this.started) }, 'http');
+  }
+}
+
+/** The headers the guards and the request id read, as the hono adapter reads them: a repeated header's values joined with ', '. */
+function headersOf(req: IncomingMessage): GuardHeaders & { requestId?: string } {
+  const h: GuardHeaders & { requestId?: string } = {};
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const field = READ.get(raw[i].toLowerCase());
+    if (field) h[field] = h[field] === undefined ? raw[i + 1] : `${h[field]}, ${raw[i + 1]}`;
+  }
+  return h;
+}
