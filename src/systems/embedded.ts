@@ -15,7 +15,7 @@ function claim(db: Db, system: string, opId: string, step: string, experimentId:
  */
 export class EmbeddedBackend implements ExperimentBackend {
   readonly kind = 'embedded' as const;
-  /** Called after a write lands (serving recompiles from this state). */
+  /** Called after a write of its own lands (serving recompiles from this state); not for writes inside a caller's transaction. */
   onWrite?: () => void;
   constructor(private readonly db: Db, private readonly clock: Clock) {}
 
@@ -28,7 +28,7 @@ export class EmbeddedBackend implements ExperimentBackend {
         .run(experimentId, w.surfaceId, w.status, JSON.stringify(doc), at);
       return { state: this.getSync(experimentId)!, replayed: false };
     })();
-    if (!out.replayed) this.onWrite?.();
+    if (!out.replayed && !this.db.inTransaction) this.onWrite?.(); // inside a caller's transaction, the caller announces the change once it is whole
     return out;
   }
 
@@ -55,7 +55,7 @@ export class EmbeddedBackend implements ExperimentBackend {
 /** Content delivery in this process's SQLite file: which experiments' overrides each surface serves. */
 export class EmbeddedContent implements ContentDelivery {
   readonly kind = 'embedded' as const;
-  /** Called after a write lands (serving recompiles from this state). */
+  /** Called after a write of its own lands (serving recompiles from this state); not for writes inside a caller's transaction. */
   onWrite?: () => void;
   constructor(private readonly db: Db, private readonly clock: Clock) {}
 
@@ -67,7 +67,7 @@ export class EmbeddedContent implements ContentDelivery {
         .run(experimentId, w.surfaceId, w.serving ? 1 : 0, JSON.stringify({ variants: w.variants }), at);
       return { state: this.getSync(experimentId)!, replayed: false };
     })();
-    if (!out.replayed) this.onWrite?.();
+    if (!out.replayed && !this.db.inTransaction) this.onWrite?.(); // inside a caller's transaction, the caller announces the change once it is whole
     return out;
   }
 
