@@ -69,12 +69,12 @@ export class ExposureBuffer {
     }
   }
 
-  /** Resolves when nothing is queued or in flight to the sink (or a send failed; the queue keeps it). */
-  async drain(): Promise<void> {
+  /** Resolves when nothing is queued or in flight to the sink, or after a few sends (at shutdown the sink may be down). */
+  async drain(maxSends = 3): Promise<void> {
     this.flush();
-    while (this.sending) {
+    for (let sends = 1; this.sending; sends++) {
       await this.sending;
-      if (this.queue.size && this.flush() === 0) return;
+      if (!this.queue.size || sends >= maxSends || this.flush() === 0) return;
     }
   }
 
