@@ -2,20 +2,19 @@ import type { Experiment } from '../domain/schemas.js';
 import { hashOf } from '../domain/canonical.js';
 import { AppError, toAppError } from '../errors.js';
 import type { OperationRepo, Operation } from '../store/operation-repo.js';
-import type { BackendStatus, BackendWrite, ContentDelivery, ContentWrite, ExperimentBackend } from '../systems/contracts.js';
+import type { BackendWrite, ContentDelivery, ContentWrite, ExperimentBackend } from '../systems/contracts.js';
 import type { EmbeddedBackend, EmbeddedContent } from '../systems/embedded.js';
 import type { AppDeps, WriteContext } from './context.js';
 import type { AdvanceInput, DeployInput, DeployOutcome, ExperimentService, PreparedDeploy, StopInput } from './experiment-service.js';
 import type { Confirmation } from '../store/audit-repo.js';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { backendStatusOf } from './serving-sync.js';
+import { backendStatusOf, backendWrite, contentWrite, type Target } from '../systems/desired-state.js';
 
 /** The two downstream systems; embedded ones share this process's SQLite file. */
 export type Systems = { embedded: true; backend: EmbeddedBackend; content: EmbeddedContent } | { embedded: false; backend: ExperimentBackend; content: ContentDelivery };
 
 type Kind = 'deploy' | 'stop' | 'pause';
-type Target = { buckets: Experiment['buckets']; allocationPercent: number };
 interface Step {
   name: string;
   system: 'backend' | 'content';
@@ -41,8 +40,6 @@ interface Payload {
   ctx?: WriteContext;
 }
 
-const backendWrite = (e: Experiment, status: BackendStatus, t: Target) => ({ surfaceId: e.surfaceId, key: e.key, status, buckets: status === 'released' ? [] : t.buckets, allocationPercent: status === 'released' ? 0 : t.allocationPercent, variants: e.variants, targeting: e.targeting });
-const contentWrite = (e: Experiment, serving: boolean) => ({ surfaceId: e.surfaceId, serving, variants: e.variants });
 
 /**
  * The steps of each cross-system write. Deploy: reserve the buckets (not yet assigning), make the

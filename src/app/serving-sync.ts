@@ -1,11 +1,9 @@
 import type { Experiment, Surface } from '../domain/schemas.js';
 import type { Logger } from '../logger.js';
-import type { BackendState, BackendStatus, ContentDelivery, ContentState, ExperimentBackend, ServingConfig } from '../systems/contracts.js';
+import type { BackendState, ContentDelivery, ContentState, ExperimentBackend, ServingConfig } from '../systems/contracts.js';
+import { backendStatusOf, backendWrite, contentWrite } from '../systems/desired-state.js';
 import type { EmbeddedBackend, EmbeddedContent } from '../systems/embedded.js';
 import type { AssignmentIndex } from './assignment-index.js';
-
-/** The backend status a stored experiment implies: what both systems hold once its last saga ended. */
-export const backendStatusOf = (e: Experiment): BackendStatus => (e.status === 'running' ? 'running' : e.status === 'paused' ? 'paused' : 'released');
 
 /**
  * The serving configuration both systems hold when they mirror these experiment records (every
@@ -15,11 +13,8 @@ export const backendStatusOf = (e: Experiment): BackendStatus => (e.status === '
 export function mirrorOf(experiments: Experiment[], at = new Date(0).toISOString()): ServingConfig {
   const deployed = experiments.filter((e) => e.status !== 'draft');
   return {
-    backend: deployed.map((e): BackendState => {
-      const status = backendStatusOf(e);
-      return { experimentId: e.id, surfaceId: e.surfaceId, key: e.key, status, buckets: status === 'released' ? [] : e.buckets, allocationPercent: status === 'released' ? 0 : e.allocationPercent, variants: e.variants, targeting: e.targeting, updatedAt: at };
-    }),
-    content: deployed.map((e): ContentState => ({ experimentId: e.id, surfaceId: e.surfaceId, serving: e.status === 'running', variants: e.variants, updatedAt: at })),
+    backend: deployed.map((e): BackendState => ({ experimentId: e.id, ...backendWrite(e, backendStatusOf(e), e), updatedAt: at })),
+    content: deployed.map((e): ContentState => ({ experimentId: e.id, ...contentWrite(e, e.status === 'running'), updatedAt: at })),
   };
 }
 
