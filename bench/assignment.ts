@@ -8,8 +8,8 @@
  *   npx tsx bench/assignment.ts [--units 200000] [--rounds 5]
  */
 import { GrowthBookClient } from '@growthbook/growthbook';
-import { AssignmentIndex } from '../src/app/assignment-index.js';
-import { mirrorOf } from '../src/app/serving-sync.js';
+import { AssignmentIndex } from '../src/app/serving/assignment-index.js';
+import { mirrorOf } from '../src/app/serving/serving-sync.js';
 import type { Experiment, Surface } from '../src/domain/schemas.js';
 import { arg, fmt, median } from './util.js';
 

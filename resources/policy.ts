@@ -1,5 +1,5 @@
 import { defineResource } from '../src/mcp/define-resource.js';
-import { policyView } from '../src/app/policy-view.js';
+import { policyView } from '../src/app/catalog/policy-view.js';
 
 export const policyResource = defineResource({
   name: 'policy',

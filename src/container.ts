@@ -11,34 +11,41 @@ import { seedDemo } from './store/demo-seed.js';
 import type { Policy } from './domain/policy.js';
 import { loadPolicyFile, parsePolicy } from './store/policy-file.js';
 import { DEFAULT_POLICY_FILE } from './config.js';
-import { ExperimentService } from './app/experiment-service.js';
-import { CatalogService } from './app/catalog-service.js';
-import { EventService } from './app/event-service.js';
-import { MetricsService } from './app/metrics-service.js';
-import { PlanningService } from './app/planning-service.js';
-import { PlanService } from './app/plan-service.js';
-import { AssignmentIndex } from './app/assignment-index.js';
-import { ExposureBuffer } from './app/exposure-buffer.js';
-import { RampScheduler } from './app/ramp-scheduler.js';
-import { DeploySaga, type Systems } from './app/deploy-saga.js';
+import { ExperimentService } from './app/experiments/experiment-service.js';
+import { CatalogService } from './app/catalog/catalog-service.js';
+import { EventService } from './app/events/event-service.js';
+import { MetricsService } from './app/results/metrics-service.js';
+import { PowerService } from './app/planning/power-service.js';
+import { GeneratorService } from './app/planning/generator-service.js';
+import { AssignmentIndex } from './app/serving/assignment-index.js';
+import { ExposureBuffer } from './app/events/exposure-buffer.js';
+import { RampScheduler } from './app/ramp/ramp-scheduler.js';
+import { DeploySaga, type Systems } from './app/deploy/deploy-saga.js';
+import { DeployService } from './app/deploy/deploy-service.js';
+import { StopService } from './app/deploy/stop-service.js';
 import { OperationRepo } from './store/operation-repo.js';
 import { EmbeddedBackend, EmbeddedContent } from './systems/embedded.js';
 import { RemoteBackend, RemoteContent, remoteExposureSink } from './systems/remote.js';
-import { mirrorOf, ServingSync } from './app/serving-sync.js';
-import type { AppDeps, ChangeEvent, Clock } from './app/context.js';
+import { mirrorOf, ServingSync } from './app/serving/serving-sync.js';
+import type { AppDeps, ChangeEvent } from './app/context.js';
+import type { Clock } from './systems/clock.js';
 import { createLogger, type Logger } from './logger.js';
 
 export interface Container {
   deps: AppDeps;
   experiments: ExperimentService;
+  /** Deploy's checks, plan and local writes (the saga carries them to the systems; write through `deployments`). */
+  deploys: DeployService;
+  /** Stop, ship and roll back's checks and local writes (write through `deployments`). */
+  stops: StopService;
   catalog: CatalogService;
   events: EventService;
   metrics: MetricsService;
-  planning: PlanningService;
+  power: PowerService;
   /** Advances ramps whose gates hold and trips the circuit breaker; main.ts runs its tick on a timer. */
   ramps: RampScheduler;
   /** The plan_experiment generator: safe-default drafts from a goal. */
-  planner: PlanService;
+  generator: GeneratorService;
   /** Replaces the policy in force (validated first); plans validated under the old one must be validated again. */
   setPolicy(policy: unknown): Policy;
   /** Deploy and stop as sagas across the experimentation backend and content delivery (tools and REST write through it). */
@@ -92,6 +99,7 @@ export function createContainer(opts: ContainerOptions): Container {
     clock: opts.clock ?? { now: () => new Date() },
     newId: opts.newId ?? ((prefix) => `${prefix}_${randomUUID().replace(/-/g, '').slice(0, 16)}`),
     logger,
+    commits: {},
     emit: (e) => {
       for (const l of listeners) {
         try {
@@ -108,6 +116,8 @@ export function createContainer(opts: ContainerOptions): Container {
   backfillAggregates(deps);
   warnOnUnknownPolicyIds(deps);
   const experiments = new ExperimentService(deps);
+  const deploys = new DeployService(deps, experiments);
+  const stops = new StopService(deps, experiments);
   const localSystems = { backend: new EmbeddedBackend(db, deps.clock), content: new EmbeddedContent(db, deps.clock) };
   const systems = systemsFor(opts, localSystems, logger);
   if (systems.embedded) adoptExperiments(deps, localSystems);
@@ -121,7 +131,7 @@ export function createContainer(opts: ContainerOptions): Container {
   serving.recompile();
   listeners.add(() => serving.recompile());
   localSystems.backend.onWrite = localSystems.content.onWrite = () => serving.recompile();
-  const deployments = new DeploySaga(deps, experiments, systems, new OperationRepo(db), () => serving.refresh());
+  const deployments = new DeploySaga(deps, experiments, deploys, stops, systems, new OperationRepo(db), () => serving.refresh());
   const events = opts.remote?.eventsUrl;
   const sink = events ? remoteExposureSink({ baseUrl: events, timeoutMs: opts.remote?.timeoutMs ?? 5000, logger, ...(opts.remote?.token ? { token: opts.remote.token } : {}) }) : opts.dropExposures ? async () => undefined : undefined;
   const exposures = new ExposureBuffer(db, deps.events, logger, sink ? { sink } : {});
@@ -129,14 +139,16 @@ export function createContainer(opts: ContainerOptions): Container {
   return {
     deps,
     experiments,
+    deploys,
+    stops,
     catalog: new CatalogService(deps),
     events: new EventService(deps, index, exposures),
     metrics,
     ramps: new RampScheduler(deps, experiments, metrics, deployments),
     deployments,
     localSystems,
-    planning: new PlanningService(deps),
-    planner: new PlanService(deps, experiments),
+    power: new PowerService(deps),
+    generator: new GeneratorService(deps, experiments),
     setPolicy: (policy) => {
       deps.policy = parsePolicy(policy);
       warnOnUnknownPolicyIds(deps);

@@ -34,7 +34,7 @@ export const advanceRamp = defineTool({
       throw new AppError('PRECONDITION_FAILED', `experiment '${before.key}' is ${before.status} at ${before.allocationPercent}%, ${before.nextPercent === null ? 'the last stage of its plan' : 'not running'}; there is no stage to advance to`, before.status === 'running' ? 'Call get_metrics to decide, then stop_experiment (shipped, rolled_back or stopped).' : 'Resume it with deploy_to_surface first.');
     }
     const input = { experimentId: before.experimentId, version: args.version, planHash: args.planHash, allocationPercent: before.nextPercent };
-    const preview = ctx.app.experiments.deploy({ ...input, dryRun: true }, ctx.write());
+    const preview = ctx.app.deploys.deploy({ ...input, dryRun: true }, ctx.write());
     let given;
     if (preview.confirmation.required || !before.gate.holds) {
       const gate = before.gate.holds ? 'the ramp gate holds' : `the ramp gate does NOT hold (${before.gate.checks.filter((c) => !c.pass).map((c) => c.detail).join('; ')})`;

@@ -47,7 +47,7 @@ export const deployToSurface = defineTool({
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   handler: async (args, ctx) => {
     const { confirmation, ...rest } = args;
-    const preview = ctx.app.experiments.deploy({ ...rest, dryRun: true }, ctx.write());
+    const preview = ctx.app.deploys.deploy({ ...rest, dryRun: true }, ctx.write());
     let given;
     if (!args.dryRun && !preview.replayed && preview.confirmation.required) {
       const step = ctx.confirm(preview.confirmation.summary, confirmation);

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ExperimentStatus } from '../src/domain/schemas.js';
 import { defineTool } from '../src/mcp/define-tool.js';
-import type { RampStatus } from '../src/app/ramp-scheduler.js';
+import type { RampStatus } from '../src/app/ramp/ramp-scheduler.js';
 
 const IntervalSchema = z.object({ estimate: z.number(), lower: z.number(), upper: z.number() });
 const TickSchema = z.object({

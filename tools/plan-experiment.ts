@@ -31,7 +31,7 @@ export const planExperiment = defineTool({
   }),
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   handler: (args, ctx) => {
-    const p = ctx.app.planner.plan(args);
+    const p = ctx.app.generator.plan(args);
     const v = p.validation;
     return {
       structured: { config: p.config, rationale: p.rationale, sample: p.sample, validation: { valid: v.valid, findings: v.findings, fixPatch: v.fixPatch, power: v.power ?? null, policyVersion: v.policyVersion } },

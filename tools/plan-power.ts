@@ -33,7 +33,7 @@ export const planPower = defineTool({
   }),
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   handler: (args, ctx) => {
-    const p = ctx.app.planning.power(args);
+    const p = ctx.app.power.power(args);
     return {
       structured: p,
       text: `${p.requiredPerArm.toLocaleString('en-US')} units per arm (${p.requiredTotal.toLocaleString('en-US')} total) to detect ${(100 * p.mde).toFixed(1)}% on ${p.metricId} at α=${p.alpha}, power ${p.power}${p.expectedDays !== null ? `; about ${p.expectedDays} days at ${args.allocationPercent}% of ${args.surfaceId}` : ''}.`,

@@ -22,7 +22,7 @@ export const stopExperiment = defineTool({
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
   handler: async (args, ctx) => {
     const { confirmation, ...rest } = args;
-    const status = ctx.app.experiments.stopConfirmation(rest);
+    const status = ctx.app.stops.stopConfirmation(rest);
     let given;
     if (status.required) {
       const step = ctx.confirm(status.summary, confirmation);

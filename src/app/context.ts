@@ -6,7 +6,11 @@ import type { ValidationRepo } from '../store/validation-repo.js';
 import type { IdempotencyRepo } from '../store/idempotency-repo.js';
 import type { EventRepo } from '../store/event-repo.js';
 import type { Policy } from '../domain/policy.js';
+import type { Experiment } from '../domain/schemas.js';
 import type { Logger } from '../logger.js';
+import type { Clock } from '../systems/clock.js';
+
+export type { Clock };
 
 import { randomUUID } from 'node:crypto';
 import type { WriteContext } from '../store/audit-repo.js';
@@ -19,8 +23,13 @@ export const systemWrite = (operation: string): WriteContext => ({ actor: 'syste
 /** What changed, so resource subscribers and caches can react. */
 export type ChangeEvent = { kind: 'experiment'; id: string; surfaceId: string };
 
-export interface Clock {
-  now(): Date;
+
+/**
+ * Called inside the transaction of every status write (deploy, stop, pause) when the systems are
+ * embedded: the deploy saga records the operation and the systems' state in that same transaction.
+ */
+export interface CommitHooks {
+  onCommitted?: (kind: 'deploy' | 'stop' | 'pause', before: Experiment, after: Experiment, idempotencyKey: string | null) => void;
 }
 
 /** Everything a use case needs, built once in the composition root. */
@@ -37,4 +46,5 @@ export interface AppDeps {
   newId: (prefix: string) => string;
   logger: Logger;
   emit: (e: ChangeEvent) => void;
+  commits: CommitHooks;
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { InputRequiredResult, ToolAnnotations } from '@modelcontextprotocol/server';
-import type { GivenConfirmation } from '../app/experiment-service.js';
+import type { GivenConfirmation } from '../app/experiments/experiment-service.js';
 import type { Container } from '../container.js';
 import type { WriteContext } from '../store/audit-repo.js';
 import type { Logger } from '../logger.js';

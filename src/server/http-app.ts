@@ -25,7 +25,9 @@ export interface HttpOptions {
   role?: 'all' | 'backend' | 'content';
 }
 
-export type HttpVars = { requestId: string; log: Logger };
+import type { HttpVars } from './http-vars.js';
+
+export type { HttpVars };
 
 export interface HttpApp {
   app: Hono<{ Variables: HttpVars }>;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Container } from '../container.js';
-import type { CompiledExperiment } from '../app/assignment-index.js';
+import type { CompiledExperiment } from '../app/serving/assignment-index.js';
 
 export type OfrepSuccess = { key: string; value: string; variant: string; reason: 'SPLIT' | 'DEFAULT' | 'DISABLED' | 'STATIC' | 'TARGETING_MATCH'; metadata: Record<string, string | number | boolean> };
 export type OfrepFailure = { key: string; errorCode: 'FLAG_NOT_FOUND' | 'PARSE_ERROR' | 'TARGETING_KEY_MISSING' | 'INVALID_CONTEXT' | 'GENERAL'; errorDetails: string };

@@ -1,7 +1,7 @@
 import { Hono, type Context } from 'hono';
 import { createHash } from 'node:crypto';
 import type { Container } from '../container.js';
-import type { HttpVars } from './http-app.js';
+import type { HttpVars } from './http-vars.js';
 import { evaluate, evaluateSingle, parseContext } from './ofrep-evaluate.js';
 
 /**

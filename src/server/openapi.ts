@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { EventBatchSchema, EventSchema } from '../app/event-service.js';
+import { EventBatchSchema, EventSchema } from '../app/events/event-service.js';
 import { ExperimentConfigSchema } from '../domain/schemas.js';
 import { SERVER_VERSION } from '../version.js';
 import { BackendStateSchema, BackendWriteSchema, ContentStateSchema, ContentWriteSchema, WriteResultSchema } from '../systems/contracts.js';

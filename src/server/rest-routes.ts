@@ -3,12 +3,12 @@ import { z } from 'zod';
 import type { Container } from '../container.js';
 import { AppError } from '../errors.js';
 import type { WriteContext } from '../store/audit-repo.js';
-import type { HttpVars } from './http-app.js';
+import type { HttpVars } from './http-vars.js';
 import { openApiDocument } from './openapi.js';
 import { CreateBody, DeployBody, PlanBody, StopBody, TransitionBody, UpdateBody } from './rest-schemas.js';
 import { stripControl } from '../domain/schemas.js';
 import { ruleCatalog } from '../domain/rules/index.js';
-import { policyView } from '../app/policy-view.js';
+import { policyView } from '../app/catalog/policy-view.js';
 
 type C = Context<{ Variables: HttpVars }>;
 
@@ -85,7 +85,7 @@ export function restRoutes(app: Container) {
     const b = parse(UpdateBody, await body(c));
     return c.json(app.experiments.update({ experimentId: c.req.param('id'), ...b }, write(c, 'PATCH /v1/experiments/:id')));
   });
-  r.post('/plans', async (c) => c.json(app.planner.plan(parse(PlanBody, await body(c)))));
+  r.post('/plans', async (c) => c.json(app.generator.plan(parse(PlanBody, await body(c)))));
   r.get('/policy', (c) => c.json(policyView(app.deps.policy, app.catalog.surfaces().map((s) => s.id))));
   r.get('/rules', (c) => c.json({ rules: ruleCatalog() }));
   r.get('/experiments/:id/metrics', (c) => c.json(app.metrics.report(c.req.param('id'))));

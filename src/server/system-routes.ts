@@ -2,7 +2,7 @@ import { Hono } from 'hono';
 import type { Container } from '../container.js';
 import { AppError, notFound } from '../errors.js';
 import { BackendWriteSchema, ContentWriteSchema } from '../systems/contracts.js';
-import type { HttpVars } from './http-app.js';
+import type { HttpVars } from './http-vars.js';
 import { body, parse } from './rest-routes.js';
 
 const requireSurface = (app: Container, id: string) => {

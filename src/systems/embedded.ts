@@ -1,5 +1,5 @@
 import { prepared, type Db } from '../store/db.js';
-import type { Clock } from '../app/context.js';
+import type { Clock } from './clock.js';
 import type { BackendState, BackendWrite, ContentDelivery, ContentState, ContentWrite, ExperimentBackend } from './contracts.js';
 
 /** Records (system, opId, step) once; false when it was applied before (a retry or a replay). */

@@ -107,5 +107,5 @@ export function startRunning(app: Container, config: Record<string, unknown>, ct
   const { experiment } = app.experiments.create({ config }, ctx);
   const v = app.experiments.validate({ experimentId: experiment.id }, ctx);
   if (!v.valid) throw new Error(`not valid: ${JSON.stringify(v.findings)}`);
-  return app.experiments.deploy({ experimentId: experiment.id, version: experiment.version, planHash: v.planHash!, confirmation: APPROVED }, ctx).experiment;
+  return app.deploys.deploy({ experimentId: experiment.id, version: experiment.version, planHash: v.planHash!, confirmation: APPROVED }, ctx).experiment;
 }

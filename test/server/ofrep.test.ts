@@ -13,7 +13,7 @@ function running(key: string, overrides: Record<string, unknown> = {}) {
   const { experiment } = app.experiments.create({ config: demoConfig({ key, ...overrides }) }, ctx);
   const v = app.experiments.validate({ experimentId: experiment.id }, ctx);
   expect(v.valid).toBe(true);
-  return app.experiments.deploy({ experimentId: experiment.id, version: 1, planHash: v.planHash!, confirmation: APPROVED }, ctx).experiment;
+  return app.deploys.deploy({ experimentId: experiment.id, version: 1, planHash: v.planHash!, confirmation: APPROVED }, ctx).experiment;
 }
 
 const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
@@ -65,7 +65,7 @@ describe('OFREP through the OpenFeature server SDK and the community OFREP provi
 
   it('reports DISABLED with the control value once an experiment is stopped', async () => {
     const exp = running('home-focus-shelf', { allocationPercent: 50 });
-    app.experiments.stop({ experimentId: exp.id, reason: 'test' }, ctx);
+    app.stops.stop({ experimentId: exp.id, reason: 'test' }, ctx);
     const r = await post('/ofrep/v1/evaluate/flags/home-focus-shelf', { context: { targetingKey: 'user-1' } });
     expect(await r.json()).toMatchObject({ key: 'home-focus-shelf', value: 'control', variant: 'control', reason: 'DISABLED' });
   });

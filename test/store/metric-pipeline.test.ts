@@ -59,7 +59,7 @@ function runningExperiment(key: string) {
   const { experiment } = app.experiments.create({ config }, ctx);
   const v = app.experiments.validate({ experimentId: experiment.id }, ctx);
   expect(v.valid).toBe(true);
-  return app.experiments.deploy({ experimentId: experiment.id, version: 1, planHash: v.planHash!, confirmation: APPROVED }, ctx).experiment;
+  return app.deploys.deploy({ experimentId: experiment.id, version: 1, planHash: v.planHash!, confirmation: APPROVED }, ctx).experiment;
 }
 
 const stored = (experimentId: string, metricId: string) =>

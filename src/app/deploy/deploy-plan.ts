@@ -1,9 +1,9 @@
-import { bucketsForPercent, freeRanges, rangesSize, resizeAllocation } from '../domain/assignment.js';
-import { HOLDS_BUCKETS } from '../domain/lifecycle.js';
-import { conflicts, holdbackRanges } from '../domain/rules/index.js';
-import type { Experiment, Ranges } from '../domain/schemas.js';
-import { AppError } from '../errors.js';
-import type { AppDeps } from './context.js';
+import { bucketsForPercent, freeRanges, rangesSize, resizeAllocation } from '../../domain/assignment.js';
+import { HOLDS_BUCKETS } from '../../domain/lifecycle.js';
+import { conflicts, holdbackRanges } from '../../domain/rules/index.js';
+import type { Experiment, Ranges } from '../../domain/schemas.js';
+import { AppError } from '../../errors.js';
+import type { AppDeps } from '../context.js';
 
 export interface DeployPlan {
   action: 'start' | 'resize' | 'resume' | 'noop';

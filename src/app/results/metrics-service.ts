@@ -1,8 +1,8 @@
-import { analyzeExperiment, type Analysis } from '../domain/analysis/analyze-experiment.js';
-import type { ArmStats } from '../domain/analysis/compare-arms.js';
-import type { Experiment } from '../domain/schemas.js';
-import type { AppDeps } from './context.js';
-import type { ExperimentService } from './experiment-service.js';
+import { analyzeExperiment, type Analysis } from '../../domain/analysis/analyze-experiment.js';
+import type { ArmStats } from '../../domain/analysis/compare-arms.js';
+import type { Experiment } from '../../domain/schemas.js';
+import type { AppDeps } from '../context.js';
+import type { ExperimentService } from '../experiments/experiment-service.js';
 
 export type { Analysis };
 

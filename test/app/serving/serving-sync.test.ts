@@ -3,14 +3,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { AssignmentIndex } from '../../src/app/assignment-index.js';
-import { mirrorOf, ServingSync } from '../../src/app/serving-sync.js';
-import { createLogger } from '../../src/logger.js';
-import { openDb } from '../../src/store/db.js';
-import { DEMO_SURFACES } from '../../src/store/demo-seed.js';
-import { EmbeddedContent } from '../../src/systems/embedded.js';
-import type { BackendState, ExperimentBackend } from '../../src/systems/contracts.js';
-import { demoConfig, permissivePolicy, startRunning, testContainer } from '../helpers/app.js';
+import { AssignmentIndex } from '../../../src/app/serving/assignment-index.js';
+import { mirrorOf, ServingSync } from '../../../src/app/serving/serving-sync.js';
+import { createLogger } from '../../../src/logger.js';
+import { openDb } from '../../../src/store/db.js';
+import { DEMO_SURFACES } from '../../../src/store/demo-seed.js';
+import { EmbeddedContent } from '../../../src/systems/embedded.js';
+import type { BackendState, ExperimentBackend } from '../../../src/systems/contracts.js';
+import { demoConfig, permissivePolicy, startRunning, testContainer } from '../../helpers/app.js';
 
 const dirs: string[] = [];
 afterEach(() => {

@@ -1,15 +1,18 @@
-import type { Experiment } from '../domain/schemas.js';
-import { hashOf } from '../domain/canonical.js';
-import { AppError, toAppError } from '../errors.js';
-import type { OperationRepo, Operation } from '../store/operation-repo.js';
-import type { BackendWrite, ContentDelivery, ContentWrite, ExperimentBackend } from '../systems/contracts.js';
-import type { EmbeddedBackend, EmbeddedContent } from '../systems/embedded.js';
-import type { AppDeps, WriteContext } from './context.js';
-import type { AdvanceInput, DeployInput, DeployOutcome, ExperimentService, PreparedDeploy, StopInput } from './experiment-service.js';
-import type { Confirmation } from '../store/audit-repo.js';
+import type { Experiment } from '../../domain/schemas.js';
+import { hashOf } from '../../domain/canonical.js';
+import { AppError, toAppError } from '../../errors.js';
+import type { OperationRepo, Operation } from '../../store/operation-repo.js';
+import type { BackendWrite, ContentDelivery, ContentWrite, ExperimentBackend } from '../../systems/contracts.js';
+import type { EmbeddedBackend, EmbeddedContent } from '../../systems/embedded.js';
+import type { AppDeps, WriteContext } from '../context.js';
+import type { ExperimentService } from '../experiments/experiment-service.js';
+import type { AdvanceInput, DeployInput, DeployOutcome, PreparedDeploy, StopInput } from './deploy-types.js';
+import type { DeployService } from './deploy-service.js';
+import type { StopService } from './stop-service.js';
+import type { Confirmation } from '../../store/audit-repo.js';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { backendStatusOf, backendWrite, contentWrite, type Target } from '../systems/desired-state.js';
+import { backendStatusOf, backendWrite, contentWrite, type Target } from '../../systems/desired-state.js';
 
 /** The two downstream systems; embedded ones share this process's SQLite file. */
 export type Systems = { embedded: true; backend: EmbeddedBackend; content: EmbeddedContent } | { embedded: false; backend: ExperimentBackend; content: ContentDelivery };
@@ -115,23 +118,25 @@ export class DeploySaga {
   constructor(
     private readonly d: AppDeps,
     private readonly experiments: ExperimentService,
+    private readonly deploys: DeployService,
+    private readonly stops: StopService,
     readonly systems: Systems,
     readonly ops: OperationRepo,
     /** Called when an operation has ended, either way: serving re-reads the systems it wrote to. */
     private readonly onSettled: () => Promise<unknown> = async () => undefined,
   ) {
     const sys = systems;
-    experiments.onCommitted = sys.embedded ? (kind, before, after, key) => this.recordEmbedded(sys, kind, before, after, key) : undefined;
+    d.commits.onCommitted = sys.embedded ? (kind, before, after, key) => this.recordEmbedded(sys, kind, before, after, key) : undefined;
   }
 
   /** deploy_to_surface's write path: the same checks and outcome as ExperimentService.deploy, across the systems. */
   async deploy(input: DeployInput, ctx: WriteContext): Promise<DeployOutcome> {
-    if (this.systems.embedded || input.dryRun) return this.experiments.deploy(input, ctx);
+    if (this.systems.embedded || input.dryRun) return this.deploys.deploy(input, ctx);
     await this.settle(this.experiments.get(input.experimentId).id);
     const requestHash = hashOf({ kind: 'deploy', experimentId: input.experimentId, version: input.version, planHash: input.planHash, allocationPercent: input.allocationPercent });
     const started = this.d.db.transaction((): DeployOutcome | string => {
       this.requireFreshKey('deploy', input.idempotencyKey, requestHash);
-      const p = this.experiments.prepareDeploy(input, ctx);
+      const p = this.deploys.prepareDeploy(input, ctx);
       if ('applied' in p) return p;
       const target = { buckets: p.buckets, allocationPercent: p.config.allocationPercent };
       return this.startOp('deploy', p.exp, target, requestHash, input.idempotencyKey ?? null, { method: 'deploy', prepared: p, input }, ctx);
@@ -142,10 +147,10 @@ export class DeploySaga {
 
   /** The ramp scheduler's step to the next stage, across the systems. */
   async advance(input: AdvanceInput, ctx: WriteContext): Promise<DeployOutcome> {
-    if (this.systems.embedded) return this.experiments.advanceBySystem(input, ctx);
+    if (this.systems.embedded) return this.deploys.advanceBySystem(input, ctx);
     await this.settle(input.experimentId);
     const started = this.d.db.transaction((): DeployOutcome | string => {
-      const p = this.experiments.prepareAdvance(input, ctx);
+      const p = this.deploys.prepareAdvance(input, ctx);
       if ('applied' in p) return p;
       return this.startOp('deploy', p.exp, { buckets: p.buckets, allocationPercent: input.toPercent }, hashOf({ kind: 'advance', ...input }), null, { method: 'deploy', prepared: p, input: { allocationPercent: input.toPercent } }, ctx);
     }).immediate();
@@ -167,10 +172,10 @@ export class DeploySaga {
 
   /** The circuit breaker's roll back across the systems (no confirmation: the server acts at once). */
   async rollBack(input: RollBackInput, ctx: WriteContext): Promise<Experiment> {
-    if (this.systems.embedded) return this.experiments.rollBackBySystem(input, ctx);
+    if (this.systems.embedded) return this.stops.rollBackBySystem(input, ctx);
     await this.settle(input.experimentId);
     const opId = this.d.db.transaction(() => {
-      const exp = this.experiments.planRollBack(input.experimentId);
+      const exp = this.stops.planRollBack(input.experimentId);
       return this.startOp('stop', exp, exp, hashOf({ kind: 'rollBack', experimentId: exp.id, version: exp.version }), null, { method: 'rollBack', input }, ctx);
     }).immediate();
     return (await this.run(opId)) as Experiment;
@@ -178,11 +183,11 @@ export class DeploySaga {
 
   /** stop_experiment's write path (and the kill switch), across the systems. */
   async stop(input: StopInput, ctx: WriteContext): Promise<Experiment> {
-    if (this.systems.embedded) return this.experiments.stop(input, ctx);
+    if (this.systems.embedded) return this.stops.stop(input, ctx);
     await this.settle(this.experiments.get(input.experimentId).id);
     const requestHash = hashOf({ kind: 'stop', input: { ...input, confirmation: undefined } });
     const opId = this.d.db.transaction(() => {
-      const plan = this.experiments.planStop(input);
+      const plan = this.stops.planStop(input);
       return this.startOp('stop', plan.exp, plan.exp, requestHash, null, { method: 'stop', plan, input }, ctx);
     }).immediate();
     return (await this.run(opId)) as Experiment;
@@ -303,10 +308,10 @@ export class DeploySaga {
       const c = p.commit!;
       const ctx = p.ctx!;
       const out =
-        c.method === 'deploy' ? this.experiments.commitDeploy({ ...c.prepared, exp: cur }, c.input, ctx, false)
-        : c.method === 'stop' ? this.experiments.commitStop({ ...c.plan, exp: cur }, c.input, ctx, false)
+        c.method === 'deploy' ? this.deploys.commitDeploy({ ...c.prepared, exp: cur }, c.input, ctx, false)
+        : c.method === 'stop' ? this.stops.commitStop({ ...c.plan, exp: cur }, c.input, ctx, false)
         : c.method === 'pause' ? this.experiments.pause(c.input, ctx)
-        : this.experiments.rollBackBySystem(c.input, ctx);
+        : this.stops.rollBackBySystem(c.input, ctx);
       const exp = 'experiment' in out ? out.experiment : out;
       this.ops.setStatus(op.id, 'completed', this.now(), { outcome: { experimentId: exp.id, version: exp.version, status: exp.status } });
       return out;

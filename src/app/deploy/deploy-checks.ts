@@ -1,11 +1,11 @@
-import type { Experiment, ExperimentConfig } from '../domain/schemas.js';
-import type { ValidationResult } from '../domain/rules/index.js';
-import { hashOf } from '../domain/canonical.js';
-import { missingApproval, type SurfacePolicy } from '../domain/policy.js';
-import { configOf } from '../store/experiment-repo.js';
-import { AppError } from '../errors.js';
-import type { AppDeps } from './context.js';
-import type { DeployInput } from './experiment-types.js';
+import type { Experiment, ExperimentConfig } from '../../domain/schemas.js';
+import type { ValidationResult } from '../../domain/rules/index.js';
+import { hashOf } from '../../domain/canonical.js';
+import { missingApproval, type SurfacePolicy } from '../../domain/policy.js';
+import { configOf } from '../../store/experiment-repo.js';
+import { AppError } from '../../errors.js';
+import type { AppDeps } from '../context.js';
+import type { DeployInput } from './deploy-types.js';
 
 /** Deploy's refusals, each with the reason and the fix an agent needs. */
 

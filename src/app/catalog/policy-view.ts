@@ -1,5 +1,5 @@
-import { hashOf } from '../domain/canonical.js';
-import { resolveSurfacePolicy, surfacePolicyHash, type Policy } from '../domain/policy.js';
+import { hashOf } from '../../domain/canonical.js';
+import { resolveSurfacePolicy, surfacePolicyHash, type Policy } from '../../domain/policy.js';
 
 /** The policy as agents read it: the document, and for each surface the resolved rules and their hash. */
 export function policyView(policy: Policy, surfaceIds: string[]) {

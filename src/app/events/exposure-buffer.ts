@@ -1,6 +1,6 @@
-import type { EventRepo } from '../store/event-repo.js';
-import type { Db } from '../store/db.js';
-import type { Logger } from '../logger.js';
+import type { EventRepo } from '../../store/event-repo.js';
+import type { Db } from '../../store/db.js';
+import type { Logger } from '../../logger.js';
 
 export interface Pending {
   experimentId: string;

@@ -1,10 +1,10 @@
 import { describe, it, expect, beforeEach, afterEach } from 'vitest';
-import { createContainer, type Container } from '../../src/container.js';
-import { AppError } from '../../src/errors.js';
-import { inRanges, rangesSize } from '../../src/domain/assignment.js';
-import type { WriteContext } from '../../src/app/context.js';
-import type { Ranges } from '../../src/domain/schemas.js';
-import { APPROVED, permissivePolicy } from '../helpers/app.js';
+import { createContainer, type Container } from '../../../src/container.js';
+import { AppError } from '../../../src/errors.js';
+import { inRanges, rangesSize } from '../../../src/domain/assignment.js';
+import type { WriteContext } from '../../../src/app/context.js';
+import type { Ranges } from '../../../src/domain/schemas.js';
+import { APPROVED, permissivePolicy } from '../../helpers/app.js';
 
 const ctx: WriteContext = { actor: 'test', interface: 'cli', operation: 'test', requestId: 'r1' };
 
@@ -58,7 +58,7 @@ function running(cfg: Config) {
   const { experiment } = app.experiments.create({ config: cfg }, ctx);
   const v = app.experiments.validate({ experimentId: experiment.id });
   expect(v.valid).toBe(true);
-  return app.experiments.deploy({ experimentId: experiment.id, version: experiment.version, planHash: v.planHash! }, ctx).experiment;
+  return app.deploys.deploy({ experimentId: experiment.id, version: experiment.version, planHash: v.planHash! }, ctx).experiment;
 }
 
 describe('create', () => {
@@ -127,7 +127,7 @@ describe('create', () => {
 describe('deploy', () => {
   it('refuses an experiment that was never validated', () => {
     const { experiment } = app.experiments.create({ config: config('a') }, ctx);
-    const e = errorOf(() => app.experiments.deploy({ experimentId: experiment.id, version: 1, planHash: 'f'.repeat(64) }, ctx));
+    const e = errorOf(() => app.deploys.deploy({ experimentId: experiment.id, version: 1, planHash: 'f'.repeat(64) }, ctx));
     expect(e.code).toBe('PRECONDITION_FAILED');
     expect(e.message).toContain('has not been validated');
     expect(e.hint).toContain('validate_config');
@@ -136,7 +136,7 @@ describe('deploy', () => {
 
   it('refuses a stale version', () => {
     const { experiment } = app.experiments.create({ config: config('a') }, ctx);
-    const e = errorOf(() => app.experiments.deploy({ experimentId: experiment.id, version: 2, planHash: planOf(experiment.id) }, ctx));
+    const e = errorOf(() => app.deploys.deploy({ experimentId: experiment.id, version: 2, planHash: planOf(experiment.id) }, ctx));
     expect(e.code).toBe('CONFLICT');
     expect(e.details).toEqual({ currentVersion: 1 });
   });
@@ -147,7 +147,7 @@ describe('deploy', () => {
     expect(v.valid).toBe(false);
     expect(v.recorded).toBe(true);
     expect(v.findings.map((f) => f.code)).toContain('REQUIRED_GUARDRAIL');
-    const e = errorOf(() => app.experiments.deploy({ experimentId: experiment.id, version: 1, planHash: v.planHash! }, ctx));
+    const e = errorOf(() => app.deploys.deploy({ experimentId: experiment.id, version: 1, planHash: v.planHash! }, ctx));
     expect(e.code).toBe('PRECONDITION_FAILED');
     expect(e.details).toMatchObject({ reason: 'failed_validation' });
     expect(app.experiments.get(experiment.id).status).toBe('draft');
@@ -156,7 +156,7 @@ describe('deploy', () => {
   it('starts a validated experiment with allocation% of the 10,000 buckets', () => {
     const { experiment } = app.experiments.create({ config: config('a') }, ctx);
     const { planHash } = app.experiments.validate({ experimentId: experiment.id }, { ...ctx, operation: 'validate', requestId: 'r-validate' });
-    const r = app.experiments.deploy({ experimentId: experiment.id, version: 1, planHash: planHash! }, ctx);
+    const r = app.deploys.deploy({ experimentId: experiment.id, version: 1, planHash: planHash! }, ctx);
     expect(r.applied).toBe(true);
     expect(r.plan).toMatchObject({ action: 'start', fromPercent: 0, toPercent: 10, bucketsBefore: 0, bucketsAfter: 1000 });
     expect(r.experiment).toMatchObject({ status: 'running', version: 2 });
@@ -175,7 +175,7 @@ describe('deploy', () => {
     const { experiment } = app.experiments.create({ config: config('a') }, ctx);
     const planHash = planOf(experiment.id);
     const audits = app.deps.audit.count();
-    const r = app.experiments.deploy({ experimentId: experiment.id, version: 1, planHash, dryRun: true }, ctx);
+    const r = app.deploys.deploy({ experimentId: experiment.id, version: 1, planHash, dryRun: true }, ctx);
     expect(r.applied).toBe(false);
     expect(r.plan).toMatchObject({ action: 'start', bucketsAfter: 1000 });
     expect(app.experiments.get(experiment.id)).toEqual(experiment);
@@ -184,7 +184,7 @@ describe('deploy', () => {
 
   it('deploying again is a noop with no version bump', () => {
     const exp = running(config('a'));
-    const r = app.experiments.deploy({ experimentId: exp.id, version: exp.version, planHash: planOf(exp.id) }, ctx);
+    const r = app.deploys.deploy({ experimentId: exp.id, version: exp.version, planHash: planOf(exp.id) }, ctx);
     expect(r.applied).toBe(false);
     expect(r.plan.action).toBe('noop');
     expect(app.experiments.get(exp.id)).toEqual(exp);
@@ -192,21 +192,21 @@ describe('deploy', () => {
 
   it('a ramp to a higher allocation keeps every bucket already owned', () => {
     const exp = running({ ...config('a'), rampPlan: { stages: [30, 40] } });
-    const r = app.experiments.deploy({ experimentId: exp.id, version: exp.version, planHash: planOf(exp.id), allocationPercent: 30 }, ctx);
+    const r = app.deploys.deploy({ experimentId: exp.id, version: exp.version, planHash: planOf(exp.id), allocationPercent: 30 }, ctx);
     expect(r.plan).toMatchObject({ action: 'resize', fromPercent: 10, toPercent: 30, bucketsBefore: 1000, bucketsAfter: 3000 });
     expect(r.experiment.version).toBe(exp.version + 1);
     expect(r.experiment.allocationPercent).toBe(30);
     expect(rangesSize(r.experiment.buckets)).toBe(3000);
     expect(isSuperset(r.experiment.buckets, exp.buckets)).toBe(true);
     // The ramped version carries a passing verdict: the plan hash the ramp returned is enough for the next stage.
-    const r2 = app.experiments.deploy({ experimentId: exp.id, version: r.experiment.version, planHash: r.planHash, allocationPercent: 40 }, ctx);
+    const r2 = app.deploys.deploy({ experimentId: exp.id, version: r.experiment.version, planHash: r.planHash, allocationPercent: 40 }, ctx);
     expect(isSuperset(r2.experiment.buckets, r.experiment.buckets)).toBe(true);
     expect(rangesSize(r2.experiment.buckets)).toBe(4000);
   });
 
   it('a ramp above the policy maximum is refused', () => {
     const exp = running({ ...config('a'), rampPlan: { stages: [30] } });
-    const e = errorOf(() => app.experiments.deploy({ experimentId: exp.id, version: exp.version, planHash: planOf(exp.id), allocationPercent: 80 }, ctx));
+    const e = errorOf(() => app.deploys.deploy({ experimentId: exp.id, version: exp.version, planHash: planOf(exp.id), allocationPercent: 80 }, ctx));
     expect(e.code).toBe('PRECONDITION_FAILED');
     expect(e.message).toContain('ALLOCATION_ABOVE_POLICY');
     expect(app.experiments.get(exp.id)).toEqual(exp);
@@ -215,15 +215,15 @@ describe('deploy', () => {
   it('the same idempotency key returns the first outcome without acting again', () => {
     const { experiment } = app.experiments.create({ config: config('a') }, ctx);
     const planHash = planOf(experiment.id);
-    const first = app.experiments.deploy({ experimentId: experiment.id, version: 1, planHash, idempotencyKey: 'd1' }, ctx);
+    const first = app.deploys.deploy({ experimentId: experiment.id, version: 1, planHash, idempotencyKey: 'd1' }, ctx);
     const audits = app.deps.audit.count();
-    const again = app.experiments.deploy({ experimentId: experiment.id, version: 1, planHash, idempotencyKey: 'd1' }, ctx);
+    const again = app.deploys.deploy({ experimentId: experiment.id, version: 1, planHash, idempotencyKey: 'd1' }, ctx);
     expect(again.replayed).toBe(true);
     expect(again.applied).toBe(first.applied);
     expect(again.plan).toEqual(first.plan);
     expect(again.experiment).toEqual(first.experiment);
     expect(app.deps.audit.count()).toBe(audits);
-    const e = errorOf(() => app.experiments.deploy({ experimentId: experiment.id, version: 2, planHash, allocationPercent: 20, idempotencyKey: 'd1' }, ctx));
+    const e = errorOf(() => app.deploys.deploy({ experimentId: experiment.id, version: 2, planHash, allocationPercent: 20, idempotencyKey: 'd1' }, ctx));
     expect(e.code).toBe('CONFLICT');
     expect(app.experiments.get(experiment.id).version).toBe(2);
   });
@@ -241,7 +241,7 @@ describe('collisions on a slot', () => {
     const v = app.experiments.validate({ experimentId: c.id });
     expect(v.valid).toBe(false);
     expect(v.findings.filter((f) => f.code === 'COLLISION')).toHaveLength(1);
-    const e = errorOf(() => app.experiments.deploy({ experimentId: c.id, version: c.version, planHash: v.planHash! }, ctx));
+    const e = errorOf(() => app.deploys.deploy({ experimentId: c.id, version: c.version, planHash: v.planHash! }, ctx));
     expect(['CONFLICT', 'PRECONDITION_FAILED']).toContain(e.code);
     expect(app.experiments.get(c.id)).toMatchObject({ status: 'draft', buckets: [] });
   });
@@ -252,7 +252,7 @@ describe('collisions on a slot', () => {
     const v = app.experiments.validate({ experimentId: c.id });
     expect(v.valid).toBe(true);
     running(config('b', 'shelf-2', 'pl-deep-focus', 50));
-    const e = errorOf(() => app.experiments.deploy({ experimentId: c.id, version: c.version, planHash: v.planHash! }, ctx));
+    const e = errorOf(() => app.deploys.deploy({ experimentId: c.id, version: c.version, planHash: v.planHash! }, ctx));
     expect(e.code).toBe('CONFLICT');
     expect((e.details as { findings: { code: string }[] }).findings.map((f) => f.code)).toContain('COLLISION');
     expect(app.experiments.get(c.id).status).toBe('draft');
@@ -291,7 +291,7 @@ describe('collisions on a slot', () => {
 describe('stop', () => {
   it('concludes a running experiment, frees its buckets and audits the rationale', () => {
     const a = running(config('a', 'shelf-2', 'sh-focus', 50));
-    const stopped = app.experiments.stop({ experimentId: a.id, version: a.version, reason: 'crash rate spiked' }, ctx);
+    const stopped = app.stops.stop({ experimentId: a.id, version: a.version, reason: 'crash rate spiked' }, ctx);
     expect(stopped).toMatchObject({ status: 'concluded', outcome: 'stopped', buckets: [], version: a.version + 1 });
     expect(stopped.endedAt).not.toBeNull();
     const [last] = app.deps.audit.forEntity('experiment', a.id);
@@ -307,28 +307,28 @@ describe('stop', () => {
 
   it('records a rolled_back outcome when asked', () => {
     const a = running(config('a'));
-    expect(app.experiments.stop({ experimentId: a.id, reason: 'bad', outcome: 'rolled_back' }, ctx).outcome).toBe('rolled_back');
+    expect(app.stops.stop({ experimentId: a.id, reason: 'bad', outcome: 'rolled_back' }, ctx).outcome).toBe('rolled_back');
   });
 
   it('refuses to stop a draft or a concluded experiment', () => {
     const { experiment } = app.experiments.create({ config: config('a') }, ctx);
-    expect(errorOf(() => app.experiments.stop({ experimentId: experiment.id, reason: 'x' }, ctx)).code).toBe('PRECONDITION_FAILED');
+    expect(errorOf(() => app.stops.stop({ experimentId: experiment.id, reason: 'x' }, ctx)).code).toBe('PRECONDITION_FAILED');
     const b = running(config('b', 'shelf-3', 'pd-tech-talk'));
-    const stopped = app.experiments.stop({ experimentId: b.id, reason: 'x' }, ctx);
-    expect(errorOf(() => app.experiments.stop({ experimentId: b.id, reason: 'again' }, ctx)).code).toBe('PRECONDITION_FAILED');
+    const stopped = app.stops.stop({ experimentId: b.id, reason: 'x' }, ctx);
+    expect(errorOf(() => app.stops.stop({ experimentId: b.id, reason: 'again' }, ctx)).code).toBe('PRECONDITION_FAILED');
     expect(app.experiments.get(b.id)).toEqual(stopped);
   });
 
   it('refuses a stale version', () => {
     const a = running(config('a'));
-    expect(errorOf(() => app.experiments.stop({ experimentId: a.id, version: 1, reason: 'x' }, ctx)).code).toBe('CONFLICT');
+    expect(errorOf(() => app.stops.stop({ experimentId: a.id, version: 1, reason: 'x' }, ctx)).code).toBe('CONFLICT');
     expect(app.experiments.get(a.id).status).toBe('running');
   });
 
   it('a concluded experiment cannot be deployed again', () => {
     const a = running(config('a'));
-    const stopped = app.experiments.stop({ experimentId: a.id, reason: 'x' }, ctx);
-    expect(errorOf(() => app.experiments.deploy({ experimentId: a.id, version: stopped.version, planHash: planOf(a.id) }, ctx)).code).toBe('PRECONDITION_FAILED');
+    const stopped = app.stops.stop({ experimentId: a.id, reason: 'x' }, ctx);
+    expect(errorOf(() => app.deploys.deploy({ experimentId: a.id, version: stopped.version, planHash: planOf(a.id) }, ctx)).code).toBe('PRECONDITION_FAILED');
   });
 });
 
@@ -344,7 +344,7 @@ describe('pause and resume', () => {
     const { experiment: c } = app.experiments.create({ config: config('c', 'shelf-2', 'sh-made-for-you', 10) }, ctx);
     expect(app.experiments.validate({ experimentId: c.id }).findings.map((f) => f.code)).toContain('COLLISION');
 
-    const resumed = app.experiments.deploy({ experimentId: a.id, version: paused.version, planHash: planOf(a.id) }, ctx);
+    const resumed = app.deploys.deploy({ experimentId: a.id, version: paused.version, planHash: planOf(a.id) }, ctx);
     expect(resumed.plan.action).toBe('resume');
     expect(resumed.experiment).toMatchObject({ status: 'running', buckets: a.buckets, startedAt: a.startedAt });
   });

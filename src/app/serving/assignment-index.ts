@@ -1,6 +1,6 @@
-import { bucketOf, chooseVariant } from '../domain/assignment.js';
-import type { Surface } from '../domain/schemas.js';
-import type { BackendStatus, ServingConfig } from '../systems/contracts.js';
+import { bucketOf, chooseVariant } from '../../domain/assignment.js';
+import type { Surface } from '../../domain/schemas.js';
+import type { BackendStatus, ServingConfig } from '../../systems/contracts.js';
 
 export interface CompiledExperiment {
   id: string;

@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { Id } from '../domain/schemas.js';
-import type { UnitAssignment } from '../domain/assignment.js';
-import type { AssignmentIndex } from './assignment-index.js';
+import { Id } from '../../domain/schemas.js';
+import type { UnitAssignment } from '../../domain/assignment.js';
+import type { AssignmentIndex } from '../serving/assignment-index.js';
 import type { ExposureBuffer } from './exposure-buffer.js';
-import { AppError, notFound } from '../errors.js';
-import { systemWrite, type AppDeps, type WriteContext } from './context.js';
+import { AppError, notFound } from '../../errors.js';
+import { systemWrite, type AppDeps, type WriteContext } from '../context.js';
 
 const Timestamp = z.iso.datetime({ offset: true }).describe('ISO 8601 time the event happened, e.g. "2026-11-26T10:00:00Z"');
 const EventId = z.string().min(1).max(128).describe('Producer-chosen unique id; a repeated id counts once');

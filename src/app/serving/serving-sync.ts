@@ -1,8 +1,8 @@
-import type { Experiment, Surface } from '../domain/schemas.js';
-import type { Logger } from '../logger.js';
-import type { BackendState, ContentDelivery, ContentState, ExperimentBackend, ServingConfig } from '../systems/contracts.js';
-import { backendStatusOf, backendWrite, contentWrite } from '../systems/desired-state.js';
-import type { EmbeddedBackend, EmbeddedContent } from '../systems/embedded.js';
+import type { Experiment, Surface } from '../../domain/schemas.js';
+import type { Logger } from '../../logger.js';
+import type { BackendState, ContentDelivery, ContentState, ExperimentBackend, ServingConfig } from '../../systems/contracts.js';
+import { backendStatusOf, backendWrite, contentWrite } from '../../systems/desired-state.js';
+import type { EmbeddedBackend, EmbeddedContent } from '../../systems/embedded.js';
 import type { AssignmentIndex } from './assignment-index.js';
 
 /**

@@ -2,14 +2,14 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createContainer, type Container } from '../../src/container.js';
-import { DeploySaga } from '../../src/app/deploy-saga.js';
-import { OperationRepo } from '../../src/store/operation-repo.js';
-import { AppError } from '../../src/errors.js';
-import type { WriteContext } from '../../src/app/context.js';
-import type { BackendWrite, ContentDelivery, ContentWrite, ExperimentBackend } from '../../src/systems/contracts.js';
-import type { EmbeddedBackend, EmbeddedContent } from '../../src/systems/embedded.js';
-import { APPROVED, demoConfig, permissivePolicy } from '../helpers/app.js';
+import { createContainer, type Container } from '../../../src/container.js';
+import { DeploySaga } from '../../../src/app/deploy/deploy-saga.js';
+import { OperationRepo } from '../../../src/store/operation-repo.js';
+import { AppError } from '../../../src/errors.js';
+import type { WriteContext } from '../../../src/app/context.js';
+import type { BackendWrite, ContentDelivery, ContentWrite, ExperimentBackend } from '../../../src/systems/contracts.js';
+import type { EmbeddedBackend, EmbeddedContent } from '../../../src/systems/embedded.js';
+import { APPROVED, demoConfig, permissivePolicy } from '../../helpers/app.js';
 
 const ctx: WriteContext = { actor: 'test', interface: 'cli', operation: 'test', requestId: 'r1' };
 /** As the remote client reports a refused connection: the write certainly did not land. */
@@ -48,7 +48,7 @@ let backend: Flaky<BackendWrite, ReturnType<EmbeddedBackend['getSync']> & object
 let content: Flaky<ContentWrite, ReturnType<EmbeddedContent['getSync']> & object>;
 let saga: DeploySaga;
 
-const remoteSaga = () => new DeploySaga(app.deps, app.experiments, { embedded: false, backend: { kind: 'remote', ...bind(backend) } as ExperimentBackend, content: { kind: 'remote', ...bind(content) } as ContentDelivery }, new OperationRepo(app.deps.db));
+const remoteSaga = () => new DeploySaga(app.deps, app.experiments, app.deploys, app.stops, { embedded: false, backend: { kind: 'remote', ...bind(backend) } as ExperimentBackend, content: { kind: 'remote', ...bind(content) } as ContentDelivery }, new OperationRepo(app.deps.db));
 const bind = (f: Flaky<any, any>) => ({ put: f.put.bind(f), get: f.get.bind(f), list: f.list.bind(f) });
 
 beforeEach(() => {
@@ -79,12 +79,12 @@ function agreement(systems: { backend: EmbeddedBackend; content: EmbeddedContent
 describe('deploy saga, embedded systems (the default)', () => {
   it('logs one completed operation per deploy, pause and stop, and keeps backend, content and record in agreement', () => {
     const input = validated();
-    const { experiment } = app.experiments.deploy(input, ctx);
+    const { experiment } = app.deploys.deploy(input, ctx);
     let a = agreement(app.localSystems);
     expect(a).toEqual({ running: [experiment.id], serving: [experiment.id], recorded: [experiment.id] });
     const paused = app.experiments.pause({ experimentId: experiment.id, version: experiment.version, reason: 'check' }, ctx);
     expect(app.localSystems.backend.getSync(experiment.id)).toMatchObject({ status: 'paused', buckets: paused.buckets });
-    app.experiments.stop({ experimentId: experiment.id, reason: 'done', confirmation: APPROVED }, ctx);
+    app.stops.stop({ experimentId: experiment.id, reason: 'done', confirmation: APPROVED }, ctx);
     a = agreement(app.localSystems);
     expect(a).toEqual({ running: [], serving: [], recorded: [] });
     const ops = app.deployments.ops.list(experiment.id);
@@ -97,8 +97,8 @@ describe('deploy saga, embedded systems (the default)', () => {
 
   it('writes no operation for a refused or dry-run deploy', () => {
     const input = validated();
-    app.experiments.deploy({ ...input, dryRun: true }, ctx);
-    expect(() => app.experiments.deploy({ ...input, version: 99 }, ctx)).toThrow(/version/);
+    app.deploys.deploy({ ...input, dryRun: true }, ctx);
+    expect(() => app.deploys.deploy({ ...input, version: 99 }, ctx)).toThrow(/version/);
     expect(app.deployments.ops.list()).toEqual([]);
     expect(app.localSystems.backend.listSync()).toEqual([]);
   });
@@ -246,7 +246,7 @@ describe('deploy saga, two gateway processes sharing one database', () => {
     rmSync(dir, { recursive: true, force: true });
   });
   /** Each gateway's saga over the same remote systems. */
-  const sagaOf = (g: Container) => new DeploySaga(g.deps, g.experiments, { embedded: false, backend: { kind: 'remote', ...bind(backend) } as ExperimentBackend, content: { kind: 'remote', ...bind(content) } as ContentDelivery }, new OperationRepo(g.deps.db));
+  const sagaOf = (g: Container) => new DeploySaga(g.deps, g.experiments, g.deploys, g.stops, { embedded: false, backend: { kind: 'remote', ...bind(backend) } as ExperimentBackend, content: { kind: 'remote', ...bind(content) } as ContentDelivery }, new OperationRepo(g.deps.db));
 
   it('a second gateway neither recovers nor races an operation the first is running; it takes over only when the first\'s claim lapses', async () => {
     const [sa, sb] = [sagaOf(a), sagaOf(b)];

@@ -1,6 +1,6 @@
 import jsonpatch from 'fast-json-patch';
-import { ExperimentConfigSchema, type ExperimentConfig, type JsonPatchOperation } from '../domain/schemas.js';
-import { AppError } from '../errors.js';
+import { ExperimentConfigSchema, type ExperimentConfig, type JsonPatchOperation } from '../../domain/schemas.js';
+import { AppError } from '../../errors.js';
 
 /** Parses an agent's config; a bad one is INVALID_CONFIG listing the fields. */
 export function parseConfig(raw: unknown): ExperimentConfig {

@@ -1,6 +1,6 @@
-import { expectedDurationDays, requiredSampleSizePerArm } from '../domain/stats/index.js';
-import { AppError, notFound } from '../errors.js';
-import type { AppDeps } from './context.js';
+import { expectedDurationDays, requiredSampleSizePerArm } from '../../domain/stats/index.js';
+import { AppError, notFound } from '../../errors.js';
+import type { AppDeps } from '../context.js';
 
 export interface PowerPlan {
   metricId: string;
@@ -17,7 +17,7 @@ export interface PowerPlan {
 }
 
 /** Power and sample size from the metric catalog's baseline mean and variance and the surface's traffic. */
-export class PlanningService {
+export class PowerService {
   constructor(private readonly d: AppDeps) {}
 
   power(p: { metricId: string; mde: number; alpha: number; power: number; weights: number[]; surfaceId?: string; allocationPercent: number }): PowerPlan {

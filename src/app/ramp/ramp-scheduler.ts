@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import type { Experiment } from '../domain/schemas.js';
-import { AppError } from '../errors.js';
-import type { RampHold } from '../store/experiment-repo.js';
-import type { AppDeps, WriteContext } from './context.js';
-import type { ExperimentService } from './experiment-service.js';
-import type { MetricsReport, MetricsService } from './metrics-service.js';
-import type { DeploySaga } from './deploy-saga.js';
+import type { Experiment } from '../../domain/schemas.js';
+import { AppError } from '../../errors.js';
+import type { RampHold } from '../../store/experiment-repo.js';
+import type { AppDeps, WriteContext } from '../context.js';
+import type { ExperimentService } from '../experiments/experiment-service.js';
+import type { MetricsReport, MetricsService } from '../results/metrics-service.js';
+import type { DeploySaga } from '../deploy/deploy-saga.js';
 
 /** Defaults for configs whose rampPlan names no minimum duration or gate. */
 export const DEFAULT_STAGE_MIN_HOURS = 24;

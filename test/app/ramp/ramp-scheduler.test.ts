@@ -1,12 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Client } from '@modelcontextprotocol/client';
-import type { Container } from '../../src/container.js';
-import { DEFAULT_POLICY } from '../../src/domain/policy.js';
-import type { Policy } from '../../src/domain/policy.js';
-import { rangesSize } from '../../src/domain/assignment.js';
-import { RAMP_SCHEDULER_ACTOR } from '../../src/app/ramp-scheduler.js';
-import { listenHttp } from '../../src/server/http-listen.js';
-import { APPROVED, demoConfig, memoryClient, permissivePolicy, startRunning, testContainer, textOf, type ToolCallResult } from '../helpers/app.js';
+import type { Container } from '../../../src/container.js';
+import { DEFAULT_POLICY } from '../../../src/domain/policy.js';
+import type { Policy } from '../../../src/domain/policy.js';
+import { rangesSize } from '../../../src/domain/assignment.js';
+import { RAMP_SCHEDULER_ACTOR } from '../../../src/app/ramp/ramp-scheduler.js';
+import { listenHttp } from '../../../src/server/http-listen.js';
+import { APPROVED, demoConfig, memoryClient, permissivePolicy, startRunning, testContainer, textOf, type ToolCallResult } from '../../helpers/app.js';
 
 const HOUR = 3_600_000;
 const cleanups: (() => unknown)[] = [];
@@ -238,8 +238,8 @@ describe('ramp scheduler on a fake clock', () => {
     app.experiments.validate({ experimentId: exp.id });
     expect((await app.ramps.tick())[0].action).toBe('advanced');
     const agent = { actor: 'agent:x', interface: 'mcp-stdio' as const, operation: 'x', requestId: 'r' };
-    expect(() => app.experiments.advanceBySystem({ experimentId: exp.id, version: 3, toPercent: 50 }, agent)).toThrow(/reserved to the server/);
-    expect(() => app.experiments.rollBackBySystem({ experimentId: exp.id, reason: 'x', details: {} }, agent)).toThrow(/reserved to the server/);
+    expect(() => app.deploys.advanceBySystem({ experimentId: exp.id, version: 3, toPercent: 50 }, agent)).toThrow(/reserved to the server/);
+    expect(() => app.stops.rollBackBySystem({ experimentId: exp.id, reason: 'x', details: {} }, agent)).toThrow(/reserved to the server/);
   });
 
   it('existing configs without minHours or a gate get the defaults (24 h, 100 units per arm)', async () => {

@@ -1,8 +1,8 @@
-import { HOLDS_BUCKETS } from '../domain/lifecycle.js';
-import { planExperimentConfig, type Plan, type PlanRequest } from '../domain/planner.js';
-import { notFound } from '../errors.js';
-import type { AppDeps } from './context.js';
-import type { ExperimentService, ValidateOutcome } from './experiment-service.js';
+import { HOLDS_BUCKETS } from '../../domain/lifecycle.js';
+import { planExperimentConfig, type Plan, type PlanRequest } from '../../domain/planner.js';
+import { notFound } from '../../errors.js';
+import type { AppDeps } from '../context.js';
+import type { ExperimentService, ValidateOutcome } from '../experiments/experiment-service.js';
 
 export interface PlanOutcome extends Plan {
   /** validate_config's verdict on the generated config, as if it were called inline. */
@@ -10,7 +10,7 @@ export interface PlanOutcome extends Plan {
 }
 
 /** The generator: from a goal and a surface, a complete draft with safe defaults and its validation. Stores nothing. */
-export class PlanService {
+export class GeneratorService {
   constructor(
     private readonly d: AppDeps,
     private readonly experiments: ExperimentService,

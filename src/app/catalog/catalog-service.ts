@@ -1,8 +1,8 @@
-import { freeRanges, rangesSize } from '../domain/assignment.js';
-import { HOLDS_BUCKETS } from '../domain/lifecycle.js';
-import type { ContentItem, Metric, Surface } from '../domain/schemas.js';
-import { notFound } from '../errors.js';
-import type { AppDeps } from './context.js';
+import { freeRanges, rangesSize } from '../../domain/assignment.js';
+import { HOLDS_BUCKETS } from '../../domain/lifecycle.js';
+import type { ContentItem, Metric, Surface } from '../../domain/schemas.js';
+import { notFound } from '../../errors.js';
+import type { AppDeps } from '../context.js';
 
 export interface SurfaceView extends Surface {
   runningExperiments: { id: string; key: string; status: string; allocationPercent: number; slots: string[]; buckets: number }[];

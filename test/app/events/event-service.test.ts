@@ -1,9 +1,9 @@
 import { describe, it, expect, beforeEach, afterEach } from 'vitest';
-import { createContainer, type Container } from '../../src/container.js';
-import { APPROVED } from '../helpers/app.js';
-import { AppError } from '../../src/errors.js';
-import type { WriteContext } from '../../src/app/context.js';
-import type { Experiment } from '../../src/domain/schemas.js';
+import { createContainer, type Container } from '../../../src/container.js';
+import { APPROVED } from '../../helpers/app.js';
+import { AppError } from '../../../src/errors.js';
+import type { WriteContext } from '../../../src/app/context.js';
+import type { Experiment } from '../../../src/domain/schemas.js';
 
 const ctx: WriteContext = { actor: 'test', interface: 'cli', operation: 'test', requestId: 'r1' };
 
@@ -48,7 +48,7 @@ function running(key: string): Experiment {
   const { experiment } = app.experiments.create({ config: config(key) }, ctx);
   const v = app.experiments.validate({ experimentId: experiment.id });
   expect(v.valid).toBe(true);
-  return app.experiments.deploy({ experimentId: experiment.id, version: experiment.version, planHash: v.planHash!, confirmation: APPROVED }, ctx).experiment;
+  return app.deploys.deploy({ experimentId: experiment.id, version: experiment.version, planHash: v.planHash!, confirmation: APPROVED }, ctx).experiment;
 }
 
 const exposure = (id: string, experimentId: string, unitId: string, variant: string, timestamp?: string) => ({ id, type: 'exposure', experimentId, unitId, variant, ...(timestamp ? { timestamp } : {}) });
@@ -215,7 +215,7 @@ describe('sticky exposures', () => {
   it('rejects an exposure to a second variant for the same unit and keeps the first', () => {
     const exp = app.experiments.create({ config: config('sticky') }, ctx).experiment;
     const v = app.experiments.validate({ experimentId: exp.id }, ctx);
-    app.experiments.deploy({ experimentId: exp.id, version: exp.version, planHash: v.planHash!, confirmation: APPROVED }, ctx);
+    app.deploys.deploy({ experimentId: exp.id, version: exp.version, planHash: v.planHash!, confirmation: APPROVED }, ctx);
     const first = app.events.ingest({ events: [{ id: 's1', type: 'exposure', unitId: 'u1', experimentId: exp.id, variant: 'control', timestamp: '2026-01-02T00:00:00Z' }] }, ctx);
     expect(first.accepted).toBe(1);
     const second = app.events.ingest({ events: [{ id: 's2', type: 'exposure', unitId: 'u1', experimentId: exp.id, variant: 'treatment', timestamp: '2026-01-01T00:00:00Z' }] }, ctx);
