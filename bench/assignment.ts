@@ -64,7 +64,17 @@ const gb = new GrowthBookClient().initSync({
         e.key,
         {
           defaultValue: 'default',
-          rules: [{ key: e.key, variations: ['default', `content-${i}`], weights: [0.5, 0.5], coverage: 1, hashAttribute: 'id', namespace: ['bench', i * 0.05, (i + 1) * 0.05], hashVersion: 2 }],
+          rules: [
+            {
+              key: e.key,
+              variations: ['default', `content-${i}`],
+              weights: [0.5, 0.5],
+              coverage: 1,
+              hashAttribute: 'id',
+              namespace: ['bench', i * 0.05, (i + 1) * 0.05],
+              hashVersion: 2,
+            },
+          ],
         },
       ]),
     ),

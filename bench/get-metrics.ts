@@ -56,6 +56,8 @@ for (const events of sizes) {
   }
   const a = median(ours);
   const b = median(baseline);
-  console.log(`  ${fmt(events).padStart(10)} ${fmt(units).padStart(9)}   ${a.toFixed(2).padStart(12)} ms   ${b.toFixed(0).padStart(12)} ms   ${(b / a).toFixed(0)}×`);
+  console.log(
+    `  ${fmt(events).padStart(10)} ${fmt(units).padStart(9)}   ${a.toFixed(2).padStart(12)} ms   ${b.toFixed(0).padStart(12)} ms   ${(b / a).toFixed(0)}×`,
+  );
   app.close();
 }

@@ -12,8 +12,12 @@ export function benchContainer(label: string): { app: Container; dir: string; ex
   // The shipped policy caps a first stage at 10%; benchmarks run one experiment at 50% without a ramp.
   const app = createContainer({ dbFile: path.join(dir, 'sealab.db'), policy: permissivePolicy() });
   const ctx = { actor: 'bench', interface: 'cli' as const, operation: 'bench', requestId: 'bench' };
-  const config = demoConfig({ key: `bench-${label}`, allocationPercent: 50, successMetrics: ['stream-rate', 'minutes-played'], guardrails: [{ metricId: 'crash-rate', margin: 0.02 }] });
+  const config = demoConfig({
+    key: `bench-${label}`,
+    allocationPercent: 50,
+    successMetrics: ['stream-rate', 'minutes-played'],
+    guardrails: [{ metricId: 'crash-rate', margin: 0.02 }],
+  });
   const experiment = startRunning(app, config, ctx);
   return { app, dir, experimentId: experiment.id };
 }
-

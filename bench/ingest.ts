@@ -32,7 +32,13 @@ function sealabRound(): { perSec: number } {
   // Expose every unit first (through the assignment path the services use is slower to drive; ingest exposures directly).
   const exp = app.experiments.get(experimentId);
   for (let u = 0; u < UNITS; u += BATCH) {
-    const batch = Array.from({ length: Math.min(BATCH, UNITS - u) }, (_, k) => ({ id: `x${u + k}`, type: 'exposure' as const, unitId: `u${u + k}`, experimentId, variant: exp.variants[(u + k) % 2].key }));
+    const batch = Array.from({ length: Math.min(BATCH, UNITS - u) }, (_, k) => ({
+      id: `x${u + k}`,
+      type: 'exposure' as const,
+      unitId: `u${u + k}`,
+      experimentId,
+      variant: exp.variants[(u + k) % 2].key,
+    }));
     app.events.ingest({ events: batch });
   }
   const started = performance.now();

@@ -38,7 +38,14 @@ async function load(port: number, key: string, seconds: number): Promise<Figures
     url: `http://127.0.0.1:${port}`,
     connections: CONNECTIONS,
     duration: seconds,
-    requests: [{ method: 'POST', path: `/ofrep/v1/evaluate/flags/${key}`, headers: { 'content-type': 'application/json' }, setupRequest: (req) => ({ ...req, body: JSON.stringify({ context: { targetingKey: `user-${unit++}` } }) }) }],
+    requests: [
+      {
+        method: 'POST',
+        path: `/ofrep/v1/evaluate/flags/${key}`,
+        headers: { 'content-type': 'application/json' },
+        setupRequest: (req) => ({ ...req, body: JSON.stringify({ context: { targetingKey: `user-${unit++}` } }) }),
+      },
+    ],
   });
   return { rps: result.requests.average, p99: result.latency.p99, errors: result.errors + result.non2xx };
 }
@@ -52,16 +59,28 @@ try {
     const order: (keyof typeof servers)[] = round % 2 ? ['sealab', 'bare'] : ['bare', 'sealab'];
     for (const name of order) results[name].push(await load(servers[name].port, servers[name].key, SECONDS));
     const [b, s] = [results.bare[round], results.sealab[round]];
-    console.log(`round ${round + 1}: sealab ${fmt(s.rps)} req/s (p99 ${s.p99} ms), bare ${fmt(b.rps)} req/s (p99 ${b.p99} ms), ${((100 * s.rps) / b.rps).toFixed(1)}%`);
+    console.log(
+      `round ${round + 1}: sealab ${fmt(s.rps)} req/s (p99 ${s.p99} ms), bare ${fmt(b.rps)} req/s (p99 ${b.p99} ms), ${((100 * s.rps) / b.rps).toFixed(1)}%`,
+    );
   }
 } finally {
   for (const child of children) child.kill();
 }
 
-const summary = (xs: Figures[]) => ({ rps: median(xs.map((x) => x.rps)), p99: median(xs.map((x) => x.p99)), errors: xs.reduce((n, x) => n + x.errors, 0), min: Math.min(...xs.map((x) => x.rps)), max: Math.max(...xs.map((x) => x.rps)) });
+const summary = (xs: Figures[]) => ({
+  rps: median(xs.map((x) => x.rps)),
+  p99: median(xs.map((x) => x.p99)),
+  errors: xs.reduce((n, x) => n + x.errors, 0),
+  min: Math.min(...xs.map((x) => x.rps)),
+  max: Math.max(...xs.map((x) => x.rps)),
+});
 const [s, b] = [summary(results.sealab), summary(results.bare)];
-console.log(`OFREP single-flag evaluation over loopback HTTP, ${CONNECTIONS} connections, ${ROUNDS} alternating rounds of ${SECONDS} s each, medians${LOG ? ', sealab logging at info' : ''}`);
+console.log(
+  `OFREP single-flag evaluation over loopback HTTP, ${CONNECTIONS} connections, ${ROUNDS} alternating rounds of ${SECONDS} s each, medians${LOG ? ', sealab logging at info' : ''}`,
+);
 console.log(`  sealab /ofrep/v1/evaluate/flags/{key} : ${fmt(s.rps)} req/s (range ${fmt(s.min)}–${fmt(s.max)}), p99 ${s.p99} ms, errors ${s.errors}`);
 console.log(`  bare hono constant JSON               : ${fmt(b.rps)} req/s (range ${fmt(b.min)}–${fmt(b.max)}), p99 ${b.p99} ms, errors ${b.errors}`);
 const paired = median(results.sealab.map((x, i) => x.rps / results.bare[i].rps));
-console.log(`  ratio                                 : ${((100 * s.rps) / b.rps).toFixed(1)}% of bare (median of per-round ratios ${(100 * paired).toFixed(1)}%; target ≥ 80%)`);
+console.log(
+  `  ratio                                 : ${((100 * s.rps) / b.rps).toFixed(1)}% of bare (median of per-round ratios ${(100 * paired).toFixed(1)}%; target ≥ 80%)`,
+);

@@ -5,10 +5,16 @@ import { definePrompt, quoteData } from '../src/mcp/define-prompt.js';
 export const launchReviewPrompt = definePrompt({
   name: 'launch_review',
   title: 'Pre-launch review',
-  description: 'A pre-launch checklist for one validated draft, naming the tools to call in order: get_experiment, validate_config, deploy_to_surface (dry run, then at the first stage with a confirmation), get_metrics, and the ramp.',
+  description:
+    'A pre-launch checklist for one validated draft, naming the tools to call in order: get_experiment, validate_config, deploy_to_surface (dry run, then at the first stage with a confirmation), get_metrics, and the ramp.',
   args: (app) =>
     z.object({
-      experiment: completable(z.string().describe('Experiment id or key, e.g. "home-focus-shelf"'), (v) => app.experiments.list({ status: ['draft', 'paused'] }).flatMap((e) => [e.id, e.key]).filter((id) => id.startsWith(v ?? ''))),
+      experiment: completable(z.string().describe('Experiment id or key, e.g. "home-focus-shelf"'), (v) =>
+        app.experiments
+          .list({ status: ['draft', 'paused'] })
+          .flatMap((e) => [e.id, e.key])
+          .filter((id) => id.startsWith(v ?? '')),
+      ),
     }),
   render: ({ experiment }, app) => {
     const e = app.experiments.list().find((x) => x.id === experiment || x.key === experiment);

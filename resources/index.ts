@@ -7,7 +7,19 @@ import { contentResource } from './content.js';
 import { policyResource } from './policy.js';
 import { rulesResource } from './rules.js';
 
-export const resources: ResourceDefinition[] = [surfacesResource, surfaceResource, experimentResource, metricsResource, contentResource, policyResource, rulesResource];
+export const resources: ResourceDefinition[] = [
+  surfacesResource,
+  surfaceResource,
+  experimentResource,
+  metricsResource,
+  contentResource,
+  policyResource,
+  rulesResource,
+];
 
 /** The resource URIs a change to an experiment makes stale. */
-export const urisForExperimentChange = (e: { id: string; surfaceId: string }) => [`sealab://experiment/${e.id}`, `sealab://surface/${e.surfaceId}`, 'sealab://surfaces'];
+export const urisForExperimentChange = (e: { id: string; surfaceId: string }) => [
+  `sealab://experiment/${e.id}`,
+  `sealab://surface/${e.surfaceId}`,
+  'sealab://surfaces',
+];

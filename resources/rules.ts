@@ -4,7 +4,8 @@ import { ruleCatalog } from '../src/domain/rules/index.js';
 export const rulesResource = defineResource({
   name: 'rules',
   title: 'Validation rules catalog',
-  description: 'Every rule validate_config applies: its stable code, family, severity, why it exists (rationale), the documented fix, and whether its findings carry a JSON Patch. Read it to understand a finding code.',
+  description:
+    'Every rule validate_config applies: its stable code, family, severity, why it exists (rationale), the documented fix, and whether its findings carry a JSON Patch. Read it to understand a finding code.',
   uri: 'sealab://rules',
   read: () => ({
     rules: ruleCatalog(),

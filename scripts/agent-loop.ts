@@ -69,7 +69,13 @@ export async function runAgentLoop(o: LoopOptions): Promise<LoopResult> {
   const version = updated.experiment.version;
   const dry = await call('deploy_to_surface', { experimentId: experiment.id, version, planHash: clean.planHash, dryRun: true });
   const confirmation = o.confirmationReason ? { confirmation: { reason: o.confirmationReason } } : {};
-  const dep = await call('deploy_to_surface', { experimentId: experiment.id, version, planHash: clean.planHash, idempotencyKey: `deploy-${experiment.id}`, ...confirmation });
+  const dep = await call('deploy_to_surface', {
+    experimentId: experiment.id,
+    version,
+    planHash: clean.planHash,
+    idempotencyKey: `deploy-${experiment.id}`,
+    ...confirmation,
+  });
   if (!dep.applied || dep.experiment.status !== 'running') throw new LoopError(`the deploy did not start the experiment (dry run said ${dry.plan.action})`);
 
   n++;
@@ -99,14 +105,24 @@ const indent = (text: string) =>
  * assignment endpoint for its layout (which records the exposure), then its metric events are
  * posted in batches. Treatment units stream 12% more often; nothing else differs.
  */
-export async function httpTraffic(fetchFn: typeof fetch, baseUrl: string, experiment: { id: string; surfaceId: string }, units = 3000, seed = 11): Promise<{ units: number; exposed: number }> {
+export async function httpTraffic(
+  fetchFn: typeof fetch,
+  baseUrl: string,
+  experiment: { id: string; surfaceId: string },
+  units = 3000,
+  seed = 11,
+): Promise<{ units: number; exposed: number }> {
   const rand = prng(seed);
   const base = baseUrl.replace(/\/$/, '');
   let exposed = 0;
   let batch: unknown[] = [];
   const flush = async () => {
     if (!batch.length) return;
-    const res = await fetchFn(`${base}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ events: batch }) });
+    const res = await fetchFn(`${base}/v1/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ events: batch }),
+    });
     if (!res.ok) throw new LoopError(`POST /v1/events: ${res.status} ${await res.text()}`);
     batch = [];
   };

@@ -11,7 +11,7 @@ import { createContainer, dbFileIn } from '../src/container.js';
 import { listenHttp } from '../src/server/http-listen.js';
 import { httpTraffic, runAgentLoop } from './agent-loop.js';
 
-const out = (line: string) => process.stdout.write(line + '\n');
+const out = (line: string) => process.stdout.write(`${line}\n`);
 
 async function main() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sealab-demo-'));
@@ -34,7 +34,9 @@ async function main() {
     out(`   first validation errors: ${r.firstFindings.join(', ')}`);
     out(`   patch applied: ${JSON.stringify(r.patched)}`);
     out(`   deployed: ${r.deployed.status} at ${r.deployed.allocationPercent}%, confirmed via ${r.deployed.confirmedVia}`);
-    out(`   exposures: ${r.metrics.exposures.map((e: { variant: string; units: number }) => `${e.variant}=${e.units}`).join(', ')}; SRM ${r.metrics.srm.mismatch ? 'MISMATCH' : 'ok'}`);
+    out(
+      `   exposures: ${r.metrics.exposures.map((e: { variant: string; units: number }) => `${e.variant}=${e.units}`).join(', ')}; SRM ${r.metrics.srm.mismatch ? 'MISMATCH' : 'ok'}`,
+    );
   } finally {
     await client.close();
     await server.close();

@@ -92,7 +92,11 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     seedDemo: flags.seedDemo ?? bool(env.SEALAB_SEED_DEMO) ?? true,
     logLevel: env.SEALAB_LOG_LEVEL ?? 'info',
     maxBodyBytes: env.SEALAB_MAX_BODY_BYTES ?? 1_048_576,
-    allowedHosts: env.SEALAB_ALLOWED_HOSTS ? env.SEALAB_ALLOWED_HOSTS.split(',').map((s) => s.trim()).filter(Boolean) : [],
+    allowedHosts: env.SEALAB_ALLOWED_HOSTS
+      ? env.SEALAB_ALLOWED_HOSTS.split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : [],
     policyFile: flags.policyFile ?? env.SEALAB_POLICY_FILE ?? DEFAULT_POLICY_FILE,
     rampIntervalSeconds: env.SEALAB_RAMP_INTERVAL_SECONDS ?? 60,
     role: flags.role ?? env.SEALAB_ROLE ?? 'all',

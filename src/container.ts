@@ -123,7 +123,10 @@ export function createContainer(opts: ContainerOptions): Container {
   if (systems.embedded) adoptExperiments(deps, localSystems);
   const index = new AssignmentIndex();
   const serving = new ServingSync(
-    { backend: systems.backend.kind === 'embedded' ? { embedded: localSystems.backend } : { remote: systems.backend }, content: systems.content.kind === 'embedded' ? { embedded: localSystems.content } : { remote: systems.content } },
+    {
+      backend: systems.backend.kind === 'embedded' ? { embedded: localSystems.backend } : { remote: systems.backend },
+      content: systems.content.kind === 'embedded' ? { embedded: localSystems.content } : { remote: systems.content },
+    },
     index,
     () => deps.catalog.surfaces(),
     logger,
@@ -133,7 +136,11 @@ export function createContainer(opts: ContainerOptions): Container {
   localSystems.backend.onWrite = localSystems.content.onWrite = () => serving.recompile();
   const deployments = new DeploySaga(deps, experiments, deploys, stops, systems, new OperationRepo(db), () => serving.refresh());
   const events = opts.remote?.eventsUrl;
-  const sink = events ? remoteExposureSink({ baseUrl: events, timeoutMs: opts.remote?.timeoutMs ?? 5000, logger, ...(opts.remote?.token ? { token: opts.remote.token } : {}) }) : opts.dropExposures ? async () => undefined : undefined;
+  const sink = events
+    ? remoteExposureSink({ baseUrl: events, timeoutMs: opts.remote?.timeoutMs ?? 5000, logger, ...(opts.remote?.token ? { token: opts.remote.token } : {}) })
+    : opts.dropExposures
+      ? async () => undefined
+      : undefined;
   const exposures = new ExposureBuffer(db, deps.events, logger, sink ? { sink } : {});
   const metrics = new MetricsService(deps, experiments, () => exposures.flush());
   return {
@@ -215,7 +222,10 @@ function warnOnUnknownPolicyIds(deps: AppDeps): void {
   const metrics = new Set(deps.catalog.metrics().map((m) => m.id));
   const surfaces = new Set(deps.catalog.surfaces().map((s) => s.id));
   const p = deps.policy;
-  const unknownMetrics = [p.defaults, ...Object.values(p.surfaces)].flatMap((s) => (s.requiredGuardrails ?? []).map((g) => g.metricId)).filter((id) => metrics.size && !metrics.has(id));
+  const unknownMetrics = [p.defaults, ...Object.values(p.surfaces)]
+    .flatMap((s) => (s.requiredGuardrails ?? []).map((g) => g.metricId))
+    .filter((id) => metrics.size && !metrics.has(id));
   const unknownSurfaces = Object.keys(p.surfaces).filter((id) => surfaces.size && !surfaces.has(id));
-  if (unknownMetrics.length || unknownSurfaces.length) deps.logger.warn({ unknownMetrics, unknownSurfaces, policyVersion: p.version }, 'the policy names metrics or surfaces the catalog does not have');
+  if (unknownMetrics.length || unknownSurfaces.length)
+    deps.logger.warn({ unknownMetrics, unknownSurfaces, policyVersion: p.version }, 'the policy names metrics or surfaces the catalog does not have');
 }

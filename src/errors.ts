@@ -23,8 +23,7 @@ export class AppError extends Error {
   }
 }
 
-export const notFound = (what: string, id: string, hint: string) =>
-  new AppError('NOT_FOUND', `${what} '${id}' does not exist`, hint);
+export const notFound = (what: string, id: string, hint: string) => new AppError('NOT_FOUND', `${what} '${id}' does not exist`, hint);
 
 const HTTP_STATUS: Record<ErrorCode, number> = {
   INVALID_INPUT: 400,

@@ -42,11 +42,18 @@ async function main(argv: string[]): Promise<void> {
   });
   const command = positionals[0] ?? 'stdio';
   if (values.help || !['stdio', 'serve', 'simulate'].includes(command)) {
-    process.stderr.write(USAGE + '\n');
+    process.stderr.write(`${USAGE}\n`);
     process.exitCode = values.help ? 0 : 2;
     return;
   }
-  const flags: ConfigFlags = { dataDir: values['data-dir'], port: values.port, host: values.host, policyFile: values.policy, role: values.role, ...(values['no-seed'] ? { seedDemo: false } : {}) };
+  const flags: ConfigFlags = {
+    dataDir: values['data-dir'],
+    port: values.port,
+    host: values.host,
+    policyFile: values.policy,
+    role: values.role,
+    ...(values['no-seed'] ? { seedDemo: false } : {}),
+  };
   const config = loadConfig(flags);
   const logger = createLogger(config.logLevel);
 
@@ -58,16 +65,31 @@ async function main(argv: string[]): Promise<void> {
       units: values.units ? Number(values.units) : 30000,
       effect: values.effect ? Number(values.effect) : 0.08,
       seed: values.seed ? Number(values.seed) : 42,
-      out: (line) => process.stderr.write(line + '\n'),
+      out: (line) => process.stderr.write(`${line}\n`),
     });
     return;
   }
 
-  const remote = { backendUrl: config.backendUrl, contentUrl: config.contentUrl, timeoutMs: config.upstreamTimeoutMs, token: config.upstreamToken, eventsUrl: config.eventsUrl };
+  const remote = {
+    backendUrl: config.backendUrl,
+    contentUrl: config.contentUrl,
+    timeoutMs: config.upstreamTimeoutMs,
+    token: config.upstreamToken,
+    eventsUrl: config.eventsUrl,
+  };
   const servesOthers = command === 'serve' && config.role !== 'all';
-  const container = createContainer({ dbFile: dbFileIn(config.dataDir), seedDemo: config.seedDemo, logger, policyFile: config.policyFile, remote, dropExposures: servesOthers && !config.eventsUrl });
-  if (servesOthers && !config.eventsUrl) logger.warn({ role: config.role }, 'exposures served by this process are not recorded: set SEALAB_EVENTS_URL to the gateway that owns the experiments');
-  if (config.role === 'content' && !config.backendUrl) logger.warn('content role without SEALAB_BACKEND_URL: layouts show surface defaults only (no backend allocations to assign from)');
+  const container = createContainer({
+    dbFile: dbFileIn(config.dataDir),
+    seedDemo: config.seedDemo,
+    logger,
+    policyFile: config.policyFile,
+    remote,
+    dropExposures: servesOthers && !config.eventsUrl,
+  });
+  if (servesOthers && !config.eventsUrl)
+    logger.warn({ role: config.role }, 'exposures served by this process are not recorded: set SEALAB_EVENTS_URL to the gateway that owns the experiments');
+  if (config.role === 'content' && !config.backendUrl)
+    logger.warn('content role without SEALAB_BACKEND_URL: layouts show surface defaults only (no backend allocations to assign from)');
   const stops: (() => Promise<void>)[] = [];
   const stopSync = container.serving.start(config.syncIntervalMs);
   stops.push(async () => stopSync());
@@ -80,8 +102,24 @@ async function main(argv: string[]): Promise<void> {
   stops.push(async () => stopRamps());
   if (config.rampIntervalSeconds > 0) logger.info({ intervalSeconds: config.rampIntervalSeconds }, 'ramp scheduler running');
   if (command === 'serve') {
-    const http = await listenHttp(container, { role: config.role, host: config.host, port: config.port, token: config.token, maxBodyBytes: config.maxBodyBytes, allowedHosts: config.allowedHosts });
-    logger.info({ url: `http://${config.host}:${http.port}`, role: config.role, systems: container.deployments.systems.embedded ? 'embedded' : 'remote', dataDir: config.dataDir, auth: Boolean(config.token) }, 'sealab HTTP listening: /mcp /v1 /healthz');
+    const http = await listenHttp(container, {
+      role: config.role,
+      host: config.host,
+      port: config.port,
+      token: config.token,
+      maxBodyBytes: config.maxBodyBytes,
+      allowedHosts: config.allowedHosts,
+    });
+    logger.info(
+      {
+        url: `http://${config.host}:${http.port}`,
+        role: config.role,
+        systems: container.deployments.systems.embedded ? 'embedded' : 'remote',
+        dataDir: config.dataDir,
+        auth: Boolean(config.token),
+      },
+      'sealab HTTP listening: /mcp /v1 /healthz',
+    );
     stops.push(http.close);
   } else {
     const stdio = startStdio(container);

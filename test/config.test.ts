@@ -113,7 +113,11 @@ describe('loadConfig', () => {
     ['a zero body limit', { SEALAB_MAX_BODY_BYTES: '0' }, /^SEALAB_MAX_BODY_BYTES: /],
     ['a non-numeric body limit', { SEALAB_MAX_BODY_BYTES: '1MB' }, /^SEALAB_MAX_BODY_BYTES: /],
     ['a short token', { SEALAB_TOKEN: 'short' }, /^SEALAB_TOKEN: must be at least 16 characters/],
-    ['a fractional ramp interval', { SEALAB_RAMP_INTERVAL_SECONDS: '0.5' }, /^SEALAB_RAMP_INTERVAL_SECONDS: must be a whole number of seconds, e\.g\. 60 \(0 disables the ramp scheduler\) \(got "0\.5"\)/],
+    [
+      'a fractional ramp interval',
+      { SEALAB_RAMP_INTERVAL_SECONDS: '0.5' },
+      /^SEALAB_RAMP_INTERVAL_SECONDS: must be a whole number of seconds, e\.g\. 60 \(0 disables the ramp scheduler\) \(got "0\.5"\)/,
+    ],
   ])('refuses %s', (_label, env, pattern) => {
     const lines = configErrorLines(() => loadConfig({}, env));
     expect(lines).toHaveLength(1);

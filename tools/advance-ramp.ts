@@ -1,3 +1,4 @@
+import type { GivenConfirmation } from '../src/app/experiments/experiment-types.js';
 import { z } from 'zod';
 import { ExperimentSchema } from '../src/domain/schemas.js';
 import { AppError } from '../src/errors.js';
@@ -9,7 +10,7 @@ export const advanceRamp = defineTool({
   name: 'advance_ramp',
   title: 'Advance ramp to the next stage',
   description: [
-    'Moves a running experiment to the next stage of its ramp plan now, by hand, instead of waiting for the server\'s ramp scheduler. It is a deploy_to_surface of the next rampPlan stage: the same plan-hash check, re-judgement at deploy time (collisions, freeze windows), bucket allocation, allocation approvals and audit.',
+    "Moves a running experiment to the next stage of its ramp plan now, by hand, instead of waiting for the server's ramp scheduler. It is a deploy_to_surface of the next rampPlan stage: the same plan-hash check, re-judgement at deploy time (collisions, freeze windows), bucket allocation, allocation approvals and audit.",
     'Call get_ramp_status first: it gives the version, the planHash to cite and the gate with its numbers. A human must confirm when the policy asks for it for this ramp, and always when the gate does not hold (short form with elicitation; otherwise pass confirmation {reason}). A decline changes nothing.',
     'Refused at the last stage. Not for starting or resuming (deploy_to_surface), pausing automatic ramps (hold_ramp) or stopping (stop_experiment, the kill switch).',
   ].join('\n'),
@@ -22,7 +23,14 @@ export const advanceRamp = defineTool({
   outputSchema: z.object({
     applied: z.boolean(),
     planHash: z.string().describe('Plan hash of the config now in force'),
-    plan: z.object({ action: z.enum(['start', 'resize', 'resume', 'noop']), fromPercent: z.number(), toPercent: z.number(), bucketsBefore: z.number().int(), bucketsAfter: z.number().int(), collidingWith: z.array(z.string()) }),
+    plan: z.object({
+      action: z.enum(['start', 'resize', 'resume', 'noop']),
+      fromPercent: z.number(),
+      toPercent: z.number(),
+      bucketsBefore: z.number().int(),
+      bucketsAfter: z.number().int(),
+      collidingWith: z.array(z.string()),
+    }),
     confirmation: ConfirmationStatusSchema,
     experiment: ExperimentSchema,
     ramp: RampStatusSchema.describe('The ramp after the advance'),
@@ -31,13 +39,24 @@ export const advanceRamp = defineTool({
   handler: async (args, ctx) => {
     const before = ctx.app.ramps.status(args.experimentId);
     if (before.status !== 'running' || before.nextPercent === null) {
-      throw new AppError('PRECONDITION_FAILED', `experiment '${before.key}' is ${before.status} at ${before.allocationPercent}%, ${before.nextPercent === null ? 'the last stage of its plan' : 'not running'}; there is no stage to advance to`, before.status === 'running' ? 'Call get_metrics to decide, then stop_experiment (shipped, rolled_back or stopped).' : 'Resume it with deploy_to_surface first.');
+      throw new AppError(
+        'PRECONDITION_FAILED',
+        `experiment '${before.key}' is ${before.status} at ${before.allocationPercent}%, ${before.nextPercent === null ? 'the last stage of its plan' : 'not running'}; there is no stage to advance to`,
+        before.status === 'running'
+          ? 'Call get_metrics to decide, then stop_experiment (shipped, rolled_back or stopped).'
+          : 'Resume it with deploy_to_surface first.',
+      );
     }
     const input = { experimentId: before.experimentId, version: args.version, planHash: args.planHash, allocationPercent: before.nextPercent };
     const preview = ctx.app.deploys.deploy({ ...input, dryRun: true }, ctx.write());
-    let given;
+    let given: GivenConfirmation | undefined;
     if (preview.confirmation.required || !before.gate.holds) {
-      const gate = before.gate.holds ? 'the ramp gate holds' : `the ramp gate does NOT hold (${before.gate.checks.filter((c) => !c.pass).map((c) => c.detail).join('; ')})`;
+      const gate = before.gate.holds
+        ? 'the ramp gate holds'
+        : `the ramp gate does NOT hold (${before.gate.checks
+            .filter((c) => !c.pass)
+            .map((c) => c.detail)
+            .join('; ')})`;
       const step = ctx.confirm(`${preview.confirmation.summary}; ${gate}`, args.confirmation);
       if (step.kind === 'ask') return step.ask;
       given = step.confirmation;
@@ -45,6 +64,9 @@ export const advanceRamp = defineTool({
     const r = await ctx.app.deployments.deploy({ ...input, ...(given ? { confirmation: given } : {}) }, ctx.write());
     const ramp = ctx.app.ramps.status(r.experiment.id);
     const { replayed: _replayed, ...out } = r;
-    return { structured: { ...out, ramp }, text: `Advanced '${r.experiment.key}' ${r.plan.fromPercent}% → ${r.plan.toPercent}% (${r.plan.bucketsAfter} buckets), v${r.experiment.version}.${given ? ` Confirmed via ${given.via}.` : ''}\n${rampText(ramp)}` };
+    return {
+      structured: { ...out, ramp },
+      text: `Advanced '${r.experiment.key}' ${r.plan.fromPercent}% → ${r.plan.toPercent}% (${r.plan.bucketsAfter} buckets), v${r.experiment.version}.${given ? ` Confirmed via ${given.via}.` : ''}\n${rampText(ramp)}`,
+    };
   },
 });

@@ -14,7 +14,9 @@ export const createExperiment = defineTool({
     'Do not use it to change a running experiment: deploy_to_surface changes allocation, stop_experiment ends it.',
   ].join('\n'),
   inputSchema: z.object({
-    config: ExperimentConfigSchema.describe('The experiment plan. Example: {"key":"home-focus-shelf","name":"Focus shelf on Home","hypothesis":"A focus shelf in slot shelf-2 raises stream rate","owner":"home-team","surfaceId":"home","variants":[{"key":"control","isControl":true,"weight":50},{"key":"focus","weight":50,"overrides":[{"slotId":"shelf-2","contentId":"sh-focus"}]}],"allocationPercent":10,"rampPlan":{"stages":[25]},"successMetrics":["stream-rate"],"guardrails":[{"metricId":"crash-rate","margin":0.02}]}'),
+    config: ExperimentConfigSchema.describe(
+      'The experiment plan. Example: {"key":"home-focus-shelf","name":"Focus shelf on Home","hypothesis":"A focus shelf in slot shelf-2 raises stream rate","owner":"home-team","surfaceId":"home","variants":[{"key":"control","isControl":true,"weight":50},{"key":"focus","weight":50,"overrides":[{"slotId":"shelf-2","contentId":"sh-focus"}]}],"allocationPercent":10,"rampPlan":{"stages":[25]},"successMetrics":["stream-rate"],"guardrails":[{"metricId":"crash-rate","margin":0.02}]}',
+    ),
     idempotencyKey: z.string().min(8).max(128).optional().describe('Client-chosen key that makes retries safe, e.g. a UUID'),
   }),
   outputSchema: z.object({

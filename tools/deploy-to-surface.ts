@@ -1,3 +1,4 @@
+import type { GivenConfirmation } from '../src/app/experiments/experiment-types.js';
 import { z } from 'zod';
 import { ExperimentSchema } from '../src/domain/schemas.js';
 import { ConfirmationArgSchema, defineTool } from '../src/mcp/define-tool.js';
@@ -16,7 +17,7 @@ export const deployToSurface = defineTool({
     'Starts a validated experiment on its surface (allocating buckets so users get variants), resumes a paused one, or ramps a running one to its next planned stage (allocationPercent).',
     'Requires planHash from validate_config for the current config and policy, and the version you read; a stale plan hash, an edited config or a changed policy is refused with PRECONDITION_FAILED: call validate_config again.',
     'The plan is judged again at deploy time: a collision that appeared since (another agent took the slot) is a CONFLICT carrying the COLLISION finding.',
-    'Starting, resuming and ramps past the policy threshold need a human\'s confirmation: clients with elicitation get a short form; others pass confirmation {reason} after a human approved. A decline changes nothing.',
+    "Starting, resuming and ramps past the policy threshold need a human's confirmation: clients with elicitation get a short form; others pass confirmation {reason} after a human approved. A decline changes nothing.",
     'Use dryRun: true first to see the change (buckets, colliding experiments, whether a confirmation is needed) without making it.',
     'Idempotent: deploying the same allocation again changes nothing; an idempotencyKey makes retries return the first outcome. To end an experiment use stop_experiment.',
   ].join('\n'),
@@ -24,7 +25,12 @@ export const deployToSurface = defineTool({
     experimentId: z.string().describe('Experiment id or key, e.g. "exp_ab12cd34ef56ab78"'),
     version: z.number().int().positive().describe('The version you read and validated, e.g. 1'),
     planHash: z.string().min(16).max(128).describe('planHash from validate_config (or from the previous deploy), e.g. "3f9a…"'),
-    allocationPercent: z.number().gt(0).max(100).optional().describe('Ramp to this share of surface traffic, e.g. 25 (the next rampPlan stage); omit to start or resume at the configured allocation'),
+    allocationPercent: z
+      .number()
+      .gt(0)
+      .max(100)
+      .optional()
+      .describe('Ramp to this share of surface traffic, e.g. 25 (the next rampPlan stage); omit to start or resume at the configured allocation'),
     dryRun: z.boolean().default(false).describe('Show the change without making it'),
     idempotencyKey: z.string().min(8).max(128).optional().describe('Client-chosen key for safe retries, e.g. a UUID'),
     confirmation: ConfirmationArgSchema.optional(),
@@ -48,7 +54,7 @@ export const deployToSurface = defineTool({
   handler: async (args, ctx) => {
     const { confirmation, ...rest } = args;
     const preview = ctx.app.deploys.deploy({ ...rest, dryRun: true }, ctx.write());
-    let given;
+    let given: GivenConfirmation | undefined;
     if (!args.dryRun && !preview.replayed && preview.confirmation.required) {
       const step = ctx.confirm(preview.confirmation.summary, confirmation);
       if (step.kind === 'ask') return step.ask;
@@ -57,7 +63,11 @@ export const deployToSurface = defineTool({
     const r = args.dryRun ? preview : await ctx.app.deployments.deploy({ ...rest, ...(given ? { confirmation: given } : {}) }, ctx.write());
     const p = r.plan;
     const what = args.dryRun ? 'Dry run: would' : r.applied ? 'Done:' : 'No change:';
-    const confirm = r.confirmation.given ? ` Confirmed via ${r.confirmation.given.via}.` : args.dryRun && r.confirmation.required ? ` Needs a confirmation (${r.confirmation.reason}).` : '';
+    const confirm = r.confirmation.given
+      ? ` Confirmed via ${r.confirmation.given.via}.`
+      : args.dryRun && r.confirmation.required
+        ? ` Needs a confirmation (${r.confirmation.reason}).`
+        : '';
     return {
       structured: r,
       text: `${what} ${p.action} '${r.experiment.key}' ${p.fromPercent}% → ${p.toPercent}% (${p.bucketsAfter} buckets). Status ${r.experiment.status}, v${r.experiment.version}, planHash ${r.planHash}.${confirm}${r.applied ? ' Next: send traffic, then get_metrics.' : ''}`,

@@ -4,7 +4,7 @@ import { notFound } from '../src/errors.js';
 
 export const getAssignment = defineTool({
   name: 'get_assignment',
-  title: 'Explain a unit\'s assignment',
+  title: "Explain a unit's assignment",
   description: [
     'Answers "which variant does unit X see on surface Y right now, and why": the unit\'s bucket, every running experiment on the surface with in/out and the reason (bucket owned or not, platform targeting), and the resulting layout slot by slot.',
     'Use it for QA before and during a launch (e.g. check a test account lands in treatment). Read-only: it records no exposure, unlike the serving endpoints.',
@@ -19,7 +19,9 @@ export const getAssignment = defineTool({
     surfaceId: z.string(),
     unitId: z.string(),
     bucket: z.number().int(),
-    experiments: z.array(z.object({ experimentId: z.string(), experimentKey: z.string(), inExperiment: z.boolean(), variant: z.string().nullable(), reason: z.string() })),
+    experiments: z.array(
+      z.object({ experimentId: z.string(), experimentKey: z.string(), inExperiment: z.boolean(), variant: z.string().nullable(), reason: z.string() }),
+    ),
     layout: z.array(z.object({ slotId: z.string(), contentId: z.string(), experimentId: z.string().nullable(), variant: z.string().nullable() })),
   }),
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
@@ -28,6 +30,9 @@ export const getAssignment = defineTool({
     if (!x) throw notFound('surface', surfaceId, 'Call list_surfaces to see the surface ids.');
     const structured = { surfaceId, unitId, bucket: x.bucket, experiments: x.experiments, layout: x.layout };
     const lines = x.experiments.map((e) => `- ${e.experimentKey}: ${e.inExperiment ? `in, variant ${e.variant}` : 'out'} (${e.reason})`);
-    return { structured, text: [`Unit '${unitId}' on ${surfaceId}: bucket ${x.bucket}.`, ...(lines.length ? lines : ['No running experiments on this surface.'])].join('\n') };
+    return {
+      structured,
+      text: [`Unit '${unitId}' on ${surfaceId}: bucket ${x.bucket}.`, ...(lines.length ? lines : ['No running experiments on this surface.'])].join('\n'),
+    };
   },
 });

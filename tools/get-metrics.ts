@@ -74,7 +74,10 @@ export const getMetrics = defineTool({
     const lines = r.metrics.flatMap((m) =>
       m.variants
         .filter((v) => !v.isControl)
-        .map((v) => `- ${m.metricId} (${m.role}) ${v.variant}: ${v.relative ? `${pct(v.relative.estimate)} [${pct(v.relative.lower)}, ${pct(v.relative.upper)}]` : 'n/a'} p=${v.pValue?.toPrecision(3) ?? 'n/a'} → ${v.assessment}${v.nonInferiority ? (v.nonInferiority.nonInferior ? ', non-inferior' : ', NOT shown non-inferior') : ''}`),
+        .map(
+          (v) =>
+            `- ${m.metricId} (${m.role}) ${v.variant}: ${v.relative ? `${pct(v.relative.estimate)} [${pct(v.relative.lower)}, ${pct(v.relative.upper)}]` : 'n/a'} p=${v.pValue?.toPrecision(3) ?? 'n/a'} → ${v.assessment}${v.nonInferiority ? (v.nonInferiority.nonInferior ? ', non-inferior' : ', NOT shown non-inferior') : ''}`,
+        ),
     );
     const d = r.decision;
     return {

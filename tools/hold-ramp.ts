@@ -18,7 +18,10 @@ export const holdRamp = defineTool({
   outputSchema: RampStatusSchema,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   handler: (args, ctx) => {
-    const s = args.action === 'hold' ? ctx.app.ramps.hold(args.experimentId, args.reason, ctx.write(args.reason)) : ctx.app.ramps.resume(args.experimentId, ctx.write(args.reason));
+    const s =
+      args.action === 'hold'
+        ? ctx.app.ramps.hold(args.experimentId, args.reason, ctx.write(args.reason))
+        : ctx.app.ramps.resume(args.experimentId, ctx.write(args.reason));
     return { structured: s, text: `${args.action === 'hold' ? 'Held' : 'Resumed'} automatic ramping.\n${rampText(s)}` };
   },
 });

@@ -18,4 +18,22 @@ import { advanceRamp } from './advance-ramp.js';
 import { holdRamp } from './hold-ramp.js';
 
 /** Every MCP tool, in the order an agent meets them. */
-export const tools: AnyToolDefinition[] = [listSurfaces, createExperiment, validateConfig, deployToSurface, getMetrics, stopExperiment, pauseExperiment, archiveExperiment, listExperiments, getExperiment, getAssignment, planPower, planExperiment, updateExperiment, getRampStatus, advanceRamp, holdRamp];
+export const tools: AnyToolDefinition[] = [
+  listSurfaces,
+  createExperiment,
+  validateConfig,
+  deployToSurface,
+  getMetrics,
+  stopExperiment,
+  pauseExperiment,
+  archiveExperiment,
+  listExperiments,
+  getExperiment,
+  getAssignment,
+  planPower,
+  planExperiment,
+  updateExperiment,
+  getRampStatus,
+  advanceRamp,
+  holdRamp,
+];

@@ -3,7 +3,9 @@ import { SurfaceSchema } from '../src/domain/schemas.js';
 import { defineTool } from '../src/mcp/define-tool.js';
 
 export const SurfaceViewSchema = SurfaceSchema.extend({
-  runningExperiments: z.array(z.object({ id: z.string(), key: z.string(), status: z.string(), allocationPercent: z.number(), slots: z.array(z.string()), buckets: z.number().int() })),
+  runningExperiments: z.array(
+    z.object({ id: z.string(), key: z.string(), status: z.string(), allocationPercent: z.number(), slots: z.array(z.string()), buckets: z.number().int() }),
+  ),
   freeBuckets: z.number().int(),
   freePercent: z.number(),
 });
@@ -11,7 +13,8 @@ export const SurfaceViewSchema = SurfaceSchema.extend({
 export const listSurfaces = defineTool({
   name: 'list_surfaces',
   title: 'List surfaces',
-  description: 'Lists the product surfaces experiments can run on (e.g. home, search, now-playing) with their slots (which content types each accepts and its default item), platforms, daily traffic, running experiments and free bucket share. Call it first when planning: pick a surface and slots, then find content in sealab://content and metrics in sealab://metrics, then create_experiment.',
+  description:
+    'Lists the product surfaces experiments can run on (e.g. home, search, now-playing) with their slots (which content types each accepts and its default item), platforms, daily traffic, running experiments and free bucket share. Call it first when planning: pick a surface and slots, then find content in sealab://content and metrics in sealab://metrics, then create_experiment.',
   inputSchema: z.object({}),
   outputSchema: z.object({ surfaces: z.array(SurfaceViewSchema) }),
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
@@ -19,7 +22,12 @@ export const listSurfaces = defineTool({
     const surfaces = ctx.app.catalog.surfaces();
     return {
       structured: { surfaces },
-      text: surfaces.map((s) => `- ${s.id} (${s.name}): slots ${s.slots.map((x) => `${x.id}[${x.accepts.join('/')}]`).join(', ')}; ${s.dailyTraffic}/day; ${s.runningExperiments.length} active; ${s.freePercent}% buckets free`).join('\n'),
+      text: surfaces
+        .map(
+          (s) =>
+            `- ${s.id} (${s.name}): slots ${s.slots.map((x) => `${x.id}[${x.accepts.join('/')}]`).join(', ')}; ${s.dailyTraffic}/day; ${s.runningExperiments.length} active; ${s.freePercent}% buckets free`,
+        )
+        .join('\n'),
     };
   },
 });

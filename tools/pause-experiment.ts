@@ -19,6 +19,9 @@ export const pauseExperiment = defineTool({
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   handler: async (args, ctx) => {
     const experiment = await ctx.app.deployments.pause(args, ctx.write(args.reason));
-    return { structured: { experiment }, text: `Paused '${experiment.key}' (v${experiment.version}); it keeps its buckets. Resume with deploy_to_surface {"experimentId":"${experiment.id}","version":${experiment.version}}.` };
+    return {
+      structured: { experiment },
+      text: `Paused '${experiment.key}' (v${experiment.version}); it keeps its buckets. Resume with deploy_to_surface {"experimentId":"${experiment.id}","version":${experiment.version}}.`,
+    };
   },
 });

@@ -5,7 +5,7 @@ export const planPower = defineTool({
   name: 'plan_power',
   title: 'Plan sample size and duration',
   description: [
-    'Power calculation for planning: the units per arm needed to detect a relative change (mde) in a metric at the given alpha and power, from the metric catalog\'s baseline mean and variance; with a surface and allocation, the expected duration in days from the surface\'s daily traffic.',
+    "Power calculation for planning: the units per arm needed to detect a relative change (mde) in a metric at the given alpha and power, from the metric catalog's baseline mean and variance; with a surface and allocation, the expected duration in days from the surface's daily traffic.",
     'Use it before create_experiment to choose mde, allocationPercent and analysisPlan.durationDays; validate_config runs the same check (UNDERPOWERED) on a full config.',
     'Read-only; stores nothing.',
   ].join('\n'),

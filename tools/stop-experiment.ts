@@ -1,3 +1,4 @@
+import type { GivenConfirmation } from '../src/app/experiments/experiment-types.js';
 import { z } from 'zod';
 import { ExperimentSchema } from '../src/domain/schemas.js';
 import { ConfirmationArgSchema, defineTool } from '../src/mcp/define-tool.js';
@@ -14,7 +15,10 @@ export const stopExperiment = defineTool({
   inputSchema: z.object({
     experimentId: z.string().describe('Experiment id or key'),
     reason: z.string().min(3).max(1000).describe('Why, e.g. "crash-rate up 30% in treatment"'),
-    outcome: z.enum(['stopped', 'rolled_back', 'shipped']).default('stopped').describe('"rolled_back" when the change was harmful, "shipped" when the decision is to ship'),
+    outcome: z
+      .enum(['stopped', 'rolled_back', 'shipped'])
+      .default('stopped')
+      .describe('"rolled_back" when the change was harmful, "shipped" when the decision is to ship'),
     version: z.number().int().positive().optional().describe('Version you reviewed, to refuse if it changed since, e.g. 3'),
     confirmation: ConfirmationArgSchema.optional(),
   }),
@@ -23,13 +27,16 @@ export const stopExperiment = defineTool({
   handler: async (args, ctx) => {
     const { confirmation, ...rest } = args;
     const status = ctx.app.stops.stopConfirmation(rest);
-    let given;
+    let given: GivenConfirmation | undefined;
     if (status.required) {
       const step = ctx.confirm(status.summary, confirmation);
       if (step.kind === 'ask') return step.ask;
       given = step.confirmation;
     }
     const experiment = await ctx.app.deployments.stop({ ...rest, ...(given ? { confirmation: given } : {}) }, ctx.write(args.reason));
-    return { structured: { experiment }, text: `Stopped '${experiment.key}' (${experiment.outcome}); status ${experiment.status}, v${experiment.version}. Users see the default layout.${given ? ` Confirmed via ${given.via}.` : ''}` };
+    return {
+      structured: { experiment },
+      text: `Stopped '${experiment.key}' (${experiment.outcome}); status ${experiment.status}, v${experiment.version}. Users see the default layout.${given ? ` Confirmed via ${given.via}.` : ''}`,
+    };
   },
 });

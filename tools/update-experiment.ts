@@ -14,8 +14,13 @@ export const updateExperiment = defineTool({
   inputSchema: z.object({
     experimentId: z.string().describe('Draft experiment id or key, e.g. "exp_ab12cd34ef56ab78"'),
     version: z.number().int().positive().describe('The version you read, e.g. 1'),
-    patch: z.array(JsonPatchOperationSchema).min(1).max(100).optional().describe('JSON Patch operations against the stored config, e.g. [{"op":"replace","path":"/allocationPercent","value":10}]'),
-    config: ExperimentConfigSchema.optional().describe('The whole new config instead of a patch (same shape as create_experiment\'s config)'),
+    patch: z
+      .array(JsonPatchOperationSchema)
+      .min(1)
+      .max(100)
+      .optional()
+      .describe('JSON Patch operations against the stored config, e.g. [{"op":"replace","path":"/allocationPercent","value":10}]'),
+    config: ExperimentConfigSchema.optional().describe("The whole new config instead of a patch (same shape as create_experiment's config)"),
   }),
   outputSchema: z.object({
     experiment: ExperimentSchema,

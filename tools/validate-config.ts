@@ -11,16 +11,16 @@ export const validateConfig = defineTool({
   name: 'validate_config',
   title: 'Validate experiment config',
   description: [
-    'Checks an experiment against sealab\'s rules and the surface policy; returns valid and findings {code, severity, path, message, fix, patch?}.',
+    "Checks an experiment against sealab's rules and the surface policy; returns valid and findings {code, severity, path, message, fix, patch?}.",
     'Give experimentId to validate a stored experiment: the verdict is recorded and you get a planHash, which deploy_to_surface must cite. Editing the config or a policy change makes it stale: validate again.',
     'Or give config to check a plan before create_experiment (nothing is recorded, no planHash).',
     'Where a fix is mechanical the finding carries a JSON Patch (RFC 6902) against the returned config; fixPatch is all of them. Send them to update_experiment {"experimentId","version","patch"} for a stored draft, or apply them to your inline config.',
-    'Rules (sealab://rules explains each code): schema and naming, one control, weights, allocation and first ramp stage within the policy caps, slots and content fit (type, platforms), collisions (same slot, exclusivity group, holdbacks, free buckets), slot concurrency, duplicates of running experiments, required guardrails and margins, metrics exist and match the hypothesis\'s direction, power (days needed from traffic), freeze windows, duration and MDE range.',
+    "Rules (sealab://rules explains each code): schema and naming, one control, weights, allocation and first ramp stage within the policy caps, slots and content fit (type, platforms), collisions (same slot, exclusivity group, holdbacks, free buckets), slot concurrency, duplicates of running experiments, required guardrails and margins, metrics exist and match the hypothesis's direction, power (days needed from traffic), freeze windows, duration and MDE range.",
     'Errors block deployment; warnings do not.',
   ].join('\n'),
   inputSchema: z.object({
     experimentId: z.string().optional().describe('Stored experiment id or key, e.g. "exp_ab12cd34ef56ab78"'),
-    config: z.unknown().optional().describe('An inline experiment config (same shape as create_experiment\'s config) to check before creating'),
+    config: z.unknown().optional().describe("An inline experiment config (same shape as create_experiment's config) to check before creating"),
   }),
   outputSchema: z.object({
     valid: z.boolean(),
@@ -32,19 +32,33 @@ export const validateConfig = defineTool({
     policyVersion: z.string().describe('The policy revision judged against (sealab://policy)'),
     recorded: z.boolean(),
     config: ExperimentConfigSchema.nullable().describe('The config as judged, defaults filled: the patches apply to it'),
-    fixPatch: z.array(JsonPatchOperationSchema).describe('Every finding\'s patch in order, duplicates removed'),
+    fixPatch: z.array(JsonPatchOperationSchema).describe("Every finding's patch in order, duplicates removed"),
     power: PowerSchema,
   }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   handler: (args, ctx) => {
     const r = ctx.app.experiments.validate(args, ctx.write());
     const errors = r.findings.filter((x) => x.severity === 'error').length;
-    const lines = r.findings.map((x) => `- [${x.severity}] ${x.code} at ${x.path}: ${x.message}. Fix: ${x.fix}${x.patch ? ` Patch: ${JSON.stringify(x.patch)}` : ''}`);
+    const lines = r.findings.map(
+      (x) => `- [${x.severity}] ${x.code} at ${x.path}: ${x.message}. Fix: ${x.fix}${x.patch ? ` Patch: ${JSON.stringify(x.patch)}` : ''}`,
+    );
     const head = r.valid
       ? `Valid${r.recorded ? ` (v${r.version}, policy ${r.policyVersion}). Next: deploy_to_surface {"experimentId":"${r.experimentId}","version":${r.version},"planHash":"${r.planHash}","dryRun":true}` : '. Next: create_experiment with this config'}.`
       : `Invalid: ${errors} error(s).${r.fixPatch.length ? ` ${r.recorded ? `update_experiment {"experimentId":"${r.experimentId}","version":${r.version},"patch":fixPatch} applies the mechanical fixes` : 'Apply fixPatch to config'}, then validate again.` : ''}`;
     return {
-      structured: { valid: r.valid, findings: r.findings, experimentId: r.experimentId, version: r.version, configHash: r.configHash, planHash: r.planHash, policyVersion: r.policyVersion, recorded: r.recorded, config: r.config ?? null, fixPatch: r.fixPatch, power: r.power ?? null },
+      structured: {
+        valid: r.valid,
+        findings: r.findings,
+        experimentId: r.experimentId,
+        version: r.version,
+        configHash: r.configHash,
+        planHash: r.planHash,
+        policyVersion: r.policyVersion,
+        recorded: r.recorded,
+        config: r.config ?? null,
+        fixPatch: r.fixPatch,
+        power: r.power ?? null,
+      },
       text: [head, ...lines].join('\n'),
     };
   },

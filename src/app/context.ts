@@ -23,7 +23,6 @@ export const systemWrite = (operation: string): WriteContext => ({ actor: 'syste
 /** What changed, so resource subscribers and caches can react. */
 export type ChangeEvent = { kind: 'experiment'; id: string; surfaceId: string };
 
-
 /**
  * Called inside the transaction of every status write (deploy, stop, pause) when the systems are
  * embedded: the deploy saga records the operation and the systems' state in that same transaction.

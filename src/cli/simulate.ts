@@ -42,7 +42,10 @@ export const DEMO_EXPERIMENT = {
   allocationPercent: 10,
   rampPlan: { stages: [20] },
   successMetrics: ['stream-rate'],
-  guardrails: [{ metricId: 'crash-rate', margin: 0.02 }, { metricId: 'latency-ms', margin: 0.05 }],
+  guardrails: [
+    { metricId: 'crash-rate', margin: 0.02 },
+    { metricId: 'latency-ms', margin: 0.05 },
+  ],
   analysisPlan: { alpha: 0.05, power: 0.8, mde: 0.05, durationDays: 14, sequential: true },
 };
 
@@ -52,7 +55,12 @@ export const DEMO_EXPERIMENT = {
  * posted in batches to /v1/events. Treatment units stream with probability baseline × (1 + effect).
  */
 export async function runSimulation(o: SimulationOptions): Promise<{ experimentId: string; units: number; exposed: number }> {
-  const api = ky.create({ prefixUrl: o.url.replace(/\/$/, '') + '/v1', timeout: 15_000, headers: o.token ? { authorization: `Bearer ${o.token}` } : {}, ...(o.fetch ? { fetch: o.fetch } : {}) });
+  const api = ky.create({
+    prefixUrl: `${o.url.replace(/\/$/, '')}/v1`,
+    timeout: 15_000,
+    headers: o.token ? { authorization: `Bearer ${o.token}` } : {},
+    ...(o.fetch ? { fetch: o.fetch } : {}),
+  });
   const rand = prng(o.seed);
   const exp = await ensureExperiment(api, o);
   o.out(`simulating ${o.units} units on '${exp.surfaceId}' for ${exp.key} (${exp.id}), true effect ${(o.effect * 100).toFixed(1)}%`);
@@ -68,7 +76,9 @@ export async function runSimulation(o: SimulationOptions): Promise<{ experimentI
   for (let start = 0; start < o.units; start += CONCURRENCY) {
     const ids = Array.from({ length: Math.min(CONCURRENCY, o.units - start) }, (_, k) => `sim-${o.seed}-${start + k}`);
     const answers = await Promise.all(
-      ids.map((unit) => api.get(`surfaces/${exp.surfaceId}/assignment`, { searchParams: { unit } }).json<{ assignments: { experimentId: string; variant: string }[] }>()),
+      ids.map((unit) =>
+        api.get(`surfaces/${exp.surfaceId}/assignment`, { searchParams: { unit } }).json<{ assignments: { experimentId: string; variant: string }[] }>(),
+      ),
     );
     answers.forEach((a, k) => {
       const mine = a.assignments.find((x) => x.experimentId === exp.id);
@@ -95,7 +105,12 @@ function unitEvents(unit: string, lift: number, rand: () => number): unknown[] {
   return out;
 }
 
-interface ExpInfo { id: string; key: string; surfaceId: string; control: string }
+interface ExpInfo {
+  id: string;
+  key: string;
+  surfaceId: string;
+  control: string;
+}
 
 async function ensureExperiment(api: KyInstance, o: SimulationOptions): Promise<ExpInfo> {
   type E = { id: string; key: string; surfaceId: string; status: string; version: number; variants: { key: string; isControl: boolean }[] };
@@ -114,9 +129,17 @@ async function ensureExperiment(api: KyInstance, o: SimulationOptions): Promise<
     if (!v.valid) throw new Error(`demo experiment failed validation: ${v.findings.map((f) => f.code).join(', ')}`);
     // REST cannot show a confirmation form: the operator running `sealab simulate` is the human confirming.
     const confirmation = { reason: 'sealab simulate: synthetic demo traffic, started by the operator' };
-    const started = await api.post(`experiments/${exp.id}/deploy`, { json: { version: exp.version, planHash: v.planHash, confirmation } }).json<{ experiment: E; planHash: string }>();
+    const started = await api
+      .post(`experiments/${exp.id}/deploy`, { json: { version: exp.version, planHash: v.planHash, confirmation } })
+      .json<{ experiment: E; planHash: string }>();
     const target = DEMO_EXPERIMENT.rampPlan.stages[0];
-    exp = (await api.post(`experiments/${exp.id}/deploy`, { json: { version: started.experiment.version, planHash: started.planHash, allocationPercent: target, confirmation } }).json<{ experiment: E }>()).experiment;
+    exp = (
+      await api
+        .post(`experiments/${exp.id}/deploy`, {
+          json: { version: started.experiment.version, planHash: started.planHash, allocationPercent: target, confirmation },
+        })
+        .json<{ experiment: E }>()
+    ).experiment;
     o.out(`created, validated and deployed ${exp.key} (${exp.id}) at ${DEMO_EXPERIMENT.allocationPercent}%, ramped to ${target}%`);
   }
   if (exp.status !== 'running') throw new Error(`demo experiment is ${exp.status}; pass --experiment with a running one`);

@@ -1,7 +1,16 @@
 import { bucketsForPercent, freeRanges, rangesSize } from './assignment.js';
 import type { SurfacePolicy } from './policy.js';
 import { conflicts, holdbackRanges } from './rules/index.js';
-import { ExperimentConfigSchema, stripControl, type ContentItem, type Experiment, type ExperimentConfig, type Metric, type Slot, type Surface } from './schemas.js';
+import {
+  ExperimentConfigSchema,
+  stripControl,
+  type ContentItem,
+  type Experiment,
+  type ExperimentConfig,
+  type Metric,
+  type Slot,
+  type Surface,
+} from './schemas.js';
 import { requiredSampleSizePerArm } from './stats/index.js';
 
 /** What an agent asks the generator for: a goal in words and a surface, plus optional hints. */
@@ -34,7 +43,11 @@ export interface Plan {
   sample: { requiredPerArm: number; requiredTotal: number; unitsPerDay: number; daysNeeded: number | null };
 }
 
-const STOP = new Set('a an and any at be by do for from get i in is it least make more most of on one or our per people share since so than that the their them this to units unit user users via we what when which who will with first exposed surface'.split(' '));
+const STOP = new Set(
+  'a an and any at be by do for from get i in is it least make more most of on one or our per people share since so than that the their them this to units unit user users via we what when which who will with first exposed surface'.split(
+    ' ',
+  ),
+);
 /** A few everyday words for what the demo catalog measures; unknown words still match by overlap. */
 const SYNONYMS: Record<string, string[]> = {
   listen: ['stream', 'play'],
@@ -67,7 +80,11 @@ const stemOf = (word: string) => (word.length > 4 ? word.replace(/(ing|ed|s)$/, 
 
 const overlap = (a: Set<string>, b: Set<string>) => [...a].filter((x) => b.has(x)).length;
 
-const slug = (text: string) => text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '');
+const slug = (text: string) =>
+  text
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '');
 
 /** Pure generator: a complete draft config with safe defaults, and the reasons for each choice. */
 export function planExperimentConfig(req: PlanRequest, ctx: PlanContext): Plan {
@@ -84,7 +101,9 @@ export function planExperimentConfig(req: PlanRequest, ctx: PlanContext): Plan {
   const stages: number[] = [];
   for (let x = start * 2; x < sizing.target; x *= 2) stages.push(x);
   if (sizing.target > start) stages.push(sizing.target);
-  rationale.push(`ramp: start at ${start}% (policy first-stage cap ${ctx.policy.firstStageCapPercent}%), then ${stages.length ? stages.map((s) => `${s}%`).join(' → ') : 'stay there'}`);
+  rationale.push(
+    `ramp: start at ${start}% (policy first-stage cap ${ctx.policy.firstStageCapPercent}%), then ${stages.length ? stages.map((s) => `${s}%`).join(' → ') : 'stay there'}`,
+  );
   const key = uniqueKey(req.key ?? `${ctx.surface.id}-${slug(item.id)}-${slug(metric.id)}`.slice(0, 56), ctx.existingKeys);
   const config = ExperimentConfigSchema.parse({
     key,
@@ -118,7 +137,11 @@ function pickMetric(req: PlanRequest, ctx: PlanContext, words: Set<string>, rati
   // Best overlap with the goal; binary metrics need the least traffic; then catalog order.
   scored.sort((a, b) => b.score - a.score || b.binary - a.binary || a.i - b.i);
   const best = scored[0].m;
-  rationale.push(scored[0].score > 0 ? `success metric: ${best.id}, the catalog metric closest to the goal ("${best.name}", ${best.direction} is better)` : `success metric: ${best.id}, no metric matched the goal's words; the first binary one is the cheapest to power`);
+  rationale.push(
+    scored[0].score > 0
+      ? `success metric: ${best.id}, the catalog metric closest to the goal ("${best.name}", ${best.direction} is better)`
+      : `success metric: ${best.id}, no metric matched the goal's words; the first binary one is the cheapest to power`,
+  );
   return best;
 }
 
@@ -126,8 +149,14 @@ function pickTreatment(req: PlanRequest, ctx: PlanContext, words: Set<string>, r
   const s = ctx.surface;
   const busy = (slot: Slot) => ctx.active.filter((e) => e.variants.some((v) => v.overrides.some((o) => o.slotId === slot.id))).length;
   const slots = (req.slotIds?.length ? s.slots.filter((x) => req.slotIds!.includes(x.id)) : s.slots).filter((x) => busy(x) < ctx.policy.maxConcurrentPerSlot);
-  const items = (req.contentIds?.length ? ctx.content.filter((c) => req.contentIds!.includes(c.id)) : ctx.content).filter((c) => s.platforms.every((p) => c.platforms.includes(p)));
-  const pairs = slots.flatMap((slot) => items.filter((it) => slot.accepts.includes(it.type) && it.id !== slot.defaultContentId).map((item) => ({ slot, item, score: overlap(words, tokens(`${item.id} ${item.title}`, false)), busy: busy(slot) })));
+  const items = (req.contentIds?.length ? ctx.content.filter((c) => req.contentIds!.includes(c.id)) : ctx.content).filter((c) =>
+    s.platforms.every((p) => c.platforms.includes(p)),
+  );
+  const pairs = slots.flatMap((slot) =>
+    items
+      .filter((it) => slot.accepts.includes(it.type) && it.id !== slot.defaultContentId)
+      .map((item) => ({ slot, item, score: overlap(words, tokens(`${item.id} ${item.title}`, false)), busy: busy(slot) })),
+  );
   if (!pairs.length) {
     const slot = slots[0] ?? s.slots[0];
     const item = items.find((it) => slot.accepts.includes(it.type)) ?? ctx.content.find((it) => slot.accepts.includes(it.type)) ?? ctx.content[0];
@@ -136,7 +165,9 @@ function pickTreatment(req: PlanRequest, ctx: PlanContext, words: Set<string>, r
   }
   pairs.sort((a, b) => b.score - a.score || a.busy - b.busy || a.slot.position - b.slot.position);
   const { slot, item, score } = pairs[0];
-  rationale.push(`treatment: '${item.id}' (${item.type}, "${item.title}") in ${slot.id}, which accepts ${slot.accepts.join('/')}${score ? ', matched from the goal' : ''}; available on every platform of ${s.id}${busy(slot) ? `; ${busy(slot)} experiment(s) already on the slot` : ', no experiment on the slot'}`);
+  rationale.push(
+    `treatment: '${item.id}' (${item.type}, "${item.title}") in ${slot.id}, which accepts ${slot.accepts.join('/')}${score ? ', matched from the goal' : ''}; available on every platform of ${s.id}${busy(slot) ? `; ${busy(slot)} experiment(s) already on the slot` : ', no experiment on the slot'}`,
+  );
   return { slot, item };
 }
 
@@ -146,7 +177,9 @@ function pickGuardrails(ctx: PlanContext, metric: Metric, rationale: string[]): 
     if (out.length >= Math.max(ctx.policy.minGuardrails, 2)) break;
     if (m.isGuardrail && m.id !== metric.id && !out.some((g) => g.metricId === m.id)) out.push({ metricId: m.id, margin: 0.02 });
   }
-  rationale.push(`guardrails: ${out.map((g) => `${g.metricId} (margin ${g.margin})`).join(', ')}; the policy requires ${ctx.policy.requiredGuardrails.map((r) => r.metricId).join(', ') || 'none by name'} and at least ${ctx.policy.minGuardrails}`);
+  rationale.push(
+    `guardrails: ${out.map((g) => `${g.metricId} (margin ${g.margin})`).join(', ')}; the policy requires ${ctx.policy.requiredGuardrails.map((r) => r.metricId).join(', ') || 'none by name'} and at least ${ctx.policy.minGuardrails}`,
+  );
   return out;
 }
 
@@ -170,7 +203,11 @@ function size(req: PlanRequest, ctx: PlanContext, metric: Metric, mde: number, s
   rationale.push(
     `sample: detecting a ${(mde * 100).toFixed(1)}% change in ${metric.id} (baseline ${+metric.baselineMean.toPrecision(4)}, variance ${+metric.baselineVariance.toPrecision(4)}) needs ${total} units; at ${target}% of ${s.dailyTraffic}/day that is ${Number.isFinite(days) ? days : '∞'} days, planned as ${durationDays} (whole weeks, policy ${p.minDurationDays}–${p.maxDurationDays}; a fixed-horizon size, as validate_config's power check)${daysAt(target) > durationDays ? ' — still underpowered: accept a larger mde or more traffic' : ''}`,
   );
-  return { target, durationDays, sample: { requiredPerArm: perArm, requiredTotal: total, unitsPerDay: Math.floor(perDayAt(target)), daysNeeded: Number.isFinite(days) ? days : null } };
+  return {
+    target,
+    durationDays,
+    sample: { requiredPerArm: perArm, requiredTotal: total, unitsPerDay: Math.floor(perDayAt(target)), daysNeeded: Number.isFinite(days) ? days : null },
+  };
 }
 
 function uniqueKey(base: string, taken: Set<string>): string {

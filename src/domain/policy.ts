@@ -37,18 +37,18 @@ export const ConfirmationPolicySchema = z.strictObject({
 });
 
 const SurfacePolicyShape = z.strictObject({
-    requiredGuardrails: z.array(RequiredGuardrailSchema),
-    minGuardrails: z.number().int().min(0),
-    maxAllocationPercent: Percent,
-    maxConcurrentPerSlot: z.number().int().min(1),
-    firstStageCapPercent: Percent,
-    minDurationDays: z.number().int().positive(),
-    maxDurationDays: z.number().int().positive(),
-    mdeRange: z.strictObject({ min: z.number().gt(0), max: z.number().gt(0) }),
-    maxVariants: z.number().int().min(2),
-    freezeWindows: z.array(FreezeWindowSchema),
-    allocationApprovals: z.array(AllocationApprovalSchema),
-    confirmation: ConfirmationPolicySchema,
+  requiredGuardrails: z.array(RequiredGuardrailSchema),
+  minGuardrails: z.number().int().min(0),
+  maxAllocationPercent: Percent,
+  maxConcurrentPerSlot: z.number().int().min(1),
+  firstStageCapPercent: Percent,
+  minDurationDays: z.number().int().positive(),
+  maxDurationDays: z.number().int().positive(),
+  mdeRange: z.strictObject({ min: z.number().gt(0), max: z.number().gt(0) }),
+  maxVariants: z.number().int().min(2),
+  freezeWindows: z.array(FreezeWindowSchema),
+  allocationApprovals: z.array(AllocationApprovalSchema),
+  confirmation: ConfirmationPolicySchema,
 });
 
 /** Cross-field rules, checked on the defaults and on every surface's resolved policy. */
@@ -65,17 +65,20 @@ export const SurfacePolicySchema = SurfacePolicyShape.superRefine((p, ctx) => {
 });
 export type SurfacePolicy = z.infer<typeof SurfacePolicySchema>;
 
-export const PolicySchema = z.strictObject({
-  version: z.string().min(1).max(64).describe('Label of this policy revision, e.g. "2026-11-01"'),
-  description: z.string().max(2000).optional(),
-  srmThreshold: z.number().gt(0).lt(1).describe('p-value below which a sample-ratio mismatch is flagged'),
-  defaults: SurfacePolicySchema,
-  surfaces: z.record(Id, SurfacePolicyShape.partial()).default({}).describe('Per-surface overrides of the defaults, key by key'),
-}).superRefine((doc, ctx) => {
-  for (const [id, override] of Object.entries(doc.surfaces)) {
-    for (const issue of coherent({ ...doc.defaults, ...override })) ctx.addIssue({ code: 'custom', path: ['surfaces', id, ...issue.path], message: `${issue.message} (with the defaults applied)` });
-  }
-});
+export const PolicySchema = z
+  .strictObject({
+    version: z.string().min(1).max(64).describe('Label of this policy revision, e.g. "2026-11-01"'),
+    description: z.string().max(2000).optional(),
+    srmThreshold: z.number().gt(0).lt(1).describe('p-value below which a sample-ratio mismatch is flagged'),
+    defaults: SurfacePolicySchema,
+    surfaces: z.record(Id, SurfacePolicyShape.partial()).default({}).describe('Per-surface overrides of the defaults, key by key'),
+  })
+  .superRefine((doc, ctx) => {
+    for (const [id, override] of Object.entries(doc.surfaces)) {
+      for (const issue of coherent({ ...doc.defaults, ...override }))
+        ctx.addIssue({ code: 'custom', path: ['surfaces', id, ...issue.path], message: `${issue.message} (with the defaults applied)` });
+    }
+  });
 export type Policy = z.infer<typeof PolicySchema>;
 
 /** The built-in baseline; policy/default.json states the same defaults (a test keeps them equal). */
@@ -113,7 +116,13 @@ export function activeFreeze(p: SurfacePolicy, at: Date): SurfacePolicy['freezeW
   return p.freezeWindows.find((w) => Date.parse(w.start) <= t && t < Date.parse(w.end));
 }
 
-const globToRegExp = (pattern: string) => new RegExp(`^${pattern.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+const globToRegExp = (pattern: string) =>
+  new RegExp(
+    `^${pattern
+      .split('*')
+      .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  );
 
 /** The approval rule an actor fails for deploying at `percent`, or undefined when allowed. */
 export function missingApproval(p: SurfacePolicy, actor: string, percent: number): SurfacePolicy['allocationApprovals'][number] | undefined {

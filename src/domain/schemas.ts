@@ -2,7 +2,11 @@ import { z } from 'zod';
 
 /** Zod schemas are the single source of truth for shapes: MCP, REST and storage use them. */
 
-export const Id = z.string().min(1).max(64).regex(/^[a-z0-9][a-z0-9_-]*$/, 'lowercase letters, digits, - and _ only');
+export const Id = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[a-z0-9][a-z0-9_-]*$/, 'lowercase letters, digits, - and _ only');
 
 /** Control characters (all but tab and newline) and bidi overrides never reach storage or an agent's context. */
 const CONTROL_CHARS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069]/g;
@@ -34,7 +38,9 @@ export const SurfaceSchema = z.object({
   salt: z.string().min(1),
   slots: z.array(SlotSchema).min(1),
   holdbacks: z
-    .array(z.object({ id: Id, name: z.string(), buckets: z.array(z.tuple([z.number().int(), z.number().int()])).describe('Reserved bucket ranges [start, end)') }))
+    .array(
+      z.object({ id: Id, name: z.string(), buckets: z.array(z.tuple([z.number().int(), z.number().int()])).describe('Reserved bucket ranges [start, end)') }),
+    )
     .optional()
     .describe('Long-term holdbacks: buckets no experiment may own'),
 });
@@ -95,8 +101,15 @@ export const RampPlanSchema = z.object({
     .array(z.number().gt(0).max(100))
     .max(10)
     .default([])
-    .describe('Later allocations, ascending, that deploy_to_surface ramps through after starting at allocationPercent, e.g. [25, 50]; a ramp may not skip a stage'),
-  minHours: z.number().min(0).max(2160).optional().describe('Minimum hours each stage runs before the ramp scheduler advances to the next (default 24), e.g. 48'),
+    .describe(
+      'Later allocations, ascending, that deploy_to_surface ramps through after starting at allocationPercent, e.g. [25, 50]; a ramp may not skip a stage',
+    ),
+  minHours: z
+    .number()
+    .min(0)
+    .max(2160)
+    .optional()
+    .describe('Minimum hours each stage runs before the ramp scheduler advances to the next (default 24), e.g. 48'),
   gate: RampGateSchema.optional().describe('What must hold before the scheduler advances a stage, besides SRM passing and no guardrail significantly worse'),
 });
 
@@ -105,10 +118,19 @@ export const AnalysisPlanSchema = z.object({
   power: z.number().gt(0.5).lt(1).default(0.8),
   mde: z.number().gt(0).lt(10).default(0.02).describe('Minimum detectable effect, relative to the control mean, e.g. 0.02'),
   durationDays: z.number().int().min(1).max(180).default(14),
-  sequential: z.boolean().default(true).describe('true (default): always-valid inference, safe to peek at any time; false: fixed horizon, read once at the planned duration'),
-  looks: z.number().int().min(2).max(20).optional().describe('Group-sequential plan: the number of equally spaced looks (O\'Brien–Fleming alpha spending); overrides sequential'),
+  sequential: z
+    .boolean()
+    .default(true)
+    .describe('true (default): always-valid inference, safe to peek at any time; false: fixed horizon, read once at the planned duration'),
+  looks: z
+    .number()
+    .int()
+    .min(2)
+    .max(20)
+    .optional()
+    .describe("Group-sequential plan: the number of equally spaced looks (O'Brien–Fleming alpha spending); overrides sequential"),
   correction: z.enum(['holm', 'bonferroni', 'bh']).default('holm').describe('Multiple-testing correction across success metrics'),
-  cuped: z.boolean().default(true).describe('Adjust with each unit\'s pre-exposure value of the metric (CUPED) when it helps'),
+  cuped: z.boolean().default(true).describe("Adjust with each unit's pre-exposure value of the metric (CUPED) when it helps"),
   bayesian: z.boolean().default(false).describe('Also report chance to beat control and expected loss (Gaussian model)'),
 });
 
@@ -121,12 +143,28 @@ export const ExperimentConfigSchema = z.object({
   surfaceId: Id.describe('Surface to run on, e.g. "home" (see list_surfaces)'),
   exclusivityGroup: Id.optional().describe('Experiments in the same group on a surface never share a unit, whatever slots they touch, e.g. "home-ranking"'),
   variants: z.array(VariantSchema).min(2).max(10),
-  allocationPercent: z.number().gt(0).max(100).default(10).describe('Share of the surface traffic in the experiment now: where a draft starts (at most the policy\'s first-stage cap), then the current ramp stage, e.g. 10'),
+  allocationPercent: z
+    .number()
+    .gt(0)
+    .max(100)
+    .default(10)
+    .describe(
+      "Share of the surface traffic in the experiment now: where a draft starts (at most the policy's first-stage cap), then the current ramp stage, e.g. 10",
+    ),
   rampPlan: RampPlanSchema.default({ stages: [] }).describe('Planned later allocations, e.g. {"stages":[25,50]}'),
   targeting: TargetingSchema.default({}),
   successMetrics: z.array(Id).min(1).max(5).describe('Metric ids the experiment aims to improve, e.g. ["stream-rate"]'),
   guardrails: z.array(GuardrailSchema).default([]).describe('Metrics that must not get worse'),
-  analysisPlan: AnalysisPlanSchema.default({ alpha: 0.05, power: 0.8, mde: 0.02, durationDays: 14, sequential: true, correction: 'holm', cuped: true, bayesian: false }),
+  analysisPlan: AnalysisPlanSchema.default({
+    alpha: 0.05,
+    power: 0.8,
+    mde: 0.02,
+    durationDays: 14,
+    sequential: true,
+    correction: 'holm',
+    cuped: true,
+    bayesian: false,
+  }),
 });
 
 export const BucketRange = z.tuple([z.number().int(), z.number().int()]);
@@ -170,6 +208,9 @@ export const FindingSchema = z.object({
   path: z.string().describe('JSON path into the config, e.g. "$.variants[1].weight"'),
   message: z.string(),
   fix: z.string().describe('What to change to resolve it'),
-  patch: z.array(JsonPatchOperationSchema).optional().describe('Where the fix is mechanical: a JSON Patch to apply to the config (update_experiment accepts it as is)'),
+  patch: z
+    .array(JsonPatchOperationSchema)
+    .optional()
+    .describe('Where the fix is mechanical: a JSON Patch to apply to the config (update_experiment accepts it as is)'),
 });
 export type Finding = z.infer<typeof FindingSchema>;

@@ -1,4 +1,11 @@
-import { CLIENT_CAPABILITIES_META_KEY, inputRequired, inputResponse, type ClientCapabilities, type McpServer, type ServerContext } from '@modelcontextprotocol/server';
+import {
+  CLIENT_CAPABILITIES_META_KEY,
+  inputRequired,
+  inputResponse,
+  type ClientCapabilities,
+  type McpServer,
+  type ServerContext,
+} from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { stripControl } from '../domain/schemas.js';
 import { AppError } from '../errors.js';
@@ -31,15 +38,35 @@ export function confirmStep(server: McpServer, sctx: ServerContext, tool: string
     const answer = inputResponse(sctx.mcpReq.inputResponses, KEY);
     if (answer.kind === 'missing') {
       const message = `sealab asks you to confirm: ${summary}.${given ? ` The agent's reason: ${JSON.stringify(given.reason)}.` : ''}`;
-      return { kind: 'ask', ask: { inputRequired: inputRequired({ inputRequests: { [KEY]: inputRequired.elicit({ message, requestedSchema: FormSchema }) } }) } };
+      return {
+        kind: 'ask',
+        ask: { inputRequired: inputRequired({ inputRequests: { [KEY]: inputRequired.elicit({ message, requestedSchema: FormSchema }) } }) },
+      };
     }
     const form = answer.kind === 'elicit' && answer.action === 'accept' ? FormSchema.safeParse(answer.content) : undefined;
     if (!form?.success || !form.data.approve) {
-      const how = answer.kind === 'elicit' ? (answer.action === 'accept' ? 'did not approve' : answer.action === 'decline' ? 'declined' : 'cancelled') : 'gave no answer to';
-      throw new AppError('PRECONDITION_FAILED', `the human ${how} the confirmation for: ${summary}; nothing changed`, `Do not retry on your own: ask the human what to change (update_experiment, a smaller allocation) before calling ${tool} again.`, { reason: 'confirmation_declined' });
+      const how =
+        answer.kind === 'elicit'
+          ? answer.action === 'accept'
+            ? 'did not approve'
+            : answer.action === 'decline'
+              ? 'declined'
+              : 'cancelled'
+          : 'gave no answer to';
+      throw new AppError(
+        'PRECONDITION_FAILED',
+        `the human ${how} the confirmation for: ${summary}; nothing changed`,
+        `Do not retry on your own: ask the human what to change (update_experiment, a smaller allocation) before calling ${tool} again.`,
+        { reason: 'confirmation_declined' },
+      );
     }
     return { kind: 'confirmed', confirmation: { via: 'elicitation', reason: stripControl(form.data.reason) } };
   }
   if (given) return { kind: 'confirmed', confirmation: { via: 'argument', reason: stripControl(given.reason) } };
-  throw new AppError('PRECONDITION_FAILED', `confirmation required for: ${summary}`, `This client cannot show a confirmation form: ask a human to approve, then call ${tool} again with confirmation: {"reason": "<who approved and why>"}.`, { reason: 'confirmation_required' });
+  throw new AppError(
+    'PRECONDITION_FAILED',
+    `confirmation required for: ${summary}`,
+    `This client cannot show a confirmation form: ask a human to approve, then call ${tool} again with confirmation: {"reason": "<who approved and why>"}.`,
+    { reason: 'confirmation_required' },
+  );
 }

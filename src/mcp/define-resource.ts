@@ -29,7 +29,13 @@ export function registerResources(server: McpServer, defs: ResourceDefinition[],
     const list = def.list;
     const template = new ResourceTemplate(def.uri, {
       list: async () => ({ resources: list(app).map((x) => ({ uri: def.uri.replace('{id}', x.id), name: x.name, mimeType: 'application/json' })) }),
-      complete: { id: (value) => list(app).map((x) => x.id).filter((id) => id.startsWith(value)).slice(0, 100) },
+      complete: {
+        id: (value) =>
+          list(app)
+            .map((x) => x.id)
+            .filter((id) => id.startsWith(value))
+            .slice(0, 100),
+      },
     });
     server.registerResource(def.name, template, meta, async (uri, vars) => {
       const id = Array.isArray(vars.id) ? vars.id[0] : vars.id;

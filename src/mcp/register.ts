@@ -16,7 +16,13 @@ export function registerTools(server: McpServer, tools: AnyToolDefinition[], app
     if (opts.readOnly && !tool.annotations.readOnlyHint) continue;
     server.registerTool(
       tool.name,
-      { title: tool.title, description: tool.description, inputSchema: listedOnly(tool.inputSchema), outputSchema: tool.outputSchema, annotations: { title: tool.title, ...tool.annotations } },
+      {
+        title: tool.title,
+        description: tool.description,
+        inputSchema: listedOnly(tool.inputSchema),
+        outputSchema: tool.outputSchema,
+        annotations: { title: tool.title, ...tool.annotations },
+      },
       async (args: unknown, sctx: ServerContext) => {
         const requestId = randomUUID();
         const logger = app.logger.child({ tool: tool.name, requestId, mcpRequestId: sctx.mcpReq.id });
@@ -29,7 +35,10 @@ export function registerTools(server: McpServer, tools: AnyToolDefinition[], app
           progress: async (progress, total, message) => {
             const token = sctx.mcpReq._meta?.progressToken;
             if (token === undefined) return;
-            await sctx.mcpReq.notify({ method: 'notifications/progress', params: { progressToken: token, progress, ...(total !== undefined ? { total } : {}), ...(message ? { message } : {}) } });
+            await sctx.mcpReq.notify({
+              method: 'notifications/progress',
+              params: { progressToken: token, progress, ...(total !== undefined ? { total } : {}), ...(message ? { message } : {}) },
+            });
           },
           confirm: (summary, given) => confirmStep(server, sctx, tool.name, summary, given),
         };
@@ -60,12 +69,19 @@ const isAsk = (x: unknown): x is AskInput => typeof x === 'object' && x !== null
  */
 function listedOnly(schema: z.ZodType) {
   const std = schema['~standard'] as unknown as { jsonSchema: unknown };
-  return { '~standard': { version: 1 as const, vendor: 'sealab', validate: (value: unknown) => ({ value }), jsonSchema: std.jsonSchema } } as unknown as z.ZodType;
+  return {
+    '~standard': { version: 1 as const, vendor: 'sealab', validate: (value: unknown) => ({ value }), jsonSchema: std.jsonSchema },
+  } as unknown as z.ZodType;
 }
 
 function parseArgs(tool: AnyToolDefinition, args: unknown): unknown {
   const parsed = (tool.inputSchema as z.ZodType).safeParse(args ?? {});
   if (parsed.success) return parsed.data;
   const issues = parsed.error.issues.map((i) => `${i.path.map(String).join('.') || '(arguments)'}: ${i.message}`);
-  throw new AppError('INVALID_INPUT', `invalid arguments for ${tool.name}: ${issues.slice(0, 6).join('; ')}`, `Correct the listed fields to match ${tool.name}'s input schema (tools/list shows it with examples) and call again.`, { issues });
+  throw new AppError(
+    'INVALID_INPUT',
+    `invalid arguments for ${tool.name}: ${issues.slice(0, 6).join('; ')}`,
+    `Correct the listed fields to match ${tool.name}'s input schema (tools/list shows it with examples) and call again.`,
+    { issues },
+  );
 }

@@ -14,7 +14,6 @@ import { backendRoutes, contentRoutes } from './system-routes.js';
 import { openApiDocument } from './openapi.js';
 import { urisForExperimentChange } from '../../resources/index.js';
 import { SERVER_VERSION } from '../version.js';
-import type { Logger } from '../logger.js';
 
 export interface HttpOptions {
   host: string;
@@ -86,7 +85,11 @@ export function createHttpApp(container: Container, opts: HttpOptions): HttpApp 
     return finish(app, mcp, unsubscribe);
   }
 
-  const mcpApp = createMcpHonoApp({ host: opts.host, ...(opts.allowedHosts?.length ? { allowedHosts: opts.allowedHosts } : {}), maxRequestBodySize: opts.maxBodyBytes });
+  const mcpApp = createMcpHonoApp({
+    host: opts.host,
+    ...(opts.allowedHosts?.length ? { allowedHosts: opts.allowedHosts } : {}),
+    maxRequestBodySize: opts.maxBodyBytes,
+  });
   mcpApp.all('/', (c) => {
     const authInfo = opts.token ? { token: opts.token, clientId: 'bearer', scopes: [] } : undefined;
     return mcp.fetch(c.req.raw, { parsedBody: c.get('parsedBody'), ...(authInfo ? { authInfo } : {}) });
@@ -167,7 +170,9 @@ export interface RequestGuard {
 export function requestGuard(opts: HttpOptions): RequestGuard {
   const checks = [rebindingCheck(opts), bearerCheck(opts.token)];
   const maxBodyBytes = opts.maxBodyBytes;
-  const tooLarge: Refusal = { error: new AppError('PAYLOAD_TOO_LARGE', `request body exceeds ${maxBodyBytes} bytes`, 'Split the batch into smaller requests.') };
+  const tooLarge: Refusal = {
+    error: new AppError('PAYLOAD_TOO_LARGE', `request body exceeds ${maxBodyBytes} bytes`, 'Split the batch into smaller requests.'),
+  };
   const declared = (h: GuardHeaders) => h.contentLength !== undefined && !h.transferEncoding;
   return {
     check(h) {
@@ -221,6 +226,9 @@ function bearerCheck(token: string | undefined) {
     const match = /^Bearer\s+(.+)$/i.exec(h.authorization ?? '');
     const given = Buffer.from(match?.[1] ?? '');
     if (given.length === expected.length && timingSafeEqual(given, expected)) return undefined;
-    return { error: new AppError('UNAUTHORIZED', 'missing or wrong bearer token', 'Send Authorization: Bearer <SEALAB_TOKEN>.'), headers: { 'www-authenticate': 'Bearer realm="sealab"' } };
+    return {
+      error: new AppError('UNAUTHORIZED', 'missing or wrong bearer token', 'Send Authorization: Bearer <SEALAB_TOKEN>.'),
+      headers: { 'www-authenticate': 'Bearer realm="sealab"' },
+    };
   };
 }

@@ -20,7 +20,16 @@ export function createMcpServerFactory(app: Container, transport: 'mcp-stdio' | 
   return (ctx) => {
     const server = new McpServer(
       { name: 'sealab', title: 'sealab experimentation', version: SERVER_VERSION },
-      { capabilities: { logging: {}, tools: { listChanged: false }, resources: { subscribe: true, listChanged: true }, prompts: { listChanged: false }, completions: {} }, instructions: SERVER_INSTRUCTIONS },
+      {
+        capabilities: {
+          logging: {},
+          tools: { listChanged: false },
+          resources: { subscribe: true, listChanged: true },
+          prompts: { listChanged: false },
+          completions: {},
+        },
+        instructions: SERVER_INSTRUCTIONS,
+      },
     );
     const actor = () => {
       const clientId = ctx?.authInfo?.clientId;

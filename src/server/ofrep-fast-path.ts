@@ -116,7 +116,11 @@ class Exchange {
   private send(status: number, body: unknown, headers?: Record<string, string>): void {
     const text = JSON.stringify(body);
     if (headers) for (const name in headers) this.res.setHeader(name, headers[name]);
-    this.res.writeHead(status, { 'content-type': headers?.['content-type'] ?? 'application/json', 'x-request-id': this.requestId, 'content-length': Buffer.byteLength(text) });
+    this.res.writeHead(status, {
+      'content-type': headers?.['content-type'] ?? 'application/json',
+      'x-request-id': this.requestId,
+      'content-length': Buffer.byteLength(text),
+    });
     this.res.end(text);
     const path = this.req.url!.split('?', 1)[0];
     this.app.logger.info({ requestId: this.requestId, method: 'POST', path, status, ms: Math.round(performance.now() - this.started) }, 'http');

@@ -34,12 +34,22 @@ export function ofrepRoutes(app: Container) {
     const body = JSON.stringify({ flags });
     const etag = `"${createHash('sha1').update(body).digest('base64url')}"`;
     c.header('ETag', etag);
-    if (c.req.header('if-none-match')?.split(',').map((t) => t.trim()).includes(etag)) return c.body(null, 304);
+    if (
+      c.req
+        .header('if-none-match')
+        ?.split(',')
+        .map((t) => t.trim())
+        .includes(etag)
+    )
+      return c.body(null, 304);
     return c.body(body, 200, { 'content-type': 'application/json' });
   });
 
   r.get('/configuration', (c) =>
-    c.json({ name: 'sealab', capabilities: { cacheInvalidation: { polling: { enabled: true, minPollingIntervalMs: 30_000 } }, flagEvaluation: { supportedTypes: ['string'] } } }),
+    c.json({
+      name: 'sealab',
+      capabilities: { cacheInvalidation: { polling: { enabled: true, minPollingIntervalMs: 30_000 } }, flagEvaluation: { supportedTypes: ['string'] } },
+    }),
   );
   return r;
 }

@@ -22,7 +22,12 @@ export async function body(c: C): Promise<unknown> {
 
 export function parse<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
   const r = schema.safeParse(value);
-  if (!r.success) throw new AppError('INVALID_INPUT', r.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '), 'Correct the listed fields and retry.');
+  if (!r.success)
+    throw new AppError(
+      'INVALID_INPUT',
+      r.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '),
+      'Correct the listed fields and retry.',
+    );
   return r.data;
 }
 
@@ -44,7 +49,9 @@ const argued = (c?: { reason: string }) => (c ? { confirmation: { via: 'argument
 export function servingRoutes(app: Container) {
   const r = new Hono<{ Variables: HttpVars }>();
   r.get('/surfaces/:id/assignment', (c) => c.json(app.events.assign(c.req.param('id'), c.req.query('unit') ?? '', c.req.query('platform'))));
-  r.get('/surfaces/:id/layout', (c) => c.json(app.events.layout(c.req.param('id'), c.req.query('unit') ?? '', c.req.query('platform'), c.req.query('slots')?.split(',').filter(Boolean))));
+  r.get('/surfaces/:id/layout', (c) =>
+    c.json(app.events.layout(c.req.param('id'), c.req.query('unit') ?? '', c.req.query('platform'), c.req.query('slots')?.split(',').filter(Boolean))),
+  );
   return r;
 }
 
@@ -62,9 +69,13 @@ export function restRoutes(app: Container) {
     const res = app.experiments.create(b, write(c, 'POST /v1/experiments'));
     return c.json(res, res.replayed ? 200 : 201);
   });
-  r.post('/experiments/validate', async (c) => c.json(app.experiments.validate({ config: parse(z.object({ config: z.unknown() }), await body(c)).config }, write(c, 'POST /v1/experiments/validate'))));
+  r.post('/experiments/validate', async (c) =>
+    c.json(app.experiments.validate({ config: parse(z.object({ config: z.unknown() }), await body(c)).config }, write(c, 'POST /v1/experiments/validate'))),
+  );
   r.get('/experiments/:id', (c) => c.json({ experiment: app.experiments.get(c.req.param('id')) }));
-  r.post('/experiments/:id/validate', (c) => c.json(app.experiments.validate({ experimentId: c.req.param('id') }, write(c, 'POST /v1/experiments/:id/validate'))));
+  r.post('/experiments/:id/validate', (c) =>
+    c.json(app.experiments.validate({ experimentId: c.req.param('id') }, write(c, 'POST /v1/experiments/:id/validate'))),
+  );
   r.post('/experiments/:id/pause', async (c) => {
     const b = parse(TransitionBody, await body(c));
     return c.json({ experiment: await app.deployments.pause({ experimentId: c.req.param('id'), ...b }, write(c, 'POST /v1/experiments/:id/pause', b.reason)) });
@@ -75,18 +86,32 @@ export function restRoutes(app: Container) {
   });
   r.post('/experiments/:id/deploy', async (c) => {
     const { confirmation, ...b } = parse(DeployBody, await body(c));
-    return c.json(await app.deployments.deploy({ experimentId: c.req.param('id'), ...b, ...argued(confirmation) }, write(c, 'POST /v1/experiments/:id/deploy')));
+    return c.json(
+      await app.deployments.deploy({ experimentId: c.req.param('id'), ...b, ...argued(confirmation) }, write(c, 'POST /v1/experiments/:id/deploy')),
+    );
   });
   r.post('/experiments/:id/stop', async (c) => {
     const { confirmation, ...b } = parse(StopBody, await body(c));
-    return c.json({ experiment: await app.deployments.stop({ experimentId: c.req.param('id'), ...b, ...argued(confirmation) }, write(c, 'POST /v1/experiments/:id/stop', b.reason)) });
+    return c.json({
+      experiment: await app.deployments.stop(
+        { experimentId: c.req.param('id'), ...b, ...argued(confirmation) },
+        write(c, 'POST /v1/experiments/:id/stop', b.reason),
+      ),
+    });
   });
   r.patch('/experiments/:id', async (c) => {
     const b = parse(UpdateBody, await body(c));
     return c.json(app.experiments.update({ experimentId: c.req.param('id'), ...b }, write(c, 'PATCH /v1/experiments/:id')));
   });
   r.post('/plans', async (c) => c.json(app.generator.plan(parse(PlanBody, await body(c)))));
-  r.get('/policy', (c) => c.json(policyView(app.deps.policy, app.catalog.surfaces().map((s) => s.id))));
+  r.get('/policy', (c) =>
+    c.json(
+      policyView(
+        app.deps.policy,
+        app.catalog.surfaces().map((s) => s.id),
+      ),
+    ),
+  );
   r.get('/rules', (c) => c.json({ rules: ruleCatalog() }));
   r.get('/experiments/:id/metrics', (c) => c.json(app.metrics.report(c.req.param('id'))));
   r.get('/experiments/:id/audit', (c) => c.json({ audit: app.deps.audit.forEntity('experiment', app.experiments.get(c.req.param('id')).id) }));

@@ -14,11 +14,19 @@ export function backendRoutes(app: Container) {
   const r = new Hono<{ Variables: HttpVars }>();
   const b = app.localSystems.backend;
   r.get('/experiments', (c) => c.json({ experiments: b.listSync() }));
-  r.get('/experiments/:id', (c) => c.json(b.getSync(c.req.param('id')) ?? (() => { throw notFound('allocation', c.req.param('id'), 'The backend has never allocated this experiment.'); })()));
+  r.get('/experiments/:id', (c) =>
+    c.json(
+      b.getSync(c.req.param('id')) ??
+        (() => {
+          throw notFound('allocation', c.req.param('id'), 'The backend has never allocated this experiment.');
+        })(),
+    ),
+  );
   r.put('/experiments/:id', async (c) => {
     const w = parse(BackendWriteSchema, await body(c));
     requireSurface(app, w.surfaceId);
-    if (w.status !== 'released' && w.buckets.length === 0) throw new AppError('INVALID_INPUT', `an ${w.status} experiment needs buckets`, 'Send the bucket ranges the experiment owns.');
+    if (w.status !== 'released' && w.buckets.length === 0)
+      throw new AppError('INVALID_INPUT', `an ${w.status} experiment needs buckets`, 'Send the bucket ranges the experiment owns.');
     return c.json(b.putSync(c.req.param('id'), w));
   });
   return r;
@@ -29,7 +37,14 @@ export function contentRoutes(app: Container) {
   const r = new Hono<{ Variables: HttpVars }>();
   const cd = app.localSystems.content;
   r.get('/experiments', (c) => c.json({ experiments: cd.listSync(c.req.query('surface') || undefined) }));
-  r.get('/experiments/:id', (c) => c.json(cd.getSync(c.req.param('id')) ?? (() => { throw notFound('override set', c.req.param('id'), 'Content delivery has never served this experiment.'); })()));
+  r.get('/experiments/:id', (c) =>
+    c.json(
+      cd.getSync(c.req.param('id')) ??
+        (() => {
+          throw notFound('override set', c.req.param('id'), 'Content delivery has never served this experiment.');
+        })(),
+    ),
+  );
   r.put('/experiments/:id', async (c) => {
     const w = parse(ContentWriteSchema, await body(c));
     requireSurface(app, w.surfaceId);

@@ -37,12 +37,30 @@ export class AuditRepo {
   constructor(private readonly db: Db) {}
 
   record(ctx: WriteContext, entityType: string, entityId: string, before: unknown, after: unknown, at: string): void {
-    prepared(this.db, 'INSERT INTO audit_log (at, actor, interface, operation, request_id, rationale, confirmation, entity_type, entity_id, before, after) VALUES (?,?,?,?,?,?,?,?,?,?,?)')
-      .run(at, ctx.actor, ctx.interface, ctx.operation, ctx.requestId, ctx.rationale ?? null, ctx.confirmation ? JSON.stringify(ctx.confirmation) : null, entityType, entityId, before === undefined ? null : JSON.stringify(before), after === undefined ? null : JSON.stringify(after));
+    prepared(
+      this.db,
+      'INSERT INTO audit_log (at, actor, interface, operation, request_id, rationale, confirmation, entity_type, entity_id, before, after) VALUES (?,?,?,?,?,?,?,?,?,?,?)',
+    ).run(
+      at,
+      ctx.actor,
+      ctx.interface,
+      ctx.operation,
+      ctx.requestId,
+      ctx.rationale ?? null,
+      ctx.confirmation ? JSON.stringify(ctx.confirmation) : null,
+      entityType,
+      entityId,
+      before === undefined ? null : JSON.stringify(before),
+      after === undefined ? null : JSON.stringify(after),
+    );
   }
 
   forEntity(entityType: string, entityId: string, limit = 100): AuditEntry[] {
-    const rows = prepared(this.db, 'SELECT * FROM audit_log WHERE entity_type = ? AND entity_id = ? ORDER BY id DESC LIMIT ?').all(entityType, entityId, limit) as Record<string, unknown>[];
+    const rows = prepared(this.db, 'SELECT * FROM audit_log WHERE entity_type = ? AND entity_id = ? ORDER BY id DESC LIMIT ?').all(
+      entityType,
+      entityId,
+      limit,
+    ) as Record<string, unknown>[];
     return rows.map((r) => ({
       id: r.id as number,
       at: r.at as string,

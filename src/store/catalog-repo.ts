@@ -13,7 +13,11 @@ export class CatalogRepo {
     prepared(this.db, 'INSERT INTO surfaces (id, doc) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET doc = excluded.doc').run(s.id, JSON.stringify(s));
   }
   upsertContent(c: ContentItem): void {
-    prepared(this.db, 'INSERT INTO content_items (id, type, doc) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET doc = excluded.doc, type = excluded.type').run(c.id, c.type, JSON.stringify(c));
+    prepared(this.db, 'INSERT INTO content_items (id, type, doc) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET doc = excluded.doc, type = excluded.type').run(
+      c.id,
+      c.type,
+      JSON.stringify(c),
+    );
   }
   upsertMetric(m: Metric): void {
     prepared(this.db, 'INSERT INTO metrics (id, doc) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET doc = excluded.doc').run(m.id, JSON.stringify(m));

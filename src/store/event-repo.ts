@@ -37,9 +37,16 @@ export class EventRepo {
 
   /** Keeps the earliest exposure per (experiment, unit): a late exposure with an earlier time moves it back and re-splits the unit's events. */
   addExposure(e: ExposureRow): void {
-    const current = prepared(this.db, 'SELECT first_exposed_at AS ts FROM exposures WHERE experiment_id = ? AND unit_id = ?').get(e.experimentId, e.unitId) as { ts: string } | undefined;
+    const current = prepared(this.db, 'SELECT first_exposed_at AS ts FROM exposures WHERE experiment_id = ? AND unit_id = ?').get(e.experimentId, e.unitId) as
+      | { ts: string }
+      | undefined;
     if (!current) {
-      prepared(this.db, 'INSERT INTO exposures (experiment_id, unit_id, variant, first_exposed_at) VALUES (?,?,?,?)').run(e.experimentId, e.unitId, e.variant, e.ts);
+      prepared(this.db, 'INSERT INTO exposures (experiment_id, unit_id, variant, first_exposed_at) VALUES (?,?,?,?)').run(
+        e.experimentId,
+        e.unitId,
+        e.variant,
+        e.ts,
+      );
       this.pipeline.onExposure(e, true);
     } else if (e.ts < current.ts) {
       prepared(this.db, 'UPDATE exposures SET first_exposed_at = ? WHERE experiment_id = ? AND unit_id = ?').run(e.ts, e.experimentId, e.unitId);
@@ -48,30 +55,48 @@ export class EventRepo {
   }
 
   exposureVariant(experimentId: string, unitId: string): string | undefined {
-    const r = prepared(this.db, 'SELECT variant FROM exposures WHERE experiment_id = ? AND unit_id = ?').get(experimentId, unitId) as { variant: string } | undefined;
+    const r = prepared(this.db, 'SELECT variant FROM exposures WHERE experiment_id = ? AND unit_id = ?').get(experimentId, unitId) as
+      | { variant: string }
+      | undefined;
     return r?.variant;
   }
 
   /** Stores a metric event and feeds the pipeline; returns false (and does nothing) when its id was already seen. */
   addMetricEvent(e: MetricEventRow): boolean {
-    const inserted = prepared(this.db, 'INSERT OR IGNORE INTO metric_events (event_id, metric_id, unit_id, value, ts) VALUES (?,?,?,?,?)').run(e.eventId, e.metricId, e.unitId, e.value, e.ts).changes === 1;
+    const inserted =
+      prepared(this.db, 'INSERT OR IGNORE INTO metric_events (event_id, metric_id, unit_id, value, ts) VALUES (?,?,?,?,?)').run(
+        e.eventId,
+        e.metricId,
+        e.unitId,
+        e.value,
+        e.ts,
+      ).changes === 1;
     if (inserted) this.pipeline.onMetricEvent(e);
     return inserted;
   }
 
   /** Current per-arm aggregates of one metric: constant cost whatever the number of events. */
   aggregates(experimentId: string, metricId: string): ArmAggregate[] {
-    return prepared(this.db, `SELECT ${AGG_COLUMNS} FROM metric_aggregates WHERE experiment_id = ? AND metric_id = ?`).all(experimentId, metricId) as ArmAggregate[];
+    return prepared(this.db, `SELECT ${AGG_COLUMNS} FROM metric_aggregates WHERE experiment_id = ? AND metric_id = ?`).all(
+      experimentId,
+      metricId,
+    ) as ArmAggregate[];
   }
 
   /** The per-arm aggregates at the end of each day, oldest first: the sequential look history. */
   dailyAggregates(experimentId: string, metricId: string): (ArmAggregate & { day: string })[] {
-    return prepared(this.db, `SELECT day, ${AGG_COLUMNS} FROM metric_daily WHERE experiment_id = ? AND metric_id = ? ORDER BY day, variant`).all(experimentId, metricId) as (ArmAggregate & { day: string })[];
+    return prepared(this.db, `SELECT day, ${AGG_COLUMNS} FROM metric_daily WHERE experiment_id = ? AND metric_id = ? ORDER BY day, variant`).all(
+      experimentId,
+      metricId,
+    ) as (ArmAggregate & { day: string })[];
   }
 
   /** Exposed units per variant. Every exposed unit has a state for every analysed metric, so n of the aggregates is the count. */
   exposureCounts(experimentId: string): Map<string, number> {
-    const rows = prepared(this.db, 'SELECT variant, MAX(n) AS n FROM metric_aggregates WHERE experiment_id = ? GROUP BY variant').all(experimentId) as { variant: string; n: number }[];
+    const rows = prepared(this.db, 'SELECT variant, MAX(n) AS n FROM metric_aggregates WHERE experiment_id = ? GROUP BY variant').all(experimentId) as {
+      variant: string;
+      n: number;
+    }[];
     return new Map(rows.map((r) => [r.variant, r.n]));
   }
 

@@ -70,8 +70,15 @@ export class ExperimentRepo {
   constructor(private readonly db: Db) {}
 
   insert(id: string, config: ExperimentConfig, now: string): Experiment {
-    prepared(this.db, 'INSERT INTO experiments (id, key, surface_id, status, version, config, created_at, updated_at) VALUES (?, ?, ?, ?, 1, ?, ?, ?)')
-      .run(id, config.key, config.surfaceId, 'draft', JSON.stringify(config), now, now);
+    prepared(this.db, 'INSERT INTO experiments (id, key, surface_id, status, version, config, created_at, updated_at) VALUES (?, ?, ?, ?, 1, ?, ?, ?)').run(
+      id,
+      config.key,
+      config.surfaceId,
+      'draft',
+      JSON.stringify(config),
+      now,
+      now,
+    );
     return this.get(id)!;
   }
 
@@ -96,13 +103,15 @@ export class ExperimentRepo {
       where.push(`status IN (${filter.status.map(() => '?').join(',')})`);
       args.push(...filter.status);
     }
-    const sql = `SELECT * FROM experiments ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY created_at, id`;
+    const sql = `SELECT * FROM experiments ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, id`;
     return (prepared(this.db, sql).all(...args) as Row[]).map(toExperiment);
   }
 
   /** The ramp scheduler's state: when the current stage started and any hold (outside the versioned config). */
   rampState(id: string): RampState {
-    const r = prepared(this.db, 'SELECT stage_started_at, ramp_hold FROM experiments WHERE id = ?').get(id) as { stage_started_at: string | null; ramp_hold: string | null } | undefined;
+    const r = prepared(this.db, 'SELECT stage_started_at, ramp_hold FROM experiments WHERE id = ?').get(id) as
+      | { stage_started_at: string | null; ramp_hold: string | null }
+      | undefined;
     return { stageStartedAt: r?.stage_started_at ?? null, hold: r?.ramp_hold ? (JSON.parse(r.ramp_hold) as RampHold) : null };
   }
 
@@ -119,7 +128,12 @@ export class ExperimentRepo {
     const cur = this.get(id);
     if (!cur) throw new AppError('NOT_FOUND', `experiment '${id}' does not exist`, 'Call list_experiments to find the id.');
     if (cur.version !== expectedVersion) {
-      throw new AppError('CONFLICT', `experiment '${id}' is at version ${cur.version}, not ${expectedVersion}`, 'Someone changed it since you read it: call get_experiment, review the change, and retry with the current version.', { currentVersion: cur.version });
+      throw new AppError(
+        'CONFLICT',
+        `experiment '${id}' is at version ${cur.version}, not ${expectedVersion}`,
+        'Someone changed it since you read it: call get_experiment, review the change, and retry with the current version.',
+        { currentVersion: cur.version },
+      );
     }
     const next = {
       status: patch.status ?? cur.status,
@@ -131,8 +145,10 @@ export class ExperimentRepo {
     };
     const config = patch.config ?? configOf(cur);
     // key and surface_id are indexed copies of the config's fields: a draft edit may change them.
-    const res = prepared(this.db, 'UPDATE experiments SET status=?, outcome=?, config=?, key=?, surface_id=?, buckets=?, started_at=?, ended_at=?, version=version+1, updated_at=? WHERE id=? AND version=?')
-      .run(next.status, next.outcome, next.config, config.key, config.surfaceId, next.buckets, next.started_at, next.ended_at, now, id, expectedVersion);
+    const res = prepared(
+      this.db,
+      'UPDATE experiments SET status=?, outcome=?, config=?, key=?, surface_id=?, buckets=?, started_at=?, ended_at=?, version=version+1, updated_at=? WHERE id=? AND version=?',
+    ).run(next.status, next.outcome, next.config, config.key, config.surfaceId, next.buckets, next.started_at, next.ended_at, now, id, expectedVersion);
     if (res.changes !== 1) throw new AppError('CONFLICT', `experiment '${id}' changed concurrently`, 'Call get_experiment and retry with the current version.');
     return this.get(id)!;
   }

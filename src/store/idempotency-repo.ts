@@ -12,6 +12,12 @@ export class IdempotencyRepo {
   }
 
   save(scope: string, key: string, requestHash: string, response: unknown, now: string): void {
-    prepared(this.db, 'INSERT INTO idempotency (scope, key, request_hash, response, created_at) VALUES (?,?,?,?,?)').run(scope, key, requestHash, JSON.stringify(response), now);
+    prepared(this.db, 'INSERT INTO idempotency (scope, key, request_hash, response, created_at) VALUES (?,?,?,?,?)').run(
+      scope,
+      key,
+      requestHash,
+      JSON.stringify(response),
+      now,
+    );
   }
 }

@@ -130,7 +130,9 @@ export class MetricPipeline {
   rebuild(experimentId: string, now: string): void {
     this.db.prepare('DELETE FROM unit_metric_state WHERE experiment_id = ?').run(experimentId);
     this.db.prepare('DELETE FROM metric_aggregates WHERE experiment_id = ?').run(experimentId);
-    const rows = this.db.prepare('SELECT unit_id AS unitId, variant, first_exposed_at AS ts FROM exposures WHERE experiment_id = ?').all(experimentId) as (Exposure & { unitId: string })[];
+    const rows = this.db
+      .prepare('SELECT unit_id AS unitId, variant, first_exposed_at AS ts FROM exposures WHERE experiment_id = ?')
+      .all(experimentId) as (Exposure & { unitId: string })[];
     for (const r of rows) this.onExposure({ ...r, experimentId }, true);
     this.flush(now);
   }

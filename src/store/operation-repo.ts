@@ -63,9 +63,38 @@ const toOp = (r: Row): Operation => ({
 export class OperationRepo {
   constructor(private readonly db: Db) {}
 
-  start(op: { id: string; kind: string; idempotencyKey: string | null; requestHash: string; experimentId: string; payload: unknown; steps?: string[]; status?: OperationStatus; owner?: string; leaseUntil?: string }, now: string): void {
-    prepared(this.db, 'INSERT INTO operations (id, kind, idempotency_key, request_hash, experiment_id, status, steps, payload, created_at, updated_at, owner, lease_until) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)')
-      .run(op.id, op.kind, op.idempotencyKey, op.requestHash, op.experimentId, op.status ?? 'pending', JSON.stringify(op.steps ?? []), JSON.stringify(op.payload), now, now, op.owner ?? null, op.leaseUntil ?? null);
+  start(
+    op: {
+      id: string;
+      kind: string;
+      idempotencyKey: string | null;
+      requestHash: string;
+      experimentId: string;
+      payload: unknown;
+      steps?: string[];
+      status?: OperationStatus;
+      owner?: string;
+      leaseUntil?: string;
+    },
+    now: string,
+  ): void {
+    prepared(
+      this.db,
+      'INSERT INTO operations (id, kind, idempotency_key, request_hash, experiment_id, status, steps, payload, created_at, updated_at, owner, lease_until) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)',
+    ).run(
+      op.id,
+      op.kind,
+      op.idempotencyKey,
+      op.requestHash,
+      op.experimentId,
+      op.status ?? 'pending',
+      JSON.stringify(op.steps ?? []),
+      JSON.stringify(op.payload),
+      now,
+      now,
+      op.owner ?? null,
+      op.leaseUntil ?? null,
+    );
   }
 
   /**
@@ -73,13 +102,20 @@ export class OperationRepo {
    * process took it over (the caller must stop touching the systems for it).
    */
   renew(id: string, owner: string, until: string): boolean {
-    return prepared(this.db, "UPDATE operations SET lease_until = ? WHERE id = ? AND owner = ? AND status IN ('pending', 'compensating')").run(until, id, owner).changes === 1;
+    return (
+      prepared(this.db, "UPDATE operations SET lease_until = ? WHERE id = ? AND owner = ? AND status IN ('pending', 'compensating')").run(until, id, owner)
+        .changes === 1
+    );
   }
 
   /** Claims an unfinished operation for recovery if its owner's claim has lapsed (or the owner is known dead); atomic. */
   takeOver(id: string, owner: string, now: string, until: string, ownerDead: boolean): boolean {
-    return prepared(this.db, "UPDATE operations SET owner = ?, lease_until = ? WHERE id = ? AND status IN ('pending', 'compensating') AND (owner IS NULL OR owner = ? OR lease_until IS NULL OR lease_until < ? OR ?)")
-      .run(owner, until, id, owner, now, ownerDead ? 1 : 0).changes === 1;
+    return (
+      prepared(
+        this.db,
+        "UPDATE operations SET owner = ?, lease_until = ? WHERE id = ? AND status IN ('pending', 'compensating') AND (owner IS NULL OR owner = ? OR lease_until IS NULL OR lease_until < ? OR ?)",
+      ).run(owner, until, id, owner, now, ownerDead ? 1 : 0).changes === 1
+    );
   }
 
   get(id: string): Operation | undefined {
@@ -89,7 +125,10 @@ export class OperationRepo {
 
   /** The latest operation under an idempotency key. */
   byKey(kind: string, key: string): Operation | undefined {
-    const r = prepared(this.db, 'SELECT * FROM operations WHERE kind = ? AND idempotency_key = ? ORDER BY created_at DESC, rowid DESC LIMIT 1').get(kind, key) as Row | undefined;
+    const r = prepared(this.db, 'SELECT * FROM operations WHERE kind = ? AND idempotency_key = ? ORDER BY created_at DESC, rowid DESC LIMIT 1').get(
+      kind,
+      key,
+    ) as Row | undefined;
     return r ? toOp(r) : undefined;
   }
 
@@ -99,7 +138,9 @@ export class OperationRepo {
   }
 
   list(experimentId?: string): Operation[] {
-    const rows = experimentId ? prepared(this.db, 'SELECT * FROM operations WHERE experiment_id = ? ORDER BY created_at, rowid').all(experimentId) : prepared(this.db, 'SELECT * FROM operations ORDER BY created_at, rowid').all();
+    const rows = experimentId
+      ? prepared(this.db, 'SELECT * FROM operations WHERE experiment_id = ? ORDER BY created_at, rowid').all(experimentId)
+      : prepared(this.db, 'SELECT * FROM operations ORDER BY created_at, rowid').all();
     return (rows as Row[]).map(toOp);
   }
 
@@ -113,7 +154,12 @@ export class OperationRepo {
   }
 
   setStatus(id: string, status: OperationStatus, now: string, end: { outcome?: unknown; error?: { code: string; message: string } } = {}): void {
-    prepared(this.db, 'UPDATE operations SET status = ?, outcome = COALESCE(?, outcome), error = COALESCE(?, error), updated_at = ? WHERE id = ?')
-      .run(status, end.outcome !== undefined ? JSON.stringify(end.outcome) : null, end.error ? JSON.stringify(end.error) : null, now, id);
+    prepared(this.db, 'UPDATE operations SET status = ?, outcome = COALESCE(?, outcome), error = COALESCE(?, error), updated_at = ? WHERE id = ?').run(
+      status,
+      end.outcome !== undefined ? JSON.stringify(end.outcome) : null,
+      end.error ? JSON.stringify(end.error) : null,
+      now,
+      id,
+    );
   }
 }

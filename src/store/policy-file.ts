@@ -8,7 +8,9 @@ export function loadPolicyFile(file: string): Policy {
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ConfigError(`policy file ${file}: cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); set SEALAB_POLICY_FILE to a readable JSON file`);
+    throw new ConfigError(
+      `policy file ${file}: cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); set SEALAB_POLICY_FILE to a readable JSON file`,
+    );
   }
   let raw: unknown;
   try {

@@ -18,8 +18,10 @@ export class ValidationRepo {
   constructor(private readonly db: Db) {}
 
   record(v: ValidationRecord): void {
-    prepared(this.db, 'INSERT INTO validations (experiment_id, version, config_hash, plan_hash, policy_hash, valid, findings, created_at) VALUES (?,?,?,?,?,?,?,?)')
-      .run(v.experimentId, v.version, v.configHash, v.planHash, v.policyHash, v.valid ? 1 : 0, JSON.stringify(v.findings), v.createdAt);
+    prepared(
+      this.db,
+      'INSERT INTO validations (experiment_id, version, config_hash, plan_hash, policy_hash, valid, findings, created_at) VALUES (?,?,?,?,?,?,?,?)',
+    ).run(v.experimentId, v.version, v.configHash, v.planHash, v.policyHash, v.valid ? 1 : 0, JSON.stringify(v.findings), v.createdAt);
   }
 
   /** The latest verdict on this exact config of the experiment (status-only version bumps keep it). */

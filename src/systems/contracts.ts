@@ -42,7 +42,7 @@ export type BackendState = z.infer<typeof BackendStateSchema>;
 /** Which per-variant slot overrides of an experiment a surface serves. */
 export const ContentWriteSchema = StepRef.extend({
   surfaceId: z.string().min(1),
-  serving: z.boolean().describe('true: the surface renders the variants\' overrides for assigned units'),
+  serving: z.boolean().describe("true: the surface renders the variants' overrides for assigned units"),
   variants: z.array(VariantSchema),
 });
 export type ContentWrite = z.infer<typeof ContentWriteSchema>;

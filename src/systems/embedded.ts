@@ -5,8 +5,15 @@ import type { BackendState, BackendWrite, ContentDelivery, ContentState, Content
 /** Records (system, opId, step) once; false when it was applied before (a retry or a replay). */
 function claim(db: Db, system: string, opId: string, step: string, experimentId: string, at: string): boolean {
   // A forward step that arrives after its operation was compensated here (it was slow past the caller's timeout) is fenced off.
-  if (!step.startsWith('compensate.') && prepared(db, 'SELECT 1 FROM system_applied WHERE system = ? AND op_id = ? AND step = ?').get(system, opId, `compensate.${system}`)) return false;
-  return prepared(db, 'INSERT OR IGNORE INTO system_applied (system, op_id, step, experiment_id, at) VALUES (?,?,?,?,?)').run(system, opId, step, experimentId, at).changes === 1;
+  if (
+    !step.startsWith('compensate.') &&
+    prepared(db, 'SELECT 1 FROM system_applied WHERE system = ? AND op_id = ? AND step = ?').get(system, opId, `compensate.${system}`)
+  )
+    return false;
+  return (
+    prepared(db, 'INSERT OR IGNORE INTO system_applied (system, op_id, step, experiment_id, at) VALUES (?,?,?,?,?)').run(system, opId, step, experimentId, at)
+      .changes === 1
+  );
 }
 
 /**
@@ -17,15 +24,20 @@ export class EmbeddedBackend implements ExperimentBackend {
   readonly kind = 'embedded' as const;
   /** Called after a write of its own lands (serving recompiles from this state); not for writes inside a caller's transaction. */
   onWrite?: () => void;
-  constructor(private readonly db: Db, private readonly clock: Clock) {}
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock,
+  ) {}
 
   putSync(experimentId: string, w: BackendWrite): { state: BackendState; replayed: boolean } {
     const out = this.db.transaction(() => {
       const at = this.clock.now().toISOString();
       if (!claim(this.db, 'backend', w.opId, w.step, experimentId, at)) return { state: this.getSync(experimentId)!, replayed: true };
       const doc = { key: w.key, buckets: w.buckets, allocationPercent: w.allocationPercent, variants: w.variants, targeting: w.targeting ?? {} };
-      prepared(this.db, 'INSERT INTO backend_allocations (experiment_id, surface_id, status, doc, updated_at) VALUES (?,?,?,?,?) ON CONFLICT(experiment_id) DO UPDATE SET surface_id=excluded.surface_id, status=excluded.status, doc=excluded.doc, updated_at=excluded.updated_at')
-        .run(experimentId, w.surfaceId, w.status, JSON.stringify(doc), at);
+      prepared(
+        this.db,
+        'INSERT INTO backend_allocations (experiment_id, surface_id, status, doc, updated_at) VALUES (?,?,?,?,?) ON CONFLICT(experiment_id) DO UPDATE SET surface_id=excluded.surface_id, status=excluded.status, doc=excluded.doc, updated_at=excluded.updated_at',
+      ).run(experimentId, w.surfaceId, w.status, JSON.stringify(doc), at);
       return { state: this.getSync(experimentId)!, replayed: false };
     })();
     if (!out.replayed && !this.db.inTransaction) this.onWrite?.(); // inside a caller's transaction, the caller announces the change once it is whole
@@ -57,14 +69,19 @@ export class EmbeddedContent implements ContentDelivery {
   readonly kind = 'embedded' as const;
   /** Called after a write of its own lands (serving recompiles from this state); not for writes inside a caller's transaction. */
   onWrite?: () => void;
-  constructor(private readonly db: Db, private readonly clock: Clock) {}
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock,
+  ) {}
 
   putSync(experimentId: string, w: ContentWrite): { state: ContentState; replayed: boolean } {
     const out = this.db.transaction(() => {
       const at = this.clock.now().toISOString();
       if (!claim(this.db, 'content', w.opId, w.step, experimentId, at)) return { state: this.getSync(experimentId)!, replayed: true };
-      prepared(this.db, 'INSERT INTO content_overrides (experiment_id, surface_id, serving, doc, updated_at) VALUES (?,?,?,?,?) ON CONFLICT(experiment_id) DO UPDATE SET surface_id=excluded.surface_id, serving=excluded.serving, doc=excluded.doc, updated_at=excluded.updated_at')
-        .run(experimentId, w.surfaceId, w.serving ? 1 : 0, JSON.stringify({ variants: w.variants }), at);
+      prepared(
+        this.db,
+        'INSERT INTO content_overrides (experiment_id, surface_id, serving, doc, updated_at) VALUES (?,?,?,?,?) ON CONFLICT(experiment_id) DO UPDATE SET surface_id=excluded.surface_id, serving=excluded.serving, doc=excluded.doc, updated_at=excluded.updated_at',
+      ).run(experimentId, w.surfaceId, w.serving ? 1 : 0, JSON.stringify({ variants: w.variants }), at);
       return { state: this.getSync(experimentId)!, replayed: false };
     })();
     if (!out.replayed && !this.db.inTransaction) this.onWrite?.(); // inside a caller's transaction, the caller announces the change once it is whole
@@ -114,4 +131,10 @@ const backendOf = (r: Row): BackendState => {
   const doc = JSON.parse(r.doc) as Pick<BackendState, 'key' | 'buckets' | 'allocationPercent' | 'variants'> & { targeting?: BackendState['targeting'] };
   return { experimentId: r.experiment_id, surfaceId: r.surface_id, status: r.status, ...doc, targeting: doc.targeting ?? {}, updatedAt: r.updated_at };
 };
-const contentOf = (r: ContentRow): ContentState => ({ experimentId: r.experiment_id, surfaceId: r.surface_id, serving: r.serving === 1, variants: (JSON.parse(r.doc) as { variants: ContentState['variants'] }).variants, updatedAt: r.updated_at });
+const contentOf = (r: ContentRow): ContentState => ({
+  experimentId: r.experiment_id,
+  surfaceId: r.surface_id,
+  serving: r.serving === 1,
+  variants: (JSON.parse(r.doc) as { variants: ContentState['variants'] }).variants,
+  updatedAt: r.updated_at,
+});

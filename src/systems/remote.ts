@@ -3,7 +3,15 @@ import ky, { HTTPError, TimeoutError, type KyInstance } from 'ky';
 import { z } from 'zod';
 import { AppError, type ErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { BackendStateSchema, ContentStateSchema, WriteResultSchema, type BackendWrite, type ContentDelivery, type ContentWrite, type ExperimentBackend } from './contracts.js';
+import {
+  BackendStateSchema,
+  ContentStateSchema,
+  WriteResultSchema,
+  type BackendWrite,
+  type ContentDelivery,
+  type ContentWrite,
+  type ExperimentBackend,
+} from './contracts.js';
 
 export interface RemoteOptions {
   baseUrl: string;
@@ -12,7 +20,16 @@ export interface RemoteOptions {
   logger: Logger;
 }
 
-const KEEP: Record<number, ErrorCode> = { 400: 'INVALID_INPUT', 401: 'UNAUTHORIZED', 403: 'FORBIDDEN', 404: 'NOT_FOUND', 409: 'CONFLICT', 412: 'PRECONDITION_FAILED', 413: 'PAYLOAD_TOO_LARGE', 422: 'INVALID_CONFIG' };
+const KEEP: Record<number, ErrorCode> = {
+  400: 'INVALID_INPUT',
+  401: 'UNAUTHORIZED',
+  403: 'FORBIDDEN',
+  404: 'NOT_FOUND',
+  409: 'CONFLICT',
+  412: 'PRECONDITION_FAILED',
+  413: 'PAYLOAD_TOO_LARGE',
+  422: 'INVALID_CONFIG',
+};
 
 /**
  * One HTTP client per remote system. Writes are full-state PUTs carrying (opId, step), so they are
@@ -22,7 +39,11 @@ const KEEP: Record<number, ErrorCode> = { 400: 'INVALID_INPUT', 401: 'UNAUTHORIZ
 class RemoteClient {
   private readonly http: KyInstance;
 
-  constructor(private readonly system: string, private readonly o: RemoteOptions, idempotent: ('get' | 'put' | 'post')[] = ['get', 'put']) {
+  constructor(
+    private readonly system: string,
+    private readonly o: RemoteOptions,
+    idempotent: ('get' | 'put' | 'post')[] = ['get', 'put'],
+  ) {
     this.http = ky.create({
       prefixUrl: o.baseUrl,
       timeout: o.timeoutMs,
@@ -61,7 +82,12 @@ class RemoteClient {
           /* not problem JSON */
         }
         // A 4xx is the system's refusal: the write was not applied.
-        return new AppError(code, `the ${this.system} refused the request (${status})${detail ? `: ${detail.slice(0, 300)}` : ''}`, 'Check the experiment against the upstream system, then retry.', { system: this.system, status, delivered: false });
+        return new AppError(
+          code,
+          `the ${this.system} refused the request (${status})${detail ? `: ${detail.slice(0, 300)}` : ''}`,
+          'Check the experiment against the upstream system, then retry.',
+          { system: this.system, status, delivered: false },
+        );
       }
       return this.unavailable(`answered ${status}`);
     }
@@ -72,7 +98,12 @@ class RemoteClient {
   }
 
   private unavailable(why: string, delivered?: false): AppError {
-    return new AppError('UPSTREAM_UNAVAILABLE', `the ${this.system} at ${this.o.baseUrl} ${why}`, 'Nothing was left half-deployed: retry in a moment (the same idempotency key is safe).', { system: this.system, ...(delivered === false ? { delivered } : {}) });
+    return new AppError(
+      'UPSTREAM_UNAVAILABLE',
+      `the ${this.system} at ${this.o.baseUrl} ${why}`,
+      'Nothing was left half-deployed: retry in a moment (the same idempotency key is safe).',
+      { system: this.system, ...(delivered === false ? { delivered } : {}) },
+    );
   }
 }
 
@@ -86,7 +117,11 @@ function refused(err: unknown): boolean {
   return false;
 }
 
-const IngestAnswer = z.object({ accepted: z.number(), duplicates: z.number(), rejected: z.array(z.object({ index: z.number(), code: z.string(), message: z.string() }).passthrough()) });
+const IngestAnswer = z.object({
+  accepted: z.number(),
+  duplicates: z.number(),
+  rejected: z.array(z.object({ index: z.number(), code: z.string(), message: z.string() }).passthrough()),
+});
 
 /**
  * Sends exposures recorded by a serving process (backend or content role) to the sealab that owns
@@ -96,7 +131,14 @@ const IngestAnswer = z.object({ accepted: z.number(), duplicates: z.number(), re
 export function remoteExposureSink(o: RemoteOptions): (batch: { experimentId: string; unitId: string; variant: string; ts: string }[]) => Promise<void> {
   const c = new RemoteClient('event ingest', o, ['get', 'put', 'post']);
   return async (batch) => {
-    const events = batch.map((p) => ({ id: `exp_${createHash('sha1').update(`${p.experimentId}\u0000${p.unitId}`).digest('base64url')}`, type: 'exposure', experimentId: p.experimentId, unitId: p.unitId, variant: p.variant, timestamp: p.ts }));
+    const events = batch.map((p) => ({
+      id: `exp_${createHash('sha1').update(`${p.experimentId}\u0000${p.unitId}`).digest('base64url')}`,
+      type: 'exposure',
+      experimentId: p.experimentId,
+      unitId: p.unitId,
+      variant: p.variant,
+      timestamp: p.ts,
+    }));
     for (let i = 0; i < events.length; i += 5000) {
       const r = (await c.call('post', 'v1/events', IngestAnswer, { events: events.slice(i, i + 5000) }))!;
       if (r.rejected.length) o.logger.warn({ rejected: r.rejected.length, first: r.rejected[0] }, 'the ingest refused some exposures');
@@ -136,6 +178,10 @@ export class RemoteContent implements ContentDelivery {
     return this.c.call('get', `v1/content-delivery/experiments/${enc(experimentId)}`, ContentStateSchema, undefined, true);
   }
   async list(surfaceId?: string) {
-    return (await this.c.call('get', `v1/content-delivery/experiments${surfaceId ? `?surface=${enc(surfaceId)}` : ''}`, z.object({ experiments: z.array(ContentStateSchema) })))!.experiments;
+    return (await this.c.call(
+      'get',
+      `v1/content-delivery/experiments${surfaceId ? `?surface=${enc(surfaceId)}` : ''}`,
+      z.object({ experiments: z.array(ContentStateSchema) }),
+    ))!.experiments;
   }
 }

@@ -33,7 +33,13 @@ function arm(n: number, mean: number, sd: number, rand: () => number, rho = 0, b
 }
 
 const metrics = new Map(DEMO_METRICS.map((m) => [m.id, m]));
-function input(overrides: { plan?: Record<string, unknown>; stats: Record<string, Record<string, ArmStats>>; days?: number; success?: string[]; guardrails?: { metricId: string; margin: number }[] }): AnalysisInput {
+function input(overrides: {
+  plan?: Record<string, unknown>;
+  stats: Record<string, Record<string, ArmStats>>;
+  days?: number;
+  success?: string[];
+  guardrails?: { metricId: string; margin: number }[];
+}): AnalysisInput {
   const config = ExperimentConfigSchema.parse(
     demoConfig({
       successMetrics: overrides.success ?? ['minutes-played'],
@@ -50,7 +56,8 @@ function input(overrides: { plan?: Record<string, unknown>; stats: Record<string
     now,
   };
 }
-const cell = (a: ReturnType<typeof analyzeExperiment>, metricId: string, variant = 'focus') => a.metrics.find((m) => m.metricId === metricId)!.variants.find((v) => v.variant === variant)!;
+const cell = (a: ReturnType<typeof analyzeExperiment>, metricId: string, variant = 'focus') =>
+  a.metrics.find((m) => m.metricId === metricId)!.variants.find((v) => v.variant === variant)!;
 
 describe('analyzeExperiment', () => {
   const rand = prng(7);
@@ -100,7 +107,10 @@ describe('analyzeExperiment', () => {
   });
 
   it('a sample ratio mismatch blocks shipping', () => {
-    const skew = { 'minutes-played': { control: arm(20000, 42, 30, rand, 0.7), focus: arm(21000, 42 * 1.06, 30, rand, 0.7) }, 'latency-ms': { control: arm(20000, 320, 80, rand), focus: arm(21000, 320, 80, rand) } };
+    const skew = {
+      'minutes-played': { control: arm(20000, 42, 30, rand, 0.7), focus: arm(21000, 42 * 1.06, 30, rand, 0.7) },
+      'latency-ms': { control: arm(20000, 320, 80, rand), focus: arm(21000, 320, 80, rand) },
+    };
     const r = analyzeExperiment(input({ stats: skew }));
     expect(r.srm.mismatch).toBe(true);
     expect(r.decision.decision).not.toBe('ship');
@@ -108,7 +118,10 @@ describe('analyzeExperiment', () => {
   });
 
   it('group-sequential tests nothing before the first look', () => {
-    const small = { 'minutes-played': { control: arm(200, 42, 30, rand, 0.7), focus: arm(200, 42 * 1.3, 30, rand, 0.7) }, 'latency-ms': { control: arm(200, 320, 80, rand), focus: arm(200, 320, 80, rand) } };
+    const small = {
+      'minutes-played': { control: arm(200, 42, 30, rand, 0.7), focus: arm(200, 42 * 1.3, 30, rand, 0.7) },
+      'latency-ms': { control: arm(200, 320, 80, rand), focus: arm(200, 320, 80, rand) },
+    };
     const r = analyzeExperiment(input({ stats: small, plan: { looks: 5 } }));
     expect(r.method).toBe('group-sequential');
     expect(cell(r, 'minutes-played')).toMatchObject({ significant: false });
@@ -118,7 +131,18 @@ describe('analyzeExperiment', () => {
   it('corrects for multiple success metrics (Holm)', () => {
     // Three success metrics; only a marginal effect on one: significant alone, not after correction.
     const marginal = { control: arm(20000, 42, 30, prng(11)), focus: arm(20000, 42.6, 30, prng(12)) };
-    const r = analyzeExperiment(input({ stats: { 'minutes-played': marginal, 'streams-per-user': { control: arm(20000, 6.5, 5, rand), focus: arm(20000, 6.5, 5, rand) }, saves: { control: arm(20000, 0.8, 1.4, rand), focus: arm(20000, 0.8, 1.4, rand) }, 'latency-ms': stats['latency-ms'] }, success: ['minutes-played', 'streams-per-user', 'saves'], plan: { sequential: false, cuped: false } }));
+    const r = analyzeExperiment(
+      input({
+        stats: {
+          'minutes-played': marginal,
+          'streams-per-user': { control: arm(20000, 6.5, 5, rand), focus: arm(20000, 6.5, 5, rand) },
+          saves: { control: arm(20000, 0.8, 1.4, rand), focus: arm(20000, 0.8, 1.4, rand) },
+          'latency-ms': stats['latency-ms'],
+        },
+        success: ['minutes-played', 'streams-per-user', 'saves'],
+        plan: { sequential: false, cuped: false },
+      }),
+    );
     const m = cell(r, 'minutes-played');
     expect(m.pValue!).toBeLessThan(0.05);
     expect(m.pValueAdjusted!).toBeGreaterThanOrEqual(m.pValue!);
@@ -144,7 +168,10 @@ describe('guardrail margins on rare events', () => {
     const one = (n: number): ArmStats => ({ n, sumX: 1, sumX2: 1, sumY: 0, sumY2: 0, sumXY: 0 });
     const r = analyzeExperiment(
       input({
-        stats: { 'minutes-played': { control: arm(5000, 42, 30, rand), focus: arm(5000, 42, 30, rand) }, 'crash-rate': { control: none(5000), focus: one(5000) } },
+        stats: {
+          'minutes-played': { control: arm(5000, 42, 30, rand), focus: arm(5000, 42, 30, rand) },
+          'crash-rate': { control: none(5000), focus: one(5000) },
+        },
         guardrails: [{ metricId: 'crash-rate', margin: 0.5 }],
         plan: { sequential: false },
       }),

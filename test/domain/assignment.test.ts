@@ -167,10 +167,12 @@ describe('chooseVariant', () => {
     const rowSums = table.map((r) => r[0] + r[1] + r[2]);
     const colSums = [0, 1, 2].map((j) => table.reduce((s, r) => s + r[j], 0));
     let chi2 = 0;
-    table.forEach((r, i) => r.forEach((o, j) => {
-      const e = (rowSums[i] * colSums[j]) / n;
-      chi2 += (o - e) ** 2 / e;
-    }));
+    table.forEach((r, i) =>
+      r.forEach((o, j) => {
+        const e = (rowSums[i] * colSums[j]) / n;
+        chi2 += (o - e) ** 2 / e;
+      }),
+    );
     expect(chiSquareSf(chi2, 18)).toBeGreaterThan(0.001);
   });
 
@@ -189,22 +191,61 @@ describe('chooseVariant', () => {
 
 describe('ranges', () => {
   it('normalizeRanges sorts, merges overlapping and adjacent ranges, and drops empty ones', () => {
-    expect(normalizeRanges([[50, 60], [0, 10], [10, 20], [15, 30], [40, 40], [70, 65]])).toEqual([[0, 30], [50, 60]]);
+    expect(
+      normalizeRanges([
+        [50, 60],
+        [0, 10],
+        [10, 20],
+        [15, 30],
+        [40, 40],
+        [70, 65],
+      ]),
+    ).toEqual([
+      [0, 30],
+      [50, 60],
+    ]);
     expect(normalizeRanges([])).toEqual([]);
   });
 
   it('normalizeRanges does not mutate its input', () => {
-    const input: Ranges = [[10, 20], [0, 15]];
+    const input: Ranges = [
+      [10, 20],
+      [0, 15],
+    ];
     normalizeRanges(input);
-    expect(input).toEqual([[10, 20], [0, 15]]);
+    expect(input).toEqual([
+      [10, 20],
+      [0, 15],
+    ]);
   });
 
   it('freeRanges returns the complement of the taken ranges in [0, total)', () => {
     expect(freeRanges(100, [])).toEqual([[0, 100]]);
-    expect(freeRanges(100, [[20, 30], [0, 10], [25, 40]])).toEqual([[10, 20], [40, 100]]);
+    expect(
+      freeRanges(100, [
+        [20, 30],
+        [0, 10],
+        [25, 40],
+      ]),
+    ).toEqual([
+      [10, 20],
+      [40, 100],
+    ]);
     expect(freeRanges(100, [[0, 100]])).toEqual([]);
-    expect(freeRanges(100, [[0, 50], [50, 100]])).toEqual([]);
-    expect(rangesSize(freeRanges(10_000, [[0, 5000], [7000, 7500]]))).toBe(4500);
+    expect(
+      freeRanges(100, [
+        [0, 50],
+        [50, 100],
+      ]),
+    ).toEqual([]);
+    expect(
+      rangesSize(
+        freeRanges(10_000, [
+          [0, 5000],
+          [7000, 7500],
+        ]),
+      ),
+    ).toBe(4500);
   });
 
   it('inRanges treats ranges as half-open [start, end)', () => {
@@ -224,12 +265,36 @@ describe('ranges', () => {
   });
 
   it('resizeAllocation grows across several free ranges', () => {
-    const grown = resizeAllocation([], [[0, 10], [20, 30], [40, 100]], 25)!;
-    expect(grown).toEqual([[0, 10], [20, 30], [40, 45]]);
+    const grown = resizeAllocation(
+      [],
+      [
+        [0, 10],
+        [20, 30],
+        [40, 100],
+      ],
+      25,
+    )!;
+    expect(grown).toEqual([
+      [0, 10],
+      [20, 30],
+      [40, 45],
+    ]);
   });
 
   it('resizeAllocation shrinks to a prefix of the owned buckets', () => {
-    expect(resizeAllocation([[500, 600], [0, 100]], [], 150)).toEqual([[0, 100], [500, 550]]);
+    expect(
+      resizeAllocation(
+        [
+          [500, 600],
+          [0, 100],
+        ],
+        [],
+        150,
+      ),
+    ).toEqual([
+      [0, 100],
+      [500, 550],
+    ]);
     expect(resizeAllocation([[0, 100]], [], 100)).toEqual([[0, 100]]);
     expect(resizeAllocation([[0, 100]], [], 0)).toEqual([]);
   });
@@ -254,27 +319,46 @@ describe('assignUnit', () => {
     { key: 'control', isControl: true, weight: 50, overrides: [] },
     { key: 'treatment', isControl: false, weight: 50, overrides: [{ slotId: 'shelf-2', contentId: 'sh-focus' }] },
   ];
-  const exp = (id: string, buckets: Ranges, platforms?: ('ios' | 'android' | 'web' | 'desktop')[]) => ({ id, key: id, variants, buckets, targeting: platforms ? { platforms } : {} });
+  const exp = (id: string, buckets: Ranges, platforms?: ('ios' | 'android' | 'web' | 'desktop')[]) => ({
+    id,
+    key: id,
+    variants,
+    buckets,
+    targeting: platforms ? { platforms } : {},
+  });
 
   it('puts a unit only in experiments whose buckets contain its bucket', () => {
     const running = [exp('low', [[0, 5000]]), exp('high', [[5000, 10_000]]), exp('tiny', [[0, 100]])];
     for (let i = 0; i < 2000; i++) {
       const unit = `u${i}`;
       const b = bucketOf(surface.salt, unit, surface.bucketCount);
-      const got = assignUnit(surface, running, unit).map((a) => a.experimentId).sort();
-      const want = running.filter((e) => inRanges(e.buckets, b)).map((e) => e.id).sort();
+      const got = assignUnit(surface, running, unit)
+        .map((a) => a.experimentId)
+        .sort();
+      const want = running
+        .filter((e) => inRanges(e.buckets, b))
+        .map((e) => e.id)
+        .sort();
       expect(got).toEqual(want);
     }
   });
 
   it('reports the bucket and the variant chooseVariant picks', () => {
     const [a] = assignUnit(surface, [exp('all', [[0, 10_000]])], 'unit-7');
-    expect(a).toEqual({ experimentId: 'all', experimentKey: 'all', bucket: bucketOf(surface.salt, 'unit-7', 10_000), variant: chooseVariant('all', 'unit-7', variants) });
+    expect(a).toEqual({
+      experimentId: 'all',
+      experimentKey: 'all',
+      bucket: bucketOf(surface.salt, 'unit-7', 10_000),
+      variant: chooseVariant('all', 'unit-7', variants),
+    });
   });
 
   it('respects platform targeting: targeted experiments need a matching platform', () => {
     const running = [exp('mobile', [[0, 10_000]], ['ios', 'android']), exp('everyone', [[0, 10_000]])];
-    const keys = (platform?: string) => assignUnit(surface, running, 'u1', platform).map((a) => a.experimentId).sort();
+    const keys = (platform?: string) =>
+      assignUnit(surface, running, 'u1', platform)
+        .map((a) => a.experimentId)
+        .sort();
     expect(keys('ios')).toEqual(['everyone', 'mobile']);
     expect(keys('android')).toEqual(['everyone', 'mobile']);
     expect(keys('web')).toEqual(['everyone']);

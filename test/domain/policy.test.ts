@@ -10,7 +10,11 @@ describe('policy as data', () => {
   it('ships policy/default.json, whose defaults are the built-in baseline', () => {
     const p = loadPolicyFile(DEFAULT_POLICY_FILE);
     expect(p.defaults).toEqual(DEFAULT_SURFACE_POLICY);
-    expect(resolveSurfacePolicy(p, 'now-playing')).toMatchObject({ maxAllocationPercent: 30, firstStageCapPercent: 5, requiredGuardrails: [{ metricId: 'crash-rate' }, { metricId: 'error-rate' }] });
+    expect(resolveSurfacePolicy(p, 'now-playing')).toMatchObject({
+      maxAllocationPercent: 30,
+      firstStageCapPercent: 5,
+      requiredGuardrails: [{ metricId: 'crash-rate' }, { metricId: 'error-rate' }],
+    });
     expect(resolveSurfacePolicy(p, 'home')).toEqual(p.defaults);
   });
 
@@ -28,7 +32,12 @@ describe('policy as data', () => {
       expect(msg).toMatch(/defaults\.minDurationDays: must not exceed maxDurationDays/);
       expect(msg).toMatch(/surfaces\.home\.firstStageCapPercent: must not exceed maxAllocationPercent \(with the defaults applied\)/);
     }
-    expect(() => parsePolicy({ ...shipped(), defaults: { ...shipped().defaults, freezeWindows: [{ start: '2026-12-02T00:00:00Z', end: '2026-12-01T00:00:00Z', reason: 'x' }] } })).toThrow(/start must be before end/);
+    expect(() =>
+      parsePolicy({
+        ...shipped(),
+        defaults: { ...shipped().defaults, freezeWindows: [{ start: '2026-12-02T00:00:00Z', end: '2026-12-01T00:00:00Z', reason: 'x' }] },
+      }),
+    ).toThrow(/start must be before end/);
   });
 
   it('a surface policy hash changes with any rule of that surface, and only that surface', () => {

@@ -44,11 +44,27 @@ const change = (fn: (c: Config) => void) => {
   return c;
 };
 const codes = (config: unknown, extra: Partial<ValidationContext> = {}) => validateExperimentConfig(config, ctx(extra)).findings.map((f) => f.code);
-const only = (config: unknown, code: string, extra: Partial<ValidationContext> = {}) => validateExperimentConfig(config, ctx(extra)).findings.filter((f) => f.code === code);
+const only = (config: unknown, code: string, extra: Partial<ValidationContext> = {}) =>
+  validateExperimentConfig(config, ctx(extra)).findings.filter((f) => f.code === code);
 const policy = (p: Partial<SurfacePolicy>): SurfacePolicy => ({ ...DEFAULT_SURFACE_POLICY, ...p });
 
 function running(key: string, cfg: Partial<ExperimentConfig>, buckets: [number, number][], startedAt = '2026-10-20T00:00:00.000Z'): Experiment {
-  return { ...base(), key, targeting: {}, analysisPlan: { alpha: 0.05, power: 0.8, mde: 0.02, durationDays: 28, sequential: true, correction: 'holm', cuped: true, bayesian: false }, ...cfg, id: `exp_${key}`, status: 'running', outcome: null, version: 2, buckets, createdAt: startedAt, updatedAt: startedAt, startedAt, endedAt: null } as Experiment;
+  return {
+    ...base(),
+    key,
+    targeting: {},
+    analysisPlan: { alpha: 0.05, power: 0.8, mde: 0.02, durationDays: 28, sequential: true, correction: 'holm', cuped: true, bayesian: false },
+    ...cfg,
+    id: `exp_${key}`,
+    status: 'running',
+    outcome: null,
+    version: 2,
+    buckets,
+    createdAt: startedAt,
+    updatedAt: startedAt,
+    startedAt,
+    endedAt: null,
+  } as Experiment;
 }
 
 describe('the rules catalog', () => {
@@ -60,7 +76,26 @@ describe('the rules catalog', () => {
       expect(r.rationale.length).toBeGreaterThan(30);
       expect(r.fix.length).toBeGreaterThan(15);
     }
-    expect(all.map((r) => r.code)).toEqual(expect.arrayContaining(['SCHEMA', 'KEY_NAMING', 'CONTROL_COUNT', 'WEIGHTS_SUM', 'SLOT_CONTENT_MISMATCH', 'PLATFORM_COVERAGE', 'COLLISION', 'SLOT_CONCURRENCY', 'DUPLICATE_OF_RUNNING', 'REQUIRED_GUARDRAIL', 'GUARDRAIL_MARGIN_ABOVE_POLICY', 'METRIC_DIRECTION', 'UNDERPOWERED', 'RAMP_FIRST_STAGE_ABOVE_CAP', 'RAMP_OFF_PLAN', 'FREEZE_WINDOW']));
+    expect(all.map((r) => r.code)).toEqual(
+      expect.arrayContaining([
+        'SCHEMA',
+        'KEY_NAMING',
+        'CONTROL_COUNT',
+        'WEIGHTS_SUM',
+        'SLOT_CONTENT_MISMATCH',
+        'PLATFORM_COVERAGE',
+        'COLLISION',
+        'SLOT_CONCURRENCY',
+        'DUPLICATE_OF_RUNNING',
+        'REQUIRED_GUARDRAIL',
+        'GUARDRAIL_MARGIN_ABOVE_POLICY',
+        'METRIC_DIRECTION',
+        'UNDERPOWERED',
+        'RAMP_FIRST_STAGE_ABOVE_CAP',
+        'RAMP_OFF_PLAN',
+        'FREEZE_WINDOW',
+      ]),
+    );
   });
 
   it('accepts the reference config with no findings', () => {
@@ -72,7 +107,10 @@ describe('the rules catalog', () => {
     const broken = change((c) => {
       c.key = 'focus';
       c.variants.push({ key: 'treatment', weight: 10, overrides: [{ slotId: 'hero', contentId: 'al-live' }] });
-      c.guardrails = [{ metricId: 'crash-rate', margin: 0.5 }, { metricId: 'stream-rate', margin: 0.02 }];
+      c.guardrails = [
+        { metricId: 'crash-rate', margin: 0.5 },
+        { metricId: 'stream-rate', margin: 0.02 },
+      ];
       c.allocationPercent = 70;
       c.rampPlan = { stages: [90, 60] };
       c.analysisPlan = { durationDays: 3, mde: 0.0001 };
@@ -99,7 +137,24 @@ describe('mechanical fixes are JSON Patches that resolve their findings', () => 
     ['RAMP_FIRST_STAGE_ABOVE_CAP', change((c) => ((c.allocationPercent = 30), (c.rampPlan = { stages: [] })))],
     ['RAMP_STAGES_INVALID', change((c) => (c.rampPlan = { stages: [50, 25] }))],
     ['RAMP_ABOVE_POLICY', change((c) => (c.rampPlan = { stages: [25, 80] }))],
-    ['COLLISION', base(), { active: [running('busy', { variants: [{ key: 'control', isControl: true, weight: 50, overrides: [] }, { key: 't', isControl: false, weight: 50, overrides: [{ slotId: 'shelf-2', contentId: 'pl-chill' }] }] }, [[0, 9500]])] }],
+    [
+      'COLLISION',
+      base(),
+      {
+        active: [
+          running(
+            'busy',
+            {
+              variants: [
+                { key: 'control', isControl: true, weight: 50, overrides: [] },
+                { key: 't', isControl: false, weight: 50, overrides: [{ slotId: 'shelf-2', contentId: 'pl-chill' }] },
+              ],
+            },
+            [[0, 9500]],
+          ),
+        ],
+      },
+    ],
     ['DURATION_OUT_OF_RANGE', change((c) => (c.analysisPlan.durationDays = 3))],
     ['MDE_OUT_OF_RANGE', change((c) => (c.analysisPlan.mde = 0.9))],
     ['UNDERPOWERED', change((c) => ((c.allocationPercent = 1), (c.rampPlan = { stages: [] }), (c.analysisPlan.durationDays = 7)))],
@@ -118,7 +173,10 @@ describe('mechanical fixes are JSON Patches that resolve their findings', () => 
 });
 
 describe('collisions', () => {
-  const treatment = (slotId: string, contentId = 'pl-chill') => [{ key: 'control', isControl: true, weight: 50, overrides: [] }, { key: 't', isControl: false, weight: 50, overrides: [{ slotId, contentId }] }];
+  const treatment = (slotId: string, contentId = 'pl-chill') => [
+    { key: 'control', isControl: true, weight: 50, overrides: [] },
+    { key: 't', isControl: false, weight: 50, overrides: [{ slotId, contentId }] },
+  ];
 
   it('an exclusivity group collides across different slots', () => {
     const other = running('ranker', { variants: treatment('shelf-4') as never, exclusivityGroup: 'home-ranking' }, [[0, 9500]]);
@@ -172,12 +230,20 @@ describe('ramp, freeze windows, direction', () => {
   });
 
   it('METRIC_DIRECTION warns when the hypothesis expects the undesirable direction', () => {
-    expect(only(change((c) => (c.hypothesis = 'The shelf lowers the stream rate.')), 'METRIC_DIRECTION')[0].message).toContain('higher is better');
+    expect(
+      only(
+        change((c) => (c.hypothesis = 'The shelf lowers the stream rate.')),
+        'METRIC_DIRECTION',
+      )[0].message,
+    ).toContain('higher is better');
     expect(only(base(), 'METRIC_DIRECTION')).toEqual([]);
   });
 
   it('UNDERPOWERED puts the computed duration in the message', () => {
-    const [f] = only(change((c) => ((c.allocationPercent = 1), (c.rampPlan = { stages: [] }), (c.analysisPlan.durationDays = 7))), 'UNDERPOWERED');
+    const [f] = only(
+      change((c) => ((c.allocationPercent = 1), (c.rampPlan = { stages: [] }), (c.analysisPlan.durationDays = 7))),
+      'UNDERPOWERED',
+    );
     expect(f.message).toMatch(/about \d+ days at 1%/);
   });
 });

@@ -80,16 +80,27 @@ describe('validateExperimentConfig', () => {
     const r = run(validConfig());
     expect(r.findings).toEqual([]);
     expect(r.valid).toBe(true);
-    expect(r.config?.analysisPlan).toEqual({ alpha: 0.05, power: 0.8, mde: 0.02, durationDays: 14, sequential: true, correction: 'holm', cuped: true, bayesian: false });
+    expect(r.config?.analysisPlan).toEqual({
+      alpha: 0.05,
+      power: 0.8,
+      mde: 0.02,
+      durationDays: 14,
+      sequential: true,
+      correction: 'holm',
+      cuped: true,
+      bayesian: false,
+    });
     expect(r.config?.variants[1].isControl).toBe(false);
     expect(r.power?.metricId).toBe('stream-rate');
   });
 
   it('SCHEMA: a config that does not parse reports each issue at its JSON path', () => {
-    const r = run(withChange((c) => {
-      c.key = 'Not A Key';
-      c.variants[1].weight = -5;
-    }));
+    const r = run(
+      withChange((c) => {
+        c.key = 'Not A Key';
+        c.variants[1].weight = -5;
+      }),
+    );
     expect(r.valid).toBe(false);
     expect(r.config).toBeUndefined();
     expect(r.findings.every((f) => f.code === 'SCHEMA' && f.severity === 'error')).toBe(true);
@@ -97,13 +108,26 @@ describe('validateExperimentConfig', () => {
   });
 
   it('SCHEMA: a single variant is rejected', () => {
-    const [f] = findings(withChange((c) => c.variants.splice(1)), 'SCHEMA');
+    const [f] = findings(
+      withChange((c) => c.variants.splice(1)),
+      'SCHEMA',
+    );
     expect(f.path).toBe('$.variants');
   });
 
   it('CONTROL_COUNT: no control, or two controls', () => {
-    expect(findings(withChange((c) => (c.variants[0].isControl = false)), 'CONTROL_COUNT')).toMatchObject([{ severity: 'error', path: '$.variants' }]);
-    expect(findings(withChange((c) => (c.variants[1].isControl = true)), 'CONTROL_COUNT')).toMatchObject([{ severity: 'error', path: '$.variants' }]);
+    expect(
+      findings(
+        withChange((c) => (c.variants[0].isControl = false)),
+        'CONTROL_COUNT',
+      ),
+    ).toMatchObject([{ severity: 'error', path: '$.variants' }]);
+    expect(
+      findings(
+        withChange((c) => (c.variants[1].isControl = true)),
+        'CONTROL_COUNT',
+      ),
+    ).toMatchObject([{ severity: 'error', path: '$.variants' }]);
   });
 
   it('DUPLICATE_VARIANT points at the second use of the key', () => {
@@ -113,11 +137,21 @@ describe('validateExperimentConfig', () => {
   });
 
   it('WEIGHTS_SUM: weights must sum to 100 or 1', () => {
-    expect(findings(withChange((c) => (c.variants[1].weight = 60)), 'WEIGHTS_SUM')).toMatchObject([{ severity: 'error', path: '$.variants' }]);
-    expect(findings(withChange((c) => {
-      c.variants[0].weight = 0.5;
-      c.variants[1].weight = 0.5;
-    }), 'WEIGHTS_SUM')).toEqual([]);
+    expect(
+      findings(
+        withChange((c) => (c.variants[1].weight = 60)),
+        'WEIGHTS_SUM',
+      ),
+    ).toMatchObject([{ severity: 'error', path: '$.variants' }]);
+    expect(
+      findings(
+        withChange((c) => {
+          c.variants[0].weight = 0.5;
+          c.variants[1].weight = 0.5;
+        }),
+        'WEIGHTS_SUM',
+      ),
+    ).toEqual([]);
   });
 
   it('EMPTY_TREATMENT is a warning and does not make the config invalid', () => {
@@ -127,25 +161,37 @@ describe('validateExperimentConfig', () => {
   });
 
   it('UNKNOWN_SURFACE', () => {
-    const r = validateExperimentConfig(withChange((c) => (c.surfaceId = 'checkout')), ctx('checkout'));
+    const r = validateExperimentConfig(
+      withChange((c) => (c.surfaceId = 'checkout')),
+      ctx('checkout'),
+    );
     expect(r.valid).toBe(false);
     expect(r.findings.filter((f) => f.code === 'UNKNOWN_SURFACE')).toMatchObject([{ severity: 'error', path: '$.surfaceId' }]);
   });
 
   it('UNKNOWN_SLOT lists the surface slots in its fix', () => {
-    const [f] = findings(withChange((c) => (c.variants[1].overrides[0].slotId = 'shelf-9')), 'UNKNOWN_SLOT');
+    const [f] = findings(
+      withChange((c) => (c.variants[1].overrides[0].slotId = 'shelf-9')),
+      'UNKNOWN_SLOT',
+    );
     expect(f).toMatchObject({ severity: 'error', path: '$.variants[1].overrides[0].slotId' });
     expect(f.fix).toContain('shelf-2');
   });
 
   it('UNKNOWN_CONTENT', () => {
-    expect(findings(withChange((c) => (c.variants[1].overrides[0].contentId = 'sh-nope')), 'UNKNOWN_CONTENT')).toMatchObject([
-      { severity: 'error', path: '$.variants[1].overrides[0].contentId' },
-    ]);
+    expect(
+      findings(
+        withChange((c) => (c.variants[1].overrides[0].contentId = 'sh-nope')),
+        'UNKNOWN_CONTENT',
+      ),
+    ).toMatchObject([{ severity: 'error', path: '$.variants[1].overrides[0].contentId' }]);
   });
 
   it('SLOT_CONTENT_MISMATCH: a banner in a shelf slot', () => {
-    const [f] = findings(withChange((c) => (c.variants[1].overrides[0].contentId = 'bn-wrapped')), 'SLOT_CONTENT_MISMATCH');
+    const [f] = findings(
+      withChange((c) => (c.variants[1].overrides[0].contentId = 'bn-wrapped')),
+      'SLOT_CONTENT_MISMATCH',
+    );
     expect(f).toMatchObject({ severity: 'error', path: '$.variants[1].overrides[0].contentId' });
     expect(f.message).toContain('banner');
   });
@@ -172,10 +218,12 @@ describe('validateExperimentConfig', () => {
   });
 
   it('UNKNOWN_METRIC for success metrics and guardrails', () => {
-    const r = run(withChange((c) => {
-      c.successMetrics = ['stream-rate', 'happiness'];
-      c.guardrails = [{ metricId: 'crash-rate' }, { metricId: 'doom' }];
-    }));
+    const r = run(
+      withChange((c) => {
+        c.successMetrics = ['stream-rate', 'happiness'];
+        c.guardrails = [{ metricId: 'crash-rate' }, { metricId: 'doom' }];
+      }),
+    );
     expect(r.findings.filter((f) => f.code === 'UNKNOWN_METRIC').map((f) => f.path)).toEqual(['$.successMetrics[1]', '$.guardrails[1].metricId']);
     expect(r.valid).toBe(false);
   });
@@ -183,7 +231,11 @@ describe('validateExperimentConfig', () => {
   it('REQUIRED_GUARDRAIL names the policy guardrail and patches it in; MISSING_GUARDRAIL only when the required ones are not enough', () => {
     const none = withChange((c) => (c.guardrails = []));
     const [req] = findings(none, 'REQUIRED_GUARDRAIL');
-    expect(req).toMatchObject({ severity: 'error', path: '$.guardrails', patch: [{ op: 'add', path: '/guardrails/-', value: { metricId: 'crash-rate', margin: 0.02 } }] });
+    expect(req).toMatchObject({
+      severity: 'error',
+      path: '$.guardrails',
+      patch: [{ op: 'add', path: '/guardrails/-', value: { metricId: 'crash-rate', margin: 0.02 } }],
+    });
     expect(findings(none, 'MISSING_GUARDRAIL')).toEqual([]);
     const policy = { ...DEFAULT_SURFACE_POLICY, minGuardrails: 2 };
     const [f] = findings(none, 'MISSING_GUARDRAIL', { policy });
@@ -208,13 +260,33 @@ describe('validateExperimentConfig', () => {
   });
 
   it('ALLOCATION_TOO_SMALL when the percent rounds to zero buckets', () => {
-    expect(findings(withChange((c) => (c.allocationPercent = 0.004)), 'ALLOCATION_TOO_SMALL')).toMatchObject([{ severity: 'error', path: '$.allocationPercent' }]);
-    expect(findings(withChange((c) => (c.allocationPercent = 0.01)), 'ALLOCATION_TOO_SMALL')).toEqual([]); // exactly one of 10,000 buckets
+    expect(
+      findings(
+        withChange((c) => (c.allocationPercent = 0.004)),
+        'ALLOCATION_TOO_SMALL',
+      ),
+    ).toMatchObject([{ severity: 'error', path: '$.allocationPercent' }]);
+    expect(
+      findings(
+        withChange((c) => (c.allocationPercent = 0.01)),
+        'ALLOCATION_TOO_SMALL',
+      ),
+    ).toEqual([]); // exactly one of 10,000 buckets
   });
 
   it('ALLOCATION_ABOVE_POLICY above the 50% maximum, not at it', () => {
-    expect(findings(withChange((c) => (c.allocationPercent = 60)), 'ALLOCATION_ABOVE_POLICY')).toMatchObject([{ severity: 'error', path: '$.allocationPercent' }]);
-    expect(findings(withChange((c) => (c.allocationPercent = 50)), 'ALLOCATION_ABOVE_POLICY')).toEqual([]);
+    expect(
+      findings(
+        withChange((c) => (c.allocationPercent = 60)),
+        'ALLOCATION_ABOVE_POLICY',
+      ),
+    ).toMatchObject([{ severity: 'error', path: '$.allocationPercent' }]);
+    expect(
+      findings(
+        withChange((c) => (c.allocationPercent = 50)),
+        'ALLOCATION_ABOVE_POLICY',
+      ),
+    ).toEqual([]);
   });
 
   it('COLLISION when an active experiment on the same slot owns the buckets needed', () => {
@@ -234,16 +306,29 @@ describe('validateExperimentConfig', () => {
 
   it('DURATION_OUT_OF_RANGE below 7 and above 60 days', () => {
     for (const d of [5, 90]) {
-      expect(findings(withChange((c) => (c.analysisPlan.durationDays = d)), 'DURATION_OUT_OF_RANGE')).toMatchObject([{ severity: 'error', path: '$.analysisPlan.durationDays' }]);
+      expect(
+        findings(
+          withChange((c) => (c.analysisPlan.durationDays = d)),
+          'DURATION_OUT_OF_RANGE',
+        ),
+      ).toMatchObject([{ severity: 'error', path: '$.analysisPlan.durationDays' }]);
     }
-    for (const d of [7, 60]) expect(findings(withChange((c) => (c.analysisPlan.durationDays = d)), 'DURATION_OUT_OF_RANGE')).toEqual([]);
+    for (const d of [7, 60])
+      expect(
+        findings(
+          withChange((c) => (c.analysisPlan.durationDays = d)),
+          'DURATION_OUT_OF_RANGE',
+        ),
+      ).toEqual([]);
   });
 
   it('UNDERPOWERED warns with the power numbers from the closed-form sample size', () => {
-    const r = run(withChange((c) => {
-      c.allocationPercent = 1;
-      c.analysisPlan.durationDays = 7;
-    }));
+    const r = run(
+      withChange((c) => {
+        c.allocationPercent = 1;
+        c.analysisPlan.durationDays = 7;
+      }),
+    );
     const [f] = r.findings.filter((x) => x.code === 'UNDERPOWERED');
     expect(f).toMatchObject({ severity: 'warning', path: '$.analysisPlan' });
     expect(r.valid).toBe(true);
@@ -267,10 +352,12 @@ describe('validateExperimentConfig', () => {
   });
 
   it('UNDERPOWERED sizes the total by the smallest arm', () => {
-    const r = run(withChange((c) => {
-      c.variants[0].weight = 80;
-      c.variants[1].weight = 20;
-    }));
+    const r = run(
+      withChange((c) => {
+        c.variants[0].weight = 80;
+        c.variants[1].weight = 20;
+      }),
+    );
     expect(r.power!.requiredTotal).toBe(Math.ceil(r.power!.requiredPerArm / 0.2));
   });
 
@@ -283,7 +370,14 @@ describe('validateExperimentConfig', () => {
   it('every finding has a code, severity, JSON path, message and fix', () => {
     const bad = withChange((c) => {
       c.variants[0].isControl = false;
-      c.variants.push({ key: 'treatment', weight: 10, overrides: [{ slotId: 'hero', contentId: 'sh-focus' }, { slotId: 'shelf-9', contentId: 'sh-nope' }] });
+      c.variants.push({
+        key: 'treatment',
+        weight: 10,
+        overrides: [
+          { slotId: 'hero', contentId: 'sh-focus' },
+          { slotId: 'shelf-9', contentId: 'sh-nope' },
+        ],
+      });
       c.successMetrics = ['nope'];
       c.guardrails = [];
       c.allocationPercent = 70;
@@ -292,7 +386,19 @@ describe('validateExperimentConfig', () => {
     });
     const r = run(bad, { active: [activeOn('shelf-2', [[0, 9990]])] });
     const codes = new Set(r.findings.map((f) => f.code));
-    for (const code of ['CONTROL_COUNT', 'DUPLICATE_VARIANT', 'WEIGHTS_SUM', 'SLOT_CONTENT_MISMATCH', 'UNKNOWN_SLOT', 'UNKNOWN_CONTENT', 'UNKNOWN_METRIC', 'REQUIRED_GUARDRAIL', 'ALLOCATION_ABOVE_POLICY', 'COLLISION', 'DURATION_OUT_OF_RANGE']) {
+    for (const code of [
+      'CONTROL_COUNT',
+      'DUPLICATE_VARIANT',
+      'WEIGHTS_SUM',
+      'SLOT_CONTENT_MISMATCH',
+      'UNKNOWN_SLOT',
+      'UNKNOWN_CONTENT',
+      'UNKNOWN_METRIC',
+      'REQUIRED_GUARDRAIL',
+      'ALLOCATION_ABOVE_POLICY',
+      'COLLISION',
+      'DURATION_OUT_OF_RANGE',
+    ]) {
       expect(codes.has(code), code).toBe(true);
     }
     for (const f of r.findings) {

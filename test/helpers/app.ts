@@ -13,7 +13,10 @@ export function testContainer(opts: Partial<ContainerOptions> = {}): Container {
 }
 
 /** A v2 client connected in memory to a fresh server instance over the container. */
-export async function memoryClient(app: Container, opts: { name?: string; elicit?: (message: string) => { action: 'accept' | 'decline' | 'cancel'; content?: Record<string, string | number | boolean> } } = {}): Promise<Client> {
+export async function memoryClient(
+  app: Container,
+  opts: { name?: string; elicit?: (message: string) => { action: 'accept' | 'decline' | 'cancel'; content?: Record<string, string | number | boolean> } } = {},
+): Promise<Client> {
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   const server = await createMcpServerFactory(app, 'mcp-stdio')({ era: 'legacy' });
   await server.connect(serverSide);
@@ -95,7 +98,14 @@ export function permissivePolicy(overrides: Record<string, unknown> = {}): Polic
   return {
     ...DEFAULT_POLICY,
     version: 'test-permissive',
-    defaults: { ...DEFAULT_SURFACE_POLICY, firstStageCapPercent: 50, maxConcurrentPerSlot: 10, allocationApprovals: [], confirmation: { deploy: false, rampAbovePercent: 100, stop: false, ship: false }, ...overrides },
+    defaults: {
+      ...DEFAULT_SURFACE_POLICY,
+      firstStageCapPercent: 50,
+      maxConcurrentPerSlot: 10,
+      allocationApprovals: [],
+      confirmation: { deploy: false, rampAbovePercent: 100, stop: false, ship: false },
+      ...overrides,
+    },
   };
 }
 
@@ -103,7 +113,11 @@ export function permissivePolicy(overrides: Record<string, unknown> = {}): Polic
 export const APPROVED = { via: 'argument' as const, reason: 'approved in the test' };
 
 /** Creates, validates and deploys through the service (plan hash and confirmation included); returns the running experiment. */
-export function startRunning(app: Container, config: Record<string, unknown>, ctx: WriteContext = { actor: 'test', interface: 'cli', operation: 'test', requestId: 'r1' }): Experiment {
+export function startRunning(
+  app: Container,
+  config: Record<string, unknown>,
+  ctx: WriteContext = { actor: 'test', interface: 'cli', operation: 'test', requestId: 'r1' },
+): Experiment {
   const { experiment } = app.experiments.create({ config }, ctx);
   const v = app.experiments.validate({ experimentId: experiment.id }, ctx);
   if (!v.valid) throw new Error(`not valid: ${JSON.stringify(v.findings)}`);

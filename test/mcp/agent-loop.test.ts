@@ -14,7 +14,12 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 /** What every run of the loop must show, whatever the transport. */
 function expectLoop(r: LoopResult, exposed: number, via: 'elicitation' | 'argument') {
   expect(r.firstFindings).toEqual(expect.arrayContaining(['REQUIRED_GUARDRAIL', 'RAMP_FIRST_STAGE_ABOVE_CAP']));
-  expect(r.patched).toEqual(expect.arrayContaining([{ op: 'add', path: '/guardrails/-', value: { metricId: 'crash-rate', margin: 0.02 } }, { op: 'replace', path: '/allocationPercent', value: 10 }]));
+  expect(r.patched).toEqual(
+    expect.arrayContaining([
+      { op: 'add', path: '/guardrails/-', value: { metricId: 'crash-rate', margin: 0.02 } },
+      { op: 'replace', path: '/allocationPercent', value: 10 },
+    ]),
+  );
   expect(r.planHash).toMatch(/^[0-9a-f]{64}$/);
   expect(r.deployed).toEqual({ status: 'running', allocationPercent: 10, confirmedVia: via });
   // Stable fields of get_metrics only: its shape is growing elsewhere.
@@ -28,7 +33,10 @@ describe('the scripted agent loop', () => {
   it('runs over HTTP with a 2026-07-28 client that shows confirmation forms', async () => {
     const app = testContainer();
     const http = testHttp(app);
-    const client = new Client({ name: 'loop-agent', version: '1.0.0' }, { versionNegotiation: { mode: { pin: '2026-07-28' } }, capabilities: { elicitation: { form: {} } } });
+    const client = new Client(
+      { name: 'loop-agent', version: '1.0.0' },
+      { versionNegotiation: { mode: { pin: '2026-07-28' } }, capabilities: { elicitation: { form: {} } } },
+    );
     const forms: string[] = [];
     client.setRequestHandler('elicitation/create', async (req) => {
       forms.push((req.params as { message: string }).message);
@@ -50,8 +58,12 @@ describe('the scripted agent loop', () => {
       expect(exposed).toBeGreaterThan(150);
       expectLoop(r, exposed, 'elicitation');
       expect(forms).toHaveLength(1);
-      expect(log.join('\n')).toMatch(/step 1: plan_experiment[\s\S]*step 3: validate_config[\s\S]*RAMP_FIRST_STAGE_ABOVE_CAP[\s\S]*step 4: update_experiment[\s\S]*step 7: deploy_to_surface[\s\S]*step 9: get_metrics/);
-      expect(app.deps.audit.forEntity('experiment', r.experimentId).find((a) => a.operation === 'deploy_to_surface')?.confirmation).toMatchObject({ via: 'elicitation' });
+      expect(log.join('\n')).toMatch(
+        /step 1: plan_experiment[\s\S]*step 3: validate_config[\s\S]*RAMP_FIRST_STAGE_ABOVE_CAP[\s\S]*step 4: update_experiment[\s\S]*step 7: deploy_to_surface[\s\S]*step 9: get_metrics/,
+      );
+      expect(app.deps.audit.forEntity('experiment', r.experimentId).find((a) => a.operation === 'deploy_to_surface')?.confirmation).toMatchObject({
+        via: 'elicitation',
+      });
     } finally {
       await client.close();
       await http.close();
@@ -91,7 +103,13 @@ describe('the scripted agent loop', () => {
     afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
     it('runs against `sealab --data-dir` with traffic from a surface service on the same database', async () => {
-      const transport = new StdioClientTransport({ command: process.execPath, args: ['--import', 'tsx', 'src/main.ts', '--data-dir', dir], cwd: ROOT, env: { SEALAB_LOG_LEVEL: 'warn' }, stderr: 'pipe' });
+      const transport = new StdioClientTransport({
+        command: process.execPath,
+        args: ['--import', 'tsx', 'src/main.ts', '--data-dir', dir],
+        cwd: ROOT,
+        env: { SEALAB_LOG_LEVEL: 'warn' },
+        stderr: 'pipe',
+      });
       const client = new Client({ name: 'stdio-loop-agent', version: '1.0.0' });
       await client.connect(transport);
       let exposed = 0;

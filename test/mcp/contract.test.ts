@@ -34,7 +34,12 @@ describe('tool contract (what agents see)', () => {
     expect(t.name).toMatch(/^[a-z][a-z0-9]*(_[a-z0-9]+)+$/);
     expect(t.title?.length).toBeGreaterThan(3);
     expect(t.description!.length).toBeGreaterThan(120);
-    expect(t.annotations).toMatchObject({ readOnlyHint: expect.any(Boolean), destructiveHint: expect.any(Boolean), idempotentHint: expect.any(Boolean), openWorldHint: expect.any(Boolean) });
+    expect(t.annotations).toMatchObject({
+      readOnlyHint: expect.any(Boolean),
+      destructiveHint: expect.any(Boolean),
+      idempotentHint: expect.any(Boolean),
+      openWorldHint: expect.any(Boolean),
+    });
     expect(t.inputSchema.type).toBe('object');
     expect(t.inputSchema).not.toHaveProperty('anyOf');
     expect(t.outputSchema?.type).toBe('object');
@@ -47,7 +52,9 @@ describe('tool contract (what agents see)', () => {
 
   it.each(tools.map((t) => [t.name]))('%s: listed schema snapshot', async (name) => {
     const t = listed.find((x) => x.name === name)!;
-    await expect(JSON.stringify({ title: t.title, annotations: t.annotations, inputSchema: t.inputSchema, outputSchema: t.outputSchema }, null, 2)).toMatchFileSnapshot(`./__snapshots__/${name}.schema.json`);
+    await expect(
+      JSON.stringify({ title: t.title, annotations: t.annotations, inputSchema: t.inputSchema, outputSchema: t.outputSchema }, null, 2),
+    ).toMatchFileSnapshot(`./__snapshots__/${name}.schema.json`);
   });
 
   it('every tool output honours its listed outputSchema', async () => {
@@ -85,11 +92,18 @@ describe('tool contract (what agents see)', () => {
     await run('get_assignment', { surfaceId: 'home', unitId: 'contract-unit', platform: 'ios' });
     await run('get_metrics', { experimentId: experiment.id });
     const paused = await run('pause_experiment', { experimentId: experiment.id, version: 2, reason: 'contract test' });
-    const resumed = await run('deploy_to_surface', { experimentId: experiment.id, version: paused.experiment.version, planHash: deployed.planHash, confirmation });
+    const resumed = await run('deploy_to_surface', {
+      experimentId: experiment.id,
+      version: paused.experiment.version,
+      planHash: deployed.planHash,
+      confirmation,
+    });
     expect(resumed.plan.action).toBe('resume');
     const stopped = await run('stop_experiment', { experimentId: experiment.id, reason: 'contract test', confirmation });
     await run('archive_experiment', { experimentId: experiment.id, version: stopped.experiment.version, reason: 'contract test' });
-    const { experiment: ramped } = await run('create_experiment', { config: demoConfig({ key: 'home-ramped', rampPlan: { stages: [25], minHours: 48, gate: { minUnitsPerArm: 200 } } }) });
+    const { experiment: ramped } = await run('create_experiment', {
+      config: demoConfig({ key: 'home-ramped', rampPlan: { stages: [25], minHours: 48, gate: { minUnitsPerArm: 200 } } }),
+    });
     const rampPlan = await run('validate_config', { experimentId: ramped.id });
     await run('deploy_to_surface', { experimentId: ramped.id, version: ramped.version, planHash: rampPlan.planHash, confirmation });
     const ramp = await run('get_ramp_status', { experimentId: ramped.id });

@@ -47,17 +47,25 @@ describe('plan hashes: nothing unvalidated ships', () => {
     cleanups.push(() => c.close());
     const d = await validated(c);
 
-    const edited = await ok(c, 'update_experiment', { experimentId: d.id, version: d.version, patch: [{ op: 'replace', path: '/analysisPlan/durationDays', value: 21 }] });
+    const edited = await ok(c, 'update_experiment', {
+      experimentId: d.id,
+      version: d.version,
+      patch: [{ op: 'replace', path: '/analysisPlan/durationDays', value: 21 }],
+    });
     const before = tableCounts(app);
     const stale = await call(c, 'deploy_to_surface', { experimentId: d.id, version: edited.experiment.version, planHash: d.planHash, confirmation: APPROVE });
-    expect(textOf(stale)).toMatch(/^PRECONDITION_FAILED: the config of 'home-focus-shelf' changed after plan '[0-9a-f]{12}…' was validated \(v1 → v2\)[\s\S]*"reason":"config_changed"[\s\S]*Next: Call validate_config/);
+    expect(textOf(stale)).toMatch(
+      /^PRECONDITION_FAILED: the config of 'home-focus-shelf' changed after plan '[0-9a-f]{12}…' was validated \(v1 → v2\)[\s\S]*"reason":"config_changed"[\s\S]*Next: Call validate_config/,
+    );
     expect(tableCounts(app)).toEqual(before);
 
     const again = await ok(c, 'validate_config', { experimentId: d.id });
     expect(again.planHash).not.toBe(d.planHash);
     app.setPolicy({ ...DEFAULT_POLICY, version: 'stricter', defaults: { ...DEFAULT_POLICY.defaults, maxDurationDays: 30 } });
     const policyChanged = await call(c, 'deploy_to_surface', { experimentId: d.id, version: 2, planHash: again.planHash, confirmation: APPROVE });
-    expect(textOf(policyChanged)).toMatch(/^PRECONDITION_FAILED: the home policy changed after plan .* was validated \(now 'stricter'\)[\s\S]*Next: Call validate_config/);
+    expect(textOf(policyChanged)).toMatch(
+      /^PRECONDITION_FAILED: the home policy changed after plan .* was validated \(now 'stricter'\)[\s\S]*Next: Call validate_config/,
+    );
 
     const fresh = await ok(c, 'validate_config', { experimentId: d.id });
     expect(fresh.policyVersion).toBe('stricter');
@@ -76,15 +84,40 @@ describe('plan hashes: nothing unvalidated ships', () => {
     cleanups.push(() => c.close());
     const d = await validated(c, demoConfig({ rampPlan: { stages: [25, 50] } }));
     const started = await ok(c, 'deploy_to_surface', { experimentId: d.id, version: d.version, planHash: d.planHash, confirmation: APPROVE });
-    const skip = await call(c, 'deploy_to_surface', { experimentId: d.id, version: started.experiment.version, planHash: started.planHash, allocationPercent: 50, confirmation: APPROVE });
-    expect(textOf(skip)).toMatch(/^PRECONDITION_FAILED: allocation 50% fails validation: RAMP_OFF_PLAN \(ramping from 10% to 50% skips the next planned stage, 25%\)/);
+    const skip = await call(c, 'deploy_to_surface', {
+      experimentId: d.id,
+      version: started.experiment.version,
+      planHash: started.planHash,
+      allocationPercent: 50,
+      confirmation: APPROVE,
+    });
+    expect(textOf(skip)).toMatch(
+      /^PRECONDITION_FAILED: allocation 50% fails validation: RAMP_OFF_PLAN \(ramping from 10% to 50% skips the next planned stage, 25%\)/,
+    );
     // 25% is below the threshold; without a confirmation the ramp past 10% is refused.
-    const noConfirm = await call(c, 'deploy_to_surface', { experimentId: d.id, version: started.experiment.version, planHash: started.planHash, allocationPercent: 25 });
+    const noConfirm = await call(c, 'deploy_to_surface', {
+      experimentId: d.id,
+      version: started.experiment.version,
+      planHash: started.planHash,
+      allocationPercent: 25,
+    });
     expect(textOf(noConfirm)).toMatch(/^PRECONDITION_FAILED: confirmation required for: resize .* 10% → 25%/);
-    const ramped = await ok(c, 'deploy_to_surface', { experimentId: d.id, version: started.experiment.version, planHash: started.planHash, allocationPercent: 25, confirmation: APPROVE });
+    const ramped = await ok(c, 'deploy_to_surface', {
+      experimentId: d.id,
+      version: started.experiment.version,
+      planHash: started.planHash,
+      allocationPercent: 25,
+      confirmation: APPROVE,
+    });
     expect(ramped.plan).toMatchObject({ action: 'resize', fromPercent: 10, toPercent: 25 });
     // agent:test-agent is self-declared; the default policy lets only client:* and rest:* above 25%.
-    const forbidden = await call(c, 'deploy_to_surface', { experimentId: d.id, version: ramped.experiment.version, planHash: ramped.planHash, allocationPercent: 50, confirmation: APPROVE });
+    const forbidden = await call(c, 'deploy_to_surface', {
+      experimentId: d.id,
+      version: ramped.experiment.version,
+      planHash: ramped.planHash,
+      allocationPercent: 50,
+      confirmation: APPROVE,
+    });
     expect(textOf(forbidden)).toMatch(/^FORBIDDEN: 'agent:test-agent' may not deploy above 25% on this surface[\s\S]*Next: Deploy at 25% or less/);
     expect(app.experiments.get(d.id).allocationPercent).toBe(25);
   });
@@ -92,7 +125,10 @@ describe('plan hashes: nothing unvalidated ships', () => {
   it('a freeze window blocks starts, read from the injected clock', async () => {
     const app = setup({
       clock: { now: () => new Date('2026-12-24T10:00:00Z') },
-      policy: { ...DEFAULT_POLICY, defaults: { ...DEFAULT_POLICY.defaults, freezeWindows: [{ start: '2026-12-20T00:00:00Z', end: '2027-01-04T00:00:00Z', reason: 'holiday freeze' }] } },
+      policy: {
+        ...DEFAULT_POLICY,
+        defaults: { ...DEFAULT_POLICY.defaults, freezeWindows: [{ start: '2026-12-20T00:00:00Z', end: '2027-01-04T00:00:00Z', reason: 'holiday freeze' }] },
+      },
     });
     const c = await memoryClient(app);
     cleanups.push(() => c.close());
@@ -113,10 +149,20 @@ describe('update_experiment', () => {
     const bad = await ok(c, 'validate_config', { experimentId: experiment.id });
     expect(bad.fixPatch).toEqual([{ op: 'add', path: '/guardrails/-', value: { metricId: 'crash-rate', margin: 0.02 } }]);
     const before = tableCounts(app);
-    expect(textOf(await call(c, 'update_experiment', { experimentId: experiment.id, version: 1, patch: [{ op: 'replace', path: '/nope/0', value: 1 }] }))).toMatch(/^INVALID_INPUT: JSON Patch operation 0 cannot be applied[\s\S]*Next: Patch paths are JSON Pointers/);
-    expect(textOf(await call(c, 'update_experiment', { experimentId: experiment.id, version: 1, patch: [{ op: 'replace', path: '/allocationPercent', value: 500 }] }))).toMatch(/^INVALID_CONFIG: /);
-    expect(textOf(await call(c, 'update_experiment', { experimentId: experiment.id, version: 7, patch: bad.fixPatch }))).toMatch(/^CONFLICT: .* at version 1, not 7/);
-    expect(textOf(await call(c, 'update_experiment', { experimentId: experiment.id, version: 1 }))).toMatch(/^INVALID_INPUT: give exactly one of patch or config/);
+    expect(
+      textOf(await call(c, 'update_experiment', { experimentId: experiment.id, version: 1, patch: [{ op: 'replace', path: '/nope/0', value: 1 }] })),
+    ).toMatch(/^INVALID_INPUT: JSON Patch operation 0 cannot be applied[\s\S]*Next: Patch paths are JSON Pointers/);
+    expect(
+      textOf(
+        await call(c, 'update_experiment', { experimentId: experiment.id, version: 1, patch: [{ op: 'replace', path: '/allocationPercent', value: 500 }] }),
+      ),
+    ).toMatch(/^INVALID_CONFIG: /);
+    expect(textOf(await call(c, 'update_experiment', { experimentId: experiment.id, version: 7, patch: bad.fixPatch }))).toMatch(
+      /^CONFLICT: .* at version 1, not 7/,
+    );
+    expect(textOf(await call(c, 'update_experiment', { experimentId: experiment.id, version: 1 }))).toMatch(
+      /^INVALID_INPUT: give exactly one of patch or config/,
+    );
     expect(tableCounts(app)).toEqual(before);
 
     const r = await ok(c, 'update_experiment', { experimentId: experiment.id, version: 1, patch: bad.fixPatch });
@@ -125,7 +171,9 @@ describe('update_experiment', () => {
     expect(app.experiments.get('home-focus-shelf-v2').id).toBe(experiment.id);
     const v = await ok(c, 'validate_config', { experimentId: experiment.id });
     await ok(c, 'deploy_to_surface', { experimentId: experiment.id, version: renamed.experiment.version, planHash: v.planHash, confirmation: APPROVE });
-    expect(textOf(await call(c, 'update_experiment', { experimentId: experiment.id, version: 4, patch: bad.fixPatch }))).toMatch(/^PRECONDITION_FAILED: experiment 'home-focus-shelf-v2' is running; only drafts can be edited/);
+    expect(textOf(await call(c, 'update_experiment', { experimentId: experiment.id, version: 4, patch: bad.fixPatch }))).toMatch(
+      /^PRECONDITION_FAILED: experiment 'home-focus-shelf-v2' is running; only drafts can be edited/,
+    );
   });
 });
 
@@ -141,14 +189,28 @@ describe('plan_experiment (generator)', () => {
     expect(p.config).toMatchObject({
       surfaceId: 'home',
       successMetrics: ['stream-rate'],
-      variants: [{ key: 'control', isControl: true, overrides: [] }, { key: 'treatment', overrides: [{ slotId: expect.any(String), contentId: 'sh-focus' }] }],
+      variants: [
+        { key: 'control', isControl: true, overrides: [] },
+        { key: 'treatment', overrides: [{ slotId: expect.any(String), contentId: 'sh-focus' }] },
+      ],
     });
     expect(p.config.guardrails.map((g: { metricId: string }) => g.metricId)).toContain('crash-rate');
     expect(p.config.allocationPercent).toBeLessThanOrEqual(10);
     expect(p.rationale.join('\n')).toMatch(/sample: detecting a 2\.0% change in stream-rate .* needs \d+ units/);
 
-    const hinted = await ok(c, 'plan_experiment', { goal: 'podcasts on now playing', surfaceId: 'now-playing', metricId: 'minutes-played', mde: 0.01, slotIds: ['below-player'], contentIds: ['pd-daily-news'] });
-    expect(hinted.config).toMatchObject({ successMetrics: ['minutes-played'], analysisPlan: { mde: 0.01 }, variants: [{}, { overrides: [{ slotId: 'below-player', contentId: 'pd-daily-news' }] }] });
+    const hinted = await ok(c, 'plan_experiment', {
+      goal: 'podcasts on now playing',
+      surfaceId: 'now-playing',
+      metricId: 'minutes-played',
+      mde: 0.01,
+      slotIds: ['below-player'],
+      contentIds: ['pd-daily-news'],
+    });
+    expect(hinted.config).toMatchObject({
+      successMetrics: ['minutes-played'],
+      analysisPlan: { mde: 0.01 },
+      variants: [{}, { overrides: [{ slotId: 'below-player', contentId: 'pd-daily-news' }] }],
+    });
     // now-playing's policy: first stage ≤ 5%, crash-rate and error-rate required.
     expect(hinted.config.allocationPercent).toBeLessThanOrEqual(5);
     expect(hinted.config.guardrails.map((g: { metricId: string }) => g.metricId)).toEqual(expect.arrayContaining(['crash-rate', 'error-rate']));
@@ -160,8 +222,15 @@ describe('plan_experiment (generator)', () => {
 
 describe('confirmations', () => {
   /** A 2026-07-28 client over HTTP that shows forms: the answer comes from `answer`. */
-  async function modernWithForms(h: HttpApp, answer: () => { action: 'accept' | 'decline' | 'cancel'; content?: Record<string, string | boolean> }, seen: string[]) {
-    const client = new Client({ name: 'modern-human', version: '1.0.0' }, { versionNegotiation: { mode: { pin: '2026-07-28' } }, capabilities: { elicitation: { form: {} } } });
+  async function modernWithForms(
+    h: HttpApp,
+    answer: () => { action: 'accept' | 'decline' | 'cancel'; content?: Record<string, string | boolean> },
+    seen: string[],
+  ) {
+    const client = new Client(
+      { name: 'modern-human', version: '1.0.0' },
+      { versionNegotiation: { mode: { pin: '2026-07-28' } }, capabilities: { elicitation: { form: {} } } },
+    );
     client.setRequestHandler('elicitation/create', async (req) => {
       seen.push((req.params as { message: string }).message);
       return answer();
@@ -183,7 +252,13 @@ describe('confirmations', () => {
     expect(seen).toHaveLength(1);
     expect(seen[0]).toMatch(/start 'home-focus-shelf' on home: 0% → 10% of traffic \(1000 buckets\), slots shelf-2; guardrails crash-rate \(margin 0.02\)/);
     const [row] = app.deps.audit.forEntity('experiment', d.id);
-    expect(row).toMatchObject({ operation: 'deploy_to_surface', actor: 'agent:modern-human', interface: 'mcp-http', rationale: 'dana: guardrails look right', confirmation: { via: 'elicitation', reason: 'dana: guardrails look right', action: expect.stringContaining('start') } });
+    expect(row).toMatchObject({
+      operation: 'deploy_to_surface',
+      actor: 'agent:modern-human',
+      interface: 'mcp-http',
+      rationale: 'dana: guardrails look right',
+      confirmation: { via: 'elicitation', reason: 'dana: guardrails look right', action: expect.stringContaining('start') },
+    });
     expect(row.requestId).toMatch(/^[0-9a-f-]{36}$/);
   });
 
@@ -195,8 +270,10 @@ describe('confirmations', () => {
     const d = await validated(modern);
     const before = tableCounts(app);
     const r = await call(modern, 'deploy_to_surface', { experimentId: d.id, version: d.version, planHash: d.planHash, confirmation: APPROVE });
-    expect(textOf(r)).toMatch(/^PRECONDITION_FAILED: the human declined the confirmation for: start 'home-focus-shelf'.*nothing changed[\s\S]*"reason":"confirmation_declined"[\s\S]*Next: Do not retry on your own/);
-    expect(seen[0]).toContain("The agent's reason: \"approved in the test\"");
+    expect(textOf(r)).toMatch(
+      /^PRECONDITION_FAILED: the human declined the confirmation for: start 'home-focus-shelf'.*nothing changed[\s\S]*"reason":"confirmation_declined"[\s\S]*Next: Do not retry on your own/,
+    );
+    expect(seen[0]).toContain('The agent\'s reason: "approved in the test"');
     expect(tableCounts(app)).toEqual(before);
     expect(app.experiments.get(d.id).status).toBe('draft');
 
@@ -205,7 +282,9 @@ describe('confirmations', () => {
     let asked = 0;
     legacy.setRequestHandler(ElicitRequestSchema, async () => {
       asked++;
-      return asked === 1 ? { action: 'accept', content: { approve: false, reason: 'not today' } } : { action: 'accept', content: { approve: true, reason: 'ok now' } };
+      return asked === 1
+        ? { action: 'accept', content: { approve: false, reason: 'not today' } }
+        : { action: 'accept', content: { approve: true, reason: 'ok now' } };
     });
     await legacy.connect(new V1HttpTransport(new URL('http://127.0.0.1/mcp'), { fetch: appFetch(h) }));
     cleanups.push(() => legacy.close());
@@ -216,22 +295,41 @@ describe('confirmations', () => {
     expect(yes.confirmation.given).toMatchObject({ via: 'elicitation', reason: 'ok now' });
     const stop = await ok(legacy, 'stop_experiment', { experimentId: d.id, reason: 'guardrail looked off', outcome: 'rolled_back' });
     expect(stop.experiment).toMatchObject({ status: 'concluded', outcome: 'rolled_back' });
-    expect(app.deps.audit.forEntity('experiment', d.id)[0]).toMatchObject({ actor: 'agent:legacy-human', rationale: 'guardrail looked off', confirmation: { via: 'elicitation', reason: 'ok now' } });
+    expect(app.deps.audit.forEntity('experiment', d.id)[0]).toMatchObject({
+      actor: 'agent:legacy-human',
+      rationale: 'guardrail looked off',
+      confirmation: { via: 'elicitation', reason: 'ok now' },
+    });
   });
 
   it('in memory (2025 handshake): elicitation for stop and ship; without elicitation the argument is required', async () => {
     const app = setup();
-    const human = await memoryClient(app, { name: 'with-forms', elicit: () => ({ action: 'accept', content: { approve: true, reason: 'ship it: decision reviewed' } }) });
+    const human = await memoryClient(app, {
+      name: 'with-forms',
+      elicit: () => ({ action: 'accept', content: { approve: true, reason: 'ship it: decision reviewed' } }),
+    });
     cleanups.push(() => human.close());
     const d = await validated(human);
     await ok(human, 'deploy_to_surface', { experimentId: d.id, version: d.version, planHash: d.planHash });
     const shipped = await ok(human, 'stop_experiment', { experimentId: d.id, reason: 'success metric better, guardrails non-inferior', outcome: 'shipped' });
     expect(shipped.experiment.outcome).toBe('shipped');
-    expect(app.deps.audit.forEntity('experiment', d.id)[0].confirmation).toMatchObject({ via: 'elicitation', action: expect.stringContaining('conclude and ship') });
+    expect(app.deps.audit.forEntity('experiment', d.id)[0].confirmation).toMatchObject({
+      via: 'elicitation',
+      action: expect.stringContaining('conclude and ship'),
+    });
 
     const agent = await memoryClient(app, { name: 'no-forms' });
     cleanups.push(() => agent.close());
-    const e = await validated(agent, demoConfig({ key: 'home-other', variants: [{ key: 'control', isControl: true, weight: 50, overrides: [] }, { key: 't', weight: 50, overrides: [{ slotId: 'shelf-3', contentId: 'pd-tech-talk' }] }] }));
+    const e = await validated(
+      agent,
+      demoConfig({
+        key: 'home-other',
+        variants: [
+          { key: 'control', isControl: true, weight: 50, overrides: [] },
+          { key: 't', weight: 50, overrides: [{ slotId: 'shelf-3', contentId: 'pd-tech-talk' }] },
+        ],
+      }),
+    );
     await ok(agent, 'deploy_to_surface', { experimentId: e.id, version: e.version, planHash: e.planHash, confirmation: APPROVE });
     const r = await call(agent, 'stop_experiment', { experimentId: e.id, reason: 'done' });
     expect(textOf(r)).toMatch(/^PRECONDITION_FAILED: confirmation required for: stop 'home-other'[\s\S]*Next: This client cannot show a confirmation form/);
@@ -241,7 +339,9 @@ describe('confirmations', () => {
 
 describe('concurrency', () => {
   it('two agents deploying into the same slots at the same moment: exactly one succeeds, the other gets a collision finding', async () => {
-    const app = setup({ policy: { ...DEFAULT_POLICY, defaults: { ...DEFAULT_POLICY.defaults, maxAllocationPercent: 60, firstStageCapPercent: 60, allocationApprovals: [] } } });
+    const app = setup({
+      policy: { ...DEFAULT_POLICY, defaults: { ...DEFAULT_POLICY.defaults, maxAllocationPercent: 60, firstStageCapPercent: 60, allocationApprovals: [] } },
+    });
     const h = http(app);
     const mk = async (name: string) => {
       const c = new Client({ name, version: '1.0.0' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
@@ -251,7 +351,17 @@ describe('concurrency', () => {
     };
     const [alice, bob] = await Promise.all([mk('alice'), mk('bob')]);
     const a = await validated(alice, demoConfig({ key: 'home-a', allocationPercent: 60 }));
-    const b = await validated(bob, demoConfig({ key: 'home-b', allocationPercent: 60, variants: [{ key: 'control', isControl: true, weight: 50, overrides: [] }, { key: 't', weight: 50, overrides: [{ slotId: 'shelf-2', contentId: 'pl-chill' }] }] }));
+    const b = await validated(
+      bob,
+      demoConfig({
+        key: 'home-b',
+        allocationPercent: 60,
+        variants: [
+          { key: 'control', isControl: true, weight: 50, overrides: [] },
+          { key: 't', weight: 50, overrides: [{ slotId: 'shelf-2', contentId: 'pl-chill' }] },
+        ],
+      }),
+    );
     const results = (await Promise.all([
       call(alice, 'deploy_to_surface', { experimentId: a.id, version: a.version, planHash: a.planHash, confirmation: APPROVE }),
       call(bob, 'deploy_to_surface', { experimentId: b.id, version: b.version, planHash: b.planHash, confirmation: APPROVE }),
@@ -260,7 +370,9 @@ describe('concurrency', () => {
     const losers = results.filter((r) => r.isError);
     expect(winners).toHaveLength(1);
     expect(losers).toHaveLength(1);
-    expect(textOf(losers[0])).toMatch(/^CONFLICT: deploying 'home-[ab]' now fails validation: COLLISION \(needs 6000 buckets but only 4000[\s\S]*"code":"COLLISION"[\s\S]*Next: Another experiment took the slot/);
+    expect(textOf(losers[0])).toMatch(
+      /^CONFLICT: deploying 'home-[ab]' now fails validation: COLLISION \(needs 6000 buckets but only 4000[\s\S]*"code":"COLLISION"[\s\S]*Next: Another experiment took the slot/,
+    );
     const running = app.experiments.list({ status: ['running'] });
     expect(running).toHaveLength(1);
     expect(app.experiments.list({ status: ['draft'] })).toHaveLength(1);
@@ -296,6 +408,12 @@ describe('injection hygiene', () => {
     cleanups.push(() => c.close());
     const rules = JSON.parse(((await c.readResource({ uri: 'sealab://rules' })).contents[0] as { text: string }).text);
     expect(rules.rules.length).toBeGreaterThanOrEqual(30);
-    expect(rules.rules.find((r: { code: string }) => r.code === 'COLLISION')).toMatchObject({ family: 'collisions', severity: 'error', patchable: true, rationale: expect.any(String), fix: expect.any(String) });
+    expect(rules.rules.find((r: { code: string }) => r.code === 'COLLISION')).toMatchObject({
+      family: 'collisions',
+      severity: 'error',
+      patchable: true,
+      rationale: expect.any(String),
+      fix: expect.any(String),
+    });
   });
 });

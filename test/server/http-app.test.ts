@@ -8,7 +8,16 @@ import type { Container } from '../../src/container.js';
 import type { HttpApp } from '../../src/server/http-app.js';
 import { appFetch, demoConfig, legacyHttpClient, modernHttpClient, tableCounts, testContainer, testHttp, textOf, type ToolCallResult } from '../helpers/app.js';
 
-const CORE_TOOLS = ['create_experiment', 'deploy_to_surface', 'get_experiment', 'get_metrics', 'list_experiments', 'list_surfaces', 'stop_experiment', 'validate_config'];
+const CORE_TOOLS = [
+  'create_experiment',
+  'deploy_to_surface',
+  'get_experiment',
+  'get_metrics',
+  'list_experiments',
+  'list_surfaces',
+  'stop_experiment',
+  'validate_config',
+];
 /** What a client must see: exactly the server's tool list, which holds at least the eight core tools. */
 const TOOLS = toolDefinitions.map((t) => t.name).sort();
 const HOME = 'sealab://surface/home';
@@ -76,7 +85,11 @@ describe('/mcp serves both protocol eras', () => {
     expect(experiment).toMatchObject({ status: 'draft', version: 1, surfaceId: 'home' });
     expect(verdict).toMatchObject({ valid: true, recorded: true, version: 1 });
     expect(app.experiments.get(experiment.id).key).toBe('home-focus-shelf');
-    expect(app.deps.audit.forEntity('experiment', experiment.id).at(-1)).toMatchObject({ operation: 'create_experiment', interface: 'mcp-http', actor: 'agent:modern-agent' });
+    expect(app.deps.audit.forEntity('experiment', experiment.id).at(-1)).toMatchObject({
+      operation: 'create_experiment',
+      interface: 'mcp-http',
+      actor: 'agent:modern-agent',
+    });
   });
 
   it('gives a 2025-era client (SDK 1.32) a session and the same tools', async () => {
@@ -247,7 +260,9 @@ describe('body limit', () => {
     expect(text.status).toBe(413);
     expect(await text.json()).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', hint: expect.any(String) });
     expect(tableCounts(app)).toEqual(before);
-    const small = await send(http, 'POST', '/v1/events', { body: JSON.stringify({ events: [{ id: 's1', type: 'metric', unitId: 'u1', metricId: 'stream-rate', value: 1 }] }) });
+    const small = await send(http, 'POST', '/v1/events', {
+      body: JSON.stringify({ events: [{ id: 's1', type: 'metric', unitId: 'u1', metricId: 'stream-rate', value: 1 }] }),
+    });
     expect(small.status).toBe(200);
   });
 
@@ -264,7 +279,10 @@ describe('body limit', () => {
     });
 
     const res = await send(http, 'POST', '/mcp', { headers: { ...mcpHeaders, 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-11-25' }, body: huge });
-    const fresh = await send(http, 'POST', '/mcp', { headers: mcpHeaders, body: JSON.stringify({ ...JSON.parse(initialize), params: { ...JSON.parse(initialize).params, clientInfo: { name: 'x'.repeat(4000), version: '1' } } }) });
+    const fresh = await send(http, 'POST', '/mcp', {
+      headers: mcpHeaders,
+      body: JSON.stringify({ ...JSON.parse(initialize), params: { ...JSON.parse(initialize).params, clientInfo: { name: 'x'.repeat(4000), version: '1' } } }),
+    });
 
     expect(res.status).toBe(413);
     expect(fresh.status).toBe(413);

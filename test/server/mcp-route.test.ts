@@ -6,7 +6,7 @@ import { Client as LegacyClient } from '@modelcontextprotocol/sdk/client/index.j
 import { StreamableHTTPClientTransport as LegacyTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ElicitRequestSchema, ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { createMcpRoute, type McpRoute, type McpRouteOptions } from '../../src/server/mcp-route.js';
+import { createMcpRoute, type McpRouteOptions } from '../../src/server/mcp-route.js';
 
 const SURFACES = 'sealab://surfaces';
 const MCP_URL = new URL('http://127.0.0.1/mcp');
@@ -151,7 +151,8 @@ describe('createMcpRoute, 2025-era clients', () => {
     const opened = await fetch(MCP_URL, postJson(initialize));
     const sessionId = opened.headers.get('mcp-session-id')!;
     await opened.text(); // the initialize stream ends with its response; no stream stays open
-    const ping = () => fetch(MCP_URL, postJson({ jsonrpc: '2.0', id: 2, method: 'ping' }, { 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-11-25' }));
+    const ping = () =>
+      fetch(MCP_URL, postJson({ jsonrpc: '2.0', id: 2, method: 'ping' }, { 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-11-25' }));
 
     vi.advanceTimersByTime(30_000);
     const stillOpen = await ping();

@@ -65,14 +65,25 @@ function overHttp(port: number, path: string, init: Send): Promise<Reply> {
 
 async function inProcess(http: HttpApp, path: string, init: Send): Promise<Reply> {
   const body = Array.isArray(init.body) ? new Blob(init.body).stream() : init.body;
-  const res = await http.app.request(path, { method: 'POST', headers: { 'content-type': 'application/json', ...init.headers }, body, ...(Array.isArray(init.body) ? { duplex: 'half' } : {}) } as RequestInit);
+  const res = await http.app.request(path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...init.headers },
+    body,
+    ...(Array.isArray(init.body) ? { duplex: 'half' } : {}),
+  } as RequestInit);
   return { status: res.status, headers: Object.fromEntries(res.headers), body: await res.text() };
 }
 
 const evaluation = (unit: string) => JSON.stringify({ context: { targetingKey: unit } });
 
 /** What a client can observe, minus the transport's own headers (date, connection, keep-alive). */
-const answer = (r: Reply) => ({ status: r.status, body: r.body, type: r.headers['content-type'], requestId: r.headers['x-request-id'], auth: r.headers['www-authenticate'] });
+const answer = (r: Reply) => ({
+  status: r.status,
+  body: r.body,
+  type: r.headers['content-type'],
+  requestId: r.headers['x-request-id'],
+  auth: r.headers['www-authenticate'],
+});
 
 describe('OFREP single-flag evaluation on the node fast path', () => {
   it('answers exactly as the hono route for flags, slots, errors and odd paths', async () => {
@@ -91,7 +102,7 @@ describe('OFREP single-flag evaluation on the node fast path', () => {
       ['/ofrep/v1/evaluate/flags/home-focus-shelf', { body: JSON.stringify({ context: { targetingKey: 5 } }) }],
       ['/ofrep/v1/evaluate/flags/home-focus-shelf', { body: JSON.stringify({ context: { targetingKey: '' } }) }],
       ['/ofrep/v1/evaluate/flags/home-focus-shelf', { body: '[]' }],
-      ['/ofrep/v1/evaluate/flags/home-focus-shelf', { body: '\uFEFF' + evaluation('u8') }],
+      ['/ofrep/v1/evaluate/flags/home-focus-shelf', { body: `\uFEFF${evaluation('u8')}` }],
       ['/ofrep/v1/evaluate/flags/home-focus-shelf', { body: ['{"context":', '{"targetingKey":"u9"}}'] }],
       // Not single-flag evaluations: hono answers them on both paths.
       ['/ofrep/v1/evaluate/flags/a/b/c', { body: evaluation('u1') }],
@@ -109,17 +120,27 @@ describe('OFREP single-flag evaluation on the node fast path', () => {
 
     const fresh = await paths.fast('/ofrep/v1/evaluate/flags/home-focus-shelf', { body: evaluation('u1') });
     expect(fresh.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
-    const reasons = await Promise.all(UNITS.map(async (u) => JSON.parse((await paths.fast('/ofrep/v1/evaluate/flags/home-focus-shelf', { body: evaluation(u) })).body).reason));
+    const reasons = await Promise.all(
+      UNITS.map(async (u) => JSON.parse((await paths.fast('/ofrep/v1/evaluate/flags/home-focus-shelf', { body: evaluation(u) })).body).reason),
+    );
     expect(new Set(reasons)).toEqual(new Set(['SPLIT', 'DEFAULT'])); // at 50% the units compared above got both answers
   });
 
   it('refuses a foreign Host or Origin with 403, as hono does', async () => {
     const paths = await bothPaths();
     const before = app.exposures.size;
-    const foreign: Record<string, string>[] = [{ host: 'evil.example' }, { host: 'evil.example:8787' }, { origin: 'http://evil.example' }, { host: `${paths.host}, evil.example` }];
+    const foreign: Record<string, string>[] = [
+      { host: 'evil.example' },
+      { host: 'evil.example:8787' },
+      { origin: 'http://evil.example' },
+      { host: `${paths.host}, evil.example` },
+    ];
     for (const headers of foreign) {
       const init = { body: evaluation('u1'), headers: { ...headers, 'x-request-id': 'r-403' } };
-      const [fast, hono] = [await paths.fast('/ofrep/v1/evaluate/flags/home-focus-shelf', init), await paths.hono('/ofrep/v1/evaluate/flags/home-focus-shelf', init)];
+      const [fast, hono] = [
+        await paths.fast('/ofrep/v1/evaluate/flags/home-focus-shelf', init),
+        await paths.hono('/ofrep/v1/evaluate/flags/home-focus-shelf', init),
+      ];
       expect(fast.status).toBe(403);
       expect(JSON.parse(fast.body)).toMatchObject({ code: 'FORBIDDEN', requestId: 'r-403' });
       expect(answer(fast)).toEqual(answer(hono));
@@ -136,13 +157,20 @@ describe('OFREP single-flag evaluation on the node fast path', () => {
     const paths = await bothPaths({ token: TOKEN });
     for (const authorization of [undefined, 'Bearer a-very-long-test-token-124', `Basic ${TOKEN}`, TOKEN, `Bearer ${TOKEN}, Bearer x`]) {
       const init = { body: evaluation('u1'), headers: { 'x-request-id': 'r-401', ...(authorization ? { authorization } : {}) } };
-      const [fast, hono] = [await paths.fast('/ofrep/v1/evaluate/flags/home-focus-shelf', init), await paths.hono('/ofrep/v1/evaluate/flags/home-focus-shelf', init)];
+      const [fast, hono] = [
+        await paths.fast('/ofrep/v1/evaluate/flags/home-focus-shelf', init),
+        await paths.hono('/ofrep/v1/evaluate/flags/home-focus-shelf', init),
+      ];
       expect(fast.status).toBe(401);
       expect(fast.headers['www-authenticate']).toMatch(/^Bearer /);
       expect(fast.headers['content-type']).toBe('application/problem+json');
       expect(answer(fast)).toEqual(answer(hono));
     }
-    const twice = await paths.fast('/ofrep/v1/evaluate/flags/home-focus-shelf', { body: evaluation('u1'), headers: { authorization: `Bearer ${TOKEN}` }, repeated: ['authorization', 'Bearer x'] });
+    const twice = await paths.fast('/ofrep/v1/evaluate/flags/home-focus-shelf', {
+      body: evaluation('u1'),
+      headers: { authorization: `Bearer ${TOKEN}` },
+      repeated: ['authorization', 'Bearer x'],
+    });
     expect(twice.status).toBe(401);
     const ok = await paths.fast('/ofrep/v1/evaluate/flags/home-focus-shelf', { body: evaluation('u1'), headers: { authorization: `Bearer ${TOKEN}` } });
     expect(ok.status).toBe(200);
@@ -154,7 +182,10 @@ describe('OFREP single-flag evaluation on the node fast path', () => {
     const chunked = [big.slice(0, 1000), big.slice(1000, 2000), big.slice(2000)];
     for (const body of [big, chunked]) {
       const init = { body, headers: { 'x-request-id': 'r-413' } };
-      const [fast, hono] = [await paths.fast('/ofrep/v1/evaluate/flags/home-focus-shelf', init), await paths.hono('/ofrep/v1/evaluate/flags/home-focus-shelf', init)];
+      const [fast, hono] = [
+        await paths.fast('/ofrep/v1/evaluate/flags/home-focus-shelf', init),
+        await paths.hono('/ofrep/v1/evaluate/flags/home-focus-shelf', init),
+      ];
       expect(fast.status).toBe(413);
       expect(JSON.parse(fast.body)).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', requestId: 'r-413' });
       expect(answer(fast)).toEqual(answer(hono));
@@ -169,7 +200,9 @@ describe('OFREP single-flag evaluation on the node fast path', () => {
     cleanups.push(() => http.close());
     const handedOn: string[] = [];
     const hono = getRequestListener(http.app.fetch);
-    const server = createServer(ofrepFastPath(app, requestGuard({ host: '127.0.0.1', maxBodyBytes: LIMIT }), (req, res) => (handedOn.push(`${req.method} ${req.url}`), hono(req, res))));
+    const server = createServer(
+      ofrepFastPath(app, requestGuard({ host: '127.0.0.1', maxBodyBytes: LIMIT }), (req, res) => (handedOn.push(`${req.method} ${req.url}`), hono(req, res))),
+    );
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     cleanups.push(() => new Promise((resolve) => server.close(resolve)));
     const port = (server.address() as AddressInfo).port;
@@ -189,7 +222,17 @@ describe('singleFlagKey', () => {
     expect(singleFlagKey('POST', '/ofrep/v1/evaluate/flags/home%2Fshelf-2')).toBe('home/shelf-2');
     expect(singleFlagKey('POST', '/ofrep/v1/evaluate/flags/home/shelf-2?x=1')).toBe('home/shelf-2');
     expect(singleFlagKey('POST', '/ofrep/v1/evaluate/flags/a%25b')).toBe('a%b');
-    for (const url of ['/ofrep/v1/evaluate/flags', '/ofrep/v1/evaluate/flags/', '/ofrep/v1/evaluate/flags/a//b', '/ofrep/v1/evaluate/flags/a/b/c', '/ofrep/v1/evaluate/flags/a/', '/ofrep/v1/evaluate/flags/%E0%A4%A', '/ofrep/v1/evaluate/flags/a#b', '/OFREP/v1/evaluate/flags/a', 'http://x/ofrep/v1/evaluate/flags/a']) {
+    for (const url of [
+      '/ofrep/v1/evaluate/flags',
+      '/ofrep/v1/evaluate/flags/',
+      '/ofrep/v1/evaluate/flags/a//b',
+      '/ofrep/v1/evaluate/flags/a/b/c',
+      '/ofrep/v1/evaluate/flags/a/',
+      '/ofrep/v1/evaluate/flags/%E0%A4%A',
+      '/ofrep/v1/evaluate/flags/a#b',
+      '/OFREP/v1/evaluate/flags/a',
+      'http://x/ofrep/v1/evaluate/flags/a',
+    ]) {
       expect(singleFlagKey('POST', url), url).toBeUndefined();
     }
     expect(singleFlagKey('GET', '/ofrep/v1/evaluate/flags/a')).toBeUndefined();

@@ -20,7 +20,7 @@ const post = (path: string, body: unknown, headers: Record<string, string> = {})
   appFetch(http)(`http://127.0.0.1${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
 const exposures = () => {
   app.exposures.flush();
-  return (app.deps.db.prepare('SELECT experiment_id AS e, unit_id AS u, variant FROM exposures ORDER BY u').all() as { e: string; u: string; variant: string }[]);
+  return app.deps.db.prepare('SELECT experiment_id AS e, unit_id AS u, variant FROM exposures ORDER BY u').all() as { e: string; u: string; variant: string }[];
 };
 
 beforeEach(() => {
@@ -79,7 +79,11 @@ describe('OFREP over raw HTTP', () => {
     const miss = await post('/ofrep/v1/evaluate/flags/home%2Fhero', { context: {} });
     expect(miss.status).toBe(400);
     expect(await miss.json()).toMatchObject({ errorCode: 'TARGETING_KEY_MISSING' });
-    const bad = await appFetch(http)('http://127.0.0.1/ofrep/v1/evaluate/flags/x', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{nope' });
+    const bad = await appFetch(http)('http://127.0.0.1/ofrep/v1/evaluate/flags/x', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{nope',
+    });
     expect(bad.status).toBe(400);
     expect(await bad.json()).toMatchObject({ key: 'x', errorCode: 'PARSE_ERROR' });
   });
@@ -94,7 +98,14 @@ describe('OFREP over raw HTTP', () => {
     const again = await post('/ofrep/v1/evaluate/flags', { context: { targetingKey: 'user-7' } }, { 'if-none-match': etag });
     expect(again.status).toBe(304);
     expect(exposures()).toEqual([]); // bulk prefetch records no exposure
-    running('search-tile', { surfaceId: 'search', variants: [{ key: 'control', isControl: true, weight: 50 }, { key: 'chill', weight: 50, overrides: [{ slotId: 'top-tile', contentId: 'pl-chill' }] }], allocationPercent: 50 });
+    running('search-tile', {
+      surfaceId: 'search',
+      variants: [
+        { key: 'control', isControl: true, weight: 50 },
+        { key: 'chill', weight: 50, overrides: [{ slotId: 'top-tile', contentId: 'pl-chill' }] },
+      ],
+      allocationPercent: 50,
+    });
     const changed = await post('/ofrep/v1/evaluate/flags', { context: { targetingKey: 'user-7' } }, { 'if-none-match': etag });
     expect(changed.status).toBe(200);
     expect(changed.headers.get('etag')).not.toBe(etag);
@@ -104,7 +115,13 @@ describe('OFREP over raw HTTP', () => {
 describe('layout endpoint', () => {
   it('applies overrides and exposes only experiments that decide a served slot', async () => {
     const shelf = running('home-focus-shelf', { allocationPercent: 50 });
-    const hero = running('home-hero', { allocationPercent: 50, variants: [{ key: 'control', isControl: true, weight: 50 }, { key: 'wrapped', weight: 50, overrides: [{ slotId: 'hero', contentId: 'bn-wrapped' }] }] });
+    const hero = running('home-hero', {
+      allocationPercent: 50,
+      variants: [
+        { key: 'control', isControl: true, weight: 50 },
+        { key: 'wrapped', weight: 50, overrides: [{ slotId: 'hero', contentId: 'bn-wrapped' }] },
+      ],
+    });
     // A unit in both experiments (disjoint slots may share buckets).
     let unit = '';
     for (let i = 0; i < 5000 && !unit; i++) if (app.assignments.view('home', `u${i}`)!.assignments.length === 2) unit = `u${i}`;

@@ -131,10 +131,19 @@ describe('REST experiment lifecycle', () => {
 
     const treated = seen.get('focus');
     expect(treated.bucket).toEqual(expect.any(Number));
-    expect(treated.layout.find((l: { slotId: string }) => l.slotId === 'shelf-2')).toEqual({ slotId: 'shelf-2', contentId: 'sh-focus', experimentId: id, variant: 'focus' });
+    expect(treated.layout.find((l: { slotId: string }) => l.slotId === 'shelf-2')).toEqual({
+      slotId: 'shelf-2',
+      contentId: 'sh-focus',
+      experimentId: id,
+      variant: 'focus',
+    });
     expect(treated.layout.find((l: { slotId: string }) => l.slotId === 'hero')).toMatchObject({ contentId: 'bn-new-releases', experimentId: null });
     for (const kind of ['control', 'none']) {
-      expect(seen.get(kind).layout.find((l: { slotId: string }) => l.slotId === 'shelf-2')).toMatchObject({ contentId: 'mx-daily-1', experimentId: null, variant: null });
+      expect(seen.get(kind).layout.find((l: { slotId: string }) => l.slotId === 'shelf-2')).toMatchObject({
+        contentId: 'mx-daily-1',
+        experimentId: null,
+        variant: null,
+      });
     }
 
     for (const first of seen.values()) {
@@ -172,7 +181,13 @@ describe('REST experiment lifecycle', () => {
     expect(stop.status).toBe(200);
     expect(stop.json.experiment).toMatchObject({ id, status: 'concluded', outcome: 'stopped', buckets: [] });
     const audit = await rest('GET', `/v1/experiments/${id}/audit`);
-    expect(audit.json.audit[0]).toMatchObject({ operation: 'POST /v1/experiments/:id/stop', interface: 'rest', actor: 'rest:anonymous', rationale: 'enough data for a first read', confirmation: { via: 'argument', reason: APPROVAL.reason } });
+    expect(audit.json.audit[0]).toMatchObject({
+      operation: 'POST /v1/experiments/:id/stop',
+      interface: 'rest',
+      actor: 'rest:anonymous',
+      rationale: 'enough data for a first read',
+      confirmation: { via: 'argument', reason: APPROVAL.reason },
+    });
 
     const again = await rest('POST', `/v1/experiments/${id}/stop`, { reason: 'twice', confirmation: APPROVAL });
     expectProblem(again, 412, 'PRECONDITION_FAILED');

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
+import type { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { Client } from '@modelcontextprotocol/client';
@@ -89,7 +89,9 @@ describe('sealab over stdio (spawned process)', () => {
   it('serves a v2 client: tools, surfaces, and a created experiment; logs only on stderr', async () => {
     const run = await withV2Client(async (client) => {
       const { tools } = await client.listTools();
-      expect(tools.map((t) => t.name)).toEqual(expect.arrayContaining(['list_surfaces', 'create_experiment', 'validate_config', 'deploy_to_surface', 'get_experiment']));
+      expect(tools.map((t) => t.name)).toEqual(
+        expect.arrayContaining(['list_surfaces', 'create_experiment', 'validate_config', 'deploy_to_surface', 'get_experiment']),
+      );
       const surfaces = await callOk(client, 'list_surfaces', {});
       expect(surfaces.surfaces.map((s: { id: string }) => s.id)).toEqual(['home', 'now-playing', 'search']);
       const { experiment } = await callOk(client, 'create_experiment', { config: demoConfig(), idempotencyKey: 'stdio-key-0001' });
@@ -101,7 +103,10 @@ describe('sealab over stdio (spawned process)', () => {
     const logs = logLines(run.stderr());
     expect(logs.every((l) => l.svc === 'sealab' && typeof l.level === 'number')).toBe(true);
     expect(logs.map((l) => l.msg)).toEqual(expect.arrayContaining(['sealab MCP on stdio', 'tool ok']));
-    expect(logs.filter((l) => l.msg.startsWith(SEEDED)), run.stderr()).toHaveLength(1);
+    expect(
+      logs.filter((l) => l.msg.startsWith(SEEDED)),
+      run.stderr(),
+    ).toHaveLength(1);
   });
 
   it('keeps the experiment across a restart on the same data dir, without seeding again', async () => {
@@ -112,7 +117,11 @@ describe('sealab over stdio (spawned process)', () => {
       const got = await callOk(client, 'get_experiment', { experimentId });
       expect(got.experiment).toMatchObject({ id: experimentId, key: 'home-focus-shelf', status: 'draft', version: 1 });
       const surfaces = await callOk(client, 'list_surfaces', {});
-      expect(surfaces.surfaces.map((s: { id: string; name: string }) => `${s.id}:${s.name}`)).toEqual(['home:Home (edited between runs)', 'now-playing:Now Playing', 'search:Search']);
+      expect(surfaces.surfaces.map((s: { id: string; name: string }) => `${s.id}:${s.name}`)).toEqual([
+        'home:Home (edited between runs)',
+        'now-playing:Now Playing',
+        'search:Search',
+      ]);
       const replay = await callOk(client, 'create_experiment', { config: demoConfig(), idempotencyKey: 'stdio-key-0001' });
       expect(replay).toMatchObject({ replayed: true, experiment: { id: experimentId } });
     });
@@ -169,13 +178,20 @@ describe('sealab over stdio (spawned process)', () => {
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    const request = (id: number, method: string, params: Record<string, unknown> = {}) => child.stdin.write(JSON.stringify({ jsonrpc: '2.0', id, method, params }) + '\n');
+    const request = (id: number, method: string, params: Record<string, unknown> = {}) =>
+      child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id, method, params })}\n`);
 
     request(1, 'initialize', { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } });
-    await until(() => stdout.includes('\n'), () => `no initialize response; stderr: ${stderr}`);
-    child.stdin.write(JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) + '\n');
+    await until(
+      () => stdout.includes('\n'),
+      () => `no initialize response; stderr: ${stderr}`,
+    );
+    child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' })}\n`);
     request(2, 'tools/call', { name: 'get_experiment', arguments: { experimentId: 'no-such-experiment' } });
-    await until(() => stdout.split('\n').length > 2, () => `no tools/call response; stderr: ${stderr}`);
+    await until(
+      () => stdout.split('\n').length > 2,
+      () => `no tools/call response; stderr: ${stderr}`,
+    );
     child.kill('SIGTERM');
     await exited;
 

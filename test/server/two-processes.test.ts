@@ -73,7 +73,11 @@ class FaultProxy {
       if (fault === 'hang') return void this.held.push(res);
       if (fault === 'slow') await new Promise((r) => setTimeout(r, TIMEOUT_MS * 2));
       try {
-        const r = await fetch(this.target + req.url, { method: req.method, headers: { 'content-type': 'application/json' }, ...(req.method === 'GET' ? {} : { body }) });
+        const r = await fetch(this.target + req.url, {
+          method: req.method,
+          headers: { 'content-type': 'application/json' },
+          ...(req.method === 'GET' ? {} : { body }),
+        });
         res.writeHead(r.status, { 'content-type': r.headers.get('content-type') ?? 'application/json' }).end(Buffer.from(await r.arrayBuffer()));
       } catch {
         res.destroy();
@@ -103,7 +107,12 @@ let proxy: FaultProxy;
 let gatewayPort: number;
 const gatewayDir = () => path.join(dir, 'gateway');
 const startGateway = () =>
-  start(['--policy', path.join(dir, 'policy.json')], gatewayDir(), { SEALAB_BACKEND_URL: proxy.url, SEALAB_CONTENT_URL: content.url, SEALAB_UPSTREAM_TIMEOUT_MS: String(TIMEOUT_MS) }, gatewayPort);
+  start(
+    ['--policy', path.join(dir, 'policy.json')],
+    gatewayDir(),
+    { SEALAB_BACKEND_URL: proxy.url, SEALAB_CONTENT_URL: content.url, SEALAB_UPSTREAM_TIMEOUT_MS: String(TIMEOUT_MS) },
+    gatewayPort,
+  );
 
 async function freePort(): Promise<number> {
   const s = createServer();
@@ -134,7 +143,11 @@ afterAll(async () => {
 });
 
 async function call(base: string, method: string, route: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const res = await fetch(base + route, { method, headers: { 'content-type': 'application/json', 'x-actor': 'two-process-test' }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+  const res = await fetch(base + route, {
+    method,
+    headers: { 'content-type': 'application/json', 'x-actor': 'two-process-test' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
   return { status: res.status, json: await res.json() };
 }
 
@@ -161,8 +174,14 @@ async function agreement() {
   const running = b.filter((x) => x.status === 'running');
   return {
     running: running.map((x) => x.experimentId).sort(),
-    serving: c.filter((x) => x.serving).map((x) => x.experimentId).sort(),
-    recorded: g.filter((x) => x.status === 'running').map((x) => x.id).sort(),
+    serving: c
+      .filter((x) => x.serving)
+      .map((x) => x.experimentId)
+      .sort(),
+    recorded: g
+      .filter((x) => x.status === 'running')
+      .map((x) => x.id)
+      .sort(),
     bucketsAgree: running.every((x) => JSON.stringify(g.find((e) => e.id === x.experimentId)?.buckets) === JSON.stringify(x.buckets)),
   };
 }
@@ -185,7 +204,11 @@ function backendSteps(experimentId: string): string[] {
 function gatewayOps(experimentId: string): { kind: string; status: string; steps: string }[] {
   const db = new Database(path.join(gatewayDir(), 'sealab.db'), { readonly: true });
   try {
-    return db.prepare('SELECT kind, status, steps FROM operations WHERE experiment_id = ? ORDER BY created_at, rowid').all(experimentId) as { kind: string; status: string; steps: string }[];
+    return db.prepare('SELECT kind, status, steps FROM operations WHERE experiment_id = ? ORDER BY created_at, rowid').all(experimentId) as {
+      kind: string;
+      status: string;
+      steps: string;
+    }[];
   } finally {
     db.close();
   }
@@ -193,8 +216,12 @@ function gatewayOps(experimentId: string): { kind: string; status: string; steps
 
 /** One unit as each process serves it: the backend's OFREP answer, content delivery's and the gateway's shelf-2. */
 async function served(experimentKey: string, unit: string) {
-  const flag = (await call(backend.url, 'POST', `/ofrep/v1/evaluate/flags/${experimentKey}`, { context: { targetingKey: unit } })).json as { variant: string; reason: string };
-  const shelf = async (base: string) => ((await call(base, 'GET', `/v1/surfaces/home/layout?unit=${unit}&slots=shelf-2`)).json as { layout: { contentId: string }[] }).layout[0].contentId;
+  const flag = (await call(backend.url, 'POST', `/ofrep/v1/evaluate/flags/${experimentKey}`, { context: { targetingKey: unit } })).json as {
+    variant: string;
+    reason: string;
+  };
+  const shelf = async (base: string) =>
+    ((await call(base, 'GET', `/v1/surfaces/home/layout?unit=${unit}&slots=shelf-2`)).json as { layout: { contentId: string }[] }).layout[0].contentId;
   return { variant: flag.variant, reason: flag.reason, content: await shelf(content.url), gateway: await shelf(gateway.url) };
 }
 
@@ -222,10 +249,20 @@ describe('two sealab processes: a gateway over a remote backend and content deli
 
   it('deploys, ramps and stops across them', async () => {
     const e = await validated('two-proc-main', 'sh-focus');
-    const deployed = await call(gateway.url, 'POST', `/v1/experiments/${e.id}/deploy`, { version: 1, planHash: e.planHash, idempotencyKey: 'two-proc-key-1', confirmation });
+    const deployed = await call(gateway.url, 'POST', `/v1/experiments/${e.id}/deploy`, {
+      version: 1,
+      planHash: e.planHash,
+      idempotencyKey: 'two-proc-key-1',
+      confirmation,
+    });
     expect(deployed.status, JSON.stringify(deployed.json)).toBe(200);
     await expectAgreement([e.id]);
-    const replay = await call(gateway.url, 'POST', `/v1/experiments/${e.id}/deploy`, { version: 1, planHash: e.planHash, idempotencyKey: 'two-proc-key-1', confirmation });
+    const replay = await call(gateway.url, 'POST', `/v1/experiments/${e.id}/deploy`, {
+      version: 1,
+      planHash: e.planHash,
+      idempotencyKey: 'two-proc-key-1',
+      confirmation,
+    });
     expect(replay.json).toMatchObject({ replayed: true, experiment: { version: 2 } });
 
     // Surfaces read assignments from the systems: for every unit, content delivery renders the override
@@ -247,7 +284,12 @@ describe('two sealab processes: a gateway over a remote backend and content deli
       expect(m.exposures.reduce((n, x) => n + x.units, 0)).toBe(split.length);
     });
 
-    const ramped = await call(gateway.url, 'POST', `/v1/experiments/${e.id}/deploy`, { version: 2, planHash: deployed.json.planHash, allocationPercent: 20, confirmation });
+    const ramped = await call(gateway.url, 'POST', `/v1/experiments/${e.id}/deploy`, {
+      version: 2,
+      planHash: deployed.json.planHash,
+      allocationPercent: 20,
+      confirmation,
+    });
     expect(ramped.status, JSON.stringify(ramped.json)).toBe(200);
     expect(ramped.json.plan).toMatchObject({ action: 'resize', toPercent: 20 });
     await expectAgreement([e.id]);
@@ -257,7 +299,8 @@ describe('two sealab processes: a gateway over a remote backend and content deli
     await expectAgreement(running);
     // Stopped: nobody is assigned, every surface renders its default again.
     await eventually(async () => {
-      for (const unit of units.slice(0, 40)) expect(await served('home-two-proc-main', unit)).toMatchObject({ reason: 'DISABLED', content: 'mx-daily-1', gateway: 'mx-daily-1' });
+      for (const unit of units.slice(0, 40))
+        expect(await served('home-two-proc-main', unit)).toMatchObject({ reason: 'DISABLED', content: 'mx-daily-1', gateway: 'mx-daily-1' });
     });
     expect(backendSteps(e.id)).toEqual(['backend.allocate', 'backend.activate', 'backend.allocate', 'backend.activate', 'backend.release']);
     expect(gatewayOps(e.id).map((o) => `${o.kind}:${o.status}`)).toEqual(['deploy:completed', 'deploy:completed', 'stop:completed']);
@@ -266,12 +309,22 @@ describe('two sealab processes: a gateway over a remote backend and content deli
   it('remote down: refused with UPSTREAM_UNAVAILABLE, nothing changes; the same key succeeds once it is back', async () => {
     const e = await validated('two-proc-down', 'sh-jump-back-in');
     proxy.rule = () => 'down';
-    const r = await call(gateway.url, 'POST', `/v1/experiments/${e.id}/deploy`, { version: 1, planHash: e.planHash, idempotencyKey: 'two-proc-key-2', confirmation });
+    const r = await call(gateway.url, 'POST', `/v1/experiments/${e.id}/deploy`, {
+      version: 1,
+      planHash: e.planHash,
+      idempotencyKey: 'two-proc-key-2',
+      confirmation,
+    });
     expect(r.status).toBe(503);
     expect(r.json).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE' });
     await expectAgreement(running);
     proxy.rule = () => 'ok';
-    const again = await call(gateway.url, 'POST', `/v1/experiments/${e.id}/deploy`, { version: 1, planHash: e.planHash, idempotencyKey: 'two-proc-key-2', confirmation });
+    const again = await call(gateway.url, 'POST', `/v1/experiments/${e.id}/deploy`, {
+      version: 1,
+      planHash: e.planHash,
+      idempotencyKey: 'two-proc-key-2',
+      confirmation,
+    });
     expect(again.status, JSON.stringify(again.json)).toBe(200);
     running.push(e.id);
     await expectAgreement(running);
@@ -309,7 +362,12 @@ describe('two sealab processes: a gateway over a remote backend and content deli
     const e = await validated('two-proc-kill', 'sh-new-albums');
     proxy.seen = [];
     proxy.rule = (_m, step) => (step === 'backend.activate' ? 'hang' : 'ok');
-    const pending = call(gateway.url, 'POST', `/v1/experiments/${e.id}/deploy`, { version: 1, planHash: e.planHash, idempotencyKey: 'two-proc-key-3', confirmation }).catch(() => 'killed');
+    const pending = call(gateway.url, 'POST', `/v1/experiments/${e.id}/deploy`, {
+      version: 1,
+      planHash: e.planHash,
+      idempotencyKey: 'two-proc-key-3',
+      confirmation,
+    }).catch(() => 'killed');
     await until(() => proxy.seen.includes('PUT backend.activate'));
     gateway.child.kill('SIGKILL');
     await gateway.exited;
@@ -320,11 +378,21 @@ describe('two sealab processes: a gateway over a remote backend and content deli
     gateway = await startGateway();
     expect(gatewayOps(e.id).map((o) => o.status)).toEqual(['compensated']);
     await expectAgreement(running);
-    const again = await call(gateway.url, 'POST', `/v1/experiments/${e.id}/deploy`, { version: 1, planHash: e.planHash, idempotencyKey: 'two-proc-key-3', confirmation });
+    const again = await call(gateway.url, 'POST', `/v1/experiments/${e.id}/deploy`, {
+      version: 1,
+      planHash: e.planHash,
+      idempotencyKey: 'two-proc-key-3',
+      confirmation,
+    });
     expect(again.status, JSON.stringify(again.json)).toBe(200);
     running.push(e.id);
     await expectAgreement(running);
-    const replay = await call(gateway.url, 'POST', `/v1/experiments/${e.id}/deploy`, { version: 1, planHash: e.planHash, idempotencyKey: 'two-proc-key-3', confirmation });
+    const replay = await call(gateway.url, 'POST', `/v1/experiments/${e.id}/deploy`, {
+      version: 1,
+      planHash: e.planHash,
+      idempotencyKey: 'two-proc-key-3',
+      confirmation,
+    });
     expect(replay.json).toMatchObject({ replayed: true, experiment: { version: 2 } });
     expect(backendSteps(e.id)).toEqual(['backend.allocate', 'compensate.backend', 'backend.allocate', 'backend.activate']);
     expect(gatewayOps(e.id).map((o) => o.status)).toEqual(['compensated', 'completed']);

@@ -133,11 +133,26 @@ describe('ExperimentRepo', () => {
   it('lists by surface and status', () => {
     const app = container(':memory:');
     const a = app.experiments.create({ config }, ctx).experiment;
-    const b = app.experiments.create({ config: { ...config, key: 'on-search', surfaceId: 'search', variants: [config.variants[0], { key: 'treatment', weight: 50, overrides: [{ slotId: 'browse-1', contentId: 'sh-focus' }] }] } }, ctx).experiment;
+    const b = app.experiments.create(
+      {
+        config: {
+          ...config,
+          key: 'on-search',
+          surfaceId: 'search',
+          variants: [config.variants[0], { key: 'treatment', weight: 50, overrides: [{ slotId: 'browse-1', contentId: 'sh-focus' }] }],
+        },
+      },
+      ctx,
+    ).experiment;
     app.deps.experiments.update(b.id, 1, { status: 'running' }, new Date().toISOString());
     expect(app.deps.experiments.list({ surfaceId: 'home' }).map((e) => e.id)).toEqual([a.id]);
     expect(app.deps.experiments.list({ status: ['running', 'paused'] }).map((e) => e.id)).toEqual([b.id]);
-    expect(app.deps.experiments.list().map((e) => e.id).sort()).toEqual([a.id, b.id].sort());
+    expect(
+      app.deps.experiments
+        .list()
+        .map((e) => e.id)
+        .sort(),
+    ).toEqual([a.id, b.id].sort());
   });
 });
 

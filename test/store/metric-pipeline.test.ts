@@ -19,17 +19,29 @@ type Ev =
 
 const evArb = fc.oneof(
   fc.record({ kind: fc.constant('exposure' as const), unit: fc.constantFrom(...UNITS), d: fc.integer({ min: 0, max: 6 }), h: fc.integer({ min: 0, max: 23 }) }),
-  fc.record({ kind: fc.constant('metric' as const), unit: fc.constantFrom(...UNITS), metric: fc.constantFrom(...METRICS), value: fc.integer({ min: 0, max: 5 }), d: fc.integer({ min: 0, max: 6 }), h: fc.integer({ min: 0, max: 23 }) }),
+  fc.record({
+    kind: fc.constant('metric' as const),
+    unit: fc.constantFrom(...UNITS),
+    metric: fc.constantFrom(...METRICS),
+    value: fc.integer({ min: 0, max: 5 }),
+    d: fc.integer({ min: 0, max: 6 }),
+    h: fc.integer({ min: 0, max: 23 }),
+  }),
 );
 
 function oracle(events: Ev[]) {
   const seen = new Set<string>();
   const accepted = events.filter((e) => (seen.has(e.id) ? false : (seen.add(e.id), true)));
   const exposedAt = new Map<string, string>();
-  for (const e of accepted) if (e.type === 'exposure' && (!exposedAt.has(e.unitId) || e.timestamp < exposedAt.get(e.unitId)!)) exposedAt.set(e.unitId, new Date(e.timestamp).toISOString());
+  for (const e of accepted)
+    if (e.type === 'exposure' && (!exposedAt.has(e.unitId) || e.timestamp < exposedAt.get(e.unitId)!))
+      exposedAt.set(e.unitId, new Date(e.timestamp).toISOString());
   const total = (unit: string, metric: string, post: boolean) =>
-    accepted.filter((e): e is Extract<Ev, { type: 'metric' }> => e.type === 'metric' && e.unitId === unit && e.metricId === metric).filter((e) => (new Date(e.timestamp).toISOString() >= exposedAt.get(unit)!) === post).reduce((s, e) => s + e.value, 0);
-  const arms = (metric: string, f: (unit: string) => [number, number]) => {
+    accepted
+      .filter((e): e is Extract<Ev, { type: 'metric' }> => e.type === 'metric' && e.unitId === unit && e.metricId === metric)
+      .filter((e) => new Date(e.timestamp).toISOString() >= exposedAt.get(unit)! === post)
+      .reduce((s, e) => s + e.value, 0);
+  const arms = (_metric: string, f: (unit: string) => [number, number]) => {
     const out: Record<string, { n: number; sumX: number; sumX2: number; sumY: number; sumY2: number; sumXY: number }> = {};
     for (const unit of exposedAt.keys()) {
       const a = (out[variantOf(unit)] ??= { n: 0, sumX: 0, sumX2: 0, sumY: 0, sumY2: 0, sumXY: 0 });
@@ -55,7 +67,11 @@ afterEach(() => app.close());
 
 function runningExperiment(key: string) {
   const ctx = { actor: 'test', interface: 'cli' as const, operation: 'test', requestId: 'r' };
-  const config = demoConfig({ key, successMetrics: ['stream-rate', 'minutes-played', 'skips-per-stream'], guardrails: [{ metricId: 'crash-rate', margin: 0.02 }] });
+  const config = demoConfig({
+    key,
+    successMetrics: ['stream-rate', 'minutes-played', 'skips-per-stream'],
+    guardrails: [{ metricId: 'crash-rate', margin: 0.02 }],
+  });
   const { experiment } = app.experiments.create({ config }, ctx);
   const v = app.experiments.validate({ experimentId: experiment.id }, ctx);
   expect(v.valid).toBe(true);
@@ -69,42 +85,52 @@ describe('metric pipeline: sufficient statistics kept exact at ingest', () => {
   it('matches the definition for any order, batching and duplication of events', () => {
     let round = 0;
     fc.assert(
-      fc.property(fc.array(evArb, { minLength: 1, maxLength: 60 }), fc.array(fc.integer({ min: 1, max: 7 }), { minLength: 1, maxLength: 10 }), fc.boolean(), (raw, cuts, dupes) => {
-        app.close();
-        app = createContainer({ dbFile: ':memory:' }); // units are shared across experiments, so each run starts clean
-        const exp = runningExperiment(`prop-${round++}`);
-        const events: Ev[] = raw.map((r, i) =>
-          r.kind === 'exposure'
-            ? { id: `${exp.id}-x${i}`, type: 'exposure', unitId: r.unit, experimentId: exp.id, variant: variantOf(r.unit), timestamp: day(r.d, r.h) }
-            : { id: `${exp.id}-m${i}`, type: 'metric', unitId: r.unit, metricId: r.metric, value: r.value, timestamp: day(r.d, r.h) },
-        );
-        const sent = dupes ? [...events, ...events.slice(0, Math.ceil(events.length / 3))] : events;
-        for (let i = 0, c = 0; i < sent.length; c++) {
-          const size = cuts[c % cuts.length];
-          const r = app.events.ingest({ events: sent.slice(i, i + size) });
-          expect(r.rejected).toEqual([]);
-          i += size;
-        }
-        const expected = oracle(sent);
-        for (const [metricId, arms] of Object.entries(expected)) {
-          const got = stored(exp.id, metricId);
-          expect(Object.keys(got).sort()).toEqual(Object.keys(arms).sort());
-          for (const [variant, a] of Object.entries(arms)) {
-            for (const k of Object.keys(a) as (keyof typeof a)[]) expect(got[variant][k]).toBeCloseTo(a[k], 9);
+      fc.property(
+        fc.array(evArb, { minLength: 1, maxLength: 60 }),
+        fc.array(fc.integer({ min: 1, max: 7 }), { minLength: 1, maxLength: 10 }),
+        fc.boolean(),
+        (raw, cuts, dupes) => {
+          app.close();
+          app = createContainer({ dbFile: ':memory:' }); // units are shared across experiments, so each run starts clean
+          const exp = runningExperiment(`prop-${round++}`);
+          const events: Ev[] = raw.map((r, i) =>
+            r.kind === 'exposure'
+              ? { id: `${exp.id}-x${i}`, type: 'exposure', unitId: r.unit, experimentId: exp.id, variant: variantOf(r.unit), timestamp: day(r.d, r.h) }
+              : { id: `${exp.id}-m${i}`, type: 'metric', unitId: r.unit, metricId: r.metric, value: r.value, timestamp: day(r.d, r.h) },
+          );
+          const sent = dupes ? [...events, ...events.slice(0, Math.ceil(events.length / 3))] : events;
+          for (let i = 0, c = 0; i < sent.length; c++) {
+            const size = cuts[c % cuts.length];
+            const r = app.events.ingest({ events: sent.slice(i, i + size) });
+            expect(r.rejected).toEqual([]);
+            i += size;
           }
-        }
-        // A rebuild from the raw tables gives the same aggregates as the incremental path.
-        const before = Object.fromEntries(Object.keys(expected).map((m) => [m, stored(exp.id, m)]));
-        app.deps.events.pipeline.rebuild(exp.id, new Date().toISOString());
-        for (const m of Object.keys(expected)) expect(stored(exp.id, m)).toEqual(before[m]);
-      }),
+          const expected = oracle(sent);
+          for (const [metricId, arms] of Object.entries(expected)) {
+            const got = stored(exp.id, metricId);
+            expect(Object.keys(got).sort()).toEqual(Object.keys(arms).sort());
+            for (const [variant, a] of Object.entries(arms)) {
+              for (const k of Object.keys(a) as (keyof typeof a)[]) expect(got[variant][k]).toBeCloseTo(a[k], 9);
+            }
+          }
+          // A rebuild from the raw tables gives the same aggregates as the incremental path.
+          const before = Object.fromEntries(Object.keys(expected).map((m) => [m, stored(exp.id, m)]));
+          app.deps.events.pipeline.rebuild(exp.id, new Date().toISOString());
+          for (const m of Object.keys(expected)) expect(stored(exp.id, m)).toEqual(before[m]);
+        },
+      ),
       { numRuns: 150, seed: 20261126 },
     );
   });
 
   it('keeps a daily snapshot of the aggregates for the look history', () => {
     const exp = runningExperiment('daily');
-    app.events.ingest({ events: [{ id: 'a', type: 'exposure', unitId: 'u0', experimentId: exp.id, variant: 'control', timestamp: day(0, 1) }, { id: 'b', type: 'metric', unitId: 'u0', metricId: 'minutes-played', value: 7, timestamp: day(0, 2) }] });
+    app.events.ingest({
+      events: [
+        { id: 'a', type: 'exposure', unitId: 'u0', experimentId: exp.id, variant: 'control', timestamp: day(0, 1) },
+        { id: 'b', type: 'metric', unitId: 'u0', metricId: 'minutes-played', value: 7, timestamp: day(0, 2) },
+      ],
+    });
     const daily = app.deps.events.dailyAggregates(exp.id, 'minutes-played');
     expect(daily).toHaveLength(1);
     expect(daily[0]).toMatchObject({ variant: 'control', n: 1, sumX: 7, sumX2: 49, day: new Date().toISOString().slice(0, 10) });

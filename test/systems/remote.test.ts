@@ -7,8 +7,17 @@ import { createLogger } from '../../src/logger.js';
 /** A stand-in upstream whose answers are chosen per experiment id. */
 let server: ServerType;
 let base = '';
-let calls: Record<string, number> = {};
-const state = { experimentId: 'ok', surfaceId: 'home', key: 'k', status: 'running', buckets: [[0, 10]], allocationPercent: 1, variants: [], updatedAt: '2026-01-01T00:00:00.000Z' };
+const calls: Record<string, number> = {};
+const state = {
+  experimentId: 'ok',
+  surfaceId: 'home',
+  key: 'k',
+  status: 'running',
+  buckets: [[0, 10]],
+  allocationPercent: 1,
+  variants: [],
+  updatedAt: '2026-01-01T00:00:00.000Z',
+};
 
 beforeAll(async () => {
   const app = new Hono();
@@ -35,7 +44,16 @@ afterAll(() => {
   return new Promise<void>((r) => server.close(() => r()));
 });
 
-const write = { opId: 'op_1', step: 'backend.allocate', surfaceId: 'home', key: 'k', status: 'allocated' as const, buckets: [[0, 10]] as [number, number][], allocationPercent: 1, variants: [] };
+const write = {
+  opId: 'op_1',
+  step: 'backend.allocate',
+  surfaceId: 'home',
+  key: 'k',
+  status: 'allocated' as const,
+  buckets: [[0, 10]] as [number, number][],
+  allocationPercent: 1,
+  variants: [],
+};
 const backend = (timeoutMs = 1000) => new RemoteBackend({ baseUrl: base, timeoutMs, logger: createLogger('silent') });
 
 describe('remote systems over HTTP (ky)', () => {
@@ -50,12 +68,20 @@ describe('remote systems over HTTP (ky)', () => {
   });
 
   it('maps 5xx, timeouts and unexpected shapes to UPSTREAM_UNAVAILABLE without the upstream body', async () => {
-    const boom = (await backend().put('boom', write).then(() => null, (e: unknown) => e)) as Error & { code: string };
+    const boom = (await backend()
+      .put('boom', write)
+      .then(
+        () => null,
+        (e: unknown) => e,
+      )) as Error & { code: string };
     expect(boom).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE' });
     expect(boom.message).not.toContain('secrets');
     await expect(backend(100).put('slow', write)).rejects.toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', message: expect.stringMatching(/within 100 ms/) });
     await expect(backend().put('odd', write)).rejects.toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', message: expect.stringMatching(/unexpected shape/) });
-    await expect(new RemoteBackend({ baseUrl: 'http://127.0.0.1:9', timeoutMs: 300, logger: createLogger('silent') }).get('x')).rejects.toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', message: expect.stringMatching(/could not be reached/) });
+    await expect(new RemoteBackend({ baseUrl: 'http://127.0.0.1:9', timeoutMs: 300, logger: createLogger('silent') }).get('x')).rejects.toMatchObject({
+      code: 'UPSTREAM_UNAVAILABLE',
+      message: expect.stringMatching(/could not be reached/),
+    });
   });
 
   it('retries an idempotent PUT on 503 and does not retry a 500', async () => {

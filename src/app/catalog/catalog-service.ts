@@ -35,7 +35,12 @@ export class CatalogService {
   /** Free buckets = those no active experiment owns (experiments on disjoint slots may still share buckets). */
   private view(s: Surface): SurfaceView {
     const active = this.d.experiments.list({ surfaceId: s.id, status: HOLDS_BUCKETS });
-    const free = rangesSize(freeRanges(s.bucketCount, active.flatMap((e) => e.buckets)));
+    const free = rangesSize(
+      freeRanges(
+        s.bucketCount,
+        active.flatMap((e) => e.buckets),
+      ),
+    );
     return {
       ...s,
       runningExperiments: active.map((e) => ({

@@ -10,6 +10,7 @@ export function policyView(policy: Policy, surfaceIds: string[]) {
     srmThreshold: policy.srmThreshold,
     defaults: policy.defaults,
     surfaces: Object.fromEntries(surfaceIds.map((id) => [id, { ...resolveSurfacePolicy(policy, id), policyHash: surfacePolicyHash(policy, id) }])),
-    howToRead: 'Every experiment on a surface is judged by surfaces[<id>]: validate_config enforces it, deploy_to_surface re-checks it. A change to a surface\'s rules changes its policyHash and makes earlier plan hashes stale.',
+    howToRead:
+      "Every experiment on a surface is judged by surfaces[<id>]: validate_config enforces it, deploy_to_surface re-checks it. A change to a surface's rules changes its policyHash and makes earlier plan hashes stale.",
   };
 }

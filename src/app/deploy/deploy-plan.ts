@@ -29,13 +29,25 @@ export function planBuckets(d: AppDeps, exp: Experiment, toPercent: number): { p
   const target = bucketsForPercent(surface.bucketCount, toPercent);
   const buckets = resizeAllocation(exp.buckets, free, target);
   if (!buckets) {
-    throw new AppError('CONFLICT', `only ${rangesSize(free) + rangesSize(exp.buckets)} of the ${target} buckets needed are free of colliding experiments (${colliding.map((e) => e.key).join(', ')})`, 'Call validate_config to see the collision finding, then lower the allocation or use other slots.', { collidingWith: colliding.map((e) => e.id) });
+    throw new AppError(
+      'CONFLICT',
+      `only ${rangesSize(free) + rangesSize(exp.buckets)} of the ${target} buckets needed are free of colliding experiments (${colliding.map((e) => e.key).join(', ')})`,
+      'Call validate_config to see the collision finding, then lower the allocation or use other slots.',
+      { collidingWith: colliding.map((e) => e.id) },
+    );
   }
   const before = rangesSize(exp.buckets);
   const action: DeployPlan['action'] =
     exp.status === 'draft' ? 'start' : exp.status === 'paused' ? 'resume' : before === target && toPercent === exp.allocationPercent ? 'noop' : 'resize';
   return {
-    plan: { action, fromPercent: exp.status === 'draft' ? 0 : exp.allocationPercent, toPercent, bucketsBefore: before, bucketsAfter: target, collidingWith: colliding.map((e) => e.key) },
+    plan: {
+      action,
+      fromPercent: exp.status === 'draft' ? 0 : exp.allocationPercent,
+      toPercent,
+      bucketsBefore: before,
+      bucketsAfter: target,
+      collidingWith: colliding.map((e) => e.key),
+    },
     buckets,
   };
 }

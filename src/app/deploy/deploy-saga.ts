@@ -15,7 +15,9 @@ import { randomBytes } from 'node:crypto';
 import { backendStatusOf, backendWrite, contentWrite, type Target } from '../../systems/desired-state.js';
 
 /** The two downstream systems; embedded ones share this process's SQLite file. */
-export type Systems = { embedded: true; backend: EmbeddedBackend; content: EmbeddedContent } | { embedded: false; backend: ExperimentBackend; content: ContentDelivery };
+export type Systems =
+  | { embedded: true; backend: EmbeddedBackend; content: EmbeddedContent }
+  | { embedded: false; backend: ExperimentBackend; content: ContentDelivery };
 
 type Kind = 'deploy' | 'stop' | 'pause';
 interface Step {
@@ -43,7 +45,6 @@ interface Payload {
   ctx?: WriteContext;
 }
 
-
 /**
  * The steps of each cross-system write. Deploy: reserve the buckets (not yet assigning), make the
  * surface able to render the variants, then start assigning. Stop and pause: stop assigning, then
@@ -59,7 +60,11 @@ function forwardSteps(kind: Kind, before: Experiment, target: Target): Step[] {
     ];
   }
   return [
-    { name: kind === 'stop' ? 'backend.release' : 'backend.pause', system: 'backend', write: backendWrite(before, kind === 'stop' ? 'released' : 'paused', target) },
+    {
+      name: kind === 'stop' ? 'backend.release' : 'backend.pause',
+      system: 'backend',
+      write: backendWrite(before, kind === 'stop' ? 'released' : 'paused', target),
+    },
     { name: 'content.remove', system: 'content', write: contentWrite(before, false) },
   ];
 }
@@ -74,9 +79,15 @@ function restoreSteps(before: Experiment, done: string[], attempting: string | n
   return out;
 }
 
-const inProgress = () => new AppError('CONFLICT', 'another deploy, pause or stop of this experiment is in progress', 'Retry when it has finished: get_experiment shows its outcome.');
+const inProgress = () =>
+  new AppError('CONFLICT', 'another deploy, pause or stop of this experiment is in progress', 'Retry when it has finished: get_experiment shows its outcome.');
 const takenOver = (opId: string) =>
-  new AppError('CONFLICT', `operation ${opId} was taken over by another sealab process sharing this database (this process's claim lapsed)`, 'Call get_experiment for the outcome; retry with the same idempotency key if needed.', { takenOver: true });
+  new AppError(
+    'CONFLICT',
+    `operation ${opId} was taken over by another sealab process sharing this database (this process's claim lapsed)`,
+    'Call get_experiment for the outcome; retry with the same idempotency key if needed.',
+    { takenOver: true },
+  );
 const isTakenOver = (err: unknown) => err instanceof AppError && (err.details as { takenOver?: boolean } | undefined)?.takenOver === true;
 
 /** How long a process's claim on a running operation holds without renewal (it renews before every step). */
@@ -133,14 +144,22 @@ export class DeploySaga {
   async deploy(input: DeployInput, ctx: WriteContext): Promise<DeployOutcome> {
     if (this.systems.embedded || input.dryRun) return this.deploys.deploy(input, ctx);
     await this.settle(this.experiments.get(input.experimentId).id);
-    const requestHash = hashOf({ kind: 'deploy', experimentId: input.experimentId, version: input.version, planHash: input.planHash, allocationPercent: input.allocationPercent });
-    const started = this.d.db.transaction((): DeployOutcome | string => {
-      this.requireFreshKey('deploy', input.idempotencyKey, requestHash);
-      const p = this.deploys.prepareDeploy(input, ctx);
-      if ('applied' in p) return p;
-      const target = { buckets: p.buckets, allocationPercent: p.config.allocationPercent };
-      return this.startOp('deploy', p.exp, target, requestHash, input.idempotencyKey ?? null, { method: 'deploy', prepared: p, input }, ctx);
-    }).immediate();
+    const requestHash = hashOf({
+      kind: 'deploy',
+      experimentId: input.experimentId,
+      version: input.version,
+      planHash: input.planHash,
+      allocationPercent: input.allocationPercent,
+    });
+    const started = this.d.db
+      .transaction((): DeployOutcome | string => {
+        this.requireFreshKey('deploy', input.idempotencyKey, requestHash);
+        const p = this.deploys.prepareDeploy(input, ctx);
+        if ('applied' in p) return p;
+        const target = { buckets: p.buckets, allocationPercent: p.config.allocationPercent };
+        return this.startOp('deploy', p.exp, target, requestHash, input.idempotencyKey ?? null, { method: 'deploy', prepared: p, input }, ctx);
+      })
+      .immediate();
     if (typeof started !== 'string') return started;
     return (await this.run(started)) as DeployOutcome;
   }
@@ -149,11 +168,21 @@ export class DeploySaga {
   async advance(input: AdvanceInput, ctx: WriteContext): Promise<DeployOutcome> {
     if (this.systems.embedded) return this.deploys.advanceBySystem(input, ctx);
     await this.settle(input.experimentId);
-    const started = this.d.db.transaction((): DeployOutcome | string => {
-      const p = this.deploys.prepareAdvance(input, ctx);
-      if ('applied' in p) return p;
-      return this.startOp('deploy', p.exp, { buckets: p.buckets, allocationPercent: input.toPercent }, hashOf({ kind: 'advance', ...input }), null, { method: 'deploy', prepared: p, input: { allocationPercent: input.toPercent } }, ctx);
-    }).immediate();
+    const started = this.d.db
+      .transaction((): DeployOutcome | string => {
+        const p = this.deploys.prepareAdvance(input, ctx);
+        if ('applied' in p) return p;
+        return this.startOp(
+          'deploy',
+          p.exp,
+          { buckets: p.buckets, allocationPercent: input.toPercent },
+          hashOf({ kind: 'advance', ...input }),
+          null,
+          { method: 'deploy', prepared: p, input: { allocationPercent: input.toPercent } },
+          ctx,
+        );
+      })
+      .immediate();
     if (typeof started !== 'string') return started;
     return (await this.run(started)) as DeployOutcome;
   }
@@ -163,10 +192,12 @@ export class DeploySaga {
     if (this.systems.embedded) return this.experiments.pause(input, ctx);
     const id = this.experiments.get(input.experimentId).id;
     await this.settle(id);
-    const opId = this.d.db.transaction(() => {
-      const exp = this.experiments.planPause(input);
-      return this.startOp('pause', exp, exp, hashOf({ kind: 'pause', ...input }), null, { method: 'pause', input: { ...input, experimentId: id } }, ctx);
-    }).immediate();
+    const opId = this.d.db
+      .transaction(() => {
+        const exp = this.experiments.planPause(input);
+        return this.startOp('pause', exp, exp, hashOf({ kind: 'pause', ...input }), null, { method: 'pause', input: { ...input, experimentId: id } }, ctx);
+      })
+      .immediate();
     return (await this.run(opId)) as Experiment;
   }
 
@@ -174,10 +205,20 @@ export class DeploySaga {
   async rollBack(input: RollBackInput, ctx: WriteContext): Promise<Experiment> {
     if (this.systems.embedded) return this.stops.rollBackBySystem(input, ctx);
     await this.settle(input.experimentId);
-    const opId = this.d.db.transaction(() => {
-      const exp = this.stops.planRollBack(input.experimentId);
-      return this.startOp('stop', exp, exp, hashOf({ kind: 'rollBack', experimentId: exp.id, version: exp.version }), null, { method: 'rollBack', input }, ctx);
-    }).immediate();
+    const opId = this.d.db
+      .transaction(() => {
+        const exp = this.stops.planRollBack(input.experimentId);
+        return this.startOp(
+          'stop',
+          exp,
+          exp,
+          hashOf({ kind: 'rollBack', experimentId: exp.id, version: exp.version }),
+          null,
+          { method: 'rollBack', input },
+          ctx,
+        );
+      })
+      .immediate();
     return (await this.run(opId)) as Experiment;
   }
 
@@ -186,10 +227,12 @@ export class DeploySaga {
     if (this.systems.embedded) return this.stops.stop(input, ctx);
     await this.settle(this.experiments.get(input.experimentId).id);
     const requestHash = hashOf({ kind: 'stop', input: { ...input, confirmation: undefined } });
-    const opId = this.d.db.transaction(() => {
-      const plan = this.stops.planStop(input);
-      return this.startOp('stop', plan.exp, plan.exp, requestHash, null, { method: 'stop', plan, input }, ctx);
-    }).immediate();
+    const opId = this.d.db
+      .transaction(() => {
+        const plan = this.stops.planStop(input);
+        return this.startOp('stop', plan.exp, plan.exp, requestHash, null, { method: 'stop', plan, input }, ctx);
+      })
+      .immediate();
     return (await this.run(opId)) as Experiment;
   }
 
@@ -215,14 +258,18 @@ export class DeploySaga {
         }
       } catch (err) {
         if (resumable && err instanceof AppError && !isTakenOver(err)) {
-          await this.compensate(op, { code: err.code, message: err.message }).then(() => report.compensated.push(op.id), () => report.stuck.push(op.id));
+          await this.compensate(op, { code: err.code, message: err.message }).then(
+            () => report.compensated.push(op.id),
+            () => report.stuck.push(op.id),
+          );
         } else if (!isTakenOver(err)) report.stuck.push(op.id);
       } finally {
         this.inFlight.delete(op.id);
       }
     }
     if (report.completed.length + report.compensated.length) await this.onSettled();
-    if (report.completed.length + report.compensated.length + report.stuck.length) this.d.logger[report.stuck.length ? 'warn' : 'info']({ ...report }, 'saga recovery');
+    if (report.completed.length + report.compensated.length + report.stuck.length)
+      this.d.logger[report.stuck.length ? 'warn' : 'info']({ ...report }, 'saga recovery');
     return report;
   }
 
@@ -235,13 +282,18 @@ export class DeploySaga {
     const left = this.ops.unfinished().filter((o) => o.experimentId === experimentId);
     if (left.some((o) => o.owner !== this.owner)) throw inProgress(); // another live process is running it
     if (left.length) {
-      throw new AppError('UPSTREAM_UNAVAILABLE', 'an earlier operation on this experiment is still being rolled back and a downstream system is unreachable', 'Retry in a moment; nothing is half-deployed meanwhile.');
+      throw new AppError(
+        'UPSTREAM_UNAVAILABLE',
+        'an earlier operation on this experiment is still being rolled back and a downstream system is unreachable',
+        'Retry in a moment; nothing is half-deployed meanwhile.',
+      );
     }
   }
 
   private requireFreshKey(kind: string, key: string | undefined, requestHash: string): void {
     const prior = key ? this.ops.byKey(kind, key) : undefined;
-    if (prior && prior.requestHash !== requestHash) throw new AppError('CONFLICT', `idempotency key '${key}' was used for a different ${kind}`, 'Use a fresh idempotency key for a different request.');
+    if (prior && prior.requestHash !== requestHash)
+      throw new AppError('CONFLICT', `idempotency key '${key}' was used for a different ${kind}`, 'Use a fresh idempotency key for a different request.');
   }
 
   private startOp(kind: Kind, before: Experiment, target: Target, requestHash: string, key: string | null, commit: Commit, ctx: WriteContext): string {
@@ -249,7 +301,10 @@ export class DeploySaga {
     if (this.ops.unfinished().some((o) => o.experimentId === before.id)) throw inProgress();
     const id = this.d.newId('op');
     const payload: Payload = { kind, before, forward: forwardSteps(kind, before, target), commit, ctx };
-    this.ops.start({ id, kind, idempotencyKey: key, requestHash, experimentId: before.id, payload, owner: this.owner, leaseUntil: this.leaseUntil() }, this.now());
+    this.ops.start(
+      { id, kind, idempotencyKey: key, requestHash, experimentId: before.id, payload, owner: this.owner, leaseUntil: this.leaseUntil() },
+      this.now(),
+    );
     return id;
   }
 
@@ -300,22 +355,32 @@ export class DeploySaga {
   /** The last step: the local record, only if nobody changed the experiment since the plan. */
   private commitLocal(op: Operation): DeployOutcome | Experiment {
     const p = op.payload as Payload;
-    return this.d.db.transaction(() => {
-      const now = this.ops.get(op.id);
-      if (now?.status !== 'pending' || now.owner !== this.owner) throw takenOver(op.id);
-      const cur = this.experiments.get(p.before.id);
-      if (cur.version !== p.before.version) throw new AppError('CONFLICT', `experiment '${cur.key}' changed while the ${p.kind} was in flight (v${p.before.version} → v${cur.version})`, 'Call get_experiment and retry with the current version.');
-      const c = p.commit!;
-      const ctx = p.ctx!;
-      const out =
-        c.method === 'deploy' ? this.deploys.commitDeploy({ ...c.prepared, exp: cur }, c.input, ctx, false)
-        : c.method === 'stop' ? this.stops.commitStop({ ...c.plan, exp: cur }, c.input, ctx, false)
-        : c.method === 'pause' ? this.experiments.pause(c.input, ctx)
-        : this.stops.rollBackBySystem(c.input, ctx);
-      const exp = 'experiment' in out ? out.experiment : out;
-      this.ops.setStatus(op.id, 'completed', this.now(), { outcome: { experimentId: exp.id, version: exp.version, status: exp.status } });
-      return out;
-    }).immediate();
+    return this.d.db
+      .transaction(() => {
+        const now = this.ops.get(op.id);
+        if (now?.status !== 'pending' || now.owner !== this.owner) throw takenOver(op.id);
+        const cur = this.experiments.get(p.before.id);
+        if (cur.version !== p.before.version)
+          throw new AppError(
+            'CONFLICT',
+            `experiment '${cur.key}' changed while the ${p.kind} was in flight (v${p.before.version} → v${cur.version})`,
+            'Call get_experiment and retry with the current version.',
+          );
+        const c = p.commit!;
+        const ctx = p.ctx!;
+        const out =
+          c.method === 'deploy'
+            ? this.deploys.commitDeploy({ ...c.prepared, exp: cur }, c.input, ctx, false)
+            : c.method === 'stop'
+              ? this.stops.commitStop({ ...c.plan, exp: cur }, c.input, ctx, false)
+              : c.method === 'pause'
+                ? this.experiments.pause(c.input, ctx)
+                : this.stops.rollBackBySystem(c.input, ctx);
+        const exp = 'experiment' in out ? out.experiment : out;
+        this.ops.setStatus(op.id, 'completed', this.now(), { outcome: { experimentId: exp.id, version: exp.version, status: exp.status } });
+        return out;
+      })
+      .immediate();
   }
 
   private async compensate(op: Operation, error: { code: string; message: string }): Promise<void> {
@@ -332,7 +397,19 @@ export class DeploySaga {
     const id = this.d.newId('op');
     const now = this.now();
     const steps = forwardSteps(kind, before, after);
-    this.ops.start({ id, kind, idempotencyKey: key, requestHash: hashOf({ kind, experimentId: before.id, version: before.version }), experimentId: before.id, payload: { kind, before, forward: steps }, steps: steps.map((s) => s.name), status: 'completed' }, now);
+    this.ops.start(
+      {
+        id,
+        kind,
+        idempotencyKey: key,
+        requestHash: hashOf({ kind, experimentId: before.id, version: before.version }),
+        experimentId: before.id,
+        payload: { kind, before, forward: steps },
+        steps: steps.map((s) => s.name),
+        status: 'completed',
+      },
+      now,
+    );
     for (const step of steps) {
       const write = { ...step.write, opId: id, step: step.name };
       if (step.system === 'backend') sys.backend.putSync(before.id, write as BackendWrite);

@@ -29,10 +29,12 @@ export class DeployService {
    * transaction, so a collision, a freeze window or an off-plan ramp that appeared since is refused.
    */
   deploy(input: DeployInput, ctx: WriteContext): DeployOutcome {
-    return this.d.db.transaction(() => {
-      const p = this.prepareDeploy(input, ctx);
-      return 'applied' in p ? p : this.commitDeploy(p, input, ctx);
-    }).immediate();
+    return this.d.db
+      .transaction(() => {
+        const p = this.prepareDeploy(input, ctx);
+        return 'applied' in p ? p : this.commitDeploy(p, input, ctx);
+      })
+      .immediate();
   }
 
   /** deploy's checks (replay, version, status, plan hash) and plan, nothing written. Runs inside the caller's transaction. */
@@ -42,7 +44,11 @@ export class DeployService {
     const exp = this.experiments.get(input.experimentId);
     requireVersion(exp, input.version);
     if (!['draft', 'running', 'paused'].includes(exp.status)) {
-      throw new AppError('PRECONDITION_FAILED', `experiment '${exp.key}' is ${exp.status}; only draft, running or paused experiments can be deployed`, 'Create a new experiment (create_experiment) to run this idea again.');
+      throw new AppError(
+        'PRECONDITION_FAILED',
+        `experiment '${exp.key}' is ${exp.status}; only draft, running or paused experiments can be deployed`,
+        'Create a new experiment (create_experiment) to run this idea again.',
+      );
     }
     requireCurrentPlan(this.d, exp, input.planHash, this.experiments.planHashOf(exp));
     return this.planDeploy(exp, input, ctx, false);
@@ -56,10 +62,12 @@ export class DeployService {
    * allocation and the same allocation approvals by actor.
    */
   advanceBySystem(input: AdvanceInput, ctx: WriteContext): DeployOutcome {
-    return this.d.db.transaction(() => {
-      const p = this.prepareAdvance(input, ctx);
-      return 'applied' in p ? p : this.commitDeploy(p, { allocationPercent: input.toPercent }, ctx);
-    }).immediate();
+    return this.d.db
+      .transaction(() => {
+        const p = this.prepareAdvance(input, ctx);
+        return 'applied' in p ? p : this.commitDeploy(p, { allocationPercent: input.toPercent }, ctx);
+      })
+      .immediate();
   }
 
   /** advanceBySystem's checks and plan, nothing written. Runs inside the caller's transaction. */
@@ -69,11 +77,20 @@ export class DeployService {
     requireVersion(exp, input.version);
     const next = exp.rampPlan.stages.find((x) => x > exp.allocationPercent);
     if (exp.status !== 'running' || next !== input.toPercent) {
-      throw new AppError('PRECONDITION_FAILED', `experiment '${exp.key}' is ${exp.status} at ${exp.allocationPercent}%; ${input.toPercent}% is not its next stage`, 'Call get_ramp_status to see the stage and the next action.');
+      throw new AppError(
+        'PRECONDITION_FAILED',
+        `experiment '${exp.key}' is ${exp.status} at ${exp.allocationPercent}%; ${input.toPercent}% is not its next stage`,
+        'Call get_ramp_status to see the stage and the next action.',
+      );
     }
     const verdict = this.d.validations.byPlanHash(exp.id, this.experiments.planHashOf(exp));
     if (!verdict?.valid) {
-      throw new AppError('PRECONDITION_FAILED', `the config of '${exp.key}' has no passing verdict under the policy in force ('${this.d.policy.version}')`, revalidateHint(exp), { reason: verdict ? 'failed_validation' : 'not_validated' });
+      throw new AppError(
+        'PRECONDITION_FAILED',
+        `the config of '${exp.key}' has no passing verdict under the policy in force ('${this.d.policy.version}')`,
+        revalidateHint(exp),
+        { reason: verdict ? 'failed_validation' : 'not_validated' },
+      );
     }
     return this.planDeploy(exp, { allocationPercent: input.toPercent }, ctx, true);
   }
@@ -92,7 +109,8 @@ export class DeployService {
     const summary = deploySummary(exp, plan);
     const confirmation: ConfirmationStatus = { required: need !== null, reason: need, summary, given: null };
     if (plan.action !== 'noop' && toPercent > plan.fromPercent) requireApproval(policy, ctx.actor, toPercent);
-    if (input.dryRun || plan.action === 'noop') return { experiment: exp, plan, applied: false, replayed: false, planHash: this.experiments.planHashOf(exp), confirmation };
+    if (input.dryRun || plan.action === 'noop')
+      return { experiment: exp, plan, applied: false, replayed: false, planHash: this.experiments.planHashOf(exp), confirmation };
     const given = input.confirmation ? { action: summary, ...input.confirmation } : null;
     if (need && !given) throw confirmationRequired(need, 'deploy_to_surface');
     return { exp, plan, buckets, config, confirmation: { ...confirmation, given } };
@@ -108,11 +126,27 @@ export class DeployService {
     const planHash = this.experiments.planHashOf(next);
     if (config.allocationPercent !== exp.allocationPercent) {
       // The resized config was judged in planDeploy, inside this transaction: it carries a passing verdict of its own.
-      this.d.validations.record({ experimentId: next.id, version: next.version, configHash: hashOf(configOf(next)), planHash, policyHash: surfacePolicyHash(this.d.policy, next.surfaceId), valid: true, findings: [], createdAt: now });
+      this.d.validations.record({
+        experimentId: next.id,
+        version: next.version,
+        configHash: hashOf(configOf(next)),
+        planHash,
+        policyHash: surfacePolicyHash(this.d.policy, next.surfaceId),
+        valid: true,
+        findings: [],
+        createdAt: now,
+      });
     }
     this.d.audit.record({ ...ctx, ...(given ? { confirmation: given, rationale: ctx.rationale ?? given.reason } : {}) }, 'experiment', exp.id, exp, next, now);
     const out: DeployOutcome = { experiment: next, plan, applied: true, replayed: false, planHash, confirmation: p.confirmation };
-    if (input.idempotencyKey && input.planHash) this.d.idempotency.save('deploy_to_surface', input.idempotencyKey, deployRequestHash(input as DeployInput), { plan, applied: true, experimentId: exp.id, planHash, confirmation: out.confirmation }, now);
+    if (input.idempotencyKey && input.planHash)
+      this.d.idempotency.save(
+        'deploy_to_surface',
+        input.idempotencyKey,
+        deployRequestHash(input as DeployInput),
+        { plan, applied: true, experimentId: exp.id, planHash, confirmation: out.confirmation },
+        now,
+      );
     if (mirror) this.d.commits.onCommitted?.('deploy', exp, next, input.idempotencyKey ?? null);
     this.d.emit({ kind: 'experiment', id: exp.id, surfaceId: exp.surfaceId });
     return out;
@@ -123,8 +157,20 @@ export class DeployService {
     const prior = this.d.idempotency.find('deploy_to_surface', input.idempotencyKey);
     if (!prior) return null;
     const r = prior.response as { plan: DeployPlan; applied: boolean; experimentId: string; planHash: string; confirmation: ConfirmationStatus };
-    if (prior.requestHash !== deployRequestHash(input)) throw new AppError('CONFLICT', `idempotency key '${input.idempotencyKey}' was used for a different deploy`, 'Use a fresh idempotency key for a different request.');
-    return { experiment: this.experiments.get(r.experimentId), plan: r.plan, applied: r.applied, replayed: true, planHash: r.planHash, confirmation: r.confirmation };
+    if (prior.requestHash !== deployRequestHash(input))
+      throw new AppError(
+        'CONFLICT',
+        `idempotency key '${input.idempotencyKey}' was used for a different deploy`,
+        'Use a fresh idempotency key for a different request.',
+      );
+    return {
+      experiment: this.experiments.get(r.experimentId),
+      plan: r.plan,
+      applied: r.applied,
+      replayed: true,
+      planHash: r.planHash,
+      confirmation: r.confirmation,
+    };
   }
 
   private now(): string {

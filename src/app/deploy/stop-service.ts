@@ -21,7 +21,12 @@ export class StopService {
     requireStoppable(exp);
     const outcome = input.outcome ?? 'stopped';
     const need = confirmationReason(this.experiments.policyFor(exp.surfaceId), { kind: outcome === 'shipped' ? 'ship' : 'stop' });
-    return { required: need !== null, reason: need, summary: `${outcome === 'shipped' ? 'conclude and ship' : outcome === 'rolled_back' ? 'roll back' : 'stop'} '${exp.key}' on ${exp.surfaceId} (${exp.allocationPercent}% of traffic goes back to the default layout)`, given: null };
+    return {
+      required: need !== null,
+      reason: need,
+      summary: `${outcome === 'shipped' ? 'conclude and ship' : outcome === 'rolled_back' ? 'roll back' : 'stop'} '${exp.key}' on ${exp.surfaceId} (${exp.allocationPercent}% of traffic goes back to the default layout)`,
+      given: null,
+    };
   }
 
   /** Kill switch: ends a running or paused experiment at once, frees its buckets; "shipped" records a ship decision. */
@@ -61,18 +66,20 @@ export class StopService {
 
   rollBackBySystem(input: { experimentId: string; reason: string; details: Record<string, unknown> }, ctx: WriteContext): Experiment {
     if (ctx.interface !== 'system') throw new Error('rollBackBySystem is reserved to the server itself');
-    return this.d.db.transaction(() => {
-      const exp = this.experiments.get(input.experimentId);
-      requireStoppable(exp);
-      const now = this.now();
-      const next = this.d.experiments.update(exp.id, exp.version, { status: 'concluded', outcome: 'rolled_back', buckets: [], endedAt: now }, now);
-      const audited = { ...ctx, rationale: input.reason };
-      this.d.audit.record(audited, 'experiment', exp.id, exp, next, now);
-      this.d.audit.record(audited, 'experiment', exp.id, null, { circuitBreaker: input.details }, now);
-      this.d.commits.onCommitted?.('stop', exp, next, null);
-      this.d.emit({ kind: 'experiment', id: exp.id, surfaceId: exp.surfaceId });
-      return next;
-    }).immediate();
+    return this.d.db
+      .transaction(() => {
+        const exp = this.experiments.get(input.experimentId);
+        requireStoppable(exp);
+        const now = this.now();
+        const next = this.d.experiments.update(exp.id, exp.version, { status: 'concluded', outcome: 'rolled_back', buckets: [], endedAt: now }, now);
+        const audited = { ...ctx, rationale: input.reason };
+        this.d.audit.record(audited, 'experiment', exp.id, exp, next, now);
+        this.d.audit.record(audited, 'experiment', exp.id, null, { circuitBreaker: input.details }, now);
+        this.d.commits.onCommitted?.('stop', exp, next, null);
+        this.d.emit({ kind: 'experiment', id: exp.id, surfaceId: exp.surfaceId });
+        return next;
+      })
+      .immediate();
   }
 
   private now(): string {

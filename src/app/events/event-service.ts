@@ -56,7 +56,11 @@ export class EventService {
     this.exposures.flush(); // sticky-variant checks read the exposures table
     const batch = EventBatchSchema.safeParse(body);
     if (!batch.success) {
-      throw new AppError('INVALID_INPUT', `the batch is malformed: ${batch.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}`, 'Send {"events": [...]} with 1 to 10,000 events.');
+      throw new AppError(
+        'INVALID_INPUT',
+        `the batch is malformed: ${batch.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}`,
+        'Send {"events": [...]} with 1 to 10,000 events.',
+      );
     }
     const result: IngestResult = { accepted: 0, duplicates: 0, rejected: [] };
     const experiments = new Map<string, { status: string; variants: Set<string> }>();
@@ -71,33 +75,42 @@ export class EventService {
     const pipeline = this.d.events.pipeline;
     const metricKnown = new Map<string, boolean>();
     const knownMetric = (id: string) => metricKnown.get(id) ?? (metricKnown.set(id, Boolean(this.d.catalog.metric(id))), metricKnown.get(id)!);
-    this.d.db.transaction(() => {
-      pipeline.batch(now, () => batch.data.events.forEach((raw, index) => {
-        const parsed = EventSchema.safeParse(raw);
-        const id = typeof (raw as { id?: unknown })?.id === 'string' ? (raw as { id: string }).id : null;
-        const reject = (code: string, message: string) => result.rejected.push({ index, id, code, message });
-        if (!parsed.success) return reject('INVALID_EVENT', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
-        const ev = parsed.data;
-        const ts = ev.timestamp ? new Date(ev.timestamp).toISOString() : now;
-        if (ev.type === 'exposure') {
-          const e = lookup(ev.experimentId);
-          if (e.status === 'missing') return reject('UNKNOWN_EXPERIMENT', `experiment '${ev.experimentId}' does not exist`);
-          if (e.status === 'draft') return reject('NOT_RUNNING', `experiment '${ev.experimentId}' is a draft and serves nothing`);
-          if (!e.variants.has(ev.variant)) return reject('UNKNOWN_VARIANT', `variant '${ev.variant}' is not in experiment '${ev.experimentId}'`);
-          const seen = this.d.events.exposureVariant(ev.experimentId, ev.unitId);
-          if (seen && seen !== ev.variant) return reject('VARIANT_MISMATCH', `unit '${ev.unitId}' was already exposed to '${seen}' in '${ev.experimentId}'; assignment is sticky, so this exposure is inconsistent`);
-        } else if (!knownMetric(ev.metricId)) {
-          return reject('UNKNOWN_METRIC', `metric '${ev.metricId}' does not exist`);
-        }
-        const fresh =
-          ev.type === 'exposure'
-            ? this.d.events.claimEventId(ev.id, ev.type, ev.unitId, now) && (this.d.events.addExposure({ eventId: ev.id, experimentId: ev.experimentId, unitId: ev.unitId, variant: ev.variant, ts }), true)
-            : this.d.events.addMetricEvent({ eventId: ev.id, metricId: ev.metricId, unitId: ev.unitId, value: ev.value, ts });
-        if (fresh) result.accepted++;
-        else result.duplicates++;
-      }));
-      this.d.audit.record(ctx, 'event-batch', ctx.requestId, null, { received: batch.data.events.length, ...result, rejected: result.rejected.length }, now);
-    }).immediate();
+    this.d.db
+      .transaction(() => {
+        pipeline.batch(now, () =>
+          batch.data.events.forEach((raw, index) => {
+            const parsed = EventSchema.safeParse(raw);
+            const id = typeof (raw as { id?: unknown })?.id === 'string' ? (raw as { id: string }).id : null;
+            const reject = (code: string, message: string) => result.rejected.push({ index, id, code, message });
+            if (!parsed.success) return reject('INVALID_EVENT', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+            const ev = parsed.data;
+            const ts = ev.timestamp ? new Date(ev.timestamp).toISOString() : now;
+            if (ev.type === 'exposure') {
+              const e = lookup(ev.experimentId);
+              if (e.status === 'missing') return reject('UNKNOWN_EXPERIMENT', `experiment '${ev.experimentId}' does not exist`);
+              if (e.status === 'draft') return reject('NOT_RUNNING', `experiment '${ev.experimentId}' is a draft and serves nothing`);
+              if (!e.variants.has(ev.variant)) return reject('UNKNOWN_VARIANT', `variant '${ev.variant}' is not in experiment '${ev.experimentId}'`);
+              const seen = this.d.events.exposureVariant(ev.experimentId, ev.unitId);
+              if (seen && seen !== ev.variant)
+                return reject(
+                  'VARIANT_MISMATCH',
+                  `unit '${ev.unitId}' was already exposed to '${seen}' in '${ev.experimentId}'; assignment is sticky, so this exposure is inconsistent`,
+                );
+            } else if (!knownMetric(ev.metricId)) {
+              return reject('UNKNOWN_METRIC', `metric '${ev.metricId}' does not exist`);
+            }
+            const fresh =
+              ev.type === 'exposure'
+                ? this.d.events.claimEventId(ev.id, ev.type, ev.unitId, now) &&
+                  (this.d.events.addExposure({ eventId: ev.id, experimentId: ev.experimentId, unitId: ev.unitId, variant: ev.variant, ts }), true)
+                : this.d.events.addMetricEvent({ eventId: ev.id, metricId: ev.metricId, unitId: ev.unitId, value: ev.value, ts });
+            if (fresh) result.accepted++;
+            else result.duplicates++;
+          }),
+        );
+        this.d.audit.record(ctx, 'event-batch', ctx.requestId, null, { received: batch.data.events.length, ...result, rejected: result.rejected.length }, now);
+      })
+      .immediate();
     return result;
   }
 
@@ -121,7 +134,12 @@ export class EventService {
     const view = this.index.view(surfaceId, unitId, platform);
     if (!view) throw notFound('surface', surfaceId, 'GET /v1/surfaces lists the surface ids.');
     const unknown = (slots ?? []).filter((s) => !view.layout.some((l) => l.slotId === s));
-    if (unknown.length) throw new AppError('INVALID_INPUT', `surface '${surfaceId}' has no slot ${unknown.join(', ')}`, `Ask for slots among: ${view.layout.map((l) => l.slotId).join(', ')}.`);
+    if (unknown.length)
+      throw new AppError(
+        'INVALID_INPUT',
+        `surface '${surfaceId}' has no slot ${unknown.join(', ')}`,
+        `Ask for slots among: ${view.layout.map((l) => l.slotId).join(', ')}.`,
+      );
     const served = new Set(slots?.length ? slots : view.layout.map((l) => l.slotId));
     const ts = this.d.clock.now().toISOString();
     const exposed: string[] = [];

@@ -57,9 +57,13 @@ export class ExposureBuffer {
     if (this.opts.sink) return this.send(batch);
     try {
       const now = new Date().toISOString();
-      this.db.transaction(() => this.events.pipeline.batch(now, () => {
-        for (const p of batch) this.events.addExposure({ eventId: '', ...p });
-      })).immediate();
+      this.db
+        .transaction(() =>
+          this.events.pipeline.batch(now, () => {
+            for (const p of batch) this.events.addExposure({ eventId: '', ...p });
+          }),
+        )
+        .immediate();
       for (const p of batch) this.queue.delete(keyOf(p));
       return batch.length;
     } catch (err) {
@@ -84,19 +88,21 @@ export class ExposureBuffer {
       return 0;
     }
     for (const p of batch) this.queue.delete(keyOf(p));
-    this.sending = this.opts.sink!(batch).then(
-      () => undefined,
-      (err: unknown) => {
-        for (const p of batch) {
-          const cur = this.queue.get(keyOf(p));
-          if (!cur || p.ts < cur.ts) this.queue.set(keyOf(p), p);
-        }
-        this.logger.warn({ err: (err as Error).message, queued: this.queue.size }, 'sending exposures failed; will retry');
-        this.retryLater();
-      },
-    ).finally(() => {
-      this.sending = undefined;
-    });
+    this.sending = this.opts.sink!(batch)
+      .then(
+        () => undefined,
+        (err: unknown) => {
+          for (const p of batch) {
+            const cur = this.queue.get(keyOf(p));
+            if (!cur || p.ts < cur.ts) this.queue.set(keyOf(p), p);
+          }
+          this.logger.warn({ err: (err as Error).message, queued: this.queue.size }, 'sending exposures failed; will retry');
+          this.retryLater();
+        },
+      )
+      .finally(() => {
+        this.sending = undefined;
+      });
     return batch.length;
   }
 

@@ -23,7 +23,13 @@ export class ExperimentService {
   constructor(private readonly d: AppDeps) {}
 
   get(id: string): Experiment {
-    return this.d.experiments.get(id) ?? this.d.experiments.byKey(id) ?? (() => { throw notFound('experiment', id, NOT_FOUND_HINT); })();
+    return (
+      this.d.experiments.get(id) ??
+      this.d.experiments.byKey(id) ??
+      (() => {
+        throw notFound('experiment', id, NOT_FOUND_HINT);
+      })()
+    );
   }
 
   list(filter: { surfaceId?: string; status?: Experiment['status'][] } = {}): Experiment[] {
@@ -38,69 +44,120 @@ export class ExperimentService {
   create(input: { config: unknown; idempotencyKey?: string }, ctx: WriteContext): { experiment: Experiment; replayed: boolean } {
     const config = parseConfig(input.config);
     const requestHash = hashOf(config);
-    return this.d.db.transaction(() => {
-      if (input.idempotencyKey) {
-        const prior = this.d.idempotency.find('create_experiment', input.idempotencyKey);
-        if (prior) {
-          if (prior.requestHash !== requestHash) {
-            throw new AppError('CONFLICT', `idempotency key '${input.idempotencyKey}' was already used with a different config`, 'Use a new idempotency key for a different experiment, or resend the original config.');
+    return this.d.db
+      .transaction(() => {
+        if (input.idempotencyKey) {
+          const prior = this.d.idempotency.find('create_experiment', input.idempotencyKey);
+          if (prior) {
+            if (prior.requestHash !== requestHash) {
+              throw new AppError(
+                'CONFLICT',
+                `idempotency key '${input.idempotencyKey}' was already used with a different config`,
+                'Use a new idempotency key for a different experiment, or resend the original config.',
+              );
+            }
+            return { experiment: this.get((prior.response as { id: string }).id), replayed: true };
           }
-          return { experiment: this.get((prior.response as { id: string }).id), replayed: true };
         }
-      }
-      this.requireSurface(config.surfaceId);
-      this.requireFreeKey(config.key);
-      const now = this.now();
-      const experiment = this.d.experiments.insert(this.d.newId('exp'), config, now);
-      this.d.audit.record(ctx, 'experiment', experiment.id, null, experiment, now);
-      if (input.idempotencyKey) this.d.idempotency.save('create_experiment', input.idempotencyKey, requestHash, { id: experiment.id }, now);
-      this.d.emit({ kind: 'experiment', id: experiment.id, surfaceId: experiment.surfaceId });
-      return { experiment, replayed: false };
-    }).immediate();
+        this.requireSurface(config.surfaceId);
+        this.requireFreeKey(config.key);
+        const now = this.now();
+        const experiment = this.d.experiments.insert(this.d.newId('exp'), config, now);
+        this.d.audit.record(ctx, 'experiment', experiment.id, null, experiment, now);
+        if (input.idempotencyKey) this.d.idempotency.save('create_experiment', input.idempotencyKey, requestHash, { id: experiment.id }, now);
+        this.d.emit({ kind: 'experiment', id: experiment.id, surfaceId: experiment.surfaceId });
+        return { experiment, replayed: false };
+      })
+      .immediate();
   }
 
   /** Edits a draft: a JSON Patch (RFC 6902) against its stored config, or a whole new config. Needs the version read. */
-  update(input: { experimentId: string; version: number; patch?: JsonPatchOperation[]; config?: unknown }, ctx: WriteContext): { experiment: Experiment; changed: boolean } {
+  update(
+    input: { experimentId: string; version: number; patch?: JsonPatchOperation[]; config?: unknown },
+    ctx: WriteContext,
+  ): { experiment: Experiment; changed: boolean } {
     if ((input.patch === undefined) === (input.config === undefined)) {
-      throw new AppError('INVALID_INPUT', 'give exactly one of patch or config', 'Pass patch (JSON Patch operations, e.g. a finding\'s patch from validate_config) or config (the whole new config).');
+      throw new AppError(
+        'INVALID_INPUT',
+        'give exactly one of patch or config',
+        "Pass patch (JSON Patch operations, e.g. a finding's patch from validate_config) or config (the whole new config).",
+      );
     }
-    return this.d.db.transaction(() => {
-      const exp = this.get(input.experimentId);
-      requireVersion(exp, input.version);
-      if (exp.status !== 'draft') {
-        throw new AppError('PRECONDITION_FAILED', `experiment '${exp.key}' is ${exp.status}; only drafts can be edited`, exp.status === 'running' || exp.status === 'paused' ? 'Ramp with deploy_to_surface, or stop_experiment and create_experiment with the change.' : 'Create a new experiment (create_experiment) with the change.');
-      }
-      const before = configOf(exp);
-      const config = parseConfig(input.patch ? applyPatch(before, input.patch) : input.config);
-      if (hashOf(config) === hashOf(before)) return { experiment: exp, changed: false };
-      if (config.surfaceId !== exp.surfaceId) this.requireSurface(config.surfaceId);
-      if (config.key !== exp.key) this.requireFreeKey(config.key);
-      const now = this.now();
-      const next = this.d.experiments.update(exp.id, exp.version, { config }, now);
-      this.d.audit.record(ctx, 'experiment', exp.id, exp, next, now);
-      this.d.emit({ kind: 'experiment', id: exp.id, surfaceId: next.surfaceId });
-      return { experiment: next, changed: true };
-    }).immediate();
+    return this.d.db
+      .transaction(() => {
+        const exp = this.get(input.experimentId);
+        requireVersion(exp, input.version);
+        if (exp.status !== 'draft') {
+          throw new AppError(
+            'PRECONDITION_FAILED',
+            `experiment '${exp.key}' is ${exp.status}; only drafts can be edited`,
+            exp.status === 'running' || exp.status === 'paused'
+              ? 'Ramp with deploy_to_surface, or stop_experiment and create_experiment with the change.'
+              : 'Create a new experiment (create_experiment) with the change.',
+          );
+        }
+        const before = configOf(exp);
+        const config = parseConfig(input.patch ? applyPatch(before, input.patch) : input.config);
+        if (hashOf(config) === hashOf(before)) return { experiment: exp, changed: false };
+        if (config.surfaceId !== exp.surfaceId) this.requireSurface(config.surfaceId);
+        if (config.key !== exp.key) this.requireFreeKey(config.key);
+        const now = this.now();
+        const next = this.d.experiments.update(exp.id, exp.version, { config }, now);
+        this.d.audit.record(ctx, 'experiment', exp.id, exp, next, now);
+        this.d.emit({ kind: 'experiment', id: exp.id, surfaceId: next.surfaceId });
+        return { experiment: next, changed: true };
+      })
+      .immediate();
   }
 
   /** Validates a stored experiment (recording the verdict and its plan hash) or an inline config. */
   validate(input: { experimentId?: string; config?: unknown }, ctx: WriteContext = systemWrite('validate')): ValidateOutcome {
     if (!input.experimentId && input.config === undefined) {
-      throw new AppError('INVALID_INPUT', 'give either experimentId or config', 'Pass experimentId for a stored experiment, or config to check a plan before creating it.');
+      throw new AppError(
+        'INVALID_INPUT',
+        'give either experimentId or config',
+        'Pass experimentId for a stored experiment, or config to check a plan before creating it.',
+      );
     }
     const stored = input.experimentId ? this.get(input.experimentId) : undefined;
     const result = this.judge(stored ? configOf(stored) : input.config, stored);
     const policyVersion = this.d.policy.version;
     const fixPatch = combinedPatch(result.findings);
-    if (!stored) return { ...result, experimentId: null, version: null, configHash: result.config ? hashOf(result.config) : null, planHash: null, policyVersion, recorded: false, fixPatch };
+    if (!stored)
+      return {
+        ...result,
+        experimentId: null,
+        version: null,
+        configHash: result.config ? hashOf(result.config) : null,
+        planHash: null,
+        policyVersion,
+        recorded: false,
+        fixPatch,
+      };
     const config = configOf(stored);
     const configHash = hashOf(config);
     const policyHash = surfacePolicyHash(this.d.policy, stored.surfaceId);
     const planHash = planHashOf(config, policyHash);
     const now = this.now();
     this.d.db.transaction(() => {
-      this.d.validations.record({ experimentId: stored.id, version: stored.version, configHash, planHash, policyHash, valid: result.valid, findings: result.findings, createdAt: now });
-      this.d.audit.record(ctx, 'experiment', stored.id, null, { validation: { version: stored.version, configHash, planHash, policyVersion, valid: result.valid, codes: result.findings.map((f) => f.code) } }, now);
+      this.d.validations.record({
+        experimentId: stored.id,
+        version: stored.version,
+        configHash,
+        planHash,
+        policyHash,
+        valid: result.valid,
+        findings: result.findings,
+        createdAt: now,
+      });
+      this.d.audit.record(
+        ctx,
+        'experiment',
+        stored.id,
+        null,
+        { validation: { version: stored.version, configHash, planHash, policyVersion, valid: result.valid, codes: result.findings.map((f) => f.code) } },
+        now,
+      );
     })();
     return { ...result, experimentId: stored.id, version: stored.version, configHash, planHash, policyVersion, recorded: true, fixPatch };
   }
@@ -117,22 +174,36 @@ export class ExperimentService {
 
   /** Archives a concluded experiment or an abandoned draft: read-only from then on. */
   archive(input: { experimentId: string; version: number; reason: string }, ctx: WriteContext): Experiment {
-    return this.move(input, 'archived', ctx, { from: ['draft', 'concluded'], hint: 'Stop it first (stop_experiment); only drafts and concluded experiments can be archived.' });
+    return this.move(input, 'archived', ctx, {
+      from: ['draft', 'concluded'],
+      hint: 'Stop it first (stop_experiment); only drafts and concluded experiments can be archived.',
+    });
   }
 
-  private move(input: { experimentId: string; version: number; reason: string }, to: Experiment['status'], ctx: WriteContext, rule: { from: Experiment['status'][]; hint: string }): Experiment {
-    return this.d.db.transaction(() => {
-      const exp = this.checkMove(input, to, rule);
-      const now = this.now();
-      const next = this.d.experiments.update(exp.id, exp.version, { status: to }, now);
-      this.d.audit.record({ ...ctx, rationale: input.reason }, 'experiment', exp.id, exp, next, now);
-      if (to === 'paused') this.d.commits.onCommitted?.('pause', exp, next, null);
-      this.d.emit({ kind: 'experiment', id: exp.id, surfaceId: exp.surfaceId });
-      return next;
-    }).immediate();
+  private move(
+    input: { experimentId: string; version: number; reason: string },
+    to: Experiment['status'],
+    ctx: WriteContext,
+    rule: { from: Experiment['status'][]; hint: string },
+  ): Experiment {
+    return this.d.db
+      .transaction(() => {
+        const exp = this.checkMove(input, to, rule);
+        const now = this.now();
+        const next = this.d.experiments.update(exp.id, exp.version, { status: to }, now);
+        this.d.audit.record({ ...ctx, rationale: input.reason }, 'experiment', exp.id, exp, next, now);
+        if (to === 'paused') this.d.commits.onCommitted?.('pause', exp, next, null);
+        this.d.emit({ kind: 'experiment', id: exp.id, surfaceId: exp.surfaceId });
+        return next;
+      })
+      .immediate();
   }
 
-  private checkMove(input: { experimentId: string; version: number }, to: Experiment['status'], rule: { from: Experiment['status'][]; hint: string }): Experiment {
+  private checkMove(
+    input: { experimentId: string; version: number },
+    to: Experiment['status'],
+    rule: { from: Experiment['status'][]; hint: string },
+  ): Experiment {
     const exp = this.get(input.experimentId);
     requireVersion(exp, input.version);
     if (!rule.from.includes(exp.status) || !canTransition(exp.status, to)) {
@@ -170,7 +241,13 @@ export class ExperimentService {
 
   private requireFreeKey(key: string): void {
     const existing = this.d.experiments.byKey(key);
-    if (existing) throw new AppError('CONFLICT', `an experiment with key '${key}' already exists (${existing.id})`, 'Choose another key, or call get_experiment on the existing one.', { existingId: existing.id });
+    if (existing)
+      throw new AppError(
+        'CONFLICT',
+        `an experiment with key '${key}' already exists (${existing.id})`,
+        'Choose another key, or call get_experiment on the existing one.',
+        { existingId: existing.id },
+      );
   }
 
   private now(): string {
@@ -181,13 +258,22 @@ export class ExperimentService {
 /** Optimistic concurrency: a write names the version it read; a stale one is a CONFLICT with the current version. */
 export function requireVersion(exp: Experiment, version: number): void {
   if (exp.version !== version) {
-    throw new AppError('CONFLICT', `experiment '${exp.key}' is at version ${exp.version}, not ${version}`, 'Call get_experiment to read the current version, review what changed, and retry with it.', { currentVersion: exp.version });
+    throw new AppError(
+      'CONFLICT',
+      `experiment '${exp.key}' is at version ${exp.version}, not ${version}`,
+      'Call get_experiment to read the current version, review what changed, and retry with it.',
+      { currentVersion: exp.version },
+    );
   }
 }
 
 /** Only a running or paused experiment can be stopped (or shipped, or rolled back). */
 export function requireStoppable(exp: Experiment): void {
   if (!canTransition(exp.status, 'concluded') || !HOLDS_BUCKETS.includes(exp.status)) {
-    throw new AppError('PRECONDITION_FAILED', `experiment '${exp.key}' is ${exp.status}; only running or paused experiments can be stopped`, exp.status === 'draft' ? 'A draft serves nothing; there is nothing to stop.' : 'It is already over; get_metrics shows its final results.');
+    throw new AppError(
+      'PRECONDITION_FAILED',
+      `experiment '${exp.key}' is ${exp.status}; only running or paused experiments can be stopped`,
+      exp.status === 'draft' ? 'A draft serves nothing; there is nothing to stop.' : 'It is already over; get_metrics shows its final results.',
+    );
   }
 }

@@ -15,7 +15,6 @@ export interface ValidateOutcome extends ValidationResult {
   fixPatch: JsonPatchOperation[];
 }
 
-
 /** A confirmation as a caller gives it; the service names the action it confirms. */
 export interface GivenConfirmation {
   via: Confirmation['via'];

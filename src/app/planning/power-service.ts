@@ -24,7 +24,11 @@ export class PowerService {
     const m = this.d.catalog.metric(p.metricId);
     if (!m) throw notFound('metric', p.metricId, 'Read sealab://metrics for metric ids.');
     if (m.baselineMean === 0 || m.baselineVariance <= 0) {
-      throw new AppError('PRECONDITION_FAILED', `metric '${m.id}' has no usable baseline (mean ${m.baselineMean}, variance ${m.baselineVariance})`, 'Pick a metric with a baseline, or give an absolute MDE on a metric with a known variance.');
+      throw new AppError(
+        'PRECONDITION_FAILED',
+        `metric '${m.id}' has no usable baseline (mean ${m.baselineMean}, variance ${m.baselineVariance})`,
+        'Pick a metric with a baseline, or give an absolute MDE on a metric with a known variance.',
+      );
     }
     const perArm = requiredSampleSizePerArm({ baselineMean: m.baselineMean, baselineVariance: m.baselineVariance, mde: p.mde, alpha: p.alpha, power: p.power });
     const total = p.weights.reduce((a, b) => a + b, 0);

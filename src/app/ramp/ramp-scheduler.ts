@@ -46,7 +46,14 @@ export interface RampStatus {
   stageStartedAt: string | null;
   hoursInStage: number | null;
   minHours: number;
-  gate: { holds: boolean; checks: GateCheck[]; minUnitsPerArm: number; unitsPerArm: { variant: string; units: number }[]; srm: { checked: boolean; pValue: number | null; mismatch: boolean }; guardrails: GuardrailReading[] };
+  gate: {
+    holds: boolean;
+    checks: GateCheck[];
+    minUnitsPerArm: number;
+    unitsPerArm: { variant: string; units: number }[];
+    srm: { checked: boolean; pValue: number | null; mismatch: boolean };
+    guardrails: GuardrailReading[];
+  };
   breaker: { tripped: boolean; reasons: string[] };
   hold: RampHold | null;
   nextAction: RampAction;
@@ -93,7 +100,11 @@ export class RampScheduler {
         outcome = await this.step(exp);
       } catch (err) {
         if (!(err instanceof AppError)) this.d.logger.error({ err, experimentId: exp.id }, 'ramp scheduler failed on an experiment');
-        outcome = this.outcome(exp, 'refused', err instanceof AppError ? `${err.code}: ${err.message}. ${err.hint}` : `internal error: ${(err as Error).message}`);
+        outcome = this.outcome(
+          exp,
+          'refused',
+          err instanceof AppError ? `${err.code}: ${err.message}. ${err.hint}` : `internal error: ${(err as Error).message}`,
+        );
       }
       this.last.set(exp.id, outcome);
       out.push(outcome);
@@ -131,22 +142,41 @@ export class RampScheduler {
   }
 
   private setHold(experimentId: string, hold: RampHold | null, ctx: WriteContext): void {
-    this.d.db.transaction(() => {
-      const exp = this.experiments.get(experimentId);
-      if (exp.status !== 'running' && exp.status !== 'paused') {
-        throw new AppError('PRECONDITION_FAILED', `experiment '${exp.key}' is ${exp.status}; only a running or paused experiment has a ramp to hold`, 'Call get_ramp_status or list_experiments to find a running experiment.');
-      }
-      const before = this.d.experiments.rampState(exp.id).hold;
-      this.d.experiments.setRampHold(exp.id, hold);
-      this.d.audit.record(ctx, 'experiment', exp.id, { rampHold: before }, { rampHold: hold }, this.d.clock.now().toISOString());
-    }).immediate();
+    this.d.db
+      .transaction(() => {
+        const exp = this.experiments.get(experimentId);
+        if (exp.status !== 'running' && exp.status !== 'paused') {
+          throw new AppError(
+            'PRECONDITION_FAILED',
+            `experiment '${exp.key}' is ${exp.status}; only a running or paused experiment has a ramp to hold`,
+            'Call get_ramp_status or list_experiments to find a running experiment.',
+          );
+        }
+        const before = this.d.experiments.rampState(exp.id).hold;
+        this.d.experiments.setRampHold(exp.id, hold);
+        this.d.audit.record(ctx, 'experiment', exp.id, { rampHold: before }, { rampHold: hold }, this.d.clock.now().toISOString());
+      })
+      .immediate();
   }
 
   private async step(exp: Experiment): Promise<TickOutcome> {
     const s = this.evaluate(exp, this.metrics.report(exp.id, { alwaysValid: true }));
     if (s.nextAction === 'roll_back') {
       const reason = `circuit breaker: ${s.breaker.reasons.join('; ')}`;
-      await this.saga.rollBack({ experimentId: exp.id, reason, details: { stage: s.stage, allocationPercent: s.allocationPercent, guardrails: s.gate.guardrails.filter((g) => g.assessment === 'worse'), srm: s.gate.srm, unitsPerArm: s.gate.unitsPerArm } }, this.ctx('circuit_breaker'));
+      await this.saga.rollBack(
+        {
+          experimentId: exp.id,
+          reason,
+          details: {
+            stage: s.stage,
+            allocationPercent: s.allocationPercent,
+            guardrails: s.gate.guardrails.filter((g) => g.assessment === 'worse'),
+            srm: s.gate.srm,
+            unitsPerArm: s.gate.unitsPerArm,
+          },
+        },
+        this.ctx('circuit_breaker'),
+      );
       this.d.logger.warn({ experimentId: exp.id, key: exp.key, reason }, 'circuit breaker rolled an experiment back');
       return this.outcome(exp, 'rolled_back', reason);
     }
@@ -177,10 +207,30 @@ export class RampScheduler {
     const worse = guardrails.filter((g) => g.assessment === 'worse');
     const units = report.exposures.map((x) => ({ variant: x.variant, units: x.units }));
     const checks: GateCheck[] = [
-      { name: 'min_duration', pass: hoursInStage !== null && hoursInStage >= minHours, detail: `${hoursInStage === null ? 'not started' : `${hoursInStage.toFixed(1)}h`} in stage, minimum ${minHours}h` },
-      { name: 'srm', pass: !report.srm.mismatch, detail: report.srm.checked ? `SRM p=${report.srm.pValue!.toPrecision(3)} (${report.srm.mismatch ? 'mismatch' : 'ok'})` : `SRM not checked yet: ${report.srm.note}` },
-      { name: 'guardrails', pass: worse.length === 0, detail: worse.length ? `worse: ${worse.map(describeWorse).join(', ')}` : `no guardrail significantly worse (${guardrails.map((g) => `${g.metricId}/${g.variant} ${g.assessment}`).join(', ') || 'none'})` },
-      { name: 'enough_data', pass: units.every((u) => u.units >= minUnitsPerArm), detail: `units per arm ${units.map((u) => `${u.variant} ${u.units}`).join(', ')} (minimum ${minUnitsPerArm})` },
+      {
+        name: 'min_duration',
+        pass: hoursInStage !== null && hoursInStage >= minHours,
+        detail: `${hoursInStage === null ? 'not started' : `${hoursInStage.toFixed(1)}h`} in stage, minimum ${minHours}h`,
+      },
+      {
+        name: 'srm',
+        pass: !report.srm.mismatch,
+        detail: report.srm.checked
+          ? `SRM p=${report.srm.pValue!.toPrecision(3)} (${report.srm.mismatch ? 'mismatch' : 'ok'})`
+          : `SRM not checked yet: ${report.srm.note}`,
+      },
+      {
+        name: 'guardrails',
+        pass: worse.length === 0,
+        detail: worse.length
+          ? `worse: ${worse.map(describeWorse).join(', ')}`
+          : `no guardrail significantly worse (${guardrails.map((g) => `${g.metricId}/${g.variant} ${g.assessment}`).join(', ') || 'none'})`,
+      },
+      {
+        name: 'enough_data',
+        pass: units.every((u) => u.units >= minUnitsPerArm),
+        detail: `units per arm ${units.map((u) => `${u.variant} ${u.units}`).join(', ')} (minimum ${minUnitsPerArm})`,
+      },
     ];
     const holds = checks.every((c) => c.pass);
     const breakerReasons = worse.map((g) => `guardrail ${describeWorse(g)} is significantly worse under the always-valid analysis`);
@@ -190,7 +240,13 @@ export class RampScheduler {
       if (nextPercent === null) return ['complete', `at the last planned stage (${exp.allocationPercent}%); stop_experiment concludes it`];
       if (state.hold) return ['held', `held by ${state.hold.actor} since ${state.hold.at}: ${state.hold.reason}`];
       if (holds) return ['advance', `gate holds; the next tick advances to ${nextPercent}%`];
-      return ['wait', `waiting: ${checks.filter((c) => !c.pass).map((c) => c.detail).join('; ')}`];
+      return [
+        'wait',
+        `waiting: ${checks
+          .filter((c) => !c.pass)
+          .map((c) => c.detail)
+          .join('; ')}`,
+      ];
     })();
     const stage = 1 + stages.filter((x) => x <= exp.allocationPercent).length;
     return {
@@ -206,7 +262,14 @@ export class RampScheduler {
       stageStartedAt: since,
       hoursInStage,
       minHours,
-      gate: { holds, checks, minUnitsPerArm, unitsPerArm: units, srm: { checked: report.srm.checked, pValue: report.srm.pValue, mismatch: report.srm.mismatch }, guardrails },
+      gate: {
+        holds,
+        checks,
+        minUnitsPerArm,
+        unitsPerArm: units,
+        srm: { checked: report.srm.checked, pValue: report.srm.pValue, mismatch: report.srm.mismatch },
+        guardrails,
+      },
       breaker: { tripped: breakerReasons.length > 0, reasons: breakerReasons },
       hold: state.hold,
       nextAction,

@@ -31,10 +31,12 @@ export class MetricsService {
     const stored = this.experiments.get(experimentId);
     const exp = opts.alwaysValid ? { ...stored, analysisPlan: { ...stored.analysisPlan, sequential: true, looks: undefined } } : stored;
     const ids = [...new Set([...exp.successMetrics, ...exp.guardrails.map((g) => g.metricId)])];
-    const metrics = new Map(ids.flatMap((id) => {
-      const m = this.d.catalog.metric(id);
-      return m ? [[id, m] as const] : [];
-    }));
+    const metrics = new Map(
+      ids.flatMap((id) => {
+        const m = this.d.catalog.metric(id);
+        return m ? [[id, m] as const] : [];
+      }),
+    );
     const stats = new Map(ids.map((id) => [id, new Map<string, ArmStats>(this.d.events.aggregates(exp.id, id).map(({ variant, ...a }) => [variant, a]))]));
     const now = this.d.clock.now();
     const analysis = analyzeExperiment({ experiment: exp, metrics, stats, srmThreshold: this.d.policy.srmThreshold, now });

@@ -111,7 +111,12 @@ export class AssignmentIndex {
     const s = cs.surface;
     const bucket = bucketOf(s.salt, unitId, s.bucketCount);
     const assignments: Assignment[] = [];
-    const layout = s.slots.map((slot) => ({ slotId: slot.id, contentId: slot.defaultContentId, experimentId: null as string | null, variant: null as string | null }));
+    const layout = s.slots.map((slot) => ({
+      slotId: slot.id,
+      contentId: slot.defaultContentId,
+      experimentId: null as string | null,
+      variant: null as string | null,
+    }));
     for (const e of cs.byBucket[bucket]) {
       if (e.platforms && (!platform || !e.platforms.has(platform))) continue;
       const variant = chooseVariant(e.id, unitId, e.variants);
@@ -125,13 +130,26 @@ export class AssignmentIndex {
   }
 
   /** Why the unit is or is not in each running experiment of the surface: for QA before and during a launch. */
-  explain(surfaceId: string, unitId: string, platform?: string): (UnitView & { experiments: { experimentId: string; experimentKey: string; inExperiment: boolean; variant: string | null; reason: string }[] }) | undefined {
+  explain(
+    surfaceId: string,
+    unitId: string,
+    platform?: string,
+  ):
+    | (UnitView & { experiments: { experimentId: string; experimentKey: string; inExperiment: boolean; variant: string | null; reason: string }[] })
+    | undefined {
     const view = this.view(surfaceId, unitId, platform);
     if (!view) return undefined;
     const running = this.experiments().filter((e) => e.surfaceId === surfaceId && e.status === 'running');
     const experiments = running.map((e) => {
       const hit = view.assignments.find((a) => a.experimentId === e.id);
-      if (hit) return { experimentId: e.id, experimentKey: e.key, inExperiment: true, variant: hit.variant, reason: `bucket ${view.bucket} is owned by the experiment; variant chosen by weight (${hit.isControl ? 'control' : 'treatment'})` };
+      if (hit)
+        return {
+          experimentId: e.id,
+          experimentKey: e.key,
+          inExperiment: true,
+          variant: hit.variant,
+          reason: `bucket ${view.bucket} is owned by the experiment; variant chosen by weight (${hit.isControl ? 'control' : 'treatment'})`,
+        };
       const owns = e.ranges.some(([a, b]) => view.bucket >= a && view.bucket < b);
       const reason = !owns
         ? `bucket ${view.bucket} is outside the experiment's ${e.buckets} buckets (${e.ranges.map(([a, b]) => `${a}–${b - 1}`).join(', ')})`

@@ -79,7 +79,8 @@ export class ServingSync {
       return true;
     } catch (err) {
       this.status = { ...this.status, error: (err as Error).message };
-      if (!this.failing) this.logger.warn({ err: (err as Error).message, lastSyncedAt: this.status.syncedAt }, 'serving configuration sync failed; serving the last good one');
+      if (!this.failing)
+        this.logger.warn({ err: (err as Error).message, lastSyncedAt: this.status.syncedAt }, 'serving configuration sync failed; serving the last good one');
       this.failing = true;
       return false;
     }

@@ -1,4 +1,13 @@
-import { adjustPValues, bayesianComparison, decide, nonInferiorityTest, requiredSampleSizePerArm, srmTest, type DecisionResult, type Interval } from '../stats/index.js';
+import {
+  adjustPValues,
+  bayesianComparison,
+  decide,
+  nonInferiorityTest,
+  requiredSampleSizePerArm,
+  srmTest,
+  type DecisionResult,
+  type Interval,
+} from '../stats/index.js';
 import type { Experiment, Metric } from '../schemas.js';
 import { compareArms, type ArmStats, type Method } from './compare-arms.js';
 
@@ -81,12 +90,25 @@ export function analyzeExperiment(input: AnalysisInput): Analysis {
       const s = arms.get(v.key) ?? EMPTY;
       const mean = s.n > 0 ? (m.kind === 'ratio' ? (s.sumY !== 0 ? s.sumX / s.sumY : null) : s.sumX / s.n) : null;
       const base = { variant: v.key, isControl: v.key === control, units: s.n, mean, pValueAdjusted: null, nonInferiority: null, bayesian: null };
-      if (v.key === control) return { ...base, absolute: null, relative: null, pValue: null, significant: false, assessment: 'control', varianceReduction: null, note: null };
+      if (v.key === control)
+        return { ...base, absolute: null, relative: null, pValue: null, significant: false, assessment: 'control', varianceReduction: null, note: null };
       const cmp = compareArms(m, c, s, settings);
-      if (!cmp.ok) return { ...base, absolute: null, relative: null, pValue: null, significant: false, assessment: 'not_computable', varianceReduction: null, note: cmp.reason };
+      if (!cmp.ok)
+        return {
+          ...base,
+          absolute: null,
+          relative: null,
+          pValue: null,
+          significant: false,
+          assessment: 'not_computable',
+          varianceReduction: null,
+          note: cmp.reason,
+        };
       const good = (m.direction === 'increase') === cmp.absolute.estimate > 0;
       const ni = margin !== null ? nonInferior(cmp, m, margin, plan.alpha, method) : null;
-      const bayes = plan.bayesian ? bayesianComparison({ estimate: cmp.test.absolute.estimate, standardError: cmp.test.standardError, direction: m.direction }) : null;
+      const bayes = plan.bayesian
+        ? bayesianComparison({ estimate: cmp.test.absolute.estimate, standardError: cmp.test.standardError, direction: m.direction })
+        : null;
       return {
         ...base,
         absolute: cmp.absolute,
@@ -96,7 +118,7 @@ export function analyzeExperiment(input: AnalysisInput): Analysis {
         assessment: cmp.significant ? (good ? 'better' : 'worse') : 'no_detectable_change',
         varianceReduction: cmp.varianceReduction,
         nonInferiority: ni,
-        bayesian: bayes && bayes.ok ? { chanceToBeatControl: bayes.chanceToBeatControl, expectedLoss: bayes.expectedLoss } : null,
+        bayesian: bayes?.ok ? { chanceToBeatControl: bayes.chanceToBeatControl, expectedLoss: bayes.expectedLoss } : null,
         note: cmp.note,
       };
     });
@@ -104,7 +126,8 @@ export function analyzeExperiment(input: AnalysisInput): Analysis {
   });
   correct(results, plan.correction, plan.alpha);
 
-  const enough = observedTotal >= plannedTotal || (method === 'always-valid' && (daysRunning ?? 0) >= MIN_DAYS_BEFORE_EARLY_SHIP && exposures.every((x) => x.units >= 100));
+  const enough =
+    observedTotal >= plannedTotal || (method === 'always-valid' && (daysRunning ?? 0) >= MIN_DAYS_BEFORE_EARLY_SHIP && exposures.every((x) => x.units >= 100));
   const decisionsByVariant = e.variants
     .filter((v) => v.key !== control)
     .map((v) => ({ variant: v.key, ...decideFor(v.key, results, srm, enough, observedTotal, plannedTotal, daysRunning) }));
@@ -134,24 +157,42 @@ const METHOD_NOTES: Record<Method, string> = {
 function plannedUnits(e: AnalysisInput['experiment'], metrics: Map<string, Metric>): number {
   const m = metrics.get(e.successMetrics[0]);
   if (!m || m.baselineVariance <= 0 || m.baselineMean === 0) return 0;
-  const perArm = requiredSampleSizePerArm({ baselineMean: m.baselineMean, baselineVariance: m.baselineVariance, mde: e.analysisPlan.mde, alpha: e.analysisPlan.alpha, power: e.analysisPlan.power });
+  const perArm = requiredSampleSizePerArm({
+    baselineMean: m.baselineMean,
+    baselineVariance: m.baselineVariance,
+    mde: e.analysisPlan.mde,
+    alpha: e.analysisPlan.alpha,
+    power: e.analysisPlan.power,
+  });
   const w = e.variants.map((v) => v.weight);
   return Math.ceil(perArm / (Math.min(...w) / w.reduce((a, b) => a + b, 0)));
 }
 
 function srmOf(exposures: { weight: number; units: number }[], threshold: number): Analysis['srm'] {
-  const r = srmTest(exposures.map((x) => x.units), exposures.map((x) => x.weight), threshold);
+  const r = srmTest(
+    exposures.map((x) => x.units),
+    exposures.map((x) => x.weight),
+    threshold,
+  );
   if (!r.ok) return { checked: false, pValue: null, chiSquare: null, mismatch: false, note: r.reason };
   return {
     checked: true,
     pValue: r.pValue,
     chiSquare: r.chiSquare,
     mismatch: r.mismatch,
-    note: r.mismatch ? `sample ratio mismatch (p=${r.pValue.toExponential(2)} < ${threshold}): assignment or logging is broken; no effect can be trusted` : 'exposure split matches the configured weights',
+    note: r.mismatch
+      ? `sample ratio mismatch (p=${r.pValue.toExponential(2)} < ${threshold}): assignment or logging is broken; no effect can be trusted`
+      : 'exposure split matches the configured weights',
   };
 }
 
-function nonInferior(cmp: { test: { controlMean: number; absolute: Interval; standardError: number }; absolute: Interval }, m: Metric, margin: number, alpha: number, method: Method) {
+function nonInferior(
+  cmp: { test: { controlMean: number; absolute: Interval; standardError: number }; absolute: Interval },
+  m: Metric,
+  margin: number,
+  alpha: number,
+  method: Method,
+) {
   // A relative margin needs a non-zero reference: with no events yet in control (rare metrics such as
   // crash rate), fall back to the catalog baseline rather than a threshold of 0 nothing can meet.
   const reference = cmp.test.controlMean !== 0 ? Math.abs(cmp.test.controlMean) : Math.abs(m.baselineMean);
@@ -161,7 +202,14 @@ function nonInferior(cmp: { test: { controlMean: number; absolute: Interval; sta
     const bound = m.direction === 'increase' ? cmp.absolute.lower : cmp.absolute.upper;
     return { nonInferior: m.direction === 'increase' ? bound > -threshold : bound < threshold, bound, threshold };
   }
-  const r = nonInferiorityTest({ controlMean: cmp.test.controlMean !== 0 ? cmp.test.controlMean : m.baselineMean, estimate: cmp.test.absolute.estimate, standardError: cmp.test.standardError, margin, direction: m.direction, alpha });
+  const r = nonInferiorityTest({
+    controlMean: cmp.test.controlMean !== 0 ? cmp.test.controlMean : m.baselineMean,
+    estimate: cmp.test.absolute.estimate,
+    standardError: cmp.test.standardError,
+    margin,
+    direction: m.direction,
+    alpha,
+  });
   return r.ok ? { nonInferior: r.nonInferior, bound: r.bound, threshold: r.threshold } : { nonInferior: false, bound: NaN, threshold };
 }
 
@@ -171,7 +219,12 @@ function correct(results: MetricResult[], method: 'holm' | 'bonferroni' | 'bh', 
   const variantKeys = success[0]?.variants.filter((v) => !v.isControl).map((v) => v.variant) ?? [];
   for (const key of variantKeys) {
     const cells = success.map((r) => r.variants.find((v) => v.variant === key)!).filter((v) => v.pValue !== null);
-    const adjusted = cells.length ? adjustPValues(cells.map((v) => v.pValue!), method) : [];
+    const adjusted = cells.length
+      ? adjustPValues(
+          cells.map((v) => v.pValue!),
+          method,
+        )
+      : [];
     cells.forEach((v, i) => {
       v.pValueAdjusted = adjusted[i];
       if (v.significant && adjusted[i] >= alpha) {
@@ -184,23 +237,51 @@ function correct(results: MetricResult[], method: 'holm' | 'bonferroni' | 'bh', 
   for (const r of results.filter((x) => x.role === 'guardrail')) for (const v of r.variants) if (v.pValue !== null) v.pValueAdjusted = v.pValue;
 }
 
-function decideFor(variant: string, results: MetricResult[], srm: Analysis['srm'], enough: boolean, observed: number, planned: number, days: number | null): DecisionResult {
+function decideFor(
+  variant: string,
+  results: MetricResult[],
+  srm: Analysis['srm'],
+  enough: boolean,
+  observed: number,
+  planned: number,
+  days: number | null,
+): DecisionResult {
   const cell = (r: MetricResult) => r.variants.find((v) => v.variant === variant)!;
   const computable = (r: MetricResult) => cell(r).absolute !== null;
   return decide({
-    successMetrics: results.filter((r) => r.role === 'success' && computable(r)).map((r) => {
-      const v = cell(r);
-      return { metricId: r.metricId, significantBetter: v.assessment === 'better', significantWorse: v.assessment === 'worse', estimate: v.absolute!.estimate, interval: v.absolute!, pValue: v.pValueAdjusted ?? v.pValue ?? 1 };
-    }),
-    guardrails: results.filter((r) => r.role === 'guardrail').map((r) => {
-      const v = cell(r);
-      return { metricId: r.metricId, nonInferior: v.nonInferiority?.nonInferior ?? false, significantWorse: v.assessment === 'worse', estimate: v.absolute?.estimate, bound: v.nonInferiority?.bound, threshold: v.nonInferiority?.threshold };
-    }),
+    successMetrics: results
+      .filter((r) => r.role === 'success' && computable(r))
+      .map((r) => {
+        const v = cell(r);
+        return {
+          metricId: r.metricId,
+          significantBetter: v.assessment === 'better',
+          significantWorse: v.assessment === 'worse',
+          estimate: v.absolute!.estimate,
+          interval: v.absolute!,
+          pValue: v.pValueAdjusted ?? v.pValue ?? 1,
+        };
+      }),
+    guardrails: results
+      .filter((r) => r.role === 'guardrail')
+      .map((r) => {
+        const v = cell(r);
+        return {
+          metricId: r.metricId,
+          nonInferior: v.nonInferiority?.nonInferior ?? false,
+          significantWorse: v.assessment === 'worse',
+          estimate: v.absolute?.estimate,
+          bound: v.nonInferiority?.bound,
+          threshold: v.nonInferiority?.threshold,
+        };
+      }),
     quality: {
       srmMismatch: srm.mismatch,
       srmPValue: srm.pValue ?? undefined,
       enoughData: enough,
-      reasons: [`${observed} of ${planned} planned units (${planned ? ((100 * observed) / planned).toFixed(1) : '0'}%)${days !== null ? `, ${days.toFixed(1)} days running` : ''}`],
+      reasons: [
+        `${observed} of ${planned} planned units (${planned ? ((100 * observed) / planned).toFixed(1) : '0'}%)${days !== null ? `, ${days.toFixed(1)} days running` : ''}`,
+      ],
     },
   });
 }

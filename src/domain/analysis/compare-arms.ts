@@ -62,12 +62,26 @@ export function fixedTest(metric: Pick<Metric, 'kind'>, c: ArmStats, t: ArmStats
 }
 
 /** Treatment vs control for one metric under the method in force. */
-export function compareArms(metric: Pick<Metric, 'kind'>, control: ArmStats, treatment: ArmStats, s: InferenceSettings): Comparison | { ok: false; reason: string } {
+export function compareArms(
+  metric: Pick<Metric, 'kind'>,
+  control: ArmStats,
+  treatment: ArmStats,
+  s: InferenceSettings,
+): Comparison | { ok: false; reason: string } {
   const test = fixedTest(metric, control, treatment, s.alpha, s.cuped);
   if (!test.ok) return test;
   const varianceReduction = test.method === 'cuped' ? test.varianceReduction : null;
   if (s.method === 'fixed-horizon') {
-    return { ok: true, test, absolute: test.absolute, relative: test.relative, pValue: test.pValue, significant: test.significant, varianceReduction, note: test.relativeReason ?? null };
+    return {
+      ok: true,
+      test,
+      absolute: test.absolute,
+      relative: test.relative,
+      pValue: test.pValue,
+      significant: test.significant,
+      varianceReduction,
+      note: test.relativeReason ?? null,
+    };
   }
   if (s.method === 'group-sequential') return groupSequential(test, s, varianceReduction);
   return alwaysValid(test, s, varianceReduction);
@@ -96,16 +110,32 @@ function alwaysValid(test: EffectResult & { ok: true }, s: InferenceSettings, va
   };
 }
 
-function groupSequential(test: EffectResult & { ok: true }, s: InferenceSettings, varianceReduction: number | null): Comparison | { ok: false; reason: string } {
+function groupSequential(
+  test: EffectResult & { ok: true },
+  s: InferenceSettings,
+  varianceReduction: number | null,
+): Comparison | { ok: false; reason: string } {
   const looks = s.looks ?? 5;
   const fractions = Array.from({ length: looks }, (_, i) => (i + 1) / looks);
   const reached = Math.min(1, s.observedTotal / Math.max(s.plannedTotal, 1));
   const lookIndex = Math.min(looks - 1, Math.floor(reached * looks + 1e-9) - 1);
   const base = { ok: true as const, test, relative: test.relative, varianceReduction };
   if (lookIndex < 0) {
-    return { ...base, absolute: test.absolute, pValue: 1, significant: false, note: `first look at ${(100 / looks).toFixed(0)}% of the planned sample; ${(100 * reached).toFixed(1)}% reached, nothing is tested yet` };
+    return {
+      ...base,
+      absolute: test.absolute,
+      pValue: 1,
+      significant: false,
+      note: `first look at ${(100 / looks).toFixed(0)}% of the planned sample; ${(100 * reached).toFixed(1)}% reached, nothing is tested yet`,
+    };
   }
-  const r = groupSequentialTest({ estimate: test.absolute.estimate, standardError: test.standardError, lookIndex, informationFractions: fractions, alpha: s.alpha });
+  const r = groupSequentialTest({
+    estimate: test.absolute.estimate,
+    standardError: test.standardError,
+    lookIndex,
+    informationFractions: fractions,
+    alpha: s.alpha,
+  });
   if (!r.ok) return r;
   const half = r.boundary * test.standardError;
   return {

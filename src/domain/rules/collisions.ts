@@ -30,7 +30,8 @@ export const collisionRule = defineRule({
   code: 'COLLISION',
   family: 'collisions',
   severity: 'error',
-  rationale: 'Experiments on the same slot or exclusivity group must own disjoint buckets, and holdback buckets are never used; there must be enough left for the allocation.',
+  rationale:
+    'Experiments on the same slot or exclusivity group must own disjoint buckets, and holdback buckets are never used; there must be enough left for the allocation.',
   fix: 'Lower allocationPercent to what is free, use other slots, or wait until a colliding experiment is planned to end.',
   patchable: true,
   check: (c, ctx) => {
@@ -45,13 +46,23 @@ export const collisionRule = defineRule({
     const heldNote = held.length ? ` (${rangesSize(held)} buckets are held back)` : '';
     const who = colliding.map((e) => `${e.key} (${e.allocationPercent}%, planned to end ${day(plannedEnd(e))})`).join(', ');
     const wait = whenFree(colliding, need - free);
-    const fix = [
+    const fix = `${[
       freePct > 0 ? `Lower allocationPercent to at most ${freePct}` : 'Use slots no running experiment touches',
       'or use other slots',
       wait ? `or start after ${day(wait)}, when colliding experiments are planned to end` : '',
-    ].filter(Boolean).join(', ') + '.';
+    ]
+      .filter(Boolean)
+      .join(', ')}.`;
     const patch = freePct > 0 ? [{ op: 'replace' as const, path: '/allocationPercent', value: freePct }] : undefined;
-    return [finding(collisionRule, '$.allocationPercent', `needs ${need} buckets but only ${free} (${freePct}%) are free of colliding experiments${heldNote}: ${who || 'none'}`, fix, patch)];
+    return [
+      finding(
+        collisionRule,
+        '$.allocationPercent',
+        `needs ${need} buckets but only ${free} (${freePct}%) are free of colliding experiments${heldNote}: ${who || 'none'}`,
+        fix,
+        patch,
+      ),
+    ];
   },
 });
 
@@ -81,7 +92,14 @@ export const slotConcurrencyRule = defineRule({
       if (on.length + 1 <= max) return [];
       const i = c.variants.findIndex((v) => v.overrides.some((o) => o.slotId === slot));
       const j = c.variants[i].overrides.findIndex((o) => o.slotId === slot);
-      return [finding(slotConcurrencyRule, `$.variants[${i}].overrides[${j}].slotId`, `slot '${slot}' already has ${on.length} active experiment(s) (${on.map((e) => e.key).join(', ')}); the policy allows ${max}`, `Use another slot, or wait until ${on.map((e) => `${e.key} (planned to end ${day(plannedEnd(e))})`).join(' or ')} concludes.`)];
+      return [
+        finding(
+          slotConcurrencyRule,
+          `$.variants[${i}].overrides[${j}].slotId`,
+          `slot '${slot}' already has ${on.length} active experiment(s) (${on.map((e) => e.key).join(', ')}); the policy allows ${max}`,
+          `Use another slot, or wait until ${on.map((e) => `${e.key} (planned to end ${day(plannedEnd(e))})`).join(' or ')} concludes.`,
+        ),
+      ];
     });
   },
 });
@@ -90,7 +108,12 @@ export const slotConcurrencyRule = defineRule({
 const treatmentSignature = (c: Pick<ExperimentConfig, 'variants'>) =>
   c.variants
     .filter((v) => !v.isControl)
-    .map((v) => v.overrides.map((o) => `${o.slotId}=${o.contentId}`).sort().join('&'))
+    .map((v) =>
+      v.overrides
+        .map((o) => `${o.slotId}=${o.contentId}`)
+        .sort()
+        .join('&'),
+    )
     .sort()
     .join('|');
 
@@ -99,13 +122,20 @@ export const duplicateOfRunningRule = defineRule({
   family: 'collisions',
   severity: 'error',
   rationale: 'Running the same change twice on one surface wastes traffic and splits the evidence across two results.',
-  fix: 'Do not start a copy: read the running experiment\'s results (get_metrics) or change what this one tests.',
+  fix: "Do not start a copy: read the running experiment's results (get_metrics) or change what this one tests.",
   patchable: false,
   check: (c, ctx) => {
     const sig = treatmentSignature(c);
     if (!sig.replace(/[|&]/g, '')) return [];
     return ctx.active
       .filter((e) => e.surfaceId === c.surfaceId && treatmentSignature(e) === sig)
-      .map((e) => finding(duplicateOfRunningRule, '$.variants', `'${e.key}' (${e.status}) already tests exactly these overrides (${sig})`, `Read its results with get_metrics {"experimentId":"${e.id}"} instead, or change the overrides this experiment tests.`));
+      .map((e) =>
+        finding(
+          duplicateOfRunningRule,
+          '$.variants',
+          `'${e.key}' (${e.status}) already tests exactly these overrides (${sig})`,
+          `Read its results with get_metrics {"experimentId":"${e.id}"} instead, or change the overrides this experiment tests.`,
+        ),
+      );
   },
 });

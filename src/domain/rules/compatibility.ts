@@ -13,7 +13,10 @@ export const unknownSurfaceRule = defineRule({
   rationale: 'An experiment runs on one surface; slots, traffic, buckets and policy all come from it.',
   fix: 'Pick a surface id from list_surfaces (e.g. "home").',
   patchable: false,
-  check: (c, ctx) => (ctx.surface ? [] : [finding(unknownSurfaceRule, '$.surfaceId', `surface '${c.surfaceId}' does not exist`, 'Pick a surface from list_surfaces (e.g. "home").')]),
+  check: (c, ctx) =>
+    ctx.surface
+      ? []
+      : [finding(unknownSurfaceRule, '$.surfaceId', `surface '${c.surfaceId}' does not exist`, 'Pick a surface from list_surfaces (e.g. "home").')],
 });
 
 export const unknownSlotRule = defineRule({
@@ -27,7 +30,11 @@ export const unknownSlotRule = defineRule({
     const s = ctx.surface;
     if (!s) return [];
     const ids = new Set(s.slots.map((x) => x.id));
-    return eachOverride(c, (o, path) => (ids.has(o.slotId) ? [] : [finding(unknownSlotRule, `${path}.slotId`, `slot '${o.slotId}' is not on surface '${s.id}'`, `Use one of: ${[...ids].join(', ')}.`)]));
+    return eachOverride(c, (o, path) =>
+      ids.has(o.slotId)
+        ? []
+        : [finding(unknownSlotRule, `${path}.slotId`, `slot '${o.slotId}' is not on surface '${s.id}'`, `Use one of: ${[...ids].join(', ')}.`)],
+    );
   },
 });
 
@@ -39,7 +46,18 @@ export const unknownContentRule = defineRule({
   fix: 'Pick an item from the content catalog (sealab://content).',
   patchable: false,
   check: (c, ctx) =>
-    eachOverride(c, (o, path) => (ctx.content.has(o.contentId) ? [] : [finding(unknownContentRule, `${path}.contentId`, `content item '${o.contentId}' does not exist`, 'Pick an item from the content catalog resource (sealab://content).')])),
+    eachOverride(c, (o, path) =>
+      ctx.content.has(o.contentId)
+        ? []
+        : [
+            finding(
+              unknownContentRule,
+              `${path}.contentId`,
+              `content item '${o.contentId}' does not exist`,
+              'Pick an item from the content catalog resource (sealab://content).',
+            ),
+          ],
+    ),
 });
 
 export const slotContentMismatchRule = defineRule({
@@ -47,7 +65,7 @@ export const slotContentMismatchRule = defineRule({
   family: 'compatibility',
   severity: 'error',
   rationale: 'A slot renders only the content types it accepts; anything else breaks the layout.',
-  fix: 'Choose an item of a type the slot accepts, or a slot that accepts the item\'s type.',
+  fix: "Choose an item of a type the slot accepts, or a slot that accepts the item's type.",
   patchable: false,
   check: (c, ctx) => {
     const s = ctx.surface;
@@ -57,7 +75,14 @@ export const slotContentMismatchRule = defineRule({
       const item = ctx.content.get(o.contentId);
       if (!slot || !item || slot.accepts.includes(item.type)) return [];
       const others = s.slots.filter((x) => x.accepts.includes(item.type)).map((x) => x.id);
-      return [finding(slotContentMismatchRule, `${path}.contentId`, `slot '${slot.id}' accepts ${slot.accepts.join('/')} but '${item.id}' is a ${item.type}`, `Choose a ${slot.accepts.join(' or ')} item for slot '${slot.id}'${others.length ? `, or use slot ${others.join(' or ')} which accepts ${item.type}` : ''}.`)];
+      return [
+        finding(
+          slotContentMismatchRule,
+          `${path}.contentId`,
+          `slot '${slot.id}' accepts ${slot.accepts.join('/')} but '${item.id}' is a ${item.type}`,
+          `Choose a ${slot.accepts.join(' or ')} item for slot '${slot.id}'${others.length ? `, or use slot ${others.join(' or ')} which accepts ${item.type}` : ''}.`,
+        ),
+      ];
     });
   },
 });
@@ -80,7 +105,15 @@ export const platformCoverageRule = defineRule({
       const item = ctx.content.get(o.contentId);
       const missing = item ? platforms.filter((p) => !item.platforms.includes(p)) : [];
       if (!item || !missing.length) return [];
-      return [finding(platformCoverageRule, `${path}.contentId`, `'${item.id}' is not available on ${missing.join(', ')}`, `Target only ${item.platforms.join(', ')} (targeting.platforms) or pick an item available everywhere.`, patch)];
+      return [
+        finding(
+          platformCoverageRule,
+          `${path}.contentId`,
+          `'${item.id}' is not available on ${missing.join(', ')}`,
+          `Target only ${item.platforms.join(', ')} (targeting.platforms) or pick an item available everywhere.`,
+          patch,
+        ),
+      ];
     });
   },
 });
@@ -98,6 +131,18 @@ export const platformNotOnSurfaceRule = defineRule({
     const given = c.targeting.platforms ?? [];
     const kept = given.filter((p) => s.platforms.includes(p));
     const patch = [kept.length ? { op: 'add' as const, path: '/targeting/platforms', value: kept } : { op: 'remove' as const, path: '/targeting/platforms' }];
-    return given.flatMap((p, i) => (s.platforms.includes(p) ? [] : [finding(platformNotOnSurfaceRule, `$.targeting.platforms[${i}]`, `surface '${s.id}' is not served on ${p}`, `Use platforms from: ${s.platforms.join(', ')}.`, patch)]));
+    return given.flatMap((p, i) =>
+      s.platforms.includes(p)
+        ? []
+        : [
+            finding(
+              platformNotOnSurfaceRule,
+              `$.targeting.platforms[${i}]`,
+              `surface '${s.id}' is not served on ${p}`,
+              `Use platforms from: ${s.platforms.join(', ')}.`,
+              patch,
+            ),
+          ],
+    );
   },
 });

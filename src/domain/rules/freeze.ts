@@ -3,7 +3,8 @@ import { defineRule, finding, type ValidationContext } from './types.js';
 import type { ExperimentConfig } from '../schemas.js';
 
 /** Starting, resuming and ramping up change what users see; pausing and stopping do not need to wait. */
-const startsOrRamps = (c: ExperimentConfig, ctx: ValidationContext) => !ctx.deployed || ctx.deployed.status === 'paused' || c.allocationPercent > ctx.deployed.allocationPercent;
+const startsOrRamps = (c: ExperimentConfig, ctx: ValidationContext) =>
+  !ctx.deployed || ctx.deployed.status === 'paused' || c.allocationPercent > ctx.deployed.allocationPercent;
 
 export const freezeWindowRule = defineRule({
   code: 'FREEZE_WINDOW',
@@ -15,7 +16,14 @@ export const freezeWindowRule = defineRule({
   check: (c, ctx) => {
     const w = activeFreeze(ctx.policy, ctx.now);
     if (!w || !startsOrRamps(c, ctx)) return [];
-    return [finding(freezeWindowRule, '$', `surface '${c.surfaceId}' is frozen until ${w.end} (${w.reason}): no starts or ramps`, `Wait until ${w.end}, then call validate_config and deploy_to_surface again.`)];
+    return [
+      finding(
+        freezeWindowRule,
+        '$',
+        `surface '${c.surfaceId}' is frozen until ${w.end} (${w.reason}): no starts or ramps`,
+        `Wait until ${w.end}, then call validate_config and deploy_to_surface again.`,
+      ),
+    ];
   },
 });
 
@@ -31,6 +39,13 @@ export const freezeAheadRule = defineRule({
     const to = from + c.analysisPlan.durationDays * 86_400_000;
     return ctx.policy.freezeWindows
       .filter((w) => Date.parse(w.start) > from && Date.parse(w.start) < to)
-      .map((w) => finding(freezeAheadRule, '$.analysisPlan.durationDays', `a freeze window (${w.reason}) from ${w.start} to ${w.end} falls inside the planned ${c.analysisPlan.durationDays} days: no ramps then`, 'Reach the final ramp stage before it starts, or start after it ends.'));
+      .map((w) =>
+        finding(
+          freezeAheadRule,
+          '$.analysisPlan.durationDays',
+          `a freeze window (${w.reason}) from ${w.start} to ${w.end} falls inside the planned ${c.analysisPlan.durationDays} days: no ramps then`,
+          'Reach the final ramp stage before it starts, or start after it ends.',
+        ),
+      );
   },
 });

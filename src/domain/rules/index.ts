@@ -2,7 +2,14 @@ import { canonicalJson } from '../canonical.js';
 import { ExperimentConfigSchema, type ExperimentConfig, type Finding, type JsonPatchOperation } from '../schemas.js';
 import { allocationAbovePolicyRule, allocationTooSmallRule } from './allocation.js';
 import { collisionRule, duplicateOfRunningRule, slotConcurrencyRule } from './collisions.js';
-import { platformCoverageRule, platformNotOnSurfaceRule, slotContentMismatchRule, unknownContentRule, unknownSlotRule, unknownSurfaceRule } from './compatibility.js';
+import {
+  platformCoverageRule,
+  platformNotOnSurfaceRule,
+  slotContentMismatchRule,
+  unknownContentRule,
+  unknownSlotRule,
+  unknownSurfaceRule,
+} from './compatibility.js';
 import { freezeAheadRule, freezeWindowRule } from './freeze.js';
 import {
   duplicateMetricRule,
@@ -17,7 +24,7 @@ import {
 import { durationRule, mdeRangeRule, powerSummary, underpoweredRule, type PowerSummary } from './power.js';
 import { firstStageCapRule, rampAbovePolicyRule, rampOffPlanRule, rampStagesRule } from './ramp.js';
 import { keyNamingRule, schemaRule } from './schema.js';
-import { type Rule, type ValidationContext } from './types.js';
+import type { Rule, ValidationContext } from './types.js';
 import { controlCountRule, duplicateVariantRule, emptyTreatmentRule, tooManyVariantsRule, weightsSumRule } from './variants.js';
 
 export type { Rule, RuleFamily, ValidationContext } from './types.js';
@@ -75,13 +82,19 @@ export interface ValidationResult {
   power?: PowerSummary;
 }
 
-const jsonPath = (path: PropertyKey[]) => '$' + path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('');
+const jsonPath = (path: PropertyKey[]) => `$${path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('')}`;
 
 /** Pure: judges a config against the catalog, the running experiments and the policy. Findings are data. */
 export function validateExperimentConfig(input: unknown, ctx: ValidationContext): ValidationResult {
   const parsed = ExperimentConfigSchema.safeParse(input);
   if (!parsed.success) {
-    const findings = parsed.error.issues.map((i) => ({ code: schemaRule.code, severity: schemaRule.severity, path: jsonPath(i.path), message: i.message, fix: schemaRule.fix }));
+    const findings = parsed.error.issues.map((i) => ({
+      code: schemaRule.code,
+      severity: schemaRule.severity,
+      path: jsonPath(i.path),
+      message: i.message,
+      fix: schemaRule.fix,
+    }));
     return { valid: false, findings };
   }
   const config = parsed.data;
@@ -92,12 +105,14 @@ export function validateExperimentConfig(input: unknown, ctx: ValidationContext)
 /** Every finding's patch in catalog order, identical operations once: apply it to ValidationResult.config. */
 export function combinedPatch(findings: Finding[]): JsonPatchOperation[] {
   const seen = new Set<string>();
-  return findings.flatMap((f) => f.patch ?? []).filter((op) => {
-    const k = canonicalJson(op);
-    if (seen.has(k)) return false;
-    seen.add(k);
-    return true;
-  });
+  return findings
+    .flatMap((f) => f.patch ?? [])
+    .filter((op) => {
+      const k = canonicalJson(op);
+      if (seen.has(k)) return false;
+      seen.add(k);
+      return true;
+    });
 }
 
 /** What the sealab://rules resource shows: why each rule exists and how to fix it. */

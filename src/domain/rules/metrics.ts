@@ -9,8 +9,23 @@ export const unknownMetricRule = defineRule({
   fix: 'Pick metric ids from the metric catalog (sealab://metrics).',
   patchable: false,
   check: (c, ctx) => [
-    ...c.successMetrics.flatMap((m, i) => (ctx.metrics.has(m) ? [] : [finding(unknownMetricRule, `$.successMetrics[${i}]`, `metric '${m}' does not exist`, 'Pick metric ids from the metric catalog (sealab://metrics).')])),
-    ...c.guardrails.flatMap((g, i) => (ctx.metrics.has(g.metricId) ? [] : [finding(unknownMetricRule, `$.guardrails[${i}].metricId`, `metric '${g.metricId}' does not exist`, 'Pick a guardrail metric from sealab://metrics (isGuardrail: true).')])),
+    ...c.successMetrics.flatMap((m, i) =>
+      ctx.metrics.has(m)
+        ? []
+        : [finding(unknownMetricRule, `$.successMetrics[${i}]`, `metric '${m}' does not exist`, 'Pick metric ids from the metric catalog (sealab://metrics).')],
+    ),
+    ...c.guardrails.flatMap((g, i) =>
+      ctx.metrics.has(g.metricId)
+        ? []
+        : [
+            finding(
+              unknownMetricRule,
+              `$.guardrails[${i}].metricId`,
+              `metric '${g.metricId}' does not exist`,
+              'Pick a guardrail metric from sealab://metrics (isGuardrail: true).',
+            ),
+          ],
+    ),
   ],
 });
 
@@ -27,15 +42,26 @@ export const duplicateMetricRule = defineRule({
         .map((id, i) => ({ id, i }))
         .filter(({ id, i }) => ids.indexOf(id) !== i)
         .reverse() // removals from the end keep the earlier indexes valid
-        .map(({ id, i }) => finding(duplicateMetricRule, path(i), `metric '${id}' is listed more than once`, 'Remove the repeated entry.', [{ op: 'remove', path: pointer(i) }]));
+        .map(({ id, i }) =>
+          finding(duplicateMetricRule, path(i), `metric '${id}' is listed more than once`, 'Remove the repeated entry.', [{ op: 'remove', path: pointer(i) }]),
+        );
     return [
-      ...dupes(c.successMetrics, (i) => `$.successMetrics[${i}]`, (i) => `/successMetrics/${i}`),
-      ...dupes(c.guardrails.map((g) => g.metricId), (i) => `$.guardrails[${i}]`, (i) => `/guardrails/${i}`),
+      ...dupes(
+        c.successMetrics,
+        (i) => `$.successMetrics[${i}]`,
+        (i) => `/successMetrics/${i}`,
+      ),
+      ...dupes(
+        c.guardrails.map((g) => g.metricId),
+        (i) => `$.guardrails[${i}]`,
+        (i) => `/guardrails/${i}`,
+      ),
     ];
   },
 });
 
-const missingRequired = (c: ExperimentConfig, ctx: ValidationContext) => ctx.policy.requiredGuardrails.filter((r) => !c.guardrails.some((g) => g.metricId === r.metricId));
+const missingRequired = (c: ExperimentConfig, ctx: ValidationContext) =>
+  ctx.policy.requiredGuardrails.filter((r) => !c.guardrails.some((g) => g.metricId === r.metricId));
 
 export const requiredGuardrailRule = defineRule({
   code: 'REQUIRED_GUARDRAIL',
@@ -46,9 +72,13 @@ export const requiredGuardrailRule = defineRule({
   patchable: true,
   check: (c, ctx) =>
     missingRequired(c, ctx).map((r) =>
-      finding(requiredGuardrailRule, '$.guardrails', `the ${c.surfaceId} policy requires guardrail '${r.metricId}' (margin ≤ ${r.maxMargin})`, `Add {"metricId":"${r.metricId}","margin":${r.maxMargin}} to guardrails.`, [
-        { op: 'add', path: '/guardrails/-', value: { metricId: r.metricId, margin: r.maxMargin } },
-      ]),
+      finding(
+        requiredGuardrailRule,
+        '$.guardrails',
+        `the ${c.surfaceId} policy requires guardrail '${r.metricId}' (margin ≤ ${r.maxMargin})`,
+        `Add {"metricId":"${r.metricId}","margin":${r.maxMargin}} to guardrails.`,
+        [{ op: 'add', path: '/guardrails/-', value: { metricId: r.metricId, margin: r.maxMargin } }],
+      ),
     ),
 });
 
@@ -65,11 +95,21 @@ export const missingGuardrailRule = defineRule({
     // Adding the required ones (REQUIRED_GUARDRAIL) is enough when they reach the minimum.
     if (c.guardrails.length + required.length >= min) return [];
     const taken = new Set([...c.guardrails.map((g) => g.metricId), ...required.map((r) => r.metricId), ...c.successMetrics]);
-    const fillers = [...ctx.metrics.values()].filter((m) => m.isGuardrail && !taken.has(m.id)).slice(0, Math.max(0, min - c.guardrails.length - required.length));
+    const fillers = [...ctx.metrics.values()]
+      .filter((m) => m.isGuardrail && !taken.has(m.id))
+      .slice(0, Math.max(0, min - c.guardrails.length - required.length));
     const examples = [...required.map((r) => ({ metricId: r.metricId, margin: r.maxMargin })), ...fillers.map((m) => ({ metricId: m.id, margin: 0.02 }))];
     // Required ones come with REQUIRED_GUARDRAIL's patch; this one adds only the fillers, so the patches never overlap.
     const patch = fillers.map((m) => ({ op: 'add' as const, path: '/guardrails/-', value: { metricId: m.id, margin: 0.02 } }));
-    return [finding(missingGuardrailRule, '$.guardrails', `the policy requires at least ${min} guardrail metric(s); found ${c.guardrails.length}`, `Add guardrails, e.g. ${JSON.stringify(examples)}.`, patch)];
+    return [
+      finding(
+        missingGuardrailRule,
+        '$.guardrails',
+        `the policy requires at least ${min} guardrail metric(s); found ${c.guardrails.length}`,
+        `Add guardrails, e.g. ${JSON.stringify(examples)}.`,
+        patch,
+      ),
+    ];
   },
 });
 
@@ -84,7 +124,15 @@ export const guardrailMarginRule = defineRule({
     c.guardrails.flatMap((g, i) => {
       const r = ctx.policy.requiredGuardrails.find((x) => x.metricId === g.metricId);
       if (!r || g.margin <= r.maxMargin) return [];
-      return [finding(guardrailMarginRule, `$.guardrails[${i}].margin`, `margin ${g.margin} on '${g.metricId}' exceeds the policy maximum ${r.maxMargin}`, `Set the margin to at most ${r.maxMargin}.`, [{ op: 'replace', path: `/guardrails/${i}/margin`, value: r.maxMargin }])];
+      return [
+        finding(
+          guardrailMarginRule,
+          `$.guardrails[${i}].margin`,
+          `margin ${g.margin} on '${g.metricId}' exceeds the policy maximum ${r.maxMargin}`,
+          `Set the margin to at most ${r.maxMargin}.`,
+          [{ op: 'replace', path: `/guardrails/${i}/margin`, value: r.maxMargin }],
+        ),
+      ];
     }),
 });
 
@@ -99,7 +147,14 @@ export const guardrailNotQualifiedRule = defineRule({
     c.guardrails.flatMap((g, i) => {
       const m = ctx.metrics.get(g.metricId);
       if (!m || m.isGuardrail) return [];
-      return [finding(guardrailNotQualifiedRule, `$.guardrails[${i}].metricId`, `'${m.id}' is not a guardrail metric in the catalog (${m.direction === 'increase' ? 'higher' : 'lower'} is better)`, 'Use a metric with isGuardrail: true, e.g. crash-rate or latency-ms.')];
+      return [
+        finding(
+          guardrailNotQualifiedRule,
+          `$.guardrails[${i}].metricId`,
+          `'${m.id}' is not a guardrail metric in the catalog (${m.direction === 'increase' ? 'higher' : 'lower'} is better)`,
+          'Use a metric with isGuardrail: true, e.g. crash-rate or latency-ms.',
+        ),
+      ];
     }),
 });
 
@@ -115,7 +170,15 @@ export const metricRoleConflictRule = defineRule({
       .map((g, i) => ({ g, i }))
       .filter(({ g }) => c.successMetrics.includes(g.metricId))
       .reverse()
-      .map(({ g, i }) => finding(metricRoleConflictRule, `$.guardrails[${i}].metricId`, `'${g.metricId}' is both a success metric and a guardrail`, 'Remove it from guardrails.', [{ op: 'remove', path: `/guardrails/${i}` }])),
+      .map(({ g, i }) =>
+        finding(
+          metricRoleConflictRule,
+          `$.guardrails[${i}].metricId`,
+          `'${g.metricId}' is both a success metric and a guardrail`,
+          'Remove it from guardrails.',
+          [{ op: 'remove', path: `/guardrails/${i}` }],
+        ),
+      ),
 });
 
 const UP = /\b(rais\w*|increas\w*|more|higher|grow\w*|boost\w*|lift\w*|up)\b/i;
@@ -138,13 +201,20 @@ export const metricDirectionRule = defineRule({
   family: 'metrics',
   severity: 'warning',
   rationale: 'Results call a change "better" in the metric\'s desirable direction; a hypothesis that expects the opposite would read a harm as a win.',
-  fix: 'Check the metric\'s direction in sealab://metrics: pick a metric whose desirable direction matches the hypothesis, or correct the hypothesis.',
+  fix: "Check the metric's direction in sealab://metrics: pick a metric whose desirable direction matches the hypothesis, or correct the hypothesis.",
   patchable: false,
   check: (c, ctx) =>
     c.successMetrics.flatMap((id, i) => {
       const m = ctx.metrics.get(id);
       const claimed = m ? claimedDirection(c.hypothesis, m) : null;
       if (!m || !claimed || claimed === m.direction) return [];
-      return [finding(metricDirectionRule, `$.successMetrics[${i}]`, `the hypothesis expects '${m.id}' to ${claimed}, but for this metric ${m.direction === 'increase' ? 'higher' : 'lower'} is better`, 'Pick a metric whose desirable direction matches the hypothesis, or correct the hypothesis.')];
+      return [
+        finding(
+          metricDirectionRule,
+          `$.successMetrics[${i}]`,
+          `the hypothesis expects '${m.id}' to ${claimed}, but for this metric ${m.direction === 'increase' ? 'higher' : 'lower'} is better`,
+          'Pick a metric whose desirable direction matches the hypothesis, or correct the hypothesis.',
+        ),
+      ];
     }),
 });

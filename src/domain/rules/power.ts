@@ -18,7 +18,13 @@ export const targetPercent = (c: Pick<ExperimentConfig, 'allocationPercent' | 'r
 export function powerSummary(c: ExperimentConfig, ctx: Pick<ValidationContext, 'metrics' | 'surface'>): PowerSummary | undefined {
   const metric = ctx.metrics.get(c.successMetrics[0]);
   if (!metric || !ctx.surface) return undefined;
-  const perArm = requiredSampleSizePerArm({ baselineMean: metric.baselineMean, baselineVariance: metric.baselineVariance, mde: c.analysisPlan.mde, alpha: c.analysisPlan.alpha, power: c.analysisPlan.power });
+  const perArm = requiredSampleSizePerArm({
+    baselineMean: metric.baselineMean,
+    baselineVariance: metric.baselineVariance,
+    mde: c.analysisPlan.mde,
+    alpha: c.analysisPlan.alpha,
+    power: c.analysisPlan.power,
+  });
   const weights = c.variants.map((v) => v.weight);
   const minShare = Math.min(...weights) / weights.reduce((a, b) => a + b, 0);
   const requiredTotal = Math.ceil(perArm / minShare);
@@ -51,7 +57,9 @@ export const underpoweredRule = defineRule({
         underpoweredRule,
         '$.analysisPlan',
         `detecting a ${(c.analysisPlan.mde * 100).toFixed(1)}% change in '${p.metricId}' needs ${p.requiredTotal} units, about ${days ?? '∞'} days at ${targetPercent(c)}% of ${ctx.surface!.dailyTraffic}/day; ${c.analysisPlan.durationDays} days gives ${p.expectedUnits}`,
-        fits ? `Run ${days} days (the patch plans ${weeks}, whole weeks), raise the allocation, or accept a larger mde.` : `Even ${ctx.policy.maxDurationDays} days (the policy maximum) is too short: raise the allocation or accept a larger mde (${days ?? '∞'} days needed).`,
+        fits
+          ? `Run ${days} days (the patch plans ${weeks}, whole weeks), raise the allocation, or accept a larger mde.`
+          : `Even ${ctx.policy.maxDurationDays} days (the policy maximum) is too short: raise the allocation or accept a larger mde (${days ?? '∞'} days needed).`,
         weeks !== null ? [{ op: 'replace', path: '/analysisPlan/durationDays', value: weeks }] : undefined,
       ),
     ];
@@ -69,7 +77,15 @@ export const durationRule = defineRule({
     const { minDurationDays: min, maxDurationDays: max } = ctx.policy;
     const d = c.analysisPlan.durationDays;
     if (d >= min && d <= max) return [];
-    return [finding(durationRule, '$.analysisPlan.durationDays', `duration ${d} days is outside the policy range ${min}–${max}`, `Plan between ${min} and ${max} days (a full week at least, to cover weekly cycles).`, [{ op: 'replace', path: '/analysisPlan/durationDays', value: Math.min(max, Math.max(min, d)) }])];
+    return [
+      finding(
+        durationRule,
+        '$.analysisPlan.durationDays',
+        `duration ${d} days is outside the policy range ${min}–${max}`,
+        `Plan between ${min} and ${max} days (a full week at least, to cover weekly cycles).`,
+        [{ op: 'replace', path: '/analysisPlan/durationDays', value: Math.min(max, Math.max(min, d)) }],
+      ),
+    ];
   },
 });
 
@@ -84,6 +100,10 @@ export const mdeRangeRule = defineRule({
     const { min, max } = ctx.policy.mdeRange;
     const mde = c.analysisPlan.mde;
     if (mde >= min && mde <= max) return [];
-    return [finding(mdeRangeRule, '$.analysisPlan.mde', `mde ${mde} is outside the policy range ${min}–${max}`, `Set mde between ${min} and ${max}.`, [{ op: 'replace', path: '/analysisPlan/mde', value: Math.min(max, Math.max(min, mde)) }])];
+    return [
+      finding(mdeRangeRule, '$.analysisPlan.mde', `mde ${mde} is outside the policy range ${min}–${max}`, `Set mde between ${min} and ${max}.`, [
+        { op: 'replace', path: '/analysisPlan/mde', value: Math.min(max, Math.max(min, mde)) },
+      ]),
+    ];
   },
 });

@@ -26,10 +26,13 @@ export const firstStageCapRule = defineRule({
     if (!isDraft(ctx) || c.allocationPercent <= cap) return [];
     const stages = proposedStages(c, ctx);
     return [
-      finding(firstStageCapRule, '$.allocationPercent', `the first stage (${c.allocationPercent}%) is above the ${c.surfaceId} policy cap of ${cap}% for a first ramp stage`, `Start at ${cap}% and ramp later: allocationPercent ${cap}, rampPlan.stages ${JSON.stringify(stages)}.`, [
-        { op: 'replace', path: '/allocationPercent', value: cap },
-        ...stagesPatch(c, ctx),
-      ]),
+      finding(
+        firstStageCapRule,
+        '$.allocationPercent',
+        `the first stage (${c.allocationPercent}%) is above the ${c.surfaceId} policy cap of ${cap}% for a first ramp stage`,
+        `Start at ${cap}% and ramp later: allocationPercent ${cap}, rampPlan.stages ${JSON.stringify(stages)}.`,
+        [{ op: 'replace', path: '/allocationPercent', value: cap }, ...stagesPatch(c, ctx)],
+      ),
     ];
   },
 });
@@ -46,7 +49,15 @@ export const rampStagesRule = defineRule({
     const ordered = s.every((x, i) => i === 0 || x > s[i - 1]);
     const aboveStart = !isDraft(ctx) || s.every((x) => x > c.allocationPercent);
     if (ordered && aboveStart) return [];
-    return [finding(rampStagesRule, '$.rampPlan.stages', `ramp stages ${JSON.stringify(s)} must be ascending${isDraft(ctx) ? ` and above the start (${c.allocationPercent}%)` : ''}`, `Use ${JSON.stringify(proposedStages(c, ctx))}.`, stagesPatch(c, ctx))];
+    return [
+      finding(
+        rampStagesRule,
+        '$.rampPlan.stages',
+        `ramp stages ${JSON.stringify(s)} must be ascending${isDraft(ctx) ? ` and above the start (${c.allocationPercent}%)` : ''}`,
+        `Use ${JSON.stringify(proposedStages(c, ctx))}.`,
+        stagesPatch(c, ctx),
+      ),
+    ];
   },
 });
 
@@ -60,7 +71,15 @@ export const rampAbovePolicyRule = defineRule({
   check: (c, ctx) => {
     const max = ctx.policy.maxAllocationPercent;
     return c.rampPlan.stages.some((x) => x > max)
-      ? [finding(rampAbovePolicyRule, '$.rampPlan.stages', `ramp stages ${JSON.stringify(c.rampPlan.stages)} go above the policy maximum of ${max}%`, `End the ramp at ${max}% or below: ${JSON.stringify(proposedStages(c, ctx))}.`, stagesPatch(c, ctx))]
+      ? [
+          finding(
+            rampAbovePolicyRule,
+            '$.rampPlan.stages',
+            `ramp stages ${JSON.stringify(c.rampPlan.stages)} go above the policy maximum of ${max}%`,
+            `End the ramp at ${max}% or below: ${JSON.stringify(proposedStages(c, ctx))}.`,
+            stagesPatch(c, ctx),
+          ),
+        ]
       : [];
   },
 });
@@ -77,7 +96,18 @@ export const rampOffPlanRule = defineRule({
     if (from === undefined || c.allocationPercent <= from) return [];
     const next = c.rampPlan.stages.find((s) => s > from);
     if (next !== undefined && c.allocationPercent <= next) return [];
-    const msg = next === undefined ? `ramping from ${from}% to ${c.allocationPercent}% goes beyond the ramp plan ${JSON.stringify(c.rampPlan.stages)}` : `ramping from ${from}% to ${c.allocationPercent}% skips the next planned stage, ${next}%`;
-    return [finding(rampOffPlanRule, '$.allocationPercent', msg, next === undefined ? `Stay at ${from}%: the plan has no further stage.` : `Ramp to ${next}% first.`, next === undefined ? undefined : [{ op: 'replace', path: '/allocationPercent', value: next }])];
+    const msg =
+      next === undefined
+        ? `ramping from ${from}% to ${c.allocationPercent}% goes beyond the ramp plan ${JSON.stringify(c.rampPlan.stages)}`
+        : `ramping from ${from}% to ${c.allocationPercent}% skips the next planned stage, ${next}%`;
+    return [
+      finding(
+        rampOffPlanRule,
+        '$.allocationPercent',
+        msg,
+        next === undefined ? `Stay at ${from}%: the plan has no further stage.` : `Ramp to ${next}% first.`,
+        next === undefined ? undefined : [{ op: 'replace', path: '/allocationPercent', value: next }],
+      ),
+    ];
   },
 });

@@ -21,6 +21,10 @@ export const keyNamingRule = defineRule({
   check: (c) => {
     if (c.key === c.surfaceId || c.key.startsWith(`${c.surfaceId}-`)) return [];
     const key = `${c.surfaceId}-${c.key}`.slice(0, 64);
-    return [finding(keyNamingRule, '$.key', `key '${c.key}' does not start with the surface id '${c.surfaceId}'`, `Rename it to "${key}".`, [{ op: 'replace', path: '/key', value: key }])];
+    return [
+      finding(keyNamingRule, '$.key', `key '${c.key}' does not start with the surface id '${c.surfaceId}'`, `Rename it to "${key}".`, [
+        { op: 'replace', path: '/key', value: key },
+      ]),
+    ];
   },
 });

@@ -39,14 +39,21 @@ export interface Rule {
 export const defineRule = (rule: Rule) => rule;
 
 /** A finding of `rule` at `path`; severity comes from the rule unless given. */
-export function finding(rule: Pick<Rule, 'code' | 'severity'>, path: string, message: string, fix: string, patch?: JsonPatchOperation[], severity?: Severity): Finding {
+export function finding(
+  rule: Pick<Rule, 'code' | 'severity'>,
+  path: string,
+  message: string,
+  fix: string,
+  patch?: JsonPatchOperation[],
+  severity?: Severity,
+): Finding {
   return { code: rule.code, severity: severity ?? rule.severity, path, message, fix, ...(patch?.length ? { patch } : {}) };
 }
 
 /** JSON Pointer (RFC 6901) for a JSON path such as $.variants[1].weight. */
 export function pointer(jsonPath: string): string {
   const parts = jsonPath.replace(/^\$/, '').match(/\.[^.[\]]+|\[\d+\]/g) ?? [];
-  return parts.map((p) => '/' + (p.startsWith('[') ? p.slice(1, -1) : p.slice(1).replace(/~/g, '~0').replace(/\//g, '~1'))).join('');
+  return parts.map((p) => `/${p.startsWith('[') ? p.slice(1, -1) : p.slice(1).replace(/~/g, '~0').replace(/\//g, '~1')}`).join('');
 }
 
 /** The slots a config's variants override. */

@@ -13,8 +13,18 @@ export const controlCountRule = defineRule({
     if (controls.length === 1) return [];
     const firstEmpty = c.variants.findIndex((v) => v.overrides.length === 0);
     const pick = controls.length === 0 ? Math.max(firstEmpty, 0) : (controls.find((x) => x.v.overrides.length === 0) ?? controls[0]).i;
-    const patch = c.variants.map((v, i) => ({ op: 'replace' as const, path: `/variants/${i}/isControl`, value: i === pick })).filter((p, i) => c.variants[i].isControl !== p.value);
-    return [finding(controlCountRule, '$.variants', `found ${controls.length} control variants; exactly one is required`, `Make '${c.variants[pick].key}' the only control (isControl: true on it alone).`, patch)];
+    const patch = c.variants
+      .map((_v, i) => ({ op: 'replace' as const, path: `/variants/${i}/isControl`, value: i === pick }))
+      .filter((p, i) => c.variants[i].isControl !== p.value);
+    return [
+      finding(
+        controlCountRule,
+        '$.variants',
+        `found ${controls.length} control variants; exactly one is required`,
+        `Make '${c.variants[pick].key}' the only control (isControl: true on it alone).`,
+        patch,
+      ),
+    ];
   },
 });
 
@@ -32,7 +42,11 @@ export const duplicateVariantRule = defineRule({
       if (seen.has(v.key)) {
         let n = 2;
         while (c.variants.some((x) => x.key === `${v.key}-${n}`)) n++;
-        out.push(finding(duplicateVariantRule, `$.variants[${i}].key`, `variant key '${v.key}' is used twice`, `Rename it, e.g. "${v.key}-${n}".`, [{ op: 'replace', path: `/variants/${i}/key`, value: `${v.key}-${n}` }]));
+        out.push(
+          finding(duplicateVariantRule, `$.variants[${i}].key`, `variant key '${v.key}' is used twice`, `Rename it, e.g. "${v.key}-${n}".`, [
+            { op: 'replace', path: `/variants/${i}/key`, value: `${v.key}-${n}` },
+          ]),
+        );
       }
       seen.add(v.key);
     });
@@ -49,7 +63,14 @@ export const tooManyVariantsRule = defineRule({
   patchable: false,
   check: (c, ctx) =>
     c.variants.length > ctx.policy.maxVariants
-      ? [finding(tooManyVariantsRule, '$.variants', `${c.variants.length} variants exceed the policy maximum of ${ctx.policy.maxVariants}`, `Keep at most ${ctx.policy.maxVariants} variants.`)]
+      ? [
+          finding(
+            tooManyVariantsRule,
+            '$.variants',
+            `${c.variants.length} variants exceed the policy maximum of ${ctx.policy.maxVariants}`,
+            `Keep at most ${ctx.policy.maxVariants} variants.`,
+          ),
+        ]
       : [],
 });
 
@@ -85,7 +106,18 @@ export const emptyTreatmentRule = defineRule({
   fix: 'Add at least one slot override to the variant, or drop it.',
   patchable: false,
   check: (c) =>
-    c.variants.flatMap((v, i) => (!v.isControl && v.overrides.length === 0 ? [finding(emptyTreatmentRule, `$.variants[${i}].overrides`, `variant '${v.key}' changes nothing on the surface`, 'Add at least one slot override, or drop the variant.')] : [])),
+    c.variants.flatMap((v, i) =>
+      !v.isControl && v.overrides.length === 0
+        ? [
+            finding(
+              emptyTreatmentRule,
+              `$.variants[${i}].overrides`,
+              `variant '${v.key}' changes nothing on the surface`,
+              'Add at least one slot override, or drop the variant.',
+            ),
+          ]
+        : [],
+    ),
 });
 
 /** Equal weights in hundredths that sum to exactly 100, the remainder on the last. */

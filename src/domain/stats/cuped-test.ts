@@ -53,7 +53,11 @@ export function cupedTest(control: CovariateSummary, treatment: CovariateSummary
   const adjC = adjust(c, theta, meanYPooled);
   const adjT = adjust(t, theta, meanYPooled);
   if (adjC.variance === 0 && adjT.variance === 0) {
-    return { ok: false, reason: 'the covariate predicts the metric exactly in both arms (adjusted variance 0), so no test is computable; check that the covariate is pre-exposure' };
+    return {
+      ok: false,
+      reason:
+        'the covariate predicts the metric exactly in both arms (adjusted variance 0), so no test is computable; check that the covariate is pre-exposure',
+    };
   }
 
   const w = welchFromMoments(adjC, adjT, alpha);

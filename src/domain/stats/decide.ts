@@ -70,11 +70,15 @@ export function decide(input: DecisionInput): DecisionResult {
   ];
 
   const decision: Decision =
-    worse.length > 0 ? 'roll_back'
-    : quality.srmMismatch ? 'keep_running'
-    : blockers.length === 0 ? 'ship'
-    : quality.enoughData && better.length === 0 ? 'inconclusive'
-    : 'keep_running';
+    worse.length > 0
+      ? 'roll_back'
+      : quality.srmMismatch
+        ? 'keep_running'
+        : blockers.length === 0
+          ? 'ship'
+          : quality.enoughData && better.length === 0
+            ? 'inconclusive'
+            : 'keep_running';
   return { decision, reasons: [headline(decision, better.length, worse.length), ...reasons], blockers };
 }
 

@@ -108,13 +108,7 @@ export function spendingBoundaries(p: { information: number[]; incrementalAlpha:
  * P(first crossing of upper[k] / lower[k] at look k) when Z_k has drift θ·√I_k (gsDesign's
  * gsProbability convention); ±Infinity marks a side without a boundary.
  */
-export function boundaryCrossingProbabilities(p: {
-  information: number[];
-  upper: number[];
-  lower: number[];
-  theta?: number;
-  step?: number;
-}): CrossingResult {
+export function boundaryCrossingProbabilities(p: { information: number[]; upper: number[]; lower: number[]; theta?: number; step?: number }): CrossingResult {
   const problem = invalidInformation(p.information);
   if (problem !== null) return { ok: false, reason: problem };
   const K = p.information.length;

@@ -21,15 +21,15 @@ export {
   type CrossingResult,
   type GroupSequentialTestResult,
 } from './group-sequential.js';
-export {
-  type CupedEffect,
-  type EffectCommon,
-  type EffectResult,
-  type Interval,
-  type NotComputable,
-  type ProportionEffect,
-  type RatioEffect,
-  type WelchEffect,
+export type {
+  CupedEffect,
+  EffectCommon,
+  EffectResult,
+  Interval,
+  NotComputable,
+  ProportionEffect,
+  RatioEffect,
+  WelchEffect,
 } from './effect-result.js';
 export { normalCdf, normalPdf, normalSf, normalTwoSidedPValue } from './distributions.js';
 export { proportionTest, type ProportionSummary } from './proportion-test.js';

@@ -1,11 +1,5 @@
 import { normalQuantile, normalTwoSidedPValue } from './distributions.js';
-import {
-  invalidAlpha,
-  relativeOfIndependentMeans,
-  symmetricInterval,
-  type NotComputable,
-  type ProportionEffect,
-} from './effect-result.js';
+import { invalidAlpha, relativeOfIndependentMeans, symmetricInterval, type NotComputable, type ProportionEffect } from './effect-result.js';
 
 /** Sufficient statistics of a conversion metric in one arm: units and units that converted. */
 export interface ProportionSummary {

@@ -1,11 +1,5 @@
 import { normalQuantile, normalTwoSidedPValue } from './distributions.js';
-import {
-  invalidAlpha,
-  relativeOfIndependentMeans,
-  symmetricInterval,
-  type NotComputable,
-  type RatioEffect,
-} from './effect-result.js';
+import { invalidAlpha, relativeOfIndependentMeans, symmetricInterval, type NotComputable, type RatioEffect } from './effect-result.js';
 import { meanAndVariance } from './summary.js';
 
 /**

@@ -44,9 +44,7 @@ export type ConfidenceSequenceResult =
   | { ok: false; reason: string };
 
 /** Always-valid p-value: the smallest α whose sequence (same ρ) excludes 0 at this look. */
-export type AlwaysValidPValueResult =
-  | { ok: true; method: 'asymptotic-confidence-sequence'; pValue: number; rho: number }
-  | { ok: false; reason: string };
+export type AlwaysValidPValueResult = { ok: true; method: 'asymptotic-confidence-sequence'; pValue: number; rho: number } | { ok: false; reason: string };
 
 /**
  * ρ that minimises the half-width at n = tuningN (Waudby-Smith et al. 2023; GrowthBook's choice):
@@ -65,7 +63,7 @@ export function confidenceSequence(p: ConfidenceSequenceParams): ConfidenceSeque
   const rho = confidenceSequenceRho(alpha, p.tuningN);
   const x = p.n * rho * rho;
   // ln(sqrt(x + 1)/α) = ½·log1p(x) − ln α, kept apart so neither term overflows or rounds away.
-  const halfWidth = p.standardError * Math.sqrt((2 * (x + 1) / x) * (0.5 * Math.log1p(x) - Math.log(alpha)));
+  const halfWidth = p.standardError * Math.sqrt(((2 * (x + 1)) / x) * (0.5 * Math.log1p(x) - Math.log(alpha)));
   if (!Number.isFinite(halfWidth)) {
     return { ok: false, reason: 'the half-width is not finite at these magnitudes; rescale the metric' };
   }
@@ -98,7 +96,7 @@ export function alwaysValidPValue(p: ConfidenceSequenceParams): AlwaysValidPValu
   const rho = confidenceSequenceRho(alpha, p.tuningN);
   const x = p.n * rho * rho;
   const z = p.estimate / p.standardError;
-  const logP = 0.5 * Math.log1p(x) - (x / (x + 1)) * (z * z) / 2;
+  const logP = 0.5 * Math.log1p(x) - ((x / (x + 1)) * (z * z)) / 2;
   if (Number.isNaN(logP)) return { ok: false, reason: 'estimate/SE is not a number at these magnitudes; rescale the metric' };
   return { ok: true, method: 'asymptotic-confidence-sequence', pValue: logP >= 0 ? 1 : Math.exp(logP), rho };
 }

@@ -18,11 +18,7 @@ export function welchTest(control: MeanSummary, treatment: MeanSummary, alpha = 
   if (c.variance === 0 && t.variance === 0) {
     return { ok: false, reason: 'both arms have zero variance (every value identical), so the standard error is 0 and no test is computable' };
   }
-  return welchFromMoments(
-    { mean: c.mean, variance: c.variance, n: control.n },
-    { mean: t.mean, variance: t.variance, n: treatment.n },
-    alpha,
-  );
+  return welchFromMoments({ mean: c.mean, variance: c.variance, n: control.n }, { mean: t.mean, variance: t.variance, n: treatment.n }, alpha);
 }
 
 /** One arm's mean, per-unit variance and size: what a Welch-type test needs. */

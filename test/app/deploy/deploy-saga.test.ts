@@ -48,7 +48,15 @@ let backend: Flaky<BackendWrite, ReturnType<EmbeddedBackend['getSync']> & object
 let content: Flaky<ContentWrite, ReturnType<EmbeddedContent['getSync']> & object>;
 let saga: DeploySaga;
 
-const remoteSaga = () => new DeploySaga(app.deps, app.experiments, app.deploys, app.stops, { embedded: false, backend: { kind: 'remote', ...bind(backend) } as ExperimentBackend, content: { kind: 'remote', ...bind(content) } as ContentDelivery }, new OperationRepo(app.deps.db));
+const remoteSaga = () =>
+  new DeploySaga(
+    app.deps,
+    app.experiments,
+    app.deploys,
+    app.stops,
+    { embedded: false, backend: { kind: 'remote', ...bind(backend) } as ExperimentBackend, content: { kind: 'remote', ...bind(content) } as ContentDelivery },
+    new OperationRepo(app.deps.db),
+  );
 const bind = (f: Flaky<any, any>) => ({ put: f.put.bind(f), get: f.get.bind(f), list: f.list.bind(f) });
 
 beforeEach(() => {
@@ -70,9 +78,20 @@ function validated(key = 'saga-exp') {
 
 /** The invariant: the backend runs exactly what the surfaces serve, and what the gateway's record says is running. */
 function agreement(systems: { backend: EmbeddedBackend; content: EmbeddedContent }, gateway: Container = app) {
-  const running = systems.backend.listSync().filter((s) => s.status === 'running').map((s) => s.experimentId).sort();
-  const serving = systems.content.listSync().filter((s) => s.serving).map((s) => s.experimentId).sort();
-  const recorded = gateway.experiments.list({ status: ['running'] }).map((e) => e.id).sort();
+  const running = systems.backend
+    .listSync()
+    .filter((s) => s.status === 'running')
+    .map((s) => s.experimentId)
+    .sort();
+  const serving = systems.content
+    .listSync()
+    .filter((s) => s.serving)
+    .map((s) => s.experimentId)
+    .sort();
+  const recorded = gateway.experiments
+    .list({ status: ['running'] })
+    .map((e) => e.id)
+    .sort();
   return { running, serving, recorded };
 }
 
@@ -134,7 +153,9 @@ describe('deploy saga, remote systems', () => {
     expect(app.experiments.get(input.experimentId)).toMatchObject({ status: 'draft', version: 1 });
     expect(backend.writes).toEqual(['backend.allocate', 'compensate.backend']);
     expect(remote.localSystems.backend.getSync(input.experimentId)).toMatchObject({ status: 'released', buckets: [] });
-    expect(app.deployments.ops.list(input.experimentId).map((o) => [o.status, o.steps, o.error?.code])).toEqual([['compensated', ['backend.allocate'], 'UPSTREAM_UNAVAILABLE']]);
+    expect(app.deployments.ops.list(input.experimentId).map((o) => [o.status, o.steps, o.error?.code])).toEqual([
+      ['compensated', ['backend.allocate'], 'UPSTREAM_UNAVAILABLE'],
+    ]);
     content.fault = () => 'ok';
     const retried = await saga.deploy(input, ctx);
     expect(retried.experiment.status).toBe('running');
@@ -198,15 +219,28 @@ describe('deploy saga, remote systems', () => {
     const resumed = await saga.deploy({ ...input, version: paused.version, planHash: app.experiments.planHashOf(paused) }, ctx);
     const advanced = await saga.advance({ experimentId: experiment.id, version: resumed.experiment.version, toPercent: 20 }, system);
     expect(advanced.experiment.allocationPercent).toBe(20);
-    expect(remote.localSystems.backend.getSync(experiment.id)).toMatchObject({ status: 'running', allocationPercent: 20, buckets: advanced.experiment.buckets });
+    expect(remote.localSystems.backend.getSync(experiment.id)).toMatchObject({
+      status: 'running',
+      allocationPercent: 20,
+      buckets: advanced.experiment.buckets,
+    });
     content.fault = () => 'fail';
-    await expect(saga.rollBack({ experimentId: experiment.id, reason: 'breaker', details: {} }, system)).rejects.toMatchObject({ code: 'UPSTREAM_UNAVAILABLE' });
+    await expect(saga.rollBack({ experimentId: experiment.id, reason: 'breaker', details: {} }, system)).rejects.toMatchObject({
+      code: 'UPSTREAM_UNAVAILABLE',
+    });
     expect(agreement(remote.localSystems)).toEqual({ running: [experiment.id], serving: [experiment.id], recorded: [experiment.id] });
     content.fault = () => 'ok';
     const rolled = await saga.rollBack({ experimentId: experiment.id, reason: 'breaker', details: {} }, system);
     expect(rolled).toMatchObject({ status: 'concluded', outcome: 'rolled_back' });
     expect(agreement(remote.localSystems)).toEqual({ running: [], serving: [], recorded: [] });
-    expect(app.deployments.ops.list(experiment.id).map((o) => `${o.kind}:${o.status}`)).toEqual(['deploy:completed', 'pause:completed', 'deploy:completed', 'deploy:completed', 'stop:compensated', 'stop:completed']);
+    expect(app.deployments.ops.list(experiment.id).map((o) => `${o.kind}:${o.status}`)).toEqual([
+      'deploy:completed',
+      'pause:completed',
+      'deploy:completed',
+      'deploy:completed',
+      'stop:compensated',
+      'stop:completed',
+    ]);
   });
 
   it('runs one operation per experiment at a time; recovery leaves an in-flight one alone', async () => {
@@ -227,7 +261,10 @@ describe('deploy saga, remote systems', () => {
     const b = remote.localSystems.backend;
     const w = { surfaceId: 'home', key: 'x', allocationPercent: 10, variants: [] };
     b.putSync('exp_x', { ...w, status: 'released', buckets: [], opId: 'op_1', step: 'compensate.backend' });
-    expect(b.putSync('exp_x', { ...w, status: 'allocated', buckets: [[0, 100]], opId: 'op_1', step: 'backend.allocate' })).toMatchObject({ replayed: true, state: { status: 'released' } });
+    expect(b.putSync('exp_x', { ...w, status: 'allocated', buckets: [[0, 100]], opId: 'op_1', step: 'backend.allocate' })).toMatchObject({
+      replayed: true,
+      state: { status: 'released' },
+    });
   });
 });
 
@@ -246,9 +283,17 @@ describe('deploy saga, two gateway processes sharing one database', () => {
     rmSync(dir, { recursive: true, force: true });
   });
   /** Each gateway's saga over the same remote systems. */
-  const sagaOf = (g: Container) => new DeploySaga(g.deps, g.experiments, g.deploys, g.stops, { embedded: false, backend: { kind: 'remote', ...bind(backend) } as ExperimentBackend, content: { kind: 'remote', ...bind(content) } as ContentDelivery }, new OperationRepo(g.deps.db));
+  const sagaOf = (g: Container) =>
+    new DeploySaga(
+      g.deps,
+      g.experiments,
+      g.deploys,
+      g.stops,
+      { embedded: false, backend: { kind: 'remote', ...bind(backend) } as ExperimentBackend, content: { kind: 'remote', ...bind(content) } as ContentDelivery },
+      new OperationRepo(g.deps.db),
+    );
 
-  it('a second gateway neither recovers nor races an operation the first is running; it takes over only when the first\'s claim lapses', async () => {
+  it("a second gateway neither recovers nor races an operation the first is running; it takes over only when the first's claim lapses", async () => {
     const [sa, sb] = [sagaOf(a), sagaOf(b)];
     const { experiment } = a.experiments.create({ config: demoConfig({ key: 'shared-db', rampPlan: { stages: [20] } }) }, ctx);
     const v = a.experiments.validate({ experimentId: experiment.id }, ctx);

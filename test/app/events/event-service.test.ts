@@ -51,8 +51,22 @@ function running(key: string): Experiment {
   return app.deploys.deploy({ experimentId: experiment.id, version: experiment.version, planHash: v.planHash!, confirmation: APPROVED }, ctx).experiment;
 }
 
-const exposure = (id: string, experimentId: string, unitId: string, variant: string, timestamp?: string) => ({ id, type: 'exposure', experimentId, unitId, variant, ...(timestamp ? { timestamp } : {}) });
-const metric = (id: string, metricId: string, unitId: string, value: number, timestamp?: string) => ({ id, type: 'metric', metricId, unitId, value, ...(timestamp ? { timestamp } : {}) });
+const exposure = (id: string, experimentId: string, unitId: string, variant: string, timestamp?: string) => ({
+  id,
+  type: 'exposure',
+  experimentId,
+  unitId,
+  variant,
+  ...(timestamp ? { timestamp } : {}),
+});
+const metric = (id: string, metricId: string, unitId: string, value: number, timestamp?: string) => ({
+  id,
+  type: 'metric',
+  metricId,
+  unitId,
+  value,
+  ...(timestamp ? { timestamp } : {}),
+});
 
 describe('ingest', () => {
   it('accepts the valid events of a mixed batch and reports the invalid ones by index with a code', () => {
@@ -216,9 +230,15 @@ describe('sticky exposures', () => {
     const exp = app.experiments.create({ config: config('sticky') }, ctx).experiment;
     const v = app.experiments.validate({ experimentId: exp.id }, ctx);
     app.deploys.deploy({ experimentId: exp.id, version: exp.version, planHash: v.planHash!, confirmation: APPROVED }, ctx);
-    const first = app.events.ingest({ events: [{ id: 's1', type: 'exposure', unitId: 'u1', experimentId: exp.id, variant: 'control', timestamp: '2026-01-02T00:00:00Z' }] }, ctx);
+    const first = app.events.ingest(
+      { events: [{ id: 's1', type: 'exposure', unitId: 'u1', experimentId: exp.id, variant: 'control', timestamp: '2026-01-02T00:00:00Z' }] },
+      ctx,
+    );
     expect(first.accepted).toBe(1);
-    const second = app.events.ingest({ events: [{ id: 's2', type: 'exposure', unitId: 'u1', experimentId: exp.id, variant: 'treatment', timestamp: '2026-01-01T00:00:00Z' }] }, ctx);
+    const second = app.events.ingest(
+      { events: [{ id: 's2', type: 'exposure', unitId: 'u1', experimentId: exp.id, variant: 'treatment', timestamp: '2026-01-01T00:00:00Z' }] },
+      ctx,
+    );
     expect(second).toMatchObject({ accepted: 0, rejected: [{ index: 0, id: 's2', code: 'VARIANT_MISMATCH' }] });
     const row = app.deps.db.prepare('SELECT variant, first_exposed_at FROM exposures WHERE unit_id = ?').get('u1');
     expect(row).toEqual({ variant: 'control', first_exposed_at: '2026-01-02T00:00:00.000Z' });

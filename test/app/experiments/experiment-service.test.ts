@@ -4,7 +4,7 @@ import { AppError } from '../../../src/errors.js';
 import { inRanges, rangesSize } from '../../../src/domain/assignment.js';
 import type { WriteContext } from '../../../src/app/context.js';
 import type { Ranges } from '../../../src/domain/schemas.js';
-import { APPROVED, permissivePolicy } from '../../helpers/app.js';
+import { permissivePolicy } from '../../helpers/app.js';
 
 const ctx: WriteContext = { actor: 'test', interface: 'cli', operation: 'test', requestId: 'r1' };
 

@@ -57,7 +57,8 @@ function traffic(app: Container, experimentId: string, n: number, opts: { share?
     events.push({ id: `x-${unit}`, type: 'exposure', unitId: unit, experimentId, variant });
     events.push({ id: `s-${unit}`, type: 'metric', unitId: unit, metricId: 'stream-rate', value: serial % 3 === 0 ? 1 : 0 });
     const rate = crash[variant];
-    if (rate > 0 && ++seen[variant] % Math.round(1 / rate) === 0) events.push({ id: `c-${unit}`, type: 'metric', unitId: unit, metricId: 'crash-rate', value: 1 });
+    if (rate > 0 && ++seen[variant] % Math.round(1 / rate) === 0)
+      events.push({ id: `c-${unit}`, type: 'metric', unitId: unit, metricId: 'crash-rate', value: 1 });
   }
   const r = app.events.ingest({ events });
   expect(r.rejected).toEqual([]);
@@ -74,7 +75,7 @@ describe('ramp scheduler on a fake clock', () => {
     for (let hour = 1; hour <= 7 * 24; hour++) {
       advance(HOUR);
       traffic(app, exp.id, 6);
-      (await app.ramps.tick());
+      await app.ramps.tick();
       const now = app.experiments.get(exp.id);
       if (allocations.at(-1)?.percent !== now.allocationPercent) allocations.push({ hour, percent: now.allocationPercent });
     }
@@ -89,12 +90,22 @@ describe('ramp scheduler on a fake clock', () => {
     expect(rangesSize(final.buckets)).toBe(app.deps.catalog.surface('home')!.bucketCount / 2);
 
     const status = await ok(c, 'get_ramp_status', { experimentId: exp.id });
-    expect(status).toMatchObject({ allocationPercent: 50, stage: 3, stageCount: 3, nextPercent: null, nextAction: 'complete', minHours: 24, hoursInStage: 120 });
+    expect(status).toMatchObject({
+      allocationPercent: 50,
+      stage: 3,
+      stageCount: 3,
+      nextPercent: null,
+      nextAction: 'complete',
+      minHours: 24,
+      hoursInStage: 120,
+    });
     expect(status.lastTick).toMatchObject({ action: 'complete' });
 
     const advances = rampRows(app, exp.id).filter((a) => a.operation === 'ramp_advance');
     expect(advances).toHaveLength(2);
-    expect(advances[1].rationale).toMatch(/^stage 1\/3 → 25%: 24\.0h in stage, minimum 24h; SRM p=[0-9.e-]+ \(ok\); no guardrail significantly worse \(crash-rate\/focus not_computable\); units per arm control 72, focus 72 \(minimum 40\)$/);
+    expect(advances[1].rationale).toMatch(
+      /^stage 1\/3 → 25%: 24\.0h in stage, minimum 24h; SRM p=[0-9.e-]+ \(ok\); no guardrail significantly worse \(crash-rate\/focus not_computable\); units per arm control 72, focus 72 \(minimum 40\)$/,
+    );
     expect(advances[1]).toMatchObject({ interface: 'system', confirmation: null });
     expect((advances[0].after as { allocationPercent: number }).allocationPercent).toBe(50);
   });
@@ -105,7 +116,9 @@ describe('ramp scheduler on a fake clock', () => {
     const c = await client(app);
     advance(30 * HOUR);
     traffic(app, exp.id, 20);
-    expect((await app.ramps.tick())).toEqual([expect.objectContaining({ action: 'waiting', reason: expect.stringContaining('units per arm control 10, focus 10 (minimum 40)') })]);
+    expect(await app.ramps.tick()).toEqual([
+      expect.objectContaining({ action: 'waiting', reason: expect.stringContaining('units per arm control 10, focus 10 (minimum 40)') }),
+    ]);
     const status = await ok(c, 'get_ramp_status', { experimentId: exp.id });
     expect(status.gate.checks).toEqual([
       expect.objectContaining({ name: 'min_duration', pass: true }),
@@ -126,7 +139,7 @@ describe('ramp scheduler on a fake clock', () => {
     for (let hour = 1; hour <= 72; hour++) {
       advance(HOUR);
       traffic(app, exp.id, 10, { share: 0.7 });
-      (await app.ramps.tick());
+      await app.ramps.tick();
     }
     expect(app.experiments.get(exp.id).allocationPercent).toBe(10);
     const status = await ok(c, 'get_ramp_status', { experimentId: exp.id });
@@ -144,20 +157,41 @@ describe('ramp scheduler on a fake clock', () => {
     traffic(app, exp.id, 1000, { crash: { control: 0.01, focus: 0.25 } });
     const status = app.ramps.status(exp.id);
     expect(status).toMatchObject({ nextAction: 'roll_back', breaker: { tripped: true } });
-    expect(status.gate.guardrails).toEqual([expect.objectContaining({ metricId: 'crash-rate', variant: 'focus', assessment: 'worse', mean: 0.25, controlMean: 0.01 })]);
+    expect(status.gate.guardrails).toEqual([
+      expect.objectContaining({ metricId: 'crash-rate', variant: 'focus', assessment: 'worse', mean: 0.25, controlMean: 0.01 }),
+    ]);
 
-    const [outcome] = (await app.ramps.tick());
-    expect(outcome).toMatchObject({ action: 'rolled_back', reason: expect.stringMatching(/^circuit breaker: guardrail crash-rate in 'focus' \(0\.250 vs control 0\.0100, 2400\.0%, interval \[[-0-9.e]+, [-0-9.e]+\], p=[0-9.e-]+\) is significantly worse under the always-valid analysis$/) });
+    const [outcome] = await app.ramps.tick();
+    expect(outcome).toMatchObject({
+      action: 'rolled_back',
+      reason: expect.stringMatching(
+        /^circuit breaker: guardrail crash-rate in 'focus' \(0\.250 vs control 0\.0100, 2400\.0%, interval \[[-0-9.e]+, [-0-9.e]+\], p=[0-9.e-]+\) is significantly worse under the always-valid analysis$/,
+      ),
+    });
     const after = app.experiments.get(exp.id);
     expect(after).toMatchObject({ status: 'concluded', outcome: 'rolled_back', buckets: [] });
     expect(app.events.assign('home', 'u1').assignments).toEqual([]);
 
     const rows = rampRows(app, exp.id);
     expect(rows.map((r) => r.operation)).toEqual(['circuit_breaker', 'circuit_breaker']);
-    expect(rows[1]).toMatchObject({ interface: 'system', rationale: outcome.reason, confirmation: null, after: expect.objectContaining({ status: 'concluded', outcome: 'rolled_back' }) });
-    expect(rows[0].after).toMatchObject({ circuitBreaker: { allocationPercent: 10, guardrails: [expect.objectContaining({ metricId: 'crash-rate', assessment: 'worse', mean: 0.25 })], unitsPerArm: [{ variant: 'control', units: 500 }, { variant: 'focus', units: 500 }] } });
+    expect(rows[1]).toMatchObject({
+      interface: 'system',
+      rationale: outcome.reason,
+      confirmation: null,
+      after: expect.objectContaining({ status: 'concluded', outcome: 'rolled_back' }),
+    });
+    expect(rows[0].after).toMatchObject({
+      circuitBreaker: {
+        allocationPercent: 10,
+        guardrails: [expect.objectContaining({ metricId: 'crash-rate', assessment: 'worse', mean: 0.25 })],
+        unitsPerArm: [
+          { variant: 'control', units: 500 },
+          { variant: 'focus', units: 500 },
+        ],
+      },
+    });
     // Concluded experiments are left alone.
-    expect((await app.ramps.tick())).toEqual([]);
+    expect(await app.ramps.tick()).toEqual([]);
   });
 
   it('a breach under a fixed-horizon plan is still read with the always-valid analysis', () => {
@@ -178,7 +212,7 @@ describe('ramp scheduler on a fake clock', () => {
     for (let hour = 1; hour <= 48; hour++) {
       advance(HOUR);
       traffic(app, exp.id, 6);
-      (await app.ramps.tick());
+      await app.ramps.tick();
     }
     expect(app.experiments.get(exp.id).allocationPercent).toBe(10);
     const status = await ok(c, 'get_ramp_status', { experimentId: exp.id });
@@ -187,7 +221,7 @@ describe('ramp scheduler on a fake clock', () => {
 
     const resumed = await ok(c, 'hold_ramp', { experimentId: exp.id, action: 'resume', reason: 'report is clean' });
     expect(resumed).toMatchObject({ hold: null, nextAction: 'advance' });
-    (await app.ramps.tick());
+    await app.ramps.tick();
     expect(app.experiments.get(exp.id).allocationPercent).toBe(25);
     const audit = app.deps.audit.forEntity('experiment', exp.id).filter((a) => a.operation === 'hold_ramp');
     expect(audit.map((a) => [a.rationale, a.after])).toEqual([
@@ -208,14 +242,31 @@ describe('ramp scheduler on a fake clock', () => {
     let s = await ok(c, 'get_ramp_status', { experimentId: exp.id });
     // The gate does not hold yet (no time, no data): a human must confirm whatever the policy says.
     const refused = await call(c, 'advance_ramp', { experimentId: exp.id, version: s.version, planHash: s.planHash });
-    expect(textOf(refused)).toMatch(/^PRECONDITION_FAILED: confirmation required for: resize 'home-focus-shelf' on home: 10% → 25% .*; the ramp gate does NOT hold \(0\.0h in stage, minimum 24h; units per arm control 0, focus 0 \(minimum 40\)\)/);
-    const advanced = await ok(c, 'advance_ramp', { experimentId: exp.id, version: s.version, planHash: s.planHash, confirmation: { reason: 'approved by @dana' } });
-    expect(advanced).toMatchObject({ applied: true, plan: { action: 'resize', fromPercent: 10, toPercent: 25 }, confirmation: { given: { via: 'argument', reason: 'approved by @dana' } }, ramp: { allocationPercent: 25, stage: 2, hoursInStage: 0 } });
+    expect(textOf(refused)).toMatch(
+      /^PRECONDITION_FAILED: confirmation required for: resize 'home-focus-shelf' on home: 10% → 25% .*; the ramp gate does NOT hold \(0\.0h in stage, minimum 24h; units per arm control 0, focus 0 \(minimum 40\)\)/,
+    );
+    const advanced = await ok(c, 'advance_ramp', {
+      experimentId: exp.id,
+      version: s.version,
+      planHash: s.planHash,
+      confirmation: { reason: 'approved by @dana' },
+    });
+    expect(advanced).toMatchObject({
+      applied: true,
+      plan: { action: 'resize', fromPercent: 10, toPercent: 25 },
+      confirmation: { given: { via: 'argument', reason: 'approved by @dana' } },
+      ramp: { allocationPercent: 25, stage: 2, hoursInStage: 0 },
+    });
 
     // 50% is above the approval threshold for everyone but client:* and rest:*: the scheduler may not go there.
     advance(25 * HOUR);
     traffic(app, exp.id, 100);
-    expect((await app.ramps.tick())).toEqual([expect.objectContaining({ action: 'refused', reason: expect.stringMatching(/^advance to 50% refused: FORBIDDEN: 'system:ramp-scheduler' may not deploy above 25%/) })]);
+    expect(await app.ramps.tick()).toEqual([
+      expect.objectContaining({
+        action: 'refused',
+        reason: expect.stringMatching(/^advance to 50% refused: FORBIDDEN: 'system:ramp-scheduler' may not deploy above 25%/),
+      }),
+    ]);
     expect(app.experiments.get(exp.id).allocationPercent).toBe(25);
     s = await ok(c, 'get_ramp_status', { experimentId: exp.id });
     expect(s.lastTick).toMatchObject({ action: 'refused' });
@@ -225,7 +276,9 @@ describe('ramp scheduler on a fake clock', () => {
     await ok(c, 'validate_config', { experimentId: exp.id });
     expect((await app.ramps.tick())[0].action).toBe('advanced');
     s = await ok(c, 'get_ramp_status', { experimentId: exp.id });
-    expect(textOf(await call(c, 'advance_ramp', { experimentId: exp.id, version: s.version, planHash: s.planHash, confirmation: { reason: 'x-approved' } }))).toMatch(/^PRECONDITION_FAILED: .* the last stage of its plan/);
+    expect(
+      textOf(await call(c, 'advance_ramp', { experimentId: exp.id, version: s.version, planHash: s.planHash, confirmation: { reason: 'x-approved' } })),
+    ).toMatch(/^PRECONDITION_FAILED: .* the last stage of its plan/);
   });
 
   it('a changed policy holds the scheduler until the plan is validated again; the system paths refuse other callers', async () => {
@@ -234,7 +287,9 @@ describe('ramp scheduler on a fake clock', () => {
     advance(25 * HOUR);
     traffic(app, exp.id, 100);
     app.setPolicy(permissivePolicy({ maxDurationDays: 30 }));
-    expect((await app.ramps.tick())).toEqual([expect.objectContaining({ action: 'refused', reason: expect.stringMatching(/no passing verdict under the policy in force \('test-permissive'\)/) })]);
+    expect(await app.ramps.tick()).toEqual([
+      expect.objectContaining({ action: 'refused', reason: expect.stringMatching(/no passing verdict under the policy in force \('test-permissive'\)/) }),
+    ]);
     app.experiments.validate({ experimentId: exp.id });
     expect((await app.ramps.tick())[0].action).toBe('advanced');
     const agent = { actor: 'agent:x', interface: 'mcp-stdio' as const, operation: 'x', requestId: 'r' };
@@ -252,7 +307,7 @@ describe('ramp scheduler on a fake clock', () => {
     expect((await app.ramps.tick())[0].action).toBe('advanced');
   });
 
-  it('start() runs tick on an unref\'d timer and stops; 0 disables it', () => {
+  it("start() runs tick on an unref'd timer and stops; 0 disables it", () => {
     const { app } = setup();
     expect(app.ramps.start(0)).toBeTypeOf('function');
     const stop = app.ramps.start(3600);
@@ -260,31 +315,37 @@ describe('ramp scheduler on a fake clock', () => {
   });
 });
 
-describe('ramp scheduler over remote systems (another sealab\'s backend and content delivery over HTTP)', () => {
+describe("ramp scheduler over remote systems (another sealab's backend and content delivery over HTTP)", () => {
   /** Backend and content roles listening on loopback, and a gateway on a fake clock that orchestrates them. */
   async function remoteSetup() {
     let now = Date.parse('2026-11-02T09:00:00Z');
-    const systems = await Promise.all((['backend', 'content'] as const).map(async (role) => {
-      const c = testContainer({ policy: permissivePolicy() });
-      let http = await listenHttp(c, { role, host: '127.0.0.1', port: 0, maxBodyBytes: 1_048_576 });
-      const port = http.port;
-      let up = true;
-      cleanups.push(async () => {
-        if (up) await http.close();
-        c.close();
-      });
-      const down = async () => {
-        up = false;
-        await http.close();
-      };
-      const restart = async () => {
-        http = await listenHttp(c, { role, host: '127.0.0.1', port, maxBodyBytes: 1_048_576 });
-        up = true;
-      };
-      return { c, url: `http://127.0.0.1:${port}`, down, restart };
-    }));
+    const systems = await Promise.all(
+      (['backend', 'content'] as const).map(async (role) => {
+        const c = testContainer({ policy: permissivePolicy() });
+        let http = await listenHttp(c, { role, host: '127.0.0.1', port: 0, maxBodyBytes: 1_048_576 });
+        const port = http.port;
+        let up = true;
+        cleanups.push(async () => {
+          if (up) await http.close();
+          c.close();
+        });
+        const down = async () => {
+          up = false;
+          await http.close();
+        };
+        const restart = async () => {
+          http = await listenHttp(c, { role, host: '127.0.0.1', port, maxBodyBytes: 1_048_576 });
+          up = true;
+        };
+        return { c, url: `http://127.0.0.1:${port}`, down, restart };
+      }),
+    );
     const [backend, content] = systems;
-    const app = testContainer({ clock: { now: () => new Date(now) }, policy: permissivePolicy(), remote: { backendUrl: backend.url, contentUrl: content.url, timeoutMs: 2000 } });
+    const app = testContainer({
+      clock: { now: () => new Date(now) },
+      policy: permissivePolicy(),
+      remote: { backendUrl: backend.url, contentUrl: content.url, timeoutMs: 2000 },
+    });
     cleanups.push(() => app.close());
     const ctx = { actor: 'test', interface: 'cli' as const, operation: 'test', requestId: 'r1' };
     const { experiment } = app.experiments.create({ config: RAMPED }, ctx);
@@ -326,7 +387,10 @@ describe('ramp scheduler over remote systems (another sealab\'s backend and cont
     traffic(app, exp.id, 100);
     await backendDown();
     const [refused] = await app.ramps.tick();
-    expect(refused).toMatchObject({ action: 'refused', reason: expect.stringMatching(/^advance to 25% refused: UPSTREAM_UNAVAILABLE: the experimentation backend .* could not be reached/) });
+    expect(refused).toMatchObject({
+      action: 'refused',
+      reason: expect.stringMatching(/^advance to 25% refused: UPSTREAM_UNAVAILABLE: the experimentation backend .* could not be reached/),
+    });
     expect(app.experiments.get(exp.id)).toMatchObject({ status: 'running', allocationPercent: 10, version: exp.version });
     expect(content.localSystems.content.getSync(exp.id)).toMatchObject({ serving: true });
     await backendUp();

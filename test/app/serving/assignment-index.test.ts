@@ -8,7 +8,13 @@ import { DEMO_SURFACES } from '../../../src/store/demo-seed.js';
 // The serving path (compiled bucket table) must agree with the pure domain definition (assignUnit)
 // for every unit: buckets owned, platform targeting, and the variant chosen by weight.
 const home = DEMO_SURFACES.find((s) => s.id === 'home')!;
-const exp = (id: string, slot: string, buckets: [number, number][], platforms?: ('ios' | 'android' | 'web' | 'desktop')[], status: Experiment['status'] = 'running') =>
+const exp = (
+  id: string,
+  slot: string,
+  buckets: [number, number][],
+  platforms?: ('ios' | 'android' | 'web' | 'desktop')[],
+  status: Experiment['status'] = 'running',
+) =>
   ({
     id,
     key: id,
@@ -26,7 +32,10 @@ describe('AssignmentIndex agrees with assignUnit', () => {
   it('for 20,000 units across overlapping, disjoint, targeted and stopped experiments', () => {
     const experiments = [
       exp('e1', 'shelf-1', [[0, 2500]]),
-      exp('e2', 'shelf-1', [[2500, 4000], [9000, 10_000]]),
+      exp('e2', 'shelf-1', [
+        [2500, 4000],
+        [9000, 10_000],
+      ]),
       exp('e3', 'hero', [[0, 5000]], ['ios', 'android']),
       exp('e4', 'shelf-3', [[1000, 6000]], undefined, 'paused'),
     ];

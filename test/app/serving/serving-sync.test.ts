@@ -36,7 +36,16 @@ class FlakyBackend implements ExperimentBackend {
 
 describe('serving reads the systems, not the gateway records', () => {
   const app = testContainer({ policy: permissivePolicy() });
-  const running = startRunning(app, demoConfig({ key: 'serving-sync-a', variants: [{ key: 'control', isControl: true, weight: 50, overrides: [] }, { key: 'treatment', weight: 50, overrides: [{ slotId: 'shelf-2', contentId: 'sh-focus' }] }] }));
+  const running = startRunning(
+    app,
+    demoConfig({
+      key: 'serving-sync-a',
+      variants: [
+        { key: 'control', isControl: true, weight: 50, overrides: [] },
+        { key: 'treatment', weight: 50, overrides: [{ slotId: 'shelf-2', contentId: 'sh-focus' }] },
+      ],
+    }),
+  );
   const home = DEMO_SURFACES.find((s) => s.id === 'home')!;
   const backendState = mirrorOf([running]).backend;
 
@@ -52,7 +61,11 @@ describe('serving reads the systems, not the gateway records', () => {
     expect(index.view('home', unit)!.layout.find((l) => l.slotId === 'shelf-2')).toMatchObject({ contentId: 'mx-daily-1', experimentId: null });
     content.putSync(running.id, { opId: 'op1', step: 'content.apply', surfaceId: 'home', serving: true, variants: running.variants });
     sync.recompile();
-    expect(index.view('home', unit)!.layout.find((l) => l.slotId === 'shelf-2')).toMatchObject({ contentId: 'sh-focus', experimentId: running.id, variant: 'treatment' });
+    expect(index.view('home', unit)!.layout.find((l) => l.slotId === 'shelf-2')).toMatchObject({
+      contentId: 'sh-focus',
+      experimentId: running.id,
+      variant: 'treatment',
+    });
   });
 
   it('keeps serving the last good configuration while the remote system is unreachable, and reports it', async () => {
@@ -66,7 +79,10 @@ describe('serving reads the systems, not the gateway records', () => {
     remote.reachable = false;
     sync.recompile();
     expect(await sync.refresh()).toBe(false);
-    expect(index.view('home', 'u1')).toMatchObject({ assignments: [], layout: expect.arrayContaining([{ slotId: 'shelf-2', contentId: 'mx-daily-1', experimentId: null, variant: null }]) });
+    expect(index.view('home', 'u1')).toMatchObject({
+      assignments: [],
+      layout: expect.arrayContaining([{ slotId: 'shelf-2', contentId: 'mx-daily-1', experimentId: null, variant: null }]),
+    });
     remote.reachable = true;
     await sync.refresh();
     const before = Array.from({ length: 200 }, (_, i) => index.view('home', `u${i}`)!);
@@ -86,7 +102,16 @@ describe('serving reads the systems, not the gateway records', () => {
     dirs.push(dir);
     const file = path.join(dir, 'sealab.db');
     const first = testContainer({ dbFile: file, policy: permissivePolicy() });
-    const e = startRunning(first, demoConfig({ key: 'adopted', variants: [{ key: 'control', isControl: true, weight: 50, overrides: [] }, { key: 'treatment', weight: 50, overrides: [{ slotId: 'shelf-2', contentId: 'sh-focus' }] }] }));
+    const e = startRunning(
+      first,
+      demoConfig({
+        key: 'adopted',
+        variants: [
+          { key: 'control', isControl: true, weight: 50, overrides: [] },
+          { key: 'treatment', weight: 50, overrides: [{ slotId: 'shelf-2', contentId: 'sh-focus' }] },
+        ],
+      }),
+    );
     const served = (c: typeof first) => Array.from({ length: 100 }, (_, i) => c.assignments.view('home', `u${i}`)!.layout);
     const expected = served(first);
     first.close();

@@ -4,11 +4,48 @@ import { decide, type DecisionInput, type GuardrailEvidence, type SuccessMetricE
 // The rule (docs/stats.md, "Decision"), after Schultzberg, Ankargren & Frånberg (2024), "Risk-aware
 // product decisions in A/B tests with multiple metrics" (Spotify): ship only if ≥ 1 success metric is
 // significantly better, every guardrail is non-inferior, nothing deteriorates and quality passes.
-const better: SuccessMetricEvidence = { metricId: 'conversion', significantBetter: true, significantWorse: false, estimate: 0.0123, interval: { lower: 0.004, upper: 0.0206 }, pValue: 0.0021 };
-const flat: SuccessMetricEvidence = { metricId: 'minutes', significantBetter: false, significantWorse: false, estimate: 0.5, interval: { lower: -1.2, upper: 2.2 }, pValue: 0.41 };
-const worse: SuccessMetricEvidence = { ...flat, metricId: 'retention', significantWorse: true, estimate: -0.02, interval: { lower: -0.03, upper: -0.01 }, pValue: 0.0004 };
-const safe: GuardrailEvidence = { metricId: 'crash_rate', nonInferior: true, significantWorse: false, estimate: 0.0001, bound: 0.0004, threshold: 0.0006, pValue: 0.003 };
-const unproven: GuardrailEvidence = { metricId: 'latency_ms', nonInferior: false, significantWorse: false, estimate: 3, bound: 9.5, threshold: 8, pValue: 0.09 };
+const better: SuccessMetricEvidence = {
+  metricId: 'conversion',
+  significantBetter: true,
+  significantWorse: false,
+  estimate: 0.0123,
+  interval: { lower: 0.004, upper: 0.0206 },
+  pValue: 0.0021,
+};
+const flat: SuccessMetricEvidence = {
+  metricId: 'minutes',
+  significantBetter: false,
+  significantWorse: false,
+  estimate: 0.5,
+  interval: { lower: -1.2, upper: 2.2 },
+  pValue: 0.41,
+};
+const worse: SuccessMetricEvidence = {
+  ...flat,
+  metricId: 'retention',
+  significantWorse: true,
+  estimate: -0.02,
+  interval: { lower: -0.03, upper: -0.01 },
+  pValue: 0.0004,
+};
+const safe: GuardrailEvidence = {
+  metricId: 'crash_rate',
+  nonInferior: true,
+  significantWorse: false,
+  estimate: 0.0001,
+  bound: 0.0004,
+  threshold: 0.0006,
+  pValue: 0.003,
+};
+const unproven: GuardrailEvidence = {
+  metricId: 'latency_ms',
+  nonInferior: false,
+  significantWorse: false,
+  estimate: 3,
+  bound: 9.5,
+  threshold: 8,
+  pValue: 0.09,
+};
 const harmful: GuardrailEvidence = { metricId: 'latency_ms', nonInferior: false, significantWorse: true, estimate: 25, bound: 31, threshold: 8, pValue: 0.99 };
 const good = { srmMismatch: false, enoughData: true, reasons: ['14,200 of 14,128 planned units per arm'] };
 

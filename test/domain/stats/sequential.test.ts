@@ -1,10 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  alwaysValidPValue,
-  confidenceSequence,
-  confidenceSequenceRho,
-  type ConfidenceSequenceResult,
-} from '../../../src/domain/stats/index.js';
+import { alwaysValidPValue, confidenceSequence, confidenceSequenceRho, type ConfidenceSequenceResult } from '../../../src/domain/stats/index.js';
 
 // Reference values. GrowthBook's gbstats (SequentialTwoSidedTTest, the asymptotic confidence sequence of
 // Waudby-Smith et al. 2023) publishes, in packages/stats/tests/frequentist/test_tests.py of

@@ -62,14 +62,35 @@ describe('srmTest', () => {
 
   it('refuses inputs it cannot test, with a reason', () => {
     const cases: Array<[number[], number[], number?]> = [
-      [[0, 0], [0.5, 0.5]], // nothing observed yet
-      [[10, 10], [0.5, 0.3, 0.2]], // length mismatch
+      [
+        [0, 0],
+        [0.5, 0.5],
+      ], // nothing observed yet
+      [
+        [10, 10],
+        [0.5, 0.3, 0.2],
+      ], // length mismatch
       [[10], [1]], // one arm
-      [[10, 10], [0.5, -0.5]], // negative weight
-      [[10, 10], [1, 0]], // zero weight: expected count 0
-      [[10, 10], [1, Number.NaN]],
-      [[10.5, 10], [1, 1]], // counts must be integers
-      [[-1, 10], [1, 1]],
+      [
+        [10, 10],
+        [0.5, -0.5],
+      ], // negative weight
+      [
+        [10, 10],
+        [1, 0],
+      ], // zero weight: expected count 0
+      [
+        [10, 10],
+        [1, Number.NaN],
+      ],
+      [
+        [10.5, 10],
+        [1, 1],
+      ], // counts must be integers
+      [
+        [-1, 10],
+        [1, 1],
+      ],
       [[10, 10], [1, 1], 0], // threshold outside (0, 1)
     ];
     for (const [observed, weights, threshold] of cases) {
