@@ -8,7 +8,7 @@ export const DEMO_SURFACES: Surface[] = [
     name: 'Home',
     description: 'The start screen: a column of shelves, each a horizontal row of cards.',
     platforms: ['ios', 'android', 'web', 'desktop'],
-    dailyTraffic: 400_000,
+    dailyTraffic: 40_000,
     bucketCount: 10_000,
     salt: 'home-2026-a',
     slots: [
@@ -24,7 +24,7 @@ export const DEMO_SURFACES: Surface[] = [
     name: 'Search',
     description: 'Search landing page before a query: browse tiles and suggestions.',
     platforms: ['ios', 'android', 'web', 'desktop'],
-    dailyTraffic: 150_000,
+    dailyTraffic: 15_000,
     bucketCount: 10_000,
     salt: 'search-2026-a',
     slots: [
@@ -38,7 +38,7 @@ export const DEMO_SURFACES: Surface[] = [
     name: 'Now Playing',
     description: 'Full-screen player: the track, and modules below it.',
     platforms: ['ios', 'android'],
-    dailyTraffic: 250_000,
+    dailyTraffic: 25_000,
     bucketCount: 10_000,
     salt: 'now-playing-2026-a',
     slots: [

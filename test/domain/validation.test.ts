@@ -339,7 +339,7 @@ describe('validateExperimentConfig', () => {
     const variance = 0.32 * 0.68;
     const delta = 0.02 * 0.32;
     const perArm = Math.ceil((2 * (z975 + z80) ** 2 * variance) / delta ** 2);
-    const perDay = (400_000 * 1) / 100;
+    const perDay = (40_000 * 1) / 100;
     expect(r.power).toEqual({
       requiredPerArm: perArm,
       requiredTotal: perArm * 2,
