@@ -9,12 +9,25 @@ import { Id } from './schemas.js';
  */
 
 const Percent = z.number().gt(0).max(100);
+const DEFAULT_BLIND_GRACE_HOURS = 24;
 const Instant = z.iso.datetime({ offset: true });
 
-export const RequiredGuardrailSchema = z.strictObject({
-  metricId: Id.describe('Guardrail metric every experiment on the surface must carry, e.g. "crash-rate"'),
-  maxMargin: z.number().positive().max(1).describe('Largest non-inferiority margin allowed for it, relative, e.g. 0.02'),
-});
+export const RequiredGuardrailSchema = z
+  .strictObject({
+    metricId: Id.describe('Guardrail metric every experiment on the surface must carry, e.g. "crash-rate"'),
+    maxMargin: z.number().positive().describe('Largest margin allowed for it, in marginType units, e.g. 0.02 (relative: 2% of the control mean)'),
+    marginType: z
+      .enum(['relative', 'absolute'])
+      .default('relative')
+      .describe('How maxMargin is stated: "relative" to the control mean or "absolute" in the metric\'s unit'),
+    test: z
+      .enum(['non_inferiority', 'no_deterioration'])
+      .default('non_inferiority')
+      .describe(
+        '"non_inferiority": experiments must prove it is not worse by more than the margin; "no_deterioration": they may judge it only by "not significantly worse" (rare events such as crash-rate, whose non-inferiority proof needs millions of units)',
+      ),
+  })
+  .refine((r) => r.marginType === 'absolute' || r.maxMargin <= 1, { message: 'a relative maxMargin is at most 1 (100%)', path: ['maxMargin'] });
 
 export const FreezeWindowSchema = z
   .strictObject({
@@ -49,6 +62,7 @@ const SurfacePolicyShape = z.strictObject({
   freezeWindows: z.array(FreezeWindowSchema),
   allocationApprovals: z.array(AllocationApprovalSchema),
   confirmation: ConfirmationPolicySchema,
+  blindGraceHours: z.number().min(0).describe('Hours a success or guardrail metric may have no data in an arm that has units before the ramp pauses, e.g. 24'),
 });
 
 /** Cross-field rules, checked on the defaults and on every surface's resolved policy. */
@@ -70,7 +84,11 @@ export const PolicySchema = z
     version: z.string().min(1).max(64).describe('Label of this policy revision, e.g. "2026-11-01"'),
     description: z.string().max(2000).optional(),
     srmThreshold: z.number().gt(0).lt(1).describe('p-value below which a sample-ratio mismatch is flagged'),
-    defaults: SurfacePolicySchema,
+    // Policy files written before blindGraceHours existed still load, with its default.
+    defaults: z.preprocess(
+      (v) => (v && typeof v === 'object' && !('blindGraceHours' in v) ? { ...v, blindGraceHours: DEFAULT_BLIND_GRACE_HOURS } : v),
+      SurfacePolicySchema,
+    ),
     surfaces: z.record(Id, SurfacePolicyShape.partial()).default({}).describe('Per-surface overrides of the defaults, key by key'),
   })
   .superRefine((doc, ctx) => {
@@ -83,7 +101,9 @@ export type Policy = z.infer<typeof PolicySchema>;
 
 /** The built-in baseline; policy/default.json states the same defaults (a test keeps them equal). */
 export const DEFAULT_SURFACE_POLICY: SurfacePolicy = {
-  requiredGuardrails: [{ metricId: 'crash-rate', maxMargin: 0.02 }],
+  // crash-rate (0.4% baseline) cannot be proven non-inferior at a useful margin without millions of
+  // units per arm; the default judges it by "not significantly worse", which stops a real regression.
+  requiredGuardrails: [{ metricId: 'crash-rate', maxMargin: 0.02, marginType: 'relative', test: 'no_deterioration' }],
   minGuardrails: 1,
   maxAllocationPercent: 50,
   maxConcurrentPerSlot: 2,
@@ -95,6 +115,7 @@ export const DEFAULT_SURFACE_POLICY: SurfacePolicy = {
   freezeWindows: [],
   allocationApprovals: [{ abovePercent: 25, actors: ['client:*', 'rest:*'] }],
   confirmation: { deploy: true, rampAbovePercent: 10, stop: true, ship: true },
+  blindGraceHours: DEFAULT_BLIND_GRACE_HOURS,
 };
 
 export const DEFAULT_POLICY: Policy = { version: 'builtin', srmThreshold: 0.001, defaults: DEFAULT_SURFACE_POLICY, surfaces: {} };

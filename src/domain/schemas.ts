@@ -89,7 +89,21 @@ export const TargetingSchema = z.object({
 
 export const GuardrailSchema = z.object({
   metricId: Id.describe('Guardrail metric id, e.g. "crash-rate"'),
-  margin: z.number().positive().max(1).default(0.02).describe('Non-inferiority margin, relative, e.g. 0.02 for 2%'),
+  margin: z
+    .number()
+    .positive()
+    .default(0.02)
+    .describe('Tolerated deterioration: relative to the control mean (0.02 = 2%, at most 1) or, with marginType "absolute", in the metric\'s unit (e.g. 10 for 10 ms)'),
+  marginType: z
+    .enum(['relative', 'absolute'])
+    .default('relative')
+    .describe('"relative" (default): margin × control mean; "absolute": margin in the metric\'s unit, e.g. "absolute" with margin 10 on latency-ms'),
+  test: z
+    .enum(['non_inferiority', 'no_deterioration'])
+    .default('non_inferiority')
+    .describe(
+      '"non_inferiority" (default): ship needs proof the metric is not worse by more than the margin (sized into the plan); "no_deterioration": ship needs only that it is not significantly worse, for rare events such as crash-rate when the policy allows it',
+    ),
 });
 
 export const RampGateSchema = z.object({
