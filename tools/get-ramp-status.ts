@@ -27,7 +27,7 @@ export const RampStatusSchema = z.object({
   minHours: z.number().describe('Minimum hours in a stage before the scheduler advances (rampPlan.minHours, default 24)'),
   gate: z.object({
     holds: z.boolean().describe('Every check passes'),
-    checks: z.array(z.object({ name: z.enum(['min_duration', 'srm', 'guardrails', 'enough_data']), pass: z.boolean(), detail: z.string() })),
+    checks: z.array(z.object({ name: z.enum(['min_duration', 'srm', 'guardrails', 'data', 'enough_data']), pass: z.boolean(), detail: z.string() })),
     minUnitsPerArm: z.number().int(),
     unitsPerArm: z.array(z.object({ variant: z.string(), units: z.number().int() })),
     srm: z.object({ checked: z.boolean(), pValue: z.number().nullable(), mismatch: z.boolean() }),
@@ -43,6 +43,10 @@ export const RampStatusSchema = z.object({
         pValue: z.number().nullable(),
       }),
     ),
+    blind: z
+      .array(z.object({ metricId: z.string(), role: z.enum(['success', 'guardrail']), variant: z.string(), units: z.number().int() }))
+      .describe('Metrics with exposed units but no event yet in an arm: the gate does not pass while any is listed'),
+    blindGraceHours: z.number().describe('Past this many hours in the stage, a blind guardrail holds the ramp (policy.blindGraceHours)'),
   }),
   breaker: z.object({ tripped: z.boolean(), reasons: z.array(z.string()) }).describe('Tripped: the next tick rolls the experiment back'),
   hold: z.object({ reason: z.string(), actor: z.string(), at: z.string() }).nullable().describe('Set by hold_ramp: automatic advancement paused'),
@@ -62,7 +66,7 @@ export const getRampStatus = defineTool({
   name: 'get_ramp_status',
   title: 'Get ramp status and gate',
   description: [
-    "Shows where a running experiment is in its ramp plan and what the server's ramp scheduler will do next: the current stage and allocation, time in stage against rampPlan.minHours, and the gate with its numbers (sample-ratio check p-value, every guardrail's assessment, estimate and always-valid interval, exposed units per arm against rampPlan.gate.minUnitsPerArm).",
+    "Shows where a running experiment is in its ramp plan and what the server's ramp scheduler will do next: the current stage and allocation, time in stage against rampPlan.minHours, and the gate with its numbers (sample-ratio check p-value, every guardrail's assessment, estimate and always-valid interval, blind metrics — no event yet in an arm —, exposed units per arm against rampPlan.gate.minUnitsPerArm). A guardrail still blind after the policy's blindGraceHours makes the scheduler hold the ramp itself.",
     'nextAction: "advance" (the gate holds; the next tick ramps), "wait" (a check fails; reason says which), "held" (hold_ramp paused it), "roll_back" (a guardrail is significantly worse: the circuit breaker stops it with outcome rolled_back at the next tick), "complete" (last stage), "none" (not running).',
     'Read-only and cheap. Use it before advance_ramp or hold_ramp; use get_metrics for the full analysis and stop_experiment as the kill switch.',
   ].join('\n'),

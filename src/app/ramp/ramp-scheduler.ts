@@ -11,9 +11,11 @@ import type { DeploySaga } from '../deploy/deploy-saga.js';
 export const DEFAULT_STAGE_MIN_HOURS = 24;
 export const DEFAULT_MIN_UNITS_PER_ARM = 100;
 export const RAMP_SCHEDULER_ACTOR = 'system:ramp-scheduler';
+/** Hours a success or guardrail metric may stay without data in an arm before a blind guardrail holds the ramp (policy.blindGraceHours). */
+export const DEFAULT_BLIND_GRACE_HOURS = 24;
 
 export interface GateCheck {
-  name: 'min_duration' | 'srm' | 'guardrails' | 'enough_data';
+  name: 'min_duration' | 'srm' | 'guardrails' | 'data' | 'enough_data';
   pass: boolean;
   detail: string;
 }
@@ -28,6 +30,14 @@ export interface GuardrailReading {
   absolute: { estimate: number; lower: number; upper: number } | null;
   relativeEstimate: number | null;
   pValue: number | null;
+}
+
+/** A metric the gate cannot see: the arm has exposed units and none of them has an event for it yet. */
+export interface BlindMetric {
+  metricId: string;
+  role: 'success' | 'guardrail';
+  variant: string;
+  units: number;
 }
 
 export type RampAction = 'advance' | 'wait' | 'held' | 'roll_back' | 'complete' | 'none';
@@ -53,6 +63,10 @@ export interface RampStatus {
     unitsPerArm: { variant: string; units: number }[];
     srm: { checked: boolean; pValue: number | null; mismatch: boolean };
     guardrails: GuardrailReading[];
+    /** Metrics with no data yet in some arm: the gate does not pass while any is listed. */
+    blind: BlindMetric[];
+    /** How long a guardrail may stay blind before the scheduler holds the ramp itself. */
+    blindGraceHours: number;
   };
   breaker: { tripped: boolean; reasons: string[] };
   hold: RampHold | null;
@@ -180,6 +194,12 @@ export class RampScheduler {
       this.d.logger.warn({ experimentId: exp.id, key: exp.key, reason }, 'circuit breaker rolled an experiment back');
       return this.outcome(exp, 'rolled_back', reason);
     }
+    if (s.nextAction === 'held' && !s.hold) {
+      // A guardrail blind past the grace period: the scheduler holds the ramp itself, audited, until a person resumes it.
+      this.setHold(exp.id, { reason: s.reason, actor: RAMP_SCHEDULER_ACTOR, at: this.d.clock.now().toISOString() }, this.ctx('blind_guardrail_hold', s.reason));
+      this.d.logger.warn({ experimentId: exp.id, key: exp.key, reason: s.reason }, 'ramp held: a guardrail has no data');
+      return this.outcome(exp, 'held', s.reason);
+    }
     if (s.nextAction === 'advance') {
       const reason = `stage ${s.stage}/${s.stageCount} → ${s.nextPercent}%: ${s.gate.checks.map((c) => c.detail).join('; ')}`;
       try {
@@ -206,6 +226,10 @@ export class RampScheduler {
     const guardrails = guardrailReadings(report);
     const worse = guardrails.filter((g) => g.assessment === 'worse');
     const units = report.exposures.map((x) => ({ variant: x.variant, units: x.units }));
+    const blind = blindMetrics(report);
+    const policy = this.experiments.policyFor(exp.surfaceId) as { blindGraceHours?: number };
+    const blindGraceHours = policy.blindGraceHours ?? DEFAULT_BLIND_GRACE_HOURS;
+    const blindTooLong = hoursInStage !== null && hoursInStage >= blindGraceHours ? blind.filter((b) => b.role === 'guardrail') : [];
     const checks: GateCheck[] = [
       {
         name: 'min_duration',
@@ -227,6 +251,11 @@ export class RampScheduler {
           : `no guardrail significantly worse (${guardrails.map((g) => `${g.metricId}/${g.variant} ${g.assessment}`).join(', ') || 'none'})`,
       },
       {
+        name: 'data',
+        pass: blind.length === 0,
+        detail: blind.length ? `no data yet: ${blind.map(describeBlind).join(', ')}` : 'every success and guardrail metric has data in every arm',
+      },
+      {
         name: 'enough_data',
         pass: units.every((u) => u.units >= minUnitsPerArm),
         detail: `units per arm ${units.map((u) => `${u.variant} ${u.units}`).join(', ')} (minimum ${minUnitsPerArm})`,
@@ -239,6 +268,7 @@ export class RampScheduler {
       if (breakerReasons.length) return ['roll_back', breakerReasons.join('; ')];
       if (nextPercent === null) return ['complete', `at the last planned stage (${exp.allocationPercent}%); stop_experiment concludes it`];
       if (state.hold) return ['held', `held by ${state.hold.actor} since ${state.hold.at}: ${state.hold.reason}`];
+      if (blindTooLong.length) return ['held', blindHoldReason(blindTooLong, hoursInStage!, blindGraceHours)];
       if (holds) return ['advance', `gate holds; the next tick advances to ${nextPercent}%`];
       return [
         'wait',
@@ -269,6 +299,8 @@ export class RampScheduler {
         unitsPerArm: units,
         srm: { checked: report.srm.checked, pValue: report.srm.pValue, mismatch: report.srm.mismatch },
         guardrails,
+        blind,
+        blindGraceHours,
       },
       breaker: { tripped: breakerReasons.length > 0, reasons: breakerReasons },
       hold: state.hold,
@@ -307,6 +339,23 @@ function guardrailReadings(report: MetricsReport): GuardrailReading[] {
         }));
     });
 }
+
+/**
+ * Metrics without data in some arm. The analysis marks them (`blind`); until every analysis does,
+ * an arm with units whose mean is 0 or missing counts as blind (no unit has reported the metric).
+ */
+function blindMetrics(report: MetricsReport): BlindMetric[] {
+  return report.metrics.flatMap((m) =>
+    m.variants
+      .filter((v) => ((v as { blind?: boolean }).blind ?? (v.units > 0 && (v.mean === null || v.mean === 0))) && v.units > 0)
+      .map((v) => ({ metricId: m.metricId, role: m.role, variant: v.variant, units: v.units })),
+  );
+}
+
+const describeBlind = (b: BlindMetric) => `${b.role} ${b.metricId} in '${b.variant}' (${b.units} units, none with an event)`;
+
+const blindHoldReason = (blind: BlindMetric[], hours: number, grace: number) =>
+  `no guardrail data after ${hours.toFixed(1)}h in stage (grace ${grace}h): ${blind.map((b) => `${b.metricId} in '${b.variant}'`).join(', ')} without any event, so the circuit breaker cannot trip on it; ramping is paused. Fix the metric's events, then hold_ramp with action "resume"`;
 
 const describeWorse = (g: GuardrailReading) =>
   `${g.metricId} in '${g.variant}' (${g.mean?.toPrecision(3)} vs control ${g.controlMean?.toPrecision(3)}${g.relativeEstimate !== null ? `, ${(100 * g.relativeEstimate).toFixed(1)}%` : ''}${g.absolute ? `, interval [${g.absolute.lower.toPrecision(3)}, ${g.absolute.upper.toPrecision(3)}]` : ''}, p=${g.pValue?.toPrecision(3)})`;

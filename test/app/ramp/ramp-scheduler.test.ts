@@ -39,7 +39,7 @@ const RAMPED = demoConfig({ rampPlan: { stages: [25, 50], minHours: 24, gate: { 
 
 /**
  * Sends `n` new units through the event API: exposures split by `share` (treatment share), each
- * unit streams with the given rate and crashes with its arm's crash rate (deterministic patterns).
+ * unit streams with the given rate and crashes with its arm's crash rate, or every 7th unit by default (deterministic patterns).
  */
 let serial = 0;
 function traffic(app: Container, experimentId: string, n: number, opts: { share?: number; crash?: { control: number; focus: number } } = {}) {
@@ -57,7 +57,8 @@ function traffic(app: Container, experimentId: string, n: number, opts: { share?
     events.push({ id: `x-${unit}`, type: 'exposure', unitId: unit, experimentId, variant });
     events.push({ id: `s-${unit}`, type: 'metric', unitId: unit, metricId: 'stream-rate', value: serial % 3 === 0 ? 1 : 0 });
     const rate = crash[variant];
-    if (rate > 0 && ++seen[variant] % Math.round(1 / rate) === 0)
+    // Without a crash pattern, every 7th unit crashes whatever its arm: the guardrail has data in both arms, and no difference.
+    if (opts.crash ? rate > 0 && ++seen[variant] % Math.round(1 / rate) === 0 : serial % 7 === 0)
       events.push({ id: `c-${unit}`, type: 'metric', unitId: unit, metricId: 'crash-rate', value: 1 });
   }
   const r = app.events.ingest({ events });
@@ -104,7 +105,7 @@ describe('ramp scheduler on a fake clock', () => {
     const advances = rampRows(app, exp.id).filter((a) => a.operation === 'ramp_advance');
     expect(advances).toHaveLength(2);
     expect(advances[1].rationale).toMatch(
-      /^stage 1\/3 → 25%: 24\.0h in stage, minimum 24h; SRM p=[0-9.e-]+ \(ok\); no guardrail significantly worse \(crash-rate\/focus not_computable\); units per arm control 72, focus 72 \(minimum 40\)$/,
+      /^stage 1\/3 → 25%: 24\.0h in stage, minimum 24h; SRM p=[0-9.e-]+ \(ok\); no guardrail significantly worse \(crash-rate\/focus no_detectable_change\); every success and guardrail metric has data in every arm; units per arm control 72, focus 72 \(minimum 40\)$/,
     );
     expect(advances[1]).toMatchObject({ interface: 'system', confirmation: null });
     expect((advances[0].after as { allocationPercent: number }).allocationPercent).toBe(50);
@@ -124,6 +125,7 @@ describe('ramp scheduler on a fake clock', () => {
       expect.objectContaining({ name: 'min_duration', pass: true }),
       expect.objectContaining({ name: 'srm', pass: true }),
       expect.objectContaining({ name: 'guardrails', pass: true }),
+      expect.objectContaining({ name: 'data', pass: true }),
       expect.objectContaining({ name: 'enough_data', pass: false }),
     ]);
     expect(status.nextAction).toBe('wait');
@@ -305,6 +307,70 @@ describe('ramp scheduler on a fake clock', () => {
     expect(app.ramps.status(exp.id)).toMatchObject({ minHours: 24, gate: { minUnitsPerArm: 100, holds: false }, nextAction: 'wait' });
     traffic(app, exp.id, 10);
     expect((await app.ramps.tick())[0].action).toBe('advanced');
+  });
+
+  it('a guardrail that never receives data never ramps past its first stage: the gate waits, then the scheduler holds the ramp and says why', async () => {
+    const { app, advance } = setup();
+    const exp = startRunning(app, RAMPED);
+    const c = await client(app);
+    const ticks: { hour: number; action: string; reason: string }[] = [];
+    for (let hour = 1; hour <= 7 * 24; hour++) {
+      advance(HOUR);
+      traffic(app, exp.id, 6, { crash: { control: 0, focus: 0 } });
+      const [t] = await app.ramps.tick();
+      if (ticks.at(-1)?.action !== t.action) ticks.push({ hour, action: t.action, reason: t.reason });
+    }
+    expect(app.experiments.get(exp.id)).toMatchObject({ status: 'running', allocationPercent: 10 });
+    // Waiting (blind, and the minimum duration) until the grace period (24 h by default) ends, then held for good.
+    expect(ticks.map((t) => [t.hour, t.action])).toEqual([
+      [1, 'waiting'],
+      [24, 'held'],
+    ]);
+    expect(ticks[0].reason).toMatch(
+      /no data yet: guardrail crash-rate in 'control' \(3 units, none with an event\), guardrail crash-rate in 'focus' \(3 units/,
+    );
+    expect(ticks[1].reason).toMatch(
+      /^no guardrail data after 24\.0h in stage \(grace 24h\): crash-rate in 'control', crash-rate in 'focus' without any event, so the circuit breaker cannot trip on it; ramping is paused\. Fix the metric's events, then hold_ramp with action "resume"$/,
+    );
+
+    const holds = rampRows(app, exp.id);
+    expect(holds).toHaveLength(1);
+    expect(holds[0]).toMatchObject({ operation: 'blind_guardrail_hold', interface: 'system', rationale: ticks[1].reason });
+    expect(holds[0].after).toEqual({ rampHold: { reason: ticks[1].reason, actor: RAMP_SCHEDULER_ACTOR, at: '2026-11-03T09:00:00.000Z' } });
+
+    const status = await ok(c, 'get_ramp_status', { experimentId: exp.id });
+    expect(status).toMatchObject({ nextAction: 'held', hold: { actor: RAMP_SCHEDULER_ACTOR }, breaker: { tripped: false } });
+    expect(status.gate.blindGraceHours).toBe(24);
+    expect(status.gate.blind).toEqual([
+      { metricId: 'crash-rate', role: 'guardrail', variant: 'control', units: 504 },
+      { metricId: 'crash-rate', role: 'guardrail', variant: 'focus', units: 504 },
+    ]);
+    expect(status.gate.checks.find((x: { name: string }) => x.name === 'data')).toMatchObject({ pass: false });
+    expect(textOf(await call(c, 'get_ramp_status', { experimentId: exp.id }))).toMatch(/✗ no data yet: guardrail crash-rate in 'control'/);
+
+    // Held, the circuit breaker stays armed.
+    traffic(app, exp.id, 1000, { crash: { control: 0.01, focus: 0.25 } });
+    expect((await app.ramps.tick())[0].action).toBe('rolled_back');
+  });
+
+  it('a blind metric holds the gate until data arrives in every arm; then the gate passes', async () => {
+    const { app, advance } = setup(permissivePolicy({ blindGraceHours: 72 }));
+    const exp = startRunning(app, RAMPED);
+    advance(30 * HOUR);
+    traffic(app, exp.id, 100, { crash: { control: 0.1, focus: 0 } });
+    let s = app.ramps.status(exp.id);
+    expect(s.gate.blind).toEqual([{ metricId: 'crash-rate', role: 'guardrail', variant: 'focus', units: 50 }]);
+    expect(s).toMatchObject({ nextAction: 'wait', gate: { holds: false, blindGraceHours: 72 } });
+    expect(s.reason).toBe("waiting: no data yet: guardrail crash-rate in 'focus' (50 units, none with an event)");
+    expect((await app.ramps.tick())[0].action).toBe('waiting');
+    expect(app.experiments.get(exp.id).allocationPercent).toBe(10);
+
+    traffic(app, exp.id, 100, { crash: { control: 0.1, focus: 0.1 } });
+    s = app.ramps.status(exp.id);
+    expect(s.gate.blind).toEqual([]);
+    expect(s).toMatchObject({ nextAction: 'advance', gate: { holds: true } });
+    expect((await app.ramps.tick())[0].action).toBe('advanced');
+    expect(app.experiments.get(exp.id).allocationPercent).toBe(25);
   });
 
   it("start() runs tick on an unref'd timer and stops; 0 disables it", () => {
