@@ -34,10 +34,22 @@ const ConfigSchema = z
     upstreamToken: z.string().min(1).optional(),
     eventsUrl: z.url({ message: 'must be an http(s) URL, e.g. http://127.0.0.1:8787 (the gateway)' }).optional(),
     syncIntervalMs: wholeNumber('must be a whole number of milliseconds, e.g. 1000').pipe(z.number().positive('must be more than 0')),
+    simulatedClock: z.boolean(),
+    clockStart: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 time, e.g. 2026-01-05T00:00:00Z' }).optional(),
   })
   .superRefine((c, ctx) => {
     if (!LOOPBACK.has(c.host) && !c.token) {
       ctx.addIssue({ code: 'custom', path: ['token'], message: `is required when binding the non-loopback address ${c.host} (set SEALAB_TOKEN)` });
+    }
+    if (c.simulatedClock && !LOOPBACK.has(c.host)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['simulatedClock'],
+        message: `refused on the non-loopback address ${c.host}: a simulated clock is for local rehearsal; bind 127.0.0.1 (--host) or drop the flag`,
+      });
+    }
+    if (c.clockStart && !c.simulatedClock) {
+      ctx.addIssue({ code: 'custom', path: ['clockStart'], message: 'only applies with --simulated-clock (SEALAB_SIMULATED_CLOCK=true)' });
     }
   });
 
@@ -52,6 +64,10 @@ export interface ConfigFlags {
   seedDemo?: boolean;
   policyFile?: string;
   role?: string;
+  /** `serve --simulated-clock`: time moves only through POST /v1/clock/advance. */
+  simulatedClock?: boolean;
+  /** `--clock-start`: where the simulated clock starts (ISO 8601). */
+  clockStart?: string;
 }
 
 /** The guardrail policy shipped with sealab (policy/default.json). */
@@ -78,6 +94,8 @@ const SOURCES: Record<string, string> = {
   upstreamToken: 'SEALAB_UPSTREAM_TOKEN',
   eventsUrl: 'SEALAB_EVENTS_URL',
   syncIntervalMs: 'SEALAB_SYNC_INTERVAL_MS',
+  simulatedClock: '--simulated-clock / SEALAB_SIMULATED_CLOCK',
+  clockStart: '--clock-start / SEALAB_CLOCK_START',
 };
 
 export class ConfigError extends Error {}
@@ -106,6 +124,8 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     upstreamToken: env.SEALAB_UPSTREAM_TOKEN || undefined,
     eventsUrl: env.SEALAB_EVENTS_URL || undefined,
     syncIntervalMs: env.SEALAB_SYNC_INTERVAL_MS ?? 1000,
+    simulatedClock: flags.simulatedClock ?? bool(env.SEALAB_SIMULATED_CLOCK) ?? false,
+    clockStart: flags.clockStart ?? (env.SEALAB_CLOCK_START || undefined),
   };
   const parsed = ConfigSchema.safeParse(raw);
   if (!parsed.success) {

@@ -28,7 +28,8 @@ import { EmbeddedBackend, EmbeddedContent } from './systems/embedded.js';
 import { RemoteBackend, RemoteContent, remoteExposureSink } from './systems/remote.js';
 import { mirrorOf, ServingSync } from './app/serving/serving-sync.js';
 import type { AppDeps, ChangeEvent } from './app/context.js';
-import type { Clock } from './systems/clock.js';
+import { wallClock, type Clock } from './systems/clock.js';
+import { ClockService } from './app/clock/clock-service.js';
 import { createLogger, type Logger } from './logger.js';
 
 export interface Container {
@@ -42,8 +43,10 @@ export interface Container {
   events: EventService;
   metrics: MetricsService;
   power: PowerService;
-  /** Advances ramps whose gates hold and trips the circuit breaker; main.ts runs its tick on a timer. */
+  /** Advances ramps whose gates hold and trips the circuit breaker; main.ts runs its tick on a timer (never on a simulated clock). */
   ramps: RampScheduler;
+  /** Reads the clock; moves a simulated one hour by hour, ticking the ramp scheduler after each hour (GET/POST /v1/clock). */
+  clock: ClockService;
   /** The plan_experiment generator: safe-default drafts from a goal. */
   generator: GeneratorService;
   /** Replaces the policy in force (validated first); plans validated under the old one must be validated again. */
@@ -68,6 +71,7 @@ export interface ContainerOptions {
   dbFile: string;
   seedDemo?: boolean;
   logger?: Logger;
+  /** Where time comes from (default: the wall clock); a SimulatedClock makes the server a rehearsal one. */
   clock?: Clock;
   /** The policy document; otherwise read from policyFile (default: policy/default.json). */
   policy?: Policy;
@@ -96,7 +100,7 @@ export function createContainer(opts: ContainerOptions): Container {
     idempotency: new IdempotencyRepo(db),
     events: new EventRepo(db),
     policy: opts.policy ? parsePolicy(opts.policy) : loadPolicyFile(opts.policyFile ?? DEFAULT_POLICY_FILE),
-    clock: opts.clock ?? { now: () => new Date() },
+    clock: opts.clock ?? wallClock,
     newId: opts.newId ?? ((prefix) => `${prefix}_${randomUUID().replace(/-/g, '').slice(0, 16)}`),
     logger,
     commits: {},
@@ -141,8 +145,9 @@ export function createContainer(opts: ContainerOptions): Container {
     : opts.dropExposures
       ? async () => undefined
       : undefined;
-  const exposures = new ExposureBuffer(db, deps.events, logger, sink ? { sink } : {});
+  const exposures = new ExposureBuffer(db, deps.events, logger, { clock: deps.clock, ...(sink ? { sink } : {}) });
   const metrics = new MetricsService(deps, experiments, () => exposures.flush());
+  const ramps = new RampScheduler(deps, experiments, metrics, deployments);
   return {
     deps,
     experiments,
@@ -151,7 +156,8 @@ export function createContainer(opts: ContainerOptions): Container {
     catalog: new CatalogService(deps),
     events: new EventService(deps, index, exposures),
     metrics,
-    ramps: new RampScheduler(deps, experiments, metrics, deployments),
+    ramps,
+    clock: new ClockService(deps, ramps, exposures),
     deployments,
     localSystems,
     power: new PowerService(deps),

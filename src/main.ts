@@ -5,20 +5,33 @@ import { createContainer, dbFileIn } from './container.js';
 import { startStdio } from './server/stdio.js';
 import { listenHttp } from './server/http-listen.js';
 import { runSimulation } from './cli/simulate.js';
+import { runSimulatedDays } from './cli/simulate-days.js';
+import { parseDaysFlags } from './cli/simulate-flags.js';
+import { SimulatedClock } from './systems/clock.js';
 
 const USAGE = `usage:
   sealab [--data-dir DIR] [--no-seed] [--policy FILE]   MCP over stdio (for mcp.json / Claude Desktop)
   sealab serve [--port N] [--host ADDR] [--data-dir DIR] [--no-seed] [--role all|backend|content]
                                                         HTTP: /mcp (streamable HTTP), /v1 REST, /healthz;
                                                         --role backend|content serves only that system's contract
+  sealab serve --simulated-clock [--clock-start ISO]    a rehearsal server (loopback only): time moves only on
+                                                        POST /v1/clock/advance, which ticks the ramp scheduler hourly
   sealab simulate [--url URL] [--experiment ID|KEY] [--units N] [--effect E] [--seed S]
                                                         synthetic traffic through the HTTP API
+  sealab simulate --days N [--experiment ID|KEY] [--units-per-day N] [--effect E] [--effects KEY:METRIC=E,...]
+                  [--harm [KEY:]METRIC=E,...] [--until-decision] [--seed S] [--url URL]
+                                                        rehearse N days against a --simulated-clock server: each hour
+                                                        a share of the surface's daily traffic, events for every metric
+                                                        of every experiment a unit is in, then the clock moves an hour.
+                                                        Units whose bucket no running experiment owns see the default
+                                                        layout and are not measured (they are counted, not requested).
 environment: SEALAB_DATA_DIR SEALAB_POLICY_FILE SEALAB_PORT SEALAB_HOST SEALAB_TOKEN SEALAB_SEED_DEMO SEALAB_LOG_LEVEL SEALAB_MAX_BODY_BYTES SEALAB_ALLOWED_HOSTS
              SEALAB_RAMP_INTERVAL_SECONDS (ramp scheduler tick, default 60; 0 disables)
              SEALAB_ROLE SEALAB_BACKEND_URL SEALAB_CONTENT_URL (remote systems; unset = embedded)
              SEALAB_UPSTREAM_TIMEOUT_MS (default 5000) SEALAB_UPSTREAM_TOKEN
              SEALAB_SYNC_INTERVAL_MS (how often serving re-reads remote systems, default 1000)
              SEALAB_EVENTS_URL (backend/content roles: the gateway that records their exposures)
+             SEALAB_SIMULATED_CLOCK SEALAB_CLOCK_START (serve: a simulated clock, default start = today 00:00 UTC)
 flags win over environment variables, which win over defaults.`;
 
 async function main(argv: string[]): Promise<void> {
@@ -37,6 +50,13 @@ async function main(argv: string[]): Promise<void> {
       units: { type: 'string' },
       effect: { type: 'string' },
       seed: { type: 'string' },
+      'simulated-clock': { type: 'boolean' },
+      'clock-start': { type: 'string' },
+      days: { type: 'string' },
+      'units-per-day': { type: 'string' },
+      effects: { type: 'string' },
+      harm: { type: 'string' },
+      'until-decision': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -52,11 +72,23 @@ async function main(argv: string[]): Promise<void> {
     host: values.host,
     policyFile: values.policy,
     role: values.role,
+    clockStart: values['clock-start'],
     ...(values['no-seed'] ? { seedDemo: false } : {}),
+    ...(values['simulated-clock'] ? { simulatedClock: true } : {}),
   };
   const config = loadConfig(flags);
   const logger = createLogger(config.logLevel);
 
+  if (command === 'simulate' && values.days !== undefined) {
+    await runSimulatedDays(
+      parseDaysFlags(values, {
+        url: values.url ?? `http://127.0.0.1:${config.port}`,
+        token: config.token,
+        out: (line) => process.stderr.write(`${line}\n`),
+      }),
+    );
+    return;
+  }
   if (command === 'simulate') {
     await runSimulation({
       url: values.url ?? `http://127.0.0.1:${config.port}`,
@@ -78,6 +110,11 @@ async function main(argv: string[]): Promise<void> {
     eventsUrl: config.eventsUrl,
   };
   const servesOthers = command === 'serve' && config.role !== 'all';
+  if (config.simulatedClock && command !== 'serve')
+    throw new ConfigError(
+      '--simulated-clock / SEALAB_SIMULATED_CLOCK: only `sealab serve` runs on a simulated clock (it is moved through POST /v1/clock/advance)',
+    );
+  const clock = config.simulatedClock ? new SimulatedClock(config.clockStart ? new Date(config.clockStart) : startOfUtcDay(new Date())) : undefined;
   const container = createContainer({
     dbFile: dbFileIn(config.dataDir),
     seedDemo: config.seedDemo,
@@ -85,6 +122,7 @@ async function main(argv: string[]): Promise<void> {
     policyFile: config.policyFile,
     remote,
     dropExposures: servesOthers && !config.eventsUrl,
+    ...(clock ? { clock } : {}),
   });
   if (servesOthers && !config.eventsUrl)
     logger.warn({ role: config.role }, 'exposures served by this process are not recorded: set SEALAB_EVENTS_URL to the gateway that owns the experiments');
@@ -98,9 +136,12 @@ async function main(argv: string[]): Promise<void> {
   const recovery = setInterval(() => void container.deployments.recover().catch(() => undefined), 10_000);
   recovery.unref();
   stops.push(async () => clearInterval(recovery));
-  const stopRamps = container.ramps.start(config.rampIntervalSeconds);
+  // On a simulated clock the scheduler ticks only when the clock moves (POST /v1/clock/advance), never on a wall-clock timer.
+  const stopRamps = container.ramps.start(clock ? 0 : config.rampIntervalSeconds);
   stops.push(async () => stopRamps());
-  if (config.rampIntervalSeconds > 0) logger.info({ intervalSeconds: config.rampIntervalSeconds }, 'ramp scheduler running');
+  if (clock)
+    logger.info({ now: clock.now().toISOString() }, 'simulated clock: time moves only on POST /v1/clock/advance, which ticks the ramp scheduler hourly');
+  else if (config.rampIntervalSeconds > 0) logger.info({ intervalSeconds: config.rampIntervalSeconds }, 'ramp scheduler running');
   if (command === 'serve') {
     const http = await listenHttp(container, {
       role: config.role,
@@ -136,6 +177,8 @@ async function main(argv: string[]): Promise<void> {
   process.once('SIGINT', () => void shutdown('SIGINT'));
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
 }
+
+const startOfUtcDay = (d: Date) => new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()));
 
 main(process.argv.slice(2)).catch((err: unknown) => {
   if (err instanceof ConfigError) process.stderr.write(`sealab: invalid configuration\n${err.message}\n`);

@@ -35,6 +35,7 @@ describe('loadConfig', () => {
       role: 'all',
       upstreamTimeoutMs: 5000,
       syncIntervalMs: 1000,
+      simulatedClock: false,
     });
     expect(DEFAULT_POLICY_FILE).toMatch(/policy\/default\.json$/);
   });
@@ -80,7 +81,35 @@ describe('loadConfig', () => {
       upstreamToken: 'upstream-token',
       eventsUrl: 'http://127.0.0.1:8787',
       syncIntervalMs: 250,
+      simulatedClock: false,
     });
+  });
+
+  it('reads the simulated clock from --simulated-clock / --clock-start or SEALAB_SIMULATED_CLOCK / SEALAB_CLOCK_START', () => {
+    expect(loadConfig({}, { SEALAB_SIMULATED_CLOCK: 'true', SEALAB_CLOCK_START: '2026-01-05T00:00:00Z' })).toMatchObject({
+      simulatedClock: true,
+      clockStart: '2026-01-05T00:00:00Z',
+    });
+    expect(loadConfig({ simulatedClock: true }, {})).toMatchObject({ simulatedClock: true });
+    expect(loadConfig({ simulatedClock: false }, { SEALAB_SIMULATED_CLOCK: 'true' }).simulatedClock).toBe(false);
+    expect(configErrorLines(() => loadConfig({ simulatedClock: true, clockStart: 'monday' }, {}))).toEqual([
+      expect.stringMatching(/^--clock-start \/ SEALAB_CLOCK_START: must be an ISO 8601 time/),
+    ]);
+    expect(configErrorLines(() => loadConfig({ clockStart: '2026-01-05T00:00:00Z' }, {}))).toEqual([
+      expect.stringMatching(/^--clock-start \/ SEALAB_CLOCK_START: only applies with --simulated-clock/),
+    ]);
+  });
+
+  it('refuses a simulated clock on a non-loopback address, in one line naming the flag', () => {
+    for (const [flags, env] of [
+      [{ simulatedClock: true, host: '0.0.0.0' }, { SEALAB_TOKEN: 'a-very-long-test-token-123' }],
+      [{}, { SEALAB_SIMULATED_CLOCK: 'yes', SEALAB_HOST: '192.168.1.20', SEALAB_TOKEN: 'a-very-long-test-token-123' }],
+    ] as const) {
+      const lines = configErrorLines(() => loadConfig(flags, env));
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/^--simulated-clock \/ SEALAB_SIMULATED_CLOCK: refused on the non-loopback address .*bind 127\.0\.0\.1/);
+    }
+    for (const host of ['127.0.0.1', 'localhost', '::1']) expect(loadConfig({ simulatedClock: true, host }, {}).simulatedClock).toBe(true);
   });
 
   it('lets flags win over the environment', () => {
@@ -189,6 +218,21 @@ describe('sealab CLI with a bad configuration', () => {
       expect(missing.stderr).toMatch(/policy file .*nope\.json: cannot be read \(ENOENT\)/);
       writeFileSync(file, '{ not json');
       expect(cli(['--data-dir', dir], { SEALAB_POLICY_FILE: file }).stderr).toMatch(/not valid JSON/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses `serve --simulated-clock --host 0.0.0.0` and a simulated clock outside `serve`', () => {
+    const open = cli(['serve', '--simulated-clock', '--host', '0.0.0.0', '--port', '0'], { SEALAB_TOKEN: 'a-very-long-test-token-123' });
+    expect(open.status).toBe(1);
+    expect(open.stdout).toBe('');
+    expect(open.stderr).toMatch(/^sealab: invalid configuration\n--simulated-clock \/ SEALAB_SIMULATED_CLOCK: refused on the non-loopback address 0\.0\.0\.0/);
+    const dir = mkdtempSync(path.join(tmpdir(), 'sealab-sim-'));
+    try {
+      const stdio = cli(['--simulated-clock', '--data-dir', dir]);
+      expect(stdio.status).toBe(1);
+      expect(stdio.stderr).toMatch(/only `sealab serve` runs on a simulated clock/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -64,6 +64,12 @@ export async function runSimulation(o: SimulationOptions): Promise<{ experimentI
   const rand = prng(o.seed);
   const exp = await ensureExperiment(api, o);
   o.out(`simulating ${o.units} units on '${exp.surfaceId}' for ${exp.key} (${exp.id}), true effect ${(o.effect * 100).toFixed(1)}%`);
+  // Events follow their exposures: just after the server's time, which on a simulated clock stands still and may be far from the wall clock.
+  const clock = await api
+    .get('clock')
+    .json<{ now: string; simulated: boolean }>()
+    .catch(() => ({ now: '', simulated: false }));
+  const ts = () => new Date((clock.simulated ? Date.parse(clock.now) : Date.now()) + 1000).toISOString();
   let exposed = 0;
   let batch: unknown[] = [];
   const flush = async () => {
@@ -84,7 +90,7 @@ export async function runSimulation(o: SimulationOptions): Promise<{ experimentI
       const mine = a.assignments.find((x) => x.experimentId === exp.id);
       if (!mine) return;
       exposed++;
-      batch.push(...unitEvents(ids[k], mine.variant !== exp.control ? 1 + o.effect : 1, rand));
+      batch.push(...unitEvents(ids[k], mine.variant !== exp.control ? 1 + o.effect : 1, rand, ts()));
     });
     if (batch.length >= 1000) await flush();
     const done = start + ids.length;
@@ -96,8 +102,7 @@ export async function runSimulation(o: SimulationOptions): Promise<{ experimentI
 }
 
 /** One unit's metric events after exposure: a stream (success metric) with the treatment's lift, crashes, latency. */
-function unitEvents(unit: string, lift: number, rand: () => number): unknown[] {
-  const ts = new Date(Date.now() + 1000).toISOString();
+function unitEvents(unit: string, lift: number, rand: () => number, ts: string): unknown[] {
   const out: unknown[] = [];
   if (rand() < 0.32 * lift) out.push({ id: `${unit}-stream`, type: 'metric', unitId: unit, metricId: 'stream-rate', value: 1, timestamp: ts });
   if (rand() < 0.004) out.push({ id: `${unit}-crash`, type: 'metric', unitId: unit, metricId: 'crash-rate', value: 1, timestamp: ts });
@@ -112,7 +117,8 @@ interface ExpInfo {
   control: string;
 }
 
-async function ensureExperiment(api: KyInstance, o: SimulationOptions): Promise<ExpInfo> {
+/** The experiment to drive: the one named, or the demo experiment on Home (created, validated and deployed when missing). */
+export async function ensureExperiment(api: KyInstance, o: Pick<SimulationOptions, 'experiment' | 'out'>): Promise<ExpInfo> {
   type E = { id: string; key: string; surfaceId: string; status: string; version: number; variants: { key: string; isControl: boolean }[] };
   const info = (e: E): ExpInfo => ({ id: e.id, key: e.key, surfaceId: e.surfaceId, control: e.variants.find((v) => v.isControl)?.key ?? 'control' });
   if (o.experiment) {

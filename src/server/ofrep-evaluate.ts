@@ -77,7 +77,7 @@ function evaluateExperiment(app: Container, e: CompiledExperiment, key: string, 
   const hit = view.assignments.find((a) => a.experimentId === e.id);
   const metadata = { experimentId: e.id, surfaceId: e.surfaceId, status: e.status, inExperiment: Boolean(hit), bucket: view.bucket };
   if (!hit) return { key, value: e.control, variant: e.control, reason: 'DEFAULT', metadata };
-  if (record) app.exposures.add({ experimentId: e.id, unitId, variant: hit.variant, ts: new Date().toISOString() });
+  if (record) app.exposures.add({ experimentId: e.id, unitId, variant: hit.variant, ts: app.deps.clock.now().toISOString() });
   return { key, value: hit.variant, variant: hit.variant, reason: 'SPLIT', metadata };
 }
 
@@ -98,7 +98,7 @@ function evaluateSlot(
     for (const a of view.assignments) {
       const e = app.assignments.experiment(a.experimentId)!;
       if (e.variants.some((v) => v.overrides.some((o) => o.slotId === slotId)))
-        app.exposures.add({ experimentId: a.experimentId, unitId, variant: a.variant, ts: new Date().toISOString() });
+        app.exposures.add({ experimentId: a.experimentId, unitId, variant: a.variant, ts: app.deps.clock.now().toISOString() });
     }
   }
   if (!slot.experimentId) return { key, value: slot.contentId, variant: 'default', reason: 'STATIC', metadata: { surfaceId, bucket: view.bucket } };

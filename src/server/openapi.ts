@@ -3,7 +3,7 @@ import { EventBatchSchema, EventSchema } from '../app/events/event-service.js';
 import { ExperimentConfigSchema } from '../domain/schemas.js';
 import { SERVER_VERSION } from '../version.js';
 import { BackendStateSchema, BackendWriteSchema, ContentStateSchema, ContentWriteSchema, WriteResultSchema } from '../systems/contracts.js';
-import { CreateBody, DeployBody, PlanBody, StopBody, TransitionBody, UpdateBody } from './rest-schemas.js';
+import { AdvanceClockBody, CreateBody, DeployBody, PlanBody, StopBody, TransitionBody, UpdateBody } from './rest-schemas.js';
 
 interface Operation {
   method: 'get' | 'post' | 'patch' | 'put';
@@ -71,6 +71,14 @@ export const OPERATIONS: Operation[] = [
     summary: 'Batch of exposures and metric events; idempotent by event id',
     tag: 'data',
     body: EventBatchSchema.extend({ events: z.array(EventSchema).min(1).max(10_000) }),
+  },
+  { method: 'get', path: '/v1/clock', summary: "The server's time and whether it is simulated (serve --simulated-clock)", tag: 'ops' },
+  {
+    method: 'post',
+    path: '/v1/clock/advance',
+    summary: 'Simulated clock only: move forward hour by hour, one ramp-scheduler tick per hour; returns the ticks that changed something',
+    tag: 'ops',
+    body: AdvanceClockBody,
   },
   {
     method: 'post',

@@ -5,7 +5,7 @@ import { AppError } from '../errors.js';
 import type { WriteContext } from '../store/audit-repo.js';
 import type { HttpVars } from './http-vars.js';
 import { openApiDocument } from './openapi.js';
-import { CreateBody, DeployBody, PlanBody, StopBody, TransitionBody, UpdateBody } from './rest-schemas.js';
+import { AdvanceClockBody, CreateBody, DeployBody, PlanBody, StopBody, TransitionBody, UpdateBody } from './rest-schemas.js';
 import { stripControl } from '../domain/schemas.js';
 import { ruleCatalog } from '../domain/rules/index.js';
 import { policyView } from '../app/catalog/policy-view.js';
@@ -115,6 +115,8 @@ export function restRoutes(app: Container) {
   r.get('/rules', (c) => c.json({ rules: ruleCatalog() }));
   r.get('/experiments/:id/metrics', (c) => c.json(app.metrics.report(c.req.param('id'))));
   r.get('/experiments/:id/audit', (c) => c.json({ audit: app.deps.audit.forEntity('experiment', app.experiments.get(c.req.param('id')).id) }));
+  r.get('/clock', (c) => c.json(app.clock.read()));
+  r.post('/clock/advance', async (c) => c.json(await app.clock.advance(parse(AdvanceClockBody, await body(c)), write(c, 'POST /v1/clock/advance'))));
   r.post('/events', async (c) => {
     const res = app.events.ingest(await body(c), write(c, 'POST /v1/events'));
     return c.json(res, res.rejected.length && !res.accepted && !res.duplicates ? 422 : 200);

@@ -35,3 +35,12 @@ export const StopBody = z.object({
   version: z.number().int().positive().optional(),
   confirmation: ConfirmationBody.optional(),
 });
+
+/** POST /v1/clock/advance: exactly one of hours, days or to (a simulated clock never moves back). */
+export const AdvanceClockBody = z
+  .object({
+    hours: z.number().gt(0).max(8784).optional().describe('Hours to move forward, e.g. 36'),
+    days: z.number().gt(0).max(366).optional().describe('Days to move forward, e.g. 1'),
+    to: z.iso.datetime({ offset: true }).optional().describe('ISO 8601 time to move to, not earlier than now, e.g. "2026-01-08T00:00:00Z"'),
+  })
+  .strict();

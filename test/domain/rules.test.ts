@@ -35,8 +35,8 @@ const base = (): Config => ({
   allocationPercent: 10,
   rampPlan: { stages: [25, 50] },
   successMetrics: ['stream-rate'],
-  guardrails: [{ metricId: 'crash-rate', margin: 0.02 }],
-  analysisPlan: { durationDays: 14 },
+  guardrails: [{ metricId: 'crash-rate', margin: 0.02, test: 'no_deterioration' }],
+  analysisPlan: { durationDays: 14, mde: 0.05 },
 });
 const change = (fn: (c: Config) => void) => {
   const c = base();
@@ -157,7 +157,21 @@ describe('mechanical fixes are JSON Patches that resolve their findings', () => 
     ],
     ['DURATION_OUT_OF_RANGE', change((c) => (c.analysisPlan.durationDays = 3))],
     ['MDE_OUT_OF_RANGE', change((c) => (c.analysisPlan.mde = 0.9))],
-    ['UNDERPOWERED', change((c) => ((c.allocationPercent = 1), (c.rampPlan = { stages: [] }), (c.analysisPlan.durationDays = 7)))],
+    // 10% of 40 000/day without a ramp: 51 102 units need 13 days, so the patch plans 14.
+    ['UNDERPOWERED', change((c) => ((c.rampPlan = { stages: [] }), (c.analysisPlan.durationDays = 7)))],
+    // latency-ms at a 0.5% relative margin needs 93 173 per arm under the always-valid default (python3:
+    // 2·6400·(3.03521 + z_{0.9})²/1.6², power 1 − 0.2/2 with one non-inferiority guardrail): 186 346 units,
+    // 1 + 1 + 8.6 days through the ramp 10→25→50% of 40 000/day, beyond 7 days; the patch plans 14.
+    [
+      'GUARDRAIL_UNDERPOWERED',
+      change((c) => {
+        c.guardrails = [
+          { metricId: 'crash-rate', margin: 0.02, test: 'no_deterioration' },
+          { metricId: 'latency-ms', margin: 0.005 },
+        ];
+        c.analysisPlan.durationDays = 7;
+      }),
+    ],
   ];
 
   it.each(cases)('%s', (code, config, extra = {}) => {
@@ -244,6 +258,73 @@ describe('ramp, freeze windows, direction', () => {
       change((c) => ((c.allocationPercent = 1), (c.rampPlan = { stages: [] }), (c.analysisPlan.durationDays = 7))),
       'UNDERPOWERED',
     );
-    expect(f.message).toMatch(/about \d+ days at 1%/);
+    expect(f.message).toMatch(/about \d+ days through the ramp 1% of 40000\/day/);
+  });
+});
+
+describe('guardrails are planned, not hoped for', () => {
+  const gp = (g: Config['guardrails']) => change((c) => ((c.guardrails = g), (c.analysisPlan.durationDays = 7)));
+
+  it('GUARDRAIL_UNDERPOWERED: crash-rate shown non-inferior at 2% needs millions of units; the fix is the test the policy allows', () => {
+    const [f] = only(gp([{ metricId: 'crash-rate', margin: 0.02 }]), 'GUARDRAIL_UNDERPOWERED');
+    // python3: 2·0.004·0.996·(3.03521 + z_{0.9})²/(0.02·0.004)² = 23 199 856 per arm, 46 399 712 in total.
+    expect(f.message).toContain('23199856 per arm');
+    expect(f.message).toContain('46399712 units');
+    expect(f.patch).toEqual([{ op: 'replace', path: '/guardrails/0/test', value: 'no_deterioration' }]);
+    const strict = policy({ requiredGuardrails: [{ metricId: 'crash-rate', maxMargin: 0.02, marginType: 'relative', test: 'non_inferiority' }] });
+    const [g] = only(gp([{ metricId: 'crash-rate', margin: 0.02 }]), 'GUARDRAIL_UNDERPOWERED', { policy: strict });
+    expect(g.patch).toBeUndefined();
+    expect(g.fix).toContain('the policy allows neither');
+  });
+
+  it('GUARDRAIL_UNDERPOWERED offers the margin the plan can show when duration cannot fix it', () => {
+    const tight = policy({ maxDurationDays: 7 });
+    const [f] = only(gp([{ metricId: 'latency-ms', margin: 0.005 }]), 'GUARDRAIL_UNDERPOWERED', { policy: tight });
+    // 7 days through the ramp give 4000 + 10 000 + 5·20 000 = 114 000 units, 57 000 per arm; δ scales with
+    // 1/√n: 0.005·√(93 173/57 000) = 0.00639, rounded up to 2 significant digits.
+    expect(f.patch).toEqual([{ op: 'replace', path: '/guardrails/0/margin', value: 0.0064 }]);
+    const fixed = gp([{ metricId: 'latency-ms', margin: 0.0064 }]);
+    expect(only(fixed, 'GUARDRAIL_UNDERPOWERED', { policy: tight })).toEqual([]);
+  });
+
+  it('an absolute margin is sized in the metric unit', () => {
+    // 1.6 ms absolute on latency-ms is the same 0.5% of 320 ms: the same need.
+    const [f] = only(gp([{ metricId: 'latency-ms', margin: 1.6, marginType: 'absolute' }]), 'GUARDRAIL_UNDERPOWERED');
+    expect(f.message).toContain('93173 per arm');
+  });
+
+  it('GUARDRAIL_MARGIN_ABOVE_POLICY converts margin types with the baseline and refuses a weaker test', () => {
+    const abs = policy({ requiredGuardrails: [{ metricId: 'crash-rate', maxMargin: 0.0001, marginType: 'absolute', test: 'non_inferiority' }] });
+    // 2% of the 0.004 baseline is 0.00008 absolute: within 0.0001.
+    expect(only(gp([{ metricId: 'crash-rate', margin: 0.02 }]), 'GUARDRAIL_MARGIN_ABOVE_POLICY', { policy: abs })).toEqual([]);
+    // 3% is 0.00012: above.
+    const [f] = only(gp([{ metricId: 'crash-rate', margin: 0.03 }]), 'GUARDRAIL_MARGIN_ABOVE_POLICY', { policy: abs });
+    expect(f.patch).toEqual([
+      { op: 'replace', path: '/guardrails/0/margin', value: 0.0001 },
+      { op: 'replace', path: '/guardrails/0/marginType', value: 'absolute' },
+    ]);
+    const [w] = only(gp([{ metricId: 'crash-rate', margin: 0.00005, marginType: 'absolute', test: 'no_deterioration' }]), 'GUARDRAIL_MARGIN_ABOVE_POLICY', {
+      policy: abs,
+    });
+    expect(w).toMatchObject({ path: '$.guardrails[0].test', patch: [{ op: 'replace', path: '/guardrails/0/test', value: 'non_inferiority' }] });
+    expect(only(gp([{ metricId: 'crash-rate', margin: 0.02, test: 'no_deterioration' }]), 'GUARDRAIL_MARGIN_ABOVE_POLICY')).toEqual([]);
+  });
+
+  it('refuses a relative margin above 1 on any guardrail', () => {
+    const [f] = only(
+      gp([
+        { metricId: 'crash-rate', margin: 0.02, test: 'no_deterioration' },
+        { metricId: 'latency-ms', margin: 1.5 },
+      ]),
+      'GUARDRAIL_MARGIN_ABOVE_POLICY',
+    );
+    expect(f).toMatchObject({ severity: 'error', path: '$.guardrails[1].margin' });
+  });
+
+  it('REQUIRED_GUARDRAIL adds the guardrail with the test and margin type the policy states', () => {
+    const [f] = only(gp([]), 'REQUIRED_GUARDRAIL');
+    expect(f.patch).toEqual([
+      { op: 'add', path: '/guardrails/-', value: { metricId: 'crash-rate', margin: 0.02, marginType: 'relative', test: 'no_deterioration' } },
+    ]);
   });
 });

@@ -34,8 +34,8 @@ function validConfig(): Config {
     ],
     allocationPercent: 10,
     successMetrics: ['stream-rate'],
-    guardrails: [{ metricId: 'crash-rate', margin: 0.02 }],
-    analysisPlan: { durationDays: 14 },
+    guardrails: [{ metricId: 'crash-rate', margin: 0.02, test: 'no_deterioration' }],
+    analysisPlan: { durationDays: 14, mde: 0.05 },
   };
 }
 
@@ -83,7 +83,7 @@ describe('validateExperimentConfig', () => {
     expect(r.config?.analysisPlan).toEqual({
       alpha: 0.05,
       power: 0.8,
-      mde: 0.02,
+      mde: 0.05,
       durationDays: 14,
       sequential: true,
       correction: 'holm',
@@ -322,33 +322,45 @@ describe('validateExperimentConfig', () => {
       ).toEqual([]);
   });
 
-  it('UNDERPOWERED warns with the power numbers from the closed-form sample size', () => {
+  it('UNDERPOWERED warns with the power numbers from the closed-form sample size (fixed horizon)', () => {
     const r = run(
       withChange((c) => {
         c.allocationPercent = 1;
         c.analysisPlan.durationDays = 7;
+        c.analysisPlan.sequential = false;
       }),
     );
     const [f] = r.findings.filter((x) => x.code === 'UNDERPOWERED');
     expect(f).toMatchObject({ severity: 'warning', path: '$.analysisPlan' });
     expect(r.valid).toBe(true);
 
-    // n per arm = 2·(z_{0.975} + z_{0.8})²·σ²/δ² for stream-rate: p = 0.32, σ² = p(1-p), δ = 2% of p.
+    // n per arm = 2·(z_{0.975} + z_{0.8})²·σ²/δ² for stream-rate: p = 0.32, σ² = p(1-p), δ = 5% of p.
     const z975 = 1.959963984540054;
     const z80 = 0.8416212335729143;
     const variance = 0.32 * 0.68;
-    const delta = 0.02 * 0.32;
+    const delta = 0.05 * 0.32;
     const perArm = Math.ceil((2 * (z975 + z80) ** 2 * variance) / delta ** 2);
+    expect(perArm).toBe(13_344); // python3: ceil(2·0.2176·(1.959964 + 0.841621)²/0.016²)
     const perDay = (40_000 * 1) / 100;
-    expect(r.power).toEqual({
+    expect(r.power).toMatchObject({
       requiredPerArm: perArm,
       requiredTotal: perArm * 2,
       expectedUnits: perDay * 7,
       daysNeeded: Math.ceil((perArm * 2) / perDay),
       metricId: 'stream-rate',
+      method: 'fixed-horizon',
     });
     expect(f.message).toContain(String(perArm * 2));
     expect(f.fix).toContain(`${Math.ceil((perArm * 2) / perDay)} days`);
+  });
+
+  it('UNDERPOWERED sizes the always-valid default so the confidence sequence clears the mde with the stated power', () => {
+    const r = run(withChange((c) => ((c.allocationPercent = 1), (c.analysisPlan.durationDays = 7))));
+    // At the tuned n the sequence's half-width is c·SE with x = −2 ln α + ln(1 − 2 ln α) and
+    // c = sqrt(2(x + 1)/x · (½ ln(1 + x) − ln α)) (Waudby-Smith et al. 2023; GrowthBook's ρ): c(0.05) = 3.0352 (python3).
+    // n = 2σ²(c + z_0.8)²/δ² = 25 551 per arm for stream-rate at mde 5% (python3, same formula).
+    expect(r.power).toMatchObject({ requiredPerArm: 25_551, requiredTotal: 51_102, method: 'always-valid', metricId: 'stream-rate' });
+    expect(r.findings.find((x) => x.code === 'UNDERPOWERED')!.message).toContain('51102 units');
   });
 
   it('UNDERPOWERED sizes the total by the smallest arm', () => {
@@ -363,7 +375,7 @@ describe('validateExperimentConfig', () => {
 
   it('no UNDERPOWERED at 10% for 14 days on home', () => {
     const r = run(validConfig());
-    expect(r.power!.expectedUnits).toBe(560_000);
+    expect(r.power!.expectedUnits).toBe(56_000); // 10% of 40 000/day for 14 days
     expect(r.power!.expectedUnits).toBeGreaterThanOrEqual(r.power!.requiredTotal);
   });
 

@@ -1,6 +1,7 @@
 import type { EventRepo } from '../../store/event-repo.js';
 import type { Db } from '../../store/db.js';
 import type { Logger } from '../../logger.js';
+import type { Clock } from '../../systems/clock.js';
 
 export interface Pending {
   experimentId: string;
@@ -29,7 +30,7 @@ export class ExposureBuffer {
     private readonly db: Db,
     private readonly events: EventRepo,
     private readonly logger: Logger,
-    private readonly opts: { maxQueued?: number; flushMs?: number; flushAt?: number; sink?: ExposureSink } = {},
+    private readonly opts: { maxQueued?: number; flushMs?: number; flushAt?: number; sink?: ExposureSink; clock?: Clock } = {},
   ) {}
 
   add(p: Pending): void {
@@ -56,7 +57,7 @@ export class ExposureBuffer {
     const batch = [...this.queue.values()];
     if (this.opts.sink) return this.send(batch);
     try {
-      const now = new Date().toISOString();
+      const now = (this.opts.clock?.now() ?? new Date()).toISOString(); // the injected clock: a simulated day's snapshot is that day's
       this.db
         .transaction(() =>
           this.events.pipeline.batch(now, () => {

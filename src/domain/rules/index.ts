@@ -21,7 +21,7 @@ import {
   requiredGuardrailRule,
   unknownMetricRule,
 } from './metrics.js';
-import { durationRule, mdeRangeRule, powerSummary, underpoweredRule, type PowerSummary } from './power.js';
+import { durationRule, guardrailUnderpoweredRule, mdeRangeRule, powerSummary, underpoweredRule, type PowerSummary } from './power.js';
 import { firstStageCapRule, rampAbovePolicyRule, rampOffPlanRule, rampStagesRule } from './ramp.js';
 import { keyNamingRule, schemaRule } from './schema.js';
 import type { Rule, ValidationContext } from './types.js';
@@ -72,6 +72,7 @@ export const RULES: Rule[] = [
   durationRule,
   mdeRangeRule,
   underpoweredRule,
+  guardrailUnderpoweredRule,
 ];
 
 export interface ValidationResult {

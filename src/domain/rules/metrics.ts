@@ -60,6 +60,11 @@ export const duplicateMetricRule = defineRule({
   },
 });
 
+type RequiredGuardrail = ValidationContext['policy']['requiredGuardrails'][number];
+
+/** The guardrail entry a required guardrail asks for: its maximum margin, and the weakest test the policy allows. */
+const requiredEntry = (r: RequiredGuardrail) => ({ metricId: r.metricId, margin: r.maxMargin, marginType: r.marginType, test: r.test });
+
 const missingRequired = (c: ExperimentConfig, ctx: ValidationContext) =>
   ctx.policy.requiredGuardrails.filter((r) => !c.guardrails.some((g) => g.metricId === r.metricId));
 
@@ -75,9 +80,9 @@ export const requiredGuardrailRule = defineRule({
       finding(
         requiredGuardrailRule,
         '$.guardrails',
-        `the ${c.surfaceId} policy requires guardrail '${r.metricId}' (margin ≤ ${r.maxMargin})`,
-        `Add {"metricId":"${r.metricId}","margin":${r.maxMargin}} to guardrails.`,
-        [{ op: 'add', path: '/guardrails/-', value: { metricId: r.metricId, margin: r.maxMargin } }],
+        `the ${c.surfaceId} policy requires guardrail '${r.metricId}' (${r.test}, ${r.marginType} margin ≤ ${r.maxMargin})`,
+        `Add ${JSON.stringify(requiredEntry(r))} to guardrails.`,
+        [{ op: 'add', path: '/guardrails/-', value: requiredEntry(r) }],
       ),
     ),
 });
@@ -98,7 +103,7 @@ export const missingGuardrailRule = defineRule({
     const fillers = [...ctx.metrics.values()]
       .filter((m) => m.isGuardrail && !taken.has(m.id))
       .slice(0, Math.max(0, min - c.guardrails.length - required.length));
-    const examples = [...required.map((r) => ({ metricId: r.metricId, margin: r.maxMargin })), ...fillers.map((m) => ({ metricId: m.id, margin: 0.02 }))];
+    const examples = [...required.map(requiredEntry), ...fillers.map((m) => ({ metricId: m.id, margin: 0.02 }))];
     // Required ones come with REQUIRED_GUARDRAIL's patch; this one adds only the fillers, so the patches never overlap.
     const patch = fillers.map((m) => ({ op: 'add' as const, path: '/guardrails/-', value: { metricId: m.id, margin: 0.02 } }));
     return [
@@ -113,26 +118,63 @@ export const missingGuardrailRule = defineRule({
   },
 });
 
+/** A margin restated in `to` units with the metric's baseline (relative = absolute / |baseline|). */
+function convertMargin(margin: number, from: 'relative' | 'absolute', to: 'relative' | 'absolute', baseline: number | undefined): number | null {
+  if (from === to) return margin;
+  if (!baseline) return null;
+  return from === 'relative' ? margin * Math.abs(baseline) : margin / Math.abs(baseline);
+}
+
 export const guardrailMarginRule = defineRule({
   code: 'GUARDRAIL_MARGIN_ABOVE_POLICY',
   family: 'metrics',
   severity: 'error',
-  rationale: 'A wide non-inferiority margin lets a real regression pass as "not worse"; the policy caps it per required guardrail.',
-  fix: 'Lower the margin to the policy maximum for that guardrail.',
+  rationale:
+    'A wide margin lets a real regression pass as "not worse", and a weaker test than the policy asks lets it pass unproven; the policy caps both per required guardrail.',
+  fix: 'Lower the margin to the policy maximum for that guardrail (in its marginType), use the test the policy requires, and keep relative margins at most 1.',
   patchable: true,
   check: (c, ctx) =>
     c.guardrails.flatMap((g, i) => {
       const r = ctx.policy.requiredGuardrails.find((x) => x.metricId === g.metricId);
-      if (!r || g.margin <= r.maxMargin) return [];
-      return [
-        finding(
-          guardrailMarginRule,
-          `$.guardrails[${i}].margin`,
-          `margin ${g.margin} on '${g.metricId}' exceeds the policy maximum ${r.maxMargin}`,
-          `Set the margin to at most ${r.maxMargin}.`,
-          [{ op: 'replace', path: `/guardrails/${i}/margin`, value: r.maxMargin }],
-        ),
-      ];
+      const out: Finding[] = [];
+      const type = g.marginType ?? 'relative';
+      if (r) {
+        const stated = convertMargin(g.margin, type, r.marginType, ctx.metrics.get(g.metricId)?.baselineMean);
+        if (stated === null || stated > r.maxMargin * (1 + 1e-9))
+          out.push(
+            finding(
+              guardrailMarginRule,
+              `$.guardrails[${i}].margin`,
+              `margin ${g.margin} (${type}) on '${g.metricId}' exceeds the policy maximum ${r.maxMargin} (${r.marginType})${stated !== null && type !== r.marginType ? `: it is ${Number(stated.toPrecision(3))} ${r.marginType} at the catalog baseline` : ''}`,
+              `Set the margin to at most ${r.maxMargin} with marginType "${r.marginType}".`,
+              [
+                { op: 'replace', path: `/guardrails/${i}/margin`, value: r.maxMargin },
+                ...(type !== r.marginType ? [{ op: 'replace' as const, path: `/guardrails/${i}/marginType`, value: r.marginType }] : []),
+              ],
+            ),
+          );
+        if (g.test === 'no_deterioration' && r.test === 'non_inferiority')
+          out.push(
+            finding(
+              guardrailMarginRule,
+              `$.guardrails[${i}].test`,
+              `the ${c.surfaceId} policy requires '${g.metricId}' to be shown non-inferior; "no_deterioration" is weaker`,
+              'Set test to "non_inferiority".',
+              [{ op: 'replace', path: `/guardrails/${i}/test`, value: 'non_inferiority' }],
+            ),
+          );
+      } else if (type === 'relative' && g.margin > 1) {
+        out.push(
+          finding(
+            guardrailMarginRule,
+            `$.guardrails[${i}].margin`,
+            `a relative margin of ${g.margin} on '${g.metricId}' tolerates more than doubling it`,
+            'Set a relative margin of at most 1, or state it with marginType "absolute" in the metric\'s unit.',
+            [{ op: 'replace', path: `/guardrails/${i}/margin`, value: 1 }],
+          ),
+        );
+      }
+      return out;
     }),
 });
 
