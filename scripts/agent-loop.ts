@@ -22,6 +22,8 @@ export interface LoopOptions {
   confirmationReason?: string;
   goal?: string;
   surfaceId?: string;
+  /** plan_experiment's change hints (default: sh-focus in shelf-2 of home). */
+  change?: { operation: string; slots: string[]; content?: string[] };
 }
 
 export interface LoopResult {
@@ -50,7 +52,9 @@ export async function runAgentLoop(o: LoopOptions): Promise<LoopResult> {
 
   const goal = o.goal ?? 'More people start listening from Home when they see a focus shelf';
   const surfaceId = o.surfaceId ?? 'home';
-  const plan = await call('plan_experiment', { goal, surfaceId, owner: 'demo-agent' });
+  // Structured hints say what to test; the goal is only the hypothesis.
+  const change = o.change ?? { operation: 'replace', slots: ['shelf-2'], content: ['sh-focus'] };
+  const plan = await call('plan_experiment', { goal, surfaceId, change, owner: 'demo-agent' });
 
   // The deliberate mistake: drop the guardrails and start far above the first-stage cap.
   const mistaken = { ...plan.config, guardrails: [], allocationPercent: 30, rampPlan: { stages: [] } };

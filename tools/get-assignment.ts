@@ -22,7 +22,14 @@ export const getAssignment = defineTool({
     experiments: z.array(
       z.object({ experimentId: z.string(), experimentKey: z.string(), inExperiment: z.boolean(), variant: z.string().nullable(), reason: z.string() }),
     ),
-    layout: z.array(z.object({ slotId: z.string(), contentId: z.string(), experimentId: z.string().nullable(), variant: z.string().nullable() })),
+    layout: z.array(
+      z.object({
+        slotId: z.string(),
+        contentId: z.string().nullable().describe('null: the slot is empty or hidden'),
+        experimentId: z.string().nullable(),
+        variant: z.string().nullable(),
+      }),
+    ),
   }),
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   handler: ({ surfaceId, unitId, platform }, ctx) => {

@@ -1,32 +1,34 @@
 import { z } from 'zod';
+import { ChangeHintSchema, PlanRequestSchema } from '../src/domain/plan-hints.js';
 import { ExperimentConfigSchema, FindingSchema, JsonPatchOperationSchema } from '../src/domain/schemas.js';
 import { defineTool } from '../src/mcp/define-tool.js';
 import { quoted } from '../src/mcp/data-text.js';
 import { PowerSchema } from './validate-config.js';
 
+const LayoutSchema = z.record(z.string(), z.string().nullable()).describe('slot id → content id (null: empty or hidden)');
+
 export const planExperiment = defineTool({
   name: 'plan_experiment',
   title: 'Plan an experiment (generator)',
   description: [
-    "Drafts a complete experiment config from a goal in words and a surface, with safe defaults: control = the surface's current layout, a treatment in a free slot with content it accepts, the success metric matched from the catalog, the policy's required guardrails, an MDE-driven sample size and duration from the surface's traffic and the metric's baseline variance, and a ramp plan within the policy caps.",
-    'Returns the config, why each choice was made (rationale), and its validation. Stores nothing: review or adjust the config, then create_experiment with it.',
-    'Optional hints steer it: metricId, mde, durationDays, slotIds, contentIds, key, owner. Call list_surfaces first to pick the surface; sealab://metrics and sealab://content list what can be hinted.',
+    "Drafts a complete experiment config for a layout change on a surface, with safe defaults: control = the current layout, a treatment from structured hints (change: replace, swap, move, reorder, add or remove on named slots), compiled to slot overrides; the policy's required guardrails; a default success metric unless metricId is given; the smallest allocation whose ramp reaches the sample within the duration, with ramp stages within the policy caps and days per stage.",
+    'The goal is only the hypothesis: nothing is guessed from its words. Without change, a client that supports sampling is asked to propose it (judged by validation like any input); otherwise the error lists the slots and the hints needed.',
+    'Returns the config, the rendered layouts, the rationale, the sample per ramp stage and its validation. Stores nothing: then create_experiment. Call list_surfaces first; sealab://content lists content ids.',
   ].join('\n'),
-  inputSchema: z.object({
-    goal: z.string().min(3).max(500).describe('What to learn or improve, in words, e.g. "more people start listening from Home with a focus shelf"'),
-    surfaceId: z.string().describe('Surface id, e.g. "home"'),
-    metricId: z.string().optional().describe('Success metric to use instead of the matched one, e.g. "stream-rate"'),
-    mde: z.number().gt(0).lt(10).optional().describe('Minimum detectable effect, relative, e.g. 0.03 for 3%'),
-    durationDays: z.number().int().min(1).max(180).optional().describe('Planned duration, e.g. 14; the allocation is sized to fit it'),
-    slotIds: z.array(z.string()).max(10).optional().describe('Slots to consider, e.g. ["shelf-2"]'),
-    contentIds: z.array(z.string()).max(20).optional().describe('Content to consider for the treatment, e.g. ["sh-focus"]'),
-    key: z.string().optional().describe('Experiment key to use, e.g. "home-focus-shelf"'),
-    owner: z.string().max(120).optional().describe('Accountable team or person, e.g. "home-team"'),
-  }),
+  inputSchema: PlanRequestSchema,
   outputSchema: z.object({
     config: ExperimentConfigSchema,
     rationale: z.array(z.string()).describe('Why each choice was made'),
-    sample: z.object({ requiredPerArm: z.number(), requiredTotal: z.number(), unitsPerDay: z.number(), daysNeeded: z.number().nullable() }),
+    layouts: z.record(z.string(), LayoutSchema).describe('What each variant renders'),
+    hints: ChangeHintSchema.extend({
+      from: z.enum(['caller', 'client_model']).describe("Who gave the change: the caller, or the client's model through sampling"),
+    }),
+    sample: z.object({
+      requiredPerArm: z.number(),
+      requiredTotal: z.number(),
+      stages: z.array(z.object({ percent: z.number(), unitsPerDay: z.number(), days: z.number().nullable() })).describe('Days at each ramp stage'),
+      totalDays: z.number().nullable().describe('Days to the planned sample through the ramp; null when it is never reached'),
+    }),
     validation: z.object({
       valid: z.boolean(),
       findings: z.array(FindingSchema),
@@ -37,13 +39,18 @@ export const planExperiment = defineTool({
   }),
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   handler: (args, ctx) => {
-    const p = ctx.app.generator.plan(args);
+    const g = ctx.app.generator;
+    let req = args;
+    if (!args.change) {
+      const step = ctx.sample(g.hintQuestion(args));
+      if (step.kind === 'ask') return step.ask;
+      if (step.kind === 'answered') req = { ...args, change: g.hintsFromModel(args, step.text) };
+    }
+    const p = g.plan(req, req === args ? 'caller' : 'client_model');
     const v = p.validation;
     return {
       structured: {
-        config: p.config,
-        rationale: p.rationale,
-        sample: p.sample,
+        ...p,
         validation: { valid: v.valid, findings: v.findings, fixPatch: v.fixPatch, power: v.power ?? null, policyVersion: v.policyVersion },
       },
       text: [

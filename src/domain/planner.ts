@@ -1,5 +1,7 @@
-import { bucketsForPercent, freeRanges, rangesSize } from './assignment.js';
+import { freeRanges, rangesSize } from './assignment.js';
+import { compileLayout, describeLayout, renderLayout, type Layout } from './layout.js';
 import type { SurfacePolicy } from './policy.js';
+import type { ChangeHint, PlanRequest } from './plan-hints.js';
 import { conflicts, holdbackRanges } from './rules/index.js';
 import {
   ExperimentConfigSchema,
@@ -7,78 +9,39 @@ import {
   type ContentItem,
   type Experiment,
   type ExperimentConfig,
+  type ExperimentConfigInput,
+  type LayoutChange,
   type Metric,
-  type Slot,
   type Surface,
 } from './schemas.js';
-import { requiredSampleSizePerArm } from './stats/index.js';
+import { sizeExperiment, type SampleSizing } from './sizing.js';
 
-/** What an agent asks the generator for: a goal in words and a surface, plus optional hints. */
-export interface PlanRequest {
-  goal: string;
-  surfaceId: string;
-  metricId?: string;
-  mde?: number;
-  durationDays?: number;
-  slotIds?: string[];
-  contentIds?: string[];
-  key?: string;
-  owner?: string;
-}
+export type { PlanRequest } from './plan-hints.js';
 
 export interface PlanContext {
   surface: Surface;
   metrics: Metric[];
   content: ContentItem[];
+  /** The surface's current default layout: what control shows and what the change compiles against. */
+  baseLayout: Layout;
   /** Running or paused experiments on the surface. */
   active: Experiment[];
   policy: SurfacePolicy;
   existingKeys: Set<string>;
 }
 
+/** Where the change hint came from: the caller, or the client's model through sampling. */
+export type HintSource = 'caller' | 'client_model';
+
 export interface Plan {
   config: ExperimentConfig;
   /** Why each choice was made, one line each. */
   rationale: string[];
-  sample: { requiredPerArm: number; requiredTotal: number; unitsPerDay: number; daysNeeded: number | null };
+  /** What each variant renders: slot → content (null: empty). */
+  layouts: Record<string, Layout>;
+  hints: ChangeHint & { from: HintSource };
+  sample: { requiredPerArm: number; requiredTotal: number; stages: { percent: number; unitsPerDay: number; days: number | null }[]; totalDays: number | null };
 }
-
-const STOP = new Set(
-  'a an and any at be by do for from get i in is it least make more most of on one or our per people share since so than that the their them this to units unit user users via we what when which who will with first exposed surface'.split(
-    ' ',
-  ),
-);
-/** A few everyday words for what the demo catalog measures; unknown words still match by overlap. */
-const SYNONYMS: Record<string, string[]> = {
-  listen: ['stream', 'play'],
-  play: ['stream', 'listen'],
-  stream: ['listen', 'play'],
-  tap: ['click'],
-  click: ['tap'],
-  return: ['retention', 'active'],
-  retain: ['retention'],
-  like: ['save'],
-  library: ['save'],
-  work: ['focus'],
-  study: ['focus'],
-  concentrat: ['focus'],
-};
-
-/** Lowercase word stems (crude suffix stripping is enough to match "listening" with "listen"). */
-export function tokens(text: string, synonyms = true): Set<string> {
-  const out = new Set<string>();
-  for (const raw of text.toLowerCase().split(/[^a-z0-9]+/)) {
-    if (raw.length < 3 || STOP.has(raw)) continue;
-    const stem = stemOf(raw);
-    out.add(stem);
-    if (synonyms) for (const s of SYNONYMS[stem] ?? []) out.add(stemOf(s));
-  }
-  return out;
-}
-
-const stemOf = (word: string) => (word.length > 4 ? word.replace(/(ing|ed|s)$/, '') : word);
-
-const overlap = (a: Set<string>, b: Set<string>) => [...a].filter((x) => b.has(x)).length;
 
 const slug = (text: string) =>
   text
@@ -86,128 +49,149 @@ const slug = (text: string) =>
     .replace(/[^a-z0-9]+/g, '-')
     .replace(/^-+|-+$/g, '');
 
-/** Pure generator: a complete draft config with safe defaults, and the reasons for each choice. */
-export function planExperimentConfig(req: PlanRequest, ctx: PlanContext): Plan {
+/**
+ * Pure generator: a complete draft from structured hints, with safe defaults and the reason for each
+ * choice. The goal text is only the hypothesis; nothing is matched from its words.
+ */
+export function planExperimentConfig(req: PlanRequest, hint: ChangeHint & { from: HintSource }, changes: LayoutChange[], note: string, ctx: PlanContext): Plan {
   const goal = stripControl(req.goal).slice(0, 500);
-  const words = tokens(goal);
+  const s = ctx.surface;
   const rationale: string[] = [];
-  const metric = pickMetric(req, ctx, words, rationale);
-  const { slot, item } = pickTreatment(req, ctx, tokens(goal, false), rationale);
-  rationale.push(`control: the current layout, where ${slot.id} shows '${slot.defaultContentId}' (no overrides)`);
-  const guardrails = pickGuardrails(ctx, metric, rationale);
-  const mde = clamp(req.mde ?? 0.02, ctx.policy.mdeRange.min, ctx.policy.mdeRange.max);
-  const sizing = size(req, ctx, metric, mde, slot, rationale);
-  const start = Math.min(ctx.policy.firstStageCapPercent, sizing.target);
-  const stages: number[] = [];
-  for (let x = start * 2; x < sizing.target; x *= 2) stages.push(x);
-  if (sizing.target > start) stages.push(sizing.target);
+  const compiled = compileLayout(changes, s, ctx.baseLayout, new Map(ctx.content.map((c) => [c.id, c])));
   rationale.push(
-    `ramp: start at ${start}% (policy first-stage cap ${ctx.policy.firstStageCapPercent}%), then ${stages.length ? stages.map((s) => `${s}%`).join(' → ') : 'stay there'}`,
+    `treatment: ${hint.operation} on ${hint.slots.join(', ')} (${note}), from the ${hint.from === 'client_model' ? "client's model (sampling), judged by validation like any input" : 'hints given'}; compiled to ${compiled.overrides.length} slot override(s) against the current layout`,
   );
-  const key = uniqueKey(req.key ?? `${ctx.surface.id}-${slug(item.id)}-${slug(metric.id)}`.slice(0, 56), ctx.existingKeys);
-  const config = ExperimentConfigSchema.parse({
-    key,
-    name: (goal || `${item.title} in ${slot.name}`).slice(0, 120),
-    hypothesis: `Showing ${item.title} in ${slot.name} on ${ctx.surface.name} will ${metric.direction} ${metric.name}. Goal: ${goal}`.slice(0, 2000),
+  rationale.push(`control: the current layout (${describeLayout(s, ctx.baseLayout)}); treatment: ${describeLayout(s, compiled.rendered)}`);
+  const metric = pickMetric(req, ctx, rationale);
+  const mde = clamp(req.mde ?? 0.02, ctx.policy.mdeRange.min, ctx.policy.mdeRange.max);
+  const draft: ExperimentConfigInput = {
+    key: uniqueKey(req.key ?? `${s.id}-${hint.operation}-${slug(hint.slots.join('-'))}`.slice(0, 56), ctx.existingKeys),
+    name: goal.slice(0, 120) || `${hint.operation} on ${s.name}`,
+    hypothesis: `${hint.operation} ${hint.slots.join(', ')} on ${s.name} will ${metric.direction} ${metric.name}. Goal: ${goal}`.slice(0, 2000),
     owner: stripControl(req.owner ?? '').slice(0, 120) || 'unassigned',
-    surfaceId: ctx.surface.id,
+    surfaceId: s.id,
     variants: [
       { key: 'control', isControl: true, weight: 50, overrides: [] },
-      { key: 'treatment', isControl: false, weight: 50, overrides: [{ slotId: slot.id, contentId: item.id }] },
+      { key: 'treatment', isControl: false, weight: 50, layout: changes, overrides: compiled.overrides },
     ],
-    allocationPercent: start,
-    rampPlan: { stages },
-    targeting: {},
     successMetrics: [metric.id],
-    guardrails,
-    analysisPlan: { alpha: 0.05, power: 0.8, mde, durationDays: sizing.durationDays, sequential: true },
-  });
-  return { config, rationale, sample: sizing.sample };
+    guardrails: requiredGuardrails(ctx.policy),
+    analysisPlan: { alpha: 0.05, power: 0.8, mde, durationDays: req.durationDays ?? weeks(ctx.policy.minDurationDays), sequential: true },
+  };
+  const sized = allocate(req, draft, ctx, rationale);
+  const config = withExtraGuardrails(sized.config, metric, ctx, rationale);
+  const sizing = sizeOf(config, ctx);
+  rationale.push(
+    `sample: ${sizing.requiredTotal} units in total (${sizing.requiredPerArm} per arm, binding metric ${sizing.bindingMetricId ?? 'none'}); ramp ${sizing.stages.map((x) => `${x.percent}% for ${x.days ?? '∞'} day(s) (${x.unitsPerDay}/day)`).join(' → ')}; total ${sizing.totalDays ?? '∞'} days, planned as ${config.analysisPlan.durationDays} (whole weeks, policy ${ctx.policy.minDurationDays}–${ctx.policy.maxDurationDays})${(sizing.totalDays ?? Infinity) > config.analysisPlan.durationDays ? ' — still underpowered: accept a larger mde, a longer duration or more traffic' : ''}`,
+  );
+  return {
+    config,
+    rationale,
+    layouts: { control: ctx.baseLayout, treatment: renderLayout(ctx.baseLayout, compiled.overrides) },
+    hints: hint,
+    sample: {
+      requiredPerArm: sizing.requiredPerArm,
+      requiredTotal: sizing.requiredTotal,
+      stages: sizing.stages.map(({ percent, unitsPerDay, days }) => ({ percent, unitsPerDay, days })),
+      totalDays: sizing.totalDays,
+    },
+  };
 }
 
-function pickMetric(req: PlanRequest, ctx: PlanContext, words: Set<string>, rationale: string[]): Metric {
+/** The asked-for metric, else a simple explainable default: the non-guardrail binary metric cheapest to power (lowest variance relative to its mean). */
+function pickMetric(req: PlanRequest, ctx: PlanContext, rationale: string[]): Metric {
   const hinted = req.metricId ? ctx.metrics.find((m) => m.id === req.metricId) : undefined;
   if (hinted) {
     rationale.push(`success metric: ${hinted.id} (asked for)`);
     return hinted;
   }
-  const candidates = ctx.metrics.filter((m) => !m.isGuardrail);
-  const pool = candidates.length ? candidates : ctx.metrics;
-  const scored = pool.map((m, i) => ({ m, i, score: overlap(words, tokens(`${m.id} ${m.name} ${m.description}`)), binary: m.kind === 'binary' ? 1 : 0 }));
-  // Best overlap with the goal; binary metrics need the least traffic; then catalog order.
-  scored.sort((a, b) => b.score - a.score || b.binary - a.binary || a.i - b.i);
-  const best = scored[0].m;
+  const pool = ctx.metrics.filter((m) => !m.isGuardrail);
+  const binary = pool.filter((m) => m.kind === 'binary' && m.baselineMean !== 0);
+  const cost = (m: Metric) => m.baselineVariance / (m.baselineMean * m.baselineMean);
+  const best = [...binary].sort((a, b) => cost(a) - cost(b))[0] ?? pool[0] ?? ctx.metrics[0];
   rationale.push(
-    scored[0].score > 0
-      ? `success metric: ${best.id}, the catalog metric closest to the goal ("${best.name}", ${best.direction} is better)`
-      : `success metric: ${best.id}, no metric matched the goal's words; the first binary one is the cheapest to power`,
+    `success metric: ${best.id}${req.metricId ? ` ('${req.metricId}' is not in the catalog)` : ''}, the default: the non-guardrail binary metric that needs the fewest units for a relative MDE (lowest variance/mean²); pass metricId to choose another`,
   );
   return best;
 }
 
-function pickTreatment(req: PlanRequest, ctx: PlanContext, words: Set<string>, rationale: string[]): { slot: Slot; item: ContentItem } {
-  const s = ctx.surface;
-  const busy = (slot: Slot) => ctx.active.filter((e) => e.variants.some((v) => v.overrides.some((o) => o.slotId === slot.id))).length;
-  const slots = (req.slotIds?.length ? s.slots.filter((x) => req.slotIds!.includes(x.id)) : s.slots).filter((x) => busy(x) < ctx.policy.maxConcurrentPerSlot);
-  const items = (req.contentIds?.length ? ctx.content.filter((c) => req.contentIds!.includes(c.id)) : ctx.content).filter((c) =>
-    s.platforms.every((p) => c.platforms.includes(p)),
-  );
-  const pairs = slots.flatMap((slot) =>
-    items
-      .filter((it) => slot.accepts.includes(it.type) && it.id !== slot.defaultContentId)
-      .map((item) => ({ slot, item, score: overlap(words, tokens(`${item.id} ${item.title}`, false)), busy: busy(slot) })),
-  );
-  if (!pairs.length) {
-    const slot = slots[0] ?? s.slots[0];
-    const item = items.find((it) => slot.accepts.includes(it.type)) ?? ctx.content.find((it) => slot.accepts.includes(it.type)) ?? ctx.content[0];
-    rationale.push(`treatment: '${item.id}' in ${slot.id}; no free slot/content pair fits the hints, so validation will say what to change`);
-    return { slot, item };
-  }
-  pairs.sort((a, b) => b.score - a.score || a.busy - b.busy || a.slot.position - b.slot.position);
-  const { slot, item, score } = pairs[0];
-  rationale.push(
-    `treatment: '${item.id}' (${item.type}, "${item.title}") in ${slot.id}, which accepts ${slot.accepts.join('/')}${score ? ', matched from the goal' : ''}; available on every platform of ${s.id}${busy(slot) ? `; ${busy(slot)} experiment(s) already on the slot` : ', no experiment on the slot'}`,
-  );
-  return { slot, item };
+const requiredGuardrails = (p: SurfacePolicy) =>
+  p.requiredGuardrails.map((r) => ({
+    metricId: r.metricId,
+    margin: r.maxMargin,
+    ...('marginType' in r && r.marginType ? { marginType: r.marginType } : {}),
+    ...('test' in r && r.test ? { test: r.test } : {}),
+  }));
+
+const sizeOf = (c: ExperimentConfig, ctx: PlanContext): SampleSizing =>
+  sizeExperiment(c, { surface: ctx.surface, metrics: new Map(ctx.metrics.map((m) => [m.id, m])), policy: ctx.policy });
+
+/** Start at the first-stage cap (or the target), then double up to the target. */
+export function rampStages(start: number, target: number): number[] {
+  const stages: number[] = [];
+  for (let x = start * 2; x < target; x *= 2) stages.push(x);
+  if (target > start) stages.push(target);
+  return stages;
 }
 
-function pickGuardrails(ctx: PlanContext, metric: Metric, rationale: string[]): ExperimentConfig['guardrails'] {
-  const out = ctx.policy.requiredGuardrails.map((r) => ({ metricId: r.metricId, margin: r.maxMargin }));
-  for (const m of ctx.metrics) {
-    if (out.length >= Math.max(ctx.policy.minGuardrails, 2)) break;
-    if (m.isGuardrail && m.id !== metric.id && !out.some((g) => g.metricId === m.id)) out.push({ metricId: m.id, margin: 0.02 });
-  }
-  rationale.push(
-    `guardrails: ${out.map((g) => `${g.metricId} (margin ${g.margin})`).join(', ')}; the policy requires ${ctx.policy.requiredGuardrails.map((r) => r.metricId).join(', ') || 'none by name'} and at least ${ctx.policy.minGuardrails}`,
-  );
-  return out;
-}
-
-/** The smallest allocation that reaches the MDE's sample within the duration, from the surface's traffic and the metric's variance. */
-function size(req: PlanRequest, ctx: PlanContext, metric: Metric, mde: number, slot: Slot, rationale: string[]) {
-  const s = ctx.surface;
+/** The smallest target allocation whose ramp reaches the sample within the duration; the duration grows (whole weeks) only when none does. */
+function allocate(req: PlanRequest, draft: ExperimentConfigInput, ctx: PlanContext, rationale: string[]): { config: ExperimentConfig } {
   const p = ctx.policy;
-  const perArm = requiredSampleSizePerArm({ baselineMean: metric.baselineMean, baselineVariance: metric.baselineVariance, mde, alpha: 0.05, power: 0.8 });
-  const total = perArm * 2;
-  const probe = { surfaceId: s.id, variants: [{ overrides: [{ slotId: slot.id, contentId: '' }] }] } as unknown as ExperimentConfig;
+  const s = ctx.surface;
+  const probe = ExperimentConfigSchema.parse(draft);
   const taken = [...ctx.active.filter((e) => conflicts(e, probe)).flatMap((e) => e.buckets), ...holdbackRanges(ctx)];
   const freePct = Math.floor((1000 * rangesSize(freeRanges(s.bucketCount, taken))) / s.bucketCount) / 10;
   const ceiling = Math.min(p.maxAllocationPercent, freePct);
   const candidates = [...new Set([p.firstStageCapPercent, 10, 20, 25, 30, 40, 50, p.maxAllocationPercent])].filter((x) => x <= ceiling).sort((a, b) => a - b);
-  const limit = req.durationDays ?? p.maxDurationDays;
-  const perDayAt = (pct: number) => (s.dailyTraffic * bucketsForPercent(s.bucketCount, pct)) / s.bucketCount;
-  const daysAt = (pct: number) => (perDayAt(pct) > 0 ? Math.ceil(total / perDayAt(pct)) : Infinity);
-  const target = candidates.find((c) => daysAt(c) <= limit) ?? candidates[candidates.length - 1] ?? Math.max(ceiling, 0.01);
-  const days = daysAt(target);
-  const durationDays = req.durationDays ?? clamp(Number.isFinite(days) ? Math.ceil(days / 7) * 7 : p.maxDurationDays, p.minDurationDays, p.maxDurationDays);
-  rationale.push(
-    `sample: detecting a ${(mde * 100).toFixed(1)}% change in ${metric.id} (baseline ${+metric.baselineMean.toPrecision(4)}, variance ${+metric.baselineVariance.toPrecision(4)}) needs ${total} units; at ${target}% of ${s.dailyTraffic}/day that is ${Number.isFinite(days) ? days : '∞'} days, planned as ${durationDays} (whole weeks, policy ${p.minDurationDays}–${p.maxDurationDays}; a fixed-horizon size, as validate_config's power check)${daysAt(target) > durationDays ? ' — still underpowered: accept a larger mde or more traffic' : ''}`,
-  );
-  return {
-    target,
-    durationDays,
-    sample: { requiredPerArm: perArm, requiredTotal: total, unitsPerDay: Math.floor(perDayAt(target)), daysNeeded: Number.isFinite(days) ? days : null },
+  if (!candidates.length) candidates.push(Math.max(ceiling, 0.1));
+  const limit = probe.analysisPlan.durationDays;
+  const build = (target: number) => {
+    const start = Math.min(p.firstStageCapPercent, target);
+    return ExperimentConfigSchema.parse({ ...draft, allocationPercent: start, rampPlan: { stages: rampStages(start, target) } });
   };
+  let chosen = build(candidates[candidates.length - 1]);
+  for (const target of candidates) {
+    const c = build(target);
+    const days = sizeOf(c, ctx).totalDays;
+    if (days !== null && days <= limit) {
+      chosen = c;
+      break;
+    }
+  }
+  const total = sizeOf(chosen, ctx).totalDays;
+  if (req.durationDays === undefined && (total === null || total > limit))
+    chosen = {
+      ...chosen,
+      analysisPlan: { ...chosen.analysisPlan, durationDays: clamp(weeks(total ?? p.maxDurationDays), p.minDurationDays, p.maxDurationDays) },
+    };
+  const target = Math.max(chosen.allocationPercent, ...chosen.rampPlan.stages);
+  rationale.push(
+    `ramp: start at ${chosen.allocationPercent}% (policy first-stage cap ${p.firstStageCapPercent}%), then ${chosen.rampPlan.stages.length ? chosen.rampPlan.stages.map((x) => `${x}%`).join(' → ') : 'stay there (the start is already the target)'}; target ${target}%, the smallest of ${candidates.join('/')}% (≤ policy max ${p.maxAllocationPercent}%, ${freePct}% free) that reaches the sample within ${limit} days`,
+  );
+  return { config: chosen };
+}
+
+/** The policy's required guardrails, plus catalog guardrails whose need still fits the plan's duration. */
+function withExtraGuardrails(config: ExperimentConfig, metric: Metric, ctx: PlanContext, rationale: string[]): ExperimentConfig {
+  const want = Math.max(ctx.policy.minGuardrails, 2);
+  let out = config;
+  const left: string[] = [];
+  for (const m of ctx.metrics) {
+    if (out.guardrails.length >= want) break;
+    if (!m.isGuardrail || m.id === metric.id || out.guardrails.some((g) => g.metricId === m.id)) continue;
+    const next = ExperimentConfigSchema.parse({ ...out, guardrails: [...out.guardrails, { metricId: m.id, margin: 0.02 }] });
+    const sz = sizeOf(next, ctx);
+    const need = sz.needs.find((n) => n.metricId === m.id && n.role === 'guardrail');
+    const fits =
+      sz.totalDays !== null && sz.totalDays <= out.analysisPlan.durationDays && (!need || need.requiredPerArm !== null || need.test === 'no_deterioration');
+    if (fits) out = next;
+    else left.push(`${m.id} (${need?.requiredPerArm ? `${need.requiredPerArm}/arm` : 'cannot be sized'})`);
+  }
+  const req = ctx.policy.requiredGuardrails.map((r) => r.metricId);
+  rationale.push(
+    `guardrails: ${out.guardrails.map((g) => `${g.metricId} (${g.test ?? 'non_inferiority'}, margin ${g.margin}${g.marginType === 'absolute' ? ' absolute' : ''})`).join(', ')}; required by the policy: ${req.join(', ') || 'none by name'}, at least ${ctx.policy.minGuardrails}${left.length ? `; left out because their need does not fit ${out.analysisPlan.durationDays} days: ${left.join(', ')}` : ''}`,
+  );
+  return out;
 }
 
 function uniqueKey(base: string, taken: Set<string>): string {
@@ -216,4 +200,5 @@ function uniqueKey(base: string, taken: Set<string>): string {
   for (let n = 2; ; n++) if (!taken.has(`${clean}-${n}`)) return `${clean}-${n}`;
 }
 
+const weeks = (days: number) => Math.max(7, Math.ceil(days / 7) * 7);
 const clamp = (x: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, x));

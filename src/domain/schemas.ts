@@ -20,13 +20,18 @@ export const SafeText = (max: number) => z.string().overwrite(stripControl).min(
 export const Platform = z.enum(['ios', 'android', 'web', 'desktop']);
 export const ContentType = z.enum(['shelf', 'playlist', 'podcast', 'banner', 'album', 'mix']);
 
-export const SlotSchema = z.object({
-  id: Id.describe('Slot id, unique on its surface, e.g. "shelf-1"'),
-  name: z.string(),
-  position: z.number().int().min(0),
-  accepts: z.array(ContentType).min(1).describe('Content types this slot can show'),
-  defaultContentId: Id.describe('Content item shown when no experiment overrides the slot'),
-});
+export const SlotSchema = z
+  .object({
+    id: Id.describe('Slot id, unique on its surface, e.g. "shelf-1"'),
+    name: z.string(),
+    position: z.number().int().min(0),
+    accepts: z.array(ContentType).min(1).describe('Content types this slot can show'),
+    optional: z.boolean().optional().describe('true: the slot may be hidden or left empty; an experiment may add or remove it, e.g. true for a fifth shelf'),
+    defaultContentId: Id.nullable().describe(
+      'Content item shown when no experiment overrides the slot; null only for an optional slot that is empty by default',
+    ),
+  })
+  .refine((s) => s.defaultContentId !== null || s.optional, { message: 'only an optional slot may be empty by default', path: ['defaultContentId'] });
 
 export const SurfaceSchema = z.object({
   id: Id,
@@ -72,15 +77,58 @@ export const Outcome = z.enum(['shipped', 'rolled_back', 'inconclusive', 'stoppe
 
 export const OverrideSchema = z.object({
   slotId: Id.describe('Slot on the experiment surface, e.g. "shelf-1"'),
-  contentId: Id.describe('Content item to show in that slot for this variant, e.g. "pl-deep-focus"'),
+  contentId: Id.nullable().describe('Content item to show in that slot for this variant, e.g. "pl-deep-focus"; null hides an optional slot'),
 });
+
+const SlotRef = Id.describe('Slot id on the experiment surface, e.g. "shelf-2"');
+const ContentRef = Id.describe('Content item id from sealab://content, e.g. "sh-focus"');
+
+/** A layout change: what a treatment does to the surface, compiled to slot overrides against the current default layout. */
+export const LayoutChangeSchema = z.discriminatedUnion('op', [
+  z
+    .object({ op: z.literal('replace'), slotId: SlotRef, contentId: ContentRef })
+    .describe('Show other content in a slot, e.g. {"op":"replace","slotId":"shelf-2","contentId":"sh-focus"}'),
+  z
+    .object({ op: z.literal('swap'), slotIds: z.tuple([SlotRef, SlotRef]).describe('The two slots whose contents trade places, e.g. ["shelf-1","shelf-3"]') })
+    .describe('Trade the contents of two slots, e.g. {"op":"swap","slotIds":["shelf-1","shelf-3"]}'),
+  z
+    .object({ op: z.literal('move'), slotId: SlotRef, toSlotId: SlotRef.describe('Where the content goes, e.g. "shelf-1"; the slots in between shift by one') })
+    .describe('Move a slot\'s content to another slot, the slots in between shifting by one, e.g. {"op":"move","slotId":"shelf-3","toSlotId":"shelf-1"}'),
+  z
+    .object({
+      op: z.literal('reorder'),
+      order: z
+        .array(SlotRef)
+        .min(2)
+        .max(20)
+        .describe(
+          'Slots whose contents, in this order, fill those same slots top to bottom, e.g. ["shelf-2","shelf-3","shelf-1"]: shelf-1 shows what shelf-2 showed, shelf-2 what shelf-3 showed, shelf-3 what shelf-1 showed',
+        ),
+    })
+    .describe('Reorder the contents of some slots, e.g. {"op":"reorder","order":["shelf-2","shelf-3","shelf-1"]}'),
+  z
+    .object({ op: z.literal('add'), slotId: SlotRef, contentId: ContentRef })
+    .describe('Fill an optional slot that is empty by default, e.g. {"op":"add","slotId":"shelf-5","contentId":"sh-focus"}'),
+  z.object({ op: z.literal('remove'), slotId: SlotRef }).describe('Hide an optional slot, e.g. {"op":"remove","slotId":"shelf-5"}'),
+]);
+export type LayoutChange = z.infer<typeof LayoutChangeSchema>;
 
 export const VariantSchema = z.object({
   key: Id.describe('Variant key, e.g. "control" or "treatment"'),
   name: SafeText(120).optional(),
   isControl: z.boolean().default(false).describe('Exactly one variant is the control'),
   weight: z.number().positive().describe('Relative traffic weight; weights are normalised, e.g. 50'),
-  overrides: z.array(OverrideSchema).default([]).describe('Slot overrides this variant serves; empty for the control'),
+  layout: z
+    .array(LayoutChangeSchema)
+    .max(20)
+    .optional()
+    .describe(
+      'Layout changes, applied in order to the surface\'s current default layout, e.g. [{"op":"swap","slotIds":["shelf-1","shelf-2"]}]; the server compiles them into overrides',
+    ),
+  overrides: z
+    .array(OverrideSchema)
+    .default([])
+    .describe('Slot overrides this variant serves; empty for the control. With layout, the server computes them (the low-level form otherwise)'),
 });
 
 export const TargetingSchema = z.object({
@@ -93,7 +141,9 @@ export const GuardrailSchema = z.object({
     .number()
     .positive()
     .default(0.02)
-    .describe('Tolerated deterioration: relative to the control mean (0.02 = 2%, at most 1) or, with marginType "absolute", in the metric\'s unit (e.g. 10 for 10 ms)'),
+    .describe(
+      'Tolerated deterioration: relative to the control mean (0.02 = 2%, at most 1) or, with marginType "absolute", in the metric\'s unit (e.g. 10 for 10 ms)',
+    ),
   marginType: z
     .enum(['relative', 'absolute'])
     .default('relative')
@@ -205,6 +255,7 @@ export type Experiment = z.infer<typeof ExperimentSchema>;
 export type ExperimentStatus = z.infer<typeof ExperimentStatus>;
 export type Outcome = z.infer<typeof Outcome>;
 export type Variant = z.infer<typeof VariantSchema>;
+export type Override = z.infer<typeof OverrideSchema>;
 export type Ranges = Array<[number, number]>;
 
 /** One RFC 6902 JSON Patch operation; paths are JSON Pointers into the experiment config. */

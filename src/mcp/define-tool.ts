@@ -4,6 +4,7 @@ import type { GivenConfirmation } from '../app/experiments/experiment-service.js
 import type { Container } from '../container.js';
 import type { WriteContext } from '../store/audit-repo.js';
 import type { Logger } from '../logger.js';
+import type { SampleRequest, SampleStep } from './sample.js';
 
 /** Who is calling, through which transport; fixed per server instance. */
 export interface CallerInfo {
@@ -27,6 +28,11 @@ export interface ToolContext {
    * A decline, or neither, is a typed refusal: nothing changes.
    */
   confirm(summary: string, given: ConfirmationArg | undefined): ConfirmStep;
+  /**
+   * Asks the client's model (MCP sampling) when the client supports it: `ask` is handed back from
+   * the handler and the call resumes with the answer; `unavailable` otherwise. The answer is untrusted text.
+   */
+  sample(request: SampleRequest): SampleStep;
 }
 
 /** The explicit confirmation argument, for clients that cannot show a form. */

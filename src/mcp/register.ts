@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import { AppError, toToolError } from '../errors.js';
 import type { AnyToolDefinition, AskInput, CallerInfo, ToolContext } from './define-tool.js';
 import { confirmStep } from './confirm.js';
+import { sampleStep } from './sample.js';
 
 /**
  * Registers every tool through one wrapper, so none can skip it: a child logger with the tool and
@@ -41,6 +42,7 @@ export function registerTools(server: McpServer, tools: AnyToolDefinition[], app
             });
           },
           confirm: (summary, given) => confirmStep(server, sctx, tool.name, summary, given),
+          sample: (request) => sampleStep(server, sctx, request),
         };
         try {
           const out = await tool.handler(parseArgs(tool, args), ctx);

@@ -101,6 +101,9 @@ function evaluateSlot(
         app.exposures.add({ experimentId: a.experimentId, unitId, variant: a.variant, ts: app.deps.clock.now().toISOString() });
     }
   }
-  if (!slot.experimentId) return { key, value: slot.contentId, variant: 'default', reason: 'STATIC', metadata: { surfaceId, bucket: view.bucket } };
-  return { key, value: slot.contentId, variant: slot.variant!, reason: 'SPLIT', metadata: { surfaceId, bucket: view.bucket, experimentId: slot.experimentId } };
+  // An empty or hidden optional slot renders nothing: value "" and metadata.empty true (OpenFeature string flags need a string).
+  const value = slot.contentId ?? '';
+  const empty = slot.contentId === null;
+  if (!slot.experimentId) return { key, value, variant: 'default', reason: 'STATIC', metadata: { surfaceId, bucket: view.bucket, empty } };
+  return { key, value, variant: slot.variant!, reason: 'SPLIT', metadata: { surfaceId, bucket: view.bucket, experimentId: slot.experimentId, empty } };
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { JsonPatchOperationSchema } from '../domain/schemas.js';
+import { PlanRequestSchema } from '../domain/plan-hints.js';
 
 /** REST request bodies: the routes parse with them and the OpenAPI document is generated from them. */
 export const CreateBody = z.object({ config: z.unknown(), idempotencyKey: z.string().min(8).max(128).optional() });
@@ -17,17 +18,8 @@ export const UpdateBody = z.object({
   patch: z.array(JsonPatchOperationSchema).min(1).max(100).optional(),
   config: z.unknown().optional(),
 });
-export const PlanBody = z.object({
-  goal: z.string().min(3).max(500),
-  surfaceId: z.string(),
-  metricId: z.string().optional(),
-  mde: z.number().gt(0).lt(10).optional(),
-  durationDays: z.number().int().min(1).max(180).optional(),
-  slotIds: z.array(z.string()).max(10).optional(),
-  contentIds: z.array(z.string()).max(20).optional(),
-  key: z.string().optional(),
-  owner: z.string().max(120).optional(),
-});
+/** plan_experiment's input: the goal as rationale, structured change hints (no sampling over REST: without hints it is a 400 listing them). */
+export const PlanBody = PlanRequestSchema;
 export const TransitionBody = z.object({ version: z.number().int().positive(), reason: z.string().min(3).max(1000) });
 export const StopBody = z.object({
   reason: z.string().min(3).max(1000),

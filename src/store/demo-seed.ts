@@ -17,6 +17,7 @@ export const DEMO_SURFACES: Surface[] = [
       { id: 'shelf-2', name: 'Second shelf', position: 2, accepts: ['shelf', 'mix', 'playlist'], defaultContentId: 'mx-daily-1' },
       { id: 'shelf-3', name: 'Third shelf', position: 3, accepts: ['shelf', 'playlist', 'podcast'], defaultContentId: 'sh-popular-podcasts' },
       { id: 'shelf-4', name: 'Fourth shelf', position: 4, accepts: ['shelf', 'album', 'playlist'], defaultContentId: 'sh-new-albums' },
+      { id: 'shelf-5', name: 'Fifth shelf (optional)', position: 5, accepts: ['shelf', 'mix', 'playlist'], optional: true, defaultContentId: null },
     ],
   },
   {

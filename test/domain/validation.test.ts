@@ -196,15 +196,15 @@ describe('validateExperimentConfig', () => {
     expect(f.message).toContain('banner');
   });
 
-  it('PLATFORM_COVERAGE warns when content is missing on a targeted platform, and not once targeting narrows', () => {
+  it('CONTENT_NOT_ON_PLATFORM is an error when content is missing on a targeted platform, and clears once targeting narrows', () => {
     // al-live is web/desktop only; home is served on all four platforms; shelf-4 accepts albums.
     const cfg = withChange((c) => (c.variants[1].overrides = [{ slotId: 'shelf-4', contentId: 'al-live' }]));
     const r = run(cfg);
-    const [f] = r.findings.filter((x) => x.code === 'PLATFORM_COVERAGE');
-    expect(f).toMatchObject({ severity: 'warning', path: '$.variants[1].overrides[0].contentId' });
+    const [f] = r.findings.filter((x) => x.code === 'CONTENT_NOT_ON_PLATFORM');
+    expect(f).toMatchObject({ severity: 'error', path: '$.variants[1].overrides[0].contentId' });
     expect(f.message).toContain('ios, android');
-    expect(r.valid).toBe(true);
-    expect(findings({ ...cfg, targeting: { platforms: ['web', 'desktop'] } }, 'PLATFORM_COVERAGE')).toEqual([]);
+    expect(r.valid).toBe(false);
+    expect(findings({ ...cfg, targeting: { platforms: ['web', 'desktop'] } }, 'CONTENT_NOT_ON_PLATFORM')).toEqual([]);
   });
 
   it('PLATFORM_NOT_ON_SURFACE: now-playing is ios/android only', () => {

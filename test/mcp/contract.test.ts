@@ -75,7 +75,11 @@ describe('tool contract (what agents see)', () => {
     };
     const confirmation = { reason: 'contract test approval' };
     await run('list_surfaces', {});
-    const planned = await run('plan_experiment', { goal: 'more listening from a focus shelf', surfaceId: 'home' });
+    const planned = await run('plan_experiment', {
+      goal: 'more listening from a focus shelf',
+      surfaceId: 'home',
+      change: { operation: 'replace', slots: ['shelf-2'], content: ['sh-focus'] },
+    });
     expect(planned.validation.valid).toBe(true);
     const { experiment: draft } = await run('create_experiment', { config: { ...demoConfig({ key: 'home-draft' }), guardrails: [] } });
     const bad = await run('validate_config', { experimentId: draft.id });

@@ -183,7 +183,11 @@ describe('plan_experiment (generator)', () => {
     const c = await memoryClient(app);
     cleanups.push(() => c.close());
     const before = tableCounts(app);
-    const p = await ok(c, 'plan_experiment', { goal: 'More people start listening from Home with a focus shelf', surfaceId: 'home' });
+    const p = await ok(c, 'plan_experiment', {
+      goal: 'More people start listening from Home with a focus shelf',
+      surfaceId: 'home',
+      change: { operation: 'replace', slots: ['shelf-2'], content: ['sh-focus'] },
+    });
     expect(tableCounts(app)).toEqual(before);
     expect(p.validation).toMatchObject({ valid: true });
     expect(p.config).toMatchObject({
@@ -191,20 +195,19 @@ describe('plan_experiment (generator)', () => {
       successMetrics: ['stream-rate'],
       variants: [
         { key: 'control', isControl: true, overrides: [] },
-        { key: 'treatment', overrides: [{ slotId: expect.any(String), contentId: 'sh-focus' }] },
+        { key: 'treatment', layout: [{ op: 'replace', slotId: 'shelf-2', contentId: 'sh-focus' }], overrides: [{ slotId: 'shelf-2', contentId: 'sh-focus' }] },
       ],
     });
     expect(p.config.guardrails.map((g: { metricId: string }) => g.metricId)).toContain('crash-rate');
     expect(p.config.allocationPercent).toBeLessThanOrEqual(10);
-    expect(p.rationale.join('\n')).toMatch(/sample: detecting a 2\.0% change in stream-rate .* needs \d+ units/);
+    expect(p.rationale.join('\n')).toMatch(/sample: \d+ units in total .* binding metric stream-rate\); ramp 10% for/);
 
     const hinted = await ok(c, 'plan_experiment', {
       goal: 'podcasts on now playing',
       surfaceId: 'now-playing',
       metricId: 'minutes-played',
       mde: 0.01,
-      slotIds: ['below-player'],
-      contentIds: ['pd-daily-news'],
+      change: { operation: 'replace', slots: ['below-player'], content: ['pd-daily-news'] },
     });
     expect(hinted.config).toMatchObject({
       successMetrics: ['minutes-played'],
@@ -311,11 +314,14 @@ describe('confirmations', () => {
     cleanups.push(() => human.close());
     const d = await validated(human);
     await ok(human, 'deploy_to_surface', { experimentId: d.id, version: d.version, planHash: d.planHash });
-    const shipped = await ok(human, 'stop_experiment', { experimentId: d.id, reason: 'success metric better, guardrails non-inferior', outcome: 'shipped' });
-    expect(shipped.experiment.outcome).toBe('shipped');
+    // A ship without a ship decision is refused before anyone is asked (test/app/deploy/ship.test.ts ships for real).
+    const early = await call(human, 'stop_experiment', { experimentId: d.id, reason: 'looks good', outcome: 'shipped' });
+    expect(textOf(early)).toMatch(/^PRECONDITION_FAILED: the analysis does not say ship for 'focus'/);
+    const stopped = await ok(human, 'stop_experiment', { experimentId: d.id, reason: 'guardrail looked off', outcome: 'rolled_back' });
+    expect(stopped.experiment.outcome).toBe('rolled_back');
     expect(app.deps.audit.forEntity('experiment', d.id)[0].confirmation).toMatchObject({
       via: 'elicitation',
-      action: expect.stringContaining('conclude and ship'),
+      action: expect.stringContaining('roll back'),
     });
 
     const agent = await memoryClient(app, { name: 'no-forms' });

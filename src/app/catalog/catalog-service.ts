@@ -1,5 +1,6 @@
 import { freeRanges, rangesSize } from '../../domain/assignment.js';
 import { HOLDS_BUCKETS } from '../../domain/lifecycle.js';
+import { slotDefaults } from '../../domain/layout.js';
 import type { ContentItem, Metric, Surface } from '../../domain/schemas.js';
 import { notFound } from '../../errors.js';
 import type { AppDeps } from '../context.js';
@@ -22,6 +23,21 @@ export class CatalogService {
     const s = this.d.catalog.surface(id);
     if (!s) throw notFound('surface', id, 'Call list_surfaces to see the surface ids.');
     return this.view(s);
+  }
+
+  /**
+   * The surface's current default layout, slot → content (null: an optional slot left empty): catalog
+   * defaults with shipped layouts applied. What control shows and what layout changes compile against.
+   * The one place that says it.
+   */
+  defaultLayout(surfaceId: string): Record<string, string | null> {
+    const s = this.d.catalog.surface(surfaceId);
+    if (!s) throw notFound('surface', surfaceId, 'Call list_surfaces to see the surface ids.');
+    const out = slotDefaults(s);
+    // Shipped variants (concluded as shipped, not reverted) are the default now, the latest ship winning a slot.
+    for (const { experiment, conclusion } of this.d.experiments.shipsOn(surfaceId))
+      for (const o of experiment.variants.find((v) => v.key === conclusion.variant)?.overrides ?? []) if (o.slotId in out) out[o.slotId] = o.contentId ?? null;
+    return out;
   }
 
   content(): ContentItem[] {

@@ -40,7 +40,7 @@ export interface AssignmentResult {
   unitId: string;
   bucket: number;
   assignments: Omit<UnitAssignment, 'bucket'>[];
-  layout: { slotId: string; contentId: string; experimentId: string | null; variant: string | null }[];
+  layout: { slotId: string; contentId: string | null; experimentId: string | null; variant: string | null }[];
 }
 
 /** Data in: batched exposures and metric events, and the assignment endpoint that services call. */

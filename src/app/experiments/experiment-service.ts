@@ -1,4 +1,6 @@
-import type { Experiment, JsonPatchOperation } from '../../domain/schemas.js';
+import { ExperimentConfigSchema, type Experiment, type ExperimentConfig, type JsonPatchOperation } from '../../domain/schemas.js';
+import { withCompiledLayouts } from '../../domain/layout.js';
+import { CatalogService } from '../catalog/catalog-service.js';
 import { combinedPatch, validateExperimentConfig, type ValidationResult } from '../../domain/rules/index.js';
 import { rangesSize } from '../../domain/assignment.js';
 import { canTransition, HOLDS_BUCKETS } from '../../domain/lifecycle.js';
@@ -20,7 +22,11 @@ const NOT_FOUND_HINT = 'Call list_experiments to find the experiment id.';
  * (cross-system writes) live in app/deploy and build on this. MCP and REST both call it.
  */
 export class ExperimentService {
-  constructor(private readonly d: AppDeps) {}
+  private readonly catalog: CatalogService;
+
+  constructor(private readonly d: AppDeps) {
+    this.catalog = new CatalogService(d);
+  }
 
   get(id: string): Experiment {
     return (
@@ -62,7 +68,7 @@ export class ExperimentService {
         this.requireSurface(config.surfaceId);
         this.requireFreeKey(config.key);
         const now = this.now();
-        const experiment = this.d.experiments.insert(this.d.newId('exp'), config, now);
+        const experiment = this.d.experiments.insert(this.d.newId('exp'), this.compileLayouts(config), now);
         this.d.audit.record(ctx, 'experiment', experiment.id, null, experiment, now);
         if (input.idempotencyKey) this.d.idempotency.save('create_experiment', input.idempotencyKey, requestHash, { id: experiment.id }, now);
         this.d.emit({ kind: 'experiment', id: experiment.id, surfaceId: experiment.surfaceId });
@@ -97,9 +103,10 @@ export class ExperimentService {
           );
         }
         const before = configOf(exp);
-        const config = parseConfig(input.patch ? applyPatch(before, input.patch) : input.config);
+        const edited = parseConfig(input.patch ? applyPatch(before, input.patch) : input.config);
+        if (edited.surfaceId !== exp.surfaceId) this.requireSurface(edited.surfaceId);
+        const config = this.compileLayouts(edited);
         if (hashOf(config) === hashOf(before)) return { experiment: exp, changed: false };
-        if (config.surfaceId !== exp.surfaceId) this.requireSurface(config.surfaceId);
         if (config.key !== exp.key) this.requireFreeKey(config.key);
         const now = this.now();
         const next = this.d.experiments.update(exp.id, exp.version, { config }, now);
@@ -218,7 +225,10 @@ export class ExperimentService {
     const surface = typeof surfaceId === 'string' ? this.d.catalog.surface(surfaceId) : undefined;
     const active = surface ? this.d.experiments.list({ surfaceId: surface.id, status: HOLDS_BUCKETS }).filter((e) => e.id !== self?.id) : [];
     const deployed = self && HOLDS_BUCKETS.includes(self.status) ? { status: self.status, allocationPercent: self.allocationPercent } : undefined;
-    return validateExperimentConfig(config, {
+    // An inline config is judged as create_experiment would store it (layouts compiled); a stored one exactly as stored.
+    const parsed = !self && surface ? ExperimentConfigSchema.safeParse(config) : undefined;
+    const judged = parsed?.success ? this.compileLayouts(parsed.data) : config;
+    return validateExperimentConfig(judged, {
       surface,
       content: new Map(this.d.catalog.contentItems().map((c) => [c.id, c])),
       metrics: new Map(this.d.catalog.metrics().map((m) => [m.id, m])),
@@ -226,6 +236,7 @@ export class ExperimentService {
       ownedBuckets: self ? rangesSize(self.buckets) : 0,
       policy: this.policyFor(typeof surfaceId === 'string' ? surfaceId : ''),
       now: this.d.clock.now(),
+      ...(surface ? { baseLayout: this.catalog.defaultLayout(surface.id) } : {}),
       ...(deployed ? { deployed } : {}),
     });
   }
@@ -233,6 +244,14 @@ export class ExperimentService {
   /** The plan hash of the config in force under the policy in force (what a ramp cites). */
   planHashOf(exp: Experiment): string {
     return planHashOf(configOf(exp), surfacePolicyHash(this.d.policy, exp.surfaceId));
+  }
+
+  /** Each variant's layout changes compiled into overrides against the surface's current default layout (problems stay for validation to report). */
+  compileLayouts(config: ExperimentConfig): ExperimentConfig {
+    const surface = this.d.catalog.surface(config.surfaceId);
+    if (!surface) return config;
+    const content = new Map(this.d.catalog.contentItems().map((c) => [c.id, c]));
+    return withCompiledLayouts(config, surface, this.catalog.defaultLayout(surface.id), content);
   }
 
   private requireSurface(surfaceId: string): void {

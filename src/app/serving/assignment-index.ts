@@ -10,7 +10,7 @@ export interface CompiledExperiment {
   status: BackendStatus;
   control: string;
   /** Weights from the backend; overrides from content delivery, empty unless the surface serves this experiment. */
-  variants: { key: string; weight: number; overrides: { slotId: string; contentId: string }[] }[];
+  variants: { key: string; weight: number; overrides: { slotId: string; contentId: string | null }[] }[];
   /** Content delivery renders this experiment's overrides on the surface. */
   rendered: boolean;
   platforms: Set<string> | null;
@@ -36,7 +36,8 @@ export interface UnitView {
   unitId: string;
   bucket: number;
   assignments: Assignment[];
-  layout: { slotId: string; contentId: string; experimentId: string | null; variant: string | null }[];
+  /** Every slot in position order; contentId null: an optional slot empty by default or hidden by a variant. */
+  layout: { slotId: string; contentId: string | null; experimentId: string | null; variant: string | null }[];
 }
 
 /**
@@ -111,12 +112,14 @@ export class AssignmentIndex {
     const s = cs.surface;
     const bucket = bucketOf(s.salt, unitId, s.bucketCount);
     const assignments: Assignment[] = [];
-    const layout = s.slots.map((slot) => ({
-      slotId: slot.id,
-      contentId: slot.defaultContentId,
-      experimentId: null as string | null,
-      variant: null as string | null,
-    }));
+    const layout = [...s.slots]
+      .sort((a, b) => a.position - b.position)
+      .map((slot) => ({
+        slotId: slot.id,
+        contentId: slot.defaultContentId as string | null,
+        experimentId: null as string | null,
+        variant: null as string | null,
+      }));
     for (const e of cs.byBucket[bucket]) {
       if (e.platforms && (!platform || !e.platforms.has(platform))) continue;
       const variant = chooseVariant(e.id, unitId, e.variants);

@@ -1,8 +1,11 @@
 import type { ExperimentConfig, Finding, Surface } from '../schemas.js';
 import { defineRule, finding, type ValidationContext } from './types.js';
 
+/** Each override that shows content (a null contentId hides an optional slot: SLOT_NOT_OPTIONAL judges it). */
 const eachOverride = (c: ExperimentConfig, fn: (o: { slotId: string; contentId: string }, path: string) => Finding[]) =>
-  c.variants.flatMap((v, i) => v.overrides.flatMap((o, j) => fn(o, `$.variants[${i}].overrides[${j}]`)));
+  c.variants.flatMap((v, i) =>
+    v.overrides.flatMap((o, j) => (o.contentId === null ? [] : fn({ slotId: o.slotId, contentId: o.contentId }, `$.variants[${i}].overrides[${j}]`))),
+  );
 
 const targeted = (c: ExperimentConfig, s: Surface) => (c.targeting.platforms?.length ? c.targeting.platforms : s.platforms);
 
@@ -87,18 +90,21 @@ export const slotContentMismatchRule = defineRule({
   },
 });
 
-export const platformCoverageRule = defineRule({
-  code: 'PLATFORM_COVERAGE',
+export const contentNotOnPlatformRule = defineRule({
+  code: 'CONTENT_NOT_ON_PLATFORM',
   family: 'compatibility',
-  severity: 'warning',
-  rationale: 'Units on a platform where the treatment content is missing would see a broken or fallback layout, biasing the result.',
-  fix: 'Target only the platforms every treatment item is available on (targeting.platforms), or pick items available everywhere.',
+  severity: 'error',
+  rationale:
+    "Units on a targeted platform where a variant's content is missing would see a broken or fallback layout: the arm measures something else there, and the result is biased.",
+  fix: "Target only the platforms every variant's content is available on (targeting.platforms; the surface's platforms when none), or pick items available everywhere.",
   patchable: true,
   check: (c, ctx) => {
     const s = ctx.surface;
     if (!s) return [];
     const platforms = targeted(c, s);
-    const items = c.variants.flatMap((v) => v.overrides.map((o) => ctx.content.get(o.contentId))).filter((x) => x !== undefined);
+    const items = c.variants
+      .flatMap((v) => v.overrides.map((o) => (o.contentId === null ? undefined : ctx.content.get(o.contentId))))
+      .filter((x) => x !== undefined);
     const everywhere = platforms.filter((p) => items.every((it) => it.platforms.includes(p)));
     const patch = everywhere.length ? [{ op: 'add' as const, path: '/targeting/platforms', value: everywhere }] : undefined;
     return eachOverride(c, (o, path) => {
@@ -107,10 +113,12 @@ export const platformCoverageRule = defineRule({
       if (!item || !missing.length) return [];
       return [
         finding(
-          platformCoverageRule,
+          contentNotOnPlatformRule,
           `${path}.contentId`,
-          `'${item.id}' is not available on ${missing.join(', ')}`,
-          `Target only ${item.platforms.join(', ')} (targeting.platforms) or pick an item available everywhere.`,
+          `'${item.id}' is not available on ${missing.join(', ')}, which ${c.targeting.platforms?.length ? 'the experiment targets' : `surface ${s.id} serves (no targeting)`}`,
+          everywhere.length
+            ? `Target only ${everywhere.join(', ')} (the patch sets targeting.platforms), or pick an item available on ${missing.join(', ')} too.`
+            : `Pick an item available on ${platforms.join(', ')}: no targeted platform has every variant's content.`,
           patch,
         ),
       ];

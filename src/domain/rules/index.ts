@@ -3,7 +3,7 @@ import { ExperimentConfigSchema, type ExperimentConfig, type Finding, type JsonP
 import { allocationAbovePolicyRule, allocationTooSmallRule } from './allocation.js';
 import { collisionRule, duplicateOfRunningRule, slotConcurrencyRule } from './collisions.js';
 import {
-  platformCoverageRule,
+  contentNotOnPlatformRule,
   platformNotOnSurfaceRule,
   slotContentMismatchRule,
   unknownContentRule,
@@ -11,6 +11,7 @@ import {
   unknownSurfaceRule,
 } from './compatibility.js';
 import { freezeAheadRule, freezeWindowRule } from './freeze.js';
+import { LAYOUT_RULES } from './layout.js';
 import {
   duplicateMetricRule,
   guardrailMarginRule,
@@ -48,8 +49,9 @@ export const RULES: Rule[] = [
   unknownSlotRule,
   unknownContentRule,
   slotContentMismatchRule,
-  platformCoverageRule,
+  contentNotOnPlatformRule,
   platformNotOnSurfaceRule,
+  ...LAYOUT_RULES,
   unknownMetricRule,
   duplicateMetricRule,
   requiredGuardrailRule,

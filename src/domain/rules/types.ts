@@ -16,11 +16,13 @@ export interface ValidationContext {
   policy: SurfacePolicy;
   /** The moment the plan is judged for (freeze windows, timelines). */
   now: Date;
+  /** The surface's current default layout (slot → content, null = empty); the catalog's slot defaults when absent. */
+  baseLayout?: Record<string, string | null>;
   /** The deployed state of the experiment under validation, when it is running or paused. */
   deployed?: { status: Experiment['status']; allocationPercent: number };
 }
 
-export type RuleFamily = 'schema' | 'variants' | 'allocation' | 'compatibility' | 'collisions' | 'metrics' | 'power' | 'ramp' | 'freeze';
+export type RuleFamily = 'schema' | 'variants' | 'layout' | 'allocation' | 'compatibility' | 'collisions' | 'metrics' | 'power' | 'ramp' | 'freeze';
 
 /** A validation rule: a pure function with a stable code, a severity, why it exists and how to fix it. */
 export interface Rule {
