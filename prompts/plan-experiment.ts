@@ -20,7 +20,7 @@ export const planExperimentPrompt = definePrompt({
   render: ({ goal, surface }, app) => {
     const s = app.catalog.surfaces().find((x) => x.id === surface);
     const slots = s
-      ? s.slots.map((x) => `${x.id} (accepts ${x.accepts.join('/')}, default ${x.defaultContentId})`).join('; ')
+      ? s.slots.map((x) => `${x.id} (accepts ${x.accepts.join('/')}, default ${x.defaultContentId ?? 'empty'}${x.optional ? ', optional' : ''})`).join('; ')
       : 'unknown surface: call list_surfaces';
     const p = s ? app.experiments.policyFor(s.id) : undefined;
     return [
@@ -31,10 +31,11 @@ export const planExperimentPrompt = definePrompt({
         ? `Policy (sealab://policy): first ramp stage ≤ ${p.firstStageCapPercent}%, allocation ≤ ${p.maxAllocationPercent}%, required guardrails ${p.requiredGuardrails.map((g) => `${g.metricId} (margin ≤ ${g.maxMargin})`).join(', ') || 'none'}, ${p.minDurationDays}–${p.maxDurationDays} days.`
         : '',
       'Steps, in order:',
-      '1. plan_experiment {goal, surfaceId} — sealab drafts a complete config with safe defaults (control = current layout, matched success metric, required guardrails, sample size and duration from traffic, a ramp plan within the caps) and validates it. Read its rationale; add hints (metricId, slotIds, contentIds, mde) and call it again if a choice is wrong.',
-      '2. create_experiment {config, idempotencyKey} with the planned config (adjusted if you must).',
-      '3. validate_config {experimentId}. For every error finding read its fix; where it has a patch, update_experiment {experimentId, version, patch: fixPatch} applies them all. Repeat until valid is true. sealab://rules explains each code.',
-      '4. Keep the planHash validate_config returns: deploy_to_surface needs it. Then use the launch_review prompt before deploying.',
+      '1. Decide what the treatment changes on the surface, as one layout operation: replace (content: one id per slot), swap (2 slots), move (from, to), reorder (2+ slots), add (an optional empty slot + content) or remove (an optional slot).',
+      '2. plan_experiment {goal, surfaceId, change: {operation, slots, content?}} — sealab compiles the change against the current layout and drafts a complete config with safe defaults (required guardrails, a default success metric unless metricId, sample size per ramp stage, a ramp within the caps) and validates it. Read its layouts and rationale; adjust the hints (metricId, mde, durationDays) and call it again if a choice is wrong.',
+      '3. create_experiment {config, idempotencyKey} with the planned config (adjusted if you must).',
+      '4. validate_config {experimentId}. For every error finding read its fix; where it has a patch, update_experiment {experimentId, version, patch: fixPatch} applies them all. Repeat until valid is true. sealab://rules explains each code.',
+      '5. Keep the planHash validate_config returns: deploy_to_surface needs it. Then use the launch_review prompt before deploying.',
       'Do not raise allocation or remove guardrails to silence a finding: the server re-checks everything at deploy time.',
     ]
       .filter(Boolean)
