@@ -16,6 +16,7 @@ import { updateExperiment } from './update-experiment.js';
 import { getRampStatus } from './get-ramp-status.js';
 import { advanceRamp } from './advance-ramp.js';
 import { holdRamp } from './hold-ramp.js';
+import { revertShip } from './revert-ship.js';
 
 /** Every MCP tool, in the order an agent meets them. */
 export const tools: AnyToolDefinition[] = [
@@ -36,4 +37,5 @@ export const tools: AnyToolDefinition[] = [
   getRampStatus,
   advanceRamp,
   holdRamp,
+  revertShip,
 ];

@@ -2,14 +2,15 @@ import type { GivenConfirmation } from '../src/app/experiments/experiment-types.
 import { z } from 'zod';
 import { ExperimentSchema } from '../src/domain/schemas.js';
 import { ConfirmationArgSchema, defineTool } from '../src/mcp/define-tool.js';
+import { ConclusionSchema, conclusionText } from './get-experiment.js';
 
 export const stopExperiment = defineTool({
   name: 'stop_experiment',
   title: 'Stop experiment (kill switch, roll back, ship)',
   description: [
-    'Ends a running or paused experiment at once: every user goes back to the default layout and its buckets are freed. This cannot be undone; the experiment becomes concluded with the outcome you give.',
-    'outcome: "stopped" (done or broken), "rolled_back" (the change was harmful), "shipped" (the decision is to ship the treatment; changing the default layout is then a separate change).',
-    'The policy may ask a human to confirm: clients with elicitation get a short form; others pass confirmation {reason}. The reason and the confirmation land in the audit log. A decline changes nothing.',
+    'Ends a running or paused experiment at once: its buckets are freed and it becomes concluded with the outcome you give.',
+    'outcome: "stopped" (done or broken) and "rolled_back" (the change was harmful) send every user back to the default layout. "shipped" makes the shipped variant\'s layout the surface\'s default for every user, through the backend and content delivery; it is refused unless get_metrics\' decision (always-valid analysis) says ship for that variant (variant defaults to the decision\'s), and the error lists the blockers. Undo a ship with revert_ship.',
+    "The policy may ask a human to confirm: clients with elicitation get a short form; others pass confirmation {reason}. The reason, the confirmation and a ship's decision record land in the audit log and in get_experiment's conclusion. A decline changes nothing.",
     'version is optional so an emergency stop never waits on a read; pass it to make sure you stop what you reviewed. get_metrics still works afterwards.',
   ].join('\n'),
   inputSchema: z.object({
@@ -19,10 +20,11 @@ export const stopExperiment = defineTool({
       .enum(['stopped', 'rolled_back', 'shipped'])
       .default('stopped')
       .describe('"rolled_back" when the change was harmful, "shipped" when the decision is to ship'),
+    variant: z.string().optional().describe('With outcome "shipped": the variant to ship, e.g. "focus" (default: the one the decision names)'),
     version: z.number().int().positive().optional().describe('Version you reviewed, to refuse if it changed since, e.g. 3'),
     confirmation: ConfirmationArgSchema.optional(),
   }),
-  outputSchema: z.object({ experiment: ExperimentSchema }),
+  outputSchema: z.object({ experiment: ExperimentSchema, conclusion: ConclusionSchema }),
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
   handler: async (args, ctx) => {
     const { confirmation, ...rest } = args;
@@ -34,9 +36,11 @@ export const stopExperiment = defineTool({
       given = step.confirmation;
     }
     const experiment = await ctx.app.deployments.stop({ ...rest, ...(given ? { confirmation: given } : {}) }, ctx.write(args.reason));
+    const conclusion = ctx.app.deps.experiments.conclusion(experiment.id);
+    const seen = conclusion?.variant ? `Every user now sees '${conclusion.variant}' as the default layout.` : 'Users see the default layout.';
     return {
-      structured: { experiment },
-      text: `Stopped '${experiment.key}' (${experiment.outcome}); status ${experiment.status}, v${experiment.version}. Users see the default layout.${given ? ` Confirmed via ${given.via}.` : ''}`,
+      structured: { experiment, conclusion },
+      text: `Stopped '${experiment.key}' (${experiment.outcome}); status ${experiment.status}, v${experiment.version}. ${seen}${given ? ` Confirmed via ${given.via}.` : ''}${conclusionText(conclusion)}`,
     };
   },
 });

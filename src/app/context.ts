@@ -28,7 +28,14 @@ export type ChangeEvent = { kind: 'experiment'; id: string; surfaceId: string };
  * embedded: the deploy saga records the operation and the systems' state in that same transaction.
  */
 export interface CommitHooks {
-  onCommitted?: (kind: 'deploy' | 'stop' | 'pause', before: Experiment, after: Experiment, idempotencyKey: string | null) => void;
+  onCommitted?: (
+    kind: 'deploy' | 'stop' | 'pause' | 'ship' | 'revert',
+    before: Experiment,
+    after: Experiment,
+    idempotencyKey: string | null,
+    /** ship: the variant made the surface's default, and when; revert: the ship being undone. */
+    ship?: { variant: string; at: string } | null,
+  ) => void;
 }
 
 /** Everything a use case needs, built once in the composition root. */

@@ -44,6 +44,29 @@ export interface RampHold {
   at: string;
 }
 
+/** Who reverted a ship, when and why: the surface's default layout went back to what it was without it. */
+export interface ShipRevert {
+  at: string;
+  actor: string;
+  reason: string;
+}
+
+/**
+ * How an experiment ended: the outcome, the shipped variant, and for a ship the decision record it
+ * rested on (the analysis's decision for that variant with its rule, alpha, numbers and what was pending).
+ */
+export interface Conclusion {
+  outcome: Outcome;
+  /** The variant whose layout became the surface's default; null unless shipped. */
+  variant: string | null;
+  decidedAt: string;
+  actor: string;
+  reason: string;
+  /** The analysis behind a ship (null for a stop or roll back, which never wait on an analysis). */
+  decision: Record<string, unknown> | null;
+  revert: ShipRevert | null;
+}
+
 export interface RampState {
   stageStartedAt: string | null;
   hold: RampHold | null;
@@ -121,6 +144,24 @@ export class ExperimentRepo {
 
   setRampHold(id: string, hold: RampHold | null): void {
     prepared(this.db, 'UPDATE experiments SET ramp_hold = ? WHERE id = ?').run(hold ? JSON.stringify(hold) : null, id);
+  }
+
+  conclusion(id: string): Conclusion | null {
+    const r = prepared(this.db, 'SELECT conclusion FROM experiments WHERE id = ?').get(id) as { conclusion: string | null } | undefined;
+    return r?.conclusion ? (JSON.parse(r.conclusion) as Conclusion) : null;
+  }
+
+  setConclusion(id: string, c: Conclusion): void {
+    prepared(this.db, 'UPDATE experiments SET conclusion = ? WHERE id = ?').run(JSON.stringify(c), id);
+  }
+
+  /** Ships in force on a surface (shipped, not reverted), oldest first: later ones win the slots they share. */
+  shipsOn(surfaceId: string): { experiment: Experiment; conclusion: Conclusion }[] {
+    return this.list({ surfaceId, status: ['concluded', 'archived'] })
+      .filter((e) => e.outcome === 'shipped')
+      .map((experiment) => ({ experiment, conclusion: this.conclusion(experiment.id) }))
+      .filter((x): x is { experiment: Experiment; conclusion: Conclusion } => Boolean(x.conclusion?.variant && !x.conclusion.revert))
+      .sort((a, b) => (a.experiment.endedAt ?? '').localeCompare(b.experiment.endedAt ?? '') || a.experiment.id.localeCompare(b.experiment.id));
   }
 
   /** Applies a patch only if the stored version is `expectedVersion`; returns the new state. */

@@ -204,4 +204,12 @@ export const MIGRATIONS: { version: number; name: string; sql: string }[] = [
       ALTER TABLE operations ADD COLUMN attempting TEXT;
     `,
   },
+  {
+    version: 7,
+    name: 'the conclusion of an experiment: its decision record, the shipped variant, a revert',
+    sql: `
+      -- Written when an experiment is concluded (stop, ship), amended by a revert of a ship; not config (no version bump).
+      ALTER TABLE experiments ADD COLUMN conclusion TEXT;
+    `,
+  },
 ];

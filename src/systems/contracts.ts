@@ -39,19 +39,31 @@ export const BackendStateSchema = z.object({
 });
 export type BackendState = z.infer<typeof BackendStateSchema>;
 
-/** Which per-variant slot overrides of an experiment a surface serves. */
+const Shipped = z
+  .string()
+  .nullable()
+  .default(null)
+  .describe('The shipped variant\'s key: its overrides are the surface\'s default layout for every unit, e.g. "focus"; null: nothing shipped');
+const ShippedAt = z.string().nullable().default(null).describe('When it was shipped (ISO); later ships win on the slots they share');
+
+/** Which per-variant slot overrides of an experiment a surface serves, and which variant (if any) it ships to everyone. */
 export const ContentWriteSchema = StepRef.extend({
   surfaceId: z.string().min(1),
   serving: z.boolean().describe("true: the surface renders the variants' overrides for assigned units"),
   variants: z.array(VariantSchema),
+  shipped: Shipped,
+  shippedAt: ShippedAt,
 });
-export type ContentWrite = z.infer<typeof ContentWriteSchema>;
+/** What a caller sends (shipped may be left out: nothing shipped). */
+export type ContentWrite = z.input<typeof ContentWriteSchema>;
 
 export const ContentStateSchema = z.object({
   experimentId: z.string(),
   surfaceId: z.string(),
   serving: z.boolean(),
   variants: z.array(VariantSchema),
+  shipped: Shipped,
+  shippedAt: ShippedAt,
   updatedAt: z.string(),
 });
 export type ContentState = z.infer<typeof ContentStateSchema>;

@@ -18,5 +18,14 @@ export const backendWrite = (e: Experiment, status: BackendStatus, t: Target) =>
   targeting: e.targeting,
 });
 
-/** What content delivery holds for an experiment: its variants' overrides, served or not. */
-export const contentWrite = (e: Experiment, serving: boolean) => ({ surfaceId: e.surfaceId, serving, variants: e.variants });
+/** A variant made the surface's default layout for everyone, and when. */
+export type Ship = { variant: string; at: string };
+
+/** What content delivery holds for an experiment: its variants' overrides, served or not, and the variant it ships to everyone, if any. */
+export const contentWrite = (e: Experiment, serving: boolean, ship: Ship | null = null) => ({
+  surfaceId: e.surfaceId,
+  serving,
+  variants: e.variants,
+  shipped: ship?.variant ?? null,
+  shippedAt: ship?.at ?? null,
+});

@@ -81,7 +81,13 @@ export class EmbeddedContent implements ContentDelivery {
       prepared(
         this.db,
         'INSERT INTO content_overrides (experiment_id, surface_id, serving, doc, updated_at) VALUES (?,?,?,?,?) ON CONFLICT(experiment_id) DO UPDATE SET surface_id=excluded.surface_id, serving=excluded.serving, doc=excluded.doc, updated_at=excluded.updated_at',
-      ).run(experimentId, w.surfaceId, w.serving ? 1 : 0, JSON.stringify({ variants: w.variants }), at);
+      ).run(
+        experimentId,
+        w.surfaceId,
+        w.serving ? 1 : 0,
+        JSON.stringify({ variants: w.variants, shipped: w.shipped ?? null, shippedAt: w.shipped ? (w.shippedAt ?? at) : null }),
+        at,
+      );
       return { state: this.getSync(experimentId)!, replayed: false };
     })();
     if (!out.replayed && !this.db.inTransaction) this.onWrite?.(); // inside a caller's transaction, the caller announces the change once it is whole
@@ -131,10 +137,15 @@ const backendOf = (r: Row): BackendState => {
   const doc = JSON.parse(r.doc) as Pick<BackendState, 'key' | 'buckets' | 'allocationPercent' | 'variants'> & { targeting?: BackendState['targeting'] };
   return { experimentId: r.experiment_id, surfaceId: r.surface_id, status: r.status, ...doc, targeting: doc.targeting ?? {}, updatedAt: r.updated_at };
 };
-const contentOf = (r: ContentRow): ContentState => ({
-  experimentId: r.experiment_id,
-  surfaceId: r.surface_id,
-  serving: r.serving === 1,
-  variants: (JSON.parse(r.doc) as { variants: ContentState['variants'] }).variants,
-  updatedAt: r.updated_at,
-});
+const contentOf = (r: ContentRow): ContentState => {
+  const doc = JSON.parse(r.doc) as Pick<ContentState, 'variants'> & Partial<Pick<ContentState, 'shipped' | 'shippedAt'>>;
+  return {
+    experimentId: r.experiment_id,
+    surfaceId: r.surface_id,
+    serving: r.serving === 1,
+    variants: doc.variants,
+    shipped: doc.shipped ?? null,
+    shippedAt: doc.shippedAt ?? null,
+    updatedAt: r.updated_at,
+  };
+};

@@ -6,20 +6,20 @@ import type { BackendWrite, ContentDelivery, ContentWrite, ExperimentBackend } f
 import type { EmbeddedBackend, EmbeddedContent } from '../../systems/embedded.js';
 import type { AppDeps, WriteContext } from '../context.js';
 import type { ExperimentService } from '../experiments/experiment-service.js';
-import type { AdvanceInput, DeployInput, DeployOutcome, PreparedDeploy, StopInput } from './deploy-types.js';
+import type { AdvanceInput, DeployInput, DeployOutcome, PreparedDeploy, RevertShipInput, StopInput } from './deploy-types.js';
 import type { DeployService } from './deploy-service.js';
-import type { StopService } from './stop-service.js';
-import type { Confirmation } from '../../store/audit-repo.js';
+import type { RevertPlan, StopPlan, StopService } from './stop-service.js';
+import type { Conclusion } from '../../store/experiment-repo.js';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { backendStatusOf, backendWrite, contentWrite, type Target } from '../../systems/desired-state.js';
+import { backendStatusOf, backendWrite, contentWrite, type Ship, type Target } from '../../systems/desired-state.js';
 
 /** The two downstream systems; embedded ones share this process's SQLite file. */
 export type Systems =
   | { embedded: true; backend: EmbeddedBackend; content: EmbeddedContent }
   | { embedded: false; backend: ExperimentBackend; content: ContentDelivery };
 
-type Kind = 'deploy' | 'stop' | 'pause';
+type Kind = 'deploy' | 'stop' | 'pause' | 'ship' | 'revert';
 interface Step {
   name: string;
   system: 'backend' | 'content';
@@ -29,7 +29,8 @@ interface Step {
 /** The local record's write that ends the operation, with what it needs (kept in the log for recovery). */
 type Commit =
   | { method: 'deploy'; prepared: PreparedDeploy; input: Partial<DeployInput> }
-  | { method: 'stop'; plan: { exp: Experiment; given: Confirmation | null }; input: StopInput }
+  | { method: 'stop'; plan: StopPlan; input: StopInput }
+  | { method: 'revert'; plan: RevertPlan; input: RevertShipInput }
   | { method: 'pause'; input: PauseInput }
   | { method: 'rollBack'; input: RollBackInput };
 
@@ -41,6 +42,8 @@ interface Payload {
   /** The experiment as the local record had it when the operation was planned: what compensation restores. */
   before: Experiment;
   forward: Step[];
+  /** The variant content delivery shipped to everyone before the operation (a revert's compensation restores it). */
+  beforeShip?: Ship | null;
   commit?: Commit;
   ctx?: WriteContext;
 }
@@ -51,7 +54,9 @@ interface Payload {
  * stop rendering. So a surface never renders a variant the backend assigns nobody to for long, and
  * never the reverse once the operation has ended.
  */
-function forwardSteps(kind: Kind, before: Experiment, target: Target): Step[] {
+function forwardSteps(kind: Kind, before: Experiment, target: Target, ship: Ship | null = null): Step[] {
+  // A revert touches content delivery only: the backend released the experiment when it shipped.
+  if (kind === 'revert') return [{ name: 'content.unship', system: 'content', write: contentWrite(before, false, null) }];
   if (kind === 'deploy') {
     return [
       { name: 'backend.allocate', system: 'backend', write: backendWrite(before, before.status === 'running' ? 'running' : 'allocated', target) },
@@ -61,20 +66,23 @@ function forwardSteps(kind: Kind, before: Experiment, target: Target): Step[] {
   }
   return [
     {
-      name: kind === 'stop' ? 'backend.release' : 'backend.pause',
+      name: kind === 'pause' ? 'backend.pause' : 'backend.release',
       system: 'backend',
-      write: backendWrite(before, kind === 'stop' ? 'released' : 'paused', target),
+      write: backendWrite(before, kind === 'pause' ? 'paused' : 'released', target),
     },
-    { name: 'content.remove', system: 'content', write: contentWrite(before, false) },
+    // A ship stops rendering the experiment's arms and makes the shipped variant's layout everyone's default, in one write.
+    kind === 'ship'
+      ? { name: 'content.ship', system: 'content', write: contentWrite(before, false, ship) }
+      : { name: 'content.remove', system: 'content', write: contentWrite(before, false) },
   ];
 }
 
 /** What compensation writes: each touched system back to the state the local record had before the operation. */
-function restoreSteps(before: Experiment, done: string[], attempting: string | null): Step[] {
+function restoreSteps(before: Experiment, done: string[], attempting: string | null, beforeShip: Ship | null): Step[] {
   // A step sent without an answer (a timeout, a crash) may have landed: its system is restored too.
   const touched = (system: string) => [...done, ...(attempting ? [attempting] : [])].some((s) => s.startsWith(`${system}.`));
   const out: Step[] = [];
-  if (touched('content')) out.push({ name: 'compensate.content', system: 'content', write: contentWrite(before, before.status === 'running') });
+  if (touched('content')) out.push({ name: 'compensate.content', system: 'content', write: contentWrite(before, before.status === 'running', beforeShip) });
   if (touched('backend')) out.push({ name: 'compensate.backend', system: 'backend', write: backendWrite(before, backendStatusOf(before), before) });
   return out;
 }
@@ -137,7 +145,7 @@ export class DeploySaga {
     private readonly onSettled: () => Promise<unknown> = async () => undefined,
   ) {
     const sys = systems;
-    d.commits.onCommitted = sys.embedded ? (kind, before, after, key) => this.recordEmbedded(sys, kind, before, after, key) : undefined;
+    d.commits.onCommitted = sys.embedded ? (kind, before, after, key, ship) => this.recordEmbedded(sys, kind, before, after, key, ship ?? null) : undefined;
   }
 
   /** deploy_to_surface's write path: the same checks and outcome as ExperimentService.deploy, across the systems. */
@@ -230,10 +238,30 @@ export class DeploySaga {
     const opId = this.d.db
       .transaction(() => {
         const plan = this.stops.planStop(input);
-        return this.startOp('stop', plan.exp, plan.exp, requestHash, null, { method: 'stop', plan, input }, ctx);
+        const kind = plan.ship ? 'ship' : 'stop';
+        const ship = plan.ship ? { variant: plan.ship.variant, at: plan.ship.at } : null;
+        return this.startOp(kind, plan.exp, plan.exp, requestHash, null, { method: 'stop', plan, input }, ctx, ship);
       })
       .immediate();
     return (await this.run(opId)) as Experiment;
+  }
+
+  /**
+   * revert_ship across the systems: content delivery stops shipping the variant, so the surface's
+   * default layout is again what it was without it; the conclusion records who, when and why.
+   */
+  async revertShip(input: RevertShipInput, ctx: WriteContext): Promise<{ experiment: Experiment; conclusion: Conclusion }> {
+    if (this.systems.embedded) return this.stops.revert(input, ctx);
+    await this.settle(this.experiments.get(input.experimentId).id);
+    const opId = this.d.db
+      .transaction(() => {
+        const plan = this.stops.planRevert(input);
+        const shipped = { variant: plan.conclusion.variant!, at: plan.exp.endedAt ?? plan.conclusion.decidedAt };
+        const requestHash = hashOf({ kind: 'revert', experimentId: plan.exp.id, reason: input.reason });
+        return this.startOp('revert', plan.exp, plan.exp, requestHash, null, { method: 'revert', plan, input }, ctx, null, shipped);
+      })
+      .immediate();
+    return (await this.run(opId)) as unknown as { experiment: Experiment; conclusion: Conclusion };
   }
 
   /**
@@ -296,11 +324,21 @@ export class DeploySaga {
       throw new AppError('CONFLICT', `idempotency key '${key}' was used for a different ${kind}`, 'Use a fresh idempotency key for a different request.');
   }
 
-  private startOp(kind: Kind, before: Experiment, target: Target, requestHash: string, key: string | null, commit: Commit, ctx: WriteContext): string {
+  private startOp(
+    kind: Kind,
+    before: Experiment,
+    target: Target,
+    requestHash: string,
+    key: string | null,
+    commit: Commit,
+    ctx: WriteContext,
+    ship: Ship | null = null,
+    beforeShip: Ship | null = null,
+  ): string {
     // Checked again inside the transaction that logs the operation: one operation per experiment at a time.
     if (this.ops.unfinished().some((o) => o.experimentId === before.id)) throw inProgress();
     const id = this.d.newId('op');
-    const payload: Payload = { kind, before, forward: forwardSteps(kind, before, target), commit, ctx };
+    const payload: Payload = { kind, before, forward: forwardSteps(kind, before, target, ship), beforeShip, commit, ctx };
     this.ops.start(
       { id, kind, idempotencyKey: key, requestHash, experimentId: before.id, payload, owner: this.owner, leaseUntil: this.leaseUntil() },
       this.now(),
@@ -309,7 +347,7 @@ export class DeploySaga {
   }
 
   /** Runs the remaining steps, then the local record; on any failure compensates and throws the failure. */
-  private async run(opId: string): Promise<DeployOutcome | Experiment> {
+  private async run(opId: string): Promise<DeployOutcome | Experiment | { experiment: Experiment; conclusion: Conclusion }> {
     const op = this.ops.get(opId)!;
     const p = op.payload as Payload;
     this.inFlight.add(opId);
@@ -353,7 +391,7 @@ export class DeploySaga {
   }
 
   /** The last step: the local record, only if nobody changed the experiment since the plan. */
-  private commitLocal(op: Operation): DeployOutcome | Experiment {
+  private commitLocal(op: Operation): DeployOutcome | Experiment | { experiment: Experiment; conclusion: Conclusion } {
     const p = op.payload as Payload;
     return this.d.db
       .transaction(() => {
@@ -373,9 +411,11 @@ export class DeploySaga {
             ? this.deploys.commitDeploy({ ...c.prepared, exp: cur }, c.input, ctx, false)
             : c.method === 'stop'
               ? this.stops.commitStop({ ...c.plan, exp: cur }, c.input, ctx, false)
-              : c.method === 'pause'
-                ? this.experiments.pause(c.input, ctx)
-                : this.stops.rollBackBySystem(c.input, ctx);
+              : c.method === 'revert'
+                ? this.stops.commitRevert({ ...c.plan, exp: cur }, c.input, ctx, false)
+                : c.method === 'pause'
+                  ? this.experiments.pause(c.input, ctx)
+                  : this.stops.rollBackBySystem(c.input, ctx);
         const exp = 'experiment' in out ? out.experiment : out;
         this.ops.setStatus(op.id, 'completed', this.now(), { outcome: { experimentId: exp.id, version: exp.version, status: exp.status } });
         return out;
@@ -388,15 +428,22 @@ export class DeploySaga {
     const current = this.ops.get(op.id)!;
     this.ops.setStatus(op.id, 'compensating', this.now(), { error });
     const p = op.payload as Payload;
-    for (const step of restoreSteps(p.before, current.steps, current.attempting)) await this.apply(op.id, step);
+    for (const step of restoreSteps(p.before, current.steps, current.attempting, p.beforeShip ?? null)) await this.apply(op.id, step);
     this.ops.setStatus(op.id, 'compensated', this.now());
   }
 
   /** Embedded systems: the whole saga inside the caller's transaction (the local record is being written in it). */
-  private recordEmbedded(sys: Extract<Systems, { embedded: true }>, kind: Kind, before: Experiment, after: Experiment, key: string | null): void {
+  private recordEmbedded(
+    sys: Extract<Systems, { embedded: true }>,
+    kind: Kind,
+    before: Experiment,
+    after: Experiment,
+    key: string | null,
+    ship: Ship | null = null,
+  ): void {
     const id = this.d.newId('op');
     const now = this.now();
-    const steps = forwardSteps(kind, before, after);
+    const steps = forwardSteps(kind, before, after, ship);
     this.ops.start(
       {
         id,

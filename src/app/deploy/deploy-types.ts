@@ -43,5 +43,13 @@ export interface StopInput {
   version?: number;
   reason: string;
   outcome?: 'stopped' | 'rolled_back' | 'shipped';
+  /** With outcome 'shipped': the variant to ship (default: the one the decision names). */
+  variant?: string;
+  confirmation?: GivenConfirmation;
+}
+
+export interface RevertShipInput {
+  experimentId: string;
+  reason: string;
   confirmation?: GivenConfirmation;
 }

@@ -5,13 +5,35 @@ import type { AppDeps, WriteContext } from '../context.js';
 import { confirmationRequired } from '../experiments/config-edits.js';
 import { requireStoppable, requireVersion, type ExperimentService } from '../experiments/experiment-service.js';
 import type { ConfirmationStatus } from '../experiments/experiment-types.js';
-import type { StopInput } from './deploy-types.js';
+import type { Conclusion } from '../../store/experiment-repo.js';
+import { AppError } from '../../errors.js';
+import type { MetricsReport } from '../results/metrics-service.js';
+import type { RevertShipInput, StopInput } from './deploy-types.js';
+import { planShip, type ShipPlan } from './ship-decision.js';
+
+/** A stop checked and planned but not yet written; a ship carries its decision record. */
+export interface StopPlan {
+  exp: Experiment;
+  given: Confirmation | null;
+  ship?: ShipPlan;
+}
+
+/** A revert of a ship checked and planned. */
+export interface RevertPlan {
+  exp: Experiment;
+  given: Confirmation | null;
+  conclusion: Conclusion;
+}
 
 /** Ending an experiment: stop_experiment (kill switch, ship, roll back) and the circuit breaker's roll back. */
 export class StopService {
   constructor(
     private readonly d: AppDeps,
     private readonly experiments: ExperimentService,
+    /** The always-valid analysis a ship must rest on (get_metrics' report read continuously). */
+    private readonly report: (experimentId: string) => MetricsReport = () => {
+      throw new Error('StopService was built without an analysis: it cannot ship');
+    },
   ) {}
 
   /** What stopping would need: the policy's confirmation for this outcome, after the precondition checks. */
@@ -20,11 +42,16 @@ export class StopService {
     if (input.version !== undefined) requireVersion(exp, input.version);
     requireStoppable(exp);
     const outcome = input.outcome ?? 'stopped';
+    // A ship the analysis does not support is refused before anyone is asked to confirm it.
+    if (outcome === 'shipped') planShip(exp, this.report(exp.id), input.variant, this.now());
     const need = confirmationReason(this.experiments.policyFor(exp.surfaceId), { kind: outcome === 'shipped' ? 'ship' : 'stop' });
     return {
       required: need !== null,
       reason: need,
-      summary: `${outcome === 'shipped' ? 'conclude and ship' : outcome === 'rolled_back' ? 'roll back' : 'stop'} '${exp.key}' on ${exp.surfaceId} (${exp.allocationPercent}% of traffic goes back to the default layout)`,
+      summary:
+        outcome === 'shipped'
+          ? `ship '${exp.key}' on ${exp.surfaceId}${input.variant ? ` (variant '${input.variant}')` : ''}: its layout becomes the default for every user`
+          : `${outcome === 'rolled_back' ? 'roll back' : 'stop'} '${exp.key}' on ${exp.surfaceId} (${exp.allocationPercent}% of traffic goes back to the default layout)`,
       given: null,
     };
   }
@@ -35,22 +62,89 @@ export class StopService {
   }
 
   /** Stop's checks (confirmation included), nothing written. Runs inside the caller's transaction. */
-  planStop(input: StopInput): { exp: Experiment; given: Confirmation | null } {
+  planStop(input: StopInput): StopPlan {
     const status = this.stopConfirmation(input);
+    const exp = this.experiments.get(input.experimentId);
+    if (input.variant && input.outcome !== 'shipped')
+      throw new AppError('INVALID_INPUT', 'variant is only for outcome "shipped"', 'Leave variant out, or pass outcome "shipped".');
+    const ship = input.outcome === 'shipped' ? planShip(exp, this.report(exp.id), input.variant, this.now()) : undefined;
     const given = input.confirmation ? { action: status.summary, ...input.confirmation } : null;
     if (status.reason && !given) throw confirmationRequired(status.reason, 'stop_experiment');
-    return { exp: this.experiments.get(input.experimentId), given };
+    return { exp, given, ...(ship ? { ship } : {}) };
   }
 
   /** Stop's writes for a plan made by planStop on the same experiment version. */
-  commitStop(p: { exp: Experiment; given: Confirmation | null }, input: StopInput, ctx: WriteContext, mirror = true): Experiment {
-    const { exp, given } = p;
+  commitStop(p: StopPlan, input: StopInput, ctx: WriteContext, mirror = true): Experiment {
+    const { exp, given, ship } = p;
     const now = this.now();
-    const next = this.d.experiments.update(exp.id, exp.version, { status: 'concluded', outcome: input.outcome ?? 'stopped', buckets: [], endedAt: now }, now);
-    this.d.audit.record({ ...ctx, rationale: input.reason, ...(given ? { confirmation: given } : {}) }, 'experiment', exp.id, exp, next, now);
-    if (mirror) this.d.commits.onCommitted?.('stop', exp, next, null);
+    const outcome = input.outcome ?? 'stopped';
+    const next = this.d.experiments.update(exp.id, exp.version, { status: 'concluded', outcome, buckets: [], endedAt: ship?.at ?? now }, now);
+    const conclusion: Conclusion = {
+      outcome,
+      variant: ship?.variant ?? null,
+      decidedAt: now,
+      actor: ctx.actor,
+      reason: input.reason,
+      decision: ship?.decision ?? null,
+      revert: null,
+    };
+    this.d.experiments.setConclusion(exp.id, conclusion);
+    const audited = { ...ctx, rationale: input.reason, ...(given ? { confirmation: given } : {}) };
+    this.d.audit.record(audited, 'experiment', exp.id, exp, next, now);
+    if (ship)
+      this.d.audit.record(audited, 'experiment', exp.id, null, { shipped: { variant: ship.variant, surfaceId: exp.surfaceId, decision: ship.decision } }, now);
+    if (mirror) this.d.commits.onCommitted?.(ship ? 'ship' : 'stop', exp, next, null, ship ? { variant: ship.variant, at: ship.at } : null);
     this.d.emit({ kind: 'experiment', id: exp.id, surfaceId: exp.surfaceId });
     return next;
+  }
+
+  /** What reverting a ship needs: a concluded ship not yet reverted, and the policy's stop confirmation. Nothing written. */
+  revertConfirmation(input: Omit<RevertShipInput, 'confirmation'>): ConfirmationStatus & { conclusion: Conclusion; exp: Experiment } {
+    const exp = this.experiments.get(input.experimentId);
+    const conclusion = this.d.experiments.conclusion(exp.id);
+    if (exp.outcome !== 'shipped' || !conclusion?.variant || conclusion.revert) {
+      throw new AppError(
+        'PRECONDITION_FAILED',
+        conclusion?.revert
+          ? `the ship of '${exp.key}' was already reverted at ${conclusion.revert.at} by ${conclusion.revert.actor}`
+          : `experiment '${exp.key}' is ${exp.status}${exp.outcome ? ` (${exp.outcome})` : ''}; only a shipped experiment's layout can be reverted`,
+        'Call get_experiment to see its conclusion; to change the default layout again, run and ship a new experiment.',
+      );
+    }
+    const need = confirmationReason(this.experiments.policyFor(exp.surfaceId), { kind: 'stop' });
+    const summary = `revert the ship of '${exp.key}' (variant '${conclusion.variant}') on ${exp.surfaceId}: its layout stops being the default for every user`;
+    return { required: need !== null, reason: need, summary, given: null, conclusion, exp };
+  }
+
+  /** revert's checks (confirmation included), nothing written. */
+  planRevert(input: RevertShipInput): RevertPlan {
+    const status = this.revertConfirmation(input);
+    const given = input.confirmation ? { action: status.summary, ...input.confirmation } : null;
+    if (status.reason && !given) throw confirmationRequired(status.reason, 'revert_ship');
+    return { exp: status.exp, given, conclusion: status.conclusion };
+  }
+
+  /** Embedded systems: revert a ship in one transaction (content delivery stops shipping the variant). */
+  revert(input: RevertShipInput, ctx: WriteContext): { experiment: Experiment; conclusion: Conclusion } {
+    return this.d.db.transaction(() => this.commitRevert(this.planRevert(input), input, ctx)).immediate();
+  }
+
+  /** The revert's local record: the conclusion notes who reverted, when and why; audited. The experiment's version is unchanged. */
+  commitRevert(p: RevertPlan, input: RevertShipInput, ctx: WriteContext, mirror = true): { experiment: Experiment; conclusion: Conclusion } {
+    const now = this.now();
+    const conclusion: Conclusion = { ...p.conclusion, revert: { at: now, actor: ctx.actor, reason: input.reason } };
+    this.d.experiments.setConclusion(p.exp.id, conclusion);
+    this.d.audit.record(
+      { ...ctx, rationale: input.reason, ...(p.given ? { confirmation: p.given } : {}) },
+      'experiment',
+      p.exp.id,
+      { shipped: { variant: p.conclusion.variant, surfaceId: p.exp.surfaceId } },
+      { shipReverted: conclusion.revert },
+      now,
+    );
+    if (mirror) this.d.commits.onCommitted?.('revert', p.exp, p.exp, null, null);
+    this.d.emit({ kind: 'experiment', id: p.exp.id, surfaceId: p.exp.surfaceId });
+    return { experiment: p.exp, conclusion };
   }
 
   /**
