@@ -28,7 +28,7 @@ import { EmbeddedBackend, EmbeddedContent } from './systems/embedded.js';
 import { RemoteBackend, RemoteContent, remoteExposureSink } from './systems/remote.js';
 import { mirrorOf, ServingSync } from './app/serving/serving-sync.js';
 import type { AppDeps, ChangeEvent } from './app/context.js';
-import { wallClock, type Clock } from './systems/clock.js';
+import { SimulatedClock, wallClock, type Clock } from './systems/clock.js';
 import { ClockService } from './app/clock/clock-service.js';
 import { createLogger, type Logger } from './logger.js';
 
@@ -119,9 +119,11 @@ export function createContainer(opts: ContainerOptions): Container {
   }
   backfillAggregates(deps);
   warnOnUnknownPolicyIds(deps);
+  if (deps.clock instanceof SimulatedClock) resumeSimulatedClock(deps, deps.clock);
   const experiments = new ExperimentService(deps);
   const deploys = new DeployService(deps, experiments);
-  const stops = new StopService(deps, experiments);
+  // A ship rests on the always-valid analysis (metrics is built below; this runs only when a ship is asked for).
+  const stops = new StopService(deps, experiments, (id) => metrics.report(id, { alwaysValid: true }));
   const localSystems = { backend: new EmbeddedBackend(db, deps.clock), content: new EmbeddedContent(db, deps.clock) };
   const systems = systemsFor(opts, localSystems, logger);
   if (systems.embedded) adoptExperiments(deps, localSystems);
@@ -208,6 +210,18 @@ function adoptExperiments(deps: AppDeps, local: { backend: EmbeddedBackend; cont
     for (const c of content) local.content.putSync(c.experimentId, { ...c, opId: `adopt_${c.experimentId}`, step: 'adopt' });
   })();
   deps.logger.info({ experiments: missing.length }, 'recorded existing experiments in the embedded backend and content delivery');
+}
+
+/**
+ * A simulated clock never starts behind what the database already recorded: a restarted rehearsal
+ * would otherwise see its ramp stages and exposures in the future. Every advance is audited, so the
+ * audit log holds the latest simulated time.
+ */
+function resumeSimulatedClock(deps: AppDeps, clock: SimulatedClock): void {
+  const { at } = deps.db.prepare('SELECT MAX(at) AS at FROM audit_log').get() as { at: string | null };
+  if (!at || Date.parse(at) <= clock.now().getTime()) return;
+  deps.logger.warn({ from: clock.now().toISOString(), to: at }, 'simulated clock moved forward to the latest time this database recorded');
+  clock.set(new Date(at));
 }
 
 /** A database from before the metric pipeline has exposures but no aggregates: build them once from the raw rows. */

@@ -3,7 +3,7 @@ import { EventBatchSchema, EventSchema } from '../app/events/event-service.js';
 import { ExperimentConfigSchema } from '../domain/schemas.js';
 import { SERVER_VERSION } from '../version.js';
 import { BackendStateSchema, BackendWriteSchema, ContentStateSchema, ContentWriteSchema, WriteResultSchema } from '../systems/contracts.js';
-import { AdvanceClockBody, CreateBody, DeployBody, PlanBody, StopBody, TransitionBody, UpdateBody } from './rest-schemas.js';
+import { AdvanceClockBody, CreateBody, DeployBody, PlanBody, RevertShipBody, StopBody, TransitionBody, UpdateBody } from './rest-schemas.js';
 
 interface Operation {
   method: 'get' | 'post' | 'patch' | 'put';
@@ -61,7 +61,20 @@ export const OPERATIONS: Operation[] = [
   { method: 'post', path: '/v1/experiments/{id}/validate', summary: 'Validate a stored experiment; returns the plan hash', tag: 'experiments' },
   { method: 'post', path: '/v1/experiments/{id}/deploy', summary: 'Start, resume or ramp (needs the current plan hash)', tag: 'experiments', body: DeployBody },
   { method: 'post', path: '/v1/experiments/{id}/pause', summary: 'Pause (keeps buckets)', tag: 'experiments', body: TransitionBody },
-  { method: 'post', path: '/v1/experiments/{id}/stop', summary: 'Kill switch', tag: 'experiments', body: StopBody },
+  {
+    method: 'post',
+    path: '/v1/experiments/{id}/stop',
+    summary: "Kill switch, roll back, or ship (outcome shipped: the variant's layout becomes the surface default; needs a ship decision)",
+    tag: 'experiments',
+    body: StopBody,
+  },
+  {
+    method: 'post',
+    path: '/v1/experiments/{id}/revert-ship',
+    summary: "Revert a ship: the shipped variant's layout stops being the surface default",
+    tag: 'experiments',
+    body: RevertShipBody,
+  },
   { method: 'post', path: '/v1/experiments/{id}/archive', summary: 'Archive a concluded experiment or a draft', tag: 'experiments', body: TransitionBody },
   { method: 'get', path: '/v1/experiments/{id}/metrics', summary: 'Results and decision (get_metrics)', tag: 'experiments' },
   { method: 'get', path: '/v1/experiments/{id}/audit', summary: 'Audit trail', tag: 'experiments' },

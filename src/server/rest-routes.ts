@@ -5,7 +5,7 @@ import { AppError } from '../errors.js';
 import type { WriteContext } from '../store/audit-repo.js';
 import type { HttpVars } from './http-vars.js';
 import { openApiDocument } from './openapi.js';
-import { AdvanceClockBody, CreateBody, DeployBody, PlanBody, StopBody, TransitionBody, UpdateBody } from './rest-schemas.js';
+import { AdvanceClockBody, CreateBody, DeployBody, PlanBody, RevertShipBody, StopBody, TransitionBody, UpdateBody } from './rest-schemas.js';
 import { stripControl } from '../domain/schemas.js';
 import { ruleCatalog } from '../domain/rules/index.js';
 import { policyView } from '../app/catalog/policy-view.js';
@@ -72,7 +72,10 @@ export function restRoutes(app: Container) {
   r.post('/experiments/validate', async (c) =>
     c.json(app.experiments.validate({ config: parse(z.object({ config: z.unknown() }), await body(c)).config }, write(c, 'POST /v1/experiments/validate'))),
   );
-  r.get('/experiments/:id', (c) => c.json({ experiment: app.experiments.get(c.req.param('id')) }));
+  r.get('/experiments/:id', (c) => {
+    const experiment = app.experiments.get(c.req.param('id'));
+    return c.json({ experiment, conclusion: app.deps.experiments.conclusion(experiment.id) });
+  });
   r.post('/experiments/:id/validate', (c) =>
     c.json(app.experiments.validate({ experimentId: c.req.param('id') }, write(c, 'POST /v1/experiments/:id/validate'))),
   );
@@ -92,12 +95,19 @@ export function restRoutes(app: Container) {
   });
   r.post('/experiments/:id/stop', async (c) => {
     const { confirmation, ...b } = parse(StopBody, await body(c));
-    return c.json({
-      experiment: await app.deployments.stop(
-        { experimentId: c.req.param('id'), ...b, ...argued(confirmation) },
-        write(c, 'POST /v1/experiments/:id/stop', b.reason),
-      ),
-    });
+    const experiment = await app.deployments.stop(
+      { experimentId: c.req.param('id'), ...b, ...argued(confirmation) },
+      write(c, 'POST /v1/experiments/:id/stop', b.reason),
+    );
+    return c.json({ experiment, conclusion: app.deps.experiments.conclusion(experiment.id) });
+  });
+  r.post('/experiments/:id/revert-ship', async (c) => {
+    const { confirmation, ...b } = parse(RevertShipBody, await body(c));
+    const out = await app.deployments.revertShip(
+      { experimentId: c.req.param('id'), ...b, ...argued(confirmation) },
+      write(c, 'POST /v1/experiments/:id/revert-ship', b.reason),
+    );
+    return c.json(out);
   });
   r.patch('/experiments/:id', async (c) => {
     const b = parse(UpdateBody, await body(c));

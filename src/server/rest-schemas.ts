@@ -24,9 +24,12 @@ export const TransitionBody = z.object({ version: z.number().int().positive(), r
 export const StopBody = z.object({
   reason: z.string().min(3).max(1000),
   outcome: z.enum(['stopped', 'rolled_back', 'shipped']).default('stopped'),
+  /** With outcome shipped: the variant to ship (default: the decision's). */
+  variant: z.string().min(1).max(64).optional(),
   version: z.number().int().positive().optional(),
   confirmation: ConfirmationBody.optional(),
 });
+export const RevertShipBody = z.object({ reason: z.string().min(3).max(1000), confirmation: ConfirmationBody.optional() });
 
 /** POST /v1/clock/advance: exactly one of hours, days or to (a simulated clock never moves back). */
 export const AdvanceClockBody = z

@@ -114,6 +114,14 @@ describe('tool contract (what agents see)', () => {
     await run('hold_ramp', { experimentId: ramped.id, reason: 'contract test' });
     const advanced = await run('advance_ramp', { experimentId: ramped.id, version: ramp.version, planHash: ramp.planHash, confirmation });
     expect(advanced.ramp).toMatchObject({ allocationPercent: 25, nextAction: 'complete' });
+    // A concluded ship, written by the stop's commit step (test/app/deploy/ship.test.ts reaches a real ship decision).
+    const ship = { variant: 'focus', at: new Date().toISOString(), decision: { decision: 'ship' } };
+    const sys = { actor: 'test', interface: 'cli' as const, operation: 'contract', requestId: 'r' };
+    app.stops.commitStop({ exp: app.experiments.get(ramped.id), given: null, ship }, { experimentId: ramped.id, reason: 'contract', outcome: 'shipped' }, sys);
+    const shipped = await run('get_experiment', { experimentId: ramped.id });
+    expect(shipped.conclusion).toMatchObject({ outcome: 'shipped', variant: 'focus', revert: null });
+    const reverted = await run('revert_ship', { experimentId: ramped.id, reason: 'contract test', confirmation });
+    expect(reverted.conclusion.revert).toMatchObject({ reason: 'contract test' });
     expect([...covered].sort()).toEqual(tools.map((t) => t.name).sort());
   });
 

@@ -22,6 +22,8 @@ interface CompiledSurface {
   surface: Surface;
   /** For each bucket, the running experiments that own it (disjoint slots may share buckets). */
   byBucket: CompiledExperiment[][];
+  /** The surface's default layout: slot defaults overlaid by shipped variants (later ships win); experiments render on top. */
+  defaults: Record<string, string | null>;
 }
 
 export interface Assignment {
@@ -57,7 +59,8 @@ export class AssignmentIndex {
 
   compile(surfaces: Surface[], config: ServingConfig): void {
     const nextSurfaces = new Map<string, CompiledSurface>();
-    for (const s of surfaces) nextSurfaces.set(s.id, { surface: s, byBucket: Array.from({ length: s.bucketCount }, () => []) });
+    for (const s of surfaces)
+      nextSurfaces.set(s.id, { surface: s, byBucket: Array.from({ length: s.bucketCount }, () => []), defaults: shippedDefaults(s, config.content) });
     const content = new Map(config.content.map((c) => [c.experimentId, c]));
     const nextByKey = new Map<string, CompiledExperiment>();
     for (const e of config.backend) {
@@ -116,7 +119,7 @@ export class AssignmentIndex {
       .sort((a, b) => a.position - b.position)
       .map((slot) => ({
         slotId: slot.id,
-        contentId: slot.defaultContentId as string | null,
+        contentId: cs.defaults[slot.id] ?? null,
         experimentId: null as string | null,
         variant: null as string | null,
       }));
@@ -130,6 +133,12 @@ export class AssignmentIndex {
       }
     }
     return { surfaceId, unitId, bucket, assignments, layout };
+  }
+
+  /** The surface's default layout now (slot defaults with shipped variants applied): what a unit in no experiment sees. */
+  defaultLayout(surfaceId: string): Record<string, string | null> | undefined {
+    const d = this.surfaces.get(surfaceId)?.defaults;
+    return d ? { ...d } : undefined;
   }
 
   /** Why the unit is or is not in each running experiment of the surface: for QA before and during a launch. */
@@ -161,4 +170,14 @@ export class AssignmentIndex {
     });
     return { ...view, experiments };
   }
+}
+
+/** Slot defaults overlaid by the variants content delivery ships on the surface, oldest ship first so the latest wins a shared slot. */
+function shippedDefaults(s: Surface, content: ServingConfig['content']): Record<string, string | null> {
+  const out: Record<string, string | null> = Object.fromEntries(s.slots.map((slot) => [slot.id, slot.defaultContentId ?? null]));
+  const ships = content
+    .filter((c) => c.surfaceId === s.id && c.shipped)
+    .sort((a, b) => (a.shippedAt ?? '').localeCompare(b.shippedAt ?? '') || a.experimentId.localeCompare(b.experimentId));
+  for (const c of ships) for (const o of c.variants.find((v) => v.key === c.shipped)?.overrides ?? []) if (o.slotId in out) out[o.slotId] = o.contentId ?? null;
+  return out;
 }
