@@ -1,4 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { createContainer, type Container } from '../../src/container.js';
 import { SimulatedClock } from '../../src/systems/clock.js';
 import type { HttpApp } from '../../src/server/http-app.js';
@@ -138,5 +141,26 @@ describe('GET /v1/clock and POST /v1/clock/advance', () => {
     // The daily snapshot of the metric pipeline is dated by the simulated day too.
     const days = app.deps.db.prepare('SELECT DISTINCT day FROM metric_daily WHERE experiment_id = ?').all(id) as { day: string }[];
     expect(days.map((d) => d.day)).toEqual(['2026-01-05']);
+  });
+});
+
+describe('a restarted simulated server', () => {
+  it('resumes at the latest time its database recorded, never behind it', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'sealab-clock-'));
+    try {
+      const dbFile = path.join(dir, 'sealab.db');
+      const first = createContainer({ dbFile, policy: permissivePolicy(), clock: new SimulatedClock(new Date(START)) });
+      await first.clock.advance({ days: 2 }, { actor: 'test', interface: 'cli', operation: 'test', requestId: 'r1' });
+      first.close();
+      const clock = new SimulatedClock(new Date(START));
+      const second = createContainer({ dbFile, policy: permissivePolicy(), clock });
+      expect(clock.now().toISOString()).toBe('2026-01-07T00:00:00.000Z');
+      second.close();
+      const later = new SimulatedClock(new Date('2026-02-01T00:00:00Z'));
+      createContainer({ dbFile, policy: permissivePolicy(), clock: later }).close();
+      expect(later.now().toISOString()).toBe('2026-02-01T00:00:00.000Z');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
