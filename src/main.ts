@@ -18,7 +18,7 @@ const USAGE = `usage:
                                                         POST /v1/clock/advance, which ticks the ramp scheduler hourly
   sealab simulate [--url URL] [--experiment ID|KEY] [--units N] [--effect E] [--seed S]
                                                         synthetic traffic through the HTTP API
-  sealab simulate --days N [--experiment ID|KEY] [--units-per-day N] [--effect E] [--effects KEY:METRIC=E,...]
+  sealab simulate --days N [--experiment ID|KEY] [--units-per-day N] [--effect E (default 0)] [--effects KEY:METRIC=E,...]
                   [--harm [KEY:]METRIC=E,...] [--until-decision] [--seed S] [--url URL]
                                                         rehearse N days against a --simulated-clock server: each hour
                                                         a share of the surface's daily traffic, events for every metric
@@ -158,6 +158,7 @@ async function main(argv: string[]): Promise<void> {
         systems: container.deployments.systems.embedded ? 'embedded' : 'remote',
         dataDir: config.dataDir,
         auth: Boolean(config.token),
+        clock: clock ? 'simulated' : 'wall',
       },
       'sealab HTTP listening: /mcp /v1 /healthz',
     );
