@@ -3,10 +3,34 @@ import { defineTool } from '../src/mcp/define-tool.js';
 import { MetricKind } from '../src/domain/schemas.js';
 
 const IntervalSchema = z.object({ estimate: z.number(), lower: z.number(), upper: z.number() });
+const PendingSchema = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('sample'),
+    have: z.number().int(),
+    need: z.number().int(),
+    expectedAt: z.string().nullable().describe('At the observed daily rate'),
+  }),
+  z.object({ kind: z.literal('duration'), haveDays: z.number().int(), needDays: z.number().int(), metAt: z.string().nullable() }),
+]);
+const BlindSchema = z.object({ metricId: z.string(), role: z.enum(['success', 'guardrail']), variant: z.string() });
 const DecisionSchema = z.object({
   decision: z.enum(['ship', 'keep_running', 'roll_back', 'inconclusive']),
   reasons: z.array(z.string()).describe('Every reason, with the numbers behind it'),
   blockers: z.array(z.string()).describe('What stands between this variant and "ship"'),
+  pending: z.array(PendingSchema).describe('Planned sample / whole days not met yet, and when they will be'),
+});
+const DecisionRecordSchema = DecisionSchema.extend({
+  variant: z.string().nullable(),
+  rule: z.object({ name: z.string(), source: z.string() }),
+  method: z.enum(['always-valid', 'fixed-horizon', 'group-sequential']),
+  alpha: z.number(),
+  correction: z.string(),
+  power: z.number(),
+  guardrailPower: z.number().nullable().describe('Power each non-inferiority guardrail was sized for: 1 − β/(G+1)'),
+  plannedTotal: z.number().int(),
+  observedTotal: z.number().int(),
+  requiredDays: z.number().int(),
+  daysRunning: z.number().nullable(),
 });
 
 export const getMetrics = defineTool({
@@ -16,7 +40,7 @@ export const getMetrics = defineTool({
     'Analyses an experiment from its per-arm sufficient statistics (cost does not grow with the number of events) and recommends a decision.',
     'Per metric (success metrics, then guardrails) and variant: exposed units, mean, absolute and relative difference to control with an interval, p-value (always-valid by default), significance under the method in force after multiple-testing correction across success metrics, CUPED variance reduction, guardrail non-inferiority against its margin, and optionally the Bayesian chance to beat control.',
     'The default method (analysisPlan.sequential) stays valid however often you call this tool, so peeking is safe; a fixed-horizon plan is only valid when read at the planned sample (sample.fractionOfPlan ≥ 1).',
-    'decision follows a risk-aware rule: ship only if a success metric is significantly better, every guardrail is non-inferior, nothing deteriorates significantly, the sample-ratio check passes and there is enough data; otherwise keep_running, roll_back or inconclusive, with reasons and blockers.',
+    'decision follows a risk-aware rule: ship only if a success metric is significantly better, every guardrail holds (non-inferior, or not significantly worse for "no_deterioration" guardrails), nothing deteriorates significantly, no metric is blind (no data in an arm), the sample-ratio check passes, and both the planned sample and the planned whole days are met; a guardrail significantly worse means roll_back at once. pending says what the plan still waits for and when; blind lists metrics with no data in some arm.',
     'If srm.mismatch is true, trust nothing: investigate assignment/logging. Next: stop_experiment (outcome rolled_back) when the decision is roll_back.',
   ].join('\n'),
   inputSchema: z.object({ experimentId: z.string().describe('Experiment id or key, e.g. "home-focus-shelf"') }),
@@ -31,7 +55,16 @@ export const getMetrics = defineTool({
     correction: z.string().describe('Multiple-testing correction across success metrics'),
     computedAt: z.string(),
     dataUpdatedAt: z.string().nullable().describe('When the statistics last changed: data freshness'),
-    sample: z.object({ plannedTotal: z.number().int(), observedTotal: z.number().int(), fractionOfPlan: z.number(), daysRunning: z.number().nullable() }),
+    sample: z.object({
+      plannedTotal: z.number().int().describe("The plan's sample (largest need over success metrics and non-inferiority guardrails)"),
+      observedTotal: z.number().int(),
+      fractionOfPlan: z.number(),
+      daysRunning: z.number().nullable(),
+      requiredDays: z.number().int().describe('Whole days the plan needs before ship: durationDays, in whole weeks from 7 up'),
+      bindingMetricId: z.string().nullable(),
+    }),
+    blind: z.array(BlindSchema).describe('Success or guardrail metrics with units but no data in an arm: they block ship'),
+    pending: z.array(PendingSchema),
     exposures: z.array(z.object({ variant: z.string(), weight: z.number(), units: z.number().int() })),
     srm: z.object({ checked: z.boolean(), pValue: z.number().nullable(), chiSquare: z.number().nullable(), mismatch: z.boolean(), note: z.string() }),
     metrics: z.array(
@@ -41,7 +74,9 @@ export const getMetrics = defineTool({
         role: z.enum(['success', 'guardrail']),
         kind: MetricKind,
         direction: z.enum(['increase', 'decrease']),
-        margin: z.number().nullable().describe('Guardrails: the relative non-inferiority margin'),
+        margin: z.number().nullable().describe('Guardrails: the margin, in marginType units'),
+        marginType: z.enum(['relative', 'absolute']).nullable(),
+        test: z.enum(['non_inferiority', 'no_deterioration']).nullable().describe('Guardrails: how ship judges them'),
         variants: z.array(
           z.object({
             variant: z.string(),
@@ -53,6 +88,7 @@ export const getMetrics = defineTool({
             pValue: z.number().nullable(),
             pValueAdjusted: z.number().nullable(),
             significant: z.boolean(),
+            blind: z.boolean().describe('Units exposed but no data for this metric in this arm yet'),
             assessment: z.enum(['better', 'worse', 'no_detectable_change', 'not_computable', 'control']),
             varianceReduction: z.number().nullable().describe('CUPED: share of variance removed by the pre-exposure covariate'),
             nonInferiority: z.object({ nonInferior: z.boolean(), bound: z.number(), threshold: z.number() }).nullable(),
@@ -62,7 +98,7 @@ export const getMetrics = defineTool({
         ),
       }),
     ),
-    decision: DecisionSchema.extend({ variant: z.string().nullable() }),
+    decision: DecisionRecordSchema,
     decisionsByVariant: z.array(DecisionSchema.extend({ variant: z.string() })),
   }),
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
@@ -76,14 +112,14 @@ export const getMetrics = defineTool({
         .filter((v) => !v.isControl)
         .map(
           (v) =>
-            `- ${m.metricId} (${m.role}) ${v.variant}: ${v.relative ? `${pct(v.relative.estimate)} [${pct(v.relative.lower)}, ${pct(v.relative.upper)}]` : 'n/a'} p=${v.pValue?.toPrecision(3) ?? 'n/a'} → ${v.assessment}${v.nonInferiority ? (v.nonInferiority.nonInferior ? ', non-inferior' : ', NOT shown non-inferior') : ''}`,
+            `- ${m.metricId} (${m.role}${m.test === 'no_deterioration' ? ', no deterioration' : ''}) ${v.variant}: ${v.blind ? 'BLIND (no data yet)' : v.relative ? `${pct(v.relative.estimate)} [${pct(v.relative.lower)}, ${pct(v.relative.upper)}]` : 'n/a'} p=${v.pValue?.toPrecision(3) ?? 'n/a'} → ${v.assessment}${v.nonInferiority ? (v.nonInferiority.nonInferior ? ', non-inferior' : ', NOT shown non-inferior') : ''}`,
         ),
     );
     const d = r.decision;
     return {
       structured: r,
       text: [
-        `'${r.key}' (${r.status}, ${r.method}): ${r.exposures.map((e) => `${e.variant}=${e.units}`).join(', ')} units, ${(100 * r.sample.fractionOfPlan).toFixed(0)}% of plan. SRM: ${r.srm.note}.`,
+        `'${r.key}' (${r.status}, ${r.method}): ${r.exposures.map((e) => `${e.variant}=${e.units}`).join(', ')} units, ${(100 * r.sample.fractionOfPlan).toFixed(0)}% of plan, day ${Math.floor(r.sample.daysRunning ?? 0)} of ${r.sample.requiredDays}. SRM: ${r.srm.note}.`,
         ...lines,
         `Decision: ${d.decision}${d.variant ? ` (${d.variant})` : ''}. ${d.blockers.length ? `Blockers: ${d.blockers.join('; ')}.` : ''}`,
       ].join('\n'),

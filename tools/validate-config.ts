@@ -2,10 +2,22 @@ import { z } from 'zod';
 import { ExperimentConfigSchema, FindingSchema, JsonPatchOperationSchema } from '../src/domain/schemas.js';
 import { defineTool } from '../src/mcp/define-tool.js';
 
+const StageSchema = z.object({ percent: z.number(), unitsPerDay: z.number(), days: z.number().nullable(), reason: z.string() });
 export const PowerSchema = z
-  .object({ requiredPerArm: z.number(), requiredTotal: z.number(), expectedUnits: z.number(), daysNeeded: z.number().nullable(), metricId: z.string() })
+  .object({
+    requiredPerArm: z.number(),
+    requiredTotal: z.number(),
+    expectedUnits: z.number().describe('Units the ramp delivers within durationDays'),
+    daysNeeded: z.number().nullable().describe('Days through the ramp to the planned sample'),
+    metricId: z.string().describe('The binding metric: the largest need'),
+    method: z.enum(['always-valid', 'fixed-horizon', 'group-sequential']).describe('The analysis the needs are sized for'),
+    needs: z
+      .array(z.object({ metricId: z.string(), test: z.enum(['superiority', 'non_inferiority', 'no_deterioration']), requiredPerArm: z.number().nullable() }))
+      .describe('Per success metric and guardrail; null: no planned sample needed'),
+    stages: z.array(StageSchema).describe('Days per ramp stage'),
+  })
   .nullable()
-  .describe('Power check for the first success metric at the last ramp stage');
+  .describe("The plan's sizing: every success metric and non-inferiority guardrail, through the ramp");
 
 export const validateConfig = defineTool({
   name: 'validate_config',

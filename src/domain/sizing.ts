@@ -13,6 +13,11 @@ import { alwaysValidCritical, groupSequentialFinalBoundary, groupSequentialInfla
 type AnalysisPlan = ExperimentConfig['analysisPlan'];
 type Guardrail = ExperimentConfig['guardrails'][number];
 
+/** What sizing reads of a config (plan_power sizes a sketch with no key or content). */
+export type SizingConfig = Pick<ExperimentConfig, 'successMetrics' | 'guardrails' | 'analysisPlan' | 'allocationPercent' | 'rampPlan'> & {
+  variants: { weight: number }[];
+};
+
 export type SizingMethod = 'always-valid' | 'fixed-horizon' | 'group-sequential';
 
 /** The inference method a plan asks for: looks → group-sequential, else sequential → always-valid, else fixed horizon. */
@@ -64,7 +69,7 @@ export interface SizingContext {
 }
 
 /** The smallest arm's share of the traffic: it reaches a per-arm need last. */
-export const smallestShare = (c: Pick<ExperimentConfig, 'variants'>) => {
+export const smallestShare = (c: { variants: { weight: number }[] }) => {
   const w = c.variants.map((v) => v.weight);
   return Math.min(...w) / w.reduce((a, b) => a + b, 0);
 };
@@ -87,7 +92,7 @@ const usable = (m: Metric | undefined): m is Metric => !!m && m.baselineVariance
 const fmt = (x: number) => Number(x.toPrecision(4));
 
 /** The sizing of a config: every metric's need, the largest, and the ramp's days per stage. */
-export function sizeExperiment(c: ExperimentConfig, ctx: SizingContext): SampleSizing {
+export function sizeExperiment(c: SizingConfig, ctx: SizingContext): SampleSizing {
   const needs = metricNeeds(c, ctx.metrics);
   const binding = needs.reduce<MetricNeed | null>((a, b) => ((b.requiredPerArm ?? 0) > (a?.requiredPerArm ?? 0) ? b : a), null);
   const perArm = binding?.requiredPerArm ?? 0;
@@ -172,7 +177,7 @@ export function metricNeeds(c: Pick<ExperimentConfig, 'successMetrics' | 'guardr
  * the last stage runs until the total is reached (or the stage where it is reached ends the count).
  */
 export function rampDays(
-  c: Pick<ExperimentConfig, 'allocationPercent' | 'rampPlan' | 'variants'>,
+  c: Pick<SizingConfig, 'allocationPercent' | 'rampPlan' | 'variants'>,
   surface: Pick<Surface, 'dailyTraffic' | 'bucketCount'>,
   requiredTotal: number,
 ): { stages: StagePlan[]; totalDays: number | null } {
@@ -219,7 +224,7 @@ export function rampDays(
 
 /** Units the ramp has delivered after `days` days (stage minimums and gates as rampDays plans them). */
 export function unitsWithin(
-  c: Pick<ExperimentConfig, 'allocationPercent' | 'rampPlan' | 'variants'>,
+  c: Pick<SizingConfig, 'allocationPercent' | 'rampPlan' | 'variants'>,
   surface: Pick<Surface, 'dailyTraffic' | 'bucketCount'>,
   days: number,
 ): number {

@@ -38,7 +38,7 @@ function input(overrides: {
   stats: Record<string, Record<string, ArmStats>>;
   days?: number;
   success?: string[];
-  guardrails?: { metricId: string; margin: number }[];
+  guardrails?: { metricId: string; margin: number; marginType?: 'relative' | 'absolute'; test?: 'non_inferiority' | 'no_deterioration' }[];
 }): AnalysisInput {
   const config = ExperimentConfigSchema.parse(
     demoConfig({
@@ -92,7 +92,8 @@ describe('analyzeExperiment', () => {
   });
 
   it('ships when the success metric wins and the guardrail is non-inferior', () => {
-    const r = analyzeExperiment(input({ stats }));
+    // mde 5%: 40 000 units exceed the planned sample, and 14 days the planned two weeks.
+    const r = analyzeExperiment(input({ stats, plan: { mde: 0.05 } }));
     expect(cell(r, 'latency-ms').nonInferiority).toMatchObject({ nonInferior: true });
     expect(r.srm).toMatchObject({ checked: true, mismatch: false });
     expect(r.decision).toMatchObject({ decision: 'ship', variant: 'focus', blockers: [] });
@@ -179,5 +180,83 @@ describe('guardrail margins on rare events', () => {
     const ni = cell(r, 'crash-rate').nonInferiority!;
     // crash-rate baseline 0.004 in the catalog: threshold = 0.5 × 0.004, not 0.
     expect(ni.threshold).toBeCloseTo(0.002, 12);
+  });
+});
+
+describe('decisions respect the plan: sample, whole days, blind metrics (issue 9)', () => {
+  const rand = prng(5);
+  // A true +6% on minutes-played with 20 000 units per arm: significantly better at any plan here.
+  const win = {
+    'minutes-played': { control: arm(20000, 42, 30, rand, 0.7), focus: arm(20000, 42 * 1.06, 30, rand, 0.7) },
+    'latency-ms': { control: arm(20000, 320, 80, rand), focus: arm(20000, 320, 80, rand) },
+  };
+  const plan = { mde: 0.05, durationDays: 10 };
+
+  it('a winner waits for the planned whole days (whole weeks from 7 up), saying when they are met', () => {
+    const early = analyzeExperiment(input({ stats: win, plan, days: 6.5 }));
+    expect(cell(early, 'minutes-played').assessment).toBe('better');
+    // durationDays 10 → 7 whole days required; 6.5 days running → 6 whole days.
+    expect(early.decision).toMatchObject({
+      decision: 'keep_running',
+      pending: [{ kind: 'duration', haveDays: 6, needDays: 7, metAt: '2026-11-26T12:00:00.000Z' }],
+    });
+    expect(early.decision.blockers.join(' ')).toContain('minimum duration pending: 6 of 7 whole days, met at 2026-11-26T12:00:00.000Z');
+    expect(analyzeExperiment(input({ stats: win, plan, days: 7 })).decision).toMatchObject({ decision: 'ship', pending: [] });
+  });
+
+  it('the planned sample pending is expected at the observed daily rate', () => {
+    const r = analyzeExperiment(input({ stats: win, plan: { ...plan, mde: 0.02 }, days: 8 }));
+    const need = r.sample.plannedTotal;
+    expect(need).toBeGreaterThan(40_000);
+    // 40 000 units in 8 days = 5000/day; the rest arrives (need − 40 000)/5000 days after now.
+    const expectedAt = new Date(Date.parse('2026-11-26T00:00:00Z') + ((need - 40_000) / 5000) * 86_400_000).toISOString();
+    expect(r.pending).toEqual([{ kind: 'sample', have: 40_000, need, expectedAt }]);
+    expect(r.decision.decision).toBe('keep_running');
+  });
+
+  it('a success metric significantly worse rolls back only once the plan is met; a guardrail worse rolls back at once', () => {
+    const lose = { ...win, 'minutes-played': { control: win['minutes-played'].focus, focus: win['minutes-played'].control } };
+    expect(analyzeExperiment(input({ stats: lose, plan, days: 3 })).decision.decision).toBe('keep_running');
+    expect(analyzeExperiment(input({ stats: lose, plan, days: 7 })).decision.decision).toBe('roll_back');
+    const slow = { ...win, 'latency-ms': { control: arm(20000, 320, 80, rand), focus: arm(20000, 340, 80, rand) } };
+    expect(analyzeExperiment(input({ stats: slow, plan, days: 1 })).decision.decision).toBe('roll_back');
+  });
+
+  it('a no_deterioration guardrail passes unless significantly worse; a blind one blocks ship naming the arm', () => {
+    const crashes = (n: number, k: number): ArmStats => ({ n, sumX: k, sumX2: k, sumY: 0, sumY2: 0, sumXY: 0 });
+    const guardrails = [{ metricId: 'crash-rate', margin: 0.02, test: 'no_deterioration' as const }];
+    const seen = analyzeExperiment(
+      input({ stats: { ...win, 'crash-rate': { control: crashes(20000, 80), focus: crashes(20000, 85) } }, guardrails, plan, days: 7 }),
+    );
+    expect(cell(seen, 'crash-rate')).toMatchObject({ nonInferiority: null, blind: false, assessment: 'no_detectable_change' });
+    expect(seen.metrics.find((m) => m.metricId === 'crash-rate')).toMatchObject({ test: 'no_deterioration', marginType: 'relative' });
+    expect(seen.decision.decision).toBe('ship');
+
+    const blind = analyzeExperiment(
+      input({ stats: { ...win, 'crash-rate': { control: crashes(20000, 80), focus: crashes(20000, 0) } }, guardrails, plan, days: 7 }),
+    );
+    expect(cell(blind, 'crash-rate').blind).toBe(true);
+    expect(blind.blind).toEqual([{ metricId: 'crash-rate', role: 'guardrail', variant: 'focus' }]);
+    expect(blind.decision.decision).toBe('keep_running');
+    expect(blind.decision.blockers.join(' ')).toContain('guardrail metric crash-rate is blind in arm focus');
+  });
+
+  it('an absolute margin is a threshold in the metric unit', () => {
+    const r = analyzeExperiment(input({ stats: win, guardrails: [{ metricId: 'latency-ms', margin: 3, marginType: 'absolute' }], plan, days: 7 }));
+    expect(cell(r, 'latency-ms').nonInferiority!.threshold).toBe(3);
+  });
+
+  it('the decision carries what a stored record needs: rule, method, α, power, guardrail power, plan', () => {
+    const r = analyzeExperiment(input({ stats: win, plan, days: 7 }));
+    expect(r.decision).toMatchObject({
+      rule: { name: 'risk-aware decision rule', source: expect.stringContaining('Schultzberg') },
+      method: 'always-valid',
+      alpha: 0.05,
+      power: 0.8,
+      // One success metric, one non-inferiority guardrail: 1 − 0.2/2.
+      guardrailPower: 0.9,
+      requiredDays: 7,
+      observedTotal: 40_000,
+    });
   });
 });

@@ -16,7 +16,7 @@ function expectLoop(r: LoopResult, exposed: number, via: 'elicitation' | 'argume
   expect(r.firstFindings).toEqual(expect.arrayContaining(['REQUIRED_GUARDRAIL', 'RAMP_FIRST_STAGE_ABOVE_CAP']));
   expect(r.patched).toEqual(
     expect.arrayContaining([
-      { op: 'add', path: '/guardrails/-', value: { metricId: 'crash-rate', margin: 0.02 } },
+      { op: 'add', path: '/guardrails/-', value: { metricId: 'crash-rate', margin: 0.02, marginType: 'relative', test: 'no_deterioration' } },
       { op: 'replace', path: '/allocationPercent', value: 10 },
     ]),
   );

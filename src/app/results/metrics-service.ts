@@ -1,6 +1,8 @@
 import { analyzeExperiment, type Analysis } from '../../domain/analysis/analyze-experiment.js';
 import type { ArmStats } from '../../domain/analysis/compare-arms.js';
+import { resolveSurfacePolicy } from '../../domain/policy.js';
 import type { Experiment } from '../../domain/schemas.js';
+import { sizeExperiment } from '../../domain/sizing.js';
 import type { AppDeps } from '../context.js';
 import type { ExperimentService } from '../experiments/experiment-service.js';
 
@@ -39,7 +41,10 @@ export class MetricsService {
     );
     const stats = new Map(ids.map((id) => [id, new Map<string, ArmStats>(this.d.events.aggregates(exp.id, id).map(({ variant, ...a }) => [variant, a]))]));
     const now = this.d.clock.now();
-    const analysis = analyzeExperiment({ experiment: exp, metrics, stats, srmThreshold: this.d.policy.srmThreshold, now });
+    // The planned sample is the plan's sizing under the method in force (the same numbers validate_config showed).
+    const surface = this.d.catalog.surface(exp.surfaceId);
+    const sizing = surface ? sizeExperiment(exp, { surface, metrics, policy: resolveSurfacePolicy(this.d.policy, exp.surfaceId) }) : undefined;
+    const analysis = analyzeExperiment({ experiment: exp, metrics, stats, srmThreshold: this.d.policy.srmThreshold, now, sizing });
     return {
       experimentId: exp.id,
       key: exp.key,

@@ -2,14 +2,19 @@ import {
   adjustPValues,
   bayesianComparison,
   decide,
+  DECISION_RULE,
   nonInferiorityTest,
-  requiredSampleSizePerArm,
   srmTest,
+  type BlindMetric,
+  type DecisionRecord,
   type DecisionResult,
   type Interval,
+  type PendingItem,
 } from '../stats/index.js';
 import type { Experiment, Metric } from '../schemas.js';
+import { absoluteMargin, guardrailPowerOf, metricNeeds, smallestShare, type SampleSizing } from '../sizing.js';
 import { compareArms, type ArmStats, type Method } from './compare-arms.js';
+import { isBlind, pendingItems } from './plan-progress.js';
 
 export interface VariantResult {
   variant: string;
@@ -21,6 +26,8 @@ export interface VariantResult {
   pValue: number | null;
   pValueAdjusted: number | null;
   significant: boolean;
+  /** The arm has exposed units but none has any data for this metric yet: it cannot be judged. */
+  blind: boolean;
   assessment: 'better' | 'worse' | 'no_detectable_change' | 'not_computable' | 'control';
   varianceReduction: number | null;
   nonInferiority: { nonInferior: boolean; bound: number; threshold: number } | null;
@@ -35,6 +42,9 @@ export interface MetricResult {
   kind: Metric['kind'];
   direction: Metric['direction'];
   margin: number | null;
+  marginType: 'relative' | 'absolute' | null;
+  /** Guardrails: how ship judges it ('no_deterioration' passes unless significantly worse). */
+  test: 'non_inferiority' | 'no_deterioration' | null;
   variants: VariantResult[];
 }
 
@@ -43,11 +53,24 @@ export interface Analysis {
   methodNote: string;
   alpha: number;
   correction: string;
-  sample: { plannedTotal: number; observedTotal: number; fractionOfPlan: number; daysRunning: number | null };
+  sample: {
+    plannedTotal: number;
+    observedTotal: number;
+    fractionOfPlan: number;
+    daysRunning: number | null;
+    /** Whole days the plan requires before ship (durationDays below a week, whole weeks from 7 up). */
+    requiredDays: number;
+    /** The metric whose need sets plannedTotal. */
+    bindingMetricId: string | null;
+  };
+  /** Success and guardrail metrics with no data in some arm that has units. */
+  blind: BlindMetric[];
+  /** What the plan still waits for (sample, duration) and when each will be met. */
+  pending: PendingItem[];
   exposures: { variant: string; weight: number; units: number }[];
   srm: { checked: boolean; pValue: number | null; chiSquare: number | null; mismatch: boolean; note: string };
   metrics: MetricResult[];
-  decision: DecisionResult & { variant: string | null };
+  decision: DecisionRecord;
   decisionsByVariant: (DecisionResult & { variant: string })[];
 }
 
@@ -58,10 +81,12 @@ export interface AnalysisInput {
   stats: Map<string, Map<string, ArmStats>>;
   srmThreshold: number;
   now: Date;
+  /** The plan's sizing (sizeExperiment): sets the planned sample. Without it, the needs are computed from the metrics alone. */
+  sizing?: Pick<SampleSizing, 'requiredTotal' | 'bindingMetricId' | 'guardrailPower'>;
 }
 
 const EMPTY: ArmStats = { n: 0, sumX: 0, sumX2: 0, sumY: 0, sumY2: 0, sumXY: 0 };
-const MIN_DAYS_BEFORE_EARLY_SHIP = 7;
+type GuardrailEntry = { metricId: string; margin: number; marginType?: 'relative' | 'absolute'; test?: 'non_inferiority' | 'no_deterioration' };
 
 /** The whole analysis of one experiment, pure: aggregates in, estimates, tests, SRM and the decision out. */
 export function analyzeExperiment(input: AnalysisInput): Analysis {
@@ -72,16 +97,23 @@ export function analyzeExperiment(input: AnalysisInput): Analysis {
   const first = e.successMetrics.map((id) => input.stats.get(id)).find(Boolean);
   const exposures = e.variants.map((v) => ({ variant: v.key, weight: v.weight, units: first?.get(v.key)?.n ?? 0 }));
   const observedTotal = exposures.reduce((s, x) => s + x.units, 0);
-  const plannedTotal = plannedUnits(e, metrics);
-  const daysRunning = e.startedAt ? (input.now.getTime() - Date.parse(e.startedAt)) / 86_400_000 : null;
+  const sizing = input.sizing ?? sizingFromMetrics(e, metrics);
+  const plannedTotal = sizing.requiredTotal;
+  const { pending, requiredDays, daysRunning } = pendingItems({
+    observedTotal,
+    plannedTotal,
+    durationDays: plan.durationDays,
+    startedAt: e.startedAt,
+    now: input.now,
+  });
   const settings = { method, alpha: plan.alpha, cuped: plan.cuped, plannedTotal, observedTotal, looks: plan.looks };
 
   const srm = srmOf(exposures, input.srmThreshold);
-  const roles: [string, 'success' | 'guardrail', number | null][] = [
+  const roles: [string, 'success' | 'guardrail', GuardrailEntry | null][] = [
     ...e.successMetrics.map((id) => [id, 'success', null] as [string, 'success', null]),
-    ...e.guardrails.map((g) => [g.metricId, 'guardrail', g.margin] as [string, 'guardrail', number]),
+    ...e.guardrails.map((g) => [g.metricId, 'guardrail', g] as [string, 'guardrail', GuardrailEntry]),
   ];
-  const results: MetricResult[] = roles.flatMap(([id, role, margin]) => {
+  const results: MetricResult[] = roles.flatMap(([id, role, guardrail]) => {
     const m = metrics.get(id);
     if (!m) return [];
     const arms = input.stats.get(id) ?? new Map<string, ArmStats>();
@@ -89,7 +121,16 @@ export function analyzeExperiment(input: AnalysisInput): Analysis {
     const variants = e.variants.map((v): VariantResult => {
       const s = arms.get(v.key) ?? EMPTY;
       const mean = s.n > 0 ? (m.kind === 'ratio' ? (s.sumY !== 0 ? s.sumX / s.sumY : null) : s.sumX / s.n) : null;
-      const base = { variant: v.key, isControl: v.key === control, units: s.n, mean, pValueAdjusted: null, nonInferiority: null, bayesian: null };
+      const base = {
+        variant: v.key,
+        isControl: v.key === control,
+        units: s.n,
+        mean,
+        blind: isBlind(m, s),
+        pValueAdjusted: null,
+        nonInferiority: null,
+        bayesian: null,
+      };
       if (v.key === control)
         return { ...base, absolute: null, relative: null, pValue: null, significant: false, assessment: 'control', varianceReduction: null, note: null };
       const cmp = compareArms(m, c, s, settings);
@@ -105,7 +146,7 @@ export function analyzeExperiment(input: AnalysisInput): Analysis {
           note: cmp.reason,
         };
       const good = (m.direction === 'increase') === cmp.absolute.estimate > 0;
-      const ni = margin !== null ? nonInferior(cmp, m, margin, plan.alpha, method) : null;
+      const ni = guardrail && guardrail.test !== 'no_deterioration' ? nonInferior(cmp, m, guardrail, plan.alpha, method) : null;
       const bayes = plan.bayesian
         ? bayesianComparison({ estimate: cmp.test.absolute.estimate, standardError: cmp.test.standardError, direction: m.direction })
         : null;
@@ -122,27 +163,60 @@ export function analyzeExperiment(input: AnalysisInput): Analysis {
         note: cmp.note,
       };
     });
-    return [{ metricId: m.id, name: m.name, role, kind: m.kind, direction: m.direction, margin, variants }];
+    return [
+      {
+        metricId: m.id,
+        name: m.name,
+        role,
+        kind: m.kind,
+        direction: m.direction,
+        margin: guardrail?.margin ?? null,
+        marginType: guardrail ? (guardrail.marginType ?? 'relative') : null,
+        test: guardrail ? (guardrail.test ?? 'non_inferiority') : null,
+        variants,
+      },
+    ];
   });
   correct(results, plan.correction, plan.alpha);
 
-  const enough =
-    observedTotal >= plannedTotal || (method === 'always-valid' && (daysRunning ?? 0) >= MIN_DAYS_BEFORE_EARLY_SHIP && exposures.every((x) => x.units >= 100));
-  const decisionsByVariant = e.variants
-    .filter((v) => v.key !== control)
-    .map((v) => ({ variant: v.key, ...decideFor(v.key, results, srm, enough, observedTotal, plannedTotal, daysRunning) }));
+  const blind: BlindMetric[] = results.flatMap((r) =>
+    r.variants.filter((v) => v.blind).map((v) => ({ metricId: r.metricId, role: r.role, variant: v.variant })),
+  );
+  const progress = { pending, blind, observed: observedTotal, planned: plannedTotal, days: daysRunning, requiredDays };
+  const decisionsByVariant = e.variants.filter((v) => v.key !== control).map((v) => ({ variant: v.key, ...decideFor(v.key, control, results, srm, progress) }));
   const rank = { ship: 0, roll_back: 1, keep_running: 2, inconclusive: 3 } as const;
   const best = [...decisionsByVariant].sort((a, b) => rank[a.decision] - rank[b.decision])[0];
+  const record = {
+    rule: { ...DECISION_RULE },
+    method,
+    alpha: plan.alpha,
+    correction: plan.correction,
+    power: plan.power,
+    guardrailPower: sizing.guardrailPower,
+    plannedTotal,
+    observedTotal,
+    requiredDays,
+    daysRunning,
+  };
   return {
     method,
     methodNote: METHOD_NOTES[method],
     alpha: plan.alpha,
     correction: plan.correction,
-    sample: { plannedTotal, observedTotal, fractionOfPlan: plannedTotal > 0 ? observedTotal / plannedTotal : 0, daysRunning },
+    sample: {
+      plannedTotal,
+      observedTotal,
+      fractionOfPlan: plannedTotal > 0 ? observedTotal / plannedTotal : 0,
+      daysRunning,
+      requiredDays,
+      bindingMetricId: sizing.bindingMetricId,
+    },
+    blind,
+    pending,
     exposures,
     srm,
     metrics: results,
-    decision: best ? { ...best } : { decision: 'keep_running', reasons: ['no treatment variant'], blockers: [], variant: null },
+    decision: best ? { ...best, ...record } : { decision: 'keep_running', reasons: ['no treatment variant'], blockers: [], pending, variant: null, ...record },
     decisionsByVariant,
   };
 }
@@ -153,19 +227,16 @@ const METHOD_NOTES: Record<Method, string> = {
   'group-sequential': "group-sequential with O'Brien–Fleming-type alpha spending (Lan–DeMets) at equally spaced looks",
 };
 
-/** Planned total units: required per arm for the first success metric's MDE, scaled by the smallest arm's share. */
-function plannedUnits(e: AnalysisInput['experiment'], metrics: Map<string, Metric>): number {
-  const m = metrics.get(e.successMetrics[0]);
-  if (!m || m.baselineVariance <= 0 || m.baselineMean === 0) return 0;
-  const perArm = requiredSampleSizePerArm({
-    baselineMean: m.baselineMean,
-    baselineVariance: m.baselineVariance,
-    mde: e.analysisPlan.mde,
-    alpha: e.analysisPlan.alpha,
-    power: e.analysisPlan.power,
-  });
-  const w = e.variants.map((v) => v.weight);
-  return Math.ceil(perArm / (Math.min(...w) / w.reduce((a, b) => a + b, 0)));
+/** The planned sample from the metrics alone (no surface: no stage days), as sizeExperiment computes it. */
+function sizingFromMetrics(e: AnalysisInput['experiment'], metrics: Map<string, Metric>): NonNullable<AnalysisInput['sizing']> {
+  const needs = metricNeeds(e, metrics);
+  const binding = needs.reduce<(typeof needs)[number] | null>((a, b) => ((b.requiredPerArm ?? 0) > (a?.requiredPerArm ?? 0) ? b : a), null);
+  const ni = e.guardrails.filter((g) => (g.test ?? 'non_inferiority') === 'non_inferiority').length;
+  return {
+    requiredTotal: Math.ceil((binding?.requiredPerArm ?? 0) / smallestShare(e)),
+    bindingMetricId: binding?.requiredPerArm ? binding.metricId : null,
+    guardrailPower: ni > 0 ? guardrailPowerOf(e.analysisPlan.power, ni, e.successMetrics.length) : null,
+  };
 }
 
 function srmOf(exposures: { weight: number; units: number }[], threshold: number): Analysis['srm'] {
@@ -189,24 +260,25 @@ function srmOf(exposures: { weight: number; units: number }[], threshold: number
 function nonInferior(
   cmp: { test: { controlMean: number; absolute: Interval; standardError: number }; absolute: Interval },
   m: Metric,
-  margin: number,
+  g: GuardrailEntry,
   alpha: number,
   method: Method,
 ) {
   // A relative margin needs a non-zero reference: with no events yet in control (rare metrics such as
   // crash rate), fall back to the catalog baseline rather than a threshold of 0 nothing can meet.
   const reference = cmp.test.controlMean !== 0 ? Math.abs(cmp.test.controlMean) : Math.abs(m.baselineMean);
-  const threshold = margin * reference;
+  const threshold = absoluteMargin({ margin: g.margin, marginType: g.marginType ?? 'relative' }, reference);
   if (method !== 'fixed-horizon') {
     // Read off the (always-valid or repeated) interval: the bad-side bound must stay within the margin.
     const bound = m.direction === 'increase' ? cmp.absolute.lower : cmp.absolute.upper;
     return { nonInferior: m.direction === 'increase' ? bound > -threshold : bound < threshold, bound, threshold };
   }
+  // nonInferiorityTest takes the margin relative to the reference: an absolute one is restated so.
   const r = nonInferiorityTest({
-    controlMean: cmp.test.controlMean !== 0 ? cmp.test.controlMean : m.baselineMean,
+    controlMean: reference,
     estimate: cmp.test.absolute.estimate,
     standardError: cmp.test.standardError,
-    margin,
+    margin: threshold / reference,
     direction: m.direction,
     alpha,
   });
@@ -239,12 +311,10 @@ function correct(results: MetricResult[], method: 'holm' | 'bonferroni' | 'bh', 
 
 function decideFor(
   variant: string,
+  control: string,
   results: MetricResult[],
   srm: Analysis['srm'],
-  enough: boolean,
-  observed: number,
-  planned: number,
-  days: number | null,
+  p: { pending: PendingItem[]; blind: BlindMetric[]; observed: number; planned: number; days: number | null; requiredDays: number },
 ): DecisionResult {
   const cell = (r: MetricResult) => r.variants.find((v) => v.variant === variant)!;
   const computable = (r: MetricResult) => cell(r).absolute !== null;
@@ -268,6 +338,7 @@ function decideFor(
         const v = cell(r);
         return {
           metricId: r.metricId,
+          test: r.test ?? 'non_inferiority',
           nonInferior: v.nonInferiority?.nonInferior ?? false,
           significantWorse: v.assessment === 'worse',
           estimate: v.absolute?.estimate,
@@ -278,9 +349,11 @@ function decideFor(
     quality: {
       srmMismatch: srm.mismatch,
       srmPValue: srm.pValue ?? undefined,
-      enoughData: enough,
+      enoughData: p.pending.length === 0,
+      pending: p.pending,
+      blind: p.blind.filter((b) => b.variant === variant || b.variant === control),
       reasons: [
-        `${observed} of ${planned} planned units (${planned ? ((100 * observed) / planned).toFixed(1) : '0'}%)${days !== null ? `, ${days.toFixed(1)} days running` : ''}`,
+        `${p.observed} of ${p.planned} planned units (${p.planned ? ((100 * p.observed) / p.planned).toFixed(1) : '0'}%)${p.days !== null ? `, ${Math.floor(p.days)} of ${p.requiredDays} planned whole days` : ''}`,
       ],
     },
   });

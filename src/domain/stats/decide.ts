@@ -11,6 +11,8 @@ export interface SuccessMetricEvidence {
 /** What the analysis concluded about one guardrail: non-inferiority against its margin, and harm. */
 export interface GuardrailEvidence {
   metricId: string;
+  /** 'no_deterioration' passes unless significantly worse (nonInferior is then ignored); default 'non_inferiority'. */
+  test?: 'non_inferiority' | 'no_deterioration';
   nonInferior: boolean;
   significantWorse: boolean;
   estimate?: number;
@@ -21,12 +23,28 @@ export interface GuardrailEvidence {
   pValue?: number;
 }
 
+/** What still stands between the data and a decision the plan allows: the planned sample, or the planned whole days. */
+export type PendingItem =
+  | { kind: 'sample'; have: number; need: number /** ISO time at the observed daily rate; null before any traffic */; expectedAt: string | null }
+  | { kind: 'duration'; haveDays: number; needDays: number /** ISO time the minimum duration is met; null when not started */; metAt: string | null };
+
+/** A success or guardrail metric with exposed units but no data at all in one arm. */
+export interface BlindMetric {
+  metricId: string;
+  role: 'success' | 'guardrail';
+  variant: string;
+}
+
 /** Whether the data can be trusted and is sufficient; reasons are quoted as they are (with numbers). */
 export interface QualityEvidence {
   srmMismatch: boolean;
   srmPValue?: number;
-  /** planned sample reached (or the minimum units / days the plan asks for) */
+  /** The planned sample and the planned minimum duration are both met (pending is empty). */
   enoughData: boolean;
+  /** What is not met yet, and when it will be; blockers are worded from it. */
+  pending?: PendingItem[];
+  /** Metrics that cannot be judged in some arm: each blocks ship. */
+  blind?: BlindMetric[];
   reasons?: string[];
 }
 
@@ -43,14 +61,44 @@ export interface DecisionResult {
   decision: Decision;
   reasons: string[];
   blockers: string[];
+  /** The plan's sample and duration items not met yet, with when they will be. */
+  pending: PendingItem[];
+}
+
+/** The decision rule applied, as a stored decision record cites it. */
+export const DECISION_RULE = {
+  name: 'risk-aware decision rule',
+  source:
+    'Schultzberg, Ankargren & Frånberg (2024), "Risk-aware product decisions in A/B tests with multiple metrics", arXiv:2402.11609; power correction as spotify/confidence add_adjusted_power',
+} as const;
+
+/** Everything a stored decision needs to be audited later: the decision, and the rule, method and error rates it was made under. */
+export interface DecisionRecord extends DecisionResult {
+  variant: string | null;
+  rule: { name: string; source: string };
+  method: 'always-valid' | 'fixed-horizon' | 'group-sequential';
+  /** α as used (two-sided for success metrics before the correction; one-sided non-inferiority at α). */
+  alpha: number;
+  correction: string;
+  /** Power the plan was sized for, for success metrics and (after the risk-aware correction) for non-inferiority guardrails. */
+  power: number;
+  guardrailPower: number | null;
+  plannedTotal: number;
+  observedTotal: number;
+  /** Whole days the plan requires before ship or a roll back for a success metric. */
+  requiredDays: number;
+  daysRunning: number | null;
 }
 
 /**
  * Spotify's risk-aware rule (Schultzberg, Ankargren & Frånberg 2024): ship only if ≥ 1 success
- * metric is significantly better, every guardrail is non-inferior, nothing deteriorates
- * significantly and quality passes. Order: any significant deterioration → roll_back (stopping
- * exposure is safe even when an SRM makes the data suspect); SRM → keep_running (investigate);
- * no blocker → ship; enough data but no success metric better → inconclusive; else keep_running.
+ * metric is significantly better, every non-inferiority guardrail is non-inferior, nothing
+ * deteriorates significantly, no metric is blind and quality passes, once the planned sample and
+ * minimum duration are met. Order: a guardrail significantly worse → roll_back at once (stopping
+ * exposure is safe even when an SRM makes the data suspect); a success metric significantly worse →
+ * roll_back once the plan is met (until then keep_running, so an early fluctuation cannot end a test);
+ * SRM → keep_running (investigate); no blocker → ship; plan met but no success metric better →
+ * inconclusive; else keep_running.
  * Throws RangeError when a success metric claims to be both better and worse (a caller bug).
  */
 export function decide(input: DecisionInput): DecisionResult {
@@ -58,40 +106,56 @@ export function decide(input: DecisionInput): DecisionResult {
   const contradictory = successMetrics.find((m) => m.significantBetter && m.significantWorse);
   if (contradictory) throw new RangeError(`decide: success metric ${contradictory.metricId} is marked both significantly better and worse`);
 
+  const pending = quality.pending ?? [];
   const reasons = [...successMetrics.map(describeSuccess), ...guardrails.map(describeGuardrail), ...(quality.reasons ?? [])];
   const better = successMetrics.filter((m) => m.significantBetter);
-  const worse = [...successMetrics, ...guardrails].filter((m) => m.significantWorse);
+  const harmedGuardrails = guardrails.filter((m) => m.significantWorse);
+  const worse = [...successMetrics.filter((m) => m.significantWorse), ...harmedGuardrails];
   const blockers = [
     ...(quality.srmMismatch ? [srmBlocker(quality.srmPValue)] : []),
-    ...(quality.enoughData ? [] : ['not enough data yet: the planned sample (or minimum duration) has not been reached']),
+    ...(quality.enoughData
+      ? []
+      : pending.length
+        ? pending.map(pendingBlocker)
+        : ['not enough data yet: the planned sample or minimum duration has not been reached']),
+    ...(quality.blind ?? []).map(
+      (b) => `${b.role} metric ${b.metricId} is blind in arm ${b.variant}: units are exposed but none has any ${b.metricId} data yet, so it cannot be judged`,
+    ),
     ...worse.map((m) => `${m.metricId} deteriorated significantly`),
     ...(better.length === 0 ? [noWinnerBlocker(successMetrics.length)] : []),
-    ...guardrails.filter((g) => !g.nonInferior).map(guardrailBlocker),
+    ...guardrails.filter((g) => (g.test ?? 'non_inferiority') === 'non_inferiority' && !g.nonInferior && !g.significantWorse).map(guardrailBlocker),
   ];
 
   const decision: Decision =
-    worse.length > 0
+    harmedGuardrails.length > 0 || (worse.length > 0 && quality.enoughData)
       ? 'roll_back'
-      : quality.srmMismatch
+      : quality.srmMismatch || worse.length > 0
         ? 'keep_running'
         : blockers.length === 0
           ? 'ship'
-          : quality.enoughData && better.length === 0
+          : quality.enoughData && better.length === 0 && !(quality.blind ?? []).length
             ? 'inconclusive'
             : 'keep_running';
-  return { decision, reasons: [headline(decision, better.length, worse.length), ...reasons], blockers };
+  return { decision, reasons: [headline(decision, better.length, worse.length, pending), ...reasons], blockers, pending };
 }
 
-function headline(decision: Decision, better: number, worse: number): string {
+/** A pending item in words: what is missing and when it will be met. */
+export function pendingBlocker(p: PendingItem): string {
+  if (p.kind === 'sample')
+    return `planned sample pending: ${p.have} of ${p.need} units (${((100 * p.have) / Math.max(1, p.need)).toFixed(1)}%)${p.expectedAt ? `, expected by ${p.expectedAt} at the observed rate` : ', no traffic yet to estimate when'}`;
+  return `minimum duration pending: ${p.haveDays} of ${p.needDays} whole days${p.metAt ? `, met at ${p.metAt}` : ''}`;
+}
+
+function headline(decision: Decision, better: number, worse: number, pending: PendingItem[]): string {
   switch (decision) {
     case 'roll_back':
       return `roll back: ${worse} metric(s) deteriorated significantly`;
     case 'ship':
-      return `ship: ${better} success metric(s) significantly better, every guardrail non-inferior, quality checks pass`;
+      return `ship: ${better} success metric(s) significantly better, every guardrail holds, the planned sample and duration are met, quality checks pass`;
     case 'inconclusive':
-      return 'inconclusive: the planned sample is reached and no success metric is significantly better';
+      return 'inconclusive: the planned sample and duration are met and no success metric is significantly better';
     case 'keep_running':
-      return 'keep running: see blockers';
+      return pending.length ? `keep running: ${pending.map(pendingBlocker).join('; ')}` : 'keep running: see blockers';
   }
 }
 
@@ -101,7 +165,13 @@ function describeSuccess(m: SuccessMetricEvidence): string {
 }
 
 function describeGuardrail(g: GuardrailEvidence): string {
-  const verdict = g.significantWorse ? 'significantly worse' : g.nonInferior ? 'non-inferior' : 'not shown non-inferior';
+  const verdict = g.significantWorse
+    ? 'significantly worse'
+    : g.test === 'no_deterioration'
+      ? 'not significantly worse (judged by no deterioration)'
+      : g.nonInferior
+        ? 'non-inferior'
+        : 'not shown non-inferior';
   const numbers = [
     g.estimate === undefined ? null : `effect ${signed(g.estimate)}`,
     g.bound === undefined || g.threshold === undefined ? null : `bound ${num(g.bound)} vs threshold ${num(g.threshold)}`,

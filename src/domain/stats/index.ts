@@ -40,6 +40,11 @@ export { nonInferiorityTest, type Direction, type NonInferiorityInput, type NonI
 export { bayesianComparison, type BayesianInput, type BayesianResult } from './bayesian-comparison.js';
 export {
   decide,
+  pendingBlocker,
+  DECISION_RULE,
+  type BlindMetric,
+  type DecisionRecord,
+  type PendingItem,
   type Decision,
   type DecisionInput,
   type DecisionResult,
@@ -48,3 +53,4 @@ export {
   type SuccessMetricEvidence,
 } from './decide.js';
 export { expectedDurationDays, type DurationParams } from './expected-duration-days.js';
+export { alwaysValidCritical, groupSequentialFinalBoundary, groupSequentialInflation, sampleSizeForCritical } from './method-sizing.js';

@@ -123,3 +123,35 @@ describe('decide', () => {
     expect(() => run({ successMetrics: [{ ...better, significantWorse: true }] })).toThrow(RangeError);
   });
 });
+
+describe('decide respects the plan (issue 9)', () => {
+  const pending = [
+    { kind: 'sample' as const, have: 9000, need: 12_000, expectedAt: '2026-11-05T00:00:00.000Z' },
+    { kind: 'duration' as const, haveDays: 3, needDays: 7, metAt: '2026-11-09T00:00:00.000Z' },
+  ];
+
+  it('a winner keeps running while the sample or duration is pending, saying what and when', () => {
+    const r = run({ quality: { srmMismatch: false, enoughData: false, pending } });
+    expect(r.decision).toBe('keep_running');
+    expect(r.pending).toEqual(pending);
+    expect(r.blockers).toContain('planned sample pending: 9000 of 12000 units (75.0%), expected by 2026-11-05T00:00:00.000Z at the observed rate');
+    expect(r.blockers).toContain('minimum duration pending: 3 of 7 whole days, met at 2026-11-09T00:00:00.000Z');
+    expect(r.reasons[0]).toMatch(/^keep running: planned sample pending/);
+  });
+
+  it('a success metric worse waits for the plan; a guardrail worse does not', () => {
+    expect(run({ successMetrics: [worse], quality: { srmMismatch: false, enoughData: false, pending } }).decision).toBe('keep_running');
+    expect(run({ guardrails: [harmful], quality: { srmMismatch: false, enoughData: false, pending } }).decision).toBe('roll_back');
+  });
+
+  it('a no_deterioration guardrail needs no non-inferiority proof, but still rolls back when worse', () => {
+    expect(run({ guardrails: [{ ...unproven, test: 'no_deterioration' }] }).decision).toBe('ship');
+    expect(run({ guardrails: [{ ...harmful, test: 'no_deterioration' }] }).decision).toBe('roll_back');
+  });
+
+  it('a blind metric blocks ship, naming the metric and the arm', () => {
+    const r = run({ quality: { ...good, blind: [{ metricId: 'crash_rate', role: 'guardrail', variant: 'treatment' }] } });
+    expect(r.decision).toBe('keep_running');
+    expect(r.blockers[0]).toMatch(/^guardrail metric crash_rate is blind in arm treatment/);
+  });
+});
