@@ -359,7 +359,7 @@ describe('two sealab processes: a gateway over a remote backend and content deli
   });
 
   it('gateway killed with SIGKILL mid-saga: the restarted gateway compensates, and a retry applies each step once', async () => {
-    const e = await validated('two-proc-kill', 'sh-new-albums');
+    const e = await validated('two-proc-kill', 'mx-release-radar');
     proxy.seen = [];
     proxy.rule = (_m, step) => (step === 'backend.activate' ? 'hang' : 'ok');
     const pending = call(gateway.url, 'POST', `/v1/experiments/${e.id}/deploy`, {
