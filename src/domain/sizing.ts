@@ -54,6 +54,8 @@ export interface SampleSizing {
   stages: StagePlan[];
   /** Days from start to the planned sample through the ramp; null when some stage never gets there. */
   totalDays: number | null;
+  /** Units the ramp delivers within analysisPlan.durationDays: the analysis tunes its sequence at min(requiredTotal, this). */
+  deliverableTotal: number;
   /** The inference method the needs are sized for. */
   method: SizingMethod;
   /** α each success metric is sized at (the plan's α split across success metrics, Bonferroni). */
@@ -107,6 +109,7 @@ export function sizeExperiment(c: SizingConfig, ctx: SizingContext): SampleSizin
     bindingMetricId: binding?.requiredPerArm ? binding.metricId : null,
     stages: ramp.stages,
     totalDays: ramp.totalDays,
+    deliverableTotal: unitsWithin(c, ctx.surface, plan.durationDays),
     method: methodOf(plan),
     successAlpha: plan.alpha / Math.max(1, c.successMetrics.length),
     guardrailPower: ni > 0 ? guardrailPowerOf(plan.power, ni, c.successMetrics.length) : null,

@@ -74,7 +74,7 @@ export function demoConfig(overrides: Record<string, unknown> = {}) {
     ],
     allocationPercent: 10,
     successMetrics: ['stream-rate'],
-    guardrails: [{ metricId: 'crash-rate', margin: 0.02 }],
+    guardrails: [{ metricId: 'crash-rate', margin: 0.02, test: 'no_deterioration' }],
     analysisPlan: { alpha: 0.05, power: 0.8, mde: 0.05, durationDays: 14, sequential: true },
     ...overrides,
   };

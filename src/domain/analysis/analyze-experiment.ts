@@ -82,7 +82,7 @@ export interface AnalysisInput {
   srmThreshold: number;
   now: Date;
   /** The plan's sizing (sizeExperiment): sets the planned sample. Without it, the needs are computed from the metrics alone. */
-  sizing?: Pick<SampleSizing, 'requiredTotal' | 'bindingMetricId' | 'guardrailPower'>;
+  sizing?: Pick<SampleSizing, 'requiredTotal' | 'bindingMetricId' | 'guardrailPower'> & Partial<Pick<SampleSizing, 'deliverableTotal'>>;
 }
 
 const EMPTY: ArmStats = { n: 0, sumX: 0, sumX2: 0, sumY: 0, sumY2: 0, sumXY: 0 };
@@ -106,7 +106,11 @@ export function analyzeExperiment(input: AnalysisInput): Analysis {
     startedAt: e.startedAt,
     now: input.now,
   });
-  const settings = { method, alpha: plan.alpha, cuped: plan.cuped, plannedTotal, observedTotal, looks: plan.looks };
+  // The sequence is tuned (and group-sequential looks are spaced) at the sample the plan can actually
+  // deliver: a need beyond it (a guardrail margin too tight for the traffic) would otherwise tune the
+  // sequence at millions of units and blunt the early detection of harm.
+  const tuningTotal = sizing.deliverableTotal ? Math.min(plannedTotal, sizing.deliverableTotal) : plannedTotal;
+  const settings = { method, alpha: plan.alpha, cuped: plan.cuped, plannedTotal: tuningTotal, observedTotal, looks: plan.looks };
 
   const srm = srmOf(exposures, input.srmThreshold);
   const roles: [string, 'success' | 'guardrail', GuardrailEntry | null][] = [
