@@ -147,7 +147,9 @@ describe('update_experiment', () => {
     cleanups.push(() => c.close());
     const { experiment } = await ok(c, 'create_experiment', { config: demoConfig({ guardrails: [] }) });
     const bad = await ok(c, 'validate_config', { experimentId: experiment.id });
-    expect(bad.fixPatch).toEqual([{ op: 'add', path: '/guardrails/-', value: { metricId: 'crash-rate', margin: 0.02, marginType: 'relative', test: 'no_deterioration' } }]);
+    expect(bad.fixPatch).toEqual([
+      { op: 'add', path: '/guardrails/-', value: { metricId: 'crash-rate', margin: 0.02, marginType: 'relative', test: 'no_deterioration' } },
+    ]);
     const before = tableCounts(app);
     expect(
       textOf(await call(c, 'update_experiment', { experimentId: experiment.id, version: 1, patch: [{ op: 'replace', path: '/nope/0', value: 1 }] })),
