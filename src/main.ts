@@ -19,7 +19,7 @@ const USAGE = `usage:
   sealab simulate [--url URL] [--experiment ID|KEY] [--units N] [--effect E] [--seed S]
                                                         synthetic traffic through the HTTP API
   sealab simulate --days N [--experiment ID|KEY] [--units-per-day N] [--effect E (default 0)] [--effects KEY:METRIC=E,...]
-                  [--harm [KEY:]METRIC=E,...] [--until-decision] [--seed S] [--url URL]
+                  [--harm [KEY:]METRIC=E,...] [--silence METRIC,...] [--until-decision] [--seed S] [--url URL]
                                                         rehearse N days against a --simulated-clock server: each hour
                                                         a share of the surface's daily traffic, events for every metric
                                                         of every experiment a unit is in, then the clock moves an hour.
@@ -57,6 +57,7 @@ async function main(argv: string[]): Promise<void> {
       effects: { type: 'string' },
       harm: { type: 'string' },
       'until-decision': { type: 'boolean' },
+      silence: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });

@@ -43,6 +43,8 @@ export interface SimulateDaysOptions {
   harm?: HarmSpec[];
   /** Stop once every targeted experiment has a decision other than keep_running. */
   untilDecision?: boolean;
+  /** Metrics whose events never arrive (a broken event pipeline), e.g. ["latency-ms"]: what blind-metric gates are for. */
+  silence?: string[];
   seed: number;
   out: (line: string) => void;
   /** Custom fetch (tests call the hono app in process). */
@@ -163,7 +165,7 @@ class Traffic {
     private readonly targets: SimExperiment[],
     private readonly rand: () => number,
   ) {
-    for (const spec of [...(o.effects ?? []), ...(o.harm ?? [])]) {
+    for (const spec of [...(o.effects ?? []), ...(o.harm ?? []), ...(o.silence ?? []).map((metricId) => ({ metricId }))]) {
       if (!catalog.has(spec.metricId)) throw new Error(`metric '${spec.metricId}' is not in the catalog (GET /v1/metrics lists them)`);
     }
   }
@@ -230,6 +232,7 @@ class Traffic {
     }
     const out: unknown[] = [];
     for (const metricId of metricIds) {
+      if (this.o.silence?.includes(metricId)) continue;
       const m = this.catalog.get(metricId)!;
       const value = drawMetric(m, lift.get(metricId) ?? 1, this.rand);
       if (value === null) continue;

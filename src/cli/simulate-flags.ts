@@ -10,6 +10,7 @@ export interface DaysFlagValues {
   effects?: string;
   harm?: string;
   'until-decision'?: boolean;
+  silence?: string;
   seed?: string;
 }
 
@@ -48,6 +49,10 @@ export function parseDaysFlags(v: DaysFlagValues, base: Pick<SimulateDaysOptions
     effects: v.effects ? (specs('--effects', v.effects, false) as EffectSpec[]) : [],
     harm: harm as HarmSpec[],
     untilDecision: v['until-decision'] ?? false,
+    silence: (v.silence ?? '')
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean),
     ...(v.experiment ? { experiment: v.experiment } : {}),
     ...(v['units-per-day']
       ? { unitsPerDay: number('--units-per-day', v['units-per-day'], (n) => Number.isInteger(n) && n >= 1, 'a whole number of units above 0') }

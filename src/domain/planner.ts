@@ -1,6 +1,6 @@
 import { freeRanges, rangesSize } from './assignment.js';
 import { compileLayout, describeLayout, renderLayout, type Layout } from './layout.js';
-import type { SurfacePolicy } from './policy.js';
+import { schedulerReach, type SurfacePolicy } from './policy.js';
 import type { ChangeHint, PlanRequest } from './plan-hints.js';
 import { conflicts, holdbackRanges } from './rules/index.js';
 import {
@@ -142,9 +142,14 @@ function allocate(req: PlanRequest, draft: ExperimentConfigInput, ctx: PlanConte
   const taken = [...ctx.active.filter((e) => conflicts(e, probe)).flatMap((e) => e.buckets), ...holdbackRanges(ctx)];
   const freePct = Math.floor((1000 * rangesSize(freeRanges(s.bucketCount, taken))) / s.bucketCount) / 10;
   const ceiling = Math.min(p.maxAllocationPercent, freePct);
-  const candidates = [...new Set([p.firstStageCapPercent, 10, 20, 25, 30, 40, 50, p.maxAllocationPercent])].filter((x) => x <= ceiling).sort((a, b) => a - b);
-  if (!candidates.length) candidates.push(Math.max(ceiling, 0.1));
+  const all = [...new Set([p.firstStageCapPercent, 10, 20, 25, 30, 40, 50, p.maxAllocationPercent])].filter((x) => x <= ceiling).sort((a, b) => a - b);
+  // The ramp scheduler advances stages by itself only up to what the policy's allocation approvals allow its actor.
+  const reach = schedulerReach(p, all) ?? Math.min(...all, p.firstStageCapPercent);
+  const candidates = all.filter((x) => x <= reach);
+  if (!candidates.length) candidates.push(Math.max(Math.min(ceiling, reach), 0.1));
   const limit = probe.analysisPlan.durationDays;
+  // One day of headroom on plans of a week or more: traffic that falls a little short of the estimate still reaches the sample in time.
+  const fits = (days: number | null) => days !== null && days <= (limit >= 7 ? limit - 1 : limit);
   const build = (target: number) => {
     const start = Math.min(p.firstStageCapPercent, target);
     return ExperimentConfigSchema.parse({ ...draft, allocationPercent: start, rampPlan: { stages: rampStages(start, target) } });
@@ -152,21 +157,20 @@ function allocate(req: PlanRequest, draft: ExperimentConfigInput, ctx: PlanConte
   let chosen = build(candidates[candidates.length - 1]);
   for (const target of candidates) {
     const c = build(target);
-    const days = sizeOf(c, ctx).totalDays;
-    if (days !== null && days <= limit) {
+    if (fits(sizeOf(c, ctx).totalDays)) {
       chosen = c;
       break;
     }
   }
   const total = sizeOf(chosen, ctx).totalDays;
-  if (req.durationDays === undefined && (total === null || total > limit))
+  if (req.durationDays === undefined && !fits(total))
     chosen = {
       ...chosen,
-      analysisPlan: { ...chosen.analysisPlan, durationDays: clamp(weeks(total ?? p.maxDurationDays), p.minDurationDays, p.maxDurationDays) },
+      analysisPlan: { ...chosen.analysisPlan, durationDays: clamp(weeks((total ?? p.maxDurationDays) + 1), p.minDurationDays, p.maxDurationDays) },
     };
   const target = Math.max(chosen.allocationPercent, ...chosen.rampPlan.stages);
   rationale.push(
-    `ramp: start at ${chosen.allocationPercent}% (policy first-stage cap ${p.firstStageCapPercent}%), then ${chosen.rampPlan.stages.length ? chosen.rampPlan.stages.map((x) => `${x}%`).join(' → ') : 'stay there (the start is already the target)'}; target ${target}%, the smallest of ${candidates.join('/')}% (≤ policy max ${p.maxAllocationPercent}%, ${freePct}% free) that reaches the sample within ${limit} days`,
+    `ramp: start at ${chosen.allocationPercent}% (policy first-stage cap ${p.firstStageCapPercent}%), then ${chosen.rampPlan.stages.length ? chosen.rampPlan.stages.map((x) => `${x}%`).join(' → ') : 'stay there (the start is already the target)'}; target ${target}%, the smallest of ${candidates.join('/')}% (≤ policy max ${p.maxAllocationPercent}%, ${freePct}% free, ≤ ${reach}% the ramp scheduler may reach without an approved actor) that reaches the sample a day before the planned ${limit} days end`,
   );
   return { config: chosen };
 }

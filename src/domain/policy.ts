@@ -150,6 +150,14 @@ export function missingApproval(p: SurfacePolicy, actor: string, percent: number
   return p.allocationApprovals.find((rule) => percent > rule.abovePercent && !rule.actors.some((a) => globToRegExp(a).test(actor)));
 }
 
+/** The audit actor of the ramp scheduler: allocation approvals decide how far it may ramp on its own. */
+export const RAMP_SCHEDULER_ACTOR = 'system:ramp-scheduler';
+
+/** The highest of `candidates` the ramp scheduler may reach by itself under the policy's allocation approvals. */
+export function schedulerReach(p: SurfacePolicy, candidates: number[]): number | undefined {
+  return candidates.filter((x) => !missingApproval(p, RAMP_SCHEDULER_ACTOR, x)).sort((a, b) => b - a)[0];
+}
+
 export type ConfirmableAction = { kind: 'start' | 'resume' | 'resize' | 'noop'; fromPercent: number; toPercent: number } | { kind: 'stop' | 'ship' };
 
 /** Why the policy wants a human to confirm this action, or null when it does not. */

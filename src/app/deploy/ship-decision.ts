@@ -42,6 +42,8 @@ export function planShip(exp: Experiment, report: MetricsReport, requested: stri
     variant,
     at,
     decision: {
+      // The record's rule, α and powers as used (report.decision), with this variant's verdict, reasons and blockers.
+      ...report.decision,
       ...d,
       variant,
       method: report.method,

@@ -10,7 +10,8 @@ import type { DeploySaga } from '../deploy/deploy-saga.js';
 /** Defaults for configs whose rampPlan names no minimum duration or gate. */
 export const DEFAULT_STAGE_MIN_HOURS = 24;
 export const DEFAULT_MIN_UNITS_PER_ARM = 100;
-export const RAMP_SCHEDULER_ACTOR = 'system:ramp-scheduler';
+export { RAMP_SCHEDULER_ACTOR } from '../../domain/policy.js';
+import { RAMP_SCHEDULER_ACTOR } from '../../domain/policy.js';
 /** Hours a success or guardrail metric may stay without data in an arm before a blind guardrail holds the ramp (policy.blindGraceHours). */
 export const DEFAULT_BLIND_GRACE_HOURS = 24;
 
