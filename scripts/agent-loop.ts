@@ -24,10 +24,14 @@ export interface LoopOptions {
   surfaceId?: string;
   /** plan_experiment's change hints (default: sh-focus in shelf-2 of home). */
   change?: { operation: string; slots: string[]; content?: string[] };
+  /** Other plan_experiment arguments, e.g. { mde: 0.05 }. */
+  planArgs?: Record<string, unknown>;
 }
 
 export interface LoopResult {
   experimentId: string;
+  /** plan_experiment's answer: the generated config and its sample per ramp stage. */
+  plan: { config: Record<string, any>; sample: Record<string, any> };
   firstFindings: string[];
   patched: unknown[];
   planHash: string;
@@ -54,11 +58,11 @@ export async function runAgentLoop(o: LoopOptions): Promise<LoopResult> {
   const surfaceId = o.surfaceId ?? 'home';
   // Structured hints say what to test; the goal is only the hypothesis.
   const change = o.change ?? { operation: 'replace', slots: ['shelf-2'], content: ['sh-focus'] };
-  const plan = await call('plan_experiment', { goal, surfaceId, change, owner: 'demo-agent' });
+  const plan = await call('plan_experiment', { goal, surfaceId, change, owner: 'demo-agent', ...o.planArgs });
 
   // The deliberate mistake: drop the guardrails and start far above the first-stage cap.
-  const mistaken = { ...plan.config, guardrails: [], allocationPercent: 30, rampPlan: { stages: [] } };
-  o.log('   (the agent now drops every guardrail and asks to start at 30% with no ramp plan)');
+  const mistaken = { ...plan.config, guardrails: [], allocationPercent: 30 };
+  o.log('   (the agent now drops every guardrail and asks to start at 30%, above the first-stage cap)');
   const { experiment } = await call('create_experiment', { config: mistaken, idempotencyKey: `demo-${plan.config.key}` });
 
   const first = await call('validate_config', { experimentId: experiment.id });
@@ -90,6 +94,7 @@ export async function runAgentLoop(o: LoopOptions): Promise<LoopResult> {
   const metrics = await call('get_metrics', { experimentId: experiment.id });
   return {
     experimentId: experiment.id,
+    plan: plan as LoopResult['plan'],
     firstFindings,
     patched: first.fixPatch,
     planHash: clean.planHash,

@@ -299,6 +299,12 @@ async function summary(api: SimApi, id: string, ticks: SimTick[]): Promise<Simul
 
 function line(day: number, e: SimulatedExperimentDay): string {
   const arms = e.unitsPerArm.map((a) => `${a.variant} ${a.units}`).join(', ') || 'no units yet';
-  const ramp = e.ramp.length ? e.ramp.map((t) => `${t.action} (${t.reason.slice(0, 80)})`).join('; ') : 'no change';
+  // The same outcome every hour (e.g. a refused advance) is said once, with how many times.
+  const said = new Map<string, number>();
+  for (const t of e.ramp) {
+    const text = `${t.action} (${t.reason.slice(0, 100)})`;
+    said.set(text, (said.get(text) ?? 0) + 1);
+  }
+  const ramp = said.size ? [...said].map(([text, n]) => (n > 1 ? `${text} ×${n}` : text)).join('; ') : 'no change';
   return `day ${day}  ${e.key}  ${e.status} at ${e.allocationPercent}%  units: ${arms}  ramp: ${ramp}  decision: ${e.decision}`;
 }

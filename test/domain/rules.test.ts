@@ -8,6 +8,12 @@ import { DEMO_CONTENT, DEMO_METRICS, DEMO_SURFACES } from '../../src/store/demo-
 const NOW = new Date('2026-11-02T12:00:00Z');
 const home = DEMO_SURFACES.find((s) => s.id === 'home')!;
 
+/** The default policy, except that the ramp scheduler may ramp past 25% by itself (RAMP_BEYOND_SCHEDULER is tested against the default). */
+const SCHEDULER_RAMPS: SurfacePolicy = {
+  ...DEFAULT_SURFACE_POLICY,
+  allocationApprovals: DEFAULT_SURFACE_POLICY.allocationApprovals.map((a) => ({ ...a, actors: [...a.actors, 'system:ramp-scheduler'] })),
+};
+
 function ctx(extra: Partial<ValidationContext> = {}): ValidationContext {
   return {
     surface: home,
@@ -15,7 +21,7 @@ function ctx(extra: Partial<ValidationContext> = {}): ValidationContext {
     metrics: new Map(DEMO_METRICS.map((m) => [m.id, m])),
     active: [],
     ownedBuckets: 0,
-    policy: DEFAULT_SURFACE_POLICY,
+    policy: SCHEDULER_RAMPS,
     now: NOW,
     ...extra,
   };
@@ -142,6 +148,8 @@ describe('mechanical fixes are JSON Patches that resolve their findings', () => 
     ['RAMP_FIRST_STAGE_ABOVE_CAP', change((c) => ((c.allocationPercent = 30), (c.rampPlan = { stages: [] })))],
     ['RAMP_STAGES_INVALID', change((c) => (c.rampPlan = { stages: [50, 25] }))],
     ['RAMP_ABOVE_POLICY', change((c) => (c.rampPlan = { stages: [25, 80] }))],
+    // The default policy lets only client:* and rest:* deploy above 25%: the scheduler stops there.
+    ['RAMP_BEYOND_SCHEDULER', change((c) => (c.rampPlan = { stages: [20, 40] })), { policy: DEFAULT_SURFACE_POLICY }],
     [
       'COLLISION',
       base(),

@@ -13,7 +13,8 @@ import { appFetch, modernHttpClient, testContainer, testHttp, textOf, type ToolC
  * on a simulated clock, under the shipped default policy. It must end in a ship that Home serves.
  */
 
-const GOAL = 'run an A/B test on the Home surface that tests a new ordering of shelves, with safe guardrails, launch it small, send traffic, and read the results with a decision';
+const GOAL =
+  'run an A/B test on the Home surface that tests a new ordering of shelves, with safe guardrails, launch it small, send traffic, and read the results with a decision';
 const APPROVAL = { reason: 'approved by the product owner in the launch review' };
 
 let app: Container | undefined;
@@ -54,7 +55,12 @@ it('the headline task ends in a ship decision that changes what Home serves', as
   const { experiment } = await tool('create_experiment', { config: plan.config, idempotencyKey: 'headline-1' });
   const verdict = await tool('validate_config', { experimentId: experiment.id });
   expect(verdict).toMatchObject({ valid: true, recorded: true });
-  const started = await tool('deploy_to_surface', { experimentId: experiment.id, version: experiment.version, planHash: verdict.planHash, confirmation: APPROVAL });
+  const started = await tool('deploy_to_surface', {
+    experimentId: experiment.id,
+    version: experiment.version,
+    planHash: verdict.planHash,
+    confirmation: APPROVAL,
+  });
   expect(started).toMatchObject({ applied: true });
 
   const log = await runSimulatedDays({
@@ -76,7 +82,12 @@ it('the headline task ends in a ship decision that changes what Home serves', as
   expect(results.decision).toMatchObject({ decision: 'ship', pending: [] });
   expect(results.blind).toEqual([]);
 
-  const shipped = await tool('stop_experiment', { experimentId: experiment.id, outcome: 'shipped', reason: 'ship: the new shelf order wins, guardrails hold', confirmation: APPROVAL });
+  const shipped = await tool('stop_experiment', {
+    experimentId: experiment.id,
+    outcome: 'shipped',
+    reason: 'ship: the new shelf order wins, guardrails hold',
+    confirmation: APPROVAL,
+  });
   expect(shipped.experiment).toMatchObject({ status: 'concluded', outcome: 'shipped' });
   const record = await tool('get_experiment', { experimentId: experiment.id });
   expect(record.conclusion).toMatchObject({ outcome: 'shipped', decision: { decision: 'ship' } });

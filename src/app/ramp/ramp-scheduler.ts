@@ -11,7 +11,7 @@ import type { DeploySaga } from '../deploy/deploy-saga.js';
 export const DEFAULT_STAGE_MIN_HOURS = 24;
 export const DEFAULT_MIN_UNITS_PER_ARM = 100;
 export { RAMP_SCHEDULER_ACTOR } from '../../domain/policy.js';
-import { RAMP_SCHEDULER_ACTOR } from '../../domain/policy.js';
+import { missingApproval, RAMP_SCHEDULER_ACTOR } from '../../domain/policy.js';
 /** Hours a success or guardrail metric may stay without data in an arm before a blind guardrail holds the ramp (policy.blindGraceHours). */
 export const DEFAULT_BLIND_GRACE_HOURS = 24;
 
@@ -270,6 +270,12 @@ export class RampScheduler {
       if (nextPercent === null) return ['complete', `at the last planned stage (${exp.allocationPercent}%); stop_experiment concludes it`];
       if (state.hold) return ['held', `held by ${state.hold.actor} since ${state.hold.at}: ${state.hold.reason}`];
       if (blindTooLong.length) return ['held', blindHoldReason(blindTooLong, hoursInStage!, blindGraceHours)];
+      const approval = missingApproval(this.experiments.policyFor(exp.surfaceId), RAMP_SCHEDULER_ACTOR, nextPercent);
+      if (holds && approval)
+        return [
+          'wait',
+          `gate holds, but the policy lets only ${approval.actors.join(', ')} deploy above ${approval.abovePercent}%: an approved caller advances to ${nextPercent}% with advance_ramp (the scheduler keeps guarding meanwhile)`,
+        ];
       if (holds) return ['advance', `gate holds; the next tick advances to ${nextPercent}%`];
       return [
         'wait',

@@ -23,7 +23,7 @@ import {
   unknownMetricRule,
 } from './metrics.js';
 import { durationRule, guardrailUnderpoweredRule, mdeRangeRule, powerSummary, underpoweredRule, type PowerSummary } from './power.js';
-import { firstStageCapRule, rampAbovePolicyRule, rampOffPlanRule, rampStagesRule } from './ramp.js';
+import { firstStageCapRule, rampAbovePolicyRule, rampBeyondSchedulerRule, rampOffPlanRule, rampStagesRule } from './ramp.js';
 import { keyNamingRule, schemaRule } from './schema.js';
 import type { Rule, ValidationContext } from './types.js';
 import { controlCountRule, duplicateVariantRule, emptyTreatmentRule, tooManyVariantsRule, weightsSumRule } from './variants.js';
@@ -68,6 +68,7 @@ export const RULES: Rule[] = [
   firstStageCapRule,
   rampStagesRule,
   rampAbovePolicyRule,
+  rampBeyondSchedulerRule,
   rampOffPlanRule,
   freezeWindowRule,
   freezeAheadRule,

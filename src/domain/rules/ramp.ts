@@ -1,3 +1,4 @@
+import { missingApproval, RAMP_SCHEDULER_ACTOR } from '../policy.js';
 import type { ExperimentConfig } from '../schemas.js';
 import { defineRule, finding, type ValidationContext } from './types.js';
 
@@ -107,6 +108,32 @@ export const rampOffPlanRule = defineRule({
         msg,
         next === undefined ? `Stay at ${from}%: the plan has no further stage.` : `Ramp to ${next}% first.`,
         next === undefined ? undefined : [{ op: 'replace', path: '/allocationPercent', value: next }],
+      ),
+    ];
+  },
+});
+
+export const rampBeyondSchedulerRule = defineRule({
+  code: 'RAMP_BEYOND_SCHEDULER',
+  family: 'ramp',
+  severity: 'warning',
+  rationale:
+    'The ramp scheduler deploys as system:ramp-scheduler under the same allocation approvals as anyone: stages above what the policy lets it reach stop the ramp until an approved caller advances it.',
+  fix: 'End the ramp at the highest stage the scheduler may reach by itself, or plan for an approved caller to call advance_ramp for the stages above it.',
+  patchable: true,
+  check: (c, ctx) => {
+    const beyond = c.rampPlan.stages.filter((x) => missingApproval(ctx.policy, RAMP_SCHEDULER_ACTOR, x));
+    if (!beyond.length) return [];
+    const rule = missingApproval(ctx.policy, RAMP_SCHEDULER_ACTOR, beyond[0])!;
+    const kept = c.rampPlan.stages.filter((x) => !beyond.includes(x));
+    const end = rule.abovePercent > Math.max(c.allocationPercent, ...kept) ? [...kept, rule.abovePercent] : kept;
+    return [
+      finding(
+        rampBeyondSchedulerRule,
+        '$.rampPlan.stages',
+        `ramp stages ${JSON.stringify(beyond)} are above ${rule.abovePercent}%, where the ${c.surfaceId} policy lets only ${rule.actors.join(', ')} deploy: the scheduler will stop the ramp at ${Math.max(c.allocationPercent, ...kept)}% until one of them calls advance_ramp`,
+        `End the ramp at ${rule.abovePercent}% (rampPlan.stages ${JSON.stringify(end)}), or have an approved caller (${rule.actors.join(', ')}) call advance_ramp for the stages above it.`,
+        [{ op: 'add', path: '/rampPlan/stages', value: end }],
       ),
     ];
   },

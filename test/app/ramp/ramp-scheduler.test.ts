@@ -260,18 +260,21 @@ describe('ramp scheduler on a fake clock', () => {
       ramp: { allocationPercent: 25, stage: 2, hoursInStage: 0 },
     });
 
-    // 50% is above the approval threshold for everyone but client:* and rest:*: the scheduler may not go there.
+    // 50% is above the approval threshold for everyone but client:* and rest:*: the scheduler waits there
+    // (it does not try and fail every tick) and says who may advance.
     advance(25 * HOUR);
     traffic(app, exp.id, 100);
     expect(await app.ramps.tick()).toEqual([
       expect.objectContaining({
-        action: 'refused',
-        reason: expect.stringMatching(/^advance to 50% refused: FORBIDDEN: 'system:ramp-scheduler' may not deploy above 25%/),
+        action: 'waiting',
+        reason: expect.stringMatching(
+          /^gate holds, but the policy lets only client:\*, rest:\* deploy above 25%: an approved caller advances to 50% with advance_ramp/,
+        ),
       }),
     ]);
     expect(app.experiments.get(exp.id).allocationPercent).toBe(25);
     s = await ok(c, 'get_ramp_status', { experimentId: exp.id });
-    expect(s.lastTick).toMatchObject({ action: 'refused' });
+    expect(s).toMatchObject({ nextAction: 'wait', lastTick: { action: 'waiting' } });
 
     // Once at the last stage there is nothing to advance to.
     app.setPolicy({ ...DEFAULT_POLICY, defaults: { ...DEFAULT_POLICY.defaults, allocationApprovals: [{ abovePercent: 25, actors: ['system:*'] }] } });
