@@ -91,7 +91,7 @@ async function main() {
     out('\n── summary');
     out(`   first validation errors: ${r.firstFindings.join(', ')}; the agent applied the server's patch ${JSON.stringify(r.patched)}`);
     out(
-      `   plan: ${sizing.requiredTotal} units (${r.plan.config.successMetrics.join(', ')} at mde ${r.plan.config.analysisPlan.mde}, guardrails ${r.plan.config.guardrails.map((g: { metricId: string; test: string }) => `${g.metricId} (${g.test})`).join(', ')}), ramp ${[r.plan.config.allocationPercent, ...r.plan.config.rampPlan.stages].join('→')}%, about ${sizing.totalDays} days, planned as ${r.plan.config.analysisPlan.durationDays}`,
+      `   the generator's plan: ${sizing.requiredTotal} units (${r.plan.config.successMetrics.join(', ')} at mde ${r.plan.config.analysisPlan.mde}, guardrails ${r.plan.config.guardrails.map((g: { metricId: string; test: string }) => `${g.metricId} (${g.test})`).join(', ')}), ramp ${[r.plan.config.allocationPercent, ...r.plan.config.rampPlan.stages].join('→')}%, about ${sizing.totalDays} days, planned as ${r.plan.config.analysisPlan.durationDays}`,
     );
     out(`   ramp: at ${ramp.allocationPercent}% (stage ${ramp.stage}/${ramp.stageCount}), walked by the scheduler alone`);
     out(`   decision: ship on simulated day ${shipDay} of ${r.plan.config.analysisPlan.durationDays} (${r.metrics.sample.observedTotal} units)`);

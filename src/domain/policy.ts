@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { hashOf } from './canonical.js';
-import { Id } from './schemas.js';
+import { GuardrailTest, Id, MarginType } from './schemas.js';
 
 /**
  * The guardrail policy in force, as data: a file per deployment (policy/default.json ships with
@@ -16,16 +16,10 @@ export const RequiredGuardrailSchema = z
   .strictObject({
     metricId: Id.describe('Guardrail metric every experiment on the surface must carry, e.g. "crash-rate"'),
     maxMargin: z.number().positive().describe('Largest margin allowed for it, in marginType units, e.g. 0.02 (relative: 2% of the control mean)'),
-    marginType: z
-      .enum(['relative', 'absolute'])
-      .default('relative')
-      .describe('How maxMargin is stated: "relative" to the control mean or "absolute" in the metric\'s unit'),
-    test: z
-      .enum(['non_inferiority', 'no_deterioration'])
-      .default('non_inferiority')
-      .describe(
-        '"non_inferiority": experiments must prove it is not worse by more than the margin; "no_deterioration": they may judge it only by "not significantly worse" (rare events such as crash-rate, whose non-inferiority proof needs millions of units)',
-      ),
+    marginType: MarginType.default('relative').describe('How maxMargin is stated: "relative" to the control mean or "absolute" in the metric\'s unit'),
+    test: GuardrailTest.default('non_inferiority').describe(
+      '"non_inferiority": experiments must prove it is not worse by more than the margin; "no_deterioration": they may judge it only by "not significantly worse" (rare events such as crash-rate, whose non-inferiority proof needs millions of units)',
+    ),
   })
   .refine((r) => r.marginType === 'absolute' || r.maxMargin <= 1, { message: 'a relative maxMargin is at most 1 (100%)', path: ['maxMargin'] });
 

@@ -135,6 +135,11 @@ export const TargetingSchema = z.object({
   platforms: z.array(Platform).optional().describe('Only units on these platforms; omit for all the surface supports'),
 });
 
+/** How a guardrail's margin is stated: relative to the control mean, or in the metric's unit. */
+export const MarginType = z.enum(['relative', 'absolute']);
+/** How a guardrail is judged: a non-inferiority proof at its margin, or only "not significantly worse" (rare events). */
+export const GuardrailTest = z.enum(['non_inferiority', 'no_deterioration']);
+
 export const GuardrailSchema = z.object({
   metricId: Id.describe('Guardrail metric id, e.g. "crash-rate"'),
   margin: z
@@ -144,16 +149,12 @@ export const GuardrailSchema = z.object({
     .describe(
       'Tolerated deterioration: relative to the control mean (0.02 = 2%, at most 1) or, with marginType "absolute", in the metric\'s unit (e.g. 10 for 10 ms)',
     ),
-  marginType: z
-    .enum(['relative', 'absolute'])
-    .default('relative')
-    .describe('"relative" (default): margin × control mean; "absolute": margin in the metric\'s unit, e.g. "absolute" with margin 10 on latency-ms'),
-  test: z
-    .enum(['non_inferiority', 'no_deterioration'])
-    .default('non_inferiority')
-    .describe(
-      '"non_inferiority" (default): ship needs proof the metric is not worse by more than the margin (sized into the plan); "no_deterioration": ship needs only that it is not significantly worse, for rare events such as crash-rate when the policy allows it',
-    ),
+  marginType: MarginType.default('relative').describe(
+    '"relative" (default): margin × control mean; "absolute": margin in the metric\'s unit, e.g. "absolute" with margin 10 on latency-ms',
+  ),
+  test: GuardrailTest.default('non_inferiority').describe(
+    '"non_inferiority" (default): ship needs proof the metric is not worse by more than the margin (sized into the plan); "no_deterioration": ship needs only that it is not significantly worse, for rare events such as crash-rate when the policy allows it',
+  ),
 });
 
 export const RampGateSchema = z.object({
