@@ -112,7 +112,8 @@ function adjust(a: ArmStats, theta: number, meanYPooled: number): { mean: number
   return { mean: a.meanX - theta * (a.meanY - meanYPooled), variance, n: a.n };
 }
 
-// rel = Δ/m with Δ = adjusted difference and m = unadjusted control mean x̄_C. Delta method:
+// rel = Δ/|m| with Δ = adjusted difference and m = unadjusted control mean x̄_C (|m|, as gbstats, so a
+// negative baseline does not flip the sign of the lift; the variance is unchanged). Delta method:
 // Var ≈ Var(Δ)/m² + Δ²·Var(x̄_C)/m⁴ − 2Δ·Cov(Δ, x̄_C)/m³, with Cov(Δ, x̄_C) = −(var x_C − θ·cov_C)/n_C
 // (the adjusted control mean and the unadjusted one share the control units). With θ = 0 this is
 // exactly Welch's Var(mT)/mC² + mT²·Var(mC)/mC⁴.
@@ -137,5 +138,5 @@ function relativeAgainstUnadjustedControl(
   const variance = (varAdjMeanT + varAdjMeanC) / m ** 2 + (diff ** 2 * (c.varX / c.n)) / m ** 4 - (2 * diff * covDiffM) / m ** 3;
   const se = Math.sqrt(Math.max(0, variance));
   const critical = studentTCritical(alpha, df);
-  return { relative: symmetricInterval(diff / m, se, critical), relativeStandardError: se };
+  return { relative: symmetricInterval(diff / Math.abs(m), se, critical), relativeStandardError: se };
 }

@@ -71,8 +71,10 @@ export interface NotComputable {
 export type EffectResult = WelchEffect | ProportionEffect | CupedEffect | RatioEffect | NotComputable;
 
 /**
- * Relative effect (mT − mC)/mC of two independent arm means, delta method:
- * Var ≈ Var(mT)/mC² + mT²·Var(mC)/mC⁴ (a sum of non-negative terms, so no cancellation).
+ * Relative effect (mT − mC)/|mC| of two independent arm means, delta method:
+ * Var ≈ Var(mT)/mC² + mT²·Var(mC)/mC⁴ (a sum of non-negative terms, so no cancellation). Dividing by
+ * |mC| (as gbstats does) keeps the sign of the lift the sign of the change: −10 → −5 is +50%, not −50%;
+ * the variance is the same either way (the gradient only changes sign).
  * Uses the caller's critical value so that both intervals read at one confidence level.
  */
 export function relativeOfIndependentMeans(
@@ -89,7 +91,7 @@ export function relativeOfIndependentMeans(
       relativeReason: 'control mean is 0, so a relative effect is undefined; read the absolute effect',
     };
   }
-  const estimate = (meanT - meanC) / meanC;
+  const estimate = (meanT - meanC) / Math.abs(meanC);
   const se = Math.sqrt(varMeanT / meanC ** 2 + (meanT ** 2 * varMeanC) / meanC ** 4);
   return { relative: symmetricInterval(estimate, se, critical), relativeStandardError: se };
 }

@@ -109,4 +109,14 @@ describe('cupedTest reductions and edge cases', () => {
     expect(r.relative).toBeNull();
     expect(r.relativeReason).toMatch(/control mean is 0/);
   });
+
+  it('divides by |unadjusted control mean|: negating the metric negates the lift, its SE unchanged (issue 10, defect 3)', () => {
+    // x → −x flips θ, Δ and m, so Δ/|m| → −(Δ/|m|) = −0.07111643980534593 (the exact value above);
+    // gbstats divides by abs(unadjusted mean) too (utils.frequentist_diff). Tolerance 1e-9 relative.
+    const negate = (a: { x: number[]; y: number[] }) => ({ x: a.x.map((v) => -v), y: a.y });
+    const r = expectOk(cupedTest(covariateSummary(negate(control)), covariateSummary(negate(treatment))));
+    expect(r.unadjustedControlMean).toBe(-13.75);
+    expectRelClose(r.relative?.estimate, -0.07111643980534593, 1e-9);
+    expectRelClose(r.relativeStandardError, 0.016550064900259093, 1e-9);
+  });
 });

@@ -96,6 +96,17 @@ describe('welchTest relative effect (delta method)', () => {
     expect(r.relativeReason).toMatch(/control mean is 0/);
     expect(r.absolute.estimate).toBe(2.5);
   });
+
+  it('divides by |control mean|, so a rise from a negative baseline reads positive (issue 10, defect 3)', () => {
+    // gbstats frequentist_diff (packages/stats/gbstats/utils.py): (mean_b − mean_a)/abs(mean_a).
+    // Control mean −10, treatment −5: lift (−5 − −10)/10 = +0.5. Variances 4 and 4, n = 3 each, so
+    // se = √((4/3)/100 + 25·(4/3)/10⁴) = √(1/60) (exact arithmetic). Tolerance 1e-12 relative.
+    const r = expectOk(welchTest(summarize([-12, -10, -8]), summarize([-7, -5, -3])));
+    expectRelClose(r.relative?.estimate, 0.5, 1e-12);
+    expectRelClose(r.relativeStandardError, Math.sqrt(1 / 60), 1e-12);
+    expect(r.relative!.lower).toBeLessThan(0.5);
+    expect(r.relative!.upper).toBeGreaterThan(0.5);
+  });
 });
 
 describe('welchTest edge cases', () => {
