@@ -55,10 +55,11 @@ export interface CupedEffect extends EffectCommon {
   adjustmentReason?: string;
 }
 
-/** Ratio of sums (e.g. skips per stream) with delta-method variances; means are the ratios. */
+/** Ratio of sums (e.g. skips per stream) with delta-method variances and Welch's t; means are the ratios. */
 export interface RatioEffect extends EffectCommon {
   method: 'ratio';
-  zStatistic: number;
+  df: number;
+  tStatistic: number;
 }
 
 /** No inference is possible; the reason says why and what to do. Never NaN, never a significance claim. */

@@ -1,6 +1,6 @@
-import { normalQuantile, normalTwoSidedPValue } from './distributions.js';
-import { invalidAlpha, relativeOfIndependentMeans, symmetricInterval, type NotComputable, type RatioEffect } from './effect-result.js';
+import { invalidAlpha, type NotComputable, type RatioEffect } from './effect-result.js';
 import { meanAndVariance } from './summary.js';
+import { welchFromMoments } from './welch-test.js';
 
 /**
  * One arm of a ratio metric (e.g. skips per stream) over n analysis units: per-unit numerator and
@@ -17,7 +17,7 @@ export interface RatioSummary {
 
 /**
  * Difference of two ratios of sums R = Σnum/Σden with delta-method variances (Deng, Knoblich & Lu
- * 2018): Var(R) ≈ (var_num − 2R·cov + R²·var_den)/(n·μ_den²), and a z-test on R_T − R_C.
+ * 2018): Var(R) ≈ (var_num − 2R·cov + R²·var_den)/(n·μ_den²), and Welch's t-test on R_T − R_C.
  */
 export function ratioTest(control: RatioSummary, treatment: RatioSummary, alpha = 0.05): RatioEffect | NotComputable {
   const badAlpha = invalidAlpha(alpha);
@@ -31,29 +31,18 @@ export function ratioTest(control: RatioSummary, treatment: RatioSummary, alpha 
     const [arm, why] = typeof c === 'string' ? ['control', c] : ['treatment', t as string];
     return { ok: false, reason: `${arm}: ${why}` };
   }
-  const se = Math.sqrt(c.varRatio + t.varRatio);
-  if (!(se > 0)) {
+  if (!(c.varRatio + t.varRatio > 0)) {
     return { ok: false, reason: 'the ratio has zero variance in both arms (every unit has the same numerator/denominator relation), so no test is computable' };
   }
-  const diff = t.ratio - c.ratio;
-  const zStatistic = diff / se;
-  const pValue = normalTwoSidedPValue(zStatistic);
-  const critical = -normalQuantile(alpha / 2);
-  return {
-    ok: true,
-    method: 'ratio',
-    controlMean: c.ratio,
-    treatmentMean: t.ratio,
-    controlVariance: c.varRatio * control.n,
-    treatmentVariance: t.varRatio * treatment.n,
-    absolute: symmetricInterval(diff, se, critical),
-    standardError: se,
-    ...relativeOfIndependentMeans(c.ratio, t.ratio, c.varRatio, t.varRatio, critical),
-    pValue,
-    significant: pValue < alpha,
+  // Welch's t on the per-unit linearised variances n·Var(R): with a constant denominator the
+  // linearisation is num/c, so this is exactly welchTest on num/c (one reference for both kinds).
+  const w = welchFromMoments(
+    { mean: c.ratio, variance: c.varRatio * control.n, n: control.n },
+    { mean: t.ratio, variance: t.varRatio * treatment.n, n: treatment.n },
     alpha,
-    zStatistic,
-  };
+  );
+  if (!w.ok) return w;
+  return { ...w, method: 'ratio' };
 }
 
 function isFiniteRatioSummary(s: RatioSummary): boolean {

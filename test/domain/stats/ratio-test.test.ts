@@ -23,7 +23,11 @@ describe('ratioTest against exact rational arithmetic', () => {
   // Python fractions over the unit data (sums C: 8, 16, 44, 40, 228, 98; T: 9, 13, 25, 47, 281, 82),
   // Var(R) = (1/n)(var_num/μ_d² − 2μ_n·cov/μ_d³ + μ_n²·var_den/μ_d⁴) — the formula of Deng, Knoblich & Lu
   // (2018) eq. for a ratio of means, also gbstats' variance_of_ratios; p from libm erfc. 1e-9 relative.
-  it('reproduces the ratios, their delta-method variances, z, p and both intervals', () => {
+  // Welch's t on the two delta-method variances (issue 10, defect 5: a normal reference made the ratio
+  // test disagree with the mean test it must reduce to). df = (v_C + v_T)²/(v_C²/(n_C − 1) + v_T²/(n_T − 1))
+  // with v = Var(R) from Python fractions; p and t_{0.975, df} from mpmath (40 digits) via the regularized
+  // incomplete beta, cross-checked with scipy.stats.t (sf, ppf). 1e-9 relative.
+  it('reproduces the ratios, their delta-method variances, Welch t, df, p and both intervals', () => {
     const r = expectOk(ratioTest(ratioSummary(control), ratioSummary(treatment)));
     expect(r.method).toBe('ratio');
     expectRelClose(r.controlMean, 0.4, 1e-12);
@@ -31,12 +35,15 @@ describe('ratioTest against exact rational arithmetic', () => {
     expectRelClose(r.controlVariance / 8, 0.0014857142857142857, 1e-9);
     expectRelClose(r.treatmentVariance / 9, 0.0005786751224106658, 1e-9);
     expectRelClose(r.standardError, 0.045435552248486555, 1e-9);
-    expectRelClose(r.zStatistic, -2.7160285109830373, 1e-9);
-    expectRelClose(r.pValue, 0.006607022801176543, 1e-9);
-    expectRelClose(r.absolute.lower, -0.21245630134387045, 1e-9);
-    expectRelClose(r.absolute.upper, -0.03435220929442741, 1e-9);
+    expectRelClose(r.tStatistic, -2.7160285109830375, 1e-9);
+    expectRelClose(r.df, 11.931082035862628, 1e-9);
+    expectRelClose(r.pValue, 0.018828553106706774, 1e-9);
+    expectRelClose(r.absolute.lower, -0.22246327812469732, 1e-9);
+    expectRelClose(r.absolute.upper, -0.02434523251360055, 1e-9);
     expectRelClose(r.relative?.estimate, -0.30851063829787234, 1e-12);
     expectRelClose(r.relativeStandardError, 0.08975942173629277, 1e-9);
+    expectRelClose(r.relative?.lower, -0.50420498258933924, 1e-9);
+    expectRelClose(r.relative?.upper, -0.11281629400640544, 1e-9);
     expect(r.significant).toBe(true);
   });
 
@@ -51,12 +58,26 @@ describe('ratioTest against exact rational arithmetic', () => {
     expectRelClose(r.standardError, Math.sqrt(expected), 1e-9);
   });
 
-  it('reduces to a z-test on plain means when every denominator is 1 (same estimate and SE as Welch)', () => {
-    const ones = (v: number[]) => ({ num: v, den: v.map(() => 1) });
-    const r = expectOk(ratioTest(ratioSummary(ones(control.num)), ratioSummary(ones(treatment.num))));
-    const w = expectOk(welchTest(summarize(control.num), summarize(treatment.num)));
-    expectRelClose(r.absolute.estimate, w.absolute.estimate, 1e-12);
-    expectRelClose(r.standardError, w.standardError, 1e-12);
+  // Issue 10, defect 5: with a constant denominator c, R = mean(num)/c and the linearisation is num/c, so
+  // the ratio test must be exactly Welch's test on num/c: same estimate, SE, df, t, p and both intervals.
+  it.each([1, 2.5])("reduces exactly to Welch's test on num/c when every denominator is %s", (c) => {
+    const constant = (v: number[]) => ({ num: v, den: v.map(() => c) });
+    const r = expectOk(ratioTest(ratioSummary(constant(control.num)), ratioSummary(constant(treatment.num))));
+    const scaled = (v: number[]) => summarize(v.map((x) => x / c));
+    const w = expectOk(welchTest(scaled(control.num), scaled(treatment.num)));
+    for (const [a, b] of [
+      [r.absolute.estimate, w.absolute.estimate],
+      [r.standardError, w.standardError],
+      [r.df, w.df],
+      [r.tStatistic, w.tStatistic],
+      [r.pValue, w.pValue],
+      [r.absolute.lower, w.absolute.lower],
+      [r.absolute.upper, w.absolute.upper],
+      [r.relative?.lower, w.relative?.lower],
+      [r.relative?.upper, w.relative?.upper],
+    ]) {
+      expectRelClose(a, b as number, 1e-12);
+    }
   });
 });
 
