@@ -154,6 +154,27 @@ describe('analyzeExperiment', () => {
     expect(m.note).toMatch(/holm correction/);
   });
 
+  it('keeps a success metric significant when its adjusted p equals α (p ≤ α, issue 10 defect 4)', () => {
+    // Same three metrics; α is then set to 3·p, exactly Holm's adjusted p of the smallest p-value, so
+    // the tie is exact by construction (statsmodels multipletests rejects at pvals <= alpha too).
+    const marginal = { control: arm(20000, 42, 30, prng(11)), focus: arm(20000, 42.6, 30, prng(12)) };
+    const r2 = prng(13);
+    const stats2 = {
+      'minutes-played': marginal,
+      'streams-per-user': { control: arm(20000, 6.5, 5, r2), focus: arm(20000, 6.5, 5, r2) },
+      saves: { control: arm(20000, 0.8, 1.4, r2), focus: arm(20000, 0.8, 1.4, r2) },
+      'latency-ms': stats['latency-ms'],
+    };
+    const run = (alpha: number) =>
+      analyzeExperiment(input({ stats: stats2, success: ['minutes-played', 'streams-per-user', 'saves'], plan: { sequential: false, cuped: false, alpha } }));
+    const p = cell(run(0.05), 'minutes-played').pValue!;
+    const others = ['streams-per-user', 'saves'].map((id) => cell(run(0.05), id).pValue!);
+    expect(Math.min(...others)).toBeGreaterThan(p); // so Holm multiplies p by 3
+    const m = cell(run(3 * p), 'minutes-played');
+    expect(m.pValueAdjusted).toBe(3 * p);
+    expect(m).toMatchObject({ significant: true, assessment: 'better' });
+  });
+
   it('reports not_computable with a reason instead of NaN for an empty arm', () => {
     const r = analyzeExperiment(input({ stats: { 'minutes-played': { control: arm(50, 42, 30, rand) } } }));
     const m = cell(r, 'minutes-played');

@@ -275,7 +275,7 @@ function nonInferior(
   if (method !== 'fixed-horizon') {
     // Read off the (always-valid or repeated) interval: the bad-side bound must stay within the margin.
     const bound = m.direction === 'increase' ? cmp.absolute.lower : cmp.absolute.upper;
-    return { nonInferior: m.direction === 'increase' ? bound > -threshold : bound < threshold, bound, threshold };
+    return { nonInferior: m.direction === 'increase' ? bound >= -threshold : bound <= threshold, bound, threshold };
   }
   // nonInferiorityTest takes the margin relative to the reference: an absolute one is restated so.
   const r = nonInferiorityTest({
@@ -303,7 +303,7 @@ function correct(results: MetricResult[], method: 'holm' | 'bonferroni' | 'bh', 
       : [];
     cells.forEach((v, i) => {
       v.pValueAdjusted = adjusted[i];
-      if (v.significant && adjusted[i] >= alpha) {
+      if (v.significant && adjusted[i] > alpha) {
         v.significant = false;
         v.assessment = 'no_detectable_change';
         v.note = [v.note, `not significant after ${method} correction across ${cells.length} success metrics`].filter(Boolean).join('; ');

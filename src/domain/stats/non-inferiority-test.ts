@@ -35,8 +35,8 @@ export type NonInferiorityResult =
 
 /**
  * One-sided test that the treatment is not worse than control by more than margin·|controlMean|.
- * H0: the effect is at or beyond the threshold in the bad direction. nonInferior ⇔ p < α ⇔ the
- * one-sided bound lies on the good side of the threshold.
+ * H0: the effect is at or beyond the threshold in the bad direction. nonInferior ⇔ p ≤ α ⇔ the
+ * one-sided bound lies on the good side of the threshold or on it.
  */
 export function nonInferiorityTest(input: NonInferiorityInput): NonInferiorityResult {
   const { controlMean, estimate, standardError, margin, direction, alpha = 0.05, df } = input;
@@ -51,7 +51,7 @@ export function nonInferiorityTest(input: NonInferiorityInput): NonInferiorityRe
   const pValue = df === undefined ? normalSf(statistic) : studentTSf(statistic, df);
   const critical = df === undefined ? -normalQuantile(alpha) : studentTOneSidedCritical(alpha, df);
   const bound = estimate - sign * critical * standardError;
-  return { ok: true, nonInferior: pValue < alpha, pValue, bound, threshold, statistic, direction, margin, alpha };
+  return { ok: true, nonInferior: pValue <= alpha, pValue, bound, threshold, statistic, direction, margin, alpha };
 }
 
 function invalidInput(input: NonInferiorityInput, alpha: number): string | null {

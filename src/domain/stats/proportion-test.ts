@@ -43,7 +43,7 @@ export function proportionTest(control: ProportionSummary, treatment: Proportion
     standardError: se,
     ...relativeOfIndependentMeans(pC, pT, varMeanC, varMeanT, critical),
     pValue,
-    significant: pValue < alpha,
+    significant: pValue <= alpha,
     alpha,
     zStatistic,
   };

@@ -28,7 +28,7 @@ export interface ConfidenceSequenceParams {
   alpha?: number;
 }
 
-/** A (1 − α) confidence sequence at the current look; significant when it excludes 0. */
+/** A (1 − α) confidence sequence at the current look; significant when 0 is not inside it (a bound at 0 is p = α). */
 export type ConfidenceSequenceResult =
   | {
       ok: true;
@@ -78,14 +78,14 @@ export function confidenceSequence(p: ConfidenceSequenceParams): ConfidenceSeque
     halfWidth,
     rho,
     alpha,
-    significant: lower > 0 || upper < 0,
+    significant: lower >= 0 || upper <= 0,
   };
 }
 
 /**
  * Always-valid p-value of "difference = 0", in closed form. The sequence at level α' (ρ held at the
  * value `alpha` sets, as gbstats does) excludes 0 iff α' > sqrt(x + 1)·exp(−x·z²/(2(x + 1))) with
- * x = nρ², z = estimate/SE; that bound, capped at 1, is the p-value. So p < α exactly when
+ * x = nρ², z = estimate/SE; that bound, capped at 1, is the p-value. So p ≤ α exactly when
  * `confidenceSequence` with the same inputs is significant. Computed in logs: a huge z gives a tiny
  * p, not 0, until it underflows below ~1e-308.
  */

@@ -53,7 +53,7 @@ export function welchFromMoments(c: ArmMoments, t: ArmMoments, alpha: number): W
     standardError: se,
     ...relativeOfIndependentMeans(c.mean, t.mean, varMeanC, varMeanT, critical),
     pValue,
-    significant: pValue < alpha,
+    significant: pValue <= alpha,
     alpha,
     df,
     tStatistic,
