@@ -2,6 +2,7 @@ import {
   confidenceSequence,
   alwaysValidPValue,
   cupedTest,
+  groupSequentialBoundaries,
   groupSequentialTest,
   proportionTest,
   ratioTest,
@@ -119,30 +120,45 @@ function groupSequential(
   const fractions = Array.from({ length: looks }, (_, i) => (i + 1) / looks);
   const reached = Math.min(1, s.observedTotal / Math.max(s.plannedTotal, 1));
   const lookIndex = Math.min(looks - 1, Math.floor(reached * looks + 1e-9) - 1);
-  const base = { ok: true as const, test, relative: test.relative, varianceReduction };
   if (lookIndex < 0) {
     return {
-      ...base,
-      absolute: test.absolute,
+      ok: true,
+      test,
+      ...boundaryIntervals(test, first.z[0]),
+      varianceReduction,
       pValue: 1,
       significant: false,
-      note: `first look at ${(100 / looks).toFixed(0)}% of the planned sample; ${(100 * reached).toFixed(1)}% reached, nothing is tested yet`,
+      note: `first look at ${(100 / looks).toFixed(0)}% of the planned sample; ${(100 * reached).toFixed(1)}% reached, nothing is tested yet (intervals at the first look's boundary ${first.z[0].toFixed(3)})`,
     };
   }
   const r = groupSequentialTest({
     estimate: test.absolute.estimate,
+    // Nothing is tested yet; the intervals shown are the first look's (the widest), so no interval
+    // of this analysis reads at the fixed-horizon level.
+    const first = groupSequentialBoundaries({ alpha: s.alpha, informationFractions: fractions.slice(0, 1) });
+    if (!first.ok) return first;
     standardError: test.standardError,
     lookIndex,
     informationFractions: fractions,
     alpha: s.alpha,
   });
   if (!r.ok) return r;
-  const half = r.boundary * test.standardError;
   return {
-    ...base,
-    absolute: { estimate: test.absolute.estimate, lower: test.absolute.estimate - half, upper: test.absolute.estimate + half },
+    ok: true,
+    test,
+    ...boundaryIntervals(test, r.boundary),
+    varianceReduction,
     pValue: test.pValue,
     significant: r.decision === 'reject',
     note: `look ${lookIndex + 1} of ${looks}: boundary |z| ≥ ${r.boundary.toFixed(3)} (nominal α ${r.nominalAlpha.toExponential(2)}); the p-value shown is the nominal fixed-horizon one`,
+  };
+}
+
+/** Repeated confidence intervals at a group-sequential boundary: estimate ± b·SE for the absolute and the relative effect alike. */
+function boundaryIntervals(test: EffectResult & { ok: true }, boundary: number): { absolute: Interval; relative: Interval | null } {
+  const around = (estimate: number, se: number): Interval => ({ estimate, lower: estimate - boundary * se, upper: estimate + boundary * se });
+  return {
+    absolute: around(test.absolute.estimate, test.standardError),
+    relative: test.relative && test.relativeStandardError !== null ? around(test.relative.estimate, test.relativeStandardError) : null,
   };
 }
