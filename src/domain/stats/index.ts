@@ -1,5 +1,11 @@
 export { chiSquareSf } from './distributions.js';
-export { requiredSampleSizePerArm, type SampleSizeParams } from './required-sample-size.js';
+export {
+  proportionSampleSizes,
+  requiredSampleSizePerArm,
+  requiredSampleSizes,
+  type ArmSampleSizes,
+  type SampleSizeParams,
+} from './required-sample-size.js';
 export { srmTest, type SrmResult } from './srm-test.js';
 export { binaryVariance, meanAndVariance, summarize, type MeanSummary } from './summary.js';
 export { welchTest, welchFromMoments, type ArmMoments } from './welch-test.js';
@@ -7,6 +13,10 @@ export {
   alwaysValidPValue,
   confidenceSequence,
   confidenceSequenceRho,
+  oneSidedConfidenceSequence,
+  oneSidedConfidenceSequenceRho,
+  type OneSidedSequenceResult,
+  type SequenceSide,
   type AlwaysValidPValueResult,
   type ConfidenceSequenceParams,
   type ConfidenceSequenceResult,
@@ -32,12 +42,20 @@ export type {
   WelchEffect,
 } from './effect-result.js';
 export { normalCdf, normalPdf, normalSf, normalTwoSidedPValue } from './distributions.js';
-export { proportionTest, type ProportionSummary } from './proportion-test.js';
+export { pooledTest, proportionTest, type ProportionSummary, type ProportionTestDetails, type ProportionTestKind } from './proportion-test.js';
 export { cupedTest, type CovariateSummary } from './cuped-test.js';
 export { ratioTest, type RatioSummary } from './ratio-test.js';
 export { adjustPValues, type PValueAdjustment } from './adjust-p-values.js';
 export { nonInferiorityTest, type Direction, type NonInferiorityInput, type NonInferiorityResult } from './non-inferiority-test.js';
-export { bayesianComparison, type BayesianInput, type BayesianResult } from './bayesian-comparison.js';
+export {
+  bayesianComparison,
+  positivePartMean,
+  type BayesianInput,
+  type BayesianResult,
+  type EffectScale,
+  type NormalPrior,
+} from './bayesian-comparison.js';
+export { msprt, msprtSequence, type MsprtLook, type MsprtParams, type MsprtResult } from './msprt.js';
 export {
   decide,
   pendingBlocker,
@@ -54,3 +72,4 @@ export {
 } from './decide.js';
 export { expectedDurationDays, type DurationParams } from './expected-duration-days.js';
 export { alwaysValidCritical, groupSequentialFinalBoundary, groupSequentialInflation, sampleSizeForCritical } from './method-sizing.js';
+export { multiplicityLevels, type FamilyMember, type MemberLevel } from './multiplicity-levels.js';

@@ -112,3 +112,69 @@ function invalidInput(estimate: number, se: number, n: number, tuningN: number, 
   }
   return null;
 }
+
+/** Which side a one-sided sequence bounds: 'greater' gives a lower bound (H1: effect > 0), 'lesser' an upper bound. */
+export type SequenceSide = 'greater' | 'lesser';
+
+/** A one-sided (1 − α) confidence sequence: the effect is ≥ bound ('greater') or ≤ bound ('lesser') at every n at once. */
+export type OneSidedSequenceResult =
+  | {
+      ok: true;
+      method: 'asymptotic-confidence-sequence-one-sided';
+      side: SequenceSide;
+      estimate: number;
+      /** Lower bound for 'greater', upper bound for 'lesser'; the other end is unbounded. */
+      bound: number;
+      halfWidth: number;
+      rho: number;
+      alpha: number;
+      /** The bound excludes 0 on the tested side (⇔ pValue < α). */
+      significant: boolean;
+      /** Smallest α' whose sequence (same ρ) excludes 0 on the tested side; 1 when the estimate is on the other side. */
+      pValue: number;
+    }
+  | { ok: false; reason: string };
+
+/** ρ of the one-sided sequence: the two-sided choice at 2α (gbstats' sequential_rho(two_sided=False), eq. 161 of arXiv 2103.06476v7). */
+export function oneSidedConfidenceSequenceRho(alpha: number, tuningN: number): number {
+  return confidenceSequenceRho(2 * alpha, tuningN);
+}
+
+/**
+ * One-sided asymptotic confidence sequence (Waudby-Smith et al. 2023, arXiv 2103.06476v7 eq. 134, as
+ * gbstats' SequentialOneSided*TTest): halfWidth = SE·sqrt(2(x + 1)/x · ln(1 + sqrt(x + 1)/(2α))), x = nρ²,
+ * ρ tuned at 2α. The p-value is closed form: the bound excludes 0 iff α' > sqrt(x + 1)/(2·expm1(x·z²/(2(x + 1))))
+ * with z the estimate/SE on the tested side (gbstats bisects for it), computed in logs.
+ */
+export function oneSidedConfidenceSequence(p: ConfidenceSequenceParams & { side: SequenceSide }): OneSidedSequenceResult {
+  const alpha = p.alpha ?? 0.05;
+  const problem = invalidInput(p.estimate, p.standardError, p.n, p.tuningN, alpha);
+  if (problem !== null) return { ok: false, reason: problem };
+  if (!(alpha < 0.5)) return { ok: false, reason: `a one-sided sequence needs alpha < 0.5, got ${alpha}` };
+  if (p.side !== 'greater' && p.side !== 'lesser') return { ok: false, reason: `side must be 'greater' or 'lesser', got ${String(p.side)}` };
+  const rho = oneSidedConfidenceSequenceRho(alpha, p.tuningN);
+  const x = p.n * rho * rho;
+  const halfWidth = p.standardError * Math.sqrt(((2 * (x + 1)) / x) * Math.log1p(Math.sqrt(x + 1) / (2 * alpha)));
+  if (!Number.isFinite(halfWidth)) return { ok: false, reason: 'the half-width is not finite at these magnitudes; rescale the metric' };
+  const bound = p.side === 'greater' ? p.estimate - halfWidth : p.estimate + halfWidth;
+  const z = (p.side === 'greater' ? p.estimate : -p.estimate) / p.standardError;
+  let pValue = 1;
+  if (z > 0) {
+    const a = ((x / (x + 1)) * z * z) / 2;
+    // ln expm1(a) = a + ln(1 − e^{−a}) for large a, so a huge z gives a tiny p rather than 0/0.
+    const logExpm1 = a > 1 ? a + Math.log1p(-Math.exp(-a)) : Math.log(Math.expm1(a));
+    pValue = Math.min(1, Math.exp(0.5 * Math.log1p(x) - Math.LN2 - logExpm1));
+  }
+  return {
+    ok: true,
+    method: 'asymptotic-confidence-sequence-one-sided',
+    side: p.side,
+    estimate: p.estimate,
+    bound,
+    halfWidth,
+    rho,
+    alpha,
+    significant: p.side === 'greater' ? bound > 0 : bound < 0,
+    pValue,
+  };
+}
