@@ -44,7 +44,7 @@ export type MsprtResult =
       upper: number;
       halfWidth: number;
       alpha: number;
-      /** pValue < α: some look so far has excluded 0. */
+      /** pValue ≤ α: some look so far has excluded 0 (or touched it). */
       significant: boolean;
     }
   | { ok: false; reason: string };
@@ -83,14 +83,14 @@ export function msprt(p: MsprtParams): MsprtResult {
     upper: p.estimate + halfWidth,
     halfWidth,
     alpha,
-    significant: pValue < alpha,
+    significant: pValue <= alpha,
   };
 }
 
 /**
  * The mSPRT over a history of looks, oldest first (the last is the current one): the running-minimum
  * p-value and the running intersection of the intervals. The intersection excludes 0 exactly when some
- * look's interval did (⇔ pValue < α), so interval and p-value agree. An intersection that comes out
+ * look's interval did (⇔ pValue ≤ α), so interval and p-value agree. An intersection that comes out
  * empty (probability ≤ α when the model holds) falls back to the current look's interval.
  */
 export function msprtSequence(looks: MsprtLook[], mixingVariance: number, alpha = 0.05): MsprtResult {

@@ -128,7 +128,7 @@ export type OneSidedSequenceResult =
       halfWidth: number;
       rho: number;
       alpha: number;
-      /** The bound excludes 0 on the tested side (⇔ pValue < α). */
+      /** The bound is at or beyond 0 on the tested side (⇔ pValue ≤ α, as everywhere in sealab). */
       significant: boolean;
       /** Smallest α' whose sequence (same ρ) excludes 0 on the tested side; 1 when the estimate is on the other side. */
       pValue: number;
@@ -174,7 +174,7 @@ export function oneSidedConfidenceSequence(p: ConfidenceSequenceParams & { side:
     halfWidth,
     rho,
     alpha,
-    significant: p.side === 'greater' ? bound > 0 : bound < 0,
+    significant: p.side === 'greater' ? bound >= 0 : bound <= 0,
     pValue,
   };
 }

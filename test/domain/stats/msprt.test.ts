@@ -20,7 +20,7 @@ describe('msprt against the closed form of Johari et al.', () => {
     expectRelClose(r.pValueAtLook, p, 1e-12);
     expectRelClose(r.halfWidth, hw, 1e-13);
     expect(r.mixingVariance).toBe(t2);
-    expect(r.significant).toBe(p < 0.05);
+    expect(r.significant).toBe(p <= 0.05);
   });
 
   it('its interval ends are where Λ = 1/α: the e-value of the shifted estimate is −ln α there', () => {
@@ -57,7 +57,7 @@ describe('msprt running minimum', () => {
     expect(seq.pValue).toBe(first.pValue);
     expect(seq.lower).toBe(Math.max(first.lower, second.lower));
     expect(seq.upper).toBe(Math.min(first.upper, second.upper));
-    expect(seq.significant).toBe(first.pValue < 0.05);
+    expect(seq.significant).toBe(first.pValue <= 0.05);
     if (seq.significant) expect(seq.lower > 0 || seq.upper < 0).toBe(true);
   });
 
