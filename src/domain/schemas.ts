@@ -195,6 +195,14 @@ export const AnalysisPlanSchema = z.object({
     .optional()
     .describe("Group-sequential plan: the number of equally spaced looks (O'Brien–Fleming alpha spending); overrides sequential"),
   correction: z.enum(['holm', 'bonferroni', 'bh']).default('holm').describe('Multiple-testing correction across success metrics'),
+  proportionTest: z
+    .enum(['unpooled', 'pooled', 'chi2'])
+    .optional()
+    .describe(
+      'Binary metrics under a fixed-horizon plan: "unpooled" (default: Wald z, one SE for test and interval), "pooled" (score z, as R prop.test(correct = FALSE)) or "chi2" (2×2 χ² with Yates correction, as R chisq.test); sequential methods always use the unpooled SE, e.g. "pooled"',
+    ),
+  cuped: z.boolean().default(true).describe("Adjust with each unit's pre-exposure value of the metric (CUPED) when it helps"),
+  bayesian: z.boolean().default(false).describe('Also report chance to beat control and expected loss (Gaussian model)'),
   cuped: z.boolean().default(true).describe("Adjust with each unit's pre-exposure value of the metric (CUPED) when it helps"),
   bayesian: z.boolean().default(false).describe('Also report chance to beat control and expected loss (Gaussian model)'),
 });

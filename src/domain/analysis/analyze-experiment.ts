@@ -110,7 +110,7 @@ export function analyzeExperiment(input: AnalysisInput): Analysis {
   // deliver: a need beyond it (a guardrail margin too tight for the traffic) would otherwise tune the
   // sequence at millions of units and blunt the early detection of harm.
   const tuningTotal = sizing.deliverableTotal ? Math.min(plannedTotal, sizing.deliverableTotal) : plannedTotal;
-  const settings = { method, alpha: plan.alpha, cuped: plan.cuped, plannedTotal: tuningTotal, observedTotal, looks: plan.looks };
+  const settings = { method, alpha: plan.alpha, cuped: plan.cuped, plannedTotal: tuningTotal, observedTotal, looks: plan.looks, proportionTest: plan.proportionTest };
 
   const srm = srmOf(exposures, input.srmThreshold);
   const roles: [string, 'success' | 'guardrail', GuardrailEntry | null][] = [

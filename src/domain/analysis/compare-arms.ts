@@ -9,6 +9,7 @@ import {
   welchTest,
   type EffectResult,
   type Interval,
+  type ProportionTestKind,
 } from '../stats/index.js';
 import type { Metric } from '../schemas.js';
 
@@ -33,6 +34,8 @@ export interface InferenceSettings {
   /** Units observed so far (all arms). */
   observedTotal: number;
   looks?: number;
+  /** Binary metrics, fixed horizon only: the proportions test (sequential methods use the unpooled SE). Default 'unpooled'. */
+  proportionTest?: ProportionTestKind;
 }
 
 export interface Comparison {
@@ -48,7 +51,14 @@ export interface Comparison {
 }
 
 /** The fixed-horizon test that fits the metric: ratio (delta method), CUPED when a covariate helps, else proportions / Welch. */
-export function fixedTest(metric: Pick<Metric, 'kind'>, c: ArmStats, t: ArmStats, alpha: number, cuped: boolean): EffectResult {
+export function fixedTest(
+  metric: Pick<Metric, 'kind'>,
+  c: ArmStats,
+  t: ArmStats,
+  alpha: number,
+  cuped: boolean,
+  proportions: ProportionTestKind = 'unpooled',
+): EffectResult {
   if (metric.kind === 'ratio') {
     const r = (a: ArmStats) => ({ n: a.n, numSum: a.sumX, numSumSquares: a.sumX2, denSum: a.sumY, denSumSquares: a.sumY2, crossSum: a.sumXY });
     return ratioTest(r(c), r(t), alpha);
@@ -58,7 +68,7 @@ export function fixedTest(metric: Pick<Metric, 'kind'>, c: ArmStats, t: ArmStats
     const r = cupedTest(cov(c), cov(t), alpha);
     if (r.ok) return r;
   }
-  if (metric.kind === 'binary') return proportionTest({ n: c.n, successes: c.sumX }, { n: t.n, successes: t.sumX }, alpha);
+  if (metric.kind === 'binary') return proportionTest({ n: c.n, successes: c.sumX }, { n: t.n, successes: t.sumX }, alpha, proportions);
   return welchTest({ n: c.n, sum: c.sumX, sumSquares: c.sumX2 }, { n: t.n, sum: t.sumX, sumSquares: t.sumX2 }, alpha);
 }
 
@@ -69,7 +79,7 @@ export function compareArms(
   treatment: ArmStats,
   s: InferenceSettings,
 ): Comparison | { ok: false; reason: string } {
-  const test = fixedTest(metric, control, treatment, s.alpha, s.cuped);
+  const test = fixedTest(metric, control, treatment, s.alpha, s.cuped, s.method === 'fixed-horizon' ? s.proportionTest : 'unpooled');
   if (!test.ok) return test;
   const varianceReduction = test.method === 'cuped' ? test.varianceReduction : null;
   if (s.method === 'fixed-horizon') {

@@ -93,3 +93,51 @@ describe('proportionTest edge cases', () => {
     expect(r.absolute.lower).toBeCloseTo(-r.absolute.upper, 15);
   });
 });
+
+describe('proportionTest options (issue 10): pooled z and the 2×2 χ² beside the unpooled test', () => {
+  it('pooled: statsmodels proportions_ztest docstring example, count [5, 12], nobs [83, 99] → p 0.159', () => {
+    // statsmodels.stats.proportion.proportions_ztest docstring: "print('{0:0.3f}'.format(pval))" → 0.159 (pooled is its default).
+    // Full precision from mpmath (30 digits): z = 1.4078304151258784, p = erfc(|z|/√2) = 0.15918129181157002,
+    // se₀ = √(p̄(1 − p̄)(1/83 + 1/99)) = 0.04330859505634982; scipy chi2_contingency(correction=False) gives χ² = z² = 1.98199, p 0.1591813.
+    const r = expectOk(proportionTest({ n: 83, successes: 5 }, { n: 99, successes: 12 }, 0.05, 'pooled'));
+    expect(r.proportionTest).toBe('pooled');
+    expectAbsClose(r.pValue, 0.159, 5e-4);
+    expectRelClose(r.pValue, 0.15918129181157002, 1e-9);
+    expectRelClose(r.zStatistic, 1.4078304151258784, 1e-9);
+    expectRelClose(r.pooledStandardError, 0.04330859505634982, 1e-9);
+    // The interval and standardError stay the unpooled Wald ones (R prop.test also reports a separate interval).
+    const unpooled = expectOk(proportionTest({ n: 83, successes: 5 }, { n: 99, successes: 12 }));
+    expect(r.absolute).toEqual(unpooled.absolute);
+    expect(r.standardError).toBe(unpooled.standardError);
+    expect(unpooled.proportionTest).toBe('unpooled');
+  });
+
+  it('chi2: R prop.test(x = c(490, 400), n = c(500, 500)) → X-squared = 80.909, Yates-corrected (STHDA two-proportions example)', () => {
+    // Published R output: X-squared = 80.909, df = 1, p-value < 2.2e-16. scipy chi2_contingency([[490, 10], [400, 100]])
+    // (Yates by default): 80.90909090909092, p 2.363439035893129e-19; mpmath: 80.909090909090909…, 2.3634390358931408e-19.
+    const r = expectOk(proportionTest({ n: 500, successes: 490 }, { n: 500, successes: 400 }, 0.05, 'chi2'));
+    expectAbsClose(r.chiSquare, 80.909, 5e-4);
+    expectRelClose(r.chiSquare, 80.90909090909091, 1e-12);
+    expectRelClose(r.pValue, 2.3634390358931408e-19, 1e-9);
+    expect(r.zStatistic).toBeLessThan(0); // treatment converts less: z carries the sign of the difference
+    expect(r.significant).toBe(true);
+    // Without the correction the same table is the pooled test: χ² = z² = 82.737487231869254 (mpmath), p 9.3707131341216217e-20.
+    const pooled = expectOk(proportionTest({ n: 500, successes: 490 }, { n: 500, successes: 400 }, 0.05, 'pooled'));
+    expectRelClose(pooled.zStatistic ** 2, 82.737487231869254, 1e-12);
+    expectRelClose(pooled.pValue, 9.3707131341216217e-20, 1e-9);
+  });
+
+  it('chi2 on a small table: scipy chi2_contingency([[5, 78], [12, 87]]) → 1.3273729065237354, p 0.24927311867487145', () => {
+    // Yates reduces χ² from 1.98 (pooled z²) to 1.33: the continuity correction is conservative.
+    const r = expectOk(proportionTest({ n: 83, successes: 5 }, { n: 99, successes: 12 }, 0.05, 'chi2'));
+    expectRelClose(r.chiSquare, 1.3273729065237354, 1e-12);
+    expectRelClose(r.pValue, 0.24927311867487145, 1e-9);
+  });
+
+  it('chi2 is 0 (p = 1) when |ad − bc| ≤ N/2, as scipy clips the Yates correction', () => {
+    // 10/100 vs 10/100: ad − bc = 0.
+    const r = expectOk(proportionTest({ n: 100, successes: 10 }, { n: 100, successes: 10 }, 0.05, 'chi2'));
+    expect(r.chiSquare).toBe(0);
+    expect(r.pValue).toBe(1);
+  });
+});
