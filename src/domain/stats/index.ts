@@ -36,7 +36,7 @@ export type {
   WelchEffect,
 } from './effect-result.js';
 export { normalCdf, normalPdf, normalSf, normalTwoSidedPValue } from './distributions.js';
-export { proportionTest, type ProportionSummary } from './proportion-test.js';
+export { pooledTest, proportionTest, type ProportionSummary, type ProportionTestDetails, type ProportionTestKind } from './proportion-test.js';
 export { cupedTest, type CovariateSummary } from './cuped-test.js';
 export { ratioTest, type RatioSummary } from './ratio-test.js';
 export { adjustPValues, type PValueAdjustment } from './adjust-p-values.js';
@@ -66,3 +66,4 @@ export {
 } from './decide.js';
 export { expectedDurationDays, type DurationParams } from './expected-duration-days.js';
 export { alwaysValidCritical, groupSequentialFinalBoundary, groupSequentialInflation, sampleSizeForCritical } from './method-sizing.js';
+export { multiplicityLevels, type FamilyMember, type MemberLevel } from './multiplicity-levels.js';
