@@ -2,7 +2,7 @@ import { bucketsForPercent } from './assignment.js';
 import type { SurfacePolicy } from './policy.js';
 import type { ExperimentConfig, Metric, Surface } from './schemas.js';
 import { normalQuantile } from './stats/distributions.js';
-import { alwaysValidCritical, groupSequentialFinalBoundary, groupSequentialInflation, sampleSizeForCritical } from './stats/method-sizing.js';
+import { alwaysValidCritical, groupSequentialFinalBoundary, groupSequentialInflation, totalSampleSizeForCritical } from './stats/method-sizing.js';
 
 /**
  * How many units an experiment needs and how long its ramp takes to get them: the one sizing that
@@ -15,7 +15,7 @@ type Guardrail = ExperimentConfig['guardrails'][number];
 
 /** What sizing reads of a config (plan_power sizes a sketch with no key or content). */
 export type SizingConfig = Pick<ExperimentConfig, 'successMetrics' | 'guardrails' | 'analysisPlan' | 'allocationPercent' | 'rampPlan'> & {
-  variants: { weight: number }[];
+  variants: { weight: number; isControl?: boolean }[];
 };
 
 export type SizingMethod = 'always-valid' | 'fixed-horizon' | 'group-sequential';
@@ -29,7 +29,11 @@ export interface MetricNeed {
   metricId: string;
   role: 'success' | 'guardrail';
   test: 'superiority' | 'non_inferiority' | 'no_deterioration';
-  /** Units per arm; null when the test needs no planned sample (no_deterioration) or the metric has no usable baseline. */
+  /**
+   * Units in the smallest arm when the whole experiment has the units this test needs (so the total is
+   * requiredPerArm / smallest share; with equal weights, simply units per arm); null when the test needs
+   * no planned sample (no_deterioration) or the metric has no usable baseline.
+   */
   requiredPerArm: number | null;
   /** How it was computed, with the numbers (α, power after correction, margin or MDE, baseline). */
   note: string;
@@ -120,25 +124,31 @@ export function sizeExperiment(c: SizingConfig, ctx: SizingContext): SampleSizin
 export const guardrailPowerOf = (power: number, guardrails: number, successMetrics: number) =>
   1 - (1 - power) / (successMetrics > 0 ? guardrails + 1 : guardrails);
 
-/** Every success metric's and guardrail's need under the plan's method. */
-export function metricNeeds(c: Pick<ExperimentConfig, 'successMetrics' | 'guardrails' | 'analysisPlan'>, metrics: Map<string, Metric>): MetricNeed[] {
+/** Every success metric's and guardrail's need under the plan's method, for the config's allocation (two equal arms without variants). */
+export function metricNeeds(
+  c: Pick<ExperimentConfig, 'successMetrics' | 'guardrails' | 'analysisPlan'> & { variants?: { weight: number; isControl?: boolean }[] },
+  metrics: Map<string, Metric>,
+): MetricNeed[] {
   const plan = c.analysisPlan;
   const method = methodOf(plan);
   const S = c.successMetrics.length;
   const level = plan.alpha / Math.max(1, S);
+  const shares = armShares(c.variants);
   const success = c.successMetrics.map((id): MetricNeed => {
     const m = metrics.get(id);
     if (!usable(m)) return { metricId: id, role: 'success', test: 'superiority', requiredPerArm: null, note: 'no usable baseline in the catalog' };
     const delta = plan.mde * Math.abs(m.baselineMean);
+    const v = superiorityVariances(m, plan.mde);
+    if (typeof v === 'string') return { metricId: id, role: 'success', test: 'superiority', requiredPerArm: null, note: v };
     const critical = method === 'always-valid' ? alwaysValidCritical(level, plan.alpha) : normalQuantile(1 - level / 2);
-    let n = sampleSizeForCritical({ variance: m.baselineVariance, delta, critical, power: plan.power });
+    let n = smallestArmNeed(shares, v, delta, critical, plan.power);
     if (method === 'group-sequential') n = Math.ceil(n * groupSequentialInflation(plan.looks!, level, plan.power));
     return {
       metricId: id,
       role: 'success',
       test: 'superiority',
       requiredPerArm: n,
-      note: `${method}, two-sided α ${fmt(level)}${S > 1 ? ` (${plan.alpha}/${S})` : ''}, power ${plan.power}, mde ${plan.mde} relative (δ ${fmt(delta)} on baseline ${fmt(m.baselineMean)})`,
+      note: `${method}, two-sided α ${fmt(level)}${S > 1 ? ` (${plan.alpha}/${S})` : ''}, power ${plan.power}, mde ${plan.mde} relative (δ ${fmt(delta)} on baseline ${fmt(m.baselineMean)})${v.note}${shares.note}`,
     };
   });
   const G = c.guardrails.filter((g) => (g.test ?? 'non_inferiority') === 'non_inferiority').length;
@@ -162,16 +172,82 @@ export function metricNeeds(c: Pick<ExperimentConfig, 'successMetrics' | 'guardr
         : method === 'group-sequential'
           ? groupSequentialFinalBoundary(plan.looks!, plan.alpha)
           : normalQuantile(1 - plan.alpha);
-    const n = sampleSizeForCritical({ variance: m.baselineVariance, delta, critical, power: gPower });
+    // True effect 0: both arms have the baseline variance (p₀(1 − p₀) for a conversion rate).
+    const variance = baselineVarianceOf(m);
+    const n = smallestArmNeed(shares, { control: variance, treatment: variance }, delta, critical, gPower);
     return {
       metricId: g.metricId,
       role: 'guardrail',
       test: 'non_inferiority',
       requiredPerArm: n,
-      note: `${method}, one-sided at α ${plan.alpha}, power ${fmt(gPower)} (1 − β/${S > 0 ? G + 1 : G}), true effect 0, margin ${g.margin}${g.marginType === 'absolute' ? ' absolute' : ` relative (${fmt(delta)} on baseline ${fmt(m.baselineMean)})`}`,
+      note: `${method}, one-sided at α ${plan.alpha}, power ${fmt(gPower)} (1 − β/${S > 0 ? G + 1 : G}), true effect 0, margin ${g.margin}${g.marginType === 'absolute' ? ' absolute' : ` relative (${fmt(delta)} on baseline ${fmt(m.baselineMean)})`}${shares.note}`,
     };
   });
   return [...success, ...guardrails];
+}
+
+interface ArmShares {
+  control: number;
+  treatments: number[];
+  smallest: number;
+  note: string;
+}
+
+/** Traffic shares of the control (isControl, else the first variant) and of each treatment; two equal arms without variants. */
+function armShares(variants: { weight: number; isControl?: boolean }[] | undefined): ArmShares {
+  if (!variants || variants.length < 2) return { control: 0.5, treatments: [0.5], smallest: 0.5, note: '' };
+  const total = variants.reduce((a, v) => a + v.weight, 0);
+  const index = Math.max(
+    0,
+    variants.findIndex((v) => v.isControl),
+  );
+  const w = variants.map((v) => v.weight / total);
+  const treatments = w.filter((_, i) => i !== index);
+  const equal = w.every((x) => Math.abs(x - w[0]) < 1e-12);
+  return {
+    control: w[index],
+    treatments,
+    smallest: Math.min(...w),
+    note: equal ? '' : `; allocation control ${fmt(w[index])}, treatments ${treatments.map(fmt).join('/')}`,
+  };
+}
+
+/**
+ * The smallest arm's units when the experiment has the largest total any control-vs-treatment comparison
+ * needs: N = (σ_C²/w_C + σ_T²/w_T)(k + z_power)²/δ² (method-sizing.ts); equal arms give 2σ²(k + z)²/δ².
+ */
+function smallestArmNeed(shares: ArmShares, v: { control: number; treatment: number }, delta: number, critical: number, power: number): number {
+  const total = Math.max(
+    ...shares.treatments.map((w) =>
+      totalSampleSizeForCritical({
+        controlVariance: v.control,
+        treatmentVariance: v.treatment,
+        controlShare: shares.control,
+        treatmentShare: w,
+        delta,
+        critical,
+        power,
+      }),
+    ),
+  );
+  // Shave rounding noise so an exact integer is not bumped up by one; at least 2 (the Welch minimum).
+  return Math.max(2, Math.ceil(total * shares.smallest * (1 - 1e-12)));
+}
+
+/** Per-unit baseline variance: p₀(1 − p₀) for a conversion rate (the proportion test's moment), else the catalog's. */
+const baselineVarianceOf = (m: Metric) => (m.kind === 'binary' ? m.baselineMean * (1 - m.baselineMean) : m.baselineVariance);
+
+/**
+ * Arm variances under H1 for a superiority test at the MDE. A conversion rate moves to
+ * p₁ = p₀(1 ± mde) in the metric's good direction, so treatment has p₁(1 − p₁) (spotify/confidence
+ * `_get_hypothetical_treatment_var`); using p₀(1 − p₀) for both left plans ~4% short for p₀ = 10%.
+ */
+function superiorityVariances(m: Metric, mde: number): { control: number; treatment: number; note: string } | string {
+  if (m.kind !== 'binary') return { control: m.baselineVariance, treatment: m.baselineVariance, note: '' };
+  const p0 = m.baselineMean;
+  const p1 = p0 * (1 + (m.direction === 'decrease' ? -mde : mde));
+  if (!(p0 > 0 && p0 < 1) || !(p1 > 0 && p1 < 1)) return `a conversion rate of ${fmt(p0)} cannot move by ${mde} relative (p₁ = ${fmt(p1)} is outside (0, 1))`;
+  return { control: p0 * (1 - p0), treatment: p1 * (1 - p1), note: `, σ² p₀(1−p₀) ${fmt(p0 * (1 - p0))} control, p₁(1−p₁) ${fmt(p1 * (1 - p1))} treatment` };
 }
 
 /**

@@ -334,13 +334,14 @@ describe('validateExperimentConfig', () => {
     expect(f).toMatchObject({ severity: 'warning', path: '$.analysisPlan' });
     expect(r.valid).toBe(true);
 
-    // n per arm = 2·(z_{0.975} + z_{0.8})²·σ²/δ² for stream-rate: p = 0.32, σ² = p(1-p), δ = 5% of p.
+    // n per arm = (z_{0.975} + z_{0.8})²·(p₀(1−p₀) + p₁(1−p₁))/δ² for stream-rate: p₀ = 0.32, p₁ = 1.05·p₀ under H1,
+    // δ = 5% of p₀ (issue 10, defect 8: the treatment arm's variance is p₁(1−p₁)).
     const z975 = 1.959963984540054;
     const z80 = 0.8416212335729143;
-    const variance = 0.32 * 0.68;
+    const variances = 0.32 * 0.68 + 0.336 * 0.664;
     const delta = 0.05 * 0.32;
-    const perArm = Math.ceil((2 * (z975 + z80) ** 2 * variance) / delta ** 2);
-    expect(perArm).toBe(13_344); // python3: ceil(2·0.2176·(1.959964 + 0.841621)²/0.016²)
+    const perArm = Math.ceil(((z975 + z80) ** 2 * variances) / delta ** 2);
+    expect(perArm).toBe(13_512); // python3: ceil((0.2176 + 0.223104)·(1.959964 + 0.841621)²/0.016²), raw 13511.85
     const perDay = (40_000 * 1) / 100;
     expect(r.power).toMatchObject({
       requiredPerArm: perArm,
@@ -358,9 +359,9 @@ describe('validateExperimentConfig', () => {
     const r = run(withChange((c) => ((c.allocationPercent = 1), (c.analysisPlan.durationDays = 7))));
     // At the tuned n the sequence's half-width is c·SE with x = −2 ln α + ln(1 − 2 ln α) and
     // c = sqrt(2(x + 1)/x · (½ ln(1 + x) − ln α)) (Waudby-Smith et al. 2023; GrowthBook's ρ): c(0.05) = 3.0352 (python3).
-    // n = 2σ²(c + z_0.8)²/δ² = 25 551 per arm for stream-rate at mde 5% (python3, same formula).
-    expect(r.power).toMatchObject({ requiredPerArm: 25_551, requiredTotal: 51_102, method: 'always-valid', metricId: 'stream-rate' });
-    expect(r.findings.find((x) => x.code === 'UNDERPOWERED')!.message).toContain('51102 units');
+    // n = (p₀(1−p₀) + p₁(1−p₁))(c + z_0.8)²/δ² = 25 874 per arm for stream-rate at mde 5% (python3, raw 25873.82).
+    expect(r.power).toMatchObject({ requiredPerArm: 25_874, requiredTotal: 51_748, method: 'always-valid', metricId: 'stream-rate' });
+    expect(r.findings.find((x) => x.code === 'UNDERPOWERED')!.message).toContain('51748 units');
   });
 
   it('UNDERPOWERED sizes the total by the smallest arm', () => {

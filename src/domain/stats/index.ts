@@ -1,5 +1,11 @@
 export { chiSquareSf } from './distributions.js';
-export { requiredSampleSizePerArm, type SampleSizeParams } from './required-sample-size.js';
+export {
+  proportionSampleSizes,
+  requiredSampleSizePerArm,
+  requiredSampleSizes,
+  type ArmSampleSizes,
+  type SampleSizeParams,
+} from './required-sample-size.js';
 export { srmTest, type SrmResult } from './srm-test.js';
 export { binaryVariance, meanAndVariance, summarize, type MeanSummary } from './summary.js';
 export { welchTest, welchFromMoments, type ArmMoments } from './welch-test.js';

@@ -31,6 +31,30 @@ export function sampleSizeForCritical(p: { variance: number; delta: number; crit
   return Math.max(2, Math.ceil(raw * (1 - 1e-12)));
 }
 
+/**
+ * Total units over all arms for control vs one treatment at traffic shares w_C, w_T (of all units), when
+ * the decision needs the estimate beyond critical·SE: N = (σ_C²/w_C + σ_T²/w_T)(k + z_power)²/δ², since
+ * SE² = σ_C²/(w_C·N) + σ_T²/(w_T·N). Unrounded. With two equal arms and σ_C = σ_T it is twice 2σ²(k + z)²/δ².
+ */
+export function totalSampleSizeForCritical(p: {
+  controlVariance: number;
+  treatmentVariance: number;
+  controlShare: number;
+  treatmentShare: number;
+  delta: number;
+  critical: number;
+  power: number;
+}): number {
+  for (const v of [p.controlVariance, p.treatmentVariance]) {
+    if (!(v >= 0) || !Number.isFinite(v)) throw new RangeError(`variance must be finite and ≥ 0, got ${v}`);
+  }
+  for (const w of [p.controlShare, p.treatmentShare]) if (!(w > 0 && w <= 1)) throw new RangeError(`share must be in (0, 1], got ${w}`);
+  if (!(Math.abs(p.delta) > 0) || !Number.isFinite(p.delta)) throw new RangeError(`delta must be finite and non-zero, got ${p.delta}`);
+  if (!(p.power > 0 && p.power < 1)) throw new RangeError(`power must be in (0, 1), got ${p.power}`);
+  const perUnit = p.controlVariance / p.controlShare + p.treatmentVariance / p.treatmentShare;
+  return (perUnit * (p.critical + normalQuantile(p.power)) ** 2) / p.delta ** 2;
+}
+
 const fractionsOf = (looks: number) => Array.from({ length: looks }, (_, i) => (i + 1) / looks);
 const inflationMemo = new Map<string, number>();
 
