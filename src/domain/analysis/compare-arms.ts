@@ -165,7 +165,10 @@ function groupSequential(
 }
 
 /** Repeated confidence intervals at a group-sequential boundary: estimate ± b·SE for the absolute and the relative effect alike. */
-function boundaryIntervals(test: EffectResult & { ok: true }, boundary: number): { absolute: Interval; relative: Interval | null } {
+function boundaryIntervals(
+  test: Pick<EffectResult & { ok: true }, 'absolute' | 'standardError' | 'relative' | 'relativeStandardError'>,
+  boundary: number,
+): { absolute: Interval; relative: Interval | null } {
   const around = (estimate: number, se: number): Interval => ({ estimate, lower: estimate - boundary * se, upper: estimate + boundary * se });
   return {
     absolute: around(test.absolute.estimate, test.standardError),
