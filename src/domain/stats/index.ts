@@ -7,7 +7,15 @@ export {
   type SampleSizeParams,
 } from './required-sample-size.js';
 export { srmTest, type SrmResult } from './srm-test.js';
-export { binaryVariance, meanAndVariance, summarize, type MeanSummary } from './summary.js';
+export {
+  binaryVariance,
+  inconsistentCrossSum,
+  inconsistentSummary,
+  meanAndVariance,
+  negativeRoundingTolerance,
+  summarize,
+  type MeanSummary,
+} from './summary.js';
 export { welchTest, welchFromMoments, type ArmMoments } from './welch-test.js';
 export {
   alwaysValidPValue,
