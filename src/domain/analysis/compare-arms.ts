@@ -67,7 +67,8 @@ export function fixedTest(
   }
   if (cuped && (c.sumY !== 0 || t.sumY !== 0)) {
     const cov = (a: ArmStats) => ({ n: a.n, sum: a.sumX, sumSquares: a.sumX2, covSum: a.sumY, covSumSquares: a.sumY2, crossSum: a.sumXY });
-    const r = cupedTest(cov(c), cov(t), alpha);
+    // One moment convention per metric kind: 0/1 metrics use p(1 − p) as the proportion test does.
+    const r = cupedTest(cov(c), cov(t), alpha, metric.kind === 'binary' ? 'bernoulli' : 'sample');
     if (r.ok) return r;
   }
   if (metric.kind === 'binary') return proportionTest({ n: c.n, successes: c.sumX }, { n: t.n, successes: t.sumX }, alpha, proportions);

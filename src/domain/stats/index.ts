@@ -51,7 +51,7 @@ export type {
 } from './effect-result.js';
 export { normalCdf, normalPdf, normalSf, normalTwoSidedPValue } from './distributions.js';
 export { pooledTest, proportionTest, type ProportionSummary, type ProportionTestDetails, type ProportionTestKind } from './proportion-test.js';
-export { cupedTest, type CovariateSummary } from './cuped-test.js';
+export { cupedTest, type CovariateSummary, type Moments } from './cuped-test.js';
 export { ratioTest, type RatioSummary } from './ratio-test.js';
 export { adjustPValues, type PValueAdjustment } from './adjust-p-values.js';
 export { nonInferiorityTest, type Direction, type NonInferiorityInput, type NonInferiorityResult } from './non-inferiority-test.js';
