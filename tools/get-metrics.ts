@@ -12,6 +12,20 @@ const PendingSchema = z.discriminatedUnion('kind', [
   }),
   z.object({ kind: z.literal('duration'), haveDays: z.number().int(), needDays: z.number().int(), metAt: z.string().nullable() }),
 ]);
+const BayesianSchema = z.discriminatedUnion('ok', [
+  z.object({
+    ok: z.literal(true),
+    scale: z.literal('absolute'),
+    chanceToBeatControl: z.number(),
+    expectedLoss: z.number().describe('E[max(0, −δ)]: average loss of shipping if treatment is in fact worse (metric units)'),
+    expectedLossOfControl: z.number().describe('E[max(0, δ)]: average loss of keeping control if treatment is in fact better'),
+    posteriorMean: z.number(),
+    posteriorSd: z.number(),
+    credibleInterval: z.object({ lower: z.number(), upper: z.number() }).describe('Equal-tailed, at 1 − alpha'),
+    prior: z.object({ mean: z.number(), variance: z.number() }).nullable().describe('analysisPlan.prior in metric units; null: flat'),
+  }),
+  z.object({ ok: z.literal(false), reason: z.string().describe('"no data" when an arm has no units yet') }),
+]);
 const BlindSchema = z.object({ metricId: z.string(), role: z.enum(['success', 'guardrail']), variant: z.string() });
 const DecisionSchema = z.object({
   decision: z.enum(['ship', 'keep_running', 'roll_back', 'inconclusive']),
@@ -27,10 +41,6 @@ const DecisionRecordSchema = DecisionSchema.extend({
   correction: z.string(),
   power: z.number(),
   guardrailPower: z.number().nullable().describe('Power each non-inferiority guardrail was sized for: 1 − β/(G+1)'),
-  successAlpha: z
-    .array(z.object({ metricId: z.string(), alpha: z.number().nullable() }))
-    .describe('Corrected α each success metric of the decision variant was judged at (correction across success metrics only)'),
-  guardrailAlpha: z.number().nullable().describe('One-sided α of the non-inferiority guardrail tests: the plan α, not corrected'),
   plannedTotal: z.number().int(),
   observedTotal: z.number().int(),
   requiredDays: z.number().int(),
@@ -42,7 +52,7 @@ export const getMetrics = defineTool({
   title: 'Get experiment results and decision',
   description: [
     'Analyses an experiment from its per-arm sufficient statistics (cost does not grow with the number of events) and recommends a decision.',
-    'Per metric (success metrics, then guardrails) and variant: exposed units, mean, absolute and relative difference to control with an interval, p-value (always-valid by default), significance under the method in force after multiple-testing correction across success metrics, CUPED variance reduction, guardrail non-inferiority against its margin, and optionally the Bayesian chance to beat control.',
+    'Per metric (success metrics, then guardrails) and variant: exposed units, mean, absolute and relative difference to control with an interval, p-value (always-valid by default), significance under the method in force after multiple-testing correction across success metrics, CUPED variance reduction, guardrail non-inferiority against its margin, and optionally the Bayesian view (chance to beat control, expected losses, credible interval, with analysisPlan.prior).',
     'The default method (analysisPlan.sequential) stays valid however often you call this tool, so peeking is safe; a fixed-horizon plan is only valid when read at the planned sample (sample.fractionOfPlan ≥ 1).',
     'decision follows a risk-aware rule: ship only if a success metric is significantly better, every guardrail holds (non-inferior, or not significantly worse for "no_deterioration" guardrails), nothing deteriorates significantly, no metric is blind (no data in an arm), the sample-ratio check passes, and both the planned sample and the planned whole days are met; a guardrail significantly worse means roll_back at once. pending says what the plan still waits for and when; blind lists metrics with no data in some arm.',
     'If srm.mismatch is true, trust nothing: investigate assignment/logging. Next: stop_experiment (outcome rolled_back) when the decision is roll_back.',
@@ -55,6 +65,10 @@ export const getMetrics = defineTool({
     version: z.number().int(),
     method: z.enum(['always-valid', 'fixed-horizon', 'group-sequential']),
     methodNote: z.string(),
+    sequential: z
+      .object({ method: z.enum(['confidence_sequence', 'msprt']), tuningTotal: z.number().int(), tuningFromPlan: z.boolean() })
+      .nullable()
+      .describe('Always-valid plans: the sequential test (analysisPlan.sequentialMethod) and the total units the confidence sequence is tuned at'),
     alpha: z.number(),
     correction: z.string().describe('Multiple-testing correction across success metrics'),
     computedAt: z.string(),
@@ -91,18 +105,16 @@ export const getMetrics = defineTool({
             relative: IntervalSchema.nullable().describe('(treatment − control) / control'),
             pValue: z.number().nullable(),
             pValueAdjusted: z.number().nullable(),
-            adjustedInterval: z
-              .object({ level: z.number(), absolute: IntervalSchema, relative: IntervalSchema.nullable() })
-              .nullable()
-              .describe(
-                'Success metrics: the intervals at the level the correction judged this cell at (Bonferroni α/m, Holm step level, BH k·α/m); significant exactly when absolute excludes 0',
-              ),
             significant: z.boolean(),
             blind: z.boolean().describe('Units exposed but no data for this metric in this arm yet'),
             assessment: z.enum(['better', 'worse', 'no_detectable_change', 'not_computable', 'control']),
             varianceReduction: z.number().nullable().describe('CUPED: share of variance removed by the pre-exposure covariate'),
             nonInferiority: z.object({ nonInferior: z.boolean(), bound: z.number(), threshold: z.number() }).nullable(),
-            bayesian: z.object({ chanceToBeatControl: z.number(), expectedLoss: z.number() }).nullable(),
+            bayesian: BayesianSchema.nullable().describe('analysisPlan.bayesian: posterior of the effect with analysisPlan.prior'),
+            msprt: z
+              .object({ mixingVariance: z.number(), logEValue: z.number(), pValueAtLook: z.number() })
+              .nullable()
+              .describe('mSPRT plans: τ² (metric units²), log e-value and p of this look; pValue is the running minimum over daily looks'),
             note: z.string().nullable(),
           }),
         ),

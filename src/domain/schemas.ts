@@ -205,7 +205,41 @@ export const AnalysisPlanSchema = z.object({
   bayesian: z.boolean().default(false).describe('Also report chance to beat control and expected loss (Gaussian model)'),
   cuped: z.boolean().default(true).describe("Adjust with each unit's pre-exposure value of the metric (CUPED) when it helps"),
   bayesian: z.boolean().default(false).describe('Also report chance to beat control and expected loss (Gaussian model)'),
+  prior: z
+    .object({
+      mean: z.number().describe('Prior mean of the effect, e.g. 0'),
+      variance: z.number().gt(0).describe('Prior variance of the effect, e.g. 0.0025 (a 5% sd on a relative scale)'),
+      scale: z
+        .enum(['relative', 'absolute'])
+        .default('relative')
+        .describe('"relative" (default): the effect as a fraction of the control mean; "absolute": in metric units'),
+    })
+    .optional()
+    .describe(
+      'Bayesian view: a proper normal prior on the effect (treatment − control), rescaled to metric units with the control mean when stated relatively, e.g. {"mean":0,"variance":0.0025,"scale":"relative"}; omitted: flat prior',
+    ),
+  sequentialMethod: z
+    .enum(['confidence_sequence', 'msprt'])
+    .optional()
+    .describe(
+      'Always-valid plans: "confidence_sequence" (default; asymptotic confidence sequence) or "msprt" (mixture SPRT: e-value against a N(0, τ²) mixture, p-value = running minimum over the daily looks), e.g. "msprt"',
+    ),
+  sequentialTuning: z
+    .number()
+    .int()
+    .min(2)
+    .optional()
+    .describe('Confidence sequence: total units (all arms) at which it is tightest, e.g. 40000; default: the planned sample the traffic can deliver'),
+  msprtMixingSd: z
+    .number()
+    .gt(0)
+    .lt(10)
+    .optional()
+    .describe("mSPRT: the mixing sd τ as a relative effect (τ² = (τ·|metric baseline|)² in metric units), e.g. 0.02; default: the plan's mde"),
 });
+
+/** The analysis plan of an experiment. */
+export type AnalysisPlan = z.infer<typeof AnalysisPlanSchema>;
 
 /** What an agent writes: the editable part of an experiment. */
 export const ExperimentConfigSchema = z.object({

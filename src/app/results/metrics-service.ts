@@ -44,7 +44,10 @@ export class MetricsService {
     // The planned sample is the plan's sizing under the method in force (the same numbers validate_config showed).
     const surface = this.d.catalog.surface(exp.surfaceId);
     const sizing = surface ? sizeExperiment(exp, { surface, metrics, policy: resolveSurfacePolicy(this.d.policy, exp.surfaceId) }) : undefined;
-    const analysis = analyzeExperiment({ experiment: exp, metrics, stats, srmThreshold: this.d.policy.srmThreshold, now, sizing });
+    // mSPRT's p-value is a running minimum over looks: the daily snapshots are its history.
+    const history =
+      exp.analysisPlan.sequentialMethod === 'msprt' ? new Map(ids.map((id) => [id, dailyLooks(this.d.events.dailyAggregates(exp.id, id))])) : undefined;
+    const analysis = analyzeExperiment({ experiment: exp, metrics, stats, history, srmThreshold: this.d.policy.srmThreshold, now, sizing });
     return {
       experimentId: exp.id,
       key: exp.key,
@@ -55,4 +58,15 @@ export class MetricsService {
       ...analysis,
     };
   }
+}
+
+/** Daily snapshot rows (ordered by day) as one per-variant map per day, oldest first. */
+function dailyLooks(rows: (ArmStats & { day: string; variant: string })[]): Map<string, ArmStats>[] {
+  const days = new Map<string, Map<string, ArmStats>>();
+  for (const { day, variant, ...a } of rows) {
+    let d = days.get(day);
+    if (!d) days.set(day, (d = new Map()));
+    d.set(variant, a);
+  }
+  return [...days.values()];
 }

@@ -1,5 +1,5 @@
 import {
-  bayesianComparison,
+  adjustPValues,
   decide,
   DECISION_RULE,
   nonInferiorityTest,
@@ -12,9 +12,9 @@ import {
 } from '../stats/index.js';
 import type { Experiment, Metric } from '../schemas.js';
 import { absoluteMargin, guardrailPowerOf, metricNeeds, smallestShare, type SampleSizing } from '../sizing.js';
-import { compareArms, type ArmStats, type Method } from './compare-arms.js';
+import { compareArms, fixedTest, type ArmStats, type Method } from './compare-arms.js';
 import { isBlind, pendingItems } from './plan-progress.js';
-import { correctSuccessMetrics, intervalAtLevel, readerKey, successLevels, type AdjustedInterval, type LevelReader } from './adjusted-intervals.js';
+import { bayesianNotComputable, bayesianView, msprtMixing, type BayesianView, type SequentialMethod } from './sequential-options.js';
 
 export interface VariantResult {
   variant: string;
@@ -25,15 +25,16 @@ export interface VariantResult {
   relative: Interval | null;
   pValue: number | null;
   pValueAdjusted: number | null;
-  /** Success metrics: the interval at the level the multiplicity correction judged this cell at; significant exactly when it excludes 0. */
-  adjustedInterval: AdjustedInterval | null;
   significant: boolean;
   /** The arm has exposed units but none has any data for this metric yet: it cannot be judged. */
   blind: boolean;
   assessment: 'better' | 'worse' | 'no_detectable_change' | 'not_computable' | 'control';
   varianceReduction: number | null;
   nonInferiority: { nonInferior: boolean; bound: number; threshold: number } | null;
-  bayesian: { chanceToBeatControl: number; expectedLoss: number } | null;
+  /** analysisPlan.bayesian: the posterior on the absolute scale, or { ok: false, reason } ('no data' when an arm has none). */
+  bayesian: BayesianView | null;
+  /** mSPRT plans: τ², this look's log e-value and p (pValue is the running minimum over the daily looks). */
+  msprt: { mixingVariance: number; logEValue: number; pValueAtLook: number } | null;
   note: string | null;
 }
 
@@ -53,6 +54,8 @@ export interface MetricResult {
 export interface Analysis {
   method: Method;
   methodNote: string;
+  /** Always-valid plans: which sequential test and where the confidence sequence is tuned. */
+  sequential: { method: SequentialMethod; tuningTotal: number; tuningFromPlan: boolean } | null;
   alpha: number;
   correction: string;
   sample: {
@@ -84,6 +87,8 @@ export interface AnalysisInput {
   srmThreshold: number;
   now: Date;
   /** The plan's sizing (sizeExperiment): sets the planned sample. Without it, the needs are computed from the metrics alone. */
+  /** mSPRT plans: per metric id, the daily snapshots (oldest first) of the per-variant statistics, for the running minimum. */
+  history?: Map<string, Map<string, ArmStats>[]>;
   sizing?: Pick<SampleSizing, 'requiredTotal' | 'bindingMetricId' | 'guardrailPower'> & Partial<Pick<SampleSizing, 'deliverableTotal'>>;
 }
 
@@ -111,15 +116,23 @@ export function analyzeExperiment(input: AnalysisInput): Analysis {
   // The sequence is tuned (and group-sequential looks are spaced) at the sample the plan can actually
   // deliver: a need beyond it (a guardrail margin too tight for the traffic) would otherwise tune the
   // sequence at millions of units and blunt the early detection of harm.
-  const tuningTotal = sizing.deliverableTotal ? Math.min(plannedTotal, sizing.deliverableTotal) : plannedTotal;
-  const settings = { method, alpha: plan.alpha, cuped: plan.cuped, plannedTotal: tuningTotal, observedTotal, looks: plan.looks, proportionTest: plan.proportionTest };
+  const tuningTotal = plan.sequentialTuning ?? (sizing.deliverableTotal ? Math.min(plannedTotal, sizing.deliverableTotal) : plannedTotal);
+  const sequentialMethod: SequentialMethod = plan.sequentialMethod ?? 'confidence_sequence';
+  const settings = {
+    method,
+    alpha: plan.alpha,
+    cuped: plan.cuped,
+    plannedTotal: tuningTotal,
+    observedTotal,
+    looks: plan.looks,
+    proportionTest: plan.proportionTest,
+  };
 
   const srm = srmOf(exposures, input.srmThreshold);
   const roles: [string, 'success' | 'guardrail', GuardrailEntry | null][] = [
     ...e.successMetrics.map((id) => [id, 'success', null] as [string, 'success', null]),
     ...e.guardrails.map((g) => [g.metricId, 'guardrail', g] as [string, 'guardrail', GuardrailEntry]),
   ];
-  const levelReaders = new Map<string, LevelReader>();
   const results: MetricResult[] = roles.flatMap(([id, role, guardrail]) => {
     const m = metrics.get(id);
     if (!m) return [];
@@ -135,13 +148,18 @@ export function analyzeExperiment(input: AnalysisInput): Analysis {
         mean,
         blind: isBlind(m, s),
         pValueAdjusted: null,
-        adjustedInterval: null,
         nonInferiority: null,
-        bayesian: null,
+        bayesian: plan.bayesian ? bayesianNotComputable({ control: c.n, treatment: s.n }, 'the comparison is not computable') : null,
+        msprt: null,
       };
       if (v.key === control)
         return { ...base, absolute: null, relative: null, pValue: null, significant: false, assessment: 'control', varianceReduction: null, note: null };
-      const cmp = compareArms(m, c, s, settings);
+      const mixing = method === 'always-valid' && sequentialMethod === 'msprt' ? msprtMixing(plan, m, c.n > 0 ? c.sumX / c.n : 0) : null;
+      const earlier = (input.history?.get(id) ?? []).flatMap((day) => {
+        const t = mixing ? fixedTest(m, day.get(control) ?? EMPTY, day.get(v.key) ?? EMPTY, plan.alpha, plan.cuped) : null;
+        return t?.ok ? [t] : [];
+      });
+      const cmp = compareArms(m, c, s, mixing ? { ...settings, sequentialMethod, msprt: { ...mixing, earlier } } : settings);
       if (!cmp.ok)
         return {
           ...base,
@@ -153,12 +171,9 @@ export function analyzeExperiment(input: AnalysisInput): Analysis {
           varianceReduction: null,
           note: cmp.reason,
         };
-      if (role === 'success') levelReaders.set(readerKey(id, v.key), (level) => intervalAtLevel(cmp, settings, level));
       const good = (m.direction === 'increase') === cmp.absolute.estimate > 0;
       const ni = guardrail && guardrail.test !== 'no_deterioration' ? nonInferior(cmp, m, guardrail, plan.alpha, method) : null;
-      const bayes = plan.bayesian
-        ? bayesianComparison({ estimate: cmp.test.absolute.estimate, standardError: cmp.test.standardError, direction: m.direction })
-        : null;
+      const bayes = plan.bayesian ? bayesianView(plan, m.direction, cmp.test, { control: c.n, treatment: s.n }) : null;
       return {
         ...base,
         absolute: cmp.absolute,
@@ -168,7 +183,8 @@ export function analyzeExperiment(input: AnalysisInput): Analysis {
         assessment: cmp.significant ? (good ? 'better' : 'worse') : 'no_detectable_change',
         varianceReduction: cmp.varianceReduction,
         nonInferiority: ni,
-        bayesian: bayes?.ok ? { chanceToBeatControl: bayes.chanceToBeatControl, expectedLoss: bayes.expectedLoss } : null,
+        bayesian: bayes,
+        msprt: cmp.msprt ?? null,
         note: cmp.note,
       };
     });
@@ -186,7 +202,7 @@ export function analyzeExperiment(input: AnalysisInput): Analysis {
       },
     ];
   });
-  correctSuccessMetrics(results, plan.correction, plan.alpha, levelReaders);
+  correct(results, plan.correction, plan.alpha);
 
   const blind: BlindMetric[] = results.flatMap((r) =>
     r.variants.filter((v) => v.blind).map((v) => ({ metricId: r.metricId, role: r.role, variant: v.variant })),
@@ -202,8 +218,6 @@ export function analyzeExperiment(input: AnalysisInput): Analysis {
     correction: plan.correction,
     power: plan.power,
     guardrailPower: sizing.guardrailPower,
-    successAlpha: successLevels(results, best?.variant ?? null),
-    guardrailAlpha: e.guardrails.some((g) => (g.test ?? 'non_inferiority') === 'non_inferiority') ? plan.alpha : null,
     plannedTotal,
     observedTotal,
     requiredDays,
@@ -211,7 +225,8 @@ export function analyzeExperiment(input: AnalysisInput): Analysis {
   };
   return {
     method,
-    methodNote: METHOD_NOTES[method],
+    methodNote: method === 'always-valid' && sequentialMethod === 'msprt' ? MSPRT_NOTE : METHOD_NOTES[method],
+    sequential: method === 'always-valid' ? { method: sequentialMethod, tuningTotal, tuningFromPlan: plan.sequentialTuning !== undefined } : null,
     alpha: plan.alpha,
     correction: plan.correction,
     sample: {
@@ -231,6 +246,9 @@ export function analyzeExperiment(input: AnalysisInput): Analysis {
     decisionsByVariant,
   };
 }
+
+const MSPRT_NOTE =
+  'mixture SPRT (Johari et al. 2017/2022): e-value against a N(0, τ²) mixture of effects; the p-value is the running minimum over the daily looks and the interval their intersection, valid however often results are read';
 
 const METHOD_NOTES: Record<Method, string> = {
   'always-valid': 'asymptotic confidence sequences (Waudby-Smith et al. 2023): intervals and p-values stay valid however often results are read',
@@ -294,6 +312,30 @@ function nonInferior(
     alpha,
   });
   return r.ok ? { nonInferior: r.nonInferior, bound: r.bound, threshold: r.threshold } : { nonInferior: false, bound: NaN, threshold };
+}
+
+/** Multiple-testing correction across success metrics, per treatment variant; guardrails are not corrected (each must hold). */
+function correct(results: MetricResult[], method: 'holm' | 'bonferroni' | 'bh', alpha: number): void {
+  const success = results.filter((r) => r.role === 'success');
+  const variantKeys = success[0]?.variants.filter((v) => !v.isControl).map((v) => v.variant) ?? [];
+  for (const key of variantKeys) {
+    const cells = success.map((r) => r.variants.find((v) => v.variant === key)!).filter((v) => v.pValue !== null);
+    const adjusted = cells.length
+      ? adjustPValues(
+          cells.map((v) => v.pValue!),
+          method,
+        )
+      : [];
+    cells.forEach((v, i) => {
+      v.pValueAdjusted = adjusted[i];
+      if (v.significant && adjusted[i] > alpha) {
+        v.significant = false;
+        v.assessment = 'no_detectable_change';
+        v.note = [v.note, `not significant after ${method} correction across ${cells.length} success metrics`].filter(Boolean).join('; ');
+      }
+    });
+  }
+  for (const r of results.filter((x) => x.role === 'guardrail')) for (const v of r.variants) if (v.pValue !== null) v.pValueAdjusted = v.pValue;
 }
 
 function decideFor(

@@ -4,8 +4,6 @@ import {
   cupedTest,
   groupSequentialBoundaries,
   groupSequentialTest,
-  inconsistentCrossSum,
-  inconsistentSummary,
   proportionTest,
   ratioTest,
   welchTest,
@@ -14,6 +12,7 @@ import {
   type ProportionTestKind,
 } from '../stats/index.js';
 import type { Metric } from '../schemas.js';
+import { msprtReading, type MsprtSettings, type SequentialMethod } from './sequential-options.js';
 
 /** Per-arm sufficient statistics as the metric pipeline keeps them (x: metric or numerator; y: covariate or denominator). */
 export interface ArmStats {
@@ -36,6 +35,9 @@ export interface InferenceSettings {
   /** Units observed so far (all arms). */
   observedTotal: number;
   looks?: number;
+  /** Always-valid plans: the confidence sequence (default) or mSPRT with its settings. */
+  sequentialMethod?: SequentialMethod;
+  msprt?: MsprtSettings;
   /** Binary metrics, fixed horizon only: the proportions test (sequential methods use the unpooled SE). Default 'unpooled'. */
   proportionTest?: ProportionTestKind;
 }
@@ -50,6 +52,8 @@ export interface Comparison {
   significant: boolean;
   varianceReduction: number | null;
   note: string | null;
+  /** mSPRT plans: τ², this look's log e-value and p (the p-value above is the running minimum). */
+  msprt?: { mixingVariance: number; logEValue: number; pValueAtLook: number };
 }
 
 /** The fixed-horizon test that fits the metric: ratio (delta method), CUPED when a covariate helps, else proportions / Welch. */
@@ -67,8 +71,7 @@ export function fixedTest(
   }
   if (cuped && (c.sumY !== 0 || t.sumY !== 0)) {
     const cov = (a: ArmStats) => ({ n: a.n, sum: a.sumX, sumSquares: a.sumX2, covSum: a.sumY, covSumSquares: a.sumY2, crossSum: a.sumXY });
-    // One moment convention per metric kind: 0/1 metrics use p(1 − p) as the proportion test does.
-    const r = cupedTest(cov(c), cov(t), alpha, metric.kind === 'binary' ? 'bernoulli' : 'sample');
+    const r = cupedTest(cov(c), cov(t), alpha);
     if (r.ok) return r;
   }
   if (metric.kind === 'binary') return proportionTest({ n: c.n, successes: c.sumX }, { n: t.n, successes: t.sumX }, alpha, proportions);
@@ -82,8 +85,6 @@ export function compareArms(
   treatment: ArmStats,
   s: InferenceSettings,
 ): Comparison | { ok: false; reason: string } {
-  const inconsistent = inconsistentArm(metric, 'control', control, s.cuped) ?? inconsistentArm(metric, 'treatment', treatment, s.cuped);
-  if (inconsistent !== null) return { ok: false, reason: inconsistent };
   const test = fixedTest(metric, control, treatment, s.alpha, s.cuped, s.method === 'fixed-horizon' ? s.proportionTest : 'unpooled');
   if (!test.ok) return test;
   const varianceReduction = test.method === 'cuped' ? test.varianceReduction : null;
@@ -100,6 +101,10 @@ export function compareArms(
     };
   }
   if (s.method === 'group-sequential') return groupSequential(test, s, varianceReduction);
+  if (s.sequentialMethod === 'msprt' && s.msprt) {
+    const r = msprtReading(test, s.msprt, s.alpha);
+    return 'reason' in r ? r : { ok: true, test, varianceReduction, note: test.relativeReason ?? null, ...r };
+  }
   return alwaysValid(test, s, varianceReduction);
 }
 
@@ -136,10 +141,6 @@ function groupSequential(
   const reached = Math.min(1, s.observedTotal / Math.max(s.plannedTotal, 1));
   const lookIndex = Math.min(looks - 1, Math.floor(reached * looks + 1e-9) - 1);
   if (lookIndex < 0) {
-    // Nothing is tested yet; the intervals shown are the first look's (the widest), so no interval
-    // of this analysis reads at the fixed-horizon level.
-    const first = groupSequentialBoundaries({ alpha: s.alpha, informationFractions: fractions.slice(0, 1) });
-    if (!first.ok) return first;
     return {
       ok: true,
       test,
@@ -152,6 +153,10 @@ function groupSequential(
   }
   const r = groupSequentialTest({
     estimate: test.absolute.estimate,
+    // Nothing is tested yet; the intervals shown are the first look's (the widest), so no interval
+    // of this analysis reads at the fixed-horizon level.
+    const first = groupSequentialBoundaries({ alpha: s.alpha, informationFractions: fractions.slice(0, 1) });
+    if (!first.ok) return first;
     standardError: test.standardError,
     lookIndex,
     informationFractions: fractions,
@@ -179,17 +184,4 @@ function boundaryIntervals(
     absolute: around(test.absolute.estimate, test.standardError),
     relative: test.relative && test.relativeStandardError !== null ? around(test.relative.estimate, test.relativeStandardError) : null,
   };
-}
-
-/**
- * Sums no real data can give (a negative variance beyond rounding, a covariance beyond Cauchy–Schwarz)
- * make the comparison not computable with the reason, before any test could clamp them into a
- * confident answer. The covariate (CUPED) and denominator (ratio) sums are checked where they are used.
- */
-function inconsistentArm(metric: Pick<Metric, 'kind'>, arm: string, a: ArmStats, cuped: boolean): string | null {
-  const usesY = metric.kind === 'ratio' || (cuped && a.sumY !== 0);
-  const why =
-    inconsistentSummary({ n: a.n, sum: a.sumX, sumSquares: a.sumX2 }) ??
-    (usesY ? (inconsistentSummary({ n: a.n, sum: a.sumY, sumSquares: a.sumY2 }) ?? inconsistentCrossSum(a)) : null);
-  return why === null ? null : `${arm}: ${why}; the stored sums are corrupt or hand-written, so nothing is computable (rebuild the aggregates)`;
 }
