@@ -41,6 +41,10 @@ const DecisionRecordSchema = DecisionSchema.extend({
   correction: z.string(),
   power: z.number(),
   guardrailPower: z.number().nullable().describe('Power each non-inferiority guardrail was sized for: 1 − β/(G+1)'),
+  successAlpha: z
+    .array(z.object({ metricId: z.string(), alpha: z.number().nullable() }))
+    .describe('Corrected α each success metric of the decision variant was judged at (correction across success metrics only)'),
+  guardrailAlpha: z.number().nullable().describe('One-sided α of the non-inferiority guardrail tests: the plan α, not corrected'),
   plannedTotal: z.number().int(),
   observedTotal: z.number().int(),
   requiredDays: z.number().int(),
@@ -105,6 +109,12 @@ export const getMetrics = defineTool({
             relative: IntervalSchema.nullable().describe('(treatment − control) / control'),
             pValue: z.number().nullable(),
             pValueAdjusted: z.number().nullable(),
+            adjustedInterval: z
+              .object({ level: z.number(), absolute: IntervalSchema, relative: IntervalSchema.nullable() })
+              .nullable()
+              .describe(
+                'Success metrics: the intervals at the level the correction judged this cell at (Bonferroni α/m, Holm step level, BH k·α/m); significant exactly when absolute excludes 0',
+              ),
             significant: z.boolean(),
             blind: z.boolean().describe('Units exposed but no data for this metric in this arm yet'),
             assessment: z.enum(['better', 'worse', 'no_detectable_change', 'not_computable', 'control']),

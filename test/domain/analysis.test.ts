@@ -175,6 +175,24 @@ describe('analyzeExperiment', () => {
     expect(m).toMatchObject({ significant: true, assessment: 'better' });
   });
 
+  it('reports not_computable, never significant, for sums no real data can give (issue 10, defect 1)', () => {
+    // Treatment Σx² set below (Σx)²/n (a corrupted store row): clamping its variance to 0 used to make
+    // the difference "significant" with p ≈ 0. Both the plain and the CUPED (cross-sum) paths refuse.
+    const ok = arm(20000, 42, 30, prng(21), 0.7);
+    const corrupt = { ...arm(20000, 44, 30, prng(22), 0.7) };
+    corrupt.sumX2 = (corrupt.sumX * corrupt.sumX) / corrupt.n / 2;
+    const crossCorrupt = { ...arm(20000, 44, 30, prng(23), 0.7) };
+    crossCorrupt.sumXY *= 3;
+    for (const plan of [{ sequential: false }, { sequential: true }, { sequential: false, cuped: false }]) {
+      const r = analyzeExperiment(input({ stats: { 'minutes-played': { control: ok, focus: corrupt } }, plan }));
+      expect(cell(r, 'minutes-played')).toMatchObject({ assessment: 'not_computable', significant: false, pValue: null });
+      expect(cell(r, 'minutes-played').note).toMatch(/^treatment: .*by more than rounding/);
+    }
+    const r = analyzeExperiment(input({ stats: { 'minutes-played': { control: ok, focus: crossCorrupt } }, plan: { sequential: false } }));
+    expect(cell(r, 'minutes-played')).toMatchObject({ assessment: 'not_computable', significant: false });
+    expect(cell(r, 'minutes-played').note).toMatch(/covariance exceeds/);
+  });
+
   it('reports not_computable with a reason instead of NaN for an empty arm', () => {
     const r = analyzeExperiment(input({ stats: { 'minutes-played': { control: arm(50, 42, 30, rand) } } }));
     const m = cell(r, 'minutes-played');

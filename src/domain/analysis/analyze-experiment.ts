@@ -1,5 +1,4 @@
 import {
-  adjustPValues,
   decide,
   DECISION_RULE,
   nonInferiorityTest,
@@ -15,6 +14,7 @@ import { absoluteMargin, guardrailPowerOf, metricNeeds, smallestShare, type Samp
 import { compareArms, fixedTest, type ArmStats, type Method } from './compare-arms.js';
 import { isBlind, pendingItems } from './plan-progress.js';
 import { bayesianNotComputable, bayesianView, msprtMixing, type BayesianView, type SequentialMethod } from './sequential-options.js';
+import { correctSuccessMetrics, intervalAtLevel, readerKey, successLevels, type AdjustedInterval, type LevelReader } from './adjusted-intervals.js';
 
 export interface VariantResult {
   variant: string;
@@ -25,6 +25,8 @@ export interface VariantResult {
   relative: Interval | null;
   pValue: number | null;
   pValueAdjusted: number | null;
+  /** Success metrics: the interval at the level the multiplicity correction judged this cell at; significant exactly when it excludes 0. */
+  adjustedInterval: AdjustedInterval | null;
   significant: boolean;
   /** The arm has exposed units but none has any data for this metric yet: it cannot be judged. */
   blind: boolean;
@@ -133,6 +135,7 @@ export function analyzeExperiment(input: AnalysisInput): Analysis {
     ...e.successMetrics.map((id) => [id, 'success', null] as [string, 'success', null]),
     ...e.guardrails.map((g) => [g.metricId, 'guardrail', g] as [string, 'guardrail', GuardrailEntry]),
   ];
+  const levelReaders = new Map<string, LevelReader>();
   const results: MetricResult[] = roles.flatMap(([id, role, guardrail]) => {
     const m = metrics.get(id);
     if (!m) return [];
@@ -148,6 +151,7 @@ export function analyzeExperiment(input: AnalysisInput): Analysis {
         mean,
         blind: isBlind(m, s),
         pValueAdjusted: null,
+        adjustedInterval: null,
         nonInferiority: null,
         bayesian: plan.bayesian ? bayesianNotComputable({ control: c.n, treatment: s.n }, 'the comparison is not computable') : null,
         msprt: null,
@@ -171,6 +175,7 @@ export function analyzeExperiment(input: AnalysisInput): Analysis {
           varianceReduction: null,
           note: cmp.reason,
         };
+      if (role === 'success') levelReaders.set(readerKey(id, v.key), (level) => intervalAtLevel(cmp, settings, level));
       const good = (m.direction === 'increase') === cmp.absolute.estimate > 0;
       const ni = guardrail && guardrail.test !== 'no_deterioration' ? nonInferior(cmp, m, guardrail, plan.alpha, method) : null;
       const bayes = plan.bayesian ? bayesianView(plan, m.direction, cmp.test, { control: c.n, treatment: s.n }) : null;
@@ -202,7 +207,7 @@ export function analyzeExperiment(input: AnalysisInput): Analysis {
       },
     ];
   });
-  correct(results, plan.correction, plan.alpha);
+  correctSuccessMetrics(results, plan.correction, plan.alpha, levelReaders);
 
   const blind: BlindMetric[] = results.flatMap((r) =>
     r.variants.filter((v) => v.blind).map((v) => ({ metricId: r.metricId, role: r.role, variant: v.variant })),
@@ -218,6 +223,8 @@ export function analyzeExperiment(input: AnalysisInput): Analysis {
     correction: plan.correction,
     power: plan.power,
     guardrailPower: sizing.guardrailPower,
+    successAlpha: successLevels(results, best?.variant ?? null),
+    guardrailAlpha: e.guardrails.some((g) => (g.test ?? 'non_inferiority') === 'non_inferiority') ? plan.alpha : null,
     plannedTotal,
     observedTotal,
     requiredDays,
@@ -312,30 +319,6 @@ function nonInferior(
     alpha,
   });
   return r.ok ? { nonInferior: r.nonInferior, bound: r.bound, threshold: r.threshold } : { nonInferior: false, bound: NaN, threshold };
-}
-
-/** Multiple-testing correction across success metrics, per treatment variant; guardrails are not corrected (each must hold). */
-function correct(results: MetricResult[], method: 'holm' | 'bonferroni' | 'bh', alpha: number): void {
-  const success = results.filter((r) => r.role === 'success');
-  const variantKeys = success[0]?.variants.filter((v) => !v.isControl).map((v) => v.variant) ?? [];
-  for (const key of variantKeys) {
-    const cells = success.map((r) => r.variants.find((v) => v.variant === key)!).filter((v) => v.pValue !== null);
-    const adjusted = cells.length
-      ? adjustPValues(
-          cells.map((v) => v.pValue!),
-          method,
-        )
-      : [];
-    cells.forEach((v, i) => {
-      v.pValueAdjusted = adjusted[i];
-      if (v.significant && adjusted[i] > alpha) {
-        v.significant = false;
-        v.assessment = 'no_detectable_change';
-        v.note = [v.note, `not significant after ${method} correction across ${cells.length} success metrics`].filter(Boolean).join('; ');
-      }
-    });
-  }
-  for (const r of results.filter((x) => x.role === 'guardrail')) for (const v of r.variants) if (v.pValue !== null) v.pValueAdjusted = v.pValue;
 }
 
 function decideFor(

@@ -4,6 +4,8 @@ import {
   cupedTest,
   groupSequentialBoundaries,
   groupSequentialTest,
+  inconsistentCrossSum,
+  inconsistentSummary,
   proportionTest,
   ratioTest,
   welchTest,
@@ -71,7 +73,8 @@ export function fixedTest(
   }
   if (cuped && (c.sumY !== 0 || t.sumY !== 0)) {
     const cov = (a: ArmStats) => ({ n: a.n, sum: a.sumX, sumSquares: a.sumX2, covSum: a.sumY, covSumSquares: a.sumY2, crossSum: a.sumXY });
-    const r = cupedTest(cov(c), cov(t), alpha);
+    // One moment convention per metric kind: 0/1 metrics use p(1 − p) as the proportion test does.
+    const r = cupedTest(cov(c), cov(t), alpha, metric.kind === 'binary' ? 'bernoulli' : 'sample');
     if (r.ok) return r;
   }
   if (metric.kind === 'binary') return proportionTest({ n: c.n, successes: c.sumX }, { n: t.n, successes: t.sumX }, alpha, proportions);
@@ -85,6 +88,8 @@ export function compareArms(
   treatment: ArmStats,
   s: InferenceSettings,
 ): Comparison | { ok: false; reason: string } {
+  const inconsistent = inconsistentArm(metric, 'control', control, s.cuped) ?? inconsistentArm(metric, 'treatment', treatment, s.cuped);
+  if (inconsistent !== null) return { ok: false, reason: inconsistent };
   const test = fixedTest(metric, control, treatment, s.alpha, s.cuped, s.method === 'fixed-horizon' ? s.proportionTest : 'unpooled');
   if (!test.ok) return test;
   const varianceReduction = test.method === 'cuped' ? test.varianceReduction : null;
@@ -141,6 +146,10 @@ function groupSequential(
   const reached = Math.min(1, s.observedTotal / Math.max(s.plannedTotal, 1));
   const lookIndex = Math.min(looks - 1, Math.floor(reached * looks + 1e-9) - 1);
   if (lookIndex < 0) {
+    // Nothing is tested yet; the intervals shown are the first look's (the widest), so no interval
+    // of this analysis reads at the fixed-horizon level.
+    const first = groupSequentialBoundaries({ alpha: s.alpha, informationFractions: fractions.slice(0, 1) });
+    if (!first.ok) return first;
     return {
       ok: true,
       test,
@@ -153,10 +162,6 @@ function groupSequential(
   }
   const r = groupSequentialTest({
     estimate: test.absolute.estimate,
-    // Nothing is tested yet; the intervals shown are the first look's (the widest), so no interval
-    // of this analysis reads at the fixed-horizon level.
-    const first = groupSequentialBoundaries({ alpha: s.alpha, informationFractions: fractions.slice(0, 1) });
-    if (!first.ok) return first;
     standardError: test.standardError,
     lookIndex,
     informationFractions: fractions,
@@ -184,4 +189,17 @@ function boundaryIntervals(
     absolute: around(test.absolute.estimate, test.standardError),
     relative: test.relative && test.relativeStandardError !== null ? around(test.relative.estimate, test.relativeStandardError) : null,
   };
+}
+
+/**
+ * Sums no real data can give (a negative variance beyond rounding, a covariance beyond Cauchy–Schwarz)
+ * make the comparison not computable with the reason, before any test could clamp them into a
+ * confident answer. The covariate (CUPED) and denominator (ratio) sums are checked where they are used.
+ */
+function inconsistentArm(metric: Pick<Metric, 'kind'>, arm: string, a: ArmStats, cuped: boolean): string | null {
+  const usesY = metric.kind === 'ratio' || (cuped && a.sumY !== 0);
+  const why =
+    inconsistentSummary({ n: a.n, sum: a.sumX, sumSquares: a.sumX2 }) ??
+    (usesY ? (inconsistentSummary({ n: a.n, sum: a.sumY, sumSquares: a.sumY2 }) ?? inconsistentCrossSum(a)) : null);
+  return why === null ? null : `${arm}: ${why}; the stored sums are corrupt or hand-written, so nothing is computable (rebuild the aggregates)`;
 }

@@ -16,6 +16,13 @@ export interface CovariateSummary {
   crossSum: number;
 }
 
+/**
+ * The moment convention of the metric kind (issue 10): 'sample' for means and counts (unbiased, n − 1),
+ * 'bernoulli' for 0/1 metrics (1/n: p(1 − p), q(1 − q), Σxy/n − pq), the moments the proportion test
+ * uses, so a binary CUPED with θ = 0 has the proportion test's SE exactly.
+ */
+export type Moments = 'sample' | 'bernoulli';
+
 interface ArmStats {
   n: number;
   meanX: number;
@@ -30,12 +37,16 @@ interface ArmStats {
  * x̄ − θ(ȳ − ȳ_pooled), with θ = cov(x, y)/var(y) over both arms pooled. The relative effect is
  * taken against the *unadjusted* control mean (what the metric really is in control).
  */
-export function cupedTest(control: CovariateSummary, treatment: CovariateSummary, alpha = 0.05): CupedEffect | NotComputable {
+export function cupedTest(control: CovariateSummary, treatment: CovariateSummary, alpha = 0.05, moments: Moments = 'sample'): CupedEffect | NotComputable {
   const badAlpha = invalidAlpha(alpha);
   if (badAlpha !== null) return { ok: false, reason: badAlpha };
   if (![control, treatment].every(isFiniteCovariateSummary)) {
     return { ok: false, reason: 'an arm summary contains a non-finite field; check the metric and covariate values' };
   }
+  if (moments === 'bernoulli' && ![control, treatment].every(isBinarySummary)) {
+    return { ok: false, reason: 'Bernoulli moments need 0/1 values (Σx² = Σx for the metric and the covariate); use sample moments' };
+  }
+  const armStats = moments === 'bernoulli' ? bernoulliStats : sampleStats;
   const c = armStats(control);
   const t = armStats(treatment);
   if (c === null || t === null) {
@@ -94,7 +105,22 @@ function pool(a: CovariateSummary, b: CovariateSummary): CovariateSummary {
   };
 }
 
-function armStats(s: CovariateSummary): ArmStats | null {
+function isBinarySummary(s: CovariateSummary): boolean {
+  return s.sumSquares === s.sum && s.covSumSquares === s.covSum;
+}
+
+// 1/n moments of 0/1 values, as the proportion test computes them: p(1 − p), q(1 − q), Σxy/n − pq.
+function bernoulliStats(s: CovariateSummary): ArmStats | null {
+  if (!(s.n >= 2)) return null;
+  const p = s.sum / s.n;
+  const q = s.covSum / s.n;
+  const varX = p * (1 - p);
+  const varY = q * (1 - q);
+  const cov = varX === 0 || varY === 0 ? 0 : s.crossSum / s.n - p * q;
+  return { n: s.n, meanX: p, varX, meanY: q, varY, cov };
+}
+
+function sampleStats(s: CovariateSummary): ArmStats | null {
   const x = meanAndVariance({ n: s.n, sum: s.sum, sumSquares: s.sumSquares });
   const y = meanAndVariance({ n: s.n, sum: s.covSum, sumSquares: s.covSumSquares });
   if (x === null || y === null) return null;

@@ -83,6 +83,10 @@ export interface DecisionRecord extends DecisionResult {
   /** Power the plan was sized for, for success metrics and (after the risk-aware correction) for non-inferiority guardrails. */
   power: number;
   guardrailPower: number | null;
+  /** The corrected α each success metric of this variant was judged at (Bonferroni α/m, Holm's step level, BH's k·α/m); null when not computable. */
+  successAlpha: { metricId: string; alpha: number | null }[];
+  /** One-sided α of each non-inferiority guardrail test: the plan's α, uncorrected (null without such guardrails). */
+  guardrailAlpha: number | null;
   plannedTotal: number;
   observedTotal: number;
   /** Whole days the plan requires before ship or a roll back for a success metric. */

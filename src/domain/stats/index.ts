@@ -7,7 +7,15 @@ export {
   type SampleSizeParams,
 } from './required-sample-size.js';
 export { srmTest, type SrmResult } from './srm-test.js';
-export { binaryVariance, meanAndVariance, summarize, type MeanSummary } from './summary.js';
+export {
+  binaryVariance,
+  inconsistentCrossSum,
+  inconsistentSummary,
+  meanAndVariance,
+  negativeRoundingTolerance,
+  summarize,
+  type MeanSummary,
+} from './summary.js';
 export { welchTest, welchFromMoments, type ArmMoments } from './welch-test.js';
 export {
   alwaysValidPValue,
@@ -43,7 +51,7 @@ export type {
 } from './effect-result.js';
 export { normalCdf, normalPdf, normalSf, normalTwoSidedPValue } from './distributions.js';
 export { pooledTest, proportionTest, type ProportionSummary, type ProportionTestDetails, type ProportionTestKind } from './proportion-test.js';
-export { cupedTest, type CovariateSummary } from './cuped-test.js';
+export { cupedTest, type CovariateSummary, type Moments } from './cuped-test.js';
 export { ratioTest, type RatioSummary } from './ratio-test.js';
 export { adjustPValues, type PValueAdjustment } from './adjust-p-values.js';
 export { nonInferiorityTest, type Direction, type NonInferiorityInput, type NonInferiorityResult } from './non-inferiority-test.js';

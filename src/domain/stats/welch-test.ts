@@ -1,6 +1,6 @@
 import { studentTCritical, studentTTwoSidedPValue } from './distributions.js';
 import { invalidAlpha, relativeOfIndependentMeans, symmetricInterval, type NotComputable, type WelchEffect } from './effect-result.js';
-import { isFiniteSummary, meanAndVariance, type MeanSummary } from './summary.js';
+import { inconsistentSummary, isFiniteSummary, meanAndVariance, type MeanSummary } from './summary.js';
 
 /** Welch's unequal-variance t-test of treatment − control, with absolute and relative intervals and their SEs. */
 export function welchTest(control: MeanSummary, treatment: MeanSummary, alpha = 0.05): WelchEffect | NotComputable {
@@ -8,6 +8,11 @@ export function welchTest(control: MeanSummary, treatment: MeanSummary, alpha = 
   if (badAlpha !== null) return { ok: false, reason: badAlpha };
   if (!isFiniteSummary(control) || !isFiniteSummary(treatment)) {
     return { ok: false, reason: 'an arm summary contains a non-finite n, sum or sumSquares; check the metric values' };
+  }
+  const bad = inconsistentSummary(control) ?? inconsistentSummary(treatment);
+  if (bad !== null) {
+    const arm = inconsistentSummary(control) !== null ? 'control' : 'treatment';
+    return { ok: false, reason: `${arm}: ${bad}; the sums are corrupt or hand-written, so no test is computable (rebuild the aggregates or check the input)` };
   }
   const c = meanAndVariance(control);
   const t = meanAndVariance(treatment);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cupedTest, meanAndVariance, summarize, welchTest, type CovariateSummary } from '../../../src/domain/stats/index.js';
+import { cupedTest, meanAndVariance, proportionTest, summarize, welchTest, type CovariateSummary } from '../../../src/domain/stats/index.js';
 import { expectOk, expectRelClose } from './expect.js';
 
 // Unit-level data: metric x and its pre-exposure covariate y.
@@ -118,5 +118,43 @@ describe('cupedTest reductions and edge cases', () => {
     expect(r.unadjustedControlMean).toBe(-13.75);
     expectRelClose(r.relative?.estimate, -0.07111643980534593, 1e-9);
     expectRelClose(r.relativeStandardError, 0.016550064900259093, 1e-9);
+  });
+});
+
+// Issue 10, defect 7: one moment convention per metric kind. Binary metrics use the Bernoulli (1/n)
+// moments everywhere — p(1 − p) in the proportion test, and p(1 − p), q(1 − q), Σxy/n − p·q in CUPED
+// (gbstats' ProportionStatistic.variance and compute_covariance for two ProportionStatistics).
+describe('cupedTest on a binary metric (Bernoulli moments)', () => {
+  it("with θ = 0 has exactly the proportion test's variances and SE (not the n − 1 moments)", () => {
+    // Pooled Σxy·n = Σx·Σy (2·12 = 8·3), so θ = 0; control p = 1/2 → p(1 − p) = 0.25 (n − 1 moments: 0.3).
+    const c = { x: [1, 1, 1, 0, 0, 0], y: [0, 0, 0, 0, 0, 0] };
+    const t = { x: [1, 1, 1, 1, 1, 0], y: [0, 0, 0, 1, 1, 1] };
+    const r = expectOk(cupedTest(covariateSummary(c), covariateSummary(t), 0.05, 'bernoulli'));
+    const z = expectOk(proportionTest({ n: 6, successes: 3 }, { n: 6, successes: 5 }));
+    expect(r.theta).toBe(0);
+    expectRelClose(r.controlVariance, 0.25, 1e-15);
+    expectRelClose(r.controlVariance, z.controlVariance, 1e-15);
+    expectRelClose(r.treatmentVariance, z.treatmentVariance, 1e-15);
+    expectRelClose(r.standardError, z.standardError, 1e-15);
+    expectRelClose(r.relativeStandardError, z.relativeStandardError!, 1e-12);
+  });
+
+  it('reproduces θ, adjusted moments, SE, df, p and the relative SE from exact Bernoulli moments', () => {
+    // Python fractions (all moments 1/n): θ = cov/var of the 26 pooled units = 3/5; adjusted per-unit
+    // variances p(1−p) − 2θ·cov + θ²·q(1−q); Welch df on them; p from mpmath's regularized incomplete beta;
+    // relative SE Var(Δ)/m² + Δ²·Var(x̄_C)/m⁴ − 2Δ·Cov(Δ, x̄_C)/m³. Tolerance 1e-9 relative.
+    const c = { x: [1, 0, 1, 1, 0, 0, 1, 0, 1, 1, 0, 1], y: [1, 0, 1, 0, 0, 0, 1, 0, 1, 1, 0, 0] };
+    const t = { x: [1, 1, 1, 0, 1, 1, 0, 1, 1, 1, 0, 1, 1, 0], y: [1, 1, 0, 0, 1, 0, 0, 1, 1, 0, 0, 1, 0, 0] };
+    const r = expectOk(cupedTest(covariateSummary(c), covariateSummary(t), 0.05, 'bernoulli'));
+    expectRelClose(r.theta, 0.6, 1e-12);
+    expectRelClose(r.controlVariance, 0.12222222222222222, 1e-9); // n − 1 moments would give 0.1333…
+    expectRelClose(r.treatmentVariance, 0.14530612244897959, 1e-9);
+    expectRelClose(r.absolute.estimate, 0.12380952380952381, 1e-9);
+    expectRelClose(r.standardError, 0.14340221034398623, 1e-9);
+    expectRelClose(r.df, 23.868707858164316, 1e-9);
+    expectRelClose(r.pValue, 0.39652563217541353, 1e-9);
+    expectRelClose(r.relative?.estimate, 0.21224489795918366, 1e-9);
+    expectRelClose(r.relativeStandardError, 0.27848411151965908, 1e-9);
+    expectRelClose(r.varianceReduction, 0.40961588762412204, 1e-9);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { binaryVariance, meanAndVariance, summarize } from '../../../src/domain/stats/index.js';
+import { binaryVariance, inconsistentCrossSum, inconsistentSummary, meanAndVariance, summarize } from '../../../src/domain/stats/index.js';
 
 // NIST Statistical Reference Datasets, univariate NumAcc1–3: certified mean and standard deviation
 // (NumAcc1: 10000001, 10000003, 10000002 → mean 10000002, sd 1; NumAcc2/3: a first value then 500
@@ -70,5 +70,48 @@ describe('binaryVariance', () => {
     expect(binaryVariance(1)).toBe(0);
     expect(() => binaryVariance(1.5)).toThrow(RangeError);
     expect(() => binaryVariance(Number.NaN)).toThrow(RangeError);
+  });
+});
+
+describe('inconsistent sums (issue 10, defect 1)', () => {
+  it('refuses Σx² below (Σx)²/n by more than rounding instead of reading variance 0', () => {
+    // n = 1000, Σx = 10⁴, Σx² = 5·10⁴: (Σx)²/n = 10⁵, so Σ(x − x̄)² would be −5·10⁴ (hand arithmetic).
+    const corrupt = { n: 1000, sum: 1e4, sumSquares: 5e4 };
+    expect(inconsistentSummary(corrupt)).toMatch(/below \(Σx\)²\/n = 100000 by more than rounding/);
+    expect(meanAndVariance(corrupt)).toBeNull();
+  });
+
+  it('still clamps rounding noise: the tolerance is (3n + 4)ε·Σx² (recursive-summation bound)', () => {
+    // n = 3: tolerance 13ε·300 ≈ 8.7e-13; 1e-13 below is noise, 1e-11 below is not.
+    expect(inconsistentSummary({ n: 3, sum: 30, sumSquares: 300 - 1e-13 })).toBeNull();
+    expect(inconsistentSummary({ n: 3, sum: 30, sumSquares: 300 - 1e-11 })).not.toBeNull();
+  });
+
+  it('accepts sums of real values, including naive one-by-one sums of 10⁵ values near 3·10⁶', () => {
+    // Naive accumulation is what a store does; its rounding stays inside the tolerance by construction.
+    let sum = 0;
+    let sumSquares = 0;
+    for (let i = 0; i < 100_000; i++) {
+      const v = 3e6 + ((i * 7919) % 1000) / 1000;
+      sum += v;
+      sumSquares += v * v;
+    }
+    expect(inconsistentSummary({ n: 100_000, sum, sumSquares })).toBeNull();
+    for (const v of [0.1, 1 / 3, 3e6 + 0.7]) expect(inconsistentSummary(summarize(Array(1000).fill(v)))).toBeNull();
+  });
+
+  it('refuses a non-count n, a negative Σx² and sums without units', () => {
+    expect(inconsistentSummary({ n: 2.5, sum: 1, sumSquares: 1 })).toMatch(/count/);
+    expect(inconsistentSummary({ n: 3, sum: 0, sumSquares: -1 })).toMatch(/negative/);
+    expect(inconsistentSummary({ n: 0, sum: 2, sumSquares: 4 })).toMatch(/n is 0/);
+    expect(inconsistentSummary({ n: 0, sum: 0, sumSquares: 0 })).toBeNull();
+  });
+
+  it('refuses a cross sum beyond Cauchy–Schwarz, accepts a perfect correlation', () => {
+    // x = (1, 2, 3), y = 2x: Cxx = 2, Cyy = 8, Cxy = 4 = √(2·8) exactly (hand arithmetic).
+    const perfect = { n: 3, sumX: 6, sumX2: 14, sumY: 12, sumY2: 56, sumXY: 28 };
+    expect(inconsistentCrossSum(perfect)).toBeNull();
+    // Σxy = 40 gives Cxy = 16 > 4.
+    expect(inconsistentCrossSum({ ...perfect, sumXY: 40 })).toMatch(/Cauchy|covariance exceeds/);
   });
 });

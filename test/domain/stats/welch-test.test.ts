@@ -215,3 +215,14 @@ describe('welchTest standard errors (for sequential and Bayesian consumers)', ()
     expect(r.relativeStandardError).toBeNull();
   });
 });
+
+describe('welchTest on inconsistent sums (issue 10, defect 1)', () => {
+  it('is not computable, never significant, when an arm’s Σx² is below (Σx)²/n beyond rounding', () => {
+    // Treatment Σx² = 5·10⁴ < (Σx)²/n = 10⁵: clamping its variance to 0 used to give |t| in the
+    // thousands and p = 0 against a control with real spread.
+    const control = { n: 1000, sum: 9000, sumSquares: 9000 ** 2 / 1000 + 999 * 4 };
+    const r = welchTest(control, { n: 1000, sum: 1e4, sumSquares: 5e4 });
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.reason).toMatch(/^treatment: .*by more than rounding/);
+  });
+});
