@@ -17,7 +17,9 @@ import {
   alwaysValidPValue,
   confidenceSequence,
   groupSequentialBoundaries,
+  msprt,
   normalSf,
+  oneSidedConfidenceSequence,
   requiredSampleSizePerArm,
   welchTest,
   type MeanSummary,
@@ -168,6 +170,8 @@ interface Counts {
   csReject: number;
   csRelativeReject: number;
   gsReject: number;
+  msprtReject: number;
+  oneSidedReject: number;
   fixedCovered: number;
   peekedCoveredAll: number;
   csCoveredAll: number;
@@ -184,6 +188,7 @@ function simulateMetric(plan: MetricPlan, o: Options, effect: 0 | 1, seed: numbe
   if (!gs.ok) throw new Error(gs.reason);
   const delta = effect * plan.mde * plan.baselineMean;
   const relativeTruth = delta / plan.baselineMean;
+  const tau2 = (plan.mde * plan.baselineMean) ** 2;
   const rng = new Rng(seed);
   const counts: Counts = {
     fixedReject: 0,
@@ -191,6 +196,8 @@ function simulateMetric(plan: MetricPlan, o: Options, effect: 0 | 1, seed: numbe
     csReject: 0,
     csRelativeReject: 0,
     gsReject: 0,
+    msprtReject: 0,
+    oneSidedReject: 0,
     fixedCovered: 0,
     peekedCoveredAll: 0,
     csCoveredAll: 0,
@@ -203,6 +210,8 @@ function simulateMetric(plan: MetricPlan, o: Options, effect: 0 | 1, seed: numbe
     let cs = false;
     let csRelative = false;
     let gsRejected = false;
+    let msprtP = 1;
+    let oneSided = false;
     let peekedCovered = true;
     let csCovered = true;
     let csRelativeCovered = true;
@@ -228,6 +237,12 @@ function simulateMetric(plan: MetricPlan, o: Options, effect: 0 | 1, seed: numbe
         if (rel.ok && rel.significant) csRelative = true;
         if (rel.ok && (relativeTruth < rel.lower || relativeTruth > rel.upper)) csRelativeCovered = false;
       }
+      // mSPRT with τ = the MDE in metric units (analysisPlan default: τ = mde·|baseline|); its p is the running minimum.
+      const mix = msprt({ estimate, standardError: w.standardError, mixingVariance: tau2, alpha: o.alpha, previousPValue: msprtP });
+      if (mix.ok) msprtP = mix.pValue;
+      // One-sided sequence for "treatment is better" (H1: effect > 0), as a success metric with direction increase.
+      const one = oneSidedConfidenceSequence({ estimate, standardError: w.standardError, n, tuningN, alpha: o.alpha, side: 'greater' });
+      if (one.ok && one.significant) oneSided = true;
       if (gsNext < GS_LOOKS && i === gsLookAt[gsNext]) {
         if (Math.abs(estimate / w.standardError) >= gs.z[gsNext]) gsRejected = true;
         gsNext++;
@@ -244,6 +259,8 @@ function simulateMetric(plan: MetricPlan, o: Options, effect: 0 | 1, seed: numbe
     if (cs && right) counts.csReject++;
     if (csRelative && right) counts.csRelativeReject++;
     if (gsRejected && right) counts.gsReject++;
+    if (msprtP <= o.alpha && right) counts.msprtReject++;
+    if (oneSided) counts.oneSidedReject++; // one-sided: only the 'greater' side can reject
     if (peekedCovered) counts.peekedCoveredAll++;
     if (csCovered) counts.csCoveredAll++;
     if (csRelativeCovered) counts.csRelativeCoveredAll++;
@@ -341,10 +358,14 @@ function main(): void {
     console.log(row(`A/A false positives: confidence sequence, ${looks} peeks`, aa.counts.csReject, n, { kind: 'atMost', value: a }));
     console.log(row(`A/A false positives: conf. sequence on relative effect`, aa.counts.csRelativeReject, n, { kind: 'atMost', value: a }));
     console.log(row('A/A false positives: group-sequential OBF, 5 looks', aa.counts.gsReject, n, { kind: 'about', value: a }));
+    console.log(row(`A/A false positives: mSPRT (τ = MDE), ${looks} peeks`, aa.counts.msprtReject, n, { kind: 'atMost', value: a }));
+    console.log(row(`A/A false positives: one-sided sequence (>), ${looks} peeks`, aa.counts.oneSidedReject, n, { kind: 'atMost', value: a }));
     console.log(row('A/B power at the MDE: fixed horizon at the end', ab.counts.fixedReject, n, { kind: 'about', value: power }));
     console.log(row(`A/B power at the MDE: confidence sequence, ${looks} peeks`, ab.counts.csReject, n, { kind: 'report', value: 0 }));
     console.log(row('A/B power at the MDE: conf. sequence on relative effect', ab.counts.csRelativeReject, n, { kind: 'report', value: 0 }));
     console.log(row('A/B power at the MDE: group-sequential OBF, 5 looks', ab.counts.gsReject, n, { kind: 'report', value: 0 }));
+    console.log(row(`A/B power at the MDE: mSPRT (τ = MDE), ${looks} peeks`, ab.counts.msprtReject, n, { kind: 'report', value: 0 }));
+    console.log(row(`A/B power at the MDE: one-sided sequence (>), ${looks} peeks`, ab.counts.oneSidedReject, n, { kind: 'report', value: 0 }));
     console.log(row('A/B coverage: fixed 95% interval at the end', ab.counts.fixedCovered, n, { kind: 'about', value: 1 - a }));
     console.log(row(`A/B coverage: fixed 95% interval at all ${looks} peeks at once`, ab.counts.peekedCoveredAll, n, { kind: 'report', value: 0 }));
     console.log(row(`A/B coverage: confidence sequence at all ${looks} peeks at once`, ab.counts.csCoveredAll, n, { kind: 'atLeast', value: 1 - a }));
