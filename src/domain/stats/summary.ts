@@ -1,12 +1,23 @@
-/** Sufficient statistics of one arm; what the store aggregates and the tests consume. */
+/**
+ * Sufficient statistics of one arm; what the store aggregates and the tests consume. With `shift` r,
+ * sum and sumSquares are Σ(x − r) and Σ(x − r)²: the variance is shift-invariant and keeps its digits
+ * when r is near the values (near 3·10⁶ with unit spread, (mean/sd)² ≈ 10¹³, so raw sums keep about
+ * 3 of 16 digits; shifted ones nearly all); the mean is
+ * r + Σ(x − r)/n. Absent, r = 0 (raw sums).
+ */
 export interface MeanSummary {
   n: number;
   sum: number;
   sumSquares: number;
+  shift?: number;
 }
 
-/** Builds a MeanSummary with compensated (Neumaier) sums, so sumSquares − sum²/n keeps its digits. */
-export function summarize(values: number[]): MeanSummary {
+/**
+ * Builds a MeanSummary with compensated (Neumaier) sums, so sumSquares − sum²/n keeps its digits.
+ * With a shift (e.g. the first value, or a metric's baseline), the sums are of x − shift.
+ */
+export function summarize(values: number[], shift?: number): MeanSummary {
+  if (shift !== undefined && shift !== 0) return { ...summarize(values.map((v) => v - shift)), shift };
   let sum = 0;
   let sumComp = 0;
   let sumSquares = 0;
@@ -59,7 +70,7 @@ export function inconsistentSummary(s: MeanSummary): string | null {
 /** Mean and unbiased variance from sums; null when n < 2, a field is not finite or the sums are inconsistent (see inconsistentSummary). */
 export function meanAndVariance(s: MeanSummary): { mean: number; variance: number } | null {
   if (!isFiniteSummary(s) || s.n < 2 || inconsistentSummary(s) !== null) return null;
-  const mean = s.sum / s.n;
+  const mean = (s.shift ?? 0) + s.sum / s.n;
   const centred = s.sumSquares - (s.sum * s.sum) / s.n;
   // Below 0 only by rounding here (inconsistentSummary rejected the rest); tiny positive is noise too.
   if (centred <= CANCELLATION_TOLERANCE * Math.abs(s.sumSquares)) return { mean, variance: 0 };
@@ -84,7 +95,7 @@ export function inconsistentCrossSum(s: { n: number; sumX: number; sumX2: number
 
 /** True when every field of the summary is a finite number. */
 export function isFiniteSummary(s: MeanSummary): boolean {
-  return Number.isFinite(s.n) && Number.isFinite(s.sum) && Number.isFinite(s.sumSquares);
+  return Number.isFinite(s.n) && Number.isFinite(s.sum) && Number.isFinite(s.sumSquares) && Number.isFinite(s.shift ?? 0);
 }
 
 /** Bernoulli variance p(1 − p) of a conversion metric with rate p, for planning. */

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { binaryVariance, inconsistentCrossSum, inconsistentSummary, meanAndVariance, summarize } from '../../../src/domain/stats/index.js';
+import fc from 'fast-check';
+import { binaryVariance, inconsistentCrossSum, inconsistentSummary, meanAndVariance, summarize, welchTest } from '../../../src/domain/stats/index.js';
+import { expectOk, expectRelClose } from './expect.js';
 
 // NIST Statistical Reference Datasets, univariate NumAcc1–3: certified mean and standard deviation
 // (NumAcc1: 10000001, 10000003, 10000002 → mean 10000002, sd 1; NumAcc2/3: a first value then 500
@@ -113,5 +115,59 @@ describe('inconsistent sums (issue 10, defect 1)', () => {
     expect(inconsistentCrossSum(perfect)).toBeNull();
     // Σxy = 40 gives Cxy = 16 > 4.
     expect(inconsistentCrossSum({ ...perfect, sumXY: 40 })).toMatch(/Cauchy|covariance exceeds/);
+  });
+});
+
+describe('shifted sums keep the variance of large-offset values (issue 10, defect 2)', () => {
+  // Oracle: the two-pass definition Σ(x − x̄)²/(n − 1), with x̄ and the squares summed by Neumaier
+  // compensation; near 3·10⁶ its own error is far below 1e-12 relative (x − x̄ is exact by Sterbenz
+  // once x̄ is within a factor 2 of x). Tolerance 1e-9 relative, as the issue asks.
+  function twoPass(xs: number[]): number {
+    const mean = summarize(xs).sum / xs.length;
+    return summarize(xs.map((x) => x - mean)).sumSquares / (xs.length - 1);
+  }
+  const offsetValues = fc.array(fc.integer({ min: -2000, max: 2000 }), { minLength: 2, maxLength: 300 }).map((ks) => ks.map((k) => 3e6 + k / 1000)); // unit spread around 3·10⁶
+
+  it('matches the two-pass variance to 1e-9 with the first value as the shift', () => {
+    fc.assert(
+      fc.property(offsetValues, (xs) => {
+        fc.pre(new Set(xs).size > 1);
+        const r = meanAndVariance(summarize(xs, xs[0]));
+        expectRelClose(r?.variance, twoPass(xs), 1e-9);
+        expectRelClose(r?.mean, summarize(xs).sum / xs.length, 1e-15);
+      }),
+      { numRuns: 300, seed: 20261206 },
+    );
+  });
+
+  it('while raw sums accumulated one by one (what a store keeps) miss by far more than 1e-9', () => {
+    // x_i = 3·10⁶ + (i mod 7)/7 for i < 1000: raw naive sums give a variance off by ~1e-4 relative.
+    const xs = Array.from({ length: 1000 }, (_, i) => 3e6 + (i % 7) / 7);
+    let sum = 0;
+    let sumSquares = 0;
+    for (const x of xs) {
+      sum += x;
+      sumSquares += x * x;
+    }
+    const raw = meanAndVariance({ n: xs.length, sum, sumSquares });
+    expect(Math.abs((raw?.variance ?? 0) / twoPass(xs) - 1)).toBeGreaterThan(1e-9);
+    let dSum = 0;
+    let dSquares = 0;
+    for (const x of xs) {
+      dSum += x - xs[0];
+      dSquares += (x - xs[0]) ** 2;
+    }
+    expectRelClose(meanAndVariance({ n: xs.length, sum: dSum, sumSquares: dSquares, shift: xs[0] })?.variance, twoPass(xs), 1e-9);
+  });
+
+  it('Welch reads shifted arms (different shifts per arm) as the same test as the values themselves', () => {
+    const c = Array.from({ length: 50 }, (_, i) => 3e6 + Math.sin(i));
+    const t = Array.from({ length: 60 }, (_, i) => 3e6 + 0.3 + Math.cos(i));
+    const shifted = expectOk(welchTest(summarize(c, c[0]), summarize(t, 3e6)));
+    // Reference: the two-pass moments of the same data (the definition), fed to the same t statistic.
+    const se = Math.sqrt(twoPass(c) / 50 + twoPass(t) / 60);
+    const diff = summarize(t).sum / 60 - summarize(c).sum / 50;
+    expectRelClose(shifted.tStatistic, diff / se, 1e-9);
+    expectRelClose(shifted.controlMean, summarize(c).sum / 50, 1e-15);
   });
 });
