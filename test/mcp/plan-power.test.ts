@@ -49,4 +49,53 @@ describe('plan_power (issue 9): every need, sized for the method in force, throu
     });
     expect(textOf(r)).toContain('latency-ms non_inferiority: 5,824');
   });
+
+  it('both ways (issue 10): power and mde at given units, at given days, and an explicit not-reachable result', async () => {
+    const app = testContainer();
+    cleanups.push(() => app.close());
+    const client = await memoryClient(app);
+    cleanups.push(() => client.close());
+    const call = async (args: Record<string, unknown>) => {
+      const r = (await client.callTool({ name: 'plan_power', arguments: args })) as ToolCallResult;
+      expect(r.isError, textOf(r)).toBeFalsy();
+      return r.structuredContent as {
+        requiredTotal: number;
+        atSample: {
+          totalUnits: number;
+          source: string;
+          needs: { metricId: string; power: number | null; mde: number | null; targetPower: number; notReachable: string | null }[];
+        } | null;
+        reachable: boolean;
+        notReachable: string | null;
+      };
+    };
+    // Round trip: at the planned total the success metric has at least the target power, and its mde is at most the asked one.
+    const planned = await call({ metricId: 'minutes-played', mde: 0.02, method: 'fixed-horizon' });
+    const at = await call({ metricId: 'minutes-played', mde: 0.02, method: 'fixed-horizon', units: planned.requiredTotal });
+    const need = at.atSample!.needs[0];
+    expect(at.atSample!.source).toBe('units');
+    expect(need.power!).toBeGreaterThanOrEqual(0.8);
+    expect(need.power!).toBeLessThan(0.8001);
+    expect(need.mde!).toBeLessThanOrEqual(0.02);
+    expect(need.mde!).toBeGreaterThan(0.01999);
+    expect(at.reachable).toBe(true);
+    // Half the sample: less power, and the plan says so instead of pretending.
+    const half = await call({ metricId: 'minutes-played', mde: 0.02, method: 'fixed-horizon', units: Math.floor(planned.requiredTotal / 2) });
+    expect(half.atSample!.needs[0].power!).toBeLessThan(0.8);
+    expect(half.reachable).toBe(false);
+    expect(half.notReachable).toMatch(/minutes-played reaches power/);
+    // Days on the surface: the units its ramp delivers.
+    const days = await call({ metricId: 'stream-rate', mde: 0.05, surfaceId: 'home', allocationPercent: 10, durationDays: 2 });
+    expect(days.atSample).toMatchObject({ source: 'durationDays', totalUnits: 8000 }); // 10% of 40 000/day for 2 days
+    // A conversion rate of 0.32 cannot rise by more than (1 − 0.32)/0.32 = 2.125 relative: with 10 units nothing reachable is detectable.
+    const tiny = await call({ metricId: 'stream-rate', mde: 0.05, units: 10, method: 'fixed-horizon' });
+    expect(tiny.atSample!.needs[0].mde).toBeNull();
+    expect(tiny.atSample!.needs[0].notReachable).toMatch(/not reachable/);
+    expect(tiny.reachable).toBe(false);
+    // A plan beyond the policy's maxDurationDays on the surface is not reachable: the needs are read at what that duration delivers.
+    const far = await call({ metricId: 'stream-rate', mde: 0.001, surfaceId: 'home', allocationPercent: 10 });
+    expect(far.reachable).toBe(false);
+    expect(far.atSample!.source).toBe('maxDurationDays');
+    expect(far.notReachable).toMatch(/within the policy's \d+ days/);
+  });
 });

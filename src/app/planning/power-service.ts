@@ -3,6 +3,7 @@ import type { Metric } from '../../domain/schemas.js';
 import {
   metricNeeds,
   methodOf,
+  unitsWithin,
   sizeExperiment,
   smallestShare,
   type MetricNeed,
@@ -12,6 +13,7 @@ import {
 } from '../../domain/sizing.js';
 import { AppError, notFound } from '../../errors.js';
 import type { AppDeps } from '../context.js';
+import { needsAtSample, type NeedAtSample } from './power-at-sample.js';
 
 export interface PowerPlan {
   metricId: string;
@@ -29,6 +31,15 @@ export interface PowerPlan {
   dailyUnits: number | null;
   stages: StagePlan[] | null;
   expectedDays: number | null;
+  /**
+   * The needs read at a fixed sample: the units given (units, or durationDays of the surface's ramp), or, when
+   * the planned sample is beyond the policy's maxDurationDays, the units that duration delivers. null otherwise.
+   */
+  atSample: { totalUnits: number; source: 'units' | 'durationDays' | 'maxDurationDays'; days: number | null; needs: NeedAtSample[] } | null;
+  /** False when the plan cannot reach its power: the sample is beyond the surface's traffic in maxDurationDays, or a given sample falls short. */
+  reachable: boolean;
+  /** Why not, with the power and mde it does reach; null when reachable. */
+  notReachable: string | null;
   note: string;
 }
 
@@ -44,6 +55,10 @@ export interface PowerRequest {
   guardrails?: SizingConfig['guardrails'];
   method: SizingMethod;
   looks?: number;
+  /** Given sample: total units across arms (power and mde at it instead of only the sample for the mde). */
+  units?: number;
+  /** Given duration: the units the surface's ramp delivers in these days (needs surfaceId). */
+  durationDays?: number;
 }
 
 const NOTES: Record<SizingMethod, string> = {
@@ -82,9 +97,34 @@ export class PowerService {
     const metrics = new Map(ids.map((id) => [id, this.d.catalog.metric(id)!] as const));
     const surface = p.surfaceId ? this.d.catalog.surface(p.surfaceId) : undefined;
     if (p.surfaceId && !surface) throw notFound('surface', p.surfaceId, 'Call list_surfaces to see the surface ids.');
+    if (p.durationDays !== undefined && !surface)
+      throw new AppError('INVALID_CONFIG', 'durationDays needs a surfaceId to turn days into units', 'Pass surfaceId, or give units instead of durationDays.');
     const sized = surface
       ? sizeExperiment(config, { surface, metrics, policy: resolveSurfacePolicy(this.d.policy, surface.id) })
       : { ...sizeWithoutSurface(config, metrics), stages: null, totalDays: null };
+    const method = methodOf(config.analysisPlan);
+    const maxDays = surface ? resolveSurfacePolicy(this.d.policy, surface.id).maxDurationDays : null;
+    const given =
+      p.units !== undefined
+        ? { totalUnits: p.units, source: 'units' as const, days: null }
+        : p.durationDays !== undefined && surface
+          ? { totalUnits: unitsWithin(config, surface, p.durationDays), source: 'durationDays' as const, days: p.durationDays }
+          : null;
+    const beyondPolicy = surface && maxDays !== null && (sized.totalDays === null || sized.totalDays > maxDays);
+    const read = given ?? (beyondPolicy ? { totalUnits: unitsWithin(config, surface, maxDays!), source: 'maxDurationDays' as const, days: maxDays } : null);
+    const atSample = read && read.totalUnits > 0 ? { ...read, needs: needsAtSample(config, metrics, method, read.totalUnits) } : null;
+    const short = atSample?.needs.filter((n) => n.power === null || n.power < n.targetPower - 1e-9) ?? [];
+    const notReachable =
+      read && read.totalUnits <= 0
+        ? `no units at ${read.source === 'units' ? 'the given sample' : `${read.days} days`}: the surface sends no traffic at these allocations`
+        : short.length > 0 && (given !== null || beyondPolicy)
+          ? `${given ? `at ${atSample!.totalUnits.toLocaleString('en-US')} units${given.days !== null ? ` (${given.days} days)` : ''}` : `within the policy's ${maxDays} days (${atSample!.totalUnits.toLocaleString('en-US')} units)`}: ${short
+              .map(
+                (n) =>
+                  `${n.metricId} reaches power ${n.power === null ? 'n/a' : fmtPower(n.power)} < ${fmtPower(n.targetPower)}${n.mde !== null ? `, detects ${fmtPower(n.mde)} at ${fmtPower(n.targetPower)}` : ''}${n.notReachable ? ` (${n.notReachable})` : ''}`,
+              )
+              .join('; ')}`
+          : null;
     return {
       metricId: m.id,
       baselineMean: m.baselineMean,
@@ -100,6 +140,9 @@ export class PowerService {
       dailyUnits: surface ? (sized.stages?.at(-1)?.unitsPerDay ?? null) : null,
       stages: sized.stages,
       expectedDays: sized.totalDays,
+      atSample,
+      reachable: notReachable === null,
+      notReachable,
       note: NOTES[methodOf(config.analysisPlan)],
     };
   }
@@ -126,3 +169,5 @@ function sizeWithoutSurface(config: SizingConfig, metrics: Map<string, Metric>) 
   const total = Math.ceil(perArm / smallestShare(config));
   return { needs, requiredPerArm: perArm, requiredTotal: total, bindingMetricId: binding?.metricId ?? null };
 }
+
+const fmtPower = (x: number) => String(Number(x.toPrecision(3)));
