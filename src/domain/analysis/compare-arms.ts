@@ -7,8 +7,10 @@ import {
   inconsistentCrossSum,
   inconsistentSummary,
   proportionTest,
+  ratioCupedTest,
   ratioTest,
   welchTest,
+  type RatioCovariateSummary,
   type EffectResult,
   type Interval,
   type ProportionTestKind,
@@ -24,7 +26,12 @@ export interface ArmStats {
   sumY: number;
   sumY2: number;
   sumXY: number;
+  /** Ratio metrics: pre-exposure numerator/denominator sums (x, y above are the post-exposure ones); enables CUPED for ratios. */
+  ratioPre?: RatioPreSums;
 }
+
+/** The pre-exposure part of a ratio metric's CUPED summary: mPre, dPre sums and squares, and their products with m, d and each other. */
+export type RatioPreSums = Omit<RatioCovariateSummary, 'n' | 'numSum' | 'numSumSquares' | 'denSum' | 'denSumSquares' | 'numDenSum'>;
 
 export type Method = 'always-valid' | 'fixed-horizon' | 'group-sequential';
 
@@ -69,6 +76,19 @@ export function fixedTest(
 ): EffectResult {
   if (metric.kind === 'ratio') {
     const r = (a: ArmStats) => ({ n: a.n, numSum: a.sumX, numSumSquares: a.sumX2, denSum: a.sumY, denSumSquares: a.sumY2, crossSum: a.sumXY });
+    if (cuped && c.ratioPre && t.ratioPre) {
+      const withPre = (a: ArmStats, pre: RatioPreSums) => ({
+        ...pre,
+        n: a.n,
+        numSum: a.sumX,
+        numSumSquares: a.sumX2,
+        denSum: a.sumY,
+        denSumSquares: a.sumY2,
+        numDenSum: a.sumXY,
+      });
+      const adjusted = ratioCupedTest(withPre(c, c.ratioPre), withPre(t, t.ratioPre), alpha);
+      if (adjusted.ok) return adjusted;
+    }
     return ratioTest(r(c), r(t), alpha);
   }
   if (cuped && (c.sumY !== 0 || t.sumY !== 0)) {

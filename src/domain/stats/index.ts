@@ -53,6 +53,7 @@ export { normalCdf, normalPdf, normalSf, normalTwoSidedPValue } from './distribu
 export { pooledTest, proportionTest, type ProportionSummary, type ProportionTestDetails, type ProportionTestKind } from './proportion-test.js';
 export { cupedTest, type CovariateSummary, type Moments } from './cuped-test.js';
 export { ratioTest, type RatioSummary } from './ratio-test.js';
+export { ratioCupedTest, type RatioCovariateSummary } from './ratio-cuped-test.js';
 export { adjustPValues, type PValueAdjustment } from './adjust-p-values.js';
 export { nonInferiorityTest, type Direction, type NonInferiorityInput, type NonInferiorityResult } from './non-inferiority-test.js';
 export {

@@ -48,3 +48,77 @@ describe('compareArms under a group-sequential plan', () => {
     expect(r.note).toMatch(/first look/);
   });
 });
+
+// CUPED for ratio metrics through compareArms (issue 10 capability), on gbstats' published
+// RegressionAdjustedRatioStatistic arms (test_tests.py, test_sequential_test_runs_ratio_ra): the sequential
+// relative interval is (−0.02063, 0.01923) at n = 200 with tuning 5000 (5 decimals).
+describe('compareArms on a ratio metric with pre-exposure sums (CUPED for ratios)', () => {
+  const ratioArm = (s: Record<string, number>): ArmStats => ({
+    n: 100,
+    sumX: s.m,
+    sumX2: s.m2,
+    sumY: s.d,
+    sumY2: s.d2,
+    sumXY: s.md,
+    ratioPre: {
+      preNumSum: s.mp,
+      preNumSumSquares: s.mp2,
+      preDenSum: s.dp,
+      preDenSumSquares: s.dp2,
+      numPreNumSum: s.m_mp,
+      numPreDenSum: s.m_dp,
+      denPreNumSum: s.d_mp,
+      denPreDenSum: s.d_dp,
+      preNumPreDenSum: s.mp_dp,
+    },
+  });
+  const a = ratioArm({
+    m: 485.112236689623,
+    m2: 2715.484666118136,
+    d: 679.9093275844917,
+    d2: 4939.424001640236,
+    md: 3602.146836776702,
+    mp: 192.59138069991536,
+    mp2: 460.076026390857,
+    dp: 290.1398399750233,
+    dp2: 920.9461385038898,
+    m_mp: 1113.6215759318352,
+    m_dp: 1559.2878434944676,
+    d_mp: 1460.3181079276983,
+    d_dp: 2130.9404074446747,
+    mp_dp: 634.239482353647,
+  });
+  const b = ratioArm({
+    m: 514.7757826608777,
+    m2: 2994.897482705013,
+    d: 705.4090874383759,
+    d2: 5291.36604146392,
+    md: 3918.1561431600717,
+    mp: 206.94157227402536,
+    mp2: 514.2903702246757,
+    dp: 302.54389139107326,
+    dp2: 994.4506208125663,
+    m_mp: 1237.0953021125997,
+    m_dp: 1701.0287270040265,
+    d_mp: 1604.0759503266522,
+    d_dp: 2292.081739775257,
+    mp_dp: 698.4173425817908,
+  });
+  const ratio = { kind: 'ratio' as const };
+
+  it('uses the regression-adjusted ratio and its sequential interval matches gbstats', () => {
+    const r = expectOk(compareArms(ratio, a, b, { method: 'always-valid', alpha: 0.05, cuped: true, plannedTotal: 5000, observedTotal: 200 }));
+    expect(r.test.method).toBe('cuped');
+    expect(r.varianceReduction).toBeGreaterThan(0.9);
+    expect(Math.abs(r.relative!.lower - -0.02063)).toBeLessThanOrEqual(5e-6);
+    expect(Math.abs(r.relative!.upper - 0.01923)).toBeLessThanOrEqual(5e-6);
+  });
+
+  it('falls back to the plain ratio test when CUPED is off or a pre-exposure summary is missing', () => {
+    const off = expectOk(compareArms(ratio, a, b, { method: 'fixed-horizon', alpha: 0.05, cuped: false, plannedTotal: 200, observedTotal: 200 }));
+    expect(off.test.method).toBe('ratio');
+    const { ratioPre: _dropped, ...noPre } = b;
+    const missing = expectOk(compareArms(ratio, a, noPre, { method: 'fixed-horizon', alpha: 0.05, cuped: true, plannedTotal: 200, observedTotal: 200 }));
+    expect(missing.test.method).toBe('ratio');
+  });
+});
