@@ -95,6 +95,7 @@ export const getMetrics = defineTool({
         name: z.string(),
         role: z.enum(['success', 'guardrail']),
         kind: MetricKind,
+        quantile: z.number().optional().describe('Quantile metrics: the level, e.g. 0.9 (P90 of unit values); effects are differences in that quantile'),
         direction: z.enum(['increase', 'decrease']),
         margin: z.number().nullable().describe('Guardrails: the margin, in marginType units'),
         marginType: z.enum(['relative', 'absolute']).nullable(),
@@ -104,7 +105,7 @@ export const getMetrics = defineTool({
             variant: z.string(),
             isControl: z.boolean(),
             units: z.number().int(),
-            mean: z.number().nullable(),
+            mean: z.number().nullable().describe("The arm's mean (a ratio metric: Σnum/Σden; a quantile metric: its quantile, e.g. P90)"),
             absolute: IntervalSchema.nullable().describe('treatment − control, with the interval of the method in force'),
             relative: IntervalSchema.nullable().describe('(treatment − control) / control'),
             pValue: z.number().nullable(),
@@ -144,7 +145,7 @@ export const getMetrics = defineTool({
         .filter((v) => !v.isControl)
         .map(
           (v) =>
-            `- ${m.metricId} (${m.role}${m.test === 'no_deterioration' ? ', no deterioration' : ''}) ${v.variant}: ${v.blind ? 'BLIND (no data yet)' : v.relative ? `${pct(v.relative.estimate)} [${pct(v.relative.lower)}, ${pct(v.relative.upper)}]` : 'n/a'} p=${v.pValue?.toPrecision(3) ?? 'n/a'} → ${v.assessment}${v.nonInferiority ? (v.nonInferiority.nonInferior ? ', non-inferior' : ', NOT shown non-inferior') : ''}`,
+            `- ${m.metricId} (${m.quantile !== undefined ? `P${+(100 * m.quantile).toFixed(2)} ${v.mean?.toPrecision(4) ?? 'n/a'} vs ${m.variants.find((c) => c.isControl)?.mean?.toPrecision(4) ?? 'n/a'}, ` : ''}${m.role}${m.test === 'no_deterioration' ? ', no deterioration' : ''}) ${v.variant}: ${v.blind ? 'BLIND (no data yet)' : v.relative ? `${pct(v.relative.estimate)} [${pct(v.relative.lower)}, ${pct(v.relative.upper)}]` : 'n/a'} p=${v.pValue?.toPrecision(3) ?? 'n/a'} → ${v.assessment}${v.nonInferiority ? (v.nonInferiority.nonInferior ? ', non-inferior' : ', NOT shown non-inferior') : ''}`,
         ),
     );
     const d = r.decision;

@@ -57,20 +57,33 @@ export const ContentItemSchema = z.object({
   platforms: z.array(Platform).min(1),
 });
 
-export const MetricKind = z.enum(['binary', 'mean', 'count', 'ratio']);
-export const MetricSchema = z.object({
-  id: Id,
-  name: z.string(),
-  description: z.string(),
-  kind: MetricKind,
-  direction: z.enum(['increase', 'decrease']).describe('Which direction is desirable'),
-  isGuardrail: z.boolean().describe('Suitable as a guardrail (quality/health) metric'),
-  baselineMean: z.number(),
-  baselineVariance: z.number().nonnegative(),
-  unit: z.string().optional(),
-  numeratorId: Id.optional().describe('ratio metrics: the metric summed in the numerator, e.g. "skips"'),
-  denominatorId: Id.optional().describe('ratio metrics: the metric summed in the denominator, e.g. "streams"'),
-});
+export const MetricKind = z.enum(['binary', 'mean', 'count', 'ratio', 'quantile']);
+export const MetricSchema = z
+  .object({
+    id: Id,
+    name: z.string(),
+    description: z.string(),
+    kind: MetricKind,
+    direction: z.enum(['increase', 'decrease']).describe('Which direction is desirable'),
+    isGuardrail: z.boolean().describe('Suitable as a guardrail (quality/health) metric'),
+    baselineMean: z.number(),
+    baselineVariance: z.number().nonnegative(),
+    unit: z.string().optional(),
+    numeratorId: Id.optional().describe('ratio metrics: the metric summed in the numerator, e.g. "skips"'),
+    denominatorId: Id.optional().describe('ratio metrics: the metric summed in the denominator, e.g. "streams"'),
+    quantile: z
+      .number()
+      .gt(0)
+      .lt(1)
+      .optional()
+      .describe(
+        "quantile metrics: the level, e.g. 0.9 for P90 of the units' values (a unit's value: the mean of its events since exposure); baselineMean is then the quantile and baselineVariance ν(1 − ν)/f(ξ)², the per-unit variance of the sample quantile",
+      ),
+  })
+  .refine((m) => (m.kind === 'quantile') === (m.quantile !== undefined), {
+    message: 'a quantile metric needs its level (quantile, e.g. 0.9), and only a quantile metric has one',
+    path: ['quantile'],
+  });
 
 export const ExperimentStatus = z.enum(['draft', 'running', 'paused', 'concluded', 'archived']);
 export const Outcome = z.enum(['shipped', 'rolled_back', 'inconclusive', 'stopped']);

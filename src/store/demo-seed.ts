@@ -198,6 +198,21 @@ export const DEMO_METRICS: Metric[] = [
     unit: 'ms',
   }),
   metric({
+    id: 'latency-p90',
+    name: 'Surface load latency P90',
+    description:
+      "90th percentile over units of each unit's mean time to first render (ms; send one latency-p90 event per load, the unit's value is their mean). Its tail: a regression the mean can hide.",
+    kind: 'quantile',
+    quantile: 0.9,
+    direction: 'decrease',
+    isGuardrail: true,
+    // Unit values lognormal with latency-ms's mean 320 and sd 80: P90 = 425.6 ms; baselineVariance is the
+    // sample P90's per-unit variance ν(1 − ν)/f(ξ)² = 0.09/0.0016746² = 32092 (scipy.stats.lognorm).
+    baselineMean: 425.6,
+    baselineVariance: 32092,
+    unit: 'ms',
+  }),
+  metric({
     id: 'skip-rate',
     name: 'Skip rate',
     description: 'Share of units that skip within 30 seconds of starting a stream.',

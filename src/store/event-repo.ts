@@ -1,6 +1,7 @@
 import { prepared, type Db } from './db.js';
 import { MetricPipeline } from './metric-pipeline.js';
 import type { ArmStats } from '../domain/analysis/compare-arms.js';
+import type { SketchBins } from '../domain/quantile-sketch.js';
 
 export interface ExposureRow {
   eventId: string;
@@ -81,6 +82,11 @@ export class EventRepo {
       experimentId,
       metricId,
     ) as ArmAggregate[];
+  }
+
+  /** Quantile metrics: each arm's histogram of unit values (constant cost: one row per non-empty bin). */
+  sketches(experimentId: string, metricId: string): Map<string, SketchBins> {
+    return this.pipeline.sketches.read(experimentId, metricId);
   }
 
   /** The per-arm aggregates at the end of each day, oldest first: the sequential look history. */

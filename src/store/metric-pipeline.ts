@@ -1,5 +1,6 @@
 import type { Db } from './db.js';
 import type { Metric } from '../domain/schemas.js';
+import { QuantileSketchStore } from './quantile-sketch-store.js';
 
 /** One analysed metric of an experiment and how a unit's totals map to its value. */
 interface Tracked {
@@ -37,8 +38,11 @@ export class MetricPipeline {
   /** Aggregate deltas of the current transaction, written once per arm and metric at flush(). */
   private readonly pending = new Map<string, { experimentId: string; variant: string; metricId: string; d: number[] }>();
   private readonly stmts;
+  /** Quantile metrics: each arm's histogram of unit values. */
+  readonly sketches: QuantileSketchStore;
 
   constructor(private readonly db: Db) {
+    this.sketches = new QuantileSketchStore(db);
     this.stmts = {
       exposuresOfUnit: db.prepare('SELECT experiment_id AS experimentId, variant, first_exposed_at AS ts FROM exposures WHERE unit_id = ?'),
       experimentConfig: db.prepare('SELECT config FROM experiments WHERE id = ?'),
@@ -61,6 +65,7 @@ export class MetricPipeline {
         `SELECT COALESCE(SUM(CASE WHEN ts >= ? THEN value END), 0) AS post, COALESCE(SUM(CASE WHEN ts < ? THEN value END), 0) AS pre
          FROM metric_events WHERE unit_id = ? AND metric_id = ?`,
       ),
+      postValues: db.prepare('SELECT COALESCE(SUM(value), 0) AS x, COUNT(*) AS y FROM metric_events WHERE unit_id = ? AND metric_id = ? AND ts >= ?'),
       snapshot: db.prepare(
         `INSERT INTO metric_daily (experiment_id, variant, metric_id, day, n, sum_x, sum_x2, sum_y, sum_y2, sum_xy)
          SELECT experiment_id, variant, metric_id, ?, n, sum_x, sum_x2, sum_y, sum_y2, sum_xy FROM metric_aggregates WHERE experiment_id = ?
@@ -87,6 +92,13 @@ export class MetricPipeline {
         const post = ev.ts >= e.ts;
         let dx = 0;
         let dy = 0;
+        if (t.kind === 'quantile') {
+          // x, y: the sum and count of the unit's post-exposure values; read first so its old bin is exact.
+          if (t.metricId !== ev.metricId || !post) continue;
+          const before = this.readState(e.experimentId, ev.unitId, t.metricId);
+          this.write(e.experimentId, e.variant, ev.unitId, t, before, { x: (before?.x ?? 0) + ev.value, y: (before?.y ?? 0) + 1 });
+          continue;
+        }
         if (t.kind === 'ratio') {
           if (!post) continue; // a ratio has no pre-period covariate
           if (t.numeratorId === ev.metricId) dx = ev.value;
@@ -112,6 +124,7 @@ export class MetricPipeline {
       touched.add(p.experimentId);
     }
     this.pending.clear();
+    this.sketches.flush();
     for (const id of touched) this.stmts.snapshot.run(now.slice(0, 10), id);
   }
 
@@ -123,6 +136,7 @@ export class MetricPipeline {
       return out;
     } finally {
       this.pending.clear();
+      this.sketches.discard();
     }
   }
 
@@ -130,6 +144,7 @@ export class MetricPipeline {
   rebuild(experimentId: string, now: string): void {
     this.db.prepare('DELETE FROM unit_metric_state WHERE experiment_id = ?').run(experimentId);
     this.db.prepare('DELETE FROM metric_aggregates WHERE experiment_id = ?').run(experimentId);
+    this.sketches.clearExperiment(experimentId);
     const rows = this.db
       .prepare('SELECT unit_id AS unitId, variant, first_exposed_at AS ts FROM exposures WHERE experiment_id = ?')
       .all(experimentId) as (Exposure & { unitId: string })[];
@@ -157,6 +172,7 @@ export class MetricPipeline {
     d[3] += y1 - y0;
     d[4] += y1 * y1 - y0 * y0;
     d[5] += x1 * y1 - x0 * y0;
+    if (t.kind === 'quantile') this.sketches.move(experimentId, variant, t.metricId, before, after);
   }
 
   private readState(experimentId: string, unitId: string, metricId: string): State | undefined {
@@ -166,6 +182,7 @@ export class MetricPipeline {
   private stateFromEvents(t: Tracked, unitId: string, exposedAt: string): State {
     const sum = (metricId: string) => this.stmts.totals.get(exposedAt, exposedAt, unitId, metricId) as { post: number; pre: number };
     if (t.kind === 'ratio') return { x: sum(t.numeratorId!).post, y: sum(t.denominatorId!).post };
+    if (t.kind === 'quantile') return this.stmts.postValues.get(unitId, t.metricId, exposedAt) as State;
     const s = sum(t.metricId);
     return { x: s.post, y: s.pre };
   }

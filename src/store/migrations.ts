@@ -212,4 +212,20 @@ export const MIGRATIONS: { version: number; name: string; sql: string }[] = [
       ALTER TABLE experiments ADD COLUMN conclusion TEXT;
     `,
   },
+  {
+    version: 8,
+    name: 'quantile metrics: per-arm log-spaced histograms kept at ingest',
+    sql: `
+      -- Per (experiment, metric, variant): how many units' values fall in each bin of the DDSketch layout
+      -- (src/domain/quantile-sketch.ts: bin keys ordered like the values, 1% wide). Only quantile metrics.
+      CREATE TABLE quantile_bins (
+        experiment_id TEXT NOT NULL,
+        metric_id TEXT NOT NULL,
+        variant TEXT NOT NULL,
+        bin INTEGER NOT NULL,
+        count INTEGER NOT NULL,
+        PRIMARY KEY (experiment_id, metric_id, variant, bin)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];

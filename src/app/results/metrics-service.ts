@@ -1,7 +1,7 @@
 import { analyzeExperiment, type Analysis } from '../../domain/analysis/analyze-experiment.js';
 import type { ArmStats } from '../../domain/analysis/compare-arms.js';
 import { resolveSurfacePolicy } from '../../domain/policy.js';
-import type { Experiment } from '../../domain/schemas.js';
+import type { Experiment, Metric } from '../../domain/schemas.js';
 import { sizeExperiment } from '../../domain/sizing.js';
 import type { AppDeps } from '../context.js';
 import type { ExperimentService } from '../experiments/experiment-service.js';
@@ -39,7 +39,7 @@ export class MetricsService {
         return m ? [[id, m] as const] : [];
       }),
     );
-    const stats = new Map(ids.map((id) => [id, new Map<string, ArmStats>(this.d.events.aggregates(exp.id, id).map(({ variant, ...a }) => [variant, a]))]));
+    const stats = new Map(ids.map((id) => [id, this.armStats(exp.id, id, metrics.get(id))]));
     const now = this.d.clock.now();
     // The planned sample is the plan's sizing under the method in force (the same numbers validate_config showed).
     const surface = this.d.catalog.surface(exp.surfaceId);
@@ -57,6 +57,14 @@ export class MetricsService {
       dataUpdatedAt: this.d.events.lastUpdatedAt(exp.id),
       ...analysis,
     };
+  }
+
+  /** Per variant: the sufficient statistics, and for a quantile metric its histogram of unit values. */
+  private armStats(experimentId: string, metricId: string, m: Metric | undefined): Map<string, ArmStats> {
+    const sketches = m?.kind === 'quantile' ? this.d.events.sketches(experimentId, metricId) : undefined;
+    return new Map(
+      this.d.events.aggregates(experimentId, metricId).map(({ variant, ...a }) => [variant, sketches ? { ...a, sketch: sketches.get(variant) ?? [] } : a]),
+    );
   }
 }
 

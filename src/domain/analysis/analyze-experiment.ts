@@ -15,6 +15,7 @@ import { compareArms, fixedTest, type ArmStats, type Method } from './compare-ar
 import { isBlind, pendingItems } from './plan-progress.js';
 import { bayesianNotComputable, bayesianView, msprtMixing, type BayesianView, type SequentialMethod } from './sequential-options.js';
 import { correctSuccessMetrics, intervalAtLevel, readerKey, successLevels, type AdjustedInterval, type LevelReader } from './adjusted-intervals.js';
+import { sketchQuantile } from '../quantile-sketch.js';
 
 export interface VariantResult {
   variant: string;
@@ -45,6 +46,8 @@ export interface MetricResult {
   name: string;
   role: 'success' | 'guardrail';
   kind: Metric['kind'];
+  /** Quantile metrics: the level, e.g. 0.9 (each arm's mean is then its P90 of unit values). */
+  quantile?: number;
   direction: Metric['direction'];
   margin: number | null;
   marginType: 'relative' | 'absolute' | null;
@@ -143,7 +146,7 @@ export function analyzeExperiment(input: AnalysisInput): Analysis {
     const c = arms.get(control) ?? EMPTY;
     const variants = e.variants.map((v): VariantResult => {
       const s = arms.get(v.key) ?? EMPTY;
-      const mean = s.n > 0 ? (m.kind === 'ratio' ? (s.sumY !== 0 ? s.sumX / s.sumY : null) : s.sumX / s.n) : null;
+      const mean = armMean(m, s);
       const base = {
         variant: v.key,
         isControl: v.key === control,
@@ -199,6 +202,7 @@ export function analyzeExperiment(input: AnalysisInput): Analysis {
         name: m.name,
         role,
         kind: m.kind,
+        ...(m.quantile !== undefined ? { quantile: m.quantile } : {}),
         direction: m.direction,
         margin: guardrail?.margin ?? null,
         marginType: guardrail ? (guardrail.marginType ?? 'relative') : null,
@@ -256,6 +260,12 @@ export function analyzeExperiment(input: AnalysisInput): Analysis {
 
 const MSPRT_NOTE =
   'mixture SPRT (Johari et al. 2017/2022): e-value against a N(0, τ²) mixture of effects; the p-value is the running minimum over the daily looks and the interval their intersection, valid however often results are read';
+
+/** What an arm's `mean` shows: Σx/n, a ratio's Σnum/Σden, a quantile metric's quantile of unit values. */
+function armMean(m: Metric, s: ArmStats): number | null {
+  if (m.kind === 'quantile') return sketchQuantile(s.sketch ?? [], m.quantile ?? 0.5);
+  return s.n > 0 ? (m.kind === 'ratio' ? (s.sumY !== 0 ? s.sumX / s.sumY : null) : s.sumX / s.n) : null;
+}
 
 const METHOD_NOTES: Record<Method, string> = {
   'always-valid': 'asymptotic confidence sequences (Waudby-Smith et al. 2023): intervals and p-values stay valid however often results are read',

@@ -16,6 +16,8 @@ import {
   type ProportionTestKind,
 } from '../stats/index.js';
 import type { Metric } from '../schemas.js';
+import { quantileArmOf, type SketchBins } from '../quantile-sketch.js';
+import { quantileTest, type QuantileEffect } from '../stats/quantile-test.js';
 import { msprtReading, type MsprtSettings, type SequentialMethod } from './sequential-options.js';
 
 /** Per-arm sufficient statistics as the metric pipeline keeps them (x: metric or numerator; y: covariate or denominator). */
@@ -28,7 +30,12 @@ export interface ArmStats {
   sumXY: number;
   /** Ratio metrics: pre-exposure numerator/denominator sums (x, y above are the post-exposure ones); enables CUPED for ratios. */
   ratioPre?: RatioPreSums;
+  /** Quantile metrics: the arm's histogram of unit values (QuantileSketchStore). */
+  sketch?: SketchBins;
 }
+
+/** A computed fixed-horizon test of any kind. */
+type OkTest = EffectResult & { ok: true };
 
 /** The pre-exposure part of a ratio metric's CUPED summary: mPre, dPre sums and squares, and their products with m, d and each other. */
 export type RatioPreSums = Omit<RatioCovariateSummary, 'n' | 'numSum' | 'numSumSquares' | 'denSum' | 'denSumSquares' | 'numDenSum'>;
@@ -53,7 +60,7 @@ export interface InferenceSettings {
 
 export interface Comparison {
   ok: true;
-  test: EffectResult & { ok: true };
+  test: OkTest;
   /** Interval and p-value under the method in force (always-valid, fixed or group-sequential). */
   absolute: Interval;
   relative: Interval | null;
@@ -67,13 +74,14 @@ export interface Comparison {
 
 /** The fixed-horizon test that fits the metric: ratio (delta method), CUPED when a covariate helps, else proportions / Welch. */
 export function fixedTest(
-  metric: Pick<Metric, 'kind'>,
+  metric: Pick<Metric, 'kind' | 'quantile'>,
   c: ArmStats,
   t: ArmStats,
   alpha: number,
   cuped: boolean,
   proportions: ProportionTestKind = 'unpooled',
 ): EffectResult {
+  if (metric.kind === 'quantile') return quantileOfArms(metric.quantile, c, t, alpha);
   if (metric.kind === 'ratio') {
     const r = (a: ArmStats) => ({ n: a.n, numSum: a.sumX, numSumSquares: a.sumX2, denSum: a.sumY, denSumSquares: a.sumY2, crossSum: a.sumXY });
     if (cuped && c.ratioPre && t.ratioPre) {
@@ -103,7 +111,7 @@ export function fixedTest(
 
 /** Treatment vs control for one metric under the method in force. */
 export function compareArms(
-  metric: Pick<Metric, 'kind'>,
+  metric: Pick<Metric, 'kind' | 'quantile'>,
   control: ArmStats,
   treatment: ArmStats,
   s: InferenceSettings,
@@ -133,7 +141,16 @@ export function compareArms(
   return alwaysValid(test, s, varianceReduction);
 }
 
-function alwaysValid(test: EffectResult & { ok: true }, s: InferenceSettings, varianceReduction: number | null): Comparison | { ok: false; reason: string } {
+/** Quantile metrics: the difference in the ν-quantile of unit values (gbstats' QuantileStatistic; see quantileTest). */
+function quantileOfArms(nu: number | undefined, c: ArmStats, t: ArmStats, alpha: number): QuantileEffect | { ok: false; reason: string } {
+  if (nu === undefined) return { ok: false, reason: 'the metric is a quantile metric without its level (quantile); fix the catalog entry' };
+  const arms = [quantileArmOf(c.sketch ?? [], nu), quantileArmOf(t.sketch ?? [], nu)];
+  const empty = arms.indexOf(null);
+  if (empty >= 0) return { ok: false, reason: `no unit in ${empty === 0 ? 'control' : 'treatment'} has a value for this metric yet` };
+  return quantileTest(arms[0]!, arms[1]!, nu, alpha);
+}
+
+function alwaysValid(test: OkTest, s: InferenceSettings, varianceReduction: number | null): Comparison | { ok: false; reason: string } {
   const params = { n: s.observedTotal, tuningN: Math.max(s.plannedTotal, 2), alpha: s.alpha };
   const cs = confidenceSequence({ ...params, estimate: test.absolute.estimate, standardError: test.standardError });
   const p = alwaysValidPValue({ ...params, estimate: test.absolute.estimate, standardError: test.standardError });
@@ -156,11 +173,7 @@ function alwaysValid(test: EffectResult & { ok: true }, s: InferenceSettings, va
   };
 }
 
-function groupSequential(
-  test: EffectResult & { ok: true },
-  s: InferenceSettings,
-  varianceReduction: number | null,
-): Comparison | { ok: false; reason: string } {
+function groupSequential(test: OkTest, s: InferenceSettings, varianceReduction: number | null): Comparison | { ok: false; reason: string } {
   const looks = s.looks ?? 5;
   const fractions = Array.from({ length: looks }, (_, i) => (i + 1) / looks);
   const reached = Math.min(1, s.observedTotal / Math.max(s.plannedTotal, 1));

@@ -1,3 +1,5 @@
+import type { QuantileEffect } from './quantile-test.js';
+
 /** A point estimate with its two-sided (1 − α) confidence bounds. */
 export interface Interval {
   estimate: number;
@@ -69,7 +71,7 @@ export interface NotComputable {
 }
 
 /** Outcome of comparing two arms with any method. */
-export type EffectResult = WelchEffect | ProportionEffect | CupedEffect | RatioEffect | NotComputable;
+export type EffectResult = WelchEffect | ProportionEffect | CupedEffect | RatioEffect | QuantileEffect | NotComputable;
 
 /**
  * Relative effect (mT − mC)/|mC| of two independent arm means, delta method:
