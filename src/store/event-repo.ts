@@ -21,7 +21,9 @@ export interface MetricEventRow {
 /** Per (experiment, variant, metric): n and the sums the statistics need (see MetricPipeline). */
 export type ArmAggregate = ArmStats & { variant: string };
 
-const AGG_COLUMNS = 'variant, n, sum_x AS sumX, sum_x2 AS sumX2, sum_y AS sumY, sum_y2 AS sumY2, sum_xy AS sumXY';
+const AGG_COLUMNS = `variant, n, sum_x AS sumX, sum_x2 AS sumX2, sum_y AS sumY, sum_y2 AS sumY2, sum_xy AS sumXY,
+  shift_x AS shiftX, shift_y AS shiftY, sum_dx + sum_dx_lo AS sumDX, sum_dx2 + sum_dx2_lo AS sumDX2, sum_dy + sum_dy_lo AS sumDY,
+  sum_dy2 + sum_dy2_lo AS sumDY2, sum_dxdy + sum_dxdy_lo AS sumDXDY`;
 
 /** Exposures and metric events. An event id is stored once; a second sighting is a no-op. */
 export class EventRepo {

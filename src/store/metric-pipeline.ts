@@ -1,6 +1,11 @@
 import type { Db } from './db.js';
 import type { Metric } from '../domain/schemas.js';
 import { QuantileSketchStore } from './quantile-sketch-store.js';
+import { addProductTo, addTo, pairUpsertSql } from './double-double.js';
+
+/** Shifted sums Σ(x − r_x), Σ(x − r_x)², Σ(y − r_y), Σ(y − r_y)², Σ(x − r_x)(y − r_y), each kept as a pair col + col_lo. */
+const SHIFTED = ['sum_dx', 'sum_dx2', 'sum_dy', 'sum_dy2', 'sum_dxdy'];
+const SHIFTED_COLUMNS = ['shift_x', 'shift_y', ...SHIFTED.flatMap((c) => [c, `${c}_lo`])].join(', ');
 
 /** One analysed metric of an experiment and how a unit's totals map to its value. */
 interface Tracked {
@@ -9,6 +14,9 @@ interface Tracked {
   /** Ratio metrics: the component metric ids. */
   numeratorId?: string;
   denominatorId?: string;
+  /** References r_x, r_y of the shifted sums Σ(x − r_x)… (issue 10): fixed per (experiment, metric), 0 for binary, ratio and quantile. */
+  shiftX: number;
+  shiftY: number;
 }
 
 interface Exposure {
@@ -36,7 +44,7 @@ interface State {
 export class MetricPipeline {
   private readonly tracked = new Map<string, Tracked[]>();
   /** Aggregate deltas of the current transaction, written once per arm and metric at flush(). */
-  private readonly pending = new Map<string, { experimentId: string; variant: string; metricId: string; d: number[] }>();
+  private readonly pending = new Map<string, { experimentId: string; variant: string; metricId: string; shifts: [number, number]; d: number[] }>();
   private readonly stmts;
   /** Quantile metrics: each arm's histogram of unit values. */
   readonly sketches: QuantileSketchStore;
@@ -48,17 +56,20 @@ export class MetricPipeline {
       experimentConfig: db.prepare('SELECT config FROM experiments WHERE id = ?'),
       metricDoc: db.prepare('SELECT doc FROM metrics WHERE id = ?'),
       state: db.prepare('SELECT x, y FROM unit_metric_state WHERE experiment_id = ? AND unit_id = ? AND metric_id = ?'),
+      shifts: db.prepare('SELECT shift_x AS shiftX, shift_y AS shiftY FROM metric_aggregates WHERE experiment_id = ? AND metric_id = ? LIMIT 1'),
       addToState: db.prepare('UPDATE unit_metric_state SET x = x + ?, y = y + ? WHERE experiment_id = ? AND unit_id = ? AND metric_id = ? RETURNING x, y'),
       upsertState: db.prepare(
         `INSERT INTO unit_metric_state (experiment_id, unit_id, metric_id, x, y) VALUES (?,?,?,?,?)
          ON CONFLICT(experiment_id, unit_id, metric_id) DO UPDATE SET x = excluded.x, y = excluded.y`,
       ),
       bump: db.prepare(
-        `INSERT INTO metric_aggregates (experiment_id, variant, metric_id, n, sum_x, sum_x2, sum_y, sum_y2, sum_xy, updated_at)
-         VALUES (?,?,?,?,?,?,?,?,?,?)
+        `INSERT INTO metric_aggregates (experiment_id, variant, metric_id, shift_x, shift_y, n, sum_x, sum_x2, sum_y, sum_y2, sum_xy,
+           ${SHIFTED.flatMap((c) => [c, `${c}_lo`]).join(', ')}, updated_at)
+         VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
          ON CONFLICT(experiment_id, variant, metric_id) DO UPDATE SET
            n = n + excluded.n, sum_x = sum_x + excluded.sum_x, sum_x2 = sum_x2 + excluded.sum_x2,
            sum_y = sum_y + excluded.sum_y, sum_y2 = sum_y2 + excluded.sum_y2, sum_xy = sum_xy + excluded.sum_xy,
+           ${SHIFTED.map(pairUpsertSql).join(',\n           ')},
            updated_at = excluded.updated_at`,
       ),
       totals: db.prepare(
@@ -67,10 +78,15 @@ export class MetricPipeline {
       ),
       postValues: db.prepare('SELECT COALESCE(SUM(value), 0) AS x, COUNT(*) AS y FROM metric_events WHERE unit_id = ? AND metric_id = ? AND ts >= ?'),
       snapshot: db.prepare(
-        `INSERT INTO metric_daily (experiment_id, variant, metric_id, day, n, sum_x, sum_x2, sum_y, sum_y2, sum_xy)
-         SELECT experiment_id, variant, metric_id, ?, n, sum_x, sum_x2, sum_y, sum_y2, sum_xy FROM metric_aggregates WHERE experiment_id = ?
+        `INSERT INTO metric_daily (experiment_id, variant, metric_id, day, n, sum_x, sum_x2, sum_y, sum_y2, sum_xy,
+           ${SHIFTED_COLUMNS})
+         SELECT experiment_id, variant, metric_id, ?, n, sum_x, sum_x2, sum_y, sum_y2, sum_xy,
+           ${SHIFTED_COLUMNS} FROM metric_aggregates WHERE experiment_id = ?
          ON CONFLICT(experiment_id, metric_id, day, variant) DO UPDATE SET
-           n = excluded.n, sum_x = excluded.sum_x, sum_x2 = excluded.sum_x2, sum_y = excluded.sum_y, sum_y2 = excluded.sum_y2, sum_xy = excluded.sum_xy`,
+           n = excluded.n, sum_x = excluded.sum_x, sum_x2 = excluded.sum_x2, sum_y = excluded.sum_y, sum_y2 = excluded.sum_y2, sum_xy = excluded.sum_xy,
+           ${SHIFTED_COLUMNS.split(', ')
+             .map((c) => `${c} = excluded.${c}`)
+             .join(', ')}`,
       ),
     };
   }
@@ -120,7 +136,7 @@ export class MetricPipeline {
   flush(now: string): void {
     const touched = new Set<string>();
     for (const p of this.pending.values()) {
-      this.stmts.bump.run(p.experimentId, p.variant, p.metricId, ...p.d, now);
+      this.stmts.bump.run(p.experimentId, p.variant, p.metricId, ...p.shifts, ...p.d, now);
       touched.add(p.experimentId);
     }
     this.pending.clear();
@@ -164,7 +180,7 @@ export class MetricPipeline {
     const [x1, y1] = [f(after.x), f(after.y)];
     const key = `${experimentId}\u0000${variant}\u0000${t.metricId}`;
     let p = this.pending.get(key);
-    if (!p) this.pending.set(key, (p = { experimentId, variant, metricId: t.metricId, d: [0, 0, 0, 0, 0, 0] }));
+    if (!p) this.pending.set(key, (p = { experimentId, variant, metricId: t.metricId, shifts: [t.shiftX, t.shiftY], d: new Array<number>(16).fill(0) }));
     const d = p.d;
     d[0] += before ? 0 : 1;
     d[1] += x1 - x0;
@@ -172,6 +188,22 @@ export class MetricPipeline {
     d[3] += y1 - y0;
     d[4] += y1 * y1 - y0 * y0;
     d[5] += x1 * y1 - x0 * y0;
+    // The same sums of x − r_x and y − r_y, what variances are computed from, as exact pairs: a unit
+    // passing through 0 far from r adds and removes huge squares that plain doubles would not cancel.
+    const [u1, v1] = [x1 - t.shiftX, y1 - t.shiftY];
+    addTo(d, 6, u1);
+    addProductTo(d, 8, u1, u1);
+    addTo(d, 10, v1);
+    addProductTo(d, 12, v1, v1);
+    addProductTo(d, 14, u1, v1);
+    if (before) {
+      const [u0, v0] = [x0 - t.shiftX, y0 - t.shiftY];
+      addTo(d, 6, -u0);
+      addProductTo(d, 8, -u0, u0);
+      addTo(d, 10, -v0);
+      addProductTo(d, 12, -v0, v0);
+      addProductTo(d, 14, -u0, v0);
+    }
     if (t.kind === 'quantile') this.sketches.move(experimentId, variant, t.metricId, before, after);
   }
 
@@ -199,9 +231,21 @@ export class MetricPipeline {
       if (!doc) return [];
       const m = JSON.parse(doc.doc) as Metric;
       if (m.kind === 'ratio' && (!m.numeratorId || !m.denominatorId)) return [];
-      return [{ metricId: m.id, kind: m.kind, numeratorId: m.numeratorId, denominatorId: m.denominatorId }];
+      return [{ metricId: m.id, kind: m.kind, numeratorId: m.numeratorId, denominatorId: m.denominatorId, ...this.shiftsOf(experimentId, m) }];
     });
     this.tracked.set(experimentId, list);
     return list;
+  }
+
+  /**
+   * The references of an (experiment, metric)'s shifted sums: those its aggregate rows already use
+   * (rows from before the shift have 0), else the catalog baseline mean for both the metric and its
+   * covariate (the pre-exposure total of the same metric); 0 where values are counts or 0/1.
+   */
+  private shiftsOf(experimentId: string, m: Metric): { shiftX: number; shiftY: number } {
+    const row = this.stmts.shifts.get(experimentId, m.id) as { shiftX: number; shiftY: number } | undefined;
+    if (row) return row;
+    const r = (m.kind === 'mean' || m.kind === 'count') && Number.isFinite(m.baselineMean) ? m.baselineMean : 0;
+    return { shiftX: r, shiftY: r };
   }
 }

@@ -228,4 +228,40 @@ export const MIGRATIONS: { version: number; name: string; sql: string }[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 9,
+    name: 'shifted sums for variances that keep their digits at a large offset (issue 10)',
+    sql: `
+      -- Beside the raw sums: Σ(x − shift_x), Σ(x − shift_x)², Σ(y − shift_y), Σ(y − shift_y)², Σ(x − shift_x)(y − shift_y),
+      -- with shifts fixed per (experiment, metric) when its first row is written, each kept as a pair col + col_lo
+      -- (double-double: see src/store/double-double.ts). Rows from before have shift 0 and lo 0, so their shifted
+      -- sums are the raw ones (same meaning as before).
+      ALTER TABLE metric_aggregates ADD COLUMN shift_x REAL NOT NULL DEFAULT 0;
+      ALTER TABLE metric_aggregates ADD COLUMN shift_y REAL NOT NULL DEFAULT 0;
+      ALTER TABLE metric_aggregates ADD COLUMN sum_dx REAL NOT NULL DEFAULT 0;
+      ALTER TABLE metric_aggregates ADD COLUMN sum_dx2 REAL NOT NULL DEFAULT 0;
+      ALTER TABLE metric_aggregates ADD COLUMN sum_dy REAL NOT NULL DEFAULT 0;
+      ALTER TABLE metric_aggregates ADD COLUMN sum_dy2 REAL NOT NULL DEFAULT 0;
+      ALTER TABLE metric_aggregates ADD COLUMN sum_dxdy REAL NOT NULL DEFAULT 0;
+      ALTER TABLE metric_aggregates ADD COLUMN sum_dx_lo REAL NOT NULL DEFAULT 0;
+      ALTER TABLE metric_aggregates ADD COLUMN sum_dx2_lo REAL NOT NULL DEFAULT 0;
+      ALTER TABLE metric_aggregates ADD COLUMN sum_dy_lo REAL NOT NULL DEFAULT 0;
+      ALTER TABLE metric_aggregates ADD COLUMN sum_dy2_lo REAL NOT NULL DEFAULT 0;
+      ALTER TABLE metric_aggregates ADD COLUMN sum_dxdy_lo REAL NOT NULL DEFAULT 0;
+      UPDATE metric_aggregates SET sum_dx = sum_x, sum_dx2 = sum_x2, sum_dy = sum_y, sum_dy2 = sum_y2, sum_dxdy = sum_xy;
+      ALTER TABLE metric_daily ADD COLUMN shift_x REAL NOT NULL DEFAULT 0;
+      ALTER TABLE metric_daily ADD COLUMN shift_y REAL NOT NULL DEFAULT 0;
+      ALTER TABLE metric_daily ADD COLUMN sum_dx REAL NOT NULL DEFAULT 0;
+      ALTER TABLE metric_daily ADD COLUMN sum_dx2 REAL NOT NULL DEFAULT 0;
+      ALTER TABLE metric_daily ADD COLUMN sum_dy REAL NOT NULL DEFAULT 0;
+      ALTER TABLE metric_daily ADD COLUMN sum_dy2 REAL NOT NULL DEFAULT 0;
+      ALTER TABLE metric_daily ADD COLUMN sum_dxdy REAL NOT NULL DEFAULT 0;
+      ALTER TABLE metric_daily ADD COLUMN sum_dx_lo REAL NOT NULL DEFAULT 0;
+      ALTER TABLE metric_daily ADD COLUMN sum_dx2_lo REAL NOT NULL DEFAULT 0;
+      ALTER TABLE metric_daily ADD COLUMN sum_dy_lo REAL NOT NULL DEFAULT 0;
+      ALTER TABLE metric_daily ADD COLUMN sum_dy2_lo REAL NOT NULL DEFAULT 0;
+      ALTER TABLE metric_daily ADD COLUMN sum_dxdy_lo REAL NOT NULL DEFAULT 0;
+      UPDATE metric_daily SET sum_dx = sum_x, sum_dx2 = sum_x2, sum_dy = sum_y, sum_dy2 = sum_y2, sum_dxdy = sum_xy;
+    `,
+  },
 ];

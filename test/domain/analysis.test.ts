@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { analyzeExperiment, type AnalysisInput } from '../../src/domain/analysis/analyze-experiment.js';
-import type { ArmStats } from '../../src/domain/analysis/compare-arms.js';
+import { compareArms, type ArmStats } from '../../src/domain/analysis/compare-arms.js';
+import { summarize, welchTest } from '../../src/domain/stats/index.js';
 import { DEMO_METRICS } from '../../src/store/demo-seed.js';
 import { ExperimentConfigSchema } from '../../src/domain/schemas.js';
 import { demoConfig } from '../helpers/app.js';
@@ -297,5 +298,45 @@ describe('decisions respect the plan: sample, whole days, blind metrics (issue 9
       requiredDays: 7,
       observedTotal: 40_000,
     });
+  });
+});
+
+describe('shifted sums in the analysis (issue 10, defect 2)', () => {
+  it('Welch reads the shifted sums the pipeline keeps: same t as the values themselves, where raw sums drift', () => {
+    // Values 3·10⁶ + sin(i) (control) and + 0.2 + cos(i) (treatment); reference: welchTest on summaries
+    // shifted by each arm's first value (matched to the two-pass variance in summary.test.ts), a different
+    // shift from the store’s 3·10⁶. Raw-moment sums lose ~3 digits here (even compensated ones: 6e-4 on t).
+    const armOf = (xs: number[]): ArmStats => {
+      let sumX = 0;
+      let sumX2 = 0;
+      for (const x of xs) {
+        sumX += x;
+        sumX2 += x * x;
+      }
+      const d = summarize(xs, 3e6);
+      return {
+        n: xs.length,
+        sumX,
+        sumX2,
+        sumY: 0,
+        sumY2: 0,
+        sumXY: 0,
+        shiftX: 3e6,
+        shiftY: 0,
+        sumDX: d.sum,
+        sumDX2: d.sumSquares,
+        sumDY: 0,
+        sumDY2: 0,
+        sumDXDY: 0,
+      };
+    };
+    const c = Array.from({ length: 400 }, (_, i) => 3e6 + Math.sin(i));
+    const t = Array.from({ length: 400 }, (_, i) => 3e6 + 0.2 + Math.cos(i));
+    const settings = { method: 'fixed-horizon' as const, alpha: 0.05, cuped: false, plannedTotal: 800, observedTotal: 800 };
+    const cmp = compareArms({ kind: 'mean' }, armOf(c), armOf(t), settings);
+    const ref = welchTest(summarize(c, c[0]), summarize(t, t[0]));
+    if (!cmp.ok || !ref.ok || cmp.test.method !== 'welch') throw new Error('expected two Welch results');
+    expect(Math.abs(cmp.test.tStatistic / ref.tStatistic - 1)).toBeLessThan(1e-9);
+    expect(Math.abs(cmp.test.controlVariance / ref.controlVariance - 1)).toBeLessThan(1e-9);
   });
 });

@@ -2,6 +2,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { createContainer, type Container } from '../../src/container.js';
 import { APPROVED, demoConfig } from '../helpers/app.js';
+import { varianceSums } from '../../src/domain/analysis/compare-arms.js';
+import { meanAndVariance, summarize } from '../../src/domain/stats/index.js';
 
 // The oracle: the definitions in the issue, computed directly from the accepted raw events.
 // A unit's value is its total since first exposure (binary: 1 if that total is > 0); the CUPED
@@ -134,5 +136,77 @@ describe('metric pipeline: sufficient statistics kept exact at ingest', () => {
     const daily = app.deps.events.dailyAggregates(exp.id, 'minutes-played');
     expect(daily).toHaveLength(1);
     expect(daily[0]).toMatchObject({ variant: 'control', n: 1, sumX: 7, sumX2: 49, day: new Date().toISOString().slice(0, 10) });
+  });
+});
+
+describe('metric pipeline: variances at a large offset (issue 10, defect 2)', () => {
+  // Oracle: the two-pass definitions over the unit values, Σ(x − x̄)²/(n − 1) and Σ(x − x̄)(y − ȳ)/(n − 1),
+  // with compensated sums (their own error near 3·10⁶ with unit spread is ~1e-15 relative). The store's
+  // shifted sums (reference: the catalog baseline 3·10⁶) must match to 1e-9 relative (variances) and
+  // 1e-9·sd_x·sd_y (covariance). Raw sums accumulated one by one keep only ~3 digits here.
+  const twoPass = (xs: number[], ys: number[]) => {
+    const mx = summarize(xs).sum / xs.length;
+    const my = summarize(ys).sum / ys.length;
+    const dx = xs.map((x) => x - mx);
+    const dy = ys.map((y) => y - my);
+    const n1 = xs.length - 1;
+    return { varX: summarize(dx).sumSquares / n1, varY: summarize(dy).sumSquares / n1, cov: summarize(dx.map((d, i) => d * dy[i])).sum / n1, mx };
+  };
+  const unitArb = fc.record({
+    pre: fc.integer({ min: -2000, max: 2000 }),
+    post: fc.integer({ min: -2000, max: 2000 }),
+    extra: fc.integer({ min: 0, max: 1500 }),
+  });
+
+  it('matches the two-pass variance and covariance for values near 3·10⁶ ± 1, whatever the batching', () => {
+    let round = 0;
+    fc.assert(
+      fc.property(fc.array(unitArb, { minLength: 4, maxLength: 24 }), fc.integer({ min: 1, max: 9 }), (units, cut) => {
+        app.close();
+        app = createContainer({ dbFile: ':memory:' });
+        const base = app.deps.catalog.metric('minutes-played')!;
+        app.deps.catalog.upsertMetric({ ...base, id: 'session-start', name: 'Session start', baselineMean: 3e6, baselineVariance: 1 });
+        const ctx = { actor: 'test', interface: 'cli' as const, operation: 'test', requestId: 'r' };
+        const config = demoConfig({ key: `offset-${round++}`, successMetrics: ['session-start'] });
+        const { experiment } = app.experiments.create({ config }, ctx);
+        const v = app.experiments.validate({ experimentId: experiment.id }, ctx);
+        const exp = app.deploys.deploy({ experimentId: experiment.id, version: 1, planHash: v.planHash!, confirmation: APPROVED }, ctx).experiment;
+        const events: Ev[] = units.flatMap((u, i) => {
+          const unitId = `u${i}`;
+          const m = (id: string, value: number, d: number) => ({
+            id: `${exp.id}-${id}${i}`,
+            type: 'metric' as const,
+            unitId,
+            metricId: 'session-start',
+            value,
+            timestamp: day(d, 1),
+          });
+          return [
+            m('pre', 3e6 + u.pre / 1000, 0),
+            { id: `${exp.id}-x${i}`, type: 'exposure' as const, unitId, experimentId: exp.id, variant: variantOf(unitId), timestamp: day(1, 0) },
+            m('post', 3e6 + u.post / 1000, 2),
+            ...(u.extra > 0 ? [m('extra', u.extra / 1000, 3)] : []),
+          ];
+        });
+        for (let i = 0; i < events.length; i += cut) expect(app.events.ingest({ events: events.slice(i, i + cut) }).rejected).toEqual([]);
+        for (const arm of app.deps.events.aggregates(exp.id, 'session-start')) {
+          const mine = units.map((u, i) => ({ u, i })).filter(({ i }) => variantOf(`u${i}`) === arm.variant);
+          fc.pre(mine.length >= 2);
+          const xs = mine.map(({ u }) => 3e6 + u.post / 1000 + (u.extra > 0 ? u.extra / 1000 : 0));
+          const ys = mine.map(({ u }) => 3e6 + u.pre / 1000);
+          const want = twoPass(xs, ys);
+          const s = varianceSums(arm);
+          expect(s.shiftX).toBe(3e6);
+          const x = meanAndVariance({ n: s.n, sum: s.sumX, sumSquares: s.sumX2, shift: s.shiftX });
+          const y = meanAndVariance({ n: s.n, sum: s.sumY, sumSquares: s.sumY2, shift: s.shiftY });
+          const cov = (s.sumXY - (s.sumX * s.sumY) / s.n) / (s.n - 1);
+          expect(Math.abs(x!.variance / want.varX - 1)).toBeLessThanOrEqual(1e-9);
+          expect(Math.abs(y!.variance / want.varY - 1)).toBeLessThanOrEqual(1e-9);
+          expect(Math.abs(cov - want.cov)).toBeLessThanOrEqual(1e-9 * Math.sqrt(want.varX * want.varY));
+          expect(Math.abs(x!.mean / want.mx - 1)).toBeLessThanOrEqual(1e-15);
+        }
+      }),
+      { numRuns: 40, seed: 20261206 },
+    );
   });
 });

@@ -28,6 +28,18 @@ export interface ArmStats {
   sumY: number;
   sumY2: number;
   sumXY: number;
+  /**
+   * Kept beside the raw sums by the metric pipeline (issue 10): the same sums of x − shiftX and
+   * y − shiftY, fixed per (experiment, metric) near the values, so variances keep their digits at a
+   * large offset. Absent (hand-built stats, old rows read elsewhere): the raw sums with shift 0.
+   */
+  shiftX?: number;
+  shiftY?: number;
+  sumDX?: number;
+  sumDX2?: number;
+  sumDY?: number;
+  sumDY2?: number;
+  sumDXDY?: number;
   /** Ratio metrics: pre-exposure numerator/denominator sums (x, y above are the post-exposure ones); enables CUPED for ratios. */
   ratioPre?: RatioPreSums;
   /** Quantile metrics: the arm's histogram of unit values (QuantileSketchStore). */
@@ -106,7 +118,11 @@ export function fixedTest(
     if (r.ok) return r;
   }
   if (metric.kind === 'binary') return proportionTest({ n: c.n, successes: c.sumX }, { n: t.n, successes: t.sumX }, alpha, proportions);
-  return welchTest({ n: c.n, sum: c.sumX, sumSquares: c.sumX2 }, { n: t.n, sum: t.sumX, sumSquares: t.sumX2 }, alpha);
+  const mean = (a: ArmStats) => {
+    const v = varianceSums(a);
+    return { n: v.n, sum: v.sumX, sumSquares: v.sumX2, shift: v.shiftX };
+  };
+  return welchTest(mean(c), mean(t), alpha);
 }
 
 /** Treatment vs control for one metric under the method in force. */
@@ -229,10 +245,40 @@ function boundaryIntervals(
  * make the comparison not computable with the reason, before any test could clamp them into a
  * confident answer. The covariate (CUPED) and denominator (ratio) sums are checked where they are used.
  */
-function inconsistentArm(metric: Pick<Metric, 'kind'>, arm: string, a: ArmStats, cuped: boolean): string | null {
-  const usesY = metric.kind === 'ratio' || (cuped && a.sumY !== 0);
+function inconsistentArm(metric: Pick<Metric, 'kind'>, arm: string, stats: ArmStats, cuped: boolean): string | null {
+  const usesY = metric.kind === 'ratio' || (cuped && stats.sumY !== 0);
+  const a = varianceSums(stats);
   const why =
     inconsistentSummary({ n: a.n, sum: a.sumX, sumSquares: a.sumX2 }) ??
     (usesY ? (inconsistentSummary({ n: a.n, sum: a.sumY, sumSquares: a.sumY2 }) ?? inconsistentCrossSum(a)) : null);
   return why === null ? null : `${arm}: ${why}; the stored sums are corrupt or hand-written, so nothing is computable (rebuild the aggregates)`;
+}
+
+/**
+ * The sums variances and covariances are computed from: the shifted ones (Σ(x − shiftX)…) when the
+ * store kept them, else the raw ones with shift 0. Means are shiftX + sumX/n either way.
+ */
+export function varianceSums(a: ArmStats): {
+  n: number;
+  sumX: number;
+  sumX2: number;
+  sumY: number;
+  sumY2: number;
+  sumXY: number;
+  shiftX: number;
+  shiftY: number;
+} {
+  if (a.shiftX === undefined || a.sumDX === undefined || a.sumDX2 === undefined) {
+    return { n: a.n, sumX: a.sumX, sumX2: a.sumX2, sumY: a.sumY, sumY2: a.sumY2, sumXY: a.sumXY, shiftX: 0, shiftY: 0 };
+  }
+  return {
+    n: a.n,
+    sumX: a.sumDX,
+    sumX2: a.sumDX2,
+    sumY: a.sumDY ?? a.sumY,
+    sumY2: a.sumDY2 ?? a.sumY2,
+    sumXY: a.sumDXDY ?? a.sumXY,
+    shiftX: a.shiftX,
+    shiftY: a.sumDY === undefined ? 0 : (a.shiftY ?? 0),
+  };
 }
