@@ -210,3 +210,24 @@ describe('metric pipeline: variances at a large offset (issue 10, defect 2)', ()
     );
   });
 });
+
+describe('get_metrics on corrupted aggregates (issue 10, defect 1)', () => {
+  it('reports the cell not_computable with the reason, never significant', () => {
+    const exp = runningExperiment('corrupt');
+    const events = ['u0', 'u1', 'u2', 'u3', 'u4', 'u5'].flatMap((unitId, i) => [
+      { id: `x${i}`, type: 'exposure' as const, unitId, experimentId: exp.id, variant: variantOf(unitId), timestamp: day(0, 1) },
+      { id: `m${i}`, type: 'metric' as const, unitId, metricId: 'minutes-played', value: 10 + i, timestamp: day(0, 2) },
+    ]);
+    expect(app.events.ingest({ events }).rejected).toEqual([]);
+    // Σx² (raw and shifted) set to 0 while Σx is not: no real values give that.
+    app.deps.db
+      .prepare(
+        "UPDATE metric_aggregates SET sum_x2 = 0, sum_dx2 = 0, sum_dx2_lo = 0 WHERE experiment_id = ? AND metric_id = 'minutes-played' AND variant = 'focus'",
+      )
+      .run(exp.id);
+    const report = app.metrics.report(exp.id);
+    const cell = report.metrics.find((m) => m.metricId === 'minutes-played')!.variants.find((v) => v.variant === 'focus')!;
+    expect(cell).toMatchObject({ assessment: 'not_computable', significant: false, pValue: null });
+    expect(cell.note).toMatch(/^treatment: .*by more than rounding/);
+  });
+});
