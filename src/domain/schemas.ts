@@ -216,8 +216,6 @@ export const AnalysisPlanSchema = z.object({
     ),
   cuped: z.boolean().default(true).describe("Adjust with each unit's pre-exposure value of the metric (CUPED) when it helps"),
   bayesian: z.boolean().default(false).describe('Also report chance to beat control and expected loss (Gaussian model)'),
-  cuped: z.boolean().default(true).describe("Adjust with each unit's pre-exposure value of the metric (CUPED) when it helps"),
-  bayesian: z.boolean().default(false).describe('Also report chance to beat control and expected loss (Gaussian model)'),
   prior: z
     .object({
       mean: z.number().describe('Prior mean of the effect, e.g. 0'),

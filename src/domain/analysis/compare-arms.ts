@@ -16,9 +16,9 @@ import {
   type ProportionTestKind,
 } from '../stats/index.js';
 import type { Metric } from '../schemas.js';
+import { msprtReading, type MsprtSettings, type SequentialMethod } from './sequential-options.js';
 import { quantileArmOf, type SketchBins } from '../quantile-sketch.js';
 import { quantileTest, type QuantileEffect } from '../stats/quantile-test.js';
-import { msprtReading, type MsprtSettings, type SequentialMethod } from './sequential-options.js';
 
 /** Per-arm sufficient statistics as the metric pipeline keeps them (x: metric or numerator; y: covariate or denominator). */
 export interface ArmStats {
@@ -40,17 +40,17 @@ export interface ArmStats {
   sumDY?: number;
   sumDY2?: number;
   sumDXDY?: number;
-  /** Ratio metrics: pre-exposure numerator/denominator sums (x, y above are the post-exposure ones); enables CUPED for ratios. */
-  ratioPre?: RatioPreSums;
   /** Quantile metrics: the arm's histogram of unit values (QuantileSketchStore). */
   sketch?: SketchBins;
+  /** Ratio metrics: pre-exposure numerator/denominator sums (x, y above are the post-exposure ones); enables CUPED for ratios. */
+  ratioPre?: RatioPreSums;
 }
-
-/** A computed fixed-horizon test of any kind. */
-type OkTest = EffectResult & { ok: true };
 
 /** The pre-exposure part of a ratio metric's CUPED summary: mPre, dPre sums and squares, and their products with m, d and each other. */
 export type RatioPreSums = Omit<RatioCovariateSummary, 'n' | 'numSum' | 'numSumSquares' | 'denSum' | 'denSumSquares' | 'numDenSum'>;
+
+/** A computed fixed-horizon test of any kind. */
+type OkTest = EffectResult & { ok: true };
 
 export type Method = 'always-valid' | 'fixed-horizon' | 'group-sequential';
 
