@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { analyzeExperiment, type AnalysisInput } from '../../src/domain/analysis/analyze-experiment.js';
 import { fixedTest, type ArmStats } from '../../src/domain/analysis/compare-arms.js';
+import { msprtReading } from '../../src/domain/analysis/sequential-options.js';
+import { sketchOf } from '../../src/domain/quantile-sketch.js';
 import { ExperimentConfigSchema } from '../../src/domain/schemas.js';
 import { bayesianComparison, confidenceSequence, msprt } from '../../src/domain/stats/index.js';
 import { DEMO_METRICS } from '../../src/store/demo-seed.js';
@@ -114,5 +116,74 @@ describe('analysisPlan.prior in the Bayesian view', () => {
   it("says 'no data' when the treatment arm has no units yet", () => {
     const a = analyzeExperiment(input({ bayesian: true }, { control: arm(5000, 40, 30), focus: { n: 0, sumX: 0, sumX2: 0, sumY: 0, sumY2: 0, sumXY: 0 } }));
     expect(cell(a).bayesian).toEqual({ ok: false, reason: 'no data' });
+  });
+});
+
+// Quantile metrics keep no daily histograms, so their daily looks are not computable: the mSPRT reads
+// the looks it can compute (the current one, and any day that had a histogram). The running minimum
+// over a subset of looks is still an always-valid p-value, only conservative (docs/stats.md, mSPRT).
+describe('mSPRT with looks that are not computable (quantile metrics)', () => {
+  /** n unit values spread evenly over [lo, lo + 200): a fixed sketch, no randomness. */
+  const values = (n: number, lo: number) => Array.from({ length: n }, (_, i) => lo + ((i * 7919) % n) * (200 / n));
+  const withSketch = (n: number, lo: number): ArmStats => ({ n, sumX: 0, sumX2: 0, sumY: 0, sumY2: 0, sumXY: 0, sketch: sketchOf(values(n, lo)) });
+  const dayWithoutSketch: ArmStats = { n: 1000, sumX: 400_000, sumX2: 160_001_000, sumY: 0, sumY2: 0, sumXY: 0 };
+  const p90 = metrics.get('latency-p90')!;
+  function quantileInput(stats: Record<string, ArmStats>, history: Record<string, ArmStats>[]): AnalysisInput {
+    const config = ExperimentConfigSchema.parse(
+      demoConfig({
+        successMetrics: ['latency-p90'],
+        guardrails: [],
+        analysisPlan: { alpha: 0.05, power: 0.8, mde: 0.02, durationDays: 14, sequentialMethod: 'msprt' },
+      }),
+    );
+    const at = new Date('2026-11-26T00:00:00Z');
+    return {
+      experiment: { ...config, status: 'running', startedAt: new Date(at.getTime() - 14 * 86_400_000).toISOString() },
+      metrics,
+      stats: new Map([['latency-p90', new Map(Object.entries(stats))]]),
+      history: new Map([['latency-p90', history.map((d) => new Map(Object.entries(d)))]]),
+      srmThreshold: 0.001,
+      now: at,
+    };
+  }
+  const current = { control: withSketch(2000, 300), focus: withSketch(2000, 302) };
+  const tau2 = (0.02 * p90.baselineMean) ** 2;
+  const msprtOf = (t: ReturnType<typeof testOf>) => {
+    const r = msprt({ estimate: t.absolute.estimate, standardError: t.standardError, mixingVariance: tau2 });
+    if (!r.ok) throw new Error(r.reason);
+    return r;
+  };
+  const quantileTestOf = (c: ArmStats, t: ArmStats) => {
+    const r = fixedTest(p90, c, t, 0.05, false);
+    if (!r.ok) throw new Error(r.reason);
+    return r;
+  };
+
+  it('skips daily looks without histograms: the reading is the current look alone, not "not computable"', () => {
+    const noSketch = { control: dayWithoutSketch, focus: dayWithoutSketch };
+    expect(fixedTest(p90, noSketch.control, noSketch.focus, 0.05, false).ok).toBe(false);
+    const v = cell(analyzeExperiment(quantileInput(current, [noSketch, noSketch])));
+    expect(v.assessment).not.toBe('not_computable');
+    const alone = msprtOf(quantileTestOf(current.control, current.focus));
+    expect(v.msprt!.mixingVariance).toBeCloseTo(tau2, 9);
+    expect(v.pValue).toBe(alone.pValue);
+    expect(v.msprt!.pValueAtLook).toBe(alone.pValueAtLook);
+  });
+
+  it('reads the days it can compute: a day with a histogram still lowers the running minimum', () => {
+    const early = { control: withSketch(2000, 300), focus: withSketch(2000, 330) };
+    const noSketch = { control: dayWithoutSketch, focus: dayWithoutSketch };
+    const v = cell(analyzeExperiment(quantileInput(current, [early, noSketch])));
+    const first = msprtOf(quantileTestOf(early.control, early.focus));
+    expect(first.pValue).toBeLessThan(0.05);
+    expect(v.pValue).toBe(first.pValue);
+    expect(v.significant).toBe(true);
+  });
+
+  it('msprtReading itself ignores not-computable looks (the same reading as without them)', () => {
+    const t = testOf(arm(2000, 42, 30), arm(2000, 43, 30));
+    const settings = { mixingVariance: (0.02 * 42) ** 2, relativeMixingVariance: 0.02 ** 2 };
+    const skipped = msprtReading(t, { ...settings, earlier: [{ ok: false, reason: 'no histogram' }] }, 0.05);
+    expect(skipped).toEqual(msprtReading(t, { ...settings, earlier: [] }, 0.05));
   });
 });

@@ -112,9 +112,14 @@ export function fixedTest(
     return ratioTest(r(c), r(t), alpha);
   }
   if (cuped && (c.sumY !== 0 || t.sumY !== 0)) {
-    const cov = (a: ArmStats) => ({ n: a.n, sum: a.sumX, sumSquares: a.sumX2, covSum: a.sumY, covSumSquares: a.sumY2, crossSum: a.sumXY });
-    // One moment convention per metric kind: 0/1 metrics use p(1 − p) as the proportion test does.
-    const r = cupedTest(cov(c), cov(t), alpha, metric.kind === 'binary' ? 'bernoulli' : 'sample');
+    // One moment convention per metric kind: 0/1 metrics use p(1 − p) as the proportion test does, on
+    // the raw 0/1 sums; the others read the shifted sums, so θ and the variances keep their digits.
+    const binary = metric.kind === 'binary';
+    const cov = (a: ArmStats) => {
+      const v = binary ? { ...a, shiftX: 0, shiftY: 0 } : varianceSums(a);
+      return { n: v.n, sum: v.sumX, sumSquares: v.sumX2, covSum: v.sumY, covSumSquares: v.sumY2, crossSum: v.sumXY, shift: v.shiftX, covShift: v.shiftY };
+    };
+    const r = cupedTest(cov(c), cov(t), alpha, binary ? 'bernoulli' : 'sample');
     if (r.ok) return r;
   }
   if (metric.kind === 'binary') return proportionTest({ n: c.n, successes: c.sumX }, { n: t.n, successes: t.sumX }, alpha, proportions);

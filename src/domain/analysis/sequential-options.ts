@@ -13,8 +13,13 @@ export interface MsprtSettings {
   mixingVariance: number;
   /** τ² on the relative scale (the relative mixing sd squared). */
   relativeMixingVariance: number;
-  /** Fixed-horizon tests at earlier looks (daily snapshots), oldest first; the current look is added by the caller. */
-  earlier: (EffectResult & { ok: true })[];
+  /**
+   * Fixed-horizon tests at earlier looks (daily snapshots), oldest first; the current look is added by
+   * the caller. Looks that are not computable (a quantile metric's days, which keep no histograms; a
+   * day with too few units) are skipped: the running minimum over fewer looks is still valid, only
+   * conservative.
+   */
+  earlier: EffectResult[];
 }
 
 /** The mSPRT's reading of one metric: p is the running minimum, the intervals the running intersections. */
@@ -39,19 +44,20 @@ export function msprtMixing(plan: Pick<AnalysisPlan, 'mde' | 'msprtMixingSd'>, m
   return { mixingVariance: (tau * reference) ** 2, relativeMixingVariance: tau * tau };
 }
 
-/** mSPRT over the earlier looks and the current test. */
+/** mSPRT over the computable earlier looks and the current test. */
 export function msprtReading(test: EffectResult & { ok: true }, m: MsprtSettings, alpha: number): MsprtReading | { ok: false; reason: string } {
   if (!(m.mixingVariance > 0)) {
     return { ok: false, reason: 'mSPRT needs a non-zero mixing variance: set analysisPlan.msprtMixingSd or give the metric a non-zero baseline' };
   }
+  const earlier = m.earlier.filter((t): t is EffectResult & { ok: true } => t.ok);
   const look = (t: EffectResult & { ok: true }): MsprtLook => ({ estimate: t.absolute.estimate, standardError: t.standardError });
-  const abs = msprtSequence([...m.earlier.map(look), look(test)], m.mixingVariance, alpha);
+  const abs = msprtSequence([...earlier.map(look), look(test)], m.mixingVariance, alpha);
   if (!abs.ok) return abs;
   let relative: Interval | null = null;
   if (test.relative && test.relativeStandardError !== null) {
     const rel = (t: EffectResult & { ok: true }): MsprtLook[] =>
       t.relative && t.relativeStandardError !== null ? [{ estimate: t.relative.estimate, standardError: t.relativeStandardError }] : [];
-    const r = msprtSequence([...m.earlier.flatMap(rel), ...rel(test)], m.relativeMixingVariance, alpha);
+    const r = msprtSequence([...earlier.flatMap(rel), ...rel(test)], m.relativeMixingVariance, alpha);
     if (r.ok) relative = { estimate: test.relative.estimate, lower: r.lower, upper: r.upper };
   }
   return {

@@ -1,11 +1,13 @@
 import { studentTCritical } from './distributions.js';
 import { invalidAlpha, symmetricInterval, type CupedEffect, type NotComputable } from './effect-result.js';
-import { meanAndVariance } from './summary.js';
+import { inconsistentCrossSum, inconsistentSummary, meanAndVariance } from './summary.js';
 import { welchFromMoments } from './welch-test.js';
 
 /**
  * One arm's sufficient statistics for CUPED: metric x (sum, sumSquares), its pre-exposure covariate y
- * (covSum, covSumSquares) and Σxy (crossSum), all over the same n units.
+ * (covSum, covSumSquares) and Σxy (crossSum), all over the same n units. With `shift` r and `covShift`
+ * s (as MeanSummary.shift), the sums are of x − r and y − s (crossSum = Σ(x − r)(y − s)): variances,
+ * the covariance and θ are shift-invariant and keep their digits at a large offset; means add r, s back.
  */
 export interface CovariateSummary {
   n: number;
@@ -14,6 +16,8 @@ export interface CovariateSummary {
   covSum: number;
   covSumSquares: number;
   crossSum: number;
+  shift?: number;
+  covShift?: number;
 }
 
 /**
@@ -27,7 +31,8 @@ interface ArmStats {
   n: number;
   meanX: number;
   varX: number;
-  meanY: number;
+  /** Mean of y − covShift (the arms share the shift), so differences of covariate means keep their digits. */
+  shiftedMeanY: number;
   varY: number;
   cov: number;
 }
@@ -43,12 +48,19 @@ export function cupedTest(control: CovariateSummary, treatment: CovariateSummary
   if (![control, treatment].every(isFiniteCovariateSummary)) {
     return { ok: false, reason: 'an arm summary contains a non-finite field; check the metric and covariate values' };
   }
+  const inconsistent = inconsistentArm('control', control) ?? inconsistentArm('treatment', treatment);
+  if (inconsistent !== null) return { ok: false, reason: inconsistent };
+  if (moments === 'bernoulli' && [control, treatment].some((s) => (s.shift ?? 0) !== 0 || (s.covShift ?? 0) !== 0)) {
+    return { ok: false, reason: 'Bernoulli moments take the raw 0/1 sums (no shift); pass the unshifted sums or use sample moments' };
+  }
   if (moments === 'bernoulli' && ![control, treatment].every(isBinarySummary)) {
     return { ok: false, reason: 'Bernoulli moments need 0/1 values (Σx² = Σx for the metric and the covariate); use sample moments' };
   }
   const armStats = moments === 'bernoulli' ? bernoulliStats : sampleStats;
+  // One frame for both arms (the control's shifts), so ȳ − ȳ_pooled is taken on the shifted sums.
+  const treatmentSums = reshift(treatment, control.shift, control.covShift);
   const c = armStats(control);
-  const t = armStats(treatment);
+  const t = armStats(treatmentSums);
   if (c === null || t === null) {
     const arm = c === null ? 'control' : 'treatment';
     return { ok: false, reason: `${arm} has fewer than 2 observations; wait for more data before testing` };
@@ -57,12 +69,12 @@ export function cupedTest(control: CovariateSummary, treatment: CovariateSummary
     return { ok: false, reason: 'both arms have zero variance in the metric (every value identical), so no test is computable' };
   }
 
-  const pooled = armStats(pool(control, treatment));
+  const pooled = armStats(pool(control, treatmentSums));
   const covariateUsable = pooled !== null && pooled.varY > 0;
   const theta = covariateUsable ? pooled.cov / pooled.varY : 0;
-  const meanYPooled = pooled?.meanY ?? 0;
-  const adjC = adjust(c, theta, meanYPooled);
-  const adjT = adjust(t, theta, meanYPooled);
+  const shiftedMeanYPooled = pooled?.shiftedMeanY ?? 0;
+  const adjC = adjust(c, theta, shiftedMeanYPooled);
+  const adjT = adjust(t, theta, shiftedMeanYPooled);
   if (adjC.variance === 0 && adjT.variance === 0) {
     return {
       ok: false,
@@ -91,7 +103,17 @@ export function cupedTest(control: CovariateSummary, treatment: CovariateSummary
 }
 
 function isFiniteCovariateSummary(s: CovariateSummary): boolean {
-  return [s.n, s.sum, s.sumSquares, s.covSum, s.covSumSquares, s.crossSum].every(Number.isFinite);
+  return [s.n, s.sum, s.sumSquares, s.covSum, s.covSumSquares, s.crossSum, s.shift ?? 0, s.covShift ?? 0].every(Number.isFinite);
+}
+
+// Sums no real units give (a negative variance or a covariance beyond Cauchy–Schwarz, past rounding)
+// are named here, before meanAndVariance's null could read as "fewer than 2 observations".
+function inconsistentArm(arm: string, s: CovariateSummary): string | null {
+  const why =
+    inconsistentSummary({ n: s.n, sum: s.sum, sumSquares: s.sumSquares }) ??
+    inconsistentSummary({ n: s.n, sum: s.covSum, sumSquares: s.covSumSquares }) ??
+    inconsistentCrossSum({ n: s.n, sumX: s.sum, sumX2: s.sumSquares, sumY: s.covSum, sumY2: s.covSumSquares, sumXY: s.crossSum });
+  return why === null ? null : `${arm}: ${why}`;
 }
 
 function pool(a: CovariateSummary, b: CovariateSummary): CovariateSummary {
@@ -102,6 +124,26 @@ function pool(a: CovariateSummary, b: CovariateSummary): CovariateSummary {
     covSum: a.covSum + b.covSum,
     covSumSquares: a.covSumSquares + b.covSumSquares,
     crossSum: a.crossSum + b.crossSum,
+    shift: a.shift ?? 0,
+    covShift: a.covShift ?? 0,
+  };
+}
+
+// The same sums about other shifts r, s: Σ(x − r) = Σ(x − r₀) + n(r₀ − r), and so on. Exact (a no-op)
+// when the shifts already agree, as the pipeline's one shift per (experiment, metric) makes them.
+function reshift(b: CovariateSummary, r = 0, s = 0): CovariateSummary {
+  const dx = (b.shift ?? 0) - r;
+  const dy = (b.covShift ?? 0) - s;
+  if (dx === 0 && dy === 0) return b;
+  return {
+    n: b.n,
+    sum: b.sum + b.n * dx,
+    sumSquares: b.sumSquares + 2 * dx * b.sum + b.n * dx * dx,
+    covSum: b.covSum + b.n * dy,
+    covSumSquares: b.covSumSquares + 2 * dy * b.covSum + b.n * dy * dy,
+    crossSum: b.crossSum + dy * b.sum + dx * b.covSum + b.n * dx * dy,
+    shift: r,
+    covShift: s,
   };
 }
 
@@ -117,25 +159,25 @@ function bernoulliStats(s: CovariateSummary): ArmStats | null {
   const varX = p * (1 - p);
   const varY = q * (1 - q);
   const cov = varX === 0 || varY === 0 ? 0 : s.crossSum / s.n - p * q;
-  return { n: s.n, meanX: p, varX, meanY: q, varY, cov };
+  return { n: s.n, meanX: p, varX, shiftedMeanY: q, varY, cov };
 }
 
 function sampleStats(s: CovariateSummary): ArmStats | null {
-  const x = meanAndVariance({ n: s.n, sum: s.sum, sumSquares: s.sumSquares });
-  const y = meanAndVariance({ n: s.n, sum: s.covSum, sumSquares: s.covSumSquares });
+  const x = meanAndVariance({ n: s.n, sum: s.sum, sumSquares: s.sumSquares, shift: s.shift });
+  const y = meanAndVariance({ n: s.n, sum: s.covSum, sumSquares: s.covSumSquares, shift: s.covShift });
   if (x === null || y === null) return null;
   // A zero variance on either side means the covariance is 0 too (Cauchy–Schwarz), not rounding noise.
   const cov = x.variance === 0 || y.variance === 0 ? 0 : (s.crossSum - (s.sum * s.covSum) / s.n) / (s.n - 1);
-  return { n: s.n, meanX: x.mean, varX: x.variance, meanY: y.mean, varY: y.variance, cov };
+  return { n: s.n, meanX: x.mean, varX: x.variance, shiftedMeanY: s.covSum / s.n, varY: y.variance, cov };
 }
 
 // Var(x − θy) = var x − 2θ·cov + θ²·var y (exact for a fixed θ; θ's own estimation error is O(1/n)
 // and ignored, as in Deng et al.). When the covariate fits perfectly what is left is rounding noise of
 // the terms, read as 0, so a perfect fit is reported as such instead of as a huge t.
-function adjust(a: ArmStats, theta: number, meanYPooled: number): { mean: number; variance: number; n: number } {
+function adjust(a: ArmStats, theta: number, shiftedMeanYPooled: number): { mean: number; variance: number; n: number } {
   const raw = a.varX - 2 * theta * a.cov + theta ** 2 * a.varY;
   const variance = raw <= 8 * Number.EPSILON * (a.varX + theta ** 2 * a.varY) ? 0 : raw;
-  return { mean: a.meanX - theta * (a.meanY - meanYPooled), variance, n: a.n };
+  return { mean: a.meanX - theta * (a.shiftedMeanY - shiftedMeanYPooled), variance, n: a.n };
 }
 
 // rel = Δ/|m| with Δ = adjusted difference and m = unadjusted control mean x̄_C (|m|, as gbstats, so a

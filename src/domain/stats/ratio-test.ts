@@ -1,5 +1,5 @@
 import { invalidAlpha, type NotComputable, type RatioEffect } from './effect-result.js';
-import { meanAndVariance } from './summary.js';
+import { inconsistentCrossSum, inconsistentSummary, meanAndVariance } from './summary.js';
 import { welchFromMoments } from './welch-test.js';
 
 /**
@@ -25,6 +25,8 @@ export function ratioTest(control: RatioSummary, treatment: RatioSummary, alpha 
   if (![control, treatment].every(isFiniteRatioSummary)) {
     return { ok: false, reason: 'an arm summary contains a non-finite field; check the numerator and denominator values' };
   }
+  const inconsistent = inconsistentArm('control', control) ?? inconsistentArm('treatment', treatment);
+  if (inconsistent !== null) return { ok: false, reason: inconsistent };
   const c = ratioMoments(control);
   const t = ratioMoments(treatment);
   if (typeof c === 'string' || typeof t === 'string') {
@@ -47,6 +49,16 @@ export function ratioTest(control: RatioSummary, treatment: RatioSummary, alpha 
 
 function isFiniteRatioSummary(s: RatioSummary): boolean {
   return [s.n, s.numSum, s.numSumSquares, s.denSum, s.denSumSquares, s.crossSum].every(Number.isFinite);
+}
+
+// Sums no real units give (a negative variance or a covariance beyond Cauchy–Schwarz, past rounding)
+// are named, before meanAndVariance's null could read as "fewer than 2 units" or a clamp as a zero variance.
+function inconsistentArm(arm: string, s: RatioSummary): string | null {
+  const why =
+    inconsistentSummary({ n: s.n, sum: s.numSum, sumSquares: s.numSumSquares }) ??
+    inconsistentSummary({ n: s.n, sum: s.denSum, sumSquares: s.denSumSquares }) ??
+    inconsistentCrossSum({ n: s.n, sumX: s.numSum, sumX2: s.numSumSquares, sumY: s.denSum, sumY2: s.denSumSquares, sumXY: s.crossSum });
+  return why === null ? null : `${arm}: ${why}; the sums cannot come from real units`;
 }
 
 // Var(R̂) through the linearisation num − R·den: Var(R̂) ≈ Var(mean(num − R·den))/μ_den², i.e.

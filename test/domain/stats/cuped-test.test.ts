@@ -104,6 +104,14 @@ describe('cupedTest reductions and edge cases', () => {
     expect(cupedTest(covariateSummary(control), covariateSummary(treatment), 1).ok).toBe(false);
   });
 
+  it('names inconsistent sums (negative variance, covariance beyond Cauchy–Schwarz) instead of "fewer than 2 observations"', () => {
+    // Control: Σx = 110 over 8 units, (Σx)²/n = 1512.5 > Σx² = 1000; treatment: Σxy = 2000 gives Cxy = 1131 ≫ √(Cxx·Cyy) ≈ 94.
+    const negative = cupedTest({ ...covariateSummary(control), sumSquares: 1000 }, covariateSummary(treatment));
+    expect(negative).toEqual({ ok: false, reason: expect.stringMatching(/^control: Σx² = 1000 is below/) });
+    const cross = cupedTest(covariateSummary(control), { ...covariateSummary(treatment), crossSum: 2000 });
+    expect(cross).toEqual({ ok: false, reason: expect.stringMatching(/^treatment: Σxy = 2000 is inconsistent/) });
+  });
+
   it('gives no relative effect (with a reason) when the unadjusted control mean is 0', () => {
     const r = expectOk(cupedTest(covariateSummary({ x: [-1, 1, -2, 2], y: [0, 1, 0, 2] }), covariateSummary({ x: [1, 2, 3, 4], y: [1, 0, 2, 1] })));
     expect(r.relative).toBeNull();

@@ -99,6 +99,18 @@ describe('ratioTest edge cases', () => {
     expect(ratioTest(ratioSummary(control), ratioSummary(treatment), -0.1).ok).toBe(false);
   });
 
+  it('names inconsistent sums (a variance or a covariance no real units give) instead of "fewer than 2 units"', () => {
+    // Control's numerator: Σnum = 16 over 8 units, so (Σnum)²/n = 32; Σnum² = 5 is far below it (a
+    // negative variance). Treatment's cross sum: |Cxy| = |200 − 13·47/9| ≈ 132 ≫ √(Cxx·Cyy) ≈ 15.
+    const negative = ratioTest({ ...ratioSummary(control), numSumSquares: 5 }, ratioSummary(treatment));
+    expect(negative).toEqual({ ok: false, reason: expect.stringMatching(/^control: Σx² = 5 is below \(Σx\)²\/n = 32 by more than rounding/) });
+    expect(negative.ok || negative.reason).not.toMatch(/fewer than 2/);
+    const cross = ratioTest(ratioSummary(control), { ...ratioSummary(treatment), crossSum: 200 });
+    expect(cross).toEqual({ ok: false, reason: expect.stringMatching(/^treatment: Σxy = 200 is inconsistent/) });
+    // A legitimate arm is unaffected: the exact published values above still come out.
+    expect(ratioTest(ratioSummary(control), ratioSummary(treatment)).ok).toBe(true);
+  });
+
   it('gives no relative effect (with a reason) when the control ratio is 0', () => {
     const r = expectOk(ratioTest(ratioSummary({ num: [0, 0, 0], den: [1, 2, 3] }), ratioSummary(treatment)));
     expect(r.relative).toBeNull();
