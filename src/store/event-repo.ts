@@ -1,6 +1,6 @@
 import { prepared, type Db } from './db.js';
 import { MetricPipeline } from './metric-pipeline.js';
-import type { ArmStats } from '../domain/analysis/compare-arms.js';
+import type { ArmStats, RatioPreSums } from '../domain/analysis/compare-arms.js';
 import type { SketchBins } from '../domain/quantile-sketch.js';
 
 export interface ExposureRow {
@@ -23,7 +23,23 @@ export type ArmAggregate = ArmStats & { variant: string };
 
 const AGG_COLUMNS = `variant, n, sum_x AS sumX, sum_x2 AS sumX2, sum_y AS sumY, sum_y2 AS sumY2, sum_xy AS sumXY,
   shift_x AS shiftX, shift_y AS shiftY, sum_dx + sum_dx_lo AS sumDX, sum_dx2 + sum_dx2_lo AS sumDX2, sum_dy + sum_dy_lo AS sumDY,
-  sum_dy2 + sum_dy2_lo AS sumDY2, sum_dxdy + sum_dxdy_lo AS sumDXDY`;
+  sum_dy2 + sum_dy2_lo AS sumDY2, sum_dxdy + sum_dxdy_lo AS sumDXDY,
+  sum_px AS preNumSum, sum_px2 AS preNumSumSquares, sum_py AS preDenSum, sum_py2 AS preDenSumSquares, sum_x_px AS numPreNumSum,
+  sum_x_py AS numPreDenSum, sum_y_px AS denPreNumSum, sum_y_py AS denPreDenSum, sum_px_py AS preNumPreDenSum`;
+
+type AggregateRow = Omit<ArmAggregate, 'ratioPre'> & RatioPreSums;
+
+/**
+ * A stored row as ArmStats: the pre-exposure ratio sums become `ratioPre` when the arm has any pre
+ * data (only ratio metrics write them; all 0 — another kind, no unit with pre-exposure events, or a row
+ * from before migration 10 — means none, and the analysis uses the plain ratio test).
+ */
+function armOf<R extends AggregateRow>(row: R): Omit<R, keyof RatioPreSums> & Pick<ArmStats, 'ratioPre'> {
+  const { preNumSum, preNumSumSquares, preDenSum, preDenSumSquares, numPreNumSum, numPreDenSum, denPreNumSum, denPreDenSum, preNumPreDenSum, ...arm } = row;
+  if (preNumSumSquares === 0 && preDenSumSquares === 0) return arm;
+  const ratioPre = { preNumSum, preNumSumSquares, preDenSum, preDenSumSquares, numPreNumSum, numPreDenSum, denPreNumSum, denPreDenSum, preNumPreDenSum };
+  return { ...arm, ratioPre };
+}
 
 /** Exposures and metric events. An event id is stored once; a second sighting is a no-op. */
 export class EventRepo {
@@ -80,10 +96,11 @@ export class EventRepo {
 
   /** Current per-arm aggregates of one metric: constant cost whatever the number of events. */
   aggregates(experimentId: string, metricId: string): ArmAggregate[] {
-    return prepared(this.db, `SELECT ${AGG_COLUMNS} FROM metric_aggregates WHERE experiment_id = ? AND metric_id = ?`).all(
+    const rows = prepared(this.db, `SELECT ${AGG_COLUMNS} FROM metric_aggregates WHERE experiment_id = ? AND metric_id = ?`).all(
       experimentId,
       metricId,
-    ) as ArmAggregate[];
+    ) as AggregateRow[];
+    return rows.map(armOf);
   }
 
   /** Quantile metrics: each arm's histogram of unit values (constant cost: one row per non-empty bin). */
@@ -93,10 +110,11 @@ export class EventRepo {
 
   /** The per-arm aggregates at the end of each day, oldest first: the sequential look history. */
   dailyAggregates(experimentId: string, metricId: string): (ArmAggregate & { day: string })[] {
-    return prepared(this.db, `SELECT day, ${AGG_COLUMNS} FROM metric_daily WHERE experiment_id = ? AND metric_id = ? ORDER BY day, variant`).all(
+    const rows = prepared(this.db, `SELECT day, ${AGG_COLUMNS} FROM metric_daily WHERE experiment_id = ? AND metric_id = ? ORDER BY day, variant`).all(
       experimentId,
       metricId,
-    ) as (ArmAggregate & { day: string })[];
+    ) as (AggregateRow & { day: string })[];
+    return rows.map(armOf);
   }
 
   /** Exposed units per variant. Every exposed unit has a state for every analysed metric, so n of the aggregates is the count. */

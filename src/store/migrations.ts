@@ -264,4 +264,34 @@ export const MIGRATIONS: { version: number; name: string; sql: string }[] = [
       UPDATE metric_daily SET sum_dx = sum_x, sum_dx2 = sum_x2, sum_dy = sum_y, sum_dy2 = sum_y2, sum_dxdy = sum_xy;
     `,
   },
+  {
+    version: 10,
+    name: 'pre-exposure sums of ratio metrics, for CUPED on ratios (issue 10)',
+    sql: `
+      -- Ratio metrics: the unit's pre-exposure numerator (px) and denominator (py) totals beside x, y (post-exposure).
+      -- 0 for every other kind. Rows from before hold 0: no pre data yet (a rebuild fills them from the raw events).
+      ALTER TABLE unit_metric_state ADD COLUMN px REAL NOT NULL DEFAULT 0;
+      ALTER TABLE unit_metric_state ADD COLUMN py REAL NOT NULL DEFAULT 0;
+      -- Per arm, ratio metrics only (RatioPreSums): Σpx, Σpx², Σpy, Σpy², Σx·px, Σx·py, Σy·px, Σy·py, Σpx·py.
+      -- All 0 reads as "no pre-exposure data": the analysis then uses the plain ratio test.
+      ALTER TABLE metric_aggregates ADD COLUMN sum_px REAL NOT NULL DEFAULT 0;
+      ALTER TABLE metric_aggregates ADD COLUMN sum_px2 REAL NOT NULL DEFAULT 0;
+      ALTER TABLE metric_aggregates ADD COLUMN sum_py REAL NOT NULL DEFAULT 0;
+      ALTER TABLE metric_aggregates ADD COLUMN sum_py2 REAL NOT NULL DEFAULT 0;
+      ALTER TABLE metric_aggregates ADD COLUMN sum_x_px REAL NOT NULL DEFAULT 0;
+      ALTER TABLE metric_aggregates ADD COLUMN sum_x_py REAL NOT NULL DEFAULT 0;
+      ALTER TABLE metric_aggregates ADD COLUMN sum_y_px REAL NOT NULL DEFAULT 0;
+      ALTER TABLE metric_aggregates ADD COLUMN sum_y_py REAL NOT NULL DEFAULT 0;
+      ALTER TABLE metric_aggregates ADD COLUMN sum_px_py REAL NOT NULL DEFAULT 0;
+      ALTER TABLE metric_daily ADD COLUMN sum_px REAL NOT NULL DEFAULT 0;
+      ALTER TABLE metric_daily ADD COLUMN sum_px2 REAL NOT NULL DEFAULT 0;
+      ALTER TABLE metric_daily ADD COLUMN sum_py REAL NOT NULL DEFAULT 0;
+      ALTER TABLE metric_daily ADD COLUMN sum_py2 REAL NOT NULL DEFAULT 0;
+      ALTER TABLE metric_daily ADD COLUMN sum_x_px REAL NOT NULL DEFAULT 0;
+      ALTER TABLE metric_daily ADD COLUMN sum_x_py REAL NOT NULL DEFAULT 0;
+      ALTER TABLE metric_daily ADD COLUMN sum_y_px REAL NOT NULL DEFAULT 0;
+      ALTER TABLE metric_daily ADD COLUMN sum_y_py REAL NOT NULL DEFAULT 0;
+      ALTER TABLE metric_daily ADD COLUMN sum_px_py REAL NOT NULL DEFAULT 0;
+    `,
+  },
 ];

@@ -2,13 +2,15 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { createContainer, type Container } from '../../src/container.js';
 import { APPROVED, demoConfig } from '../helpers/app.js';
-import { varianceSums } from '../../src/domain/analysis/compare-arms.js';
+import { varianceSums, type RatioPreSums } from '../../src/domain/analysis/compare-arms.js';
 import { meanAndVariance, summarize } from '../../src/domain/stats/index.js';
 
 // The oracle: the definitions in the issue, computed directly from the accepted raw events.
 // A unit's value is its total since first exposure (binary: 1 if that total is > 0); the CUPED
 // covariate is its total before first exposure; a ratio carries post-exposure numerator and
-// denominator totals. The pipeline must match this whatever the order, batching and duplicates.
+// denominator totals, and as covariates their pre-exposure totals (the RatioPreSums of an arm, absent
+// when no unit of the arm has a pre-exposure numerator or denominator). The pipeline must match this
+// whatever the order, batching and duplicates.
 
 const UNITS = ['u0', 'u1', 'u2', 'u3', 'u4', 'u5'];
 const METRICS = ['stream-rate', 'minutes-played', 'crash-rate', 'skips', 'streams-per-user'];
@@ -53,11 +55,36 @@ function oracle(events: Ev[]) {
     return out;
   };
   const ind = (v: number) => (v > 0 ? 1 : 0);
+  const ratio = arms('skips-per-stream', (u) => [total(u, 'skips', true), total(u, 'streams-per-user', true)]);
+  const ratioPre: Record<string, Record<string, number> | undefined> = {};
+  for (const unit of exposedAt.keys()) {
+    const [m, d, mp, dp] = [
+      total(unit, 'skips', true),
+      total(unit, 'streams-per-user', true),
+      total(unit, 'skips', false),
+      total(unit, 'streams-per-user', false),
+    ];
+    const terms = {
+      preNumSum: mp,
+      preNumSumSquares: mp * mp,
+      preDenSum: dp,
+      preDenSumSquares: dp * dp,
+      numPreNumSum: m * mp,
+      numPreDenSum: m * dp,
+      denPreNumSum: d * mp,
+      denPreDenSum: d * dp,
+      preNumPreDenSum: mp * dp,
+    };
+    const a = (ratioPre[variantOf(unit)] ??= Object.fromEntries(Object.keys(terms).map((k) => [k, 0])));
+    for (const [k, v] of Object.entries(terms)) a[k] += v;
+  }
+  for (const [variant, pre] of Object.entries(ratioPre)) if (pre!.preNumSumSquares === 0 && pre!.preDenSumSquares === 0) ratioPre[variant] = undefined;
   return {
     'stream-rate': arms('stream-rate', (u) => [ind(total(u, 'stream-rate', true)), ind(total(u, 'stream-rate', false))]),
     'minutes-played': arms('minutes-played', (u) => [total(u, 'minutes-played', true), total(u, 'minutes-played', false)]),
     'crash-rate': arms('crash-rate', (u) => [ind(total(u, 'crash-rate', true)), ind(total(u, 'crash-rate', false))]),
-    'skips-per-stream': arms('skips-per-stream', (u) => [total(u, 'skips', true), total(u, 'streams-per-user', true)]),
+    'skips-per-stream': ratio,
+    ratioPre,
   };
 }
 
@@ -107,7 +134,7 @@ describe('metric pipeline: sufficient statistics kept exact at ingest', () => {
             expect(r.rejected).toEqual([]);
             i += size;
           }
-          const expected = oracle(sent);
+          const { ratioPre, ...expected } = oracle(sent);
           for (const [metricId, arms] of Object.entries(expected)) {
             const got = stored(exp.id, metricId);
             expect(Object.keys(got).sort()).toEqual(Object.keys(arms).sort());
@@ -115,6 +142,14 @@ describe('metric pipeline: sufficient statistics kept exact at ingest', () => {
               for (const k of Object.keys(a) as (keyof typeof a)[]) expect(got[variant][k]).toBeCloseTo(a[k], 9);
             }
           }
+          const ratioArms = stored(exp.id, 'skips-per-stream');
+          for (const [variant, pre] of Object.entries(ratioPre)) {
+            if (pre === undefined) expect(ratioArms[variant].ratioPre).toBeUndefined();
+            else for (const [k, v] of Object.entries(pre)) expect(ratioArms[variant].ratioPre?.[k as keyof RatioPreSums]).toBeCloseTo(v, 9);
+          }
+          // Every run lands within one day, so the day's snapshot is the aggregates, ratio pre sums included.
+          const daily = app.deps.events.dailyAggregates(exp.id, 'skips-per-stream').map(({ day: _day, variant, ...rest }) => [variant, rest]);
+          expect(Object.fromEntries(daily)).toEqual(ratioArms);
           // A rebuild from the raw tables gives the same aggregates as the incremental path.
           const before = Object.fromEntries(Object.keys(expected).map((m) => [m, stored(exp.id, m)]));
           app.deps.events.pipeline.rebuild(exp.id, new Date().toISOString());
