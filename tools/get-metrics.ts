@@ -120,7 +120,16 @@ export const getMetrics = defineTool({
             blind: z.boolean().describe('Units exposed but no data for this metric in this arm yet'),
             assessment: z.enum(['better', 'worse', 'no_detectable_change', 'not_computable', 'control']),
             varianceReduction: z.number().nullable().describe('CUPED: share of variance removed by the pre-exposure covariate'),
-            nonInferiority: z.object({ nonInferior: z.boolean(), bound: z.number(), threshold: z.number() }).nullable(),
+            nonInferiority: z
+              .object({
+                nonInferior: z.boolean(),
+                bound: z.number(),
+                threshold: z.number(),
+                boundMethod: z
+                  .enum(['one-sided test', 'one-sided confidence sequence', 'two-sided confidence sequence', 'mSPRT interval', 'repeated confidence interval'])
+                  .describe('The bad-side bound at α: always-valid plans use the one-sided confidence sequence (the harm check stays two-sided)'),
+              })
+              .nullable(),
             bayesian: BayesianSchema.nullable().describe('analysisPlan.bayesian: posterior of the effect with analysisPlan.prior'),
             msprt: z
               .object({ mixingVariance: z.number(), logEValue: z.number(), pValueAtLook: z.number() })

@@ -2,7 +2,13 @@ import { bucketsForPercent } from './assignment.js';
 import type { SurfacePolicy } from './policy.js';
 import type { ExperimentConfig, Metric, Surface } from './schemas.js';
 import { normalQuantile } from './stats/distributions.js';
-import { alwaysValidCritical, groupSequentialFinalBoundary, groupSequentialInflation, totalSampleSizeForCritical } from './stats/method-sizing.js';
+import {
+  alwaysValidCritical,
+  groupSequentialFinalBoundary,
+  groupSequentialInflation,
+  oneSidedAlwaysValidCritical,
+  totalSampleSizeForCritical,
+} from './stats/method-sizing.js';
 
 /**
  * How many units an experiment needs and how long its ramp takes to get them: the one sizing that
@@ -168,7 +174,7 @@ export function metricNeeds(
     const delta = absoluteMargin(g, m.baselineMean);
     const critical =
       method === 'always-valid'
-        ? alwaysValidCritical(plan.alpha)
+        ? oneSidedAlwaysValidCritical(plan.alpha)
         : method === 'group-sequential'
           ? groupSequentialFinalBoundary(plan.looks!, plan.alpha)
           : normalQuantile(1 - plan.alpha);

@@ -172,9 +172,9 @@ describe('mechanical fixes are JSON Patches that resolve their findings', () => 
     ['MDE_OUT_OF_RANGE', change((c) => (c.analysisPlan.mde = 0.9))],
     // 10% of 40 000/day without a ramp: 51 102 units need 13 days, so the patch plans 14.
     ['UNDERPOWERED', change((c) => ((c.rampPlan = { stages: [] }), (c.analysisPlan.durationDays = 7)))],
-    // latency-ms at a 0.5% relative margin needs 93 173 per arm under the always-valid default (python3:
-    // 2·6400·(3.03521 + z_{0.9})²/1.6², power 1 − 0.2/2 with one non-inferiority guardrail): 186 346 units,
-    // 1 + 1 + 8.6 days through the ramp 10→25→50% of 40 000/day, beyond 7 days; the patch plans 14.
+    // latency-ms at a 0.5% relative margin needs 82 445 per arm under the always-valid default (python3:
+    // 2·6400·(2.7790942 + z_{0.9})²/1.6², the one-sided sequence's c₁, power 1 − 0.2/2 with one non-inferiority
+    // guardrail): 164 890 units, 1 + 1 + 7.5 days through the ramp 10→25→50% of 40 000/day, beyond 7 days; the patch plans 14.
     [
       'GUARDRAIL_UNDERPOWERED',
       change((c) => {
@@ -280,9 +280,10 @@ describe('guardrails are planned, not hoped for', () => {
 
   it('GUARDRAIL_UNDERPOWERED: crash-rate shown non-inferior at 2% needs millions of units; the fix is the test the policy allows', () => {
     const [f] = only(gp([{ metricId: 'crash-rate', margin: 0.02 }]), 'GUARDRAIL_UNDERPOWERED');
-    // python3: 2·0.004·0.996·(3.03521 + z_{0.9})²/(0.02·0.004)² = 23 199 856 per arm, 46 399 712 in total.
-    expect(f.message).toContain('23199856 per arm');
-    expect(f.message).toContain('46399712 units');
+    // python3, one-sided sequence (issue 10): 2·0.004·0.996·(c₁ + z_{0.9})²/(0.02·0.004)², c₁ = 2.7790942 (ρ tuned at 2α)
+    // = 20 528 612 per arm, 41 057 224 in total (23 199 856 with the two-sided c = 3.03521).
+    expect(f.message).toContain('20528612 per arm');
+    expect(f.message).toContain('41057224 units');
     expect(f.patch).toEqual([{ op: 'replace', path: '/guardrails/0/test', value: 'no_deterioration' }]);
     const strict = policy({ requiredGuardrails: [{ metricId: 'crash-rate', maxMargin: 0.02, marginType: 'relative', test: 'non_inferiority' }] });
     const [g] = only(gp([{ metricId: 'crash-rate', margin: 0.02 }]), 'GUARDRAIL_UNDERPOWERED', { policy: strict });
@@ -294,16 +295,17 @@ describe('guardrails are planned, not hoped for', () => {
     const tight = policy({ maxDurationDays: 7 });
     const [f] = only(gp([{ metricId: 'latency-ms', margin: 0.005 }]), 'GUARDRAIL_UNDERPOWERED', { policy: tight });
     // 7 days through the ramp give 4000 + 10 000 + 5·20 000 = 114 000 units, 57 000 per arm; δ scales with
-    // 1/√n: 0.005·√(93 173/57 000) = 0.00639, rounded up to 2 significant digits.
-    expect(f.patch).toEqual([{ op: 'replace', path: '/guardrails/0/margin', value: 0.0064 }]);
-    const fixed = gp([{ metricId: 'latency-ms', margin: 0.0064 }]);
+    // 1/√n: 0.005·√(82 445/57 000) = 0.00601, rounded up to 2 significant digits (82 445 per arm: 2·6400·(c₁ + z_0.9)²/1.6²,
+    // c₁ = 2.7790942, python3).
+    expect(f.patch).toEqual([{ op: 'replace', path: '/guardrails/0/margin', value: 0.0061 }]);
+    const fixed = gp([{ metricId: 'latency-ms', margin: 0.0061 }]);
     expect(only(fixed, 'GUARDRAIL_UNDERPOWERED', { policy: tight })).toEqual([]);
   });
 
   it('an absolute margin is sized in the metric unit', () => {
     // 1.6 ms absolute on latency-ms is the same 0.5% of 320 ms: the same need.
     const [f] = only(gp([{ metricId: 'latency-ms', margin: 1.6, marginType: 'absolute' }]), 'GUARDRAIL_UNDERPOWERED');
-    expect(f.message).toContain('93173 per arm');
+    expect(f.message).toContain('82445 per arm');
   });
 
   it('GUARDRAIL_MARGIN_ABOVE_POLICY converts margin types with the baseline and refuses a weaker test', () => {

@@ -3,7 +3,13 @@ import { DEFAULT_SURFACE_POLICY } from '../../src/domain/policy.js';
 import { ExperimentConfigSchema, type ExperimentConfigInput } from '../../src/domain/schemas.js';
 import { guardrailPowerOf, requiredWholeDays, sizeExperiment } from '../../src/domain/sizing.js';
 import { normalCdf } from '../../src/domain/stats/distributions.js';
-import { alwaysValidCritical, groupSequentialFinalBoundary, groupSequentialInflation } from '../../src/domain/stats/method-sizing.js';
+import {
+  alwaysValidCritical,
+  groupSequentialFinalBoundary,
+  groupSequentialInflation,
+  oneSidedAlwaysValidCritical,
+} from '../../src/domain/stats/method-sizing.js';
+import { oneSidedConfidenceSequence } from '../../src/domain/stats/sequential.js';
 import { DEMO_METRICS, DEMO_SURFACES } from '../../src/store/demo-seed.js';
 
 const home = DEMO_SURFACES.find((s) => s.id === 'home')!;
@@ -67,7 +73,20 @@ describe('sizeExperiment', () => {
     const s = size();
     // python3: ceil((0.32·0.68 + 0.336·0.664)·(3.0352089903762534 + z_0.8)²/0.016²), raw 25873.82
     expect(need(s, 'stream-rate').requiredPerArm).toBe(25_874);
-    expect(need(s, 'latency-ms').requiredPerArm).toBe(5_824); // python3: ceil(2·6400·(3.035209 + z_0.9)²/6.4²)
+    // Non-inferiority is one-sided (issue 10): the one-sided sequence's c₁ (below). python3:
+    // ceil(2·6400·(2.7790942353135217 + z_0.9)²/6.4²), raw 5152.76 (with the two-sided c it was 5824).
+    expect(need(s, 'latency-ms').requiredPerArm).toBe(5_153);
+  });
+
+  it("always-valid non-inferiority: the one-sided sequence's half-width c₁·SE at the tuned n", () => {
+    // ρ tuned at 2α: x = −2 ln(2α) + ln(1 − 2 ln(2α)) = 6.328860, c₁ = sqrt(2(x+1)/x·ln(1 + sqrt(x+1)/(2α)))
+    // = 2.779094 at α = 0.05 (python3 math), against c(0.05) = 3.035209.
+    expect(oneSidedAlwaysValidCritical(0.05)).toBeCloseTo(2.7790942, 6);
+    // The same number as the sequence itself reads at n = tuningN, whatever tuningN is.
+    for (const n of [1_000, 51_748, 2e6]) {
+      const r = oneSidedConfidenceSequence({ estimate: 0, standardError: 1, n, tuningN: n, alpha: 0.05, side: 'greater' });
+      expect(r.ok && r.halfWidth).toBeCloseTo(oneSidedAlwaysValidCritical(0.05), 10);
+    }
   });
 
   it("group-sequential: the fixed sample times O'Brien–Fleming's max-sample inflation", () => {

@@ -28,7 +28,8 @@ describe('plan_power (issue 9): every need, sized for the method in force, throu
     })) as ToolCallResult;
     expect(r.isError, textOf(r)).toBeFalsy();
     // python3: always-valid c(0.05) = 3.035209; stream-rate (0.32·0.68 + 0.336·0.664)·(c + z_0.8)²/0.016² = 25 874 (p₁ = 1.05·p₀);
-    // latency-ms 2·6400·(c + z_0.9)²/6.4² = 5824 (power 1 − 0.2/2, one non-inferiority guardrail).
+    // latency-ms, one-sided (issue 10): c₁(0.05) = 2.779094 (ρ tuned at 2α), 2·6400·(c₁ + z_0.9)²/6.4² = 5152.76 → 5153
+    // (power 1 − 0.2/2, one non-inferiority guardrail; with the two-sided c it was 5824).
     expect(r.structuredContent).toMatchObject({
       method: 'always-valid',
       requiredPerArm: 25_874,
@@ -37,7 +38,7 @@ describe('plan_power (issue 9): every need, sized for the method in force, throu
       needs: [
         { metricId: 'stream-rate', test: 'superiority', requiredPerArm: 25_874 },
         { metricId: 'crash-rate', test: 'no_deterioration', requiredPerArm: null },
-        { metricId: 'latency-ms', test: 'non_inferiority', requiredPerArm: 5824 },
+        { metricId: 'latency-ms', test: 'non_inferiority', requiredPerArm: 5153 },
       ],
       // 10% of 40 000/day for 24 h, 25% for 24 h, then 50% for (51 748 − 14 000)/20 000 days.
       stages: [
@@ -47,7 +48,7 @@ describe('plan_power (issue 9): every need, sized for the method in force, throu
       ],
       expectedDays: 4,
     });
-    expect(textOf(r)).toContain('latency-ms non_inferiority: 5,824');
+    expect(textOf(r)).toContain('latency-ms non_inferiority: 5,153');
   });
 
   it('both ways (issue 10): power and mde at given units, at given days, and an explicit not-reachable result', async () => {

@@ -2,6 +2,7 @@ import {
   decide,
   DECISION_RULE,
   nonInferiorityTest,
+  oneSidedConfidenceSequence,
   srmTest,
   type BlindMetric,
   type DecisionRecord,
@@ -33,7 +34,8 @@ export interface VariantResult {
   blind: boolean;
   assessment: 'better' | 'worse' | 'no_detectable_change' | 'not_computable' | 'control';
   varianceReduction: number | null;
-  nonInferiority: { nonInferior: boolean; bound: number; threshold: number } | null;
+  /** Non-inferiority guardrails: the bad-side bound against the margin, and which bound it is (NiBoundMethod). */
+  nonInferiority: { nonInferior: boolean; bound: number; threshold: number; boundMethod: NiBoundMethod } | null;
   /** analysisPlan.bayesian: the posterior on the absolute scale, or { ok: false, reason } ('no data' when an arm has none). */
   bayesian: BayesianView | null;
   /** mSPRT plans: τ², this look's log e-value and p (pValue is the running minimum over the daily looks). */
@@ -180,7 +182,10 @@ export function analyzeExperiment(input: AnalysisInput): Analysis {
         };
       if (role === 'success') levelReaders.set(readerKey(id, v.key), (level) => intervalAtLevel(cmp, settings, level));
       const good = (m.direction === 'increase') === cmp.absolute.estimate > 0;
-      const ni = guardrail && guardrail.test !== 'no_deterioration' ? nonInferior(cmp, m, guardrail, plan.alpha, method) : null;
+      const ni =
+        guardrail && guardrail.test !== 'no_deterioration'
+          ? nonInferior(cmp, m, guardrail, plan.alpha, method, { n: observedTotal, tuningN: tuningTotal, sequentialMethod })
+          : null;
       const bayes = plan.bayesian ? bayesianView(plan, m.direction, cmp.test, { control: c.n, treatment: s.n }) : null;
       return {
         ...base,
@@ -303,21 +308,55 @@ function srmOf(exposures: { weight: number; units: number }[], threshold: number
   };
 }
 
+/** Which bound judged a non-inferiority guardrail: all valid at α on the bad side, the two-sided ones conservatively (α/2). */
+export type NiBoundMethod =
+  | 'one-sided test'
+  | 'one-sided confidence sequence'
+  | 'two-sided confidence sequence'
+  | 'mSPRT interval'
+  | 'repeated confidence interval';
+
 function nonInferior(
   cmp: { test: { controlMean: number; absolute: Interval; standardError: number }; absolute: Interval },
   m: Metric,
   g: GuardrailEntry,
   alpha: number,
   method: Method,
-) {
+  sequence: { n: number; tuningN: number; sequentialMethod: SequentialMethod },
+): NonNullable<VariantResult['nonInferiority']> {
   // A relative margin needs a non-zero reference: with no events yet in control (rare metrics such as
   // crash rate), fall back to the catalog baseline rather than a threshold of 0 nothing can meet.
   const reference = cmp.test.controlMean !== 0 ? Math.abs(cmp.test.controlMean) : Math.abs(m.baselineMean);
   const threshold = absoluteMargin({ margin: g.margin, marginType: g.marginType ?? 'relative' }, reference);
+  const judge = (bound: number, boundMethod: NiBoundMethod) => ({
+    nonInferior: m.direction === 'increase' ? bound >= -threshold : bound <= threshold,
+    bound,
+    threshold,
+    boundMethod,
+  });
+  if (method === 'always-valid' && sequence.sequentialMethod === 'confidence_sequence') {
+    // Non-inferiority is one-sided at α: the one-sided sequence's bound on the bad side, tuned at the same
+    // n as the two-sided one (which spends α/2 per side and stays the circuit breaker's harm test).
+    const one = oneSidedConfidenceSequence({
+      estimate: cmp.test.absolute.estimate,
+      standardError: cmp.test.standardError,
+      n: sequence.n,
+      tuningN: Math.max(sequence.tuningN, 2),
+      alpha,
+      side: m.direction === 'increase' ? 'greater' : 'lesser',
+    });
+    if (one.ok) return judge(one.bound, 'one-sided confidence sequence');
+  }
   if (method !== 'fixed-horizon') {
-    // Read off the (always-valid or repeated) interval: the bad-side bound must stay within the margin.
+    // Read off the interval in force (two-sided sequence, mSPRT or repeated interval): valid, conservative.
     const bound = m.direction === 'increase' ? cmp.absolute.lower : cmp.absolute.upper;
-    return { nonInferior: m.direction === 'increase' ? bound >= -threshold : bound <= threshold, bound, threshold };
+    const boundMethod =
+      method === 'group-sequential'
+        ? 'repeated confidence interval'
+        : sequence.sequentialMethod === 'msprt'
+          ? 'mSPRT interval'
+          : 'two-sided confidence sequence';
+    return judge(bound, boundMethod);
   }
   // nonInferiorityTest takes the margin relative to the reference: an absolute one is restated so.
   const r = nonInferiorityTest({
@@ -328,7 +367,10 @@ function nonInferior(
     direction: m.direction,
     alpha,
   });
-  return r.ok ? { nonInferior: r.nonInferior, bound: r.bound, threshold: r.threshold } : { nonInferior: false, bound: NaN, threshold };
+  const boundMethod = 'one-sided test';
+  return r.ok
+    ? { nonInferior: r.nonInferior, bound: r.bound, threshold: r.threshold, boundMethod }
+    : { nonInferior: false, bound: NaN, threshold, boundMethod };
 }
 
 function decideFor(

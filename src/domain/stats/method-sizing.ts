@@ -6,7 +6,8 @@ import { boundaryCrossingProbabilities, groupSequentialBoundaries } from './grou
 // critical multiple of the standard error the method's decision needs at the planned sample:
 //   fixed horizon, two-sided     k = z_{1−α/2}                  (superiority)
 //   fixed horizon, one-sided     k = z_{1−α}                    (non-inferiority; Chow, Shao & Wang §3.2)
-//   always-valid                 k = c(α) below                  (both: the bound of the (1−α) sequence)
+//   always-valid, two-sided      k = c(α) below                  (superiority: the (1−α) sequence excludes 0)
+//   always-valid, one-sided      k = c₁(α) below                 (non-inferiority: the one-sided sequence's bound)
 //   group-sequential             n_fixed × R(K, α, power)        (superiority), k = b_K (non-inferiority)
 
 /**
@@ -19,6 +20,17 @@ export function alwaysValidCritical(alphaLevel: number, alphaTune: number = alph
   const twoLog = -2 * Math.log(alphaTune);
   const x = twoLog + Math.log(twoLog + 1);
   return Math.sqrt(((2 * (x + 1)) / x) * (0.5 * Math.log1p(x) - Math.log(alphaLevel)));
+}
+
+/**
+ * Half-width of the one-sided sequence (oneSidedConfidenceSequence) in standard errors at the n it is
+ * tuned for: ρ is tuned at 2α, so there x = nρ² = −2 ln(2α) + ln(−2 ln(2α) + 1) and
+ * c₁ = sqrt(2(x + 1)/x · ln(1 + sqrt(x + 1)/(2α))). 2.779 at α = 0.05, against c(0.05) = 3.035.
+ */
+export function oneSidedAlwaysValidCritical(alpha: number): number {
+  const twoLog = -2 * Math.log(2 * alpha);
+  const x = twoLog + Math.log(twoLog + 1);
+  return Math.sqrt(((2 * (x + 1)) / x) * Math.log1p(Math.sqrt(x + 1) / (2 * alpha)));
 }
 
 /** Per-arm units for a two-arm comparison whose decision needs estimate beyond critical·SE: 2σ²(k + z_power)²/δ², at least 2. */
