@@ -1,7 +1,7 @@
 import type { Metric } from '../../domain/schemas.js';
 import { absoluteMargin, guardrailPowerOf, type SizingConfig, type SizingMethod } from '../../domain/sizing.js';
 import { normalQuantile } from '../../domain/stats/distributions.js';
-import { alwaysValidCritical, groupSequentialFinalBoundary } from '../../domain/stats/method-sizing.js';
+import { alwaysValidCritical, groupSequentialFinalBoundary, oneSidedAlwaysValidCritical } from '../../domain/stats/method-sizing.js';
 import { groupSequentialMdeAtSample, groupSequentialPowerAtSample, mdeAtSample, powerAtSample, type SampleDesign } from '../../domain/stats/power-at-sample.js';
 
 /** One need read at a fixed sample: its power at the MDE (or margin) and the smallest relative effect (or margin) it detects at its power. */
@@ -75,7 +75,7 @@ export function needsAtSample(c: SizingConfig, metrics: Map<string, Metric>, met
   const gPower = guardrailPowerOf(plan.power, Math.max(1, G), S);
   const critical =
     method === 'always-valid'
-      ? alwaysValidCritical(plan.alpha)
+      ? oneSidedAlwaysValidCritical(plan.alpha) // guardrails are judged on the one-sided sequence (as the sizing)
       : method === 'group-sequential'
         ? groupSequentialFinalBoundary(plan.looks!, plan.alpha)
         : normalQuantile(1 - plan.alpha);
