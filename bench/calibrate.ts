@@ -1,6 +1,7 @@
 // Calibration by simulation of sealab's sequential methods (not a test; prints its figures).
 //
 //   npx tsx bench/calibrate.ts [--sims 10000] [--days 28] [--peeks-per-day 1] [--seed 20240601] [--alpha 0.05]
+//                              [--only normal,conversion,quantile,proportions]
 //
 // For each metric (a normal metric and a conversion metric) it plans an experiment with
 // requiredSampleSizePerArm (power 0.8 at the MDE), spreads the planned units evenly over the days,
@@ -12,14 +13,25 @@
 // confidence sequence peeked daily, O'Brien–Fleming group-sequential at 5 looks), power at the MDE,
 // and coverage (fixed 95% interval at the end; the confidence sequence at every look at once).
 // Rates carry 95% Wilson intervals.
+//
+// Issue 10 adds two sections. quantile: P90 of lognormal unit values (latency-like), drawn unit by unit
+// into DDSketch-layout histograms merged day by day as the pipeline keeps them, and analysed through
+// compareArms as get_metrics does (quantile test → always-valid sequence at every look; the fixed-horizon
+// quantile test once at the end). proportions: the pooled z and the Yates χ² options of proportionTest
+// read once at the planned n (and at a small n, where Yates' conservatism shows).
+import { compareArms, type ArmStats, type InferenceSettings } from '../src/domain/analysis/compare-arms.js';
+import { mergeSketches, sketchOf, type SketchBins } from '../src/domain/quantile-sketch.js';
 import { normalQuantile } from '../src/domain/stats/distributions.js';
 import {
   alwaysValidPValue,
   confidenceSequence,
   groupSequentialBoundaries,
   msprt,
+  normalPdf,
   normalSf,
   oneSidedConfidenceSequence,
+  proportionSampleSizes,
+  proportionTest,
   requiredSampleSizePerArm,
   welchTest,
   type MeanSummary,
@@ -31,7 +43,11 @@ interface Options {
   peeksPerDay: number;
   seed: number;
   alpha: number;
+  only: Set<Section>;
 }
+
+const SECTIONS = ['normal', 'conversion', 'quantile', 'proportions'] as const;
+type Section = (typeof SECTIONS)[number];
 
 interface MetricPlan {
   name: string;
@@ -283,6 +299,109 @@ function add(total: MeanSummary, day: MeanSummary): void {
   total.sumSquares += day.sumSquares;
 }
 
+// ---- quantile metric: unit values → histograms → compareArms (as get_metrics) ------------------
+
+/** P90 of lognormal unit values, latency-like: mean 320 ms, sd 80 ms (the demo's latency-p90). */
+const quantilePlan = { name: 'quantile (P90 of lognormal latency, MDE +5%)', nu: 0.9, mu: Math.log(320) - 0.03, sigma: 0.246, mde: 0.05 };
+
+/** The true ν-quantile ξ and the sample quantile's per-unit variance ν(1 − ν)/f(ξ)² of the lognormal. */
+function lognormalQuantile(mu: number, sigma: number, nu: number): { xi: number; variance: number } {
+  const z = normalQuantile(nu);
+  const xi = Math.exp(mu + sigma * z);
+  const density = normalPdf(z) / (xi * sigma);
+  return { xi, variance: (nu * (1 - nu)) / density ** 2 };
+}
+
+interface QuantileCounts {
+  fixedReject: number;
+  csReject: number;
+  csCoveredAll: number;
+  /** Looks where compareArms returned not_computable (early days below the minimum sample, skipped). */
+  notComputableLooks: number;
+}
+
+function quantilePerArm(alpha: number): { perArm: number; xi: number } {
+  const q = quantilePlan;
+  const { xi, variance } = lognormalQuantile(q.mu, q.sigma, q.nu);
+  // Treatment values are control's × (1 + mde): the quantile and its SD scale alike.
+  const perArm = requiredSampleSizePerArm({ baselineMean: xi, baselineVariance: variance, treatmentVariance: variance * (1 + q.mde) ** 2, mde: q.mde, alpha });
+  return { perArm, xi };
+}
+
+function simulateQuantile(o: Options, effect: 0 | 1, seed: number): QuantileCounts {
+  const q = quantilePlan;
+  const { perArm, xi } = quantilePerArm(o.alpha);
+  const looks = o.days * o.peeksPerDay;
+  const cumulative = Array.from({ length: looks }, (_, i) => Math.round((perArm * (i + 1)) / looks));
+  const scale = 1 + effect * q.mde;
+  const delta = xi * (scale - 1);
+  const metric = { kind: 'quantile' as const, quantile: q.nu };
+  const settings = (method: InferenceSettings['method'], observedTotal: number): InferenceSettings => ({
+    method,
+    alpha: o.alpha,
+    cuped: false,
+    plannedTotal: 2 * perArm,
+    observedTotal,
+  });
+  const rng = new Rng(seed);
+  const counts: QuantileCounts = { fixedReject: 0, csReject: 0, csCoveredAll: 0, notComputableLooks: 0 };
+  const day = (m: number, factor: number): SketchBins => sketchOf(Array.from({ length: m }, () => factor * Math.exp(q.mu + q.sigma * rng.normal())));
+  const armStats = (n: number, sketch: SketchBins): ArmStats => ({ n, sumX: 0, sumX2: 0, sumY: 0, sumY2: 0, sumXY: 0, sketch });
+  for (let s = 0; s < o.sims; s++) {
+    let control: SketchBins = [];
+    let treatment: SketchBins = [];
+    let rejected = false;
+    let covered = true;
+    let estimate = 0;
+    for (let i = 0; i < looks; i++) {
+      const m = cumulative[i] - (i === 0 ? 0 : cumulative[i - 1]);
+      control = mergeSketches(control, day(m, 1));
+      treatment = mergeSketches(treatment, day(m, scale));
+      const n = cumulative[i];
+      const c = armStats(n, control);
+      const t = armStats(n, treatment);
+      const r = compareArms(metric, c, t, settings('always-valid', 2 * n));
+      if (!r.ok) {
+        counts.notComputableLooks++;
+        continue;
+      }
+      estimate = r.absolute.estimate;
+      if (r.significant) rejected = true;
+      if (delta < r.absolute.lower || delta > r.absolute.upper) covered = false;
+      if (i === looks - 1) {
+        const f = compareArms(metric, c, t, settings('fixed-horizon', 2 * n));
+        if (f.ok && f.significant && (effect === 0 || f.absolute.estimate > 0)) counts.fixedReject++;
+      }
+    }
+    if (rejected && (effect === 0 || estimate > 0)) counts.csReject++;
+    if (covered) counts.csCoveredAll++;
+  }
+  return counts;
+}
+
+// ---- proportions: pooled z and Yates χ² read once -----------------------------------------------
+
+const PROPORTION_KINDS = ['unpooled', 'pooled', 'chi2'] as const;
+type ProportionCounts = Record<(typeof PROPORTION_KINDS)[number], number>;
+
+/** Rejections of each proportions option on the same simulated experiments (one read at n per arm). */
+function simulateProportions(o: Options, n: number, p: number, mde: number, effect: 0 | 1, seed: number): ProportionCounts {
+  const rng = new Rng(seed);
+  const pT = p * (1 + effect * mde);
+  const counts: ProportionCounts = { unpooled: 0, pooled: 0, chi2: 0 };
+  for (let s = 0; s < o.sims; s++) {
+    const control = { n, successes: rng.binomial(n, p) };
+    const treatment = { n, successes: rng.binomial(n, pT) };
+    for (const kind of PROPORTION_KINDS) {
+      const r = proportionTest(control, treatment, o.alpha, kind);
+      if (r.ok && r.significant && (effect === 0 || r.absolute.estimate > 0)) counts[kind]++;
+    }
+  }
+  return counts;
+}
+
+const proportionsPlan = { baselineRate: 0.1, mde: 0.05, smallN: 200 };
+
 // ---- reporting ---------------------------------------------------------------------------------
 
 /** Wilson score interval; z = 1.96 for 95%. */
@@ -321,8 +440,15 @@ function row(label: string, successes: number, n: number, target: Target): strin
 }
 
 function parseOptions(argv: string[]): Options {
-  const o: Options = { sims: 10000, days: 28, peeksPerDay: 1, seed: 20240601, alpha: 0.05 };
+  const o: Options = { sims: 10000, days: 28, peeksPerDay: 1, seed: 20240601, alpha: 0.05, only: new Set(SECTIONS) };
   for (let i = 0; i < argv.length; i += 2) {
+    if (argv[i] === '--only') {
+      const names = (argv[i + 1] ?? '').split(',').filter((x) => x !== '');
+      const unknown = names.filter((x) => !(SECTIONS as readonly string[]).includes(x));
+      if (names.length === 0 || unknown.length > 0) throw new Error(`--only takes a comma-separated list of ${SECTIONS.join(', ')}`);
+      o.only = new Set(names as Section[]);
+      continue;
+    }
     const value = Number(argv[i + 1]);
     if (!Number.isFinite(value)) throw new Error(`flag ${argv[i]} needs a number`);
     if (argv[i] === '--sims') o.sims = Math.floor(value);
@@ -330,12 +456,68 @@ function parseOptions(argv: string[]): Options {
     else if (argv[i] === '--peeks-per-day') o.peeksPerDay = Math.floor(value);
     else if (argv[i] === '--seed') o.seed = Math.floor(value);
     else if (argv[i] === '--alpha') o.alpha = value;
-    else throw new Error(`unknown flag ${argv[i]}; use --sims, --days, --peeks-per-day, --seed, --alpha`);
+    else throw new Error(`unknown flag ${argv[i]}; use --sims, --days, --peeks-per-day, --seed, --alpha, --only`);
   }
   if (o.sims < 1 || o.peeksPerDay < 1 || o.days * o.peeksPerDay < GS_LOOKS || !(o.alpha > 0 && o.alpha < 1)) {
     throw new Error(`need --sims ≥ 1, at least ${GS_LOOKS} peeks in all (--days × --peeks-per-day) and 0 < --alpha < 1`);
   }
   return o;
+}
+
+const HEADER = `${'measure'.padEnd(58)}  ${'rate'.padStart(7)}  ${'95% Wilson'.padStart(18)}  ${'target'.padStart(9)}  ${'check'.padStart(6)}`;
+
+function reportQuantile(o: Options): void {
+  const looks = o.days * o.peeksPerDay;
+  const n = o.sims;
+  const a = o.alpha;
+  // Seeds apart from the normal/conversion sections' (seed + 0…3), so --only does not change any figure.
+  const aa = simulateQuantile(o, 0, o.seed + 10);
+  const ab = simulateQuantile(o, 1, o.seed + 11);
+  const { perArm, xi } = quantilePerArm(a);
+  const { variance } = lognormalQuantile(quantilePlan.mu, quantilePlan.sigma, quantilePlan.nu);
+  const se = Math.sqrt((variance * (1 + (1 + quantilePlan.mde) ** 2)) / perArm);
+  const z = normalQuantile(1 - a / 2);
+  const shift = (xi * quantilePlan.mde) / se;
+  const power = normalSf(z - shift) + normalSf(z + shift);
+  console.log(`${quantilePlan.name}: ${perArm} units per arm planned (power 0.8), tuningN = ${2 * perArm}`);
+  console.log(`  true P90 ${xi.toFixed(1)} ms, per-unit variance ν(1 − ν)/f(ξ)² = ${variance.toFixed(0)}; normal-theory power ${power.toFixed(3)}`);
+  console.log(`  histograms: γ = 1.01 bins, merged daily; analysis: compareArms (always-valid, then fixed-horizon at the end)`);
+  const skipped = (aa.notComputableLooks + ab.notComputableLooks) / (2 * n);
+  console.log(`  looks not computable (below the minimum sample), skipped: ${skipped.toFixed(2)} per experiment on average`);
+  console.log(HEADER);
+  console.log(row('A/A false positives: quantile test, one look at the end', aa.fixedReject, n, { kind: 'about', value: a }));
+  console.log(row(`A/A false positives: confidence sequence, ${looks} peeks`, aa.csReject, n, { kind: 'atMost', value: a }));
+  console.log(row('A/B power at +5%: quantile test, fixed horizon at the end', ab.fixedReject, n, { kind: 'about', value: power }));
+  console.log(row(`A/B power at +5%: confidence sequence, ${looks} peeks`, ab.csReject, n, { kind: 'report', value: 0 }));
+  console.log(row(`A/B coverage: confidence sequence at all ${looks} peeks at once`, ab.csCoveredAll, n, { kind: 'atLeast', value: 1 - a }));
+  console.log('');
+}
+
+function reportProportions(o: Options): void {
+  const { baselineRate: p, mde, smallN } = proportionsPlan;
+  const sizes = proportionSampleSizes({ baselineRate: p, mde, alpha: o.alpha });
+  const planned = Math.max(sizes.control, sizes.treatment);
+  const n = o.sims;
+  const a = o.alpha;
+  const aa = simulateProportions(o, planned, p, mde, 0, o.seed + 20);
+  const ab = simulateProportions(o, planned, p, mde, 1, o.seed + 21);
+  const small = simulateProportions(o, smallN, p, mde, 0, o.seed + 22);
+  console.log(`proportions options (p 10%, MDE +5%): ${planned} units per arm planned (power 0.8); fixed horizon, one read at the end`);
+  console.log(`  the same experiments are tested by each option; the interval is the unpooled Wald one throughout`);
+  console.log(HEADER);
+  const label: Record<(typeof PROPORTION_KINDS)[number], string> = { unpooled: 'unpooled z (default)', pooled: 'pooled z', chi2: 'χ² with Yates' };
+  for (const kind of PROPORTION_KINDS) {
+    const target: Target = kind === 'unpooled' ? { kind: 'about', value: a } : { kind: 'atMost', value: a };
+    console.log(row(`A/A false positives: ${label[kind]}, n ${planned}`, aa[kind], n, target));
+  }
+  for (const kind of PROPORTION_KINDS) {
+    const target: Target = kind === 'unpooled' ? { kind: 'report', value: 0 } : { kind: 'atMost', value: a };
+    console.log(row(`A/A false positives: ${label[kind]}, n ${smallN}`, small[kind], n, target));
+  }
+  for (const kind of PROPORTION_KINDS) {
+    console.log(row(`A/B power at the MDE: ${label[kind]}, n ${planned}`, ab[kind], n, { kind: 'about', value: 0.8 }));
+  }
+  console.log('');
 }
 
 function main(): void {
@@ -346,13 +528,14 @@ function main(): void {
   console.log(`sealab calibration: ${o.sims} A/A + ${o.sims} A/B experiments per metric, ${o.days} days, ${looks} peeks, α = ${a}, seed ${o.seed}`);
   console.log('tuningN (confidence sequence) = planned total units; group-sequential = Lan–DeMets O’Brien–Fleming at 5 equally spaced looks\n');
   [normalMetric, conversionMetric].forEach((plan, index) => {
+    if (!o.only.has(index === 0 ? 'normal' : 'conversion')) return;
     const aa = simulateMetric(plan, o, 0, o.seed + 2 * index);
     const ab = simulateMetric(plan, o, 1, o.seed + 2 * index + 1);
     const n = o.sims;
     const power = plannedPower(plan, aa.perArm, a);
     console.log(`${plan.name}: ${aa.perArm} units per arm planned (power 0.8), tuningN = ${2 * aa.perArm}`);
     console.log(`  normal-theory power with both arms' true variances: ${power.toFixed(3)}`);
-    console.log(`${'measure'.padEnd(58)}  ${'rate'.padStart(7)}  ${'95% Wilson'.padStart(18)}  ${'target'.padStart(9)}  ${'check'.padStart(6)}`);
+    console.log(HEADER);
     console.log(row('A/A false positives: fixed horizon, one look at the end', aa.counts.fixedReject, n, { kind: 'about', value: a }));
     console.log(row(`A/A false positives: Welch p < α at any of ${looks} peeks (naive)`, aa.counts.peekedReject, n, { kind: 'report', value: a }));
     console.log(row(`A/A false positives: confidence sequence, ${looks} peeks`, aa.counts.csReject, n, { kind: 'atMost', value: a }));
@@ -372,6 +555,8 @@ function main(): void {
     console.log(row(`A/B coverage: conf. sequence on relative effect, all peeks`, ab.counts.csRelativeCoveredAll, n, { kind: 'atLeast', value: 1 - a }));
     console.log('');
   });
+  if (o.only.has('quantile')) reportQuantile(o);
+  if (o.only.has('proportions')) reportProportions(o);
   console.log('check: target inside the 99.9% Wilson interval (≤/≥: the interval reaches it); 95% intervals printed');
   console.log(`done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 }

@@ -137,7 +137,9 @@ export function compareArms(
   treatment: ArmStats,
   s: InferenceSettings,
 ): Comparison | { ok: false; reason: string } {
-  const inconsistent = inconsistentArm(metric, 'control', control, s.cuped) ?? inconsistentArm(metric, 'treatment', treatment, s.cuped);
+  // The ratio CUPED path reads the pre sums only when both arms carry them (as fixedTest does).
+  const usesPre = metric.kind === 'ratio' && s.cuped && control.ratioPre !== undefined && treatment.ratioPre !== undefined;
+  const inconsistent = inconsistentArm(metric, 'control', control, s.cuped, usesPre) ?? inconsistentArm(metric, 'treatment', treatment, s.cuped, usesPre);
   if (inconsistent !== null) return { ok: false, reason: inconsistent };
   const test = fixedTest(metric, control, treatment, s.alpha, s.cuped, s.method === 'fixed-horizon' ? s.proportionTest : 'unpooled');
   if (!test.ok) return test;
@@ -248,15 +250,48 @@ function boundaryIntervals(
 /**
  * Sums no real data can give (a negative variance beyond rounding, a covariance beyond Cauchy–Schwarz)
  * make the comparison not computable with the reason, before any test could clamp them into a
- * confident answer. The covariate (CUPED) and denominator (ratio) sums are checked where they are used.
+ * confident answer. The covariate (CUPED) and denominator (ratio) sums are checked where they are used,
+ * and so are a ratio's pre-exposure sums when ratio CUPED reads them (`usesPre`).
  */
-function inconsistentArm(metric: Pick<Metric, 'kind'>, arm: string, stats: ArmStats, cuped: boolean): string | null {
+function inconsistentArm(metric: Pick<Metric, 'kind'>, arm: string, stats: ArmStats, cuped: boolean, usesPre: boolean): string | null {
   const usesY = metric.kind === 'ratio' || (cuped && stats.sumY !== 0);
   const a = varianceSums(stats);
   const why =
     inconsistentSummary({ n: a.n, sum: a.sumX, sumSquares: a.sumX2 }) ??
-    (usesY ? (inconsistentSummary({ n: a.n, sum: a.sumY, sumSquares: a.sumY2 }) ?? inconsistentCrossSum(a)) : null);
+    (usesY ? (inconsistentSummary({ n: a.n, sum: a.sumY, sumSquares: a.sumY2 }) ?? inconsistentCrossSum(a)) : null) ??
+    (usesPre && stats.ratioPre ? inconsistentRatioPre(stats, stats.ratioPre) : null);
   return why === null ? null : `${arm}: ${why}; the stored sums are corrupt or hand-written, so nothing is computable (rebuild the aggregates)`;
+}
+
+/**
+ * The pre-exposure sums of a ratio metric (raw, no shift, as ratioCupedTest reads them): each pre
+ * component's variance, then every pair's covariance that involves one — (m, mPre), (m, dPre),
+ * (d, mPre), (d, dPre), (mPre, dPre) — against Cauchy–Schwarz. Pairwise checks catch any single
+ * corrupted sum; they do not prove the 4×4 covariance positive semi-definite.
+ */
+function inconsistentRatioPre(a: ArmStats, pre: RatioPreSums): string | null {
+  const n = a.n;
+  const m = { sum: a.sumX, squares: a.sumX2 };
+  const d = { sum: a.sumY, squares: a.sumY2 };
+  const mPre = { sum: pre.preNumSum, squares: pre.preNumSumSquares };
+  const dPre = { sum: pre.preDenSum, squares: pre.preDenSumSquares };
+  const variance = (name: string, c: { sum: number; squares: number }) => {
+    const why = inconsistentSummary({ n, sum: c.sum, sumSquares: c.squares });
+    return why === null ? null : `pre-exposure ${name}: ${why}`;
+  };
+  const pair = (name: string, x: { sum: number; squares: number }, y: { sum: number; squares: number }, sumXY: number) => {
+    const why = inconsistentCrossSum({ n, sumX: x.sum, sumX2: x.squares, sumY: y.sum, sumY2: y.squares, sumXY });
+    return why === null ? null : `${name}: ${why}`;
+  };
+  return (
+    variance('numerator', mPre) ??
+    variance('denominator', dPre) ??
+    pair('Σ m·mPre', m, mPre, pre.numPreNumSum) ??
+    pair('Σ m·dPre', m, dPre, pre.numPreDenSum) ??
+    pair('Σ d·mPre', d, mPre, pre.denPreNumSum) ??
+    pair('Σ d·dPre', d, dPre, pre.denPreDenSum) ??
+    pair('Σ mPre·dPre', mPre, dPre, pre.preNumPreDenSum)
+  );
 }
 
 /**
