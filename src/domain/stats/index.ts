@@ -80,5 +80,11 @@ export {
   type SuccessMetricEvidence,
 } from './decide.js';
 export { expectedDurationDays, type DurationParams } from './expected-duration-days.js';
-export { alwaysValidCritical, groupSequentialFinalBoundary, groupSequentialInflation, oneSidedAlwaysValidCritical, sampleSizeForCritical } from './method-sizing.js';
+export {
+  alwaysValidCritical,
+  groupSequentialFinalBoundary,
+  groupSequentialInflation,
+  oneSidedAlwaysValidCritical,
+  sampleSizeForCritical,
+} from './method-sizing.js';
 export { multiplicityLevels, type FamilyMember, type MemberLevel } from './multiplicity-levels.js';
