@@ -1,106 +1,18 @@
-import {
-  decide,
-  DECISION_RULE,
-  nonInferiorityTest,
-  oneSidedConfidenceSequence,
-  srmTest,
-  type BlindMetric,
-  type DecisionRecord,
-  type DecisionResult,
-  type Interval,
-  type PendingItem,
-} from '../stats/index.js';
-import type { Experiment, Metric } from '../schemas.js';
-import { absoluteMargin, guardrailPowerOf, metricNeeds, smallestShare, type SampleSizing } from '../sizing.js';
+import { DECISION_RULE, srmTest, type BlindMetric } from '../stats/index.js';
+import type { Metric } from '../schemas.js';
+import { guardrailPowerOf, metricNeeds, smallestShare } from '../sizing.js';
 import { compareArms, fixedTest, type ArmStats, type Method } from './compare-arms.js';
 import { isBlind, pendingItems } from './plan-progress.js';
-import { bayesianNotComputable, bayesianView, msprtMixing, type BayesianView, type SequentialMethod } from './sequential-options.js';
-import { correctSuccessMetrics, intervalAtLevel, readerKey, successLevels, type AdjustedInterval, type LevelReader } from './adjusted-intervals.js';
+import { bayesianNotComputable, bayesianView, msprtMixing, type SequentialMethod } from './sequential-options.js';
+import { correctSuccessMetrics, intervalAtLevel, readerKey, successLevels, type LevelReader } from './adjusted-intervals.js';
 import { sketchQuantile } from '../quantile-sketch.js';
+import type { Analysis, AnalysisInput, GuardrailEntry, MetricResult, VariantResult } from './analysis-types.js';
+import { nonInferior } from './guardrail-bound.js';
+import { decideFor } from './decision-input.js';
 
-export interface VariantResult {
-  variant: string;
-  isControl: boolean;
-  units: number;
-  mean: number | null;
-  absolute: Interval | null;
-  relative: Interval | null;
-  pValue: number | null;
-  pValueAdjusted: number | null;
-  /** Success metrics: the interval at the level the multiplicity correction judged this cell at; significant exactly when it excludes 0. */
-  adjustedInterval: AdjustedInterval | null;
-  significant: boolean;
-  /** The arm has exposed units but none has any data for this metric yet: it cannot be judged. */
-  blind: boolean;
-  assessment: 'better' | 'worse' | 'no_detectable_change' | 'not_computable' | 'control';
-  varianceReduction: number | null;
-  /** Non-inferiority guardrails: the bad-side bound against the margin, and which bound it is (NiBoundMethod). */
-  nonInferiority: { nonInferior: boolean; bound: number; threshold: number; boundMethod: NiBoundMethod } | null;
-  /** analysisPlan.bayesian: the posterior on the absolute scale, or { ok: false, reason } ('no data' when an arm has none). */
-  bayesian: BayesianView | null;
-  /** mSPRT plans: τ², this look's log e-value and p (pValue is the running minimum over the daily looks). */
-  msprt: { mixingVariance: number; logEValue: number; pValueAtLook: number } | null;
-  note: string | null;
-}
-
-export interface MetricResult {
-  metricId: string;
-  name: string;
-  role: 'success' | 'guardrail';
-  kind: Metric['kind'];
-  /** Quantile metrics: the level, e.g. 0.9 (each arm's mean is then its P90 of unit values). */
-  quantile?: number;
-  direction: Metric['direction'];
-  margin: number | null;
-  marginType: 'relative' | 'absolute' | null;
-  /** Guardrails: how ship judges it ('no_deterioration' passes unless significantly worse). */
-  test: 'non_inferiority' | 'no_deterioration' | null;
-  variants: VariantResult[];
-}
-
-export interface Analysis {
-  method: Method;
-  methodNote: string;
-  /** Always-valid plans: which sequential test and where the confidence sequence is tuned. */
-  sequential: { method: SequentialMethod; tuningTotal: number; tuningFromPlan: boolean } | null;
-  alpha: number;
-  correction: string;
-  sample: {
-    plannedTotal: number;
-    observedTotal: number;
-    fractionOfPlan: number;
-    daysRunning: number | null;
-    /** Whole days the plan requires before ship (durationDays below a week, whole weeks from 7 up). */
-    requiredDays: number;
-    /** The metric whose need sets plannedTotal. */
-    bindingMetricId: string | null;
-  };
-  /** Success and guardrail metrics with no data in some arm that has units. */
-  blind: BlindMetric[];
-  /** What the plan still waits for (sample, duration) and when each will be met. */
-  pending: PendingItem[];
-  exposures: { variant: string; weight: number; units: number }[];
-  srm: { checked: boolean; pValue: number | null; chiSquare: number | null; mismatch: boolean; note: string };
-  metrics: MetricResult[];
-  decision: DecisionRecord;
-  decisionsByVariant: (DecisionResult & { variant: string })[];
-}
-
-export interface AnalysisInput {
-  experiment: Pick<Experiment, 'variants' | 'successMetrics' | 'guardrails' | 'analysisPlan' | 'startedAt' | 'status'>;
-  metrics: Map<string, Metric>;
-  /** Per metric id, per variant key. */
-  stats: Map<string, Map<string, ArmStats>>;
-  srmThreshold: number;
-  now: Date;
-  /** The plan's sizing (sizeExperiment): sets the planned sample. Without it, the needs are computed from the metrics alone. */
-  /** mSPRT plans: per metric id, the daily snapshots (oldest first) of the per-variant statistics, for the running minimum. */
-  history?: Map<string, Map<string, ArmStats>[]>;
-  sizing?: Pick<SampleSizing, 'requiredTotal' | 'bindingMetricId' | 'guardrailPower'> & Partial<Pick<SampleSizing, 'deliverableTotal'>>;
-}
+export type { Analysis, AnalysisInput, MetricResult, NiBoundMethod, VariantResult } from './analysis-types.js';
 
 const EMPTY: ArmStats = { n: 0, sumX: 0, sumX2: 0, sumY: 0, sumY2: 0, sumXY: 0 };
-type GuardrailEntry = { metricId: string; margin: number; marginType?: 'relative' | 'absolute'; test?: 'non_inferiority' | 'no_deterioration' };
 
 /** The whole analysis of one experiment, pure: aggregates in, estimates, tests, SRM and the decision out. */
 export function analyzeExperiment(input: AnalysisInput): Analysis {
@@ -306,119 +218,4 @@ function srmOf(exposures: { weight: number; units: number }[], threshold: number
       ? `sample ratio mismatch (p=${r.pValue.toExponential(2)} < ${threshold}): assignment or logging is broken; no effect can be trusted`
       : 'exposure split matches the configured weights',
   };
-}
-
-/** Which bound judged a non-inferiority guardrail: all valid at α on the bad side, the two-sided ones conservatively (α/2). */
-export type NiBoundMethod =
-  | 'one-sided test'
-  | 'one-sided confidence sequence'
-  | 'two-sided confidence sequence'
-  | 'mSPRT interval'
-  | 'repeated confidence interval';
-
-function nonInferior(
-  cmp: { test: { controlMean: number; absolute: Interval; standardError: number }; absolute: Interval },
-  m: Metric,
-  g: GuardrailEntry,
-  alpha: number,
-  method: Method,
-  sequence: { n: number; tuningN: number; sequentialMethod: SequentialMethod },
-): NonNullable<VariantResult['nonInferiority']> {
-  // A relative margin needs a non-zero reference: with no events yet in control (rare metrics such as
-  // crash rate), fall back to the catalog baseline rather than a threshold of 0 nothing can meet.
-  const reference = cmp.test.controlMean !== 0 ? Math.abs(cmp.test.controlMean) : Math.abs(m.baselineMean);
-  const threshold = absoluteMargin({ margin: g.margin, marginType: g.marginType ?? 'relative' }, reference);
-  const judge = (bound: number, boundMethod: NiBoundMethod) => ({
-    nonInferior: m.direction === 'increase' ? bound >= -threshold : bound <= threshold,
-    bound,
-    threshold,
-    boundMethod,
-  });
-  if (method === 'always-valid' && sequence.sequentialMethod === 'confidence_sequence') {
-    // Non-inferiority is one-sided at α: the one-sided sequence's bound on the bad side, tuned at the same
-    // n as the two-sided one (which spends α/2 per side and stays the circuit breaker's harm test).
-    const one = oneSidedConfidenceSequence({
-      estimate: cmp.test.absolute.estimate,
-      standardError: cmp.test.standardError,
-      n: sequence.n,
-      tuningN: Math.max(sequence.tuningN, 2),
-      alpha,
-      side: m.direction === 'increase' ? 'greater' : 'lesser',
-    });
-    if (one.ok) return judge(one.bound, 'one-sided confidence sequence');
-  }
-  if (method !== 'fixed-horizon') {
-    // Read off the interval in force (two-sided sequence, mSPRT or repeated interval): valid, conservative.
-    const bound = m.direction === 'increase' ? cmp.absolute.lower : cmp.absolute.upper;
-    const boundMethod =
-      method === 'group-sequential'
-        ? 'repeated confidence interval'
-        : sequence.sequentialMethod === 'msprt'
-          ? 'mSPRT interval'
-          : 'two-sided confidence sequence';
-    return judge(bound, boundMethod);
-  }
-  // nonInferiorityTest takes the margin relative to the reference: an absolute one is restated so.
-  const r = nonInferiorityTest({
-    controlMean: reference,
-    estimate: cmp.test.absolute.estimate,
-    standardError: cmp.test.standardError,
-    margin: threshold / reference,
-    direction: m.direction,
-    alpha,
-  });
-  const boundMethod = 'one-sided test';
-  return r.ok
-    ? { nonInferior: r.nonInferior, bound: r.bound, threshold: r.threshold, boundMethod }
-    : { nonInferior: false, bound: NaN, threshold, boundMethod };
-}
-
-function decideFor(
-  variant: string,
-  control: string,
-  results: MetricResult[],
-  srm: Analysis['srm'],
-  p: { pending: PendingItem[]; blind: BlindMetric[]; observed: number; planned: number; days: number | null; requiredDays: number },
-): DecisionResult {
-  const cell = (r: MetricResult) => r.variants.find((v) => v.variant === variant)!;
-  const computable = (r: MetricResult) => cell(r).absolute !== null;
-  return decide({
-    successMetrics: results
-      .filter((r) => r.role === 'success' && computable(r))
-      .map((r) => {
-        const v = cell(r);
-        return {
-          metricId: r.metricId,
-          significantBetter: v.assessment === 'better',
-          significantWorse: v.assessment === 'worse',
-          estimate: v.absolute!.estimate,
-          interval: v.absolute!,
-          pValue: v.pValueAdjusted ?? v.pValue ?? 1,
-        };
-      }),
-    guardrails: results
-      .filter((r) => r.role === 'guardrail')
-      .map((r) => {
-        const v = cell(r);
-        return {
-          metricId: r.metricId,
-          test: r.test ?? 'non_inferiority',
-          nonInferior: v.nonInferiority?.nonInferior ?? false,
-          significantWorse: v.assessment === 'worse',
-          estimate: v.absolute?.estimate,
-          bound: v.nonInferiority?.bound,
-          threshold: v.nonInferiority?.threshold,
-        };
-      }),
-    quality: {
-      srmMismatch: srm.mismatch,
-      srmPValue: srm.pValue ?? undefined,
-      enoughData: p.pending.length === 0,
-      pending: p.pending,
-      blind: p.blind.filter((b) => b.variant === variant || b.variant === control),
-      reasons: [
-        `${p.observed} of ${p.planned} planned units (${p.planned ? ((100 * p.observed) / p.planned).toFixed(1) : '0'}%)${p.days !== null ? `, ${Math.floor(p.days)} of ${p.requiredDays} planned whole days` : ''}`,
-      ],
-    },
-  });
 }
