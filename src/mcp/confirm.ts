@@ -1,11 +1,5 @@
-import {
-  CLIENT_CAPABILITIES_META_KEY,
-  inputRequired,
-  inputResponse,
-  type ClientCapabilities,
-  type McpServer,
-  type ServerContext,
-} from '@modelcontextprotocol/server';
+import { inputRequired, inputResponse, type McpServer, type ServerContext } from '@modelcontextprotocol/server';
+import { clientCapabilities } from './client-capabilities.js';
 import { z } from 'zod';
 import { stripControl } from '../domain/schemas.js';
 import { AppError } from '../errors.js';
@@ -19,11 +13,9 @@ const FormSchema = z.object({
   reason: z.string().min(3).max(500).describe('Why you approve (recorded in the audit log)'),
 });
 
-/** Whether this request's client can show a form: the 2026 per-request envelope, or what a 2025 client declared at initialize. */
+/** Whether this request's client can show a form. */
 function canElicit(server: McpServer, sctx: ServerContext): boolean {
-  const fromEnvelope = (sctx.mcpReq.envelope as Record<string, unknown> | undefined)?.[CLIENT_CAPABILITIES_META_KEY] as ClientCapabilities | undefined;
-  const caps = fromEnvelope ?? server.server.getClientCapabilities();
-  const e = caps?.elicitation as { form?: unknown; url?: unknown } | undefined;
+  const e = clientCapabilities(server, sctx)?.elicitation as { form?: unknown; url?: unknown } | undefined;
   // An empty elicitation object means form mode (2025-06-18); otherwise form must be listed.
   return e !== undefined && (e.form !== undefined || e.url === undefined);
 }

@@ -1,11 +1,5 @@
-import {
-  CLIENT_CAPABILITIES_META_KEY,
-  inputRequired,
-  inputResponse,
-  type ClientCapabilities,
-  type McpServer,
-  type ServerContext,
-} from '@modelcontextprotocol/server';
+import { inputRequired, inputResponse, type McpServer, type ServerContext } from '@modelcontextprotocol/server';
+import { clientCapabilities } from './client-capabilities.js';
 import type { AskInput } from './define-tool.js';
 
 const KEY = 'sample';
@@ -20,12 +14,8 @@ export interface SampleRequest {
 /** unavailable: the client cannot sample; ask: hand this back from the handler; answered: the model's text (untrusted). */
 export type SampleStep = { kind: 'unavailable' } | { kind: 'ask'; ask: AskInput } | { kind: 'answered'; text: string; model: string | null };
 
-/** Whether this request's client accepts sampling requests: the 2026 per-request envelope, or what a 2025 client declared at initialize. */
-function canSample(server: McpServer, sctx: ServerContext): boolean {
-  const fromEnvelope = (sctx.mcpReq.envelope as Record<string, unknown> | undefined)?.[CLIENT_CAPABILITIES_META_KEY] as ClientCapabilities | undefined;
-  const caps = fromEnvelope ?? server.server.getClientCapabilities();
-  return caps?.sampling !== undefined;
-}
+/** Whether this request's client accepts sampling requests. */
+const canSample = (server: McpServer, sctx: ServerContext) => clientCapabilities(server, sctx)?.sampling !== undefined;
 
 /**
  * One sampling step, the way confirmStep does elicitation: the first round returns an input request
