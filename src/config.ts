@@ -36,6 +36,10 @@ const ConfigSchema = z
     syncIntervalMs: wholeNumber('must be a whole number of milliseconds, e.g. 1000').pipe(z.number().positive('must be more than 0')),
     simulatedClock: z.boolean(),
     clockStart: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 time, e.g. 2026-01-05T00:00:00Z' }).optional(),
+    headersTimeoutMs: wholeNumber('must be a whole number of milliseconds, e.g. 10000').pipe(z.number().positive('must be more than 0')),
+    requestTimeoutMs: wholeNumber('must be a whole number of milliseconds, e.g. 30000').pipe(z.number().positive('must be more than 0')),
+    keepAliveTimeoutMs: wholeNumber('must be a whole number of milliseconds, e.g. 5000').pipe(z.number().positive('must be more than 0')),
+    maxConnections: wholeNumber('must be a whole number of connections, e.g. 1024').pipe(z.number().positive('must be more than 0')),
   })
   .superRefine((c, ctx) => {
     if (!LOOPBACK.has(c.host) && !c.token) {
@@ -47,6 +51,9 @@ const ConfigSchema = z
         path: ['simulatedClock'],
         message: `refused on the non-loopback address ${c.host}: a simulated clock is for local rehearsal; bind 127.0.0.1 (--host) or drop the flag`,
       });
+    }
+    if (c.headersTimeoutMs > c.requestTimeoutMs) {
+      ctx.addIssue({ code: 'custom', path: ['headersTimeoutMs'], message: `must not exceed SEALAB_REQUEST_TIMEOUT_MS (${c.requestTimeoutMs})` });
     }
     if (c.clockStart && !c.simulatedClock) {
       ctx.addIssue({ code: 'custom', path: ['clockStart'], message: 'only applies with --simulated-clock (SEALAB_SIMULATED_CLOCK=true)' });
@@ -96,6 +103,10 @@ const SOURCES: Record<string, string> = {
   syncIntervalMs: 'SEALAB_SYNC_INTERVAL_MS',
   simulatedClock: '--simulated-clock / SEALAB_SIMULATED_CLOCK',
   clockStart: '--clock-start / SEALAB_CLOCK_START',
+  headersTimeoutMs: 'SEALAB_HEADERS_TIMEOUT_MS',
+  requestTimeoutMs: 'SEALAB_REQUEST_TIMEOUT_MS',
+  keepAliveTimeoutMs: 'SEALAB_KEEP_ALIVE_TIMEOUT_MS',
+  maxConnections: 'SEALAB_MAX_CONNECTIONS',
 };
 
 export class ConfigError extends Error {}
@@ -126,6 +137,10 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     syncIntervalMs: env.SEALAB_SYNC_INTERVAL_MS ?? 1000,
     simulatedClock: flags.simulatedClock ?? bool(env.SEALAB_SIMULATED_CLOCK) ?? false,
     clockStart: flags.clockStart ?? (env.SEALAB_CLOCK_START || undefined),
+    headersTimeoutMs: env.SEALAB_HEADERS_TIMEOUT_MS ?? 10_000,
+    requestTimeoutMs: env.SEALAB_REQUEST_TIMEOUT_MS ?? 30_000,
+    keepAliveTimeoutMs: env.SEALAB_KEEP_ALIVE_TIMEOUT_MS ?? 5_000,
+    maxConnections: env.SEALAB_MAX_CONNECTIONS ?? 1024,
   };
   const parsed = ConfigSchema.safeParse(raw);
   if (!parsed.success) {

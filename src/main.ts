@@ -3,7 +3,7 @@ import { loadConfig, ConfigError, type ConfigFlags } from './config.js';
 import { createLogger } from './logger.js';
 import { createContainer, dbFileIn } from './container.js';
 import { startStdio } from './server/stdio.js';
-import { listenHttp } from './server/http-listen.js';
+import { listenHttp, listenLimits } from './server/http-listen.js';
 import { runSimulation } from './cli/simulate.js';
 import { runSimulatedDays } from './cli/simulate-days.js';
 import { parseDaysFlags } from './cli/simulate-flags.js';
@@ -151,6 +151,7 @@ async function main(argv: string[]): Promise<void> {
       token: config.token,
       maxBodyBytes: config.maxBodyBytes,
       allowedHosts: config.allowedHosts,
+      ...listenLimits(config),
     });
     logger.info(
       {

@@ -36,6 +36,10 @@ describe('loadConfig', () => {
       upstreamTimeoutMs: 5000,
       syncIntervalMs: 1000,
       simulatedClock: false,
+      headersTimeoutMs: 10_000,
+      requestTimeoutMs: 30_000,
+      keepAliveTimeoutMs: 5_000,
+      maxConnections: 1024,
     });
     expect(DEFAULT_POLICY_FILE).toMatch(/policy\/default\.json$/);
   });
@@ -61,6 +65,10 @@ describe('loadConfig', () => {
         SEALAB_UPSTREAM_TOKEN: 'upstream-token',
         SEALAB_EVENTS_URL: 'http://127.0.0.1:8787',
         SEALAB_SYNC_INTERVAL_MS: '250',
+        SEALAB_HEADERS_TIMEOUT_MS: '2000',
+        SEALAB_REQUEST_TIMEOUT_MS: '4000',
+        SEALAB_KEEP_ALIVE_TIMEOUT_MS: '1000',
+        SEALAB_MAX_CONNECTIONS: '64',
       },
     );
     expect(config).toEqual({
@@ -82,6 +90,10 @@ describe('loadConfig', () => {
       eventsUrl: 'http://127.0.0.1:8787',
       syncIntervalMs: 250,
       simulatedClock: false,
+      headersTimeoutMs: 2000,
+      requestTimeoutMs: 4000,
+      keepAliveTimeoutMs: 1000,
+      maxConnections: 64,
     });
   });
 
@@ -151,6 +163,22 @@ describe('loadConfig', () => {
     const lines = configErrorLines(() => loadConfig({}, env));
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(pattern);
+  });
+
+  it('refuses bad connection limits, one line per key naming its variable', () => {
+    const lines = configErrorLines(() =>
+      loadConfig({}, { SEALAB_HEADERS_TIMEOUT_MS: '0', SEALAB_REQUEST_TIMEOUT_MS: '30s', SEALAB_KEEP_ALIVE_TIMEOUT_MS: '-1', SEALAB_MAX_CONNECTIONS: '1e3' }),
+    );
+    expect(lines).toEqual([
+      expect.stringMatching(/^SEALAB_HEADERS_TIMEOUT_MS: must be more than 0/),
+      expect.stringMatching(/^SEALAB_REQUEST_TIMEOUT_MS: must be a whole number of milliseconds, e\.g\. 30000 \(got "30s"\)/),
+      expect.stringMatching(/^SEALAB_KEEP_ALIVE_TIMEOUT_MS: must be a whole number of milliseconds/),
+      expect.stringMatching(/^SEALAB_MAX_CONNECTIONS: must be a whole number of connections, e\.g\. 1024 \(got "1e3"\)/),
+    ]);
+    // Node refuses a headers timeout longer than the request timeout; say so before it does.
+    expect(configErrorLines(() => loadConfig({}, { SEALAB_HEADERS_TIMEOUT_MS: '40000' }))).toEqual([
+      'SEALAB_HEADERS_TIMEOUT_MS: must not exceed SEALAB_REQUEST_TIMEOUT_MS (30000)',
+    ]);
   });
 
   it('refuses a bad --port flag even when the environment is fine', () => {
