@@ -24,7 +24,7 @@ export interface HttpOptions {
   role?: 'all' | 'backend' | 'content';
 }
 
-import type { HttpVars } from './http-vars.js';
+import { principalFor, type HttpVars } from './http-vars.js';
 
 export type { HttpVars };
 
@@ -42,7 +42,8 @@ const problem = (c: Context, err: unknown) => {
 /**
  * The hono app: /mcp (both protocol eras, mounted from @modelcontextprotocol/hono), /v1 REST over
  * the same services, /healthz. Order per request: request id → DNS-rebinding check → bearer auth →
- * body limit → route, so nothing is parsed for a caller that is refused.
+ * principal → body limit → route, so nothing is parsed for a caller that is refused. The principal
+ * (http-vars.ts) is who the request is audited as; no header can choose it.
  */
 export function createHttpApp(container: Container, opts: HttpOptions): HttpApp {
   const app = new Hono<{ Variables: HttpVars }>();
@@ -71,11 +72,6 @@ export function createHttpApp(container: Container, opts: HttpOptions): HttpApp 
     container.deps.db.prepare('SELECT 1').get();
     return c.json({ status: 'ok', version: SERVER_VERSION, ...(container.serving.remote ? { serving: container.serving.status } : {}) });
   });
-  // Readiness, unlike /healthz: serving current with every process's writes, database writable, remote systems synced.
-  app.get('/readyz', (c) => {
-    const r = container.readiness();
-    return c.json(r, r.ready ? 200 : 503);
-  });
 
   const guard = guards(opts);
   for (const path of ['/mcp', '/v1/*', '/ofrep/*']) app.use(path, guard);
@@ -96,8 +92,10 @@ export function createHttpApp(container: Container, opts: HttpOptions): HttpApp 
     maxRequestBodySize: opts.maxBodyBytes,
   });
   mcpApp.all('/', (c) => {
+    // The principal the guards authenticated; a 2025 session stays bound to the one that opened it.
+    const principal = c.get('principal');
     const authInfo = opts.token ? { token: opts.token, clientId: 'bearer', scopes: [] } : undefined;
-    return mcp.fetch(c.req.raw, { parsedBody: c.get('parsedBody'), ...(authInfo ? { authInfo } : {}) });
+    return mcp.fetch(c.req.raw, { parsedBody: c.get('parsedBody'), principal, ...(authInfo ? { authInfo } : {}) });
   });
   app.route('/mcp', mcpApp);
   app.route('/v1', restRoutes(container));
@@ -121,15 +119,19 @@ function finish(app: Hono<{ Variables: HttpVars }>, mcp: McpRoute, unsubscribe: 
   };
 }
 
-/** One middleware for every route but /healthz: the shared checks, then hono's bodyLimit for bodies of undeclared size. */
+/**
+ * One middleware for every route but /healthz: the shared checks, then the request's principal (set
+ * here once, from what the checks authenticated), then hono's bodyLimit for bodies of undeclared size.
+ */
 function guards(opts: HttpOptions) {
   const guard = requestGuard(opts);
+  const principal = principalFor(opts.token);
   const refuse = (c: Context, r: Refusal) => {
     for (const [name, value] of Object.entries(r.headers ?? {})) c.header(name, value);
     return problem(c, r.error);
   };
   const streamed = bodyLimit({ maxSize: guard.maxBodyBytes, onError: (c) => refuse(c, guard.tooLarge) });
-  return async (c: Context, next: Next) => {
+  return async (c: Context<{ Variables: HttpVars }>, next: Next) => {
     const h: GuardHeaders = {
       host: c.req.header('host'),
       origin: c.req.header('origin'),
@@ -139,6 +141,7 @@ function guards(opts: HttpOptions) {
     };
     const refused = guard.check(h);
     if (refused) return refuse(c, refused);
+    c.set('principal', principal);
     return guard.mustCount(h, c.req.method) ? streamed(c, next) : next();
   };
 }

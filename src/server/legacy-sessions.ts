@@ -8,10 +8,15 @@ import {
 } from '@modelcontextprotocol/server';
 import type { AnyMcpServer, SubscriptionHub } from './subscriptions.js';
 
-/** Per-request inputs the hono mount hands over (the body its middleware already parsed). */
+/** Per-request inputs the hono mount hands over (the body its middleware already parsed, who is asking). */
 export interface RouteRequestOptions {
   parsedBody?: unknown;
   authInfo?: AuthInfo;
+  /**
+   * The authenticated principal (http-vars.ts). A 2025 session is bound to the principal that
+   * opened it: under any other, its id is answered as unknown. Absent is one principal too.
+   */
+  principal?: string;
 }
 
 export interface LegacySessionsOptions {
@@ -33,10 +38,15 @@ export interface LegacySessions {
 interface Session {
   transport: WebStandardStreamableHTTPServerTransport;
   server: AnyMcpServer;
+  /** Who opened it; only the same principal may use or DELETE it. */
+  principal: string | undefined;
   lastSeen: number;
   /** Open SSE responses; a session holding one is listening, not idle. */
   openStreams: number;
 }
+
+/** What the SDK transport takes of a request's options (the principal stays with the session map). */
+const transportOptions = ({ principal: _principal, ...rest }: RouteRequestOptions) => rest;
 
 /** A JSON-RPC error body with the HTTP status the 2025 transport spec asks for. */
 export function jsonRpcErrorResponse(status: number, code: number, message: string): Response {
@@ -116,13 +126,13 @@ export function createLegacySessions(factory: McpServerFactory, options: LegacyS
         sessions.delete(id);
       },
     });
-    const session: Session = { transport, server, lastSeen: Date.now(), openStreams: 0 };
+    const session: Session = { transport, server, principal: requestOptions.principal, lastSeen: Date.now(), openStreams: 0 };
     transport.onclose = () => {
       if (transport.sessionId !== undefined && sessions.get(transport.sessionId) === session) sessions.delete(transport.sessionId);
     };
     transport.onerror = report;
     await server.connect(transport);
-    const response = await transport.handleRequest(request, { ...requestOptions, parsedBody: body });
+    const response = await transport.handleRequest(request, { ...transportOptions(requestOptions), parsedBody: body });
     if (transport.sessionId === undefined || !sessions.has(transport.sessionId)) {
       // The initialize was refused before a session existed: nothing will ever address this one.
       await server.close().catch(report);
@@ -150,10 +160,11 @@ export function createLegacySessions(factory: McpServerFactory, options: LegacyS
       const id = request.headers.get('mcp-session-id');
       if (id !== null) {
         const session = sessions.get(id);
-        // Spec (2025-06-18 transports): an unknown or terminated session is answered 404.
-        if (session === undefined) return jsonRpcErrorResponse(404, -32001, 'Session not found');
+        // Spec (2025-06-18 transports): an unknown or terminated session is answered 404. Another
+        // principal's session is unknown to this caller: same answer, and nothing touched.
+        if (session === undefined || session.principal !== requestOptions.principal) return jsonRpcErrorResponse(404, -32001, 'Session not found');
         session.lastSeen = Date.now();
-        return trackStream(session, await session.transport.handleRequest(request, requestOptions));
+        return trackStream(session, await session.transport.handleRequest(request, transportOptions(requestOptions)));
       }
       if (request.method === 'POST') {
         let body = requestOptions.parsedBody;

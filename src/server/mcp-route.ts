@@ -1,12 +1,5 @@
-import {
-  createMcpHandler,
-  DEFAULT_MAX_REQUEST_BODY_SIZE,
-  isJsonContentType,
-  isLegacyRequest,
-  type AuthInfo,
-  type McpServerFactory,
-} from '@modelcontextprotocol/server';
-import { createLegacySessions, jsonRpcErrorResponse } from './legacy-sessions.js';
+import { createMcpHandler, DEFAULT_MAX_REQUEST_BODY_SIZE, isJsonContentType, isLegacyRequest, type McpServerFactory } from '@modelcontextprotocol/server';
+import { createLegacySessions, jsonRpcErrorResponse, type RouteRequestOptions } from './legacy-sessions.js';
 import { advertiseResourceSubscriptions, createSubscriptionHub } from './subscriptions.js';
 
 declare module 'hono' {
@@ -18,7 +11,7 @@ declare module 'hono' {
 
 /** The `/mcp` endpoint for both protocol eras, plus the change events sealab publishes to them. */
 export interface McpRoute {
-  fetch(request: Request, options?: { parsedBody?: unknown; authInfo?: AuthInfo }): Promise<Response>;
+  fetch(request: Request, options?: RouteRequestOptions): Promise<Response>;
   /** `notifications/resources/updated` to 2025 sessions that subscribed and 2026 listeners that asked. */
   resourceUpdated(uri: string): void;
   /** `notifications/resources/list_changed` to every 2025 session and every 2026 listener that asked. */
@@ -78,7 +71,8 @@ export function createMcpRoute(factory: McpServerFactory, options: McpRouteOptio
       }
       const route = await isLegacy(request, requestOptions.parsedBody);
       if (route instanceof Response) return route;
-      return route ? legacy.fetch(request, requestOptions) : modern.fetch(request, requestOptions);
+      const { principal: _stateless, ...modernOptions } = requestOptions;
+      return route ? legacy.fetch(request, requestOptions) : modern.fetch(request, modernOptions);
     },
     resourceUpdated(uri) {
       hub.resourceUpdated(uri);

@@ -31,13 +31,22 @@ export function parse<T extends z.ZodType>(schema: T, value: unknown): z.infer<T
   return r.data;
 }
 
-const write = (c: C, operation: string, rationale?: string): WriteContext => ({
-  actor: c.req.header('x-actor')?.slice(0, 120) || 'rest:anonymous',
-  interface: 'rest',
-  operation,
-  requestId: c.get('requestId'),
-  ...(rationale ? { rationale } : {}),
-});
+/**
+ * The audit context of a REST write. The actor is the authenticated principal (`rest:client:bearer`
+ * with SEALAB_TOKEN, `rest:local:anonymous` without), which allocation approvals match; `x-actor`
+ * is only a label of whom the caller acts for, recorded beside it and matched by nothing.
+ */
+const write = (c: C, operation: string, rationale?: string): WriteContext => {
+  const onBehalfOf = stripControl(c.req.header('x-actor') ?? '').slice(0, 120);
+  return {
+    actor: `rest:${c.get('principal')}`,
+    interface: 'rest',
+    operation,
+    requestId: c.get('requestId'),
+    ...(rationale ? { rationale } : {}),
+    ...(onBehalfOf ? { onBehalfOf } : {}),
+  };
+};
 
 /** REST has no elicitation: a confirmation the policy asks for comes in the body, with its reason. */
 const argued = (c?: { reason: string }) => (c ? { confirmation: { via: 'argument' as const, reason: stripControl(c.reason) } } : {});

@@ -8,6 +8,8 @@ export interface WriteContext {
   rationale?: string;
   /** How a human confirmed this risky step, when the policy asked for it. */
   confirmation?: Confirmation;
+  /** Whom the caller says it acts for (REST `x-actor`): a label beside the actor, never matched by a policy. */
+  onBehalfOf?: string;
 }
 
 export interface Confirmation {
@@ -26,10 +28,25 @@ export interface AuditEntry {
   requestId: string;
   rationale: string | null;
   confirmation: Confirmation | null;
+  onBehalfOf: string | null;
   entityType: string;
   entityId: string;
   before: unknown;
   after: unknown;
+}
+
+/**
+ * The row's JSON about the request rather than the entity, kept in the `confirmation` column: the
+ * confirmation's fields, plus `onBehalfOf` when the caller named one (the table has no column for
+ * it; a row holding only that has no `action` and reads back as no confirmation).
+ */
+const requestDetail = (ctx: WriteContext) =>
+  ctx.confirmation || ctx.onBehalfOf ? JSON.stringify({ ...ctx.confirmation, ...(ctx.onBehalfOf ? { onBehalfOf: ctx.onBehalfOf } : {}) }) : null;
+
+function readDetail(text: string | null): { confirmation: Confirmation | null; onBehalfOf: string | null } {
+  if (!text) return { confirmation: null, onBehalfOf: null };
+  const { onBehalfOf, ...confirmation } = JSON.parse(text) as Partial<Confirmation> & { onBehalfOf?: string };
+  return { confirmation: confirmation.action === undefined ? null : (confirmation as Confirmation), onBehalfOf: onBehalfOf ?? null };
 }
 
 /** One row for every write: who, through what, why, and the state before and after. */
@@ -47,7 +64,7 @@ export class AuditRepo {
       ctx.operation,
       ctx.requestId,
       ctx.rationale ?? null,
-      ctx.confirmation ? JSON.stringify(ctx.confirmation) : null,
+      requestDetail(ctx),
       entityType,
       entityId,
       before === undefined ? null : JSON.stringify(before),
@@ -69,7 +86,7 @@ export class AuditRepo {
       operation: r.operation as string,
       requestId: r.request_id as string,
       rationale: (r.rationale as string | null) ?? null,
-      confirmation: r.confirmation ? (JSON.parse(r.confirmation as string) as Confirmation) : null,
+      ...readDetail(r.confirmation as string | null),
       entityType: r.entity_type as string,
       entityId: r.entity_id as string,
       before: r.before ? JSON.parse(r.before as string) : null,

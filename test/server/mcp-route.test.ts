@@ -33,7 +33,11 @@ function factory() {
 function harness(options?: McpRouteOptions) {
   const route = createMcpRoute(factory, options);
   const app = createMcpHonoApp();
-  app.all('/mcp', (c) => route.fetch(c.req.raw, { parsedBody: c.get('parsedBody') }));
+  // Stands in for the auth middleware: the test names the principal a request authenticated as.
+  app.all('/mcp', (c) => {
+    const principal = c.req.header('x-test-principal');
+    return route.fetch(c.req.raw, { parsedBody: c.get('parsedBody'), ...(principal ? { principal } : {}) });
+  });
   const fetch = (url: string | URL, init?: RequestInit) => {
     const headers = new Headers(init?.headers);
     headers.set('host', '127.0.0.1'); // the DNS-rebinding guard refuses a request without one
@@ -54,9 +58,9 @@ afterEach(async () => {
   cleanups = [];
 });
 
-async function connectLegacy(fetch: ReturnType<typeof harness>['fetch'], capabilities = {}) {
+async function connectLegacy(fetch: ReturnType<typeof harness>['fetch'], capabilities = {}, headers: Record<string, string> = {}) {
   const client = new LegacyClient({ name: 'legacy-client', version: '1.32' }, { capabilities });
-  const transport = new LegacyTransport(MCP_URL, { fetch });
+  const transport = new LegacyTransport(MCP_URL, { fetch, requestInit: { headers } });
   await client.connect(transport);
   cleanups.push(() => client.close());
   return { client, transport };
@@ -125,6 +129,29 @@ describe('createMcpRoute, 2025-era clients', () => {
 
     expect(unknown.status).toBe(404);
     expect(missing.status).toBe(400);
+  });
+
+  it('answers a session id presented by another principal as unknown (404), for requests and DELETE, and changes nothing', async () => {
+    const { fetch } = useRoute();
+    const { client, transport } = await connectLegacy(fetch, {}, { 'x-test-principal': 'client:alice' });
+    const sessionId = transport.sessionId!;
+    const as = (principal: string | undefined, init: RequestInit) => {
+      const headers = new Headers(init.headers);
+      headers.set('mcp-session-id', sessionId);
+      if (principal) headers.set('x-test-principal', principal);
+      return fetch(MCP_URL, { ...init, headers });
+    };
+    const call = { jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'echo', arguments: { text: 'hijacked' } } };
+
+    for (const other of ['client:mallory', undefined]) {
+      expect((await as(other, postJson(call))).status).toBe(404);
+      expect((await as(other, { method: 'GET', headers: { accept: 'text/event-stream' } })).status).toBe(404);
+      expect((await as(other, { method: 'DELETE' })).status).toBe(404);
+    }
+
+    expect(await client.callTool({ name: 'echo', arguments: { text: 'still mine' } })).toMatchObject({ content: [{ type: 'text', text: 'still mine' }] });
+    expect((await as('client:alice', { method: 'DELETE' })).status).toBe(200);
+    expect((await as('client:alice', postJson(call))).status).toBe(404);
   });
 
   it('closes the least recently used session to admit one past maxSessions', async () => {

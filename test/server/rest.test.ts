@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Container } from '../../src/container.js';
-import type { HttpApp } from '../../src/server/http-app.js';
+import { DEFAULT_POLICY, DEFAULT_SURFACE_POLICY, type Policy } from '../../src/domain/policy.js';
+import type { HttpApp, HttpOptions } from '../../src/server/http-app.js';
 import { demoConfig, tableCounts, testContainer, testHttp } from '../helpers/app.js';
 
 let app: Container;
@@ -23,8 +24,13 @@ interface Reply {
 }
 
 /** One REST call through the hono app, as a client on the loopback address sends it. */
-async function rest(method: string, path: string, body?: unknown, init: { raw?: string; contentType?: string } = {}): Promise<Reply> {
-  const headers: Record<string, string> = { host: '127.0.0.1' };
+async function rest(
+  method: string,
+  path: string,
+  body?: unknown,
+  init: { raw?: string; contentType?: string; headers?: Record<string, string> } = {},
+): Promise<Reply> {
+  const headers: Record<string, string> = { host: '127.0.0.1', ...init.headers };
   const payload = init.raw ?? (body === undefined ? undefined : JSON.stringify(body));
   if (payload !== undefined) headers['content-type'] = init.contentType ?? 'application/json';
   const res = await http.app.request(path, { method, headers, body: payload });
@@ -184,7 +190,7 @@ describe('REST experiment lifecycle', () => {
     expect(audit.json.audit[0]).toMatchObject({
       operation: 'POST /v1/experiments/:id/stop',
       interface: 'rest',
-      actor: 'rest:anonymous',
+      actor: 'rest:local:anonymous',
       rationale: 'enough data for a first read',
       confirmation: { via: 'argument', reason: APPROVAL.reason },
     });
@@ -220,6 +226,88 @@ describe('REST experiment lifecycle', () => {
     expectProblem(badConfig, 422, 'INVALID_CONFIG');
     expect(badConfig.json.details.issues.length).toBeGreaterThan(0);
     expect(tableCounts(app)).toEqual(counts);
+  });
+});
+
+/** Swaps the suite's app for one under `policy`, served with `opts` (e.g. a token). */
+async function reopen(policy: Policy, opts: Partial<HttpOptions> = {}) {
+  await http.close();
+  app.close();
+  app = testContainer({ policy });
+  http = testHttp(app, opts);
+}
+
+/** Only `client:*` may deploy above 5%: the shape of the policy issue 11 reports. */
+const clientsOnlyAbove5 = (actors = ['client:*']): Policy => ({
+  ...DEFAULT_POLICY,
+  version: 'clients-only-above-5',
+  defaults: { ...DEFAULT_SURFACE_POLICY, allocationApprovals: [{ abovePercent: 5, actors }] },
+});
+
+describe('REST principal: the audit actor is who authenticated, never a header', () => {
+  const TOKEN = 'a-test-token-of-some-length';
+  const bearer = { authorization: `Bearer ${TOKEN}` };
+
+  /** A validated draft at 10%, and the deploy body that cites its plan. */
+  async function validatedDraft(headers: Record<string, string> = {}) {
+    const created = await rest('POST', '/v1/experiments', { config: demoConfig() }, { headers });
+    expect(created.status, created.text).toBe(201);
+    const id: string = created.json.experiment.id;
+    const v = await rest('POST', `/v1/experiments/${id}/validate`, undefined, { headers });
+    expect(v.json.valid, v.text).toBe(true);
+    return { id, deploy: { version: 1, planHash: v.json.planHash, confirmation: APPROVAL } };
+  }
+
+  it.each(['client:bearer', 'system:ramp-scheduler', 'client:*'])('refuses a 10%% deploy claiming x-actor %s with 403 and writes nothing', async (claimed) => {
+    await reopen(clientsOnlyAbove5());
+    const { id, deploy } = await validatedDraft();
+    const counts = tableCounts(app);
+
+    const r = await rest('POST', `/v1/experiments/${id}/deploy`, deploy, { headers: { 'x-actor': claimed } });
+
+    expectProblem(r, 403, 'FORBIDDEN');
+    expect(r.json.detail).toContain("'rest:local:anonymous' may not deploy above 5%");
+    expect(tableCounts(app)).toEqual(counts);
+    expect(app.experiments.get(id).status).toBe('draft');
+  });
+
+  it('refuses it with the token too: a bearer REST caller is rest:client:bearer, which client:* does not match', async () => {
+    await reopen(clientsOnlyAbove5(), { token: TOKEN });
+    const { id, deploy } = await validatedDraft(bearer);
+    const counts = tableCounts(app);
+
+    const r = await rest('POST', `/v1/experiments/${id}/deploy`, deploy, { headers: { ...bearer, 'x-actor': 'client:bearer' } });
+
+    expect(r.status, r.text).toBe(403);
+    expect(tableCounts(app)).toEqual(counts);
+  });
+
+  it('audits an allowed write as the principal, with x-actor beside it as on-behalf-of', async () => {
+    await reopen(clientsOnlyAbove5(['rest:local:*']));
+    const { id, deploy } = await validatedDraft({ 'x-actor': 'dana' });
+
+    const r = await rest('POST', `/v1/experiments/${id}/deploy`, deploy, { headers: { 'x-actor': 'client:bearer' } });
+
+    expect(r.status, r.text).toBe(200);
+    const audit = (await rest('GET', `/v1/experiments/${id}/audit`)).json.audit;
+    expect(audit[0]).toMatchObject({
+      operation: 'POST /v1/experiments/:id/deploy',
+      actor: 'rest:local:anonymous',
+      onBehalfOf: 'client:bearer',
+      confirmation: { via: 'argument', reason: APPROVAL.reason },
+    });
+    expect(audit.at(-1)).toMatchObject({ operation: 'POST /v1/experiments', actor: 'rest:local:anonymous', onBehalfOf: 'dana' });
+    expect(audit.every((a: { actor: string }) => a.actor === 'rest:local:anonymous')).toBe(true);
+  });
+
+  it('audits a bearer REST caller as rest:client:bearer, which the default rest:* approval still admits', async () => {
+    await reopen(DEFAULT_POLICY, { token: TOKEN });
+    const created = await rest('POST', '/v1/experiments', { config: demoConfig() }, { headers: bearer });
+    expect(created.status, created.text).toBe(201);
+
+    const [row] = (await rest('GET', `/v1/experiments/${created.json.experiment.id}/audit`, undefined, { headers: bearer })).json.audit;
+
+    expect(row).toMatchObject({ actor: 'rest:client:bearer', onBehalfOf: null, confirmation: null });
   });
 });
 

@@ -37,7 +37,7 @@ function setup(opts: Parameters<typeof testContainer>[0] = {}) {
   const rest = async (method: string, path: string, body?: unknown) => {
     const res = await http.app.request(path, {
       method,
-      headers: { host: '127.0.0.1', 'x-actor': 'rest:dana', ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      headers: { host: '127.0.0.1', 'x-actor': 'dana', ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
     return { status: res.status, json: (await res.json()) as any };
@@ -99,7 +99,7 @@ describe('ship: the winning layout becomes the surface default', () => {
     expect(shipped.json.conclusion).toMatchObject({
       outcome: 'shipped',
       variant: 'focus',
-      actor: 'rest:dana',
+      actor: 'rest:local:anonymous',
       reason: 'focus wins stream-rate',
       revert: null,
       decision: { decision: 'ship', variant: 'focus', method: 'always-valid', alpha: 0.05, sample: expect.objectContaining({ observedTotal: 8000 }) },
@@ -119,7 +119,8 @@ describe('ship: the winning layout becomes the surface default', () => {
 
     const audit = (await rest('GET', `/v1/experiments/${id}/audit`)).json.audit as { actor: string; after: any; rationale: string }[];
     expect(audit.find((a) => a.after?.shipped)).toMatchObject({
-      actor: 'rest:dana',
+      actor: 'rest:local:anonymous',
+      onBehalfOf: 'dana',
       rationale: 'focus wins stream-rate',
       after: { shipped: { variant: 'focus', surfaceId: 'home', decision: expect.objectContaining({ decision: 'ship' }) } },
     });
@@ -131,7 +132,7 @@ describe('ship: the winning layout becomes the surface default', () => {
     expect(refused.status).toBe(400);
     const reverted = await rest('POST', `/v1/experiments/${id}/revert-ship`, { reason: 'retention dropped', confirmation: APPROVED });
     expect(reverted.status, JSON.stringify(reverted.json)).toBe(200);
-    expect(reverted.json.conclusion.revert).toMatchObject({ actor: 'rest:dana', reason: 'retention dropped' });
+    expect(reverted.json.conclusion.revert).toMatchObject({ actor: 'rest:local:anonymous', reason: 'retention dropped' });
     expect(slot((await rest('GET', `/v1/surfaces/home/layout?unit=${unit}`)).json.layout, 'shelf-2')).toBe('mx-daily-1');
     expect(app.catalog.defaultLayout('home')).toEqual(defaultBefore);
     expect(app.localSystems.content.getSync(id)).toMatchObject({ shipped: null });
