@@ -27,6 +27,8 @@ import { OperationRepo } from './store/operation-repo.js';
 import { EmbeddedBackend, EmbeddedContent } from './systems/embedded.js';
 import { RemoteBackend, RemoteContent, remoteExposureSink } from './systems/remote.js';
 import { mirrorOf, ServingSync } from './app/serving/serving-sync.js';
+import { ChangeWatcher } from './app/serving/change-watcher.js';
+import { readiness, type Readiness } from './app/serving/readiness.js';
 import type { AppDeps, ChangeEvent } from './app/context.js';
 import { SimulatedClock, wallClock, type Clock } from './systems/clock.js';
 import { ClockService } from './app/clock/clock-service.js';
@@ -59,6 +61,10 @@ export interface Container {
   assignments: AssignmentIndex;
   /** Keeps `assignments` equal to the systems' state (polls remote ones; main.ts starts it). */
   serving: ServingSync;
+  /** Hears other processes' writes to the same database (PRAGMA data_version): serving recompiles, subscribers hear it; main.ts starts it. */
+  watcher: ChangeWatcher;
+  /** What /readyz reports: serving current, database writable, remote systems synced (with the reasons when not). */
+  readiness(): Readiness;
   exposures: ExposureBuffer;
   /** Listen to writes (resource notifications); returns an unsubscribe function. */
   onChange(listener: (e: ChangeEvent) => void): () => void;
@@ -140,6 +146,8 @@ export function createContainer(opts: ContainerOptions): Container {
   serving.recompile();
   listeners.add(() => serving.recompile());
   localSystems.backend.onWrite = localSystems.content.onWrite = () => serving.recompile();
+  // Another process's writes to this file (a stdio server beside `serve`) reach serving through the watcher.
+  const watcher = new ChangeWatcher(db, { recompile: () => serving.recompile(), emit: deps.emit }, logger);
   const deployments = new DeploySaga(deps, experiments, deploys, stops, systems, new OperationRepo(db), () => serving.refresh());
   const events = opts.remote?.eventsUrl;
   const sink = events
@@ -171,6 +179,8 @@ export function createContainer(opts: ContainerOptions): Container {
     },
     assignments: index,
     serving,
+    watcher,
+    readiness: () => readiness(db, watcher, serving),
     exposures,
     onChange: (l) => {
       listeners.add(l);
@@ -178,6 +188,7 @@ export function createContainer(opts: ContainerOptions): Container {
     },
     logger,
     close: () => {
+      watcher.stop();
       exposures.flush();
       db.close();
     },

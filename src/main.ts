@@ -30,6 +30,7 @@ environment: SEALAB_DATA_DIR SEALAB_POLICY_FILE SEALAB_PORT SEALAB_HOST SEALAB_T
              SEALAB_ROLE SEALAB_BACKEND_URL SEALAB_CONTENT_URL (remote systems; unset = embedded)
              SEALAB_UPSTREAM_TIMEOUT_MS (default 5000) SEALAB_UPSTREAM_TOKEN
              SEALAB_SYNC_INTERVAL_MS (how often serving re-reads remote systems, default 1000)
+             SEALAB_WATCH_INTERVAL_MS (how often to look for other processes' writes to the data directory, default 200; 0 disables)
              SEALAB_EVENTS_URL (backend/content roles: the gateway that records their exposures)
              SEALAB_SIMULATED_CLOCK SEALAB_CLOCK_START (serve: a simulated clock, default start = today 00:00 UTC)
 flags win over environment variables, which win over defaults.`;
@@ -132,6 +133,9 @@ async function main(argv: string[]): Promise<void> {
   const stops: (() => Promise<void>)[] = [];
   const stopSync = container.serving.start(config.syncIntervalMs);
   stops.push(async () => stopSync());
+  // Another sealab on the same data directory (stdio beside serve): its writes reach serving within a period.
+  const stopWatch = container.watcher.start(config.watchIntervalMs);
+  stops.push(async () => stopWatch());
   // Operations a crash left unfinished are finished or compensated before serving; unreachable systems are retried on a timer.
   await container.deployments.recover().catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'saga recovery failed; retrying later'));
   const recovery = setInterval(() => void container.deployments.recover().catch(() => undefined), 10_000);
@@ -162,7 +166,7 @@ async function main(argv: string[]): Promise<void> {
         auth: Boolean(config.token),
         clock: clock ? 'simulated' : 'wall',
       },
-      'sealab HTTP listening: /mcp /v1 /healthz',
+      'sealab HTTP listening: /mcp /v1 /healthz /readyz',
     );
     stops.push(http.close);
   } else {

@@ -72,6 +72,11 @@ export function createHttpApp(container: Container, opts: HttpOptions): HttpApp 
     container.deps.db.prepare('SELECT 1').get();
     return c.json({ status: 'ok', version: SERVER_VERSION, ...(container.serving.remote ? { serving: container.serving.status } : {}) });
   });
+  // Readiness, unlike /healthz: serving current with every process's writes, database writable, remote systems synced.
+  app.get('/readyz', (c) => {
+    const r = container.readiness();
+    return c.json(r, r.ready ? 200 : 503);
+  });
 
   const guard = guards(opts);
   for (const path of ['/mcp', '/v1/*', '/ofrep/*']) app.use(path, guard);

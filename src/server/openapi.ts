@@ -19,6 +19,13 @@ interface Operation {
 /** Every HTTP route sealab serves besides /mcp; a test keeps this list equal to the routers. */
 export const OPERATIONS: Operation[] = [
   { method: 'get', path: '/healthz', summary: 'Liveness and version; with remote systems, when serving last synced from them', tag: 'ops' },
+  {
+    method: 'get',
+    path: '/readyz',
+    summary:
+      "Readiness: 200 when serving is current with every process's writes, the database is writable and remote systems are synced; else 503 with the reasons",
+    tag: 'ops',
+  },
   { method: 'get', path: '/v1/openapi.json', summary: 'This document', tag: 'ops' },
   { method: 'get', path: '/v1/surfaces', summary: 'Surfaces with slots, running experiments and free buckets', tag: 'catalog' },
   { method: 'get', path: '/v1/surfaces/{id}', summary: 'One surface', tag: 'catalog' },
@@ -166,7 +173,10 @@ const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentabl
 /** OpenAPI 3.1 for the REST, serving and OFREP routes, generated from the zod schemas the routes parse with. */
 export function openApiDocument(role: 'all' | 'backend' | 'content' = 'all') {
   const paths: Record<string, Record<string, unknown>> = {};
-  const ops = role === 'all' ? OPERATIONS : OPERATIONS.filter((o) => ROLE_TAGS[role].includes(o.tag) || o.path === '/healthz' || o.path === '/v1/openapi.json');
+  const ops =
+    role === 'all'
+      ? OPERATIONS
+      : OPERATIONS.filter((o) => ROLE_TAGS[role].includes(o.tag) || o.path === '/healthz' || o.path === '/readyz' || o.path === '/v1/openapi.json');
   for (const op of ops) {
     const params = [
       ...[...op.path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } })),

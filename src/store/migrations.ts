@@ -294,4 +294,12 @@ export const MIGRATIONS: { version: number; name: string; sql: string }[] = [
       ALTER TABLE metric_daily ADD COLUMN sum_px_py REAL NOT NULL DEFAULT 0;
     `,
   },
+  {
+    version: 11,
+    name: 'leases: one process at a time runs the ramp scheduler (issue 11)',
+    sql: `
+      -- A named lease held by one process (owner) until a wall-clock time; renewed while the holder lives.
+      CREATE TABLE leases (name TEXT PRIMARY KEY, owner TEXT NOT NULL, until TEXT NOT NULL);
+    `,
+  },
 ];

@@ -6,6 +6,10 @@ import type { AppDeps, WriteContext } from '../context.js';
 import type { ExperimentService } from '../experiments/experiment-service.js';
 import type { MetricsReport, MetricsService } from '../results/metrics-service.js';
 import type { DeploySaga } from '../deploy/deploy-saga.js';
+import { LeaseRepo } from '../../store/lease-repo.js';
+
+/** The lease that lets one process at a time tick the ramp scheduler on a shared database. */
+export const RAMP_LEASE = 'ramp-scheduler';
 
 /** Defaults for configs whose rampPlan names no minimum duration or gate. */
 export const DEFAULT_STAGE_MIN_HOURS = 24;
@@ -93,6 +97,11 @@ export interface TickOutcome {
  */
 export class RampScheduler {
   private readonly last = new Map<string, TickOutcome>();
+  private readonly leases: LeaseRepo;
+  /** This scheduler's name in the lease table: unique per instance (two containers in one process are two owners). */
+  readonly owner = `${process.pid}:${randomUUID().slice(0, 8)}`;
+  /** How long a held lease lasts without renewal: three tick periods (start sets it), so a dead holder's lease lapses. */
+  private leaseMs = 3 * 60_000;
 
   constructor(
     private readonly d: AppDeps,
@@ -100,7 +109,9 @@ export class RampScheduler {
     private readonly metrics: MetricsService,
     /** Every write of the scheduler goes through the saga: the systems change with the record. */
     private readonly saga: DeploySaga,
-  ) {}
+  ) {
+    this.leases = new LeaseRepo(d.db);
+  }
 
   /**
    * One pass over every running experiment; each is judged and acted on independently. Roll backs
@@ -109,6 +120,12 @@ export class RampScheduler {
    */
   async tick(): Promise<TickOutcome[]> {
     const out: TickOutcome[] = [];
+    // Several processes on one data directory: only the lease holder acts (renewed every tick), the others skip.
+    if (!this.leases.acquire(RAMP_LEASE, this.owner, this.leaseMs)) {
+      const holder = this.leases.get(RAMP_LEASE);
+      this.d.logger.debug({ holder: holder?.owner, until: holder?.until }, 'ramp scheduler tick skipped: another process holds the lease');
+      return out;
+    }
     for (const exp of this.d.experiments.list({ status: ['running'] })) {
       let outcome: TickOutcome;
       try {
@@ -130,11 +147,20 @@ export class RampScheduler {
   /** Runs a pass every `seconds` (0 disables) on an unref'd timer; returns the function that stops it. */
   start(seconds: number): () => void {
     if (seconds <= 0) return () => undefined;
+    this.leaseMs = Math.max(3 * seconds * 1000, 10_000);
     const timer = setInterval(() => {
       this.tick().catch((err: unknown) => this.d.logger.error({ err }, 'ramp scheduler tick failed'));
     }, seconds * 1000);
     timer.unref();
-    return () => clearInterval(timer);
+    return () => {
+      clearInterval(timer);
+      // Hand the lease over at once rather than when it lapses.
+      try {
+        this.leases.release(RAMP_LEASE, this.owner);
+      } catch {
+        /* the database is closing */
+      }
+    };
   }
 
   /** Where the experiment is in its ramp, the gate with its numbers, and what the scheduler will do next. */

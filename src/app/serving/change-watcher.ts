@@ -1,0 +1,110 @@
+import { prepared, type Db } from '../../store/db.js';
+import type { ChangeEvent } from '../context.js';
+import type { Logger } from '../../logger.js';
+
+/** Serving counts as current while it trails another process's write by no more than this (or 5 watch periods, if longer). */
+export const STALE_AFTER_MS = 1000;
+
+/**
+ * Hears other processes' writes to the same SQLite file. `PRAGMA data_version` changes whenever
+ * another connection commits (never for this connection's own writes, which recompile serving
+ * themselves), and reading it costs no I/O; so it is polled often, and on a change serving
+ * recompiles and every experiment whose record changed is announced to resource subscribers.
+ */
+export class ChangeWatcher {
+  /** The data_version serving was last compiled at. */
+  private compiled: number;
+  private known: Map<string, string>;
+  private timer: NodeJS.Timeout | undefined;
+  private intervalMs = 0;
+  /** When a check first found the database ahead of serving (Date.now()), cleared when it catches up. */
+  private behindSince: number | null = null;
+  /** Recompiles caused by another process's write (for logs and tests). */
+  changes = 0;
+
+  constructor(
+    private readonly db: Db,
+    private readonly hooks: { recompile(): void; emit(e: ChangeEvent): void },
+    private readonly logger: Logger,
+  ) {
+    this.compiled = this.dataVersion();
+    this.known = this.snapshot();
+  }
+
+  get running(): boolean {
+    return this.timer !== undefined;
+  }
+
+  dataVersion(): number {
+    return (prepared(this.db, 'PRAGMA data_version').get() as { data_version: number }).data_version;
+  }
+
+  /** Recompiles if another connection committed since the last look; true when it did. */
+  check(): boolean {
+    const v = this.dataVersion();
+    if (v === this.compiled) return false;
+    // Set before recompiling: a write landing in between leaves data_version ahead, and the next check recompiles again.
+    this.compiled = v;
+    this.behindSince = null;
+    this.changes++;
+    this.hooks.recompile();
+    const now = this.snapshot();
+    for (const [id, stamp] of now) {
+      if (this.known.get(id) === stamp) continue;
+      this.hooks.emit({ kind: 'experiment', id, surfaceId: stamp.slice(stamp.lastIndexOf('\u0000') + 1) });
+    }
+    this.known = now;
+    this.logger.debug({ dataVersion: v }, 'another process wrote to the database; serving recompiled');
+    return true;
+  }
+
+  /** Checks every intervalMs (0 disables) on an unref'd timer; returns the stop function. */
+  start(intervalMs: number): () => void {
+    this.stop();
+    if (intervalMs <= 0) return () => undefined;
+    this.intervalMs = intervalMs;
+    this.timer = setInterval(() => {
+      try {
+        this.check();
+      } catch (err) {
+        this.logger.warn({ err: (err as Error).message }, 'change watcher check failed');
+      }
+    }, intervalMs);
+    this.timer.unref();
+    return () => this.stop();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /**
+   * Whether serving reflects every commit in the file: stale when another process's write has gone
+   * uncompiled with the watcher stopped, or for longer than STALE_AFTER_MS (5 periods if longer) with it running.
+   */
+  freshness(): { current: boolean; reason?: string } {
+    if (this.dataVersion() === this.compiled) {
+      this.behindSince = null;
+      return { current: true };
+    }
+    const now = Date.now();
+    this.behindSince ??= now;
+    if (!this.running)
+      return { current: false, reason: 'another process wrote to the database and the change watcher is not running (SEALAB_WATCH_INTERVAL_MS)' };
+    const behind = now - this.behindSince;
+    if (behind <= Math.max(STALE_AFTER_MS, 5 * this.intervalMs)) return { current: true };
+    return { current: false, reason: `another process's write has not been compiled into serving for ${behind} ms` };
+  }
+
+  /** Each experiment's version and last update, with its surface after a NUL (what an announcement needs). */
+  private snapshot(): Map<string, string> {
+    const rows = prepared(this.db, 'SELECT id, version, updated_at, surface_id FROM experiments').all() as {
+      id: string;
+      version: number;
+      updated_at: string;
+      surface_id: string;
+    }[];
+    return new Map(rows.map((r) => [r.id, `${r.version}\u0000${r.updated_at}\u0000${r.surface_id}`]));
+  }
+}
