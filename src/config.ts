@@ -21,6 +21,8 @@ const ConfigSchema = z
     port: wholeNumber('must be a decimal port number, e.g. 8787').pipe(z.number().max(65535, 'must be at most 65535')),
     host: z.string().min(1),
     token: z.string().min(16, 'must be at least 16 characters').optional(),
+    /** Named tokens (`sealab token create`); default `<data-dir>/tokens.json`. */
+    tokensFile: z.string().min(1).optional(),
     seedDemo: z.boolean(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
     maxBodyBytes: wholeNumber('must be a whole number of bytes, e.g. 1048576').pipe(z.number().positive('must be more than 0')),
@@ -76,6 +78,8 @@ export interface ConfigFlags {
   simulatedClock?: boolean;
   /** `--clock-start`: where the simulated clock starts (ISO 8601). */
   clockStart?: string;
+  /** `--tokens-file`: the named tokens' file. */
+  tokensFile?: string;
 }
 
 /** The guardrail policy shipped with sealab (policy/default.json). */
@@ -89,6 +93,7 @@ const SOURCES: Record<string, string> = {
   port: '--port / SEALAB_PORT',
   host: '--host / SEALAB_HOST',
   token: 'SEALAB_TOKEN',
+  tokensFile: '--tokens-file / SEALAB_TOKENS_FILE',
   seedDemo: '--no-seed / SEALAB_SEED_DEMO',
   logLevel: 'SEALAB_LOG_LEVEL',
   maxBodyBytes: 'SEALAB_MAX_BODY_BYTES',
@@ -120,6 +125,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     port: flags.port ?? env.SEALAB_PORT ?? 8787,
     host: flags.host ?? env.SEALAB_HOST ?? '127.0.0.1',
     token: env.SEALAB_TOKEN || undefined,
+    tokensFile: flags.tokensFile ?? (env.SEALAB_TOKENS_FILE || undefined),
     seedDemo: flags.seedDemo ?? bool(env.SEALAB_SEED_DEMO) ?? true,
     logLevel: env.SEALAB_LOG_LEVEL ?? 'info',
     maxBodyBytes: env.SEALAB_MAX_BODY_BYTES ?? 1_048_576,
@@ -150,5 +156,11 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     const lines = parsed.error.issues.map((i) => `${SOURCES[String(i.path[0])] ?? String(i.path[0] ?? 'config')}: ${i.message}`);
     throw new ConfigError(lines.join('\n'));
   }
-  return { ...parsed.data, dataDir: path.resolve(parsed.data.dataDir), policyFile: path.resolve(parsed.data.policyFile) };
+  const dataDir = path.resolve(parsed.data.dataDir);
+  return {
+    ...parsed.data,
+    dataDir,
+    policyFile: path.resolve(parsed.data.policyFile),
+    tokensFile: parsed.data.tokensFile ? path.resolve(parsed.data.tokensFile) : path.join(dataDir, 'tokens.json'),
+  };
 }

@@ -8,12 +8,18 @@ import { runSimulation } from './cli/simulate.js';
 import { runSimulatedDays } from './cli/simulate-days.js';
 import { parseDaysFlags } from './cli/simulate-flags.js';
 import { SimulatedClock } from './systems/clock.js';
+import { runToken } from './cli/token.js';
+import { TokensFileError } from './store/tokens-file.js';
 
 const USAGE = `usage:
   sealab [--data-dir DIR] [--no-seed] [--policy FILE]   MCP over stdio (for mcp.json / Claude Desktop)
   sealab serve [--port N] [--host ADDR] [--data-dir DIR] [--no-seed] [--role all|backend|content]
                                                         HTTP: /mcp (streamable HTTP), /v1 REST, /healthz;
                                                         --role backend|content serves only that system's contract
+  sealab serve|stdio --read-only                        every principal capped at the read scope (read-only tools only)
+  sealab token create --name N --scopes read,write[,deploy,admin,approve] [--expires-days D]
+                                                        a named token: prints its secret once (only its hash is stored)
+  sealab token list | sealab token revoke --name N      names, scopes and expiry (never secrets) | refuse it from now on
   sealab serve --simulated-clock [--clock-start ISO]    a rehearsal server (loopback only): time moves only on
                                                         POST /v1/clock/advance, which ticks the ramp scheduler hourly
   sealab simulate [--url URL] [--experiment ID|KEY] [--units N] [--effect E] [--seed S]
@@ -25,7 +31,8 @@ const USAGE = `usage:
                                                         of every experiment a unit is in, then the clock moves an hour.
                                                         Units whose bucket no running experiment owns see the default
                                                         layout and are not measured (they are counted, not requested).
-environment: SEALAB_DATA_DIR SEALAB_POLICY_FILE SEALAB_PORT SEALAB_HOST SEALAB_TOKEN SEALAB_SEED_DEMO SEALAB_LOG_LEVEL SEALAB_MAX_BODY_BYTES SEALAB_ALLOWED_HOSTS
+environment: SEALAB_DATA_DIR SEALAB_POLICY_FILE SEALAB_PORT SEALAB_HOST SEALAB_TOKEN SEALAB_SEED_DEMO
+             SEALAB_TOKENS_FILE (--tokens-file; default <data-dir>/tokens.json; once it exists every HTTP request needs a token) SEALAB_LOG_LEVEL SEALAB_MAX_BODY_BYTES SEALAB_ALLOWED_HOSTS
              SEALAB_RAMP_INTERVAL_SECONDS (ramp scheduler tick, default 60; 0 disables)
              SEALAB_ROLE SEALAB_BACKEND_URL SEALAB_CONTENT_URL (remote systems; unset = embedded)
              SEALAB_UPSTREAM_TIMEOUT_MS (default 5000) SEALAB_UPSTREAM_TOKEN
@@ -59,11 +66,16 @@ async function main(argv: string[]): Promise<void> {
       harm: { type: 'string' },
       'until-decision': { type: 'boolean' },
       silence: { type: 'string' },
+      'tokens-file': { type: 'string' },
+      'read-only': { type: 'boolean' },
+      name: { type: 'string' },
+      scopes: { type: 'string' },
+      'expires-days': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
   const command = positionals[0] ?? 'stdio';
-  if (values.help || !['stdio', 'serve', 'simulate'].includes(command)) {
+  if (values.help || !['stdio', 'serve', 'simulate', 'token'].includes(command)) {
     process.stderr.write(`${USAGE}\n`);
     process.exitCode = values.help ? 0 : 2;
     return;
@@ -75,11 +87,25 @@ async function main(argv: string[]): Promise<void> {
     policyFile: values.policy,
     role: values.role,
     clockStart: values['clock-start'],
+    tokensFile: values['tokens-file'],
     ...(values['no-seed'] ? { seedDemo: false } : {}),
     ...(values['simulated-clock'] ? { simulatedClock: true } : {}),
   };
   const config = loadConfig(flags);
   const logger = createLogger(config.logLevel);
+
+  if (command === 'token') {
+    runToken({
+      action: positionals[1],
+      file: config.tokensFile ?? '',
+      name: values.name,
+      scopes: values.scopes,
+      expiresDays: values['expires-days'],
+      out: (line) => process.stdout.write(`${line}\n`),
+      note: (line) => process.stderr.write(`${line}\n`),
+    });
+    return;
+  }
 
   if (command === 'simulate' && values.days !== undefined) {
     await runSimulatedDays(
@@ -153,6 +179,8 @@ async function main(argv: string[]): Promise<void> {
       host: config.host,
       port: config.port,
       token: config.token,
+      tokensFile: config.tokensFile,
+      readOnly: values['read-only'] ?? false,
       maxBodyBytes: config.maxBodyBytes,
       allowedHosts: config.allowedHosts,
       ...listenLimits(config),
@@ -164,13 +192,15 @@ async function main(argv: string[]): Promise<void> {
         systems: container.deployments.systems.embedded ? 'embedded' : 'remote',
         dataDir: config.dataDir,
         auth: Boolean(config.token),
+        tokensFile: config.tokensFile,
+        readOnly: values['read-only'] ?? false,
         clock: clock ? 'simulated' : 'wall',
       },
       'sealab HTTP listening: /mcp /v1 /healthz /readyz',
     );
     stops.push(http.close);
   } else {
-    const stdio = startStdio(container);
+    const stdio = startStdio(container, { readOnly: values['read-only'] ?? false });
     logger.info({ dataDir: config.dataDir }, 'sealab MCP on stdio');
     stops.push(stdio.close);
   }
@@ -188,7 +218,8 @@ async function main(argv: string[]): Promise<void> {
 const startOfUtcDay = (d: Date) => new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()));
 
 main(process.argv.slice(2)).catch((err: unknown) => {
-  if (err instanceof ConfigError) process.stderr.write(`sealab: invalid configuration\n${err.message}\n`);
+  if (err instanceof TokensFileError) process.stderr.write(`sealab: ${err.message}\n`);
+  else if (err instanceof ConfigError) process.stderr.write(`sealab: invalid configuration\n${err.message}\n`);
   else process.stderr.write(`sealab: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exit(1);
 });

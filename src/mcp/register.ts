@@ -6,15 +6,22 @@ import { AppError, toToolError } from '../errors.js';
 import type { AnyToolDefinition, AskInput, CallerInfo, ToolContext } from './define-tool.js';
 import { confirmStep } from './confirm.js';
 import { sampleStep } from './sample.js';
+import { hasScope, toolScope, type Scope } from '../domain/scopes.js';
 
 /**
  * Registers every tool through one wrapper, so none can skip it: a child logger with the tool and
- * request id, timing, error mapping to an isError result with a hint, and read-only mode derived
- * from readOnlyHint.
+ * request id, timing, error mapping to an isError result with a hint. Only the tools `opts.scopes`
+ * allow are registered (src/domain/scopes.ts: readOnlyHint → read, so read-only mode is derived from it).
  */
-export function registerTools(server: McpServer, tools: AnyToolDefinition[], app: Container, caller: CallerInfo, opts: { readOnly?: boolean } = {}): void {
+export function registerTools(
+  server: McpServer,
+  tools: AnyToolDefinition[],
+  app: Container,
+  caller: CallerInfo,
+  opts: { scopes?: readonly Scope[] } = {},
+): void {
   for (const tool of tools) {
-    if (opts.readOnly && !tool.annotations.readOnlyHint) continue;
+    if (opts.scopes && !hasScope(opts.scopes, toolScope(tool))) continue;
     server.registerTool(
       tool.name,
       {

@@ -1,7 +1,15 @@
 import { Hono, type Context, type Next } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { createMcpHonoApp } from '@modelcontextprotocol/hono';
-import { localhostAllowedHostnames, localhostAllowedOrigins, validateHostHeader, validateOriginHeader } from '@modelcontextprotocol/server';
+import {
+  bearerAuthChallengeResponse,
+  localhostAllowedHostnames,
+  localhostAllowedOrigins,
+  OAuthError,
+  OAuthErrorCode,
+  validateHostHeader,
+  validateOriginHeader,
+} from '@modelcontextprotocol/server';
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Container } from '../container.js';
 import { isLoopback } from '../config.js';
@@ -19,12 +27,19 @@ export interface HttpOptions {
   host: string;
   allowedHosts?: string[];
   token?: string;
+  /** Named tokens (`sealab token create`); once this file exists every request must present a token. */
+  tokensFile?: string;
+  /** `--read-only`: every principal is capped at the read scope. */
+  readOnly?: boolean;
   maxBodyBytes: number;
   /** all (default): gateway and both system contracts; backend or content: that system's contract only. */
   role?: 'all' | 'backend' | 'content';
 }
 
-import { principalFor, type HttpVars } from './http-vars.js';
+import { BEARER_IDENTITY, LOCAL_IDENTITY, tokenPrincipal, type HttpVars, type Identity } from './http-vars.js';
+import { capScopes, hasScope, routeScope, toolScope, type Scope } from '../domain/scopes.js';
+import { tokenVerifier } from '../store/tokens-file.js';
+import { tools } from '../../tools/index.js';
 
 export type { HttpVars };
 
@@ -47,7 +62,7 @@ const problem = (c: Context, err: unknown) => {
  */
 export function createHttpApp(container: Container, opts: HttpOptions): HttpApp {
   const app = new Hono<{ Variables: HttpVars }>();
-  const mcp = createMcpRoute(createMcpServerFactory(container, 'mcp-http'), {
+  const mcp = createMcpRoute(createMcpServerFactory(container, 'mcp-http', opts.readOnly ? { scopes: ['read'] } : {}), {
     maxRequestBodySize: opts.maxBodyBytes,
     onerror: (err) => container.logger.warn({ err: err.message }, 'mcp transport error'),
   });
@@ -99,7 +114,14 @@ export function createHttpApp(container: Container, opts: HttpOptions): HttpApp 
   mcpApp.all('/', (c) => {
     // The principal the guards authenticated; a 2025 session stays bound to the one that opened it.
     const principal = c.get('principal');
-    const authInfo = opts.token ? { token: opts.token, clientId: 'bearer', scopes: [] } : undefined;
+    const scopes = c.get('scopes');
+    const refused = toolScopeChallenge(c.get('parsedBody'), scopes);
+    if (refused) return refused;
+    // The factory lists only the tools these scopes allow (mcp-server.ts); the local principal keeps its client-named actor.
+    const authInfo =
+      principal === LOCAL_IDENTITY.principal && scopes.length === LOCAL_IDENTITY.scopes.length
+        ? undefined
+        : { token: principal, clientId: principal, scopes: [...scopes], extra: { principal } };
     return mcp.fetch(c.req.raw, { parsedBody: c.get('parsedBody'), principal, ...(authInfo ? { authInfo } : {}) });
   });
   app.route('/mcp', mcpApp);
@@ -130,7 +152,6 @@ function finish(app: Hono<{ Variables: HttpVars }>, mcp: McpRoute, unsubscribe: 
  */
 function guards(opts: HttpOptions) {
   const guard = requestGuard(opts);
-  const principal = principalFor(opts.token);
   const refuse = (c: Context, r: Refusal) => {
     for (const [name, value] of Object.entries(r.headers ?? {})) c.header(name, value);
     return problem(c, r.error);
@@ -144,9 +165,10 @@ function guards(opts: HttpOptions) {
       contentLength: c.req.header('content-length'),
       transferEncoding: c.req.header('transfer-encoding'),
     };
-    const refused = guard.check(h);
-    if (refused) return refuse(c, refused);
-    c.set('principal', principal);
+    const who = guard.check(h, c.req.method, c.req.path);
+    if ('error' in who) return refuse(c, who);
+    c.set('principal', who.principal);
+    c.set('scopes', who.scopes);
     return guard.mustCount(h, c.req.method) ? streamed(c, next) : next();
   };
 }
@@ -168,8 +190,8 @@ export interface Refusal {
 
 /** The guards as pure checks over header values, so every path that serves a guarded route refuses alike. */
 export interface RequestGuard {
-  /** In order: DNS-rebinding check, bearer auth, declared body size; undefined lets the request on. */
-  check(h: GuardHeaders): Refusal | undefined;
+  /** In order: DNS-rebinding check, bearer auth, the route's scope (src/domain/scopes.ts), declared body size; the identity lets the request on. */
+  check(h: GuardHeaders, method: string, path: string): Refusal | Identity;
   /** True when the body's size is not declared, so it must be counted as it streams in and refused with tooLarge past maxBodyBytes. */
   mustCount(h: GuardHeaders, method: string): boolean;
   maxBodyBytes: number;
@@ -181,19 +203,22 @@ export interface RequestGuard {
  * materialise the request stream; chunked bodies are counted as they stream in.
  */
 export function requestGuard(opts: HttpOptions): RequestGuard {
-  const checks = [rebindingCheck(opts), bearerCheck(opts.token)];
+  const rebinding = rebindingCheck(opts);
+  const authenticate = bearerCheck(opts);
   const maxBodyBytes = opts.maxBodyBytes;
   const tooLarge: Refusal = {
     error: new AppError('PAYLOAD_TOO_LARGE', `request body exceeds ${maxBodyBytes} bytes`, 'Split the batch into smaller requests.'),
   };
   const declared = (h: GuardHeaders) => h.contentLength !== undefined && !h.transferEncoding;
   return {
-    check(h) {
-      for (const check of checks) {
-        const refused = check(h);
-        if (refused) return refused;
-      }
-      return declared(h) && Number(h.contentLength) > maxBodyBytes ? tooLarge : undefined;
+    check(h, method, path) {
+      const refused = rebinding(h);
+      if (refused) return refused;
+      const who = authenticate(h);
+      if ('error' in who) return who;
+      const needed = routeScope(method, path);
+      if (!hasScope(who.scopes, needed)) return insufficientScope(needed, `${method} ${path}`, who);
+      return declared(h) && Number(h.contentLength) > maxBodyBytes ? tooLarge : who;
     },
     mustCount: (h, method) => !declared(h) && method !== 'GET' && method !== 'HEAD',
     maxBodyBytes,
@@ -232,16 +257,67 @@ function rebindingCheck(opts: HttpOptions) {
   };
 }
 
-function bearerCheck(token: string | undefined) {
-  const expected = token ? Buffer.from(token) : undefined;
-  return (h: GuardHeaders): Refusal | undefined => {
-    if (!expected) return undefined;
-    const match = /^Bearer\s+(.+)$/i.exec(h.authorization ?? '');
-    const given = Buffer.from(match?.[1] ?? '');
-    if (given.length === expected.length && timingSafeEqual(given, expected)) return undefined;
-    return {
-      error: new AppError('UNAUTHORIZED', 'missing or wrong bearer token', 'Send Authorization: Bearer <SEALAB_TOKEN>.'),
-      headers: { 'www-authenticate': 'Bearer realm="sealab"' },
-    };
+const UNAUTHORIZED_HEADERS = { 'www-authenticate': 'Bearer realm="sealab"' };
+
+/**
+ * Who the bearer is: the legacy SEALAB_TOKEN (`client:bearer`, every scope), a named token from the
+ * tokens file (`token:<name>`, its scopes), or, when neither is configured, the local principal.
+ */
+function bearerCheck(opts: Pick<HttpOptions, 'token' | 'tokensFile' | 'readOnly'>) {
+  const expected = opts.token ? Buffer.from(opts.token) : undefined;
+  const named = opts.tokensFile ? tokenVerifier(opts.tokensFile) : undefined;
+  const cap = (who: Identity): Identity => (opts.readOnly ? { ...who, scopes: capScopes(who.scopes, 'read') } : who);
+  const local = cap(LOCAL_IDENTITY);
+  const bearer = cap(BEARER_IDENTITY);
+  const unauthorized = (message: string, hint: string): Refusal => ({ error: new AppError('UNAUTHORIZED', message, hint), headers: UNAUTHORIZED_HEADERS });
+  return (h: GuardHeaders): Refusal | Identity => {
+    if (!expected && !named?.active()) return local;
+    const given = /^Bearer\s+(.+)$/i.exec(h.authorization ?? '')?.[1] ?? '';
+    const bytes = Buffer.from(given);
+    if (expected && bytes.length === expected.length && timingSafeEqual(bytes, expected)) return bearer;
+    const found = named && given ? named.verify(given) : { kind: 'unknown' as const };
+    if (found.kind === 'valid') return cap({ principal: tokenPrincipal(found.name), scopes: found.scopes });
+    if (found.kind === 'expired')
+      return unauthorized(
+        `the token '${found.name}' expired at ${found.expiresAt}`,
+        `Create a new one with \`sealab token create --name ${found.name}-2 --scopes ...\` and send it.`,
+      );
+    return unauthorized(
+      'missing or wrong bearer token',
+      named ? 'Send Authorization: Bearer <token> with SEALAB_TOKEN or a token from `sealab token create`.' : 'Send Authorization: Bearer <SEALAB_TOKEN>.',
+    );
   };
+}
+
+/** 403 naming the scope, with the RFC 6750 challenge the MCP SDK sends for insufficient_scope. */
+function insufficientScope(needed: Scope, what: string, who: Identity): Refusal {
+  return {
+    error: new AppError(
+      'INSUFFICIENT_SCOPE',
+      `${what} needs the '${needed}' scope; ${who.principal} has ${who.scopes.length ? who.scopes.join(', ') : 'none'}`,
+      `Use a token with the '${needed}' scope (\`sealab token create --scopes ${needed}\`), or ask its owner to make this call.`,
+      { needed, granted: [...who.scopes] },
+    ),
+    headers: { 'www-authenticate': `Bearer realm="sealab", error="insufficient_scope", scope="${needed}"` },
+  };
+}
+
+/**
+ * A tools/call (alone or in a batch) for a tool these scopes do not allow: the SDK's scope
+ * challenge (403 insufficient_scope naming the scope). Such tools are also left out of tools/list.
+ */
+function toolScopeChallenge(parsedBody: unknown, scopes: readonly Scope[]): Response | undefined {
+  for (const message of Array.isArray(parsedBody) ? parsedBody : [parsedBody]) {
+    const m = message as { method?: unknown; params?: { name?: unknown } } | null;
+    if (m?.method !== 'tools/call' || typeof m.params?.name !== 'string') continue;
+    const tool = tools.find((t) => t.name === m.params?.name);
+    if (!tool) continue;
+    const needed = toolScope(tool);
+    if (!hasScope(scopes, needed)) {
+      return bearerAuthChallengeResponse(new OAuthError(OAuthErrorCode.InsufficientScope, `${tool.name} needs the ${needed} scope`), {
+        requiredScopes: [needed],
+      });
+    }
+  }
+  return undefined;
 }

@@ -80,8 +80,9 @@ class Exchange {
   }
 
   start(): void {
-    const refused = this.guard.check(this.headers);
-    if (refused) return this.refuse(refused);
+    // The evaluate route's scope (read), as the hono route is checked; the path needs no query or decoding for that.
+    const who = this.guard.check(this.headers, 'POST', '/ofrep/v1/evaluate/flags/x');
+    if ('error' in who) return this.refuse(who);
     (this.req as ExchangeRequest)[EXCHANGE] = this;
     this.req.on('data', onData).on('end', onEnd).on('error', onError);
   }

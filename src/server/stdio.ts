@@ -4,10 +4,10 @@ import { createMcpServerFactory } from './mcp-server.js';
 import { createSubscriptionHub } from './subscriptions.js';
 import { urisForExperimentChange } from '../../resources/index.js';
 
-/** MCP over stdio for Claude Desktop and IDE agents. stdout carries only the protocol. */
-export function startStdio(container: Container): { close(): Promise<void> } {
+/** MCP over stdio for Claude Desktop and IDE agents. stdout carries only the protocol. `readOnly`: the read-only tools only. */
+export function startStdio(container: Container, opts: { readOnly?: boolean } = {}): { close(): Promise<void> } {
   const hub = createSubscriptionHub({ onerror: (err) => container.logger.warn({ err: err.message }, 'notification failed') });
-  const factory = createMcpServerFactory(container, 'mcp-stdio');
+  const factory = createMcpServerFactory(container, 'mcp-stdio', opts.readOnly ? { scopes: ['read'] } : {});
   const handle = serveStdio(
     async (ctx) => {
       const server = await factory(ctx);
