@@ -195,7 +195,14 @@ interface Counts {
 }
 
 function simulateMetric(plan: MetricPlan, o: Options, effect: 0 | 1, seed: number): { counts: Counts; perArm: number } {
-  const perArm = requiredSampleSizePerArm({ baselineMean: plan.baselineMean, baselineVariance: plan.baselineVariance, mde: plan.mde, alpha: o.alpha });
+  // Sized as plans are: the treatment arm's variance at the MDE (p₁(1 − p₁) for a conversion rate).
+  const perArm = requiredSampleSizePerArm({
+    baselineMean: plan.baselineMean,
+    baselineVariance: plan.baselineVariance,
+    treatmentVariance: plan.variance(plan.baselineMean * (1 + plan.mde)),
+    mde: plan.mde,
+    alpha: o.alpha,
+  });
   const looks = o.days * o.peeksPerDay;
   const cumulative = Array.from({ length: looks }, (_, i) => Math.round((perArm * (i + 1)) / looks));
   const tuningN = 2 * perArm;
