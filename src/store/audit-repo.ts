@@ -35,20 +35,6 @@ export interface AuditEntry {
   after: unknown;
 }
 
-/**
- * The row's JSON about the request rather than the entity, kept in the `confirmation` column: the
- * confirmation's fields, plus `onBehalfOf` when the caller named one (the table has no column for
- * it; a row holding only that has no `action` and reads back as no confirmation).
- */
-const requestDetail = (ctx: WriteContext) =>
-  ctx.confirmation || ctx.onBehalfOf ? JSON.stringify({ ...ctx.confirmation, ...(ctx.onBehalfOf ? { onBehalfOf: ctx.onBehalfOf } : {}) }) : null;
-
-function readDetail(text: string | null): { confirmation: Confirmation | null; onBehalfOf: string | null } {
-  if (!text) return { confirmation: null, onBehalfOf: null };
-  const { onBehalfOf, ...confirmation } = JSON.parse(text) as Partial<Confirmation> & { onBehalfOf?: string };
-  return { confirmation: confirmation.action === undefined ? null : (confirmation as Confirmation), onBehalfOf: onBehalfOf ?? null };
-}
-
 /** One row for every write: who, through what, why, and the state before and after. */
 export class AuditRepo {
   constructor(private readonly db: Db) {}
@@ -56,7 +42,7 @@ export class AuditRepo {
   record(ctx: WriteContext, entityType: string, entityId: string, before: unknown, after: unknown, at: string): void {
     prepared(
       this.db,
-      'INSERT INTO audit_log (at, actor, interface, operation, request_id, rationale, confirmation, entity_type, entity_id, before, after) VALUES (?,?,?,?,?,?,?,?,?,?,?)',
+      'INSERT INTO audit_log (at, actor, interface, operation, request_id, rationale, confirmation, on_behalf_of, entity_type, entity_id, before, after) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)',
     ).run(
       at,
       ctx.actor,
@@ -64,7 +50,8 @@ export class AuditRepo {
       ctx.operation,
       ctx.requestId,
       ctx.rationale ?? null,
-      requestDetail(ctx),
+      ctx.confirmation ? JSON.stringify(ctx.confirmation) : null,
+      ctx.onBehalfOf ?? null,
       entityType,
       entityId,
       before === undefined ? null : JSON.stringify(before),
@@ -86,7 +73,8 @@ export class AuditRepo {
       operation: r.operation as string,
       requestId: r.request_id as string,
       rationale: (r.rationale as string | null) ?? null,
-      ...readDetail(r.confirmation as string | null),
+      confirmation: r.confirmation ? (JSON.parse(r.confirmation as string) as Confirmation) : null,
+      onBehalfOf: (r.on_behalf_of as string | null) ?? null,
       entityType: r.entity_type as string,
       entityId: r.entity_id as string,
       before: r.before ? JSON.parse(r.before as string) : null,

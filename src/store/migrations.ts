@@ -302,4 +302,16 @@ export const MIGRATIONS: { version: number; name: string; sql: string }[] = [
       CREATE TABLE leases (name TEXT PRIMARY KEY, owner TEXT NOT NULL, until TEXT NOT NULL);
     `,
   },
+  {
+    version: 12,
+    name: 'audit_log.on_behalf_of: whom a REST caller says it acts for, beside the authenticated actor (issue 11)',
+    sql: `
+      ALTER TABLE audit_log ADD COLUMN on_behalf_of TEXT;
+      -- Rows written before this column kept the label inside the confirmation JSON: move it out.
+      UPDATE audit_log SET on_behalf_of = json_extract(confirmation, '$.onBehalfOf')
+        WHERE confirmation IS NOT NULL AND json_extract(confirmation, '$.onBehalfOf') IS NOT NULL;
+      UPDATE audit_log SET confirmation = CASE WHEN json_extract(confirmation, '$.action') IS NULL THEN NULL ELSE json_remove(confirmation, '$.onBehalfOf') END
+        WHERE on_behalf_of IS NOT NULL;
+    `,
+  },
 ];

@@ -118,6 +118,32 @@ describe('openDb', () => {
   });
 });
 
+describe('migration 12: on-behalf-of labels', () => {
+  it('moves labels that older rows kept inside the confirmation JSON into their own column', async () => {
+    const Database = (await import('better-sqlite3')).default;
+    const db = new Database(':memory:');
+    db.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
+    for (const m of MIGRATIONS.filter((x) => x.version <= 11)) {
+      db.exec(m.sql);
+      db.prepare('INSERT INTO schema_migrations VALUES (?, ?, ?)').run(m.version, m.name, 'then');
+    }
+    const insert = db.prepare(
+      "INSERT INTO audit_log (at, actor, interface, operation, request_id, rationale, confirmation, entity_type, entity_id, before, after) VALUES ('t', 'rest:local:anonymous', 'rest', 'op', 'r', NULL, ?, 'experiment', ?, NULL, NULL)",
+    );
+    insert.run(JSON.stringify({ onBehalfOf: 'dana' }), 'label-only');
+    insert.run(JSON.stringify({ action: 'start x', via: 'argument', reason: 'ok', onBehalfOf: 'lee' }), 'both');
+    insert.run(JSON.stringify({ action: 'stop x', via: 'elicitation', reason: 'ok' }), 'confirmation-only');
+    migrate(db);
+    const rows = db.prepare('SELECT entity_id AS id, confirmation, on_behalf_of AS label FROM audit_log ORDER BY rowid').all();
+    expect(rows).toEqual([
+      { id: 'label-only', confirmation: null, label: 'dana' },
+      { id: 'both', confirmation: JSON.stringify({ action: 'start x', via: 'argument', reason: 'ok' }), label: 'lee' },
+      { id: 'confirmation-only', confirmation: JSON.stringify({ action: 'stop x', via: 'elicitation', reason: 'ok' }), label: null },
+    ]);
+    db.close();
+  });
+});
+
 describe('ExperimentRepo', () => {
   it('applies an update only at the expected version (optimistic concurrency)', () => {
     const app = container(':memory:');
