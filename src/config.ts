@@ -48,7 +48,10 @@ const ConfigSchema = z
     /** This server's canonical MCP URL, the audience every access token must carry (RFC 8707 resource indicator). */
     resourceUrl: z.url({ protocol: /^https?$/, message: 'must be the public URL of /mcp, e.g. https://sealab.example.com/mcp' }).optional(),
     oauthJwksUrl: z.url({ protocol: /^https?$/, message: "must be the issuer's JWKS URL, e.g. https://auth.example.com/jwks" }).optional(),
-    oauthScopePrefix: z.string().regex(/^\S{0,64}$/, 'must be a prefix without spaces, e.g. sealab: (tokens then carry sealab:read)'),
+    oauthScopePrefix: z
+      .string()
+      .regex(/^\S{1,64}$/, 'must be a prefix without spaces, e.g. sealab: (tokens then carry sealab:read)')
+      .optional(),
   })
   .superRefine((c, ctx) => {
     // An explicit tokens file counts even before it exists: http-app refuses every request off loopback until it holds a token.
@@ -67,7 +70,7 @@ const ConfigSchema = z
       });
     }
     for (const key of ['resourceUrl', 'oauthJwksUrl', 'oauthScopePrefix'] as const) {
-      if (!c.oauthIssuer && (key === 'oauthScopePrefix' ? c[key] !== '' : c[key] !== undefined)) {
+      if (!c.oauthIssuer && c[key] !== undefined) {
         ctx.addIssue({ code: 'custom', path: [key], message: 'only applies with SEALAB_OAUTH_ISSUER (OAuth access tokens)' });
       }
     }
@@ -180,7 +183,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     oauthIssuer: env.SEALAB_OAUTH_ISSUER || undefined,
     resourceUrl: env.SEALAB_RESOURCE_URL || undefined,
     oauthJwksUrl: env.SEALAB_OAUTH_JWKS_URL || undefined,
-    oauthScopePrefix: env.SEALAB_OAUTH_SCOPE_PREFIX ?? '',
+    oauthScopePrefix: env.SEALAB_OAUTH_SCOPE_PREFIX || undefined,
   };
   const parsed = ConfigSchema.safeParse(raw);
   if (!parsed.success) {

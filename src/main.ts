@@ -188,7 +188,7 @@ async function main(argv: string[]): Promise<void> {
             oauth: {
               issuer: config.oauthIssuer,
               resource: config.resourceUrl,
-              scopePrefix: config.oauthScopePrefix,
+              ...(config.oauthScopePrefix ? { scopePrefix: config.oauthScopePrefix } : {}),
               timeoutMs: config.upstreamTimeoutMs,
               ...(config.oauthJwksUrl ? { jwksUrl: config.oauthJwksUrl } : {}),
             },
