@@ -49,6 +49,8 @@ export type { GuardHeaders, HttpVars, Refusal };
 export interface HttpApp {
   app: Hono<{ Variables: HttpVars }>;
   mcp: McpRoute;
+  /** The checks every guarded route runs, shared with the node fast path (one JWKS cache, one tokens-file reader). */
+  guard: RequestGuard;
   close(): Promise<void>;
 }
 
@@ -96,11 +98,12 @@ export function createHttpApp(container: Container, opts: HttpOptions): HttpApp 
     return c.json(r, r.ready ? 200 : 503);
   });
 
-  const guard = guards(opts);
+  const guard = requestGuard(opts);
   const oauth = guard.oauth;
   // RFC 9728: how a client finds the authorization server, before it has a token (so served without auth).
   if (oauth) for (const path of oauth.metadataPaths) app.get(path, (c) => c.json(oauth.metadata(), 200, { 'access-control-allow-origin': '*' }));
-  for (const path of ['/mcp', '/v1/*', '/ofrep/*']) app.use(path, guard);
+  const middleware = guards(guard);
+  for (const path of ['/mcp', '/v1/*', '/ofrep/*']) app.use(path, middleware);
   const role = opts.role ?? 'all';
   if (role === 'all' || role === 'backend') app.route('/v1/backend', backendRoutes(container));
   if (role === 'all' || role === 'content') app.route('/v1/content-delivery', contentRoutes(container));
@@ -109,7 +112,7 @@ export function createHttpApp(container: Container, opts: HttpOptions): HttpApp 
   app.route('/ofrep/v1', ofrepRoutes(container));
   if (role !== 'all') {
     app.get('/v1/openapi.json', (c) => c.json(openApiDocument(role)));
-    return finish(app, mcp, unsubscribe);
+    return finish(app, mcp, guard, unsubscribe);
   }
 
   const mcpApp = createMcpHonoApp({
@@ -132,10 +135,10 @@ export function createHttpApp(container: Container, opts: HttpOptions): HttpApp 
   });
   app.route('/mcp', mcpApp);
   app.route('/v1', restRoutes(container));
-  return finish(app, mcp, unsubscribe);
+  return finish(app, mcp, guard, unsubscribe);
 }
 
-function finish(app: Hono<{ Variables: HttpVars }>, mcp: McpRoute, unsubscribe: () => void): HttpApp {
+function finish(app: Hono<{ Variables: HttpVars }>, mcp: McpRoute, guard: RequestGuard, unsubscribe: () => void): HttpApp {
   app.notFound((c) => problem(c, new AppError('NOT_FOUND', `no route ${c.req.method} ${c.req.path}`, 'See README.md for the REST routes, or use /mcp.')));
   app.onError((err, c) => {
     if (!(err instanceof AppError)) c.get('log')?.error({ err }, 'unhandled error');
@@ -145,6 +148,7 @@ function finish(app: Hono<{ Variables: HttpVars }>, mcp: McpRoute, unsubscribe: 
   return {
     app,
     mcp,
+    guard,
     close: async () => {
       unsubscribe();
       await mcp.close();
@@ -156,14 +160,13 @@ function finish(app: Hono<{ Variables: HttpVars }>, mcp: McpRoute, unsubscribe: 
  * One middleware for every route but /healthz: the shared checks, then the request's principal (set
  * here once, from what the checks authenticated), then hono's bodyLimit for bodies of undeclared size.
  */
-function guards(opts: HttpOptions) {
-  const guard = requestGuard(opts);
+function guards(guard: RequestGuard) {
   const refuse = (c: Context, r: Refusal) => {
     for (const [name, value] of Object.entries(r.headers ?? {})) c.header(name, value);
     return problem(c, r.error);
   };
   const streamed = bodyLimit({ maxSize: guard.maxBodyBytes, onError: (c) => refuse(c, guard.tooLarge) });
-  const middleware = async (c: Context<{ Variables: HttpVars }>, next: Next) => {
+  return async (c: Context<{ Variables: HttpVars }>, next: Next) => {
     const h: GuardHeaders = {
       host: c.req.header('host'),
       origin: c.req.header('origin'),
@@ -178,7 +181,6 @@ function guards(opts: HttpOptions) {
     c.set('scopes', who.scopes);
     return guard.mustCount(h, c.req.method) ? streamed(c, next) : next();
   };
-  return Object.assign(middleware, { oauth: guard.oauth });
 }
 
 /** The guards as pure checks over header values, so every path that serves a guarded route refuses alike. */
