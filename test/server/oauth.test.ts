@@ -1,4 +1,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { serve, type ServerType } from '@hono/node-server';
 import { generateKeyPair, SignJWT } from 'jose';
 import type { Container } from '../../src/container.js';
@@ -270,6 +276,52 @@ describe('OAuth resource server: refused tokens (401 invalid_token, a hint, noth
     cleanups.push(() => http.close());
     const res = await http.app.request('/v1/experiments', { headers: { host: 'sealab.example.com' } });
     expect(res.status).toBe(401);
+  });
+});
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** A port free a moment ago: the resource URL sealab derives names the port, so it cannot be 0. */
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+
+describe('sealab serve with SEALAB_OAUTH_ISSUER (a spawned process)', () => {
+  it('derives its resource URL from host and port, publishes it, and accepts a token issued for it', async () => {
+    const port = await freePort();
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'sealab-oauth-'));
+    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve', '--port', String(port), '--data-dir', dataDir], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', SEALAB_OAUTH_ISSUER: as.issuer, SEALAB_RAMP_INTERVAL_SECONDS: '0' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    const exited = new Promise((r) => child.on('exit', r));
+    cleanups.push(() => (child.kill(), exited));
+    let err = '';
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`sealab did not start: ${err}`)), 20_000);
+      child.stderr!.on('data', (c: Buffer) => {
+        err += c.toString('utf8');
+        if (err.includes('sealab HTTP listening')) resolve(void clearTimeout(timer));
+      });
+    });
+    const base = `http://127.0.0.1:${port}`;
+
+    const metadata = (await (await fetch(`${base}/.well-known/oauth-protected-resource/mcp`)).json()) as any;
+    const anonymous = await fetch(`${base}/v1/experiments`);
+    const token = await granted('read', `${base}/mcp`);
+    const authorized = await fetch(`${base}/v1/experiments`, { headers: { authorization: `Bearer ${token}` } });
+
+    expect(metadata).toMatchObject({ resource: `${base}/mcp`, authorization_servers: [as.issuer] });
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get('www-authenticate')).toBe(`Bearer realm="sealab", resource_metadata="${base}/.well-known/oauth-protected-resource/mcp"`);
+    expect(authorized.status).toBe(200);
+    expect(err).toMatch(/"oauthIssuer":"http:\/\/127\.0\.0\.1:\d+"/);
   });
 });
 
