@@ -267,7 +267,9 @@ function insufficientScope(needed: Scope, what: string, who: Identity, oauth?: O
     error: new AppError(
       'INSUFFICIENT_SCOPE',
       `${what} needs the '${needed}' scope; ${who.principal} has ${who.scopes.length ? who.scopes.join(', ') : 'none'}`,
-      `Use a token with the '${needed}' scope (\`sealab token create --scopes ${needed}\`), or ask its owner to make this call.`,
+      oauth && who.principal.startsWith('oauth:')
+        ? oauth.scopeHint(needed)
+        : `Use a token with the '${needed}' scope (\`sealab token create --scopes ${needed}\`), or ask its owner to make this call.`,
       { needed, granted: [...who.scopes] },
     ),
     headers: { 'www-authenticate': scopeChallenge(needed, oauth) },

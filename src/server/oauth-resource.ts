@@ -31,6 +31,8 @@ export interface OAuthResource {
   challenge(error?: { code: string; description: string }): string;
   /** A sealab scope as the token's scope claim carries it (with SEALAB_OAUTH_SCOPE_PREFIX). */
   tokenScope(scope: Scope): string;
+  /** What an OAuth client lacking `scope` should do next. */
+  scopeHint(scope: Scope): string;
   /** Sync for a token already verified (until it expires), else a promise; never rejects. */
   verify(token: string): Identity | Refusal | Promise<Identity | Refusal>;
 }
@@ -98,6 +100,8 @@ export function oauthResource(opts: OAuthOptions): OAuthResource {
     }),
     challenge,
     tokenScope: (scope) => `${prefix}${scope}`,
+    scopeHint: (scope) =>
+      `Request an access token from ${opts.issuer} with scope=${prefix}${scope} and resource=${opts.resource} (the client must be allowed that scope), or ask its owner to make this call.`,
     verify(token) {
       const hit = verified.get(token);
       if (hit && Date.now() < hit.until) return hit.identity;

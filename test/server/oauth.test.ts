@@ -249,6 +249,7 @@ describe('OAuth resource server: refused tokens (401 invalid_token, a hint, noth
     expect(none.json).toMatchObject({ code: 'INSUFFICIENT_SCOPE', details: { needed: 'read', granted: [] } });
     expect(readOnly.status).toBe(403);
     expect(readOnly.json.detail).toMatch(/needs the 'write' scope; oauth:sealab-ci has read/);
+    expect(readOnly.json.hint).toMatch(/Request an access token from .* with scope=write and resource=http:\/\/127\.0\.0\.1\/mcp/);
     expect(tableCounts(app)).toEqual(before);
   });
 
