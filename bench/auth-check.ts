@@ -39,7 +39,7 @@ async function namedTokens(): Promise<void> {
       for (let i = 0; i < CALLS; i++) if (v.verify(secret).kind !== 'valid') throw new Error('token refused');
       rates.push(perSecond(CALLS, performance.now() - t0));
     }
-    console.log(`  named token, ${label.padEnd(26)}: ${fmt(median(rates))} checks/s`);
+    console.log(`  named token, ${label.padEnd(28)}: ${fmt(median(rates))} checks/s`);
   }
   rmSync(dir, { recursive: true, force: true });
 }
