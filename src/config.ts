@@ -43,10 +43,36 @@ const ConfigSchema = z
     requestTimeoutMs: wholeNumber('must be a whole number of milliseconds, e.g. 30000').pipe(z.number().positive('must be more than 0')),
     keepAliveTimeoutMs: wholeNumber('must be a whole number of milliseconds, e.g. 5000').pipe(z.number().positive('must be more than 0')),
     maxConnections: wholeNumber('must be a whole number of connections, e.g. 1024').pipe(z.number().positive('must be more than 0')),
+    /** OAuth 2.1 resource server (docs/adr/0009): the one authorization server whose access tokens are accepted. */
+    oauthIssuer: z.url({ protocol: /^https?$/, message: 'must be the issuer URL of the authorization server, e.g. https://auth.example.com' }).optional(),
+    /** This server's canonical MCP URL, the audience every access token must carry (RFC 8707 resource indicator). */
+    resourceUrl: z.url({ protocol: /^https?$/, message: 'must be the public URL of /mcp, e.g. https://sealab.example.com/mcp' }).optional(),
+    oauthJwksUrl: z.url({ protocol: /^https?$/, message: "must be the issuer's JWKS URL, e.g. https://auth.example.com/jwks" }).optional(),
+    oauthScopePrefix: z
+      .string()
+      .regex(/^\S{1,64}$/, 'must be a prefix without spaces, e.g. sealab: (tokens then carry sealab:read)')
+      .optional(),
   })
   .superRefine((c, ctx) => {
-    if (!LOOPBACK.has(c.host) && !c.token) {
-      ctx.addIssue({ code: 'custom', path: ['token'], message: `is required when binding the non-loopback address ${c.host} (set SEALAB_TOKEN)` });
+    // An explicit tokens file counts even before it exists: http-app refuses every request off loopback until it holds a token.
+    if (!LOOPBACK.has(c.host) && !c.token && !c.tokensFile && !c.oauthIssuer) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['token'],
+        message: `or another way to authenticate is required when binding the non-loopback address ${c.host}: set SEALAB_TOKEN, --tokens-file / SEALAB_TOKENS_FILE (named tokens), or SEALAB_OAUTH_ISSUER (OAuth access tokens)`,
+      });
+    }
+    if (c.oauthIssuer && !c.resourceUrl && !LOOPBACK.has(c.host)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['resourceUrl'],
+        message: `is required with SEALAB_OAUTH_ISSUER on the non-loopback address ${c.host}: the public URL clients reach /mcp at, e.g. https://sealab.example.com/mcp`,
+      });
+    }
+    for (const key of ['resourceUrl', 'oauthJwksUrl', 'oauthScopePrefix'] as const) {
+      if (!c.oauthIssuer && c[key] !== undefined) {
+        ctx.addIssue({ code: 'custom', path: [key], message: 'only applies with SEALAB_OAUTH_ISSUER (OAuth access tokens)' });
+      }
     }
     if (c.simulatedClock && !LOOPBACK.has(c.host)) {
       ctx.addIssue({
@@ -114,6 +140,10 @@ const SOURCES: Record<string, string> = {
   requestTimeoutMs: 'SEALAB_REQUEST_TIMEOUT_MS',
   keepAliveTimeoutMs: 'SEALAB_KEEP_ALIVE_TIMEOUT_MS',
   maxConnections: 'SEALAB_MAX_CONNECTIONS',
+  oauthIssuer: 'SEALAB_OAUTH_ISSUER',
+  resourceUrl: 'SEALAB_RESOURCE_URL',
+  oauthJwksUrl: 'SEALAB_OAUTH_JWKS_URL',
+  oauthScopePrefix: 'SEALAB_OAUTH_SCOPE_PREFIX',
 };
 
 export class ConfigError extends Error {}
@@ -150,6 +180,10 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     requestTimeoutMs: env.SEALAB_REQUEST_TIMEOUT_MS ?? 30_000,
     keepAliveTimeoutMs: env.SEALAB_KEEP_ALIVE_TIMEOUT_MS ?? 5_000,
     maxConnections: env.SEALAB_MAX_CONNECTIONS ?? 1024,
+    oauthIssuer: env.SEALAB_OAUTH_ISSUER || undefined,
+    resourceUrl: env.SEALAB_RESOURCE_URL || undefined,
+    oauthJwksUrl: env.SEALAB_OAUTH_JWKS_URL || undefined,
+    oauthScopePrefix: env.SEALAB_OAUTH_SCOPE_PREFIX || undefined,
   };
   const parsed = ConfigSchema.safeParse(raw);
   if (!parsed.success) {
@@ -162,5 +196,9 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     dataDir,
     policyFile: path.resolve(parsed.data.policyFile),
     tokensFile: parsed.data.tokensFile ? path.resolve(parsed.data.tokensFile) : path.join(dataDir, 'tokens.json'),
+    ...(parsed.data.oauthIssuer ? { resourceUrl: parsed.data.resourceUrl ?? localResourceUrl(parsed.data.host, parsed.data.port) } : {}),
   };
 }
+
+/** The MCP endpoint on a loopback bind, the default resource (audience) when SEALAB_RESOURCE_URL is unset: `http://127.0.0.1:8787/mcp`. */
+export const localResourceUrl = (host: string, port: number) => `http://${host.includes(':') ? `[${host}]` : host}:${port}/mcp`;

@@ -40,6 +40,9 @@ environment: SEALAB_DATA_DIR SEALAB_POLICY_FILE SEALAB_PORT SEALAB_HOST SEALAB_T
              SEALAB_WATCH_INTERVAL_MS (how often to look for other processes' writes to the data directory, default 200; 0 disables)
              SEALAB_EVENTS_URL (backend/content roles: the gateway that records their exposures)
              SEALAB_SIMULATED_CLOCK SEALAB_CLOCK_START (serve: a simulated clock, default start = today 00:00 UTC)
+             SEALAB_OAUTH_ISSUER (accept OAuth access tokens from this authorization server) SEALAB_RESOURCE_URL (this
+             server's public /mcp URL, the tokens' audience; default http://<host>:<port>/mcp on loopback)
+             SEALAB_OAUTH_JWKS_URL (default: discovered from the issuer) SEALAB_OAUTH_SCOPE_PREFIX (e.g. sealab: for sealab:read)
 flags win over environment variables, which win over defaults.`;
 
 async function main(argv: string[]): Promise<void> {
@@ -180,6 +183,17 @@ async function main(argv: string[]): Promise<void> {
       port: config.port,
       token: config.token,
       tokensFile: config.tokensFile,
+      ...(config.oauthIssuer && config.resourceUrl
+        ? {
+            oauth: {
+              issuer: config.oauthIssuer,
+              resource: config.resourceUrl,
+              ...(config.oauthScopePrefix ? { scopePrefix: config.oauthScopePrefix } : {}),
+              timeoutMs: config.upstreamTimeoutMs,
+              ...(config.oauthJwksUrl ? { jwksUrl: config.oauthJwksUrl } : {}),
+            },
+          }
+        : {}),
       readOnly: values['read-only'] ?? false,
       maxBodyBytes: config.maxBodyBytes,
       allowedHosts: config.allowedHosts,
@@ -193,6 +207,7 @@ async function main(argv: string[]): Promise<void> {
         dataDir: config.dataDir,
         auth: Boolean(config.token),
         tokensFile: config.tokensFile,
+        ...(config.oauthIssuer ? { oauthIssuer: config.oauthIssuer, resource: config.resourceUrl } : {}),
         readOnly: values['read-only'] ?? false,
         clock: clock ? 'simulated' : 'wall',
       },

@@ -205,6 +205,41 @@ describe('loadConfig', () => {
   });
 });
 
+describe('loadConfig: OAuth and non-loopback authentication', () => {
+  const ISSUER = { SEALAB_OAUTH_ISSUER: 'https://auth.example.com' };
+
+  it('accepts a non-loopback host with any way to authenticate: SEALAB_TOKEN, an explicit tokens file, or an OAuth issuer', () => {
+    expect(loadConfig({ host: '0.0.0.0', tokensFile: 'tokens.json' }, {}).host).toBe('0.0.0.0');
+    expect(loadConfig({ host: '0.0.0.0' }, { SEALAB_TOKENS_FILE: 'tokens.json' }).host).toBe('0.0.0.0');
+    const oauth = loadConfig({ host: '0.0.0.0' }, { ...ISSUER, SEALAB_RESOURCE_URL: 'https://sealab.example.com/mcp' });
+    expect(oauth).toMatchObject({ oauthIssuer: 'https://auth.example.com', resourceUrl: 'https://sealab.example.com/mcp' });
+    const lines = configErrorLines(() => loadConfig({ host: '0.0.0.0' }, {}));
+    expect(lines).toEqual([expect.stringMatching(/SEALAB_TOKEN.*--tokens-file \/ SEALAB_TOKENS_FILE.*SEALAB_OAUTH_ISSUER/)]);
+  });
+
+  it('derives the resource URL from host and port on loopback, and requires SEALAB_RESOURCE_URL off loopback', () => {
+    expect(loadConfig({ port: '9000' }, ISSUER).resourceUrl).toBe('http://127.0.0.1:9000/mcp');
+    expect(loadConfig({ host: '::1' }, ISSUER).resourceUrl).toBe('http://[::1]:8787/mcp');
+    expect(configErrorLines(() => loadConfig({ host: '0.0.0.0' }, ISSUER))).toEqual([
+      expect.stringMatching(/^SEALAB_RESOURCE_URL: is required with SEALAB_OAUTH_ISSUER/),
+    ]);
+  });
+
+  it('refuses OAuth settings without an issuer, and bad URLs, one line each', () => {
+    const lines = configErrorLines(() => loadConfig({}, { SEALAB_OAUTH_JWKS_URL: 'https://auth.example.com/jwks', SEALAB_OAUTH_SCOPE_PREFIX: 'sealab:' }));
+    expect(lines).toEqual([
+      expect.stringMatching(/^SEALAB_OAUTH_JWKS_URL: only applies with SEALAB_OAUTH_ISSUER/),
+      expect.stringMatching(/^SEALAB_OAUTH_SCOPE_PREFIX: only applies with SEALAB_OAUTH_ISSUER/),
+    ]);
+    expect(configErrorLines(() => loadConfig({}, { ...ISSUER, SEALAB_RESOURCE_URL: 'ftp://x/mcp' }))).toEqual([
+      expect.stringMatching(/^SEALAB_RESOURCE_URL: must be the public URL of \/mcp/),
+    ]);
+    expect(configErrorLines(() => loadConfig({}, { SEALAB_OAUTH_ISSUER: 'auth.example.com' }))).toEqual([
+      expect.stringMatching(/^SEALAB_OAUTH_ISSUER: must be the issuer URL/),
+    ]);
+  });
+});
+
 describe('sealab CLI with a bad configuration', () => {
   const cli = (args: string[], env: Record<string, string> = {}) =>
     spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {

@@ -10,7 +10,7 @@ import {
   validateHostHeader,
   validateOriginHeader,
 } from '@modelcontextprotocol/server';
-import { randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Container } from '../container.js';
 import { isLoopback } from '../config.js';
 import { AppError, toProblem } from '../errors.js';
@@ -34,18 +34,23 @@ export interface HttpOptions {
   maxBodyBytes: number;
   /** all (default): gateway and both system contracts; backend or content: that system's contract only. */
   role?: 'all' | 'backend' | 'content';
+  /** OAuth 2.1 resource server (SEALAB_OAUTH_ISSUER): JWT access tokens from that issuer, for this resource. */
+  oauth?: OAuthOptions;
 }
 
-import { BEARER_IDENTITY, LOCAL_IDENTITY, tokenPrincipal, type HttpVars, type Identity } from './http-vars.js';
-import { capScopes, hasScope, routeScope, toolScope, type Scope } from '../domain/scopes.js';
-import { tokenVerifier } from '../store/tokens-file.js';
+import { LOCAL_IDENTITY, type GuardHeaders, type HttpVars, type Identity, type Refusal } from './http-vars.js';
+import { hasScope, routeScope, toolScope, type Scope } from '../domain/scopes.js';
+import { bearerCheck, scopeChallenge } from './authenticate.js';
+import { oauthResource, type OAuthOptions, type OAuthResource } from './oauth-resource.js';
 import { tools } from '../../tools/index.js';
 
-export type { HttpVars };
+export type { GuardHeaders, HttpVars, Refusal };
 
 export interface HttpApp {
   app: Hono<{ Variables: HttpVars }>;
   mcp: McpRoute;
+  /** The checks every guarded route runs, shared with the node fast path (one JWKS cache, one tokens-file reader). */
+  guard: RequestGuard;
   close(): Promise<void>;
 }
 
@@ -93,8 +98,12 @@ export function createHttpApp(container: Container, opts: HttpOptions): HttpApp 
     return c.json(r, r.ready ? 200 : 503);
   });
 
-  const guard = guards(opts);
-  for (const path of ['/mcp', '/v1/*', '/ofrep/*']) app.use(path, guard);
+  const guard = requestGuard(opts);
+  const oauth = guard.oauth;
+  // RFC 9728: how a client finds the authorization server, before it has a token (so served without auth).
+  if (oauth) for (const path of oauth.metadataPaths) app.get(path, (c) => c.json(oauth.metadata(), 200, { 'access-control-allow-origin': '*' }));
+  const middleware = guards(guard);
+  for (const path of ['/mcp', '/v1/*', '/ofrep/*']) app.use(path, middleware);
   const role = opts.role ?? 'all';
   if (role === 'all' || role === 'backend') app.route('/v1/backend', backendRoutes(container));
   if (role === 'all' || role === 'content') app.route('/v1/content-delivery', contentRoutes(container));
@@ -103,7 +112,7 @@ export function createHttpApp(container: Container, opts: HttpOptions): HttpApp 
   app.route('/ofrep/v1', ofrepRoutes(container));
   if (role !== 'all') {
     app.get('/v1/openapi.json', (c) => c.json(openApiDocument(role)));
-    return finish(app, mcp, unsubscribe);
+    return finish(app, mcp, guard, unsubscribe);
   }
 
   const mcpApp = createMcpHonoApp({
@@ -115,7 +124,7 @@ export function createHttpApp(container: Container, opts: HttpOptions): HttpApp 
     // The principal the guards authenticated; a 2025 session stays bound to the one that opened it.
     const principal = c.get('principal');
     const scopes = c.get('scopes');
-    const refused = toolScopeChallenge(c.get('parsedBody'), scopes);
+    const refused = toolScopeChallenge(c.get('parsedBody'), scopes, oauth);
     if (refused) return refused;
     // The factory lists only the tools these scopes allow (mcp-server.ts); the local principal keeps its client-named actor.
     const authInfo =
@@ -126,10 +135,10 @@ export function createHttpApp(container: Container, opts: HttpOptions): HttpApp 
   });
   app.route('/mcp', mcpApp);
   app.route('/v1', restRoutes(container));
-  return finish(app, mcp, unsubscribe);
+  return finish(app, mcp, guard, unsubscribe);
 }
 
-function finish(app: Hono<{ Variables: HttpVars }>, mcp: McpRoute, unsubscribe: () => void): HttpApp {
+function finish(app: Hono<{ Variables: HttpVars }>, mcp: McpRoute, guard: RequestGuard, unsubscribe: () => void): HttpApp {
   app.notFound((c) => problem(c, new AppError('NOT_FOUND', `no route ${c.req.method} ${c.req.path}`, 'See README.md for the REST routes, or use /mcp.')));
   app.onError((err, c) => {
     if (!(err instanceof AppError)) c.get('log')?.error({ err }, 'unhandled error');
@@ -139,6 +148,7 @@ function finish(app: Hono<{ Variables: HttpVars }>, mcp: McpRoute, unsubscribe: 
   return {
     app,
     mcp,
+    guard,
     close: async () => {
       unsubscribe();
       await mcp.close();
@@ -150,8 +160,7 @@ function finish(app: Hono<{ Variables: HttpVars }>, mcp: McpRoute, unsubscribe: 
  * One middleware for every route but /healthz: the shared checks, then the request's principal (set
  * here once, from what the checks authenticated), then hono's bodyLimit for bodies of undeclared size.
  */
-function guards(opts: HttpOptions) {
-  const guard = requestGuard(opts);
+function guards(guard: RequestGuard) {
   const refuse = (c: Context, r: Refusal) => {
     for (const [name, value] of Object.entries(r.headers ?? {})) c.header(name, value);
     return problem(c, r.error);
@@ -165,7 +174,8 @@ function guards(opts: HttpOptions) {
       contentLength: c.req.header('content-length'),
       transferEncoding: c.req.header('transfer-encoding'),
     };
-    const who = guard.check(h, c.req.method, c.req.path);
+    let who = guard.check(h, c.req.method, c.req.path);
+    if (who instanceof Promise) who = await who;
     if ('error' in who) return refuse(c, who);
     c.set('principal', who.principal);
     c.set('scopes', who.scopes);
@@ -173,29 +183,18 @@ function guards(opts: HttpOptions) {
   };
 }
 
-/** The request headers the guards read, as plain values: hono and the node fast path (ofrep-fast-path.ts) pass the same ones. */
-export interface GuardHeaders {
-  host?: string;
-  origin?: string;
-  authorization?: string;
-  contentLength?: string;
-  transferEncoding?: string;
-}
-
-/** A refused request: the error to answer as problem JSON, and any header that goes with it. */
-export interface Refusal {
-  error: AppError;
-  headers?: Record<string, string>;
-}
-
 /** The guards as pure checks over header values, so every path that serves a guarded route refuses alike. */
 export interface RequestGuard {
-  /** In order: DNS-rebinding check, bearer auth, the route's scope (src/domain/scopes.ts), declared body size; the identity lets the request on. */
-  check(h: GuardHeaders, method: string, path: string): Refusal | Identity;
+  /**
+   * In order: DNS-rebinding check, bearer auth, the route's scope (src/domain/scopes.ts), declared body size; the identity lets
+   * the request on. A promise only for an OAuth access token not verified before (its keys may have to be fetched).
+   */
+  check(h: GuardHeaders, method: string, path: string): Refusal | Identity | Promise<Refusal | Identity>;
   /** True when the body's size is not declared, so it must be counted as it streams in and refused with tooLarge past maxBodyBytes. */
   mustCount(h: GuardHeaders, method: string): boolean;
   maxBodyBytes: number;
   tooLarge: Refusal;
+  oauth?: OAuthResource;
 }
 
 /**
@@ -204,25 +203,30 @@ export interface RequestGuard {
  */
 export function requestGuard(opts: HttpOptions): RequestGuard {
   const rebinding = rebindingCheck(opts);
-  const authenticate = bearerCheck(opts);
+  const oauth = opts.oauth ? oauthResource(opts.oauth) : undefined;
+  const authenticate = bearerCheck({ ...opts, oauth });
   const maxBodyBytes = opts.maxBodyBytes;
   const tooLarge: Refusal = {
     error: new AppError('PAYLOAD_TOO_LARGE', `request body exceeds ${maxBodyBytes} bytes`, 'Split the batch into smaller requests.'),
   };
   const declared = (h: GuardHeaders) => h.contentLength !== undefined && !h.transferEncoding;
+  const admit = (h: GuardHeaders, method: string, path: string, who: Refusal | Identity): Refusal | Identity => {
+    if ('error' in who) return who;
+    const needed = routeScope(method, path);
+    if (!hasScope(who.scopes, needed)) return insufficientScope(needed, `${method} ${path}`, who, oauth);
+    return declared(h) && Number(h.contentLength) > maxBodyBytes ? tooLarge : who;
+  };
   return {
     check(h, method, path) {
       const refused = rebinding(h);
       if (refused) return refused;
       const who = authenticate(h);
-      if ('error' in who) return who;
-      const needed = routeScope(method, path);
-      if (!hasScope(who.scopes, needed)) return insufficientScope(needed, `${method} ${path}`, who);
-      return declared(h) && Number(h.contentLength) > maxBodyBytes ? tooLarge : who;
+      return who instanceof Promise ? who.then((w) => admit(h, method, path, w)) : admit(h, method, path, who);
     },
     mustCount: (h, method) => !declared(h) && method !== 'GET' && method !== 'HEAD',
     maxBodyBytes,
     tooLarge,
+    ...(oauth ? { oauth } : {}),
   };
 }
 
@@ -257,48 +261,18 @@ function rebindingCheck(opts: HttpOptions) {
   };
 }
 
-const UNAUTHORIZED_HEADERS = { 'www-authenticate': 'Bearer realm="sealab"' };
-
-/**
- * Who the bearer is: the legacy SEALAB_TOKEN (`client:bearer`, every scope), a named token from the
- * tokens file (`token:<name>`, its scopes), or, when neither is configured, the local principal.
- */
-function bearerCheck(opts: Pick<HttpOptions, 'token' | 'tokensFile' | 'readOnly'>) {
-  const expected = opts.token ? Buffer.from(opts.token) : undefined;
-  const named = opts.tokensFile ? tokenVerifier(opts.tokensFile) : undefined;
-  const cap = (who: Identity): Identity => (opts.readOnly ? { ...who, scopes: capScopes(who.scopes, 'read') } : who);
-  const local = cap(LOCAL_IDENTITY);
-  const bearer = cap(BEARER_IDENTITY);
-  const unauthorized = (message: string, hint: string): Refusal => ({ error: new AppError('UNAUTHORIZED', message, hint), headers: UNAUTHORIZED_HEADERS });
-  return (h: GuardHeaders): Refusal | Identity => {
-    if (!expected && !named?.active()) return local;
-    const given = /^Bearer\s+(.+)$/i.exec(h.authorization ?? '')?.[1] ?? '';
-    const bytes = Buffer.from(given);
-    if (expected && bytes.length === expected.length && timingSafeEqual(bytes, expected)) return bearer;
-    const found = named && given ? named.verify(given) : { kind: 'unknown' as const };
-    if (found.kind === 'valid') return cap({ principal: tokenPrincipal(found.name), scopes: found.scopes });
-    if (found.kind === 'expired')
-      return unauthorized(
-        `the token '${found.name}' expired at ${found.expiresAt}`,
-        `Create a new one with \`sealab token create --name ${found.name}-2 --scopes ...\` and send it.`,
-      );
-    return unauthorized(
-      'missing or wrong bearer token',
-      named ? 'Send Authorization: Bearer <token> with SEALAB_TOKEN or a token from `sealab token create`.' : 'Send Authorization: Bearer <SEALAB_TOKEN>.',
-    );
-  };
-}
-
 /** 403 naming the scope, with the RFC 6750 challenge the MCP SDK sends for insufficient_scope. */
-function insufficientScope(needed: Scope, what: string, who: Identity): Refusal {
+function insufficientScope(needed: Scope, what: string, who: Identity, oauth?: OAuthResource): Refusal {
   return {
     error: new AppError(
       'INSUFFICIENT_SCOPE',
       `${what} needs the '${needed}' scope; ${who.principal} has ${who.scopes.length ? who.scopes.join(', ') : 'none'}`,
-      `Use a token with the '${needed}' scope (\`sealab token create --scopes ${needed}\`), or ask its owner to make this call.`,
+      oauth && who.principal.startsWith('oauth:')
+        ? oauth.scopeHint(needed)
+        : `Use a token with the '${needed}' scope (\`sealab token create --scopes ${needed}\`), or ask its owner to make this call.`,
       { needed, granted: [...who.scopes] },
     ),
-    headers: { 'www-authenticate': `Bearer realm="sealab", error="insufficient_scope", scope="${needed}"` },
+    headers: { 'www-authenticate': scopeChallenge(needed, oauth) },
   };
 }
 
@@ -306,7 +280,7 @@ function insufficientScope(needed: Scope, what: string, who: Identity): Refusal 
  * A tools/call (alone or in a batch) for a tool these scopes do not allow: the SDK's scope
  * challenge (403 insufficient_scope naming the scope). Such tools are also left out of tools/list.
  */
-function toolScopeChallenge(parsedBody: unknown, scopes: readonly Scope[]): Response | undefined {
+function toolScopeChallenge(parsedBody: unknown, scopes: readonly Scope[], oauth?: OAuthResource): Response | undefined {
   for (const message of Array.isArray(parsedBody) ? parsedBody : [parsedBody]) {
     const m = message as { method?: unknown; params?: { name?: unknown } } | null;
     if (m?.method !== 'tools/call' || typeof m.params?.name !== 'string') continue;
@@ -315,7 +289,8 @@ function toolScopeChallenge(parsedBody: unknown, scopes: readonly Scope[]): Resp
     const needed = toolScope(tool);
     if (!hasScope(scopes, needed)) {
       return bearerAuthChallengeResponse(new OAuthError(OAuthErrorCode.InsufficientScope, `${tool.name} needs the ${needed} scope`), {
-        requiredScopes: [needed],
+        requiredScopes: [oauth ? oauth.tokenScope(needed) : needed],
+        ...(oauth ? { resourceMetadataUrl: oauth.metadataUrl } : {}),
       });
     }
   }

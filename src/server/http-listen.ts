@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import type { Container } from '../container.js';
-import { createHttpApp, requestGuard, type HttpApp, type HttpOptions } from './http-app.js';
+import { createHttpApp, type HttpApp, type HttpOptions } from './http-app.js';
 import { ofrepFastPath } from './ofrep-fast-path.js';
 
 /**
@@ -48,7 +48,7 @@ export function listenHttp(container: Container, opts: HttpOptions & ListenLimit
       // would otherwise outlive headersTimeout by up to that much.
       connectionsCheckingInterval: checkingInterval(limits),
     },
-    servesSingleFlags(http) ? ofrepFastPath(container, requestGuard(opts), hono) : hono,
+    servesSingleFlags(http) ? ofrepFastPath(container, http.guard, hono) : hono,
   );
   server.maxConnections = limits.maxConnections;
   return new Promise((resolve, reject) => {

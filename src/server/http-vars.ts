@@ -1,4 +1,5 @@
 import type { Logger } from '../logger.js';
+import type { AppError } from '../errors.js';
 import { ALL_SCOPES, type Scope } from '../domain/scopes.js';
 
 /**
@@ -30,3 +31,20 @@ export const tokenPrincipal = (name: string) => `token:${name}`;
 
 export const BEARER_IDENTITY: Identity = { principal: BEARER_PRINCIPAL, scopes: ALL_SCOPES };
 export const LOCAL_IDENTITY: Identity = { principal: LOCAL_PRINCIPAL, scopes: ALL_SCOPES };
+/** The principal of a request that presented an OAuth access token from SEALAB_OAUTH_ISSUER: its client (`client_id`, `azp`), else its subject. */
+export const oauthPrincipal = (clientOrSubject: string) => `oauth:${clientOrSubject}`;
+
+/** The request headers the guards read, as plain values: hono and the node fast path (ofrep-fast-path.ts) pass the same ones. */
+export interface GuardHeaders {
+  host?: string;
+  origin?: string;
+  authorization?: string;
+  contentLength?: string;
+  transferEncoding?: string;
+}
+
+/** A refused request: the error to answer as problem JSON, and any header that goes with it. */
+export interface Refusal {
+  error: AppError;
+  headers?: Record<string, string>;
+}

@@ -1,8 +1,9 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { Container } from '../container.js';
-import { AppError } from '../errors.js';
+import { AppError, toAppError } from '../errors.js';
 import { problemAnswer, requestIdOf, type GuardHeaders, type Refusal, type RequestGuard } from './http-app.js';
 import { evaluateSingle } from './ofrep-evaluate.js';
+import type { Identity } from './http-vars.js';
 
 const PREFIX = '/ofrep/v1/evaluate/flags/';
 const utf8 = new TextDecoder(); // as the hono adapter decodes a body: a BOM is dropped
@@ -82,6 +83,16 @@ class Exchange {
   start(): void {
     // The evaluate route's scope (read), as the hono route is checked; the path needs no query or decoding for that.
     const who = this.guard.check(this.headers, 'POST', '/ofrep/v1/evaluate/flags/x');
+    // An OAuth token seen for the first time is verified asynchronously; the body waits unread (paused) meanwhile.
+    if (who instanceof Promise)
+      return void who.then(
+        (w) => this.admit(w),
+        (err: unknown) => this.refuse({ error: toAppError(err) }),
+      );
+    this.admit(who);
+  }
+
+  private admit(who: Refusal | Identity): void {
     if ('error' in who) return this.refuse(who);
     (this.req as ExchangeRequest)[EXCHANGE] = this;
     this.req.on('data', onData).on('end', onEnd).on('error', onError);

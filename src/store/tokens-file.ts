@@ -94,18 +94,29 @@ export interface TokenVerifier {
   verify(secret: string, now?: Date): TokenCheck;
 }
 
-/** Checks bearers against the file, re-read whenever it is replaced; the hashes are compared in constant time. */
-export function tokenVerifier(file: string): TokenVerifier {
+/**
+ * Checks bearers against the file, re-read whenever it is replaced; the hashes are compared in
+ * constant time. The file is stat'ed at most once per `recheckMs` (default 1 s), not on every
+ * request: a created or revoked token takes effect within that time, as every write does (DESIGN.md).
+ */
+export function tokenVerifier(file: string, opts: { recheckMs?: number } = {}): TokenVerifier {
+  const recheckMs = opts.recheckMs ?? 1000;
   let seen = '';
+  let present = false;
+  let checkedAt = Number.NEGATIVE_INFINITY;
   let tokens: Array<TokenEntry & { digest: Buffer }> = [];
   const refresh = () => {
+    const now = performance.now();
+    if (now - checkedAt < recheckMs) return present;
+    checkedAt = now;
     const st = fs.statSync(file, { throwIfNoEntry: false });
     const stamp = st ? `${st.ino}:${st.mtimeMs}:${st.size}` : '';
     if (stamp !== seen) {
       seen = stamp;
       tokens = st ? read(file).map((t) => ({ ...t, digest: Buffer.from(t.hash) })) : [];
     }
-    return st !== undefined;
+    present = st !== undefined;
+    return present;
   };
   return {
     active: refresh,

@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Container } from '../../src/container.js';
 import type { HttpApp } from '../../src/server/http-app.js';
 import { createToken, listTokens, revokeToken } from '../../src/store/tokens-file.js';
@@ -91,6 +91,8 @@ describe('named tokens and scopes', () => {
     const gone = token('gone', ['admin']);
     expect((await rest('GET', '/v1/experiments', gone)).status).toBe(200);
     expect(revokeToken(file, 'gone')).toBe(true);
+    // The server re-reads the file at most once a second: poll until the revocation holds.
+    await vi.waitFor(async () => expect((await rest('GET', '/v1/experiments', gone)).status).toBe(401), { timeout: 5000, interval: 100 });
 
     const expired = await rest('GET', '/v1/experiments', old);
     const revoked = await rest('GET', '/v1/experiments', gone);
@@ -114,7 +116,7 @@ describe('named tokens and scopes', () => {
 
     expect((await get()).status).toBe(200);
     const secret = token('ci', ['read']);
-    expect((await get()).status).toBe(401);
+    await vi.waitFor(async () => expect((await get()).status).toBe(401), { timeout: 5000, interval: 100 });
     expect((await get(secret)).status).toBe(200);
   });
 
