@@ -15,8 +15,11 @@ export interface WriteContext {
 export interface Confirmation {
   /** What was confirmed, e.g. "start home-focus-shelf at 10%". */
   action: string;
-  via: 'elicitation' | 'argument';
+  via: 'elicitation' | 'argument' | 'approval';
   reason: string;
+  /** via approval: the request decided, and who approved it (the actor stays the requester). */
+  approvalId?: string;
+  approvedBy?: string;
 }
 
 export interface AuditEntry {

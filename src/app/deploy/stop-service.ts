@@ -1,8 +1,8 @@
-import { confirmationReason } from '../../domain/policy.js';
+import { confirmationMode, confirmationReason } from '../../domain/policy.js';
 import type { Experiment } from '../../domain/schemas.js';
 import type { Confirmation } from '../../store/audit-repo.js';
 import type { AppDeps, WriteContext } from '../context.js';
-import { confirmationRequired } from '../experiments/config-edits.js';
+import { requireConfirmation } from '../experiments/config-edits.js';
 import { requireStoppable, requireVersion, type ExperimentService } from '../experiments/experiment-service.js';
 import type { ConfirmationStatus } from '../experiments/experiment-types.js';
 import type { Conclusion } from '../../store/experiment-repo.js';
@@ -44,9 +44,12 @@ export class StopService {
     const outcome = input.outcome ?? 'stopped';
     // A ship the analysis does not support is refused before anyone is asked to confirm it.
     if (outcome === 'shipped') planShip(exp, this.report(exp.id), input.variant, this.now());
-    const need = confirmationReason(this.experiments.policyFor(exp.surfaceId), { kind: outcome === 'shipped' ? 'ship' : 'stop' });
+    const action = { kind: outcome === 'shipped' ? ('ship' as const) : ('stop' as const) };
+    const policy = this.experiments.policyFor(exp.surfaceId);
+    const need = confirmationReason(policy, action);
     return {
       required: need !== null,
+      mode: confirmationMode(policy, action),
       reason: need,
       summary:
         outcome === 'shipped'
@@ -69,7 +72,7 @@ export class StopService {
       throw new AppError('INVALID_INPUT', 'variant is only for outcome "shipped"', 'Leave variant out, or pass outcome "shipped".');
     const ship = input.outcome === 'shipped' ? planShip(exp, this.report(exp.id), input.variant, this.now()) : undefined;
     const given = input.confirmation ? { action: status.summary, ...input.confirmation } : null;
-    if (status.reason && !given) throw confirmationRequired(status.reason, 'stop_experiment');
+    requireConfirmation(status.reason, status.mode, given, 'stop_experiment');
     return { exp, given, ...(ship ? { ship } : {}) };
   }
 
@@ -111,16 +114,18 @@ export class StopService {
         'Call get_experiment to see its conclusion; to change the default layout again, run and ship a new experiment.',
       );
     }
-    const need = confirmationReason(this.experiments.policyFor(exp.surfaceId), { kind: 'stop' });
+    const policy = this.experiments.policyFor(exp.surfaceId);
+    const need = confirmationReason(policy, { kind: 'stop' });
+    const mode = confirmationMode(policy, { kind: 'stop' });
     const summary = `revert the ship of '${exp.key}' (variant '${conclusion.variant}') on ${exp.surfaceId}: its layout stops being the default for every user`;
-    return { required: need !== null, reason: need, summary, given: null, conclusion, exp };
+    return { required: need !== null, mode, reason: need, summary, given: null, conclusion, exp };
   }
 
   /** revert's checks (confirmation included), nothing written. */
   planRevert(input: RevertShipInput): RevertPlan {
     const status = this.revertConfirmation(input);
     const given = input.confirmation ? { action: status.summary, ...input.confirmation } : null;
-    if (status.reason && !given) throw confirmationRequired(status.reason, 'revert_ship');
+    requireConfirmation(status.reason, status.mode, given, 'revert_ship');
     return { exp: status.exp, given, conclusion: status.conclusion };
   }
 
