@@ -319,4 +319,33 @@ describe('human approvals', () => {
     await expect(runApprovals(app, { action: 'approve', ...io })).rejects.toThrow(/request id is missing/);
     await expect(runApprovals(app, { action: 'list', status: 'nope', ...io })).rejects.toThrow(/unknown 'nope'/);
   });
+
+  it('a ramp above the threshold is held; approved, it ramps to the next stage through the same deploy path', async () => {
+    setup(approvalPolicy({ deploy: true, rampAbovePercent: 10, ramp: 'approval' }));
+    const dana = token('dana', ['read', 'approve']);
+    const c = await client();
+    const { experiment } = app.experiments.create({ config: demoConfig({ rampPlan: { stages: [25], minHours: 0 } }) }, LOCAL);
+    const v = app.experiments.validate({ experimentId: experiment.id }, LOCAL);
+    const started = await app.deployments.deploy({ experimentId: experiment.id, version: 1, planHash: v.planHash!, confirmation: APPROVED }, LOCAL);
+    const ramp = { experimentId: experiment.id, version: started.experiment.version, planHash: started.planHash, confirmation: { reason: 'gate reviewed' } };
+
+    const r = await call(c, 'advance_ramp', ramp);
+    expect(r.structuredContent).toMatchObject({
+      applied: false,
+      plan: { toPercent: 25 },
+      ramp: { allocationPercent: 10 },
+      approval: { status: 'pending_approval' },
+    });
+    expect(app.experiments.get(experiment.id).allocationPercent).toBe(10);
+    const id = (r.structuredContent!.approval as { approvalId: string }).approvalId;
+
+    const res = await rest('POST', `/v1/approvals/${id}/approve`, dana, {});
+    expect(res.status).toBe(200);
+    expect(res.json.experiment).toMatchObject({ status: 'running', allocationPercent: 25 });
+    expect(app.deps.audit.forEntity('experiment', experiment.id)[0].confirmation).toMatchObject({
+      via: 'approval',
+      approvedBy: 'rest:token:dana',
+      reason: 'approved by rest:token:dana',
+    });
+  });
 });
