@@ -105,7 +105,7 @@ export class ApprovalService {
       throw notFound(
         'approval request',
         id,
-        'Call get_approval with the approvalId a confirmable step returned, or list them: GET /v1/approvals?status=pending.',
+        'List the requests with sealab approvals list or GET /v1/approvals?status=pending; agents read the approvalId a held step returned with get_approval.',
       );
     return a;
   }
