@@ -27,7 +27,7 @@ export const revertShip = defineTool({
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
   handler: async (args, ctx) => {
     const { confirmation, ...rest } = args;
-    const status = ctx.app.stops.revertConfirmation(rest);
+    const status = ctx.app.stops.revertConfirmation(rest, ctx.write().actor);
     let given: GivenConfirmation | undefined;
     if (status.required) {
       const step = ctx.confirm(status.summary, confirmation, status.mode);

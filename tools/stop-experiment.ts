@@ -29,7 +29,7 @@ export const stopExperiment = defineTool({
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
   handler: async (args, ctx) => {
     const { confirmation, ...rest } = args;
-    const status = ctx.app.stops.stopConfirmation(rest);
+    const status = ctx.app.stops.stopConfirmation(rest, ctx.write().actor);
     let given: GivenConfirmation | undefined;
     if (status.required) {
       const step = ctx.confirm(status.summary, confirmation, status.mode);

@@ -53,6 +53,9 @@ export const ConfirmationPolicySchema = z.strictObject({
   ramp: Mode.optional().describe('How a ramp above rampAbovePercent is confirmed (default "confirm")'),
   stop: ModeOrFlag.describe('Stopping (kill switch, roll back, revert a ship): true/"confirm", "elicit", "approval", or false/"none"'),
   ship: ModeOrFlag.describe('Concluding with a ship decision: true/"confirm", "elicit", "approval", or false/"none"'),
+  stopOthers: Mode.optional().describe(
+    'Stopping, rolling back, shipping or reverting an experiment another principal created needs at least this mode, e.g. "approval"',
+  ),
   allowSelfApproval: z.boolean().optional().describe('Whether the requester may decide its own approval request (default false)'),
   approvalTtlHours: z.number().gt(0).max(720).optional().describe('Hours an approval request stays open (default 24)'),
 });
@@ -166,7 +169,23 @@ export function schedulerReach(p: SurfacePolicy, candidates: number[]): number |
   return candidates.filter((x) => !missingApproval(p, RAMP_SCHEDULER_ACTOR, x)).sort((a, b) => b - a)[0];
 }
 
-export type ConfirmableAction = { kind: 'start' | 'resume' | 'resize' | 'noop'; fromPercent: number; toPercent: number } | { kind: 'stop' | 'ship' };
+/** `othersExperiment`: the caller is not the principal who created the experiment. */
+export type ConfirmableAction =
+  | { kind: 'start' | 'resume' | 'resize' | 'noop'; fromPercent: number; toPercent: number }
+  | { kind: 'stop' | 'ship'; othersExperiment?: boolean };
+
+/** The principal behind an audit actor: REST prefixes `rest:` to the principal HTTP MCP uses as its actor. */
+export const principalOf = (actor: string) => (actor.startsWith('rest:') ? actor.slice('rest:'.length) : actor);
+
+/** The stricter of two modes (none < confirm < elicit < approval). */
+const stricter = (a: ConfirmationMode, b: ConfirmationMode | undefined): ConfirmationMode =>
+  b !== undefined && CONFIRMATION_MODES.indexOf(b) > CONFIRMATION_MODES.indexOf(a) ? b : a;
+
+/** Whether the mode of this stop or ship comes from `stopOthers` (another principal's experiment) rather than its own key. */
+const byOthersRule = (p: SurfacePolicy, a: ConfirmableAction) =>
+  (a.kind === 'stop' || a.kind === 'ship') &&
+  a.othersExperiment === true &&
+  stricter(modeOf(p.confirmation[a.kind]), p.confirmation.stopOthers) !== modeOf(p.confirmation[a.kind]);
 
 const modeOf = (m: boolean | ConfirmationMode | undefined): ConfirmationMode => (m === true ? 'confirm' : m === false ? 'none' : (m ?? 'confirm'));
 
@@ -179,9 +198,8 @@ export function confirmationMode(p: SurfacePolicy, a: ConfirmableAction): Confir
     case 'resize':
       return a.toPercent > a.fromPercent && a.toPercent > p.confirmation.rampAbovePercent ? modeOf(p.confirmation.ramp) : 'none';
     case 'stop':
-      return modeOf(p.confirmation.stop);
     case 'ship':
-      return modeOf(p.confirmation.ship);
+      return a.othersExperiment ? stricter(modeOf(p.confirmation[a.kind]), p.confirmation.stopOthers) : modeOf(p.confirmation[a.kind]);
     default:
       return 'none';
   }
@@ -199,9 +217,9 @@ export function confirmationReason(p: SurfacePolicy, a: ConfirmableAction): stri
     case 'resize':
       return `a ramp to ${a.toPercent}% passes the ${p.confirmation.rampAbovePercent}% ${mode === 'confirm' ? 'confirmation' : mode} threshold`;
     case 'stop':
-      return `the policy asks for ${what} to stop an experiment`;
+      return `the policy asks for ${what} to stop an experiment${byOthersRule(p, a) ? ' another principal created' : ''}`;
     default:
-      return `the policy asks for ${what} to ship`;
+      return `the policy asks for ${what} to ship${byOthersRule(p, a) ? ' an experiment another principal created' : ''}`;
   }
 }
 

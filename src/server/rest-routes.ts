@@ -138,7 +138,7 @@ export function restRoutes(app: Container) {
     const { confirmation, ...b } = parse(StopBody, await body(c));
     const input = { experimentId: c.req.param('id'), ...b };
     const ctx = write(c, 'POST /v1/experiments/:id/stop', b.reason);
-    const held = heldForApproval(app, c, app.stops.stopConfirmation(input), { step: 'stop', args: input }, ctx, confirmation);
+    const held = heldForApproval(app, c, app.stops.stopConfirmation(input, ctx.actor), { step: 'stop', args: input }, ctx, confirmation);
     if (held) return held;
     const experiment = await app.deployments.stop({ ...input, ...argued(confirmation) }, ctx);
     return c.json({ experiment, conclusion: app.deps.experiments.conclusion(experiment.id) });
@@ -147,7 +147,7 @@ export function restRoutes(app: Container) {
     const { confirmation, ...b } = parse(RevertShipBody, await body(c));
     const input = { experimentId: c.req.param('id'), ...b };
     const ctx = write(c, 'POST /v1/experiments/:id/revert-ship', b.reason);
-    const { exp: _exp, conclusion: _conclusion, ...status } = app.stops.revertConfirmation(input);
+    const { exp: _exp, conclusion: _conclusion, ...status } = app.stops.revertConfirmation(input, ctx.actor);
     const held = heldForApproval(app, c, status, { step: 'revert_ship', args: input }, ctx, confirmation);
     return held ?? c.json(await app.deployments.revertShip({ ...input, ...argued(confirmation) }, ctx));
   });

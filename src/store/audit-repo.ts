@@ -85,6 +85,14 @@ export class AuditRepo {
     }));
   }
 
+  /** Who wrote the entity's first row (for an experiment: who created it), or null. */
+  firstActor(entityType: string, entityId: string): string | null {
+    const r = prepared(this.db, 'SELECT actor FROM audit_log WHERE entity_type = ? AND entity_id = ? ORDER BY id LIMIT 1').get(entityType, entityId) as
+      | { actor: string }
+      | undefined;
+    return r?.actor ?? null;
+  }
+
   count(): number {
     return (prepared(this.db, 'SELECT COUNT(*) AS n FROM audit_log').get() as { n: number }).n;
   }

@@ -348,4 +348,34 @@ describe('human approvals', () => {
       reason: 'approved by rest:token:dana',
     });
   });
+
+  it("stopping another principal's experiment takes the policy's stopOthers mode; one's own keeps stop's", async () => {
+    setup(approvalPolicy({ deploy: true, stop: true, stopOthers: 'approval' }));
+    const c = await client();
+    const theirs = validatedDraft();
+    await app.deployments.deploy({ experimentId: theirs.id, version: theirs.version, planHash: theirs.planHash, confirmation: APPROVED }, LOCAL);
+    const created = await call(c, 'create_experiment', {
+      config: demoConfig({
+        key: 'home-mine',
+        variants: [
+          { key: 'control', isControl: true, weight: 50, overrides: [] },
+          { key: 'albums', weight: 50, overrides: [{ slotId: 'shelf-4', contentId: 'al-classics' }] },
+        ],
+      }),
+    });
+    const mine = (created.structuredContent as { experiment: { id: string; version: number } }).experiment;
+    const v = app.experiments.validate({ experimentId: mine.id }, LOCAL);
+    await app.deployments.deploy({ experimentId: mine.id, version: mine.version, planHash: v.planHash!, confirmation: APPROVED }, LOCAL);
+    const stop = { reason: 'done here', confirmation: { reason: 'the on-call said so' } };
+
+    const other = await call(c, 'stop_experiment', { experimentId: theirs.id, ...stop });
+    const own = await call(c, 'stop_experiment', { experimentId: mine.id, ...stop });
+
+    expect(other.structuredContent).toMatchObject({ experiment: { status: 'running' }, approval: { status: 'pending_approval' } });
+    expect(app.approvals.list({ status: 'pending' })[0].policyReason).toBe(
+      "the policy asks for a person's approval to stop an experiment another principal created",
+    );
+    expect(own.structuredContent).toMatchObject({ experiment: { status: 'concluded' }, conclusion: { outcome: 'stopped' } });
+    expect(own.structuredContent!.approval).toBeUndefined();
+  });
 });

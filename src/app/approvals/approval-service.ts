@@ -1,5 +1,5 @@
 import { hashOf } from '../../domain/canonical.js';
-import { approvalRules } from '../../domain/policy.js';
+import { approvalRules, principalOf } from '../../domain/policy.js';
 import type { Experiment } from '../../domain/schemas.js';
 import { AppError, notFound, toAppError } from '../../errors.js';
 import type { ApprovalRepo, ApprovalRequest, ApprovalStatus } from '../../store/approval-repo.js';
@@ -27,9 +27,6 @@ export interface PendingApproval {
 }
 
 const TOOL_OF: Record<StepCall['step'], string> = { deploy: 'deploy_to_surface', stop: 'stop_experiment', revert_ship: 'revert_ship' };
-
-/** The principal behind an audit actor: REST prefixes `rest:` to the same principal MCP over HTTP uses as its actor. */
-export const principalOf = (actor: string) => (actor.startsWith('rest:') ? actor.slice('rest:'.length) : actor);
 
 /**
  * Human approvals (issue 11 item 5). When the policy's mode for a step is "approval" and the client
@@ -223,8 +220,8 @@ export class ApprovalService {
   /** The step's confirmation status as of now, every check of the step included; nothing written. */
   private statusOf(call: StepCall, ctx: WriteContext): ConfirmationStatus {
     if (call.step === 'deploy') return this.deploys.deploy({ ...call.args, dryRun: true }, ctx).confirmation;
-    if (call.step === 'stop') return this.stops.stopConfirmation(call.args);
-    return this.stops.revertConfirmation(call.args);
+    if (call.step === 'stop') return this.stops.stopConfirmation(call.args, ctx.actor);
+    return this.stops.revertConfirmation(call.args, ctx.actor);
   }
 
   private async run(a: ApprovalRequest, confirmation: GivenConfirmation, ctx: WriteContext): Promise<Experiment> {
