@@ -378,4 +378,24 @@ describe('human approvals', () => {
     expect(own.structuredContent).toMatchObject({ experiment: { status: 'concluded' }, conclusion: { outcome: 'stopped' } });
     expect(own.structuredContent!.approval).toBeUndefined();
   });
+
+  it('a held revert of a ship is applied on approval: the conclusion records the revert', async () => {
+    setup(approvalPolicy({ deploy: true }));
+    const dana = token('dana', ['read', 'approve']);
+    const c = await client();
+    const d = validatedDraft();
+    await app.deployments.deploy({ experimentId: d.id, version: d.version, planHash: d.planHash, confirmation: APPROVED }, LOCAL);
+    // A concluded ship written by the stop's commit step (test/app/deploy/ship.test.ts reaches a real ship decision).
+    const ship = { variant: 'focus', at: clock.now().toISOString(), decision: { decision: 'ship' } };
+    app.stops.commitStop({ exp: app.experiments.get(d.id), given: null, ship }, { experimentId: d.id, reason: 'shipped', outcome: 'shipped' }, LOCAL);
+
+    const r = await call(c, 'revert_ship', { experimentId: d.id, reason: 'retention dropped after the ship' });
+    const id = (r.structuredContent!.approval as { approvalId: string }).approvalId;
+    expect(r.structuredContent).toMatchObject({ conclusion: { variant: 'focus', revert: null }, approval: { status: 'pending_approval' } });
+    const res = await rest('POST', `/v1/approvals/${id}/approve`, dana, { reason: 'confirmed with the home team' });
+
+    expect(res.status).toBe(200);
+    expect(app.deps.experiments.conclusion(d.id)?.revert).toMatchObject({ actor: 'agent:test-agent', reason: 'retention dropped after the ship' });
+    expect(res.json.approval.status).toBe('applied');
+  });
 });
