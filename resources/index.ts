@@ -6,6 +6,7 @@ import { metricsResource } from './metrics.js';
 import { contentResource } from './content.js';
 import { policyResource } from './policy.js';
 import { rulesResource } from './rules.js';
+import { approvalResource } from './approval.js';
 
 export const resources: ResourceDefinition[] = [
   surfacesResource,
@@ -15,6 +16,7 @@ export const resources: ResourceDefinition[] = [
   contentResource,
   policyResource,
   rulesResource,
+  approvalResource,
 ];
 
 /** The resource URIs a change to an experiment makes stale. */

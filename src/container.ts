@@ -23,6 +23,8 @@ import { RampScheduler } from './app/ramp/ramp-scheduler.js';
 import { DeploySaga, type Systems } from './app/deploy/deploy-saga.js';
 import { DeployService } from './app/deploy/deploy-service.js';
 import { StopService } from './app/deploy/stop-service.js';
+import { ApprovalService } from './app/approvals/approval-service.js';
+import { ApprovalRepo } from './store/approval-repo.js';
 import { OperationRepo } from './store/operation-repo.js';
 import { EmbeddedBackend, EmbeddedContent } from './systems/embedded.js';
 import { RemoteBackend, RemoteContent, remoteExposureSink } from './systems/remote.js';
@@ -53,6 +55,8 @@ export interface Container {
   generator: GeneratorService;
   /** Replaces the policy in force (validated first); plans validated under the old one must be validated again. */
   setPolicy(policy: unknown): Policy;
+  /** Human approvals: steps the policy holds for a person with the approve scope, decided through REST or the CLI. */
+  approvals: ApprovalService;
   /** Deploy and stop as sagas across the experimentation backend and content delivery (tools and REST write through it). */
   deployments: DeploySaga;
   /** This process's own backend and content-delivery state: what `serve --role backend|content` exposes. */
@@ -158,6 +162,7 @@ export function createContainer(opts: ContainerOptions): Container {
   const exposures = new ExposureBuffer(db, deps.events, logger, { clock: deps.clock, ...(sink ? { sink } : {}) });
   const metrics = new MetricsService(deps, experiments, () => exposures.flush());
   const ramps = new RampScheduler(deps, experiments, metrics, deployments);
+  const approvals = new ApprovalService(deps, new ApprovalRepo(db), experiments, deploys, stops, deployments);
   return {
     deps,
     experiments,
@@ -169,6 +174,7 @@ export function createContainer(opts: ContainerOptions): Container {
     ramps,
     clock: new ClockService(deps, ramps, exposures),
     deployments,
+    approvals,
     localSystems,
     power: new PowerService(deps),
     generator: new GeneratorService(deps, experiments),

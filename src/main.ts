@@ -9,6 +9,8 @@ import { runSimulatedDays } from './cli/simulate-days.js';
 import { parseDaysFlags } from './cli/simulate-flags.js';
 import { SimulatedClock } from './systems/clock.js';
 import { runToken } from './cli/token.js';
+import { runApprovals } from './cli/approvals.js';
+import { AppError } from './errors.js';
 import { TokensFileError } from './store/tokens-file.js';
 
 const USAGE = `usage:
@@ -20,6 +22,9 @@ const USAGE = `usage:
   sealab token create --name N --scopes read,write[,deploy,admin,approve] [--expires-days D]
                                                         a named token: prints its secret once (only its hash is stored)
   sealab token list | sealab token revoke --name N      names, scopes and expiry (never secrets) | refuse it from now on
+  sealab approvals list [--status S] | approve ID [--reason R] | reject ID --reason R
+                                                        decide steps the policy held for a person's approval, on the
+                                                        data directory, as local:<os user> (the operator needs no token)
   sealab serve --simulated-clock [--clock-start ISO]    a rehearsal server (loopback only): time moves only on
                                                         POST /v1/clock/advance, which ticks the ramp scheduler hourly
   sealab simulate [--url URL] [--experiment ID|KEY] [--units N] [--effect E] [--seed S]
@@ -74,11 +79,13 @@ async function main(argv: string[]): Promise<void> {
       name: { type: 'string' },
       scopes: { type: 'string' },
       'expires-days': { type: 'string' },
+      reason: { type: 'string' },
+      status: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
   const command = positionals[0] ?? 'stdio';
-  if (values.help || !['stdio', 'serve', 'simulate', 'token'].includes(command)) {
+  if (values.help || !['stdio', 'serve', 'simulate', 'token', 'approvals'].includes(command)) {
     process.stderr.write(`${USAGE}\n`);
     process.exitCode = values.help ? 0 : 2;
     return;
@@ -140,6 +147,22 @@ async function main(argv: string[]): Promise<void> {
     token: config.upstreamToken,
     eventsUrl: config.eventsUrl,
   };
+  if (command === 'approvals') {
+    const app = createContainer({ dbFile: dbFileIn(config.dataDir), seedDemo: config.seedDemo, logger, policyFile: config.policyFile, remote });
+    try {
+      await runApprovals(app, {
+        action: positionals[1],
+        id: positionals[2],
+        reason: values.reason,
+        status: values.status,
+        out: (line) => process.stdout.write(`${line}\n`),
+        note: (line) => process.stderr.write(`${line}\n`),
+      });
+    } finally {
+      app.close();
+    }
+    return;
+  }
   const servesOthers = command === 'serve' && config.role !== 'all';
   if (config.simulatedClock && command !== 'serve')
     throw new ConfigError(
@@ -234,6 +257,7 @@ const startOfUtcDay = (d: Date) => new Date(Date.UTC(d.getUTCFullYear(), d.getUT
 
 main(process.argv.slice(2)).catch((err: unknown) => {
   if (err instanceof TokensFileError) process.stderr.write(`sealab: ${err.message}\n`);
+  else if (err instanceof AppError) process.stderr.write(`sealab: ${err.code}: ${err.message}\nNext: ${err.hint}\n`);
   else if (err instanceof ConfigError) process.stderr.write(`sealab: invalid configuration\n${err.message}\n`);
   else process.stderr.write(`sealab: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exit(1);

@@ -4,6 +4,7 @@ import { ExperimentSchema } from '../src/domain/schemas.js';
 import { AppError } from '../src/errors.js';
 import { ConfirmationArgSchema, defineTool } from '../src/mcp/define-tool.js';
 import { ConfirmationStatusSchema } from './deploy-to-surface.js';
+import { holdForApproval, PendingApprovalSchema } from './get-approval.js';
 import { RampStatusSchema, rampText } from './get-ramp-status.js';
 
 export const advanceRamp = defineTool({
@@ -34,6 +35,7 @@ export const advanceRamp = defineTool({
     confirmation: ConfirmationStatusSchema,
     experiment: ExperimentSchema,
     ramp: RampStatusSchema.describe('The ramp after the advance'),
+    approval: PendingApprovalSchema,
   }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   handler: async (args, ctx) => {
@@ -57,8 +59,17 @@ export const advanceRamp = defineTool({
             .filter((c) => !c.pass)
             .map((c) => c.detail)
             .join('; ')})`;
-      const step = ctx.confirm(`${preview.confirmation.summary}; ${gate}`, args.confirmation);
+      const step = ctx.confirm(
+        `${preview.confirmation.summary}; ${gate}`,
+        args.confirmation,
+        preview.confirmation.required ? preview.confirmation.mode : 'confirm',
+      );
       if (step.kind === 'ask') return step.ask;
+      if (step.kind === 'approval') {
+        const held = holdForApproval(ctx, { step: 'deploy', args: input }, step.note);
+        const { replayed: _replayed, ...out } = preview;
+        return { structured: { ...out, ramp: before, approval: held.approval }, text: held.text };
+      }
       given = step.confirmation;
     }
     const r = await ctx.app.deployments.deploy({ ...input, ...(given ? { confirmation: given } : {}) }, ctx.write());

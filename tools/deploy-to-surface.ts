@@ -1,13 +1,24 @@
 import type { GivenConfirmation } from '../src/app/experiments/experiment-types.js';
 import { z } from 'zod';
 import { ExperimentSchema } from '../src/domain/schemas.js';
+import { CONFIRMATION_MODES } from '../src/domain/policy.js';
 import { ConfirmationArgSchema, defineTool } from '../src/mcp/define-tool.js';
+import { holdForApproval, PendingApprovalSchema } from './get-approval.js';
 
 export const ConfirmationStatusSchema = z.object({
   required: z.boolean().describe('Whether the policy asked a human to confirm this step'),
+  mode: z.enum(CONFIRMATION_MODES).optional().describe('"confirm" (form or argument), "elicit" (form only), "approval" (form, else an approval request)'),
   reason: z.string().nullable(),
   summary: z.string().describe('What was (or would be) confirmed'),
-  given: z.object({ action: z.string(), via: z.enum(['elicitation', 'argument']), reason: z.string() }).nullable(),
+  given: z
+    .object({
+      action: z.string(),
+      via: z.enum(['elicitation', 'argument', 'approval']),
+      reason: z.string(),
+      approvalId: z.string().optional(),
+      approvedBy: z.string().optional(),
+    })
+    .nullable(),
 });
 
 export const deployToSurface = defineTool({
@@ -17,7 +28,7 @@ export const deployToSurface = defineTool({
     'Starts a validated experiment on its surface (allocating buckets so users get variants), resumes a paused one, or ramps a running one to its next planned stage (allocationPercent).',
     'Requires planHash from validate_config for the current config and policy, and the version you read; a stale plan hash, an edited config or a changed policy is refused with PRECONDITION_FAILED: call validate_config again.',
     'The plan is judged again at deploy time: a collision that appeared since (another agent took the slot) is a CONFLICT carrying the COLLISION finding.',
-    "Starting, resuming and ramps past the policy threshold need a human's confirmation: clients with elicitation get a short form; others pass confirmation {reason} after a human approved. A decline changes nothing.",
+    "Starting, resuming and ramps past the policy threshold need a human's confirmation: clients with elicitation get a short form; others pass confirmation {reason} after a human approved, unless the policy wants a person's approval: then nothing is applied and the result carries approval {approvalId} (get_approval). A decline changes nothing.",
     'Use dryRun: true first to see the change (buckets, colliding experiments, whether a confirmation is needed) without making it.',
     'Idempotent: deploying the same allocation again changes nothing; an idempotencyKey makes retries return the first outcome. To end an experiment use stop_experiment.',
   ].join('\n'),
@@ -49,6 +60,7 @@ export const deployToSurface = defineTool({
     }),
     confirmation: ConfirmationStatusSchema,
     experiment: ExperimentSchema,
+    approval: PendingApprovalSchema,
   }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   handler: async (args, ctx) => {
@@ -56,8 +68,13 @@ export const deployToSurface = defineTool({
     const preview = ctx.app.deploys.deploy({ ...rest, dryRun: true }, ctx.write());
     let given: GivenConfirmation | undefined;
     if (!args.dryRun && !preview.replayed && preview.confirmation.required) {
-      const step = ctx.confirm(preview.confirmation.summary, confirmation);
+      const step = ctx.confirm(preview.confirmation.summary, confirmation, preview.confirmation.mode);
       if (step.kind === 'ask') return step.ask;
+      if (step.kind === 'approval') {
+        const { dryRun: _dryRun, ...args } = rest;
+        const held = holdForApproval(ctx, { step: 'deploy', args }, step.note);
+        return { structured: { ...preview, approval: held.approval }, text: held.text };
+      }
       given = step.confirmation;
     }
     const r = args.dryRun ? preview : await ctx.app.deployments.deploy({ ...rest, ...(given ? { confirmation: given } : {}) }, ctx.write());

@@ -17,6 +17,7 @@ import { getRampStatus } from './get-ramp-status.js';
 import { advanceRamp } from './advance-ramp.js';
 import { holdRamp } from './hold-ramp.js';
 import { revertShip } from './revert-ship.js';
+import { getApproval } from './get-approval.js';
 
 /** Every MCP tool, in the order an agent meets them. */
 export const tools: AnyToolDefinition[] = [
@@ -38,4 +39,5 @@ export const tools: AnyToolDefinition[] = [
   advanceRamp,
   holdRamp,
   revertShip,
+  getApproval,
 ];

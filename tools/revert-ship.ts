@@ -2,6 +2,7 @@ import type { GivenConfirmation } from '../src/app/experiments/experiment-types.
 import { z } from 'zod';
 import { ConfirmationArgSchema, defineTool } from '../src/mcp/define-tool.js';
 import { ConclusionSchema } from './get-experiment.js';
+import { holdForApproval, PendingApprovalSchema } from './get-approval.js';
 
 export const revertShip = defineTool({
   name: 'revert_ship',
@@ -21,15 +22,24 @@ export const revertShip = defineTool({
     key: z.string(),
     surfaceId: z.string(),
     conclusion: ConclusionSchema,
+    approval: PendingApprovalSchema,
   }),
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
   handler: async (args, ctx) => {
     const { confirmation, ...rest } = args;
-    const status = ctx.app.stops.revertConfirmation(rest);
+    const status = ctx.app.stops.revertConfirmation(rest, ctx.write().actor);
     let given: GivenConfirmation | undefined;
     if (status.required) {
-      const step = ctx.confirm(status.summary, confirmation);
+      const step = ctx.confirm(status.summary, confirmation, status.mode);
       if (step.kind === 'ask') return step.ask;
+      if (step.kind === 'approval') {
+        const held = holdForApproval(ctx, { step: 'revert_ship', args: rest }, step.note);
+        const e = status.exp;
+        return {
+          structured: { experimentId: e.id, key: e.key, surfaceId: e.surfaceId, conclusion: status.conclusion, approval: held.approval },
+          text: held.text,
+        };
+      }
       given = step.confirmation;
     }
     const { experiment: e, conclusion } = await ctx.app.deployments.revertShip({ ...rest, ...(given ? { confirmation: given } : {}) }, ctx.write(args.reason));

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { ExperimentSchema } from '../src/domain/schemas.js';
 import { ConfirmationArgSchema, defineTool } from '../src/mcp/define-tool.js';
 import { ConclusionSchema, conclusionText } from './get-experiment.js';
+import { holdForApproval, PendingApprovalSchema } from './get-approval.js';
 
 export const stopExperiment = defineTool({
   name: 'stop_experiment',
@@ -10,7 +11,7 @@ export const stopExperiment = defineTool({
   description: [
     'Ends a running or paused experiment at once: its buckets are freed and it becomes concluded with the outcome you give.',
     'outcome: "stopped" (done or broken) and "rolled_back" (the change was harmful) send every user back to the default layout. "shipped" makes the shipped variant\'s layout the surface\'s default for every user, through the backend and content delivery; it is refused unless get_metrics\' decision (always-valid analysis) says ship for that variant (variant defaults to the decision\'s), and the error lists the blockers. Undo a ship with revert_ship.',
-    "The policy may ask a human to confirm: clients with elicitation get a short form; others pass confirmation {reason}. The reason, the confirmation and a ship's decision record land in the audit log and in get_experiment's conclusion. A decline changes nothing.",
+    "The policy may ask a human to confirm: clients with elicitation get a short form; others pass confirmation {reason}; when the policy wants a person's approval, nothing is applied and the result carries approval {approvalId} (get_approval). The reason, the confirmation and a ship's decision record land in the audit log and in get_experiment's conclusion. A decline changes nothing.",
     'version is optional so an emergency stop never waits on a read; pass it to make sure you stop what you reviewed. get_metrics still works afterwards.',
   ].join('\n'),
   inputSchema: z.object({
@@ -24,15 +25,19 @@ export const stopExperiment = defineTool({
     version: z.number().int().positive().optional().describe('Version you reviewed, to refuse if it changed since, e.g. 3'),
     confirmation: ConfirmationArgSchema.optional(),
   }),
-  outputSchema: z.object({ experiment: ExperimentSchema, conclusion: ConclusionSchema }),
+  outputSchema: z.object({ experiment: ExperimentSchema, conclusion: ConclusionSchema, approval: PendingApprovalSchema }),
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
   handler: async (args, ctx) => {
     const { confirmation, ...rest } = args;
-    const status = ctx.app.stops.stopConfirmation(rest);
+    const status = ctx.app.stops.stopConfirmation(rest, ctx.write().actor);
     let given: GivenConfirmation | undefined;
     if (status.required) {
-      const step = ctx.confirm(status.summary, confirmation);
+      const step = ctx.confirm(status.summary, confirmation, status.mode);
       if (step.kind === 'ask') return step.ask;
+      if (step.kind === 'approval') {
+        const held = holdForApproval(ctx, { step: 'stop', args: rest }, step.note);
+        return { structured: { experiment: ctx.app.experiments.get(args.experimentId), conclusion: null, approval: held.approval }, text: held.text };
+      }
       given = step.confirmation;
     }
     const experiment = await ctx.app.deployments.stop({ ...rest, ...(given ? { confirmation: given } : {}) }, ctx.write(args.reason));

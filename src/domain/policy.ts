@@ -36,11 +36,28 @@ export const AllocationApprovalSchema = z.strictObject({
   actors: z.array(z.string().min(1)).min(1).describe('Audit actor patterns allowed, "*" matches any run of characters, e.g. "client:*"'),
 });
 
+/**
+ * How a step is confirmed: "none"; "confirm" (an elicitation form, else the caller's confirmation
+ * argument); "elicit" (a form only: argument confirmations are refused); "approval" (a form when the
+ * client can show one, else a pending approval request that a principal with the approve scope
+ * decides). Booleans keep their old meaning: true is "confirm", false is "none".
+ */
+export const CONFIRMATION_MODES = ['none', 'confirm', 'elicit', 'approval'] as const;
+export type ConfirmationMode = (typeof CONFIRMATION_MODES)[number];
+const Mode = z.enum(CONFIRMATION_MODES);
+const ModeOrFlag = z.union([z.boolean(), Mode]);
+
 export const ConfirmationPolicySchema = z.strictObject({
-  deploy: z.boolean().describe('Starting or resuming an experiment needs a human confirmation'),
+  deploy: ModeOrFlag.describe('Starting or resuming: true/"confirm", "elicit", "approval", or false/"none"'),
   rampAbovePercent: Percent.describe('Ramping to an allocation above this needs a confirmation'),
-  stop: z.boolean().describe('Stopping (kill switch, roll back) needs a confirmation'),
-  ship: z.boolean().describe('Concluding with a ship decision needs a confirmation'),
+  ramp: Mode.optional().describe('How a ramp above rampAbovePercent is confirmed (default "confirm")'),
+  stop: ModeOrFlag.describe('Stopping (kill switch, roll back, revert a ship): true/"confirm", "elicit", "approval", or false/"none"'),
+  ship: ModeOrFlag.describe('Concluding with a ship decision: true/"confirm", "elicit", "approval", or false/"none"'),
+  stopOthers: Mode.optional().describe(
+    'Stopping, rolling back, shipping or reverting an experiment another principal created needs at least this mode, e.g. "approval"',
+  ),
+  allowSelfApproval: z.boolean().optional().describe('Whether the requester may decide its own approval request (default false)'),
+  approvalTtlHours: z.number().gt(0).max(720).optional().describe('Hours an approval request stays open (default 24)'),
 });
 
 const SurfacePolicyShape = z.strictObject({
@@ -152,23 +169,61 @@ export function schedulerReach(p: SurfacePolicy, candidates: number[]): number |
   return candidates.filter((x) => !missingApproval(p, RAMP_SCHEDULER_ACTOR, x)).sort((a, b) => b - a)[0];
 }
 
-export type ConfirmableAction = { kind: 'start' | 'resume' | 'resize' | 'noop'; fromPercent: number; toPercent: number } | { kind: 'stop' | 'ship' };
+/** `othersExperiment`: the caller is not the principal who created the experiment. */
+export type ConfirmableAction =
+  | { kind: 'start' | 'resume' | 'resize' | 'noop'; fromPercent: number; toPercent: number }
+  | { kind: 'stop' | 'ship'; othersExperiment?: boolean };
 
-/** Why the policy wants a human to confirm this action, or null when it does not. */
-export function confirmationReason(p: SurfacePolicy, a: ConfirmableAction): string | null {
+/** The principal behind an audit actor: REST prefixes `rest:` to the principal HTTP MCP uses as its actor. */
+export const principalOf = (actor: string) => (actor.startsWith('rest:') ? actor.slice('rest:'.length) : actor);
+
+/** The stricter of two modes (none < confirm < elicit < approval). */
+const stricter = (a: ConfirmationMode, b: ConfirmationMode | undefined): ConfirmationMode =>
+  b !== undefined && CONFIRMATION_MODES.indexOf(b) > CONFIRMATION_MODES.indexOf(a) ? b : a;
+
+/** Whether the mode of this stop or ship comes from `stopOthers` (another principal's experiment) rather than its own key. */
+const byOthersRule = (p: SurfacePolicy, a: ConfirmableAction) =>
+  (a.kind === 'stop' || a.kind === 'ship') &&
+  a.othersExperiment === true &&
+  stricter(modeOf(p.confirmation[a.kind]), p.confirmation.stopOthers) !== modeOf(p.confirmation[a.kind]);
+
+const modeOf = (m: boolean | ConfirmationMode | undefined): ConfirmationMode => (m === true ? 'confirm' : m === false ? 'none' : (m ?? 'confirm'));
+
+/** How the policy wants this action confirmed; "none" when it does not. */
+export function confirmationMode(p: SurfacePolicy, a: ConfirmableAction): ConfirmationMode {
   switch (a.kind) {
     case 'start':
     case 'resume':
-      return p.confirmation.deploy ? `the policy asks for a confirmation to ${a.kind} an experiment` : null;
+      return modeOf(p.confirmation.deploy);
     case 'resize':
-      return a.toPercent > a.fromPercent && a.toPercent > p.confirmation.rampAbovePercent
-        ? `a ramp to ${a.toPercent}% passes the ${p.confirmation.rampAbovePercent}% confirmation threshold`
-        : null;
+      return a.toPercent > a.fromPercent && a.toPercent > p.confirmation.rampAbovePercent ? modeOf(p.confirmation.ramp) : 'none';
     case 'stop':
-      return p.confirmation.stop ? 'the policy asks for a confirmation to stop an experiment' : null;
     case 'ship':
-      return p.confirmation.ship ? 'the policy asks for a confirmation to ship' : null;
+      return a.othersExperiment ? stricter(modeOf(p.confirmation[a.kind]), p.confirmation.stopOthers) : modeOf(p.confirmation[a.kind]);
     default:
-      return null;
+      return 'none';
   }
+}
+
+/** Why the policy wants a human to confirm this action, or null when it does not. */
+export function confirmationReason(p: SurfacePolicy, a: ConfirmableAction): string | null {
+  const mode = confirmationMode(p, a);
+  if (mode === 'none') return null;
+  const what = mode === 'approval' ? "a person's approval" : mode === 'elicit' ? "a person's confirmation through a form" : 'a confirmation';
+  switch (a.kind) {
+    case 'start':
+    case 'resume':
+      return `the policy asks for ${what} to ${a.kind} an experiment`;
+    case 'resize':
+      return `a ramp to ${a.toPercent}% passes the ${p.confirmation.rampAbovePercent}% ${mode === 'confirm' ? 'confirmation' : mode} threshold`;
+    case 'stop':
+      return `the policy asks for ${what} to stop an experiment${byOthersRule(p, a) ? ' another principal created' : ''}`;
+    default:
+      return `the policy asks for ${what} to ship${byOthersRule(p, a) ? ' an experiment another principal created' : ''}`;
+  }
+}
+
+/** Approval requests' rules on a surface: whether a requester may decide its own, and how long one stays open. */
+export function approvalRules(p: SurfacePolicy): { allowSelfApproval: boolean; ttlHours: number } {
+  return { allowSelfApproval: p.confirmation.allowSelfApproval ?? false, ttlHours: p.confirmation.approvalTtlHours ?? 24 };
 }

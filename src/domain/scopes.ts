@@ -49,6 +49,9 @@ const ROUTE_OVERRIDES: ReadonlyArray<{ method: string; path: string; scope: Scop
   { method: 'POST', path: '/v1/experiments/:id/stop', scope: 'deploy' },
   { method: 'POST', path: '/v1/experiments/:id/revert-ship', scope: 'deploy' },
   { method: 'POST', path: '/v1/clock/advance', scope: 'deploy' },
+  // Deciding a held step is a person's separate duty: approve, which no other scope implies.
+  { method: 'POST', path: '/v1/approvals/:id/approve', scope: 'approve' },
+  { method: 'POST', path: '/v1/approvals/:id/reject', scope: 'approve' },
   // Computations and evaluations that write nothing, as their tools (plan_experiment) are read-only.
   { method: 'POST', path: '/v1/plans', scope: 'read' },
   { method: 'POST', path: '/ofrep/v1/*', scope: 'read' },

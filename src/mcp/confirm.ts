@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { stripControl } from '../domain/schemas.js';
 import { AppError } from '../errors.js';
 import type { ConfirmationArg, ConfirmStep } from './define-tool.js';
+import type { ConfirmationMode } from '../domain/policy.js';
 
 const KEY = 'confirm';
 
@@ -21,11 +22,19 @@ function canElicit(server: McpServer, sctx: ServerContext): boolean {
 }
 
 /**
- * One confirmation step. With elicitation, the first round returns an input request (the SDK sends
+ * One confirmation step, as the policy's mode asks. With elicitation (any mode), the first round returns an input request (the SDK sends
  * it as a push elicitation to 2025 sessions and as `input_required` to 2026 clients) and the retried
- * call reads the answer; without it, the explicit argument stands in. A decline changes nothing.
+ * call reads the answer; without it, the explicit argument stands in for "confirm", "approval" hands back `approval` (the tool
+ * holds the step as an approval request) and "elicit" refuses. A decline changes nothing.
  */
-export function confirmStep(server: McpServer, sctx: ServerContext, tool: string, summary: string, given: ConfirmationArg | undefined): ConfirmStep {
+export function confirmStep(
+  server: McpServer,
+  sctx: ServerContext,
+  tool: string,
+  summary: string,
+  given: ConfirmationArg | undefined,
+  mode: ConfirmationMode = 'confirm',
+): ConfirmStep {
   if (canElicit(server, sctx)) {
     const answer = inputResponse(sctx.mcpReq.inputResponses, KEY);
     if (answer.kind === 'missing') {
@@ -54,6 +63,15 @@ export function confirmStep(server: McpServer, sctx: ServerContext, tool: string
     }
     return { kind: 'confirmed', confirmation: { via: 'elicitation', reason: stripControl(form.data.reason) } };
   }
+  // No form: "approval" holds the step for a person with the approve scope (a typed reason is only a note).
+  if (mode === 'approval') return { kind: 'approval', ...(given ? { note: stripControl(given.reason) } : {}) };
+  if (mode === 'elicit')
+    throw new AppError(
+      'PRECONDITION_FAILED',
+      `a person must confirm through a form: ${summary}`,
+      `This client cannot show forms (elicitation) and the policy refuses typed confirmations for this step: call ${tool} from a client that shows forms.`,
+      { reason: given ? 'argument_confirmation_refused' : 'elicitation_required', mode },
+    );
   if (given) return { kind: 'confirmed', confirmation: { via: 'argument', reason: stripControl(given.reason) } };
   throw new AppError(
     'PRECONDITION_FAILED',

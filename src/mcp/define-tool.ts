@@ -5,6 +5,7 @@ import type { Container } from '../container.js';
 import type { WriteContext } from '../store/audit-repo.js';
 import type { Logger } from '../logger.js';
 import type { SampleRequest, SampleStep } from './sample.js';
+import type { ConfirmationMode } from '../domain/policy.js';
 
 /** Who is calling, through which transport; fixed per server instance. */
 export interface CallerInfo {
@@ -27,7 +28,7 @@ export interface ToolContext {
    * the call resumes with the answer); otherwise the explicit `confirmation` argument counts.
    * A decline, or neither, is a typed refusal: nothing changes.
    */
-  confirm(summary: string, given: ConfirmationArg | undefined): ConfirmStep;
+  confirm(summary: string, given: ConfirmationArg | undefined, mode?: ConfirmationMode): ConfirmStep;
   /**
    * Asks the client's model (MCP sampling) when the client supports it: `ask` is handed back from
    * the handler and the call resumes with the answer; `unavailable` otherwise. The answer is untrusted text.
@@ -43,7 +44,8 @@ export const ConfirmationArgSchema = z
   );
 export type ConfirmationArg = z.infer<typeof ConfirmationArgSchema>;
 
-export type ConfirmStep = { kind: 'confirmed'; confirmation: GivenConfirmation } | { kind: 'ask'; ask: AskInput };
+/** `approval`: no form could be shown and the policy wants a person's approval: hold the step as an approval request. */
+export type ConfirmStep = { kind: 'confirmed'; confirmation: GivenConfirmation } | { kind: 'ask'; ask: AskInput } | { kind: 'approval'; note?: string };
 
 /** A handler result that asks the client for input (multi-round-trip) instead of answering. */
 export interface AskInput {

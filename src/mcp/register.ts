@@ -48,7 +48,7 @@ export function registerTools(
               params: { progressToken: token, progress, ...(total !== undefined ? { total } : {}), ...(message ? { message } : {}) },
             });
           },
-          confirm: (summary, given) => confirmStep(server, sctx, tool.name, summary, given),
+          confirm: (summary, given, mode) => confirmStep(server, sctx, tool.name, summary, given, mode),
           sample: (request) => sampleStep(server, sctx, request),
         };
         try {

@@ -3,13 +3,24 @@ import { EventBatchSchema, EventSchema } from '../app/events/event-service.js';
 import { ExperimentConfigSchema } from '../domain/schemas.js';
 import { SERVER_VERSION } from '../version.js';
 import { BackendStateSchema, BackendWriteSchema, ContentStateSchema, ContentWriteSchema, WriteResultSchema } from '../systems/contracts.js';
-import { AdvanceClockBody, CreateBody, DeployBody, PlanBody, RevertShipBody, StopBody, TransitionBody, UpdateBody } from './rest-schemas.js';
+import {
+  AdvanceClockBody,
+  ApproveBody,
+  CreateBody,
+  DeployBody,
+  PlanBody,
+  RejectBody,
+  RevertShipBody,
+  StopBody,
+  TransitionBody,
+  UpdateBody,
+} from './rest-schemas.js';
 
 interface Operation {
   method: 'get' | 'post' | 'patch' | 'put';
   path: string;
   summary: string;
-  tag: 'catalog' | 'experiments' | 'data' | 'serving' | 'ofrep' | 'ops' | 'backend' | 'content-delivery';
+  tag: 'catalog' | 'experiments' | 'approvals' | 'data' | 'serving' | 'ofrep' | 'ops' | 'backend' | 'content-delivery';
   body?: z.ZodType;
   /** The 200 answer's shape, where a zod schema states it (the system contracts). */
   response?: z.ZodType;
@@ -85,6 +96,22 @@ export const OPERATIONS: Operation[] = [
   { method: 'post', path: '/v1/experiments/{id}/archive', summary: 'Archive a concluded experiment or a draft', tag: 'experiments', body: TransitionBody },
   { method: 'get', path: '/v1/experiments/{id}/metrics', summary: 'Results and decision (get_metrics)', tag: 'experiments' },
   { method: 'get', path: '/v1/experiments/{id}/audit', summary: 'Audit trail', tag: 'experiments' },
+  {
+    method: 'get',
+    path: '/v1/approvals',
+    summary: 'Approval requests, newest first (steps the policy held for a person)',
+    tag: 'approvals',
+    query: { status: 'pending | approved | rejected | expired | applied | failed', experiment: 'experiment id' },
+  },
+  { method: 'get', path: '/v1/approvals/{id}', summary: 'One approval request', tag: 'approvals' },
+  {
+    method: 'post',
+    path: '/v1/approvals/{id}/approve',
+    summary: 'Approve (approve scope; not your own request): runs the held step through its checks, refused if the plan changed or it expired',
+    tag: 'approvals',
+    body: ApproveBody,
+  },
+  { method: 'post', path: '/v1/approvals/{id}/reject', summary: 'Reject (approve scope): nothing is applied', tag: 'approvals', body: RejectBody },
   {
     method: 'post',
     path: '/v1/events',

@@ -5,7 +5,21 @@ import { AppError } from '../errors.js';
 import type { WriteContext } from '../store/audit-repo.js';
 import type { HttpVars } from './http-vars.js';
 import { openApiDocument } from './openapi.js';
-import { AdvanceClockBody, CreateBody, DeployBody, PlanBody, RevertShipBody, StopBody, TransitionBody, UpdateBody } from './rest-schemas.js';
+import {
+  AdvanceClockBody,
+  ApprovalsQuery,
+  ApproveBody,
+  CreateBody,
+  DeployBody,
+  PlanBody,
+  RejectBody,
+  RevertShipBody,
+  StopBody,
+  TransitionBody,
+  UpdateBody,
+} from './rest-schemas.js';
+import type { StepCall } from '../app/approvals/approval-service.js';
+import type { ConfirmationStatus } from '../app/experiments/experiment-types.js';
 import { stripControl } from '../domain/schemas.js';
 import { ruleCatalog } from '../domain/rules/index.js';
 import { policyView } from '../app/catalog/policy-view.js';
@@ -18,6 +32,11 @@ export async function body(c: C): Promise<unknown> {
   } catch {
     throw new AppError('INVALID_INPUT', 'the request body is not valid JSON', 'Send a JSON body with Content-Type: application/json.');
   }
+}
+
+/** A body that may be left out (an empty POST reads as {}). */
+async function optionalBody(c: C): Promise<unknown> {
+  return (await c.req.text()).trim() ? body(c) : {};
 }
 
 export function parse<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
@@ -50,6 +69,16 @@ const write = (c: C, operation: string, rationale?: string): WriteContext => {
 
 /** REST has no elicitation: a confirmation the policy asks for comes in the body, with its reason. */
 const argued = (c?: { reason: string }) => (c ? { confirmation: { via: 'argument' as const, reason: stripControl(c.reason) } } : {});
+
+/**
+ * REST cannot show a form: a step the policy holds for a person's approval becomes a pending
+ * approval request (202 with its id), whatever confirmation the body carries (kept as a note).
+ */
+function heldForApproval(app: Container, c: C, status: ConfirmationStatus, call: StepCall, ctx: WriteContext, note?: { reason: string }) {
+  if (!status.required || status.mode !== 'approval') return null;
+  const a = app.approvals.request(call, ctx, note ? stripControl(note.reason) : undefined);
+  return c.json(app.approvals.pending(a), 202);
+}
 
 /**
  * What surfaces call to render: assignment and layout from the in-memory configuration compiled
@@ -97,26 +126,40 @@ export function restRoutes(app: Container) {
     return c.json({ experiment: app.experiments.archive({ experimentId: c.req.param('id'), ...b }, write(c, 'POST /v1/experiments/:id/archive', b.reason)) });
   });
   r.post('/experiments/:id/deploy', async (c) => {
-    const { confirmation, ...b } = parse(DeployBody, await body(c));
-    return c.json(
-      await app.deployments.deploy({ experimentId: c.req.param('id'), ...b, ...argued(confirmation) }, write(c, 'POST /v1/experiments/:id/deploy')),
-    );
+    const { confirmation, dryRun, ...b } = parse(DeployBody, await body(c));
+    const input = { experimentId: c.req.param('id'), ...b };
+    const ctx = write(c, 'POST /v1/experiments/:id/deploy');
+    const preview = app.deploys.deploy({ ...input, dryRun: true }, ctx);
+    if (dryRun) return c.json(preview);
+    const held = preview.replayed ? null : heldForApproval(app, c, preview.confirmation, { step: 'deploy', args: input }, ctx, confirmation);
+    return held ?? c.json(await app.deployments.deploy({ ...input, ...argued(confirmation) }, ctx));
   });
   r.post('/experiments/:id/stop', async (c) => {
     const { confirmation, ...b } = parse(StopBody, await body(c));
-    const experiment = await app.deployments.stop(
-      { experimentId: c.req.param('id'), ...b, ...argued(confirmation) },
-      write(c, 'POST /v1/experiments/:id/stop', b.reason),
-    );
+    const input = { experimentId: c.req.param('id'), ...b };
+    const ctx = write(c, 'POST /v1/experiments/:id/stop', b.reason);
+    const held = heldForApproval(app, c, app.stops.stopConfirmation(input, ctx.actor), { step: 'stop', args: input }, ctx, confirmation);
+    if (held) return held;
+    const experiment = await app.deployments.stop({ ...input, ...argued(confirmation) }, ctx);
     return c.json({ experiment, conclusion: app.deps.experiments.conclusion(experiment.id) });
   });
   r.post('/experiments/:id/revert-ship', async (c) => {
     const { confirmation, ...b } = parse(RevertShipBody, await body(c));
-    const out = await app.deployments.revertShip(
-      { experimentId: c.req.param('id'), ...b, ...argued(confirmation) },
-      write(c, 'POST /v1/experiments/:id/revert-ship', b.reason),
-    );
-    return c.json(out);
+    const input = { experimentId: c.req.param('id'), ...b };
+    const ctx = write(c, 'POST /v1/experiments/:id/revert-ship', b.reason);
+    const { exp: _exp, conclusion: _conclusion, ...status } = app.stops.revertConfirmation(input, ctx.actor);
+    const held = heldForApproval(app, c, status, { step: 'revert_ship', args: input }, ctx, confirmation);
+    return held ?? c.json(await app.deployments.revertShip({ ...input, ...argued(confirmation) }, ctx));
+  });
+  r.get('/approvals', (c) => c.json({ approvals: app.approvals.list(parse(ApprovalsQuery, c.req.query())) }));
+  r.get('/approvals/:id', (c) => c.json({ approval: app.approvals.get(c.req.param('id')) }));
+  r.post('/approvals/:id/approve', async (c) => {
+    const b = parse(ApproveBody, await optionalBody(c));
+    return c.json(await app.approvals.approve(c.req.param('id'), write(c, 'POST /v1/approvals/:id/approve', b.reason), b.reason));
+  });
+  r.post('/approvals/:id/reject', async (c) => {
+    const b = parse(RejectBody, await body(c));
+    return c.json({ approval: app.approvals.reject(c.req.param('id'), write(c, 'POST /v1/approvals/:id/reject', b.reason), b.reason) });
   });
   r.patch('/experiments/:id', async (c) => {
     const b = parse(UpdateBody, await body(c));

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { JsonPatchOperationSchema } from '../domain/schemas.js';
 import { PlanRequestSchema } from '../domain/plan-hints.js';
+import { APPROVAL_STATUSES } from '../store/approval-repo.js';
 
 /** REST request bodies: the routes parse with them and the OpenAPI document is generated from them. */
 export const CreateBody = z.object({ config: z.unknown(), idempotencyKey: z.string().min(8).max(128).optional() });
@@ -39,3 +40,14 @@ export const AdvanceClockBody = z
     to: z.iso.datetime({ offset: true }).optional().describe('ISO 8601 time to move to, not earlier than now, e.g. "2026-01-08T00:00:00Z"'),
   })
   .strict();
+
+/** POST /v1/approvals/:id/approve (reason optional, audited) and /reject (reason required). */
+export const ApproveBody = z.object({ reason: z.string().min(3).max(500).optional().describe('Why, e.g. "guardrails reviewed with the home team"') });
+export const RejectBody = z.object({ reason: z.string().min(3).max(500).describe('Why, e.g. "not during the holiday freeze"') });
+/** GET /v1/approvals?status=pending&experiment=<id> */
+export const ApprovalsQuery = z
+  .object({
+    status: z.enum(APPROVAL_STATUSES).optional(),
+    experiment: z.string().optional(),
+  })
+  .transform(({ experiment, ...q }) => ({ ...q, ...(experiment ? { experimentId: experiment } : {}) }));

@@ -15,8 +15,11 @@ export interface WriteContext {
 export interface Confirmation {
   /** What was confirmed, e.g. "start home-focus-shelf at 10%". */
   action: string;
-  via: 'elicitation' | 'argument';
+  via: 'elicitation' | 'argument' | 'approval';
   reason: string;
+  /** via approval: the request decided, and who approved it (the actor stays the requester). */
+  approvalId?: string;
+  approvedBy?: string;
 }
 
 export interface AuditEntry {
@@ -80,6 +83,14 @@ export class AuditRepo {
       before: r.before ? JSON.parse(r.before as string) : null,
       after: r.after ? JSON.parse(r.after as string) : null,
     }));
+  }
+
+  /** Who wrote the entity's first row (for an experiment: who created it), or null. */
+  firstActor(entityType: string, entityId: string): string | null {
+    const r = prepared(this.db, 'SELECT actor FROM audit_log WHERE entity_type = ? AND entity_id = ? ORDER BY id LIMIT 1').get(entityType, entityId) as
+      | { actor: string }
+      | undefined;
+    return r?.actor ?? null;
   }
 
   count(): number {

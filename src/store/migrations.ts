@@ -314,4 +314,37 @@ export const MIGRATIONS: { version: number; name: string; sql: string }[] = [
         WHERE on_behalf_of IS NOT NULL;
     `,
   },
+  {
+    version: 13,
+    name: 'approval_requests: steps the policy holds for a human approval (issue 11 item 5)',
+    sql: `
+      -- A confirmable step (deploy/ramp, stop/ship, revert) held until a principal with the approve scope decides.
+      -- args: what re-runs the step (the same service call); experiment_version and plan_hash: what the requester saw,
+      -- so an approval of a changed plan is refused. Expiry is derived (pending and expires_at passed), never swept.
+      CREATE TABLE approval_requests (
+        id TEXT PRIMARY KEY,
+        experiment_id TEXT NOT NULL REFERENCES experiments(id),
+        step TEXT NOT NULL,
+        args TEXT NOT NULL,
+        args_hash TEXT NOT NULL,
+        experiment_version INTEGER NOT NULL,
+        plan_hash TEXT NOT NULL,
+        summary TEXT NOT NULL,
+        policy_reason TEXT,
+        note TEXT,
+        requester TEXT NOT NULL,
+        requester_principal TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'rejected', 'expired', 'applied', 'failed')),
+        decided_by TEXT,
+        decision_reason TEXT,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        decided_at TEXT,
+        result TEXT,
+        error TEXT
+      );
+      CREATE INDEX approval_requests_status ON approval_requests(status, expires_at);
+      CREATE INDEX approval_requests_experiment ON approval_requests(experiment_id);
+    `,
+  },
 ];

@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import { DEFAULT_POLICY_FILE } from '../../src/config.js';
-import { confirmationReason, DEFAULT_SURFACE_POLICY, missingApproval, resolveSurfacePolicy, surfacePolicyHash } from '../../src/domain/policy.js';
+import {
+  approvalRules,
+  confirmationMode,
+  confirmationReason,
+  DEFAULT_SURFACE_POLICY,
+  missingApproval,
+  resolveSurfacePolicy,
+  surfacePolicyHash,
+} from '../../src/domain/policy.js';
 import { loadPolicyFile, parsePolicy } from '../../src/store/policy-file.js';
 
 const shipped = () => JSON.parse(fs.readFileSync(DEFAULT_POLICY_FILE, 'utf8'));
@@ -60,5 +68,30 @@ describe('policy as data', () => {
     expect(confirmationReason(p, { kind: 'noop', fromPercent: 10, toPercent: 10 })).toBeNull();
     expect(confirmationReason(p, { kind: 'stop' })).toMatch(/stop/);
     expect(confirmationReason({ ...p, confirmation: { ...p.confirmation, ship: false } }, { kind: 'ship' })).toBeNull();
+  });
+
+  it('confirmation modes: booleans keep their meaning, strings name the mode, the ramp has its own; bad modes are refused', () => {
+    const p = DEFAULT_SURFACE_POLICY;
+    const start = { kind: 'start', fromPercent: 0, toPercent: 10 } as const;
+    const ramp = { kind: 'resize', fromPercent: 10, toPercent: 25 } as const;
+    expect(confirmationMode(p, start)).toBe('confirm');
+    expect(confirmationMode({ ...p, confirmation: { ...p.confirmation, deploy: false } }, start)).toBe('none');
+    expect(confirmationMode(p, ramp)).toBe('confirm');
+    expect(confirmationMode({ ...p, confirmation: { ...p.confirmation, ramp: 'approval' } }, ramp)).toBe('approval');
+    expect(confirmationMode({ ...p, confirmation: { ...p.confirmation, ramp: 'approval' } }, { kind: 'resize', fromPercent: 5, toPercent: 10 })).toBe('none');
+    expect(confirmationMode({ ...p, confirmation: { ...p.confirmation, stop: 'elicit' } }, { kind: 'stop' })).toBe('elicit');
+    expect(confirmationReason({ ...p, confirmation: { ...p.confirmation, ship: 'approval' } }, { kind: 'ship' })).toBe(
+      "the policy asks for a person's approval to ship",
+    );
+    expect(approvalRules(p)).toEqual({ allowSelfApproval: false, ttlHours: 24 });
+    const doc = shipped();
+    const withModes = parsePolicy({
+      ...doc,
+      defaults: { ...doc.defaults, confirmation: { ...doc.defaults.confirmation, deploy: 'approval', approvalTtlHours: 4 } },
+    });
+    expect(approvalRules(withModes.defaults)).toEqual({ allowSelfApproval: false, ttlHours: 4 });
+    expect(() => parsePolicy({ ...doc, defaults: { ...doc.defaults, confirmation: { ...doc.defaults.confirmation, deploy: 'maybe' } } })).toThrow(
+      /defaults\.confirmation\.deploy/,
+    );
   });
 });

@@ -122,6 +122,14 @@ describe('tool contract (what agents see)', () => {
     expect(shipped.conclusion).toMatchObject({ outcome: 'shipped', variant: 'focus', revert: null });
     const reverted = await run('revert_ship', { experimentId: ramped.id, reason: 'contract test', confirmation });
     expect(reverted.conclusion.revert).toMatchObject({ reason: 'contract test' });
+    // A policy that wants a person's approval: the step is held and the agent reads the request.
+    const policy = app.deps.policy;
+    app.setPolicy({ ...policy, defaults: { ...policy.defaults, confirmation: { ...policy.defaults.confirmation, deploy: 'approval' } } });
+    const { experiment: held } = await run('create_experiment', { config: demoConfig({ key: 'home-held' }) });
+    const heldPlan = await run('validate_config', { experimentId: held.id });
+    const pending = await run('deploy_to_surface', { experimentId: held.id, version: held.version, planHash: heldPlan.planHash });
+    expect(pending).toMatchObject({ applied: false, approval: { status: 'pending_approval' } });
+    expect(await run('get_approval', { approvalId: pending.approval.approvalId })).toMatchObject({ status: 'pending', step: 'deploy' });
     expect([...covered].sort()).toEqual(tools.map((t) => t.name).sort());
   });
 

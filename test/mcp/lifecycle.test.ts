@@ -182,7 +182,11 @@ describe('experiment lifecycle over MCP', () => {
       ]),
     );
     const templates = await client.listResourceTemplates();
-    expect(templates.resourceTemplates.map((t) => t.uriTemplate).sort()).toEqual(['sealab://experiment/{id}', 'sealab://surface/{id}']);
+    expect(templates.resourceTemplates.map((t) => t.uriTemplate).sort()).toEqual([
+      'sealab://approval/{id}',
+      'sealab://experiment/{id}',
+      'sealab://surface/{id}',
+    ]);
     const home = await client.readResource({ uri: 'sealab://surface/home' });
     const body = JSON.parse((home.contents[0] as { text: string }).text);
     expect(body).toMatchObject({ id: 'home', freePercent: 100 });

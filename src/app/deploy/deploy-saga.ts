@@ -237,7 +237,7 @@ export class DeploySaga {
     const requestHash = hashOf({ kind: 'stop', input: { ...input, confirmation: undefined } });
     const opId = this.d.db
       .transaction(() => {
-        const plan = this.stops.planStop(input);
+        const plan = this.stops.planStop(input, ctx.actor);
         const kind = plan.ship ? 'ship' : 'stop';
         const ship = plan.ship ? { variant: plan.ship.variant, at: plan.ship.at } : null;
         return this.startOp(kind, plan.exp, plan.exp, requestHash, null, { method: 'stop', plan, input }, ctx, ship);
@@ -255,7 +255,7 @@ export class DeploySaga {
     await this.settle(this.experiments.get(input.experimentId).id);
     const opId = this.d.db
       .transaction(() => {
-        const plan = this.stops.planRevert(input);
+        const plan = this.stops.planRevert(input, ctx.actor);
         const shipped = { variant: plan.conclusion.variant!, at: plan.exp.endedAt ?? plan.conclusion.decidedAt };
         const requestHash = hashOf({ kind: 'revert', experimentId: plan.exp.id, reason: input.reason });
         return this.startOp('revert', plan.exp, plan.exp, requestHash, null, { method: 'revert', plan, input }, ctx, null, shipped);

@@ -1,10 +1,10 @@
 import type { ExperimentConfig } from '../../domain/schemas.js';
 import { hashOf } from '../../domain/canonical.js';
-import { confirmationReason, surfacePolicyHash } from '../../domain/policy.js';
+import { confirmationMode, confirmationReason, surfacePolicyHash } from '../../domain/policy.js';
 import { configOf } from '../../store/experiment-repo.js';
 import { AppError } from '../../errors.js';
 import type { AppDeps, WriteContext } from '../context.js';
-import { confirmationRequired } from '../experiments/config-edits.js';
+import { requireConfirmation } from '../experiments/config-edits.js';
 import { requireVersion, type ExperimentService } from '../experiments/experiment-service.js';
 import type { ConfirmationStatus } from '../experiments/experiment-types.js';
 import { deploySummary, planBuckets, type DeployPlan } from './deploy-plan.js';
@@ -105,14 +105,16 @@ export class DeployService {
     requirePassing(exp, config, this.experiments.judge(config, exp));
     const policy = this.experiments.policyFor(exp.surfaceId);
     const { plan, buckets } = planBuckets(this.d, exp, toPercent);
-    const need = system ? null : confirmationReason(policy, { kind: plan.action, fromPercent: plan.fromPercent, toPercent });
+    const action = { kind: plan.action, fromPercent: plan.fromPercent, toPercent };
+    const need = system ? null : confirmationReason(policy, action);
+    const mode = system ? 'none' : confirmationMode(policy, action);
     const summary = deploySummary(exp, plan);
-    const confirmation: ConfirmationStatus = { required: need !== null, reason: need, summary, given: null };
+    const confirmation: ConfirmationStatus = { required: need !== null, mode, reason: need, summary, given: null };
     if (plan.action !== 'noop' && toPercent > plan.fromPercent) requireApproval(policy, ctx.actor, toPercent);
     if (input.dryRun || plan.action === 'noop')
       return { experiment: exp, plan, applied: false, replayed: false, planHash: this.experiments.planHashOf(exp), confirmation };
     const given = input.confirmation ? { action: summary, ...input.confirmation } : null;
-    if (need && !given) throw confirmationRequired(need, 'deploy_to_surface');
+    requireConfirmation(need, mode, given, 'deploy_to_surface');
     return { exp, plan, buckets, config, confirmation: { ...confirmation, given } };
   }
 

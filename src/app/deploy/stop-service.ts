@@ -1,8 +1,8 @@
-import { confirmationReason } from '../../domain/policy.js';
+import { confirmationMode, confirmationReason, principalOf } from '../../domain/policy.js';
 import type { Experiment } from '../../domain/schemas.js';
 import type { Confirmation } from '../../store/audit-repo.js';
 import type { AppDeps, WriteContext } from '../context.js';
-import { confirmationRequired } from '../experiments/config-edits.js';
+import { requireConfirmation } from '../experiments/config-edits.js';
 import { requireStoppable, requireVersion, type ExperimentService } from '../experiments/experiment-service.js';
 import type { ConfirmationStatus } from '../experiments/experiment-types.js';
 import type { Conclusion } from '../../store/experiment-repo.js';
@@ -36,17 +36,23 @@ export class StopService {
     },
   ) {}
 
-  /** What stopping would need: the policy's confirmation for this outcome, after the precondition checks. */
-  stopConfirmation(input: Omit<StopInput, 'confirmation'>): ConfirmationStatus {
+  /**
+   * What stopping would need: the policy's confirmation for this outcome, after the precondition
+   * checks; `actor` (the caller) decides whether `stopOthers` applies. Without it, only the step's own key.
+   */
+  stopConfirmation(input: Omit<StopInput, 'confirmation'>, actor?: string): ConfirmationStatus {
     const exp = this.experiments.get(input.experimentId);
     if (input.version !== undefined) requireVersion(exp, input.version);
     requireStoppable(exp);
     const outcome = input.outcome ?? 'stopped';
     // A ship the analysis does not support is refused before anyone is asked to confirm it.
     if (outcome === 'shipped') planShip(exp, this.report(exp.id), input.variant, this.now());
-    const need = confirmationReason(this.experiments.policyFor(exp.surfaceId), { kind: outcome === 'shipped' ? 'ship' : 'stop' });
+    const action = { kind: outcome === 'shipped' ? ('ship' as const) : ('stop' as const), othersExperiment: this.othersExperiment(exp, actor) };
+    const policy = this.experiments.policyFor(exp.surfaceId);
+    const need = confirmationReason(policy, action);
     return {
       required: need !== null,
+      mode: confirmationMode(policy, action),
       reason: need,
       summary:
         outcome === 'shipped'
@@ -58,18 +64,18 @@ export class StopService {
 
   /** Kill switch: ends a running or paused experiment at once, frees its buckets; "shipped" records a ship decision. */
   stop(input: StopInput, ctx: WriteContext): Experiment {
-    return this.d.db.transaction(() => this.commitStop(this.planStop(input), input, ctx)).immediate();
+    return this.d.db.transaction(() => this.commitStop(this.planStop(input, ctx.actor), input, ctx)).immediate();
   }
 
   /** Stop's checks (confirmation included), nothing written. Runs inside the caller's transaction. */
-  planStop(input: StopInput): StopPlan {
-    const status = this.stopConfirmation(input);
+  planStop(input: StopInput, actor?: string): StopPlan {
+    const status = this.stopConfirmation(input, actor);
     const exp = this.experiments.get(input.experimentId);
     if (input.variant && input.outcome !== 'shipped')
       throw new AppError('INVALID_INPUT', 'variant is only for outcome "shipped"', 'Leave variant out, or pass outcome "shipped".');
     const ship = input.outcome === 'shipped' ? planShip(exp, this.report(exp.id), input.variant, this.now()) : undefined;
     const given = input.confirmation ? { action: status.summary, ...input.confirmation } : null;
-    if (status.reason && !given) throw confirmationRequired(status.reason, 'stop_experiment');
+    requireConfirmation(status.reason, status.mode, given, 'stop_experiment');
     return { exp, given, ...(ship ? { ship } : {}) };
   }
 
@@ -99,7 +105,7 @@ export class StopService {
   }
 
   /** What reverting a ship needs: a concluded ship not yet reverted, and the policy's stop confirmation. Nothing written. */
-  revertConfirmation(input: Omit<RevertShipInput, 'confirmation'>): ConfirmationStatus & { conclusion: Conclusion; exp: Experiment } {
+  revertConfirmation(input: Omit<RevertShipInput, 'confirmation'>, actor?: string): ConfirmationStatus & { conclusion: Conclusion; exp: Experiment } {
     const exp = this.experiments.get(input.experimentId);
     const conclusion = this.d.experiments.conclusion(exp.id);
     if (exp.outcome !== 'shipped' || !conclusion?.variant || conclusion.revert) {
@@ -111,22 +117,25 @@ export class StopService {
         'Call get_experiment to see its conclusion; to change the default layout again, run and ship a new experiment.',
       );
     }
-    const need = confirmationReason(this.experiments.policyFor(exp.surfaceId), { kind: 'stop' });
+    const policy = this.experiments.policyFor(exp.surfaceId);
+    const action = { kind: 'stop' as const, othersExperiment: this.othersExperiment(exp, actor) };
+    const need = confirmationReason(policy, action);
+    const mode = confirmationMode(policy, action);
     const summary = `revert the ship of '${exp.key}' (variant '${conclusion.variant}') on ${exp.surfaceId}: its layout stops being the default for every user`;
-    return { required: need !== null, reason: need, summary, given: null, conclusion, exp };
+    return { required: need !== null, mode, reason: need, summary, given: null, conclusion, exp };
   }
 
   /** revert's checks (confirmation included), nothing written. */
-  planRevert(input: RevertShipInput): RevertPlan {
-    const status = this.revertConfirmation(input);
+  planRevert(input: RevertShipInput, actor?: string): RevertPlan {
+    const status = this.revertConfirmation(input, actor);
     const given = input.confirmation ? { action: status.summary, ...input.confirmation } : null;
-    if (status.reason && !given) throw confirmationRequired(status.reason, 'revert_ship');
+    requireConfirmation(status.reason, status.mode, given, 'revert_ship');
     return { exp: status.exp, given, conclusion: status.conclusion };
   }
 
   /** Embedded systems: revert a ship in one transaction (content delivery stops shipping the variant). */
   revert(input: RevertShipInput, ctx: WriteContext): { experiment: Experiment; conclusion: Conclusion } {
-    return this.d.db.transaction(() => this.commitRevert(this.planRevert(input), input, ctx)).immediate();
+    return this.d.db.transaction(() => this.commitRevert(this.planRevert(input, ctx.actor), input, ctx)).immediate();
   }
 
   /** The revert's local record: the conclusion notes who reverted, when and why; audited. The experiment's version is unchanged. */
@@ -174,6 +183,13 @@ export class StopService {
         return next;
       })
       .immediate();
+  }
+
+  /** Whether `actor` is not the principal who created the experiment (its first audit row): the policy's `stopOthers`. */
+  private othersExperiment(exp: Experiment, actor: string | undefined): boolean {
+    if (actor === undefined) return false;
+    const creator = this.d.audit.firstActor('experiment', exp.id);
+    return creator !== null && principalOf(creator) !== principalOf(actor);
   }
 
   private now(): string {

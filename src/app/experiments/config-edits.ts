@@ -1,6 +1,7 @@
 import jsonpatch from 'fast-json-patch';
 import { ExperimentConfigSchema, type ExperimentConfig, type JsonPatchOperation } from '../../domain/schemas.js';
 import { AppError } from '../../errors.js';
+import type { ConfirmationMode } from '../../domain/policy.js';
 
 /** Parses an agent's config; a bad one is INVALID_CONFIG listing the fields. */
 export function parseConfig(raw: unknown): ExperimentConfig {
@@ -39,4 +40,25 @@ export function confirmationRequired(reason: string, tool: string): AppError {
     `Ask a human to approve, then call ${tool} again with confirmation: {"reason": "<who approved and why>"}; clients that support elicitation are asked with a form instead.`,
     { reason: 'confirmation_required' },
   );
+}
+
+/**
+ * The service-side check of a confirmation against the policy's mode, whatever adapter called:
+ * "elicit" and "approval" refuse an argument confirmation (a caller can type one), so only a form a
+ * person answered or a decided approval request counts.
+ */
+export function requireConfirmation(reason: string | null, mode: ConfirmationMode | undefined, given: { via: string } | null, tool: string): void {
+  if (!reason) return;
+  if (mode === 'elicit' || mode === 'approval') {
+    if (given && given.via !== 'argument') return;
+    throw new AppError(
+      'PRECONDITION_FAILED',
+      `${given ? 'an argument confirmation is not enough' : 'confirmation required'}: ${reason}`,
+      mode === 'approval'
+        ? `Call ${tool} from an MCP client without a confirmation argument: it returns an approval request (approvalId) that a person with the approve scope decides (sealab approvals approve <id>, or POST /v1/approvals/<id>/approve); a client that shows forms (elicitation) asks its person at once.`
+        : `Call ${tool} from an MCP client that shows forms (elicitation): a person answers it. This policy refuses typed confirmations.`,
+      { reason: given ? 'argument_confirmation_refused' : mode === 'approval' ? 'approval_required' : 'elicitation_required', mode },
+    );
+  }
+  if (!given) throw confirmationRequired(reason, tool);
 }

@@ -1,6 +1,7 @@
 import type { JsonPatchOperation } from '../../domain/schemas.js';
 import type { ValidationResult } from '../../domain/rules/index.js';
 import type { Confirmation } from '../../store/audit-repo.js';
+import type { ConfirmationMode } from '../../domain/policy.js';
 
 /** The shapes the experiment use cases take and return (MCP tools and REST map them 1:1). */
 export interface ValidateOutcome extends ValidationResult {
@@ -19,10 +20,14 @@ export interface ValidateOutcome extends ValidationResult {
 export interface GivenConfirmation {
   via: Confirmation['via'];
   reason: string;
+  approvalId?: string;
+  approvedBy?: string;
 }
 
 export interface ConfirmationStatus {
   required: boolean;
+  /** How the policy wants it confirmed (src/domain/policy.ts); absent on outcomes stored before modes existed. */
+  mode?: ConfirmationMode;
   /** Why the policy asks for it, when it does. */
   reason: string | null;
   /** What a human is asked to confirm, e.g. "start 'home-x' on home at 10% (1000 buckets)". */

@@ -1,0 +1,67 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createContainer, dbFileIn } from '../../src/container.js';
+import type { WriteContext } from '../../src/store/audit-repo.js';
+import { demoConfig, permissivePolicy } from '../helpers/app.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const AGENT: WriteContext = { actor: 'agent:cli-test', interface: 'mcp-stdio', operation: 'deploy_to_surface', requestId: 'r1' };
+
+let dir: string;
+let policyFile: string;
+beforeEach(() => {
+  dir = mkdtempSync(path.join(tmpdir(), 'sealab-approvals-cli-'));
+  policyFile = path.join(dir, 'policy.json');
+  writeFileSync(policyFile, JSON.stringify(permissivePolicy({ confirmation: { deploy: 'approval', rampAbovePercent: 100, stop: true, ship: true } })));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+/** `sealab approvals …` as a spawned process on the data directory. */
+function sealab(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'approvals', ...args, '--data-dir', dir, '--policy', policyFile], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', SEALAB_LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })));
+}
+
+describe('sealab approvals (spawned CLI on the data directory)', () => {
+  it('lists the pending request, approves it as local:<os user>, and refuses a second decision', async () => {
+    const app = createContainer({ dbFile: dbFileIn(dir), policyFile });
+    const { experiment } = app.experiments.create({ config: demoConfig() }, AGENT);
+    const v = app.experiments.validate({ experimentId: experiment.id }, AGENT);
+    const held = app.approvals.request({ step: 'deploy', args: { experimentId: experiment.id, version: 1, planHash: v.planHash! } }, AGENT);
+    app.close();
+
+    const list = await sealab('list');
+    const approve = await sealab('approve', held.id, '--reason', 'reviewed on the CLI');
+    const again = await sealab('approve', held.id);
+
+    expect(list.code).toBe(0);
+    expect(list.stdout).toMatch(new RegExp(`^${held.id}\\tpending\\tagent:cli-test\\t`));
+    expect(approve).toMatchObject({ code: 0, stdout: `${held.id}\tapplied\n` });
+    expect(approve.stderr).toMatch(/'home-focus-shelf' is running at 10%/);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/^sealab: CONFLICT: approval request apr_\w+ is already applied \(decided by local:[^)]+\)\nNext: /);
+    const after = createContainer({ dbFile: dbFileIn(dir), policyFile });
+    try {
+      expect(after.experiments.get(experiment.id).status).toBe('running');
+      expect(after.deps.audit.forEntity('experiment', experiment.id)[0]).toMatchObject({
+        actor: 'agent:cli-test',
+        interface: 'cli',
+        confirmation: { via: 'approval', approvalId: held.id, approvedBy: expect.stringMatching(/^local:/), reason: 'reviewed on the CLI' },
+      });
+    } finally {
+      after.close();
+    }
+  }, 60_000);
+});
