@@ -93,7 +93,7 @@ class Exchange {
     // A body of undeclared size past the limit (a declared one is refused before it is read).
     this.chunks = [];
     this.req.off('data', onData).off('end', onEnd);
-    this.refuse(this.guard.tooLarge);
+    this.refuse(this.guard.tooLarge(PREFIX));
   }
 
   end(): void {
