@@ -2,11 +2,20 @@ import { z } from 'zod';
 import type { Container } from '../container.js';
 import type { CompiledExperiment } from '../app/serving/assignment-index.js';
 
+/**
+ * OFREP 0.3.0's reason set (evaluationSuccess.reason); OpenFeature's DEFAULT is not in it. What each
+ * answer means (ADR 0007, addendum): DISABLED an experiment that is not running (control for all);
+ * SPLIT a running experiment's bucket split decided, in the experiment or in the unallocated share
+ * (control; metadata.inExperiment false); TARGETING_MATCH its targeting rule left the unit out
+ * (platform not targeted: control); STATIC a slot no experiment decides (the surface default).
+ */
+export type OfrepReason = 'STATIC' | 'TARGETING_MATCH' | 'SPLIT' | 'DISABLED' | 'UNKNOWN';
+
 export type OfrepSuccess = {
   key: string;
   value: string;
   variant: string;
-  reason: 'SPLIT' | 'DEFAULT' | 'DISABLED' | 'STATIC' | 'TARGETING_MATCH';
+  reason: OfrepReason;
   metadata: Record<string, string | number | boolean>;
 };
 export type OfrepFailure = {
@@ -76,10 +85,13 @@ function evaluateExperiment(app: Container, e: CompiledExperiment, key: string, 
   const view = app.assignments.view(e.surfaceId, unitId, platform)!;
   const hit = view.assignments.find((a) => a.experimentId === e.id);
   const metadata = { experimentId: e.id, surfaceId: e.surfaceId, status: e.status, inExperiment: Boolean(hit), bucket: view.bucket };
-  if (!hit) return { key, value: e.control, variant: e.control, reason: 'DEFAULT', metadata };
+  if (!hit) return { key, value: e.control, variant: e.control, reason: untargeted(e, platform) ? 'TARGETING_MATCH' : 'SPLIT', metadata };
   if (record) app.exposures.add({ experimentId: e.id, unitId, variant: hit.variant, ts: app.deps.clock.now().toISOString() });
   return { key, value: hit.variant, variant: hit.variant, reason: 'SPLIT', metadata };
 }
+
+/** The experiment's targeting (platforms) leaves this request out, as AssignmentIndex.view decides. */
+const untargeted = (e: CompiledExperiment, platform: string | undefined) => e.platforms !== null && (!platform || !e.platforms.has(platform));
 
 function evaluateSlot(
   app: Container,
