@@ -1,20 +1,18 @@
 import { z } from 'zod';
 import type { Container } from '../container.js';
 import type { CompiledExperiment } from '../app/serving/assignment-index.js';
-
-/**
- * OFREP 0.3.0's reason set (evaluationSuccess.reason); OpenFeature's DEFAULT is not in it. What each
- * answer means (ADR 0007, addendum): DISABLED an experiment that is not running (control for all);
- * SPLIT a running experiment's bucket split decided, in the experiment or in the unallocated share
- * (control; metadata.inExperiment false); TARGETING_MATCH its targeting rule left the unit out
- * (platform not targeted: control); STATIC a slot no experiment decides (the surface default).
- */
-export type OfrepReason = 'STATIC' | 'TARGETING_MATCH' | 'SPLIT' | 'DISABLED' | 'UNKNOWN';
+import type { OfrepReason } from './ofrep-schemas.js';
 
 export type OfrepSuccess = {
   key: string;
   value: string;
   variant: string;
+  /**
+   * From OFREP 0.3.0's set, which lacks OpenFeature's DEFAULT (ADR 0007, addendum): DISABLED an
+   * experiment that is not running (control for all); SPLIT the bucket split decided, in the
+   * experiment or in the unallocated share (control; metadata.inExperiment false); TARGETING_MATCH
+   * the experiment's targeting left the unit out (control); STATIC a slot no experiment decides.
+   */
   reason: OfrepReason;
   metadata: Record<string, string | number | boolean>;
 };
