@@ -15,6 +15,7 @@ import { isLoopback } from '../config.js';
 import { AppError, toProblem } from '../errors.js';
 import { createMcpRoute, type McpRoute } from './mcp-route.js';
 import { mcpJsonBody, mcpRefusal, tooLargeError } from './mcp-body.js';
+import { logAccess } from './access-log.js';
 import { createMcpServerFactory } from './mcp-server.js';
 import { restRoutes, servingRoutes } from './rest-routes.js';
 import { ofrepRoutes } from './ofrep-routes.js';
@@ -80,7 +81,7 @@ export function createHttpApp(container: Container, opts: HttpOptions): HttpApp 
     // and costs the node adapter its fast path (it halved OFREP throughput).
     c.header('x-request-id', requestId);
     await next();
-    c.get('log').info({ method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) }, 'http');
+    await logAccess(c, started);
   });
 
   app.get('/healthz', (c) => {

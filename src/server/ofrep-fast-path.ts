@@ -3,6 +3,7 @@ import type { Container } from '../container.js';
 import { AppError } from '../errors.js';
 import { problemAnswer, requestIdOf, type GuardHeaders, type Refusal, type RequestGuard } from './http-app.js';
 import { evaluateSingle } from './ofrep-evaluate.js';
+import { accessLevel, refusalOf } from './access-log.js';
 
 const PREFIX = '/ofrep/v1/evaluate/flags/';
 const utf8 = new TextDecoder(); // as the hono adapter decodes a body: a BOM is dropped
@@ -123,8 +124,12 @@ class Exchange {
       'content-length': Buffer.byteLength(text),
     });
     this.res.end(text);
-    const path = this.req.url!.split('?', 1)[0];
-    this.app.logger.info({ requestId: this.requestId, method: 'POST', path, status, ms: Math.round(performance.now() - this.started) }, 'http');
+    // The access line hono's middleware writes (access-log.ts): debug for answers, warn with the reason for refusals.
+    const level = accessLevel(status, true);
+    if (!this.app.logger.isLevelEnabled(level)) return;
+    const line = { requestId: this.requestId, method: 'POST', path: this.req.url!.split('?', 1)[0], status, ms: Math.round(performance.now() - this.started) };
+    if (status < 400) this.app.logger[level](line, 'http');
+    else this.app.logger[level]({ ...line, ...refusalOf(body) }, status >= 500 ? 'http failed' : 'http refused');
   }
 }
 
