@@ -5,9 +5,11 @@
  * with autocannon. Each server runs in its own process so the load generator does not share it.
  * Both servers stay up; after a warm-up they are loaded alternately, round after round (the order
  * flips each round), and the medians are compared, so a noisy neighbour hurts both alike.
- * --log runs sealab with its per-request log line on (pino info, written to /dev/null).
+ * sealab logs as `sealab serve` does (SEALAB_LOG_LEVEL, default info, to stderr: at info the
+ * serving access lines are debug and not written); both servers listen on free ports.
  *
- *   npx tsx bench/ofrep-http.ts [--seconds 10] [--connections 50] [--rounds 3] [--warmup 2] [--log]
+ *   npx tsx bench/ofrep-http.ts [--seconds 10] [--connections 50] [--rounds 3] [--warmup 2]
+ *   SEALAB_LOG_LEVEL=debug npx tsx bench/ofrep-http.ts 2>/dev/null   # with an access line per request
  */
 import autocannon from 'autocannon';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -17,18 +19,20 @@ const SECONDS = arg('seconds', 10);
 const CONNECTIONS = arg('connections', 50);
 const ROUNDS = arg('rounds', 3);
 const WARMUP = arg('warmup', 2);
-const LOG = process.argv.includes('--log');
 
 type Figures = { rps: number; p99: number; errors: number };
 
-async function start(mode: string, port: number): Promise<ChildProcess> {
-  const args = ['--import', 'tsx', 'bench/ofrep-server.ts', mode, String(port), ...(LOG ? ['--log'] : [])];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
+type Server = { child: ChildProcess; port: number; level: string };
+
+async function start(mode: string): Promise<Server> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/ofrep-server.ts', mode], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise<Server>((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      const ready = /ready (\d+) (\S+)/.exec(d.toString());
+      if (ready) resolve({ child, port: Number(ready[1]), level: ready[2] });
+    });
     child.on('exit', (code) => reject(new Error(`${mode} server exited with ${code}`)));
   });
-  return child;
 }
 
 let unit = 0; // a fresh unit per request across all rounds, so every exposure is a new one
@@ -50,8 +54,9 @@ async function load(port: number, key: string, seconds: number): Promise<Figures
   return { rps: result.requests.average, p99: result.latency.p99, errors: result.errors + result.non2xx };
 }
 
-const servers = { bare: { port: 39101, key: 'bench' }, sealab: { port: 39102, key: 'bench-ofrep' } };
-const children = [await start('bare', servers.bare.port), await start('sealab', servers.sealab.port)];
+const [bare, sealab] = [await start('bare'), await start('sealab')];
+const servers = { bare: { port: bare.port, key: 'bench' }, sealab: { port: sealab.port, key: 'bench-ofrep' } };
+console.log(`sealab log level: ${sealab.level} (as \`sealab serve\`: SEALAB_LOG_LEVEL, default info)`);
 const results: Record<keyof typeof servers, Figures[]> = { bare: [], sealab: [] };
 try {
   if (WARMUP > 0) for (const s of Object.values(servers)) await load(s.port, s.key, WARMUP);
@@ -64,7 +69,7 @@ try {
     );
   }
 } finally {
-  for (const child of children) child.kill();
+  for (const server of [bare, sealab]) server.child.kill();
 }
 
 const summary = (xs: Figures[]) => ({
@@ -76,7 +81,7 @@ const summary = (xs: Figures[]) => ({
 });
 const [s, b] = [summary(results.sealab), summary(results.bare)];
 console.log(
-  `OFREP single-flag evaluation over loopback HTTP, ${CONNECTIONS} connections, ${ROUNDS} alternating rounds of ${SECONDS} s each, medians${LOG ? ', sealab logging at info' : ''}`,
+  `OFREP single-flag evaluation over loopback HTTP, ${CONNECTIONS} connections, ${ROUNDS} alternating rounds of ${SECONDS} s each, medians, sealab logging at ${sealab.level}`,
 );
 console.log(`  sealab /ofrep/v1/evaluate/flags/{key} : ${fmt(s.rps)} req/s (range ${fmt(s.min)}–${fmt(s.max)}), p99 ${s.p99} ms, errors ${s.errors}`);
 console.log(`  bare hono constant JSON               : ${fmt(b.rps)} req/s (range ${fmt(b.min)}–${fmt(b.max)}), p99 ${b.p99} ms, errors ${b.errors}`);

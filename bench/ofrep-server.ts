@@ -1,26 +1,27 @@
 /**
  * Child process for bench/ofrep-http.ts: serves either sealab (with a running experiment) or a bare
- * hono constant endpoint. `--log` turns sealab's HTTP log on at info, written to /dev/null, to
- * measure what the per-request log line costs.
+ * hono constant endpoint on a free port (port 0), and prints `ready <port> <log level>`. sealab logs
+ * as `sealab serve` does: createLogger(config.logLevel) to stderr, so SEALAB_LOG_LEVEL (default info)
+ * sets what the bench measures.
  */
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
-import { pino } from 'pino';
+import type { AddressInfo } from 'node:net';
+import { loadConfig } from '../src/config.js';
+import { createLogger } from '../src/logger.js';
 import { listenHttp } from '../src/server/http-listen.js';
 import { benchContainer } from './helpers.js';
 
 const mode = process.argv[2];
-const port = Number(process.argv[3]);
 
 if (mode === 'bare') {
   const app = new Hono();
   const body = { key: 'bench', value: 'treatment', variant: 'treatment', reason: 'SPLIT', metadata: { bucket: 1 }, cacheable: false };
   app.post('/ofrep/v1/evaluate/flags/:key', (c) => c.json(body));
-  serve({ fetch: app.fetch, port, hostname: '127.0.0.1' }, () => process.stdout.write('ready\n'));
+  serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info: AddressInfo) => process.stdout.write(`ready ${info.port} -\n`));
 } else {
-  const { app } = benchContainer('ofrep');
-  // The HTTP layer logs through container.logger; this is createLogger('info') with /dev/null for stderr.
-  if (process.argv.includes('--log')) app.logger = pino({ level: 'info', base: { svc: 'sealab' } }, pino.destination('/dev/null'));
-  await listenHttp(app, { host: '127.0.0.1', port, maxBodyBytes: 1 << 20 });
-  process.stdout.write('ready\n');
+  const config = loadConfig();
+  const { app } = benchContainer('ofrep', { logger: createLogger(config.logLevel) });
+  const http = await listenHttp(app, { host: '127.0.0.1', port: 0, maxBodyBytes: config.maxBodyBytes });
+  process.stdout.write(`ready ${http.port} ${config.logLevel}\n`);
 }

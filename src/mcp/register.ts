@@ -2,7 +2,7 @@ import type { McpServer, ServerContext } from '@modelcontextprotocol/server';
 import { randomUUID } from 'node:crypto';
 import type { Container } from '../container.js';
 import type { z } from 'zod';
-import { AppError, toToolError } from '../errors.js';
+import { AppError, toAppError, toToolError } from '../errors.js';
 import type { AnyToolDefinition, AskInput, CallerInfo, ToolContext } from './define-tool.js';
 import { confirmStep } from './confirm.js';
 import { sampleStep } from './sample.js';
@@ -10,7 +10,8 @@ import { hasScope, toolScope, type Scope } from '../domain/scopes.js';
 
 /**
  * Registers every tool through one wrapper, so none can skip it: a child logger with the tool and
- * request id, timing, error mapping to an isError result with a hint. Only the tools `opts.scopes`
+ * request id, one `tool` log line per call (actor, experiment id, outcome: ok, input_required or the
+ * error code, durationMs; warn for refusals), error mapping to an isError result with a hint. Only the tools `opts.scopes`
  * allow are registered (src/domain/scopes.ts: readOnlyHint → read, so read-only mode is derived from it).
  */
 export function registerTools(
@@ -51,23 +52,40 @@ export function registerTools(
           confirm: (summary, given, mode) => confirmStep(server, sctx, tool.name, summary, given, mode),
           sample: (request) => sampleStep(server, sctx, request),
         };
+        const done = (outcome: string, structured?: unknown, level: 'info' | 'warn' | 'error' = 'info') =>
+          logger[level](
+            { actor: caller.actor(), experimentId: experimentIdOf(args, structured), outcome, durationMs: Math.round(performance.now() - started) },
+            'tool',
+          );
         try {
           const out = await tool.handler(parseArgs(tool, args), ctx);
           if (isAsk(out)) {
-            logger.info({ ms: Math.round(performance.now() - started) }, 'tool asks the client for input');
+            done('input_required');
             return out.inputRequired;
           }
-          logger.info({ ms: Math.round(performance.now() - started) }, 'tool ok');
+          done('ok', out.structured);
           return { content: [{ type: 'text' as const, text: out.text }], structuredContent: out.structured as Record<string, unknown> };
         } catch (err) {
-          const result = toToolError(err);
-          if (result.content[0].text.startsWith('INTERNAL')) logger.error({ err }, 'tool failed with an internal error');
-          else logger.info({ ms: Math.round(performance.now() - started), code: result.content[0].text.split(':')[0] }, 'tool refused');
-          return result;
+          const e = toAppError(err);
+          if (e.code === 'INTERNAL') logger.error({ err }, 'tool failed with an internal error');
+          done(e.code, undefined, e.code === 'INTERNAL' ? 'error' : 'warn');
+          return toToolError(e);
         }
       },
     );
   }
+}
+
+/**
+ * The experiment a tool call is about, for its log line: the argument that names it, else the one its
+ * result names (create_experiment, plan_experiment). Undefined for calls about no single experiment.
+ */
+export function experimentIdOf(args: unknown, structured: unknown): string | undefined {
+  const a = args as { experimentId?: unknown } | null | undefined;
+  if (typeof a?.experimentId === 'string') return a.experimentId;
+  const r = structured as { experimentId?: unknown; experiment?: { id?: unknown }; id?: unknown } | null | undefined;
+  const found = r?.experimentId ?? r?.experiment?.id;
+  return typeof found === 'string' ? found : undefined;
 }
 
 const isAsk = (x: unknown): x is AskInput => typeof x === 'object' && x !== null && 'inputRequired' in x;

@@ -1,6 +1,5 @@
 import { Hono, type Context, type Next } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { createMcpHonoApp } from '@modelcontextprotocol/hono';
 import {
   bearerAuthChallengeResponse,
   localhostAllowedHostnames,
@@ -15,6 +14,8 @@ import type { Container } from '../container.js';
 import { isLoopback } from '../config.js';
 import { AppError, toProblem } from '../errors.js';
 import { createMcpRoute, type McpRoute } from './mcp-route.js';
+import { mcpJsonBody, mcpRefusal, tooLargeError } from './mcp-body.js';
+import { logAccess } from './access-log.js';
 import { createMcpServerFactory } from './mcp-server.js';
 import { restRoutes, servingRoutes } from './rest-routes.js';
 import { ofrepRoutes } from './ofrep-routes.js';
@@ -60,7 +61,7 @@ const problem = (c: Context, err: unknown) => {
 };
 
 /**
- * The hono app: /mcp (both protocol eras, mounted from @modelcontextprotocol/hono), /v1 REST over
+ * The hono app: /mcp (both protocol eras, mcp-route.ts), /v1 REST over
  * the same services, /healthz. Order per request: request id → DNS-rebinding check → bearer auth →
  * principal → body limit → route, so nothing is parsed for a caller that is refused. The principal
  * (http-vars.ts) is who the request is audited as; no header can choose it.
@@ -85,7 +86,7 @@ export function createHttpApp(container: Container, opts: HttpOptions): HttpApp 
     // and costs the node adapter its fast path (it halved OFREP throughput).
     c.header('x-request-id', requestId);
     await next();
-    c.get('log').info({ method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) }, 'http');
+    await logAccess(c, started);
   });
 
   app.get('/healthz', (c) => {
@@ -115,11 +116,9 @@ export function createHttpApp(container: Container, opts: HttpOptions): HttpApp 
     return finish(app, mcp, guard, unsubscribe);
   }
 
-  const mcpApp = createMcpHonoApp({
-    host: opts.host,
-    ...(opts.allowedHosts?.length ? { allowedHosts: opts.allowedHosts } : {}),
-    maxRequestBodySize: opts.maxBodyBytes,
-  });
+  // Host and Origin were checked by the guards; the body parser reads POSTs only (mcp-body.ts).
+  const mcpApp = new Hono<{ Variables: HttpVars }>();
+  mcpApp.use('*', mcpJsonBody(opts.maxBodyBytes));
   mcpApp.all('/', (c) => {
     // The principal the guards authenticated; a 2025 session stays bound to the one that opened it.
     const principal = c.get('principal');
@@ -163,9 +162,11 @@ function finish(app: Hono<{ Variables: HttpVars }>, mcp: McpRoute, guard: Reques
 function guards(guard: RequestGuard) {
   const refuse = (c: Context, r: Refusal) => {
     for (const [name, value] of Object.entries(r.headers ?? {})) c.header(name, value);
+    // An MCP client parses JSON-RPC: a refused /mcp body is answered in that shape (mcp-body.ts).
+    if (r.error.code === 'PAYLOAD_TOO_LARGE' && (c.req.path === '/mcp' || c.req.path.startsWith('/mcp/'))) return mcpRefusal(r.error, 413, c.get('requestId'));
     return problem(c, r.error);
   };
-  const streamed = bodyLimit({ maxSize: guard.maxBodyBytes, onError: (c) => refuse(c, guard.tooLarge) });
+  const streamed = bodyLimit({ maxSize: guard.maxBodyBytes, onError: (c) => refuse(c, guard.tooLarge(c.req.path)) });
   return async (c: Context<{ Variables: HttpVars }>, next: Next) => {
     const h: GuardHeaders = {
       host: c.req.header('host'),
@@ -193,7 +194,8 @@ export interface RequestGuard {
   /** True when the body's size is not declared, so it must be counted as it streams in and refused with tooLarge past maxBodyBytes. */
   mustCount(h: GuardHeaders, method: string): boolean;
   maxBodyBytes: number;
-  tooLarge: Refusal;
+  /** The refusal of a body over maxBodyBytes on `path`, with that route's hint (mcp-body.ts). */
+  tooLarge(path: string): Refusal;
   oauth?: OAuthResource;
 }
 
@@ -206,15 +208,13 @@ export function requestGuard(opts: HttpOptions): RequestGuard {
   const oauth = opts.oauth ? oauthResource(opts.oauth) : undefined;
   const authenticate = bearerCheck({ ...opts, oauth });
   const maxBodyBytes = opts.maxBodyBytes;
-  const tooLarge: Refusal = {
-    error: new AppError('PAYLOAD_TOO_LARGE', `request body exceeds ${maxBodyBytes} bytes`, 'Split the batch into smaller requests.'),
-  };
+  const tooLarge = (path: string): Refusal => ({ error: tooLargeError(path, maxBodyBytes) });
   const declared = (h: GuardHeaders) => h.contentLength !== undefined && !h.transferEncoding;
   const admit = (h: GuardHeaders, method: string, path: string, who: Refusal | Identity): Refusal | Identity => {
     if ('error' in who) return who;
     const needed = routeScope(method, path);
     if (!hasScope(who.scopes, needed)) return insufficientScope(needed, `${method} ${path}`, who, oauth);
-    return declared(h) && Number(h.contentLength) > maxBodyBytes ? tooLarge : who;
+    return declared(h) && Number(h.contentLength) > maxBodyBytes ? tooLarge(path) : who;
   };
   return {
     check(h, method, path) {

@@ -3,7 +3,7 @@ import { createLegacySessions, jsonRpcErrorResponse, type RouteRequestOptions } 
 import { advertiseResourceSubscriptions, createSubscriptionHub } from './subscriptions.js';
 
 declare module 'hono' {
-  /** createMcpHonoApp's JSON middleware stores the parsed body here; mounts pass it to `fetch`. */
+  /** The /mcp body parser (mcp-body.ts) stores a POST's parsed JSON here; mounts pass it to `fetch`. */
   interface ContextVariableMap {
     parsedBody: unknown;
   }

@@ -1,12 +1,19 @@
 import { z } from 'zod';
 import type { Container } from '../container.js';
 import type { CompiledExperiment } from '../app/serving/assignment-index.js';
+import type { OfrepReason } from './ofrep-schemas.js';
 
 export type OfrepSuccess = {
   key: string;
   value: string;
   variant: string;
-  reason: 'SPLIT' | 'DEFAULT' | 'DISABLED' | 'STATIC' | 'TARGETING_MATCH';
+  /**
+   * From OFREP 0.3.0's set, which lacks OpenFeature's DEFAULT (ADR 0007, addendum): DISABLED an
+   * experiment that is not running (control for all); SPLIT the bucket split decided, in the
+   * experiment or in the unallocated share (control; metadata.inExperiment false); TARGETING_MATCH
+   * the experiment's targeting left the unit out (control); STATIC a slot no experiment decides.
+   */
+  reason: OfrepReason;
   metadata: Record<string, string | number | boolean>;
 };
 export type OfrepFailure = {
@@ -76,10 +83,13 @@ function evaluateExperiment(app: Container, e: CompiledExperiment, key: string, 
   const view = app.assignments.view(e.surfaceId, unitId, platform)!;
   const hit = view.assignments.find((a) => a.experimentId === e.id);
   const metadata = { experimentId: e.id, surfaceId: e.surfaceId, status: e.status, inExperiment: Boolean(hit), bucket: view.bucket };
-  if (!hit) return { key, value: e.control, variant: e.control, reason: 'DEFAULT', metadata };
+  if (!hit) return { key, value: e.control, variant: e.control, reason: untargeted(e, platform) ? 'TARGETING_MATCH' : 'SPLIT', metadata };
   if (record) app.exposures.add({ experimentId: e.id, unitId, variant: hit.variant, ts: app.deps.clock.now().toISOString() });
   return { key, value: hit.variant, variant: hit.variant, reason: 'SPLIT', metadata };
 }
+
+/** The experiment's targeting (platforms) leaves this request out, as AssignmentIndex.view decides. */
+const untargeted = (e: CompiledExperiment, platform: string | undefined) => e.platforms !== null && (!platform || !e.platforms.has(platform));
 
 function evaluateSlot(
   app: Container,

@@ -4,6 +4,7 @@ import { AppError, toAppError } from '../errors.js';
 import { problemAnswer, requestIdOf, type GuardHeaders, type Refusal, type RequestGuard } from './http-app.js';
 import { evaluateSingle } from './ofrep-evaluate.js';
 import type { Identity } from './http-vars.js';
+import { accessLevel, refusalOf } from './access-log.js';
 
 const PREFIX = '/ofrep/v1/evaluate/flags/';
 const utf8 = new TextDecoder(); // as the hono adapter decodes a body: a BOM is dropped
@@ -104,7 +105,7 @@ class Exchange {
     // A body of undeclared size past the limit (a declared one is refused before it is read).
     this.chunks = [];
     this.req.off('data', onData).off('end', onEnd);
-    this.refuse(this.guard.tooLarge);
+    this.refuse(this.guard.tooLarge(PREFIX));
   }
 
   end(): void {
@@ -134,8 +135,12 @@ class Exchange {
       'content-length': Buffer.byteLength(text),
     });
     this.res.end(text);
-    const path = this.req.url!.split('?', 1)[0];
-    this.app.logger.info({ requestId: this.requestId, method: 'POST', path, status, ms: Math.round(performance.now() - this.started) }, 'http');
+    // The access line hono's middleware writes (access-log.ts): debug for answers, warn with the reason for refusals.
+    const level = accessLevel(status, true);
+    if (!this.app.logger.isLevelEnabled(level)) return;
+    const line = { requestId: this.requestId, method: 'POST', path: this.req.url!.split('?', 1)[0], status, ms: Math.round(performance.now() - this.started) };
+    if (status < 400) this.app.logger[level](line, 'http');
+    else this.app.logger[level]({ ...line, ...refusalOf(body) }, status >= 500 ? 'http failed' : 'http refused');
   }
 }
 

@@ -120,10 +120,10 @@ describe('OFREP single-flag evaluation on the node fast path', () => {
 
     const fresh = await paths.fast('/ofrep/v1/evaluate/flags/home-focus-shelf', { body: evaluation('u1') });
     expect(fresh.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
-    const reasons = await Promise.all(
-      UNITS.map(async (u) => JSON.parse((await paths.fast('/ofrep/v1/evaluate/flags/home-focus-shelf', { body: evaluation(u) })).body).reason),
+    const inExperiment = await Promise.all(
+      UNITS.map(async (u) => JSON.parse((await paths.fast('/ofrep/v1/evaluate/flags/home-focus-shelf', { body: evaluation(u) })).body).metadata.inExperiment),
     );
-    expect(new Set(reasons)).toEqual(new Set(['SPLIT', 'DEFAULT'])); // at 50% the units compared above got both answers
+    expect(new Set(inExperiment)).toEqual(new Set([true, false])); // at 50% the units compared above got both answers
   });
 
   it('refuses a foreign Host or Origin with 403, as hono does', async () => {
@@ -250,7 +250,7 @@ describe('the OpenFeature server SDK over a listening port', () => {
       const unit = `user-${i}`;
       const truth = app.assignments.view('home', unit)!.assignments.find((a) => a.experimentId === exp.id);
       const d = await client.getStringDetails('home-focus-shelf', 'fallback', { targetingKey: unit });
-      expect(d).toMatchObject({ value: truth?.variant ?? 'control', reason: truth ? 'SPLIT' : 'DEFAULT' });
+      expect(d).toMatchObject({ value: truth?.variant ?? 'control', reason: 'SPLIT', flagMetadata: { inExperiment: Boolean(truth) } });
       const slot = await client.getStringDetails('home/shelf-2', 'fallback', { targetingKey: unit });
       expect(slot.value).toBe(truth?.variant === 'focus' ? 'sh-focus' : 'mx-daily-1');
     }

@@ -102,7 +102,9 @@ describe('sealab over stdio (spawned process)', () => {
     expect(run.protocolErrors).toEqual([]);
     const logs = logLines(run.stderr());
     expect(logs.every((l) => l.svc === 'sealab' && typeof l.level === 'number')).toBe(true);
-    expect(logs.map((l) => l.msg)).toEqual(expect.arrayContaining(['sealab MCP on stdio', 'tool ok']));
+    expect(logs.map((l) => l.msg)).toEqual(expect.arrayContaining(['sealab MCP on stdio', 'tool']));
+    // One line per tool call, with the experiment its result names.
+    expect(logs.find((l) => l.msg === 'tool' && (l as { tool?: string }).tool === 'create_experiment')).toMatchObject({ outcome: 'ok', experimentId });
     expect(
       logs.filter((l) => l.msg.startsWith(SEEDED)),
       run.stderr(),

@@ -219,10 +219,17 @@ async function served(experimentKey: string, unit: string) {
   const flag = (await call(backend.url, 'POST', `/ofrep/v1/evaluate/flags/${experimentKey}`, { context: { targetingKey: unit } })).json as {
     variant: string;
     reason: string;
+    metadata: { inExperiment?: boolean };
   };
   const shelf = async (base: string) =>
     ((await call(base, 'GET', `/v1/surfaces/home/layout?unit=${unit}&slots=shelf-2`)).json as { layout: { contentId: string }[] }).layout[0].contentId;
-  return { variant: flag.variant, reason: flag.reason, content: await shelf(content.url), gateway: await shelf(gateway.url) };
+  return {
+    variant: flag.variant,
+    reason: flag.reason,
+    inExperiment: flag.metadata?.inExperiment === true,
+    content: await shelf(content.url),
+    gateway: await shelf(gateway.url),
+  };
 }
 
 async function eventually(check: () => Promise<void>, timeoutMs = 10_000): Promise<void> {
@@ -271,12 +278,14 @@ describe('two sealab processes: a gateway over a remote backend and content deli
     await eventually(async () => {
       for (const unit of units) {
         const s = await served('home-two-proc-main', unit);
-        expect(s.content, unit).toBe(s.reason === 'SPLIT' && s.variant === 'treatment' ? 'sh-focus' : 'mx-daily-1');
+        expect(s.content, unit).toBe(s.inExperiment && s.variant === 'treatment' ? 'sh-focus' : 'mx-daily-1');
         expect(s.gateway, unit).toBe(s.content);
       }
     });
     const all = await Promise.all(units.map((u) => served('home-two-proc-main', u)));
-    const split = all.filter((s) => s.reason === 'SPLIT');
+    // In or out of the allocation the reason is SPLIT (OFREP has no DEFAULT); metadata says which.
+    expect(new Set(all.map((s) => s.reason))).toEqual(new Set(['SPLIT']));
+    const split = all.filter((s) => s.inExperiment);
     expect(split.some((s) => s.variant === 'treatment') && split.some((s) => s.variant === 'control')).toBe(true);
     // Their exposures (one per unit, whichever process served it first) reach the gateway's ingest and its analysis.
     await eventually(async () => {

@@ -138,6 +138,7 @@ export class RampScheduler {
           err instanceof AppError ? `${err.code}: ${err.message}. ${err.hint}` : `internal error: ${(err as Error).message}`,
         );
       }
+      this.logDecision(outcome, this.last.get(exp.id));
       this.last.set(exp.id, outcome);
       out.push(outcome);
     }
@@ -218,13 +219,11 @@ export class RampScheduler {
         },
         this.ctx('circuit_breaker'),
       );
-      this.d.logger.warn({ experimentId: exp.id, key: exp.key, reason }, 'circuit breaker rolled an experiment back');
       return this.outcome(exp, 'rolled_back', reason);
     }
     if (s.nextAction === 'held' && !s.hold) {
       // A guardrail blind past the grace period: the scheduler holds the ramp itself, audited, until a person resumes it.
       this.setHold(exp.id, { reason: s.reason, actor: RAMP_SCHEDULER_ACTOR, at: this.d.clock.now().toISOString() }, this.ctx('blind_guardrail_hold', s.reason));
-      this.d.logger.warn({ experimentId: exp.id, key: exp.key, reason: s.reason }, 'ramp held: a guardrail has no data');
       return this.outcome(exp, 'held', s.reason);
     }
     if (s.nextAction === 'advance') {
@@ -235,7 +234,6 @@ export class RampScheduler {
         if (!(err instanceof AppError)) throw err;
         return this.outcome(exp, 'refused', `advance to ${s.nextPercent}% refused: ${err.code}: ${err.message}. ${err.hint}`);
       }
-      this.d.logger.info({ experimentId: exp.id, key: exp.key, from: s.allocationPercent, to: s.nextPercent }, 'ramp advanced');
       return this.outcome(exp, 'advanced', reason);
     }
     return this.outcome(exp, s.nextAction === 'wait' ? 'waiting' : s.nextAction === 'held' ? 'held' : 'complete', s.reason);
@@ -342,6 +340,19 @@ export class RampScheduler {
       planHash: this.experiments.planHashOf(exp),
       lastTick: this.last.get(exp.id) ?? null,
     };
+  }
+
+  /**
+   * One line per experiment per tick, so an operator can follow a ramp from the log alone: advance,
+   * wait and hold at info with the reason; a circuit-breaker roll back, a refused advance and a hold
+   * that starts (the scheduler's own, for a blind guardrail, or a person's) at warn.
+   */
+  private logDecision(outcome: TickOutcome, previous: TickOutcome | undefined): void {
+    const notable = outcome.action === 'rolled_back' || outcome.action === 'refused' || (outcome.action === 'held' && previous?.action !== 'held');
+    this.d.logger[notable ? 'warn' : 'info'](
+      { experimentId: outcome.experimentId, key: outcome.key, action: outcome.action, reason: outcome.reason },
+      'ramp decision',
+    );
   }
 
   private ctx(operation: string, rationale?: string): WriteContext {
