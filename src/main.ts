@@ -9,6 +9,7 @@ import { runSimulatedDays } from './cli/simulate-days.js';
 import { parseDaysFlags } from './cli/simulate-flags.js';
 import { SimulatedClock } from './systems/clock.js';
 import { runToken } from './cli/token.js';
+import { runClientConfig } from './cli/client-config.js';
 import { TokensFileError } from './store/tokens-file.js';
 
 const USAGE = `usage:
@@ -20,6 +21,9 @@ const USAGE = `usage:
   sealab token create --name N --scopes read,write[,deploy,admin,approve] [--expires-days D]
                                                         a named token: prints its secret once (only its hash is stored)
   sealab token list | sealab token revoke --name N      names, scopes and expiry (never secrets) | refuse it from now on
+  sealab config claude|cursor|vscode [--http URL] [--data-dir DIR]
+                                                        prints a ready-to-paste client config: this Node binary and
+                                                        this checkout's absolute paths (or the HTTP form with a token placeholder)
   sealab serve --simulated-clock [--clock-start ISO]    a rehearsal server (loopback only): time moves only on
                                                         POST /v1/clock/advance, which ticks the ramp scheduler hourly
   sealab simulate [--url URL] [--experiment ID|KEY] [--units N] [--effect E] [--seed S]
@@ -71,11 +75,12 @@ async function main(argv: string[]): Promise<void> {
       name: { type: 'string' },
       scopes: { type: 'string' },
       'expires-days': { type: 'string' },
+      http: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
   const command = positionals[0] ?? 'stdio';
-  if (values.help || !['stdio', 'serve', 'simulate', 'token'].includes(command)) {
+  if (values.help || !['stdio', 'serve', 'simulate', 'token', 'config'].includes(command)) {
     process.stderr.write(`${USAGE}\n`);
     process.exitCode = values.help ? 0 : 2;
     return;
@@ -102,6 +107,17 @@ async function main(argv: string[]): Promise<void> {
       scopes: values.scopes,
       expiresDays: values['expires-days'],
       out: (line) => process.stdout.write(`${line}\n`),
+      note: (line) => process.stderr.write(`${line}\n`),
+    });
+    return;
+  }
+
+  if (command === 'config') {
+    process.exitCode = runClientConfig({
+      client: positionals[1],
+      http: values.http,
+      dataDir: config.dataDir,
+      out: (text) => process.stdout.write(`${text}\n`),
       note: (line) => process.stderr.write(`${line}\n`),
     });
     return;
