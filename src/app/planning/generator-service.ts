@@ -97,7 +97,7 @@ export class GeneratorService {
 
   private surface(id: string): Surface {
     const surface = this.d.catalog.surface(id);
-    if (!surface) throw notFound('surface', id, 'Call list_surfaces and use one of its ids.');
+    if (!surface) throw notFound('surface', id, 'Call list_surfaces and use one of its ids.', this.d.catalog.ids('surfaces'));
     return surface;
   }
 

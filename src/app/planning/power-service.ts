@@ -74,7 +74,8 @@ export class PowerService {
 
   power(p: PowerRequest): PowerPlan {
     const m = this.usableMetric(p.metricId);
-    for (const g of p.guardrails ?? []) if (!this.d.catalog.metric(g.metricId)) throw notFound('metric', g.metricId, 'Read sealab://metrics for metric ids.');
+    for (const g of p.guardrails ?? [])
+      if (!this.d.catalog.metric(g.metricId)) throw notFound('metric', g.metricId, 'Read sealab://metrics for metric ids.', this.d.catalog.ids('metrics'));
     const config: SizingConfig = {
       variants: p.weights.map((weight) => ({ weight })),
       successMetrics: [m.id],
@@ -96,7 +97,7 @@ export class PowerService {
     const ids = [m.id, ...config.guardrails.map((g) => g.metricId)];
     const metrics = new Map(ids.map((id) => [id, this.d.catalog.metric(id)!] as const));
     const surface = p.surfaceId ? this.d.catalog.surface(p.surfaceId) : undefined;
-    if (p.surfaceId && !surface) throw notFound('surface', p.surfaceId, 'Call list_surfaces to see the surface ids.');
+    if (p.surfaceId && !surface) throw notFound('surface', p.surfaceId, 'Call list_surfaces to see the surface ids.', this.d.catalog.ids('surfaces'));
     if (p.durationDays !== undefined && !surface)
       throw new AppError('INVALID_CONFIG', 'durationDays needs a surfaceId to turn days into units', 'Pass surfaceId, or give units instead of durationDays.');
     const sized = surface
@@ -149,7 +150,7 @@ export class PowerService {
 
   private usableMetric(id: string): Metric {
     const m = this.d.catalog.metric(id);
-    if (!m) throw notFound('metric', id, 'Read sealab://metrics for metric ids.');
+    if (!m) throw notFound('metric', id, 'Read sealab://metrics for metric ids.', this.d.catalog.ids('metrics'));
     if (m.baselineMean === 0 || m.baselineVariance <= 0) {
       throw new AppError(
         'PRECONDITION_FAILED',
