@@ -5,7 +5,7 @@ import {
   methodOf,
   unitsWithin,
   sizeExperiment,
-  smallestShare,
+  totalFor,
   type MetricNeed,
   type SizingConfig,
   type SizingMethod,
@@ -14,6 +14,7 @@ import {
 import { AppError, notFound } from '../../errors.js';
 import type { AppDeps } from '../context.js';
 import { needsAtSample, type NeedAtSample } from './power-at-sample.js';
+import { plannable } from './plannable.js';
 
 export interface PowerPlan {
   metricId: string;
@@ -72,7 +73,12 @@ const NOTES: Record<SizingMethod, string> = {
 export class PowerService {
   constructor(private readonly d: AppDeps) {}
 
+  /** Inputs the schema accepts but no finite sample can satisfy (α or a weight near 0, an mde near 0) are INVALID_INPUT, never Infinity. */
   power(p: PowerRequest): PowerPlan {
+    return plannable(() => this.plan(p));
+  }
+
+  private plan(p: PowerRequest): PowerPlan {
     const m = this.usableMetric(p.metricId);
     for (const g of p.guardrails ?? [])
       if (!this.d.catalog.metric(g.metricId)) throw notFound('metric', g.metricId, 'Read sealab://metrics for metric ids.', this.d.catalog.ids('metrics'));
@@ -167,7 +173,7 @@ function sizeWithoutSurface(config: SizingConfig, metrics: Map<string, Metric>) 
   const needs = metricNeeds(config, metrics);
   const binding = needs.reduce<MetricNeed | null>((a, b) => ((b.requiredPerArm ?? 0) > (a?.requiredPerArm ?? 0) ? b : a), null);
   const perArm = binding?.requiredPerArm ?? 0;
-  const total = Math.ceil(perArm / smallestShare(config));
+  const total = totalFor(perArm, config, binding?.metricId ?? '');
   return { needs, requiredPerArm: perArm, requiredTotal: total, bindingMetricId: binding?.metricId ?? null };
 }
 
