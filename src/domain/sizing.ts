@@ -101,14 +101,14 @@ export const UNPLANNABLE_FIX =
   'Ask for something a finite sample can show: a larger mde, a larger alpha, a power further from 1, or weights closer to equal (e.g. mde 0.05, alpha 0.05, power 0.8, weights [50, 50]).';
 
 /** A need in units as a safe integer, or UnplannableError saying what asked for more. */
-function planned(metricId: string, what: string, compute: () => number): number {
+function planned(metricId: string, what: () => string, compute: () => number): number {
   let n = Number.NaN;
   try {
     n = compute();
   } catch (err) {
     if (!(err instanceof RangeError)) throw err;
   }
-  if (!Number.isSafeInteger(n)) throw new UnplannableError(metricId, `no finite sample ${what}`);
+  if (!Number.isSafeInteger(n)) throw new UnplannableError(metricId, `no finite sample ${what()}`);
   return n;
 }
 
@@ -161,7 +161,11 @@ export function sizeExperiment(c: SizingConfig, ctx: SizingContext): SampleSizin
 /** Units across arms when the smallest arm needs `perArm`; UnplannableError when that share is too small for a finite total. */
 export function totalFor(perArm: number, c: { variants: { weight: number }[] }, metricId: string): number {
   const share = smallestShare(c);
-  return planned(metricId, `reaches ${perArm} units in an arm that gets ${fmt(share)} of the traffic`, () => Math.ceil(perArm / share));
+  return planned(
+    metricId,
+    () => `reaches ${perArm} units in an arm that gets ${fmt(share)} of the traffic`,
+    () => Math.ceil(perArm / share),
+  );
 }
 
 /** Spotify's risk-aware power correction (confidence, multiple_comparison.add_adjusted_power): 1 − β/(G + 1), or 1 − β/G without success metrics. */
@@ -186,7 +190,8 @@ export function metricNeeds(
     if (typeof v === 'string') return { metricId: id, role: 'success', test: 'superiority', requiredPerArm: null, note: v };
     const n = planned(
       id,
-      `detects an mde of ${plan.mde} on '${id}' (δ ${fmt(delta)}) at two-sided α ${fmt(level)}, power ${plan.power}, ${method}, smallest arm ${fmt(shares.smallest)} of the traffic`,
+      () =>
+        `detects an mde of ${plan.mde} on '${id}' (δ ${fmt(delta)}) at two-sided α ${fmt(level)}, power ${plan.power}, ${method}, smallest arm ${fmt(shares.smallest)} of the traffic`,
       () => {
         const critical = method === 'always-valid' ? alwaysValidCritical(level, plan.alpha) : normalQuantile(1 - level / 2);
         const need = smallestArmNeed(shares, v, delta, critical, plan.power);
@@ -226,7 +231,8 @@ export function metricNeeds(
     const variance = baselineVarianceOf(m);
     const n = planned(
       g.metricId,
-      `shows '${g.metricId}' non-inferior at a margin of ${g.margin}${g.marginType === 'absolute' ? ' absolute' : ''} (δ ${fmt(delta)}) at one-sided α ${plan.alpha}, power ${fmt(gPower)}, ${method}, smallest arm ${fmt(shares.smallest)} of the traffic`,
+      () =>
+        `shows '${g.metricId}' non-inferior at a margin of ${g.margin}${g.marginType === 'absolute' ? ' absolute' : ''} (δ ${fmt(delta)}) at one-sided α ${plan.alpha}, power ${fmt(gPower)}, ${method}, smallest arm ${fmt(shares.smallest)} of the traffic`,
       () => smallestArmNeed(shares, { control: variance, treatment: variance }, delta, critical(), gPower),
     );
     return {

@@ -32,8 +32,18 @@ export const targetPercent = (c: Pick<ExperimentConfig, 'allocationPercent' | 'r
 const sizingOf = (c: ExperimentConfig, ctx: Pick<ValidationContext, 'metrics' | 'surface' | 'policy'>) =>
   ctx.surface ? sizeExperiment(c, { surface: ctx.surface, metrics: ctx.metrics, policy: ctx.policy }) : undefined;
 
+type SizingInputs = Pick<ValidationContext, 'metrics' | 'surface' | 'policy'>;
+/** One answer per config and context: every power rule of one validation asks. */
+const unplannableSeen = new WeakMap<ExperimentConfig, WeakMap<SizingInputs, UnplannableError | null>>();
+
 /** Sizing's UnplannableError for the config (no finite sample), or null: UNPLANNABLE reports it; the other power rules stay silent. */
-export function unplannable(c: ExperimentConfig, ctx: Pick<ValidationContext, 'metrics' | 'surface' | 'policy'>): UnplannableError | null {
+export function unplannable(c: ExperimentConfig, ctx: SizingInputs): UnplannableError | null {
+  const seen = unplannableSeen.get(c) ?? unplannableSeen.set(c, new WeakMap()).get(c)!;
+  if (!seen.has(ctx)) seen.set(ctx, sizingError(c, ctx));
+  return seen.get(ctx)!;
+}
+
+function sizingError(c: ExperimentConfig, ctx: SizingInputs): UnplannableError | null {
   try {
     if (ctx.surface) sizingOf(c, ctx);
     else for (const n of metricNeeds(c, ctx.metrics)) if (n.requiredPerArm !== null) totalFor(n.requiredPerArm, c, n.metricId);
