@@ -20,7 +20,7 @@ function events(offset: number, count: number) {
   const t = new Date(Date.now() + 60_000).toISOString();
   return Array.from({ length: count }, (_, k) => {
     const i = offset + k;
-    return { id: `m${i}`, type: 'metric' as const, unitId: `u${i % UNITS}`, metricId: METRICS[i % 3], value: (i % 7) + 1, timestamp: t };
+    return { id: `m${i}`, type: 'metric' as const, unitId: `u${i % UNITS}`, metricId: METRICS[i % 3], value: i % 3 === 1 ? (i % 7) + 1 : i % 2, timestamp: t }; // binary metrics take 0 or 1
   });
 }
 

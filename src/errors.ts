@@ -1,3 +1,5 @@
+import { didYouMean, nearest } from './domain/suggest.js';
+
 /** Expected failures are values with a code, a message and a hint an agent can act on. */
 export type ErrorCode =
   | 'INVALID_INPUT'
@@ -24,7 +26,13 @@ export class AppError extends Error {
   }
 }
 
-export const notFound = (what: string, id: string, hint: string) => new AppError('NOT_FOUND', `${what} '${id}' does not exist`, hint);
+/** NOT_FOUND for `id`; given the ids that do exist, the nearest ones lead the hint and are listed in details.suggestions. */
+export function notFound(what: string, id: string, hint: string, known?: Iterable<string>): AppError {
+  const suggestions = known ? nearest(id, known) : [];
+  return suggestions.length
+    ? new AppError('NOT_FOUND', `${what} '${id}' does not exist`, `${didYouMean(suggestions)} ${hint}`, { suggestions })
+    : new AppError('NOT_FOUND', `${what} '${id}' does not exist`, hint);
+}
 
 const HTTP_STATUS: Record<ErrorCode, number> = {
   INVALID_INPUT: 400,

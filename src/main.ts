@@ -11,6 +11,7 @@ import { SimulatedClock } from './systems/clock.js';
 import { runToken } from './cli/token.js';
 import { runApprovals } from './cli/approvals.js';
 import { AppError } from './errors.js';
+import { runClientConfig } from './cli/client-config.js';
 import { TokensFileError } from './store/tokens-file.js';
 
 const USAGE = `usage:
@@ -25,6 +26,9 @@ const USAGE = `usage:
   sealab approvals list [--status S] | approve ID [--reason R] | reject ID --reason R
                                                         decide steps the policy held for a person's approval, on the
                                                         data directory, as local:<os user> (the operator needs no token)
+  sealab config claude|cursor|vscode [--http URL] [--data-dir DIR]
+                                                        prints a ready-to-paste client config: this Node binary and
+                                                        this checkout's absolute paths (or the HTTP form with a token placeholder)
   sealab serve --simulated-clock [--clock-start ISO]    a rehearsal server (loopback only): time moves only on
                                                         POST /v1/clock/advance, which ticks the ramp scheduler hourly
   sealab simulate [--url URL] [--experiment ID|KEY] [--units N] [--effect E] [--seed S]
@@ -81,11 +85,12 @@ async function main(argv: string[]): Promise<void> {
       'expires-days': { type: 'string' },
       reason: { type: 'string' },
       status: { type: 'string' },
+      http: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
   const command = positionals[0] ?? 'stdio';
-  if (values.help || !['stdio', 'serve', 'simulate', 'token', 'approvals'].includes(command)) {
+  if (values.help || !['stdio', 'serve', 'simulate', 'token', 'approvals', 'config'].includes(command)) {
     process.stderr.write(`${USAGE}\n`);
     process.exitCode = values.help ? 0 : 2;
     return;
@@ -112,6 +117,17 @@ async function main(argv: string[]): Promise<void> {
       scopes: values.scopes,
       expiresDays: values['expires-days'],
       out: (line) => process.stdout.write(`${line}\n`),
+      note: (line) => process.stderr.write(`${line}\n`),
+    });
+    return;
+  }
+
+  if (command === 'config') {
+    process.exitCode = runClientConfig({
+      client: positionals[1],
+      http: values.http,
+      dataDir: config.dataDir,
+      out: (text) => process.stdout.write(`${text}\n`),
       note: (line) => process.stderr.write(`${line}\n`),
     });
     return;

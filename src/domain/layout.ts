@@ -1,4 +1,5 @@
 import type { ContentItem, LayoutChange, Override, Slot, Surface } from './schemas.js';
+import { didYouMean, nearest } from './suggest.js';
 
 /**
  * Layouts as data: what each slot of a surface shows (null: an optional slot left empty or hidden).
@@ -71,7 +72,16 @@ function apply(change: LayoutChange, surface: Surface, cur: Layout): Step {
   if (unknown.length)
     return invalid(
       `slot ${unknown.map((u) => `'${u}'`).join(', ')} is not on surface '${surface.id}'`,
-      `Use slots of ${surface.id}: ${slots.map((s) => s.id).join(', ')}.`,
+      `${
+        unknown.length === 1
+          ? `${didYouMean(
+              nearest(
+                unknown[0]!,
+                slots.map((s) => s.id),
+              ),
+            )} `
+          : ''
+      }Use slots of ${surface.id}: ${slots.map((s) => s.id).join(', ')}.`.trimStart(),
     );
   switch (change.op) {
     case 'replace': {
@@ -159,7 +169,11 @@ function checked(step: Step, before: Layout, surface: Surface, content: Map<stri
       continue;
     }
     const item = content.get(id);
-    if (!item) return invalid(`content item '${id}' does not exist`, 'Pick an item from the content catalog (sealab://content).');
+    if (!item)
+      return invalid(
+        `content item '${id}' does not exist`,
+        `${didYouMean(nearest(id, content.keys()))} Pick an item from the content catalog (sealab://content).`.trimStart(),
+      );
     if (!slot.accepts.includes(item.type))
       return invalid(
         `slot '${slot.id}' accepts ${slot.accepts.join('/')} but would get '${id}', a ${item.type}`,

@@ -80,6 +80,38 @@ export interface SizingContext {
   policy: SurfacePolicy;
 }
 
+/**
+ * Inputs the schemas accept can ask for more units than a number holds (α or a weight share near 0, an
+ * mde near 0, power near 1): sizing says so, naming the inputs, instead of returning Infinity or a
+ * RangeError from the stats. Callers turn it into a typed error (plan_power, plan_experiment) or a
+ * finding (validate_config's UNPLANNABLE).
+ */
+export class UnplannableError extends Error {
+  constructor(
+    readonly metricId: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'UnplannableError';
+  }
+}
+
+/** What to change when a plan has no finite sample. */
+export const UNPLANNABLE_FIX =
+  'Ask for something a finite sample can show: a larger mde, a larger alpha, a power further from 1, or weights closer to equal (e.g. mde 0.05, alpha 0.05, power 0.8, weights [50, 50]).';
+
+/** A need in units as a safe integer, or UnplannableError saying what asked for more. */
+function planned(metricId: string, what: () => string, compute: () => number): number {
+  let n = Number.NaN;
+  try {
+    n = compute();
+  } catch (err) {
+    if (!(err instanceof RangeError)) throw err;
+  }
+  if (!Number.isSafeInteger(n)) throw new UnplannableError(metricId, `no finite sample ${what()}`);
+  return n;
+}
+
 /** The smallest arm's share of the traffic: it reaches a per-arm need last. */
 export const smallestShare = (c: { variants: { weight: number }[] }) => {
   const w = c.variants.map((v) => v.weight);
@@ -108,7 +140,7 @@ export function sizeExperiment(c: SizingConfig, ctx: SizingContext): SampleSizin
   const needs = metricNeeds(c, ctx.metrics);
   const binding = needs.reduce<MetricNeed | null>((a, b) => ((b.requiredPerArm ?? 0) > (a?.requiredPerArm ?? 0) ? b : a), null);
   const perArm = binding?.requiredPerArm ?? 0;
-  const requiredTotal = Math.ceil(perArm / smallestShare(c));
+  const requiredTotal = totalFor(perArm, c, binding?.metricId ?? '');
   const ramp = rampDays(c, ctx.surface, requiredTotal);
   const plan = c.analysisPlan;
   const ni = c.guardrails.filter((g) => (g.test ?? 'non_inferiority') === 'non_inferiority').length;
@@ -124,6 +156,16 @@ export function sizeExperiment(c: SizingConfig, ctx: SizingContext): SampleSizin
     successAlpha: plan.alpha / Math.max(1, c.successMetrics.length),
     guardrailPower: ni > 0 ? guardrailPowerOf(plan.power, ni, c.successMetrics.length) : null,
   };
+}
+
+/** Units across arms when the smallest arm needs `perArm`; UnplannableError when that share is too small for a finite total. */
+export function totalFor(perArm: number, c: { variants: { weight: number }[] }, metricId: string): number {
+  const share = smallestShare(c);
+  return planned(
+    metricId,
+    () => `reaches ${perArm} units in an arm that gets ${fmt(share)} of the traffic`,
+    () => Math.ceil(perArm / share),
+  );
 }
 
 /** Spotify's risk-aware power correction (confidence, multiple_comparison.add_adjusted_power): 1 − β/(G + 1), or 1 − β/G without success metrics. */
@@ -146,9 +188,16 @@ export function metricNeeds(
     const delta = plan.mde * Math.abs(m.baselineMean);
     const v = superiorityVariances(m, plan.mde);
     if (typeof v === 'string') return { metricId: id, role: 'success', test: 'superiority', requiredPerArm: null, note: v };
-    const critical = method === 'always-valid' ? alwaysValidCritical(level, plan.alpha) : normalQuantile(1 - level / 2);
-    let n = smallestArmNeed(shares, v, delta, critical, plan.power);
-    if (method === 'group-sequential') n = Math.ceil(n * groupSequentialInflation(plan.looks!, level, plan.power));
+    const n = planned(
+      id,
+      () =>
+        `detects an mde of ${plan.mde} on '${id}' (δ ${fmt(delta)}) at two-sided α ${fmt(level)}, power ${plan.power}, ${method}, smallest arm ${fmt(shares.smallest)} of the traffic`,
+      () => {
+        const critical = method === 'always-valid' ? alwaysValidCritical(level, plan.alpha) : normalQuantile(1 - level / 2);
+        const need = smallestArmNeed(shares, v, delta, critical, plan.power);
+        return method === 'group-sequential' ? Math.ceil(need * groupSequentialInflation(plan.looks!, level, plan.power)) : need;
+      },
+    );
     return {
       metricId: id,
       role: 'success',
@@ -172,7 +221,7 @@ export function metricNeeds(
     if (!usable(m))
       return { metricId: g.metricId, role: 'guardrail', test: 'non_inferiority', requiredPerArm: null, note: 'no usable baseline in the catalog' };
     const delta = absoluteMargin(g, m.baselineMean);
-    const critical =
+    const critical = () =>
       method === 'always-valid'
         ? oneSidedAlwaysValidCritical(plan.alpha)
         : method === 'group-sequential'
@@ -180,7 +229,12 @@ export function metricNeeds(
           : normalQuantile(1 - plan.alpha);
     // True effect 0: both arms have the baseline variance (p₀(1 − p₀) for a conversion rate).
     const variance = baselineVarianceOf(m);
-    const n = smallestArmNeed(shares, { control: variance, treatment: variance }, delta, critical, gPower);
+    const n = planned(
+      g.metricId,
+      () =>
+        `shows '${g.metricId}' non-inferior at a margin of ${g.margin}${g.marginType === 'absolute' ? ' absolute' : ''} (δ ${fmt(delta)}) at one-sided α ${plan.alpha}, power ${fmt(gPower)}, ${method}, smallest arm ${fmt(shares.smallest)} of the traffic`,
+      () => smallestArmNeed(shares, { control: variance, treatment: variance }, delta, critical(), gPower),
+    );
     return {
       metricId: g.metricId,
       role: 'guardrail',

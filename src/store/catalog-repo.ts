@@ -42,6 +42,11 @@ export class CatalogRepo {
     return this.doc('SELECT doc FROM metrics WHERE id = ?', id);
   }
 
+  /** Ids only: what "did you mean" compares an unknown id against. */
+  ids(kind: 'surfaces' | 'content_items' | 'metrics'): string[] {
+    return (prepared(this.db, `SELECT id FROM ${kind} ORDER BY id`).all() as { id: string }[]).map((r) => r.id);
+  }
+
   private docs<T>(sql: string): T[] {
     return (prepared(this.db, sql).all() as { doc: string }[]).map((r) => JSON.parse(r.doc) as T);
   }

@@ -98,6 +98,7 @@ describe('the rules catalog', () => {
         'COLLISION',
         'SLOT_CONCURRENCY',
         'DUPLICATE_OF_RUNNING',
+        'UNPLANNABLE',
         'REQUIRED_GUARDRAIL',
         'GUARDRAIL_MARGIN_ABOVE_POLICY',
         'METRIC_DIRECTION',

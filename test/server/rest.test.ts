@@ -56,7 +56,7 @@ function expectProblem(r: Reply, status: number, code: string) {
   expect(r.text).not.toMatch(/node_modules|\/src\//);
 }
 
-/** Table counts without the audit log: ingest audits every batch, even one that stores nothing. */
+/** Table counts without the audit log: ingest audits every batch that stores or dedupes an event. */
 function dataCounts(c: Container) {
   const { audit_log: _audit, ...rest } = tableCounts(c);
   return rest;
@@ -350,12 +350,57 @@ describe('REST event ingest', () => {
     expect(dataCounts(app)).toEqual(afterData);
   });
 
-  it('answers a batch where every event is rejected with 422', async () => {
-    const counts = dataCounts(app);
+  it('answers a batch where every event is rejected with 422 and writes nothing, not even an audit row', async () => {
+    const counts = tableCounts(app);
     const r = await rest('POST', '/v1/events', { events: [{ id: 'x', type: 'click' }] });
     expect(r.status).toBe(422);
     expect(r.json.rejected).toEqual([{ index: 0, id: 'x', code: 'INVALID_EVENT', message: expect.any(String) }]);
-    expect(dataCounts(app)).toEqual(counts);
+    expect(tableCounts(app)).toEqual(counts);
+    const stored = await rest('POST', '/v1/events', { events: [{ id: 'ok', type: 'metric', unitId: 'u1', metricId: 'stream-rate', value: 1 }] });
+    expect(stored.status).toBe(200);
+    expect(tableCounts(app).audit_log).toBe(counts.audit_log + 1);
+  });
+
+  it('takes an exposure by experiment key as by id, and stores it under the id', async () => {
+    const id = await createAndDeploy();
+    const r = await rest('POST', '/v1/events', {
+      events: [
+        { id: 'by-key', type: 'exposure', unitId: 'k1', experimentId: 'home-focus-shelf', variant: 'focus' },
+        { id: 'by-id', type: 'exposure', unitId: 'k2', experimentId: id, variant: 'control' },
+        { id: 'sticky', type: 'exposure', unitId: 'k1', experimentId: id, variant: 'control' },
+      ],
+    });
+    expect(r.json.accepted, r.text).toBe(2);
+    expect(r.json.rejected).toEqual([expect.objectContaining({ index: 2, code: 'VARIANT_MISMATCH' })]);
+    const rows = app.deps.db.prepare("SELECT experiment_id AS e, unit_id AS u FROM exposures WHERE unit_id IN ('k1', 'k2') ORDER BY unit_id").all();
+    expect(rows).toEqual([
+      { e: id, u: 'k1' },
+      { e: id, u: 'k2' },
+    ]);
+  });
+
+  it('refuses a binary metric value other than 0 or 1, per event, and suggests the nearest metric for an unknown one', async () => {
+    const counts = tableCounts(app);
+    const r = await rest('POST', '/v1/events', {
+      events: [
+        { id: 'b0', type: 'metric', unitId: 'u1', metricId: 'stream-rate', value: 0 },
+        { id: 'b1', type: 'metric', unitId: 'u2', metricId: 'stream-rate', value: 1 },
+        { id: 'b1000', type: 'metric', unitId: 'u3', metricId: 'stream-rate', value: 1000 },
+        { id: 'bhalf', type: 'metric', unitId: 'u4', metricId: 'stream-rate', value: 0.5 },
+        { id: 'mean', type: 'metric', unitId: 'u5', metricId: 'minutes-played', value: 1000 },
+        { id: 'typo', type: 'metric', unitId: 'u6', metricId: 'streams', value: 3 },
+      ],
+    });
+    expect(r.status).toBe(200);
+    expect(r.json.accepted).toBe(3);
+    expect(r.json.rejected.map((x: { id: string; code: string }) => [x.id, x.code])).toEqual([
+      ['b1000', 'INVALID_VALUE'],
+      ['bhalf', 'INVALID_VALUE'],
+      ['typo', 'UNKNOWN_METRIC'],
+    ]);
+    expect(r.json.rejected[0].message).toBe("metric 'stream-rate' is binary: its value is 0 or 1 (got 1000)");
+    expect(r.json.rejected[2].message).toContain("Did you mean 'streams-per-user'?");
+    expect(tableCounts(app).metric_events).toBe(counts.metric_events + 3);
   });
 
   it.each([

@@ -21,7 +21,7 @@ export class CatalogService {
 
   surface(id: string): SurfaceView {
     const s = this.d.catalog.surface(id);
-    if (!s) throw notFound('surface', id, 'Call list_surfaces to see the surface ids.');
+    if (!s) throw notFound('surface', id, 'Call list_surfaces to see the surface ids.', this.d.catalog.ids('surfaces'));
     return this.view(s);
   }
 
@@ -32,7 +32,7 @@ export class CatalogService {
    */
   defaultLayout(surfaceId: string): Record<string, string | null> {
     const s = this.d.catalog.surface(surfaceId);
-    if (!s) throw notFound('surface', surfaceId, 'Call list_surfaces to see the surface ids.');
+    if (!s) throw notFound('surface', surfaceId, 'Call list_surfaces to see the surface ids.', this.d.catalog.ids('surfaces'));
     const out = slotDefaults(s);
     // Shipped variants (concluded as shipped, not reverted) are the default now, the latest ship winning a slot.
     for (const { experiment, conclusion } of this.d.experiments.shipsOn(surfaceId))

@@ -4,6 +4,7 @@ import type { UnitAssignment } from '../../domain/assignment.js';
 import type { AssignmentIndex } from '../serving/assignment-index.js';
 import type { ExposureBuffer } from './exposure-buffer.js';
 import { AppError, notFound } from '../../errors.js';
+import { didYouMean, nearest } from '../../domain/suggest.js';
 import { systemWrite, type AppDeps, type WriteContext } from '../context.js';
 
 const Timestamp = z.iso.datetime({ offset: true }).describe('ISO 8601 time the event happened, e.g. "2026-11-26T10:00:00Z"');
@@ -14,7 +15,7 @@ export const ExposureEventSchema = z.object({
   id: EventId,
   type: z.literal('exposure'),
   unitId: UnitId,
-  experimentId: z.string().min(1),
+  experimentId: z.string().min(1).describe('Experiment id or key, e.g. "home-focus-shelf"'),
   variant: Id,
   timestamp: Timestamp.optional(),
 });
@@ -63,18 +64,26 @@ export class EventService {
       );
     }
     const result: IngestResult = { accepted: 0, duplicates: 0, rejected: [] };
-    const experiments = new Map<string, { status: string; variants: Set<string> }>();
-    const lookup = (id: string) => {
-      if (!experiments.has(id)) {
-        const e = this.d.experiments.get(id);
-        experiments.set(id, e ? { status: e.status, variants: new Set(e.variants.map((v) => v.key)) } : { status: 'missing', variants: new Set() });
+    // An exposure names its experiment by id or key, as every tool does; it is stored under the id.
+    const experiments = new Map<string, { id: string; status: string; variants: Set<string> }>();
+    const lookup = (idOrKey: string) => {
+      if (!experiments.has(idOrKey)) {
+        const e = this.d.experiments.get(idOrKey) ?? this.d.experiments.byKey(idOrKey);
+        experiments.set(
+          idOrKey,
+          e ? { id: e.id, status: e.status, variants: new Set(e.variants.map((v) => v.key)) } : { id: idOrKey, status: 'missing', variants: new Set() },
+        );
       }
-      return experiments.get(id)!;
+      return experiments.get(idOrKey)!;
     };
     const now = this.d.clock.now().toISOString();
     const pipeline = this.d.events.pipeline;
-    const metricKnown = new Map<string, boolean>();
-    const knownMetric = (id: string) => metricKnown.get(id) ?? (metricKnown.set(id, Boolean(this.d.catalog.metric(id))), metricKnown.get(id)!);
+    const metricKinds = new Map<string, string | null>();
+    const kindOf = (id: string) => metricKinds.get(id) ?? (metricKinds.set(id, this.d.catalog.metric(id)?.kind ?? null), metricKinds.get(id)!);
+    // What an unknown id is compared with: read once per batch, and only when an id is unknown.
+    const known: { experiments?: string[]; metrics?: string[] } = {};
+    const suggest = (what: 'experiments' | 'metrics', id: string) =>
+      didYouMean(nearest(id, (known[what] ??= what === 'metrics' ? this.d.catalog.ids('metrics') : this.d.experiments.list().flatMap((e) => [e.key, e.id]))));
     this.d.db
       .transaction(() => {
         pipeline.batch(now, () =>
@@ -87,28 +96,41 @@ export class EventService {
             const ts = ev.timestamp ? new Date(ev.timestamp).toISOString() : now;
             if (ev.type === 'exposure') {
               const e = lookup(ev.experimentId);
-              if (e.status === 'missing') return reject('UNKNOWN_EXPERIMENT', `experiment '${ev.experimentId}' does not exist`);
+              if (e.status === 'missing')
+                return reject('UNKNOWN_EXPERIMENT', `experiment '${ev.experimentId}' does not exist${suffix(suggest('experiments', ev.experimentId))}`);
               if (e.status === 'draft') return reject('NOT_RUNNING', `experiment '${ev.experimentId}' is a draft and serves nothing`);
               if (!e.variants.has(ev.variant)) return reject('UNKNOWN_VARIANT', `variant '${ev.variant}' is not in experiment '${ev.experimentId}'`);
-              const seen = this.d.events.exposureVariant(ev.experimentId, ev.unitId);
+              const seen = this.d.events.exposureVariant(e.id, ev.unitId);
               if (seen && seen !== ev.variant)
                 return reject(
                   'VARIANT_MISMATCH',
                   `unit '${ev.unitId}' was already exposed to '${seen}' in '${ev.experimentId}'; assignment is sticky, so this exposure is inconsistent`,
                 );
-            } else if (!knownMetric(ev.metricId)) {
-              return reject('UNKNOWN_METRIC', `metric '${ev.metricId}' does not exist`);
+            } else {
+              const kind = kindOf(ev.metricId);
+              if (!kind) return reject('UNKNOWN_METRIC', `metric '${ev.metricId}' does not exist${suffix(suggest('metrics', ev.metricId))}`);
+              if (kind === 'binary' && ev.value !== 0 && ev.value !== 1)
+                return reject('INVALID_VALUE', `metric '${ev.metricId}' is binary: its value is 0 or 1 (got ${ev.value})`);
             }
             const fresh =
               ev.type === 'exposure'
                 ? this.d.events.claimEventId(ev.id, ev.type, ev.unitId, now) &&
-                  (this.d.events.addExposure({ eventId: ev.id, experimentId: ev.experimentId, unitId: ev.unitId, variant: ev.variant, ts }), true)
+                  (this.d.events.addExposure({ eventId: ev.id, experimentId: lookup(ev.experimentId).id, unitId: ev.unitId, variant: ev.variant, ts }), true)
                 : this.d.events.addMetricEvent({ eventId: ev.id, metricId: ev.metricId, unitId: ev.unitId, value: ev.value, ts });
             if (fresh) result.accepted++;
             else result.duplicates++;
           }),
         );
-        this.d.audit.record(ctx, 'event-batch', ctx.requestId, null, { received: batch.data.events.length, ...result, rejected: result.rejected.length }, now);
+        // A batch that stored nothing (every event rejected) is bad input, and bad input writes nothing: no audit row either.
+        if (result.accepted || result.duplicates)
+          this.d.audit.record(
+            ctx,
+            'event-batch',
+            ctx.requestId,
+            null,
+            { received: batch.data.events.length, ...result, rejected: result.rejected.length },
+            now,
+          );
       })
       .immediate();
     return result;
@@ -118,7 +140,7 @@ export class EventService {
   assign(surfaceId: string, unitId: string, platform?: string): AssignmentResult {
     if (!unitId) throw new AppError('INVALID_INPUT', 'unit is required', 'Pass ?unit=<stable unit id>, e.g. a user or device id.');
     const view = this.index.view(surfaceId, unitId, platform);
-    if (!view) throw notFound('surface', surfaceId, 'GET /v1/surfaces lists the surface ids.');
+    if (!view) throw notFound('surface', surfaceId, 'GET /v1/surfaces lists the surface ids.', this.d.catalog.ids('surfaces'));
     const ts = this.d.clock.now().toISOString();
     for (const a of view.assignments) this.exposures.add({ experimentId: a.experimentId, unitId, variant: a.variant, ts });
     return { ...view, assignments: view.assignments.map(({ experimentId, experimentKey, variant }) => ({ experimentId, experimentKey, variant })) };
@@ -132,7 +154,7 @@ export class EventService {
   layout(surfaceId: string, unitId: string, platform?: string, slots?: string[]): AssignmentResult & { exposed: string[] } {
     if (!unitId) throw new AppError('INVALID_INPUT', 'unit is required', 'Pass ?unit=<stable unit id>, e.g. a user or device id.');
     const view = this.index.view(surfaceId, unitId, platform);
-    if (!view) throw notFound('surface', surfaceId, 'GET /v1/surfaces lists the surface ids.');
+    if (!view) throw notFound('surface', surfaceId, 'GET /v1/surfaces lists the surface ids.', this.d.catalog.ids('surfaces'));
     const unknown = (slots ?? []).filter((s) => !view.layout.some((l) => l.slotId === s));
     if (unknown.length)
       throw new AppError(
@@ -159,3 +181,5 @@ export class EventService {
     };
   }
 }
+
+const suffix = (hint: string) => (hint ? `. ${hint}` : '');

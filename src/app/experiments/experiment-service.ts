@@ -33,7 +33,12 @@ export class ExperimentService {
       this.d.experiments.get(id) ??
       this.d.experiments.byKey(id) ??
       (() => {
-        throw notFound('experiment', id, NOT_FOUND_HINT);
+        throw notFound(
+          'experiment',
+          id,
+          NOT_FOUND_HINT,
+          this.d.experiments.list().flatMap((e) => [e.key, e.id]),
+        );
       })()
     );
   }
@@ -230,6 +235,7 @@ export class ExperimentService {
     const judged = parsed?.success ? this.compileLayouts(parsed.data) : config;
     return validateExperimentConfig(judged, {
       surface,
+      surfaceIds: surface ? [] : this.d.catalog.ids('surfaces'),
       content: new Map(this.d.catalog.contentItems().map((c) => [c.id, c])),
       metrics: new Map(this.d.catalog.metrics().map((m) => [m.id, m])),
       active,
@@ -255,7 +261,7 @@ export class ExperimentService {
   }
 
   private requireSurface(surfaceId: string): void {
-    if (!this.d.catalog.surface(surfaceId)) throw notFound('surface', surfaceId, 'Call list_surfaces and use one of its ids.');
+    if (!this.d.catalog.surface(surfaceId)) throw notFound('surface', surfaceId, 'Call list_surfaces and use one of its ids.', this.d.catalog.ids('surfaces'));
   }
 
   private requireFreeKey(key: string): void {

@@ -6,6 +6,7 @@ import { AppError, notFound } from '../../errors.js';
 import { CatalogService } from '../catalog/catalog-service.js';
 import type { AppDeps } from '../context.js';
 import type { ExperimentService, ValidateOutcome } from '../experiments/experiment-service.js';
+import { plannable } from './plannable.js';
 
 export interface PlanOutcome extends Plan {
   /** validate_config's verdict on the generated config, as if it were called inline. */
@@ -44,15 +45,17 @@ export class GeneratorService {
     const compiled = changesFromHint(req.change, surface, base, content);
     if ('missing' in compiled)
       throw this.needHints(surface, from === 'client_model' ? `the client's model proposed an incomplete change (${compiled.missing})` : compiled.missing);
-    const plan = planExperimentConfig(req, { ...req.change, from }, compiled.changes, compiled.note, {
-      surface,
-      metrics: this.d.catalog.metrics(),
-      content: this.d.catalog.contentItems(),
-      baseLayout: base,
-      active: this.d.experiments.list({ surfaceId: surface.id, status: HOLDS_BUCKETS }),
-      policy: this.experiments.policyFor(surface.id),
-      existingKeys: new Set(this.d.experiments.list().map((e) => e.key)),
-    });
+    const plan = plannable(() =>
+      planExperimentConfig(req, { ...req.change!, from }, compiled.changes, compiled.note, {
+        surface,
+        metrics: this.d.catalog.metrics(),
+        content: this.d.catalog.contentItems(),
+        baseLayout: base,
+        active: this.d.experiments.list({ surfaceId: surface.id, status: HOLDS_BUCKETS }),
+        policy: this.experiments.policyFor(surface.id),
+        existingKeys: new Set(this.d.experiments.list().map((e) => e.key)),
+      }),
+    );
     return { ...plan, validation: this.experiments.validate({ config: plan.config }) };
   }
 
@@ -97,7 +100,7 @@ export class GeneratorService {
 
   private surface(id: string): Surface {
     const surface = this.d.catalog.surface(id);
-    if (!surface) throw notFound('surface', id, 'Call list_surfaces and use one of its ids.');
+    if (!surface) throw notFound('surface', id, 'Call list_surfaces and use one of its ids.', this.d.catalog.ids('surfaces'));
     return surface;
   }
 

@@ -5,7 +5,7 @@ import {
   methodOf,
   unitsWithin,
   sizeExperiment,
-  smallestShare,
+  totalFor,
   type MetricNeed,
   type SizingConfig,
   type SizingMethod,
@@ -14,6 +14,7 @@ import {
 import { AppError, notFound } from '../../errors.js';
 import type { AppDeps } from '../context.js';
 import { needsAtSample, type NeedAtSample } from './power-at-sample.js';
+import { plannable } from './plannable.js';
 
 export interface PowerPlan {
   metricId: string;
@@ -72,9 +73,15 @@ const NOTES: Record<SizingMethod, string> = {
 export class PowerService {
   constructor(private readonly d: AppDeps) {}
 
+  /** Inputs the schema accepts but no finite sample can satisfy (α or a weight near 0, an mde near 0) are INVALID_INPUT, never Infinity. */
   power(p: PowerRequest): PowerPlan {
+    return plannable(() => this.plan(p));
+  }
+
+  private plan(p: PowerRequest): PowerPlan {
     const m = this.usableMetric(p.metricId);
-    for (const g of p.guardrails ?? []) if (!this.d.catalog.metric(g.metricId)) throw notFound('metric', g.metricId, 'Read sealab://metrics for metric ids.');
+    for (const g of p.guardrails ?? [])
+      if (!this.d.catalog.metric(g.metricId)) throw notFound('metric', g.metricId, 'Read sealab://metrics for metric ids.', this.d.catalog.ids('metrics'));
     const config: SizingConfig = {
       variants: p.weights.map((weight) => ({ weight })),
       successMetrics: [m.id],
@@ -96,7 +103,7 @@ export class PowerService {
     const ids = [m.id, ...config.guardrails.map((g) => g.metricId)];
     const metrics = new Map(ids.map((id) => [id, this.d.catalog.metric(id)!] as const));
     const surface = p.surfaceId ? this.d.catalog.surface(p.surfaceId) : undefined;
-    if (p.surfaceId && !surface) throw notFound('surface', p.surfaceId, 'Call list_surfaces to see the surface ids.');
+    if (p.surfaceId && !surface) throw notFound('surface', p.surfaceId, 'Call list_surfaces to see the surface ids.', this.d.catalog.ids('surfaces'));
     if (p.durationDays !== undefined && !surface)
       throw new AppError('INVALID_CONFIG', 'durationDays needs a surfaceId to turn days into units', 'Pass surfaceId, or give units instead of durationDays.');
     const sized = surface
@@ -149,7 +156,7 @@ export class PowerService {
 
   private usableMetric(id: string): Metric {
     const m = this.d.catalog.metric(id);
-    if (!m) throw notFound('metric', id, 'Read sealab://metrics for metric ids.');
+    if (!m) throw notFound('metric', id, 'Read sealab://metrics for metric ids.', this.d.catalog.ids('metrics'));
     if (m.baselineMean === 0 || m.baselineVariance <= 0) {
       throw new AppError(
         'PRECONDITION_FAILED',
@@ -166,7 +173,7 @@ function sizeWithoutSurface(config: SizingConfig, metrics: Map<string, Metric>) 
   const needs = metricNeeds(config, metrics);
   const binding = needs.reduce<MetricNeed | null>((a, b) => ((b.requiredPerArm ?? 0) > (a?.requiredPerArm ?? 0) ? b : a), null);
   const perArm = binding?.requiredPerArm ?? 0;
-  const total = Math.ceil(perArm / smallestShare(config));
+  const total = totalFor(perArm, config, binding?.metricId ?? '');
   return { needs, requiredPerArm: perArm, requiredTotal: total, bindingMetricId: binding?.metricId ?? null };
 }
 

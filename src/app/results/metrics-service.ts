@@ -5,6 +5,7 @@ import type { Experiment, Metric } from '../../domain/schemas.js';
 import { sizeExperiment } from '../../domain/sizing.js';
 import type { AppDeps } from '../context.js';
 import type { ExperimentService } from '../experiments/experiment-service.js';
+import { plannable } from '../planning/plannable.js';
 
 export type { Analysis };
 
@@ -43,11 +44,13 @@ export class MetricsService {
     const now = this.d.clock.now();
     // The planned sample is the plan's sizing under the method in force (the same numbers validate_config showed).
     const surface = this.d.catalog.surface(exp.surfaceId);
-    const sizing = surface ? sizeExperiment(exp, { surface, metrics, policy: resolveSurfacePolicy(this.d.policy, exp.surfaceId) }) : undefined;
     // mSPRT's p-value is a running minimum over looks: the daily snapshots are its history.
     const history =
       exp.analysisPlan.sequentialMethod === 'msprt' ? new Map(ids.map((id) => [id, dailyLooks(this.d.events.dailyAggregates(exp.id, id))])) : undefined;
-    const analysis = analyzeExperiment({ experiment: exp, metrics, stats, history, srmThreshold: this.d.policy.srmThreshold, now, sizing });
+    const analysis = plannable(() => {
+      const sizing = surface ? sizeExperiment(exp, { surface, metrics, policy: resolveSurfacePolicy(this.d.policy, exp.surfaceId) }) : undefined;
+      return analyzeExperiment({ experiment: exp, metrics, stats, history, srmThreshold: this.d.policy.srmThreshold, now, sizing });
+    }, "validate_config names the input (UNPLANNABLE): fix the draft's analysisPlan or weights with update_experiment.");
     return {
       experimentId: exp.id,
       key: exp.key,

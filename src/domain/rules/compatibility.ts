@@ -1,5 +1,5 @@
 import type { ExperimentConfig, Finding, Surface } from '../schemas.js';
-import { defineRule, finding, type ValidationContext } from './types.js';
+import { defineRule, finding, withSuggestions, type ValidationContext } from './types.js';
 
 /** Each override that shows content (a null contentId hides an optional slot: SLOT_NOT_OPTIONAL judges it). */
 const eachOverride = (c: ExperimentConfig, fn: (o: { slotId: string; contentId: string }, path: string) => Finding[]) =>
@@ -19,7 +19,14 @@ export const unknownSurfaceRule = defineRule({
   check: (c, ctx) =>
     ctx.surface
       ? []
-      : [finding(unknownSurfaceRule, '$.surfaceId', `surface '${c.surfaceId}' does not exist`, 'Pick a surface from list_surfaces (e.g. "home").')],
+      : [
+          finding(
+            unknownSurfaceRule,
+            '$.surfaceId',
+            `surface '${c.surfaceId}' does not exist`,
+            withSuggestions('Pick a surface from list_surfaces (e.g. "home").', c.surfaceId, ctx.surfaceIds ?? []),
+          ),
+        ],
 });
 
 export const unknownSlotRule = defineRule({
@@ -36,7 +43,14 @@ export const unknownSlotRule = defineRule({
     return eachOverride(c, (o, path) =>
       ids.has(o.slotId)
         ? []
-        : [finding(unknownSlotRule, `${path}.slotId`, `slot '${o.slotId}' is not on surface '${s.id}'`, `Use one of: ${[...ids].join(', ')}.`)],
+        : [
+            finding(
+              unknownSlotRule,
+              `${path}.slotId`,
+              `slot '${o.slotId}' is not on surface '${s.id}'`,
+              withSuggestions(`Use one of: ${[...ids].join(', ')}.`, o.slotId, ids),
+            ),
+          ],
     );
   },
 });
@@ -57,7 +71,7 @@ export const unknownContentRule = defineRule({
               unknownContentRule,
               `${path}.contentId`,
               `content item '${o.contentId}' does not exist`,
-              'Pick an item from the content catalog resource (sealab://content).',
+              withSuggestions('Pick an item from the content catalog resource (sealab://content).', o.contentId, ctx.content.keys()),
             ),
           ],
     ),

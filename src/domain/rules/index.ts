@@ -22,7 +22,7 @@ import {
   requiredGuardrailRule,
   unknownMetricRule,
 } from './metrics.js';
-import { durationRule, guardrailUnderpoweredRule, mdeRangeRule, powerSummary, underpoweredRule, type PowerSummary } from './power.js';
+import { durationRule, guardrailUnderpoweredRule, mdeRangeRule, powerSummary, underpoweredRule, unplannableRule, type PowerSummary } from './power.js';
 import { firstStageCapRule, rampAbovePolicyRule, rampBeyondSchedulerRule, rampOffPlanRule, rampStagesRule } from './ramp.js';
 import { keyNamingRule, schemaRule } from './schema.js';
 import type { Rule, ValidationContext } from './types.js';
@@ -74,6 +74,7 @@ export const RULES: Rule[] = [
   freezeAheadRule,
   durationRule,
   mdeRangeRule,
+  unplannableRule,
   underpoweredRule,
   guardrailUnderpoweredRule,
 ];

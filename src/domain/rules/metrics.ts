@@ -1,5 +1,5 @@
 import type { ExperimentConfig, Finding, Metric } from '../schemas.js';
-import { defineRule, finding, type ValidationContext } from './types.js';
+import { defineRule, finding, withSuggestions, type ValidationContext } from './types.js';
 
 export const unknownMetricRule = defineRule({
   code: 'UNKNOWN_METRIC',
@@ -12,7 +12,14 @@ export const unknownMetricRule = defineRule({
     ...c.successMetrics.flatMap((m, i) =>
       ctx.metrics.has(m)
         ? []
-        : [finding(unknownMetricRule, `$.successMetrics[${i}]`, `metric '${m}' does not exist`, 'Pick metric ids from the metric catalog (sealab://metrics).')],
+        : [
+            finding(
+              unknownMetricRule,
+              `$.successMetrics[${i}]`,
+              `metric '${m}' does not exist`,
+              withSuggestions('Pick metric ids from the metric catalog (sealab://metrics).', m, ctx.metrics.keys()),
+            ),
+          ],
     ),
     ...c.guardrails.flatMap((g, i) =>
       ctx.metrics.has(g.metricId)
@@ -22,7 +29,7 @@ export const unknownMetricRule = defineRule({
               unknownMetricRule,
               `$.guardrails[${i}].metricId`,
               `metric '${g.metricId}' does not exist`,
-              'Pick a guardrail metric from sealab://metrics (isGuardrail: true).',
+              withSuggestions('Pick a guardrail metric from sealab://metrics (isGuardrail: true).', g.metricId, ctx.metrics.keys()),
             ),
           ],
     ),

@@ -1,4 +1,16 @@
-import { absoluteMargin, metricNeeds, rampDays, sizeExperiment, smallestShare, unitsWithin, type MetricNeed, type SampleSizing } from '../sizing.js';
+import {
+  absoluteMargin,
+  metricNeeds,
+  rampDays,
+  sizeExperiment,
+  smallestShare,
+  totalFor,
+  UNPLANNABLE_FIX,
+  UnplannableError,
+  unitsWithin,
+  type MetricNeed,
+  type SampleSizing,
+} from '../sizing.js';
 import type { ExperimentConfig, JsonPatchOperation, Metric } from '../schemas.js';
 import { defineRule, finding, type ValidationContext } from './types.js';
 
@@ -20,8 +32,45 @@ export const targetPercent = (c: Pick<ExperimentConfig, 'allocationPercent' | 'r
 const sizingOf = (c: ExperimentConfig, ctx: Pick<ValidationContext, 'metrics' | 'surface' | 'policy'>) =>
   ctx.surface ? sizeExperiment(c, { surface: ctx.surface, metrics: ctx.metrics, policy: ctx.policy }) : undefined;
 
+type SizingInputs = Pick<ValidationContext, 'metrics' | 'surface' | 'policy'>;
+/** One answer per config and context: every power rule of one validation asks. */
+const unplannableSeen = new WeakMap<ExperimentConfig, WeakMap<SizingInputs, UnplannableError | null>>();
+
+/** Sizing's UnplannableError for the config (no finite sample), or null: UNPLANNABLE reports it; the other power rules stay silent. */
+export function unplannable(c: ExperimentConfig, ctx: SizingInputs): UnplannableError | null {
+  const seen = unplannableSeen.get(c) ?? unplannableSeen.set(c, new WeakMap()).get(c)!;
+  if (!seen.has(ctx)) seen.set(ctx, sizingError(c, ctx));
+  return seen.get(ctx)!;
+}
+
+function sizingError(c: ExperimentConfig, ctx: SizingInputs): UnplannableError | null {
+  try {
+    if (ctx.surface) sizingOf(c, ctx);
+    else for (const n of metricNeeds(c, ctx.metrics)) if (n.requiredPerArm !== null) totalFor(n.requiredPerArm, c, n.metricId);
+    return null;
+  } catch (err) {
+    if (err instanceof UnplannableError) return err;
+    throw err;
+  }
+}
+
+export const unplannableRule = defineRule({
+  code: 'UNPLANNABLE',
+  family: 'power',
+  severity: 'error',
+  rationale:
+    'A plan whose sample no finite number holds (alpha, a weight share or the mde too close to 0, power too close to 1) can never reach its power: it would run forever.',
+  fix: UNPLANNABLE_FIX,
+  patchable: false,
+  check: (c, ctx) => {
+    const err = unplannable(c, ctx);
+    return err ? [finding(unplannableRule, '$.analysisPlan', err.message, UNPLANNABLE_FIX)] : [];
+  },
+});
+
 /** The plan's sizing (every metric's need, the largest) against the units its ramp delivers within durationDays. */
 export function powerSummary(c: ExperimentConfig, ctx: Pick<ValidationContext, 'metrics' | 'surface' | 'policy'>): PowerSummary | undefined {
+  if (unplannable(c, ctx)) return undefined;
   const s = sizingOf(c, ctx);
   if (!s || !ctx.surface || s.bindingMetricId === null) return undefined;
   return {
@@ -50,7 +99,7 @@ export const underpoweredRule = defineRule({
   fix: 'Run longer (the message gives the days needed through the ramp), raise the allocation, or accept a larger mde.',
   patchable: true,
   check: (c, ctx) => {
-    if (!ctx.surface) return [];
+    if (!ctx.surface || unplannable(c, ctx)) return [];
     // Success metrics only: a guardrail that needs more is GUARDRAIL_UNDERPOWERED's, with its own fixes.
     const success = metricNeeds({ ...c, guardrails: [] }, ctx.metrics).filter((n) => n.requiredPerArm !== null);
     const binding = success.reduce<MetricNeed | null>((a, b) => (b.requiredPerArm! > (a?.requiredPerArm ?? 0) ? b : a), null);
@@ -92,7 +141,7 @@ export const guardrailUnderpoweredRule = defineRule({
   fix: 'Run longer (whole weeks within the policy), widen the margin within the policy maximum, or judge the guardrail by "no_deterioration" where the policy allows it.',
   patchable: true,
   check: (c, ctx) => {
-    if (!ctx.surface) return [];
+    if (!ctx.surface || unplannable(c, ctx)) return [];
     const surface = ctx.surface;
     const needs = metricNeeds(c, ctx.metrics);
     const overall = sizeExperiment(c, { surface, metrics: ctx.metrics, policy: ctx.policy });

@@ -1,11 +1,14 @@
 import type { ContentItem, Experiment, ExperimentConfig, Finding, JsonPatchOperation, Metric, Surface } from '../schemas.js';
 import type { SurfacePolicy } from '../policy.js';
+import { didYouMean, nearest } from '../suggest.js';
 
 export type Severity = Finding['severity'];
 
 /** Everything a rule may look at. Pure data: the caller reads the store and the clock. */
 export interface ValidationContext {
   surface: Surface | undefined;
+  /** Every surface id, so an unknown one can be answered with the nearest ("did you mean"). */
+  surfaceIds?: string[];
   content: Map<string, ContentItem>;
   metrics: Map<string, Metric>;
   /** Running or paused experiments on the surface, excluding the one being validated. */
@@ -56,6 +59,12 @@ export function finding(
 export function pointer(jsonPath: string): string {
   const parts = jsonPath.replace(/^\$/, '').match(/\.[^.[\]]+|\[\d+\]/g) ?? [];
   return parts.map((p) => `/${p.startsWith('[') ? p.slice(1, -1) : p.slice(1).replace(/~/g, '~0').replace(/\//g, '~1')}`).join('');
+}
+
+/** A finding's fix led by the known ids nearest to an unknown one, if any. */
+export function withSuggestions(fix: string, unknown: string, known: Iterable<string>): string {
+  const hint = didYouMean(nearest(unknown, known));
+  return hint ? `${hint} ${fix}` : fix;
 }
 
 /** The slots a config's variants override. */
