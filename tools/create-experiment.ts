@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { ExperimentConfigSchema, ExperimentSchema } from '../src/domain/schemas.js';
+import { ExperimentConfigSchema } from '../src/domain/schemas.js';
 import { defineTool } from '../src/mcp/define-tool.js';
+import { ExperimentSummarySchema, experimentLink, summaryOf } from '../src/mcp/experiment-summary.js';
 
 export const createExperiment = defineTool({
   name: 'create_experiment',
@@ -20,14 +21,15 @@ export const createExperiment = defineTool({
     idempotencyKey: z.string().min(8).max(128).optional().describe('Client-chosen key that makes retries safe, e.g. a UUID'),
   }),
   outputSchema: z.object({
-    experiment: ExperimentSchema,
+    experiment: ExperimentSummarySchema,
     replayed: z.boolean().describe('True when an earlier call with the same idempotency key created it'),
   }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   handler: ({ config, idempotencyKey }, ctx) => {
     const { experiment, replayed } = ctx.app.experiments.create({ config, idempotencyKey }, ctx.write());
     return {
-      structured: { experiment, replayed },
+      structured: { experiment: summaryOf(ctx.app, experiment), replayed },
+      links: [experimentLink(experiment)],
       text: `${replayed ? 'Already created' : 'Created'} draft ${experiment.id} ('${experiment.key}') v${experiment.version} on ${experiment.surfaceId}. Next: validate_config {"experimentId":"${experiment.id}"}.`,
     };
   },

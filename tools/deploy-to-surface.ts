@@ -1,13 +1,23 @@
 import type { GivenConfirmation } from '../src/app/experiments/experiment-types.js';
 import { z } from 'zod';
-import { ExperimentSchema } from '../src/domain/schemas.js';
 import { ConfirmationArgSchema, defineTool } from '../src/mcp/define-tool.js';
+import { ExperimentSummarySchema, experimentLink, summaryOf } from '../src/mcp/experiment-summary.js';
 
 export const ConfirmationStatusSchema = z.object({
   required: z.boolean().describe('Whether the policy asked a human to confirm this step'),
   reason: z.string().nullable(),
   summary: z.string().describe('What was (or would be) confirmed'),
   given: z.object({ action: z.string(), via: z.enum(['elicitation', 'argument']), reason: z.string() }).nullable(),
+});
+
+/** What a deploy (or a ramp step, which is one) changes. */
+export const DeployPlanSchema = z.object({
+  action: z.enum(['start', 'resize', 'resume', 'noop']),
+  fromPercent: z.number(),
+  toPercent: z.number(),
+  bucketsBefore: z.number().int(),
+  bucketsAfter: z.number().int(),
+  collidingWith: z.array(z.string()),
 });
 
 export const deployToSurface = defineTool({
@@ -39,16 +49,9 @@ export const deployToSurface = defineTool({
     applied: z.boolean(),
     replayed: z.boolean(),
     planHash: z.string().describe('Plan hash of the config now in force: cite it for the next ramp or resume'),
-    plan: z.object({
-      action: z.enum(['start', 'resize', 'resume', 'noop']),
-      fromPercent: z.number(),
-      toPercent: z.number(),
-      bucketsBefore: z.number().int(),
-      bucketsAfter: z.number().int(),
-      collidingWith: z.array(z.string()),
-    }),
+    plan: DeployPlanSchema,
     confirmation: ConfirmationStatusSchema,
-    experiment: ExperimentSchema,
+    experiment: ExperimentSummarySchema,
   }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   handler: async (args, ctx) => {
@@ -69,7 +72,15 @@ export const deployToSurface = defineTool({
         ? ` Needs a confirmation (${r.confirmation.reason}).`
         : '';
     return {
-      structured: r,
+      structured: {
+        applied: r.applied,
+        replayed: r.replayed,
+        planHash: r.planHash,
+        plan: r.plan,
+        confirmation: r.confirmation,
+        experiment: { ...summaryOf(ctx.app, r.experiment), planHash: r.planHash },
+      },
+      links: [experimentLink(r.experiment)],
       text: `${what} ${p.action} '${r.experiment.key}' ${p.fromPercent}% → ${p.toPercent}% (${p.bucketsAfter} buckets). Status ${r.experiment.status}, v${r.experiment.version}, planHash ${r.planHash}.${confirm}${r.applied ? ' Next: send traffic, then get_metrics.' : ''}`,
     };
   },

@@ -1,9 +1,11 @@
 import { z } from 'zod';
 import { defineTool } from '../src/mcp/define-tool.js';
 import { MetricKind } from '../src/domain/schemas.js';
+import { listedAs, topLevelOf } from '../src/mcp/listed-schema.js';
 
 const IntervalSchema = z.object({ estimate: z.number(), lower: z.number(), upper: z.number() });
-const PendingSchema = z.discriminatedUnion('kind', [
+const PendingSchema = listedAs(
+  z.discriminatedUnion('kind', [
   z.object({
     kind: z.literal('sample'),
     have: z.number().int(),
@@ -11,8 +13,11 @@ const PendingSchema = z.discriminatedUnion('kind', [
     expectedAt: z.string().nullable().describe('At the observed daily rate'),
   }),
   z.object({ kind: z.literal('duration'), haveDays: z.number().int(), needDays: z.number().int(), metAt: z.string().nullable() }),
-]);
-const BayesianSchema = z.discriminatedUnion('ok', [
+  ]),
+  { type: 'object', description: '{kind:"sample", have, need, expectedAt} or {kind:"duration", haveDays, needDays, metAt}' },
+);
+const BayesianSchema = listedAs(
+  z.discriminatedUnion('ok', [
   z.object({
     ok: z.literal(true),
     scale: z.literal('absolute'),
@@ -25,7 +30,13 @@ const BayesianSchema = z.discriminatedUnion('ok', [
     prior: z.object({ mean: z.number(), variance: z.number() }).nullable().describe('analysisPlan.prior in metric units; null: flat'),
   }),
   z.object({ ok: z.literal(false), reason: z.string().describe('"no data" when an arm has no units yet') }),
-]);
+  ]),
+  {
+    type: 'object',
+    description:
+      'ok true: chanceToBeatControl, expectedLoss (of shipping), expectedLossOfControl, posteriorMean, posteriorSd, credibleInterval {lower, upper}, prior; ok false: reason',
+  },
+);
 const BlindSchema = z.object({ metricId: z.string(), role: z.enum(['success', 'guardrail']), variant: z.string() });
 const DecisionSchema = z.object({
   decision: z.enum(['ship', 'keep_running', 'roll_back', 'inconclusive']),
@@ -69,8 +80,10 @@ export const getMetrics = defineTool({
     version: z.number().int(),
     method: z.enum(['always-valid', 'fixed-horizon', 'group-sequential']),
     methodNote: z.string(),
-    sequential: z
-      .object({ method: z.enum(['confidence_sequence', 'msprt']), tuningTotal: z.number().int(), tuningFromPlan: z.boolean() })
+    sequential: listedAs(z.object({ method: z.enum(['confidence_sequence', 'msprt']), tuningTotal: z.number().int(), tuningFromPlan: z.boolean() }), {
+      type: 'object',
+      description: 'method, tuningTotal, tuningFromPlan',
+    })
       .nullable()
       .describe('Always-valid plans: the sequential test (analysisPlan.sequentialMethod) and the total units the confidence sequence is tuned at'),
     alpha: z.number(),
@@ -110,8 +123,10 @@ export const getMetrics = defineTool({
             relative: IntervalSchema.nullable().describe('(treatment − control) / control'),
             pValue: z.number().nullable(),
             pValueAdjusted: z.number().nullable(),
-            adjustedInterval: z
-              .object({ level: z.number(), absolute: IntervalSchema, relative: IntervalSchema.nullable() })
+            adjustedInterval: listedAs(z.object({ level: z.number(), absolute: IntervalSchema, relative: IntervalSchema.nullable() }), {
+              type: 'object',
+              description: 'level, absolute and relative intervals',
+            })
               .nullable()
               .describe(
                 'Success metrics: the intervals at the level the correction judged this cell at (Bonferroni α/m, Holm step level, BH k·α/m); significant exactly when absolute excludes 0',
@@ -125,14 +140,17 @@ export const getMetrics = defineTool({
                 nonInferior: z.boolean(),
                 bound: z.number(),
                 threshold: z.number(),
-                boundMethod: z
-                  .enum(['one-sided test', 'one-sided confidence sequence', 'two-sided confidence sequence', 'mSPRT interval', 'repeated confidence interval'])
-                  .describe('The bad-side bound at α: always-valid plans use the one-sided confidence sequence (the harm check stays two-sided)'),
+                boundMethod: listedAs(
+                  z.enum(['one-sided test', 'one-sided confidence sequence', 'two-sided confidence sequence', 'mSPRT interval', 'repeated confidence interval']),
+                  { type: 'string' },
+                ).describe('The bad-side bound at α, e.g. "one-sided confidence sequence"'),
               })
               .nullable(),
             bayesian: BayesianSchema.nullable().describe('analysisPlan.bayesian: posterior of the effect with analysisPlan.prior'),
-            msprt: z
-              .object({ mixingVariance: z.number(), logEValue: z.number(), pValueAtLook: z.number() })
+            msprt: listedAs(z.object({ mixingVariance: z.number(), logEValue: z.number(), pValueAtLook: z.number() }), {
+              type: 'object',
+              description: 'mixingVariance, logEValue, pValueAtLook',
+            })
               .nullable()
               .describe('mSPRT plans: τ² (metric units²), log e-value and p of this look; pValue is the running minimum over daily looks'),
             note: z.string().nullable(),
@@ -140,8 +158,8 @@ export const getMetrics = defineTool({
         ),
       }),
     ),
-    decision: DecisionRecordSchema,
-    decisionsByVariant: z.array(DecisionSchema.extend({ variant: z.string() })),
+    decision: listedAs(DecisionRecordSchema, topLevelOf(DecisionRecordSchema, 'The recommendation, with reasons, blockers and pending, and the rule, method and sample it rests on')),
+    decisionsByVariant: z.array(listedAs(DecisionSchema.extend({ variant: z.string() }), { type: 'object', description: 'decision, reasons, blockers, pending per treatment' })),
   }),
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   handler: async ({ experimentId }, ctx) => {

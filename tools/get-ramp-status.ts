@@ -56,6 +56,29 @@ export const RampStatusSchema = z.object({
   lastTick: TickSchema.nullable().describe('What the scheduler did at its last tick, if it has run since the server started'),
 });
 
+/** Where a ramp stands after a step (advance_ramp, hold_ramp): the gate's numbers stay in get_ramp_status. */
+export const RampSummarySchema = RampStatusSchema.pick({
+  stage: true,
+  stageCount: true,
+  allocationPercent: true,
+  nextPercent: true,
+  hold: true,
+  nextAction: true,
+  reason: true,
+}).extend({ gateHolds: z.boolean().describe('Every gate check passes (get_ramp_status shows them)') });
+export type RampSummary = z.infer<typeof RampSummarySchema>;
+
+export const rampSummary = (s: RampStatus): RampSummary => ({
+  stage: s.stage,
+  stageCount: s.stageCount,
+  allocationPercent: s.allocationPercent,
+  nextPercent: s.nextPercent,
+  hold: s.hold,
+  nextAction: s.nextAction,
+  reason: s.reason,
+  gateHolds: s.gate.holds,
+});
+
 /** One paragraph an agent can read: where the ramp is and what happens next. */
 export function rampText(s: RampStatus): string {
   const checks = s.gate.checks.map((c) => `${c.pass ? '✓' : '✗'} ${c.detail}`).join('\n');

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ChangeHintSchema, PlanRequestSchema } from '../src/domain/plan-hints.js';
-import { ExperimentConfigSchema, FindingSchema, JsonPatchOperationSchema } from '../src/domain/schemas.js';
+import { FindingSchema, JsonPatchOperationSchema } from '../src/domain/schemas.js';
+import { ConfigAnswerSchema } from '../src/mcp/experiment-summary.js';
 import { defineTool } from '../src/mcp/define-tool.js';
 import { quoted } from '../src/mcp/data-text.js';
 import { PowerSchema } from './validate-config.js';
@@ -17,7 +18,7 @@ export const planExperiment = defineTool({
   ].join('\n'),
   inputSchema: PlanRequestSchema,
   outputSchema: z.object({
-    config: ExperimentConfigSchema,
+    config: ConfigAnswerSchema,
     rationale: z.array(z.string()).describe('Why each choice was made'),
     layouts: z.record(z.string(), LayoutSchema).describe('What each variant renders'),
     hints: ChangeHintSchema.extend({

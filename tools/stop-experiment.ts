@@ -1,7 +1,7 @@
 import type { GivenConfirmation } from '../src/app/experiments/experiment-types.js';
 import { z } from 'zod';
-import { ExperimentSchema } from '../src/domain/schemas.js';
 import { ConfirmationArgSchema, defineTool } from '../src/mcp/define-tool.js';
+import { ExperimentSummarySchema, experimentLink, summaryOf } from '../src/mcp/experiment-summary.js';
 import { ConclusionSchema, conclusionText } from './get-experiment.js';
 
 export const stopExperiment = defineTool({
@@ -24,7 +24,7 @@ export const stopExperiment = defineTool({
     version: z.number().int().positive().optional().describe('Version you reviewed, to refuse if it changed since, e.g. 3'),
     confirmation: ConfirmationArgSchema.optional(),
   }),
-  outputSchema: z.object({ experiment: ExperimentSchema, conclusion: ConclusionSchema }),
+  outputSchema: z.object({ experiment: ExperimentSummarySchema, conclusion: ConclusionSchema }),
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
   handler: async (args, ctx) => {
     const { confirmation, ...rest } = args;
@@ -39,7 +39,8 @@ export const stopExperiment = defineTool({
     const conclusion = ctx.app.deps.experiments.conclusion(experiment.id);
     const seen = conclusion?.variant ? `Every user now sees '${conclusion.variant}' as the default layout.` : 'Users see the default layout.';
     return {
-      structured: { experiment, conclusion },
+      structured: { experiment: summaryOf(ctx.app, experiment), conclusion },
+      links: [experimentLink(experiment)],
       text: `Stopped '${experiment.key}' (${experiment.outcome}); status ${experiment.status}, v${experiment.version}. ${seen}${given ? ` Confirmed via ${given.via}.` : ''}${conclusionText(conclusion)}`,
     };
   },

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { ExperimentConfigSchema, FindingSchema, JsonPatchOperationSchema } from '../src/domain/schemas.js';
+import { FindingSchema, JsonPatchOperationSchema } from '../src/domain/schemas.js';
+import { ConfigAnswerSchema } from '../src/mcp/experiment-summary.js';
 import { defineTool } from '../src/mcp/define-tool.js';
 
 const StageSchema = z.object({ percent: z.number(), unitsPerDay: z.number(), days: z.number().nullable(), reason: z.string() });
@@ -43,7 +44,7 @@ export const validateConfig = defineTool({
     planHash: z.string().nullable().describe('Cite it in deploy_to_surface: this exact config under this policy, validated. Null for inline configs'),
     policyVersion: z.string().describe('The policy revision judged against (sealab://policy)'),
     recorded: z.boolean(),
-    config: ExperimentConfigSchema.nullable().describe('The config as judged, defaults filled: the patches apply to it'),
+    config: ConfigAnswerSchema.nullable().describe('The config as judged, defaults filled: the patches apply to it'),
     fixPatch: z.array(JsonPatchOperationSchema).describe("Every finding's patch in order, duplicates removed"),
     power: PowerSchema,
   }),

@@ -254,7 +254,7 @@ export type AnalysisPlan = z.infer<typeof AnalysisPlanSchema>;
 
 /** What an agent writes: the editable part of an experiment. */
 export const ExperimentConfigSchema = z.object({
-  key: Id.describe('Short unique key, e.g. "home-focus-shelf"'),
+  key: Id.describe('Short unique key (lowercase letters, digits, - and _), e.g. "home-focus-shelf"'),
   name: SafeText(120).describe('Short human name, e.g. "Focus shelf on Home"'),
   hypothesis: SafeText(2000).describe('We believe X will change metric Y because Z'),
   owner: SafeText(120).describe('Team or person accountable, e.g. "home-team"'),

@@ -5,6 +5,7 @@ import type { Container } from '../container.js';
 import type { WriteContext } from '../store/audit-repo.js';
 import type { Logger } from '../logger.js';
 import type { SampleRequest, SampleStep } from './sample.js';
+import type { Toolset } from './toolsets.js';
 
 /** Who is calling, through which transport; fixed per server instance. */
 export interface CallerInfo {
@@ -53,6 +54,16 @@ export interface AskInput {
 export interface ToolResult<O> {
   structured: O;
   text: string;
+  /** Resource links after the text, e.g. to the full record a compact answer summarises. */
+  links?: ResourceLinkItem[];
+}
+
+/** A `resource_link` content item: the client reads the resource when it needs it. */
+export interface ResourceLinkItem {
+  uri: string;
+  name: string;
+  description?: string;
+  mimeType?: string;
 }
 
 /** A tool is a value: its name, what the agent reads, its schemas, and one handler that calls one service. */
@@ -63,6 +74,8 @@ export interface ToolDefinition<I extends z.ZodType = z.ZodType, O extends z.Zod
   inputSchema: I;
   outputSchema: O;
   annotations: Required<Pick<ToolAnnotations, 'readOnlyHint' | 'destructiveHint' | 'idempotentHint' | 'openWorldHint'>>;
+  /** The toolset that lists it (src/mcp/toolsets.ts); default `core`. */
+  toolset?: Toolset;
   handler: (args: z.infer<I>, ctx: ToolContext) => ToolResult<z.infer<O>> | AskInput | Promise<ToolResult<z.infer<O>> | AskInput>;
 }
 

@@ -2,7 +2,11 @@ import type { McpServer, ServerContext } from '@modelcontextprotocol/server';
 import { randomUUID } from 'node:crypto';
 import type { Container } from '../container.js';
 import type { z } from 'zod';
+import { closest } from 'fastest-levenshtein';
 import { AppError, toToolError } from '../errors.js';
+import { listedJsonSchema, type JsonSchema } from './listed-schema.js';
+import './listed-shapes.js';
+import { enableHint, toolsetOf } from './toolsets.js';
 import type { AnyToolDefinition, AskInput, CallerInfo, ToolContext } from './define-tool.js';
 import { confirmStep } from './confirm.js';
 import { sampleStep } from './sample.js';
@@ -11,24 +15,28 @@ import { hasScope, toolScope, type Scope } from '../domain/scopes.js';
 /**
  * Registers every tool through one wrapper, so none can skip it: a child logger with the tool and
  * request id, timing, error mapping to an isError result with a hint. Only the tools `opts.scopes`
- * allow are registered (src/domain/scopes.ts: readOnlyHint → read, so read-only mode is derived from it).
+ * allow are registered (src/domain/scopes.ts: readOnlyHint → read, so read-only mode is derived from it);
+ * of those, tools/list shows the ones `opts.enabled` names (the toolsets) and a call to another one is
+ * refused with the flag that enables it.
  */
 export function registerTools(
   server: McpServer,
   tools: AnyToolDefinition[],
   app: Container,
   caller: CallerInfo,
-  opts: { scopes?: readonly Scope[] } = {},
+  opts: { scopes?: readonly Scope[]; enabled?: ReadonlySet<string> } = {},
 ): void {
-  for (const tool of tools) {
-    if (opts.scopes && !hasScope(opts.scopes, toolScope(tool))) continue;
+  const inScope = tools.filter((tool) => !opts.scopes || hasScope(opts.scopes, toolScope(tool)));
+  for (const tool of inScope) {
+    const { input, output } = listedSchemas(tool);
+    const enabled = !opts.enabled || opts.enabled.has(tool.name);
     server.registerTool(
       tool.name,
       {
         title: tool.title,
         description: tool.description,
-        inputSchema: listedOnly(tool.inputSchema),
-        outputSchema: tool.outputSchema,
+        inputSchema: listedOnly(input),
+        outputSchema: validatedAs(tool.outputSchema, output),
         annotations: { title: tool.title, ...tool.annotations },
       },
       async (args: unknown, sctx: ServerContext) => {
@@ -52,13 +60,15 @@ export function registerTools(
           sample: (request) => sampleStep(server, sctx, request),
         };
         try {
+          if (!enabled) throw notEnabled(tool);
           const out = await tool.handler(parseArgs(tool, args), ctx);
           if (isAsk(out)) {
             logger.info({ ms: Math.round(performance.now() - started) }, 'tool asks the client for input');
             return out.inputRequired;
           }
           logger.info({ ms: Math.round(performance.now() - started) }, 'tool ok');
-          return { content: [{ type: 'text' as const, text: out.text }], structuredContent: out.structured as Record<string, unknown> };
+          const links = (out.links ?? []).map((l) => ({ type: 'resource_link' as const, ...l }));
+          return { content: [{ type: 'text' as const, text: out.text }, ...links], structuredContent: out.structured as Record<string, unknown> };
         } catch (err) {
           const result = toToolError(err);
           if (result.content[0].text.startsWith('INTERNAL')) logger.error({ err }, 'tool failed with an internal error');
@@ -68,7 +78,38 @@ export function registerTools(
       },
     );
   }
+  // tools/list shows the enabled tools only; the others stay callable just far enough to say how to enable them.
+  const listed = inScope.filter((tool) => !opts.enabled || opts.enabled.has(tool.name)).map(listedTool);
+  if (inScope.length) server.server.setRequestHandler('tools/list', () => ({ tools: listed }));
 }
+
+/** One tools/list entry, as agents read it (and as test/mcp/tool-budget.test.ts counts it). */
+export function listedTool(tool: AnyToolDefinition) {
+  const { input, output } = listedSchemas(tool);
+  return {
+    name: tool.name,
+    title: tool.title,
+    description: tool.description,
+    inputSchema: input as { type: 'object'; [key: string]: unknown },
+    outputSchema: output as { type: 'object'; [key: string]: unknown },
+    annotations: { title: tool.title, ...tool.annotations },
+  };
+}
+
+const cache = new WeakMap<AnyToolDefinition, { input: JsonSchema; output: JsonSchema }>();
+
+/** A tool's listed schemas, built once: unknown arguments are refused, so the input says so. */
+function listedSchemas(tool: AnyToolDefinition): { input: JsonSchema; output: JsonSchema } {
+  let s = cache.get(tool);
+  if (!s) {
+    s = { input: { ...listedJsonSchema(tool.inputSchema, 'input'), additionalProperties: false }, output: listedJsonSchema(tool.outputSchema, 'output') };
+    cache.set(tool, s);
+  }
+  return s;
+}
+
+const notEnabled = (tool: AnyToolDefinition) =>
+  new AppError('NOT_FOUND', `tool '${tool.name}' is not enabled on this server: it is in the '${toolsetOf(tool)}' toolset`, enableHint(tool));
 
 const isAsk = (x: unknown): x is AskInput => typeof x === 'object' && x !== null && 'inputRequired' in x;
 
@@ -76,15 +117,23 @@ const isAsk = (x: unknown): x is AskInput => typeof x === 'object' && x !== null
  * The schema agents see in tools/list, with validation left to the wrapper: a bad argument then
  * becomes our typed INVALID_INPUT error with a hint, not the SDK's generic message.
  */
-function listedOnly(schema: z.ZodType) {
-  const std = schema['~standard'] as unknown as { jsonSchema: unknown };
+function listedOnly(json: JsonSchema) {
   return {
-    '~standard': { version: 1 as const, vendor: 'sealab', validate: (value: unknown) => ({ value }), jsonSchema: std.jsonSchema },
+    '~standard': { version: 1 as const, vendor: 'sealab', validate: (value: unknown) => ({ value }), jsonSchema: { input: () => json, output: () => json } },
   } as unknown as z.ZodType;
 }
 
+/** The listed output schema, while the SDK still checks every answer against the zod schema. */
+function validatedAs(schema: z.ZodType, json: JsonSchema) {
+  const std = schema['~standard'];
+  return { '~standard': { ...std, validate: std.validate, jsonSchema: { input: () => json, output: () => json } } } as unknown as z.ZodType;
+}
+
 function parseArgs(tool: AnyToolDefinition, args: unknown): unknown {
-  const parsed = (tool.inputSchema as z.ZodType).safeParse(args ?? {});
+  const given = (args ?? {}) as Record<string, unknown>;
+  const shape = (tool.inputSchema as { shape?: Record<string, z.ZodType> }).shape;
+  if (shape) refuseUnknownOrMissing(tool, given, shape);
+  const parsed = (tool.inputSchema as z.ZodType).safeParse(given);
   if (parsed.success) return parsed.data;
   const issues = parsed.error.issues.map((i) => `${i.path.map(String).join('.') || '(arguments)'}: ${i.message}`);
   throw new AppError(
@@ -93,4 +142,26 @@ function parseArgs(tool: AnyToolDefinition, args: unknown): unknown {
     `Correct the listed fields to match ${tool.name}'s input schema (tools/list shows it with examples) and call again.`,
     { issues },
   );
+}
+
+/** Top-level arguments: an unknown name is refused with the allowed ones, a missing one says what it is and where it comes from. */
+function refuseUnknownOrMissing(tool: AnyToolDefinition, given: Record<string, unknown>, shape: Record<string, z.ZodType>): void {
+  const allowed = Object.keys(shape);
+  const unknown = Object.keys(given).filter((k) => !Object.hasOwn(shape, k));
+  if (unknown.length) {
+    const guesses = unknown.map((k) => `'${k}'${allowed.length ? ` (did you mean '${closest(k, allowed)}'?)` : ''}`);
+    throw new AppError(
+      'INVALID_INPUT',
+      `unknown argument${unknown.length > 1 ? 's' : ''} ${guesses.join(', ')} for ${tool.name}; allowed: ${allowed.join(', ') || 'none'}`,
+      `Call ${tool.name} again with only the allowed arguments.`,
+      { unknown, allowed },
+    );
+  }
+  const missing = allowed.filter((k) => given[k] === undefined && !shape[k].safeParse(undefined).success);
+  if (missing.length) {
+    const what = missing.map((k) => `${k} is required: ${shape[k].description ?? 'see the input schema'}`);
+    throw new AppError('INVALID_INPUT', `missing argument${missing.length > 1 ? 's' : ''} for ${tool.name}: ${what.join('; ')}`, `Call ${tool.name} again with ${missing.join(', ')}.`, {
+      missing,
+    });
+  }
 }

@@ -1,0 +1,22 @@
+import { AnalysisPlanSchema, LayoutChangeSchema } from '../domain/schemas.js';
+import { listedAs, topLevelOf } from './listed-schema.js';
+
+/**
+ * Shorter listings of domain shapes for tools/list (the context budget); zod still validates them
+ * whole, and REST / OpenAPI keep them in full. Imported once by the tool registration.
+ */
+listedAs(LayoutChangeSchema, {
+  type: 'object',
+  description:
+    'One change, by op: {"op":"replace","slotId","contentId"} shows other content; {"op":"add","slotId","contentId"} fills an optional empty slot; {"op":"remove","slotId"} hides an optional slot; {"op":"swap","slotIds":["shelf-1","shelf-3"]} trades two contents; {"op":"move","slotId":"shelf-3","toSlotId":"shelf-1"} moves one, the slots between shifting by one; {"op":"reorder","order":["shelf-2","shelf-3","shelf-1"]} refills those slots top to bottom in that order',
+  properties: { op: { type: 'string', enum: ['replace', 'add', 'remove', 'swap', 'move', 'reorder'] } },
+  required: ['op'],
+});
+
+listedAs(
+  AnalysisPlanSchema,
+  topLevelOf(
+    AnalysisPlanSchema,
+    'Defaults: alpha 0.05, power 0.8, mde 0.02 (relative), durationDays 14, sequential true (always-valid, safe to peek; false: fixed horizon), correction holm, cuped true. Also: looks (group-sequential), bayesian with prior {mean, variance, scale}, sequentialMethod, proportionTest',
+  ),
+);
