@@ -43,6 +43,10 @@ const ConfigSchema = z
     requestTimeoutMs: wholeNumber('must be a whole number of milliseconds, e.g. 30000').pipe(z.number().positive('must be more than 0')),
     keepAliveTimeoutMs: wholeNumber('must be a whole number of milliseconds, e.g. 5000').pipe(z.number().positive('must be more than 0')),
     maxConnections: wholeNumber('must be a whole number of connections, e.g. 1024').pipe(z.number().positive('must be more than 0')),
+    /** MCP tools listed by name (--tools); with toolsets, added to them. */
+    tools: z.array(z.string().min(1)).optional(),
+    /** MCP toolsets listed (--toolsets): core (the default), operator, analysis, all. */
+    toolsets: z.array(z.enum(['core', 'operator', 'analysis', 'all'], { message: 'must be core, operator, analysis or all' })).optional(),
   })
   .superRefine((c, ctx) => {
     if (!LOOPBACK.has(c.host) && !c.token) {
@@ -80,11 +84,20 @@ export interface ConfigFlags {
   clockStart?: string;
   /** `--tokens-file`: the named tokens' file. */
   tokensFile?: string;
+  /** `--tools a,b`: MCP tools to list by name. */
+  tools?: string;
+  /** `--toolsets core,operator`: MCP toolsets to list. */
+  toolsets?: string;
 }
 
 /** The guardrail policy shipped with sealab (policy/default.json). */
 export const DEFAULT_POLICY_FILE = fileURLToPath(new URL('../policy/default.json', import.meta.url));
 
+const list = (v: string | undefined) =>
+  v
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 const bool = (v: string | undefined) => (v === undefined ? undefined : !['0', 'false', 'no', 'off'].includes(v.toLowerCase()));
 
 /** Where each key comes from, so an error names what the user actually set. */
@@ -114,6 +127,8 @@ const SOURCES: Record<string, string> = {
   requestTimeoutMs: 'SEALAB_REQUEST_TIMEOUT_MS',
   keepAliveTimeoutMs: 'SEALAB_KEEP_ALIVE_TIMEOUT_MS',
   maxConnections: 'SEALAB_MAX_CONNECTIONS',
+  tools: '--tools / SEALAB_TOOLS',
+  toolsets: '--toolsets / SEALAB_TOOLSETS',
 };
 
 export class ConfigError extends Error {}
@@ -150,6 +165,8 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     requestTimeoutMs: env.SEALAB_REQUEST_TIMEOUT_MS ?? 30_000,
     keepAliveTimeoutMs: env.SEALAB_KEEP_ALIVE_TIMEOUT_MS ?? 5_000,
     maxConnections: env.SEALAB_MAX_CONNECTIONS ?? 1024,
+    tools: list(flags.tools ?? env.SEALAB_TOOLS),
+    toolsets: list(flags.toolsets ?? env.SEALAB_TOOLSETS),
   };
   const parsed = ConfigSchema.safeParse(raw);
   if (!parsed.success) {

@@ -28,6 +28,7 @@ export const advanceRamp = defineTool({
     experiment: ExperimentSummarySchema,
     ramp: RampSummarySchema.describe('The ramp after the advance'),
   }),
+  toolset: 'operator',
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   handler: async (args, ctx) => {
     const before = ctx.app.ramps.status(args.experimentId);

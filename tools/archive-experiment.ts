@@ -20,6 +20,10 @@ export const archiveExperiment = defineTool({
   toolset: 'operator',
   handler: (args, ctx) => {
     const experiment = ctx.app.experiments.archive(args, ctx.write(args.reason));
-    return { structured: { experiment: summaryOf(ctx.app, experiment) }, links: [experimentLink(experiment)], text: `Archived '${experiment.key}' (v${experiment.version}).` };
+    return {
+      structured: { experiment: summaryOf(ctx.app, experiment) },
+      links: [experimentLink(experiment)],
+      text: `Archived '${experiment.key}' (v${experiment.version}).`,
+    };
   },
 });

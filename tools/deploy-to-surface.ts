@@ -1,14 +1,18 @@
 import type { GivenConfirmation } from '../src/app/experiments/experiment-types.js';
 import { z } from 'zod';
 import { ConfirmationArgSchema, defineTool } from '../src/mcp/define-tool.js';
+import { listedAs } from '../src/mcp/listed-schema.js';
 import { ExperimentSummarySchema, experimentLink, summaryOf } from '../src/mcp/experiment-summary.js';
 
-export const ConfirmationStatusSchema = z.object({
-  required: z.boolean().describe('Whether the policy asked a human to confirm this step'),
-  reason: z.string().nullable(),
-  summary: z.string().describe('What was (or would be) confirmed'),
-  given: z.object({ action: z.string(), via: z.enum(['elicitation', 'argument']), reason: z.string() }).nullable(),
-});
+export const ConfirmationStatusSchema = listedAs(
+  z.object({
+    required: z.boolean().describe('Whether the policy asked a human to confirm this step'),
+    reason: z.string().nullable(),
+    summary: z.string().describe('What was (or would be) confirmed'),
+    given: z.object({ action: z.string(), via: z.enum(['elicitation', 'argument']), reason: z.string() }).nullable(),
+  }),
+  { type: 'object', description: 'required (by the policy), reason, summary, given {action, via, reason} or null' },
+);
 
 /** What a deploy (or a ramp step, which is one) changes. */
 export const DeployPlanSchema = z.object({
@@ -25,8 +29,7 @@ export const deployToSurface = defineTool({
   title: 'Deploy experiment to its surface',
   description: [
     'Starts a validated experiment on its surface (allocating buckets so users get variants), resumes a paused one, or ramps a running one to its next planned stage (allocationPercent).',
-    'Requires planHash from validate_config for the current config and policy, and the version you read; a stale plan hash, an edited config or a changed policy is refused with PRECONDITION_FAILED: call validate_config again.',
-    'The plan is judged again at deploy time: a collision that appeared since (another agent took the slot) is a CONFLICT carrying the COLLISION finding.',
+    'Requires planHash from validate_config and the version you read; a stale plan hash (edited config, changed policy) is PRECONDITION_FAILED: validate again. A collision that appeared since is a CONFLICT with the COLLISION finding.',
     "Starting, resuming and ramps past the policy threshold need a human's confirmation: clients with elicitation get a short form; others pass confirmation {reason} after a human approved. A decline changes nothing.",
     'Use dryRun: true first to see the change (buckets, colliding experiments, whether a confirmation is needed) without making it.',
     'Idempotent: deploying the same allocation again changes nothing; an idempotencyKey makes retries return the first outcome. To end an experiment use stop_experiment.',

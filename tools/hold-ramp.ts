@@ -17,6 +17,7 @@ export const holdRamp = defineTool({
     reason: z.string().min(3).max(1000).describe('Why, e.g. "waiting for the weekly crash report"'),
   }),
   outputSchema: z.object({ experiment: ExperimentSummarySchema, ramp: RampSummarySchema }),
+  toolset: 'operator',
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   handler: (args, ctx) => {
     const s =
@@ -24,6 +25,10 @@ export const holdRamp = defineTool({
         ? ctx.app.ramps.hold(args.experimentId, args.reason, ctx.write(args.reason))
         : ctx.app.ramps.resume(args.experimentId, ctx.write(args.reason));
     const e = ctx.app.experiments.get(s.experimentId);
-    return { structured: { experiment: summaryOf(ctx.app, e), ramp: rampSummary(s) }, links: [experimentLink(e)], text: `${args.action === 'hold' ? 'Held' : 'Resumed'} automatic ramping.\n${rampText(s)}` };
+    return {
+      structured: { experiment: summaryOf(ctx.app, e), ramp: rampSummary(s) },
+      links: [experimentLink(e)],
+      text: `${args.action === 'hold' ? 'Held' : 'Resumed'} automatic ramping.\n${rampText(s)}`,
+    };
   },
 });

@@ -16,6 +16,7 @@ export const pauseExperiment = defineTool({
     reason: z.string().min(3).max(1000).describe('Why, e.g. "content team asked for a freeze"'),
   }),
   outputSchema: z.object({ experiment: ExperimentSummarySchema }),
+  toolset: 'operator',
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   handler: async (args, ctx) => {
     const experiment = await ctx.app.deployments.pause(args, ctx.write(args.reason));

@@ -38,10 +38,8 @@ export interface ToolContext {
 
 /** The explicit confirmation argument, for clients that cannot show a form. */
 export const ConfirmationArgSchema = z
-  .object({ reason: z.string().min(3).max(500).describe('Who approved and why, e.g. "approved by @dana in #launches: guardrails reviewed"') })
-  .describe(
-    "Only for clients without elicitation: a human's approval of this step, with its reason (audited). Clients with elicitation are asked with a form instead.",
-  );
+  .object({ reason: z.string().min(3).max(500).describe('Who approved and why, e.g. "approved by @dana: guardrails reviewed"') })
+  .describe("Clients without elicitation only: a human's approval of this step (audited)");
 export type ConfirmationArg = z.infer<typeof ConfirmationArgSchema>;
 
 export type ConfirmStep = { kind: 'confirmed'; confirmation: GivenConfirmation } | { kind: 'ask'; ask: AskInput };

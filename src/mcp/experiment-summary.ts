@@ -2,24 +2,39 @@ import { z } from 'zod';
 import type { Container } from '../container.js';
 import { ExperimentConfigSchema, ExperimentSchema, ExperimentStatus, Outcome, type Experiment } from '../domain/schemas.js';
 import type { ResourceLinkItem } from './define-tool.js';
-import { listedAs, topLevelOf } from './listed-schema.js';
+import { listedAs } from './listed-schema.js';
 
 /**
  * What a write tool answers about the experiment it changed: enough to take the next step (id,
  * version, status, allocation, plan hash), with a resource link to the full record instead of it.
  */
-export const ExperimentSummarySchema = z
+const SUMMARY_OBJECT = z
   .object({
     id: z.string(),
     key: z.string(),
     surfaceId: z.string(),
     status: ExperimentStatus,
     outcome: Outcome.nullable(),
-    version: z.number().int().describe('Cite it in the next write'),
+    version: z.number().int(),
     allocationPercent: z.number(),
-    planHash: z.string().nullable().describe('Plan hash of the config in force, to cite in deploy_to_surface / advance_ramp; null for a draft: validate_config gives it'),
+    planHash: z.string().nullable(),
   })
-  .describe('The experiment after this step; the full record is the resource sealab://experiment/{id} (get_experiment)');
+  .describe('After this step; in full: sealab://experiment/{id}');
+const str = { type: 'string' };
+export const ExperimentSummarySchema = listedAs(SUMMARY_OBJECT, {
+  type: 'object',
+  description: 'After this step; in full: sealab://experiment/{id}. planHash is null for a draft (validate_config gives it)',
+  properties: {
+    id: str,
+    key: str,
+    surfaceId: str,
+    status: str,
+    outcome: { anyOf: [str, { type: 'null' }] },
+    version: { type: 'integer' },
+    allocationPercent: { type: 'number' },
+    planHash: { anyOf: [str, { type: 'null' }] },
+  },
+});
 export type ExperimentSummary = z.infer<typeof ExperimentSummarySchema>;
 
 const CONFIG_SHAPE = "An experiment config: create_experiment's config shape";
@@ -33,7 +48,11 @@ export const ConfigInputSchema = (description: string) => listedAs(ExperimentCon
 /** The full experiment (get_experiment): its top level listed, the nested config parts as plain objects and arrays. */
 export const ExperimentAnswerSchema = listedAs(
   ExperimentSchema.describe('The experiment: its config fields (create_experiment) plus id, status, outcome, version, buckets and times'),
-  topLevelOf(ExperimentSchema, "The experiment: create_experiment's config fields plus id, status, outcome, version, buckets and times"),
+  {
+    type: 'object',
+    description: "create_experiment's config fields plus id, status, outcome, version, buckets, createdAt, updatedAt, startedAt, endedAt",
+    properties: { id: { type: 'string' }, key: { type: 'string' }, status: { type: 'string' }, version: { type: 'integer' } },
+  },
 );
 
 export function summaryOf(app: Container, e: Experiment): ExperimentSummary {

@@ -6,7 +6,18 @@ export type JsonSchema = { [key: string]: unknown };
 
 const ANNOTATIONS = new Set(['description', 'default', 'title', 'examples', 'deprecated', 'readOnly', 'writeOnly']);
 /** Constraints an agent never needs to read an answer: the server built it (zod still checks every answer). */
-const OUTPUT_NOISE = new Set(['default', 'minLength', 'maxLength', 'pattern', 'minItems', 'maxItems', 'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum']);
+const OUTPUT_NOISE = new Set([
+  'default',
+  'minLength',
+  'maxLength',
+  'pattern',
+  'minItems',
+  'maxItems',
+  'minimum',
+  'maximum',
+  'exclusiveMinimum',
+  'exclusiveMaximum',
+]);
 const SCHEMA_MAPS = ['properties', '$defs', 'patternProperties'];
 const SCHEMA_LISTS = ['anyOf', 'oneOf', 'allOf', 'prefixItems'];
 const SCHEMA_SLOTS = ['items', 'additionalProperties', 'not', 'contains', 'propertyNames', 'if', 'then', 'else'];
@@ -108,8 +119,8 @@ function portable(node: JsonSchema, io: 'input' | 'output', depth: number): Json
   // `{}` for "any value" where an object's extra keys are meant: the explicit `true`.
   if (isEmpty(s.additionalProperties)) s.additionalProperties = true;
   if (s.items === false) {
-    // A tuple: maxItems already says nothing follows the prefix.
-    if (Array.isArray(s.prefixItems) && s.maxItems === s.prefixItems.length) delete s.items;
+    // A tuple: maxItems already says nothing follows the prefix (an answer's tuple is read, not checked).
+    if (Array.isArray(s.prefixItems) && (io === 'output' || s.maxItems === s.prefixItems.length)) delete s.items;
     else s.items = { not: {} };
   }
   if (Array.isArray(s.type)) s = splitTypes(s);

@@ -1,4 +1,4 @@
-import { AnalysisPlanSchema, LayoutChangeSchema } from '../domain/schemas.js';
+import { AnalysisPlanSchema, FindingSchema, JsonPatchOperationSchema, LayoutChangeSchema } from '../domain/schemas.js';
 import { listedAs, topLevelOf } from './listed-schema.js';
 
 /**
@@ -11,6 +11,17 @@ listedAs(LayoutChangeSchema, {
     'One change, by op: {"op":"replace","slotId","contentId"} shows other content; {"op":"add","slotId","contentId"} fills an optional empty slot; {"op":"remove","slotId"} hides an optional slot; {"op":"swap","slotIds":["shelf-1","shelf-3"]} trades two contents; {"op":"move","slotId":"shelf-3","toSlotId":"shelf-1"} moves one, the slots between shifting by one; {"op":"reorder","order":["shelf-2","shelf-3","shelf-1"]} refills those slots top to bottom in that order',
   properties: { op: { type: 'string', enum: ['replace', 'add', 'remove', 'swap', 'move', 'reorder'] } },
   required: ['op'],
+});
+
+listedAs(JsonPatchOperationSchema, {
+  type: 'object',
+  description: 'RFC 6902: {"op":"add"|"remove"|"replace"|"move"|"copy"|"test","path":"/guardrails/-","value"?,"from"?}',
+  required: ['op', 'path'],
+});
+
+listedAs(FindingSchema, {
+  type: 'object',
+  description: 'A rule finding: code (sealab://rules explains it), severity error|warning|info, path, message, fix, patch? (JSON Patch for update_experiment)',
 });
 
 listedAs(

@@ -92,7 +92,7 @@ export function listedTool(tool: AnyToolDefinition) {
     description: tool.description,
     inputSchema: input as { type: 'object'; [key: string]: unknown },
     outputSchema: output as { type: 'object'; [key: string]: unknown },
-    annotations: { title: tool.title, ...tool.annotations },
+    annotations: tool.annotations,
   };
 }
 
@@ -160,8 +160,13 @@ function refuseUnknownOrMissing(tool: AnyToolDefinition, given: Record<string, u
   const missing = allowed.filter((k) => given[k] === undefined && !shape[k].safeParse(undefined).success);
   if (missing.length) {
     const what = missing.map((k) => `${k} is required: ${shape[k].description ?? 'see the input schema'}`);
-    throw new AppError('INVALID_INPUT', `missing argument${missing.length > 1 ? 's' : ''} for ${tool.name}: ${what.join('; ')}`, `Call ${tool.name} again with ${missing.join(', ')}.`, {
-      missing,
-    });
+    throw new AppError(
+      'INVALID_INPUT',
+      `missing argument${missing.length > 1 ? 's' : ''} for ${tool.name}: ${what.join('; ')}`,
+      `Call ${tool.name} again with ${missing.join(', ')}.`,
+      {
+        missing,
+      },
+    );
   }
 }

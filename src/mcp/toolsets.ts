@@ -3,10 +3,11 @@ import type { AnyToolDefinition } from './define-tool.js';
 /**
  * Named groups of tools. `core` is listed by default: everything an agent needs to plan, launch,
  * watch and decide, within the context budget (test/mcp/tool-budget.test.ts). `operator` holds the
- * tools people reach for around a launch rather than in it: pause, archive, revert a ship, explain one
- * unit's assignment.
+ * tools people reach for around a launch rather than in it: pause, hold or advance a ramp by hand
+ * (the ramp scheduler advances it otherwise), archive, revert a ship, explain one unit's assignment. `analysis` holds plan_power, the sizing explorer (plan_experiment
+ * and validate_config size plans already).
  */
-export const TOOLSETS = ['core', 'operator'] as const;
+export const TOOLSETS = ['core', 'operator', 'analysis'] as const;
 export type Toolset = (typeof TOOLSETS)[number];
 
 /** `--tools` / `--toolsets` (SEALAB_TOOLS / SEALAB_TOOLSETS): what a server lists; neither means `core`. */
@@ -26,7 +27,9 @@ export function enabledToolNames(all: readonly AnyToolDefinition[], selection: T
   const sets = selection.toolsets ?? (selection.tools?.length ? [] : ['core']);
   const unknownSets = sets.filter((s) => s !== 'all' && !(TOOLSETS as readonly string[]).includes(s));
   if (unknownSets.length)
-    throw new ToolSelectionError(`--toolsets / SEALAB_TOOLSETS: unknown toolset ${unknownSets.map((n) => `'${n}'`).join(', ')}; toolsets: ${TOOLSETS.join(', ')}, all`);
+    throw new ToolSelectionError(
+      `--toolsets / SEALAB_TOOLSETS: unknown toolset ${unknownSets.map((n) => `'${n}'`).join(', ')}; toolsets: ${TOOLSETS.join(', ')}, all`,
+    );
   const enabled = new Set(selection.tools ?? []);
   for (const t of all) if (sets.includes('all') || sets.includes(toolsetOf(t))) enabled.add(t.name);
   return enabled;
