@@ -132,10 +132,15 @@ function validatedAs(schema: z.ZodType, json: JsonSchema) {
 function parseArgs(tool: AnyToolDefinition, args: unknown): unknown {
   const given = (args ?? {}) as Record<string, unknown>;
   const shape = (tool.inputSchema as { shape?: Record<string, z.ZodType> }).shape;
-  if (shape) refuseUnknownOrMissing(tool, given, shape);
+  if (shape) refuseUnknown(tool, given, shape);
   const parsed = (tool.inputSchema as z.ZodType).safeParse(given);
   if (parsed.success) return parsed.data;
-  const issues = parsed.error.issues.map((i) => `${i.path.map(String).join('.') || '(arguments)'}: ${i.message}`);
+  const issues = parsed.error.issues.map((i) => {
+    const field = i.path.length === 1 ? String(i.path[0]) : undefined;
+    // A missing argument says what it is and where it comes from (its description), not "expected string, received undefined".
+    if (field && shape?.[field] && given[field] === undefined) return `${field} is required: ${shape[field].description ?? i.message}`;
+    return `${i.path.map(String).join('.') || '(arguments)'}: ${i.message}`;
+  });
   throw new AppError(
     'INVALID_INPUT',
     `invalid arguments for ${tool.name}: ${issues.slice(0, 6).join('; ')}`,
@@ -144,29 +149,16 @@ function parseArgs(tool: AnyToolDefinition, args: unknown): unknown {
   );
 }
 
-/** Top-level arguments: an unknown name is refused with the allowed ones, a missing one says what it is and where it comes from. */
-function refuseUnknownOrMissing(tool: AnyToolDefinition, given: Record<string, unknown>, shape: Record<string, z.ZodType>): void {
+/** Unknown top-level arguments are refused with the allowed names (and the closest one), never silently dropped. */
+function refuseUnknown(tool: AnyToolDefinition, given: Record<string, unknown>, shape: Record<string, z.ZodType>): void {
   const allowed = Object.keys(shape);
   const unknown = Object.keys(given).filter((k) => !Object.hasOwn(shape, k));
-  if (unknown.length) {
-    const guesses = unknown.map((k) => `'${k}'${allowed.length ? ` (did you mean '${closest(k, allowed)}'?)` : ''}`);
-    throw new AppError(
-      'INVALID_INPUT',
-      `unknown argument${unknown.length > 1 ? 's' : ''} ${guesses.join(', ')} for ${tool.name}; allowed: ${allowed.join(', ') || 'none'}`,
-      `Call ${tool.name} again with only the allowed arguments.`,
-      { unknown, allowed },
-    );
-  }
-  const missing = allowed.filter((k) => given[k] === undefined && !shape[k].safeParse(undefined).success);
-  if (missing.length) {
-    const what = missing.map((k) => `${k} is required: ${shape[k].description ?? 'see the input schema'}`);
-    throw new AppError(
-      'INVALID_INPUT',
-      `missing argument${missing.length > 1 ? 's' : ''} for ${tool.name}: ${what.join('; ')}`,
-      `Call ${tool.name} again with ${missing.join(', ')}.`,
-      {
-        missing,
-      },
-    );
-  }
+  if (!unknown.length) return;
+  const guesses = unknown.map((k) => `'${k}'${allowed.length ? ` (did you mean '${closest(k, allowed)}'?)` : ''}`);
+  throw new AppError(
+    'INVALID_INPUT',
+    `unknown argument${unknown.length > 1 ? 's' : ''} ${guesses.join(', ')} for ${tool.name}; allowed: ${allowed.join(', ') || 'none'}`,
+    `Call ${tool.name} again with only the allowed arguments.`,
+    { unknown, allowed },
+  );
 }

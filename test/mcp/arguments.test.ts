@@ -29,9 +29,11 @@ describe('tool arguments', () => {
   });
 
   it('a missing required argument says what it is and where to get it', async () => {
-    const r = await call('deploy_to_surface', { experimentId: 'home-focus-shelf', version: 1 });
+    const r = await call('deploy_to_surface', { experimentId: 'home-focus-shelf', version: 'one' });
     expect(r.isError).toBe(true);
-    expect(textOf(r)).toMatch(/^INVALID_INPUT: missing argument for deploy_to_surface: planHash is required: planHash from validate_config/);
+    expect(textOf(r)).toMatch(
+      /^INVALID_INPUT: invalid arguments for deploy_to_surface: version: .*; planHash is required: planHash from validate_config \(or from the previous deploy\)/,
+    );
     expect(textOf(r)).not.toMatch(/received undefined/);
   });
 
