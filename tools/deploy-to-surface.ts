@@ -30,8 +30,8 @@ export const deployToSurface = defineTool({
   description: [
     'Starts a validated experiment on its surface (allocating buckets so users get variants), resumes a paused one, or ramps a running one to its next planned stage (allocationPercent).',
     'Requires planHash from validate_config and the version you read; a stale plan hash (edited config, changed policy) is PRECONDITION_FAILED: validate again. A collision that appeared since is a CONFLICT with the COLLISION finding.',
-    "Starting, resuming and ramps past the policy threshold need a human's confirmation: clients with elicitation get a short form; others pass confirmation {reason} after a human approved. A decline changes nothing.",
-    'Use dryRun: true first to see the change (buckets, colliding experiments, whether a confirmation is needed) without making it.',
+    "Starting, resuming and ramps past the policy threshold need a human's confirmation (a form with elicitation; else pass confirmation {reason} once a human approved).",
+    'Use dryRun: true first to see the change (buckets, collisions, whether a confirmation is needed).',
     'Idempotent: deploying the same allocation again changes nothing; an idempotencyKey makes retries return the first outcome. To end an experiment use stop_experiment.',
   ].join('\n'),
   inputSchema: z.object({

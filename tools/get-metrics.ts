@@ -66,7 +66,7 @@ const DecisionRecordSchema = DecisionSchema.extend({
 const METRIC_LISTING = {
   type: 'object',
   description:
-    'metricId, role (success | guardrail), kind, direction, margin, marginType, test; variants [{variant, isControl, units, mean, absolute and relative {estimate, lower, upper}, pValue, pValueAdjusted, adjustedInterval, significant, blind, assessment (better | worse | no_detectable_change | not_computable | control), varianceReduction, nonInferiority {nonInferior, bound, threshold, boundMethod}, bayesian, msprt, note}]',
+    'metricId, role, kind, direction, margin, marginType, test; variants [{variant, isControl, units, mean, absolute and relative {estimate, lower, upper}, pValue, pValueAdjusted, adjustedInterval, significant, blind, assessment (better|worse|no_detectable_change|not_computable|control), varianceReduction, nonInferiority {nonInferior, bound, threshold}, bayesian, msprt, note}]',
   properties: { metricId: { type: 'string' }, role: { type: 'string' }, variants: { type: 'array', items: { type: 'object' } } },
 };
 
@@ -74,9 +74,9 @@ export const getMetrics = defineTool({
   name: 'get_metrics',
   title: 'Get experiment results and decision',
   description: [
-    'Analyses an experiment from its per-arm sufficient statistics (cost does not grow with the number of events) and recommends a decision.',
+    'Analyses an experiment from its per-arm sufficient statistics and recommends a decision.',
     'Per metric and variant: units, mean, absolute and relative difference to control with an interval, p-value, significance after multiple-testing correction, CUPED variance reduction, guardrail non-inferiority, optionally the Bayesian view.',
-    'The default method (analysisPlan.sequential) stays valid however often you call this tool, so peeking is safe; a fixed-horizon plan is only valid when read at the planned sample (sample.fractionOfPlan ≥ 1).',
+    'The default method (always-valid) is safe to call as often as you like; a fixed-horizon plan is only valid at the planned sample (sample.fractionOfPlan ≥ 1).',
     'decision follows a risk-aware rule: ship only if a success metric is significantly better, every guardrail holds, nothing deteriorates, no metric is blind (no data in an arm), the sample-ratio check passes and the planned sample and days are met; a guardrail significantly worse means roll_back. pending says what the plan still waits for and when.',
     'If srm.mismatch is true, trust nothing: investigate assignment/logging. Next: stop_experiment (outcome rolled_back) when the decision is roll_back.',
   ].join('\n'),

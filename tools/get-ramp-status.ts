@@ -106,7 +106,7 @@ export const getRampStatus = defineTool({
   title: 'Get ramp status and gate',
   description: [
     "Shows where a running experiment is in its ramp plan and what the ramp scheduler does next: stage, allocation, hours in stage against rampPlan.minHours, and the gate with its numbers (SRM p-value, each guardrail's estimate and always-valid interval, blind metrics, units per arm against rampPlan.gate.minUnitsPerArm).",
-    'nextAction: "advance" (the gate holds; the next tick ramps), "wait" (a check fails; reason says which), "held" (hold_ramp paused it), "roll_back" (a guardrail is significantly worse: the circuit breaker stops it with outcome rolled_back at the next tick), "complete" (last stage), "none" (not running).',
+    'nextAction: "advance" (gate holds; the next tick ramps), "wait" (reason says which check fails), "held" (hold_ramp), "roll_back" (a guardrail is significantly worse: the breaker rolls it back at the next tick), "complete" (last stage), "none" (not running).',
     'Read-only and cheap. Use it before advance_ramp or hold_ramp; use get_metrics for the full analysis and stop_experiment as the kill switch.',
   ].join('\n'),
   inputSchema: z.object({ experimentId: z.string().describe('Experiment id or key, e.g. "home-focus-shelf"') }),

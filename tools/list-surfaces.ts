@@ -1,13 +1,21 @@
 import { z } from 'zod';
 import { SurfaceSchema } from '../src/domain/schemas.js';
 import { defineTool } from '../src/mcp/define-tool.js';
+import { listedAs } from '../src/mcp/listed-schema.js';
 
-export const SurfaceViewSchema = SurfaceSchema.extend({
+const SurfaceView = SurfaceSchema.extend({
   runningExperiments: z.array(
     z.object({ id: z.string(), key: z.string(), status: z.string(), allocationPercent: z.number(), slots: z.array(z.string()), buckets: z.number().int() }),
   ),
   freeBuckets: z.number().int(),
   freePercent: z.number(),
+});
+/** What planning reads of a surface; buckets, salt and holdbacks stay in sealab://surface/{id}. */
+export const SurfaceViewSchema = listedAs(SurfaceView, {
+  type: 'object',
+  description:
+    'id, name, platforms, dailyTraffic, slots [{id, accepts (content types), optional, defaultContentId}], runningExperiments [{id, key, slots, allocationPercent}], freePercent; the rest in sealab://surface/{id}',
+  properties: { id: { type: 'string' }, slots: { type: 'array', items: { type: 'object' } } },
 });
 
 export const listSurfaces = defineTool({

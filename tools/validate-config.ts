@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { FindingSchema, JsonPatchOperationSchema } from '../src/domain/schemas.js';
 import { ConfigAnswerSchema } from '../src/mcp/experiment-summary.js';
-import { listedAs, topLevelOf } from '../src/mcp/listed-schema.js';
+import { listedAs } from '../src/mcp/listed-schema.js';
 import { defineTool } from '../src/mcp/define-tool.js';
 
 const StageSchema = z.object({ percent: z.number(), unitsPerDay: z.number(), days: z.number().nullable(), reason: z.string() });
@@ -17,7 +17,11 @@ const PowerObject = z.object({
     .describe('Per success metric and guardrail; null: no planned sample needed'),
   stages: z.array(StageSchema).describe('Days per ramp stage'),
 });
-export const PowerSchema = listedAs(PowerObject, topLevelOf(PowerObject))
+export const PowerSchema = listedAs(PowerObject, {
+  type: 'object',
+  description:
+    'requiredPerArm, requiredTotal, expectedUnits, daysNeeded, metricId (the binding one), method, needs [{metricId, test, requiredPerArm}], stages [{percent, unitsPerDay, days, reason}]',
+})
   .nullable()
   .describe("The plan's sizing: every success metric and non-inferiority guardrail, through the ramp");
 
@@ -28,7 +32,7 @@ export const validateConfig = defineTool({
     "Checks an experiment against sealab's rules and the surface policy; returns valid and findings {code, severity, path, message, fix, patch?}.",
     'Give experimentId to validate a stored experiment: the verdict is recorded and you get a planHash, which deploy_to_surface must cite. Editing the config or a policy change makes it stale: validate again.',
     'Or give config to check a plan before create_experiment (nothing is recorded, no planHash).',
-    'Where a fix is mechanical the finding carries a JSON Patch (RFC 6902) against the returned config; fixPatch is all of them. Send them to update_experiment {"experimentId","version","patch"} for a stored draft, or apply them to your inline config.',
+    'A mechanical fix carries a JSON Patch against the returned config; fixPatch is all of them: send it to update_experiment for a stored draft, or apply it to your inline config.',
     'Rules (sealab://rules explains each code): shape, control and weights, policy caps, slot and content fit, collisions, concurrency, duplicates, required guardrails, metrics, power, freeze windows, duration.',
     'Errors block deployment; warnings do not.',
   ].join('\n'),

@@ -135,9 +135,7 @@ export const VariantSchema = z.object({
     .array(LayoutChangeSchema)
     .max(20)
     .optional()
-    .describe(
-      'Layout changes, applied in order to the surface\'s current default layout, e.g. [{"op":"swap","slotIds":["shelf-1","shelf-2"]}]; the server compiles them into overrides',
-    ),
+    .describe('Layout changes, applied in order to the current default layout; the server compiles them into overrides'),
   overrides: z
     .array(OverrideSchema)
     .default([])
@@ -160,13 +158,11 @@ export const GuardrailSchema = z.object({
     .positive()
     .default(0.02)
     .describe(
-      'Tolerated deterioration: relative to the control mean (0.02 = 2%, at most 1) or, with marginType "absolute", in the metric\'s unit (e.g. 10 for 10 ms)',
+      'Tolerated deterioration: relative (0.02 = 2% of the control mean, at most 1) or, with marginType "absolute", in the metric\'s unit (e.g. 10 ms)',
     ),
-  marginType: MarginType.default('relative').describe(
-    '"relative" (default): margin × control mean; "absolute": margin in the metric\'s unit, e.g. "absolute" with margin 10 on latency-ms',
-  ),
+  marginType: MarginType.default('relative').describe('"relative" (default) or "absolute" (margin in the metric\'s unit)'),
   test: GuardrailTest.default('non_inferiority').describe(
-    '"non_inferiority" (default): ship needs proof the metric is not worse by more than the margin (sized into the plan); "no_deterioration": ship needs only that it is not significantly worse, for rare events such as crash-rate when the policy allows it',
+    '"non_inferiority" (default): ship needs proof it is not worse by more than the margin; "no_deterioration": only not significantly worse, for rare events (e.g. crash-rate) where the policy allows it',
   ),
 });
 

@@ -40,7 +40,7 @@ export function listedJsonSchema(schema: z.ZodType, io: 'input' | 'output'): Jso
       const lean = LISTED_AS.get(ctx.zodSchema as unknown as z.ZodType);
       if (!lean) return;
       for (const key of Object.keys(ctx.jsonSchema)) delete (ctx.jsonSchema as JsonSchema)[key];
-      Object.assign(ctx.jsonSchema, typeof lean === 'function' ? lean(io) : lean);
+      Object.assign(ctx.jsonSchema, typeof lean === 'function' ? lean(io) : lean, { [LISTED]: true });
     },
   }) as JsonSchema;
   const { $schema: _dialect, ...json } = full;
@@ -50,6 +50,8 @@ export function listedJsonSchema(schema: z.ZodType, io: 'input' | 'output'): Jso
   return listed;
 }
 
+/** Marks a node listedAs replaced, until portable() has seen it. */
+const LISTED = 'x-sealab-listed';
 const LISTED_AS = new WeakMap<z.ZodType, JsonSchema | ((io: 'input' | 'output') => JsonSchema)>();
 
 /**
@@ -109,8 +111,10 @@ function portable(node: JsonSchema, io: 'input' | 'output', depth: number): Json
   }
   // Nested required lists in answers: the listed shape is what to read, the root says what is always there.
   if (io === 'output') delete s.required;
-  // Answers explain their top-level fields; deeper ones are named well enough (and the tool description says the rest).
-  if (io === 'output' && depth > OUTPUT_DESCRIBED_DEPTH) delete s.description;
+  // Answers explain their top-level fields; deeper ones are named well enough (and the tool description
+  // says the rest), except a shape listed by name (listedAs), whose description is what it lists.
+  if (io === 'output' && depth > OUTPUT_DESCRIBED_DEPTH && !s[LISTED]) delete s.description;
+  delete s[LISTED];
   // A record's keys are strings in JSON anyway.
   if (isTypeString(s.propertyNames)) delete s.propertyNames;
   if (isEmpty(s.properties)) delete s.properties;

@@ -8,7 +8,7 @@ import { listedAs, topLevelOf } from './listed-schema.js';
 listedAs(LayoutChangeSchema, {
   type: 'object',
   description:
-    'One change, by op: {"op":"replace","slotId","contentId"} shows other content; {"op":"add","slotId","contentId"} fills an optional empty slot; {"op":"remove","slotId"} hides an optional slot; {"op":"swap","slotIds":["shelf-1","shelf-3"]} trades two contents; {"op":"move","slotId":"shelf-3","toSlotId":"shelf-1"} moves one, the slots between shifting by one; {"op":"reorder","order":["shelf-2","shelf-3","shelf-1"]} refills those slots top to bottom in that order',
+    'By op: {"op":"replace"|"add","slotId","contentId"} (add fills an optional empty slot); {"op":"remove","slotId"} hides an optional one; {"op":"swap","slotIds":["shelf-1","shelf-3"]}; {"op":"move","slotId":"shelf-3","toSlotId":"shelf-1"} (those between shift); {"op":"reorder","order":["shelf-2","shelf-3","shelf-1"]} refills those slots in that order',
   properties: { op: { type: 'string', enum: ['replace', 'add', 'remove', 'swap', 'move', 'reorder'] } },
   required: ['op'],
 });
