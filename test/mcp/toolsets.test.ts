@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Container } from '../../src/container.js';
 import { enabledToolNames } from '../../src/mcp/toolsets.js';
 import { tools } from '../../tools/index.js';
-import { demoConfig, memoryClient, tableCounts, testContainer, textOf, type ToolCallResult } from '../helpers/app.js';
+import { demoConfig, memoryClient, modernHttpClient, tableCounts, testContainer, testHttp, textOf, type ToolCallResult } from '../helpers/app.js';
 
 let app: Container;
 beforeAll(() => {
@@ -48,6 +48,19 @@ describe('toolsets (--toolsets / --tools, SEALAB_TOOLSETS / SEALAB_TOOLS)', () =
     const r = (await client.callTool({ name: 'validate_config', arguments: { config: demoConfig() } })) as ToolCallResult;
     expect(r.isError, textOf(r)).toBeFalsy();
     await client.close();
+  });
+
+  it('over HTTP too: the default lists core, --toolsets widens it', async () => {
+    const core = await modernHttpClient(testHttp(app, { tools: {} }));
+    const listed = (await core.listTools()).tools.map((t) => t.name);
+    expect(listed).toContain('get_metrics');
+    expect(listed).not.toContain('hold_ramp');
+    const refused = (await core.callTool({ name: 'hold_ramp', arguments: { experimentId: 'x', reason: 'look first' } })) as ToolCallResult;
+    expect(textOf(refused)).toMatch(/^NOT_FOUND: tool 'hold_ramp' is not enabled on this server[\s\S]*--toolsets core,operator/);
+    const wide = await modernHttpClient(testHttp(app, { tools: { toolsets: ['core', 'operator'] } }));
+    expect((await wide.listTools()).tools.map((t) => t.name)).toContain('hold_ramp');
+    await core.close();
+    await wide.close();
   });
 
   it('unknown names are refused at startup with the known ones', () => {
