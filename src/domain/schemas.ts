@@ -2,11 +2,9 @@ import { z } from 'zod';
 
 /** Zod schemas are the single source of truth for shapes: MCP, REST and storage use them. */
 
-export const Id = z
-  .string()
-  .min(1)
-  .max(64)
-  .regex(/^[a-z0-9][a-z0-9_-]*$/, 'lowercase letters, digits, - and _ only');
+/** What an id (key, slot, content, metric, surface) looks like. */
+export const ID_PATTERN = /^[a-z0-9][a-z0-9_-]*$/;
+export const Id = z.string().min(1).max(64).regex(ID_PATTERN, 'lowercase letters, digits, - and _ only');
 
 /** Control characters (all but tab and newline) and bidi overrides never reach storage or an agent's context. */
 const CONTROL_CHARS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069]/g;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Id } from '../domain/schemas.js';
+import { ID_PATTERN as ID_REGEX } from '../domain/schemas.js';
 
 /** A JSON Schema object as tools/list carries it. */
 export type JsonSchema = { [key: string]: unknown };
@@ -21,7 +21,7 @@ const OUTPUT_NOISE = new Set([
 const SCHEMA_MAPS = ['properties', '$defs', 'patternProperties'];
 const SCHEMA_LISTS = ['anyOf', 'oneOf', 'allOf', 'prefixItems'];
 const SCHEMA_SLOTS = ['items', 'additionalProperties', 'not', 'contains', 'propertyNames', 'if', 'then', 'else'];
-const ID_PATTERN = Id.def.checks?.map((c) => (c as unknown as { _zod: { def: { pattern?: RegExp } } })._zod.def.pattern?.source).find(Boolean);
+const ID_PATTERN = ID_REGEX.source;
 /** Root = 0, its properties = 1. */
 const OUTPUT_DESCRIBED_DEPTH = 1;
 const ANY_JSON: JsonSchema[] = ['string', 'number', 'boolean', 'object', 'array', 'null'].map((type) => ({ type }));

@@ -83,8 +83,8 @@ export function registerTools(
   if (inScope.length) server.server.setRequestHandler('tools/list', () => ({ tools: listed }));
 }
 
-/** One tools/list entry, as agents read it (and as test/mcp/tool-budget.test.ts counts it). */
-export function listedTool(tool: AnyToolDefinition) {
+/** One tools/list entry, as agents read it (test/mcp/tool-budget.test.ts counts these bytes). */
+function listedTool(tool: AnyToolDefinition) {
   const { input, output } = listedSchemas(tool);
   return {
     name: tool.name,
