@@ -38,12 +38,7 @@ export const deployToSurface = defineTool({
     experimentId: z.string().describe('Experiment id or key, e.g. "exp_ab12cd34ef56ab78"'),
     version: z.number().int().positive().describe('The version you read and validated, e.g. 1'),
     planHash: z.string().min(16).max(128).describe('planHash from validate_config (or from the previous deploy), e.g. "3f9a…"'),
-    allocationPercent: z
-      .number()
-      .gt(0)
-      .max(100)
-      .optional()
-      .describe('Ramp to this share of surface traffic, e.g. 25 (the next rampPlan stage); omit to start or resume at the configured allocation'),
+    allocationPercent: z.number().gt(0).max(100).optional().describe('Ramp to the next rampPlan stage, e.g. 25; omit to start or resume'),
     dryRun: z.boolean().default(false).describe('Show the change without making it'),
     idempotencyKey: z.string().min(8).max(128).optional().describe('Client-chosen key for safe retries, e.g. a UUID'),
     confirmation: ConfirmationArgSchema.optional(),

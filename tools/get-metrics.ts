@@ -93,11 +93,11 @@ export const getMetrics = defineTool({
       description: 'method, tuningTotal, tuningFromPlan',
     })
       .nullable()
-      .describe('Always-valid plans: the sequential test (analysisPlan.sequentialMethod) and the total units the confidence sequence is tuned at'),
+      .describe('Always-valid plans: the sequential test and its tuning'),
     alpha: z.number(),
     correction: z.string().describe('Multiple-testing correction across success metrics'),
     computedAt: z.string(),
-    dataUpdatedAt: z.string().nullable().describe('When the statistics last changed: data freshness'),
+    dataUpdatedAt: z.string().nullable().describe('Data freshness'),
     sample: z.object({
       plannedTotal: z.number().int().describe("The plan's sample (largest need over success metrics and non-inferiority guardrails)"),
       observedTotal: z.number().int(),
@@ -106,7 +106,7 @@ export const getMetrics = defineTool({
       requiredDays: z.number().int().describe('Whole days the plan needs before ship: durationDays, in whole weeks from 7 up'),
       bindingMetricId: z.string().nullable(),
     }),
-    blind: z.array(BlindSchema).describe('Success or guardrail metrics with units but no data in an arm: they block ship'),
+    blind: z.array(BlindSchema).describe('Metrics with no data in an arm: they block ship'),
     pending: z.array(PendingSchema),
     exposures: z.array(z.object({ variant: z.string(), weight: z.number(), units: z.number().int() })),
     srm: z.object({ checked: z.boolean(), pValue: z.number().nullable(), chiSquare: z.number().nullable(), mismatch: z.boolean(), note: z.string() }),

@@ -22,7 +22,7 @@ export const RampStatusSchema = z.object({
   stage: z.number().int().describe('Current stage, 1 = the start allocation'),
   stageCount: z.number().int(),
   plannedStages: z.array(z.number()),
-  nextPercent: z.number().nullable().describe('The next stage, null at the last one'),
+  nextPercent: z.number().nullable(),
   stageStartedAt: z.string().nullable(),
   hoursInStage: z.number().nullable(),
   minHours: z.number(),
@@ -53,7 +53,7 @@ export const RampStatusSchema = z.object({
     {
       type: 'object',
       description:
-        'holds, checks [{name, pass, detail}], and their numbers: minUnitsPerArm, unitsPerArm, srm {checked, pValue, mismatch}, guardrails [{metricId, variant, assessment, mean, controlMean, absolute, relativeEstimate, pValue}], blind, blindGraceHours',
+        'holds, checks [{name, pass, detail}]; their numbers: minUnitsPerArm, unitsPerArm, srm, guardrails [{metricId, variant, assessment, absolute, pValue}], blind',
       properties: {
         holds: { type: 'boolean' },
         checks: { type: 'array', items: { type: 'object', properties: { name: { type: 'string' }, pass: { type: 'boolean' }, detail: { type: 'string' } } } },
@@ -67,7 +67,7 @@ export const RampStatusSchema = z.object({
   planHash: z.string().describe('Plan hash of the config in force: cite it in advance_ramp'),
   lastTick: listedAs(TickSchema, { type: 'object', description: 'at, action, reason' })
     .nullable()
-    .describe('What the scheduler did at its last tick, if it has run since the server started'),
+    .describe("The scheduler's last tick since the server started"),
 });
 
 /** Where a ramp stands after a step (advance_ramp, hold_ramp): the gate's numbers stay in get_ramp_status. */
@@ -107,7 +107,7 @@ export const getRampStatus = defineTool({
   description: [
     "Shows where a running experiment is in its ramp plan and what the ramp scheduler does next: stage, allocation, hours in stage against rampPlan.minHours, and the gate with its numbers (SRM p-value, each guardrail's estimate and always-valid interval, blind metrics, units per arm against rampPlan.gate.minUnitsPerArm).",
     'nextAction: "advance" (gate holds; the next tick ramps), "wait" (reason says which check fails), "held" (hold_ramp), "roll_back" (a guardrail is significantly worse: the breaker rolls it back at the next tick), "complete" (last stage), "none" (not running).',
-    'Read-only and cheap. Use it before advance_ramp or hold_ramp; use get_metrics for the full analysis and stop_experiment as the kill switch.',
+    'Cheap. Use it before advance_ramp or hold_ramp; use get_metrics for the full analysis and stop_experiment as the kill switch.',
   ].join('\n'),
   inputSchema: z.object({ experimentId: z.string().describe('Experiment id or key, e.g. "home-focus-shelf"') }),
   outputSchema: RampStatusSchema,

@@ -22,7 +22,7 @@ export const listSurfaces = defineTool({
   name: 'list_surfaces',
   title: 'List surfaces',
   description:
-    'Lists the product surfaces experiments can run on (e.g. home, search, now-playing) with their slots (which content types each accepts and its default item), platforms, daily traffic, running experiments and free bucket share. Call it first when planning: pick a surface and slots, then find content in sealab://content and metrics in sealab://metrics, then create_experiment.',
+    'Lists the surfaces experiments run on (e.g. home, search) with their slots (accepted content types, default item), platforms, daily traffic, running experiments and free share. Call it first when planning, then sealab://content and sealab://metrics, then plan_experiment or create_experiment.',
   inputSchema: z.object({}),
   outputSchema: z.object({ surfaces: z.array(SurfaceViewSchema) }),
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },

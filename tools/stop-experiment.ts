@@ -11,7 +11,7 @@ export const stopExperiment = defineTool({
     'Ends a running or paused experiment at once: its buckets are freed and it becomes concluded with the outcome you give.',
     'outcome: "stopped" (done or broken) and "rolled_back" (the change was harmful) send every user back to the default layout. "shipped" makes the shipped variant\'s layout the surface\'s default for every user, through the backend and content delivery; it is refused unless get_metrics\' decision (always-valid analysis) says ship for that variant (variant defaults to the decision\'s), and the error lists the blockers. Undo a ship with revert_ship.',
     "The policy may ask a human to confirm (a form with elicitation; else pass confirmation {reason}). Reason, confirmation and a ship's decision record are audited and shown in get_experiment's conclusion.",
-    'version is optional so an emergency stop never waits on a read; pass it to make sure you stop what you reviewed. get_metrics still works afterwards.',
+    'version is optional so an emergency stop never waits on a read; pass it to stop only what you reviewed.',
   ].join('\n'),
   inputSchema: z.object({
     experimentId: z.string().describe('Experiment id or key'),

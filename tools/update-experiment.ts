@@ -7,8 +7,8 @@ export const updateExperiment = defineTool({
   name: 'update_experiment',
   title: 'Edit a draft experiment',
   description: [
-    'Changes a draft: apply a JSON Patch (RFC 6902) to its stored config — typically the patch or fixPatch validate_config returned — or replace the whole config.',
-    'Needs the version you read (get_experiment, validate_config); returns the new version. Drafts only: a running experiment ramps with deploy_to_surface and ends with stop_experiment.',
+    "Changes a draft: apply a JSON Patch (RFC 6902) to its stored config — typically validate_config's fixPatch — or replace the whole config.",
+    'Needs the version you read; returns the new one. Drafts only: a running experiment ramps with deploy_to_surface and ends with stop_experiment.',
     'Any edit makes earlier plan hashes stale: call validate_config again before deploy_to_surface.',
     'Example patch: [{"op":"add","path":"/guardrails/-","value":{"metricId":"crash-rate","margin":0.02}},{"op":"replace","path":"/allocationPercent","value":10}].',
   ].join('\n'),

@@ -173,16 +173,14 @@ export const RampPlanSchema = z.object({
     .array(z.number().gt(0).max(100))
     .max(10)
     .default([])
-    .describe(
-      'Later allocations, ascending, that deploy_to_surface ramps through after starting at allocationPercent, e.g. [25, 50]; a ramp may not skip a stage',
-    ),
+    .describe('Later allocations, ascending, ramped through after allocationPercent (no skipping), e.g. [25, 50]'),
   minHours: z
     .number()
     .min(0)
     .max(2160)
     .optional()
     .describe('Minimum hours each stage runs before the ramp scheduler advances to the next (default 24), e.g. 48'),
-  gate: RampGateSchema.optional().describe('What must hold before the scheduler advances a stage, besides SRM passing and no guardrail significantly worse'),
+  gate: RampGateSchema.optional().describe('What must hold to advance, besides SRM and guardrails'),
 });
 
 export const AnalysisPlanSchema = z.object({
@@ -260,9 +258,7 @@ export const ExperimentConfigSchema = z.object({
     .gt(0)
     .max(100)
     .default(10)
-    .describe(
-      "Share of the surface traffic in the experiment now: where a draft starts (at most the policy's first-stage cap), then the current ramp stage, e.g. 10",
-    ),
+    .describe("Share of surface traffic now: the start (at most the policy's first-stage cap), then the current ramp stage, e.g. 10"),
   rampPlan: RampPlanSchema.default({ stages: [] }).describe('Planned later allocations, e.g. {"stages":[25,50]}'),
   targeting: TargetingSchema.default({}),
   successMetrics: z.array(Id).min(1).max(5).describe('Metric ids the experiment aims to improve, e.g. ["stream-rate"]'),

@@ -95,7 +95,9 @@ function portable(node: JsonSchema, io: 'input' | 'output', depth: number): Json
   const sub = (v: JsonSchema) => portable(v, io, depth + 1);
   for (const [key, value] of Object.entries(node)) {
     if (io === 'output' && OUTPUT_NOISE.has(key)) continue;
-    if (SCHEMA_MAPS.includes(key)) s[key] = mapValues(value as Record<string, JsonSchema>, sub);
+    // `{}` for "any value" where an object's extra keys are meant: the explicit `true`.
+    if (key === 'additionalProperties' && isEmpty(value)) s[key] = true;
+    else if (SCHEMA_MAPS.includes(key)) s[key] = mapValues(value as Record<string, JsonSchema>, sub);
     else if (SCHEMA_LISTS.includes(key)) s[key] = (value as JsonSchema[]).map(sub);
     else if (SCHEMA_SLOTS.includes(key) && typeof value === 'object' && value !== null) s[key] = sub(value as JsonSchema);
     else s[key] = value;
@@ -120,8 +122,6 @@ function portable(node: JsonSchema, io: 'input' | 'output', depth: number): Json
   if (isEmpty(s.properties)) delete s.properties;
   // Answers may grow fields; a listed answer shape is what an agent can rely on, not all there is.
   if (io === 'output' && s.additionalProperties === false) delete s.additionalProperties;
-  // `{}` for "any value" where an object's extra keys are meant: the explicit `true`.
-  if (isEmpty(s.additionalProperties)) s.additionalProperties = true;
   if (s.items === false) {
     // A tuple: maxItems already says nothing follows the prefix (an answer's tuple is read, not checked).
     if (Array.isArray(s.prefixItems) && (io === 'output' || s.maxItems === s.prefixItems.length)) delete s.items;
