@@ -28,7 +28,7 @@ async function main() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sealab-demo-'));
   const start = new Date(`${new Date().toISOString().slice(0, 10)}T00:00:00.000Z`);
   const app = createContainer({ dbFile: dbFileIn(dir), clock: new SimulatedClock(start) });
-  const server = await listenHttp(app, { host: '127.0.0.1', port: 0, maxBodyBytes: 1_048_576 });
+  const server = await listenHttp(app, { host: '127.0.0.1', port: 0, maxBodyBytes: 1_048_576, tools: { toolsets: ['core', 'operator'] } });
   const url = `http://127.0.0.1:${server.port}`;
   out(
     `sealab is listening on ${url} (MCP at /mcp, REST at /v1), data in ${dir}, policy '${app.deps.policy.version}', simulated clock at ${start.toISOString()}`,

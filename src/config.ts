@@ -52,6 +52,10 @@ const ConfigSchema = z
       .string()
       .regex(/^\S{1,64}$/, 'must be a prefix without spaces, e.g. sealab: (tokens then carry sealab:read)')
       .optional(),
+    /** MCP tools listed by name (--tools); with toolsets, added to them. */
+    tools: z.array(z.string().min(1)).optional(),
+    /** MCP toolsets listed (--toolsets): core (the default), operator, analysis, all. */
+    toolsets: z.array(z.enum(['core', 'operator', 'analysis', 'all'], { message: 'must be core, operator, analysis or all' })).optional(),
   })
   .superRefine((c, ctx) => {
     // An explicit tokens file counts even before it exists: http-app refuses every request off loopback until it holds a token.
@@ -106,11 +110,20 @@ export interface ConfigFlags {
   clockStart?: string;
   /** `--tokens-file`: the named tokens' file. */
   tokensFile?: string;
+  /** `--tools a,b`: MCP tools to list by name. */
+  tools?: string;
+  /** `--toolsets core,operator`: MCP toolsets to list. */
+  toolsets?: string;
 }
 
 /** The guardrail policy shipped with sealab (policy/default.json). */
 export const DEFAULT_POLICY_FILE = fileURLToPath(new URL('../policy/default.json', import.meta.url));
 
+const list = (v: string | undefined) =>
+  v
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 const bool = (v: string | undefined) => (v === undefined ? undefined : !['0', 'false', 'no', 'off'].includes(v.toLowerCase()));
 
 /** Where each key comes from, so an error names what the user actually set. */
@@ -144,6 +157,8 @@ const SOURCES: Record<string, string> = {
   resourceUrl: 'SEALAB_RESOURCE_URL',
   oauthJwksUrl: 'SEALAB_OAUTH_JWKS_URL',
   oauthScopePrefix: 'SEALAB_OAUTH_SCOPE_PREFIX',
+  tools: '--tools / SEALAB_TOOLS',
+  toolsets: '--toolsets / SEALAB_TOOLSETS',
 };
 
 export class ConfigError extends Error {}
@@ -184,6 +199,8 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     resourceUrl: env.SEALAB_RESOURCE_URL || undefined,
     oauthJwksUrl: env.SEALAB_OAUTH_JWKS_URL || undefined,
     oauthScopePrefix: env.SEALAB_OAUTH_SCOPE_PREFIX || undefined,
+    tools: list(flags.tools ?? env.SEALAB_TOOLS),
+    toolsets: list(flags.toolsets ?? env.SEALAB_TOOLSETS),
   };
   const parsed = ConfigSchema.safeParse(raw);
   if (!parsed.success) {

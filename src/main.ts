@@ -20,6 +20,7 @@ const USAGE = `usage:
                                                         HTTP: /mcp (streamable HTTP), /v1 REST, /healthz;
                                                         --role backend|content serves only that system's contract
   sealab serve|stdio --read-only                        every principal capped at the read scope (read-only tools only)
+  sealab serve|stdio --toolsets core,operator|all       MCP toolsets listed (default core; also analysis); --tools a,b lists tools by name
   sealab token create --name N --scopes read,write[,deploy,admin,approve] [--expires-days D]
                                                         a named token: prints its secret once (only its hash is stored)
   sealab token list | sealab token revoke --name N      names, scopes and expiry (never secrets) | refuse it from now on
@@ -41,7 +42,7 @@ const USAGE = `usage:
                                                         Units whose bucket no running experiment owns see the default
                                                         layout and are not measured (they are counted, not requested).
 environment: SEALAB_DATA_DIR SEALAB_POLICY_FILE SEALAB_PORT SEALAB_HOST SEALAB_TOKEN SEALAB_SEED_DEMO
-             SEALAB_TOKENS_FILE (--tokens-file; default <data-dir>/tokens.json; once it exists every HTTP request needs a token) SEALAB_LOG_LEVEL SEALAB_MAX_BODY_BYTES SEALAB_ALLOWED_HOSTS
+             SEALAB_TOKENS_FILE (--tokens-file; default <data-dir>/tokens.json; once it exists every HTTP request needs a token) SEALAB_LOG_LEVEL SEALAB_MAX_BODY_BYTES SEALAB_ALLOWED_HOSTS SEALAB_TOOLS SEALAB_TOOLSETS
              SEALAB_RAMP_INTERVAL_SECONDS (ramp scheduler tick, default 60; 0 disables)
              SEALAB_ROLE SEALAB_BACKEND_URL SEALAB_CONTENT_URL (remote systems; unset = embedded)
              SEALAB_UPSTREAM_TIMEOUT_MS (default 5000) SEALAB_UPSTREAM_TOKEN
@@ -80,6 +81,8 @@ async function main(argv: string[]): Promise<void> {
       silence: { type: 'string' },
       'tokens-file': { type: 'string' },
       'read-only': { type: 'boolean' },
+      tools: { type: 'string' },
+      toolsets: { type: 'string' },
       name: { type: 'string' },
       scopes: { type: 'string' },
       'expires-days': { type: 'string' },
@@ -103,6 +106,8 @@ async function main(argv: string[]): Promise<void> {
     role: values.role,
     clockStart: values['clock-start'],
     tokensFile: values['tokens-file'],
+    tools: values.tools,
+    toolsets: values.toolsets,
     ...(values['no-seed'] ? { seedDemo: false } : {}),
     ...(values['simulated-clock'] ? { simulatedClock: true } : {}),
   };
@@ -234,6 +239,7 @@ async function main(argv: string[]): Promise<void> {
           }
         : {}),
       readOnly: values['read-only'] ?? false,
+      tools: { tools: config.tools, toolsets: config.toolsets },
       maxBodyBytes: config.maxBodyBytes,
       allowedHosts: config.allowedHosts,
       ...listenLimits(config),
@@ -254,7 +260,7 @@ async function main(argv: string[]): Promise<void> {
     );
     stops.push(http.close);
   } else {
-    const stdio = startStdio(container, { readOnly: values['read-only'] ?? false });
+    const stdio = startStdio(container, { readOnly: values['read-only'] ?? false, tools: { tools: config.tools, toolsets: config.toolsets } });
     logger.info({ dataDir: config.dataDir }, 'sealab MCP on stdio');
     stops.push(stdio.close);
   }

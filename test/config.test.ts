@@ -129,6 +129,18 @@ describe('loadConfig', () => {
     for (const host of ['127.0.0.1', 'localhost', '::1']) expect(loadConfig({ simulatedClock: true, host }, {}).simulatedClock).toBe(true);
   });
 
+  it('reads the MCP tool selection from --tools / --toolsets or SEALAB_TOOLS / SEALAB_TOOLSETS, flags first', () => {
+    expect(loadConfig({}, { SEALAB_TOOLSETS: 'core, operator', SEALAB_TOOLS: 'plan_power' })).toMatchObject({
+      toolsets: ['core', 'operator'],
+      tools: ['plan_power'],
+    });
+    expect(loadConfig({ toolsets: 'all' }, { SEALAB_TOOLSETS: 'core' }).toolsets).toEqual(['all']);
+    expect(loadConfig({}, {}).toolsets).toBeUndefined();
+    expect(configErrorLines(() => loadConfig({}, { SEALAB_TOOLSETS: 'core,admin' }))).toEqual([
+      '--toolsets / SEALAB_TOOLSETS: must be core, operator, analysis or all',
+    ]);
+  });
+
   it('lets flags win over the environment', () => {
     const env = { SEALAB_DATA_DIR: '/from/env', SEALAB_PORT: '9000', SEALAB_HOST: 'localhost', SEALAB_SEED_DEMO: 'true' };
     const config = loadConfig({ dataDir: '/from/flag', port: '9100', host: '::1', seedDemo: false }, env);

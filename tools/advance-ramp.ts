@@ -1,11 +1,11 @@
 import type { GivenConfirmation } from '../src/app/experiments/experiment-types.js';
 import { z } from 'zod';
-import { ExperimentSchema } from '../src/domain/schemas.js';
 import { AppError } from '../src/errors.js';
 import { ConfirmationArgSchema, defineTool } from '../src/mcp/define-tool.js';
-import { ConfirmationStatusSchema } from './deploy-to-surface.js';
+import { ExperimentSummarySchema, experimentLink, summaryOf } from '../src/mcp/experiment-summary.js';
+import { ConfirmationStatusSchema, DeployPlanSchema } from './deploy-to-surface.js';
+import { RampSummarySchema, rampSummary, rampText } from './get-ramp-status.js';
 import { holdForApproval, PendingApprovalSchema } from './get-approval.js';
-import { RampStatusSchema, rampText } from './get-ramp-status.js';
 
 export const advanceRamp = defineTool({
   name: 'advance_ramp',
@@ -24,19 +24,13 @@ export const advanceRamp = defineTool({
   outputSchema: z.object({
     applied: z.boolean(),
     planHash: z.string().describe('Plan hash of the config now in force'),
-    plan: z.object({
-      action: z.enum(['start', 'resize', 'resume', 'noop']),
-      fromPercent: z.number(),
-      toPercent: z.number(),
-      bucketsBefore: z.number().int(),
-      bucketsAfter: z.number().int(),
-      collidingWith: z.array(z.string()),
-    }),
+    plan: DeployPlanSchema,
     confirmation: ConfirmationStatusSchema,
-    experiment: ExperimentSchema,
-    ramp: RampStatusSchema.describe('The ramp after the advance'),
+    experiment: ExperimentSummarySchema,
+    ramp: RampSummarySchema.describe('The ramp after the advance'),
     approval: PendingApprovalSchema,
   }),
+  toolset: 'operator',
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   handler: async (args, ctx) => {
     const before = ctx.app.ramps.status(args.experimentId);
@@ -68,15 +62,31 @@ export const advanceRamp = defineTool({
       if (step.kind === 'approval') {
         const held = holdForApproval(ctx, { step: 'deploy', args: input }, step.note);
         const { replayed: _replayed, ...out } = preview;
-        return { structured: { ...out, ramp: before, approval: held.approval }, text: held.text };
+        return {
+          structured: {
+            ...out,
+            experiment: { ...summaryOf(ctx.app, preview.experiment), planHash: preview.planHash },
+            ramp: rampSummary(before),
+            approval: held.approval,
+          },
+          links: [experimentLink(preview.experiment)],
+          text: held.text,
+        };
       }
       given = step.confirmation;
     }
     const r = await ctx.app.deployments.deploy({ ...input, ...(given ? { confirmation: given } : {}) }, ctx.write());
     const ramp = ctx.app.ramps.status(r.experiment.id);
-    const { replayed: _replayed, ...out } = r;
     return {
-      structured: { ...out, ramp },
+      structured: {
+        applied: r.applied,
+        planHash: r.planHash,
+        plan: r.plan,
+        confirmation: r.confirmation,
+        experiment: { ...summaryOf(ctx.app, r.experiment), planHash: r.planHash },
+        ramp: rampSummary(ramp),
+      },
+      links: [experimentLink(r.experiment)],
       text: `Advanced '${r.experiment.key}' ${r.plan.fromPercent}% → ${r.plan.toPercent}% (${r.plan.bucketsAfter} buckets), v${r.experiment.version}.${given ? ` Confirmed via ${given.via}.` : ''}\n${rampText(ramp)}`,
     };
   },

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { ExperimentSchema } from '../src/domain/schemas.js';
 import { defineTool } from '../src/mcp/define-tool.js';
+import { ExperimentSummarySchema, experimentLink, summaryOf } from '../src/mcp/experiment-summary.js';
 
 export const archiveExperiment = defineTool({
   name: 'archive_experiment',
@@ -15,10 +15,15 @@ export const archiveExperiment = defineTool({
     version: z.number().int().positive().describe('The version you read, e.g. 3'),
     reason: z.string().min(3).max(1000).describe('Why, e.g. "decision recorded in the review doc"'),
   }),
-  outputSchema: z.object({ experiment: ExperimentSchema }),
+  outputSchema: z.object({ experiment: ExperimentSummarySchema }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+  toolset: 'operator',
   handler: (args, ctx) => {
     const experiment = ctx.app.experiments.archive(args, ctx.write(args.reason));
-    return { structured: { experiment }, text: `Archived '${experiment.key}' (v${experiment.version}).` };
+    return {
+      structured: { experiment: summaryOf(ctx.app, experiment) },
+      links: [experimentLink(experiment)],
+      text: `Archived '${experiment.key}' (v${experiment.version}).`,
+    };
   },
 });

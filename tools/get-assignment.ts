@@ -31,6 +31,7 @@ export const getAssignment = defineTool({
       }),
     ),
   }),
+  toolset: 'operator',
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   handler: ({ surfaceId, unitId, platform }, ctx) => {
     const x = ctx.app.assignments.explain(surfaceId, unitId, platform);

@@ -1,31 +1,42 @@
 import { z } from 'zod';
 import { defineTool } from '../src/mcp/define-tool.js';
 import { MetricKind } from '../src/domain/schemas.js';
+import { listedAs } from '../src/mcp/listed-schema.js';
 
 const IntervalSchema = z.object({ estimate: z.number(), lower: z.number(), upper: z.number() });
-const PendingSchema = z.discriminatedUnion('kind', [
-  z.object({
-    kind: z.literal('sample'),
-    have: z.number().int(),
-    need: z.number().int(),
-    expectedAt: z.string().nullable().describe('At the observed daily rate'),
-  }),
-  z.object({ kind: z.literal('duration'), haveDays: z.number().int(), needDays: z.number().int(), metAt: z.string().nullable() }),
-]);
-const BayesianSchema = z.discriminatedUnion('ok', [
-  z.object({
-    ok: z.literal(true),
-    scale: z.literal('absolute'),
-    chanceToBeatControl: z.number(),
-    expectedLoss: z.number().describe('E[max(0, −δ)]: average loss of shipping if treatment is in fact worse (metric units)'),
-    expectedLossOfControl: z.number().describe('E[max(0, δ)]: average loss of keeping control if treatment is in fact better'),
-    posteriorMean: z.number(),
-    posteriorSd: z.number(),
-    credibleInterval: z.object({ lower: z.number(), upper: z.number() }).describe('Equal-tailed, at 1 − alpha'),
-    prior: z.object({ mean: z.number(), variance: z.number() }).nullable().describe('analysisPlan.prior in metric units; null: flat'),
-  }),
-  z.object({ ok: z.literal(false), reason: z.string().describe('"no data" when an arm has no units yet') }),
-]);
+const PendingSchema = listedAs(
+  z.discriminatedUnion('kind', [
+    z.object({
+      kind: z.literal('sample'),
+      have: z.number().int(),
+      need: z.number().int(),
+      expectedAt: z.string().nullable().describe('At the observed daily rate'),
+    }),
+    z.object({ kind: z.literal('duration'), haveDays: z.number().int(), needDays: z.number().int(), metAt: z.string().nullable() }),
+  ]),
+  { type: 'object', description: '{kind:"sample", have, need, expectedAt} or {kind:"duration", haveDays, needDays, metAt}' },
+);
+const BayesianSchema = listedAs(
+  z.discriminatedUnion('ok', [
+    z.object({
+      ok: z.literal(true),
+      scale: z.literal('absolute'),
+      chanceToBeatControl: z.number(),
+      expectedLoss: z.number().describe('E[max(0, −δ)]: average loss of shipping if treatment is in fact worse (metric units)'),
+      expectedLossOfControl: z.number().describe('E[max(0, δ)]: average loss of keeping control if treatment is in fact better'),
+      posteriorMean: z.number(),
+      posteriorSd: z.number(),
+      credibleInterval: z.object({ lower: z.number(), upper: z.number() }).describe('Equal-tailed, at 1 − alpha'),
+      prior: z.object({ mean: z.number(), variance: z.number() }).nullable().describe('analysisPlan.prior in metric units; null: flat'),
+    }),
+    z.object({ ok: z.literal(false), reason: z.string().describe('"no data" when an arm has no units yet') }),
+  ]),
+  {
+    type: 'object',
+    description:
+      'ok true: chanceToBeatControl, expectedLoss (of shipping), expectedLossOfControl, posteriorMean, posteriorSd, credibleInterval {lower, upper}, prior; ok false: reason',
+  },
+);
 const BlindSchema = z.object({ metricId: z.string(), role: z.enum(['success', 'guardrail']), variant: z.string() });
 const DecisionSchema = z.object({
   decision: z.enum(['ship', 'keep_running', 'roll_back', 'inconclusive']),
@@ -51,14 +62,22 @@ const DecisionRecordSchema = DecisionSchema.extend({
   daysRunning: z.number().nullable(),
 });
 
+/** What agents read of a metric's result; the rest (adjusted intervals, Bayesian and mSPRT views) is named in the description. */
+const METRIC_LISTING = {
+  type: 'object',
+  description:
+    'metricId, role, kind, direction, margin, marginType, test; variants [{variant, isControl, units, mean, absolute and relative {estimate, lower, upper}, pValue, pValueAdjusted, adjustedInterval, significant, blind, assessment (better|worse|no_detectable_change|not_computable|control), varianceReduction, nonInferiority {nonInferior, bound, threshold}, bayesian, msprt, note}]',
+  properties: { metricId: { type: 'string' }, role: { type: 'string' }, variants: { type: 'array', items: { type: 'object' } } },
+};
+
 export const getMetrics = defineTool({
   name: 'get_metrics',
   title: 'Get experiment results and decision',
   description: [
-    'Analyses an experiment from its per-arm sufficient statistics (cost does not grow with the number of events) and recommends a decision.',
-    'Per metric (success metrics, then guardrails) and variant: exposed units, mean, absolute and relative difference to control with an interval, p-value (always-valid by default), significance under the method in force after multiple-testing correction across success metrics, CUPED variance reduction, guardrail non-inferiority against its margin, and optionally the Bayesian view (chance to beat control, expected losses, credible interval, with analysisPlan.prior).',
-    'The default method (analysisPlan.sequential) stays valid however often you call this tool, so peeking is safe; a fixed-horizon plan is only valid when read at the planned sample (sample.fractionOfPlan ≥ 1).',
-    'decision follows a risk-aware rule: ship only if a success metric is significantly better, every guardrail holds (non-inferior, or not significantly worse for "no_deterioration" guardrails), nothing deteriorates significantly, no metric is blind (no data in an arm), the sample-ratio check passes, and both the planned sample and the planned whole days are met; a guardrail significantly worse means roll_back at once. pending says what the plan still waits for and when; blind lists metrics with no data in some arm.',
+    'Analyses an experiment from its per-arm sufficient statistics and recommends a decision.',
+    'Per metric and variant: units, mean, absolute and relative difference to control with an interval, p-value, significance after multiple-testing correction, CUPED variance reduction, guardrail non-inferiority, optionally the Bayesian view.',
+    'The default method (always-valid) is safe to call as often as you like; a fixed-horizon plan is only valid at the planned sample (sample.fractionOfPlan ≥ 1).',
+    'decision follows a risk-aware rule: ship only if a success metric is significantly better, every guardrail holds, nothing deteriorates, no metric is blind (no data in an arm), the sample-ratio check passes and the planned sample and days are met; a guardrail significantly worse means roll_back. pending says what the plan still waits for and when.',
     'If srm.mismatch is true, trust nothing: investigate assignment/logging. Next: stop_experiment (outcome rolled_back) when the decision is roll_back.',
   ].join('\n'),
   inputSchema: z.object({ experimentId: z.string().describe('Experiment id or key, e.g. "home-focus-shelf"') }),
@@ -69,14 +88,16 @@ export const getMetrics = defineTool({
     version: z.number().int(),
     method: z.enum(['always-valid', 'fixed-horizon', 'group-sequential']),
     methodNote: z.string(),
-    sequential: z
-      .object({ method: z.enum(['confidence_sequence', 'msprt']), tuningTotal: z.number().int(), tuningFromPlan: z.boolean() })
+    sequential: listedAs(z.object({ method: z.enum(['confidence_sequence', 'msprt']), tuningTotal: z.number().int(), tuningFromPlan: z.boolean() }), {
+      type: 'object',
+      description: 'method, tuningTotal, tuningFromPlan',
+    })
       .nullable()
-      .describe('Always-valid plans: the sequential test (analysisPlan.sequentialMethod) and the total units the confidence sequence is tuned at'),
+      .describe('Always-valid plans: the sequential test and its tuning'),
     alpha: z.number(),
     correction: z.string().describe('Multiple-testing correction across success metrics'),
     computedAt: z.string(),
-    dataUpdatedAt: z.string().nullable().describe('When the statistics last changed: data freshness'),
+    dataUpdatedAt: z.string().nullable().describe('Data freshness'),
     sample: z.object({
       plannedTotal: z.number().int().describe("The plan's sample (largest need over success metrics and non-inferiority guardrails)"),
       observedTotal: z.number().int(),
@@ -85,63 +106,83 @@ export const getMetrics = defineTool({
       requiredDays: z.number().int().describe('Whole days the plan needs before ship: durationDays, in whole weeks from 7 up'),
       bindingMetricId: z.string().nullable(),
     }),
-    blind: z.array(BlindSchema).describe('Success or guardrail metrics with units but no data in an arm: they block ship'),
+    blind: z.array(BlindSchema).describe('Metrics with no data in an arm: they block ship'),
     pending: z.array(PendingSchema),
     exposures: z.array(z.object({ variant: z.string(), weight: z.number(), units: z.number().int() })),
     srm: z.object({ checked: z.boolean(), pValue: z.number().nullable(), chiSquare: z.number().nullable(), mismatch: z.boolean(), note: z.string() }),
     metrics: z.array(
-      z.object({
-        metricId: z.string(),
-        name: z.string(),
-        role: z.enum(['success', 'guardrail']),
-        kind: MetricKind,
-        quantile: z.number().optional().describe('Quantile metrics: the level, e.g. 0.9 (P90 of unit values); effects are differences in that quantile'),
-        direction: z.enum(['increase', 'decrease']),
-        margin: z.number().nullable().describe('Guardrails: the margin, in marginType units'),
-        marginType: z.enum(['relative', 'absolute']).nullable(),
-        test: z.enum(['non_inferiority', 'no_deterioration']).nullable().describe('Guardrails: how ship judges them'),
-        variants: z.array(
-          z.object({
-            variant: z.string(),
-            isControl: z.boolean(),
-            units: z.number().int(),
-            mean: z.number().nullable().describe("The arm's mean (a ratio metric: Σnum/Σden; a quantile metric: its quantile, e.g. P90)"),
-            absolute: IntervalSchema.nullable().describe('treatment − control, with the interval of the method in force'),
-            relative: IntervalSchema.nullable().describe('(treatment − control) / control'),
-            pValue: z.number().nullable(),
-            pValueAdjusted: z.number().nullable(),
-            adjustedInterval: z
-              .object({ level: z.number(), absolute: IntervalSchema, relative: IntervalSchema.nullable() })
-              .nullable()
-              .describe(
-                'Success metrics: the intervals at the level the correction judged this cell at (Bonferroni α/m, Holm step level, BH k·α/m); significant exactly when absolute excludes 0',
-              ),
-            significant: z.boolean(),
-            blind: z.boolean().describe('Units exposed but no data for this metric in this arm yet'),
-            assessment: z.enum(['better', 'worse', 'no_detectable_change', 'not_computable', 'control']),
-            varianceReduction: z.number().nullable().describe('CUPED: share of variance removed by the pre-exposure covariate'),
-            nonInferiority: z
-              .object({
-                nonInferior: z.boolean(),
-                bound: z.number(),
-                threshold: z.number(),
-                boundMethod: z
-                  .enum(['one-sided test', 'one-sided confidence sequence', 'two-sided confidence sequence', 'mSPRT interval', 'repeated confidence interval'])
-                  .describe('The bad-side bound at α: always-valid plans use the one-sided confidence sequence (the harm check stays two-sided)'),
+      listedAs(
+        z.object({
+          metricId: z.string(),
+          name: z.string(),
+          role: z.enum(['success', 'guardrail']),
+          kind: MetricKind,
+          quantile: z.number().optional().describe('Quantile metrics: the level, e.g. 0.9 (P90 of unit values); effects are differences in that quantile'),
+          direction: z.enum(['increase', 'decrease']),
+          margin: z.number().nullable().describe('Guardrails: the margin, in marginType units'),
+          marginType: z.enum(['relative', 'absolute']).nullable(),
+          test: z.enum(['non_inferiority', 'no_deterioration']).nullable().describe('Guardrails: how ship judges them'),
+          variants: z.array(
+            z.object({
+              variant: z.string(),
+              isControl: z.boolean(),
+              units: z.number().int(),
+              mean: z.number().nullable().describe("The arm's mean (a ratio metric: Σnum/Σden; a quantile metric: its quantile, e.g. P90)"),
+              absolute: IntervalSchema.nullable().describe('treatment − control, with the interval of the method in force'),
+              relative: IntervalSchema.nullable().describe('(treatment − control) / control'),
+              pValue: z.number().nullable(),
+              pValueAdjusted: z.number().nullable(),
+              adjustedInterval: listedAs(z.object({ level: z.number(), absolute: IntervalSchema, relative: IntervalSchema.nullable() }), {
+                type: 'object',
+                description: 'level, absolute and relative intervals',
               })
-              .nullable(),
-            bayesian: BayesianSchema.nullable().describe('analysisPlan.bayesian: posterior of the effect with analysisPlan.prior'),
-            msprt: z
-              .object({ mixingVariance: z.number(), logEValue: z.number(), pValueAtLook: z.number() })
-              .nullable()
-              .describe('mSPRT plans: τ² (metric units²), log e-value and p of this look; pValue is the running minimum over daily looks'),
-            note: z.string().nullable(),
-          }),
-        ),
-      }),
+                .nullable()
+                .describe(
+                  'Success metrics: the intervals at the level the correction judged this cell at (Bonferroni α/m, Holm step level, BH k·α/m); significant exactly when absolute excludes 0',
+                ),
+              significant: z.boolean(),
+              blind: z.boolean().describe('Units exposed but no data for this metric in this arm yet'),
+              assessment: z.enum(['better', 'worse', 'no_detectable_change', 'not_computable', 'control']),
+              varianceReduction: z.number().nullable().describe('CUPED: share of variance removed by the pre-exposure covariate'),
+              nonInferiority: z
+                .object({
+                  nonInferior: z.boolean(),
+                  bound: z.number(),
+                  threshold: z.number(),
+                  boundMethod: listedAs(
+                    z.enum([
+                      'one-sided test',
+                      'one-sided confidence sequence',
+                      'two-sided confidence sequence',
+                      'mSPRT interval',
+                      'repeated confidence interval',
+                    ]),
+                    { type: 'string' },
+                  ).describe('The bad-side bound at α, e.g. "one-sided confidence sequence"'),
+                })
+                .nullable(),
+              bayesian: BayesianSchema.nullable().describe('analysisPlan.bayesian: posterior of the effect with analysisPlan.prior'),
+              msprt: listedAs(z.object({ mixingVariance: z.number(), logEValue: z.number(), pValueAtLook: z.number() }), {
+                type: 'object',
+                description: 'mixingVariance, logEValue, pValueAtLook',
+              })
+                .nullable()
+                .describe('mSPRT plans: τ² (metric units²), log e-value and p of this look; pValue is the running minimum over daily looks'),
+              note: z.string().nullable(),
+            }),
+          ),
+        }),
+        METRIC_LISTING,
+      ),
     ),
-    decision: DecisionRecordSchema,
-    decisionsByVariant: z.array(DecisionSchema.extend({ variant: z.string() })),
+    decision: listedAs(DecisionRecordSchema, {
+      type: 'object',
+      description:
+        'The recommendation for variant: decision (ship | keep_running | roll_back | inconclusive), reasons, blockers, pending; and the rule, method, alpha, correction, power and sample it rests on',
+    }),
+    decisionsByVariant: z.array(
+      listedAs(DecisionSchema.extend({ variant: z.string() }), { type: 'object', description: 'decision, reasons, blockers, pending per treatment' }),
+    ),
   }),
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   handler: async ({ experimentId }, ctx) => {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defineTool } from '../src/mcp/define-tool.js';
-import { RampStatusSchema, rampText } from './get-ramp-status.js';
+import { ExperimentSummarySchema, experimentLink, summaryOf } from '../src/mcp/experiment-summary.js';
+import { RampSummarySchema, rampSummary, rampText } from './get-ramp-status.js';
 
 export const holdRamp = defineTool({
   name: 'hold_ramp',
@@ -15,13 +16,19 @@ export const holdRamp = defineTool({
     action: z.enum(['hold', 'resume']).default('hold').describe('"hold" pauses automatic advancement, "resume" lifts the hold'),
     reason: z.string().min(3).max(1000).describe('Why, e.g. "waiting for the weekly crash report"'),
   }),
-  outputSchema: RampStatusSchema,
+  outputSchema: z.object({ experiment: ExperimentSummarySchema, ramp: RampSummarySchema }),
+  toolset: 'operator',
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   handler: (args, ctx) => {
     const s =
       args.action === 'hold'
         ? ctx.app.ramps.hold(args.experimentId, args.reason, ctx.write(args.reason))
         : ctx.app.ramps.resume(args.experimentId, ctx.write(args.reason));
-    return { structured: s, text: `${args.action === 'hold' ? 'Held' : 'Resumed'} automatic ramping.\n${rampText(s)}` };
+    const e = ctx.app.experiments.get(s.experimentId);
+    return {
+      structured: { experiment: summaryOf(ctx.app, e), ramp: rampSummary(s) },
+      links: [experimentLink(e)],
+      text: `${args.action === 'hold' ? 'Held' : 'Resumed'} automatic ramping.\n${rampText(s)}`,
+    };
   },
 });

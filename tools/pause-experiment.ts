@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { ExperimentSchema } from '../src/domain/schemas.js';
 import { defineTool } from '../src/mcp/define-tool.js';
+import { ExperimentSummarySchema, experimentLink, summaryOf } from '../src/mcp/experiment-summary.js';
 
 export const pauseExperiment = defineTool({
   name: 'pause_experiment',
@@ -15,12 +15,14 @@ export const pauseExperiment = defineTool({
     version: z.number().int().positive().describe('The version you read, e.g. 2'),
     reason: z.string().min(3).max(1000).describe('Why, e.g. "content team asked for a freeze"'),
   }),
-  outputSchema: z.object({ experiment: ExperimentSchema }),
+  outputSchema: z.object({ experiment: ExperimentSummarySchema }),
+  toolset: 'operator',
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   handler: async (args, ctx) => {
     const experiment = await ctx.app.deployments.pause(args, ctx.write(args.reason));
     return {
-      structured: { experiment },
+      structured: { experiment: summaryOf(ctx.app, experiment) },
+      links: [experimentLink(experiment)],
       text: `Paused '${experiment.key}' (v${experiment.version}); it keeps its buckets. Resume with deploy_to_surface {"experimentId":"${experiment.id}","version":${experiment.version}}.`,
     };
   },

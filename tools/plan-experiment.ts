@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import { ChangeHintSchema, PlanRequestSchema } from '../src/domain/plan-hints.js';
-import { ExperimentConfigSchema, FindingSchema, JsonPatchOperationSchema } from '../src/domain/schemas.js';
+import { FindingSchema, JsonPatchOperationSchema } from '../src/domain/schemas.js';
+import { ConfigAnswerSchema } from '../src/mcp/experiment-summary.js';
 import { defineTool } from '../src/mcp/define-tool.js';
+import { listedAs } from '../src/mcp/listed-schema.js';
 import { quoted } from '../src/mcp/data-text.js';
 import { PowerSchema } from './validate-config.js';
 
@@ -11,31 +13,41 @@ export const planExperiment = defineTool({
   name: 'plan_experiment',
   title: 'Plan an experiment (generator)',
   description: [
-    "Drafts a complete experiment config for a layout change on a surface, with safe defaults: control = the current layout, a treatment from structured hints (change: replace, swap, move, reorder, add or remove on named slots), compiled to slot overrides; the policy's required guardrails; a default success metric unless metricId is given; the smallest allocation whose ramp reaches the sample within the duration, with ramp stages within the policy caps and days per stage.",
-    'The goal is only the hypothesis: nothing is guessed from its words. Without change, a client that supports sampling is asked to propose it (judged by validation like any input); otherwise the error lists the slots and the hints needed.',
+    "Drafts a complete experiment config for a layout change on a surface, with safe defaults: control = the current layout, a treatment from structured hints (change on named slots), the policy's required guardrails, a default success metric unless metricId is given, the smallest allocation whose ramp reaches the sample within the duration, ramp stages within the policy caps.",
+    'The goal is only the hypothesis: nothing is guessed from its words. Without change, a client with sampling is asked to propose it (validation judges it); otherwise the error lists the slots and hints needed.',
     'Returns the config, the rendered layouts, the rationale, the sample per ramp stage and its validation. Stores nothing: then create_experiment. Call list_surfaces first; sealab://content lists content ids.',
   ].join('\n'),
   inputSchema: PlanRequestSchema,
   outputSchema: z.object({
-    config: ExperimentConfigSchema,
+    config: ConfigAnswerSchema,
     rationale: z.array(z.string()).describe('Why each choice was made'),
     layouts: z.record(z.string(), LayoutSchema).describe('What each variant renders'),
-    hints: ChangeHintSchema.extend({
-      from: z.enum(['caller', 'client_model']).describe("Who gave the change: the caller, or the client's model through sampling"),
-    }),
+    hints: listedAs(
+      ChangeHintSchema.extend({
+        from: z.enum(['caller', 'client_model']).describe("Who gave the change: the caller, or the client's model through sampling"),
+      }),
+      { type: 'object', description: 'The change planned: operation, slots, content, from (caller or client_model: proposed through sampling)' },
+    ),
     sample: z.object({
       requiredPerArm: z.number(),
       requiredTotal: z.number(),
       stages: z.array(z.object({ percent: z.number(), unitsPerDay: z.number(), days: z.number().nullable() })).describe('Days at each ramp stage'),
       totalDays: z.number().nullable().describe('Days to the planned sample through the ramp; null when it is never reached'),
     }),
-    validation: z.object({
-      valid: z.boolean(),
-      findings: z.array(FindingSchema),
-      fixPatch: z.array(JsonPatchOperationSchema),
-      power: PowerSchema,
-      policyVersion: z.string(),
-    }),
+    validation: listedAs(
+      z.object({
+        valid: z.boolean(),
+        findings: z.array(FindingSchema),
+        fixPatch: z.array(JsonPatchOperationSchema),
+        power: PowerSchema,
+        policyVersion: z.string(),
+      }),
+      {
+        type: 'object',
+        description: "valid, findings, fixPatch, power and policyVersion, as validate_config's answer",
+        properties: { valid: { type: 'boolean' } },
+      },
+    ),
   }),
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   handler: (args, ctx) => {

@@ -77,6 +77,7 @@ export const planPower = defineTool({
     notReachable: z.string().nullable(),
     note: z.string(),
   }),
+  toolset: 'analysis',
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   handler: (args, ctx) => {
     const p = ctx.app.power.power(args);

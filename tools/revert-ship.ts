@@ -1,6 +1,7 @@
 import type { GivenConfirmation } from '../src/app/experiments/experiment-types.js';
 import { z } from 'zod';
 import { ConfirmationArgSchema, defineTool } from '../src/mcp/define-tool.js';
+import { experimentLink } from '../src/mcp/experiment-summary.js';
 import { ConclusionSchema } from './get-experiment.js';
 import { holdForApproval, PendingApprovalSchema } from './get-approval.js';
 
@@ -25,6 +26,7 @@ export const revertShip = defineTool({
     approval: PendingApprovalSchema,
   }),
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
+  toolset: 'operator',
   handler: async (args, ctx) => {
     const { confirmation, ...rest } = args;
     const status = ctx.app.stops.revertConfirmation(rest, ctx.write().actor);
@@ -45,6 +47,7 @@ export const revertShip = defineTool({
     const { experiment: e, conclusion } = await ctx.app.deployments.revertShip({ ...rest, ...(given ? { confirmation: given } : {}) }, ctx.write(args.reason));
     return {
       structured: { experimentId: e.id, key: e.key, surfaceId: e.surfaceId, conclusion },
+      links: [experimentLink(e)],
       text: `Reverted the ship of '${e.key}' (variant '${conclusion.variant}') on ${e.surfaceId}: its layout is no longer the default.${given ? ` Confirmed via ${given.via}.` : ''}`,
     };
   },

@@ -1,7 +1,7 @@
 import type { GivenConfirmation } from '../src/app/experiments/experiment-types.js';
 import { z } from 'zod';
-import { ExperimentSchema } from '../src/domain/schemas.js';
 import { ConfirmationArgSchema, defineTool } from '../src/mcp/define-tool.js';
+import { ExperimentSummarySchema, experimentLink, summaryOf } from '../src/mcp/experiment-summary.js';
 import { ConclusionSchema, conclusionText } from './get-experiment.js';
 import { holdForApproval, PendingApprovalSchema } from './get-approval.js';
 
@@ -11,8 +11,8 @@ export const stopExperiment = defineTool({
   description: [
     'Ends a running or paused experiment at once: its buckets are freed and it becomes concluded with the outcome you give.',
     'outcome: "stopped" (done or broken) and "rolled_back" (the change was harmful) send every user back to the default layout. "shipped" makes the shipped variant\'s layout the surface\'s default for every user, through the backend and content delivery; it is refused unless get_metrics\' decision (always-valid analysis) says ship for that variant (variant defaults to the decision\'s), and the error lists the blockers. Undo a ship with revert_ship.',
-    "The policy may ask a human to confirm: clients with elicitation get a short form; others pass confirmation {reason}; when the policy wants a person's approval, nothing is applied and the result carries approval {approvalId} (get_approval). The reason, the confirmation and a ship's decision record land in the audit log and in get_experiment's conclusion. A decline changes nothing.",
-    'version is optional so an emergency stop never waits on a read; pass it to make sure you stop what you reviewed. get_metrics still works afterwards.',
+    "The policy may ask a human to confirm (a form with elicitation; else pass confirmation {reason}); when it wants a person's approval, nothing is applied and the result carries approval {approvalId} (get_approval). Reason, confirmation and a ship's decision record are audited and shown in get_experiment's conclusion.",
+    'version is optional so an emergency stop never waits on a read; pass it to stop only what you reviewed.',
   ].join('\n'),
   inputSchema: z.object({
     experimentId: z.string().describe('Experiment id or key'),
@@ -25,7 +25,7 @@ export const stopExperiment = defineTool({
     version: z.number().int().positive().optional().describe('Version you reviewed, to refuse if it changed since, e.g. 3'),
     confirmation: ConfirmationArgSchema.optional(),
   }),
-  outputSchema: z.object({ experiment: ExperimentSchema, conclusion: ConclusionSchema, approval: PendingApprovalSchema }),
+  outputSchema: z.object({ experiment: ExperimentSummarySchema, conclusion: ConclusionSchema, approval: PendingApprovalSchema }),
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
   handler: async (args, ctx) => {
     const { confirmation, ...rest } = args;
@@ -36,7 +36,8 @@ export const stopExperiment = defineTool({
       if (step.kind === 'ask') return step.ask;
       if (step.kind === 'approval') {
         const held = holdForApproval(ctx, { step: 'stop', args: rest }, step.note);
-        return { structured: { experiment: ctx.app.experiments.get(args.experimentId), conclusion: null, approval: held.approval }, text: held.text };
+        const experiment = ctx.app.experiments.get(args.experimentId);
+        return { structured: { experiment: summaryOf(ctx.app, experiment), conclusion: null, approval: held.approval }, links: [experimentLink(experiment)], text: held.text };
       }
       given = step.confirmation;
     }
@@ -44,7 +45,8 @@ export const stopExperiment = defineTool({
     const conclusion = ctx.app.deps.experiments.conclusion(experiment.id);
     const seen = conclusion?.variant ? `Every user now sees '${conclusion.variant}' as the default layout.` : 'Users see the default layout.';
     return {
-      structured: { experiment, conclusion },
+      structured: { experiment: summaryOf(ctx.app, experiment), conclusion },
+      links: [experimentLink(experiment)],
       text: `Stopped '${experiment.key}' (${experiment.outcome}); status ${experiment.status}, v${experiment.version}. ${seen}${given ? ` Confirmed via ${given.via}.` : ''}${conclusionText(conclusion)}`,
     };
   },

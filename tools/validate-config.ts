@@ -1,21 +1,27 @@
 import { z } from 'zod';
-import { ExperimentConfigSchema, FindingSchema, JsonPatchOperationSchema } from '../src/domain/schemas.js';
+import { FindingSchema, JsonPatchOperationSchema } from '../src/domain/schemas.js';
+import { ConfigAnswerSchema } from '../src/mcp/experiment-summary.js';
+import { listedAs } from '../src/mcp/listed-schema.js';
 import { defineTool } from '../src/mcp/define-tool.js';
 
 const StageSchema = z.object({ percent: z.number(), unitsPerDay: z.number(), days: z.number().nullable(), reason: z.string() });
-export const PowerSchema = z
-  .object({
-    requiredPerArm: z.number(),
-    requiredTotal: z.number(),
-    expectedUnits: z.number().describe('Units the ramp delivers within durationDays'),
-    daysNeeded: z.number().nullable().describe('Days through the ramp to the planned sample'),
-    metricId: z.string().describe('The binding metric: the largest need'),
-    method: z.enum(['always-valid', 'fixed-horizon', 'group-sequential']).describe('The analysis the needs are sized for'),
-    needs: z
-      .array(z.object({ metricId: z.string(), test: z.enum(['superiority', 'non_inferiority', 'no_deterioration']), requiredPerArm: z.number().nullable() }))
-      .describe('Per success metric and guardrail; null: no planned sample needed'),
-    stages: z.array(StageSchema).describe('Days per ramp stage'),
-  })
+const PowerObject = z.object({
+  requiredPerArm: z.number(),
+  requiredTotal: z.number(),
+  expectedUnits: z.number().describe('Units the ramp delivers within durationDays'),
+  daysNeeded: z.number().nullable().describe('Days through the ramp to the planned sample'),
+  metricId: z.string().describe('The binding metric: the largest need'),
+  method: z.enum(['always-valid', 'fixed-horizon', 'group-sequential']).describe('The analysis the needs are sized for'),
+  needs: z
+    .array(z.object({ metricId: z.string(), test: z.enum(['superiority', 'non_inferiority', 'no_deterioration']), requiredPerArm: z.number().nullable() }))
+    .describe('Per success metric and guardrail; null: no planned sample needed'),
+  stages: z.array(StageSchema).describe('Days per ramp stage'),
+});
+export const PowerSchema = listedAs(PowerObject, {
+  type: 'object',
+  description:
+    'requiredPerArm, requiredTotal, expectedUnits, daysNeeded, metricId (the binding one), method, needs [{metricId, test, requiredPerArm}], stages [{percent, unitsPerDay, days, reason}]',
+})
   .nullable()
   .describe("The plan's sizing: every success metric and non-inferiority guardrail, through the ramp");
 
@@ -26,8 +32,8 @@ export const validateConfig = defineTool({
     "Checks an experiment against sealab's rules and the surface policy; returns valid and findings {code, severity, path, message, fix, patch?}.",
     'Give experimentId to validate a stored experiment: the verdict is recorded and you get a planHash, which deploy_to_surface must cite. Editing the config or a policy change makes it stale: validate again.',
     'Or give config to check a plan before create_experiment (nothing is recorded, no planHash).',
-    'Where a fix is mechanical the finding carries a JSON Patch (RFC 6902) against the returned config; fixPatch is all of them. Send them to update_experiment {"experimentId","version","patch"} for a stored draft, or apply them to your inline config.',
-    "Rules (sealab://rules explains each code): schema and naming, one control, weights, allocation and first ramp stage within the policy caps, slots and content fit (type, platforms), collisions (same slot, exclusivity group, holdbacks, free buckets), slot concurrency, duplicates of running experiments, required guardrails and margins, metrics exist and match the hypothesis's direction, power (days needed from traffic), freeze windows, duration and MDE range.",
+    'A mechanical fix carries a JSON Patch against the returned config; fixPatch is all of them: send it to update_experiment for a stored draft, or apply it to your inline config.',
+    'Rules (sealab://rules explains each code): shape, control and weights, policy caps, slot and content fit, collisions, concurrency, duplicates, required guardrails, metrics, power, freeze windows, duration.',
     'Errors block deployment; warnings do not.',
   ].join('\n'),
   inputSchema: z.object({
@@ -39,11 +45,11 @@ export const validateConfig = defineTool({
     findings: z.array(FindingSchema),
     experimentId: z.string().nullable(),
     version: z.number().int().nullable().describe('The version the verdict is recorded against'),
-    configHash: z.string().nullable().describe('sha256 of the canonical config judged'),
+    configHash: z.string().nullable(),
     planHash: z.string().nullable().describe('Cite it in deploy_to_surface: this exact config under this policy, validated. Null for inline configs'),
-    policyVersion: z.string().describe('The policy revision judged against (sealab://policy)'),
+    policyVersion: z.string(),
     recorded: z.boolean(),
-    config: ExperimentConfigSchema.nullable().describe('The config as judged, defaults filled: the patches apply to it'),
+    config: ConfigAnswerSchema.nullable().describe('The config as judged, defaults filled: the patches apply to it'),
     fixPatch: z.array(JsonPatchOperationSchema).describe("Every finding's patch in order, duplicates removed"),
     power: PowerSchema,
   }),

@@ -7,16 +7,14 @@ export const ChangeHintSchema = z.object({
   operation: z
     .enum(['replace', 'swap', 'move', 'reorder', 'add', 'remove'])
     .describe(
-      'replace: other content in slots; swap: two slots trade contents; move: slots[0]\'s content goes to slots[1], the ones between shift; reorder: the listed slots\' contents in a new order; add: fill an optional empty slot; remove: hide an optional slot. e.g. "reorder"',
+      'replace: other content; swap: two slots trade contents; move: slots[0]\'s content to slots[1], those between shift; reorder: new order of the slots\' contents; add / remove: fill / hide an optional slot. e.g. "reorder"',
     ),
   slots: z.array(z.string().min(1).max(64)).min(1).max(10).describe('Slot ids the change touches, e.g. ["shelf-1","shelf-2","shelf-3"]'),
   content: z
     .array(z.string().min(1).max(64))
     .max(10)
     .optional()
-    .describe(
-      'replace/add: one content id per slot, e.g. ["sh-focus"]; reorder (optional): the current contents of the slots in the new order, top to bottom; otherwise omit',
-    ),
+    .describe('replace/add: one content id per slot, e.g. ["sh-focus"]; reorder (optional): the contents in the new order; otherwise omit'),
 });
 export type ChangeHint = z.infer<typeof ChangeHintSchema>;
 

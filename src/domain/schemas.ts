@@ -2,11 +2,9 @@ import { z } from 'zod';
 
 /** Zod schemas are the single source of truth for shapes: MCP, REST and storage use them. */
 
-export const Id = z
-  .string()
-  .min(1)
-  .max(64)
-  .regex(/^[a-z0-9][a-z0-9_-]*$/, 'lowercase letters, digits, - and _ only');
+/** What an id (key, slot, content, metric, surface) looks like. */
+export const ID_PATTERN = /^[a-z0-9][a-z0-9_-]*$/;
+export const Id = z.string().min(1).max(64).regex(ID_PATTERN, 'lowercase letters, digits, - and _ only');
 
 /** Control characters (all but tab and newline) and bidi overrides never reach storage or an agent's context. */
 const CONTROL_CHARS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069]/g;
@@ -135,9 +133,7 @@ export const VariantSchema = z.object({
     .array(LayoutChangeSchema)
     .max(20)
     .optional()
-    .describe(
-      'Layout changes, applied in order to the surface\'s current default layout, e.g. [{"op":"swap","slotIds":["shelf-1","shelf-2"]}]; the server compiles them into overrides',
-    ),
+    .describe('Layout changes, applied in order to the current default layout; the server compiles them into overrides'),
   overrides: z
     .array(OverrideSchema)
     .default([])
@@ -160,13 +156,11 @@ export const GuardrailSchema = z.object({
     .positive()
     .default(0.02)
     .describe(
-      'Tolerated deterioration: relative to the control mean (0.02 = 2%, at most 1) or, with marginType "absolute", in the metric\'s unit (e.g. 10 for 10 ms)',
+      'Tolerated deterioration: relative (0.02 = 2% of the control mean, at most 1) or, with marginType "absolute", in the metric\'s unit (e.g. 10 ms)',
     ),
-  marginType: MarginType.default('relative').describe(
-    '"relative" (default): margin × control mean; "absolute": margin in the metric\'s unit, e.g. "absolute" with margin 10 on latency-ms',
-  ),
+  marginType: MarginType.default('relative').describe('"relative" (default) or "absolute" (margin in the metric\'s unit)'),
   test: GuardrailTest.default('non_inferiority').describe(
-    '"non_inferiority" (default): ship needs proof the metric is not worse by more than the margin (sized into the plan); "no_deterioration": ship needs only that it is not significantly worse, for rare events such as crash-rate when the policy allows it',
+    '"non_inferiority" (default): ship needs proof it is not worse by more than the margin; "no_deterioration": only not significantly worse, for rare events (e.g. crash-rate) where the policy allows it',
   ),
 });
 
@@ -179,16 +173,14 @@ export const RampPlanSchema = z.object({
     .array(z.number().gt(0).max(100))
     .max(10)
     .default([])
-    .describe(
-      'Later allocations, ascending, that deploy_to_surface ramps through after starting at allocationPercent, e.g. [25, 50]; a ramp may not skip a stage',
-    ),
+    .describe('Later allocations, ascending, ramped through after allocationPercent (no skipping), e.g. [25, 50]'),
   minHours: z
     .number()
     .min(0)
     .max(2160)
     .optional()
     .describe('Minimum hours each stage runs before the ramp scheduler advances to the next (default 24), e.g. 48'),
-  gate: RampGateSchema.optional().describe('What must hold before the scheduler advances a stage, besides SRM passing and no guardrail significantly worse'),
+  gate: RampGateSchema.optional().describe('What must hold to advance, besides SRM and guardrails'),
 });
 
 export const AnalysisPlanSchema = z.object({
@@ -254,7 +246,7 @@ export type AnalysisPlan = z.infer<typeof AnalysisPlanSchema>;
 
 /** What an agent writes: the editable part of an experiment. */
 export const ExperimentConfigSchema = z.object({
-  key: Id.describe('Short unique key, e.g. "home-focus-shelf"'),
+  key: Id.describe('Short unique key (lowercase letters, digits, - and _), e.g. "home-focus-shelf"'),
   name: SafeText(120).describe('Short human name, e.g. "Focus shelf on Home"'),
   hypothesis: SafeText(2000).describe('We believe X will change metric Y because Z'),
   owner: SafeText(120).describe('Team or person accountable, e.g. "home-team"'),
@@ -266,9 +258,7 @@ export const ExperimentConfigSchema = z.object({
     .gt(0)
     .max(100)
     .default(10)
-    .describe(
-      "Share of the surface traffic in the experiment now: where a draft starts (at most the policy's first-stage cap), then the current ramp stage, e.g. 10",
-    ),
+    .describe("Share of surface traffic now: the start (at most the policy's first-stage cap), then the current ramp stage, e.g. 10"),
   rampPlan: RampPlanSchema.default({ stages: [] }).describe('Planned later allocations, e.g. {"stages":[25,50]}'),
   targeting: TargetingSchema.default({}),
   successMetrics: z.array(Id).min(1).max(5).describe('Metric ids the experiment aims to improve, e.g. ["stream-rate"]'),

@@ -6,6 +6,7 @@ import type { WriteContext } from '../store/audit-repo.js';
 import type { Logger } from '../logger.js';
 import type { SampleRequest, SampleStep } from './sample.js';
 import type { ConfirmationMode } from '../domain/policy.js';
+import type { Toolset } from './toolsets.js';
 
 /** Who is calling, through which transport; fixed per server instance. */
 export interface CallerInfo {
@@ -38,10 +39,8 @@ export interface ToolContext {
 
 /** The explicit confirmation argument, for clients that cannot show a form. */
 export const ConfirmationArgSchema = z
-  .object({ reason: z.string().min(3).max(500).describe('Who approved and why, e.g. "approved by @dana in #launches: guardrails reviewed"') })
-  .describe(
-    "Only for clients without elicitation: a human's approval of this step, with its reason (audited). Clients with elicitation are asked with a form instead.",
-  );
+  .object({ reason: z.string().min(3).max(500).describe('Who approved and why, e.g. "approved by @dana: guardrails reviewed"') })
+  .describe("Clients without elicitation only: a human's approval of this step (audited)");
 export type ConfirmationArg = z.infer<typeof ConfirmationArgSchema>;
 
 /** `approval`: no form could be shown and the policy wants a person's approval: hold the step as an approval request. */
@@ -55,6 +54,16 @@ export interface AskInput {
 export interface ToolResult<O> {
   structured: O;
   text: string;
+  /** Resource links after the text, e.g. to the full record a compact answer summarises. */
+  links?: ResourceLinkItem[];
+}
+
+/** A `resource_link` content item: the client reads the resource when it needs it. */
+export interface ResourceLinkItem {
+  uri: string;
+  name: string;
+  description?: string;
+  mimeType?: string;
 }
 
 /** A tool is a value: its name, what the agent reads, its schemas, and one handler that calls one service. */
@@ -65,6 +74,8 @@ export interface ToolDefinition<I extends z.ZodType = z.ZodType, O extends z.Zod
   inputSchema: I;
   outputSchema: O;
   annotations: Required<Pick<ToolAnnotations, 'readOnlyHint' | 'destructiveHint' | 'idempotentHint' | 'openWorldHint'>>;
+  /** The toolset that lists it (src/mcp/toolsets.ts); default `core`. */
+  toolset?: Toolset;
   handler: (args: z.infer<I>, ctx: ToolContext) => ToolResult<z.infer<O>> | AskInput | Promise<ToolResult<z.infer<O>> | AskInput>;
 }
 

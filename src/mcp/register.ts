@@ -2,7 +2,11 @@ import type { McpServer, ServerContext } from '@modelcontextprotocol/server';
 import { randomUUID } from 'node:crypto';
 import type { Container } from '../container.js';
 import type { z } from 'zod';
+import { closest } from 'fastest-levenshtein';
 import { AppError, toAppError, toToolError } from '../errors.js';
+import { listedJsonSchema, type JsonSchema } from './listed-schema.js';
+import './listed-shapes.js';
+import { enableHint, toolsetOf } from './toolsets.js';
 import type { AnyToolDefinition, AskInput, CallerInfo, ToolContext } from './define-tool.js';
 import { confirmStep } from './confirm.js';
 import { sampleStep } from './sample.js';
@@ -12,24 +16,28 @@ import { hasScope, toolScope, type Scope } from '../domain/scopes.js';
  * Registers every tool through one wrapper, so none can skip it: a child logger with the tool and
  * request id, one `tool` log line per call (actor, experiment id, outcome: ok, input_required or the
  * error code, durationMs; warn for refusals), error mapping to an isError result with a hint. Only the tools `opts.scopes`
- * allow are registered (src/domain/scopes.ts: readOnlyHint → read, so read-only mode is derived from it).
+ * allow are registered (src/domain/scopes.ts: readOnlyHint → read, so read-only mode is derived from it);
+ * of those, tools/list shows the ones `opts.enabled` names (the toolsets) and a call to another one is
+ * refused with the flag that enables it.
  */
 export function registerTools(
   server: McpServer,
   tools: AnyToolDefinition[],
   app: Container,
   caller: CallerInfo,
-  opts: { scopes?: readonly Scope[] } = {},
+  opts: { scopes?: readonly Scope[]; enabled?: ReadonlySet<string> } = {},
 ): void {
-  for (const tool of tools) {
-    if (opts.scopes && !hasScope(opts.scopes, toolScope(tool))) continue;
+  const inScope = tools.filter((tool) => !opts.scopes || hasScope(opts.scopes, toolScope(tool)));
+  for (const tool of inScope) {
+    const { input, output } = listedSchemas(tool);
+    const enabled = !opts.enabled || opts.enabled.has(tool.name);
     server.registerTool(
       tool.name,
       {
         title: tool.title,
         description: tool.description,
-        inputSchema: listedOnly(tool.inputSchema),
-        outputSchema: tool.outputSchema,
+        inputSchema: listedOnly(input),
+        outputSchema: validatedAs(tool.outputSchema, output),
         annotations: { title: tool.title, ...tool.annotations },
       },
       async (args: unknown, sctx: ServerContext) => {
@@ -58,13 +66,15 @@ export function registerTools(
             'tool',
           );
         try {
+          if (!enabled) throw notEnabled(tool);
           const out = await tool.handler(parseArgs(tool, args), ctx);
           if (isAsk(out)) {
             done('input_required');
             return out.inputRequired;
           }
           done('ok', out.structured);
-          return { content: [{ type: 'text' as const, text: out.text }], structuredContent: out.structured as Record<string, unknown> };
+          const links = (out.links ?? []).map((l) => ({ type: 'resource_link' as const, ...l }));
+          return { content: [{ type: 'text' as const, text: out.text }, ...links], structuredContent: out.structured as Record<string, unknown> };
         } catch (err) {
           const e = toAppError(err);
           if (e.code === 'INTERNAL') logger.error({ err }, 'tool failed with an internal error');
@@ -74,6 +84,9 @@ export function registerTools(
       },
     );
   }
+  // tools/list shows the enabled tools only; the others stay callable just far enough to say how to enable them.
+  const listed = inScope.filter((tool) => !opts.enabled || opts.enabled.has(tool.name)).map(listedTool);
+  if (inScope.length) server.server.setRequestHandler('tools/list', () => ({ tools: listed }));
 }
 
 /**
@@ -88,27 +101,82 @@ export function experimentIdOf(args: unknown, structured: unknown): string | und
   return typeof found === 'string' ? found : undefined;
 }
 
+/** One tools/list entry, as agents read it (test/mcp/tool-budget.test.ts counts these bytes). */
+function listedTool(tool: AnyToolDefinition) {
+  const { input, output } = listedSchemas(tool);
+  return {
+    name: tool.name,
+    title: tool.title,
+    description: tool.description,
+    inputSchema: input as { type: 'object'; [key: string]: unknown },
+    outputSchema: output as { type: 'object'; [key: string]: unknown },
+    annotations: tool.annotations,
+  };
+}
+
+const cache = new WeakMap<AnyToolDefinition, { input: JsonSchema; output: JsonSchema }>();
+
+/** A tool's listed schemas, built once: unknown arguments are refused, so the input says so. */
+function listedSchemas(tool: AnyToolDefinition): { input: JsonSchema; output: JsonSchema } {
+  let s = cache.get(tool);
+  if (!s) {
+    s = { input: { ...listedJsonSchema(tool.inputSchema, 'input'), additionalProperties: false }, output: listedJsonSchema(tool.outputSchema, 'output') };
+    cache.set(tool, s);
+  }
+  return s;
+}
+
+const notEnabled = (tool: AnyToolDefinition) =>
+  new AppError('NOT_FOUND', `tool '${tool.name}' is not enabled on this server: it is in the '${toolsetOf(tool)}' toolset`, enableHint(tool));
+
 const isAsk = (x: unknown): x is AskInput => typeof x === 'object' && x !== null && 'inputRequired' in x;
 
 /**
  * The schema agents see in tools/list, with validation left to the wrapper: a bad argument then
  * becomes our typed INVALID_INPUT error with a hint, not the SDK's generic message.
  */
-function listedOnly(schema: z.ZodType) {
-  const std = schema['~standard'] as unknown as { jsonSchema: unknown };
+function listedOnly(json: JsonSchema) {
   return {
-    '~standard': { version: 1 as const, vendor: 'sealab', validate: (value: unknown) => ({ value }), jsonSchema: std.jsonSchema },
+    '~standard': { version: 1 as const, vendor: 'sealab', validate: (value: unknown) => ({ value }), jsonSchema: { input: () => json, output: () => json } },
   } as unknown as z.ZodType;
 }
 
+/** The listed output schema, while the SDK still checks every answer against the zod schema. */
+function validatedAs(schema: z.ZodType, json: JsonSchema) {
+  const std = schema['~standard'];
+  return { '~standard': { ...std, validate: std.validate, jsonSchema: { input: () => json, output: () => json } } } as unknown as z.ZodType;
+}
+
 function parseArgs(tool: AnyToolDefinition, args: unknown): unknown {
-  const parsed = (tool.inputSchema as z.ZodType).safeParse(args ?? {});
+  const given = (args ?? {}) as Record<string, unknown>;
+  const shape = (tool.inputSchema as { shape?: Record<string, z.ZodType> }).shape;
+  if (shape) refuseUnknown(tool, given, shape);
+  const parsed = (tool.inputSchema as z.ZodType).safeParse(given);
   if (parsed.success) return parsed.data;
-  const issues = parsed.error.issues.map((i) => `${i.path.map(String).join('.') || '(arguments)'}: ${i.message}`);
+  const issues = parsed.error.issues.map((i) => {
+    const field = i.path.length === 1 ? String(i.path[0]) : undefined;
+    // A missing argument says what it is and where it comes from (its description), not "expected string, received undefined".
+    if (field && shape?.[field] && given[field] === undefined) return `${field} is required: ${shape[field].description ?? i.message}`;
+    return `${i.path.map(String).join('.') || '(arguments)'}: ${i.message}`;
+  });
   throw new AppError(
     'INVALID_INPUT',
     `invalid arguments for ${tool.name}: ${issues.slice(0, 6).join('; ')}`,
     `Correct the listed fields to match ${tool.name}'s input schema (tools/list shows it with examples) and call again.`,
     { issues },
+  );
+}
+
+/** Unknown top-level arguments are refused with the allowed names (and the closest one), never silently dropped. */
+function refuseUnknown(tool: AnyToolDefinition, given: Record<string, unknown>, shape: Record<string, z.ZodType>): void {
+  const allowed = Object.keys(shape);
+  const unknown = Object.keys(given).filter((k) => !Object.hasOwn(shape, k));
+  if (!unknown.length) return;
+  const guesses = unknown.map((k) => `'${k}'${allowed.length ? ` (did you mean '${closest(k, allowed)}'?)` : ''}`);
+  throw new AppError(
+    'INVALID_INPUT',
+    `unknown argument${unknown.length > 1 ? 's' : ''} ${guesses.join(', ')} for ${tool.name}; allowed: ${allowed.join(', ') || 'none'}`,
+    `Call ${tool.name} again with only the allowed arguments.`,
+    { unknown, allowed },
   );
 }

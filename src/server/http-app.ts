@@ -17,6 +17,7 @@ import { createMcpRoute, type McpRoute } from './mcp-route.js';
 import { mcpJsonBody, mcpRefusal, tooLargeError } from './mcp-body.js';
 import { logAccess } from './access-log.js';
 import { createMcpServerFactory } from './mcp-server.js';
+import type { ToolSelection } from '../mcp/toolsets.js';
 import { restRoutes, servingRoutes } from './rest-routes.js';
 import { ofrepRoutes } from './ofrep-routes.js';
 import { backendRoutes, contentRoutes } from './system-routes.js';
@@ -32,6 +33,8 @@ export interface HttpOptions {
   tokensFile?: string;
   /** `--read-only`: every principal is capped at the read scope. */
   readOnly?: boolean;
+  /** `--tools` / `--toolsets`: the MCP tools listed (default the core toolset). */
+  tools?: ToolSelection;
   maxBodyBytes: number;
   /** all (default): gateway and both system contracts; backend or content: that system's contract only. */
   role?: 'all' | 'backend' | 'content';
@@ -68,7 +71,7 @@ const problem = (c: Context, err: unknown) => {
  */
 export function createHttpApp(container: Container, opts: HttpOptions): HttpApp {
   const app = new Hono<{ Variables: HttpVars }>();
-  const mcp = createMcpRoute(createMcpServerFactory(container, 'mcp-http', opts.readOnly ? { scopes: ['read'] } : {}), {
+  const mcp = createMcpRoute(createMcpServerFactory(container, 'mcp-http', { ...(opts.readOnly ? { scopes: ['read'] } : {}), tools: opts.tools }), {
     maxRequestBodySize: opts.maxBodyBytes,
     onerror: (err) => container.logger.warn({ err: err.message }, 'mcp transport error'),
   });

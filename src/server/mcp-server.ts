@@ -1,6 +1,7 @@
 import { McpServer, type McpServerFactory } from '@modelcontextprotocol/server';
 import type { Container } from '../container.js';
 import { registerTools } from '../mcp/register.js';
+import { enabledToolNames, type ToolSelection } from '../mcp/toolsets.js';
 import { registerResources } from '../mcp/define-resource.js';
 import { registerPrompts } from '../mcp/define-prompt.js';
 import { tools } from '../../tools/index.js';
@@ -19,8 +20,15 @@ export const SERVER_INSTRUCTIONS = [
 /**
  * One MCP server instance with the tools the caller's scopes allow (authInfo.scopes from the HTTP
  * auth, else `opts.scopes`, else all), every resource and prompt; the same factory serves stdio and both HTTP eras.
+ * tools/list shows those of them `opts.tools` enables (--tools / --toolsets; default the `core` toolset).
+ * An unknown tool or toolset name throws here, at startup.
  */
-export function createMcpServerFactory(app: Container, transport: 'mcp-stdio' | 'mcp-http', opts: { scopes?: readonly Scope[] } = {}): McpServerFactory {
+export function createMcpServerFactory(
+  app: Container,
+  transport: 'mcp-stdio' | 'mcp-http',
+  opts: { scopes?: readonly Scope[]; tools?: ToolSelection } = {},
+): McpServerFactory {
+  const enabled = enabledToolNames(tools, opts.tools);
   return (ctx) => {
     const scopes = ctx?.authInfo ? ctx.authInfo.scopes.filter(isScope) : (opts.scopes ?? ALL_SCOPES);
     const server = new McpServer(
@@ -44,7 +52,7 @@ export function createMcpServerFactory(app: Container, transport: 'mcp-stdio' | 
       const info = server.server.getClientVersion();
       return info ? `agent:${info.name}` : 'agent:unknown';
     };
-    registerTools(server, tools, app, { interface: transport, actor }, { scopes });
+    registerTools(server, tools, app, { interface: transport, actor }, { scopes, enabled });
     registerResources(server, resources, app);
     registerPrompts(server, prompts, app);
     return server;

@@ -1,13 +1,14 @@
 import { serveStdio } from '@modelcontextprotocol/server/stdio';
 import type { Container } from '../container.js';
 import { createMcpServerFactory } from './mcp-server.js';
+import type { ToolSelection } from '../mcp/toolsets.js';
 import { createSubscriptionHub } from './subscriptions.js';
 import { urisForExperimentChange } from '../../resources/index.js';
 
 /** MCP over stdio for Claude Desktop and IDE agents. stdout carries only the protocol. `readOnly`: the read-only tools only. */
-export function startStdio(container: Container, opts: { readOnly?: boolean } = {}): { close(): Promise<void> } {
+export function startStdio(container: Container, opts: { readOnly?: boolean; tools?: ToolSelection } = {}): { close(): Promise<void> } {
   const hub = createSubscriptionHub({ onerror: (err) => container.logger.warn({ err: err.message }, 'notification failed') });
-  const factory = createMcpServerFactory(container, 'mcp-stdio', opts.readOnly ? { scopes: ['read'] } : {});
+  const factory = createMcpServerFactory(container, 'mcp-stdio', { ...(opts.readOnly ? { scopes: ['read'] } : {}), tools: opts.tools });
   const handle = serveStdio(
     async (ctx) => {
       const server = await factory(ctx);

@@ -7,6 +7,10 @@ import type { Experiment } from '../../src/domain/schemas.js';
 import type { WriteContext } from '../../src/store/audit-repo.js';
 import { createMcpServerFactory } from '../../src/server/mcp-server.js';
 import { createHttpApp, type HttpApp, type HttpOptions } from '../../src/server/http-app.js';
+import type { ToolSelection } from '../../src/mcp/toolsets.js';
+
+/** Every tool listed: the tests below the budget test drive them all. */
+export const ALL_TOOLSETS: ToolSelection = { toolsets: ['all'] };
 
 export function testContainer(opts: Partial<ContainerOptions> = {}): Container {
   return createContainer({ dbFile: ':memory:', seedDemo: true, ...opts });
@@ -15,10 +19,15 @@ export function testContainer(opts: Partial<ContainerOptions> = {}): Container {
 /** A v2 client connected in memory to a fresh server instance over the container. */
 export async function memoryClient(
   app: Container,
-  opts: { name?: string; elicit?: (message: string) => { action: 'accept' | 'decline' | 'cancel'; content?: Record<string, string | number | boolean> } } = {},
+  opts: {
+    name?: string;
+    elicit?: (message: string) => { action: 'accept' | 'decline' | 'cancel'; content?: Record<string, string | number | boolean> };
+    /** Default: every toolset, since tests drive every tool; test/mcp/tool-budget.test.ts checks the real default. */
+    tools?: ToolSelection;
+  } = {},
 ): Promise<Client> {
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-  const server = await createMcpServerFactory(app, 'mcp-stdio')({ era: 'legacy' });
+  const server = await createMcpServerFactory(app, 'mcp-stdio', { tools: opts.tools ?? ALL_TOOLSETS })({ era: 'legacy' });
   await server.connect(serverSide);
   const client = new Client({ name: opts.name ?? 'test-agent', version: '1.0.0' }, opts.elicit ? { capabilities: { elicitation: { form: {} } } } : {});
   if (opts.elicit) {
@@ -30,7 +39,7 @@ export async function memoryClient(
 }
 
 export function testHttp(app: Container, opts: Partial<HttpOptions> = {}): HttpApp {
-  return createHttpApp(app, { host: '127.0.0.1', maxBodyBytes: 1_048_576, ...opts });
+  return createHttpApp(app, { host: '127.0.0.1', maxBodyBytes: 1_048_576, tools: ALL_TOOLSETS, ...opts });
 }
 
 /** A fetch that calls the hono app in process (no port), with the Host header a real client sends. */

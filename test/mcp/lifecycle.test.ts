@@ -87,7 +87,8 @@ describe('experiment lifecycle over MCP', () => {
     expect(m.metrics.map((x: { metricId: string; role: string }) => `${x.metricId}:${x.role}`)).toEqual(['stream-rate:success', 'crash-rate:guardrail']);
 
     const stopped = await ok('stop_experiment', { experimentId: experiment.id, reason: 'first result reviewed', confirmation: { reason: 'approved by dana' } });
-    expect(stopped.experiment).toMatchObject({ status: 'concluded', outcome: 'stopped', buckets: [] });
+    expect(stopped.experiment).toMatchObject({ status: 'concluded', outcome: 'stopped', planHash: expect.any(String) });
+    expect(app.experiments.get(experiment.id).buckets).toEqual([]);
     const audit = app.deps.audit.forEntity('experiment', experiment.id);
     expect(audit.map((a) => a.operation)).toEqual(['stop_experiment', 'deploy_to_surface', 'validate_config', 'create_experiment']);
     expect(audit[0]).toMatchObject({

@@ -54,7 +54,7 @@ beforeAll(async () => {
   await stdio.connect(
     new StdioClientTransport({
       command: process.execPath,
-      args: ['--import', 'tsx', 'src/main.ts', '--data-dir', dir, '--policy', path.join(dir, 'policy.json')],
+      args: ['--import', 'tsx', 'src/main.ts', '--data-dir', dir, '--policy', path.join(dir, 'policy.json'), '--toolsets', 'core,operator'],
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', SEALAB_LOG_LEVEL: 'warn', SEALAB_RAMP_INTERVAL_SECONDS: '0' },
       stderr: 'pipe',

@@ -210,7 +210,7 @@ describe('ramp scheduler on a fake clock', () => {
     const exp = startRunning(app, RAMPED);
     const c = await client(app);
     const held = await ok(c, 'hold_ramp', { experimentId: exp.id, reason: 'waiting for the crash report' });
-    expect(held).toMatchObject({ hold: { reason: 'waiting for the crash report', actor: 'agent:test-agent' } });
+    expect(held.ramp).toMatchObject({ hold: { reason: 'waiting for the crash report', actor: 'agent:test-agent' } });
     for (let hour = 1; hour <= 48; hour++) {
       advance(HOUR);
       traffic(app, exp.id, 6);
@@ -222,7 +222,7 @@ describe('ramp scheduler on a fake clock', () => {
     expect(status.reason).toMatch(/^held by agent:test-agent since .*: waiting for the crash report$/);
 
     const resumed = await ok(c, 'hold_ramp', { experimentId: exp.id, action: 'resume', reason: 'report is clean' });
-    expect(resumed).toMatchObject({ hold: null, nextAction: 'advance' });
+    expect(resumed.ramp).toMatchObject({ hold: null, nextAction: 'advance' });
     await app.ramps.tick();
     expect(app.experiments.get(exp.id).allocationPercent).toBe(25);
     const audit = app.deps.audit.forEntity('experiment', exp.id).filter((a) => a.operation === 'hold_ramp');
