@@ -37,7 +37,11 @@ export const stopExperiment = defineTool({
       if (step.kind === 'approval') {
         const held = holdForApproval(ctx, { step: 'stop', args: rest }, step.note);
         const experiment = ctx.app.experiments.get(args.experimentId);
-        return { structured: { experiment: summaryOf(ctx.app, experiment), conclusion: null, approval: held.approval }, links: [experimentLink(experiment)], text: held.text };
+        return {
+          structured: { experiment: summaryOf(ctx.app, experiment), conclusion: null, approval: held.approval },
+          links: [experimentLink(experiment)],
+          text: held.text,
+        };
       }
       given = step.confirmation;
     }
