@@ -80,7 +80,7 @@ describe('sealab config', () => {
     await client.connect(transport);
     try {
       const { tools } = await client.listTools();
-      expect(tools.map((t) => t.name)).toEqual(expect.arrayContaining(['list_surfaces', 'plan_power', 'create_experiment']));
+      expect(tools.map((t) => t.name)).toEqual(expect.arrayContaining(['list_surfaces', 'plan_experiment', 'create_experiment']));
       const surfaces = await client.callTool({ name: 'list_surfaces', arguments: {} });
       expect(surfaces.isError).toBeFalsy();
     } finally {
