@@ -55,7 +55,7 @@ const ConfigSchema = z
     /** MCP tools listed by name (--tools); with toolsets, added to them. */
     tools: z.array(z.string().min(1)).optional(),
     /** MCP toolsets listed (--toolsets): core (the default), operator, analysis, all. */
-    toolsets: z.array(z.enum(['core', 'operator', 'analysis', 'all'], { message: 'must be core, operator, analysis or all' })).optional(),
+    toolsets: z.array(z.enum(['core', 'operator', 'analysis', 'ops', 'all'], { message: 'must be core, operator, analysis, ops or all' })).optional(),
   })
   .superRefine((c, ctx) => {
     // An explicit tokens file counts even before it exists: http-app refuses every request off loopback until it holds a token.

@@ -5,9 +5,9 @@ import type { AnyToolDefinition } from './define-tool.js';
  * watch and decide, within the context budget (test/mcp/tool-budget.test.ts). `operator` holds the
  * tools people reach for around a launch rather than in it: pause, hold or advance a ramp by hand
  * (the ramp scheduler advances it otherwise), archive, revert a ship, explain one unit's assignment. `analysis` holds plan_power, the sizing explorer (plan_experiment
- * and validate_config size plans already).
+ * and validate_config size plans already). `ops` holds the platform's own operation: SLOs and orchestration diagnosis.
  */
-export const TOOLSETS = ['core', 'operator', 'analysis'] as const;
+export const TOOLSETS = ['core', 'operator', 'analysis', 'ops'] as const;
 export type Toolset = (typeof TOOLSETS)[number];
 
 /** `--tools` / `--toolsets` (SEALAB_TOOLS / SEALAB_TOOLSETS): what a server lists; neither means `core`. */
