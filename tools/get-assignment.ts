@@ -35,7 +35,7 @@ export const getAssignment = defineTool({
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   handler: ({ surfaceId, unitId, platform }, ctx) => {
     const x = ctx.app.assignments.explain(surfaceId, unitId, platform);
-    if (!x) throw notFound('surface', surfaceId, 'Call list_surfaces to see the surface ids.');
+    if (!x) throw notFound('surface', surfaceId, 'Call list_surfaces to see the surface ids.', ctx.app.deps.catalog.ids('surfaces'));
     const structured = { surfaceId, unitId, bucket: x.bucket, experiments: x.experiments, layout: x.layout };
     const lines = x.experiments.map((e) => `- ${e.experimentKey}: ${e.inExperiment ? `in, variant ${e.variant}` : 'out'} (${e.reason})`);
     return {

@@ -64,6 +64,12 @@ describe('unknown ids suggest the nearest known ones', () => {
     expect(textOf(r)).toContain("Did you mean 'search'?");
   });
 
+  it('get_assignment (operator toolset): a surface', async () => {
+    const r = await call('get_assignment', { surfaceId: 'homee', unitId: 'user-1' });
+    expect(r.isError).toBe(true);
+    expect(textOf(r)).toContain("Did you mean 'home'?");
+  });
+
   it('get_experiment: an experiment key', async () => {
     const created = await call('create_experiment', { config: demoConfig() });
     expect(created.isError, textOf(created)).toBeFalsy();
