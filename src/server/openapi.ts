@@ -34,7 +34,7 @@ function responses(op: Operation) {
         ...(op.body ? { '413': problem('Body over SEALAB_MAX_BODY_BYTES; the hint says how to send less on this route') } : {}),
       };
   return {
-    '200': { description: 'OK', content: json(op.response) },
+    '200': { description: 'OK', content: op.media ? { [op.media]: { schema: output(op.response) } } : json(op.response) },
     ...also,
     ...guarded,
     default: problem('Error as RFC 9457 problem JSON with code and hint'),
@@ -47,7 +47,7 @@ export function openApiDocument(role: 'all' | 'backend' | 'content' = 'all') {
   const ops =
     role === 'all'
       ? OPERATIONS
-      : OPERATIONS.filter((o) => ROLE_TAGS[role].includes(o.tag) || o.path === '/healthz' || o.path === '/readyz' || o.path === '/v1/openapi.json');
+      : OPERATIONS.filter((o) => ROLE_TAGS[role].includes(o.tag) || o.path === '/healthz' || o.path === '/readyz' || o.path === '/metrics' || o.path === '/v1/openapi.json');
   for (const op of ops) {
     const params = [
       ...[...op.path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } })),
