@@ -35,6 +35,9 @@ import type { AppDeps, ChangeEvent } from './app/context.js';
 import { SimulatedClock, wallClock, type Clock } from './systems/clock.js';
 import { ClockService } from './app/clock/clock-service.js';
 import { createLogger, type Logger } from './logger.js';
+import { ToolCallLog } from './ops/tool-calls.js';
+import { diagnose, type Diagnosis, type DiagnosisOptions } from './ops/diagnosis.js';
+import { LeaseRepo } from './store/lease-repo.js';
 
 export interface Container {
   deps: AppDeps;
@@ -70,6 +73,10 @@ export interface Container {
   /** What /readyz reports: serving current, database writable, remote systems synced (with the reasons when not). */
   readiness(): Readiness;
   exposures: ExposureBuffer;
+  /** The last tool calls of this process with their duration and outcome (the MCP tool wrapper records them). */
+  toolCalls: ToolCallLog;
+  /** Where orchestration spends its time (diagnose_orchestration, sealab://ops/operations, GET /v1/ops/operations). */
+  diagnose(opts?: DiagnosisOptions): Diagnosis;
   /** Listen to writes (resource notifications); returns an unsubscribe function. */
   onChange(listener: (e: ChangeEvent) => void): () => void;
   logger: Logger;
@@ -163,6 +170,8 @@ export function createContainer(opts: ContainerOptions): Container {
   const metrics = new MetricsService(deps, experiments, () => exposures.flush());
   const ramps = new RampScheduler(deps, experiments, metrics, deployments);
   const approvals = new ApprovalService(deps, new ApprovalRepo(db), experiments, deploys, stops, deployments);
+  const toolCalls = new ToolCallLog();
+  const leases = new LeaseRepo(db);
   return {
     deps,
     experiments,
@@ -188,6 +197,12 @@ export function createContainer(opts: ContainerOptions): Container {
     watcher,
     readiness: () => readiness(db, watcher, serving),
     exposures,
+    toolCalls,
+    diagnose: (o) =>
+      diagnose(
+        { ops: deployments.ops, leases: () => leases.list(), clock: deps.clock, toolCalls, exposureBuffer: () => exposures.size, owner: deployments.owner },
+        o,
+      ),
     onChange: (l) => {
       listeners.add(l);
       return () => listeners.delete(l);

@@ -60,11 +60,13 @@ export function registerTools(
           confirm: (summary, given, mode) => confirmStep(server, sctx, tool.name, summary, given, mode),
           sample: (request) => sampleStep(server, sctx, request),
         };
-        const done = (outcome: string, structured?: unknown, level: 'info' | 'warn' | 'error' = 'info') =>
+        const done = (outcome: string, structured?: unknown, level: 'info' | 'warn' | 'error' = 'info') => {
+          app.toolCalls.record(tool.name, outcome, performance.now() - started);
           logger[level](
             { actor: caller.actor(), experimentId: experimentIdOf(args, structured), outcome, durationMs: Math.round(performance.now() - started) },
             'tool',
           );
+        };
         try {
           if (!enabled) throw notEnabled(tool);
           const out = await tool.handler(parseArgs(tool, args), ctx);

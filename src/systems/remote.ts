@@ -3,6 +3,7 @@ import ky, { HTTPError, TimeoutError, type KyInstance } from 'ky';
 import { z } from 'zod';
 import { AppError, type ErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { countRetry } from './call-retries.js';
 import {
   BackendStateSchema,
   ContentStateSchema,
@@ -48,6 +49,7 @@ class RemoteClient {
       prefixUrl: o.baseUrl,
       timeout: o.timeoutMs,
       retry: { limit: 2, methods: idempotent, statusCodes: [502, 503, 504], backoffLimit: 200 },
+      hooks: { beforeRetry: [countRetry] },
       headers: o.token ? { authorization: `Bearer ${o.token}` } : {},
     });
   }

@@ -12,6 +12,7 @@ import type { RevertPlan, StopPlan, StopService } from './stop-service.js';
 import type { Conclusion } from '../../store/experiment-repo.js';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
+import { recordQueued, timedCall, timedCommit } from '../../ops/step-timings.js';
 import { backendStatusOf, backendWrite, contentWrite, type Ship, type Target } from '../../systems/desired-state.js';
 
 /** The two downstream systems; embedded ones share this process's SQLite file. */
@@ -351,12 +352,13 @@ export class DeploySaga {
     const op = this.ops.get(opId)!;
     const p = op.payload as Payload;
     this.inFlight.add(opId);
+    recordQueued(this.ops.timings, op, this.d.clock.now());
     try {
       for (const step of p.forward.filter((s) => !op.steps.includes(s.name))) {
         await this.apply(op.id, step);
         this.ops.stepDone(op.id, step.name, this.now());
       }
-      return this.commitLocal(this.ops.get(opId)!);
+      return timedCommit(this.ops.timings, opId, this.now(), () => this.commitLocal(this.ops.get(opId)!));
     } catch (err) {
       const e = toAppError(err);
       if (isTakenOver(e)) throw e; // not ours any more: the process that took it over finishes or compensates it
@@ -386,8 +388,9 @@ export class DeploySaga {
     if (!step.name.startsWith('compensate.')) this.ops.attempt(opId, step.name, this.now());
     const id = (this.ops.get(opId)!.payload as Payload).before.id;
     const write = { ...step.write, opId, step: step.name };
-    if (step.system === 'backend') await this.systems.backend.put(id, write as BackendWrite);
-    else await this.systems.content.put(id, write as ContentWrite);
+    await timedCall<unknown>(this.ops.timings, opId, step, this.now(), () =>
+      step.system === 'backend' ? this.systems.backend.put(id, write as BackendWrite) : this.systems.content.put(id, write as ContentWrite),
+    );
   }
 
   /** The last step: the local record, only if nobody changed the experiment since the plan. */
