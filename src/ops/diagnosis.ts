@@ -1,7 +1,7 @@
 import type { Clock } from '../systems/clock.js';
 import type { OperationRepo } from '../store/operation-repo.js';
 import type { Lease } from '../store/lease-repo.js';
-import type { OperationStepRow } from '../store/operation-step-repo.js';
+import type { OperationStepRow, StepPhase } from '../store/operation-step-repo.js';
 import type { ToolCallLog } from './tool-calls.js';
 
 export interface DiagnosisOptions {
@@ -33,7 +33,7 @@ export interface Diagnosis {
     totalMs: number;
     dominant: { step: string; system: string | null; ms: number; share: number };
   }[];
-  steps: (Latency & { step: string; phase: string; system: string | null; retries: number })[];
+  steps: (Latency & { step: string; phase: StepPhase; system: string | null; retries: number })[];
   systems: (Latency & { system: string; retries: number })[];
   queues: { pendingOperations: number; compensatingOperations: number; inFlightHere: number; exposureBuffer: number };
   stuck: {
@@ -192,6 +192,8 @@ export function diagnosisText(d: Diagnosis): string {
       `STUCK ${s.opId} (${s.kind}, ${s.status}) for ${s.ageSeconds} s, owner ${s.owner ?? 'none'}, lease ${s.leaseExpired ? 'expired' : `until ${s.leaseUntil}`}${s.attempting ? `, sending ${s.attempting}` : ''}.`,
     );
   if (d.stuck.length)
-    lines.push('A stuck operation whose lease expired is finished or compensated by the next recovery (any deploy of that experiment, or a restart).');
+    lines.push(
+      'A stuck operation whose lease expired is finished or compensated by the next recovery (every 10 s in serve, or at the next write to that experiment).',
+    );
   return lines.join('\n');
 }
