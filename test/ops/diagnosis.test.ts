@@ -18,14 +18,18 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-/** A content-delivery role on loopback whose experiment PUTs answer 503 once, then take DELAY_MS each: a slow, flaky system. */
-async function slowContent(): Promise<string> {
+/**
+ * A content-delivery role on loopback whose experiment PUTs answer 503 once, then take DELAY_MS each
+ * (a slow, flaky system); `refuse` answers them 409 instead (a refusal, not retried).
+ */
+async function slowContent(refuse = false): Promise<string> {
   const c = testContainer({ policy: permissivePolicy() });
   const http = createHttpApp(c, { role: 'content', host: '127.0.0.1', maxBodyBytes: 1_048_576 });
   let refused = false;
   const server = createServer(
     getRequestListener(async (req) => {
       if (req.method === 'PUT' && new URL(req.url).pathname.startsWith('/v1/content-delivery/experiments/')) {
+        if (refuse) return Response.json({ detail: 'surface frozen' }, { status: 409 });
         if (!refused) {
           refused = true;
           return new Response('busy', { status: 503 });
@@ -114,6 +118,28 @@ describe('diagnose_orchestration', () => {
     const fromRest = (await rest.json()) as Diagnosis;
     expect(fromRest.slowest).toHaveLength(1);
     expect(fromRest.systems[0]).toMatchObject({ system: 'content' });
+  });
+
+  it('records a refused step with its error code and the compensation that followed', async () => {
+    const app = testContainer({
+      policy: permissivePolicy(),
+      remote: { backendUrl: await backendRole(), contentUrl: await slowContent(true), timeoutMs: 5000 },
+    });
+    cleanups.push(() => app.close());
+    await expect(app.deployments.deploy(validated(app, 'refused-content'), ctx)).rejects.toMatchObject({ code: 'CONFLICT' });
+
+    const d = await diagnosis(await client(app));
+    expect(d.slowest[0]).toMatchObject({ kind: 'deploy', status: 'compensated' });
+    const step = (name: string) => d.steps.find((s) => s.step === name);
+    expect(step('content.apply')).toMatchObject({ system: 'content', count: 1, errors: 1, retries: 0 });
+    expect(step('backend.allocate')).toMatchObject({ count: 1, errors: 0 });
+    // The refused step was not delivered: only the backend, which the operation touched, is restored; nothing is committed.
+    expect(step('compensate.backend')).toMatchObject({ system: 'backend', count: 1, errors: 0 });
+    expect(step('compensate.content')).toBeUndefined();
+    expect(step('commit')).toBeUndefined();
+    expect(d.systems.find((s) => s.system === 'content')).toMatchObject({ count: 1, errors: 1 });
+    const recorded = app.deployments.ops.timings.since(d.window.from).find((r) => r.step === 'content.apply');
+    expect(recorded).toMatchObject({ phase: 'call', outcome: 'CONFLICT', retries: 0 });
   });
 
   it('lists an operation left unfinished long ago with its owner and lapsed lease, not a fresh one', async () => {
