@@ -351,8 +351,8 @@ export class DeploySaga {
   private async run(opId: string): Promise<DeployOutcome | Experiment | { experiment: Experiment; conclusion: Conclusion }> {
     const op = this.ops.get(opId)!;
     const p = op.payload as Payload;
-    this.inFlight.add(opId);
     recordQueued(this.ops.timings, op, this.d.clock.now());
+    this.inFlight.add(opId);
     try {
       for (const step of p.forward.filter((s) => !op.steps.includes(s.name))) {
         await this.apply(op.id, step);
