@@ -37,6 +37,9 @@ import { ClockService } from './app/clock/clock-service.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics, type Metrics } from './ops/metrics.js';
 import { servingConfigTracker, watchStore } from './ops/metric-hooks.js';
+import { ToolCallLog } from './ops/tool-calls.js';
+import { diagnose, type Diagnosis, type DiagnosisOptions } from './ops/diagnosis.js';
+import { LeaseRepo } from './store/lease-repo.js';
 
 export interface Container {
   deps: AppDeps;
@@ -72,6 +75,10 @@ export interface Container {
   /** What /readyz reports: serving current, database writable, remote systems synced (with the reasons when not). */
   readiness(): Readiness;
   exposures: ExposureBuffer;
+  /** The last tool calls of this process with their duration and outcome (the MCP tool wrapper records them). */
+  toolCalls: ToolCallLog;
+  /** Where orchestration spends its time (diagnose_orchestration, sealab://ops/operations, GET /v1/ops/operations). */
+  diagnose(opts?: DiagnosisOptions): Diagnosis;
   /** Listen to writes (resource notifications); returns an unsubscribe function. */
   onChange(listener: (e: ChangeEvent) => void): () => void;
   logger: Logger;
@@ -179,6 +186,8 @@ export function createContainer(opts: ContainerOptions): Container {
   const results = new MetricsService(deps, experiments, () => exposures.flush());
   const ramps = new RampScheduler(deps, experiments, results, deployments);
   const approvals = new ApprovalService(deps, new ApprovalRepo(db), experiments, deploys, stops, deployments);
+  const toolCalls = new ToolCallLog();
+  const leases = new LeaseRepo(db);
   return {
     deps,
     experiments,
@@ -204,6 +213,12 @@ export function createContainer(opts: ContainerOptions): Container {
     watcher,
     readiness: () => readiness(db, watcher, serving),
     exposures,
+    toolCalls,
+    diagnose: (o) =>
+      diagnose(
+        { ops: deployments.ops, leases: () => leases.list(), clock: deps.clock, toolCalls, exposureBuffer: () => exposures.size, owner: deployments.owner },
+        o,
+      ),
     onChange: (l) => {
       listeners.add(l);
       return () => listeners.delete(l);

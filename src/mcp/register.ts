@@ -63,6 +63,7 @@ export function registerTools(
         };
         const done = (outcome: string, structured?: unknown, level: 'info' | 'warn' | 'error' = 'info') => {
           recordToolCall(app.opsMetrics, tool.name, outcome, started);
+          app.toolCalls.record(tool.name, outcome, performance.now() - started);
           logger[level](
             { actor: caller.actor(), experimentId: experimentIdOf(args, structured), outcome, durationMs: Math.round(performance.now() - started) },
             'tool',

@@ -202,6 +202,19 @@ export const OPERATIONS: Operation[] = [
     response: R.ingest,
     also: { '422': { description: 'Every event in the batch was rejected (reasons per event)', schema: R.ingest } },
   },
+  {
+    method: 'get',
+    path: '/v1/ops/operations',
+    summary:
+      'Orchestration diagnosis: slowest recent saga operations and their dominant step, p50/p95 per step, per remote system and per MCP tool, queue depths, stuck operations with owner and lease',
+    tag: 'ops',
+    query: {
+      windowMinutes: 'how far back to read, in minutes (default 60)',
+      limit: 'slowest operations listed (default 5)',
+      stuckAfterSeconds: 'an unfinished operation older than this is stuck (default 60)',
+    },
+    response: R.operations,
+  },
   { method: 'get', path: '/v1/clock', summary: "The server's time and whether it is simulated (serve --simulated-clock)", tag: 'ops', response: R.clock },
   {
     method: 'post',

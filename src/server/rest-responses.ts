@@ -8,6 +8,7 @@ import {
   MetricSchema,
   SurfaceSchema,
 } from '../domain/schemas.js';
+import { DiagnosisSchema } from '../ops/diagnosis-schema.js';
 
 /**
  * What the REST, serving and ops routes answer, for the OpenAPI document (openapi.ts). Records that
@@ -145,6 +146,7 @@ export const Responses = {
   approved: z.object({ approval: Approval, experiment: ExperimentSchema }),
   pendingApproval: Pending,
   clock: z.object({ now: z.string(), simulated: z.boolean() }),
+  operations: DiagnosisSchema,
   advance: z.object({ from: z.string(), now: z.string(), steps: z.number().int(), ticks: z.array(z.looseObject({})) }),
   ingest: z.object({
     accepted: z.number().int(),

@@ -23,6 +23,7 @@ import type { ConfirmationStatus } from '../app/experiments/experiment-types.js'
 import { stripControl } from '../domain/schemas.js';
 import { ruleCatalog } from '../domain/rules/index.js';
 import { policyView } from '../app/catalog/policy-view.js';
+import { DiagnosisOptionsSchema } from '../ops/diagnosis-schema.js';
 
 type C = Context<{ Variables: HttpVars }>;
 
@@ -177,6 +178,7 @@ export function restRoutes(app: Container) {
   r.get('/rules', (c) => c.json({ rules: ruleCatalog() }));
   r.get('/experiments/:id/metrics', (c) => c.json(app.metrics.report(c.req.param('id'))));
   r.get('/experiments/:id/audit', (c) => c.json({ audit: app.deps.audit.forEntity('experiment', app.experiments.get(c.req.param('id')).id) }));
+  r.get('/ops/operations', (c) => c.json(app.diagnose(parse(DiagnosisOptionsSchema, c.req.query()))));
   r.get('/clock', (c) => c.json(app.clock.read()));
   r.post('/clock/advance', async (c) => c.json(await app.clock.advance(parse(AdvanceClockBody, await body(c)), write(c, 'POST /v1/clock/advance'))));
   r.post('/events', async (c) => {

@@ -35,6 +35,11 @@ export class LeaseRepo {
     prepared(this.db, 'DELETE FROM leases WHERE name = ? AND owner = ?').run(name, owner);
   }
 
+  /** Every lease and its holder (diagnosis shows them beside stuck operations). */
+  list(): Lease[] {
+    return prepared(this.db, 'SELECT name, owner, until FROM leases ORDER BY name').all() as Lease[];
+  }
+
   get(name: string): Lease | undefined {
     return prepared(this.db, 'SELECT name, owner, until FROM leases WHERE name = ?').get(name) as Lease | undefined;
   }

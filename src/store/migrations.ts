@@ -347,4 +347,24 @@ export const MIGRATIONS: { version: number; name: string; sql: string }[] = [
       CREATE INDEX approval_requests_experiment ON approval_requests(experiment_id);
     `,
   },
+  {
+    version: 14,
+    name: 'operation_steps: per-step timings of saga operations, for diagnosis (issue 13 item 4)',
+    sql: `
+      -- One row per timed step of an operation: queued (logged → first step sent), each remote system call
+      -- (system, retries, outcome) and the local commit. Appended once per step, never updated.
+      CREATE TABLE operation_steps (
+        op_id TEXT NOT NULL,
+        step TEXT NOT NULL,
+        phase TEXT NOT NULL CHECK (phase IN ('queued', 'call', 'commit')),
+        system TEXT,
+        started_at TEXT NOT NULL,
+        duration_ms REAL NOT NULL,
+        retries INTEGER NOT NULL DEFAULT 0,
+        outcome TEXT NOT NULL
+      );
+      CREATE INDEX operation_steps_op ON operation_steps(op_id);
+      CREATE INDEX operation_steps_started ON operation_steps(started_at);
+    `,
+  },
 ];

@@ -1,4 +1,5 @@
 import { prepared, type Db } from './db.js';
+import { OperationStepRepo } from './operation-step-repo.js';
 
 export type OperationStatus = 'pending' | 'completed' | 'compensating' | 'compensated';
 
@@ -61,7 +62,11 @@ const toOp = (r: Row): Operation => ({
 
 /** The saga operation log: each cross-system write, its steps, and how it ended (the outbox that recovery reads). */
 export class OperationRepo {
-  constructor(private readonly db: Db) {}
+  /** Per-step timings of these operations (diagnosis). */
+  readonly timings: OperationStepRepo;
+  constructor(private readonly db: Db) {
+    this.timings = new OperationStepRepo(db);
+  }
 
   start(
     op: {

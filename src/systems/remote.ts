@@ -5,6 +5,7 @@ import { AppError, type ErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../ops/metrics.js';
 import { recordRemoteCall } from '../ops/metric-hooks.js';
+import { countRetry } from './call-retries.js';
 import {
   BackendStateSchema,
   ContentStateSchema,
@@ -51,6 +52,7 @@ class RemoteClient {
       prefixUrl: o.baseUrl,
       timeout: o.timeoutMs,
       retry: { limit: 2, methods: idempotent, statusCodes: [502, 503, 504], backoffLimit: 200 },
+      hooks: { beforeRetry: [countRetry] },
       headers: o.token ? { authorization: `Bearer ${o.token}` } : {},
     });
   }

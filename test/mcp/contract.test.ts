@@ -130,6 +130,7 @@ describe('tool contract (what agents see)', () => {
     const pending = await run('deploy_to_surface', { experimentId: held.id, version: held.version, planHash: heldPlan.planHash });
     expect(pending).toMatchObject({ applied: false, approval: { status: 'pending_approval' } });
     expect(await run('get_approval', { approvalId: pending.approval.approvalId })).toMatchObject({ status: 'pending', step: 'deploy' });
+    expect(await run('diagnose_orchestration', { windowMinutes: 60 })).toMatchObject({ slowest: [], stuck: [] });
     expect([...covered].sort()).toEqual(tools.map((t) => t.name).sort());
   });
 

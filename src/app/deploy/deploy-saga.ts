@@ -12,6 +12,7 @@ import type { RevertPlan, StopPlan, StopService } from './stop-service.js';
 import type { Conclusion } from '../../store/experiment-repo.js';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
+import { recordQueued, timedCall, timedCommit } from '../../ops/step-timings.js';
 import { backendStatusOf, backendWrite, contentWrite, type Ship, type Target } from '../../systems/desired-state.js';
 import { timeStep, timeStepSync } from '../../ops/metric-hooks.js';
 
@@ -351,13 +352,16 @@ export class DeploySaga {
   private async run(opId: string): Promise<DeployOutcome | Experiment | { experiment: Experiment; conclusion: Conclusion }> {
     const op = this.ops.get(opId)!;
     const p = op.payload as Payload;
+    recordQueued(this.ops.timings, op, this.d.clock.now());
     this.inFlight.add(opId);
     try {
       for (const step of p.forward.filter((s) => !op.steps.includes(s.name))) {
         await this.apply(op.id, step);
         this.ops.stepDone(op.id, step.name, this.now());
       }
-      const out = await timeStep(this.d.opsMetrics, p.kind, 'commit', () => this.commitLocal(this.ops.get(opId)!));
+      const out = await timeStep(this.d.opsMetrics, p.kind, 'commit', () =>
+        timedCommit(this.ops.timings, opId, this.now(), () => this.commitLocal(this.ops.get(opId)!)),
+      );
       this.d.opsMetrics?.sagaOperations.inc({ kind: p.kind, outcome: 'ok' });
       return out;
     } catch (err) {
@@ -391,10 +395,11 @@ export class DeploySaga {
     if (!step.name.startsWith('compensate.')) this.ops.attempt(opId, step.name, this.now());
     const p = this.ops.get(opId)!.payload as Payload;
     const write = { ...step.write, opId, step: step.name };
-    await timeStep(this.d.opsMetrics, p.kind, step.name, async () => {
-      if (step.system === 'backend') await this.systems.backend.put(p.before.id, write as BackendWrite);
-      else await this.systems.content.put(p.before.id, write as ContentWrite);
-    });
+    await timeStep(this.d.opsMetrics, p.kind, step.name, () =>
+      timedCall<unknown>(this.ops.timings, opId, step, this.now(), () =>
+        step.system === 'backend' ? this.systems.backend.put(p.before.id, write as BackendWrite) : this.systems.content.put(p.before.id, write as ContentWrite),
+      ),
+    );
   }
 
   /** The last step: the local record, only if nobody changed the experiment since the plan. */
