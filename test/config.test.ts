@@ -42,6 +42,7 @@ describe('loadConfig', () => {
       requestTimeoutMs: 30_000,
       keepAliveTimeoutMs: 5_000,
       maxConnections: 1024,
+      otelServiceName: 'sealab',
     });
     expect(DEFAULT_POLICY_FILE).toMatch(/policy\/default\.json$/);
   });
@@ -99,7 +100,24 @@ describe('loadConfig', () => {
       requestTimeoutMs: 4000,
       keepAliveTimeoutMs: 1000,
       maxConnections: 64,
+      otelServiceName: 'sealab',
     });
+  });
+
+  it('turns tracing on from the standard OTEL_* variables, and refuses an endpoint that is not an http(s) URL', () => {
+    expect(loadConfig({}, {}).otelTracesUrl).toBeUndefined();
+    expect(loadConfig({}, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/' })).toMatchObject({
+      otelTracesUrl: 'http://collector:4318/v1/traces',
+      otelServiceName: 'sealab',
+    });
+    const both = {
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://traces:4318/custom',
+      OTEL_SERVICE_NAME: 'sealab-gw',
+    };
+    expect(loadConfig({}, both)).toMatchObject({ otelTracesUrl: 'http://traces:4318/custom', otelServiceName: 'sealab-gw' });
+    expect(loadConfig({}, { ...both, OTEL_SDK_DISABLED: 'true' }).otelTracesUrl).toBeUndefined();
+    expect(() => loadConfig({}, { OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' })).toThrow(/OTEL_EXPORTER_OTLP_ENDPOINT: must be an http\(s\) URL/);
   });
 
   it('reads the simulated clock from --simulated-clock / --clock-start or SEALAB_SIMULATED_CLOCK / SEALAB_CLOCK_START', () => {

@@ -11,6 +11,7 @@ import type { AnyToolDefinition, AskInput, CallerInfo, ToolContext } from './def
 import { confirmStep } from './confirm.js';
 import { sampleStep } from './sample.js';
 import { hasScope, toolScope, type Scope } from '../domain/scopes.js';
+import { traceTool } from '../ops/tracing.js';
 
 /**
  * Registers every tool through one wrapper, so none can skip it: a child logger with the tool and
@@ -40,7 +41,7 @@ export function registerTools(
         outputSchema: validatedAs(tool.outputSchema, output),
         annotations: { title: tool.title, ...tool.annotations },
       },
-      async (args: unknown, sctx: ServerContext) => {
+      traceTool(tool.name, async (args: unknown, sctx: ServerContext) => {
         const requestId = randomUUID();
         const logger = app.logger.child({ tool: tool.name, requestId, mcpRequestId: sctx.mcpReq.id });
         const started = performance.now();
@@ -81,7 +82,7 @@ export function registerTools(
           done(e.code, undefined, e.code === 'INTERNAL' ? 'error' : 'warn');
           return toToolError(e);
         }
-      },
+      }),
     );
   }
   // tools/list shows the enabled tools only; the others stay callable just far enough to say how to enable them.

@@ -16,6 +16,7 @@ import { AppError, toProblem } from '../errors.js';
 import { createMcpRoute, type McpRoute } from './mcp-route.js';
 import { mcpJsonBody, mcpRefusal, tooLargeError } from './mcp-body.js';
 import { logAccess } from './access-log.js';
+import { traceHttp } from '../ops/tracing.js';
 import { createMcpServerFactory } from './mcp-server.js';
 import type { ToolSelection } from '../mcp/toolsets.js';
 import { restRoutes, servingRoutes } from './rest-routes.js';
@@ -91,6 +92,7 @@ export function createHttpApp(container: Container, opts: HttpOptions): HttpApp 
     await next();
     await logAccess(c, started);
   });
+  traceHttp(app);
 
   app.get('/healthz', (c) => {
     container.deps.db.prepare('SELECT 1').get();

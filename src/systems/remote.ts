@@ -3,6 +3,7 @@ import ky, { HTTPError, TimeoutError, type KyInstance } from 'ky';
 import { z } from 'zod';
 import { AppError, type ErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { kyTraceHooks, traceRemoteCall } from '../ops/tracing.js';
 import {
   BackendStateSchema,
   ContentStateSchema,
@@ -49,13 +50,16 @@ class RemoteClient {
       timeout: o.timeoutMs,
       retry: { limit: 2, methods: idempotent, statusCodes: [502, 503, 504], backoffLimit: 200 },
       headers: o.token ? { authorization: `Bearer ${o.token}` } : {},
+      hooks: kyTraceHooks,
     });
   }
 
   async call<T extends z.ZodType>(method: 'get' | 'put' | 'post', path: string, schema: T, body?: unknown, notFoundIsNull = false): Promise<z.infer<T> | null> {
     let raw: unknown;
     try {
-      raw = await this.http(path, { method, ...(body !== undefined ? { json: body } : {}) }).json();
+      raw = await traceRemoteCall(this.system, method, `${this.o.baseUrl}/${path}`, () =>
+        this.http(path, { method, ...(body !== undefined ? { json: body } : {}) }).json(),
+      );
     } catch (err) {
       if (notFoundIsNull && err instanceof HTTPError && err.response.status === 404) return null;
       throw await this.mapError(err, method, path);
