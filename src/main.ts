@@ -188,7 +188,7 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   // Before the container and the HTTP app exist, so their hooks see tracing on (it stays off unless an OTLP endpoint is set).
-  const tracing = config.otelTracesUrl ? startTracing({ url: config.otelTracesUrl, serviceName: config.otelServiceName }) : undefined;
+  const tracing = config.otelTracesUrl ? startTracing({ url: config.otelTracesUrl, serviceName: config.otelServiceName, logger }) : undefined;
   const servesOthers = command === 'serve' && config.role !== 'all';
   if (config.simulatedClock && command !== 'serve')
     throw new ConfigError(

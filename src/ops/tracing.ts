@@ -1,5 +1,7 @@
 import {
   context,
+  diag,
+  DiagLogLevel,
   propagation,
   ROOT_CONTEXT,
   SpanKind,
@@ -20,6 +22,7 @@ import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import type { Context as HonoContext, Next } from 'hono';
 import { SERVER_VERSION } from '../version.js';
+import type { Logger } from '../logger.js';
 
 /**
  * OpenTelemetry tracing, off by default. While off, `tracer` is undefined and every hook below is a
@@ -32,6 +35,8 @@ export interface TracingOptions {
   /** OTLP/HTTP traces endpoint, e.g. http://127.0.0.1:4318/v1/traces (config.ts derives it from the OTEL_* variables). */
   url: string;
   serviceName: string;
+  /** Where the SDK's own warnings go (a collector that refuses or cannot be reached): warn lines on stderr. */
+  logger?: Logger;
 }
 
 export interface Tracing {
@@ -54,6 +59,12 @@ export function startTracing(o: TracingOptions): Tracing {
     spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url: o.url }))],
   });
   provider.register({ propagator: new W3CTraceContextPropagator() });
+  const log = o.logger;
+  if (log) {
+    const warn = (message: string, ...args: unknown[]) => log.warn({ otel: args.map(String).join(' ').slice(0, 500) }, `opentelemetry: ${message}`);
+    const none = () => undefined;
+    diag.setLogger({ error: warn, warn, info: none, debug: none, verbose: none }, DiagLogLevel.WARN);
+  }
   tracer = provider.getTracer('sealab', SERVER_VERSION);
   return {
     forceFlush: () => provider.forceFlush(),
@@ -63,6 +74,7 @@ export function startTracing(o: TracingOptions): Tracing {
       trace.disable();
       propagation.disable();
       context.disable();
+      diag.disable();
     },
   };
 }
@@ -105,16 +117,21 @@ const headerGetter: TextMapGetter<Headers> = {
 };
 const headerSetter: TextMapSetter<Headers> = { set: (h, key, value) => h.set(key, value) };
 
+const SYSTEM_CONTRACT = /^\/v1\/(backend|content-delivery)(\/|$)/;
+
 /**
  * One server span per HTTP request the hono app serves (REST, /mcp, OFREP through hono), continuing
- * the caller's W3C `traceparent`/`tracestate` headers. Mounted only while tracing is on, so an app
- * built with tracing off pays nothing.
+ * the caller's W3C `traceparent`/`tracestate` headers; a system-contract request without them (a
+ * gateway's sync poll) is not traced. Mounted only while tracing is on, so an app built with tracing
+ * off pays nothing.
  */
 export function traceHttp(app: { use(path: string, handler: (c: HonoContext, next: Next) => Promise<void>): unknown }): void {
   const t = tracer;
   if (!t) return;
   app.use('*', async (c, next) => {
     const parent = propagation.extract(ROOT_CONTEXT, c.req.raw.headers, headerGetter);
+    // Only gateways call the system contracts: their traced calls carry a traceparent, the rest is the once-a-second sync poll.
+    if (!trace.getSpanContext(parent) && SYSTEM_CONTRACT.test(c.req.path)) return next();
     const method = c.req.method;
     const attributes = { 'http.request.method': method, 'url.path': c.req.path, 'url.scheme': new URL(c.req.url).protocol.slice(0, -1) };
     await inSpan(
@@ -202,11 +219,13 @@ export function traceSagaStep<T>(step: string, system: string, fn: () => Promise
 
 /**
  * A client span over one call to a remote system (retries included); the request carries its
- * `traceparent` through kyTraceHooks, so the remote sealab's server span is its child.
+ * `traceparent` through kyTraceHooks, so the remote sealab's server span is its child. Calls made
+ * outside any span (serving's sync poll, exposure batches, recovery on its timer) are not traced:
+ * a poll every second would otherwise fill the collector with one-span traces.
  */
 export function traceRemoteCall<T>(system: string, method: string, url: string, fn: () => Promise<T>): Promise<T> {
   const t = tracer;
-  if (!t) return fn();
+  if (!t || !trace.getSpan(context.active())) return fn();
   const u = new URL(url);
   const attributes = {
     'http.request.method': method.toUpperCase(),
