@@ -133,7 +133,7 @@ export function traceHttp(app: { use(path: string, handler: (c: HonoContext, nex
     // Only gateways call the system contracts: their traced calls carry a traceparent, the rest is the once-a-second sync poll.
     if (!trace.getSpanContext(parent) && SYSTEM_CONTRACT.test(c.req.path)) return next();
     const method = c.req.method;
-    const attributes = { 'http.request.method': method, 'url.path': c.req.path, 'url.scheme': new URL(c.req.url).protocol.slice(0, -1) };
+    const attributes = { 'http.request.method': method, 'url.path': c.req.path, 'url.scheme': c.req.url.startsWith('https:') ? 'https' : 'http' };
     await inSpan(
       t,
       method,
