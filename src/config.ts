@@ -60,6 +60,9 @@ const ConfigSchema = z
     tools: z.array(z.string().min(1)).optional(),
     /** MCP toolsets listed (--toolsets): core (the default), operator, analysis, all. */
     toolsets: z.array(z.enum(['core', 'operator', 'analysis', 'ops', 'all'], { message: 'must be core, operator, analysis, ops or all' })).optional(),
+    /** OpenTelemetry traces go here (OTLP/HTTP); unset = tracing off (src/ops/tracing.ts). */
+    otelTracesUrl: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL, e.g. http://127.0.0.1:4318' }).optional(),
+    otelServiceName: z.string().min(1),
   })
   .superRefine((c, ctx) => {
     // An explicit tokens file counts even before it exists: http-app refuses every request off loopback until it holds a token.
@@ -167,6 +170,8 @@ const SOURCES: Record<string, string> = {
   toolsets: '--toolsets / SEALAB_TOOLSETS',
   metrics: 'SEALAB_METRICS',
   metricsPort: '--metrics-port / SEALAB_METRICS_PORT',
+  otelTracesUrl: 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT / OTEL_EXPORTER_OTLP_ENDPOINT',
+  otelServiceName: 'OTEL_SERVICE_NAME',
 };
 
 export class ConfigError extends Error {}
@@ -211,6 +216,8 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     toolsets: list(flags.toolsets ?? env.SEALAB_TOOLSETS),
     metrics: bool(env.SEALAB_METRICS) ?? true,
     metricsPort: flags.metricsPort ?? (env.SEALAB_METRICS_PORT || undefined),
+    otelTracesUrl: otlpTracesUrl(env),
+    otelServiceName: env.OTEL_SERVICE_NAME || 'sealab',
   };
   const parsed = ConfigSchema.safeParse(raw);
   if (!parsed.success) {
@@ -229,3 +236,14 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
 
 /** The MCP endpoint on a loopback bind, the default resource (audience) when SEALAB_RESOURCE_URL is unset: `http://127.0.0.1:8787/mcp`. */
 export const localResourceUrl = (host: string, port: number) => `http://${host.includes(':') ? `[${host}]` : host}:${port}/mcp`;
+
+/**
+ * Where traces are exported, from the standard OpenTelemetry variables: the traces endpoint as given,
+ * else the base endpoint plus /v1/traces; none (tracing off) when neither is set or OTEL_SDK_DISABLED=true.
+ */
+function otlpTracesUrl(env: NodeJS.ProcessEnv): string | undefined {
+  if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true') return undefined;
+  if (env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) return env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
+  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  return base ? `${base.replace(/\/+$/, '')}/v1/traces` : undefined;
+}

@@ -14,6 +14,7 @@ import { runApprovals } from './cli/approvals.js';
 import { AppError } from './errors.js';
 import { runClientConfig } from './cli/client-config.js';
 import { TokensFileError } from './store/tokens-file.js';
+import { startTracing } from './ops/tracing.js';
 
 const USAGE = `usage:
   sealab [--data-dir DIR] [--no-seed] [--policy FILE]   MCP over stdio (for mcp.json / Claude Desktop)
@@ -55,6 +56,8 @@ environment: SEALAB_DATA_DIR SEALAB_POLICY_FILE SEALAB_PORT SEALAB_HOST SEALAB_T
              SEALAB_OAUTH_ISSUER (accept OAuth access tokens from this authorization server) SEALAB_RESOURCE_URL (this
              server's public /mcp URL, the tokens' audience; default http://<host>:<port>/mcp on loopback)
              SEALAB_OAUTH_JWKS_URL (default: discovered from the issuer) SEALAB_OAUTH_SCOPE_PREFIX (e.g. sealab: for sealab:read)
+             OTEL_EXPORTER_OTLP_ENDPOINT / OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (OpenTelemetry traces over OTLP/HTTP; off when unset)
+             OTEL_SERVICE_NAME (default sealab) OTEL_SDK_DISABLED=true (tracing off)
 flags win over environment variables, which win over defaults.`;
 
 async function main(argv: string[]): Promise<void> {
@@ -188,6 +191,8 @@ async function main(argv: string[]): Promise<void> {
     }
     return;
   }
+  // Before the container and the HTTP app exist, so their hooks see tracing on (it stays off unless an OTLP endpoint is set).
+  const tracing = config.otelTracesUrl ? startTracing({ url: config.otelTracesUrl, serviceName: config.otelServiceName, logger }) : undefined;
   const servesOthers = command === 'serve' && config.role !== 'all';
   if (config.simulatedClock && command !== 'serve')
     throw new ConfigError(
@@ -279,6 +284,7 @@ async function main(argv: string[]): Promise<void> {
     logger.info({ signal }, 'shutting down');
     for (const stop of stops) await stop().catch(() => undefined);
     await container.exposures.drain().catch(() => undefined);
+    await tracing?.shutdown().catch(() => undefined);
     container.close();
     process.exit(0);
   };

@@ -43,6 +43,7 @@ describe('loadConfig', () => {
       keepAliveTimeoutMs: 5_000,
       maxConnections: 1024,
       metrics: true,
+      otelServiceName: 'sealab',
     });
     expect(DEFAULT_POLICY_FILE).toMatch(/policy\/default\.json$/);
   });
@@ -104,12 +105,29 @@ describe('loadConfig', () => {
       maxConnections: 64,
       metrics: false,
       metricsPort: 9464,
+      otelServiceName: 'sealab',
     });
   });
 
   it('reads --metrics-port over SEALAB_METRICS_PORT, and refuses a port that is not a number', () => {
     expect(loadConfig({ metricsPort: '9100' }, { SEALAB_METRICS_PORT: '9464' })).toMatchObject({ metricsPort: 9100, metrics: true });
     expect(() => loadConfig({}, { SEALAB_METRICS_PORT: 'prom' })).toThrow(/--metrics-port \/ SEALAB_METRICS_PORT: must be a decimal port number/);
+  });
+
+  it('turns tracing on from the standard OTEL_* variables, and refuses an endpoint that is not an http(s) URL', () => {
+    expect(loadConfig({}, {}).otelTracesUrl).toBeUndefined();
+    expect(loadConfig({}, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/' })).toMatchObject({
+      otelTracesUrl: 'http://collector:4318/v1/traces',
+      otelServiceName: 'sealab',
+    });
+    const both = {
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://traces:4318/custom',
+      OTEL_SERVICE_NAME: 'sealab-gw',
+    };
+    expect(loadConfig({}, both)).toMatchObject({ otelTracesUrl: 'http://traces:4318/custom', otelServiceName: 'sealab-gw' });
+    expect(loadConfig({}, { ...both, OTEL_SDK_DISABLED: 'true' }).otelTracesUrl).toBeUndefined();
+    expect(() => loadConfig({}, { OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' })).toThrow(/OTEL_EXPORTER_OTLP_ENDPOINT: must be an http\(s\) URL/);
   });
 
   it('reads the simulated clock from --simulated-clock / --clock-start or SEALAB_SIMULATED_CLOCK / SEALAB_CLOCK_START', () => {

@@ -12,6 +12,7 @@ import { confirmStep } from './confirm.js';
 import { sampleStep } from './sample.js';
 import { hasScope, toolScope, type Scope } from '../domain/scopes.js';
 import { recordToolCall } from '../ops/metric-hooks.js';
+import { traceTool } from '../ops/tracing.js';
 
 /**
  * Registers every tool through one wrapper, so none can skip it: a child logger with the tool and
@@ -41,7 +42,7 @@ export function registerTools(
         outputSchema: validatedAs(tool.outputSchema, output),
         annotations: { title: tool.title, ...tool.annotations },
       },
-      async (args: unknown, sctx: ServerContext) => {
+      traceTool(tool.name, async (args: unknown, sctx: ServerContext) => {
         const requestId = randomUUID();
         const logger = app.logger.child({ tool: tool.name, requestId, mcpRequestId: sctx.mcpReq.id });
         const started = performance.now();
@@ -85,7 +86,7 @@ export function registerTools(
           done(e.code, undefined, e.code === 'INTERNAL' ? 'error' : 'warn');
           return toToolError(e);
         }
-      },
+      }),
     );
   }
   // tools/list shows the enabled tools only; the others stay callable just far enough to say how to enable them.

@@ -16,6 +16,7 @@ import { AppError, toProblem } from '../errors.js';
 import { createMcpRoute, type McpRoute } from './mcp-route.js';
 import { mcpJsonBody, mcpRefusal, tooLargeError } from './mcp-body.js';
 import { logAccess } from './access-log.js';
+import { traceHttp } from '../ops/tracing.js';
 import { createMcpServerFactory } from './mcp-server.js';
 import type { ToolSelection } from '../mcp/toolsets.js';
 import { restRoutes, servingRoutes } from './rest-routes.js';
@@ -94,6 +95,7 @@ export function createHttpApp(container: Container, opts: HttpOptions): HttpApp 
     await logAccess(c, started);
     recordHttp(container.opsMetrics, c.req.routePath, c.req.method, c.res.status, started);
   });
+  traceHttp(app);
 
   app.get('/healthz', (c) => {
     container.deps.db.prepare('SELECT 1').get();

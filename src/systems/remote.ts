@@ -6,6 +6,7 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../ops/metrics.js';
 import { recordRemoteCall } from '../ops/metric-hooks.js';
 import { countRetry } from './call-retries.js';
+import { kyTraceHooks, traceRemoteCall } from '../ops/tracing.js';
 import {
   BackendStateSchema,
   ContentStateSchema,
@@ -52,8 +53,8 @@ class RemoteClient {
       prefixUrl: o.baseUrl,
       timeout: o.timeoutMs,
       retry: { limit: 2, methods: idempotent, statusCodes: [502, 503, 504], backoffLimit: 200 },
-      hooks: { beforeRetry: [countRetry] },
       headers: o.token ? { authorization: `Bearer ${o.token}` } : {},
+      hooks: { ...kyTraceHooks, beforeRetry: [countRetry] },
     });
   }
 
@@ -61,7 +62,9 @@ class RemoteClient {
     let raw: unknown;
     const started = performance.now();
     try {
-      raw = await this.http(path, { method, ...(body !== undefined ? { json: body } : {}) }).json();
+      raw = await traceRemoteCall(this.system, method, `${this.o.baseUrl}/${path}`, () =>
+        this.http(path, { method, ...(body !== undefined ? { json: body } : {}) }).json(),
+      );
       recordRemoteCall(this.o.metrics, this.system, started);
     } catch (err) {
       recordRemoteCall(this.o.metrics, this.system, started, err);

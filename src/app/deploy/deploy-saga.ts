@@ -13,6 +13,7 @@ import type { Conclusion } from '../../store/experiment-repo.js';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { recordQueued, timedCall, timedCommit } from '../../ops/step-timings.js';
+import { traceSaga, traceSagaStep } from '../../ops/tracing.js';
 import { backendStatusOf, backendWrite, contentWrite, type Ship, type Target } from '../../systems/desired-state.js';
 import { timeStep, timeStepSync } from '../../ops/metric-hooks.js';
 
@@ -349,7 +350,11 @@ export class DeploySaga {
   }
 
   /** Runs the remaining steps, then the local record; on any failure compensates and throws the failure. */
-  private async run(opId: string): Promise<DeployOutcome | Experiment | { experiment: Experiment; conclusion: Conclusion }> {
+  private run(opId: string): Promise<DeployOutcome | Experiment | { experiment: Experiment; conclusion: Conclusion }> {
+    return traceSaga(this.ops.get(opId)!, () => this.runSteps(opId));
+  }
+
+  private async runSteps(opId: string): Promise<DeployOutcome | Experiment | { experiment: Experiment; conclusion: Conclusion }> {
     const op = this.ops.get(opId)!;
     const p = op.payload as Payload;
     recordQueued(this.ops.timings, op, this.d.clock.now());
@@ -389,7 +394,11 @@ export class DeploySaga {
     return new Date(this.d.clock.now().getTime() + OPERATION_LEASE_MS).toISOString();
   }
 
-  private async apply(opId: string, step: Step): Promise<void> {
+  private apply(opId: string, step: Step): Promise<void> {
+    return traceSagaStep(step.name, step.system, () => this.applyStep(opId, step));
+  }
+
+  private async applyStep(opId: string, step: Step): Promise<void> {
     this.claim(opId);
     // Compensation keeps the forward step in flight on record: a retried compensation must cover its system again.
     if (!step.name.startsWith('compensate.')) this.ops.attempt(opId, step.name, this.now());
