@@ -35,6 +35,9 @@ import type { AppDeps, ChangeEvent } from './app/context.js';
 import { SimulatedClock, wallClock, type Clock } from './systems/clock.js';
 import { ClockService } from './app/clock/clock-service.js';
 import { createLogger, type Logger } from './logger.js';
+import { createMetrics } from './ops/metrics.js';
+import { SloService } from './ops/slo/slo-service.js';
+import { loadSloFile, parseSloFile } from './ops/slo/slo-file.js';
 
 export interface Container {
   deps: AppDeps;
@@ -72,6 +75,8 @@ export interface Container {
   exposures: ExposureBuffer;
   /** Listen to writes (resource notifications); returns an unsubscribe function. */
   onChange(listener: (e: ChangeEvent) => void): () => void;
+  /** The platform's own SLOs evaluated in-process over the Prometheus registry (sealab://ops/slo); main.ts starts its sampling. */
+  slo: SloService;
   logger: Logger;
   close(): void;
 }
@@ -92,6 +97,9 @@ export interface ContainerOptions {
   remote?: { backendUrl?: string; contentUrl?: string; timeoutMs?: number; token?: string; eventsUrl?: string };
   /** A backend or content role with nowhere to send exposures: drop them (main.ts warns) rather than fail to store them here. */
   dropExposures?: boolean;
+  /** The SLO document; otherwise read from sloFile (default: policy/slo.json). */
+  slo?: unknown;
+  sloFile?: string;
 }
 
 export const dbFileIn = (dataDir: string) => path.join(dataDir, 'sealab.db');
@@ -161,6 +169,8 @@ export function createContainer(opts: ContainerOptions): Container {
       : undefined;
   const exposures = new ExposureBuffer(db, deps.events, logger, { clock: deps.clock, ...(sink ? { sink } : {}) });
   const metrics = new MetricsService(deps, experiments, () => exposures.flush());
+  const slo = new SloService(opts.slo ? parseSloFile(opts.slo) : loadSloFile(opts.sloFile), createMetrics({ defaultMetrics: false }).registry, deps);
+  deps.slo = slo;
   const ramps = new RampScheduler(deps, experiments, metrics, deployments);
   const approvals = new ApprovalService(deps, new ApprovalRepo(db), experiments, deploys, stops, deployments);
   return {
@@ -192,6 +202,7 @@ export function createContainer(opts: ContainerOptions): Container {
       listeners.add(l);
       return () => listeners.delete(l);
     },
+    slo,
     logger,
     close: () => {
       watcher.stop();

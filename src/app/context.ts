@@ -38,6 +38,12 @@ export interface CommitHooks {
   ) => void;
 }
 
+/** The platform's own SLOs acting on rollouts (src/ops/slo): a reason while a serving SLO burns fast, else null. */
+export interface SloGate {
+  rampHold(experimentId: string): string | null;
+  approvalReason(firstStage: number, fromPercent: number, toPercent: number): string | null;
+}
+
 /** Everything a use case needs, built once in the composition root. */
 export interface AppDeps {
   db: Db;
@@ -53,4 +59,6 @@ export interface AppDeps {
   logger: Logger;
   emit: (e: ChangeEvent) => void;
   commits: CommitHooks;
+  /** Set by the composition root when SLOs are evaluated (issue 13: the error budget acts). */
+  slo?: SloGate;
 }
