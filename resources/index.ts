@@ -7,6 +7,7 @@ import { contentResource } from './content.js';
 import { policyResource } from './policy.js';
 import { rulesResource } from './rules.js';
 import { approvalResource } from './approval.js';
+import { sloResource } from './slo.js';
 
 export const resources: ResourceDefinition[] = [
   surfacesResource,
@@ -17,6 +18,7 @@ export const resources: ResourceDefinition[] = [
   policyResource,
   rulesResource,
   approvalResource,
+  sloResource,
 ];
 
 /** The resource URIs a change to an experiment makes stale. */

@@ -18,6 +18,7 @@ import { advanceRamp } from './advance-ramp.js';
 import { holdRamp } from './hold-ramp.js';
 import { revertShip } from './revert-ship.js';
 import { getApproval } from './get-approval.js';
+import { getSloStatus } from './get-slo-status.js';
 
 /** Every MCP tool, in the order an agent meets them. */
 export const tools: AnyToolDefinition[] = [
@@ -40,4 +41,5 @@ export const tools: AnyToolDefinition[] = [
   holdRamp,
   revertShip,
   getApproval,
+  getSloStatus,
 ];

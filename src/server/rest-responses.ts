@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SloReportViewSchema } from '../ops/slo/slo-view.js';
 import {
   ContentItemSchema,
   ExperimentConfigSchema,
@@ -140,6 +141,7 @@ export const Responses = {
   approved: z.object({ approval: Approval, experiment: ExperimentSchema }),
   pendingApproval: Pending,
   clock: z.object({ now: z.string(), simulated: z.boolean() }),
+  slo: SloReportViewSchema,
   advance: z.object({ from: z.string(), now: z.string(), steps: z.number().int(), ticks: z.array(z.looseObject({})) }),
   ingest: z.object({
     accepted: z.number().int(),

@@ -113,6 +113,9 @@ describe('real answers match the OpenAPI document', () => {
     await answerMatches('GET', `/v1/experiments/${id}/metrics`);
     await answerMatches('GET', '/v1/clock');
     await answerMatches('POST', '/v1/clock/advance', { hours: 2 });
+    await app.slo.sample();
+    await answerMatches('GET', '/v1/ops/slo');
+    expect((await answerMatches('GET', '/v1/ops/slo?slo=nope')).status).toBe(404);
 
     await answerMatches('POST', '/ofrep/v1/evaluate/flags/home-focus-shelf', { context: { targetingKey: 'user-1' } });
     expect((await answerMatches('POST', '/ofrep/v1/evaluate/flags/nope', { context: { targetingKey: 'user-1' } })).status).toBe(404);

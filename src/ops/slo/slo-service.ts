@@ -4,6 +4,7 @@ import type { AuditRepo } from '../../store/audit-repo.js';
 import type { Clock } from '../../systems/clock.js';
 import type { Logger } from '../../logger.js';
 import type { SloGate } from '../../app/context.js';
+import { AppError } from '../../errors.js';
 import { readSli } from './sli-reader.js';
 import { SampleRing } from './sample-ring.js';
 import { describeBurn, evaluateSlo, type SloStatus } from './burn-rates.js';
@@ -36,7 +37,7 @@ export class SloService implements SloGate {
 
   constructor(
     readonly file: SloFile,
-    private readonly registry: Registry,
+    readonly registry: Registry,
     private readonly d: { clock: Clock; logger: Logger; audit: AuditRepo },
   ) {}
 
@@ -71,7 +72,10 @@ export class SloService implements SloGate {
     return () => clearInterval(timer);
   }
 
-  status(): SloReport {
+  /** Every SLO's status now, or only `only`'s (NOT_FOUND names the SLOs there are). */
+  status(only?: string): SloReport {
+    if (only !== undefined && !this.file.slos.some((s) => s.name === only))
+      throw new AppError('NOT_FOUND', `no SLO named '${only}'`, `Use one of: ${this.file.slos.map((s) => s.name).join(', ')}; or omit it for every SLO.`);
     const now = this.d.clock.now().getTime();
     const oldest = this.ring.at(Number.NEGATIVE_INFINITY);
     return {
@@ -79,7 +83,7 @@ export class SloService implements SloGate {
       at: new Date(now).toISOString(),
       since: oldest ? new Date(oldest.t).toISOString() : null,
       samples: this.ring.size,
-      slos: this.file.slos.map((slo, i) => evaluateSlo(slo, i, this.ring, now)),
+      slos: this.file.slos.flatMap((slo, i) => (only === undefined || slo.name === only ? [evaluateSlo(slo, i, this.ring, now)] : [])),
     };
   }
 
