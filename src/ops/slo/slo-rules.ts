@@ -1,4 +1,4 @@
-import { SLO_WINDOWS, type Sli, type SloFile } from './slo-schema.js';
+import { SLO_WINDOWS, type AlertPair, type Sli, type Slo, type SloFile } from './slo-schema.js';
 
 /**
  * Prometheus recording and alerting rules equivalent to the in-process evaluation, for teams that
@@ -30,12 +30,19 @@ export function sloRules(file: SloFile): string {
         `          long_window: ${q(a.long)}`,
         `          short_window: ${q(a.short)}`,
         '        annotations:',
-        `          summary: ${q(`SLO ${slo.name} is burning its 30-day error budget more than ${a.burnRate}x over ${a.long} and ${a.short}`)}`,
-        `          description: ${q(`${slo.description || slo.name}: objective ${slo.objective}. Error ratio over ${a.long} is {{ $value }}; see sealab://ops/slo or GET /v1/ops/slo.`)}`,
+        ...Object.entries(alertAnnotations(slo, a)).map(([k, v]) => `          ${k}: ${q(v)}`),
       );
     }
   }
   return `${out.join('\n')}\n`;
+}
+
+/** What an alert says (no templated values: promtool's unit tests compare annotations exactly). */
+export function alertAnnotations(slo: Slo, a: AlertPair): { summary: string; description: string } {
+  return {
+    summary: `SLO ${slo.name} is burning its 30-day error budget more than ${a.burnRate}x over ${a.long} and ${a.short}`,
+    description: `${slo.description || slo.name}; objective ${slo.objective}. See sealab://ops/slo, GET /v1/ops/slo or get_slo_status for the burn rates and budget left.`,
+  };
 }
 
 /** The SLI's error ratio over one window in PromQL. */
@@ -57,5 +64,5 @@ function sel(metric: string, match: Record<string, string[]>, extra?: string): s
 const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 /** A PromQL double-quoted string's content. */
 const str = (s: string) => s.replace(/[\\"]/g, '\\$&');
-/** A YAML single-quoted scalar: only the quote itself needs escaping (doubled). */
-const q = (s: string) => `'${s.replace(/'/g, "''")}'`;
+/** A YAML single-quoted scalar on one line: only the quote itself needs escaping (doubled). */
+const q = (s: string) => `'${s.replace(/[\r\n\t]+/g, ' ').replace(/'/g, "''")}'`;
