@@ -130,6 +130,8 @@ describe('tool contract (what agents see)', () => {
     const pending = await run('deploy_to_surface', { experimentId: held.id, version: held.version, planHash: heldPlan.planHash });
     expect(pending).toMatchObject({ applied: false, approval: { status: 'pending_approval' } });
     expect(await run('get_approval', { approvalId: pending.approval.approvalId })).toMatchObject({ status: 'pending', step: 'deploy' });
+    await app.slo.sample();
+    expect((await run('get_slo_status', {})).slos.length).toBeGreaterThan(0);
     expect([...covered].sort()).toEqual(tools.map((t) => t.name).sort());
   });
 
