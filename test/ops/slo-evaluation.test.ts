@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConfigError } from '../../src/config.js';
+import { ConfigError, loadConfig } from '../../src/config.js';
 import { loadSloFile, parseSloFile } from '../../src/ops/slo/slo-file.js';
 import { SampleRing } from '../../src/ops/slo/sample-ring.js';
 import { testContainer } from '../helpers/app.js';
@@ -78,6 +78,12 @@ describe('SLO file', () => {
     expect(() => parseSloFile({ version: 'x', slos: [slo('c', { sli: { kind: 'ratio', total: { metric: 'bad name' }, bad: { metric: 'x' } } })] })).toThrow(
       /slos\.0\.sli\.total\.metric: must be a Prometheus metric name/,
     );
+  });
+
+  it('is chosen by --slo, then SEALAB_SLO_FILE, else the shipped file', () => {
+    expect(loadConfig({}, {}).sloFile).toBeUndefined();
+    expect(loadConfig({}, { SEALAB_SLO_FILE: 'ops/slo.json' }).sloFile).toBe(path.resolve('ops/slo.json'));
+    expect(loadConfig({ sloFile: 'mine.json' }, { SEALAB_SLO_FILE: 'ops/slo.json' }).sloFile).toBe(path.resolve('mine.json'));
   });
 
   it('a container with an invalid SLO document does not start', () => {

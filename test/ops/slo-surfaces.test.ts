@@ -56,8 +56,14 @@ describe('SLO status surfaces', () => {
     const listed = (await client.listResources()).resources.find((x) => x.uri === 'sealab://ops/slo');
     expect(listed?.title).toBe("sealab's own SLOs");
     const read = await client.readResource({ uri: 'sealab://ops/slo' });
-    const doc = JSON.parse((read.contents[0] as { text: string }).text) as { objectives: { slos: { name: string; sli: unknown }[] }; status: { slos: { name: string; state: string }[] } };
-    expect(doc.objectives.slos[0]).toMatchObject({ name: 'assignment-availability', sli: { kind: 'ratio', bad: { metric: 'sealab_serving_requests_total', match: { outcome: ['server_error'] } } } });
+    const doc = JSON.parse((read.contents[0] as { text: string }).text) as {
+      objectives: { slos: { name: string; sli: unknown }[] };
+      status: { slos: { name: string; state: string }[] };
+    };
+    expect(doc.objectives.slos[0]).toMatchObject({
+      name: 'assignment-availability',
+      sli: { kind: 'ratio', bad: { metric: 'sealab_serving_requests_total', match: { outcome: ['server_error'] } } },
+    });
     expect(doc.status.slos.find((s) => s.name === 'assignment-availability')!.state).toBe('page');
     expect(doc.status.slos).toHaveLength(11);
   });
