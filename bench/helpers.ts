@@ -8,7 +8,7 @@ import { demoConfig, permissivePolicy, startRunning } from '../test/helpers/app.
 export { arg, fmt, median } from './util.js';
 
 /** A file-backed container (WAL, as in production) with one running experiment on home. */
-export function benchContainer(label: string, opts: { logger?: Logger } = {}): { app: Container; dir: string; experimentId: string } {
+export function benchContainer(label: string, opts: { logger?: Logger; metrics?: boolean } = {}): { app: Container; dir: string; experimentId: string } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `sealab-bench-${label}-`));
   // The shipped policy caps a first stage at 10%; benchmarks run one experiment at 50% without a ramp.
   const app = createContainer({ dbFile: path.join(dir, 'sealab.db'), policy: permissivePolicy(), ...opts });

@@ -10,6 +10,9 @@
  *
  *   npx tsx bench/ofrep-http.ts [--seconds 10] [--connections 50] [--rounds 3] [--warmup 2]
  *   SEALAB_LOG_LEVEL=debug npx tsx bench/ofrep-http.ts 2>/dev/null   # with an access line per request
+ *
+ * A third server, sealab with SEALAB_METRICS=off, is loaded in the same rounds: the metrics'
+ * overhead is the median of the per-round ratios of sealab (metrics on, the default) to it.
  */
 import autocannon from 'autocannon';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -24,8 +27,11 @@ type Figures = { rps: number; p99: number; errors: number };
 
 type Server = { child: ChildProcess; port: number; level: string };
 
-async function start(mode: string): Promise<Server> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/ofrep-server.ts', mode], { stdio: ['ignore', 'pipe', 'inherit'] });
+async function start(mode: string, env: Record<string, string> = {}): Promise<Server> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/ofrep-server.ts', mode], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, ...env },
+  });
   return new Promise<Server>((resolve, reject) => {
     child.stdout!.on('data', (d: Buffer) => {
       const ready = /ready (\d+) (\S+)/.exec(d.toString());
@@ -54,22 +60,26 @@ async function load(port: number, key: string, seconds: number): Promise<Figures
   return { rps: result.requests.average, p99: result.latency.p99, errors: result.errors + result.non2xx };
 }
 
-const [bare, sealab] = [await start('bare'), await start('sealab')];
-const servers = { bare: { port: bare.port, key: 'bench' }, sealab: { port: sealab.port, key: 'bench-ofrep' } };
+const [bare, sealab, unmetered] = [await start('bare'), await start('sealab', { SEALAB_METRICS: 'on' }), await start('sealab', { SEALAB_METRICS: 'off' })];
+const servers = {
+  bare: { port: bare.port, key: 'bench' },
+  sealab: { port: sealab.port, key: 'bench-ofrep' },
+  unmetered: { port: unmetered.port, key: 'bench-ofrep' },
+};
 console.log(`sealab log level: ${sealab.level} (as \`sealab serve\`: SEALAB_LOG_LEVEL, default info)`);
-const results: Record<keyof typeof servers, Figures[]> = { bare: [], sealab: [] };
+const results: Record<keyof typeof servers, Figures[]> = { bare: [], sealab: [], unmetered: [] };
 try {
   if (WARMUP > 0) for (const s of Object.values(servers)) await load(s.port, s.key, WARMUP);
   for (let round = 0; round < ROUNDS; round++) {
-    const order: (keyof typeof servers)[] = round % 2 ? ['sealab', 'bare'] : ['bare', 'sealab'];
+    const order: (keyof typeof servers)[] = round % 2 ? ['unmetered', 'sealab', 'bare'] : ['bare', 'sealab', 'unmetered'];
     for (const name of order) results[name].push(await load(servers[name].port, servers[name].key, SECONDS));
-    const [b, s] = [results.bare[round], results.sealab[round]];
+    const [b, s, u] = [results.bare[round], results.sealab[round], results.unmetered[round]];
     console.log(
-      `round ${round + 1}: sealab ${fmt(s.rps)} req/s (p99 ${s.p99} ms), bare ${fmt(b.rps)} req/s (p99 ${b.p99} ms), ${((100 * s.rps) / b.rps).toFixed(1)}%`,
+      `round ${round + 1}: sealab ${fmt(s.rps)} req/s (p99 ${s.p99} ms), metrics off ${fmt(u.rps)} req/s (p99 ${u.p99} ms), bare ${fmt(b.rps)} req/s (p99 ${b.p99} ms), ${((100 * s.rps) / b.rps).toFixed(1)}% of bare, ${((100 * s.rps) / u.rps).toFixed(1)}% of metrics off`,
     );
   }
 } finally {
-  for (const server of [bare, sealab]) server.child.kill();
+  for (const server of [bare, sealab, unmetered]) server.child.kill();
 }
 
 const summary = (xs: Figures[]) => ({
@@ -79,13 +89,18 @@ const summary = (xs: Figures[]) => ({
   min: Math.min(...xs.map((x) => x.rps)),
   max: Math.max(...xs.map((x) => x.rps)),
 });
-const [s, b] = [summary(results.sealab), summary(results.bare)];
+const [s, b, u] = [summary(results.sealab), summary(results.bare), summary(results.unmetered)];
 console.log(
   `OFREP single-flag evaluation over loopback HTTP, ${CONNECTIONS} connections, ${ROUNDS} alternating rounds of ${SECONDS} s each, medians, sealab logging at ${sealab.level}`,
 );
 console.log(`  sealab /ofrep/v1/evaluate/flags/{key} : ${fmt(s.rps)} req/s (range ${fmt(s.min)}–${fmt(s.max)}), p99 ${s.p99} ms, errors ${s.errors}`);
+console.log(`  same, SEALAB_METRICS=off              : ${fmt(u.rps)} req/s (range ${fmt(u.min)}–${fmt(u.max)}), p99 ${u.p99} ms, errors ${u.errors}`);
 console.log(`  bare hono constant JSON               : ${fmt(b.rps)} req/s (range ${fmt(b.min)}–${fmt(b.max)}), p99 ${b.p99} ms, errors ${b.errors}`);
 const paired = median(results.sealab.map((x, i) => x.rps / results.bare[i].rps));
 console.log(
   `  ratio                                 : ${((100 * s.rps) / b.rps).toFixed(1)}% of bare (median of per-round ratios ${(100 * paired).toFixed(1)}%; target ≥ 80%)`,
+);
+const metered = median(results.sealab.map((x, i) => x.rps / results.unmetered[i].rps));
+console.log(
+  `  metrics overhead                      : metrics on at ${(100 * metered).toFixed(1)}% of metrics off (median of per-round ratios; overhead ${(100 * (1 - metered)).toFixed(1)}%, target ≤ 5%)`,
 );

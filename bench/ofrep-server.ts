@@ -2,7 +2,7 @@
  * Child process for bench/ofrep-http.ts: serves either sealab (with a running experiment) or a bare
  * hono constant endpoint on a free port (port 0), and prints `ready <port> <log level>`. sealab logs
  * as `sealab serve` does: createLogger(config.logLevel) to stderr, so SEALAB_LOG_LEVEL (default info)
- * sets what the bench measures.
+ * sets what the bench measures; SEALAB_METRICS=off builds no Prometheus metrics (the overhead baseline).
  */
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
@@ -21,7 +21,7 @@ if (mode === 'bare') {
   serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info: AddressInfo) => process.stdout.write(`ready ${info.port} -\n`));
 } else {
   const config = loadConfig();
-  const { app } = benchContainer('ofrep', { logger: createLogger(config.logLevel) });
+  const { app } = benchContainer('ofrep', { logger: createLogger(config.logLevel), metrics: config.metrics });
   const http = await listenHttp(app, { host: '127.0.0.1', port: 0, maxBodyBytes: config.maxBodyBytes });
-  process.stdout.write(`ready ${http.port} ${config.logLevel}\n`);
+  process.stdout.write(`ready ${http.port} ${config.logLevel} metrics=${config.metrics ? 'on' : 'off'}\n`);
 }

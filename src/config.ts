@@ -54,6 +54,10 @@ const ConfigSchema = z
       .string()
       .regex(/^\S{1,64}$/, 'must be a prefix without spaces, e.g. sealab: (tokens then carry sealab:read)')
       .optional(),
+    /** Prometheus metrics at /metrics (SEALAB_METRICS, default on); off builds none, for the bench's baseline. */
+    metrics: z.boolean(),
+    /** --metrics-port / SEALAB_METRICS_PORT: /metrics alone on its own listener (no token on loopback). */
+    metricsPort: wholeNumber('must be a decimal port number, e.g. 9464').pipe(z.number().max(65535, 'must be at most 65535')).optional(),
     /** MCP tools listed by name (--tools); with toolsets, added to them. */
     tools: z.array(z.string().min(1)).optional(),
     /** MCP toolsets listed (--toolsets): core (the default), operator, analysis, all. */
@@ -118,6 +122,8 @@ export interface ConfigFlags {
   tools?: string;
   /** `--toolsets core,operator`: MCP toolsets to list. */
   toolsets?: string;
+  /** `--metrics-port N`: /metrics on its own listener. */
+  metricsPort?: string;
 }
 
 /** The guardrail policy shipped with sealab (policy/default.json). */
@@ -164,6 +170,8 @@ const SOURCES: Record<string, string> = {
   oauthScopePrefix: 'SEALAB_OAUTH_SCOPE_PREFIX',
   tools: '--tools / SEALAB_TOOLS',
   toolsets: '--toolsets / SEALAB_TOOLSETS',
+  metrics: 'SEALAB_METRICS',
+  metricsPort: '--metrics-port / SEALAB_METRICS_PORT',
 };
 
 export class ConfigError extends Error {}
@@ -207,6 +215,8 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     oauthScopePrefix: env.SEALAB_OAUTH_SCOPE_PREFIX || undefined,
     tools: list(flags.tools ?? env.SEALAB_TOOLS),
     toolsets: list(flags.toolsets ?? env.SEALAB_TOOLSETS),
+    metrics: bool(env.SEALAB_METRICS) ?? true,
+    metricsPort: flags.metricsPort ?? (env.SEALAB_METRICS_PORT || undefined),
   };
   const parsed = ConfigSchema.safeParse(raw);
   if (!parsed.success) {

@@ -35,7 +35,8 @@ import type { AppDeps, ChangeEvent } from './app/context.js';
 import { SimulatedClock, wallClock, type Clock } from './systems/clock.js';
 import { ClockService } from './app/clock/clock-service.js';
 import { createLogger, type Logger } from './logger.js';
-import { createMetrics } from './ops/metrics.js';
+import { createMetrics, type Metrics } from './ops/metrics.js';
+import { servingConfigTracker, watchStore } from './ops/metric-hooks.js';
 import { SloService } from './ops/slo/slo-service.js';
 import { loadSloFile, parseSloFile } from './ops/slo/slo-file.js';
 
@@ -78,6 +79,8 @@ export interface Container {
   /** The platform's own SLOs evaluated in-process over the Prometheus registry (sealab://ops/slo); main.ts starts its sampling. */
   slo: SloService;
   logger: Logger;
+  /** Prometheus metrics (GET /metrics); undefined with SEALAB_METRICS=off. */
+  opsMetrics?: Metrics;
   close(): void;
 }
 
@@ -97,6 +100,8 @@ export interface ContainerOptions {
   remote?: { backendUrl?: string; contentUrl?: string; timeoutMs?: number; token?: string; eventsUrl?: string };
   /** A backend or content role with nowhere to send exposures: drop them (main.ts warns) rather than fail to store them here. */
   dropExposures?: boolean;
+  /** Prometheus metrics (default on); false builds none, so every hook costs one check (SEALAB_METRICS=off). */
+  metrics?: boolean;
   /** The SLO document; otherwise read from sloFile (default: policy/slo.json). */
   slo?: unknown;
   sloFile?: string;
@@ -109,6 +114,7 @@ export function createContainer(opts: ContainerOptions): Container {
   const logger = opts.logger ?? createLogger('silent');
   const db: Db = openDb(opts.dbFile);
   const listeners = new Set<(e: ChangeEvent) => void>();
+  const metrics = opts.metrics === false ? undefined : createMetrics();
   const deps: AppDeps = {
     db,
     catalog: new CatalogRepo(db),
@@ -122,6 +128,7 @@ export function createContainer(opts: ContainerOptions): Container {
     newId: opts.newId ?? ((prefix) => `${prefix}_${randomUUID().replace(/-/g, '').slice(0, 16)}`),
     logger,
     commits: {},
+    ...(metrics ? { opsMetrics: metrics } : {}),
     emit: (e) => {
       for (const l of listeners) {
         try {
@@ -140,10 +147,11 @@ export function createContainer(opts: ContainerOptions): Container {
   if (deps.clock instanceof SimulatedClock) resumeSimulatedClock(deps, deps.clock);
   const experiments = new ExperimentService(deps);
   const deploys = new DeployService(deps, experiments);
-  // A ship rests on the always-valid analysis (metrics is built below; this runs only when a ship is asked for).
-  const stops = new StopService(deps, experiments, (id) => metrics.report(id, { alwaysValid: true }));
+  // A ship rests on the always-valid analysis (results is built below; this runs only when a ship is asked for).
+  const stops = new StopService(deps, experiments, (id) => results.report(id, { alwaysValid: true }));
   const localSystems = { backend: new EmbeddedBackend(db, deps.clock), content: new EmbeddedContent(db, deps.clock) };
-  const systems = systemsFor(opts, localSystems, logger);
+  const systems = systemsFor(opts, localSystems, logger, metrics);
+  watchStore(metrics, db, opts.dbFile, deps.clock);
   if (systems.embedded) adoptExperiments(deps, localSystems);
   const index = new AssignmentIndex();
   const serving = new ServingSync(
@@ -154,6 +162,7 @@ export function createContainer(opts: ContainerOptions): Container {
     index,
     () => deps.catalog.surfaces(),
     logger,
+    servingConfigTracker(metrics, deps.clock),
   );
   serving.recompile();
   listeners.add(() => serving.recompile());
@@ -163,15 +172,21 @@ export function createContainer(opts: ContainerOptions): Container {
   const deployments = new DeploySaga(deps, experiments, deploys, stops, systems, new OperationRepo(db), () => serving.refresh());
   const events = opts.remote?.eventsUrl;
   const sink = events
-    ? remoteExposureSink({ baseUrl: events, timeoutMs: opts.remote?.timeoutMs ?? 5000, logger, ...(opts.remote?.token ? { token: opts.remote.token } : {}) })
+    ? remoteExposureSink({
+        baseUrl: events,
+        timeoutMs: opts.remote?.timeoutMs ?? 5000,
+        logger,
+        metrics,
+        ...(opts.remote?.token ? { token: opts.remote.token } : {}),
+      })
     : opts.dropExposures
-      ? async () => undefined
+      ? async () => 'dropped' as const
       : undefined;
-  const exposures = new ExposureBuffer(db, deps.events, logger, { clock: deps.clock, ...(sink ? { sink } : {}) });
-  const metrics = new MetricsService(deps, experiments, () => exposures.flush());
-  const slo = new SloService(opts.slo ? parseSloFile(opts.slo) : loadSloFile(opts.sloFile), createMetrics({ defaultMetrics: false }).registry, deps);
+  const exposures = new ExposureBuffer(db, deps.events, logger, { clock: deps.clock, metrics, ...(sink ? { sink } : {}) });
+  const results = new MetricsService(deps, experiments, () => exposures.flush());
+  const slo = new SloService(opts.slo ? parseSloFile(opts.slo) : loadSloFile(opts.sloFile), metrics?.registry, deps);
   deps.slo = slo;
-  const ramps = new RampScheduler(deps, experiments, metrics, deployments);
+  const ramps = new RampScheduler(deps, experiments, results, deployments);
   const approvals = new ApprovalService(deps, new ApprovalRepo(db), experiments, deploys, stops, deployments);
   return {
     deps,
@@ -180,7 +195,7 @@ export function createContainer(opts: ContainerOptions): Container {
     stops,
     catalog: new CatalogService(deps),
     events: new EventService(deps, index, exposures),
-    metrics,
+    metrics: results,
     ramps,
     clock: new ClockService(deps, ramps, exposures),
     deployments,
@@ -204,6 +219,7 @@ export function createContainer(opts: ContainerOptions): Container {
     },
     slo,
     logger,
+    ...(metrics ? { opsMetrics: metrics } : {}),
     close: () => {
       watcher.stop();
       exposures.flush();
@@ -212,10 +228,10 @@ export function createContainer(opts: ContainerOptions): Container {
   };
 }
 
-function systemsFor(opts: ContainerOptions, local: { backend: EmbeddedBackend; content: EmbeddedContent }, logger: Logger): Systems {
+function systemsFor(opts: ContainerOptions, local: { backend: EmbeddedBackend; content: EmbeddedContent }, logger: Logger, metrics?: Metrics): Systems {
   const r = opts.remote;
   if (!r?.backendUrl && !r?.contentUrl) return { embedded: true, ...local };
-  const o = (baseUrl: string) => ({ baseUrl, timeoutMs: r.timeoutMs ?? 5000, logger, ...(r.token ? { token: r.token } : {}) });
+  const o = (baseUrl: string) => ({ baseUrl, timeoutMs: r.timeoutMs ?? 5000, logger, metrics, ...(r.token ? { token: r.token } : {}) });
   return {
     embedded: false,
     backend: r.backendUrl ? new RemoteBackend(o(r.backendUrl)) : local.backend,

@@ -1,9 +1,10 @@
 import { parseArgs } from 'node:util';
-import { loadConfig, ConfigError, type ConfigFlags } from './config.js';
+import { isLoopback, loadConfig, ConfigError, type ConfigFlags } from './config.js';
 import { createLogger } from './logger.js';
 import { createContainer, dbFileIn } from './container.js';
 import { startStdio } from './server/stdio.js';
 import { listenHttp, listenLimits } from './server/http-listen.js';
+import { listenMetrics } from './server/ops-routes.js';
 import { runSimulation } from './cli/simulate.js';
 import { runSimulatedDays } from './cli/simulate-days.js';
 import { parseDaysFlags } from './cli/simulate-flags.js';
@@ -20,6 +21,7 @@ const USAGE = `usage:
   sealab serve [--port N] [--host ADDR] [--data-dir DIR] [--no-seed] [--role all|backend|content]
                                                         HTTP: /mcp (streamable HTTP), /v1 REST, /healthz;
                                                         --role backend|content serves only that system's contract
+  sealab serve --metrics-port N                         also GET /metrics alone on port N (no token on loopback)
   sealab serve|stdio --read-only                        every principal capped at the read scope (read-only tools only)
   sealab serve|stdio --toolsets core,operator|all       MCP toolsets listed (default core; also analysis); --tools a,b lists tools by name
   sealab token create --name N --scopes read,write[,deploy,admin,approve] [--expires-days D]
@@ -86,6 +88,7 @@ async function main(argv: string[]): Promise<void> {
       'read-only': { type: 'boolean' },
       tools: { type: 'string' },
       toolsets: { type: 'string' },
+      'metrics-port': { type: 'string' },
       name: { type: 'string' },
       scopes: { type: 'string' },
       'expires-days': { type: 'string' },
@@ -112,6 +115,7 @@ async function main(argv: string[]): Promise<void> {
     tokensFile: values['tokens-file'],
     tools: values.tools,
     toolsets: values.toolsets,
+    metricsPort: values['metrics-port'],
     ...(values['no-seed'] ? { seedDemo: false } : {}),
     ...(values['simulated-clock'] ? { simulatedClock: true } : {}),
   };
@@ -219,6 +223,7 @@ async function main(argv: string[]): Promise<void> {
     sloFile: config.sloFile,
     remote,
     dropExposures: servesOthers && !config.eventsUrl,
+    metrics: config.metrics,
     ...(clock ? { clock } : {}),
   });
   if (servesOthers && !config.eventsUrl)
@@ -245,7 +250,7 @@ async function main(argv: string[]): Promise<void> {
     logger.info({ now: clock.now().toISOString() }, 'simulated clock: time moves only on POST /v1/clock/advance, which ticks the ramp scheduler hourly');
   else if (config.rampIntervalSeconds > 0) logger.info({ intervalSeconds: config.rampIntervalSeconds }, 'ramp scheduler running');
   if (command === 'serve') {
-    const http = await listenHttp(container, {
+    const httpOptions = {
       role: config.role,
       host: config.host,
       port: config.port,
@@ -267,7 +272,13 @@ async function main(argv: string[]): Promise<void> {
       maxBodyBytes: config.maxBodyBytes,
       allowedHosts: config.allowedHosts,
       ...listenLimits(config),
-    });
+    };
+    const http = await listenHttp(container, httpOptions);
+    if (config.metricsPort !== undefined) {
+      const metricsHttp = await listenMetrics(container, { ...httpOptions, port: config.metricsPort });
+      logger.info({ url: `http://${config.host}:${metricsHttp.port}/metrics`, auth: !isLoopback(config.host) }, 'metrics listening');
+      stops.push(metricsHttp.close);
+    }
     logger.info(
       {
         url: `http://${config.host}:${http.port}`,
@@ -280,7 +291,7 @@ async function main(argv: string[]): Promise<void> {
         readOnly: values['read-only'] ?? false,
         clock: clock ? 'simulated' : 'wall',
       },
-      'sealab HTTP listening: /mcp /v1 /healthz /readyz',
+      'sealab HTTP listening: /mcp /v1 /healthz /readyz /metrics',
     );
     stops.push(http.close);
   } else {

@@ -9,6 +9,7 @@ import type { Policy } from '../domain/policy.js';
 import type { Experiment } from '../domain/schemas.js';
 import type { Logger } from '../logger.js';
 import type { Clock } from '../systems/clock.js';
+import type { Metrics } from '../ops/metrics.js';
 
 export type { Clock };
 
@@ -59,6 +60,8 @@ export interface AppDeps {
   logger: Logger;
   emit: (e: ChangeEvent) => void;
   commits: CommitHooks;
+  /** Prometheus metrics (src/ops/metrics.ts); absent with SEALAB_METRICS=off. */
+  opsMetrics?: Metrics;
   /** Set by the composition root when SLOs are evaluated (issue 13: the error budget acts). */
   slo?: SloGate;
 }

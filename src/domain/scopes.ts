@@ -57,6 +57,8 @@ const ROUTE_OVERRIDES: ReadonlyArray<{ method: string; path: string; scope: Scop
   { method: 'POST', path: '/ofrep/v1/*', scope: 'read' },
   // The MCP endpoint needs read to connect; each tool's scope is checked per call (toolScope).
   { method: '*', path: '/mcp', scope: 'read' },
+  // Prometheus metrics: operational data, readable with any token (a scraper gets a read-only one).
+  { method: 'GET', path: '/metrics', scope: 'read' },
 ];
 
 const matches = (pattern: string, path: string) => {

@@ -11,6 +11,7 @@ import type { AnyToolDefinition, AskInput, CallerInfo, ToolContext } from './def
 import { confirmStep } from './confirm.js';
 import { sampleStep } from './sample.js';
 import { hasScope, toolScope, type Scope } from '../domain/scopes.js';
+import { recordToolCall } from '../ops/metric-hooks.js';
 
 /**
  * Registers every tool through one wrapper, so none can skip it: a child logger with the tool and
@@ -60,11 +61,13 @@ export function registerTools(
           confirm: (summary, given, mode) => confirmStep(server, sctx, tool.name, summary, given, mode),
           sample: (request) => sampleStep(server, sctx, request),
         };
-        const done = (outcome: string, structured?: unknown, level: 'info' | 'warn' | 'error' = 'info') =>
+        const done = (outcome: string, structured?: unknown, level: 'info' | 'warn' | 'error' = 'info') => {
+          recordToolCall(app.opsMetrics, tool.name, outcome, started);
           logger[level](
             { actor: caller.actor(), experimentId: experimentIdOf(args, structured), outcome, durationMs: Math.round(performance.now() - started) },
             'tool',
           );
+        };
         try {
           if (!enabled) throw notEnabled(tool);
           const out = await tool.handler(parseArgs(tool, args), ctx);

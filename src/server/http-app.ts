@@ -47,6 +47,8 @@ import { hasScope, routeScope, toolScope, type Scope } from '../domain/scopes.js
 import { bearerCheck, scopeChallenge } from './authenticate.js';
 import { oauthResource, type OAuthOptions, type OAuthResource } from './oauth-resource.js';
 import { tools } from '../../tools/index.js';
+import { recordHttp } from '../ops/metric-hooks.js';
+import { metricsAnswer } from './metrics-answer.js';
 
 export type { GuardHeaders, HttpVars, Refusal };
 
@@ -90,6 +92,7 @@ export function createHttpApp(container: Container, opts: HttpOptions): HttpApp 
     c.header('x-request-id', requestId);
     await next();
     await logAccess(c, started);
+    recordHttp(container.opsMetrics, c.req.routePath, c.req.method, c.res.status, started);
   });
 
   app.get('/healthz', (c) => {
@@ -107,7 +110,11 @@ export function createHttpApp(container: Container, opts: HttpOptions): HttpApp 
   // RFC 9728: how a client finds the authorization server, before it has a token (so served without auth).
   if (oauth) for (const path of oauth.metadataPaths) app.get(path, (c) => c.json(oauth.metadata(), 200, { 'access-control-allow-origin': '*' }));
   const middleware = guards(guard);
-  for (const path of ['/mcp', '/v1/*', '/ofrep/*']) app.use(path, middleware);
+  for (const path of ['/mcp', '/v1/*', '/ofrep/*', '/metrics']) app.use(path, middleware);
+  app.get('/metrics', async (c) => {
+    const a = await metricsAnswer(container);
+    return c.body(a.body, 200, a.headers);
+  });
   const role = opts.role ?? 'all';
   if (role === 'all' || role === 'backend') app.route('/v1/backend', backendRoutes(container));
   if (role === 'all' || role === 'content') app.route('/v1/content-delivery', contentRoutes(container));

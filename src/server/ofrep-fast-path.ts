@@ -5,6 +5,7 @@ import { problemAnswer, requestIdOf, type GuardHeaders, type Refusal, type Reque
 import { evaluateSingle } from './ofrep-evaluate.js';
 import type { Identity } from './http-vars.js';
 import { accessLevel, refusalOf } from './access-log.js';
+import { recordFastOfrep } from '../ops/metric-hooks.js';
 
 const PREFIX = '/ofrep/v1/evaluate/flags/';
 const utf8 = new TextDecoder(); // as the hono adapter decodes a body: a BOM is dropped
@@ -135,6 +136,7 @@ class Exchange {
       'content-length': Buffer.byteLength(text),
     });
     this.res.end(text);
+    recordFastOfrep(this.app.opsMetrics, status, this.started);
     // The access line hono's middleware writes (access-log.ts): debug for answers, warn with the reason for refusals.
     const level = accessLevel(status, true);
     if (!this.app.logger.isLevelEnabled(level)) return;

@@ -31,6 +31,8 @@ export interface Operation {
   body?: z.ZodType;
   /** The 200 answer's shape (rest-responses.ts, the system contracts, ofrep-schemas.ts). */
   response: z.ZodType;
+  /** The 200 answer's media type when it is not JSON (/metrics: Prometheus' text exposition). */
+  media?: 'text/plain';
   /** Other statuses the route answers with a defined body: 201, 422, 503, and OFREP's own error shapes. */
   also?: Record<string, Answer>;
   query?: Record<string, string>;
@@ -47,6 +49,14 @@ export const OPERATIONS: Operation[] = [
     tag: 'ops',
     response: R.readiness,
     also: { '503': { description: 'Not ready: the failing checks with their reasons', schema: R.readiness } },
+  },
+  {
+    method: 'get',
+    path: '/metrics',
+    summary: "Prometheus metrics (text exposition format 0.0.4): RED per route and tool, serving latency, ingest, sagas, ramps (README 'Operating sealab')",
+    tag: 'ops',
+    response: R.metricsText,
+    media: 'text/plain',
   },
   { method: 'get', path: '/v1/openapi.json', summary: 'This document', tag: 'ops', response: R.document },
   { method: 'get', path: '/v1/surfaces', summary: 'Surfaces with slots, running experiments and free buckets', tag: 'catalog', response: R.surfaces },

@@ -16,6 +16,9 @@ const output = (s: z.ZodType) => z.toJSONSchema(s, { io: 'output', unrepresentab
 const json = (s: z.ZodType) => ({ 'application/json': { schema: output(s) } });
 const problem = (description: string) => ({ description, content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } });
 
+/** The ops routes every role serves besides its own contract. */
+const OPEN_TO_ROLES = new Set(['/healthz', '/readyz', '/metrics', '/v1/openapi.json']);
+
 /** Routes every caller may reach: no guard runs on them (http-app.ts). */
 const OPEN = new Set(['/healthz', '/readyz']);
 
@@ -34,7 +37,7 @@ function responses(op: Operation) {
         ...(op.body ? { '413': problem('Body over SEALAB_MAX_BODY_BYTES; the hint says how to send less on this route') } : {}),
       };
   return {
-    '200': { description: 'OK', content: json(op.response) },
+    '200': { description: 'OK', content: op.media ? { [op.media]: { schema: output(op.response) } } : json(op.response) },
     ...also,
     ...guarded,
     default: problem('Error as RFC 9457 problem JSON with code and hint'),
@@ -44,10 +47,7 @@ function responses(op: Operation) {
 /** OpenAPI 3.1 for the REST, serving and OFREP routes, generated from the zod schemas the routes parse with and answer in. */
 export function openApiDocument(role: 'all' | 'backend' | 'content' = 'all') {
   const paths: Record<string, Record<string, unknown>> = {};
-  const ops =
-    role === 'all'
-      ? OPERATIONS
-      : OPERATIONS.filter((o) => ROLE_TAGS[role].includes(o.tag) || o.path === '/healthz' || o.path === '/readyz' || o.path === '/v1/openapi.json');
+  const ops = role === 'all' ? OPERATIONS : OPERATIONS.filter((o) => ROLE_TAGS[role].includes(o.tag) || OPEN_TO_ROLES.has(o.path));
   for (const op of ops) {
     const params = [
       ...[...op.path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } })),

@@ -69,6 +69,11 @@ const Approval = z.looseObject({
 const Pending = z.object({ status: z.literal('pending_approval'), approvalId: z.string(), summary: z.string(), expiresAt: z.string(), how: z.string() });
 
 export const Responses = {
+  /** Prometheus' text exposition: `# HELP`, `# TYPE` and one sample per line. */
+  metricsText: z
+    .string()
+    .regex(/^# HELP /)
+    .describe('Prometheus text exposition format 0.0.4'),
   health: z.object({ status: z.literal('ok'), version: z.string(), serving: z.looseObject({}).optional() }),
   readiness: z.object({ ready: z.boolean(), checks: z.object({ serving: Check, database: Check, systems: Check }) }),
   document: z.looseObject({ openapi: z.literal('3.1.0'), paths: z.record(z.string(), z.unknown()) }),

@@ -3,6 +3,8 @@ import ky, { HTTPError, TimeoutError, type KyInstance } from 'ky';
 import { z } from 'zod';
 import { AppError, type ErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { Metrics } from '../ops/metrics.js';
+import { recordRemoteCall } from '../ops/metric-hooks.js';
 import {
   BackendStateSchema,
   ContentStateSchema,
@@ -18,6 +20,7 @@ export interface RemoteOptions {
   timeoutMs: number;
   token?: string;
   logger: Logger;
+  metrics?: Metrics;
 }
 
 const KEEP: Record<number, ErrorCode> = {
@@ -54,9 +57,12 @@ class RemoteClient {
 
   async call<T extends z.ZodType>(method: 'get' | 'put' | 'post', path: string, schema: T, body?: unknown, notFoundIsNull = false): Promise<z.infer<T> | null> {
     let raw: unknown;
+    const started = performance.now();
     try {
       raw = await this.http(path, { method, ...(body !== undefined ? { json: body } : {}) }).json();
+      recordRemoteCall(this.o.metrics, this.system, started);
     } catch (err) {
+      recordRemoteCall(this.o.metrics, this.system, started, err);
       if (notFoundIsNull && err instanceof HTTPError && err.response.status === 404) return null;
       throw await this.mapError(err, method, path);
     }

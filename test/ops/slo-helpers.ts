@@ -6,8 +6,8 @@ const MINUTE = 60_000;
 
 /** The container's own metric objects, by their contract names (src/ops/metrics.ts). */
 export function servingMetrics(app: Container) {
-  const requests = app.slo.registry.getSingleMetric('sealab_serving_requests_total') as Counter<'route' | 'outcome'> | undefined;
-  const duration = app.slo.registry.getSingleMetric('sealab_serving_duration_seconds') as Histogram<'route'> | undefined;
+  const requests = app.slo.registry?.getSingleMetric('sealab_serving_requests_total') as Counter<'route' | 'outcome'> | undefined;
+  const duration = app.slo.registry?.getSingleMetric('sealab_serving_duration_seconds') as Histogram<'route'> | undefined;
   expect(requests, 'sealab_serving_requests_total is registered').toBeDefined();
   expect(duration, 'sealab_serving_duration_seconds is registered').toBeDefined();
   return { requests: requests!, duration: duration! };

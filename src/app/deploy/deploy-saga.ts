@@ -13,6 +13,7 @@ import type { Conclusion } from '../../store/experiment-repo.js';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { backendStatusOf, backendWrite, contentWrite, type Ship, type Target } from '../../systems/desired-state.js';
+import { timeStep, timeStepSync } from '../../ops/metric-hooks.js';
 
 /** The two downstream systems; embedded ones share this process's SQLite file. */
 export type Systems =
@@ -356,14 +357,18 @@ export class DeploySaga {
         await this.apply(op.id, step);
         this.ops.stepDone(op.id, step.name, this.now());
       }
-      return this.commitLocal(this.ops.get(opId)!);
+      const out = await timeStep(this.d.opsMetrics, p.kind, 'commit', () => this.commitLocal(this.ops.get(opId)!));
+      this.d.opsMetrics?.sagaOperations.inc({ kind: p.kind, outcome: 'ok' });
+      return out;
     } catch (err) {
       const e = toAppError(err);
       if (isTakenOver(e)) throw e; // not ours any more: the process that took it over finishes or compensates it
       if (e.details?.delivered === false) this.ops.attempt(opId, null, this.now()); // certainly not applied: nothing to restore for it
-      await this.compensate(this.ops.get(opId)!, { code: e.code, message: e.message }).catch((cerr: unknown) => {
-        this.d.logger.warn({ opId, err: (cerr as Error).message }, 'compensation failed; recovery will retry it');
-      });
+      const outcome = await this.compensate(this.ops.get(opId)!, { code: e.code, message: e.message }).then(
+        () => 'compensated',
+        (cerr: unknown) => (this.d.logger.warn({ opId, err: (cerr as Error).message }, 'compensation failed; recovery will retry it'), 'compensation_failed'),
+      );
+      this.d.opsMetrics?.sagaOperations.inc({ kind: p.kind, outcome });
       throw e;
     } finally {
       this.inFlight.delete(opId);
@@ -384,10 +389,12 @@ export class DeploySaga {
     this.claim(opId);
     // Compensation keeps the forward step in flight on record: a retried compensation must cover its system again.
     if (!step.name.startsWith('compensate.')) this.ops.attempt(opId, step.name, this.now());
-    const id = (this.ops.get(opId)!.payload as Payload).before.id;
+    const p = this.ops.get(opId)!.payload as Payload;
     const write = { ...step.write, opId, step: step.name };
-    if (step.system === 'backend') await this.systems.backend.put(id, write as BackendWrite);
-    else await this.systems.content.put(id, write as ContentWrite);
+    await timeStep(this.d.opsMetrics, p.kind, step.name, async () => {
+      if (step.system === 'backend') await this.systems.backend.put(p.before.id, write as BackendWrite);
+      else await this.systems.content.put(p.before.id, write as ContentWrite);
+    });
   }
 
   /** The last step: the local record, only if nobody changed the experiment since the plan. */
@@ -459,10 +466,13 @@ export class DeploySaga {
     );
     for (const step of steps) {
       const write = { ...step.write, opId: id, step: step.name };
-      if (step.system === 'backend') sys.backend.putSync(before.id, write as BackendWrite);
-      else sys.content.putSync(before.id, write as ContentWrite);
+      timeStepSync(this.d.opsMetrics, kind, step.name, () => {
+        if (step.system === 'backend') sys.backend.putSync(before.id, write as BackendWrite);
+        else sys.content.putSync(before.id, write as ContentWrite);
+      });
     }
     this.ops.setStatus(id, 'completed', now, { outcome: { experimentId: after.id, version: after.version, status: after.status } });
+    this.d.opsMetrics?.sagaOperations.inc({ kind, outcome: 'ok' });
   }
 
   private now(): string {

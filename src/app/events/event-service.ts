@@ -6,6 +6,7 @@ import type { ExposureBuffer } from './exposure-buffer.js';
 import { AppError, notFound } from '../../errors.js';
 import { didYouMean, nearest } from '../../domain/suggest.js';
 import { systemWrite, type AppDeps, type WriteContext } from '../context.js';
+import { recordIngest } from '../../ops/metric-hooks.js';
 
 const Timestamp = z.iso.datetime({ offset: true }).describe('ISO 8601 time the event happened, e.g. "2026-11-26T10:00:00Z"');
 const EventId = z.string().min(1).max(128).describe('Producer-chosen unique id; a repeated id counts once');
@@ -54,9 +55,11 @@ export class EventService {
 
   /** One transaction per batch; invalid events are reported by index and never block the valid ones. */
   ingest(body: unknown, ctx: WriteContext = systemWrite('ingest')): IngestResult {
+    const received = performance.now();
     this.exposures.flush(); // sticky-variant checks read the exposures table
     const batch = EventBatchSchema.safeParse(body);
     if (!batch.success) {
+      this.d.opsMetrics?.eventsRejected.inc({ reason: 'invalid_batch' });
       throw new AppError(
         'INVALID_INPUT',
         `the batch is malformed: ${batch.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}`,
@@ -133,6 +136,7 @@ export class EventService {
           );
       })
       .immediate();
+    recordIngest(this.d.opsMetrics, batch.data.events, result.rejected, received);
     return result;
   }
 

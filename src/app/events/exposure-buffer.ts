@@ -2,6 +2,8 @@ import type { EventRepo } from '../../store/event-repo.js';
 import type { Db } from '../../store/db.js';
 import type { Logger } from '../../logger.js';
 import type { Clock } from '../../systems/clock.js';
+import type { Metrics } from '../../ops/metrics.js';
+import { recordExposureFlush } from '../../ops/metric-hooks.js';
 
 export interface Pending {
   experimentId: string;
@@ -11,7 +13,7 @@ export interface Pending {
 }
 
 /** Where exposures go when this process does not own the experiments (a backend or content role): another sealab's ingest. */
-export type ExposureSink = (batch: Pending[]) => Promise<void>;
+export type ExposureSink = (batch: Pending[]) => Promise<void | 'dropped'>;
 
 const keyOf = (p: Pending) => `${p.experimentId}\u0000${p.unitId}`;
 
@@ -30,12 +32,15 @@ export class ExposureBuffer {
     private readonly db: Db,
     private readonly events: EventRepo,
     private readonly logger: Logger,
-    private readonly opts: { maxQueued?: number; flushMs?: number; flushAt?: number; sink?: ExposureSink; clock?: Clock } = {},
+    private readonly opts: { maxQueued?: number; flushMs?: number; flushAt?: number; sink?: ExposureSink; clock?: Clock; metrics?: Metrics } = {},
   ) {}
 
   add(p: Pending): void {
     const key = keyOf(p);
-    if (!this.queue.has(key)) this.queue.set(key, p); // the first sighting is the first exposure
+    if (!this.queue.has(key)) {
+      this.queue.set(key, p); // the first sighting is the first exposure
+      this.opts.metrics?.exposuresQueued.inc();
+    }
     if (this.queue.size >= (this.opts.flushAt ?? 2000)) this.flush();
     else if (!this.timer) {
       this.timer = setTimeout(() => this.flush(), this.opts.flushMs ?? 100);
@@ -45,6 +50,7 @@ export class ExposureBuffer {
     if (this.queue.size > max) {
       const drop = this.queue.keys().next().value as string;
       this.queue.delete(drop);
+      this.opts.metrics?.exposuresDropped.inc();
       this.logger.warn({ queued: this.queue.size }, 'exposure queue full: dropped the oldest exposure');
     }
   }
@@ -66,6 +72,7 @@ export class ExposureBuffer {
         )
         .immediate();
       for (const p of batch) this.queue.delete(keyOf(p));
+      recordExposureFlush(this.opts.metrics, batch.length, batch[0]?.ts, new Date(now));
       return batch.length;
     } catch (err) {
       this.logger.warn({ err: (err as Error).message, queued: this.queue.size }, 'exposure flush failed; will retry');
@@ -91,7 +98,7 @@ export class ExposureBuffer {
     for (const p of batch) this.queue.delete(keyOf(p));
     this.sending = this.opts.sink!(batch)
       .then(
-        () => undefined,
+        (r) => recordExposureFlush(this.opts.metrics, batch.length, batch[0]?.ts, this.opts.clock?.now() ?? new Date(), r === 'dropped'),
         (err: unknown) => {
           for (const p of batch) {
             const cur = this.queue.get(keyOf(p));

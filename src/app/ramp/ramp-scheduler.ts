@@ -16,6 +16,8 @@ export const DEFAULT_STAGE_MIN_HOURS = 24;
 export const DEFAULT_MIN_UNITS_PER_ARM = 100;
 export { RAMP_SCHEDULER_ACTOR } from '../../domain/policy.js';
 import { missingApproval, RAMP_SCHEDULER_ACTOR } from '../../domain/policy.js';
+import { recordRampDecision } from '../../ops/metric-hooks.js';
+import { secondsSince } from '../../ops/metrics.js';
 /** Hours a success or guardrail metric may stay without data in an arm before a blind guardrail holds the ramp (policy.blindGraceHours). */
 export const DEFAULT_BLIND_GRACE_HOURS = 24;
 
@@ -126,6 +128,7 @@ export class RampScheduler {
       this.d.logger.debug({ holder: holder?.owner, until: holder?.until }, 'ramp scheduler tick skipped: another process holds the lease');
       return out;
     }
+    this.d.opsMetrics?.rampTicks.inc();
     for (const exp of this.d.experiments.list({ status: ['running'] })) {
       let outcome: TickOutcome;
       try {
@@ -139,6 +142,7 @@ export class RampScheduler {
         );
       }
       this.logDecision(outcome, this.last.get(exp.id));
+      recordRampDecision(this.d.opsMetrics, outcome.action, outcome.reason);
       this.last.set(exp.id, outcome);
       out.push(outcome);
     }
@@ -205,6 +209,7 @@ export class RampScheduler {
     const s = this.evaluate(exp, this.metrics.report(exp.id, { alwaysValid: true }));
     if (s.nextAction === 'roll_back') {
       const reason = `circuit breaker: ${s.breaker.reasons.join('; ')}`;
+      const detected = performance.now();
       await this.saga.rollBack(
         {
           experimentId: exp.id,
@@ -219,6 +224,7 @@ export class RampScheduler {
         },
         this.ctx('circuit_breaker'),
       );
+      this.d.opsMetrics?.guardrailReaction.observe(secondsSince(detected));
       return this.outcome(exp, 'rolled_back', reason);
     }
     if (s.nextAction === 'held' && !s.hold) {

@@ -44,6 +44,8 @@ export class ServingSync {
     private readonly index: AssignmentIndex,
     private readonly surfaces: () => Surface[],
     private readonly logger: Logger,
+    /** Told every configuration compiled (src/ops: revision, age, propagation time). */
+    private readonly onCompiled: (states: Iterable<{ updatedAt: string }>) => void = () => undefined,
   ) {}
 
   get remote(): boolean {
@@ -59,6 +61,7 @@ export class ServingSync {
     const content = 'embedded' in c ? c.embedded.listSync() : (this.remoteContent ?? []);
     try {
       this.index.compile(this.surfaces(), { backend, content });
+      this.onCompiled([...backend, ...content]);
     } catch (err) {
       this.logger.warn({ err: (err as Error).message }, 'assignment config rebuild failed; serving the last good one');
     }

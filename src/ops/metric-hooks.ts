@@ -1,0 +1,171 @@
+import { statSync } from 'node:fs';
+import type { Db } from '../store/db.js';
+import type { Clock } from '../systems/clock.js';
+import { secondsSince, type Metrics } from './metrics.js';
+
+/**
+ * The one-line hooks the rest of the code calls (each takes `metrics` possibly undefined:
+ * SEALAB_METRICS=off builds none, and then every hook returns at once).
+ */
+
+/** Serving routes by hono route pattern: their answers also count as serving requests. */
+const SERVING_ROUTES: Readonly<Record<string, string>> = {
+  '/v1/surfaces/:id/assignment': 'assignment',
+  '/v1/surfaces/:id/layout': 'layout',
+  '/ofrep/v1/evaluate/flags/:key': 'ofrep',
+  '/ofrep/v1/evaluate/flags/:surface/:slot': 'ofrep',
+  '/ofrep/v1/evaluate/flags': 'ofrep_bulk',
+};
+
+const outcomeOf = (status: number) => (status >= 500 ? 'server_error' : status >= 400 ? 'client_error' : 'ok');
+
+/**
+ * REST RED from the access-log middleware. `route` is hono's route pattern (never the raw path, so
+ * the label set stays bounded); a request no route matched counts under "unmatched".
+ */
+export function recordHttp(m: Metrics | undefined, route: string, method: string, status: number, started: number): void {
+  if (!m) return;
+  const seconds = secondsSince(started);
+  const pattern = route === '*' || route.endsWith('/*') ? 'unmatched' : route;
+  m.httpRequests.inc({ route: pattern, method, code: String(status) });
+  m.httpDuration.observe({ route: pattern, method }, seconds);
+  const serving = SERVING_ROUTES[pattern];
+  if (serving) recordServingSeconds(m, serving, status, seconds);
+}
+
+/** The OFREP fast path (answered without hono): the same series as the hono route it stands in for. */
+export function recordFastOfrep(m: Metrics | undefined, status: number, started: number): void {
+  if (!m) return;
+  const seconds = secondsSince(started);
+  m.httpRequests.inc({ route: '/ofrep/v1/evaluate/flags/:key', method: 'POST', code: String(status) });
+  m.httpDuration.observe({ route: '/ofrep/v1/evaluate/flags/:key', method: 'POST' }, seconds);
+  recordServingSeconds(m, 'ofrep', status, seconds);
+}
+
+function recordServingSeconds(m: Metrics, route: string, status: number, seconds: number): void {
+  m.servingRequests.inc({ route, outcome: outcomeOf(status) });
+  m.servingDuration.observe({ route }, seconds);
+}
+
+/** One MCP tool call: outcome ok, input_required or the error code (OpenTelemetry's error.type for the latter). */
+export function recordToolCall(m: Metrics | undefined, tool: string, outcome: string, started: number): void {
+  if (!m) return;
+  m.toolCalls.inc({ tool, outcome });
+  const errorType = outcome === 'ok' || outcome === 'input_required' ? '' : outcome;
+  m.mcpDuration.observe({ mcp_method_name: 'tools/call', gen_ai_tool_name: tool, error_type: errorType }, secondsSince(started));
+}
+
+/** An ingest batch, once committed: acknowledged events by type (duplicates are acknowledged too), refusals by reason, and its lag. */
+export function recordIngest(m: Metrics | undefined, events: readonly unknown[], rejected: readonly { index: number; code: string }[], started: number): void {
+  if (!m) return;
+  const refused = new Set(rejected.map((r) => r.index));
+  events.forEach((e, i) => {
+    if (!refused.has(i)) m.eventsAccepted.inc({ type: (e as { type?: string }).type === 'exposure' ? 'exposure' : 'metric' });
+  });
+  for (const r of rejected) m.eventsRejected.inc({ reason: r.code.toLowerCase() });
+  // The batch is folded into the aggregates in the transaction that stores it: receipt to fold is the batch's time.
+  m.ingestLag.observe(secondsSince(started));
+}
+
+/** A flush of the exposure buffer: written (or dropped by a role with nowhere to send them), and how long the oldest waited. */
+export function recordExposureFlush(m: Metrics | undefined, count: number, oldestTs: string | undefined, now: Date, dropped = false): void {
+  if (!m || !count) return;
+  (dropped ? m.exposuresDropped : m.exposuresWritten).inc(count);
+  if (oldestTs) m.ingestLag.observe(Math.max(0, (now.getTime() - Date.parse(oldestTs)) / 1000));
+}
+
+/** Times a saga step (a system write, or the local commit), whether it lands or throws. */
+export async function timeStep<T>(m: Metrics | undefined, kind: string, step: string, run: () => Promise<T> | T): Promise<T> {
+  const started = performance.now();
+  try {
+    return await run();
+  } finally {
+    m?.sagaStepDuration.observe({ kind, step }, secondsSince(started));
+  }
+}
+
+/** Times a synchronous saga step (embedded systems, inside the caller's transaction). */
+export function timeStepSync<T>(m: Metrics | undefined, kind: string, step: string, run: () => T): T {
+  const started = performance.now();
+  try {
+    return run();
+  } finally {
+    m?.sagaStepDuration.observe({ kind, step }, secondsSince(started));
+  }
+}
+
+/** A remote-system call's latency, and its failure reason (timeout, network, http_4xx, http_5xx, bad_answer). */
+export function recordRemoteCall(m: Metrics | undefined, system: string, started: number, err?: unknown): void {
+  if (!m) return;
+  const label = system.replace(/\s+/g, '_');
+  m.remoteDuration.observe({ system: label, outcome: err === undefined ? 'ok' : 'error' }, secondsSince(started));
+  if (err !== undefined) m.remoteErrors.inc({ system: label, reason: remoteReason(err) });
+}
+
+function remoteReason(err: unknown): string {
+  const e = err as { name?: string; response?: { status?: number } };
+  if (e?.name === 'TimeoutError') return 'timeout';
+  const status = e?.response?.status;
+  if (typeof status === 'number') return status >= 500 ? 'http_5xx' : 'http_4xx';
+  return e?.name === 'ZodError' || e?.name === 'bad_answer' ? 'bad_answer' : 'network';
+}
+
+/** One ramp decision: advances, holds by reason, circuit-breaker trips. */
+export function recordRampDecision(m: Metrics | undefined, action: string, reason: string): void {
+  if (!m) return;
+  if (action === 'advanced') m.rampAdvances.inc();
+  else if (action === 'rolled_back') m.rampBreakerTrips.inc();
+  else if (action === 'refused') m.rampHolds.inc({ reason: 'advance_refused' });
+  else if (action === 'held') m.rampHolds.inc({ reason: reason.startsWith('no guardrail data') ? 'blind_guardrail' : 'manual' });
+  else if (action === 'waiting' && reason.startsWith('gate holds, but the policy')) m.rampHolds.inc({ reason: 'approval_required' });
+}
+
+/**
+ * The serving configuration as this process compiles it: revision (the newest write it holds, in ms
+ * since the epoch, so converged processes report the same number), age, and for every write newer
+ * than the last compile, the time from its commit to this process serving it.
+ */
+export function servingConfigTracker(m: Metrics | undefined, clock: Clock) {
+  let revision = 0;
+  let compiledAt = 0;
+  let first = true;
+  if (m) m.sources.servingConfig = () => ({ revision, ageSeconds: compiledAt ? (Date.now() - compiledAt) / 1000 : 0 });
+  return (states: Iterable<{ updatedAt: string }>) => {
+    if (!m) return;
+    const now = clock.now().getTime();
+    let newest = revision;
+    for (const s of states) {
+      const at = Date.parse(s.updatedAt);
+      if (at <= revision) continue;
+      if (!first) m.configPropagation.observe(Math.max(0, (now - at) / 1000));
+      if (at > newest) newest = at;
+    }
+    revision = newest;
+    compiledAt = Date.now();
+    first = false;
+  };
+}
+
+/** Scrape-time sources that read the database: WAL size and results freshness per running experiment. */
+export function watchStore(m: Metrics | undefined, db: Db, dbFile: string, clock: Clock): void {
+  if (!m) return;
+  m.sources.walBytes = () => {
+    if (dbFile === ':memory:') return 0;
+    try {
+      return statSync(`${dbFile}-wal`).size;
+    } catch {
+      return 0; // no WAL yet (or a checkpoint truncated it away)
+    }
+  };
+  const freshness = db.prepare(
+    `SELECT e.id AS experiment, MAX(a.updated_at) AS at FROM experiments e JOIN metric_aggregates a ON a.experiment_id = e.id
+     WHERE e.status = 'running' GROUP BY e.id`,
+  );
+  m.sources.freshness = () => {
+    const now = clock.now().getTime();
+    return (freshness.all() as { experiment: string; at: string }[]).map((r) => ({
+      experiment: r.experiment,
+      seconds: Math.max(0, (now - Date.parse(r.at)) / 1000),
+    }));
+  };
+}
