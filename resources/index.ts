@@ -8,6 +8,7 @@ import { policyResource } from './policy.js';
 import { rulesResource } from './rules.js';
 import { approvalResource } from './approval.js';
 import { opsOperationsResource } from './ops-operations.js';
+import { sloResource } from './slo.js';
 
 export const resources: ResourceDefinition[] = [
   surfacesResource,
@@ -19,6 +20,7 @@ export const resources: ResourceDefinition[] = [
   rulesResource,
   approvalResource,
   opsOperationsResource,
+  sloResource,
 ];
 
 /** The resource URIs a change to an experiment makes stale. */

@@ -28,6 +28,8 @@ const ConfigSchema = z
     maxBodyBytes: wholeNumber('must be a whole number of bytes, e.g. 1048576').pipe(z.number().positive('must be more than 0')),
     allowedHosts: z.array(z.string()).default([]),
     policyFile: z.string().min(1),
+    /** The SLO file (issue 13); unset = the shipped policy/slo.json. */
+    sloFile: z.string().min(1).optional(),
     rampIntervalSeconds: wholeNumber('must be a whole number of seconds, e.g. 60 (0 disables the ramp scheduler)'),
     role: z.enum(['all', 'backend', 'content'], { message: 'must be all, backend or content' }),
     backendUrl: z.url({ message: 'must be an http(s) URL, e.g. http://127.0.0.1:8788' }).optional(),
@@ -110,6 +112,8 @@ export interface ConfigFlags {
   host?: string;
   seedDemo?: boolean;
   policyFile?: string;
+  /** `--slo FILE`: the SLO file. */
+  sloFile?: string;
   role?: string;
   /** `serve --simulated-clock`: time moves only through POST /v1/clock/advance. */
   simulatedClock?: boolean;
@@ -147,6 +151,7 @@ const SOURCES: Record<string, string> = {
   maxBodyBytes: 'SEALAB_MAX_BODY_BYTES',
   allowedHosts: 'SEALAB_ALLOWED_HOSTS',
   policyFile: '--policy / SEALAB_POLICY_FILE',
+  sloFile: '--slo / SEALAB_SLO_FILE',
   rampIntervalSeconds: 'SEALAB_RAMP_INTERVAL_SECONDS',
   role: '--role / SEALAB_ROLE',
   backendUrl: 'SEALAB_BACKEND_URL',
@@ -193,6 +198,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
           .filter(Boolean)
       : [],
     policyFile: flags.policyFile ?? env.SEALAB_POLICY_FILE ?? DEFAULT_POLICY_FILE,
+    sloFile: flags.sloFile ?? (env.SEALAB_SLO_FILE || undefined),
     rampIntervalSeconds: env.SEALAB_RAMP_INTERVAL_SECONDS ?? 60,
     role: flags.role ?? env.SEALAB_ROLE ?? 'all',
     backendUrl: env.SEALAB_BACKEND_URL || undefined,
@@ -229,6 +235,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     ...parsed.data,
     dataDir,
     policyFile: path.resolve(parsed.data.policyFile),
+    ...(parsed.data.sloFile ? { sloFile: path.resolve(parsed.data.sloFile) } : {}),
     tokensFile: parsed.data.tokensFile ? path.resolve(parsed.data.tokensFile) : path.join(dataDir, 'tokens.json'),
     ...(parsed.data.oauthIssuer ? { resourceUrl: parsed.data.resourceUrl ?? localResourceUrl(parsed.data.host, parsed.data.port) } : {}),
   };

@@ -40,6 +40,8 @@ import { servingConfigTracker, watchStore } from './ops/metric-hooks.js';
 import { ToolCallLog } from './ops/tool-calls.js';
 import { diagnose, type Diagnosis, type DiagnosisOptions } from './ops/diagnosis.js';
 import { LeaseRepo } from './store/lease-repo.js';
+import { SloService } from './ops/slo/slo-service.js';
+import { loadSloFile, parseSloFile } from './ops/slo/slo-file.js';
 
 export interface Container {
   deps: AppDeps;
@@ -81,6 +83,8 @@ export interface Container {
   diagnose(opts?: DiagnosisOptions): Diagnosis;
   /** Listen to writes (resource notifications); returns an unsubscribe function. */
   onChange(listener: (e: ChangeEvent) => void): () => void;
+  /** The platform's own SLOs evaluated in-process over the Prometheus registry (sealab://ops/slo); main.ts starts its sampling. */
+  slo: SloService;
   logger: Logger;
   /** Prometheus metrics (GET /metrics); undefined with SEALAB_METRICS=off. */
   opsMetrics?: Metrics;
@@ -105,6 +109,9 @@ export interface ContainerOptions {
   dropExposures?: boolean;
   /** Prometheus metrics (default on); false builds none, so every hook costs one check (SEALAB_METRICS=off). */
   metrics?: boolean;
+  /** The SLO document; otherwise read from sloFile (default: policy/slo.json). */
+  slo?: unknown;
+  sloFile?: string;
 }
 
 export const dbFileIn = (dataDir: string) => path.join(dataDir, 'sealab.db');
@@ -184,6 +191,8 @@ export function createContainer(opts: ContainerOptions): Container {
       : undefined;
   const exposures = new ExposureBuffer(db, deps.events, logger, { clock: deps.clock, metrics, ...(sink ? { sink } : {}) });
   const results = new MetricsService(deps, experiments, () => exposures.flush());
+  const slo = new SloService(opts.slo ? parseSloFile(opts.slo) : loadSloFile(opts.sloFile), metrics?.registry, deps);
+  deps.slo = slo;
   const ramps = new RampScheduler(deps, experiments, results, deployments);
   const approvals = new ApprovalService(deps, new ApprovalRepo(db), experiments, deploys, stops, deployments);
   const toolCalls = new ToolCallLog();
@@ -223,6 +232,7 @@ export function createContainer(opts: ContainerOptions): Container {
       listeners.add(l);
       return () => listeners.delete(l);
     },
+    slo,
     logger,
     ...(metrics ? { opsMetrics: metrics } : {}),
     close: () => {

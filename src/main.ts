@@ -13,6 +13,7 @@ import { runToken } from './cli/token.js';
 import { runApprovals } from './cli/approvals.js';
 import { AppError } from './errors.js';
 import { runClientConfig } from './cli/client-config.js';
+import { runSlo } from './cli/slo-rules.js';
 import { TokensFileError } from './store/tokens-file.js';
 import { startTracing } from './ops/tracing.js';
 
@@ -33,6 +34,7 @@ const USAGE = `usage:
   sealab config claude|cursor|vscode [--http URL] [--data-dir DIR]
                                                         prints a ready-to-paste client config: this Node binary and
                                                         this checkout's absolute paths (or the HTTP form with a token placeholder)
+  sealab slo rules [--slo FILE]                         Prometheus recording and alerting rules (burn-rate pairs) for the SLO file
   sealab serve --simulated-clock [--clock-start ISO]    a rehearsal server (loopback only): time moves only on
                                                         POST /v1/clock/advance, which ticks the ramp scheduler hourly
   sealab simulate [--url URL] [--experiment ID|KEY] [--units N] [--effect E] [--seed S]
@@ -44,7 +46,7 @@ const USAGE = `usage:
                                                         of every experiment a unit is in, then the clock moves an hour.
                                                         Units whose bucket no running experiment owns see the default
                                                         layout and are not measured (they are counted, not requested).
-environment: SEALAB_DATA_DIR SEALAB_POLICY_FILE SEALAB_PORT SEALAB_HOST SEALAB_TOKEN SEALAB_SEED_DEMO
+environment: SEALAB_DATA_DIR SEALAB_POLICY_FILE SEALAB_SLO_FILE (--slo; default policy/slo.json) SEALAB_PORT SEALAB_HOST SEALAB_TOKEN SEALAB_SEED_DEMO
              SEALAB_TOKENS_FILE (--tokens-file; default <data-dir>/tokens.json; once it exists every HTTP request needs a token) SEALAB_LOG_LEVEL SEALAB_MAX_BODY_BYTES SEALAB_ALLOWED_HOSTS SEALAB_TOOLS SEALAB_TOOLSETS
              SEALAB_RAMP_INTERVAL_SECONDS (ramp scheduler tick, default 60; 0 disables)
              SEALAB_ROLE SEALAB_BACKEND_URL SEALAB_CONTENT_URL (remote systems; unset = embedded)
@@ -70,6 +72,7 @@ async function main(argv: string[]): Promise<void> {
       host: { type: 'string' },
       'no-seed': { type: 'boolean' },
       policy: { type: 'string' },
+      slo: { type: 'string' },
       role: { type: 'string' },
       url: { type: 'string' },
       experiment: { type: 'string' },
@@ -99,7 +102,7 @@ async function main(argv: string[]): Promise<void> {
     },
   });
   const command = positionals[0] ?? 'stdio';
-  if (values.help || !['stdio', 'serve', 'simulate', 'token', 'approvals', 'config'].includes(command)) {
+  if (values.help || !['stdio', 'serve', 'simulate', 'token', 'approvals', 'config', 'slo'].includes(command)) {
     process.stderr.write(`${USAGE}\n`);
     process.exitCode = values.help ? 0 : 2;
     return;
@@ -109,6 +112,7 @@ async function main(argv: string[]): Promise<void> {
     port: values.port,
     host: values.host,
     policyFile: values.policy,
+    sloFile: values.slo,
     role: values.role,
     clockStart: values['clock-start'],
     tokensFile: values['tokens-file'],
@@ -130,6 +134,16 @@ async function main(argv: string[]): Promise<void> {
       expiresDays: values['expires-days'],
       out: (line) => process.stdout.write(`${line}\n`),
       note: (line) => process.stderr.write(`${line}\n`),
+    });
+    return;
+  }
+
+  if (command === 'slo') {
+    process.exitCode = runSlo({
+      action: positionals[1],
+      file: config.sloFile,
+      out: (t) => process.stdout.write(t),
+      note: (l) => process.stderr.write(`${l}\n`),
     });
     return;
   }
@@ -176,7 +190,14 @@ async function main(argv: string[]): Promise<void> {
     eventsUrl: config.eventsUrl,
   };
   if (command === 'approvals') {
-    const app = createContainer({ dbFile: dbFileIn(config.dataDir), seedDemo: config.seedDemo, logger, policyFile: config.policyFile, remote });
+    const app = createContainer({
+      dbFile: dbFileIn(config.dataDir),
+      seedDemo: config.seedDemo,
+      logger,
+      policyFile: config.policyFile,
+      sloFile: config.sloFile,
+      remote,
+    });
     try {
       await runApprovals(app, {
         action: positionals[1],
@@ -204,6 +225,7 @@ async function main(argv: string[]): Promise<void> {
     seedDemo: config.seedDemo,
     logger,
     policyFile: config.policyFile,
+    sloFile: config.sloFile,
     remote,
     dropExposures: servesOthers && !config.eventsUrl,
     metrics: config.metrics,
@@ -227,6 +249,8 @@ async function main(argv: string[]): Promise<void> {
   // On a simulated clock the scheduler ticks only when the clock moves (POST /v1/clock/advance), never on a wall-clock timer.
   const stopRamps = container.ramps.start(clock ? 0 : config.rampIntervalSeconds);
   stops.push(async () => stopRamps());
+  const stopSlo = container.slo.start();
+  stops.push(async () => stopSlo());
   if (clock)
     logger.info({ now: clock.now().toISOString() }, 'simulated clock: time moves only on POST /v1/clock/advance, which ticks the ramp scheduler hourly');
   else if (config.rampIntervalSeconds > 0) logger.info({ intervalSeconds: config.rampIntervalSeconds }, 'ramp scheduler running');

@@ -19,6 +19,7 @@ import { holdRamp } from './hold-ramp.js';
 import { revertShip } from './revert-ship.js';
 import { getApproval } from './get-approval.js';
 import { diagnoseOrchestration } from './diagnose-orchestration.js';
+import { getSloStatus } from './get-slo-status.js';
 
 /** Every MCP tool, in the order an agent meets them. */
 export const tools: AnyToolDefinition[] = [
@@ -42,4 +43,5 @@ export const tools: AnyToolDefinition[] = [
   revertShip,
   getApproval,
   diagnoseOrchestration,
+  getSloStatus,
 ];

@@ -39,6 +39,12 @@ export interface CommitHooks {
   ) => void;
 }
 
+/** The platform's own SLOs acting on rollouts (src/ops/slo): a reason while a serving SLO burns fast, else null. */
+export interface SloGate {
+  rampHold(experimentId: string): string | null;
+  approvalReason(firstStage: number, fromPercent: number, toPercent: number): string | null;
+}
+
 /** Everything a use case needs, built once in the composition root. */
 export interface AppDeps {
   db: Db;
@@ -56,4 +62,6 @@ export interface AppDeps {
   commits: CommitHooks;
   /** Prometheus metrics (src/ops/metrics.ts); absent with SEALAB_METRICS=off. */
   opsMetrics?: Metrics;
+  /** Set by the composition root when SLOs are evaluated (issue 13: the error budget acts). */
+  slo?: SloGate;
 }

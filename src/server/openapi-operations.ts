@@ -215,6 +215,14 @@ export const OPERATIONS: Operation[] = [
     },
     response: R.operations,
   },
+  {
+    method: 'get',
+    path: '/v1/ops/slo',
+    summary: "sealab's own SLOs: objective, SLI over 30 days, error budget left, burn rates per window, burn-rate alerts firing (?slo=NAME for one)",
+    tag: 'ops',
+    query: { slo: 'SLO name, e.g. assignment-availability (default: every SLO)' },
+    response: R.slo,
+  },
   { method: 'get', path: '/v1/clock', summary: "The server's time and whether it is simulated (serve --simulated-clock)", tag: 'ops', response: R.clock },
   {
     method: 'post',

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SloReportViewSchema } from '../ops/slo/slo-view.js';
 import {
   ContentItemSchema,
   ExperimentConfigSchema,
@@ -147,6 +148,7 @@ export const Responses = {
   pendingApproval: Pending,
   clock: z.object({ now: z.string(), simulated: z.boolean() }),
   operations: DiagnosisSchema,
+  slo: SloReportViewSchema,
   advance: z.object({ from: z.string(), now: z.string(), steps: z.number().int(), ticks: z.array(z.looseObject({})) }),
   ingest: z.object({
     accepted: z.number().int(),

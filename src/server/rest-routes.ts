@@ -5,6 +5,7 @@ import { AppError } from '../errors.js';
 import type { WriteContext } from '../store/audit-repo.js';
 import type { HttpVars } from './http-vars.js';
 import { openApiDocument } from './openapi.js';
+import { sloView } from '../ops/slo/slo-view.js';
 import {
   AdvanceClockBody,
   ApprovalsQuery,
@@ -180,6 +181,7 @@ export function restRoutes(app: Container) {
   r.get('/experiments/:id/audit', (c) => c.json({ audit: app.deps.audit.forEntity('experiment', app.experiments.get(c.req.param('id')).id) }));
   r.get('/ops/operations', (c) => c.json(app.diagnose(parse(DiagnosisOptionsSchema, c.req.query()))));
   r.get('/clock', (c) => c.json(app.clock.read()));
+  r.get('/ops/slo', (c) => c.json(sloView(app.slo.status(c.req.query('slo')))));
   r.post('/clock/advance', async (c) => c.json(await app.clock.advance(parse(AdvanceClockBody, await body(c)), write(c, 'POST /v1/clock/advance'))));
   r.post('/events', async (c) => {
     const res = app.events.ingest(await body(c), write(c, 'POST /v1/events'));

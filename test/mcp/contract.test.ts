@@ -131,6 +131,8 @@ describe('tool contract (what agents see)', () => {
     expect(pending).toMatchObject({ applied: false, approval: { status: 'pending_approval' } });
     expect(await run('get_approval', { approvalId: pending.approval.approvalId })).toMatchObject({ status: 'pending', step: 'deploy' });
     expect(await run('diagnose_orchestration', { windowMinutes: 60 })).toMatchObject({ slowest: [], stuck: [] });
+    await app.slo.sample();
+    expect((await run('get_slo_status', {})).slos.length).toBeGreaterThan(0);
     expect([...covered].sort()).toEqual(tools.map((t) => t.name).sort());
   });
 

@@ -116,6 +116,9 @@ describe('real answers match the OpenAPI document', () => {
     expect((await answerMatches('GET', '/v1/ops/operations?windowMinutes=0')).status).toBe(400);
     await answerMatches('GET', '/v1/clock');
     await answerMatches('POST', '/v1/clock/advance', { hours: 2 });
+    await app.slo.sample();
+    await answerMatches('GET', '/v1/ops/slo');
+    expect((await answerMatches('GET', '/v1/ops/slo?slo=nope')).status).toBe(404);
 
     await answerMatches('POST', '/ofrep/v1/evaluate/flags/home-focus-shelf', { context: { targetingKey: 'user-1' } });
     expect((await answerMatches('POST', '/ofrep/v1/evaluate/flags/nope', { context: { targetingKey: 'user-1' } })).status).toBe(404);

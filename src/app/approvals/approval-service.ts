@@ -243,5 +243,6 @@ const auditView = (a: ApprovalRequest) => ({
   experimentId: a.experimentId,
   experimentVersion: a.experimentVersion,
   summary: a.summary,
+  policyReason: a.policyReason,
   expiresAt: a.expiresAt,
 });

@@ -106,8 +106,9 @@ export class DeployService {
     const policy = this.experiments.policyFor(exp.surfaceId);
     const { plan, buckets } = planBuckets(this.d, exp, toPercent);
     const action = { kind: plan.action, fromPercent: plan.fromPercent, toPercent };
-    const need = system ? null : confirmationReason(policy, action);
-    const mode = system ? 'none' : confirmationMode(policy, action);
+    const slo = system ? null : (this.d.slo?.approvalReason(policy.firstStageCapPercent, plan.fromPercent, toPercent) ?? null);
+    const need = system ? null : (slo ?? confirmationReason(policy, action));
+    const mode = system ? 'none' : slo ? 'approval' : confirmationMode(policy, action);
     const summary = deploySummary(exp, plan);
     const confirmation: ConfirmationStatus = { required: need !== null, mode, reason: need, summary, given: null };
     if (plan.action !== 'noop' && toPercent > plan.fromPercent) requireApproval(policy, ctx.actor, toPercent);

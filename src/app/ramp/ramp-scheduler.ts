@@ -232,6 +232,8 @@ export class RampScheduler {
       this.setHold(exp.id, { reason: s.reason, actor: RAMP_SCHEDULER_ACTOR, at: this.d.clock.now().toISOString() }, this.ctx('blind_guardrail_hold', s.reason));
       return this.outcome(exp, 'held', s.reason);
     }
+    const sloHold = s.nextAction === 'advance' ? this.d.slo?.rampHold(exp.id) : null;
+    if (sloHold) return this.outcome(exp, 'held', sloHold);
     if (s.nextAction === 'advance') {
       const reason = `stage ${s.stage}/${s.stageCount} → ${s.nextPercent}%: ${s.gate.checks.map((c) => c.detail).join('; ')}`;
       try {
