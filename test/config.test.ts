@@ -155,7 +155,7 @@ describe('loadConfig', () => {
     expect(loadConfig({ toolsets: 'all' }, { SEALAB_TOOLSETS: 'core' }).toolsets).toEqual(['all']);
     expect(loadConfig({}, {}).toolsets).toBeUndefined();
     expect(configErrorLines(() => loadConfig({}, { SEALAB_TOOLSETS: 'core,admin' }))).toEqual([
-      '--toolsets / SEALAB_TOOLSETS: must be core, operator, analysis or all',
+      '--toolsets / SEALAB_TOOLSETS: must be core, operator, analysis, ops or all',
     ]);
   });
 
