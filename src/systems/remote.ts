@@ -57,7 +57,7 @@ class RemoteClient {
   async call<T extends z.ZodType>(method: 'get' | 'put' | 'post', path: string, schema: T, body?: unknown, notFoundIsNull = false): Promise<z.infer<T> | null> {
     let raw: unknown;
     try {
-      raw = await traceRemoteCall(this.system, method, `${this.o.baseUrl}/${path}`, () =>
+      raw = await traceRemoteCall(this.system, method, this.o.baseUrl, path, () =>
         this.http(path, { method, ...(body !== undefined ? { json: body } : {}) }).json(),
       );
     } catch (err) {
