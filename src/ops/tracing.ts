@@ -223,10 +223,10 @@ export function traceSagaStep<T>(step: string, system: string, fn: () => Promise
  * outside any span (serving's sync poll, exposure batches, recovery on its timer) are not traced:
  * a poll every second would otherwise fill the collector with one-span traces.
  */
-export function traceRemoteCall<T>(system: string, method: string, url: string, fn: () => Promise<T>): Promise<T> {
+export function traceRemoteCall<T>(system: string, method: string, baseUrl: string, path: string, fn: () => Promise<T>): Promise<T> {
   const t = tracer;
   if (!t || !trace.getSpan(context.active())) return fn();
-  const u = new URL(url);
+  const u = new URL(path, baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`);
   const attributes = {
     'http.request.method': method.toUpperCase(),
     'server.address': u.hostname,

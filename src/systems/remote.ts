@@ -62,7 +62,7 @@ class RemoteClient {
     let raw: unknown;
     const started = performance.now();
     try {
-      raw = await traceRemoteCall(this.system, method, `${this.o.baseUrl}/${path}`, () =>
+      raw = await traceRemoteCall(this.system, method, this.o.baseUrl, path, () =>
         this.http(path, { method, ...(body !== undefined ? { json: body } : {}) }).json(),
       );
       recordRemoteCall(this.o.metrics, this.system, started);

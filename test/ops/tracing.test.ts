@@ -1,4 +1,9 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { listenHttp } from '../../src/server/http-listen.js';
@@ -49,17 +54,21 @@ const bodyOf = async (req: AsyncIterable<Buffer>) => {
 /** An OTLP/HTTP receiver: keeps every span posted to /v1/traces (the exporter sends JSON). */
 async function otlpReceiver() {
   const spans: OtlpSpan[] = [];
+  const services: string[] = [];
   const requests: { path?: string; contentType?: string }[] = [];
   const url = await listen(
     createServer(async (req, res) => {
       const body = await bodyOf(req);
       requests.push({ path: req.url, contentType: req.headers['content-type'] });
-      const parsed = JSON.parse(body.toString()) as { resourceSpans: { scopeSpans: { spans: OtlpSpan[] }[] }[] };
-      for (const rs of parsed.resourceSpans) for (const ss of rs.scopeSpans) spans.push(...ss.spans);
+      const parsed = JSON.parse(body.toString()) as { resourceSpans: { resource: Pick<OtlpSpan, 'attributes'>; scopeSpans: { spans: OtlpSpan[] }[] }[] };
+      for (const rs of parsed.resourceSpans) {
+        services.push(String(attr(rs.resource, 'service.name')));
+        for (const ss of rs.scopeSpans) spans.push(...ss.spans);
+      }
       res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     }),
   );
-  return { url: `${url}/v1/traces`, spans, requests };
+  return { base: url, url: `${url}/v1/traces`, spans, services, requests };
 }
 
 /** Forwards to a remote role and keeps the headers the gateway sent it. */
@@ -119,7 +128,7 @@ async function deployThroughMcp(s: Awaited<ReturnType<typeof sealabs>>): Promise
   expect(s.app.experiments.get(experiment.id).status).toBe('running');
 }
 
-const attr = (span: OtlpSpan, key: string) => {
+const attr = (span: Pick<OtlpSpan, 'attributes'>, key: string) => {
   const v = span.attributes.find((a) => a.key === key)?.value;
   return v?.stringValue ?? (v?.intValue !== undefined ? Number(v.intValue) : undefined);
 };
@@ -222,4 +231,46 @@ describe('tracing on (OTEL_EXPORTER_OTLP_ENDPOINT set)', () => {
     expect(attr(tool!, 'sealab.error.code')).toBe('NOT_FOUND');
     expect(receiver.spans.find((sp) => sp.spanId === tool!.parentSpanId)?.name).toBe('POST /mcp');
   });
+});
+
+describe('sealab serve with OTEL_EXPORTER_OTLP_ENDPOINT', () => {
+  it('exports the spans of a request continuing its traceparent, flushed when the process shuts down', async () => {
+    const receiver = await otlpReceiver();
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'sealab-traces-'));
+    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+    const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve', '--port', '0', '--data-dir', dataDir], {
+      cwd: root,
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '',
+        SEALAB_RAMP_INTERVAL_SECONDS: '0',
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.base,
+        OTEL_SERVICE_NAME: 'sealab-gateway',
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    cleanups.push(() => child.kill('SIGKILL'));
+    let err = '';
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`sealab did not start: ${err}`)), 20_000);
+      child.stderr!.on('data', (c: Buffer) => {
+        err += c.toString('utf8');
+        const m = /"msg":"sealab HTTP listening[^"]*"/.test(err) ? /"url":"(http:\/\/[^"]+)"/.exec(err) : null;
+        if (m) {
+          clearTimeout(timer);
+          resolve(m[1]);
+        }
+      });
+    });
+    const res = await fetch(`${url}/v1/experiments`, { headers: { traceparent: `00-${TRACE_ID}-${AGENT_HTTP_SPAN}-01` } });
+    expect(res.status).toBe(200);
+    // The batch processor waits 5 s before exporting: what arrives now was flushed by the shutdown.
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    const span = receiver.spans.find((sp) => sp.name === 'GET /v1/experiments');
+    expect(span, receiver.spans.map((sp) => sp.name).join(', ')).toMatchObject({ traceId: TRACE_ID, parentSpanId: AGENT_HTTP_SPAN, kind: SERVER });
+    expect(receiver.services).toContain('sealab-gateway');
+  }, 30_000);
 });
