@@ -130,14 +130,23 @@ function remoteReason(err: unknown): string {
   return e?.name === 'ZodError' || e?.name === 'bad_answer' ? 'bad_answer' : 'network';
 }
 
-/** One ramp decision: advances, holds by reason, circuit-breaker trips. */
-export function recordRampDecision(m: Metrics | undefined, action: string, reason: string): void {
+/**
+ * One ramp decision: advances, circuit-breaker trips, and holds by reason. A hold counts when it
+ * starts (the previous tick's decision for the experiment was not the same hold), not on every tick it lasts.
+ */
+export function recordRampDecision(m: Metrics | undefined, now: { action: string; reason: string }, previous?: { action: string; reason: string }): void {
   if (!m) return;
-  if (action === 'advanced') m.rampAdvances.inc();
-  else if (action === 'rolled_back') m.rampBreakerTrips.inc();
-  else if (action === 'refused') m.rampHolds.inc({ reason: 'advance_refused' });
-  else if (action === 'held') m.rampHolds.inc({ reason: reason.startsWith('no guardrail data') ? 'blind_guardrail' : 'manual' });
-  else if (action === 'waiting' && reason.startsWith('gate holds, but the policy')) m.rampHolds.inc({ reason: 'approval_required' });
+  if (now.action === 'advanced') return m.rampAdvances.inc();
+  if (now.action === 'rolled_back') return m.rampBreakerTrips.inc();
+  const reason = holdReason(now);
+  if (reason && (!previous || holdReason(previous) !== reason)) m.rampHolds.inc({ reason });
+}
+
+function holdReason(d: { action: string; reason: string }): string | undefined {
+  if (d.action === 'refused') return 'advance_refused';
+  if (d.action === 'held') return d.reason.includes('no guardrail data after') ? 'blind_guardrail' : 'manual';
+  if (d.action === 'waiting' && d.reason.startsWith('gate holds, but the policy')) return 'approval_required';
+  return undefined;
 }
 
 /**
