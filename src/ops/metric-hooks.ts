@@ -116,7 +116,8 @@ export function recordRampDecision(m: Metrics | undefined, action: string, reaso
   if (action === 'advanced') m.rampAdvances.inc();
   else if (action === 'rolled_back') m.rampBreakerTrips.inc();
   else if (action === 'refused') m.rampHolds.inc({ reason: 'advance_refused' });
-  else if (action === 'held') m.rampHolds.inc({ reason: reason.startsWith('no guardrail data') ? 'blind_guardrail' : 'manual' });
+  else if (action === 'held')
+    m.rampHolds.inc({ reason: reason.startsWith('no guardrail data') ? 'blind_guardrail' : reason.startsWith('slo_burn') ? 'slo_burn' : 'manual' });
   else if (action === 'waiting' && reason.startsWith('gate holds, but the policy')) m.rampHolds.inc({ reason: 'approval_required' });
 }
 

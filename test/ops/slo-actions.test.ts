@@ -43,6 +43,8 @@ describe('the error budget acts on rollouts', () => {
     expect(held!.reason).toMatch(/^slo_burn: assignment-availability \(objective 99\.90%\): burn 16\.7× over 1h and 100\.0× over 5m \(page above 14\.4×\)/);
     expect(app.experiments.get(exp.id).allocationPercent).toBe(10);
     await app.ramps.tick();
+    const holds = (await app.slo.registry!.getSingleMetric('sealab_ramp_holds_total')!.get()).values;
+    expect(holds).toEqual([expect.objectContaining({ labels: { reason: 'slo_burn' }, value: 2 })]);
     const rows = sloRows(app);
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ actor: SLO_ACTOR, interface: 'system', operation: 'slo_burn_ramp_hold' });
