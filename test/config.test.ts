@@ -42,6 +42,7 @@ describe('loadConfig', () => {
       requestTimeoutMs: 30_000,
       keepAliveTimeoutMs: 5_000,
       maxConnections: 1024,
+      metrics: true,
     });
     expect(DEFAULT_POLICY_FILE).toMatch(/policy\/default\.json$/);
   });
@@ -59,6 +60,7 @@ describe('loadConfig', () => {
         SEALAB_MAX_BODY_BYTES: '2048',
         SEALAB_ALLOWED_HOSTS: 'sealab.example, api.sealab.example',
         SEALAB_POLICY_FILE: '/etc/sealab/policy.json',
+        SEALAB_SLO_FILE: '/etc/sealab/slo.json',
         SEALAB_RAMP_INTERVAL_SECONDS: '0',
         SEALAB_ROLE: 'backend',
         SEALAB_BACKEND_URL: 'http://127.0.0.1:8788',
@@ -72,6 +74,8 @@ describe('loadConfig', () => {
         SEALAB_REQUEST_TIMEOUT_MS: '4000',
         SEALAB_KEEP_ALIVE_TIMEOUT_MS: '1000',
         SEALAB_MAX_CONNECTIONS: '64',
+        SEALAB_METRICS: 'off',
+        SEALAB_METRICS_PORT: '9464',
       },
     );
     expect(config).toEqual({
@@ -85,6 +89,7 @@ describe('loadConfig', () => {
       maxBodyBytes: 2048,
       allowedHosts: ['sealab.example', 'api.sealab.example'],
       policyFile: '/etc/sealab/policy.json',
+      sloFile: '/etc/sealab/slo.json',
       rampIntervalSeconds: 0,
       role: 'backend',
       backendUrl: 'http://127.0.0.1:8788',
@@ -99,7 +104,14 @@ describe('loadConfig', () => {
       requestTimeoutMs: 4000,
       keepAliveTimeoutMs: 1000,
       maxConnections: 64,
+      metrics: false,
+      metricsPort: 9464,
     });
+  });
+
+  it('reads --metrics-port over SEALAB_METRICS_PORT, and refuses a port that is not a number', () => {
+    expect(loadConfig({ metricsPort: '9100' }, { SEALAB_METRICS_PORT: '9464' })).toMatchObject({ metricsPort: 9100, metrics: true });
+    expect(() => loadConfig({}, { SEALAB_METRICS_PORT: 'prom' })).toThrow(/--metrics-port \/ SEALAB_METRICS_PORT: must be a decimal port number/);
   });
 
   it('reads the simulated clock from --simulated-clock / --clock-start or SEALAB_SIMULATED_CLOCK / SEALAB_CLOCK_START', () => {

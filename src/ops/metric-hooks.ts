@@ -33,13 +33,33 @@ export function recordHttp(m: Metrics | undefined, route: string, method: string
   if (serving) recordServingSeconds(m, serving, status, seconds);
 }
 
-/** The OFREP fast path (answered without hono): the same series as the hono route it stands in for. */
+const FAST_ROUTE = '/ofrep/v1/evaluate/flags/:key';
+type FastSeries = { requests: { inc(): void }; served: { inc(): void }; http: { observe(v: number): void }; serving: { observe(v: number): void } };
+const fastSeries = new WeakMap<Metrics, Map<number, FastSeries>>();
+
+/**
+ * The OFREP fast path (answered without hono): the same series as the hono route it stands in for.
+ * The hottest path, so each status's label children are looked up once, not hashed per request.
+ */
 export function recordFastOfrep(m: Metrics | undefined, status: number, started: number): void {
   if (!m) return;
+  let byStatus = fastSeries.get(m);
+  if (!byStatus) fastSeries.set(m, (byStatus = new Map()));
+  let s = byStatus.get(status);
+  if (!s) {
+    s = {
+      requests: m.httpRequests.labels({ route: FAST_ROUTE, method: 'POST', code: String(status) }),
+      served: m.servingRequests.labels({ route: 'ofrep', outcome: outcomeOf(status) }),
+      http: m.httpDuration.labels({ route: FAST_ROUTE, method: 'POST' }),
+      serving: m.servingDuration.labels({ route: 'ofrep' }),
+    };
+    byStatus.set(status, s);
+  }
   const seconds = secondsSince(started);
-  m.httpRequests.inc({ route: '/ofrep/v1/evaluate/flags/:key', method: 'POST', code: String(status) });
-  m.httpDuration.observe({ route: '/ofrep/v1/evaluate/flags/:key', method: 'POST' }, seconds);
-  recordServingSeconds(m, 'ofrep', status, seconds);
+  s.requests.inc();
+  s.served.inc();
+  s.http.observe(seconds);
+  s.serving.observe(seconds);
 }
 
 function recordServingSeconds(m: Metrics, route: string, status: number, seconds: number): void {
@@ -110,15 +130,23 @@ function remoteReason(err: unknown): string {
   return e?.name === 'ZodError' || e?.name === 'bad_answer' ? 'bad_answer' : 'network';
 }
 
-/** One ramp decision: advances, holds by reason, circuit-breaker trips. */
-export function recordRampDecision(m: Metrics | undefined, action: string, reason: string): void {
+/**
+ * One ramp decision: advances, circuit-breaker trips, and holds by reason. A hold counts when it
+ * starts (the previous tick's decision for the experiment was not the same hold), not on every tick it lasts.
+ */
+export function recordRampDecision(m: Metrics | undefined, now: { action: string; reason: string }, previous?: { action: string; reason: string }): void {
   if (!m) return;
-  if (action === 'advanced') m.rampAdvances.inc();
-  else if (action === 'rolled_back') m.rampBreakerTrips.inc();
-  else if (action === 'refused') m.rampHolds.inc({ reason: 'advance_refused' });
-  else if (action === 'held')
-    m.rampHolds.inc({ reason: reason.startsWith('no guardrail data') ? 'blind_guardrail' : reason.startsWith('slo_burn') ? 'slo_burn' : 'manual' });
-  else if (action === 'waiting' && reason.startsWith('gate holds, but the policy')) m.rampHolds.inc({ reason: 'approval_required' });
+  if (now.action === 'advanced') return m.rampAdvances.inc();
+  if (now.action === 'rolled_back') return m.rampBreakerTrips.inc();
+  const reason = holdReason(now);
+  if (reason && (!previous || holdReason(previous) !== reason)) m.rampHolds.inc({ reason });
+}
+
+function holdReason(d: { action: string; reason: string }): string | undefined {
+  if (d.action === 'refused') return 'advance_refused';
+  if (d.action === 'held') return d.reason.includes('no guardrail data after') ? 'blind_guardrail' : d.reason.startsWith('slo_burn') ? 'slo_burn' : 'manual';
+  if (d.action === 'waiting' && d.reason.startsWith('gate holds, but the policy')) return 'approval_required';
+  return undefined;
 }
 
 /**

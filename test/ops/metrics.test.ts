@@ -145,6 +145,17 @@ describe('GET /metrics after real traffic', () => {
   });
 });
 
+describe('scrape-time sources', () => {
+  it('reports the SQLite write-ahead log of a database file, stat-ed at scrape', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'sealab-metrics-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const app = container({ dbFile: path.join(dir, 'sealab.db') });
+    startRunning(app, demoConfig({ allocationPercent: 50 }));
+    const t = await app.opsMetrics!.registry.metrics();
+    expect(sample(t, 'sealab_sqlite_wal_bytes')).toBeGreaterThan(0);
+  });
+});
+
 describe('who may read /metrics', () => {
   it('needs a token with the read scope once tokens are set: 401 without one, 403 without read, 200 with read', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'sealab-metrics-'));

@@ -142,7 +142,7 @@ export class RampScheduler {
         );
       }
       this.logDecision(outcome, this.last.get(exp.id));
-      recordRampDecision(this.d.opsMetrics, outcome.action, outcome.reason);
+      recordRampDecision(this.d.opsMetrics, outcome, this.last.get(exp.id));
       this.last.set(exp.id, outcome);
       out.push(outcome);
     }

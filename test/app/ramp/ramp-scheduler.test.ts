@@ -173,6 +173,11 @@ describe('ramp scheduler on a fake clock', () => {
     const after = app.experiments.get(exp.id);
     expect(after).toMatchObject({ status: 'concluded', outcome: 'rolled_back', buckets: [] });
     expect(app.events.assign('home', 'u1').assignments).toEqual([]);
+    // The Prometheus series an operator alerts on: one trip, its breach-to-rollback time, the roll back's saga.
+    const m = app.opsMetrics!;
+    expect((await m.rampBreakerTrips.get()).values[0].value).toBe(1);
+    expect((await m.guardrailReaction.get()).values.find((v) => v.metricName === 'sealab_guardrail_reaction_seconds_count')?.value).toBe(1);
+    expect((await m.sagaOperations.get()).values.map((v) => [v.labels.kind, v.labels.outcome, v.value])).toContainEqual(['stop', 'ok', 1]);
 
     const rows = rampRows(app, exp.id);
     expect(rows.map((r) => r.operation)).toEqual(['circuit_breaker', 'circuit_breaker']);
@@ -336,6 +341,7 @@ describe('ramp scheduler on a fake clock', () => {
       /^no guardrail data after 24\.0h in stage \(grace 24h\): crash-rate in 'control', crash-rate in 'focus' without any event, so the circuit breaker cannot trip on it; ramping is paused\. Fix the metric's events, then hold_ramp with action "resume"$/,
     );
 
+    expect((await app.opsMetrics!.rampHolds.get()).values.map((v) => [v.labels.reason, v.value])).toEqual([['blind_guardrail', 1]]);
     const holds = rampRows(app, exp.id);
     expect(holds).toHaveLength(1);
     expect(holds[0]).toMatchObject({ operation: 'blind_guardrail_hold', interface: 'system', rationale: ticks[1].reason });
