@@ -38,6 +38,9 @@ describe('the error budget acts on rollouts', () => {
     await serve(app, advance, 10, { ok: 900, errors: 100 });
     expect(app.slo.status('assignment-availability').slos[0]!.state).toBe('page');
 
+    // get_ramp_status says so before the tick, without auditing anything.
+    expect(app.ramps.status(exp.id)).toMatchObject({ nextAction: 'held', reason: expect.stringMatching(/^slo_burn: assignment-availability/) });
+    expect(sloRows(app)).toHaveLength(0);
     const [held] = await app.ramps.tick();
     expect(held).toMatchObject({ experimentId: exp.id, action: 'held' });
     expect(held!.reason).toMatch(/^slo_burn: assignment-availability \(objective 99\.90%\): burn 16\.7× over 1h and 100\.0× over 5m \(page above 14\.4×\)/);
