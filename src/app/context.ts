@@ -41,6 +41,7 @@ export interface CommitHooks {
 
 /** The platform's own SLOs acting on rollouts (src/ops/slo): a reason while a serving SLO burns fast, else null. */
 export interface SloGate {
+  holdReason(): string | null;
   rampHold(experimentId: string): string | null;
   approvalReason(firstStage: number, fromPercent: number, toPercent: number): string | null;
 }

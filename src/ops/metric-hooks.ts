@@ -144,7 +144,7 @@ export function recordRampDecision(m: Metrics | undefined, now: { action: string
 
 function holdReason(d: { action: string; reason: string }): string | undefined {
   if (d.action === 'refused') return 'advance_refused';
-  if (d.action === 'held') return d.reason.includes('no guardrail data after') ? 'blind_guardrail' : 'manual';
+  if (d.action === 'held') return d.reason.includes('no guardrail data after') ? 'blind_guardrail' : d.reason.startsWith('slo_burn') ? 'slo_burn' : 'manual';
   if (d.action === 'waiting' && d.reason.startsWith('gate holds, but the policy')) return 'approval_required';
   return undefined;
 }

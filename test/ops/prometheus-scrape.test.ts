@@ -8,6 +8,8 @@ import type { Container } from '../../src/container.js';
 import { listenHttp } from '../../src/server/http-listen.js';
 import { demoConfig, permissivePolicy, startRunning, testContainer } from '../helpers/app.js';
 import { requirePrometheus, SKIP_PROMETHEUS } from './promtool.js';
+import { loadSloFile } from '../../src/ops/slo/slo-file.js';
+import { sloRules } from '../../src/ops/slo/slo-rules.js';
 
 /**
  * Item 6 of issue 13: a real Prometheus (Debian's, provisioned by scripts/provision.sh) scrapes a
@@ -58,12 +60,16 @@ describe.skipIf(SKIP_PROMETHEUS)('a real Prometheus scraping sealab', () => {
     for (const unit of ['u1', 'u2', 'u3']) await fetch(`http://127.0.0.1:${sealab.port}/v1/surfaces/home/assignment?unit=${unit}`);
     dir = mkdtempSync(path.join(tmpdir(), 'sealab-prometheus-'));
     const config = path.join(dir, 'prometheus.yml');
+    // The shipped SLOs' recording and alerting rules, as `sealab slo rules` prints them.
+    writeFileSync(path.join(dir, 'sealab-slo.rules.yml'), sloRules(loadSloFile()));
     writeFileSync(
       config,
       [
         'global:',
         '  scrape_interval: 1s',
         '  evaluation_interval: 1s',
+        'rule_files:',
+        `  - ${JSON.stringify(path.join(dir, 'sealab-slo.rules.yml'))}`,
         'scrape_configs:',
         '  - job_name: sealab',
         '    metrics_path: /metrics',
@@ -118,7 +124,19 @@ describe.skipIf(SKIP_PROMETHEUS)('a real Prometheus scraping sealab', () => {
     expect(Number(requests?.[0]?.value[1])).toBe(3);
   }, 120_000);
 
-  // Filled in when the slo branch (`sealab slo rules`) is merged: load its rule file into this
-  // Prometheus (rule_files) and query one recording rule's series here.
-  it.todo('evaluates a recording rule written by `sealab slo rules`');
+  it('evaluates the recording rules written by `sealab slo rules`: assignment availability has no errors', async () => {
+    const ratio = await until(
+      async () => {
+        // Traffic between scrapes, so the 5m rate has something to divide by.
+        await fetch(`http://127.0.0.1:${sealab.port}/v1/surfaces/home/assignment?unit=u${Date.now()}`);
+        const r = await query('sealab:sli_error_ratio:rate5m{slo="assignment-availability"}');
+        return r?.length && r[0]!.value[1] !== 'NaN' ? r : undefined;
+      },
+      60_000,
+      `the recording rule sealab:sli_error_ratio:rate5m (prometheus log: ${log})`,
+    );
+    expect(ratio).toHaveLength(1);
+    expect(ratio[0]!.metric).toEqual({ __name__: 'sealab:sli_error_ratio:rate5m', slo: 'assignment-availability' });
+    expect(Number(ratio[0]!.value[1])).toBe(0);
+  }, 120_000);
 });

@@ -38,11 +38,17 @@ describe('the error budget acts on rollouts', () => {
     await serve(app, advance, 10, { ok: 900, errors: 100 });
     expect(app.slo.status('assignment-availability').slos[0]!.state).toBe('page');
 
+    // get_ramp_status says so before the tick, without auditing anything.
+    expect(app.ramps.status(exp.id)).toMatchObject({ nextAction: 'held', reason: expect.stringMatching(/^slo_burn: assignment-availability/) });
+    expect(sloRows(app)).toHaveLength(0);
     const [held] = await app.ramps.tick();
     expect(held).toMatchObject({ experimentId: exp.id, action: 'held' });
     expect(held!.reason).toMatch(/^slo_burn: assignment-availability \(objective 99\.90%\): burn 16\.7× over 1h and 100\.0× over 5m \(page above 14\.4×\)/);
     expect(app.experiments.get(exp.id).allocationPercent).toBe(10);
     await app.ramps.tick();
+    const holds = (await app.slo.registry!.getSingleMetric('sealab_ramp_holds_total')!.get()).values;
+    // Two ticks of one hold: it counts once, when it starts.
+    expect(holds).toEqual([expect.objectContaining({ labels: { reason: 'slo_burn' }, value: 1 })]);
     const rows = sloRows(app);
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ actor: SLO_ACTOR, interface: 'system', operation: 'slo_burn_ramp_hold' });

@@ -19,6 +19,28 @@ async function burning() {
 }
 
 describe('SLO status surfaces', () => {
+  it('real serving requests (HTTP assignment and OFREP) are the assignment SLIs', async () => {
+    let now = Date.parse('2026-11-02T09:00:00Z');
+    const app = testContainer({ clock: { now: () => new Date(now) } });
+    cleanups.push(() => app.close());
+    const call = appFetch(testHttp(app));
+    await app.slo.sample();
+    for (let i = 0; i < 5; i++) expect((await call(`http://127.0.0.1/v1/surfaces/home/assignment?unit=u${i}`)).status).toBe(200);
+    const ofrep = await call('http://127.0.0.1/ofrep/v1/evaluate/flags', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ context: { targetingKey: 'u1' } }),
+    });
+    expect(ofrep.status).toBe(200);
+    now += 60_000;
+    await app.slo.sample();
+    const [availability, latency] = app.slo.status().slos;
+    expect(availability).toMatchObject({ name: 'assignment-availability', state: 'ok', sli: 1, budgetLeft: 1 });
+    expect(availability!.burnRates.find((b) => b.window === '5m')).toMatchObject({ events: 6, burnRate: 0 });
+    expect(latency).toMatchObject({ name: 'assignment-latency' });
+    expect(latency!.burnRates.find((b) => b.window === '5m')!.events).toBe(6);
+  });
+
   it('get_slo_status (ops toolset) answers objective, SLI, budget left, burn rates and alerts', async () => {
     const app = await burning();
     const client = await memoryClient(app);

@@ -172,7 +172,9 @@ export class RampScheduler {
   status(experimentId: string): RampStatus {
     const exp = this.experiments.get(experimentId);
     const report = this.metrics.report(exp.id, { alwaysValid: true });
-    return this.evaluate(exp, report);
+    const s = this.evaluate(exp, report);
+    const sloHold = s.nextAction === 'advance' ? this.d.slo?.holdReason() : null;
+    return sloHold ? { ...s, nextAction: 'held', reason: sloHold } : s;
   }
 
   /** Pauses automatic advancement (the circuit breaker stays armed); audited. */

@@ -47,7 +47,9 @@ export function alertAnnotations(slo: Slo, a: AlertPair): { summary: string; des
 
 /** The SLI's error ratio over one window in PromQL. */
 export function errorRatioExpr(sli: Sli, w: string): string {
-  if (sli.kind === 'ratio') return `sum(rate(${sel(sli.bad.metric, sli.bad.match)}[${w}])) / sum(rate(${sel(sli.total.metric, sli.total.match)}[${w}]))`;
+  // A bad counter nobody has incremented has no series at all: `or vector(0)` reads it as no errors (the in-process evaluator does the same).
+  if (sli.kind === 'ratio')
+    return `(sum(rate(${sel(sli.bad.metric, sli.bad.match)}[${w}])) or vector(0)) / sum(rate(${sel(sli.total.metric, sli.total.match)}[${w}]))`;
   if (sli.kind === 'latency') {
     const good = sel(`${sli.histogram}_bucket`, sli.match, `le="${sli.thresholdSeconds}"`);
     return `1 - sum(rate(${good}[${w}])) / sum(rate(${sel(`${sli.histogram}_count`, sli.match)}[${w}]))`;

@@ -93,11 +93,17 @@ export class SloService implements SloGate {
     return this.status().slos.filter((s) => s.category === 'serving' && s.state === 'page');
   }
 
+  /** SloGate: why ramps do not advance now, or null; reads only (get_ramp_status shows it). */
+  holdReason(): string | null {
+    const burning = this.paging().filter((s) => s.actions.holdRamps);
+    return burning.length ? `slo_burn: ${burning.map(describeBurn).join('; ')}; the ramp resumes by itself once the burn stops` : null;
+  }
+
   /** SloGate: why the ramp scheduler must not advance this experiment now (audited once per burn episode), or null. */
   rampHold(experimentId: string): string | null {
+    const reason = this.holdReason();
+    if (!reason) return null;
     const burning = this.paging().filter((s) => s.actions.holdRamps);
-    if (!burning.length) return null;
-    const reason = `slo_burn: ${burning.map(describeBurn).join('; ')}; the ramp resumes by itself once the burn stops`;
     if (!this.heldAudited.has(experimentId)) {
       this.heldAudited.add(experimentId);
       this.audit('slo_burn_ramp_hold', experimentId, burning, reason);
