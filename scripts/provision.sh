@@ -27,6 +27,7 @@ if ! command -v apt-get >/dev/null 2>&1; then
   exit 1
 fi
 # The package's postinst may start a system prometheus on :9090; the tests use their own ports and never depend on it.
-$sudo apt-get install -y -qq prometheus >/dev/null 2>&1 || { $sudo apt-get update -qq && $sudo apt-get install -y -qq prometheus; }
+export DEBIAN_FRONTEND=noninteractive
+$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null 2>&1 || { $sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus; }
 command -v promtool >/dev/null && command -v prometheus >/dev/null || { echo "provision: prometheus installed but promtool/prometheus are not on PATH" >&2; exit 1; }
 echo "provision: $(promtool --version 2>&1 | head -1)"
