@@ -11,7 +11,8 @@ export type OfrepSuccess = {
    * From OFREP 0.3.0's set, which lacks OpenFeature's DEFAULT (ADR 0007, addendum): DISABLED an
    * experiment that is not running (control for all); SPLIT the bucket split decided, in the
    * experiment or in the unallocated share (control; metadata.inExperiment false); TARGETING_MATCH
-   * the experiment's targeting left the unit out (control); STATIC a slot no experiment decides.
+   * the experiment's targeting left the unit out (control); STATIC a slot no experiment decides (for this unit: no
+   * experiment holding it has an arm that overrides the slot; a control unit of such an experiment is SPLIT).
    */
   reason: OfrepReason;
   metadata: Record<string, string | number | boolean>;
@@ -103,17 +104,17 @@ function evaluateSlot(
   const view = app.assignments.view(surfaceId, unitId, platform);
   const slot = view?.layout.find((l) => l.slotId === slotId);
   if (!view || !slot) return undefined;
-  if (record) {
-    // The slot was served: every experiment that decides this slot for the unit is exposed, control included.
-    for (const a of view.assignments) {
-      const e = app.assignments.experiment(a.experimentId)!;
-      if (e.variants.some((v) => v.overrides.some((o) => o.slotId === slotId)))
-        app.exposures.add({ experimentId: a.experimentId, unitId, variant: a.variant, ts: app.deps.clock.now().toISOString() });
-    }
-  }
+  // Every experiment that decides this slot for the unit — its variant overrides the slot, or it holds the
+  // unit in an arm (control included) while another arm overrides it — is exposed when the slot is served.
+  const deciding = view.assignments.filter((a) =>
+    app.assignments.experiment(a.experimentId)!.variants.some((v) => v.overrides.some((o) => o.slotId === slotId)),
+  );
+  if (record) for (const a of deciding) app.exposures.add({ experimentId: a.experimentId, unitId, variant: a.variant, ts: app.deps.clock.now().toISOString() });
   // An empty or hidden optional slot renders nothing: value "" and metadata.empty true (OpenFeature string flags need a string).
   const value = slot.contentId ?? '';
   const empty = slot.contentId === null;
-  if (!slot.experimentId) return { key, value, variant: 'default', reason: 'STATIC', metadata: { surfaceId, bucket: view.bucket, empty } };
-  return { key, value, variant: slot.variant!, reason: 'SPLIT', metadata: { surfaceId, bucket: view.bucket, experimentId: slot.experimentId, empty } };
+  // SPLIT when an experiment's split decided what the unit sees here (a control unit sees the default by that split); else STATIC.
+  const decider = slot.experimentId ? { experimentId: slot.experimentId, variant: slot.variant! } : deciding[0];
+  if (!decider) return { key, value, variant: 'default', reason: 'STATIC', metadata: { surfaceId, bucket: view.bucket, empty } };
+  return { key, value, variant: decider.variant, reason: 'SPLIT', metadata: { surfaceId, bucket: view.bucket, experimentId: decider.experimentId, empty } };
 }

@@ -63,8 +63,9 @@ async function evaluate(key: string, body: unknown) {
 /** A unit the experiment's buckets hold on `platform`, and one they do not. */
 function unitsOf(experimentId: string, surface: string, platform?: string) {
   const units = Array.from({ length: 400 }, (_, i) => `user-${i}`);
-  const inIt = (u: string) => app.assignments.view(surface, u, platform)!.assignments.some((a) => a.experimentId === experimentId);
-  return { inside: units.find(inIt)!, outside: units.find((u) => !inIt(u))! };
+  const arm = (u: string) => app.assignments.view(surface, u, platform)!.assignments.find((a) => a.experimentId === experimentId)?.variant;
+  // `treated`: in a variant that is not control, so the experiment decides the slots that variant overrides.
+  return { inside: units.find((u) => arm(u))!, outside: units.find((u) => !arm(u))!, treated: units.find((u) => arm(u) && arm(u) !== 'control')!, control: units.find((u) => arm(u) === 'control')! };
 }
 
 describe('OFREP answers against the OFREP 0.3.0 document', () => {
@@ -86,7 +87,8 @@ describe('OFREP answers against the OFREP 0.3.0 document', () => {
       outsideAllocation: await evaluate('home-focus-shelf', { context: { targetingKey: s.outside } }),
       notTargeted: await evaluate('home-hero', { context: { targetingKey: onIos.inside, platform: 'web' } }),
       staticSlot: await evaluate('home%2Fshelf-1', { context: { targetingKey: s.inside } }),
-      decidedSlot: await evaluate('home/shelf-2', { context: { targetingKey: s.inside } }),
+      decidedSlot: await evaluate('home/shelf-2', { context: { targetingKey: s.treated } }),
+      controlSlot: await evaluate('home/shelf-2', { context: { targetingKey: s.control } }),
     };
     app.stops.stop({ experimentId: shelf.id, reason: 'test' }, ctx);
     const stopped = await evaluate('home-focus-shelf', { context: { targetingKey: s.inside } });
@@ -95,7 +97,10 @@ describe('OFREP answers against the OFREP 0.3.0 document', () => {
     expect(answers.outsideAllocation.body).toMatchObject({ reason: 'SPLIT', value: 'control', metadata: { inExperiment: false } });
     expect(answers.notTargeted.body).toMatchObject({ reason: 'TARGETING_MATCH', value: 'control', metadata: { inExperiment: false } });
     expect(answers.staticSlot.body).toMatchObject({ reason: 'STATIC', variant: 'default' });
-    expect(answers.decidedSlot.body).toMatchObject({ reason: 'SPLIT', metadata: { experimentId: shelf.id } });
+    expect(answers.decidedSlot.body).toMatchObject({ reason: 'SPLIT', variant: 'focus', value: 'sh-focus', metadata: { experimentId: shelf.id } });
+    // A control unit sees the default content, but the experiment's split decided that: SPLIT, variant control.
+    expect(answers.controlSlot.body).toMatchObject({ reason: 'SPLIT', variant: 'control', metadata: { experimentId: shelf.id } });
+    expect(answers.controlSlot.body.value).not.toBe('sh-focus');
     expect(stopped.body).toMatchObject({ reason: 'DISABLED', value: 'control' });
     for (const a of [...Object.values(answers), stopped]) {
       expect(a.status).toBe(200);
