@@ -65,7 +65,12 @@ function unitsOf(experimentId: string, surface: string, platform?: string) {
   const units = Array.from({ length: 400 }, (_, i) => `user-${i}`);
   const arm = (u: string) => app.assignments.view(surface, u, platform)!.assignments.find((a) => a.experimentId === experimentId)?.variant;
   // `treated`: in a variant that is not control, so the experiment decides the slots that variant overrides.
-  return { inside: units.find((u) => arm(u))!, outside: units.find((u) => !arm(u))!, treated: units.find((u) => arm(u) && arm(u) !== 'control')!, control: units.find((u) => arm(u) === 'control')! };
+  return {
+    inside: units.find((u) => arm(u))!,
+    outside: units.find((u) => !arm(u))!,
+    treated: units.find((u) => arm(u) && arm(u) !== 'control')!,
+    control: units.find((u) => arm(u) === 'control')!,
+  };
 }
 
 describe('OFREP answers against the OFREP 0.3.0 document', () => {
