@@ -56,6 +56,47 @@ export const ContentItemSchema = z.object({
 });
 
 export const MetricKind = z.enum(['binary', 'mean', 'count', 'ratio', 'quantile']);
+
+/** A raw product event's name, as producers send it: e.g. "stream_start", "app.crash". */
+export const EventName = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.:/-]*$/, 'letters, digits, and _ . : / - only, starting with a letter or digit');
+const PropertyValue = z.union([z.string().max(256), z.number().finite(), z.boolean()]);
+
+/** How raw product events become one unit's value for a metric (issue 14). */
+export const MetricSourceSchema = z
+  .object({
+    event: EventName.describe('The raw product event that feeds the metric, e.g. "stream_start"'),
+    where: z
+      .record(z.string().min(1).max(64), z.union([PropertyValue, z.array(PropertyValue).min(1).max(100)]))
+      .optional()
+      .describe('Property filters, all must hold: a value (equal) or a list (one of), e.g. {"platform": ["ios", "android"]}'),
+    aggregate: z
+      .enum(['count', 'sum', 'mean', 'any'])
+      .describe(
+        "A unit's value from its matching events: how many (count), the sum of their values (sum), their mean value (mean), or 1 if any (any, binary metrics)",
+      ),
+    windowHours: z
+      .number()
+      .positive()
+      .max(24 * 365)
+      .optional()
+      .describe("Conversion window: only events within this many hours after the unit's first exposure count, e.g. 168 for 7 days; absent = no end"),
+  })
+  .strict();
+export type MetricSource = z.infer<typeof MetricSourceSchema>;
+
+/** Which aggregations each metric kind can use; ratio metrics take no source (their numerator and denominator metrics do). */
+const AGGREGATES_OF_KIND: Record<z.infer<typeof MetricKind>, readonly MetricSource['aggregate'][]> = {
+  binary: ['any'],
+  count: ['count', 'sum'],
+  mean: ['count', 'sum', 'mean'],
+  quantile: ['mean'],
+  ratio: [],
+};
+
 export const MetricSchema = z
   .object({
     id: Id,
@@ -77,10 +118,27 @@ export const MetricSchema = z
       .describe(
         "quantile metrics: the level, e.g. 0.9 for P90 of the units' values (a unit's value: the mean of its events since exposure); baselineMean is then the quantile and baselineVariance ν(1 − ν)/f(ξ)², the per-unit variance of the sample quantile",
       ),
+    source: MetricSourceSchema.optional().describe(
+      'Raw product events that feed the metric (POST /v1/events {"type":"event","name":...}); absent: the metric takes pre-computed {"type":"metric"} events',
+    ),
+    capMax: z
+      .number()
+      .positive()
+      .optional()
+      .describe("Caps each unit's value at this maximum before analysis (winsorizes outliers, e.g. 600 minutes); binary and ratio metrics take none"),
   })
   .refine((m) => (m.kind === 'quantile') === (m.quantile !== undefined), {
     message: 'a quantile metric needs its level (quantile, e.g. 0.9), and only a quantile metric has one',
     path: ['quantile'],
+  })
+  .refine((m) => !m.source || AGGREGATES_OF_KIND[m.kind].includes(m.source.aggregate), {
+    message:
+      'this aggregation does not fit the metric kind: binary takes "any"; count takes "count" or "sum"; mean takes "count", "sum" or "mean"; quantile takes "mean"; ratio takes no source (its numerator and denominator metrics do)',
+    path: ['source', 'aggregate'],
+  })
+  .refine((m) => m.capMax === undefined || (m.kind !== 'binary' && m.kind !== 'ratio'), {
+    message: 'binary and ratio metrics take no cap (cap their component metrics instead)',
+    path: ['capMax'],
   });
 
 export const ExperimentStatus = z.enum(['draft', 'running', 'paused', 'concluded', 'archived']);
