@@ -2,123 +2,33 @@ import type { Experiment } from '../../domain/schemas.js';
 import { hashOf } from '../../domain/canonical.js';
 import { AppError, toAppError } from '../../errors.js';
 import type { OperationRepo, Operation } from '../../store/operation-repo.js';
-import type { BackendWrite, ContentDelivery, ContentWrite, ExperimentBackend } from '../../systems/contracts.js';
-import type { EmbeddedBackend, EmbeddedContent } from '../../systems/embedded.js';
+import type { BackendWrite, ContentWrite } from '../../systems/contracts.js';
 import type { AppDeps, WriteContext } from '../context.js';
 import type { ExperimentService } from '../experiments/experiment-service.js';
-import type { AdvanceInput, DeployInput, DeployOutcome, PreparedDeploy, RevertShipInput, StopInput } from './deploy-types.js';
+import type { AdvanceInput, DeployInput, DeployOutcome, RevertShipInput, StopInput } from './deploy-types.js';
 import type { DeployService } from './deploy-service.js';
-import type { RevertPlan, StopPlan, StopService } from './stop-service.js';
+import type { StopService } from './stop-service.js';
 import type { Conclusion } from '../../store/experiment-repo.js';
-import { hostname } from 'node:os';
-import { randomBytes } from 'node:crypto';
-import { recordQueued, timedCall, timedCommit } from '../../ops/step-timings.js';
-import { traceSaga, traceSagaStep } from '../../ops/tracing.js';
-import { backendStatusOf, backendWrite, contentWrite, type Ship, type Target } from '../../systems/desired-state.js';
-import { timeStep, timeStepSync } from '../../ops/metric-hooks.js';
+import { recordQueued } from '../../ops/step-timings.js';
+import { traceSaga } from '../../ops/tracing.js';
+import type { Ship, Target } from '../../systems/desired-state.js';
+import { timeStepSync } from '../../ops/metric-hooks.js';
+import { observeCommit, observeSystemCall, type StepObservers } from '../../ops/observe-step.js';
+import {
+  forwardSteps,
+  restoreSteps,
+  type Commit,
+  type Kind,
+  type PauseInput,
+  type Payload,
+  type RollBackInput,
+  type Step,
+  type Systems,
+} from './saga-steps.js';
+import { inProgress, isTakenOver, OPERATION_LEASE_MS, ownerIsGone, processOwner, takenOver } from './saga-ownership.js';
 
-/** The two downstream systems; embedded ones share this process's SQLite file. */
-export type Systems =
-  | { embedded: true; backend: EmbeddedBackend; content: EmbeddedContent }
-  | { embedded: false; backend: ExperimentBackend; content: ContentDelivery };
-
-type Kind = 'deploy' | 'stop' | 'pause' | 'ship' | 'revert';
-interface Step {
-  name: string;
-  system: 'backend' | 'content';
-  write: Omit<BackendWrite, 'opId' | 'step'> | Omit<ContentWrite, 'opId' | 'step'>;
-}
-
-/** The local record's write that ends the operation, with what it needs (kept in the log for recovery). */
-type Commit =
-  | { method: 'deploy'; prepared: PreparedDeploy; input: Partial<DeployInput> }
-  | { method: 'stop'; plan: StopPlan; input: StopInput }
-  | { method: 'revert'; plan: RevertPlan; input: RevertShipInput }
-  | { method: 'pause'; input: PauseInput }
-  | { method: 'rollBack'; input: RollBackInput };
-
-type PauseInput = { experimentId: string; version: number; reason: string };
-type RollBackInput = { experimentId: string; reason: string; details: Record<string, unknown> };
-
-interface Payload {
-  kind: Kind;
-  /** The experiment as the local record had it when the operation was planned: what compensation restores. */
-  before: Experiment;
-  forward: Step[];
-  /** The variant content delivery shipped to everyone before the operation (a revert's compensation restores it). */
-  beforeShip?: Ship | null;
-  commit?: Commit;
-  ctx?: WriteContext;
-}
-
-/**
- * The steps of each cross-system write. Deploy: reserve the buckets (not yet assigning), make the
- * surface able to render the variants, then start assigning. Stop and pause: stop assigning, then
- * stop rendering. So a surface never renders a variant the backend assigns nobody to for long, and
- * never the reverse once the operation has ended.
- */
-function forwardSteps(kind: Kind, before: Experiment, target: Target, ship: Ship | null = null): Step[] {
-  // A revert touches content delivery only: the backend released the experiment when it shipped.
-  if (kind === 'revert') return [{ name: 'content.unship', system: 'content', write: contentWrite(before, false, null) }];
-  if (kind === 'deploy') {
-    return [
-      { name: 'backend.allocate', system: 'backend', write: backendWrite(before, before.status === 'running' ? 'running' : 'allocated', target) },
-      { name: 'content.apply', system: 'content', write: contentWrite(before, true) },
-      { name: 'backend.activate', system: 'backend', write: backendWrite(before, 'running', target) },
-    ];
-  }
-  return [
-    {
-      name: kind === 'pause' ? 'backend.pause' : 'backend.release',
-      system: 'backend',
-      write: backendWrite(before, kind === 'pause' ? 'paused' : 'released', target),
-    },
-    // A ship stops rendering the experiment's arms and makes the shipped variant's layout everyone's default, in one write.
-    kind === 'ship'
-      ? { name: 'content.ship', system: 'content', write: contentWrite(before, false, ship) }
-      : { name: 'content.remove', system: 'content', write: contentWrite(before, false) },
-  ];
-}
-
-/** What compensation writes: each touched system back to the state the local record had before the operation. */
-function restoreSteps(before: Experiment, done: string[], attempting: string | null, beforeShip: Ship | null): Step[] {
-  // A step sent without an answer (a timeout, a crash) may have landed: its system is restored too.
-  const touched = (system: string) => [...done, ...(attempting ? [attempting] : [])].some((s) => s.startsWith(`${system}.`));
-  const out: Step[] = [];
-  if (touched('content')) out.push({ name: 'compensate.content', system: 'content', write: contentWrite(before, before.status === 'running', beforeShip) });
-  if (touched('backend')) out.push({ name: 'compensate.backend', system: 'backend', write: backendWrite(before, backendStatusOf(before), before) });
-  return out;
-}
-
-const inProgress = () =>
-  new AppError('CONFLICT', 'another deploy, pause or stop of this experiment is in progress', 'Retry when it has finished: get_experiment shows its outcome.');
-const takenOver = (opId: string) =>
-  new AppError(
-    'CONFLICT',
-    `operation ${opId} was taken over by another sealab process sharing this database (this process's claim lapsed)`,
-    'Call get_experiment for the outcome; retry with the same idempotency key if needed.',
-    { takenOver: true },
-  );
-const isTakenOver = (err: unknown) => err instanceof AppError && (err.details as { takenOver?: boolean } | undefined)?.takenOver === true;
-
-/** How long a process's claim on a running operation holds without renewal (it renews before every step). */
-export const OPERATION_LEASE_MS = 30_000;
-
-/** This process, as the owner of the operations it runs: host/pid/random, so a restarted or second process is someone else. */
-const processOwner = () => `${hostname()}/${process.pid}/${randomBytes(4).toString('hex')}`;
-
-/** True when the owner is a process on this host that no longer exists: its operations can be recovered at once. */
-function ownerIsGone(owner: string | null): boolean {
-  if (!owner) return true;
-  const [host, pid] = owner.split('/');
-  if (host !== hostname() || Number(pid) === process.pid) return false;
-  try {
-    process.kill(Number(pid), 0);
-    return false;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ESRCH';
-  }
-}
+export type { Systems } from './saga-steps.js';
+export { OPERATION_LEASE_MS } from './saga-ownership.js';
 
 /**
  * Deploy and stop as persisted sagas over the experimentation backend and content delivery.
@@ -364,9 +274,7 @@ export class DeploySaga {
         await this.apply(op.id, step);
         this.ops.stepDone(op.id, step.name, this.now());
       }
-      const out = await timeStep(this.d.opsMetrics, p.kind, 'commit', () =>
-        timedCommit(this.ops.timings, opId, this.now(), () => this.commitLocal(this.ops.get(opId)!)),
-      );
+      const out = await observeCommit(this.observers(), { id: opId, kind: p.kind }, this.now(), () => this.commitLocal(this.ops.get(opId)!));
       this.d.opsMetrics?.sagaOperations.inc({ kind: p.kind, outcome: 'ok' });
       return out;
     } catch (err) {
@@ -394,20 +302,14 @@ export class DeploySaga {
     return new Date(this.d.clock.now().getTime() + OPERATION_LEASE_MS).toISOString();
   }
 
-  private apply(opId: string, step: Step): Promise<void> {
-    return traceSagaStep(step.name, step.system, () => this.applyStep(opId, step));
-  }
-
-  private async applyStep(opId: string, step: Step): Promise<void> {
+  private async apply(opId: string, step: Step): Promise<void> {
     this.claim(opId);
     // Compensation keeps the forward step in flight on record: a retried compensation must cover its system again.
     if (!step.name.startsWith('compensate.')) this.ops.attempt(opId, step.name, this.now());
     const p = this.ops.get(opId)!.payload as Payload;
     const write = { ...step.write, opId, step: step.name };
-    await timeStep(this.d.opsMetrics, p.kind, step.name, () =>
-      timedCall<unknown>(this.ops.timings, opId, step, this.now(), () =>
-        step.system === 'backend' ? this.systems.backend.put(p.before.id, write as BackendWrite) : this.systems.content.put(p.before.id, write as ContentWrite),
-      ),
+    await observeSystemCall<unknown>(this.observers(), { id: opId, kind: p.kind }, step, this.now(), () =>
+      step.system === 'backend' ? this.systems.backend.put(p.before.id, write as BackendWrite) : this.systems.content.put(p.before.id, write as ContentWrite),
     );
   }
 
@@ -487,6 +389,10 @@ export class DeploySaga {
     }
     this.ops.setStatus(id, 'completed', now, { outcome: { experimentId: after.id, version: after.version, status: after.status } });
     this.d.opsMetrics?.sagaOperations.inc({ kind, outcome: 'ok' });
+  }
+
+  private observers(): StepObservers {
+    return { metrics: this.d.opsMetrics, timings: this.ops.timings };
   }
 
   private now(): string {
