@@ -2,10 +2,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport as V1HttpTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { createContainer, type Container } from '../../../src/container.js';
 import type { ContentItem } from '../../../src/domain/schemas.js';
 import { listenHttp } from '../../../src/server/http-listen.js';
-import { demoConfig, permissivePolicy } from '../../helpers/app.js';
+import { contentEtag } from '../../../src/systems/contracts.js';
+import { appFetch, demoConfig, permissivePolicy, testHttp } from '../../helpers/app.js';
 
 /**
  * A gateway whose content delivery is another sealab serving `--role content` over real HTTP on
@@ -210,6 +214,47 @@ describe('content catalog synced from a remote content delivery', () => {
     expect(gw.catalog.content()).toEqual(held);
   });
 
+  it('tells subscribers of sealab://content when a sync changed the catalog, and shows the sync in the resource', async () => {
+    const content = await contentSystem();
+    const gw = gateway(content.url);
+    const http = testHttp(gw);
+    cleanups.push(() => http.close());
+    // The 1.32 client opens its GET stream after the handshake; notifications need it open.
+    let streamOpen: () => void = () => undefined;
+    const opened = new Promise<void>((resolve) => (streamOpen = resolve));
+    const f = appFetch(http);
+    const watcher = new V1Client({ name: 'watcher', version: '1.0.0' });
+    await watcher.connect(
+      new V1HttpTransport(new URL('http://127.0.0.1/mcp'), {
+        fetch: (async (url: string | URL | Request, init?: RequestInit) => {
+          const res = await f(url, init);
+          if (init?.method === 'GET' && res.status === 200) streamOpen();
+          return res;
+        }) as typeof fetch,
+      }),
+    );
+    cleanups.push(() => watcher.close());
+    let updated: () => void = () => undefined;
+    const contentUpdated = new Promise<void>((resolve) => (updated = resolve));
+    const uris: string[] = [];
+    watcher.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
+      uris.push(n.params.uri);
+      if (n.params.uri === 'sealab://content') updated();
+    });
+    await watcher.subscribeResource({ uri: 'sealab://content' });
+    await opened;
+
+    expect(await gw.contentSync!.sync()).toBe('unchanged'); // nothing to tell
+    content.app.deps.catalog.upsertContent(upstreamOnly);
+    expect(await gw.contentSync!.sync()).toBe('changed');
+    await contentUpdated;
+    expect(uris).toEqual(['sealab://content']);
+    const read = await watcher.readResource({ uri: 'sealab://content' });
+    const body = JSON.parse((read.contents[0] as { text: string }).text) as { content: ContentItem[]; sync: { source: string; stale: boolean } };
+    expect(body.content.map((c) => c.id)).toContain(upstreamOnly.id);
+    expect(body.sync).toMatchObject({ source: content.url, stale: false });
+  });
+
   it('freshens before a deploy only when the last attempt is older than the interval', async () => {
     const content = await contentSystem();
     const gw = gateway(content.url);
@@ -226,5 +271,37 @@ describe('content catalog synced from a remote content delivery', () => {
     expect(app.contentSync).toBeUndefined();
     expect(app.readiness().checks).not.toHaveProperty('content');
     expect(app.catalog.contentView()).not.toHaveProperty('sync');
+  });
+});
+
+describe('GET /v1/content-delivery/content', () => {
+  it('answers a strong ETag over the canonical list, and 304 for a matching If-None-Match (a list, W/, *)', async () => {
+    const app = createContainer({ dbFile: ':memory:', seedDemo: true });
+    cleanups.push(() => app.close());
+    const http = testHttp(app, { role: 'content' });
+    cleanups.push(() => http.close());
+    const get = (inm?: string) => appFetch(http)('http://127.0.0.1/v1/content-delivery/content', { headers: inm ? { 'if-none-match': inm } : {} });
+
+    const first = await get();
+    const etag = first.headers.get('etag')!;
+    expect(first.status).toBe(200);
+    expect(etag).toMatch(/^"[A-Za-z0-9_-]{43}"$/); // strong: no W/ prefix
+    const body = (await first.json()) as { content: ContentItem[] };
+    expect(body.content.map((c) => c.id)).toEqual([...body.content.map((c) => c.id)].sort());
+    // The same digest whatever the key order the items were stored with.
+    expect(contentEtag(body.content.map((c) => ({ platforms: c.platforms, title: c.title, type: c.type, id: c.id })).reverse())).toBe(etag);
+
+    for (const inm of [etag, `"other", ${etag}`, `W/${etag}`, '*']) {
+      const res = await get(inm);
+      expect(res.status, inm).toBe(304);
+      expect(res.headers.get('etag')).toBe(etag);
+      expect(await res.text()).toBe('');
+    }
+    expect((await get('"stale"')).status).toBe(200);
+
+    app.deps.catalog.upsertContent(upstreamOnly);
+    const changed = await get(etag);
+    expect(changed.status).toBe(200);
+    expect(changed.headers.get('etag')).not.toBe(etag);
   });
 });
