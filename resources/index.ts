@@ -1,3 +1,4 @@
+import type { ChangeEvent } from '../src/app/context.js';
 import type { ResourceDefinition } from '../src/mcp/define-resource.js';
 import { surfacesResource } from './surfaces.js';
 import { surfaceResource } from './surface.js';
@@ -29,3 +30,6 @@ export const urisForExperimentChange = (e: { id: string; surfaceId: string }) =>
   `sealab://surface/${e.surfaceId}`,
   'sealab://surfaces',
 ];
+
+/** The resource URIs a change makes stale. */
+export const urisForChange = (e: ChangeEvent) => (e.kind === 'content' ? ['sealab://content'] : urisForExperimentChange(e));

@@ -37,6 +37,8 @@ const ConfigSchema = z
     upstreamTimeoutMs: wholeNumber('must be a whole number of milliseconds, e.g. 5000').pipe(z.number().positive('must be more than 0')),
     upstreamToken: z.string().min(1).optional(),
     eventsUrl: z.url({ message: 'must be an http(s) URL, e.g. http://127.0.0.1:8787 (the gateway)' }).optional(),
+    /** How often the content catalog is synced from a remote content delivery (issue 14 item 5). */
+    contentSyncSeconds: wholeNumber('must be a whole number of seconds, e.g. 30').pipe(z.number().positive('must be more than 0')),
     syncIntervalMs: wholeNumber('must be a whole number of milliseconds, e.g. 1000').pipe(z.number().positive('must be more than 0')),
     watchIntervalMs: wholeNumber("must be a whole number of milliseconds, e.g. 200 (0 stops watching other processes' writes)"),
     simulatedClock: z.boolean(),
@@ -127,6 +129,8 @@ export interface ConfigFlags {
   toolsets?: string;
   /** `--metrics-port N`: /metrics on its own listener. */
   metricsPort?: string;
+  /** `--content-sync-seconds N`: how often the content catalog is synced from a remote content delivery. */
+  contentSyncSeconds?: string;
 }
 
 /** The guardrail policy shipped with sealab (policy/default.json). */
@@ -160,6 +164,7 @@ const SOURCES: Record<string, string> = {
   upstreamToken: 'SEALAB_UPSTREAM_TOKEN',
   eventsUrl: 'SEALAB_EVENTS_URL',
   syncIntervalMs: 'SEALAB_SYNC_INTERVAL_MS',
+  contentSyncSeconds: '--content-sync-seconds / SEALAB_CONTENT_SYNC_SECONDS',
   watchIntervalMs: 'SEALAB_WATCH_INTERVAL_MS',
   simulatedClock: '--simulated-clock / SEALAB_SIMULATED_CLOCK',
   clockStart: '--clock-start / SEALAB_CLOCK_START',
@@ -207,6 +212,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     upstreamToken: env.SEALAB_UPSTREAM_TOKEN || undefined,
     eventsUrl: env.SEALAB_EVENTS_URL || undefined,
     syncIntervalMs: env.SEALAB_SYNC_INTERVAL_MS ?? 1000,
+    contentSyncSeconds: flags.contentSyncSeconds ?? env.SEALAB_CONTENT_SYNC_SECONDS ?? 30,
     watchIntervalMs: env.SEALAB_WATCH_INTERVAL_MS ?? 200,
     simulatedClock: flags.simulatedClock ?? bool(env.SEALAB_SIMULATED_CLOCK) ?? false,
     clockStart: flags.clockStart ?? (env.SEALAB_CLOCK_START || undefined),

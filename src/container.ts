@@ -13,6 +13,7 @@ import { loadPolicyFile, parsePolicy } from './store/policy-file.js';
 import { DEFAULT_POLICY_FILE } from './config.js';
 import { ExperimentService } from './app/experiments/experiment-service.js';
 import { CatalogService } from './app/catalog/catalog-service.js';
+import { ContentSync } from './app/catalog/content-sync.js';
 import { EventService } from './app/events/event-service.js';
 import { MetricsService } from './app/results/metrics-service.js';
 import { PowerService } from './app/planning/power-service.js';
@@ -76,6 +77,8 @@ export interface Container {
   watcher: ChangeWatcher;
   /** What /readyz reports: serving current, database writable, remote systems synced (with the reasons when not). */
   readiness(): Readiness;
+  /** With a remote content delivery: keeps the content catalog synced from it (main.ts starts it); undefined when embedded. */
+  contentSync?: ContentSync;
   exposures: ExposureBuffer;
   /** The last tool calls of this process with their duration and outcome (the MCP tool wrapper records them). */
   toolCalls: ToolCallLog;
@@ -104,7 +107,15 @@ export interface ContainerOptions {
   newId?: (prefix: string) => string;
   policyFile?: string;
   /** Remote systems (another sealab in backend or content role); each one not named is embedded. */
-  remote?: { backendUrl?: string; contentUrl?: string; timeoutMs?: number; token?: string; eventsUrl?: string };
+  remote?: {
+    backendUrl?: string;
+    contentUrl?: string;
+    timeoutMs?: number;
+    token?: string;
+    eventsUrl?: string;
+    /** How often the content catalog is synced from a remote content delivery (default 30). */
+    contentSyncSeconds?: number;
+  };
   /** A backend or content role with nowhere to send exposures: drop them (main.ts warns) rather than fail to store them here. */
   dropExposures?: boolean;
   /** Prometheus metrics (default on); false builds none, so every hook costs one check (SEALAB_METRICS=off). */
@@ -135,6 +146,7 @@ export function createContainer(opts: ContainerOptions): Container {
     newId: opts.newId ?? ((prefix) => `${prefix}_${randomUUID().replace(/-/g, '').slice(0, 16)}`),
     logger,
     commits: {},
+    contentDelivery: opts.remote?.contentUrl ? 'remote' : 'embedded',
     ...(metrics ? { opsMetrics: metrics } : {}),
     emit: (e) => {
       for (const l of listeners) {
@@ -159,6 +171,11 @@ export function createContainer(opts: ContainerOptions): Container {
   const localSystems = { backend: new EmbeddedBackend(db, deps.clock), content: new EmbeddedContent(db, deps.clock) };
   const systems = systemsFor(opts, localSystems, logger, metrics);
   watchStore(metrics, db, opts.dbFile, deps.clock);
+  const contentSync =
+    systems.content.kind === 'remote' && opts.remote?.contentUrl
+      ? new ContentSync(deps, systems.content, { source: opts.remote.contentUrl, intervalMs: (opts.remote.contentSyncSeconds ?? 30) * 1000, metrics })
+      : undefined;
+  deps.contentSync = contentSync;
   if (systems.embedded) adoptExperiments(deps, localSystems);
   const index = new AssignmentIndex();
   const serving = new ServingSync(
@@ -220,7 +237,8 @@ export function createContainer(opts: ContainerOptions): Container {
     assignments: index,
     serving,
     watcher,
-    readiness: () => readiness(db, watcher, serving),
+    readiness: () => readiness(db, watcher, serving, contentSync?.status()),
+    ...(contentSync ? { contentSync } : {}),
     exposures,
     toolCalls,
     diagnose: (o) =>
@@ -237,6 +255,7 @@ export function createContainer(opts: ContainerOptions): Container {
     ...(metrics ? { opsMetrics: metrics } : {}),
     close: () => {
       watcher.stop();
+      contentSync?.stop();
       exposures.flush();
       db.close();
     },

@@ -52,6 +52,8 @@ environment: SEALAB_DATA_DIR SEALAB_POLICY_FILE SEALAB_SLO_FILE (--slo; default 
              SEALAB_ROLE SEALAB_BACKEND_URL SEALAB_CONTENT_URL (remote systems; unset = embedded)
              SEALAB_UPSTREAM_TIMEOUT_MS (default 5000) SEALAB_UPSTREAM_TOKEN
              SEALAB_SYNC_INTERVAL_MS (how often serving re-reads remote systems, default 1000)
+             SEALAB_CONTENT_SYNC_SECONDS (--content-sync-seconds; with SEALAB_CONTENT_URL, how often the content catalog is
+             synced from the remote content delivery, default 30; a failed sync keeps the last good catalog)
              SEALAB_WATCH_INTERVAL_MS (how often to look for other processes' writes to the data directory, default 200; 0 disables)
              SEALAB_EVENTS_URL (backend/content roles: the gateway that records their exposures)
              SEALAB_SIMULATED_CLOCK SEALAB_CLOCK_START (serve: a simulated clock, default start = today 00:00 UTC)
@@ -92,6 +94,7 @@ async function main(argv: string[]): Promise<void> {
       tools: { type: 'string' },
       toolsets: { type: 'string' },
       'metrics-port': { type: 'string' },
+      'content-sync-seconds': { type: 'string' },
       name: { type: 'string' },
       scopes: { type: 'string' },
       'expires-days': { type: 'string' },
@@ -119,6 +122,7 @@ async function main(argv: string[]): Promise<void> {
     tools: values.tools,
     toolsets: values.toolsets,
     metricsPort: values['metrics-port'],
+    contentSyncSeconds: values['content-sync-seconds'],
     ...(values['no-seed'] ? { seedDemo: false } : {}),
     ...(values['simulated-clock'] ? { simulatedClock: true } : {}),
   };
@@ -188,6 +192,7 @@ async function main(argv: string[]): Promise<void> {
     timeoutMs: config.upstreamTimeoutMs,
     token: config.upstreamToken,
     eventsUrl: config.eventsUrl,
+    contentSyncSeconds: config.contentSyncSeconds,
   };
   if (command === 'approvals') {
     const app = createContainer({
@@ -241,6 +246,9 @@ async function main(argv: string[]): Promise<void> {
   // Another sealab on the same data directory (stdio beside serve): its writes reach serving within a period.
   const stopWatch = container.watcher.start(config.watchIntervalMs);
   stops.push(async () => stopWatch());
+  // A remote content delivery owns the content catalog: synced now (/readyz waits for a first catalog) and every interval.
+  const stopContentSync = container.contentSync?.start();
+  if (stopContentSync) stops.push(async () => stopContentSync());
   // Operations a crash left unfinished are finished or compensated before serving; unreachable systems are retried on a timer.
   await container.deployments.recover().catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'saga recovery failed; retrying later'));
   const recovery = setInterval(() => void container.deployments.recover().catch(() => undefined), 10_000);

@@ -36,6 +36,7 @@ describe('loadConfig', () => {
       role: 'all',
       upstreamTimeoutMs: 5000,
       syncIntervalMs: 1000,
+      contentSyncSeconds: 30,
       watchIntervalMs: 200,
       simulatedClock: false,
       headersTimeoutMs: 10_000,
@@ -70,6 +71,7 @@ describe('loadConfig', () => {
         SEALAB_UPSTREAM_TOKEN: 'upstream-token',
         SEALAB_EVENTS_URL: 'http://127.0.0.1:8787',
         SEALAB_SYNC_INTERVAL_MS: '250',
+        SEALAB_CONTENT_SYNC_SECONDS: '5',
         SEALAB_WATCH_INTERVAL_MS: '0',
         SEALAB_HEADERS_TIMEOUT_MS: '2000',
         SEALAB_REQUEST_TIMEOUT_MS: '4000',
@@ -99,6 +101,7 @@ describe('loadConfig', () => {
       upstreamToken: 'upstream-token',
       eventsUrl: 'http://127.0.0.1:8787',
       syncIntervalMs: 250,
+      contentSyncSeconds: 5,
       watchIntervalMs: 0,
       simulatedClock: false,
       headersTimeoutMs: 2000,
@@ -109,6 +112,12 @@ describe('loadConfig', () => {
       metricsPort: 9464,
       otelServiceName: 'sealab',
     });
+  });
+
+  it('reads --content-sync-seconds over SEALAB_CONTENT_SYNC_SECONDS, and refuses 0 or a non-number', () => {
+    expect(loadConfig({ contentSyncSeconds: '10' }, { SEALAB_CONTENT_SYNC_SECONDS: '60' })).toMatchObject({ contentSyncSeconds: 10 });
+    expect(() => loadConfig({}, { SEALAB_CONTENT_SYNC_SECONDS: '0' })).toThrow(/--content-sync-seconds \/ SEALAB_CONTENT_SYNC_SECONDS: must be more than 0/);
+    expect(() => loadConfig({}, { SEALAB_CONTENT_SYNC_SECONDS: '30s' })).toThrow(/SEALAB_CONTENT_SYNC_SECONDS: must be a whole number of seconds/);
   });
 
   it('reads --metrics-port over SEALAB_METRICS_PORT, and refuses a port that is not a number', () => {

@@ -10,6 +10,7 @@ import type { Experiment } from '../domain/schemas.js';
 import type { Logger } from '../logger.js';
 import type { Clock } from '../systems/clock.js';
 import type { Metrics } from '../ops/metrics.js';
+import type { ContentSyncStatus } from './catalog/content-sync.js';
 
 export type { Clock };
 
@@ -21,8 +22,8 @@ export type { WriteContext };
 /** Writes that no caller attributed (library use) are still audited, as the system. */
 export const systemWrite = (operation: string): WriteContext => ({ actor: 'system', interface: 'system', operation, requestId: randomUUID() });
 
-/** What changed, so resource subscribers and caches can react. */
-export type ChangeEvent = { kind: 'experiment'; id: string; surfaceId: string };
+/** What changed, so resource subscribers and caches can react. `content`: a sync from content delivery changed the content catalog. */
+export type ChangeEvent = { kind: 'experiment'; id: string; surfaceId: string } | { kind: 'content' };
 
 /**
  * Called inside the transaction of every status write (deploy, stop, pause) when the systems are
@@ -46,6 +47,19 @@ export interface SloGate {
   approvalReason(firstStage: number, fromPercent: number, toPercent: number): string | null;
 }
 
+/**
+ * The content catalog's link to a remote content delivery (src/app/catalog/content-sync.ts), set by the
+ * composition root when content delivery is remote.
+ */
+export interface ContentSyncGate {
+  /** Items content delivery no longer lists, kept for the experiments using them: id → since (ISO). Validation refuses them. */
+  missingUpstream(): ReadonlyMap<string, string>;
+  /** Syncs first when the last attempt is older than the sync interval; never throws. */
+  freshen(): Promise<void>;
+  /** Where the catalog comes from, how fresh it is, what is kept though missing upstream. */
+  status(): ContentSyncStatus;
+}
+
 /** Everything a use case needs, built once in the composition root. */
 export interface AppDeps {
   db: Db;
@@ -65,4 +79,11 @@ export interface AppDeps {
   opsMetrics?: Metrics;
   /** Set by the composition root when SLOs are evaluated (issue 13: the error budget acts). */
   slo?: SloGate;
+  /**
+   * Where content items come from: 'remote' when a remote content delivery owns them (SEALAB_CONTENT_URL),
+   * so the content catalog is synced from it and must not be written here (catalog files refuse `content:`).
+   */
+  contentDelivery: 'embedded' | 'remote';
+  /** Set with a remote content delivery: the sync's state, for validation and deploy. */
+  contentSync?: ContentSyncGate;
 }

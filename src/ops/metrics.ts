@@ -29,6 +29,8 @@ export interface MetricSources {
   freshness?: () => Array<{ experiment: string; seconds: number }>;
   /** The serving configuration's revision and the seconds since it was compiled. */
   servingConfig?: () => { revision: number; ageSeconds: number };
+  /** With a remote content delivery: seconds since it last confirmed the content catalog, and the items kept though it dropped them. */
+  contentSync?: () => { ageSeconds: number; missingUpstream: number };
 }
 
 /** Builds the registry and every metric of the contract (with SEALAB_METRICS=off the container builds none). */
@@ -178,6 +180,28 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       help: 'Time from a guardrail breach detected to its rollback applied.',
       buckets: REACTION_BUCKETS,
       registers,
+    }),
+    contentSyncs: new Counter({
+      name: 'sealab_content_sync_total',
+      help: 'Content catalog syncs from a remote content delivery, by outcome (changed, unchanged, not_modified, failed).',
+      labelNames: ['outcome'] as const,
+      registers,
+    }),
+    contentSyncAge: new Gauge({
+      name: 'sealab_content_sync_age_seconds',
+      help: 'Seconds since the remote content delivery last confirmed the content catalog validation uses (since start when never; 0 when embedded).',
+      registers,
+      collect() {
+        this.set(sources.contentSync?.().ageSeconds ?? 0);
+      },
+    }),
+    contentMissingUpstream: new Gauge({
+      name: 'sealab_content_missing_upstream_items',
+      help: 'Content items the remote content delivery no longer lists, kept because experiments or slot defaults use them.',
+      registers,
+      collect() {
+        this.set(sources.contentSync?.().missingUpstream ?? 0);
+      },
     }),
     sqliteWalBytes: new Gauge({
       name: 'sealab_sqlite_wal_bytes',

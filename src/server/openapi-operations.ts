@@ -1,7 +1,14 @@
 import { z } from 'zod';
 import { EventBatchSchema, EventSchema } from '../app/events/event-service.js';
 import { ExperimentConfigSchema } from '../domain/schemas.js';
-import { BackendStateSchema, BackendWriteSchema, ContentStateSchema, ContentWriteSchema, WriteResultSchema } from '../systems/contracts.js';
+import {
+  BackendStateSchema,
+  BackendWriteSchema,
+  ContentCatalogSchema,
+  ContentStateSchema,
+  ContentWriteSchema,
+  WriteResultSchema,
+} from '../systems/contracts.js';
 import {
   AdvanceClockBody,
   ApproveBody,
@@ -301,5 +308,14 @@ export const OPERATIONS: Operation[] = [
     tag: 'content-delivery',
     body: ContentWriteSchema,
     response: WriteResultSchema(ContentStateSchema),
+  },
+  {
+    method: 'get',
+    path: '/v1/content-delivery/content',
+    summary:
+      'Content delivery: the content items it delivers, ordered by id, with a strong ETag (sha256 of the canonical list); send it back in If-None-Match to get 304 while nothing changed. Gateways sync their content catalog from it',
+    tag: 'content-delivery',
+    response: ContentCatalogSchema,
+    also: { '304': { description: 'Not modified: the If-None-Match tag is still current (no body; the ETag header repeats it)' } },
   },
 ];

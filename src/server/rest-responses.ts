@@ -10,6 +10,7 @@ import {
   SurfaceSchema,
 } from '../domain/schemas.js';
 import { DiagnosisSchema } from '../ops/diagnosis-schema.js';
+import { ContentSyncStatusSchema } from '../app/catalog/content-sync.js';
 
 /**
  * What the REST, serving and ops routes answer, for the OpenAPI document (openapi.ts). Records that
@@ -76,14 +77,27 @@ export const Responses = {
     .regex(/^# HELP /)
     .describe('Prometheus text exposition format 0.0.4'),
   health: z.object({ status: z.literal('ok'), version: z.string(), serving: z.looseObject({}).optional() }),
-  readiness: z.object({ ready: z.boolean(), checks: z.object({ serving: Check, database: Check, systems: Check }) }),
+  readiness: z.object({
+    ready: z.boolean(),
+    checks: z.object({
+      serving: Check,
+      database: Check,
+      systems: Check,
+      content: Check.extend({ stale: z.boolean().optional() })
+        .optional()
+        .describe('With a remote content delivery: the content catalog synced from it (stale: not confirmed lately; still ready)'),
+    }),
+  }),
   document: z.looseObject({ openapi: z.literal('3.1.0'), paths: z.record(z.string(), z.unknown()) }),
   surfaces: z.object({ surfaces: z.array(SurfaceView) }),
   surface: SurfaceView,
   assignment: Assignment,
   layout: Assignment.extend({ exposed: z.array(z.string()).describe('Experiments exposed by this answer (they decide a served slot)') }),
   metrics: z.object({ metrics: z.array(MetricSchema) }),
-  content: z.object({ content: z.array(ContentItemSchema) }),
+  content: z.object({
+    content: z.array(ContentItemSchema),
+    sync: ContentSyncStatusSchema.optional().describe('With a remote content delivery: where the catalog comes from and how fresh it is'),
+  }),
   policy: z.looseObject({
     version: z.string(),
     hash: z.string(),

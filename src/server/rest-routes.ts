@@ -102,7 +102,7 @@ export function restRoutes(app: Container) {
   r.get('/surfaces', (c) => c.json({ surfaces: app.catalog.surfaces() }));
   r.get('/surfaces/:id', (c) => c.json(app.catalog.surface(c.req.param('id'))));
   r.get('/metrics', (c) => c.json({ metrics: app.catalog.metrics() }));
-  r.get('/content', (c) => c.json({ content: app.catalog.content() }));
+  r.get('/content', (c) => c.json(app.catalog.contentView()));
   r.get('/experiments', (c) => c.json({ experiments: app.experiments.list({ surfaceId: c.req.query('surface') }) }));
   r.post('/experiments', async (c) => {
     const b = parse(CreateBody, await body(c));

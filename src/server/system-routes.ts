@@ -50,5 +50,19 @@ export function contentRoutes(app: Container) {
     requireSurface(app, w.surfaceId);
     return c.json(cd.putSync(c.req.param('id'), w));
   });
+  // The content catalog gateways sync from (issue 14 item 5): a strong ETag over the canonical list, 304 when it still matches.
+  r.get('/content', (c) => {
+    const read = cd.catalogNow();
+    const headers = { etag: read.etag, 'cache-control': 'no-cache' };
+    if (noneMatch(c.req.header('if-none-match'), read.etag)) return c.body(null, 304, headers);
+    return c.json({ content: read.items }, 200, headers);
+  });
   return r;
+}
+
+/** RFC 9110 §13.1.2: If-None-Match matches on `*` or any listed tag, compared weakly (a W/ prefix is ignored). */
+function noneMatch(header: string | undefined, etag: string): boolean {
+  if (!header) return false;
+  const strip = (t: string) => t.trim().replace(/^W\//, '');
+  return header.split(',').some((t) => t.trim() === '*' || strip(t) === strip(etag));
 }

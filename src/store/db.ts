@@ -34,8 +34,10 @@ export function migrate(db: Db): number {
   db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
   // One immediate transaction: two processes opening a fresh file cannot both apply a migration.
   db.transaction(() => {
-    const current = (db.prepare('SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations').get() as { v: number }).v;
-    for (const m of MIGRATIONS.filter((m) => m.version > current)) {
+    // Every version not recorded yet, not only those above the highest: numbers are handed out to parallel
+    // branches ahead of time, so a file migrated by one branch may lack a lower version another branch adds.
+    const applied = new Set((db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version));
+    for (const m of MIGRATIONS.filter((m) => !applied.has(m.version))) {
       db.exec(m.sql);
       db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, new Date().toISOString());
     }

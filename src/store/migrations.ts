@@ -367,4 +367,20 @@ export const MIGRATIONS: { version: number; name: string; sql: string }[] = [
       CREATE INDEX operation_steps_started ON operation_steps(started_at);
     `,
   },
+  {
+    version: 17,
+    name: 'content sync: the last good content catalog from a remote content delivery (issue 14 item 5)',
+    sql: `
+      -- Set (ISO time) on an item the remote content delivery no longer lists but a draft, running or paused
+      -- experiment still uses: kept so the record stays readable, refused by validation (CONTENT_MISSING_UPSTREAM).
+      ALTER TABLE content_items ADD COLUMN missing_upstream TEXT;
+      -- One row: where the content catalog was last synced from, its ETag and when (a restart sends If-None-Match).
+      CREATE TABLE content_sync (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        source_url TEXT NOT NULL,
+        etag TEXT NOT NULL,
+        synced_at TEXT NOT NULL
+      );
+    `,
+  },
 ];

@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { TargetingSchema, VariantSchema } from '../domain/schemas.js';
+import { createHash } from 'node:crypto';
+import { canonicalJson } from '../domain/canonical.js';
+import { ContentItemSchema, TargetingSchema, VariantSchema, type ContentItem } from '../domain/schemas.js';
 
 const RangesSchema = z.array(z.tuple([z.number().int().min(0), z.number().int().min(0)])).describe('Owned bucket ranges [start, end)');
 
@@ -88,9 +90,27 @@ export interface ExperimentBackend {
   list(): Promise<BackendState[]>;
 }
 
-/** Surface layouts: which experiments' per-variant slot overrides each surface serves. */
+/** The content catalog as content delivery lists it (GET /v1/content-delivery/content), ordered by id. */
+export const ContentCatalogSchema = z.object({ content: z.array(ContentItemSchema) });
+
+/**
+ * A content catalog read conditionally: unchanged since the entity tag the caller holds, or the
+ * whole list with its tag. The tag is a strong ETag over the canonical list, so every process
+ * computes the same one for the same items whatever their key order.
+ */
+export type ContentCatalogRead = { notModified: true } | { notModified: false; etag: string; items: ContentItem[] };
+
+/** A strong ETag (quoted) for a content list: sha256 of its canonical JSON, items ordered by id. */
+export function contentEtag(items: ContentItem[]): string {
+  const sorted = [...items].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return `"${createHash('sha256').update(canonicalJson(sorted)).digest('base64url')}"`;
+}
+
+/** Surface layouts: which experiments' per-variant slot overrides each surface serves, and the content they can show. */
 export interface ContentDelivery {
   readonly kind: 'embedded' | 'remote';
+  /** The content items this system delivers; `{notModified}` when they still match `etag` (If-None-Match). */
+  catalog(etag?: string): Promise<ContentCatalogRead>;
   put(experimentId: string, write: ContentWrite): Promise<{ state: ContentState; replayed: boolean }>;
   get(experimentId: string): Promise<ContentState | null>;
   list(surfaceId?: string): Promise<ContentState[]>;

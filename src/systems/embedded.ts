@@ -1,6 +1,16 @@
 import { prepared, type Db } from '../store/db.js';
 import type { Clock } from './clock.js';
-import type { BackendState, BackendWrite, ContentDelivery, ContentState, ContentWrite, ExperimentBackend } from './contracts.js';
+import type { ContentItem } from '../domain/schemas.js';
+import {
+  contentEtag,
+  type BackendState,
+  type BackendWrite,
+  type ContentCatalogRead,
+  type ContentDelivery,
+  type ContentState,
+  type ContentWrite,
+  type ExperimentBackend,
+} from './contracts.js';
 
 /** Records (system, opId, step) once; false when it was applied before (a retry or a replay). */
 function claim(db: Db, system: string, opId: string, step: string, experimentId: string, at: string): boolean {
@@ -106,6 +116,17 @@ export class EmbeddedContent implements ContentDelivery {
     return rows.map(contentOf);
   }
 
+  /** The content items this process's catalog holds (what `serve --role content` delivers), with their ETag. */
+  catalogNow(): { etag: string; items: ContentItem[] } {
+    const items = (prepared(this.db, 'SELECT doc FROM content_items ORDER BY id').all() as { doc: string }[]).map((r) => JSON.parse(r.doc) as ContentItem);
+    return { etag: contentEtag(items), items };
+  }
+
+  catalogSync(etag?: string): ContentCatalogRead {
+    const now = this.catalogNow();
+    return etag === now.etag ? { notModified: true } : { notModified: false, ...now };
+  }
+
   async put(experimentId: string, w: ContentWrite) {
     return this.putSync(experimentId, w);
   }
@@ -114,6 +135,9 @@ export class EmbeddedContent implements ContentDelivery {
   }
   async list(surfaceId?: string) {
     return this.listSync(surfaceId);
+  }
+  async catalog(etag?: string) {
+    return this.catalogSync(etag);
   }
 }
 

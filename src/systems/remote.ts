@@ -9,7 +9,10 @@ import { countRetry } from './call-retries.js';
 import { kyTraceHooks, traceRemoteCall } from '../ops/tracing.js';
 import {
   BackendStateSchema,
+  ContentCatalogSchema,
+  contentEtag,
   ContentStateSchema,
+  type ContentCatalogRead,
   WriteResultSchema,
   type BackendWrite,
   type ContentDelivery,
@@ -77,6 +80,33 @@ class RemoteClient {
       throw this.unavailable('answered with an unexpected shape');
     }
     return parsed.data;
+  }
+
+  /** A conditional GET (If-None-Match): 304 is `notModified`; otherwise the body, parsed with `schema`, and the ETag it came with. */
+  async getIfNoneMatch<T extends z.ZodType>(
+    path: string,
+    schema: T,
+    etag?: string,
+  ): Promise<{ notModified: true } | { notModified: false; etag: string | null; body: z.infer<T> }> {
+    let answer: { etag: string | null; raw: unknown } | null;
+    const started = performance.now();
+    try {
+      answer = await traceRemoteCall(this.system, 'get', this.o.baseUrl, path, async () => {
+        const res = await this.http(path, { method: 'get', headers: etag ? { 'if-none-match': etag } : {}, throwHttpErrors: (status) => status !== 304 });
+        return res.status === 304 ? null : { etag: res.headers.get('etag'), raw: await res.json().catch(() => undefined) };
+      });
+      recordRemoteCall(this.o.metrics, this.system, started);
+    } catch (err) {
+      recordRemoteCall(this.o.metrics, this.system, started, err);
+      throw await this.mapError(err, 'get', path);
+    }
+    if (!answer) return { notModified: true };
+    const parsed = schema.safeParse(answer.raw);
+    if (!parsed.success) {
+      this.o.logger.warn({ system: this.system, method: 'get', path, issues: parsed.error.issues.slice(0, 5) }, 'upstream answered an unexpected shape');
+      throw this.unavailable('answered with an unexpected shape');
+    }
+    return { notModified: false, etag: answer.etag, body: parsed.data };
   }
 
   private async mapError(err: unknown, method: string, path: string): Promise<AppError> {
@@ -194,5 +224,12 @@ export class RemoteContent implements ContentDelivery {
       `v1/content-delivery/experiments${surfaceId ? `?surface=${enc(surfaceId)}` : ''}`,
       z.object({ experiments: z.array(ContentStateSchema) }),
     ))!.experiments;
+  }
+  /** Every item is checked against ContentItemSchema: one bad item refuses the whole answer (the caller keeps its last good list). */
+  async catalog(etag?: string): Promise<ContentCatalogRead> {
+    const r = await this.c.getIfNoneMatch('v1/content-delivery/content', ContentCatalogSchema, etag);
+    if (r.notModified) return r;
+    // An upstream that sends no ETag still gets one: the same digest it would have sent.
+    return { notModified: false, etag: r.etag ?? contentEtag(r.body.content), items: r.body.content };
   }
 }

@@ -145,6 +145,26 @@ describe('GET /metrics after real traffic', () => {
   });
 });
 
+describe('content catalog sync metrics', () => {
+  it.skipIf(SKIP_PROMETHEUS)('counts syncs by outcome and reports their age, and the scrape passes `promtool check metrics`', async () => {
+    const promtool = requirePromtool();
+    const content = container();
+    const contentHttp = await listenHttp(content, { role: 'content', host: '127.0.0.1', port: 0, maxBodyBytes: 1_048_576 });
+    cleanups.push(() => contentHttp.close());
+    const gateway = container({ remote: { contentUrl: `http://127.0.0.1:${contentHttp.port}`, timeoutMs: 2000 } });
+    expect(await gateway.contentSync!.sync()).toBe('unchanged');
+    expect(await gateway.contentSync!.sync()).toBe('not_modified');
+    const t = await gateway.opsMetrics!.registry.metrics();
+    expect(sample(t, 'sealab_content_sync_total{outcome="unchanged"}')).toBe(1);
+    expect(sample(t, 'sealab_content_sync_total{outcome="not_modified"}')).toBe(1);
+    expect(sample(t, 'sealab_content_sync_age_seconds')).toBeGreaterThanOrEqual(0);
+    expect(sample(t, 'sealab_content_missing_upstream_items')).toBe(0);
+    const check = spawnSync(promtool, ['check', 'metrics'], { input: t, encoding: 'utf8' });
+    expect(`${check.stdout}${check.stderr}`).toBe('');
+    expect(check.status).toBe(0);
+  });
+});
+
 describe('scrape-time sources', () => {
   it('reports the SQLite write-ahead log of a database file, stat-ed at scrape', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'sealab-metrics-'));

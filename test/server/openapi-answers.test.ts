@@ -84,6 +84,7 @@ describe('real answers match the OpenAPI document', () => {
     await answerMatches('GET', '/v1/surfaces/home');
     await answerMatches('GET', '/v1/metrics');
     await answerMatches('GET', '/v1/content');
+    await answerMatches('GET', '/v1/content-delivery/content');
     await answerMatches('GET', '/v1/policy');
     await answerMatches('GET', '/v1/rules');
     await answerMatches('POST', '/v1/plans', {

@@ -254,6 +254,20 @@ describe('two sealab processes: a gateway over a remote backend and content deli
     expect(Object.keys(doc.paths).filter((p) => p.startsWith('/v1/backend'))).toHaveLength(2);
   });
 
+  it('the gateway syncs its content catalog from the content process at start (its /readyz waits for it)', async () => {
+    let ready = await call(gateway.url, 'GET', '/readyz');
+    for (let i = 0; i < 100 && !ready.json.checks?.content?.ok; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      ready = await call(gateway.url, 'GET', '/readyz');
+    }
+    expect(ready.json.checks.content).toEqual({ ok: true, stale: false });
+    const listed = await call(gateway.url, 'GET', '/v1/content');
+    expect(listed.json.sync).toMatchObject({ source: content.url, stale: false, lastError: null, etag: expect.stringMatching(/^".+"$/) });
+    const upstream = await fetch(`${content.url}/v1/content-delivery/content`);
+    expect(upstream.headers.get('etag')).toBe(listed.json.sync.etag);
+    expect(listed.json.content).toEqual(((await upstream.json()) as { content: unknown[] }).content);
+  });
+
   it('deploys, ramps and stops across them', async () => {
     const e = await validated('two-proc-main', 'sh-focus');
     const deployed = await call(gateway.url, 'POST', `/v1/experiments/${e.id}/deploy`, {

@@ -118,6 +118,26 @@ describe('openDb', () => {
   });
 });
 
+describe('migration numbers handed out ahead of time', () => {
+  it('applies a version missing below the highest one recorded (a file migrated by a branch that skipped it)', () => {
+    const db = openDb(':memory:');
+    try {
+      db.exec('DROP TABLE operation_steps');
+      db.prepare('DELETE FROM schema_migrations WHERE version = 14').run();
+      migrate(db);
+      expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 'operation_steps'").get()).toBeTruthy();
+      expect((db.prepare('SELECT COUNT(*) AS n FROM schema_migrations').get() as { n: number }).n).toBe(MIGRATIONS.length);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('keeps the list in ascending order without duplicates', () => {
+    const versions = MIGRATIONS.map((m) => m.version);
+    expect(versions).toEqual([...new Set(versions)].sort((a, b) => a - b));
+  });
+});
+
 describe('migration 12: on-behalf-of labels', () => {
   it('moves labels that older rows kept inside the confirmation JSON into their own column', async () => {
     const Database = (await import('better-sqlite3')).default;

@@ -4,6 +4,7 @@ import { slotDefaults } from '../../domain/layout.js';
 import type { ContentItem, Metric, Surface } from '../../domain/schemas.js';
 import { notFound } from '../../errors.js';
 import type { AppDeps } from '../context.js';
+import type { ContentSyncStatus } from './content-sync.js';
 
 export interface SurfaceView extends Surface {
   runningExperiments: { id: string; key: string; status: string; allocationPercent: number; slots: string[]; buckets: number }[];
@@ -42,6 +43,12 @@ export class CatalogService {
 
   content(): ContentItem[] {
     return this.d.catalog.contentItems();
+  }
+
+  /** The content catalog as sealab://content and GET /v1/content show it: with a remote content delivery, how fresh it is. */
+  contentView(): { content: ContentItem[]; sync?: ContentSyncStatus } {
+    const sync = this.d.contentSync?.status();
+    return { content: this.content(), ...(sync ? { sync } : {}) };
   }
 
   metrics(): Metric[] {

@@ -64,6 +64,8 @@ export class DeploySaga {
   /** deploy_to_surface's write path: the same checks and outcome as ExperimentService.deploy, across the systems. */
   async deploy(input: DeployInput, ctx: WriteContext): Promise<DeployOutcome> {
     if (this.systems.embedded || input.dryRun) return this.deploys.deploy(input, ctx);
+    // Deploy re-judges the plan: against a content catalog no older than one sync interval (usually a 304).
+    await this.d.contentSync?.freshen();
     await this.settle(this.experiments.get(input.experimentId).id);
     const requestHash = hashOf({
       kind: 'deploy',
@@ -88,6 +90,7 @@ export class DeploySaga {
   /** The ramp scheduler's step to the next stage, across the systems. */
   async advance(input: AdvanceInput, ctx: WriteContext): Promise<DeployOutcome> {
     if (this.systems.embedded) return this.deploys.advanceBySystem(input, ctx);
+    await this.d.contentSync?.freshen();
     await this.settle(input.experimentId);
     const started = this.d.db
       .transaction((): DeployOutcome | string => {

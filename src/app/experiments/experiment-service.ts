@@ -237,6 +237,7 @@ export class ExperimentService {
       surface,
       surfaceIds: surface ? [] : this.d.catalog.ids('surfaces'),
       content: new Map(this.d.catalog.contentItems().map((c) => [c.id, c])),
+      ...(this.d.contentSync ? { missingUpstream: this.d.contentSync.missingUpstream() } : {}),
       metrics: new Map(this.d.catalog.metrics().map((m) => [m.id, m])),
       active,
       ownedBuckets: self ? rangesSize(self.buckets) : 0,

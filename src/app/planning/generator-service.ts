@@ -63,8 +63,10 @@ export class GeneratorService {
   hintQuestion(req: PlanRequest): HintQuestion {
     const surface = this.surface(req.surfaceId);
     const base = this.catalog.defaultLayout(surface.id);
+    const gone = this.d.contentSync?.missingUpstream();
     const items = this.d.catalog
       .contentItems()
+      .filter((c) => !gone?.has(c.id))
       .map((c) => `${c.id} (${c.type})`)
       .join(', ');
     return {

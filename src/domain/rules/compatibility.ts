@@ -77,6 +77,34 @@ export const unknownContentRule = defineRule({
     ),
 });
 
+export const contentMissingUpstreamRule = defineRule({
+  code: 'CONTENT_MISSING_UPSTREAM',
+  family: 'compatibility',
+  severity: 'error',
+  rationale:
+    'Content delivery no longer lists the item: the catalog keeps it only so experiments that used it stay readable, and units would be served content that does not exist.',
+  fix: 'Pick an item content delivery lists (sealab://content; those under sync.missingUpstream are gone upstream).',
+  patchable: false,
+  check: (c, ctx) =>
+    eachOverride(c, (o, path) => {
+      const since = ctx.missingUpstream?.get(o.contentId);
+      if (since === undefined) return [];
+      const others = [...ctx.content.keys()].filter((id) => !ctx.missingUpstream?.has(id));
+      return [
+        finding(
+          contentMissingUpstreamRule,
+          `${path}.contentId`,
+          `content item '${o.contentId}' is no longer listed by content delivery (missing upstream since ${since})`,
+          withSuggestions(
+            'Pick an item content delivery lists (sealab://content), or restore the item in content delivery; the next content sync clears this.',
+            o.contentId,
+            others,
+          ),
+        ),
+      ];
+    }),
+});
+
 export const slotContentMismatchRule = defineRule({
   code: 'SLOT_CONTENT_MISMATCH',
   family: 'compatibility',

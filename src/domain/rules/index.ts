@@ -3,6 +3,7 @@ import { ExperimentConfigSchema, type ExperimentConfig, type Finding, type JsonP
 import { allocationAbovePolicyRule, allocationTooSmallRule } from './allocation.js';
 import { collisionRule, duplicateOfRunningRule, slotConcurrencyRule } from './collisions.js';
 import {
+  contentMissingUpstreamRule,
   contentNotOnPlatformRule,
   platformNotOnSurfaceRule,
   slotContentMismatchRule,
@@ -48,6 +49,7 @@ export const RULES: Rule[] = [
   unknownSurfaceRule,
   unknownSlotRule,
   unknownContentRule,
+  contentMissingUpstreamRule,
   slotContentMismatchRule,
   contentNotOnPlatformRule,
   platformNotOnSurfaceRule,

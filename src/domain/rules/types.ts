@@ -10,6 +10,8 @@ export interface ValidationContext {
   /** Every surface id, so an unknown one can be answered with the nearest ("did you mean"). */
   surfaceIds?: string[];
   content: Map<string, ContentItem>;
+  /** Items a remote content delivery no longer lists, kept for the experiments using them: id → since (ISO). */
+  missingUpstream?: ReadonlyMap<string, string>;
   metrics: Map<string, Metric>;
   /** Running or paused experiments on the surface, excluding the one being validated. */
   active: Experiment[];
