@@ -202,7 +202,7 @@ function oracle(events: Ev[], metrics: Map<string, Metric>) {
     const inside = feeding.filter((e) => inPhase(e.at, t0, m.source?.windowHours, phase));
     return { sum: inside.reduce((s, e) => s + ((e as RawEv | MetricEv).value ?? 1), 0), count: inside.length };
   };
-  const valueOf = (m: Metric, unit: string, phase: Phase) => {
+  const unitValue = (m: Metric, unit: string, phase: Phase) => {
     const { sum, count } = totals(m, unit, phase);
     if (!m.source) return cap(m.kind === 'binary' ? (sum > 0 ? 1 : 0) : sum, m);
     const agg = { count, sum, any: count > 0 ? 1 : 0, mean: count > 0 ? sum / count : 0 }[m.source.aggregate];
@@ -220,15 +220,25 @@ function oracle(events: Ev[], metrics: Map<string, Metric>) {
   const expected: Record<string, ReturnType<typeof arms>> = {};
   for (const id of ['p-any', 'p-count', 'p-mean', 'p-pre']) {
     const m = metrics.get(id)!;
-    expected[id] = arms((u) => [valueOf(m, u, 'post'), valueOf(m, u, 'pre')]);
+    expected[id] = arms((u) => [unitValue(m, u, 'post'), unitValue(m, u, 'pre')]);
   }
   const ratio = metrics.get('p-ratio')!;
   const [num, den] = [metrics.get(ratio.numeratorId!)!, metrics.get(ratio.denominatorId!)!];
-  expected['p-ratio'] = arms((u) => [valueOf(num, u, 'post'), valueOf(den, u, 'post')]);
+  expected['p-ratio'] = arms((u) => [unitValue(num, u, 'post'), unitValue(den, u, 'post')]);
   const ratioPre: Record<string, number> = {};
   for (const u of exposedAt.keys()) {
-    const [x, y, px, py] = [valueOf(num, u, 'post'), valueOf(den, u, 'post'), valueOf(num, u, 'pre'), valueOf(den, u, 'pre')];
-    const terms = { preNumSum: px, preNumSumSquares: px * px, preDenSum: py, preDenSumSquares: py * py, numPreNumSum: x * px, numPreDenSum: x * py };
+    const [x, y, px, py] = [unitValue(num, u, 'post'), unitValue(den, u, 'post'), unitValue(num, u, 'pre'), unitValue(den, u, 'pre')];
+    const terms = {
+      preNumSum: px,
+      preNumSumSquares: px * px,
+      preDenSum: py,
+      preDenSumSquares: py * py,
+      numPreNumSum: x * px,
+      numPreDenSum: x * py,
+      denPreNumSum: y * px,
+      denPreDenSum: y * py,
+      preNumPreDenSum: px * py,
+    };
     for (const [k, v] of Object.entries(terms)) ratioPre[`${armOf(u)}.${k}`] = (ratioPre[`${armOf(u)}.${k}`] ?? 0) + v;
   }
   // Quantile: the aggregates keep each unit's post-exposure sum and count; the histogram its capped mean, if it has events.
