@@ -63,16 +63,35 @@ export const EventName = z
   .min(1)
   .max(128)
   .regex(/^[A-Za-z0-9][A-Za-z0-9_.:/-]*$/, 'letters, digits, and _ . : / - only, starting with a letter or digit');
-const PropertyValue = z.union([z.string().max(256), z.number().finite(), z.boolean()]);
+const PropertyValue = z.union([z.string().max(256), z.number().finite(), z.boolean()], {
+  error: 'a property value is a string (at most 256 characters), a finite number or a boolean: properties are flat',
+});
+const PropertyKey = z.string().min(1).max(64);
+/** Limits of a raw event's properties (more is refused with the reason PROPERTIES_TOO_LARGE). */
+export const EVENT_PROPERTY_LIMITS = { count: 32, keyLength: 64, valueLength: 256, jsonBytes: 2048 } as const;
+const utf8Bytes = (text: string) => new TextEncoder().encode(text).length;
+
+/** A raw product event's properties: flat, bounded (EVENT_PROPERTY_LIMITS), what a metric source's `where` filters on. */
+export const EventPropertiesSchema = z
+  .record(PropertyKey, PropertyValue)
+  .refine((p) => Object.keys(p).length <= EVENT_PROPERTY_LIMITS.count, { message: `at most ${EVENT_PROPERTY_LIMITS.count} properties` })
+  .refine((p) => utf8Bytes(JSON.stringify(p)) <= EVENT_PROPERTY_LIMITS.jsonBytes, {
+    message: `at most ${EVENT_PROPERTY_LIMITS.jsonBytes} bytes of JSON in all`,
+  })
+  .describe(
+    'Flat event attributes that metric sources filter on: string (≤ 256 characters), number or boolean values, ≤ 32 keys of ≤ 64 characters, ≤ 2 KiB of JSON; e.g. {"platform": "ios", "track_type": "music"}',
+  );
 
 /** How raw product events become one unit's value for a metric (issue 14). */
 export const MetricSourceSchema = z
   .object({
     event: EventName.describe('The raw product event that feeds the metric, e.g. "stream_start"'),
     where: z
-      .record(z.string().min(1).max(64), z.union([PropertyValue, z.array(PropertyValue).min(1).max(100)]))
+      .record(PropertyKey, z.union([PropertyValue, z.array(PropertyValue).min(1).max(100)]))
       .optional()
-      .describe('Property filters, all must hold: a value (equal) or a list (one of), e.g. {"platform": ["ios", "android"]}'),
+      .describe(
+        'Property filters, all must hold: a value (equal, same type: "1" is not 1) or a list (one of); an event without the property does not match; e.g. {"platform": ["ios", "android"]}',
+      ),
     aggregate: z
       .enum(['count', 'sum', 'mean', 'any'])
       .describe(

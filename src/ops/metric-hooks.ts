@@ -80,7 +80,9 @@ export function recordIngest(m: Metrics | undefined, events: readonly unknown[],
   if (!m) return;
   const refused = new Set(rejected.map((r) => r.index));
   events.forEach((e, i) => {
-    if (!refused.has(i)) m.eventsAccepted.inc({ type: (e as { type?: string }).type === 'exposure' ? 'exposure' : 'metric' });
+    if (refused.has(i)) return;
+    const type = (e as { type?: string }).type;
+    m.eventsAccepted.inc({ type: type === 'exposure' || type === 'event' ? type : 'metric' });
   });
   for (const r of rejected) m.eventsRejected.inc({ reason: r.code.toLowerCase() });
   // The batch is folded into the aggregates in the transaction that stores it: receipt to fold is the batch's time.

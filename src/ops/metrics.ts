@@ -90,7 +90,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     exposuresDropped: new Counter({ name: 'sealab_exposures_dropped_total', help: 'Exposures dropped (queue full or no store to write them to).', registers }),
     eventsAccepted: new Counter({
       name: 'sealab_events_accepted_total',
-      help: 'Ingested events acknowledged, by type (exposure, metric).',
+      help: 'Ingested events acknowledged, by type (exposure, metric, event: raw product events).',
       labelNames: ['type'] as const,
       registers,
     }),

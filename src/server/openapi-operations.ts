@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { EventBatchSchema, EventSchema } from '../app/events/event-service.js';
+import { EventBatchSchema, EventSchema } from '../app/events/event-schemas.js';
 import { ExperimentConfigSchema } from '../domain/schemas.js';
 import {
   BackendStateSchema,
@@ -203,7 +203,8 @@ export const OPERATIONS: Operation[] = [
   {
     method: 'post',
     path: '/v1/events',
-    summary: 'Batch of exposures and metric events; idempotent by event id',
+    summary:
+      'Batch of exposures, pre-computed metric events and raw product events ({"type":"event","name","unitId","value"?,"properties"?,"ts"}: every metric whose source matches is computed from them); idempotent by event id (a raw event without one: by a hash of its content)',
     tag: 'data',
     body: EventBatchSchema.extend({ events: z.array(EventSchema).min(1).max(10_000) }),
     response: R.ingest,

@@ -167,6 +167,7 @@ export const Responses = {
   ingest: z.object({
     accepted: z.number().int(),
     duplicates: z.number().int(),
+    unmatched: z.number().int().describe('Raw events accepted whose name no metric source uses yet: stored, and read by metrics defined later'),
     rejected: z.array(z.object({ index: z.number().int(), id: z.string().nullable(), code: z.string(), message: z.string() })),
   }),
 };

@@ -33,14 +33,14 @@ export function openDb(file: string): Db {
 export function migrate(db: Db): number {
   db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
   // One immediate transaction: two processes opening a fresh file cannot both apply a migration.
+  // Every migration not yet recorded runs, in version order, not only those above the highest applied:
+  // branches number theirs ahead of time, so a file may hold 16 before 15 exists (a gap filled later).
   db.transaction(() => {
-    // Every version not recorded yet, not only those above the highest: numbers are handed out to parallel
-    // branches ahead of time, so a file migrated by one branch may lack a lower version another branch adds.
     const applied = new Set((db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version));
-    for (const m of MIGRATIONS.filter((m) => !applied.has(m.version))) {
+    for (const m of [...MIGRATIONS].sort((a, b) => a.version - b.version).filter((m) => !applied.has(m.version))) {
       db.exec(m.sql);
       db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, new Date().toISOString());
     }
   }).immediate();
-  return MIGRATIONS[MIGRATIONS.length - 1].version;
+  return Math.max(...MIGRATIONS.map((m) => m.version));
 }

@@ -2,6 +2,7 @@ import { prepared, type Db } from './db.js';
 import { MetricPipeline } from './metric-pipeline.js';
 import type { ArmStats, RatioPreSums } from '../domain/analysis/compare-arms.js';
 import type { SketchBins } from '../domain/quantile-sketch.js';
+import type { EventProperties } from '../domain/metric-source.js';
 
 export interface ExposureRow {
   eventId: string;
@@ -15,6 +16,15 @@ export interface MetricEventRow {
   metricId: string;
   unitId: string;
   value: number;
+  ts: string;
+}
+
+export interface ProductEventRow {
+  id: string;
+  name: string;
+  unitId: string;
+  value: number;
+  props: EventProperties | null;
   ts: string;
 }
 
@@ -41,7 +51,7 @@ function armOf<R extends AggregateRow>(row: R): Omit<R, keyof RatioPreSums> & Pi
   return { ...arm, ratioPre };
 }
 
-/** Exposures and metric events. An event id is stored once; a second sighting is a no-op. */
+/** Exposures, metric events and raw product events. An event id is stored once; a second sighting is a no-op. */
 export class EventRepo {
   readonly pipeline: MetricPipeline;
 
@@ -91,6 +101,25 @@ export class EventRepo {
         e.ts,
       ).changes === 1;
     if (inserted) this.pipeline.onMetricEvent(e);
+    return inserted;
+  }
+
+  /**
+   * Stores a raw product event; returns false (and does nothing) when its id was already seen. With
+   * `feeds` (some metric's source names the event) the pipeline folds it into every exposed unit's
+   * state now; either way a metric defined later reads it when a unit is exposed.
+   */
+  addProductEvent(e: ProductEventRow, feeds: boolean): boolean {
+    const inserted =
+      prepared(this.db, 'INSERT OR IGNORE INTO product_events (id, name, unit_id, value, props, ts) VALUES (?,?,?,?,?,?)').run(
+        e.id,
+        e.name,
+        e.unitId,
+        e.value,
+        e.props && Object.keys(e.props).length ? JSON.stringify(e.props) : null,
+        e.ts,
+      ).changes === 1;
+    if (inserted && feeds) this.pipeline.onProductEvent(e);
     return inserted;
   }
 

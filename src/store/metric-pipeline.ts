@@ -1,7 +1,9 @@
 import type { Db } from './db.js';
-import type { Metric } from '../domain/schemas.js';
+import { type EventProperties, eventMatches, phaseOf, windowsOf } from '../domain/metric-source.js';
 import { QuantileSketchStore } from './quantile-sketch-store.js';
 import { addProductTo, addTo, pairUpsertSql } from './double-double.js';
+import { EventTotals, feedsOf } from './event-totals.js';
+import { EMPTY_STATE, sketchValue, type State, type Tracked, TrackedMetrics, type Values, valuesOf } from './tracked-metrics.js';
 
 /** Shifted sums Σ(x − r_x), Σ(x − r_x)², Σ(y − r_y), Σ(y − r_y)², Σ(x − r_x)(y − r_y), each kept as a pair col + col_lo. */
 const SHIFTED = ['sum_dx', 'sum_dx2', 'sum_dy', 'sum_dy2', 'sum_dxdy'];
@@ -13,46 +15,41 @@ const SNAPSHOT_COLUMNS = `${SHIFTED_COLUMNS}, ${RATIO_PRE.join(', ')}`;
 const RATIO_PRE_AT = 16;
 const DELTA_LENGTH = RATIO_PRE_AT + RATIO_PRE.length;
 
-/** One analysed metric of an experiment and how a unit's totals map to its value. */
-interface Tracked {
-  metricId: string;
-  kind: Metric['kind'];
-  /** Ratio metrics: the component metric ids. */
-  numeratorId?: string;
-  denominatorId?: string;
-  /** References r_x, r_y of the shifted sums Σ(x − r_x)… (issue 10): fixed per (experiment, metric), 0 for binary, ratio and quantile. */
-  shiftX: number;
-  shiftY: number;
-}
-
 interface Exposure {
   experimentId: string;
   variant: string;
   ts: string;
 }
 
-/** A unit's totals: x, y as below; px, py the pre-exposure numerator and denominator of a ratio metric (0 otherwise). */
-interface State {
-  x: number;
-  y: number;
-  px: number;
-  py: number;
+const STATE_COLUMNS = 'x, y, px, py, cx, cy, cpx, cpy';
+
+/** A raw product event as the pipeline reads it. */
+export interface ProductEvent {
+  unitId: string;
+  name: string;
+  value: number;
+  props: EventProperties | null;
+  ts: string;
 }
 
 /**
  * Sufficient statistics kept exact at ingest, in the caller's transaction.
  *
- * For every exposed unit and analysed metric the state (x, y) holds the unit's post-exposure
- * total and its pre-exposure total (the CUPED covariate); for a ratio metric, the post-exposure
- * numerator and denominator totals, with their pre-exposure totals (px, py) as the covariates. Per
- * (experiment, variant, metric) the aggregates hold n and the sums of f(x), f(x)², g(y), g(y)² and
- * f(x)g(y), where f and g are the identity, or the 0/1 indicator for binary metrics; for a ratio
- * metric also the sums of px, py, their squares and their products with x, y and each other
- * (RatioPreSums). Every change to a unit's state applies the exact difference of those terms, so
- * the aggregates never drift and late, out-of-order or pre-exposure events land where they belong.
+ * For every exposed unit and analysed metric the state holds the unit's raw totals (State): for
+ * most kinds its post-exposure total x and its pre-exposure total y (the CUPED covariate); for a
+ * ratio metric, the post-exposure numerator and denominator totals, with their pre-exposure totals
+ * (px, py) as the covariates; beside each, for metrics computed from raw product events, how many
+ * events it holds. valuesOf() maps those totals to the unit's value and covariate: the source's
+ * aggregate (count, sum, any, mean) within its windows, binary's 0/1 indicator, the cap. Per
+ * (experiment, variant, metric) the aggregates hold n and the sums of x, x², y, y² and xy of those
+ * values; for a ratio metric also the sums of px, py, their squares and their products with x, y and
+ * each other (RatioPreSums). Every change to a unit's state applies the exact difference of those
+ * terms, so the aggregates never drift, whatever the aggregation (a mean or a cap is not linear in the
+ * events), and late, out-of-order or pre-exposure events land where they belong.
  */
 export class MetricPipeline {
-  private readonly tracked = new Map<string, Tracked[]>();
+  private readonly tracked: TrackedMetrics;
+  private readonly totals: EventTotals;
   /** Aggregate deltas of the current transaction, written once per arm and metric at flush(). */
   private readonly pending = new Map<string, { experimentId: string; variant: string; metricId: string; shifts: [number, number]; d: number[] }>();
   private readonly stmts;
@@ -61,18 +58,18 @@ export class MetricPipeline {
 
   constructor(private readonly db: Db) {
     this.sketches = new QuantileSketchStore(db);
+    this.tracked = new TrackedMetrics(db);
+    this.totals = new EventTotals(db);
     this.stmts = {
       exposuresOfUnit: db.prepare('SELECT experiment_id AS experimentId, variant, first_exposed_at AS ts FROM exposures WHERE unit_id = ?'),
-      experimentConfig: db.prepare('SELECT config FROM experiments WHERE id = ?'),
-      metricDoc: db.prepare('SELECT doc FROM metrics WHERE id = ?'),
-      state: db.prepare('SELECT x, y, px, py FROM unit_metric_state WHERE experiment_id = ? AND unit_id = ? AND metric_id = ?'),
-      shifts: db.prepare('SELECT shift_x AS shiftX, shift_y AS shiftY FROM metric_aggregates WHERE experiment_id = ? AND metric_id = ? LIMIT 1'),
+      state: db.prepare(`SELECT ${STATE_COLUMNS} FROM unit_metric_state WHERE experiment_id = ? AND unit_id = ? AND metric_id = ?`),
       addToState: db.prepare(
-        'UPDATE unit_metric_state SET x = x + ?, y = y + ?, px = px + ?, py = py + ? WHERE experiment_id = ? AND unit_id = ? AND metric_id = ? RETURNING x, y, px, py',
+        `UPDATE unit_metric_state SET x = x + ?, y = y + ?, px = px + ?, py = py + ? WHERE experiment_id = ? AND unit_id = ? AND metric_id = ? RETURNING ${STATE_COLUMNS}`,
       ),
       upsertState: db.prepare(
-        `INSERT INTO unit_metric_state (experiment_id, unit_id, metric_id, x, y, px, py) VALUES (?,?,?,?,?,?,?)
-         ON CONFLICT(experiment_id, unit_id, metric_id) DO UPDATE SET x = excluded.x, y = excluded.y, px = excluded.px, py = excluded.py`,
+        `INSERT INTO unit_metric_state (experiment_id, unit_id, metric_id, ${STATE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)
+         ON CONFLICT(experiment_id, unit_id, metric_id) DO UPDATE SET x = excluded.x, y = excluded.y, px = excluded.px, py = excluded.py,
+           cx = excluded.cx, cy = excluded.cy, cpx = excluded.cpx, cpy = excluded.cpy`,
       ),
       bump: db.prepare(
         `INSERT INTO metric_aggregates (experiment_id, variant, metric_id, shift_x, shift_y, n, sum_x, sum_x2, sum_y, sum_y2, sum_xy,
@@ -84,13 +81,6 @@ export class MetricPipeline {
            ${SHIFTED.map(pairUpsertSql).join(',\n           ')},
            ${RATIO_PRE.map((c) => `${c} = ${c} + excluded.${c}`).join(', ')},
            updated_at = excluded.updated_at`,
-      ),
-      totals: db.prepare(
-        `SELECT COALESCE(SUM(CASE WHEN ts >= ? THEN value END), 0) AS post, COALESCE(SUM(CASE WHEN ts < ? THEN value END), 0) AS pre
-         FROM metric_events WHERE unit_id = ? AND metric_id = ?`,
-      ),
-      postValues: db.prepare(
-        'SELECT COALESCE(SUM(value), 0) AS x, COUNT(*) AS y, 0 AS px, 0 AS py FROM metric_events WHERE unit_id = ? AND metric_id = ? AND ts >= ?',
       ),
       snapshot: db.prepare(
         `INSERT INTO metric_daily (experiment_id, variant, metric_id, day, n, sum_x, sum_x2, sum_y, sum_y2, sum_xy,
@@ -106,44 +96,72 @@ export class MetricPipeline {
     };
   }
 
-  /** A unit's first exposure, or an earlier one for a unit already exposed: (re)compute its state from its events. */
+  /** A unit's first exposure, or an earlier one for a unit already exposed: (re)compute its state from its stored events. */
   onExposure(e: Exposure & { unitId: string }, isNew: boolean): void {
-    for (const t of this.trackedOf(e.experimentId)) {
+    for (const t of this.tracked.of(e.experimentId)) {
       const before = isNew ? undefined : this.readState(e.experimentId, e.unitId, t.metricId);
-      const after = this.stateFromEvents(t, e.unitId, e.ts);
+      const after = this.totals.stateOf(t, e.unitId, e.ts);
       this.write(e.experimentId, e.variant, e.unitId, t, before, after);
     }
   }
 
-  /** A new metric event: every experiment the unit is exposed to that analyses the metric (directly or in a ratio). */
+  /** A new pre-computed metric event: every experiment the unit is exposed to that analyses the metric (directly or in a ratio). */
   onMetricEvent(ev: { unitId: string; metricId: string; value: number; ts: string }): void {
     const exposures = this.stmts.exposuresOfUnit.all(ev.unitId) as Exposure[];
     for (const e of exposures) {
-      for (const t of this.trackedOf(e.experimentId)) {
+      for (const t of this.tracked.of(e.experimentId)) {
         const post = ev.ts >= e.ts;
         // Deltas of the unit's x, y, px, py.
         const d = [0, 0, 0, 0];
         if (t.kind === 'quantile') {
           // x, y: the sum and count of the unit's post-exposure values; read first so its old bin is exact.
-          if (t.metricId !== ev.metricId || !post) continue;
+          if (t.metricId !== ev.metricId || t.self.source || !post) continue;
           const before = this.readState(e.experimentId, ev.unitId, t.metricId);
-          this.write(e.experimentId, e.variant, ev.unitId, t, before, { x: (before?.x ?? 0) + ev.value, y: (before?.y ?? 0) + 1, px: 0, py: 0 });
+          this.write(e.experimentId, e.variant, ev.unitId, t, before, { ...(before ?? EMPTY_STATE), x: (before?.x ?? 0) + ev.value, y: (before?.y ?? 0) + 1 });
           continue;
         }
         if (t.kind === 'ratio') {
           // Post-exposure events make the ratio (x, y); earlier ones its CUPED covariates (px, py).
           const at = post ? 0 : 2;
-          if (t.numeratorId === ev.metricId) d[at] = ev.value;
-          if (t.denominatorId === ev.metricId) d[at + 1] = ev.value;
-        } else if (t.metricId === ev.metricId) {
+          if (t.num!.metricId === ev.metricId && !t.num!.source) d[at] = ev.value;
+          if (t.den!.metricId === ev.metricId && !t.den!.source) d[at + 1] = ev.value;
+        } else if (t.metricId === ev.metricId && !t.self.source) {
           d[post ? 0 : 1] = ev.value;
         }
         if (d.every((v) => v === 0)) continue;
         // One statement: add to the state and read back the new totals; the old ones are new − delta.
         const after = this.stmts.addToState.get(...d, e.experimentId, ev.unitId, t.metricId) as State | undefined;
         const [dx, dy, dpx, dpy] = d;
-        if (after) this.accumulate(e.experimentId, e.variant, t, { x: after.x - dx, y: after.y - dy, px: after.px - dpx, py: after.py - dpy }, after);
-        else this.write(e.experimentId, e.variant, ev.unitId, t, undefined, { x: dx, y: dy, px: dpx, py: dpy });
+        if (after) this.accumulate(e.experimentId, e.variant, t, { ...after, x: after.x - dx, y: after.y - dy, px: after.px - dpx, py: after.py - dpy }, after);
+        else this.write(e.experimentId, e.variant, ev.unitId, t, undefined, { ...EMPTY_STATE, x: dx, y: dy, px: dpx, py: dpy });
+      }
+    }
+  }
+
+  /**
+   * A new raw product event: for every experiment the unit is exposed to, every analysed metric (or
+   * ratio component) whose source it matches, within that exposure's windows. The state is read, then
+   * written as computed here, so the difference applied to the aggregates is exact.
+   */
+  onProductEvent(ev: ProductEvent): void {
+    const exposures = this.stmts.exposuresOfUnit.all(ev.unitId) as Exposure[];
+    for (const e of exposures) {
+      for (const t of this.tracked.of(e.experimentId)) {
+        let before: State | undefined;
+        let after: State | undefined;
+        for (const { c, post, pre } of feedsOf(t)) {
+          if (!c.source || !eventMatches(c.source, ev.name, ev.props)) continue;
+          const phase = phaseOf(windowsOf(e.ts, c.source.windowHours), ev.ts);
+          const cell = phase === 'post' ? post : phase === 'pre' ? pre : null;
+          if (!cell) continue;
+          if (!after) {
+            before = this.readState(e.experimentId, ev.unitId, t.metricId);
+            after = { ...(before ?? EMPTY_STATE) };
+          }
+          after[cell[0]] += ev.value;
+          after[cell[1]] += 1;
+        }
+        if (after) this.write(e.experimentId, e.variant, ev.unitId, t, before, after);
       }
     }
   }
@@ -185,15 +203,16 @@ export class MetricPipeline {
   }
 
   private write(experimentId: string, variant: string, unitId: string, t: Tracked, before: State | undefined, after: State): void {
-    this.stmts.upsertState.run(experimentId, unitId, t.metricId, after.x, after.y, after.px, after.py);
+    this.stmts.upsertState.run(experimentId, unitId, t.metricId, after.x, after.y, after.px, after.py, after.cx, after.cy, after.cpx, after.cpy);
     this.accumulate(experimentId, variant, t, before, after);
   }
 
-  /** Adds the exact change of n, Σf(x), Σf(x)², Σg(y), Σg(y)², Σf(x)g(y) (and a ratio's pre sums) for one unit's state change. */
+  /** Adds the exact change of n, Σx, Σx², Σy, Σy², Σxy of the unit's values (and a ratio's pre sums) for one unit's state change. */
   private accumulate(experimentId: string, variant: string, t: Tracked, before: State | undefined, after: State): void {
-    const f = t.kind === 'binary' ? (v: number) => (v > 0 ? 1 : 0) : (v: number) => v;
-    const [x0, y0] = before ? [f(before.x), f(before.y)] : [0, 0];
-    const [x1, y1] = [f(after.x), f(after.y)];
+    const b = before ? valuesOf(t, before) : undefined;
+    const a = valuesOf(t, after);
+    const [x0, y0] = b ? [b.x, b.y] : [0, 0];
+    const [x1, y1] = [a.x, a.y];
     const key = `${experimentId}\u0000${variant}\u0000${t.metricId}`;
     let p = this.pending.get(key);
     if (!p)
@@ -213,7 +232,7 @@ export class MetricPipeline {
     addTo(d, 10, v1);
     addProductTo(d, 12, v1, v1);
     addProductTo(d, 14, u1, v1);
-    if (before) {
+    if (b) {
       const [u0, v0] = [x0 - t.shiftX, y0 - t.shiftY];
       addTo(d, 6, -u0);
       addProductTo(d, 8, -u0, u0);
@@ -222,60 +241,19 @@ export class MetricPipeline {
       addProductTo(d, 14, -u0, v0);
     }
     if (t.kind === 'ratio') {
-      const after1 = ratioPreTerms(after);
-      const before1 = before ? ratioPreTerms(before) : undefined;
+      const after1 = ratioPreTerms(a);
+      const before1 = b ? ratioPreTerms(b) : undefined;
       for (let i = 0; i < after1.length; i++) d[RATIO_PRE_AT + i] += after1[i] - (before1?.[i] ?? 0);
     }
-    if (t.kind === 'quantile') this.sketches.move(experimentId, variant, t.metricId, before, after);
+    if (t.kind === 'quantile') this.sketches.move(experimentId, variant, t.metricId, sketchValue(t, before), sketchValue(t, after));
   }
 
   private readState(experimentId: string, unitId: string, metricId: string): State | undefined {
     return this.stmts.state.get(experimentId, unitId, metricId) as State | undefined;
   }
-
-  private stateFromEvents(t: Tracked, unitId: string, exposedAt: string): State {
-    const sum = (metricId: string) => this.stmts.totals.get(exposedAt, exposedAt, unitId, metricId) as { post: number; pre: number };
-    if (t.kind === 'ratio') {
-      const [num, den] = [sum(t.numeratorId!), sum(t.denominatorId!)];
-      return { x: num.post, y: den.post, px: num.pre, py: den.pre };
-    }
-    if (t.kind === 'quantile') return this.stmts.postValues.get(unitId, t.metricId, exposedAt) as State;
-    const s = sum(t.metricId);
-    return { x: s.post, y: s.pre, px: 0, py: 0 };
-  }
-
-  /** Success metrics and guardrails never change after creation, so this is cached per experiment. */
-  private trackedOf(experimentId: string): Tracked[] {
-    let list = this.tracked.get(experimentId);
-    if (list) return list;
-    const row = this.stmts.experimentConfig.get(experimentId) as { config: string } | undefined;
-    const config = row ? (JSON.parse(row.config) as { successMetrics: string[]; guardrails: { metricId: string }[] }) : { successMetrics: [], guardrails: [] };
-    const ids = [...new Set([...config.successMetrics, ...config.guardrails.map((g) => g.metricId)])];
-    list = ids.flatMap((id) => {
-      const doc = this.stmts.metricDoc.get(id) as { doc: string } | undefined;
-      if (!doc) return [];
-      const m = JSON.parse(doc.doc) as Metric;
-      if (m.kind === 'ratio' && (!m.numeratorId || !m.denominatorId)) return [];
-      return [{ metricId: m.id, kind: m.kind, numeratorId: m.numeratorId, denominatorId: m.denominatorId, ...this.shiftsOf(experimentId, m) }];
-    });
-    this.tracked.set(experimentId, list);
-    return list;
-  }
-
-  /**
-   * The references of an (experiment, metric)'s shifted sums: those its aggregate rows already use
-   * (rows from before the shift have 0), else the catalog baseline mean for both the metric and its
-   * covariate (the pre-exposure total of the same metric); 0 where values are counts or 0/1.
-   */
-  private shiftsOf(experimentId: string, m: Metric): { shiftX: number; shiftY: number } {
-    const row = this.stmts.shifts.get(experimentId, m.id) as { shiftX: number; shiftY: number } | undefined;
-    if (row) return row;
-    const r = (m.kind === 'mean' || m.kind === 'count') && Number.isFinite(m.baselineMean) ? m.baselineMean : 0;
-    return { shiftX: r, shiftY: r };
-  }
 }
 
 /** One unit's terms of the RATIO_PRE sums, in that order. */
-function ratioPreTerms(s: State): number[] {
+function ratioPreTerms(s: Values): number[] {
   return [s.px, s.px * s.px, s.py, s.py * s.py, s.x * s.px, s.x * s.py, s.y * s.px, s.y * s.py, s.px * s.py];
 }

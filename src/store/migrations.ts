@@ -368,6 +368,30 @@ export const MIGRATIONS: { version: number; name: string; sql: string }[] = [
     `,
   },
   {
+    version: 16,
+    name: 'raw product events, and event counts in the per-unit state (issue 14 item 3)',
+    sql: `
+      -- Raw product events as producers sent them ({"type":"event"}), stored once by id (the producer's, or a
+      -- hash of the event's content): metrics with a source are computed from them, including metrics defined later.
+      -- props: the flat properties object as JSON, or NULL. ts: ISO 8601 UTC, like every other event time.
+      CREATE TABLE product_events (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        unit_id TEXT NOT NULL,
+        value REAL NOT NULL,
+        props TEXT,
+        ts TEXT NOT NULL
+      );
+      CREATE INDEX product_events_unit ON product_events(unit_id, name, ts);
+      -- Beside each sum of unit_metric_state (x, y, px, py), how many raw events it holds: a metric with a
+      -- source and aggregate count, any or mean needs the count (mean = sum / count). 0 for pre-computed metrics.
+      ALTER TABLE unit_metric_state ADD COLUMN cx INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE unit_metric_state ADD COLUMN cy INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE unit_metric_state ADD COLUMN cpx INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE unit_metric_state ADD COLUMN cpy INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
+  {
     version: 17,
     name: 'content sync: the last good content catalog from a remote content delivery (issue 14 item 5)',
     sql: `

@@ -1,15 +1,6 @@
 import type { Db } from './db.js';
 import { binOf, type SketchBins } from '../domain/quantile-sketch.js';
 
-/** A unit's state for a quantile metric: x = the sum of its post-exposure values, y = their count. */
-interface ValueState {
-  x: number;
-  y: number;
-}
-
-/** A unit's value for a quantile metric: the mean of its post-exposure events; none before its first event. */
-export const unitValue = (s: ValueState | undefined): number | null => (s && s.y > 0 ? s.x / s.y : null);
-
 /**
  * The per-(experiment, variant, metric) histograms of quantile metrics (table quantile_bins), kept at
  * ingest by the metric pipeline in the caller's transaction: when a unit's value changes it leaves its
@@ -32,10 +23,8 @@ export class QuantileSketchStore {
     };
   }
 
-  /** Moves a unit between bins for a change of its state (before undefined: a new unit). */
-  move(experimentId: string, variant: string, metricId: string, before: ValueState | undefined, after: ValueState): void {
-    const v0 = unitValue(before);
-    const v1 = unitValue(after);
+  /** Moves a unit between bins for a change of its value (null: none yet, e.g. a new unit with no event). */
+  move(experimentId: string, variant: string, metricId: string, v0: number | null, v1: number | null): void {
     const b0 = v0 === null ? null : binOf(v0);
     const b1 = v1 === null ? null : binOf(v1);
     if (b0 === b1) return;

@@ -175,7 +175,7 @@ describe('REST experiment lifecycle', () => {
     expect(exposed).toHaveLength(20);
     const later = new Date(Date.now() + 60_000).toISOString();
     const events = exposed.map((unitId, i) => ({ id: `conv-${i}`, type: 'metric', unitId, metricId: 'stream-rate', value: 1, timestamp: later }));
-    expect((await rest('POST', '/v1/events', { events })).json).toEqual({ accepted: 20, duplicates: 0, rejected: [] });
+    expect((await rest('POST', '/v1/events', { events })).json).toEqual({ accepted: 20, duplicates: 0, unmatched: 0, rejected: [] });
 
     const m = await rest('GET', `/v1/experiments/${id}/metrics`);
     expect(m.status).toBe(200);
@@ -345,7 +345,7 @@ describe('REST event ingest', () => {
     expect(after.events).toBe(counts.events + 1); // exposure ids only; metric events dedupe in metric_events
 
     const replay = await rest('POST', '/v1/events', { events: [events[0], events[7]] });
-    expect(replay.json).toEqual({ accepted: 0, duplicates: 2, rejected: [] });
+    expect(replay.json).toEqual({ accepted: 0, duplicates: 2, unmatched: 0, rejected: [] });
     const { audit_log: _a, ...afterData } = after;
     expect(dataCounts(app)).toEqual(afterData);
   });

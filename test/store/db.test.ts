@@ -118,18 +118,24 @@ describe('openDb', () => {
   });
 });
 
-describe('migration numbers handed out ahead of time', () => {
-  it('applies a version missing below the highest one recorded (a file migrated by a branch that skipped it)', () => {
-    const db = openDb(':memory:');
-    try {
-      db.exec('DROP TABLE operation_steps');
-      db.prepare('DELETE FROM schema_migrations WHERE version = 14').run();
-      migrate(db);
-      expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 'operation_steps'").get()).toBeTruthy();
-      expect((db.prepare('SELECT COUNT(*) AS n FROM schema_migrations').get() as { n: number }).n).toBe(MIGRATIONS.length);
-    } finally {
-      db.close();
+describe('migrations numbered ahead (a gap)', () => {
+  it('runs a migration missing below the highest applied one, once, and leaves the others alone', async () => {
+    const Database = (await import('better-sqlite3')).default;
+    const db = new Database(':memory:');
+    db.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
+    // A file migrated on a branch that had 16 before 15 was merged in: every migration but 14 applied.
+    for (const m of MIGRATIONS.filter((x) => x.version !== 14)) {
+      db.exec(m.sql);
+      db.prepare('INSERT INTO schema_migrations VALUES (?, ?, ?)').run(m.version, m.name, 'then');
     }
+    expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 'operation_steps'").get()).toBeUndefined();
+    migrate(db);
+    expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 'operation_steps'").get()).toEqual({ name: 'operation_steps' });
+    const applied = db.prepare("SELECT version FROM schema_migrations WHERE applied_at <> 'then'").all();
+    expect(applied).toEqual([{ version: 14 }]);
+    migrate(db); // and only once
+    expect((db.prepare('SELECT COUNT(*) AS n FROM schema_migrations').get() as { n: number }).n).toBe(MIGRATIONS.length);
+    db.close();
   });
 
   it('keeps the list in ascending order without duplicates', () => {

@@ -1,5 +1,3 @@
-import { z } from 'zod';
-import { Id } from '../../domain/schemas.js';
 import type { UnitAssignment } from '../../domain/assignment.js';
 import type { AssignmentIndex } from '../serving/assignment-index.js';
 import type { ExposureBuffer } from './exposure-buffer.js';
@@ -7,33 +5,13 @@ import { AppError, notFound } from '../../errors.js';
 import { didYouMean, nearest } from '../../domain/suggest.js';
 import { systemWrite, type AppDeps, type WriteContext } from '../context.js';
 import { recordIngest } from '../../ops/metric-hooks.js';
-
-const Timestamp = z.iso.datetime({ offset: true }).describe('ISO 8601 time the event happened, e.g. "2026-11-26T10:00:00Z"');
-const EventId = z.string().min(1).max(128).describe('Producer-chosen unique id; a repeated id counts once');
-const UnitId = z.string().min(1).max(256);
-
-export const ExposureEventSchema = z.object({
-  id: EventId,
-  type: z.literal('exposure'),
-  unitId: UnitId,
-  experimentId: z.string().min(1).describe('Experiment id or key, e.g. "home-focus-shelf"'),
-  variant: Id,
-  timestamp: Timestamp.optional(),
-});
-export const MetricEventSchema = z.object({
-  id: EventId,
-  type: z.literal('metric'),
-  unitId: UnitId,
-  metricId: Id,
-  value: z.number().finite(),
-  timestamp: Timestamp.optional(),
-});
-export const EventSchema = z.discriminatedUnion('type', [ExposureEventSchema, MetricEventSchema]);
-export const EventBatchSchema = z.object({ events: z.array(z.unknown()).min(1).max(10_000) });
+import { EventBatchSchema, eventTime, parseEvent, productEventId } from './event-schemas.js';
 
 export interface IngestResult {
   accepted: number;
   duplicates: number;
+  /** Raw events accepted whose name no metric's source uses (yet): stored all the same, for metrics defined later. */
+  unmatched: number;
   rejected: { index: number; id: string | null; code: string; message: string }[];
 }
 
@@ -45,7 +23,7 @@ export interface AssignmentResult {
   layout: { slotId: string; contentId: string | null; experimentId: string | null; variant: string | null }[];
 }
 
-/** Data in: batched exposures and metric events, and the assignment endpoint that services call. */
+/** Data in: batched exposures, metric events and raw product events, and the assignment endpoint that services call. */
 export class EventService {
   constructor(
     private readonly d: AppDeps,
@@ -66,7 +44,7 @@ export class EventService {
         'Send {"events": [...]} with 1 to 10,000 events.',
       );
     }
-    const result: IngestResult = { accepted: 0, duplicates: 0, rejected: [] };
+    const result: IngestResult = { accepted: 0, duplicates: 0, unmatched: 0, rejected: [] };
     // An exposure names its experiment by id or key, as every tool does; it is stored under the id.
     const experiments = new Map<string, { id: string; status: string; variants: Set<string> }>();
     const lookup = (idOrKey: string) => {
@@ -81,8 +59,17 @@ export class EventService {
     };
     const now = this.d.clock.now().toISOString();
     const pipeline = this.d.events.pipeline;
-    const metricKinds = new Map<string, string | null>();
-    const kindOf = (id: string) => metricKinds.get(id) ?? (metricKinds.set(id, this.d.catalog.metric(id)?.kind ?? null), metricKinds.get(id)!);
+    const metricDefs = new Map<string, { kind: string; event?: string } | null>();
+    const metricOf = (id: string) => {
+      if (!metricDefs.has(id)) {
+        const m = this.d.catalog.metric(id);
+        metricDefs.set(id, m ? { kind: m.kind, event: m.source?.event } : null);
+      }
+      return metricDefs.get(id)!;
+    };
+    // The event names metric sources use: read once per batch, and only for a batch with raw events.
+    let sourceNames: Set<string> | undefined;
+    const usesEvent = (name: string) => (sourceNames ??= new Set(this.d.catalog.metrics().flatMap((m) => (m.source ? [m.source.event] : [])))).has(name);
     // What an unknown id is compared with: read once per batch, and only when an id is unknown.
     const known: { experiments?: string[]; metrics?: string[] } = {};
     const suggest = (what: 'experiments' | 'metrics', id: string) =>
@@ -91,12 +78,14 @@ export class EventService {
       .transaction(() => {
         pipeline.batch(now, () =>
           batch.data.events.forEach((raw, index) => {
-            const parsed = EventSchema.safeParse(raw);
             const id = typeof (raw as { id?: unknown })?.id === 'string' ? (raw as { id: string }).id : null;
             const reject = (code: string, message: string) => result.rejected.push({ index, id, code, message });
-            if (!parsed.success) return reject('INVALID_EVENT', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
-            const ev = parsed.data;
-            const ts = ev.timestamp ? new Date(ev.timestamp).toISOString() : now;
+            const parsed = parseEvent(raw);
+            if (!parsed.ok) return reject(parsed.code, parsed.message);
+            const ev = parsed.event;
+            const time = eventTime(ev, ev.type === 'event' ? null : now);
+            if (!('ts' in time)) return reject(time.code, time.message);
+            const ts = time.ts;
             if (ev.type === 'exposure') {
               const e = lookup(ev.experimentId);
               if (e.status === 'missing')
@@ -109,17 +98,30 @@ export class EventService {
                   'VARIANT_MISMATCH',
                   `unit '${ev.unitId}' was already exposed to '${seen}' in '${ev.experimentId}'; assignment is sticky, so this exposure is inconsistent`,
                 );
-            } else {
-              const kind = kindOf(ev.metricId);
-              if (!kind) return reject('UNKNOWN_METRIC', `metric '${ev.metricId}' does not exist${suffix(suggest('metrics', ev.metricId))}`);
-              if (kind === 'binary' && ev.value !== 0 && ev.value !== 1)
+            } else if (ev.type === 'metric') {
+              const m = metricOf(ev.metricId);
+              if (!m) return reject('UNKNOWN_METRIC', `metric '${ev.metricId}' does not exist${suffix(suggest('metrics', ev.metricId))}`);
+              if (m.event)
+                return reject(
+                  'METRIC_FROM_EVENTS',
+                  `metric '${ev.metricId}' is computed from raw '${m.event}' events: send {"type":"event","name":"${m.event}",...}, not its values`,
+                );
+              if (m.kind === 'binary' && ev.value !== 0 && ev.value !== 1)
                 return reject('INVALID_VALUE', `metric '${ev.metricId}' is binary: its value is 0 or 1 (got ${ev.value})`);
             }
-            const fresh =
-              ev.type === 'exposure'
-                ? this.d.events.claimEventId(ev.id, ev.type, ev.unitId, now) &&
-                  (this.d.events.addExposure({ eventId: ev.id, experimentId: lookup(ev.experimentId).id, unitId: ev.unitId, variant: ev.variant, ts }), true)
-                : this.d.events.addMetricEvent({ eventId: ev.id, metricId: ev.metricId, unitId: ev.unitId, value: ev.value, ts });
+            let fresh: boolean;
+            if (ev.type === 'exposure')
+              fresh =
+                this.d.events.claimEventId(ev.id, ev.type, ev.unitId, now) &&
+                (this.d.events.addExposure({ eventId: ev.id, experimentId: lookup(ev.experimentId).id, unitId: ev.unitId, variant: ev.variant, ts }), true);
+            else if (ev.type === 'metric')
+              fresh = this.d.events.addMetricEvent({ eventId: ev.id, metricId: ev.metricId, unitId: ev.unitId, value: ev.value, ts });
+            else {
+              const used = usesEvent(ev.name);
+              const row = { id: productEventId(ev, ts), name: ev.name, unitId: ev.unitId, value: ev.value ?? 1, props: ev.properties ?? null, ts };
+              fresh = this.d.events.addProductEvent(row, used);
+              if (fresh && !used) result.unmatched++;
+            }
             if (fresh) result.accepted++;
             else result.duplicates++;
           }),

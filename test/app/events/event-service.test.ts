@@ -109,10 +109,10 @@ describe('ingest', () => {
   it('counts a repeated event id once, across batches too', () => {
     const exp = running('a');
     const batch = { events: [exposure('x1', exp.id, 'u1', 'control'), metric('x2', 'minutes-played', 'u1', 5)] };
-    expect(app.events.ingest(batch)).toEqual({ accepted: 2, duplicates: 0, rejected: [] });
-    expect(app.events.ingest(batch)).toEqual({ accepted: 0, duplicates: 2, rejected: [] });
+    expect(app.events.ingest(batch)).toEqual({ accepted: 2, duplicates: 0, unmatched: 0, rejected: [] });
+    expect(app.events.ingest(batch)).toEqual({ accepted: 0, duplicates: 2, unmatched: 0, rejected: [] });
     // A different payload under a seen id is still the same event.
-    expect(app.events.ingest({ events: [metric('x2', 'minutes-played', 'u1', 500)] })).toEqual({ accepted: 0, duplicates: 1, rejected: [] });
+    expect(app.events.ingest({ events: [metric('x2', 'minutes-played', 'u1', 500)] })).toEqual({ accepted: 0, duplicates: 1, unmatched: 0, rejected: [] });
     expect(count('metric_events')).toBe(1);
     const minutes = app.metrics.report(exp.id).metrics.find((m) => m.metricId === 'minutes-played')!;
     expect(minutes.variants.find((v) => v.variant === 'control')!.mean).toBe(5);
