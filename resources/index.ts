@@ -1,4 +1,5 @@
 import type { ResourceDefinition } from '../src/mcp/define-resource.js';
+import type { ChangeEvent } from '../src/app/context.js';
 import { surfacesResource } from './surfaces.js';
 import { surfaceResource } from './surface.js';
 import { experimentResource } from './experiment.js';
@@ -29,3 +30,9 @@ export const urisForExperimentChange = (e: { id: string; surfaceId: string }) =>
   `sealab://surface/${e.surfaceId}`,
   'sealab://surfaces',
 ];
+
+/** The resource URIs a change makes stale: an experiment's, or after a catalog change the catalog resources and every surface. */
+export const urisForChange = (e: ChangeEvent, surfaceIds: () => string[]) =>
+  e.kind === 'experiment'
+    ? urisForExperimentChange(e)
+    : ['sealab://surfaces', 'sealab://content', 'sealab://metrics', ...surfaceIds().map((id) => `sealab://surface/${id}`)];

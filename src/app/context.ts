@@ -22,7 +22,7 @@ export type { WriteContext };
 export const systemWrite = (operation: string): WriteContext => ({ actor: 'system', interface: 'system', operation, requestId: randomUUID() });
 
 /** What changed, so resource subscribers and caches can react. */
-export type ChangeEvent = { kind: 'experiment'; id: string; surfaceId: string };
+export type ChangeEvent = { kind: 'experiment'; id: string; surfaceId: string } | { kind: 'catalog'; version: number };
 
 /**
  * Called inside the transaction of every status write (deploy, stop, pause) when the systems are

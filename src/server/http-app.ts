@@ -23,7 +23,7 @@ import { restRoutes, servingRoutes } from './rest-routes.js';
 import { ofrepRoutes } from './ofrep-routes.js';
 import { backendRoutes, contentRoutes } from './system-routes.js';
 import { openApiDocument } from './openapi.js';
-import { urisForExperimentChange } from '../../resources/index.js';
+import { urisForChange } from '../../resources/index.js';
 import { SERVER_VERSION } from '../version.js';
 
 export interface HttpOptions {
@@ -79,7 +79,7 @@ export function createHttpApp(container: Container, opts: HttpOptions): HttpApp 
     onerror: (err) => container.logger.warn({ err: err.message }, 'mcp transport error'),
   });
   const unsubscribe = container.onChange((e) => {
-    for (const uri of urisForExperimentChange(e)) mcp.resourceUpdated(uri);
+    for (const uri of urisForChange(e, () => container.deps.catalog.ids('surfaces'))) mcp.resourceUpdated(uri);
     mcp.resourcesChanged();
   });
 

@@ -3,7 +3,7 @@ import type { Container } from '../container.js';
 import { createMcpServerFactory } from './mcp-server.js';
 import type { ToolSelection } from '../mcp/toolsets.js';
 import { createSubscriptionHub } from './subscriptions.js';
-import { urisForExperimentChange } from '../../resources/index.js';
+import { urisForChange } from '../../resources/index.js';
 
 /** MCP over stdio for Claude Desktop and IDE agents. stdout carries only the protocol. `readOnly`: the read-only tools only. */
 export function startStdio(container: Container, opts: { readOnly?: boolean; tools?: ToolSelection } = {}): { close(): Promise<void> } {
@@ -18,7 +18,7 @@ export function startStdio(container: Container, opts: { readOnly?: boolean; too
     { onerror: (err) => container.logger.warn({ err: err.message }, 'stdio transport error') },
   );
   const unsubscribe = container.onChange((e) => {
-    for (const uri of urisForExperimentChange(e)) hub.resourceUpdated(uri);
+    for (const uri of urisForChange(e, () => container.deps.catalog.ids('surfaces'))) hub.resourceUpdated(uri);
     hub.resourcesChanged();
   });
   return {

@@ -367,4 +367,19 @@ export const MIGRATIONS: { version: number; name: string; sql: string }[] = [
       CREATE INDEX operation_steps_started ON operation_steps(started_at);
     `,
   },
+  {
+    version: 15,
+    name: 'catalog_versions: each applied catalog change (catalog as code, issue 14)',
+    sql: `
+      -- One row per applied catalog change: who, when, the digest of the whole catalog after it, and the change summary.
+      -- Applying a catalog equal to the stored one writes no row (no version bump).
+      CREATE TABLE catalog_versions (
+        version INTEGER PRIMARY KEY,
+        applied_at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        summary TEXT NOT NULL
+      );
+    `,
+  },
 ];
