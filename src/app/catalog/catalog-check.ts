@@ -131,21 +131,22 @@ function crossCheck(entities: { key: CatalogKey; value: Surface | ContentItem | 
     for (const c of opts.storeContent ?? []) defined.content.set(c.id, { value: c, origin: null });
   }
   const content = new Map([...defined.content].map(([id, d]) => [id, d.value as ContentItem]));
-  for (const [, d] of defined.surfaces) if (d.origin) checkSurface(d.value as Surface, d.origin, content, issue);
+  for (const [, d] of defined.surfaces) if (d.origin) checkSurface(d.value as Surface, d.origin, content, opts, issue);
   for (const [, d] of defined.metrics) if (d.origin) checkMetric(d.value as Metric, d.origin, defined.metrics, issue);
   // In the order the files define them (then kept stored ones): the store and the digest sort by id anyway.
   const list = <T>(key: CatalogKey) => [...defined[key].values()].map((d) => d.value as T);
   return { surfaces: list<Surface>('surfaces'), content: list<ContentItem>('content'), metrics: list<Metric>('metrics') };
 }
 
-function checkSurface(s: Surface, origin: Origin, content: Map<string, ContentItem>, issue: IssueFn): void {
+function checkSurface(s: Surface, origin: Origin, content: Map<string, ContentItem>, opts: CheckOptions, issue: IssueFn): void {
   const at = (...path: PathSeg[]): Origin => ({ source: origin.source, path: [...origin.path, ...path] });
   const slotIds = new Set<string>();
   s.slots.forEach((slot, i) => {
     if (slotIds.has(slot.id))
       issue('error', at('slots', i, 'id'), `slot '${slot.id}' appears twice on surface '${s.id}'`, 'Give each slot of a surface its own id.');
     slotIds.add(slot.id);
-    if (slot.defaultContentId === null) return;
+    // Content synced from a remote delivery that this check was not given: nothing to check against.
+    if (slot.defaultContentId === null || (!opts.contentManaged && !opts.storeContent)) return;
     const c = content.get(slot.defaultContentId);
     if (!c) {
       issue(
