@@ -10,6 +10,8 @@ import {
   SurfaceSchema,
 } from '../domain/schemas.js';
 import { DiagnosisSchema } from '../ops/diagnosis-schema.js';
+import { CatalogPlanSchema } from '../app/catalog/catalog-plan.js';
+import { CatalogApplyResultSchema } from '../app/catalog/catalog-apply.js';
 
 /**
  * What the REST, serving and ops routes answer, for the OpenAPI document (openapi.ts). Records that
@@ -70,6 +72,8 @@ const Approval = z.looseObject({
 const Pending = z.object({ status: z.literal('pending_approval'), approvalId: z.string(), summary: z.string(), expiresAt: z.string(), how: z.string() });
 
 export const Responses = {
+  catalogPlan: CatalogPlanSchema,
+  catalogApply: CatalogApplyResultSchema,
   /** Prometheus' text exposition: `# HELP`, `# TYPE` and one sample per line. */
   metricsText: z
     .string()
