@@ -42,7 +42,7 @@ export function readCatalogDir(dir: string): { sources: CatalogSource[]; issues:
   const issues: CatalogIssue[] = [];
   for (const file of catalogFiles(dir)) {
     const lines = new LineCounter();
-    const doc = parseDocument(fs.readFileSync(path.join(dir, file), 'utf8'), { lineCounter: lines, prettyErrors: false });
+    const doc = parseDocument(fs.readFileSync(path.join(dir, file), 'utf8'), { lineCounter: lines });
     if (doc.errors.length) {
       for (const e of doc.errors)
         issues.push({
