@@ -104,7 +104,10 @@ describe('catalog files: every problem names the file, the path inside it, the l
 
   it('a duplicate id across files names both files', () => {
     write('a.yaml', CONTENT);
-    write('b/more.yaml', 'content:\n  - { id: other, type: shelf, title: Other, platforms: [ios] }\n  - { id: pd-brief, type: podcast, title: Again, platforms: [ios] }\n');
+    write(
+      'b/more.yaml',
+      'content:\n  - { id: other, type: shelf, title: Other, platforms: [ios] }\n  - { id: pd-brief, type: podcast, title: Again, platforms: [ios] }\n',
+    );
     expect(issuesOf()).toEqual([
       {
         severity: 'error',
@@ -126,7 +129,13 @@ describe('catalog files: every problem names the file, the path inside it, the l
       ),
     );
     expect(issuesOf().map((i) => [i.severity, i.path, i.line, i.message, i.hint])).toEqual([
-      ['error', 'surfaces[0].slots[0].defaultContentId', 10, "content item 'sh-continu' does not exist", "Did you mean 'sh-continue'? Name a content item of the catalog (content:) or add it."],
+      [
+        'error',
+        'surfaces[0].slots[0].defaultContentId',
+        10,
+        "content item 'sh-continu' does not exist",
+        "Did you mean 'sh-continue'? Name a content item of the catalog (content:) or add it.",
+      ],
       [
         'error',
         'surfaces[0].slots[1].defaultContentId',
@@ -146,7 +155,10 @@ describe('catalog files: every problem names the file, the path inside it, the l
 
   it('holdbacks outside the bucket space or overlapping, and ratios naming missing metrics', () => {
     write('content.yaml', CONTENT);
-    write('surfaces.yaml', surface(SLOT, '    holdbacks:\n      - { id: h1, name: H1, buckets: [[0, 100], [950, 1200]] }\n      - { id: h2, name: H2, buckets: [[50, 60]] }\n'));
+    write(
+      'surfaces.yaml',
+      surface(SLOT, '    holdbacks:\n      - { id: h1, name: H1, buckets: [[0, 100], [950, 1200]] }\n      - { id: h2, name: H2, buckets: [[50, 60]] }\n'),
+    );
     write(
       'metrics.yaml',
       'metrics:\n  - { id: r, name: R, description: d, kind: ratio, direction: increase, isGuardrail: false, baselineMean: 1, baselineVariance: 1, numeratorId: startz }\n',
