@@ -318,7 +318,7 @@ function applyStartCatalog(deps: AppDeps, changes: CatalogChanges, opts: Contain
   }
   if (!(opts.seedDemo ?? true) || !deps.catalog.isEmpty()) return;
   changes.applyDir(DEMO_CATALOG_DIR, systemWrite('catalog apply demo'), { contentManaged: true });
-  deps.logger.info('applied the demo catalog (catalog/demo) to an empty database');
+  deps.logger.info('seeded demo surfaces, content and metrics (catalog/demo, catalog version 1) into an empty database');
 }
 
 /** Policy ids the catalog does not know are probably typos; the catalog can change at run time, so warn rather than refuse. */
