@@ -67,7 +67,7 @@ describe('plan_catalog_change and apply_catalog_change (admin toolset)', () => {
     expect(again.structuredContent).toMatchObject({ applied: false, version: 2 });
     expect(app.deps.catalog.metric('episodes-started')).toEqual(episodes());
     expect(app.deps.audit.forEntity('metric', 'episodes-started')[0]).toMatchObject({
-      actor: 'test-agent',
+      actor: 'agent:test-agent',
       interface: 'mcp-stdio',
       operation: 'apply_catalog_change',
     });
