@@ -13,6 +13,7 @@ import { DEFAULT_POLICY_FILE, DEMO_CATALOG_DIR } from './config.js';
 import { ExperimentService } from './app/experiments/experiment-service.js';
 import { CatalogService } from './app/catalog/catalog-service.js';
 import { CatalogChanges } from './app/catalog/catalog-apply.js';
+import type { Catalog } from './app/catalog/catalog-document.js';
 import { EventService } from './app/events/event-service.js';
 import { MetricsService } from './app/results/metrics-service.js';
 import { PowerService } from './app/planning/power-service.js';
@@ -310,6 +311,8 @@ function backfillAggregates(deps: AppDeps): void {
  * `--catalog DIR` applies that directory (the complete catalog); otherwise an empty database gets the
  * demo catalog, with its own content even when content delivery is remote (a bootstrap: the sync replaces it).
  */
+let demoCatalog: Catalog | undefined;
+
 function applyStartCatalog(deps: AppDeps, changes: CatalogChanges, opts: ContainerOptions): void {
   if (opts.catalogDir) {
     const r = changes.applyDir(opts.catalogDir, systemWrite('catalog apply --catalog'));
@@ -317,7 +320,9 @@ function applyStartCatalog(deps: AppDeps, changes: CatalogChanges, opts: Contain
     return;
   }
   if (!(opts.seedDemo ?? true) || !deps.catalog.isEmpty()) return;
-  changes.applyDir(DEMO_CATALOG_DIR, systemWrite('catalog apply demo'), { contentManaged: true });
+  // Read and validated once per process (it ships with sealab; test suites open hundreds of databases).
+  demoCatalog ??= changes.loadDir(DEMO_CATALOG_DIR, { contentManaged: true });
+  changes.applyCatalog(demoCatalog, systemWrite('catalog apply demo'), { contentManaged: true });
   deps.logger.info('seeded demo surfaces, content and metrics (catalog/demo, catalog version 1) into an empty database');
 }
 

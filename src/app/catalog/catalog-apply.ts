@@ -62,6 +62,17 @@ export class CatalogChanges {
     return this.apply(() => ({ catalog: desired, issues: v.issues }), ctx, opts.contentManaged);
   }
 
+  /** Applies a catalog already read and validated (the demo bootstrap reads its directory once per process). */
+  applyCatalog(desired: Catalog, ctx: WriteContext, opts: { contentManaged?: boolean } = {}): CatalogApplyResult {
+    return this.apply(() => ({ catalog: desired, issues: [] }), ctx, opts.contentManaged);
+  }
+
+  /** A directory read and validated on its own (no store): the catalog, or INVALID_CONFIG with every issue. */
+  loadDir(dir: string, opts: { contentManaged?: boolean } = {}): Catalog {
+    const v = this.validateDir(dir, opts);
+    return this.valid(v.issues, v.catalog);
+  }
+
   /** A tool's or REST change; a dry run returns the plan and writes nothing. */
   applyInput(input: CatalogChangeInput, ctx: WriteContext, dryRun: boolean): CatalogApplyResult {
     if (dryRun) return { applied: false, dryRun: true, version: this.d.catalog.version()?.version ?? 0, plan: this.planInput(input) };
