@@ -31,5 +31,10 @@ export const urisForExperimentChange = (e: { id: string; surfaceId: string }) =>
   'sealab://surfaces',
 ];
 
-/** The resource URIs a change makes stale. */
-export const urisForChange = (e: ChangeEvent) => (e.kind === 'content' ? ['sealab://content'] : urisForExperimentChange(e));
+/** The resource URIs a change makes stale: an experiment's; the content catalog's after a content sync; after a catalog change the catalog resources and every surface. */
+export const urisForChange = (e: ChangeEvent, surfaceIds: () => string[]) =>
+  e.kind === 'experiment'
+    ? urisForExperimentChange(e)
+    : e.kind === 'content'
+      ? ['sealab://content']
+      : ['sealab://surfaces', 'sealab://content', 'sealab://metrics', ...surfaceIds().map((id) => `sealab://surface/${id}`)];

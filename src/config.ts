@@ -24,6 +24,7 @@ const ConfigSchema = z
     /** Named tokens (`sealab token create`); default `<data-dir>/tokens.json`. */
     tokensFile: z.string().min(1).optional(),
     seedDemo: z.boolean(),
+    catalogDir: z.string().min(1).optional(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
     maxBodyBytes: wholeNumber('must be a whole number of bytes, e.g. 1048576').pipe(z.number().positive('must be more than 0')),
     allowedHosts: z.array(z.string()).default([]),
@@ -113,6 +114,8 @@ export interface ConfigFlags {
   port?: string;
   host?: string;
   seedDemo?: boolean;
+  /** `--catalog DIR`: a catalog directory applied at start. */
+  catalogDir?: string;
   policyFile?: string;
   /** `--slo FILE`: the SLO file. */
   sloFile?: string;
@@ -133,6 +136,9 @@ export interface ConfigFlags {
   contentSyncSeconds?: string;
 }
 
+/** The demo catalog shipped with sealab, applied to an empty database unless --no-seed or --catalog. */
+export const DEMO_CATALOG_DIR = fileURLToPath(new URL('../catalog/demo', import.meta.url));
+
 /** The guardrail policy shipped with sealab (policy/default.json). */
 export const DEFAULT_POLICY_FILE = fileURLToPath(new URL('../policy/default.json', import.meta.url));
 
@@ -151,6 +157,7 @@ const SOURCES: Record<string, string> = {
   token: 'SEALAB_TOKEN',
   tokensFile: '--tokens-file / SEALAB_TOKENS_FILE',
   seedDemo: '--no-seed / SEALAB_SEED_DEMO',
+  catalogDir: '--catalog / SEALAB_CATALOG_DIR',
   logLevel: 'SEALAB_LOG_LEVEL',
   maxBodyBytes: 'SEALAB_MAX_BODY_BYTES',
   allowedHosts: 'SEALAB_ALLOWED_HOSTS',
@@ -195,6 +202,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     token: env.SEALAB_TOKEN || undefined,
     tokensFile: flags.tokensFile ?? (env.SEALAB_TOKENS_FILE || undefined),
     seedDemo: flags.seedDemo ?? bool(env.SEALAB_SEED_DEMO) ?? true,
+    catalogDir: flags.catalogDir ?? (env.SEALAB_CATALOG_DIR || undefined),
     logLevel: env.SEALAB_LOG_LEVEL ?? 'info',
     maxBodyBytes: env.SEALAB_MAX_BODY_BYTES ?? 1_048_576,
     allowedHosts: env.SEALAB_ALLOWED_HOSTS
@@ -242,6 +250,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     dataDir,
     policyFile: path.resolve(parsed.data.policyFile),
     ...(parsed.data.sloFile ? { sloFile: path.resolve(parsed.data.sloFile) } : {}),
+    ...(parsed.data.catalogDir ? { catalogDir: path.resolve(parsed.data.catalogDir) } : {}),
     tokensFile: parsed.data.tokensFile ? path.resolve(parsed.data.tokensFile) : path.join(dataDir, 'tokens.json'),
     ...(parsed.data.oauthIssuer ? { resourceUrl: parsed.data.resourceUrl ?? localResourceUrl(parsed.data.host, parsed.data.port) } : {}),
   };

@@ -7,13 +7,14 @@ import { AuditRepo } from './store/audit-repo.js';
 import { ValidationRepo } from './store/validation-repo.js';
 import { IdempotencyRepo } from './store/idempotency-repo.js';
 import { EventRepo } from './store/event-repo.js';
-import { seedDemo } from './store/demo-seed.js';
 import type { Policy } from './domain/policy.js';
 import { loadPolicyFile, parsePolicy } from './store/policy-file.js';
-import { DEFAULT_POLICY_FILE } from './config.js';
+import { DEFAULT_POLICY_FILE, DEMO_CATALOG_DIR } from './config.js';
 import { ExperimentService } from './app/experiments/experiment-service.js';
 import { CatalogService } from './app/catalog/catalog-service.js';
 import { ContentSync } from './app/catalog/content-sync.js';
+import { CatalogChanges } from './app/catalog/catalog-apply.js';
+import type { Catalog } from './app/catalog/catalog-document.js';
 import { EventService } from './app/events/event-service.js';
 import { MetricsService } from './app/results/metrics-service.js';
 import { PowerService } from './app/planning/power-service.js';
@@ -32,7 +33,7 @@ import { RemoteBackend, RemoteContent, remoteExposureSink } from './systems/remo
 import { mirrorOf, ServingSync } from './app/serving/serving-sync.js';
 import { ChangeWatcher } from './app/serving/change-watcher.js';
 import { readiness, type Readiness } from './app/serving/readiness.js';
-import type { AppDeps, ChangeEvent } from './app/context.js';
+import { systemWrite, type AppDeps, type ChangeEvent } from './app/context.js';
 import { SimulatedClock, wallClock, type Clock } from './systems/clock.js';
 import { ClockService } from './app/clock/clock-service.js';
 import { createLogger, type Logger } from './logger.js';
@@ -52,6 +53,8 @@ export interface Container {
   /** Stop, ship and roll back's checks and local writes (write through `deployments`). */
   stops: StopService;
   catalog: CatalogService;
+  /** Catalog as code: validate, plan and apply catalog directories and documents (CLI, admin tools, REST, startup). */
+  catalogChanges: CatalogChanges;
   events: EventService;
   metrics: MetricsService;
   power: PowerService;
@@ -97,7 +100,10 @@ export interface Container {
 export interface ContainerOptions {
   /** SQLite file path, or ':memory:'. */
   dbFile: string;
+  /** Apply the demo catalog (catalog/demo) when the database has no surfaces (default true; not with catalogDir). */
   seedDemo?: boolean;
+  /** A catalog directory applied at start (`--catalog DIR`): refused with nothing written when invalid or unsafe. */
+  catalogDir?: string;
   logger?: Logger;
   /** Where time comes from (default: the wall clock); a SimulatedClock makes the server a rehearsal one. */
   clock?: Clock;
@@ -158,8 +164,12 @@ export function createContainer(opts: ContainerOptions): Container {
       }
     },
   };
-  if (opts.seedDemo ?? true) {
-    if (seedDemo(deps.catalog)) logger.info('seeded demo surfaces, content and metrics into an empty database');
+  const catalogChanges = new CatalogChanges(deps, deps.contentDelivery === 'embedded');
+  try {
+    applyStartCatalog(deps, catalogChanges, opts);
+  } catch (err) {
+    db.close();
+    throw err;
   }
   backfillAggregates(deps);
   warnOnUnknownPolicyIds(deps);
@@ -220,6 +230,7 @@ export function createContainer(opts: ContainerOptions): Container {
     deploys,
     stops,
     catalog: new CatalogService(deps),
+    catalogChanges,
     events: new EventService(deps, index, exposures),
     metrics: results,
     ramps,
@@ -313,6 +324,25 @@ function backfillAggregates(deps: AppDeps): void {
     deps.events.pipeline.flush(now);
   })();
   deps.logger.info('built metric aggregates from existing exposures and events');
+}
+
+/**
+ * `--catalog DIR` applies that directory (the complete catalog); otherwise an empty database gets the
+ * demo catalog, with its own content even when content delivery is remote (a bootstrap: the sync replaces it).
+ */
+let demoCatalog: Catalog | undefined;
+
+function applyStartCatalog(deps: AppDeps, changes: CatalogChanges, opts: ContainerOptions): void {
+  if (opts.catalogDir) {
+    const r = changes.applyDir(opts.catalogDir, systemWrite('catalog apply --catalog'));
+    deps.logger.info({ dir: opts.catalogDir, version: r.version, applied: r.applied, ...r.plan.counts }, 'catalog directory applied at start');
+    return;
+  }
+  if (!(opts.seedDemo ?? true) || !deps.catalog.isEmpty()) return;
+  // Read and validated once per process (it ships with sealab; test suites open hundreds of databases).
+  demoCatalog ??= changes.loadDir(DEMO_CATALOG_DIR, { contentManaged: true });
+  changes.applyCatalog(demoCatalog, systemWrite('catalog apply demo'), { contentManaged: true });
+  deps.logger.info('seeded demo surfaces, content and metrics (catalog/demo, catalog version 1) into an empty database');
 }
 
 /** Policy ids the catalog does not know are probably typos; the catalog can change at run time, so warn rather than refuse. */

@@ -14,11 +14,18 @@ import { runApprovals } from './cli/approvals.js';
 import { AppError } from './errors.js';
 import { runClientConfig } from './cli/client-config.js';
 import { runSlo } from './cli/slo-rules.js';
+import { runCatalog } from './cli/catalog.js';
 import { TokensFileError } from './store/tokens-file.js';
 import { startTracing } from './ops/tracing.js';
 
 const USAGE = `usage:
   sealab [--data-dir DIR] [--no-seed] [--policy FILE]   MCP over stdio (for mcp.json / Claude Desktop)
+  sealab serve|stdio --catalog DIR                      apply a catalog directory at start (refused, nothing written, exit 1
+                                                        if invalid or unsafe); without it an empty database gets catalog/demo
+  sealab catalog validate DIR                           check catalog files (*.yaml, *.yml, *.json): file, path, line and fix
+  sealab catalog plan DIR [--json]                      the diff against the data directory's catalog, additive or breaking
+  sealab catalog apply DIR [--json]                     write it in one audited transaction (a new catalog version), as
+                                                        local:<os user>; changes that break experiments in use are refused
   sealab serve [--port N] [--host ADDR] [--data-dir DIR] [--no-seed] [--role all|backend|content]
                                                         HTTP: /mcp (streamable HTTP), /v1 REST, /healthz;
                                                         --role backend|content serves only that system's contract
@@ -46,7 +53,7 @@ const USAGE = `usage:
                                                         of every experiment a unit is in, then the clock moves an hour.
                                                         Units whose bucket no running experiment owns see the default
                                                         layout and are not measured (they are counted, not requested).
-environment: SEALAB_DATA_DIR SEALAB_POLICY_FILE SEALAB_SLO_FILE (--slo; default policy/slo.json) SEALAB_PORT SEALAB_HOST SEALAB_TOKEN SEALAB_SEED_DEMO
+environment: SEALAB_DATA_DIR SEALAB_CATALOG_DIR (--catalog) SEALAB_POLICY_FILE SEALAB_SLO_FILE (--slo; default policy/slo.json) SEALAB_PORT SEALAB_HOST SEALAB_TOKEN SEALAB_SEED_DEMO
              SEALAB_TOKENS_FILE (--tokens-file; default <data-dir>/tokens.json; once it exists every HTTP request needs a token) SEALAB_LOG_LEVEL SEALAB_MAX_BODY_BYTES SEALAB_ALLOWED_HOSTS SEALAB_TOOLS SEALAB_TOOLSETS
              SEALAB_RAMP_INTERVAL_SECONDS (ramp scheduler tick, default 60; 0 disables)
              SEALAB_ROLE SEALAB_BACKEND_URL SEALAB_CONTENT_URL (remote systems; unset = embedded)
@@ -73,6 +80,8 @@ async function main(argv: string[]): Promise<void> {
       port: { type: 'string' },
       host: { type: 'string' },
       'no-seed': { type: 'boolean' },
+      catalog: { type: 'string' },
+      json: { type: 'boolean' },
       policy: { type: 'string' },
       slo: { type: 'string' },
       role: { type: 'string' },
@@ -105,7 +114,7 @@ async function main(argv: string[]): Promise<void> {
     },
   });
   const command = positionals[0] ?? 'stdio';
-  if (values.help || !['stdio', 'serve', 'simulate', 'token', 'approvals', 'config', 'slo'].includes(command)) {
+  if (values.help || !['stdio', 'serve', 'simulate', 'token', 'approvals', 'config', 'slo', 'catalog'].includes(command)) {
     process.stderr.write(`${USAGE}\n`);
     process.exitCode = values.help ? 0 : 2;
     return;
@@ -116,6 +125,7 @@ async function main(argv: string[]): Promise<void> {
     host: values.host,
     policyFile: values.policy,
     sloFile: values.slo,
+    catalogDir: values.catalog,
     role: values.role,
     clockStart: values['clock-start'],
     tokensFile: values['tokens-file'],
@@ -194,6 +204,19 @@ async function main(argv: string[]): Promise<void> {
     eventsUrl: config.eventsUrl,
     contentSyncSeconds: config.contentSyncSeconds,
   };
+  if (command === 'catalog') {
+    process.exitCode = runCatalog({
+      action: positionals[1],
+      dir: positionals[2],
+      json: values.json ?? false,
+      contentManaged: !config.contentUrl,
+      open: () =>
+        createContainer({ dbFile: dbFileIn(config.dataDir), seedDemo: false, logger, policyFile: config.policyFile, sloFile: config.sloFile, remote }),
+      out: (text) => process.stdout.write(text),
+      note: (line) => process.stderr.write(`${line}\n`),
+    });
+    return;
+  }
   if (command === 'approvals') {
     const app = createContainer({
       dbFile: dbFileIn(config.dataDir),
@@ -228,6 +251,7 @@ async function main(argv: string[]): Promise<void> {
   const container = createContainer({
     dbFile: dbFileIn(config.dataDir),
     seedDemo: config.seedDemo,
+    ...(config.catalogDir ? { catalogDir: config.catalogDir } : {}),
     logger,
     policyFile: config.policyFile,
     sloFile: config.sloFile,

@@ -20,6 +20,8 @@ import { revertShip } from './revert-ship.js';
 import { getApproval } from './get-approval.js';
 import { diagnoseOrchestration } from './diagnose-orchestration.js';
 import { getSloStatus } from './get-slo-status.js';
+import { planCatalogChange } from './plan-catalog-change.js';
+import { applyCatalogChange } from './apply-catalog-change.js';
 
 /** Every MCP tool, in the order an agent meets them. */
 export const tools: AnyToolDefinition[] = [
@@ -44,4 +46,6 @@ export const tools: AnyToolDefinition[] = [
   getApproval,
   diagnoseOrchestration,
   getSloStatus,
+  planCatalogChange,
+  applyCatalogChange,
 ];

@@ -22,8 +22,11 @@ export type { WriteContext };
 /** Writes that no caller attributed (library use) are still audited, as the system. */
 export const systemWrite = (operation: string): WriteContext => ({ actor: 'system', interface: 'system', operation, requestId: randomUUID() });
 
-/** What changed, so resource subscribers and caches can react. `content`: a sync from content delivery changed the content catalog. */
-export type ChangeEvent = { kind: 'experiment'; id: string; surfaceId: string } | { kind: 'content' };
+/**
+ * What changed, so resource subscribers and caches can react. `content`: a sync from content delivery changed
+ * the content catalog; `catalog`: a catalog change was applied (a new catalog version).
+ */
+export type ChangeEvent = { kind: 'experiment'; id: string; surfaceId: string } | { kind: 'content' } | { kind: 'catalog'; version: number };
 
 /**
  * Called inside the transaction of every status write (deploy, stop, pause) when the systems are

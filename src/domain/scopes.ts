@@ -33,6 +33,8 @@ const TOOL_OVERRIDES: Readonly<Record<string, Scope>> = {
   stop_experiment: 'deploy',
   pause_experiment: 'deploy',
   revert_ship: 'deploy',
+  // The catalog is every team's shared ground: changing it is administration (a dry run included).
+  apply_catalog_change: 'admin',
 };
 
 /** A tool's needed scope: its override, else read for readOnlyHint and write for the rest. */
@@ -49,11 +51,13 @@ const ROUTE_OVERRIDES: ReadonlyArray<{ method: string; path: string; scope: Scop
   { method: 'POST', path: '/v1/experiments/:id/stop', scope: 'deploy' },
   { method: 'POST', path: '/v1/experiments/:id/revert-ship', scope: 'deploy' },
   { method: 'POST', path: '/v1/clock/advance', scope: 'deploy' },
+  { method: 'POST', path: '/v1/catalog/apply', scope: 'admin' },
   // Deciding a held step is a person's separate duty: approve, which no other scope implies.
   { method: 'POST', path: '/v1/approvals/:id/approve', scope: 'approve' },
   { method: 'POST', path: '/v1/approvals/:id/reject', scope: 'approve' },
   // Computations and evaluations that write nothing, as their tools (plan_experiment) are read-only.
   { method: 'POST', path: '/v1/plans', scope: 'read' },
+  { method: 'POST', path: '/v1/catalog/plan', scope: 'read' },
   { method: 'POST', path: '/ofrep/v1/*', scope: 'read' },
   // The MCP endpoint needs read to connect; each tool's scope is checked per call (toolScope).
   { method: '*', path: '/mcp', scope: 'read' },

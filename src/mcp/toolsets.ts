@@ -6,8 +6,9 @@ import type { AnyToolDefinition } from './define-tool.js';
  * tools people reach for around a launch rather than in it: pause, hold or advance a ramp by hand
  * (the ramp scheduler advances it otherwise), archive, revert a ship, explain one unit's assignment. `analysis` holds plan_power, the sizing explorer (plan_experiment
  * and validate_config size plans already). `ops` holds the platform's own operation: SLOs and orchestration diagnosis.
+ * `admin` holds catalog changes (plan_catalog_change, apply_catalog_change): platform administration, not experimentation.
  */
-export const TOOLSETS = ['core', 'operator', 'analysis', 'ops'] as const;
+export const TOOLSETS = ['core', 'operator', 'analysis', 'ops', 'admin'] as const;
 export type Toolset = (typeof TOOLSETS)[number];
 
 /** `--tools` / `--toolsets` (SEALAB_TOOLS / SEALAB_TOOLSETS): what a server lists; neither means `core`. */

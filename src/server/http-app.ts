@@ -79,7 +79,7 @@ export function createHttpApp(container: Container, opts: HttpOptions): HttpApp 
     onerror: (err) => container.logger.warn({ err: err.message }, 'mcp transport error'),
   });
   const unsubscribe = container.onChange((e) => {
-    for (const uri of urisForChange(e)) mcp.resourceUpdated(uri);
+    for (const uri of urisForChange(e, () => container.deps.catalog.ids('surfaces'))) mcp.resourceUpdated(uri);
     mcp.resourcesChanged();
   });
 

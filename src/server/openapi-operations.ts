@@ -9,8 +9,11 @@ import {
   ContentWriteSchema,
   WriteResultSchema,
 } from '../systems/contracts.js';
+import { CatalogDocumentSchema } from '../app/catalog/catalog-document.js';
 import {
   AdvanceClockBody,
+  CatalogApplyBody,
+  CatalogChangeBody,
   ApproveBody,
   CreateBody,
   DeployBody,
@@ -88,6 +91,23 @@ export const OPERATIONS: Operation[] = [
   { method: 'get', path: '/v1/content', summary: 'Content catalog', tag: 'catalog', response: R.content },
   { method: 'get', path: '/v1/policy', summary: 'Guardrail policy in force, per surface', tag: 'catalog', response: R.policy },
   { method: 'get', path: '/v1/rules', summary: 'Validation rules catalog', tag: 'catalog', response: R.rules },
+  {
+    method: 'post',
+    path: '/v1/catalog/plan',
+    summary: 'Plan a catalog change (stores nothing): added, changed field by field, removed; additive or breaking with the experiments affected',
+    tag: 'catalog',
+    body: CatalogChangeBody.extend({ catalog: CatalogDocumentSchema }),
+    response: R.catalogPlan,
+  },
+  {
+    method: 'post',
+    path: '/v1/catalog/apply',
+    summary:
+      'Apply a catalog change in one audited transaction (admin scope; dryRun defaults to true); breaking changes are refused whole (409 CATALOG_CHANGE_UNSAFE, details.unsafe), invalid documents with 422 (details.issues)',
+    tag: 'catalog',
+    body: CatalogApplyBody.extend({ catalog: CatalogDocumentSchema }),
+    response: R.catalogApply,
+  },
   { method: 'get', path: '/v1/experiments', summary: 'Experiments', tag: 'experiments', query: { surface: 'surface id' }, response: R.experiments },
   {
     method: 'post',

@@ -11,6 +11,8 @@ import {
 } from '../domain/schemas.js';
 import { DiagnosisSchema } from '../ops/diagnosis-schema.js';
 import { ContentSyncStatusSchema } from '../app/catalog/content-sync.js';
+import { CatalogPlanSchema } from '../app/catalog/catalog-plan.js';
+import { CatalogApplyResultSchema } from '../app/catalog/catalog-apply.js';
 
 /**
  * What the REST, serving and ops routes answer, for the OpenAPI document (openapi.ts). Records that
@@ -71,6 +73,8 @@ const Approval = z.looseObject({
 const Pending = z.object({ status: z.literal('pending_approval'), approvalId: z.string(), summary: z.string(), expiresAt: z.string(), how: z.string() });
 
 export const Responses = {
+  catalogPlan: CatalogPlanSchema,
+  catalogApply: CatalogApplyResultSchema,
   /** Prometheus' text exposition: `# HELP`, `# TYPE` and one sample per line. */
   metricsText: z
     .string()

@@ -9,6 +9,8 @@ import { sloView } from '../ops/slo/slo-view.js';
 import {
   AdvanceClockBody,
   ApprovalsQuery,
+  CatalogApplyBody,
+  CatalogChangeBody,
   ApproveBody,
   CreateBody,
   DeployBody,
@@ -168,6 +170,11 @@ export function restRoutes(app: Container) {
     return c.json(app.experiments.update({ experimentId: c.req.param('id'), ...b }, write(c, 'PATCH /v1/experiments/:id')));
   });
   r.post('/plans', async (c) => c.json(app.generator.plan(parse(PlanBody, await body(c)))));
+  r.post('/catalog/plan', async (c) => c.json(app.catalogChanges.planInput(parse(CatalogChangeBody, await body(c)))));
+  r.post('/catalog/apply', async (c) => {
+    const { dryRun, ...input } = parse(CatalogApplyBody, await body(c));
+    return c.json(app.catalogChanges.applyInput(input, write(c, 'POST /v1/catalog/apply'), dryRun));
+  });
   r.get('/policy', (c) =>
     c.json(
       policyView(

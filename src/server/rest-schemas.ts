@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { JsonPatchOperationSchema } from '../domain/schemas.js';
 import { PlanRequestSchema } from '../domain/plan-hints.js';
 import { APPROVAL_STATUSES } from '../store/approval-repo.js';
+import { CatalogRemovalSchema } from '../app/catalog/catalog-document.js';
 
 /** REST request bodies: the routes parse with them and the OpenAPI document is generated from them. */
 export const CreateBody = z.object({ config: z.unknown(), idempotencyKey: z.string().min(8).max(128).optional() });
@@ -51,3 +52,14 @@ export const ApprovalsQuery = z
     experiment: z.string().optional(),
   })
   .transform(({ experiment, ...q }) => ({ ...q, ...(experiment ? { experimentId: experiment } : {}) }));
+
+/**
+ * POST /v1/catalog/plan and /apply: the catalog document stays open here and is checked by the catalog
+ * service (unknown nested keys named, as for files); the OpenAPI document states it in full.
+ */
+export const CatalogChangeBody = z.object({
+  mode: z.enum(['replace', 'merge']).describe('"merge": upsert the given entities, remove those in remove; "replace": the document is the complete catalog'),
+  catalog: z.record(z.string(), z.unknown()).describe('A catalog document, as a catalog file: {"surfaces":[...],"content":[...],"metrics":[...]}'),
+  remove: CatalogRemovalSchema.optional(),
+});
+export const CatalogApplyBody = CatalogChangeBody.extend({ dryRun: z.boolean().default(true).describe('true (default): plan only; false: write it') });

@@ -1,4 +1,5 @@
 import { serveStdio } from '@modelcontextprotocol/server/stdio';
+import type { Transport } from '@modelcontextprotocol/server';
 import type { Container } from '../container.js';
 import { createMcpServerFactory } from './mcp-server.js';
 import type { ToolSelection } from '../mcp/toolsets.js';
@@ -6,7 +7,11 @@ import { createSubscriptionHub } from './subscriptions.js';
 import { urisForChange } from '../../resources/index.js';
 
 /** MCP over stdio for Claude Desktop and IDE agents. stdout carries only the protocol. `readOnly`: the read-only tools only. */
-export function startStdio(container: Container, opts: { readOnly?: boolean; tools?: ToolSelection } = {}): { close(): Promise<void> } {
+export function startStdio(
+  container: Container,
+  /** transport: the process's stdin/stdout unless given (tests pass an in-memory one). */
+  opts: { readOnly?: boolean; tools?: ToolSelection; transport?: Transport } = {},
+): { close(): Promise<void> } {
   const hub = createSubscriptionHub({ onerror: (err) => container.logger.warn({ err: err.message }, 'notification failed') });
   const factory = createMcpServerFactory(container, 'mcp-stdio', { ...(opts.readOnly ? { scopes: ['read'] } : {}), tools: opts.tools });
   const handle = serveStdio(
@@ -15,10 +20,10 @@ export function startStdio(container: Container, opts: { readOnly?: boolean; too
       hub.attach(server, ctx.era);
       return server;
     },
-    { onerror: (err) => container.logger.warn({ err: err.message }, 'stdio transport error') },
+    { onerror: (err) => container.logger.warn({ err: err.message }, 'stdio transport error'), ...(opts.transport ? { transport: opts.transport } : {}) },
   );
   const unsubscribe = container.onChange((e) => {
-    for (const uri of urisForChange(e)) hub.resourceUpdated(uri);
+    for (const uri of urisForChange(e, () => container.deps.catalog.ids('surfaces'))) hub.resourceUpdated(uri);
     hub.resourcesChanged();
   });
   return {

@@ -1,6 +1,15 @@
 import { prepared, type Db } from './db.js';
 import type { ContentItem, Metric, Surface } from '../domain/schemas.js';
 
+/** One applied catalog change (migration 15). */
+export interface CatalogVersion {
+  version: number;
+  appliedAt: string;
+  actor: string;
+  digest: string;
+  summary: unknown;
+}
+
 /** Surfaces, content items and metric definitions, stored as JSON documents keyed by id. */
 export class CatalogRepo {
   constructor(private readonly db: Db) {}
@@ -40,6 +49,32 @@ export class CatalogRepo {
   }
   metric(id: string): Metric | undefined {
     return this.doc('SELECT doc FROM metrics WHERE id = ?', id);
+  }
+
+  /** Removes one entity (catalog apply checks first that nothing uses it). */
+  remove(kind: 'surfaces' | 'content_items' | 'metrics', id: string): void {
+    prepared(this.db, `DELETE FROM ${kind} WHERE id = ?`).run(id);
+  }
+
+  /** The newest applied catalog version (0: none yet). */
+  version(): CatalogVersion | null {
+    const r = prepared(this.db, 'SELECT version, applied_at, actor, digest, summary FROM catalog_versions ORDER BY version DESC LIMIT 1').get() as
+      | { version: number; applied_at: string; actor: string; digest: string; summary: string }
+      | undefined;
+    return r ? { version: r.version, appliedAt: r.applied_at, actor: r.actor, digest: r.digest, summary: JSON.parse(r.summary) as unknown } : null;
+  }
+
+  /** Records an applied change as the next version; returns it. */
+  addVersion(v: Omit<CatalogVersion, 'version'>): number {
+    const next = (this.version()?.version ?? 0) + 1;
+    prepared(this.db, 'INSERT INTO catalog_versions (version, applied_at, actor, digest, summary) VALUES (?, ?, ?, ?, ?)').run(
+      next,
+      v.appliedAt,
+      v.actor,
+      v.digest,
+      JSON.stringify(v.summary),
+    );
+    return next;
   }
 
   /** Ids only: what "did you mean" compares an unknown id against. */

@@ -368,6 +368,21 @@ export const MIGRATIONS: { version: number; name: string; sql: string }[] = [
     `,
   },
   {
+    version: 15,
+    name: 'catalog_versions: each applied catalog change (catalog as code, issue 14)',
+    sql: `
+      -- One row per applied catalog change: who, when, the digest of the whole catalog after it, and the change summary.
+      -- Applying a catalog equal to the stored one writes no row (no version bump).
+      CREATE TABLE catalog_versions (
+        version INTEGER PRIMARY KEY,
+        applied_at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        summary TEXT NOT NULL
+      );
+    `,
+  },
+  {
     version: 16,
     name: 'raw product events, and event counts in the per-unit state (issue 14 item 3)',
     sql: `

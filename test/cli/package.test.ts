@@ -37,6 +37,7 @@ describe('npm pack', () => {
       'resources/index.ts',
       'prompts/index.ts',
       'policy/default.json',
+      'catalog/demo/surfaces.yaml',
     ])
       expect(files).toContain(f);
     const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string>; license: string };
@@ -47,7 +48,7 @@ describe('npm pack', () => {
 
   it('ships nothing else: no tests, benchmarks, CI, scripts, docs, data or local configs', () => {
     const top = new Set(files.map((f) => f.split('/')[0]));
-    expect([...top].sort()).toEqual(['LICENSE', 'README.md', 'bin', 'package.json', 'policy', 'prompts', 'resources', 'src', 'tools']);
+    expect([...top].sort()).toEqual(['LICENSE', 'README.md', 'bin', 'catalog', 'package.json', 'policy', 'prompts', 'resources', 'src', 'tools']);
     expect(files.filter((f) => /\.test\.ts$|\.db$|tokens\.json$/.test(f))).toEqual([]);
   });
 
@@ -55,7 +56,10 @@ describe('npm pack', () => {
     const shipped = new Set(files);
     const loads = files.filter((f) => /\.(ts|js)$/.test(f)).flatMap((f) => localLoads(f).map((target) => ({ from: f, target })));
     expect(loads.map((l) => l.target)).toEqual(expect.arrayContaining(['src/main.ts', 'policy/default.json', 'tools/index.js']));
-    const missing = loads.filter(({ target }) => !shipped.has(target) && !shipped.has(target.replace(/\.js$/, '.ts')));
+    // A directory (catalog/demo) is shipped when files under it are.
+    const missing = loads.filter(
+      ({ target }) => !shipped.has(target) && !shipped.has(target.replace(/\.js$/, '.ts')) && !files.some((f) => f.startsWith(`${target}/`)),
+    );
     expect(missing).toEqual([]);
   });
 });

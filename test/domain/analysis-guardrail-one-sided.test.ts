@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { analyzeExperiment, type AnalysisInput } from '../../src/domain/analysis/analyze-experiment.js';
 import type { ArmStats } from '../../src/domain/analysis/compare-arms.js';
 import { ExperimentConfigSchema } from '../../src/domain/schemas.js';
-import { DEMO_METRICS } from '../../src/store/demo-seed.js';
+import { DEMO_METRICS } from '../helpers/demo-catalog.js';
 import { demoConfig } from '../helpers/app.js';
 
 // Arms with an exact mean and sample variance (no covariate, so Welch): Σx = n·mean, Σx² = (n − 1)·s² + n·mean².

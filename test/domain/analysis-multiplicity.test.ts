@@ -3,7 +3,7 @@ import { analyzeExperiment, type AnalysisInput } from '../../src/domain/analysis
 import type { ArmStats } from '../../src/domain/analysis/compare-arms.js';
 import { proportionTest, welchTest } from '../../src/domain/stats/index.js';
 import { ExperimentConfigSchema } from '../../src/domain/schemas.js';
-import { DEMO_METRICS } from '../../src/store/demo-seed.js';
+import { DEMO_METRICS } from '../helpers/demo-catalog.js';
 import { demoConfig } from '../helpers/app.js';
 
 // Exact sufficient statistics (no covariate, so no CUPED): a mean arm with the given mean and sd, a binary arm with k of n.

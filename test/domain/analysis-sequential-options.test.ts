@@ -5,7 +5,7 @@ import { msprtReading } from '../../src/domain/analysis/sequential-options.js';
 import { sketchOf } from '../../src/domain/quantile-sketch.js';
 import { ExperimentConfigSchema } from '../../src/domain/schemas.js';
 import { bayesianComparison, confidenceSequence, msprt } from '../../src/domain/stats/index.js';
-import { DEMO_METRICS } from '../../src/store/demo-seed.js';
+import { DEMO_METRICS } from '../helpers/demo-catalog.js';
 import { demoConfig } from '../helpers/app.js';
 
 // Wiring of the analysis plan's always-valid and Bayesian options into get_metrics' analysis. The

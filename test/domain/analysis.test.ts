@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { analyzeExperiment, type AnalysisInput } from '../../src/domain/analysis/analyze-experiment.js';
 import { compareArms, type ArmStats } from '../../src/domain/analysis/compare-arms.js';
 import { summarize, welchTest } from '../../src/domain/stats/index.js';
-import { DEMO_METRICS } from '../../src/store/demo-seed.js';
+import { DEMO_METRICS } from '../helpers/demo-catalog.js';
 import { ExperimentConfigSchema } from '../../src/domain/schemas.js';
 import { demoConfig } from '../helpers/app.js';
 

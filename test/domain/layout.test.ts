@@ -5,7 +5,7 @@ import { changesFromHint } from '../../src/domain/plan-hints.js';
 import { DEFAULT_SURFACE_POLICY } from '../../src/domain/policy.js';
 import { validateExperimentConfig, type ValidationContext } from '../../src/domain/rules/index.js';
 import type { LayoutChange } from '../../src/domain/schemas.js';
-import { DEMO_CONTENT, DEMO_METRICS, DEMO_SURFACES } from '../../src/store/demo-seed.js';
+import { DEMO_CONTENT, DEMO_METRICS, DEMO_SURFACES } from '../helpers/demo-catalog.js';
 
 const home = DEMO_SURFACES.find((s) => s.id === 'home')!;
 const content = new Map(DEMO_CONTENT.map((c) => [c.id, c]));

@@ -3,7 +3,7 @@ import jsonpatch from 'fast-json-patch';
 import { combinedPatch, RULES, ruleCatalog, validateExperimentConfig, type ValidationContext } from '../../src/domain/rules/index.js';
 import { DEFAULT_SURFACE_POLICY, type SurfacePolicy } from '../../src/domain/policy.js';
 import type { Experiment, ExperimentConfig } from '../../src/domain/schemas.js';
-import { DEMO_CONTENT, DEMO_METRICS, DEMO_SURFACES } from '../../src/store/demo-seed.js';
+import { DEMO_CONTENT, DEMO_METRICS, DEMO_SURFACES } from '../helpers/demo-catalog.js';
 
 const NOW = new Date('2026-11-02T12:00:00Z');
 const home = DEMO_SURFACES.find((s) => s.id === 'home')!;

@@ -10,7 +10,7 @@ import {
   oneSidedAlwaysValidCritical,
 } from '../../src/domain/stats/method-sizing.js';
 import { oneSidedConfidenceSequence } from '../../src/domain/stats/sequential.js';
-import { DEMO_METRICS, DEMO_SURFACES } from '../../src/store/demo-seed.js';
+import { DEMO_METRICS, DEMO_SURFACES } from '../helpers/demo-catalog.js';
 
 const home = DEMO_SURFACES.find((s) => s.id === 'home')!;
 const metrics = new Map(DEMO_METRICS.map((m) => [m.id, m]));

@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { validateExperimentConfig, type ValidationContext } from '../../src/domain/rules/index.js';
 import { DEFAULT_SURFACE_POLICY } from '../../src/domain/policy.js';
 import { FindingSchema, type Experiment } from '../../src/domain/schemas.js';
-import { DEMO_CONTENT, DEMO_METRICS, DEMO_SURFACES } from '../../src/store/demo-seed.js';
+import { DEMO_CONTENT, DEMO_METRICS, DEMO_SURFACES } from '../helpers/demo-catalog.js';
 
 const surfaces = new Map(DEMO_SURFACES.map((s) => [s.id, s]));
 

@@ -65,6 +65,6 @@ describe('toolsets (--toolsets / --tools, SEALAB_TOOLSETS / SEALAB_TOOLS)', () =
 
   it('unknown names are refused at startup with the known ones', () => {
     expect(() => enabledToolNames(tools, { tools: ['deploy'] })).toThrow(/--tools \/ SEALAB_TOOLS: unknown tool 'deploy'; tools: list_surfaces, /);
-    expect(() => enabledToolNames(tools, { toolsets: ['admin'] })).toThrow(/unknown toolset 'admin'; toolsets: core, operator, analysis, ops, all/);
+    expect(() => enabledToolNames(tools, { toolsets: ['admins'] })).toThrow(/unknown toolset 'admins'; toolsets: core, operator, analysis, ops, admin, all/);
   });
 });

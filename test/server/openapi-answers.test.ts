@@ -152,6 +152,20 @@ describe('real answers match the OpenAPI document', () => {
     const approved = await answerMatches('POST', `/v1/approvals/${again.json.approvalId}/approve`, { reason: 'looks safe' });
     expect(approved.json.experiment.status).toBe('running');
 
+    // Catalog changes: a plan, a dry run, an apply, an invalid document (422) and an unsafe change (409).
+    const metric = { ...app.catalog.metrics()[0], id: 'openapi-metric', name: 'OpenAPI metric' };
+    expect((await answerMatches('POST', '/v1/catalog/plan', { mode: 'merge', catalog: { metrics: [metric] } })).json.counts.added).toBe(1);
+    expect((await answerMatches('POST', '/v1/catalog/apply', { mode: 'merge', catalog: { metrics: [metric] } })).json.dryRun).toBe(true);
+    expect((await answerMatches('POST', '/v1/catalog/apply', { mode: 'merge', catalog: { metrics: [metric] }, dryRun: false })).json.applied).toBe(true);
+    expect((await answerMatches('POST', '/v1/catalog/plan', { mode: 'merge', catalog: { metrics: [{ id: 'x' }] } })).status).toBe(422);
+    const home = app.catalog.surfaces().find((s) => s.id === 'home');
+    const resalted = {
+      mode: 'merge',
+      catalog: { surfaces: [{ ...home, runningExperiments: undefined, freeBuckets: undefined, freePercent: undefined, salt: 'home-new' }] },
+      dryRun: false,
+    };
+    expect((await answerMatches('POST', '/v1/catalog/apply', resalted)).status).toBe(409);
+
     // Every operation of the document was exercised except those that need another role or a shipped experiment.
     const untested = OPERATIONS.filter((o) => ![...checked].some((c) => c.startsWith(`${o.method} ${o.path} 2`))).map((o) => `${o.method} ${o.path}`);
     expect(untested.sort()).toEqual(

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { createContainer, dbFileIn, type Container } from '../../src/container.js';
 import { migrate, openDb } from '../../src/store/db.js';
 import { MIGRATIONS } from '../../src/store/migrations.js';
-import { DEMO_CONTENT, DEMO_METRICS, DEMO_SURFACES } from '../../src/store/demo-seed.js';
+import { DEMO_CONTENT, DEMO_METRICS, DEMO_SURFACES } from '../helpers/demo-catalog.js';
 import type { WriteContext } from '../../src/app/context.js';
 import { ExperimentConfigSchema } from '../../src/domain/schemas.js';
 

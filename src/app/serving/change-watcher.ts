@@ -15,6 +15,7 @@ export class ChangeWatcher {
   /** The data_version serving was last compiled at. */
   private compiled: number;
   private known: Map<string, string>;
+  private knownCatalog: number;
   private timer: NodeJS.Timeout | undefined;
   private intervalMs = 0;
   /** When a check first found the database ahead of serving (Date.now()), cleared when it catches up. */
@@ -29,6 +30,12 @@ export class ChangeWatcher {
   ) {
     this.compiled = this.dataVersion();
     this.known = this.snapshot();
+    this.knownCatalog = this.catalogVersion();
+  }
+
+  /** The newest applied catalog version: another process's catalog change is announced like an experiment's. */
+  private catalogVersion(): number {
+    return (prepared(this.db, 'SELECT COALESCE(MAX(version), 0) AS v FROM catalog_versions').get() as { v: number }).v;
   }
 
   get running(): boolean {
@@ -54,6 +61,9 @@ export class ChangeWatcher {
       this.hooks.emit({ kind: 'experiment', id, surfaceId: stamp.slice(stamp.lastIndexOf('\u0000') + 1) });
     }
     this.known = now;
+    const catalog = this.catalogVersion();
+    if (catalog !== this.knownCatalog) this.hooks.emit({ kind: 'catalog', version: catalog });
+    this.knownCatalog = catalog;
     this.logger.debug({ dataVersion: v }, 'another process wrote to the database; serving recompiled');
     return true;
   }

@@ -3,7 +3,7 @@ import { AssignmentIndex } from '../../../src/app/serving/assignment-index.js';
 import { mirrorOf } from '../../../src/app/serving/serving-sync.js';
 import { assignUnit } from '../../../src/domain/assignment.js';
 import type { Experiment } from '../../../src/domain/schemas.js';
-import { DEMO_SURFACES } from '../../../src/store/demo-seed.js';
+import { DEMO_SURFACES } from '../../helpers/demo-catalog.js';
 
 // The serving path (compiled bucket table) must agree with the pure domain definition (assignUnit)
 // for every unit: buckets owned, platform targeting, and the variant chosen by weight.

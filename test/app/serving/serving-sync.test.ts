@@ -7,7 +7,7 @@ import { AssignmentIndex } from '../../../src/app/serving/assignment-index.js';
 import { mirrorOf, ServingSync } from '../../../src/app/serving/serving-sync.js';
 import { createLogger } from '../../../src/logger.js';
 import { openDb } from '../../../src/store/db.js';
-import { DEMO_SURFACES } from '../../../src/store/demo-seed.js';
+import { DEMO_SURFACES } from '../../helpers/demo-catalog.js';
 import { EmbeddedContent } from '../../../src/systems/embedded.js';
 import type { BackendState, ExperimentBackend } from '../../../src/systems/contracts.js';
 import { demoConfig, permissivePolicy, startRunning, testContainer } from '../../helpers/app.js';

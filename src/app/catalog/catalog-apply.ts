@@ -1,0 +1,207 @@
+import { z } from 'zod';
+import { AppError } from '../../errors.js';
+import type { AppDeps, WriteContext } from '../context.js';
+import { checkCatalog, type CatalogSource } from './catalog-check.js';
+import { CatalogRemovalSchema, issueText, type Catalog, type CatalogIssue, type CatalogRemoval } from './catalog-document.js';
+import { readCatalogDir } from './catalog-files.js';
+import { CatalogPlanSchema, planCatalog, type CatalogPlan, type EntityChange } from './catalog-plan.js';
+import { catalogUsage, refsText, type ExperimentRef } from './catalog-usage.js';
+
+/** A catalog change from a tool or REST: the complete catalog (replace) or entities to upsert and ids to remove (merge). */
+export interface CatalogChangeInput {
+  mode: 'replace' | 'merge';
+  catalog: unknown;
+  remove?: CatalogRemoval;
+}
+
+export const CatalogApplyResultSchema = z.object({
+  applied: z.boolean().describe('true when this call wrote a new catalog version; false for a dry run or when nothing changed'),
+  dryRun: z.boolean(),
+  version: z.number().int().describe('The catalog version in force after the call'),
+  plan: CatalogPlanSchema,
+});
+export type CatalogApplyResult = z.infer<typeof CatalogApplyResultSchema>;
+
+/**
+ * Catalog as code (ADR 0014): validate a directory or a document, plan it against the store, apply
+ * it in one transaction. The one place the CLI, the admin tools, REST and startup go through.
+ */
+export class CatalogChanges {
+  constructor(
+    private readonly d: AppDeps,
+    /** false when content comes from a remote content delivery: catalogs may not carry content. */
+    readonly contentManaged: boolean,
+  ) {}
+
+  /** What the store holds now. */
+  current(): Catalog {
+    return { surfaces: this.d.catalog.surfaces(), content: this.d.catalog.contentItems(), metrics: this.d.catalog.metrics() };
+  }
+
+  /** Every issue of a directory's files, alone and across files (nothing is read from the store but synced content). */
+  validateDir(dir: string, opts: { contentManaged?: boolean } = {}): { issues: CatalogIssue[]; catalog: Catalog; files: number } {
+    const read = readCatalogDir(dir);
+    const checked = this.check(read.sources, opts.contentManaged);
+    return { issues: [...read.issues, ...checked.issues], catalog: checked.catalog, files: read.sources.length + new Set(read.issues.map((i) => i.file)).size };
+  }
+
+  planDir(dir: string, opts: { contentManaged?: boolean } = {}): CatalogPlan {
+    const v = this.validateDir(dir, opts);
+    return this.plan(this.valid(v.issues, v.catalog), v.issues, opts.contentManaged);
+  }
+
+  planInput(input: CatalogChangeInput): CatalogPlan {
+    const { catalog, issues } = this.desiredFrom(input);
+    return this.plan(catalog, issues);
+  }
+
+  /** Applies a directory: refuses invalid or unsafe catalogs with nothing written. */
+  applyDir(dir: string, ctx: WriteContext, opts: { contentManaged?: boolean } = {}): CatalogApplyResult {
+    const v = this.validateDir(dir, opts);
+    const desired = this.valid(v.issues, v.catalog);
+    return this.apply(() => ({ catalog: desired, issues: v.issues }), ctx, opts.contentManaged);
+  }
+
+  /** Applies a catalog already read and validated (the demo bootstrap reads its directory once per process). */
+  applyCatalog(desired: Catalog, ctx: WriteContext, opts: { contentManaged?: boolean } = {}): CatalogApplyResult {
+    return this.apply(() => ({ catalog: desired, issues: [] }), ctx, opts.contentManaged);
+  }
+
+  /** A directory read and validated on its own (no store): the catalog, or INVALID_CONFIG with every issue. */
+  loadDir(dir: string, opts: { contentManaged?: boolean } = {}): Catalog {
+    const v = this.validateDir(dir, opts);
+    return this.valid(v.issues, v.catalog);
+  }
+
+  /** A tool's or REST change; a dry run returns the plan and writes nothing. */
+  applyInput(input: CatalogChangeInput, ctx: WriteContext, dryRun: boolean): CatalogApplyResult {
+    if (dryRun) return { applied: false, dryRun: true, version: this.d.catalog.version()?.version ?? 0, plan: this.planInput(input) };
+    // Merge mode reads the store: inside the transaction, so a concurrent change cannot slip in between.
+    return this.apply(() => this.desiredFrom(input), ctx);
+  }
+
+  private apply(desired: () => { catalog: Catalog; issues: CatalogIssue[] }, ctx: WriteContext, contentManaged = this.contentManaged): CatalogApplyResult {
+    const result = this.d.db
+      .transaction((): CatalogApplyResult => {
+        const { catalog: target, issues } = desired();
+        const plan = this.plan(target, issues, contentManaged);
+        const version = this.d.catalog.version()?.version ?? 0;
+        if (!plan.safe) throw unsafe(plan);
+        if (!plan.changes.length) return { applied: false, dryRun: false, version, plan };
+        this.write(plan.changes, target, ctx);
+        const summary = { added: plan.counts.added, changed: plan.counts.changed, removed: plan.counts.removed, changes: plan.changes.map(changeLine) };
+        const at = this.d.clock.now().toISOString();
+        const next = this.d.catalog.addVersion({ appliedAt: at, actor: ctx.actor, digest: plan.digest, summary });
+        this.d.audit.record(ctx, 'catalog', `v${next}`, { version }, { version: next, digest: plan.digest, ...summary }, at);
+        return { applied: true, dryRun: false, version: next, plan };
+      })
+      .immediate();
+    if (result.applied) {
+      this.d.logger.info({ version: result.version, actor: ctx.actor, ...result.plan.counts }, 'catalog change applied');
+      this.d.emit({ kind: 'catalog', version: result.version });
+    }
+    return result;
+  }
+
+  /** Content and metrics before the surfaces that name them; surfaces removed before what they named. */
+  private write(changes: EntityChange[], target: Catalog, ctx: WriteContext): void {
+    const at = this.d.clock.now().toISOString();
+    const find = <T extends { id: string }>(list: T[], id: string) => list.find((x) => x.id === id) as T;
+    const before = this.current();
+    const order = ['content', 'metric', 'surface'] as const;
+    for (const entity of order)
+      for (const c of changes.filter((x) => x.entity === entity && x.action !== 'remove')) {
+        const was = entity === 'surface' ? find(before.surfaces, c.id) : entity === 'content' ? find(before.content, c.id) : find(before.metrics, c.id);
+        if (entity === 'surface') this.d.catalog.upsertSurface(find(target.surfaces, c.id));
+        else if (entity === 'content') this.d.catalog.upsertContent(find(target.content, c.id));
+        else this.d.catalog.upsertMetric(find(target.metrics, c.id));
+        this.d.audit.record(
+          ctx,
+          entity,
+          c.id,
+          was ?? null,
+          entity === 'surface' ? find(target.surfaces, c.id) : entity === 'content' ? find(target.content, c.id) : find(target.metrics, c.id),
+          at,
+        );
+      }
+    for (const entity of [...order].reverse())
+      for (const c of changes.filter((x) => x.entity === entity && x.action === 'remove')) {
+        const table = entity === 'surface' ? 'surfaces' : entity === 'content' ? 'content_items' : 'metrics';
+        const was = entity === 'surface' ? find(before.surfaces, c.id) : entity === 'content' ? find(before.content, c.id) : find(before.metrics, c.id);
+        this.d.catalog.remove(table, c.id);
+        this.d.audit.record(ctx, entity, c.id, was, null, at);
+      }
+  }
+
+  private plan(desired: Catalog, warnings: CatalogIssue[], contentManaged = this.contentManaged): CatalogPlan {
+    const current = this.current();
+    const usage = catalogUsage(this.d.experiments, current.metrics);
+    const target = contentManaged ? desired : { ...desired, content: current.content };
+    const plan = planCatalog(current, target, usage, { version: this.d.catalog.version()?.version ?? 0, contentManaged });
+    return { ...plan, warnings: warnings.filter((i) => i.severity === 'warning') };
+  }
+
+  private check(sources: CatalogSource[], contentManaged = this.contentManaged, base?: Catalog) {
+    return checkCatalog(sources, { contentManaged, storeContent: this.d.catalog.contentItems(), ...(base ? { base } : {}) });
+  }
+
+  private desiredFrom(input: CatalogChangeInput): { catalog: Catalog; issues: CatalogIssue[] } {
+    const source: CatalogSource = { file: '(input)', value: input.catalog, prefix: 'catalog' };
+    if (input.mode === 'replace') {
+      const r = this.check([source]);
+      return { catalog: this.valid(r.issues, r.catalog), issues: r.issues };
+    }
+    const remove = CatalogRemovalSchema.parse(input.remove ?? {});
+    const cur = this.current();
+    const base: Catalog = {
+      surfaces: cur.surfaces.filter((s) => !remove.surfaces?.includes(s.id)),
+      content: cur.content.filter((c) => !remove.content?.includes(c.id)),
+      metrics: cur.metrics.filter((m) => !remove.metrics?.includes(m.id)),
+    };
+    const unknown = (['surfaces', 'content', 'metrics'] as const).flatMap((k) =>
+      (remove[k] ?? []).filter((id) => !cur[k].some((x) => x.id === id)).map((id) => `${k}: ${id}`),
+    );
+    if (unknown.length)
+      throw new AppError(
+        'NOT_FOUND',
+        `remove names ids the catalog does not have: ${unknown.join(', ')}`,
+        'Read sealab://surfaces, sealab://content and sealab://metrics for the ids, then call again.',
+      );
+    const r = this.check([source], this.contentManaged, base);
+    return { catalog: this.valid(r.issues, r.catalog), issues: r.issues };
+  }
+
+  /** The catalog, or INVALID_CONFIG listing every error with its file, path, line and fix. */
+  private valid(issues: CatalogIssue[], catalog: Catalog): Catalog {
+    const errors = issues.filter((i) => i.severity === 'error');
+    if (!errors.length) return catalog;
+    throw new AppError(
+      'INVALID_CONFIG',
+      `the catalog has ${errors.length} error${errors.length > 1 ? 's' : ''}:\n${errors.map(issueText).join('\n')}`,
+      'Fix each listed problem (file, path, line, fix) and run the plan again; nothing was applied.',
+      { issues: errors },
+    );
+  }
+}
+
+const changeLine = (c: EntityChange) => `${c.action} ${c.entity} ${c.id}${c.fields.length ? ` (${c.fields.map((f) => f.path).join(', ')})` : ''}`;
+
+/** CATALOG_CHANGE_UNSAFE: every breaking change with the experiments by key and id; the database is unchanged. */
+function unsafe(plan: CatalogPlan): AppError {
+  const unsafeChanges = plan.changes
+    .filter((c) => c.safety === 'breaking')
+    .flatMap((c): { entity: string; id: string; path: string | null; reason: string; experiments: ExperimentRef[] }[] =>
+      c.action === 'remove'
+        ? [{ entity: c.entity, id: c.id, path: null, reason: c.reason ?? 'in use', experiments: c.experiments }]
+        : c.fields
+            .filter((f) => f.safety === 'breaking')
+            .map((f) => ({ entity: c.entity, id: c.id, path: f.path, reason: f.reason ?? '', experiments: f.experiments })),
+    );
+  const lines = unsafeChanges.map((u) => `${u.entity} ${u.id}${u.path ? ` ${u.path}` : ' removal'}: ${u.reason}; used by ${refsText(u.experiments)}`);
+  return new AppError(
+    'CATALOG_CHANGE_UNSAFE',
+    `${lines.length} catalog change${lines.length > 1 ? 's' : ''} would break experiments in use; nothing was applied:\n${lines.join('\n')}`,
+    'Keep those fields as they are. For a breaking change add a new entity that new experiments use (a surface "home-v2" with a new salt, a new metric id) and remove the old one once no experiment uses it (docs/adr/0014-catalog-as-code.md).',
+    { unsafe: unsafeChanges },
+  );
+}
