@@ -72,12 +72,12 @@ class FaultProxy {
       if (fault === '500') return void res.writeHead(500, { 'content-type': 'text/plain' }).end('secret upstream stack trace');
       if (fault === 'hang') return void this.held.push(res);
       if (fault === 'slow') await new Promise((r) => setTimeout(r, TIMEOUT_MS * 2));
+      // The proxy's own leg to the backend is not under test: a reused keep-alive socket the backend
+      // has just closed (a race on a loaded machine) is retried on a new one, as a real proxy does.
+      const forward = () =>
+        fetch(this.target + req.url, { method: req.method, headers: { 'content-type': 'application/json' }, ...(req.method === 'GET' ? {} : { body }) });
       try {
-        const r = await fetch(this.target + req.url, {
-          method: req.method,
-          headers: { 'content-type': 'application/json' },
-          ...(req.method === 'GET' ? {} : { body }),
-        });
+        const r = await forward().catch(() => new Promise((res) => setTimeout(res, 50)).then(forward));
         res.writeHead(r.status, { 'content-type': r.headers.get('content-type') ?? 'application/json' }).end(Buffer.from(await r.arrayBuffer()));
       } catch {
         res.destroy();
