@@ -124,6 +124,8 @@ export interface ContainerOptions {
   };
   /** A backend or content role with nowhere to send exposures: drop them (main.ts warns) rather than fail to store them here. */
   dropExposures?: boolean;
+  /** How many exposures the in-memory queue holds while they cannot be written or sent (default 200,000); past it the oldest is dropped and counted. */
+  exposureQueueMax?: number;
   /** Prometheus metrics (default on); false builds none, so every hook costs one check (SEALAB_METRICS=off). */
   metrics?: boolean;
   /** The SLO document; otherwise read from sloFile (default: policy/slo.json). */
@@ -216,7 +218,12 @@ export function createContainer(opts: ContainerOptions): Container {
     : opts.dropExposures
       ? async () => 'dropped' as const
       : undefined;
-  const exposures = new ExposureBuffer(db, deps.events, logger, { clock: deps.clock, metrics, ...(sink ? { sink } : {}) });
+  const exposures = new ExposureBuffer(db, deps.events, logger, {
+    clock: deps.clock,
+    metrics,
+    ...(sink ? { sink } : {}),
+    ...(opts.exposureQueueMax ? { maxQueued: opts.exposureQueueMax } : {}),
+  });
   const results = new MetricsService(deps, experiments, () => exposures.flush());
   const slo = new SloService(opts.slo ? parseSloFile(opts.slo) : loadSloFile(opts.sloFile), metrics?.registry, deps);
   deps.slo = slo;

@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs';
 import type { Db } from '../store/db.js';
 import type { Clock } from '../systems/clock.js';
+import type { CounterChild, HistogramChild } from './hot-series.js';
 import { secondsSince, type Metrics } from './metrics.js';
 
 /**
@@ -19,52 +20,59 @@ const SERVING_ROUTES: Readonly<Record<string, string>> = {
 
 const outcomeOf = (status: number) => (status >= 500 ? 'server_error' : status >= 400 ? 'client_error' : 'ok');
 
+/** The series one answer adds to: RED for its route, and the serving pair when the route is a serving one. */
+type RouteSeries = { requests: CounterChild; duration: HistogramChild; served?: CounterChild; serving?: HistogramChild };
+const routeSeries = new WeakMap<Metrics, Map<string, RouteSeries>>();
+
 /**
  * REST RED from the access-log middleware. `route` is hono's route pattern (never the raw path, so
- * the label set stays bounded); a request no route matched counts under "unmatched".
+ * the label set stays bounded); a request no route matched counts under "unmatched". Each (route,
+ * method, status) resolves its label set and children once; a request then adds plain numbers.
  */
 export function recordHttp(m: Metrics | undefined, route: string, method: string, status: number, started: number): void {
   if (!m) return;
   const seconds = secondsSince(started);
-  const pattern = route === '*' || route.endsWith('/*') ? 'unmatched' : route;
-  m.httpRequests.inc({ route: pattern, method, code: String(status) });
-  m.httpDuration.observe({ route: pattern, method }, seconds);
-  const serving = SERVING_ROUTES[pattern];
-  if (serving) recordServingSeconds(m, serving, status, seconds);
+  let byKey = routeSeries.get(m);
+  if (!byKey) routeSeries.set(m, (byKey = new Map()));
+  const key = `${status} ${method} ${route}`;
+  let s = byKey.get(key);
+  if (!s) byKey.set(key, (s = seriesOf(m, route === '*' || route.endsWith('/*') ? 'unmatched' : route, method, status)));
+  observe(s, seconds);
+}
+
+function seriesOf(m: Metrics, route: string, method: string, status: number): RouteSeries {
+  const serving = SERVING_ROUTES[route];
+  return {
+    requests: m.httpRequests.child({ route, method, code: String(status) }),
+    duration: m.httpDuration.child({ route, method }),
+    ...(serving
+      ? { served: m.servingRequests.child({ route: serving, outcome: outcomeOf(status) }), serving: m.servingDuration.child({ route: serving }) }
+      : {}),
+  };
+}
+
+function observe(s: RouteSeries, seconds: number): void {
+  s.requests.inc();
+  s.duration.observe(seconds);
+  s.served?.inc();
+  s.serving?.observe(seconds);
 }
 
 const FAST_ROUTE = '/ofrep/v1/evaluate/flags/:key';
-type FastSeries = { requests: { inc(): void }; served: { inc(): void }; http: { observe(v: number): void }; serving: { observe(v: number): void } };
-const fastSeries = new WeakMap<Metrics, Map<number, FastSeries>>();
+const fastSeries = new WeakMap<Metrics, Map<number, RouteSeries>>();
 
 /**
  * The OFREP fast path (answered without hono): the same series as the hono route it stands in for.
- * The hottest path, so each status's label children are looked up once, not hashed per request.
+ * The hottest path: its series are found by status alone, no key string built per request.
  */
 export function recordFastOfrep(m: Metrics | undefined, status: number, started: number): void {
   if (!m) return;
+  const seconds = secondsSince(started);
   let byStatus = fastSeries.get(m);
   if (!byStatus) fastSeries.set(m, (byStatus = new Map()));
   let s = byStatus.get(status);
-  if (!s) {
-    s = {
-      requests: m.httpRequests.labels({ route: FAST_ROUTE, method: 'POST', code: String(status) }),
-      served: m.servingRequests.labels({ route: 'ofrep', outcome: outcomeOf(status) }),
-      http: m.httpDuration.labels({ route: FAST_ROUTE, method: 'POST' }),
-      serving: m.servingDuration.labels({ route: 'ofrep' }),
-    };
-    byStatus.set(status, s);
-  }
-  const seconds = secondsSince(started);
-  s.requests.inc();
-  s.served.inc();
-  s.http.observe(seconds);
-  s.serving.observe(seconds);
-}
-
-function recordServingSeconds(m: Metrics, route: string, status: number, seconds: number): void {
-  m.servingRequests.inc({ route, outcome: outcomeOf(status) });
-  m.servingDuration.observe({ route }, seconds);
+  if (!s) byStatus.set(status, (s = seriesOf(m, FAST_ROUTE, 'POST', status)));
+  observe(s, seconds);
 }
 
 /** One MCP tool call: outcome ok, input_required or the error code (OpenTelemetry's error.type for the latter). */
@@ -79,11 +87,19 @@ export function recordToolCall(m: Metrics | undefined, tool: string, outcome: st
 export function recordIngest(m: Metrics | undefined, events: readonly unknown[], rejected: readonly { index: number; code: string }[], started: number): void {
   if (!m) return;
   const refused = new Set(rejected.map((r) => r.index));
+  let exposures = 0;
+  let metrics = 0;
+  let raw = 0;
   events.forEach((e, i) => {
     if (refused.has(i)) return;
     const type = (e as { type?: string }).type;
-    m.eventsAccepted.inc({ type: type === 'exposure' || type === 'event' ? type : 'metric' });
+    if (type === 'exposure') exposures++;
+    else if (type === 'event') raw++;
+    else metrics++;
   });
+  if (exposures) m.eventsAccepted.child({ type: 'exposure' }).inc(exposures);
+  if (metrics) m.eventsAccepted.child({ type: 'metric' }).inc(metrics);
+  if (raw) m.eventsAccepted.child({ type: 'event' }).inc(raw);
   for (const r of rejected) m.eventsRejected.inc({ reason: r.code.toLowerCase() });
   // The batch is folded into the aggregates in the transaction that stores it: receipt to fold is the batch's time.
   m.ingestLag.observe(secondsSince(started));

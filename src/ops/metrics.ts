@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { HotCounter, HotHistogram } from './hot-series.js';
 
 /**
  * The Prometheus metrics of one container (README "Operating sealab"). Each container owns its
@@ -46,13 +47,13 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
   const metrics = {
     registry,
     sources,
-    httpRequests: new Counter({
+    httpRequests: new HotCounter({
       name: 'sealab_http_requests_total',
       help: 'HTTP requests answered, by route pattern, method and status code.',
       labelNames: ['route', 'method', 'code'] as const,
       registers,
     }),
-    httpDuration: new Histogram({
+    httpDuration: new HotHistogram({
       name: 'sealab_http_request_duration_seconds',
       help: 'Time to answer an HTTP request, by route pattern and method.',
       labelNames: ['route', 'method'] as const,
@@ -72,23 +73,23 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       labelNames: ['tool', 'outcome'] as const,
       registers,
     }),
-    servingRequests: new Counter({
+    servingRequests: new HotCounter({
       name: 'sealab_serving_requests_total',
       help: 'Serving requests (assignment, layout, ofrep, ofrep_bulk), by outcome (ok, client_error, server_error).',
       labelNames: ['route', 'outcome'] as const,
       registers,
     }),
-    servingDuration: new Histogram({
+    servingDuration: new HotHistogram({
       name: 'sealab_serving_duration_seconds',
       help: 'Time to answer a serving request (OFREP fast path included), by route.',
       labelNames: ['route'] as const,
       buckets: SERVING_BUCKETS,
       registers,
     }),
-    exposuresQueued: new Counter({ name: 'sealab_exposures_queued_total', help: 'Exposures queued for writing.', registers }),
+    exposuresQueued: new HotCounter({ name: 'sealab_exposures_queued_total', help: 'Exposures queued for writing.', registers }),
     exposuresWritten: new Counter({ name: 'sealab_exposures_written_total', help: 'Exposures written durably (or sent to the events gateway).', registers }),
     exposuresDropped: new Counter({ name: 'sealab_exposures_dropped_total', help: 'Exposures dropped (queue full or no store to write them to).', registers }),
-    eventsAccepted: new Counter({
+    eventsAccepted: new HotCounter({
       name: 'sealab_events_accepted_total',
       help: 'Ingested events acknowledged, by type (exposure, metric, event: raw product events).',
       labelNames: ['type'] as const,

@@ -4,6 +4,7 @@ import type { Logger } from '../../logger.js';
 import type { Clock } from '../../systems/clock.js';
 import type { Metrics } from '../../ops/metrics.js';
 import { recordExposureFlush } from '../../ops/metric-hooks.js';
+import type { CounterChild } from '../../ops/hot-series.js';
 
 export interface Pending {
   experimentId: string;
@@ -27,19 +28,23 @@ export class ExposureBuffer {
   private queue = new Map<string, Pending>();
   private timer: NodeJS.Timeout | undefined;
   private sending: Promise<void> | undefined;
+  /** sealab_exposures_queued_total, counted in a plain number (hot-series.ts): every serving request may queue one. */
+  private readonly queued: CounterChild | undefined;
 
   constructor(
     private readonly db: Db,
     private readonly events: EventRepo,
     private readonly logger: Logger,
     private readonly opts: { maxQueued?: number; flushMs?: number; flushAt?: number; sink?: ExposureSink; clock?: Clock; metrics?: Metrics } = {},
-  ) {}
+  ) {
+    this.queued = opts.metrics?.exposuresQueued.child();
+  }
 
   add(p: Pending): void {
     const key = keyOf(p);
     if (!this.queue.has(key)) {
       this.queue.set(key, p); // the first sighting is the first exposure
-      this.opts.metrics?.exposuresQueued.inc();
+      this.queued?.inc();
     }
     if (this.queue.size >= (this.opts.flushAt ?? 2000)) this.flush();
     else if (!this.timer) {
