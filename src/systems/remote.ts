@@ -169,7 +169,7 @@ const IngestAnswer = z.object({
  * the experiments, through its public ingest (POST /v1/events). Each exposure's event id is derived
  * from (experiment, unit), so a resent batch counts once.
  */
-export function remoteExposureSink(o: RemoteOptions): (batch: { experimentId: string; unitId: string; variant: string; ts: string }[]) => Promise<void> {
+export function remoteExposureSink(o: RemoteOptions): (batch: { experimentId: string; unitId: string; variant: string; ts: string }[]) => Promise<'sent'> {
   const c = new RemoteClient('event ingest', o, ['get', 'put', 'post']);
   return async (batch) => {
     const events = batch.map((p) => ({
@@ -184,6 +184,7 @@ export function remoteExposureSink(o: RemoteOptions): (batch: { experimentId: st
       const r = (await c.call('post', 'v1/events', IngestAnswer, { events: events.slice(i, i + 5000) }))!;
       if (r.rejected.length) o.logger.warn({ rejected: r.rejected.length, first: r.rejected[0] }, 'the ingest refused some exposures');
     }
+    return 'sent';
   };
 }
 

@@ -13,8 +13,11 @@ export interface Pending {
   ts: string;
 }
 
-/** Where exposures go when this process does not own the experiments (a backend or content role): another sealab's ingest. */
-export type ExposureSink = (batch: Pending[]) => Promise<void | 'dropped'>;
+/**
+ * Where exposures go when this process does not own the experiments (a backend or content role): another
+ * sealab's ingest. Resolves 'sent' once it acknowledged the batch, 'dropped' when there is nowhere to send it.
+ */
+export type ExposureSink = (batch: Pending[]) => Promise<'sent' | 'dropped'>;
 
 const keyOf = (p: Pending) => `${p.experimentId}\u0000${p.unitId}`;
 
