@@ -16,6 +16,7 @@ export class ChangeWatcher {
   private compiled: number;
   private known: Map<string, string>;
   private knownCatalog: number;
+  private knownContent: string | null;
   private timer: NodeJS.Timeout | undefined;
   private intervalMs = 0;
   /** When a check first found the database ahead of serving (Date.now()), cleared when it catches up. */
@@ -31,6 +32,15 @@ export class ChangeWatcher {
     this.compiled = this.dataVersion();
     this.known = this.snapshot();
     this.knownCatalog = this.catalogVersion();
+    this.knownContent = this.contentEtag();
+  }
+
+  /**
+   * The ETag of the content catalog another process last synced from a remote content delivery (null
+   * when none did): it changes exactly when the synced list does, so a change is announced as one.
+   */
+  private contentEtag(): string | null {
+    return (prepared(this.db, 'SELECT etag FROM content_sync WHERE id = 1').get() as { etag: string } | undefined)?.etag ?? null;
   }
 
   /** The newest applied catalog version: another process's catalog change is announced like an experiment's. */
@@ -64,6 +74,9 @@ export class ChangeWatcher {
     const catalog = this.catalogVersion();
     if (catalog !== this.knownCatalog) this.hooks.emit({ kind: 'catalog', version: catalog });
     this.knownCatalog = catalog;
+    const content = this.contentEtag();
+    if (content !== this.knownContent) this.hooks.emit({ kind: 'content' });
+    this.knownContent = content;
     this.logger.debug({ dataVersion: v }, 'another process wrote to the database; serving recompiled');
     return true;
   }

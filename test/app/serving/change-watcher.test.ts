@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import type { Container } from '../../../src/container.js';
 import type { ChangeEvent } from '../../../src/app/context.js';
 import { RAMP_LEASE } from '../../../src/app/ramp/ramp-scheduler.js';
+import { ContentSyncRepo } from '../../../src/store/content-sync-repo.js';
 import { appFetch, demoConfig, permissivePolicy, startRunning, testContainer, testHttp } from '../../helpers/app.js';
 
 /** Two containers on one SQLite file: what a stdio server beside `serve` on one data directory is. */
@@ -46,6 +47,28 @@ describe('one truth across processes on one data directory', () => {
     await b.deployments.pause({ experimentId: exp.id, version: b.experiments.get(exp.id).version, reason: 'kill switch' }, ctx);
     a.watcher.check();
     expect(units.every((u) => inExperiment(a, u) === 0)).toBe(true);
+  });
+
+  it("another process's content sync that changed the content catalog is announced; an unchanged one is not", () => {
+    const [a, b] = pair();
+    const heard: ChangeEvent[] = [];
+    a.onChange((e) => heard.push(e));
+    const sync = new ContentSyncRepo(b.deps.db);
+    const state = { sourceUrl: 'http://127.0.0.1:1', etag: '"v1"', syncedAt: '2026-12-07T00:00:00.000Z' };
+    b.deps.db.transaction(() => {
+      sync.replaceWith(
+        [...b.deps.catalog.contentItems(), { id: 'pd-new-show', type: 'podcast', title: 'A new show', platforms: ['ios'] }],
+        new Set(),
+        state.syncedAt,
+      );
+      sync.saveState(state);
+    })();
+    expect(a.watcher.check()).toBe(true);
+    expect(heard).toEqual([{ kind: 'content' }]);
+    // A later sync that found nothing new (a 304) only moves synced_at: nothing to announce.
+    sync.saveState({ ...state, syncedAt: '2026-12-07T00:00:30.000Z' });
+    expect(a.watcher.check()).toBe(true);
+    expect(heard).toEqual([{ kind: 'content' }]);
   });
 
   it('the ramp scheduler ticks in one process at a time (a lease)', async () => {
