@@ -1,14 +1,12 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createContainer, dbFileIn } from '../../src/container.js';
 import type { WriteContext } from '../../src/store/audit-repo.js';
 import { demoConfig, permissivePolicy } from '../helpers/app.js';
+import { runSealab, type CliRun } from '../helpers/cli.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const AGENT: WriteContext = { actor: 'agent:cli-test', interface: 'mcp-stdio', operation: 'deploy_to_surface', requestId: 'r1' };
 
 let dir: string;
@@ -21,17 +19,8 @@ beforeEach(() => {
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 /** `sealab approvals …` as a spawned process on the data directory. */
-function sealab(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'approvals', ...args, '--data-dir', dir, '--policy', policyFile], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', SEALAB_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })));
+function sealab(...args: string[]): Promise<CliRun> {
+  return runSealab(['approvals', ...args, '--data-dir', dir, '--policy', policyFile]);
 }
 
 describe('sealab approvals (spawned CLI on the data directory)', () => {

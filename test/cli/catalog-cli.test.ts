@@ -1,16 +1,14 @@
-import { spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createContainer, dbFileIn } from '../../src/container.js';
 import type { WriteContext } from '../../src/store/audit-repo.js';
 import { permissivePolicy, startRunning, tableCounts } from '../helpers/app.js';
+import { ROOT, runSealab, type CliRun } from '../helpers/cli.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const PODCAST = path.join(ROOT, 'catalog/examples/podcast');
 const SYS: WriteContext = { actor: 'test', interface: 'cli', operation: 'test', requestId: 'r1' };
 
@@ -26,17 +24,8 @@ beforeEach(() => {
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 /** `sealab …` as a spawned process (the real entry), on the test's data directory. */
-function sealab(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args, '--data-dir', dataDir, '--policy', policyFile], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', SEALAB_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })));
+function sealab(...args: string[]): Promise<CliRun> {
+  return runSealab([...args, '--data-dir', dataDir, '--policy', policyFile]);
 }
 
 const open = () => createContainer({ dbFile: dbFileIn(dataDir), seedDemo: false, policyFile });

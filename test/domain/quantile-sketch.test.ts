@@ -2,20 +2,11 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SKETCH_GAMMA, binBounds, binOf, mergeSketches, quantileArmOf, sketchCount, sketchOf, sketchQuantile } from '../../src/domain/quantile-sketch.js';
 import { quantileTest } from '../../src/domain/stats/quantile-test.js';
+import { prng } from '../../src/cli/simulate.js';
 
 /** The exact sample quantile the sketch estimates: x_(⌈p·n⌉), the inverse empirical CDF (Hyndman & Fan type 1). */
 const exact = (sorted: number[], p: number) => sorted[Math.max(1, Math.ceil(p * sorted.length)) - 1];
 
-/** A seeded uniform generator (mulberry32), so the data sets are the same on every run. */
-function mulberry32(seed: number) {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const lognormal = (rand: () => number, mu: number, sigma: number) =>
   Math.exp(mu + sigma * Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand()));
 
@@ -44,7 +35,7 @@ describe('quantile sketch (DDSketch bins, 1% relative accuracy)', () => {
       [2, 1000],
       [3, 20000],
     ]) {
-      const rand = mulberry32(seed);
+      const rand = prng(seed);
       const values = Array.from({ length: n }, () => lognormal(rand, Math.log(300), 0.6));
       const sorted = [...values].sort((a, b) => a - b);
       const sketch = sketchOf(values);
@@ -84,7 +75,7 @@ describe('quantile sketch (DDSketch bins, 1% relative accuracy)', () => {
   });
 
   it("reads an arm's order-statistic interval around the quantile, and halves n* when an atom collapses it", () => {
-    const rand = mulberry32(7);
+    const rand = prng(7);
     const arm = quantileArmOf(sketchOf(Array.from({ length: 4000 }, () => lognormal(rand, Math.log(300), 0.6))), 0.9)!;
     expect(arm).toMatchObject({ n: 4000, nStar: 4000 });
     expect(arm.lower).toBeLessThan(arm.quantile);

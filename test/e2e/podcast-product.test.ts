@@ -1,12 +1,12 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Client } from '@modelcontextprotocol/client';
 import { afterEach, expect, it } from 'vitest';
 import { createContainer, dbFileIn, type Container } from '../../src/container.js';
 import { appFetch, modernHttpClient, permissivePolicy, testHttp, textOf, type ToolCallResult } from '../helpers/app.js';
+import { prng } from '../../src/cli/simulate.js';
+import { ROOT, runSealab } from '../helpers/cli.js';
 
 // Issue 14's acceptance test: a second product, not the demo. The podcast team's catalog directory
 // (catalog/examples/podcast: a Library surface, its content and metrics defined from raw events) is
@@ -14,7 +14,6 @@ import { appFetch, modernHttpClient, permissivePolicy, testHttp, textOf, type To
 // deploys an experiment on the Library over MCP, the app serves layouts (exposures) and sends its raw
 // product events over HTTP, and get_metrics reports exactly what the metric definitions say.
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const PODCAST = path.join(ROOT, 'catalog/examples/podcast');
 
 let dir: string | undefined;
@@ -26,31 +25,6 @@ afterEach(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-function sealab(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', SEALAB_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })));
-}
-
-/** A seeded uniform generator (mulberry32), so the traffic is the same on every run. */
-function mulberry32(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 it('the podcast catalog applied by the CLI, then an experiment on its Library over MCP with metrics from raw events', async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'sealab-podcast-'));
   const dataDir = path.join(dir, 'data');
@@ -58,7 +32,7 @@ it('the podcast catalog applied by the CLI, then an experiment on its Library ov
   writeFileSync(policyFile, JSON.stringify(permissivePolicy()));
 
   // The podcast team's files, applied by the CLI to an empty data directory (no demo catalog).
-  const applied = await sealab(['catalog', 'apply', PODCAST, '--json', '--data-dir', dataDir, '--policy', policyFile]);
+  const applied = await runSealab(['catalog', 'apply', PODCAST, '--json', '--data-dir', dataDir, '--policy', policyFile]);
   expect(applied.code, applied.stderr).toBe(0);
   expect(JSON.parse(applied.stdout)).toMatchObject({ applied: true, version: 1 });
 
@@ -126,7 +100,7 @@ it('the podcast catalog applied by the CLI, then an experiment on its Library ov
   const at = (h: number) => new Date(exposedAt + h * 3_600_000).toISOString();
 
   // Raw product events, as the app sends them; per listener, what the team's definitions make of them.
-  const rand = mulberry32(20261207);
+  const rand = prng(20261207);
   const events: Record<string, unknown>[] = [];
   const want = new Map<string, { started: number; minutes: number; completedAny: number; completed: number; skippedEarly: number; crashed: number }>();
   for (const [unitId, variant] of arm) {

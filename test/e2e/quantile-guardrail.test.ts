@@ -2,22 +2,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Container } from '../../src/container.js';
 import type { HttpApp } from '../../src/server/http-app.js';
 import { demoConfig, memoryClient, startRunning, testContainer, testHttp, textOf, type ToolCallResult } from '../helpers/app.js';
+import { prng } from '../../src/cli/simulate.js';
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
-
-/** A seeded uniform generator (mulberry32). */
-function mulberry32(seed: number) {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function post(http: HttpApp, events: unknown[]) {
   const res = await http.app.request('/v1/events', {
@@ -45,7 +35,7 @@ async function runLatencyExperiment(app: Container, http: HttpApp, slowdown: num
       ],
     }),
   );
-  const rand = mulberry32(20261205);
+  const rand = prng(20261205);
   const normal = () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
   const now = Date.now();
   const at = (s: number) => new Date(now + s * 1000).toISOString();

@@ -1,22 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { HttpApp } from '../../src/server/http-app.js';
 import { demoConfig, memoryClient, startRunning, testContainer, testHttp, textOf, type ToolCallResult } from '../helpers/app.js';
+import { prng } from '../../src/cli/simulate.js';
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
-
-/** A seeded uniform generator (mulberry32). */
-function mulberry32(seed: number) {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Unit {
   variant: 'control' | 'focus';
@@ -33,7 +23,7 @@ interface Unit {
  * ones; the treatment skips 10% less. Streams ≈ 8a, skips ≈ p·streams, both with noise.
  */
 function population(): Unit[] {
-  const rand = mulberry32(20261207);
+  const rand = prng(20261207);
   const normal = () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
   return Array.from({ length: 800 }, (_, i) => {
     const variant = i % 2 === 0 ? 'control' : 'focus';

@@ -3,22 +3,11 @@ import { afterEach, expect, it } from 'vitest';
 import type { Container } from '../../src/container.js';
 import type { Metric } from '../../src/domain/schemas.js';
 import { appFetch, demoConfig, modernHttpClient, permissivePolicy, testContainer, testHttp, textOf, type ToolCallResult } from '../helpers/app.js';
+import { prng } from '../../src/cli/simulate.js';
 
 // An experiment whose metrics are defined from raw product events, driven end to end: the agent
 // creates, validates and deploys over MCP, the surface serves layouts (which records exposures),
 // the product sends raw events over HTTP, and get_metrics reports what the definitions say.
-
-/** A seeded uniform generator (mulberry32). */
-function mulberry32(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const base = { description: 'podcast listening', direction: 'increase', isGuardrail: false } as const;
 const METRICS: Metric[] = [
@@ -113,7 +102,7 @@ it('an experiment on metrics from raw events: create, deploy and read results ov
   const at = (h: number) => new Date(exposedAt + h * 3_600_000).toISOString();
 
   // Raw events: the treatment starts 40% more episodes. Per unit, what the definitions should make of them.
-  const rand = mulberry32(20261207);
+  const rand = prng(20261207);
   const events: Record<string, unknown>[] = [];
   const want = new Map<string, { started: number; minutes: number; finished: number }>();
   for (const [unitId, variant] of arm) {

@@ -4,6 +4,7 @@ import { canonicalJson } from '../../../src/domain/canonical.js';
 import { binOf } from '../../../src/domain/quantile-sketch.js';
 import type { Metric, MetricSource } from '../../../src/domain/schemas.js';
 import { demoConfig, startRunning } from '../../helpers/app.js';
+import { prng } from '../../../src/cli/simulate.js';
 
 // Property test of issue 14 item 3 against the definition. Each seed draws metric definitions (every
 // aggregation, property filters, conversion windows, caps, a ratio of two metrics, a pre-computed
@@ -14,17 +15,6 @@ import { demoConfig, startRunning } from '../../helpers/app.js';
 // from the definition over the deduplicated events; the stored per-arm aggregates, the quantile
 // histograms and get_metrics' arm means must match it, and a rebuild from the raw tables must too.
 
-/** A seeded uniform generator (mulberry32). */
-function mulberry32(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 type Rand = () => number;
 const pick = <T>(r: Rand, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];
 const chance = (r: Rand, p: number) => r() < p;
@@ -276,7 +266,7 @@ function shuffle<T>(r: Rand, xs: T[]): T[] {
 }
 
 function runSeed(seed: number) {
-  const r = mulberry32(seed);
+  const r = prng(seed);
   app?.close();
   app = createContainer({ dbFile: ':memory:' });
   const metrics = randomMetrics(r);
