@@ -7,6 +7,7 @@ import { createContainer, dbFileIn, type Container } from '../../src/container.j
 import { appFetch, modernHttpClient, permissivePolicy, testHttp, textOf, type ToolCallResult } from '../helpers/app.js';
 import { prng } from '../../src/cli/simulate.js';
 import { ROOT, runSealab } from '../helpers/cli.js';
+import { ingestTwice, servedArms } from '../helpers/traffic.js';
 
 // Issue 14's acceptance test: a second product, not the demo. The podcast team's catalog directory
 // (catalog/examples/podcast: a Library surface, its content and metrics defined from raw events) is
@@ -87,13 +88,12 @@ it('the podcast catalog applied by the CLI, then an experiment on its Library ov
   const treatment = config.variants.find((v: { isControl?: boolean }) => !v.isControl).key as string;
 
   // The Library is served to 1,200 listeners; those the experiment decides the slot for are exposed, in the arm served.
-  const arm = new Map<string, string>();
-  for (let i = 0; i < 1200; i++) {
-    const res = await fetch(`http://127.0.0.1/v1/surfaces/library/layout?unit=listener-${i}`);
-    const body = (await res.json()) as { exposed: string[]; assignments: { experimentId: string; variant: string }[] };
-    const mine = body.assignments.find((a) => a.experimentId === experiment.id);
-    if (mine && body.exposed.includes(experiment.id)) arm.set(`listener-${i}`, mine.variant);
-  }
+  const arm = await servedArms(
+    fetch,
+    'library',
+    experiment.id,
+    Array.from({ length: 1200 }, (_, i) => `listener-${i}`),
+  );
   app.exposures.flush();
   expect(arm.size).toBeGreaterThan(400);
   const exposedAt = Date.now();
@@ -134,22 +134,8 @@ it('the podcast catalog applied by the CLI, then an experiment on its Library ov
     w.minutes = Math.min(w.minutes, 600); // listen-minutes' capMax
     want.set(unitId, w);
   }
-  let unmatched = 0;
-  for (let i = 0; i < events.length; i += 1000) {
-    const batch = events.slice(i, i + 1000);
-    for (const attempt of [0, 1]) {
-      // Every batch sent twice: the producer's retry counts nothing twice.
-      const res = await fetch('http://127.0.0.1/v1/events', {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ events: batch }),
-      });
-      const r = (await res.json()) as { accepted: number; duplicates: number; unmatched: number; rejected: unknown[] };
-      expect(r.rejected).toEqual([]);
-      expect(attempt ? r.duplicates : r.accepted).toBe(batch.length);
-      unmatched += attempt ? 0 : r.unmatched;
-    }
-  }
+  // Every batch is sent twice: a producer's retry counts nothing twice.
+  const unmatched = await ingestTwice(fetch, events, 1000);
   expect(unmatched).toBe(arm.size); // the library_open events, stored for metrics defined later
 
   const results = await tool('get_metrics', { experimentId: experiment.id });

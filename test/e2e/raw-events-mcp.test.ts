@@ -4,6 +4,7 @@ import type { Container } from '../../src/container.js';
 import type { Metric } from '../../src/domain/schemas.js';
 import { appFetch, demoConfig, modernHttpClient, permissivePolicy, testContainer, testHttp, textOf, type ToolCallResult } from '../helpers/app.js';
 import { prng } from '../../src/cli/simulate.js';
+import { ingestTwice, servedArms } from '../helpers/traffic.js';
 
 // An experiment whose metrics are defined from raw product events, driven end to end: the agent
 // creates, validates and deploys over MCP, the surface serves layouts (which records exposures),
@@ -90,13 +91,12 @@ it('an experiment on metrics from raw events: create, deploy and read results ov
   });
 
   // Serve Home to 1,200 units; those the experiment decides a slot for are exposed, in the arm served.
-  const arm = new Map<string, string>();
-  for (let i = 0; i < 1200; i++) {
-    const res = await fetch(`http://127.0.0.1/v1/surfaces/home/layout?unit=pod-${i}`);
-    const body = (await res.json()) as { exposed: string[]; assignments: { experimentId: string; variant: string }[] };
-    const mine = body.assignments.find((a) => a.experimentId === experiment.id);
-    if (mine && body.exposed.includes(experiment.id)) arm.set(`pod-${i}`, mine.variant);
-  }
+  const arm = await servedArms(
+    fetch,
+    'home',
+    experiment.id,
+    Array.from({ length: 1200 }, (_, i) => `pod-${i}`),
+  );
   app.exposures.flush();
   const exposedAt = Date.now();
   const at = (h: number) => new Date(exposedAt + h * 3_600_000).toISOString();
@@ -126,22 +126,8 @@ it('an experiment on metrics from raw events: create, deploy and read results ov
     events.push({ type: 'event', name: 'app_open', unitId, ts: at(0.5) }); // no metric uses it
     want.set(unitId, { started, minutes: Math.min(minutes, 120), finished });
   }
-  let unmatched = 0;
-  for (let i = 0; i < events.length; i += 500) {
-    const batch = events.slice(i, i + 500);
-    // Every batch is sent twice: a producer's retry counts nothing twice.
-    for (const attempt of [0, 1]) {
-      const res = await fetch('http://127.0.0.1/v1/events', {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ events: batch }),
-      });
-      const r = (await res.json()) as { accepted: number; duplicates: number; unmatched: number; rejected: unknown[] };
-      expect(r.rejected).toEqual([]);
-      expect(attempt ? r.duplicates : r.accepted).toBe(batch.length);
-      unmatched += r.unmatched;
-    }
-  }
+  // Every batch is sent twice: a producer's retry counts nothing twice.
+  const unmatched = await ingestTwice(fetch, events, 500);
   expect(unmatched).toBe(arm.size);
 
   const results = await tool('get_metrics', { experimentId: experiment.id });

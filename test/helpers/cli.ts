@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 /** The repository root: spawned sealab processes run from it. */
@@ -26,4 +26,36 @@ export function runSealab(args: readonly string[], env: Record<string, string> =
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
   return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+}
+
+export interface ServeProcess {
+  child: ChildProcess;
+  url: string;
+  exited: Promise<void>;
+}
+
+/**
+ * `sealab serve` spawned on a data directory (port 0, ramp scheduler off, the given policy file),
+ * resolved once it logs that it listens, with its URL; rejected if it exits or is silent for 15 s.
+ */
+export function startServe(dataDir: string, policyFile: string): Promise<ServeProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve', '--port', '0', '--data-dir', dataDir, '--policy', policyFile], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', SEALAB_LOG_LEVEL: 'info', SEALAB_RAMP_INTERVAL_SECONDS: '0' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let err = '';
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`sealab did not start: ${err}`)), 15_000);
+    child.stderr!.on('data', (c: Buffer) => {
+      err += c.toString('utf8');
+      const m = /"msg":"sealab HTTP listening[^"]*"/.test(err) ? /"url":"(http:\/\/[^"]+)"/.exec(err) : null;
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, url: m[1], exited });
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`sealab exited (${code}): ${err}`)));
+  });
 }

@@ -1,53 +1,25 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Container, createContainer, dbFileIn } from '../../src/container.js';
 import { demoConfig, permissivePolicy, startRunning } from '../helpers/app.js';
+import { startServe, type ServeProcess } from '../helpers/cli.js';
 
 /**
  * Configuration propagation across two processes on one SQLite file: a write committed by this
  * process (a container on the file, as a stdio server beside `serve` would be) reaches a spawned
  * `sealab serve`, whose /metrics shows the new revision and one more propagation observation.
  */
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 let dir: string;
-let serve: { child: ChildProcess; url: string; exited: Promise<void> };
+let serve: ServeProcess;
 let writer: Container;
-
-function startServe(): Promise<typeof serve> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'src/main.ts', 'serve', '--port', '0', '--data-dir', dir, '--policy', path.join(dir, 'policy.json')],
-    {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', SEALAB_LOG_LEVEL: 'info', SEALAB_RAMP_INTERVAL_SECONDS: '0' },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    },
-  );
-  let err = '';
-  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`sealab did not start: ${err}`)), 15_000);
-    child.stderr!.on('data', (c: Buffer) => {
-      err += c.toString('utf8');
-      const m = /"msg":"sealab HTTP listening[^"]*"/.test(err) ? /"url":"(http:\/\/[^"]+)"/.exec(err) : null;
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, url: m[1], exited });
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`sealab exited (${code}): ${err}`)));
-  });
-}
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'sealab-propagation-'));
   writeFileSync(path.join(dir, 'policy.json'), JSON.stringify(permissivePolicy()));
-  serve = await startServe();
+  serve = await startServe(dir, path.join(dir, 'policy.json'));
   writer = createContainer({ dbFile: dbFileIn(dir), policy: permissivePolicy() });
 }, 30_000);
 

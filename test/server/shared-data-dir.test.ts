@@ -1,55 +1,27 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { demoConfig, permissivePolicy, textOf, type ToolCallResult } from '../helpers/app.js';
+import { ROOT, startServe, type ServeProcess } from '../helpers/cli.js';
 
 /**
  * The README's own setup: the stdio server from mcp.json and `sealab serve` on one data directory.
  * The kill switch pulled through stdio must reach the HTTP server's serving within a second.
  */
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 /** The watcher's period (the default, SEALAB_WATCH_INTERVAL_MS=200) plus a second of slack: the issue's "within 1 s". */
 const WITHIN_MS = 200 + 1000;
 
 let dir: string;
-let serve: { child: ChildProcess; url: string; exited: Promise<void> };
+let serve: ServeProcess;
 let stdio: Client;
-
-function startServe(): Promise<typeof serve> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'src/main.ts', 'serve', '--port', '0', '--data-dir', dir, '--policy', path.join(dir, 'policy.json')],
-    {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', SEALAB_LOG_LEVEL: 'info', SEALAB_RAMP_INTERVAL_SECONDS: '0' },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    },
-  );
-  let err = '';
-  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`sealab did not start: ${err}`)), 15_000);
-    child.stderr!.on('data', (c: Buffer) => {
-      err += c.toString('utf8');
-      const m = /"msg":"sealab HTTP listening[^"]*"/.test(err) ? /"url":"(http:\/\/[^"]+)"/.exec(err) : null;
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, url: m[1], exited });
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`sealab exited (${code}): ${err}`)));
-  });
-}
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'sealab-shared-'));
   writeFileSync(path.join(dir, 'policy.json'), JSON.stringify(permissivePolicy()));
-  serve = await startServe();
+  serve = await startServe(dir, path.join(dir, 'policy.json'));
   stdio = new Client({ name: 'shared-dir-test', version: '1.0.0' });
   await stdio.connect(
     new StdioClientTransport({
