@@ -218,7 +218,7 @@ export function createContainer(opts: ContainerOptions): Container {
     : opts.dropExposures
       ? async () => 'dropped' as const
       : undefined;
-  const exposures = new ExposureBuffer(db, deps.events, logger, {
+  const exposures = new ExposureBuffer(deps.events, logger, {
     clock: deps.clock,
     metrics,
     ...(sink ? { sink } : {}),

@@ -83,6 +83,21 @@ export class EventRepo {
     }
   }
 
+  /**
+   * Writes exposures served by this process (assignment, layout, OFREP) in one IMMEDIATE transaction:
+   * the one call the serving side's exposure writer makes, whatever thread it runs on and however the
+   * store records an exposure.
+   */
+  writeServedExposures(batch: readonly Omit<ExposureRow, 'eventId'>[], now: string): void {
+    this.db
+      .transaction(() =>
+        this.pipeline.batch(now, () => {
+          for (const p of batch) this.addExposure({ eventId: '', ...p });
+        }),
+      )
+      .immediate();
+  }
+
   exposureVariant(experimentId: string, unitId: string): string | undefined {
     const r = prepared(this.db, 'SELECT variant FROM exposures WHERE experiment_id = ? AND unit_id = ?').get(experimentId, unitId) as
       | { variant: string }

@@ -1,5 +1,4 @@
 import type { EventRepo } from '../../store/event-repo.js';
-import type { Db } from '../../store/db.js';
 import type { Logger } from '../../logger.js';
 import type { Clock } from '../../systems/clock.js';
 import type { Metrics } from '../../ops/metrics.js';
@@ -35,7 +34,6 @@ export class ExposureBuffer {
   private readonly queued: CounterChild | undefined;
 
   constructor(
-    private readonly db: Db,
     private readonly events: EventRepo,
     private readonly logger: Logger,
     private readonly opts: { maxQueued?: number; flushMs?: number; flushAt?: number; sink?: ExposureSink; clock?: Clock; metrics?: Metrics } = {},
@@ -72,13 +70,7 @@ export class ExposureBuffer {
     if (this.opts.sink) return this.send(batch);
     try {
       const now = (this.opts.clock?.now() ?? new Date()).toISOString(); // the injected clock: a simulated day's snapshot is that day's
-      this.db
-        .transaction(() =>
-          this.events.pipeline.batch(now, () => {
-            for (const p of batch) this.events.addExposure({ eventId: '', ...p });
-          }),
-        )
-        .immediate();
+      this.events.writeServedExposures(batch, now);
       for (const p of batch) this.queue.delete(keyOf(p));
       recordExposureFlush(this.opts.metrics, batch.length, batch[0]?.ts, new Date(now));
       return batch.length;
