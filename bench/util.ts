@@ -1,3 +1,6 @@
+import { randomUUID } from 'node:crypto';
+import os from 'node:os';
+
 /** Small helpers every benchmark uses: medians, CLI numbers, formatting. */
 export const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -10,3 +13,16 @@ export const arg = (name: string, fallback: number) => {
 };
 
 export const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+
+/** The machine's load, printed with every run so a reader can judge how quiet it was. */
+export const loadLine = () => {
+  const [one, five, fifteen] = os.loadavg();
+  return `load ${one.toFixed(2)} ${five.toFixed(2)} ${fifteen.toFixed(2)} on ${os.cpus().length} cores`;
+};
+
+/**
+ * `n` distinct unit ids in random order (the default: random order writes many more pages per commit than
+ * consecutive ids, as production traffic does); `--consecutive` on the command line gives u0, u1, … instead.
+ */
+export const unitIds = (n: number, consecutive = process.argv.includes('--consecutive')): string[] =>
+  Array.from({ length: n }, (_, i) => (consecutive ? `u${i}` : `u${randomUUID()}`));
