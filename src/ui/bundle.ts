@@ -8,7 +8,7 @@
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
-const CLIENT_DIR = fileURLToPath(new URL('./client/', import.meta.url));
+const CLIENT_DIR = fileURLToPath(new URL('./client', import.meta.url));
 
 /** Entry points, by name: src/ui/client/<name>.ts. */
 export type BundleName = string;
@@ -21,7 +21,7 @@ export function bundle(name: BundleName): Promise<string> {
   let built = cache.get(name);
   if (!built) {
     built = build({
-      entryPoints: [`${CLIENT_DIR}${name}.ts`],
+      entryPoints: [`${CLIENT_DIR}/${name}.ts`],
       bundle: true,
       write: false,
       format: 'esm',
