@@ -34,7 +34,6 @@ export class EventService {
   /** One transaction per batch; invalid events are reported by index and never block the valid ones. */
   ingest(body: unknown, ctx: WriteContext = systemWrite('ingest')): IngestResult {
     const received = performance.now();
-    this.exposures.flush(); // sticky-variant checks read the exposures table
     const batch = EventBatchSchema.safeParse(body);
     if (!batch.success) {
       this.d.opsMetrics?.eventsRejected.inc({ reason: 'invalid_batch' });
@@ -92,7 +91,8 @@ export class EventService {
                 return reject('UNKNOWN_EXPERIMENT', `experiment '${ev.experimentId}' does not exist${suffix(suggest('experiments', ev.experimentId))}`);
               if (e.status === 'draft') return reject('NOT_RUNNING', `experiment '${ev.experimentId}' is a draft and serves nothing`);
               if (!e.variants.has(ev.variant)) return reject('UNKNOWN_VARIANT', `variant '${ev.variant}' is not in experiment '${ev.experimentId}'`);
-              const seen = this.d.events.exposureVariant(e.id, ev.unitId);
+              // Served exposures not written yet count as seen (the writer's thread writes them; ingest never waits for it).
+              const seen = this.exposures.pendingVariant(e.id, ev.unitId) ?? this.d.events.exposureVariant(e.id, ev.unitId);
               if (seen && seen !== ev.variant)
                 return reject(
                   'VARIANT_MISMATCH',
