@@ -146,7 +146,7 @@ export class EventService {
   assign(surfaceId: string, unitId: string, platform?: string): AssignmentResult {
     if (!unitId) throw new AppError('INVALID_INPUT', 'unit is required', 'Pass ?unit=<stable unit id>, e.g. a user or device id.');
     const view = this.index.view(surfaceId, unitId, platform);
-    if (!view) throw notFound('surface', surfaceId, 'GET /v1/surfaces lists the surface ids.', this.d.catalog.ids('surfaces'));
+    if (!view) throw notFound('surface', surfaceId, 'GET /v1/surfaces lists the surface ids.', this.index.surfaceIds());
     const ts = this.d.clock.now().toISOString();
     for (const a of view.assignments) this.exposures.add({ experimentId: a.experimentId, unitId, variant: a.variant, ts });
     return { ...view, assignments: view.assignments.map(({ experimentId, experimentKey, variant }) => ({ experimentId, experimentKey, variant })) };
@@ -160,7 +160,7 @@ export class EventService {
   layout(surfaceId: string, unitId: string, platform?: string, slots?: string[]): AssignmentResult & { exposed: string[] } {
     if (!unitId) throw new AppError('INVALID_INPUT', 'unit is required', 'Pass ?unit=<stable unit id>, e.g. a user or device id.');
     const view = this.index.view(surfaceId, unitId, platform);
-    if (!view) throw notFound('surface', surfaceId, 'GET /v1/surfaces lists the surface ids.', this.d.catalog.ids('surfaces'));
+    if (!view) throw notFound('surface', surfaceId, 'GET /v1/surfaces lists the surface ids.', this.index.surfaceIds());
     const unknown = (slots ?? []).filter((s) => !view.layout.some((l) => l.slotId === s));
     if (unknown.length)
       throw new AppError(
