@@ -22,7 +22,7 @@ import autocannon from 'autocannon';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { arg, fmt, median } from './util.js';
+import { arg, fmt, loadLine, median } from './util.js';
 
 const SECONDS = arg('seconds', 10);
 const CONNECTIONS = arg('connections', 50);
@@ -95,6 +95,7 @@ const servers = {
 };
 const us = (x: number) => (Number.isNaN(x) ? 'n/a' : `${x.toFixed(1)} µs`);
 console.log(`sealab log level: ${sealab.level} (as \`sealab serve\`: SEALAB_LOG_LEVEL, default info)`);
+console.log(`machine at start: ${loadLine()}`);
 const results: Record<keyof typeof servers, Figures[]> = { bare: [], sealab: [], unmetered: [] };
 try {
   if (WARMUP > 0) for (const s of Object.values(servers)) await load(s, WARMUP);
@@ -136,6 +137,8 @@ const paired = median(results.sealab.map((x, i) => x.rps / results.bare[i].rps))
 console.log(
   `  ratio                                 : ${((100 * s.rps) / b.rps).toFixed(1)}% of bare (median of per-round ratios ${(100 * paired).toFixed(1)}%; target ≥ 80%)`,
 );
+const p99Ratio = median(results.sealab.map((x, i) => x.p99 / Math.max(1, results.bare[i].p99)));
+console.log(`  p99 ratio                             : sealab p99 ${p99Ratio.toFixed(2)}× bare's (median of per-round ratios; target ≤ 2×)`);
 const metered = median(results.sealab.map((x, i) => x.rps / results.unmetered[i].rps));
 console.log(
   `  metrics overhead                      : metrics on at ${(100 * metered).toFixed(1)}% of metrics off (median of per-round ratios; overhead ${(100 * (1 - metered)).toFixed(1)}%, target ≤ 5%)`,
@@ -145,8 +148,4 @@ if (!Number.isNaN(cpu))
   console.log(
     `  metrics CPU cost                      : ${(100 * (cpu - 1)).toFixed(1)}% more server CPU per request with metrics on (median of per-round ratios ${cpu.toFixed(3)})`,
   );
-console.log(
-  `  load average at the end               : ${loadavg()
-    .map((l) => l.toFixed(2))
-    .join(', ')}`,
-);
+console.log(`  machine at the end                    : ${loadLine()}`);

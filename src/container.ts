@@ -21,6 +21,8 @@ import { PowerService } from './app/planning/power-service.js';
 import { GeneratorService } from './app/planning/generator-service.js';
 import { AssignmentIndex } from './app/serving/assignment-index.js';
 import { ExposureBuffer } from './app/events/exposure-buffer.js';
+import { sinkWriter, threadWriter } from './app/events/exposure-writer.js';
+import { WorkerExposureWriter } from './app/events/exposure-worker.js';
 import { RampScheduler } from './app/ramp/ramp-scheduler.js';
 import { DeploySaga, type Systems } from './app/deploy/deploy-saga.js';
 import { DeployService } from './app/deploy/deploy-service.js';
@@ -218,13 +220,16 @@ export function createContainer(opts: ContainerOptions): Container {
     : opts.dropExposures
       ? async () => 'dropped' as const
       : undefined;
-  const exposures = new ExposureBuffer(deps.events, logger, {
+  // Served exposures: a worker thread with its own connection writes them for a database file; a `:memory:`
+  // database (tests) is this connection's alone, so it is written on this thread, off the requests' turns.
+  const writer = sink ? sinkWriter(sink) : opts.dbFile === ':memory:' ? threadWriter(deps.events) : new WorkerExposureWriter(opts.dbFile, logger);
+  const exposures = new ExposureBuffer(writer, logger, {
     clock: deps.clock,
     metrics,
-    ...(sink ? { sink } : {}),
     ...(opts.exposureQueueMax ? { maxQueued: opts.exposureQueueMax } : {}),
   });
-  const results = new MetricsService(deps, experiments, () => exposures.flush());
+  // get_metrics must count every exposure served: it waits for the writer's acknowledgement (ExposureBuffer.flushSync).
+  const results = new MetricsService(deps, experiments, () => exposures.flushSync());
   const slo = new SloService(opts.slo ? parseSloFile(opts.slo) : loadSloFile(opts.sloFile), metrics?.registry, deps);
   deps.slo = slo;
   const ramps = new RampScheduler(deps, experiments, results, deployments);
@@ -274,7 +279,7 @@ export function createContainer(opts: ContainerOptions): Container {
     close: () => {
       watcher.stop();
       contentSync?.stop();
-      exposures.flush();
+      exposures.closeSync();
       db.close();
     },
   };

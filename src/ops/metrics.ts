@@ -22,6 +22,9 @@ const PROPAGATION_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
 /** Guardrail breach detected to rollback applied: one saga, seconds; minutes means something is stuck. */
 const REACTION_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900];
 
+/** A batch of served exposures handed to the writer (a worker thread's SQLite write) until its acknowledgement. */
+const EXPOSURE_WRITE_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
 /** Read on scrape (collect callbacks), so the request paths pay nothing for them. */
 export interface MetricSources {
   /** Bytes in the SQLite write-ahead log (0 when there is none, e.g. :memory:). */
@@ -32,6 +35,8 @@ export interface MetricSources {
   servingConfig?: () => { revision: number; ageSeconds: number };
   /** With a remote content delivery: seconds since it last confirmed the content catalog, and the items kept though it dropped them. */
   contentSync?: () => { ageSeconds: number; missingUpstream: number };
+  /** Served exposures waiting in memory: queued (not yet handed to the writer) and in flight (handed, not yet acknowledged). */
+  exposureQueue?: () => { queued: number; inFlight: number };
 }
 
 /** Builds the registry and every metric of the contract (with SEALAB_METRICS=off the container builds none). */
@@ -89,6 +94,38 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     exposuresQueued: new HotCounter({ name: 'sealab_exposures_queued_total', help: 'Exposures queued for writing.', registers }),
     exposuresWritten: new Counter({ name: 'sealab_exposures_written_total', help: 'Exposures written durably (or sent to the events gateway).', registers }),
     exposuresDropped: new Counter({ name: 'sealab_exposures_dropped_total', help: 'Exposures dropped (queue full or no store to write them to).', registers }),
+    exposureQueued: new Gauge({
+      name: 'sealab_exposure_queue_depth',
+      help: 'Served exposures queued in memory, not yet handed to the writer (a SIGKILL loses them).',
+      registers,
+      collect() {
+        this.set(sources.exposureQueue?.().queued ?? 0);
+      },
+    }),
+    exposureInFlight: new Gauge({
+      name: 'sealab_exposure_in_flight',
+      help: 'Served exposures handed to the writer (worker thread or events gateway) and not yet acknowledged.',
+      registers,
+      collect() {
+        this.set(sources.exposureQueue?.().inFlight ?? 0);
+      },
+    }),
+    exposureBackpressure: new Counter({
+      name: 'sealab_exposure_backpressure_total',
+      help: 'Flushes that found the writer with its maximum of unacknowledged batches: the queue grows until one is acknowledged.',
+      registers,
+    }),
+    exposureWriteFailures: new Counter({
+      name: 'sealab_exposure_write_failures_total',
+      help: 'Batches of served exposures the writer failed to write (re-queued and retried).',
+      registers,
+    }),
+    exposureWriteDuration: new Histogram({
+      name: 'sealab_exposure_write_duration_seconds',
+      help: 'Time from handing a batch of served exposures to the writer to its acknowledgement.',
+      buckets: EXPOSURE_WRITE_BUCKETS,
+      registers,
+    }),
     eventsAccepted: new HotCounter({
       name: 'sealab_events_accepted_total',
       help: 'Ingested events acknowledged, by type (exposure, metric, event: raw product events).',

@@ -222,9 +222,20 @@ export function requestGuard(opts: HttpOptions): RequestGuard {
   const maxBodyBytes = opts.maxBodyBytes;
   const tooLarge = (path: string): Refusal => ({ error: tooLargeError(path, maxBodyBytes) });
   const declared = (h: GuardHeaders) => h.contentLength !== undefined && !h.transferEncoding;
+  // A route's scope is a scan of the overrides per request; a server sees few (method, path) pairs on its hot routes.
+  const scopes = new Map<string, Scope>();
+  const scopeOf = (method: string, path: string): Scope => {
+    const k = `${method} ${path}`;
+    let scope = scopes.get(k);
+    if (!scope) {
+      if (scopes.size >= 256) scopes.clear();
+      scopes.set(k, (scope = routeScope(method, path)));
+    }
+    return scope;
+  };
   const admit = (h: GuardHeaders, method: string, path: string, who: Refusal | Identity): Refusal | Identity => {
     if ('error' in who) return who;
-    const needed = routeScope(method, path);
+    const needed = scopeOf(method, path);
     if (!hasScope(who.scopes, needed)) return insufficientScope(needed, `${method} ${path}`, who, oauth);
     return declared(h) && Number(h.contentLength) > maxBodyBytes ? tooLarge(path) : who;
   };

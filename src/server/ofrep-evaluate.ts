@@ -54,12 +54,29 @@ export function parseContext(text: string, key: string): OfrepContext | OfrepFai
       return { key, errorCode: 'PARSE_ERROR', errorDetails: 'the request body is not valid JSON' };
     }
   }
+  const quick = wellFormed(raw);
+  if (quick) return quick;
   const parsed = RequestSchema.safeParse(raw);
   if (!parsed.success)
     return { key, errorCode: 'INVALID_CONTEXT', errorDetails: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') };
   const targetingKey = parsed.data.context?.targetingKey;
   if (!targetingKey) return { key, errorCode: 'TARGETING_KEY_MISSING', errorDetails: 'context.targetingKey must be the unit id (user or device)' };
   return { targetingKey, platform: parsed.data.context?.platform };
+}
+
+/**
+ * The body every OpenFeature provider sends, `{"context": {"targetingKey": "…", …}}`, checked by hand
+ * with exactly RequestSchema's acceptance for it: zod's parse allocates issues and copies on the hot
+ * path, so it decides only the rest (and words their errors). Undefined: ask the schema.
+ */
+function wellFormed(raw: unknown): OfrepContext | undefined {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return undefined;
+  const ctx = (raw as { context?: unknown }).context;
+  if (typeof ctx !== 'object' || ctx === null || Array.isArray(ctx)) return undefined;
+  const { targetingKey, platform } = ctx as { targetingKey?: unknown; platform?: unknown };
+  if (typeof targetingKey !== 'string' || targetingKey.length < 1 || targetingKey.length > 256) return undefined;
+  if (platform !== undefined && typeof platform !== 'string') return undefined;
+  return { targetingKey, platform };
 }
 
 /** A flag is an experiment (key or id) or a surface slot `surface/slot`; undefined when it is neither. */

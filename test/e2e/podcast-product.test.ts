@@ -94,7 +94,7 @@ it('the podcast catalog applied by the CLI, then an experiment on its Library ov
     experiment.id,
     Array.from({ length: 1200 }, (_, i) => `listener-${i}`),
   );
-  app.exposures.flush();
+  await app.exposures.flush();
   expect(arm.size).toBeGreaterThan(400);
   const exposedAt = Date.now();
   const at = (h: number) => new Date(exposedAt + h * 3_600_000).toISOString();

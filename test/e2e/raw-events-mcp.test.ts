@@ -97,7 +97,7 @@ it('an experiment on metrics from raw events: create, deploy and read results ov
     experiment.id,
     Array.from({ length: 1200 }, (_, i) => `pod-${i}`),
   );
-  app.exposures.flush();
+  await app.exposures.flush();
   const exposedAt = Date.now();
   const at = (h: number) => new Date(exposedAt + h * 3_600_000).toISOString();
 

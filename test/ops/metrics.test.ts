@@ -69,7 +69,7 @@ describe('GET /metrics after real traffic', () => {
     expect((await client.callTool({ name: 'get_experiment', arguments: { experimentId: 'exp_nope' } })).isError).toBe(true);
     await app.ramps.tick();
     for (let i = 0; i < 20; i++) app.events.assign('home', `unit-${i}`); // half of them are in the experiment: exposures
-    app.exposures.flush();
+    await app.exposures.flush();
 
     const scrape = await get(port, '/metrics');
     expect(scrape.status).toBe(200);

@@ -19,7 +19,7 @@ function running(key: string, overrides: Record<string, unknown> = {}) {
 const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
   appFetch(http)(`http://127.0.0.1${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
 const exposures = () => {
-  app.exposures.flush();
+  app.exposures.flushSync();
   return app.deps.db.prepare('SELECT experiment_id AS e, unit_id AS u, variant FROM exposures ORDER BY u').all() as { e: string; u: string; variant: string }[];
 };
 

@@ -73,13 +73,13 @@ export class ClockService {
   private async step(clock: SimulatedClock, req: AdvanceRequest, ctx: WriteContext): Promise<AdvanceResult> {
     const from = clock.now();
     const target = targetOf(from, req);
-    this.exposures.flush(); // exposures served before the move belong to the time they were served
+    await this.exposures.flush(); // exposures served before the move belong to the time they were served
     const ticks: TickOutcome[] = [];
     let steps = 0;
     while (clock.now().getTime() < target) {
       clock.advance(Math.min(HOUR_MS, target - clock.now().getTime()));
       steps++;
-      this.exposures.flush();
+      await this.exposures.flush();
       for (const t of await this.ramps.tick()) if (!STEADY.has(t.action)) ticks.push(t);
     }
     const now = clock.now().toISOString();

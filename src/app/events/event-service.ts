@@ -34,7 +34,6 @@ export class EventService {
   /** One transaction per batch; invalid events are reported by index and never block the valid ones. */
   ingest(body: unknown, ctx: WriteContext = systemWrite('ingest')): IngestResult {
     const received = performance.now();
-    this.exposures.flush(); // sticky-variant checks read the exposures table
     const batch = EventBatchSchema.safeParse(body);
     if (!batch.success) {
       this.d.opsMetrics?.eventsRejected.inc({ reason: 'invalid_batch' });
@@ -92,7 +91,8 @@ export class EventService {
                 return reject('UNKNOWN_EXPERIMENT', `experiment '${ev.experimentId}' does not exist${suffix(suggest('experiments', ev.experimentId))}`);
               if (e.status === 'draft') return reject('NOT_RUNNING', `experiment '${ev.experimentId}' is a draft and serves nothing`);
               if (!e.variants.has(ev.variant)) return reject('UNKNOWN_VARIANT', `variant '${ev.variant}' is not in experiment '${ev.experimentId}'`);
-              const seen = this.d.events.exposureVariant(e.id, ev.unitId);
+              // Served exposures not written yet count as seen (the writer's thread writes them; ingest never waits for it).
+              const seen = this.exposures.pendingVariant(e.id, ev.unitId) ?? this.d.events.exposureVariant(e.id, ev.unitId);
               if (seen && seen !== ev.variant)
                 return reject(
                   'VARIANT_MISMATCH',
@@ -146,7 +146,7 @@ export class EventService {
   assign(surfaceId: string, unitId: string, platform?: string): AssignmentResult {
     if (!unitId) throw new AppError('INVALID_INPUT', 'unit is required', 'Pass ?unit=<stable unit id>, e.g. a user or device id.');
     const view = this.index.view(surfaceId, unitId, platform);
-    if (!view) throw notFound('surface', surfaceId, 'GET /v1/surfaces lists the surface ids.', this.d.catalog.ids('surfaces'));
+    if (!view) throw notFound('surface', surfaceId, 'GET /v1/surfaces lists the surface ids.', this.index.surfaceIds());
     const ts = this.d.clock.now().toISOString();
     for (const a of view.assignments) this.exposures.add({ experimentId: a.experimentId, unitId, variant: a.variant, ts });
     return { ...view, assignments: view.assignments.map(({ experimentId, experimentKey, variant }) => ({ experimentId, experimentKey, variant })) };
@@ -160,7 +160,7 @@ export class EventService {
   layout(surfaceId: string, unitId: string, platform?: string, slots?: string[]): AssignmentResult & { exposed: string[] } {
     if (!unitId) throw new AppError('INVALID_INPUT', 'unit is required', 'Pass ?unit=<stable unit id>, e.g. a user or device id.');
     const view = this.index.view(surfaceId, unitId, platform);
-    if (!view) throw notFound('surface', surfaceId, 'GET /v1/surfaces lists the surface ids.', this.d.catalog.ids('surfaces'));
+    if (!view) throw notFound('surface', surfaceId, 'GET /v1/surfaces lists the surface ids.', this.index.surfaceIds());
     const unknown = (slots ?? []).filter((s) => !view.layout.some((l) => l.slotId === s));
     if (unknown.length)
       throw new AppError(

@@ -1,0 +1,47 @@
+/**
+ * The exposure writer's thread (exposure-worker.ts starts it): its own better-sqlite3 connection to the
+ * data directory's file (openDb: WAL, busy timeout), one IMMEDIATE transaction per batch through
+ * EventRepo.writeServedExposures, then an acknowledgement on the `acks` port and the batch's sequence
+ * number in `state` (Atomics.notify), so a reader that must see every exposure can wait synchronously.
+ */
+import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
+import { openDb } from '../../store/db.js';
+import { EventRepo } from '../../store/event-repo.js';
+
+export interface WorkerInit {
+  dbFile: string;
+  acks: MessagePort;
+  /** [0]: the sequence number of the last batch settled (written or failed). */
+  state: Int32Array;
+}
+export type BatchMessage = { seq: number; now: string; data: Uint8Array } | { close: true };
+export type AckMessage = { seq: number; ok: true; seconds: number } | { seq: number; ok: false; error: string };
+
+const { dbFile, acks, state } = workerData as WorkerInit;
+const db = openDb(dbFile);
+const events = new EventRepo(db);
+const decoder = new TextDecoder();
+
+parentPort!.on('message', (m: BatchMessage) => {
+  if ('close' in m) {
+    db.close();
+    acks.close();
+    parentPort!.close();
+    return;
+  }
+  const started = performance.now();
+  let ack: AckMessage;
+  try {
+    const rows = JSON.parse(decoder.decode(m.data)) as [string, string, string, string][];
+    events.writeServedExposures(
+      rows.map(([experimentId, unitId, variant, ts]) => ({ experimentId, unitId, variant, ts })),
+      m.now,
+    );
+    ack = { seq: m.seq, ok: true, seconds: (performance.now() - started) / 1000 };
+  } catch (err) {
+    ack = { seq: m.seq, ok: false, error: (err as Error).message };
+  }
+  acks.postMessage(ack);
+  Atomics.store(state, 0, m.seq);
+  Atomics.notify(state, 0);
+});
