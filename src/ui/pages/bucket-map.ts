@@ -26,7 +26,7 @@ const AXIS = 28;
  */
 export function bucketMap(bucketCount: number, owners: BucketOwner[]): Html {
   const taken = owners.filter((o) => o.kind !== 'free').flatMap((o) => o.ranges);
-  const lanes: BucketOwner[] = [...owners, { kind: 'free', id: 'free', label: 'Free', ranges: freeRanges(bucketCount, taken) }];
+  const lanes: BucketOwner[] = [...owners, { kind: 'free', id: 'free', label: 'Free (no experiment or holdback)', ranges: freeRanges(bucketCount, taken) }];
   const height = AXIS + lanes.length * LANE + 6;
   const x = (b: number) => LABEL + ((W - LABEL - 10) * b) / bucketCount;
   const fill = (o: BucketOwner, i: number) => (o.kind === 'experiment' ? OKABE_ITO[i % OKABE_ITO.length] : o.kind === 'holdback' ? 'url(#hatch)' : '#ffffff');

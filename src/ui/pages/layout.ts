@@ -33,6 +33,7 @@ export function layout(s: Shell): Html {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${s.title} · sealab</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/ui/assets/console.css">
 ${s.script ? html`<script type="module" src="/ui/assets/console.js"></script>` : ''}
 </head>
@@ -74,6 +75,7 @@ export function bare(title: string, body: Html): Html {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${title} · sealab</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/ui/assets/console.css">
 </head>
 <body>

@@ -19,7 +19,7 @@ export function surfaceBody(
 <dl class="facts">
 <dt>Platforms</dt><dd>${s.platforms.join(', ')}</dd>
 <dt>Daily traffic</dt><dd>${s.dailyTraffic.toLocaleString('en-US')} units</dd>
-<dt>Buckets</dt><dd>${s.bucketCount} (${s.freeBuckets} free, ${s.freePercent}%)</dd>
+<dt>Buckets</dt><dd>${s.bucketCount}; ${s.freeBuckets} (${s.freePercent}%) owned by no experiment</dd>
 </dl>
 <section aria-labelledby="slots-h">
 <h2 id="slots-h">Slots and default layout</h2>
