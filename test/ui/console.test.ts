@@ -97,16 +97,14 @@ describe.skipIf(SKIP_BROWSER)('console pages in a real browser', () => {
 
   it("surface page: the bucket map's ranges equal the surface's allocation from /v1/surfaces/{id}", async () => {
     await page.goto(`${w.base}/ui/surfaces/home`);
-    const rects = await page
-      .locator('svg.bucket-map rect[data-owner]')
-      .evaluateAll((els) =>
-        els.map((e) => ({
-          owner: (e as SVGElement).dataset.owner!,
-          kind: (e as SVGElement).dataset.kind!,
-          start: Number((e as SVGElement).dataset.start),
-          end: Number((e as SVGElement).dataset.end),
-        })),
-      );
+    const rects = await page.locator('svg.bucket-map rect[data-owner]').evaluateAll((els) =>
+      els.map((e) => ({
+        owner: (e as SVGElement).dataset.owner!,
+        kind: (e as SVGElement).dataset.kind!,
+        start: Number((e as SVGElement).dataset.start),
+        end: Number((e as SVGElement).dataset.end),
+      })),
+    );
     const rangesOf = (owner: string) => rects.filter((r) => r.owner === owner).map((r) => [r.start, r.end]);
     const surface = await api('/v1/surfaces/home');
     for (const h of surface.holdbacks) expect(rangesOf(h.id)).toEqual(h.buckets);
