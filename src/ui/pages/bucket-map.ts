@@ -26,7 +26,7 @@ const AXIS = 28;
  */
 export function bucketMap(bucketCount: number, owners: BucketOwner[]): Html {
   const taken = owners.filter((o) => o.kind !== 'free').flatMap((o) => o.ranges);
-  const lanes: BucketOwner[] = [...owners, { kind: 'free', id: 'free', label: 'Free (no experiment or holdback)', ranges: freeRanges(bucketCount, taken) }];
+  const lanes: BucketOwner[] = [...owners, { kind: 'free', id: 'free', label: 'Free', ranges: freeRanges(bucketCount, taken) }];
   const height = AXIS + lanes.length * LANE + 6;
   const x = (b: number) => LABEL + ((W - LABEL - 10) * b) / bucketCount;
   const fill = (o: BucketOwner, i: number) => (o.kind === 'experiment' ? OKABE_ITO[i % OKABE_ITO.length] : o.kind === 'holdback' ? 'url(#hatch)' : '#ffffff');
@@ -34,7 +34,7 @@ export function bucketMap(bucketCount: number, owners: BucketOwner[]): Html {
   let colour = 0;
   const svg = html`<svg class="bucket-map" viewBox="0 0 ${W} ${height}" width="100%" role="img" aria-labelledby="bucket-map-cap" data-bucket-count="${bucketCount}">
 <defs><pattern id="hatch" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="6" height="6" fill="#dddddd"></rect><line x1="0" y1="0" x2="0" y2="6" stroke="#000000" stroke-width="2"></line></pattern></defs>
-${ticks.map((t) => html`<g><line x1="${x(t)}" x2="${x(t)}" y1="${AXIS - 6}" y2="${height}" stroke="#bbbbbb"></line><text x="${x(t)}" y="${AXIS - 10}" text-anchor="middle" font-size="11">${t}</text></g>`)}
+${ticks.map((t) => html`<g><line x1="${x(t)}" x2="${x(t)}" y1="${AXIS - 6}" y2="${height}" stroke="#bbbbbb"></line><text x="${x(t)}" y="${AXIS - 10}" text-anchor="${t === 0 ? 'start' : t === bucketCount ? 'end' : 'middle'}" font-size="11">${t}</text></g>`)}
 ${lanes.map((o, lane) => {
   const y = AXIS + lane * LANE;
   const c = fill(o, o.kind === 'experiment' ? colour++ : 0);
@@ -49,7 +49,7 @@ ${o.ranges.map(
 })}
 </svg>`;
   return html`<figure class="bucket-figure">
-<figcaption id="bucket-map-cap">Bucket map: which experiments and holdbacks own which of the ${bucketCount} buckets [0, ${bucketCount}); the table below lists the same ranges.</figcaption>
+<figcaption id="bucket-map-cap">Bucket map: which experiments and holdbacks own which of the ${bucketCount} buckets [0, ${bucketCount}); Free is what neither owns. The table below lists the same ranges.</figcaption>
 ${svg}
 <table class="bucket-table">
 <caption>Bucket ranges by owner</caption>
