@@ -21,6 +21,9 @@ describe.skipIf(SKIP_BROWSER)('console pages in a real browser', () => {
   beforeAll(async () => {
     w = await consoleWorld();
     approvalId = (await pendingDeploy(w, 'home-held-deploy')).approvalId;
+    // Two SLO samples with serving traffic between them, so the SLO chart has budgets to draw.
+    await w.app.slo.sample();
+    for (let i = 0; i < 20; i++) await w.api(`/v1/surfaces/home/layout?unit=slo-unit-${i}`);
     await w.app.slo.sample();
     b = await launchBrowser();
     page = await b.browser.newPage({ viewport: { width: 1200, height: 900 } });
@@ -143,6 +146,12 @@ describe.skipIf(SKIP_BROWSER)('console pages in a real browser', () => {
     await page.waitForSelector('#slo-chart[data-loaded="true"]');
     const slo = await api('/v1/ops/slo');
     expect(await page.locator('tr[data-slo]').count()).toBe(slo.slos.length);
+    // The chart (Observable Plot, under the console's CSP) labels each bar with the API's budget left.
+    const budgets = slo.slos.filter((x: any) => x.budgetLeft !== null);
+    expect(budgets.length).toBeGreaterThan(0);
+    expect(await page.locator('#slo-chart svg[data-chart="slo-budget"] [aria-label="bar"] rect').count()).toBe(budgets.length);
+    const labels = await page.locator('#slo-chart svg [aria-label="text"] text').allTextContents();
+    expect(labels.sort()).toEqual(budgets.map((x: any) => `${(x.budgetLeft * 100).toFixed(1)}%`).sort());
     await screenshot(page, 'console-slo');
     expect(errors).toEqual([]);
   });

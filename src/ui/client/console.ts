@@ -53,6 +53,7 @@ async function sloChart(root: HTMLElement): Promise<void> {
       const low = Math.min(0, ...rows.map((s) => s.budgetLeft as number));
       const chart = Plot.plot({
         marginLeft: 200,
+        marginRight: 56,
         width: 760,
         height: 40 + 28 * rows.length,
         x: { domain: [low, 1], label: 'error budget left →', grid: true },
