@@ -55,6 +55,11 @@ const ROUTE_OVERRIDES: ReadonlyArray<{ method: string; path: string; scope: Scop
   // Deciding a held step is a person's separate duty: approve, which no other scope implies.
   { method: 'POST', path: '/v1/approvals/:id/approve', scope: 'approve' },
   { method: 'POST', path: '/v1/approvals/:id/reject', scope: 'approve' },
+  // The console's forms for the same two decisions (src/server/ui-routes.ts).
+  { method: 'POST', path: '/ui/approvals/:id/approve', scope: 'approve' },
+  { method: 'POST', path: '/ui/approvals/:id/reject', scope: 'approve' },
+  // Signing out of the console writes nothing: any principal may.
+  { method: 'POST', path: '/ui/logout', scope: 'read' },
   // Computations and evaluations that write nothing, as their tools (plan_experiment) are read-only.
   { method: 'POST', path: '/v1/plans', scope: 'read' },
   { method: 'POST', path: '/v1/catalog/plan', scope: 'read' },

@@ -50,6 +50,8 @@ import { oauthResource, type OAuthOptions, type OAuthResource } from './oauth-re
 import { tools } from '../../tools/index.js';
 import { recordHttp } from '../ops/metric-hooks.js';
 import { metricsAnswer } from './metrics-answer.js';
+import { uiRoutes } from './ui-routes.js';
+import { sessionAuthorization } from './ui-session.js';
 
 export type { GuardHeaders, HttpVars, Refusal };
 
@@ -146,6 +148,8 @@ export function createHttpApp(container: Container, opts: HttpOptions): HttpApp 
   });
   app.route('/mcp', mcpApp);
   app.route('/v1', restRoutes(container));
+  // The console: pages behind the same guard, refusals as pages (ui-routes.ts).
+  app.route('/ui', uiRoutes(container, guard));
   return finish(app, mcp, guard, unsubscribe);
 }
 
@@ -183,7 +187,8 @@ function guards(guard: RequestGuard) {
     const h: GuardHeaders = {
       host: c.req.header('host'),
       origin: c.req.header('origin'),
-      authorization: c.req.header('authorization'),
+      // The console's session cookie counts as the bearer token for reads of /v1 (ui-session.ts).
+      authorization: sessionAuthorization(c),
       contentLength: c.req.header('content-length'),
       transferEncoding: c.req.header('transfer-encoding'),
     };

@@ -194,6 +194,13 @@ export const OPERATIONS: Operation[] = [
     response: R.withExperiment,
   },
   { method: 'get', path: '/v1/experiments/{id}/metrics', summary: 'Results and decision (get_metrics)', tag: 'experiments', response: R.report },
+  {
+    method: 'get',
+    path: '/v1/experiments/{id}/ramp',
+    summary: 'Ramp status (get_ramp_status): stage, hours in stage, the gate with its numbers, the breaker, any hold, and what the scheduler does next',
+    tag: 'experiments',
+    response: R.ramp,
+  },
   { method: 'get', path: '/v1/experiments/{id}/audit', summary: 'Audit trail', tag: 'experiments', response: R.audit },
   {
     method: 'get',

@@ -58,7 +58,7 @@ describe('npm pack', () => {
     expect(loads.map((l) => l.target)).toEqual(expect.arrayContaining(['src/main.ts', 'policy/default.json', 'tools/index.js']));
     // A directory (catalog/demo) is shipped when files under it are.
     const missing = loads.filter(
-      ({ target }) => !shipped.has(target) && !shipped.has(target.replace(/\.js$/, '.ts')) && !files.some((f) => f.startsWith(`${target}/`)),
+      ({ target }) => !shipped.has(target) && !shipped.has(target.replace(/\.js$/, '.ts')) && !files.some((f) => f.startsWith(`${target.replace(/\/$/, '')}/`)),
     );
     expect(missing).toEqual([]);
   });

@@ -21,14 +21,14 @@ const servedRoutes = (h: HttpApp) =>
   [
     ...new Set(
       h.app.routes
-        .filter((r) => r.method !== 'ALL' && !r.path.startsWith('/mcp'))
+        .filter((r) => r.method !== 'ALL' && !r.path.startsWith('/mcp') && !r.path.startsWith('/ui'))
         // The OFREP router accepts a slot flag's key as two segments too (surface/slot); it is the same operation.
         .map((r) => `${r.method.toLowerCase()} ${r.path.replace(/:(\w+)\/:(\w+)$/, '{key}').replace(/:(\w+)/g, '{$1}')}`),
     ),
   ].sort();
 
 describe('OpenAPI document', () => {
-  it('lists exactly the routes the hono app serves (besides /mcp)', () => {
+  it('lists exactly the routes the hono app serves (besides /mcp and the console pages at /ui)', () => {
     expect(servedRoutes(http)).toEqual(OPERATIONS.map((o) => `${o.method} ${o.path}`).sort());
   });
 
