@@ -48,44 +48,32 @@ export async function servingWorker(url: string, e: Experiment, pool: () => stri
     }
     return units[next++];
   };
-  const json = { 'content-type': 'application/json' };
   for (let step = seed; running(); step++) {
     const u = unit();
-    const q = `unit=${encodeURIComponent(u)}`;
-    let kind: string;
-    let res: Response;
-    switch (step % 10) {
-      case 0:
-      case 1:
-      case 2:
-        kind = 'assignment';
-        res = await fetch(`${url}/v1/surfaces/${e.surfaceId}/assignment?${q}`);
-        break;
-      case 3:
-      case 4:
-        kind = 'layout';
-        res = await fetch(`${url}/v1/surfaces/${e.surfaceId}/layout?${q}`);
-        break;
-      case 5:
-      case 6:
-      case 7:
-        kind = 'ofrep';
-        res = await fetch(`${url}/ofrep/v1/evaluate/flags/${e.key}`, { method: 'POST', headers: json, body: JSON.stringify({ context: { targetingKey: u } }) });
-        break;
-      case 8:
-        kind = 'ofrep_bulk';
-        res = await fetch(`${url}/ofrep/v1/evaluate/flags`, { method: 'POST', headers: json, body: JSON.stringify({ context: { targetingKey: u } }) });
-        break;
-      default: {
-        kind = 'ingest';
-        const events = ingestBatch(e, Array.from({ length: 20 }, unit));
-        res = await fetch(`${url}/v1/events`, { method: 'POST', headers: json, body: JSON.stringify({ events }) });
-        if (res.ok) c.events += events.length;
-      }
-    }
-    await res.arrayBuffer();
-    count(c, kind, res.ok);
+    const kind = KINDS[step % 10];
+    const ok = await request(url, e, kind, u, unit, c).catch(() => false); // a reset connection counts as a failure
+    count(c, kind, ok);
   }
+}
+
+const KINDS = ['assignment', 'assignment', 'assignment', 'layout', 'layout', 'ofrep', 'ofrep', 'ofrep', 'ofrep_bulk', 'ingest'] as const;
+const json = { 'content-type': 'application/json' };
+
+async function request(url: string, e: Experiment, kind: (typeof KINDS)[number], u: string, unit: () => string, c: Counts): Promise<boolean> {
+  const q = `unit=${encodeURIComponent(u)}`;
+  const ofrep = (path: string) =>
+    fetch(`${url}/ofrep/v1/evaluate/flags${path}`, { method: 'POST', headers: json, body: JSON.stringify({ context: { targetingKey: u } }) });
+  let res: Response;
+  if (kind === 'assignment' || kind === 'layout') res = await fetch(`${url}/v1/surfaces/${e.surfaceId}/${kind}?${q}`);
+  else if (kind === 'ofrep') res = await ofrep(`/${e.key}`);
+  else if (kind === 'ofrep_bulk') res = await ofrep('');
+  else {
+    const events = ingestBatch(e, Array.from({ length: 20 }, unit));
+    res = await fetch(`${url}/v1/events`, { method: 'POST', headers: json, body: JSON.stringify({ events }) });
+    if (res.ok) c.events += events.length;
+  }
+  await res.arrayBuffer();
+  return res.ok;
 }
 
 /** Each unit's exposure to a random arm and three metric values, with fresh event ids. */
@@ -99,24 +87,32 @@ function ingestBatch(e: Experiment, units: string[]): unknown[] {
   ]);
 }
 
-type Agent = { client: Client | V1Client; legacy: boolean };
+type Agent = { client: Client | V1Client; transport: { terminateSession(): Promise<void> }; legacy: boolean };
 
 async function connect(url: string, legacy: boolean): Promise<Agent> {
   if (legacy) {
     const client = new V1Client({ name: 'soak-legacy-agent', version: '1.0.0' });
-    await client.connect(new V1HttpTransport(new URL(`${url}/mcp`)));
-    return { client, legacy };
+    const transport = new V1HttpTransport(new URL(`${url}/mcp`));
+    await client.connect(transport);
+    return { client, transport, legacy };
   }
   const client = new Client({ name: 'soak-agent', version: '1.0.0' });
-  await client.connect(new StreamableHTTPClientTransport(new URL(`${url}/mcp`)));
-  return { client, legacy };
+  const transport = new StreamableHTTPClientTransport(new URL(`${url}/mcp`));
+  await client.connect(transport);
+  return { client, transport, legacy };
+}
+
+/** A well-behaved agent ends its session (DELETE, when it has one) and closes; a crashed one just goes away. */
+async function leave(a: Agent): Promise<void> {
+  await a.transport.terminateSession().catch(() => undefined);
+  await a.client.close().catch(() => undefined);
 }
 
 /**
  * One MCP worker, as agents poll: a current SDK client and a 2025-era one (a server session each)
  * list tools, read resources and call get_metrics and list_experiments in turn; every 25 calls a
- * client is replaced by a new one (a new session), and every 4th replaced client just goes away
- * without closing its session, as a crashed agent would.
+ * client is replaced by a new one (a new session): three in four end their session (DELETE) and close,
+ * the fourth just goes away without a word, as a crashed agent would.
  */
 export async function mcpWorker(url: string, e: Experiment, c: Counts, running: () => boolean): Promise<void> {
   const agents = [await connect(url, false), await connect(url, true)];
@@ -143,10 +139,10 @@ export async function mcpWorker(url: string, e: Experiment, c: Counts, running: 
     if (i % 25 === 24) {
       const old = agents[slot];
       if (++replaced % 4 === 0) c.abandoned++;
-      else await old.client.close().catch(() => undefined);
+      else await leave(old);
       agents[slot] = await connect(url, old.legacy);
       c.sessions++;
     }
   }
-  for (const a of agents) await a.client.close().catch(() => undefined);
+  for (const a of agents) await leave(a);
 }

@@ -58,9 +58,20 @@ const url = await new Promise<string>((resolve, reject) => {
   });
 });
 
-const rssMb = () => {
-  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${server.pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : Number.NaN;
+/** The server's resident memory from /proc (total, anonymous, file-backed), in MB. */
+const memory = () => {
+  const status = fs.readFileSync(`/proc/${server.pid}/status`, 'utf8');
+  const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? Number.NaN) / 1024;
+  return { rss: kb('VmRSS'), anon: kb('RssAnon'), file: kb('RssFile') };
+};
+
+/** The V8 heap in use, from the server's own /metrics (prom-client's default metrics), in MB. */
+const heapMb = async () => {
+  const text = await fetch(`${url}/metrics`)
+    .then((r) => r.text())
+    .catch(() => '');
+  const m = /^nodejs_heap_size_used_bytes (\S+)/m.exec(text);
+  return m ? Number(m[1]) / 2 ** 20 : Number.NaN;
 };
 
 const api = ky.create({ prefixUrl: `${url}/v1`, timeout: 15_000 });
@@ -77,24 +88,27 @@ const loads = [
   mcpWorker(url, experiment, counts, running),
 ];
 
-const samples: { t: number; rss: number; requests: number }[] = [];
+const samples: { t: number; rss: number; heap: number; requests: number }[] = [];
 const started = Date.now();
-const sample = () => {
-  const s = { t: (Date.now() - started) / 1000, rss: rssMb(), requests: counts.requests };
+const mb = (x: number) => x.toFixed(1).padStart(6);
+const sample = async () => {
+  const heap = await heapMb();
+  const m = memory();
+  const s = { t: (Date.now() - started) / 1000, rss: m.rss, heap, requests: counts.requests };
   const prev = samples.at(-1);
   samples.push(s);
   const rate = prev ? (s.requests - prev.requests) / (s.t - prev.t) : 0;
   console.log(
-    `  t=${s.t.toFixed(0).padStart(4)} s  rss ${s.rss.toFixed(1).padStart(6)} MB  ${fmt(rate).padStart(6)} req/s  ${fmt(counts.events)} events  ${counts.mcp} MCP calls`,
+    `  t=${s.t.toFixed(0).padStart(4)} s  rss ${mb(s.rss)} MB (anon ${mb(m.anon)}, file ${mb(m.file)})  heap used ${mb(heap)} MB  ${fmt(rate).padStart(6)} req/s  ${fmt(counts.events)} events  ${counts.mcp} MCP calls`,
   );
 };
 const snapshot = () => SNAPSHOTS && server.kill('SIGUSR2');
-sample();
+await sample();
 snapshot();
-const timer = setInterval(sample, SAMPLE_S * 1000);
+const timer = setInterval(() => void sample(), SAMPLE_S * 1000);
 await Promise.all(loads);
 clearInterval(timer);
-sample();
+await sample();
 snapshot();
 if (SNAPSHOTS) await new Promise((r) => setTimeout(r, 15_000)); // the last snapshot is written synchronously by the server
 
@@ -111,10 +125,11 @@ const slope = (xs: typeof samples) => {
 const half = Math.floor(samples.length / 2);
 const first = slope(samples.slice(0, half + 1));
 const last = slope(samples.slice(half));
+const heapSlope = slope(samples.slice(half).map((x) => ({ ...x, rss: x.heap })));
 const flat = last < FLAT;
 console.log(
   `rss ${samples[0].rss.toFixed(1)} → ${samples.at(-1)!.rss.toFixed(1)} MB (peak ${Math.max(...samples.map((s) => s.rss)).toFixed(1)}); ` +
-    `slope first half ${first.toFixed(2)} MB/min, last half ${last.toFixed(2)} MB/min: ${flat ? 'levels off' : 'STILL GROWING'} (flat < ${FLAT} MB/min)`,
+    `slope first half ${first.toFixed(2)} MB/min, last half ${last.toFixed(2)} MB/min (V8 heap used: ${heapSlope.toFixed(2)} MB/min): ${flat ? 'levels off' : 'STILL GROWING'} (flat < ${FLAT} MB/min)`,
 );
 console.log(
   `load: ${fmt(counts.requests)} requests (${counts.failures} failed), ${fmt(counts.events)} events ingested, ${counts.mcp} MCP calls over ${counts.sessions} sessions (${counts.abandoned} abandoned without closing); ` +
