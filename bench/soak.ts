@@ -65,6 +65,14 @@ const memory = () => {
   return { rss: kb('VmRSS'), anon: kb('RssAnon'), file: kb('RssFile') };
 };
 
+/** The SQLite files' size (database and WAL), in MB: the page cache (64 MiB per connection) fills as they grow. */
+const dbMb = () =>
+  fs
+    .readdirSync(path.join(dir, 'data'))
+    .filter((f) => f.startsWith('sealab.db'))
+    .reduce((n, f) => n + fs.statSync(path.join(dir, 'data', f)).size, 0) /
+  2 ** 20;
+
 /** The V8 heap in use, from the server's own /metrics (prom-client's default metrics), in MB. */
 const heapMb = async () => {
   const text = await fetch(`${url}/metrics`)
@@ -88,18 +96,18 @@ const loads = [
   mcpWorker(url, experiment, counts, running),
 ];
 
-const samples: { t: number; rss: number; heap: number; requests: number }[] = [];
+const samples: { t: number; rss: number; anon: number; heap: number; db: number; requests: number }[] = [];
 const started = Date.now();
 const mb = (x: number) => x.toFixed(1).padStart(6);
 const sample = async () => {
   const heap = await heapMb();
   const m = memory();
-  const s = { t: (Date.now() - started) / 1000, rss: m.rss, heap, requests: counts.requests };
+  const s = { t: (Date.now() - started) / 1000, rss: m.rss, anon: m.anon, heap, db: dbMb(), requests: counts.requests };
   const prev = samples.at(-1);
   samples.push(s);
   const rate = prev ? (s.requests - prev.requests) / (s.t - prev.t) : 0;
   console.log(
-    `  t=${s.t.toFixed(0).padStart(4)} s  rss ${mb(s.rss)} MB (anon ${mb(m.anon)}, file ${mb(m.file)})  heap used ${mb(heap)} MB  ${fmt(rate).padStart(6)} req/s  ${fmt(counts.events)} events  ${counts.mcp} MCP calls`,
+    `  t=${s.t.toFixed(0).padStart(4)} s  rss ${mb(s.rss)} MB (anon ${mb(m.anon)}, file ${mb(m.file)})  heap used ${mb(heap)} MB  db ${mb(s.db)} MB  ${fmt(rate).padStart(6)} req/s  ${fmt(counts.events)} events  ${counts.mcp} MCP calls`,
   );
 };
 const snapshot = () => SNAPSHOTS && server.kill('SIGUSR2');
@@ -134,6 +142,12 @@ console.log(
 console.log(
   `load: ${fmt(counts.requests)} requests (${counts.failures} failed), ${fmt(counts.events)} events ingested, ${counts.mcp} MCP calls over ${counts.sessions} sessions (${counts.abandoned} abandoned without closing); ` +
     `server log: ${logLevels.warn} warn, ${logLevels.error} error lines; by kind ${JSON.stringify(counts.byKind)}; ${loadLine()}`,
+);
+// Native memory the V8 heap does not show: SQLite's page cache (cache_size 64 MiB per connection, src/store/db.ts)
+// grows with the pages the database has touched until it is full, then stays.
+console.log(
+  `native (RSS anon − V8 heap used) ${(samples[0].anon - samples[0].heap).toFixed(1)} → ${(samples.at(-1)!.anon - samples.at(-1)!.heap).toFixed(1)} MB; ` +
+    `database ${samples.at(-1)!.db.toFixed(1)} MB; SQLite's page cache holds up to 64 MiB of it per connection`,
 );
 server.kill('SIGTERM');
 await new Promise((r) => server.once('exit', r));
