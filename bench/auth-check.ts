@@ -9,13 +9,12 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { requestGuard } from '../src/server/http-app.js';
 import { createToken, tokenVerifier } from '../src/store/tokens-file.js';
-import { arg, fmt, median } from './util.js';
+import { benchTempDir, removeBenchDir } from './helpers.js';
+import { arg, fmt, loadLine, median } from './util.js';
 
 const CALLS = arg('calls', 200_000);
 const TOKENS = arg('tokens', 2_000);
@@ -24,7 +23,7 @@ const ROUNDS = arg('rounds', 5);
 const perSecond = (n: number, ms: number) => (n / ms) * 1000;
 
 async function namedTokens(): Promise<void> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'sealab-bench-auth-'));
+  const dir = benchTempDir('auth');
   const file = path.join(dir, 'tokens.json');
   for (let i = 0; i < 5; i++) createToken(file, { name: `t${i}`, scopes: ['read'] });
   const { secret } = createToken(file, { name: 'ci', scopes: ['read', 'write'] });
@@ -41,7 +40,7 @@ async function namedTokens(): Promise<void> {
     }
     console.log(`  named token, ${label.padEnd(28)}: ${fmt(median(rates))} checks/s`);
   }
-  rmSync(dir, { recursive: true, force: true });
+  removeBenchDir(dir);
 }
 
 async function oauthTokens(): Promise<void> {
@@ -86,6 +85,6 @@ async function oauthTokens(): Promise<void> {
   server.close();
 }
 
-console.log(`requestGuard auth cost, median of ${ROUNDS} rounds (node ${process.version})`);
+console.log(`requestGuard auth cost, median of ${ROUNDS} rounds (node ${process.version}); ${loadLine()}`);
 await namedTokens();
 await oauthTokens();

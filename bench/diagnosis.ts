@@ -5,15 +5,14 @@
  *
  *   npx tsx bench/diagnosis.ts [--ops 10000] [--rounds 5]
  */
-import fs from 'node:fs';
 import { ToolCallLog } from '../src/ops/tool-calls.js';
-import { arg, benchContainer, fmt, median } from './helpers.js';
+import { arg, benchContainer, fmt, loadLine, median } from './helpers.js';
 
 const OPS = arg('ops', 10_000);
 const ROUNDS = arg('rounds', 5);
 const STEPS = ['queued', 'backend.allocate', 'content.apply', 'backend.activate', 'commit'];
 
-const { app, dir, experimentId } = benchContainer('diagnosis');
+const { app, experimentId, dispose } = benchContainer('diagnosis');
 const ops = app.deployments.ops;
 const at = app.deps.clock.now().toISOString();
 const started = performance.now();
@@ -57,9 +56,9 @@ for (let r = 0; r < ROUNDS; r++) {
   diagnoseMs.push(performance.now() - t0);
 }
 
+console.log(loadLine());
 console.log(`operations seeded: ${fmt(OPS)} in ${fmt(seeded)} ms; step rows: ${fmt(OPS * ROUNDS)}`);
 console.log(`step-timing append (one INSERT, WAL file, autocommit): median ${median(appendUs).toFixed(1)} µs per step`);
 console.log(`tool-call ring record: median ${median(ringNs).toFixed(0)} ns per call`);
 console.log(`diagnose() over ${fmt(OPS)} operations / ${fmt(OPS * ROUNDS)} step rows: median ${fmt(median(diagnoseMs))} ms`);
-app.close();
-fs.rmSync(dir, { recursive: true, force: true });
+dispose();

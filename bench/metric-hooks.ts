@@ -6,7 +6,7 @@
  *
  *   npx tsx bench/metric-hooks.ts [--calls 200000] [--rounds 5]
  */
-import { arg, median } from './util.js';
+import { arg, loadLine, median } from './util.js';
 import { createMetrics } from '../src/ops/metrics.js';
 import { recordFastOfrep, recordHttp } from '../src/ops/metric-hooks.js';
 
@@ -44,9 +44,12 @@ for (let r = 0; r < ROUNDS + 1; r++)
   for (const [name, f] of Object.entries(cases))
     if (r > 0) results[name].push(time(f));
     else time(f); // round 0 warms up
-console.log(`metric hooks, ns per call (median of ${ROUNDS} rounds of ${CALLS.toLocaleString('en-US')} calls)`);
+console.log(`metric hooks, ns per call (median of ${ROUNDS} rounds of ${CALLS.toLocaleString('en-US')} calls); ${loadLine()}`);
 for (const [name, xs] of Object.entries(results))
   console.log(`  ${name.padEnd(40)} ${median(xs).toFixed(0).padStart(6)} ns   (rounds: ${xs.map((x) => x.toFixed(0)).join(', ')})`);
+const hot = results['recordFastOfrep (hot children)'];
+const before = results['prom-client labels() children (before)'];
+console.log(`  recordFastOfrep / labels() children: ${median(hot.map((x, i) => x / before[i])).toFixed(2)}× the time (median of per-round ratios)`);
 // The folded counts reach the exposition: a scrape shows every call.
 const text = await m.registry.metrics();
 const line = text.split('\n').find((l) => l.startsWith('sealab_serving_duration_seconds_count{route="ofrep"}'));

@@ -5,7 +5,7 @@
  */
 import type { Counter, Histogram } from 'prom-client';
 import { createContainer } from '../src/container.js';
-import { arg, median } from './util.js';
+import { arg, loadLine, median } from './util.js';
 
 const samples = arg('samples', 2000);
 const ms = (x: number) => x.toFixed(3);
@@ -40,7 +40,7 @@ for (let i = samples; i < month; i++) {
   await app.slo.sample();
 }
 const ring = app.slo.status().samples;
-console.log(`SLO evaluator, ${app.slo.file.slos.length} SLOs (policy/slo.json)`);
+console.log(`SLO evaluator, ${app.slo.file.slos.length} SLOs (policy/slo.json); ${loadLine()}`);
 console.log(`sample():  median ${ms(median(sampleMs))} ms over ${samples} samples`);
 console.log(`status():  median ${ms(median(statusMs))} ms (every SLO, 6 windows, alerts)`);
 console.log(

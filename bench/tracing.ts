@@ -3,17 +3,17 @@
  * a fresh unit per request) called in process (no socket, so the overhead is not hidden behind the
  * network), with tracing off (the default) and on (a server span per request, exported in batches
  * over OTLP/HTTP to a local receiver that discards them). Rounds alternate and the order flips each
- * round; medians of the per-round mean latency are compared. The OFREP fast path is not measured: it
- * has no tracing hook.
+ * round; the overhead is taken per round (on against off, paired) and its median printed. Random unit
+ * ids (--consecutive for u0, u1, …); the shipped logging (info on stderr). The OFREP fast path is not
+ * measured: it has no tracing hook.
  *
- *   npx tsx bench/tracing.ts [--requests 20000] [--rounds 3]
+ *   npx tsx bench/tracing.ts [--requests 20000] [--rounds 3] [--consecutive]
  */
-import fs from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createHttpApp } from '../src/server/http-app.js';
 import { startTracing } from '../src/ops/tracing.js';
-import { arg, benchContainer, fmt, median } from './helpers.js';
+import { arg, benchContainer, fmt, loadLine, median, shippedLogger, unitIds } from './helpers.js';
 
 const REQUESTS = arg('requests', 20_000);
 const ROUNDS = arg('rounds', 3);
@@ -29,15 +29,16 @@ const receiver = createServer((req, res) => {
 await new Promise<void>((done) => receiver.listen(0, '127.0.0.1', done));
 const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/v1/traces`;
 
-let unit = 0;
+const units = unitIds(REQUESTS + WARMUP);
 
 /** Mean microseconds per request over n sequential requests. */
 async function round(on: boolean): Promise<number> {
   const tracing = on ? startTracing({ url, serviceName: 'sealab-bench' }) : undefined;
-  const { app, dir } = benchContainer(on ? 'trace-on' : 'trace-off');
+  const { app, dispose } = benchContainer(on ? 'trace-on' : 'trace-off', { logger: shippedLogger() });
+  let unit = 0;
   const http = createHttpApp(app, { host: '127.0.0.1', maxBodyBytes: 1_048_576 });
   const get = async () => {
-    const res = await http.app.request(`/v1/surfaces/home/layout?unit=u${unit++}`, { headers: { host: '127.0.0.1' } });
+    const res = await http.app.request(`/v1/surfaces/home/layout?unit=${encodeURIComponent(units[unit++])}`, { headers: { host: '127.0.0.1' } });
     if (res.status !== 200) throw new Error(`layout answered ${res.status}`);
     await res.arrayBuffer();
   };
@@ -48,8 +49,7 @@ async function round(on: boolean): Promise<number> {
   await tracing?.shutdown();
   await http.close();
   await app.exposures.drain();
-  app.close();
-  fs.rmSync(dir, { recursive: true, force: true });
+  dispose();
   return micros;
 }
 
@@ -61,9 +61,10 @@ for (let r = 0; r < ROUNDS; r++) {
 }
 const a = median(off);
 const b = median(on);
+const overhead = median(on.map((x, i) => x / off[i] - 1));
 process.stdout.write(
-  `GET /v1/surfaces/home/layout in process, ${fmt(REQUESTS)} requests x ${ROUNDS} rounds (medians):\n` +
+  `GET /v1/surfaces/home/layout in process, ${fmt(REQUESTS)} requests x ${ROUNDS} rounds (medians); ${loadLine()}\n` +
     `  tracing off: ${a.toFixed(1)} µs/request (${fmt(1e6 / a)}/s)\n` +
-    `  tracing on:  ${b.toFixed(1)} µs/request (${fmt(1e6 / b)}/s), +${(((b - a) / a) * 100).toFixed(1)}%; ${fmt(exported / 1024)} KiB of OTLP JSON exported\n`,
+    `  tracing on:  ${b.toFixed(1)} µs/request (${fmt(1e6 / b)}/s), +${(overhead * 100).toFixed(1)}% (median of per-round ratios); ${fmt(exported / 1024)} KiB of OTLP JSON exported\n`,
 );
 receiver.close();

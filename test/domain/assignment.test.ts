@@ -9,6 +9,8 @@ import {
   chooseVariant,
   freeRanges,
   hash32,
+  hashPrefix,
+  hashUnit,
   inRanges,
   normalizeRanges,
   rangesSize,
@@ -380,5 +382,27 @@ describe('hash32 on arbitrary text', () => {
       }),
       { numRuns: 2000, seed: 42 },
     );
+  });
+});
+
+describe('hashUnit (the serving form of hash32)', () => {
+  it('equals hash32(salt, unit) for any salt and unit: ASCII fast path, every alignment of the prefix, and non-ASCII fallback', async () => {
+    const fc = (await import('fast-check')).default;
+    const text = fc.oneof(fc.string({ maxLength: 45 }), fc.string({ unit: 'binary', maxLength: 45 }), fc.uuid());
+    fc.assert(
+      fc.property(text, text, (salt, unit) => {
+        expect(hashUnit(hashPrefix(salt), unit)).toBe(hash32(salt, unit));
+      }),
+      { numRuns: 5000, seed: 7 },
+    );
+  });
+
+  it('matches the independent MurmurHash3 on units of every length 0..16 after salts of every length 0..7', () => {
+    for (let s = 0; s < 8; s++)
+      for (let n = 0; n <= 16; n++) {
+        const salt = 'abcdefg'.slice(0, s);
+        const unit = 'u0123456789abcdef'.slice(0, n);
+        expect(hashUnit(hashPrefix(salt), unit), `${salt}:${unit}`).toBe(referenceMurmur3(utf8(`${salt}:${unit}`), 0));
+      }
   });
 });

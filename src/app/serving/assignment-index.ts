@@ -1,4 +1,4 @@
-import { bucketOf, chooseVariant } from '../../domain/assignment.js';
+import { type HashPrefix, hashPrefix, hashUnit } from '../../domain/assignment.js';
 import type { Surface } from '../../domain/schemas.js';
 import type { BackendStatus, ServingConfig } from '../../systems/contracts.js';
 
@@ -16,10 +16,21 @@ export interface CompiledExperiment {
   platforms: Set<string> | null;
   ranges: [number, number][];
   buckets: number;
+  /** The variant hash's state after `id:` (chooseVariant's salt), so a unit's hash feeds only its id. */
+  prefix: HashPrefix;
+  /** Running sums of the weights in order, as chooseVariant adds them; the last is the total. */
+  cumulative: number[];
+  /** Per variant: its overrides as positions in the surface's slot order (slots the surface lacks dropped). */
+  placed: { index: number; contentId: string | null }[][];
 }
 
 interface CompiledSurface {
   surface: Surface;
+  /** The bucket hash's state after `salt:`. */
+  prefix: HashPrefix;
+  /** Slot ids in position order, and each one's default content: the layout a unit in no experiment sees. */
+  slotIds: string[];
+  slotDefaults: (string | null)[];
   /** For each bucket, the running experiments that own it (disjoint slots may share buckets). */
   byBucket: CompiledExperiment[][];
   /** The surface's default layout: slot defaults overlaid by shipped variants (later ships win); experiments render on top. */
@@ -59,8 +70,7 @@ export class AssignmentIndex {
 
   compile(surfaces: Surface[], config: ServingConfig): void {
     const nextSurfaces = new Map<string, CompiledSurface>();
-    for (const s of surfaces)
-      nextSurfaces.set(s.id, { surface: s, byBucket: Array.from({ length: s.bucketCount }, () => []), defaults: shippedDefaults(s, config.content) });
+    for (const s of surfaces) nextSurfaces.set(s.id, compileSurface(s, config.content));
     const content = new Map(config.content.map((c) => [c.experimentId, c]));
     const nextByKey = new Map<string, CompiledExperiment>();
     for (const e of config.backend) {
@@ -78,12 +88,16 @@ export class AssignmentIndex {
         platforms: e.targeting.platforms?.length ? new Set(e.targeting.platforms) : null,
         ranges: e.buckets,
         buckets: 0,
+        prefix: hashPrefix(e.experimentId),
+        cumulative: [],
+        placed: [],
       };
+      const table = nextSurfaces.get(e.surfaceId);
+      placeVariants(compiled, table?.slotIds ?? []);
       nextByKey.set(e.key, compiled);
       nextByKey.set(e.experimentId, compiled);
-      const table = nextSurfaces.get(e.surfaceId);
       if (e.status !== 'running' || !table) continue;
-      for (const [a, b] of e.buckets) for (let i = a; i < b && i < table.byBucket.length; i++) table.byBucket[i].push(compiled);
+      for (const [a, b] of e.buckets) for (let i = a; i < b && i < table.byBucket.length; i++) table.byBucket[i] = [...table.byBucket[i], compiled];
       compiled.buckets = e.buckets.reduce((n, [a, b]) => n + (b - a), 0);
     }
     this.surfaces = nextSurfaces;
@@ -108,28 +122,31 @@ export class AssignmentIndex {
     return [...new Set(this.byKey.values())];
   }
 
-  /** What the unit sees on the surface now. Pure in-memory work; undefined for an unknown surface. */
+  /**
+   * What the unit sees on the surface now. Pure in-memory work; undefined for an unknown surface. Hot path
+   * of every serving request: one bucket hash, one table lookup, one variant hash per owning experiment,
+   * everything else precomputed by compile (same answers as assignUnit and chooseVariant).
+   */
   view(surfaceId: string, unitId: string, platform?: string): UnitView | undefined {
     const cs = this.surfaces.get(surfaceId);
     if (!cs) return undefined;
-    const s = cs.surface;
-    const bucket = bucketOf(s.salt, unitId, s.bucketCount);
+    const bucket = hashUnit(cs.prefix, unitId) % cs.surface.bucketCount;
+    const { slotIds, slotDefaults } = cs;
+    const layout: UnitView['layout'] = new Array(slotIds.length);
+    for (let i = 0; i < slotIds.length; i++) layout[i] = { slotId: slotIds[i], contentId: slotDefaults[i], experimentId: null, variant: null };
     const assignments: Assignment[] = [];
-    const layout = [...s.slots]
-      .sort((a, b) => a.position - b.position)
-      .map((slot) => ({
-        slotId: slot.id,
-        contentId: cs.defaults[slot.id] ?? null,
-        experimentId: null as string | null,
-        variant: null as string | null,
-      }));
-    for (const e of cs.byBucket[bucket]) {
+    const owners = cs.byBucket[bucket];
+    for (let j = 0; j < owners.length; j++) {
+      const e = owners[j];
       if (e.platforms && (!platform || !e.platforms.has(platform))) continue;
-      const variant = chooseVariant(e.id, unitId, e.variants);
+      const v = pickVariant(e, unitId);
+      const variant = e.variants[v].key;
       assignments.push({ experimentId: e.id, experimentKey: e.key, variant, isControl: variant === e.control });
-      for (const o of e.variants.find((v) => v.key === variant)!.overrides) {
-        const slot = layout.find((l) => l.slotId === o.slotId);
-        if (slot) Object.assign(slot, { contentId: o.contentId, experimentId: e.id, variant });
+      for (const o of e.placed[v]) {
+        const slot = layout[o.index];
+        slot.contentId = o.contentId;
+        slot.experimentId = e.id;
+        slot.variant = variant;
       }
     }
     return { surfaceId, unitId, bucket, assignments, layout };
@@ -170,6 +187,44 @@ export class AssignmentIndex {
     });
     return { ...view, experiments };
   }
+}
+
+/** The index of the variant chooseVariant(e.id, unitId, e.variants) picks, from the precomputed prefix and running sums. */
+function pickVariant(e: CompiledExperiment, unitId: string): number {
+  const c = e.cumulative;
+  const point = (hashUnit(e.prefix, unitId) / 2 ** 32) * c[c.length - 1];
+  for (let i = 0; i < c.length; i++) if (point < c[i]) return i;
+  return c.length - 1;
+}
+
+/** Running sums of the weights and overrides as slot positions; a repeated variant key renders as its first, as a lookup by key would. */
+function placeVariants(e: CompiledExperiment, slotIds: string[]): void {
+  let acc = 0;
+  e.cumulative = e.variants.map((v) => {
+    acc += v.weight;
+    return acc;
+  });
+  e.placed = e.variants.map((v) =>
+    e.variants
+      .find((w) => w.key === v.key)!
+      .overrides.map((o) => ({ index: slotIds.indexOf(o.slotId), contentId: o.contentId }))
+      .filter((o) => o.index >= 0),
+  );
+}
+
+function compileSurface(s: Surface, content: ServingConfig['content']): CompiledSurface {
+  const defaults = shippedDefaults(s, content);
+  const slotIds = [...s.slots].sort((a, b) => a.position - b.position).map((slot) => slot.id);
+  // Buckets no experiment owns share one empty list: the table costs a pointer per bucket.
+  const none: CompiledExperiment[] = [];
+  return {
+    surface: s,
+    prefix: hashPrefix(s.salt),
+    slotIds,
+    slotDefaults: slotIds.map((id) => defaults[id] ?? null),
+    byBucket: Array.from({ length: s.bucketCount }, () => none),
+    defaults,
+  };
 }
 
 /** Slot defaults overlaid by the variants content delivery ships on the surface, oldest ship first so the latest wins a shared slot. */

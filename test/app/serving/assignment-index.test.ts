@@ -55,3 +55,64 @@ describe('AssignmentIndex agrees with assignUnit', () => {
     expect(inSome).toBeGreaterThan(20_000); // the comparison covered many assigned units, not only empty ones
   });
 });
+
+// Reference view built from the pure definitions only (assignUnit for the variants, slot order and overrides
+// looked up by key), to check that the precomputed serving path changes no answer.
+function referenceView(surface: typeof home, running: Experiment[], unit: string, platform?: string) {
+  const layout = [...surface.slots]
+    .sort((a, b) => a.position - b.position)
+    .map((s) => ({ slotId: s.id, contentId: s.defaultContentId ?? null, experimentId: null as string | null, variant: null as string | null }));
+  const assignments = assignUnit(surface, running, unit, platform);
+  for (const a of assignments) {
+    const e = running.find((x) => x.id === a.experimentId)!;
+    for (const o of e.variants.find((v) => v.key === a.variant)!.overrides) {
+      const slot = layout.find((l) => l.slotId === o.slotId);
+      if (slot) Object.assign(slot, { contentId: o.contentId, experimentId: e.id, variant: a.variant });
+    }
+  }
+  return { bucket: assignments[0]?.bucket, assignments: assignments.map(({ experimentId, variant }) => ({ experimentId, variant })), layout };
+}
+
+describe('AssignmentIndex.view on random configurations', () => {
+  it('returns the variants and layout of the reference definition for random experiments, weights, slots and units', async () => {
+    const fc = (await import('fast-check')).default;
+    const slots = home.slots.map((s) => s.id);
+    const experiment = fc.record({
+      weights: fc.array(fc.integer({ min: 1, max: 97 }), { minLength: 2, maxLength: 4 }),
+      slot: fc.constantFrom(...slots, 'no-such-slot'),
+      start: fc.integer({ min: 0, max: home.bucketCount - 1 }),
+      size: fc.integer({ min: 1, max: home.bucketCount }),
+      platforms: fc.option(fc.subarray(['ios', 'android', 'web', 'desktop'] as const, { minLength: 1 }), { nil: undefined }),
+    });
+    const unit = fc.oneof(fc.uuid(), fc.string({ maxLength: 30 }), fc.string({ unit: 'binary', maxLength: 30 }));
+    fc.assert(
+      fc.property(
+        fc.array(experiment, { minLength: 1, maxLength: 6 }),
+        fc.array(unit, { minLength: 1, maxLength: 40 }),
+        fc.constantFrom(undefined, 'ios', 'web'),
+        (specs, units, platform) => {
+          const running = specs.map((x, i) => {
+            const e = exp(`e${i}`, x.slot, [[x.start, Math.min(home.bucketCount, x.start + x.size)]], x.platforms ? [...x.platforms] : undefined);
+            e.variants = x.weights.map((w, j) => ({
+              key: `v${j}`,
+              isControl: j === 0,
+              weight: w,
+              overrides: j === 0 ? [] : [{ slotId: x.slot, contentId: `c${i}-${j}` }],
+            })) as Experiment['variants'];
+            return e;
+          });
+          const index = new AssignmentIndex();
+          index.compile([home], mirrorOf(running));
+          for (const u of units) {
+            const want = referenceView(home, running, u, platform);
+            const got = index.view('home', u, platform)!;
+            expect(got.assignments.map(({ experimentId, variant }) => ({ experimentId, variant }))).toEqual(want.assignments);
+            expect(got.layout).toEqual(want.layout);
+            if (want.bucket !== undefined) expect(got.bucket).toBe(want.bucket);
+          }
+        },
+      ),
+      { numRuns: 300, seed: 16 },
+    );
+  });
+});
