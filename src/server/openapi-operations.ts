@@ -194,6 +194,13 @@ export const OPERATIONS: Operation[] = [
     response: R.withExperiment,
   },
   { method: 'get', path: '/v1/experiments/{id}/metrics', summary: 'Results and decision (get_metrics)', tag: 'experiments', response: R.report },
+  {
+    method: 'get',
+    path: '/v1/experiments/{id}/metrics/history',
+    summary: "The effect over time: per metric and treatment, get_metrics' interval at each daily snapshot (the confidence sequence under always-valid plans)",
+    tag: 'experiments',
+    response: R.history,
+  },
   { method: 'get', path: '/v1/experiments/{id}/audit', summary: 'Audit trail', tag: 'experiments', response: R.audit },
   {
     method: 'get',

@@ -13,6 +13,7 @@ import { DiagnosisSchema } from '../ops/diagnosis-schema.js';
 import { ContentSyncStatusSchema } from '../app/catalog/content-sync.js';
 import { CatalogPlanSchema } from '../app/catalog/catalog-plan.js';
 import { CatalogApplyResultSchema } from '../app/catalog/catalog-apply.js';
+import { MetricsHistorySchema } from '../app/results/metrics-history.js';
 
 /**
  * What the REST, serving and ops routes answer, for the OpenAPI document (openapi.ts). Records that
@@ -141,6 +142,7 @@ export const Responses = {
     metrics: z.array(z.looseObject({})),
     decision: z.looseObject({}),
   }),
+  history: MetricsHistorySchema,
   audit: z.object({
     audit: z.array(
       z.object({
