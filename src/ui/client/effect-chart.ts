@@ -13,13 +13,24 @@ interface Row {
 
 const colourOf = (v: VariantJson) => (v.assessment === 'better' ? PALETTE.better : v.assessment === 'worse' ? PALETTE.worse : PALETTE.muted);
 
-/** Where a guardrail's non-inferiority margin lies, in absolute metric units (the bound get_metrics judged against). */
+/**
+ * Where a guardrail's non-inferiority margin lies on the effect axis (metric units): below zero when
+ * higher is better, above when lower is. get_metrics' threshold is the margin's size under sequential
+ * methods and already signed under fixed-horizon, so its magnitude is what counts.
+ */
 export function marginLine(m: MetricJson, v: VariantJson): number | null {
   if (m.role !== 'guardrail' || m.test !== 'non_inferiority') return null;
-  if (v.nonInferiority) return v.nonInferiority.threshold;
   const control = m.variants.find((c) => c.isControl)?.mean;
-  if (m.margin === null || control === null || control === undefined) return null;
-  const size = m.marginType === 'absolute' ? m.margin : m.margin * Math.abs(control);
+  const size = v.nonInferiority
+    ? Math.abs(v.nonInferiority.threshold)
+    : m.margin === null
+      ? null
+      : m.marginType === 'absolute'
+        ? m.margin
+        : control === null || control === undefined
+          ? null
+          : m.margin * Math.abs(control);
+  if (size === null) return null;
   return m.direction === 'increase' ? -size : size;
 }
 
@@ -64,7 +75,14 @@ export function effectFigure(doc: Document, m: MetricJson, width: number): HTMLE
       ariaDescription: rows.map((r) => `${r.variant} ${fmt(r.estimate)} [${fmt(r.lower)}, ${fmt(r.upper)}]`).join('; '),
       marks: [
         Plot.ruleX([0], { stroke: 'currentColor', strokeWidth: 1.5 }),
-        Plot.ruleX(margins, { x: 'x', y: 'variant', stroke: PALETTE.margin, strokeDasharray: '5,3', strokeWidth: 2 }),
+        Plot.ruleX(margins, {
+          x: 'x',
+          stroke: PALETTE.margin,
+          strokeDasharray: '5,3',
+          strokeWidth: 2,
+          title: (g: { x: number }) => `non-inferiority margin ${fmt(g.x)}`,
+          render: stamp(margins, (g) => ({ margin: String(g.x), 'margin-variant': g.variant })),
+        }),
         Plot.barX(rows, {
           x1: 'lower',
           x2: 'upper',

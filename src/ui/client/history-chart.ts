@@ -29,14 +29,16 @@ export function historyFigure(doc: Document, s: Series, m: MetricJson | undefine
       marginLeft: 60,
       x: {
         type: 'utc',
-        label: 'day',
+        label: null,
+        ticks: points.length <= 14 ? points.map((p) => p.date) : undefined,
+        tickFormat: (d: Date) => d.toISOString().slice(5, 10),
         ...(points.length === 1 ? { domain: [new Date(points[0].date.getTime() - 864e5), new Date(points[0].date.getTime() + 864e5)] } : {}),
       },
       y: { label: 'effect', domain: [Math.min(...ys), Math.max(...ys)], nice: true, grid: true },
       ariaLabel: `${name}, ${s.variant}: effect over time with its ${band}`,
       ariaDescription: points.map((p) => `${p.day}: ${fmt(p.estimate)} [${fmt(p.lower)}, ${fmt(p.upper)}]`).join('; '),
       marks: [
-        Plot.areaY(points, { x: 'date', y1: 'lower', y2: 'upper', fill: PALETTE.band, fillOpacity: 0.18, curve: 'step' }),
+        Plot.areaY(points, { x: 'date', y1: 'lower', y2: 'upper', fill: PALETTE.band, fillOpacity: 0.18, curve: 'step-after' }),
         Plot.ruleY([0], { stroke: 'currentColor' }),
         Plot.ruleX(points, {
           x: 'date',

@@ -4,17 +4,28 @@ import { stamp } from './plot-data.js';
 
 interface Stage {
   stage: number;
-  percent: number;
+  /** null: the start allocation of a ramp already past it (get_ramp_status lists only the later ones). */
+  percent: number | null;
   state: 'done' | 'current' | 'planned';
 }
 
+/** Stage 1 is the start allocation; plannedStages are the later ones, those at or below the allocation already reached. */
+export function rampStages(r: RampJson): Stage[] {
+  const reached = r.plannedStages.filter((x) => x <= r.allocationPercent);
+  const later = r.plannedStages.filter((x) => x > r.allocationPercent);
+  return Array.from({ length: r.stageCount }, (_, i): Stage => {
+    const s = i + 1;
+    if (s === r.stage) return { stage: s, percent: r.allocationPercent, state: 'current' };
+    if (s < r.stage) return { stage: s, percent: s === 1 ? null : (reached[s - 2] ?? null), state: 'done' };
+    return { stage: s, percent: later[s - r.stage - 1] ?? null, state: 'planned' };
+  });
+}
+
+const label = (s: Stage) => (s.percent === null ? 'start' : `${s.percent}%`);
+
 /** The ramp plan as stages (done, current with its time against minHours, planned), with any hold and the breaker. */
 export function rampFigure(doc: Document, r: RampJson, width: number): HTMLElement {
-  const stages: Stage[] = r.plannedStages.map((percent, i) => ({
-    stage: i + 1,
-    percent,
-    state: i + 1 < r.stage ? 'done' : i + 1 === r.stage ? 'current' : 'planned',
-  }));
+  const stages = rampStages(r);
   const fig = el(doc, 'figure', { class: 'sl-ramp', 'data-ramp-stage': String(r.stage) });
   fig.append(
     el(
@@ -39,21 +50,21 @@ export function rampFigure(doc: Document, r: RampJson, width: number): HTMLEleme
     Plot.plot({
       document: doc,
       width,
-      height: 90,
+      height: 120,
       x: { label: 'stage', type: 'band', domain: stages.map((s) => String(s.stage)) },
       y: { axis: null, domain: [0, 100] },
       ariaLabel: 'Ramp stages',
-      ariaDescription: stages.map((s) => `stage ${s.stage}: ${s.percent}% (${s.state})`).join('; '),
+      ariaDescription: stages.map((s) => `stage ${s.stage}: ${label(s)} (${s.state})`).join('; '),
       marks: [
         Plot.barY(stages, {
           x: (s: Stage) => String(s.stage),
-          y: 'percent',
+          y: (s: Stage) => s.percent ?? 0,
           fill,
           fillOpacity: (s: Stage) => (s.state === 'planned' ? 0.35 : 0.85),
-          title: (s: Stage) => `stage ${s.stage}: ${s.percent}% (${s.state})`,
-          render: stamp(stages, (s) => ({ stage: String(s.stage), percent: String(s.percent), state: s.state })),
+          title: (s: Stage) => `stage ${s.stage}: ${label(s)} (${s.state})`,
+          render: stamp(stages, (s) => ({ stage: String(s.stage), percent: String(s.percent ?? ''), state: s.state })),
         }),
-        Plot.text(stages, { x: (s: Stage) => String(s.stage), y: 'percent', text: (s: Stage) => `${s.percent}%`, dy: -8 }),
+        Plot.text(stages, { x: (s: Stage) => String(s.stage), y: (s: Stage) => s.percent ?? 0, text: label, dy: -8 }),
       ],
     }),
   );
@@ -62,7 +73,7 @@ export function rampFigure(doc: Document, r: RampJson, width: number): HTMLEleme
       doc,
       'Ramp stages',
       ['stage', 'allocation', 'state'],
-      stages.map((s) => [String(s.stage), `${s.percent}%`, s.state]),
+      stages.map((s) => [String(s.stage), label(s), s.state]),
     ),
   );
   return fig;
