@@ -1,5 +1,6 @@
 import type { ChangeEvent } from '../src/app/context.js';
 import type { ResourceDefinition } from '../src/mcp/define-resource.js';
+import type { AppResourceDefinition } from '../src/mcp/define-app-resource.js';
 import { surfacesResource } from './surfaces.js';
 import { surfaceResource } from './surface.js';
 import { experimentResource } from './experiment.js';
@@ -10,6 +11,7 @@ import { rulesResource } from './rules.js';
 import { approvalResource } from './approval.js';
 import { opsOperationsResource } from './ops-operations.js';
 import { sloResource } from './slo.js';
+import { resultsAppResource } from './results-app.js';
 
 export const resources: ResourceDefinition[] = [
   surfacesResource,
@@ -23,6 +25,9 @@ export const resources: ResourceDefinition[] = [
   opsOperationsResource,
   sloResource,
 ];
+
+/** MCP App views (ui://), named by the tools they render in `_meta.ui.resourceUri`. */
+export const appResources: AppResourceDefinition[] = [resultsAppResource];
 
 /** The resource URIs a change to an experiment makes stale. */
 export const urisForExperimentChange = (e: { id: string; surfaceId: string }) => [

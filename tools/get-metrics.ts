@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { defineTool } from '../src/mcp/define-tool.js';
 import { MetricKind } from '../src/domain/schemas.js';
 import { listedAs } from '../src/mcp/listed-schema.js';
+import { HISTORY_META_KEY } from '../src/app/results/metrics-history.js';
+import { RESULTS_APP_URI } from '../resources/results-app.js';
 
 const IntervalSchema = z.object({ estimate: z.number(), lower: z.number(), upper: z.number() });
 const PendingSchema = listedAs(
@@ -185,6 +187,7 @@ export const getMetrics = defineTool({
     ),
   }),
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  ui: RESULTS_APP_URI,
   handler: async ({ experimentId }, ctx) => {
     await ctx.progress(0, 2, 'reading sufficient statistics');
     const r = ctx.app.metrics.report(experimentId);
@@ -201,6 +204,8 @@ export const getMetrics = defineTool({
     const d = r.decision;
     return {
       structured: r,
+      // A host that renders the App also gets the effect over time, out of the model's context (docs/adr/0016-results-mcp-app.md).
+      ...(ctx.rendersApps ? { meta: { [HISTORY_META_KEY]: ctx.app.metrics.history(r.experimentId) } } : {}),
       text: [
         `'${r.key}' (${r.status}, ${r.method}): ${r.exposures.map((e) => `${e.variant}=${e.units}`).join(', ')} units, ${(100 * r.sample.fractionOfPlan).toFixed(0)}% of plan, day ${Math.floor(r.sample.daysRunning ?? 0)} of ${r.sample.requiredDays}. SRM: ${r.srm.note}.`,
         ...lines,

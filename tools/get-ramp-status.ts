@@ -3,6 +3,7 @@ import { ExperimentStatus } from '../src/domain/schemas.js';
 import { defineTool } from '../src/mcp/define-tool.js';
 import { listedAs } from '../src/mcp/listed-schema.js';
 import type { RampStatus } from '../src/app/ramp/ramp-scheduler.js';
+import { RESULTS_APP_URI } from '../resources/results-app.js';
 
 const IntervalSchema = z.object({ estimate: z.number(), lower: z.number(), upper: z.number() });
 const TickSchema = z.object({
@@ -112,6 +113,7 @@ export const getRampStatus = defineTool({
   inputSchema: z.object({ experimentId: z.string().describe('Experiment id or key, e.g. "home-focus-shelf"') }),
   outputSchema: RampStatusSchema,
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  ui: RESULTS_APP_URI,
   handler: (args, ctx) => {
     const s = ctx.app.ramps.status(args.experimentId);
     return { structured: s, text: rampText(s) };

@@ -35,6 +35,8 @@ export interface ToolContext {
    * the handler and the call resumes with the answer; `unavailable` otherwise. The answer is untrusted text.
    */
   sample(request: SampleRequest): SampleStep;
+  /** The client declared it renders MCP Apps (io.modelcontextprotocol/ui): worth sending what only a view reads, in `meta`. */
+  rendersApps: boolean;
 }
 
 /** The explicit confirmation argument, for clients that cannot show a form. */
@@ -56,6 +58,8 @@ export interface ToolResult<O> {
   text: string;
   /** Resource links after the text, e.g. to the full record a compact answer summarises. */
   links?: ResourceLinkItem[];
+  /** The result's `_meta`: data for an MCP App view, never for the model (MCP Apps spec, "Data Passing"). */
+  meta?: Record<string, unknown>;
 }
 
 /** A `resource_link` content item: the client reads the resource when it needs it. */
@@ -74,6 +78,8 @@ export interface ToolDefinition<I extends z.ZodType = z.ZodType, O extends z.Zod
   inputSchema: I;
   outputSchema: O;
   annotations: Required<Pick<ToolAnnotations, 'readOnlyHint' | 'destructiveHint' | 'idempotentHint' | 'openWorldHint'>>;
+  /** The `ui://` MCP App view that renders its results (src/mcp/define-app-resource.ts); hosts without Apps ignore it. */
+  ui?: `ui://${string}`;
   /** The toolset that lists it (src/mcp/toolsets.ts); default `core`. */
   toolset?: Toolset;
   handler: (args: z.infer<I>, ctx: ToolContext) => ToolResult<z.infer<O>> | AskInput | Promise<ToolResult<z.infer<O>> | AskInput>;

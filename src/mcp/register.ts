@@ -10,6 +10,8 @@ import { enableHint, toolsetOf } from './toolsets.js';
 import type { AnyToolDefinition, AskInput, CallerInfo, ToolContext } from './define-tool.js';
 import { confirmStep } from './confirm.js';
 import { sampleStep } from './sample.js';
+import { clientCapabilities } from './client-capabilities.js';
+import { rendersApps, toolUiMeta } from './define-app-resource.js';
 import { hasScope, toolScope, type Scope } from '../domain/scopes.js';
 import { recordToolCall } from '../ops/metric-hooks.js';
 import { traceTool } from '../ops/tracing.js';
@@ -41,6 +43,7 @@ export function registerTools(
         inputSchema: listedOnly(input),
         outputSchema: validatedAs(tool.outputSchema, output),
         annotations: { title: tool.title, ...tool.annotations },
+        ...(tool.ui ? { _meta: toolUiMeta(tool.ui) } : {}),
       },
       traceTool(tool.name, async (args: unknown, sctx: ServerContext) => {
         const requestId = randomUUID();
@@ -61,6 +64,7 @@ export function registerTools(
           },
           confirm: (summary, given, mode) => confirmStep(server, sctx, tool.name, summary, given, mode),
           sample: (request) => sampleStep(server, sctx, request),
+          rendersApps: rendersApps(clientCapabilities(server, sctx)),
         };
         const done = (outcome: string, structured?: unknown, level: 'info' | 'warn' | 'error' = 'info') => {
           recordToolCall(app.opsMetrics, tool.name, outcome, started);
@@ -79,7 +83,11 @@ export function registerTools(
           }
           done('ok', out.structured);
           const links = (out.links ?? []).map((l) => ({ type: 'resource_link' as const, ...l }));
-          return { content: [{ type: 'text' as const, text: out.text }, ...links], structuredContent: out.structured as Record<string, unknown> };
+          return {
+            content: [{ type: 'text' as const, text: out.text }, ...links],
+            structuredContent: out.structured as Record<string, unknown>,
+            ...(out.meta ? { _meta: out.meta } : {}),
+          };
         } catch (err) {
           const e = toAppError(err);
           if (e.code === 'INTERNAL') logger.error({ err }, 'tool failed with an internal error');
@@ -116,6 +124,7 @@ function listedTool(tool: AnyToolDefinition) {
     inputSchema: input as { type: 'object'; [key: string]: unknown },
     outputSchema: output as { type: 'object'; [key: string]: unknown },
     annotations: tool.annotations,
+    ...(tool.ui ? { _meta: toolUiMeta(tool.ui) } : {}),
   };
 }
 

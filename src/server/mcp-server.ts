@@ -5,7 +5,8 @@ import { enabledToolNames, type ToolSelection } from '../mcp/toolsets.js';
 import { registerResources } from '../mcp/define-resource.js';
 import { registerPrompts } from '../mcp/define-prompt.js';
 import { tools } from '../../tools/index.js';
-import { resources } from '../../resources/index.js';
+import { appResources, resources } from '../../resources/index.js';
+import { registerAppResources } from '../mcp/define-app-resource.js';
 import { prompts } from '../../prompts/index.js';
 import { SERVER_VERSION } from '../version.js';
 import { ALL_SCOPES, isScope, type Scope } from '../domain/scopes.js';
@@ -54,6 +55,7 @@ export function createMcpServerFactory(
     };
     registerTools(server, tools, app, { interface: transport, actor }, { scopes, enabled });
     registerResources(server, resources, app);
+    registerAppResources(server, appResources);
     registerPrompts(server, prompts, app);
     return server;
   };

@@ -201,6 +201,13 @@ export const OPERATIONS: Operation[] = [
     tag: 'experiments',
     response: R.ramp,
   },
+  {
+    method: 'get',
+    path: '/v1/experiments/{id}/metrics/history',
+    summary: "The effect over time: per metric and treatment, get_metrics' interval at each daily snapshot (the confidence sequence under always-valid plans)",
+    tag: 'experiments',
+    response: R.history,
+  },
   { method: 'get', path: '/v1/experiments/{id}/audit', summary: 'Audit trail', tag: 'experiments', response: R.audit },
   {
     method: 'get',

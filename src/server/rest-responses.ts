@@ -14,6 +14,7 @@ import { ContentSyncStatusSchema } from '../app/catalog/content-sync.js';
 import { CatalogPlanSchema } from '../app/catalog/catalog-plan.js';
 import { CatalogApplyResultSchema } from '../app/catalog/catalog-apply.js';
 import { RampStatusSchema } from '../../tools/get-ramp-status.js';
+import { MetricsHistorySchema } from '../app/results/metrics-history.js';
 
 /**
  * What the REST, serving and ops routes answer, for the OpenAPI document (openapi.ts). Records that
@@ -144,6 +145,7 @@ export const Responses = {
   }),
   /** get_ramp_status' output schema: one shape for the tool and the route. */
   ramp: RampStatusSchema,
+  history: MetricsHistorySchema,
   audit: z.object({
     audit: z.array(
       z.object({

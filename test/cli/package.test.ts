@@ -56,7 +56,7 @@ describe('npm pack', () => {
     const shipped = new Set(files);
     const loads = files.filter((f) => /\.(ts|js)$/.test(f)).flatMap((f) => localLoads(f).map((target) => ({ from: f, target })));
     expect(loads.map((l) => l.target)).toEqual(expect.arrayContaining(['src/main.ts', 'policy/default.json', 'tools/index.js']));
-    // A directory (catalog/demo) is shipped when files under it are.
+    // A directory (catalog/demo, or src/ui/client/ as a URL) is shipped when files under it are.
     const missing = loads.filter(
       ({ target }) => !shipped.has(target) && !shipped.has(target.replace(/\.js$/, '.ts')) && !files.some((f) => f.startsWith(`${target.replace(/\/$/, '')}/`)),
     );

@@ -114,6 +114,7 @@ describe('real answers match the OpenAPI document', () => {
     expect((await answerMatches('POST', '/v1/events', { events: [{ id: 'bad', type: 'metric' }] })).status).toBe(422);
     await answerMatches('GET', `/v1/experiments/${id}/metrics`);
     expect((await answerMatches('GET', `/v1/experiments/${id}/ramp`)).json).toMatchObject({ experimentId: id, status: 'running', stage: 1 });
+    await answerMatches('GET', `/v1/experiments/${id}/metrics/history`);
     await answerMatches('GET', '/v1/ops/operations');
     expect((await answerMatches('GET', '/v1/ops/operations?windowMinutes=0')).status).toBe(400);
     await answerMatches('GET', '/v1/clock');

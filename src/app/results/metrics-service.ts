@@ -6,6 +6,10 @@ import { sizeExperiment } from '../../domain/sizing.js';
 import type { AppDeps } from '../context.js';
 import type { ExperimentService } from '../experiments/experiment-service.js';
 import { plannable } from '../planning/plannable.js';
+import { dailyLooksOf, effectHistory } from '../../domain/analysis/effect-history.js';
+import type { MetricsHistory } from './metrics-history.js';
+
+const UNPLANNABLE_HINT = "validate_config names the input (UNPLANNABLE): fix the draft's analysisPlan or weights with update_experiment.";
 
 export type { Analysis };
 
@@ -31,26 +35,13 @@ export class MetricsService {
   /** `alwaysValid` reads the data under the always-valid analysis whatever the plan says: safe for a server that looks every minute. */
   report(experimentId: string, opts: { alwaysValid?: boolean } = {}): MetricsReport {
     this.flushExposures();
-    const stored = this.experiments.get(experimentId);
-    const exp = opts.alwaysValid ? { ...stored, analysisPlan: { ...stored.analysisPlan, sequential: true, looks: undefined } } : stored;
-    const ids = [...new Set([...exp.successMetrics, ...exp.guardrails.map((g) => g.metricId)])];
-    const metrics = new Map(
-      ids.flatMap((id) => {
-        const m = this.d.catalog.metric(id);
-        return m ? [[id, m] as const] : [];
-      }),
-    );
-    const stats = new Map(ids.map((id) => [id, this.armStats(exp.id, id, metrics.get(id))]));
+    const { exp, ids, base } = this.inputOf(experimentId, opts);
+    const stats = new Map(ids.map((id) => [id, this.armStats(exp.id, id, base.metrics.get(id))]));
     const now = this.d.clock.now();
-    // The planned sample is the plan's sizing under the method in force (the same numbers validate_config showed).
-    const surface = this.d.catalog.surface(exp.surfaceId);
     // mSPRT's p-value is a running minimum over looks: the daily snapshots are its history.
     const history =
       exp.analysisPlan.sequentialMethod === 'msprt' ? new Map(ids.map((id) => [id, dailyLooks(this.d.events.dailyAggregates(exp.id, id))])) : undefined;
-    const analysis = plannable(() => {
-      const sizing = surface ? sizeExperiment(exp, { surface, metrics, policy: resolveSurfacePolicy(this.d.policy, exp.surfaceId) }) : undefined;
-      return analyzeExperiment({ experiment: exp, metrics, stats, history, srmThreshold: this.d.policy.srmThreshold, now, sizing });
-    }, "validate_config names the input (UNPLANNABLE): fix the draft's analysisPlan or weights with update_experiment.");
+    const analysis = plannable(() => analyzeExperiment({ ...base(), stats, history, now }), UNPLANNABLE_HINT);
     return {
       experimentId: exp.id,
       key: exp.key,
@@ -60,6 +51,40 @@ export class MetricsService {
       dataUpdatedAt: this.d.events.lastUpdatedAt(exp.id),
       ...analysis,
     };
+  }
+
+  /**
+   * The effect over time: get_metrics' analysis at each daily snapshot the pipeline keeps (constant
+   * cost per day), so each point is the interval get_metrics gave, or would have given, at that look.
+   */
+  history(experimentId: string): MetricsHistory {
+    this.flushExposures();
+    const { exp, ids, base } = this.inputOf(experimentId, {});
+    const looks = dailyLooksOf(new Map(ids.map((id) => [id, this.d.events.dailyAggregates(exp.id, id)])));
+    const series = plannable(() => effectHistory(base(), looks), UNPLANNABLE_HINT);
+    const method = exp.analysisPlan.looks ? 'group-sequential' : exp.analysisPlan.sequential ? 'always-valid' : 'fixed-horizon';
+    return { experimentId: exp.id, method, scale: 'absolute', series };
+  }
+
+  /** What every analysis of the experiment shares: its metrics, the SRM threshold and the plan's sizing (as validate_config showed it). */
+  private inputOf(experimentId: string, opts: { alwaysValid?: boolean }) {
+    const stored = this.experiments.get(experimentId);
+    const exp = opts.alwaysValid ? { ...stored, analysisPlan: { ...stored.analysisPlan, sequential: true, looks: undefined } } : stored;
+    const ids = [...new Set([...exp.successMetrics, ...exp.guardrails.map((g) => g.metricId)])];
+    const metrics = new Map(
+      ids.flatMap((id) => {
+        const m = this.d.catalog.metric(id);
+        return m ? [[id, m] as const] : [];
+      }),
+    );
+    const surface = this.d.catalog.surface(exp.surfaceId);
+    const base = () => ({
+      experiment: exp,
+      metrics,
+      srmThreshold: this.d.policy.srmThreshold,
+      sizing: surface ? sizeExperiment(exp, { surface, metrics, policy: resolveSurfacePolicy(this.d.policy, exp.surfaceId) }) : undefined,
+    });
+    return { exp, ids, base: Object.assign(base, { metrics }) };
   }
 
   /** Per variant: the sufficient statistics, and for a quantile metric its histogram of unit values. */

@@ -1,11 +1,11 @@
 /**
  * The console's page script (served as /ui/assets/console.js): fills in what is drawn in the
  * browser. The experiment page gets the shared results view (results-view.ts, the same drawing as
- * the MCP App) fed exactly what GET /v1/experiments/{id}/metrics and /ramp answer; the SLO page gets
+ * the MCP App) fed exactly what GET /v1/experiments/{id}/metrics, /ramp and /metrics/history answer; the SLO page gets
  * an Observable Plot chart of each SLO's error budget left. Browser code only; no framework.
  */
 import * as Plot from '@observablehq/plot';
-import { renderResults } from './results-view.js';
+import { type ResultsViewInput, renderResults } from './results-view.js';
 
 async function getJson(path: string): Promise<unknown> {
   const res = await fetch(path, { credentials: 'same-origin', headers: { accept: 'application/json' } });
@@ -26,8 +26,12 @@ function failed(root: HTMLElement, err: unknown): void {
 async function experimentResults(root: HTMLElement): Promise<void> {
   const id = encodeURIComponent(root.dataset.experimentId ?? '');
   try {
-    const [metrics, ramp] = await Promise.all([getJson(`/v1/experiments/${id}/metrics`), getJson(`/v1/experiments/${id}/ramp`)]);
-    renderResults(root, { metrics, ramp });
+    const [metrics, ramp, history] = await Promise.all([
+      getJson(`/v1/experiments/${id}/metrics`),
+      getJson(`/v1/experiments/${id}/ramp`),
+      getJson(`/v1/experiments/${id}/metrics/history`),
+    ]);
+    renderResults(root, { metrics, ramp, history } as ResultsViewInput);
     root.setAttribute('aria-busy', 'false');
     root.dataset.loaded = 'true';
   } catch (err) {
