@@ -6,6 +6,7 @@ import { sizeExperiment } from '../../domain/sizing.js';
 import type { AppDeps } from '../context.js';
 import type { ExperimentService } from '../experiments/experiment-service.js';
 import { plannable } from '../planning/plannable.js';
+import type { FoldStatus } from '../events/fold-runner.js';
 
 export type { Analysis };
 
@@ -15,8 +16,10 @@ export interface MetricsReport extends Analysis {
   status: Experiment['status'];
   version: number;
   computedAt: string;
-  /** When the experiment's statistics last changed (ingest time): data freshness. */
+  /** When the experiment's statistics last changed (receipt time of the newest folded event): data freshness. */
   dataUpdatedAt: string | null;
+  /** What was acknowledged but is not in these numbers yet (another process's appends while this one folded). */
+  fold: FoldStatus;
 }
 
 /** get_metrics: reads the per-arm sufficient statistics (constant cost in the event count) and runs the pure analysis. */
@@ -24,13 +27,13 @@ export class MetricsService {
   constructor(
     private readonly d: AppDeps,
     private readonly experiments: ExperimentService,
-    /** Writes queued exposures, so a report sees every unit served so far. */
-    private readonly flushExposures: () => void = () => undefined,
+    /** Writes queued exposures and folds the event log, so a report sees every unit served and every event acknowledged so far. */
+    private readonly current: () => FoldStatus = () => ({ pending: 0, lagSeconds: 0 }),
   ) {}
 
   /** `alwaysValid` reads the data under the always-valid analysis whatever the plan says: safe for a server that looks every minute. */
   report(experimentId: string, opts: { alwaysValid?: boolean } = {}): MetricsReport {
-    this.flushExposures();
+    const fold = this.current();
     const stored = this.experiments.get(experimentId);
     const exp = opts.alwaysValid ? { ...stored, analysisPlan: { ...stored.analysisPlan, sequential: true, looks: undefined } } : stored;
     const ids = [...new Set([...exp.successMetrics, ...exp.guardrails.map((g) => g.metricId)])];
@@ -58,6 +61,7 @@ export class MetricsService {
       version: exp.version,
       computedAt: now.toISOString(),
       dataUpdatedAt: this.d.events.lastUpdatedAt(exp.id),
+      fold,
       ...analysis,
     };
   }
