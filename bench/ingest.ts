@@ -96,9 +96,18 @@ function exposed(label: string): { app: Container; dir: string } {
 let peakRss = 0;
 const sampleRss = () => (peakRss = Math.max(peakRss, process.memoryUsage().rss));
 
-function sealabRound(): { perSec: number; maxBacklog: number } {
+function sealabRound(): { perSec: number; ackPerSec: number; maxBacklog: number } {
   const { app } = exposed('ingest');
   let maxBacklog = 0;
+  // Time spent folding (every turn, whoever calls it), so the ack's own rate can be printed beside the sustained one.
+  let folding = 0;
+  const turn = app.fold.turn.bind(app.fold);
+  app.fold.turn = (limit?: number) => {
+    const t = performance.now();
+    const n = turn(limit);
+    folding += performance.now() - t;
+    return n;
+  };
   const started = performance.now();
   for (let i = 0; i < EVENTS; i += BATCH) {
     app.events.ingest({ events: events('', i, Math.min(BATCH, EVENTS - i)) });
@@ -111,7 +120,7 @@ function sealabRound(): { perSec: number; maxBacklog: number } {
   const secs = (performance.now() - started) / 1000;
   if (app.fold.status().pending) throw new Error('the fold did not catch up');
   app.close();
-  return { perSec: EVENTS / secs, maxBacklog };
+  return { perSec: EVENTS / secs, ackPerSec: EVENTS / (secs - folding / 1000), maxBacklog };
 }
 
 /** The event log's columns in one table keyed by the event id, written as the ack writes them. */
@@ -172,6 +181,7 @@ async function httpRound(): Promise<{ perSec: number; maxBacklog: number }> {
 
 console.log(`ingest bench · ${loadLine()} (the machine may be shared: read the load)`);
 const sealab: number[] = [];
+const acks: number[] = [];
 const raw: number[] = [];
 const ratios: number[] = [];
 let maxBacklog = 0;
@@ -179,6 +189,7 @@ for (let r = 0; r < ROUNDS; r++) {
   raw.push(rawRound().perSec);
   const s = sealabRound();
   sealab.push(s.perSec);
+  acks.push(s.ackPerSec);
   maxBacklog = Math.max(maxBacklog, s.maxBacklog);
   ratios.push(sealab[r] / raw[r]);
   process.stderr.write(`round ${r + 1}/${ROUNDS}: raw ${fmt(raw[r])}/s, sealab ${fmt(sealab[r])}/s (${(100 * ratios[r]).toFixed(1)}%) · ${loadLine()}\n`);
@@ -188,6 +199,7 @@ console.log(
   `${fmt(EVENTS)} ${RAW ? 'raw product' : 'metric'} events over ${fmt(UNITS)} exposed units (${process.argv.includes('--consecutive') ? 'consecutive' : 'random'} unit order), batches of ${BATCH}, ${ROUNDS} rounds`,
 );
 console.log(`  sealab, acknowledged and folded : ${fmt(median(sealab))} events/s (median; backlog never above ${fmt(maxBacklog)} at a sample)`);
+console.log(`  sealab, acknowledged only        : ${fmt(median(acks))} events/s (the same rounds without the time spent folding)`);
 console.log(`  raw better-sqlite3 insert       : ${fmt(median(raw))} rows/s (same rows and columns, id primary key, WAL, synchronous=NORMAL)`);
 console.log(`  ratio                           : ${(100 * median(ratios)).toFixed(1)}% of raw (median of per-round ratios; target ≥ 50%)`);
 if (http)

@@ -46,9 +46,17 @@ export class EventFold {
         const names = this.sourceNames();
         let dropped = 0;
         const sorted = batch.map((e, i) => [e, i] as const).sort(([a, i], [b, j]) => (a.unitId < b.unitId ? -1 : a.unitId > b.unitId ? 1 : i - j));
-        this.events.pipeline.batch(now, () => {
-          for (const [e] of sorted) if (!this.apply(e, names)) dropped++;
-        });
+        const pipeline = this.events.pipeline;
+        try {
+          pipeline.batch(now, () => {
+            for (const [e] of sorted) {
+              pipeline.receivedAt = e.receivedAt;
+              if (!this.apply(e, names)) dropped++;
+            }
+          });
+        } finally {
+          pipeline.receivedAt = undefined;
+        }
         this.log.markFolded(batch[batch.length - 1].seq);
         return { folded: batch.length, dropped, receivedAt: batch.map((e) => Date.parse(e.receivedAt)) };
       })

@@ -1,5 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { createContainer, type Container } from '../../../src/container.js';
 import { SimulatedClock } from '../../../src/systems/clock.js';
 import type { MetricSource } from '../../../src/domain/schemas.js';
@@ -171,7 +174,7 @@ describe('event log and fold (ADR 0018)', () => {
       ),
       { numRuns: 40 },
     );
-  });
+  }, 180_000);
 
   it('answers duplicates at ack time, across batches and after the fold, exactly as before', () => {
     const { app, exp } = world();
@@ -230,5 +233,38 @@ describe('event log and fold (ADR 0018)', () => {
     // 15, 30, then 45 > 40 folds down to 20, 35, 50 → 20, ...: never above the bound once an ack returns.
     expect(Math.max(...pending)).toBeLessThanOrEqual(40);
     expect(pending).toEqual([15, 30, 20, 35, 20, 35, 20, 35, 20, 35]);
+  });
+
+  it('never folds an entry twice when two connections (two processes) fold one data file', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sealab-fold-'));
+    try {
+      const file = path.join(dir, 'sealab.db');
+      const clock = new SimulatedClock(new Date(T0));
+      const a = createContainer({ dbFile: file, clock, fold: { turn: 13, backlogMax: 10_000 } });
+      opened.push(a);
+      const ctx = { actor: 'test', interface: 'cli' as const, operation: 'test', requestId: 'r' };
+      const config = demoConfig({ key: 'two-folders', successMetrics: ['minutes-played'], guardrails: [{ metricId: 'crash-rate', margin: 0.02 }] });
+      const { experiment } = a.experiments.create({ config }, ctx);
+      const v = a.experiments.validate({ experimentId: experiment.id }, ctx);
+      const exp = a.deploys.deploy({ experimentId: experiment.id, version: 1, planHash: v.planHash!, confirmation: APPROVED }, ctx).experiment;
+      const b = createContainer({ dbFile: file, clock, fold: { turn: 7, backlogMax: 10_000 } });
+      opened.push(b);
+      const later = new Date(T0 + HOUR).toISOString();
+      a.events.ingest({ events: UNITS.map((u, i) => ({ id: `x${i}`, type: 'exposure', unitId: u, experimentId: exp.id, variant: armOf(u) })) });
+      const metric = (i: number) => ({ id: `m${i}`, type: 'metric', unitId: UNITS[i % UNITS.length], metricId: 'minutes-played', value: 1, ts: later });
+      for (let k = 0; k < 10; k++) {
+        (k % 2 ? a : b).events.ingest({ events: Array.from({ length: 20 }, (_, j) => metric(k * 20 + j)) });
+        for (let t = 0; t < 3; t++) (t % 2 ? b : a).fold.turn();
+      }
+      b.fold.catchUp();
+      a.fold.catchUp();
+      expect(a.fold.status().pending).toBe(0);
+      const arms = a.deps.events.aggregates(exp.id, 'minutes-played');
+      expect(arms.reduce((s, x) => s + x.n, 0)).toBe(UNITS.length);
+      expect(arms.reduce((s, x) => s + x.sumX, 0)).toBe(200); // every event once: none lost, none folded twice
+    } finally {
+      for (const c of opened.splice(0)) c.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
