@@ -70,11 +70,15 @@ export class FoldRunner {
     this.timer = undefined;
   }
 
-  /** Folds what was pending when called (bounded by the backlog bound plus what other processes append meanwhile). */
+  /**
+   * Folds what was pending when called (bounded by the backlog bound plus what other processes append meanwhile),
+   * in turns as large as the backlog: a turn's cost is mostly the pages it dirties, which random units spread
+   * over the whole state, so one large turn costs little more than a small one.
+   */
   catchUp(): FoldStatus {
     let left = this.log.backlog().pending;
     while (left > 0) {
-      const n = this.turn();
+      const n = this.turn(Math.max(this.opts.turn, Math.min(left, this.opts.backlogMax)));
       if (!n) break;
       left -= n;
     }
