@@ -23,6 +23,8 @@ import { AssignmentIndex } from './app/serving/assignment-index.js';
 import { ExposureBuffer } from './app/events/exposure-buffer.js';
 import { sinkWriter, threadWriter } from './app/events/exposure-writer.js';
 import { WorkerExposureWriter } from './app/events/exposure-worker.js';
+import { FoldRunner, type FoldOptions } from './app/events/fold-runner.js';
+import { EventFold } from './store/event-fold.js';
 import { RampScheduler } from './app/ramp/ramp-scheduler.js';
 import { DeploySaga, type Systems } from './app/deploy/deploy-saga.js';
 import { DeployService } from './app/deploy/deploy-service.js';
@@ -85,6 +87,8 @@ export interface Container {
   /** With a remote content delivery: keeps the content catalog synced from it (main.ts starts it); undefined when embedded. */
   contentSync?: ContentSync;
   exposures: ExposureBuffer;
+  /** Folds the event log into the aggregates (ADR 0018): background turns once main.ts starts it; get_metrics catches up; ingest past the bound folds before it answers. */
+  fold: FoldRunner;
   /** The last tool calls of this process with their duration and outcome (the MCP tool wrapper records them). */
   toolCalls: ToolCallLog;
   /** Where orchestration spends its time (diagnose_orchestration, sealab://ops/operations, GET /v1/ops/operations). */
@@ -128,6 +132,8 @@ export interface ContainerOptions {
   dropExposures?: boolean;
   /** How many exposures the in-memory queue holds while they cannot be written or sent (default 200,000); past it the oldest is dropped and counted. */
   exposureQueueMax?: number;
+  /** The fold's turn size, backlog bound and background interval (FOLD_DEFAULTS). */
+  fold?: FoldOptions;
   /** Prometheus metrics (default on); false builds none, so every hook costs one check (SEALAB_METRICS=off). */
   metrics?: boolean;
   /** The SLO document; otherwise read from sloFile (default: policy/slo.json). */
@@ -228,8 +234,19 @@ export function createContainer(opts: ContainerOptions): Container {
     metrics,
     ...(opts.exposureQueueMax ? { maxQueued: opts.exposureQueueMax } : {}),
   });
-  // get_metrics must count every exposure served: it waits for the writer's acknowledgement (ExposureBuffer.flushSync).
-  const results = new MetricsService(deps, experiments, () => exposures.flushSync());
+  const fold = new FoldRunner(
+    new EventFold(db, deps.events.log, deps.events, () => new Set(deps.catalog.metrics().flatMap((m) => (m.source ? [m.source.event] : [])))),
+    deps.events.log,
+    deps.clock,
+    logger,
+    metrics,
+    opts.fold,
+  );
+  if (metrics) metrics.sources.fold = () => fold.status();
+  const results = new MetricsService(deps, experiments, () => {
+    exposures.flushSync(); // get_metrics counts every exposure served: it waits for the writer's acknowledgement
+    return fold.catchUp();
+  });
   const slo = new SloService(opts.slo ? parseSloFile(opts.slo) : loadSloFile(opts.sloFile), metrics?.registry, deps);
   deps.slo = slo;
   const ramps = new RampScheduler(deps, experiments, results, deployments);
@@ -243,7 +260,8 @@ export function createContainer(opts: ContainerOptions): Container {
     stops,
     catalog: new CatalogService(deps),
     catalogChanges,
-    events: new EventService(deps, index, exposures),
+    events: new EventService(deps, index, exposures, fold),
+    fold,
     metrics: results,
     ramps,
     clock: new ClockService(deps, ramps, exposures),
@@ -280,6 +298,7 @@ export function createContainer(opts: ContainerOptions): Container {
       watcher.stop();
       contentSync?.stop();
       exposures.closeSync();
+      fold.stop();
       db.close();
     },
   };

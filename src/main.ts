@@ -281,6 +281,9 @@ async function main(argv: string[]): Promise<void> {
   // On a simulated clock the scheduler ticks only when the clock moves (POST /v1/clock/advance), never on a wall-clock timer.
   const stopRamps = container.ramps.start(clock ? 0 : config.rampIntervalSeconds);
   stops.push(async () => stopRamps());
+  // The event log is folded into the aggregates in background turns (ADR 0018); get_metrics also catches up before it answers.
+  container.fold.start();
+  stops.push(async () => container.fold.stop());
   const stopSlo = container.slo.start();
   stops.push(async () => stopSlo());
   if (clock)

@@ -100,6 +100,7 @@ export const getMetrics = defineTool({
     correction: z.string().describe('Multiple-testing correction across success metrics'),
     computedAt: z.string(),
     dataUpdatedAt: z.string().nullable().describe('Data freshness'),
+    fold: z.object({ pending: z.number().int(), lagSeconds: z.number() }).describe('Events not yet in these numbers'),
     sample: z.object({
       plannedTotal: z.number().int().describe("The plan's sample (largest need over success metrics and non-inferiority guardrails)"),
       observedTotal: z.number().int(),

@@ -83,8 +83,8 @@ export function recordToolCall(m: Metrics | undefined, tool: string, outcome: st
   m.mcpDuration.observe({ mcp_method_name: 'tools/call', gen_ai_tool_name: tool, error_type: errorType }, secondsSince(started));
 }
 
-/** An ingest batch, once committed: acknowledged events by type (duplicates are acknowledged too), refusals by reason, and its lag. */
-export function recordIngest(m: Metrics | undefined, events: readonly unknown[], rejected: readonly { index: number; code: string }[], started: number): void {
+/** An ingest batch, once acknowledged: events by type (duplicates are acknowledged too) and refusals by reason; the fold observes the lag. */
+export function recordIngest(m: Metrics | undefined, events: readonly unknown[], rejected: readonly { index: number; code: string }[]): void {
   if (!m) return;
   const refused = new Set(rejected.map((r) => r.index));
   let exposures = 0;
@@ -101,15 +101,13 @@ export function recordIngest(m: Metrics | undefined, events: readonly unknown[],
   if (metrics) m.eventsAccepted.child({ type: 'metric' }).inc(metrics);
   if (raw) m.eventsAccepted.child({ type: 'event' }).inc(raw);
   for (const r of rejected) m.eventsRejected.inc({ reason: r.code.toLowerCase() });
-  // The batch is folded into the aggregates in the transaction that stores it: receipt to fold is the batch's time.
-  m.ingestLag.observe(secondsSince(started));
 }
 
-/** A flush of the exposure buffer: written (or dropped by a role with nowhere to send them), and how long the oldest waited. */
-export function recordExposureFlush(m: Metrics | undefined, count: number, oldestTs: string | undefined, now: Date, dropped = false): void {
+/** A flush of the exposure buffer: written (or dropped by a role with nowhere to send them). */
+export function recordExposureFlush(m: Metrics | undefined, count: number, dropped = false): void {
   if (!m || !count) return;
+  // The ingest lag is observed where an exposure reaches the aggregates: the fold (ADR 0018), not here.
   (dropped ? m.exposuresDropped : m.exposuresWritten).inc(count);
-  if (oldestTs) m.ingestLag.observe(Math.max(0, (now.getTime() - Date.parse(oldestTs)) / 1000));
 }
 
 /** Times a saga step (a system write, or the local commit), whether it lands or throws. */

@@ -31,6 +31,8 @@ export interface MetricSources {
   walBytes?: () => number;
   /** Seconds since each running experiment's aggregates were last folded. */
   freshness?: () => Array<{ experiment: string; seconds: number }>;
+  /** Events acknowledged but not folded yet, and seconds since the oldest of them was received (ADR 0018). */
+  fold?: () => { pending: number; lagSeconds: number };
   /** The serving configuration's revision and the seconds since it was compiled. */
   servingConfig?: () => { revision: number; ageSeconds: number };
   /** With a remote content delivery: seconds since it last confirmed the content catalog, and the items kept though it dropped them. */
@@ -142,6 +144,29 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       name: 'sealab_ingest_lag_seconds',
       help: 'Time from an event (its receipt) to its fold into the aggregates analysis reads.',
       buckets: LAG_BUCKETS,
+      registers,
+    }),
+    foldBacklog: new Gauge({
+      name: 'sealab_fold_backlog_events',
+      help: 'Events acknowledged (in the event log) but not yet folded into the aggregates.',
+      registers,
+      collect() {
+        const f = sources.fold?.();
+        if (f) this.set(f.pending);
+      },
+    }),
+    foldLag: new Gauge({
+      name: 'sealab_fold_lag_seconds',
+      help: 'Seconds since the oldest event not yet folded was received (0 when the fold is caught up).',
+      registers,
+      collect() {
+        const f = sources.fold?.();
+        if (f) this.set(f.lagSeconds);
+      },
+    }),
+    foldDropped: new Counter({
+      name: 'sealab_fold_dropped_total',
+      help: "Exposures the fold did not apply because they contradict the unit's stored variant (sent before it was folded).",
       registers,
     }),
     resultsFreshness: new Gauge({

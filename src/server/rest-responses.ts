@@ -135,6 +135,7 @@ export const Responses = {
     version: z.number().int(),
     computedAt: z.string(),
     dataUpdatedAt: z.string().nullable(),
+    fold: z.object({ pending: z.number().int(), lagSeconds: z.number() }),
     method: z.string(),
     alpha: z.number(),
     sample: z.looseObject({ plannedTotal: z.number(), observedTotal: z.number() }),

@@ -1,5 +1,6 @@
 import { prepared, type Db } from './db.js';
 import { MetricPipeline } from './metric-pipeline.js';
+import { EventLog } from './event-log.js';
 import type { ArmStats, RatioPreSums } from '../domain/analysis/compare-arms.js';
 import type { SketchBins } from '../domain/quantile-sketch.js';
 import type { EventProperties } from '../domain/metric-source.js';
@@ -51,17 +52,15 @@ function armOf<R extends AggregateRow>(row: R): Omit<R, keyof RatioPreSums> & Pi
   return { ...arm, ratioPre };
 }
 
-/** Exposures, metric events and raw product events. An event id is stored once; a second sighting is a no-op. */
+/** Exposures, metric events and raw product events, and the event log they arrive through (ADR 0018). An event id is stored once; a second sighting is a no-op. */
 export class EventRepo {
   readonly pipeline: MetricPipeline;
+  /** Where acknowledged events wait for the fold (ADR 0018). */
+  readonly log: EventLog;
 
   constructor(private readonly db: Db) {
     this.pipeline = new MetricPipeline(db);
-  }
-
-  /** Returns false when the event id was already seen. */
-  claimEventId(id: string, type: string, unitId: string, now: string): boolean {
-    return prepared(this.db, 'INSERT OR IGNORE INTO events (id, type, unit_id, received_at) VALUES (?,?,?,?)').run(id, type, unitId, now).changes === 1;
+    this.log = new EventLog(db);
   }
 
   /** Keeps the earliest exposure per (experiment, unit): a late exposure with an earlier time moves it back and re-splits the unit's events. */
@@ -84,17 +83,28 @@ export class EventRepo {
   }
 
   /**
-   * Writes exposures served by this process (assignment, layout, OFREP) in one IMMEDIATE transaction:
-   * the one call the serving side's exposure writer makes, whatever thread it runs on and however the
-   * store records an exposure.
+   * Records exposures served by this process (assignment, layout, OFREP) in one IMMEDIATE transaction:
+   * the one call the serving side's exposure writer makes, whatever thread it runs on. Each is one append
+   * to the event log (id 's:' experiment, time, unit: the same sighting twice is one), folded like any other.
    */
   writeServedExposures(batch: readonly Omit<ExposureRow, 'eventId'>[], now: string): void {
     this.db
-      .transaction(() =>
-        this.pipeline.batch(now, () => {
-          for (const p of batch) this.addExposure({ eventId: '', ...p });
-        }),
-      )
+      .transaction(() => {
+        for (const p of batch)
+          this.log.append(
+            {
+              key: `s:${p.experimentId}|${p.ts}|${p.unitId}`,
+              type: 'exposure',
+              unitId: p.unitId,
+              ref: p.experimentId,
+              variant: p.variant,
+              value: null,
+              props: null,
+              ts: p.ts,
+            },
+            now,
+          );
+      })
       .immediate();
   }
 

@@ -51,7 +51,12 @@ export class MetricPipeline {
   private readonly tracked: TrackedMetrics;
   private readonly totals: EventTotals;
   /** Aggregate deltas of the current transaction, written once per arm and metric at flush(). */
-  private readonly pending = new Map<string, { experimentId: string; variant: string; metricId: string; shifts: [number, number]; d: number[] }>();
+  private readonly pending = new Map<string, { experimentId: string; variant: string; metricId: string; shifts: [number, number]; d: number[]; at?: string }>();
+  /**
+   * When the change being applied was received (the fold sets it per event, ADR 0018): an arm's updated_at is then
+   * the receipt time of the newest event that touched it, as when each batch was folded at its ack. Unset: flush's time.
+   */
+  receivedAt: string | undefined;
   private readonly stmts;
   /** Quantile metrics: each arm's histogram of unit values. */
   readonly sketches: QuantileSketchStore;
@@ -170,7 +175,7 @@ export class MetricPipeline {
   flush(now: string): void {
     const touched = new Set<string>();
     for (const p of this.pending.values()) {
-      this.stmts.bump.run(p.experimentId, p.variant, p.metricId, ...p.shifts, ...p.d, now);
+      this.stmts.bump.run(p.experimentId, p.variant, p.metricId, ...p.shifts, ...p.d, p.at ?? now);
       touched.add(p.experimentId);
     }
     this.pending.clear();
@@ -217,6 +222,7 @@ export class MetricPipeline {
     let p = this.pending.get(key);
     if (!p)
       this.pending.set(key, (p = { experimentId, variant, metricId: t.metricId, shifts: [t.shiftX, t.shiftY], d: new Array<number>(DELTA_LENGTH).fill(0) }));
+    if (this.receivedAt && (!p.at || this.receivedAt > p.at)) p.at = this.receivedAt;
     const d = p.d;
     d[0] += before ? 0 : 1;
     d[1] += x1 - x0;

@@ -422,4 +422,39 @@ export const MIGRATIONS: { version: number; name: string; sql: string }[] = [
       );
     `,
   },
+  {
+    version: 18,
+    name: 'event_log: acknowledged events appended once by id, folded asynchronously (issue 16 item 1, ADR 0018)',
+    sql: `
+      -- Every acknowledged event, in arrival order (seq), once per id. id is namespaced by type, as before the log:
+      -- 'x:' exposures, 'm:' metric events, 'e:' raw product events, 's:' exposures served by sealab itself.
+      -- ref: the experiment id (exposure), the metric id (metric) or the event name (event). Never deleted:
+      -- the ids are what makes a retried batch a duplicate, and seq must never be reused.
+      CREATE TABLE event_log (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        type TEXT NOT NULL,
+        unit_id TEXT NOT NULL,
+        ref TEXT NOT NULL,
+        variant TEXT,
+        value REAL,
+        props TEXT,
+        ts TEXT NOT NULL,
+        received_at TEXT NOT NULL
+      );
+      -- One row: the last seq folded into exposures, per-unit state and aggregates (advanced in the fold's transaction).
+      CREATE TABLE fold_state (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        folded_seq INTEGER NOT NULL
+      );
+      -- Ids stored before the log keep answering as duplicates: copied in, already folded.
+      INSERT INTO event_log (id, type, unit_id, ref, ts, received_at)
+        SELECT 'x:' || id, 'exposure', unit_id, '', received_at, received_at FROM events WHERE type = 'exposure';
+      INSERT INTO event_log (id, type, unit_id, ref, value, ts, received_at)
+        SELECT 'm:' || event_id, 'metric', unit_id, metric_id, value, ts, ts FROM metric_events;
+      INSERT INTO event_log (id, type, unit_id, ref, value, props, ts, received_at)
+        SELECT 'e:' || id, 'event', unit_id, name, value, props, ts, ts FROM product_events;
+      INSERT INTO fold_state (id, folded_seq) VALUES (1, (SELECT COALESCE(MAX(seq), 0) FROM event_log));
+    `,
+  },
 ];

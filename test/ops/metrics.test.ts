@@ -70,6 +70,11 @@ describe('GET /metrics after real traffic', () => {
     await app.ramps.tick();
     for (let i = 0; i < 20; i++) app.events.assign('home', `unit-${i}`); // half of them are in the experiment: exposures
     await app.exposures.flush();
+    // Acknowledged, not folded yet (ADR 0018): the backlog and its lag are exported; the fold observes the ingest lag.
+    const before = (await get(port, '/metrics')).text;
+    expect(sample(before, 'sealab_fold_backlog_events')).toBeGreaterThanOrEqual(2);
+    expect(sample(before, 'sealab_fold_lag_seconds')).toBeGreaterThanOrEqual(0);
+    app.fold.catchUp();
 
     const scrape = await get(port, '/metrics');
     expect(scrape.status).toBe(200);
@@ -87,6 +92,8 @@ describe('GET /metrics after real traffic', () => {
     expect(sample(t, 'sealab_events_accepted_total{type="metric"}')).toBe(1);
     expect(sample(t, 'sealab_events_rejected_total{reason="unknown_metric"}')).toBe(1);
     expect(sample(t, 'sealab_ingest_lag_seconds_count')).toBeGreaterThanOrEqual(1);
+    expect(sample(t, 'sealab_fold_backlog_events')).toBe(0);
+    expect(sample(t, 'sealab_fold_lag_seconds')).toBe(0);
     expect(sample(t, 'sealab_mcp_tool_calls_total{tool="get_experiment",outcome="ok"}')).toBe(1);
     expect(sample(t, 'sealab_mcp_tool_calls_total{tool="get_experiment",outcome="NOT_FOUND"}')).toBe(1);
     expect(sample(t, 'mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",gen_ai_tool_name="get_experiment",error_type=""}')).toBe(1);

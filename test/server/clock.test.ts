@@ -134,6 +134,7 @@ describe('GET /v1/clock and POST /v1/clock/advance', () => {
     await call('POST', '/clock/advance', { hours: 5 });
     const second = await exposedUnit(first.next);
     await app.exposures.flush();
+    app.fold.catchUp();
     const at = (unit: string) =>
       (app.deps.db.prepare('SELECT first_exposed_at AS ts FROM exposures WHERE experiment_id = ? AND unit_id = ?').get(id, unit) as { ts: string }).ts;
     expect(at(first.unit)).toBe(START);

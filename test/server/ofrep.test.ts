@@ -20,6 +20,7 @@ const post = (path: string, body: unknown, headers: Record<string, string> = {})
   appFetch(http)(`http://127.0.0.1${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
 const exposures = () => {
   app.exposures.flushSync();
+  app.fold.catchUp(); // served exposures are appended to the event log, then folded (ADR 0018)
   return app.deps.db.prepare('SELECT experiment_id AS e, unit_id AS u, variant FROM exposures ORDER BY u').all() as { e: string; u: string; variant: string }[];
 };
 

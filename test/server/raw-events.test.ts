@@ -81,6 +81,7 @@ describe('POST /v1/events: raw product events', () => {
     ]);
     expect(r.status, r.text).toBe(200);
     expect(r.json).toEqual({ accepted: 3, duplicates: 2, unmatched: 1, rejected: [] });
+    app.fold.catchUp(); // acknowledged in the event log, then folded (ADR 0018)
     const rows = app.deps.db.prepare('SELECT id, name, unit_id AS unitId, value, props, ts FROM product_events ORDER BY name, id').all();
     expect(rows).toEqual([
       { id: expect.stringMatching(/^h:[0-9a-f]{64}$/), name: 'app_open', unitId: 'u1', value: 1, props: null, ts: '2026-11-26T10:00:00.000Z' },
@@ -140,6 +141,7 @@ describe('POST /v1/events: raw product events', () => {
     expect(message(10)).toBe(
       `metric 'phone-streams' is computed from raw 'stream_start' events: send {"type":"event","name":"stream_start",...}, not its values`,
     );
+    app.fold.catchUp();
     expect(tableCounts(app).product_events).toBe(counts.product_events + 1);
     expect(tableCounts(app).metric_events).toBe(counts.metric_events);
 

@@ -339,10 +339,11 @@ describe('REST event ingest', () => {
       [6, null, 'INVALID_EVENT'],
     ]);
     for (const x of r.json.rejected) expect(x.message).toEqual(expect.any(String));
+    expect(tableCounts(app).event_log).toBe(counts.event_log + 2); // acknowledged = appended (ADR 0018)
+    app.fold.catchUp();
     const after = tableCounts(app);
     expect(after.metric_events).toBe(counts.metric_events + 1);
     expect(after.exposures).toBe(counts.exposures + 1);
-    expect(after.events).toBe(counts.events + 1); // exposure ids only; metric events dedupe in metric_events
 
     const replay = await rest('POST', '/v1/events', { events: [events[0], events[7]] });
     expect(replay.json).toEqual({ accepted: 0, duplicates: 2, unmatched: 0, rejected: [] });
@@ -372,6 +373,7 @@ describe('REST event ingest', () => {
     });
     expect(r.json.accepted, r.text).toBe(2);
     expect(r.json.rejected).toEqual([expect.objectContaining({ index: 2, code: 'VARIANT_MISMATCH' })]);
+    app.fold.catchUp();
     const rows = app.deps.db.prepare("SELECT experiment_id AS e, unit_id AS u FROM exposures WHERE unit_id IN ('k1', 'k2') ORDER BY unit_id").all();
     expect(rows).toEqual([
       { e: id, u: 'k1' },
@@ -400,6 +402,7 @@ describe('REST event ingest', () => {
     ]);
     expect(r.json.rejected[0].message).toBe("metric 'stream-rate' is binary: its value is 0 or 1 (got 1000)");
     expect(r.json.rejected[2].message).toContain("Did you mean 'streams-per-user'?");
+    app.fold.catchUp();
     expect(tableCounts(app).metric_events).toBe(counts.metric_events + 3);
   });
 

@@ -1,4 +1,5 @@
 import { describe, it, expect, afterEach } from 'vitest';
+import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -208,12 +209,41 @@ describe('ExperimentRepo', () => {
   });
 });
 
-describe('EventRepo', () => {
-  it('claims an event id once', () => {
+describe('EventLog', () => {
+  it('appends an event id once and counts the backlog past the fold watermark', () => {
     const app = container(':memory:');
+    const log = app.deps.events.log;
     const now = new Date().toISOString();
-    expect(app.deps.events.claimEventId('e1', 'metric', 'u1', now)).toBe(true);
-    expect(app.deps.events.claimEventId('e1', 'metric', 'u1', now)).toBe(false);
-    expect(app.deps.events.claimEventId('e2', 'metric', 'u1', now)).toBe(true);
+    const entry = (key: string) => ({ key, type: 'metric' as const, unitId: 'u1', ref: 'stream-rate', variant: null, value: 1, props: null, ts: now });
+    expect(log.append(entry('m:e1'), now)).toBe(true);
+    expect(log.append(entry('m:e1'), now)).toBe(false);
+    expect(log.append(entry('m:e2'), now)).toBe(true);
+    expect(log.backlog()).toEqual({ pending: 2, oldestReceivedAt: now });
+  });
+
+  it('migration 18 copies the ids stored before the log as folded, so a retried batch stays a duplicate', () => {
+    const file = tempDbFile();
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const db = new Database(file);
+    db.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
+    for (const m of MIGRATIONS.filter((m) => m.version < 18)) {
+      db.exec(m.sql);
+      db.prepare('INSERT INTO schema_migrations VALUES (?,?,?)').run(m.version, m.name, 'then');
+    }
+    const ts = '2026-03-01T00:00:00.000Z';
+    db.prepare("INSERT INTO metric_events VALUES ('old-m', 'stream-rate', 'u1', 1, ?)").run(ts);
+    db.prepare("INSERT INTO product_events VALUES ('old-e', 'play', 'u1', 1, NULL, ?)").run(ts);
+    db.close();
+    const app = container(file);
+    expect(app.deps.events.log.backlog().pending).toBe(0);
+    const r = app.events.ingest({
+      events: [
+        { id: 'old-m', type: 'metric', unitId: 'u1', metricId: 'stream-rate', value: 1, ts },
+        { id: 'old-e', type: 'event', name: 'play', unitId: 'u1', ts },
+        { id: 'new-m', type: 'metric', unitId: 'u1', metricId: 'stream-rate', value: 1, ts },
+      ],
+    });
+    expect(r).toMatchObject({ accepted: 1, duplicates: 2 });
+    expect(app.deps.events.log.backlog().pending).toBe(1);
   });
 });

@@ -1,6 +1,8 @@
 import type { UnitAssignment } from '../../domain/assignment.js';
 import type { AssignmentIndex } from '../serving/assignment-index.js';
 import type { ExposureBuffer } from './exposure-buffer.js';
+import type { FoldRunner } from './fold-runner.js';
+import type { LogEntry } from '../../store/event-log.js';
 import { AppError, notFound } from '../../errors.js';
 import { didYouMean, nearest } from '../../domain/suggest.js';
 import { systemWrite, type AppDeps, type WriteContext } from '../context.js';
@@ -10,7 +12,7 @@ import { EventBatchSchema, eventTime, parseEvent, productEventId } from './event
 export interface IngestResult {
   accepted: number;
   duplicates: number;
-  /** Raw events accepted whose name no metric's source uses (yet): stored all the same, for metrics defined later. */
+  /** Raw events accepted whose name no metric's source uses (yet, by the catalog at ack time): stored all the same, for metrics defined later. */
   unmatched: number;
   rejected: { index: number; id: string | null; code: string; message: string }[];
 }
@@ -29,11 +31,15 @@ export class EventService {
     private readonly d: AppDeps,
     private readonly index: AssignmentIndex,
     private readonly exposures: ExposureBuffer,
+    private readonly fold: FoldRunner,
   ) {}
 
-  /** One transaction per batch; invalid events are reported by index and never block the valid ones. */
+  /**
+   * One transaction per batch that appends every valid event to the event log (ADR 0018): acknowledged
+   * means durable there; the fold applies it to the aggregates later. Invalid events are reported by
+   * index and never block the valid ones.
+   */
   ingest(body: unknown, ctx: WriteContext = systemWrite('ingest')): IngestResult {
-    const received = performance.now();
     const batch = EventBatchSchema.safeParse(body);
     if (!batch.success) {
       this.d.opsMetrics?.eventsRejected.inc({ reason: 'invalid_batch' });
@@ -56,8 +62,12 @@ export class EventService {
       }
       return experiments.get(idOrKey)!;
     };
+    // Sticky-variant checks read the exposures table: a batch with exposures folds what is pending first.
+    if (batch.data.events.some((e) => (e as { type?: unknown })?.type === 'exposure')) this.fold.catchUp();
     const now = this.d.clock.now().toISOString();
-    const pipeline = this.d.events.pipeline;
+    const log = this.d.events.log;
+    // Exposures acknowledged earlier in this batch, not folded yet: (experiment, unit) → variant.
+    const batchVariants = new Map<string, string>();
     const metricDefs = new Map<string, { kind: string; event?: string } | null>();
     const metricOf = (id: string) => {
       if (!metricDefs.has(id)) {
@@ -75,57 +85,67 @@ export class EventService {
       didYouMean(nearest(id, (known[what] ??= what === 'metrics' ? this.d.catalog.ids('metrics') : this.d.experiments.list().flatMap((e) => [e.key, e.id]))));
     this.d.db
       .transaction(() => {
-        pipeline.batch(now, () =>
-          batch.data.events.forEach((raw, index) => {
-            const id = typeof (raw as { id?: unknown })?.id === 'string' ? (raw as { id: string }).id : null;
-            const reject = (code: string, message: string) => result.rejected.push({ index, id, code, message });
-            const parsed = parseEvent(raw);
-            if (!parsed.ok) return reject(parsed.code, parsed.message);
-            const ev = parsed.event;
-            const time = eventTime(ev, ev.type === 'event' ? null : now);
-            if (!('ts' in time)) return reject(time.code, time.message);
-            const ts = time.ts;
-            if (ev.type === 'exposure') {
-              const e = lookup(ev.experimentId);
-              if (e.status === 'missing')
-                return reject('UNKNOWN_EXPERIMENT', `experiment '${ev.experimentId}' does not exist${suffix(suggest('experiments', ev.experimentId))}`);
-              if (e.status === 'draft') return reject('NOT_RUNNING', `experiment '${ev.experimentId}' is a draft and serves nothing`);
-              if (!e.variants.has(ev.variant)) return reject('UNKNOWN_VARIANT', `variant '${ev.variant}' is not in experiment '${ev.experimentId}'`);
-              // Served exposures not written yet count as seen (the writer's thread writes them; ingest never waits for it).
-              const seen = this.exposures.pendingVariant(e.id, ev.unitId) ?? this.d.events.exposureVariant(e.id, ev.unitId);
-              if (seen && seen !== ev.variant)
-                return reject(
-                  'VARIANT_MISMATCH',
-                  `unit '${ev.unitId}' was already exposed to '${seen}' in '${ev.experimentId}'; assignment is sticky, so this exposure is inconsistent`,
-                );
-            } else if (ev.type === 'metric') {
-              const m = metricOf(ev.metricId);
-              if (!m) return reject('UNKNOWN_METRIC', `metric '${ev.metricId}' does not exist${suffix(suggest('metrics', ev.metricId))}`);
-              if (m.event)
-                return reject(
-                  'METRIC_FROM_EVENTS',
-                  `metric '${ev.metricId}' is computed from raw '${m.event}' events: send {"type":"event","name":"${m.event}",...}, not its values`,
-                );
-              if (m.kind === 'binary' && ev.value !== 0 && ev.value !== 1)
-                return reject('INVALID_VALUE', `metric '${ev.metricId}' is binary: its value is 0 or 1 (got ${ev.value})`);
-            }
-            let fresh: boolean;
-            if (ev.type === 'exposure')
-              fresh =
-                this.d.events.claimEventId(ev.id, ev.type, ev.unitId, now) &&
-                (this.d.events.addExposure({ eventId: ev.id, experimentId: lookup(ev.experimentId).id, unitId: ev.unitId, variant: ev.variant, ts }), true);
-            else if (ev.type === 'metric')
-              fresh = this.d.events.addMetricEvent({ eventId: ev.id, metricId: ev.metricId, unitId: ev.unitId, value: ev.value, ts });
-            else {
-              const used = usesEvent(ev.name);
-              const row = { id: productEventId(ev, ts), name: ev.name, unitId: ev.unitId, value: ev.value ?? 1, props: ev.properties ?? null, ts };
-              fresh = this.d.events.addProductEvent(row, used);
-              if (fresh && !used) result.unmatched++;
-            }
-            if (fresh) result.accepted++;
-            else result.duplicates++;
-          }),
-        );
+        batch.data.events.forEach((raw, index) => {
+          const id = typeof (raw as { id?: unknown })?.id === 'string' ? (raw as { id: string }).id : null;
+          const reject = (code: string, message: string) => result.rejected.push({ index, id, code, message });
+          const parsed = parseEvent(raw);
+          if (!parsed.ok) return reject(parsed.code, parsed.message);
+          const ev = parsed.event;
+          const time = eventTime(ev, ev.type === 'event' ? null : now);
+          if (!('ts' in time)) return reject(time.code, time.message);
+          const ts = time.ts;
+          if (ev.type === 'exposure') {
+            const e = lookup(ev.experimentId);
+            if (e.status === 'missing')
+              return reject('UNKNOWN_EXPERIMENT', `experiment '${ev.experimentId}' does not exist${suffix(suggest('experiments', ev.experimentId))}`);
+            if (e.status === 'draft') return reject('NOT_RUNNING', `experiment '${ev.experimentId}' is a draft and serves nothing`);
+            if (!e.variants.has(ev.variant)) return reject('UNKNOWN_VARIANT', `variant '${ev.variant}' is not in experiment '${ev.experimentId}'`);
+            // Served exposures not written yet count as seen (the writer's thread writes them; ingest never waits for it).
+            const seen =
+              batchVariants.get(`${e.id}\u0000${ev.unitId}`) ??
+              this.exposures.pendingVariant(e.id, ev.unitId) ??
+              this.d.events.exposureVariant(e.id, ev.unitId);
+            if (seen && seen !== ev.variant)
+              return reject(
+                'VARIANT_MISMATCH',
+                `unit '${ev.unitId}' was already exposed to '${seen}' in '${ev.experimentId}'; assignment is sticky, so this exposure is inconsistent`,
+              );
+          } else if (ev.type === 'metric') {
+            const m = metricOf(ev.metricId);
+            if (!m) return reject('UNKNOWN_METRIC', `metric '${ev.metricId}' does not exist${suffix(suggest('metrics', ev.metricId))}`);
+            if (m.event)
+              return reject(
+                'METRIC_FROM_EVENTS',
+                `metric '${ev.metricId}' is computed from raw '${m.event}' events: send {"type":"event","name":"${m.event}",...}, not its values`,
+              );
+            if (m.kind === 'binary' && ev.value !== 0 && ev.value !== 1)
+              return reject('INVALID_VALUE', `metric '${ev.metricId}' is binary: its value is 0 or 1 (got ${ev.value})`);
+          }
+          let entry: LogEntry;
+          let used = true;
+          if (ev.type === 'exposure')
+            entry = {
+              key: `x:${ev.id}`,
+              type: 'exposure',
+              unitId: ev.unitId,
+              ref: lookup(ev.experimentId).id,
+              variant: ev.variant,
+              value: null,
+              props: null,
+              ts,
+            };
+          else if (ev.type === 'metric')
+            entry = { key: `m:${ev.id}`, type: 'metric', unitId: ev.unitId, ref: ev.metricId, variant: null, value: ev.value, props: null, ts };
+          else {
+            used = usesEvent(ev.name);
+            const props = ev.properties && Object.keys(ev.properties).length ? JSON.stringify(ev.properties) : null;
+            entry = { key: `e:${productEventId(ev, ts)}`, type: 'event', unitId: ev.unitId, ref: ev.name, variant: null, value: ev.value ?? 1, props, ts };
+          }
+          if (!log.append(entry, now)) return void result.duplicates++;
+          result.accepted++;
+          if (!used) result.unmatched++;
+          if (ev.type === 'exposure') batchVariants.set(`${entry.ref}\u0000${ev.unitId}`, ev.variant);
+        });
         // A batch that stored nothing (every event rejected) is bad input, and bad input writes nothing: no audit row either.
         if (result.accepted || result.duplicates)
           this.d.audit.record(
@@ -138,7 +158,8 @@ export class EventService {
           );
       })
       .immediate();
-    recordIngest(this.d.opsMetrics, batch.data.events, result.rejected, received);
+    recordIngest(this.d.opsMetrics, batch.data.events, result.rejected);
+    this.fold.afterAck();
     return result;
   }
 

@@ -171,7 +171,7 @@ export class ExposureBuffer {
     try {
       written = this.writer.write(batch, now.toISOString()).then(
         (r) => {
-          recordExposureFlush(this.opts.metrics, batch.length, batch[0]?.ts, this.opts.clock?.now() ?? new Date(), r === 'dropped');
+          recordExposureFlush(this.opts.metrics, batch.length, r === 'dropped');
           this.opts.metrics?.exposureWriteDuration.observe((performance.now() - started) / 1000);
           return r === 'written' ? batch.length : 0;
         },

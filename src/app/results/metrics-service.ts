@@ -8,6 +8,7 @@ import type { ExperimentService } from '../experiments/experiment-service.js';
 import { plannable } from '../planning/plannable.js';
 import { dailyLooksOf, effectHistory } from '../../domain/analysis/effect-history.js';
 import type { MetricsHistory } from './metrics-history.js';
+import type { FoldStatus } from '../events/fold-runner.js';
 
 const UNPLANNABLE_HINT = "validate_config names the input (UNPLANNABLE): fix the draft's analysisPlan or weights with update_experiment.";
 
@@ -19,8 +20,10 @@ export interface MetricsReport extends Analysis {
   status: Experiment['status'];
   version: number;
   computedAt: string;
-  /** When the experiment's statistics last changed (ingest time): data freshness. */
+  /** When the experiment's statistics last changed (receipt time of the newest folded event): data freshness. */
   dataUpdatedAt: string | null;
+  /** What was acknowledged but is not in these numbers yet (another process's appends while this one folded). */
+  fold: FoldStatus;
 }
 
 /** get_metrics: reads the per-arm sufficient statistics (constant cost in the event count) and runs the pure analysis. */
@@ -28,13 +31,13 @@ export class MetricsService {
   constructor(
     private readonly d: AppDeps,
     private readonly experiments: ExperimentService,
-    /** Writes queued exposures, so a report sees every unit served so far. */
-    private readonly flushExposures: () => void = () => undefined,
+    /** Writes queued exposures and folds the event log, so a report sees every unit served and every event acknowledged so far. */
+    private readonly current: () => FoldStatus = () => ({ pending: 0, lagSeconds: 0 }),
   ) {}
 
   /** `alwaysValid` reads the data under the always-valid analysis whatever the plan says: safe for a server that looks every minute. */
   report(experimentId: string, opts: { alwaysValid?: boolean } = {}): MetricsReport {
-    this.flushExposures();
+    const fold = this.current();
     const { exp, ids, base } = this.inputOf(experimentId, opts);
     const stats = new Map(ids.map((id) => [id, this.armStats(exp.id, id, base.metrics.get(id))]));
     const now = this.d.clock.now();
@@ -49,6 +52,7 @@ export class MetricsService {
       version: exp.version,
       computedAt: now.toISOString(),
       dataUpdatedAt: this.d.events.lastUpdatedAt(exp.id),
+      fold,
       ...analysis,
     };
   }
@@ -58,7 +62,7 @@ export class MetricsService {
    * cost per day), so each point is the interval get_metrics gave, or would have given, at that look.
    */
   history(experimentId: string): MetricsHistory {
-    this.flushExposures();
+    this.current();
     const { exp, ids, base } = this.inputOf(experimentId, {});
     const looks = dailyLooksOf(new Map(ids.map((id) => [id, this.d.events.dailyAggregates(exp.id, id)])));
     const series = plannable(() => effectHistory(base(), looks), UNPLANNABLE_HINT);

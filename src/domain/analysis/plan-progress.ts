@@ -5,6 +5,9 @@ import type { ArmStats } from './compare-arms.js';
 
 const DAY_MS = 86_400_000;
 
+/** The latest time a Date holds (ECMA-262: ±8.64e15 ms). */
+const MAX_DATE_MS = 8.64e15;
+
 /**
  * What the plan still waits for: the planned sample (expected at the observed daily rate) and the
  * planned minimum duration in whole days (whole weeks from 7 days up, so weekly cycles are covered).
@@ -20,7 +23,9 @@ export function pendingItems(p: { observedTotal: number; plannedTotal: number; d
   const pending: PendingItem[] = [];
   if (p.observedTotal < p.plannedTotal) {
     const rate = daysRunning && daysRunning > 0 ? p.observedTotal / daysRunning : 0;
-    const expectedAt = rate > 0 ? new Date(p.now.getTime() + ((p.plannedTotal - p.observedTotal) / rate) * DAY_MS).toISOString() : null;
+    const at = rate > 0 ? p.now.getTime() + ((p.plannedTotal - p.observedTotal) / rate) * DAY_MS : Number.NaN;
+    // A trickle of units projects past the last representable date: no projection rather than a RangeError.
+    const expectedAt = Number.isFinite(at) && at <= MAX_DATE_MS ? new Date(at).toISOString() : null;
     pending.push({ kind: 'sample', have: p.observedTotal, need: p.plannedTotal, expectedAt });
   }
   const haveDays = daysRunning === null ? 0 : Math.max(0, Math.floor(daysRunning + 1e-9));

@@ -312,6 +312,7 @@ function runSeed(seed: number) {
   }
   const byId = new Map(metrics.map((m) => [m.id, m]));
   const { expected, ratioPre, bins, accepted } = oracle(sent, byId);
+  app.fold.catchUp();
   expect(app.deps.db.prepare('SELECT COUNT(*) AS n FROM product_events').get(), `seed ${seed}`).toEqual({
     n: accepted.filter((e) => e.type === 'event').length,
   });

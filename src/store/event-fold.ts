@@ -1,0 +1,80 @@
+import type { Db } from './db.js';
+import type { EventRepo } from './event-repo.js';
+import type { EventLog, LoggedEntry } from './event-log.js';
+import type { EventProperties } from '../domain/metric-source.js';
+
+/** What one fold turn did. */
+export interface FoldTurn {
+  folded: number;
+  /** Exposures the ack could not check against unfolded ones and that contradict the unit's stored variant: not folded. */
+  dropped: number;
+  /** When each folded event was received (ms since the epoch), for the ingest-lag histogram. */
+  receivedAt: number[];
+}
+
+/**
+ * Folds the event log into exposures, per-unit state, per-arm aggregates and daily snapshots (ADR 0018).
+ *
+ * A turn is one IMMEDIATE transaction: read the watermark, take the next entries in arrival order (never
+ * across a UTC day of receipt, so a day's snapshot holds what was received that day, as when ingest folded
+ * in place), sort them by unit (stable: a unit's own events keep their order), apply each through the same
+ * EventRepo calls the synchronous path made, flush the aggregates once, advance the watermark. Two
+ * processes on one file therefore never fold an entry twice: the second waits for the lock, then reads the
+ * moved watermark.
+ */
+export class EventFold {
+  constructor(
+    private readonly db: Db,
+    private readonly log: EventLog,
+    private readonly events: EventRepo,
+    /** The event names some metric's source uses now (read once per turn). */
+    private readonly sourceNames: () => Set<string>,
+  ) {}
+
+  /** Folds up to `limit` entries; folded 0 means the log is caught up. */
+  turn(limit: number): FoldTurn {
+    return this.db
+      .transaction((): FoldTurn => {
+        const entries = this.log.after(this.log.foldedSeq(), limit);
+        if (!entries.length) return { folded: 0, dropped: 0, receivedAt: [] };
+        const day = entries[0].receivedAt.slice(0, 10);
+        const end = entries.findIndex((e) => e.receivedAt.slice(0, 10) !== day);
+        const batch = end === -1 ? entries : entries.slice(0, end);
+        // The batch's time (the snapshot's day, updated_at): its latest receipt, as the ack's time was before the log.
+        let now = batch[0].receivedAt;
+        for (const e of batch) if (e.receivedAt > now) now = e.receivedAt;
+        const names = this.sourceNames();
+        let dropped = 0;
+        const sorted = batch.map((e, i) => [e, i] as const).sort(([a, i], [b, j]) => (a.unitId < b.unitId ? -1 : a.unitId > b.unitId ? 1 : i - j));
+        const pipeline = this.events.pipeline;
+        try {
+          pipeline.batch(now, () => {
+            for (const [e] of sorted) {
+              pipeline.receivedAt = e.receivedAt;
+              if (!this.apply(e, names)) dropped++;
+            }
+          });
+        } finally {
+          pipeline.receivedAt = undefined;
+        }
+        this.log.markFolded(batch[batch.length - 1].seq);
+        return { folded: batch.length, dropped, receivedAt: batch.map((e) => Date.parse(e.receivedAt)) };
+      })
+      .immediate();
+  }
+
+  /** The synchronous path's store calls, one entry at a time; false for an exposure that contradicts the stored variant. */
+  private apply(e: LoggedEntry, sourceNames: Set<string>): boolean {
+    if (e.type === 'exposure') {
+      const seen = this.events.exposureVariant(e.ref, e.unitId);
+      if (seen && seen !== e.variant) return false;
+      this.events.addExposure({ eventId: e.key.slice(2), experimentId: e.ref, unitId: e.unitId, variant: e.variant!, ts: e.ts });
+    } else if (e.type === 'metric') {
+      this.events.addMetricEvent({ eventId: e.key.slice(2), metricId: e.ref, unitId: e.unitId, value: e.value!, ts: e.ts });
+    } else {
+      const props = e.props ? (JSON.parse(e.props) as EventProperties) : null;
+      this.events.addProductEvent({ id: e.key.slice(2), name: e.ref, unitId: e.unitId, value: e.value!, props, ts: e.ts }, sourceNames.has(e.ref));
+    }
+    return true;
+  }
+}

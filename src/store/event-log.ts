@@ -1,0 +1,85 @@
+import { prepared, type Db } from './db.js';
+
+/** How an entry is folded: an exposure (sent or served), a pre-computed metric value, a raw product event. */
+export type LogType = 'exposure' | 'metric' | 'event';
+
+/**
+ * One acknowledged event as the log keeps it. `key` is its id in the log's namespaces ('x:' exposures,
+ * 'm:' metric events, 'e:' raw events, 's:' exposures served by sealab); `ref` the experiment id,
+ * metric id or event name; `props` the raw event's properties as JSON.
+ */
+export interface LogEntry {
+  key: string;
+  type: LogType;
+  unitId: string;
+  ref: string;
+  variant: string | null;
+  value: number | null;
+  props: string | null;
+  ts: string;
+}
+
+export interface LoggedEntry extends LogEntry {
+  seq: number;
+  receivedAt: string;
+}
+
+/** What is acknowledged but not folded yet. */
+export interface Backlog {
+  pending: number;
+  /** When the oldest unfolded event was received (null: nothing pending). */
+  oldestReceivedAt: string | null;
+}
+
+/**
+ * The append-only event log (ADR 0018): acknowledging an event is one insert here, by id, in the
+ * caller's transaction; folding it into exposures, per-unit state and aggregates happens later
+ * (EventFold), past the watermark in fold_state.
+ */
+export class EventLog {
+  constructor(private readonly db: Db) {}
+
+  /** Returns false (and stores nothing) when the id was already acknowledged. */
+  append(e: LogEntry, receivedAt: string): boolean {
+    return (
+      prepared(this.db, 'INSERT OR IGNORE INTO event_log (id, type, unit_id, ref, variant, value, props, ts, received_at) VALUES (?,?,?,?,?,?,?,?,?)').run(
+        e.key,
+        e.type,
+        e.unitId,
+        e.ref,
+        e.variant,
+        e.value,
+        e.props,
+        e.ts,
+        receivedAt,
+      ).changes === 1
+    );
+  }
+
+  foldedSeq(): number {
+    return (prepared(this.db, 'SELECT folded_seq AS s FROM fold_state WHERE id = 1').get() as { s: number }).s;
+  }
+
+  /** Entries past `after`, in arrival order (at most `limit`). */
+  after(after: number, limit: number): LoggedEntry[] {
+    return prepared(
+      this.db,
+      `SELECT seq, id AS key, type, unit_id AS unitId, ref, variant, value, props, ts, received_at AS receivedAt
+       FROM event_log WHERE seq > ? ORDER BY seq LIMIT ?`,
+    ).all(after, limit) as LoggedEntry[];
+  }
+
+  /** Moves the watermark; call inside the fold's transaction. */
+  markFolded(seq: number): void {
+    prepared(this.db, 'UPDATE fold_state SET folded_seq = ? WHERE id = 1').run(seq);
+  }
+
+  /** Constant cost: the newest seq and the first one past the watermark are both rowid lookups. */
+  backlog(): Backlog {
+    const folded = this.foldedSeq();
+    const { last } = prepared(this.db, 'SELECT COALESCE(MAX(seq), 0) AS last FROM event_log').get() as { last: number };
+    if (last <= folded) return { pending: 0, oldestReceivedAt: null };
+    const oldest = prepared(this.db, 'SELECT received_at AS at FROM event_log WHERE seq > ? ORDER BY seq LIMIT 1').get(folded) as { at: string };
+    return { pending: last - folded, oldestReceivedAt: oldest.at };
+  }
+}

@@ -1,0 +1,270 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createContainer, type Container } from '../../../src/container.js';
+import { SimulatedClock } from '../../../src/systems/clock.js';
+import type { MetricSource } from '../../../src/domain/schemas.js';
+import { APPROVED, demoConfig } from '../../helpers/app.js';
+
+// ADR 0018: acknowledging appends to the event log; the fold applies it later, in unit-sorted turns.
+// The oracle is the synchronous path as it was: every event applied through the same EventRepo calls
+// (addExposure, addMetricEvent, addProductEvent) inside the ack's transaction, one pipeline flush per
+// batch at the batch's time. Two containers get the same experiment (same ids, same catalog) and the
+// same shuffled delivery — late exposures that move a unit's first exposure earlier and re-split it,
+// metric and raw events before any exposure, duplicates within and across batches, batches spread over
+// several simulated days — one through the oracle, one through ingest with fold turns of random size at
+// random points and a small backlog bound. Aggregates, daily snapshots, quantile histograms, exposure
+// counts and get_metrics must agree.
+
+const UNITS = ['u0', 'u1', 'u2', 'u3', 'u4', 'u5', 'u6'];
+/** Units are put in arms by index, never by chance: both arms have units whatever the run. */
+const armOf = (unit: string) => (Number(unit.slice(1)) % 2 === 0 ? 'control' : 'focus');
+const PRECOMPUTED = ['stream-rate', 'skips', 'streams-per-user', 'latency-p90'];
+const SOURCES: Record<string, MetricSource> = {
+  'minutes-played': { event: 'stream_end', aggregate: 'sum', windowHours: 48 },
+  'crash-rate': { event: 'crash', where: { platform: ['ios', 'android'] }, aggregate: 'any' },
+};
+const NAMES = ['stream_end', 'crash', 'unused'];
+const T0 = Date.parse('2026-03-02T00:00:00.000Z');
+const HOUR = 3_600_000;
+
+type Ev =
+  | { id: string; type: 'exposure'; unitId: string; experimentId: string; variant: string; ts: string }
+  | { id: string; type: 'metric'; unitId: string; metricId: string; value: number; ts: string }
+  | { id: string; type: 'event'; unitId: string; name: string; value: number; properties: { platform: string }; ts: string };
+
+const evArb = fc.oneof(
+  fc.record({ kind: fc.constant('exposure' as const), unit: fc.constantFrom(...UNITS), h: fc.integer({ min: 0, max: 96 }) }),
+  fc.record({
+    kind: fc.constant('metric' as const),
+    unit: fc.constantFrom(...UNITS),
+    metric: fc.constantFrom(...PRECOMPUTED),
+    value: fc.integer({ min: 0, max: 5 }),
+    h: fc.integer({ min: 0, max: 96 }),
+  }),
+  fc.record({
+    kind: fc.constant('event' as const),
+    unit: fc.constantFrom(...UNITS),
+    name: fc.constantFrom(...NAMES),
+    platform: fc.constantFrom('ios', 'web'),
+    value: fc.integer({ min: 1, max: 9 }),
+    h: fc.integer({ min: 0, max: 96 }),
+  }),
+);
+
+const opened: Container[] = [];
+afterEach(() => {
+  for (const c of opened.splice(0)) c.close();
+});
+
+/** A container on a simulated clock with the two raw-event metrics and a running experiment on every metric kind. */
+function world(fold = {}) {
+  const clock = new SimulatedClock(new Date(T0));
+  let n = 0;
+  const app = createContainer({ dbFile: ':memory:', clock, newId: (p) => `${p}_${n++}`, fold });
+  opened.push(app);
+  for (const [id, source] of Object.entries(SOURCES)) app.deps.catalog.upsertMetric({ ...app.deps.catalog.metric(id)!, source });
+  const ctx = { actor: 'test', interface: 'cli' as const, operation: 'test', requestId: 'r' };
+  const config = demoConfig({
+    key: 'fold-prop',
+    successMetrics: ['stream-rate', 'minutes-played', 'skips-per-stream'],
+    guardrails: [
+      { metricId: 'crash-rate', margin: 0.02 },
+      { metricId: 'latency-p90', margin: 0.1 },
+    ],
+  });
+  const { experiment } = app.experiments.create({ config }, ctx);
+  const v = app.experiments.validate({ experimentId: experiment.id }, ctx);
+  expect(v.valid).toBe(true);
+  const exp = app.deploys.deploy({ experimentId: experiment.id, version: 1, planHash: v.planHash!, confirmation: APPROVED }, ctx).experiment;
+  return { app, clock, exp };
+}
+
+/** The synchronous path before the log (the oracle): the same store calls in the ack's transaction, flushed at the batch's time. */
+function ingestDirect(app: Container, events: Ev[], seen: Set<string>): void {
+  const now = app.deps.clock.now().toISOString();
+  const used = new Set(Object.values(SOURCES).map((s) => s.event));
+  const repo = app.deps.events;
+  app.deps.db.transaction(() =>
+    repo.pipeline.batch(now, () => {
+      for (const e of events) {
+        if (e.type === 'exposure') {
+          if (seen.has(`x:${e.id}`)) continue;
+          seen.add(`x:${e.id}`);
+          repo.addExposure({ eventId: e.id, experimentId: e.experimentId, unitId: e.unitId, variant: e.variant, ts: e.ts });
+        } else if (e.type === 'metric') repo.addMetricEvent({ eventId: e.id, metricId: e.metricId, unitId: e.unitId, value: e.value, ts: e.ts });
+        else repo.addProductEvent({ id: e.id, name: e.name, unitId: e.unitId, value: e.value, props: e.properties, ts: e.ts }, used.has(e.name));
+      }
+    }),
+  )();
+}
+
+const snapshot = (app: Container, experimentId: string) => {
+  const metrics = ['stream-rate', 'minutes-played', 'skips-per-stream', 'crash-rate', 'latency-p90'];
+  return {
+    aggregates: Object.fromEntries(metrics.map((m) => [m, app.deps.events.aggregates(experimentId, m)])),
+    daily: Object.fromEntries(metrics.map((m) => [m, app.deps.events.dailyAggregates(experimentId, m)])),
+    sketch: [...app.deps.events.sketches(experimentId, 'latency-p90').entries()],
+    exposures: [...app.deps.events.exposureCounts(experimentId).entries()].sort(),
+    updated: app.deps.events.lastUpdatedAt(experimentId),
+  };
+};
+
+/** Equal up to floating-point summation order (the fold adds units in another order than arrival). */
+function expectClose(got: unknown, want: unknown, path = ''): void {
+  if (typeof want === 'number' && typeof got === 'number') {
+    expect(Math.abs(got - want), `${path}: ${got} vs ${want}`).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(want)));
+  } else if (Array.isArray(want)) {
+    expect(Array.isArray(got) && got.length, path).toBe(want.length);
+    want.forEach((w, i) => expectClose((got as unknown[])[i], w, `${path}[${i}]`));
+  } else if (want && typeof want === 'object') {
+    expect(Object.keys(got as object).sort(), path).toEqual(Object.keys(want).sort());
+    for (const [k, w] of Object.entries(want)) expectClose((got as Record<string, unknown>)[k], w, `${path}.${k}`);
+  } else expect(got, path).toEqual(want);
+}
+
+describe('event log and fold (ADR 0018)', () => {
+  it('folds to exactly what the synchronous path computed, whatever the order, duplicates, lateness and fold turns', () => {
+    fc.assert(
+      fc.property(
+        fc.array(evArb, { minLength: 1, maxLength: 70 }),
+        fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 1, maxLength: 8 }),
+        fc.array(fc.integer({ min: 0, max: 6 }), { minLength: 1, maxLength: 8 }),
+        fc.array(fc.integer({ min: 0, max: 30 }), { minLength: 1, maxLength: 8 }),
+        fc.boolean(),
+        (raw, cuts, turns, hoursBetween, dupes) => {
+          const direct = world();
+          const folded = world({ turn: 1 + (turns[0] % 5), backlogMax: 12 });
+          expect(folded.exp.id).toBe(direct.exp.id);
+          const expId = direct.exp.id;
+          const events: Ev[] = raw.map((r, i) => {
+            const ts = new Date(T0 - 48 * HOUR + r.h * HOUR).toISOString();
+            if (r.kind === 'exposure') return { id: `x${i}`, type: 'exposure', unitId: r.unit, experimentId: expId, variant: armOf(r.unit), ts };
+            if (r.kind === 'metric') {
+              const value = r.metric === 'stream-rate' ? r.value % 2 : r.value;
+              return { id: `m${i}`, type: 'metric', unitId: r.unit, metricId: r.metric, value, ts };
+            }
+            return { id: `e${i}`, type: 'event', unitId: r.unit, name: r.name, value: r.value, properties: { platform: r.platform }, ts };
+          });
+          const sent = dupes ? [...events, ...events.slice(0, Math.ceil(events.length / 3))] : events;
+          const seen = new Set<string>();
+          for (let i = 0, c = 0; i < sent.length; c++) {
+            const batch = sent.slice(i, i + cuts[c % cuts.length]);
+            ingestDirect(direct.app, batch, seen);
+            const r = folded.app.events.ingest({ events: batch });
+            expect(r.rejected).toEqual([]);
+            for (let t = turns[c % turns.length]; t > 0; t--) folded.app.fold.turn();
+            // Every ack leaves the backlog within its bound (back-pressure folds the rest).
+            expect(folded.app.fold.status().pending).toBeLessThanOrEqual(12);
+            const hours = hoursBetween[c % hoursBetween.length];
+            direct.clock.advance(hours * HOUR);
+            folded.clock.advance(hours * HOUR);
+            i += batch.length;
+          }
+          const report = folded.app.metrics.report(expId); // get_metrics folds what is pending first
+          expect(report.fold.pending).toBe(0);
+          expectClose(snapshot(folded.app, expId), snapshot(direct.app, expId));
+          const want = direct.app.metrics.report(expId);
+          expectClose(report.metrics, want.metrics, 'metrics');
+          expect(report.exposures).toEqual(want.exposures);
+          for (const c of opened.splice(0)) c.close();
+        },
+      ),
+      { numRuns: 40 },
+    );
+  }, 180_000);
+
+  it('answers duplicates at ack time, across batches and after the fold, exactly as before', () => {
+    const { app, exp } = world();
+    const batch = [
+      { id: 'a', type: 'exposure', unitId: 'u1', experimentId: exp.key, variant: 'focus' },
+      { id: 'b', type: 'metric', unitId: 'u1', metricId: 'stream-rate', value: 1 },
+      { type: 'event', name: 'stream_end', unitId: 'u1', value: 3, ts: new Date(T0).toISOString() },
+      { type: 'event', name: 'unused', unitId: 'u1', ts: new Date(T0).toISOString() },
+    ];
+    expect(app.events.ingest({ events: batch })).toMatchObject({ accepted: 4, duplicates: 0, unmatched: 1, rejected: [] });
+    expect(app.fold.status().pending).toBe(4);
+    expect(app.events.ingest({ events: batch })).toMatchObject({ accepted: 0, duplicates: 4, unmatched: 0 });
+    app.fold.catchUp();
+    expect(app.fold.status()).toEqual({ pending: 0, lagSeconds: 0 });
+    expect(app.events.ingest({ events: batch })).toMatchObject({ accepted: 0, duplicates: 4, unmatched: 0 });
+    expect(app.deps.events.exposureCounts(exp.id)).toEqual(new Map([['focus', 1]]));
+  });
+
+  it('refuses an exposure that contradicts one acknowledged but not folded yet (a batch with exposures folds first)', () => {
+    const { app, exp } = world({ backlogMax: 1_000 });
+    app.events.ingest({ events: [{ id: 'a', type: 'exposure', unitId: 'u1', experimentId: exp.id, variant: 'focus' }] });
+    expect(app.fold.status().pending).toBe(1);
+    const r = app.events.ingest({
+      events: [
+        { id: 'b', type: 'exposure', unitId: 'u1', experimentId: exp.id, variant: 'control' },
+        { id: 'c', type: 'exposure', unitId: 'u2', experimentId: exp.id, variant: 'control' },
+        { id: 'd', type: 'exposure', unitId: 'u2', experimentId: exp.id, variant: 'focus' },
+      ],
+    });
+    expect(r.rejected.map((x) => [x.id, x.code])).toEqual([
+      ['b', 'VARIANT_MISMATCH'],
+      ['d', 'VARIANT_MISMATCH'],
+    ]);
+  });
+
+  it('reports the lag of the oldest unfolded event, and get_metrics folds it before answering', () => {
+    const { app, clock, exp } = world({ backlogMax: 1_000 });
+    app.events.ingest({ events: [{ id: 'a', type: 'exposure', unitId: 'u1', experimentId: exp.id, variant: 'focus' }] });
+    clock.advance(90_000);
+    expect(app.fold.status()).toEqual({ pending: 1, lagSeconds: 90 });
+    const report = app.metrics.report(exp.id);
+    expect(report.fold).toEqual({ pending: 0, lagSeconds: 0 });
+    expect(report.exposures.find((e) => e.variant === 'focus')?.units).toBe(1);
+  });
+
+  it('keeps the backlog bounded: an ack past the bound folds down to half of it before answering', () => {
+    const { app, exp } = world({ backlogMax: 40, turn: 7 });
+    const metric = (i: number) => ({ id: `m${i}`, type: 'metric', unitId: `u${i % 5}`, metricId: 'stream-rate', value: i % 2 });
+    app.events.ingest({ events: [{ id: 'x', type: 'exposure', unitId: 'u1', experimentId: exp.id, variant: 'focus' }] });
+    app.fold.catchUp();
+    const pending: number[] = [];
+    for (let b = 0; b < 10; b++) {
+      app.events.ingest({ events: Array.from({ length: 15 }, (_, k) => metric(b * 15 + k)) });
+      pending.push(app.fold.status().pending);
+    }
+    // 15, 30, then 45 > 40 folds down to 20, 35, 50 → 20, ...: never above the bound once an ack returns.
+    expect(Math.max(...pending)).toBeLessThanOrEqual(40);
+    expect(pending).toEqual([15, 30, 20, 35, 20, 35, 20, 35, 20, 35]);
+  });
+
+  it('never folds an entry twice when two connections (two processes) fold one data file', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sealab-fold-'));
+    try {
+      const file = path.join(dir, 'sealab.db');
+      const clock = new SimulatedClock(new Date(T0));
+      const a = createContainer({ dbFile: file, clock, fold: { turn: 13, backlogMax: 10_000 } });
+      opened.push(a);
+      const ctx = { actor: 'test', interface: 'cli' as const, operation: 'test', requestId: 'r' };
+      const config = demoConfig({ key: 'two-folders', successMetrics: ['minutes-played'], guardrails: [{ metricId: 'crash-rate', margin: 0.02 }] });
+      const { experiment } = a.experiments.create({ config }, ctx);
+      const v = a.experiments.validate({ experimentId: experiment.id }, ctx);
+      const exp = a.deploys.deploy({ experimentId: experiment.id, version: 1, planHash: v.planHash!, confirmation: APPROVED }, ctx).experiment;
+      const b = createContainer({ dbFile: file, clock, fold: { turn: 7, backlogMax: 10_000 } });
+      opened.push(b);
+      const later = new Date(T0 + HOUR).toISOString();
+      a.events.ingest({ events: UNITS.map((u, i) => ({ id: `x${i}`, type: 'exposure', unitId: u, experimentId: exp.id, variant: armOf(u) })) });
+      const metric = (i: number) => ({ id: `m${i}`, type: 'metric', unitId: UNITS[i % UNITS.length], metricId: 'minutes-played', value: 1, ts: later });
+      for (let k = 0; k < 10; k++) {
+        (k % 2 ? a : b).events.ingest({ events: Array.from({ length: 20 }, (_, j) => metric(k * 20 + j)) });
+        for (let t = 0; t < 3; t++) (t % 2 ? b : a).fold.turn();
+      }
+      b.fold.catchUp();
+      a.fold.catchUp();
+      expect(a.fold.status().pending).toBe(0);
+      const arms = a.deps.events.aggregates(exp.id, 'minutes-played');
+      expect(arms.reduce((s, x) => s + x.n, 0)).toBe(UNITS.length);
+      expect(arms.reduce((s, x) => s + x.sumX, 0)).toBe(200); // every event once: none lost, none folded twice
+    } finally {
+      for (const c of opened.splice(0)) c.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
