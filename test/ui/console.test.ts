@@ -92,6 +92,13 @@ describe.skipIf(SKIP_BROWSER)('console pages in a real browser', () => {
     expect(stages.length).toBeGreaterThanOrEqual(2);
     for (const stage of stages) expect(stage).toBe(String(ramp.stage));
     expect(await page.locator('[data-ramp-allocation]').getAttribute('data-ramp-allocation')).toBe(String(ramp.allocationPercent));
+    // The ramp's history (from the audit trail) is drawn on the timeline, one list item per event.
+    const rampHistory = (await api(`/v1/experiments/${w.focus.id}/metrics/history`)).ramp as { kind: string; at: string }[];
+    expect(rampHistory.length).toBeGreaterThanOrEqual(1);
+    const rampDrawn = await page
+      .locator('[data-ramp-event]')
+      .evaluateAll((els) => els.map((e) => [e.getAttribute('data-ramp-event'), e.getAttribute('data-at')]));
+    expect(rampDrawn).toEqual(rampHistory.map((e) => [e.kind, e.at]));
     const audit = (await api(`/v1/experiments/${w.focus.id}/audit`)).audit;
     expect(await page.locator('tr[data-audit-id]').count()).toBe(audit.length);
     expect(await page.locator('tr[data-audit-id] [data-actor]').first().textContent()).toContain(audit[0].actor);

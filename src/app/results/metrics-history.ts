@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { RampEventSchema } from '../ramp/ramp-events.js';
 
 /**
  * The cumulative effect over time, per metric × treatment variant: what the results view draws as the
@@ -26,6 +27,7 @@ export const MetricsHistorySchema = z.object({
         .describe('Oldest first; a day the comparison was not computable (an empty arm) has no point'),
     }),
   ),
+  ramp: z.array(RampEventSchema).describe("The ramp's history from the audit trail, oldest first: starts, advances, holds, breaker trips, the conclusion"),
 });
 export type MetricsHistory = z.infer<typeof MetricsHistorySchema>;
 

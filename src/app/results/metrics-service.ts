@@ -8,6 +8,7 @@ import type { ExperimentService } from '../experiments/experiment-service.js';
 import { plannable } from '../planning/plannable.js';
 import { dailyLooksOf, effectHistory } from '../../domain/analysis/effect-history.js';
 import type { MetricsHistory } from './metrics-history.js';
+import { rampEvents } from '../ramp/ramp-events.js';
 import type { FoldStatus } from '../events/fold-runner.js';
 
 const UNPLANNABLE_HINT = "validate_config names the input (UNPLANNABLE): fix the draft's analysisPlan or weights with update_experiment.";
@@ -67,7 +68,7 @@ export class MetricsService {
     const looks = dailyLooksOf(new Map(ids.map((id) => [id, this.d.events.dailyAggregates(exp.id, id)])));
     const series = plannable(() => effectHistory(base(), looks), UNPLANNABLE_HINT);
     const method = exp.analysisPlan.looks ? 'group-sequential' : exp.analysisPlan.sequential ? 'always-valid' : 'fixed-horizon';
-    return { experimentId: exp.id, method, scale: 'absolute', series };
+    return { experimentId: exp.id, method, scale: 'absolute', series, ramp: rampEvents(this.d.audit.forEntity('experiment', exp.id, 1000)) };
   }
 
   /** What every analysis of the experiment shares: its metrics, the SRM threshold and the plan's sizing (as validate_config showed it). */

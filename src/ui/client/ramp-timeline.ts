@@ -1,5 +1,5 @@
 import * as Plot from '@observablehq/plot';
-import { el, fmt, hiddenTable, PALETTE, type RampJson } from './results-types.js';
+import { el, fmt, type HistoryJson, hiddenTable, PALETTE, type RampJson } from './results-types.js';
 import { stamp } from './plot-data.js';
 
 interface Stage {
@@ -23,8 +23,73 @@ export function rampStages(r: RampJson): Stage[] {
 
 const label = (s: Stage) => (s.percent === null ? 'start' : `${s.percent}%`);
 
-/** The ramp plan as stages (done, current with its time against minHours, planned), with any hold and the breaker. */
-export function rampFigure(doc: Document, r: RampJson, width: number): HTMLElement {
+type RampEvent = HistoryJson['ramp'][number];
+
+/** Marks by kind: a shape as well as a colour, so no event is told by colour alone. */
+const EVENT_STYLE: Record<RampEvent['kind'], { fill: string; symbol: string }> = {
+  started: { fill: PALETTE.band, symbol: 'circle' },
+  advanced: { fill: PALETTE.better, symbol: 'triangle' },
+  resumed: { fill: PALETTE.better, symbol: 'circle' },
+  released: { fill: PALETTE.better, symbol: 'square' },
+  paused: { fill: PALETTE.margin, symbol: 'diamond' },
+  held: { fill: PALETTE.margin, symbol: 'square' },
+  breaker: { fill: PALETTE.worse, symbol: 'cross' },
+  concluded: { fill: PALETTE.muted, symbol: 'star' },
+};
+
+/**
+ * The ramp over time (history from the audit trail): the allocation as a step line, every event a mark
+ * at its time, and the same events as an ordered list (the text alternative, and the DOM contract:
+ * `data-ramp-event data-at data-percent` on each item).
+ */
+function rampHistory(doc: Document, events: readonly RampEvent[], width: number): HTMLElement {
+  const box = el(doc, 'div', { class: 'sl-ramp-history' });
+  let percent: number | null = null;
+  const points = events.map((e) => {
+    if (e.percent !== null) percent = e.percent;
+    return { ...e, date: new Date(e.at), y: e.kind === 'concluded' ? 0 : (percent ?? 0) };
+  });
+  box.append(
+    Plot.plot({
+      document: doc,
+      width,
+      height: 160,
+      x: { type: 'utc', label: 'time →' },
+      y: { label: '↑ allocation %', domain: [0, Math.max(10, ...points.map((p) => p.y))], grid: true },
+      symbol: { domain: Object.keys(EVENT_STYLE), range: Object.values(EVENT_STYLE).map((s) => s.symbol), legend: true },
+      ariaLabel: 'Ramp history',
+      ariaDescription: points.map((p) => `${p.at}: ${p.kind}${p.percent !== null ? ` at ${p.percent}%` : ''}`).join('; '),
+      marks: [
+        Plot.line(points, { x: 'date', y: 'y', curve: 'step-after', stroke: PALETTE.muted }),
+        Plot.dot(points, {
+          x: 'date',
+          y: 'y',
+          r: 6,
+          symbol: 'kind',
+          fill: (p: RampEvent) => EVENT_STYLE[p.kind].fill,
+          stroke: '#000',
+          title: (p: RampEvent) => `${p.at}: ${p.kind} by ${p.actor}${p.detail ? ` — ${p.detail}` : ''}`,
+        }),
+      ],
+    }),
+  );
+  const list = el(doc, 'ol', { class: 'sl-ramp-events', 'aria-label': 'Ramp events, oldest first' });
+  for (const e of events)
+    list.append(
+      el(
+        doc,
+        'li',
+        { 'data-ramp-event': e.kind, 'data-at': e.at, 'data-percent': e.percent === null ? '' : String(e.percent) },
+        el(doc, 'strong', {}, e.kind),
+        ` ${e.at}${e.percent !== null ? ` at ${e.percent}%` : ''} by ${e.actor}${e.detail ? ` — ${e.detail}` : ''}`,
+      ),
+    );
+  box.append(list);
+  return box;
+}
+
+/** The ramp plan as stages (done, current with its time against minHours, planned), with any hold and the breaker, then its history. */
+export function rampFigure(doc: Document, r: RampJson, width: number, history: readonly RampEvent[] = []): HTMLElement {
   const stages = rampStages(r);
   const fig = el(doc, 'figure', { class: 'sl-ramp', 'data-ramp-stage': String(r.stage) });
   fig.append(
@@ -76,5 +141,6 @@ export function rampFigure(doc: Document, r: RampJson, width: number): HTMLEleme
       stages.map((s) => [String(s.stage), label(s), s.state]),
     ),
   );
+  if (history.length) fig.append(rampHistory(doc, history, width));
   return fig;
 }

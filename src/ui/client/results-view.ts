@@ -14,7 +14,8 @@
  *     the numbers exactly as the API returned them (String(number)) — the interval bar itself, an SVG rect;
  *   - the decision is an element with `data-decision="<ship|keep_running|roll_back|inconclusive>"`;
  *   - with history, each daily look of each series is an SVG element with `data-day data-estimate data-lower data-upper`
- *     inside `[data-history="<metricId>/<variant>"]`; with ramp data, each stage an element with `data-stage data-percent data-state`.
+ *     inside `[data-history="<metricId>/<variant>"]`; with ramp data, each stage an element with `data-stage data-percent data-state`,
+ *     and with ramp and history, each ramp event (history.ramp) an element with `data-ramp-event data-at data-percent`.
  */
 import { effectFigure } from './effect-chart.js';
 import { historyFigure } from './history-chart.js';
@@ -67,6 +68,6 @@ export function renderResults(root: HTMLElement, input: ResultsViewInput): void 
   }
   root.append(over);
 
-  if (ramp) root.append(el(doc, 'section', { 'aria-label': 'Ramp timeline' }, rampFigure(doc, ramp, width)));
+  if (ramp) root.append(el(doc, 'section', { 'aria-label': 'Ramp timeline' }, rampFigure(doc, ramp, width, history?.ramp ?? [])));
   root.append(el(doc, 'p', { class: 'sl-muted sl-note' }, m.methodNote));
 }

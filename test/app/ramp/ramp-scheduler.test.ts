@@ -475,3 +475,40 @@ describe("ramp scheduler over remote systems (another sealab's backend and conte
     expect(app.deployments.ops.list(exp.id).map((o) => o.status)).toEqual(['completed', 'compensated', 'completed']);
   });
 });
+
+describe('the ramp history (metrics history .ramp, from the audit trail)', () => {
+  it('lists the start, a hold and its release, the advance and the breaker trip that concluded it, oldest first, with actors', async () => {
+    const { app, advance } = setup();
+    const exp = startRunning(app, RAMPED);
+    const c = await client(app);
+    await ok(c, 'hold_ramp', { experimentId: exp.id, reason: 'waiting for the crash report' });
+    for (let hour = 1; hour <= 30; hour++) {
+      advance(HOUR);
+      traffic(app, exp.id, 6);
+      await app.ramps.tick();
+    }
+    await ok(c, 'hold_ramp', { experimentId: exp.id, action: 'resume', reason: 'report is clean' });
+    await app.ramps.tick();
+    expect(app.experiments.get(exp.id).allocationPercent).toBe(25);
+    advance(HOUR);
+    traffic(app, exp.id, 1000, { crash: { control: 0.01, focus: 0.25 } });
+    expect((await app.ramps.tick())[0]).toMatchObject({ action: 'rolled_back' });
+
+    const events = app.metrics.history(exp.id).ramp;
+    expect(events.map((e) => [e.kind, e.percent])).toEqual([
+      ['started', 10],
+      ['held', null],
+      ['released', null],
+      ['advanced', 25],
+      ['breaker', 25],
+      ['concluded', 25],
+    ]);
+    expect(events[1]).toMatchObject({ actor: 'agent:test-agent', detail: 'waiting for the crash report' });
+    expect(events[2]).toMatchObject({ actor: 'agent:test-agent', detail: 'report is clean' });
+    expect(events[3].actor).toBe(RAMP_SCHEDULER_ACTOR);
+    expect(events[4].detail).toMatch(/^circuit breaker: guardrail crash-rate in 'focus'/);
+    expect(events[5].detail).toMatch(/^rolled_back: circuit breaker/);
+    const times = events.map((e) => e.at);
+    expect([...times].sort()).toEqual(times);
+  });
+});
