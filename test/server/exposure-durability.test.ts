@@ -1,4 +1,3 @@
-import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -59,12 +58,17 @@ async function evaluate(serve: ServeProcess, key: string, units: string[]): Prom
     );
 }
 
+/**
+ * Exposures stored durably after the process is gone: a served exposure is durable once it is in the event
+ * log (ADR 0018), folded or not, so the count is taken after the next process folds what is pending.
+ */
 const storedIn = (dir: string) => {
-  const db = new Database(dbFileIn(dir), { readonly: true });
+  const app = createContainer({ dbFile: dbFileIn(dir), policy: permissivePolicy() });
   try {
-    return (db.prepare('SELECT COUNT(*) AS n FROM exposures').get() as { n: number }).n;
+    app.fold.catchUp();
+    return (app.deps.db.prepare('SELECT COUNT(*) AS n FROM exposures').get() as { n: number }).n;
   } finally {
-    db.close();
+    app.close();
   }
 };
 
