@@ -35,6 +35,8 @@ function fileBacked(units: number): { app: Container; experimentId: string; key:
 }
 
 const stored = (app: Container) => (app.deps.db.prepare('SELECT COUNT(*) AS n FROM exposures').get() as { n: number }).n;
+/** Served exposures appended to the event log, folded or not. */
+const logged = (app: Container) => (app.deps.db.prepare("SELECT COUNT(*) AS n FROM event_log WHERE type = 'exposure'").get() as { n: number }).n;
 /** Rows this connection changed since it opened (SQLite counts per connection): the serving thread's own writes. */
 const changesHere = (app: Container) => (app.deps.db.prepare('SELECT total_changes() AS n').get() as { n: number }).n;
 
@@ -54,9 +56,11 @@ describe('served exposures on a database file', () => {
       expect(res.status).toBe(200);
     }
     expect(await app.exposures.flush()).toBeGreaterThan(0);
-    expect(stored(app)).toBe(units.length);
-    expect(changesHere(app)).toBe(before); // every row came through another connection
+    expect(logged(app)).toBe(units.length); // durable in the event log (ADR 0018)…
+    expect(changesHere(app)).toBe(before); // …every row through another connection
     expect(app.exposures.size + app.exposures.inFlightSize).toBe(0);
+    app.fold.catchUp();
+    expect(stored(app)).toBe(units.length);
   });
 
   it('get_metrics waits for the worker: a report right after serving counts every unit served', () => {
@@ -113,7 +117,7 @@ describe('the exposure buffer in front of a worker thread', () => {
     blocker.exec('COMMIT');
     await buffer.drain();
     expect(buffer.size + buffer.inFlightSize).toBe(0);
-    expect((blocker.prepare('SELECT COUNT(*) AS n FROM exposures').get() as { n: number }).n).toBe(36);
+    expect((blocker.prepare("SELECT COUNT(*) AS n FROM event_log WHERE type = 'exposure'").get() as { n: number }).n).toBe(36);
     expect(await metrics.registry.getSingleMetricAsString('sealab_exposures_written_total')).toMatch(/ 36$/m);
   });
 });
