@@ -272,6 +272,11 @@ describe('EventLog', () => {
     // Keyed by unit first: the fold's per-unit reads use the table's own key, no separate index is left.
     expect(d.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name IN ('metric_events', 'product_events')").all()).toEqual([]);
     expect(d.prepare("SELECT unit_id FROM metric_events WHERE unit_id = 'u1' AND metric_id = 'stream-rate'").all()).toEqual([{ unit_id: 'u1' }]);
+    // A unit's exposures (read for every folded event) come from the index alone.
+    const plan = d.prepare("EXPLAIN QUERY PLAN SELECT experiment_id, variant, first_exposed_at FROM exposures WHERE unit_id = 'u1'").all() as {
+      detail: string;
+    }[];
+    expect(plan.map((r) => r.detail).join(' ')).toContain('COVERING INDEX exposures_unit');
     // A new event after the migration is acknowledged and deduplicated by the log, then folded into the new table.
     const m3 = { id: 'm3', type: 'metric' as const, unitId: 'u1', metricId: 'stream-rate', value: 1, ts };
     expect(app.events.ingest({ events: [m3] })).toMatchObject({ accepted: 1, duplicates: 0 });
