@@ -131,6 +131,7 @@ function rawRound(): { perSec: number } {
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.pragma('cache_size = -65536');
+  db.pragma('wal_autocheckpoint = 16384');
   db.exec(
     'CREATE TABLE raw_events (id TEXT PRIMARY KEY, type TEXT NOT NULL, unit_id TEXT NOT NULL, ref TEXT NOT NULL, variant TEXT, value REAL, props TEXT, ts TEXT NOT NULL, received_at TEXT NOT NULL)',
   );

@@ -457,4 +457,40 @@ export const MIGRATIONS: { version: number; name: string; sql: string }[] = [
       INSERT INTO fold_state (id, folded_seq) VALUES (1, (SELECT COALESCE(MAX(seq), 0) FROM event_log));
     `,
   },
+  {
+    version: 19,
+    name: 'metric_events and product_events keyed by unit: one b-tree each, in the order the fold reads (issue 16 item 1, ADR 0018)',
+    sql: `
+      -- The event log owns idempotency by id (migration 18), so these tables no longer need an id key of their own:
+      -- each becomes one b-tree clustered by (unit, metric or name, time), the order the fold and the per-unit
+      -- totals read, with the id last only to keep rows distinct. A fold turn then dirties one tree per table, not two,
+      -- and a unit's rows sit together. Same columns in the same order; the rows are copied as they are.
+      CREATE TABLE metric_events_19 (
+        event_id TEXT NOT NULL,
+        metric_id TEXT NOT NULL,
+        unit_id TEXT NOT NULL,
+        value REAL NOT NULL,
+        ts TEXT NOT NULL,
+        PRIMARY KEY (unit_id, metric_id, ts, event_id)
+      ) WITHOUT ROWID;
+      INSERT INTO metric_events_19 SELECT event_id, metric_id, unit_id, value, ts FROM metric_events;
+      DROP TABLE metric_events;
+      ALTER TABLE metric_events_19 RENAME TO metric_events;
+      CREATE TABLE product_events_19 (
+        id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        unit_id TEXT NOT NULL,
+        value REAL NOT NULL,
+        props TEXT,
+        ts TEXT NOT NULL,
+        PRIMARY KEY (unit_id, name, ts, id)
+      ) WITHOUT ROWID;
+      INSERT INTO product_events_19 SELECT id, name, unit_id, value, props, ts FROM product_events;
+      DROP TABLE product_events;
+      ALTER TABLE product_events_19 RENAME TO product_events;
+      -- A unit's exposures, read for every event the fold applies, from the index alone (no lookup into the table).
+      DROP INDEX exposures_unit;
+      CREATE INDEX exposures_unit ON exposures(unit_id, experiment_id, variant, first_exposed_at);
+    `,
+  },
 ];

@@ -246,4 +246,42 @@ describe('EventLog', () => {
     expect(r).toMatchObject({ accepted: 1, duplicates: 2 });
     expect(app.deps.events.log.backlog().pending).toBe(1);
   });
+
+  it('migration 19 carries the stored metric and product events into the tables keyed by unit, and they still count', () => {
+    const file = tempDbFile();
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const db = new Database(file);
+    db.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
+    for (const m of MIGRATIONS.filter((m) => m.version <= 18)) {
+      db.exec(m.sql);
+      db.prepare('INSERT INTO schema_migrations VALUES (?,?,?)').run(m.version, m.name, 'then');
+    }
+    const ts = '2026-03-01T00:00:00.000Z';
+    db.prepare("INSERT INTO metric_events VALUES ('m1', 'stream-rate', 'u2', 1, ?)").run(ts);
+    db.prepare("INSERT INTO metric_events VALUES ('m2', 'stream-rate', 'u1', 3, ?)").run(ts);
+    db.prepare(`INSERT INTO product_events VALUES ('e1', 'play', 'u1', 2, '{"platform":"ios"}', ?)`).run(ts);
+    db.close();
+    const app = container(file);
+    const d = app.deps.db;
+    expect(d.prepare('SELECT MAX(version) AS v FROM schema_migrations').get()).toEqual({ v: 19 });
+    expect(d.prepare('SELECT event_id, metric_id, unit_id, value, ts FROM metric_events ORDER BY event_id').all()).toEqual([
+      { event_id: 'm1', metric_id: 'stream-rate', unit_id: 'u2', value: 1, ts },
+      { event_id: 'm2', metric_id: 'stream-rate', unit_id: 'u1', value: 3, ts },
+    ]);
+    expect(d.prepare('SELECT * FROM product_events').all()).toEqual([{ id: 'e1', name: 'play', unit_id: 'u1', value: 2, props: '{"platform":"ios"}', ts }]);
+    // Keyed by unit first: the fold's per-unit reads use the table's own key, no separate index is left.
+    expect(d.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name IN ('metric_events', 'product_events')").all()).toEqual([]);
+    expect(d.prepare("SELECT unit_id FROM metric_events WHERE unit_id = 'u1' AND metric_id = 'stream-rate'").all()).toEqual([{ unit_id: 'u1' }]);
+    // A unit's exposures (read for every folded event) come from the index alone.
+    const plan = d.prepare("EXPLAIN QUERY PLAN SELECT experiment_id, variant, first_exposed_at FROM exposures WHERE unit_id = 'u1'").all() as {
+      detail: string;
+    }[];
+    expect(plan.map((r) => r.detail).join(' ')).toContain('COVERING INDEX exposures_unit');
+    // A new event after the migration is acknowledged and deduplicated by the log, then folded into the new table.
+    const m3 = { id: 'm3', type: 'metric' as const, unitId: 'u1', metricId: 'stream-rate', value: 1, ts };
+    expect(app.events.ingest({ events: [m3] })).toMatchObject({ accepted: 1, duplicates: 0 });
+    expect(app.events.ingest({ events: [m3] })).toMatchObject({ accepted: 0, duplicates: 1 });
+    app.fold.catchUp();
+    expect(d.prepare("SELECT event_id FROM metric_events WHERE unit_id = 'u1' ORDER BY event_id").all()).toEqual([{ event_id: 'm2' }, { event_id: 'm3' }]);
+  });
 });
