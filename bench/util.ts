@@ -25,4 +25,6 @@ export const loadLine = () => {
  * consecutive ids, as production traffic does); `--consecutive` on the command line gives u0, u1, … instead.
  */
 export const unitIds = (n: number, consecutive = process.argv.includes('--consecutive')): string[] =>
-  Array.from({ length: n }, (_, i) => (consecutive ? `u${i}` : `u${randomUUID()}`));
+  // Round-tripped through JSON so each id is one flat string, as ids parsed from a request body are (a template
+  // literal makes a cons string, which every comparison and hash would flatten again: not what a server sees).
+  JSON.parse(JSON.stringify(Array.from({ length: n }, (_, i) => (consecutive ? `u${i}` : `u${randomUUID()}`))));

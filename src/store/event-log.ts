@@ -37,36 +37,68 @@ export interface Backlog {
  * (EventFold), past the watermark in fold_state.
  */
 export class EventLog {
-  constructor(private readonly db: Db) {}
+  /**
+   * Entries this process appended and saw committed (remember()), in seq order: what the fold reads instead of
+   * reading them back from the table, as long as they follow the watermark without a gap. Entries appended by
+   * another connection (the served-exposure writer's thread, another process) leave gaps, read from the table.
+   */
+  private tail: LoggedEntry[] = [];
+  private tailStart = 0;
 
-  /** Returns false (and stores nothing) when the id was already acknowledged. */
-  append(e: LogEntry, receivedAt: string): boolean {
-    return (
-      prepared(this.db, 'INSERT OR IGNORE INTO event_log (id, type, unit_id, ref, variant, value, props, ts, received_at) VALUES (?,?,?,?,?,?,?,?,?)').run(
-        e.key,
-        e.type,
-        e.unitId,
-        e.ref,
-        e.variant,
-        e.value,
-        e.props,
-        e.ts,
-        receivedAt,
-      ).changes === 1
-    );
+  constructor(
+    private readonly db: Db,
+    /** At most this many remembered entries; past it the oldest are forgotten (and read from the table). */
+    private readonly tailMax = 120_000,
+  ) {}
+
+  /**
+   * Returns false (and stores nothing) when the id was already acknowledged. With `appended`, a stored entry is
+   * also pushed there with its seq: pass the list to remember() once the caller's transaction has committed.
+   */
+  append(e: LogEntry, receivedAt: string, appended?: LoggedEntry[]): boolean {
+    const r = prepared(
+      this.db,
+      'INSERT OR IGNORE INTO event_log (id, type, unit_id, ref, variant, value, props, ts, received_at) VALUES (?,?,?,?,?,?,?,?,?)',
+    ).run(e.key, e.type, e.unitId, e.ref, e.variant, e.value, e.props, e.ts, receivedAt);
+    if (r.changes !== 1) return false;
+    appended?.push({ ...e, seq: Number(r.lastInsertRowid), receivedAt });
+    return true;
+  }
+
+  /** Keeps committed appends in memory for the fold (never call it for a transaction that rolled back). */
+  remember(committed: readonly LoggedEntry[]): void {
+    const last = this.tail.length ? this.tail[this.tail.length - 1].seq : 0;
+    for (const e of committed) if (e.seq > last) this.tail.push(e);
+    const live = this.tail.length - this.tailStart;
+    if (live > this.tailMax) this.tailStart += live - this.tailMax;
+    if (this.tailStart > 65_536 && this.tailStart * 2 > this.tail.length) {
+      this.tail = this.tail.slice(this.tailStart);
+      this.tailStart = 0;
+    }
   }
 
   foldedSeq(): number {
     return (prepared(this.db, 'SELECT folded_seq AS s FROM fold_state WHERE id = 1').get() as { s: number }).s;
   }
 
-  /** Entries past `after`, in arrival order (at most `limit`). */
+  /**
+   * Entries past `after`, in arrival order (at most `limit`): from memory while the remembered entries follow
+   * `after` without a gap, else from the table up to the next remembered one (the entries are the same either way).
+   */
   after(after: number, limit: number): LoggedEntry[] {
+    while (this.tailStart < this.tail.length && this.tail[this.tailStart].seq <= after) this.tailStart++;
+    const first = this.tailStart < this.tail.length ? this.tail[this.tailStart].seq : undefined;
+    if (first === after + 1) {
+      let end = this.tailStart + 1;
+      const max = Math.min(this.tail.length, this.tailStart + limit);
+      while (end < max && this.tail[end].seq === this.tail[end - 1].seq + 1) end++;
+      return this.tail.slice(this.tailStart, end);
+    }
     return prepared(
       this.db,
       `SELECT seq, id AS key, type, unit_id AS unitId, ref, variant, value, props, ts, received_at AS receivedAt
-       FROM event_log WHERE seq > ? ORDER BY seq LIMIT ?`,
-    ).all(after, limit) as LoggedEntry[];
+       FROM event_log WHERE seq > ? AND seq < ? ORDER BY seq LIMIT ?`,
+    ).all(after, first ?? Number.MAX_SAFE_INTEGER, limit) as LoggedEntry[];
   }
 
   /** Moves the watermark; call inside the fold's transaction. */

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { createContainer, dbFileIn, type Container } from '../../src/container.js';
 import { migrate, openDb } from '../../src/store/db.js';
 import { MIGRATIONS } from '../../src/store/migrations.js';
+import { EventLog, type LoggedEntry } from '../../src/store/event-log.js';
 import { DEMO_CONTENT, DEMO_METRICS, DEMO_SURFACES } from '../helpers/demo-catalog.js';
 import type { WriteContext } from '../../src/app/context.js';
 import { ExperimentConfigSchema } from '../../src/domain/schemas.js';
@@ -219,6 +220,78 @@ describe('EventLog', () => {
     expect(log.append(entry('m:e1'), now)).toBe(false);
     expect(log.append(entry('m:e2'), now)).toBe(true);
     expect(log.backlog()).toEqual({ pending: 2, oldestReceivedAt: now });
+  });
+
+  it('the fold reads committed appends from memory and the gaps other connections leave from the table, the same entries either way', () => {
+    const file = tempDbFile();
+    const mine = openDb(file);
+    const other = openDb(file); // as the served-exposure writer's thread or another process appends
+    try {
+      const log = new EventLog(mine);
+      const bounded = new EventLog(mine, 4); // remembers at most 4 entries: the oldest are forgotten
+      const theirs = new EventLog(other);
+      const table = new EventLog(mine, 0); // remembers nothing: every read comes from the table
+      const now = new Date().toISOString();
+      const entry = (key: string, unitId: string) => ({
+        key,
+        type: 'metric' as const,
+        unitId,
+        ref: 'stream-rate',
+        variant: null,
+        value: 1,
+        props: null,
+        ts: now,
+      });
+      const appendMine = (...keys: string[]) => {
+        const appended: LoggedEntry[] = [];
+        mine.transaction(() => keys.forEach((k, i) => log.append(entry(k, `u${i}`), now, appended)))();
+        log.remember(appended);
+        bounded.remember(appended);
+      };
+      appendMine('m:a1', 'm:a2', 'm:a3');
+      theirs.append(entry('s:b1', 'u9'), now);
+      theirs.append(entry('s:b2', 'u8'), now);
+      appendMine('m:a4', 'm:a1', 'm:a5'); // m:a1 is a duplicate: not appended, not remembered
+      // A transaction that rolls back is never remembered (the caller only remembers what committed).
+      const lost: LoggedEntry[] = [];
+      expect(() =>
+        mine.transaction(() => {
+          log.append(entry('m:gone', 'u1'), now, lost);
+          throw new Error('rolled back');
+        })(),
+      ).toThrow('rolled back');
+      expect(lost).toHaveLength(1);
+      appendMine('m:a6', 'm:a7');
+      const turns = (l: EventLog) => {
+        const reads: string[][] = [];
+        for (let at = 0, turn = l.after(at, 100); turn.length; at = turn[turn.length - 1].seq, turn = l.after(at, 100)) {
+          expect(turn).toEqual(table.after(at, turn.length)); // what memory gave is exactly the table's rows
+          reads.push(turn.map((e) => e.key));
+        }
+        return reads;
+      };
+      // In turns: memory up to the first gap, the table up to the next remembered entry, memory again.
+      expect(turns(log)).toEqual([
+        ['m:a1', 'm:a2', 'm:a3'],
+        ['s:b1', 's:b2'],
+        ['m:a4', 'm:a5', 'm:a6', 'm:a7'],
+      ]);
+      // Past the bound, what was forgotten comes from the table.
+      expect(turns(bounded)).toEqual([
+        ['m:a1', 'm:a2', 'm:a3', 's:b1', 's:b2'],
+        ['m:a4', 'm:a5', 'm:a6', 'm:a7'],
+      ]);
+      expect(turns(table)).toEqual([['m:a1', 'm:a2', 'm:a3', 's:b1', 's:b2', 'm:a4', 'm:a5', 'm:a6', 'm:a7']]);
+      // A limit cuts a memory read like a table read.
+      // A limit cuts a read from memory as it cuts one from the table.
+      const again = new EventLog(mine);
+      again.remember(table.after(0, 100));
+      expect(again.after(0, 2).map((e) => e.key)).toEqual(['m:a1', 'm:a2']);
+      expect(again.after(2, 100)).toEqual(table.after(2, 100));
+    } finally {
+      mine.close();
+      other.close();
+    }
   });
 
   it('migration 18 copies the ids stored before the log as folded, so a retried batch stays a duplicate', () => {

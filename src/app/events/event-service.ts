@@ -2,7 +2,7 @@ import type { UnitAssignment } from '../../domain/assignment.js';
 import type { AssignmentIndex } from '../serving/assignment-index.js';
 import type { ExposureBuffer } from './exposure-buffer.js';
 import type { FoldRunner } from './fold-runner.js';
-import type { LogEntry } from '../../store/event-log.js';
+import type { LogEntry, LoggedEntry } from '../../store/event-log.js';
 import { AppError, notFound } from '../../errors.js';
 import { didYouMean, nearest } from '../../domain/suggest.js';
 import { systemWrite, type AppDeps, type WriteContext } from '../context.js';
@@ -68,6 +68,8 @@ export class EventService {
     const log = this.d.events.log;
     // Exposures acknowledged earlier in this batch, not folded yet: (experiment, unit) → variant.
     const batchVariants = new Map<string, string>();
+    // What this batch appended, handed to the fold once committed (it need not read them back: EventLog.remember).
+    const appended: LoggedEntry[] = [];
     const metricDefs = new Map<string, { kind: string; event?: string } | null>();
     const metricOf = (id: string) => {
       if (!metricDefs.has(id)) {
@@ -141,7 +143,7 @@ export class EventService {
             const props = ev.properties && Object.keys(ev.properties).length ? JSON.stringify(ev.properties) : null;
             entry = { key: `e:${productEventId(ev, ts)}`, type: 'event', unitId: ev.unitId, ref: ev.name, variant: null, value: ev.value ?? 1, props, ts };
           }
-          if (!log.append(entry, now)) return void result.duplicates++;
+          if (!log.append(entry, now, appended)) return void result.duplicates++;
           result.accepted++;
           if (!used) result.unmatched++;
           if (ev.type === 'exposure') batchVariants.set(`${entry.ref}\u0000${ev.unitId}`, ev.variant);
@@ -158,6 +160,7 @@ export class EventService {
           );
       })
       .immediate();
+    log.remember(appended);
     recordIngest(this.d.opsMetrics, batch.data.events, result.rejected);
     this.fold.afterAck();
     return result;
