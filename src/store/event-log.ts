@@ -44,6 +44,15 @@ export class EventLog {
    */
   private tail: LoggedEntry[] = [];
   private tailStart = 0;
+  /**
+   * Exposures acknowledged but maybe not folded yet, (experiment, unit) → the earliest one's variant and seq: what
+   * the sticky-variant check reads besides the folded exposures, so an ack never waits for the fold. Fed by
+   * remember() and by scanning what other connections appended (scanned up to `scannedSeq`); entries at or below
+   * the watermark are pruned (the exposures table has them then).
+   */
+  private readonly unfolded = new Map<string, { variant: string; seq: number }>();
+  private scannedSeq = 0;
+  private prunedAt = 0;
 
   constructor(
     private readonly db: Db,
@@ -68,13 +77,53 @@ export class EventLog {
   /** Keeps committed appends in memory for the fold (never call it for a transaction that rolled back). */
   remember(committed: readonly LoggedEntry[]): void {
     const last = this.tail.length ? this.tail[this.tail.length - 1].seq : 0;
-    for (const e of committed) if (e.seq > last) this.tail.push(e);
+    for (const e of committed) {
+      if (e.seq > last) this.tail.push(e);
+      if (e.type === 'exposure') this.noteExposure(e.ref, e.unitId, e.variant!, e.seq);
+    }
     const live = this.tail.length - this.tailStart;
     if (live > this.tailMax) this.tailStart += live - this.tailMax;
     if (this.tailStart > 65_536 && this.tailStart * 2 > this.tail.length) {
       this.tail = this.tail.slice(this.tailStart);
       this.tailStart = 0;
     }
+  }
+
+  /**
+   * The variant of the earliest exposure of (experiment, unit) acknowledged past the watermark — by this process or
+   * any other connection — or undefined. Call refreshUnfolded() once before a run of these (an ingest batch).
+   */
+  unfoldedVariant(experimentId: string, unitId: string): string | undefined {
+    return this.unfolded.get(`${experimentId}\u0000${unitId}`)?.variant;
+  }
+
+  /**
+   * Brings unfoldedVariant() up to date: scans the exposures appended since the last scan (reads each log row once
+   * over the log's life, returning only exposures) and forgets those the fold has passed.
+   */
+  refreshUnfolded(): void {
+    const folded = this.foldedSeq();
+    if (this.scannedSeq < folded) this.scannedSeq = folded; // what is folded is in the exposures table
+    // Up to the newest seq read first: a row appended meanwhile is past it and read next time (seqs commit in order).
+    const { last } = prepared(this.db, 'SELECT COALESCE(MAX(seq), 0) AS last FROM event_log').get() as { last: number };
+    if (last > this.scannedSeq) {
+      const rows = prepared(this.db, "SELECT seq, unit_id AS unitId, ref, variant FROM event_log WHERE seq > ? AND seq <= ? AND type = 'exposure'").all(
+        this.scannedSeq,
+        last,
+      ) as { seq: number; unitId: string; ref: string; variant: string }[];
+      for (const r of rows) this.noteExposure(r.ref, r.unitId, r.variant, r.seq);
+      this.scannedSeq = last;
+    }
+    if (folded > this.prunedAt) {
+      for (const [k, v] of this.unfolded) if (v.seq <= folded) this.unfolded.delete(k);
+      this.prunedAt = folded;
+    }
+  }
+
+  private noteExposure(experimentId: string, unitId: string, variant: string, seq: number): void {
+    const key = `${experimentId}\u0000${unitId}`;
+    const seen = this.unfolded.get(key);
+    if (!seen || seq < seen.seq) this.unfolded.set(key, { variant, seq });
   }
 
   foldedSeq(): number {

@@ -62,10 +62,10 @@ export class EventService {
       }
       return experiments.get(idOrKey)!;
     };
-    // Sticky-variant checks read the exposures table: a batch with exposures folds what is pending first.
-    if (batch.data.events.some((e) => (e as { type?: unknown })?.type === 'exposure')) this.fold.catchUp();
     const now = this.d.clock.now().toISOString();
     const log = this.d.events.log;
+    // Sticky-variant checks read the folded exposures and those acknowledged but not folded yet (never waiting for the fold).
+    if (batch.data.events.some((e) => (e as { type?: unknown })?.type === 'exposure')) log.refreshUnfolded();
     // Exposures acknowledged earlier in this batch, not folded yet: (experiment, unit) → variant.
     const batchVariants = new Map<string, string>();
     // What this batch appended, handed to the fold once committed (it need not read them back: EventLog.remember).
@@ -102,11 +102,13 @@ export class EventService {
               return reject('UNKNOWN_EXPERIMENT', `experiment '${ev.experimentId}' does not exist${suffix(suggest('experiments', ev.experimentId))}`);
             if (e.status === 'draft') return reject('NOT_RUNNING', `experiment '${ev.experimentId}' is a draft and serves nothing`);
             if (!e.variants.has(ev.variant)) return reject('UNKNOWN_VARIANT', `variant '${ev.variant}' is not in experiment '${ev.experimentId}'`);
-            // Served exposures not written yet count as seen (the writer's thread writes them; ingest never waits for it).
+            // The unit's variant as first seen: folded, acknowledged and not folded yet, served and not written yet (the
+            // writer's thread writes those; ingest never waits for it), or earlier in this batch.
             const seen =
-              batchVariants.get(`${e.id}\u0000${ev.unitId}`) ??
+              this.d.events.exposureVariant(e.id, ev.unitId) ??
+              log.unfoldedVariant(e.id, ev.unitId) ??
               this.exposures.pendingVariant(e.id, ev.unitId) ??
-              this.d.events.exposureVariant(e.id, ev.unitId);
+              batchVariants.get(`${e.id}\u0000${ev.unitId}`);
             if (seen && seen !== ev.variant)
               return reject(
                 'VARIANT_MISMATCH',

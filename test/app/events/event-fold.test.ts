@@ -193,7 +193,7 @@ describe('event log and fold (ADR 0018)', () => {
     expect(app.deps.events.exposureCounts(exp.id)).toEqual(new Map([['focus', 1]]));
   });
 
-  it('refuses an exposure that contradicts one acknowledged but not folded yet (a batch with exposures folds first)', () => {
+  it('refuses an exposure that contradicts one acknowledged but not folded yet, without folding it first', () => {
     const { app, exp } = world({ backlogMax: 1_000 });
     app.events.ingest({ events: [{ id: 'a', type: 'exposure', unitId: 'u1', experimentId: exp.id, variant: 'focus' }] });
     expect(app.fold.status().pending).toBe(1);
@@ -208,6 +208,21 @@ describe('event log and fold (ADR 0018)', () => {
       ['b', 'VARIANT_MISMATCH'],
       ['d', 'VARIANT_MISMATCH'],
     ]);
+    expect(app.fold.status().pending).toBe(2); // the ack folded nothing: 'a' and 'c' wait for the fold
+    // An exposure another connection appended (the served-exposure writer's thread, another process) counts as well.
+    app.deps.events.writeServedExposures([{ experimentId: exp.id, unitId: 'u3', variant: 'focus', ts: new Date().toISOString() }], new Date().toISOString());
+    const again = app.events.ingest({ events: [{ id: 'e', type: 'exposure', unitId: 'u3', experimentId: exp.id, variant: 'control' }] });
+    expect(again.rejected.map((x) => [x.id, x.code])).toEqual([['e', 'VARIANT_MISMATCH']]);
+    // Folded, the same exposures are read from the exposures table, and the log forgets them.
+    app.fold.catchUp();
+    const later = app.events.ingest({
+      events: [
+        { id: 'f', type: 'exposure', unitId: 'u1', experimentId: exp.id, variant: 'control' },
+        { id: 'g', type: 'exposure', unitId: 'u3', experimentId: exp.id, variant: 'focus' },
+      ],
+    });
+    expect(later.rejected.map((x) => [x.id, x.code])).toEqual([['f', 'VARIANT_MISMATCH']]);
+    expect(later.accepted).toBe(1);
   });
 
   it('reports the lag of the oldest unfolded event, and get_metrics folds it before answering', () => {

@@ -115,6 +115,7 @@ describe('ingest', () => {
     expect(app.events.ingest(batch)).toEqual({ accepted: 0, duplicates: 2, unmatched: 0, rejected: [] });
     // A different payload under a seen id is still the same event.
     expect(app.events.ingest({ events: [metric('x2', 'minutes-played', 'u1', 500)] })).toEqual({ accepted: 0, duplicates: 1, unmatched: 0, rejected: [] });
+    app.fold.catchUp(); // the tables hold what is folded
     expect(count('metric_events')).toBe(1);
     const minutes = app.metrics.report(exp.id).metrics.find((m) => m.metricId === 'minutes-played')!;
     expect(minutes.variants.find((v) => v.variant === 'control')!.mean).toBe(5);
@@ -242,6 +243,7 @@ describe('sticky exposures', () => {
       ctx,
     );
     expect(second).toMatchObject({ accepted: 0, rejected: [{ index: 0, id: 's2', code: 'VARIANT_MISMATCH' }] });
+    app.fold.catchUp(); // the exposures table holds what is folded
     const row = app.deps.db.prepare('SELECT variant, first_exposed_at FROM exposures WHERE unit_id = ?').get('u1');
     expect(row).toEqual({ variant: 'control', first_exposed_at: '2026-01-02T00:00:00.000Z' });
   });
