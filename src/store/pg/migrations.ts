@@ -1,9 +1,10 @@
 /**
  * PostgreSQL's schema, versioned like SQLite's (src/store/migrations.ts) and never edited once shipped. Version 19
- * is the baseline: SQLite's schema as migrations 1–19 leave it, translated (TEXT → text, INTEGER → bigint, REAL →
- * double precision; WITHOUT ROWID tables → plain tables with the same primary keys; AUTOINCREMENT and rowid keys
- * → identity columns; covering indexes → INCLUDE), plus what several replicas need and SQLite does not yet have:
- * the configuration revision (issue 17 item 2). From 20 on, each version is written for both engines
+ * is the baseline: SQLite's schema as migrations 1–19 leave it, translated — TEXT → text COLLATE "C" (text compares
+ * and sorts byte by byte, as SQLite's BINARY does, whatever the database's locale), INTEGER → bigint, REAL → double
+ * precision; WITHOUT ROWID tables → plain tables with the same primary keys; AUTOINCREMENT and rowid keys →
+ * identity columns; covering indexes → INCLUDE — plus what several replicas need and SQLite does not have yet: the
+ * configuration revision (issue 17 item 2). From 20 on, each version is written for both engines
  * (test/store/sql-contract.test.ts compares the two schemas column by column).
  */
 export const PG_MIGRATIONS: { version: number; name: string; sql: string }[] = [
@@ -11,91 +12,91 @@ export const PG_MIGRATIONS: { version: number; name: string; sql: string }[] = [
     version: 19,
     name: 'baseline: the SQLite schema at version 19, and the configuration revision (issue 17, ADR 0020)',
     sql: `
-      CREATE TABLE surfaces (id text PRIMARY KEY, doc text NOT NULL);
-      CREATE TABLE content_items (id text PRIMARY KEY, type text NOT NULL, doc text NOT NULL, missing_upstream text);
-      CREATE TABLE metrics (id text PRIMARY KEY, doc text NOT NULL);
+      CREATE TABLE surfaces (id text COLLATE "C" PRIMARY KEY, doc text COLLATE "C" NOT NULL);
+      CREATE TABLE content_items (id text COLLATE "C" PRIMARY KEY, type text COLLATE "C" NOT NULL, doc text COLLATE "C" NOT NULL, missing_upstream text COLLATE "C");
+      CREATE TABLE metrics (id text COLLATE "C" PRIMARY KEY, doc text COLLATE "C" NOT NULL);
       CREATE TABLE experiments (
-        id text PRIMARY KEY,
-        key text NOT NULL UNIQUE,
-        surface_id text NOT NULL REFERENCES surfaces(id),
-        status text NOT NULL,
-        outcome text,
+        id text COLLATE "C" PRIMARY KEY,
+        key text COLLATE "C" NOT NULL UNIQUE,
+        surface_id text COLLATE "C" NOT NULL REFERENCES surfaces(id),
+        status text COLLATE "C" NOT NULL,
+        outcome text COLLATE "C",
         version bigint NOT NULL,
-        config text NOT NULL,
-        buckets text NOT NULL DEFAULT '[]',
-        created_at text NOT NULL,
-        updated_at text NOT NULL,
-        started_at text,
-        ended_at text,
-        stage_started_at text,
-        ramp_hold text,
-        conclusion text
+        config text COLLATE "C" NOT NULL,
+        buckets text COLLATE "C" NOT NULL DEFAULT '[]',
+        created_at text COLLATE "C" NOT NULL,
+        updated_at text COLLATE "C" NOT NULL,
+        started_at text COLLATE "C",
+        ended_at text COLLATE "C",
+        stage_started_at text COLLATE "C",
+        ramp_hold text COLLATE "C",
+        conclusion text COLLATE "C"
       );
       CREATE INDEX experiments_surface_status ON experiments(surface_id, status);
       CREATE TABLE idempotency (
-        scope text NOT NULL,
-        key text NOT NULL,
-        request_hash text NOT NULL,
-        response text NOT NULL,
-        created_at text NOT NULL,
+        scope text COLLATE "C" NOT NULL,
+        key text COLLATE "C" NOT NULL,
+        request_hash text COLLATE "C" NOT NULL,
+        response text COLLATE "C" NOT NULL,
+        created_at text COLLATE "C" NOT NULL,
         PRIMARY KEY (scope, key)
       );
       CREATE TABLE validations (
         id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-        experiment_id text NOT NULL REFERENCES experiments(id),
+        experiment_id text COLLATE "C" NOT NULL REFERENCES experiments(id),
         version bigint NOT NULL,
-        config_hash text NOT NULL,
+        config_hash text COLLATE "C" NOT NULL,
         valid bigint NOT NULL,
-        findings text NOT NULL,
-        created_at text NOT NULL,
-        plan_hash text,
-        policy_hash text
+        findings text COLLATE "C" NOT NULL,
+        created_at text COLLATE "C" NOT NULL,
+        plan_hash text COLLATE "C",
+        policy_hash text COLLATE "C"
       );
       CREATE INDEX validations_exp ON validations(experiment_id, version);
       CREATE INDEX validations_plan ON validations(experiment_id, plan_hash);
       CREATE TABLE audit_log (
         id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-        at text NOT NULL,
-        actor text NOT NULL,
-        interface text NOT NULL,
-        operation text NOT NULL,
-        request_id text NOT NULL,
-        rationale text,
-        entity_type text NOT NULL,
-        entity_id text NOT NULL,
-        before text,
-        after text,
-        confirmation text,
-        on_behalf_of text
+        at text COLLATE "C" NOT NULL,
+        actor text COLLATE "C" NOT NULL,
+        interface text COLLATE "C" NOT NULL,
+        operation text COLLATE "C" NOT NULL,
+        request_id text COLLATE "C" NOT NULL,
+        rationale text COLLATE "C",
+        entity_type text COLLATE "C" NOT NULL,
+        entity_id text COLLATE "C" NOT NULL,
+        before text COLLATE "C",
+        after text COLLATE "C",
+        confirmation text COLLATE "C",
+        on_behalf_of text COLLATE "C"
       );
       CREATE INDEX audit_entity ON audit_log(entity_type, entity_id);
       CREATE TABLE events (
-        id text PRIMARY KEY,
-        type text NOT NULL,
-        unit_id text NOT NULL,
-        received_at text NOT NULL
+        id text COLLATE "C" PRIMARY KEY,
+        type text COLLATE "C" NOT NULL,
+        unit_id text COLLATE "C" NOT NULL,
+        received_at text COLLATE "C" NOT NULL
       );
       CREATE TABLE exposures (
-        experiment_id text NOT NULL REFERENCES experiments(id),
-        unit_id text NOT NULL,
-        variant text NOT NULL,
-        first_exposed_at text NOT NULL,
+        experiment_id text COLLATE "C" NOT NULL REFERENCES experiments(id),
+        unit_id text COLLATE "C" NOT NULL,
+        variant text COLLATE "C" NOT NULL,
+        first_exposed_at text COLLATE "C" NOT NULL,
         PRIMARY KEY (experiment_id, unit_id)
       );
       -- A unit's exposures, read for every event the fold applies, from the index alone.
       CREATE INDEX exposures_unit ON exposures(unit_id, experiment_id) INCLUDE (variant, first_exposed_at);
       CREATE TABLE metric_events (
-        event_id text NOT NULL,
-        metric_id text NOT NULL,
-        unit_id text NOT NULL,
+        event_id text COLLATE "C" NOT NULL,
+        metric_id text COLLATE "C" NOT NULL,
+        unit_id text COLLATE "C" NOT NULL,
         value double precision NOT NULL,
-        ts text NOT NULL,
+        ts text COLLATE "C" NOT NULL,
         PRIMARY KEY (unit_id, metric_id, ts, event_id)
       );
       CREATE TABLE unit_metric_state (
-        experiment_id text NOT NULL,
-        unit_id text NOT NULL,
-        metric_id text NOT NULL,
+        experiment_id text COLLATE "C" NOT NULL,
+        unit_id text COLLATE "C" NOT NULL,
+        metric_id text COLLATE "C" NOT NULL,
         x double precision NOT NULL DEFAULT 0,
         y double precision NOT NULL DEFAULT 0,
         px double precision NOT NULL DEFAULT 0,
@@ -107,16 +108,16 @@ export const PG_MIGRATIONS: { version: number; name: string; sql: string }[] = [
         PRIMARY KEY (experiment_id, unit_id, metric_id)
       );
       CREATE TABLE metric_aggregates (
-        experiment_id text NOT NULL,
-        variant text NOT NULL,
-        metric_id text NOT NULL,
+        experiment_id text COLLATE "C" NOT NULL,
+        variant text COLLATE "C" NOT NULL,
+        metric_id text COLLATE "C" NOT NULL,
         n bigint NOT NULL DEFAULT 0,
         sum_x double precision NOT NULL DEFAULT 0,
         sum_x2 double precision NOT NULL DEFAULT 0,
         sum_y double precision NOT NULL DEFAULT 0,
         sum_y2 double precision NOT NULL DEFAULT 0,
         sum_xy double precision NOT NULL DEFAULT 0,
-        updated_at text NOT NULL,
+        updated_at text COLLATE "C" NOT NULL,
         -- Shifted sums as double-double pairs (migration 9) and ratio metrics' pre-exposure sums (migration 10).
         shift_x double precision NOT NULL DEFAULT 0,
         shift_y double precision NOT NULL DEFAULT 0,
@@ -142,10 +143,10 @@ export const PG_MIGRATIONS: { version: number; name: string; sql: string }[] = [
         PRIMARY KEY (experiment_id, variant, metric_id)
       );
       CREATE TABLE metric_daily (
-        experiment_id text NOT NULL,
-        variant text NOT NULL,
-        metric_id text NOT NULL,
-        day text NOT NULL,
+        experiment_id text COLLATE "C" NOT NULL,
+        variant text COLLATE "C" NOT NULL,
+        metric_id text COLLATE "C" NOT NULL,
+        day text COLLATE "C" NOT NULL,
         n bigint NOT NULL,
         sum_x double precision NOT NULL,
         sum_x2 double precision NOT NULL,
@@ -177,127 +178,127 @@ export const PG_MIGRATIONS: { version: number; name: string; sql: string }[] = [
         PRIMARY KEY (experiment_id, metric_id, day, variant)
       );
       CREATE TABLE operations (
-        id text PRIMARY KEY,
-        kind text NOT NULL,
-        idempotency_key text,
-        request_hash text NOT NULL,
-        experiment_id text NOT NULL,
-        status text NOT NULL,
-        steps text NOT NULL DEFAULT '[]',
-        payload text NOT NULL,
-        outcome text,
-        error text,
-        created_at text NOT NULL,
-        updated_at text NOT NULL,
-        owner text,
-        lease_until text,
-        attempting text
+        id text COLLATE "C" PRIMARY KEY,
+        kind text COLLATE "C" NOT NULL,
+        idempotency_key text COLLATE "C",
+        request_hash text COLLATE "C" NOT NULL,
+        experiment_id text COLLATE "C" NOT NULL,
+        status text COLLATE "C" NOT NULL,
+        steps text COLLATE "C" NOT NULL DEFAULT '[]',
+        payload text COLLATE "C" NOT NULL,
+        outcome text COLLATE "C",
+        error text COLLATE "C",
+        created_at text COLLATE "C" NOT NULL,
+        updated_at text COLLATE "C" NOT NULL,
+        owner text COLLATE "C",
+        lease_until text COLLATE "C",
+        attempting text COLLATE "C"
       );
       CREATE INDEX operations_key ON operations(kind, idempotency_key);
       CREATE INDEX operations_open ON operations(status);
       CREATE TABLE backend_allocations (
-        experiment_id text PRIMARY KEY,
-        surface_id text NOT NULL,
-        status text NOT NULL,
-        doc text NOT NULL,
-        updated_at text NOT NULL
+        experiment_id text COLLATE "C" PRIMARY KEY,
+        surface_id text COLLATE "C" NOT NULL,
+        status text COLLATE "C" NOT NULL,
+        doc text COLLATE "C" NOT NULL,
+        updated_at text COLLATE "C" NOT NULL
       );
       CREATE TABLE content_overrides (
-        experiment_id text PRIMARY KEY,
-        surface_id text NOT NULL,
+        experiment_id text COLLATE "C" PRIMARY KEY,
+        surface_id text COLLATE "C" NOT NULL,
         serving bigint NOT NULL,
-        doc text NOT NULL,
-        updated_at text NOT NULL
+        doc text COLLATE "C" NOT NULL,
+        updated_at text COLLATE "C" NOT NULL
       );
       CREATE TABLE system_applied (
-        system text NOT NULL,
-        op_id text NOT NULL,
-        step text NOT NULL,
-        experiment_id text NOT NULL,
-        at text NOT NULL,
+        system text COLLATE "C" NOT NULL,
+        op_id text COLLATE "C" NOT NULL,
+        step text COLLATE "C" NOT NULL,
+        experiment_id text COLLATE "C" NOT NULL,
+        at text COLLATE "C" NOT NULL,
         PRIMARY KEY (system, op_id, step)
       );
       CREATE TABLE quantile_bins (
-        experiment_id text NOT NULL,
-        metric_id text NOT NULL,
-        variant text NOT NULL,
+        experiment_id text COLLATE "C" NOT NULL,
+        metric_id text COLLATE "C" NOT NULL,
+        variant text COLLATE "C" NOT NULL,
         bin bigint NOT NULL,
         count bigint NOT NULL,
         PRIMARY KEY (experiment_id, metric_id, variant, bin)
       );
-      CREATE TABLE leases (name text PRIMARY KEY, owner text NOT NULL, until text NOT NULL);
+      CREATE TABLE leases (name text COLLATE "C" PRIMARY KEY, owner text COLLATE "C" NOT NULL, until text COLLATE "C" NOT NULL);
       CREATE TABLE approval_requests (
-        id text PRIMARY KEY,
-        experiment_id text NOT NULL REFERENCES experiments(id),
-        step text NOT NULL,
-        args text NOT NULL,
-        args_hash text NOT NULL,
+        id text COLLATE "C" PRIMARY KEY,
+        experiment_id text COLLATE "C" NOT NULL REFERENCES experiments(id),
+        step text COLLATE "C" NOT NULL,
+        args text COLLATE "C" NOT NULL,
+        args_hash text COLLATE "C" NOT NULL,
         experiment_version bigint NOT NULL,
-        plan_hash text NOT NULL,
-        summary text NOT NULL,
-        policy_reason text,
-        note text,
-        requester text NOT NULL,
-        requester_principal text NOT NULL,
-        status text NOT NULL CHECK (status IN ('pending', 'approved', 'rejected', 'expired', 'applied', 'failed')),
-        decided_by text,
-        decision_reason text,
-        created_at text NOT NULL,
-        expires_at text NOT NULL,
-        decided_at text,
-        result text,
-        error text
+        plan_hash text COLLATE "C" NOT NULL,
+        summary text COLLATE "C" NOT NULL,
+        policy_reason text COLLATE "C",
+        note text COLLATE "C",
+        requester text COLLATE "C" NOT NULL,
+        requester_principal text COLLATE "C" NOT NULL,
+        status text COLLATE "C" NOT NULL CHECK (status IN ('pending', 'approved', 'rejected', 'expired', 'applied', 'failed')),
+        decided_by text COLLATE "C",
+        decision_reason text COLLATE "C",
+        created_at text COLLATE "C" NOT NULL,
+        expires_at text COLLATE "C" NOT NULL,
+        decided_at text COLLATE "C",
+        result text COLLATE "C",
+        error text COLLATE "C"
       );
       CREATE INDEX approval_requests_status ON approval_requests(status, expires_at);
       CREATE INDEX approval_requests_experiment ON approval_requests(experiment_id);
       CREATE TABLE operation_steps (
-        op_id text NOT NULL,
-        step text NOT NULL,
-        phase text NOT NULL CHECK (phase IN ('queued', 'call', 'commit')),
-        system text,
-        started_at text NOT NULL,
+        op_id text COLLATE "C" NOT NULL,
+        step text COLLATE "C" NOT NULL,
+        phase text COLLATE "C" NOT NULL CHECK (phase IN ('queued', 'call', 'commit')),
+        system text COLLATE "C",
+        started_at text COLLATE "C" NOT NULL,
         duration_ms double precision NOT NULL,
         retries bigint NOT NULL DEFAULT 0,
-        outcome text NOT NULL
+        outcome text COLLATE "C" NOT NULL
       );
       CREATE INDEX operation_steps_op ON operation_steps(op_id);
       CREATE INDEX operation_steps_started ON operation_steps(started_at);
       -- version is given by the writer (the next after the newest), as in SQLite: not an identity.
       CREATE TABLE catalog_versions (
         version bigint PRIMARY KEY,
-        applied_at text NOT NULL,
-        actor text NOT NULL,
-        digest text NOT NULL,
-        summary text NOT NULL
+        applied_at text COLLATE "C" NOT NULL,
+        actor text COLLATE "C" NOT NULL,
+        digest text COLLATE "C" NOT NULL,
+        summary text COLLATE "C" NOT NULL
       );
       CREATE TABLE product_events (
-        id text NOT NULL,
-        name text NOT NULL,
-        unit_id text NOT NULL,
+        id text COLLATE "C" NOT NULL,
+        name text COLLATE "C" NOT NULL,
+        unit_id text COLLATE "C" NOT NULL,
         value double precision NOT NULL,
-        props text,
-        ts text NOT NULL,
+        props text COLLATE "C",
+        ts text COLLATE "C" NOT NULL,
         PRIMARY KEY (unit_id, name, ts, id)
       );
       CREATE TABLE content_sync (
         id bigint PRIMARY KEY CHECK (id = 1),
-        source_url text NOT NULL,
-        etag text NOT NULL,
-        synced_at text NOT NULL
+        source_url text COLLATE "C" NOT NULL,
+        etag text COLLATE "C" NOT NULL,
+        synced_at text COLLATE "C" NOT NULL
       );
       -- seq: arrival order. Unlike SQLite's single writer, concurrent appenders may commit seqs out of order:
       -- a fold must not advance past a seq some open transaction may still commit (ADR 0020, the event log).
       CREATE TABLE event_log (
         seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-        id text NOT NULL UNIQUE,
-        type text NOT NULL,
-        unit_id text NOT NULL,
-        ref text NOT NULL,
-        variant text,
+        id text COLLATE "C" NOT NULL UNIQUE,
+        type text COLLATE "C" NOT NULL,
+        unit_id text COLLATE "C" NOT NULL,
+        ref text COLLATE "C" NOT NULL,
+        variant text COLLATE "C",
         value double precision,
-        props text,
-        ts text NOT NULL,
-        received_at text NOT NULL
+        props text COLLATE "C",
+        ts text COLLATE "C" NOT NULL,
+        received_at text COLLATE "C" NOT NULL
       );
       CREATE TABLE fold_state (
         id bigint PRIMARY KEY CHECK (id = 1),
