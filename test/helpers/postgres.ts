@@ -116,13 +116,20 @@ export async function startCluster(): Promise<Cluster> {
   }
 }
 
-/** The cluster this run provides, for describe.skipIf: `skip` says why PostgreSQL tests do not run. */
-export function pgCluster(): { url: string | null; skip: string | null } {
+/**
+ * The cluster this run provides. `skip` (for describe.skipIf) says why PostgreSQL cases do not run; with no
+ * opt-out given but no cluster either, `url` throws the reason, so those cases fail (as promtool's do) while the
+ * file's SQLite cases still run.
+ */
+export function pgCluster(): { url: () => string; skip: string | null } {
   const p = inject('pg');
-  if ('url' in p) return { url: p.url, skip: null };
-  if ('skip' in p) return { url: null, skip: p.skip };
-  // No opt-out given but no cluster either: the tests run and fail with the reason (as promtool's do).
-  throw new Error(`PostgreSQL is not available: ${p.error}`);
+  return {
+    skip: 'skip' in p ? p.skip : null,
+    url: () => {
+      if ('url' in p) return p.url;
+      throw new Error(`PostgreSQL is not available: ${'error' in p ? p.error : p.skip}`);
+    },
+  };
 }
 
 /** A fresh database on the run's cluster for one test file; drop() removes it (and its connections). */

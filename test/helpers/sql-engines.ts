@@ -55,7 +55,7 @@ const postgres: Engine = {
   name: 'postgres',
   skip: cluster.skip,
   async open({ migrated = true } = {}) {
-    const database = await pgDatabase(cluster.url as string);
+    const database = await pgDatabase(cluster.url());
     const pools: pg.Pool[] = [];
     const pool = (): PgSql => {
       const p = createPgPool(database.url, { max: 8 });

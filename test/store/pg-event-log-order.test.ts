@@ -31,12 +31,12 @@ function openTx(sql: Sql, body: (tx: Sql) => Promise<unknown>) {
   return { inside, release, done };
 }
 
-describe.skipIf(!cluster.url)(`event log seq order on PostgreSQL${cluster.skip ? ` (skipped: ${cluster.skip})` : ''}`, () => {
+describe.skipIf(cluster.skip)(`event log seq order on PostgreSQL${cluster.skip ? ` (skipped: ${cluster.skip})` : ''}`, () => {
   let a: PgSql;
   let b: PgSql;
   let drop: () => Promise<void>;
   beforeAll(async () => {
-    const database = await pgDatabase(cluster.url as string);
+    const database = await pgDatabase(cluster.url());
     drop = database.drop;
     a = new PgSql(createPgPool(database.url, { max: 3 }));
     b = new PgSql(createPgPool(database.url, { max: 3 }));

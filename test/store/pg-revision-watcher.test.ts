@@ -17,13 +17,13 @@ async function until(what: string, ok: () => boolean, ms = 20_000): Promise<void
   }
 }
 
-describe.skipIf(!cluster.url)(`the configuration revision on PostgreSQL${cluster.skip ? ` (skipped: ${cluster.skip})` : ''}`, () => {
+describe.skipIf(cluster.skip)(`the configuration revision on PostgreSQL${cluster.skip ? ` (skipped: ${cluster.skip})` : ''}`, () => {
   let url: string;
   let drop: () => Promise<void>;
   let writer: PgSql;
   let reader: PgSql;
   beforeAll(async () => {
-    const database = await pgDatabase(cluster.url as string);
+    const database = await pgDatabase(cluster.url());
     ({ url, drop } = database);
     // Two replicas: one writes, the other watches (its own pool for polls, its own LISTEN connection).
     writer = new PgSql(createPgPool(url, { max: 2 }));

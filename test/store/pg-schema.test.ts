@@ -81,11 +81,11 @@ async function pgSchema(sql: PgSql): Promise<Map<string, Table>> {
   return out;
 }
 
-describe.skipIf(!cluster.url)(`PostgreSQL's schema against SQLite's${cluster.skip ? ` (skipped: ${cluster.skip})` : ''}`, () => {
+describe.skipIf(cluster.skip)(`PostgreSQL's schema against SQLite's${cluster.skip ? ` (skipped: ${cluster.skip})` : ''}`, () => {
   let sql: PgSql;
   let drop: () => Promise<void>;
   beforeAll(async () => {
-    const database = await pgDatabase(cluster.url as string);
+    const database = await pgDatabase(cluster.url());
     drop = database.drop;
     sql = new PgSql(createPgPool(database.url, { max: 2 }));
     await migratePg(sql);
