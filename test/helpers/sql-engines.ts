@@ -4,7 +4,9 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import type pg from 'pg';
 import { migrate, openDb } from '../../src/store/db.js';
+import { MIGRATIONS } from '../../src/store/migrations.js';
 import { migratePg } from '../../src/store/pg/migrate.js';
+import { PG_MIGRATIONS } from '../../src/store/pg/migrations.js';
 import { createPgPool, PgSql } from '../../src/store/sql/pg-sql.js';
 import type { Sql } from '../../src/store/sql/sql.js';
 import { SqliteSql } from '../../src/store/sql/sqlite-sql.js';
@@ -25,12 +27,15 @@ export interface Engine {
   name: 'sqlite' | 'postgres';
   /** Why this engine's cases do not run here (null: they do). */
   skip: string | null;
+  /** The schema version its migrations reach. */
+  version: number;
   open(opts?: { migrated?: boolean }): Promise<EngineDb>;
 }
 
 const sqlite: Engine = {
   name: 'sqlite',
   skip: null,
+  version: Math.max(...MIGRATIONS.map((m) => m.version)),
   async open({ migrated = true } = {}) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sealab-sql-'));
     const file = path.join(dir, 'store.db');
@@ -54,6 +59,7 @@ const cluster = pgCluster();
 const postgres: Engine = {
   name: 'postgres',
   skip: cluster.skip,
+  version: Math.max(...PG_MIGRATIONS.map((m) => m.version)),
   async open({ migrated = true } = {}) {
     const database = await pgDatabase(cluster.url());
     const pools: pg.Pool[] = [];

@@ -2,6 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { MIGRATIONS } from '../../src/store/migrations.js';
+import { PG_MIGRATIONS } from '../../src/store/pg/migrations.js';
 import { isPostgresUrl, openSql } from '../../src/store/sql/open-sql.js';
 import { pgCluster, pgDatabase } from '../helpers/postgres.js';
 
@@ -20,7 +22,7 @@ describe('openSql', () => {
     const { sql, close } = await openSql(path.join(dir, 'data', 'sealab.db'));
     try {
       expect(sql.dialect).toBe('sqlite');
-      expect(await sql.get('SELECT MAX(version) AS v FROM schema_migrations')).toEqual({ v: 19 });
+      expect(await sql.get('SELECT MAX(version) AS v FROM schema_migrations')).toEqual({ v: Math.max(...MIGRATIONS.map((m) => m.version)) });
     } finally {
       await close();
       fs.rmSync(dir, { recursive: true, force: true });
@@ -32,7 +34,7 @@ describe('openSql', () => {
     const { sql, close } = await openSql(database.url);
     try {
       expect(sql.dialect).toBe('postgres');
-      expect(await sql.get('SELECT MAX(version) AS v FROM schema_migrations')).toEqual({ v: 19 });
+      expect(await sql.get('SELECT MAX(version) AS v FROM schema_migrations')).toEqual({ v: Math.max(...PG_MIGRATIONS.map((m) => m.version)) });
       expect(await sql.get('SELECT revision FROM config_revision')).toEqual({ revision: 0 });
     } finally {
       await close();
