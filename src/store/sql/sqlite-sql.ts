@@ -1,0 +1,157 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { prepared, type Db } from '../db.js';
+import { Mutex } from './mutex.js';
+import { mapSqliteError } from './sql-errors.js';
+import type { Param, Sql, TxOptions } from './sql.js';
+
+/**
+ * The seam over one better-sqlite3 connection. A transaction spans awaits, and better-sqlite3 has one
+ * transaction per connection: every call from outside a transaction waits on one mutex, so no other caller's
+ * statement lands inside an open transaction. Transactions are BEGIN IMMEDIATE (the write lock up front, as the
+ * sync store's `.immediate()`): other processes on the file wait for it (busy timeout), then see its result.
+ * One process should use one connection for writes: a second connection in the same thread would block the
+ * event loop in its busy wait while the first waits on an await (see ADR 0020).
+ */
+export class SqliteSql implements Sql {
+  readonly dialect = 'sqlite' as const;
+  private readonly lock = new Mutex();
+  private readonly inTx = new AsyncLocalStorage<SqliteTx>();
+
+  constructor(readonly db: Db) {}
+
+  async all<T>(q: string, params: readonly Param[] = []): Promise<T[]> {
+    return this.outside(() => all<T>(this.db, q, params));
+  }
+
+  async get<T>(q: string, params: readonly Param[] = []): Promise<T | undefined> {
+    return this.outside(() => get<T>(this.db, q, params));
+  }
+
+  async run(q: string, params: readonly Param[] = []): Promise<{ changes: number }> {
+    return this.outside(() => run(this.db, q, params));
+  }
+
+  async exec(script: string): Promise<void> {
+    return this.outside(() => exec(this.db, script));
+  }
+
+  async tx<T>(fn: (sql: Sql) => Promise<T>, _opts?: TxOptions): Promise<T> {
+    this.refuseNested();
+    return this.lock.run(async () => {
+      begin(this.db);
+      const tx = new SqliteTx(this.db);
+      try {
+        const result = await this.inTx.run(tx, () => fn(tx));
+        tx.close();
+        this.db.exec('COMMIT');
+        return result;
+      } catch (err) {
+        tx.close();
+        if (this.db.inTransaction) this.db.exec('ROLLBACK');
+        throw mapSqliteError(err);
+      }
+    });
+  }
+
+  private async outside<T>(fn: () => T): Promise<T> {
+    this.refuseNested();
+    return this.lock.run(fn);
+  }
+
+  /** The outer Sql called from inside its own transaction would wait for itself forever: a bug, said at once. */
+  private refuseNested(): void {
+    if (this.inTx.getStore()?.open) throw new Error('SqliteSql used inside its own transaction: use the Sql that tx() passes to the function');
+  }
+}
+
+/** The Sql a transaction's function gets: statements run at once, on the connection the transaction holds. */
+class SqliteTx implements Sql {
+  readonly dialect = 'sqlite' as const;
+  open = true;
+  private savepoints = 0;
+
+  constructor(private readonly db: Db) {}
+
+  close(): void {
+    this.open = false;
+  }
+
+  private check(): void {
+    if (!this.open) throw new Error('transaction already finished: a statement was issued after tx() returned');
+  }
+
+  async all<T>(q: string, params: readonly Param[] = []): Promise<T[]> {
+    this.check();
+    return all<T>(this.db, q, params);
+  }
+
+  async get<T>(q: string, params: readonly Param[] = []): Promise<T | undefined> {
+    this.check();
+    return get<T>(this.db, q, params);
+  }
+
+  async run(q: string, params: readonly Param[] = []): Promise<{ changes: number }> {
+    this.check();
+    return run(this.db, q, params);
+  }
+
+  async exec(script: string): Promise<void> {
+    this.check();
+    exec(this.db, script);
+  }
+
+  async tx<T>(fn: (sql: Sql) => Promise<T>): Promise<T> {
+    this.check();
+    const name = `sp${++this.savepoints}`;
+    this.db.exec(`SAVEPOINT ${name}`);
+    try {
+      const result = await fn(this);
+      this.db.exec(`RELEASE ${name}`);
+      return result;
+    } catch (err) {
+      this.db.exec(`ROLLBACK TO ${name}`);
+      this.db.exec(`RELEASE ${name}`);
+      throw mapSqliteError(err);
+    }
+  }
+}
+
+function begin(db: Db): void {
+  try {
+    db.exec('BEGIN IMMEDIATE');
+  } catch (err) {
+    throw mapSqliteError(err);
+  }
+}
+
+function all<T>(db: Db, q: string, params: readonly Param[]): T[] {
+  try {
+    return prepared(db, q).all(...params) as T[];
+  } catch (err) {
+    throw mapSqliteError(err);
+  }
+}
+
+function get<T>(db: Db, q: string, params: readonly Param[]): T | undefined {
+  try {
+    return prepared(db, q).get(...params) as T | undefined;
+  } catch (err) {
+    throw mapSqliteError(err);
+  }
+}
+
+function run(db: Db, q: string, params: readonly Param[]): { changes: number } {
+  try {
+    return { changes: prepared(db, q).run(...params).changes };
+  } catch (err) {
+    throw mapSqliteError(err);
+  }
+}
+
+function exec(db: Db, script: string): void {
+  try {
+    db.exec(script);
+  } catch (err) {
+    throw mapSqliteError(err);
+  }
+}
