@@ -105,52 +105,98 @@ function mixBlock(h: number, k: number): number {
   return (Math.imul(h, 5) + 0xe6546b64) | 0;
 }
 
+/** The longest unit id loadUnit takes (longer ids hash through hash32, with the same answer). */
+export const LOADED_MAX = 1024;
+
 /**
- * hash32(prefix.salt, unitId) from the precomputed prefix, four ASCII characters per step in local
- * variables (no allocation, no shared state); a unit id with any non-ASCII character takes hash32.
+ * The unit id loadUnit last read, as little-endian 32-bit words of its bytes (module-level scratch: JS runs
+ * one call at a time, and the serving path reads it only between its loadUnit and its hashLoaded calls).
+ * Two spare words so hashLoaded may read one word past the last for any alignment.
  */
-export function hashUnit(p: HashPrefix, unitId: string): number {
+const words = new Int32Array((LOADED_MAX >> 2) + 2);
+
+/**
+ * Reads an ASCII unit id once into the scratch words, so hashing it under several prefixes (the surface's
+ * bucket, then each owning experiment's variant) reads its characters once instead of once per hash.
+ * Returns its length, or -1 for an id with a non-ASCII character or longer than LOADED_MAX (hashLoaded then
+ * takes hash32, same answer). Valid until the next loadUnit or hashUnit call.
+ */
+export function loadUnit(unitId: string): number {
   const n = unitId.length;
-  let h = p.h;
-  let k = p.k;
-  let shift = p.shift;
+  if (n > LOADED_MAX) return -1;
+  let any = 0;
   let i = 0;
-  for (; shift !== 0 && i < n; i++) {
-    const c = unitId.charCodeAt(i);
-    if (c >= 0x80) return hash32(p.salt, unitId);
-    k |= c << shift;
-    if (shift === 24) {
-      h = mixBlock(h, k);
-      k = 0;
-      shift = 0;
-    } else shift += 8;
-  }
-  for (; i + 4 <= n; i += 4) {
+  let j = 0;
+  for (; i + 4 <= n; i += 4, j++) {
     const c0 = unitId.charCodeAt(i);
     const c1 = unitId.charCodeAt(i + 1);
     const c2 = unitId.charCodeAt(i + 2);
     const c3 = unitId.charCodeAt(i + 3);
-    if ((c0 | c1 | c2 | c3) >= 0x80) return hash32(p.salt, unitId);
-    h = mixBlock(h, c0 | (c1 << 8) | (c2 << 16) | (c3 << 24));
+    any |= c0 | c1 | c2 | c3;
+    words[j] = c0 | (c1 << 8) | (c2 << 16) | (c3 << 24);
   }
-  for (; i < n; i++) {
+  let w = 0;
+  for (let shift = 0; i < n; i++, shift += 8) {
     const c = unitId.charCodeAt(i);
-    if (c >= 0x80) return hash32(p.salt, unitId);
-    k |= c << shift;
-    shift += 8;
+    any |= c;
+    w |= c << shift;
   }
+  words[j] = w;
+  return any < 0x80 ? n : -1;
+}
+
+/**
+ * hash32(p.salt, unitId) for the unit id loadUnit read last (n: its return value), from the precomputed prefix:
+ * the unit's bytes are taken four at a time from the scratch words, realigned by shifts when the prefix leaves
+ * a partial block (no character read, no allocation). n < 0 (loadUnit declined the id) takes hash32.
+ */
+export function hashLoaded(p: HashPrefix, unitId: string, n: number): number {
+  if (n < 0) return hash32(p.salt, unitId);
+  let h = p.h;
+  const shift = p.shift;
+  let o = 0; // the unit's bytes already folded in
   if (shift !== 0) {
+    o = 4 - (shift >>> 3); // bytes that complete the prefix's partial block
+    if (n < o) return finish(h, p.k | ((words[0] & ((1 << (8 * n)) - 1)) << shift), p.len + n);
+    h = mixBlock(h, p.k | (words[0] << shift));
+  }
+  const blocks = (n - o) >> 2;
+  let tail: number;
+  if (o === 0) {
+    for (let j = 0; j < blocks; j++) h = mixBlock(h, words[j]);
+    tail = words[blocks];
+  } else {
+    const a = 8 * o;
+    const b = 32 - a;
+    for (let j = 0; j < blocks; j++) h = mixBlock(h, (words[j] >>> a) | (words[j + 1] << b));
+    tail = (words[blocks] >>> a) | (words[blocks + 1] << b);
+  }
+  const rest = (n - o) & 3;
+  return finish(h, rest === 0 ? 0 : tail & ((1 << (8 * rest)) - 1), p.len + n);
+}
+
+/** MurmurHash3's tail block (k: the last 1–3 bytes, 0 when none; a tail of zero bytes mixes to 0 too) and finalisation. */
+function finish(h: number, k: number, len: number): number {
+  if (k !== 0) {
     k = Math.imul(k, C1);
     k = (k << 15) | (k >>> 17);
     h ^= Math.imul(k, C2);
   }
-  h ^= p.len + n;
+  h ^= len;
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
   h = Math.imul(h, 0xc2b2ae35);
   h ^= h >>> 16;
   return h >>> 0;
+}
+
+/**
+ * hash32(prefix.salt, unitId) from the precomputed prefix: loadUnit then hashLoaded (a unit hashed under
+ * one prefix only; the serving path loads once and hashes under several).
+ */
+export function hashUnit(p: HashPrefix, unitId: string): number {
+  return hashLoaded(p, unitId, loadUnit(unitId));
 }
 
 /** The unit's bucket on a surface, in [0, bucketCount). */
