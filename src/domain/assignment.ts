@@ -105,50 +105,37 @@ function mixBlock(h: number, k: number): number {
   return (Math.imul(h, 5) + 0xe6546b64) | 0;
 }
 
-/** The longest unit id loadUnit takes (longer ids hash through hash32, with the same answer). */
+/** The longest unit id (in UTF-16 code units) loadUnit takes; longer ids hash through hash32, same answer. */
 export const LOADED_MAX = 1024;
 
 /**
- * The unit id loadUnit last read, as little-endian 32-bit words of its bytes (module-level scratch: JS runs
- * one call at a time, and the serving path reads it only between its loadUnit and its hashLoaded calls).
- * Two spare words so hashLoaded may read one word past the last for any alignment.
+ * The UTF-8 bytes of the unit id loadUnit read last, and the same memory as little-endian 32-bit words
+ * (module-level scratch: JS runs one call at a time, and the serving path reads it only between its loadUnit
+ * and its hashLoaded calls). UTF-8 takes at most 3 bytes per UTF-16 code unit, so any id up to LOADED_MAX
+ * fits, plus two spare words so hashLoaded may read one word past the last for any alignment.
  */
-const words = new Int32Array((LOADED_MAX >> 2) + 2);
+const bytes = new Uint8Array(3 * LOADED_MAX + 8);
+const words = new Int32Array(bytes.buffer);
+const encoder = new TextEncoder();
+/** The words are MurmurHash3's blocks only on a little-endian machine; elsewhere every id takes hash32. */
+const littleEndian = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /**
- * Reads an ASCII unit id once into the scratch words, so hashing it under several prefixes (the surface's
- * bucket, then each owning experiment's variant) reads its characters once instead of once per hash.
- * Returns its length, or -1 for an id with a non-ASCII character or longer than LOADED_MAX (hashLoaded then
- * takes hash32, same answer). Valid until the next loadUnit or hashUnit call.
+ * Encodes a unit id once into the scratch bytes (TextEncoder.encodeInto: the UTF-8 hash32 defines, lone
+ * surrogates as U+FFFD; natively, about twice as fast as a charCodeAt loop on this path), so hashing it under
+ * several prefixes (the surface's bucket, then each owning experiment's variant) encodes it once. Returns its
+ * UTF-8 length, or -1 for an id longer than LOADED_MAX (hashLoaded then takes hash32, same answer). Valid until
+ * the next loadUnit or hashUnit call.
  */
 export function loadUnit(unitId: string): number {
-  const n = unitId.length;
-  if (n > LOADED_MAX) return -1;
-  let any = 0;
-  let i = 0;
-  let j = 0;
-  for (; i + 4 <= n; i += 4, j++) {
-    const c0 = unitId.charCodeAt(i);
-    const c1 = unitId.charCodeAt(i + 1);
-    const c2 = unitId.charCodeAt(i + 2);
-    const c3 = unitId.charCodeAt(i + 3);
-    any |= c0 | c1 | c2 | c3;
-    words[j] = c0 | (c1 << 8) | (c2 << 16) | (c3 << 24);
-  }
-  let w = 0;
-  for (let shift = 0; i < n; i++, shift += 8) {
-    const c = unitId.charCodeAt(i);
-    any |= c;
-    w |= c << shift;
-  }
-  words[j] = w;
-  return any < 0x80 ? n : -1;
+  if (unitId.length > LOADED_MAX || !littleEndian) return -1;
+  return encoder.encodeInto(unitId, bytes).written;
 }
 
 /**
- * hash32(p.salt, unitId) for the unit id loadUnit read last (n: its return value), from the precomputed prefix:
- * the unit's bytes are taken four at a time from the scratch words, realigned by shifts when the prefix leaves
- * a partial block (no character read, no allocation). n < 0 (loadUnit declined the id) takes hash32.
+ * hash32(p.salt, unitId) for the unit id loadUnit read last (n: its return value, the id's UTF-8 length), from
+ * the precomputed prefix: the unit's bytes are taken four at a time from the scratch words, realigned by shifts
+ * when the prefix leaves a partial block (no character read, no allocation). n < 0 (loadUnit declined) takes hash32.
  */
 export function hashLoaded(p: HashPrefix, unitId: string, n: number): number {
   if (n < 0) return hash32(p.salt, unitId);
