@@ -16,7 +16,7 @@
  * Every round runs each contender over the same random unit ids, interleaved in blocks of 5,000 units
  * (order rotated); the ratios are computed per round and their medians printed.
  *
- *   npx tsx bench/assignment.ts [--units 100000] [--rounds 7] [--consecutive]
+ *   npx tsx bench/assignment.ts [--units 100000] [--rounds 7] [--block 5000] [--consecutive]
  */
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
@@ -89,12 +89,13 @@ const gbInstance = new GrowthBook({ features: oneFeature });
 
 const units = unitIds(UNITS);
 
-// A full collection before each timed block (outside its time), so a block pays for the garbage its own
-// contender makes, not for a collection of the previous contender's garbage (GrowthBook allocates objects
-// per rule evaluated; sealab's view one per unit). GrowthBook's cost is slightly understated by it: what
-// its last block left is collected untimed.
+// A young-generation collection before each timed block (outside its time), so a block pays for collecting
+// the garbage its own contender makes, not the previous contender's (GrowthBook allocates objects per rule
+// evaluated; sealab's view one per unit). GrowthBook's cost is slightly understated by it: what its last
+// block left is collected untimed. (A full collection instead leaves concurrent sweeping to the next block.)
 v8.setFlagsFromString('--expose-gc');
-const collect = vm.runInNewContext('gc') as () => void;
+const gc = vm.runInNewContext('gc') as (options: { type: 'minor' | 'major' }) => void;
+const collect = () => gc({ type: 'minor' });
 
 /**
  * Runs `body` over units [from, to); returns [wall seconds, the process's CPU seconds]. The CPU time leaves out
@@ -141,7 +142,7 @@ const names = Object.keys(contenders) as Name[];
 for (const n of names) timed(n, contenders[n], 0, Math.min(units.length, 20_000)); // warm up every contender
 // Each round walks the units in blocks and times every contender on every block (order rotated), so the
 // contenders of a round share the same moments of the machine's load: the per-round ratios are paired.
-const BLOCK = 5_000;
+const BLOCK = arg('block', 5_000);
 const rounds: Record<Name, number>[] = []; // units per wall second
 const cpuRounds: Record<Name, number>[] = []; // units per CPU second of the process
 for (let r = 0; r < ROUNDS; r++) {
