@@ -114,14 +114,17 @@ function timed(name: string, body: (u: string) => number, from = 0, to = units.l
   return [secs, (cpu.user + cpu.system) / 1e6];
 }
 
-let sink = 0;
+// A value no hash equals, in a variable written after the runs, so the optimiser cannot fold the limit's test and drop
+// its variant hashes; the limit keeps them live with one compare instead of a store per unit.
+let never = 0.5;
 const contenders = {
   sealab: (u: string) => (index.view('bench', u)!.assignments.length ? 1 : 0),
   limit: (u: string) => {
     const n = loadUnit(u);
     const owners = table[hashLoaded(bucketPrefix, u, n) % B];
-    for (let j = 0; j < owners.length; j++) sink ^= hashLoaded(owners[j], u, n);
-    return owners.length ? 1 : 0;
+    let x = 0;
+    for (let j = 0; j < owners.length; j++) x ^= hashLoaded(owners[j], u, n);
+    return owners.length !== 0 && x !== never ? 1 : 0;
   },
   gbOneClient: (u: string) => (gbClient.evalFeature('shelf', { attributes: { id: u } }).source === 'experiment' ? 1 : 0),
   gbOneBuild: (u: string) => (gbClientBuild.evalFeature('shelf', { attributes: { id: u } }).source === 'experiment' ? 1 : 0),
@@ -193,4 +196,4 @@ const ratio = (label: string, f: (row: Record<Name, number>) => number, target: 
 ratio('sealab / limit', (r) => r.sealab / r.limit, 'target ≥ 0.85×');
 ratio('sealab / GrowthBook 1 feature at its best', (r) => r.sealab / gbBest(r), 'target ≥ 20×');
 ratio(`sealab / GrowthBook ${N} features`, (r) => r.sealab / r.gb20, 'the older model');
-if (sink === 0.5) console.log(sink); // keeps the limit's hashes observable
+never = 0.5; // see the limit
