@@ -87,7 +87,9 @@ const gbClient20 = new GrowthBookClient().initSync({ payload: { features: twenty
 // One reused GrowthBook (single-user SDK) instance whose attributes are set per unit: no per-unit context object.
 const gbInstance = new GrowthBook({ features: oneFeature });
 
-const units = unitIds(UNITS);
+// Through JSON as a server receives them: flat strings. unitIds builds each id by concatenation, a rope V8 flattens on
+// first read, so without this the first contender to read an id in round 1 pays for flattening it.
+const units = JSON.parse(JSON.stringify(unitIds(UNITS))) as string[];
 
 // A young-generation collection before each timed block (outside its time), so a block pays for collecting
 // the garbage its own contender makes, not the previous contender's (GrowthBook allocates objects per rule
