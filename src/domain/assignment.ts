@@ -105,52 +105,85 @@ function mixBlock(h: number, k: number): number {
   return (Math.imul(h, 5) + 0xe6546b64) | 0;
 }
 
+/** The longest unit id (in UTF-16 code units) loadUnit takes; longer ids hash through hash32, same answer. */
+export const LOADED_MAX = 1024;
+
 /**
- * hash32(prefix.salt, unitId) from the precomputed prefix, four ASCII characters per step in local
- * variables (no allocation, no shared state); a unit id with any non-ASCII character takes hash32.
+ * The UTF-8 bytes of the unit id loadUnit read last, and the same memory as little-endian 32-bit words
+ * (module-level scratch: JS runs one call at a time, and the serving path reads it only between its loadUnit
+ * and its hashLoaded calls). UTF-8 takes at most 3 bytes per UTF-16 code unit, so any id up to LOADED_MAX
+ * fits, plus two spare words so hashLoaded may read one word past the last for any alignment.
  */
-export function hashUnit(p: HashPrefix, unitId: string): number {
-  const n = unitId.length;
+const bytes = new Uint8Array(3 * LOADED_MAX + 8);
+const words = new Int32Array(bytes.buffer);
+const encoder = new TextEncoder();
+/** The words are MurmurHash3's blocks only on a little-endian machine; elsewhere every id takes hash32. */
+const littleEndian = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/**
+ * Encodes a unit id once into the scratch bytes (TextEncoder.encodeInto: the UTF-8 hash32 defines, lone
+ * surrogates as U+FFFD; natively, about twice as fast as a charCodeAt loop on this path), so hashing it under
+ * several prefixes (the surface's bucket, then each owning experiment's variant) encodes it once. Returns its
+ * UTF-8 length, or -1 for an id longer than LOADED_MAX (hashLoaded then takes hash32, same answer). Valid until
+ * the next loadUnit or hashUnit call.
+ */
+export function loadUnit(unitId: string): number {
+  if (unitId.length > LOADED_MAX || !littleEndian) return -1;
+  return encoder.encodeInto(unitId, bytes).written;
+}
+
+/**
+ * hash32(p.salt, unitId) for the unit id loadUnit read last (n: its return value, the id's UTF-8 length), from
+ * the precomputed prefix: the unit's bytes are taken four at a time from the scratch words, realigned by shifts
+ * when the prefix leaves a partial block (no character read, no allocation). n < 0 (loadUnit declined) takes hash32.
+ */
+export function hashLoaded(p: HashPrefix, unitId: string, n: number): number {
+  if (n < 0) return hash32(p.salt, unitId);
   let h = p.h;
-  let k = p.k;
-  let shift = p.shift;
-  let i = 0;
-  for (; shift !== 0 && i < n; i++) {
-    const c = unitId.charCodeAt(i);
-    if (c >= 0x80) return hash32(p.salt, unitId);
-    k |= c << shift;
-    if (shift === 24) {
-      h = mixBlock(h, k);
-      k = 0;
-      shift = 0;
-    } else shift += 8;
-  }
-  for (; i + 4 <= n; i += 4) {
-    const c0 = unitId.charCodeAt(i);
-    const c1 = unitId.charCodeAt(i + 1);
-    const c2 = unitId.charCodeAt(i + 2);
-    const c3 = unitId.charCodeAt(i + 3);
-    if ((c0 | c1 | c2 | c3) >= 0x80) return hash32(p.salt, unitId);
-    h = mixBlock(h, c0 | (c1 << 8) | (c2 << 16) | (c3 << 24));
-  }
-  for (; i < n; i++) {
-    const c = unitId.charCodeAt(i);
-    if (c >= 0x80) return hash32(p.salt, unitId);
-    k |= c << shift;
-    shift += 8;
-  }
+  const shift = p.shift;
+  let o = 0; // the unit's bytes already folded in
   if (shift !== 0) {
+    o = 4 - (shift >>> 3); // bytes that complete the prefix's partial block
+    if (n < o) return finish(h, p.k | ((words[0] & ((1 << (8 * n)) - 1)) << shift), p.len + n);
+    h = mixBlock(h, p.k | (words[0] << shift));
+  }
+  const blocks = (n - o) >> 2;
+  let tail: number;
+  if (o === 0) {
+    for (let j = 0; j < blocks; j++) h = mixBlock(h, words[j]);
+    tail = words[blocks];
+  } else {
+    const a = 8 * o;
+    const b = 32 - a;
+    for (let j = 0; j < blocks; j++) h = mixBlock(h, (words[j] >>> a) | (words[j + 1] << b));
+    tail = (words[blocks] >>> a) | (words[blocks + 1] << b);
+  }
+  const rest = (n - o) & 3;
+  return finish(h, rest === 0 ? 0 : tail & ((1 << (8 * rest)) - 1), p.len + n);
+}
+
+/** MurmurHash3's tail block (k: the last 1–3 bytes, 0 when none; a tail of zero bytes mixes to 0 too) and finalisation. */
+function finish(h: number, k: number, len: number): number {
+  if (k !== 0) {
     k = Math.imul(k, C1);
     k = (k << 15) | (k >>> 17);
     h ^= Math.imul(k, C2);
   }
-  h ^= p.len + n;
+  h ^= len;
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
   h = Math.imul(h, 0xc2b2ae35);
   h ^= h >>> 16;
   return h >>> 0;
+}
+
+/**
+ * hash32(prefix.salt, unitId) from the precomputed prefix: loadUnit then hashLoaded (a unit hashed under
+ * one prefix only; the serving path loads once and hashes under several).
+ */
+export function hashUnit(p: HashPrefix, unitId: string): number {
+  return hashLoaded(p, unitId, loadUnit(unitId));
 }
 
 /** The unit's bucket on a surface, in [0, bucketCount). */

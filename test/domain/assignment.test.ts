@@ -9,9 +9,12 @@ import {
   chooseVariant,
   freeRanges,
   hash32,
+  hashLoaded,
   hashPrefix,
   hashUnit,
   inRanges,
+  LOADED_MAX,
+  loadUnit,
   normalizeRanges,
   rangesSize,
   resizeAllocation,
@@ -404,5 +407,46 @@ describe('hashUnit (the serving form of hash32)', () => {
         const unit = 'u0123456789abcdef'.slice(0, n);
         expect(hashUnit(hashPrefix(salt), unit), `${salt}:${unit}`).toBe(referenceMurmur3(utf8(`${salt}:${unit}`), 0));
       }
+  });
+});
+
+describe('loadUnit and hashLoaded (the id encoded once, hashed under several prefixes)', () => {
+  const expectHashes = (unit: string, salts: string[]) => {
+    const n = loadUnit(unit);
+    expect(n).toBe(unit.length > LOADED_MAX ? -1 : utf8(unit).length);
+    for (const salt of salts) {
+      const want = referenceMurmur3(utf8(`${salt}:${unit}`), 0);
+      expect(hashLoaded(hashPrefix(salt), unit, n), `${salt}:${unit.slice(0, 20)}… (${unit.length})`).toBe(want);
+      expect(hash32(salt, unit)).toBe(want);
+    }
+  };
+
+  it('equal the independent MurmurHash3 of the UTF-8 bytes for random ids (ASCII, non-ASCII, lone surrogates, long, past LOADED_MAX) after another id was loaded', async () => {
+    const fc = (await import('fast-check')).default;
+    const unit = fc.oneof(
+      fc.string({ maxLength: 45 }),
+      fc.string({ unit: 'binary', maxLength: 45 }),
+      fc.uuid(),
+      fc.string({ minLength: 900, maxLength: LOADED_MAX + 60 }),
+      fc.string({ unit: 'binary', minLength: 300, maxLength: LOADED_MAX + 20 }),
+    );
+    const salt = fc.oneof(fc.string({ maxLength: 12 }), fc.string({ unit: 'binary', maxLength: 12 }));
+    fc.assert(
+      fc.property(unit, unit, fc.array(salt, { minLength: 1, maxLength: 4 }), (before, u, salts) => {
+        loadUnit(before); // leaves its bytes in the scratch: u's hashes must not see them
+        expectHashes(u, salts);
+      }),
+      { numRuns: 1500, seed: 16 },
+    );
+  });
+
+  it('take ids up to LOADED_MAX code units at the most UTF-8 bytes each can need, and hand longer ones to hash32', () => {
+    const salts = ['', 'a', 'ab', 'abc', 'surface-salt'];
+    for (const ch of ['x', 'é', '€', '\u{1F600}', '\ud800']) {
+      const atMax = ch.repeat(Math.floor(LOADED_MAX / ch.length));
+      expectHashes(atMax, salts);
+      expectHashes(`${atMax}yz`, salts);
+    }
+    expect(loadUnit('y'.repeat(LOADED_MAX + 1))).toBe(-1);
   });
 });

@@ -1,4 +1,4 @@
-import { type HashPrefix, hashPrefix, hashUnit } from '../../domain/assignment.js';
+import { type HashPrefix, hashLoaded, hashPrefix, loadUnit } from '../../domain/assignment.js';
 import type { Surface } from '../../domain/schemas.js';
 import type { BackendStatus, ServingConfig } from '../../systems/contracts.js';
 
@@ -22,7 +22,22 @@ export interface CompiledExperiment {
   cumulative: number[];
   /** Per variant: its overrides as positions in the surface's slot order (slots the surface lacks dropped). */
   placed: { index: number; contentId: string | null }[][];
+  /**
+   * Per variant: what a unit in this experiment alone sees (its assignment and the surface's layout with the
+   * variant's overrides), frozen and shared by every such unit, so the common case of view allocates only the
+   * view itself. Empty when the experiment's surface is not compiled.
+   */
+  solo: Solo[];
 }
+
+/** The unit-independent part of a view: shared between units, so frozen (a caller cannot change another unit's answer). */
+interface Solo {
+  assignments: Assignment[];
+  layout: SlotView[];
+}
+
+/** Freezes an array and its objects; typed as the mutable array UnitView declares (the freeze is the guard). */
+const frozen = <T extends object>(xs: T[]): T[] => Object.freeze(xs.map((x) => Object.freeze(x))) as T[];
 
 interface CompiledSurface {
   surface: Surface;
@@ -35,6 +50,8 @@ interface CompiledSurface {
   byBucket: CompiledExperiment[][];
   /** The surface's default layout: slot defaults overlaid by shipped variants (later ships win); experiments render on top. */
   defaults: Record<string, string | null>;
+  /** What a unit in no experiment sees: no assignment and the slot defaults, frozen and shared. */
+  none: Solo;
 }
 
 export interface Assignment {
@@ -44,13 +61,24 @@ export interface Assignment {
   isControl: boolean;
 }
 
+export interface SlotView {
+  slotId: string;
+  contentId: string | null;
+  experimentId: string | null;
+  variant: string | null;
+}
+
+/**
+ * A unit's answer, to read only: units with the same answer share its arrays and their objects, which are
+ * frozen (writing one throws), so copy before changing anything.
+ */
 export interface UnitView {
   surfaceId: string;
   unitId: string;
   bucket: number;
   assignments: Assignment[];
   /** Every slot in position order; contentId null: an optional slot empty by default or hidden by a variant. */
-  layout: { slotId: string; contentId: string | null; experimentId: string | null; variant: string | null }[];
+  layout: SlotView[];
 }
 
 /**
@@ -91,9 +119,11 @@ export class AssignmentIndex {
         prefix: hashPrefix(e.experimentId),
         cumulative: [],
         placed: [],
+        solo: [],
       };
       const table = nextSurfaces.get(e.surfaceId);
       placeVariants(compiled, table?.slotIds ?? []);
+      if (table) compiled.solo = soloViews(compiled, table);
       nextByKey.set(e.key, compiled);
       nextByKey.set(e.experimentId, compiled);
       if (e.status !== 'running' || !table) continue;
@@ -130,18 +160,27 @@ export class AssignmentIndex {
   view(surfaceId: string, unitId: string, platform?: string): UnitView | undefined {
     const cs = this.surfaces.get(surfaceId);
     if (!cs) return undefined;
-    const bucket = hashUnit(cs.prefix, unitId) % cs.surface.bucketCount;
+    const n = loadUnit(unitId); // the id's characters read once, for the bucket hash and every variant hash
+    const bucket = hashLoaded(cs.prefix, unitId, n) % cs.surface.bucketCount;
+    const owners = cs.byBucket[bucket];
+    // One owner (experiments on disjoint slots may share buckets, most do not): the unit's answer is the
+    // precomputed one of the variant it hashes to; no owner: the surface's defaults.
+    if (owners.length === 0) return { surfaceId, unitId, bucket, assignments: cs.none.assignments, layout: cs.none.layout };
+    if (owners.length === 1) {
+      const e = owners[0];
+      const solo = e.platforms && (!platform || !e.platforms.has(platform)) ? cs.none : e.solo[pickVariant(e, unitId, n)];
+      return { surfaceId, unitId, bucket, assignments: solo.assignments, layout: solo.layout };
+    }
     const { slotIds, slotDefaults } = cs;
-    const layout: UnitView['layout'] = new Array(slotIds.length);
+    const layout: SlotView[] = new Array(slotIds.length);
     for (let i = 0; i < slotIds.length; i++) layout[i] = { slotId: slotIds[i], contentId: slotDefaults[i], experimentId: null, variant: null };
     const assignments: Assignment[] = [];
-    const owners = cs.byBucket[bucket];
     for (let j = 0; j < owners.length; j++) {
       const e = owners[j];
       if (e.platforms && (!platform || !e.platforms.has(platform))) continue;
-      const v = pickVariant(e, unitId);
+      const v = pickVariant(e, unitId, n);
+      assignments.push(e.solo[v].assignments[0]);
       const variant = e.variants[v].key;
-      assignments.push({ experimentId: e.id, experimentKey: e.key, variant, isControl: variant === e.control });
       for (const o of e.placed[v]) {
         const slot = layout[o.index];
         slot.contentId = o.contentId;
@@ -189,10 +228,13 @@ export class AssignmentIndex {
   }
 }
 
-/** The index of the variant chooseVariant(e.id, unitId, e.variants) picks, from the precomputed prefix and running sums. */
-function pickVariant(e: CompiledExperiment, unitId: string): number {
+/**
+ * The index of the variant chooseVariant(e.id, unitId, e.variants) picks, from the precomputed prefix and running
+ * sums; n: loadUnit(unitId), read by the caller just before.
+ */
+function pickVariant(e: CompiledExperiment, unitId: string, n: number): number {
   const c = e.cumulative;
-  const point = (hashUnit(e.prefix, unitId) / 2 ** 32) * c[c.length - 1];
+  const point = (hashLoaded(e.prefix, unitId, n) / 2 ** 32) * c[c.length - 1];
   for (let i = 0; i < c.length; i++) if (point < c[i]) return i;
   return c.length - 1;
 }
@@ -212,18 +254,30 @@ function placeVariants(e: CompiledExperiment, slotIds: string[]): void {
   );
 }
 
+/** Per variant, the frozen answer for a unit that only this experiment owns: its assignment and the layout it renders. */
+function soloViews(e: CompiledExperiment, cs: CompiledSurface): Solo[] {
+  return e.variants.map((v, i) => {
+    const layout = cs.slotIds.map((slotId, j): SlotView => ({ slotId, contentId: cs.slotDefaults[j], experimentId: null, variant: null }));
+    for (const o of e.placed[i]) Object.assign(layout[o.index], { contentId: o.contentId, experimentId: e.id, variant: v.key });
+    return { assignments: frozen([{ experimentId: e.id, experimentKey: e.key, variant: v.key, isControl: v.key === e.control }]), layout: frozen(layout) };
+  });
+}
+
 function compileSurface(s: Surface, content: ServingConfig['content']): CompiledSurface {
   const defaults = shippedDefaults(s, content);
   const slotIds = [...s.slots].sort((a, b) => a.position - b.position).map((slot) => slot.id);
   // Buckets no experiment owns share one empty list: the table costs a pointer per bucket.
   const none: CompiledExperiment[] = [];
+  const slotDefaults = slotIds.map((id) => defaults[id] ?? null);
+  const layout = slotIds.map((slotId, i): SlotView => ({ slotId, contentId: slotDefaults[i], experimentId: null, variant: null }));
   return {
     surface: s,
     prefix: hashPrefix(s.salt),
     slotIds,
-    slotDefaults: slotIds.map((id) => defaults[id] ?? null),
+    slotDefaults,
     byBucket: Array.from({ length: s.bucketCount }, () => none),
     defaults,
+    none: { assignments: frozen([]), layout: frozen(layout) },
   };
 }
 

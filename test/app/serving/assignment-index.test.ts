@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AssignmentIndex } from '../../../src/app/serving/assignment-index.js';
 import { mirrorOf } from '../../../src/app/serving/serving-sync.js';
-import { assignUnit } from '../../../src/domain/assignment.js';
+import { assignUnit, bucketOf, LOADED_MAX } from '../../../src/domain/assignment.js';
 import type { Experiment } from '../../../src/domain/schemas.js';
 import { DEMO_SURFACES } from '../../helpers/demo-catalog.js';
 
@@ -84,7 +84,13 @@ describe('AssignmentIndex.view on random configurations', () => {
       size: fc.integer({ min: 1, max: home.bucketCount }),
       platforms: fc.option(fc.subarray(['ios', 'android', 'web', 'desktop'] as const, { minLength: 1 }), { nil: undefined }),
     });
-    const unit = fc.oneof(fc.uuid(), fc.string({ maxLength: 30 }), fc.string({ unit: 'binary', maxLength: 30 }));
+    const unit = fc.oneof(
+      fc.uuid(),
+      fc.string({ maxLength: 30 }),
+      fc.string({ unit: 'binary', maxLength: 30 }),
+      fc.string({ unit: 'binary', minLength: 200, maxLength: 400 }),
+      fc.string({ minLength: LOADED_MAX - 4, maxLength: LOADED_MAX + 4 }),
+    );
     fc.assert(
       fc.property(
         fc.array(experiment, { minLength: 1, maxLength: 6 }),
@@ -107,12 +113,37 @@ describe('AssignmentIndex.view on random configurations', () => {
             const want = referenceView(home, running, u, platform);
             const got = index.view('home', u, platform)!;
             expect(got.assignments.map(({ experimentId, variant }) => ({ experimentId, variant }))).toEqual(want.assignments);
+            for (const a of got.assignments) expect(a.isControl).toBe(a.variant === 'v0');
             expect(got.layout).toEqual(want.layout);
-            if (want.bucket !== undefined) expect(got.bucket).toBe(want.bucket);
+            expect(got.bucket).toBe(bucketOf(home.salt, u, home.bucketCount));
           }
         },
       ),
       { numRuns: 300, seed: 16 },
     );
+  });
+});
+
+describe('AssignmentIndex.view answers shared between units', () => {
+  it('are frozen: writing one throws, and neither that unit nor another in the same variant sees a change', () => {
+    const index = new AssignmentIndex();
+    index.compile([home], mirrorOf([exp('e1', 'shelf-1', [[0, home.bucketCount]])]));
+    const units = Array.from({ length: 200 }, (_, i) => `unit-${i}`);
+    const treated = units.filter((u) => index.view('home', u)!.assignments[0].variant === 'b'); // picked by arm
+    expect(treated.length).toBeGreaterThan(1);
+    const [a, b] = treated.map((u) => index.view('home', u)!);
+    expect(() => {
+      a.assignments[0].variant = 'control';
+    }).toThrow(TypeError);
+    expect(() => a.layout.push({ slotId: 'x', contentId: null, experimentId: null, variant: null })).toThrow(TypeError);
+    expect(() => {
+      a.layout[0].contentId = 'changed';
+    }).toThrow(TypeError);
+    const shelf = (v: typeof a) => v.layout.find((l) => l.slotId === 'shelf-1');
+    for (const v of [a, b, index.view('home', treated[0])!]) {
+      expect(v.assignments).toEqual([{ experimentId: 'e1', experimentKey: 'e1', variant: 'b', isControl: false }]);
+      expect(shelf(v)).toEqual({ slotId: 'shelf-1', contentId: 'sh-focus', experimentId: 'e1', variant: 'b' });
+    }
+    expect(b.unitId).not.toBe(a.unitId);
   });
 });
