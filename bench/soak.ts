@@ -115,7 +115,12 @@ console.log(
     `rss ${per((s) => s.rss)}, heap used ${per((s) => s.heapUsed)}, heap total ${per((s) => s.heapTotal)}, external ${per((s) => s.external)}, ` +
     `native ${per((s) => s.native)}, file ${per((s) => s.file + s.shmem)} MB/min`,
 );
-console.log(`verdict: ${flat ? 'levels off' : 'STILL GROWING'}: the last third's RSS grows ${last.toFixed(2)} MB/min (flat < ${FLAT} MB/min)`);
+/** Requests per second over a stretch of samples: RSS follows V8's committed heap, which follows the allocation rate. */
+const rate = (xs: MemorySample[]) => (xs.at(-1)!.requests - xs[0].requests) / (xs.at(-1)!.t - xs[0].t);
+console.log(
+  `verdict: ${flat ? 'levels off' : 'STILL GROWING'}: the last third's RSS grows ${last.toFixed(2)} MB/min (flat < ${FLAT} MB/min); ` +
+    `load ${rate(firstThird).toFixed(0)} → ${rate(lastThird).toFixed(0)} req/s (first third → last third: a verdict compares like with like only if these are close)`,
+);
 console.log(
   `load: ${fmt(counts.requests)} requests (${counts.failures} failed), ${fmt(counts.events)} events ingested, ${counts.mcp} MCP calls over ${counts.sessions} sessions (${counts.abandoned} crashed without ending their session); ` +
     `server log: ${logLevels.warn} warn, ${logLevels.error} error lines; by kind ${JSON.stringify(counts.byKind)}; ${loadLine()}`,
