@@ -115,6 +115,15 @@ console.log(
     `rss ${per((s) => s.rss)}, heap used ${per((s) => s.heapUsed)}, heap total ${per((s) => s.heapTotal)}, external ${per((s) => s.external)}, ` +
     `native ${per((s) => s.native)}, file ${per((s) => s.file + s.shmem)} MB/min`,
 );
+// RSS is a sawtooth under load: V8 grows its committed heap to a multiple of the live heap before a major GC and gives
+// it back later. The lowest heap-used sample of each third is the live heap's floor (just after a GC): a leak in the
+// heap raises it, V8's sizing does not.
+const floor = (xs: MemorySample[]) => Math.min(...xs.map((x) => x.heapUsed)).toFixed(1);
+const middleThird = samples.slice(third, samples.length - 1 - third);
+console.log(
+  `V8 heap used, lowest sample per third (the live floor): ${floor(firstThird)} → ${floor(middleThird)} → ${floor(lastThird)} MB; ` +
+    `native per third (mean): ${[firstThird, middleThird, lastThird].map((xs) => (xs.reduce((n, x) => n + x.native, 0) / xs.length).toFixed(1)).join(' → ')} MB`,
+);
 /** Requests per second over a stretch of samples: RSS follows V8's committed heap, which follows the allocation rate. */
 const rate = (xs: MemorySample[]) => (xs.at(-1)!.requests - xs[0].requests) / (xs.at(-1)!.t - xs[0].t);
 console.log(
