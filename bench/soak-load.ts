@@ -89,7 +89,21 @@ function ingestBatch(e: Experiment, units: string[]): unknown[] {
 
 type Agent = { client: Client | V1Client; transport: { terminateSession(): Promise<void> }; legacy: boolean };
 
-async function connect(url: string, legacy: boolean): Promise<Agent> {
+/** A new agent; a failed connect (a keep-alive socket the server closed just then) counts as a failed MCP call and is retried. */
+async function connect(url: string, legacy: boolean, c: Counts): Promise<Agent> {
+  for (;;) {
+    try {
+      const agent = await connectOnce(url, legacy);
+      c.sessions++;
+      return agent;
+    } catch {
+      count(c, 'mcp', false);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+async function connectOnce(url: string, legacy: boolean): Promise<Agent> {
   if (legacy) {
     const client = new V1Client({ name: 'soak-legacy-agent', version: '1.0.0' });
     const transport = new V1HttpTransport(new URL(`${url}/mcp`));
@@ -102,7 +116,15 @@ async function connect(url: string, legacy: boolean): Promise<Agent> {
   return { client, transport, legacy };
 }
 
-/** A well-behaved agent ends its session (DELETE, when it has one) and closes; a crashed one just goes away. */
+/**
+ * A crashed agent: its connections drop (the GET stream and any request in flight are aborted, as the kernel closes
+ * the sockets of a dead process) and no DELETE is sent, so the server is left holding its session.
+ */
+async function crash(a: Agent): Promise<void> {
+  await a.client.close().catch(() => undefined);
+}
+
+/** A well-behaved agent ends its session (DELETE, when it has one) and closes. */
 async function leave(a: Agent): Promise<void> {
   await a.transport.terminateSession().catch(() => undefined);
   await a.client.close().catch(() => undefined);
@@ -112,11 +134,10 @@ async function leave(a: Agent): Promise<void> {
  * One MCP worker, as agents poll: a current SDK client and a 2025-era one (a server session each)
  * list tools, read resources and call get_metrics and list_experiments in turn; every 25 calls a
  * client is replaced by a new one (a new session): three in four end their session (DELETE) and close,
- * the fourth just goes away without a word, as a crashed agent would.
+ * the fourth crashes: its connections drop without a DELETE (every such one is a 2025-era client with a session).
  */
 export async function mcpWorker(url: string, e: Experiment, c: Counts, running: () => boolean): Promise<void> {
-  const agents = [await connect(url, false), await connect(url, true)];
-  c.sessions += 2;
+  const agents = [await connect(url, false, c), await connect(url, true, c)];
   let replaced = 0;
   const calls: ((a: Agent) => Promise<unknown>)[] = [
     (a) => a.client.listTools(),
@@ -138,10 +159,11 @@ export async function mcpWorker(url: string, e: Experiment, c: Counts, running: 
     count(c, 'mcp', ok);
     if (i % 25 === 24) {
       const old = agents[slot];
-      if (++replaced % 4 === 0) c.abandoned++;
-      else await leave(old);
-      agents[slot] = await connect(url, old.legacy);
-      c.sessions++;
+      if (++replaced % 4 === 0) {
+        c.abandoned++;
+        await crash(old);
+      } else await leave(old);
+      agents[slot] = await connect(url, old.legacy, c);
     }
   }
   for (const a of agents) await leave(a);

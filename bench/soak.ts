@@ -3,13 +3,16 @@
  * directory, a free port, default logging, no SEALAB_* variables), deploys the demo experiment, and
  * drives a mixed load for --minutes: MCP over streamable HTTP (a current SDK client and a 2025-era one
  * with a session; tools/list, resources/read, get_metrics, list_experiments; clients come and go, and
- * some leave without closing), assignment, layout, OFREP (single flag and bulk) and ingest of
- * exposures and metric events for random units. Samples the server's RSS from /proc/<pid>/status every
- * --sample seconds, prints the curve and the slope of each half (least squares, MB/min): it levels off
- * when the last half grows by less than --flat MB/min.
+ * some crash: their connections drop without ending their session), assignment, layout, OFREP (single
+ * flag and bulk) and ingest of exposures and metric events for random units. Every --sample seconds it prints the server's memory
+ * (bench/soak-memory.ts: RSS split into anonymous, file-backed and shared from /proc; V8's heap used,
+ * heap committed and external from the server's /metrics; the native rest; the SQLite files), then the
+ * growth per minute of each part over the first and the last third of the run (least squares). The
+ * verdict: it levels off when the last third's RSS grows by less than --flat MB/min (exit code 1 if not).
  *
  *   npx tsx bench/soak.ts [--minutes 10] [--sample 10] [--workers 6] [--flat 1] [--consecutive]
- *                         [--snapshots DIR]   (heap snapshots at the first and last sample, into DIR)
+ *                         [--snapshots DIR]   (heap snapshots after a third of the run and at the end, into DIR;
+ *                                              compare them with bench/soak-heap-diff.ts)
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -19,6 +22,7 @@ import { fileURLToPath } from 'node:url';
 import ky from 'ky';
 import { ensureExperiment } from '../src/cli/simulate.js';
 import { benchTempDir, fmt, loadLine } from './helpers.js';
+import { CURVE_HEADER, curveLine, type MemorySample, sampleMemory, slope } from './soak-memory.js';
 import { arg, unitIds } from './util.js';
 import { type Counts, mcpWorker, servingWorker } from './soak-load.js';
 
@@ -31,11 +35,12 @@ const SNAPSHOTS = snapIdx > 0 ? path.resolve(process.argv[snapIdx + 1]) : undefi
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dir = benchTempDir('soak');
+const dataDir = path.join(dir, 'data');
 const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SEALAB_')));
 if (SNAPSHOTS) fs.mkdirSync(SNAPSHOTS, { recursive: true });
 const server = spawn(
   process.execPath,
-  [...(SNAPSHOTS ? ['--heapsnapshot-signal=SIGUSR2'] : []), path.join(root, 'bin/sealab.js'), 'serve', '--data-dir', path.join(dir, 'data'), '--port', '0'],
+  [...(SNAPSHOTS ? ['--heapsnapshot-signal=SIGUSR2'] : []), path.join(root, 'bin/sealab.js'), 'serve', '--data-dir', dataDir, '--port', '0'],
   { cwd: SNAPSHOTS ?? dir, env, stdio: ['ignore', 'ignore', 'pipe'] },
 );
 process.on('exit', () => server.kill('SIGKILL'));
@@ -58,30 +63,6 @@ const url = await new Promise<string>((resolve, reject) => {
   });
 });
 
-/** The server's resident memory from /proc (total, anonymous, file-backed), in MB. */
-const memory = () => {
-  const status = fs.readFileSync(`/proc/${server.pid}/status`, 'utf8');
-  const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? Number.NaN) / 1024;
-  return { rss: kb('VmRSS'), anon: kb('RssAnon'), file: kb('RssFile') };
-};
-
-/** The SQLite files' size (database and WAL), in MB: the page cache (64 MiB per connection) fills as they grow. */
-const dbMb = () =>
-  fs
-    .readdirSync(path.join(dir, 'data'))
-    .filter((f) => f.startsWith('sealab.db'))
-    .reduce((n, f) => n + fs.statSync(path.join(dir, 'data', f)).size, 0) /
-  2 ** 20;
-
-/** The V8 heap in use, from the server's own /metrics (prom-client's default metrics), in MB. */
-const heapMb = async () => {
-  const text = await fetch(`${url}/metrics`)
-    .then((r) => r.text())
-    .catch(() => '');
-  const m = /^nodejs_heap_size_used_bytes (\S+)/m.exec(text);
-  return m ? Number(m[1]) / 2 ** 20 : Number.NaN;
-};
-
 const api = ky.create({ prefixUrl: `${url}/v1`, timeout: 15_000 });
 const experiment = await ensureExperiment(api, { out: () => undefined });
 console.log(`soak: sealab serve at ${url} (pid ${server.pid}, shipped defaults), ${MINUTES} min, ${WORKERS} serving workers + 1 MCP worker; ${loadLine()}`);
@@ -96,58 +77,66 @@ const loads = [
   mcpWorker(url, experiment, counts, running),
 ];
 
-const samples: { t: number; rss: number; anon: number; heap: number; db: number; requests: number }[] = [];
+const samples: MemorySample[] = [];
 const started = Date.now();
-const mb = (x: number) => x.toFixed(1).padStart(6);
+console.log(`memory in MB (rss = anon + file + shm; native = anon − heap-total − external; db-map: SQLite files mapped in; brk: glibc's main arena)`);
+console.log(CURVE_HEADER);
 const sample = async () => {
-  const heap = await heapMb();
-  const m = memory();
-  const s = { t: (Date.now() - started) / 1000, rss: m.rss, anon: m.anon, heap, db: dbMb(), requests: counts.requests };
+  const s = await sampleMemory(server.pid!, url, dataDir, (Date.now() - started) / 1000, counts.requests);
   const prev = samples.at(-1);
   samples.push(s);
-  const rate = prev ? (s.requests - prev.requests) / (s.t - prev.t) : 0;
-  console.log(
-    `  t=${s.t.toFixed(0).padStart(4)} s  rss ${mb(s.rss)} MB (anon ${mb(m.anon)}, file ${mb(m.file)})  heap used ${mb(heap)} MB  db ${mb(s.db)} MB  ${fmt(rate).padStart(6)} req/s  ${fmt(counts.events)} events  ${counts.mcp} MCP calls`,
-  );
+  console.log(curveLine(s, prev ? (s.requests - prev.requests) / (s.t - prev.t) : 0));
 };
+/** A heap snapshot (the server writes it synchronously into SNAPSHOTS, its working directory). */
 const snapshot = () => SNAPSHOTS && server.kill('SIGUSR2');
 await sample();
-snapshot();
 const timer = setInterval(() => void sample(), SAMPLE_S * 1000);
+// The first snapshot once the load has run a third of the time (warm-up allocations are not growth), the second at the end.
+const firstSnapshot = setTimeout(snapshot, (MINUTES * 60_000) / 3);
 await Promise.all(loads);
 clearInterval(timer);
+clearTimeout(firstSnapshot);
 await sample();
 snapshot();
-if (SNAPSHOTS) await new Promise((r) => setTimeout(r, 15_000)); // the last snapshot is written synchronously by the server
+if (SNAPSHOTS) await new Promise((r) => setTimeout(r, 20_000)); // the server writes the snapshot synchronously; give it time
 
-/** Least-squares slope of RSS against time, MB per minute. */
-const slope = (xs: typeof samples) => {
-  const n = xs.length;
-  if (n < 2) return Number.NaN;
-  const mt = xs.reduce((a, s) => a + s.t, 0) / n;
-  const mr = xs.reduce((a, s) => a + s.rss, 0) / n;
-  const num = xs.reduce((a, s) => a + (s.t - mt) * (s.rss - mr), 0);
-  const den = xs.reduce((a, s) => a + (s.t - mt) ** 2, 0);
-  return (num / den) * 60;
-};
-const half = Math.floor(samples.length / 2);
-const first = slope(samples.slice(0, half + 1));
-const last = slope(samples.slice(half));
-const heapSlope = slope(samples.slice(half).map((x) => ({ ...x, rss: x.heap })));
+// The verdict compares the growth per minute of the first third of the run with that of the last third (least squares over
+// each third's samples): memory levels off when the last third grows by less than --flat MB/min.
+const third = Math.floor(samples.length / 3);
+const firstThird = samples.slice(0, third + 1);
+const lastThird = samples.slice(samples.length - 1 - third);
+const per = (y: (s: MemorySample) => number) => `${slope(firstThird, y).toFixed(2)} → ${slope(lastThird, y).toFixed(2)}`;
+const last = slope(lastThird);
 const flat = last < FLAT;
+const a = samples[0];
+const z = samples.at(-1)!;
 console.log(
-  `rss ${samples[0].rss.toFixed(1)} → ${samples.at(-1)!.rss.toFixed(1)} MB (peak ${Math.max(...samples.map((s) => s.rss)).toFixed(1)}); ` +
-    `slope first half ${first.toFixed(2)} MB/min, last half ${last.toFixed(2)} MB/min (V8 heap used: ${heapSlope.toFixed(2)} MB/min): ${flat ? 'levels off' : 'STILL GROWING'} (flat < ${FLAT} MB/min)`,
+  `rss ${a.rss.toFixed(1)} → ${z.rss.toFixed(1)} MB (peak ${Math.max(...samples.map((s) => s.rss)).toFixed(1)}); growth per minute, first third → last third: ` +
+    `rss ${per((s) => s.rss)}, heap used ${per((s) => s.heapUsed)}, heap total ${per((s) => s.heapTotal)}, external ${per((s) => s.external)}, ` +
+    `native ${per((s) => s.native)}, file ${per((s) => s.file + s.shmem)} MB/min`,
+);
+// RSS is a sawtooth under load: V8 grows its committed heap to a multiple of the live heap before a major GC and gives
+// it back later. The lowest heap-used sample of each third is the live heap's floor (just after a GC): a leak in the
+// heap raises it, V8's sizing does not.
+const floor = (xs: MemorySample[]) => Math.min(...xs.map((x) => x.heapUsed)).toFixed(1);
+const middleThird = samples.slice(third, samples.length - 1 - third);
+console.log(
+  `V8 heap used, lowest sample per third (the live floor): ${floor(firstThird)} → ${floor(middleThird)} → ${floor(lastThird)} MB; ` +
+    `native per third (mean): ${[firstThird, middleThird, lastThird].map((xs) => (xs.reduce((n, x) => n + x.native, 0) / xs.length).toFixed(1)).join(' → ')} MB`,
+);
+/** Requests per second over a stretch of samples: RSS follows V8's committed heap, which follows the allocation rate. */
+const rate = (xs: MemorySample[]) => (xs.at(-1)!.requests - xs[0].requests) / (xs.at(-1)!.t - xs[0].t);
+console.log(
+  `verdict: ${flat ? 'levels off' : 'STILL GROWING'}: the last third's RSS grows ${last.toFixed(2)} MB/min (flat < ${FLAT} MB/min); ` +
+    `load ${rate(firstThird).toFixed(0)} → ${rate(lastThird).toFixed(0)} req/s (first third → last third: a verdict compares like with like only if these are close)`,
 );
 console.log(
-  `load: ${fmt(counts.requests)} requests (${counts.failures} failed), ${fmt(counts.events)} events ingested, ${counts.mcp} MCP calls over ${counts.sessions} sessions (${counts.abandoned} abandoned without closing); ` +
+  `load: ${fmt(counts.requests)} requests (${counts.failures} failed), ${fmt(counts.events)} events ingested, ${counts.mcp} MCP calls over ${counts.sessions} sessions (${counts.abandoned} crashed without ending their session); ` +
     `server log: ${logLevels.warn} warn, ${logLevels.error} error lines; by kind ${JSON.stringify(counts.byKind)}; ${loadLine()}`,
 );
-// Native memory the V8 heap does not show: SQLite's page cache (cache_size 64 MiB per connection, src/store/db.ts)
-// grows with the pages the database has touched until it is full, then stays.
 console.log(
-  `native (RSS anon − V8 heap used) ${(samples[0].anon - samples[0].heap).toFixed(1)} → ${(samples.at(-1)!.anon - samples.at(-1)!.heap).toFixed(1)} MB; ` +
-    `database ${samples.at(-1)!.db.toFixed(1)} MB; SQLite's page cache holds up to 64 MiB of it per connection`,
+  `native ${a.native.toFixed(1)} → ${z.native.toFixed(1)} MB, V8 heap committed ${a.heapTotal.toFixed(1)} → ${z.heapTotal.toFixed(1)} MB, ` +
+    `database ${z.db.toFixed(1)} MB + WAL ${z.wal.toFixed(1)} MB on disk (${z.dbMapped.toFixed(1)} MB of the SQLite files mapped in)`,
 );
 server.kill('SIGTERM');
 await new Promise((r) => server.once('exit', r));

@@ -23,6 +23,12 @@ export interface LegacySessionsOptions {
   hub: SubscriptionHub;
   maxRequestBodySize: number;
   sessionIdleMs: number;
+  /**
+   * A session whose GET stream ended (the client went away, or lost its network) and that has had no
+   * request and no stream since is closed after this long: a live client reconnects its stream within
+   * seconds, a crashed one never does, and its server instance (~150 KB) should not wait sessionIdleMs.
+   */
+  orphanIdleMs: number;
   maxSessions: number;
   onerror?: (error: Error) => void;
 }
@@ -43,6 +49,8 @@ interface Session {
   lastSeen: number;
   /** Open SSE responses; a session holding one is listening, not idle. */
   openStreams: number;
+  /** Its GET stream ended and nothing has come from the client since: closed after orphanIdleMs. */
+  orphaned: boolean;
 }
 
 /** What the SDK transport takes of a request's options (the principal stays with the session map). */
@@ -69,12 +77,13 @@ export function createLegacySessions(factory: McpServerFactory, options: LegacyS
   };
 
   const sweep = () => {
-    const cutoff = Date.now() - options.sessionIdleMs;
+    const now = Date.now();
     for (const [id, session] of sessions) {
-      if (session.openStreams === 0 && session.lastSeen < cutoff) void closeSession(id);
+      const idleFor = session.openStreams === 0 ? now - session.lastSeen : 0;
+      if (idleFor > options.sessionIdleMs || (session.orphaned && idleFor > options.orphanIdleMs)) void closeSession(id);
     }
   };
-  const sweeper = setInterval(sweep, Math.min(options.sessionIdleMs, 60_000));
+  const sweeper = setInterval(sweep, Math.min(options.sessionIdleMs, options.orphanIdleMs, 60_000));
   sweeper.unref();
 
   /** Make room for one more: idle sessions first, then the least recently used. */
@@ -89,9 +98,10 @@ export function createLegacySessions(factory: McpServerFactory, options: LegacyS
     }
   };
 
-  const trackStream = (session: Session, response: Response): Response => {
+  const trackStream = (session: Session, response: Response, method: string): Response => {
     if (response.body === null || !response.headers.get('content-type')?.includes('text/event-stream')) return response;
     session.openStreams += 1;
+    const listening = method === 'GET';
     const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
     void response.body
       .pipeTo(writable)
@@ -99,6 +109,7 @@ export function createLegacySessions(factory: McpServerFactory, options: LegacyS
       .finally(() => {
         session.openStreams -= 1;
         session.lastSeen = Date.now();
+        if (listening) session.orphaned = true;
       });
     return new Response(readable, { status: response.status, headers: response.headers });
   };
@@ -126,7 +137,7 @@ export function createLegacySessions(factory: McpServerFactory, options: LegacyS
         sessions.delete(id);
       },
     });
-    const session: Session = { transport, server, principal: requestOptions.principal, lastSeen: Date.now(), openStreams: 0 };
+    const session: Session = { transport, server, principal: requestOptions.principal, lastSeen: Date.now(), openStreams: 0, orphaned: false };
     transport.onclose = () => {
       if (transport.sessionId !== undefined && sessions.get(transport.sessionId) === session) sessions.delete(transport.sessionId);
     };
@@ -138,7 +149,7 @@ export function createLegacySessions(factory: McpServerFactory, options: LegacyS
       await server.close().catch(report);
       return response;
     }
-    return trackStream(session, response);
+    return trackStream(session, response, request.method);
   };
 
   const readBody = async (request: Request): Promise<{ ok: true; body: unknown } | { ok: false; response: Response }> => {
@@ -164,7 +175,8 @@ export function createLegacySessions(factory: McpServerFactory, options: LegacyS
         // principal's session is unknown to this caller: same answer, and nothing touched.
         if (session === undefined || session.principal !== requestOptions.principal) return jsonRpcErrorResponse(404, -32001, 'Session not found');
         session.lastSeen = Date.now();
-        return trackStream(session, await session.transport.handleRequest(request, transportOptions(requestOptions)));
+        session.orphaned = false;
+        return trackStream(session, await session.transport.handleRequest(request, transportOptions(requestOptions)), request.method);
       }
       if (request.method === 'POST') {
         let body = requestOptions.parsedBody;

@@ -25,6 +25,8 @@ export interface McpRouteOptions {
   onerror?: (error: Error) => void;
   /** A 2025 session with no request and no open stream for this long is closed. Default 30 min. */
   sessionIdleMs?: number;
+  /** A 2025 session whose GET stream ended, with no request or stream since, is closed after this long. Default 2 min. */
+  orphanIdleMs?: number;
   /** Open 2025 sessions at most; the least recently used is closed to admit a new one. Default 1000. */
   maxSessions?: number;
 }
@@ -50,6 +52,7 @@ export function createMcpRoute(factory: McpServerFactory, options: McpRouteOptio
     hub,
     maxRequestBodySize,
     sessionIdleMs: options.sessionIdleMs ?? 30 * 60_000,
+    orphanIdleMs: options.orphanIdleMs ?? 2 * 60_000,
     maxSessions: options.maxSessions ?? 1000,
     onerror: options.onerror,
   });

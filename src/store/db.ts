@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
+import { isMainThread } from 'node:worker_threads';
 import { MIGRATIONS } from './migrations.js';
 
 export type Db = Database.Database;
@@ -16,6 +17,16 @@ export function prepared(db: Db, sql: string): Database.Statement {
   return stmt;
 }
 
+/**
+ * Page cache per connection, in KiB (ADR 0021). SQLite fills a connection's cache up to this bound and keeps it,
+ * in native memory V8 does not see, so every connection adds up to its bound to the process's RSS. The main
+ * connection (ingest, fold, reads) gets 16 MiB: the interior pages of every b-tree and the hot leaves of the fold's
+ * turn fit, and in WAL mode a cache is dropped whenever another connection commits, so a bigger one mostly
+ * refills. A worker thread's connection (the exposure writer's: one small append per batch) gets 2 MiB.
+ */
+export const MAIN_CACHE_KIB = 16_384;
+export const WORKER_CACHE_KIB = 2_048;
+
 /** Opens (or creates) the SQLite file, WAL + foreign keys, and applies pending migrations in one transaction each. */
 export function openDb(file: string): Db {
   if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -24,7 +35,7 @@ export function openDb(file: string): Db {
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
   db.pragma('synchronous = NORMAL');
-  db.pragma('cache_size = -65536'); // 64 MiB page cache: the ingest path touches several b-trees per event
+  db.pragma(`cache_size = -${isMainThread ? MAIN_CACHE_KIB : WORKER_CACHE_KIB}`);
   db.pragma('temp_store = MEMORY');
   // Checkpoint every 64 MiB of WAL, not SQLite's 4 MiB: a fold turn dirties pages spread over the per-unit state and
   // the events keyed by unit (ADR 0018); between checkpoints a page rewritten by several turns reaches the file once.

@@ -191,6 +191,42 @@ describe('createMcpRoute, 2025-era clients', () => {
     expect(evicted.status).toBe(404);
   });
 
+  it('closes a session whose GET stream ended and that stayed silent for orphanIdleMs; one that calls again, or never listened, keeps sessionIdleMs', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'Date'] });
+    cleanups.push(async () => vi.useRealTimers());
+    const { fetch } = useRoute({ sessionIdleMs: 30 * 60_000, orphanIdleMs: 60_000 });
+    const headers = (id: string) => ({ 'mcp-session-id': id, 'mcp-protocol-version': '2025-11-25' });
+    const open = async () => {
+      const params = { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } };
+      const opened = await fetch(MCP_URL, postJson({ jsonrpc: '2.0', id: 1, method: 'initialize', params }));
+      await opened.text();
+      return opened.headers.get('mcp-session-id')!;
+    };
+    /** A client that opens its GET stream and then goes away: the stream is cancelled, no DELETE. */
+    const listenThenVanish = async (id: string) => {
+      const stream = await fetch(MCP_URL, { method: 'GET', headers: { accept: 'text/event-stream', ...headers(id) } });
+      expect(stream.status).toBe(200);
+      await stream.body!.cancel();
+      await new Promise((resolve) => setImmediate(resolve)); // the route sees the stream end
+    };
+    const ping = async (id: string) => {
+      const response = await fetch(MCP_URL, postJson({ jsonrpc: '2.0', id: 2, method: 'ping' }, headers(id)));
+      await response.text();
+      return response.status;
+    };
+    const [crashed, back, neverListened] = [await open(), await open(), await open()];
+    await listenThenVanish(crashed);
+    await listenThenVanish(back);
+
+    vi.advanceTimersByTime(30_000);
+    expect(await ping(back)).toBe(200); // it came back: the 30-minute idle rule again
+    vi.advanceTimersByTime(91_000);
+
+    expect(await ping(crashed)).toBe(404);
+    expect(await ping(back)).toBe(200);
+    expect(await ping(neverListened)).toBe(200);
+  });
+
   it('refuses a POST that is not JSON with 415', async () => {
     const { fetch } = useRoute();
 
