@@ -20,6 +20,7 @@ import path from 'node:path';
 import { benchContainer } from './helpers.js';
 import { arg, fmt, loadLine, median, unitIds } from './util.js';
 import { listenHttp } from '../src/server/http-listen.js';
+import { MAIN_CACHE_KIB } from '../src/store/db.js';
 import type { MetricSource } from '../src/domain/schemas.js';
 import type { Container } from '../src/container.js';
 
@@ -146,7 +147,7 @@ function rawInsert(withoutRowid: boolean): number {
   const db = new Database(path.join(dir, 'raw.db'));
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
-  db.pragma('cache_size = -65536');
+  db.pragma(`cache_size = -${MAIN_CACHE_KIB}`); // sealab's main connection's page cache
   db.pragma('wal_autocheckpoint = 16384');
   db.exec(
     `CREATE TABLE raw_events (id TEXT PRIMARY KEY, type TEXT NOT NULL, unit_id TEXT NOT NULL, ref TEXT NOT NULL, variant TEXT, value REAL, props TEXT, ts TEXT NOT NULL, received_at TEXT NOT NULL)${withoutRowid ? ' WITHOUT ROWID' : ''}`,
