@@ -3,12 +3,14 @@
  * (`POST /ofrep/v1/evaluate/flags/{key}`, a different unit per request, exposures queued) next to a
  * bare hono + @hono/node-server endpoint returning a constant JSON body, measured in the same run
  * with autocannon. Each server runs in its own process so the load generator does not share it.
- * Both servers stay up; after a warm-up they are loaded alternately, round after round (the order
+ * Both servers stay up; after a warm-up (--warmup seconds each, then until its CPU per request settles) they are loaded alternately, round after round (the order
  * flips each round), and the medians are compared, so a noisy neighbour hurts both alike.
  * sealab logs as `sealab serve` does (SEALAB_LOG_LEVEL, default info, to stderr: at info the
- * serving access lines are debug and not written); both servers listen on free ports.
+ * serving access lines are debug and not written); both servers listen on free ports. sealab also folds
+ * the event log in background turns on its main thread, as `sealab serve` does, so the exposures it serves
+ * are folded while it serves (`--no-fold`: left in the log, as this bench measured before issue 16's last pass).
  *
- *   npx tsx bench/ofrep-http.ts [--seconds 10] [--connections 50] [--rounds 3] [--warmup 2] [--aa]
+ *   npx tsx bench/ofrep-http.ts [--seconds 10] [--connections 50] [--rounds 3] [--warmup 2] [--aa] [--no-fold]
  *   SEALAB_LOG_LEVEL=debug npx tsx bench/ofrep-http.ts 2>/dev/null   # with an access line per request
  *
  * A third server, sealab with SEALAB_METRICS=off, is loaded in the same rounds: the metrics'
@@ -32,17 +34,19 @@ const WARMUP = arg('warmup', 2);
 /** cpuUs: the server's CPU time per request in µs (NaN where /proc is not there). */
 type Figures = { rps: number; p99: number; errors: number; cpuUs: number };
 
-type Server = { child: ChildProcess; port: number; level: string };
+type Server = { child: ChildProcess; port: number; level: string; fold: string };
+
+const NO_FOLD = process.argv.includes('--no-fold');
 
 async function start(mode: string, env: Record<string, string> = {}): Promise<Server> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/ofrep-server.ts', mode], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/ofrep-server.ts', mode, ...(NO_FOLD ? ['--no-fold'] : [])], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, ...env },
   });
   return new Promise<Server>((resolve, reject) => {
     child.stdout!.on('data', (d: Buffer) => {
-      const ready = /ready (\d+) (\S+)/.exec(d.toString());
-      if (ready) resolve({ child, port: Number(ready[1]), level: ready[2] });
+      const ready = /ready (\d+) (\S+)(?:.* fold=(\w+))?/.exec(d.toString());
+      if (ready) resolve({ child, port: Number(ready[1]), level: ready[2], fold: ready[3] ?? '-' });
     });
     child.on('exit', (code) => reject(new Error(`${mode} server exited with ${code}`)));
   });
@@ -80,6 +84,23 @@ async function load(server: { pid: number | undefined; port: number; key: string
   return { rps: result.requests.average, p99: result.latency.p99, errors: result.errors + result.non2xx, cpuUs };
 }
 
+/**
+ * Loads a server for --warmup seconds, then in 1 s slices until its CPU per request is within 20% of the
+ * slice before, three slices at least and eleven at most. A sealab server's first seconds cost up to ~10× its
+ * steady state (the JIT warms up; before ofrep-server.ts primed it, its exposure worker also started and
+ * compiled its modules then): a fixed 1 s warm-up left that in sealab's first round (23% and 45% of bare in
+ * two runs).
+ */
+async function warm(server: { pid: number | undefined; port: number; key: string }): Promise<string> {
+  const seen = [await load(server, WARMUP)];
+  for (let i = 0; i < 10; i++) {
+    const [before, last] = [seen.at(-2)?.cpuUs ?? Number.NaN, seen.at(-1)!.cpuUs];
+    if (Number.isNaN(last) || (seen.length >= 3 && Math.abs(last - before) <= 0.2 * before)) break;
+    seen.push(await load(server, 1));
+  }
+  return seen.map((f) => `${us(f.cpuUs)}/req`).join(', ');
+}
+
 // --aa: both sealab servers with metrics off, so the "overhead" printed is the bench's own bias and noise (an A/A test).
 const AA = process.argv.includes('--aa');
 const [bare, sealab, unmetered] = [
@@ -94,11 +115,11 @@ const servers = {
   unmetered: { pid: unmetered.child.pid, port: unmetered.port, key: 'bench-ofrep' },
 };
 const us = (x: number) => (Number.isNaN(x) ? 'n/a' : `${x.toFixed(1)} µs`);
-console.log(`sealab log level: ${sealab.level} (as \`sealab serve\`: SEALAB_LOG_LEVEL, default info)`);
+console.log(`sealab log level: ${sealab.level} (as \`sealab serve\`: SEALAB_LOG_LEVEL, default info); event-log fold ${sealab.fold} (as \`sealab serve\`: on)`);
 console.log(`machine at start: ${loadLine()}`);
 const results: Record<keyof typeof servers, Figures[]> = { bare: [], sealab: [], unmetered: [] };
 try {
-  if (WARMUP > 0) for (const s of Object.values(servers)) await load(s, WARMUP);
+  if (WARMUP > 0) for (const [name, s] of Object.entries(servers)) console.log(`warm-up ${name}: ${await warm(s)}`);
   for (let round = 0; round < ROUNDS; round++) {
     // Metrics on and off back to back, each first every other round; bare hono at either end.
     const order: (keyof typeof servers)[] = round % 2 ? ['bare', 'unmetered', 'sealab'] : ['sealab', 'unmetered', 'bare'];
@@ -137,6 +158,11 @@ const paired = median(results.sealab.map((x, i) => x.rps / results.bare[i].rps))
 console.log(
   `  ratio                                 : ${((100 * s.rps) / b.rps).toFixed(1)}% of bare (median of per-round ratios ${(100 * paired).toFixed(1)}%; target ≥ 80%)`,
 );
+const cpuRatio = median(results.sealab.map((x, i) => x.cpuUs / results.bare[i].cpuUs));
+if (!Number.isNaN(cpuRatio))
+  console.log(
+    `  CPU per request                       : sealab ${us(s.cpuUs)} vs bare ${us(b.cpuUs)}, ${cpuRatio.toFixed(2)}× (median of per-round ratios; all threads, less disturbed by a busy neighbour than req/s)`,
+  );
 const p99Ratio = median(results.sealab.map((x, i) => x.p99 / Math.max(1, results.bare[i].p99)));
 console.log(`  p99 ratio                             : sealab p99 ${p99Ratio.toFixed(2)}× bare's (median of per-round ratios; target ≤ 2×)`);
 const metered = median(results.sealab.map((x, i) => x.rps / results.unmetered[i].rps));

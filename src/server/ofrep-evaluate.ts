@@ -28,31 +28,33 @@ const ContextSchema = z.object({ targetingKey: z.string().min(1).max(256).option
 const RequestSchema = z.object({ context: ContextSchema.optional() }).passthrough();
 
 /**
- * The answer to `POST /ofrep/v1/evaluate/flags/{key}` for a request body, shared by the hono route
- * and the node fast path so both answer alike. A single evaluation is a serving decision: it
- * records the exposure.
+ * The answer to `POST /ofrep/v1/evaluate/flags/{key}` for a request body, as the JSON text both the hono
+ * route and the node fast path send, so both answer alike. A single evaluation is a serving decision: it
+ * records the exposure. An experiment flag's text is a per-(flag, answer) fragment plus the bucket
+ * (experimentText): the same bytes as serialising its OfrepSuccess, without building or serialising it.
  */
-export function evaluateSingle(
-  app: Container,
-  key: string,
-  body: string,
-): { status: 200 | 400 | 404; body: (OfrepSuccess & { cacheable: false }) | OfrepFailure } {
+export function answerSingle(app: Container, key: string, body: string): { status: 200 | 400 | 404; text: string } {
   const ctx = parseContext(body, key);
-  if ('errorCode' in ctx) return { status: 400, body: ctx };
+  if ('errorCode' in ctx) return { status: 400, text: JSON.stringify(ctx) };
+  const e = key.includes('/') ? undefined : app.assignments.experiment(key);
+  if (e) return { status: 200, text: experimentText(app, e, key, ctx.targetingKey, ctx.platform) };
   const result = evaluate(app, key, ctx.targetingKey, ctx.platform, true);
-  if (!result) return { status: 404, body: { key, errorCode: 'FLAG_NOT_FOUND', errorDetails: `no experiment or surface slot '${key}'` } };
-  return { status: 200, body: Object.assign(result, { cacheable: false as const }) };
+  if (!result) return { status: 404, text: JSON.stringify(notFound(key)) };
+  return { status: 200, text: JSON.stringify(Object.assign(result, { cacheable: false as const })) };
 }
+
+const notFound = (key: string): OfrepFailure => ({ key, errorCode: 'FLAG_NOT_FOUND', errorDetails: `no experiment or surface slot '${key}'` });
 
 /** The evaluation context from a request body (empty means no context), or the OFREP failure to answer. */
 export function parseContext(text: string, key: string): OfrepContext | OfrepFailure {
-  let raw: unknown = {};
-  if (text.trim()) {
-    try {
-      raw = JSON.parse(text);
-    } catch {
-      return { key, errorCode: 'PARSE_ERROR', errorDetails: 'the request body is not valid JSON' };
-    }
+  const plain = compactBody(text);
+  if (plain) return plain;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text); // surrounding whitespace is JSON's too: only a blank body needs the trim below
+  } catch {
+    if (text.trim()) return { key, errorCode: 'PARSE_ERROR', errorDetails: 'the request body is not valid JSON' };
+    raw = {};
   }
   const quick = wellFormed(raw);
   if (quick) return quick;
@@ -62,6 +64,24 @@ export function parseContext(text: string, key: string): OfrepContext | OfrepFai
   const targetingKey = parsed.data.context?.targetingKey;
   if (!targetingKey) return { key, errorCode: 'TARGETING_KEY_MISSING', errorDetails: 'context.targetingKey must be the unit id (user or device)' };
   return { targetingKey, platform: parsed.data.context?.platform };
+}
+
+const OPEN = '{"context":{"targetingKey":"';
+const CLOSE = '"}}';
+
+/**
+ * The compact body `{"context":{"targetingKey":"…"}}` with a key of 1–256 characters none of which is a quote,
+ * a backslash or a control character: its key is the text between, exactly what JSON.parse and wellFormed
+ * would return, found without either. Undefined for anything else (then parsed and checked in full).
+ */
+function compactBody(text: string): OfrepContext | undefined {
+  const end = text.length - CLOSE.length;
+  if (end - OPEN.length < 1 || end - OPEN.length > 256 || !text.startsWith(OPEN) || !text.endsWith(CLOSE)) return undefined;
+  for (let i = OPEN.length; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x20 || c === 0x22 || c === 0x5c) return undefined;
+  }
+  return { targetingKey: text.slice(OPEN.length, end), platform: undefined };
 }
 
 /**
@@ -85,12 +105,33 @@ export function evaluate(app: Container, key: string, unitId: string, platform: 
   if (slash > 0) return evaluateSlot(app, key, key.slice(0, slash), key.slice(slash + 1), unitId, platform, recordExposure);
   const e = app.assignments.experiment(key);
   if (!e) return undefined;
-  return evaluateExperiment(app, e, key, unitId, platform, recordExposure);
+  const got = e.status === 'running' ? placed(app, e, unitId, platform) : undefined;
+  if (recordExposure && got && got.index >= 0) expose(app, e, unitId, got.index);
+  return experimentResult(e, key, got, missReason(e, platform));
 }
 
-function evaluateExperiment(app: Container, e: CompiledExperiment, key: string, unitId: string, platform: string | undefined, record: boolean): OfrepSuccess {
+/** Where a running experiment puts the unit (AssignmentIndex.variantOf); its surface is compiled whenever it runs. */
+function placed(app: Container, e: CompiledExperiment, unitId: string, platform: string | undefined) {
+  const got = app.assignments.variantOf(e, unitId, platform);
+  if (!got) throw new Error(`experiment ${e.id} runs on surface ${e.surfaceId}, which the serving index does not hold`);
+  return got;
+}
+
+const expose = (app: Container, e: CompiledExperiment, unitId: string, index: number) =>
+  app.exposures.add({ experimentId: e.id, unitId, variant: e.variants[index].key, ts: app.deps.clock.now().toISOString() });
+
+/** Why a unit outside a running experiment gets control: its targeting (platforms) left the request out, or the split did. */
+const missReason = (e: CompiledExperiment, platform: string | undefined) => (untargeted(e, platform) ? 'TARGETING_MATCH' : 'SPLIT');
+
+/** An experiment flag's answer: `got` is where a running experiment put the unit (index -1: not in it), undefined when it does not run. */
+function experimentResult(
+  e: CompiledExperiment,
+  key: string,
+  got: { bucket: number; index: number } | undefined,
+  miss: 'TARGETING_MATCH' | 'SPLIT',
+): OfrepSuccess {
   // Literal objects, not `{ ...meta, more }`: on Node 20 a spread followed by properties costs ~1 µs, a tenth of an evaluation.
-  if (e.status !== 'running')
+  if (!got)
     return {
       key,
       value: e.control,
@@ -98,18 +139,59 @@ function evaluateExperiment(app: Container, e: CompiledExperiment, key: string, 
       reason: 'DISABLED',
       metadata: { experimentId: e.id, surfaceId: e.surfaceId, status: e.status, inExperiment: false },
     };
-  const view = app.assignments.view(e.surfaceId, unitId, platform)!;
-  const hit = view.assignments.find((a) => a.experimentId === e.id);
-  const metadata = { experimentId: e.id, surfaceId: e.surfaceId, status: e.status, inExperiment: Boolean(hit), bucket: view.bucket };
-  if (!hit) return { key, value: e.control, variant: e.control, reason: untargeted(e, platform) ? 'TARGETING_MATCH' : 'SPLIT', metadata };
-  if (record) app.exposures.add({ experimentId: e.id, unitId, variant: hit.variant, ts: app.deps.clock.now().toISOString() });
-  return { key, value: hit.variant, variant: hit.variant, reason: 'SPLIT', metadata };
+  const metadata = { experimentId: e.id, surfaceId: e.surfaceId, status: e.status, inExperiment: got.index >= 0, bucket: got.bucket };
+  if (got.index < 0) return { key, value: e.control, variant: e.control, reason: miss, metadata };
+  const variant = e.variants[got.index].key;
+  return { key, value: variant, variant, reason: 'SPLIT', metadata };
+}
+
+/**
+ * An experiment flag's answer as JSON text: `{…"metadata":{…,"bucket":` + bucket + `},"cacheable":false}`, the
+ * part before the bucket serialised once per experiment, flag key as asked (its key or its id) and answer (a
+ * variant, or control by split or by targeting), then kept. A recompile makes new CompiledExperiments, so a
+ * WeakMap keyed by them never serves a stale fragment.
+ */
+function experimentText(app: Container, e: CompiledExperiment, key: string, unitId: string, platform: string | undefined): string {
+  if (e.status !== 'running') return fragment(e, key, DISABLED_SLOT, () => serialise(experimentResult(e, key, undefined, 'SPLIT')));
+  const got = placed(app, e, unitId, platform);
+  let slot = got.index;
+  if (slot >= 0) expose(app, e, unitId, slot);
+  else slot = untargeted(e, platform) ? TARGETING_SLOT : SPLIT_SLOT;
+  const miss = slot === TARGETING_SLOT ? 'TARGETING_MATCH' : 'SPLIT';
+  return fragment(e, key, slot, () => beforeBucket(serialise(experimentResult(e, key, { bucket: 0, index: got.index }, miss)))) + got.bucket + AFTER_BUCKET;
+}
+
+// Fragment slots past the variants' own indexes (which are >= 0): control by split, control by targeting, not running.
+const SPLIT_SLOT = -1;
+const TARGETING_SLOT = -2;
+const DISABLED_SLOT = -3;
+const AFTER_BUCKET = '},"cacheable":false}';
+const fragments = new WeakMap<CompiledExperiment, Map<string, Map<number, string>>>();
+
+function fragment(e: CompiledExperiment, key: string, slot: number, build: () => string): string {
+  let byKey = fragments.get(e);
+  if (!byKey) fragments.set(e, (byKey = new Map()));
+  let bySlot = byKey.get(key); // at most two keys: the experiment's key and its id (AssignmentIndex.experiment)
+  if (!bySlot) byKey.set(key, (bySlot = new Map()));
+  let text = bySlot.get(slot);
+  if (text === undefined) bySlot.set(slot, (text = build()));
+  return text;
+}
+
+const serialise = (result: OfrepSuccess) => JSON.stringify(Object.assign(result, { cacheable: false as const }));
+
+/** The text up to the bucket of an answer serialised with bucket 0 (metadata's last field, then `cacheable`). */
+function beforeBucket(text: string): string {
+  const tail = `0${AFTER_BUCKET}`;
+  if (!text.endsWith(tail)) throw new Error(`an OFREP answer no longer ends with the bucket: ${text}`);
+  return text.slice(0, -tail.length);
 }
 
 /** The experiment's targeting (platforms) leaves this request out, as AssignmentIndex.view decides. */
 const untargeted = (e: CompiledExperiment, platform: string | undefined) => e.platforms !== null && (!platform || !e.platforms.has(platform));
 
-function evaluateSlot(
+/** A slot flag `surface/slot` for a unit, from its view of the surface (given by a caller evaluating several slots of it). */
+export function evaluateSlot(
   app: Container,
   key: string,
   surfaceId: string,
@@ -117,8 +199,8 @@ function evaluateSlot(
   unitId: string,
   platform: string | undefined,
   record: boolean,
+  view = app.assignments.view(surfaceId, unitId, platform),
 ): OfrepSuccess | undefined {
-  const view = app.assignments.view(surfaceId, unitId, platform);
   const slot = view?.layout.find((l) => l.slotId === slotId);
   if (!view || !slot) return undefined;
   // Every experiment that decides this slot for the unit — its variant overrides the slot, or it holds the

@@ -2,7 +2,7 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import type { Container } from '../container.js';
 import { AppError, toAppError } from '../errors.js';
 import { problemAnswer, requestIdOf, type GuardHeaders, type Refusal, type RequestGuard } from './http-app.js';
-import { evaluateSingle } from './ofrep-evaluate.js';
+import { answerSingle } from './ofrep-evaluate.js';
 import type { Identity } from './http-vars.js';
 import { accessLevel, refusalOf } from './access-log.js';
 import { recordFastOfrep } from '../ops/metric-hooks.js';
@@ -40,7 +40,9 @@ export function ofrepFastPath(app: Container, guard: RequestGuard, next: Request
 export function singleFlagKey(method: string | undefined, url: string | undefined): string | undefined {
   if (method !== 'POST' || !url?.startsWith(PREFIX)) return undefined;
   const query = url.indexOf('?', PREFIX.length);
-  const segments = url.slice(PREFIX.length, query < 0 ? undefined : query).split('/');
+  const rest = url.slice(PREFIX.length, query < 0 ? undefined : query);
+  if (plainSegment.test(rest)) return rest; // the usual flag key: one segment, nothing to decode
+  const segments = rest.split('/');
   if (segments.length > 2 || segments.some((s) => s === '' || s.includes('#'))) return undefined;
   try {
     return segments.map(decodeURIComponent).join('/');
@@ -48,6 +50,9 @@ export function singleFlagKey(method: string | undefined, url: string | undefine
     return undefined;
   }
 }
+
+/** One non-empty path segment without escapes or a fragment: decodeURIComponent would return it as it is. */
+const plainSegment = /^[^/%#]+$/;
 
 const EXCHANGE = Symbol('ofrep exchange');
 type ExchangeRequest = IncomingMessage & { [EXCHANGE]: Exchange };
@@ -62,6 +67,10 @@ function onEnd(this: ExchangeRequest) {
 function onError() {
   // The client went away mid-body: there is no one to answer.
 }
+const readWhole = (exchange: Exchange) => exchange.whole();
+
+/** A body as the hono adapter decodes it (TextDecoder: a leading BOM is dropped). */
+const decodeBody = (body: Buffer) => utf8.decode(body);
 
 /** One evaluation request: guards, then the body, then the answer and its log line. */
 class Exchange {
@@ -97,7 +106,23 @@ class Exchange {
   private admit(who: Refusal | Identity): void {
     if ('error' in who) return this.refuse(who);
     (this.req as ExchangeRequest)[EXCHANGE] = this;
-    this.req.on('data', onData).on('end', onEnd).on('error', onError);
+    // The listener runs as the headers are parsed. A body in the same read is parsed after it returns, in
+    // callbacks of their own (the tick queue runs between them), so it is complete by the check phase.
+    setImmediate(readWhole, this);
+  }
+
+  /**
+   * The body when the parser already has all of it (the usual case: a small body in the packet with the
+   * headers), read from the request's buffer in one call instead of through flowing-mode data and end
+   * events; otherwise streamed as it comes, counted against the limit.
+   */
+  whole(): void {
+    if (!this.req.complete) return void this.req.on('data', onData).on('end', onEnd).on('error', onError);
+    const body = this.req.read() as Buffer | null;
+    if (body === null) return this.answer('');
+    // A chunked body (its size undeclared) past the limit, refused as the stream would have refused it.
+    if (body.length > this.guard.maxBodyBytes) return this.refuse(this.guard.tooLarge(PREFIX));
+    this.answer(decodeBody(body));
   }
 
   data(chunk: Buffer): void {
@@ -110,25 +135,29 @@ class Exchange {
   }
 
   end(): void {
-    let answer: ReturnType<typeof evaluateSingle>;
+    this.answer(decodeBody(this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks)));
+  }
+
+  private answer(body: string): void {
+    let answer: ReturnType<typeof answerSingle>;
     try {
-      answer = evaluateSingle(this.app, this.key, utf8.decode(this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks)));
+      answer = answerSingle(this.app, this.key, body);
     } catch (err) {
       if (!(err instanceof AppError)) this.app.logger.error({ err, requestId: this.requestId }, 'unhandled error'); // as hono's onError
       const a = problemAnswer(err, this.requestId);
-      return this.send(a.status, a.body, a.headers);
+      return this.send(a.status, JSON.stringify(a.body), a.body, a.headers);
     }
-    this.send(answer.status, answer.body);
+    this.send(answer.status, answer.text);
   }
 
   /** A refused body is not read: the connection closes after the answer rather than drain it. */
   private refuse(r: Refusal): void {
     const a = problemAnswer(r.error, this.requestId, r.headers);
-    this.send(a.status, a.body, { ...a.headers, connection: 'close' });
+    this.send(a.status, JSON.stringify(a.body), a.body, { ...a.headers, connection: 'close' });
   }
 
-  private send(status: number, body: unknown, headers?: Record<string, string>): void {
-    const text = JSON.stringify(body);
+  /** `body`, when given, is what `text` serialises: the refusal's log line reads its code and reason (else parsed back). */
+  private send(status: number, text: string, body?: unknown, headers?: Record<string, string>): void {
     if (headers) for (const name in headers) this.res.setHeader(name, headers[name]);
     this.res.writeHead(status, {
       'content-type': headers?.['content-type'] ?? 'application/json',
@@ -142,7 +171,7 @@ class Exchange {
     if (!this.app.logger.isLevelEnabled(level)) return;
     const line = { requestId: this.requestId, method: 'POST', path: this.req.url!.split('?', 1)[0], status, ms: Math.round(performance.now() - this.started) };
     if (status < 400) this.app.logger[level](line, 'http');
-    else this.app.logger[level]({ ...line, ...refusalOf(body) }, status >= 500 ? 'http failed' : 'http refused');
+    else this.app.logger[level]({ ...line, ...refusalOf(body ?? JSON.parse(text)) }, status >= 500 ? 'http failed' : 'http refused');
   }
 }
 

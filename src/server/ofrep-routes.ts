@@ -2,7 +2,7 @@ import { Hono, type Context } from 'hono';
 import { createHash } from 'node:crypto';
 import type { Container } from '../container.js';
 import type { HttpVars } from './http-vars.js';
-import { evaluate, evaluateSingle, parseContext } from './ofrep-evaluate.js';
+import { answerSingle, evaluate, evaluateSlot, parseContext } from './ofrep-evaluate.js';
 
 /**
  * OpenFeature Remote Evaluation Protocol. A flag is an experiment (key or id; the value is the
@@ -19,18 +19,19 @@ export function ofrepRoutes(app: Container) {
 
   // The node listener answers these two routes itself (ofrep-fast-path.ts) with the same evaluation.
   const single = async (c: Context, key: string) => {
-    const answer = evaluateSingle(app, key, await c.req.text());
-    return c.json(answer.body, answer.status);
+    const answer = answerSingle(app, key, await c.req.text());
+    return c.body(answer.text, answer.status, { 'content-type': 'application/json' });
   };
 
   r.post('/evaluate/flags', async (c) => {
     const ctx = parseContext(await c.req.text(), '');
     if ('errorCode' in ctx) return c.json({ errorCode: ctx.errorCode, errorDetails: ctx.errorDetails }, 400);
-    const keys = [
-      ...app.assignments.experiments().map((e) => e.key),
-      ...app.assignments.surfaceIds().flatMap((s) => app.assignments.surface(s)!.slots.map((slot) => `${s}/${slot.id}`)),
-    ];
-    const flags = keys.map((k) => evaluate(app, k, ctx.targetingKey, ctx.platform, false)!);
+    const { targetingKey: unit, platform } = ctx;
+    const flags = app.assignments.experiments().map((e) => evaluate(app, e.key, unit, platform, false)!);
+    for (const s of app.assignments.surfaceIds()) {
+      const view = app.assignments.view(s, unit, platform); // once per surface, for all of its slots
+      for (const slot of app.assignments.surface(s)!.slots) flags.push(evaluateSlot(app, `${s}/${slot.id}`, s, slot.id, unit, platform, false, view)!);
+    }
     const body = JSON.stringify({ flags });
     const etag = `"${createHash('sha1').update(body).digest('base64url')}"`;
     c.header('ETag', etag);

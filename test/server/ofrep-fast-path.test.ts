@@ -29,7 +29,8 @@ afterEach(async () => {
 });
 
 type Reply = { status: number; headers: IncomingHttpHeaders; body: string };
-type Send = { headers?: Record<string, string>; body?: string | string[]; repeated?: [string, string] };
+/** `pauseAfter`: send that many characters of the body, the rest 50 ms later (the body is still arriving once the headers are parsed). */
+type Send = { headers?: Record<string, string>; body?: string | string[]; repeated?: [string, string]; pauseAfter?: number };
 
 /** Both paths for the same options: the listening server (node fast path in front of hono) and the hono app in process. */
 async function bothPaths(opts: Partial<HttpOptions> = {}) {
@@ -59,6 +60,11 @@ function overHttp(port: number, path: string, init: Send): Promise<Reply> {
     });
     req.on('error', reject);
     if (Array.isArray(init.body)) for (const chunk of init.body) req.write(chunk);
+    if (init.pauseAfter !== undefined && typeof init.body === 'string') {
+      const rest = init.body.slice(init.pauseAfter);
+      req.write(init.body.slice(0, init.pauseAfter));
+      return void setTimeout(() => req.end(rest), 50);
+    }
     req.end(typeof init.body === 'string' ? init.body : undefined);
   });
 }
@@ -104,6 +110,11 @@ describe('OFREP single-flag evaluation on the node fast path', () => {
       ['/ofrep/v1/evaluate/flags/home-focus-shelf', { body: '[]' }],
       ['/ofrep/v1/evaluate/flags/home-focus-shelf', { body: `\uFEFF${evaluation('u8')}` }],
       ['/ofrep/v1/evaluate/flags/home-focus-shelf', { body: ['{"context":', '{"targetingKey":"u9"}}'] }],
+      ['/ofrep/v1/evaluate/flags/home-focus-shelf', { body: evaluation('u10'), pauseAfter: 12 }],
+      [
+        '/ofrep/v1/evaluate/flags/home-focus-shelf',
+        { body: evaluation('u11'), pauseAfter: 12, headers: { 'content-length': String(evaluation('u11').length) } },
+      ],
       // Not single-flag evaluations: hono answers them on both paths.
       ['/ofrep/v1/evaluate/flags/a/b/c', { body: evaluation('u1') }],
       ['/ofrep/v1/evaluate/flags/home-focus-shelf/', { body: evaluation('u1') }],
@@ -111,7 +122,7 @@ describe('OFREP single-flag evaluation on the node fast path', () => {
     ];
     const statuses = new Set<number>();
     for (const [path, init] of cases) {
-      const headers = { 'x-request-id': `same-${path}` };
+      const headers = { ...init.headers, 'x-request-id': `same-${path}` };
       const [fast, hono] = [await paths.fast(path, { ...init, headers }), await paths.hono(path, { ...init, headers })];
       expect(answer(fast), `${path} ${String(init.body)}`).toEqual(answer(hono));
       statuses.add(fast.status);

@@ -226,6 +226,20 @@ export class AssignmentIndex {
     });
     return { ...view, experiments };
   }
+
+  /**
+   * One experiment's answer for a unit, as `view(e.surfaceId, …)` gives it, without building the layout and
+   * every other experiment's assignment (an OFREP flag asks for one): the unit's bucket, and the index of its
+   * variant in `e.variants`, or -1 when the unit is not in the experiment (bucket not owned, platform not
+   * targeted, not running). Undefined when the experiment's surface is not compiled (view answers undefined).
+   */
+  variantOf(e: CompiledExperiment, unitId: string, platform?: string): { bucket: number; index: number } | undefined {
+    const cs = this.surfaces.get(e.surfaceId);
+    if (!cs) return undefined;
+    const bucket = hashUnit(cs.prefix, unitId) % cs.surface.bucketCount;
+    const owned = cs.byBucket[bucket].includes(e) && !(e.platforms && (!platform || !e.platforms.has(platform)));
+    return { bucket, index: owned ? pickVariant(e, unitId) : -1 };
+  }
 }
 
 /**
