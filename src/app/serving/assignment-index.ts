@@ -236,9 +236,10 @@ export class AssignmentIndex {
   variantOf(e: CompiledExperiment, unitId: string, platform?: string): { bucket: number; index: number } | undefined {
     const cs = this.surfaces.get(e.surfaceId);
     if (!cs) return undefined;
-    const bucket = hashUnit(cs.prefix, unitId) % cs.surface.bucketCount;
+    const n = loadUnit(unitId); // read once for the bucket hash and the variant hash
+    const bucket = hashLoaded(cs.prefix, unitId, n) % cs.surface.bucketCount;
     const owned = cs.byBucket[bucket].includes(e) && !(e.platforms && (!platform || !e.platforms.has(platform)));
-    return { bucket, index: owned ? pickVariant(e, unitId) : -1 };
+    return { bucket, index: owned ? pickVariant(e, unitId, n) : -1 };
   }
 }
 
