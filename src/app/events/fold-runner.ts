@@ -11,15 +11,30 @@ export interface FoldStatus {
 }
 
 export interface FoldOptions {
-  /** Entries per fold transaction (one turn of the event loop). */
+  /** At most this many entries per fold transaction (one turn of the event loop). */
   turn?: number;
+  /**
+   * A background turn aims to hold the event loop at most this long: its size follows the last turns' cost per entry,
+   * between `minTurn` and `turn` entries, so a turn never stalls serving (OFREP, layout) for long whatever it folds.
+   */
+  turnBudgetMs?: number;
+  minTurn?: number;
   /** After an ingest call returns, at most this many events wait for the fold: past it, the ack folds (back-pressure). */
   backlogMax?: number;
   /** How often the background turns look for work. */
   intervalMs?: number;
 }
 
-export const FOLD_DEFAULTS = { turn: 2_000, backlogMax: 100_000, intervalMs: 200 } as const;
+export const FOLD_DEFAULTS = { turn: 2_000, turnBudgetMs: 5, minTurn: 50, backlogMax: 100_000, intervalMs: 200 } as const;
+
+/**
+ * The size of the next background turn: as many entries as fit the budget at the cost per entry measured so far
+ * (a moving average, so one slow turn does not halve the next), within [minTurn, turn].
+ */
+export function nextTurnSize(msPerEntry: number, o: { turnBudgetMs: number; minTurn: number; turn: number }): number {
+  if (!(msPerEntry > 0)) return o.turn;
+  return Math.max(o.minTurn, Math.min(o.turn, Math.floor(o.turnBudgetMs / msPerEntry)));
+}
 
 /**
  * Runs the fold (ADR 0018): timer turns on the main thread in the background (one bounded transaction
@@ -46,12 +61,23 @@ export class FoldRunner {
     return this.opts.backlogMax;
   }
 
-  /** Background turns until stop(): a turn when the log has work, the next one at once while it stays full. */
+  /**
+   * Background turns until stop(): a turn when the log has work, the next one at once while it stays full; each turn
+   * sized to the time budget (nextTurnSize), so serving on this thread waits at most about that long for a turn.
+   */
   start(): void {
     if (this.timer) return;
+    let msPerEntry = 0;
     const tick = () => {
       try {
-        if (this.turn() === this.opts.turn) {
+        const limit = nextTurnSize(msPerEntry, this.opts);
+        const started = performance.now();
+        const folded = this.turn(limit);
+        if (folded) {
+          const cost = (performance.now() - started) / folded;
+          msPerEntry = msPerEntry ? 0.7 * msPerEntry + 0.3 * cost : cost;
+        }
+        if (folded === limit) {
           this.timer = setTimeout(tick, 0);
           return;
         }

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createContainer, type Container } from '../../../src/container.js';
 import { SimulatedClock } from '../../../src/systems/clock.js';
+import { nextTurnSize } from '../../../src/app/events/fold-runner.js';
 import type { MetricSource } from '../../../src/domain/schemas.js';
 import { APPROVED, demoConfig } from '../../helpers/app.js';
 
@@ -281,5 +282,45 @@ describe('event log and fold (ADR 0018)', () => {
       for (const c of opened.splice(0)) c.close();
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('background fold turns', () => {
+  it('size each turn to the time budget at the measured cost per entry, within the bounds', () => {
+    const o = { turnBudgetMs: 5, minTurn: 50, turn: 2_000 };
+    expect(nextTurnSize(0, o)).toBe(2_000); // nothing measured yet: the largest turn
+    expect(nextTurnSize(Number.NaN, o)).toBe(2_000);
+    expect(nextTurnSize(0.01, o)).toBe(500); // 10 µs an entry: 500 fit 5 ms
+    expect(nextTurnSize(0.0001, o)).toBe(2_000); // cheap entries: capped
+    expect(nextTurnSize(1, o)).toBe(50); // expensive entries: at least minTurn, so the fold always progresses
+  });
+
+  it('fold everything in the background, the first turn at the largest size and later ones within the bounds', async () => {
+    const { app, exp } = world({ turn: 400, minTurn: 20, turnBudgetMs: 5, intervalMs: 10 });
+    const limits: number[] = [];
+    const turn = app.fold.turn.bind(app.fold);
+    app.fold.turn = (limit?: number) => {
+      limits.push(limit ?? -1);
+      return turn(limit);
+    };
+    const events = Array.from({ length: 1_500 }, (_, i) => ({
+      id: `x${i}`,
+      type: 'exposure' as const,
+      unitId: `u${i}`,
+      experimentId: exp.id,
+      variant: exp.variants[i % 2].key,
+    }));
+    app.events.ingest({ events });
+    expect(app.fold.status().pending).toBe(1_500);
+    app.fold.start();
+    try {
+      for (let i = 0; i < 600 && app.fold.status().pending; i++) await new Promise((r) => setTimeout(r, 50));
+    } finally {
+      app.fold.stop();
+    }
+    expect(app.fold.status().pending).toBe(0);
+    expect(app.deps.events.exposureCounts(exp.id)).toEqual(new Map(exp.variants.map((v) => [v.key, 750])));
+    expect(limits[0]).toBe(400);
+    for (const l of limits) expect(l).toBeGreaterThanOrEqual(20), expect(l).toBeLessThanOrEqual(400);
   });
 });
