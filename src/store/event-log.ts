@@ -70,8 +70,25 @@ export class EventLog {
       'INSERT OR IGNORE INTO event_log (id, type, unit_id, ref, variant, value, props, ts, received_at) VALUES (?,?,?,?,?,?,?,?,?)',
     ).run(e.key, e.type, e.unitId, e.ref, e.variant, e.value, e.props, e.ts, receivedAt);
     if (r.changes !== 1) return false;
-    appended?.push({ ...e, seq: Number(r.lastInsertRowid), receivedAt });
+    // One literal shape for every remembered entry (a spread here gave the heap a hidden class per entry).
+    appended?.push({
+      key: e.key,
+      type: e.type,
+      unitId: e.unitId,
+      ref: e.ref,
+      variant: e.variant,
+      value: e.value,
+      props: e.props,
+      ts: e.ts,
+      seq: Number(r.lastInsertRowid),
+      receivedAt,
+    });
     return true;
+  }
+
+  /** Entries held in memory, the consumed ones not yet released included (what the bound and the release keep small). */
+  get held(): number {
+    return this.tail.length;
   }
 
   /** Keeps committed appends in memory for the fold (never call it for a transaction that rolled back). */
@@ -83,7 +100,7 @@ export class EventLog {
     }
     const live = this.tail.length - this.tailStart;
     if (live > this.tailMax) this.tailStart += live - this.tailMax;
-    if (this.tailStart > 65_536 && this.tailStart * 2 > this.tail.length) {
+    if (this.tailStart > 1_024 && this.tailStart * 2 > this.tail.length) {
       this.tail = this.tail.slice(this.tailStart);
       this.tailStart = 0;
     }
@@ -136,6 +153,15 @@ export class EventLog {
    */
   after(after: number, limit: number): LoggedEntry[] {
     while (this.tailStart < this.tail.length && this.tail[this.tailStart].seq <= after) this.tailStart++;
+    // Entries behind the reader are released at once when nothing is left, else once they are most of the array
+    // (a soak showed 39 MB of consumed entries held until a compaction threshold of 65,536).
+    if (this.tailStart === this.tail.length) {
+      if (this.tail.length) this.tail = [];
+      this.tailStart = 0;
+    } else if (this.tailStart > 1_024 && this.tailStart * 2 > this.tail.length) {
+      this.tail = this.tail.slice(this.tailStart);
+      this.tailStart = 0;
+    }
     const first = this.tailStart < this.tail.length ? this.tail[this.tailStart].seq : undefined;
     if (first === after + 1) {
       let end = this.tailStart + 1;

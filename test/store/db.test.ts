@@ -282,6 +282,9 @@ describe('EventLog', () => {
         ['m:a4', 'm:a5', 'm:a6', 'm:a7'],
       ]);
       expect(turns(table)).toEqual([['m:a1', 'm:a2', 'm:a3', 's:b1', 's:b2', 'm:a4', 'm:a5', 'm:a6', 'm:a7']]);
+      // Read to the end, nothing stays held in memory.
+      expect(log.held).toBe(0);
+      expect(bounded.held).toBe(0);
       // A limit cuts a memory read like a table read.
       // A limit cuts a read from memory as it cuts one from the table.
       const again = new EventLog(mine);
