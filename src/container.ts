@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { openDb, type Db } from './store/db.js';
+import { openLogDb } from './store/log-db.js';
 import { CatalogRepo } from './store/catalog-repo.js';
 import { ExperimentRepo } from './store/experiment-repo.js';
 import { AuditRepo } from './store/audit-repo.js';
@@ -147,6 +148,13 @@ export const dbFileIn = (dataDir: string) => path.join(dataDir, 'sealab.db');
 export function createContainer(opts: ContainerOptions): Container {
   const logger = opts.logger ?? createLogger('silent');
   const db: Db = openDb(opts.dbFile);
+  let logDb: Db;
+  try {
+    logDb = openLogDb(opts.dbFile, db);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
   const listeners = new Set<(e: ChangeEvent) => void>();
   const metrics = opts.metrics === false ? undefined : createMetrics();
   const deps: AppDeps = {
@@ -156,7 +164,7 @@ export function createContainer(opts: ContainerOptions): Container {
     audit: new AuditRepo(db),
     validations: new ValidationRepo(db),
     idempotency: new IdempotencyRepo(db),
-    events: new EventRepo(db),
+    events: new EventRepo(db, logDb),
     policy: opts.policy ? parsePolicy(opts.policy) : loadPolicyFile(opts.policyFile ?? DEFAULT_POLICY_FILE),
     clock: opts.clock ?? wallClock,
     newId: opts.newId ?? ((prefix) => `${prefix}_${randomUUID().replace(/-/g, '').slice(0, 16)}`),
@@ -178,6 +186,7 @@ export function createContainer(opts: ContainerOptions): Container {
   try {
     applyStartCatalog(deps, catalogChanges, opts);
   } catch (err) {
+    if (logDb !== db) logDb.close();
     db.close();
     throw err;
   }
@@ -299,6 +308,7 @@ export function createContainer(opts: ContainerOptions): Container {
       contentSync?.stop();
       exposures.closeSync();
       fold.stop();
+      if (logDb !== db) logDb.close();
       db.close();
     },
   };

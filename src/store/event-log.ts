@@ -1,4 +1,5 @@
 import { prepared, type Db } from './db.js';
+import type { WriteContext } from './audit-repo.js';
 
 /** How an entry is folded: an exposure (sent or served), a pre-computed metric value, a raw product event. */
 export type LogType = 'exposure' | 'metric' | 'event';
@@ -55,9 +56,15 @@ export class EventLog {
   private prunedAt = 0;
 
   constructor(
+    /** Where the log is: its own file (log-db.ts), or the database itself for `:memory:`. */
     private readonly db: Db,
-    /** At most this many remembered entries; past it the oldest are forgotten (and read from the table). */
+    /**
+     * At most this many remembered entries; past it the oldest are forgotten (and read from the table). 0 when the
+     * fold runs on another thread, which reads the table: only the unfolded exposures are remembered then.
+     */
     private readonly tailMax = 120_000,
+    /** The database, which holds the fold's watermark (fold_state) beside what the fold writes. */
+    private readonly main: Db = db,
   ) {}
 
   /**
@@ -86,6 +93,30 @@ export class EventLog {
     return true;
   }
 
+  /**
+   * Records exposures served by this process (assignment, layout, OFREP) in one IMMEDIATE transaction: the one call
+   * the serving side's exposure writer makes, whatever thread it runs on. Each is one append (id 's:' experiment,
+   * time, unit: the same sighting twice is one), folded like any other.
+   */
+  appendServed(batch: readonly { experimentId: string; unitId: string; variant: string; ts: string }[], now: string): void {
+    this.transaction(() => {
+      for (const p of batch)
+        this.append(
+          {
+            key: `s:${p.experimentId}|${p.ts}|${p.unitId}`,
+            type: 'exposure',
+            unitId: p.unitId,
+            ref: p.experimentId,
+            variant: p.variant,
+            value: null,
+            props: null,
+            ts: p.ts,
+          },
+          now,
+        );
+    });
+  }
+
   /** Entries held in memory, the consumed ones not yet released included (what the bound and the release keep small). */
   get held(): number {
     return this.tail.length;
@@ -95,7 +126,7 @@ export class EventLog {
   remember(committed: readonly LoggedEntry[]): void {
     const last = this.tail.length ? this.tail[this.tail.length - 1].seq : 0;
     for (const e of committed) {
-      if (e.seq > last) this.tail.push(e);
+      if (e.seq > last && this.tailMax > 0) this.tail.push(e);
       if (e.type === 'exposure') this.noteExposure(e.ref, e.unitId, e.variant!, e.seq);
     }
     const live = this.tail.length - this.tailStart;
@@ -144,7 +175,48 @@ export class EventLog {
   }
 
   foldedSeq(): number {
-    return (prepared(this.db, 'SELECT folded_seq AS s FROM fold_state WHERE id = 1').get() as { s: number }).s;
+    return (prepared(this.main, 'SELECT folded_seq AS s FROM fold_state WHERE id = 1').get() as { s: number }).s;
+  }
+
+  /** The newest seq appended (by any connection), 0 for an empty log. */
+  lastSeq(): number {
+    return (prepared(this.db, 'SELECT COALESCE(MAX(seq), 0) AS last FROM event_log').get() as { last: number }).last;
+  }
+
+  /** Runs fn in one IMMEDIATE transaction on the log's file: an ack's appends and its audit row commit together. */
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
+
+  /**
+   * The audit row of an ingest batch (entity type 'event-batch'), in the log's file beside the batch's appends:
+   * call inside transaction(). The database's audit_log keeps every other write; batches are data, not configuration.
+   */
+  recordBatch(ctx: WriteContext, requestId: string, after: unknown, at: string): void {
+    prepared(
+      this.db,
+      "INSERT INTO audit_log (at, actor, interface, operation, request_id, rationale, confirmation, on_behalf_of, entity_type, entity_id, before, after) VALUES (?,?,?,?,?,?,?,?,'event-batch',?,NULL,?)",
+    ).run(
+      at,
+      ctx.actor,
+      ctx.interface,
+      ctx.operation,
+      ctx.requestId,
+      ctx.rationale ?? null,
+      ctx.confirmation ? JSON.stringify(ctx.confirmation) : null,
+      ctx.onBehalfOf ?? null,
+      requestId,
+      JSON.stringify(after),
+    );
+  }
+
+  /** The audit rows of the ingest batch sent with this request id, newest first. */
+  batchAudit(requestId: string): { at: string; actor: string; interface: string; after: unknown }[] {
+    const rows = prepared(
+      this.db,
+      "SELECT at, actor, interface, after FROM audit_log WHERE entity_type = 'event-batch' AND entity_id = ? ORDER BY id DESC",
+    ).all(requestId) as { at: string; actor: string; interface: string; after: string }[];
+    return rows.map((r) => ({ ...r, after: JSON.parse(r.after) as unknown }));
   }
 
   /**
@@ -178,13 +250,13 @@ export class EventLog {
 
   /** Moves the watermark; call inside the fold's transaction. */
   markFolded(seq: number): void {
-    prepared(this.db, 'UPDATE fold_state SET folded_seq = ? WHERE id = 1').run(seq);
+    prepared(this.main, 'UPDATE fold_state SET folded_seq = ? WHERE id = 1').run(seq);
   }
 
   /** Constant cost: the newest seq and the first one past the watermark are both rowid lookups. */
   backlog(): Backlog {
     const folded = this.foldedSeq();
-    const { last } = prepared(this.db, 'SELECT COALESCE(MAX(seq), 0) AS last FROM event_log').get() as { last: number };
+    const last = this.lastSeq();
     if (last <= folded) return { pending: 0, oldestReceivedAt: null };
     const oldest = prepared(this.db, 'SELECT received_at AS at FROM event_log WHERE seq > ? ORDER BY seq LIMIT 1').get(folded) as { at: string };
     return { pending: last - folded, oldestReceivedAt: oldest.at };

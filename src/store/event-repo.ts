@@ -58,9 +58,17 @@ export class EventRepo {
   /** Where acknowledged events wait for the fold (ADR 0018). */
   readonly log: EventLog;
 
-  constructor(private readonly db: Db) {
+  /**
+   * `logDb`: where the event log lives (its own file, log-db.ts; the database itself for `:memory:`). `tailMax`: how
+   * many committed appends the log remembers for an in-thread fold (0 when the fold runs on its own thread).
+   */
+  constructor(
+    private readonly db: Db,
+    logDb: Db = db,
+    tailMax?: number,
+  ) {
     this.pipeline = new MetricPipeline(db);
-    this.log = new EventLog(db);
+    this.log = new EventLog(logDb, tailMax, db);
   }
 
   /** Keeps the earliest exposure per (experiment, unit): a late exposure with an earlier time moves it back and re-splits the unit's events. */
@@ -82,30 +90,9 @@ export class EventRepo {
     }
   }
 
-  /**
-   * Records exposures served by this process (assignment, layout, OFREP) in one IMMEDIATE transaction:
-   * the one call the serving side's exposure writer makes, whatever thread it runs on. Each is one append
-   * to the event log (id 's:' experiment, time, unit: the same sighting twice is one), folded like any other.
-   */
+  /** Records exposures served by this process (EventLog.appendServed): the call the serving side's writer makes on this thread. */
   writeServedExposures(batch: readonly Omit<ExposureRow, 'eventId'>[], now: string): void {
-    this.db
-      .transaction(() => {
-        for (const p of batch)
-          this.log.append(
-            {
-              key: `s:${p.experimentId}|${p.ts}|${p.unitId}`,
-              type: 'exposure',
-              unitId: p.unitId,
-              ref: p.experimentId,
-              variant: p.variant,
-              value: null,
-              props: null,
-              ts: p.ts,
-            },
-            now,
-          );
-      })
-      .immediate();
+    this.log.appendServed(batch, now);
   }
 
   exposureVariant(experimentId: string, unitId: string): string | undefined {

@@ -297,6 +297,50 @@ describe('EventLog', () => {
     }
   });
 
+  it('moves the entries a database kept before its log had a file of its own, seqs and audit rows kept', () => {
+    const file = tempDbFile();
+    const before = openDb(file);
+    const now = new Date().toISOString();
+    const insert = before.prepare(
+      "INSERT INTO event_log (seq, id, type, unit_id, ref, value, ts, received_at) VALUES (?, ?, 'metric', 'u1', 'stream-rate', 1, ?, ?)",
+    );
+    insert.run(7, 'm:old-1', now, now);
+    insert.run(9, 'm:old-2', now, now);
+    before.prepare('UPDATE fold_state SET folded_seq = 7').run();
+    before
+      .prepare(
+        "INSERT INTO audit_log (at, actor, interface, operation, request_id, entity_type, entity_id, after) VALUES (?, 'svc', 'rest', 'ingest', 'r0', 'event-batch', 'r0', '{\"accepted\":2}')",
+      )
+      .run(now);
+    before.close();
+    const app = container(file);
+    expect(fs.existsSync(`${file}-events`)).toBe(true);
+    expect((app.deps.db.prepare('SELECT COUNT(*) AS n FROM event_log').get() as { n: number }).n).toBe(0);
+    expect(app.deps.db.prepare("SELECT 1 FROM audit_log WHERE entity_type = 'event-batch'").get()).toBeUndefined();
+    expect(app.deps.events.log.batchAudit('r0')).toMatchObject([{ actor: 'svc', after: { accepted: 2 } }]);
+    // The watermark still points at the same entry: one pending (seq 9), the next append follows it.
+    expect(app.deps.events.log.backlog().pending).toBe(2);
+    const r = app.events.ingest({
+      events: [
+        { id: 'old-2', type: 'metric', unitId: 'u1', metricId: 'stream-rate', value: 1, ts: now },
+        { id: 'new-1', type: 'metric', unitId: 'u1', metricId: 'stream-rate', value: 1, ts: now },
+      ],
+    });
+    expect(r).toMatchObject({ accepted: 1, duplicates: 1 });
+    expect(app.deps.events.log.lastSeq()).toBe(10);
+  });
+
+  it('refuses a log file behind the database’s watermark, saying which files to restore together', () => {
+    const file = tempDbFile();
+    const app = container(file);
+    const ts = new Date().toISOString();
+    app.events.ingest({ events: [{ id: 'a', type: 'metric', unitId: 'u1', metricId: 'stream-rate', value: 1, ts }] });
+    app.fold.catchUp();
+    app.close();
+    for (const f of [`${file}-events`, `${file}-events-wal`, `${file}-events-shm`]) fs.rmSync(f, { force: true });
+    expect(() => container(file)).toThrow(/folded up to 1: the log file is missing or from an older backup/);
+  });
+
   it('migration 18 copies the ids stored before the log as folded, so a retried batch stays a duplicate', () => {
     const file = tempDbFile();
     fs.mkdirSync(path.dirname(file), { recursive: true });

@@ -85,86 +85,78 @@ export class EventService {
     const known: { experiments?: string[]; metrics?: string[] } = {};
     const suggest = (what: 'experiments' | 'metrics', id: string) =>
       didYouMean(nearest(id, (known[what] ??= what === 'metrics' ? this.d.catalog.ids('metrics') : this.d.experiments.list().flatMap((e) => [e.key, e.id]))));
-    this.d.db
-      .transaction(() => {
-        batch.data.events.forEach((raw, index) => {
-          const id = typeof (raw as { id?: unknown })?.id === 'string' ? (raw as { id: string }).id : null;
-          const reject = (code: string, message: string) => result.rejected.push({ index, id, code, message });
-          const parsed = parseEvent(raw);
-          if (!parsed.ok) return reject(parsed.code, parsed.message);
-          const ev = parsed.event;
-          const time = eventTime(ev, ev.type === 'event' ? null : now);
-          if (!('ts' in time)) return reject(time.code, time.message);
-          const ts = time.ts;
-          if (ev.type === 'exposure') {
-            const e = lookup(ev.experimentId);
-            if (e.status === 'missing')
-              return reject('UNKNOWN_EXPERIMENT', `experiment '${ev.experimentId}' does not exist${suffix(suggest('experiments', ev.experimentId))}`);
-            if (e.status === 'draft') return reject('NOT_RUNNING', `experiment '${ev.experimentId}' is a draft and serves nothing`);
-            if (!e.variants.has(ev.variant)) return reject('UNKNOWN_VARIANT', `variant '${ev.variant}' is not in experiment '${ev.experimentId}'`);
-            // The unit's variant as first seen: folded, acknowledged and not folded yet, served and not written yet (the
-            // writer's thread writes those; ingest never waits for it), or earlier in this batch.
-            const seen =
-              this.d.events.exposureVariant(e.id, ev.unitId) ??
-              log.unfoldedVariant(e.id, ev.unitId) ??
-              this.exposures.pendingVariant(e.id, ev.unitId) ??
-              batchVariants.get(`${e.id}\u0000${ev.unitId}`);
-            if (seen && seen !== ev.variant)
-              return reject(
-                'VARIANT_MISMATCH',
-                `unit '${ev.unitId}' was already exposed to '${seen}' in '${ev.experimentId}'; assignment is sticky, so this exposure is inconsistent`,
-              );
-          } else if (ev.type === 'metric') {
-            const m = metricOf(ev.metricId);
-            if (!m) return reject('UNKNOWN_METRIC', `metric '${ev.metricId}' does not exist${suffix(suggest('metrics', ev.metricId))}`);
-            if (m.event)
-              return reject(
-                'METRIC_FROM_EVENTS',
-                `metric '${ev.metricId}' is computed from raw '${m.event}' events: send {"type":"event","name":"${m.event}",...}, not its values`,
-              );
-            if (m.kind === 'binary' && ev.value !== 0 && ev.value !== 1)
-              return reject('INVALID_VALUE', `metric '${ev.metricId}' is binary: its value is 0 or 1 (got ${ev.value})`);
-          }
-          let entry: LogEntry;
-          let used = true;
-          if (ev.type === 'exposure')
-            entry = {
-              key: `x:${ev.id}`,
-              type: 'exposure',
-              unitId: ev.unitId,
-              ref: lookup(ev.experimentId).id,
-              variant: ev.variant,
-              value: null,
-              props: null,
-              ts,
-            };
-          else if (ev.type === 'metric')
-            entry = { key: `m:${ev.id}`, type: 'metric', unitId: ev.unitId, ref: ev.metricId, variant: null, value: ev.value, props: null, ts };
-          else {
-            used = usesEvent(ev.name);
-            const props = ev.properties && Object.keys(ev.properties).length ? JSON.stringify(ev.properties) : null;
-            entry = { key: `e:${productEventId(ev, ts)}`, type: 'event', unitId: ev.unitId, ref: ev.name, variant: null, value: ev.value ?? 1, props, ts };
-          }
-          if (!log.append(entry, now, appended)) return void result.duplicates++;
-          result.accepted++;
-          if (!used) result.unmatched++;
-          if (ev.type === 'exposure') batchVariants.set(`${entry.ref}\u0000${ev.unitId}`, ev.variant);
-        });
-        // A batch that stored nothing (every event rejected) is bad input, and bad input writes nothing: no audit row either.
-        if (result.accepted || result.duplicates)
-          this.d.audit.record(
-            ctx,
-            'event-batch',
-            ctx.requestId,
-            null,
-            { received: batch.data.events.length, ...result, rejected: result.rejected.length },
-            now,
-          );
-      })
-      .immediate();
+    log.transaction(() => {
+      batch.data.events.forEach((raw, index) => {
+        const id = typeof (raw as { id?: unknown })?.id === 'string' ? (raw as { id: string }).id : null;
+        const reject = (code: string, message: string) => result.rejected.push({ index, id, code, message });
+        const parsed = parseEvent(raw);
+        if (!parsed.ok) return reject(parsed.code, parsed.message);
+        const ev = parsed.event;
+        const time = eventTime(ev, ev.type === 'event' ? null : now);
+        if (!('ts' in time)) return reject(time.code, time.message);
+        const ts = time.ts;
+        if (ev.type === 'exposure') {
+          const e = lookup(ev.experimentId);
+          if (e.status === 'missing')
+            return reject('UNKNOWN_EXPERIMENT', `experiment '${ev.experimentId}' does not exist${suffix(suggest('experiments', ev.experimentId))}`);
+          if (e.status === 'draft') return reject('NOT_RUNNING', `experiment '${ev.experimentId}' is a draft and serves nothing`);
+          if (!e.variants.has(ev.variant)) return reject('UNKNOWN_VARIANT', `variant '${ev.variant}' is not in experiment '${ev.experimentId}'`);
+          // The unit's variant as first seen: folded, acknowledged and not folded yet, served and not written yet (the
+          // writer's thread writes those; ingest never waits for it), or earlier in this batch.
+          const seen =
+            this.d.events.exposureVariant(e.id, ev.unitId) ??
+            log.unfoldedVariant(e.id, ev.unitId) ??
+            this.exposures.pendingVariant(e.id, ev.unitId) ??
+            batchVariants.get(`${e.id}\u0000${ev.unitId}`);
+          if (seen && seen !== ev.variant)
+            return reject(
+              'VARIANT_MISMATCH',
+              `unit '${ev.unitId}' was already exposed to '${seen}' in '${ev.experimentId}'; assignment is sticky, so this exposure is inconsistent`,
+            );
+        } else if (ev.type === 'metric') {
+          const m = metricOf(ev.metricId);
+          if (!m) return reject('UNKNOWN_METRIC', `metric '${ev.metricId}' does not exist${suffix(suggest('metrics', ev.metricId))}`);
+          if (m.event)
+            return reject(
+              'METRIC_FROM_EVENTS',
+              `metric '${ev.metricId}' is computed from raw '${m.event}' events: send {"type":"event","name":"${m.event}",...}, not its values`,
+            );
+          if (m.kind === 'binary' && ev.value !== 0 && ev.value !== 1)
+            return reject('INVALID_VALUE', `metric '${ev.metricId}' is binary: its value is 0 or 1 (got ${ev.value})`);
+        }
+        let entry: LogEntry;
+        let used = true;
+        if (ev.type === 'exposure')
+          entry = {
+            key: `x:${ev.id}`,
+            type: 'exposure',
+            unitId: ev.unitId,
+            ref: lookup(ev.experimentId).id,
+            variant: ev.variant,
+            value: null,
+            props: null,
+            ts,
+          };
+        else if (ev.type === 'metric')
+          entry = { key: `m:${ev.id}`, type: 'metric', unitId: ev.unitId, ref: ev.metricId, variant: null, value: ev.value, props: null, ts };
+        else {
+          used = usesEvent(ev.name);
+          const props = ev.properties && Object.keys(ev.properties).length ? JSON.stringify(ev.properties) : null;
+          entry = { key: `e:${productEventId(ev, ts)}`, type: 'event', unitId: ev.unitId, ref: ev.name, variant: null, value: ev.value ?? 1, props, ts };
+        }
+        if (!log.append(entry, now, appended)) return void result.duplicates++;
+        result.accepted++;
+        if (!used) result.unmatched++;
+        if (ev.type === 'exposure') batchVariants.set(`${entry.ref}\u0000${ev.unitId}`, ev.variant);
+      });
+      // A batch that stored nothing (every event rejected) is bad input, and bad input writes nothing: no audit row either.
+      // Its audit row sits in the log's file beside the appends (EventLog.recordBatch): an ack touches one file only.
+      if (result.accepted || result.duplicates)
+        log.recordBatch(ctx, ctx.requestId, { received: batch.data.events.length, ...result, rejected: result.rejected.length }, now);
+    });
     log.remember(appended);
     recordIngest(this.d.opsMetrics, batch.data.events, result.rejected);
-    this.fold.afterAck();
+    this.fold.afterAck(appended.length);
     return result;
   }
 

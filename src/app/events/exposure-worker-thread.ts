@@ -1,12 +1,12 @@
 /**
  * The exposure writer's thread (exposure-worker.ts starts it): its own better-sqlite3 connection to the
- * data directory's file (openDb: WAL, busy timeout), one IMMEDIATE transaction per batch through
- * EventRepo.writeServedExposures, then an acknowledgement on the `acks` port and the batch's sequence
+ * event log's file (openLogDb: WAL, busy timeout), one IMMEDIATE transaction per batch through
+ * EventLog.appendServed, then an acknowledgement on the `acks` port and the batch's sequence
  * number in `state` (Atomics.notify), so a reader that must see every exposure can wait synchronously.
  */
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
-import { openDb } from '../../store/db.js';
-import { EventRepo } from '../../store/event-repo.js';
+import { EventLog } from '../../store/event-log.js';
+import { openLogDb } from '../../store/log-db.js';
 
 export interface WorkerInit {
   dbFile: string;
@@ -18,8 +18,9 @@ export type BatchMessage = { seq: number; now: string; data: Uint8Array } | { cl
 export type AckMessage = { seq: number; ok: true; seconds: number } | { seq: number; ok: false; error: string };
 
 const { dbFile, acks, state } = workerData as WorkerInit;
-const db = openDb(dbFile);
-const events = new EventRepo(db);
+// Served exposures are appends to the event log, which has its own file (log-db.ts): this connection opens only that.
+const db = openLogDb(dbFile);
+const log = new EventLog(db, 0);
 const decoder = new TextDecoder();
 
 parentPort!.on('message', (m: BatchMessage) => {
@@ -33,7 +34,7 @@ parentPort!.on('message', (m: BatchMessage) => {
   let ack: AckMessage;
   try {
     const rows = JSON.parse(decoder.decode(m.data)) as [string, string, string, string][];
-    events.writeServedExposures(
+    log.appendServed(
       rows.map(([experimentId, unitId, variant, ts]) => ({ experimentId, unitId, variant, ts })),
       m.now,
     );

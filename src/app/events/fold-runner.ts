@@ -111,8 +111,8 @@ export class FoldRunner {
     return this.status();
   }
 
-  /** Back-pressure after an ack: past the bound, fold down to half of it now. */
-  afterAck(): void {
+  /** Back-pressure after an ack that appended `_appended` entries: past the bound, fold down to half of it now. */
+  afterAck(_appended = 0): void {
     let pending = this.log.backlog().pending;
     if (pending <= this.opts.backlogMax) return;
     while (pending > this.opts.backlogMax / 2) {

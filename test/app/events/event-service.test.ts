@@ -104,7 +104,7 @@ describe('ingest', () => {
     app.fold.catchUp();
     expect(count('exposures')).toBe(1);
     expect(count('metric_events')).toBe(1);
-    const [audit] = app.deps.audit.forEntity('event-batch', 'r1');
+    const [audit] = app.deps.events.log.batchAudit('r1'); // beside the appends, in the log's file
     expect(audit.after).toMatchObject({ received: batch.length, accepted: 2, duplicates: 1, rejected: 8 });
   });
 
