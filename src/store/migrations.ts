@@ -493,4 +493,46 @@ export const MIGRATIONS: { version: number; name: string; sql: string }[] = [
       CREATE INDEX exposures_unit ON exposures(unit_id, experiment_id, variant, first_exposed_at);
     `,
   },
+  {
+    version: 20,
+    name: 'config_revision: bumped by every write to what serving compiles, so a process tells configuration from data (issue 16, ADR 0018)',
+    sql: `
+      -- PRAGMA data_version tells a process that another connection committed, not what: since the fold commits from
+      -- its own thread (ADR 0018), most commits are data. Serving recompiles only when this revision moved. Triggers
+      -- bump it for every writer (this process, another process, an older binary), in the writer's transaction.
+      -- PostgreSQL has the same row since its baseline (ADR 0020), bumped by its writers for NOTIFY.
+      CREATE TABLE config_revision (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        revision INTEGER NOT NULL
+      );
+      INSERT INTO config_revision (id, revision) VALUES (1, 0);
+      CREATE TRIGGER config_revision_surfaces_i AFTER INSERT ON surfaces BEGIN UPDATE config_revision SET revision = revision + 1 WHERE id = 1; END;
+      CREATE TRIGGER config_revision_surfaces_u AFTER UPDATE ON surfaces BEGIN UPDATE config_revision SET revision = revision + 1 WHERE id = 1; END;
+      CREATE TRIGGER config_revision_surfaces_d AFTER DELETE ON surfaces BEGIN UPDATE config_revision SET revision = revision + 1 WHERE id = 1; END;
+      CREATE TRIGGER config_revision_content_items_i AFTER INSERT ON content_items BEGIN UPDATE config_revision SET revision = revision + 1 WHERE id = 1; END;
+      CREATE TRIGGER config_revision_content_items_u AFTER UPDATE ON content_items BEGIN UPDATE config_revision SET revision = revision + 1 WHERE id = 1; END;
+      CREATE TRIGGER config_revision_content_items_d AFTER DELETE ON content_items BEGIN UPDATE config_revision SET revision = revision + 1 WHERE id = 1; END;
+      CREATE TRIGGER config_revision_metrics_i AFTER INSERT ON metrics BEGIN UPDATE config_revision SET revision = revision + 1 WHERE id = 1; END;
+      CREATE TRIGGER config_revision_metrics_u AFTER UPDATE ON metrics BEGIN UPDATE config_revision SET revision = revision + 1 WHERE id = 1; END;
+      CREATE TRIGGER config_revision_metrics_d AFTER DELETE ON metrics BEGIN UPDATE config_revision SET revision = revision + 1 WHERE id = 1; END;
+      CREATE TRIGGER config_revision_experiments_i AFTER INSERT ON experiments BEGIN UPDATE config_revision SET revision = revision + 1 WHERE id = 1; END;
+      CREATE TRIGGER config_revision_experiments_u AFTER UPDATE ON experiments BEGIN UPDATE config_revision SET revision = revision + 1 WHERE id = 1; END;
+      CREATE TRIGGER config_revision_experiments_d AFTER DELETE ON experiments BEGIN UPDATE config_revision SET revision = revision + 1 WHERE id = 1; END;
+      CREATE TRIGGER config_revision_content_overrides_i AFTER INSERT ON content_overrides BEGIN UPDATE config_revision SET revision = revision + 1 WHERE id = 1; END;
+      CREATE TRIGGER config_revision_content_overrides_u AFTER UPDATE ON content_overrides BEGIN UPDATE config_revision SET revision = revision + 1 WHERE id = 1; END;
+      CREATE TRIGGER config_revision_content_overrides_d AFTER DELETE ON content_overrides BEGIN UPDATE config_revision SET revision = revision + 1 WHERE id = 1; END;
+      CREATE TRIGGER config_revision_backend_allocations_i AFTER INSERT ON backend_allocations BEGIN UPDATE config_revision SET revision = revision + 1 WHERE id = 1; END;
+      CREATE TRIGGER config_revision_backend_allocations_u AFTER UPDATE ON backend_allocations BEGIN UPDATE config_revision SET revision = revision + 1 WHERE id = 1; END;
+      CREATE TRIGGER config_revision_backend_allocations_d AFTER DELETE ON backend_allocations BEGIN UPDATE config_revision SET revision = revision + 1 WHERE id = 1; END;
+      CREATE TRIGGER config_revision_system_applied_i AFTER INSERT ON system_applied BEGIN UPDATE config_revision SET revision = revision + 1 WHERE id = 1; END;
+      CREATE TRIGGER config_revision_system_applied_u AFTER UPDATE ON system_applied BEGIN UPDATE config_revision SET revision = revision + 1 WHERE id = 1; END;
+      CREATE TRIGGER config_revision_system_applied_d AFTER DELETE ON system_applied BEGIN UPDATE config_revision SET revision = revision + 1 WHERE id = 1; END;
+      CREATE TRIGGER config_revision_catalog_versions_i AFTER INSERT ON catalog_versions BEGIN UPDATE config_revision SET revision = revision + 1 WHERE id = 1; END;
+      CREATE TRIGGER config_revision_catalog_versions_u AFTER UPDATE ON catalog_versions BEGIN UPDATE config_revision SET revision = revision + 1 WHERE id = 1; END;
+      CREATE TRIGGER config_revision_catalog_versions_d AFTER DELETE ON catalog_versions BEGIN UPDATE config_revision SET revision = revision + 1 WHERE id = 1; END;
+      CREATE TRIGGER config_revision_content_sync_i AFTER INSERT ON content_sync BEGIN UPDATE config_revision SET revision = revision + 1 WHERE id = 1; END;
+      CREATE TRIGGER config_revision_content_sync_u AFTER UPDATE ON content_sync BEGIN UPDATE config_revision SET revision = revision + 1 WHERE id = 1; END;
+      CREATE TRIGGER config_revision_content_sync_d AFTER DELETE ON content_sync BEGIN UPDATE config_revision SET revision = revision + 1 WHERE id = 1; END;
+    `,
+  },
 ];

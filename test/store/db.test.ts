@@ -383,7 +383,7 @@ describe('EventLog', () => {
     db.close();
     const app = container(file);
     const d = app.deps.db;
-    expect(d.prepare('SELECT MAX(version) AS v FROM schema_migrations').get()).toEqual({ v: 19 });
+    expect(d.prepare('SELECT MAX(version) AS v FROM schema_migrations').get()).toEqual({ v: MIGRATIONS.at(-1)!.version });
     expect(d.prepare('SELECT event_id, metric_id, unit_id, value, ts FROM metric_events ORDER BY event_id').all()).toEqual([
       { event_id: 'm1', metric_id: 'stream-rate', unit_id: 'u2', value: 1, ts },
       { event_id: 'm2', metric_id: 'stream-rate', unit_id: 'u1', value: 3, ts },

@@ -13,7 +13,7 @@ import { pgCluster, pgDatabase } from '../helpers/postgres.js';
 const cluster = pgCluster();
 const TYPES: Record<string, string> = { TEXT: 'text', INTEGER: 'bigint', REAL: 'double precision' };
 /** Tables only one engine has, and why. */
-const PG_ONLY = ['config_revision']; // the replicas' revision (issue 17 item 2); SQLite's processes use data_version
+const PG_ONLY: string[] = [];
 const SQLITE_ONLY = ['sqlite_sequence']; // SQLite's AUTOINCREMENT bookkeeping; PostgreSQL has identity sequences
 
 interface Column {

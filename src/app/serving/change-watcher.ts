@@ -16,6 +16,8 @@ export class ChangeWatcher {
   private compiled: number;
   private known: Map<string, string>;
   private knownCatalog: number;
+  /** config_revision when serving last compiled (migration 20's triggers bump it for every configuration write). */
+  private knownRevision: number;
   private knownContent: string | null;
   private timer: NodeJS.Timeout | undefined;
   private intervalMs = 0;
@@ -30,6 +32,7 @@ export class ChangeWatcher {
     private readonly logger: Logger,
   ) {
     this.compiled = this.dataVersion();
+    this.knownRevision = this.configRevision();
     this.known = this.snapshot();
     this.knownCatalog = this.catalogVersion();
     this.knownContent = this.contentEtag();
@@ -48,6 +51,10 @@ export class ChangeWatcher {
     return (prepared(this.db, 'SELECT COALESCE(MAX(version), 0) AS v FROM catalog_versions').get() as { v: number }).v;
   }
 
+  private configRevision(): number {
+    return (prepared(this.db, 'SELECT revision FROM config_revision WHERE id = 1').get() as { revision: number }).revision;
+  }
+
   get running(): boolean {
     return this.timer !== undefined;
   }
@@ -63,6 +70,10 @@ export class ChangeWatcher {
     // Set before recompiling: a write landing in between leaves data_version ahead, and the next check recompiles again.
     this.compiled = v;
     this.behindSince = null;
+    // Most commits by other connections are data (the fold's thread, the served-exposure writer): nothing to recompile.
+    const revision = this.configRevision();
+    if (revision === this.knownRevision) return false;
+    this.knownRevision = revision;
     this.changes++;
     this.hooks.recompile();
     const now = this.snapshot();
@@ -107,7 +118,9 @@ export class ChangeWatcher {
    * uncompiled with the watcher stopped, or for longer than STALE_AFTER_MS (5 periods if longer) with it running.
    */
   freshness(): { current: boolean; reason?: string } {
-    if (this.dataVersion() === this.compiled) {
+    const v = this.dataVersion();
+    if (v !== this.compiled && this.configRevision() === this.knownRevision) this.compiled = v; // only data was written
+    if (v === this.compiled) {
       this.behindSince = null;
       return { current: true };
     }

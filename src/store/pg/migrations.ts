@@ -313,4 +313,9 @@ export const PG_MIGRATIONS: { version: number; name: string; sql: string }[] = [
       INSERT INTO config_revision (id, revision) VALUES (1, 0);
     `,
   },
+  {
+    version: 20,
+    name: 'config_revision: the twin of SQLite 20, which gives SQLite the row the baseline gave PostgreSQL (bumped by writers, ADR 0020)',
+    sql: 'SELECT 1',
+  },
 ];

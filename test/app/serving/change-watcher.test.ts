@@ -49,6 +49,23 @@ describe('one truth across processes on one data directory', () => {
     expect(units.every((u) => inExperiment(a, u) === 0)).toBe(true);
   });
 
+  it("another connection's data writes (the fold, ingest) recompile nothing; its configuration writes do", () => {
+    const [a, b] = pair();
+    const exp = startRunning(b, demoConfig({ key: 'watch-data' }));
+    expect(a.watcher.check()).toBe(true);
+    const compiled = a.watcher.changes;
+    const ts = new Date().toISOString();
+    b.events.ingest({ events: [{ id: 'x1', type: 'exposure', experimentId: exp.id, unitId: 'u1', variant: 'control', ts }] });
+    b.fold.catchUp(); // commits exposures and state to the database: data_version moves, the configuration does not
+    expect(b.deps.db.prepare('SELECT COUNT(*) AS n FROM exposures').get()).toEqual({ n: 1 });
+    expect(a.watcher.check()).toBe(false);
+    expect(a.watcher.changes).toBe(compiled);
+    expect(a.watcher.freshness()).toEqual({ current: true });
+    b.deps.experiments.update(exp.id, b.experiments.get(exp.id).version, { status: 'paused' }, ts);
+    expect(a.watcher.check()).toBe(true);
+    expect(a.watcher.changes).toBe(compiled + 1);
+  });
+
   it("another process's content sync that changed the content catalog is announced; an unchanged one is not", () => {
     const [a, b] = pair();
     const heard: ChangeEvent[] = [];
