@@ -249,7 +249,8 @@ export function createContainer(opts: ContainerOptions): Container {
     deps.clock,
     logger,
     metrics,
-    opts.fold,
+    // A database file folds on a thread of its own once started (main.ts, benches); `:memory:` on this one.
+    opts.dbFile === ':memory:' ? opts.fold : { thread: { dbFile: opts.dbFile }, ...opts.fold },
   );
   if (metrics) metrics.sources.fold = () => fold.status();
   const results = new MetricsService(deps, experiments, () => {

@@ -1,11 +1,8 @@
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import type { Logger } from '../../logger.js';
 import type { AckMessage, BatchMessage, WorkerInit } from './exposure-worker-thread.js';
 import type { ExposureWriter, Pending } from './exposure-writer.js';
+import { threadEntry } from './thread-entry.js';
 
 type Waiter = { resolve: (r: 'written') => void; reject: (err: Error) => void };
 
@@ -62,7 +59,7 @@ export class WorkerExposureWriter implements ExposureWriter {
   private start(): Worker {
     const { port1, port2 } = new MessageChannel();
     const init: WorkerInit = { dbFile: this.dbFile, acks: port2, state: this.state };
-    const worker = new Worker(bootstrap(), { eval: true, workerData: init, transferList: [port2], execArgv: [] });
+    const worker = new Worker(threadEntry('exposure-worker-thread'), { eval: true, workerData: init, transferList: [port2], execArgv: [] });
     worker.unref(); // the HTTP server keeps a serving process alive; a CLI or a test ends when its work does
     port1.unref();
     port1.on('message', (m: AckMessage) => this.settle(m));
@@ -101,26 +98,3 @@ export class WorkerExposureWriter implements ExposureWriter {
 }
 
 const encoder = new TextEncoder();
-
-/**
- * The thread's entry as eval'd code. From the TypeScript sources (tsx, vitest) the thread registers tsx's
- * loader first, as bin/sealab.js does: a worker does not inherit the loader the main thread runs under.
- */
-function bootstrap(): string {
-  const here = import.meta.url;
-  const fromSource = here.endsWith('.ts');
-  const entry = new URL(`./exposure-worker-thread.${fromSource ? 'ts' : 'js'}`, here).href;
-  if (!fromSource) return `import(${JSON.stringify(entry)});`;
-  return `import(${JSON.stringify(tsxRegisterUrl())}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`;
-}
-
-let tsxApi: string | undefined;
-
-/** tsx's ESM `register` API (its package's exports map, import condition), as a file URL. */
-function tsxRegisterUrl(): string {
-  if (tsxApi) return tsxApi;
-  const pkgFile = createRequire(import.meta.url).resolve('tsx/package.json');
-  const pkg = JSON.parse(readFileSync(pkgFile, 'utf8')) as { exports: Record<string, { import: { default: string } }> };
-  tsxApi = pathToFileURL(path.join(path.dirname(pkgFile), pkg.exports['./esm/api'].import.default)).href;
-  return tsxApi;
-}

@@ -3,6 +3,7 @@ import type { EventLog } from '../../store/event-log.js';
 import type { Clock } from '../../systems/clock.js';
 import type { Logger } from '../../logger.js';
 import type { Metrics } from '../../ops/metrics.js';
+import { FoldThread } from './fold-worker.js';
 
 /** How far results are behind what was acknowledged: events not folded yet and the age of the oldest. */
 export interface FoldStatus {
@@ -23,9 +24,19 @@ export interface FoldOptions {
   backlogMax?: number;
   /** How often the background turns look for work. */
   intervalMs?: number;
+  /**
+   * For a database file: fold on a thread of its own once started (FoldThread), with turns sized to this budget
+   * (they hold the database's write lock, which only the main thread's configuration writes wait for). Undefined:
+   * fold on the main thread (`:memory:` databases, which another connection cannot open).
+   */
+  thread?: { dbFile: string; turnBudgetMs?: number; turn?: number };
 }
 
 export const FOLD_DEFAULTS = { turn: 2_000, turnBudgetMs: 5, minTurn: 50, backlogMax: 100_000, intervalMs: 200 } as const;
+/** The fold thread's turns: it serves nothing, so a turn may be longer (fewer commits); the lock bounds it. */
+export const FOLD_THREAD_DEFAULTS = { turnBudgetMs: 25, turn: 20_000 } as const;
+/** How long a waiting main thread gives the fold thread to commit a turn before it folds itself (a thread stuck or gone). */
+const THREAD_PATIENCE_MS = 5_000;
 
 /**
  * The size of the next background turn: as many entries as fit the budget at the cost per entry measured so far
@@ -44,7 +55,9 @@ export function nextTurnSize(msPerEntry: number, o: { turnBudgetMs: number; minT
  */
 export class FoldRunner {
   private timer: NodeJS.Timeout | undefined;
-  private readonly opts: Required<FoldOptions>;
+  private readonly opts: Required<Omit<FoldOptions, 'thread'>>;
+  /** The fold's own thread (a database file), once started; until then, and if it dies, this thread folds. */
+  private readonly thread: FoldThread | undefined;
 
   constructor(
     private readonly fold: EventFold,
@@ -52,9 +65,29 @@ export class FoldRunner {
     private readonly clock: Clock,
     private readonly logger: Logger,
     private readonly metrics?: Metrics,
-    opts: FoldOptions = {},
+    { thread, ...opts }: FoldOptions = {},
   ) {
     this.opts = { ...FOLD_DEFAULTS, ...opts };
+    if (thread)
+      this.thread = new FoldThread(
+        thread.dbFile,
+        {
+          turnBudgetMs: thread.turnBudgetMs ?? FOLD_THREAD_DEFAULTS.turnBudgetMs,
+          turn: thread.turn ?? FOLD_THREAD_DEFAULTS.turn,
+          minTurn: this.opts.minTurn,
+          intervalMs: this.opts.intervalMs,
+        },
+        logger,
+        (receivedAt, dropped) => this.observe(receivedAt, dropped),
+      );
+  }
+
+  /** Entries folded on this thread so far (with a fold thread running: only its fallback, or explicit turns). */
+  foldedHere = 0;
+
+  /** Where the fold runs now: its own thread, or this one (not started, a `:memory:` database, or the thread died). */
+  get where(): 'thread' | 'main' {
+    return this.thread?.running ? 'thread' : 'main';
   }
 
   get backlogMax(): number {
@@ -66,6 +99,7 @@ export class FoldRunner {
    * sized to the time budget (nextTurnSize), so serving on this thread waits at most about that long for a turn.
    */
   start(): void {
+    if (this.thread) return this.thread.start();
     if (this.timer) return;
     let msPerEntry = 0;
     const tick = () => {
@@ -92,6 +126,7 @@ export class FoldRunner {
   }
 
   stop(): void {
+    this.thread?.stop();
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
   }
@@ -102,6 +137,10 @@ export class FoldRunner {
    * over the whole state, so one large turn costs little more than a small one.
    */
   catchUp(): FoldStatus {
+    if (this.thread?.running) {
+      const target = this.log.lastSeq();
+      this.waitForThread(() => this.log.foldedSeq() >= target);
+    }
     let left = this.log.backlog().pending;
     while (left > 0) {
       const n = this.turn(Math.max(this.opts.turn, Math.min(left, this.opts.backlogMax)));
@@ -112,7 +151,13 @@ export class FoldRunner {
   }
 
   /** Back-pressure after an ack that appended `_appended` entries: past the bound, fold down to half of it now. */
-  afterAck(_appended = 0): void {
+  afterAck(appended = 0): void {
+    if (this.thread?.running) {
+      if (appended) this.thread.wake();
+      const pending = () => this.log.lastSeq() - this.log.foldedSeq();
+      if (pending() > this.opts.backlogMax) this.waitForThread(() => pending() <= this.opts.backlogMax / 2);
+      return;
+    }
     let pending = this.log.backlog().pending;
     if (pending <= this.opts.backlogMax) return;
     while (pending > this.opts.backlogMax / 2) {
@@ -128,15 +173,37 @@ export class FoldRunner {
     return { pending: b.pending, lagSeconds: Math.round(lag * 1000) / 1000 };
   }
 
-  /** One fold transaction; returns how many entries it folded. */
+  /**
+   * Blocks this thread while the fold thread works towards `done`, turn by turn. A thread that commits no turn
+   * within THREAD_PATIENCE_MS (stuck on a lock, or gone) is not waited for any longer: the caller's own turns finish
+   * the job (a turn is safe from any connection: it re-reads the watermark under the lock).
+   */
+  private waitForThread(done: () => boolean): void {
+    const thread = this.thread!;
+    while (!done() && thread.running) {
+      const seen = thread.turns;
+      if (!thread.waitForTurn(seen, THREAD_PATIENCE_MS) && !done()) {
+        this.logger.warn({ patienceMs: THREAD_PATIENCE_MS }, 'the fold thread committed no turn in time; folding on the main thread');
+        return;
+      }
+    }
+  }
+
+  /** One fold transaction on this thread; returns how many entries it folded. */
   turn(limit = this.opts.turn): number {
     const t = this.fold.turn(limit);
-    if (this.metrics && t.folded) {
-      const now = this.clock.now().getTime();
-      for (const at of t.receivedAt) this.metrics.ingestLag.observe(Math.max(0, (now - at) / 1000));
-      if (t.dropped) this.metrics.foldDropped.inc(t.dropped);
-    }
-    if (t.dropped) this.logger.warn({ dropped: t.dropped }, 'fold dropped exposures that contradict a unit’s stored variant');
+    this.foldedHere += t.folded;
+    this.observe(t.receivedAt, t.dropped);
     return t.folded;
+  }
+
+  /** A committed turn's ingest lags and dropped exposures, wherever it ran. */
+  private observe(receivedAt: ArrayLike<number>, dropped: number): void {
+    if (this.metrics && receivedAt.length) {
+      const now = this.clock.now().getTime();
+      for (let i = 0; i < receivedAt.length; i++) this.metrics.ingestLag.observe(Math.max(0, (now - receivedAt[i]) / 1000));
+      if (dropped) this.metrics.foldDropped.inc(dropped);
+    }
+    if (dropped) this.logger.warn({ dropped }, 'fold dropped exposures that contradict a unit’s stored variant');
   }
 }

@@ -1,0 +1,91 @@
+import { Worker } from 'node:worker_threads';
+import type { Logger } from '../../logger.js';
+import { ALIVE, FOLD_STATE_SLOTS, type FoldThreadInit, type FoldThreadMessage, STOP, TURNS, WAKE } from './fold-thread-protocol.js';
+import { threadEntry } from './thread-entry.js';
+
+export interface FoldThreadOptions {
+  /** A turn holds the database's write lock about this long at most (the main thread's configuration writes wait for it). */
+  turnBudgetMs: number;
+  minTurn: number;
+  turn: number;
+  /** How often the thread looks for entries no ack woke it for (other processes' appends). */
+  intervalMs: number;
+}
+
+/**
+ * The fold on its own thread (ADR 0018, third pass) for a database file: the thread folds while the main thread
+ * acknowledges and serves, so sustained ingest is the slower of the two, not their sum. The main thread wakes it
+ * after each ack (wake(): one atomic add), and waits on its turn counter when it must see folded data
+ * (catch-up, back-pressure): waitForTurn() blocks this thread for at most `ms`, or until a turn commits.
+ */
+export class FoldThread {
+  private worker: Worker | undefined;
+  private readonly state = new Int32Array(new SharedArrayBuffer(4 * FOLD_STATE_SLOTS));
+
+  constructor(
+    private readonly dbFile: string,
+    private readonly opts: FoldThreadOptions,
+    private readonly logger: Logger,
+    /** Each turn the thread committed: its entries' receipt times (ms) and the contradicting exposures it dropped. */
+    private readonly onTurn: (receivedAt: Float64Array, dropped: number) => void,
+  ) {}
+
+  /** True while the thread runs (started and neither stopped nor dead). */
+  get running(): boolean {
+    return this.worker !== undefined;
+  }
+
+  start(): void {
+    if (this.worker) return;
+    Atomics.store(this.state, STOP, 0);
+    Atomics.store(this.state, ALIVE, 1); // the thread clears it once its connections are closed
+    const init: FoldThreadInit = { dbFile: this.dbFile, state: this.state, ...this.opts };
+    const worker = new Worker(threadEntry('fold-worker-thread'), { eval: true, workerData: init, execArgv: [] });
+    worker.unref(); // a CLI or a test ends when its work does; a server is kept alive by its socket
+    worker.on('message', (m: FoldThreadMessage) => {
+      if ('turn' in m) this.onTurn(m.turn.receivedAt, m.turn.dropped);
+      else this.logger.warn({ err: m.warn }, 'fold turn failed on the fold thread; will retry');
+    });
+    worker.on('error', (err) => {
+      this.logger.error({ err: err.message }, 'the fold thread failed: the main thread folds until it is started again');
+      if (this.worker === worker) this.worker = undefined;
+    });
+    worker.on('exit', () => {
+      if (this.worker === worker) this.worker = undefined;
+    });
+    this.worker = worker;
+  }
+
+  /** Something was appended: a sleeping thread looks at once. */
+  wake(): void {
+    Atomics.add(this.state, WAKE, 1);
+    Atomics.notify(this.state, WAKE);
+  }
+
+  /** The number of turns committed so far (compare before and after a wait to see progress). */
+  get turns(): number {
+    return Atomics.load(this.state, TURNS);
+  }
+
+  /** Blocks until the thread commits a turn after `seen` turns, or `ms` passes; true when it did. */
+  waitForTurn(seen: number, ms: number): boolean {
+    this.wake();
+    return Atomics.wait(this.state, TURNS, seen, ms) !== 'timed-out' || this.turns !== seen;
+  }
+
+  /**
+   * Stops the thread after its current turn and waits (at most `ms`) until it has closed its connections: a thread
+   * cut off inside a transaction would leave this process's lock on the database held by a connection nobody closes.
+   */
+  stop(ms = 10_000): void {
+    const worker = this.worker;
+    if (!worker) return;
+    this.worker = undefined;
+    Atomics.store(this.state, STOP, 1);
+    this.wake();
+    const deadline = Date.now() + ms;
+    while (Atomics.load(this.state, ALIVE) === 1 && Date.now() < deadline) Atomics.wait(this.state, ALIVE, 1, 50);
+    if (Atomics.load(this.state, ALIVE) === 1) this.logger.warn('the fold thread did not stop in time; terminating it');
+    void worker.terminate();
+  }
+}
