@@ -1,4 +1,5 @@
 import { statSync } from 'node:fs';
+import { logFileOf } from '../store/log-db.js';
 import type { Db } from '../store/db.js';
 import type { Clock } from '../systems/clock.js';
 import type { CounterChild, HistogramChild } from './hot-series.js';
@@ -194,14 +195,15 @@ export function servingConfigTracker(m: Metrics | undefined, clock: Clock) {
 /** Scrape-time sources that read the database: WAL size and results freshness per running experiment. */
 export function watchStore(m: Metrics | undefined, db: Db, dbFile: string, clock: Clock): void {
   if (!m) return;
-  m.sources.walBytes = () => {
-    if (dbFile === ':memory:') return 0;
+  // The database's WAL and the event log file's (log-db.ts): both grow with ingest, and both are checkpointed alike.
+  const walSize = (file: string) => {
     try {
-      return statSync(`${dbFile}-wal`).size;
+      return statSync(`${file}-wal`).size;
     } catch {
       return 0; // no WAL yet (or a checkpoint truncated it away)
     }
   };
+  m.sources.walBytes = () => (dbFile === ':memory:' ? 0 : walSize(dbFile) + walSize(logFileOf(dbFile)));
   const freshness = db.prepare(
     `SELECT e.id AS experiment, MAX(a.updated_at) AS at FROM experiments e JOIN metric_aggregates a ON a.experiment_id = e.id
      WHERE e.status = 'running' GROUP BY e.id`,

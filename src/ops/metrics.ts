@@ -268,7 +268,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     }),
     sqliteWalBytes: new Gauge({
       name: 'sealab_sqlite_wal_bytes',
-      help: 'Size of the SQLite write-ahead log.',
+      help: 'Size of the SQLite write-ahead logs: the database and its event log file.',
       registers,
       collect() {
         this.set(sources.walBytes?.() ?? 0);

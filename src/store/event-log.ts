@@ -1,6 +1,9 @@
 import { prepared, type Db } from './db.js';
 import type { WriteContext } from './audit-repo.js';
 
+/** How many committed appends the log remembers for a fold on this thread (EventLog.remember). */
+export const TAIL_MAX = 120_000;
+
 /** How an entry is folded: an exposure (sent or served), a pre-computed metric value, a raw product event. */
 export type LogType = 'exposure' | 'metric' | 'event';
 
@@ -62,7 +65,7 @@ export class EventLog {
      * At most this many remembered entries; past it the oldest are forgotten (and read from the table). 0 when the
      * fold runs on another thread, which reads the table: only the unfolded exposures are remembered then.
      */
-    private readonly tailMax = 120_000,
+    private tailMax = TAIL_MAX,
     /** The database, which holds the fold's watermark (fold_state) beside what the fold writes. */
     private readonly main: Db = db,
   ) {}
@@ -115,6 +118,18 @@ export class EventLog {
           now,
         );
     });
+  }
+
+  /**
+   * How many committed appends to remember from now on: 0 while the fold runs on its own thread (it reads the table;
+   * remembering would only hold memory), the default again when this thread folds.
+   */
+  rememberAtMost(max: number): void {
+    this.tailMax = max;
+    if (max === 0) {
+      this.tail = [];
+      this.tailStart = 0;
+    }
   }
 
   /** Entries held in memory, the consumed ones not yet released included (what the bound and the release keep small). */

@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { logFileOf } from '../../src/store/log-db.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -36,7 +37,14 @@ function fileBacked(units: number): { app: Container; experimentId: string; key:
 
 const stored = (app: Container) => (app.deps.db.prepare('SELECT COUNT(*) AS n FROM exposures').get() as { n: number }).n;
 /** Served exposures appended to the event log, folded or not. */
-const logged = (app: Container) => (app.deps.db.prepare("SELECT COUNT(*) AS n FROM event_log WHERE type = 'exposure'").get() as { n: number }).n;
+const logged = (app: Container) => {
+  const log = new Database(logFileOf(app.deps.db.name), { readonly: true }); // the event log's own file (log-db.ts)
+  try {
+    return (log.prepare("SELECT COUNT(*) AS n FROM event_log WHERE type = 'exposure'").get() as { n: number }).n;
+  } finally {
+    log.close();
+  }
+};
 /** Rows this connection changed since it opened (SQLite counts per connection): the serving thread's own writes. */
 const changesHere = (app: Container) => (app.deps.db.prepare('SELECT total_changes() AS n').get() as { n: number }).n;
 
@@ -96,8 +104,8 @@ describe('the exposure buffer in front of a worker thread', () => {
     buffer.add(exposure(0));
     expect(await buffer.flush()).toBe(1); // the thread is up
 
-    // Another connection holds the write lock: the worker's next transaction waits for it (busy timeout).
-    const blocker = new Database(file);
+    // Another connection holds the log file's write lock: the worker's next transaction waits for it (busy timeout).
+    const blocker = new Database(logFileOf(file));
     cleanups.push(() => blocker.close());
     blocker.exec('BEGIN IMMEDIATE');
     for (let i = 1; i <= 10; i++) buffer.add(exposure(i)); // flushAt: handed over on the next turn

@@ -1,5 +1,5 @@
 import type { EventFold } from '../../store/event-fold.js';
-import type { EventLog } from '../../store/event-log.js';
+import { TAIL_MAX, type EventLog } from '../../store/event-log.js';
 import type { Clock } from '../../systems/clock.js';
 import type { Logger } from '../../logger.js';
 import type { Metrics } from '../../ops/metrics.js';
@@ -99,7 +99,10 @@ export class FoldRunner {
    * sized to the time budget (nextTurnSize), so serving on this thread waits at most about that long for a turn.
    */
   start(): void {
-    if (this.thread) return this.thread.start();
+    if (this.thread) {
+      this.log.rememberAtMost(0); // the thread reads its turns from the table
+      return this.thread.start();
+    }
     if (this.timer) return;
     let msPerEntry = 0;
     const tick = () => {
@@ -126,7 +129,10 @@ export class FoldRunner {
   }
 
   stop(): void {
-    this.thread?.stop();
+    if (this.thread?.running) {
+      this.thread.stop();
+      this.log.rememberAtMost(TAIL_MAX);
+    }
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
   }
