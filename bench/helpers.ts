@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { FoldOptions } from '../src/app/events/fold-runner.js';
 import { createContainer, type Container } from '../src/container.js';
 import { createLogger, type Logger } from '../src/logger.js';
 import { demoConfig, permissivePolicy, startRunning } from '../test/helpers/app.js';
@@ -77,7 +78,7 @@ export const shippedLogger = (): Logger => createLogger('info');
  */
 export function benchContainer(
   label: string,
-  opts: { logger?: Logger; metrics?: boolean } = {},
+  opts: { logger?: Logger; metrics?: boolean; fold?: FoldOptions } = {},
 ): { app: Container; dir: string; experimentId: string; dispose: () => void } {
   const dir = benchTempDir(label);
   // The shipped policy caps a first stage at 10%; benchmarks run one experiment at 50% without a ramp.

@@ -11,7 +11,7 @@
  * With --raw 1 the traffic is raw product events ({"type":"event"}, half without an id) and the three
  * metrics are computed from them (sources with a filter and a window).
  *
- *   npx tsx bench/ingest.ts [--events 300000] [--units 100000] [--rounds 3] [--raw 1] [--http-events 100000] [--consecutive] [--main-fold]
+ *   npx tsx bench/ingest.ts [--events 300000] [--units 100000] [--rounds 3] [--raw 1] [--http-events 100000] [--consecutive] [--main-fold] [--split] [--turn-budget ms]
  */
 import Database from 'better-sqlite3';
 import fs from 'node:fs';
@@ -22,6 +22,7 @@ import { arg, fmt, loadLine, median, unitIds } from './util.js';
 import { listenHttp } from '../src/server/http-listen.js';
 import { MAIN_CACHE_KIB } from '../src/store/db.js';
 import type { MetricSource } from '../src/domain/schemas.js';
+import type { FoldOptions } from '../src/app/events/fold-runner.js';
 import type { Container } from '../src/container.js';
 
 const EVENTS = arg('events', 300_000);
@@ -30,6 +31,9 @@ const ROUNDS = arg('rounds', 3);
 const HTTP_EVENTS = arg('http-events', 100_000);
 const RAW = arg('raw', 0) === 1;
 const MAIN_FOLD = process.argv.includes('--main-fold');
+const SPLIT = process.argv.includes('--split');
+/** The fold thread's turn budget in ms (default: the server's, FOLD_THREAD_DEFAULTS). */
+const TURN_BUDGET = arg('turn-budget', 0);
 const BATCH = 1000;
 const METRICS = ['stream-rate', 'minutes-played', 'crash-rate'];
 /** --raw: the sources the three metrics get, and the raw event each metric event becomes. */
@@ -82,8 +86,8 @@ function events(prefix: string, offset: number, count: number) {
 }
 
 /** A container with every unit exposed (half per arm, by index) and, with --raw, the metrics' sources. */
-function exposed(label: string): { app: Container; dir: string } {
-  const { app, dir, experimentId } = benchContainer(label);
+function exposed(label: string, fold: FoldOptions = {}): { app: Container; dir: string } {
+  const { app, dir, experimentId } = benchContainer(label, { fold: { ...fold, ...(TURN_BUDGET ? { thread: { turnBudgetMs: TURN_BUDGET } } : {}) } });
   dirs.push(dir);
   if (RAW) for (const id of METRICS) app.deps.catalog.upsertMetric({ ...app.deps.catalog.metric(id)!, source: SOURCES[id] });
   const exp = app.experiments.get(experimentId);
@@ -108,6 +112,7 @@ function sealabRound(): { perSec: number; ackPerSec: number; maxBacklog: number;
   const { app } = exposed('ingest');
   // As `sealab serve` runs it: the fold on its own thread (ADR 0018); --main-fold folds on this thread as before.
   if (!MAIN_FOLD) app.fold.start();
+  const foldedBefore = app.fold.foldedHere; // setting up (every unit exposed) folded here, before the thread started
   let maxBacklog = 0;
   // Time spent folding on this thread (back-pressure, catch-up), so the ack's own rate can be printed beside the sustained one.
   let folding = 0;
@@ -132,12 +137,31 @@ function sealabRound(): { perSec: number; ackPerSec: number; maxBacklog: number;
   app.fold.catchUp();
   const secs = (performance.now() - started) / 1000;
   if (app.fold.status().pending) throw new Error('the fold did not catch up');
-  const foldedHere = app.fold.foldedHere;
+  const foldedHere = app.fold.foldedHere - foldedBefore;
   app.fold.stop();
   app.close();
   // Acknowledged only: the time inside ingest calls minus what this thread spent folding (back-pressure on the main fold).
   // With the fold thread, an ack that waits for it under back-pressure counts that wait: the figure is then a floor.
   return { perSec: EVENTS / secs, ackPerSec: EVENTS / ((acking - folding) / 1000), maxBacklog, foldedHere };
+}
+
+/**
+ * The two halves apart, same rows: acknowledging everything with the fold stopped (no back-pressure: the bound is
+ * above the run), then the fold thread folding that backlog alone. Sustained throughput is at most the slower half.
+ */
+function splitRound(): { ackPerSec: number; foldPerSec: number } {
+  const { app } = exposed('split', { backlogMax: EVENTS * 2 });
+  let started = performance.now();
+  for (let i = 0; i < EVENTS; i += BATCH) app.events.ingest({ events: events('', i, Math.min(BATCH, EVENTS - i)) });
+  const ackPerSec = EVENTS / ((performance.now() - started) / 1000);
+  started = performance.now();
+  app.fold.start();
+  app.fold.catchUp();
+  const foldPerSec = EVENTS / ((performance.now() - started) / 1000);
+  if (app.fold.status().pending) throw new Error('the fold did not catch up');
+  app.fold.stop();
+  app.close();
+  return { ackPerSec, foldPerSec };
 }
 
 /**
@@ -215,6 +239,8 @@ const ratios: number[] = [];
 const layouts: string[] = [];
 let maxBacklog = 0;
 let foldedHere = 0;
+const ackOnly: number[] = [];
+const foldOnly: number[] = [];
 for (let r = 0; r < ROUNDS; r++) {
   const best = rawRound();
   raw.push(best.perSec);
@@ -222,6 +248,11 @@ for (let r = 0; r < ROUNDS; r++) {
   const s = sealabRound();
   sealab.push(s.perSec);
   foldedHere += s.foldedHere;
+  if (SPLIT) {
+    const split = splitRound();
+    ackOnly.push(split.ackPerSec);
+    foldOnly.push(split.foldPerSec);
+  }
   acks.push(s.ackPerSec);
   maxBacklog = Math.max(maxBacklog, s.maxBacklog);
   ratios.push(sealab[r] / raw[r]);
@@ -238,6 +269,10 @@ console.log(
   `  fold                            : ${MAIN_FOLD ? 'on the main thread (--main-fold)' : `on its own thread, as sealab serve runs it (${fmt(foldedHere)} entries folded on the main thread)`}`,
 );
 console.log(`  sealab, acknowledged only        : ${fmt(median(acks))} events/s (time inside ingest calls, less folding on the main thread)`);
+if (SPLIT)
+  console.log(
+    `  the halves apart (--split)      : acknowledging with the fold stopped ${fmt(median(ackOnly))} events/s; the fold thread alone on that backlog ${fmt(median(foldOnly))} events/s`,
+  );
 console.log(
   `  raw better-sqlite3 insert       : ${fmt(median(raw))} rows/s (same rows and columns keyed by id, the faster of rowid + unique index and WITHOUT ROWID per round: ${layouts.join(', ')}; WAL, synchronous=NORMAL)`,
 );

@@ -250,7 +250,7 @@ export function createContainer(opts: ContainerOptions): Container {
     logger,
     metrics,
     // A database file folds on a thread of its own once started (main.ts, benches); `:memory:` on this one.
-    opts.dbFile === ':memory:' ? opts.fold : { thread: { dbFile: opts.dbFile }, ...opts.fold },
+    opts.dbFile === ':memory:' ? opts.fold : { ...opts.fold, thread: { ...opts.fold?.thread, dbFile: opts.dbFile } },
   );
   if (metrics) metrics.sources.fold = () => fold.status();
   const results = new MetricsService(deps, experiments, () => {

@@ -22,20 +22,21 @@ export function prepared(db: Db, sql: string): Database.Statement {
  * in native memory V8 does not see, so every connection adds up to its bound to the process's RSS. The main
  * connection (ingest, fold, reads) gets 16 MiB: the interior pages of every b-tree and the hot leaves of the fold's
  * turn fit, and in WAL mode a cache is dropped whenever another connection commits, so a bigger one mostly
- * refills. A worker thread's connection (the exposure writer's: one small append per batch) gets 2 MiB.
+ * refills. A worker thread's connection (the exposure writer's: one small append per batch) gets 2 MiB; the fold's thread,
+ * which now does the heaviest work on the database (ADR 0018, third pass), asks for the main connection's size.
  */
 export const MAIN_CACHE_KIB = 16_384;
 export const WORKER_CACHE_KIB = 2_048;
 
 /** Opens (or creates) the SQLite file, WAL + foreign keys, and applies pending migrations in one transaction each. */
-export function openDb(file: string): Db {
+export function openDb(file: string, { cacheKib = isMainThread ? MAIN_CACHE_KIB : WORKER_CACHE_KIB }: { cacheKib?: number } = {}): Db {
   if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
   db.pragma('synchronous = NORMAL');
-  db.pragma(`cache_size = -${isMainThread ? MAIN_CACHE_KIB : WORKER_CACHE_KIB}`);
+  db.pragma(`cache_size = -${cacheKib}`);
   db.pragma('temp_store = MEMORY');
   // Checkpoint every 64 MiB of WAL, not SQLite's 4 MiB: a fold turn dirties pages spread over the per-unit state and
   // the events keyed by unit (ADR 0018); between checkpoints a page rewritten by several turns reaches the file once.

@@ -29,12 +29,16 @@ export interface FoldOptions {
    * (they hold the database's write lock, which only the main thread's configuration writes wait for). Undefined:
    * fold on the main thread (`:memory:` databases, which another connection cannot open).
    */
-  thread?: { dbFile: string; turnBudgetMs?: number; turn?: number };
+  thread?: { dbFile?: string; turnBudgetMs?: number; turn?: number };
 }
 
 export const FOLD_DEFAULTS = { turn: 2_000, turnBudgetMs: 5, minTurn: 50, backlogMax: 100_000, intervalMs: 200 } as const;
-/** The fold thread's turns: it serves nothing, so a turn may be longer (fewer commits); the lock bounds it. */
-export const FOLD_THREAD_DEFAULTS = { turnBudgetMs: 25, turn: 20_000 } as const;
+/**
+ * The fold thread's turns: it serves nothing, so a turn may be long. A turn's cost is mostly the pages it dirties
+ * (random units spread over the whole state), so larger turns fold more per second; the bound is how long the
+ * main thread's configuration writes may wait for the database's lock while a backlog is folded (≤ 250 ms).
+ */
+export const FOLD_THREAD_DEFAULTS = { turnBudgetMs: 250, turn: 50_000 } as const;
 /** How long a waiting main thread gives the fold thread to commit a turn before it folds itself (a thread stuck or gone). */
 const THREAD_PATIENCE_MS = 5_000;
 
@@ -68,7 +72,7 @@ export class FoldRunner {
     { thread, ...opts }: FoldOptions = {},
   ) {
     this.opts = { ...FOLD_DEFAULTS, ...opts };
-    if (thread)
+    if (thread?.dbFile)
       this.thread = new FoldThread(
         thread.dbFile,
         {

@@ -7,7 +7,7 @@
  * for the ingest-lag histogram, and stops at the stop flag after closing its connections.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { openDb, prepared } from '../../store/db.js';
+import { MAIN_CACHE_KIB, openDb, prepared } from '../../store/db.js';
 import { EventFold } from '../../store/event-fold.js';
 import { EventRepo } from '../../store/event-repo.js';
 import { openLogDb } from '../../store/log-db.js';
@@ -16,7 +16,7 @@ import { ALIVE, type FoldThreadInit, type FoldThreadMessage, STOP, TURNS, WAKE }
 
 const init = workerData as FoldThreadInit;
 const { state } = init;
-const db = openDb(init.dbFile);
+const db = openDb(init.dbFile, { cacheKib: MAIN_CACHE_KIB }); // the fold's turns are the heaviest work on the database
 const logDb = openLogDb(init.dbFile);
 const events = new EventRepo(db, logDb, 0);
 // The event names some metric's source uses now, read each turn (a catalog change applies from the next turn).
