@@ -5,14 +5,19 @@ export const WAKE = 0;
 export const TURNS = 1;
 export const STOP = 2;
 export const ALIVE = 3;
-export const FOLD_STATE_SLOTS = 4;
+/** Set by the thread once its connections are open (booting a thread from the TypeScript sources takes about a second). */
+export const READY = 4;
+/** How many callers on the main thread wait for folded data now: the thread folds at once, not gathering a turn. */
+export const URGENT = 5;
+export const FOLD_STATE_SLOTS = 6;
 
 export interface FoldThreadInit {
   dbFile: string;
   state: Int32Array;
-  turnBudgetMs: number;
-  minTurn: number;
+  /** At most this many entries per turn. */
   turn: number;
+  /** Fold once this many entries are pending (or the oldest has waited intervalMs, or someone waits). */
+  gather: number;
   intervalMs: number;
 }
 export type FoldThreadMessage = { turn: { receivedAt: Float64Array; dropped: number } } | { warn: string };

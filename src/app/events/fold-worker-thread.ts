@@ -11,8 +11,7 @@ import { MAIN_CACHE_KIB, openDb, prepared } from '../../store/db.js';
 import { EventFold } from '../../store/event-fold.js';
 import { EventRepo } from '../../store/event-repo.js';
 import { openLogDb } from '../../store/log-db.js';
-import { nextTurnSize } from './fold-runner.js';
-import { ALIVE, type FoldThreadInit, type FoldThreadMessage, STOP, TURNS, WAKE } from './fold-thread-protocol.js';
+import { ALIVE, type FoldThreadInit, type FoldThreadMessage, READY, STOP, TURNS, URGENT, WAKE } from './fold-thread-protocol.js';
 
 const init = workerData as FoldThreadInit;
 const { state } = init;
@@ -29,31 +28,42 @@ const sourceNames = () =>
     ).map((r) => r.name),
   );
 const fold = new EventFold(db, events.log, events, sourceNames);
+Atomics.store(state, READY, 1);
+Atomics.notify(state, READY);
 
-let msPerEntry = 0;
+// A turn takes everything pending, up to `turn` entries: its cost is mostly the pages it dirties and rewrites once at
+// commit, so folding a backlog in few large turns is several times faster than in many small ones (ADR 0018). So the
+// thread lets a backlog gather: it folds once `gather` entries are pending, or the oldest it saw has waited
+// `intervalMs`, or at once when the main thread waits for it (URGENT: a catch-up, back-pressure).
+let pendingSince: number | undefined;
 while (Atomics.load(state, STOP) === 0) {
   const seen = Atomics.load(state, WAKE);
-  const limit = nextTurnSize(msPerEntry, init);
-  let folded = 0;
+  let pending = 0;
   try {
-    const started = performance.now();
-    const t = fold.turn(limit);
-    folded = t.folded;
-    if (folded) {
-      const cost = (performance.now() - started) / folded;
-      msPerEntry = msPerEntry ? 0.7 * msPerEntry + 0.3 * cost : cost;
-      const receivedAt = Float64Array.from(t.receivedAt);
-      parentPort!.postMessage({ turn: { receivedAt, dropped: t.dropped } } satisfies FoldThreadMessage, [receivedAt.buffer]);
-      Atomics.add(state, TURNS, 1);
-      Atomics.notify(state, TURNS);
+    pending = events.log.lastSeq() - events.log.foldedSeq();
+    const now = performance.now();
+    if (pending > 0) pendingSince ??= now;
+    const due = pending >= init.gather || Atomics.load(state, URGENT) > 0 || (pendingSince !== undefined && now - pendingSince >= init.intervalMs);
+    if (pending > 0 && due) {
+      const t = fold.turn(init.turn);
+      pendingSince = undefined;
+      if (t.folded) {
+        const receivedAt = Float64Array.from(t.receivedAt);
+        parentPort!.postMessage({ turn: { receivedAt, dropped: t.dropped } } satisfies FoldThreadMessage, [receivedAt.buffer]);
+        Atomics.add(state, TURNS, 1);
+        Atomics.notify(state, TURNS);
+        continue;
+      }
     }
   } catch (err) {
     parentPort!.postMessage({ warn: (err as Error).message } satisfies FoldThreadMessage);
     Atomics.wait(state, STOP, 0, 1_000); // a failing turn (a locked file past the busy timeout) is retried, not spun on
     continue;
   }
-  // Caught up: sleep until an ack wakes the thread, or look again after intervalMs (other processes' appends).
-  if (folded < limit) Atomics.wait(state, WAKE, seen, init.intervalMs);
+  // Nothing due: sleep until an ack wakes the thread, or until the oldest pending entry is due (intervalMs: also how
+  // soon other processes' appends, which wake nobody here, are seen).
+  const wait = pendingSince === undefined ? init.intervalMs : Math.max(1, init.intervalMs - (performance.now() - pendingSince));
+  Atomics.wait(state, WAKE, seen, wait);
 }
 logDb.close();
 db.close();

@@ -1,13 +1,13 @@
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../../logger.js';
-import { ALIVE, FOLD_STATE_SLOTS, type FoldThreadInit, type FoldThreadMessage, STOP, TURNS, WAKE } from './fold-thread-protocol.js';
+import { ALIVE, FOLD_STATE_SLOTS, type FoldThreadInit, type FoldThreadMessage, READY, STOP, TURNS, URGENT, WAKE } from './fold-thread-protocol.js';
 import { threadEntry } from './thread-entry.js';
 
 export interface FoldThreadOptions {
-  /** A turn holds the database's write lock about this long at most (the main thread's configuration writes wait for it). */
-  turnBudgetMs: number;
-  minTurn: number;
+  /** At most this many entries per turn (a turn holds the database's write lock, which the main thread's configuration writes wait for). */
   turn: number;
+  /** Fold once this many entries are pending, or the oldest has waited `intervalMs`, or the main thread waits for it. */
+  gather: number;
   /** How often the thread looks for entries no ack woke it for (other processes' appends). */
   intervalMs: number;
 }
@@ -39,6 +39,7 @@ export class FoldThread {
     if (this.worker) return;
     Atomics.store(this.state, STOP, 0);
     Atomics.store(this.state, ALIVE, 1); // the thread clears it once its connections are closed
+    Atomics.store(this.state, READY, 0);
     const init: FoldThreadInit = { dbFile: this.dbFile, state: this.state, ...this.opts };
     const worker = new Worker(threadEntry('fold-worker-thread'), { eval: true, workerData: init, execArgv: [] });
     worker.unref(); // a CLI or a test ends when its work does; a server is kept alive by its socket
@@ -56,6 +57,13 @@ export class FoldThread {
     this.worker = worker;
   }
 
+  /** Blocks until the thread has opened its connections (at most `ms`); true when it has. */
+  waitReady(ms: number): boolean {
+    const deadline = Date.now() + ms;
+    while (this.worker && Atomics.load(this.state, READY) === 0 && Date.now() < deadline) Atomics.wait(this.state, READY, 0, 50);
+    return Atomics.load(this.state, READY) === 1;
+  }
+
   /** Something was appended: a sleeping thread looks at once. */
   wake(): void {
     Atomics.add(this.state, WAKE, 1);
@@ -67,10 +75,18 @@ export class FoldThread {
     return Atomics.load(this.state, TURNS);
   }
 
-  /** Blocks until the thread commits a turn after `seen` turns, or `ms` passes; true when it did. */
+  /**
+   * Blocks until the thread commits a turn after `seen` turns, or `ms` passes; true when it did. The thread folds what
+   * is pending at once while someone waits (URGENT), not gathering a larger turn.
+   */
   waitForTurn(seen: number, ms: number): boolean {
-    this.wake();
-    return Atomics.wait(this.state, TURNS, seen, ms) !== 'timed-out' || this.turns !== seen;
+    Atomics.add(this.state, URGENT, 1);
+    try {
+      this.wake();
+      return Atomics.wait(this.state, TURNS, seen, ms) !== 'timed-out' || this.turns !== seen;
+    } finally {
+      Atomics.sub(this.state, URGENT, 1);
+    }
   }
 
   /**

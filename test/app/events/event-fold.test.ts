@@ -311,19 +311,22 @@ describe('the fold on its own thread (a database file)', () => {
       }
       expect(a.fold.catchUp()).toEqual({ pending: 0, lagSeconds: 0 });
       expect(a.fold.where).toBe('thread');
+      // A trickle below the gathering size is folded too, without anyone waiting: once it has waited intervalMs.
+      a.events.ingest({ events: [metric(2_000), metric(2_001)] });
+      await vi.waitFor(() => expect(a.fold.status().pending).toBe(0), { timeout: 10_000, interval: 20 });
       expect(a.fold.foldedHere).toBe(0); // all of it on the fold's thread
       const arms = a.deps.events.aggregates(exp.id, 'streams-per-user');
       expect(arms.reduce((s, x) => s + x.n, 0)).toBe(UNITS.length);
-      expect(arms.reduce((s, x) => s + x.sumX, 0)).toBe(1_000);
+      expect(arms.reduce((s, x) => s + x.sumX, 0)).toBe(1_002);
       // The thread's turns reach the ingest-lag histogram on this thread (by message).
       const lagCount = async () => (await a.opsMetrics!.ingestLag.get()).values.find((x) => x.metricName === 'sealab_ingest_lag_seconds_count')?.value;
-      await vi.waitFor(async () => expect(await lagCount()).toBe(1_000 + UNITS.length));
+      await vi.waitFor(async () => expect(await lagCount()).toBe(1_002 + UNITS.length));
       a.fold.stop();
       expect(a.fold.where).toBe('main');
       // Stopped, the thread has closed its connections: this one writes and folds without waiting on a lock.
       a.events.ingest({ events: [metric(5_000)] });
       expect(a.fold.turn()).toBe(1);
-      expect(a.deps.events.aggregates(exp.id, 'streams-per-user').reduce((s, x) => s + x.sumX, 0)).toBe(1_001);
+      expect(a.deps.events.aggregates(exp.id, 'streams-per-user').reduce((s, x) => s + x.sumX, 0)).toBe(1_003);
     } finally {
       for (const c of opened.splice(0)) c.close();
       fs.rmSync(dir, { recursive: true, force: true });
