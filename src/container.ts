@@ -253,10 +253,18 @@ export function createContainer(opts: ContainerOptions): Container {
     opts.dbFile === ':memory:' ? opts.fold : { ...opts.fold, thread: { ...opts.fold?.thread, dbFile: opts.dbFile } },
   );
   if (metrics) metrics.sources.fold = () => fold.status();
-  const results = new MetricsService(deps, experiments, () => {
-    exposures.flushSync(); // get_metrics counts every exposure served: it waits for the writer's acknowledgement
-    return fold.catchUp();
-  });
+  const results = new MetricsService(
+    deps,
+    experiments,
+    () => {
+      exposures.flushSync(); // get_metrics counts every exposure served: it waits for the writer's acknowledgement
+      return fold.catchUp();
+    },
+    async () => {
+      await exposures.flush();
+      return fold.catchUpAsync();
+    },
+  );
   const slo = new SloService(opts.slo ? parseSloFile(opts.slo) : loadSloFile(opts.sloFile), metrics?.registry, deps);
   deps.slo = slo;
   const ramps = new RampScheduler(deps, experiments, results, deployments);

@@ -191,7 +191,7 @@ export const getMetrics = defineTool({
   ui: RESULTS_APP_URI,
   handler: async ({ experimentId }, ctx) => {
     await ctx.progress(0, 2, 'reading sufficient statistics');
-    const r = ctx.app.metrics.report(experimentId);
+    const r = await ctx.app.metrics.reportCurrent(experimentId);
     await ctx.progress(2, 2, 'analysed');
     const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
     const lines = r.metrics.flatMap((m) =>
@@ -206,7 +206,7 @@ export const getMetrics = defineTool({
     return {
       structured: r,
       // A host that renders the App also gets the effect over time, out of the model's context (docs/adr/0016-results-mcp-app.md).
-      ...(ctx.rendersApps ? { meta: { [HISTORY_META_KEY]: ctx.app.metrics.history(r.experimentId) } } : {}),
+      ...(ctx.rendersApps ? { meta: { [HISTORY_META_KEY]: await ctx.app.metrics.historyCurrent(r.experimentId) } } : {}),
       text: [
         `'${r.key}' (${r.status}, ${r.method}): ${r.exposures.map((e) => `${e.variant}=${e.units}`).join(', ')} units, ${(100 * r.sample.fractionOfPlan).toFixed(0)}% of plan, day ${Math.floor(r.sample.daysRunning ?? 0)} of ${r.sample.requiredDays}. SRM: ${r.srm.note}.`,
         ...lines,

@@ -184,9 +184,9 @@ export function restRoutes(app: Container) {
     ),
   );
   r.get('/rules', (c) => c.json({ rules: ruleCatalog() }));
-  r.get('/experiments/:id/metrics', (c) => c.json(app.metrics.report(c.req.param('id'))));
+  r.get('/experiments/:id/metrics', async (c) => c.json(await app.metrics.reportCurrent(c.req.param('id'))));
   r.get('/experiments/:id/ramp', (c) => c.json(app.ramps.status(c.req.param('id'))));
-  r.get('/experiments/:id/metrics/history', (c) => c.json(app.metrics.history(c.req.param('id'))));
+  r.get('/experiments/:id/metrics/history', async (c) => c.json(await app.metrics.historyCurrent(c.req.param('id'))));
   r.get('/experiments/:id/audit', (c) => c.json({ audit: app.deps.audit.forEntity('experiment', app.experiments.get(c.req.param('id')).id) }));
   r.get('/ops/operations', (c) => c.json(app.diagnose(parse(DiagnosisOptionsSchema, c.req.query()))));
   r.get('/clock', (c) => c.json(app.clock.read()));

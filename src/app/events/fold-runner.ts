@@ -169,6 +169,26 @@ export class FoldRunner {
     return this.status();
   }
 
+  /**
+   * catchUp() for callers that can wait asynchronously (get_metrics over MCP and REST): with the fold thread running,
+   * the event loop goes on serving while it folds what was pending at the call; anything left (the thread stuck or
+   * gone) is folded here, as catchUp() does.
+   */
+  async catchUpAsync(): Promise<FoldStatus> {
+    const thread = this.thread;
+    if (thread?.running) {
+      const target = this.log.lastSeq();
+      while (this.log.foldedSeq() < target && thread.running) {
+        const seen = thread.turns;
+        if (!(await thread.waitForTurnAsync(seen, THREAD_PATIENCE_MS)) && this.log.foldedSeq() < target) {
+          this.logger.warn({ patienceMs: THREAD_PATIENCE_MS }, 'the fold thread committed no turn in time; folding on the main thread');
+          break;
+        }
+      }
+    }
+    return this.catchUp();
+  }
+
   /** Back-pressure after an ack that appended `_appended` entries: past the bound, fold down to half of it now. */
   afterAck(appended = 0): void {
     if (this.thread?.running) {

@@ -3,6 +3,15 @@ import type { Logger } from '../../logger.js';
 import { ALIVE, FOLD_STATE_SLOTS, type FoldThreadInit, type FoldThreadMessage, READY, STOP, TURNS, URGENT, WAKE } from './fold-thread-protocol.js';
 import { threadEntry } from './thread-entry.js';
 
+/** Atomics.waitAsync (V8, Node ≥ 16); TypeScript's lib has it from es2024 only. */
+type WaitAsync = (
+  a: Int32Array,
+  index: number,
+  value: number,
+  ms: number,
+) => { async: false; value: 'not-equal' | 'timed-out' } | { async: true; value: Promise<'ok' | 'timed-out'> };
+const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
+
 export interface FoldThreadOptions {
   /** At most this many entries per turn (a turn holds the database's write lock, which the main thread's configuration writes wait for). */
   turn: number;
@@ -62,6 +71,19 @@ export class FoldThread {
     const deadline = Date.now() + ms;
     while (this.worker && Atomics.load(this.state, READY) === 0 && Date.now() < deadline) Atomics.wait(this.state, READY, 0, 50);
     return Atomics.load(this.state, READY) === 1;
+  }
+
+  /** waitForTurn() without blocking this thread: the event loop goes on serving while the fold thread works. */
+  async waitForTurnAsync(seen: number, ms: number): Promise<boolean> {
+    Atomics.add(this.state, URGENT, 1);
+    try {
+      this.wake();
+      const w = waitAsync(this.state, TURNS, seen, ms);
+      const r = w.async ? await w.value : w.value;
+      return r !== 'timed-out' || this.turns !== seen;
+    } finally {
+      Atomics.sub(this.state, URGENT, 1);
+    }
   }
 
   /** Something was appended: a sleeping thread looks at once. */

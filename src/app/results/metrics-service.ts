@@ -34,7 +34,21 @@ export class MetricsService {
     private readonly experiments: ExperimentService,
     /** Writes queued exposures and folds the event log, so a report sees every unit served and every event acknowledged so far. */
     private readonly current: () => FoldStatus = () => ({ pending: 0, lagSeconds: 0 }),
+    /** The same without blocking the event loop (the served exposures' writer and the fold thread do the work meanwhile). */
+    private readonly settle: () => Promise<unknown> = async () => undefined,
   ) {}
+
+  /** report() for callers that can wait (get_metrics over MCP and REST): the event loop serves while the data settles. */
+  async reportCurrent(experimentId: string, opts: { alwaysValid?: boolean } = {}): Promise<MetricsReport> {
+    await this.settle();
+    return this.report(experimentId, opts);
+  }
+
+  /** history() likewise. */
+  async historyCurrent(experimentId: string): Promise<MetricsHistory> {
+    await this.settle();
+    return this.history(experimentId);
+  }
 
   /** `alwaysValid` reads the data under the always-valid analysis whatever the plan says: safe for a server that looks every minute. */
   report(experimentId: string, opts: { alwaysValid?: boolean } = {}): MetricsReport {

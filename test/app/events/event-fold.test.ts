@@ -309,6 +309,9 @@ describe('the fold on its own thread (a database file)', () => {
         expect(a.events.ingest(batch).duplicates).toBe(100);
         expect(a.fold.status().pending).toBeLessThanOrEqual(300 + 100);
       }
+      // get_metrics waits asynchronously for the thread (the event loop serves meanwhile); the thread folds it.
+      a.events.ingest({ events: Array.from({ length: 100 }, (_, k) => metric(3_000 + k)) });
+      expect(await a.fold.catchUpAsync()).toEqual({ pending: 0, lagSeconds: 0 });
       expect(a.fold.catchUp()).toEqual({ pending: 0, lagSeconds: 0 });
       expect(a.fold.where).toBe('thread');
       // A trickle below the gathering size is folded too, without anyone waiting: once it has waited intervalMs.
@@ -317,16 +320,16 @@ describe('the fold on its own thread (a database file)', () => {
       expect(a.fold.foldedHere).toBe(0); // all of it on the fold's thread
       const arms = a.deps.events.aggregates(exp.id, 'streams-per-user');
       expect(arms.reduce((s, x) => s + x.n, 0)).toBe(UNITS.length);
-      expect(arms.reduce((s, x) => s + x.sumX, 0)).toBe(1_002);
+      expect(arms.reduce((s, x) => s + x.sumX, 0)).toBe(1_102);
       // The thread's turns reach the ingest-lag histogram on this thread (by message).
       const lagCount = async () => (await a.opsMetrics!.ingestLag.get()).values.find((x) => x.metricName === 'sealab_ingest_lag_seconds_count')?.value;
-      await vi.waitFor(async () => expect(await lagCount()).toBe(1_002 + UNITS.length));
+      await vi.waitFor(async () => expect(await lagCount()).toBe(1_102 + UNITS.length));
       a.fold.stop();
       expect(a.fold.where).toBe('main');
       // Stopped, the thread has closed its connections: this one writes and folds without waiting on a lock.
       a.events.ingest({ events: [metric(5_000)] });
       expect(a.fold.turn()).toBe(1);
-      expect(a.deps.events.aggregates(exp.id, 'streams-per-user').reduce((s, x) => s + x.sumX, 0)).toBe(1_003);
+      expect(a.deps.events.aggregates(exp.id, 'streams-per-user').reduce((s, x) => s + x.sumX, 0)).toBe(1_103);
     } finally {
       for (const c of opened.splice(0)) c.close();
       fs.rmSync(dir, { recursive: true, force: true });
