@@ -25,7 +25,7 @@ import vm from 'node:vm';
 import { GrowthBook, GrowthBookClient } from '@growthbook/growthbook';
 import { AssignmentIndex } from '../src/app/serving/assignment-index.js';
 import { mirrorOf } from '../src/app/serving/serving-sync.js';
-import { hashLoaded, hashPrefix, loadUnit } from '../src/domain/assignment.js';
+import { type HashPrefix, hashLoaded, hashPrefix, loadUnit } from '../src/domain/assignment.js';
 import type { Experiment, Surface } from '../src/domain/schemas.js';
 import { arg, fmt, loadLine, median, unitIds } from './util.js';
 
@@ -60,10 +60,12 @@ const experiments = Array.from({ length: N }, (_, i) => ({
 const index = new AssignmentIndex();
 index.compile([surface], mirrorOf(experiments));
 
-// The limit: the same hash primitives sealab uses (loadUnit, hashLoaded), over a bare table of the owners' variant-hash prefixes.
+// The limit: the same hash primitives sealab uses (loadUnit, hashLoaded) and the same compact table (a 4-byte
+// entry per bucket naming its owner list; here each list is one experiment's variant-hash prefix).
 const bucketPrefix = hashPrefix(surface.salt);
-const table = Array.from({ length: B }, () => [] as ReturnType<typeof hashPrefix>[]);
-for (const e of experiments) for (const [a, b] of e.buckets) for (let i = a; i < b; i++) table[i].push(hashPrefix(e.id));
+const ownerOf = new Int32Array(B);
+const owned: HashPrefix[][] = [[], ...experiments.map((e) => [hashPrefix(e.id)])];
+for (const [k, e] of experiments.entries()) for (const [a, b] of e.buckets) ownerOf.fill(k + 1, a, b);
 
 const rule = (e: Experiment, i: number) => ({
   key: e.key,
@@ -123,7 +125,7 @@ const contenders = {
   sealab: (u: string) => (index.view('bench', u)!.assignments.length ? 1 : 0),
   limit: (u: string) => {
     const n = loadUnit(u);
-    const owners = table[hashLoaded(bucketPrefix, u, n) % B];
+    const owners = owned[ownerOf[hashLoaded(bucketPrefix, u, n) % B]];
     let x = 0;
     for (let j = 0; j < owners.length; j++) x ^= hashLoaded(owners[j], u, n);
     return owners.length !== 0 && x !== never ? 1 : 0;

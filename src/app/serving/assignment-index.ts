@@ -46,8 +46,15 @@ interface CompiledSurface {
   /** Slot ids in position order, and each one's default content: the layout a unit in no experiment sees. */
   slotIds: string[];
   slotDefaults: (string | null)[];
-  /** For each bucket, the running experiments that own it (disjoint slots may share buckets). */
-  byBucket: CompiledExperiment[][];
+  /** surface.bucketCount, read on every request. */
+  bucketCount: number;
+  /**
+   * The running experiments that own each bucket (disjoint slots may share buckets), as an index into `owners`,
+   * the distinct owner lists (0: none). A flat 4-byte entry per bucket instead of an array per bucket: a random
+   * bucket's entry is one read in a compact table that stays in the cache, and the few lists are always warm.
+   */
+  ownerOf: Int32Array;
+  owners: CompiledExperiment[][];
   /** The surface's default layout: slot defaults overlaid by shipped variants (later ships win); experiments render on top. */
   defaults: Record<string, string | null>;
   /** What a unit in no experiment sees: no assignment and the slot defaults, frozen and shared. */
@@ -127,7 +134,18 @@ export class AssignmentIndex {
       nextByKey.set(e.key, compiled);
       nextByKey.set(e.experimentId, compiled);
       if (e.status !== 'running' || !table) continue;
-      for (const [a, b] of e.buckets) for (let i = a; i < b && i < table.byBucket.length; i++) table.byBucket[i] = [...table.byBucket[i], compiled];
+      // Per owner list, the list it becomes with this experiment added: buckets with the same owners share one list.
+      const next = new Map<number, number>();
+      for (const [a, b] of e.buckets)
+        for (let i = a; i < b && i < table.bucketCount; i++) {
+          const from = table.ownerOf[i];
+          let to = next.get(from);
+          if (to === undefined) {
+            to = table.owners.push([...table.owners[from], compiled]) - 1;
+            next.set(from, to);
+          }
+          table.ownerOf[i] = to;
+        }
       compiled.buckets = e.buckets.reduce((n, [a, b]) => n + (b - a), 0);
     }
     this.surfaces = nextSurfaces;
@@ -161,8 +179,8 @@ export class AssignmentIndex {
     const cs = this.surfaces.get(surfaceId);
     if (!cs) return undefined;
     const n = loadUnit(unitId); // the id's characters read once, for the bucket hash and every variant hash
-    const bucket = hashLoaded(cs.prefix, unitId, n) % cs.surface.bucketCount;
-    const owners = cs.byBucket[bucket];
+    const bucket = hashLoaded(cs.prefix, unitId, n) % cs.bucketCount;
+    const owners = cs.owners[cs.ownerOf[bucket]];
     // One owner (experiments on disjoint slots may share buckets, most do not): the unit's answer is the
     // precomputed one of the variant it hashes to; no owner: the surface's defaults.
     if (owners.length === 0) return { surfaceId, unitId, bucket, assignments: cs.none.assignments, layout: cs.none.layout };
@@ -237,8 +255,8 @@ export class AssignmentIndex {
     const cs = this.surfaces.get(e.surfaceId);
     if (!cs) return undefined;
     const n = loadUnit(unitId); // read once for the bucket hash and the variant hash
-    const bucket = hashLoaded(cs.prefix, unitId, n) % cs.surface.bucketCount;
-    const owned = cs.byBucket[bucket].includes(e) && !(e.platforms && (!platform || !e.platforms.has(platform)));
+    const bucket = hashLoaded(cs.prefix, unitId, n) % cs.bucketCount;
+    const owned = cs.owners[cs.ownerOf[bucket]].includes(e) && !(e.platforms && (!platform || !e.platforms.has(platform)));
     return { bucket, index: owned ? pickVariant(e, unitId, n) : -1 };
   }
 }
@@ -281,8 +299,6 @@ function soloViews(e: CompiledExperiment, cs: CompiledSurface): Solo[] {
 function compileSurface(s: Surface, content: ServingConfig['content']): CompiledSurface {
   const defaults = shippedDefaults(s, content);
   const slotIds = [...s.slots].sort((a, b) => a.position - b.position).map((slot) => slot.id);
-  // Buckets no experiment owns share one empty list: the table costs a pointer per bucket.
-  const none: CompiledExperiment[] = [];
   const slotDefaults = slotIds.map((id) => defaults[id] ?? null);
   const layout = slotIds.map((slotId, i): SlotView => ({ slotId, contentId: slotDefaults[i], experimentId: null, variant: null }));
   return {
@@ -290,7 +306,9 @@ function compileSurface(s: Surface, content: ServingConfig['content']): Compiled
     prefix: hashPrefix(s.salt),
     slotIds,
     slotDefaults,
-    byBucket: Array.from({ length: s.bucketCount }, () => none),
+    bucketCount: s.bucketCount,
+    ownerOf: new Int32Array(s.bucketCount),
+    owners: [[]],
     defaults,
     none: { assignments: frozen([]), layout: frozen(layout) },
   };
