@@ -3,7 +3,7 @@
  * run and the same process:
  *   - sealab's compiled bucket table (AssignmentIndex.view: bucket, experiments, variants and the layout);
  *   - the limit: a loop doing nothing but the bucket hash, one table lookup and the variant hash, with
- *     sealab's hash primitives (loadUnit reads the id once, hashLoaded hashes it under each prefix);
+ *     sealab's hash primitives (loadAndHash reads the id once and hashes the bucket, hashLoadedInt32 the variant);
  *   - the GrowthBook JavaScript SDK over an equivalent configuration (20 experiments of 5% each, mutually
  *     exclusive through one namespace, two variants 50/50, hashed on the unit id), configured two ways:
  *     ONE feature for the shelf with one namespaced rule per experiment (how a GrowthBook user configures
@@ -25,7 +25,7 @@ import vm from 'node:vm';
 import { GrowthBook, GrowthBookClient } from '@growthbook/growthbook';
 import { AssignmentIndex } from '../src/app/serving/assignment-index.js';
 import { mirrorOf } from '../src/app/serving/serving-sync.js';
-import { type HashPrefix, hashLoaded, hashPrefix, loadUnit } from '../src/domain/assignment.js';
+import { type HashPrefix, hashLoadedInt32, hashPrefix, loadAndHash, loadedLength } from '../src/domain/assignment.js';
 import type { Experiment, Surface } from '../src/domain/schemas.js';
 import { arg, fmt, loadLine, median, unitIds } from './util.js';
 
@@ -60,7 +60,7 @@ const experiments = Array.from({ length: N }, (_, i) => ({
 const index = new AssignmentIndex();
 index.compile([surface], mirrorOf(experiments));
 
-// The limit: the same hash primitives sealab uses (loadUnit, hashLoaded) and the same compact table (a 4-byte
+// The limit: the same hash primitives sealab uses (loadAndHash, hashLoadedInt32) and the same compact table (a 4-byte
 // entry per bucket naming its owner list; here each list is one experiment's variant-hash prefix).
 const bucketPrefix = hashPrefix(surface.salt);
 const ownerOf = new Int32Array(B);
@@ -124,10 +124,10 @@ let never = 0.5;
 const contenders = {
   sealab: (u: string) => (index.view('bench', u)!.assignments.length ? 1 : 0),
   limit: (u: string) => {
-    const n = loadUnit(u);
-    const owners = owned[ownerOf[hashLoaded(bucketPrefix, u, n) % B]];
+    const owners = owned[ownerOf[(loadAndHash(bucketPrefix, u) >>> 0) % B]];
+    const n = loadedLength();
     let x = 0;
-    for (let j = 0; j < owners.length; j++) x ^= hashLoaded(owners[j], u, n);
+    for (let j = 0; j < owners.length; j++) x ^= hashLoadedInt32(owners[j], u, n);
     return owners.length !== 0 && x !== never ? 1 : 0;
   },
   gbOneClient: (u: string) => (gbClient.evalFeature('shelf', { attributes: { id: u } }).source === 'experiment' ? 1 : 0),

@@ -1,4 +1,4 @@
-import { type HashPrefix, hashLoaded, hashPrefix, loadUnit } from '../../domain/assignment.js';
+import { bucketFromHash, type HashPrefix, hashLoadedInt32, hashPrefix, loadAndHash, loadedLength } from '../../domain/assignment.js';
 import type { Surface } from '../../domain/schemas.js';
 import type { BackendStatus, ServingConfig } from '../../systems/contracts.js';
 
@@ -46,8 +46,9 @@ interface CompiledSurface {
   /** Slot ids in position order, and each one's default content: the layout a unit in no experiment sees. */
   slotIds: string[];
   slotDefaults: (string | null)[];
-  /** surface.bucketCount, read on every request. */
+  /** surface.bucketCount, read on every request, and 1 / bucketCount (bucketFromHash). */
   bucketCount: number;
+  inverse: number;
   /**
    * The running experiments that own each bucket (disjoint slots may share buckets), as an index into `owners`,
    * the distinct owner lists (0: none). A flat 4-byte entry per bucket instead of an array per bucket: a random
@@ -178,8 +179,9 @@ export class AssignmentIndex {
   view(surfaceId: string, unitId: string, platform?: string): UnitView | undefined {
     const cs = this.surfaces.get(surfaceId);
     if (!cs) return undefined;
-    const n = loadUnit(unitId); // the id's characters read once, for the bucket hash and every variant hash
-    const bucket = hashLoaded(cs.prefix, unitId, n) % cs.bucketCount;
+    // The id read once (loadAndHash: the bucket hash straight from its characters), hashed again per owner.
+    const bucket = bucketFromHash(loadAndHash(cs.prefix, unitId), cs.bucketCount, cs.inverse);
+    const n = loadedLength();
     const owners = cs.owners[cs.ownerOf[bucket]];
     // One owner (experiments on disjoint slots may share buckets, most do not): the unit's answer is the
     // precomputed one of the variant it hashes to; no owner: the surface's defaults.
@@ -254,8 +256,8 @@ export class AssignmentIndex {
   variantOf(e: CompiledExperiment, unitId: string, platform?: string): { bucket: number; index: number } | undefined {
     const cs = this.surfaces.get(e.surfaceId);
     if (!cs) return undefined;
-    const n = loadUnit(unitId); // read once for the bucket hash and the variant hash
-    const bucket = hashLoaded(cs.prefix, unitId, n) % cs.bucketCount;
+    const bucket = bucketFromHash(loadAndHash(cs.prefix, unitId), cs.bucketCount, cs.inverse); // the id read once
+    const n = loadedLength();
     const owned = cs.owners[cs.ownerOf[bucket]].includes(e) && !(e.platforms && (!platform || !e.platforms.has(platform)));
     return { bucket, index: owned ? pickVariant(e, unitId, n) : -1 };
   }
@@ -267,7 +269,7 @@ export class AssignmentIndex {
  */
 function pickVariant(e: CompiledExperiment, unitId: string, n: number): number {
   const c = e.cumulative;
-  const point = (hashLoaded(e.prefix, unitId, n) / 2 ** 32) * c[c.length - 1];
+  const point = ((hashLoadedInt32(e.prefix, unitId, n) >>> 0) / 2 ** 32) * c[c.length - 1];
   for (let i = 0; i < c.length; i++) if (point < c[i]) return i;
   return c.length - 1;
 }
@@ -307,6 +309,7 @@ function compileSurface(s: Surface, content: ServingConfig['content']): Compiled
     slotIds,
     slotDefaults,
     bucketCount: s.bucketCount,
+    inverse: 1 / s.bucketCount,
     ownerOf: new Int32Array(s.bucketCount),
     owners: [[]],
     defaults,
