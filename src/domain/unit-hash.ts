@@ -265,15 +265,14 @@ export function hashUnit(p: HashPrefix, unitId: string): number {
 }
 
 /**
- * (h >>> 0) % count for a 32-bit hash h (signed or not) and count ≤ 2^20, exactly, without a division: the quotient
- * from a multiplication by inverse = 1 / count is floor(h / count) or one off (its error is below 2^-20), which one
- * compare corrects. A remainder by a count read from memory compiles to a division, several times slower on the
- * serving path.
+ * (h >>> 0) % count for a 32-bit hash h (signed or not) and a whole count ≥ 1, exactly, without a division: floor(x ×
+ * inverse), inverse = 1 / count, is the quotient, except that for a multiple of count it may come out one less (the
+ * product errs by under x / count × 2^-52, less than the 1 / count that separates x / count from the next whole
+ * number when it is not one itself, for any x < 2^52), leaving a remainder of count, which one compare corrects. A
+ * remainder by a count read from memory compiles to a division, several times slower on the serving path.
  */
 export function bucketFromHash(h: number, count: number, inverse: number): number {
   const x = h >>> 0;
-  let r = x - Math.floor(x * inverse) * count;
-  if (r < 0) r += count;
-  else if (r >= count) r -= count;
-  return r | 0;
+  const r = x - Math.floor(x * inverse) * count;
+  return (r >= count ? r - count : r) | 0;
 }
