@@ -1,6 +1,7 @@
 import type { Experiment, Ranges, Variant } from './schemas.js';
 import { hash32 } from './unit-hash.js';
 
+// The unit hash (MurmurHash3 of `salt:unit`, reference and serving forms) lives in unit-hash.ts; every caller imports it from here.
 export {
   bucketFromHash,
   type HashPrefix,
