@@ -3,7 +3,8 @@
  * run and the same process:
  *   - sealab's compiled bucket table (AssignmentIndex.view: bucket, experiments, variants and the layout);
  *   - the limit: a loop doing nothing but the bucket hash, one table lookup and the variant hash, with
- *     sealab's hash primitives (loadUnit reads the id once, hashLoaded hashes it under each prefix);
+ *     sealab's hash primitives (loadAndHash reads the id once and hashes the bucket, hashLoadedInt32 the variant)
+ *     and the same compact table, and the two hashes alone beside it (per CPU second and ns per unit);
  *   - the GrowthBook JavaScript SDK over an equivalent configuration (20 experiments of 5% each, mutually
  *     exclusive through one namespace, two variants 50/50, hashed on the unit id), configured two ways:
  *     ONE feature for the shelf with one namespaced rule per experiment (how a GrowthBook user configures
@@ -25,7 +26,7 @@ import vm from 'node:vm';
 import { GrowthBook, GrowthBookClient } from '@growthbook/growthbook';
 import { AssignmentIndex } from '../src/app/serving/assignment-index.js';
 import { mirrorOf } from '../src/app/serving/serving-sync.js';
-import { hashLoaded, hashPrefix, loadUnit } from '../src/domain/assignment.js';
+import { type HashPrefix, hashLoadedInt32, hashPrefix, loadAndHash, loadedLength } from '../src/domain/assignment.js';
 import type { Experiment, Surface } from '../src/domain/schemas.js';
 import { arg, fmt, loadLine, median, unitIds } from './util.js';
 
@@ -60,10 +61,13 @@ const experiments = Array.from({ length: N }, (_, i) => ({
 const index = new AssignmentIndex();
 index.compile([surface], mirrorOf(experiments));
 
-// The limit: the same hash primitives sealab uses (loadUnit, hashLoaded), over a bare table of the owners' variant-hash prefixes.
+// The limit: the same hash primitives sealab uses (loadAndHash, hashLoadedInt32) and the same compact table (a 4-byte
+// entry per bucket naming its owner list; here each list is one experiment's variant-hash prefix).
 const bucketPrefix = hashPrefix(surface.salt);
-const table = Array.from({ length: B }, () => [] as ReturnType<typeof hashPrefix>[]);
-for (const e of experiments) for (const [a, b] of e.buckets) for (let i = a; i < b; i++) table[i].push(hashPrefix(e.id));
+const ownerOf = new Int32Array(B);
+const owned: HashPrefix[][] = [[], ...experiments.map((e) => [hashPrefix(e.id)])];
+for (const [k, e] of experiments.entries()) for (const [a, b] of e.buckets) ownerOf.fill(k + 1, a, b);
+const variantPrefix = hashPrefix(experiments[0].id);
 
 const rule = (e: Experiment, i: number) => ({
   key: e.key,
@@ -122,12 +126,15 @@ let never = 0.5;
 const contenders = {
   sealab: (u: string) => (index.view('bench', u)!.assignments.length ? 1 : 0),
   limit: (u: string) => {
-    const n = loadUnit(u);
-    const owners = table[hashLoaded(bucketPrefix, u, n) % B];
+    const owners = owned[ownerOf[(loadAndHash(bucketPrefix, u) >>> 0) % B]];
+    const n = loadedLength();
     let x = 0;
-    for (let j = 0; j < owners.length; j++) x ^= hashLoaded(owners[j], u, n);
+    for (let j = 0; j < owners.length; j++) x ^= hashLoadedInt32(owners[j], u, n);
     return owners.length !== 0 && x !== never ? 1 : 0;
   },
+  // The two hashes alone (the bucket's from the id's characters, then one variant's from the loaded words): what any
+  // assignment by these definitions costs at the least, table lookup and answer aside.
+  hashes: (u: string) => ((loadAndHash(bucketPrefix, u) ^ hashLoadedInt32(variantPrefix, u, loadedLength())) !== never ? 1 : 0),
   gbOneClient: (u: string) => (gbClient.evalFeature('shelf', { attributes: { id: u } }).source === 'experiment' ? 1 : 0),
   gbOneBuild: (u: string) => (gbClientBuild.evalFeature('shelf', { attributes: { id: u } }).source === 'experiment' ? 1 : 0),
   gbOneInstance: (u: string) => {
@@ -177,10 +184,13 @@ const bestUsage = usages.map((u, i) => `${gbUsages[u]} ${wins[i]}/${ROUNDS}`).jo
 console.log(
   `assignment of one unit on a surface with ${N} running experiments: median of ${ROUNDS} rounds × ${fmt(UNITS)} ${process.argv.includes('--consecutive') ? 'consecutive' : 'random'} unit ids; ${loadLine()}; node ${process.version}`,
 );
-const line = (label: string, n: Name) =>
-  console.log(`  ${label.padEnd(64)}: ${fmt(med((r) => r[n])).padStart(11)} units/s (${fmt(median(cpuRounds.map((r) => r[n]))).padStart(10)} per CPU s)`);
+const line = (label: string, n: Name) => {
+  const cpu = median(cpuRounds.map((r) => r[n]));
+  console.log(`  ${label.padEnd(64)}: ${fmt(med((r) => r[n])).padStart(11)} units/s (${fmt(cpu).padStart(10)} per CPU s, ${fmt(1e9 / cpu).padStart(5)} ns)`);
+};
 line('sealab AssignmentIndex.view (bucket, variants, layout)', 'sealab');
 line('limit: bucket hash + table lookup + variant hash', 'limit');
+line('the two hashes alone (bucket, one variant)', 'hashes');
 line('GrowthBook, 1 feature × 20 namespaced rules, Client, package', 'gbOneClient');
 line('GrowthBook, 1 feature × 20 namespaced rules, Client, prod build', 'gbOneBuild');
 line('GrowthBook, 1 feature × 20 namespaced rules, setAttributes+eval', 'gbOneInstance');

@@ -9,48 +9,14 @@ import {
   chooseVariant,
   freeRanges,
   hash32,
-  hashLoaded,
-  hashPrefix,
-  hashUnit,
   inRanges,
-  LOADED_MAX,
-  loadUnit,
   normalizeRanges,
   rangesSize,
   resizeAllocation,
 } from '../../src/domain/assignment.js';
 import { chiSquareSf } from '../../src/domain/stats/index.js';
 import type { Ranges } from '../../src/domain/schemas.js';
-
-const utf8 = (s: string) => new TextEncoder().encode(s);
-const rotl = (x: number, r: number) => (x << r) | (x >>> (32 - r));
-
-/** Independent MurmurHash3_x86_32 (Appleby's reference, transcribed with Math.imul), so hash32 is not checked against itself. */
-function referenceMurmur3(bytes: Uint8Array, seed: number): number {
-  const c1 = 0xcc9e2d51;
-  const c2 = 0x1b873593;
-  const mixK = (k: number) => Math.imul(rotl(Math.imul(k, c1), 15), c2);
-  let h = seed | 0;
-  const blocks = bytes.length >> 2;
-  for (let i = 0; i < blocks; i++) {
-    const o = 4 * i;
-    h ^= mixK(bytes[o] | (bytes[o + 1] << 8) | (bytes[o + 2] << 16) | (bytes[o + 3] << 24));
-    h = (Math.imul(rotl(h, 13), 5) + 0xe6546b64) | 0;
-  }
-  const tail = blocks * 4;
-  const rest = bytes.length & 3;
-  let k = 0;
-  if (rest >= 3) k ^= bytes[tail + 2] << 16;
-  if (rest >= 2) k ^= bytes[tail + 1] << 8;
-  if (rest >= 1) h ^= mixK(k ^ bytes[tail]);
-  h ^= bytes.length;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
+import { referenceMurmur3, utf8 } from '../helpers/murmur-reference.js';
 
 // Published MurmurHash3_x86_32 vectors: [input, seed, expected].
 const VECTORS: [string, number, number][] = [
@@ -385,68 +351,5 @@ describe('hash32 on arbitrary text', () => {
       }),
       { numRuns: 2000, seed: 42 },
     );
-  });
-});
-
-describe('hashUnit (the serving form of hash32)', () => {
-  it('equals hash32(salt, unit) for any salt and unit: ASCII fast path, every alignment of the prefix, and non-ASCII fallback', async () => {
-    const fc = (await import('fast-check')).default;
-    const text = fc.oneof(fc.string({ maxLength: 45 }), fc.string({ unit: 'binary', maxLength: 45 }), fc.uuid());
-    fc.assert(
-      fc.property(text, text, (salt, unit) => {
-        expect(hashUnit(hashPrefix(salt), unit)).toBe(hash32(salt, unit));
-      }),
-      { numRuns: 5000, seed: 7 },
-    );
-  });
-
-  it('matches the independent MurmurHash3 on units of every length 0..16 after salts of every length 0..7', () => {
-    for (let s = 0; s < 8; s++)
-      for (let n = 0; n <= 16; n++) {
-        const salt = 'abcdefg'.slice(0, s);
-        const unit = 'u0123456789abcdef'.slice(0, n);
-        expect(hashUnit(hashPrefix(salt), unit), `${salt}:${unit}`).toBe(referenceMurmur3(utf8(`${salt}:${unit}`), 0));
-      }
-  });
-});
-
-describe('loadUnit and hashLoaded (the id encoded once, hashed under several prefixes)', () => {
-  const expectHashes = (unit: string, salts: string[]) => {
-    const n = loadUnit(unit);
-    expect(n).toBe(unit.length > LOADED_MAX ? -1 : utf8(unit).length);
-    for (const salt of salts) {
-      const want = referenceMurmur3(utf8(`${salt}:${unit}`), 0);
-      expect(hashLoaded(hashPrefix(salt), unit, n), `${salt}:${unit.slice(0, 20)}… (${unit.length})`).toBe(want);
-      expect(hash32(salt, unit)).toBe(want);
-    }
-  };
-
-  it('equal the independent MurmurHash3 of the UTF-8 bytes for random ids (ASCII, non-ASCII, lone surrogates, long, past LOADED_MAX) after another id was loaded', async () => {
-    const fc = (await import('fast-check')).default;
-    const unit = fc.oneof(
-      fc.string({ maxLength: 45 }),
-      fc.string({ unit: 'binary', maxLength: 45 }),
-      fc.uuid(),
-      fc.string({ minLength: 900, maxLength: LOADED_MAX + 60 }),
-      fc.string({ unit: 'binary', minLength: 300, maxLength: LOADED_MAX + 20 }),
-    );
-    const salt = fc.oneof(fc.string({ maxLength: 12 }), fc.string({ unit: 'binary', maxLength: 12 }));
-    fc.assert(
-      fc.property(unit, unit, fc.array(salt, { minLength: 1, maxLength: 4 }), (before, u, salts) => {
-        loadUnit(before); // leaves its bytes in the scratch: u's hashes must not see them
-        expectHashes(u, salts);
-      }),
-      { numRuns: 1500, seed: 16 },
-    );
-  });
-
-  it('take ids up to LOADED_MAX code units at the most UTF-8 bytes each can need, and hand longer ones to hash32', () => {
-    const salts = ['', 'a', 'ab', 'abc', 'surface-salt'];
-    for (const ch of ['x', 'é', '€', '\u{1F600}', '\ud800']) {
-      const atMax = ch.repeat(Math.floor(LOADED_MAX / ch.length));
-      expectHashes(atMax, salts);
-      expectHashes(`${atMax}yz`, salts);
-    }
-    expect(loadUnit('y'.repeat(LOADED_MAX + 1))).toBe(-1);
   });
 });

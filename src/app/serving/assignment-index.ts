@@ -1,4 +1,4 @@
-import { type HashPrefix, hashLoaded, hashPrefix, loadUnit } from '../../domain/assignment.js';
+import { bucketFromHash, type HashPrefix, hashLoadedInt32, hashPrefix, loadAndHash, loadedLength } from '../../domain/assignment.js';
 import type { Surface } from '../../domain/schemas.js';
 import type { BackendStatus, ServingConfig } from '../../systems/contracts.js';
 
@@ -46,8 +46,16 @@ interface CompiledSurface {
   /** Slot ids in position order, and each one's default content: the layout a unit in no experiment sees. */
   slotIds: string[];
   slotDefaults: (string | null)[];
-  /** For each bucket, the running experiments that own it (disjoint slots may share buckets). */
-  byBucket: CompiledExperiment[][];
+  /** surface.bucketCount, read on every request, and 1 / bucketCount (bucketFromHash). */
+  bucketCount: number;
+  inverse: number;
+  /**
+   * The running experiments that own each bucket (disjoint slots may share buckets), as an index into `owners`,
+   * the distinct owner lists (0: none). A flat 4-byte entry per bucket instead of an array per bucket: a random
+   * bucket's entry is one read in a compact table that stays in the cache, and the few lists are always warm.
+   */
+  ownerOf: Int32Array;
+  owners: CompiledExperiment[][];
   /** The surface's default layout: slot defaults overlaid by shipped variants (later ships win); experiments render on top. */
   defaults: Record<string, string | null>;
   /** What a unit in no experiment sees: no assignment and the slot defaults, frozen and shared. */
@@ -127,7 +135,18 @@ export class AssignmentIndex {
       nextByKey.set(e.key, compiled);
       nextByKey.set(e.experimentId, compiled);
       if (e.status !== 'running' || !table) continue;
-      for (const [a, b] of e.buckets) for (let i = a; i < b && i < table.byBucket.length; i++) table.byBucket[i] = [...table.byBucket[i], compiled];
+      // Per owner list, the list it becomes with this experiment added: buckets with the same owners share one list.
+      const next = new Map<number, number>();
+      for (const [a, b] of e.buckets)
+        for (let i = a; i < b && i < table.bucketCount; i++) {
+          const from = table.ownerOf[i];
+          let to = next.get(from);
+          if (to === undefined) {
+            to = table.owners.push([...table.owners[from], compiled]) - 1;
+            next.set(from, to);
+          }
+          table.ownerOf[i] = to;
+        }
       compiled.buckets = e.buckets.reduce((n, [a, b]) => n + (b - a), 0);
     }
     this.surfaces = nextSurfaces;
@@ -160,9 +179,10 @@ export class AssignmentIndex {
   view(surfaceId: string, unitId: string, platform?: string): UnitView | undefined {
     const cs = this.surfaces.get(surfaceId);
     if (!cs) return undefined;
-    const n = loadUnit(unitId); // the id's characters read once, for the bucket hash and every variant hash
-    const bucket = hashLoaded(cs.prefix, unitId, n) % cs.surface.bucketCount;
-    const owners = cs.byBucket[bucket];
+    // The id read once (loadAndHash: the bucket hash straight from its characters), hashed again per owner.
+    const bucket = bucketFromHash(loadAndHash(cs.prefix, unitId), cs.bucketCount, cs.inverse);
+    const n = loadedLength();
+    const owners = cs.owners[cs.ownerOf[bucket]];
     // One owner (experiments on disjoint slots may share buckets, most do not): the unit's answer is the
     // precomputed one of the variant it hashes to; no owner: the surface's defaults.
     if (owners.length === 0) return { surfaceId, unitId, bucket, assignments: cs.none.assignments, layout: cs.none.layout };
@@ -236,9 +256,9 @@ export class AssignmentIndex {
   variantOf(e: CompiledExperiment, unitId: string, platform?: string): { bucket: number; index: number } | undefined {
     const cs = this.surfaces.get(e.surfaceId);
     if (!cs) return undefined;
-    const n = loadUnit(unitId); // read once for the bucket hash and the variant hash
-    const bucket = hashLoaded(cs.prefix, unitId, n) % cs.surface.bucketCount;
-    const owned = cs.byBucket[bucket].includes(e) && !(e.platforms && (!platform || !e.platforms.has(platform)));
+    const bucket = bucketFromHash(loadAndHash(cs.prefix, unitId), cs.bucketCount, cs.inverse); // the id read once
+    const n = loadedLength();
+    const owned = cs.owners[cs.ownerOf[bucket]].includes(e) && !(e.platforms && (!platform || !e.platforms.has(platform)));
     return { bucket, index: owned ? pickVariant(e, unitId, n) : -1 };
   }
 }
@@ -249,7 +269,7 @@ export class AssignmentIndex {
  */
 function pickVariant(e: CompiledExperiment, unitId: string, n: number): number {
   const c = e.cumulative;
-  const point = (hashLoaded(e.prefix, unitId, n) / 2 ** 32) * c[c.length - 1];
+  const point = ((hashLoadedInt32(e.prefix, unitId, n) >>> 0) / 2 ** 32) * c[c.length - 1];
   for (let i = 0; i < c.length; i++) if (point < c[i]) return i;
   return c.length - 1;
 }
@@ -281,8 +301,6 @@ function soloViews(e: CompiledExperiment, cs: CompiledSurface): Solo[] {
 function compileSurface(s: Surface, content: ServingConfig['content']): CompiledSurface {
   const defaults = shippedDefaults(s, content);
   const slotIds = [...s.slots].sort((a, b) => a.position - b.position).map((slot) => slot.id);
-  // Buckets no experiment owns share one empty list: the table costs a pointer per bucket.
-  const none: CompiledExperiment[] = [];
   const slotDefaults = slotIds.map((id) => defaults[id] ?? null);
   const layout = slotIds.map((slotId, i): SlotView => ({ slotId, contentId: slotDefaults[i], experimentId: null, variant: null }));
   return {
@@ -290,7 +308,10 @@ function compileSurface(s: Surface, content: ServingConfig['content']): Compiled
     prefix: hashPrefix(s.salt),
     slotIds,
     slotDefaults,
-    byBucket: Array.from({ length: s.bucketCount }, () => none),
+    bucketCount: s.bucketCount,
+    inverse: 1 / s.bucketCount,
+    ownerOf: new Int32Array(s.bucketCount),
+    owners: [[]],
     defaults,
     none: { assignments: frozen([]), layout: frozen(layout) },
   };
