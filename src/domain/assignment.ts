@@ -99,6 +99,26 @@ export function chooseVariant(experimentId: string, unitId: string, variants: Pi
   return variants[variants.length - 1].key;
 }
 
+/**
+ * chooseVariant's split as integer cuts in hash space: variant i is the first with `hash < cuts[i]`, for every 32-bit
+ * hash exactly as `(hash / 2^32) · total < cumulative[i]` decides (that product never decreases as the hash grows, so
+ * the first hash on or past each boundary, found by bisection on the same expression, is the cut). Serving compares
+ * integers instead of scaling every unit's hash.
+ */
+export function variantCuts(cumulative: readonly number[]): number[] {
+  const total = cumulative[cumulative.length - 1];
+  return cumulative.map((c) => {
+    let lo = 0;
+    let hi = 2 ** 32; // the answer is in [lo, hi]; hi = 2^32: no hash reaches the boundary
+    while (lo < hi) {
+      const mid = Math.floor((lo + hi) / 2);
+      if ((mid / 2 ** 32) * total >= c) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
+  });
+}
+
 /** Two experiments collide when they are on the same surface and touch a common slot. */
 export function slotsOf(e: Pick<Experiment, 'variants'>): Set<string> {
   return new Set(e.variants.flatMap((v) => v.overrides.map((o) => o.slotId)));

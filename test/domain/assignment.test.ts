@@ -1,4 +1,5 @@
 import { describe, it, expect } from 'vitest';
+import fc from 'fast-check';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import murmur from 'murmurhash3js-revisited';
@@ -13,6 +14,7 @@ import {
   normalizeRanges,
   rangesSize,
   resizeAllocation,
+  variantCuts,
 } from '../../src/domain/assignment.js';
 import { chiSquareSf } from '../../src/domain/stats/index.js';
 import type { Ranges } from '../../src/domain/schemas.js';
@@ -157,6 +159,43 @@ describe('chooseVariant', () => {
     for (let i = 0; i < n; i++) if (chooseVariant('exp_1', `u${i}`, two) === chooseVariant('exp_2', `u${i}`, two)) same++;
     // Independent fair coins agree half of the time.
     expect(Math.abs(same / n - 0.5)).toBeLessThan(4.5 * Math.sqrt(0.25 / n));
+  });
+});
+
+describe('variantCuts', () => {
+  // The float split chooseVariant uses, for one 32-bit hash: the reference the cuts must equal for every hash.
+  const byFloat = (h: number, cumulative: number[]) => {
+    const point = (h / 2 ** 32) * cumulative[cumulative.length - 1];
+    const i = cumulative.findIndex((c) => point < c);
+    return i === -1 ? cumulative.length - 1 : i;
+  };
+  const byCuts = (h: number, cuts: number[]) => {
+    const i = cuts.findIndex((c) => h < c);
+    return i === -1 ? cuts.length - 1 : i;
+  };
+
+  it('picks the variant the float split picks, at and around every cut and at random hashes, for random weights', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 1, max: 1_000 }), { minLength: 1, maxLength: 6 }),
+        fc.array(fc.nat({ max: 2 ** 32 - 1 }), { maxLength: 50 }),
+        (weights, hashes) => {
+          let acc = 0;
+          const cumulative = weights.map((w) => (acc += w));
+          const cuts = variantCuts(cumulative);
+          const edges = cuts.flatMap((c) => [c - 2, c - 1, c, c + 1]).filter((h) => h >= 0 && h < 2 ** 32);
+          for (const h of [0, 2 ** 32 - 1, ...edges, ...hashes]) expect(byCuts(h, cuts)).toBe(byFloat(h, cumulative));
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('splits 50/50 at 2^31 and fractional weights where the float product rounds', () => {
+    expect(variantCuts([50, 100])[0]).toBe(2 ** 31);
+    const cumulative = [1 / 3, 2 / 3, 1];
+    const cuts = variantCuts(cumulative);
+    for (const c of cuts.slice(0, 2)) for (const h of [c - 1, c]) expect(byCuts(h, cuts)).toBe(byFloat(h, cumulative));
   });
 });
 

@@ -1,4 +1,4 @@
-import { bucketFromHash, type HashPrefix, hashLoadedInt32, hashPrefix, loadAndHash, loadedLength } from '../../domain/assignment.js';
+import { bucketFromHash, type HashPrefix, hashLoadedInt32, hashPrefix, loadAndHash, loadedLength, variantCuts } from '../../domain/assignment.js';
 import type { Surface } from '../../domain/schemas.js';
 import type { BackendStatus, ServingConfig } from '../../systems/contracts.js';
 
@@ -20,6 +20,8 @@ export interface CompiledExperiment {
   prefix: HashPrefix;
   /** Running sums of the weights in order, as chooseVariant adds them; the last is the total. */
   cumulative: number[];
+  /** The same split as integer cuts in hash space (variantCuts): the unit's variant is the first with hash < cut. */
+  cuts: number[];
   /** Per variant: its overrides as positions in the surface's slot order (slots the surface lacks dropped). */
   placed: { index: number; contentId: string | null }[][];
   /**
@@ -126,6 +128,7 @@ export class AssignmentIndex {
         buckets: 0,
         prefix: hashPrefix(e.experimentId),
         cumulative: [],
+        cuts: [],
         placed: [],
         solo: [],
       };
@@ -268,10 +271,10 @@ export class AssignmentIndex {
  * sums; n: loadUnit(unitId), read by the caller just before.
  */
 function pickVariant(e: CompiledExperiment, unitId: string, n: number): number {
-  const c = e.cumulative;
-  const point = ((hashLoadedInt32(e.prefix, unitId, n) >>> 0) / 2 ** 32) * c[c.length - 1];
-  for (let i = 0; i < c.length; i++) if (point < c[i]) return i;
-  return c.length - 1;
+  const cuts = e.cuts;
+  const h = hashLoadedInt32(e.prefix, unitId, n) >>> 0;
+  for (let i = 0; i < cuts.length; i++) if (h < cuts[i]) return i;
+  return cuts.length - 1;
 }
 
 /** Running sums of the weights and overrides as slot positions; a repeated variant key renders as its first, as a lookup by key would. */
@@ -281,6 +284,7 @@ function placeVariants(e: CompiledExperiment, slotIds: string[]): void {
     acc += v.weight;
     return acc;
   });
+  e.cuts = variantCuts(e.cumulative);
   e.placed = e.variants.map((v) =>
     e.variants
       .find((w) => w.key === v.key)!
