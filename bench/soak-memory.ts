@@ -25,7 +25,7 @@ export interface MemorySample {
   external: number;
   /** RssAnon − V8 heap committed − external: SQLite's page caches, malloc arenas and free lists, the worker thread's isolate, code. */
   native: number;
-  /** sealab.db and sealab.db-wal on disk (MB). */
+  /** sealab.db and sealab.db-events, and their WALs, on disk (MB). */
   db: number;
   wal: number;
   requests: number;
@@ -88,8 +88,9 @@ export async function sampleMemory(pid: number, url: string, dataDir: string, t:
     brk: smapsMb(pid, (name) => name === '[heap]'),
     ...v8,
     native: anon - v8.heapTotal - v8.external,
-    db: fileMb(path.join(dataDir, 'sealab.db')),
-    wal: fileMb(path.join(dataDir, 'sealab.db-wal')),
+    // The database and its event log file (ADR 0018), each with its WAL.
+    db: fileMb(path.join(dataDir, 'sealab.db')) + fileMb(path.join(dataDir, 'sealab.db-events')),
+    wal: fileMb(path.join(dataDir, 'sealab.db-wal')) + fileMb(path.join(dataDir, 'sealab.db-events-wal')),
     requests,
   };
 }
