@@ -34,7 +34,7 @@ export interface ApprovalRequest {
 
 export type NewApproval = Omit<ApprovalRequest, 'status' | 'decidedBy' | 'decisionReason' | 'decidedAt' | 'result' | 'error'>;
 
-const COLUMNS =
+export const APPROVAL_COLUMNS =
   'id, experiment_id, step, args, args_hash, experiment_version, plan_hash, summary, policy_reason, note, requester, requester_principal, status, created_at, expires_at';
 
 /** approval_requests (migration 13): insert, read with derived expiry, and decisions that only move a request out of one expected status. */
@@ -42,7 +42,7 @@ export class ApprovalRepo {
   constructor(private readonly db: Db) {}
 
   insert(a: NewApproval): void {
-    prepared(this.db, `INSERT INTO approval_requests (${COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,'pending',?,?)`).run(
+    prepared(this.db, `INSERT INTO approval_requests (${APPROVAL_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,'pending',?,?)`).run(
       a.id,
       a.experimentId,
       a.step,
@@ -61,7 +61,7 @@ export class ApprovalRepo {
   }
 
   get(id: string, now: string): ApprovalRequest | undefined {
-    const row = prepared(this.db, 'SELECT * FROM approval_requests WHERE id = ?').get(id) as Row | undefined;
+    const row = prepared(this.db, 'SELECT * FROM approval_requests WHERE id = ?').get(id) as ApprovalRow | undefined;
     return row ? toRequest(row, now) : undefined;
   }
 
@@ -76,7 +76,7 @@ export class ApprovalRepo {
             OR (@status = 'expired' AND (status = 'expired' OR (status = 'pending' AND expires_at <= @now)))
             OR (@status NOT IN ('pending', 'expired') AND status = @status))
         ORDER BY created_at DESC, id DESC LIMIT @limit`,
-    ).all({ experimentId: opts.experimentId ?? null, status: opts.status ?? null, now, limit: opts.limit ?? 100 }) as Row[];
+    ).all({ experimentId: opts.experimentId ?? null, status: opts.status ?? null, now, limit: opts.limit ?? 100 }) as ApprovalRow[];
     return rows.map((r) => toRequest(r, now));
   }
 
@@ -85,7 +85,7 @@ export class ApprovalRepo {
     const row = prepared(
       this.db,
       "SELECT * FROM approval_requests WHERE experiment_id = ? AND step = ? AND args_hash = ? AND requester_principal = ? AND status = 'pending' AND expires_at > ? ORDER BY created_at DESC LIMIT 1",
-    ).get(experimentId, step, argsHash, requesterPrincipal, now) as Row | undefined;
+    ).get(experimentId, step, argsHash, requesterPrincipal, now) as ApprovalRow | undefined;
     return row ? toRequest(row, now) : undefined;
   }
 
@@ -115,9 +115,9 @@ export class ApprovalRepo {
   }
 }
 
-type Row = Record<string, string | number | null>;
+export type ApprovalRow = Record<string, string | number | null>;
 
-function toRequest(r: Row, now: string): ApprovalRequest {
+export function toRequest(r: ApprovalRow, now: string): ApprovalRequest {
   const stored = r.status as ApprovalStatus;
   return {
     id: r.id as string,

@@ -24,7 +24,7 @@ export interface Operation<P = unknown> {
   attempting: string | null;
 }
 
-interface Row {
+export interface OperationRow {
   id: string;
   kind: string;
   idempotency_key: string | null;
@@ -42,7 +42,7 @@ interface Row {
   attempting: string | null;
 }
 
-const toOp = (r: Row): Operation => ({
+export const toOp = (r: OperationRow): Operation => ({
   id: r.id,
   kind: r.kind,
   idempotencyKey: r.idempotency_key,
@@ -124,7 +124,7 @@ export class OperationRepo {
   }
 
   get(id: string): Operation | undefined {
-    const r = prepared(this.db, 'SELECT * FROM operations WHERE id = ?').get(id) as Row | undefined;
+    const r = prepared(this.db, 'SELECT * FROM operations WHERE id = ?').get(id) as OperationRow | undefined;
     return r ? toOp(r) : undefined;
   }
 
@@ -133,20 +133,22 @@ export class OperationRepo {
     const r = prepared(this.db, 'SELECT * FROM operations WHERE kind = ? AND idempotency_key = ? ORDER BY created_at DESC, rowid DESC LIMIT 1').get(
       kind,
       key,
-    ) as Row | undefined;
+    ) as OperationRow | undefined;
     return r ? toOp(r) : undefined;
   }
 
   /** Operations a crash or an unreachable system left unfinished. */
   unfinished(): Operation[] {
-    return (prepared(this.db, "SELECT * FROM operations WHERE status IN ('pending', 'compensating') ORDER BY created_at, rowid").all() as Row[]).map(toOp);
+    return (prepared(this.db, "SELECT * FROM operations WHERE status IN ('pending', 'compensating') ORDER BY created_at, rowid").all() as OperationRow[]).map(
+      toOp,
+    );
   }
 
   list(experimentId?: string): Operation[] {
     const rows = experimentId
       ? prepared(this.db, 'SELECT * FROM operations WHERE experiment_id = ? ORDER BY created_at, rowid').all(experimentId)
       : prepared(this.db, 'SELECT * FROM operations ORDER BY created_at, rowid').all();
-    return (rows as Row[]).map(toOp);
+    return (rows as OperationRow[]).map(toOp);
   }
 
   /** Logged before a step is sent: if the answer never comes, the step may still have landed. */

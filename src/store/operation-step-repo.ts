@@ -23,7 +23,7 @@ export interface OperationStepRow extends StepTiming {
   status: string;
 }
 
-interface Row {
+export interface StepRow {
   op_id: string;
   step: string;
   phase: StepPhase;
@@ -60,19 +60,21 @@ export class OperationStepRepo {
       this.db,
       `SELECT s.*, o.kind, o.experiment_id, o.status FROM operation_steps s JOIN operations o ON o.id = s.op_id
        WHERE o.created_at >= ? ORDER BY s.started_at, s.rowid`,
-    ).all(since) as Row[];
-    return rows.map((r) => ({
-      opId: r.op_id,
-      step: r.step,
-      phase: r.phase,
-      system: r.system,
-      startedAt: r.started_at,
-      durationMs: r.duration_ms,
-      retries: r.retries,
-      outcome: r.outcome,
-      kind: r.kind,
-      experimentId: r.experiment_id,
-      status: r.status,
-    }));
+    ).all(since) as StepRow[];
+    return rows.map(toStepRow);
   }
 }
+
+export const toStepRow = (r: StepRow): OperationStepRow => ({
+  opId: r.op_id,
+  step: r.step,
+  phase: r.phase,
+  system: r.system,
+  startedAt: r.started_at,
+  durationMs: r.duration_ms,
+  retries: r.retries,
+  outcome: r.outcome,
+  kind: r.kind,
+  experimentId: r.experiment_id,
+  status: r.status,
+});
