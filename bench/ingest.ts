@@ -81,8 +81,8 @@ function events(prefix: string, offset: number, count: number) {
 }
 
 /** A container with every unit exposed (half per arm, by index) and, with --raw, the metrics' sources. */
-function exposed(label: string): { app: Container; dir: string } {
-  const { app, dir, experimentId } = benchContainer(label);
+async function exposed(label: string): Promise<{ app: Container; dir: string }> {
+  const { app, dir, experimentId } = await benchContainer(label);
   dirs.push(dir);
   if (RAW) for (const id of METRICS) app.deps.catalog.upsertMetric({ ...app.deps.catalog.metric(id)!, source: SOURCES[id] });
   const exp = app.experiments.get(experimentId);
@@ -103,8 +103,8 @@ function exposed(label: string): { app: Container; dir: string } {
 let peakRss = 0;
 const sampleRss = () => (peakRss = Math.max(peakRss, process.memoryUsage().rss));
 
-function sealabRound(): { perSec: number; ackPerSec: number; maxBacklog: number } {
-  const { app } = exposed('ingest');
+async function sealabRound(): Promise<{ perSec: number; ackPerSec: number; maxBacklog: number }> {
+  const { app } = await exposed('ingest');
   let maxBacklog = 0;
   // Time spent folding (every turn, whoever calls it), so the ack's own rate can be printed beside the sustained one.
   let folding = 0;
@@ -169,7 +169,7 @@ function rawInsert(withoutRowid: boolean): number {
 
 /** The same traffic over HTTP: 2 clients posting batches of 1,000 to a real socket; the clock stops once folded. */
 async function httpRound(): Promise<{ perSec: number; maxBacklog: number }> {
-  const { app } = exposed('http');
+  const { app } = await exposed('http');
   const server = await listenHttp(app, { host: '127.0.0.1', port: 0, maxBodyBytes: 4 * 1_048_576 });
   app.fold.start();
   const url = `http://127.0.0.1:${server.port}/v1/events`;
@@ -208,7 +208,7 @@ for (let r = 0; r < ROUNDS; r++) {
   const best = rawRound();
   raw.push(best.perSec);
   layouts.push(best.layout);
-  const s = sealabRound();
+  const s = await sealabRound();
   sealab.push(s.perSec);
   acks.push(s.ackPerSec);
   maxBacklog = Math.max(maxBacklog, s.maxBacklog);
