@@ -2,8 +2,8 @@ import type { AppError } from '../../errors.js';
 import type { Sql } from './sql.js';
 
 /**
- * Remembers the first outcome of a keyed request so a retry returns it instead of acting twice (IdempotencyRepo over
- * the async seam). find-then-save runs in the caller's transaction: SERIALIZABLE on PostgreSQL (ADR 0020), and the
+ * Remembers the first outcome of a keyed request so a retry returns it instead of acting twice (the idempotency
+ * table). find-then-save runs in the caller's transaction: SERIALIZABLE on PostgreSQL (ADR 0020), and the
  * primary key (scope, key) is the backstop — a second writer that raced past find gets a UniqueViolation (CONFLICT).
  */
 export class SqlIdempotencyRepo {

@@ -4,7 +4,7 @@ import { SqlOperationStepRepo } from './operation-step-repo.js';
 import type { Sql } from './sql.js';
 
 /**
- * The saga operation log (OperationRepo over the async seam). Claims (renew, takeOver) are single conditional
+ * The saga operation log: each cross-system write, its steps, and how it ended (the outbox recovery reads). Claims (renew, takeOver) are single conditional
  * UPDATEs, so of two replicas racing for an operation exactly one gets changes = 1 on either engine.
  */
 export class SqlOperationRepo {

@@ -1,7 +1,7 @@
 import { type OperationStepRow, type StepRow, type StepTiming, toStepRow } from '../operation-step-repo.js';
 import type { Sql } from './sql.js';
 
-/** Per-step timings of saga operations: one cheap append per step, read by diagnosis (OperationStepRepo over the async seam). */
+/** Per-step timings of saga operations: one cheap append per step, read by diagnosis (migration 14). */
 export class SqlOperationStepRepo {
   constructor(private readonly sql: Sql) {}
 

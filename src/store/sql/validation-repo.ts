@@ -1,8 +1,19 @@
 import type { Finding } from '../../domain/schemas.js';
-import type { ValidationRecord } from '../validation-repo.js';
 import type { Param, Sql } from './sql.js';
 
-/** Validation results recorded against the exact experiment version, config and policy they judged (ValidationRepo over the async seam). */
+export interface ValidationRecord {
+  experimentId: string;
+  version: number;
+  configHash: string;
+  /** sha256 of the config and the surface policy it was judged under; deploy cites it. */
+  planHash: string;
+  policyHash: string;
+  valid: boolean;
+  findings: Finding[];
+  createdAt: string;
+}
+
+/** Validation results recorded against the exact experiment version, config and policy they judged. */
 export class SqlValidationRepo {
   constructor(private readonly sql: Sql) {}
 
