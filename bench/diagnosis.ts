@@ -12,13 +12,13 @@ const OPS = arg('ops', 10_000);
 const ROUNDS = arg('rounds', 5);
 const STEPS = ['queued', 'backend.allocate', 'content.apply', 'backend.activate', 'commit'];
 
-const { app, experimentId, dispose } = benchContainer('diagnosis');
+const { app, experimentId, dispose } = await benchContainer('diagnosis');
 const ops = app.deployments.ops;
 const at = app.deps.clock.now().toISOString();
 const started = performance.now();
 for (let i = 0; i < OPS; i++) {
   const id = `op_bench_${i}`;
-  ops.start({ id, kind: 'deploy', idempotencyKey: null, requestHash: id, experimentId, payload: {}, status: 'completed' }, at);
+  await ops.start({ id, kind: 'deploy', idempotencyKey: null, requestHash: id, experimentId, payload: {}, status: 'completed' }, at);
 }
 const seeded = performance.now() - started;
 
@@ -27,7 +27,7 @@ for (let r = 0; r < ROUNDS; r++) {
   const t0 = performance.now();
   for (let i = 0; i < OPS; i++) {
     const step = STEPS[i % STEPS.length]!;
-    ops.timings.record({
+    await ops.timings.record({
       opId: `op_bench_${i}`,
       step,
       phase: step === 'queued' ? 'queued' : step === 'commit' ? 'commit' : 'call',
@@ -52,7 +52,7 @@ for (let r = 0; r < ROUNDS; r++) {
 const diagnoseMs: number[] = [];
 for (let r = 0; r < ROUNDS; r++) {
   const t0 = performance.now();
-  app.diagnose();
+  await app.diagnose();
   diagnoseMs.push(performance.now() - t0);
 }
 

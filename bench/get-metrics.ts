@@ -25,7 +25,7 @@ console.log(
 console.log('  events       units     sealab get_metrics   raw SQL GROUP BY   ratio (median of per-round ratios)');
 for (const events of sizes) {
   const units = Math.max(1000, events / 20);
-  const { app, experimentId, dispose } = benchContainer(`gm${events}`);
+  const { app, experimentId, dispose } = await benchContainer(`gm${events}`);
   const db = app.deps.db;
   const exp = app.experiments.get(experimentId);
   const t0 = new Date(Date.now() - 86_400_000).toISOString();

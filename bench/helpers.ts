@@ -76,10 +76,10 @@ export const shippedLogger = (): Logger => createLogger('info');
  * directory removed on exit (or by dispose()). Silent unless given a logger: a bench that runs the HTTP
  * app passes shippedLogger(), as `sealab serve` would log.
  */
-export function benchContainer(
+export async function benchContainer(
   label: string,
   opts: { logger?: Logger; metrics?: boolean; fold?: FoldOptions } = {},
-): { app: Container; dir: string; experimentId: string; dispose: () => void } {
+): Promise<{ app: Container; dir: string; experimentId: string; dispose: () => void }> {
   const dir = benchTempDir(label);
   // The shipped policy caps a first stage at 10%; benchmarks run one experiment at 50% without a ramp.
   const app = createContainer({ dbFile: path.join(dir, 'sealab.db'), policy: permissivePolicy(), ...opts });
@@ -90,7 +90,7 @@ export function benchContainer(
     successMetrics: ['stream-rate', 'minutes-played'],
     guardrails: [{ metricId: 'crash-rate', margin: 0.02 }],
   });
-  const experiment = startRunning(app, config, ctx);
+  const experiment = await startRunning(app, config, ctx);
   const dispose = () => {
     app.close();
     removeBenchDir(dir);

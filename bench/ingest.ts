@@ -86,8 +86,8 @@ function events(prefix: string, offset: number, count: number) {
 }
 
 /** A container with every unit exposed (half per arm, by index) and, with --raw, the metrics' sources. */
-function exposed(label: string, fold: FoldOptions = {}): { app: Container; dir: string } {
-  const { app, dir, experimentId } = benchContainer(label, { fold: { ...fold, ...(THREAD_TURN ? { thread: { turn: THREAD_TURN } } : {}) } });
+async function exposed(label: string, fold: FoldOptions = {}): Promise<{ app: Container; dir: string }> {
+  const { app, dir, experimentId } = await benchContainer(label, { fold: { ...fold, ...(THREAD_TURN ? { thread: { turn: THREAD_TURN } } : {}) } });
   dirs.push(dir);
   if (RAW) for (const id of METRICS) app.deps.catalog.upsertMetric({ ...app.deps.catalog.metric(id)!, source: SOURCES[id] });
   const exp = app.experiments.get(experimentId);
@@ -108,8 +108,8 @@ function exposed(label: string, fold: FoldOptions = {}): { app: Container; dir: 
 let peakRss = 0;
 const sampleRss = () => (peakRss = Math.max(peakRss, process.memoryUsage().rss));
 
-function sealabRound(): { perSec: number; ackPerSec: number; maxBacklog: number; foldedHere: number } {
-  const { app } = exposed('ingest');
+async function sealabRound(): Promise<{ perSec: number; ackPerSec: number; maxBacklog: number; foldedHere: number }> {
+  const { app } = await exposed('ingest');
   // As `sealab serve` runs it: the fold on its own thread (ADR 0018); --main-fold folds on this thread as before.
   if (!MAIN_FOLD) {
     app.fold.start();
@@ -152,8 +152,8 @@ function sealabRound(): { perSec: number; ackPerSec: number; maxBacklog: number;
  * The two halves apart, same rows: acknowledging everything with the fold stopped (no back-pressure: the bound is
  * above the run), then the fold thread folding that backlog alone. Sustained throughput is at most the slower half.
  */
-function splitRound(): { ackPerSec: number; foldPerSec: number } {
-  const { app } = exposed('split', { backlogMax: EVENTS * 2 });
+async function splitRound(): Promise<{ ackPerSec: number; foldPerSec: number }> {
+  const { app } = await exposed('split', { backlogMax: EVENTS * 2 });
   let started = performance.now();
   for (let i = 0; i < EVENTS; i += BATCH) app.events.ingest({ events: events('', i, Math.min(BATCH, EVENTS - i)) });
   const ackPerSec = EVENTS / ((performance.now() - started) / 1000);
@@ -207,7 +207,7 @@ function rawInsert(withoutRowid: boolean): number {
 
 /** The same traffic over HTTP: 2 clients posting batches of 1,000 to a real socket; the clock stops once folded. */
 async function httpRound(): Promise<{ perSec: number; maxBacklog: number }> {
-  const { app } = exposed('http');
+  const { app } = await exposed('http');
   const server = await listenHttp(app, { host: '127.0.0.1', port: 0, maxBodyBytes: 4 * 1_048_576 });
   app.fold.start();
   const url = `http://127.0.0.1:${server.port}/v1/events`;
@@ -249,11 +249,11 @@ for (let r = 0; r < ROUNDS; r++) {
   const best = rawRound();
   raw.push(best.perSec);
   layouts.push(best.layout);
-  const s = sealabRound();
+  const s = await sealabRound();
   sealab.push(s.perSec);
   foldedHere += s.foldedHere;
   if (SPLIT) {
-    const split = splitRound();
+    const split = await splitRound();
     ackOnly.push(split.ackPerSec);
     foldOnly.push(split.foldPerSec);
   }

@@ -25,7 +25,7 @@ if (mode === 'bare') {
   serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info: AddressInfo) => process.stdout.write(`ready ${info.port} -\n`));
 } else {
   const config = loadConfig();
-  const { app } = benchContainer('ofrep', { logger: createLogger(config.logLevel), metrics: config.metrics });
+  const { app } = await benchContainer('ofrep', { logger: createLogger(config.logLevel), metrics: config.metrics });
   const fold = !process.argv.includes('--no-fold');
   if (fold) app.fold.start();
   const http = await listenHttp(app, { host: '127.0.0.1', port: 0, maxBodyBytes: config.maxBodyBytes });

@@ -34,7 +34,7 @@ const units = unitIds(REQUESTS + WARMUP);
 /** Mean microseconds per request over n sequential requests. */
 async function round(on: boolean): Promise<number> {
   const tracing = on ? startTracing({ url, serviceName: 'sealab-bench' }) : undefined;
-  const { app, dispose } = benchContainer(on ? 'trace-on' : 'trace-off', { logger: shippedLogger() });
+  const { app, dispose } = await benchContainer(on ? 'trace-on' : 'trace-off', { logger: shippedLogger() });
   let unit = 0;
   const http = createHttpApp(app, { host: '127.0.0.1', maxBodyBytes: 1_048_576 });
   const get = async () => {

@@ -5,8 +5,8 @@ import { openLogDb } from './store/log-db.js';
 import { CatalogRepo } from './store/catalog-repo.js';
 import { ExperimentRepo } from './store/experiment-repo.js';
 import { AuditRepo } from './store/audit-repo.js';
-import { ValidationRepo } from './store/validation-repo.js';
-import { IdempotencyRepo } from './store/idempotency-repo.js';
+import { SqliteSql } from './store/sql/sqlite-sql.js';
+import { configRepos } from './store/sql/config-repos.js';
 import { EventRepo } from './store/event-repo.js';
 import type { Policy } from './domain/policy.js';
 import { loadPolicyFile, parsePolicy } from './store/policy-file.js';
@@ -31,8 +31,6 @@ import { DeploySaga, type Systems } from './app/deploy/deploy-saga.js';
 import { DeployService } from './app/deploy/deploy-service.js';
 import { StopService } from './app/deploy/stop-service.js';
 import { ApprovalService } from './app/approvals/approval-service.js';
-import { ApprovalRepo } from './store/approval-repo.js';
-import { OperationRepo } from './store/operation-repo.js';
 import { EmbeddedBackend, EmbeddedContent } from './systems/embedded.js';
 import { RemoteBackend, RemoteContent, remoteExposureSink } from './systems/remote.js';
 import { mirrorOf, ServingSync } from './app/serving/serving-sync.js';
@@ -46,7 +44,6 @@ import { createMetrics, type Metrics } from './ops/metrics.js';
 import { servingConfigTracker, watchStore } from './ops/metric-hooks.js';
 import { ToolCallLog } from './ops/tool-calls.js';
 import { diagnose, type Diagnosis, type DiagnosisOptions } from './ops/diagnosis.js';
-import { LeaseRepo } from './store/lease-repo.js';
 import { SloService } from './ops/slo/slo-service.js';
 import { loadSloFile, parseSloFile } from './ops/slo/slo-file.js';
 
@@ -93,7 +90,7 @@ export interface Container {
   /** The last tool calls of this process with their duration and outcome (the MCP tool wrapper records them). */
   toolCalls: ToolCallLog;
   /** Where orchestration spends its time (diagnose_orchestration, sealab://ops/operations, GET /v1/ops/operations). */
-  diagnose(opts?: DiagnosisOptions): Diagnosis;
+  diagnose(opts?: DiagnosisOptions): Promise<Diagnosis>;
   /** Listen to writes (resource notifications); returns an unsubscribe function. */
   onChange(listener: (e: ChangeEvent) => void): () => void;
   /** The platform's own SLOs evaluated in-process over the Prometheus registry (sealab://ops/slo); main.ts starts its sampling. */
@@ -155,15 +152,19 @@ export function createContainer(opts: ContainerOptions): Container {
     db.close();
     throw err;
   }
+  // The async seam over the same connection (ADR 0020, conversion part 1): config writes are async transactions on
+  // it, and the synchronous writers left go through sql.exclusive, so neither lands inside the other's transaction.
+  const sql = new SqliteSql(db);
   const listeners = new Set<(e: ChangeEvent) => void>();
   const metrics = opts.metrics === false ? undefined : createMetrics();
   const deps: AppDeps = {
     db,
+    sql,
+    store: configRepos(sql),
+    exclusive: (fn) => sql.exclusive(fn),
     catalog: new CatalogRepo(db),
     experiments: new ExperimentRepo(db),
     audit: new AuditRepo(db),
-    validations: new ValidationRepo(db),
-    idempotency: new IdempotencyRepo(db),
     events: new EventRepo(db, logDb),
     policy: opts.policy ? parsePolicy(opts.policy) : loadPolicyFile(opts.policyFile ?? DEFAULT_POLICY_FILE),
     clock: opts.clock ?? wallClock,
@@ -197,7 +198,7 @@ export function createContainer(opts: ContainerOptions): Container {
   const deploys = new DeployService(deps, experiments);
   // A ship rests on the always-valid analysis (results is built below; this runs only when a ship is asked for).
   const stops = new StopService(deps, experiments, (id) => results.report(id, { alwaysValid: true }));
-  const localSystems = { backend: new EmbeddedBackend(db, deps.clock), content: new EmbeddedContent(db, deps.clock) };
+  const localSystems = { backend: new EmbeddedBackend(db, deps.clock, deps.exclusive), content: new EmbeddedContent(db, deps.clock, deps.exclusive) };
   const systems = systemsFor(opts, localSystems, logger, metrics);
   watchStore(metrics, db, opts.dbFile, deps.clock);
   const contentSync =
@@ -222,7 +223,7 @@ export function createContainer(opts: ContainerOptions): Container {
   localSystems.backend.onWrite = localSystems.content.onWrite = () => serving.recompile();
   // Another process's writes to this file (a stdio server beside `serve`) reach serving through the watcher.
   const watcher = new ChangeWatcher(db, { recompile: () => serving.recompile(), emit: deps.emit }, logger);
-  const deployments = new DeploySaga(deps, experiments, deploys, stops, systems, new OperationRepo(db), () => serving.refresh());
+  const deployments = new DeploySaga(deps, experiments, deploys, stops, systems, deps.store.operations, () => serving.refresh());
   const events = opts.remote?.eventsUrl;
   const sink = events
     ? remoteExposureSink({
@@ -262,15 +263,17 @@ export function createContainer(opts: ContainerOptions): Container {
     },
     async () => {
       await exposures.flush();
-      return fold.catchUpAsync();
+      await fold.catchUpAsync();
+      // What is left is folded on this thread's connection, once no async configuration transaction holds it.
+      return deps.exclusive(() => fold.catchUp());
     },
   );
   const slo = new SloService(opts.slo ? parseSloFile(opts.slo) : loadSloFile(opts.sloFile), metrics?.registry, deps);
   deps.slo = slo;
   const ramps = new RampScheduler(deps, experiments, results, deployments);
-  const approvals = new ApprovalService(deps, new ApprovalRepo(db), experiments, deploys, stops, deployments);
+  const approvals = new ApprovalService(deps, experiments, deploys, stops, deployments);
   const toolCalls = new ToolCallLog();
-  const leases = new LeaseRepo(db);
+  const leases = deps.store.leases;
   return {
     deps,
     experiments,

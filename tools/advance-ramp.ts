@@ -44,7 +44,7 @@ export const advanceRamp = defineTool({
       );
     }
     const input = { experimentId: before.experimentId, version: args.version, planHash: args.planHash, allocationPercent: before.nextPercent };
-    const preview = ctx.app.deploys.deploy({ ...input, dryRun: true }, ctx.write());
+    const preview = await ctx.app.deploys.deploy({ ...input, dryRun: true }, ctx.write());
     let given: GivenConfirmation | undefined;
     if (preview.confirmation.required || !before.gate.holds) {
       const gate = before.gate.holds
@@ -60,7 +60,7 @@ export const advanceRamp = defineTool({
       );
       if (step.kind === 'ask') return step.ask;
       if (step.kind === 'approval') {
-        const held = holdForApproval(ctx, { step: 'deploy', args: input }, step.note);
+        const held = await holdForApproval(ctx, { step: 'deploy', args: input }, step.note);
         const { replayed: _replayed, ...out } = preview;
         return {
           structured: {

@@ -19,9 +19,9 @@ export const applyCatalogChange = defineTool({
   }),
   outputSchema: CatalogApplyResultSchema,
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
-  handler: (args, ctx) => {
+  handler: async (args, ctx) => {
     const { dryRun, ...input } = args;
-    const r = ctx.app.catalogChanges.applyInput(input, ctx.write(), dryRun);
+    const r = await ctx.app.catalogChanges.applyInput(input, ctx.write(), dryRun);
     const status = r.dryRun
       ? 'Dry run: nothing written; call again with dryRun false to apply.'
       : r.applied

@@ -18,8 +18,8 @@ export const archiveExperiment = defineTool({
   outputSchema: z.object({ experiment: ExperimentSummarySchema }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   toolset: 'operator',
-  handler: (args, ctx) => {
-    const experiment = ctx.app.experiments.archive(args, ctx.write(args.reason));
+  handler: async (args, ctx) => {
+    const experiment = await ctx.app.experiments.archive(args, ctx.write(args.reason));
     return {
       structured: { experiment: summaryOf(ctx.app, experiment) },
       links: [experimentLink(experiment)],

@@ -24,8 +24,8 @@ export const createExperiment = defineTool({
     replayed: z.boolean().describe('True when an earlier call with the same idempotency key created it'),
   }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
-  handler: ({ config, idempotencyKey }, ctx) => {
-    const { experiment, replayed } = ctx.app.experiments.create({ config, idempotencyKey }, ctx.write());
+  handler: async ({ config, idempotencyKey }, ctx) => {
+    const { experiment, replayed } = await ctx.app.experiments.create({ config, idempotencyKey }, ctx.write());
     return {
       structured: { experiment: summaryOf(ctx.app, experiment), replayed },
       links: [experimentLink(experiment)],

@@ -69,14 +69,14 @@ export const deployToSurface = defineTool({
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   handler: async (args, ctx) => {
     const { confirmation, ...rest } = args;
-    const preview = ctx.app.deploys.deploy({ ...rest, dryRun: true }, ctx.write());
+    const preview = await ctx.app.deploys.deploy({ ...rest, dryRun: true }, ctx.write());
     let given: GivenConfirmation | undefined;
     if (!args.dryRun && !preview.replayed && preview.confirmation.required) {
       const step = ctx.confirm(preview.confirmation.summary, confirmation, preview.confirmation.mode);
       if (step.kind === 'ask') return step.ask;
       if (step.kind === 'approval') {
         const { dryRun: _dryRun, ...args } = rest;
-        const held = holdForApproval(ctx, { step: 'deploy', args }, step.note);
+        const held = await holdForApproval(ctx, { step: 'deploy', args }, step.note);
         return {
           structured: { ...preview, experiment: { ...summaryOf(ctx.app, preview.experiment), planHash: preview.planHash }, approval: held.approval },
           links: [experimentLink(preview.experiment)],

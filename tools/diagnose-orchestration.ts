@@ -13,8 +13,8 @@ export const diagnoseOrchestration = defineTool({
   outputSchema: DiagnosisSchema,
   toolset: 'ops',
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
-  handler: (args, ctx) => {
-    const d = ctx.app.diagnose(args);
+  handler: async (args, ctx) => {
+    const d = await ctx.app.diagnose(args);
     return { structured: d, text: diagnosisText(d) };
   },
 });

@@ -16,8 +16,8 @@ export const PendingApprovalSchema = z
   .describe('Set when nothing was applied: the step waits for an approval (get_approval)');
 
 /** Holds a step as an approval request (the tool's step.kind was 'approval'); returns what the tool adds to its result. */
-export function holdForApproval(ctx: ToolContext, call: StepCall, note?: string): { approval: PendingApproval; text: string } {
-  const approval = ctx.app.approvals.pending(ctx.app.approvals.request(call, ctx.write(), note));
+export async function holdForApproval(ctx: ToolContext, call: StepCall, note?: string): Promise<{ approval: PendingApproval; text: string }> {
+  const approval = ctx.app.approvals.pending(await ctx.app.approvals.request(call, ctx.write(), note));
   return {
     approval,
     text: `Not applied: the policy wants a person's approval. Approval request ${approval.approvalId} is pending until ${approval.expiresAt}: ${approval.how}. Do not retry; tell your user.`,
@@ -59,8 +59,8 @@ export const getApproval = defineTool({
   inputSchema: z.object({ approvalId: z.string().describe('e.g. "apr_ab12cd34ef56ab78"') }),
   outputSchema: ApprovalView,
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
-  handler: (args, ctx) => {
-    const a = approvalView(ctx.app.approvals.get(args.approvalId));
+  handler: async (args, ctx) => {
+    const a = approvalView(await ctx.app.approvals.get(args.approvalId));
     return {
       structured: a,
       text: `Approval ${a.id}: ${a.status}${a.decidedBy ? ` by ${a.decidedBy}` : ''}. ${a.summary}${a.error ? ` Error: ${a.error}` : ''}`,

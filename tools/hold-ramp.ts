@@ -19,11 +19,11 @@ export const holdRamp = defineTool({
   outputSchema: z.object({ experiment: ExperimentSummarySchema, ramp: RampSummarySchema }),
   toolset: 'operator',
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
-  handler: (args, ctx) => {
+  handler: async (args, ctx) => {
     const s =
       args.action === 'hold'
-        ? ctx.app.ramps.hold(args.experimentId, args.reason, ctx.write(args.reason))
-        : ctx.app.ramps.resume(args.experimentId, ctx.write(args.reason));
+        ? await ctx.app.ramps.hold(args.experimentId, args.reason, ctx.write(args.reason))
+        : await ctx.app.ramps.resume(args.experimentId, ctx.write(args.reason));
     const e = ctx.app.experiments.get(s.experimentId);
     return {
       structured: { experiment: summaryOf(ctx.app, e), ramp: rampSummary(s) },

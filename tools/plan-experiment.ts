@@ -50,7 +50,7 @@ export const planExperiment = defineTool({
     ),
   }),
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
-  handler: (args, ctx) => {
+  handler: async (args, ctx) => {
     const g = ctx.app.generator;
     let req = args;
     if (!args.change) {
@@ -58,7 +58,7 @@ export const planExperiment = defineTool({
       if (step.kind === 'ask') return step.ask;
       if (step.kind === 'answered') req = { ...args, change: g.hintsFromModel(args, step.text) };
     }
-    const p = g.plan(req, req === args ? 'caller' : 'client_model');
+    const p = await g.plan(req, req === args ? 'caller' : 'client_model');
     const v = p.validation;
     return {
       structured: {

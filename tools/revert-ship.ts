@@ -29,13 +29,13 @@ export const revertShip = defineTool({
   toolset: 'operator',
   handler: async (args, ctx) => {
     const { confirmation, ...rest } = args;
-    const status = ctx.app.stops.revertConfirmation(rest, ctx.write().actor);
+    const status = await ctx.app.stops.revertConfirmation(rest, ctx.write().actor);
     let given: GivenConfirmation | undefined;
     if (status.required) {
       const step = ctx.confirm(status.summary, confirmation, status.mode);
       if (step.kind === 'ask') return step.ask;
       if (step.kind === 'approval') {
-        const held = holdForApproval(ctx, { step: 'revert_ship', args: rest }, step.note);
+        const held = await holdForApproval(ctx, { step: 'revert_ship', args: rest }, step.note);
         const e = status.exp;
         return {
           structured: { experimentId: e.id, key: e.key, surfaceId: e.surfaceId, conclusion: status.conclusion, approval: held.approval },

@@ -29,13 +29,13 @@ export const stopExperiment = defineTool({
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
   handler: async (args, ctx) => {
     const { confirmation, ...rest } = args;
-    const status = ctx.app.stops.stopConfirmation(rest, ctx.write().actor);
+    const status = await ctx.app.stops.stopConfirmation(rest, ctx.write().actor);
     let given: GivenConfirmation | undefined;
     if (status.required) {
       const step = ctx.confirm(status.summary, confirmation, status.mode);
       if (step.kind === 'ask') return step.ask;
       if (step.kind === 'approval') {
-        const held = holdForApproval(ctx, { step: 'stop', args: rest }, step.note);
+        const held = await holdForApproval(ctx, { step: 'stop', args: rest }, step.note);
         const experiment = ctx.app.experiments.get(args.experimentId);
         return {
           structured: { experiment: summaryOf(ctx.app, experiment), conclusion: null, approval: held.approval },

@@ -28,8 +28,8 @@ export const updateExperiment = defineTool({
     changed: z.boolean().describe('False when the edit left the config as it was (no new version)'),
   }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
-  handler: (args, ctx) => {
-    const r = ctx.app.experiments.update(args, ctx.write());
+  handler: async (args, ctx) => {
+    const r = await ctx.app.experiments.update(args, ctx.write());
     const e = r.experiment;
     return {
       structured: { experiment: summaryOf(ctx.app, e), changed: r.changed },

@@ -54,8 +54,8 @@ export const validateConfig = defineTool({
     power: PowerSchema,
   }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
-  handler: (args, ctx) => {
-    const r = ctx.app.experiments.validate(args, ctx.write());
+  handler: async (args, ctx) => {
+    const r = await ctx.app.experiments.validate(args, ctx.write());
     const errors = r.findings.filter((x) => x.severity === 'error').length;
     const lines = r.findings.map(
       (x) => `- [${x.severity}] ${x.code} at ${x.path}: ${x.message}. Fix: ${x.fix}${x.patch ? ` Patch: ${JSON.stringify(x.patch)}` : ''}`,

@@ -2,8 +2,8 @@ import type { Db } from '../store/db.js';
 import type { CatalogRepo } from '../store/catalog-repo.js';
 import type { ExperimentRepo } from '../store/experiment-repo.js';
 import type { AuditRepo } from '../store/audit-repo.js';
-import type { ValidationRepo } from '../store/validation-repo.js';
-import type { IdempotencyRepo } from '../store/idempotency-repo.js';
+import type { ConfigRepos } from '../store/sql/config-repos.js';
+import type { Sql } from '../store/sql/sql.js';
 import type { EventRepo } from '../store/event-repo.js';
 import type { Policy } from '../domain/policy.js';
 import type { Experiment } from '../domain/schemas.js';
@@ -30,17 +30,19 @@ export type ChangeEvent = { kind: 'experiment'; id: string; surfaceId: string } 
 
 /**
  * Called inside the transaction of every status write (deploy, stop, pause) when the systems are
- * embedded: the deploy saga records the operation and the systems' state in that same transaction.
+ * embedded: the deploy saga records the operation and the systems' state in that same transaction
+ * (through `tx`, the transaction's repositories).
  */
 export interface CommitHooks {
   onCommitted?: (
+    tx: ConfigRepos,
     kind: 'deploy' | 'stop' | 'pause' | 'ship' | 'revert',
     before: Experiment,
     after: Experiment,
     idempotencyKey: string | null,
     /** ship: the variant made the surface's default, and when; revert: the ship being undone. */
     ship?: { variant: string; at: string } | null,
-  ) => void;
+  ) => Promise<void>;
 }
 
 /** The platform's own SLOs acting on rollouts (src/ops/slo): a reason while a serving SLO burns fast, else null. */
@@ -65,12 +67,24 @@ export interface ContentSyncGate {
 
 /** Everything a use case needs, built once in the composition root. */
 export interface AppDeps {
+  /**
+   * The SQLite connection the synchronous code still uses (the event side, and the reads below); `sql` wraps the
+   * same connection on SQLite, so synchronous writers run through `SqliteSql.exclusive` (ADR 0020, part 1).
+   */
   db: Db;
+  /** The configuration store's async seam: every config write is `sql.tx(async (tx) => …)` over `configRepos(tx)`. */
+  sql: Sql;
+  /** The config repositories bound to `sql`, for reads outside a transaction. */
+  store: ConfigRepos;
+  /**
+   * Runs synchronous writes on `db` once no async transaction holds the connection (SqliteSql.exclusive): the
+   * synchronous writers not converted yet (catalog apply at run time, content sync) go through it.
+   */
+  exclusive<T>(fn: () => T): Promise<T>;
+  /** Synchronous reads of the catalog, experiments and audit log that are not converted yet (event side, serving, resources). */
   catalog: CatalogRepo;
   experiments: ExperimentRepo;
   audit: AuditRepo;
-  validations: ValidationRepo;
-  idempotency: IdempotencyRepo;
   events: EventRepo;
   policy: Policy;
   clock: Clock;

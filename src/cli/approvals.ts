@@ -39,7 +39,7 @@ export async function runApprovals(app: Container, cmd: ApprovalsCommand): Promi
   if (cmd.action === 'list') {
     const status = (cmd.status ?? 'pending') as ApprovalStatus;
     if (!APPROVAL_STATUSES.includes(status)) throw new AppError('INVALID_INPUT', `--status: unknown '${cmd.status}'`, USAGE);
-    const list = app.approvals.list({ status });
+    const list = await app.approvals.list({ status });
     for (const a of list) cmd.out(`${a.id}\t${a.status}\t${a.requester}\t${a.expiresAt}\t${a.summary}`);
     if (!list.length) cmd.note(`no ${status} approval requests`);
     return;
@@ -55,7 +55,7 @@ export async function runApprovals(app: Container, cmd: ApprovalsCommand): Promi
   if (cmd.action === 'reject') {
     if (!cmd.reason || cmd.reason.trim().length < 3)
       throw new AppError('INVALID_INPUT', 'approvals reject: --reason is required (3 characters or more)', USAGE);
-    const approval = app.approvals.reject(cmd.id!, ctx('sealab approvals reject', cmd.reason), cmd.reason);
+    const approval = await app.approvals.reject(cmd.id!, ctx('sealab approvals reject', cmd.reason), cmd.reason);
     cmd.out(`${approval.id}\t${approval.status}`);
     return;
   }

@@ -12,7 +12,7 @@ export interface ResourceDefinition {
   uri: string;
   read: (app: Container, vars: Record<string, string>) => unknown;
   /** For templates: the ids that exist, with a display name. */
-  list?: (app: Container) => { id: string; name: string }[];
+  list?: (app: Container) => { id: string; name: string }[] | Promise<{ id: string; name: string }[]>;
 }
 
 export const defineResource = (def: ResourceDefinition) => def;
@@ -23,15 +23,15 @@ export function registerResources(server: McpServer, defs: ResourceDefinition[],
   for (const def of defs) {
     const meta = { title: def.title, description: def.description, mimeType: 'application/json' };
     if (!def.list) {
-      server.registerResource(def.name, def.uri, meta, async (uri) => json(uri.href, def.read(app, {})));
+      server.registerResource(def.name, def.uri, meta, async (uri) => json(uri.href, await def.read(app, {})));
       continue;
     }
     const list = def.list;
     const template = new ResourceTemplate(def.uri, {
-      list: async () => ({ resources: list(app).map((x) => ({ uri: def.uri.replace('{id}', x.id), name: x.name, mimeType: 'application/json' })) }),
+      list: async () => ({ resources: (await list(app)).map((x) => ({ uri: def.uri.replace('{id}', x.id), name: x.name, mimeType: 'application/json' })) }),
       complete: {
-        id: (value) =>
-          list(app)
+        id: async (value) =>
+          (await list(app))
             .map((x) => x.id)
             .filter((id) => id.startsWith(value))
             .slice(0, 100),
@@ -39,7 +39,7 @@ export function registerResources(server: McpServer, defs: ResourceDefinition[],
     });
     server.registerResource(def.name, template, meta, async (uri, vars) => {
       const id = Array.isArray(vars.id) ? vars.id[0] : vars.id;
-      return json(uri.href, def.read(app, { id: decodeURIComponent(String(id)) }));
+      return json(uri.href, await def.read(app, { id: decodeURIComponent(String(id)) }));
     });
   }
 }

@@ -1,6 +1,6 @@
 import type { Clock } from '../systems/clock.js';
-import type { OperationRepo } from '../store/operation-repo.js';
-import type { Lease } from '../store/lease-repo.js';
+import type { SqlOperationRepo } from '../store/sql/operation-repo.js';
+import type { Lease } from '../store/sql/lease-repo.js';
 import type { OperationStepRow, StepPhase } from '../store/operation-step-repo.js';
 import type { ToolCallLog } from './tool-calls.js';
 
@@ -88,8 +88,8 @@ const byP95 = <T extends Latency>(a: T, b: T) => b.p95Ms - a.p95Ms;
 
 /** What this process reads to diagnose slow orchestration; each source is owned elsewhere. */
 export interface DiagnosisSources {
-  ops: OperationRepo;
-  leases: () => Lease[];
+  ops: SqlOperationRepo;
+  leases: () => Promise<Lease[]>;
   clock: Clock;
   toolCalls: ToolCallLog;
   exposureBuffer: () => number;
@@ -102,11 +102,12 @@ export interface DiagnosisSources {
  * dominated each, latency per step and per downstream system, queue depths, operations stuck
  * unfinished with their owner and lease, and tool-call latency per tool.
  */
-export function diagnose(src: DiagnosisSources, opts: DiagnosisOptions = DIAGNOSIS_DEFAULTS): Diagnosis {
+export async function diagnose(src: DiagnosisSources, opts: DiagnosisOptions = DIAGNOSIS_DEFAULTS): Promise<Diagnosis> {
   const now = src.clock.now();
   const from = new Date(now.getTime() - opts.windowMinutes * 60_000);
-  const rows = src.ops.timings.since(from.toISOString());
-  const unfinished = src.ops.unfinished();
+  const rows = await src.ops.timings.since(from.toISOString());
+  const unfinished = await src.ops.unfinished();
+  const leases = await src.leases();
   return {
     window: { from: from.toISOString(), to: now.toISOString(), minutes: opts.windowMinutes },
     slowest: slowest(rows, opts.limit),
@@ -144,7 +145,7 @@ export function diagnose(src: DiagnosisSources, opts: DiagnosisOptions = DIAGNOS
         attempting: o.attempting,
         stepsDone: o.steps,
       })),
-    leases: src.leases(),
+    leases,
     tools: [...groupBy(src.toolCalls.since(Date.now() - opts.windowMinutes * 60_000), (c) => c.tool).entries()]
       .map(([tool, cs]) => ({ tool, ...latency(cs.map((c) => ({ ms: c.durationMs, ok: c.outcome === 'ok' || c.outcome === 'input_required' }))) }))
       .sort(byP95),

@@ -121,16 +121,6 @@ export async function timeStep<T>(m: Metrics | undefined, kind: string, step: st
   }
 }
 
-/** Times a synchronous saga step (embedded systems, inside the caller's transaction). */
-export function timeStepSync<T>(m: Metrics | undefined, kind: string, step: string, run: () => T): T {
-  const started = performance.now();
-  try {
-    return run();
-  } finally {
-    m?.sagaStepDuration.observe({ kind, step }, secondsSince(started));
-  }
-}
-
 /** A remote-system call's latency, and its failure reason (timeout, network, http_4xx, http_5xx, bad_answer). */
 export function recordRemoteCall(m: Metrics | undefined, system: string, started: number, err?: unknown): void {
   if (!m) return;

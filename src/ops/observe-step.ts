@@ -1,5 +1,5 @@
 import type { Metrics } from './metrics.js';
-import type { OperationStepRepo } from '../store/operation-step-repo.js';
+import type { SqlOperationStepRepo } from '../store/sql/operation-step-repo.js';
 import { timeStep } from './metric-hooks.js';
 import { timedCall, timedCommit } from './step-timings.js';
 import { traceSagaStep } from './tracing.js';
@@ -7,7 +7,7 @@ import { traceSagaStep } from './tracing.js';
 /** Where a saga step's observations go: Prometheus (optional) and the operation-step log that diagnosis reads. */
 export interface StepObservers {
   metrics: Metrics | undefined;
-  timings: OperationStepRepo;
+  timings: SqlOperationStepRepo;
 }
 
 /**
@@ -25,6 +25,6 @@ export function observeSystemCall<T>(
 }
 
 /** The saga's last step, the local record's commit, observed as a histogram sample and a timed row. */
-export function observeCommit<T>(o: StepObservers, op: { id: string; kind: string }, startedAt: string, commit: () => T): Promise<T> {
+export function observeCommit<T>(o: StepObservers, op: { id: string; kind: string }, startedAt: string, commit: () => Promise<T>): Promise<T> {
   return timeStep(o.metrics, op.kind, 'commit', () => timedCommit(o.timings, op.id, startedAt, commit));
 }

@@ -78,9 +78,9 @@ const argued = (c?: { reason: string }) => (c ? { confirmation: { via: 'argument
  * REST cannot show a form: a step the policy holds for a person's approval becomes a pending
  * approval request (202 with its id), whatever confirmation the body carries (kept as a note).
  */
-function heldForApproval(app: Container, c: C, status: ConfirmationStatus, call: StepCall, ctx: WriteContext, note?: { reason: string }) {
+async function heldForApproval(app: Container, c: C, status: ConfirmationStatus, call: StepCall, ctx: WriteContext, note?: { reason: string }) {
   if (!status.required || status.mode !== 'approval') return null;
-  const a = app.approvals.request(call, ctx, note ? stripControl(note.reason) : undefined);
+  const a = await app.approvals.request(call, ctx, note ? stripControl(note.reason) : undefined);
   return c.json(app.approvals.pending(a), 202);
 }
 
@@ -108,18 +108,20 @@ export function restRoutes(app: Container) {
   r.get('/experiments', (c) => c.json({ experiments: app.experiments.list({ surfaceId: c.req.query('surface') }) }));
   r.post('/experiments', async (c) => {
     const b = parse(CreateBody, await body(c));
-    const res = app.experiments.create(b, write(c, 'POST /v1/experiments'));
+    const res = await app.experiments.create(b, write(c, 'POST /v1/experiments'));
     return c.json(res, res.replayed ? 200 : 201);
   });
   r.post('/experiments/validate', async (c) =>
-    c.json(app.experiments.validate({ config: parse(z.object({ config: z.unknown() }), await body(c)).config }, write(c, 'POST /v1/experiments/validate'))),
+    c.json(
+      await app.experiments.validate({ config: parse(z.object({ config: z.unknown() }), await body(c)).config }, write(c, 'POST /v1/experiments/validate')),
+    ),
   );
   r.get('/experiments/:id', (c) => {
     const experiment = app.experiments.get(c.req.param('id'));
     return c.json({ experiment, conclusion: app.deps.experiments.conclusion(experiment.id) });
   });
-  r.post('/experiments/:id/validate', (c) =>
-    c.json(app.experiments.validate({ experimentId: c.req.param('id') }, write(c, 'POST /v1/experiments/:id/validate'))),
+  r.post('/experiments/:id/validate', async (c) =>
+    c.json(await app.experiments.validate({ experimentId: c.req.param('id') }, write(c, 'POST /v1/experiments/:id/validate'))),
   );
   r.post('/experiments/:id/pause', async (c) => {
     const b = parse(TransitionBody, await body(c));
@@ -127,22 +129,24 @@ export function restRoutes(app: Container) {
   });
   r.post('/experiments/:id/archive', async (c) => {
     const b = parse(TransitionBody, await body(c));
-    return c.json({ experiment: app.experiments.archive({ experimentId: c.req.param('id'), ...b }, write(c, 'POST /v1/experiments/:id/archive', b.reason)) });
+    return c.json({
+      experiment: await app.experiments.archive({ experimentId: c.req.param('id'), ...b }, write(c, 'POST /v1/experiments/:id/archive', b.reason)),
+    });
   });
   r.post('/experiments/:id/deploy', async (c) => {
     const { confirmation, dryRun, ...b } = parse(DeployBody, await body(c));
     const input = { experimentId: c.req.param('id'), ...b };
     const ctx = write(c, 'POST /v1/experiments/:id/deploy');
-    const preview = app.deploys.deploy({ ...input, dryRun: true }, ctx);
+    const preview = await app.deploys.deploy({ ...input, dryRun: true }, ctx);
     if (dryRun) return c.json(preview);
-    const held = preview.replayed ? null : heldForApproval(app, c, preview.confirmation, { step: 'deploy', args: input }, ctx, confirmation);
+    const held = preview.replayed ? null : await heldForApproval(app, c, preview.confirmation, { step: 'deploy', args: input }, ctx, confirmation);
     return held ?? c.json(await app.deployments.deploy({ ...input, ...argued(confirmation) }, ctx));
   });
   r.post('/experiments/:id/stop', async (c) => {
     const { confirmation, ...b } = parse(StopBody, await body(c));
     const input = { experimentId: c.req.param('id'), ...b };
     const ctx = write(c, 'POST /v1/experiments/:id/stop', b.reason);
-    const held = heldForApproval(app, c, app.stops.stopConfirmation(input, ctx.actor), { step: 'stop', args: input }, ctx, confirmation);
+    const held = await heldForApproval(app, c, await app.stops.stopConfirmation(input, ctx.actor), { step: 'stop', args: input }, ctx, confirmation);
     if (held) return held;
     const experiment = await app.deployments.stop({ ...input, ...argued(confirmation) }, ctx);
     return c.json({ experiment, conclusion: app.deps.experiments.conclusion(experiment.id) });
@@ -151,29 +155,29 @@ export function restRoutes(app: Container) {
     const { confirmation, ...b } = parse(RevertShipBody, await body(c));
     const input = { experimentId: c.req.param('id'), ...b };
     const ctx = write(c, 'POST /v1/experiments/:id/revert-ship', b.reason);
-    const { exp: _exp, conclusion: _conclusion, ...status } = app.stops.revertConfirmation(input, ctx.actor);
-    const held = heldForApproval(app, c, status, { step: 'revert_ship', args: input }, ctx, confirmation);
+    const { exp: _exp, conclusion: _conclusion, ...status } = await app.stops.revertConfirmation(input, ctx.actor);
+    const held = await heldForApproval(app, c, status, { step: 'revert_ship', args: input }, ctx, confirmation);
     return held ?? c.json(await app.deployments.revertShip({ ...input, ...argued(confirmation) }, ctx));
   });
-  r.get('/approvals', (c) => c.json({ approvals: app.approvals.list(parse(ApprovalsQuery, c.req.query())) }));
-  r.get('/approvals/:id', (c) => c.json({ approval: app.approvals.get(c.req.param('id')) }));
+  r.get('/approvals', async (c) => c.json({ approvals: await app.approvals.list(parse(ApprovalsQuery, c.req.query())) }));
+  r.get('/approvals/:id', async (c) => c.json({ approval: await app.approvals.get(c.req.param('id')) }));
   r.post('/approvals/:id/approve', async (c) => {
     const b = parse(ApproveBody, await optionalBody(c));
     return c.json(await app.approvals.approve(c.req.param('id'), write(c, 'POST /v1/approvals/:id/approve', b.reason), b.reason));
   });
   r.post('/approvals/:id/reject', async (c) => {
     const b = parse(RejectBody, await body(c));
-    return c.json({ approval: app.approvals.reject(c.req.param('id'), write(c, 'POST /v1/approvals/:id/reject', b.reason), b.reason) });
+    return c.json({ approval: await app.approvals.reject(c.req.param('id'), write(c, 'POST /v1/approvals/:id/reject', b.reason), b.reason) });
   });
   r.patch('/experiments/:id', async (c) => {
     const b = parse(UpdateBody, await body(c));
-    return c.json(app.experiments.update({ experimentId: c.req.param('id'), ...b }, write(c, 'PATCH /v1/experiments/:id')));
+    return c.json(await app.experiments.update({ experimentId: c.req.param('id'), ...b }, write(c, 'PATCH /v1/experiments/:id')));
   });
-  r.post('/plans', async (c) => c.json(app.generator.plan(parse(PlanBody, await body(c)))));
+  r.post('/plans', async (c) => c.json(await app.generator.plan(parse(PlanBody, await body(c)))));
   r.post('/catalog/plan', async (c) => c.json(app.catalogChanges.planInput(parse(CatalogChangeBody, await body(c)))));
   r.post('/catalog/apply', async (c) => {
     const { dryRun, ...input } = parse(CatalogApplyBody, await body(c));
-    return c.json(app.catalogChanges.applyInput(input, write(c, 'POST /v1/catalog/apply'), dryRun));
+    return c.json(await app.catalogChanges.applyInput(input, write(c, 'POST /v1/catalog/apply'), dryRun));
   });
   r.get('/policy', (c) =>
     c.json(
@@ -188,7 +192,7 @@ export function restRoutes(app: Container) {
   r.get('/experiments/:id/ramp', (c) => c.json(app.ramps.status(c.req.param('id'))));
   r.get('/experiments/:id/metrics/history', async (c) => c.json(await app.metrics.historyCurrent(c.req.param('id'))));
   r.get('/experiments/:id/audit', (c) => c.json({ audit: app.deps.audit.forEntity('experiment', app.experiments.get(c.req.param('id')).id) }));
-  r.get('/ops/operations', (c) => c.json(app.diagnose(parse(DiagnosisOptionsSchema, c.req.query()))));
+  r.get('/ops/operations', async (c) => c.json(await app.diagnose(parse(DiagnosisOptionsSchema, c.req.query()))));
   r.get('/clock', (c) => c.json(app.clock.read()));
   r.get('/ops/slo', (c) => c.json(sloView(app.slo.status(c.req.query('slo')))));
   r.post('/clock/advance', async (c) => c.json(await app.clock.advance(parse(AdvanceClockBody, await body(c)), write(c, 'POST /v1/clock/advance'))));

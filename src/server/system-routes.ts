@@ -27,7 +27,7 @@ export function backendRoutes(app: Container) {
     requireSurface(app, w.surfaceId);
     if (w.status !== 'released' && w.buckets.length === 0)
       throw new AppError('INVALID_INPUT', `an ${w.status} experiment needs buckets`, 'Send the bucket ranges the experiment owns.');
-    return c.json(b.putSync(c.req.param('id'), w));
+    return c.json(await b.put(c.req.param('id'), w));
   });
   return r;
 }
@@ -48,7 +48,7 @@ export function contentRoutes(app: Container) {
   r.put('/experiments/:id', async (c) => {
     const w = parse(ContentWriteSchema, await body(c));
     requireSurface(app, w.surfaceId);
-    return c.json(cd.putSync(c.req.param('id'), w));
+    return c.json(await cd.put(c.req.param('id'), w));
   });
   // The content catalog gateways sync from (issue 14 item 5): a strong ETag over the canonical list, 304 when it still matches.
   r.get('/content', (c) => {

@@ -49,7 +49,7 @@ export function uiRoutes(app: Container, guard: RequestGuard) {
   });
 
   // Public: the stylesheet and the page script hold no data; the login page needs the stylesheet.
-  r.get('/assets/console.css', (c) => c.body(consoleCss(), 200, { 'content-type': 'text/css; charset=utf-8' }));
+  r.get('/assets/console.css', async (c) => c.body(consoleCss(), 200, { 'content-type': 'text/css; charset=utf-8' }));
   r.get('/assets/console.js', async (c) => c.body(await bundle('console'), 200, { 'content-type': 'text/javascript; charset=utf-8' }));
 
   r.get('/login', async (c) => {
@@ -82,30 +82,35 @@ export function uiRoutes(app: Container, guard: RequestGuard) {
   // Everything below needs a principal with the route's scope.
   r.use('*', (c, next) => admit(guard, c, next));
 
-  r.get('/', (c) => {
+  r.get('/', async (c) => {
     const surface = c.req.query('surface') || undefined;
     const status = (STATUSES as readonly string[]).includes(c.req.query('status') ?? '') ? c.req.query('status') : undefined;
     const all = app.experiments.list(surface ? { surfaceId: surface } : {});
-    return page(c, shell(app, c, { title: 'Experiments', current: 'experiments', body: experimentsBody(surfaces(app), all, { surface, status }) }));
+    return page(c, await shell(app, c, { title: 'Experiments', current: 'experiments', body: experimentsBody(surfaces(app), all, { surface, status }) }));
   });
-  r.get('/experiments/:id', (c) => {
+  r.get('/experiments/:id', async (c) => {
     const e = app.experiments.get(c.req.param('id'));
-    const approvals = app.approvals.list({ experimentId: e.id, limit: 20 });
+    const approvals = await app.approvals.list({ experimentId: e.id, limit: 20 });
     const audit = [...app.deps.audit.forEntity('experiment', e.id), ...approvals.flatMap((a) => app.deps.audit.forEntity('approval', a.id))].sort((a, b) =>
       a.at === b.at ? b.id - a.id : b.at.localeCompare(a.at),
     );
     return page(
       c,
-      shell(app, c, { title: `Experiment ${e.key}`, current: 'experiments', script: true, body: experimentBody(e, app.ramps.status(e.id), approvals, audit) }),
+      await shell(app, c, {
+        title: `Experiment ${e.key}`,
+        current: 'experiments',
+        script: true,
+        body: experimentBody(e, app.ramps.status(e.id), approvals, audit),
+      }),
     );
   });
-  r.get('/surfaces/:id', (c) => {
+  r.get('/surfaces/:id', async (c) => {
     const s = app.catalog.surface(c.req.param('id'));
     const holding = app.experiments.list({ surfaceId: s.id, status: HOLDS_BUCKETS });
     const body = surfaceBody(s, app.catalog.defaultLayout(s.id), (id) => app.deps.catalog.contentItem(id)?.title, holding);
-    return page(c, shell(app, c, { title: `Surface ${s.name}`, current: 'surfaces', body }));
+    return page(c, await shell(app, c, { title: `Surface ${s.name}`, current: 'surfaces', body }));
   });
-  r.get('/approvals', (c) => page(c, approvalsPage(app, c)));
+  r.get('/approvals', async (c) => page(c, await approvalsPage(app, c)));
   r.post('/approvals/:id/:verb{approve|reject}', bodyLimit({ maxSize: FORM_MAX_BYTES }), async (c) => {
     const form = await c.req.parseBody();
     if (!sameOriginPost(c, form)) return refused(c, csrfRefusal());
@@ -117,19 +122,19 @@ export function uiRoutes(app: Container, guard: RequestGuard) {
       if (verb === 'approve') {
         const { approval, experiment } = await app.approvals.approve(id, ctx, reason);
         const text = `Approved ${approval.id}: ${approval.summary}. ${experiment.key} is ${experiment.status} at ${experiment.allocationPercent}%.`;
-        return page(c, approvalsPage(app, c, { kind: 'ok', text }));
+        return page(c, await approvalsPage(app, c, { kind: 'ok', text }));
       }
       if (!reason || reason.length < 3)
         throw new AppError('INVALID_INPUT', 'a rejection needs a reason of at least 3 characters', 'Say why in the reason field and reject again.');
-      const approval = app.approvals.reject(id, ctx, reason);
-      return page(c, approvalsPage(app, c, { kind: 'ok', text: `Rejected ${approval.id}: ${approval.summary}.` }));
+      const approval = await app.approvals.reject(id, ctx, reason);
+      return page(c, await approvalsPage(app, c, { kind: 'ok', text: `Rejected ${approval.id}: ${approval.summary}.` }));
     } catch (err) {
       const e = toAppError(err);
       if (e.code === 'INTERNAL') c.get('log')?.error({ err }, 'console approval failed');
-      return page(c, approvalsPage(app, c, { kind: 'error', text: `${e.message}. ${e.hint}` }), toProblem(e).status);
+      return page(c, await approvalsPage(app, c, { kind: 'error', text: `${e.message}. ${e.hint}` }), toProblem(e).status);
     }
   });
-  r.get('/slo', (c) => page(c, shell(app, c, { title: 'SLOs', current: 'slo', script: true, body: sloBody(sloView(app.slo.status())) })));
+  r.get('/slo', async (c) => page(c, await shell(app, c, { title: 'SLOs', current: 'slo', script: true, body: sloBody(sloView(app.slo.status())) })));
 
   r.all('*', (c) => refused(c, new AppError('NOT_FOUND', `no console page ${c.req.method} ${c.req.path}`, 'Start from /ui.')));
   r.onError((err, c) => {
@@ -199,14 +204,14 @@ function viewer(c: C): Viewer {
   return { principal: c.get('principal'), scopes: c.get('scopes'), csrf: csrfToken(c), session: hasSession(c) };
 }
 
-function shell(app: Container, c: C, s: Pick<Shell, 'title' | 'current' | 'body' | 'script'>): Html {
-  return layout({ ...s, viewer: viewer(c), surfaces: surfaces(app), pendingApprovals: app.approvals.list({ status: 'pending' }).length });
+async function shell(app: Container, c: C, s: Pick<Shell, 'title' | 'current' | 'body' | 'script'>): Promise<Html> {
+  return layout({ ...s, viewer: viewer(c), surfaces: surfaces(app), pendingApprovals: (await app.approvals.list({ status: 'pending' })).length });
 }
 
-function approvalsPage(app: Container, c: C, notice?: { kind: 'ok' | 'error'; text: string }): Html {
+async function approvalsPage(app: Container, c: C, notice?: { kind: 'ok' | 'error'; text: string }): Promise<Html> {
   const v = viewer(c);
-  const pending = app.approvals.list({ status: 'pending' });
-  const decided = app.approvals.list({ limit: 30 }).filter((a) => a.status !== 'pending');
+  const pending = await app.approvals.list({ status: 'pending' });
+  const decided = (await app.approvals.list({ limit: 30 })).filter((a) => a.status !== 'pending');
   const body = approvalsBody({
     pending,
     decided,

@@ -43,23 +43,7 @@ export class AuditRepo {
   constructor(private readonly db: Db) {}
 
   record(ctx: WriteContext, entityType: string, entityId: string, before: unknown, after: unknown, at: string): void {
-    prepared(
-      this.db,
-      'INSERT INTO audit_log (at, actor, interface, operation, request_id, rationale, confirmation, on_behalf_of, entity_type, entity_id, before, after) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)',
-    ).run(
-      at,
-      ctx.actor,
-      ctx.interface,
-      ctx.operation,
-      ctx.requestId,
-      ctx.rationale ?? null,
-      ctx.confirmation ? JSON.stringify(ctx.confirmation) : null,
-      ctx.onBehalfOf ?? null,
-      entityType,
-      entityId,
-      before === undefined ? null : JSON.stringify(before),
-      after === undefined ? null : JSON.stringify(after),
-    );
+    prepared(this.db, AUDIT_INSERT).run(...auditValues(ctx, entityType, entityId, before, after, at));
   }
 
   forEntity(entityType: string, entityId: string, limit = 100): AuditEntry[] {
@@ -68,21 +52,7 @@ export class AuditRepo {
       entityId,
       limit,
     ) as Record<string, unknown>[];
-    return rows.map((r) => ({
-      id: r.id as number,
-      at: r.at as string,
-      actor: r.actor as string,
-      interface: r.interface as string,
-      operation: r.operation as string,
-      requestId: r.request_id as string,
-      rationale: (r.rationale as string | null) ?? null,
-      confirmation: r.confirmation ? (JSON.parse(r.confirmation as string) as Confirmation) : null,
-      onBehalfOf: (r.on_behalf_of as string | null) ?? null,
-      entityType: r.entity_type as string,
-      entityId: r.entity_id as string,
-      before: r.before ? JSON.parse(r.before as string) : null,
-      after: r.after ? JSON.parse(r.after as string) : null,
-    }));
+    return rows.map(toAuditEntry);
   }
 
   /** Who wrote the entity's first row (for an experiment: who created it), or null. */
@@ -97,3 +67,39 @@ export class AuditRepo {
     return (prepared(this.db, 'SELECT COUNT(*) AS n FROM audit_log').get() as { n: number }).n;
   }
 }
+
+/** An audit_log row as the domain reads it (both engines store the same text). */
+export const toAuditEntry = (r: Record<string, unknown>): AuditEntry => ({
+  id: r.id as number,
+  at: r.at as string,
+  actor: r.actor as string,
+  interface: r.interface as string,
+  operation: r.operation as string,
+  requestId: r.request_id as string,
+  rationale: (r.rationale as string | null) ?? null,
+  confirmation: r.confirmation ? (JSON.parse(r.confirmation as string) as Confirmation) : null,
+  onBehalfOf: (r.on_behalf_of as string | null) ?? null,
+  entityType: r.entity_type as string,
+  entityId: r.entity_id as string,
+  before: r.before ? JSON.parse(r.before as string) : null,
+  after: r.after ? JSON.parse(r.after as string) : null,
+});
+
+/** The audit_log columns an insert fills, and their values for one write (shared by the sync and async repos). */
+export const AUDIT_INSERT =
+  'INSERT INTO audit_log (at, actor, interface, operation, request_id, rationale, confirmation, on_behalf_of, entity_type, entity_id, before, after) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)';
+
+export const auditValues = (ctx: WriteContext, entityType: string, entityId: string, before: unknown, after: unknown, at: string): (string | null)[] => [
+  at,
+  ctx.actor,
+  ctx.interface,
+  ctx.operation,
+  ctx.requestId,
+  ctx.rationale ?? null,
+  ctx.confirmation ? JSON.stringify(ctx.confirmation) : null,
+  ctx.onBehalfOf ?? null,
+  entityType,
+  entityId,
+  before === undefined ? null : JSON.stringify(before),
+  after === undefined ? null : JSON.stringify(after),
+];

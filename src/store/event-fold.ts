@@ -33,6 +33,9 @@ export class EventFold {
 
   /** Folds up to `limit` entries; folded 0 means the log is caught up. */
   turn(limit: number): FoldTurn {
+    // On the main thread the connection is shared with the async configuration transactions (ADR 0020): while one is
+    // open between its statements, a turn here would become its savepoint. It waits for the next turn instead.
+    if (this.db.inTransaction) return { folded: 0, dropped: 0, receivedAt: [] };
     return this.db
       .transaction((): FoldTurn => {
         const entries = this.log.after(this.log.foldedSeq(), limit);

@@ -1,5 +1,6 @@
 import { prepared, type Db } from './db.js';
 import type { WriteContext } from './audit-repo.js';
+import { StoreUnavailable } from './sql/sql-errors.js';
 
 /** How many committed appends the log remembers for a fold on this thread (EventLog.remember). */
 export const TAIL_MAX = 120_000;
@@ -200,6 +201,9 @@ export class EventLog {
 
   /** Runs fn in one IMMEDIATE transaction on the log's file: an ack's appends and its audit row commit together. */
   transaction<T>(fn: () => T): T {
+    // A `:memory:` database's log shares the connection the async configuration transactions use (ADR 0020): while
+    // one is open between its statements, an ack would become its savepoint. Refused as a retryable 503 instead.
+    if (this.db.inTransaction) throw new StoreUnavailable(new Error('the connection is in another transaction'));
     return this.db.transaction(fn).immediate();
   }
 

@@ -2,7 +2,7 @@ import { prepared, type Db } from './db.js';
 import type { Experiment, ExperimentConfig, ExperimentStatus, Outcome, Ranges } from '../domain/schemas.js';
 import { AppError } from '../errors.js';
 
-interface Row {
+export interface ExperimentRow {
   id: string;
   status: ExperimentStatus;
   outcome: Outcome | null;
@@ -15,7 +15,7 @@ interface Row {
   ended_at: string | null;
 }
 
-const toExperiment = (r: Row): Experiment => ({
+export const toExperiment = (r: ExperimentRow): Experiment => ({
   ...(JSON.parse(r.config) as ExperimentConfig),
   id: r.id,
   status: r.status,
@@ -106,12 +106,12 @@ export class ExperimentRepo {
   }
 
   get(id: string): Experiment | undefined {
-    const r = prepared(this.db, 'SELECT * FROM experiments WHERE id = ?').get(id) as Row | undefined;
+    const r = prepared(this.db, 'SELECT * FROM experiments WHERE id = ?').get(id) as ExperimentRow | undefined;
     return r ? toExperiment(r) : undefined;
   }
 
   byKey(key: string): Experiment | undefined {
-    const r = prepared(this.db, 'SELECT * FROM experiments WHERE key = ?').get(key) as Row | undefined;
+    const r = prepared(this.db, 'SELECT * FROM experiments WHERE key = ?').get(key) as ExperimentRow | undefined;
     return r ? toExperiment(r) : undefined;
   }
 
@@ -127,7 +127,7 @@ export class ExperimentRepo {
       args.push(...filter.status);
     }
     const sql = `SELECT * FROM experiments ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, id`;
-    return (prepared(this.db, sql).all(...args) as Row[]).map(toExperiment);
+    return (prepared(this.db, sql).all(...args) as ExperimentRow[]).map(toExperiment);
   }
 
   /** The ramp scheduler's state: when the current stage started and any hold (outside the versioned config). */

@@ -1,5 +1,3 @@
-import { prepared, type Db } from './db.js';
-
 /** What a timed step was: waiting to start, a call to a downstream system, or the local record's commit. */
 export type StepPhase = 'queued' | 'call' | 'commit';
 
@@ -23,7 +21,7 @@ export interface OperationStepRow extends StepTiming {
   status: string;
 }
 
-interface Row {
+export interface StepRow {
   op_id: string;
   step: string;
   phase: StepPhase;
@@ -37,42 +35,16 @@ interface Row {
   status: string;
 }
 
-/** Per-step timings of saga operations (migration 14): one cheap append per step, read by diagnosis. */
-export class OperationStepRepo {
-  constructor(private readonly db: Db) {}
-
-  record(t: StepTiming): void {
-    prepared(this.db, 'INSERT INTO operation_steps (op_id, step, phase, system, started_at, duration_ms, retries, outcome) VALUES (?,?,?,?,?,?,?,?)').run(
-      t.opId,
-      t.step,
-      t.phase,
-      t.system,
-      t.startedAt,
-      t.durationMs,
-      t.retries,
-      t.outcome,
-    );
-  }
-
-  /** Steps of operations started at or after `since` (ISO), with their operation's kind, experiment and status. */
-  since(since: string): OperationStepRow[] {
-    const rows = prepared(
-      this.db,
-      `SELECT s.*, o.kind, o.experiment_id, o.status FROM operation_steps s JOIN operations o ON o.id = s.op_id
-       WHERE o.created_at >= ? ORDER BY s.started_at, s.rowid`,
-    ).all(since) as Row[];
-    return rows.map((r) => ({
-      opId: r.op_id,
-      step: r.step,
-      phase: r.phase,
-      system: r.system,
-      startedAt: r.started_at,
-      durationMs: r.duration_ms,
-      retries: r.retries,
-      outcome: r.outcome,
-      kind: r.kind,
-      experimentId: r.experiment_id,
-      status: r.status,
-    }));
-  }
-}
+export const toStepRow = (r: StepRow): OperationStepRow => ({
+  opId: r.op_id,
+  step: r.step,
+  phase: r.phase,
+  system: r.system,
+  startedAt: r.started_at,
+  durationMs: r.duration_ms,
+  retries: r.retries,
+  outcome: r.outcome,
+  kind: r.kind,
+  experimentId: r.experiment_id,
+  status: r.status,
+});

@@ -1,4 +1,5 @@
 import { prepared, type Db } from '../store/db.js';
+import type { Sql } from '../store/sql/sql.js';
 import type { Clock } from './clock.js';
 import type { ContentItem } from '../domain/schemas.js';
 import {
@@ -12,19 +13,30 @@ import {
   type ExperimentBackend,
 } from './contracts.js';
 
+const FENCED = 'SELECT 1 AS fenced FROM system_applied WHERE system = ? AND op_id = ? AND step = ?';
+const CLAIM = 'INSERT INTO system_applied (system, op_id, step, experiment_id, at) VALUES (?,?,?,?,?) ON CONFLICT DO NOTHING';
+const PUT_BACKEND =
+  'INSERT INTO backend_allocations (experiment_id, surface_id, status, doc, updated_at) VALUES (?,?,?,?,?) ON CONFLICT (experiment_id) DO UPDATE SET surface_id=excluded.surface_id, status=excluded.status, doc=excluded.doc, updated_at=excluded.updated_at';
+const PUT_CONTENT =
+  'INSERT INTO content_overrides (experiment_id, surface_id, serving, doc, updated_at) VALUES (?,?,?,?,?) ON CONFLICT (experiment_id) DO UPDATE SET surface_id=excluded.surface_id, serving=excluded.serving, doc=excluded.doc, updated_at=excluded.updated_at';
+
 /** Records (system, opId, step) once; false when it was applied before (a retry or a replay). */
 function claim(db: Db, system: string, opId: string, step: string, experimentId: string, at: string): boolean {
   // A forward step that arrives after its operation was compensated here (it was slow past the caller's timeout) is fenced off.
-  if (
-    !step.startsWith('compensate.') &&
-    prepared(db, 'SELECT 1 FROM system_applied WHERE system = ? AND op_id = ? AND step = ?').get(system, opId, `compensate.${system}`)
-  )
-    return false;
-  return (
-    prepared(db, 'INSERT OR IGNORE INTO system_applied (system, op_id, step, experiment_id, at) VALUES (?,?,?,?,?)').run(system, opId, step, experimentId, at)
-      .changes === 1
-  );
+  if (!step.startsWith('compensate.') && prepared(db, FENCED).get(system, opId, `compensate.${system}`)) return false;
+  return prepared(db, CLAIM).run(system, opId, step, experimentId, at).changes === 1;
 }
+
+/** claim() in an async transaction (either engine). */
+async function claimIn(tx: Sql, system: string, opId: string, step: string, experimentId: string, at: string): Promise<boolean> {
+  if (!step.startsWith('compensate.') && (await tx.get(FENCED, [system, opId, `compensate.${system}`]))) return false;
+  return (await tx.run(CLAIM, [system, opId, step, experimentId, at])).changes === 1;
+}
+
+const backendDoc = (w: BackendWrite) =>
+  JSON.stringify({ key: w.key, buckets: w.buckets, allocationPercent: w.allocationPercent, variants: w.variants, targeting: w.targeting ?? {} });
+const contentDoc = (w: ContentWrite, at: string) =>
+  JSON.stringify({ variants: w.variants, shipped: w.shipped ?? null, shippedAt: w.shipped ? (w.shippedAt ?? at) : null });
 
 /**
  * The experimentation backend in this process's SQLite file. Its writes are synchronous so an
@@ -37,21 +49,27 @@ export class EmbeddedBackend implements ExperimentBackend {
   constructor(
     private readonly db: Db,
     private readonly clock: Clock,
+    /** Runs a synchronous write when no async transaction holds the connection (SqliteSql.exclusive); at once without one. */
+    private readonly exclusive: <T>(fn: () => T) => Promise<T> = async (fn) => fn(),
   ) {}
 
   putSync(experimentId: string, w: BackendWrite): { state: BackendState; replayed: boolean } {
     const out = this.db.transaction(() => {
       const at = this.clock.now().toISOString();
       if (!claim(this.db, 'backend', w.opId, w.step, experimentId, at)) return { state: this.getSync(experimentId)!, replayed: true };
-      const doc = { key: w.key, buckets: w.buckets, allocationPercent: w.allocationPercent, variants: w.variants, targeting: w.targeting ?? {} };
-      prepared(
-        this.db,
-        'INSERT INTO backend_allocations (experiment_id, surface_id, status, doc, updated_at) VALUES (?,?,?,?,?) ON CONFLICT(experiment_id) DO UPDATE SET surface_id=excluded.surface_id, status=excluded.status, doc=excluded.doc, updated_at=excluded.updated_at',
-      ).run(experimentId, w.surfaceId, w.status, JSON.stringify(doc), at);
+      prepared(this.db, PUT_BACKEND).run(experimentId, w.surfaceId, w.status, backendDoc(w), at);
       return { state: this.getSync(experimentId)!, replayed: false };
     })();
     if (!out.replayed && !this.db.inTransaction) this.onWrite?.(); // inside a caller's transaction, the caller announces the change once it is whole
     return out;
+  }
+
+  /** The write inside the caller's async transaction (an embedded saga's step, on either engine); the caller announces it. */
+  async putIn(tx: Sql, experimentId: string, w: BackendWrite): Promise<{ replayed: boolean }> {
+    const at = this.clock.now().toISOString();
+    if (!(await claimIn(tx, 'backend', w.opId, w.step, experimentId, at))) return { replayed: true };
+    await tx.run(PUT_BACKEND, [experimentId, w.surfaceId, w.status, backendDoc(w), at]);
+    return { replayed: false };
   }
 
   getSync(experimentId: string): BackendState | null {
@@ -64,7 +82,7 @@ export class EmbeddedBackend implements ExperimentBackend {
   }
 
   async put(experimentId: string, w: BackendWrite) {
-    return this.putSync(experimentId, w);
+    return this.exclusive(() => this.putSync(experimentId, w));
   }
   async get(experimentId: string) {
     return this.getSync(experimentId);
@@ -82,26 +100,27 @@ export class EmbeddedContent implements ContentDelivery {
   constructor(
     private readonly db: Db,
     private readonly clock: Clock,
+    /** Runs a synchronous write when no async transaction holds the connection (SqliteSql.exclusive); at once without one. */
+    private readonly exclusive: <T>(fn: () => T) => Promise<T> = async (fn) => fn(),
   ) {}
 
   putSync(experimentId: string, w: ContentWrite): { state: ContentState; replayed: boolean } {
     const out = this.db.transaction(() => {
       const at = this.clock.now().toISOString();
       if (!claim(this.db, 'content', w.opId, w.step, experimentId, at)) return { state: this.getSync(experimentId)!, replayed: true };
-      prepared(
-        this.db,
-        'INSERT INTO content_overrides (experiment_id, surface_id, serving, doc, updated_at) VALUES (?,?,?,?,?) ON CONFLICT(experiment_id) DO UPDATE SET surface_id=excluded.surface_id, serving=excluded.serving, doc=excluded.doc, updated_at=excluded.updated_at',
-      ).run(
-        experimentId,
-        w.surfaceId,
-        w.serving ? 1 : 0,
-        JSON.stringify({ variants: w.variants, shipped: w.shipped ?? null, shippedAt: w.shipped ? (w.shippedAt ?? at) : null }),
-        at,
-      );
+      prepared(this.db, PUT_CONTENT).run(experimentId, w.surfaceId, w.serving ? 1 : 0, contentDoc(w, at), at);
       return { state: this.getSync(experimentId)!, replayed: false };
     })();
     if (!out.replayed && !this.db.inTransaction) this.onWrite?.(); // inside a caller's transaction, the caller announces the change once it is whole
     return out;
+  }
+
+  /** The write inside the caller's async transaction (an embedded saga's step, on either engine); the caller announces it. */
+  async putIn(tx: Sql, experimentId: string, w: ContentWrite): Promise<{ replayed: boolean }> {
+    const at = this.clock.now().toISOString();
+    if (!(await claimIn(tx, 'content', w.opId, w.step, experimentId, at))) return { replayed: true };
+    await tx.run(PUT_CONTENT, [experimentId, w.surfaceId, w.serving ? 1 : 0, contentDoc(w, at), at]);
+    return { replayed: false };
   }
 
   getSync(experimentId: string): ContentState | null {
@@ -128,7 +147,7 @@ export class EmbeddedContent implements ContentDelivery {
   }
 
   async put(experimentId: string, w: ContentWrite) {
-    return this.putSync(experimentId, w);
+    return this.exclusive(() => this.putSync(experimentId, w));
   }
   async get(experimentId: string) {
     return this.getSync(experimentId);

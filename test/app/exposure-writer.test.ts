@@ -25,10 +25,10 @@ function tempDir(): string {
 }
 
 /** A file-backed container (as `sealab serve` builds one) with a running experiment, and units in it chosen by their arm. */
-function fileBacked(units: number): { app: Container; experimentId: string; key: string; units: string[] } {
+async function fileBacked(units: number): Promise<{ app: Container; experimentId: string; key: string; units: string[] }> {
   const app = testContainer({ dbFile: path.join(tempDir(), 'sealab.db'), policy: permissivePolicy() });
   cleanups.push(() => app.close());
-  const exp = startRunning(app, demoConfig({ allocationPercent: 50 }));
+  const exp = await startRunning(app, demoConfig({ allocationPercent: 50 }));
   const chosen: string[] = [];
   for (let i = 0; chosen.length < units; i++)
     if (app.assignments.view('home', `u${i}`)?.assignments.some((a) => a.experimentId === exp.id)) chosen.push(`u${i}`);
@@ -50,7 +50,7 @@ const changesHere = (app: Container) => (app.deps.db.prepare('SELECT total_chang
 
 describe('served exposures on a database file', () => {
   it('are written by the worker thread on its own connection: OFREP answers, the serving connection writes nothing', async () => {
-    const { app, key, units } = fileBacked(40);
+    const { app, key, units } = await fileBacked(40);
     expect(app.exposures.mode).toBe('worker');
     const http = await listenHttp(app, { host: '127.0.0.1', port: 0, maxBodyBytes: 1_048_576 });
     cleanups.push(() => http.close());
@@ -71,8 +71,8 @@ describe('served exposures on a database file', () => {
     expect(stored(app)).toBe(units.length);
   });
 
-  it('get_metrics waits for the worker: a report right after serving counts every unit served', () => {
-    const { app, experimentId, units } = fileBacked(30);
+  it('get_metrics waits for the worker: a report right after serving counts every unit served', async () => {
+    const { app, experimentId, units } = await fileBacked(30);
     for (const unit of units) app.events.assign('home', unit);
     expect(stored(app)).toBe(0); // queued, not written: nothing waits on the database while serving
     const report = app.metrics.report(experimentId);
@@ -80,8 +80,8 @@ describe('served exposures on a database file', () => {
     expect(JSON.stringify(report)).toContain(experimentId);
   });
 
-  it("ingest's sticky-variant check sees a served exposure the worker has not written yet", () => {
-    const { app, experimentId, units } = fileBacked(1);
+  it("ingest's sticky-variant check sees a served exposure the worker has not written yet", async () => {
+    const { app, experimentId, units } = await fileBacked(1);
     const served = app.events.assign('home', units[0]).assignments.find((a) => a.experimentId === experimentId)!.variant;
     const other = served === 'control' ? 'focus' : 'control';
     const result = app.events.ingest({
@@ -93,7 +93,7 @@ describe('served exposures on a database file', () => {
 
 describe('the exposure buffer in front of a worker thread', () => {
   it('holds batches while the writer is busy (back-pressure, counted), bounds what is in flight, and writes everything once it can', async () => {
-    const { app, experimentId, units } = fileBacked(36);
+    const { app, experimentId, units } = await fileBacked(36);
     const file = app.deps.db.name;
     const logger = createLogger('silent');
     const metrics = createMetrics({ defaultMetrics: false });

@@ -26,9 +26,9 @@ function sealab(...args: string[]): Promise<CliRun> {
 describe('sealab approvals (spawned CLI on the data directory)', () => {
   it('lists the pending request, approves it as local:<os user>, and refuses a second decision', async () => {
     const app = createContainer({ dbFile: dbFileIn(dir), policyFile });
-    const { experiment } = app.experiments.create({ config: demoConfig() }, AGENT);
-    const v = app.experiments.validate({ experimentId: experiment.id }, AGENT);
-    const held = app.approvals.request({ step: 'deploy', args: { experimentId: experiment.id, version: 1, planHash: v.planHash! } }, AGENT);
+    const { experiment } = await app.experiments.create({ config: demoConfig() }, AGENT);
+    const v = await app.experiments.validate({ experimentId: experiment.id }, AGENT);
+    const held = await app.approvals.request({ step: 'deploy', args: { experimentId: experiment.id, version: 1, planHash: v.planHash! } }, AGENT);
     app.close();
 
     const list = await sealab('list');

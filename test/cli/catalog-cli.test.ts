@@ -84,7 +84,7 @@ describe('sealab catalog validate|plan|apply (spawned CLI)', () => {
   it('refuses an unsafe apply, naming the experiment, exit 1, and leaves the database unchanged', async () => {
     expect((await sealab('catalog', 'apply', PODCAST)).code).toBe(0);
     const app = open();
-    const exp = startRunning(
+    const exp = await startRunning(
       app,
       {
         key: 'library-new-episodes-first',
@@ -170,7 +170,7 @@ describe('catalogs at start', () => {
   it('--catalog with an unsafe change refuses to start (exit 1), nothing written', async () => {
     expect((await sealab('catalog', 'apply', PODCAST)).code).toBe(0);
     const app = open();
-    startRunning(
+    await startRunning(
       app,
       {
         key: 'library-promo',

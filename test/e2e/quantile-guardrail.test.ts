@@ -25,7 +25,7 @@ async function post(http: HttpApp, events: unknown[]) {
  * not lognormal, but scaling every value by 1.25 scales every quantile by 1.25.
  */
 async function runLatencyExperiment(app: Container, http: HttpApp, slowdown: number) {
-  const exp = startRunning(
+  const exp = await startRunning(
     app,
     demoConfig({
       key: `latency-${Math.round(slowdown * 100)}`,
@@ -87,7 +87,7 @@ describe('a quantile guardrail end to end (POST /v1/events → get_metrics)', ()
   it('says why a quantile is not computable below its minimum sample', async () => {
     const app = testContainer();
     cleanups.push(() => app.close());
-    const exp = startRunning(
+    const exp = await startRunning(
       app,
       demoConfig({
         key: 'latency-few',

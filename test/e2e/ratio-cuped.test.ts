@@ -55,7 +55,7 @@ async function skipsPerStream(units: Unit[], cuped: boolean) {
   cleanups.push(() => app.close());
   const http = testHttp(app);
   cleanups.push(() => http.close());
-  const exp = startRunning(
+  const exp = await startRunning(
     app,
     demoConfig({
       key: `ratio-cuped-${cuped}`,

@@ -5,6 +5,7 @@ import { createContainer, type Container, type ContainerOptions } from '../../sr
 import { DEFAULT_POLICY, DEFAULT_SURFACE_POLICY, type Policy } from '../../src/domain/policy.js';
 import type { Experiment } from '../../src/domain/schemas.js';
 import type { WriteContext } from '../../src/store/audit-repo.js';
+import { configRepos } from '../../src/store/sql/config-repos.js';
 import { createMcpServerFactory } from '../../src/server/mcp-server.js';
 import { createHttpApp, type HttpApp, type HttpOptions } from '../../src/server/http-app.js';
 import type { ToolSelection } from '../../src/mcp/toolsets.js';
@@ -121,14 +122,32 @@ export function permissivePolicy(overrides: Record<string, unknown> = {}): Polic
 /** The explicit confirmation a caller without elicitation passes once a human approved. */
 export const APPROVED = { via: 'argument' as const, reason: 'approved in the test' };
 
+/**
+ * Writes a concluded ship the way the stop's commit step does (test/app/deploy/ship.test.ts reaches a real ship
+ * decision): in one store transaction, announced once committed.
+ */
+export async function commitShip(
+  app: Container,
+  experimentId: string,
+  ship: { variant: string; at: string; decision: Record<string, unknown> },
+  reason: string,
+  ctx: WriteContext,
+): Promise<Experiment> {
+  const exp = app.experiments.get(experimentId);
+  const input = { experimentId, reason, outcome: 'shipped' as const };
+  const next = await app.deps.sql.tx((tx) => app.stops.commitStop(configRepos(tx), { exp, given: null, ship } as never, input, ctx));
+  return app.stops.emitted(next);
+}
+
 /** Creates, validates and deploys through the service (plan hash and confirmation included); returns the running experiment. */
-export function startRunning(
+export async function startRunning(
   app: Container,
   config: Record<string, unknown>,
   ctx: WriteContext = { actor: 'test', interface: 'cli', operation: 'test', requestId: 'r1' },
-): Experiment {
-  const { experiment } = app.experiments.create({ config }, ctx);
-  const v = app.experiments.validate({ experimentId: experiment.id }, ctx);
+): Promise<Experiment> {
+  const { experiment } = await app.experiments.create({ config }, ctx);
+  const v = await app.experiments.validate({ experimentId: experiment.id }, ctx);
   if (!v.valid) throw new Error(`not valid: ${JSON.stringify(v.findings)}`);
-  return app.deploys.deploy({ experimentId: experiment.id, version: experiment.version, planHash: v.planHash!, confirmation: APPROVED }, ctx).experiment;
+  return (await app.deploys.deploy({ experimentId: experiment.id, version: experiment.version, planHash: v.planHash!, confirmation: APPROVED }, ctx))
+    .experiment;
 }

@@ -32,13 +32,13 @@ export interface ConsoleWorld {
 export async function consoleWorld(opts: { tokensFile?: string; bearer?: string } = {}): Promise<ConsoleWorld> {
   const app = testContainer({ policy: permissivePolicy() });
   const home = structuredClone(app.deps.catalog.surface('home')!);
-  app.catalogChanges.applyInput(
+  await app.catalogChanges.applyInput(
     { mode: 'merge', catalog: { surfaces: [{ ...home, holdbacks: [{ id: 'long-term', name: 'Long-term holdback', buckets: [HOLDBACK] }] }] } },
     SETUP,
     false,
   );
-  const focus = startRunning(app, demoConfig({ allocationPercent: 50 }), AGENT);
-  const albums = startRunning(
+  const focus = await startRunning(app, demoConfig({ allocationPercent: 50 }), AGENT);
+  const albums = await startRunning(
     app,
     demoConfig({
       key: 'home-albums-shelf',

@@ -74,7 +74,7 @@ describe('plan_catalog_change and apply_catalog_change (admin toolset)', () => {
   });
 
   it('refuses an unsafe change as an isError result naming the experiment, and an invalid document with its path', async () => {
-    const running = startRunning(app, demoConfig());
+    const running = await startRunning(app, demoConfig());
     const client = await memoryClient(app);
     cleanups.push(() => client.close());
     const home = app.deps.catalog.surface('home')!;
@@ -158,7 +158,7 @@ describe('admin scope (MCP and REST)', () => {
   });
 
   it('REST refuses an unsafe change with 409 and details.unsafe naming the experiments', async () => {
-    const running = startRunning(app, demoConfig());
+    const running = await startRunning(app, demoConfig());
     const http = testHttp(app);
     cleanups.push(() => http.close());
     const before = tableCounts(app);

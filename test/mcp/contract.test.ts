@@ -5,7 +5,7 @@ import addFormats from 'ajv-formats';
 import type { Client } from '@modelcontextprotocol/client';
 import type { Container } from '../../src/container.js';
 import { tools } from '../../tools/index.js';
-import { demoConfig, memoryClient, testContainer, textOf, type ToolCallResult } from '../helpers/app.js';
+import { commitShip, demoConfig, memoryClient, testContainer, textOf, type ToolCallResult } from '../helpers/app.js';
 
 let app: Container;
 let client: Client;
@@ -117,7 +117,7 @@ describe('tool contract (what agents see)', () => {
     // A concluded ship, written by the stop's commit step (test/app/deploy/ship.test.ts reaches a real ship decision).
     const ship = { variant: 'focus', at: new Date().toISOString(), decision: { decision: 'ship' } };
     const sys = { actor: 'test', interface: 'cli' as const, operation: 'contract', requestId: 'r' };
-    app.stops.commitStop({ exp: app.experiments.get(ramped.id), given: null, ship }, { experimentId: ramped.id, reason: 'contract', outcome: 'shipped' }, sys);
+    await commitShip(app, ramped.id, ship, 'contract', sys);
     const shipped = await run('get_experiment', { experimentId: ramped.id });
     expect(shipped.conclusion).toMatchObject({ outcome: 'shipped', variant: 'focus', revert: null });
     const reverted = await run('revert_ship', { experimentId: ramped.id, reason: 'contract test', confirmation });

@@ -41,7 +41,7 @@ describe('configuration propagation between two processes sharing one database f
     const before = await scrape();
     const observed = sample(before, 'sealab_config_propagation_seconds_count') ?? 0;
 
-    const exp = startRunning(writer, demoConfig({ allocationPercent: 50 }));
+    const exp = await startRunning(writer, demoConfig({ allocationPercent: 50 }));
     const revision = sample(await writer.opsMetrics!.registry.metrics(), 'sealab_serving_config_revision');
     expect(revision).toBeGreaterThan(sample(before, 'sealab_serving_config_revision') ?? 0);
 

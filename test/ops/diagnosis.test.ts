@@ -70,9 +70,9 @@ async function diagnosis(c: Client, args: Record<string, unknown> = {}): Promise
   return r.structuredContent as unknown as Diagnosis;
 }
 
-function validated(app: Container, key: string) {
-  const { experiment } = app.experiments.create({ config: demoConfig({ key, rampPlan: { stages: [20] } }) }, ctx);
-  const v = app.experiments.validate({ experimentId: experiment.id }, ctx);
+async function validated(app: Container, key: string) {
+  const { experiment } = await app.experiments.create({ config: demoConfig({ key, rampPlan: { stages: [20] } }) }, ctx);
+  const v = await app.experiments.validate({ experimentId: experiment.id }, ctx);
   return { experimentId: experiment.id, version: experiment.version, planHash: v.planHash!, confirmation: APPROVED };
 }
 
@@ -82,7 +82,7 @@ describe('diagnose_orchestration', () => {
     cleanups.push(() => app.close());
     // Warm both connections first, so the only slow call is the one the content system delays.
     await Promise.all([app.deployments.systems.backend.list(), app.deployments.systems.content.list()]);
-    const deployed = await app.deployments.deploy(validated(app, 'slow-content'), ctx);
+    const deployed = await app.deployments.deploy(await validated(app, 'slow-content'), ctx);
     expect(deployed.experiment.status).toBe('running');
     const c = await client(app);
 
@@ -126,7 +126,7 @@ describe('diagnose_orchestration', () => {
       remote: { backendUrl: await backendRole(), contentUrl: await slowContent(true), timeoutMs: 5000 },
     });
     cleanups.push(() => app.close());
-    await expect(app.deployments.deploy(validated(app, 'refused-content'), ctx)).rejects.toMatchObject({ code: 'CONFLICT' });
+    await expect(app.deployments.deploy(await validated(app, 'refused-content'), ctx)).rejects.toMatchObject({ code: 'CONFLICT' });
 
     const d = await diagnosis(await client(app));
     expect(d.slowest[0]).toMatchObject({ kind: 'deploy', status: 'compensated' });
@@ -138,7 +138,7 @@ describe('diagnose_orchestration', () => {
     expect(step('compensate.content')).toBeUndefined();
     expect(step('commit')).toBeUndefined();
     expect(d.systems.find((s) => s.system === 'content')).toMatchObject({ count: 1, errors: 1 });
-    const recorded = app.deployments.ops.timings.since(d.window.from).find((r) => r.step === 'content.apply');
+    const recorded = (await app.deployments.ops.timings.since(d.window.from)).find((r) => r.step === 'content.apply');
     expect(recorded).toMatchObject({ phase: 'call', outcome: 'CONFLICT', retries: 0 });
   });
 
@@ -146,8 +146,8 @@ describe('diagnose_orchestration', () => {
     const clock = new SimulatedClock(new Date('2026-03-02T09:00:00Z'));
     const app = testContainer({ policy: permissivePolicy(), clock });
     cleanups.push(() => app.close());
-    const a = validated(app, 'stuck-one');
-    const b = validated(app, 'fresh-one');
+    const a = await validated(app, 'stuck-one');
+    const b = await validated(app, 'fresh-one');
     const op = (id: string, experimentId: string, owner: string, leaseUntil: string) => ({
       id,
       kind: 'deploy',

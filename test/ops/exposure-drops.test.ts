@@ -48,7 +48,7 @@ describe('sealab_exposures_dropped_total', () => {
     cleanups.push(() => ingest.close());
     const app = testContainer({ policy: permissivePolicy(), remote: { eventsUrl: ingest.url, timeoutMs: 60_000 }, exposureQueueMax: 5 });
     cleanups.push(() => app.close());
-    const exp = startRunning(app, demoConfig({ allocationPercent: 50 }));
+    const exp = await startRunning(app, demoConfig({ allocationPercent: 50 }));
     // Units in the experiment (any arm), chosen by their assignment: each evaluation queues one exposure.
     const units: string[] = [];
     for (let i = 0; units.length < 9; i++) if (app.assignments.view('home', `u${i}`)?.assignments.some((a) => a.experimentId === exp.id)) units.push(`u${i}`);

@@ -47,7 +47,7 @@ async function serve(app: Container, opts: { tokensFile?: string } = {}) {
 describe('GET /metrics after real traffic', () => {
   it('counts REST, serving (OFREP fast path included), MCP tools, ingest, exposures, the deploy saga and the ramp scheduler, with their labels', async () => {
     const app = container();
-    const exp = startRunning(app, demoConfig({ allocationPercent: 50 }));
+    const exp = await startRunning(app, demoConfig({ allocationPercent: 50 }));
     const port = await serve(app);
 
     expect((await get(port, `/v1/experiments/${exp.id}`)).status).toBe(200);
@@ -117,7 +117,7 @@ describe('GET /metrics after real traffic', () => {
   it.skipIf(SKIP_PROMETHEUS)('passes `promtool check metrics` on a real scrape', async () => {
     const promtool = requirePromtool();
     const app = container();
-    startRunning(app, demoConfig({ allocationPercent: 50 }));
+    await startRunning(app, demoConfig({ allocationPercent: 50 }));
     const port = await serve(app);
     await get(port, '/v1/surfaces/home/layout?unit=u1');
     await post(port, '/ofrep/v1/evaluate/flags/home-focus-shelf', { context: { targetingKey: 'u1' } });
@@ -133,8 +133,8 @@ describe('GET /metrics after real traffic', () => {
     const backendHttp = await listenHttp(backend, { role: 'backend', host: '127.0.0.1', port: 0, maxBodyBytes: 1_048_576 });
     cleanups.push(() => backendHttp.close());
     const gateway = container({ remote: { backendUrl: `http://127.0.0.1:${backendHttp.port}`, contentUrl: 'http://127.0.0.1:9', timeoutMs: 2000 } });
-    const { experiment } = gateway.experiments.create({ config: demoConfig() }, { actor: 't', interface: 'cli', operation: 't', requestId: 'r' });
-    const v = gateway.experiments.validate({ experimentId: experiment.id }, { actor: 't', interface: 'cli', operation: 't', requestId: 'r' });
+    const { experiment } = await gateway.experiments.create({ config: demoConfig() }, { actor: 't', interface: 'cli', operation: 't', requestId: 'r' });
+    const v = await gateway.experiments.validate({ experimentId: experiment.id }, { actor: 't', interface: 'cli', operation: 't', requestId: 'r' });
     // Content delivery is unreachable (port 9): the deploy fails after the backend step and compensation is attempted.
     await expect(
       gateway.deployments.deploy(
@@ -177,7 +177,7 @@ describe('scrape-time sources', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'sealab-metrics-'));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
     const app = container({ dbFile: path.join(dir, 'sealab.db') });
-    startRunning(app, demoConfig({ allocationPercent: 50 }));
+    await startRunning(app, demoConfig({ allocationPercent: 50 }));
     const t = await app.opsMetrics!.registry.metrics();
     expect(sample(t, 'sealab_sqlite_wal_bytes')).toBeGreaterThan(0);
   });
@@ -223,7 +223,7 @@ describe('who may read /metrics', () => {
 
   it('answers 404 with the switch when metrics are off (SEALAB_METRICS=off), and traffic still flows', async () => {
     const app = container({ metrics: false });
-    startRunning(app, demoConfig({ allocationPercent: 50 }));
+    await startRunning(app, demoConfig({ allocationPercent: 50 }));
     const http = testHttp(app);
     cleanups.push(() => http.close());
     const assignment = await http.app.request('/v1/surfaces/home/assignment?unit=u1', { headers: { host: '127.0.0.1' } });

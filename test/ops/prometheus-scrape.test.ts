@@ -54,7 +54,7 @@ describe.skipIf(SKIP_PROMETHEUS)('a real Prometheus scraping sealab', () => {
   beforeAll(async () => {
     const binary = requirePrometheus();
     app = testContainer({ policy: permissivePolicy() });
-    startRunning(app, demoConfig({ allocationPercent: 50 }));
+    await startRunning(app, demoConfig({ allocationPercent: 50 }));
     sealab = await listenHttp(app, { host: '127.0.0.1', port: 0, maxBodyBytes: 1_048_576 });
     // Serving traffic before the first scrape, so the serving histogram has series.
     for (const unit of ['u1', 'u2', 'u3']) await fetch(`http://127.0.0.1:${sealab.port}/v1/surfaces/home/assignment?unit=${unit}`);

@@ -11,12 +11,12 @@ afterEach(async () => {
 });
 
 /** A running experiment at 10% (the policy's first-stage cap) whose ramp gate holds after 30 hours. */
-function setup() {
+async function setup() {
   let now = Date.parse('2026-11-02T09:00:00Z');
   const app = testContainer({ clock: { now: () => new Date(now) }, policy: permissivePolicy({ firstStageCapPercent: 10 }) });
   cleanups.push(() => app.close());
   const advance = (ms: number) => (now += ms);
-  const exp = startRunning(app, demoConfig({ rampPlan: { stages: [25, 50], minHours: 24, gate: { minUnitsPerArm: 20 } } }));
+  const exp = await startRunning(app, demoConfig({ rampPlan: { stages: [25, 50], minHours: 24, gate: { minUnitsPerArm: 20 } } }));
   const events = Array.from({ length: 60 }, (_, i) => [
     { id: `x${i}`, type: 'exposure', unitId: `u${i}`, experimentId: exp.id, variant: i % 2 ? 'focus' : 'control' },
     { id: `s${i}`, type: 'metric', unitId: `u${i}`, metricId: 'stream-rate', value: i % 3 === 0 ? 1 : 0 },
@@ -31,7 +31,7 @@ const sloRows = (app: Container) => app.deps.audit.forEntity('slo', 'assignment-
 
 describe('the error budget acts on rollouts', () => {
   it('holds the ramp while assignment availability pages (audited once, with the burn figures), then lets it proceed', async () => {
-    const { app, advance, exp } = setup();
+    const { app, advance, exp } = await setup();
     expect(app.ramps.status(exp.id)).toMatchObject({ nextAction: 'advance', nextPercent: 25 });
     await app.slo.sample();
     await serve(app, advance, 60, { ok: 1000, errors: 0 });
@@ -69,7 +69,7 @@ describe('the error budget acts on rollouts', () => {
   });
 
   it('a deploy above the first stage is held for approval while burning (REST 202), the first stage is not; none once it recovers', async () => {
-    const { app, advance, exp } = setup();
+    const { app, advance, exp } = await setup();
     const call = appFetch(testHttp(app));
     const deploy = async (allocationPercent: number) => {
       const current = app.experiments.get(exp.id);
@@ -87,7 +87,7 @@ describe('the error budget acts on rollouts', () => {
     const body = (await held.json()) as { status: string; approvalId: string };
     expect(body.status).toBe('pending_approval');
     expect(app.experiments.get(exp.id).allocationPercent).toBe(10);
-    const approval = app.approvals.get(body.approvalId);
+    const approval = await app.approvals.get(body.approvalId);
     expect(approval.policyReason).toMatch(/^slo_burn: a serving SLO is burning its error budget fast, so going above the first stage \(10%\) to 25%/);
     expect(approval.policyReason).toMatch(/assignment-availability \(objective 99\.90%\): burn 500\.0× over 1h/);
     const audited = app.deps.audit.forEntity('approval', body.approvalId)[0]!;

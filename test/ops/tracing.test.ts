@@ -114,8 +114,8 @@ async function sealabs() {
 /** Creates and validates an experiment, then deploys it through deploy_to_surface over /mcp with trace context in _meta and headers. */
 async function deployThroughMcp(s: Awaited<ReturnType<typeof sealabs>>): Promise<void> {
   const ctx = { actor: 'test', interface: 'cli' as const, operation: 'test', requestId: 'r1' };
-  const { experiment } = s.app.experiments.create({ config: demoConfig() }, ctx);
-  const v = s.app.experiments.validate({ experimentId: experiment.id }, ctx);
+  const { experiment } = await s.app.experiments.create({ config: demoConfig() }, ctx);
+  const v = await s.app.experiments.validate({ experimentId: experiment.id }, ctx);
   expect(v.valid, JSON.stringify(v.findings)).toBe(true);
   const client = await modernHttpClient(s.http, { traceparent: `00-${TRACE_ID}-${AGENT_HTTP_SPAN}-01` });
   cleanups.push(() => client.close());

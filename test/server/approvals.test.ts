@@ -10,7 +10,18 @@ import type { HttpApp } from '../../src/server/http-app.js';
 import type { WriteContext } from '../../src/store/audit-repo.js';
 import { createToken } from '../../src/store/tokens-file.js';
 import { SimulatedClock } from '../../src/systems/clock.js';
-import { APPROVED, demoConfig, memoryClient, permissivePolicy, tableCounts, testContainer, testHttp, textOf, type ToolCallResult } from '../helpers/app.js';
+import {
+  APPROVED,
+  commitShip,
+  demoConfig,
+  memoryClient,
+  permissivePolicy,
+  tableCounts,
+  testContainer,
+  testHttp,
+  textOf,
+  type ToolCallResult,
+} from '../helpers/app.js';
 
 const LOCAL: WriteContext = { actor: 'test', interface: 'cli', operation: 'test', requestId: 'r1' };
 const START = new Date('2026-12-01T09:00:00Z');
@@ -60,9 +71,9 @@ async function client(opts: Parameters<typeof memoryClient>[1] = {}) {
 }
 
 /** A validated draft: its id, version and plan hash. */
-function validatedDraft() {
-  const { experiment } = app.experiments.create({ config: demoConfig() }, LOCAL);
-  const v = app.experiments.validate({ experimentId: experiment.id }, LOCAL);
+async function validatedDraft() {
+  const { experiment } = await app.experiments.create({ config: demoConfig() }, LOCAL);
+  const v = await app.experiments.validate({ experimentId: experiment.id }, LOCAL);
   return { id: experiment.id, version: experiment.version, planHash: v.planHash! };
 }
 
@@ -70,7 +81,7 @@ const call = async (c: Client, name: string, args: Record<string, unknown>) => (
 
 /** An agent without elicitation asks to start a draft: the answer is a pending approval request. */
 async function requestedDeploy(c?: Client) {
-  const d = validatedDraft();
+  const d = await validatedDraft();
   const r = await call(c ?? (await client()), 'deploy_to_surface', { experimentId: d.id, version: d.version, planHash: d.planHash });
   expect(r.isError).toBeFalsy();
   const approval = r.structuredContent!.approval as { status: string; approvalId: string; expiresAt: string; how: string };
@@ -83,7 +94,7 @@ describe('human approvals', () => {
   it('a step the policy holds becomes a pending request: nothing deployed, the agent reads its state (tool and resource)', async () => {
     setup();
     const c = await client();
-    const d = validatedDraft();
+    const d = await validatedDraft();
     const before = tableCounts(app);
     const r = await call(c, 'deploy_to_surface', { experimentId: d.id, version: d.version, planHash: d.planHash });
 
@@ -141,7 +152,7 @@ describe('human approvals', () => {
   it("refuses approving one's own request (403, nothing written) unless the policy allows self-approval", async () => {
     setup();
     const bob = token('bob', ['deploy', 'approve']);
-    const d = validatedDraft();
+    const d = await validatedDraft();
     const held = await rest('POST', `/v1/experiments/${d.id}/deploy`, bob, { version: d.version, planHash: d.planHash });
     expect(held.status).toBe(202);
     expect(held.json).toMatchObject({ status: 'pending_approval', approvalId: expect.stringMatching(/^apr_/) });
@@ -153,7 +164,7 @@ describe('human approvals', () => {
     expect(self.json).toMatchObject({ code: 'FORBIDDEN', details: { reason: 'self_approval' } });
     expect(self.json.hint).toMatch(/Another person with the approve scope/);
     expect(tableCounts(app)).toEqual(before);
-    expect(app.approvals.get(held.json.approvalId).status).toBe('pending');
+    expect((await app.approvals.get(held.json.approvalId)).status).toBe('pending');
     expect(app.experiments.get(d.id).status).toBe('draft');
 
     app.setPolicy(approvalPolicy({ allowSelfApproval: true }));
@@ -165,7 +176,7 @@ describe('human approvals', () => {
   it('self-approval passes where the policy allows it', async () => {
     setup(approvalPolicy({ allowSelfApproval: true }));
     const bob = token('bob', ['deploy', 'approve']);
-    const d = validatedDraft();
+    const d = await validatedDraft();
     const held = await rest('POST', `/v1/experiments/${d.id}/deploy`, bob, { version: d.version, planHash: d.planHash });
     const self = await rest('POST', `/v1/approvals/${held.json.approvalId}/approve`, bob, {});
     expect(self.status).toBe(200);
@@ -192,7 +203,7 @@ describe('human approvals', () => {
     setup();
     const dana = token('dana', ['read', 'approve']);
     const { d, approval } = await requestedDeploy();
-    app.experiments.update({ experimentId: d.id, version: d.version, patch: [{ op: 'replace', path: '/allocationPercent', value: 5 }] }, LOCAL);
+    await app.experiments.update({ experimentId: d.id, version: d.version, patch: [{ op: 'replace', path: '/allocationPercent', value: 5 }] }, LOCAL);
     const experimentsBefore = tableCounts(app).experiments;
     const auditBefore = app.deps.audit.forEntity('experiment', d.id).length;
 
@@ -205,7 +216,7 @@ describe('human approvals', () => {
     expect(serving(d.id)).toEqual([]);
     expect(tableCounts(app).experiments).toBe(experimentsBefore);
     expect(app.deps.audit.forEntity('experiment', d.id)).toHaveLength(auditBefore);
-    expect(app.approvals.get(approval.approvalId)).toMatchObject({ status: 'failed', error: { code: 'PRECONDITION_FAILED' } });
+    expect(await app.approvals.get(approval.approvalId)).toMatchObject({ status: 'failed', error: { code: 'PRECONDITION_FAILED' } });
   });
 
   it('refuses an expired request (simulated clock, no sleep): typed error, nothing written, it reads expired', async () => {
@@ -246,7 +257,7 @@ describe('human approvals', () => {
   it('an argument confirmation does not stand in for an approval (a request instead) nor for a form under "elicit" (refused, nothing written)', async () => {
     setup();
     const c = await client();
-    const d = validatedDraft();
+    const d = await validatedDraft();
     const typed = await call(c, 'deploy_to_surface', {
       experimentId: d.id,
       version: d.version,
@@ -255,14 +266,14 @@ describe('human approvals', () => {
     });
     expect(typed.structuredContent).toMatchObject({ applied: false, approval: { status: 'pending_approval' } });
     expect(app.experiments.get(d.id).status).toBe('draft');
-    expect(app.approvals.get((typed.structuredContent!.approval as { approvalId: string }).approvalId).note).toBe('approved by me');
+    expect((await app.approvals.get((typed.structuredContent!.approval as { approvalId: string }).approvalId)).note).toBe('approved by me');
     // The service refuses it whatever adapter calls.
-    expect(() => app.deploys.deploy({ experimentId: d.id, version: d.version, planHash: d.planHash, confirmation: APPROVED }, LOCAL)).toThrow(
+    await expect(app.deploys.deploy({ experimentId: d.id, version: d.version, planHash: d.planHash, confirmation: APPROVED }, LOCAL)).rejects.toThrow(
       /an argument confirmation is not enough/,
     );
 
     app.setPolicy(approvalPolicy({ deploy: 'elicit' }));
-    const v = app.experiments.validate({ experimentId: d.id }, LOCAL);
+    const v = await app.experiments.validate({ experimentId: d.id }, LOCAL);
     const secret = token('bob', ['deploy']);
     const before = tableCounts(app);
     const elicitOnly = await call(c, 'deploy_to_surface', {
@@ -287,7 +298,7 @@ describe('human approvals', () => {
   it('elicitation stays the fast path: a client that shows a form applies at once, no request', async () => {
     setup();
     const c = await client({ elicit: () => ({ action: 'accept', content: { approve: true, reason: 'dana: looks right' } }) });
-    const d = validatedDraft();
+    const d = await validatedDraft();
     const r = await call(c, 'deploy_to_surface', { experimentId: d.id, version: d.version, planHash: d.planHash });
     expect(r.structuredContent).toMatchObject({ applied: true, confirmation: { given: { via: 'elicitation', reason: 'dana: looks right' } } });
     expect(r.structuredContent!.approval).toBeUndefined();
@@ -297,7 +308,7 @@ describe('human approvals', () => {
   it('a held stop is applied by the CLI operator (sealab approvals list|approve), as local:<user>', async () => {
     setup(approvalPolicy({ deploy: true }));
     const c = await client();
-    const d = validatedDraft();
+    const d = await validatedDraft();
     await app.deployments.deploy({ experimentId: d.id, version: d.version, planHash: d.planHash, confirmation: APPROVED }, LOCAL);
     const r = await call(c, 'stop_experiment', { experimentId: d.id, reason: 'crash-rate up in treatment', outcome: 'rolled_back' });
     const id = (r.structuredContent!.approval as { approvalId: string }).approvalId;
@@ -324,8 +335,8 @@ describe('human approvals', () => {
     setup(approvalPolicy({ deploy: true, rampAbovePercent: 10, ramp: 'approval' }));
     const dana = token('dana', ['read', 'approve']);
     const c = await client();
-    const { experiment } = app.experiments.create({ config: demoConfig({ rampPlan: { stages: [25], minHours: 0 } }) }, LOCAL);
-    const v = app.experiments.validate({ experimentId: experiment.id }, LOCAL);
+    const { experiment } = await app.experiments.create({ config: demoConfig({ rampPlan: { stages: [25], minHours: 0 } }) }, LOCAL);
+    const v = await app.experiments.validate({ experimentId: experiment.id }, LOCAL);
     const started = await app.deployments.deploy({ experimentId: experiment.id, version: 1, planHash: v.planHash!, confirmation: APPROVED }, LOCAL);
     const ramp = { experimentId: experiment.id, version: started.experiment.version, planHash: started.planHash, confirmation: { reason: 'gate reviewed' } };
 
@@ -352,7 +363,7 @@ describe('human approvals', () => {
   it("stopping another principal's experiment takes the policy's stopOthers mode; one's own keeps stop's", async () => {
     setup(approvalPolicy({ deploy: true, stop: true, stopOthers: 'approval' }));
     const c = await client();
-    const theirs = validatedDraft();
+    const theirs = await validatedDraft();
     await app.deployments.deploy({ experimentId: theirs.id, version: theirs.version, planHash: theirs.planHash, confirmation: APPROVED }, LOCAL);
     const created = await call(c, 'create_experiment', {
       config: demoConfig({
@@ -364,7 +375,7 @@ describe('human approvals', () => {
       }),
     });
     const mine = (created.structuredContent as { experiment: { id: string; version: number } }).experiment;
-    const v = app.experiments.validate({ experimentId: mine.id }, LOCAL);
+    const v = await app.experiments.validate({ experimentId: mine.id }, LOCAL);
     await app.deployments.deploy({ experimentId: mine.id, version: mine.version, planHash: v.planHash!, confirmation: APPROVED }, LOCAL);
     const stop = { reason: 'done here', confirmation: { reason: 'the on-call said so' } };
 
@@ -372,7 +383,7 @@ describe('human approvals', () => {
     const own = await call(c, 'stop_experiment', { experimentId: mine.id, ...stop });
 
     expect(other.structuredContent).toMatchObject({ experiment: { status: 'running' }, approval: { status: 'pending_approval' } });
-    expect(app.approvals.list({ status: 'pending' })[0].policyReason).toBe(
+    expect((await app.approvals.list({ status: 'pending' }))[0].policyReason).toBe(
       "the policy asks for a person's approval to stop an experiment another principal created",
     );
     expect(own.structuredContent).toMatchObject({ experiment: { status: 'concluded' }, conclusion: { outcome: 'stopped' } });
@@ -383,11 +394,11 @@ describe('human approvals', () => {
     setup(approvalPolicy({ deploy: true }));
     const dana = token('dana', ['read', 'approve']);
     const c = await client();
-    const d = validatedDraft();
+    const d = await validatedDraft();
     await app.deployments.deploy({ experimentId: d.id, version: d.version, planHash: d.planHash, confirmation: APPROVED }, LOCAL);
     // A concluded ship written by the stop's commit step (test/app/deploy/ship.test.ts reaches a real ship decision).
     const ship = { variant: 'focus', at: clock.now().toISOString(), decision: { decision: 'ship' } };
-    app.stops.commitStop({ exp: app.experiments.get(d.id), given: null, ship }, { experimentId: d.id, reason: 'shipped', outcome: 'shipped' }, LOCAL);
+    await commitShip(app, d.id, ship, 'shipped', LOCAL);
 
     const r = await call(c, 'revert_ship', { experimentId: d.id, reason: 'retention dropped after the ship' });
     const id = (r.structuredContent!.approval as { approvalId: string }).approvalId;

@@ -18,13 +18,13 @@ afterEach(async () => {
 });
 
 /** A data directory with a running experiment (50%), and `count` units in it chosen by their arm. */
-function dataDir(count: number): { dir: string; key: string; units: string[] } {
+async function dataDir(count: number): Promise<{ dir: string; key: string; units: string[] }> {
   const dir = mkdtempSync(path.join(tmpdir(), 'sealab-durability-'));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(path.join(dir, 'policy.json'), JSON.stringify(permissivePolicy()));
   const app = createContainer({ dbFile: dbFileIn(dir), policy: permissivePolicy() });
   try {
-    const exp = startRunning(app, demoConfig({ allocationPercent: 50 }));
+    const exp = await startRunning(app, demoConfig({ allocationPercent: 50 }));
     const units: string[] = [];
     for (let i = 0; units.length < count; i++)
       if (app.assignments.view('home', `d${i}`)?.assignments.some((a) => a.experimentId === exp.id)) units.push(`d${i}`);
@@ -80,7 +80,7 @@ const metric = async (serve: ServeProcess, name: string) => {
 
 describe('a served exposure is durable', () => {
   it('SIGTERM: every exposure served before the signal is stored before the process exits', { timeout: 90_000 }, async () => {
-    const { dir, key, units } = dataDir(300);
+    const { dir, key, units } = await dataDir(300);
     const serve = await serveOn(dir);
     await evaluate(serve, key, units);
     serve.child.kill('SIGTERM');
@@ -90,7 +90,7 @@ describe('a served exposure is durable', () => {
   });
 
   it('SIGKILL: exposures the writer acknowledged survive; only what was queued or in flight is lost', { timeout: 90_000 }, async () => {
-    const { dir, key, units } = dataDir(600);
+    const { dir, key, units } = await dataDir(600);
     const [first, second] = [units.slice(0, 300), units.slice(300)];
     const serve = await serveOn(dir);
     await evaluate(serve, key, first);

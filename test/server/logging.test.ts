@@ -49,7 +49,7 @@ describe('access lines', () => {
   it('serving routes log at debug, other routes at info: at the default level only the non-serving line is written', async () => {
     const verbose = logged('debug');
     const { send } = http(verbose.app);
-    startRunning(verbose.app, demoConfig());
+    await startRunning(verbose.app, demoConfig());
     await send('GET', '/v1/surfaces/home/assignment?unit=u1');
     await send('GET', '/v1/surfaces/home/layout?unit=u1');
     await send('POST', '/v1/events', { body: { events: [{ id: 'e1', type: 'metric', unitId: 'u1', metricId: 'stream-rate', value: 1 }] } });
@@ -99,7 +99,7 @@ describe('access lines', () => {
 
   it('the OFREP fast path logs answers at debug and refusals at warn with the reason, as hono does', async () => {
     const { app, lines } = logged('debug');
-    startRunning(app, demoConfig());
+    await startRunning(app, demoConfig());
     const listening = await listenHttp(app, { host: '127.0.0.1', port: 0, maxBodyBytes: 2048, token: 'a-very-long-test-token-123' });
     cleanups.push(() => listening.close());
     const post = (headers: Record<string, string>) =>
@@ -145,10 +145,10 @@ describe('ramp-scheduler decisions', () => {
   it('logs each decision at info with its reason, and a hold that starts at warn', async () => {
     const clock = new SimulatedClock(new Date('2026-03-02T09:00:00Z'));
     const { app, lines } = logged('info', { clock });
-    const exp = startRunning(app, demoConfig({ rampPlan: { stages: [20, 50] } }));
+    const exp = await startRunning(app, demoConfig({ rampPlan: { stages: [20, 50] } }));
 
     await app.ramps.tick();
-    app.ramps.hold(exp.id, 'waiting for the launch review', { actor: 'test', interface: 'cli', operation: 'hold', requestId: 'r' });
+    await app.ramps.hold(exp.id, 'waiting for the launch review', { actor: 'test', interface: 'cli', operation: 'hold', requestId: 'r' });
     await app.ramps.tick();
     await app.ramps.tick();
 

@@ -53,8 +53,8 @@ function unitsByArm(experimentId: string, wanted: [platform: string | undefined,
 }
 
 describe('single-flag OFREP answers (pre-serialised fragments, one-flag lookup)', () => {
-  it('are byte for byte the serialised answer of the unit’s view, by key and by id, on every platform and arm', () => {
-    const e = startRunning(
+  it('are byte for byte the serialised answer of the unit’s view, by key and by id, on every platform and arm', async () => {
+    const e = await startRunning(
       app,
       demoConfig({
         allocationPercent: 50,
@@ -82,8 +82,8 @@ describe('single-flag OFREP answers (pre-serialised fragments, one-flag lookup)'
     expect(answered).toEqual(new Set(['SPLIT', 'TARGETING_MATCH']));
   });
 
-  it('records exactly the units in an arm, with their variant, once each', () => {
-    const e = startRunning(app, demoConfig({ allocationPercent: 50 }));
+  it('records exactly the units in an arm, with their variant, once each', async () => {
+    const e = await startRunning(app, demoConfig({ allocationPercent: 50 }));
     const [inside, outside] = [
       unitsByArm(e.id, [
         [undefined, 'control'],
@@ -98,11 +98,11 @@ describe('single-flag OFREP answers (pre-serialised fragments, one-flag lookup)'
     for (const unit of outside) expect(app.exposures.pendingVariant(e.id, unit)).toBeUndefined();
   });
 
-  it('never serve a fragment of an earlier configuration: stopped, the flag answers DISABLED', () => {
-    const e = startRunning(app, demoConfig({ allocationPercent: 50 }));
+  it('never serve a fragment of an earlier configuration: stopped, the flag answers DISABLED', async () => {
+    const e = await startRunning(app, demoConfig({ allocationPercent: 50 }));
     const [unit] = unitsByArm(e.id, [[undefined, 'focus']]);
     expect(JSON.parse(answerSingle(app, e.key, body(unit)).text)).toMatchObject({ variant: 'focus', reason: 'SPLIT' });
-    app.stops.stop({ experimentId: e.id, reason: 'test' }, ctx);
+    await app.stops.stop({ experimentId: e.id, reason: 'test' }, ctx);
     const stopped = app.assignments.experiment(e.id)!;
     const expected = JSON.stringify({
       key: e.key,
@@ -115,8 +115,8 @@ describe('single-flag OFREP answers (pre-serialised fragments, one-flag lookup)'
     for (let n = 0; n < 2; n++) expect(answerSingle(app, e.key, body(unit))).toEqual({ status: 200, text: expected });
   });
 
-  it('answer unknown flags and bad bodies with the OFREP failure, as JSON text', () => {
-    startRunning(app, demoConfig({ allocationPercent: 50 }));
+  it('answer unknown flags and bad bodies with the OFREP failure, as JSON text', async () => {
+    await startRunning(app, demoConfig({ allocationPercent: 50 }));
     expect(answerSingle(app, 'nope', body('u1'))).toEqual({
       status: 404,
       text: JSON.stringify({ key: 'nope', errorCode: 'FLAG_NOT_FOUND', errorDetails: "no experiment or surface slot 'nope'" }),
@@ -173,7 +173,7 @@ describe('bulk OFREP evaluation', () => {
   afterEach(() => http.close());
 
   it('answers every experiment, then every slot of every surface, as single evaluations do', async () => {
-    const e = startRunning(app, demoConfig({ allocationPercent: 50 }));
+    const e = await startRunning(app, demoConfig({ allocationPercent: 50 }));
     const [unit] = unitsByArm(e.id, [[undefined, 'focus']]);
     const before = app.exposures.size;
     const res = await appFetch(http)('http://127.0.0.1/ofrep/v1/evaluate/flags', {

@@ -17,9 +17,9 @@ const UNITS = Array.from({ length: 20 }, (_, i) => `u${i}`);
 let app: Container;
 let cleanups: Array<() => Promise<unknown>> = [];
 
-beforeEach(() => {
+beforeEach(async () => {
   app = testContainer({ policy: permissivePolicy() });
-  startRunning(app, demoConfig({ allocationPercent: 50 })); // home-focus-shelf on home, overriding shelf-2
+  await startRunning(app, demoConfig({ allocationPercent: 50 })); // home-focus-shelf on home, overriding shelf-2
 });
 afterEach(async () => {
   await OpenFeature.close();

@@ -43,11 +43,11 @@ afterEach(async () => {
   app.close();
 });
 
-function running(key: string, overrides: Record<string, unknown> = {}) {
-  const { experiment } = app.experiments.create({ config: demoConfig({ key, ...overrides }) }, ctx);
-  const v = app.experiments.validate({ experimentId: experiment.id }, ctx);
+async function running(key: string, overrides: Record<string, unknown> = {}) {
+  const { experiment } = await app.experiments.create({ config: demoConfig({ key, ...overrides }) }, ctx);
+  const v = await app.experiments.validate({ experimentId: experiment.id }, ctx);
   expect(v.valid).toBe(true);
-  return app.deploys.deploy({ experimentId: experiment.id, version: 1, planHash: v.planHash!, confirmation: APPROVED }, ctx).experiment;
+  return (await app.deploys.deploy({ experimentId: experiment.id, version: 1, planHash: v.planHash!, confirmation: APPROVED }, ctx)).experiment;
 }
 
 async function evaluate(key: string, body: unknown) {
@@ -75,8 +75,8 @@ function unitsOf(experimentId: string, surface: string, platform?: string) {
 
 describe('OFREP answers against the OFREP 0.3.0 document', () => {
   it('single evaluations: every reason sealab gives is in the protocol set, and each answer matches its schema', async () => {
-    const shelf = running('home-focus-shelf', { allocationPercent: 50 });
-    const ios = running('home-hero', {
+    const shelf = await running('home-focus-shelf', { allocationPercent: 50 });
+    const ios = await running('home-hero', {
       allocationPercent: 50,
       targeting: { platforms: ['ios'] },
       variants: [
@@ -95,7 +95,7 @@ describe('OFREP answers against the OFREP 0.3.0 document', () => {
       decidedSlot: await evaluate('home/shelf-2', { context: { targetingKey: s.treated } }),
       controlSlot: await evaluate('home/shelf-2', { context: { targetingKey: s.control } }),
     };
-    app.stops.stop({ experimentId: shelf.id, reason: 'test' }, ctx);
+    await app.stops.stop({ experimentId: shelf.id, reason: 'test' }, ctx);
     const stopped = await evaluate('home-focus-shelf', { context: { targetingKey: s.inside } });
 
     expect(answers.inExperiment.body).toMatchObject({ reason: 'SPLIT', metadata: { inExperiment: true } });
@@ -132,7 +132,7 @@ describe('OFREP answers against the OFREP 0.3.0 document', () => {
   });
 
   it('bulk evaluation: 200 matches bulkEvaluationSuccess, 400 bulkEvaluationFailure', async () => {
-    running('home-focus-shelf', { allocationPercent: 50 });
+    await running('home-focus-shelf', { allocationPercent: 50 });
     const ok = await evaluate('', { context: { targetingKey: 'user-7' } });
     const bad = await evaluate('', { context: {} });
 

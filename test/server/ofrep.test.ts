@@ -9,11 +9,11 @@ let app: Container;
 let http: HttpApp;
 const ctx = { actor: 'test', interface: 'cli' as const, operation: 'test', requestId: 'r' };
 
-function running(key: string, overrides: Record<string, unknown> = {}) {
-  const { experiment } = app.experiments.create({ config: demoConfig({ key, ...overrides }) }, ctx);
-  const v = app.experiments.validate({ experimentId: experiment.id }, ctx);
+async function running(key: string, overrides: Record<string, unknown> = {}) {
+  const { experiment } = await app.experiments.create({ config: demoConfig({ key, ...overrides }) }, ctx);
+  const v = await app.experiments.validate({ experimentId: experiment.id }, ctx);
   expect(v.valid).toBe(true);
-  return app.deploys.deploy({ experimentId: experiment.id, version: 1, planHash: v.planHash!, confirmation: APPROVED }, ctx).experiment;
+  return (await app.deploys.deploy({ experimentId: experiment.id, version: 1, planHash: v.planHash!, confirmation: APPROVED }, ctx)).experiment;
 }
 
 const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
@@ -36,7 +36,7 @@ afterEach(async () => {
 
 describe('OFREP through the OpenFeature server SDK and the community OFREP provider', () => {
   it('evaluates experiment and slot flags exactly as sealab assigns them', async () => {
-    const exp = running('home-focus-shelf', { allocationPercent: 50 });
+    const exp = await running('home-focus-shelf', { allocationPercent: 50 });
     await OpenFeature.setProviderAndWait(new OFREPProvider({ baseUrl: 'http://127.0.0.1', fetchImplementation: appFetch(http) }));
     const client = OpenFeature.getClient();
     const seen = { in: 0, out: 0 };
@@ -67,8 +67,8 @@ describe('OFREP through the OpenFeature server SDK and the community OFREP provi
   });
 
   it('reports DISABLED with the control value once an experiment is stopped', async () => {
-    const exp = running('home-focus-shelf', { allocationPercent: 50 });
-    app.stops.stop({ experimentId: exp.id, reason: 'test' }, ctx);
+    const exp = await running('home-focus-shelf', { allocationPercent: 50 });
+    await app.stops.stop({ experimentId: exp.id, reason: 'test' }, ctx);
     const r = await post('/ofrep/v1/evaluate/flags/home-focus-shelf', { context: { targetingKey: 'user-1' } });
     expect(await r.json()).toMatchObject({ key: 'home-focus-shelf', value: 'control', variant: 'control', reason: 'DISABLED' });
   });
@@ -92,7 +92,7 @@ describe('OFREP over raw HTTP', () => {
   });
 
   it('bulk evaluation carries an ETag and answers 304 while nothing changed', async () => {
-    running('home-focus-shelf', { allocationPercent: 50 });
+    await running('home-focus-shelf', { allocationPercent: 50 });
     const first = await post('/ofrep/v1/evaluate/flags', { context: { targetingKey: 'user-7' } });
     expect(first.status).toBe(200);
     const etag = first.headers.get('etag')!;
@@ -101,7 +101,7 @@ describe('OFREP over raw HTTP', () => {
     const again = await post('/ofrep/v1/evaluate/flags', { context: { targetingKey: 'user-7' } }, { 'if-none-match': etag });
     expect(again.status).toBe(304);
     expect(exposures()).toEqual([]); // bulk prefetch records no exposure
-    running('search-tile', {
+    await running('search-tile', {
       surfaceId: 'search',
       variants: [
         { key: 'control', isControl: true, weight: 50 },
@@ -117,8 +117,8 @@ describe('OFREP over raw HTTP', () => {
 
 describe('layout endpoint', () => {
   it('applies overrides and exposes only experiments that decide a served slot', async () => {
-    const shelf = running('home-focus-shelf', { allocationPercent: 50 });
-    const hero = running('home-hero', {
+    const shelf = await running('home-focus-shelf', { allocationPercent: 50 });
+    const hero = await running('home-hero', {
       allocationPercent: 50,
       variants: [
         { key: 'control', isControl: true, weight: 50 },

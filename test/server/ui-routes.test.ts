@@ -62,8 +62,8 @@ async function signIn(who: keyof typeof secrets) {
 
 /** A deploy the policy holds for a person, asked for by the agent through REST. */
 async function heldDeploy(key = 'home-focus-shelf'): Promise<string> {
-  const { experiment } = app.experiments.create({ config: demoConfig({ key }) }, AGENT);
-  const { planHash } = app.experiments.validate({ experimentId: experiment.id }, AGENT);
+  const { experiment } = await app.experiments.create({ config: demoConfig({ key }) }, AGENT);
+  const { planHash } = await app.experiments.validate({ experimentId: experiment.id }, AGENT);
   const res = await http.app.request(`/v1/experiments/${experiment.id}/deploy`, {
     method: 'POST',
     headers: { host: '127.0.0.1', authorization: `Bearer ${secrets.agent}`, 'content-type': 'application/json' },
@@ -153,7 +153,7 @@ describe('console approvals', () => {
       expect(await res.text()).toMatch(c.headers.origin === 'http://evil.example' ? /Invalid Origin/ : /did not come from a sealab console page/);
     }
     expect(tableCounts(app)).toEqual(before);
-    expect(app.approvals.get(id).status).toBe('pending');
+    expect((await app.approvals.get(id)).status).toBe('pending');
   });
 
   it('off loopback (no DNS-rebinding Origin list), the console still refuses a decision posted from another origin', async () => {
@@ -174,7 +174,7 @@ describe('console approvals', () => {
       });
       expect(res.status).toBe(403);
       expect(await res.text()).toContain('did not come from a sealab console page');
-      expect(app.approvals.get(id).status).toBe('pending');
+      expect((await app.approvals.get(id)).status).toBe('pending');
     } finally {
       await open.close();
     }
@@ -190,7 +190,7 @@ describe('console approvals', () => {
     const res = await request('POST', `/ui/approvals/${id}/approve`, { cookies, headers: { origin: ORIGIN }, form: { csrf: cookies.sealab_csrf } });
     expect(res.status).toBe(403);
     expect(await res.text()).toContain('needs the &#39;approve&#39; scope');
-    expect(app.approvals.get(id).status).toBe('pending');
+    expect((await app.approvals.get(id)).status).toBe('pending');
   });
 
   it('reject needs a reason; approve and reject run the same use case as REST, as the signed-in principal', async () => {
@@ -201,16 +201,16 @@ describe('console approvals', () => {
     const noReason = await post(first, 'reject', {});
     expect(noReason.status).toBe(400);
     expect(await noReason.text()).toContain('a rejection needs a reason');
-    expect(app.approvals.get(first).status).toBe('pending');
+    expect((await app.approvals.get(first)).status).toBe('pending');
 
     expect((await post(first, 'reject', { reason: 'not this week' })).status).toBe(200);
-    expect(app.approvals.get(first)).toMatchObject({ status: 'rejected', decidedBy: 'rest:token:alice', decisionReason: 'not this week' });
+    expect(await app.approvals.get(first)).toMatchObject({ status: 'rejected', decidedBy: 'rest:token:alice', decisionReason: 'not this week' });
 
     const second = await heldDeploy('home-focus-shelf-2');
     const ok = await post(second, 'approve', { reason: 'guardrails reviewed' });
     expect(ok.status).toBe(200);
     expect(await ok.text()).toContain(`Approved ${second}`);
-    expect(app.approvals.get(second)).toMatchObject({ status: 'applied', decidedBy: 'rest:token:alice' });
+    expect(await app.approvals.get(second)).toMatchObject({ status: 'applied', decidedBy: 'rest:token:alice' });
     const again = await post(second, 'approve', {});
     expect(again.status).toBe(409);
     expect(await again.text()).toContain('is already applied');
@@ -220,7 +220,7 @@ describe('console approvals', () => {
 describe('console pages', () => {
   it('escape what people and agents wrote, and answer unknown ids with a page', async () => {
     app.setPolicy(permissivePolicy());
-    const exp = startRunning(app, demoConfig({ name: '<script>alert("x")</script> & co', hypothesis: '<img src=x onerror=alert(1)>' }));
+    const exp = await startRunning(app, demoConfig({ name: '<script>alert("x")</script> & co', hypothesis: '<img src=x onerror=alert(1)>' }));
     const cookies = await signIn('viewer');
     const res = await request('GET', `/ui/experiments/${exp.id}`, { cookies });
     expect(res.status).toBe(200);

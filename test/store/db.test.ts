@@ -83,10 +83,10 @@ describe('openDb', () => {
     expect(app.deps.db.pragma('foreign_keys', { simple: true })).toBe(1);
   });
 
-  it('a reopened file keeps its data and is neither re-migrated nor re-seeded', () => {
+  it('a reopened file keeps its data and is neither re-migrated nor re-seeded', async () => {
     const file = tempDbFile();
     const first = container(file);
-    const { experiment } = first.experiments.create({ config }, ctx);
+    const { experiment } = await first.experiments.create({ config }, ctx);
     const migratedAt = first.deps.db.prepare('SELECT applied_at FROM schema_migrations').all();
     // A catalog edit a re-seed would undo or duplicate.
     first.deps.db.prepare("DELETE FROM content_items WHERE id = 'bn-concerts'").run();
@@ -173,9 +173,9 @@ describe('migration 12: on-behalf-of labels', () => {
 });
 
 describe('ExperimentRepo', () => {
-  it('applies an update only at the expected version (optimistic concurrency)', () => {
+  it('applies an update only at the expected version (optimistic concurrency)', async () => {
     const app = container(':memory:');
-    const { experiment } = app.experiments.create({ config }, ctx);
+    const { experiment } = await app.experiments.create({ config }, ctx);
     const now = new Date().toISOString();
     const v2 = app.deps.experiments.update(experiment.id, 1, { status: 'running', buckets: [[0, 10]] }, now);
     expect(v2).toMatchObject({ version: 2, status: 'running', buckets: [[0, 10]] });
@@ -184,19 +184,21 @@ describe('ExperimentRepo', () => {
     expect(() => app.deps.experiments.update('exp_missing', 1, {}, now)).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }));
   });
 
-  it('lists by surface and status', () => {
+  it('lists by surface and status', async () => {
     const app = container(':memory:');
-    const a = app.experiments.create({ config }, ctx).experiment;
-    const b = app.experiments.create(
-      {
-        config: {
-          ...config,
-          key: 'on-search',
-          surfaceId: 'search',
-          variants: [config.variants[0], { key: 'treatment', weight: 50, overrides: [{ slotId: 'browse-1', contentId: 'sh-focus' }] }],
+    const a = (await app.experiments.create({ config }, ctx)).experiment;
+    const b = (
+      await app.experiments.create(
+        {
+          config: {
+            ...config,
+            key: 'on-search',
+            surfaceId: 'search',
+            variants: [config.variants[0], { key: 'treatment', weight: 50, overrides: [{ slotId: 'browse-1', contentId: 'sh-focus' }] }],
+          },
         },
-      },
-      ctx,
+        ctx,
+      )
     ).experiment;
     app.deps.experiments.update(b.id, 1, { status: 'running' }, new Date().toISOString());
     expect(app.deps.experiments.list({ surfaceId: 'home' }).map((e) => e.id)).toEqual([a.id]);

@@ -104,34 +104,34 @@ beforeEach(() => {
 });
 afterEach(() => app.close());
 
-function runningExperiment(key: string) {
+async function runningExperiment(key: string) {
   const ctx = { actor: 'test', interface: 'cli' as const, operation: 'test', requestId: 'r' };
   const config = demoConfig({
     key,
     successMetrics: ['stream-rate', 'minutes-played', 'skips-per-stream'],
     guardrails: [{ metricId: 'crash-rate', margin: 0.02 }],
   });
-  const { experiment } = app.experiments.create({ config }, ctx);
-  const v = app.experiments.validate({ experimentId: experiment.id }, ctx);
+  const { experiment } = await app.experiments.create({ config }, ctx);
+  const v = await app.experiments.validate({ experimentId: experiment.id }, ctx);
   expect(v.valid).toBe(true);
-  return app.deploys.deploy({ experimentId: experiment.id, version: 1, planHash: v.planHash!, confirmation: APPROVED }, ctx).experiment;
+  return (await app.deploys.deploy({ experimentId: experiment.id, version: 1, planHash: v.planHash!, confirmation: APPROVED }, ctx)).experiment;
 }
 
 const stored = (experimentId: string, metricId: string) =>
   Object.fromEntries(app.deps.events.aggregates(experimentId, metricId).map(({ variant, ...rest }) => [variant, rest]));
 
 describe('metric pipeline: sufficient statistics kept exact at ingest', () => {
-  it('matches the definition for any order, batching and duplication of events', () => {
+  it('matches the definition for any order, batching and duplication of events', async () => {
     let round = 0;
-    fc.assert(
-      fc.property(
+    await fc.assert(
+      fc.asyncProperty(
         fc.array(evArb, { minLength: 1, maxLength: 60 }),
         fc.array(fc.integer({ min: 1, max: 7 }), { minLength: 1, maxLength: 10 }),
         fc.boolean(),
-        (raw, cuts, dupes) => {
+        async (raw, cuts, dupes) => {
           app.close();
           app = createContainer({ dbFile: ':memory:' }); // units are shared across experiments, so each run starts clean
-          const exp = runningExperiment(`prop-${round++}`);
+          const exp = await runningExperiment(`prop-${round++}`);
           const events: Ev[] = raw.map((r, i) =>
             r.kind === 'exposure'
               ? { id: `${exp.id}-x${i}`, type: 'exposure', unitId: r.unit, experimentId: exp.id, variant: variantOf(r.unit), timestamp: day(r.d, r.h) }
@@ -170,8 +170,8 @@ describe('metric pipeline: sufficient statistics kept exact at ingest', () => {
     );
   });
 
-  it('keeps a daily snapshot of the aggregates for the look history', () => {
-    const exp = runningExperiment('daily');
+  it('keeps a daily snapshot of the aggregates for the look history', async () => {
+    const exp = await runningExperiment('daily');
     ingest({
       events: [
         { id: 'a', type: 'exposure', unitId: 'u0', experimentId: exp.id, variant: 'control', timestamp: day(0, 1) },
@@ -203,19 +203,19 @@ describe('metric pipeline: variances at a large offset (issue 10, defect 2)', ()
     extra: fc.integer({ min: 0, max: 1500 }),
   });
 
-  it('matches the two-pass variance and covariance for values near 3·10⁶ ± 1, whatever the batching', () => {
+  it('matches the two-pass variance and covariance for values near 3·10⁶ ± 1, whatever the batching', async () => {
     let round = 0;
-    fc.assert(
-      fc.property(fc.array(unitArb, { minLength: 4, maxLength: 24 }), fc.integer({ min: 1, max: 9 }), (units, cut) => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(unitArb, { minLength: 4, maxLength: 24 }), fc.integer({ min: 1, max: 9 }), async (units, cut) => {
         app.close();
         app = createContainer({ dbFile: ':memory:' });
         const base = app.deps.catalog.metric('minutes-played')!;
         app.deps.catalog.upsertMetric({ ...base, id: 'session-start', name: 'Session start', baselineMean: 3e6, baselineVariance: 1 });
         const ctx = { actor: 'test', interface: 'cli' as const, operation: 'test', requestId: 'r' };
         const config = demoConfig({ key: `offset-${round++}`, successMetrics: ['session-start'] });
-        const { experiment } = app.experiments.create({ config }, ctx);
-        const v = app.experiments.validate({ experimentId: experiment.id }, ctx);
-        const exp = app.deploys.deploy({ experimentId: experiment.id, version: 1, planHash: v.planHash!, confirmation: APPROVED }, ctx).experiment;
+        const { experiment } = await app.experiments.create({ config }, ctx);
+        const v = await app.experiments.validate({ experimentId: experiment.id }, ctx);
+        const exp = (await app.deploys.deploy({ experimentId: experiment.id, version: 1, planHash: v.planHash!, confirmation: APPROVED }, ctx)).experiment;
         const events: Ev[] = units.flatMap((u, i) => {
           const unitId = `u${i}`;
           const m = (id: string, value: number, d: number) => ({
@@ -257,8 +257,8 @@ describe('metric pipeline: variances at a large offset (issue 10, defect 2)', ()
 });
 
 describe('get_metrics on corrupted aggregates (issue 10, defect 1)', () => {
-  it('reports the cell not_computable with the reason, never significant', () => {
-    const exp = runningExperiment('corrupt');
+  it('reports the cell not_computable with the reason, never significant', async () => {
+    const exp = await runningExperiment('corrupt');
     const events = ['u0', 'u1', 'u2', 'u3', 'u4', 'u5'].flatMap((unitId, i) => [
       { id: `x${i}`, type: 'exposure' as const, unitId, experimentId: exp.id, variant: variantOf(unitId), timestamp: day(0, 1) },
       { id: `m${i}`, type: 'metric' as const, unitId, metricId: 'minutes-played', value: 10 + i, timestamp: day(0, 2) },

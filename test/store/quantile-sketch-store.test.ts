@@ -52,7 +52,7 @@ beforeEach(() => {
 });
 afterEach(() => app.close());
 
-function runningExperiment(key: string) {
+async function runningExperiment(key: string) {
   const ctx = { actor: 'test', interface: 'cli' as const, operation: 'test', requestId: 'r' };
   const config = demoConfig({
     key,
@@ -61,26 +61,26 @@ function runningExperiment(key: string) {
       { metricId: 'latency-p90', margin: 0.05 },
     ],
   });
-  const { experiment } = app.experiments.create({ config }, ctx);
-  const v = app.experiments.validate({ experimentId: experiment.id }, ctx);
+  const { experiment } = await app.experiments.create({ config }, ctx);
+  const v = await app.experiments.validate({ experimentId: experiment.id }, ctx);
   expect(v.valid, JSON.stringify(v.findings)).toBe(true);
-  return app.deploys.deploy({ experimentId: experiment.id, version: 1, planHash: v.planHash!, confirmation: APPROVED }, ctx).experiment;
+  return (await app.deploys.deploy({ experimentId: experiment.id, version: 1, planHash: v.planHash!, confirmation: APPROVED }, ctx)).experiment;
 }
 
 const stored = (experimentId: string) => Object.fromEntries(app.deps.events.sketches(experimentId, 'latency-p90'));
 
 describe('quantile histograms kept at ingest', () => {
-  it('count each unit once at the bin of its current value, for any order, batching and duplication of events', () => {
+  it('count each unit once at the bin of its current value, for any order, batching and duplication of events', async () => {
     let round = 0;
-    fc.assert(
-      fc.property(
+    await fc.assert(
+      fc.asyncProperty(
         fc.array(evArb, { minLength: 1, maxLength: 50 }),
         fc.array(fc.integer({ min: 1, max: 7 }), { minLength: 1, maxLength: 10 }),
         fc.boolean(),
-        (raw, cuts, dupes) => {
+        async (raw, cuts, dupes) => {
           app.close();
           app = createContainer({ dbFile: ':memory:' });
-          const exp = runningExperiment(`q-${round++}`);
+          const exp = await runningExperiment(`q-${round++}`);
           const events: Ev[] = raw.map((r, i) =>
             r.kind === 'exposure'
               ? { id: `x${i}`, type: 'exposure', unitId: r.unit, experimentId: exp.id, variant: variantOf(r.unit), timestamp: day(r.d, r.h) }
@@ -102,8 +102,8 @@ describe('quantile histograms kept at ingest', () => {
     );
   });
 
-  it('moves a unit to its new bin when a second event changes its mean, and ignores events before its exposure', () => {
-    const exp = runningExperiment('moves');
+  it('moves a unit to its new bin when a second event changes its mean, and ignores events before its exposure', async () => {
+    const exp = await runningExperiment('moves');
     const ev = (id: string, value: number, h: number) => ({ id, type: 'metric' as const, unitId: 'u0', metricId: 'latency-p90', value, timestamp: day(1, h) });
     ingest({ events: [{ id: 'x', type: 'exposure', unitId: 'u0', experimentId: exp.id, variant: 'control', timestamp: day(1, 5) }] });
     ingest({ events: [ev('pre', 9999, 1), ev('a', 100, 6)] });

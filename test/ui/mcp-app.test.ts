@@ -44,7 +44,7 @@ beforeAll(async () => {
     { metricId: 'minutes-played', margin: 0.05 },
     { metricId: 'skips', margin: 0.05, test: 'no_deterioration' },
   ];
-  experiment = startRunning(app, demoConfig({ allocationPercent: 20, rampPlan: { stages: [35, 50] }, guardrails }));
+  experiment = await startRunning(app, demoConfig({ allocationPercent: 20, rampPlan: { stages: [35, 50] }, guardrails }));
   ingestDays(app, clock, experiment.id, { days: DAYS, perArmPerDay: 80 });
   plain = await connect(false);
   host = await connect(true);

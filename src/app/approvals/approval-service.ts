@@ -2,7 +2,9 @@ import { hashOf } from '../../domain/canonical.js';
 import { approvalRules, principalOf } from '../../domain/policy.js';
 import type { Experiment } from '../../domain/schemas.js';
 import { AppError, notFound, toAppError } from '../../errors.js';
-import type { ApprovalRepo, ApprovalRequest, ApprovalStatus } from '../../store/approval-repo.js';
+import type { ApprovalRequest, ApprovalStatus } from '../../store/approval-repo.js';
+import { bumpRevision } from '../../store/pg/revision.js';
+import { type ConfigRepos, configRepos } from '../../store/sql/config-repos.js';
 import type { AppDeps, WriteContext } from '../context.js';
 import type { DeploySaga } from '../deploy/deploy-saga.js';
 import type { DeployService } from '../deploy/deploy-service.js';
@@ -40,7 +42,6 @@ const TOOL_OF: Record<StepCall['step'], string> = { deploy: 'deploy_to_surface',
 export class ApprovalService {
   constructor(
     private readonly d: AppDeps,
-    private readonly repo: ApprovalRepo,
     private readonly experiments: ExperimentService,
     private readonly deploys: DeployService,
     private readonly stops: StopService,
@@ -52,12 +53,14 @@ export class ApprovalService {
    * step that would be refused), then the request is stored and audited. Asking again for the same
    * step with the same arguments returns the open request.
    */
-  request(call: StepCall, ctx: WriteContext, note?: string): ApprovalRequest {
-    return this.d.db
-      .transaction(() => {
-        const exp = this.experiments.get(call.args.experimentId);
+  async request(call: StepCall, ctx: WriteContext, note?: string): Promise<ApprovalRequest> {
+    // Reads the open requests and writes one: SERIALIZABLE on PostgreSQL, so two identical asks make one request.
+    return this.d.sql.tx(
+      async (tx) => {
+        const r = configRepos(tx);
+        const exp = await this.experiments.load(call.args.experimentId, r);
         const canonical = { ...call.args, experimentId: exp.id, ...(call.step === 'stop' ? { version: call.args.version ?? exp.version } : {}) };
-        const status = this.statusOf({ ...call, args: canonical } as StepCall, ctx);
+        const status = await this.statusOf(r, { ...call, args: canonical } as StepCall, ctx);
         if (!status.required || status.mode !== 'approval') {
           throw new AppError(
             'PRECONDITION_FAILED',
@@ -69,11 +72,11 @@ export class ApprovalService {
         const now = this.d.clock.now();
         const argsHash = hashOf({ step: call.step, args: canonical });
         const principal = principalOf(ctx.actor);
-        const open = this.repo.findOpen(exp.id, call.step, argsHash, principal, now.toISOString());
+        const open = await r.approvals.findOpen(exp.id, call.step, argsHash, principal, now.toISOString());
         if (open) return open;
         const { ttlHours } = approvalRules(this.experiments.policyFor(exp.surfaceId));
         const id = this.d.newId('apr');
-        this.repo.insert({
+        await r.approvals.insert({
           id,
           experimentId: exp.id,
           step: call.step,
@@ -89,15 +92,17 @@ export class ApprovalService {
           createdAt: now.toISOString(),
           expiresAt: new Date(now.getTime() + ttlHours * 3_600_000).toISOString(),
         });
-        const stored = this.repo.get(id, now.toISOString())!;
-        this.d.audit.record({ ...ctx, operation: 'approval_requested' }, 'approval', id, null, auditView(stored), stored.createdAt);
+        const stored = (await r.approvals.get(id, now.toISOString()))!;
+        await r.audit.record({ ...ctx, operation: 'approval_requested' }, 'approval', id, null, auditView(stored), stored.createdAt);
+        await bumpRevision(tx);
         return stored;
-      })
-      .immediate();
+      },
+      { isolation: 'serializable' },
+    );
   }
 
-  get(id: string): ApprovalRequest {
-    const a = this.repo.get(id, this.now());
+  async get(id: string, r: ConfigRepos = this.d.store): Promise<ApprovalRequest> {
+    const a = await r.approvals.get(id, this.now());
     if (!a)
       throw notFound(
         'approval request',
@@ -107,8 +112,8 @@ export class ApprovalService {
     return a;
   }
 
-  list(opts: { status?: ApprovalStatus; experimentId?: string; limit?: number } = {}): ApprovalRequest[] {
-    return this.repo.list(this.now(), opts);
+  list(opts: { status?: ApprovalStatus; experimentId?: string; limit?: number } = {}): Promise<ApprovalRequest[]> {
+    return this.d.store.approvals.list(this.now(), opts);
   }
 
   /** What the tool or route answers for a held step. */
@@ -128,8 +133,8 @@ export class ApprovalService {
    * since the request (the request becomes failed, the experiment is untouched).
    */
   async approve(id: string, ctx: WriteContext, reason?: string): Promise<{ approval: ApprovalRequest; experiment: Experiment }> {
-    const a = this.decidable(id, ctx, 'approve');
-    const exp = this.experiments.get(a.experimentId);
+    const a = await this.decidable(id, ctx, 'approve');
+    const exp = await this.experiments.load(a.experimentId);
     const now = this.now();
     const planHash = this.experiments.planHashOf(exp);
     if (exp.version !== a.experimentVersion || planHash !== a.planHash) {
@@ -139,36 +144,38 @@ export class ApprovalService {
         `The request is now failed. Ask the agent to review the current plan (validate_config) and call ${TOOL_OF[a.step]} again for a new request.`,
         { reason: 'plan_changed', approvalId: a.id },
       );
-      this.settle(a, 'pending', 'failed', ctx, now, reason, { error: { code: error.code, message: error.message } });
+      await this.settle(a, 'pending', 'failed', ctx, now, reason, { error: { code: error.code, message: error.message } });
       throw error;
     }
-    if (!this.repo.decide(a.id, 'pending', 'approved', { decidedBy: ctx.actor, reason: reason ?? null, at: now })) throw this.raced(a.id);
+    // One conditional UPDATE: of concurrent approvers (on any replica) exactly one moves it out of pending.
+    if (!(await this.d.store.approvals.decide(a.id, 'pending', 'approved', { decidedBy: ctx.actor, reason: reason ?? null, at: now })))
+      throw await this.raced(a.id);
     const given: GivenConfirmation = { via: 'approval', reason: reason ?? `approved by ${ctx.actor}`, approvalId: a.id, approvedBy: ctx.actor };
     // The step is the requester's: the same service call, judged as the requester, through the approver's request.
     const stepCtx: WriteContext = { actor: a.requester, interface: ctx.interface, operation: `approve:${TOOL_OF[a.step]}`, requestId: ctx.requestId };
     try {
       const experiment = await this.run(a, given, stepCtx);
       const result = { experimentId: experiment.id, status: experiment.status, version: experiment.version, allocationPercent: experiment.allocationPercent };
-      this.settle(a, 'approved', 'applied', ctx, this.now(), reason, { result });
-      return { approval: this.get(a.id), experiment };
+      await this.settle(a, 'approved', 'applied', ctx, this.now(), reason, { result });
+      return { approval: await this.get(a.id), experiment };
     } catch (err) {
       const e = toAppError(err);
-      this.settle(a, 'approved', 'failed', ctx, this.now(), reason, { error: { code: e.code, message: e.message } });
+      await this.settle(a, 'approved', 'failed', ctx, this.now(), reason, { error: { code: e.code, message: e.message } });
       throw err;
     }
   }
 
   /** Rejects a pending request: nothing is applied. The same rules as approving decide who may. */
-  reject(id: string, ctx: WriteContext, reason: string): ApprovalRequest {
-    const a = this.decidable(id, ctx, 'reject');
-    this.settle(a, 'pending', 'rejected', ctx, this.now(), reason, {});
+  async reject(id: string, ctx: WriteContext, reason: string): Promise<ApprovalRequest> {
+    const a = await this.decidable(id, ctx, 'reject');
+    await this.settle(a, 'pending', 'rejected', ctx, this.now(), reason, {});
     return this.get(a.id);
   }
 
   /** The checks before any decision; they write nothing. */
-  private decidable(id: string, ctx: WriteContext, verb: 'approve' | 'reject'): ApprovalRequest {
-    const a = this.get(id);
-    const exp = this.experiments.get(a.experimentId);
+  private async decidable(id: string, ctx: WriteContext, verb: 'approve' | 'reject'): Promise<ApprovalRequest> {
+    const a = await this.get(id);
+    const exp = await this.experiments.load(a.experimentId);
     if (principalOf(ctx.actor) === a.requesterPrincipal && !approvalRules(this.experiments.policyFor(exp.surfaceId)).allowSelfApproval) {
       throw new AppError(
         'FORBIDDEN',
@@ -184,11 +191,12 @@ export class ApprovalService {
         `Ask the agent to call ${TOOL_OF[a.step]} again for a new request.`,
         { reason: 'approval_expired', approvalId: a.id },
       );
-    if (a.status !== 'pending') throw this.raced(a.id, a);
+    if (a.status !== 'pending') throw await this.raced(a.id, a);
     return a;
   }
 
-  private raced(id: string, a = this.get(id)): AppError {
+  private async raced(id: string, known?: ApprovalRequest): Promise<AppError> {
+    const a = known ?? (await this.get(id));
     return new AppError(
       'CONFLICT',
       `approval request ${id} is already ${a.status}${a.decidedBy ? ` (decided by ${a.decidedBy})` : ''}`,
@@ -197,7 +205,7 @@ export class ApprovalService {
     );
   }
 
-  private settle(
+  private async settle(
     a: ApprovalRequest,
     from: ApprovalStatus,
     to: ApprovalStatus,
@@ -205,23 +213,33 @@ export class ApprovalService {
     at: string,
     reason: string | undefined,
     extra: { result?: unknown; error?: { code: string; message: string } },
-  ): void {
-    if (!this.repo.decide(a.id, from, to, { decidedBy: ctx.actor, reason: reason ?? null, at, ...extra })) throw this.raced(a.id);
-    this.d.audit.record(
-      { ...ctx, operation: `approval_${to}`, ...(reason ? { rationale: reason } : {}) },
-      'approval',
-      a.id,
-      { status: from },
-      { status: to, ...extra },
-      at,
-    );
+  ): Promise<void> {
+    const won = await this.d.sql.tx(async (tx) => {
+      const r = configRepos(tx);
+      if (!(await r.approvals.decide(a.id, from, to, { decidedBy: ctx.actor, reason: reason ?? null, at, ...extra }))) return false;
+      await r.audit.record(
+        { ...ctx, operation: `approval_${to}`, ...(reason ? { rationale: reason } : {}) },
+        'approval',
+        a.id,
+        { status: from },
+        { status: to, ...extra },
+        at,
+      );
+      await bumpRevision(tx);
+      return true;
+    });
+    if (!won) throw await this.raced(a.id);
   }
 
   /** The step's confirmation status as of now, every check of the step included; nothing written. */
-  private statusOf(call: StepCall, ctx: WriteContext): ConfirmationStatus {
-    if (call.step === 'deploy') return this.deploys.deploy({ ...call.args, dryRun: true }, ctx).confirmation;
-    if (call.step === 'stop') return this.stops.stopConfirmation(call.args, ctx.actor);
-    return this.stops.revertConfirmation(call.args, ctx.actor);
+  private async statusOf(r: ConfigRepos, call: StepCall, ctx: WriteContext): Promise<ConfirmationStatus> {
+    if (call.step === 'deploy') {
+      const p = await this.deploys.prepareDeploy(r, { ...call.args, dryRun: true }, ctx);
+      return p.confirmation;
+    }
+    if (call.step === 'stop') return this.stops.stopConfirmation(call.args, ctx.actor, r);
+    const { conclusion: _c, exp: _e, ...status } = await this.stops.revertConfirmation(call.args, ctx.actor, r);
+    return status;
   }
 
   private async run(a: ApprovalRequest, confirmation: GivenConfirmation, ctx: WriteContext): Promise<Experiment> {

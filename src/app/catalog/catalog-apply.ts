@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AppError } from '../../errors.js';
+import { syncTransaction } from '../../store/sql/sqlite-sql.js';
 import type { AppDeps, WriteContext } from '../context.js';
 import { checkCatalog, type CatalogSource } from './catalog-check.js';
 import { CatalogRemovalSchema, issueText, type Catalog, type CatalogIssue, type CatalogRemoval } from './catalog-document.js';
@@ -74,28 +75,29 @@ export class CatalogChanges {
   }
 
   /** A tool's or REST change; a dry run returns the plan and writes nothing. */
-  applyInput(input: CatalogChangeInput, ctx: WriteContext, dryRun: boolean): CatalogApplyResult {
-    if (dryRun) return { applied: false, dryRun: true, version: this.d.catalog.version()?.version ?? 0, plan: this.planInput(input) };
-    // Merge mode reads the store: inside the transaction, so a concurrent change cannot slip in between.
-    return this.apply(() => this.desiredFrom(input), ctx);
+  applyInput(input: CatalogChangeInput, ctx: WriteContext, dryRun: boolean): Promise<CatalogApplyResult> {
+    // Still synchronous (ADR 0020, conversion part 1): it waits for the connection like every synchronous writer.
+    return this.d.exclusive(() => {
+      if (dryRun) return { applied: false, dryRun: true, version: this.d.catalog.version()?.version ?? 0, plan: this.planInput(input) };
+      // Merge mode reads the store: inside the transaction, so a concurrent change cannot slip in between.
+      return this.apply(() => this.desiredFrom(input), ctx);
+    });
   }
 
   private apply(desired: () => { catalog: Catalog; issues: CatalogIssue[] }, ctx: WriteContext, contentManaged = this.contentManaged): CatalogApplyResult {
-    const result = this.d.db
-      .transaction((): CatalogApplyResult => {
-        const { catalog: target, issues } = desired();
-        const plan = this.plan(target, issues, contentManaged);
-        const version = this.d.catalog.version()?.version ?? 0;
-        if (!plan.safe) throw unsafe(plan);
-        if (!plan.changes.length) return { applied: false, dryRun: false, version, plan };
-        this.write(plan.changes, target, ctx);
-        const summary = { added: plan.counts.added, changed: plan.counts.changed, removed: plan.counts.removed, changes: plan.changes.map(changeLine) };
-        const at = this.d.clock.now().toISOString();
-        const next = this.d.catalog.addVersion({ appliedAt: at, actor: ctx.actor, digest: plan.digest, summary });
-        this.d.audit.record(ctx, 'catalog', `v${next}`, { version }, { version: next, digest: plan.digest, ...summary }, at);
-        return { applied: true, dryRun: false, version: next, plan };
-      })
-      .immediate();
+    const result = syncTransaction(this.d.db, (): CatalogApplyResult => {
+      const { catalog: target, issues } = desired();
+      const plan = this.plan(target, issues, contentManaged);
+      const version = this.d.catalog.version()?.version ?? 0;
+      if (!plan.safe) throw unsafe(plan);
+      if (!plan.changes.length) return { applied: false, dryRun: false, version, plan };
+      this.write(plan.changes, target, ctx);
+      const summary = { added: plan.counts.added, changed: plan.counts.changed, removed: plan.counts.removed, changes: plan.changes.map(changeLine) };
+      const at = this.d.clock.now().toISOString();
+      const next = this.d.catalog.addVersion({ appliedAt: at, actor: ctx.actor, digest: plan.digest, summary });
+      this.d.audit.record(ctx, 'catalog', `v${next}`, { version }, { version: next, digest: plan.digest, ...summary }, at);
+      return { applied: true, dryRun: false, version: next, plan };
+    });
     if (result.applied) {
       this.d.logger.info({ version: result.version, actor: ctx.actor, ...result.plan.counts }, 'catalog change applied');
       this.d.emit({ kind: 'catalog', version: result.version });

@@ -5,6 +5,17 @@ import type { ContentItem, Metric, Surface } from '../../domain/schemas.js';
 import { notFound } from '../../errors.js';
 import type { AppDeps } from '../context.js';
 import type { ContentSyncStatus } from './content-sync.js';
+import type { Conclusion } from '../../store/experiment-repo.js';
+import type { ConfigRepos } from '../../store/sql/config-repos.js';
+import type { Experiment } from '../../domain/schemas.js';
+
+/** Catalog defaults with shipped variants (concluded as shipped, not reverted) applied, the latest ship winning a slot. */
+function layoutWithShips(s: Surface, ships: { experiment: Experiment; conclusion: Conclusion }[]): Record<string, string | null> {
+  const out = slotDefaults(s);
+  for (const { experiment, conclusion } of ships)
+    for (const o of experiment.variants.find((v) => v.key === conclusion.variant)?.overrides ?? []) if (o.slotId in out) out[o.slotId] = o.contentId ?? null;
+  return out;
+}
 
 export interface SurfaceView extends Surface {
   runningExperiments: { id: string; key: string; status: string; allocationPercent: number; slots: string[]; buckets: number }[];
@@ -34,11 +45,14 @@ export class CatalogService {
   defaultLayout(surfaceId: string): Record<string, string | null> {
     const s = this.d.catalog.surface(surfaceId);
     if (!s) throw notFound('surface', surfaceId, 'Call list_surfaces to see the surface ids.', this.d.catalog.ids('surfaces'));
-    const out = slotDefaults(s);
-    // Shipped variants (concluded as shipped, not reverted) are the default now, the latest ship winning a slot.
-    for (const { experiment, conclusion } of this.d.experiments.shipsOn(surfaceId))
-      for (const o of experiment.variants.find((v) => v.key === conclusion.variant)?.overrides ?? []) if (o.slotId in out) out[o.slotId] = o.contentId ?? null;
-    return out;
+    return layoutWithShips(s, this.d.experiments.shipsOn(surfaceId));
+  }
+
+  /** defaultLayout() through the async store (inside a transaction: its repositories). */
+  async defaultLayoutIn(r: ConfigRepos, surfaceId: string): Promise<Record<string, string | null>> {
+    const s = await r.catalog.surface(surfaceId);
+    if (!s) throw notFound('surface', surfaceId, 'Call list_surfaces to see the surface ids.', await r.catalog.ids('surfaces'));
+    return layoutWithShips(s, await r.experiments.shipsOn(surfaceId));
   }
 
   content(): ContentItem[] {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Metrics } from '../../ops/metrics.js';
 import type { ContentDelivery } from '../../systems/contracts.js';
 import { ContentSyncRepo, isEmptyChange, type ContentCatalogChange } from '../../store/content-sync-repo.js';
+import { syncTransaction } from '../../store/sql/sqlite-sql.js';
 import { systemWrite, type AppDeps } from '../context.js';
 
 /** Experiments in these statuses keep the content they use even when content delivery drops it. */
@@ -158,12 +159,13 @@ export class ContentSync {
     const held = this.held();
     const read = await this.content.catalog(held?.etag);
     const at = new Date(this.now()).toISOString();
+    // Still synchronous writes (ADR 0020, conversion part 1): they wait for the connection like every synchronous writer.
     if (read.notModified) {
-      this.repo.saveState({ sourceUrl: this.o.source, etag: held!.etag, syncedAt: at });
+      await this.d.exclusive(() => this.repo.saveState({ sourceUrl: this.o.source, etag: held!.etag, syncedAt: at }));
       return 'not_modified';
     }
-    const change = this.d.db
-      .transaction((): ContentCatalogChange => {
+    const change = await this.d.exclusive(() =>
+      syncTransaction(this.d.db, (): ContentCatalogChange => {
         const c = this.repo.replaceWith(read.items, this.inUse(), at);
         this.repo.saveState({ sourceUrl: this.o.source, etag: read.etag, syncedAt: at });
         if (!isEmptyChange(c))
@@ -176,8 +178,8 @@ export class ContentSync {
             this.d.clock.now().toISOString(),
           );
         return c;
-      })
-      .immediate();
+      }),
+    );
     if (isEmptyChange(change)) return 'unchanged';
     this.d.logger.info({ source: this.o.source, etag: read.etag, ...change }, 'content catalog changed upstream');
     this.d.emit({ kind: 'content' });

@@ -4,7 +4,8 @@ import { hashOf } from '../../domain/canonical.js';
 import { missingApproval, type SurfacePolicy } from '../../domain/policy.js';
 import { configOf } from '../../store/experiment-repo.js';
 import { AppError } from '../../errors.js';
-import type { AppDeps } from '../context.js';
+import type { Policy } from '../../domain/policy.js';
+import type { ConfigRepos } from '../../store/sql/config-repos.js';
 import type { DeployInput } from './deploy-types.js';
 
 /** Deploy's refusals, each with the reason and the fix an agent needs. */
@@ -13,13 +14,13 @@ export const revalidateHint = (exp: Experiment) =>
   `Call validate_config with experimentId '${exp.id}', fix every error finding, then deploy_to_surface with the planHash it returns.`;
 
 /** The cited plan hash must be the current one: this config, this policy, validated and passing. */
-export function requireCurrentPlan(d: AppDeps, exp: Experiment, cited: string, current: string): void {
-  const verdict = d.validations.byPlanHash(exp.id, current);
+export async function requireCurrentPlan(r: ConfigRepos, policy: Policy, exp: Experiment, cited: string, current: string): Promise<void> {
+  const verdict = await r.validations.byPlanHash(exp.id, current);
   const refuse = (message: string, reason: string) => {
-    throw new AppError('PRECONDITION_FAILED', message, revalidateHint(exp), { reason, policyVersion: d.policy.version });
+    throw new AppError('PRECONDITION_FAILED', message, revalidateHint(exp), { reason, policyVersion: policy.version });
   };
   if (cited !== current) {
-    const old = d.validations.byPlanHash(exp.id, cited);
+    const old = await r.validations.byPlanHash(exp.id, cited);
     if (!old)
       refuse(
         verdict
@@ -29,7 +30,7 @@ export function requireCurrentPlan(d: AppDeps, exp: Experiment, cited: string, c
       );
     else if (old.configHash !== hashOf(configOf(exp)))
       refuse(`the config of '${exp.key}' changed after plan '${cited.slice(0, 12)}…' was validated (v${old.version} → v${exp.version})`, 'config_changed');
-    else refuse(`the ${exp.surfaceId} policy changed after plan '${cited.slice(0, 12)}…' was validated (now '${d.policy.version}')`, 'policy_changed');
+    else refuse(`the ${exp.surfaceId} policy changed after plan '${cited.slice(0, 12)}…' was validated (now '${policy.version}')`, 'policy_changed');
   }
   if (!verdict) refuse(`the current config of '${exp.key}' (v${exp.version}) has not been validated`, 'not_validated');
   else if (!verdict.valid)

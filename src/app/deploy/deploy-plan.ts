@@ -3,7 +3,7 @@ import { HOLDS_BUCKETS } from '../../domain/lifecycle.js';
 import { conflicts, holdbackRanges } from '../../domain/rules/index.js';
 import type { Experiment, Ranges } from '../../domain/schemas.js';
 import { AppError } from '../../errors.js';
-import type { AppDeps } from '../context.js';
+import type { ConfigRepos } from '../../store/sql/config-repos.js';
 
 export interface DeployPlan {
   action: 'start' | 'resize' | 'resume' | 'noop';
@@ -22,9 +22,9 @@ export function deploySummary(exp: Experiment, plan: DeployPlan): string {
 }
 
 /** The buckets the experiment would own at `toPercent`, first fit among those free of conflicting experiments and holdbacks. */
-export function planBuckets(d: AppDeps, exp: Experiment, toPercent: number): { plan: DeployPlan; buckets: Ranges } {
-  const surface = d.catalog.surface(exp.surfaceId)!;
-  const colliding = d.experiments.list({ surfaceId: exp.surfaceId, status: HOLDS_BUCKETS }).filter((e) => e.id !== exp.id && conflicts(e, exp));
+export async function planBuckets(r: ConfigRepos, exp: Experiment, toPercent: number): Promise<{ plan: DeployPlan; buckets: Ranges }> {
+  const surface = (await r.catalog.surface(exp.surfaceId))!;
+  const colliding = (await r.experiments.list({ surfaceId: exp.surfaceId, status: HOLDS_BUCKETS })).filter((e) => e.id !== exp.id && conflicts(e, exp));
   const free = freeRanges(surface.bucketCount, [...colliding.flatMap((e) => e.buckets), ...holdbackRanges({ surface }), ...exp.buckets]);
   const target = bucketsForPercent(surface.bucketCount, toPercent);
   const buckets = resizeAllocation(exp.buckets, free, target);

@@ -11,6 +11,8 @@ import { deploySummary, planBuckets, type DeployPlan } from './deploy-plan.js';
 import { deployRequestHash, requireApproval, requireCurrentPlan, requirePassing, revalidateHint } from './deploy-checks.js';
 import type { AdvanceInput, DeployInput, DeployOutcome, PreparedDeploy } from './deploy-types.js';
 import type { Experiment } from '../../domain/schemas.js';
+import { bumpRevision } from '../../store/pg/revision.js';
+import { type ConfigRepos, configRepos } from '../../store/sql/config-repos.js';
 
 /**
  * Deploy in one place: the checks (replay, version, status, plan hash or the system's verdict),
@@ -28,20 +30,30 @@ export class DeployService {
    * (validate_config's, for this config under this policy); the plan is judged again inside the
    * transaction, so a collision, a freeze window or an off-plan ramp that appeared since is refused.
    */
-  deploy(input: DeployInput, ctx: WriteContext): DeployOutcome {
-    return this.d.db
-      .transaction(() => {
-        const p = this.prepareDeploy(input, ctx);
-        return 'applied' in p ? p : this.commitDeploy(p, input, ctx);
-      })
-      .immediate();
+  async deploy(input: DeployInput, ctx: WriteContext): Promise<DeployOutcome> {
+    // Reads the surface's other experiments, decides buckets and writes: SERIALIZABLE on PostgreSQL (ADR 0020).
+    const out = await this.d.sql.tx(
+      async (tx) => {
+        const r = configRepos(tx);
+        const p = await this.prepareDeploy(r, input, ctx);
+        return 'applied' in p ? p : this.commitDeploy(r, p, input, ctx);
+      },
+      { isolation: 'serializable' },
+    );
+    if (out.applied && !out.replayed) this.emitted(out.experiment);
+    return out;
+  }
+
+  /** Announces a committed write (serving recompiles, subscribers hear it). */
+  emitted(exp: Experiment): void {
+    this.d.emit({ kind: 'experiment', id: exp.id, surfaceId: exp.surfaceId });
   }
 
   /** deploy's checks (replay, version, status, plan hash) and plan, nothing written. Runs inside the caller's transaction. */
-  prepareDeploy(input: DeployInput, ctx: WriteContext): DeployOutcome | PreparedDeploy {
-    const replay = this.replayedDeploy(input);
+  async prepareDeploy(r: ConfigRepos, input: DeployInput, ctx: WriteContext): Promise<DeployOutcome | PreparedDeploy> {
+    const replay = await this.replayedDeploy(r, input);
     if (replay) return replay;
-    const exp = this.experiments.get(input.experimentId);
+    const exp = await this.experiments.load(input.experimentId, r);
     requireVersion(exp, input.version);
     if (!['draft', 'running', 'paused'].includes(exp.status)) {
       throw new AppError(
@@ -50,8 +62,8 @@ export class DeployService {
         'Create a new experiment (create_experiment) to run this idea again.',
       );
     }
-    requireCurrentPlan(this.d, exp, input.planHash, this.experiments.planHashOf(exp));
-    return this.planDeploy(exp, input, ctx, false);
+    await requireCurrentPlan(r, this.d.policy, exp, input.planHash, this.experiments.planHashOf(exp));
+    return this.planDeploy(r, exp, input, ctx, false);
   }
 
   /**
@@ -61,19 +73,23 @@ export class DeployService {
    * re-judged in this IMMEDIATE transaction (collisions, freeze windows, off-plan), the same bucket
    * allocation and the same allocation approvals by actor.
    */
-  advanceBySystem(input: AdvanceInput, ctx: WriteContext): DeployOutcome {
-    return this.d.db
-      .transaction(() => {
-        const p = this.prepareAdvance(input, ctx);
-        return 'applied' in p ? p : this.commitDeploy(p, { allocationPercent: input.toPercent }, ctx);
-      })
-      .immediate();
+  async advanceBySystem(input: AdvanceInput, ctx: WriteContext): Promise<DeployOutcome> {
+    const out = await this.d.sql.tx(
+      async (tx) => {
+        const r = configRepos(tx);
+        const p = await this.prepareAdvance(r, input, ctx);
+        return 'applied' in p ? p : this.commitDeploy(r, p, { allocationPercent: input.toPercent }, ctx);
+      },
+      { isolation: 'serializable' },
+    );
+    if (out.applied) this.emitted(out.experiment);
+    return out;
   }
 
   /** advanceBySystem's checks and plan, nothing written. Runs inside the caller's transaction. */
-  prepareAdvance(input: AdvanceInput, ctx: WriteContext): DeployOutcome | PreparedDeploy {
+  async prepareAdvance(r: ConfigRepos, input: AdvanceInput, ctx: WriteContext): Promise<DeployOutcome | PreparedDeploy> {
     if (ctx.interface !== 'system') throw new Error('advanceBySystem is reserved to the server itself');
-    const exp = this.experiments.get(input.experimentId);
+    const exp = await this.experiments.load(input.experimentId, r);
     requireVersion(exp, input.version);
     const next = exp.rampPlan.stages.find((x) => x > exp.allocationPercent);
     if (exp.status !== 'running' || next !== input.toPercent) {
@@ -83,7 +99,7 @@ export class DeployService {
         'Call get_ramp_status to see the stage and the next action.',
       );
     }
-    const verdict = this.d.validations.byPlanHash(exp.id, this.experiments.planHashOf(exp));
+    const verdict = await r.validations.byPlanHash(exp.id, this.experiments.planHashOf(exp));
     if (!verdict?.valid) {
       throw new AppError(
         'PRECONDITION_FAILED',
@@ -92,19 +108,19 @@ export class DeployService {
         { reason: verdict ? 'failed_validation' : 'not_validated' },
       );
     }
-    return this.planDeploy(exp, { allocationPercent: input.toPercent }, ctx, true);
+    return this.planDeploy(r, exp, { allocationPercent: input.toPercent }, ctx, true);
   }
 
   /**
    * Deploy's checks and target, nothing written: an outcome when there is nothing to do (dry run,
    * no-op), otherwise what the saga carries to the systems. Runs inside the caller's transaction.
    */
-  planDeploy(exp: Experiment, input: Partial<DeployInput>, ctx: WriteContext, system = false): DeployOutcome | PreparedDeploy {
+  async planDeploy(r: ConfigRepos, exp: Experiment, input: Partial<DeployInput>, ctx: WriteContext, system = false): Promise<DeployOutcome | PreparedDeploy> {
     const toPercent = input.allocationPercent ?? exp.allocationPercent;
     const config: ExperimentConfig = { ...configOf(exp), allocationPercent: toPercent };
-    requirePassing(exp, config, this.experiments.judge(config, exp));
+    requirePassing(exp, config, await this.experiments.judge(config, exp, r));
     const policy = this.experiments.policyFor(exp.surfaceId);
-    const { plan, buckets } = planBuckets(this.d, exp, toPercent);
+    const { plan, buckets } = await planBuckets(r, exp, toPercent);
     const action = { kind: plan.action, fromPercent: plan.fromPercent, toPercent };
     const slo = system ? null : (this.d.slo?.approvalReason(policy.firstStageCapPercent, plan.fromPercent, toPercent) ?? null);
     const need = system ? null : (slo ?? confirmationReason(policy, action));
@@ -120,16 +136,16 @@ export class DeployService {
   }
 
   /** Deploy's writes for a plan made by planDeploy on the same experiment version. Runs inside the caller's transaction. */
-  commitDeploy(p: PreparedDeploy, input: Partial<DeployInput>, ctx: WriteContext, mirror = true): DeployOutcome {
+  async commitDeploy(r: ConfigRepos, p: PreparedDeploy, input: Partial<DeployInput>, ctx: WriteContext, mirror = true): Promise<DeployOutcome> {
     const { exp, plan, buckets, config } = p;
     const given = p.confirmation.given;
     const now = this.now();
-    const next = this.d.experiments.update(exp.id, exp.version, { status: 'running', config, buckets, startedAt: exp.startedAt ?? now }, now);
-    if (plan.action === 'start' || plan.action === 'resize') this.d.experiments.setStageStartedAt(exp.id, now);
+    const next = await r.experiments.update(exp.id, exp.version, { status: 'running', config, buckets, startedAt: exp.startedAt ?? now }, now);
+    if (plan.action === 'start' || plan.action === 'resize') await r.experiments.setStageStartedAt(exp.id, now);
     const planHash = this.experiments.planHashOf(next);
     if (config.allocationPercent !== exp.allocationPercent) {
       // The resized config was judged in planDeploy, inside this transaction: it carries a passing verdict of its own.
-      this.d.validations.record({
+      await r.validations.record({
         experimentId: next.id,
         version: next.version,
         configHash: hashOf(configOf(next)),
@@ -140,39 +156,38 @@ export class DeployService {
         createdAt: now,
       });
     }
-    this.d.audit.record({ ...ctx, ...(given ? { confirmation: given, rationale: ctx.rationale ?? given.reason } : {}) }, 'experiment', exp.id, exp, next, now);
+    await r.audit.record({ ...ctx, ...(given ? { confirmation: given, rationale: ctx.rationale ?? given.reason } : {}) }, 'experiment', exp.id, exp, next, now);
     const out: DeployOutcome = { experiment: next, plan, applied: true, replayed: false, planHash, confirmation: p.confirmation };
     if (input.idempotencyKey && input.planHash)
-      this.d.idempotency.save(
+      await r.idempotency.save(
         'deploy_to_surface',
         input.idempotencyKey,
         deployRequestHash(input as DeployInput),
         { plan, applied: true, experimentId: exp.id, planHash, confirmation: out.confirmation },
         now,
       );
-    if (mirror) this.d.commits.onCommitted?.('deploy', exp, next, input.idempotencyKey ?? null);
-    this.d.emit({ kind: 'experiment', id: exp.id, surfaceId: exp.surfaceId });
+    if (mirror) await this.d.commits.onCommitted?.(r, 'deploy', exp, next, input.idempotencyKey ?? null);
+    await bumpRevision(r.sql);
     return out;
   }
 
-  private replayedDeploy(input: DeployInput): DeployOutcome | null {
-    if (!input.idempotencyKey) return null;
-    const prior = this.d.idempotency.find('deploy_to_surface', input.idempotencyKey);
+  private async replayedDeploy(r: ConfigRepos, input: DeployInput): Promise<DeployOutcome | null> {
+    const key = input.idempotencyKey;
+    if (!key) return null;
+    const prior = (await r.idempotency.replay(
+      'deploy_to_surface',
+      key,
+      deployRequestHash(input),
+      () => new AppError('CONFLICT', `idempotency key '${key}' was used for a different deploy`, 'Use a fresh idempotency key for a different request.'),
+    )) as { plan: DeployPlan; applied: boolean; experimentId: string; planHash: string; confirmation: ConfirmationStatus } | undefined;
     if (!prior) return null;
-    const r = prior.response as { plan: DeployPlan; applied: boolean; experimentId: string; planHash: string; confirmation: ConfirmationStatus };
-    if (prior.requestHash !== deployRequestHash(input))
-      throw new AppError(
-        'CONFLICT',
-        `idempotency key '${input.idempotencyKey}' was used for a different deploy`,
-        'Use a fresh idempotency key for a different request.',
-      );
     return {
-      experiment: this.experiments.get(r.experimentId),
-      plan: r.plan,
-      applied: r.applied,
+      experiment: await this.experiments.load(prior.experimentId, r),
+      plan: prior.plan,
+      applied: prior.applied,
       replayed: true,
-      planHash: r.planHash,
-      confirmation: r.confirmation,
+      planHash: prior.planHash,
+      confirmation: prior.confirmation,
     };
   }
 

@@ -10,6 +10,8 @@ import { AppError } from '../../errors.js';
 import type { MetricsReport } from '../results/metrics-service.js';
 import type { RevertShipInput, StopInput } from './deploy-types.js';
 import { planShip, type ShipPlan } from './ship-decision.js';
+import { bumpRevision } from '../../store/pg/revision.js';
+import { type ConfigRepos, configRepos } from '../../store/sql/config-repos.js';
 
 /** A stop checked and planned but not yet written; a ship carries its decision record. */
 export interface StopPlan {
@@ -40,14 +42,14 @@ export class StopService {
    * What stopping would need: the policy's confirmation for this outcome, after the precondition
    * checks; `actor` (the caller) decides whether `stopOthers` applies. Without it, only the step's own key.
    */
-  stopConfirmation(input: Omit<StopInput, 'confirmation'>, actor?: string): ConfirmationStatus {
-    const exp = this.experiments.get(input.experimentId);
+  async stopConfirmation(input: Omit<StopInput, 'confirmation'>, actor?: string, r: ConfigRepos = this.d.store): Promise<ConfirmationStatus> {
+    const exp = await this.experiments.load(input.experimentId, r);
     if (input.version !== undefined) requireVersion(exp, input.version);
     requireStoppable(exp);
     const outcome = input.outcome ?? 'stopped';
     // A ship the analysis does not support is refused before anyone is asked to confirm it.
     if (outcome === 'shipped') planShip(exp, this.report(exp.id), input.variant, this.now());
-    const action = { kind: outcome === 'shipped' ? ('ship' as const) : ('stop' as const), othersExperiment: this.othersExperiment(exp, actor) };
+    const action = { kind: outcome === 'shipped' ? ('ship' as const) : ('stop' as const), othersExperiment: await this.othersExperiment(r, exp, actor) };
     const policy = this.experiments.policyFor(exp.surfaceId);
     const need = confirmationReason(policy, action);
     return {
@@ -63,14 +65,24 @@ export class StopService {
   }
 
   /** Kill switch: ends a running or paused experiment at once, frees its buckets; "shipped" records a ship decision. */
-  stop(input: StopInput, ctx: WriteContext): Experiment {
-    return this.d.db.transaction(() => this.commitStop(this.planStop(input, ctx.actor), input, ctx)).immediate();
+  async stop(input: StopInput, ctx: WriteContext): Promise<Experiment> {
+    const next = await this.d.sql.tx(async (tx) => {
+      const r = configRepos(tx);
+      return this.commitStop(r, await this.planStop(r, input, ctx.actor), input, ctx);
+    });
+    return this.emitted(next);
+  }
+
+  /** Announces a committed write (serving recompiles, subscribers hear it). */
+  emitted(exp: Experiment): Experiment {
+    this.d.emit({ kind: 'experiment', id: exp.id, surfaceId: exp.surfaceId });
+    return exp;
   }
 
   /** Stop's checks (confirmation included), nothing written. Runs inside the caller's transaction. */
-  planStop(input: StopInput, actor?: string): StopPlan {
-    const status = this.stopConfirmation(input, actor);
-    const exp = this.experiments.get(input.experimentId);
+  async planStop(r: ConfigRepos, input: StopInput, actor?: string): Promise<StopPlan> {
+    const status = await this.stopConfirmation(input, actor, r);
+    const exp = await this.experiments.load(input.experimentId, r);
     if (input.variant && input.outcome !== 'shipped')
       throw new AppError('INVALID_INPUT', 'variant is only for outcome "shipped"', 'Leave variant out, or pass outcome "shipped".');
     const ship = input.outcome === 'shipped' ? planShip(exp, this.report(exp.id), input.variant, this.now()) : undefined;
@@ -80,11 +92,11 @@ export class StopService {
   }
 
   /** Stop's writes for a plan made by planStop on the same experiment version. */
-  commitStop(p: StopPlan, input: StopInput, ctx: WriteContext, mirror = true): Experiment {
+  async commitStop(r: ConfigRepos, p: StopPlan, input: StopInput, ctx: WriteContext, mirror = true): Promise<Experiment> {
     const { exp, given, ship } = p;
     const now = this.now();
     const outcome = input.outcome ?? 'stopped';
-    const next = this.d.experiments.update(exp.id, exp.version, { status: 'concluded', outcome, buckets: [], endedAt: ship?.at ?? now }, now);
+    const next = await r.experiments.update(exp.id, exp.version, { status: 'concluded', outcome, buckets: [], endedAt: ship?.at ?? now }, now);
     const conclusion: Conclusion = {
       outcome,
       variant: ship?.variant ?? null,
@@ -94,20 +106,24 @@ export class StopService {
       decision: ship?.decision ?? null,
       revert: null,
     };
-    this.d.experiments.setConclusion(exp.id, conclusion);
+    await r.experiments.setConclusion(exp.id, conclusion);
     const audited = { ...ctx, rationale: input.reason, ...(given ? { confirmation: given } : {}) };
-    this.d.audit.record(audited, 'experiment', exp.id, exp, next, now);
+    await r.audit.record(audited, 'experiment', exp.id, exp, next, now);
     if (ship)
-      this.d.audit.record(audited, 'experiment', exp.id, null, { shipped: { variant: ship.variant, surfaceId: exp.surfaceId, decision: ship.decision } }, now);
-    if (mirror) this.d.commits.onCommitted?.(ship ? 'ship' : 'stop', exp, next, null, ship ? { variant: ship.variant, at: ship.at } : null);
-    this.d.emit({ kind: 'experiment', id: exp.id, surfaceId: exp.surfaceId });
+      await r.audit.record(audited, 'experiment', exp.id, null, { shipped: { variant: ship.variant, surfaceId: exp.surfaceId, decision: ship.decision } }, now);
+    if (mirror) await this.d.commits.onCommitted?.(r, ship ? 'ship' : 'stop', exp, next, null, ship ? { variant: ship.variant, at: ship.at } : null);
+    await bumpRevision(r.sql);
     return next;
   }
 
   /** What reverting a ship needs: a concluded ship not yet reverted, and the policy's stop confirmation. Nothing written. */
-  revertConfirmation(input: Omit<RevertShipInput, 'confirmation'>, actor?: string): ConfirmationStatus & { conclusion: Conclusion; exp: Experiment } {
-    const exp = this.experiments.get(input.experimentId);
-    const conclusion = this.d.experiments.conclusion(exp.id);
+  async revertConfirmation(
+    input: Omit<RevertShipInput, 'confirmation'>,
+    actor?: string,
+    r: ConfigRepos = this.d.store,
+  ): Promise<ConfirmationStatus & { conclusion: Conclusion; exp: Experiment }> {
+    const exp = await this.experiments.load(input.experimentId, r);
+    const conclusion = await r.experiments.conclusion(exp.id);
     if (exp.outcome !== 'shipped' || !conclusion?.variant || conclusion.revert) {
       throw new AppError(
         'PRECONDITION_FAILED',
@@ -118,7 +134,7 @@ export class StopService {
       );
     }
     const policy = this.experiments.policyFor(exp.surfaceId);
-    const action = { kind: 'stop' as const, othersExperiment: this.othersExperiment(exp, actor) };
+    const action = { kind: 'stop' as const, othersExperiment: await this.othersExperiment(r, exp, actor) };
     const need = confirmationReason(policy, action);
     const mode = confirmationMode(policy, action);
     const summary = `revert the ship of '${exp.key}' (variant '${conclusion.variant}') on ${exp.surfaceId}: its layout stops being the default for every user`;
@@ -126,24 +142,35 @@ export class StopService {
   }
 
   /** revert's checks (confirmation included), nothing written. */
-  planRevert(input: RevertShipInput, actor?: string): RevertPlan {
-    const status = this.revertConfirmation(input, actor);
+  async planRevert(r: ConfigRepos, input: RevertShipInput, actor?: string): Promise<RevertPlan> {
+    const status = await this.revertConfirmation(input, actor, r);
     const given = input.confirmation ? { action: status.summary, ...input.confirmation } : null;
     requireConfirmation(status.reason, status.mode, given, 'revert_ship');
     return { exp: status.exp, given, conclusion: status.conclusion };
   }
 
   /** Embedded systems: revert a ship in one transaction (content delivery stops shipping the variant). */
-  revert(input: RevertShipInput, ctx: WriteContext): { experiment: Experiment; conclusion: Conclusion } {
-    return this.d.db.transaction(() => this.commitRevert(this.planRevert(input, ctx.actor), input, ctx)).immediate();
+  async revert(input: RevertShipInput, ctx: WriteContext): Promise<{ experiment: Experiment; conclusion: Conclusion }> {
+    const out = await this.d.sql.tx(async (tx) => {
+      const r = configRepos(tx);
+      return this.commitRevert(r, await this.planRevert(r, input, ctx.actor), input, ctx);
+    });
+    this.emitted(out.experiment);
+    return out;
   }
 
   /** The revert's local record: the conclusion notes who reverted, when and why; audited. The experiment's version is unchanged. */
-  commitRevert(p: RevertPlan, input: RevertShipInput, ctx: WriteContext, mirror = true): { experiment: Experiment; conclusion: Conclusion } {
+  async commitRevert(
+    r: ConfigRepos,
+    p: RevertPlan,
+    input: RevertShipInput,
+    ctx: WriteContext,
+    mirror = true,
+  ): Promise<{ experiment: Experiment; conclusion: Conclusion }> {
     const now = this.now();
     const conclusion: Conclusion = { ...p.conclusion, revert: { at: now, actor: ctx.actor, reason: input.reason } };
-    this.d.experiments.setConclusion(p.exp.id, conclusion);
-    this.d.audit.record(
+    await r.experiments.setConclusion(p.exp.id, conclusion);
+    await r.audit.record(
       { ...ctx, rationale: input.reason, ...(p.given ? { confirmation: p.given } : {}) },
       'experiment',
       p.exp.id,
@@ -151,8 +178,8 @@ export class StopService {
       { shipReverted: conclusion.revert },
       now,
     );
-    if (mirror) this.d.commits.onCommitted?.('revert', p.exp, p.exp, null, null);
-    this.d.emit({ kind: 'experiment', id: p.exp.id, surfaceId: p.exp.surfaceId });
+    if (mirror) await this.d.commits.onCommitted?.(r, 'revert', p.exp, p.exp, null, null);
+    await bumpRevision(r.sql);
     return { experiment: p.exp, conclusion };
   }
 
@@ -161,34 +188,34 @@ export class StopService {
    * confirmation (the server acts at once), audited as the system with the numbers that tripped it.
    */
   /** rollBackBySystem's precondition, nothing written. */
-  planRollBack(experimentId: string): Experiment {
-    const exp = this.experiments.get(experimentId);
+  async planRollBack(experimentId: string, r: ConfigRepos = this.d.store): Promise<Experiment> {
+    const exp = await this.experiments.load(experimentId, r);
     requireStoppable(exp);
     return exp;
   }
 
-  rollBackBySystem(input: { experimentId: string; reason: string; details: Record<string, unknown> }, ctx: WriteContext): Experiment {
+  async rollBackBySystem(input: { experimentId: string; reason: string; details: Record<string, unknown> }, ctx: WriteContext): Promise<Experiment> {
+    return this.emitted(await this.d.sql.tx((tx) => this.rollBackIn(configRepos(tx), input, ctx)));
+  }
+
+  /** rollBackBySystem's writes inside the caller's transaction (the saga's commit); the caller emits once it commits. */
+  async rollBackIn(r: ConfigRepos, input: { experimentId: string; reason: string; details: Record<string, unknown> }, ctx: WriteContext): Promise<Experiment> {
     if (ctx.interface !== 'system') throw new Error('rollBackBySystem is reserved to the server itself');
-    return this.d.db
-      .transaction(() => {
-        const exp = this.experiments.get(input.experimentId);
-        requireStoppable(exp);
-        const now = this.now();
-        const next = this.d.experiments.update(exp.id, exp.version, { status: 'concluded', outcome: 'rolled_back', buckets: [], endedAt: now }, now);
-        const audited = { ...ctx, rationale: input.reason };
-        this.d.audit.record(audited, 'experiment', exp.id, exp, next, now);
-        this.d.audit.record(audited, 'experiment', exp.id, null, { circuitBreaker: input.details }, now);
-        this.d.commits.onCommitted?.('stop', exp, next, null);
-        this.d.emit({ kind: 'experiment', id: exp.id, surfaceId: exp.surfaceId });
-        return next;
-      })
-      .immediate();
+    const exp = await this.planRollBack(input.experimentId, r);
+    const now = this.now();
+    const next = await r.experiments.update(exp.id, exp.version, { status: 'concluded', outcome: 'rolled_back', buckets: [], endedAt: now }, now);
+    const audited = { ...ctx, rationale: input.reason };
+    await r.audit.record(audited, 'experiment', exp.id, exp, next, now);
+    await r.audit.record(audited, 'experiment', exp.id, null, { circuitBreaker: input.details }, now);
+    await this.d.commits.onCommitted?.(r, 'stop', exp, next, null);
+    await bumpRevision(r.sql);
+    return next;
   }
 
   /** Whether `actor` is not the principal who created the experiment (its first audit row): the policy's `stopOthers`. */
-  private othersExperiment(exp: Experiment, actor: string | undefined): boolean {
+  private async othersExperiment(r: ConfigRepos, exp: Experiment, actor: string | undefined): Promise<boolean> {
     if (actor === undefined) return false;
-    const creator = this.d.audit.firstActor('experiment', exp.id);
+    const creator = await r.audit.firstActor('experiment', exp.id);
     return creator !== null && principalOf(creator) !== principalOf(actor);
   }
 

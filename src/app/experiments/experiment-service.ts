@@ -7,6 +7,8 @@ import { canTransition, HOLDS_BUCKETS } from '../../domain/lifecycle.js';
 import { hashOf } from '../../domain/canonical.js';
 import { planHashOf, resolveSurfacePolicy, surfacePolicyHash, type SurfacePolicy } from '../../domain/policy.js';
 import { configOf } from '../../store/experiment-repo.js';
+import { bumpRevision } from '../../store/pg/revision.js';
+import { type ConfigRepos, configRepos } from '../../store/sql/config-repos.js';
 import { AppError, notFound } from '../../errors.js';
 import { systemWrite, type AppDeps, type WriteContext } from '../context.js';
 import { applyPatch, parseConfig } from './config-edits.js';
@@ -43,6 +45,18 @@ export class ExperimentService {
     );
   }
 
+  /** get() through the async store: inside a transaction pass its repositories, so the read is part of it. */
+  async load(id: string, r: ConfigRepos = this.d.store): Promise<Experiment> {
+    const found = (await r.experiments.get(id)) ?? (await r.experiments.byKey(id));
+    if (found) return found;
+    throw notFound(
+      'experiment',
+      id,
+      NOT_FOUND_HINT,
+      (await r.experiments.list()).flatMap((e) => [e.key, e.id]),
+    );
+  }
+
   list(filter: { surfaceId?: string; status?: Experiment['status'][] } = {}): Experiment[] {
     return this.d.experiments.list(filter);
   }
@@ -52,41 +66,48 @@ export class ExperimentService {
     return resolveSurfacePolicy(this.d.policy, surfaceId);
   }
 
-  create(input: { config: unknown; idempotencyKey?: string }, ctx: WriteContext): { experiment: Experiment; replayed: boolean } {
+  async create(input: { config: unknown; idempotencyKey?: string }, ctx: WriteContext): Promise<{ experiment: Experiment; replayed: boolean }> {
     const config = parseConfig(input.config);
     const requestHash = hashOf(config);
-    return this.d.db
-      .transaction(() => {
-        if (input.idempotencyKey) {
-          const prior = this.d.idempotency.find('create_experiment', input.idempotencyKey);
-          if (prior) {
-            if (prior.requestHash !== requestHash) {
-              throw new AppError(
+    const key = input.idempotencyKey;
+    // find-then-save on the idempotency key and the free experiment key: SERIALIZABLE on PostgreSQL (ADR 0020).
+    const out = await this.d.sql.tx(
+      async (tx) => {
+        const r = configRepos(tx);
+        if (key) {
+          const prior = await r.idempotency.replay(
+            'create_experiment',
+            key,
+            requestHash,
+            () =>
+              new AppError(
                 'CONFLICT',
-                `idempotency key '${input.idempotencyKey}' was already used with a different config`,
+                `idempotency key '${key}' was already used with a different config`,
                 'Use a new idempotency key for a different experiment, or resend the original config.',
-              );
-            }
-            return { experiment: this.get((prior.response as { id: string }).id), replayed: true };
-          }
+              ),
+          );
+          if (prior) return { experiment: await this.load((prior as { id: string }).id, r), replayed: true };
         }
-        this.requireSurface(config.surfaceId);
-        this.requireFreeKey(config.key);
+        await this.requireSurface(r, config.surfaceId);
+        await this.requireFreeKey(r, config.key);
         const now = this.now();
-        const experiment = this.d.experiments.insert(this.d.newId('exp'), this.compileLayouts(config), now);
-        this.d.audit.record(ctx, 'experiment', experiment.id, null, experiment, now);
-        if (input.idempotencyKey) this.d.idempotency.save('create_experiment', input.idempotencyKey, requestHash, { id: experiment.id }, now);
-        this.d.emit({ kind: 'experiment', id: experiment.id, surfaceId: experiment.surfaceId });
+        const experiment = await r.experiments.insert(this.d.newId('exp'), await this.compileLayouts(config, r), now);
+        await r.audit.record(ctx, 'experiment', experiment.id, null, experiment, now);
+        if (key) await r.idempotency.save('create_experiment', key, requestHash, { id: experiment.id }, now);
+        await bumpRevision(tx);
         return { experiment, replayed: false };
-      })
-      .immediate();
+      },
+      { isolation: 'serializable' },
+    );
+    if (!out.replayed) this.d.emit({ kind: 'experiment', id: out.experiment.id, surfaceId: out.experiment.surfaceId });
+    return out;
   }
 
   /** Edits a draft: a JSON Patch (RFC 6902) against its stored config, or a whole new config. Needs the version read. */
-  update(
+  async update(
     input: { experimentId: string; version: number; patch?: JsonPatchOperation[]; config?: unknown },
     ctx: WriteContext,
-  ): { experiment: Experiment; changed: boolean } {
+  ): Promise<{ experiment: Experiment; changed: boolean }> {
     if ((input.patch === undefined) === (input.config === undefined)) {
       throw new AppError(
         'INVALID_INPUT',
@@ -94,36 +115,37 @@ export class ExperimentService {
         "Pass patch (JSON Patch operations, e.g. a finding's patch from validate_config) or config (the whole new config).",
       );
     }
-    return this.d.db
-      .transaction(() => {
-        const exp = this.get(input.experimentId);
-        requireVersion(exp, input.version);
-        if (exp.status !== 'draft') {
-          throw new AppError(
-            'PRECONDITION_FAILED',
-            `experiment '${exp.key}' is ${exp.status}; only drafts can be edited`,
-            exp.status === 'running' || exp.status === 'paused'
-              ? 'Ramp with deploy_to_surface, or stop_experiment and create_experiment with the change.'
-              : 'Create a new experiment (create_experiment) with the change.',
-          );
-        }
-        const before = configOf(exp);
-        const edited = parseConfig(input.patch ? applyPatch(before, input.patch) : input.config);
-        if (edited.surfaceId !== exp.surfaceId) this.requireSurface(edited.surfaceId);
-        const config = this.compileLayouts(edited);
-        if (hashOf(config) === hashOf(before)) return { experiment: exp, changed: false };
-        if (config.key !== exp.key) this.requireFreeKey(config.key);
-        const now = this.now();
-        const next = this.d.experiments.update(exp.id, exp.version, { config }, now);
-        this.d.audit.record(ctx, 'experiment', exp.id, exp, next, now);
-        this.d.emit({ kind: 'experiment', id: exp.id, surfaceId: next.surfaceId });
-        return { experiment: next, changed: true };
-      })
-      .immediate();
+    const out = await this.d.sql.tx(async (tx) => {
+      const r = configRepos(tx);
+      const exp = await this.load(input.experimentId, r);
+      requireVersion(exp, input.version);
+      if (exp.status !== 'draft') {
+        throw new AppError(
+          'PRECONDITION_FAILED',
+          `experiment '${exp.key}' is ${exp.status}; only drafts can be edited`,
+          exp.status === 'running' || exp.status === 'paused'
+            ? 'Ramp with deploy_to_surface, or stop_experiment and create_experiment with the change.'
+            : 'Create a new experiment (create_experiment) with the change.',
+        );
+      }
+      const before = configOf(exp);
+      const edited = parseConfig(input.patch ? applyPatch(before, input.patch) : input.config);
+      if (edited.surfaceId !== exp.surfaceId) await this.requireSurface(r, edited.surfaceId);
+      const config = await this.compileLayouts(edited, r);
+      if (hashOf(config) === hashOf(before)) return { experiment: exp, changed: false };
+      if (config.key !== exp.key) await this.requireFreeKey(r, config.key);
+      const now = this.now();
+      const next = await r.experiments.update(exp.id, exp.version, { config }, now);
+      await r.audit.record(ctx, 'experiment', exp.id, exp, next, now);
+      await bumpRevision(tx);
+      return { experiment: next, changed: true };
+    });
+    if (out.changed) this.d.emit({ kind: 'experiment', id: out.experiment.id, surfaceId: out.experiment.surfaceId });
+    return out;
   }
 
   /** Validates a stored experiment (recording the verdict and its plan hash) or an inline config. */
-  validate(input: { experimentId?: string; config?: unknown }, ctx: WriteContext = systemWrite('validate')): ValidateOutcome {
+  async validate(input: { experimentId?: string; config?: unknown }, ctx: WriteContext = systemWrite('validate')): Promise<ValidateOutcome> {
     if (!input.experimentId && input.config === undefined) {
       throw new AppError(
         'INVALID_INPUT',
@@ -131,8 +153,8 @@ export class ExperimentService {
         'Pass experimentId for a stored experiment, or config to check a plan before creating it.',
       );
     }
-    const stored = input.experimentId ? this.get(input.experimentId) : undefined;
-    const result = this.judge(stored ? configOf(stored) : input.config, stored);
+    const stored = input.experimentId ? await this.load(input.experimentId) : undefined;
+    const result = await this.judge(stored ? configOf(stored) : input.config, stored);
     const policyVersion = this.d.policy.version;
     const fixPatch = combinedPatch(result.findings);
     if (!stored)
@@ -151,8 +173,9 @@ export class ExperimentService {
     const policyHash = surfacePolicyHash(this.d.policy, stored.surfaceId);
     const planHash = planHashOf(config, policyHash);
     const now = this.now();
-    this.d.db.transaction(() => {
-      this.d.validations.record({
+    await this.d.sql.tx(async (tx) => {
+      const r = configRepos(tx);
+      await r.validations.record({
         experimentId: stored.id,
         version: stored.version,
         configHash,
@@ -162,7 +185,7 @@ export class ExperimentService {
         findings: result.findings,
         createdAt: now,
       });
-      this.d.audit.record(
+      await r.audit.record(
         ctx,
         'experiment',
         stored.id,
@@ -170,53 +193,62 @@ export class ExperimentService {
         { validation: { version: stored.version, configHash, planHash, policyVersion, valid: result.valid, codes: result.findings.map((f) => f.code) } },
         now,
       );
-    })();
+    });
     return { ...result, experimentId: stored.id, version: stored.version, configHash, planHash, policyVersion, recorded: true, fixPatch };
   }
 
   /** Pauses a running experiment: it keeps its buckets (so nobody else takes them) but serves nothing. */
-  pause(input: { experimentId: string; version: number; reason: string }, ctx: WriteContext): Experiment {
-    return this.move(input, 'paused', ctx, PAUSE_RULE);
+  pause(input: { experimentId: string; version: number; reason: string }, ctx: WriteContext): Promise<Experiment> {
+    return this.d.sql.tx((tx) => this.pauseIn(configRepos(tx), input, ctx)).then((next) => this.emitted(next));
+  }
+
+  /** pause's writes inside the caller's transaction (the saga's commit); the caller emits once it commits. */
+  pauseIn(r: ConfigRepos, input: { experimentId: string; version: number; reason: string }, ctx: WriteContext): Promise<Experiment> {
+    return this.moveIn(r, input, 'paused', ctx, PAUSE_RULE);
   }
 
   /** pause's preconditions, nothing written. */
-  planPause(input: { experimentId: string; version: number }): Experiment {
-    return this.checkMove(input, 'paused', PAUSE_RULE);
+  planPause(input: { experimentId: string; version: number }, r: ConfigRepos = this.d.store): Promise<Experiment> {
+    return this.checkMove(r, input, 'paused', PAUSE_RULE);
   }
 
   /** Archives a concluded experiment or an abandoned draft: read-only from then on. */
-  archive(input: { experimentId: string; version: number; reason: string }, ctx: WriteContext): Experiment {
-    return this.move(input, 'archived', ctx, {
-      from: ['draft', 'concluded'],
+  archive(input: { experimentId: string; version: number; reason: string }, ctx: WriteContext): Promise<Experiment> {
+    const rule = {
+      from: ['draft' as const, 'concluded' as const],
       hint: 'Stop it first (stop_experiment); only drafts and concluded experiments can be archived.',
-    });
+    };
+    return this.d.sql.tx((tx) => this.moveIn(configRepos(tx), input, 'archived', ctx, rule)).then((next) => this.emitted(next));
   }
 
-  private move(
+  private emitted(exp: Experiment): Experiment {
+    this.d.emit({ kind: 'experiment', id: exp.id, surfaceId: exp.surfaceId });
+    return exp;
+  }
+
+  private async moveIn(
+    r: ConfigRepos,
     input: { experimentId: string; version: number; reason: string },
     to: Experiment['status'],
     ctx: WriteContext,
     rule: { from: Experiment['status'][]; hint: string },
-  ): Experiment {
-    return this.d.db
-      .transaction(() => {
-        const exp = this.checkMove(input, to, rule);
-        const now = this.now();
-        const next = this.d.experiments.update(exp.id, exp.version, { status: to }, now);
-        this.d.audit.record({ ...ctx, rationale: input.reason }, 'experiment', exp.id, exp, next, now);
-        if (to === 'paused') this.d.commits.onCommitted?.('pause', exp, next, null);
-        this.d.emit({ kind: 'experiment', id: exp.id, surfaceId: exp.surfaceId });
-        return next;
-      })
-      .immediate();
+  ): Promise<Experiment> {
+    const exp = await this.checkMove(r, input, to, rule);
+    const now = this.now();
+    const next = await r.experiments.update(exp.id, exp.version, { status: to }, now);
+    await r.audit.record({ ...ctx, rationale: input.reason }, 'experiment', exp.id, exp, next, now);
+    if (to === 'paused') await this.d.commits.onCommitted?.(r, 'pause', exp, next, null);
+    await bumpRevision(r.sql);
+    return next;
   }
 
-  private checkMove(
+  private async checkMove(
+    r: ConfigRepos,
     input: { experimentId: string; version: number },
     to: Experiment['status'],
     rule: { from: Experiment['status'][]; hint: string },
-  ): Experiment {
-    const exp = this.get(input.experimentId);
+  ): Promise<Experiment> {
+    const exp = await this.load(input.experimentId, r);
     requireVersion(exp, input.version);
     if (!rule.from.includes(exp.status) || !canTransition(exp.status, to)) {
       throw new AppError('PRECONDITION_FAILED', `experiment '${exp.key}' is ${exp.status}; it cannot become ${to}`, rule.hint);
@@ -225,25 +257,25 @@ export class ExperimentService {
   }
 
   /** The rules catalog's verdict on a config as of now, against the surface, the catalog and the experiments holding buckets. */
-  judge(config: unknown, self?: Experiment): ValidationResult {
+  async judge(config: unknown, self?: Experiment, r: ConfigRepos = this.d.store): Promise<ValidationResult> {
     const surfaceId = (config as { surfaceId?: unknown } | null)?.surfaceId;
-    const surface = typeof surfaceId === 'string' ? this.d.catalog.surface(surfaceId) : undefined;
-    const active = surface ? this.d.experiments.list({ surfaceId: surface.id, status: HOLDS_BUCKETS }).filter((e) => e.id !== self?.id) : [];
+    const surface = typeof surfaceId === 'string' ? await r.catalog.surface(surfaceId) : undefined;
+    const active = surface ? (await r.experiments.list({ surfaceId: surface.id, status: HOLDS_BUCKETS })).filter((e) => e.id !== self?.id) : [];
     const deployed = self && HOLDS_BUCKETS.includes(self.status) ? { status: self.status, allocationPercent: self.allocationPercent } : undefined;
     // An inline config is judged as create_experiment would store it (layouts compiled); a stored one exactly as stored.
     const parsed = !self && surface ? ExperimentConfigSchema.safeParse(config) : undefined;
-    const judged = parsed?.success ? this.compileLayouts(parsed.data) : config;
+    const judged = parsed?.success ? await this.compileLayouts(parsed.data, r) : config;
     return validateExperimentConfig(judged, {
       surface,
-      surfaceIds: surface ? [] : this.d.catalog.ids('surfaces'),
-      content: new Map(this.d.catalog.contentItems().map((c) => [c.id, c])),
+      surfaceIds: surface ? [] : await r.catalog.ids('surfaces'),
+      content: new Map((await r.catalog.contentItems()).map((c) => [c.id, c])),
       ...(this.d.contentSync ? { missingUpstream: this.d.contentSync.missingUpstream() } : {}),
-      metrics: new Map(this.d.catalog.metrics().map((m) => [m.id, m])),
+      metrics: new Map((await r.catalog.metrics()).map((m) => [m.id, m])),
       active,
       ownedBuckets: self ? rangesSize(self.buckets) : 0,
       policy: this.policyFor(typeof surfaceId === 'string' ? surfaceId : ''),
       now: this.d.clock.now(),
-      ...(surface ? { baseLayout: this.catalog.defaultLayout(surface.id) } : {}),
+      ...(surface ? { baseLayout: await this.catalog.defaultLayoutIn(r, surface.id) } : {}),
       ...(deployed ? { deployed } : {}),
     });
   }
@@ -254,19 +286,20 @@ export class ExperimentService {
   }
 
   /** Each variant's layout changes compiled into overrides against the surface's current default layout (problems stay for validation to report). */
-  compileLayouts(config: ExperimentConfig): ExperimentConfig {
-    const surface = this.d.catalog.surface(config.surfaceId);
+  async compileLayouts(config: ExperimentConfig, r: ConfigRepos = this.d.store): Promise<ExperimentConfig> {
+    const surface = await r.catalog.surface(config.surfaceId);
     if (!surface) return config;
-    const content = new Map(this.d.catalog.contentItems().map((c) => [c.id, c]));
-    return withCompiledLayouts(config, surface, this.catalog.defaultLayout(surface.id), content);
+    const content = new Map((await r.catalog.contentItems()).map((c) => [c.id, c]));
+    return withCompiledLayouts(config, surface, await this.catalog.defaultLayoutIn(r, surface.id), content);
   }
 
-  private requireSurface(surfaceId: string): void {
-    if (!this.d.catalog.surface(surfaceId)) throw notFound('surface', surfaceId, 'Call list_surfaces and use one of its ids.', this.d.catalog.ids('surfaces'));
+  private async requireSurface(r: ConfigRepos, surfaceId: string): Promise<void> {
+    if (!(await r.catalog.surface(surfaceId)))
+      throw notFound('surface', surfaceId, 'Call list_surfaces and use one of its ids.', await r.catalog.ids('surfaces'));
   }
 
-  private requireFreeKey(key: string): void {
-    const existing = this.d.experiments.byKey(key);
+  private async requireFreeKey(r: ConfigRepos, key: string): Promise<void> {
+    const existing = await r.experiments.byKey(key);
     if (existing)
       throw new AppError(
         'CONFLICT',

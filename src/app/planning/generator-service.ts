@@ -37,7 +37,7 @@ export class GeneratorService {
   }
 
   /** Plans from req.change; without it, an INVALID_INPUT that lists the hints needed and the surface's slots. */
-  plan(req: PlanRequest, from: HintSource = 'caller'): PlanOutcome {
+  async plan(req: PlanRequest, from: HintSource = 'caller'): Promise<PlanOutcome> {
     const surface = this.surface(req.surfaceId);
     const base = this.catalog.defaultLayout(surface.id);
     if (!req.change) throw this.needHints(surface, 'no change hints were given and this client cannot propose them (no MCP sampling)');
@@ -56,7 +56,7 @@ export class GeneratorService {
         existingKeys: new Set(this.d.experiments.list().map((e) => e.key)),
       }),
     );
-    return { ...plan, validation: this.experiments.validate({ config: plan.config }) };
+    return { ...plan, validation: await this.experiments.validate({ config: plan.config }) };
   }
 
   /** The question for a client's model: the goal (quoted as data), the surface's slots, and the JSON shape to answer with. */

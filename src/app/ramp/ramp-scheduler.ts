@@ -6,7 +6,9 @@ import type { AppDeps, WriteContext } from '../context.js';
 import type { ExperimentService } from '../experiments/experiment-service.js';
 import type { MetricsReport, MetricsService } from '../results/metrics-service.js';
 import type { DeploySaga } from '../deploy/deploy-saga.js';
-import { LeaseRepo } from '../../store/lease-repo.js';
+import type { SqlLeaseRepo } from '../../store/sql/lease-repo.js';
+import { configRepos } from '../../store/sql/config-repos.js';
+import { bumpRevision } from '../../store/pg/revision.js';
 
 /** The lease that lets one process at a time tick the ramp scheduler on a shared database. */
 export const RAMP_LEASE = 'ramp-scheduler';
@@ -99,7 +101,7 @@ export interface TickOutcome {
  */
 export class RampScheduler {
   private readonly last = new Map<string, TickOutcome>();
-  private readonly leases: LeaseRepo;
+  private readonly leases: SqlLeaseRepo;
   /** This scheduler's name in the lease table: unique per instance (two containers in one process are two owners). */
   readonly owner = `${process.pid}:${randomUUID().slice(0, 8)}`;
   /** How long a held lease lasts without renewal: three tick periods (start sets it), so a dead holder's lease lapses. */
@@ -112,7 +114,7 @@ export class RampScheduler {
     /** Every write of the scheduler goes through the saga: the systems change with the record. */
     private readonly saga: DeploySaga,
   ) {
-    this.leases = new LeaseRepo(d.db);
+    this.leases = d.store.leases;
   }
 
   /**
@@ -123,8 +125,8 @@ export class RampScheduler {
   async tick(): Promise<TickOutcome[]> {
     const out: TickOutcome[] = [];
     // Several processes on one data directory: only the lease holder acts (renewed every tick), the others skip.
-    if (!this.leases.acquire(RAMP_LEASE, this.owner, this.leaseMs)) {
-      const holder = this.leases.get(RAMP_LEASE);
+    if (!(await this.leases.acquire(RAMP_LEASE, this.owner, this.leaseMs))) {
+      const holder = await this.leases.get(RAMP_LEASE);
       this.d.logger.debug({ holder: holder?.owner, until: holder?.until }, 'ramp scheduler tick skipped: another process holds the lease');
       return out;
     }
@@ -160,11 +162,9 @@ export class RampScheduler {
     return () => {
       clearInterval(timer);
       // Hand the lease over at once rather than when it lapses.
-      try {
-        this.leases.release(RAMP_LEASE, this.owner);
-      } catch {
+      this.leases.release(RAMP_LEASE, this.owner).catch(() => {
         /* the database is closing */
-      }
+      });
     };
   }
 
@@ -178,33 +178,33 @@ export class RampScheduler {
   }
 
   /** Pauses automatic advancement (the circuit breaker stays armed); audited. */
-  hold(experimentId: string, reason: string, ctx: WriteContext): RampStatus {
-    this.setHold(experimentId, { reason, actor: ctx.actor, at: this.d.clock.now().toISOString() }, ctx);
+  async hold(experimentId: string, reason: string, ctx: WriteContext): Promise<RampStatus> {
+    await this.setHold(experimentId, { reason, actor: ctx.actor, at: this.d.clock.now().toISOString() }, ctx);
     return this.status(experimentId);
   }
 
   /** Lifts a hold; the next tick judges the gate again. */
-  resume(experimentId: string, ctx: WriteContext): RampStatus {
-    this.setHold(experimentId, null, ctx);
+  async resume(experimentId: string, ctx: WriteContext): Promise<RampStatus> {
+    await this.setHold(experimentId, null, ctx);
     return this.status(experimentId);
   }
 
-  private setHold(experimentId: string, hold: RampHold | null, ctx: WriteContext): void {
-    this.d.db
-      .transaction(() => {
-        const exp = this.experiments.get(experimentId);
-        if (exp.status !== 'running' && exp.status !== 'paused') {
-          throw new AppError(
-            'PRECONDITION_FAILED',
-            `experiment '${exp.key}' is ${exp.status}; only a running or paused experiment has a ramp to hold`,
-            'Call get_ramp_status or list_experiments to find a running experiment.',
-          );
-        }
-        const before = this.d.experiments.rampState(exp.id).hold;
-        this.d.experiments.setRampHold(exp.id, hold);
-        this.d.audit.record(ctx, 'experiment', exp.id, { rampHold: before }, { rampHold: hold }, this.d.clock.now().toISOString());
-      })
-      .immediate();
+  private async setHold(experimentId: string, hold: RampHold | null, ctx: WriteContext): Promise<void> {
+    await this.d.sql.tx(async (tx) => {
+      const r = configRepos(tx);
+      const exp = await this.experiments.load(experimentId, r);
+      if (exp.status !== 'running' && exp.status !== 'paused') {
+        throw new AppError(
+          'PRECONDITION_FAILED',
+          `experiment '${exp.key}' is ${exp.status}; only a running or paused experiment has a ramp to hold`,
+          'Call get_ramp_status or list_experiments to find a running experiment.',
+        );
+      }
+      const before = (await r.experiments.rampState(exp.id)).hold;
+      await r.experiments.setRampHold(exp.id, hold);
+      await r.audit.record(ctx, 'experiment', exp.id, { rampHold: before }, { rampHold: hold }, this.d.clock.now().toISOString());
+      await bumpRevision(tx);
+    });
   }
 
   private async step(exp: Experiment): Promise<TickOutcome> {
@@ -231,7 +231,11 @@ export class RampScheduler {
     }
     if (s.nextAction === 'held' && !s.hold) {
       // A guardrail blind past the grace period: the scheduler holds the ramp itself, audited, until a person resumes it.
-      this.setHold(exp.id, { reason: s.reason, actor: RAMP_SCHEDULER_ACTOR, at: this.d.clock.now().toISOString() }, this.ctx('blind_guardrail_hold', s.reason));
+      await this.setHold(
+        exp.id,
+        { reason: s.reason, actor: RAMP_SCHEDULER_ACTOR, at: this.d.clock.now().toISOString() },
+        this.ctx('blind_guardrail_hold', s.reason),
+      );
       return this.outcome(exp, 'held', s.reason);
     }
     const sloHold = s.nextAction === 'advance' ? this.d.slo?.rampHold(exp.id) : null;

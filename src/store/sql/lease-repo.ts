@@ -1,8 +1,15 @@
-import type { Lease } from '../lease-repo.js';
 import type { Sql } from './sql.js';
 
+export interface Lease {
+  name: string;
+  owner: string;
+  /** ISO time (wall clock) after which another process may take it. */
+  until: string;
+}
+
 /**
- * LeaseRepo (src/store/lease-repo.ts) over the async seam, for either engine. Taking a lease is one conditional
+ * Named leases in the shared database, one holder at a time (the ramp scheduler runs where its lease is held), for
+ * either engine. Times are wall-clock: a lease is about processes being alive, not a rehearsal's simulated time. Taking a lease is one conditional
  * upsert — insert, or take over the row only if it is ours or has expired — so it needs no read-then-write
  * transaction: under PostgreSQL's READ COMMITTED, ON CONFLICT DO UPDATE locks the row and checks the WHERE against
  * its latest committed version, so of several replicas racing for an expired lease exactly one wins. SQLite runs

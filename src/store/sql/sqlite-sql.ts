@@ -35,6 +35,21 @@ export class SqliteSql implements Sql {
     return this.outside(() => exec(this.db, script));
   }
 
+  /**
+   * Runs synchronous code on this connection under the same mutex as the async transactions: it starts only when no
+   * async transaction is open (one that awaits mid-way keeps the connection until it commits) and none starts while
+   * it runs. Whatever still uses the connection synchronously (the event side's fold and its writes, ADR 0020's
+   * "Conversion, part 1") goes through here, so its `db.transaction()` never silently becomes a savepoint of another
+   * caller's open transaction.
+   */
+  async exclusive<T>(syncFn: () => T): Promise<T> {
+    this.refuseNested();
+    return this.lock.run(() => {
+      if (this.db.inTransaction) throw new Error(OPEN_TX);
+      return syncFn();
+    });
+  }
+
   async tx<T>(fn: (sql: Sql) => Promise<T>, _opts?: TxOptions): Promise<T> {
     this.refuseNested();
     return this.lock.run(async () => {
@@ -114,6 +129,20 @@ class SqliteTx implements Sql {
       throw mapSqliteError(err);
     }
   }
+}
+
+const OPEN_TX =
+  'a synchronous transaction started while another transaction is open on the same SQLite connection: it would become a savepoint inside it; run it through SqliteSql.exclusive()';
+
+/**
+ * A synchronous IMMEDIATE transaction on the main connection, refused when one is already open there. better-sqlite3
+ * would turn it into a SAVEPOINT of the open one — an async transaction awaiting mid-way on the same connection —
+ * and mix two callers' writes (the second rolled back with the first, or committed by it). Synchronous writers that
+ * can run while async transactions exist call this, or SqliteSql.exclusive() which waits its turn instead.
+ */
+export function syncTransaction<T>(db: Db, fn: () => T): T {
+  if (db.inTransaction) throw new Error(OPEN_TX);
+  return db.transaction(fn).immediate();
 }
 
 function begin(db: Db): void {

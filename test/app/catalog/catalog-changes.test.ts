@@ -5,15 +5,15 @@ import { planText } from '../../../src/app/catalog/catalog-plan.js';
 import type { Experiment, Metric, Surface } from '../../../src/domain/schemas.js';
 import { AppError } from '../../../src/errors.js';
 import type { WriteContext } from '../../../src/store/audit-repo.js';
-import { demoConfig, permissivePolicy, startRunning, tableCounts, testContainer } from '../../helpers/app.js';
+import { commitShip, demoConfig, permissivePolicy, startRunning, tableCounts, testContainer } from '../../helpers/app.js';
 
 const ADMIN: WriteContext = { actor: 'token:platform-admin', interface: 'rest', operation: 'POST /v1/catalog/apply', requestId: 'r1' };
 
 let app: Container;
 let running: Experiment;
-beforeEach(() => {
+beforeEach(async () => {
   app = testContainer({ policy: permissivePolicy() });
-  running = startRunning(
+  running = await startRunning(
     app,
     demoConfig({
       successMetrics: ['stream-rate', 'minutes-played'],
@@ -43,11 +43,11 @@ const snapshot = () => ({
   version: app.deps.catalog.version(),
 });
 
-function refused(input: CatalogChangeInput): AppError {
+async function refused(input: CatalogChangeInput): Promise<AppError> {
   const before = snapshot();
   let caught: unknown;
   try {
-    app.catalogChanges.applyInput(input, ADMIN, false);
+    await app.catalogChanges.applyInput(input, ADMIN, false);
   } catch (err) {
     caught = err;
   }
@@ -111,47 +111,43 @@ describe('safe evolution: a change that would corrupt an experiment in use is re
       () => merge({ metrics: [{ ...metric('skips-per-stream'), numeratorId: 'saves' }] }),
       'metric skips-per-stream numeratorId',
     ],
-  ])('%s', (_name, input, line) => {
-    const e = refused(input());
+  ])('%s', async (_name, input, line) => {
+    const e = await refused(input());
     expect(e.message).toContain(`${line}`);
     expect(e.hint).toMatch(/new entity .*home-v2.* new metric id/);
     expect((e.details as { unsafe: { experiments: { id: string }[] }[] }).unsafe[0]!.experiments.map((x) => x.id)).toEqual([running.id]);
   });
 
-  it('replace mode: a directory-like complete catalog missing a metric in use is refused whole', () => {
+  it('replace mode: a directory-like complete catalog missing a metric in use is refused whole', async () => {
     const current = app.catalogChanges.current();
-    const e = refused({ mode: 'replace', catalog: { ...current, metrics: current.metrics.filter((m) => m.id !== 'stream-rate') } });
+    const e = await refused({ mode: 'replace', catalog: { ...current, metrics: current.metrics.filter((m) => m.id !== 'stream-rate') } });
     expect(e.message).toMatch(
       /^1 catalog change would break experiments in use; nothing was applied:\nmetric stream-rate removal: metric 'stream-rate' is in use; used by home-focus-shelf/,
     );
   });
 
-  it('a shipped variant stays in use after archiving (it is the default layout); an archived experiment no longer holds its metrics', () => {
+  it('a shipped variant stays in use after archiving (it is the default layout); an archived experiment no longer holds its metrics', async () => {
     const sys: WriteContext = { actor: 'test', interface: 'cli', operation: 'test', requestId: 'r' };
     const ship = { variant: 'focus', at: new Date().toISOString(), decision: { decision: 'ship' } };
-    const stopped = app.stops.commitStop(
-      { exp: app.experiments.get(running.id), given: null, ship } as never,
-      { experimentId: running.id, reason: 'ship', outcome: 'shipped' },
-      sys,
-    );
-    app.experiments.archive({ experimentId: running.id, version: stopped.version, reason: 'done' }, sys);
+    const stopped = await commitShip(app, running.id, ship, 'ship', sys);
+    await app.experiments.archive({ experimentId: running.id, version: stopped.version, reason: 'done' }, sys);
 
-    const e = (() => {
+    const e = await (async () => {
       try {
-        app.catalogChanges.applyInput(merge({}, { content: ['sh-focus'] }), ADMIN, false);
+        await app.catalogChanges.applyInput(merge({}, { content: ['sh-focus'] }), ADMIN, false);
       } catch (err) {
         return err as AppError;
       }
       return null;
     })();
     expect(e?.message).toContain(`content sh-focus removal: content 'sh-focus' is in use; used by home-focus-shelf (${running.id}, archived)`);
-    const r = app.catalogChanges.applyInput(merge({ metrics: [{ ...metric('minutes-played'), capMax: 600 }] }), ADMIN, false);
+    const r = await app.catalogChanges.applyInput(merge({ metrics: [{ ...metric('minutes-played'), capMax: 600 }] }), ADMIN, false);
     expect(r).toMatchObject({ applied: true, version: 2 });
   });
 });
 
 describe('additive changes apply at once, audited and versioned; the same change twice is a no-op', () => {
-  it('adds a surface, a slot, content and a metric, widens accepts and platforms, edits names and baselines', () => {
+  it('adds a surface, a slot, content and a metric, widens accepts and platforms, edits names and baselines', async () => {
     const home = surface('home');
     const countsBefore = tableCounts(app);
     const change = merge({
@@ -172,11 +168,11 @@ describe('additive changes apply at once, audited and versioned; the same change
         { ...metric('minutes-played'), id: 'minutes-played-v2', capMax: 600, source: { event: 'listen', aggregate: 'sum', windowHours: 168 } },
       ],
     });
-    const dry = app.catalogChanges.applyInput(change, ADMIN, true);
+    const dry = await app.catalogChanges.applyInput(change, ADMIN, true);
     expect(dry).toMatchObject({ applied: false, dryRun: true, version: 1, plan: { safe: true, counts: { added: 3, changed: 2, removed: 0, breaking: 0 } } });
     expect(tableCounts(app)).toEqual(countsBefore);
 
-    const applied = app.catalogChanges.applyInput(change, ADMIN, false);
+    const applied = await app.catalogChanges.applyInput(change, ADMIN, false);
     expect(applied).toMatchObject({ applied: true, version: 2 });
     expect(app.deps.catalog.surface('home')!.slots.find((s) => s.id === 'shelf-1')!.accepts).toEqual(['shelf', 'mix', 'playlist']);
     expect(app.deps.catalog.metric('minutes-played-v2')!.capMax).toBe(600);
@@ -186,13 +182,13 @@ describe('additive changes apply at once, audited and versioned; the same change
     // The running experiment serves as before: its salt and buckets did not move.
     expect(app.experiments.get(running.id).status).toBe('running');
 
-    const again = app.catalogChanges.applyInput(change, ADMIN, false);
+    const again = await app.catalogChanges.applyInput(change, ADMIN, false);
     expect(again).toMatchObject({ applied: false, version: 2, plan: { changes: [] } });
     expect(app.deps.catalog.version()!.version).toBe(2);
   });
 
-  it('removes entities nothing uses', () => {
-    const r = app.catalogChanges.applyInput(merge({}, { content: ['pl-sleep'], metrics: ['saves'], surfaces: ['now-playing'] }), ADMIN, false);
+  it('removes entities nothing uses', async () => {
+    const r = await app.catalogChanges.applyInput(merge({}, { content: ['pl-sleep'], metrics: ['saves'], surfaces: ['now-playing'] }), ADMIN, false);
     expect(r.plan.changes.map((c) => `${c.action} ${c.entity} ${c.id} ${c.safety}`)).toEqual([
       'remove surface now-playing additive',
       'remove content pl-sleep additive',

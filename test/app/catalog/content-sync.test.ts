@@ -86,7 +86,7 @@ const configWith = (contentId: string, key = 'home-upstream-shelf') =>
     ],
   });
 
-const codes = (app: Container, config: unknown) => app.experiments.validate({ config }).findings.map((f) => f.code);
+const codes = async (app: Container, config: unknown) => (await app.experiments.validate({ config })).findings.map((f) => f.code);
 
 const contentAudit = (app: Container) =>
   (
@@ -105,13 +105,13 @@ describe('content catalog synced from a remote content delivery', () => {
     expect(gw.deps.contentDelivery).toBe('remote');
 
     // Before the first sync: content only upstream is unknown here, and the gateway is not ready.
-    expect(codes(gw, configWith(upstreamOnly.id))).toContain('UNKNOWN_CONTENT');
+    expect(await codes(gw, configWith(upstreamOnly.id))).toContain('UNKNOWN_CONTENT');
     expect(gw.readiness()).toMatchObject({ ready: false, checks: { content: { ok: false, reason: expect.stringContaining('not synced') } } });
 
     expect(await gw.contentSync!.sync()).toBe('changed');
     expect(gw.catalog.content().map((c) => c.id)).toContain(upstreamOnly.id);
-    expect(codes(gw, configWith(upstreamOnly.id))).not.toContain('UNKNOWN_CONTENT');
-    expect(gw.experiments.validate({ config: configWith(upstreamOnly.id) }).valid).toBe(true);
+    expect(await codes(gw, configWith(upstreamOnly.id))).not.toContain('UNKNOWN_CONTENT');
+    expect((await gw.experiments.validate({ config: configWith(upstreamOnly.id) })).valid).toBe(true);
     expect(gw.readiness().checks.content).toEqual({ ok: true, stale: false });
     expect(contentAudit(gw)).toEqual([
       {
@@ -143,7 +143,7 @@ describe('content catalog synced from a remote content delivery', () => {
     const content = await contentSystem();
     const gw = gateway(content.url);
     expect(await gw.contentSync!.sync()).toBe('unchanged'); // same demo catalog on both sides
-    const draft = gw.experiments.create(
+    const draft = await gw.experiments.create(
       { config: configWith('sh-focus', 'home-focus-kept') },
       { actor: 't', interface: 'rest', operation: 't', requestId: 'r' },
     );
@@ -156,7 +156,7 @@ describe('content catalog synced from a remote content delivery', () => {
     expect(gw.contentSync!.status().missingUpstream).toEqual([{ id: 'sh-focus', since: expect.any(String) }]);
     expect(await sample(gw, 'sealab_content_missing_upstream_items')).toBe(1);
 
-    const verdict = gw.experiments.validate({ experimentId: draft.experiment.id });
+    const verdict = await gw.experiments.validate({ experimentId: draft.experiment.id });
     expect(verdict.valid).toBe(false);
     expect(verdict.findings).toContainEqual(
       expect.objectContaining({
@@ -173,7 +173,7 @@ describe('content catalog synced from a remote content delivery', () => {
     content.app.deps.catalog.upsertContent(gw.deps.catalog.contentItem('sh-focus')!);
     expect(await gw.contentSync!.sync()).toBe('changed');
     expect(contentAudit(gw).at(-1)?.after).toMatchObject({ restored: ['sh-focus'] });
-    expect(gw.experiments.validate({ experimentId: draft.experiment.id }).findings.map((f) => f.code)).not.toContain('CONTENT_MISSING_UPSTREAM');
+    expect((await gw.experiments.validate({ experimentId: draft.experiment.id })).findings.map((f) => f.code)).not.toContain('CONTENT_MISSING_UPSTREAM');
   });
 
   it('keeps the last good catalog when content delivery is down or answers an invalid item, reports it stale, and a restart still has it', async () => {
@@ -208,7 +208,7 @@ describe('content catalog synced from a remote content delivery', () => {
     gw = gateway(content.url);
     expect(gw.readiness().checks.content).toMatchObject({ ok: true });
     expect(gw.catalog.content()).toEqual(held);
-    expect(gw.experiments.validate({ config: configWith(upstreamOnly.id) }).valid).toBe(true);
+    expect((await gw.experiments.validate({ config: configWith(upstreamOnly.id) })).valid).toBe(true);
     expect(await gw.contentSync!.sync()).toBe('failed');
     expect(gw.readiness().checks.content).toMatchObject({ ok: true, stale: true });
     expect(gw.catalog.content()).toEqual(held);

@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createContainer, type Container } from '../../../src/container.js';
 import { DeploySaga } from '../../../src/app/deploy/deploy-saga.js';
-import { OperationRepo } from '../../../src/store/operation-repo.js';
 import { AppError } from '../../../src/errors.js';
 import type { WriteContext } from '../../../src/app/context.js';
 import type { BackendWrite, ContentDelivery, ContentWrite, ExperimentBackend } from '../../../src/systems/contracts.js';
@@ -55,7 +54,7 @@ const remoteSaga = () =>
     app.deploys,
     app.stops,
     { embedded: false, backend: { kind: 'remote', ...bind(backend) } as ExperimentBackend, content: { kind: 'remote', ...bind(content) } as ContentDelivery },
-    new OperationRepo(app.deps.db),
+    app.deps.store.operations,
   );
 const bind = (f: Flaky<any, any>) => ({ put: f.put.bind(f), get: f.get.bind(f), list: f.list.bind(f) });
 
@@ -70,9 +69,9 @@ afterEach(() => {
   remote.close();
 });
 
-function validated(key = 'saga-exp') {
-  const { experiment } = app.experiments.create({ config: demoConfig({ key, rampPlan: { stages: [20] } }) }, ctx);
-  const v = app.experiments.validate({ experimentId: experiment.id }, ctx);
+async function validated(key = 'saga-exp') {
+  const { experiment } = await app.experiments.create({ config: demoConfig({ key, rampPlan: { stages: [20] } }) }, ctx);
+  const v = await app.experiments.validate({ experimentId: experiment.id }, ctx);
   return { experimentId: experiment.id, version: experiment.version, planHash: v.planHash!, confirmation: APPROVED };
 }
 
@@ -96,17 +95,17 @@ function agreement(systems: { backend: EmbeddedBackend; content: EmbeddedContent
 }
 
 describe('deploy saga, embedded systems (the default)', () => {
-  it('logs one completed operation per deploy, pause and stop, and keeps backend, content and record in agreement', () => {
-    const input = validated();
-    const { experiment } = app.deploys.deploy(input, ctx);
+  it('logs one completed operation per deploy, pause and stop, and keeps backend, content and record in agreement', async () => {
+    const input = await validated();
+    const { experiment } = await app.deploys.deploy(input, ctx);
     let a = agreement(app.localSystems);
     expect(a).toEqual({ running: [experiment.id], serving: [experiment.id], recorded: [experiment.id] });
-    const paused = app.experiments.pause({ experimentId: experiment.id, version: experiment.version, reason: 'check' }, ctx);
+    const paused = await app.experiments.pause({ experimentId: experiment.id, version: experiment.version, reason: 'check' }, ctx);
     expect(app.localSystems.backend.getSync(experiment.id)).toMatchObject({ status: 'paused', buckets: paused.buckets });
-    app.stops.stop({ experimentId: experiment.id, reason: 'done', confirmation: APPROVED }, ctx);
+    await app.stops.stop({ experimentId: experiment.id, reason: 'done', confirmation: APPROVED }, ctx);
     a = agreement(app.localSystems);
     expect(a).toEqual({ running: [], serving: [], recorded: [] });
-    const ops = app.deployments.ops.list(experiment.id);
+    const ops = await app.deployments.ops.list(experiment.id);
     expect(ops.map((o) => [o.kind, o.status, o.steps])).toEqual([
       ['deploy', 'completed', ['backend.allocate', 'content.apply', 'backend.activate']],
       ['pause', 'completed', ['backend.pause', 'content.remove']],
@@ -114,11 +113,11 @@ describe('deploy saga, embedded systems (the default)', () => {
     ]);
   });
 
-  it('writes no operation for a refused or dry-run deploy', () => {
-    const input = validated();
-    app.deploys.deploy({ ...input, dryRun: true }, ctx);
-    expect(() => app.deploys.deploy({ ...input, version: 99 }, ctx)).toThrow(/version/);
-    expect(app.deployments.ops.list()).toEqual([]);
+  it('writes no operation for a refused or dry-run deploy', async () => {
+    const input = await validated();
+    await app.deploys.deploy({ ...input, dryRun: true }, ctx);
+    await expect(app.deploys.deploy({ ...input, version: 99 }, ctx)).rejects.toThrow(/version/);
+    expect(await app.deployments.ops.list()).toEqual([]);
     expect(app.localSystems.backend.listSync()).toEqual([]);
   });
 });
@@ -129,7 +128,7 @@ describe('deploy saga, remote systems', () => {
   });
 
   it('runs allocate → content.apply → activate, then the record; the same idempotency key returns the first outcome', async () => {
-    const input = { ...validated(), idempotencyKey: 'saga-key-0001' };
+    const input = { ...(await validated()), idempotencyKey: 'saga-key-0001' };
     const first = await saga.deploy(input, ctx);
     expect(first).toMatchObject({ applied: true, replayed: false, experiment: { status: 'running' } });
     expect(backend.writes).toEqual(['backend.allocate', 'backend.activate']);
@@ -137,7 +136,7 @@ describe('deploy saga, remote systems', () => {
     const again = await saga.deploy(input, ctx);
     expect(again).toMatchObject({ replayed: true, experiment: { id: first.experiment.id, version: first.experiment.version } });
     expect(backend.writes).toHaveLength(2);
-    expect(app.deployments.ops.list(first.experiment.id).map((o) => o.status)).toEqual(['completed']);
+    expect((await app.deployments.ops.list(first.experiment.id)).map((o) => o.status)).toEqual(['completed']);
     await expect(saga.deploy({ ...input, allocationPercent: 20 }, ctx)).rejects.toMatchObject({ code: 'CONFLICT' });
     expect(agreement(remote.localSystems)).toEqual({ running: [first.experiment.id], serving: [first.experiment.id], recorded: [first.experiment.id] });
 
@@ -147,13 +146,13 @@ describe('deploy saga, remote systems', () => {
   });
 
   it('compensates backend.allocate when content.apply fails; the record is untouched and the key can be retried', async () => {
-    const input = { ...validated(), idempotencyKey: 'saga-key-0002' };
+    const input = { ...(await validated()), idempotencyKey: 'saga-key-0002' };
     content.fault = () => 'fail';
     await expect(saga.deploy(input, ctx)).rejects.toMatchObject({ code: 'UPSTREAM_UNAVAILABLE' });
     expect(app.experiments.get(input.experimentId)).toMatchObject({ status: 'draft', version: 1 });
     expect(backend.writes).toEqual(['backend.allocate', 'compensate.backend']);
     expect(remote.localSystems.backend.getSync(input.experimentId)).toMatchObject({ status: 'released', buckets: [] });
-    expect(app.deployments.ops.list(input.experimentId).map((o) => [o.status, o.steps, o.error?.code])).toEqual([
+    expect((await app.deployments.ops.list(input.experimentId)).map((o) => [o.status, o.steps, o.error?.code])).toEqual([
       ['compensated', ['backend.allocate'], 'UPSTREAM_UNAVAILABLE'],
     ]);
     content.fault = () => 'ok';
@@ -164,11 +163,11 @@ describe('deploy saga, remote systems', () => {
   });
 
   it('leaves an operation whose compensation cannot reach a system to recovery, and refuses new work on that experiment until then', async () => {
-    const input = validated();
+    const input = await validated();
     backend.fault = (step) => (step === 'backend.activate' || step.startsWith('compensate') ? 'fail' : 'ok');
     content.fault = (step) => (step.startsWith('compensate') ? 'fail' : 'ok');
     await expect(saga.deploy(input, ctx)).rejects.toMatchObject({ code: 'UPSTREAM_UNAVAILABLE' });
-    expect(app.deployments.ops.unfinished().map((o) => o.status)).toEqual(['compensating']);
+    expect((await app.deployments.ops.unfinished()).map((o) => o.status)).toEqual(['compensating']);
     await expect(saga.deploy(input, ctx)).rejects.toThrow(/still being rolled back/);
     backend.fault = () => 'ok';
     content.fault = () => 'ok';
@@ -178,7 +177,7 @@ describe('deploy saga, remote systems', () => {
   });
 
   it('after a crash, recovery compensates an operation with steps missing and finishes one whose steps all landed, once', async () => {
-    const a = validated('saga-a');
+    const a = await validated('saga-a');
     backend.fault = (step) => (step === 'backend.activate' ? 'apply-then-hang' : 'ok');
     void saga.deploy(a, ctx); // the process "dies" while activate is in flight
     await until(() => backend.writes.includes('backend.activate'));
@@ -191,11 +190,11 @@ describe('deploy saga, remote systems', () => {
     expect(await restarted.recover()).toMatchObject({ compensated: [expect.any(String)], completed: [] });
     expect(agreement(remote.localSystems)).toEqual({ running: [], serving: [], recorded: [] });
 
-    const b = validated('saga-b');
+    const b = await validated('saga-b');
     backend.fault = (step) => (step === 'backend.activate' ? 'apply-then-hang' : 'ok');
     void saga.deploy({ ...b, idempotencyKey: 'saga-key-0003' }, ctx);
     await until(() => backend.writes.filter((w) => w === 'backend.activate').length === 2);
-    const op = app.deployments.ops.unfinished()[0];
+    const op = (await app.deployments.ops.unfinished())[0];
     app.deployments.ops.stepDone(op.id, 'backend.activate', new Date().toISOString()); // it landed and was logged, then the crash
     backend.fault = () => 'ok';
     lapse();
@@ -209,7 +208,7 @@ describe('deploy saga, remote systems', () => {
   });
 
   it('pauses, advances a ramp stage (the scheduler) and rolls back (the circuit breaker) through the systems', async () => {
-    const input = validated();
+    const input = await validated();
     const system: WriteContext = { actor: 'system:ramp-scheduler', interface: 'system', operation: 'test', requestId: 'r2' };
     const { experiment } = await saga.deploy(input, ctx);
     const paused = await saga.pause({ experimentId: experiment.id, version: experiment.version, reason: 'look' }, ctx);
@@ -233,7 +232,7 @@ describe('deploy saga, remote systems', () => {
     const rolled = await saga.rollBack({ experimentId: experiment.id, reason: 'breaker', details: {} }, system);
     expect(rolled).toMatchObject({ status: 'concluded', outcome: 'rolled_back' });
     expect(agreement(remote.localSystems)).toEqual({ running: [], serving: [], recorded: [] });
-    expect(app.deployments.ops.list(experiment.id).map((o) => `${o.kind}:${o.status}`)).toEqual([
+    expect((await app.deployments.ops.list(experiment.id)).map((o) => `${o.kind}:${o.status}`)).toEqual([
       'deploy:completed',
       'pause:completed',
       'deploy:completed',
@@ -244,7 +243,7 @@ describe('deploy saga, remote systems', () => {
   });
 
   it('runs one operation per experiment at a time; recovery leaves an in-flight one alone', async () => {
-    const input = validated();
+    const input = await validated();
     let release!: () => void;
     content.gate = new Promise<void>((r) => (release = r));
     const first = saga.deploy(input, ctx);
@@ -290,13 +289,13 @@ describe('deploy saga, two gateway processes sharing one database', () => {
       g.deploys,
       g.stops,
       { embedded: false, backend: { kind: 'remote', ...bind(backend) } as ExperimentBackend, content: { kind: 'remote', ...bind(content) } as ContentDelivery },
-      new OperationRepo(g.deps.db),
+      g.deps.store.operations,
     );
 
   it("a second gateway neither recovers nor races an operation the first is running; it takes over only when the first's claim lapses", async () => {
     const [sa, sb] = [sagaOf(a), sagaOf(b)];
-    const { experiment } = a.experiments.create({ config: demoConfig({ key: 'shared-db', rampPlan: { stages: [20] } }) }, ctx);
-    const v = a.experiments.validate({ experimentId: experiment.id }, ctx);
+    const { experiment } = await a.experiments.create({ config: demoConfig({ key: 'shared-db', rampPlan: { stages: [20] } }) }, ctx);
+    const v = await a.experiments.validate({ experimentId: experiment.id }, ctx);
     const input = { experimentId: experiment.id, version: 1, planHash: v.planHash!, confirmation: APPROVED };
 
     let release!: () => void;
@@ -327,7 +326,7 @@ describe('deploy saga, two gateway processes sharing one database', () => {
     thaw();
     await expect(stopping).rejects.toMatchObject({ code: 'CONFLICT', message: expect.stringMatching(/taken over by another sealab process/) });
     expect(agreement(remote.localSystems, a)).toEqual({ running: [experiment.id], serving: [experiment.id], recorded: [experiment.id] });
-    expect(a.deployments.ops.list(experiment.id).map((o) => o.status)).toEqual(['completed', 'compensated']);
+    expect((await a.deployments.ops.list(experiment.id)).map((o) => o.status)).toEqual(['completed', 'compensated']);
     expect(backend.writes.filter((w) => w.startsWith('compensate'))).toEqual(['compensate.backend']);
   });
 });

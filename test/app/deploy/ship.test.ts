@@ -1,7 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Container } from '../../../src/container.js';
 import { DeploySaga } from '../../../src/app/deploy/deploy-saga.js';
-import { OperationRepo } from '../../../src/store/operation-repo.js';
 import { AppError } from '../../../src/errors.js';
 import type { WriteContext } from '../../../src/app/context.js';
 import type { ContentDelivery, ContentWrite, ExperimentBackend } from '../../../src/systems/contracts.js';
@@ -115,7 +114,7 @@ describe('ship: the winning layout becomes the surface default', () => {
     expect(app.catalog.defaultLayout('home')).toEqual({ ...defaultBefore, 'shelf-2': 'sh-focus' });
     expect(app.localSystems.content.getSync(id)).toMatchObject({ serving: false, shipped: 'focus' });
     expect(app.localSystems.backend.getSync(id)).toMatchObject({ status: 'released', buckets: [] });
-    expect(app.deployments.ops.list(id).at(-1)).toMatchObject({ kind: 'ship', status: 'completed', steps: ['backend.release', 'content.ship'] });
+    expect((await app.deployments.ops.list(id)).at(-1)).toMatchObject({ kind: 'ship', status: 'completed', steps: ['backend.release', 'content.ship'] });
 
     const audit = (await rest('GET', `/v1/experiments/${id}/audit`)).json.audit as { actor: string; after: any; rationale: string }[];
     expect(audit.find((a) => a.after?.shipped)).toMatchObject({
@@ -203,11 +202,11 @@ describe('ship across remote systems', () => {
       app.deploys,
       app.stops,
       { embedded: false, backend: backend as ExperimentBackend, content: flakyContent },
-      new OperationRepo(app.deps.db),
+      app.deps.store.operations,
     );
 
-    const { experiment } = app.experiments.create({ config: SHIPPABLE }, ctx);
-    const v = app.experiments.validate({ experimentId: experiment.id }, ctx);
+    const { experiment } = await app.experiments.create({ config: SHIPPABLE }, ctx);
+    const v = await app.experiments.validate({ experimentId: experiment.id }, ctx);
     await saga.deploy({ experimentId: experiment.id, version: 1, planHash: v.planHash!, confirmation: APPROVED }, ctx);
     await clearWin(rest, experiment.id);
     advance(8 * DAY);
@@ -220,7 +219,7 @@ describe('ship across remote systems', () => {
     expect(app.deps.experiments.conclusion(experiment.id)).toBeNull();
     expect(content.getSync(experiment.id)).toMatchObject({ serving: true, shipped: null });
     expect(b.getSync(experiment.id)).toMatchObject({ status: 'running' });
-    expect(saga.ops.list(experiment.id).at(-1)).toMatchObject({ kind: 'ship', status: 'compensated' });
+    expect((await saga.ops.list(experiment.id)).at(-1)).toMatchObject({ kind: 'ship', status: 'compensated' });
     expect(slot(remote.assignments.view('home', 'anyone')!.layout, 'shelf-2')).not.toBe('sh-focus');
 
     contentDown = false;

@@ -61,7 +61,7 @@ afterEach(() => {
 });
 
 /** A container on a simulated clock with the two raw-event metrics and a running experiment on every metric kind. */
-function world(fold = {}) {
+async function world(fold = {}) {
   const clock = new SimulatedClock(new Date(T0));
   let n = 0;
   const app = createContainer({ dbFile: ':memory:', clock, newId: (p) => `${p}_${n++}`, fold });
@@ -76,10 +76,10 @@ function world(fold = {}) {
       { metricId: 'latency-p90', margin: 0.1 },
     ],
   });
-  const { experiment } = app.experiments.create({ config }, ctx);
-  const v = app.experiments.validate({ experimentId: experiment.id }, ctx);
+  const { experiment } = await app.experiments.create({ config }, ctx);
+  const v = await app.experiments.validate({ experimentId: experiment.id }, ctx);
   expect(v.valid).toBe(true);
-  const exp = app.deploys.deploy({ experimentId: experiment.id, version: 1, planHash: v.planHash!, confirmation: APPROVED }, ctx).experiment;
+  const exp = (await app.deploys.deploy({ experimentId: experiment.id, version: 1, planHash: v.planHash!, confirmation: APPROVED }, ctx)).experiment;
   return { app, clock, exp };
 }
 
@@ -127,17 +127,17 @@ function expectClose(got: unknown, want: unknown, path = ''): void {
 }
 
 describe('event log and fold (ADR 0018)', () => {
-  it('folds to exactly what the synchronous path computed, whatever the order, duplicates, lateness and fold turns', () => {
-    fc.assert(
-      fc.property(
+  it('folds to exactly what the synchronous path computed, whatever the order, duplicates, lateness and fold turns', async () => {
+    await fc.assert(
+      fc.asyncProperty(
         fc.array(evArb, { minLength: 1, maxLength: 70 }),
         fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 1, maxLength: 8 }),
         fc.array(fc.integer({ min: 0, max: 6 }), { minLength: 1, maxLength: 8 }),
         fc.array(fc.integer({ min: 0, max: 30 }), { minLength: 1, maxLength: 8 }),
         fc.boolean(),
-        (raw, cuts, turns, hoursBetween, dupes) => {
-          const direct = world();
-          const folded = world({ turn: 1 + (turns[0] % 5), backlogMax: 12 });
+        async (raw, cuts, turns, hoursBetween, dupes) => {
+          const direct = await world();
+          const folded = await world({ turn: 1 + (turns[0] % 5), backlogMax: 12 });
           expect(folded.exp.id).toBe(direct.exp.id);
           const expId = direct.exp.id;
           const events: Ev[] = raw.map((r, i) => {
@@ -177,8 +177,8 @@ describe('event log and fold (ADR 0018)', () => {
     );
   }, 180_000);
 
-  it('answers duplicates at ack time, across batches and after the fold, exactly as before', () => {
-    const { app, exp } = world();
+  it('answers duplicates at ack time, across batches and after the fold, exactly as before', async () => {
+    const { app, exp } = await world();
     const batch = [
       { id: 'a', type: 'exposure', unitId: 'u1', experimentId: exp.key, variant: 'focus' },
       { id: 'b', type: 'metric', unitId: 'u1', metricId: 'stream-rate', value: 1 },
@@ -194,8 +194,8 @@ describe('event log and fold (ADR 0018)', () => {
     expect(app.deps.events.exposureCounts(exp.id)).toEqual(new Map([['focus', 1]]));
   });
 
-  it('refuses an exposure that contradicts one acknowledged but not folded yet, without folding it first', () => {
-    const { app, exp } = world({ backlogMax: 1_000 });
+  it('refuses an exposure that contradicts one acknowledged but not folded yet, without folding it first', async () => {
+    const { app, exp } = await world({ backlogMax: 1_000 });
     app.events.ingest({ events: [{ id: 'a', type: 'exposure', unitId: 'u1', experimentId: exp.id, variant: 'focus' }] });
     expect(app.fold.status().pending).toBe(1);
     const r = app.events.ingest({
@@ -226,8 +226,8 @@ describe('event log and fold (ADR 0018)', () => {
     expect(later.accepted).toBe(1);
   });
 
-  it('reports the lag of the oldest unfolded event, and get_metrics folds it before answering', () => {
-    const { app, clock, exp } = world({ backlogMax: 1_000 });
+  it('reports the lag of the oldest unfolded event, and get_metrics folds it before answering', async () => {
+    const { app, clock, exp } = await world({ backlogMax: 1_000 });
     app.events.ingest({ events: [{ id: 'a', type: 'exposure', unitId: 'u1', experimentId: exp.id, variant: 'focus' }] });
     clock.advance(90_000);
     expect(app.fold.status()).toEqual({ pending: 1, lagSeconds: 90 });
@@ -236,8 +236,8 @@ describe('event log and fold (ADR 0018)', () => {
     expect(report.exposures.find((e) => e.variant === 'focus')?.units).toBe(1);
   });
 
-  it('keeps the backlog bounded: an ack past the bound folds down to half of it before answering', () => {
-    const { app, exp } = world({ backlogMax: 40, turn: 7 });
+  it('keeps the backlog bounded: an ack past the bound folds down to half of it before answering', async () => {
+    const { app, exp } = await world({ backlogMax: 40, turn: 7 });
     const metric = (i: number) => ({ id: `m${i}`, type: 'metric', unitId: `u${i % 5}`, metricId: 'stream-rate', value: i % 2 });
     app.events.ingest({ events: [{ id: 'x', type: 'exposure', unitId: 'u1', experimentId: exp.id, variant: 'focus' }] });
     app.fold.catchUp();
@@ -251,7 +251,7 @@ describe('event log and fold (ADR 0018)', () => {
     expect(pending).toEqual([15, 30, 20, 35, 20, 35, 20, 35, 20, 35]);
   });
 
-  it('never folds an entry twice when two connections (two processes) fold one data file', () => {
+  it('never folds an entry twice when two connections (two processes) fold one data file', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sealab-fold-'));
     try {
       const file = path.join(dir, 'sealab.db');
@@ -260,9 +260,9 @@ describe('event log and fold (ADR 0018)', () => {
       opened.push(a);
       const ctx = { actor: 'test', interface: 'cli' as const, operation: 'test', requestId: 'r' };
       const config = demoConfig({ key: 'two-folders', successMetrics: ['minutes-played'], guardrails: [{ metricId: 'crash-rate', margin: 0.02 }] });
-      const { experiment } = a.experiments.create({ config }, ctx);
-      const v = a.experiments.validate({ experimentId: experiment.id }, ctx);
-      const exp = a.deploys.deploy({ experimentId: experiment.id, version: 1, planHash: v.planHash!, confirmation: APPROVED }, ctx).experiment;
+      const { experiment } = await a.experiments.create({ config }, ctx);
+      const v = await a.experiments.validate({ experimentId: experiment.id }, ctx);
+      const exp = (await a.deploys.deploy({ experimentId: experiment.id, version: 1, planHash: v.planHash!, confirmation: APPROVED }, ctx)).experiment;
       const b = createContainer({ dbFile: file, clock, fold: { turn: 7, backlogMax: 10_000 } });
       opened.push(b);
       const later = new Date(T0 + HOUR).toISOString();
@@ -285,6 +285,23 @@ describe('event log and fold (ADR 0018)', () => {
   });
 });
 
+describe('the fold and the async configuration transactions on one connection (ADR 0020)', () => {
+  it('never joins an open async transaction: a turn folds nothing and an ack is refused (retryable) until it commits', async () => {
+    const { app, exp } = await world({ backlogMax: 1_000 });
+    const ev = (id: string) => ({ id, type: 'metric', unitId: 'u1', metricId: 'stream-rate', value: 1 });
+    app.events.ingest({ events: [{ id: 'x', type: 'exposure', unitId: 'u1', experimentId: exp.id, variant: 'focus' }, ev('m1')] });
+    await app.deps.sql.tx(async (tx) => {
+      await tx.get('SELECT 1 AS one');
+      // As another request's synchronous work would, between the transaction's statements:
+      expect(app.fold.turn()).toBe(0);
+      expect(() => app.events.ingest({ events: [ev('m2')] })).toThrow(expect.objectContaining({ code: 'UPSTREAM_UNAVAILABLE' }));
+    });
+    expect(app.fold.status().pending).toBe(2);
+    expect(app.events.ingest({ events: [ev('m2')] }).accepted).toBe(1);
+    expect(app.fold.catchUp().pending).toBe(0);
+  });
+});
+
 describe('the fold on its own thread (a database file)', () => {
   it('folds what the main thread acknowledges, exactly once, and hands the database back when stopped', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sealab-fold-thread-'));
@@ -293,9 +310,9 @@ describe('the fold on its own thread (a database file)', () => {
       const a = createContainer({ dbFile: file, fold: { backlogMax: 300 } });
       opened.push(a);
       const ctx = { actor: 'test', interface: 'cli' as const, operation: 'test', requestId: 'r' };
-      const { experiment } = a.experiments.create({ config: demoConfig({ key: 'fold-thread', successMetrics: ['streams-per-user'] }) }, ctx);
-      const v = a.experiments.validate({ experimentId: experiment.id }, ctx);
-      const exp = a.deploys.deploy({ experimentId: experiment.id, version: 1, planHash: v.planHash!, confirmation: APPROVED }, ctx).experiment;
+      const { experiment } = await a.experiments.create({ config: demoConfig({ key: 'fold-thread', successMetrics: ['streams-per-user'] }) }, ctx);
+      const v = await a.experiments.validate({ experimentId: experiment.id }, ctx);
+      const exp = (await a.deploys.deploy({ experimentId: experiment.id, version: 1, planHash: v.planHash!, confirmation: APPROVED }, ctx)).experiment;
       expect(a.fold.where).toBe('main');
       a.fold.start();
       expect(a.fold.where).toBe('thread');
@@ -348,7 +365,7 @@ describe('background fold turns', () => {
   });
 
   it('fold everything in the background, the first turn at the largest size and later ones within the bounds', async () => {
-    const { app, exp } = world({ turn: 400, minTurn: 20, turnBudgetMs: 5, intervalMs: 10 });
+    const { app, exp } = await world({ turn: 400, minTurn: 20, turnBudgetMs: 5, intervalMs: 10 });
     const limits: number[] = [];
     const turn = app.fold.turn.bind(app.fold);
     app.fold.turn = (limit?: number) => {

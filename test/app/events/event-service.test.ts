@@ -26,9 +26,9 @@ function config(key: string) {
   };
 }
 
-function errorOf(fn: () => unknown): AppError {
+async function errorOf(fn: () => unknown): Promise<AppError> {
   try {
-    fn();
+    await fn();
   } catch (e) {
     if (e instanceof AppError) return e;
     throw e;
@@ -44,11 +44,12 @@ beforeEach(() => {
 });
 afterEach(() => app.close());
 
-function running(key: string): Experiment {
-  const { experiment } = app.experiments.create({ config: config(key) }, ctx);
-  const v = app.experiments.validate({ experimentId: experiment.id });
+async function running(key: string): Promise<Experiment> {
+  const { experiment } = await app.experiments.create({ config: config(key) }, ctx);
+  const v = await app.experiments.validate({ experimentId: experiment.id });
   expect(v.valid).toBe(true);
-  return app.deploys.deploy({ experimentId: experiment.id, version: experiment.version, planHash: v.planHash!, confirmation: APPROVED }, ctx).experiment;
+  return (await app.deploys.deploy({ experimentId: experiment.id, version: experiment.version, planHash: v.planHash!, confirmation: APPROVED }, ctx))
+    .experiment;
 }
 
 const exposure = (id: string, experimentId: string, unitId: string, variant: string, timestamp?: string) => ({
@@ -69,9 +70,9 @@ const metric = (id: string, metricId: string, unitId: string, value: number, tim
 });
 
 describe('ingest', () => {
-  it('accepts the valid events of a mixed batch and reports the invalid ones by index with a code', () => {
-    const exp = running('a');
-    const draft = app.experiments.create({ config: config('draft') }, ctx).experiment;
+  it('accepts the valid events of a mixed batch and reports the invalid ones by index with a code', async () => {
+    const exp = await running('a');
+    const draft = (await app.experiments.create({ config: config('draft') }, ctx)).experiment;
     const batch = [
       exposure('e0', exp.id, 'u1', 'control'),
       { id: 'e1', type: 'exposure', unitId: 'u1' },
@@ -108,8 +109,8 @@ describe('ingest', () => {
     expect(audit.after).toMatchObject({ received: batch.length, accepted: 2, duplicates: 1, rejected: 8 });
   });
 
-  it('counts a repeated event id once, across batches too', () => {
-    const exp = running('a');
+  it('counts a repeated event id once, across batches too', async () => {
+    const exp = await running('a');
     const batch = { events: [exposure('x1', exp.id, 'u1', 'control'), metric('x2', 'minutes-played', 'u1', 5)] };
     expect(app.events.ingest(batch)).toEqual({ accepted: 2, duplicates: 0, unmatched: 0, rejected: [] });
     expect(app.events.ingest(batch)).toEqual({ accepted: 0, duplicates: 2, unmatched: 0, rejected: [] });
@@ -121,9 +122,9 @@ describe('ingest', () => {
     expect(minutes.variants.find((v) => v.variant === 'control')!.mean).toBe(5);
   });
 
-  it('refuses a malformed batch as a whole', () => {
+  it('refuses a malformed batch as a whole', async () => {
     for (const body of [{}, { events: [] }, { events: 'x' }, null]) {
-      expect(errorOf(() => app.events.ingest(body)).code).toBe('INVALID_INPUT');
+      expect((await errorOf(() => app.events.ingest(body))).code).toBe('INVALID_INPUT');
     }
     expect(count('events')).toBe(0);
   });
@@ -173,8 +174,8 @@ describe('metrics report', () => {
     expect(r.rejected).toEqual([]);
   }
 
-  it('summarises each variant by hand-computed means', () => {
-    const exp = running('a');
+  it('summarises each variant by hand-computed means', async () => {
+    const exp = await running('a');
     load(exp);
     const report = app.metrics.report(exp.id);
     expect(report.exposures).toEqual([
@@ -209,14 +210,14 @@ describe('metrics report', () => {
     expect(crashes.treatment).toMatchObject({ units: 3, mean: 0, significant: false });
   });
 
-  it('keeps the variant of the first exposure when a unit is later reported in another variant', () => {
-    const exp = running('a');
+  it('keeps the variant of the first exposure when a unit is later reported in another variant', async () => {
+    const exp = await running('a');
     app.events.ingest({ events: [exposure('y1', exp.id, 'u1', 'control', at('11:00')), exposure('y2', exp.id, 'u1', 'treatment', at('12:00'))] });
     expect(app.metrics.report(exp.id).exposures.map((e) => e.units)).toEqual([1, 0]);
   });
 
-  it('counts units exposed through the assignment endpoint', () => {
-    const exp = running('a');
+  it('counts units exposed through the assignment endpoint', async () => {
+    const exp = await running('a');
     let assigned = 0;
     for (let i = 0; i < 3000; i++) if (app.events.assign('home', `unit-${i}`).assignments.some((a) => a.experimentId === exp.id)) assigned++;
     // A repeated assignment is the same exposure.
@@ -229,10 +230,10 @@ describe('metrics report', () => {
 });
 
 describe('sticky exposures', () => {
-  it('rejects an exposure to a second variant for the same unit and keeps the first', () => {
-    const exp = app.experiments.create({ config: config('sticky') }, ctx).experiment;
-    const v = app.experiments.validate({ experimentId: exp.id }, ctx);
-    app.deploys.deploy({ experimentId: exp.id, version: exp.version, planHash: v.planHash!, confirmation: APPROVED }, ctx);
+  it('rejects an exposure to a second variant for the same unit and keeps the first', async () => {
+    const exp = (await app.experiments.create({ config: config('sticky') }, ctx)).experiment;
+    const v = await app.experiments.validate({ experimentId: exp.id }, ctx);
+    await app.deploys.deploy({ experimentId: exp.id, version: exp.version, planHash: v.planHash!, confirmation: APPROVED }, ctx);
     const first = app.events.ingest(
       { events: [{ id: 's1', type: 'exposure', unitId: 'u1', experimentId: exp.id, variant: 'control', timestamp: '2026-01-02T00:00:00Z' }] },
       ctx,

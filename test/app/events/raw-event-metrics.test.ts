@@ -265,7 +265,7 @@ function shuffle<T>(r: Rand, xs: T[]): T[] {
   return a;
 }
 
-function runSeed(seed: number) {
+async function runSeed(seed: number) {
   const r = prng(seed);
   app?.close();
   app = createContainer({ dbFile: ':memory:' });
@@ -292,7 +292,7 @@ function runSeed(seed: number) {
     i += size;
   }
   for (const m of metrics) app.deps.catalog.upsertMetric(m);
-  const exp = startRunning(
+  const exp = await startRunning(
     app,
     demoConfig({
       key: `raw-${seed}`,
@@ -355,7 +355,7 @@ function runSeed(seed: number) {
 }
 
 describe('metrics from raw events: the pipeline matches the definition', () => {
-  it('for random definitions, orders, batches, duplicates, late exposures and window edges (60 seeds)', () => {
-    for (let seed = 1; seed <= 60; seed++) runSeed(20261207 + seed);
+  it('for random definitions, orders, batches, duplicates, late exposures and window edges (60 seeds)', async () => {
+    for (let seed = 1; seed <= 60; seed++) await runSeed(20261207 + seed);
   });
 });

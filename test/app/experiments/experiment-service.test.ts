@@ -28,9 +28,9 @@ function config(key: string, slotId = 'shelf-2', contentId = 'sh-focus', allocat
   };
 }
 
-function errorOf(fn: () => unknown): AppError {
+async function errorOf(fn: () => unknown): Promise<AppError> {
   try {
-    fn();
+    await fn();
   } catch (e) {
     if (e instanceof AppError) return e;
     throw e;
@@ -50,20 +50,20 @@ beforeEach(() => {
 });
 
 /** Validates (recording the verdict) and returns the plan hash deploy must cite. */
-const planOf = (id: string) => app.experiments.validate({ experimentId: id }).planHash!;
+const planOf = async (id: string) => (await app.experiments.validate({ experimentId: id })).planHash!;
 afterEach(() => app.close());
 
 /** Creates, validates and deploys; returns the running experiment. */
-function running(cfg: Config) {
-  const { experiment } = app.experiments.create({ config: cfg }, ctx);
-  const v = app.experiments.validate({ experimentId: experiment.id });
+async function running(cfg: Config) {
+  const { experiment } = await app.experiments.create({ config: cfg }, ctx);
+  const v = await app.experiments.validate({ experimentId: experiment.id });
   expect(v.valid).toBe(true);
-  return app.deploys.deploy({ experimentId: experiment.id, version: experiment.version, planHash: v.planHash! }, ctx).experiment;
+  return (await app.deploys.deploy({ experimentId: experiment.id, version: experiment.version, planHash: v.planHash! }, ctx)).experiment;
 }
 
 describe('create', () => {
-  it('stores a draft at version 1 and audits it', () => {
-    const { experiment, replayed } = app.experiments.create({ config: config('a') }, ctx);
+  it('stores a draft at version 1 and audits it', async () => {
+    const { experiment, replayed } = await app.experiments.create({ config: config('a') }, ctx);
     expect(replayed).toBe(false);
     expect(experiment).toMatchObject({ key: 'a', status: 'draft', version: 1, buckets: [], outcome: null, startedAt: null, endedAt: null });
     expect(experiment.analysisPlan.alpha).toBe(0.05);
@@ -75,88 +75,88 @@ describe('create', () => {
     expect(audit[0].after).toMatchObject({ id: experiment.id, status: 'draft', version: 1 });
   });
 
-  it('replays the same experiment for a repeated idempotency key', () => {
-    const first = app.experiments.create({ config: config('a'), idempotencyKey: 'k1' }, ctx);
-    const again = app.experiments.create({ config: config('a'), idempotencyKey: 'k1' }, ctx);
+  it('replays the same experiment for a repeated idempotency key', async () => {
+    const first = await app.experiments.create({ config: config('a'), idempotencyKey: 'k1' }, ctx);
+    const again = await app.experiments.create({ config: config('a'), idempotencyKey: 'k1' }, ctx);
     expect(again.replayed).toBe(true);
     expect(again.experiment.id).toBe(first.experiment.id);
     expect(count('experiments')).toBe(1);
     expect(app.deps.audit.forEntity('experiment', first.experiment.id)).toHaveLength(1);
   });
 
-  it('treats defaults and key order as the same request for idempotency', () => {
-    const first = app.experiments.create({ config: config('a'), idempotencyKey: 'k1' }, ctx);
+  it('treats defaults and key order as the same request for idempotency', async () => {
+    const first = await app.experiments.create({ config: config('a'), idempotencyKey: 'k1' }, ctx);
     const explicit = { ...config('a'), analysisPlan: { sequential: true, durationDays: 14, mde: 0.02, power: 0.8, alpha: 0.05 }, targeting: {} };
-    const again = app.experiments.create({ config: explicit, idempotencyKey: 'k1' }, ctx);
+    const again = await app.experiments.create({ config: explicit, idempotencyKey: 'k1' }, ctx);
     expect(again).toMatchObject({ replayed: true, experiment: { id: first.experiment.id } });
   });
 
-  it('refuses the same idempotency key with a different config, writing nothing', () => {
-    app.experiments.create({ config: config('a'), idempotencyKey: 'k1' }, ctx);
+  it('refuses the same idempotency key with a different config, writing nothing', async () => {
+    await app.experiments.create({ config: config('a'), idempotencyKey: 'k1' }, ctx);
     const audits = app.deps.audit.count();
-    const e = errorOf(() => app.experiments.create({ config: config('b'), idempotencyKey: 'k1' }, ctx));
+    const e = await errorOf(async () => await app.experiments.create({ config: config('b'), idempotencyKey: 'k1' }, ctx));
     expect(e.code).toBe('CONFLICT');
     expect(count('experiments')).toBe(1);
     expect(app.deps.audit.count()).toBe(audits);
     expect(app.deps.experiments.byKey('b')).toBeUndefined();
   });
 
-  it('refuses a duplicate experiment key', () => {
-    const { experiment } = app.experiments.create({ config: config('a') }, ctx);
-    const e = errorOf(() => app.experiments.create({ config: { ...config('a'), name: 'other' } }, ctx));
+  it('refuses a duplicate experiment key', async () => {
+    const { experiment } = await app.experiments.create({ config: config('a') }, ctx);
+    const e = await errorOf(async () => await app.experiments.create({ config: { ...config('a'), name: 'other' } }, ctx));
     expect(e.code).toBe('CONFLICT');
     expect(e.details).toEqual({ existingId: experiment.id });
     expect(count('experiments')).toBe(1);
   });
 
-  it('refuses an invalid config with INVALID_CONFIG and leaves the database unchanged', () => {
+  it('refuses an invalid config with INVALID_CONFIG and leaves the database unchanged', async () => {
     const tables = ['experiments', 'audit_log', 'idempotency', 'validations'];
     const before = tables.map(count);
-    const e = errorOf(() => app.experiments.create({ config: { ...config('a'), variants: [] }, idempotencyKey: 'k1' }, ctx));
+    const e = await errorOf(async () => await app.experiments.create({ config: { ...config('a'), variants: [] }, idempotencyKey: 'k1' }, ctx));
     expect(e.code).toBe('INVALID_CONFIG');
     expect(e.message).toContain('variants');
     expect(tables.map(count)).toEqual(before);
   });
 
-  it('refuses an unknown surface with NOT_FOUND', () => {
-    expect(errorOf(() => app.experiments.create({ config: { ...config('a'), surfaceId: 'checkout' } }, ctx)).code).toBe('NOT_FOUND');
+  it('refuses an unknown surface with NOT_FOUND', async () => {
+    expect((await errorOf(async () => await app.experiments.create({ config: { ...config('a'), surfaceId: 'checkout' } }, ctx))).code).toBe('NOT_FOUND');
     expect(count('experiments')).toBe(0);
   });
 });
 
 describe('deploy', () => {
-  it('refuses an experiment that was never validated', () => {
-    const { experiment } = app.experiments.create({ config: config('a') }, ctx);
-    const e = errorOf(() => app.deploys.deploy({ experimentId: experiment.id, version: 1, planHash: 'f'.repeat(64) }, ctx));
+  it('refuses an experiment that was never validated', async () => {
+    const { experiment } = await app.experiments.create({ config: config('a') }, ctx);
+    const e = await errorOf(async () => await app.deploys.deploy({ experimentId: experiment.id, version: 1, planHash: 'f'.repeat(64) }, ctx));
     expect(e.code).toBe('PRECONDITION_FAILED');
     expect(e.message).toContain('has not been validated');
     expect(e.hint).toContain('validate_config');
     expect(app.experiments.get(experiment.id)).toMatchObject({ status: 'draft', version: 1 });
   });
 
-  it('refuses a stale version', () => {
-    const { experiment } = app.experiments.create({ config: config('a') }, ctx);
-    const e = errorOf(() => app.deploys.deploy({ experimentId: experiment.id, version: 2, planHash: planOf(experiment.id) }, ctx));
+  it('refuses a stale version', async () => {
+    const { experiment } = await app.experiments.create({ config: config('a') }, ctx);
+    const e = await errorOf(async () => await app.deploys.deploy({ experimentId: experiment.id, version: 2, planHash: await planOf(experiment.id) }, ctx));
     expect(e.code).toBe('CONFLICT');
     expect(e.details).toEqual({ currentVersion: 1 });
   });
 
-  it('refuses after a failing validation', () => {
-    const { experiment } = app.experiments.create({ config: { ...config('a'), guardrails: [] } }, ctx);
-    const v = app.experiments.validate({ experimentId: experiment.id });
+  it('refuses after a failing validation', async () => {
+    const { experiment } = await app.experiments.create({ config: { ...config('a'), guardrails: [] } }, ctx);
+    const v = await app.experiments.validate({ experimentId: experiment.id });
     expect(v.valid).toBe(false);
     expect(v.recorded).toBe(true);
     expect(v.findings.map((f) => f.code)).toContain('REQUIRED_GUARDRAIL');
-    const e = errorOf(() => app.deploys.deploy({ experimentId: experiment.id, version: 1, planHash: v.planHash! }, ctx));
+    const e = await errorOf(async () => await app.deploys.deploy({ experimentId: experiment.id, version: 1, planHash: v.planHash! }, ctx));
     expect(e.code).toBe('PRECONDITION_FAILED');
     expect(e.details).toMatchObject({ reason: 'failed_validation' });
     expect(app.experiments.get(experiment.id).status).toBe('draft');
   });
 
-  it('starts a validated experiment with allocation% of the 10,000 buckets', () => {
-    const { experiment } = app.experiments.create({ config: config('a') }, ctx);
-    const { planHash } = app.experiments.validate({ experimentId: experiment.id }, { ...ctx, operation: 'validate', requestId: 'r-validate' });
-    const r = app.deploys.deploy({ experimentId: experiment.id, version: 1, planHash: planHash! }, ctx);
+  it('starts a validated experiment with allocation% of the 10,000 buckets', async () => {
+    const { experiment } = await app.experiments.create({ config: config('a') }, ctx);
+    const { planHash } = await app.experiments.validate({ experimentId: experiment.id }, { ...ctx, operation: 'validate', requestId: 'r-validate' });
+    const r = await app.deploys.deploy({ experimentId: experiment.id, version: 1, planHash: planHash! }, ctx);
     expect(r.applied).toBe(true);
     expect(r.plan).toMatchObject({ action: 'start', fromPercent: 0, toPercent: 10, bucketsBefore: 0, bucketsAfter: 1000 });
     expect(r.experiment).toMatchObject({ status: 'running', version: 2 });
@@ -171,98 +171,102 @@ describe('deploy', () => {
     expect(audit[0].after).toMatchObject({ status: 'running', version: 2 });
   });
 
-  it('a dry run plans but changes nothing', () => {
-    const { experiment } = app.experiments.create({ config: config('a') }, ctx);
-    const planHash = planOf(experiment.id);
+  it('a dry run plans but changes nothing', async () => {
+    const { experiment } = await app.experiments.create({ config: config('a') }, ctx);
+    const planHash = await planOf(experiment.id);
     const audits = app.deps.audit.count();
-    const r = app.deploys.deploy({ experimentId: experiment.id, version: 1, planHash, dryRun: true }, ctx);
+    const r = await app.deploys.deploy({ experimentId: experiment.id, version: 1, planHash, dryRun: true }, ctx);
     expect(r.applied).toBe(false);
     expect(r.plan).toMatchObject({ action: 'start', bucketsAfter: 1000 });
     expect(app.experiments.get(experiment.id)).toEqual(experiment);
     expect(app.deps.audit.count()).toBe(audits);
   });
 
-  it('deploying again is a noop with no version bump', () => {
-    const exp = running(config('a'));
-    const r = app.deploys.deploy({ experimentId: exp.id, version: exp.version, planHash: planOf(exp.id) }, ctx);
+  it('deploying again is a noop with no version bump', async () => {
+    const exp = await running(config('a'));
+    const r = await app.deploys.deploy({ experimentId: exp.id, version: exp.version, planHash: await planOf(exp.id) }, ctx);
     expect(r.applied).toBe(false);
     expect(r.plan.action).toBe('noop');
     expect(app.experiments.get(exp.id)).toEqual(exp);
   });
 
-  it('a ramp to a higher allocation keeps every bucket already owned', () => {
-    const exp = running({ ...config('a'), rampPlan: { stages: [30, 40] } });
-    const r = app.deploys.deploy({ experimentId: exp.id, version: exp.version, planHash: planOf(exp.id), allocationPercent: 30 }, ctx);
+  it('a ramp to a higher allocation keeps every bucket already owned', async () => {
+    const exp = await running({ ...config('a'), rampPlan: { stages: [30, 40] } });
+    const r = await app.deploys.deploy({ experimentId: exp.id, version: exp.version, planHash: await planOf(exp.id), allocationPercent: 30 }, ctx);
     expect(r.plan).toMatchObject({ action: 'resize', fromPercent: 10, toPercent: 30, bucketsBefore: 1000, bucketsAfter: 3000 });
     expect(r.experiment.version).toBe(exp.version + 1);
     expect(r.experiment.allocationPercent).toBe(30);
     expect(rangesSize(r.experiment.buckets)).toBe(3000);
     expect(isSuperset(r.experiment.buckets, exp.buckets)).toBe(true);
     // The ramped version carries a passing verdict: the plan hash the ramp returned is enough for the next stage.
-    const r2 = app.deploys.deploy({ experimentId: exp.id, version: r.experiment.version, planHash: r.planHash, allocationPercent: 40 }, ctx);
+    const r2 = await app.deploys.deploy({ experimentId: exp.id, version: r.experiment.version, planHash: r.planHash, allocationPercent: 40 }, ctx);
     expect(isSuperset(r2.experiment.buckets, r.experiment.buckets)).toBe(true);
     expect(rangesSize(r2.experiment.buckets)).toBe(4000);
   });
 
-  it('a ramp above the policy maximum is refused', () => {
-    const exp = running({ ...config('a'), rampPlan: { stages: [30] } });
-    const e = errorOf(() => app.deploys.deploy({ experimentId: exp.id, version: exp.version, planHash: planOf(exp.id), allocationPercent: 80 }, ctx));
+  it('a ramp above the policy maximum is refused', async () => {
+    const exp = await running({ ...config('a'), rampPlan: { stages: [30] } });
+    const e = await errorOf(
+      async () => await app.deploys.deploy({ experimentId: exp.id, version: exp.version, planHash: await planOf(exp.id), allocationPercent: 80 }, ctx),
+    );
     expect(e.code).toBe('PRECONDITION_FAILED');
     expect(e.message).toContain('ALLOCATION_ABOVE_POLICY');
     expect(app.experiments.get(exp.id)).toEqual(exp);
   });
 
-  it('the same idempotency key returns the first outcome without acting again', () => {
-    const { experiment } = app.experiments.create({ config: config('a') }, ctx);
-    const planHash = planOf(experiment.id);
-    const first = app.deploys.deploy({ experimentId: experiment.id, version: 1, planHash, idempotencyKey: 'd1' }, ctx);
+  it('the same idempotency key returns the first outcome without acting again', async () => {
+    const { experiment } = await app.experiments.create({ config: config('a') }, ctx);
+    const planHash = await planOf(experiment.id);
+    const first = await app.deploys.deploy({ experimentId: experiment.id, version: 1, planHash, idempotencyKey: 'd1' }, ctx);
     const audits = app.deps.audit.count();
-    const again = app.deploys.deploy({ experimentId: experiment.id, version: 1, planHash, idempotencyKey: 'd1' }, ctx);
+    const again = await app.deploys.deploy({ experimentId: experiment.id, version: 1, planHash, idempotencyKey: 'd1' }, ctx);
     expect(again.replayed).toBe(true);
     expect(again.applied).toBe(first.applied);
     expect(again.plan).toEqual(first.plan);
     expect(again.experiment).toEqual(first.experiment);
     expect(app.deps.audit.count()).toBe(audits);
-    const e = errorOf(() => app.deploys.deploy({ experimentId: experiment.id, version: 2, planHash, allocationPercent: 20, idempotencyKey: 'd1' }, ctx));
+    const e = await errorOf(
+      async () => await app.deploys.deploy({ experimentId: experiment.id, version: 2, planHash, allocationPercent: 20, idempotencyKey: 'd1' }, ctx),
+    );
     expect(e.code).toBe('CONFLICT');
     expect(app.experiments.get(experiment.id).version).toBe(2);
   });
 });
 
 describe('collisions on a slot', () => {
-  it('gives two experiments on the same slot disjoint buckets and refuses a third', () => {
-    const a = running(config('a', 'shelf-2', 'sh-focus', 50));
-    const b = running(config('b', 'shelf-2', 'pl-deep-focus', 50));
+  it('gives two experiments on the same slot disjoint buckets and refuses a third', async () => {
+    const a = await running(config('a', 'shelf-2', 'sh-focus', 50));
+    const b = await running(config('b', 'shelf-2', 'pl-deep-focus', 50));
     expect(rangesSize(a.buckets)).toBe(5000);
     expect(rangesSize(b.buckets)).toBe(5000);
     expect(overlap(a.buckets, b.buckets)).toBe(false);
 
-    const { experiment: c } = app.experiments.create({ config: config('c', 'shelf-2', 'sh-made-for-you', 10) }, ctx);
-    const v = app.experiments.validate({ experimentId: c.id });
+    const { experiment: c } = await app.experiments.create({ config: config('c', 'shelf-2', 'sh-made-for-you', 10) }, ctx);
+    const v = await app.experiments.validate({ experimentId: c.id });
     expect(v.valid).toBe(false);
     expect(v.findings.filter((f) => f.code === 'COLLISION')).toHaveLength(1);
-    const e = errorOf(() => app.deploys.deploy({ experimentId: c.id, version: c.version, planHash: v.planHash! }, ctx));
+    const e = await errorOf(async () => await app.deploys.deploy({ experimentId: c.id, version: c.version, planHash: v.planHash! }, ctx));
     expect(['CONFLICT', 'PRECONDITION_FAILED']).toContain(e.code);
     expect(app.experiments.get(c.id)).toMatchObject({ status: 'draft', buckets: [] });
   });
 
-  it('refuses a deploy whose earlier passing validation went stale because another experiment took the buckets', () => {
-    const a = running(config('a', 'shelf-2', 'sh-focus', 50));
-    const { experiment: c } = app.experiments.create({ config: config('c', 'shelf-2', 'sh-made-for-you', 10) }, ctx);
-    const v = app.experiments.validate({ experimentId: c.id });
+  it('refuses a deploy whose earlier passing validation went stale because another experiment took the buckets', async () => {
+    const a = await running(config('a', 'shelf-2', 'sh-focus', 50));
+    const { experiment: c } = await app.experiments.create({ config: config('c', 'shelf-2', 'sh-made-for-you', 10) }, ctx);
+    const v = await app.experiments.validate({ experimentId: c.id });
     expect(v.valid).toBe(true);
-    running(config('b', 'shelf-2', 'pl-deep-focus', 50));
-    const e = errorOf(() => app.deploys.deploy({ experimentId: c.id, version: c.version, planHash: v.planHash! }, ctx));
+    await running(config('b', 'shelf-2', 'pl-deep-focus', 50));
+    const e = await errorOf(async () => await app.deploys.deploy({ experimentId: c.id, version: c.version, planHash: v.planHash! }, ctx));
     expect(e.code).toBe('CONFLICT');
     expect((e.details as { findings: { code: string }[] }).findings.map((f) => f.code)).toContain('COLLISION');
     expect(app.experiments.get(c.id).status).toBe('draft');
     expect(app.experiments.get(a.id).buckets).toEqual(a.buckets);
   });
 
-  it('lets an experiment on another slot reuse buckets, and no unit lands in two colliding experiments', () => {
-    const a = running(config('a', 'shelf-2', 'sh-focus', 50));
-    const b = running(config('b', 'shelf-2', 'pl-deep-focus', 50));
-    const d = running(config('d', 'shelf-3', 'pd-tech-talk', 50));
+  it('lets an experiment on another slot reuse buckets, and no unit lands in two colliding experiments', async () => {
+    const a = await running(config('a', 'shelf-2', 'sh-focus', 50));
+    const b = await running(config('b', 'shelf-2', 'pl-deep-focus', 50));
+    const d = await running(config('d', 'shelf-3', 'pd-tech-talk', 50));
     expect(overlap(d.buckets, a.buckets) || overlap(d.buckets, b.buckets)).toBe(true);
 
     let inA = 0;
@@ -289,9 +293,9 @@ describe('collisions on a slot', () => {
 });
 
 describe('stop', () => {
-  it('concludes a running experiment, frees its buckets and audits the rationale', () => {
-    const a = running(config('a', 'shelf-2', 'sh-focus', 50));
-    const stopped = app.stops.stop({ experimentId: a.id, version: a.version, reason: 'crash rate spiked' }, ctx);
+  it('concludes a running experiment, frees its buckets and audits the rationale', async () => {
+    const a = await running(config('a', 'shelf-2', 'sh-focus', 50));
+    const stopped = await app.stops.stop({ experimentId: a.id, version: a.version, reason: 'crash rate spiked' }, ctx);
     expect(stopped).toMatchObject({ status: 'concluded', outcome: 'stopped', buckets: [], version: a.version + 1 });
     expect(stopped.endedAt).not.toBeNull();
     const [last] = app.deps.audit.forEntity('experiment', a.id);
@@ -299,58 +303,62 @@ describe('stop', () => {
     expect(last.after).toMatchObject({ status: 'concluded' });
     expect(app.catalog.surface('home').freeBuckets).toBe(10_000);
     // The freed buckets are available to a new experiment on the same slot.
-    const b = running(config('b', 'shelf-2', 'pl-deep-focus', 50));
+    const b = await running(config('b', 'shelf-2', 'pl-deep-focus', 50));
     expect(overlap(b.buckets, a.buckets)).toBe(true);
     // Units are no longer assigned to the stopped experiment.
     for (let i = 0; i < 200; i++) expect(app.events.assign('home', `u${i}`).assignments.map((x) => x.experimentId)).not.toContain(a.id);
   });
 
-  it('records a rolled_back outcome when asked', () => {
-    const a = running(config('a'));
-    expect(app.stops.stop({ experimentId: a.id, reason: 'bad', outcome: 'rolled_back' }, ctx).outcome).toBe('rolled_back');
+  it('records a rolled_back outcome when asked', async () => {
+    const a = await running(config('a'));
+    expect((await app.stops.stop({ experimentId: a.id, reason: 'bad', outcome: 'rolled_back' }, ctx)).outcome).toBe('rolled_back');
   });
 
-  it('refuses to stop a draft or a concluded experiment', () => {
-    const { experiment } = app.experiments.create({ config: config('a') }, ctx);
-    expect(errorOf(() => app.stops.stop({ experimentId: experiment.id, reason: 'x' }, ctx)).code).toBe('PRECONDITION_FAILED');
-    const b = running(config('b', 'shelf-3', 'pd-tech-talk'));
-    const stopped = app.stops.stop({ experimentId: b.id, reason: 'x' }, ctx);
-    expect(errorOf(() => app.stops.stop({ experimentId: b.id, reason: 'again' }, ctx)).code).toBe('PRECONDITION_FAILED');
+  it('refuses to stop a draft or a concluded experiment', async () => {
+    const { experiment } = await app.experiments.create({ config: config('a') }, ctx);
+    expect((await errorOf(async () => await app.stops.stop({ experimentId: experiment.id, reason: 'x' }, ctx))).code).toBe('PRECONDITION_FAILED');
+    const b = await running(config('b', 'shelf-3', 'pd-tech-talk'));
+    const stopped = await app.stops.stop({ experimentId: b.id, reason: 'x' }, ctx);
+    expect((await errorOf(async () => await app.stops.stop({ experimentId: b.id, reason: 'again' }, ctx))).code).toBe('PRECONDITION_FAILED');
     expect(app.experiments.get(b.id)).toEqual(stopped);
   });
 
-  it('refuses a stale version', () => {
-    const a = running(config('a'));
-    expect(errorOf(() => app.stops.stop({ experimentId: a.id, version: 1, reason: 'x' }, ctx)).code).toBe('CONFLICT');
+  it('refuses a stale version', async () => {
+    const a = await running(config('a'));
+    expect((await errorOf(async () => await app.stops.stop({ experimentId: a.id, version: 1, reason: 'x' }, ctx))).code).toBe('CONFLICT');
     expect(app.experiments.get(a.id).status).toBe('running');
   });
 
-  it('a concluded experiment cannot be deployed again', () => {
-    const a = running(config('a'));
-    const stopped = app.stops.stop({ experimentId: a.id, reason: 'x' }, ctx);
-    expect(errorOf(() => app.deploys.deploy({ experimentId: a.id, version: stopped.version, planHash: planOf(a.id) }, ctx)).code).toBe('PRECONDITION_FAILED');
+  it('a concluded experiment cannot be deployed again', async () => {
+    const a = await running(config('a'));
+    const stopped = await app.stops.stop({ experimentId: a.id, reason: 'x' }, ctx);
+    expect(
+      (await errorOf(async () => await app.deploys.deploy({ experimentId: a.id, version: stopped.version, planHash: await planOf(a.id) }, ctx))).code,
+    ).toBe('PRECONDITION_FAILED');
   });
 });
 
 describe('pause and resume', () => {
-  it('a paused experiment keeps its buckets, serves nothing, still blocks its slot, and resumes on the same buckets', () => {
-    const a = running(config('a', 'shelf-2', 'sh-focus', 50));
-    const paused = app.experiments.pause({ experimentId: a.id, version: a.version, reason: 'investigating' }, ctx);
+  it('a paused experiment keeps its buckets, serves nothing, still blocks its slot, and resumes on the same buckets', async () => {
+    const a = await running(config('a', 'shelf-2', 'sh-focus', 50));
+    const paused = await app.experiments.pause({ experimentId: a.id, version: a.version, reason: 'investigating' }, ctx);
     expect(paused).toMatchObject({ status: 'paused', buckets: a.buckets, version: a.version + 1 });
     for (let i = 0; i < 300; i++) expect(app.events.assign('home', `u${i}`).assignments).toEqual([]);
 
-    const b = running(config('b', 'shelf-2', 'pl-deep-focus', 50));
+    const b = await running(config('b', 'shelf-2', 'pl-deep-focus', 50));
     expect(overlap(a.buckets, b.buckets)).toBe(false);
-    const { experiment: c } = app.experiments.create({ config: config('c', 'shelf-2', 'sh-made-for-you', 10) }, ctx);
-    expect(app.experiments.validate({ experimentId: c.id }).findings.map((f) => f.code)).toContain('COLLISION');
+    const { experiment: c } = await app.experiments.create({ config: config('c', 'shelf-2', 'sh-made-for-you', 10) }, ctx);
+    expect((await app.experiments.validate({ experimentId: c.id })).findings.map((f) => f.code)).toContain('COLLISION');
 
-    const resumed = app.deploys.deploy({ experimentId: a.id, version: paused.version, planHash: planOf(a.id) }, ctx);
+    const resumed = await app.deploys.deploy({ experimentId: a.id, version: paused.version, planHash: await planOf(a.id) }, ctx);
     expect(resumed.plan.action).toBe('resume');
     expect(resumed.experiment).toMatchObject({ status: 'running', buckets: a.buckets, startedAt: a.startedAt });
   });
 
-  it('only a running experiment can be paused', () => {
-    const { experiment } = app.experiments.create({ config: config('a') }, ctx);
-    expect(errorOf(() => app.experiments.pause({ experimentId: experiment.id, version: 1, reason: 'x' }, ctx)).code).toBe('PRECONDITION_FAILED');
+  it('only a running experiment can be paused', async () => {
+    const { experiment } = await app.experiments.create({ config: config('a') }, ctx);
+    expect((await errorOf(async () => await app.experiments.pause({ experimentId: experiment.id, version: 1, reason: 'x' }, ctx))).code).toBe(
+      'PRECONDITION_FAILED',
+    );
   });
 });

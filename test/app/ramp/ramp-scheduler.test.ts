@@ -70,7 +70,7 @@ const rampRows = (app: Container, id: string) => app.deps.audit.forEntity('exper
 describe('ramp scheduler on a fake clock', () => {
   it('drives a week: a stage advances only after its minimum duration and while its gate holds, then stays at the last stage', async () => {
     const { app, advance } = setup();
-    const exp = startRunning(app, RAMPED);
+    const exp = await startRunning(app, RAMPED);
     const c = await client(app);
     const allocations: { hour: number; percent: number }[] = [];
     for (let hour = 1; hour <= 7 * 24; hour++) {
@@ -113,7 +113,7 @@ describe('ramp scheduler on a fake clock', () => {
 
   it('waits for enough data even after the minimum duration, and says which check fails', async () => {
     const { app, advance } = setup();
-    const exp = startRunning(app, RAMPED);
+    const exp = await startRunning(app, RAMPED);
     const c = await client(app);
     advance(30 * HOUR);
     traffic(app, exp.id, 20);
@@ -136,7 +136,7 @@ describe('ramp scheduler on a fake clock', () => {
 
   it('a sample-ratio mismatch holds the ramp', async () => {
     const { app, advance } = setup();
-    const exp = startRunning(app, RAMPED);
+    const exp = await startRunning(app, RAMPED);
     const c = await client(app);
     for (let hour = 1; hour <= 72; hour++) {
       advance(HOUR);
@@ -154,7 +154,7 @@ describe('ramp scheduler on a fake clock', () => {
 
   it('a guardrail breach trips the circuit breaker: rolled back, buckets freed, the numbers in the audit log', async () => {
     const { app, advance } = setup();
-    const exp = startRunning(app, RAMPED);
+    const exp = await startRunning(app, RAMPED);
     advance(2 * HOUR);
     traffic(app, exp.id, 1000, { crash: { control: 0.01, focus: 0.25 } });
     const status = app.ramps.status(exp.id);
@@ -201,9 +201,9 @@ describe('ramp scheduler on a fake clock', () => {
     expect(await app.ramps.tick()).toEqual([]);
   });
 
-  it('a breach under a fixed-horizon plan is still read with the always-valid analysis', () => {
+  it('a breach under a fixed-horizon plan is still read with the always-valid analysis', async () => {
     const { app, advance } = setup();
-    const exp = startRunning(app, demoConfig({ ...RAMPED, analysisPlan: { alpha: 0.05, power: 0.8, mde: 0.05, durationDays: 14, sequential: false } }));
+    const exp = await startRunning(app, demoConfig({ ...RAMPED, analysisPlan: { alpha: 0.05, power: 0.8, mde: 0.05, durationDays: 14, sequential: false } }));
     advance(HOUR);
     traffic(app, exp.id, 1000, { crash: { control: 0.01, focus: 0.25 } });
     expect(app.ramps.status(exp.id).nextAction).toBe('roll_back');
@@ -212,7 +212,7 @@ describe('ramp scheduler on a fake clock', () => {
 
   it('hold_ramp stops automatic advancement (the breaker stays armed) until resumed', async () => {
     const { app, advance } = setup();
-    const exp = startRunning(app, RAMPED);
+    const exp = await startRunning(app, RAMPED);
     const c = await client(app);
     const held = await ok(c, 'hold_ramp', { experimentId: exp.id, reason: 'waiting for the crash report' });
     expect(held.ramp).toMatchObject({ hold: { reason: 'waiting for the crash report', actor: 'agent:test-agent' } });
@@ -244,7 +244,7 @@ describe('ramp scheduler on a fake clock', () => {
 
   it('under the default policy: advance_ramp needs a confirmation, and the scheduler is held at the approval threshold', async () => {
     const { app, advance } = setup(DEFAULT_POLICY);
-    const exp = startRunning(app, RAMPED);
+    const exp = await startRunning(app, RAMPED);
     const c = await client(app);
     let s = await ok(c, 'get_ramp_status', { experimentId: exp.id });
     // The gate does not hold yet (no time, no data): a human must confirm whatever the policy says.
@@ -293,23 +293,23 @@ describe('ramp scheduler on a fake clock', () => {
 
   it('a changed policy holds the scheduler until the plan is validated again; the system paths refuse other callers', async () => {
     const { app, advance } = setup();
-    const exp = startRunning(app, RAMPED);
+    const exp = await startRunning(app, RAMPED);
     advance(25 * HOUR);
     traffic(app, exp.id, 100);
     app.setPolicy(permissivePolicy({ maxDurationDays: 30 }));
     expect(await app.ramps.tick()).toEqual([
       expect.objectContaining({ action: 'refused', reason: expect.stringMatching(/no passing verdict under the policy in force \('test-permissive'\)/) }),
     ]);
-    app.experiments.validate({ experimentId: exp.id });
+    await app.experiments.validate({ experimentId: exp.id });
     expect((await app.ramps.tick())[0].action).toBe('advanced');
     const agent = { actor: 'agent:x', interface: 'mcp-stdio' as const, operation: 'x', requestId: 'r' };
-    expect(() => app.deploys.advanceBySystem({ experimentId: exp.id, version: 3, toPercent: 50 }, agent)).toThrow(/reserved to the server/);
-    expect(() => app.stops.rollBackBySystem({ experimentId: exp.id, reason: 'x', details: {} }, agent)).toThrow(/reserved to the server/);
+    await expect(app.deploys.advanceBySystem({ experimentId: exp.id, version: 3, toPercent: 50 }, agent)).rejects.toThrow(/reserved to the server/);
+    await expect(app.stops.rollBackBySystem({ experimentId: exp.id, reason: 'x', details: {} }, agent)).rejects.toThrow(/reserved to the server/);
   });
 
   it('existing configs without minHours or a gate get the defaults (24 h, 100 units per arm)', async () => {
     const { app, advance } = setup();
-    const exp = startRunning(app, demoConfig({ rampPlan: { stages: [25] } }));
+    const exp = await startRunning(app, demoConfig({ rampPlan: { stages: [25] } }));
     advance(24 * HOUR);
     traffic(app, exp.id, 190);
     expect(app.ramps.status(exp.id)).toMatchObject({ minHours: 24, gate: { minUnitsPerArm: 100, holds: false }, nextAction: 'wait' });
@@ -319,7 +319,7 @@ describe('ramp scheduler on a fake clock', () => {
 
   it('a guardrail that never receives data never ramps past its first stage: the gate waits, then the scheduler holds the ramp and says why', async () => {
     const { app, advance } = setup();
-    const exp = startRunning(app, RAMPED);
+    const exp = await startRunning(app, RAMPED);
     const c = await client(app);
     const ticks: { hour: number; action: string; reason: string }[] = [];
     for (let hour = 1; hour <= 7 * 24; hour++) {
@@ -364,7 +364,7 @@ describe('ramp scheduler on a fake clock', () => {
 
   it('a blind metric holds the gate until data arrives in every arm; then the gate passes', async () => {
     const { app, advance } = setup(permissivePolicy({ blindGraceHours: 72 }));
-    const exp = startRunning(app, RAMPED);
+    const exp = await startRunning(app, RAMPED);
     advance(30 * HOUR);
     traffic(app, exp.id, 100, { crash: { control: 0.1, focus: 0 } });
     let s = app.ramps.status(exp.id);
@@ -423,8 +423,8 @@ describe("ramp scheduler over remote systems (another sealab's backend and conte
     });
     cleanups.push(() => app.close());
     const ctx = { actor: 'test', interface: 'cli' as const, operation: 'test', requestId: 'r1' };
-    const { experiment } = app.experiments.create({ config: RAMPED }, ctx);
-    const v = app.experiments.validate({ experimentId: experiment.id }, ctx);
+    const { experiment } = await app.experiments.create({ config: RAMPED }, ctx);
+    const v = await app.experiments.validate({ experimentId: experiment.id }, ctx);
     const exp = (await app.deployments.deploy({ experimentId: experiment.id, version: 1, planHash: v.planHash!, confirmation: APPROVED }, ctx)).experiment;
     return { app, exp, backend: backend.c, content: content.c, advance: (ms: number) => (now += ms), backendDown: backend.down, backendUp: backend.restart };
   }
@@ -439,7 +439,7 @@ describe("ramp scheduler over remote systems (another sealab's backend and conte
     expect(after.allocationPercent).toBe(25);
     expect(backend.localSystems.backend.getSync(exp.id)).toMatchObject({ status: 'running', allocationPercent: 25, buckets: after.buckets });
     expect(content.localSystems.content.getSync(exp.id)).toMatchObject({ serving: true });
-    expect(app.deployments.ops.unfinished()).toEqual([]);
+    expect(await app.deployments.ops.unfinished()).toEqual([]);
     // The gateway serves the new allocation at once (the saga refreshed its serving configuration).
     const assigned = Array.from({ length: 2000 }, (_, i) => app.assignments.view('home', `ramp-${i}`)!.assignments.length).reduce((a, b) => a + b, 0);
     expect(assigned / 2000).toBeGreaterThan(0.2);
@@ -472,14 +472,14 @@ describe("ramp scheduler over remote systems (another sealab's backend and conte
     expect((await app.ramps.tick())[0]).toMatchObject({ action: 'advanced' });
     expect(backend.localSystems.backend.getSync(exp.id)).toMatchObject({ status: 'running', allocationPercent: 25 });
     expect(app.experiments.get(exp.id).allocationPercent).toBe(25);
-    expect(app.deployments.ops.list(exp.id).map((o) => o.status)).toEqual(['completed', 'compensated', 'completed']);
+    expect((await app.deployments.ops.list(exp.id)).map((o) => o.status)).toEqual(['completed', 'compensated', 'completed']);
   });
 });
 
 describe('the ramp history (metrics history .ramp, from the audit trail)', () => {
   it('lists the start, a hold and its release, the advance and the breaker trip that concluded it, oldest first, with actors', async () => {
     const { app, advance } = setup();
-    const exp = startRunning(app, RAMPED);
+    const exp = await startRunning(app, RAMPED);
     const c = await client(app);
     await ok(c, 'hold_ramp', { experimentId: exp.id, reason: 'waiting for the crash report' });
     for (let hour = 1; hour <= 30; hour++) {

@@ -8,10 +8,13 @@ import { ingestDays } from '../../helpers/results-traffic.js';
 let app: Container;
 afterEach(() => app?.close());
 
-function running(analysisPlan: Record<string, unknown>) {
+async function running(analysisPlan: Record<string, unknown>) {
   const clock = new SimulatedClock(new Date('2026-03-02T09:00:00Z'));
   app = testContainer({ policy: permissivePolicy(), clock });
-  const exp = startRunning(app, demoConfig({ allocationPercent: 50, analysisPlan: { alpha: 0.05, power: 0.8, mde: 0.05, durationDays: 14, ...analysisPlan } }));
+  const exp = await startRunning(
+    app,
+    demoConfig({ allocationPercent: 50, analysisPlan: { alpha: 0.05, power: 0.8, mde: 0.05, durationDays: 14, ...analysisPlan } }),
+  );
   return { clock, exp };
 }
 
@@ -20,8 +23,8 @@ describe('the effect over time (metrics history)', () => {
     ['always-valid confidence sequence', { sequential: true }],
     ['always-valid mSPRT', { sequential: true, sequentialMethod: 'msprt' }],
     ['fixed-horizon', { sequential: false }],
-  ])('%s: one point per day, and the last one is exactly get_metrics’ interval', (_name, plan) => {
-    const { clock, exp } = running(plan);
+  ])('%s: one point per day, and the last one is exactly get_metrics’ interval', async (_name, plan) => {
+    const { clock, exp } = await running(plan);
     ingestDays(app, clock, exp.id, { days: 4, perArmPerDay: 60 });
     const history = MetricsHistorySchema.parse(app.metrics.history(exp.id));
     const report = app.metrics.report(exp.id);
@@ -38,16 +41,16 @@ describe('the effect over time (metrics history)', () => {
     }
   });
 
-  it('narrows as the sample grows: the confidence sequence on day 4 is inside a wider band than on day 1', () => {
-    const { clock, exp } = running({ sequential: true });
+  it('narrows as the sample grows: the confidence sequence on day 4 is inside a wider band than on day 1', async () => {
+    const { clock, exp } = await running({ sequential: true });
     ingestDays(app, clock, exp.id, { days: 4, perArmPerDay: 60 });
     const s = app.metrics.history(exp.id).series.find((x) => x.metricId === 'stream-rate')!;
     const width = (i: number) => s.points[i].upper - s.points[i].lower;
     expect(width(3)).toBeLessThan(width(0));
   });
 
-  it('an earlier look is what get_metrics answered that day', () => {
-    const { clock, exp } = running({ sequential: true });
+  it('an earlier look is what get_metrics answered that day', async () => {
+    const { clock, exp } = await running({ sequential: true });
     ingestDays(app, clock, exp.id, { days: 1, perArmPerDay: 60 });
     const first = app.metrics
       .report(exp.id)
@@ -59,14 +62,14 @@ describe('the effect over time (metrics history)', () => {
     expect(s.points[0]).toEqual({ day: '2026-03-02', ...first.absolute });
   });
 
-  it('no data yet: series without points; an unknown experiment is NOT_FOUND', () => {
-    const { exp } = running({ sequential: true });
+  it('no data yet: series without points; an unknown experiment is NOT_FOUND', async () => {
+    const { exp } = await running({ sequential: true });
     expect(app.metrics.history(exp.id).series.every((s) => s.points.length === 0)).toBe(true);
     expect(() => app.metrics.history('exp_nope')).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }));
   });
 
   it('GET /v1/experiments/{id}/metrics/history answers the same series', async () => {
-    const { clock, exp } = running({ sequential: true });
+    const { clock, exp } = await running({ sequential: true });
     ingestDays(app, clock, exp.id, { days: 2, perArmPerDay: 40 });
     const http = testHttp(app);
     try {

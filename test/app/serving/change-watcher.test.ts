@@ -33,7 +33,7 @@ const inExperiment = (c: Container, unit: string) => c.events.assign('home', uni
 describe('one truth across processes on one data directory', () => {
   it("serving recompiles on another connection's write and announces the experiment", async () => {
     const [a, b] = pair();
-    const exp = startRunning(b, demoConfig({ key: 'watch-pause' }));
+    const exp = await startRunning(b, demoConfig({ key: 'watch-pause' }));
     const heard: ChangeEvent[] = [];
     a.onChange((e) => heard.push(e));
     // Before a looks, it still serves what it compiled at start (nothing running).
@@ -49,9 +49,9 @@ describe('one truth across processes on one data directory', () => {
     expect(units.every((u) => inExperiment(a, u) === 0)).toBe(true);
   });
 
-  it("another connection's data writes (the fold, ingest) recompile nothing; its configuration writes do", () => {
+  it("another connection's data writes (the fold, ingest) recompile nothing; its configuration writes do", async () => {
     const [a, b] = pair();
-    const exp = startRunning(b, demoConfig({ key: 'watch-data' }));
+    const exp = await startRunning(b, demoConfig({ key: 'watch-data' }));
     expect(a.watcher.check()).toBe(true);
     const compiled = a.watcher.changes;
     const ts = new Date().toISOString();
@@ -90,7 +90,7 @@ describe('one truth across processes on one data directory', () => {
 
   it('the ramp scheduler ticks in one process at a time (a lease)', async () => {
     const [a, b] = pair();
-    startRunning(a, demoConfig({ key: 'lease-ramp' }));
+    await startRunning(a, demoConfig({ key: 'lease-ramp' }));
     expect((await a.ramps.tick()).length).toBe(1);
     expect(await b.ramps.tick()).toEqual([]);
     expect(a.deps.db.prepare('SELECT owner FROM leases WHERE name = ?').get(RAMP_LEASE)).toEqual({ owner: a.ramps.owner });
@@ -122,7 +122,7 @@ describe('one truth across processes on one data directory', () => {
     }
 
     a.watcher.stop();
-    startRunning(b, demoConfig({ key: 'stale' }));
+    await startRunning(b, demoConfig({ key: 'stale' }));
     const stale = await get();
     expect(stale.status).toBe(503);
     expect(stale.body.checks.serving.reason).toMatch(/change watcher is not running/);

@@ -34,9 +34,9 @@ class FlakyBackend implements ExperimentBackend {
   }
 }
 
-describe('serving reads the systems, not the gateway records', () => {
+describe('serving reads the systems, not the gateway records', async () => {
   const app = testContainer({ policy: permissivePolicy() });
-  const running = startRunning(
+  const running = await startRunning(
     app,
     demoConfig({
       key: 'serving-sync-a',
@@ -97,12 +97,12 @@ describe('serving reads the systems, not the gateway records', () => {
     expect(index.view('home', 'u1')!.assignments).toEqual([]);
   });
 
-  it('a database from before the sagas is adopted: its running experiments keep serving after an upgrade', () => {
+  it('a database from before the sagas is adopted: its running experiments keep serving after an upgrade', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'sealab-adopt-'));
     dirs.push(dir);
     const file = path.join(dir, 'sealab.db');
     const first = testContainer({ dbFile: file, policy: permissivePolicy() });
-    const e = startRunning(
+    const e = await startRunning(
       first,
       demoConfig({
         key: 'adopted',

@@ -1,5 +1,5 @@
-import { prepared, type Db } from './db.js';
-import type { Finding } from '../domain/schemas.js';
+import type { Finding } from '../../domain/schemas.js';
+import type { Param, Sql } from './sql.js';
 
 export interface ValidationRecord {
   experimentId: string;
@@ -14,28 +14,28 @@ export interface ValidationRecord {
 }
 
 /** Validation results recorded against the exact experiment version, config and policy they judged. */
-export class ValidationRepo {
-  constructor(private readonly db: Db) {}
+export class SqlValidationRepo {
+  constructor(private readonly sql: Sql) {}
 
-  record(v: ValidationRecord): void {
-    prepared(
-      this.db,
+  async record(v: ValidationRecord): Promise<void> {
+    await this.sql.run(
       'INSERT INTO validations (experiment_id, version, config_hash, plan_hash, policy_hash, valid, findings, created_at) VALUES (?,?,?,?,?,?,?,?)',
-    ).run(v.experimentId, v.version, v.configHash, v.planHash, v.policyHash, v.valid ? 1 : 0, JSON.stringify(v.findings), v.createdAt);
+      [v.experimentId, v.version, v.configHash, v.planHash, v.policyHash, v.valid ? 1 : 0, JSON.stringify(v.findings), v.createdAt],
+    );
   }
 
   /** The latest verdict on this exact config of the experiment (status-only version bumps keep it). */
-  latestForConfig(experimentId: string, configHash: string): ValidationRecord | undefined {
-    return this.one('SELECT * FROM validations WHERE experiment_id = ? AND config_hash = ? ORDER BY id DESC LIMIT 1', experimentId, configHash);
+  latestForConfig(experimentId: string, configHash: string): Promise<ValidationRecord | undefined> {
+    return this.one('SELECT * FROM validations WHERE experiment_id = ? AND config_hash = ? ORDER BY id DESC LIMIT 1', [experimentId, configHash]);
   }
 
   /** The latest verdict recorded under a plan hash an agent cites. */
-  byPlanHash(experimentId: string, planHash: string): ValidationRecord | undefined {
-    return this.one('SELECT * FROM validations WHERE experiment_id = ? AND plan_hash = ? ORDER BY id DESC LIMIT 1', experimentId, planHash);
+  byPlanHash(experimentId: string, planHash: string): Promise<ValidationRecord | undefined> {
+    return this.one('SELECT * FROM validations WHERE experiment_id = ? AND plan_hash = ? ORDER BY id DESC LIMIT 1', [experimentId, planHash]);
   }
 
-  private one(sql: string, ...args: unknown[]): ValidationRecord | undefined {
-    const r = prepared(this.db, sql).get(...args) as Record<string, unknown> | undefined;
+  private async one(q: string, params: Param[]): Promise<ValidationRecord | undefined> {
+    const r = await this.sql.get<Record<string, unknown>>(q, params);
     if (!r) return undefined;
     return {
       experimentId: r.experiment_id as string,

@@ -1,0 +1,64 @@
+import { ApprovalService } from '../../src/app/approvals/approval-service.js';
+import type { AppDeps } from '../../src/app/context.js';
+import { DeploySaga } from '../../src/app/deploy/deploy-saga.js';
+import { DeployService } from '../../src/app/deploy/deploy-service.js';
+import { StopService } from '../../src/app/deploy/stop-service.js';
+import { ExperimentService } from '../../src/app/experiments/experiment-service.js';
+import { createLogger } from '../../src/logger.js';
+import { AuditRepo } from '../../src/store/audit-repo.js';
+import { CatalogRepo } from '../../src/store/catalog-repo.js';
+import { type Db, openDb } from '../../src/store/db.js';
+import { EventRepo } from '../../src/store/event-repo.js';
+import { ExperimentRepo } from '../../src/store/experiment-repo.js';
+import { configRepos } from '../../src/store/sql/config-repos.js';
+import type { Sql } from '../../src/store/sql/sql.js';
+import type { Clock } from '../../src/systems/clock.js';
+import { EmbeddedBackend, EmbeddedContent } from '../../src/systems/embedded.js';
+import type { Policy } from '../../src/domain/policy.js';
+
+/** The configuration use cases over one Sql, as one replica (gateway) builds them: what runs on either engine. */
+export interface ConfigReplica {
+  deps: AppDeps;
+  experiments: ExperimentService;
+  deploys: DeployService;
+  stops: StopService;
+  saga: DeploySaga;
+  approvals: ApprovalService;
+  close(): void;
+}
+
+let ids = 0;
+
+/**
+ * The config side of the composition root over `sql` alone (issue 17): every use case here reads and writes through
+ * the async store. The synchronous fields AppDeps still carries (db and its repos, used by the event side) point at an
+ * empty, separate SQLite database, so a converted path that still reached for them would read nothing and fail the
+ * test — on PostgreSQL and on SQLite alike. Embedded systems write inside the config transaction (putIn).
+ */
+export function configReplica(sql: Sql, opts: { policy: Policy; clock: Clock; name: string }): ConfigReplica {
+  const unused: Db = openDb(':memory:');
+  const deps: AppDeps = {
+    db: unused,
+    sql,
+    store: configRepos(sql),
+    exclusive: async (fn) => fn(),
+    catalog: new CatalogRepo(unused),
+    experiments: new ExperimentRepo(unused),
+    audit: new AuditRepo(unused),
+    events: new EventRepo(unused),
+    policy: opts.policy,
+    clock: opts.clock,
+    newId: (prefix) => `${prefix}_${opts.name}_${++ids}`,
+    logger: createLogger('silent'),
+    emit: () => undefined,
+    commits: {},
+    contentDelivery: 'embedded',
+  };
+  const experiments = new ExperimentService(deps);
+  const deploys = new DeployService(deps, experiments);
+  const stops = new StopService(deps, experiments);
+  const systems = { embedded: true as const, backend: new EmbeddedBackend(unused, deps.clock), content: new EmbeddedContent(unused, deps.clock) };
+  const saga = new DeploySaga(deps, experiments, deploys, stops, systems, deps.store.operations);
+  const approvals = new ApprovalService(deps, experiments, deploys, stops, saga);
+  return { deps, experiments, deploys, stops, saga, approvals, close: () => unused.close() };
+}
