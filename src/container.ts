@@ -197,7 +197,12 @@ export function createContainer(opts: ContainerOptions): Container {
   const experiments = new ExperimentService(deps);
   const deploys = new DeployService(deps, experiments);
   // A ship rests on the always-valid analysis (results is built below; this runs only when a ship is asked for).
-  const stops = new StopService(deps, experiments, (id) => results.report(id, { alwaysValid: true }));
+  const stops = new StopService(
+    deps,
+    experiments,
+    (id) => results.report(id, { alwaysValid: true }),
+    () => results.settleData(),
+  );
   const localSystems = { backend: new EmbeddedBackend(db, deps.clock, deps.exclusive), content: new EmbeddedContent(db, deps.clock, deps.exclusive) };
   const systems = systemsFor(opts, localSystems, logger, metrics);
   watchStore(metrics, db, opts.dbFile, deps.clock);

@@ -54,6 +54,7 @@ export class ApprovalService {
    * step with the same arguments returns the open request.
    */
   async request(call: StepCall, ctx: WriteContext, note?: string): Promise<ApprovalRequest> {
+    if (call.step === 'stop') await this.stops.settleForShip(call.args); // a ship's analysis reads folded data
     // Reads the open requests and writes one: SERIALIZABLE on PostgreSQL, so two identical asks make one request.
     return this.d.sql.tx(
       async (tx) => {

@@ -159,6 +159,7 @@ export class DeploySaga {
   async stop(input: StopInput, ctx: WriteContext): Promise<Experiment> {
     if (this.systems.embedded) return this.stops.stop(input, ctx);
     await this.settle((await this.experiments.load(input.experimentId)).id);
+    await this.stops.settleForShip(input);
     const requestHash = hashOf({ kind: 'stop', input: { ...input, confirmation: undefined } });
     const opId = await this.d.sql.tx(async (tx) => {
       const r = configRepos(tx);

@@ -36,7 +36,17 @@ export class StopService {
     private readonly report: (experimentId: string) => MetricsReport = () => {
       throw new Error('StopService was built without an analysis: it cannot ship');
     },
+    /** Folds what is acknowledged and writes what is served (MetricsService.settleData), without blocking the event loop. */
+    private readonly settleData: () => Promise<unknown> = async () => undefined,
   ) {}
+
+  /**
+   * Before a ship's transaction opens: the data its analysis reads is folded now. Inside a transaction on the shared
+   * SQLite connection the fold cannot run (it would join the transaction, ADR 0020), so the report would read stale data.
+   */
+  async settleForShip(input: { outcome?: string }): Promise<void> {
+    if (input.outcome === 'shipped') await this.settleData();
+  }
 
   /**
    * What stopping would need: the policy's confirmation for this outcome, after the precondition
@@ -66,6 +76,7 @@ export class StopService {
 
   /** Kill switch: ends a running or paused experiment at once, frees its buckets; "shipped" records a ship decision. */
   async stop(input: StopInput, ctx: WriteContext): Promise<Experiment> {
+    await this.settleForShip(input);
     const next = await this.d.sql.tx(async (tx) => {
       const r = configRepos(tx);
       return this.commitStop(r, await this.planStop(r, input, ctx.actor), input, ctx);

@@ -38,6 +38,11 @@ export class MetricsService {
     private readonly settle: () => Promise<unknown> = async () => undefined,
   ) {}
 
+  /** Writes what was served and folds what was acknowledged, waiting without blocking the event loop. */
+  async settleData(): Promise<void> {
+    await this.settle();
+  }
+
   /** report() for callers that can wait (get_metrics over MCP and REST): the event loop serves while the data settles. */
   async reportCurrent(experimentId: string, opts: { alwaysValid?: boolean } = {}): Promise<MetricsReport> {
     await this.settle();
