@@ -1,5 +1,5 @@
 import { prepared, type Db } from './db.js';
-import type { WriteContext } from './audit-repo.js';
+import { AUDIT_INSERT, auditValues, type WriteContext } from './audit-repo.js';
 import { StoreUnavailable } from './sql/sql-errors.js';
 
 /** How many committed appends the log remembers for a fold on this thread (EventLog.remember). */
@@ -212,21 +212,7 @@ export class EventLog {
    * call inside transaction(). The database's audit_log keeps every other write; batches are data, not configuration.
    */
   recordBatch(ctx: WriteContext, requestId: string, after: unknown, at: string): void {
-    prepared(
-      this.db,
-      "INSERT INTO audit_log (at, actor, interface, operation, request_id, rationale, confirmation, on_behalf_of, entity_type, entity_id, before, after) VALUES (?,?,?,?,?,?,?,?,'event-batch',?,NULL,?)",
-    ).run(
-      at,
-      ctx.actor,
-      ctx.interface,
-      ctx.operation,
-      ctx.requestId,
-      ctx.rationale ?? null,
-      ctx.confirmation ? JSON.stringify(ctx.confirmation) : null,
-      ctx.onBehalfOf ?? null,
-      requestId,
-      JSON.stringify(after),
-    );
+    prepared(this.db, AUDIT_INSERT).run(...auditValues(ctx, 'event-batch', requestId, null, after, at));
   }
 
   /** The audit rows of the ingest batch sent with this request id, newest first. */
