@@ -11,7 +11,7 @@
  * With --raw 1 the traffic is raw product events ({"type":"event"}, half without an id) and the three
  * metrics are computed from them (sources with a filter and a window).
  *
- *   npx tsx bench/ingest.ts [--events 300000] [--units 100000] [--rounds 3] [--raw 1] [--http-events 100000] [--consecutive] [--main-fold] [--split] [--thread-turn entries]
+ *   npx tsx bench/ingest.ts [--events 300000] [--units 100000] [--rounds 3] [--raw 1] [--http-events 100000] [--consecutive] [--main-fold] [--split] [--thread-turn entries] [--gather entries]
  */
 import Database from 'better-sqlite3';
 import fs from 'node:fs';
@@ -34,6 +34,8 @@ const MAIN_FOLD = process.argv.includes('--main-fold');
 const SPLIT = process.argv.includes('--split');
 /** The fold thread's largest turn in entries (default: the server's, FOLD_THREAD_TURN). */
 const THREAD_TURN = arg('thread-turn', 0);
+/** The fold thread's gathering size in entries (default: the server's, FOLD_THREAD_GATHER). */
+const GATHER = arg('gather', 0);
 const BATCH = 1000;
 const METRICS = ['stream-rate', 'minutes-played', 'crash-rate'];
 /** --raw: the sources the three metrics get, and the raw event each metric event becomes. */
@@ -87,7 +89,9 @@ function events(prefix: string, offset: number, count: number) {
 
 /** A container with every unit exposed (half per arm, by index) and, with --raw, the metrics' sources. */
 async function exposed(label: string, fold: FoldOptions = {}): Promise<{ app: Container; dir: string }> {
-  const { app, dir, experimentId } = await benchContainer(label, { fold: { ...fold, ...(THREAD_TURN ? { thread: { turn: THREAD_TURN } } : {}) } });
+  const { app, dir, experimentId } = await benchContainer(label, {
+    fold: { ...fold, ...(THREAD_TURN || GATHER ? { thread: { ...(THREAD_TURN ? { turn: THREAD_TURN } : {}), ...(GATHER ? { gather: GATHER } : {}) } } : {}) },
+  });
   dirs.push(dir);
   if (RAW) for (const id of METRICS) app.deps.catalog.upsertMetric({ ...app.deps.catalog.metric(id)!, source: SOURCES[id] });
   const exp = app.experiments.get(experimentId);

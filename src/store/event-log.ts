@@ -81,6 +81,8 @@ export class EventLog {
       'INSERT OR IGNORE INTO event_log (id, type, unit_id, ref, variant, value, props, ts, received_at) VALUES (?,?,?,?,?,?,?,?,?)',
     ).run(e.key, e.type, e.unitId, e.ref, e.variant, e.value, e.props, e.ts, receivedAt);
     if (r.changes !== 1) return false;
+    // While the fold runs on its own thread only exposures are remembered (the sticky-variant check): no entry to build.
+    if (this.tailMax === 0 && e.type !== 'exposure') return true;
     // One literal shape for every remembered entry (a spread here gave the heap a hidden class per entry).
     appended?.push({
       key: e.key,
