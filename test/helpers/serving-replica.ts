@@ -49,6 +49,8 @@ export interface ReplicaOptions {
   safetyPollMs?: number;
   reconnectMs?: number;
   connect?: () => Promise<pg.Client>;
+  /** Told after every compile (the bench notes when a write became served). */
+  onCompiled?: () => void;
 }
 
 export function servingReplica(engine: 'sqlite' | 'postgres', url: string, o: ReplicaOptions): ServingReplica {
@@ -64,7 +66,14 @@ export function servingReplica(engine: 'sqlite' | 'postgres', url: string, o: Re
   const systems = { backend: { embedded: new EmbeddedBackend(db, wallClock) }, content: { embedded: new EmbeddedContent(db, wallClock) } };
   const tracker = servingConfigTracker(metrics);
   let compiles = 0;
-  const observer = { compiled: (c: Parameters<typeof tracker.compiled>[0]) => (compiles++, tracker.compiled(c)), failed: () => tracker.failed() };
+  const observer = {
+    compiled: (c: Parameters<typeof tracker.compiled>[0]) => {
+      compiles++;
+      tracker.compiled(c);
+      o.onCompiled?.();
+    },
+    failed: () => tracker.failed(),
+  };
   const serving = new ServingSync(systems, index, logger, { sql, observer });
   const pollMs = o.pollMs ?? 50;
   let revisions: RevisionChangeWatcher | undefined;
