@@ -1,11 +1,16 @@
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Container, createContainer } from '../../../src/container.js';
+import { AssignmentIndex } from '../../../src/app/serving/assignment-index.js';
 import { readiness } from '../../../src/app/serving/readiness.js';
-import { pgClientConfig } from '../../../src/store/sql/pg-sql.js';
+import { replicaServing } from '../../../src/app/serving/replica-serving.js';
+import { createLogger } from '../../../src/logger.js';
+import { openDb } from '../../../src/store/db.js';
+import { EmbeddedBackend, EmbeddedContent } from '../../../src/systems/embedded.js';
+import { createPgPool, PgSql, pgClientConfig } from '../../../src/store/sql/pg-sql.js';
 import type { WriteContext } from '../../../src/store/audit-repo.js';
 import { configRepos } from '../../../src/store/sql/config-repos.js';
-import { SimulatedClock } from '../../../src/systems/clock.js';
+import { SimulatedClock, wallClock } from '../../../src/systems/clock.js';
 import { APPROVED, appFetch, demoConfig, permissivePolicy, testHttp } from '../../helpers/app.js';
 import { configReplica, type ConfigReplica } from '../../helpers/config-deps.js';
 import { seedCatalog } from '../../helpers/config-store.js';
@@ -151,6 +156,33 @@ describe.skipIf(pgEngine.skip)(engineTitle(pgEngine, 'serving replicas, faults')
     replicas = [];
     writer?.close();
     await db?.close();
+  });
+
+  it('replicaServing, as a PostgreSQL composition root wires it: not ready before its first snapshot, then ready with the database probed', async () => {
+    const pool = createPgPool(db.url, { max: 2 });
+    const unused = openDb(':memory:');
+    const rs = replicaServing({
+      sql: new PgSql(pool),
+      url: db.url,
+      sources: { backend: { embedded: new EmbeddedBackend(unused, wallClock) }, content: { embedded: new EmbeddedContent(unused, wallClock) } },
+      index: new AssignmentIndex(),
+      logger: createLogger('silent'),
+      emit: () => undefined,
+    });
+    try {
+      expect(rs.readiness()).toMatchObject({ ready: false, checks: { serving: { ok: false } } });
+      const stop = rs.watcher.start(50);
+      await rs.watcher.started;
+      await until('the database probe to answer', () => rs.readiness().checks.database.ok);
+      expect(rs.readiness()).toMatchObject({ ready: true, checks: { serving: { ok: true, revision: 0 }, database: { ok: true } } });
+      await deploy(writer, 'wired');
+      await until('the wired replica to serve the deploy', () => rs.serving.snapshot.revision !== 0 && rs.readiness().ready);
+      stop();
+    } finally {
+      await rs.watcher.stop();
+      await pool.end();
+      unused.close();
+    }
   });
 
   it('a terminated LISTEN connection: the replica converges by polling, then listens again', async () => {
