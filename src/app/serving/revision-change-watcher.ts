@@ -129,7 +129,8 @@ export class RevisionChangeWatcher implements ServingWatcher {
         this.again = false;
         const ok = await this.opts.serving.reload();
         if (ok) await this.announce().catch((err: Error) => this.opts.logger.warn({ err: err.message }, 'change announcement read failed'));
-        else this.retryLater();
+        // A read that failed is tried again; a configuration that does not compile waits for the next revision.
+        else if (this.opts.serving.snapshot.lastError !== null) this.retryLater();
       } while (this.again && !this.stopped);
     })().finally(() => {
       this.syncing = null;
@@ -137,7 +138,7 @@ export class RevisionChangeWatcher implements ServingWatcher {
     return this.syncing;
   }
 
-  /** A failed snapshot read is tried again: the revision it missed will not be notified twice. */
+  /** A failed snapshot read is tried again (the revision it missed will not be notified twice) until one succeeds. */
   private retryLater(): void {
     if (this.stopped || this.retryTimer) return;
     this.retryTimer = setTimeout(() => {
