@@ -42,6 +42,7 @@ import { ClockService } from './app/clock/clock-service.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics, type Metrics } from './ops/metrics.js';
 import { servingConfigTracker, watchStore } from './ops/metric-hooks.js';
+import { readRevisionStampSync } from './store/pg/revision.js';
 import { ToolCallLog } from './ops/tool-calls.js';
 import { diagnose, type Diagnosis, type DiagnosisOptions } from './ops/diagnosis.js';
 import { SloService } from './ops/slo/slo-service.js';
@@ -219,9 +220,9 @@ export function createContainer(opts: ContainerOptions): Container {
       content: systems.content.kind === 'embedded' ? { embedded: localSystems.content } : { remote: systems.content },
     },
     index,
-    () => deps.catalog.surfaces(),
     logger,
-    servingConfigTracker(metrics, deps.clock),
+    // A single-file process compiles synchronously on its connection; reload() (through sql) is what a PostgreSQL replica uses.
+    { sql, surfaces: () => deps.catalog.surfaces(), revisionSync: () => readRevisionStampSync(db), observer: servingConfigTracker(metrics) },
   );
   serving.recompile();
   listeners.add(() => serving.recompile());

@@ -157,28 +157,27 @@ function holdReason(d: { action: string; reason: string }): string | undefined {
 }
 
 /**
- * The serving configuration as this process compiles it: revision (the newest write it holds, in ms
- * since the epoch, so converged processes report the same number), age, and for every write newer
- * than the last compile, the time from its commit to this process serving it.
+ * The serving configuration as this process compiles it: the configuration revision it holds every write up to (the
+ * same number on every converged process, on either engine), the age of the compile, and for every compile that
+ * brought a newer revision (after the first), the time from that revision's commit to serving it here: the
+ * propagation SLI (sealab_config_propagation_seconds; policy/slo.json's config-propagation). Writes merged into one
+ * compile count once, at the newest one's age.
  */
-export function servingConfigTracker(m: Metrics | undefined, clock: Clock) {
+export function servingConfigTracker(m: Metrics | undefined): {
+  compiled(c: { revision: number | null; propagationSeconds: number | null }): void;
+  failed(): void;
+} {
   let revision = 0;
   let compiledAt = 0;
-  let first = true;
   if (m) m.sources.servingConfig = () => ({ revision, ageSeconds: compiledAt ? (Date.now() - compiledAt) / 1000 : 0 });
-  return (states: Iterable<{ updatedAt: string }>) => {
-    if (!m) return;
-    const now = clock.now().getTime();
-    let newest = revision;
-    for (const s of states) {
-      const at = Date.parse(s.updatedAt);
-      if (at <= revision) continue;
-      if (!first) m.configPropagation.observe(Math.max(0, (now - at) / 1000));
-      if (at > newest) newest = at;
-    }
-    revision = newest;
-    compiledAt = Date.now();
-    first = false;
+  return {
+    compiled: (c) => {
+      if (!m) return;
+      if (c.revision !== null) revision = c.revision;
+      compiledAt = Date.now();
+      if (c.propagationSeconds !== null) m.configPropagation.observe(c.propagationSeconds);
+    },
+    failed: () => m?.servingSnapshotFailures.inc(),
   };
 }
 

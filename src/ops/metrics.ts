@@ -232,9 +232,14 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
         if (c) this.set(c.ageSeconds);
       },
     }),
+    servingSnapshotFailures: new Counter({
+      name: 'sealab_serving_snapshot_failures_total',
+      help: 'Serving snapshot reads that failed (serving kept its last good configuration).',
+      registers,
+    }),
     configPropagation: new Histogram({
       name: 'sealab_config_propagation_seconds',
-      help: 'Time from a configuration write committed to this process serving it.',
+      help: 'Time from a configuration revision committed (bumped) to this process serving a compile that holds it.',
       buckets: PROPAGATION_BUCKETS,
       registers,
     }),

@@ -86,7 +86,14 @@ export const Responses = {
   readiness: z.object({
     ready: z.boolean(),
     checks: z.object({
-      serving: Check,
+      serving: Check.extend({
+        revision: z.number().nullable().optional().describe('The configuration revision serving holds every write up to, e.g. 42 (null: not known)'),
+        propagationSeconds: z
+          .number()
+          .nullable()
+          .optional()
+          .describe('The last commit-to-serving time measured on this process (seconds), e.g. 0.03; null until a compile brought a newer revision'),
+      }),
       database: Check,
       systems: Check,
       content: Check.extend({ stale: z.boolean().optional() })

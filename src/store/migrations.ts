@@ -535,4 +535,16 @@ export const MIGRATIONS: { version: number; name: string; sql: string }[] = [
       CREATE TRIGGER config_revision_content_sync_d AFTER DELETE ON content_sync BEGIN UPDATE config_revision SET revision = revision + 1 WHERE id = 1; END;
     `,
   },
+  {
+    version: 21,
+    name: 'config_revision.changed_at: when the revision last moved, so a process measures commit-to-serving propagation (issue 17, ADR 0020)',
+    sql: `
+      -- Epoch seconds (REAL, millisecond precision) of the newest bump, set in the writer's transaction by one trigger on
+      -- the row itself, so every writer the migration 20 triggers cover stamps it too. A reader computes the age in SQL
+      -- against the same clock ('now' on this machine), never against another process's idea of the time.
+      ALTER TABLE config_revision ADD COLUMN changed_at REAL NOT NULL DEFAULT 0;
+      CREATE TRIGGER config_revision_changed_at AFTER UPDATE OF revision ON config_revision
+      BEGIN UPDATE config_revision SET changed_at = (julianday('now') - 2440587.5) * 86400.0 WHERE id = NEW.id; END;
+    `,
+  },
 ];

@@ -81,6 +81,11 @@ export class EmbeddedBackend implements ExperimentBackend {
     return (prepared(this.db, 'SELECT * FROM backend_allocations ORDER BY experiment_id').all() as Row[]).map(backendOf);
   }
 
+  /** Every allocation read through the async store, on either engine: what a replica's serving snapshot loads. */
+  async listIn(sql: Sql): Promise<BackendState[]> {
+    return (await sql.all<Row>('SELECT * FROM backend_allocations ORDER BY experiment_id')).map(backendOf);
+  }
+
   async put(experimentId: string, w: BackendWrite) {
     return this.exclusive(() => this.putSync(experimentId, w));
   }
@@ -135,6 +140,11 @@ export class EmbeddedContent implements ContentDelivery {
     return rows.map(contentOf);
   }
 
+  /** Every surface's overrides read through the async store, on either engine: what a replica's serving snapshot loads. */
+  async listIn(sql: Sql): Promise<ContentState[]> {
+    return (await sql.all<ContentRow>('SELECT * FROM content_overrides ORDER BY experiment_id')).map(contentOf);
+  }
+
   /** The content items this process's catalog holds (what `serve --role content` delivers), with their ETag. */
   catalogNow(): { etag: string; items: ContentItem[] } {
     const items = (prepared(this.db, 'SELECT doc FROM content_items ORDER BY id').all() as { doc: string }[]).map((r) => JSON.parse(r.doc) as ContentItem);
@@ -185,7 +195,7 @@ const contentOf = (r: ContentRow): ContentState => {
   return {
     experimentId: r.experiment_id,
     surfaceId: r.surface_id,
-    serving: r.serving === 1,
+    serving: Number(r.serving) === 1,
     variants: doc.variants,
     shipped: doc.shipped ?? null,
     shippedAt: doc.shippedAt ?? null,

@@ -16,6 +16,8 @@ import { pgCluster, pgDatabase } from './postgres.js';
 export interface EngineDb {
   /** A client on the database; migrate() has not run unless open() was asked to. */
   sql: Sql;
+  /** Where it lives: the SQLite file's path, or the PostgreSQL database's URL (a replica's own connections, LISTEN). */
+  url: string;
   /** n independent clients: n pools on PostgreSQL; on SQLite the one connection n times (one writer per process, ADR 0020). */
   clients(n: number): Promise<Sql[]>;
   /** Applies the engine's migrations through a client; returns the schema version. */
@@ -44,6 +46,7 @@ const sqlite: Engine = {
     const sql = new SqliteSql(db);
     return {
       sql,
+      url: file,
       clients: async (n) => Array.from({ length: n }, () => sql),
       migrate: async () => migrate(db),
       close: async () => {
@@ -72,6 +75,7 @@ const postgres: Engine = {
     if (migrated) await migratePg(sql);
     return {
       sql,
+      url: database.url,
       clients: async (n) => Array.from({ length: n }, pool),
       migrate: (via = sql) => migratePg(via),
       close: async () => {

@@ -5,13 +5,24 @@ import type { Logger } from '../../logger.js';
 /** Serving counts as current while it trails another process's write by no more than this (or 5 watch periods, if longer). */
 export const STALE_AFTER_MS = 1000;
 
+/** What readiness and the entry point need from a watcher, whichever engine it follows. */
+export interface ServingWatcher {
+  /** Whether serving holds every configuration write seen, within the bound; the reason when not. */
+  freshness(): { current: boolean; reason?: string };
+  /** Starts following other processes' writes (intervalMs: poll period); returns the stop function. */
+  start(intervalMs: number): () => void;
+  readonly running: boolean;
+  /** Recompiles caused by another process's write. */
+  readonly changes: number;
+}
+
 /**
  * Hears other processes' writes to the same SQLite file. `PRAGMA data_version` changes whenever
  * another connection commits (never for this connection's own writes, which recompile serving
  * themselves), and reading it costs no I/O; so it is polled often, and on a change serving
  * recompiles and every experiment whose record changed is announced to resource subscribers.
  */
-export class ChangeWatcher {
+export class ChangeWatcher implements ServingWatcher {
   /** The data_version serving was last compiled at. */
   private compiled: number;
   private known: Map<string, string>;

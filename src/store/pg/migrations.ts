@@ -318,4 +318,13 @@ export const PG_MIGRATIONS: { version: number; name: string; sql: string }[] = [
     name: 'config_revision: the twin of SQLite 20, which gives SQLite the row the baseline gave PostgreSQL (bumped by writers, ADR 0020)',
     sql: 'SELECT 1',
   },
+  {
+    version: 21,
+    name: 'config_revision.changed_at: the twin of SQLite 21, set by bumpRevision from the server clock (issue 17, ADR 0020)',
+    sql: `
+      -- Epoch seconds of the newest bump (clock_timestamp() inside the writer's transaction). Replicas compute its age
+      -- on the server (clock_timestamp() - changed_at), so clock skew between machines never enters the measure.
+      ALTER TABLE config_revision ADD COLUMN changed_at double precision NOT NULL DEFAULT 0;
+    `,
+  },
 ];

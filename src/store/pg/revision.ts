@@ -1,3 +1,4 @@
+import { type Db, prepared } from '../db.js';
 import type { Sql } from '../sql/sql.js';
 
 /** The channel NOTIFY uses; the payload is only the new revision (readers re-read what changed). */
@@ -15,7 +16,10 @@ export const REVISION_CHANNEL = 'sealab_config_revision';
  */
 export async function bumpRevision(tx: Sql): Promise<number | null> {
   if (tx.dialect === 'sqlite') return null;
-  const row = await tx.get<{ revision: number }>('UPDATE config_revision SET revision = revision + 1 WHERE id = 1 RETURNING revision');
+  // changed_at from the server's clock, as late in the transaction as the bump (migration 21): the propagation SLI.
+  const row = await tx.get<{ revision: number }>(
+    'UPDATE config_revision SET revision = revision + 1, changed_at = extract(epoch from clock_timestamp()) WHERE id = 1 RETURNING revision',
+  );
   if (!row) throw new Error('config_revision has no row: the PostgreSQL migrations did not run');
   await tx.get('SELECT pg_notify(?, ?)::text AS sent', [REVISION_CHANNEL, String(row.revision)]);
   return row.revision;
@@ -25,4 +29,37 @@ export async function readRevision(sql: Sql): Promise<number> {
   const row = await sql.get<{ revision: number }>('SELECT revision FROM config_revision WHERE id = 1');
   if (!row) throw new Error('config_revision has no row: the PostgreSQL migrations did not run');
   return row.revision;
+}
+
+/** The revision and how long ago it moved, both read from the database (its own clock: no skew between machines). */
+export interface RevisionStamp {
+  revision: number;
+  /** Seconds since the revision was bumped, measured by the database when it was read (0 when never stamped). */
+  ageSeconds: number;
+}
+
+const STAMP = {
+  sqlite:
+    "SELECT revision, CASE WHEN changed_at = 0 THEN 0 ELSE (julianday('now') - 2440587.5) * 86400.0 - changed_at END AS age FROM config_revision WHERE id = 1",
+  postgres:
+    'SELECT revision, CASE WHEN changed_at = 0 THEN 0 ELSE extract(epoch from clock_timestamp())::float8 - changed_at END AS age FROM config_revision WHERE id = 1',
+} as const;
+
+/**
+ * The revision with its age computed in SQL: on PostgreSQL from the server's clock on both ends (bumpRevision stamps
+ * clock_timestamp()), on SQLite from this machine's clock (the trigger of migration 21). A replica adds the time it
+ * took from sending this read to compiling serving, on its own monotonic clock: the propagation measured never
+ * compares two machines' clocks, and overstates the truth by at most the read's one-way latency.
+ */
+export async function readRevisionStamp(sql: Sql): Promise<RevisionStamp> {
+  const row = await sql.get<{ revision: number; age: number }>(STAMP[sql.dialect]);
+  if (!row) throw new Error('config_revision has no row: the migrations did not run');
+  return { revision: row.revision, ageSeconds: Math.max(0, Number(row.age)) };
+}
+
+/** readRevisionStamp on a synchronous SQLite connection (serving's synchronous recompile in a single-file process). */
+export function readRevisionStampSync(db: Db): RevisionStamp {
+  const row = prepared(db, STAMP.sqlite).get() as { revision: number; age: number } | undefined;
+  if (!row) throw new Error('config_revision has no row: the migrations did not run');
+  return { revision: row.revision, ageSeconds: Math.max(0, Number(row.age)) };
 }

@@ -108,7 +108,18 @@ describe('one truth across processes on one data directory', () => {
       return { status: res.status, body: (await res.json()) as { ready: boolean; checks: Record<string, { ok: boolean; reason?: string }> } };
     };
     a.watcher.start(50);
-    expect(await get()).toEqual({ status: 200, body: { ready: true, checks: { serving: { ok: true }, database: { ok: true }, systems: { ok: true } } } });
+    expect(await get()).toEqual({
+      status: 200,
+      body: {
+        ready: true,
+        // The serving check says which revision it holds (both processes' writes so far) and the last propagation time.
+        checks: {
+          serving: { ok: true, revision: expect.any(Number), propagationSeconds: a.serving.snapshot.propagationSeconds },
+          database: { ok: true },
+          systems: { ok: true },
+        },
+      },
+    });
 
     const other = new Database(dbFile);
     other.exec('BEGIN IMMEDIATE');

@@ -54,7 +54,7 @@ describe('serving reads the systems, not the gateway records', async () => {
     const content = new EmbeddedContent(db, { now: () => new Date() });
     const remote = new FlakyBackend(backendState);
     const index = new AssignmentIndex();
-    const sync = new ServingSync({ backend: { remote }, content: { embedded: content } }, index, () => [home], createLogger('silent'));
+    const sync = new ServingSync({ backend: { remote }, content: { embedded: content } }, index, createLogger('silent'), { surfaces: () => [home] });
     expect(await sync.refresh()).toBe(true);
     const unit = Array.from({ length: 500 }, (_, i) => `u${i}`).find((u) => index.view('home', u)!.assignments.some((a) => a.variant === 'treatment'))!;
     // Assigned by the backend, but content delivery does not render the experiment yet: the default shows.
@@ -74,7 +74,7 @@ describe('serving reads the systems, not the gateway records', async () => {
     content.putSync(running.id, { opId: 'op1', step: 'content.apply', surfaceId: 'home', serving: true, variants: running.variants });
     const remote = new FlakyBackend(backendState);
     const index = new AssignmentIndex();
-    const sync = new ServingSync({ backend: { remote }, content: { embedded: content } }, index, () => [home], createLogger('silent'));
+    const sync = new ServingSync({ backend: { remote }, content: { embedded: content } }, index, createLogger('silent'), { surfaces: () => [home] });
     // Before the backend has ever answered, the surface renders its defaults: no variant it may not run.
     remote.reachable = false;
     sync.recompile();
