@@ -25,8 +25,10 @@ export interface FoldTurn {
  *
  * The pipeline reads and writes through the turn's working set (ADR 0020, conversion step 5): the turn's units'
  * exposures, states and (for units exposed in the turn) stored events loaded first, the writes collected and
- * flushed at the end — the same shape PgFold uses on PostgreSQL. `direct: true` keeps the per-statement path (one
- * statement per read or write, as before), for comparison in bench/ingest.ts.
+ * flushed at the end — with `workingSet: true`. That is the shape PgFold needs on PostgreSQL, where a round trip costs tens
+ * of µs; on SQLite it measured slower than the per-statement path (ADR 0020, part 2: random units rarely repeat within a
+ * turn, so loading first and writing back costs more statements than the per-event `UPDATE … RETURNING`), which stays
+ * the default here. Both run the same rules (fold-apply.ts) and the same pipeline; only the FoldIo differs.
  */
 export class EventFold {
   constructor(
@@ -35,7 +37,7 @@ export class EventFold {
     private readonly events: EventRepo,
     /** The event names some metric's source uses now (read once per turn). */
     private readonly sourceNames: () => Set<string>,
-    private readonly opts: { direct?: boolean } = {},
+    private readonly opts: { workingSet?: boolean } = {},
   ) {}
 
   /** Folds up to `limit` entries; folded 0 means the log is caught up. */
@@ -51,7 +53,7 @@ export class EventFold {
         const names = this.sourceNames();
         const pipeline = this.events.pipeline;
         let dropped: number;
-        if (this.opts.direct) dropped = foldPlanned(pipeline, plan, names);
+        if (!this.opts.workingSet) dropped = foldPlanned(pipeline, plan, names);
         else {
           const ws = new WorkingSet(plan.batch);
           loadSqlite(this.db, ws);

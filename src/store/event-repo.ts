@@ -33,20 +33,21 @@ export interface ProductEventRow {
 /** Per (experiment, variant, metric): n and the sums the statistics need (see MetricPipeline). */
 export type ArmAggregate = ArmStats & { variant: string };
 
-const AGG_COLUMNS = `variant, n, sum_x AS sumX, sum_x2 AS sumX2, sum_y AS sumY, sum_y2 AS sumY2, sum_xy AS sumXY,
-  shift_x AS shiftX, shift_y AS shiftY, sum_dx + sum_dx_lo AS sumDX, sum_dx2 + sum_dx2_lo AS sumDX2, sum_dy + sum_dy_lo AS sumDY,
-  sum_dy2 + sum_dy2_lo AS sumDY2, sum_dxdy + sum_dxdy_lo AS sumDXDY,
-  sum_px AS preNumSum, sum_px2 AS preNumSumSquares, sum_py AS preDenSum, sum_py2 AS preDenSumSquares, sum_x_px AS numPreNumSum,
-  sum_x_py AS numPreDenSum, sum_y_px AS denPreNumSum, sum_y_py AS denPreDenSum, sum_px_py AS preNumPreDenSum`;
+/** An arm's columns as ArmAggregate's fields (aliases quoted: PostgreSQL folds unquoted ones to lower case). */
+export const AGG_COLUMNS = `variant, n, sum_x AS "sumX", sum_x2 AS "sumX2", sum_y AS "sumY", sum_y2 AS "sumY2", sum_xy AS "sumXY",
+  shift_x AS "shiftX", shift_y AS "shiftY", sum_dx + sum_dx_lo AS "sumDX", sum_dx2 + sum_dx2_lo AS "sumDX2", sum_dy + sum_dy_lo AS "sumDY",
+  sum_dy2 + sum_dy2_lo AS "sumDY2", sum_dxdy + sum_dxdy_lo AS "sumDXDY",
+  sum_px AS "preNumSum", sum_px2 AS "preNumSumSquares", sum_py AS "preDenSum", sum_py2 AS "preDenSumSquares", sum_x_px AS "numPreNumSum",
+  sum_x_py AS "numPreDenSum", sum_y_px AS "denPreNumSum", sum_y_py AS "denPreDenSum", sum_px_py AS "preNumPreDenSum"`;
 
-type AggregateRow = Omit<ArmAggregate, 'ratioPre'> & RatioPreSums;
+export type AggregateRow = Omit<ArmAggregate, 'ratioPre'> & RatioPreSums;
 
 /**
  * A stored row as ArmStats: the pre-exposure ratio sums become `ratioPre` when the arm has any pre
  * data (only ratio metrics write them; all 0 — another kind, no unit with pre-exposure events, or a row
  * from before migration 10 — means none, and the analysis uses the plain ratio test).
  */
-function armOf<R extends AggregateRow>(row: R): Omit<R, keyof RatioPreSums> & Pick<ArmStats, 'ratioPre'> {
+export function armOf<R extends AggregateRow>(row: R): Omit<R, keyof RatioPreSums> & Pick<ArmStats, 'ratioPre'> {
   const { preNumSum, preNumSumSquares, preDenSum, preDenSumSquares, numPreNumSum, numPreDenSum, denPreNumSum, denPreDenSum, preNumPreDenSum, ...arm } = row;
   if (preNumSumSquares === 0 && preDenSumSquares === 0) return arm;
   const ratioPre = { preNumSum, preNumSumSquares, preDenSum, preDenSumSquares, numPreNumSum, numPreDenSum, denPreNumSum, denPreDenSum, preNumPreDenSum };
