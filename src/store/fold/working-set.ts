@@ -23,6 +23,15 @@ export interface Writes {
   experimentIds: string[];
 }
 
+interface StateEntry {
+  key: string;
+  experimentId: string;
+  unitId: string;
+  metricId: string;
+  s: State;
+  dirty: boolean;
+}
+
 const k2 = (a: string, b: string) => `${a}\u0000${b}`;
 const k3 = (a: string, b: string, c: string) => `${a}\u0000${b}\u0000${c}`;
 
@@ -43,13 +52,13 @@ export class WorkingSet implements FoldIo {
   readonly eventUnits: string[];
   private readonly exposures = new Map<string, Exposure[]>();
   private readonly loadedPairs = new Set<string>();
-  private readonly states = new Map<string, State>();
+  /** Loaded and written states by (experiment, unit, metric); `dirty` ones are flushed. A State object is never mutated once stored. */
+  private readonly states = new Map<string, StateEntry>();
+  private readonly dirty: StateEntry[] = [];
   private readonly metricEvents = new Map<string, MetricEventRow[]>();
   private readonly rawEvents = new Map<string, ProductEventRow[]>();
   private readonly eventsLoaded = new Set<string>();
   private readonly dirtyExposures = new Map<string, ExposureRow>();
-  private readonly dirtyStates = new Set<string>();
-  private readonly stateKeys = new Map<string, [string, string, string]>();
   private readonly newMetricEvents: MetricEventRow[] = [];
   private readonly newProductEvents: ProductEventRow[] = [];
   private deltas: AggregateDelta[] = [];
@@ -95,8 +104,8 @@ export class WorkingSet implements FoldIo {
     for (const [e, u] of this.pairs()) this.loadedPairs.add(k2(e, u));
     for (const r of rows) {
       const key = k3(r.experimentId, r.unitId, r.metricId);
-      this.states.set(key, { x: r.x, y: r.y, px: r.px, py: r.py, cx: r.cx, cy: r.cy, cpx: r.cpx, cpy: r.cpy });
-      this.stateKeys.set(key, [r.experimentId, r.unitId, r.metricId]);
+      const s = { x: r.x, y: r.y, px: r.px, py: r.py, cx: r.cx, cy: r.cy, cpx: r.cpx, cpy: r.cpy };
+      this.states.set(key, { key, experimentId: r.experimentId, unitId: r.unitId, metricId: r.metricId, s, dirty: false });
     }
   }
 
@@ -130,24 +139,46 @@ export class WorkingSet implements FoldIo {
   }
 
   state(experimentId: string, unitId: string, metricId: string): State | undefined {
-    if (!this.loadedPairs.has(k2(experimentId, unitId))) throw new Error(`working set: states of ${unitId} in ${experimentId} were not loaded`);
-    return this.states.get(k3(experimentId, unitId, metricId));
+    const hit = this.states.get(k3(experimentId, unitId, metricId));
+    if (hit) return hit.s;
+    this.checkPair(experimentId, unitId);
+    return undefined;
   }
 
   putState(experimentId: string, unitId: string, metricId: string, s: State): void {
-    if (!this.loadedPairs.has(k2(experimentId, unitId))) throw new Error(`working set: states of ${unitId} in ${experimentId} were not loaded`);
     const key = k3(experimentId, unitId, metricId);
-    this.states.set(key, { ...s });
-    this.stateKeys.set(key, [experimentId, unitId, metricId]);
-    this.dirtyStates.add(key);
+    const hit = this.states.get(key);
+    if (hit) this.set(hit, { ...s });
+    else {
+      this.checkPair(experimentId, unitId);
+      const entry = { key, experimentId, unitId, metricId, s: { ...s }, dirty: false };
+      this.states.set(key, entry);
+      this.set(entry, entry.s);
+    }
   }
 
   addToState(experimentId: string, unitId: string, metricId: string, d: readonly number[]): State | undefined {
-    const s = this.state(experimentId, unitId, metricId);
-    if (!s) return undefined;
-    const after = { ...s, x: s.x + d[0], y: s.y + d[1], px: s.px + d[2], py: s.py + d[3] };
-    this.putState(experimentId, unitId, metricId, after);
+    const hit = this.states.get(k3(experimentId, unitId, metricId));
+    if (!hit) {
+      this.checkPair(experimentId, unitId);
+      return undefined;
+    }
+    const s = hit.s;
+    const after = { x: s.x + d[0], y: s.y + d[1], px: s.px + d[2], py: s.py + d[3], cx: s.cx, cy: s.cy, cpx: s.cpx, cpy: s.cpy };
+    this.set(hit, after);
     return after;
+  }
+
+  private set(entry: StateEntry, s: State): void {
+    entry.s = s;
+    if (!entry.dirty) {
+      entry.dirty = true;
+      this.dirty.push(entry);
+    }
+  }
+
+  private checkPair(experimentId: string, unitId: string): void {
+    if (!this.loadedPairs.has(k2(experimentId, unitId))) throw new Error(`working set: states of ${unitId} in ${experimentId} were not loaded`);
   }
 
   insertMetricEvent(e: MetricEventRow): boolean {
@@ -206,10 +237,9 @@ export class WorkingSet implements FoldIo {
 
   /** Everything the turn wrote, for the engine's flush. States and events in key order (b-tree order: fewer pages touched). */
   writes(): Writes {
-    const states = [...this.dirtyStates].sort().map((key): StateRow => {
-      const [experimentId, unitId, metricId] = this.stateKeys.get(key)!;
-      return { experimentId, unitId, metricId, ...this.states.get(key)! };
-    });
+    const states = [...this.dirty]
+      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+      .map((e): StateRow => ({ experimentId: e.experimentId, unitId: e.unitId, metricId: e.metricId, ...e.s }));
     return {
       exposures: [...this.dirtyExposures.values()],
       states,
