@@ -44,11 +44,13 @@ export function addProductTo(acc: number[], i: number, a: number, b: number): vo
 
 /**
  * SQL for `col = col + excluded.col` and its `col_lo` kept as a pair: the new lo adds excluded's lo and
- * the rounding error of the hi addition (TwoSum in SQL; SQLite evaluates every SET expression against
- * the old row, in IEEE doubles).
+ * the rounding error of the hi addition (TwoSum in SQL; SQLite and PostgreSQL evaluate every SET expression
+ * against the old row, in IEEE doubles). The old row's columns are qualified by `table` (PostgreSQL finds a bare
+ * name ambiguous with excluded's).
  */
-export function pairUpsertSql(col: string): string {
-  const s = `(${col} + excluded.${col})`;
-  const bb = `(${s} - ${col})`;
-  return `${col} = ${s}, ${col}_lo = ${col}_lo + excluded.${col}_lo + ((${col} - (${s} - ${bb})) + (excluded.${col} - ${bb}))`;
+export function pairUpsertSql(col: string, table: string): string {
+  const [old, lo] = [`${table}.${col}`, `${table}.${col}_lo`];
+  const s = `(${old} + excluded.${col})`;
+  const bb = `(${s} - ${old})`;
+  return `${col} = ${s}, ${col}_lo = ${lo} + excluded.${col}_lo + ((${old} - (${s} - ${bb})) + (excluded.${col} - ${bb}))`;
 }

@@ -1,6 +1,7 @@
 import { prepared, type Db } from './db.js';
 import { MetricPipeline } from './metric-pipeline.js';
 import { EventLog } from './event-log.js';
+import { applyExposure, applyMetricEvent, applyProductEvent } from './fold/fold-apply.js';
 import type { ArmStats, RatioPreSums } from '../domain/analysis/compare-arms.js';
 import type { SketchBins } from '../domain/quantile-sketch.js';
 import type { EventProperties } from '../domain/metric-source.js';
@@ -32,20 +33,21 @@ export interface ProductEventRow {
 /** Per (experiment, variant, metric): n and the sums the statistics need (see MetricPipeline). */
 export type ArmAggregate = ArmStats & { variant: string };
 
-const AGG_COLUMNS = `variant, n, sum_x AS sumX, sum_x2 AS sumX2, sum_y AS sumY, sum_y2 AS sumY2, sum_xy AS sumXY,
-  shift_x AS shiftX, shift_y AS shiftY, sum_dx + sum_dx_lo AS sumDX, sum_dx2 + sum_dx2_lo AS sumDX2, sum_dy + sum_dy_lo AS sumDY,
-  sum_dy2 + sum_dy2_lo AS sumDY2, sum_dxdy + sum_dxdy_lo AS sumDXDY,
-  sum_px AS preNumSum, sum_px2 AS preNumSumSquares, sum_py AS preDenSum, sum_py2 AS preDenSumSquares, sum_x_px AS numPreNumSum,
-  sum_x_py AS numPreDenSum, sum_y_px AS denPreNumSum, sum_y_py AS denPreDenSum, sum_px_py AS preNumPreDenSum`;
+/** An arm's columns as ArmAggregate's fields (aliases quoted: PostgreSQL folds unquoted ones to lower case). */
+export const AGG_COLUMNS = `variant, n, sum_x AS "sumX", sum_x2 AS "sumX2", sum_y AS "sumY", sum_y2 AS "sumY2", sum_xy AS "sumXY",
+  shift_x AS "shiftX", shift_y AS "shiftY", sum_dx + sum_dx_lo AS "sumDX", sum_dx2 + sum_dx2_lo AS "sumDX2", sum_dy + sum_dy_lo AS "sumDY",
+  sum_dy2 + sum_dy2_lo AS "sumDY2", sum_dxdy + sum_dxdy_lo AS "sumDXDY",
+  sum_px AS "preNumSum", sum_px2 AS "preNumSumSquares", sum_py AS "preDenSum", sum_py2 AS "preDenSumSquares", sum_x_px AS "numPreNumSum",
+  sum_x_py AS "numPreDenSum", sum_y_px AS "denPreNumSum", sum_y_py AS "denPreDenSum", sum_px_py AS "preNumPreDenSum"`;
 
-type AggregateRow = Omit<ArmAggregate, 'ratioPre'> & RatioPreSums;
+export type AggregateRow = Omit<ArmAggregate, 'ratioPre'> & RatioPreSums;
 
 /**
  * A stored row as ArmStats: the pre-exposure ratio sums become `ratioPre` when the arm has any pre
  * data (only ratio metrics write them; all 0 — another kind, no unit with pre-exposure events, or a row
  * from before migration 10 — means none, and the analysis uses the plain ratio test).
  */
-function armOf<R extends AggregateRow>(row: R): Omit<R, keyof RatioPreSums> & Pick<ArmStats, 'ratioPre'> {
+export function armOf<R extends AggregateRow>(row: R): Omit<R, keyof RatioPreSums> & Pick<ArmStats, 'ratioPre'> {
   const { preNumSum, preNumSumSquares, preDenSum, preDenSumSquares, numPreNumSum, numPreDenSum, denPreNumSum, denPreDenSum, preNumPreDenSum, ...arm } = row;
   if (preNumSumSquares === 0 && preDenSumSquares === 0) return arm;
   const ratioPre = { preNumSum, preNumSumSquares, preDenSum, preDenSumSquares, numPreNumSum, numPreDenSum, denPreNumSum, denPreDenSum, preNumPreDenSum };
@@ -73,21 +75,7 @@ export class EventRepo {
 
   /** Keeps the earliest exposure per (experiment, unit): a late exposure with an earlier time moves it back and re-splits the unit's events. */
   addExposure(e: ExposureRow): void {
-    const current = prepared(this.db, 'SELECT first_exposed_at AS ts FROM exposures WHERE experiment_id = ? AND unit_id = ?').get(e.experimentId, e.unitId) as
-      | { ts: string }
-      | undefined;
-    if (!current) {
-      prepared(this.db, 'INSERT INTO exposures (experiment_id, unit_id, variant, first_exposed_at) VALUES (?,?,?,?)').run(
-        e.experimentId,
-        e.unitId,
-        e.variant,
-        e.ts,
-      );
-      this.pipeline.onExposure(e, true);
-    } else if (e.ts < current.ts) {
-      prepared(this.db, 'UPDATE exposures SET first_exposed_at = ? WHERE experiment_id = ? AND unit_id = ?').run(e.ts, e.experimentId, e.unitId);
-      this.pipeline.onExposure(e, false);
-    }
+    applyExposure(this.pipeline, e);
   }
 
   /** Records exposures served by this process (EventLog.appendServed): the call the serving side's writer makes on this thread. */
@@ -104,16 +92,7 @@ export class EventRepo {
 
   /** Stores a metric event and feeds the pipeline; returns false (and does nothing) when its id was already seen. */
   addMetricEvent(e: MetricEventRow): boolean {
-    const inserted =
-      prepared(this.db, 'INSERT OR IGNORE INTO metric_events (event_id, metric_id, unit_id, value, ts) VALUES (?,?,?,?,?)').run(
-        e.eventId,
-        e.metricId,
-        e.unitId,
-        e.value,
-        e.ts,
-      ).changes === 1;
-    if (inserted) this.pipeline.onMetricEvent(e);
-    return inserted;
+    return applyMetricEvent(this.pipeline, e);
   }
 
   /**
@@ -122,17 +101,7 @@ export class EventRepo {
    * state now; either way a metric defined later reads it when a unit is exposed.
    */
   addProductEvent(e: ProductEventRow, feeds: boolean): boolean {
-    const inserted =
-      prepared(this.db, 'INSERT OR IGNORE INTO product_events (id, name, unit_id, value, props, ts) VALUES (?,?,?,?,?,?)').run(
-        e.id,
-        e.name,
-        e.unitId,
-        e.value,
-        e.props && Object.keys(e.props).length ? JSON.stringify(e.props) : null,
-        e.ts,
-      ).changes === 1;
-    if (inserted && feeds) this.pipeline.onProductEvent(e);
-    return inserted;
+    return applyProductEvent(this.pipeline, e, feeds);
   }
 
   /** Current per-arm aggregates of one metric: constant cost whatever the number of events. */

@@ -1,4 +1,4 @@
-import type { Db } from './db.js';
+import type { FoldIo } from './fold/fold-io.js';
 import { type EventProperties, matchesWhere, phaseOf, windowsOf } from '../domain/metric-source.js';
 import { type Component, EMPTY_STATE, type State, type Tracked } from './tracked-metrics.js';
 
@@ -29,29 +29,19 @@ export function feedsOf(t: Tracked): { c: Component; post: Cell; pre: Cell | nul
  * so a metric defined after its raw events arrived sees them.
  */
 export class EventTotals {
-  private readonly stmts;
-
-  constructor(db: Db) {
-    this.stmts = {
-      totals: db.prepare(
-        `SELECT COALESCE(SUM(CASE WHEN ts >= ? THEN value END), 0) AS post, COALESCE(SUM(CASE WHEN ts < ? THEN value END), 0) AS pre
-         FROM metric_events WHERE unit_id = ? AND metric_id = ?`,
-      ),
-      postValues: db.prepare('SELECT COALESCE(SUM(value), 0) AS sum, COUNT(*) AS count FROM metric_events WHERE unit_id = ? AND metric_id = ? AND ts >= ?'),
-      raw: db.prepare('SELECT value, props, ts FROM product_events WHERE unit_id = ? AND name = ? AND ts >= ? AND ts < ?'),
-    };
-  }
+  constructor(private readonly io: () => FoldIo) {}
 
   stateOf(t: Tracked, unitId: string, exposedAt: string): State {
     const s = { ...EMPTY_STATE };
+    const io = this.io();
     for (const { c, post, pre } of feedsOf(t)) {
-      if (c.source) this.addRaw(s, c, unitId, exposedAt, post, pre);
+      if (c.source) this.addRaw(io, s, c, unitId, exposedAt, post, pre);
       else if (t.kind === 'quantile') {
-        const v = this.stmts.postValues.get(unitId, c.metricId, exposedAt) as { sum: number; count: number };
+        const v = io.metricPostValues(unitId, c.metricId, exposedAt);
         s[post[0]] += v.sum;
         s[post[1]] += v.count;
       } else {
-        const v = this.stmts.totals.get(exposedAt, exposedAt, unitId, c.metricId) as { post: number; pre: number };
+        const v = io.metricTotals(unitId, c.metricId, exposedAt);
         s[post[0]] += v.post;
         if (pre) s[pre[0]] += v.pre;
       }
@@ -60,14 +50,10 @@ export class EventTotals {
   }
 
   /** Folds the unit's matching raw events into the cells of their phase. */
-  private addRaw(s: State, c: Component, unitId: string, exposedAt: string, post: Cell, pre: Cell | null): void {
+  private addRaw(io: FoldIo, s: State, c: Component, unitId: string, exposedAt: string, post: Cell, pre: Cell | null): void {
     const source = c.source!;
     const w = windowsOf(exposedAt, source.windowHours);
-    const rows = this.stmts.raw.all(unitId, source.event, pre ? (w.preFrom ?? '') : exposedAt, w.postTo ?? '~') as {
-      value: number;
-      props: string | null;
-      ts: string;
-    }[];
+    const rows = io.productEvents(unitId, source.event, pre ? (w.preFrom ?? '') : exposedAt, w.postTo ?? '~');
     for (const r of rows) {
       if (source.where && !matchesWhere(source.where, r.props ? (JSON.parse(r.props) as EventProperties) : null)) continue;
       const phase = phaseOf(w, r.ts);

@@ -1,27 +1,12 @@
-import type { Db } from './db.js';
+import { prepared, type Db } from './db.js';
 import { type EventProperties, eventMatches, phaseOf, windowsOf } from '../domain/metric-source.js';
 import { QuantileSketchStore } from './quantile-sketch-store.js';
-import { addProductTo, addTo, pairUpsertSql } from './double-double.js';
+import { addProductTo, addTo } from './double-double.js';
 import { EventTotals, feedsOf } from './event-totals.js';
 import { EMPTY_STATE, sketchValue, type State, type Tracked, TrackedMetrics, type Values, valuesOf } from './tracked-metrics.js';
-
-/** Shifted sums Σ(x − r_x), Σ(x − r_x)², Σ(y − r_y), Σ(y − r_y)², Σ(x − r_x)(y − r_y), each kept as a pair col + col_lo. */
-const SHIFTED = ['sum_dx', 'sum_dx2', 'sum_dy', 'sum_dy2', 'sum_dxdy'];
-const SHIFTED_COLUMNS = ['shift_x', 'shift_y', ...SHIFTED.flatMap((c) => [c, `${c}_lo`])].join(', ');
-/** Ratio metrics' CUPED sums (RatioPreSums): Σpx, Σpx², Σpy, Σpy², Σx·px, Σx·py, Σy·px, Σy·py, Σpx·py; 0 for other kinds. */
-const RATIO_PRE = ['sum_px', 'sum_px2', 'sum_py', 'sum_py2', 'sum_x_px', 'sum_x_py', 'sum_y_px', 'sum_y_py', 'sum_px_py'];
-const SNAPSHOT_COLUMNS = `${SHIFTED_COLUMNS}, ${RATIO_PRE.join(', ')}`;
-/** Slots of an arm's pending delta: n, the 5 raw sums, the 5 shifted pairs, then RATIO_PRE. */
-const RATIO_PRE_AT = 16;
-const DELTA_LENGTH = RATIO_PRE_AT + RATIO_PRE.length;
-
-interface Exposure {
-  experimentId: string;
-  variant: string;
-  ts: string;
-}
-
-const STATE_COLUMNS = 'x, y, px, py, cx, cy, cpx, cpy';
+import { DELTA_LENGTH, RATIO_PRE_AT } from './fold/aggregate-sql.js';
+import type { AggregateDelta, Exposure, FoldIo } from './fold/fold-io.js';
+import { DirectIo } from './fold/direct-io.js';
 
 /** A raw product event as the pipeline reads it. */
 export interface ProductEvent {
@@ -48,57 +33,42 @@ export interface ProductEvent {
  * events), and late, out-of-order or pre-exposure events land where they belong.
  */
 export class MetricPipeline {
-  private readonly tracked: TrackedMetrics;
+  readonly tracked: TrackedMetrics;
   private readonly totals: EventTotals;
   /** Aggregate deltas of the current transaction, written once per arm and metric at flush(). */
-  private readonly pending = new Map<string, { experimentId: string; variant: string; metricId: string; shifts: [number, number]; d: number[]; at?: string }>();
+  private readonly pending = new Map<string, Omit<AggregateDelta, 'at'> & { at?: string }>();
   /**
    * When the change being applied was received (the fold sets it per event, ADR 0018): an arm's updated_at is then
    * the receipt time of the newest event that touched it, as when each batch was folded at its ack. Unset: flush's time.
    */
   receivedAt: string | undefined;
-  private readonly stmts;
   /** Quantile metrics: each arm's histogram of unit values. */
   readonly sketches: QuantileSketchStore;
+  /** What the pipeline reads and writes through now: one statement per call (SQLite), or a fold turn's working set (using()). */
+  private io: FoldIo;
 
-  constructor(private readonly db: Db) {
+  /** `db`: the SQLite database (the per-statement path and the reads); none on PostgreSQL, where every turn brings its working set. */
+  constructor(private readonly db?: Db) {
     this.sketches = new QuantileSketchStore(db);
     this.tracked = new TrackedMetrics(db);
-    this.totals = new EventTotals(db);
-    this.stmts = {
-      exposuresOfUnit: db.prepare('SELECT experiment_id AS experimentId, variant, first_exposed_at AS ts FROM exposures WHERE unit_id = ?'),
-      state: db.prepare(`SELECT ${STATE_COLUMNS} FROM unit_metric_state WHERE experiment_id = ? AND unit_id = ? AND metric_id = ?`),
-      addToState: db.prepare(
-        `UPDATE unit_metric_state SET x = x + ?, y = y + ?, px = px + ?, py = py + ? WHERE experiment_id = ? AND unit_id = ? AND metric_id = ? RETURNING ${STATE_COLUMNS}`,
-      ),
-      upsertState: db.prepare(
-        `INSERT INTO unit_metric_state (experiment_id, unit_id, metric_id, ${STATE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)
-         ON CONFLICT(experiment_id, unit_id, metric_id) DO UPDATE SET x = excluded.x, y = excluded.y, px = excluded.px, py = excluded.py,
-           cx = excluded.cx, cy = excluded.cy, cpx = excluded.cpx, cpy = excluded.cpy`,
-      ),
-      bump: db.prepare(
-        `INSERT INTO metric_aggregates (experiment_id, variant, metric_id, shift_x, shift_y, n, sum_x, sum_x2, sum_y, sum_y2, sum_xy,
-           ${SHIFTED.flatMap((c) => [c, `${c}_lo`]).join(', ')}, ${RATIO_PRE.join(', ')}, updated_at)
-         VALUES (${new Array(5 + DELTA_LENGTH + 1).fill('?').join(',')})
-         ON CONFLICT(experiment_id, variant, metric_id) DO UPDATE SET
-           n = n + excluded.n, sum_x = sum_x + excluded.sum_x, sum_x2 = sum_x2 + excluded.sum_x2,
-           sum_y = sum_y + excluded.sum_y, sum_y2 = sum_y2 + excluded.sum_y2, sum_xy = sum_xy + excluded.sum_xy,
-           ${SHIFTED.map(pairUpsertSql).join(',\n           ')},
-           ${RATIO_PRE.map((c) => `${c} = ${c} + excluded.${c}`).join(', ')},
-           updated_at = excluded.updated_at`,
-      ),
-      snapshot: db.prepare(
-        `INSERT INTO metric_daily (experiment_id, variant, metric_id, day, n, sum_x, sum_x2, sum_y, sum_y2, sum_xy,
-           ${SNAPSHOT_COLUMNS})
-         SELECT experiment_id, variant, metric_id, ?, n, sum_x, sum_x2, sum_y, sum_y2, sum_xy,
-           ${SNAPSHOT_COLUMNS} FROM metric_aggregates WHERE experiment_id = ?
-         ON CONFLICT(experiment_id, metric_id, day, variant) DO UPDATE SET
-           n = excluded.n, sum_x = excluded.sum_x, sum_x2 = excluded.sum_x2, sum_y = excluded.sum_y, sum_y2 = excluded.sum_y2, sum_xy = excluded.sum_xy,
-           ${SNAPSHOT_COLUMNS.split(', ')
-             .map((c) => `${c} = excluded.${c}`)
-             .join(', ')}`,
-      ),
-    };
+    this.totals = new EventTotals(() => this.io);
+    this.io = db ? new DirectIo(db) : NO_IO;
+  }
+
+  /** Runs fn with the pipeline reading and writing through `io` (a fold turn's working set), then back to the default. */
+  using<T>(io: FoldIo, fn: () => T): T {
+    const before = this.io;
+    this.io = io;
+    try {
+      return fn();
+    } finally {
+      this.io = before;
+    }
+  }
+
+  /** The I/O in use: the apply rules (fold-apply.ts) read exposures and store events through the same one. */
+  get current(): FoldIo {
+    return this.io;
   }
 
   /** A unit's first exposure, or an earlier one for a unit already exposed: (re)compute its state from its stored events. */
@@ -112,7 +82,7 @@ export class MetricPipeline {
 
   /** A new pre-computed metric event: every experiment the unit is exposed to that analyses the metric (directly or in a ratio). */
   onMetricEvent(ev: { unitId: string; metricId: string; value: number; ts: string }): void {
-    const exposures = this.stmts.exposuresOfUnit.all(ev.unitId) as Exposure[];
+    const exposures = this.io.exposuresOf(ev.unitId);
     for (const e of exposures) {
       for (const t of this.tracked.of(e.experimentId)) {
         const post = ev.ts >= e.ts;
@@ -134,8 +104,8 @@ export class MetricPipeline {
           d[post ? 0 : 1] = ev.value;
         }
         if (d.every((v) => v === 0)) continue;
-        // One statement: add to the state and read back the new totals; the old ones are new − delta.
-        const after = this.stmts.addToState.get(...d, e.experimentId, ev.unitId, t.metricId) as State | undefined;
+        // Add to the state and read back the new totals; the old ones are new − delta.
+        const after = this.io.addToState(e.experimentId, ev.unitId, t.metricId, d);
         const [dx, dy, dpx, dpy] = d;
         if (after) this.accumulate(e.experimentId, e.variant, t, { ...after, x: after.x - dx, y: after.y - dy, px: after.px - dpx, py: after.py - dpy }, after);
         else this.write(e.experimentId, e.variant, ev.unitId, t, undefined, { ...EMPTY_STATE, x: dx, y: dy, px: dpx, py: dpy });
@@ -149,7 +119,7 @@ export class MetricPipeline {
    * written as computed here, so the difference applied to the aggregates is exact.
    */
   onProductEvent(ev: ProductEvent): void {
-    const exposures = this.stmts.exposuresOfUnit.all(ev.unitId) as Exposure[];
+    const exposures = this.io.exposuresOf(ev.unitId);
     for (const e of exposures) {
       for (const t of this.tracked.of(e.experimentId)) {
         let before: State | undefined;
@@ -173,14 +143,11 @@ export class MetricPipeline {
 
   /** Writes the pending aggregate deltas and the day's snapshot of every experiment touched. Call before commit. */
   flush(now: string): void {
-    const touched = new Set<string>();
-    for (const p of this.pending.values()) {
-      this.stmts.bump.run(p.experimentId, p.variant, p.metricId, ...p.shifts, ...p.d, p.at ?? now);
-      touched.add(p.experimentId);
-    }
+    const deltas = [...this.pending.values()].map((p): AggregateDelta => ({ ...p, at: p.at ?? now }));
     this.pending.clear();
-    this.sketches.flush();
-    for (const id of touched) this.stmts.snapshot.run(now.slice(0, 10), id);
+    const bins = this.sketches.drain();
+    const touched = [...new Set(deltas.map((p) => p.experimentId))];
+    if (deltas.length || bins.length) this.io.flushAggregates(deltas, bins, now.slice(0, 10), touched);
   }
 
   /** Runs a batch of changes inside the caller's transaction and flushes its deltas; on error nothing pending survives. */
@@ -197,18 +164,19 @@ export class MetricPipeline {
 
   /** Rebuilds an experiment's states and aggregates from the raw exposures and events (for migration and checks). */
   rebuild(experimentId: string, now: string): void {
-    this.db.prepare('DELETE FROM unit_metric_state WHERE experiment_id = ?').run(experimentId);
-    this.db.prepare('DELETE FROM metric_aggregates WHERE experiment_id = ?').run(experimentId);
+    if (!this.db) throw new Error('MetricPipeline.rebuild runs on SQLite');
+    prepared(this.db, 'DELETE FROM unit_metric_state WHERE experiment_id = ?').run(experimentId);
+    prepared(this.db, 'DELETE FROM metric_aggregates WHERE experiment_id = ?').run(experimentId);
     this.sketches.clearExperiment(experimentId);
-    const rows = this.db
-      .prepare('SELECT unit_id AS unitId, variant, first_exposed_at AS ts FROM exposures WHERE experiment_id = ?')
-      .all(experimentId) as (Exposure & { unitId: string })[];
+    const rows = prepared(this.db, 'SELECT unit_id AS unitId, variant, first_exposed_at AS ts FROM exposures WHERE experiment_id = ?').all(
+      experimentId,
+    ) as (Exposure & { unitId: string })[];
     for (const r of rows) this.onExposure({ ...r, experimentId }, true);
     this.flush(now);
   }
 
   private write(experimentId: string, variant: string, unitId: string, t: Tracked, before: State | undefined, after: State): void {
-    this.stmts.upsertState.run(experimentId, unitId, t.metricId, after.x, after.y, after.px, after.py, after.cx, after.cy, after.cpx, after.cpy);
+    this.io.putState(experimentId, unitId, t.metricId, after);
     this.accumulate(experimentId, variant, t, before, after);
   }
 
@@ -255,7 +223,7 @@ export class MetricPipeline {
   }
 
   private readState(experimentId: string, unitId: string, metricId: string): State | undefined {
-    return this.stmts.state.get(experimentId, unitId, metricId) as State | undefined;
+    return this.io.state(experimentId, unitId, metricId);
   }
 }
 
@@ -263,3 +231,10 @@ export class MetricPipeline {
 function ratioPreTerms(s: Values): number[] {
   return [s.px, s.px * s.px, s.py, s.py * s.py, s.x * s.px, s.x * s.py, s.y * s.px, s.y * s.py, s.px * s.py];
 }
+
+/** The I/O of a pipeline without a database (PostgreSQL) outside a turn: any call is a bug. */
+const NO_IO: FoldIo = new Proxy({} as FoldIo, {
+  get: (_t, name) => () => {
+    throw new Error(`MetricPipeline.${String(name)} outside a fold turn's working set`);
+  },
+});

@@ -1,4 +1,5 @@
-import type { Db } from './db.js';
+import { prepared, type Db } from './db.js';
+import type { Sql } from './sql/sql.js';
 import type { Metric, MetricSource } from '../domain/schemas.js';
 import { aggregateValue, capped } from '../domain/metric-source.js';
 
@@ -69,61 +70,110 @@ export function valuesOf(t: Tracked, s: State): Values {
 /** A quantile metric's unit value: the mean of its post-exposure values, capped; none before its first event. */
 export const sketchValue = (t: Tracked, s: State | undefined): number | null => (s && s.y > 0 ? capped(s.x / s.y, t.self.capMax) : null);
 
+/** Where TrackedMetrics reads an experiment's definitions from: the experiment's config, the catalog, the arms' stored shifts. */
+interface TrackedSource {
+  config(experimentId: string): ExperimentMetrics | undefined;
+  metric(id: string): Metric | undefined;
+  shifts(experimentId: string, metricId: string): { shiftX: number; shiftY: number } | undefined;
+}
+
+type ExperimentMetrics = { successMetrics: string[]; guardrails: { metricId: string }[] };
+
 /**
  * The analysed metrics of each experiment (success metrics and guardrails, which never change after
- * creation), with their definitions as they were when first read: cached per experiment.
+ * creation), with their definitions as they were when first read: cached per experiment. On SQLite read on
+ * demand (`db`); on PostgreSQL loaded before a fold turn (preload), since the pipeline reads synchronously.
  */
 export class TrackedMetrics {
   private readonly cache = new Map<string, Tracked[]>();
-  private readonly stmts;
 
-  constructor(db: Db) {
-    this.stmts = {
-      experimentConfig: db.prepare('SELECT config FROM experiments WHERE id = ?'),
-      metricDoc: db.prepare('SELECT doc FROM metrics WHERE id = ?'),
-      shifts: db.prepare('SELECT shift_x AS shiftX, shift_y AS shiftY FROM metric_aggregates WHERE experiment_id = ? AND metric_id = ? LIMIT 1'),
-    };
-  }
+  constructor(private readonly db?: Db) {}
 
   of(experimentId: string): Tracked[] {
-    let list = this.cache.get(experimentId);
+    const list = this.cache.get(experimentId);
     if (list) return list;
-    const row = this.stmts.experimentConfig.get(experimentId) as { config: string } | undefined;
-    const config = row ? (JSON.parse(row.config) as { successMetrics: string[]; guardrails: { metricId: string }[] }) : { successMetrics: [], guardrails: [] };
+    if (!this.db) throw new Error(`TrackedMetrics: experiment ${experimentId} was not preloaded`);
+    const db = this.db;
+    return this.build(experimentId, {
+      config: (id) => {
+        const row = prepared(db, 'SELECT config FROM experiments WHERE id = ?').get(id) as { config: string } | undefined;
+        return row ? (JSON.parse(row.config) as ExperimentMetrics) : undefined;
+      },
+      metric: (id) => {
+        const row = prepared(db, 'SELECT doc FROM metrics WHERE id = ?').get(id) as { doc: string } | undefined;
+        return row ? (JSON.parse(row.doc) as Metric) : undefined;
+      },
+      shifts: (e, m) =>
+        prepared(db, 'SELECT shift_x AS shiftX, shift_y AS shiftY FROM metric_aggregates WHERE experiment_id = ? AND metric_id = ? LIMIT 1').get(e, m) as
+          | { shiftX: number; shiftY: number }
+          | undefined,
+    });
+  }
+
+  /** Reads the definitions of the experiments not cached yet through the async store (once per experiment per process). */
+  async preload(sql: Sql, experimentIds: Iterable<string>): Promise<void> {
+    const missing = [...new Set(experimentIds)].filter((id) => !this.cache.has(id));
+    if (!missing.length) return;
+    const configs = new Map<string, ExperimentMetrics>();
+    const metrics = new Map<string, Metric>();
+    const shifts = new Map<string, { shiftX: number; shiftY: number }>();
+    for (const id of missing) {
+      const row = await sql.get<{ config: string }>('SELECT config FROM experiments WHERE id = ?', [id]);
+      if (row) configs.set(id, JSON.parse(row.config) as ExperimentMetrics);
+    }
+    const wanted = new Set([...configs.values()].flatMap((c) => [...c.successMetrics, ...c.guardrails.map((g) => g.metricId)]));
+    const load = async (id: string) => {
+      if (metrics.has(id)) return metrics.get(id);
+      const row = await sql.get<{ doc: string }>('SELECT doc FROM metrics WHERE id = ?', [id]);
+      if (row) metrics.set(id, JSON.parse(row.doc) as Metric);
+      return metrics.get(id);
+    };
+    for (const id of wanted) {
+      const m = await load(id);
+      if (m?.kind === 'ratio') for (const part of [m.numeratorId, m.denominatorId]) if (part) await load(part);
+    }
+    for (const id of missing) {
+      const rows = await sql.all<{ metricId: string; shiftX: number; shiftY: number }>(
+        'SELECT metric_id AS "metricId", shift_x AS "shiftX", shift_y AS "shiftY" FROM metric_aggregates WHERE experiment_id = ?',
+        [id],
+      );
+      for (const r of rows) if (!shifts.has(`${id}\u0000${r.metricId}`)) shifts.set(`${id}\u0000${r.metricId}`, { shiftX: r.shiftX, shiftY: r.shiftY });
+    }
+    for (const id of missing) this.build(id, { config: (e) => configs.get(e), metric: (m) => metrics.get(m), shifts: (e, m) => shifts.get(`${e}\u0000${m}`) });
+  }
+
+  private build(experimentId: string, src: TrackedSource): Tracked[] {
+    const config = src.config(experimentId) ?? { successMetrics: [], guardrails: [] };
     const ids = [...new Set([...config.successMetrics, ...config.guardrails.map((g) => g.metricId)])];
-    list = ids.flatMap((id): Tracked[] => {
-      const m = this.metric(id);
+    const list = ids.flatMap((id): Tracked[] => {
+      const m = src.metric(id);
       if (!m) return [];
       const self = componentOf(m);
-      if (m.kind !== 'ratio') return [{ metricId: m.id, kind: m.kind, self, ...this.shiftsOf(experimentId, m) }];
+      const shifts = shiftsOf(src, experimentId, m);
+      if (m.kind !== 'ratio') return [{ metricId: m.id, kind: m.kind, self, ...shifts }];
       if (!m.numeratorId || !m.denominatorId) return [];
       // A component missing from the catalog sums its pre-computed events, as before sources existed.
       const part = (id: string): Component => {
-        const doc = this.metric(id);
+        const doc = src.metric(id);
         return doc ? componentOf(doc) : { metricId: id };
       };
-      return [{ metricId: m.id, kind: m.kind, self, num: part(m.numeratorId), den: part(m.denominatorId), ...this.shiftsOf(experimentId, m) }];
+      return [{ metricId: m.id, kind: m.kind, self, num: part(m.numeratorId), den: part(m.denominatorId), ...shifts }];
     });
     this.cache.set(experimentId, list);
     return list;
   }
+}
 
-  private metric(id: string): Metric | undefined {
-    const doc = this.stmts.metricDoc.get(id) as { doc: string } | undefined;
-    return doc ? (JSON.parse(doc.doc) as Metric) : undefined;
-  }
-
-  /**
-   * The references of an (experiment, metric)'s shifted sums: those its aggregate rows already use
-   * (rows from before the shift have 0), else the catalog baseline mean for both the metric and its
-   * covariate (the pre-exposure value of the same metric); 0 where values are counts or 0/1.
-   */
-  private shiftsOf(experimentId: string, m: Metric): { shiftX: number; shiftY: number } {
-    const row = this.stmts.shifts.get(experimentId, m.id) as { shiftX: number; shiftY: number } | undefined;
-    if (row) return row;
-    const r = (m.kind === 'mean' || m.kind === 'count') && Number.isFinite(m.baselineMean) ? m.baselineMean : 0;
-    return { shiftX: r, shiftY: r };
-  }
+/**
+ * The references of an (experiment, metric)'s shifted sums: those its aggregate rows already use
+ * (rows from before the shift have 0), else the catalog baseline mean for both the metric and its
+ * covariate (the pre-exposure value of the same metric); 0 where values are counts or 0/1.
+ */
+function shiftsOf(src: TrackedSource, experimentId: string, m: Metric): { shiftX: number; shiftY: number } {
+  const row = src.shifts(experimentId, m.id);
+  if (row) return { shiftX: row.shiftX, shiftY: row.shiftY };
+  const r = (m.kind === 'mean' || m.kind === 'count') && Number.isFinite(m.baselineMean) ? m.baselineMean : 0;
+  return { shiftX: r, shiftY: r };
 }
 
 const componentOf = (m: Metric): Component => ({

@@ -29,7 +29,7 @@ export interface FoldOptions {
    * (they hold the database's write lock, which only the main thread's configuration writes wait for). Undefined:
    * fold on the main thread (`:memory:` databases, which another connection cannot open).
    */
-  thread?: { dbFile?: string; turn?: number; gather?: number };
+  thread?: { dbFile?: string; turn?: number; gather?: number; workingSet?: boolean };
 }
 
 export const FOLD_DEFAULTS = { turn: 2_000, turnBudgetMs: 5, minTurn: 50, backlogMax: 100_000, intervalMs: 200 } as const;
@@ -84,7 +84,12 @@ export class FoldRunner {
     if (thread?.dbFile)
       this.thread = new FoldThread(
         thread.dbFile,
-        { turn: thread.turn ?? FOLD_THREAD_TURN, gather: thread.gather ?? FOLD_THREAD_GATHER, intervalMs: this.opts.intervalMs },
+        {
+          turn: thread.turn ?? FOLD_THREAD_TURN,
+          gather: thread.gather ?? FOLD_THREAD_GATHER,
+          intervalMs: this.opts.intervalMs,
+          workingSet: thread.workingSet ?? false,
+        },
         logger,
         (receivedAt, dropped) => this.observe(receivedAt, dropped),
       );

@@ -19,5 +19,7 @@ export interface FoldThreadInit {
   /** Fold once this many entries are pending (or the oldest has waited intervalMs, or someone waits). */
   gather: number;
   intervalMs: number;
+  /** Fold through a turn's working set instead of one statement per read or write (EventFold's `workingSet`; bench/ingest.ts --split compares). */
+  workingSet: boolean;
 }
 export type FoldThreadMessage = { turn: { receivedAt: Float64Array; dropped: number } } | { warn: string };

@@ -27,7 +27,7 @@ const sourceNames = () =>
       }[]
     ).map((r) => r.name),
   );
-const fold = new EventFold(db, events.log, events, sourceNames);
+const fold = new EventFold(db, events.log, events, sourceNames, { workingSet: init.workingSet });
 Atomics.store(state, READY, 1);
 Atomics.notify(state, READY);
 

@@ -19,6 +19,8 @@ export interface FoldThreadOptions {
   gather: number;
   /** How often the thread looks for entries no ack woke it for (other processes' appends). */
   intervalMs: number;
+  /** Fold through a turn's working set instead of one statement per read or write (bench/ingest.ts --split compares). */
+  workingSet: boolean;
 }
 
 /**

@@ -1,0 +1,91 @@
+import { AUDIT_INSERT, auditValues, type WriteContext } from '../audit-repo.js';
+import type { Backlog, LogEntry } from '../event-log.js';
+import type { Sql } from '../sql/sql.js';
+import { lockEventLogAppends } from './event-log-lock.js';
+import { pgArray } from './pg-arrays.js';
+
+/** What an append did: the keys stored now (the others were already in the log: duplicates), in the batch's order. */
+export interface PgAppendResult {
+  appended: { key: string; seq: number }[];
+  duplicates: number;
+}
+
+/**
+ * The event log on PostgreSQL (ADR 0018, ADR 0020 "The event log on PostgreSQL"): acknowledging a batch is one
+ * transaction holding the append lock (seqs commit in seq order across replicas), one multi-row
+ * `INSERT … SELECT FROM unnest(…) ON CONFLICT (id) DO NOTHING RETURNING` (idempotent by event id, within the batch
+ * too), and the batch's audit row. Validation stays the ingest service's; this takes the entries it built.
+ */
+export class PgEventLog {
+  constructor(private readonly sql: Sql) {}
+
+  /** Appends entries received at `receivedAt` in one transaction; with `audit`, the batch's audit row commits with them. */
+  async append(entries: readonly LogEntry[], receivedAt: string, audit?: { ctx: WriteContext; requestId: string; after: unknown }): Promise<PgAppendResult> {
+    return await this.sql.tx(async (tx) => {
+      const appended = await appendIn(tx, entries, receivedAt);
+      if (audit && entries.length) await tx.run(AUDIT_INSERT, auditValues(audit.ctx, 'event-batch', audit.requestId, null, audit.after, receivedAt));
+      return { appended, duplicates: entries.length - appended.length };
+    });
+  }
+
+  /** Served exposures ('s:' experiment|time|unit ids, as EventLog.appendServed), one transaction. */
+  async appendServed(batch: readonly { experimentId: string; unitId: string; variant: string; ts: string }[], now: string): Promise<void> {
+    await this.append(
+      batch.map((p) => ({
+        key: `s:${p.experimentId}|${p.ts}|${p.unitId}`,
+        type: 'exposure' as const,
+        unitId: p.unitId,
+        ref: p.experimentId,
+        variant: p.variant,
+        value: null,
+        props: null,
+        ts: p.ts,
+      })),
+      now,
+    );
+  }
+
+  async foldedSeq(): Promise<number> {
+    return (await this.sql.get<{ s: number }>('SELECT folded_seq AS s FROM fold_state WHERE id = 1'))!.s;
+  }
+
+  async lastSeq(): Promise<number> {
+    return (await this.sql.get<{ last: number }>('SELECT COALESCE(MAX(seq), 0) AS last FROM event_log'))!.last;
+  }
+
+  /** What is acknowledged and not folded: pending counts rows (seqs of rolled-back appends leave gaps on PostgreSQL). */
+  async backlog(): Promise<Backlog> {
+    const r = await this.sql.get<{ pending: number; oldest: string | null }>(
+      `SELECT COUNT(*) AS pending, MIN(received_at) AS oldest FROM event_log WHERE seq > (SELECT folded_seq FROM fold_state WHERE id = 1)`,
+    );
+    return { pending: r!.pending, oldestReceivedAt: r!.oldest };
+  }
+
+  /** The audit rows of the ingest batch sent with this request id, newest first. */
+  async batchAudit(requestId: string): Promise<{ at: string; actor: string; interface: string; after: unknown }[]> {
+    const rows = await this.sql.all<{ at: string; actor: string; interface: string; after: string }>(
+      "SELECT at, actor, interface, after FROM audit_log WHERE entity_type = 'event-batch' AND entity_id = ? ORDER BY id DESC",
+      [requestId],
+    );
+    return rows.map((r) => ({ ...r, after: JSON.parse(r.after) as unknown }));
+  }
+}
+
+/** The append inside the caller's transaction (so an ingest service can add its own statements to it). */
+export async function appendIn(tx: Sql, entries: readonly LogEntry[], receivedAt: string): Promise<{ key: string; seq: number }[]> {
+  if (!entries.length) return [];
+  await lockEventLogAppends(tx);
+  const col = <K extends keyof LogEntry>(k: K) => pgArray(entries.map((e) => e[k] as string | number | null));
+  // WITH ORDINALITY … ORDER BY: the identity is drawn in the batch's order, so seq order is arrival order.
+  const rows = await tx.all<{ key: string; seq: number }>(
+    `INSERT INTO event_log (id, type, unit_id, ref, variant, value, props, ts, received_at)
+     SELECT id, type, unit_id, ref, variant, value, props, ts, ?
+     FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::float8[], ?::text[], ?::text[])
+       WITH ORDINALITY AS u(id, type, unit_id, ref, variant, value, props, ts, ord)
+     ORDER BY ord
+     ON CONFLICT (id) DO NOTHING
+     RETURNING id AS "key", seq`,
+    [receivedAt, col('key'), col('type'), col('unitId'), col('ref'), col('variant'), col('value'), col('props'), col('ts')],
+  );
+  return rows.sort((a, b) => a.seq - b.seq);
+}
