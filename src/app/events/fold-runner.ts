@@ -48,8 +48,16 @@ export const FOLD_THREAD_TURN = 50_000;
  * plus a turn; get_metrics with current data waits for the fold either way.
  */
 export const FOLD_THREAD_GATHER = 20_000;
-/** How long a waiting main thread gives the fold thread to commit a turn before it folds itself (a thread stuck or gone). */
+/**
+ * How long a waiting main thread gives the fold thread to commit a turn before it folds itself (a thread stuck or
+ * gone). A thread inside a turn is given up to THREAD_STUCK_MS: on a loaded machine a 50,000-entry turn can take
+ * longer than the patience, and folding here meanwhile would only wait for its lock and fail with SQLITE_BUSY.
+ */
 const THREAD_PATIENCE_MS = 5_000;
+const THREAD_STUCK_MS = 120_000;
+
+/** SQLite's "database is locked" (another connection holds the write lock past the busy timeout). */
+const isBusy = (err: unknown) => (err as { code?: string } | null)?.code?.startsWith('SQLITE_BUSY') === true;
 
 /**
  * The size of the next background turn: as many entries as fit the budget at the cost per entry measured so far
@@ -167,7 +175,17 @@ export class FoldRunner {
     }
     let left = this.log.backlog().pending;
     while (left > 0) {
-      const n = this.turn(Math.max(this.opts.turn, Math.min(left, this.opts.backlogMax)));
+      let n: number;
+      try {
+        n = this.turn(Math.max(this.opts.turn, Math.min(left, this.opts.backlogMax)));
+      } catch (err) {
+        // The thread came back with a turn of its own and holds the lock: wait for it again rather than fail the read.
+        if (!isBusy(err) || !this.thread?.running) throw err;
+        const target = this.log.lastSeq();
+        this.waitForThread(() => this.log.foldedSeq() >= target);
+        left = this.log.backlog().pending;
+        continue;
+      }
       if (!n) break;
       left -= n;
     }
@@ -183,12 +201,10 @@ export class FoldRunner {
     const thread = this.thread;
     if (thread?.running) {
       const target = this.log.lastSeq();
+      const since = Date.now();
       while (this.log.foldedSeq() < target && thread.running) {
         const seen = thread.turns;
-        if (!(await thread.waitForTurnAsync(seen, THREAD_PATIENCE_MS)) && this.log.foldedSeq() < target) {
-          this.logger.warn({ patienceMs: THREAD_PATIENCE_MS }, 'the fold thread committed no turn in time; folding on the main thread');
-          break;
-        }
+        if (!(await thread.waitForTurnAsync(seen, THREAD_PATIENCE_MS)) && this.log.foldedSeq() < target && !this.slowTurn(thread, since)) break;
       }
     }
     return this.catchUp();
@@ -224,13 +240,18 @@ export class FoldRunner {
    */
   private waitForThread(done: () => boolean): void {
     const thread = this.thread!;
+    const since = Date.now();
     while (!done() && thread.running) {
       const seen = thread.turns;
-      if (!thread.waitForTurn(seen, THREAD_PATIENCE_MS) && !done()) {
-        this.logger.warn({ patienceMs: THREAD_PATIENCE_MS }, 'the fold thread committed no turn in time; folding on the main thread');
-        return;
-      }
+      if (!thread.waitForTurn(seen, THREAD_PATIENCE_MS) && !done() && !this.slowTurn(thread, since)) return;
     }
+  }
+
+  /** After a patience without a committed turn: true to keep waiting (the thread is inside a turn, not for too long); false (warned) to fold here. */
+  private slowTurn(thread: FoldThread, since: number): boolean {
+    if (thread.inTurn && Date.now() - since < THREAD_STUCK_MS) return true;
+    this.logger.warn({ patienceMs: THREAD_PATIENCE_MS }, 'the fold thread committed no turn in time; folding on the main thread');
+    return false;
   }
 
   /** One fold transaction on this thread; returns how many entries it folded. */

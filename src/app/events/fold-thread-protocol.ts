@@ -9,7 +9,9 @@ export const ALIVE = 3;
 export const READY = 4;
 /** How many callers on the main thread wait for folded data now: the thread folds at once, not gathering a turn. */
 export const URGENT = 5;
-export const FOLD_STATE_SLOTS = 6;
+/** 1 while the thread is inside a turn: a waiting main thread keeps waiting for a slow turn instead of folding itself. */
+export const IN_TURN = 6;
+export const FOLD_STATE_SLOTS = 7;
 
 export interface FoldThreadInit {
   dbFile: string;

@@ -11,7 +11,7 @@ import { MAIN_CACHE_KIB, openDb, prepared } from '../../store/db.js';
 import { EventFold } from '../../store/event-fold.js';
 import { EventRepo } from '../../store/event-repo.js';
 import { openLogDb } from '../../store/log-db.js';
-import { ALIVE, type FoldThreadInit, type FoldThreadMessage, READY, STOP, TURNS, URGENT, WAKE } from './fold-thread-protocol.js';
+import { ALIVE, type FoldThreadInit, type FoldThreadMessage, IN_TURN, READY, STOP, TURNS, URGENT, WAKE } from './fold-thread-protocol.js';
 
 const init = workerData as FoldThreadInit;
 const { state } = init;
@@ -45,7 +45,13 @@ while (Atomics.load(state, STOP) === 0) {
     if (pending > 0) pendingSince ??= now;
     const due = pending >= init.gather || Atomics.load(state, URGENT) > 0 || (pendingSince !== undefined && now - pendingSince >= init.intervalMs);
     if (pending > 0 && due) {
-      const t = fold.turn(init.turn);
+      Atomics.store(state, IN_TURN, 1);
+      let t: ReturnType<typeof fold.turn>;
+      try {
+        t = fold.turn(init.turn);
+      } finally {
+        Atomics.store(state, IN_TURN, 0);
+      }
       pendingSince = undefined;
       if (t.folded) {
         const receivedAt = Float64Array.from(t.receivedAt);

@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../../logger.js';
-import { ALIVE, FOLD_STATE_SLOTS, type FoldThreadInit, type FoldThreadMessage, READY, STOP, TURNS, URGENT, WAKE } from './fold-thread-protocol.js';
+import { ALIVE, FOLD_STATE_SLOTS, type FoldThreadInit, type FoldThreadMessage, IN_TURN, READY, STOP, TURNS, URGENT, WAKE } from './fold-thread-protocol.js';
 import { threadEntry } from './thread-entry.js';
 
 /** Atomics.waitAsync (V8, Node ≥ 16); TypeScript's lib has it from es2024 only. */
@@ -92,6 +92,11 @@ export class FoldThread {
   wake(): void {
     Atomics.add(this.state, WAKE, 1);
     Atomics.notify(this.state, WAKE);
+  }
+
+  /** True while the thread is inside a turn (a slow one is still progress: its commit releases the database's lock). */
+  get inTurn(): boolean {
+    return this.worker !== undefined && Atomics.load(this.state, IN_TURN) === 1;
   }
 
   /** The number of turns committed so far (compare before and after a wait to see progress). */
