@@ -174,7 +174,7 @@ export function restRoutes(app: Container) {
     return c.json(await app.experiments.update({ experimentId: c.req.param('id'), ...b }, write(c, 'PATCH /v1/experiments/:id')));
   });
   r.post('/plans', async (c) => c.json(await app.generator.plan(parse(PlanBody, await body(c)))));
-  r.post('/catalog/plan', async (c) => c.json(app.catalogChanges.planInput(parse(CatalogChangeBody, await body(c)))));
+  r.post('/catalog/plan', async (c) => c.json(await app.catalogChanges.planInput(parse(CatalogChangeBody, await body(c)))));
   r.post('/catalog/apply', async (c) => {
     const { dryRun, ...input } = parse(CatalogApplyBody, await body(c));
     return c.json(await app.catalogChanges.applyInput(input, write(c, 'POST /v1/catalog/apply'), dryRun));

@@ -7,10 +7,10 @@ import { appFetch, testHttp } from '../helpers/app.js';
 
 let app: Container;
 let http: HttpApp;
-beforeAll(() => {
+beforeAll(async () => {
   // Deterministic ids: the variant split hashes the experiment id, so the seeded run is reproducible.
   let n = 0;
-  app = createContainer({ dbFile: ':memory:', newId: (prefix) => `${prefix}_sim${String(++n).padStart(12, '0')}` });
+  app = await createContainer({ dbFile: ':memory:', newId: (prefix) => `${prefix}_sim${String(++n).padStart(12, '0')}` });
   http = testHttp(app);
 });
 afterAll(async () => {

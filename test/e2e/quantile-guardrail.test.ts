@@ -55,7 +55,7 @@ async function runLatencyExperiment(app: Container, http: HttpApp, slowdown: num
 
 describe('a quantile guardrail end to end (POST /v1/events → get_metrics)', () => {
   it('reports the P90 of each arm and rolls back a 25% slower treatment', async () => {
-    const app = testContainer();
+    const app = await testContainer();
     cleanups.push(() => app.close());
     const http = testHttp(app);
     cleanups.push(() => http.close());
@@ -85,7 +85,7 @@ describe('a quantile guardrail end to end (POST /v1/events → get_metrics)', ()
   });
 
   it('says why a quantile is not computable below its minimum sample', async () => {
-    const app = testContainer();
+    const app = await testContainer();
     cleanups.push(() => app.close());
     const exp = await startRunning(
       app,

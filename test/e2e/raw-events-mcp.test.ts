@@ -60,7 +60,7 @@ afterEach(async () => {
 });
 
 it('an experiment on metrics from raw events: create, deploy and read results over MCP, events over HTTP', async () => {
-  app = testContainer({ policy: permissivePolicy() });
+  app = await testContainer({ policy: permissivePolicy() });
   for (const m of METRICS) app.deps.catalog.upsertMetric(m);
   const http = testHttp(app);
   const fetch = appFetch(http);

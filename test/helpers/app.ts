@@ -13,8 +13,8 @@ import type { ToolSelection } from '../../src/mcp/toolsets.js';
 /** Every tool listed: the tests below the budget test drive them all. */
 export const ALL_TOOLSETS: ToolSelection = { toolsets: ['all'] };
 
-export function testContainer(opts: Partial<ContainerOptions> = {}): Container {
-  return createContainer({ dbFile: ':memory:', seedDemo: true, ...opts });
+export async function testContainer(opts: Partial<ContainerOptions> = {}): Promise<Container> {
+  return await createContainer({ dbFile: ':memory:', seedDemo: true, ...opts });
 }
 
 /** A v2 client connected in memory to a fresh server instance over the container. */

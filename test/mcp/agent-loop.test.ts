@@ -31,7 +31,7 @@ function expectLoop(r: LoopResult, exposed: number, via: 'elicitation' | 'argume
 
 describe('the scripted agent loop', () => {
   it('runs over HTTP with a 2026-07-28 client that shows confirmation forms', async () => {
-    const app = testContainer();
+    const app = await testContainer();
     const http = testHttp(app);
     const client = new Client(
       { name: 'loop-agent', version: '1.0.0' },
@@ -72,7 +72,7 @@ describe('the scripted agent loop', () => {
   });
 
   it('runs over HTTP with a 2025-era client that passes the confirmation argument', async () => {
-    const app = testContainer();
+    const app = await testContainer();
     const http = testHttp(app);
     const client = await legacyHttpClient(http);
     try {
@@ -120,7 +120,7 @@ describe('the scripted agent loop', () => {
           confirmationReason: 'approved by the operator watching the test',
           // The surface service: another sealab instance over the same SQLite file, serving /v1.
           traffic: async (e) => {
-            const service = createContainer({ dbFile: dbFileIn(dir), seedDemo: false });
+            const service = await createContainer({ dbFile: dbFileIn(dir), seedDemo: false });
             const http = testHttp(service);
             try {
               const t = await httpTraffic(appFetch(http), 'http://127.0.0.1', e, 2000, 9);

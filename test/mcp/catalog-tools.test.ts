@@ -23,8 +23,8 @@ import {
 
 let app: Container;
 let cleanups: Array<() => Promise<unknown> | unknown> = [];
-beforeEach(() => {
-  app = testContainer({ policy: permissivePolicy() });
+beforeEach(async () => {
+  app = await testContainer({ policy: permissivePolicy() });
 });
 afterEach(async () => {
   for (const c of cleanups.reverse()) await c();

@@ -12,7 +12,7 @@ let client: Client;
 let listed: Awaited<ReturnType<Client['listTools']>>['tools'];
 
 beforeAll(async () => {
-  app = testContainer();
+  app = await testContainer();
   client = await memoryClient(app);
   listed = (await client.listTools()).tools;
 });

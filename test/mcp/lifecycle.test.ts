@@ -13,7 +13,7 @@ const ok = async (name: string, args: Record<string, unknown>) => {
 };
 
 beforeEach(async () => {
-  app = testContainer();
+  app = await testContainer();
   client = await memoryClient(app);
 });
 afterEach(async () => {

@@ -13,7 +13,7 @@ afterEach(async () => {
 /** A running experiment at 10% (the policy's first-stage cap) whose ramp gate holds after 30 hours. */
 async function setup() {
   let now = Date.parse('2026-11-02T09:00:00Z');
-  const app = testContainer({ clock: { now: () => new Date(now) }, policy: permissivePolicy({ firstStageCapPercent: 10 }) });
+  const app = await testContainer({ clock: { now: () => new Date(now) }, policy: permissivePolicy({ firstStageCapPercent: 10 }) });
   cleanups.push(() => app.close());
   const advance = (ms: number) => (now += ms);
   const exp = await startRunning(app, demoConfig({ rampPlan: { stages: [25, 50], minHours: 24, gate: { minUnitsPerArm: 20 } } }));
@@ -104,10 +104,10 @@ describe('the error budget acts on rollouts', () => {
   });
 
   it('an SLO without actions only alerts: rollouts go on', async () => {
-    const file = JSON.parse(JSON.stringify(app0().slo.file)) as { slos: { actions: { holdRamps: boolean; approvalAboveFirstStage: boolean } }[] };
+    const file = JSON.parse(JSON.stringify((await app0()).slo.file)) as { slos: { actions: { holdRamps: boolean; approvalAboveFirstStage: boolean } }[] };
     for (const s of file.slos) s.actions = { holdRamps: false, approvalAboveFirstStage: false };
     let now = Date.parse('2026-11-02T09:00:00Z');
-    const app = testContainer({ clock: { now: () => new Date(now) }, slo: file });
+    const app = await testContainer({ clock: { now: () => new Date(now) }, slo: file });
     cleanups.push(() => app.close());
     await app.slo.sample();
     await serve(app, (ms) => (now += ms), 10, { ok: 500, errors: 500 });
@@ -117,8 +117,8 @@ describe('the error budget acts on rollouts', () => {
   });
 });
 
-function app0() {
-  const app = testContainer();
+async function app0() {
+  const app = await testContainer();
   cleanups.push(() => app.close());
   return app;
 }

@@ -37,9 +37,9 @@ let http: HttpApp;
 let clock: SimulatedClock;
 let clients: Client[] = [];
 
-function setup(policy: Policy = approvalPolicy()) {
+async function setup(policy: Policy = approvalPolicy()) {
   clock = new SimulatedClock(START);
-  app = testContainer({ policy, clock });
+  app = await testContainer({ policy, clock });
   http = testHttp(app, { tokensFile: file });
 }
 
@@ -92,7 +92,7 @@ const serving = (id: string) => app.localSystems.backend.listSync().filter((b) =
 
 describe('human approvals', () => {
   it('a step the policy holds becomes a pending request: nothing deployed, the agent reads its state (tool and resource)', async () => {
-    setup();
+    await setup();
     const c = await client();
     const d = await validatedDraft();
     const before = tableCounts(app);
@@ -122,7 +122,7 @@ describe('human approvals', () => {
   });
 
   it('another principal with approve applies it through the checked path; the audit shows requester and approver', async () => {
-    setup();
+    await setup();
     const dana = token('dana', ['read', 'approve']);
     const { d, approval } = await requestedDeploy();
 
@@ -150,7 +150,7 @@ describe('human approvals', () => {
   });
 
   it("refuses approving one's own request (403, nothing written) unless the policy allows self-approval", async () => {
-    setup();
+    await setup();
     const bob = token('bob', ['deploy', 'approve']);
     const d = await validatedDraft();
     const held = await rest('POST', `/v1/experiments/${d.id}/deploy`, bob, { version: d.version, planHash: d.planHash });
@@ -174,7 +174,7 @@ describe('human approvals', () => {
   });
 
   it('self-approval passes where the policy allows it', async () => {
-    setup(approvalPolicy({ allowSelfApproval: true }));
+    await setup(approvalPolicy({ allowSelfApproval: true }));
     const bob = token('bob', ['deploy', 'approve']);
     const d = await validatedDraft();
     const held = await rest('POST', `/v1/experiments/${d.id}/deploy`, bob, { version: d.version, planHash: d.planHash });
@@ -184,7 +184,7 @@ describe('human approvals', () => {
   });
 
   it('a principal without the approve scope gets 403 insufficient_scope (admin does not imply approve), nothing written', async () => {
-    setup();
+    await setup();
     const admin = token('root', ['admin']);
     const { approval } = await requestedDeploy();
     const before = tableCounts(app);
@@ -200,7 +200,7 @@ describe('human approvals', () => {
   });
 
   it('refuses a changed plan: the experiment was edited after the request; nothing applied, the request fails', async () => {
-    setup();
+    await setup();
     const dana = token('dana', ['read', 'approve']);
     const { d, approval } = await requestedDeploy();
     await app.experiments.update({ experimentId: d.id, version: d.version, patch: [{ op: 'replace', path: '/allocationPercent', value: 5 }] }, LOCAL);
@@ -220,7 +220,7 @@ describe('human approvals', () => {
   });
 
   it('refuses an expired request (simulated clock, no sleep): typed error, nothing written, it reads expired', async () => {
-    setup();
+    await setup();
     const dana = token('dana', ['read', 'approve']);
     const { d, approval } = await requestedDeploy();
     clock.advance(24 * 3_600_000 + 1);
@@ -238,7 +238,7 @@ describe('human approvals', () => {
   });
 
   it('reject marks the request rejected and applies nothing; it cannot be approved afterwards', async () => {
-    setup();
+    await setup();
     const dana = token('dana', ['read', 'approve']);
     const { d, approval } = await requestedDeploy();
 
@@ -255,7 +255,7 @@ describe('human approvals', () => {
   });
 
   it('an argument confirmation does not stand in for an approval (a request instead) nor for a form under "elicit" (refused, nothing written)', async () => {
-    setup();
+    await setup();
     const c = await client();
     const d = await validatedDraft();
     const typed = await call(c, 'deploy_to_surface', {
@@ -296,7 +296,7 @@ describe('human approvals', () => {
   });
 
   it('elicitation stays the fast path: a client that shows a form applies at once, no request', async () => {
-    setup();
+    await setup();
     const c = await client({ elicit: () => ({ action: 'accept', content: { approve: true, reason: 'dana: looks right' } }) });
     const d = await validatedDraft();
     const r = await call(c, 'deploy_to_surface', { experimentId: d.id, version: d.version, planHash: d.planHash });
@@ -306,7 +306,7 @@ describe('human approvals', () => {
   });
 
   it('a held stop is applied by the CLI operator (sealab approvals list|approve), as local:<user>', async () => {
-    setup(approvalPolicy({ deploy: true }));
+    await setup(approvalPolicy({ deploy: true }));
     const c = await client();
     const d = await validatedDraft();
     await app.deployments.deploy({ experimentId: d.id, version: d.version, planHash: d.planHash, confirmation: APPROVED }, LOCAL);
@@ -332,7 +332,7 @@ describe('human approvals', () => {
   });
 
   it('a ramp above the threshold is held; approved, it ramps to the next stage through the same deploy path', async () => {
-    setup(approvalPolicy({ deploy: true, rampAbovePercent: 10, ramp: 'approval' }));
+    await setup(approvalPolicy({ deploy: true, rampAbovePercent: 10, ramp: 'approval' }));
     const dana = token('dana', ['read', 'approve']);
     const c = await client();
     const { experiment } = await app.experiments.create({ config: demoConfig({ rampPlan: { stages: [25], minHours: 0 } }) }, LOCAL);
@@ -361,7 +361,7 @@ describe('human approvals', () => {
   });
 
   it("stopping another principal's experiment takes the policy's stopOthers mode; one's own keeps stop's", async () => {
-    setup(approvalPolicy({ deploy: true, stop: true, stopOthers: 'approval' }));
+    await setup(approvalPolicy({ deploy: true, stop: true, stopOthers: 'approval' }));
     const c = await client();
     const theirs = await validatedDraft();
     await app.deployments.deploy({ experimentId: theirs.id, version: theirs.version, planHash: theirs.planHash, confirmation: APPROVED }, LOCAL);
@@ -391,7 +391,7 @@ describe('human approvals', () => {
   });
 
   it('a held revert of a ship is applied on approval: the conclusion records the revert', async () => {
-    setup(approvalPolicy({ deploy: true }));
+    await setup(approvalPolicy({ deploy: true }));
     const dana = token('dana', ['read', 'approve']);
     const c = await client();
     const d = await validatedDraft();

@@ -26,8 +26,8 @@ const TOKEN = 'a-very-long-test-token-123';
 let app: Container;
 let cleanups: Array<() => Promise<unknown>> = [];
 
-beforeEach(() => {
-  app = testContainer();
+beforeEach(async () => {
+  app = await testContainer();
 });
 afterEach(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
@@ -193,7 +193,7 @@ describe('DNS-rebinding protection', () => {
     })();
 
     expect([mcp.status, surfaces.status, create.status]).toEqual([403, 403, 403]);
-    await expect(tool).rejects.toThrow();
+    (await expect(tool)).rejects.toThrow();
     expect(tableCounts(app)).toEqual(before);
 
     const local = await send(http, 'GET', '/v1/surfaces', { headers: { origin: 'http://localhost:5173' } });

@@ -25,7 +25,7 @@ const ajv = new Ajv2020({ strict: false, allErrors: true });
 addFormats.default(ajv);
 
 beforeEach(async () => {
-  app = testContainer({ policy: permissivePolicy(), clock: new SimulatedClock(new Date('2026-03-02T09:00:00Z')) });
+  app = await testContainer({ policy: permissivePolicy(), clock: new SimulatedClock(new Date('2026-03-02T09:00:00Z')) });
   http = testHttp(app);
   doc = (await (await call('GET', '/v1/openapi.json')).json()) as Doc;
 });

@@ -9,8 +9,8 @@ import { demoConfig, permissivePolicy, tableCounts, testContainer, testHttp } fr
 let app: Container;
 let http: HttpApp;
 
-beforeEach(() => {
-  app = testContainer({ policy: permissivePolicy() });
+beforeEach(async () => {
+  app = await testContainer({ policy: permissivePolicy() });
   http = testHttp(app);
 });
 afterEach(async () => {

@@ -7,8 +7,8 @@ import { demoConfig, tableCounts, testContainer, testHttp } from '../helpers/app
 let app: Container;
 let http: HttpApp;
 
-beforeEach(() => {
-  app = testContainer();
+beforeEach(async () => {
+  app = await testContainer();
   http = testHttp(app);
 });
 afterEach(async () => {
@@ -233,7 +233,7 @@ describe('REST experiment lifecycle', () => {
 async function reopen(policy: Policy, opts: Partial<HttpOptions> = {}) {
   await http.close();
   app.close();
-  app = testContainer({ policy });
+  app = await testContainer({ policy });
   http = testHttp(app, opts);
 }
 

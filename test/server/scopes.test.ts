@@ -20,10 +20,10 @@ let app: Container;
 let http: HttpApp;
 let cleanups: Array<() => Promise<unknown>> = [];
 
-beforeEach(() => {
+beforeEach(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'sealab-tokens-'));
   file = path.join(dir, 'tokens.json');
-  app = testContainer();
+  app = await testContainer();
   http = testHttp(app, { tokensFile: file, token: LEGACY_TOKEN });
 });
 afterEach(async () => {
@@ -137,7 +137,7 @@ describe('named tokens and scopes', () => {
     expect(modernTools).toEqual(READ_ONLY_TOOLS);
     expect(legacyTools).toEqual(READ_ONLY_TOOLS);
     expect(surfaces.isError, textOf(surfaces)).toBeFalsy();
-    await expect(refused).rejects.toThrow(/Insufficient scope: required "write"/);
+    (await expect(refused)).rejects.toThrow(/Insufficient scope: required "write"/);
     expect(tableCounts(app)).toEqual(before);
   });
 

@@ -99,8 +99,8 @@ const ingest = (body: unknown) => {
   app.fold.catchUp();
   return r;
 };
-beforeEach(() => {
-  app = createContainer({ dbFile: ':memory:' });
+beforeEach(async () => {
+  app = await createContainer({ dbFile: ':memory:' });
 });
 afterEach(() => app.close());
 
@@ -130,7 +130,7 @@ describe('metric pipeline: sufficient statistics kept exact at ingest', () => {
         fc.boolean(),
         async (raw, cuts, dupes) => {
           app.close();
-          app = createContainer({ dbFile: ':memory:' }); // units are shared across experiments, so each run starts clean
+          app = await createContainer({ dbFile: ':memory:' }); // units are shared across experiments, so each run starts clean
           const exp = await runningExperiment(`prop-${round++}`);
           const events: Ev[] = raw.map((r, i) =>
             r.kind === 'exposure'
@@ -208,7 +208,7 @@ describe('metric pipeline: variances at a large offset (issue 10, defect 2)', ()
     await fc.assert(
       fc.asyncProperty(fc.array(unitArb, { minLength: 4, maxLength: 24 }), fc.integer({ min: 1, max: 9 }), async (units, cut) => {
         app.close();
-        app = createContainer({ dbFile: ':memory:' });
+        app = await createContainer({ dbFile: ':memory:' });
         const base = app.deps.catalog.metric('minutes-played')!;
         app.deps.catalog.upsertMetric({ ...base, id: 'session-start', name: 'Session start', baselineMean: 3e6, baselineVariance: 1 });
         const ctx = { actor: 'test', interface: 'cli' as const, operation: 'test', requestId: 'r' };

@@ -37,7 +37,7 @@ let host: Client;
 
 beforeAll(async () => {
   const clock = new SimulatedClock(new Date('2026-03-02T09:00:00Z'));
-  app = testContainer({ policy: permissivePolicy(), clock });
+  app = await testContainer({ policy: permissivePolicy(), clock });
   // Guardrails of each kind: no deterioration (crash-rate), non-inferiority with a margin (minutes-played), and one with no data at all (skips: blind).
   const guardrails = [
     { metricId: 'crash-rate', margin: 0.02, test: 'no_deterioration' },

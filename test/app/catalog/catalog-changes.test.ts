@@ -12,7 +12,7 @@ const ADMIN: WriteContext = { actor: 'token:platform-admin', interface: 'rest', 
 let app: Container;
 let running: Experiment;
 beforeEach(async () => {
-  app = testContainer({ policy: permissivePolicy() });
+  app = await testContainer({ policy: permissivePolicy() });
   running = await startRunning(
     app,
     demoConfig({
@@ -119,7 +119,7 @@ describe('safe evolution: a change that would corrupt an experiment in use is re
   });
 
   it('replace mode: a directory-like complete catalog missing a metric in use is refused whole', async () => {
-    const current = app.catalogChanges.current();
+    const current = await app.catalogChanges.current();
     const e = await refused({ mode: 'replace', catalog: { ...current, metrics: current.metrics.filter((m) => m.id !== 'stream-rate') } });
     expect(e.message).toMatch(
       /^1 catalog change would break experiments in use; nothing was applied:\nmetric stream-rate removal: metric 'stream-rate' is in use; used by home-focus-shelf/,
@@ -198,10 +198,10 @@ describe('additive changes apply at once, audited and versioned; the same change
     expect(app.deps.catalog.surface('now-playing')).toBeUndefined();
   });
 
-  it('a merge naming an id that does not exist in remove is NOT_FOUND, and an invalid document INVALID_CONFIG with paths', () => {
-    expect(() => app.catalogChanges.planInput(merge({}, { metrics: ['nope'] }))).toThrow(/remove names ids the catalog does not have: metrics: nope/);
+  it('a merge naming an id that does not exist in remove is NOT_FOUND, and an invalid document INVALID_CONFIG with paths', async () => {
+    await expect(app.catalogChanges.planInput(merge({}, { metrics: ['nope'] }))).rejects.toThrow(/remove names ids the catalog does not have: metrics: nope/);
     try {
-      app.catalogChanges.planInput(merge({ metrics: [{ ...metric('saves'), kind: 'counts' }] }));
+      await app.catalogChanges.planInput(merge({ metrics: [{ ...metric('saves'), kind: 'counts' }] }));
       expect.unreachable();
     } catch (err) {
       expect(err).toMatchObject({ code: 'INVALID_CONFIG' });
@@ -212,9 +212,9 @@ describe('additive changes apply at once, audited and versioned; the same change
 });
 
 describe('plan output', () => {
-  it('reads as one line per entity and one per field, the breaking ones naming the experiments', () => {
+  it('reads as one line per entity and one per field, the breaking ones naming the experiments', async () => {
     const home = surface('home');
-    const plan = app.catalogChanges.planInput(
+    const plan = await app.catalogChanges.planInput(
       merge(
         {
           surfaces: [{ ...withSlot(home, 'shelf-1', { accepts: ['shelf', 'mix', 'playlist'] }), salt: 'home-2027-a' }],

@@ -34,7 +34,7 @@ interface ContentSystem {
 }
 
 async function contentSystem(): Promise<ContentSystem> {
-  const app = createContainer({ dbFile: path.join(dir, 'content', 'sealab.db'), seedDemo: true, policy: permissivePolicy() });
+  const app = await createContainer({ dbFile: path.join(dir, 'content', 'sealab.db'), seedDemo: true, policy: permissivePolicy() });
   const http = await listenHttp(app, { host: '127.0.0.1', port: 0, maxBodyBytes: 1_048_576, role: 'content' });
   let open = true;
   const down = async () => {
@@ -48,8 +48,8 @@ async function contentSystem(): Promise<ContentSystem> {
   return { app, url: `http://127.0.0.1:${http.port}`, down };
 }
 
-function gateway(contentUrl: string): Container {
-  const app = createContainer({
+async function gateway(contentUrl: string): Promise<Container> {
+  const app = await createContainer({
     dbFile: path.join(dir, 'gateway', 'sealab.db'),
     seedDemo: true,
     policy: permissivePolicy(),
@@ -101,7 +101,7 @@ describe('content catalog synced from a remote content delivery', () => {
   it('syncs on start, answers the next poll with 304 through If-None-Match, and picks up an upstream change', async () => {
     const content = await contentSystem();
     content.app.deps.catalog.upsertContent(upstreamOnly);
-    const gw = gateway(content.url);
+    const gw = await gateway(content.url);
     expect(gw.deps.contentDelivery).toBe('remote');
 
     // Before the first sync: content only upstream is unknown here, and the gateway is not ready.
@@ -141,7 +141,7 @@ describe('content catalog synced from a remote content delivery', () => {
 
   it('removes items gone upstream, but keeps (flagged) those a draft uses, and validation refuses them with a clear finding', async () => {
     const content = await contentSystem();
-    const gw = gateway(content.url);
+    const gw = await gateway(content.url);
     expect(await gw.contentSync!.sync()).toBe('unchanged'); // same demo catalog on both sides
     const draft = await gw.experiments.create(
       { config: configWith('sh-focus', 'home-focus-kept') },
@@ -179,7 +179,7 @@ describe('content catalog synced from a remote content delivery', () => {
   it('keeps the last good catalog when content delivery is down or answers an invalid item, reports it stale, and a restart still has it', async () => {
     const content = await contentSystem();
     content.app.deps.catalog.upsertContent(upstreamOnly);
-    let gw = gateway(content.url);
+    let gw = await gateway(content.url);
     expect(await gw.contentSync!.sync()).toBe('changed');
     const held = gw.catalog.content();
 
@@ -205,7 +205,7 @@ describe('content catalog synced from a remote content delivery', () => {
 
     // Restart with content delivery still down: the persisted catalog validates, readiness has a catalog.
     gw.close();
-    gw = gateway(content.url);
+    gw = await gateway(content.url);
     expect(gw.readiness().checks.content).toMatchObject({ ok: true });
     expect(gw.catalog.content()).toEqual(held);
     expect((await gw.experiments.validate({ config: configWith(upstreamOnly.id) })).valid).toBe(true);
@@ -216,7 +216,7 @@ describe('content catalog synced from a remote content delivery', () => {
 
   it('tells subscribers of sealab://content when a sync changed the catalog, and shows the sync in the resource', async () => {
     const content = await contentSystem();
-    const gw = gateway(content.url);
+    const gw = await gateway(content.url);
     const http = testHttp(gw);
     cleanups.push(() => http.close());
     // The 1.32 client opens its GET stream after the handshake; notifications need it open.
@@ -257,15 +257,15 @@ describe('content catalog synced from a remote content delivery', () => {
 
   it('freshens before a deploy only when the last attempt is older than the interval', async () => {
     const content = await contentSystem();
-    const gw = gateway(content.url);
+    const gw = await gateway(content.url);
     await gw.contentSync!.freshen(); // never attempted: syncs
     await gw.contentSync!.freshen(); // just attempted: no call
     expect(await answered(content.app, 200)).toBe(1);
     expect(await answered(content.app, 304)).toBeUndefined();
   });
 
-  it('stays embedded without SEALAB_CONTENT_URL: no sync, no content check, and the catalog is written here', () => {
-    const app = createContainer({ dbFile: ':memory:', seedDemo: true });
+  it('stays embedded without SEALAB_CONTENT_URL: no sync, no content check, and the catalog is written here', async () => {
+    const app = await createContainer({ dbFile: ':memory:', seedDemo: true });
     cleanups.push(() => app.close());
     expect(app.deps.contentDelivery).toBe('embedded');
     expect(app.contentSync).toBeUndefined();
@@ -276,7 +276,7 @@ describe('content catalog synced from a remote content delivery', () => {
 
 describe('GET /v1/content-delivery/content', () => {
   it('answers a strong ETag over the canonical list, and 304 for a matching If-None-Match (a list, W/, *)', async () => {
-    const app = createContainer({ dbFile: ':memory:', seedDemo: true });
+    const app = await createContainer({ dbFile: ':memory:', seedDemo: true });
     cleanups.push(() => app.close());
     const http = testHttp(app, { role: 'content' });
     cleanups.push(() => http.close());

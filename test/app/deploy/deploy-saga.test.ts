@@ -58,9 +58,9 @@ const remoteSaga = () =>
   );
 const bind = (f: Flaky<any, any>) => ({ put: f.put.bind(f), get: f.get.bind(f), list: f.list.bind(f) });
 
-beforeEach(() => {
-  app = createContainer({ dbFile: ':memory:', policy: permissivePolicy() });
-  remote = createContainer({ dbFile: ':memory:', policy: permissivePolicy() });
+beforeEach(async () => {
+  app = await createContainer({ dbFile: ':memory:', policy: permissivePolicy() });
+  remote = await createContainer({ dbFile: ':memory:', policy: permissivePolicy() });
   backend = new Flaky(remote.localSystems.backend);
   content = new Flaky(remote.localSystems.content);
 });
@@ -271,10 +271,10 @@ describe('deploy saga, two gateway processes sharing one database', () => {
   let dir: string;
   let a: Container;
   let b: Container;
-  beforeEach(() => {
+  beforeEach(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'sealab-shared-'));
-    a = createContainer({ dbFile: path.join(dir, 'sealab.db'), policy: permissivePolicy() });
-    b = createContainer({ dbFile: path.join(dir, 'sealab.db'), policy: permissivePolicy() });
+    a = await createContainer({ dbFile: path.join(dir, 'sealab.db'), policy: permissivePolicy() });
+    b = await createContainer({ dbFile: path.join(dir, 'sealab.db'), policy: permissivePolicy() });
   });
   afterEach(() => {
     a.close();
@@ -324,7 +324,7 @@ describe('deploy saga, two gateway processes sharing one database', () => {
     expect(agreement(remote.localSystems, b)).toEqual({ running: [experiment.id], serving: [experiment.id], recorded: [experiment.id] });
     // A thaws: its content.remove lands after B's compensation and is fenced off; A stops instead of committing.
     thaw();
-    await expect(stopping).rejects.toMatchObject({ code: 'CONFLICT', message: expect.stringMatching(/taken over by another sealab process/) });
+    (await expect(stopping)).rejects.toMatchObject({ code: 'CONFLICT', message: expect.stringMatching(/taken over by another sealab process/) });
     expect(agreement(remote.localSystems, a)).toEqual({ running: [experiment.id], serving: [experiment.id], recorded: [experiment.id] });
     expect((await a.deployments.ops.list(experiment.id)).map((o) => o.status)).toEqual(['completed', 'compensated']);
     expect(backend.writes.filter((w) => w.startsWith('compensate'))).toEqual(['compensate.backend']);

@@ -64,7 +64,7 @@ afterEach(() => {
 async function world(fold = {}) {
   const clock = new SimulatedClock(new Date(T0));
   let n = 0;
-  const app = createContainer({ dbFile: ':memory:', clock, newId: (p) => `${p}_${n++}`, fold });
+  const app = await createContainer({ dbFile: ':memory:', clock, newId: (p) => `${p}_${n++}`, fold });
   opened.push(app);
   for (const [id, source] of Object.entries(SOURCES)) app.deps.catalog.upsertMetric({ ...app.deps.catalog.metric(id)!, source });
   const ctx = { actor: 'test', interface: 'cli' as const, operation: 'test', requestId: 'r' };
@@ -256,14 +256,14 @@ describe('event log and fold (ADR 0018)', () => {
     try {
       const file = path.join(dir, 'sealab.db');
       const clock = new SimulatedClock(new Date(T0));
-      const a = createContainer({ dbFile: file, clock, fold: { turn: 13, backlogMax: 10_000 } });
+      const a = await createContainer({ dbFile: file, clock, fold: { turn: 13, backlogMax: 10_000 } });
       opened.push(a);
       const ctx = { actor: 'test', interface: 'cli' as const, operation: 'test', requestId: 'r' };
       const config = demoConfig({ key: 'two-folders', successMetrics: ['minutes-played'], guardrails: [{ metricId: 'crash-rate', margin: 0.02 }] });
       const { experiment } = await a.experiments.create({ config }, ctx);
       const v = await a.experiments.validate({ experimentId: experiment.id }, ctx);
       const exp = (await a.deploys.deploy({ experimentId: experiment.id, version: 1, planHash: v.planHash!, confirmation: APPROVED }, ctx)).experiment;
-      const b = createContainer({ dbFile: file, clock, fold: { turn: 7, backlogMax: 10_000 } });
+      const b = await createContainer({ dbFile: file, clock, fold: { turn: 7, backlogMax: 10_000 } });
       opened.push(b);
       const later = new Date(T0 + HOUR).toISOString();
       a.events.ingest({ events: UNITS.map((u, i) => ({ id: `x${i}`, type: 'exposure', unitId: u, experimentId: exp.id, variant: armOf(u) })) });
@@ -307,7 +307,7 @@ describe('the fold on its own thread (a database file)', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sealab-fold-thread-'));
     try {
       const file = path.join(dir, 'sealab.db');
-      const a = createContainer({ dbFile: file, fold: { backlogMax: 300 } });
+      const a = await createContainer({ dbFile: file, fold: { backlogMax: 300 } });
       opened.push(a);
       const ctx = { actor: 'test', interface: 'cli' as const, operation: 'test', requestId: 'r' };
       const { experiment } = await a.experiments.create({ config: demoConfig({ key: 'fold-thread', successMetrics: ['streams-per-user'] }) }, ctx);

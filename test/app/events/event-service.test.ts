@@ -39,8 +39,8 @@ async function errorOf(fn: () => unknown): Promise<AppError> {
 let app: Container;
 const count = (table: string) => (app.deps.db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
 
-beforeEach(() => {
-  app = createContainer({ dbFile: ':memory:' });
+beforeEach(async () => {
+  app = await createContainer({ dbFile: ':memory:' });
 });
 afterEach(() => app.close());
 

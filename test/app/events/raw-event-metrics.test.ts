@@ -268,7 +268,7 @@ function shuffle<T>(r: Rand, xs: T[]): T[] {
 async function runSeed(seed: number) {
   const r = prng(seed);
   app?.close();
-  app = createContainer({ dbFile: ':memory:' });
+  app = await createContainer({ dbFile: ':memory:' });
   const metrics = randomMetrics(r);
   const events = randomEvents(r);
   // Duplicates: some events sent twice, in the same batch or a later one (both happen after the shuffle).

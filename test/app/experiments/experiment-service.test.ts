@@ -45,8 +45,8 @@ let app: Container;
 const count = (table: string) => (app.deps.db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
 
 // Bucket mechanics at 50% first stages: the guardrail policy is tested in policy-guardrails.test.ts.
-beforeEach(() => {
-  app = createContainer({ dbFile: ':memory:', policy: permissivePolicy() });
+beforeEach(async () => {
+  app = await createContainer({ dbFile: ':memory:', policy: permissivePolicy() });
 });
 
 /** Validates (recording the verdict) and returns the plan hash deploy must cite. */

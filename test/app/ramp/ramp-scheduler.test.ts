@@ -15,9 +15,9 @@ afterEach(async () => {
 });
 
 /** A container on a fake clock the test moves by hand: a week of ramping runs in milliseconds. */
-function setup(policy: Policy = permissivePolicy()) {
+async function setup(policy: Policy = permissivePolicy()) {
   let now = Date.parse('2026-11-02T09:00:00Z');
-  const app = testContainer({ clock: { now: () => new Date(now) }, policy });
+  const app = await testContainer({ clock: { now: () => new Date(now) }, policy });
   cleanups.push(() => app.close());
   return { app, advance: (ms: number) => (now += ms), now: () => now };
 }
@@ -69,7 +69,7 @@ const rampRows = (app: Container, id: string) => app.deps.audit.forEntity('exper
 
 describe('ramp scheduler on a fake clock', () => {
   it('drives a week: a stage advances only after its minimum duration and while its gate holds, then stays at the last stage', async () => {
-    const { app, advance } = setup();
+    const { app, advance } = await setup();
     const exp = await startRunning(app, RAMPED);
     const c = await client(app);
     const allocations: { hour: number; percent: number }[] = [];
@@ -112,7 +112,7 @@ describe('ramp scheduler on a fake clock', () => {
   });
 
   it('waits for enough data even after the minimum duration, and says which check fails', async () => {
-    const { app, advance } = setup();
+    const { app, advance } = await setup();
     const exp = await startRunning(app, RAMPED);
     const c = await client(app);
     advance(30 * HOUR);
@@ -135,7 +135,7 @@ describe('ramp scheduler on a fake clock', () => {
   });
 
   it('a sample-ratio mismatch holds the ramp', async () => {
-    const { app, advance } = setup();
+    const { app, advance } = await setup();
     const exp = await startRunning(app, RAMPED);
     const c = await client(app);
     for (let hour = 1; hour <= 72; hour++) {
@@ -153,7 +153,7 @@ describe('ramp scheduler on a fake clock', () => {
   });
 
   it('a guardrail breach trips the circuit breaker: rolled back, buckets freed, the numbers in the audit log', async () => {
-    const { app, advance } = setup();
+    const { app, advance } = await setup();
     const exp = await startRunning(app, RAMPED);
     advance(2 * HOUR);
     traffic(app, exp.id, 1000, { crash: { control: 0.01, focus: 0.25 } });
@@ -202,7 +202,7 @@ describe('ramp scheduler on a fake clock', () => {
   });
 
   it('a breach under a fixed-horizon plan is still read with the always-valid analysis', async () => {
-    const { app, advance } = setup();
+    const { app, advance } = await setup();
     const exp = await startRunning(app, demoConfig({ ...RAMPED, analysisPlan: { alpha: 0.05, power: 0.8, mde: 0.05, durationDays: 14, sequential: false } }));
     advance(HOUR);
     traffic(app, exp.id, 1000, { crash: { control: 0.01, focus: 0.25 } });
@@ -211,7 +211,7 @@ describe('ramp scheduler on a fake clock', () => {
   });
 
   it('hold_ramp stops automatic advancement (the breaker stays armed) until resumed', async () => {
-    const { app, advance } = setup();
+    const { app, advance } = await setup();
     const exp = await startRunning(app, RAMPED);
     const c = await client(app);
     const held = await ok(c, 'hold_ramp', { experimentId: exp.id, reason: 'waiting for the crash report' });
@@ -243,7 +243,7 @@ describe('ramp scheduler on a fake clock', () => {
   });
 
   it('under the default policy: advance_ramp needs a confirmation, and the scheduler is held at the approval threshold', async () => {
-    const { app, advance } = setup(DEFAULT_POLICY);
+    const { app, advance } = await setup(DEFAULT_POLICY);
     const exp = await startRunning(app, RAMPED);
     const c = await client(app);
     let s = await ok(c, 'get_ramp_status', { experimentId: exp.id });
@@ -292,7 +292,7 @@ describe('ramp scheduler on a fake clock', () => {
   });
 
   it('a changed policy holds the scheduler until the plan is validated again; the system paths refuse other callers', async () => {
-    const { app, advance } = setup();
+    const { app, advance } = await setup();
     const exp = await startRunning(app, RAMPED);
     advance(25 * HOUR);
     traffic(app, exp.id, 100);
@@ -308,7 +308,7 @@ describe('ramp scheduler on a fake clock', () => {
   });
 
   it('existing configs without minHours or a gate get the defaults (24 h, 100 units per arm)', async () => {
-    const { app, advance } = setup();
+    const { app, advance } = await setup();
     const exp = await startRunning(app, demoConfig({ rampPlan: { stages: [25] } }));
     advance(24 * HOUR);
     traffic(app, exp.id, 190);
@@ -318,7 +318,7 @@ describe('ramp scheduler on a fake clock', () => {
   });
 
   it('a guardrail that never receives data never ramps past its first stage: the gate waits, then the scheduler holds the ramp and says why', async () => {
-    const { app, advance } = setup();
+    const { app, advance } = await setup();
     const exp = await startRunning(app, RAMPED);
     const c = await client(app);
     const ticks: { hour: number; action: string; reason: string }[] = [];
@@ -363,7 +363,7 @@ describe('ramp scheduler on a fake clock', () => {
   });
 
   it('a blind metric holds the gate until data arrives in every arm; then the gate passes', async () => {
-    const { app, advance } = setup(permissivePolicy({ blindGraceHours: 72 }));
+    const { app, advance } = await setup(permissivePolicy({ blindGraceHours: 72 }));
     const exp = await startRunning(app, RAMPED);
     advance(30 * HOUR);
     traffic(app, exp.id, 100, { crash: { control: 0.1, focus: 0 } });
@@ -382,8 +382,8 @@ describe('ramp scheduler on a fake clock', () => {
     expect(app.experiments.get(exp.id).allocationPercent).toBe(25);
   });
 
-  it("start() runs tick on an unref'd timer and stops; 0 disables it", () => {
-    const { app } = setup();
+  it("start() runs tick on an unref'd timer and stops; 0 disables it", async () => {
+    const { app } = await setup();
     expect(app.ramps.start(0)).toBeTypeOf('function');
     const stop = app.ramps.start(3600);
     stop();
@@ -396,7 +396,7 @@ describe("ramp scheduler over remote systems (another sealab's backend and conte
     let now = Date.parse('2026-11-02T09:00:00Z');
     const systems = await Promise.all(
       (['backend', 'content'] as const).map(async (role) => {
-        const c = testContainer({ policy: permissivePolicy() });
+        const c = await testContainer({ policy: permissivePolicy() });
         let http = await listenHttp(c, { role, host: '127.0.0.1', port: 0, maxBodyBytes: 1_048_576 });
         const port = http.port;
         let up = true;
@@ -416,7 +416,7 @@ describe("ramp scheduler over remote systems (another sealab's backend and conte
       }),
     );
     const [backend, content] = systems;
-    const app = testContainer({
+    const app = await testContainer({
       clock: { now: () => new Date(now) },
       policy: permissivePolicy(),
       remote: { backendUrl: backend.url, contentUrl: content.url, timeoutMs: 2000 },
@@ -478,7 +478,7 @@ describe("ramp scheduler over remote systems (another sealab's backend and conte
 
 describe('the ramp history (metrics history .ramp, from the audit trail)', () => {
   it('lists the start, a hold and its release, the advance and the breaker trip that concluded it, oldest first, with actors', async () => {
-    const { app, advance } = setup();
+    const { app, advance } = await setup();
     const exp = await startRunning(app, RAMPED);
     const c = await client(app);
     await ok(c, 'hold_ramp', { experimentId: exp.id, reason: 'waiting for the crash report' });

@@ -10,7 +10,7 @@ afterEach(() => app?.close());
 
 async function running(analysisPlan: Record<string, unknown>) {
   const clock = new SimulatedClock(new Date('2026-03-02T09:00:00Z'));
-  app = testContainer({ policy: permissivePolicy(), clock });
+  app = await testContainer({ policy: permissivePolicy(), clock });
   const exp = await startRunning(
     app,
     demoConfig({ allocationPercent: 50, analysisPlan: { alpha: 0.05, power: 0.8, mde: 0.05, durationDays: 14, ...analysisPlan } }),

@@ -12,17 +12,17 @@ import { appFetch, demoConfig, permissivePolicy, startRunning, testContainer, te
 /** Two containers on one SQLite file: what a stdio server beside `serve` on one data directory is. */
 const open: Container[] = [];
 const dirs: string[] = [];
-afterEach(() => {
+afterEach(async () => {
   for (const c of open.splice(0)) c.close();
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-function pair(): [Container, Container, string] {
+async function pair(): Promise<[Container, Container, string]> {
   const dir = mkdtempSync(path.join(tmpdir(), 'sealab-watch-'));
   dirs.push(dir);
   const dbFile = path.join(dir, 'sealab.db');
-  const a = testContainer({ dbFile, policy: permissivePolicy() });
-  const b = testContainer({ dbFile, policy: permissivePolicy() });
+  const a = await testContainer({ dbFile, policy: permissivePolicy() });
+  const b = await testContainer({ dbFile, policy: permissivePolicy() });
   open.push(a, b);
   return [a, b, dbFile];
 }
@@ -32,7 +32,7 @@ const inExperiment = (c: Container, unit: string) => c.events.assign('home', uni
 
 describe('one truth across processes on one data directory', () => {
   it("serving recompiles on another connection's write and announces the experiment", async () => {
-    const [a, b] = pair();
+    const [a, b] = await pair();
     const exp = await startRunning(b, demoConfig({ key: 'watch-pause' }));
     const heard: ChangeEvent[] = [];
     a.onChange((e) => heard.push(e));
@@ -50,7 +50,7 @@ describe('one truth across processes on one data directory', () => {
   });
 
   it("another connection's data writes (the fold, ingest) recompile nothing; its configuration writes do", async () => {
-    const [a, b] = pair();
+    const [a, b] = await pair();
     const exp = await startRunning(b, demoConfig({ key: 'watch-data' }));
     expect(a.watcher.check()).toBe(true);
     const compiled = a.watcher.changes;
@@ -66,8 +66,8 @@ describe('one truth across processes on one data directory', () => {
     expect(a.watcher.changes).toBe(compiled + 1);
   });
 
-  it("another process's content sync that changed the content catalog is announced; an unchanged one is not", () => {
-    const [a, b] = pair();
+  it("another process's content sync that changed the content catalog is announced; an unchanged one is not", async () => {
+    const [a, b] = await pair();
     const heard: ChangeEvent[] = [];
     a.onChange((e) => heard.push(e));
     const sync = new ContentSyncRepo(b.deps.db);
@@ -89,7 +89,7 @@ describe('one truth across processes on one data directory', () => {
   });
 
   it('the ramp scheduler ticks in one process at a time (a lease)', async () => {
-    const [a, b] = pair();
+    const [a, b] = await pair();
     await startRunning(a, demoConfig({ key: 'lease-ramp' }));
     expect((await a.ramps.tick()).length).toBe(1);
     expect(await b.ramps.tick()).toEqual([]);
@@ -102,7 +102,7 @@ describe('one truth across processes on one data directory', () => {
   });
 
   it('/readyz: 200 normally; 503 with the reason when the database is locked or serving is stale', async () => {
-    const [a, b, dbFile] = pair();
+    const [a, b, dbFile] = await pair();
     const get = async () => {
       const res = await appFetch(testHttp(a))('http://127.0.0.1/readyz');
       return { status: res.status, body: (await res.json()) as { ready: boolean; checks: Record<string, { ok: boolean; reason?: string }> } };
