@@ -4,7 +4,6 @@ import { openDb, type Db } from './store/db.js';
 import { openLogDb } from './store/log-db.js';
 import { CatalogRepo } from './store/catalog-repo.js';
 import { ExperimentRepo } from './store/experiment-repo.js';
-import { AuditRepo } from './store/audit-repo.js';
 import { SqliteSql } from './store/sql/sqlite-sql.js';
 import { configRepos } from './store/sql/config-repos.js';
 import { bumpRevision } from './store/pg/revision.js';
@@ -176,7 +175,6 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
     exclusive: (fn) => sql.exclusive(fn),
     catalog: new CatalogRepo(db),
     experiments: new ExperimentRepo(db),
-    audit: new AuditRepo(db),
     events: new EventRepo(db, logDb),
     policy: opts.policy ? parsePolicy(opts.policy) : loadPolicyFile(opts.policyFile ?? DEFAULT_POLICY_FILE),
     clock: opts.clock ?? wallClock,
@@ -213,7 +211,7 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
   const stops = new StopService(
     deps,
     experiments,
-    (id) => results.report(id, { alwaysValid: true }),
+    (id, r) => results.report(id, { alwaysValid: true }, r),
     () => results.settleData(),
   );
   const localSystems = { backend: new EmbeddedBackend(db, deps.clock, deps.exclusive), content: new EmbeddedContent(db, deps.clock, deps.exclusive) };

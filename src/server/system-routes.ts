@@ -5,8 +5,9 @@ import { BackendWriteSchema, ContentWriteSchema } from '../systems/contracts.js'
 import type { HttpVars } from './http-vars.js';
 import { body, parse } from './rest-routes.js';
 
-const requireSurface = (app: Container, id: string) => {
-  if (!app.deps.catalog.surface(id)) throw notFound('surface', id, 'GET /v1/surfaces lists the surface ids of this system.', app.deps.catalog.ids('surfaces'));
+const requireSurface = async (app: Container, id: string) => {
+  if (!(await app.deps.store.catalog.surface(id)))
+    throw notFound('surface', id, 'GET /v1/surfaces lists the surface ids of this system.', await app.deps.store.catalog.ids('surfaces'));
 };
 
 /** The experimentation backend's contract (serve --role backend): full-state, idempotent writes per experiment. */

@@ -75,7 +75,7 @@ describe('served exposures on a database file', () => {
     const { app, experimentId, units } = await fileBacked(30);
     for (const unit of units) app.events.assign('home', unit);
     expect(stored(app)).toBe(0); // queued, not written: nothing waits on the database while serving
-    const report = app.metrics.report(experimentId);
+    const report = await app.metrics.report(experimentId);
     expect(stored(app)).toBe(units.length);
     expect(JSON.stringify(report)).toContain(experimentId);
   });

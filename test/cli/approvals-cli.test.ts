@@ -43,8 +43,8 @@ describe('sealab approvals (spawned CLI on the data directory)', () => {
     expect(again.stderr).toMatch(/^sealab: CONFLICT: approval request apr_\w+ is already applied \(decided by local:[^)]+\)\nNext: /);
     const after = await createContainer({ dbFile: dbFileIn(dir), policyFile });
     try {
-      expect(after.experiments.get(experiment.id).status).toBe('running');
-      expect(after.deps.audit.forEntity('experiment', experiment.id)[0]).toMatchObject({
+      expect((await after.experiments.get(experiment.id)).status).toBe('running');
+      expect((await after.deps.store.audit.forEntity('experiment', experiment.id))[0]).toMatchObject({
         actor: 'agent:cli-test',
         interface: 'cli',
         confirmation: { via: 'approval', approvalId: held.id, approvedBy: expect.stringMatching(/^local:/), reason: 'reviewed on the CLI' },

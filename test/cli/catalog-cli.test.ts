@@ -58,10 +58,13 @@ describe('sealab catalog validate|plan|apply (spawned CLI)', () => {
 
     const app = await open();
     try {
-      expect(app.catalog.surfaces().map((s) => s.id)).toEqual(['library']);
-      expect(app.deps.catalog.metric('listen-minutes')).toMatchObject({ capMax: 600, source: { event: 'listen', aggregate: 'sum', windowHours: 168 } });
-      expect(app.deps.catalog.version()).toMatchObject({ version: 1, actor: expect.stringMatching(/^local:/) });
-      expect(app.deps.audit.forEntity('surface', 'library')[0]).toMatchObject({ interface: 'cli', operation: 'catalog apply', before: null });
+      expect((await app.catalog.surfaces()).map((s) => s.id)).toEqual(['library']);
+      expect(await app.deps.store.catalog.metric('listen-minutes')).toMatchObject({
+        capMax: 600,
+        source: { event: 'listen', aggregate: 'sum', windowHours: 168 },
+      });
+      expect(await app.deps.store.catalog.version()).toMatchObject({ version: 1, actor: expect.stringMatching(/^local:/) });
+      expect((await app.deps.store.audit.forEntity('surface', 'library'))[0]).toMatchObject({ interface: 'cli', operation: 'catalog apply', before: null });
     } finally {
       app.close();
     }
@@ -129,21 +132,21 @@ describe('sealab catalog validate|plan|apply (spawned CLI)', () => {
 describe('catalogs at start', () => {
   it('the demo catalog is applied to an empty database only, and not with --no-seed or --catalog', async () => {
     const empty = await createContainer({ dbFile: dbFileIn(dataDir), policyFile });
-    expect(empty.catalog.surfaces().map((s) => s.id)).toEqual(['home', 'now-playing', 'search']);
-    expect(empty.deps.catalog.version()).toMatchObject({ version: 1, actor: 'system' });
-    empty.deps.catalog.remove('content_items', 'pl-sleep');
+    expect((await empty.catalog.surfaces()).map((s) => s.id)).toEqual(['home', 'now-playing', 'search']);
+    expect(await empty.deps.store.catalog.version()).toMatchObject({ version: 1, actor: 'system' });
+    await empty.deps.store.catalog.remove('content_items', 'pl-sleep');
     empty.close();
     // Not empty any more: nothing is re-applied (the removed item stays removed).
     const again = await createContainer({ dbFile: dbFileIn(dataDir), policyFile });
-    expect(again.deps.catalog.contentItem('pl-sleep')).toBeUndefined();
-    expect(again.deps.catalog.version()!.version).toBe(1);
+    expect(await again.deps.store.catalog.contentItem('pl-sleep')).toBeUndefined();
+    expect((await again.deps.store.catalog.version())!.version).toBe(1);
     again.close();
 
     const noSeed = await createContainer({ dbFile: ':memory:', seedDemo: false, policyFile });
-    expect(noSeed.catalog.surfaces()).toEqual([]);
+    expect(await noSeed.catalog.surfaces()).toEqual([]);
     noSeed.close();
     const podcast = await createContainer({ dbFile: ':memory:', catalogDir: PODCAST, policyFile });
-    expect(podcast.catalog.surfaces().map((s) => s.id)).toEqual(['library']);
+    expect((await podcast.catalog.surfaces()).map((s) => s.id)).toEqual(['library']);
     podcast.close();
   });
 

@@ -119,7 +119,7 @@ describe('sealab simulate --days', () => {
           expect(x.mean, `${metricId}/${variant}`).toBeGreaterThan(0);
         }
     for (const id of [a, b])
-      for (const m of app.metrics.report(id).metrics) for (const v of m.variants) expect(v.mean, `${m.metricId}/${v.variant}`).toBeGreaterThan(0);
+      for (const m of (await app.metrics.report(id)).metrics) for (const v of m.variants) expect(v.mean, `${m.metricId}/${v.variant}`).toBeGreaterThan(0);
     // Rates per metric kind follow the catalog: crash-rate is rare, latency is about 320 ms, skips per stream about 0.25.
     expect(arm(app, b, 'crash-rate', 'control').mean).toBeLessThan(0.012);
     expect(Math.abs(arm(app, a, 'latency-ms', 'control').mean - 320)).toBeLessThan(10);

@@ -141,7 +141,7 @@ describe('decisions a team can act on, under the shipped default policy', () => 
       plan.config.allocationPercent,
       plan.config.allocationPercent,
     ]);
-    const ramp = w.app.ramps.status(id);
+    const ramp = await w.app.ramps.status(id);
     expect(ramp.nextAction).toBe('held');
     expect(ramp.hold?.reason).toContain(guardrail);
     expect(ramp.gate.blind.map((b) => b.metricId)).toContain(guardrail);

@@ -38,7 +38,7 @@ it('the podcast catalog applied by the CLI, then an experiment on its Library ov
   expect(JSON.parse(applied.stdout)).toMatchObject({ applied: true, version: 1 });
 
   app = await createContainer({ dbFile: dbFileIn(dataDir), seedDemo: false, policyFile });
-  expect(app.catalog.surfaces().map((s) => s.id)).toEqual(['library']);
+  expect((await app.catalog.surfaces()).map((s) => s.id)).toEqual(['library']);
   const http = testHttp(app);
   const fetch = appFetch(http);
   client = await modernHttpClient(http);

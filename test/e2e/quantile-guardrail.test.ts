@@ -103,7 +103,7 @@ describe('a quantile guardrail end to end (POST /v1/events → get_metrics)', ()
       { id: `m${i}`, type: 'metric', unitId: `f${i}`, metricId: 'latency-p90', value: 200 + i, timestamp: t },
     ]).flat();
     expect(app.events.ingest({ events }).rejected).toEqual([]);
-    const focus = app.metrics.report(exp.id).metrics.find((m) => m.metricId === 'latency-p90')!.variants[1];
+    const focus = (await app.metrics.report(exp.id)).metrics.find((m) => m.metricId === 'latency-p90')!.variants[1];
     expect(focus).toMatchObject({ assessment: 'not_computable', units: 20 });
     expect(focus.note).toMatch(/control has 20 units with a value; P90 needs at least 35 per arm/);
   });

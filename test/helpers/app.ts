@@ -133,7 +133,7 @@ export async function commitShip(
   reason: string,
   ctx: WriteContext,
 ): Promise<Experiment> {
-  const exp = app.experiments.get(experimentId);
+  const exp = await app.experiments.get(experimentId);
   const input = { experimentId, reason, outcome: 'shipped' as const };
   const next = await app.deps.sql.tx((tx) => app.stops.commitStop(configRepos(tx), { exp, given: null, ship } as never, input, ctx));
   return app.stops.emitted(next);

@@ -31,7 +31,7 @@ export interface ConsoleWorld {
  */
 export async function consoleWorld(opts: { tokensFile?: string; bearer?: string } = {}): Promise<ConsoleWorld> {
   const app = await testContainer({ policy: permissivePolicy() });
-  const home = structuredClone(app.deps.catalog.surface('home')!);
+  const home = structuredClone((await app.deps.store.catalog.surface('home'))!);
   await app.catalogChanges.applyInput(
     { mode: 'merge', catalog: { surfaces: [{ ...home, holdbacks: [{ id: 'long-term', name: 'Long-term holdback', buckets: [HOLDBACK] }] }] } },
     SETUP,

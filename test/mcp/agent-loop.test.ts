@@ -61,9 +61,11 @@ describe('the scripted agent loop', () => {
       expect(log.join('\n')).toMatch(
         /step 1: plan_experiment[\s\S]*step 3: validate_config[\s\S]*RAMP_FIRST_STAGE_ABOVE_CAP[\s\S]*step 4: update_experiment[\s\S]*step 7: deploy_to_surface[\s\S]*step 9: get_metrics/,
       );
-      expect(app.deps.audit.forEntity('experiment', r.experimentId).find((a) => a.operation === 'deploy_to_surface')?.confirmation).toMatchObject({
-        via: 'elicitation',
-      });
+      expect((await app.deps.store.audit.forEntity('experiment', r.experimentId)).find((a) => a.operation === 'deploy_to_surface')?.confirmation).toMatchObject(
+        {
+          via: 'elicitation',
+        },
+      );
     } finally {
       await client.close();
       await http.close();

@@ -92,7 +92,7 @@ describe('plan_experiment: a generator for surfaces', () => {
       variants: [p.config.variants[0], { key: 'treatment', weight: 50, layout: [{ op: 'swap', slotIds: ['shelf-1', 'shelf-2'] }] }],
     };
     const { experiment } = await ok(c, 'create_experiment', { config });
-    expect(app.experiments.get(experiment.id).variants[1].overrides).toEqual([
+    expect((await app.experiments.get(experiment.id)).variants[1].overrides).toEqual([
       { slotId: 'shelf-1', contentId: 'mx-daily-1' },
       { slotId: 'shelf-2', contentId: 'sh-recently-played' },
     ]);

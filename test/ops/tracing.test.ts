@@ -125,7 +125,7 @@ async function deployThroughMcp(s: Awaited<ReturnType<typeof sealabs>>): Promise
     _meta: { traceparent: `00-${TRACE_ID}-${AGENT_SPAN}-01`, tracestate: 'agent=1' },
   })) as ToolCallResult;
   expect(r.isError, JSON.stringify(r.content)).toBeFalsy();
-  expect(s.app.experiments.get(experiment.id).status).toBe('running');
+  expect((await s.app.experiments.get(experiment.id)).status).toBe('running');
 }
 
 const attr = (span: Pick<OtlpSpan, 'attributes'>, key: string) => {

@@ -106,7 +106,7 @@ describe('human approvals', () => {
     expect(textOf(r)).toMatch(/Not applied: the policy wants a person's approval/);
     // Only the request and its audit row were written: the experiment is a draft, nothing is served.
     expect(tableCounts(app)).toEqual({ ...before, approval_requests: 1, audit_log: before.audit_log + 1 });
-    expect(app.experiments.get(d.id).status).toBe('draft');
+    expect((await app.experiments.get(d.id)).status).toBe('draft');
     expect(serving(d.id)).toEqual([]);
 
     const got = await call(c, 'get_approval', { approvalId: approval.approvalId });
@@ -134,7 +134,7 @@ describe('human approvals', () => {
     expect(res.json.approval).toMatchObject({ status: 'applied', decidedBy: 'rest:token:dana', decisionReason: 'guardrails reviewed' });
     expect(res.json.experiment).toMatchObject({ id: d.id, status: 'running', allocationPercent: 10 });
     expect(serving(d.id)).toHaveLength(1);
-    const [row] = app.deps.audit.forEntity('experiment', d.id);
+    const [row] = await app.deps.store.audit.forEntity('experiment', d.id);
     expect(row).toMatchObject({
       actor: 'agent:test-agent',
       interface: 'rest',
@@ -165,7 +165,7 @@ describe('human approvals', () => {
     expect(self.json.hint).toMatch(/Another person with the approve scope/);
     expect(tableCounts(app)).toEqual(before);
     expect((await app.approvals.get(held.json.approvalId)).status).toBe('pending');
-    expect(app.experiments.get(d.id).status).toBe('draft');
+    expect((await app.experiments.get(d.id)).status).toBe('draft');
 
     app.setPolicy(approvalPolicy({ allowSelfApproval: true }));
     const allowed = await rest('POST', `/v1/approvals/${held.json.approvalId}/approve`, bob, {});
@@ -205,17 +205,17 @@ describe('human approvals', () => {
     const { d, approval } = await requestedDeploy();
     await app.experiments.update({ experimentId: d.id, version: d.version, patch: [{ op: 'replace', path: '/allocationPercent', value: 5 }] }, LOCAL);
     const experimentsBefore = tableCounts(app).experiments;
-    const auditBefore = app.deps.audit.forEntity('experiment', d.id).length;
+    const auditBefore = (await app.deps.store.audit.forEntity('experiment', d.id)).length;
 
     const res = await rest('POST', `/v1/approvals/${approval.approvalId}/approve`, dana, {});
 
     expect(res.status).toBe(412);
     expect(res.json).toMatchObject({ code: 'PRECONDITION_FAILED', details: { reason: 'plan_changed' } });
     expect(res.json.detail).toMatch(/changed after approval request .* \(v1 → v2, plan hash changed\); nothing was applied/);
-    expect(app.experiments.get(d.id)).toMatchObject({ status: 'draft', version: 2 });
+    expect(await app.experiments.get(d.id)).toMatchObject({ status: 'draft', version: 2 });
     expect(serving(d.id)).toEqual([]);
     expect(tableCounts(app).experiments).toBe(experimentsBefore);
-    expect(app.deps.audit.forEntity('experiment', d.id)).toHaveLength(auditBefore);
+    expect(await app.deps.store.audit.forEntity('experiment', d.id)).toHaveLength(auditBefore);
     expect(await app.approvals.get(approval.approvalId)).toMatchObject({ status: 'failed', error: { code: 'PRECONDITION_FAILED' } });
   });
 
@@ -231,7 +231,7 @@ describe('human approvals', () => {
     expect(res.status).toBe(412);
     expect(res.json).toMatchObject({ code: 'PRECONDITION_FAILED', details: { reason: 'approval_expired' } });
     expect(tableCounts(app)).toEqual(before);
-    expect(app.experiments.get(d.id).status).toBe('draft');
+    expect((await app.experiments.get(d.id)).status).toBe('draft');
     expect((await rest('GET', `/v1/approvals/${approval.approvalId}`, dana)).json.approval.status).toBe('expired');
     expect((await rest('GET', '/v1/approvals?status=pending', dana)).json.approvals).toEqual([]);
     expect((await rest('GET', '/v1/approvals?status=expired', dana)).json.approvals).toHaveLength(1);
@@ -250,7 +250,7 @@ describe('human approvals', () => {
     expect(res.json.approval).toMatchObject({ status: 'rejected', decidedBy: 'rest:token:dana', decisionReason: 'not during the launch week' });
     expect(noReason.status).toBe(400);
     expect(later.status).toBe(409);
-    expect(app.experiments.get(d.id).status).toBe('draft');
+    expect((await app.experiments.get(d.id)).status).toBe('draft');
     expect(serving(d.id)).toEqual([]);
   });
 
@@ -265,7 +265,7 @@ describe('human approvals', () => {
       confirmation: { reason: 'approved by me' },
     });
     expect(typed.structuredContent).toMatchObject({ applied: false, approval: { status: 'pending_approval' } });
-    expect(app.experiments.get(d.id).status).toBe('draft');
+    expect((await app.experiments.get(d.id)).status).toBe('draft');
     expect((await app.approvals.get((typed.structuredContent!.approval as { approvalId: string }).approvalId)).note).toBe('approved by me');
     // The service refuses it whatever adapter calls.
     await expect(app.deploys.deploy({ experimentId: d.id, version: d.version, planHash: d.planHash, confirmation: APPROVED }, LOCAL)).rejects.toThrow(
@@ -292,7 +292,7 @@ describe('human approvals', () => {
     expect(viaRest.status).toBe(412);
     expect(viaRest.json.details).toMatchObject({ reason: 'argument_confirmation_refused', mode: 'elicit' });
     expect(tableCounts(app)).toEqual(before);
-    expect(app.experiments.get(d.id).status).toBe('draft');
+    expect((await app.experiments.get(d.id)).status).toBe('draft');
   });
 
   it('elicitation stays the fast path: a client that shows a form applies at once, no request', async () => {
@@ -321,9 +321,9 @@ describe('human approvals', () => {
     await runApprovals(app, { action: 'approve', id, reason: 'on call agrees', ...io });
 
     expect(out[1]).toBe(`${id}\tapplied`);
-    expect(app.experiments.get(d.id)).toMatchObject({ status: 'concluded', outcome: 'rolled_back' });
-    expect(app.deps.experiments.conclusion(d.id)).toMatchObject({ actor: 'agent:test-agent', reason: 'crash-rate up in treatment' });
-    expect(app.deps.audit.forEntity('experiment', d.id)[0]).toMatchObject({
+    expect(await app.experiments.get(d.id)).toMatchObject({ status: 'concluded', outcome: 'rolled_back' });
+    expect(await app.deps.store.experiments.conclusion(d.id)).toMatchObject({ actor: 'agent:test-agent', reason: 'crash-rate up in treatment' });
+    expect((await app.deps.store.audit.forEntity('experiment', d.id))[0]).toMatchObject({
       interface: 'cli',
       confirmation: { via: 'approval', approvalId: id, approvedBy: 'local:ops' },
     });
@@ -347,13 +347,13 @@ describe('human approvals', () => {
       ramp: { allocationPercent: 10 },
       approval: { status: 'pending_approval' },
     });
-    expect(app.experiments.get(experiment.id).allocationPercent).toBe(10);
+    expect((await app.experiments.get(experiment.id)).allocationPercent).toBe(10);
     const id = (r.structuredContent!.approval as { approvalId: string }).approvalId;
 
     const res = await rest('POST', `/v1/approvals/${id}/approve`, dana, {});
     expect(res.status).toBe(200);
     expect(res.json.experiment).toMatchObject({ status: 'running', allocationPercent: 25 });
-    expect(app.deps.audit.forEntity('experiment', experiment.id)[0].confirmation).toMatchObject({
+    expect((await app.deps.store.audit.forEntity('experiment', experiment.id))[0].confirmation).toMatchObject({
       via: 'approval',
       approvedBy: 'rest:token:dana',
       reason: 'approved by rest:token:dana',
@@ -406,7 +406,10 @@ describe('human approvals', () => {
     const res = await rest('POST', `/v1/approvals/${id}/approve`, dana, { reason: 'confirmed with the home team' });
 
     expect(res.status).toBe(200);
-    expect(app.deps.experiments.conclusion(d.id)?.revert).toMatchObject({ actor: 'agent:test-agent', reason: 'retention dropped after the ship' });
+    expect((await app.deps.store.experiments.conclusion(d.id))?.revert).toMatchObject({
+      actor: 'agent:test-agent',
+      reason: 'retention dropped after the ship',
+    });
     expect(res.json.approval.status).toBe('applied');
   });
 });

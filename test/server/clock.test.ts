@@ -118,7 +118,7 @@ describe('GET /v1/clock and POST /v1/clock/advance', () => {
       [id, 'advanced', new Date(Date.parse(START) + 24 * HOUR).toISOString()],
     ]);
     expect((await call('GET', `/experiments/${id}`)).body.experiment.allocationPercent).toBe(30);
-    expect(app.ramps.status(id)).toMatchObject({ nextAction: 'complete', stageStartedAt: new Date(Date.parse(START) + 24 * HOUR).toISOString() });
+    expect(await app.ramps.status(id)).toMatchObject({ nextAction: 'complete', stageStartedAt: new Date(Date.parse(START) + 24 * HOUR).toISOString() });
   });
 
   it('exposures recorded by assignment carry the simulated time they were served at', async () => {

@@ -127,7 +127,7 @@ describe('OAuth resource server: client credentials end to end (oidc-provider)',
     expect(list.status).toBe(200);
     expect(created.status, JSON.stringify(created.json)).toBe(201);
     const id = created.json.experiment.id;
-    expect(app.deps.audit.forEntity('experiment', id).at(-1)).toMatchObject({ actor: `rest:oauth:${CLIENT_ID}` });
+    expect((await app.deps.store.audit.forEntity('experiment', id)).at(-1)).toMatchObject({ actor: `rest:oauth:${CLIENT_ID}` });
 
     const before = tableCounts(app);
     const deploy = await rest(http, 'POST', `/v1/experiments/${id}/deploy`, token, { planHash: 'x', version: 1 });
@@ -164,7 +164,7 @@ describe('OAuth resource server: client credentials end to end (oidc-provider)',
     };
     expect(result.isError).toBeFalsy();
     const id = result.structuredContent.experiment.id;
-    expect(app.deps.audit.forEntity('experiment', id).at(-1)?.actor).toContain(`oauth:${CLIENT_ID}`);
+    expect((await app.deps.store.audit.forEntity('experiment', id)).at(-1)?.actor).toContain(`oauth:${CLIENT_ID}`);
   });
 
   it('OFREP over a real socket (the node fast path): a token verified on first use, then from the cache; a bad one 401', async () => {

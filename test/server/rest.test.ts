@@ -268,7 +268,7 @@ describe('REST principal: the audit actor is who authenticated, never a header',
     expectProblem(r, 403, 'FORBIDDEN');
     expect(r.json.detail).toContain("'rest:local:anonymous' may not deploy above 5%");
     expect(tableCounts(app)).toEqual(counts);
-    expect(app.experiments.get(id).status).toBe('draft');
+    expect((await app.experiments.get(id)).status).toBe('draft');
   });
 
   it('refuses it with the token too: a bearer REST caller is rest:client:bearer, which client:* does not match', async () => {

@@ -63,15 +63,15 @@ describe('openDb', () => {
     expect(count(app, 'surfaces')).toBe(DEMO_SURFACES.length);
     expect(count(app, 'content_items')).toBe(DEMO_CONTENT.length);
     expect(count(app, 'metrics')).toBe(DEMO_METRICS.length);
-    expect(app.catalog.surfaces().map((s) => s.id)).toEqual(['home', 'now-playing', 'search']);
-    expect(app.catalog.surface('home')).toMatchObject({ freeBuckets: 10_000, freePercent: 100, runningExperiments: [] });
+    expect((await app.catalog.surfaces()).map((s) => s.id)).toEqual(['home', 'now-playing', 'search']);
+    expect(await app.catalog.surface('home')).toMatchObject({ freeBuckets: 10_000, freePercent: 100, runningExperiments: [] });
   });
 
   it('turns foreign keys on: an experiment on a surface that does not exist cannot be stored', async () => {
     const app = await container(':memory:');
     expect(app.deps.db.pragma('foreign_keys', { simple: true })).toBe(1);
     const orphan = ExperimentConfigSchema.parse({ ...config, surfaceId: 'nowhere' });
-    expect(() => app.deps.experiments.insert('exp_x', orphan, new Date().toISOString())).toThrow(/FOREIGN KEY/);
+    await expect(app.deps.store.experiments.insert('exp_x', orphan, new Date().toISOString())).rejects.toThrow(/FOREIGN KEY/);
     expect(count(app, 'experiments')).toBe(0);
   });
 
@@ -94,10 +94,10 @@ describe('openDb', () => {
     open.splice(open.indexOf(first), 1);
 
     const second = await container(file);
-    expect(second.experiments.get(experiment.id)).toEqual(experiment);
-    expect(second.deps.audit.forEntity('experiment', experiment.id)).toHaveLength(1);
+    expect(await second.experiments.get(experiment.id)).toEqual(experiment);
+    expect(await second.deps.store.audit.forEntity('experiment', experiment.id)).toHaveLength(1);
     expect(second.deps.db.prepare('SELECT applied_at FROM schema_migrations').all()).toEqual(migratedAt);
-    expect(second.deps.catalog.contentItem('bn-concerts')).toBeUndefined();
+    expect(await second.deps.store.catalog.contentItem('bn-concerts')).toBeUndefined();
     expect(count(second, 'content_items')).toBe(DEMO_CONTENT.length - 1);
     expect(count(second, 'surfaces')).toBe(DEMO_SURFACES.length);
   });
@@ -105,7 +105,7 @@ describe('openDb', () => {
   it('a database opened without the demo seed stays empty', async () => {
     const app = await createContainer({ dbFile: ':memory:', seedDemo: false });
     open.push(app);
-    expect(app.catalog.surfaces()).toEqual([]);
+    expect(await app.catalog.surfaces()).toEqual([]);
     expect(count(app, 'schema_migrations')).toBe(MIGRATIONS.length);
   });
 
@@ -177,11 +177,11 @@ describe('ExperimentRepo', () => {
     const app = await container(':memory:');
     const { experiment } = await app.experiments.create({ config }, ctx);
     const now = new Date().toISOString();
-    const v2 = app.deps.experiments.update(experiment.id, 1, { status: 'running', buckets: [[0, 10]] }, now);
+    const v2 = await app.deps.store.experiments.update(experiment.id, 1, { status: 'running', buckets: [[0, 10]] }, now);
     expect(v2).toMatchObject({ version: 2, status: 'running', buckets: [[0, 10]] });
-    expect(() => app.deps.experiments.update(experiment.id, 1, { status: 'paused' }, now)).toThrow(expect.objectContaining({ code: 'CONFLICT' }));
-    expect(app.deps.experiments.get(experiment.id)).toEqual(v2);
-    expect(() => app.deps.experiments.update('exp_missing', 1, {}, now)).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }));
+    await expect(app.deps.store.experiments.update(experiment.id, 1, { status: 'paused' }, now)).rejects.toThrow(expect.objectContaining({ code: 'CONFLICT' }));
+    expect(await app.deps.store.experiments.get(experiment.id)).toEqual(v2);
+    await expect(app.deps.store.experiments.update('exp_missing', 1, {}, now)).rejects.toThrow(expect.objectContaining({ code: 'NOT_FOUND' }));
   });
 
   it('lists by surface and status', async () => {
@@ -200,9 +200,9 @@ describe('ExperimentRepo', () => {
         ctx,
       )
     ).experiment;
-    app.deps.experiments.update(b.id, 1, { status: 'running' }, new Date().toISOString());
-    expect(app.deps.experiments.list({ surfaceId: 'home' }).map((e) => e.id)).toEqual([a.id]);
-    expect(app.deps.experiments.list({ status: ['running', 'paused'] }).map((e) => e.id)).toEqual([b.id]);
+    await app.deps.store.experiments.update(b.id, 1, { status: 'running' }, new Date().toISOString());
+    expect((await app.deps.store.experiments.list({ surfaceId: 'home' })).map((e) => e.id)).toEqual([a.id]);
+    expect((await app.deps.store.experiments.list({ status: ['running', 'paused'] })).map((e) => e.id)).toEqual([b.id]);
     expect(
       app.deps.experiments
         .list()

@@ -86,11 +86,11 @@ describe('ship: the winning layout becomes the surface default', () => {
     const unit = outsider(app, id);
     const before = await rest('GET', `/v1/surfaces/home/layout?unit=${unit}`);
     expect(slot(before.json.layout, 'shelf-2')).toBe('mx-daily-1');
-    const defaultBefore = app.catalog.defaultLayout('home');
+    const defaultBefore = await app.catalog.defaultLayout('home');
 
     await clearWin(rest, id);
     advance(8 * DAY);
-    expect(app.metrics.report(id, { alwaysValid: true }).decision).toMatchObject({ decision: 'ship', variant: 'focus' });
+    expect((await app.metrics.report(id, { alwaysValid: true })).decision).toMatchObject({ decision: 'ship', variant: 'focus' });
 
     const shipped = await rest('POST', `/v1/experiments/${id}/stop`, { reason: 'focus wins stream-rate', outcome: 'shipped', confirmation: APPROVED });
     expect(shipped.status, JSON.stringify(shipped.json)).toBe(200);
@@ -111,7 +111,7 @@ describe('ship: the winning layout becomes the surface default', () => {
       before.json.layout.filter((l: { slotId: string }) => l.slotId !== 'shelf-2'),
     );
     expect(slot(app.assignments.view('home', 'someone-else')!.layout, 'shelf-2')).toBe('sh-focus');
-    expect(app.catalog.defaultLayout('home')).toEqual({ ...defaultBefore, 'shelf-2': 'sh-focus' });
+    expect(await app.catalog.defaultLayout('home')).toEqual({ ...defaultBefore, 'shelf-2': 'sh-focus' });
     expect(app.localSystems.content.getSync(id)).toMatchObject({ serving: false, shipped: 'focus' });
     expect(app.localSystems.backend.getSync(id)).toMatchObject({ status: 'released', buckets: [] });
     expect((await app.deployments.ops.list(id)).at(-1)).toMatchObject({ kind: 'ship', status: 'completed', steps: ['backend.release', 'content.ship'] });
@@ -133,7 +133,7 @@ describe('ship: the winning layout becomes the surface default', () => {
     expect(reverted.status, JSON.stringify(reverted.json)).toBe(200);
     expect(reverted.json.conclusion.revert).toMatchObject({ actor: 'rest:local:anonymous', reason: 'retention dropped' });
     expect(slot((await rest('GET', `/v1/surfaces/home/layout?unit=${unit}`)).json.layout, 'shelf-2')).toBe('mx-daily-1');
-    expect(app.catalog.defaultLayout('home')).toEqual(defaultBefore);
+    expect(await app.catalog.defaultLayout('home')).toEqual(defaultBefore);
     expect(app.localSystems.content.getSync(id)).toMatchObject({ shipped: null });
     expect((await rest('GET', `/v1/experiments/${id}/audit`)).json.audit[0]).toMatchObject({
       rationale: 'retention dropped',
@@ -155,7 +155,7 @@ describe('ship: the winning layout becomes the surface default', () => {
     expect(r.json.details.blockers.length).toBeGreaterThan(0);
     expect(r.json.detail).toContain(r.json.details.blockers[0]);
     expect(tableCounts(app)).toEqual(counts);
-    expect(app.experiments.get(id).status).toBe('running');
+    expect((await app.experiments.get(id)).status).toBe('running');
 
     // The MCP tool says the same, and a control variant cannot be shipped.
     const c = await memoryClient(app);
@@ -215,8 +215,8 @@ describe('ship across remote systems', () => {
     await expect(saga.stop({ experimentId: experiment.id, reason: 'ship', outcome: 'shipped', confirmation: APPROVED }, ctx)).rejects.toMatchObject({
       code: 'UPSTREAM_UNAVAILABLE',
     });
-    expect(app.experiments.get(experiment.id)).toMatchObject({ status: 'running', outcome: null });
-    expect(app.deps.experiments.conclusion(experiment.id)).toBeNull();
+    expect(await app.experiments.get(experiment.id)).toMatchObject({ status: 'running', outcome: null });
+    expect(await app.deps.store.experiments.conclusion(experiment.id)).toBeNull();
     expect(content.getSync(experiment.id)).toMatchObject({ serving: true, shipped: null });
     expect(b.getSync(experiment.id)).toMatchObject({ status: 'running' });
     expect((await saga.ops.list(experiment.id)).at(-1)).toMatchObject({ kind: 'ship', status: 'compensated' });

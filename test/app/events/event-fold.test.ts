@@ -66,7 +66,7 @@ async function world(fold = {}) {
   let n = 0;
   const app = await createContainer({ dbFile: ':memory:', clock, newId: (p) => `${p}_${n++}`, fold });
   opened.push(app);
-  for (const [id, source] of Object.entries(SOURCES)) app.deps.catalog.upsertMetric({ ...app.deps.catalog.metric(id)!, source });
+  for (const [id, source] of Object.entries(SOURCES)) await app.deps.store.catalog.upsertMetric({ ...(await app.deps.store.catalog.metric(id))!, source });
   const ctx = { actor: 'test', interface: 'cli' as const, operation: 'test', requestId: 'r' };
   const config = demoConfig({
     key: 'fold-prop',
@@ -164,10 +164,10 @@ describe('event log and fold (ADR 0018)', () => {
             folded.clock.advance(hours * HOUR);
             i += batch.length;
           }
-          const report = folded.app.metrics.report(expId); // get_metrics folds what is pending first
+          const report = await folded.app.metrics.report(expId); // get_metrics folds what is pending first
           expect(report.fold.pending).toBe(0);
           expectClose(snapshot(folded.app, expId), snapshot(direct.app, expId));
-          const want = direct.app.metrics.report(expId);
+          const want = await direct.app.metrics.report(expId);
           expectClose(report.metrics, want.metrics, 'metrics');
           expect(report.exposures).toEqual(want.exposures);
           for (const c of opened.splice(0)) c.close();
@@ -231,7 +231,7 @@ describe('event log and fold (ADR 0018)', () => {
     app.events.ingest({ events: [{ id: 'a', type: 'exposure', unitId: 'u1', experimentId: exp.id, variant: 'focus' }] });
     clock.advance(90_000);
     expect(app.fold.status()).toEqual({ pending: 1, lagSeconds: 90 });
-    const report = app.metrics.report(exp.id);
+    const report = await app.metrics.report(exp.id);
     expect(report.fold).toEqual({ pending: 0, lagSeconds: 0 });
     expect(report.exposures.find((e) => e.variant === 'focus')?.units).toBe(1);
   });

@@ -6,7 +6,7 @@ import Database from 'better-sqlite3';
 import type { Container } from '../../../src/container.js';
 import type { ChangeEvent } from '../../../src/app/context.js';
 import { RAMP_LEASE } from '../../../src/app/ramp/ramp-scheduler.js';
-import { ContentSyncRepo } from '../../../src/store/content-sync-repo.js';
+import { configRepos } from '../../../src/store/sql/config-repos.js';
 import { appFetch, demoConfig, permissivePolicy, startRunning, testContainer, testHttp } from '../../helpers/app.js';
 
 /** Two containers on one SQLite file: what a stdio server beside `serve` on one data directory is. */
@@ -44,7 +44,7 @@ describe('one truth across processes on one data directory', () => {
     expect(heard).toContainEqual({ kind: 'experiment', id: exp.id, surfaceId: 'home' });
     expect(a.watcher.check()).toBe(false);
 
-    await b.deployments.pause({ experimentId: exp.id, version: b.experiments.get(exp.id).version, reason: 'kill switch' }, ctx);
+    await b.deployments.pause({ experimentId: exp.id, version: (await b.experiments.get(exp.id)).version, reason: 'kill switch' }, ctx);
     a.watcher.check();
     expect(units.every((u) => inExperiment(a, u) === 0)).toBe(true);
   });
@@ -61,7 +61,7 @@ describe('one truth across processes on one data directory', () => {
     expect(a.watcher.check()).toBe(false);
     expect(a.watcher.changes).toBe(compiled);
     expect(a.watcher.freshness()).toEqual({ current: true });
-    b.deps.experiments.update(exp.id, b.experiments.get(exp.id).version, { status: 'paused' }, ts);
+    await b.deps.store.experiments.update(exp.id, (await b.experiments.get(exp.id)).version, { status: 'paused' }, ts);
     expect(a.watcher.check()).toBe(true);
     expect(a.watcher.changes).toBe(compiled + 1);
   });
@@ -70,20 +70,20 @@ describe('one truth across processes on one data directory', () => {
     const [a, b] = await pair();
     const heard: ChangeEvent[] = [];
     a.onChange((e) => heard.push(e));
-    const sync = new ContentSyncRepo(b.deps.db);
     const state = { sourceUrl: 'http://127.0.0.1:1', etag: '"v1"', syncedAt: '2026-12-07T00:00:00.000Z' };
-    b.deps.db.transaction(() => {
-      sync.replaceWith(
-        [...b.deps.catalog.contentItems(), { id: 'pd-new-show', type: 'podcast', title: 'A new show', platforms: ['ios'] }],
-        new Set(),
-        state.syncedAt,
-      );
-      sync.saveState(state);
-    })();
+    const items = [
+      ...(await b.deps.store.catalog.contentItems()),
+      { id: 'pd-new-show', type: 'podcast' as const, title: 'A new show', platforms: ['ios' as const] },
+    ];
+    await b.deps.sql.tx(async (tx) => {
+      const r = configRepos(tx);
+      await r.contentSync.replaceWith(items, new Set(), state.syncedAt);
+      await r.contentSync.saveState(state);
+    });
     expect(a.watcher.check()).toBe(true);
     expect(heard).toEqual([{ kind: 'content' }]);
     // A later sync that found nothing new (a 304) only moves synced_at: nothing to announce.
-    sync.saveState({ ...state, syncedAt: '2026-12-07T00:00:30.000Z' });
+    await b.deps.store.contentSync.saveState({ ...state, syncedAt: '2026-12-07T00:00:30.000Z' });
     expect(a.watcher.check()).toBe(true);
     expect(heard).toEqual([{ kind: 'content' }]);
   });
