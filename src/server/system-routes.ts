@@ -25,7 +25,7 @@ export function backendRoutes(app: Container) {
   );
   r.put('/experiments/:id', async (c) => {
     const w = parse(BackendWriteSchema, await body(c));
-    requireSurface(app, w.surfaceId);
+    await requireSurface(app, w.surfaceId);
     if (w.status !== 'released' && w.buckets.length === 0)
       throw new AppError('INVALID_INPUT', `an ${w.status} experiment needs buckets`, 'Send the bucket ranges the experiment owns.');
     return c.json(await b.put(c.req.param('id'), w));
@@ -48,7 +48,7 @@ export function contentRoutes(app: Container) {
   );
   r.put('/experiments/:id', async (c) => {
     const w = parse(ContentWriteSchema, await body(c));
-    requireSurface(app, w.surfaceId);
+    await requireSurface(app, w.surfaceId);
     return c.json(await cd.put(c.req.param('id'), w));
   });
   // The content catalog gateways sync from (issue 14 item 5): a strong ETag over the canonical list, 304 when it still matches.

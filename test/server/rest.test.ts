@@ -427,3 +427,22 @@ describe('REST event ingest', () => {
     expectProblem(r, 400, 'INVALID_INPUT');
   });
 });
+
+describe('the systems contracts (backend, content delivery)', () => {
+  it('refuse a write for a surface this system does not have with NOT_FOUND, and write nothing', async () => {
+    const before = tableCounts(app);
+    const step = { opId: 'op_1', step: 'deploy.backend', key: 'k', variants: demoConfig().variants };
+    const backend = await rest('PUT', '/v1/backend/experiments/exp_1', {
+      ...step,
+      surfaceId: 'hme',
+      status: 'running',
+      buckets: [[0, 10]],
+      allocationPercent: 10,
+    });
+    expect(backend).toMatchObject({ status: 404, json: { code: 'NOT_FOUND' } });
+    expect(backend.json.hint).toContain("Did you mean 'home'?");
+    const content = await rest('PUT', '/v1/content-delivery/experiments/exp_1', { ...step, step: 'deploy.content', surfaceId: 'hme', serving: true });
+    expect(content).toMatchObject({ status: 404, json: { code: 'NOT_FOUND' } });
+    expect(tableCounts(app)).toEqual(before);
+  });
+});
