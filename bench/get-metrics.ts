@@ -27,7 +27,7 @@ for (const events of sizes) {
   const units = Math.max(1000, events / 20);
   const { app, experimentId, dispose } = await benchContainer(`gm${events}`);
   const db = app.deps.db;
-  const exp = app.experiments.get(experimentId);
+  const exp = await app.experiments.get(experimentId);
   const t0 = new Date(Date.now() - 86_400_000).toISOString();
   const t1 = new Date(Date.now() - 3_600_000).toISOString();
   db.transaction(() => {
@@ -57,7 +57,7 @@ for (const events of sizes) {
     const round: number[] = [];
     for (let i = 0; i < Math.max(1, Math.round(REPS / ROUNDS)); i++) {
       const s = performance.now();
-      app.metrics.report(experimentId);
+      await app.metrics.report(experimentId);
       round.push(performance.now() - s);
     }
     const s = performance.now();

@@ -82,7 +82,7 @@ export async function benchContainer(
 ): Promise<{ app: Container; dir: string; experimentId: string; dispose: () => void }> {
   const dir = benchTempDir(label);
   // The shipped policy caps a first stage at 10%; benchmarks run one experiment at 50% without a ramp.
-  const app = createContainer({ dbFile: path.join(dir, 'sealab.db'), policy: permissivePolicy(), ...opts });
+  const app = await createContainer({ dbFile: path.join(dir, 'sealab.db'), policy: permissivePolicy(), ...opts });
   const ctx = { actor: 'bench', interface: 'cli' as const, operation: 'bench', requestId: 'bench' };
   const config = demoConfig({
     key: `bench-${label}`,

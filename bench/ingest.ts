@@ -93,8 +93,8 @@ async function exposed(label: string, fold: FoldOptions = {}, workingSet = false
     fold: { ...fold, thread: { ...(THREAD_TURN ? { turn: THREAD_TURN } : {}), ...(GATHER ? { gather: GATHER } : {}), workingSet } },
   });
   dirs.push(dir);
-  if (RAW) for (const id of METRICS) app.deps.catalog.upsertMetric({ ...app.deps.catalog.metric(id)!, source: SOURCES[id] });
-  const exp = app.experiments.get(experimentId);
+  if (RAW) for (const id of METRICS) await app.deps.store.catalog.upsertMetric({ ...(await app.deps.store.catalog.metric(id))!, source: SOURCES[id] });
+  const exp = await app.experiments.get(experimentId);
   for (let u = 0; u < UNITS; u += BATCH) {
     const batch = Array.from({ length: Math.min(BATCH, UNITS - u) }, (_, k) => ({
       id: `x${u + k}`,

@@ -49,7 +49,7 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const)
 
 // The experiment and catalog come from a SQLite container (its composition root is SQLite only for now), copied over.
 const { app, experimentId, dispose } = await benchContainer('pg-ingest');
-const variants = app.experiments.get(experimentId).variants.map((v) => v.key);
+const variants = (await app.experiments.get(experimentId)).variants.map((v) => v.key);
 const catalog: [string, Record<string, string | number | null>[]][] = ['surfaces', 'metrics', 'experiments'].map((t) => [
   t,
   app.deps.db.prepare(`SELECT * FROM ${t}`).all() as Record<string, string | number | null>[],

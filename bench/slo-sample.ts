@@ -10,7 +10,7 @@ import { arg, loadLine, median } from './util.js';
 const samples = arg('samples', 2000);
 const ms = (x: number) => x.toFixed(3);
 let now = Date.parse('2026-01-01T00:00:00Z');
-const app = createContainer({ dbFile: ':memory:', clock: { now: () => new Date(now) } });
+const app = await createContainer({ dbFile: ':memory:', clock: { now: () => new Date(now) } });
 const registry = app.slo.registry!;
 const requests = registry.getSingleMetric('sealab_serving_requests_total') as Counter<'route' | 'outcome'>;
 const duration = registry.getSingleMetric('sealab_serving_duration_seconds') as Histogram<'route'>;

@@ -9,15 +9,12 @@ export const launchReviewPrompt = definePrompt({
     'A pre-launch checklist for one validated draft, naming the tools to call in order: get_experiment, validate_config, deploy_to_surface (dry run, then at the first stage with a confirmation), get_metrics, and the ramp.',
   args: (app) =>
     z.object({
-      experiment: completable(z.string().describe('Experiment id or key, e.g. "home-focus-shelf"'), (v) =>
-        app.experiments
-          .list({ status: ['draft', 'paused'] })
-          .flatMap((e) => [e.id, e.key])
-          .filter((id) => id.startsWith(v ?? '')),
+      experiment: completable(z.string().describe('Experiment id or key, e.g. "home-focus-shelf"'), async (v) =>
+        (await app.experiments.list({ status: ['draft', 'paused'] })).flatMap((e) => [e.id, e.key]).filter((id) => id.startsWith(v ?? '')),
       ),
     }),
-  render: ({ experiment }, app) => {
-    const e = app.experiments.list().find((x) => x.id === experiment || x.key === experiment);
+  render: async ({ experiment }, app) => {
+    const e = (await app.experiments.list()).find((x) => x.id === experiment || x.key === experiment);
     const facts = e
       ? [
           `Experiment ${e.id} (key ${e.key}) on ${e.surfaceId}, status ${e.status}, v${e.version}: start at ${e.allocationPercent}%, ramp ${JSON.stringify(e.rampPlan?.stages ?? [])}, ${e.analysisPlan.durationDays} days, success ${e.successMetrics.join(', ')}, guardrails ${e.guardrails.map((g) => `${g.metricId} (margin ${g.margin})`).join(', ') || 'none'}.`,

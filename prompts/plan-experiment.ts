@@ -10,15 +10,12 @@ export const planExperimentPrompt = definePrompt({
   args: (app) =>
     z.object({
       goal: z.string().describe('What you want to learn or improve, e.g. "more listening from Home"'),
-      surface: completable(z.string().describe('Surface id, e.g. "home"'), (v) =>
-        app.catalog
-          .surfaces()
-          .map((s) => s.id)
-          .filter((id) => id.startsWith(v ?? '')),
+      surface: completable(z.string().describe('Surface id, e.g. "home"'), async (v) =>
+        (await app.catalog.surfaces()).map((s) => s.id).filter((id) => id.startsWith(v ?? '')),
       ),
     }),
-  render: ({ goal, surface }, app) => {
-    const s = app.catalog.surfaces().find((x) => x.id === surface);
+  render: async ({ goal, surface }, app) => {
+    const s = (await app.catalog.surfaces()).find((x) => x.id === surface);
     const slots = s
       ? s.slots.map((x) => `${x.id} (accepts ${x.accepts.join('/')}, default ${x.defaultContentId ?? 'empty'}${x.optional ? ', optional' : ''})`).join('; ')
       : 'unknown surface: call list_surfaces';

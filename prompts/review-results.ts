@@ -9,11 +9,8 @@ export const reviewResultsPrompt = definePrompt({
     'Guides an agent through reading get_metrics for one experiment and acting on its decision, naming the tools to call in order: get_experiment, get_metrics, then stop_experiment or deploy_to_surface.',
   args: (app) =>
     z.object({
-      experiment: completable(z.string().describe('Experiment id or key'), (v) =>
-        app.experiments
-          .list()
-          .flatMap((e) => [e.id, e.key])
-          .filter((id) => id.startsWith(v ?? '')),
+      experiment: completable(z.string().describe('Experiment id or key'), async (v) =>
+        (await app.experiments.list()).flatMap((e) => [e.id, e.key]).filter((id) => id.startsWith(v ?? '')),
       ),
     }),
   render: ({ experiment }) =>

@@ -6,5 +6,5 @@ export const contentResource = defineResource({
   description:
     'Content items slots can show, with their type and platforms. A slot accepts only some types (see the surface). With a remote content delivery, `sync` says where the items come from, how fresh they are, and which are kept though missing upstream (validation refuses those).',
   uri: 'sealab://content',
-  read: (app) => app.catalog.contentView(),
+  read: async (app) => await app.catalog.contentView(),
 });

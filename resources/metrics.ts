@@ -5,5 +5,5 @@ export const metricsResource = defineResource({
   title: 'Metric catalog',
   description: 'Metric definitions: kind (binary/mean/count), desirable direction, whether it is a guardrail, baseline mean and variance used for power.',
   uri: 'sealab://metrics',
-  read: (app) => ({ metrics: app.catalog.metrics() }),
+  read: async (app) => ({ metrics: await app.catalog.metrics() }),
 });

@@ -5,6 +5,6 @@ export const surfaceResource = defineResource({
   title: 'Surface',
   description: 'One surface: its slots (accepted content types, default item), running experiments and free buckets.',
   uri: 'sealab://surface/{id}',
-  read: (app, { id }) => app.catalog.surface(id),
-  list: (app) => app.catalog.surfaces().map((s) => ({ id: s.id, name: s.name })),
+  read: async (app, { id }) => await app.catalog.surface(id),
+  list: async (app) => (await app.catalog.surfaces()).map((s) => ({ id: s.id, name: s.name })),
 });

@@ -5,5 +5,5 @@ export const surfacesResource = defineResource({
   title: 'Surfaces',
   description: 'Every surface with slots, platforms, traffic, running experiments and free buckets.',
   uri: 'sealab://surfaces',
-  read: (app) => ({ surfaces: app.catalog.surfaces() }),
+  read: async (app) => ({ surfaces: await app.catalog.surfaces() }),
 });

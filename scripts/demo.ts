@@ -27,7 +27,7 @@ type Result = { isError?: boolean; content?: { type: string; text?: string }[]; 
 async function main() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sealab-demo-'));
   const start = new Date(`${new Date().toISOString().slice(0, 10)}T00:00:00.000Z`);
-  const app = createContainer({ dbFile: dbFileIn(dir), clock: new SimulatedClock(start) });
+  const app = await createContainer({ dbFile: dbFileIn(dir), clock: new SimulatedClock(start) });
   const server = await listenHttp(app, { host: '127.0.0.1', port: 0, maxBodyBytes: 1_048_576, tools: { toolsets: ['core', 'operator'] } });
   const url = `http://127.0.0.1:${server.port}`;
   out(

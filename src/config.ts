@@ -38,6 +38,14 @@ const ConfigSchema = z
     upstreamTimeoutMs: wholeNumber('must be a whole number of milliseconds, e.g. 5000').pipe(z.number().positive('must be more than 0')),
     upstreamToken: z.string().min(1).optional(),
     eventsUrl: z.url({ message: 'must be an http(s) URL, e.g. http://127.0.0.1:8787 (the gateway)' }).optional(),
+    /** The store on PostgreSQL (issue 17, ADR 0020): a postgres:// URL; unset, the SQLite file in the data directory. */
+    databaseUrl: z
+      .string()
+      .regex(
+        /^postgres(ql)?:\/\/\S+$/,
+        'must be a postgres:// or postgresql:// URL, e.g. postgres://sealab:secret@db.internal:5432/sealab (unset it to use the SQLite file in the data directory)',
+      )
+      .optional(),
     /** How often the content catalog is synced from a remote content delivery (issue 14 item 5). */
     contentSyncSeconds: wholeNumber('must be a whole number of seconds, e.g. 30').pipe(z.number().positive('must be more than 0')),
     syncIntervalMs: wholeNumber('must be a whole number of milliseconds, e.g. 1000').pipe(z.number().positive('must be more than 0')),
@@ -170,6 +178,7 @@ const SOURCES: Record<string, string> = {
   upstreamTimeoutMs: 'SEALAB_UPSTREAM_TIMEOUT_MS',
   upstreamToken: 'SEALAB_UPSTREAM_TOKEN',
   eventsUrl: 'SEALAB_EVENTS_URL',
+  databaseUrl: 'SEALAB_DATABASE_URL',
   syncIntervalMs: 'SEALAB_SYNC_INTERVAL_MS',
   contentSyncSeconds: '--content-sync-seconds / SEALAB_CONTENT_SYNC_SECONDS',
   watchIntervalMs: 'SEALAB_WATCH_INTERVAL_MS',
@@ -219,6 +228,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     upstreamTimeoutMs: env.SEALAB_UPSTREAM_TIMEOUT_MS ?? 5000,
     upstreamToken: env.SEALAB_UPSTREAM_TOKEN || undefined,
     eventsUrl: env.SEALAB_EVENTS_URL || undefined,
+    databaseUrl: env.SEALAB_DATABASE_URL || undefined,
     syncIntervalMs: env.SEALAB_SYNC_INTERVAL_MS ?? 1000,
     contentSyncSeconds: flags.contentSyncSeconds ?? env.SEALAB_CONTENT_SYNC_SECONDS ?? 30,
     watchIntervalMs: env.SEALAB_WATCH_INTERVAL_MS ?? 200,

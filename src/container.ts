@@ -4,9 +4,10 @@ import { openDb, type Db } from './store/db.js';
 import { openLogDb } from './store/log-db.js';
 import { CatalogRepo } from './store/catalog-repo.js';
 import { ExperimentRepo } from './store/experiment-repo.js';
-import { AuditRepo } from './store/audit-repo.js';
 import { SqliteSql } from './store/sql/sqlite-sql.js';
 import { configRepos } from './store/sql/config-repos.js';
+import { bumpRevision } from './store/pg/revision.js';
+import { refusePostgres } from './store/sql/postgres-start.js';
 import { EventRepo } from './store/event-repo.js';
 import type { Policy } from './domain/policy.js';
 import { loadPolicyFile, parsePolicy } from './store/policy-file.js';
@@ -105,6 +106,11 @@ export interface Container {
 export interface ContainerOptions {
   /** SQLite file path, or ':memory:'. */
   dbFile: string;
+  /**
+   * SEALAB_DATABASE_URL (postgres://…): the store on PostgreSQL. Opened and migrated, then refused with what is still
+   * missing there (refusePostgres below) until the event side and serving run on it (ADR 0020).
+   */
+  databaseUrl?: string;
   /** Apply the demo catalog (catalog/demo) when the database has no surfaces (default true; not with catalogDir). */
   seedDemo?: boolean;
   /** A catalog directory applied at start (`--catalog DIR`): refused with nothing written when invalid or unsafe. */
@@ -142,9 +148,14 @@ export interface ContainerOptions {
 
 export const dbFileIn = (dataDir: string) => path.join(dataDir, 'sealab.db');
 
-/** Composition root: builds every dependency once. */
-export function createContainer(opts: ContainerOptions): Container {
+/**
+ * Composition root: builds every dependency once. Async (ADR 0020, conversion part 2): the start-up chores (catalog
+ * apply, adopting experiments into the embedded systems, resuming a simulated clock, the policy warnings) read and
+ * write through the async store; close() stays synchronous.
+ */
+export async function createContainer(opts: ContainerOptions): Promise<Container> {
   const logger = opts.logger ?? createLogger('silent');
+  if (opts.databaseUrl) await refusePostgres(opts.databaseUrl, logger);
   const db: Db = openDb(opts.dbFile);
   let logDb: Db;
   try {
@@ -165,7 +176,6 @@ export function createContainer(opts: ContainerOptions): Container {
     exclusive: (fn) => sql.exclusive(fn),
     catalog: new CatalogRepo(db),
     experiments: new ExperimentRepo(db),
-    audit: new AuditRepo(db),
     events: new EventRepo(db, logDb),
     policy: opts.policy ? parsePolicy(opts.policy) : loadPolicyFile(opts.policyFile ?? DEFAULT_POLICY_FILE),
     clock: opts.clock ?? wallClock,
@@ -186,22 +196,23 @@ export function createContainer(opts: ContainerOptions): Container {
   };
   const catalogChanges = new CatalogChanges(deps, deps.contentDelivery === 'embedded');
   try {
-    applyStartCatalog(deps, catalogChanges, opts);
+    await applyStartCatalog(deps, catalogChanges, opts);
+    await warnOnUnknownPolicyIds(deps);
+    if (deps.clock instanceof SimulatedClock) await resumeSimulatedClock(deps, deps.clock);
   } catch (err) {
     if (logDb !== db) logDb.close();
     db.close();
     throw err;
   }
+  // Event side (ADR 0018), still synchronous on the SQLite connection: nothing async is open yet at this point.
   backfillAggregates(deps);
-  warnOnUnknownPolicyIds(deps);
-  if (deps.clock instanceof SimulatedClock) resumeSimulatedClock(deps, deps.clock);
   const experiments = new ExperimentService(deps);
   const deploys = new DeployService(deps, experiments);
   // A ship rests on the always-valid analysis (results is built below; this runs only when a ship is asked for).
   const stops = new StopService(
     deps,
     experiments,
-    (id) => results.report(id, { alwaysValid: true }),
+    (id, r) => results.report(id, { alwaysValid: true }, r),
     () => results.settleData(),
   );
   const localSystems = { backend: new EmbeddedBackend(db, deps.clock, deps.exclusive), content: new EmbeddedContent(db, deps.clock, deps.exclusive) };
@@ -212,7 +223,8 @@ export function createContainer(opts: ContainerOptions): Container {
       ? new ContentSync(deps, systems.content, { source: opts.remote.contentUrl, intervalMs: (opts.remote.contentSyncSeconds ?? 30) * 1000, metrics })
       : undefined;
   deps.contentSync = contentSync;
-  if (systems.embedded) adoptExperiments(deps, localSystems);
+  await contentSync?.load();
+  if (systems.embedded) await adoptExperiments(deps, localSystems);
   const index = new AssignmentIndex();
   const serving = new ServingSync(
     {
@@ -299,7 +311,8 @@ export function createContainer(opts: ContainerOptions): Container {
     generator: new GeneratorService(deps, experiments),
     setPolicy: (policy) => {
       deps.policy = parsePolicy(policy);
-      warnOnUnknownPolicyIds(deps);
+      // Only a warning: the new policy is in force whatever the read answers.
+      warnOnUnknownPolicyIds(deps).catch((err: unknown) => logger.warn({ err }, 'could not compare the policy with the catalog'));
       return deps.policy;
     },
     assignments: index,
@@ -348,15 +361,16 @@ function systemsFor(opts: ContainerOptions, local: { backend: EmbeddedBackend; c
  * record them there as their last completed operation left them, once, so serving (which reads
  * the systems) keeps serving them.
  */
-function adoptExperiments(deps: AppDeps, local: { backend: EmbeddedBackend; content: EmbeddedContent }): void {
-  const known = new Set(local.backend.listSync().map((b) => b.experimentId));
-  const missing = deps.experiments.list().filter((e) => e.status !== 'draft' && !known.has(e.id));
+async function adoptExperiments(deps: AppDeps, local: { backend: EmbeddedBackend; content: EmbeddedContent }): Promise<void> {
+  const known = new Set((await local.backend.list()).map((b) => b.experimentId));
+  const missing = (await deps.store.experiments.list()).filter((e) => e.status !== 'draft' && !known.has(e.id));
   if (!missing.length) return;
   const { backend, content } = mirrorOf(missing);
-  deps.db.transaction(() => {
-    for (const b of backend) local.backend.putSync(b.experimentId, { ...b, opId: `adopt_${b.experimentId}`, step: 'adopt' });
-    for (const c of content) local.content.putSync(c.experimentId, { ...c, opId: `adopt_${c.experimentId}`, step: 'adopt' });
-  })();
+  await deps.sql.tx(async (tx) => {
+    for (const b of backend) await local.backend.putIn(tx, b.experimentId, { ...b, opId: `adopt_${b.experimentId}`, step: 'adopt' });
+    for (const c of content) await local.content.putIn(tx, c.experimentId, { ...c, opId: `adopt_${c.experimentId}`, step: 'adopt' });
+    await bumpRevision(tx);
+  });
   deps.logger.info({ experiments: missing.length }, 'recorded existing experiments in the embedded backend and content delivery');
 }
 
@@ -365,8 +379,8 @@ function adoptExperiments(deps: AppDeps, local: { backend: EmbeddedBackend; cont
  * would otherwise see its ramp stages and exposures in the future. Every advance is audited, so the
  * audit log holds the latest simulated time.
  */
-function resumeSimulatedClock(deps: AppDeps, clock: SimulatedClock): void {
-  const { at } = deps.db.prepare('SELECT MAX(at) AS at FROM audit_log').get() as { at: string | null };
+async function resumeSimulatedClock(deps: AppDeps, clock: SimulatedClock): Promise<void> {
+  const at = (await deps.sql.get<{ at: string | null }>('SELECT MAX(at) AS at FROM audit_log'))?.at;
   if (!at || Date.parse(at) <= clock.now().getTime()) return;
   deps.logger.warn({ from: clock.now().toISOString(), to: at }, 'simulated clock moved forward to the latest time this database recorded');
   clock.set(new Date(at));
@@ -391,23 +405,23 @@ function backfillAggregates(deps: AppDeps): void {
  */
 let demoCatalog: Catalog | undefined;
 
-function applyStartCatalog(deps: AppDeps, changes: CatalogChanges, opts: ContainerOptions): void {
+async function applyStartCatalog(deps: AppDeps, changes: CatalogChanges, opts: ContainerOptions): Promise<void> {
   if (opts.catalogDir) {
-    const r = changes.applyDir(opts.catalogDir, systemWrite('catalog apply --catalog'));
+    const r = await changes.applyDir(opts.catalogDir, systemWrite('catalog apply --catalog'));
     deps.logger.info({ dir: opts.catalogDir, version: r.version, applied: r.applied, ...r.plan.counts }, 'catalog directory applied at start');
     return;
   }
-  if (!(opts.seedDemo ?? true) || !deps.catalog.isEmpty()) return;
+  if (!(opts.seedDemo ?? true) || !(await deps.store.catalog.isEmpty())) return;
   // Read and validated once per process (it ships with sealab; test suites open hundreds of databases).
-  demoCatalog ??= changes.loadDir(DEMO_CATALOG_DIR, { contentManaged: true });
-  changes.applyCatalog(demoCatalog, systemWrite('catalog apply demo'), { contentManaged: true });
+  demoCatalog ??= await changes.loadDir(DEMO_CATALOG_DIR, { contentManaged: true });
+  await changes.applyCatalog(demoCatalog, systemWrite('catalog apply demo'), { contentManaged: true });
   deps.logger.info('seeded demo surfaces, content and metrics (catalog/demo, catalog version 1) into an empty database');
 }
 
 /** Policy ids the catalog does not know are probably typos; the catalog can change at run time, so warn rather than refuse. */
-function warnOnUnknownPolicyIds(deps: AppDeps): void {
-  const metrics = new Set(deps.catalog.metrics().map((m) => m.id));
-  const surfaces = new Set(deps.catalog.surfaces().map((s) => s.id));
+async function warnOnUnknownPolicyIds(deps: AppDeps): Promise<void> {
+  const metrics = new Set(await deps.store.catalog.ids('metrics'));
+  const surfaces = new Set(await deps.store.catalog.ids('surfaces'));
   const p = deps.policy;
   const unknownMetrics = [p.defaults, ...Object.values(p.surfaces)]
     .flatMap((s) => (s.requiredGuardrails ?? []).map((g) => g.metricId))

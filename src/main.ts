@@ -204,22 +204,33 @@ async function main(argv: string[]): Promise<void> {
     eventsUrl: config.eventsUrl,
     contentSyncSeconds: config.contentSyncSeconds,
   };
+  // SEALAB_DATABASE_URL: the composition root opens and migrates it, then refuses with what is still missing there.
+  const databaseUrl = config.databaseUrl;
   if (command === 'catalog') {
-    process.exitCode = runCatalog({
+    process.exitCode = await runCatalog({
       action: positionals[1],
       dir: positionals[2],
       json: values.json ?? false,
       contentManaged: !config.contentUrl,
       open: () =>
-        createContainer({ dbFile: dbFileIn(config.dataDir), seedDemo: false, logger, policyFile: config.policyFile, sloFile: config.sloFile, remote }),
+        createContainer({
+          dbFile: dbFileIn(config.dataDir),
+          databaseUrl,
+          seedDemo: false,
+          logger,
+          policyFile: config.policyFile,
+          sloFile: config.sloFile,
+          remote,
+        }),
       out: (text) => process.stdout.write(text),
       note: (line) => process.stderr.write(`${line}\n`),
     });
     return;
   }
   if (command === 'approvals') {
-    const app = createContainer({
+    const app = await createContainer({
       dbFile: dbFileIn(config.dataDir),
+      databaseUrl,
       seedDemo: config.seedDemo,
       logger,
       policyFile: config.policyFile,
@@ -248,8 +259,9 @@ async function main(argv: string[]): Promise<void> {
       '--simulated-clock / SEALAB_SIMULATED_CLOCK: only `sealab serve` runs on a simulated clock (it is moved through POST /v1/clock/advance)',
     );
   const clock = config.simulatedClock ? new SimulatedClock(config.clockStart ? new Date(config.clockStart) : startOfUtcDay(new Date())) : undefined;
-  const container = createContainer({
+  const container = await createContainer({
     dbFile: dbFileIn(config.dataDir),
+    databaseUrl,
     seedDemo: config.seedDemo,
     ...(config.catalogDir ? { catalogDir: config.catalogDir } : {}),
     logger,

@@ -33,7 +33,7 @@ export const advanceRamp = defineTool({
   toolset: 'operator',
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   handler: async (args, ctx) => {
-    const before = ctx.app.ramps.status(args.experimentId);
+    const before = await ctx.app.ramps.status(args.experimentId);
     if (before.status !== 'running' || before.nextPercent === null) {
       throw new AppError(
         'PRECONDITION_FAILED',
@@ -76,7 +76,7 @@ export const advanceRamp = defineTool({
       given = step.confirmation;
     }
     const r = await ctx.app.deployments.deploy({ ...input, ...(given ? { confirmation: given } : {}) }, ctx.write());
-    const ramp = ctx.app.ramps.status(r.experiment.id);
+    const ramp = await ctx.app.ramps.status(r.experiment.id);
     return {
       structured: {
         applied: r.applied,

@@ -33,9 +33,9 @@ export const getAssignment = defineTool({
   }),
   toolset: 'operator',
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
-  handler: ({ surfaceId, unitId, platform }, ctx) => {
+  handler: async ({ surfaceId, unitId, platform }, ctx) => {
     const x = ctx.app.assignments.explain(surfaceId, unitId, platform);
-    if (!x) throw notFound('surface', surfaceId, 'Call list_surfaces to see the surface ids.', ctx.app.deps.catalog.ids('surfaces'));
+    if (!x) throw notFound('surface', surfaceId, 'Call list_surfaces to see the surface ids.', await ctx.app.deps.store.catalog.ids('surfaces'));
     const structured = { surfaceId, unitId, bucket: x.bucket, experiments: x.experiments, layout: x.layout };
     const lines = x.experiments.map((e) => `- ${e.experimentKey}: ${e.inExperiment ? `in, variant ${e.variant}` : 'out'} (${e.reason})`);
     return {

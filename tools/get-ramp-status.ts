@@ -114,8 +114,8 @@ export const getRampStatus = defineTool({
   outputSchema: RampStatusSchema,
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   ui: RESULTS_APP_URI,
-  handler: (args, ctx) => {
-    const s = ctx.app.ramps.status(args.experimentId);
+  handler: async (args, ctx) => {
+    const s = await ctx.app.ramps.status(args.experimentId);
     return { structured: s, text: rampText(s) };
   },
 });

@@ -24,7 +24,7 @@ export const holdRamp = defineTool({
       args.action === 'hold'
         ? await ctx.app.ramps.hold(args.experimentId, args.reason, ctx.write(args.reason))
         : await ctx.app.ramps.resume(args.experimentId, ctx.write(args.reason));
-    const e = ctx.app.experiments.get(s.experimentId);
+    const e = await ctx.app.experiments.get(s.experimentId);
     return {
       structured: { experiment: summaryOf(ctx.app, e), ramp: rampSummary(s) },
       links: [experimentLink(e)],

@@ -26,8 +26,8 @@ export const listExperiments = defineTool({
     ),
   }),
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
-  handler: (args, ctx) => {
-    const experiments = ctx.app.experiments.list(args).map((e) => ({
+  handler: async (args, ctx) => {
+    const experiments = (await ctx.app.experiments.list(args)).map((e) => ({
       id: e.id,
       key: e.key,
       name: e.name,

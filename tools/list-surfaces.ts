@@ -26,8 +26,8 @@ export const listSurfaces = defineTool({
   inputSchema: z.object({}),
   outputSchema: z.object({ surfaces: z.array(SurfaceViewSchema) }),
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
-  handler: (_args, ctx) => {
-    const surfaces = ctx.app.catalog.surfaces();
+  handler: async (_args, ctx) => {
+    const surfaces = await ctx.app.catalog.surfaces();
     return {
       structured: { surfaces },
       text: surfaces

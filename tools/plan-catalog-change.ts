@@ -15,8 +15,8 @@ export const planCatalogChange = defineTool({
   inputSchema: z.object(catalogChangeArgs),
   outputSchema: CatalogPlanSchema,
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
-  handler: (args, ctx) => {
-    const plan = ctx.app.catalogChanges.planInput(args);
+  handler: async (args, ctx) => {
+    const plan = await ctx.app.catalogChanges.planInput(args);
     return { structured: plan, text: planText(plan) };
   },
 });

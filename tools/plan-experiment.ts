@@ -54,9 +54,9 @@ export const planExperiment = defineTool({
     const g = ctx.app.generator;
     let req = args;
     if (!args.change) {
-      const step = ctx.sample(g.hintQuestion(args));
+      const step = ctx.sample(await g.hintQuestion(args));
       if (step.kind === 'ask') return step.ask;
-      if (step.kind === 'answered') req = { ...args, change: g.hintsFromModel(args, step.text) };
+      if (step.kind === 'answered') req = { ...args, change: await g.hintsFromModel(args, step.text) };
     }
     const p = await g.plan(req, req === args ? 'caller' : 'client_model');
     const v = p.validation;

@@ -79,8 +79,8 @@ export const planPower = defineTool({
   }),
   toolset: 'analysis',
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
-  handler: (args, ctx) => {
-    const p = ctx.app.power.power(args);
+  handler: async (args, ctx) => {
+    const p = await ctx.app.power.power(args);
     const needs = p.needs.map((n) => `${n.metricId} ${n.test}: ${n.requiredPerArm?.toLocaleString('en-US') ?? 'no planned sample'}`).join('; ');
     const at = p.atSample
       ? ` At ${p.atSample.totalUnits.toLocaleString('en-US')} units (${p.atSample.source}): ${p.atSample.needs.map((n) => `${n.metricId} power ${n.power?.toFixed(3) ?? 'n/a'}, detects ${n.mde === null ? 'nothing reachable' : `${(100 * n.mde).toFixed(2)}%`} at ${n.targetPower.toFixed(3)}`).join('; ')}.`

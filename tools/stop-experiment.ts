@@ -36,7 +36,7 @@ export const stopExperiment = defineTool({
       if (step.kind === 'ask') return step.ask;
       if (step.kind === 'approval') {
         const held = await holdForApproval(ctx, { step: 'stop', args: rest }, step.note);
-        const experiment = ctx.app.experiments.get(args.experimentId);
+        const experiment = await ctx.app.experiments.get(args.experimentId);
         return {
           structured: { experiment: summaryOf(ctx.app, experiment), conclusion: null, approval: held.approval },
           links: [experimentLink(experiment)],
@@ -46,7 +46,7 @@ export const stopExperiment = defineTool({
       given = step.confirmation;
     }
     const experiment = await ctx.app.deployments.stop({ ...rest, ...(given ? { confirmation: given } : {}) }, ctx.write(args.reason));
-    const conclusion = ctx.app.deps.experiments.conclusion(experiment.id);
+    const conclusion = await ctx.app.deps.store.experiments.conclusion(experiment.id);
     const seen = conclusion?.variant ? `Every user now sees '${conclusion.variant}' as the default layout.` : 'Users see the default layout.';
     return {
       structured: { experiment: summaryOf(ctx.app, experiment), conclusion },

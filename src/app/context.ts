@@ -1,7 +1,6 @@
 import type { Db } from '../store/db.js';
 import type { CatalogRepo } from '../store/catalog-repo.js';
 import type { ExperimentRepo } from '../store/experiment-repo.js';
-import type { AuditRepo } from '../store/audit-repo.js';
 import type { ConfigRepos } from '../store/sql/config-repos.js';
 import type { Sql } from '../store/sql/sql.js';
 import type { EventRepo } from '../store/event-repo.js';
@@ -48,7 +47,8 @@ export interface CommitHooks {
 /** The platform's own SLOs acting on rollouts (src/ops/slo): a reason while a serving SLO burns fast, else null. */
 export interface SloGate {
   holdReason(): string | null;
-  rampHold(experimentId: string): string | null;
+  /** Audits the hold once per burn episode (through the async store). */
+  rampHold(experimentId: string): Promise<string | null>;
   approvalReason(firstStage: number, fromPercent: number, toPercent: number): string | null;
 }
 
@@ -64,6 +64,11 @@ export interface ContentSyncGate {
   /** Where the catalog comes from, how fresh it is, what is kept though missing upstream. */
   status(): ContentSyncStatus;
 }
+
+/** The synchronous catalog reads the event side and serving still make (AppDeps.catalog). */
+export type SyncCatalogReads = Pick<CatalogRepo, 'metric' | 'metrics' | 'ids' | 'surfaces'>;
+/** The synchronous experiment reads the event side still makes (AppDeps.experiments). */
+export type SyncExperimentReads = Pick<ExperimentRepo, 'get' | 'byKey' | 'list'>;
 
 /** Everything a use case needs, built once in the composition root. */
 export interface AppDeps {
@@ -81,10 +86,15 @@ export interface AppDeps {
    * synchronous writers not converted yet (catalog apply at run time, content sync) go through it.
    */
   exclusive<T>(fn: () => T): Promise<T>;
-  /** Synchronous reads of the catalog, experiments and audit log that are not converted yet (event side, serving, resources). */
-  catalog: CatalogRepo;
-  experiments: ExperimentRepo;
-  audit: AuditRepo;
+  /**
+   * Synchronous reads left, on SQLite only, for the two sides not converted yet (ADR 0020, conversion part 2): the
+   * event side (ingest's per-request checks of experiments and metric sources, the fold's event names: a hot path,
+   * read from the shared connection without a round trip) and serving's surfaces (ServingSync's recompile).
+   * Deliberately narrow: every other read and every write goes through `store`. Removed once those sides run on the
+   * async store.
+   */
+  catalog: SyncCatalogReads;
+  experiments: SyncExperimentReads;
   events: EventRepo;
   policy: Policy;
   clock: Clock;

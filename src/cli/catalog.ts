@@ -13,7 +13,7 @@ export interface CatalogCommand {
   /** false when SEALAB_CONTENT_URL is set: content comes from the content delivery, not from files. */
   contentManaged: boolean;
   /** Opens the data directory (plan and apply only; validate reads nothing but the files). */
-  open: () => Container;
+  open: () => Promise<Container>;
   actor?: string;
   /** Results: stdout. */
   out: (text: string) => void;
@@ -28,21 +28,26 @@ export const CATALOG_USAGE = 'usage: sealab catalog validate DIR | catalog plan 
  * directory's store (plan), and that diff written in one audited transaction (apply). Returns the exit
  * code: 0 done, 1 invalid or refused (typed errors are thrown to main's handler), 2 usage.
  */
-export function runCatalog(cmd: CatalogCommand): number {
+export async function runCatalog(cmd: CatalogCommand): Promise<number> {
   if (!cmd.dir || !['validate', 'plan', 'apply'].includes(cmd.action ?? '')) {
     cmd.note(CATALOG_USAGE);
     return 2;
   }
   if (cmd.action === 'validate') return validate(cmd, cmd.dir);
-  const app = cmd.open();
+  const app = await cmd.open();
   try {
     if (cmd.action === 'plan') {
-      const plan = app.catalogChanges.planDir(cmd.dir);
+      const plan = await app.catalogChanges.planDir(cmd.dir);
       cmd.out(cmd.json ? `${JSON.stringify(plan, null, 2)}\n` : `${planText(plan)}\n`);
       for (const w of plan.warnings) cmd.note(issueText(w));
       return 0;
     }
-    const r = app.catalogChanges.applyDir(cmd.dir, { actor: cmd.actor ?? localActor(), interface: 'cli', operation: 'catalog apply', requestId: randomUUID() });
+    const r = await app.catalogChanges.applyDir(cmd.dir, {
+      actor: cmd.actor ?? localActor(),
+      interface: 'cli',
+      operation: 'catalog apply',
+      requestId: randomUUID(),
+    });
     if (cmd.json) cmd.out(`${JSON.stringify(r, null, 2)}\n`);
     else
       cmd.out(

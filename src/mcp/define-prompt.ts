@@ -8,7 +8,7 @@ export interface PromptDefinition {
   title: string;
   description: string;
   args: (app: Container) => z.ZodObject;
-  render: (args: Record<string, string>, app: Container) => string;
+  render: (args: Record<string, string>, app: Container) => string | Promise<string>;
 }
 
 export const definePrompt = (def: PromptDefinition) => def;
@@ -17,8 +17,8 @@ export { quoteData } from './data-text.js';
 
 export function registerPrompts(server: McpServer, defs: PromptDefinition[], app: Container): void {
   for (const def of defs) {
-    server.registerPrompt(def.name, { title: def.title, description: def.description, argsSchema: def.args(app) }, (args: Record<string, unknown>) => ({
-      messages: [{ role: 'user' as const, content: { type: 'text' as const, text: def.render(args as Record<string, string>, app) } }],
+    server.registerPrompt(def.name, { title: def.title, description: def.description, argsSchema: def.args(app) }, async (args: Record<string, unknown>) => ({
+      messages: [{ role: 'user' as const, content: { type: 'text' as const, text: await def.render(args as Record<string, string>, app) } }],
     }));
   }
 }

@@ -100,12 +100,12 @@ export function servingRoutes(app: Container) {
 /** REST for the same use cases as the MCP tools; errors become problem JSON in the app's onError. */
 export function restRoutes(app: Container) {
   const r = new Hono<{ Variables: HttpVars }>();
-  r.get('/openapi.json', (c) => c.json(openApiDocument()));
-  r.get('/surfaces', (c) => c.json({ surfaces: app.catalog.surfaces() }));
-  r.get('/surfaces/:id', (c) => c.json(app.catalog.surface(c.req.param('id'))));
-  r.get('/metrics', (c) => c.json({ metrics: app.catalog.metrics() }));
-  r.get('/content', (c) => c.json(app.catalog.contentView()));
-  r.get('/experiments', (c) => c.json({ experiments: app.experiments.list({ surfaceId: c.req.query('surface') }) }));
+  r.get('/openapi.json', async (c) => c.json(openApiDocument()));
+  r.get('/surfaces', async (c) => c.json({ surfaces: await app.catalog.surfaces() }));
+  r.get('/surfaces/:id', async (c) => c.json(await app.catalog.surface(c.req.param('id'))));
+  r.get('/metrics', async (c) => c.json({ metrics: await app.catalog.metrics() }));
+  r.get('/content', async (c) => c.json(await app.catalog.contentView()));
+  r.get('/experiments', async (c) => c.json({ experiments: await app.experiments.list({ surfaceId: c.req.query('surface') }) }));
   r.post('/experiments', async (c) => {
     const b = parse(CreateBody, await body(c));
     const res = await app.experiments.create(b, write(c, 'POST /v1/experiments'));
@@ -116,9 +116,9 @@ export function restRoutes(app: Container) {
       await app.experiments.validate({ config: parse(z.object({ config: z.unknown() }), await body(c)).config }, write(c, 'POST /v1/experiments/validate')),
     ),
   );
-  r.get('/experiments/:id', (c) => {
-    const experiment = app.experiments.get(c.req.param('id'));
-    return c.json({ experiment, conclusion: app.deps.experiments.conclusion(experiment.id) });
+  r.get('/experiments/:id', async (c) => {
+    const experiment = await app.experiments.get(c.req.param('id'));
+    return c.json({ experiment, conclusion: await app.deps.store.experiments.conclusion(experiment.id) });
   });
   r.post('/experiments/:id/validate', async (c) =>
     c.json(await app.experiments.validate({ experimentId: c.req.param('id') }, write(c, 'POST /v1/experiments/:id/validate'))),
@@ -149,7 +149,7 @@ export function restRoutes(app: Container) {
     const held = await heldForApproval(app, c, await app.stops.stopConfirmation(input, ctx.actor), { step: 'stop', args: input }, ctx, confirmation);
     if (held) return held;
     const experiment = await app.deployments.stop({ ...input, ...argued(confirmation) }, ctx);
-    return c.json({ experiment, conclusion: app.deps.experiments.conclusion(experiment.id) });
+    return c.json({ experiment, conclusion: await app.deps.store.experiments.conclusion(experiment.id) });
   });
   r.post('/experiments/:id/revert-ship', async (c) => {
     const { confirmation, ...b } = parse(RevertShipBody, await body(c));
@@ -174,24 +174,26 @@ export function restRoutes(app: Container) {
     return c.json(await app.experiments.update({ experimentId: c.req.param('id'), ...b }, write(c, 'PATCH /v1/experiments/:id')));
   });
   r.post('/plans', async (c) => c.json(await app.generator.plan(parse(PlanBody, await body(c)))));
-  r.post('/catalog/plan', async (c) => c.json(app.catalogChanges.planInput(parse(CatalogChangeBody, await body(c)))));
+  r.post('/catalog/plan', async (c) => c.json(await app.catalogChanges.planInput(parse(CatalogChangeBody, await body(c)))));
   r.post('/catalog/apply', async (c) => {
     const { dryRun, ...input } = parse(CatalogApplyBody, await body(c));
     return c.json(await app.catalogChanges.applyInput(input, write(c, 'POST /v1/catalog/apply'), dryRun));
   });
-  r.get('/policy', (c) =>
+  r.get('/policy', async (c) =>
     c.json(
       policyView(
         app.deps.policy,
-        app.catalog.surfaces().map((s) => s.id),
+        (await app.catalog.surfaces()).map((s) => s.id),
       ),
     ),
   );
   r.get('/rules', (c) => c.json({ rules: ruleCatalog() }));
   r.get('/experiments/:id/metrics', async (c) => c.json(await app.metrics.reportCurrent(c.req.param('id'))));
-  r.get('/experiments/:id/ramp', (c) => c.json(app.ramps.status(c.req.param('id'))));
+  r.get('/experiments/:id/ramp', async (c) => c.json(await app.ramps.status(c.req.param('id'))));
   r.get('/experiments/:id/metrics/history', async (c) => c.json(await app.metrics.historyCurrent(c.req.param('id'))));
-  r.get('/experiments/:id/audit', (c) => c.json({ audit: app.deps.audit.forEntity('experiment', app.experiments.get(c.req.param('id')).id) }));
+  r.get('/experiments/:id/audit', async (c) =>
+    c.json({ audit: await app.deps.store.audit.forEntity('experiment', (await app.experiments.get(c.req.param('id'))).id) }),
+  );
   r.get('/ops/operations', async (c) => c.json(await app.diagnose(parse(DiagnosisOptionsSchema, c.req.query()))));
   r.get('/clock', (c) => c.json(app.clock.read()));
   r.get('/ops/slo', (c) => c.json(sloView(app.slo.status(c.req.query('slo')))));

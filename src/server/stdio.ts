@@ -22,8 +22,17 @@ export function startStdio(
     },
     { onerror: (err) => container.logger.warn({ err: err.message }, 'stdio transport error'), ...(opts.transport ? { transport: opts.transport } : {}) },
   );
+  const announce = (uris: string[]) => {
+    for (const uri of uris) hub.resourceUpdated(uri);
+  };
   const unsubscribe = container.onChange((e) => {
-    for (const uri of urisForChange(e, () => container.deps.catalog.ids('surfaces'))) hub.resourceUpdated(uri);
+    // A catalog change names every surface's resource: their ids come from the async store.
+    if (e.kind === 'catalog')
+      container.deps.store.catalog.ids('surfaces').then(
+        (ids) => announce(urisForChange(e, () => ids)),
+        (err: unknown) => container.logger.warn({ err }, 'could not list the surfaces to announce a catalog change'),
+      );
+    else announce(urisForChange(e, () => []));
     hub.resourcesChanged();
   });
   return {

@@ -5,8 +5,9 @@ import { BackendWriteSchema, ContentWriteSchema } from '../systems/contracts.js'
 import type { HttpVars } from './http-vars.js';
 import { body, parse } from './rest-routes.js';
 
-const requireSurface = (app: Container, id: string) => {
-  if (!app.deps.catalog.surface(id)) throw notFound('surface', id, 'GET /v1/surfaces lists the surface ids of this system.', app.deps.catalog.ids('surfaces'));
+const requireSurface = async (app: Container, id: string) => {
+  if (!(await app.deps.store.catalog.surface(id)))
+    throw notFound('surface', id, 'GET /v1/surfaces lists the surface ids of this system.', await app.deps.store.catalog.ids('surfaces'));
 };
 
 /** The experimentation backend's contract (serve --role backend): full-state, idempotent writes per experiment. */
@@ -24,7 +25,7 @@ export function backendRoutes(app: Container) {
   );
   r.put('/experiments/:id', async (c) => {
     const w = parse(BackendWriteSchema, await body(c));
-    requireSurface(app, w.surfaceId);
+    await requireSurface(app, w.surfaceId);
     if (w.status !== 'released' && w.buckets.length === 0)
       throw new AppError('INVALID_INPUT', `an ${w.status} experiment needs buckets`, 'Send the bucket ranges the experiment owns.');
     return c.json(await b.put(c.req.param('id'), w));
@@ -47,7 +48,7 @@ export function contentRoutes(app: Container) {
   );
   r.put('/experiments/:id', async (c) => {
     const w = parse(ContentWriteSchema, await body(c));
-    requireSurface(app, w.surfaceId);
+    await requireSurface(app, w.surfaceId);
     return c.json(await cd.put(c.req.param('id'), w));
   });
   // The content catalog gateways sync from (issue 14 item 5): a strong ETag over the canonical list, 304 when it still matches.

@@ -85,29 +85,32 @@ export function uiRoutes(app: Container, guard: RequestGuard) {
   r.get('/', async (c) => {
     const surface = c.req.query('surface') || undefined;
     const status = (STATUSES as readonly string[]).includes(c.req.query('status') ?? '') ? c.req.query('status') : undefined;
-    const all = app.experiments.list(surface ? { surfaceId: surface } : {});
-    return page(c, await shell(app, c, { title: 'Experiments', current: 'experiments', body: experimentsBody(surfaces(app), all, { surface, status }) }));
+    const all = await app.experiments.list(surface ? { surfaceId: surface } : {});
+    return page(c, await shell(app, c, { title: 'Experiments', current: 'experiments', body: experimentsBody(await surfaces(app), all, { surface, status }) }));
   });
   r.get('/experiments/:id', async (c) => {
-    const e = app.experiments.get(c.req.param('id'));
+    const e = await app.experiments.get(c.req.param('id'));
     const approvals = await app.approvals.list({ experimentId: e.id, limit: 20 });
-    const audit = [...app.deps.audit.forEntity('experiment', e.id), ...approvals.flatMap((a) => app.deps.audit.forEntity('approval', a.id))].sort((a, b) =>
-      a.at === b.at ? b.id - a.id : b.at.localeCompare(a.at),
-    );
+    const audits = await Promise.all([
+      app.deps.store.audit.forEntity('experiment', e.id),
+      ...approvals.map((a) => app.deps.store.audit.forEntity('approval', a.id)),
+    ]);
+    const audit = audits.flat().sort((a, b) => (a.at === b.at ? b.id - a.id : b.at.localeCompare(a.at)));
     return page(
       c,
       await shell(app, c, {
         title: `Experiment ${e.key}`,
         current: 'experiments',
         script: true,
-        body: experimentBody(e, app.ramps.status(e.id), approvals, audit),
+        body: experimentBody(e, await app.ramps.status(e.id), approvals, audit),
       }),
     );
   });
   r.get('/surfaces/:id', async (c) => {
-    const s = app.catalog.surface(c.req.param('id'));
-    const holding = app.experiments.list({ surfaceId: s.id, status: HOLDS_BUCKETS });
-    const body = surfaceBody(s, app.catalog.defaultLayout(s.id), (id) => app.deps.catalog.contentItem(id)?.title, holding);
+    const s = await app.catalog.surface(c.req.param('id'));
+    const holding = await app.experiments.list({ surfaceId: s.id, status: HOLDS_BUCKETS });
+    const titles = new Map((await app.catalog.content()).map((x) => [x.id, x.title]));
+    const body = surfaceBody(s, await app.catalog.defaultLayout(s.id), (id) => titles.get(id), holding);
     return page(c, await shell(app, c, { title: `Surface ${s.name}`, current: 'surfaces', body }));
   });
   r.get('/approvals', async (c) => page(c, await approvalsPage(app, c)));
@@ -198,14 +201,14 @@ const writeContext = (c: C, operation: string, rationale?: string): WriteContext
   ...(rationale ? { rationale } : {}),
 });
 
-const surfaces = (app: Container) => app.catalog.surfaces().map((s) => ({ id: s.id, name: s.name }));
+const surfaces = async (app: Container) => (await app.catalog.surfaces()).map((s) => ({ id: s.id, name: s.name }));
 
 function viewer(c: C): Viewer {
   return { principal: c.get('principal'), scopes: c.get('scopes'), csrf: csrfToken(c), session: hasSession(c) };
 }
 
 async function shell(app: Container, c: C, s: Pick<Shell, 'title' | 'current' | 'body' | 'script'>): Promise<Html> {
-  return layout({ ...s, viewer: viewer(c), surfaces: surfaces(app), pendingApprovals: (await app.approvals.list({ status: 'pending' })).length });
+  return layout({ ...s, viewer: viewer(c), surfaces: await surfaces(app), pendingApprovals: (await app.approvals.list({ status: 'pending' })).length });
 }
 
 async function approvalsPage(app: Container, c: C, notice?: { kind: 'ok' | 'error'; text: string }): Promise<Html> {
@@ -220,5 +223,5 @@ async function approvalsPage(app: Container, c: C, notice?: { kind: 'ok' | 'erro
     csrf: v.csrf,
     ...(notice ? { notice } : {}),
   });
-  return layout({ title: 'Approvals', current: 'approvals', body, viewer: v, surfaces: surfaces(app), pendingApprovals: pending.length });
+  return layout({ title: 'Approvals', current: 'approvals', body, viewer: v, surfaces: await surfaces(app), pendingApprovals: pending.length });
 }

@@ -1,5 +1,3 @@
-import { prepared, type Db } from './db.js';
-
 export interface WriteContext {
   actor: string;
   interface: 'mcp-stdio' | 'mcp-http' | 'rest' | 'cli' | 'system';
@@ -36,36 +34,6 @@ export interface AuditEntry {
   entityId: string;
   before: unknown;
   after: unknown;
-}
-
-/** One row for every write: who, through what, why, and the state before and after. */
-export class AuditRepo {
-  constructor(private readonly db: Db) {}
-
-  record(ctx: WriteContext, entityType: string, entityId: string, before: unknown, after: unknown, at: string): void {
-    prepared(this.db, AUDIT_INSERT).run(...auditValues(ctx, entityType, entityId, before, after, at));
-  }
-
-  forEntity(entityType: string, entityId: string, limit = 100): AuditEntry[] {
-    const rows = prepared(this.db, 'SELECT * FROM audit_log WHERE entity_type = ? AND entity_id = ? ORDER BY id DESC LIMIT ?').all(
-      entityType,
-      entityId,
-      limit,
-    ) as Record<string, unknown>[];
-    return rows.map(toAuditEntry);
-  }
-
-  /** Who wrote the entity's first row (for an experiment: who created it), or null. */
-  firstActor(entityType: string, entityId: string): string | null {
-    const r = prepared(this.db, 'SELECT actor FROM audit_log WHERE entity_type = ? AND entity_id = ? ORDER BY id LIMIT 1').get(entityType, entityId) as
-      | { actor: string }
-      | undefined;
-    return r?.actor ?? null;
-  }
-
-  count(): number {
-    return (prepared(this.db, 'SELECT COUNT(*) AS n FROM audit_log').get() as { n: number }).n;
-  }
 }
 
 /** An audit_log row as the domain reads it (both engines store the same text). */

@@ -26,7 +26,7 @@ function tempDir(): string {
 
 /** A file-backed container (as `sealab serve` builds one) with a running experiment, and units in it chosen by their arm. */
 async function fileBacked(units: number): Promise<{ app: Container; experimentId: string; key: string; units: string[] }> {
-  const app = testContainer({ dbFile: path.join(tempDir(), 'sealab.db'), policy: permissivePolicy() });
+  const app = await testContainer({ dbFile: path.join(tempDir(), 'sealab.db'), policy: permissivePolicy() });
   cleanups.push(() => app.close());
   const exp = await startRunning(app, demoConfig({ allocationPercent: 50 }));
   const chosen: string[] = [];
@@ -75,7 +75,7 @@ describe('served exposures on a database file', () => {
     const { app, experimentId, units } = await fileBacked(30);
     for (const unit of units) app.events.assign('home', unit);
     expect(stored(app)).toBe(0); // queued, not written: nothing waits on the database while serving
-    const report = app.metrics.report(experimentId);
+    const report = await app.metrics.report(experimentId);
     expect(stored(app)).toBe(units.length);
     expect(JSON.stringify(report)).toContain(experimentId);
   });

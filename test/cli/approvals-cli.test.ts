@@ -25,7 +25,7 @@ function sealab(...args: string[]): Promise<CliRun> {
 
 describe('sealab approvals (spawned CLI on the data directory)', () => {
   it('lists the pending request, approves it as local:<os user>, and refuses a second decision', async () => {
-    const app = createContainer({ dbFile: dbFileIn(dir), policyFile });
+    const app = await createContainer({ dbFile: dbFileIn(dir), policyFile });
     const { experiment } = await app.experiments.create({ config: demoConfig() }, AGENT);
     const v = await app.experiments.validate({ experimentId: experiment.id }, AGENT);
     const held = await app.approvals.request({ step: 'deploy', args: { experimentId: experiment.id, version: 1, planHash: v.planHash! } }, AGENT);
@@ -41,10 +41,10 @@ describe('sealab approvals (spawned CLI on the data directory)', () => {
     expect(approve.stderr).toMatch(/'home-focus-shelf' is running at 10%/);
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/^sealab: CONFLICT: approval request apr_\w+ is already applied \(decided by local:[^)]+\)\nNext: /);
-    const after = createContainer({ dbFile: dbFileIn(dir), policyFile });
+    const after = await createContainer({ dbFile: dbFileIn(dir), policyFile });
     try {
-      expect(after.experiments.get(experiment.id).status).toBe('running');
-      expect(after.deps.audit.forEntity('experiment', experiment.id)[0]).toMatchObject({
+      expect((await after.experiments.get(experiment.id)).status).toBe('running');
+      expect((await after.deps.store.audit.forEntity('experiment', experiment.id))[0]).toMatchObject({
         actor: 'agent:cli-test',
         interface: 'cli',
         confirmation: { via: 'approval', approvalId: held.id, approvedBy: expect.stringMatching(/^local:/), reason: 'reviewed on the CLI' },

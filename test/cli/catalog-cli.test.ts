@@ -28,7 +28,7 @@ function sealab(...args: string[]): Promise<CliRun> {
   return runSealab([...args, '--data-dir', dataDir, '--policy', policyFile]);
 }
 
-const open = () => createContainer({ dbFile: dbFileIn(dataDir), seedDemo: false, policyFile });
+const open = async () => await createContainer({ dbFile: dbFileIn(dataDir), seedDemo: false, policyFile });
 
 /** A copy of the podcast catalog with one file's text changed. */
 function podcastWith(file: string, edit: (text: string) => string): string {
@@ -56,12 +56,15 @@ describe('sealab catalog validate|plan|apply (spawned CLI)', () => {
     expect(again.code).toBe(0);
     expect(JSON.parse(again.stdout)).toMatchObject({ applied: false, version: 1, plan: { changes: [], counts: { unchanged: 18 } } });
 
-    const app = open();
+    const app = await open();
     try {
-      expect(app.catalog.surfaces().map((s) => s.id)).toEqual(['library']);
-      expect(app.deps.catalog.metric('listen-minutes')).toMatchObject({ capMax: 600, source: { event: 'listen', aggregate: 'sum', windowHours: 168 } });
-      expect(app.deps.catalog.version()).toMatchObject({ version: 1, actor: expect.stringMatching(/^local:/) });
-      expect(app.deps.audit.forEntity('surface', 'library')[0]).toMatchObject({ interface: 'cli', operation: 'catalog apply', before: null });
+      expect((await app.catalog.surfaces()).map((s) => s.id)).toEqual(['library']);
+      expect(await app.deps.store.catalog.metric('listen-minutes')).toMatchObject({
+        capMax: 600,
+        source: { event: 'listen', aggregate: 'sum', windowHours: 168 },
+      });
+      expect(await app.deps.store.catalog.version()).toMatchObject({ version: 1, actor: expect.stringMatching(/^local:/) });
+      expect((await app.deps.store.audit.forEntity('surface', 'library'))[0]).toMatchObject({ interface: 'cli', operation: 'catalog apply', before: null });
     } finally {
       app.close();
     }
@@ -83,7 +86,7 @@ describe('sealab catalog validate|plan|apply (spawned CLI)', () => {
 
   it('refuses an unsafe apply, naming the experiment, exit 1, and leaves the database unchanged', async () => {
     expect((await sealab('catalog', 'apply', PODCAST)).code).toBe(0);
-    const app = open();
+    const app = await open();
     const exp = await startRunning(
       app,
       {
@@ -103,7 +106,7 @@ describe('sealab catalog validate|plan|apply (spawned CLI)', () => {
       SYS,
     );
     const before = tableCounts(app);
-    const docs = app.catalogChanges.current();
+    const docs = await app.catalogChanges.current();
     app.close();
 
     const resalted = podcastWith('surfaces/library.yaml', (t) => t.replace('salt: library-2026-a', 'salt: library-2027-a'));
@@ -112,10 +115,10 @@ describe('sealab catalog validate|plan|apply (spawned CLI)', () => {
     expect(r.stderr).toContain(
       `sealab: CATALOG_CHANGE_UNSAFE: 1 catalog change would break experiments in use; nothing was applied:\nsurface library salt: moves every unit of surface 'library' to another bucket; used by library-new-episodes-first (${exp.id}, running)\nNext: `,
     );
-    const after = open();
+    const after = await open();
     try {
       expect(tableCounts(after)).toEqual(before);
-      expect(after.catalogChanges.current()).toEqual(docs);
+      expect(await after.catalogChanges.current()).toEqual(docs);
     } finally {
       after.close();
     }
@@ -127,23 +130,23 @@ describe('sealab catalog validate|plan|apply (spawned CLI)', () => {
 });
 
 describe('catalogs at start', () => {
-  it('the demo catalog is applied to an empty database only, and not with --no-seed or --catalog', () => {
-    const empty = createContainer({ dbFile: dbFileIn(dataDir), policyFile });
-    expect(empty.catalog.surfaces().map((s) => s.id)).toEqual(['home', 'now-playing', 'search']);
-    expect(empty.deps.catalog.version()).toMatchObject({ version: 1, actor: 'system' });
-    empty.deps.catalog.remove('content_items', 'pl-sleep');
+  it('the demo catalog is applied to an empty database only, and not with --no-seed or --catalog', async () => {
+    const empty = await createContainer({ dbFile: dbFileIn(dataDir), policyFile });
+    expect((await empty.catalog.surfaces()).map((s) => s.id)).toEqual(['home', 'now-playing', 'search']);
+    expect(await empty.deps.store.catalog.version()).toMatchObject({ version: 1, actor: 'system' });
+    await empty.deps.store.catalog.remove('content_items', 'pl-sleep');
     empty.close();
     // Not empty any more: nothing is re-applied (the removed item stays removed).
-    const again = createContainer({ dbFile: dbFileIn(dataDir), policyFile });
-    expect(again.deps.catalog.contentItem('pl-sleep')).toBeUndefined();
-    expect(again.deps.catalog.version()!.version).toBe(1);
+    const again = await createContainer({ dbFile: dbFileIn(dataDir), policyFile });
+    expect(await again.deps.store.catalog.contentItem('pl-sleep')).toBeUndefined();
+    expect((await again.deps.store.catalog.version())!.version).toBe(1);
     again.close();
 
-    const noSeed = createContainer({ dbFile: ':memory:', seedDemo: false, policyFile });
-    expect(noSeed.catalog.surfaces()).toEqual([]);
+    const noSeed = await createContainer({ dbFile: ':memory:', seedDemo: false, policyFile });
+    expect(await noSeed.catalog.surfaces()).toEqual([]);
     noSeed.close();
-    const podcast = createContainer({ dbFile: ':memory:', catalogDir: PODCAST, policyFile });
-    expect(podcast.catalog.surfaces().map((s) => s.id)).toEqual(['library']);
+    const podcast = await createContainer({ dbFile: ':memory:', catalogDir: PODCAST, policyFile });
+    expect((await podcast.catalog.surfaces()).map((s) => s.id)).toEqual(['library']);
     podcast.close();
   });
 
@@ -169,7 +172,7 @@ describe('catalogs at start', () => {
 
   it('--catalog with an unsafe change refuses to start (exit 1), nothing written', async () => {
     expect((await sealab('catalog', 'apply', PODCAST)).code).toBe(0);
-    const app = open();
+    const app = await open();
     await startRunning(
       app,
       {
@@ -200,7 +203,7 @@ describe('catalogs at start', () => {
     expect(r.stderr).toMatch(
       /sealab: CATALOG_CHANGE_UNSAFE: .*\nsurface library slots\.promo\.accepts: slot 'promo' would no longer accept podcast, which experiments put there; used by library-promo/,
     );
-    const after = open();
+    const after = await open();
     expect(tableCounts(after)).toEqual(before);
     after.close();
   });

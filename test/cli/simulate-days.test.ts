@@ -25,9 +25,9 @@ afterEach(async () => {
 });
 
 /** A rehearsal server (simulated clock, permissive policy: 50% first stages) reached in process through its HTTP app. */
-function setup(simulated = true) {
+async function setup(simulated = true) {
   let n = 0;
-  const app: Container = createContainer({
+  const app: Container = await createContainer({
     dbFile: ':memory:',
     policy: permissivePolicy(),
     newId: (prefix) => `${prefix}_sd${String(++n).padStart(12, '0')}`,
@@ -90,7 +90,7 @@ const B = demoConfig({
 
 describe('sealab simulate --days', () => {
   it('is faithful: every metric of every experiment a unit is in gets events; a second experiment with no effect stays at the baseline', async () => {
-    const { app, call, deploy, options, lines } = setup();
+    const { app, call, deploy, options, lines } = await setup();
     const a = await deploy(A);
     const b = await deploy(B);
     const log = await runSimulatedDays(options({ days: 2, unitsPerDay: 6000, effects: [{ experiment: 'sim-a', metricId: 'stream-rate', effect: 0.2 }] }));
@@ -119,7 +119,7 @@ describe('sealab simulate --days', () => {
           expect(x.mean, `${metricId}/${variant}`).toBeGreaterThan(0);
         }
     for (const id of [a, b])
-      for (const m of app.metrics.report(id).metrics) for (const v of m.variants) expect(v.mean, `${m.metricId}/${v.variant}`).toBeGreaterThan(0);
+      for (const m of (await app.metrics.report(id)).metrics) for (const v of m.variants) expect(v.mean, `${m.metricId}/${v.variant}`).toBeGreaterThan(0);
     // Rates per metric kind follow the catalog: crash-rate is rare, latency is about 320 ms, skips per stream about 0.25.
     expect(arm(app, b, 'crash-rate', 'control').mean).toBeLessThan(0.012);
     expect(Math.abs(arm(app, a, 'latency-ms', 'control').mean - 320)).toBeLessThan(10);
@@ -152,7 +152,7 @@ describe('sealab simulate --days', () => {
   }, 30_000);
 
   it('--harm makes the chosen guardrail significantly worse in treatment, and only that one', async () => {
-    const { app, deploy, options } = setup();
+    const { app, deploy, options } = await setup();
     const a = await deploy(A);
     await runSimulatedDays(options({ days: 1, unitsPerDay: 4000, harm: [{ metricId: 'latency-ms', effect: 0.15 }] }));
     const control = arm(app, a, 'latency-ms', 'control');
@@ -164,13 +164,13 @@ describe('sealab simulate --days', () => {
   });
 
   it('refuses a server on the wall clock, saying how to start a simulated one', async () => {
-    const { deploy, options } = setup(false);
+    const { deploy, options } = await setup(false);
     await deploy(A);
     await expect(runSimulatedDays(options({}))).rejects.toThrow(/runs on the wall clock.*sealab serve --simulated-clock/);
   });
 
   it('creates the demo experiment when nothing runs; --until-decision keeps going while the decision is keep_running', async () => {
-    const { options, lines } = setup();
+    const { options, lines } = await setup();
     const log = await runSimulatedDays(options({ days: 2, unitsPerDay: 400, untilDecision: true }));
     expect(log.targets.map((t) => t.key)).toEqual(['demo-home-focus-shelf']);
     expect(lines[0]).toMatch(/^created, validated and deployed demo-home-focus-shelf/);

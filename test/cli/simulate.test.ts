@@ -7,10 +7,10 @@ import { appFetch, testHttp } from '../helpers/app.js';
 
 let app: Container;
 let http: HttpApp;
-beforeAll(() => {
+beforeAll(async () => {
   // Deterministic ids: the variant split hashes the experiment id, so the seeded run is reproducible.
   let n = 0;
-  app = createContainer({ dbFile: ':memory:', newId: (prefix) => `${prefix}_sim${String(++n).padStart(12, '0')}` });
+  app = await createContainer({ dbFile: ':memory:', newId: (prefix) => `${prefix}_sim${String(++n).padStart(12, '0')}` });
   http = testHttp(app);
 });
 afterAll(async () => {
@@ -24,7 +24,7 @@ describe('sealab simulate → get_metrics', () => {
     const lines: string[] = [];
     const r = await runSimulation({ url: 'http://127.0.0.1', units: 20_000, effect: TRUE_EFFECT, seed: 7, out: (l) => lines.push(l), fetch: appFetch(http) });
     expect(r.exposed).toBeGreaterThan(3000); // 20% allocation of 20,000 units
-    const report = app.metrics.report(r.experimentId);
+    const report = await app.metrics.report(r.experimentId);
     expect(report.exposures.reduce((s, e) => s + e.units, 0)).toBe(r.exposed);
     expect(report.srm.mismatch).toBe(false);
     const stream = report.metrics.find((m) => m.metricId === 'stream-rate')!.variants.find((v) => !v.isControl)!;

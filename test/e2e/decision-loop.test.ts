@@ -23,9 +23,9 @@ afterEach(() => {
   opened = [];
 });
 
-function world() {
+async function world() {
   let n = 0;
-  const app = testContainer({ clock: new SimulatedClock(START), newId: (p) => `${p}_e2e${(++n).toString(36).padStart(4, '0')}` });
+  const app = await testContainer({ clock: new SimulatedClock(START), newId: (p) => `${p}_e2e${(++n).toString(36).padStart(4, '0')}` });
   opened.push(app);
   const fetch = appFetch(testHttp(app));
   const call = async <T = any>(method: string, path: string, body?: unknown): Promise<T> => {
@@ -44,7 +44,7 @@ function world() {
 }
 
 /** Plan with structured hints, store, validate and start the first stage, all through REST. */
-async function launch(w: ReturnType<typeof world>, key: string, extra: Record<string, unknown> = {}) {
+async function launch(w: Awaited<ReturnType<typeof world>>, key: string, extra: Record<string, unknown> = {}) {
   const plan = await w.call('POST', '/plans', { goal: HEADLINE, surfaceId: 'home', change: REORDER, mde: 0.05, key, owner: 'home-team', ...extra });
   expect(plan.validation.findings.filter((f: { severity: string }) => f.severity === 'error')).toEqual([]);
   const { experiment } = await w.call('POST', '/experiments', { config: plan.config });
@@ -59,14 +59,14 @@ async function launch(w: ReturnType<typeof world>, key: string, extra: Record<st
   return { plan, id: experiment.id as string };
 }
 
-const layoutOf = async (w: ReturnType<typeof world>, unit: string) =>
+const layoutOf = async (w: Awaited<ReturnType<typeof world>>, unit: string) =>
   Object.fromEntries(
     ((await w.call('GET', `/surfaces/home/layout?unit=${unit}`)).layout as { slotId: string; contentId: string | null }[]).map((l) => [l.slotId, l.contentId]),
   );
 
 describe('decisions a team can act on, under the shipped default policy', () => {
   it('a true success effect with no harm ramps, reaches ship within the planned duration, and shipping changes what Home serves', async () => {
-    const w = world();
+    const w = await world();
     const { plan, id } = await launch(w, 'home-shelf-order');
     const planned = plan.config.analysisPlan.durationDays as number;
     const stages = [plan.config.allocationPercent, ...plan.config.rampPlan.stages] as number[];
@@ -111,7 +111,7 @@ describe('decisions a team can act on, under the shipped default policy', () => 
   }, 120_000);
 
   it('a true harm on a guardrail is rolled back by the circuit breaker during the ramp', async () => {
-    const w = world();
+    const w = await world();
     const { plan, id } = await launch(w, 'home-shelf-order-harm');
     const guardrail = (plan.config.guardrails as { metricId: string; test: string }[]).find((g) => g.test === 'non_inferiority')!;
     expect(guardrail).toBeDefined();
@@ -132,7 +132,7 @@ describe('decisions a team can act on, under the shipped default policy', () => 
   }, 120_000);
 
   it('a guardrail that never receives data never ramps past its first stage, and the scheduler says why', async () => {
-    const w = world();
+    const w = await world();
     const { plan, id } = await launch(w, 'home-shelf-order-blind');
     const guardrail = (plan.config.guardrails as { metricId: string }[]).at(-1)!.metricId;
     const log = await w.simulate({ days: 3, experiment: id, effect: 0.12, silence: [guardrail] });
@@ -141,7 +141,7 @@ describe('decisions a team can act on, under the shipped default policy', () => 
       plan.config.allocationPercent,
       plan.config.allocationPercent,
     ]);
-    const ramp = w.app.ramps.status(id);
+    const ramp = await w.app.ramps.status(id);
     expect(ramp.nextAction).toBe('held');
     expect(ramp.hold?.reason).toContain(guardrail);
     expect(ramp.gate.blind.map((b) => b.metricId)).toContain(guardrail);

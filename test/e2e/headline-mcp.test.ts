@@ -26,7 +26,7 @@ afterEach(async () => {
 
 it('the headline task ends in a ship decision that changes what Home serves', async () => {
   let n = 0;
-  app = testContainer({ clock: new SimulatedClock(new Date('2027-02-01T00:00:00.000Z')), newId: (p) => `${p}_headline${(++n).toString(36)}` });
+  app = await testContainer({ clock: new SimulatedClock(new Date('2027-02-01T00:00:00.000Z')), newId: (p) => `${p}_headline${(++n).toString(36)}` });
   const http = testHttp(app);
   client = await modernHttpClient(http);
   const tool = async (name: string, args: Record<string, unknown>) => {

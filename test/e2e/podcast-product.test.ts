@@ -37,8 +37,8 @@ it('the podcast catalog applied by the CLI, then an experiment on its Library ov
   expect(applied.code, applied.stderr).toBe(0);
   expect(JSON.parse(applied.stdout)).toMatchObject({ applied: true, version: 1 });
 
-  app = createContainer({ dbFile: dbFileIn(dataDir), seedDemo: false, policyFile });
-  expect(app.catalog.surfaces().map((s) => s.id)).toEqual(['library']);
+  app = await createContainer({ dbFile: dbFileIn(dataDir), seedDemo: false, policyFile });
+  expect((await app.catalog.surfaces()).map((s) => s.id)).toEqual(['library']);
   const http = testHttp(app);
   const fetch = appFetch(http);
   client = await modernHttpClient(http);

@@ -23,7 +23,7 @@ afterEach(async () => {
 describe.skipIf(!hasPythonSdk)('the MCP Python SDK', () => {
   it('opens the notification stream, gets a change notification and ends its session cleanly', async () => {
     const lines: { level: number; msg: string; method?: string; path?: string; status?: number }[] = [];
-    const app = testContainer({ logger: createLogger('info', { write: (s: string) => void lines.push(JSON.parse(s)) }) });
+    const app = await testContainer({ logger: createLogger('info', { write: (s: string) => void lines.push(JSON.parse(s)) }) });
     cleanups.push(() => app.close());
     const listening = await listenHttp(app, { host: '127.0.0.1', port: 0, maxBodyBytes: 1_048_576 });
     cleanups.push(() => listening.close());

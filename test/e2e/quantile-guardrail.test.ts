@@ -55,7 +55,7 @@ async function runLatencyExperiment(app: Container, http: HttpApp, slowdown: num
 
 describe('a quantile guardrail end to end (POST /v1/events → get_metrics)', () => {
   it('reports the P90 of each arm and rolls back a 25% slower treatment', async () => {
-    const app = testContainer();
+    const app = await testContainer();
     cleanups.push(() => app.close());
     const http = testHttp(app);
     cleanups.push(() => http.close());
@@ -85,7 +85,7 @@ describe('a quantile guardrail end to end (POST /v1/events → get_metrics)', ()
   });
 
   it('says why a quantile is not computable below its minimum sample', async () => {
-    const app = testContainer();
+    const app = await testContainer();
     cleanups.push(() => app.close());
     const exp = await startRunning(
       app,
@@ -103,7 +103,7 @@ describe('a quantile guardrail end to end (POST /v1/events → get_metrics)', ()
       { id: `m${i}`, type: 'metric', unitId: `f${i}`, metricId: 'latency-p90', value: 200 + i, timestamp: t },
     ]).flat();
     expect(app.events.ingest({ events }).rejected).toEqual([]);
-    const focus = app.metrics.report(exp.id).metrics.find((m) => m.metricId === 'latency-p90')!.variants[1];
+    const focus = (await app.metrics.report(exp.id)).metrics.find((m) => m.metricId === 'latency-p90')!.variants[1];
     expect(focus).toMatchObject({ assessment: 'not_computable', units: 20 });
     expect(focus.note).toMatch(/control has 20 units with a value; P90 needs at least 35 per arm/);
   });

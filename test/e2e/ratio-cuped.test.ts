@@ -51,7 +51,7 @@ async function post(http: HttpApp, events: unknown[]) {
 
 /** Runs the experiment on a fresh server with CUPED on or off; returns the skips-per-stream cell of the treatment. */
 async function skipsPerStream(units: Unit[], cuped: boolean) {
-  const app = testContainer();
+  const app = await testContainer();
   cleanups.push(() => app.close());
   const http = testHttp(app);
   cleanups.push(() => http.close());

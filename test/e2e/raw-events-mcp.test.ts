@@ -60,8 +60,8 @@ afterEach(async () => {
 });
 
 it('an experiment on metrics from raw events: create, deploy and read results over MCP, events over HTTP', async () => {
-  app = testContainer({ policy: permissivePolicy() });
-  for (const m of METRICS) app.deps.catalog.upsertMetric(m);
+  app = await testContainer({ policy: permissivePolicy() });
+  for (const m of METRICS) await app.deps.store.catalog.upsertMetric(m);
   const http = testHttp(app);
   const fetch = appFetch(http);
   client = await modernHttpClient(http);

@@ -13,8 +13,8 @@ import type { ToolSelection } from '../../src/mcp/toolsets.js';
 /** Every tool listed: the tests below the budget test drive them all. */
 export const ALL_TOOLSETS: ToolSelection = { toolsets: ['all'] };
 
-export function testContainer(opts: Partial<ContainerOptions> = {}): Container {
-  return createContainer({ dbFile: ':memory:', seedDemo: true, ...opts });
+export async function testContainer(opts: Partial<ContainerOptions> = {}): Promise<Container> {
+  return await createContainer({ dbFile: ':memory:', seedDemo: true, ...opts });
 }
 
 /** A v2 client connected in memory to a fresh server instance over the container. */
@@ -133,7 +133,7 @@ export async function commitShip(
   reason: string,
   ctx: WriteContext,
 ): Promise<Experiment> {
-  const exp = app.experiments.get(experimentId);
+  const exp = await app.experiments.get(experimentId);
   const input = { experimentId, reason, outcome: 'shipped' as const };
   const next = await app.deps.sql.tx((tx) => app.stops.commitStop(configRepos(tx), { exp, given: null, ship } as never, input, ctx));
   return app.stops.emitted(next);

@@ -1,11 +1,11 @@
 import { ApprovalService } from '../../src/app/approvals/approval-service.js';
+import { CatalogChanges } from '../../src/app/catalog/catalog-apply.js';
 import type { AppDeps } from '../../src/app/context.js';
 import { DeploySaga } from '../../src/app/deploy/deploy-saga.js';
 import { DeployService } from '../../src/app/deploy/deploy-service.js';
 import { StopService } from '../../src/app/deploy/stop-service.js';
 import { ExperimentService } from '../../src/app/experiments/experiment-service.js';
 import { createLogger } from '../../src/logger.js';
-import { AuditRepo } from '../../src/store/audit-repo.js';
 import { CatalogRepo } from '../../src/store/catalog-repo.js';
 import { type Db, openDb } from '../../src/store/db.js';
 import { EventRepo } from '../../src/store/event-repo.js';
@@ -24,6 +24,8 @@ export interface ConfigReplica {
   stops: StopService;
   saga: DeploySaga;
   approvals: ApprovalService;
+  /** Catalog as code (plan, apply) over the same store. */
+  catalogChanges: CatalogChanges;
   close(): void;
 }
 
@@ -31,11 +33,11 @@ let ids = 0;
 
 /**
  * The config side of the composition root over `sql` alone (issue 17): every use case here reads and writes through
- * the async store. The synchronous fields AppDeps still carries (db and its repos, used by the event side) point at an
+ * the async store. The synchronous fields AppDeps still carries (db and its narrow reads, for the event side and serving) point at an
  * empty, separate SQLite database, so a converted path that still reached for them would read nothing and fail the
  * test — on PostgreSQL and on SQLite alike. Embedded systems write inside the config transaction (putIn).
  */
-export function configReplica(sql: Sql, opts: { policy: Policy; clock: Clock; name: string }): ConfigReplica {
+export function configReplica(sql: Sql, opts: { policy: Policy; clock: Clock; name: string; contentDelivery?: 'embedded' | 'remote' }): ConfigReplica {
   const unused: Db = openDb(':memory:');
   const deps: AppDeps = {
     db: unused,
@@ -44,7 +46,6 @@ export function configReplica(sql: Sql, opts: { policy: Policy; clock: Clock; na
     exclusive: async (fn) => fn(),
     catalog: new CatalogRepo(unused),
     experiments: new ExperimentRepo(unused),
-    audit: new AuditRepo(unused),
     events: new EventRepo(unused),
     policy: opts.policy,
     clock: opts.clock,
@@ -52,7 +53,7 @@ export function configReplica(sql: Sql, opts: { policy: Policy; clock: Clock; na
     logger: createLogger('silent'),
     emit: () => undefined,
     commits: {},
-    contentDelivery: 'embedded',
+    contentDelivery: opts.contentDelivery ?? 'embedded',
   };
   const experiments = new ExperimentService(deps);
   const deploys = new DeployService(deps, experiments);
@@ -60,5 +61,6 @@ export function configReplica(sql: Sql, opts: { policy: Policy; clock: Clock; na
   const systems = { embedded: true as const, backend: new EmbeddedBackend(unused, deps.clock), content: new EmbeddedContent(unused, deps.clock) };
   const saga = new DeploySaga(deps, experiments, deploys, stops, systems, deps.store.operations);
   const approvals = new ApprovalService(deps, experiments, deploys, stops, saga);
-  return { deps, experiments, deploys, stops, saga, approvals, close: () => unused.close() };
+  const catalogChanges = new CatalogChanges(deps, deps.contentDelivery === 'embedded');
+  return { deps, experiments, deploys, stops, saga, approvals, catalogChanges, close: () => unused.close() };
 }

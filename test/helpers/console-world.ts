@@ -30,8 +30,8 @@ export interface ConsoleWorld {
  * stream-rate and a crash-rate event whose values depend on its arm and index (never on chance).
  */
 export async function consoleWorld(opts: { tokensFile?: string; bearer?: string } = {}): Promise<ConsoleWorld> {
-  const app = testContainer({ policy: permissivePolicy() });
-  const home = structuredClone(app.deps.catalog.surface('home')!);
+  const app = await testContainer({ policy: permissivePolicy() });
+  const home = structuredClone((await app.deps.store.catalog.surface('home'))!);
   await app.catalogChanges.applyInput(
     { mode: 'merge', catalog: { surfaces: [{ ...home, holdbacks: [{ id: 'long-term', name: 'Long-term holdback', buckets: [HOLDBACK] }] }] } },
     SETUP,

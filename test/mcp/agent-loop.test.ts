@@ -31,7 +31,7 @@ function expectLoop(r: LoopResult, exposed: number, via: 'elicitation' | 'argume
 
 describe('the scripted agent loop', () => {
   it('runs over HTTP with a 2026-07-28 client that shows confirmation forms', async () => {
-    const app = testContainer();
+    const app = await testContainer();
     const http = testHttp(app);
     const client = new Client(
       { name: 'loop-agent', version: '1.0.0' },
@@ -61,9 +61,11 @@ describe('the scripted agent loop', () => {
       expect(log.join('\n')).toMatch(
         /step 1: plan_experiment[\s\S]*step 3: validate_config[\s\S]*RAMP_FIRST_STAGE_ABOVE_CAP[\s\S]*step 4: update_experiment[\s\S]*step 7: deploy_to_surface[\s\S]*step 9: get_metrics/,
       );
-      expect(app.deps.audit.forEntity('experiment', r.experimentId).find((a) => a.operation === 'deploy_to_surface')?.confirmation).toMatchObject({
-        via: 'elicitation',
-      });
+      expect((await app.deps.store.audit.forEntity('experiment', r.experimentId)).find((a) => a.operation === 'deploy_to_surface')?.confirmation).toMatchObject(
+        {
+          via: 'elicitation',
+        },
+      );
     } finally {
       await client.close();
       await http.close();
@@ -72,7 +74,7 @@ describe('the scripted agent loop', () => {
   });
 
   it('runs over HTTP with a 2025-era client that passes the confirmation argument', async () => {
-    const app = testContainer();
+    const app = await testContainer();
     const http = testHttp(app);
     const client = await legacyHttpClient(http);
     try {
@@ -120,7 +122,7 @@ describe('the scripted agent loop', () => {
           confirmationReason: 'approved by the operator watching the test',
           // The surface service: another sealab instance over the same SQLite file, serving /v1.
           traffic: async (e) => {
-            const service = createContainer({ dbFile: dbFileIn(dir), seedDemo: false });
+            const service = await createContainer({ dbFile: dbFileIn(dir), seedDemo: false });
             const http = testHttp(service);
             try {
               const t = await httpTraffic(appFetch(http), 'http://127.0.0.1', e, 2000, 9);

@@ -6,7 +6,7 @@ import { memoryClient, tableCounts, testContainer, textOf, type ToolCallResult }
 let app: Container;
 let client: Client;
 beforeAll(async () => {
-  app = testContainer();
+  app = await testContainer();
   client = await memoryClient(app);
 });
 afterAll(async () => {

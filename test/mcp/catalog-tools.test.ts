@@ -23,8 +23,8 @@ import {
 
 let app: Container;
 let cleanups: Array<() => Promise<unknown> | unknown> = [];
-beforeEach(() => {
-  app = testContainer({ policy: permissivePolicy() });
+beforeEach(async () => {
+  app = await testContainer({ policy: permissivePolicy() });
 });
 afterEach(async () => {
   for (const c of cleanups.reverse()) await c();
@@ -65,8 +65,8 @@ describe('plan_catalog_change and apply_catalog_change (admin toolset)', () => {
     expect(textOf(dry)).toContain('Dry run: nothing written; call again with dryRun false to apply.');
     expect(applied.structuredContent).toMatchObject({ applied: true, dryRun: false, version: 2 });
     expect(again.structuredContent).toMatchObject({ applied: false, version: 2 });
-    expect(app.deps.catalog.metric('episodes-started')).toEqual(episodes());
-    expect(app.deps.audit.forEntity('metric', 'episodes-started')[0]).toMatchObject({
+    expect(await app.deps.store.catalog.metric('episodes-started')).toEqual(episodes());
+    expect((await app.deps.store.audit.forEntity('metric', 'episodes-started'))[0]).toMatchObject({
       actor: 'agent:test-agent',
       interface: 'mcp-stdio',
       operation: 'apply_catalog_change',
@@ -77,7 +77,7 @@ describe('plan_catalog_change and apply_catalog_change (admin toolset)', () => {
     const running = await startRunning(app, demoConfig());
     const client = await memoryClient(app);
     cleanups.push(() => client.close());
-    const home = app.deps.catalog.surface('home')!;
+    const home = (await app.deps.store.catalog.surface('home'))!;
     const before = tableCounts(app);
 
     const unsafe = await call(client, 'apply_catalog_change', { mode: 'merge', catalog: { surfaces: [{ ...home, bucketCount: 1000 }] }, dryRun: false });
@@ -154,7 +154,7 @@ describe('admin scope (MCP and REST)', () => {
     expect(restRefused).toMatchObject({ status: 403, json: { code: 'INSUFFICIENT_SCOPE', details: { needed: 'admin' } } });
     expect(restDry).toMatchObject({ status: 200, json: { dryRun: true, applied: false } });
     expect(restApplied).toMatchObject({ status: 200, json: { applied: true, version: 2 } });
-    expect(app.deps.catalog.version()).toMatchObject({ version: 2, actor: 'rest:token:platform' });
+    expect(await app.deps.store.catalog.version()).toMatchObject({ version: 2, actor: 'rest:token:platform' });
   });
 
   it('REST refuses an unsafe change with 409 and details.unsafe naming the experiments', async () => {

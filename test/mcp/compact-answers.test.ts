@@ -6,7 +6,7 @@ import { demoConfig, memoryClient, testContainer, type ToolCallResult } from '..
 let app: Container;
 let client: Client;
 beforeAll(async () => {
-  app = testContainer();
+  app = await testContainer();
   client = await memoryClient(app);
 });
 afterAll(async () => {

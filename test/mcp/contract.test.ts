@@ -12,7 +12,7 @@ let client: Client;
 let listed: Awaited<ReturnType<Client['listTools']>>['tools'];
 
 beforeAll(async () => {
-  app = testContainer();
+  app = await testContainer();
   client = await memoryClient(app);
   listed = (await client.listTools()).tools;
 });
@@ -133,7 +133,7 @@ describe('tool contract (what agents see)', () => {
     expect(await run('diagnose_orchestration', { windowMinutes: 60 })).toMatchObject({ slowest: [], stuck: [] });
     await app.slo.sample();
     expect((await run('get_slo_status', {})).slos.length).toBeGreaterThan(0);
-    const metric = { ...app.catalog.metrics()[0], id: 'contract-metric', name: 'Contract metric' };
+    const metric = { ...(await app.catalog.metrics())[0], id: 'contract-metric', name: 'Contract metric' };
     const change = { mode: 'merge', catalog: { metrics: [metric] } };
     expect((await run('plan_catalog_change', change)).counts).toMatchObject({ added: 1, breaking: 0 });
     expect(await run('apply_catalog_change', { ...change, dryRun: false })).toMatchObject({ applied: true, dryRun: false });

@@ -9,7 +9,7 @@ let app: Container;
 let http: HttpApp;
 let client: Client;
 beforeEach(async () => {
-  app = testContainer();
+  app = await testContainer();
   http = testHttp(app);
   client = await memoryClient(app);
 });

@@ -13,7 +13,7 @@ const ok = async (name: string, args: Record<string, unknown>) => {
 };
 
 beforeEach(async () => {
-  app = testContainer();
+  app = await testContainer();
   client = await memoryClient(app);
 });
 afterEach(async () => {
@@ -88,8 +88,8 @@ describe('experiment lifecycle over MCP', () => {
 
     const stopped = await ok('stop_experiment', { experimentId: experiment.id, reason: 'first result reviewed', confirmation: { reason: 'approved by dana' } });
     expect(stopped.experiment).toMatchObject({ status: 'concluded', outcome: 'stopped', planHash: expect.any(String) });
-    expect(app.experiments.get(experiment.id).buckets).toEqual([]);
-    const audit = app.deps.audit.forEntity('experiment', experiment.id);
+    expect((await app.experiments.get(experiment.id)).buckets).toEqual([]);
+    const audit = await app.deps.store.audit.forEntity('experiment', experiment.id);
     expect(audit.map((a) => a.operation)).toEqual(['stop_experiment', 'deploy_to_surface', 'validate_config', 'create_experiment']);
     expect(audit[0]).toMatchObject({
       actor: 'agent:test-agent',

@@ -15,8 +15,8 @@ const ok = async (c: Caller, name: string, args: Record<string, unknown>) => {
   expect(r.isError, textOf(r)).toBeFalsy();
   return r.structuredContent as Record<string, any>;
 };
-function setup(): Container {
-  const app = testContainer();
+async function setup(): Promise<Container> {
+  const app = await testContainer();
   cleanups.push(() => app.close());
   return app;
 }
@@ -40,7 +40,7 @@ async function samplingClient(app: Container, answer: (prompt: string) => string
 
 describe('plan_experiment: a generator for surfaces', () => {
   it('the headline: a new ordering of Home shelves from structured hints renders them reordered, validates clean and names a ramp', async () => {
-    const app = setup();
+    const app = await setup();
     const c = await memoryClient(app);
     cleanups.push(() => c.close());
     const before = tableCounts(app);
@@ -72,7 +72,7 @@ describe('plan_experiment: a generator for surfaces', () => {
   });
 
   it('catches Daily Mix 1 in two shelves at once (issue 9), and compiles a layout given to create_experiment', async () => {
-    const app = setup();
+    const app = await setup();
     const c = await memoryClient(app);
     cleanups.push(() => c.close());
     const p = await ok(c, 'plan_experiment', {
@@ -92,7 +92,7 @@ describe('plan_experiment: a generator for surfaces', () => {
       variants: [p.config.variants[0], { key: 'treatment', weight: 50, layout: [{ op: 'swap', slotIds: ['shelf-1', 'shelf-2'] }] }],
     };
     const { experiment } = await ok(c, 'create_experiment', { config });
-    expect(app.experiments.get(experiment.id).variants[1].overrides).toEqual([
+    expect((await app.experiments.get(experiment.id)).variants[1].overrides).toEqual([
       { slotId: 'shelf-1', contentId: 'mx-daily-1' },
       { slotId: 'shelf-2', contentId: 'sh-recently-played' },
     ]);
@@ -100,7 +100,7 @@ describe('plan_experiment: a generator for surfaces', () => {
   });
 
   it('without hints and without sampling: INVALID_INPUT listing the hints needed, the slots and an example', async () => {
-    const app = setup();
+    const app = await setup();
     const c = await memoryClient(app);
     cleanups.push(() => c.close());
     const r = await call(c, 'plan_experiment', { goal: GOAL, surfaceId: 'home' });
@@ -115,7 +115,7 @@ describe('plan_experiment: a generator for surfaces', () => {
   });
 
   it("with sampling (2025 session): the client's model proposes the hints; the rules judge them", async () => {
-    const app = setup();
+    const app = await setup();
     const seen: string[] = [];
     const c = await samplingClient(app, () => 'Here you go: {"operation":"swap","slots":["shelf-1","shelf-3"]}', seen);
     const p = await ok(c, 'plan_experiment', { goal: GOAL, surfaceId: 'home' });
@@ -138,7 +138,7 @@ describe('plan_experiment: a generator for surfaces', () => {
   });
 
   it('with sampling (2026-07-28 over HTTP): the proposal arrives through input_required', async () => {
-    const app = setup();
+    const app = await setup();
     const h = testHttp(app);
     cleanups.push(() => h.close());
     const client = new Client(

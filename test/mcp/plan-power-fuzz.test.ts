@@ -12,7 +12,7 @@ import { demoConfig, memoryClient, testContainer, textOf, type ToolCallResult } 
 let app: Container;
 let client: Client;
 beforeAll(async () => {
-  app = testContainer();
+  app = await testContainer();
   client = await memoryClient(app);
 });
 afterAll(async () => {

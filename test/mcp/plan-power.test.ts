@@ -8,7 +8,7 @@ afterEach(async () => {
 
 describe('plan_power (issue 9): every need, sized for the method in force, through the ramp', () => {
   it('sizes the success metric and each guardrail, and gives days per ramp stage on the demo Home surface', async () => {
-    const app = testContainer();
+    const app = await testContainer();
     cleanups.push(() => app.close());
     const client = await memoryClient(app);
     cleanups.push(() => client.close());
@@ -52,7 +52,7 @@ describe('plan_power (issue 9): every need, sized for the method in force, throu
   });
 
   it('both ways (issue 10): power and mde at given units, at given days, and an explicit not-reachable result', async () => {
-    const app = testContainer();
+    const app = await testContainer();
     cleanups.push(() => app.close());
     const client = await memoryClient(app);
     cleanups.push(() => client.close());

@@ -30,7 +30,7 @@ function problems(schema: unknown, path: string, out: string[] = []): string[] {
 let app: Container;
 let client: Client;
 beforeAll(async () => {
-  app = testContainer();
+  app = await testContainer();
   client = await memoryClient(app); // every toolset
 });
 afterAll(async () => {

@@ -11,7 +11,7 @@ let client: Client;
 let listed: Awaited<ReturnType<Client['listTools']>>;
 
 beforeAll(async () => {
-  app = testContainer();
+  app = await testContainer();
   client = await memoryClient(app, { tools: {} }); // the server's own default: the core toolset
   listed = await client.listTools();
 });

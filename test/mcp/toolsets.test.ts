@@ -5,8 +5,8 @@ import { tools } from '../../tools/index.js';
 import { demoConfig, memoryClient, modernHttpClient, tableCounts, testContainer, testHttp, textOf, type ToolCallResult } from '../helpers/app.js';
 
 let app: Container;
-beforeAll(() => {
-  app = testContainer();
+beforeAll(async () => {
+  app = await testContainer();
 });
 afterAll(() => app.close());
 

@@ -20,7 +20,7 @@ beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'sealab-propagation-'));
   writeFileSync(path.join(dir, 'policy.json'), JSON.stringify(permissivePolicy()));
   serve = await startServe(dir, path.join(dir, 'policy.json'));
-  writer = createContainer({ dbFile: dbFileIn(dir), policy: permissivePolicy() });
+  writer = await createContainer({ dbFile: dbFileIn(dir), policy: permissivePolicy() });
 }, 30_000);
 
 afterAll(async () => {

@@ -23,7 +23,7 @@ afterEach(async () => {
  * (a slow, flaky system); `refuse` answers them 409 instead (a refusal, not retried).
  */
 async function slowContent(refuse = false): Promise<string> {
-  const c = testContainer({ policy: permissivePolicy() });
+  const c = await testContainer({ policy: permissivePolicy() });
   const http = createHttpApp(c, { role: 'content', host: '127.0.0.1', maxBodyBytes: 1_048_576 });
   let refused = false;
   const server = createServer(
@@ -49,7 +49,7 @@ async function slowContent(refuse = false): Promise<string> {
 }
 
 async function backendRole(): Promise<string> {
-  const c = testContainer({ policy: permissivePolicy() });
+  const c = await testContainer({ policy: permissivePolicy() });
   const http = await listenHttp(c, { role: 'backend', host: '127.0.0.1', port: 0, maxBodyBytes: 1_048_576 });
   cleanups.push(async () => {
     await http.close();
@@ -78,7 +78,10 @@ async function validated(app: Container, key: string) {
 
 describe('diagnose_orchestration', () => {
   it('names the slow step and system of a deploy over a slow remote content delivery, with its retry', async () => {
-    const app = testContainer({ policy: permissivePolicy(), remote: { backendUrl: await backendRole(), contentUrl: await slowContent(), timeoutMs: 5000 } });
+    const app = await testContainer({
+      policy: permissivePolicy(),
+      remote: { backendUrl: await backendRole(), contentUrl: await slowContent(), timeoutMs: 5000 },
+    });
     cleanups.push(() => app.close());
     // Warm both connections first, so the only slow call is the one the content system delays.
     await Promise.all([app.deployments.systems.backend.list(), app.deployments.systems.content.list()]);
@@ -121,7 +124,7 @@ describe('diagnose_orchestration', () => {
   });
 
   it('records a refused step with its error code and the compensation that followed', async () => {
-    const app = testContainer({
+    const app = await testContainer({
       policy: permissivePolicy(),
       remote: { backendUrl: await backendRole(), contentUrl: await slowContent(true), timeoutMs: 5000 },
     });
@@ -144,7 +147,7 @@ describe('diagnose_orchestration', () => {
 
   it('lists an operation left unfinished long ago with its owner and lapsed lease, not a fresh one', async () => {
     const clock = new SimulatedClock(new Date('2026-03-02T09:00:00Z'));
-    const app = testContainer({ policy: permissivePolicy(), clock });
+    const app = await testContainer({ policy: permissivePolicy(), clock });
     cleanups.push(() => app.close());
     const a = await validated(app, 'stuck-one');
     const b = await validated(app, 'fresh-one');
@@ -184,7 +187,7 @@ describe('diagnose_orchestration', () => {
   });
 
   it('refuses an out-of-range window with a typed error and writes nothing', async () => {
-    const app = testContainer();
+    const app = await testContainer();
     cleanups.push(() => app.close());
     const c = await client(app);
     const before = tableCounts(app);

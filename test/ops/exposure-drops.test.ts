@@ -46,7 +46,7 @@ describe('sealab_exposures_dropped_total', () => {
   it('counts the exposures a full queue drops while the events gateway does not answer, as a real /metrics scrape shows', async () => {
     const ingest = await stalledIngest();
     cleanups.push(() => ingest.close());
-    const app = testContainer({ policy: permissivePolicy(), remote: { eventsUrl: ingest.url, timeoutMs: 60_000 }, exposureQueueMax: 5 });
+    const app = await testContainer({ policy: permissivePolicy(), remote: { eventsUrl: ingest.url, timeoutMs: 60_000 }, exposureQueueMax: 5 });
     cleanups.push(() => app.close());
     const exp = await startRunning(app, demoConfig({ allocationPercent: 50 }));
     // Units in the experiment (any arm), chosen by their assignment: each evaluation queues one exposure.

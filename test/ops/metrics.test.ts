@@ -16,8 +16,8 @@ afterEach(async () => {
   cleanups = [];
 });
 
-function container(opts: Parameters<typeof testContainer>[0] = {}): Container {
-  const app = testContainer({ policy: permissivePolicy(), ...opts });
+async function container(opts: Parameters<typeof testContainer>[0] = {}): Promise<Container> {
+  const app = await testContainer({ policy: permissivePolicy(), ...opts });
   cleanups.push(() => app.close());
   return app;
 }
@@ -46,7 +46,7 @@ async function serve(app: Container, opts: { tokensFile?: string } = {}) {
 
 describe('GET /metrics after real traffic', () => {
   it('counts REST, serving (OFREP fast path included), MCP tools, ingest, exposures, the deploy saga and the ramp scheduler, with their labels', async () => {
-    const app = container();
+    const app = await container();
     const exp = await startRunning(app, demoConfig({ allocationPercent: 50 }));
     const port = await serve(app);
 
@@ -116,7 +116,7 @@ describe('GET /metrics after real traffic', () => {
 
   it.skipIf(SKIP_PROMETHEUS)('passes `promtool check metrics` on a real scrape', async () => {
     const promtool = requirePromtool();
-    const app = container();
+    const app = await container();
     await startRunning(app, demoConfig({ allocationPercent: 50 }));
     const port = await serve(app);
     await get(port, '/v1/surfaces/home/layout?unit=u1');
@@ -129,10 +129,10 @@ describe('GET /metrics after real traffic', () => {
   });
 
   it('times each remote system call and counts its failures by system and reason', async () => {
-    const backend = container();
+    const backend = await container();
     const backendHttp = await listenHttp(backend, { role: 'backend', host: '127.0.0.1', port: 0, maxBodyBytes: 1_048_576 });
     cleanups.push(() => backendHttp.close());
-    const gateway = container({ remote: { backendUrl: `http://127.0.0.1:${backendHttp.port}`, contentUrl: 'http://127.0.0.1:9', timeoutMs: 2000 } });
+    const gateway = await container({ remote: { backendUrl: `http://127.0.0.1:${backendHttp.port}`, contentUrl: 'http://127.0.0.1:9', timeoutMs: 2000 } });
     const { experiment } = await gateway.experiments.create({ config: demoConfig() }, { actor: 't', interface: 'cli', operation: 't', requestId: 'r' });
     const v = await gateway.experiments.validate({ experimentId: experiment.id }, { actor: 't', interface: 'cli', operation: 't', requestId: 'r' });
     // Content delivery is unreachable (port 9): the deploy fails after the backend step and compensation is attempted.
@@ -155,10 +155,10 @@ describe('GET /metrics after real traffic', () => {
 describe('content catalog sync metrics', () => {
   it.skipIf(SKIP_PROMETHEUS)('counts syncs by outcome and reports their age, and the scrape passes `promtool check metrics`', async () => {
     const promtool = requirePromtool();
-    const content = container();
+    const content = await container();
     const contentHttp = await listenHttp(content, { role: 'content', host: '127.0.0.1', port: 0, maxBodyBytes: 1_048_576 });
     cleanups.push(() => contentHttp.close());
-    const gateway = container({ remote: { contentUrl: `http://127.0.0.1:${contentHttp.port}`, timeoutMs: 2000 } });
+    const gateway = await container({ remote: { contentUrl: `http://127.0.0.1:${contentHttp.port}`, timeoutMs: 2000 } });
     expect(await gateway.contentSync!.sync()).toBe('unchanged');
     expect(await gateway.contentSync!.sync()).toBe('not_modified');
     const t = await gateway.opsMetrics!.registry.metrics();
@@ -176,7 +176,7 @@ describe('scrape-time sources', () => {
   it('reports the SQLite write-ahead log of a database file, stat-ed at scrape', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'sealab-metrics-'));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    const app = container({ dbFile: path.join(dir, 'sealab.db') });
+    const app = await container({ dbFile: path.join(dir, 'sealab.db') });
     await startRunning(app, demoConfig({ allocationPercent: 50 }));
     const t = await app.opsMetrics!.registry.metrics();
     expect(sample(t, 'sealab_sqlite_wal_bytes')).toBeGreaterThan(0);
@@ -190,7 +190,7 @@ describe('who may read /metrics', () => {
     const file = path.join(dir, 'tokens.json');
     const reader = createToken(file, { name: 'scraper', scopes: ['read'] }).secret;
     const approver = createToken(file, { name: 'approver', scopes: ['approve'] }).secret;
-    const port = await serve(container(), { tokensFile: file });
+    const port = await serve(await container(), { tokensFile: file });
 
     const anonymous = await get(port, '/metrics');
     expect(anonymous.status).toBe(401);
@@ -210,7 +210,7 @@ describe('who may read /metrics', () => {
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
     const file = path.join(dir, 'tokens.json');
     createToken(file, { name: 'scraper', scopes: ['read'] });
-    const app = container();
+    const app = await container();
     const m = await listenMetrics(app, { host: '127.0.0.1', port: 0, maxBodyBytes: 1024, tokensFile: file });
     cleanups.push(() => m.close());
     const scraped = await get(m.port, '/metrics');
@@ -222,7 +222,7 @@ describe('who may read /metrics', () => {
   });
 
   it('answers 404 with the switch when metrics are off (SEALAB_METRICS=off), and traffic still flows', async () => {
-    const app = container({ metrics: false });
+    const app = await container({ metrics: false });
     await startRunning(app, demoConfig({ allocationPercent: 50 }));
     const http = testHttp(app);
     cleanups.push(() => http.close());

@@ -53,7 +53,7 @@ describe.skipIf(SKIP_PROMETHEUS)('a real Prometheus scraping sealab', () => {
 
   beforeAll(async () => {
     const binary = requirePrometheus();
-    app = testContainer({ policy: permissivePolicy() });
+    app = await testContainer({ policy: permissivePolicy() });
     await startRunning(app, demoConfig({ allocationPercent: 50 }));
     sealab = await listenHttp(app, { host: '127.0.0.1', port: 0, maxBodyBytes: 1_048_576 });
     // Serving traffic before the first scrape, so the serving histogram has series.

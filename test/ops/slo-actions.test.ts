@@ -13,7 +13,7 @@ afterEach(async () => {
 /** A running experiment at 10% (the policy's first-stage cap) whose ramp gate holds after 30 hours. */
 async function setup() {
   let now = Date.parse('2026-11-02T09:00:00Z');
-  const app = testContainer({ clock: { now: () => new Date(now) }, policy: permissivePolicy({ firstStageCapPercent: 10 }) });
+  const app = await testContainer({ clock: { now: () => new Date(now) }, policy: permissivePolicy({ firstStageCapPercent: 10 }) });
   cleanups.push(() => app.close());
   const advance = (ms: number) => (now += ms);
   const exp = await startRunning(app, demoConfig({ rampPlan: { stages: [25, 50], minHours: 24, gate: { minUnitsPerArm: 20 } } }));
@@ -27,29 +27,29 @@ async function setup() {
   return { app, advance, exp };
 }
 
-const sloRows = (app: Container) => app.deps.audit.forEntity('slo', 'assignment-availability');
+const sloRows = async (app: Container) => await app.deps.store.audit.forEntity('slo', 'assignment-availability');
 
 describe('the error budget acts on rollouts', () => {
   it('holds the ramp while assignment availability pages (audited once, with the burn figures), then lets it proceed', async () => {
     const { app, advance, exp } = await setup();
-    expect(app.ramps.status(exp.id)).toMatchObject({ nextAction: 'advance', nextPercent: 25 });
+    expect(await app.ramps.status(exp.id)).toMatchObject({ nextAction: 'advance', nextPercent: 25 });
     await app.slo.sample();
     await serve(app, advance, 60, { ok: 1000, errors: 0 });
     await serve(app, advance, 10, { ok: 900, errors: 100 });
     expect(app.slo.status('assignment-availability').slos[0]!.state).toBe('page');
 
     // get_ramp_status says so before the tick, without auditing anything.
-    expect(app.ramps.status(exp.id)).toMatchObject({ nextAction: 'held', reason: expect.stringMatching(/^slo_burn: assignment-availability/) });
-    expect(sloRows(app)).toHaveLength(0);
+    expect(await app.ramps.status(exp.id)).toMatchObject({ nextAction: 'held', reason: expect.stringMatching(/^slo_burn: assignment-availability/) });
+    expect(await sloRows(app)).toHaveLength(0);
     const [held] = await app.ramps.tick();
     expect(held).toMatchObject({ experimentId: exp.id, action: 'held' });
     expect(held!.reason).toMatch(/^slo_burn: assignment-availability \(objective 99\.90%\): burn 16\.7× over 1h and 100\.0× over 5m \(page above 14\.4×\)/);
-    expect(app.experiments.get(exp.id).allocationPercent).toBe(10);
+    expect((await app.experiments.get(exp.id)).allocationPercent).toBe(10);
     await app.ramps.tick();
     const holds = (await app.slo.registry!.getSingleMetric('sealab_ramp_holds_total')!.get()).values;
     // Two ticks of one hold: it counts once, when it starts.
     expect(holds).toEqual([expect.objectContaining({ labels: { reason: 'slo_burn' }, value: 1 })]);
-    const rows = sloRows(app);
+    const rows = await sloRows(app);
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ actor: SLO_ACTOR, interface: 'system', operation: 'slo_burn_ramp_hold' });
     const after = rows[0]!.after as { experimentId: string; burning: { slo: string; alerts: { long: string; longBurn: number }[] }[] };
@@ -65,14 +65,14 @@ describe('the error budget acts on rollouts', () => {
     expect(app.slo.paging()).toEqual([]);
     const [advanced] = await app.ramps.tick();
     expect(advanced).toMatchObject({ action: 'advanced' });
-    expect(app.experiments.get(exp.id).allocationPercent).toBe(25);
+    expect((await app.experiments.get(exp.id)).allocationPercent).toBe(25);
   });
 
   it('a deploy above the first stage is held for approval while burning (REST 202), the first stage is not; none once it recovers', async () => {
     const { app, advance, exp } = await setup();
     const call = appFetch(testHttp(app));
     const deploy = async (allocationPercent: number) => {
-      const current = app.experiments.get(exp.id);
+      const current = await app.experiments.get(exp.id);
       return call(`http://127.0.0.1/v1/experiments/${exp.id}/deploy`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
@@ -86,11 +86,11 @@ describe('the error budget acts on rollouts', () => {
     expect(held.status).toBe(202);
     const body = (await held.json()) as { status: string; approvalId: string };
     expect(body.status).toBe('pending_approval');
-    expect(app.experiments.get(exp.id).allocationPercent).toBe(10);
+    expect((await app.experiments.get(exp.id)).allocationPercent).toBe(10);
     const approval = await app.approvals.get(body.approvalId);
     expect(approval.policyReason).toMatch(/^slo_burn: a serving SLO is burning its error budget fast, so going above the first stage \(10%\) to 25%/);
     expect(approval.policyReason).toMatch(/assignment-availability \(objective 99\.90%\): burn 500\.0× over 1h/);
-    const audited = app.deps.audit.forEntity('approval', body.approvalId)[0]!;
+    const audited = (await app.deps.store.audit.forEntity('approval', body.approvalId))[0]!;
     expect((audited.after as { policyReason: string }).policyReason).toBe(approval.policyReason);
 
     // Staying at the first stage needs nothing more than the policy asks.
@@ -100,25 +100,25 @@ describe('the error budget acts on rollouts', () => {
     await serve(app, advance, 31, { ok: 1000, errors: 0 });
     const applied = await deploy(25);
     expect(applied.status).toBe(200);
-    expect(app.experiments.get(exp.id).allocationPercent).toBe(25);
+    expect((await app.experiments.get(exp.id)).allocationPercent).toBe(25);
   });
 
   it('an SLO without actions only alerts: rollouts go on', async () => {
-    const file = JSON.parse(JSON.stringify(app0().slo.file)) as { slos: { actions: { holdRamps: boolean; approvalAboveFirstStage: boolean } }[] };
+    const file = JSON.parse(JSON.stringify((await app0()).slo.file)) as { slos: { actions: { holdRamps: boolean; approvalAboveFirstStage: boolean } }[] };
     for (const s of file.slos) s.actions = { holdRamps: false, approvalAboveFirstStage: false };
     let now = Date.parse('2026-11-02T09:00:00Z');
-    const app = testContainer({ clock: { now: () => new Date(now) }, slo: file });
+    const app = await testContainer({ clock: { now: () => new Date(now) }, slo: file });
     cleanups.push(() => app.close());
     await app.slo.sample();
     await serve(app, (ms) => (now += ms), 10, { ok: 500, errors: 500 });
     expect(app.slo.paging().map((s) => s.name)).toEqual(['assignment-availability']);
-    expect(app.slo.rampHold('exp_x')).toBeNull();
+    expect(await app.slo.rampHold('exp_x')).toBeNull();
     expect(app.slo.approvalReason(10, 10, 50)).toBeNull();
   });
 });
 
-function app0() {
-  const app = testContainer();
+async function app0() {
+  const app = await testContainer();
   cleanups.push(() => app.close());
   return app;
 }

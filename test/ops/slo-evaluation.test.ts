@@ -13,14 +13,14 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-function setup() {
+async function setup() {
   let now = Date.parse('2026-11-02T09:00:00Z');
-  const app = testContainer({ clock: { now: () => new Date(now) } });
+  const app = await testContainer({ clock: { now: () => new Date(now) } });
   cleanups.push(() => app.close());
   return { app, advance: (ms: number) => (now += ms) };
 }
 
-const byName = (app: ReturnType<typeof setup>['app'], name: string) => app.slo.status(name).slos[0]!;
+const byName = (app: Awaited<ReturnType<typeof setup>>['app'], name: string) => app.slo.status(name).slos[0]!;
 
 describe('SLO file', () => {
   it('ships defaults for every SLI the issue names, each with the Workbook burn-rate pairs', () => {
@@ -86,14 +86,14 @@ describe('SLO file', () => {
     expect(loadConfig({ sloFile: 'mine.json' }, { SEALAB_SLO_FILE: 'ops/slo.json' }).sloFile).toBe(path.resolve('mine.json'));
   });
 
-  it('a container with an invalid SLO document does not start', () => {
-    expect(() => testContainer({ slo: { version: 'x', slos: [] } })).toThrow(ConfigError);
+  it('a container with an invalid SLO document does not start', async () => {
+    await expect(testContainer({ slo: { version: 'x', slos: [] } })).rejects.toThrow(ConfigError);
   });
 });
 
 describe('burn-rate evaluation on an injected clock', () => {
   it('reads no data before any traffic, then a clean hour leaves the whole budget', async () => {
-    const { app, advance } = setup();
+    const { app, advance } = await setup();
     await app.slo.sample();
     expect(byName(app, 'assignment-availability')).toMatchObject({ state: 'no_data', sli: null, budgetLeft: null, alerts: [] });
     await serve(app, advance, 60, { ok: 1000, errors: 0 });
@@ -101,7 +101,7 @@ describe('burn-rate evaluation on an injected clock', () => {
   });
 
   it('computes SLI, budget left, burn rates per window and the Workbook alerts (hand-computed figures)', async () => {
-    const { app, advance } = setup();
+    const { app, advance } = await setup();
     await app.slo.sample();
     await serve(app, advance, 60, { ok: 1000, errors: 0 });
     // Ten minutes with 10% server errors.
@@ -131,7 +131,7 @@ describe('burn-rate evaluation on an injected clock', () => {
   });
 
   it('reads latency from the histogram bucket at the threshold (25 ms)', async () => {
-    const { app, advance } = setup();
+    const { app, advance } = await setup();
     const { duration } = servingMetrics(app);
     await app.slo.sample();
     advance(60_000);
@@ -146,8 +146,8 @@ describe('burn-rate evaluation on an injected clock', () => {
     expect(s.state).toBe('ticket');
   });
 
-  it('refuses an unknown SLO name with the names there are', () => {
-    const { app } = setup();
+  it('refuses an unknown SLO name with the names there are', async () => {
+    const { app } = await setup();
     expect(() => app.slo.status('nope')).toThrow(/no SLO named 'nope'/);
   });
 });

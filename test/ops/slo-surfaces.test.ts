@@ -10,7 +10,7 @@ afterEach(async () => {
 /** A server whose assignment availability pages: ten minutes at 10% server errors after a clean hour. */
 async function burning() {
   let now = Date.parse('2026-11-02T09:00:00Z');
-  const app = testContainer({ clock: { now: () => new Date(now) } });
+  const app = await testContainer({ clock: { now: () => new Date(now) } });
   cleanups.push(() => app.close());
   await app.slo.sample();
   await serve(app, (ms) => (now += ms), 60, { ok: 1000, errors: 0 });
@@ -21,7 +21,7 @@ async function burning() {
 describe('SLO status surfaces', () => {
   it('real serving requests (HTTP assignment and OFREP) are the assignment SLIs', async () => {
     let now = Date.parse('2026-11-02T09:00:00Z');
-    const app = testContainer({ clock: { now: () => new Date(now) } });
+    const app = await testContainer({ clock: { now: () => new Date(now) } });
     cleanups.push(() => app.close());
     const call = appFetch(testHttp(app));
     await app.slo.sample();
@@ -61,7 +61,7 @@ describe('SLO status surfaces', () => {
   });
 
   it('is not in the default tool list (ops toolset), and is refused there with the flag that enables it', async () => {
-    const app = testContainer();
+    const app = await testContainer();
     cleanups.push(() => app.close());
     const client = await memoryClient(app, { tools: {} });
     cleanups.push(() => client.close());

@@ -92,7 +92,7 @@ async function recordingProxy(target: string) {
 async function sealabs() {
   const roles = await Promise.all(
     (['backend', 'content'] as const).map(async (role) => {
-      const c = testContainer({ policy: POLICY });
+      const c = await testContainer({ policy: POLICY });
       const http = await listenHttp(c, { role, host: '127.0.0.1', port: 0, maxBodyBytes: 1_048_576 });
       cleanups.push(async () => {
         await http.close();
@@ -102,7 +102,7 @@ async function sealabs() {
     }),
   );
   const [backend, content] = roles;
-  const app = testContainer({ policy: POLICY, remote: { backendUrl: backend.url, contentUrl: content.url, timeoutMs: 2000 } });
+  const app = await testContainer({ policy: POLICY, remote: { backendUrl: backend.url, contentUrl: content.url, timeoutMs: 2000 } });
   cleanups.push(() => app.close());
   const http = testHttp(app);
   cleanups.push(() => http.close());
@@ -125,7 +125,7 @@ async function deployThroughMcp(s: Awaited<ReturnType<typeof sealabs>>): Promise
     _meta: { traceparent: `00-${TRACE_ID}-${AGENT_SPAN}-01`, tracestate: 'agent=1' },
   })) as ToolCallResult;
   expect(r.isError, JSON.stringify(r.content)).toBeFalsy();
-  expect(s.app.experiments.get(experiment.id).status).toBe('running');
+  expect((await s.app.experiments.get(experiment.id)).status).toBe('running');
 }
 
 const attr = (span: Pick<OtlpSpan, 'attributes'>, key: string) => {

@@ -37,9 +37,9 @@ let http: HttpApp;
 let clock: SimulatedClock;
 let clients: Client[] = [];
 
-function setup(policy: Policy = approvalPolicy()) {
+async function setup(policy: Policy = approvalPolicy()) {
   clock = new SimulatedClock(START);
-  app = testContainer({ policy, clock });
+  app = await testContainer({ policy, clock });
   http = testHttp(app, { tokensFile: file });
 }
 
@@ -92,7 +92,7 @@ const serving = (id: string) => app.localSystems.backend.listSync().filter((b) =
 
 describe('human approvals', () => {
   it('a step the policy holds becomes a pending request: nothing deployed, the agent reads its state (tool and resource)', async () => {
-    setup();
+    await setup();
     const c = await client();
     const d = await validatedDraft();
     const before = tableCounts(app);
@@ -106,7 +106,7 @@ describe('human approvals', () => {
     expect(textOf(r)).toMatch(/Not applied: the policy wants a person's approval/);
     // Only the request and its audit row were written: the experiment is a draft, nothing is served.
     expect(tableCounts(app)).toEqual({ ...before, approval_requests: 1, audit_log: before.audit_log + 1 });
-    expect(app.experiments.get(d.id).status).toBe('draft');
+    expect((await app.experiments.get(d.id)).status).toBe('draft');
     expect(serving(d.id)).toEqual([]);
 
     const got = await call(c, 'get_approval', { approvalId: approval.approvalId });
@@ -122,7 +122,7 @@ describe('human approvals', () => {
   });
 
   it('another principal with approve applies it through the checked path; the audit shows requester and approver', async () => {
-    setup();
+    await setup();
     const dana = token('dana', ['read', 'approve']);
     const { d, approval } = await requestedDeploy();
 
@@ -134,7 +134,7 @@ describe('human approvals', () => {
     expect(res.json.approval).toMatchObject({ status: 'applied', decidedBy: 'rest:token:dana', decisionReason: 'guardrails reviewed' });
     expect(res.json.experiment).toMatchObject({ id: d.id, status: 'running', allocationPercent: 10 });
     expect(serving(d.id)).toHaveLength(1);
-    const [row] = app.deps.audit.forEntity('experiment', d.id);
+    const [row] = await app.deps.store.audit.forEntity('experiment', d.id);
     expect(row).toMatchObject({
       actor: 'agent:test-agent',
       interface: 'rest',
@@ -150,7 +150,7 @@ describe('human approvals', () => {
   });
 
   it("refuses approving one's own request (403, nothing written) unless the policy allows self-approval", async () => {
-    setup();
+    await setup();
     const bob = token('bob', ['deploy', 'approve']);
     const d = await validatedDraft();
     const held = await rest('POST', `/v1/experiments/${d.id}/deploy`, bob, { version: d.version, planHash: d.planHash });
@@ -165,7 +165,7 @@ describe('human approvals', () => {
     expect(self.json.hint).toMatch(/Another person with the approve scope/);
     expect(tableCounts(app)).toEqual(before);
     expect((await app.approvals.get(held.json.approvalId)).status).toBe('pending');
-    expect(app.experiments.get(d.id).status).toBe('draft');
+    expect((await app.experiments.get(d.id)).status).toBe('draft');
 
     app.setPolicy(approvalPolicy({ allowSelfApproval: true }));
     const allowed = await rest('POST', `/v1/approvals/${held.json.approvalId}/approve`, bob, {});
@@ -174,7 +174,7 @@ describe('human approvals', () => {
   });
 
   it('self-approval passes where the policy allows it', async () => {
-    setup(approvalPolicy({ allowSelfApproval: true }));
+    await setup(approvalPolicy({ allowSelfApproval: true }));
     const bob = token('bob', ['deploy', 'approve']);
     const d = await validatedDraft();
     const held = await rest('POST', `/v1/experiments/${d.id}/deploy`, bob, { version: d.version, planHash: d.planHash });
@@ -184,7 +184,7 @@ describe('human approvals', () => {
   });
 
   it('a principal without the approve scope gets 403 insufficient_scope (admin does not imply approve), nothing written', async () => {
-    setup();
+    await setup();
     const admin = token('root', ['admin']);
     const { approval } = await requestedDeploy();
     const before = tableCounts(app);
@@ -200,27 +200,27 @@ describe('human approvals', () => {
   });
 
   it('refuses a changed plan: the experiment was edited after the request; nothing applied, the request fails', async () => {
-    setup();
+    await setup();
     const dana = token('dana', ['read', 'approve']);
     const { d, approval } = await requestedDeploy();
     await app.experiments.update({ experimentId: d.id, version: d.version, patch: [{ op: 'replace', path: '/allocationPercent', value: 5 }] }, LOCAL);
     const experimentsBefore = tableCounts(app).experiments;
-    const auditBefore = app.deps.audit.forEntity('experiment', d.id).length;
+    const auditBefore = (await app.deps.store.audit.forEntity('experiment', d.id)).length;
 
     const res = await rest('POST', `/v1/approvals/${approval.approvalId}/approve`, dana, {});
 
     expect(res.status).toBe(412);
     expect(res.json).toMatchObject({ code: 'PRECONDITION_FAILED', details: { reason: 'plan_changed' } });
     expect(res.json.detail).toMatch(/changed after approval request .* \(v1 → v2, plan hash changed\); nothing was applied/);
-    expect(app.experiments.get(d.id)).toMatchObject({ status: 'draft', version: 2 });
+    expect(await app.experiments.get(d.id)).toMatchObject({ status: 'draft', version: 2 });
     expect(serving(d.id)).toEqual([]);
     expect(tableCounts(app).experiments).toBe(experimentsBefore);
-    expect(app.deps.audit.forEntity('experiment', d.id)).toHaveLength(auditBefore);
+    expect(await app.deps.store.audit.forEntity('experiment', d.id)).toHaveLength(auditBefore);
     expect(await app.approvals.get(approval.approvalId)).toMatchObject({ status: 'failed', error: { code: 'PRECONDITION_FAILED' } });
   });
 
   it('refuses an expired request (simulated clock, no sleep): typed error, nothing written, it reads expired', async () => {
-    setup();
+    await setup();
     const dana = token('dana', ['read', 'approve']);
     const { d, approval } = await requestedDeploy();
     clock.advance(24 * 3_600_000 + 1);
@@ -231,14 +231,14 @@ describe('human approvals', () => {
     expect(res.status).toBe(412);
     expect(res.json).toMatchObject({ code: 'PRECONDITION_FAILED', details: { reason: 'approval_expired' } });
     expect(tableCounts(app)).toEqual(before);
-    expect(app.experiments.get(d.id).status).toBe('draft');
+    expect((await app.experiments.get(d.id)).status).toBe('draft');
     expect((await rest('GET', `/v1/approvals/${approval.approvalId}`, dana)).json.approval.status).toBe('expired');
     expect((await rest('GET', '/v1/approvals?status=pending', dana)).json.approvals).toEqual([]);
     expect((await rest('GET', '/v1/approvals?status=expired', dana)).json.approvals).toHaveLength(1);
   });
 
   it('reject marks the request rejected and applies nothing; it cannot be approved afterwards', async () => {
-    setup();
+    await setup();
     const dana = token('dana', ['read', 'approve']);
     const { d, approval } = await requestedDeploy();
 
@@ -250,12 +250,12 @@ describe('human approvals', () => {
     expect(res.json.approval).toMatchObject({ status: 'rejected', decidedBy: 'rest:token:dana', decisionReason: 'not during the launch week' });
     expect(noReason.status).toBe(400);
     expect(later.status).toBe(409);
-    expect(app.experiments.get(d.id).status).toBe('draft');
+    expect((await app.experiments.get(d.id)).status).toBe('draft');
     expect(serving(d.id)).toEqual([]);
   });
 
   it('an argument confirmation does not stand in for an approval (a request instead) nor for a form under "elicit" (refused, nothing written)', async () => {
-    setup();
+    await setup();
     const c = await client();
     const d = await validatedDraft();
     const typed = await call(c, 'deploy_to_surface', {
@@ -265,7 +265,7 @@ describe('human approvals', () => {
       confirmation: { reason: 'approved by me' },
     });
     expect(typed.structuredContent).toMatchObject({ applied: false, approval: { status: 'pending_approval' } });
-    expect(app.experiments.get(d.id).status).toBe('draft');
+    expect((await app.experiments.get(d.id)).status).toBe('draft');
     expect((await app.approvals.get((typed.structuredContent!.approval as { approvalId: string }).approvalId)).note).toBe('approved by me');
     // The service refuses it whatever adapter calls.
     await expect(app.deploys.deploy({ experimentId: d.id, version: d.version, planHash: d.planHash, confirmation: APPROVED }, LOCAL)).rejects.toThrow(
@@ -292,11 +292,11 @@ describe('human approvals', () => {
     expect(viaRest.status).toBe(412);
     expect(viaRest.json.details).toMatchObject({ reason: 'argument_confirmation_refused', mode: 'elicit' });
     expect(tableCounts(app)).toEqual(before);
-    expect(app.experiments.get(d.id).status).toBe('draft');
+    expect((await app.experiments.get(d.id)).status).toBe('draft');
   });
 
   it('elicitation stays the fast path: a client that shows a form applies at once, no request', async () => {
-    setup();
+    await setup();
     const c = await client({ elicit: () => ({ action: 'accept', content: { approve: true, reason: 'dana: looks right' } }) });
     const d = await validatedDraft();
     const r = await call(c, 'deploy_to_surface', { experimentId: d.id, version: d.version, planHash: d.planHash });
@@ -306,7 +306,7 @@ describe('human approvals', () => {
   });
 
   it('a held stop is applied by the CLI operator (sealab approvals list|approve), as local:<user>', async () => {
-    setup(approvalPolicy({ deploy: true }));
+    await setup(approvalPolicy({ deploy: true }));
     const c = await client();
     const d = await validatedDraft();
     await app.deployments.deploy({ experimentId: d.id, version: d.version, planHash: d.planHash, confirmation: APPROVED }, LOCAL);
@@ -321,9 +321,9 @@ describe('human approvals', () => {
     await runApprovals(app, { action: 'approve', id, reason: 'on call agrees', ...io });
 
     expect(out[1]).toBe(`${id}\tapplied`);
-    expect(app.experiments.get(d.id)).toMatchObject({ status: 'concluded', outcome: 'rolled_back' });
-    expect(app.deps.experiments.conclusion(d.id)).toMatchObject({ actor: 'agent:test-agent', reason: 'crash-rate up in treatment' });
-    expect(app.deps.audit.forEntity('experiment', d.id)[0]).toMatchObject({
+    expect(await app.experiments.get(d.id)).toMatchObject({ status: 'concluded', outcome: 'rolled_back' });
+    expect(await app.deps.store.experiments.conclusion(d.id)).toMatchObject({ actor: 'agent:test-agent', reason: 'crash-rate up in treatment' });
+    expect((await app.deps.store.audit.forEntity('experiment', d.id))[0]).toMatchObject({
       interface: 'cli',
       confirmation: { via: 'approval', approvalId: id, approvedBy: 'local:ops' },
     });
@@ -332,7 +332,7 @@ describe('human approvals', () => {
   });
 
   it('a ramp above the threshold is held; approved, it ramps to the next stage through the same deploy path', async () => {
-    setup(approvalPolicy({ deploy: true, rampAbovePercent: 10, ramp: 'approval' }));
+    await setup(approvalPolicy({ deploy: true, rampAbovePercent: 10, ramp: 'approval' }));
     const dana = token('dana', ['read', 'approve']);
     const c = await client();
     const { experiment } = await app.experiments.create({ config: demoConfig({ rampPlan: { stages: [25], minHours: 0 } }) }, LOCAL);
@@ -347,13 +347,13 @@ describe('human approvals', () => {
       ramp: { allocationPercent: 10 },
       approval: { status: 'pending_approval' },
     });
-    expect(app.experiments.get(experiment.id).allocationPercent).toBe(10);
+    expect((await app.experiments.get(experiment.id)).allocationPercent).toBe(10);
     const id = (r.structuredContent!.approval as { approvalId: string }).approvalId;
 
     const res = await rest('POST', `/v1/approvals/${id}/approve`, dana, {});
     expect(res.status).toBe(200);
     expect(res.json.experiment).toMatchObject({ status: 'running', allocationPercent: 25 });
-    expect(app.deps.audit.forEntity('experiment', experiment.id)[0].confirmation).toMatchObject({
+    expect((await app.deps.store.audit.forEntity('experiment', experiment.id))[0].confirmation).toMatchObject({
       via: 'approval',
       approvedBy: 'rest:token:dana',
       reason: 'approved by rest:token:dana',
@@ -361,7 +361,7 @@ describe('human approvals', () => {
   });
 
   it("stopping another principal's experiment takes the policy's stopOthers mode; one's own keeps stop's", async () => {
-    setup(approvalPolicy({ deploy: true, stop: true, stopOthers: 'approval' }));
+    await setup(approvalPolicy({ deploy: true, stop: true, stopOthers: 'approval' }));
     const c = await client();
     const theirs = await validatedDraft();
     await app.deployments.deploy({ experimentId: theirs.id, version: theirs.version, planHash: theirs.planHash, confirmation: APPROVED }, LOCAL);
@@ -391,7 +391,7 @@ describe('human approvals', () => {
   });
 
   it('a held revert of a ship is applied on approval: the conclusion records the revert', async () => {
-    setup(approvalPolicy({ deploy: true }));
+    await setup(approvalPolicy({ deploy: true }));
     const dana = token('dana', ['read', 'approve']);
     const c = await client();
     const d = await validatedDraft();
@@ -406,7 +406,10 @@ describe('human approvals', () => {
     const res = await rest('POST', `/v1/approvals/${id}/approve`, dana, { reason: 'confirmed with the home team' });
 
     expect(res.status).toBe(200);
-    expect(app.deps.experiments.conclusion(d.id)?.revert).toMatchObject({ actor: 'agent:test-agent', reason: 'retention dropped after the ship' });
+    expect((await app.deps.store.experiments.conclusion(d.id))?.revert).toMatchObject({
+      actor: 'agent:test-agent',
+      reason: 'retention dropped after the ship',
+    });
     expect(res.json.approval.status).toBe('applied');
   });
 });

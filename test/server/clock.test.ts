@@ -14,10 +14,10 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-function setup(opts: { simulated?: boolean; token?: string } = {}) {
+async function setup(opts: { simulated?: boolean; token?: string } = {}) {
   let n = 0;
   const clock = opts.simulated === false ? undefined : new SimulatedClock(new Date(START));
-  const app: Container = createContainer({
+  const app: Container = await createContainer({
     dbFile: ':memory:',
     policy: permissivePolicy(),
     newId: (prefix) => `${prefix}_clk${String(++n).padStart(12, '0')}`,
@@ -40,7 +40,7 @@ function setup(opts: { simulated?: boolean; token?: string } = {}) {
 }
 
 /** Create, validate and deploy through REST; returns the experiment id. */
-async function deploy(call: ReturnType<typeof setup>['call'], config: Record<string, unknown>): Promise<string> {
+async function deploy(call: Awaited<ReturnType<typeof setup>>['call'], config: Record<string, unknown>): Promise<string> {
   const created = await call('POST', '/experiments', { config });
   expect(created.status, JSON.stringify(created.body)).toBe(201);
   const v = await call('POST', `/experiments/${created.body.experiment.id}/validate`);
@@ -52,7 +52,7 @@ async function deploy(call: ReturnType<typeof setup>['call'], config: Record<str
 
 describe('GET /v1/clock and POST /v1/clock/advance', () => {
   it('a simulated clock only moves when told', async () => {
-    const { call } = setup();
+    const { call } = await setup();
     const a = await call('GET', '/clock');
     const b = await call('GET', '/clock');
     expect(a.body).toEqual({ now: START, simulated: true });
@@ -65,7 +65,7 @@ describe('GET /v1/clock and POST /v1/clock/advance', () => {
   });
 
   it('refuses to move backwards and bodies that do not say exactly how far', async () => {
-    const { call } = setup();
+    const { call } = await setup();
     const back = await call('POST', '/clock/advance', { to: '2026-01-04T00:00:00Z' });
     expect(back.status).toBe(409);
     expect(back.body).toMatchObject({ code: 'CONFLICT' });
@@ -78,7 +78,7 @@ describe('GET /v1/clock and POST /v1/clock/advance', () => {
   });
 
   it('on the wall clock: reads it, and refuses to move it with a problem that says how to start a simulated server', async () => {
-    const { call } = setup({ simulated: false });
+    const { call } = await setup({ simulated: false });
     const read = await call('GET', '/clock');
     expect(read.body.simulated).toBe(false);
     expect(Math.abs(Date.parse(read.body.now) - Date.now())).toBeLessThan(60_000);
@@ -89,7 +89,7 @@ describe('GET /v1/clock and POST /v1/clock/advance', () => {
   });
 
   it('needs the bearer token like every /v1 write', async () => {
-    const { http } = setup({ token: 'a-very-long-test-token-123' });
+    const { http } = await setup({ token: 'a-very-long-test-token-123' });
     const res = await appFetch(http)('http://127.0.0.1/v1/clock/advance', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -99,7 +99,7 @@ describe('GET /v1/clock and POST /v1/clock/advance', () => {
   });
 
   it('advancing 36 h ticks the ramp scheduler every hour: stages of 12 h advance exactly at +12 h and +24 h', async () => {
-    const { app, call } = setup();
+    const { app, call } = await setup();
     const id = await deploy(call, demoConfig({ rampPlan: { stages: [20, 30], minHours: 12, gate: { minUnitsPerArm: 20 } } }));
     // Traffic at the start: units exposed through the assignment endpoint, each with a stream and one in ten with a crash.
     const events: unknown[] = [];
@@ -118,11 +118,11 @@ describe('GET /v1/clock and POST /v1/clock/advance', () => {
       [id, 'advanced', new Date(Date.parse(START) + 24 * HOUR).toISOString()],
     ]);
     expect((await call('GET', `/experiments/${id}`)).body.experiment.allocationPercent).toBe(30);
-    expect(app.ramps.status(id)).toMatchObject({ nextAction: 'complete', stageStartedAt: new Date(Date.parse(START) + 24 * HOUR).toISOString() });
+    expect(await app.ramps.status(id)).toMatchObject({ nextAction: 'complete', stageStartedAt: new Date(Date.parse(START) + 24 * HOUR).toISOString() });
   });
 
   it('exposures recorded by assignment carry the simulated time they were served at', async () => {
-    const { app, call } = setup();
+    const { app, call } = await setup();
     const id = await deploy(call, demoConfig({ allocationPercent: 50 }));
     const exposedUnit = async (from: number) => {
       for (let i = from; ; i++) {
@@ -150,15 +150,15 @@ describe('a restarted simulated server', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'sealab-clock-'));
     try {
       const dbFile = path.join(dir, 'sealab.db');
-      const first = createContainer({ dbFile, policy: permissivePolicy(), clock: new SimulatedClock(new Date(START)) });
+      const first = await createContainer({ dbFile, policy: permissivePolicy(), clock: new SimulatedClock(new Date(START)) });
       await first.clock.advance({ days: 2 }, { actor: 'test', interface: 'cli', operation: 'test', requestId: 'r1' });
       first.close();
       const clock = new SimulatedClock(new Date(START));
-      const second = createContainer({ dbFile, policy: permissivePolicy(), clock });
+      const second = await createContainer({ dbFile, policy: permissivePolicy(), clock });
       expect(clock.now().toISOString()).toBe('2026-01-07T00:00:00.000Z');
       second.close();
       const later = new SimulatedClock(new Date('2026-02-01T00:00:00Z'));
-      createContainer({ dbFile, policy: permissivePolicy(), clock: later }).close();
+      (await createContainer({ dbFile, policy: permissivePolicy(), clock: later })).close();
       expect(later.now().toISOString()).toBe('2026-02-01T00:00:00.000Z');
     } finally {
       rmSync(dir, { recursive: true, force: true });

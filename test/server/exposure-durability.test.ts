@@ -22,7 +22,7 @@ async function dataDir(count: number): Promise<{ dir: string; key: string; units
   const dir = mkdtempSync(path.join(tmpdir(), 'sealab-durability-'));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(path.join(dir, 'policy.json'), JSON.stringify(permissivePolicy()));
-  const app = createContainer({ dbFile: dbFileIn(dir), policy: permissivePolicy() });
+  const app = await createContainer({ dbFile: dbFileIn(dir), policy: permissivePolicy() });
   try {
     const exp = await startRunning(app, demoConfig({ allocationPercent: 50 }));
     const units: string[] = [];
@@ -62,8 +62,8 @@ async function evaluate(serve: ServeProcess, key: string, units: string[]): Prom
  * Exposures stored durably after the process is gone: a served exposure is durable once it is in the event
  * log (ADR 0018), folded or not, so the count is taken after the next process folds what is pending.
  */
-const storedIn = (dir: string) => {
-  const app = createContainer({ dbFile: dbFileIn(dir), policy: permissivePolicy() });
+const storedIn = async (dir: string) => {
+  const app = await createContainer({ dbFile: dbFileIn(dir), policy: permissivePolicy() });
   try {
     app.fold.catchUp();
     return (app.deps.db.prepare('SELECT COUNT(*) AS n FROM exposures').get() as { n: number }).n;
@@ -86,7 +86,7 @@ describe('a served exposure is durable', () => {
     serve.child.kill('SIGTERM');
     await serve.exited;
     expect(serve.child.exitCode).toBe(0);
-    expect(storedIn(dir)).toBe(units.length);
+    expect(await storedIn(dir)).toBe(units.length);
   });
 
   it('SIGKILL: exposures the writer acknowledged survive; only what was queued or in flight is lost', { timeout: 90_000 }, async () => {
@@ -102,7 +102,7 @@ describe('a served exposure is durable', () => {
     await evaluate(serve, key, second);
     serve.child.kill('SIGKILL');
     await serve.exited;
-    const stored = storedIn(dir);
+    const stored = await storedIn(dir);
     const lost = units.length - stored;
     // Every acknowledged exposure survived; the loss is confined to the last ones served before the kill.
     expect(stored).toBeGreaterThanOrEqual(first.length);

@@ -26,8 +26,8 @@ const TOKEN = 'a-very-long-test-token-123';
 let app: Container;
 let cleanups: Array<() => Promise<unknown>> = [];
 
-beforeEach(() => {
-  app = testContainer();
+beforeEach(async () => {
+  app = await testContainer();
 });
 afterEach(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
@@ -84,8 +84,8 @@ describe('/mcp serves both protocol eras', () => {
     expect(surfaces.surfaces.map((s: { id: string }) => s.id)).toEqual(['home', 'now-playing', 'search']);
     expect(experiment).toMatchObject({ status: 'draft', version: 1, surfaceId: 'home' });
     expect(verdict).toMatchObject({ valid: true, recorded: true, version: 1 });
-    expect(app.experiments.get(experiment.id).key).toBe('home-focus-shelf');
-    expect(app.deps.audit.forEntity('experiment', experiment.id).at(-1)).toMatchObject({
+    expect((await app.experiments.get(experiment.id)).key).toBe('home-focus-shelf');
+    expect((await app.deps.store.audit.forEntity('experiment', experiment.id)).at(-1)).toMatchObject({
       operation: 'create_experiment',
       interface: 'mcp-http',
       actor: 'agent:modern-agent',
@@ -105,7 +105,7 @@ describe('/mcp serves both protocol eras', () => {
     expect(tools.map((t) => t.name).sort()).toEqual(TOOLS);
     expect(surfaces.surfaces).toHaveLength(3);
     expect(plan).toMatchObject({ valid: true, recorded: false });
-    expect(app.experiments.get(experiment.id).status).toBe('draft');
+    expect((await app.experiments.get(experiment.id)).status).toBe('draft');
   });
 
   it('answers a raw 2025 initialize with an mcp-session-id header', async () => {
@@ -193,7 +193,7 @@ describe('DNS-rebinding protection', () => {
     })();
 
     expect([mcp.status, surfaces.status, create.status]).toEqual([403, 403, 403]);
-    await expect(tool).rejects.toThrow();
+    (await expect(tool)).rejects.toThrow();
     expect(tableCounts(app)).toEqual(before);
 
     const local = await send(http, 'GET', '/v1/surfaces', { headers: { origin: 'http://localhost:5173' } });
@@ -239,7 +239,7 @@ describe('bearer token', () => {
     expect(health.status).toBe(200);
     expect(await health.json()).toMatchObject({ status: 'ok' });
     // The token's client id, not the self-reported client name, is who acted.
-    expect(app.deps.audit.forEntity('experiment', experiment.id)[0]).toMatchObject({ actor: 'client:bearer', interface: 'mcp-http' });
+    expect((await app.deps.store.audit.forEntity('experiment', experiment.id))[0]).toMatchObject({ actor: 'client:bearer', interface: 'mcp-http' });
   });
 });
 
@@ -288,7 +288,7 @@ describe('body limit', () => {
     expect(fresh.status).toBe(413);
     expect(tableCounts(app)).toEqual(before);
     await callOk(client, 'create_experiment', { config: demoConfig() });
-    expect(app.experiments.list()).toHaveLength(1);
+    expect(await app.experiments.list()).toHaveLength(1);
   });
 });
 

@@ -11,8 +11,8 @@ const BOUND = 3_000;
 
 let app: Container;
 let cleanups: Array<() => Promise<unknown> | unknown> = [];
-beforeEach(() => {
-  app = testContainer();
+beforeEach(async () => {
+  app = await testContainer();
 });
 afterEach(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();

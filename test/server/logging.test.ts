@@ -21,10 +21,10 @@ afterEach(async () => {
 });
 
 /** A container whose logger writes, at `level`, into an array the test reads. */
-function logged(level = 'debug', opts: Parameters<typeof testContainer>[0] = {}) {
+async function logged(level = 'debug', opts: Parameters<typeof testContainer>[0] = {}) {
   const lines: Line[] = [];
   const logger = createLogger(level, { write: (s: string) => void lines.push(JSON.parse(s) as Line) });
-  const app = testContainer({ logger, policy: permissivePolicy(), ...opts });
+  const app = await testContainer({ logger, policy: permissivePolicy(), ...opts });
   cleanups.push(() => app.close());
   return { app, lines };
 }
@@ -47,7 +47,7 @@ const access = (lines: Line[], p: string) => lines.filter((l) => l.path === p &&
 
 describe('access lines', () => {
   it('serving routes log at debug, other routes at info: at the default level only the non-serving line is written', async () => {
-    const verbose = logged('debug');
+    const verbose = await logged('debug');
     const { send } = http(verbose.app);
     await startRunning(verbose.app, demoConfig());
     await send('GET', '/v1/surfaces/home/assignment?unit=u1');
@@ -63,7 +63,7 @@ describe('access lines', () => {
       ).toEqual([DEBUG]);
     expect(access(verbose.lines, '/v1/surfaces')).toMatchObject([{ level: INFO, status: 200, method: 'GET', ms: expect.any(Number) }]);
 
-    const quiet = logged('info');
+    const quiet = await logged('info');
     const q = http(quiet.app);
     await q.send('GET', '/v1/surfaces/home/assignment?unit=u1');
     await q.send('GET', '/v1/surfaces');
@@ -76,7 +76,7 @@ describe('access lines', () => {
     const file = path.join(dir, 'tokens.json');
     const reader = createToken(file, { name: 'reader', scopes: ['read'] }).secret;
     const writer = createToken(file, { name: 'writer', scopes: ['write'] }).secret;
-    const { app, lines } = logged('info');
+    const { app, lines } = await logged('info');
     const { send } = http(app, { tokensFile: file, maxBodyBytes: 2048 });
     const bearer = { authorization: `Bearer ${reader}` };
 
@@ -98,7 +98,7 @@ describe('access lines', () => {
   });
 
   it('the OFREP fast path logs answers at debug and refusals at warn with the reason, as hono does', async () => {
-    const { app, lines } = logged('debug');
+    const { app, lines } = await logged('debug');
     await startRunning(app, demoConfig());
     const listening = await listenHttp(app, { host: '127.0.0.1', port: 0, maxBodyBytes: 2048, token: 'a-very-long-test-token-123' });
     cleanups.push(() => listening.close());
@@ -121,7 +121,7 @@ describe('access lines', () => {
 
 describe('tool lines', () => {
   it('one line per call with tool, experiment id, actor, outcome and duration; refusals at warn', async () => {
-    const { app, lines } = logged('info');
+    const { app, lines } = await logged('info');
     const { h } = http(app);
     const client = await legacyHttpClient(h);
     cleanups.push(() => client.close());
@@ -144,7 +144,7 @@ describe('tool lines', () => {
 describe('ramp-scheduler decisions', () => {
   it('logs each decision at info with its reason, and a hold that starts at warn', async () => {
     const clock = new SimulatedClock(new Date('2026-03-02T09:00:00Z'));
-    const { app, lines } = logged('info', { clock });
+    const { app, lines } = await logged('info', { clock });
     const exp = await startRunning(app, demoConfig({ rampPlan: { stages: [20, 50] } }));
 
     await app.ramps.tick();

@@ -13,8 +13,8 @@ const PROTOCOL = '2025-06-18';
 
 let app: Container;
 let cleanups: Array<() => Promise<unknown>> = [];
-beforeEach(() => {
-  app = testContainer();
+beforeEach(async () => {
+  app = await testContainer();
 });
 afterEach(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);

@@ -35,8 +35,8 @@ afterEach(async () => {
 
 const oauthOptions = (o: Partial<OAuthOptions> = {}): OAuthOptions => ({ issuer: as.issuer, resource: RESOURCE, ...o });
 
-function useHttp(opts: Partial<HttpOptions> = {}, container?: Container): HttpApp {
-  const c = container ?? testContainer();
+async function useHttp(opts: Partial<HttpOptions> = {}, container?: Container): Promise<HttpApp> {
+  const c = container ?? (await testContainer());
   if (!container) cleanups.push(() => c.close());
   app = c;
   const http = testHttp(c, { oauth: oauthOptions(), ...opts });
@@ -77,7 +77,7 @@ const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url')
 
 describe('OAuth resource server: metadata and challenges', () => {
   it('serves the RFC 9728 metadata document without auth, at the path-suffixed and the root well-known URL', async () => {
-    const http = useHttp();
+    const http = await useHttp();
     for (const p of ['/.well-known/oauth-protected-resource/mcp', '/.well-known/oauth-protected-resource']) {
       const res = await http.app.request(p, { headers: { host: '127.0.0.1' } });
       expect(res.status).toBe(200);
@@ -89,13 +89,13 @@ describe('OAuth resource server: metadata and challenges', () => {
         resource_name: 'sealab',
       });
     }
-    const prefixed = useHttp({ oauth: oauthOptions({ scopePrefix: 'sealab:' }) });
+    const prefixed = await useHttp({ oauth: oauthOptions({ scopePrefix: 'sealab:' }) });
     const doc = (await (await prefixed.app.request('/.well-known/oauth-protected-resource/mcp', { headers: { host: '127.0.0.1' } })).json()) as any;
     expect(doc.scopes_supported).toEqual(['sealab:read', 'sealab:write', 'sealab:deploy', 'sealab:admin', 'sealab:approve']);
   });
 
   it('answers a request without a token 401 naming the metadata URL, on REST and MCP, and writes nothing', async () => {
-    const http = useHttp();
+    const http = await useHttp();
     const before = tableCounts(app);
     const replies = [await rest(http, 'GET', '/v1/experiments'), await rest(http, 'POST', '/v1/experiments', undefined, { config: demoConfig() })];
     const mcp = await http.app.request('/mcp', {
@@ -119,7 +119,7 @@ describe('OAuth resource server: metadata and challenges', () => {
 
 describe('OAuth resource server: client credentials end to end (oidc-provider)', () => {
   it('REST: a read+write token lists and creates (audited as oauth:<client_id>); deploy is 403 naming deploy, nothing written', async () => {
-    const http = useHttp();
+    const http = await useHttp();
     const token = await granted('read write');
 
     const list = await rest(http, 'GET', '/v1/experiments', token);
@@ -127,7 +127,7 @@ describe('OAuth resource server: client credentials end to end (oidc-provider)',
     expect(list.status).toBe(200);
     expect(created.status, JSON.stringify(created.json)).toBe(201);
     const id = created.json.experiment.id;
-    expect(app.deps.audit.forEntity('experiment', id).at(-1)).toMatchObject({ actor: `rest:oauth:${CLIENT_ID}` });
+    expect((await app.deps.store.audit.forEntity('experiment', id)).at(-1)).toMatchObject({ actor: `rest:oauth:${CLIENT_ID}` });
 
     const before = tableCounts(app);
     const deploy = await rest(http, 'POST', `/v1/experiments/${id}/deploy`, token, { planHash: 'x', version: 1 });
@@ -140,7 +140,7 @@ describe('OAuth resource server: client credentials end to end (oidc-provider)',
   });
 
   it('MCP: a read token sees only read-only tools and a write tool call is refused 403; a write token creates', async () => {
-    const http = useHttp();
+    const http = await useHttp();
     const read = await granted('read');
     const modern = await modernHttpClient(http, { authorization: `Bearer ${read}` });
     cleanups.push(() => modern.close());
@@ -164,11 +164,11 @@ describe('OAuth resource server: client credentials end to end (oidc-provider)',
     };
     expect(result.isError).toBeFalsy();
     const id = result.structuredContent.experiment.id;
-    expect(app.deps.audit.forEntity('experiment', id).at(-1)?.actor).toContain(`oauth:${CLIENT_ID}`);
+    expect((await app.deps.store.audit.forEntity('experiment', id)).at(-1)?.actor).toContain(`oauth:${CLIENT_ID}`);
   });
 
   it('OFREP over a real socket (the node fast path): a token verified on first use, then from the cache; a bad one 401', async () => {
-    const c = testContainer();
+    const c = await testContainer();
     cleanups.push(() => c.close());
     const server = await listenHttp(c, { host: '127.0.0.1', port: 0, maxBodyBytes: 1_048_576, oauth: oauthOptions() });
     cleanups.push(() => server.close());
@@ -187,7 +187,7 @@ describe('OAuth resource server: client credentials end to end (oidc-provider)',
   });
 
   it('keeps SEALAB_TOKEN working beside OAuth', async () => {
-    const http = useHttp({ token: LEGACY_TOKEN });
+    const http = await useHttp({ token: LEGACY_TOKEN });
     expect((await rest(http, 'GET', '/v1/experiments', LEGACY_TOKEN)).status).toBe(200);
     expect((await rest(http, 'GET', '/v1/experiments', await granted('read'))).status).toBe(200);
     expect((await rest(http, 'GET', '/v1/experiments', 'slb_not-a-token-at-all')).status).toBe(401);
@@ -217,7 +217,7 @@ describe('OAuth resource server: refused tokens (401 invalid_token, a hint, noth
   ];
 
   it.each(refusals)('%s', async (_name, make, detail) => {
-    const http = useHttp();
+    const http = await useHttp();
     const token = await make();
     const before = tableCounts(app);
     const res = await rest(http, 'POST', '/v1/experiments', token, { config: demoConfig() });
@@ -232,7 +232,7 @@ describe('OAuth resource server: refused tokens (401 invalid_token, a hint, noth
     const other = await startAuthorizationServer();
     cleanups.push(() => other.close());
     const t = await other.token({ resource: RESOURCE, scope: 'admin' });
-    const http = useHttp();
+    const http = await useHttp();
     const before = tableCounts(app);
     const res = await rest(http, 'POST', '/v1/experiments', t.accessToken, { config: demoConfig() });
     expect(res.status).toBe(401);
@@ -241,7 +241,7 @@ describe('OAuth resource server: refused tokens (401 invalid_token, a hint, noth
   });
 
   it('answers 403 naming the scope for a valid token without it (none of sealab, or read only)', async () => {
-    const http = useHttp();
+    const http = await useHttp();
     const before = tableCounts(app);
     const none = await rest(http, 'GET', '/v1/experiments', await crafted({ scope: 'openid profile' }));
     const readOnly = await rest(http, 'POST', '/v1/experiments', await granted('read'), { config: demoConfig() });
@@ -254,7 +254,7 @@ describe('OAuth resource server: refused tokens (401 invalid_token, a hint, noth
   });
 
   it('maps prefixed scopes (SEALAB_OAUTH_SCOPE_PREFIX) and ignores unprefixed ones', async () => {
-    const http = useHttp({ oauth: oauthOptions({ scopePrefix: 'sealab:' }) });
+    const http = await useHttp({ oauth: oauthOptions({ scopePrefix: 'sealab:' }) });
     expect((await rest(http, 'GET', '/v1/experiments', await crafted({ scope: 'sealab:read' }))).status).toBe(200);
     const plain = await rest(http, 'GET', '/v1/experiments', await crafted({ scope: 'read write' }));
     expect(plain.status).toBe(403);
@@ -262,7 +262,7 @@ describe('OAuth resource server: refused tokens (401 invalid_token, a hint, noth
   });
 
   it('answers 503 (not 401) when the issuer cannot be reached for its keys, and writes nothing', async () => {
-    const http = useHttp({ oauth: oauthOptions({ issuer: 'http://127.0.0.1:9', timeoutMs: 500 }) });
+    const http = await useHttp({ oauth: oauthOptions({ issuer: 'http://127.0.0.1:9', timeoutMs: 500 }) });
     const before = tableCounts(app);
     const res = await rest(http, 'POST', '/v1/experiments', await crafted({ iss: 'http://127.0.0.1:9' }), { config: demoConfig() });
     expect(res.status).toBe(503);
@@ -271,7 +271,7 @@ describe('OAuth resource server: refused tokens (401 invalid_token, a hint, noth
   });
 
   it('off loopback nobody is anonymous: a tokens file that does not exist yet refuses every request', async () => {
-    const c = testContainer();
+    const c = await testContainer();
     cleanups.push(() => c.close());
     const http = createHttpApp(c, { host: '0.0.0.0', maxBodyBytes: 1_048_576, tokensFile: '/nonexistent/sealab-tokens.json' });
     cleanups.push(() => http.close());
@@ -329,7 +329,7 @@ describe('sealab serve with SEALAB_OAUTH_ISSUER (a spawned process)', () => {
 describe('no token passthrough', () => {
   it("a remote backend sees sealab's own credential (SEALAB_UPSTREAM_TOKEN), never the caller's access token", async () => {
     const UPSTREAM = 'the-upstream-credential-of-sealab';
-    const backendApp = testContainer();
+    const backendApp = await testContainer();
     const backend = createHttpApp(backendApp, { role: 'backend', host: '127.0.0.1', maxBodyBytes: 1_048_576, token: UPSTREAM });
     const seen: string[] = [];
     const server: ServerType = await new Promise((resolve) => {
@@ -349,12 +349,12 @@ describe('no token passthrough', () => {
     cleanups.push(() => backend.close());
     cleanups.push(() => new Promise<void>((r) => (server as import('node:http').Server).close(() => r())));
     const port = ((server as import('node:http').Server).address() as import('node:net').AddressInfo).port;
-    const gateway = testContainer({
+    const gateway = await testContainer({
       policy: permissivePolicy({ requiredGuardrails: [] }),
       remote: { backendUrl: `http://127.0.0.1:${port}`, token: UPSTREAM, timeoutMs: 2000 },
     });
     cleanups.push(() => gateway.close());
-    const http = useHttp({}, gateway);
+    const http = await useHttp({}, gateway);
     const token = await granted('deploy');
 
     const created = await rest(http, 'POST', '/v1/experiments', token, { config: demoConfig() });

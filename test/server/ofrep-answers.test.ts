@@ -8,8 +8,8 @@ import { appFetch, demoConfig, permissivePolicy, startRunning, testContainer, te
 let app: Container;
 const ctx = { actor: 'test', interface: 'cli' as const, operation: 'test', requestId: 'r' };
 
-beforeEach(() => {
-  app = testContainer({ policy: permissivePolicy() });
+beforeEach(async () => {
+  app = await testContainer({ policy: permissivePolicy() });
 });
 afterEach(() => app.close());
 

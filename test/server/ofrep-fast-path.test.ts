@@ -18,7 +18,7 @@ let app: Container;
 let cleanups: Array<() => Promise<unknown>> = [];
 
 beforeEach(async () => {
-  app = testContainer({ policy: permissivePolicy() });
+  app = await testContainer({ policy: permissivePolicy() });
   await startRunning(app, demoConfig({ allocationPercent: 50 })); // home-focus-shelf on home, overriding shelf-2
 });
 afterEach(async () => {

@@ -34,8 +34,8 @@ const expectValid = (path: string, status: number, body: unknown) => {
 let app: Container;
 let http: HttpApp;
 const ctx = { actor: 'test', interface: 'cli' as const, operation: 'test', requestId: 'r' };
-beforeEach(() => {
-  app = testContainer({ policy: permissivePolicy() });
+beforeEach(async () => {
+  app = await testContainer({ policy: permissivePolicy() });
   http = testHttp(app);
 });
 afterEach(async () => {

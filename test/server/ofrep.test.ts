@@ -24,8 +24,8 @@ const exposures = () => {
   return app.deps.db.prepare('SELECT experiment_id AS e, unit_id AS u, variant FROM exposures ORDER BY u').all() as { e: string; u: string; variant: string }[];
 };
 
-beforeEach(() => {
-  app = testContainer({ policy: permissivePolicy() }); // serving mechanics at 50% first stages
+beforeEach(async () => {
+  app = await testContainer({ policy: permissivePolicy() }); // serving mechanics at 50% first stages
   http = testHttp(app);
 });
 afterEach(async () => {

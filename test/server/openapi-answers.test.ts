@@ -25,7 +25,7 @@ const ajv = new Ajv2020({ strict: false, allErrors: true });
 addFormats.default(ajv);
 
 beforeEach(async () => {
-  app = testContainer({ policy: permissivePolicy(), clock: new SimulatedClock(new Date('2026-03-02T09:00:00Z')) });
+  app = await testContainer({ policy: permissivePolicy(), clock: new SimulatedClock(new Date('2026-03-02T09:00:00Z')) });
   http = testHttp(app);
   doc = (await (await call('GET', '/v1/openapi.json')).json()) as Doc;
 });
@@ -155,12 +155,12 @@ describe('real answers match the OpenAPI document', () => {
     expect(approved.json.experiment.status).toBe('running');
 
     // Catalog changes: a plan, a dry run, an apply, an invalid document (422) and an unsafe change (409).
-    const metric = { ...app.catalog.metrics()[0], id: 'openapi-metric', name: 'OpenAPI metric' };
+    const metric = { ...(await app.catalog.metrics())[0], id: 'openapi-metric', name: 'OpenAPI metric' };
     expect((await answerMatches('POST', '/v1/catalog/plan', { mode: 'merge', catalog: { metrics: [metric] } })).json.counts.added).toBe(1);
     expect((await answerMatches('POST', '/v1/catalog/apply', { mode: 'merge', catalog: { metrics: [metric] } })).json.dryRun).toBe(true);
     expect((await answerMatches('POST', '/v1/catalog/apply', { mode: 'merge', catalog: { metrics: [metric] }, dryRun: false })).json.applied).toBe(true);
     expect((await answerMatches('POST', '/v1/catalog/plan', { mode: 'merge', catalog: { metrics: [{ id: 'x' }] } })).status).toBe(422);
-    const home = app.catalog.surfaces().find((s) => s.id === 'home');
+    const home = (await app.catalog.surfaces()).find((s) => s.id === 'home');
     const resalted = {
       mode: 'merge',
       catalog: { surfaces: [{ ...home, runningExperiments: undefined, freeBuckets: undefined, freePercent: undefined, salt: 'home-new' }] },

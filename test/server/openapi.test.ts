@@ -8,8 +8,8 @@ import { appFetch, testContainer, testHttp } from '../helpers/app.js';
 
 let app: Container;
 let http: HttpApp;
-beforeAll(() => {
-  app = testContainer();
+beforeAll(async () => {
+  app = await testContainer();
   http = testHttp(app);
 });
 afterAll(async () => {

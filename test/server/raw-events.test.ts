@@ -9,8 +9,8 @@ import { demoConfig, permissivePolicy, tableCounts, testContainer, testHttp } fr
 let app: Container;
 let http: HttpApp;
 
-beforeEach(() => {
-  app = testContainer({ policy: permissivePolicy() });
+beforeEach(async () => {
+  app = await testContainer({ policy: permissivePolicy() });
   http = testHttp(app);
 });
 afterEach(async () => {
@@ -69,7 +69,7 @@ async function deploy(successMetrics: string[]): Promise<string> {
 
 describe('POST /v1/events: raw product events', () => {
   it('stores them once by id, or by content without one, and counts those no metric uses yet', async () => {
-    app.deps.catalog.upsertMetric(STREAMS);
+    await app.deps.store.catalog.upsertMetric(STREAMS);
     const ts = '2026-11-26T10:00:00Z';
     const play = { type: 'event', name: 'stream_start', unitId: 'u1', properties: { platform: 'ios', track_type: 'music' }, ts };
     const r = await post([
@@ -101,7 +101,7 @@ describe('POST /v1/events: raw product events', () => {
   });
 
   it('refuses bad events one by one with a reason, counted by reason in /metrics, and stores the rest', async () => {
-    app.deps.catalog.upsertMetric(STREAMS);
+    await app.deps.store.catalog.upsertMetric(STREAMS);
     const ok = { type: 'event', name: 'stream_start', unitId: 'u1', ts: '2026-11-26T10:00:00Z' };
     const many = Object.fromEntries(Array.from({ length: 33 }, (_, i) => [`k${i}`, i]));
     const counts = tableCounts(app);
@@ -175,8 +175,8 @@ describe('POST /v1/events: raw product events', () => {
       { type: 'event', name: 'stream_end', unitId: 'a0', value: 45, ts: at(2) },
     ]);
     expect(early.json).toMatchObject({ accepted: 2, unmatched: 2 });
-    app.deps.catalog.upsertMetric(STREAMS);
-    app.deps.catalog.upsertMetric(MINUTES);
+    await app.deps.store.catalog.upsertMetric(STREAMS);
+    await app.deps.store.catalog.upsertMetric(MINUTES);
     const id = await deploy(['phone-streams', 'stream-minutes']);
     const variant = (u: string) => (u === 'a0' || u === 'a1' ? 'control' : 'focus');
     const r = await post([

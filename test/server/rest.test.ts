@@ -7,8 +7,8 @@ import { demoConfig, tableCounts, testContainer, testHttp } from '../helpers/app
 let app: Container;
 let http: HttpApp;
 
-beforeEach(() => {
-  app = testContainer();
+beforeEach(async () => {
+  app = await testContainer();
   http = testHttp(app);
 });
 afterEach(async () => {
@@ -233,7 +233,7 @@ describe('REST experiment lifecycle', () => {
 async function reopen(policy: Policy, opts: Partial<HttpOptions> = {}) {
   await http.close();
   app.close();
-  app = testContainer({ policy });
+  app = await testContainer({ policy });
   http = testHttp(app, opts);
 }
 
@@ -268,7 +268,7 @@ describe('REST principal: the audit actor is who authenticated, never a header',
     expectProblem(r, 403, 'FORBIDDEN');
     expect(r.json.detail).toContain("'rest:local:anonymous' may not deploy above 5%");
     expect(tableCounts(app)).toEqual(counts);
-    expect(app.experiments.get(id).status).toBe('draft');
+    expect((await app.experiments.get(id)).status).toBe('draft');
   });
 
   it('refuses it with the token too: a bearer REST caller is rest:client:bearer, which client:* does not match', async () => {
@@ -425,5 +425,24 @@ describe('REST event ingest', () => {
     const r = await rest('POST', '/v1/events', undefined, { raw: 'not json' });
     expect(tableCounts(app)).toEqual(counts);
     expectProblem(r, 400, 'INVALID_INPUT');
+  });
+});
+
+describe('the systems contracts (backend, content delivery)', () => {
+  it('refuse a write for a surface this system does not have with NOT_FOUND, and write nothing', async () => {
+    const before = tableCounts(app);
+    const step = { opId: 'op_1', step: 'deploy.backend', key: 'k', variants: demoConfig().variants };
+    const backend = await rest('PUT', '/v1/backend/experiments/exp_1', {
+      ...step,
+      surfaceId: 'hme',
+      status: 'running',
+      buckets: [[0, 10]],
+      allocationPercent: 10,
+    });
+    expect(backend).toMatchObject({ status: 404, json: { code: 'NOT_FOUND' } });
+    expect(backend.json.hint).toContain("Did you mean 'home'?");
+    const content = await rest('PUT', '/v1/content-delivery/experiments/exp_1', { ...step, step: 'deploy.content', surfaceId: 'hme', serving: true });
+    expect(content).toMatchObject({ status: 404, json: { code: 'NOT_FOUND' } });
+    expect(tableCounts(app)).toEqual(before);
   });
 });

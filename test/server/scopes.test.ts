@@ -20,10 +20,10 @@ let app: Container;
 let http: HttpApp;
 let cleanups: Array<() => Promise<unknown>> = [];
 
-beforeEach(() => {
+beforeEach(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'sealab-tokens-'));
   file = path.join(dir, 'tokens.json');
-  app = testContainer();
+  app = await testContainer();
   http = testHttp(app, { tokensFile: file, token: LEGACY_TOKEN });
 });
 afterEach(async () => {
@@ -80,7 +80,7 @@ describe('named tokens and scopes', () => {
     const deploy = await rest('POST', `/v1/experiments/${id}/deploy`, secret, { planHash: 'x', dryRun: true });
 
     expect(created.status).toBe(201);
-    expect(app.deps.audit.forEntity('experiment', id).at(-1)).toMatchObject({ actor: 'rest:token:ci' });
+    expect((await app.deps.store.audit.forEntity('experiment', id)).at(-1)).toMatchObject({ actor: 'rest:token:ci' });
     expect(deploy.status).toBe(403);
     expect(deploy.json).toMatchObject({ code: 'INSUFFICIENT_SCOPE', details: { needed: 'deploy' } });
     expect(tableCounts(app)).toEqual(before);
@@ -137,7 +137,7 @@ describe('named tokens and scopes', () => {
     expect(modernTools).toEqual(READ_ONLY_TOOLS);
     expect(legacyTools).toEqual(READ_ONLY_TOOLS);
     expect(surfaces.isError, textOf(surfaces)).toBeFalsy();
-    await expect(refused).rejects.toThrow(/Insufficient scope: required "write"/);
+    (await expect(refused)).rejects.toThrow(/Insufficient scope: required "write"/);
     expect(tableCounts(app)).toEqual(before);
   });
 
@@ -154,7 +154,7 @@ describe('named tokens and scopes', () => {
     expect(names).not.toContain('stop_experiment');
     expect(created.isError, textOf(created)).toBeFalsy();
     const id = (created.structuredContent as any).experiment.id;
-    expect(app.deps.audit.forEntity('experiment', id).at(-1)).toMatchObject({ actor: 'token:ci', interface: 'mcp-http' });
+    expect((await app.deps.store.audit.forEntity('experiment', id)).at(-1)).toMatchObject({ actor: 'token:ci', interface: 'mcp-http' });
     await expect(client.callTool({ name: 'deploy_to_surface', arguments: { experimentId: id } })).rejects.toThrow(/Insufficient scope: required "deploy"/);
   });
 

@@ -20,7 +20,7 @@ let app: Container;
 let http: HttpApp;
 let secrets: Record<'agent' | 'alice' | 'viewer', string>;
 
-beforeEach(() => {
+beforeEach(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'sealab-ui-'));
   const file = path.join(dir, 'tokens.json');
   secrets = {
@@ -28,7 +28,7 @@ beforeEach(() => {
     alice: createToken(file, { name: 'alice', scopes: ['read', 'approve'] }).secret,
     viewer: createToken(file, { name: 'viewer', scopes: ['read'] }).secret,
   };
-  app = testContainer({ policy: permissivePolicy({ confirmation: { deploy: 'approval', rampAbovePercent: 100, stop: false, ship: false } }) });
+  app = await testContainer({ policy: permissivePolicy({ confirmation: { deploy: 'approval', rampAbovePercent: 100, stop: false, ship: false } }) });
   http = testHttp(app, { tokensFile: file });
 });
 afterEach(async () => {

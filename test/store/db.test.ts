@@ -34,8 +34,8 @@ afterEach(() => {
   for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
 });
 
-function container(dbFile: string): Container {
-  const c = createContainer({ dbFile });
+async function container(dbFile: string): Promise<Container> {
+  const c = await createContainer({ dbFile });
   open.push(c);
   return c;
 }
@@ -49,8 +49,8 @@ function tempDbFile(): string {
 const count = (c: Container, table: string) => (c.deps.db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
 
 describe('openDb', () => {
-  it('applies every migration once and records it in schema_migrations', () => {
-    const app = container(':memory:');
+  it('applies every migration once and records it in schema_migrations', async () => {
+    const app = await container(':memory:');
     const rows = app.deps.db.prepare('SELECT version, name FROM schema_migrations ORDER BY version').all();
     expect(rows).toEqual(MIGRATIONS.map((m) => ({ version: m.version, name: m.name })));
     // Running the migrator again is a no-op.
@@ -58,26 +58,26 @@ describe('openDb', () => {
     expect(count(app, 'schema_migrations')).toBe(MIGRATIONS.length);
   });
 
-  it('seeds the demo catalog into a fresh database', () => {
-    const app = container(':memory:');
+  it('seeds the demo catalog into a fresh database', async () => {
+    const app = await container(':memory:');
     expect(count(app, 'surfaces')).toBe(DEMO_SURFACES.length);
     expect(count(app, 'content_items')).toBe(DEMO_CONTENT.length);
     expect(count(app, 'metrics')).toBe(DEMO_METRICS.length);
-    expect(app.catalog.surfaces().map((s) => s.id)).toEqual(['home', 'now-playing', 'search']);
-    expect(app.catalog.surface('home')).toMatchObject({ freeBuckets: 10_000, freePercent: 100, runningExperiments: [] });
+    expect((await app.catalog.surfaces()).map((s) => s.id)).toEqual(['home', 'now-playing', 'search']);
+    expect(await app.catalog.surface('home')).toMatchObject({ freeBuckets: 10_000, freePercent: 100, runningExperiments: [] });
   });
 
-  it('turns foreign keys on: an experiment on a surface that does not exist cannot be stored', () => {
-    const app = container(':memory:');
+  it('turns foreign keys on: an experiment on a surface that does not exist cannot be stored', async () => {
+    const app = await container(':memory:');
     expect(app.deps.db.pragma('foreign_keys', { simple: true })).toBe(1);
     const orphan = ExperimentConfigSchema.parse({ ...config, surfaceId: 'nowhere' });
-    expect(() => app.deps.experiments.insert('exp_x', orphan, new Date().toISOString())).toThrow(/FOREIGN KEY/);
+    await expect(app.deps.store.experiments.insert('exp_x', orphan, new Date().toISOString())).rejects.toThrow(/FOREIGN KEY/);
     expect(count(app, 'experiments')).toBe(0);
   });
 
-  it('uses WAL for a file database, creating its folder', () => {
+  it('uses WAL for a file database, creating its folder', async () => {
     const file = tempDbFile();
-    const app = container(file);
+    const app = await container(file);
     expect(fs.existsSync(file)).toBe(true);
     expect(app.deps.db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(app.deps.db.pragma('foreign_keys', { simple: true })).toBe(1);
@@ -85,7 +85,7 @@ describe('openDb', () => {
 
   it('a reopened file keeps its data and is neither re-migrated nor re-seeded', async () => {
     const file = tempDbFile();
-    const first = container(file);
+    const first = await container(file);
     const { experiment } = await first.experiments.create({ config }, ctx);
     const migratedAt = first.deps.db.prepare('SELECT applied_at FROM schema_migrations').all();
     // A catalog edit a re-seed would undo or duplicate.
@@ -93,19 +93,19 @@ describe('openDb', () => {
     first.close();
     open.splice(open.indexOf(first), 1);
 
-    const second = container(file);
-    expect(second.experiments.get(experiment.id)).toEqual(experiment);
-    expect(second.deps.audit.forEntity('experiment', experiment.id)).toHaveLength(1);
+    const second = await container(file);
+    expect(await second.experiments.get(experiment.id)).toEqual(experiment);
+    expect(await second.deps.store.audit.forEntity('experiment', experiment.id)).toHaveLength(1);
     expect(second.deps.db.prepare('SELECT applied_at FROM schema_migrations').all()).toEqual(migratedAt);
-    expect(second.deps.catalog.contentItem('bn-concerts')).toBeUndefined();
+    expect(await second.deps.store.catalog.contentItem('bn-concerts')).toBeUndefined();
     expect(count(second, 'content_items')).toBe(DEMO_CONTENT.length - 1);
     expect(count(second, 'surfaces')).toBe(DEMO_SURFACES.length);
   });
 
-  it('a database opened without the demo seed stays empty', () => {
-    const app = createContainer({ dbFile: ':memory:', seedDemo: false });
+  it('a database opened without the demo seed stays empty', async () => {
+    const app = await createContainer({ dbFile: ':memory:', seedDemo: false });
     open.push(app);
-    expect(app.catalog.surfaces()).toEqual([]);
+    expect(await app.catalog.surfaces()).toEqual([]);
     expect(count(app, 'schema_migrations')).toBe(MIGRATIONS.length);
   });
 
@@ -174,18 +174,18 @@ describe('migration 12: on-behalf-of labels', () => {
 
 describe('ExperimentRepo', () => {
   it('applies an update only at the expected version (optimistic concurrency)', async () => {
-    const app = container(':memory:');
+    const app = await container(':memory:');
     const { experiment } = await app.experiments.create({ config }, ctx);
     const now = new Date().toISOString();
-    const v2 = app.deps.experiments.update(experiment.id, 1, { status: 'running', buckets: [[0, 10]] }, now);
+    const v2 = await app.deps.store.experiments.update(experiment.id, 1, { status: 'running', buckets: [[0, 10]] }, now);
     expect(v2).toMatchObject({ version: 2, status: 'running', buckets: [[0, 10]] });
-    expect(() => app.deps.experiments.update(experiment.id, 1, { status: 'paused' }, now)).toThrow(expect.objectContaining({ code: 'CONFLICT' }));
-    expect(app.deps.experiments.get(experiment.id)).toEqual(v2);
-    expect(() => app.deps.experiments.update('exp_missing', 1, {}, now)).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }));
+    await expect(app.deps.store.experiments.update(experiment.id, 1, { status: 'paused' }, now)).rejects.toThrow(expect.objectContaining({ code: 'CONFLICT' }));
+    expect(await app.deps.store.experiments.get(experiment.id)).toEqual(v2);
+    await expect(app.deps.store.experiments.update('exp_missing', 1, {}, now)).rejects.toThrow(expect.objectContaining({ code: 'NOT_FOUND' }));
   });
 
   it('lists by surface and status', async () => {
-    const app = container(':memory:');
+    const app = await container(':memory:');
     const a = (await app.experiments.create({ config }, ctx)).experiment;
     const b = (
       await app.experiments.create(
@@ -200,9 +200,9 @@ describe('ExperimentRepo', () => {
         ctx,
       )
     ).experiment;
-    app.deps.experiments.update(b.id, 1, { status: 'running' }, new Date().toISOString());
-    expect(app.deps.experiments.list({ surfaceId: 'home' }).map((e) => e.id)).toEqual([a.id]);
-    expect(app.deps.experiments.list({ status: ['running', 'paused'] }).map((e) => e.id)).toEqual([b.id]);
+    await app.deps.store.experiments.update(b.id, 1, { status: 'running' }, new Date().toISOString());
+    expect((await app.deps.store.experiments.list({ surfaceId: 'home' })).map((e) => e.id)).toEqual([a.id]);
+    expect((await app.deps.store.experiments.list({ status: ['running', 'paused'] })).map((e) => e.id)).toEqual([b.id]);
     expect(
       app.deps.experiments
         .list()
@@ -213,8 +213,8 @@ describe('ExperimentRepo', () => {
 });
 
 describe('EventLog', () => {
-  it('appends an event id once and counts the backlog past the fold watermark', () => {
-    const app = container(':memory:');
+  it('appends an event id once and counts the backlog past the fold watermark', async () => {
+    const app = await container(':memory:');
     const log = app.deps.events.log;
     const now = new Date().toISOString();
     const entry = (key: string) => ({ key, type: 'metric' as const, unitId: 'u1', ref: 'stream-rate', variant: null, value: 1, props: null, ts: now });
@@ -299,7 +299,7 @@ describe('EventLog', () => {
     }
   });
 
-  it('moves the entries a database kept before its log had a file of its own, seqs and audit rows kept', () => {
+  it('moves the entries a database kept before its log had a file of its own, seqs and audit rows kept', async () => {
     const file = tempDbFile();
     const before = openDb(file);
     const now = new Date().toISOString();
@@ -315,7 +315,7 @@ describe('EventLog', () => {
       )
       .run(now);
     before.close();
-    const app = container(file);
+    const app = await container(file);
     expect(fs.existsSync(`${file}-events`)).toBe(true);
     expect((app.deps.db.prepare('SELECT COUNT(*) AS n FROM event_log').get() as { n: number }).n).toBe(0);
     expect(app.deps.db.prepare("SELECT 1 FROM audit_log WHERE entity_type = 'event-batch'").get()).toBeUndefined();
@@ -332,18 +332,18 @@ describe('EventLog', () => {
     expect(app.deps.events.log.lastSeq()).toBe(10);
   });
 
-  it('refuses a log file behind the database’s watermark, saying which files to restore together', () => {
+  it('refuses a log file behind the database’s watermark, saying which files to restore together', async () => {
     const file = tempDbFile();
-    const app = container(file);
+    const app = await container(file);
     const ts = new Date().toISOString();
     app.events.ingest({ events: [{ id: 'a', type: 'metric', unitId: 'u1', metricId: 'stream-rate', value: 1, ts }] });
     app.fold.catchUp();
     app.close();
     for (const f of [`${file}-events`, `${file}-events-wal`, `${file}-events-shm`]) fs.rmSync(f, { force: true });
-    expect(() => container(file)).toThrow(/folded up to 1: the log file is missing or from an older backup/);
+    await expect(container(file)).rejects.toThrow(/folded up to 1: the log file is missing or from an older backup/);
   });
 
-  it('migration 18 copies the ids stored before the log as folded, so a retried batch stays a duplicate', () => {
+  it('migration 18 copies the ids stored before the log as folded, so a retried batch stays a duplicate', async () => {
     const file = tempDbFile();
     fs.mkdirSync(path.dirname(file), { recursive: true });
     const db = new Database(file);
@@ -356,7 +356,7 @@ describe('EventLog', () => {
     db.prepare("INSERT INTO metric_events VALUES ('old-m', 'stream-rate', 'u1', 1, ?)").run(ts);
     db.prepare("INSERT INTO product_events VALUES ('old-e', 'play', 'u1', 1, NULL, ?)").run(ts);
     db.close();
-    const app = container(file);
+    const app = await container(file);
     expect(app.deps.events.log.backlog().pending).toBe(0);
     const r = app.events.ingest({
       events: [
@@ -369,7 +369,7 @@ describe('EventLog', () => {
     expect(app.deps.events.log.backlog().pending).toBe(1);
   });
 
-  it('migration 19 carries the stored metric and product events into the tables keyed by unit, and they still count', () => {
+  it('migration 19 carries the stored metric and product events into the tables keyed by unit, and they still count', async () => {
     const file = tempDbFile();
     fs.mkdirSync(path.dirname(file), { recursive: true });
     const db = new Database(file);
@@ -383,7 +383,7 @@ describe('EventLog', () => {
     db.prepare("INSERT INTO metric_events VALUES ('m2', 'stream-rate', 'u1', 3, ?)").run(ts);
     db.prepare(`INSERT INTO product_events VALUES ('e1', 'play', 'u1', 2, '{"platform":"ios"}', ?)`).run(ts);
     db.close();
-    const app = container(file);
+    const app = await container(file);
     const d = app.deps.db;
     expect(d.prepare('SELECT MAX(version) AS v FROM schema_migrations').get()).toEqual({ v: MIGRATIONS.at(-1)!.version });
     expect(d.prepare('SELECT event_id, metric_id, unit_id, value, ts FROM metric_events ORDER BY event_id').all()).toEqual([

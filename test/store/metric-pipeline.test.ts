@@ -99,8 +99,8 @@ const ingest = (body: unknown) => {
   app.fold.catchUp();
   return r;
 };
-beforeEach(() => {
-  app = createContainer({ dbFile: ':memory:' });
+beforeEach(async () => {
+  app = await createContainer({ dbFile: ':memory:' });
 });
 afterEach(() => app.close());
 
@@ -130,7 +130,7 @@ describe('metric pipeline: sufficient statistics kept exact at ingest', () => {
         fc.boolean(),
         async (raw, cuts, dupes) => {
           app.close();
-          app = createContainer({ dbFile: ':memory:' }); // units are shared across experiments, so each run starts clean
+          app = await createContainer({ dbFile: ':memory:' }); // units are shared across experiments, so each run starts clean
           const exp = await runningExperiment(`prop-${round++}`);
           const events: Ev[] = raw.map((r, i) =>
             r.kind === 'exposure'
@@ -208,9 +208,9 @@ describe('metric pipeline: variances at a large offset (issue 10, defect 2)', ()
     await fc.assert(
       fc.asyncProperty(fc.array(unitArb, { minLength: 4, maxLength: 24 }), fc.integer({ min: 1, max: 9 }), async (units, cut) => {
         app.close();
-        app = createContainer({ dbFile: ':memory:' });
-        const base = app.deps.catalog.metric('minutes-played')!;
-        app.deps.catalog.upsertMetric({ ...base, id: 'session-start', name: 'Session start', baselineMean: 3e6, baselineVariance: 1 });
+        app = await createContainer({ dbFile: ':memory:' });
+        const base = (await app.deps.store.catalog.metric('minutes-played'))!;
+        await app.deps.store.catalog.upsertMetric({ ...base, id: 'session-start', name: 'Session start', baselineMean: 3e6, baselineVariance: 1 });
         const ctx = { actor: 'test', interface: 'cli' as const, operation: 'test', requestId: 'r' };
         const config = demoConfig({ key: `offset-${round++}`, successMetrics: ['session-start'] });
         const { experiment } = await app.experiments.create({ config }, ctx);
@@ -270,7 +270,7 @@ describe('get_metrics on corrupted aggregates (issue 10, defect 1)', () => {
         "UPDATE metric_aggregates SET sum_x2 = 0, sum_dx2 = 0, sum_dx2_lo = 0 WHERE experiment_id = ? AND metric_id = 'minutes-played' AND variant = 'focus'",
       )
       .run(exp.id);
-    const report = app.metrics.report(exp.id);
+    const report = await app.metrics.report(exp.id);
     const cell = report.metrics.find((m) => m.metricId === 'minutes-played')!.variants.find((v) => v.variant === 'focus')!;
     expect(cell).toMatchObject({ assessment: 'not_computable', significant: false, pValue: null });
     expect(cell.note).toMatch(/^treatment: .*by more than rounding/);

@@ -47,8 +47,8 @@ const ingest = (body: unknown) => {
   app.fold.catchUp();
   return r;
 };
-beforeEach(() => {
-  app = createContainer({ dbFile: ':memory:' });
+beforeEach(async () => {
+  app = await createContainer({ dbFile: ':memory:' });
 });
 afterEach(() => app.close());
 
@@ -79,7 +79,7 @@ describe('quantile histograms kept at ingest', () => {
         fc.boolean(),
         async (raw, cuts, dupes) => {
           app.close();
-          app = createContainer({ dbFile: ':memory:' });
+          app = await createContainer({ dbFile: ':memory:' });
           const exp = await runningExperiment(`q-${round++}`);
           const events: Ev[] = raw.map((r, i) =>
             r.kind === 'exposure'

@@ -37,7 +37,7 @@ let host: Client;
 
 beforeAll(async () => {
   const clock = new SimulatedClock(new Date('2026-03-02T09:00:00Z'));
-  app = testContainer({ policy: permissivePolicy(), clock });
+  app = await testContainer({ policy: permissivePolicy(), clock });
   // Guardrails of each kind: no deterioration (crash-rate), non-inferiority with a margin (minutes-played), and one with no data at all (skips: blind).
   const guardrails = [
     { metricId: 'crash-rate', margin: 0.02, test: 'no_deterioration' },
@@ -88,7 +88,7 @@ describe('the results MCP App (ui://sealab/results.html)', () => {
     expect(a._meta).toBeUndefined();
     expect(a.content).toEqual(b.content);
     expect(a.structuredContent).toEqual(b.structuredContent);
-    expect(a.structuredContent).toEqual(JSON.parse(JSON.stringify(app.metrics.report(experiment.id))));
+    expect(a.structuredContent).toEqual(JSON.parse(JSON.stringify(await app.metrics.report(experiment.id))));
     const [ra, rb] = [await call(plain, 'get_ramp_status'), await call(host, 'get_ramp_status')];
     expect(ra._meta).toBeUndefined();
     expect(rb._meta).toBeUndefined();
@@ -98,7 +98,7 @@ describe('the results MCP App (ui://sealab/results.html)', () => {
   it('a host with Apps also gets the effect over time in _meta["sealab/history"], ending at get_metrics’ own interval', async () => {
     const r = await call(host, 'get_metrics');
     const history = MetricsHistorySchema.parse(r._meta?.[HISTORY_META_KEY]);
-    expect(history).toEqual(JSON.parse(JSON.stringify(app.metrics.history(experiment.id))));
+    expect(history).toEqual(JSON.parse(JSON.stringify(await app.metrics.history(experiment.id))));
     expect(history.series.map((s) => `${s.metricId}/${s.points.length}`).sort()).toEqual([
       `crash-rate/${DAYS}`,
       `minutes-played/${DAYS}`,

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AppError } from '../../errors.js';
-import { syncTransaction } from '../../store/sql/sqlite-sql.js';
+import { bumpRevision } from '../../store/pg/revision.js';
+import { type ConfigRepos, configRepos } from '../../store/sql/config-repos.js';
 import type { AppDeps, WriteContext } from '../context.js';
 import { checkCatalog, type CatalogSource } from './catalog-check.js';
 import { CatalogRemovalSchema, issueText, type Catalog, type CatalogIssue, type CatalogRemoval } from './catalog-document.js';
@@ -34,70 +35,85 @@ export class CatalogChanges {
     readonly contentManaged: boolean,
   ) {}
 
-  /** What the store holds now. */
-  current(): Catalog {
-    return { surfaces: this.d.catalog.surfaces(), content: this.d.catalog.contentItems(), metrics: this.d.catalog.metrics() };
+  /** What the store holds now (inside a transaction: through its repositories). */
+  async current(r: ConfigRepos = this.d.store): Promise<Catalog> {
+    return { surfaces: await r.catalog.surfaces(), content: await r.catalog.contentItems(), metrics: await r.catalog.metrics() };
   }
 
   /** Every issue of a directory's files, alone and across files (nothing is read from the store but synced content). */
-  validateDir(dir: string, opts: { contentManaged?: boolean } = {}): { issues: CatalogIssue[]; catalog: Catalog; files: number } {
+  async validateDir(dir: string, opts: { contentManaged?: boolean } = {}): Promise<{ issues: CatalogIssue[]; catalog: Catalog; files: number }> {
     const read = readCatalogDir(dir);
-    const checked = this.check(read.sources, opts.contentManaged);
+    const checked = await this.check(this.d.store, read.sources, opts.contentManaged);
     return { issues: [...read.issues, ...checked.issues], catalog: checked.catalog, files: read.sources.length + new Set(read.issues.map((i) => i.file)).size };
   }
 
-  planDir(dir: string, opts: { contentManaged?: boolean } = {}): CatalogPlan {
-    const v = this.validateDir(dir, opts);
-    return this.plan(this.valid(v.issues, v.catalog), v.issues, opts.contentManaged);
+  async planDir(dir: string, opts: { contentManaged?: boolean } = {}): Promise<CatalogPlan> {
+    const v = await this.validateDir(dir, opts);
+    return this.plan(this.d.store, this.valid(v.issues, v.catalog), v.issues, opts.contentManaged);
   }
 
-  planInput(input: CatalogChangeInput): CatalogPlan {
-    const { catalog, issues } = this.desiredFrom(input);
-    return this.plan(catalog, issues);
+  async planInput(input: CatalogChangeInput): Promise<CatalogPlan> {
+    const { catalog, issues } = await this.desiredFrom(this.d.store, input);
+    return this.plan(this.d.store, catalog, issues);
   }
 
   /** Applies a directory: refuses invalid or unsafe catalogs with nothing written. */
-  applyDir(dir: string, ctx: WriteContext, opts: { contentManaged?: boolean } = {}): CatalogApplyResult {
-    const v = this.validateDir(dir, opts);
+  async applyDir(dir: string, ctx: WriteContext, opts: { contentManaged?: boolean } = {}): Promise<CatalogApplyResult> {
+    const v = await this.validateDir(dir, opts);
     const desired = this.valid(v.issues, v.catalog);
-    return this.apply(() => ({ catalog: desired, issues: v.issues }), ctx, opts.contentManaged);
+    return this.apply(async () => ({ catalog: desired, issues: v.issues }), ctx, opts.contentManaged);
   }
 
   /** Applies a catalog already read and validated (the demo bootstrap reads its directory once per process). */
-  applyCatalog(desired: Catalog, ctx: WriteContext, opts: { contentManaged?: boolean } = {}): CatalogApplyResult {
-    return this.apply(() => ({ catalog: desired, issues: [] }), ctx, opts.contentManaged);
+  applyCatalog(desired: Catalog, ctx: WriteContext, opts: { contentManaged?: boolean } = {}): Promise<CatalogApplyResult> {
+    return this.apply(async () => ({ catalog: desired, issues: [] }), ctx, opts.contentManaged);
   }
 
-  /** A directory read and validated on its own (no store): the catalog, or INVALID_CONFIG with every issue. */
-  loadDir(dir: string, opts: { contentManaged?: boolean } = {}): Catalog {
-    const v = this.validateDir(dir, opts);
+  /** A directory read and validated on its own: the catalog, or INVALID_CONFIG with every issue. */
+  async loadDir(dir: string, opts: { contentManaged?: boolean } = {}): Promise<Catalog> {
+    const v = await this.validateDir(dir, opts);
     return this.valid(v.issues, v.catalog);
   }
 
   /** A tool's or REST change; a dry run returns the plan and writes nothing. */
-  applyInput(input: CatalogChangeInput, ctx: WriteContext, dryRun: boolean): Promise<CatalogApplyResult> {
-    // Still synchronous (ADR 0020, conversion part 1): it waits for the connection like every synchronous writer.
-    return this.d.exclusive(() => {
-      if (dryRun) return { applied: false, dryRun: true, version: this.d.catalog.version()?.version ?? 0, plan: this.planInput(input) };
-      // Merge mode reads the store: inside the transaction, so a concurrent change cannot slip in between.
-      return this.apply(() => this.desiredFrom(input), ctx);
-    });
+  async applyInput(input: CatalogChangeInput, ctx: WriteContext, dryRun: boolean): Promise<CatalogApplyResult> {
+    if (dryRun) {
+      const r = this.d.store;
+      return { applied: false, dryRun: true, version: (await r.catalog.version())?.version ?? 0, plan: await this.planInput(input) };
+    }
+    // Merge mode reads the store: inside the transaction, so a concurrent change cannot slip in between.
+    return this.apply((r) => this.desiredFrom(r, input), ctx);
   }
 
-  private apply(desired: () => { catalog: Catalog; issues: CatalogIssue[] }, ctx: WriteContext, contentManaged = this.contentManaged): CatalogApplyResult {
-    const result = syncTransaction(this.d.db, (): CatalogApplyResult => {
-      const { catalog: target, issues } = desired();
-      const plan = this.plan(target, issues, contentManaged);
-      const version = this.d.catalog.version()?.version ?? 0;
-      if (!plan.safe) throw unsafe(plan);
-      if (!plan.changes.length) return { applied: false, dryRun: false, version, plan };
-      this.write(plan.changes, target, ctx);
-      const summary = { added: plan.counts.added, changed: plan.counts.changed, removed: plan.counts.removed, changes: plan.changes.map(changeLine) };
-      const at = this.d.clock.now().toISOString();
-      const next = this.d.catalog.addVersion({ appliedAt: at, actor: ctx.actor, digest: plan.digest, summary });
-      this.d.audit.record(ctx, 'catalog', `v${next}`, { version }, { version: next, digest: plan.digest, ...summary }, at);
-      return { applied: true, dryRun: false, version: next, plan };
-    });
+  /**
+   * One transaction: read the store, plan against it, refuse or write every change, the next catalog version and its
+   * audit rows. SERIALIZABLE on PostgreSQL (ADR 0020): the plan compares the target with what is stored and with the
+   * experiments using it, so a concurrent apply or experiment write that changes either retries this one (or fails as
+   * CONFLICT), and two concurrent applies get one version each. Announced after the commit.
+   */
+  private async apply(
+    desired: (r: ConfigRepos) => Promise<{ catalog: Catalog; issues: CatalogIssue[] }>,
+    ctx: WriteContext,
+    contentManaged = this.contentManaged,
+  ): Promise<CatalogApplyResult> {
+    const result = await this.d.sql.tx(
+      async (tx): Promise<CatalogApplyResult> => {
+        const r = configRepos(tx);
+        const { catalog: target, issues } = await desired(r);
+        const plan = await this.plan(r, target, issues, contentManaged);
+        const version = (await r.catalog.version())?.version ?? 0;
+        if (!plan.safe) throw unsafe(plan);
+        if (!plan.changes.length) return { applied: false, dryRun: false, version, plan };
+        await this.write(r, plan.changes, target, ctx);
+        const summary = { added: plan.counts.added, changed: plan.counts.changed, removed: plan.counts.removed, changes: plan.changes.map(changeLine) };
+        const at = this.d.clock.now().toISOString();
+        const next = await r.catalog.addVersion({ appliedAt: at, actor: ctx.actor, digest: plan.digest, summary });
+        await r.audit.record(ctx, 'catalog', `v${next}`, { version }, { version: next, digest: plan.digest, ...summary }, at);
+        await bumpRevision(tx);
+        return { applied: true, dryRun: false, version: next, plan };
+      },
+      { isolation: 'serializable' },
+    );
     if (result.applied) {
       this.d.logger.info({ version: result.version, actor: ctx.actor, ...result.plan.counts }, 'catalog change applied');
       this.d.emit({ kind: 'catalog', version: result.version });
@@ -106,18 +122,18 @@ export class CatalogChanges {
   }
 
   /** Content and metrics before the surfaces that name them; surfaces removed before what they named. */
-  private write(changes: EntityChange[], target: Catalog, ctx: WriteContext): void {
+  private async write(r: ConfigRepos, changes: EntityChange[], target: Catalog, ctx: WriteContext): Promise<void> {
     const at = this.d.clock.now().toISOString();
     const find = <T extends { id: string }>(list: T[], id: string) => list.find((x) => x.id === id) as T;
-    const before = this.current();
+    const before = await this.current(r);
     const order = ['content', 'metric', 'surface'] as const;
     for (const entity of order)
       for (const c of changes.filter((x) => x.entity === entity && x.action !== 'remove')) {
         const was = entity === 'surface' ? find(before.surfaces, c.id) : entity === 'content' ? find(before.content, c.id) : find(before.metrics, c.id);
-        if (entity === 'surface') this.d.catalog.upsertSurface(find(target.surfaces, c.id));
-        else if (entity === 'content') this.d.catalog.upsertContent(find(target.content, c.id));
-        else this.d.catalog.upsertMetric(find(target.metrics, c.id));
-        this.d.audit.record(
+        if (entity === 'surface') await r.catalog.upsertSurface(find(target.surfaces, c.id));
+        else if (entity === 'content') await r.catalog.upsertContent(find(target.content, c.id));
+        else await r.catalog.upsertMetric(find(target.metrics, c.id));
+        await r.audit.record(
           ctx,
           entity,
           c.id,
@@ -130,31 +146,31 @@ export class CatalogChanges {
       for (const c of changes.filter((x) => x.entity === entity && x.action === 'remove')) {
         const table = entity === 'surface' ? 'surfaces' : entity === 'content' ? 'content_items' : 'metrics';
         const was = entity === 'surface' ? find(before.surfaces, c.id) : entity === 'content' ? find(before.content, c.id) : find(before.metrics, c.id);
-        this.d.catalog.remove(table, c.id);
-        this.d.audit.record(ctx, entity, c.id, was, null, at);
+        await r.catalog.remove(table, c.id);
+        await r.audit.record(ctx, entity, c.id, was, null, at);
       }
   }
 
-  private plan(desired: Catalog, warnings: CatalogIssue[], contentManaged = this.contentManaged): CatalogPlan {
-    const current = this.current();
-    const usage = catalogUsage(this.d.experiments, current.metrics);
+  private async plan(r: ConfigRepos, desired: Catalog, warnings: CatalogIssue[], contentManaged = this.contentManaged): Promise<CatalogPlan> {
+    const current = await this.current(r);
+    const usage = await catalogUsage(r.experiments, current.metrics);
     const target = contentManaged ? desired : { ...desired, content: current.content };
-    const plan = planCatalog(current, target, usage, { version: this.d.catalog.version()?.version ?? 0, contentManaged });
+    const plan = planCatalog(current, target, usage, { version: (await r.catalog.version())?.version ?? 0, contentManaged });
     return { ...plan, warnings: warnings.filter((i) => i.severity === 'warning') };
   }
 
-  private check(sources: CatalogSource[], contentManaged = this.contentManaged, base?: Catalog) {
-    return checkCatalog(sources, { contentManaged, storeContent: this.d.catalog.contentItems(), ...(base ? { base } : {}) });
+  private async check(r: ConfigRepos, sources: CatalogSource[], contentManaged = this.contentManaged, base?: Catalog) {
+    return checkCatalog(sources, { contentManaged, storeContent: await r.catalog.contentItems(), ...(base ? { base } : {}) });
   }
 
-  private desiredFrom(input: CatalogChangeInput): { catalog: Catalog; issues: CatalogIssue[] } {
+  private async desiredFrom(r: ConfigRepos, input: CatalogChangeInput): Promise<{ catalog: Catalog; issues: CatalogIssue[] }> {
     const source: CatalogSource = { file: '(input)', value: input.catalog, prefix: 'catalog' };
     if (input.mode === 'replace') {
-      const r = this.check([source]);
-      return { catalog: this.valid(r.issues, r.catalog), issues: r.issues };
+      const checked = await this.check(r, [source]);
+      return { catalog: this.valid(checked.issues, checked.catalog), issues: checked.issues };
     }
     const remove = CatalogRemovalSchema.parse(input.remove ?? {});
-    const cur = this.current();
+    const cur = await this.current(r);
     const base: Catalog = {
       surfaces: cur.surfaces.filter((s) => !remove.surfaces?.includes(s.id)),
       content: cur.content.filter((c) => !remove.content?.includes(c.id)),
@@ -169,8 +185,8 @@ export class CatalogChanges {
         `remove names ids the catalog does not have: ${unknown.join(', ')}`,
         'Read sealab://surfaces, sealab://content and sealab://metrics for the ids, then call again.',
       );
-    const r = this.check([source], this.contentManaged, base);
-    return { catalog: this.valid(r.issues, r.catalog), issues: r.issues };
+    const checked = await this.check(r, [source], this.contentManaged, base);
+    return { catalog: this.valid(checked.issues, checked.catalog), issues: checked.issues };
   }
 
   /** The catalog, or INVALID_CONFIG listing every error with its file, path, line and fix. */

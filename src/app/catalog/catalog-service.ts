@@ -27,14 +27,16 @@ export interface SurfaceView extends Surface {
 export class CatalogService {
   constructor(private readonly d: AppDeps) {}
 
-  surfaces(): SurfaceView[] {
-    return this.d.catalog.surfaces().map((s) => this.view(s));
+  async surfaces(): Promise<SurfaceView[]> {
+    const r = this.d.store;
+    return Promise.all((await r.catalog.surfaces()).map((s) => this.view(r, s)));
   }
 
-  surface(id: string): SurfaceView {
-    const s = this.d.catalog.surface(id);
-    if (!s) throw notFound('surface', id, 'Call list_surfaces to see the surface ids.', this.d.catalog.ids('surfaces'));
-    return this.view(s);
+  async surface(id: string): Promise<SurfaceView> {
+    const r = this.d.store;
+    const s = await r.catalog.surface(id);
+    if (!s) throw notFound('surface', id, 'Call list_surfaces to see the surface ids.', await r.catalog.ids('surfaces'));
+    return this.view(r, s);
   }
 
   /**
@@ -42,10 +44,8 @@ export class CatalogService {
    * defaults with shipped layouts applied. What control shows and what layout changes compile against.
    * The one place that says it.
    */
-  defaultLayout(surfaceId: string): Record<string, string | null> {
-    const s = this.d.catalog.surface(surfaceId);
-    if (!s) throw notFound('surface', surfaceId, 'Call list_surfaces to see the surface ids.', this.d.catalog.ids('surfaces'));
-    return layoutWithShips(s, this.d.experiments.shipsOn(surfaceId));
+  defaultLayout(surfaceId: string): Promise<Record<string, string | null>> {
+    return this.defaultLayoutIn(this.d.store, surfaceId);
   }
 
   /** defaultLayout() through the async store (inside a transaction: its repositories). */
@@ -55,23 +55,23 @@ export class CatalogService {
     return layoutWithShips(s, await r.experiments.shipsOn(surfaceId));
   }
 
-  content(): ContentItem[] {
-    return this.d.catalog.contentItems();
+  content(): Promise<ContentItem[]> {
+    return this.d.store.catalog.contentItems();
   }
 
   /** The content catalog as sealab://content and GET /v1/content show it: with a remote content delivery, how fresh it is. */
-  contentView(): { content: ContentItem[]; sync?: ContentSyncStatus } {
+  async contentView(): Promise<{ content: ContentItem[]; sync?: ContentSyncStatus }> {
     const sync = this.d.contentSync?.status();
-    return { content: this.content(), ...(sync ? { sync } : {}) };
+    return { content: await this.content(), ...(sync ? { sync } : {}) };
   }
 
-  metrics(): Metric[] {
-    return this.d.catalog.metrics();
+  metrics(): Promise<Metric[]> {
+    return this.d.store.catalog.metrics();
   }
 
   /** Free buckets = those no active experiment owns (experiments on disjoint slots may still share buckets). */
-  private view(s: Surface): SurfaceView {
-    const active = this.d.experiments.list({ surfaceId: s.id, status: HOLDS_BUCKETS });
+  private async view(r: ConfigRepos, s: Surface): Promise<SurfaceView> {
+    const active = await r.experiments.list({ surfaceId: s.id, status: HOLDS_BUCKETS });
     const free = rangesSize(
       freeRanges(
         s.bucketCount,

@@ -1,5 +1,5 @@
 import type { Experiment, ExperimentStatus, Metric, Ranges } from '../../domain/schemas.js';
-import type { ExperimentRepo } from '../../store/experiment-repo.js';
+import type { SqlExperimentRepo } from '../../store/sql/experiment-repo.js';
 
 /**
  * "In use" (docs/adr/0014-catalog-as-code.md): an experiment that is a draft, running, paused, or
@@ -36,13 +36,14 @@ const push = <K, V>(m: Map<K, V[]>, k: K, v: V) => {
 };
 
 /** Who uses what in the stored catalog, from every experiment record. */
-export function catalogUsage(experiments: ExperimentRepo, metrics: Metric[]): CatalogUsage {
+export async function catalogUsage(experiments: SqlExperimentRepo, metrics: Metric[]): Promise<CatalogUsage> {
   const u: CatalogUsage = { surfaces: new Map(), records: new Map(), slots: new Map(), content: new Map(), metrics: new Map(), buckets: new Map() };
   const byId = new Map(metrics.map((m) => [m.id, m]));
   const shipped = new Map<string, string>();
-  for (const s of new Set(experiments.list().map((e) => e.surfaceId)))
-    for (const { experiment, conclusion } of experiments.shipsOn(s)) if (conclusion.variant) shipped.set(experiment.id, conclusion.variant);
-  for (const e of experiments.list()) {
+  const all = await experiments.list();
+  for (const s of new Set(all.map((e) => e.surfaceId)))
+    for (const { experiment, conclusion } of await experiments.shipsOn(s)) if (conclusion.variant) shipped.set(experiment.id, conclusion.variant);
+  for (const e of all) {
     const ref: ExperimentRef = { id: e.id, key: e.key, status: e.status };
     push(u.records, e.surfaceId, ref);
     const inUse = IN_USE.includes(e.status);

@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import type { Metrics } from '../../ops/metrics.js';
 import type { ContentDelivery } from '../../systems/contracts.js';
-import { ContentSyncRepo, isEmptyChange, type ContentCatalogChange } from '../../store/content-sync-repo.js';
-import { syncTransaction } from '../../store/sql/sqlite-sql.js';
+import { isEmptyChange, type ContentSyncState } from '../../store/content-sync-repo.js';
+import { bumpRevision } from '../../store/pg/revision.js';
+import { type ConfigRepos, configRepos } from '../../store/sql/config-repos.js';
 import { systemWrite, type AppDeps } from '../context.js';
 
 /** Experiments in these statuses keep the content they use even when content delivery drops it. */
@@ -45,9 +46,13 @@ export interface ContentSyncOptions {
  * restart with content delivery down still validates. Items content delivery drops but a draft,
  * running or paused experiment (or a surface's slot default) uses are kept, flagged missing
  * upstream; validation refuses them. A sync that changed something is audited and announced.
+ *
+ * The persisted state and the items missing upstream are also held in memory (`load()` at start, then every sync's
+ * commit): validation, readiness and the status views read them on every call, synchronously.
  */
 export class ContentSync {
-  private readonly repo: ContentSyncRepo;
+  private state: ContentSyncState | undefined;
+  private missing = new Map<string, string>();
   private readonly now: () => number;
   private readonly startedAt: number;
   private inFlight: Promise<ContentSyncOutcome> | undefined;
@@ -60,7 +65,6 @@ export class ContentSync {
     private readonly content: ContentDelivery,
     private readonly o: ContentSyncOptions,
   ) {
-    this.repo = new ContentSyncRepo(d.db);
     this.now = o.now ?? Date.now;
     this.startedAt = this.now();
     if (o.metrics)
@@ -68,6 +72,12 @@ export class ContentSync {
         ageSeconds: this.ageSeconds() ?? (this.now() - this.startedAt) / 1000,
         missingUpstream: this.missingUpstream().size,
       });
+  }
+
+  /** Reads the persisted state and the items missing upstream (the composition root, before anything asks). */
+  async load(): Promise<void> {
+    this.state = await this.d.store.contentSync.state();
+    this.missing = await this.d.store.contentSync.missingUpstream();
   }
 
   /** One sync now; concurrent callers share the one in flight. Never throws. */
@@ -103,7 +113,7 @@ export class ContentSync {
 
   /** Items kept though content delivery dropped them: id → since (ISO). What validation refuses. */
   missingUpstream(): Map<string, string> {
-    return this.repo.missingUpstream();
+    return this.missing;
   }
 
   /** What readiness, the content resource and GET /v1/content report. */
@@ -123,7 +133,7 @@ export class ContentSync {
 
   /** The persisted state when it came from this source (another source's ETag means nothing here). */
   private held() {
-    const s = this.repo.state();
+    const s = this.state;
     return s?.sourceUrl === this.o.source ? s : undefined;
   }
 
@@ -159,17 +169,22 @@ export class ContentSync {
     const held = this.held();
     const read = await this.content.catalog(held?.etag);
     const at = new Date(this.now()).toISOString();
-    // Still synchronous writes (ADR 0020, conversion part 1): they wait for the connection like every synchronous writer.
     if (read.notModified) {
-      await this.d.exclusive(() => this.repo.saveState({ sourceUrl: this.o.source, etag: held!.etag, syncedAt: at }));
+      const state = { sourceUrl: this.o.source, etag: held!.etag, syncedAt: at };
+      await this.d.store.contentSync.saveState(state);
+      this.state = state;
       return 'not_modified';
     }
-    const change = await this.d.exclusive(() =>
-      syncTransaction(this.d.db, (): ContentCatalogChange => {
-        const c = this.repo.replaceWith(read.items, this.inUse(), at);
-        this.repo.saveState({ sourceUrl: this.o.source, etag: read.etag, syncedAt: at });
-        if (!isEmptyChange(c))
-          this.d.audit.record(
+    const state = { sourceUrl: this.o.source, etag: read.etag, syncedAt: at };
+    // One transaction: what is in use is read where the replacement decides what to keep (SERIALIZABLE on PostgreSQL,
+    // so an experiment starting to use an item meanwhile retries this sync instead of losing its item).
+    const { change, missing } = await this.d.sql.tx(
+      async (tx) => {
+        const r = configRepos(tx);
+        const c = await r.contentSync.replaceWith(read.items, await this.inUse(r), at);
+        await r.contentSync.saveState(state);
+        if (!isEmptyChange(c)) {
+          await r.audit.record(
             systemWrite('content.sync'),
             'content_catalog',
             'content',
@@ -177,9 +192,14 @@ export class ContentSync {
             { source: this.o.source, etag: read.etag, items: read.items.length, ...c },
             this.d.clock.now().toISOString(),
           );
-        return c;
-      }),
+          await bumpRevision(tx);
+        }
+        return { change: c, missing: await r.contentSync.missingUpstream() };
+      },
+      { isolation: 'serializable' },
     );
+    this.state = state;
+    this.missing = missing;
     if (isEmptyChange(change)) return 'unchanged';
     this.d.logger.info({ source: this.o.source, etag: read.etag, ...change }, 'content catalog changed upstream');
     this.d.emit({ kind: 'content' });
@@ -187,11 +207,11 @@ export class ContentSync {
   }
 
   /** Content ids a draft, running or paused experiment overrides a slot with, or a surface shows by default. */
-  private inUse(): Set<string> {
+  private async inUse(r: ConfigRepos): Promise<Set<string>> {
     const ids = new Set<string>();
-    for (const e of this.d.experiments.list({ status: [...USING] }))
+    for (const e of await r.experiments.list({ status: [...USING] }))
       for (const v of e.variants) for (const o of v.overrides) if (o.contentId) ids.add(o.contentId);
-    for (const s of this.d.catalog.surfaces()) for (const slot of s.slots) if (slot.defaultContentId) ids.add(slot.defaultContentId);
+    for (const s of await r.catalog.surfaces()) for (const slot of s.slots) if (slot.defaultContentId) ids.add(slot.defaultContentId);
     return ids;
   }
 }

@@ -83,7 +83,7 @@ export class ClockService {
       for (const t of await this.ramps.tick()) if (!STEADY.has(t.action)) ticks.push(t);
     }
     const now = clock.now().toISOString();
-    this.d.audit.record(ctx, 'clock', 'simulated', { now: from.toISOString() }, { now, steps, ticks: ticks.length }, now);
+    await this.d.store.audit.record(ctx, 'clock', 'simulated', { now: from.toISOString() }, { now, steps, ticks: ticks.length }, now);
     return { from: from.toISOString(), now, steps, ticks };
   }
 }

@@ -33,7 +33,7 @@ export class StopService {
     private readonly d: AppDeps,
     private readonly experiments: ExperimentService,
     /** The always-valid analysis a ship must rest on (get_metrics' report read continuously). */
-    private readonly report: (experimentId: string) => MetricsReport = () => {
+    private readonly report: (experimentId: string, r: ConfigRepos) => Promise<MetricsReport> = () => {
       throw new Error('StopService was built without an analysis: it cannot ship');
     },
     /** Folds what is acknowledged and writes what is served (MetricsService.settleData), without blocking the event loop. */
@@ -58,7 +58,7 @@ export class StopService {
     requireStoppable(exp);
     const outcome = input.outcome ?? 'stopped';
     // A ship the analysis does not support is refused before anyone is asked to confirm it.
-    if (outcome === 'shipped') planShip(exp, this.report(exp.id), input.variant, this.now());
+    if (outcome === 'shipped') planShip(exp, await this.report(exp.id, r), input.variant, this.now());
     const action = { kind: outcome === 'shipped' ? ('ship' as const) : ('stop' as const), othersExperiment: await this.othersExperiment(r, exp, actor) };
     const policy = this.experiments.policyFor(exp.surfaceId);
     const need = confirmationReason(policy, action);
@@ -96,7 +96,7 @@ export class StopService {
     const exp = await this.experiments.load(input.experimentId, r);
     if (input.variant && input.outcome !== 'shipped')
       throw new AppError('INVALID_INPUT', 'variant is only for outcome "shipped"', 'Leave variant out, or pass outcome "shipped".');
-    const ship = input.outcome === 'shipped' ? planShip(exp, this.report(exp.id), input.variant, this.now()) : undefined;
+    const ship = input.outcome === 'shipped' ? planShip(exp, await this.report(exp.id, r), input.variant, this.now()) : undefined;
     const given = input.confirmation ? { action: status.summary, ...input.confirmation } : null;
     requireConfirmation(status.reason, status.mode, given, 'stop_experiment');
     return { exp, given, ...(ship ? { ship } : {}) };

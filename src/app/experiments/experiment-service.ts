@@ -30,19 +30,9 @@ export class ExperimentService {
     this.catalog = new CatalogService(d);
   }
 
-  get(id: string): Experiment {
-    return (
-      this.d.experiments.get(id) ??
-      this.d.experiments.byKey(id) ??
-      (() => {
-        throw notFound(
-          'experiment',
-          id,
-          NOT_FOUND_HINT,
-          this.d.experiments.list().flatMap((e) => [e.key, e.id]),
-        );
-      })()
-    );
+  /** The experiment by id or key, through the async store (NOT_FOUND with the nearest ids otherwise). */
+  get(id: string): Promise<Experiment> {
+    return this.load(id);
   }
 
   /** get() through the async store: inside a transaction pass its repositories, so the read is part of it. */
@@ -57,8 +47,8 @@ export class ExperimentService {
     );
   }
 
-  list(filter: { surfaceId?: string; status?: Experiment['status'][] } = {}): Experiment[] {
-    return this.d.experiments.list(filter);
+  list(filter: { surfaceId?: string; status?: Experiment['status'][] } = {}): Promise<Experiment[]> {
+    return this.d.store.experiments.list(filter);
   }
 
   /** The resolved policy a surface is judged by. */

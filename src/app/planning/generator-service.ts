@@ -38,34 +38,44 @@ export class GeneratorService {
 
   /** Plans from req.change; without it, an INVALID_INPUT that lists the hints needed and the surface's slots. */
   async plan(req: PlanRequest, from: HintSource = 'caller'): Promise<PlanOutcome> {
-    const surface = this.surface(req.surfaceId);
-    const base = this.catalog.defaultLayout(surface.id);
-    if (!req.change) throw this.needHints(surface, 'no change hints were given and this client cannot propose them (no MCP sampling)');
-    const content = new Map(this.d.catalog.contentItems().map((c) => [c.id, c]));
+    const r = this.d.store;
+    const surface = await this.surface(req.surfaceId);
+    const base = await this.catalog.defaultLayout(surface.id);
+    if (!req.change) throw this.needHints(surface, base, 'no change hints were given and this client cannot propose them (no MCP sampling)');
+    const items = await r.catalog.contentItems();
+    const content = new Map(items.map((c) => [c.id, c]));
     const compiled = changesFromHint(req.change, surface, base, content);
     if ('missing' in compiled)
-      throw this.needHints(surface, from === 'client_model' ? `the client's model proposed an incomplete change (${compiled.missing})` : compiled.missing);
+      throw this.needHints(
+        surface,
+        base,
+        from === 'client_model' ? `the client's model proposed an incomplete change (${compiled.missing})` : compiled.missing,
+      );
+    const [metrics, active, all] = [
+      await r.catalog.metrics(),
+      await r.experiments.list({ surfaceId: surface.id, status: HOLDS_BUCKETS }),
+      await r.experiments.list(),
+    ];
     const plan = plannable(() =>
       planExperimentConfig(req, { ...req.change!, from }, compiled.changes, compiled.note, {
         surface,
-        metrics: this.d.catalog.metrics(),
-        content: this.d.catalog.contentItems(),
+        metrics,
+        content: items,
         baseLayout: base,
-        active: this.d.experiments.list({ surfaceId: surface.id, status: HOLDS_BUCKETS }),
+        active,
         policy: this.experiments.policyFor(surface.id),
-        existingKeys: new Set(this.d.experiments.list().map((e) => e.key)),
+        existingKeys: new Set(all.map((e) => e.key)),
       }),
     );
     return { ...plan, validation: await this.experiments.validate({ config: plan.config }) };
   }
 
   /** The question for a client's model: the goal (quoted as data), the surface's slots, and the JSON shape to answer with. */
-  hintQuestion(req: PlanRequest): HintQuestion {
-    const surface = this.surface(req.surfaceId);
-    const base = this.catalog.defaultLayout(surface.id);
+  async hintQuestion(req: PlanRequest): Promise<HintQuestion> {
+    const surface = await this.surface(req.surfaceId);
+    const base = await this.catalog.defaultLayout(surface.id);
     const gone = this.d.contentSync?.missingUpstream();
-    const items = this.d.catalog
-      .contentItems()
+    const items = (await this.d.store.catalog.contentItems())
       .filter((c) => !gone?.has(c.id))
       .map((c) => `${c.id} (${c.type})`)
       .join(', ');
@@ -83,8 +93,8 @@ export class GeneratorService {
   }
 
   /** The client's model's answer as hints (the first JSON object in it), or an INVALID_INPUT that says what is needed. */
-  hintsFromModel(req: PlanRequest, text: string): ChangeHint {
-    const surface = this.surface(req.surfaceId);
+  async hintsFromModel(req: PlanRequest, text: string): Promise<ChangeHint> {
+    const surface = await this.surface(req.surfaceId);
     const json = text.slice(text.indexOf('{'), text.lastIndexOf('}') + 1);
     let raw: unknown;
     try {
@@ -96,18 +106,19 @@ export class GeneratorService {
     if (parsed.success) return parsed.data;
     throw this.needHints(
       surface,
+      await this.catalog.defaultLayout(surface.id),
       `the client's model did not propose usable hints (${text.trim() ? 'not a {operation, slots, content?} object' : 'no answer'})`,
     );
   }
 
-  private surface(id: string): Surface {
-    const surface = this.d.catalog.surface(id);
-    if (!surface) throw notFound('surface', id, 'Call list_surfaces and use one of its ids.', this.d.catalog.ids('surfaces'));
+  private async surface(id: string): Promise<Surface> {
+    const surface = await this.d.store.catalog.surface(id);
+    if (!surface) throw notFound('surface', id, 'Call list_surfaces and use one of its ids.', await this.d.store.catalog.ids('surfaces'));
     return surface;
   }
 
-  private needHints(surface: Surface, why: string): AppError {
-    const { message, hint } = hintsNeeded(surface, this.catalog.defaultLayout(surface.id), why);
+  private needHints(surface: Surface, base: Record<string, string | null>, why: string): AppError {
+    const { message, hint } = hintsNeeded(surface, base, why);
     return new AppError('INVALID_INPUT', message, hint, { reason: 'hints_required', surfaceId: surface.id });
   }
 }

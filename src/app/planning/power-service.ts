@@ -1,5 +1,5 @@
 import { resolveSurfacePolicy } from '../../domain/policy.js';
-import type { Metric } from '../../domain/schemas.js';
+import type { Metric, Surface } from '../../domain/schemas.js';
 import {
   metricNeeds,
   methodOf,
@@ -74,14 +74,18 @@ export class PowerService {
   constructor(private readonly d: AppDeps) {}
 
   /** Inputs the schema accepts but no finite sample can satisfy (α or a weight near 0, an mde near 0) are INVALID_INPUT, never Infinity. */
-  power(p: PowerRequest): PowerPlan {
-    return plannable(() => this.plan(p));
+  async power(p: PowerRequest): Promise<PowerPlan> {
+    // The catalog is read first (async store); the sizing itself is pure.
+    const metrics = new Map((await this.d.store.catalog.metrics()).map((m) => [m.id, m] as const));
+    const surface = p.surfaceId ? await this.d.store.catalog.surface(p.surfaceId) : undefined;
+    const surfaceIds = p.surfaceId && !surface ? await this.d.store.catalog.ids('surfaces') : [];
+    return plannable(() => this.plan(p, { metrics, surface, surfaceIds }));
   }
 
-  private plan(p: PowerRequest): PowerPlan {
-    const m = this.usableMetric(p.metricId);
+  private plan(p: PowerRequest, catalog: { metrics: Map<string, Metric>; surface: Surface | undefined; surfaceIds: string[] }): PowerPlan {
+    const m = this.usableMetric(p.metricId, catalog.metrics);
     for (const g of p.guardrails ?? [])
-      if (!this.d.catalog.metric(g.metricId)) throw notFound('metric', g.metricId, 'Read sealab://metrics for metric ids.', this.d.catalog.ids('metrics'));
+      if (!catalog.metrics.has(g.metricId)) throw notFound('metric', g.metricId, 'Read sealab://metrics for metric ids.', catalog.metrics.keys());
     const config: SizingConfig = {
       variants: p.weights.map((weight) => ({ weight })),
       successMetrics: [m.id],
@@ -101,9 +105,9 @@ export class PowerService {
       },
     };
     const ids = [m.id, ...config.guardrails.map((g) => g.metricId)];
-    const metrics = new Map(ids.map((id) => [id, this.d.catalog.metric(id)!] as const));
-    const surface = p.surfaceId ? this.d.catalog.surface(p.surfaceId) : undefined;
-    if (p.surfaceId && !surface) throw notFound('surface', p.surfaceId, 'Call list_surfaces to see the surface ids.', this.d.catalog.ids('surfaces'));
+    const metrics = new Map(ids.map((id) => [id, catalog.metrics.get(id)!] as const));
+    const surface = catalog.surface;
+    if (p.surfaceId && !surface) throw notFound('surface', p.surfaceId, 'Call list_surfaces to see the surface ids.', catalog.surfaceIds);
     if (p.durationDays !== undefined && !surface)
       throw new AppError('INVALID_CONFIG', 'durationDays needs a surfaceId to turn days into units', 'Pass surfaceId, or give units instead of durationDays.');
     const sized = surface
@@ -154,9 +158,9 @@ export class PowerService {
     };
   }
 
-  private usableMetric(id: string): Metric {
-    const m = this.d.catalog.metric(id);
-    if (!m) throw notFound('metric', id, 'Read sealab://metrics for metric ids.', this.d.catalog.ids('metrics'));
+  private usableMetric(id: string, metrics: Map<string, Metric>): Metric {
+    const m = metrics.get(id);
+    if (!m) throw notFound('metric', id, 'Read sealab://metrics for metric ids.', metrics.keys());
     if (m.baselineMean === 0 || m.baselineVariance <= 0) {
       throw new AppError(
         'PRECONDITION_FAILED',

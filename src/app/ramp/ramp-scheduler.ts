@@ -131,7 +131,7 @@ export class RampScheduler {
       return out;
     }
     this.d.opsMetrics?.rampTicks.inc();
-    for (const exp of this.d.experiments.list({ status: ['running'] })) {
+    for (const exp of await this.d.store.experiments.list({ status: ['running'] })) {
       let outcome: TickOutcome;
       try {
         outcome = await this.step(exp);
@@ -169,10 +169,10 @@ export class RampScheduler {
   }
 
   /** Where the experiment is in its ramp, the gate with its numbers, and what the scheduler will do next. */
-  status(experimentId: string): RampStatus {
-    const exp = this.experiments.get(experimentId);
-    const report = this.metrics.report(exp.id, { alwaysValid: true });
-    const s = this.evaluate(exp, report);
+  async status(experimentId: string): Promise<RampStatus> {
+    const exp = await this.experiments.get(experimentId);
+    const report = await this.metrics.report(exp.id, { alwaysValid: true });
+    const s = await this.evaluate(exp, report);
     const sloHold = s.nextAction === 'advance' ? this.d.slo?.holdReason() : null;
     return sloHold ? { ...s, nextAction: 'held', reason: sloHold } : s;
   }
@@ -208,7 +208,7 @@ export class RampScheduler {
   }
 
   private async step(exp: Experiment): Promise<TickOutcome> {
-    const s = this.evaluate(exp, this.metrics.report(exp.id, { alwaysValid: true }));
+    const s = await this.evaluate(exp, await this.metrics.report(exp.id, { alwaysValid: true }));
     if (s.nextAction === 'roll_back') {
       const reason = `circuit breaker: ${s.breaker.reasons.join('; ')}`;
       const detected = performance.now();
@@ -238,7 +238,7 @@ export class RampScheduler {
       );
       return this.outcome(exp, 'held', s.reason);
     }
-    const sloHold = s.nextAction === 'advance' ? this.d.slo?.rampHold(exp.id) : null;
+    const sloHold = s.nextAction === 'advance' ? await this.d.slo?.rampHold(exp.id) : null;
     if (sloHold) return this.outcome(exp, 'held', sloHold);
     if (s.nextAction === 'advance') {
       const reason = `stage ${s.stage}/${s.stageCount} → ${s.nextPercent}%: ${s.gate.checks.map((c) => c.detail).join('; ')}`;
@@ -253,9 +253,9 @@ export class RampScheduler {
     return this.outcome(exp, s.nextAction === 'wait' ? 'waiting' : s.nextAction === 'held' ? 'held' : 'complete', s.reason);
   }
 
-  private evaluate(exp: Experiment, report: MetricsReport): RampStatus {
+  private async evaluate(exp: Experiment, report: MetricsReport): Promise<RampStatus> {
     const now = this.d.clock.now();
-    const state = this.d.experiments.rampState(exp.id);
+    const state = await this.d.store.experiments.rampState(exp.id);
     const since = state.stageStartedAt ?? exp.startedAt;
     const hoursInStage = since ? (now.getTime() - Date.parse(since)) / 3_600_000 : null;
     const minHours = exp.rampPlan.minHours ?? DEFAULT_STAGE_MIN_HOURS;

@@ -10,6 +10,7 @@ import { dailyLooksOf, effectHistory } from '../../domain/analysis/effect-histor
 import type { MetricsHistory } from './metrics-history.js';
 import { rampEvents } from '../ramp/ramp-events.js';
 import type { FoldStatus } from '../events/fold-runner.js';
+import type { ConfigRepos } from '../../store/sql/config-repos.js';
 
 const UNPLANNABLE_HINT = "validate_config names the input (UNPLANNABLE): fix the draft's analysisPlan or weights with update_experiment.";
 
@@ -46,19 +47,23 @@ export class MetricsService {
   /** report() for callers that can wait (get_metrics over MCP and REST): the event loop serves while the data settles. */
   async reportCurrent(experimentId: string, opts: { alwaysValid?: boolean } = {}): Promise<MetricsReport> {
     await this.settle();
-    return this.report(experimentId, opts);
+    return await this.report(experimentId, opts);
   }
 
   /** history() likewise. */
   async historyCurrent(experimentId: string): Promise<MetricsHistory> {
     await this.settle();
-    return this.history(experimentId);
+    return await this.history(experimentId);
   }
 
-  /** `alwaysValid` reads the data under the always-valid analysis whatever the plan says: safe for a server that looks every minute. */
-  report(experimentId: string, opts: { alwaysValid?: boolean } = {}): MetricsReport {
+  /**
+   * `alwaysValid` reads the data under the always-valid analysis whatever the plan says: safe for a server that looks
+   * every minute. The experiment and its metric definitions come from the async store (`r`: a caller's transaction);
+   * the statistics from the event side's aggregates.
+   */
+  async report(experimentId: string, opts: { alwaysValid?: boolean } = {}, r: ConfigRepos = this.d.store): Promise<MetricsReport> {
     const fold = this.current();
-    const { exp, ids, base } = this.inputOf(experimentId, opts);
+    const { exp, ids, base } = await this.inputOf(r, experimentId, opts);
     const stats = new Map(ids.map((id) => [id, this.armStats(exp.id, id, base.metrics.get(id))]));
     const now = this.d.clock.now();
     // mSPRT's p-value is a running minimum over looks: the daily snapshots are its history.
@@ -81,27 +86,23 @@ export class MetricsService {
    * The effect over time: get_metrics' analysis at each daily snapshot the pipeline keeps (constant
    * cost per day), so each point is the interval get_metrics gave, or would have given, at that look.
    */
-  history(experimentId: string): MetricsHistory {
+  async history(experimentId: string): Promise<MetricsHistory> {
     this.current();
-    const { exp, ids, base } = this.inputOf(experimentId, {});
+    const { exp, ids, base } = await this.inputOf(this.d.store, experimentId, {});
     const looks = dailyLooksOf(new Map(ids.map((id) => [id, this.d.events.dailyAggregates(exp.id, id)])));
     const series = plannable(() => effectHistory(base(), looks), UNPLANNABLE_HINT);
     const method = exp.analysisPlan.looks ? 'group-sequential' : exp.analysisPlan.sequential ? 'always-valid' : 'fixed-horizon';
-    return { experimentId: exp.id, method, scale: 'absolute', series, ramp: rampEvents(this.d.audit.forEntity('experiment', exp.id, 1000)) };
+    return { experimentId: exp.id, method, scale: 'absolute', series, ramp: rampEvents(await this.d.store.audit.forEntity('experiment', exp.id, 1000)) };
   }
 
   /** What every analysis of the experiment shares: its metrics, the SRM threshold and the plan's sizing (as validate_config showed it). */
-  private inputOf(experimentId: string, opts: { alwaysValid?: boolean }) {
-    const stored = this.experiments.get(experimentId);
+  private async inputOf(r: ConfigRepos, experimentId: string, opts: { alwaysValid?: boolean }) {
+    const stored = await this.experiments.load(experimentId, r);
     const exp = opts.alwaysValid ? { ...stored, analysisPlan: { ...stored.analysisPlan, sequential: true, looks: undefined } } : stored;
     const ids = [...new Set([...exp.successMetrics, ...exp.guardrails.map((g) => g.metricId)])];
-    const metrics = new Map(
-      ids.flatMap((id) => {
-        const m = this.d.catalog.metric(id);
-        return m ? [[id, m] as const] : [];
-      }),
-    );
-    const surface = this.d.catalog.surface(exp.surfaceId);
+    const found = await Promise.all(ids.map(async (id) => [id, await r.catalog.metric(id)] as const));
+    const metrics = new Map(found.flatMap(([id, m]) => (m ? [[id, m] as const] : [])));
+    const surface = await r.catalog.surface(exp.surfaceId);
     const base = () => ({
       experiment: exp,
       metrics,

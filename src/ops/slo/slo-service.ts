@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Registry } from 'prom-client';
-import type { AuditRepo } from '../../store/audit-repo.js';
+import type { SqlAuditRepo } from '../../store/sql/audit-repo.js';
 import type { Clock } from '../../systems/clock.js';
 import type { Logger } from '../../logger.js';
 import type { SloGate } from '../../app/context.js';
@@ -39,7 +39,7 @@ export class SloService implements SloGate {
     readonly file: SloFile,
     /** The container's registry; undefined with SEALAB_METRICS=off (every SLO then reads no data). */
     readonly registry: Registry | undefined,
-    private readonly d: { clock: Clock; logger: Logger; audit: AuditRepo },
+    private readonly d: { clock: Clock; logger: Logger; store: { audit: SqlAuditRepo } },
   ) {}
 
   /** Reads every SLI once; main.ts calls it every `sampleSeconds`, tests call it after moving their clock. */
@@ -100,13 +100,13 @@ export class SloService implements SloGate {
   }
 
   /** SloGate: why the ramp scheduler must not advance this experiment now (audited once per burn episode), or null. */
-  rampHold(experimentId: string): string | null {
+  async rampHold(experimentId: string): Promise<string | null> {
     const reason = this.holdReason();
     if (!reason) return null;
     const burning = this.paging().filter((s) => s.actions.holdRamps);
     if (!this.heldAudited.has(experimentId)) {
       this.heldAudited.add(experimentId);
-      this.audit('slo_burn_ramp_hold', experimentId, burning, reason);
+      await this.audit('slo_burn_ramp_hold', experimentId, burning, reason);
     }
     return reason;
   }
@@ -119,11 +119,11 @@ export class SloService implements SloGate {
     return `slo_burn: a serving SLO is burning its error budget fast, so going above the first stage (${firstStage}%) to ${toPercent}% needs a person's approval — ${burning.map(describeBurn).join('; ')}`;
   }
 
-  private audit(operation: string, experimentId: string, burning: SloStatus[], reason: string): void {
+  private async audit(operation: string, experimentId: string, burning: SloStatus[], reason: string): Promise<void> {
     const at = this.d.clock.now().toISOString();
     const figures = burning.map((s) => ({ slo: s.name, objective: s.objective, budgetLeft: s.budgetLeft, alerts: s.alerts }));
     for (const s of burning)
-      this.d.audit.record(
+      await this.d.store.audit.record(
         { actor: SLO_ACTOR, interface: 'system', operation, requestId: randomUUID(), rationale: reason },
         'slo',
         s.name,

@@ -2,7 +2,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Container } from '../../../src/container.js';
 import type { CatalogChangeInput } from '../../../src/app/catalog/catalog-apply.js';
 import { planText } from '../../../src/app/catalog/catalog-plan.js';
-import type { Experiment, Metric, Surface } from '../../../src/domain/schemas.js';
+import type { ContentItem, Experiment, Metric, Surface } from '../../../src/domain/schemas.js';
+import type { Catalog } from '../../../src/app/catalog/catalog-document.js';
 import { AppError } from '../../../src/errors.js';
 import type { WriteContext } from '../../../src/store/audit-repo.js';
 import { commitShip, demoConfig, permissivePolicy, startRunning, tableCounts, testContainer } from '../../helpers/app.js';
@@ -12,7 +13,7 @@ const ADMIN: WriteContext = { actor: 'token:platform-admin', interface: 'rest', 
 let app: Container;
 let running: Experiment;
 beforeEach(async () => {
-  app = testContainer({ policy: permissivePolicy() });
+  app = await testContainer({ policy: permissivePolicy() });
   running = await startRunning(
     app,
     demoConfig({
@@ -26,8 +27,14 @@ beforeEach(async () => {
 });
 afterEach(() => app.close());
 
-const surface = (id: string): Surface => structuredClone(app.deps.catalog.surface(id)!);
-const metric = (id: string): Metric => structuredClone(app.deps.catalog.metric(id)!);
+/** The catalog as each test starts (after the running experiment): what the inputs below are built from. */
+let docs: Catalog;
+beforeEach(async () => {
+  docs = await app.catalogChanges.current();
+});
+const surface = (id: string): Surface => structuredClone(docs.surfaces.find((s) => s.id === id)!);
+const metric = (id: string): Metric => structuredClone(docs.metrics.find((m) => m.id === id)!);
+const contentItem = (id: string): ContentItem => structuredClone(docs.content.find((c) => c.id === id)!);
 const merge = (catalog: CatalogChangeInput['catalog'], remove?: CatalogChangeInput['remove']): CatalogChangeInput => ({
   mode: 'merge',
   catalog,
@@ -35,23 +42,23 @@ const merge = (catalog: CatalogChangeInput['catalog'], remove?: CatalogChangeInp
 });
 
 /** Everything a catalog apply could touch: row counts, the catalog documents and its version. */
-const snapshot = () => ({
+const snapshot = async () => ({
   counts: tableCounts(app),
-  surfaces: app.deps.catalog.surfaces(),
-  content: app.deps.catalog.contentItems(),
-  metrics: app.deps.catalog.metrics(),
-  version: app.deps.catalog.version(),
+  surfaces: await app.deps.store.catalog.surfaces(),
+  content: await app.deps.store.catalog.contentItems(),
+  metrics: await app.deps.store.catalog.metrics(),
+  version: await app.deps.store.catalog.version(),
 });
 
 async function refused(input: CatalogChangeInput): Promise<AppError> {
-  const before = snapshot();
+  const before = await snapshot();
   let caught: unknown;
   try {
     await app.catalogChanges.applyInput(input, ADMIN, false);
   } catch (err) {
     caught = err;
   }
-  expect(snapshot()).toEqual(before);
+  expect(await snapshot()).toEqual(before);
   expect(caught).toBeInstanceOf(AppError);
   const e = caught as AppError;
   expect(e.code).toBe('CATALOG_CHANGE_UNSAFE');
@@ -91,11 +98,7 @@ describe('safe evolution: a change that would corrupt an experiment in use is re
     ],
     ['the surface removed', () => merge({}, { surfaces: ['home'] }), 'surface home removal'],
     ['content an override shows removed', () => merge({}, { content: ['sh-focus'] }), 'content sh-focus removal'],
-    [
-      'content an override shows retyped',
-      () => merge({ content: [{ ...app.deps.catalog.contentItem('sh-focus')!, type: 'playlist' }] }),
-      'content sh-focus type',
-    ],
+    ['content an override shows retyped', () => merge({ content: [{ ...contentItem('sh-focus'), type: 'playlist' }] }), 'content sh-focus type'],
     ['a success metric removed', () => merge({}, { metrics: ['minutes-played'] }), 'metric minutes-played removal'],
     ['a metric kind', () => merge({ metrics: [{ ...metric('minutes-played'), kind: 'count' }] }), 'metric minutes-played kind'],
     ['a metric direction', () => merge({ metrics: [{ ...metric('crash-rate'), direction: 'increase' }] }), 'metric crash-rate direction'],
@@ -119,7 +122,7 @@ describe('safe evolution: a change that would corrupt an experiment in use is re
   });
 
   it('replace mode: a directory-like complete catalog missing a metric in use is refused whole', async () => {
-    const current = app.catalogChanges.current();
+    const current = await app.catalogChanges.current();
     const e = await refused({ mode: 'replace', catalog: { ...current, metrics: current.metrics.filter((m) => m.id !== 'stream-rate') } });
     expect(e.message).toMatch(
       /^1 catalog change would break experiments in use; nothing was applied:\nmetric stream-rate removal: metric 'stream-rate' is in use; used by home-focus-shelf/,
@@ -174,17 +177,17 @@ describe('additive changes apply at once, audited and versioned; the same change
 
     const applied = await app.catalogChanges.applyInput(change, ADMIN, false);
     expect(applied).toMatchObject({ applied: true, version: 2 });
-    expect(app.deps.catalog.surface('home')!.slots.find((s) => s.id === 'shelf-1')!.accepts).toEqual(['shelf', 'mix', 'playlist']);
-    expect(app.deps.catalog.metric('minutes-played-v2')!.capMax).toBe(600);
-    expect(app.deps.catalog.version()).toMatchObject({ version: 2, actor: 'token:platform-admin', digest: applied.plan.digest });
-    expect(app.deps.audit.forEntity('surface', 'home')[0]).toMatchObject({ actor: 'token:platform-admin', after: { dailyTraffic: 50000 } });
-    expect(app.deps.audit.forEntity('catalog', 'v2')[0]!.after).toMatchObject({ version: 2, added: 3, changed: 2, removed: 0 });
+    expect((await app.deps.store.catalog.surface('home'))!.slots.find((s) => s.id === 'shelf-1')!.accepts).toEqual(['shelf', 'mix', 'playlist']);
+    expect((await app.deps.store.catalog.metric('minutes-played-v2'))!.capMax).toBe(600);
+    expect(await app.deps.store.catalog.version()).toMatchObject({ version: 2, actor: 'token:platform-admin', digest: applied.plan.digest });
+    expect((await app.deps.store.audit.forEntity('surface', 'home'))[0]).toMatchObject({ actor: 'token:platform-admin', after: { dailyTraffic: 50000 } });
+    expect((await app.deps.store.audit.forEntity('catalog', 'v2'))[0]!.after).toMatchObject({ version: 2, added: 3, changed: 2, removed: 0 });
     // The running experiment serves as before: its salt and buckets did not move.
-    expect(app.experiments.get(running.id).status).toBe('running');
+    expect((await app.experiments.get(running.id)).status).toBe('running');
 
     const again = await app.catalogChanges.applyInput(change, ADMIN, false);
     expect(again).toMatchObject({ applied: false, version: 2, plan: { changes: [] } });
-    expect(app.deps.catalog.version()!.version).toBe(2);
+    expect((await app.deps.store.catalog.version())!.version).toBe(2);
   });
 
   it('removes entities nothing uses', async () => {
@@ -194,14 +197,14 @@ describe('additive changes apply at once, audited and versioned; the same change
       'remove content pl-sleep additive',
       'remove metric saves additive',
     ]);
-    expect(app.deps.catalog.contentItem('pl-sleep')).toBeUndefined();
-    expect(app.deps.catalog.surface('now-playing')).toBeUndefined();
+    expect(await app.deps.store.catalog.contentItem('pl-sleep')).toBeUndefined();
+    expect(await app.deps.store.catalog.surface('now-playing')).toBeUndefined();
   });
 
-  it('a merge naming an id that does not exist in remove is NOT_FOUND, and an invalid document INVALID_CONFIG with paths', () => {
-    expect(() => app.catalogChanges.planInput(merge({}, { metrics: ['nope'] }))).toThrow(/remove names ids the catalog does not have: metrics: nope/);
+  it('a merge naming an id that does not exist in remove is NOT_FOUND, and an invalid document INVALID_CONFIG with paths', async () => {
+    await expect(app.catalogChanges.planInput(merge({}, { metrics: ['nope'] }))).rejects.toThrow(/remove names ids the catalog does not have: metrics: nope/);
     try {
-      app.catalogChanges.planInput(merge({ metrics: [{ ...metric('saves'), kind: 'counts' }] }));
+      await app.catalogChanges.planInput(merge({ metrics: [{ ...metric('saves'), kind: 'counts' }] }));
       expect.unreachable();
     } catch (err) {
       expect(err).toMatchObject({ code: 'INVALID_CONFIG' });
@@ -212,9 +215,9 @@ describe('additive changes apply at once, audited and versioned; the same change
 });
 
 describe('plan output', () => {
-  it('reads as one line per entity and one per field, the breaking ones naming the experiments', () => {
+  it('reads as one line per entity and one per field, the breaking ones naming the experiments', async () => {
     const home = surface('home');
-    const plan = app.catalogChanges.planInput(
+    const plan = await app.catalogChanges.planInput(
       merge(
         {
           surfaces: [{ ...withSlot(home, 'shelf-1', { accepts: ['shelf', 'mix', 'playlist'] }), salt: 'home-2027-a' }],

@@ -34,7 +34,7 @@ interface ContentSystem {
 }
 
 async function contentSystem(): Promise<ContentSystem> {
-  const app = createContainer({ dbFile: path.join(dir, 'content', 'sealab.db'), seedDemo: true, policy: permissivePolicy() });
+  const app = await createContainer({ dbFile: path.join(dir, 'content', 'sealab.db'), seedDemo: true, policy: permissivePolicy() });
   const http = await listenHttp(app, { host: '127.0.0.1', port: 0, maxBodyBytes: 1_048_576, role: 'content' });
   let open = true;
   const down = async () => {
@@ -48,8 +48,8 @@ async function contentSystem(): Promise<ContentSystem> {
   return { app, url: `http://127.0.0.1:${http.port}`, down };
 }
 
-function gateway(contentUrl: string): Container {
-  const app = createContainer({
+async function gateway(contentUrl: string): Promise<Container> {
+  const app = await createContainer({
     dbFile: path.join(dir, 'gateway', 'sealab.db'),
     seedDemo: true,
     policy: permissivePolicy(),
@@ -100,8 +100,8 @@ const contentAudit = (app: Container) =>
 describe('content catalog synced from a remote content delivery', () => {
   it('syncs on start, answers the next poll with 304 through If-None-Match, and picks up an upstream change', async () => {
     const content = await contentSystem();
-    content.app.deps.catalog.upsertContent(upstreamOnly);
-    const gw = gateway(content.url);
+    await content.app.deps.store.catalog.upsertContent(upstreamOnly);
+    const gw = await gateway(content.url);
     expect(gw.deps.contentDelivery).toBe('remote');
 
     // Before the first sync: content only upstream is unknown here, and the gateway is not ready.
@@ -109,7 +109,7 @@ describe('content catalog synced from a remote content delivery', () => {
     expect(gw.readiness()).toMatchObject({ ready: false, checks: { content: { ok: false, reason: expect.stringContaining('not synced') } } });
 
     expect(await gw.contentSync!.sync()).toBe('changed');
-    expect(gw.catalog.content().map((c) => c.id)).toContain(upstreamOnly.id);
+    expect((await gw.catalog.content()).map((c) => c.id)).toContain(upstreamOnly.id);
     expect(await codes(gw, configWith(upstreamOnly.id))).not.toContain('UNKNOWN_CONTENT');
     expect((await gw.experiments.validate({ config: configWith(upstreamOnly.id) })).valid).toBe(true);
     expect(gw.readiness().checks.content).toEqual({ ok: true, stale: false });
@@ -129,10 +129,10 @@ describe('content catalog synced from a remote content delivery', () => {
     expect(contentAudit(gw)).toHaveLength(1);
 
     // A title changed and an item was added upstream: a new ETag, the change audited by id.
-    content.app.deps.catalog.upsertContent({ ...upstreamOnly, title: 'Renamed upstream' });
-    content.app.deps.catalog.upsertContent({ ...upstreamOnly, id: 'sh-second-upstream' });
+    await content.app.deps.store.catalog.upsertContent({ ...upstreamOnly, title: 'Renamed upstream' });
+    await content.app.deps.store.catalog.upsertContent({ ...upstreamOnly, id: 'sh-second-upstream' });
     expect(await gw.contentSync!.sync()).toBe('changed');
-    expect(gw.deps.catalog.contentItem(upstreamOnly.id)?.title).toBe('Renamed upstream');
+    expect((await gw.deps.store.catalog.contentItem(upstreamOnly.id))?.title).toBe('Renamed upstream');
     expect(contentAudit(gw)[1].after).toMatchObject({ added: ['sh-second-upstream'], changed: [upstreamOnly.id], removed: [] });
     expect(await answered(content.app, 200)).toBe(2);
     expect(await sample(gw, 'sealab_content_sync_total{outcome="changed"}')).toBe(2);
@@ -141,7 +141,7 @@ describe('content catalog synced from a remote content delivery', () => {
 
   it('removes items gone upstream, but keeps (flagged) those a draft uses, and validation refuses them with a clear finding', async () => {
     const content = await contentSystem();
-    const gw = gateway(content.url);
+    const gw = await gateway(content.url);
     expect(await gw.contentSync!.sync()).toBe('unchanged'); // same demo catalog on both sides
     const draft = await gw.experiments.create(
       { config: configWith('sh-focus', 'home-focus-kept') },
@@ -151,8 +151,8 @@ describe('content catalog synced from a remote content delivery', () => {
     content.app.deps.db.prepare("DELETE FROM content_items WHERE id IN ('sh-focus', 'sh-local-scene')").run();
     expect(await gw.contentSync!.sync()).toBe('changed');
     expect(contentAudit(gw).at(-1)?.after).toMatchObject({ removed: ['sh-local-scene'], missingUpstream: ['sh-focus'] });
-    expect(gw.deps.catalog.contentItem('sh-local-scene')).toBeUndefined();
-    expect(gw.deps.catalog.contentItem('sh-focus')).toBeDefined(); // the draft's record still resolves
+    expect(await gw.deps.store.catalog.contentItem('sh-local-scene')).toBeUndefined();
+    expect(await gw.deps.store.catalog.contentItem('sh-focus')).toBeDefined(); // the draft's record still resolves
     expect(gw.contentSync!.status().missingUpstream).toEqual([{ id: 'sh-focus', since: expect.any(String) }]);
     expect(await sample(gw, 'sealab_content_missing_upstream_items')).toBe(1);
 
@@ -167,10 +167,10 @@ describe('content catalog synced from a remote content delivery', () => {
       }),
     );
     // The content resource's REST twin says what is kept and why.
-    expect(gw.catalog.contentView().sync).toMatchObject({ source: content.url, missingUpstream: [{ id: 'sh-focus' }] });
+    expect((await gw.catalog.contentView()).sync).toMatchObject({ source: content.url, missingUpstream: [{ id: 'sh-focus' }] });
 
     // Listed again upstream: the flag clears and the draft validates.
-    content.app.deps.catalog.upsertContent(gw.deps.catalog.contentItem('sh-focus')!);
+    await content.app.deps.store.catalog.upsertContent((await gw.deps.store.catalog.contentItem('sh-focus'))!);
     expect(await gw.contentSync!.sync()).toBe('changed');
     expect(contentAudit(gw).at(-1)?.after).toMatchObject({ restored: ['sh-focus'] });
     expect((await gw.experiments.validate({ experimentId: draft.experiment.id })).findings.map((f) => f.code)).not.toContain('CONTENT_MISSING_UPSTREAM');
@@ -178,21 +178,21 @@ describe('content catalog synced from a remote content delivery', () => {
 
   it('keeps the last good catalog when content delivery is down or answers an invalid item, reports it stale, and a restart still has it', async () => {
     const content = await contentSystem();
-    content.app.deps.catalog.upsertContent(upstreamOnly);
-    let gw = gateway(content.url);
+    await content.app.deps.store.catalog.upsertContent(upstreamOnly);
+    let gw = await gateway(content.url);
     expect(await gw.contentSync!.sync()).toBe('changed');
-    const held = gw.catalog.content();
+    const held = await gw.catalog.content();
 
     // An item content delivery lists that is not a ContentItem refuses the whole answer.
     content.app.deps.db.prepare("INSERT INTO content_items (id, type, doc) VALUES ('bad', 'hologram', ?)").run(JSON.stringify({ id: 'bad', type: 'hologram' }));
     expect(await gw.contentSync!.sync()).toBe('failed');
-    expect(gw.catalog.content()).toEqual(held);
+    expect(await gw.catalog.content()).toEqual(held);
     expect(gw.contentSync!.status()).toMatchObject({ stale: true, lastError: expect.stringMatching(/unexpected shape/) });
     content.app.deps.db.prepare("DELETE FROM content_items WHERE id = 'bad'").run();
 
     await content.down();
     expect(await gw.contentSync!.sync()).toBe('failed');
-    expect(gw.catalog.content()).toEqual(held);
+    expect(await gw.catalog.content()).toEqual(held);
     // Stale, still ready: validation works from the last good catalog, and says how old it is.
     expect(gw.readiness().checks.content).toMatchObject({
       ok: true,
@@ -205,18 +205,18 @@ describe('content catalog synced from a remote content delivery', () => {
 
     // Restart with content delivery still down: the persisted catalog validates, readiness has a catalog.
     gw.close();
-    gw = gateway(content.url);
+    gw = await gateway(content.url);
     expect(gw.readiness().checks.content).toMatchObject({ ok: true });
-    expect(gw.catalog.content()).toEqual(held);
+    expect(await gw.catalog.content()).toEqual(held);
     expect((await gw.experiments.validate({ config: configWith(upstreamOnly.id) })).valid).toBe(true);
     expect(await gw.contentSync!.sync()).toBe('failed');
     expect(gw.readiness().checks.content).toMatchObject({ ok: true, stale: true });
-    expect(gw.catalog.content()).toEqual(held);
+    expect(await gw.catalog.content()).toEqual(held);
   });
 
   it('tells subscribers of sealab://content when a sync changed the catalog, and shows the sync in the resource', async () => {
     const content = await contentSystem();
-    const gw = gateway(content.url);
+    const gw = await gateway(content.url);
     const http = testHttp(gw);
     cleanups.push(() => http.close());
     // The 1.32 client opens its GET stream after the handshake; notifications need it open.
@@ -245,7 +245,7 @@ describe('content catalog synced from a remote content delivery', () => {
     await opened;
 
     expect(await gw.contentSync!.sync()).toBe('unchanged'); // nothing to tell
-    content.app.deps.catalog.upsertContent(upstreamOnly);
+    await content.app.deps.store.catalog.upsertContent(upstreamOnly);
     expect(await gw.contentSync!.sync()).toBe('changed');
     await contentUpdated;
     expect(uris).toEqual(['sealab://content']);
@@ -257,26 +257,26 @@ describe('content catalog synced from a remote content delivery', () => {
 
   it('freshens before a deploy only when the last attempt is older than the interval', async () => {
     const content = await contentSystem();
-    const gw = gateway(content.url);
+    const gw = await gateway(content.url);
     await gw.contentSync!.freshen(); // never attempted: syncs
     await gw.contentSync!.freshen(); // just attempted: no call
     expect(await answered(content.app, 200)).toBe(1);
     expect(await answered(content.app, 304)).toBeUndefined();
   });
 
-  it('stays embedded without SEALAB_CONTENT_URL: no sync, no content check, and the catalog is written here', () => {
-    const app = createContainer({ dbFile: ':memory:', seedDemo: true });
+  it('stays embedded without SEALAB_CONTENT_URL: no sync, no content check, and the catalog is written here', async () => {
+    const app = await createContainer({ dbFile: ':memory:', seedDemo: true });
     cleanups.push(() => app.close());
     expect(app.deps.contentDelivery).toBe('embedded');
     expect(app.contentSync).toBeUndefined();
     expect(app.readiness().checks).not.toHaveProperty('content');
-    expect(app.catalog.contentView()).not.toHaveProperty('sync');
+    expect(await app.catalog.contentView()).not.toHaveProperty('sync');
   });
 });
 
 describe('GET /v1/content-delivery/content', () => {
   it('answers a strong ETag over the canonical list, and 304 for a matching If-None-Match (a list, W/, *)', async () => {
-    const app = createContainer({ dbFile: ':memory:', seedDemo: true });
+    const app = await createContainer({ dbFile: ':memory:', seedDemo: true });
     cleanups.push(() => app.close());
     const http = testHttp(app, { role: 'content' });
     cleanups.push(() => http.close());
@@ -299,7 +299,7 @@ describe('GET /v1/content-delivery/content', () => {
     }
     expect((await get('"stale"')).status).toBe(200);
 
-    app.deps.catalog.upsertContent(upstreamOnly);
+    await app.deps.store.catalog.upsertContent(upstreamOnly);
     const changed = await get(etag);
     expect(changed.status).toBe(200);
     expect(changed.headers.get('etag')).not.toBe(etag);

@@ -58,9 +58,9 @@ const remoteSaga = () =>
   );
 const bind = (f: Flaky<any, any>) => ({ put: f.put.bind(f), get: f.get.bind(f), list: f.list.bind(f) });
 
-beforeEach(() => {
-  app = createContainer({ dbFile: ':memory:', policy: permissivePolicy() });
-  remote = createContainer({ dbFile: ':memory:', policy: permissivePolicy() });
+beforeEach(async () => {
+  app = await createContainer({ dbFile: ':memory:', policy: permissivePolicy() });
+  remote = await createContainer({ dbFile: ':memory:', policy: permissivePolicy() });
   backend = new Flaky(remote.localSystems.backend);
   content = new Flaky(remote.localSystems.content);
 });
@@ -76,7 +76,7 @@ async function validated(key = 'saga-exp') {
 }
 
 /** The invariant: the backend runs exactly what the surfaces serve, and what the gateway's record says is running. */
-function agreement(systems: { backend: EmbeddedBackend; content: EmbeddedContent }, gateway: Container = app) {
+async function agreement(systems: { backend: EmbeddedBackend; content: EmbeddedContent }, gateway: Container = app) {
   const running = systems.backend
     .listSync()
     .filter((s) => s.status === 'running')
@@ -87,10 +87,7 @@ function agreement(systems: { backend: EmbeddedBackend; content: EmbeddedContent
     .filter((s) => s.serving)
     .map((s) => s.experimentId)
     .sort();
-  const recorded = gateway.experiments
-    .list({ status: ['running'] })
-    .map((e) => e.id)
-    .sort();
+  const recorded = (await gateway.experiments.list({ status: ['running'] })).map((e) => e.id).sort();
   return { running, serving, recorded };
 }
 
@@ -98,12 +95,12 @@ describe('deploy saga, embedded systems (the default)', () => {
   it('logs one completed operation per deploy, pause and stop, and keeps backend, content and record in agreement', async () => {
     const input = await validated();
     const { experiment } = await app.deploys.deploy(input, ctx);
-    let a = agreement(app.localSystems);
+    let a = await agreement(app.localSystems);
     expect(a).toEqual({ running: [experiment.id], serving: [experiment.id], recorded: [experiment.id] });
     const paused = await app.experiments.pause({ experimentId: experiment.id, version: experiment.version, reason: 'check' }, ctx);
     expect(app.localSystems.backend.getSync(experiment.id)).toMatchObject({ status: 'paused', buckets: paused.buckets });
     await app.stops.stop({ experimentId: experiment.id, reason: 'done', confirmation: APPROVED }, ctx);
-    a = agreement(app.localSystems);
+    a = await agreement(app.localSystems);
     expect(a).toEqual({ running: [], serving: [], recorded: [] });
     const ops = await app.deployments.ops.list(experiment.id);
     expect(ops.map((o) => [o.kind, o.status, o.steps])).toEqual([
@@ -138,18 +135,18 @@ describe('deploy saga, remote systems', () => {
     expect(backend.writes).toHaveLength(2);
     expect((await app.deployments.ops.list(first.experiment.id)).map((o) => o.status)).toEqual(['completed']);
     await expect(saga.deploy({ ...input, allocationPercent: 20 }, ctx)).rejects.toMatchObject({ code: 'CONFLICT' });
-    expect(agreement(remote.localSystems)).toEqual({ running: [first.experiment.id], serving: [first.experiment.id], recorded: [first.experiment.id] });
+    expect(await agreement(remote.localSystems)).toEqual({ running: [first.experiment.id], serving: [first.experiment.id], recorded: [first.experiment.id] });
 
     const stopped = await saga.stop({ experimentId: first.experiment.id, reason: 'done', confirmation: APPROVED }, ctx);
     expect(stopped.status).toBe('concluded');
-    expect(agreement(remote.localSystems)).toEqual({ running: [], serving: [], recorded: [] });
+    expect(await agreement(remote.localSystems)).toEqual({ running: [], serving: [], recorded: [] });
   });
 
   it('compensates backend.allocate when content.apply fails; the record is untouched and the key can be retried', async () => {
     const input = { ...(await validated()), idempotencyKey: 'saga-key-0002' };
     content.fault = () => 'fail';
     await expect(saga.deploy(input, ctx)).rejects.toMatchObject({ code: 'UPSTREAM_UNAVAILABLE' });
-    expect(app.experiments.get(input.experimentId)).toMatchObject({ status: 'draft', version: 1 });
+    expect(await app.experiments.get(input.experimentId)).toMatchObject({ status: 'draft', version: 1 });
     expect(backend.writes).toEqual(['backend.allocate', 'compensate.backend']);
     expect(remote.localSystems.backend.getSync(input.experimentId)).toMatchObject({ status: 'released', buckets: [] });
     expect((await app.deployments.ops.list(input.experimentId)).map((o) => [o.status, o.steps, o.error?.code])).toEqual([
@@ -158,8 +155,8 @@ describe('deploy saga, remote systems', () => {
     content.fault = () => 'ok';
     const retried = await saga.deploy(input, ctx);
     expect(retried.experiment.status).toBe('running');
-    expect(agreement(remote.localSystems).running).toEqual([input.experimentId]);
-    expect(agreement(remote.localSystems).serving).toEqual([input.experimentId]);
+    expect((await agreement(remote.localSystems)).running).toEqual([input.experimentId]);
+    expect((await agreement(remote.localSystems)).serving).toEqual([input.experimentId]);
   });
 
   it('leaves an operation whose compensation cannot reach a system to recovery, and refuses new work on that experiment until then', async () => {
@@ -172,7 +169,7 @@ describe('deploy saga, remote systems', () => {
     backend.fault = () => 'ok';
     content.fault = () => 'ok';
     expect(await saga.recover()).toMatchObject({ compensated: [expect.stringMatching(/^op_/)], stuck: [] });
-    expect(agreement(remote.localSystems)).toEqual({ running: [], serving: [], recorded: [] });
+    expect(await agreement(remote.localSystems)).toEqual({ running: [], serving: [], recorded: [] });
     expect(remote.localSystems.content.getSync(input.experimentId)).toMatchObject({ serving: false });
   });
 
@@ -188,7 +185,7 @@ describe('deploy saga, remote systems', () => {
     expect(await restarted.recover()).toMatchObject({ compensated: [], completed: [] }); // still claimed by its live owner
     lapse();
     expect(await restarted.recover()).toMatchObject({ compensated: [expect.any(String)], completed: [] });
-    expect(agreement(remote.localSystems)).toEqual({ running: [], serving: [], recorded: [] });
+    expect(await agreement(remote.localSystems)).toEqual({ running: [], serving: [], recorded: [] });
 
     const b = await validated('saga-b');
     backend.fault = (step) => (step === 'backend.activate' ? 'apply-then-hang' : 'ok');
@@ -201,10 +198,10 @@ describe('deploy saga, remote systems', () => {
     const again = remoteSaga();
     expect(await again.recover()).toMatchObject({ completed: [op.id] });
     expect(await again.recover()).toMatchObject({ completed: [], compensated: [] });
-    expect(agreement(remote.localSystems)).toEqual({ running: [b.experimentId], serving: [b.experimentId], recorded: [b.experimentId] });
+    expect(await agreement(remote.localSystems)).toEqual({ running: [b.experimentId], serving: [b.experimentId], recorded: [b.experimentId] });
     const replay = await again.deploy({ ...b, idempotencyKey: 'saga-key-0003' }, ctx);
     expect(replay).toMatchObject({ replayed: true, experiment: { version: 2 } });
-    expect(app.deps.audit.forEntity('experiment', b.experimentId).filter((r) => r.operation === 'test').length).toBeGreaterThan(0);
+    expect((await app.deps.store.audit.forEntity('experiment', b.experimentId)).filter((r) => r.operation === 'test').length).toBeGreaterThan(0);
   });
 
   it('pauses, advances a ramp stage (the scheduler) and rolls back (the circuit breaker) through the systems', async () => {
@@ -214,7 +211,7 @@ describe('deploy saga, remote systems', () => {
     const paused = await saga.pause({ experimentId: experiment.id, version: experiment.version, reason: 'look' }, ctx);
     expect(paused.status).toBe('paused');
     expect(remote.localSystems.backend.getSync(experiment.id)).toMatchObject({ status: 'paused', buckets: paused.buckets });
-    expect(agreement(remote.localSystems)).toEqual({ running: [], serving: [], recorded: [] });
+    expect(await agreement(remote.localSystems)).toEqual({ running: [], serving: [], recorded: [] });
     const resumed = await saga.deploy({ ...input, version: paused.version, planHash: app.experiments.planHashOf(paused) }, ctx);
     const advanced = await saga.advance({ experimentId: experiment.id, version: resumed.experiment.version, toPercent: 20 }, system);
     expect(advanced.experiment.allocationPercent).toBe(20);
@@ -227,11 +224,11 @@ describe('deploy saga, remote systems', () => {
     await expect(saga.rollBack({ experimentId: experiment.id, reason: 'breaker', details: {} }, system)).rejects.toMatchObject({
       code: 'UPSTREAM_UNAVAILABLE',
     });
-    expect(agreement(remote.localSystems)).toEqual({ running: [experiment.id], serving: [experiment.id], recorded: [experiment.id] });
+    expect(await agreement(remote.localSystems)).toEqual({ running: [experiment.id], serving: [experiment.id], recorded: [experiment.id] });
     content.fault = () => 'ok';
     const rolled = await saga.rollBack({ experimentId: experiment.id, reason: 'breaker', details: {} }, system);
     expect(rolled).toMatchObject({ status: 'concluded', outcome: 'rolled_back' });
-    expect(agreement(remote.localSystems)).toEqual({ running: [], serving: [], recorded: [] });
+    expect(await agreement(remote.localSystems)).toEqual({ running: [], serving: [], recorded: [] });
     expect((await app.deployments.ops.list(experiment.id)).map((o) => `${o.kind}:${o.status}`)).toEqual([
       'deploy:completed',
       'pause:completed',
@@ -253,7 +250,7 @@ describe('deploy saga, remote systems', () => {
     expect(await saga.recover()).toEqual({ completed: [], compensated: [], stuck: [] });
     release();
     expect((await first).experiment.status).toBe('running');
-    expect(agreement(remote.localSystems)).toEqual({ running: [input.experimentId], serving: [input.experimentId], recorded: [input.experimentId] });
+    expect(await agreement(remote.localSystems)).toEqual({ running: [input.experimentId], serving: [input.experimentId], recorded: [input.experimentId] });
   });
 
   it('fences a forward step that lands after its compensation (slow past the timeout)', () => {
@@ -271,10 +268,10 @@ describe('deploy saga, two gateway processes sharing one database', () => {
   let dir: string;
   let a: Container;
   let b: Container;
-  beforeEach(() => {
+  beforeEach(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'sealab-shared-'));
-    a = createContainer({ dbFile: path.join(dir, 'sealab.db'), policy: permissivePolicy() });
-    b = createContainer({ dbFile: path.join(dir, 'sealab.db'), policy: permissivePolicy() });
+    a = await createContainer({ dbFile: path.join(dir, 'sealab.db'), policy: permissivePolicy() });
+    b = await createContainer({ dbFile: path.join(dir, 'sealab.db'), policy: permissivePolicy() });
   });
   afterEach(() => {
     a.close();
@@ -309,7 +306,7 @@ describe('deploy saga, two gateway processes sharing one database', () => {
     expect(backend.writes).toEqual(['backend.allocate']);
     release();
     expect((await deploying).experiment.status).toBe('running');
-    expect(agreement(remote.localSystems, b)).toEqual({ running: [experiment.id], serving: [experiment.id], recorded: [experiment.id] });
+    expect(await agreement(remote.localSystems, b)).toEqual({ running: [experiment.id], serving: [experiment.id], recorded: [experiment.id] });
 
     // A freezes in the middle of a stop, long enough for its claim to lapse: B takes over and restores the running state.
     let thaw!: () => void;
@@ -321,11 +318,11 @@ describe('deploy saga, two gateway processes sharing one database', () => {
     content.hold = () => null;
     const report = await sb.recover();
     expect(report.compensated).toHaveLength(1);
-    expect(agreement(remote.localSystems, b)).toEqual({ running: [experiment.id], serving: [experiment.id], recorded: [experiment.id] });
+    expect(await agreement(remote.localSystems, b)).toEqual({ running: [experiment.id], serving: [experiment.id], recorded: [experiment.id] });
     // A thaws: its content.remove lands after B's compensation and is fenced off; A stops instead of committing.
     thaw();
-    await expect(stopping).rejects.toMatchObject({ code: 'CONFLICT', message: expect.stringMatching(/taken over by another sealab process/) });
-    expect(agreement(remote.localSystems, a)).toEqual({ running: [experiment.id], serving: [experiment.id], recorded: [experiment.id] });
+    (await expect(stopping)).rejects.toMatchObject({ code: 'CONFLICT', message: expect.stringMatching(/taken over by another sealab process/) });
+    expect(await agreement(remote.localSystems, a)).toEqual({ running: [experiment.id], serving: [experiment.id], recorded: [experiment.id] });
     expect((await a.deployments.ops.list(experiment.id)).map((o) => o.status)).toEqual(['completed', 'compensated']);
     expect(backend.writes.filter((w) => w.startsWith('compensate'))).toEqual(['compensate.backend']);
   });

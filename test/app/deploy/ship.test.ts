@@ -26,9 +26,9 @@ const SHIPPABLE = demoConfig({
 /** No required guardrail (crash-rate needs millions of units to judge): the focused tests use skip-rate. */
 const POLICY = permissivePolicy({ requiredGuardrails: [] });
 
-function setup(opts: Parameters<typeof testContainer>[0] = {}) {
+async function setup(opts: Parameters<typeof testContainer>[0] = {}) {
   let now = Date.parse('2026-11-02T09:00:00Z');
-  const app = testContainer({ clock: { now: () => new Date(now) }, policy: POLICY, ...opts });
+  const app = await testContainer({ clock: { now: () => new Date(now) }, policy: POLICY, ...opts });
   cleanups.push(() => app.close());
   const http = testHttp(app);
   cleanups.push(() => http.close());
@@ -45,7 +45,7 @@ function setup(opts: Parameters<typeof testContainer>[0] = {}) {
 }
 
 /** 8000 units through POST /v1/events: focus streams twice as often (60% vs 30%), 40% skip in both arms. */
-async function clearWin(rest: ReturnType<typeof setup>['rest'], experimentId: string) {
+async function clearWin(rest: Awaited<ReturnType<typeof setup>>['rest'], experimentId: string) {
   for (let b = 0; b < 4; b++) {
     const events: Record<string, unknown>[] = [];
     for (let i = b * 2000; i < (b + 1) * 2000; i++) {
@@ -62,7 +62,7 @@ async function clearWin(rest: ReturnType<typeof setup>['rest'], experimentId: st
   }
 }
 
-async function running(rest: ReturnType<typeof setup>['rest'], config = SHIPPABLE): Promise<string> {
+async function running(rest: Awaited<ReturnType<typeof setup>>['rest'], config = SHIPPABLE): Promise<string> {
   const created = await rest('POST', '/v1/experiments', { config });
   const id: string = created.json.experiment.id;
   const v = await rest('POST', `/v1/experiments/${id}/validate`);
@@ -81,16 +81,16 @@ const slot = (layout: { slotId: string; contentId: string | null }[], id: string
 
 describe('ship: the winning layout becomes the surface default', () => {
   it('changes what GET /v1/surfaces/home/layout serves for a unit in no experiment, is audited, and revert_ship restores it', async () => {
-    const { app, rest, advance } = setup();
+    const { app, rest, advance } = await setup();
     const id = await running(rest);
     const unit = outsider(app, id);
     const before = await rest('GET', `/v1/surfaces/home/layout?unit=${unit}`);
     expect(slot(before.json.layout, 'shelf-2')).toBe('mx-daily-1');
-    const defaultBefore = app.catalog.defaultLayout('home');
+    const defaultBefore = await app.catalog.defaultLayout('home');
 
     await clearWin(rest, id);
     advance(8 * DAY);
-    expect(app.metrics.report(id, { alwaysValid: true }).decision).toMatchObject({ decision: 'ship', variant: 'focus' });
+    expect((await app.metrics.report(id, { alwaysValid: true })).decision).toMatchObject({ decision: 'ship', variant: 'focus' });
 
     const shipped = await rest('POST', `/v1/experiments/${id}/stop`, { reason: 'focus wins stream-rate', outcome: 'shipped', confirmation: APPROVED });
     expect(shipped.status, JSON.stringify(shipped.json)).toBe(200);
@@ -111,7 +111,7 @@ describe('ship: the winning layout becomes the surface default', () => {
       before.json.layout.filter((l: { slotId: string }) => l.slotId !== 'shelf-2'),
     );
     expect(slot(app.assignments.view('home', 'someone-else')!.layout, 'shelf-2')).toBe('sh-focus');
-    expect(app.catalog.defaultLayout('home')).toEqual({ ...defaultBefore, 'shelf-2': 'sh-focus' });
+    expect(await app.catalog.defaultLayout('home')).toEqual({ ...defaultBefore, 'shelf-2': 'sh-focus' });
     expect(app.localSystems.content.getSync(id)).toMatchObject({ serving: false, shipped: 'focus' });
     expect(app.localSystems.backend.getSync(id)).toMatchObject({ status: 'released', buckets: [] });
     expect((await app.deployments.ops.list(id)).at(-1)).toMatchObject({ kind: 'ship', status: 'completed', steps: ['backend.release', 'content.ship'] });
@@ -133,7 +133,7 @@ describe('ship: the winning layout becomes the surface default', () => {
     expect(reverted.status, JSON.stringify(reverted.json)).toBe(200);
     expect(reverted.json.conclusion.revert).toMatchObject({ actor: 'rest:local:anonymous', reason: 'retention dropped' });
     expect(slot((await rest('GET', `/v1/surfaces/home/layout?unit=${unit}`)).json.layout, 'shelf-2')).toBe('mx-daily-1');
-    expect(app.catalog.defaultLayout('home')).toEqual(defaultBefore);
+    expect(await app.catalog.defaultLayout('home')).toEqual(defaultBefore);
     expect(app.localSystems.content.getSync(id)).toMatchObject({ shipped: null });
     expect((await rest('GET', `/v1/experiments/${id}/audit`)).json.audit[0]).toMatchObject({
       rationale: 'retention dropped',
@@ -145,7 +145,7 @@ describe('ship: the winning layout becomes the surface default', () => {
   });
 
   it('is refused while the decision is not ship: the message lists the blockers and nothing changes', async () => {
-    const { app, rest } = setup();
+    const { app, rest } = await setup();
     const id = await running(rest);
     const counts = tableCounts(app);
     const r = await rest('POST', `/v1/experiments/${id}/stop`, { reason: 'looks good', outcome: 'shipped', confirmation: APPROVED });
@@ -155,7 +155,7 @@ describe('ship: the winning layout becomes the surface default', () => {
     expect(r.json.details.blockers.length).toBeGreaterThan(0);
     expect(r.json.detail).toContain(r.json.details.blockers[0]);
     expect(tableCounts(app)).toEqual(counts);
-    expect(app.experiments.get(id).status).toBe('running');
+    expect((await app.experiments.get(id)).status).toBe('running');
 
     // The MCP tool says the same, and a control variant cannot be shipped.
     const c = await memoryClient(app);
@@ -175,8 +175,8 @@ describe('ship across remote systems', () => {
   const down = () => new AppError('UPSTREAM_UNAVAILABLE', 'down', 'retry', { delivered: false });
 
   it('content delivery down during a ship: compensated, nothing shipped, the experiment still running; then it ships', async () => {
-    const { app, rest, advance } = setup();
-    const remote = testContainer({ policy: POLICY });
+    const { app, rest, advance } = await setup();
+    const remote = await testContainer({ policy: POLICY });
     cleanups.push(() => remote.close());
     let contentDown = false;
     const content = remote.localSystems.content;
@@ -215,8 +215,8 @@ describe('ship across remote systems', () => {
     await expect(saga.stop({ experimentId: experiment.id, reason: 'ship', outcome: 'shipped', confirmation: APPROVED }, ctx)).rejects.toMatchObject({
       code: 'UPSTREAM_UNAVAILABLE',
     });
-    expect(app.experiments.get(experiment.id)).toMatchObject({ status: 'running', outcome: null });
-    expect(app.deps.experiments.conclusion(experiment.id)).toBeNull();
+    expect(await app.experiments.get(experiment.id)).toMatchObject({ status: 'running', outcome: null });
+    expect(await app.deps.store.experiments.conclusion(experiment.id)).toBeNull();
     expect(content.getSync(experiment.id)).toMatchObject({ serving: true, shipped: null });
     expect(b.getSync(experiment.id)).toMatchObject({ status: 'running' });
     expect((await saga.ops.list(experiment.id)).at(-1)).toMatchObject({ kind: 'ship', status: 'compensated' });
@@ -233,7 +233,7 @@ describe('ship across remote systems', () => {
     let now = Date.parse('2026-11-02T09:00:00Z');
     const roles = await Promise.all(
       (['backend', 'content'] as const).map(async (role) => {
-        const c = testContainer({ policy: POLICY });
+        const c = await testContainer({ policy: POLICY });
         const http = await listenHttp(c, { role, host: '127.0.0.1', port: 0, maxBodyBytes: 1_048_576 });
         cleanups.push(async () => {
           await http.close();
@@ -243,7 +243,7 @@ describe('ship across remote systems', () => {
       }),
     );
     const [backend, content] = roles;
-    const app = testContainer({
+    const app = await testContainer({
       clock: { now: () => new Date(now) },
       policy: POLICY,
       remote: { backendUrl: backend.url, contentUrl: content.url, timeoutMs: 2000 },

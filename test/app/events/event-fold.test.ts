@@ -104,9 +104,9 @@ afterEach(() => {
 async function world(fold = {}) {
   const clock = new SimulatedClock(new Date(T0));
   let n = 0;
-  const app = createContainer({ dbFile: ':memory:', clock, newId: (p) => `${p}_${n++}`, fold });
+  const app = await createContainer({ dbFile: ':memory:', clock, newId: (p) => `${p}_${n++}`, fold });
   opened.push(app);
-  for (const [id, source] of Object.entries(SOURCES)) app.deps.catalog.upsertMetric({ ...app.deps.catalog.metric(id)!, source });
+  for (const [id, source] of Object.entries(SOURCES)) await app.deps.store.catalog.upsertMetric({ ...(await app.deps.store.catalog.metric(id))!, source });
   const ctx = { actor: 'test', interface: 'cli' as const, operation: 'test', requestId: 'r' };
   const config = demoConfig({
     key: 'fold-prop',
@@ -209,10 +209,10 @@ describe('event log and fold (ADR 0018)', () => {
             folded.clock.advance(hours * HOUR);
             i += batch.length;
           }
-          const report = folded.app.metrics.report(expId); // get_metrics folds what is pending first
+          const report = await folded.app.metrics.report(expId); // get_metrics folds what is pending first
           expect(report.fold.pending).toBe(0);
           expectClose(snapshot(folded.app, expId), snapshot(direct.app, expId));
-          const want = direct.app.metrics.report(expId);
+          const want = await direct.app.metrics.report(expId);
           expectClose(report.metrics, want.metrics, 'metrics');
           expect(report.exposures).toEqual(want.exposures);
           for (const c of opened.splice(0)) c.close();
@@ -276,7 +276,7 @@ describe('event log and fold (ADR 0018)', () => {
     app.events.ingest({ events: [{ id: 'a', type: 'exposure', unitId: 'u1', experimentId: exp.id, variant: 'focus' }] });
     clock.advance(90_000);
     expect(app.fold.status()).toEqual({ pending: 1, lagSeconds: 90 });
-    const report = app.metrics.report(exp.id);
+    const report = await app.metrics.report(exp.id);
     expect(report.fold).toEqual({ pending: 0, lagSeconds: 0 });
     expect(report.exposures.find((e) => e.variant === 'focus')?.units).toBe(1);
   });
@@ -301,14 +301,14 @@ describe('event log and fold (ADR 0018)', () => {
     try {
       const file = path.join(dir, 'sealab.db');
       const clock = new SimulatedClock(new Date(T0));
-      const a = createContainer({ dbFile: file, clock, fold: { turn: 13, backlogMax: 10_000 } });
+      const a = await createContainer({ dbFile: file, clock, fold: { turn: 13, backlogMax: 10_000 } });
       opened.push(a);
       const ctx = { actor: 'test', interface: 'cli' as const, operation: 'test', requestId: 'r' };
       const config = demoConfig({ key: 'two-folders', successMetrics: ['minutes-played'], guardrails: [{ metricId: 'crash-rate', margin: 0.02 }] });
       const { experiment } = await a.experiments.create({ config }, ctx);
       const v = await a.experiments.validate({ experimentId: experiment.id }, ctx);
       const exp = (await a.deploys.deploy({ experimentId: experiment.id, version: 1, planHash: v.planHash!, confirmation: APPROVED }, ctx)).experiment;
-      const b = createContainer({ dbFile: file, clock, fold: { turn: 7, backlogMax: 10_000 } });
+      const b = await createContainer({ dbFile: file, clock, fold: { turn: 7, backlogMax: 10_000 } });
       opened.push(b);
       const later = new Date(T0 + HOUR).toISOString();
       a.events.ingest({ events: UNITS.map((u, i) => ({ id: `x${i}`, type: 'exposure', unitId: u, experimentId: exp.id, variant: armOf(u) })) });
@@ -352,7 +352,7 @@ describe('the fold on its own thread (a database file)', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sealab-fold-thread-'));
     try {
       const file = path.join(dir, 'sealab.db');
-      const a = createContainer({ dbFile: file, fold: { backlogMax: 300 } });
+      const a = await createContainer({ dbFile: file, fold: { backlogMax: 300 } });
       opened.push(a);
       const ctx = { actor: 'test', interface: 'cli' as const, operation: 'test', requestId: 'r' };
       const { experiment } = await a.experiments.create({ config: demoConfig({ key: 'fold-thread', successMetrics: ['streams-per-user'] }) }, ctx);
@@ -513,7 +513,7 @@ describe.skipIf(pgEngine.skip)(engineTitle(pgEngine, 'the event side (ADR 0020, 
 
   it('three pools ingesting at once, then two folding at once: every event counted exactly once, duplicates refused by id', async () => {
     db = await pgEngine.open();
-    const app = createContainer({ dbFile: ':memory:' });
+    const app = await createContainer({ dbFile: ':memory:' });
     opened.push(app);
     const ctx = { actor: 'test', interface: 'cli' as const, operation: 'test', requestId: 'r' };
     const { experiment } = await app.experiments.create({ config: demoConfig({ key: 'pg-replicas', successMetrics: ['streams-per-user'] }) }, ctx);

@@ -39,8 +39,8 @@ async function errorOf(fn: () => unknown): Promise<AppError> {
 let app: Container;
 const count = (table: string) => (app.deps.db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
 
-beforeEach(() => {
-  app = createContainer({ dbFile: ':memory:' });
+beforeEach(async () => {
+  app = await createContainer({ dbFile: ':memory:' });
 });
 afterEach(() => app.close());
 
@@ -118,7 +118,7 @@ describe('ingest', () => {
     expect(app.events.ingest({ events: [metric('x2', 'minutes-played', 'u1', 500)] })).toEqual({ accepted: 0, duplicates: 1, unmatched: 0, rejected: [] });
     app.fold.catchUp(); // the tables hold what is folded
     expect(count('metric_events')).toBe(1);
-    const minutes = app.metrics.report(exp.id).metrics.find((m) => m.metricId === 'minutes-played')!;
+    const minutes = (await app.metrics.report(exp.id)).metrics.find((m) => m.metricId === 'minutes-played')!;
     expect(minutes.variants.find((v) => v.variant === 'control')!.mean).toBe(5);
   });
 
@@ -177,7 +177,7 @@ describe('metrics report', () => {
   it('summarises each variant by hand-computed means', async () => {
     const exp = await running('a');
     load(exp);
-    const report = app.metrics.report(exp.id);
+    const report = await app.metrics.report(exp.id);
     expect(report.exposures).toEqual([
       { variant: 'control', weight: 50, units: 2 },
       { variant: 'treatment', weight: 50, units: 3 },
@@ -213,7 +213,7 @@ describe('metrics report', () => {
   it('keeps the variant of the first exposure when a unit is later reported in another variant', async () => {
     const exp = await running('a');
     app.events.ingest({ events: [exposure('y1', exp.id, 'u1', 'control', at('11:00')), exposure('y2', exp.id, 'u1', 'treatment', at('12:00'))] });
-    expect(app.metrics.report(exp.id).exposures.map((e) => e.units)).toEqual([1, 0]);
+    expect((await app.metrics.report(exp.id)).exposures.map((e) => e.units)).toEqual([1, 0]);
   });
 
   it('counts units exposed through the assignment endpoint', async () => {
@@ -222,7 +222,7 @@ describe('metrics report', () => {
     for (let i = 0; i < 3000; i++) if (app.events.assign('home', `unit-${i}`).assignments.some((a) => a.experimentId === exp.id)) assigned++;
     // A repeated assignment is the same exposure.
     for (let i = 0; i < 100; i++) app.events.assign('home', `unit-${i}`);
-    const report = app.metrics.report(exp.id);
+    const report = await app.metrics.report(exp.id);
     expect(report.exposures.reduce((s, e) => s + e.units, 0)).toBe(assigned);
     // 10% of the surface: about 300 of 3000.
     expect(Math.abs(assigned / 3000 - 0.1)).toBeLessThan(4.5 * Math.sqrt(0.09 / 3000));

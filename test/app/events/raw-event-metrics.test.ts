@@ -268,7 +268,7 @@ function shuffle<T>(r: Rand, xs: T[]): T[] {
 async function runSeed(seed: number) {
   const r = prng(seed);
   app?.close();
-  app = createContainer({ dbFile: ':memory:' });
+  app = await createContainer({ dbFile: ':memory:' });
   const metrics = randomMetrics(r);
   const events = randomEvents(r);
   // Duplicates: some events sent twice, in the same batch or a later one (both happen after the shuffle).
@@ -291,7 +291,7 @@ async function runSeed(seed: number) {
     send(early.slice(i, i + size), 'none', new Set());
     i += size;
   }
-  for (const m of metrics) app.deps.catalog.upsertMetric(m);
+  for (const m of metrics) await app.deps.store.catalog.upsertMetric(m);
   const exp = await startRunning(
     app,
     demoConfig({
@@ -336,7 +336,7 @@ async function runSeed(seed: number) {
     expect(got, `seed ${seed} p-q bins ${arm}`).toEqual(bins[arm] ?? {});
   }
   // get_metrics reads the same aggregates: units per arm and the arm means (Σx/n, a ratio's Σx/Σy).
-  const report = app.metrics.report(exp.id);
+  const report = await app.metrics.report(exp.id);
   for (const id of ['p-any', 'p-count', 'p-mean', 'p-pre', 'p-ratio']) {
     const cells = report.metrics.find((m) => m.metricId === id)!.variants;
     for (const cell of cells) {

@@ -45,8 +45,8 @@ let app: Container;
 const count = (table: string) => (app.deps.db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
 
 // Bucket mechanics at 50% first stages: the guardrail policy is tested in policy-guardrails.test.ts.
-beforeEach(() => {
-  app = createContainer({ dbFile: ':memory:', policy: permissivePolicy() });
+beforeEach(async () => {
+  app = await createContainer({ dbFile: ':memory:', policy: permissivePolicy() });
 });
 
 /** Validates (recording the verdict) and returns the plan hash deploy must cite. */
@@ -67,9 +67,9 @@ describe('create', () => {
     expect(replayed).toBe(false);
     expect(experiment).toMatchObject({ key: 'a', status: 'draft', version: 1, buckets: [], outcome: null, startedAt: null, endedAt: null });
     expect(experiment.analysisPlan.alpha).toBe(0.05);
-    expect(app.experiments.get(experiment.id)).toEqual(experiment);
-    expect(app.experiments.get('a').id).toBe(experiment.id);
-    const audit = app.deps.audit.forEntity('experiment', experiment.id);
+    expect(await app.experiments.get(experiment.id)).toEqual(experiment);
+    expect((await app.experiments.get('a')).id).toBe(experiment.id);
+    const audit = await app.deps.store.audit.forEntity('experiment', experiment.id);
     expect(audit).toHaveLength(1);
     expect(audit[0]).toMatchObject({ actor: 'test', interface: 'cli', operation: 'test', requestId: 'r1', before: null });
     expect(audit[0].after).toMatchObject({ id: experiment.id, status: 'draft', version: 1 });
@@ -81,7 +81,7 @@ describe('create', () => {
     expect(again.replayed).toBe(true);
     expect(again.experiment.id).toBe(first.experiment.id);
     expect(count('experiments')).toBe(1);
-    expect(app.deps.audit.forEntity('experiment', first.experiment.id)).toHaveLength(1);
+    expect(await app.deps.store.audit.forEntity('experiment', first.experiment.id)).toHaveLength(1);
   });
 
   it('treats defaults and key order as the same request for idempotency', async () => {
@@ -93,12 +93,12 @@ describe('create', () => {
 
   it('refuses the same idempotency key with a different config, writing nothing', async () => {
     await app.experiments.create({ config: config('a'), idempotencyKey: 'k1' }, ctx);
-    const audits = app.deps.audit.count();
+    const audits = await app.deps.store.audit.count();
     const e = await errorOf(async () => await app.experiments.create({ config: config('b'), idempotencyKey: 'k1' }, ctx));
     expect(e.code).toBe('CONFLICT');
     expect(count('experiments')).toBe(1);
-    expect(app.deps.audit.count()).toBe(audits);
-    expect(app.deps.experiments.byKey('b')).toBeUndefined();
+    expect(await app.deps.store.audit.count()).toBe(audits);
+    expect(await app.deps.store.experiments.byKey('b')).toBeUndefined();
   });
 
   it('refuses a duplicate experiment key', async () => {
@@ -131,7 +131,7 @@ describe('deploy', () => {
     expect(e.code).toBe('PRECONDITION_FAILED');
     expect(e.message).toContain('has not been validated');
     expect(e.hint).toContain('validate_config');
-    expect(app.experiments.get(experiment.id)).toMatchObject({ status: 'draft', version: 1 });
+    expect(await app.experiments.get(experiment.id)).toMatchObject({ status: 'draft', version: 1 });
   });
 
   it('refuses a stale version', async () => {
@@ -150,7 +150,7 @@ describe('deploy', () => {
     const e = await errorOf(async () => await app.deploys.deploy({ experimentId: experiment.id, version: 1, planHash: v.planHash! }, ctx));
     expect(e.code).toBe('PRECONDITION_FAILED');
     expect(e.details).toMatchObject({ reason: 'failed_validation' });
-    expect(app.experiments.get(experiment.id).status).toBe('draft');
+    expect((await app.experiments.get(experiment.id)).status).toBe('draft');
   });
 
   it('starts a validated experiment with allocation% of the 10,000 buckets', async () => {
@@ -162,8 +162,8 @@ describe('deploy', () => {
     expect(r.experiment).toMatchObject({ status: 'running', version: 2 });
     expect(r.experiment.startedAt).not.toBeNull();
     expect(rangesSize(r.experiment.buckets)).toBe(1000);
-    expect(app.experiments.get(experiment.id)).toEqual(r.experiment);
-    const audit = app.deps.audit.forEntity('experiment', experiment.id);
+    expect(await app.experiments.get(experiment.id)).toEqual(r.experiment);
+    const audit = await app.deps.store.audit.forEntity('experiment', experiment.id);
     // Newest first: deploy, validate, create.
     expect(audit.map((a) => a.operation)).toEqual(['test', 'validate', 'test']);
     expect(audit[1]).toMatchObject({ requestId: 'r-validate', after: { validation: { version: 1, valid: true } } });
@@ -174,12 +174,12 @@ describe('deploy', () => {
   it('a dry run plans but changes nothing', async () => {
     const { experiment } = await app.experiments.create({ config: config('a') }, ctx);
     const planHash = await planOf(experiment.id);
-    const audits = app.deps.audit.count();
+    const audits = await app.deps.store.audit.count();
     const r = await app.deploys.deploy({ experimentId: experiment.id, version: 1, planHash, dryRun: true }, ctx);
     expect(r.applied).toBe(false);
     expect(r.plan).toMatchObject({ action: 'start', bucketsAfter: 1000 });
-    expect(app.experiments.get(experiment.id)).toEqual(experiment);
-    expect(app.deps.audit.count()).toBe(audits);
+    expect(await app.experiments.get(experiment.id)).toEqual(experiment);
+    expect(await app.deps.store.audit.count()).toBe(audits);
   });
 
   it('deploying again is a noop with no version bump', async () => {
@@ -187,7 +187,7 @@ describe('deploy', () => {
     const r = await app.deploys.deploy({ experimentId: exp.id, version: exp.version, planHash: await planOf(exp.id) }, ctx);
     expect(r.applied).toBe(false);
     expect(r.plan.action).toBe('noop');
-    expect(app.experiments.get(exp.id)).toEqual(exp);
+    expect(await app.experiments.get(exp.id)).toEqual(exp);
   });
 
   it('a ramp to a higher allocation keeps every bucket already owned', async () => {
@@ -211,25 +211,25 @@ describe('deploy', () => {
     );
     expect(e.code).toBe('PRECONDITION_FAILED');
     expect(e.message).toContain('ALLOCATION_ABOVE_POLICY');
-    expect(app.experiments.get(exp.id)).toEqual(exp);
+    expect(await app.experiments.get(exp.id)).toEqual(exp);
   });
 
   it('the same idempotency key returns the first outcome without acting again', async () => {
     const { experiment } = await app.experiments.create({ config: config('a') }, ctx);
     const planHash = await planOf(experiment.id);
     const first = await app.deploys.deploy({ experimentId: experiment.id, version: 1, planHash, idempotencyKey: 'd1' }, ctx);
-    const audits = app.deps.audit.count();
+    const audits = await app.deps.store.audit.count();
     const again = await app.deploys.deploy({ experimentId: experiment.id, version: 1, planHash, idempotencyKey: 'd1' }, ctx);
     expect(again.replayed).toBe(true);
     expect(again.applied).toBe(first.applied);
     expect(again.plan).toEqual(first.plan);
     expect(again.experiment).toEqual(first.experiment);
-    expect(app.deps.audit.count()).toBe(audits);
+    expect(await app.deps.store.audit.count()).toBe(audits);
     const e = await errorOf(
       async () => await app.deploys.deploy({ experimentId: experiment.id, version: 2, planHash, allocationPercent: 20, idempotencyKey: 'd1' }, ctx),
     );
     expect(e.code).toBe('CONFLICT');
-    expect(app.experiments.get(experiment.id).version).toBe(2);
+    expect((await app.experiments.get(experiment.id)).version).toBe(2);
   });
 });
 
@@ -247,7 +247,7 @@ describe('collisions on a slot', () => {
     expect(v.findings.filter((f) => f.code === 'COLLISION')).toHaveLength(1);
     const e = await errorOf(async () => await app.deploys.deploy({ experimentId: c.id, version: c.version, planHash: v.planHash! }, ctx));
     expect(['CONFLICT', 'PRECONDITION_FAILED']).toContain(e.code);
-    expect(app.experiments.get(c.id)).toMatchObject({ status: 'draft', buckets: [] });
+    expect(await app.experiments.get(c.id)).toMatchObject({ status: 'draft', buckets: [] });
   });
 
   it('refuses a deploy whose earlier passing validation went stale because another experiment took the buckets', async () => {
@@ -259,8 +259,8 @@ describe('collisions on a slot', () => {
     const e = await errorOf(async () => await app.deploys.deploy({ experimentId: c.id, version: c.version, planHash: v.planHash! }, ctx));
     expect(e.code).toBe('CONFLICT');
     expect((e.details as { findings: { code: string }[] }).findings.map((f) => f.code)).toContain('COLLISION');
-    expect(app.experiments.get(c.id).status).toBe('draft');
-    expect(app.experiments.get(a.id).buckets).toEqual(a.buckets);
+    expect((await app.experiments.get(c.id)).status).toBe('draft');
+    expect((await app.experiments.get(a.id)).buckets).toEqual(a.buckets);
   });
 
   it('lets an experiment on another slot reuse buckets, and no unit lands in two colliding experiments', async () => {
@@ -298,10 +298,10 @@ describe('stop', () => {
     const stopped = await app.stops.stop({ experimentId: a.id, version: a.version, reason: 'crash rate spiked' }, ctx);
     expect(stopped).toMatchObject({ status: 'concluded', outcome: 'stopped', buckets: [], version: a.version + 1 });
     expect(stopped.endedAt).not.toBeNull();
-    const [last] = app.deps.audit.forEntity('experiment', a.id);
+    const [last] = await app.deps.store.audit.forEntity('experiment', a.id);
     expect(last.rationale).toBe('crash rate spiked');
     expect(last.after).toMatchObject({ status: 'concluded' });
-    expect(app.catalog.surface('home').freeBuckets).toBe(10_000);
+    expect((await app.catalog.surface('home')).freeBuckets).toBe(10_000);
     // The freed buckets are available to a new experiment on the same slot.
     const b = await running(config('b', 'shelf-2', 'pl-deep-focus', 50));
     expect(overlap(b.buckets, a.buckets)).toBe(true);
@@ -320,13 +320,13 @@ describe('stop', () => {
     const b = await running(config('b', 'shelf-3', 'pd-tech-talk'));
     const stopped = await app.stops.stop({ experimentId: b.id, reason: 'x' }, ctx);
     expect((await errorOf(async () => await app.stops.stop({ experimentId: b.id, reason: 'again' }, ctx))).code).toBe('PRECONDITION_FAILED');
-    expect(app.experiments.get(b.id)).toEqual(stopped);
+    expect(await app.experiments.get(b.id)).toEqual(stopped);
   });
 
   it('refuses a stale version', async () => {
     const a = await running(config('a'));
     expect((await errorOf(async () => await app.stops.stop({ experimentId: a.id, version: 1, reason: 'x' }, ctx))).code).toBe('CONFLICT');
-    expect(app.experiments.get(a.id).status).toBe('running');
+    expect((await app.experiments.get(a.id)).status).toBe('running');
   });
 
   it('a concluded experiment cannot be deployed again', async () => {

@@ -15,9 +15,9 @@ afterEach(async () => {
 });
 
 /** A container on a fake clock the test moves by hand: a week of ramping runs in milliseconds. */
-function setup(policy: Policy = permissivePolicy()) {
+async function setup(policy: Policy = permissivePolicy()) {
   let now = Date.parse('2026-11-02T09:00:00Z');
-  const app = testContainer({ clock: { now: () => new Date(now) }, policy });
+  const app = await testContainer({ clock: { now: () => new Date(now) }, policy });
   cleanups.push(() => app.close());
   return { app, advance: (ms: number) => (now += ms), now: () => now };
 }
@@ -65,11 +65,11 @@ function traffic(app: Container, experimentId: string, n: number, opts: { share?
   expect(r.rejected).toEqual([]);
 }
 
-const rampRows = (app: Container, id: string) => app.deps.audit.forEntity('experiment', id).filter((a) => a.actor === RAMP_SCHEDULER_ACTOR);
+const rampRows = async (app: Container, id: string) => (await app.deps.store.audit.forEntity('experiment', id)).filter((a) => a.actor === RAMP_SCHEDULER_ACTOR);
 
 describe('ramp scheduler on a fake clock', () => {
   it('drives a week: a stage advances only after its minimum duration and while its gate holds, then stays at the last stage', async () => {
-    const { app, advance } = setup();
+    const { app, advance } = await setup();
     const exp = await startRunning(app, RAMPED);
     const c = await client(app);
     const allocations: { hour: number; percent: number }[] = [];
@@ -77,7 +77,7 @@ describe('ramp scheduler on a fake clock', () => {
       advance(HOUR);
       traffic(app, exp.id, 6);
       await app.ramps.tick();
-      const now = app.experiments.get(exp.id);
+      const now = await app.experiments.get(exp.id);
       if (allocations.at(-1)?.percent !== now.allocationPercent) allocations.push({ hour, percent: now.allocationPercent });
     }
     // 24 h at 10% (with 72 units per arm by then), 24 h at 25%, then the last stage.
@@ -86,9 +86,9 @@ describe('ramp scheduler on a fake clock', () => {
       { hour: 24, percent: 25 },
       { hour: 48, percent: 50 },
     ]);
-    const final = app.experiments.get(exp.id);
+    const final = await app.experiments.get(exp.id);
     expect(final.status).toBe('running');
-    expect(rangesSize(final.buckets)).toBe(app.deps.catalog.surface('home')!.bucketCount / 2);
+    expect(rangesSize(final.buckets)).toBe((await app.deps.store.catalog.surface('home'))!.bucketCount / 2);
 
     const status = await ok(c, 'get_ramp_status', { experimentId: exp.id });
     expect(status).toMatchObject({
@@ -102,7 +102,7 @@ describe('ramp scheduler on a fake clock', () => {
     });
     expect(status.lastTick).toMatchObject({ action: 'complete' });
 
-    const advances = rampRows(app, exp.id).filter((a) => a.operation === 'ramp_advance');
+    const advances = (await rampRows(app, exp.id)).filter((a) => a.operation === 'ramp_advance');
     expect(advances).toHaveLength(2);
     expect(advances[1].rationale).toMatch(
       /^stage 1\/3 → 25%: 24\.0h in stage, minimum 24h; SRM p=[0-9.e-]+ \(ok\); no guardrail significantly worse \(crash-rate\/focus no_detectable_change\); every success and guardrail metric has data in every arm; units per arm control 72, focus 72 \(minimum 40\)$/,
@@ -112,7 +112,7 @@ describe('ramp scheduler on a fake clock', () => {
   });
 
   it('waits for enough data even after the minimum duration, and says which check fails', async () => {
-    const { app, advance } = setup();
+    const { app, advance } = await setup();
     const exp = await startRunning(app, RAMPED);
     const c = await client(app);
     advance(30 * HOUR);
@@ -131,11 +131,11 @@ describe('ramp scheduler on a fake clock', () => {
     expect(status.nextAction).toBe('wait');
     traffic(app, exp.id, 60);
     expect((await app.ramps.tick())[0].action).toBe('advanced');
-    expect(app.experiments.get(exp.id).allocationPercent).toBe(25);
+    expect((await app.experiments.get(exp.id)).allocationPercent).toBe(25);
   });
 
   it('a sample-ratio mismatch holds the ramp', async () => {
-    const { app, advance } = setup();
+    const { app, advance } = await setup();
     const exp = await startRunning(app, RAMPED);
     const c = await client(app);
     for (let hour = 1; hour <= 72; hour++) {
@@ -143,21 +143,21 @@ describe('ramp scheduler on a fake clock', () => {
       traffic(app, exp.id, 10, { share: 0.7 });
       await app.ramps.tick();
     }
-    expect(app.experiments.get(exp.id).allocationPercent).toBe(10);
+    expect((await app.experiments.get(exp.id)).allocationPercent).toBe(10);
     const status = await ok(c, 'get_ramp_status', { experimentId: exp.id });
     expect(status.gate.srm).toMatchObject({ checked: true, mismatch: true });
     expect(status.gate.srm.pValue).toBeLessThan(1e-6);
     expect(status).toMatchObject({ nextAction: 'wait', breaker: { tripped: false } });
     expect(status.reason).toMatch(/SRM p=.* \(mismatch\)/);
-    expect(rampRows(app, exp.id)).toEqual([]);
+    expect(await rampRows(app, exp.id)).toEqual([]);
   });
 
   it('a guardrail breach trips the circuit breaker: rolled back, buckets freed, the numbers in the audit log', async () => {
-    const { app, advance } = setup();
+    const { app, advance } = await setup();
     const exp = await startRunning(app, RAMPED);
     advance(2 * HOUR);
     traffic(app, exp.id, 1000, { crash: { control: 0.01, focus: 0.25 } });
-    const status = app.ramps.status(exp.id);
+    const status = await app.ramps.status(exp.id);
     expect(status).toMatchObject({ nextAction: 'roll_back', breaker: { tripped: true } });
     expect(status.gate.guardrails).toEqual([
       expect.objectContaining({ metricId: 'crash-rate', variant: 'focus', assessment: 'worse', mean: 0.25, controlMean: 0.01 }),
@@ -170,7 +170,7 @@ describe('ramp scheduler on a fake clock', () => {
         /^circuit breaker: guardrail crash-rate in 'focus' \(0\.250 vs control 0\.0100, 2400\.0%, interval \[[-0-9.e]+, [-0-9.e]+\], p=[0-9.e-]+\) is significantly worse under the always-valid analysis$/,
       ),
     });
-    const after = app.experiments.get(exp.id);
+    const after = await app.experiments.get(exp.id);
     expect(after).toMatchObject({ status: 'concluded', outcome: 'rolled_back', buckets: [] });
     expect(app.events.assign('home', 'u1').assignments).toEqual([]);
     // The Prometheus series an operator alerts on: one trip, its breach-to-rollback time, the roll back's saga.
@@ -179,7 +179,7 @@ describe('ramp scheduler on a fake clock', () => {
     expect((await m.guardrailReaction.get()).values.find((v) => v.metricName === 'sealab_guardrail_reaction_seconds_count')?.value).toBe(1);
     expect((await m.sagaOperations.get()).values.map((v) => [v.labels.kind, v.labels.outcome, v.value])).toContainEqual(['stop', 'ok', 1]);
 
-    const rows = rampRows(app, exp.id);
+    const rows = await rampRows(app, exp.id);
     expect(rows.map((r) => r.operation)).toEqual(['circuit_breaker', 'circuit_breaker']);
     expect(rows[1]).toMatchObject({
       interface: 'system',
@@ -202,16 +202,16 @@ describe('ramp scheduler on a fake clock', () => {
   });
 
   it('a breach under a fixed-horizon plan is still read with the always-valid analysis', async () => {
-    const { app, advance } = setup();
+    const { app, advance } = await setup();
     const exp = await startRunning(app, demoConfig({ ...RAMPED, analysisPlan: { alpha: 0.05, power: 0.8, mde: 0.05, durationDays: 14, sequential: false } }));
     advance(HOUR);
     traffic(app, exp.id, 1000, { crash: { control: 0.01, focus: 0.25 } });
-    expect(app.ramps.status(exp.id).nextAction).toBe('roll_back');
-    expect(app.metrics.report(exp.id).method).toBe('fixed-horizon');
+    expect((await app.ramps.status(exp.id)).nextAction).toBe('roll_back');
+    expect((await app.metrics.report(exp.id)).method).toBe('fixed-horizon');
   });
 
   it('hold_ramp stops automatic advancement (the breaker stays armed) until resumed', async () => {
-    const { app, advance } = setup();
+    const { app, advance } = await setup();
     const exp = await startRunning(app, RAMPED);
     const c = await client(app);
     const held = await ok(c, 'hold_ramp', { experimentId: exp.id, reason: 'waiting for the crash report' });
@@ -221,7 +221,7 @@ describe('ramp scheduler on a fake clock', () => {
       traffic(app, exp.id, 6);
       await app.ramps.tick();
     }
-    expect(app.experiments.get(exp.id).allocationPercent).toBe(10);
+    expect((await app.experiments.get(exp.id)).allocationPercent).toBe(10);
     const status = await ok(c, 'get_ramp_status', { experimentId: exp.id });
     expect(status).toMatchObject({ nextAction: 'held', gate: { holds: true }, lastTick: { action: 'held' } });
     expect(status.reason).toMatch(/^held by agent:test-agent since .*: waiting for the crash report$/);
@@ -229,8 +229,8 @@ describe('ramp scheduler on a fake clock', () => {
     const resumed = await ok(c, 'hold_ramp', { experimentId: exp.id, action: 'resume', reason: 'report is clean' });
     expect(resumed.ramp).toMatchObject({ hold: null, nextAction: 'advance' });
     await app.ramps.tick();
-    expect(app.experiments.get(exp.id).allocationPercent).toBe(25);
-    const audit = app.deps.audit.forEntity('experiment', exp.id).filter((a) => a.operation === 'hold_ramp');
+    expect((await app.experiments.get(exp.id)).allocationPercent).toBe(25);
+    const audit = (await app.deps.store.audit.forEntity('experiment', exp.id)).filter((a) => a.operation === 'hold_ramp');
     expect(audit.map((a) => [a.rationale, a.after])).toEqual([
       ['report is clean', { rampHold: null }],
       ['waiting for the crash report', { rampHold: expect.objectContaining({ reason: 'waiting for the crash report' }) }],
@@ -243,7 +243,7 @@ describe('ramp scheduler on a fake clock', () => {
   });
 
   it('under the default policy: advance_ramp needs a confirmation, and the scheduler is held at the approval threshold', async () => {
-    const { app, advance } = setup(DEFAULT_POLICY);
+    const { app, advance } = await setup(DEFAULT_POLICY);
     const exp = await startRunning(app, RAMPED);
     const c = await client(app);
     let s = await ok(c, 'get_ramp_status', { experimentId: exp.id });
@@ -277,7 +277,7 @@ describe('ramp scheduler on a fake clock', () => {
         ),
       }),
     ]);
-    expect(app.experiments.get(exp.id).allocationPercent).toBe(25);
+    expect((await app.experiments.get(exp.id)).allocationPercent).toBe(25);
     s = await ok(c, 'get_ramp_status', { experimentId: exp.id });
     expect(s).toMatchObject({ nextAction: 'wait', lastTick: { action: 'waiting' } });
 
@@ -292,7 +292,7 @@ describe('ramp scheduler on a fake clock', () => {
   });
 
   it('a changed policy holds the scheduler until the plan is validated again; the system paths refuse other callers', async () => {
-    const { app, advance } = setup();
+    const { app, advance } = await setup();
     const exp = await startRunning(app, RAMPED);
     advance(25 * HOUR);
     traffic(app, exp.id, 100);
@@ -308,17 +308,17 @@ describe('ramp scheduler on a fake clock', () => {
   });
 
   it('existing configs without minHours or a gate get the defaults (24 h, 100 units per arm)', async () => {
-    const { app, advance } = setup();
+    const { app, advance } = await setup();
     const exp = await startRunning(app, demoConfig({ rampPlan: { stages: [25] } }));
     advance(24 * HOUR);
     traffic(app, exp.id, 190);
-    expect(app.ramps.status(exp.id)).toMatchObject({ minHours: 24, gate: { minUnitsPerArm: 100, holds: false }, nextAction: 'wait' });
+    expect(await app.ramps.status(exp.id)).toMatchObject({ minHours: 24, gate: { minUnitsPerArm: 100, holds: false }, nextAction: 'wait' });
     traffic(app, exp.id, 10);
     expect((await app.ramps.tick())[0].action).toBe('advanced');
   });
 
   it('a guardrail that never receives data never ramps past its first stage: the gate waits, then the scheduler holds the ramp and says why', async () => {
-    const { app, advance } = setup();
+    const { app, advance } = await setup();
     const exp = await startRunning(app, RAMPED);
     const c = await client(app);
     const ticks: { hour: number; action: string; reason: string }[] = [];
@@ -328,7 +328,7 @@ describe('ramp scheduler on a fake clock', () => {
       const [t] = await app.ramps.tick();
       if (ticks.at(-1)?.action !== t.action) ticks.push({ hour, action: t.action, reason: t.reason });
     }
-    expect(app.experiments.get(exp.id)).toMatchObject({ status: 'running', allocationPercent: 10 });
+    expect(await app.experiments.get(exp.id)).toMatchObject({ status: 'running', allocationPercent: 10 });
     // Waiting (blind, and the minimum duration) until the grace period (24 h by default) ends, then held for good.
     expect(ticks.map((t) => [t.hour, t.action])).toEqual([
       [1, 'waiting'],
@@ -342,7 +342,7 @@ describe('ramp scheduler on a fake clock', () => {
     );
 
     expect((await app.opsMetrics!.rampHolds.get()).values.map((v) => [v.labels.reason, v.value])).toEqual([['blind_guardrail', 1]]);
-    const holds = rampRows(app, exp.id);
+    const holds = await rampRows(app, exp.id);
     expect(holds).toHaveLength(1);
     expect(holds[0]).toMatchObject({ operation: 'blind_guardrail_hold', interface: 'system', rationale: ticks[1].reason });
     expect(holds[0].after).toEqual({ rampHold: { reason: ticks[1].reason, actor: RAMP_SCHEDULER_ACTOR, at: '2026-11-03T09:00:00.000Z' } });
@@ -363,27 +363,27 @@ describe('ramp scheduler on a fake clock', () => {
   });
 
   it('a blind metric holds the gate until data arrives in every arm; then the gate passes', async () => {
-    const { app, advance } = setup(permissivePolicy({ blindGraceHours: 72 }));
+    const { app, advance } = await setup(permissivePolicy({ blindGraceHours: 72 }));
     const exp = await startRunning(app, RAMPED);
     advance(30 * HOUR);
     traffic(app, exp.id, 100, { crash: { control: 0.1, focus: 0 } });
-    let s = app.ramps.status(exp.id);
+    let s = await app.ramps.status(exp.id);
     expect(s.gate.blind).toEqual([{ metricId: 'crash-rate', role: 'guardrail', variant: 'focus', units: 50 }]);
     expect(s).toMatchObject({ nextAction: 'wait', gate: { holds: false, blindGraceHours: 72 } });
     expect(s.reason).toBe("waiting: no data yet: guardrail crash-rate in 'focus' (50 units, none with an event)");
     expect((await app.ramps.tick())[0].action).toBe('waiting');
-    expect(app.experiments.get(exp.id).allocationPercent).toBe(10);
+    expect((await app.experiments.get(exp.id)).allocationPercent).toBe(10);
 
     traffic(app, exp.id, 100, { crash: { control: 0.1, focus: 0.1 } });
-    s = app.ramps.status(exp.id);
+    s = await app.ramps.status(exp.id);
     expect(s.gate.blind).toEqual([]);
     expect(s).toMatchObject({ nextAction: 'advance', gate: { holds: true } });
     expect((await app.ramps.tick())[0].action).toBe('advanced');
-    expect(app.experiments.get(exp.id).allocationPercent).toBe(25);
+    expect((await app.experiments.get(exp.id)).allocationPercent).toBe(25);
   });
 
-  it("start() runs tick on an unref'd timer and stops; 0 disables it", () => {
-    const { app } = setup();
+  it("start() runs tick on an unref'd timer and stops; 0 disables it", async () => {
+    const { app } = await setup();
     expect(app.ramps.start(0)).toBeTypeOf('function');
     const stop = app.ramps.start(3600);
     stop();
@@ -396,7 +396,7 @@ describe("ramp scheduler over remote systems (another sealab's backend and conte
     let now = Date.parse('2026-11-02T09:00:00Z');
     const systems = await Promise.all(
       (['backend', 'content'] as const).map(async (role) => {
-        const c = testContainer({ policy: permissivePolicy() });
+        const c = await testContainer({ policy: permissivePolicy() });
         let http = await listenHttp(c, { role, host: '127.0.0.1', port: 0, maxBodyBytes: 1_048_576 });
         const port = http.port;
         let up = true;
@@ -416,7 +416,7 @@ describe("ramp scheduler over remote systems (another sealab's backend and conte
       }),
     );
     const [backend, content] = systems;
-    const app = testContainer({
+    const app = await testContainer({
       clock: { now: () => new Date(now) },
       policy: permissivePolicy(),
       remote: { backendUrl: backend.url, contentUrl: content.url, timeoutMs: 2000 },
@@ -435,7 +435,7 @@ describe("ramp scheduler over remote systems (another sealab's backend and conte
     advance(25 * HOUR);
     traffic(app, exp.id, 100);
     expect((await app.ramps.tick())[0]).toMatchObject({ action: 'advanced' });
-    const after = app.experiments.get(exp.id);
+    const after = await app.experiments.get(exp.id);
     expect(after.allocationPercent).toBe(25);
     expect(backend.localSystems.backend.getSync(exp.id)).toMatchObject({ status: 'running', allocationPercent: 25, buckets: after.buckets });
     expect(content.localSystems.content.getSync(exp.id)).toMatchObject({ serving: true });
@@ -450,7 +450,7 @@ describe("ramp scheduler over remote systems (another sealab's backend and conte
     advance(2 * HOUR);
     traffic(app, exp.id, 1000, { crash: { control: 0.01, focus: 0.25 } });
     expect((await app.ramps.tick())[0]).toMatchObject({ action: 'rolled_back' });
-    expect(app.experiments.get(exp.id)).toMatchObject({ status: 'concluded', outcome: 'rolled_back' });
+    expect(await app.experiments.get(exp.id)).toMatchObject({ status: 'concluded', outcome: 'rolled_back' });
     expect(backend.localSystems.backend.getSync(exp.id)).toMatchObject({ status: 'released', buckets: [] });
     expect(content.localSystems.content.getSync(exp.id)).toMatchObject({ serving: false });
     expect(app.assignments.view('home', 'u1')!.assignments).toEqual([]);
@@ -466,19 +466,19 @@ describe("ramp scheduler over remote systems (another sealab's backend and conte
       action: 'refused',
       reason: expect.stringMatching(/^advance to 25% refused: UPSTREAM_UNAVAILABLE: the experimentation backend .* could not be reached/),
     });
-    expect(app.experiments.get(exp.id)).toMatchObject({ status: 'running', allocationPercent: 10, version: exp.version });
+    expect(await app.experiments.get(exp.id)).toMatchObject({ status: 'running', allocationPercent: 10, version: exp.version });
     expect(content.localSystems.content.getSync(exp.id)).toMatchObject({ serving: true });
     await backendUp();
     expect((await app.ramps.tick())[0]).toMatchObject({ action: 'advanced' });
     expect(backend.localSystems.backend.getSync(exp.id)).toMatchObject({ status: 'running', allocationPercent: 25 });
-    expect(app.experiments.get(exp.id).allocationPercent).toBe(25);
+    expect((await app.experiments.get(exp.id)).allocationPercent).toBe(25);
     expect((await app.deployments.ops.list(exp.id)).map((o) => o.status)).toEqual(['completed', 'compensated', 'completed']);
   });
 });
 
 describe('the ramp history (metrics history .ramp, from the audit trail)', () => {
   it('lists the start, a hold and its release, the advance and the breaker trip that concluded it, oldest first, with actors', async () => {
-    const { app, advance } = setup();
+    const { app, advance } = await setup();
     const exp = await startRunning(app, RAMPED);
     const c = await client(app);
     await ok(c, 'hold_ramp', { experimentId: exp.id, reason: 'waiting for the crash report' });
@@ -489,12 +489,12 @@ describe('the ramp history (metrics history .ramp, from the audit trail)', () =>
     }
     await ok(c, 'hold_ramp', { experimentId: exp.id, action: 'resume', reason: 'report is clean' });
     await app.ramps.tick();
-    expect(app.experiments.get(exp.id).allocationPercent).toBe(25);
+    expect((await app.experiments.get(exp.id)).allocationPercent).toBe(25);
     advance(HOUR);
     traffic(app, exp.id, 1000, { crash: { control: 0.01, focus: 0.25 } });
     expect((await app.ramps.tick())[0]).toMatchObject({ action: 'rolled_back' });
 
-    const events = app.metrics.history(exp.id).ramp;
+    const events = (await app.metrics.history(exp.id)).ramp;
     expect(events.map((e) => [e.kind, e.percent])).toEqual([
       ['started', 10],
       ['held', null],

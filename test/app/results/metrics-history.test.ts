@@ -10,7 +10,7 @@ afterEach(() => app?.close());
 
 async function running(analysisPlan: Record<string, unknown>) {
   const clock = new SimulatedClock(new Date('2026-03-02T09:00:00Z'));
-  app = testContainer({ policy: permissivePolicy(), clock });
+  app = await testContainer({ policy: permissivePolicy(), clock });
   const exp = await startRunning(
     app,
     demoConfig({ allocationPercent: 50, analysisPlan: { alpha: 0.05, power: 0.8, mde: 0.05, durationDays: 14, ...analysisPlan } }),
@@ -26,8 +26,8 @@ describe('the effect over time (metrics history)', () => {
   ])('%s: one point per day, and the last one is exactly get_metrics’ interval', async (_name, plan) => {
     const { clock, exp } = await running(plan);
     ingestDays(app, clock, exp.id, { days: 4, perArmPerDay: 60 });
-    const history = MetricsHistorySchema.parse(app.metrics.history(exp.id));
-    const report = app.metrics.report(exp.id);
+    const history = MetricsHistorySchema.parse(await app.metrics.history(exp.id));
+    const report = await app.metrics.report(exp.id);
     expect(history.method).toBe(report.method);
     expect(history.series.map((s) => `${s.metricId}/${s.variant}`).sort()).toEqual(['crash-rate/focus', 'stream-rate/focus']);
     for (const s of history.series) {
@@ -44,7 +44,7 @@ describe('the effect over time (metrics history)', () => {
   it('narrows as the sample grows: the confidence sequence on day 4 is inside a wider band than on day 1', async () => {
     const { clock, exp } = await running({ sequential: true });
     ingestDays(app, clock, exp.id, { days: 4, perArmPerDay: 60 });
-    const s = app.metrics.history(exp.id).series.find((x) => x.metricId === 'stream-rate')!;
+    const s = (await app.metrics.history(exp.id)).series.find((x) => x.metricId === 'stream-rate')!;
     const width = (i: number) => s.points[i].upper - s.points[i].lower;
     expect(width(3)).toBeLessThan(width(0));
   });
@@ -52,20 +52,17 @@ describe('the effect over time (metrics history)', () => {
   it('an earlier look is what get_metrics answered that day', async () => {
     const { clock, exp } = await running({ sequential: true });
     ingestDays(app, clock, exp.id, { days: 1, perArmPerDay: 60 });
-    const first = app.metrics
-      .report(exp.id)
-      .metrics.find((m) => m.metricId === 'stream-rate')!
-      .variants.find((v) => !v.isControl)!;
+    const first = (await app.metrics.report(exp.id)).metrics.find((m) => m.metricId === 'stream-rate')!.variants.find((v) => !v.isControl)!;
     ingestDays(app, clock, exp.id, { days: 2, perArmPerDay: 30, prefix: 'later' });
-    const s = app.metrics.history(exp.id).series.find((x) => x.metricId === 'stream-rate')!;
+    const s = (await app.metrics.history(exp.id)).series.find((x) => x.metricId === 'stream-rate')!;
     expect(s.points).toHaveLength(3);
     expect(s.points[0]).toEqual({ day: '2026-03-02', ...first.absolute });
   });
 
   it('no data yet: series without points; an unknown experiment is NOT_FOUND', async () => {
     const { exp } = await running({ sequential: true });
-    expect(app.metrics.history(exp.id).series.every((s) => s.points.length === 0)).toBe(true);
-    expect(() => app.metrics.history('exp_nope')).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }));
+    expect((await app.metrics.history(exp.id)).series.every((s) => s.points.length === 0)).toBe(true);
+    await expect(app.metrics.history('exp_nope')).rejects.toThrow(expect.objectContaining({ code: 'NOT_FOUND' }));
   });
 
   it('GET /v1/experiments/{id}/metrics/history answers the same series', async () => {
@@ -75,7 +72,7 @@ describe('the effect over time (metrics history)', () => {
     try {
       const res = await http.app.request(`/v1/experiments/${exp.key}/metrics/history`, { headers: { host: '127.0.0.1' } });
       expect(res.status).toBe(200);
-      expect(await res.json()).toEqual(JSON.parse(JSON.stringify(app.metrics.history(exp.id))));
+      expect(await res.json()).toEqual(JSON.parse(JSON.stringify(await app.metrics.history(exp.id))));
       const missing = await http.app.request('/v1/experiments/exp_nope/metrics/history', { headers: { host: '127.0.0.1' } });
       expect(missing.status).toBe(404);
     } finally {

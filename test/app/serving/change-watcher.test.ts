@@ -6,23 +6,23 @@ import Database from 'better-sqlite3';
 import type { Container } from '../../../src/container.js';
 import type { ChangeEvent } from '../../../src/app/context.js';
 import { RAMP_LEASE } from '../../../src/app/ramp/ramp-scheduler.js';
-import { ContentSyncRepo } from '../../../src/store/content-sync-repo.js';
+import { configRepos } from '../../../src/store/sql/config-repos.js';
 import { appFetch, demoConfig, permissivePolicy, startRunning, testContainer, testHttp } from '../../helpers/app.js';
 
 /** Two containers on one SQLite file: what a stdio server beside `serve` on one data directory is. */
 const open: Container[] = [];
 const dirs: string[] = [];
-afterEach(() => {
+afterEach(async () => {
   for (const c of open.splice(0)) c.close();
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-function pair(): [Container, Container, string] {
+async function pair(): Promise<[Container, Container, string]> {
   const dir = mkdtempSync(path.join(tmpdir(), 'sealab-watch-'));
   dirs.push(dir);
   const dbFile = path.join(dir, 'sealab.db');
-  const a = testContainer({ dbFile, policy: permissivePolicy() });
-  const b = testContainer({ dbFile, policy: permissivePolicy() });
+  const a = await testContainer({ dbFile, policy: permissivePolicy() });
+  const b = await testContainer({ dbFile, policy: permissivePolicy() });
   open.push(a, b);
   return [a, b, dbFile];
 }
@@ -32,7 +32,7 @@ const inExperiment = (c: Container, unit: string) => c.events.assign('home', uni
 
 describe('one truth across processes on one data directory', () => {
   it("serving recompiles on another connection's write and announces the experiment", async () => {
-    const [a, b] = pair();
+    const [a, b] = await pair();
     const exp = await startRunning(b, demoConfig({ key: 'watch-pause' }));
     const heard: ChangeEvent[] = [];
     a.onChange((e) => heard.push(e));
@@ -44,13 +44,13 @@ describe('one truth across processes on one data directory', () => {
     expect(heard).toContainEqual({ kind: 'experiment', id: exp.id, surfaceId: 'home' });
     expect(a.watcher.check()).toBe(false);
 
-    await b.deployments.pause({ experimentId: exp.id, version: b.experiments.get(exp.id).version, reason: 'kill switch' }, ctx);
+    await b.deployments.pause({ experimentId: exp.id, version: (await b.experiments.get(exp.id)).version, reason: 'kill switch' }, ctx);
     a.watcher.check();
     expect(units.every((u) => inExperiment(a, u) === 0)).toBe(true);
   });
 
   it("another connection's data writes (the fold, ingest) recompile nothing; its configuration writes do", async () => {
-    const [a, b] = pair();
+    const [a, b] = await pair();
     const exp = await startRunning(b, demoConfig({ key: 'watch-data' }));
     expect(a.watcher.check()).toBe(true);
     const compiled = a.watcher.changes;
@@ -61,35 +61,35 @@ describe('one truth across processes on one data directory', () => {
     expect(a.watcher.check()).toBe(false);
     expect(a.watcher.changes).toBe(compiled);
     expect(a.watcher.freshness()).toEqual({ current: true });
-    b.deps.experiments.update(exp.id, b.experiments.get(exp.id).version, { status: 'paused' }, ts);
+    await b.deps.store.experiments.update(exp.id, (await b.experiments.get(exp.id)).version, { status: 'paused' }, ts);
     expect(a.watcher.check()).toBe(true);
     expect(a.watcher.changes).toBe(compiled + 1);
   });
 
-  it("another process's content sync that changed the content catalog is announced; an unchanged one is not", () => {
-    const [a, b] = pair();
+  it("another process's content sync that changed the content catalog is announced; an unchanged one is not", async () => {
+    const [a, b] = await pair();
     const heard: ChangeEvent[] = [];
     a.onChange((e) => heard.push(e));
-    const sync = new ContentSyncRepo(b.deps.db);
     const state = { sourceUrl: 'http://127.0.0.1:1', etag: '"v1"', syncedAt: '2026-12-07T00:00:00.000Z' };
-    b.deps.db.transaction(() => {
-      sync.replaceWith(
-        [...b.deps.catalog.contentItems(), { id: 'pd-new-show', type: 'podcast', title: 'A new show', platforms: ['ios'] }],
-        new Set(),
-        state.syncedAt,
-      );
-      sync.saveState(state);
-    })();
+    const items = [
+      ...(await b.deps.store.catalog.contentItems()),
+      { id: 'pd-new-show', type: 'podcast' as const, title: 'A new show', platforms: ['ios' as const] },
+    ];
+    await b.deps.sql.tx(async (tx) => {
+      const r = configRepos(tx);
+      await r.contentSync.replaceWith(items, new Set(), state.syncedAt);
+      await r.contentSync.saveState(state);
+    });
     expect(a.watcher.check()).toBe(true);
     expect(heard).toEqual([{ kind: 'content' }]);
     // A later sync that found nothing new (a 304) only moves synced_at: nothing to announce.
-    sync.saveState({ ...state, syncedAt: '2026-12-07T00:00:30.000Z' });
+    await b.deps.store.contentSync.saveState({ ...state, syncedAt: '2026-12-07T00:00:30.000Z' });
     expect(a.watcher.check()).toBe(true);
     expect(heard).toEqual([{ kind: 'content' }]);
   });
 
   it('the ramp scheduler ticks in one process at a time (a lease)', async () => {
-    const [a, b] = pair();
+    const [a, b] = await pair();
     await startRunning(a, demoConfig({ key: 'lease-ramp' }));
     expect((await a.ramps.tick()).length).toBe(1);
     expect(await b.ramps.tick()).toEqual([]);
@@ -102,7 +102,7 @@ describe('one truth across processes on one data directory', () => {
   });
 
   it('/readyz: 200 normally; 503 with the reason when the database is locked or serving is stale', async () => {
-    const [a, b, dbFile] = pair();
+    const [a, b, dbFile] = await pair();
     const get = async () => {
       const res = await appFetch(testHttp(a))('http://127.0.0.1/readyz');
       return { status: res.status, body: (await res.json()) as { ready: boolean; checks: Record<string, { ok: boolean; reason?: string }> } };

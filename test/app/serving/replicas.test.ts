@@ -115,7 +115,7 @@ for (const engine of ENGINES) {
       replicas = [r];
       let app: Container | undefined;
       try {
-        app = createContainer({ dbFile: ':memory:', policy: permissivePolicy() });
+        app = await createContainer({ dbFile: ':memory:', policy: permissivePolicy() });
         // The gateway's routes with this replica's readiness: what a PostgreSQL composition root wires.
         const database = engine.name === 'sqlite' ? r.db! : () => ({ ok: true });
         const http = testHttp({ ...app, readiness: () => readiness(database, r.watcher, r.serving) });

@@ -35,7 +35,7 @@ class FlakyBackend implements ExperimentBackend {
 }
 
 describe('serving reads the systems, not the gateway records', async () => {
-  const app = testContainer({ policy: permissivePolicy() });
+  const app = await testContainer({ policy: permissivePolicy() });
   const running = await startRunning(
     app,
     demoConfig({
@@ -101,7 +101,7 @@ describe('serving reads the systems, not the gateway records', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'sealab-adopt-'));
     dirs.push(dir);
     const file = path.join(dir, 'sealab.db');
-    const first = testContainer({ dbFile: file, policy: permissivePolicy() });
+    const first = await testContainer({ dbFile: file, policy: permissivePolicy() });
     const e = await startRunning(
       first,
       demoConfig({
@@ -118,7 +118,7 @@ describe('serving reads the systems, not the gateway records', async () => {
     const raw = new Database(file);
     raw.exec('DELETE FROM backend_allocations; DELETE FROM content_overrides; DELETE FROM system_applied;'); // as an older sealab left it
     raw.close();
-    const upgraded = testContainer({ dbFile: file, policy: permissivePolicy() });
+    const upgraded = await testContainer({ dbFile: file, policy: permissivePolicy() });
     expect(upgraded.localSystems.backend.getSync(e.id)).toMatchObject({ status: 'running', buckets: e.buckets });
     expect(served(upgraded)).toEqual(expected);
     expect(expected.some((l) => l.some((s) => s.experimentId === e.id))).toBe(true);
