@@ -71,12 +71,17 @@ export class MetricPipeline {
     return this.io;
   }
 
-  /** A unit's first exposure, or an earlier one for a unit already exposed: (re)compute its state from its stored events. */
+  /**
+   * A unit's first exposure, or an earlier one for a unit already exposed: (re)compute its state from its stored events.
+   * A first exposure of a unit without events stores no state: an exposed unit's missing state is the empty one (the
+   * aggregates count the unit all the same), so serving a new unit costs no state row per analysed metric.
+   */
   onExposure(e: Exposure & { unitId: string }, isNew: boolean): void {
     for (const t of this.tracked.of(e.experimentId)) {
-      const before = isNew ? undefined : this.readState(e.experimentId, e.unitId, t.metricId);
+      const before = isNew ? undefined : this.stateOf(e.experimentId, e.unitId, t.metricId);
       const after = this.totals.stateOf(t, e.unitId, e.ts);
-      this.write(e.experimentId, e.variant, e.unitId, t, before, after);
+      if (isNew && isEmpty(after)) this.accumulate(e.experimentId, e.variant, t, undefined, after);
+      else this.write(e.experimentId, e.variant, e.unitId, t, before, after);
     }
   }
 
@@ -91,8 +96,8 @@ export class MetricPipeline {
         if (t.kind === 'quantile') {
           // x, y: the sum and count of the unit's post-exposure values; read first so its old bin is exact.
           if (t.metricId !== ev.metricId || t.self.source || !post) continue;
-          const before = this.readState(e.experimentId, ev.unitId, t.metricId);
-          this.write(e.experimentId, e.variant, ev.unitId, t, before, { ...(before ?? EMPTY_STATE), x: (before?.x ?? 0) + ev.value, y: (before?.y ?? 0) + 1 });
+          const before = this.stateOf(e.experimentId, ev.unitId, t.metricId);
+          this.write(e.experimentId, e.variant, ev.unitId, t, before, { ...before, x: before.x + ev.value, y: before.y + 1 });
           continue;
         }
         if (t.kind === 'ratio') {
@@ -107,8 +112,7 @@ export class MetricPipeline {
         // Add to the state and read back the new totals; the old ones are new − delta.
         const after = this.io.addToState(e.experimentId, ev.unitId, t.metricId, d);
         const [dx, dy, dpx, dpy] = d;
-        if (after) this.accumulate(e.experimentId, e.variant, t, { ...after, x: after.x - dx, y: after.y - dy, px: after.px - dpx, py: after.py - dpy }, after);
-        else this.write(e.experimentId, e.variant, ev.unitId, t, undefined, { ...EMPTY_STATE, x: dx, y: dy, px: dpx, py: dpy });
+        this.accumulate(e.experimentId, e.variant, t, { ...after, x: after.x - dx, y: after.y - dy, px: after.px - dpx, py: after.py - dpy }, after);
       }
     }
   }
@@ -122,7 +126,7 @@ export class MetricPipeline {
     const exposures = this.io.exposuresOf(ev.unitId);
     for (const e of exposures) {
       for (const t of this.tracked.of(e.experimentId)) {
-        let before: State | undefined;
+        let before: State = EMPTY_STATE;
         let after: State | undefined;
         for (const { c, post, pre } of feedsOf(t)) {
           if (!c.source || !eventMatches(c.source, ev.name, ev.props)) continue;
@@ -130,8 +134,8 @@ export class MetricPipeline {
           const cell = phase === 'post' ? post : phase === 'pre' ? pre : null;
           if (!cell) continue;
           if (!after) {
-            before = this.readState(e.experimentId, ev.unitId, t.metricId);
-            after = { ...(before ?? EMPTY_STATE) };
+            before = this.stateOf(e.experimentId, ev.unitId, t.metricId);
+            after = { ...before };
           }
           after[cell[0]] += ev.value;
           after[cell[1]] += 1;
@@ -222,10 +226,13 @@ export class MetricPipeline {
     if (t.kind === 'quantile') this.sketches.move(experimentId, variant, t.metricId, sketchValue(t, before), sketchValue(t, after));
   }
 
-  private readState(experimentId: string, unitId: string, metricId: string): State | undefined {
-    return this.io.state(experimentId, unitId, metricId);
+  /** An exposed unit's state: the stored one, else the empty state (a first exposure without events stores none). */
+  private stateOf(experimentId: string, unitId: string, metricId: string): State {
+    return this.io.state(experimentId, unitId, metricId) ?? EMPTY_STATE;
   }
 }
+
+const isEmpty = (s: State) => s.x === 0 && s.y === 0 && s.px === 0 && s.py === 0 && s.cx === 0 && s.cy === 0 && s.cpx === 0 && s.cpy === 0;
 
 /** One unit's terms of the RATIO_PRE sums, in that order. */
 function ratioPreTerms(s: Values): number[] {

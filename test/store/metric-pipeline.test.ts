@@ -182,6 +182,17 @@ describe('metric pipeline: sufficient statistics kept exact at ingest', () => {
     expect(daily).toHaveLength(1);
     expect(daily[0]).toMatchObject({ variant: 'control', n: 1, sumX: 7, sumX2: 49, day: new Date().toISOString().slice(0, 10) });
   });
+
+  it('stores no state for a unit exposed without events, counts it all the same, and creates its state at its first event', async () => {
+    const exp = await runningExperiment('no-state');
+    const states = () => (app.deps.db.prepare('SELECT COUNT(*) AS n FROM unit_metric_state WHERE experiment_id = ?').get(exp.id) as { n: number }).n;
+    ingest({ events: [{ id: 'x', type: 'exposure', unitId: 'u0', experimentId: exp.id, variant: 'control', timestamp: day(0, 1) }] });
+    expect(states()).toBe(0);
+    expect(stored(exp.id, 'minutes-played').control).toMatchObject({ n: 1, sumX: 0 });
+    ingest({ events: [{ id: 'm', type: 'metric', unitId: 'u0', metricId: 'minutes-played', value: 7, timestamp: day(0, 2) }] });
+    expect(states()).toBe(1);
+    expect(stored(exp.id, 'minutes-played').control).toMatchObject({ n: 1, sumX: 7, sumX2: 49 });
+  });
 });
 
 describe('metric pipeline: variances at a large offset (issue 10, defect 2)', () => {

@@ -46,12 +46,14 @@ export class DirectIo implements FoldIo {
     prepared(this.db, STATE_UPSERT_SQL).run(experimentId, unitId, metricId, s.x, s.y, s.px, s.py, s.cx, s.cy, s.cpx, s.cpy);
   }
 
-  addToState(experimentId: string, unitId: string, metricId: string, d: readonly number[]): State | undefined {
-    // One statement: add to the state and read back the new totals.
+  addToState(experimentId: string, unitId: string, metricId: string, d: readonly number[]): State {
+    // One statement: add to the state (created empty when absent) and read back the new totals.
     return prepared(
       this.db,
-      `UPDATE unit_metric_state SET x = x + ?, y = y + ?, px = px + ?, py = py + ? WHERE experiment_id = ? AND unit_id = ? AND metric_id = ? RETURNING ${STATE_COLUMNS}`,
-    ).get(...d, experimentId, unitId, metricId) as State | undefined;
+      `INSERT INTO unit_metric_state (experiment_id, unit_id, metric_id, ${STATE_COLUMNS}) VALUES (?,?,?,?,?,?,?,0,0,0,0)
+       ON CONFLICT(experiment_id, unit_id, metric_id) DO UPDATE SET x = x + excluded.x, y = y + excluded.y, px = px + excluded.px, py = py + excluded.py
+       RETURNING ${STATE_COLUMNS}`,
+    ).get(experimentId, unitId, metricId, ...d) as State;
   }
 
   insertMetricEvent(e: { eventId: string; metricId: string; unitId: string; value: number; ts: string }): boolean {

@@ -49,8 +49,11 @@ export interface FoldIo {
   putExposure(unitId: string, e: Exposure, isNew: boolean): void;
   state(experimentId: string, unitId: string, metricId: string): State | undefined;
   putState(experimentId: string, unitId: string, metricId: string, s: State): void;
-  /** Adds d = [x, y, px, py] to an existing state and returns the new one; undefined (and nothing written) when there is none. */
-  addToState(experimentId: string, unitId: string, metricId: string, d: readonly number[]): State | undefined;
+  /**
+   * Adds d = [x, y, px, py] to the state and returns the new one. An exposed unit without a stored state has the empty
+   * state (a first exposure stores none while the unit has no events): it is created holding d.
+   */
+  addToState(experimentId: string, unitId: string, metricId: string, d: readonly number[]): State;
   /** Stores a metric event; false when that exact row is already stored. */
   insertMetricEvent(e: { eventId: string; metricId: string; unitId: string; value: number; ts: string }): boolean;
   /** Stores a raw product event; false when that exact row is already stored. */

@@ -1,6 +1,6 @@
 import type { EventProperties } from '../../domain/metric-source.js';
 import type { LoggedEntry } from '../event-log.js';
-import type { State } from '../tracked-metrics.js';
+import { EMPTY_STATE, type State } from '../tracked-metrics.js';
 import { propsText } from './direct-io.js';
 import type { AggregateDelta, BinDelta, Exposure, FoldIo, StoredProductEvent } from './fold-io.js';
 
@@ -157,11 +157,12 @@ export class WorkingSet implements FoldIo {
     }
   }
 
-  addToState(experimentId: string, unitId: string, metricId: string, d: readonly number[]): State | undefined {
+  addToState(experimentId: string, unitId: string, metricId: string, d: readonly number[]): State {
     const hit = this.states.get(k3(experimentId, unitId, metricId));
     if (!hit) {
-      this.checkPair(experimentId, unitId);
-      return undefined;
+      const after = { ...EMPTY_STATE, x: d[0], y: d[1], px: d[2], py: d[3] };
+      this.putState(experimentId, unitId, metricId, after);
+      return after;
     }
     const s = hit.s;
     const after = { x: s.x + d[0], y: s.y + d[1], px: s.px + d[2], py: s.py + d[3], cx: s.cx, cy: s.cy, cpx: s.cpx, cpy: s.cpy };
