@@ -77,9 +77,12 @@ export class MetricPipeline {
    * aggregates count the unit all the same), so serving a new unit costs no state row per analysed metric.
    */
   onExposure(e: Exposure & { unitId: string }, isNew: boolean): void {
-    for (const t of this.tracked.of(e.experimentId)) {
+    const tracked = this.tracked.of(e.experimentId);
+    // A new unit usually has no events yet: one probe instead of reading every metric's totals.
+    const none = isNew && tracked.length > 0 && !this.io.hasEvents(e.unitId);
+    for (const t of tracked) {
       const before = isNew ? undefined : this.stateOf(e.experimentId, e.unitId, t.metricId);
-      const after = this.totals.stateOf(t, e.unitId, e.ts);
+      const after = none ? EMPTY_STATE : this.totals.stateOf(t, e.unitId, e.ts);
       if (isNew && isEmpty(after)) this.accumulate(e.experimentId, e.variant, t, undefined, after);
       else this.write(e.experimentId, e.variant, e.unitId, t, before, after);
     }

@@ -56,6 +56,18 @@ export class DirectIo implements FoldIo {
     ).get(experimentId, unitId, metricId, ...d) as State;
   }
 
+  hasEvents(unitId: string): boolean {
+    // Both tables are keyed by unit first: two index probes in one statement.
+    return (
+      (
+        prepared(this.db, 'SELECT EXISTS(SELECT 1 FROM metric_events WHERE unit_id = ?) OR EXISTS(SELECT 1 FROM product_events WHERE unit_id = ?) AS has').get(
+          unitId,
+          unitId,
+        ) as { has: number }
+      ).has === 1
+    );
+  }
+
   insertMetricEvent(e: { eventId: string; metricId: string; unitId: string; value: number; ts: string }): boolean {
     return (
       prepared(this.db, 'INSERT OR IGNORE INTO metric_events (event_id, metric_id, unit_id, value, ts) VALUES (?,?,?,?,?)').run(

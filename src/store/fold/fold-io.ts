@@ -58,6 +58,8 @@ export interface FoldIo {
   insertMetricEvent(e: { eventId: string; metricId: string; unitId: string; value: number; ts: string }): boolean;
   /** Stores a raw product event; false when that exact row is already stored. */
   insertProductEvent(e: { id: string; name: string; unitId: string; value: number; props: EventProperties | null; ts: string }): boolean;
+  /** False only when the unit has no stored metric or raw event at all (true is always safe: the totals are then read). */
+  hasEvents(unitId: string): boolean;
   /** Σ of the unit's metric events at or after `exposedAt` (post) and before it (pre). */
   metricTotals(unitId: string, metricId: string, exposedAt: string): { post: number; pre: number };
   /** Σ and count of the unit's metric events at or after `exposedAt`. */

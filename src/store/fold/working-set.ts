@@ -204,6 +204,11 @@ export class WorkingSet implements FoldIo {
     return true;
   }
 
+  /** Always true: the turn's events are held by (unit, metric or name), and the totals are read from memory anyway. */
+  hasEvents(_unitId: string): boolean {
+    return true;
+  }
+
   metricTotals(unitId: string, metricId: string, exposedAt: string): { post: number; pre: number } {
     let post = 0;
     let pre = 0;
