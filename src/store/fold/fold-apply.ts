@@ -1,6 +1,7 @@
 import type { EventProperties } from '../../domain/metric-source.js';
 import type { LoggedEntry } from '../event-log.js';
 import type { MetricPipeline } from '../metric-pipeline.js';
+import type { Exposure } from './fold-io.js';
 
 /**
  * The fold's rules, written once for every engine and every I/O (ADR 0015/0018): how an exposure, a metric event
@@ -8,9 +9,14 @@ import type { MetricPipeline } from '../metric-pipeline.js';
  */
 
 /** Keeps the earliest exposure per (experiment, unit): a late exposure with an earlier time moves it back and re-splits the unit's events. */
-export function applyExposure(p: MetricPipeline, e: { experimentId: string; unitId: string; variant: string; ts: string }): void {
+export function applyExposure(
+  p: MetricPipeline,
+  e: { experimentId: string; unitId: string; variant: string; ts: string },
+  /** The unit's stored exposure when the caller has read it already (null: none), so it is not read twice. */
+  stored?: Exposure | null,
+): void {
   const io = p.current;
-  const current = io.exposure(e.experimentId, e.unitId);
+  const current = stored === undefined ? io.exposure(e.experimentId, e.unitId) : (stored ?? undefined);
   if (!current) {
     io.putExposure(e.unitId, { experimentId: e.experimentId, variant: e.variant, ts: e.ts }, true);
     p.onExposure(e, true);
@@ -47,7 +53,7 @@ export function applyEntry(p: MetricPipeline, e: LoggedEntry, sourceNames: Set<s
   if (e.type === 'exposure') {
     const seen = p.current.exposure(e.ref, e.unitId);
     if (seen && seen.variant !== e.variant) return false;
-    applyExposure(p, { experimentId: e.ref, unitId: e.unitId, variant: e.variant!, ts: e.ts });
+    applyExposure(p, { experimentId: e.ref, unitId: e.unitId, variant: e.variant!, ts: e.ts }, seen ?? null);
   } else if (e.type === 'metric') {
     applyMetricEvent(p, { eventId: e.key.slice(2), metricId: e.ref, unitId: e.unitId, value: e.value!, ts: e.ts });
   } else {
