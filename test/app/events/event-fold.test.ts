@@ -11,7 +11,7 @@ import { APPROVED, demoConfig } from '../../helpers/app.js';
 import { EventFold } from '../../../src/store/event-fold.js';
 import type { LogEntry } from '../../../src/store/event-log.js';
 import { PgEventLog } from '../../../src/store/pg/pg-event-log.js';
-import { PgEventReads } from '../../../src/store/pg/pg-event-reads.js';
+import { EventReads } from '../../../src/store/event-reads.js';
 import { PgFold } from '../../../src/store/pg/pg-fold.js';
 import type { Sql } from '../../../src/store/sql/sql.js';
 import { ENGINES, type EngineDb, engineTitle } from '../../helpers/sql-engines.js';
@@ -454,7 +454,7 @@ async function copyCatalog(app: Container, sql: Sql): Promise<void> {
 const EVENT_TABLES = 'event_log, exposures, unit_metric_state, metric_aggregates, metric_daily, quantile_bins, metric_events, product_events';
 
 async function pgSnapshot(sql: Sql, experimentId: string) {
-  const reads = new PgEventReads(sql);
+  const reads = new EventReads(sql);
   const metrics = ['stream-rate', 'minutes-played', 'skips-per-stream', 'crash-rate', 'latency-p90'];
   const aggregates: Record<string, unknown> = {};
   const daily: Record<string, unknown> = {};
@@ -547,7 +547,7 @@ describe.skipIf(pgEngine.skip)(engineTitle(pgEngine, 'the event side (ADR 0020, 
     const folds = [new PgFold(a), new PgFold(b)];
     const folded = await Promise.all(folds.map((f) => f.catchUp(97)));
     expect(folded[0] + folded[1]).toBe(1_560);
-    const reads = new PgEventReads(c);
+    const reads = new EventReads(c);
     const arms = await reads.aggregates(exp.id, 'streams-per-user');
     expect(arms.reduce((s, x) => s + x.n, 0)).toBe(60);
     expect(arms.reduce((s, x) => s + x.sumX, 0)).toBe(1_500);
