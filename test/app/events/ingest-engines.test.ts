@@ -3,6 +3,9 @@ import { EventService } from '../../../src/app/events/event-service.js';
 import { ExposureBuffer } from '../../../src/app/events/exposure-buffer.js';
 import { sinkWriter } from '../../../src/app/events/exposure-writer.js';
 import { PgIngest } from '../../../src/app/events/ingest-paths.js';
+import { PgFoldRunner } from '../../../src/app/events/pg-fold-runner.js';
+import { createMetrics } from '../../../src/ops/metrics.js';
+import { EventReads } from '../../../src/store/event-reads.js';
 import { AssignmentIndex } from '../../../src/app/serving/assignment-index.js';
 import type { Container } from '../../../src/container.js';
 import { createLogger } from '../../../src/logger.js';
@@ -66,7 +69,7 @@ describe.skipIf(pg.skip)(engineTitle(pg, 'ingest through the service'), () => {
     const clock = new SimulatedClock(START);
     replicas = (await db.clients(n)).map((sql, i) => configReplica(sql, { policy: permissivePolicy(), clock, name: `r${i}` }));
     const [a] = replicas;
-    const { experiment } = await a.experiments.create({ config: demoConfig() }, ctx('create'));
+    const { experiment } = await a.experiments.create({ config: demoConfig({ successMetrics: ['stream-rate', 'minutes-played'] }) }, ctx('create'));
     const v = await a.experiments.validate({ experimentId: experiment.id }, ctx('validate'));
     await a.deploys.deploy({ experimentId: experiment.id, version: experiment.version, planHash: v.planHash!, confirmation: APPROVED }, ctx('deploy'));
     const services = replicas.map((r) => {
@@ -77,13 +80,13 @@ describe.skipIf(pg.skip)(engineTitle(pg, 'ingest through the service'), () => {
       );
       return new EventService(r.deps, new AssignmentIndex(), buffer, new PgIngest(r.deps.store, new PgEventLog(r.deps.sql)));
     });
-    return { services, experimentId: experiment.id, log: new PgEventLog(db.sql) };
+    return { services, experimentId: experiment.id, log: new PgEventLog(db.sql), clock };
   };
 
   /** The same experiment deployed in a SQLite container, whose ingest takes the synchronous path. */
   const sqliteService = async () => {
     sqlite = await testContainer({ policy: permissivePolicy(), clock: new SimulatedClock(START) });
-    const { experiment } = await sqlite.experiments.create({ config: demoConfig() }, ctx('create'));
+    const { experiment } = await sqlite.experiments.create({ config: demoConfig({ successMetrics: ['stream-rate', 'minutes-played'] }) }, ctx('create'));
     const v = await sqlite.experiments.validate({ experimentId: experiment.id }, ctx('validate'));
     await sqlite.deploys.deploy({ experimentId: experiment.id, version: experiment.version, planHash: v.planHash!, confirmation: APPROVED }, ctx('deploy'));
     return sqlite.events;
@@ -151,5 +154,40 @@ describe.skipIf(pg.skip)(engineTitle(pg, 'ingest through the service'), () => {
     // The earliest unfolded exposure wins over a later one (both acknowledged by different replicas, neither folded).
     expect((await b.ingest({ events: [exposure('w1', 'u4', 'focus')] }, ctx('b3'))).accepted).toBe(1);
     expect((await a.ingest({ events: [exposure('w2', 'u4', 'control')] }, ctx('a3'))).rejected.map((r) => r.code)).toEqual(['VARIANT_MISMATCH']);
+  });
+
+  it('folds with a runner per replica (PgFoldRunner): catch-up, then both timers at once, every event counted once and its lag observed', async () => {
+    const { services, experimentId, log, clock } = await open(2);
+    const metrics = [createMetrics(), createMetrics()];
+    const runners = replicas.map(
+      (r, i) => new PgFoldRunner(new PgFold(r.deps.sql), new PgEventLog(r.deps.sql), clock, createLogger('silent'), metrics[i], { turn: 7, intervalMs: 5 }),
+    );
+    const lagCount = async (i: number) => (await metrics[i].ingestLag.get()).values.find((x) => x.metricName === 'sealab_ingest_lag_seconds_count')?.value ?? 0;
+    const units = Array.from({ length: 20 }, (_, i) => `u${i}`);
+    const arm = (i: number) => (i % 2 ? 'focus' : 'control');
+    await services[0].ingest({ events: units.map((u, i) => exposure(`x${i}`, u, arm(i))) }, ctx('x'));
+    for (let k = 0; k < 4; k++)
+      await services[k % 2].ingest({ events: units.map((u, i) => metric(`m${k}-${i}`, u, 'stream-rate', (i + k) % 3 ? 0 : 1)) }, ctx(`m${k}`));
+    expect(runners[1].status()).toEqual({ pending: 0, lagSeconds: 0 }); // nothing measured yet
+    expect(await runners[1].refreshStatus()).toMatchObject({ pending: 100 });
+    expect(await runners[1].catchUpAsync()).toEqual({ pending: 0, lagSeconds: 0 });
+    expect(runners[1].foldedHere).toBe(100);
+    expect(await lagCount(1)).toBe(100);
+    const reads = new EventReads(db.sql);
+    const sum = async () => (await reads.aggregates(experimentId, 'stream-rate')).reduce((s, a) => s + a.n, 0);
+    expect(await sum()).toBe(20);
+    // Both replicas' timers fold what both acknowledge: the watermark row serialises their turns.
+    for (const r of runners) r.start();
+    for (let k = 4; k < 10; k++) await services[k % 2].ingest({ events: units.map((u, i) => metric(`m${k}-${i}`, u, 'minutes-played', k)) }, ctx(`m${k}`));
+    // Wait for the timers (no fixed sleep: poll the backlog, bounded generously for a loaded machine).
+    for (let tries = 0; (await log.backlog()).pending > 0 && tries < 3000; tries++) await new Promise((r) => setTimeout(r, 10));
+    await Promise.all(runners.map((r) => r.stop()));
+    expect((await log.backlog()).pending).toBe(0);
+    expect(runners[0].foldedHere + runners[1].foldedHere).toBe(100 + 120);
+    expect((await lagCount(0)) + (await lagCount(1))).toBe(220);
+    // minutes-played: each unit's sum of k over k = 4..9 (39), counted once whichever replica folded it.
+    const minutes = await reads.aggregates(experimentId, 'minutes-played');
+    expect(minutes.reduce((s, a) => s + a.n, 0)).toBe(20);
+    expect(minutes.reduce((s, a) => s + a.sumX, 0)).toBe(20 * 39);
   });
 });
