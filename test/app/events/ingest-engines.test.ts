@@ -4,6 +4,7 @@ import { ExposureBuffer } from '../../../src/app/events/exposure-buffer.js';
 import { sinkWriter } from '../../../src/app/events/exposure-writer.js';
 import { PgIngest } from '../../../src/app/events/ingest-paths.js';
 import { PgFoldRunner } from '../../../src/app/events/pg-fold-runner.js';
+import { MetricsService } from '../../../src/app/results/metrics-service.js';
 import { createMetrics } from '../../../src/ops/metrics.js';
 import { EventReads } from '../../../src/store/event-reads.js';
 import { AssignmentIndex } from '../../../src/app/serving/assignment-index.js';
@@ -189,5 +190,23 @@ describe.skipIf(pg.skip)(engineTitle(pg, 'ingest through the service'), () => {
     const minutes = await reads.aggregates(experimentId, 'minutes-played');
     expect(minutes.reduce((s, a) => s + a.n, 0)).toBe(20);
     expect(minutes.reduce((s, a) => s + a.sumX, 0)).toBe(20 * 39);
+    // get_metrics on the other replica (MetricsService reading through EventReads on its pool, after its runner's
+    // catch-up) counts what the first acknowledged: 10 units per arm, each with minutes 39.
+    await services[0].ingest({ events: [metric('late', 'u0', 'minutes-played', 61)] }, ctx('late'));
+    const b = replicas[1];
+    const results = new MetricsService(
+      b.deps,
+      b.experiments,
+      () => runners[1].status(),
+      () => runners[1].catchUpAsync(),
+    );
+    const report = await results.reportCurrent(experimentId);
+    expect(report.fold).toEqual({ pending: 0, lagSeconds: 0 });
+    const played = report.metrics.find((m) => m.metricId === 'minutes-played')!;
+    expect(played.variants.map((v) => [v.variant, v.units, v.mean])).toEqual([
+      ['control', 10, 39 + 61 / 10],
+      ['focus', 10, 39],
+    ]);
+    expect(report.dataUpdatedAt).toBe(START.toISOString());
   });
 });
