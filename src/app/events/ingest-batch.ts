@@ -65,7 +65,9 @@ export function validateBatch(events: readonly unknown[], now: string, reads: Ba
   // Exposures earlier in this batch, not folded yet: (experiment, unit) → variant.
   const batchVariants = new Map<string, string>();
   let sourceNames: Set<string> | undefined;
-  const suggest = (what: 'experiments' | 'metrics', id: string) => didYouMean(nearest(id, reads.known(what)));
+  // What an unknown id is compared with: read once per batch, and only when an id is unknown.
+  const known: { experiments?: string[]; metrics?: string[] } = {};
+  const suggest = (what: 'experiments' | 'metrics', id: string) => didYouMean(nearest(id, (known[what] ??= reads.known(what))));
   events.forEach((raw, index) => {
     const id = typeof (raw as { id?: unknown })?.id === 'string' ? (raw as { id: string }).id : null;
     const reject = (code: string, message: string) => void rejected.push({ index, id, code, message });
