@@ -97,6 +97,14 @@ export class PgIngest implements IngestPath {
       const unit = field(e, 'unitId');
       return exp && unit ? [[exp.id, unit] as const] : [];
     });
+    // Served and not written yet, looked up before the log is read: an exposure written meanwhile is then in the log
+    // (it committed before the query started), so no served exposure falls between the two.
+    const pending = new Map(
+      pairs.flatMap(([e, u]) => {
+        const v = pendingVariant(e, u);
+        return v ? [[`${e}\u0000${u}`, v] as const] : [];
+      }),
+    );
     const stored = await storedVariants(this.store.sql, pairs);
     // Suggestions for an unknown experiment compare it with every experiment: read only when one is unknown.
     const experimentIds = [...found.values()].includes(undefined) ? (await this.store.experiments.list()).flatMap((e) => [e.key, e.id]) : [];
@@ -106,7 +114,7 @@ export class PgIngest implements IngestPath {
       sourceNames: () => new Set(metrics.flatMap((m) => (m.source ? [m.source.event] : []))),
       known: (what) => (what === 'metrics' ? [...byId.keys()] : experimentIds),
       storedVariant: (e, u) => stored.get(`${e}\u0000${u}`),
-      pendingVariant,
+      pendingVariant: (e, u) => pending.get(`${e}\u0000${u}`) ?? pendingVariant(e, u),
     };
     const { candidates, rejected } = validateBatch(events, now, reads);
     if (!candidates.length) return { accepted: 0, duplicates: 0, unmatched: 0, rejected };

@@ -9,7 +9,7 @@ import { openSql } from './open-sql.js';
  * half on PostgreSQL and half on a local SQLite file would serve and count from a store its replicas do not share.
  */
 export const MISSING_ON_POSTGRES = [
-  'the event side wired into the composition root (ingest, the fold and get_metrics run on PostgreSQL through PgIngest, PgFoldRunner and EventReads, but no root builds them yet; nor the served exposures written to PgEventLog.appendServed)',
+  'the event side wired into the composition root (ingest, served exposures, the fold and get_metrics run on PostgreSQL through pgEventSide and EventReads, but no root builds them yet)',
   'serving from PostgreSQL in the composition root (replicaServing: the embedded systems read by serving, the revision watcher, readiness; /healthz and the embedded systems outside a saga still use the SQLite connection)',
 ] as const;
 

@@ -4,6 +4,7 @@ import { ExposureBuffer } from '../../../src/app/events/exposure-buffer.js';
 import { sinkWriter } from '../../../src/app/events/exposure-writer.js';
 import { PgIngest } from '../../../src/app/events/ingest-paths.js';
 import { PgFoldRunner } from '../../../src/app/events/pg-fold-runner.js';
+import { pgEventSide } from '../../../src/app/events/pg-event-side.js';
 import { MetricsService } from '../../../src/app/results/metrics-service.js';
 import { createMetrics } from '../../../src/ops/metrics.js';
 import { EventReads } from '../../../src/store/event-reads.js';
@@ -208,5 +209,31 @@ describe.skipIf(pg.skip)(engineTitle(pg, 'ingest through the service'), () => {
       ['focus', 10, 39],
     ]);
     expect(report.dataUpdatedAt).toBe(START.toISOString());
+  });
+
+  it('pgEventSide: exposures served by one replica reach the shared log, and get_metrics on the other counts them with events ingested there', async () => {
+    const { experimentId, clock } = await open(2);
+    const sides = replicas.map((r) => pgEventSide({ store: r.deps.store, clock, logger: createLogger('silent') }));
+    const [a, b] = sides;
+    const units = Array.from({ length: 12 }, (_, i) => `s${i}`);
+    const arm = (i: number) => (i % 3 ? 'control' : 'focus');
+    units.forEach((u, i) => a.exposures.add({ experimentId, unitId: u, variant: arm(i), ts: START.toISOString() }));
+    // Not written yet: ingest through a still keeps assignment sticky (the buffer's pending variant).
+    const ingestA = new EventService(replicas[0].deps, new AssignmentIndex(), a.exposures, a.ingest);
+    expect((await ingestA.ingest({ events: [exposure('c0', 's0', 'control')] }, ctx('a1'))).rejected.map((r) => r.code)).toEqual(['VARIANT_MISMATCH']);
+    await a.exposures.flush();
+    expect((await a.log.backlog()).pending).toBe(12);
+    const ingestB = new EventService(replicas[1].deps, new AssignmentIndex(), b.exposures, b.ingest);
+    expect((await ingestB.ingest({ events: units.map((u, i) => metric(`p${i}`, u, 'minutes-played', 10 + i)) }, ctx('b1'))).accepted).toBe(12);
+    const report = await new MetricsService(replicas[1].deps, replicas[1].experiments, b.current, b.settle).reportCurrent(experimentId);
+    expect(report.fold.pending).toBe(0);
+    const played = report.metrics.find((m) => m.metricId === 'minutes-played')!;
+    const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
+    const byArm = (v: string) => units.flatMap((_, i) => (arm(i) === v ? [10 + i] : []));
+    expect(played.variants.map((v) => [v.variant, v.units, v.mean])).toEqual([
+      ['control', 8, mean(byArm('control'))],
+      ['focus', 4, mean(byArm('focus'))],
+    ]);
+    for (const s of sides) s.exposures.closeSync();
   });
 });
