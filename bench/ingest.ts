@@ -103,7 +103,7 @@ async function exposed(label: string, fold: FoldOptions = {}, workingSet = false
       experimentId,
       variant: exp.variants[(u + k) % 2].key,
     }));
-    app.events.ingest({ events: batch });
+    await app.events.ingest({ events: batch });
   }
   app.fold.catchUp();
   return { app, dir };
@@ -134,7 +134,7 @@ async function sealabRound(): Promise<{ perSec: number; ackPerSec: number; maxBa
   let acking = 0;
   for (let i = 0; i < EVENTS; i += BATCH) {
     const t = performance.now();
-    app.events.ingest({ events: events('', i, Math.min(BATCH, EVENTS - i)) });
+    await app.events.ingest({ events: events('', i, Math.min(BATCH, EVENTS - i)) });
     acking += performance.now() - t;
     if (i % 20_000 === 0) {
       maxBacklog = Math.max(maxBacklog, app.fold.status().pending);
@@ -159,7 +159,7 @@ async function sealabRound(): Promise<{ perSec: number; ackPerSec: number; maxBa
 async function splitRound(workingSet = false): Promise<{ ackPerSec: number; foldPerSec: number }> {
   const { app } = await exposed('split', { backlogMax: EVENTS * 2 }, workingSet);
   let started = performance.now();
-  for (let i = 0; i < EVENTS; i += BATCH) app.events.ingest({ events: events('', i, Math.min(BATCH, EVENTS - i)) });
+  for (let i = 0; i < EVENTS; i += BATCH) await app.events.ingest({ events: events('', i, Math.min(BATCH, EVENTS - i)) });
   const ackPerSec = EVENTS / ((performance.now() - started) / 1000);
   app.fold.start();
   app.fold.waitReady(); // booting the thread (about a second from the TypeScript sources) is not folding

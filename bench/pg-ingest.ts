@@ -23,7 +23,7 @@ import type { Sql } from '../src/store/sql/sql.js';
 import type { LogEntry } from '../src/store/event-log.js';
 import { PgEventLog } from '../src/store/pg/pg-event-log.js';
 import { PgFold } from '../src/store/pg/pg-fold.js';
-import { PgEventReads } from '../src/store/pg/pg-event-reads.js';
+import { EventReads } from '../src/store/event-reads.js';
 import { pgArray } from '../src/store/pg/pg-arrays.js';
 
 const EVENTS = arg('events', 100_000);
@@ -151,7 +151,7 @@ async function sealabRound(): Promise<{ perSec: number; ackPerSec: number; maxBa
   await folder;
   const secs = (performance.now() - started) / 1000;
   if ((await logs[0].backlog()).pending) throw new Error('the fold did not catch up');
-  const reads = new PgEventReads(db.sql(0));
+  const reads = new EventReads(db.sql(0));
   const arms = await reads.aggregates(experimentId, 'minutes-played');
   if (arms.reduce((s, a) => s + a.n, 0) !== UNITS) throw new Error(`expected ${UNITS} units in the aggregates`);
   const readMs = await timeReads(db.sql(0));
@@ -175,7 +175,7 @@ async function splitRound(): Promise<{ ackPerSec: number; foldPerSec: number }> 
 
 /** The reads of one get_metrics call (three metrics: aggregates, daily history; exposure counts, freshness, backlog): median of 30, ms. */
 async function timeReads(sql: Sql): Promise<number> {
-  const reads = new PgEventReads(sql);
+  const reads = new EventReads(sql);
   const log = new PgEventLog(sql);
   const times: number[] = [];
   for (let i = 0; i < 30; i++) {

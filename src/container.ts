@@ -18,6 +18,7 @@ import { ContentSync } from './app/catalog/content-sync.js';
 import { CatalogChanges } from './app/catalog/catalog-apply.js';
 import type { Catalog } from './app/catalog/catalog-document.js';
 import { EventService } from './app/events/event-service.js';
+import { SqliteIngest } from './app/events/ingest-paths.js';
 import { MetricsService } from './app/results/metrics-service.js';
 import { PowerService } from './app/planning/power-service.js';
 import { GeneratorService } from './app/planning/generator-service.js';
@@ -299,7 +300,7 @@ export async function createContainer(opts: ContainerOptions): Promise<Container
     stops,
     catalog: new CatalogService(deps),
     catalogChanges,
-    events: new EventService(deps, index, exposures, fold),
+    events: new EventService(deps, index, exposures, new SqliteIngest(deps.events, deps.catalog, deps.experiments, fold)),
     fold,
     metrics: results,
     ramps,

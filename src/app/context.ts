@@ -87,9 +87,10 @@ export interface AppDeps {
    */
   exclusive<T>(fn: () => T): Promise<T>;
   /**
-   * Synchronous reads left, on SQLite only, for the two sides not converted yet (ADR 0020, conversion part 2): the
-   * event side (ingest's per-request checks of experiments and metric sources, the fold's event names: a hot path,
-   * read from the shared connection without a round trip) and serving's surfaces (ServingSync's recompile).
+   * Synchronous reads left, on SQLite only (ADR 0020, conversion parts 2 and 3): SQLite's ingest path (SqliteIngest:
+   * its per-request checks of experiments and metric sources; PostgreSQL's PgIngest reads the async store), the
+   * fold's event names (a hot path, read from the shared connection without a round trip) and serving's surfaces
+   * (ServingSync's recompile).
    * Deliberately narrow: every other read and every write goes through `store`. Removed once those sides run on the
    * async store.
    */

@@ -199,7 +199,7 @@ export function restRoutes(app: Container) {
   r.get('/ops/slo', (c) => c.json(sloView(app.slo.status(c.req.query('slo')))));
   r.post('/clock/advance', async (c) => c.json(await app.clock.advance(parse(AdvanceClockBody, await body(c)), write(c, 'POST /v1/clock/advance'))));
   r.post('/events', async (c) => {
-    const res = app.events.ingest(await body(c), write(c, 'POST /v1/events'));
+    const res = await app.events.ingest(await body(c), write(c, 'POST /v1/events'));
     return c.json(res, res.rejected.length && !res.accepted && !res.duplicates ? 422 : 200);
   });
   return r;

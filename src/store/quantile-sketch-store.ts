@@ -61,7 +61,7 @@ export class QuantileSketchStore {
   }
 
   private sqlite(): Db {
-    if (!this.db) throw new Error('QuantileSketchStore: reads go through the engine (PgEventReads on PostgreSQL)');
+    if (!this.db) throw new Error('QuantileSketchStore: reads go through the engine (EventReads on PostgreSQL)');
     return this.db;
   }
 

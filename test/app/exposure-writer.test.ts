@@ -84,7 +84,7 @@ describe('served exposures on a database file', () => {
     const { app, experimentId, units } = await fileBacked(1);
     const served = app.events.assign('home', units[0]).assignments.find((a) => a.experimentId === experimentId)!.variant;
     const other = served === 'control' ? 'focus' : 'control';
-    const result = app.events.ingest({
+    const result = await app.events.ingest({
       events: [{ id: 'e1', type: 'exposure', experimentId, unitId: units[0], variant: other, ts: new Date().toISOString() }],
     });
     expect(result.rejected.map((r) => r.code)).toEqual(['VARIANT_MISMATCH']);

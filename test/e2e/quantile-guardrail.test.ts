@@ -102,7 +102,7 @@ describe('a quantile guardrail end to end (POST /v1/events → get_metrics)', ()
       { id: `x${i}`, type: 'exposure', unitId: `f${i}`, experimentId: exp.id, variant: i % 2 ? 'focus' : 'control', timestamp: t },
       { id: `m${i}`, type: 'metric', unitId: `f${i}`, metricId: 'latency-p90', value: 200 + i, timestamp: t },
     ]).flat();
-    expect(app.events.ingest({ events }).rejected).toEqual([]);
+    expect((await app.events.ingest({ events })).rejected).toEqual([]);
     const focus = (await app.metrics.report(exp.id)).metrics.find((m) => m.metricId === 'latency-p90')!.variants[1];
     expect(focus).toMatchObject({ assessment: 'not_computable', units: 20 });
     expect(focus.note).toMatch(/control has 20 units with a value; P90 needs at least 35 per arm/);

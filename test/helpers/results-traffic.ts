@@ -6,7 +6,12 @@ import type { SimulatedClock } from '../../src/systems/clock.js';
  * simulated clock so the pipeline keeps one snapshot per day. Units are picked by arm (explicit
  * exposures), values are fixed: focus streams at 50%, control at 33%; crash-rate 5% in both; minutes-played one more in focus.
  */
-export function ingestDays(app: Container, clock: SimulatedClock, experimentId: string, opts: { days: number; perArmPerDay: number; prefix?: string }): void {
+export async function ingestDays(
+  app: Container,
+  clock: SimulatedClock,
+  experimentId: string,
+  opts: { days: number; perArmPerDay: number; prefix?: string },
+): Promise<void> {
   for (let day = 0; day < opts.days; day++) {
     const ts = clock.now().toISOString();
     const events: Record<string, unknown>[] = [];
@@ -20,7 +25,7 @@ export function ingestDays(app: Container, clock: SimulatedClock, experimentId: 
         events.push({ id: `m-${unitId}`, type: 'metric', unitId, metricId: 'minutes-played', value: 30 + (k % 7) + (variant === 'focus' ? 1 : 0), ts });
       }
     }
-    const r = app.events.ingest({ events });
+    const r = await app.events.ingest({ events });
     if (r.rejected.length) throw new Error(`events refused: ${JSON.stringify(r.rejected.slice(0, 3))}`);
     clock.advance(24 * 3600_000);
   }

@@ -75,7 +75,7 @@ describe('experiment lifecycle over MCP', () => {
         events.push({ id: `e${i}`, type: 'metric', unitId: `u${i}`, metricId: 'stream-rate', value: 1, timestamp: later });
     }
     expect(exposed).toBeGreaterThan(300);
-    expect(app.events.ingest({ events })).toMatchObject({ accepted: events.length, duplicates: 0, rejected: [] });
+    expect(await app.events.ingest({ events })).toMatchObject({ accepted: events.length, duplicates: 0, rejected: [] });
 
     const m = await ok('get_metrics', { experimentId: experiment.key });
     expect(m.exposures.reduce((s: number, e: { units: number }) => s + e.units, 0)).toBe(exposed);

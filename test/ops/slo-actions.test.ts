@@ -22,7 +22,7 @@ async function setup() {
     { id: `s${i}`, type: 'metric', unitId: `u${i}`, metricId: 'stream-rate', value: i % 3 === 0 ? 1 : 0 },
     { id: `c${i}`, type: 'metric', unitId: `u${i}`, metricId: 'crash-rate', value: i % 7 === 0 ? 1 : 0 },
   ]).flat();
-  expect(app.events.ingest({ events }).rejected).toEqual([]);
+  expect((await app.events.ingest({ events })).rejected).toEqual([]);
   advance(30 * HOUR);
   return { app, advance, exp };
 }

@@ -322,7 +322,7 @@ describe('EventLog', () => {
     expect(app.deps.events.log.batchAudit('r0')).toMatchObject([{ actor: 'svc', after: { accepted: 2 } }]);
     // The watermark still points at the same entry: one pending (seq 9), the next append follows it.
     expect(app.deps.events.log.backlog().pending).toBe(2);
-    const r = app.events.ingest({
+    const r = await app.events.ingest({
       events: [
         { id: 'old-2', type: 'metric', unitId: 'u1', metricId: 'stream-rate', value: 1, ts: now },
         { id: 'new-1', type: 'metric', unitId: 'u1', metricId: 'stream-rate', value: 1, ts: now },
@@ -336,7 +336,7 @@ describe('EventLog', () => {
     const file = tempDbFile();
     const app = await container(file);
     const ts = new Date().toISOString();
-    app.events.ingest({ events: [{ id: 'a', type: 'metric', unitId: 'u1', metricId: 'stream-rate', value: 1, ts }] });
+    await app.events.ingest({ events: [{ id: 'a', type: 'metric', unitId: 'u1', metricId: 'stream-rate', value: 1, ts }] });
     app.fold.catchUp();
     app.close();
     for (const f of [`${file}-events`, `${file}-events-wal`, `${file}-events-shm`]) fs.rmSync(f, { force: true });
@@ -358,7 +358,7 @@ describe('EventLog', () => {
     db.close();
     const app = await container(file);
     expect(app.deps.events.log.backlog().pending).toBe(0);
-    const r = app.events.ingest({
+    const r = await app.events.ingest({
       events: [
         { id: 'old-m', type: 'metric', unitId: 'u1', metricId: 'stream-rate', value: 1, ts },
         { id: 'old-e', type: 'event', name: 'play', unitId: 'u1', ts },
@@ -401,8 +401,8 @@ describe('EventLog', () => {
     expect(plan.map((r) => r.detail).join(' ')).toContain('COVERING INDEX exposures_unit');
     // A new event after the migration is acknowledged and deduplicated by the log, then folded into the new table.
     const m3 = { id: 'm3', type: 'metric' as const, unitId: 'u1', metricId: 'stream-rate', value: 1, ts };
-    expect(app.events.ingest({ events: [m3] })).toMatchObject({ accepted: 1, duplicates: 0 });
-    expect(app.events.ingest({ events: [m3] })).toMatchObject({ accepted: 0, duplicates: 1 });
+    expect(await app.events.ingest({ events: [m3] })).toMatchObject({ accepted: 1, duplicates: 0 });
+    expect(await app.events.ingest({ events: [m3] })).toMatchObject({ accepted: 0, duplicates: 1 });
     app.fold.catchUp();
     expect(d.prepare("SELECT event_id FROM metric_events WHERE unit_id = 'u1' ORDER BY event_id").all()).toEqual([{ event_id: 'm2' }, { event_id: 'm3' }]);
   });

@@ -94,8 +94,8 @@ function oracle(events: Ev[]) {
 
 let app: Container;
 /** Acknowledges a batch and folds it (ADR 0018), so the tables below read what the synchronous path wrote. */
-const ingest = (body: unknown) => {
-  const r = app.events.ingest(body);
+const ingest = async (body: unknown) => {
+  const r = await app.events.ingest(body);
   app.fold.catchUp();
   return r;
 };
@@ -140,7 +140,7 @@ describe('metric pipeline: sufficient statistics kept exact at ingest', () => {
           const sent = dupes ? [...events, ...events.slice(0, Math.ceil(events.length / 3))] : events;
           for (let i = 0, c = 0; i < sent.length; c++) {
             const size = cuts[c % cuts.length];
-            const r = ingest({ events: sent.slice(i, i + size) });
+            const r = await ingest({ events: sent.slice(i, i + size) });
             expect(r.rejected).toEqual([]);
             i += size;
           }
@@ -172,7 +172,7 @@ describe('metric pipeline: sufficient statistics kept exact at ingest', () => {
 
   it('keeps a daily snapshot of the aggregates for the look history', async () => {
     const exp = await runningExperiment('daily');
-    ingest({
+    await ingest({
       events: [
         { id: 'a', type: 'exposure', unitId: 'u0', experimentId: exp.id, variant: 'control', timestamp: day(0, 1) },
         { id: 'b', type: 'metric', unitId: 'u0', metricId: 'minutes-played', value: 7, timestamp: day(0, 2) },
@@ -244,7 +244,7 @@ describe('metric pipeline: variances at a large offset (issue 10, defect 2)', ()
             ...(u.extra > 0 ? [m('extra', u.extra / 1000, 3)] : []),
           ];
         });
-        for (let i = 0; i < events.length; i += cut) expect(ingest({ events: events.slice(i, i + cut) }).rejected).toEqual([]);
+        for (let i = 0; i < events.length; i += cut) expect((await ingest({ events: events.slice(i, i + cut) })).rejected).toEqual([]);
         for (const arm of app.deps.events.aggregates(exp.id, 'session-start')) {
           const mine = units.map((u, i) => ({ u, i })).filter(({ i }) => variantOf(`u${i}`) === arm.variant);
           fc.pre(mine.length >= 2);
@@ -274,7 +274,7 @@ describe('get_metrics on corrupted aggregates (issue 10, defect 1)', () => {
       { id: `x${i}`, type: 'exposure' as const, unitId, experimentId: exp.id, variant: variantOf(unitId), timestamp: day(0, 1) },
       { id: `m${i}`, type: 'metric' as const, unitId, metricId: 'minutes-played', value: 10 + i, timestamp: day(0, 2) },
     ]);
-    expect(ingest({ events }).rejected).toEqual([]);
+    expect((await ingest({ events })).rejected).toEqual([]);
     // Σx² (raw and shifted) set to 0 while Σx is not: no real values give that.
     app.deps.db
       .prepare(

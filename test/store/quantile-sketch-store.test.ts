@@ -42,8 +42,8 @@ function oracle(events: Ev[]) {
 
 let app: Container;
 /** Acknowledges a batch and folds it (ADR 0018), so the tables below read what the synchronous path wrote. */
-const ingest = (body: unknown) => {
-  const r = app.events.ingest(body);
+const ingest = async (body: unknown) => {
+  const r = await app.events.ingest(body);
   app.fold.catchUp();
   return r;
 };
@@ -89,7 +89,7 @@ describe('quantile histograms kept at ingest', () => {
           const sent = dupes ? [...events, ...events.slice(0, Math.ceil(events.length / 3))] : events;
           for (let i = 0, c = 0; i < sent.length; c++) {
             const size = cuts[c % cuts.length];
-            expect(ingest({ events: sent.slice(i, i + size) }).rejected).toEqual([]);
+            expect((await ingest({ events: sent.slice(i, i + size) })).rejected).toEqual([]);
             i += size;
           }
           expect(stored(exp.id)).toEqual(oracle(sent));
@@ -105,10 +105,10 @@ describe('quantile histograms kept at ingest', () => {
   it('moves a unit to its new bin when a second event changes its mean, and ignores events before its exposure', async () => {
     const exp = await runningExperiment('moves');
     const ev = (id: string, value: number, h: number) => ({ id, type: 'metric' as const, unitId: 'u0', metricId: 'latency-p90', value, timestamp: day(1, h) });
-    ingest({ events: [{ id: 'x', type: 'exposure', unitId: 'u0', experimentId: exp.id, variant: 'control', timestamp: day(1, 5) }] });
-    ingest({ events: [ev('pre', 9999, 1), ev('a', 100, 6)] });
+    await ingest({ events: [{ id: 'x', type: 'exposure', unitId: 'u0', experimentId: exp.id, variant: 'control', timestamp: day(1, 5) }] });
+    await ingest({ events: [ev('pre', 9999, 1), ev('a', 100, 6)] });
     expect(stored(exp.id)).toEqual({ control: sketchOf([100]) });
-    ingest({ events: [ev('b', 300, 7)] });
+    await ingest({ events: [ev('b', 300, 7)] });
     expect(stored(exp.id)).toEqual({ control: sketchOf([200]) });
   });
 });

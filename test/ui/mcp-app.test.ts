@@ -45,7 +45,7 @@ beforeAll(async () => {
     { metricId: 'skips', margin: 0.05, test: 'no_deterioration' },
   ];
   experiment = await startRunning(app, demoConfig({ allocationPercent: 20, rampPlan: { stages: [35, 50] }, guardrails }));
-  ingestDays(app, clock, experiment.id, { days: DAYS, perArmPerDay: 80 });
+  await ingestDays(app, clock, experiment.id, { days: DAYS, perArmPerDay: 80 });
   plain = await connect(false);
   host = await connect(true);
 });

@@ -58,7 +58,7 @@ export class ExposureBuffer {
     if (opts.metrics) opts.metrics.sources.exposureQueue = () => ({ queued: this.queue.size, inFlight: this.flying.size });
   }
 
-  /** Where batches go: 'worker' (a thread writes them), 'thread' (`:memory:`: this thread, off the request's turn) or 'sink'. */
+  /** Where batches go: 'worker' (a thread writes them), 'thread' (`:memory:`: this thread, off the request's turn), 'sink' or 'pool' (PostgreSQL). */
   get mode(): ExposureWriter['kind'] {
     return this.writer.kind;
   }
@@ -97,11 +97,11 @@ export class ExposureBuffer {
    * flush() for readers that must see every exposure and cannot wait asynchronously (get_metrics, a clock
    * move, close): it blocks this thread until the writer acknowledges, at most settleTimeoutMs. Never
    * called on a serving path; those readers already run synchronous SQLite reads on this thread, and the
-   * wait costs what writing the batch here would. A sink is only kicked: it is acknowledged later.
+   * wait costs what writing the batch here would. A sink or a pool is only kicked: it is acknowledged later (a pool's readers await flush()).
    */
   flushSync(): void {
     this.pump(true);
-    if (this.writer.kind === 'sink') return;
+    if (this.writer.kind === 'sink' || this.writer.kind === 'pool') return;
     if (!this.writer.settleSync(this.opts.settleTimeoutMs ?? 10_000))
       this.logger.warn({ inFlight: this.flying.size }, 'the exposure writer did not acknowledge in time: a reader may miss the latest exposures');
   }

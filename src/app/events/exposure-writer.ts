@@ -21,7 +21,8 @@ export type ExposureSink = (batch: Pending[]) => Promise<'sent' | 'dropped'>;
  * unacknowledged at once (the queue grows meanwhile: back-pressure).
  */
 export interface ExposureWriter {
-  readonly kind: 'worker' | 'thread' | 'sink';
+  /** 'pool': this process's own asynchronous database pool (PostgreSQL): its exposures are this store's, but unsettleable synchronously. */
+  readonly kind: 'worker' | 'thread' | 'sink' | 'pool';
   readonly maxInFlight: number;
   write(batch: Pending[], now: string): Promise<'written' | 'dropped'>;
   /**

@@ -228,9 +228,7 @@ export class FoldRunner {
   }
 
   status(): FoldStatus {
-    const b = this.log.backlog();
-    const lag = b.oldestReceivedAt ? Math.max(0, (this.clock.now().getTime() - Date.parse(b.oldestReceivedAt)) / 1000) : 0;
-    return { pending: b.pending, lagSeconds: Math.round(lag * 1000) / 1000 };
+    return foldStatusOf(this.log.backlog(), this.clock.now());
   }
 
   /**
@@ -264,11 +262,22 @@ export class FoldRunner {
 
   /** A committed turn's ingest lags and dropped exposures, wherever it ran. */
   private observe(receivedAt: ArrayLike<number>, dropped: number): void {
-    if (this.metrics && receivedAt.length) {
-      const now = this.clock.now().getTime();
-      for (let i = 0; i < receivedAt.length; i++) this.metrics.ingestLag.observe(Math.max(0, (now - receivedAt[i]) / 1000));
-      if (dropped) this.metrics.foldDropped.inc(dropped);
-    }
-    if (dropped) this.logger.warn({ dropped }, 'fold dropped exposures that contradict a unit’s stored variant');
+    observeTurn(this.metrics, this.logger, this.clock, receivedAt, dropped);
   }
+}
+
+/** Feeds a committed turn to the ingest-lag histogram and the dropped-exposures counter (both engines' runners). */
+export function observeTurn(metrics: Metrics | undefined, logger: Logger, clock: Clock, receivedAt: ArrayLike<number>, dropped: number): void {
+  if (metrics && receivedAt.length) {
+    const now = clock.now().getTime();
+    for (let i = 0; i < receivedAt.length; i++) metrics.ingestLag.observe(Math.max(0, (now - receivedAt[i]) / 1000));
+    if (dropped) metrics.foldDropped.inc(dropped);
+  }
+  if (dropped) logger.warn({ dropped }, 'fold dropped exposures that contradict a unit’s stored variant');
+}
+
+/** Backlog → FoldStatus as of `now`. */
+export function foldStatusOf(b: { pending: number; oldestReceivedAt: string | null }, now: Date): FoldStatus {
+  const lag = b.oldestReceivedAt ? Math.max(0, (now.getTime() - Date.parse(b.oldestReceivedAt)) / 1000) : 0;
+  return { pending: b.pending, lagSeconds: Math.round(lag * 1000) / 1000 };
 }

@@ -11,6 +11,7 @@ import type { MetricsHistory } from './metrics-history.js';
 import { rampEvents } from '../ramp/ramp-events.js';
 import type { FoldStatus } from '../events/fold-runner.js';
 import type { ConfigRepos } from '../../store/sql/config-repos.js';
+import { EventReads } from '../../store/event-reads.js';
 
 const UNPLANNABLE_HINT = "validate_config names the input (UNPLANNABLE): fix the draft's analysisPlan or weights with update_experiment.";
 
@@ -59,16 +60,21 @@ export class MetricsService {
   /**
    * `alwaysValid` reads the data under the always-valid analysis whatever the plan says: safe for a server that looks
    * every minute. The experiment and its metric definitions come from the async store (`r`: a caller's transaction);
-   * the statistics from the event side's aggregates.
+   * the statistics from the event side's aggregates, read through the same store (EventReads over `r.sql`: inside a
+   * caller's transaction, that transaction), after `current()` has folded what was acknowledged.
    */
   async report(experimentId: string, opts: { alwaysValid?: boolean } = {}, r: ConfigRepos = this.d.store): Promise<MetricsReport> {
     const fold = this.current();
     const { exp, ids, base } = await this.inputOf(r, experimentId, opts);
-    const stats = new Map(ids.map((id) => [id, this.armStats(exp.id, id, base.metrics.get(id))]));
-    const now = this.d.clock.now();
+    const reads = new EventReads(r.sql);
+    const stats = new Map(await Promise.all(ids.map(async (id) => [id, await armStats(reads, exp.id, id, base.metrics.get(id))] as const)));
     // mSPRT's p-value is a running minimum over looks: the daily snapshots are its history.
     const history =
-      exp.analysisPlan.sequentialMethod === 'msprt' ? new Map(ids.map((id) => [id, dailyLooks(this.d.events.dailyAggregates(exp.id, id))])) : undefined;
+      exp.analysisPlan.sequentialMethod === 'msprt'
+        ? new Map(await Promise.all(ids.map(async (id) => [id, dailyLooks(await reads.dailyAggregates(exp.id, id))] as const)))
+        : undefined;
+    const dataUpdatedAt = await reads.lastUpdatedAt(exp.id);
+    const now = this.d.clock.now();
     const analysis = plannable(() => analyzeExperiment({ ...base(), stats, history, now }), UNPLANNABLE_HINT);
     return {
       experimentId: exp.id,
@@ -76,7 +82,7 @@ export class MetricsService {
       status: exp.status,
       version: exp.version,
       computedAt: now.toISOString(),
-      dataUpdatedAt: this.d.events.lastUpdatedAt(exp.id),
+      dataUpdatedAt,
       fold,
       ...analysis,
     };
@@ -89,7 +95,8 @@ export class MetricsService {
   async history(experimentId: string): Promise<MetricsHistory> {
     this.current();
     const { exp, ids, base } = await this.inputOf(this.d.store, experimentId, {});
-    const looks = dailyLooksOf(new Map(ids.map((id) => [id, this.d.events.dailyAggregates(exp.id, id)])));
+    const reads = new EventReads(this.d.sql);
+    const looks = dailyLooksOf(new Map(await Promise.all(ids.map(async (id) => [id, await reads.dailyAggregates(exp.id, id)] as const))));
     const series = plannable(() => effectHistory(base(), looks), UNPLANNABLE_HINT);
     const method = exp.analysisPlan.looks ? 'group-sequential' : exp.analysisPlan.sequential ? 'always-valid' : 'fixed-horizon';
     return { experimentId: exp.id, method, scale: 'absolute', series, ramp: rampEvents(await this.d.store.audit.forEntity('experiment', exp.id, 1000)) };
@@ -111,14 +118,15 @@ export class MetricsService {
     });
     return { exp, ids, base: Object.assign(base, { metrics }) };
   }
+}
 
-  /** Per variant: the sufficient statistics, and for a quantile metric its histogram of unit values. */
-  private armStats(experimentId: string, metricId: string, m: Metric | undefined): Map<string, ArmStats> {
-    const sketches = m?.kind === 'quantile' ? this.d.events.sketches(experimentId, metricId) : undefined;
-    return new Map(
-      this.d.events.aggregates(experimentId, metricId).map(({ variant, ...a }) => [variant, sketches ? { ...a, sketch: sketches.get(variant) ?? [] } : a]),
-    );
-  }
+/** Per variant: the sufficient statistics, and for a quantile metric its histogram of unit values. */
+async function armStats(reads: EventReads, experimentId: string, metricId: string, m: Metric | undefined): Promise<Map<string, ArmStats>> {
+  const [rows, sketches] = await Promise.all([
+    reads.aggregates(experimentId, metricId),
+    m?.kind === 'quantile' ? reads.sketches(experimentId, metricId) : Promise.resolve(undefined),
+  ]);
+  return new Map(rows.map(({ variant, ...a }) => [variant, sketches ? { ...a, sketch: sketches.get(variant) ?? [] } : a]));
 }
 
 /** Daily snapshot rows (ordered by day) as one per-variant map per day, oldest first. */

@@ -19,12 +19,23 @@ export interface PgAppendResult {
 export class PgEventLog {
   constructor(private readonly sql: Sql) {}
 
-  /** Appends entries received at `receivedAt` in one transaction; with `audit`, the batch's audit row commits with them. */
-  async append(entries: readonly LogEntry[], receivedAt: string, audit?: { ctx: WriteContext; requestId: string; after: unknown }): Promise<PgAppendResult> {
+  /**
+   * Appends entries received at `receivedAt` in one transaction; with `audit`, the batch's audit row commits with
+   * them (`after` may be computed from what the append stored: ingest's counts).
+   */
+  async append(
+    entries: readonly LogEntry[],
+    receivedAt: string,
+    audit?: { ctx: WriteContext; requestId: string; after: unknown | ((r: PgAppendResult) => unknown) },
+  ): Promise<PgAppendResult> {
     return await this.sql.tx(async (tx) => {
       const appended = await appendIn(tx, entries, receivedAt);
-      if (audit && entries.length) await tx.run(AUDIT_INSERT, auditValues(audit.ctx, 'event-batch', audit.requestId, null, audit.after, receivedAt));
-      return { appended, duplicates: entries.length - appended.length };
+      const result = { appended, duplicates: entries.length - appended.length };
+      if (audit && entries.length) {
+        const after = typeof audit.after === 'function' ? (audit.after as (r: PgAppendResult) => unknown)(result) : audit.after;
+        await tx.run(AUDIT_INSERT, auditValues(audit.ctx, 'event-batch', audit.requestId, null, after, receivedAt));
+      }
+      return result;
     });
   }
 

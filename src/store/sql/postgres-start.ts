@@ -4,13 +4,13 @@ import { readRevision } from '../pg/revision.js';
 import { openSql } from './open-sql.js';
 
 /**
- * What a server needs on PostgreSQL and does not have yet (ADR 0020, conversion part 2). The configuration side
+ * What a server needs on PostgreSQL and does not have yet (ADR 0020, conversion parts 2 and 3). The configuration side
  * (writes, reads, catalog apply, content sync, start-up chores) runs on either engine; these do not, and a server
  * half on PostgreSQL and half on a local SQLite file would serve and count from a store its replicas do not share.
  */
 export const MISSING_ON_POSTGRES = [
-  'the event side (ingest, the event log and its fold, exposures, aggregates, get_metrics)',
-  'serving from PostgreSQL (the embedded systems read by serving, the revision watcher, readiness)',
+  'the event side wired into the composition root (ingest, served exposures, the fold and get_metrics run on PostgreSQL through pgEventSide and EventReads, but no root builds them yet)',
+  'serving from PostgreSQL in the composition root (replicaServing: the embedded systems read by serving, the revision watcher, readiness; /healthz and the embedded systems outside a saga still use the SQLite connection)',
 ] as const;
 
 /**

@@ -11,7 +11,7 @@ import { APPROVED, demoConfig } from '../../helpers/app.js';
 import { EventFold } from '../../../src/store/event-fold.js';
 import type { LogEntry } from '../../../src/store/event-log.js';
 import { PgEventLog } from '../../../src/store/pg/pg-event-log.js';
-import { PgEventReads } from '../../../src/store/pg/pg-event-reads.js';
+import { EventReads } from '../../../src/store/event-reads.js';
 import { PgFold } from '../../../src/store/pg/pg-fold.js';
 import type { Sql } from '../../../src/store/sql/sql.js';
 import { ENGINES, type EngineDb, engineTitle } from '../../helpers/sql-engines.js';
@@ -199,7 +199,7 @@ describe('event log and fold (ADR 0018)', () => {
           for (let i = 0, c = 0; i < sent.length; c++) {
             const batch = sent.slice(i, i + cuts[c % cuts.length]);
             ingestDirect(direct.app, batch, seen);
-            const r = folded.app.events.ingest({ events: batch });
+            const r = await folded.app.events.ingest({ events: batch });
             expect(r.rejected).toEqual([]);
             for (let t = turns[c % turns.length]; t > 0; t--) turn();
             // Every ack leaves the backlog within its bound (back-pressure folds the rest).
@@ -230,20 +230,20 @@ describe('event log and fold (ADR 0018)', () => {
       { type: 'event', name: 'stream_end', unitId: 'u1', value: 3, ts: new Date(T0).toISOString() },
       { type: 'event', name: 'unused', unitId: 'u1', ts: new Date(T0).toISOString() },
     ];
-    expect(app.events.ingest({ events: batch })).toMatchObject({ accepted: 4, duplicates: 0, unmatched: 1, rejected: [] });
+    expect(await app.events.ingest({ events: batch })).toMatchObject({ accepted: 4, duplicates: 0, unmatched: 1, rejected: [] });
     expect(app.fold.status().pending).toBe(4);
-    expect(app.events.ingest({ events: batch })).toMatchObject({ accepted: 0, duplicates: 4, unmatched: 0 });
+    expect(await app.events.ingest({ events: batch })).toMatchObject({ accepted: 0, duplicates: 4, unmatched: 0 });
     app.fold.catchUp();
     expect(app.fold.status()).toEqual({ pending: 0, lagSeconds: 0 });
-    expect(app.events.ingest({ events: batch })).toMatchObject({ accepted: 0, duplicates: 4, unmatched: 0 });
+    expect(await app.events.ingest({ events: batch })).toMatchObject({ accepted: 0, duplicates: 4, unmatched: 0 });
     expect(app.deps.events.exposureCounts(exp.id)).toEqual(new Map([['focus', 1]]));
   });
 
   it('refuses an exposure that contradicts one acknowledged but not folded yet, without folding it first', async () => {
     const { app, exp } = await world({ backlogMax: 1_000 });
-    app.events.ingest({ events: [{ id: 'a', type: 'exposure', unitId: 'u1', experimentId: exp.id, variant: 'focus' }] });
+    await app.events.ingest({ events: [{ id: 'a', type: 'exposure', unitId: 'u1', experimentId: exp.id, variant: 'focus' }] });
     expect(app.fold.status().pending).toBe(1);
-    const r = app.events.ingest({
+    const r = await app.events.ingest({
       events: [
         { id: 'b', type: 'exposure', unitId: 'u1', experimentId: exp.id, variant: 'control' },
         { id: 'c', type: 'exposure', unitId: 'u2', experimentId: exp.id, variant: 'control' },
@@ -257,11 +257,11 @@ describe('event log and fold (ADR 0018)', () => {
     expect(app.fold.status().pending).toBe(2); // the ack folded nothing: 'a' and 'c' wait for the fold
     // An exposure another connection appended (the served-exposure writer's thread, another process) counts as well.
     app.deps.events.writeServedExposures([{ experimentId: exp.id, unitId: 'u3', variant: 'focus', ts: new Date().toISOString() }], new Date().toISOString());
-    const again = app.events.ingest({ events: [{ id: 'e', type: 'exposure', unitId: 'u3', experimentId: exp.id, variant: 'control' }] });
+    const again = await app.events.ingest({ events: [{ id: 'e', type: 'exposure', unitId: 'u3', experimentId: exp.id, variant: 'control' }] });
     expect(again.rejected.map((x) => [x.id, x.code])).toEqual([['e', 'VARIANT_MISMATCH']]);
     // Folded, the same exposures are read from the exposures table, and the log forgets them.
     app.fold.catchUp();
-    const later = app.events.ingest({
+    const later = await app.events.ingest({
       events: [
         { id: 'f', type: 'exposure', unitId: 'u1', experimentId: exp.id, variant: 'control' },
         { id: 'g', type: 'exposure', unitId: 'u3', experimentId: exp.id, variant: 'focus' },
@@ -273,7 +273,7 @@ describe('event log and fold (ADR 0018)', () => {
 
   it('reports the lag of the oldest unfolded event, and get_metrics folds it before answering', async () => {
     const { app, clock, exp } = await world({ backlogMax: 1_000 });
-    app.events.ingest({ events: [{ id: 'a', type: 'exposure', unitId: 'u1', experimentId: exp.id, variant: 'focus' }] });
+    await app.events.ingest({ events: [{ id: 'a', type: 'exposure', unitId: 'u1', experimentId: exp.id, variant: 'focus' }] });
     clock.advance(90_000);
     expect(app.fold.status()).toEqual({ pending: 1, lagSeconds: 90 });
     const report = await app.metrics.report(exp.id);
@@ -284,11 +284,11 @@ describe('event log and fold (ADR 0018)', () => {
   it('keeps the backlog bounded: an ack past the bound folds down to half of it before answering', async () => {
     const { app, exp } = await world({ backlogMax: 40, turn: 7 });
     const metric = (i: number) => ({ id: `m${i}`, type: 'metric', unitId: `u${i % 5}`, metricId: 'stream-rate', value: i % 2 });
-    app.events.ingest({ events: [{ id: 'x', type: 'exposure', unitId: 'u1', experimentId: exp.id, variant: 'focus' }] });
+    await app.events.ingest({ events: [{ id: 'x', type: 'exposure', unitId: 'u1', experimentId: exp.id, variant: 'focus' }] });
     app.fold.catchUp();
     const pending: number[] = [];
     for (let b = 0; b < 10; b++) {
-      app.events.ingest({ events: Array.from({ length: 15 }, (_, k) => metric(b * 15 + k)) });
+      await app.events.ingest({ events: Array.from({ length: 15 }, (_, k) => metric(b * 15 + k)) });
       pending.push(app.fold.status().pending);
     }
     // 15, 30, then 45 > 40 folds down to 20, 35, 50 → 20, ...: never above the bound once an ack returns.
@@ -311,10 +311,10 @@ describe('event log and fold (ADR 0018)', () => {
       const b = await createContainer({ dbFile: file, clock, fold: { turn: 7, backlogMax: 10_000 } });
       opened.push(b);
       const later = new Date(T0 + HOUR).toISOString();
-      a.events.ingest({ events: UNITS.map((u, i) => ({ id: `x${i}`, type: 'exposure', unitId: u, experimentId: exp.id, variant: armOf(u) })) });
+      await a.events.ingest({ events: UNITS.map((u, i) => ({ id: `x${i}`, type: 'exposure', unitId: u, experimentId: exp.id, variant: armOf(u) })) });
       const metric = (i: number) => ({ id: `m${i}`, type: 'metric', unitId: UNITS[i % UNITS.length], metricId: 'minutes-played', value: 1, ts: later });
       for (let k = 0; k < 10; k++) {
-        (k % 2 ? a : b).events.ingest({ events: Array.from({ length: 20 }, (_, j) => metric(k * 20 + j)) });
+        await (k % 2 ? a : b).events.ingest({ events: Array.from({ length: 20 }, (_, j) => metric(k * 20 + j)) });
         for (let t = 0; t < 3; t++) (t % 2 ? b : a).fold.turn();
       }
       b.fold.catchUp();
@@ -334,15 +334,15 @@ describe('the fold and the async configuration transactions on one connection (A
   it('never joins an open async transaction: a turn folds nothing and an ack is refused (retryable) until it commits', async () => {
     const { app, exp } = await world({ backlogMax: 1_000 });
     const ev = (id: string) => ({ id, type: 'metric', unitId: 'u1', metricId: 'stream-rate', value: 1 });
-    app.events.ingest({ events: [{ id: 'x', type: 'exposure', unitId: 'u1', experimentId: exp.id, variant: 'focus' }, ev('m1')] });
+    await app.events.ingest({ events: [{ id: 'x', type: 'exposure', unitId: 'u1', experimentId: exp.id, variant: 'focus' }, ev('m1')] });
     await app.deps.sql.tx(async (tx) => {
       await tx.get('SELECT 1 AS one');
       // As another request's synchronous work would, between the transaction's statements:
       expect(app.fold.turn()).toBe(0);
-      expect(() => app.events.ingest({ events: [ev('m2')] })).toThrow(expect.objectContaining({ code: 'UPSTREAM_UNAVAILABLE' }));
+      await expect(app.events.ingest({ events: [ev('m2')] })).rejects.toThrow(expect.objectContaining({ code: 'UPSTREAM_UNAVAILABLE' }));
     });
     expect(app.fold.status().pending).toBe(2);
-    expect(app.events.ingest({ events: [ev('m2')] }).accepted).toBe(1);
+    expect((await app.events.ingest({ events: [ev('m2')] })).accepted).toBe(1);
     expect(app.fold.catchUp().pending).toBe(0);
   });
 });
@@ -361,23 +361,23 @@ describe('the fold on its own thread (a database file)', () => {
       expect(a.fold.where).toBe('main');
       a.fold.start();
       expect(a.fold.where).toBe('thread');
-      a.events.ingest({ events: UNITS.map((u, i) => ({ id: `x${i}`, type: 'exposure', unitId: u, experimentId: exp.id, variant: armOf(u) })) });
+      await a.events.ingest({ events: UNITS.map((u, i) => ({ id: `x${i}`, type: 'exposure', unitId: u, experimentId: exp.id, variant: armOf(u) })) });
       // 1,000 metric events of value 1 in batches of 100, each sent twice: the second copy is a duplicate. The backlog
       // bound (300) makes acks wait for the thread now and then; nothing is folded on this thread.
       const metric = (i: number) => ({ id: `m${i}`, type: 'metric', unitId: UNITS[i % UNITS.length], metricId: 'streams-per-user', value: 1 });
       for (let b = 0; b < 10; b++) {
         const batch = { events: Array.from({ length: 100 }, (_, k) => metric(b * 100 + k)) };
-        expect(a.events.ingest(batch).accepted).toBe(100);
-        expect(a.events.ingest(batch).duplicates).toBe(100);
+        expect((await a.events.ingest(batch)).accepted).toBe(100);
+        expect((await a.events.ingest(batch)).duplicates).toBe(100);
         expect(a.fold.status().pending).toBeLessThanOrEqual(300 + 100);
       }
       // get_metrics waits asynchronously for the thread (the event loop serves meanwhile); the thread folds it.
-      a.events.ingest({ events: Array.from({ length: 100 }, (_, k) => metric(3_000 + k)) });
+      await a.events.ingest({ events: Array.from({ length: 100 }, (_, k) => metric(3_000 + k)) });
       expect(await a.fold.catchUpAsync()).toEqual({ pending: 0, lagSeconds: 0 });
       expect(a.fold.catchUp()).toEqual({ pending: 0, lagSeconds: 0 });
       expect(a.fold.where).toBe('thread');
       // A trickle below the gathering size is folded too, without anyone waiting: once it has waited intervalMs.
-      a.events.ingest({ events: [metric(2_000), metric(2_001)] });
+      await a.events.ingest({ events: [metric(2_000), metric(2_001)] });
       await vi.waitFor(() => expect(a.fold.status().pending).toBe(0), { timeout: 10_000, interval: 20 });
       expect(a.fold.foldedHere).toBe(0); // all of it on the fold's thread
       const arms = a.deps.events.aggregates(exp.id, 'streams-per-user');
@@ -389,7 +389,7 @@ describe('the fold on its own thread (a database file)', () => {
       a.fold.stop();
       expect(a.fold.where).toBe('main');
       // Stopped, the thread has closed its connections: this one writes and folds without waiting on a lock.
-      a.events.ingest({ events: [metric(5_000)] });
+      await a.events.ingest({ events: [metric(5_000)] });
       expect(a.fold.turn()).toBe(1);
       expect(a.deps.events.aggregates(exp.id, 'streams-per-user').reduce((s, x) => s + x.sumX, 0)).toBe(1_103);
     } finally {
@@ -424,7 +424,7 @@ describe('background fold turns', () => {
       experimentId: exp.id,
       variant: exp.variants[i % 2].key,
     }));
-    app.events.ingest({ events });
+    await app.events.ingest({ events });
     expect(app.fold.status().pending).toBe(1_500);
     app.fold.start();
     try {
@@ -454,7 +454,7 @@ async function copyCatalog(app: Container, sql: Sql): Promise<void> {
 const EVENT_TABLES = 'event_log, exposures, unit_metric_state, metric_aggregates, metric_daily, quantile_bins, metric_events, product_events';
 
 async function pgSnapshot(sql: Sql, experimentId: string) {
-  const reads = new PgEventReads(sql);
+  const reads = new EventReads(sql);
   const metrics = ['stream-rate', 'minutes-played', 'skips-per-stream', 'crash-rate', 'latency-p90'];
   const aggregates: Record<string, unknown> = {};
   const daily: Record<string, unknown> = {};
@@ -547,7 +547,7 @@ describe.skipIf(pgEngine.skip)(engineTitle(pgEngine, 'the event side (ADR 0020, 
     const folds = [new PgFold(a), new PgFold(b)];
     const folded = await Promise.all(folds.map((f) => f.catchUp(97)));
     expect(folded[0] + folded[1]).toBe(1_560);
-    const reads = new PgEventReads(c);
+    const reads = new EventReads(c);
     const arms = await reads.aggregates(exp.id, 'streams-per-user');
     expect(arms.reduce((s, x) => s + x.n, 0)).toBe(60);
     expect(arms.reduce((s, x) => s + x.sumX, 0)).toBe(1_500);

@@ -86,7 +86,7 @@ describe('ingest', () => {
       exposure('e0', exp.id, 'u1', 'control'),
       metric('e10', 'stream-rate', 'u1', 1, 'yesterday'),
     ];
-    const r = app.events.ingest({ events: batch }, ctx);
+    const r = await app.events.ingest({ events: batch }, ctx);
     expect(r.accepted).toBe(2);
     expect(r.duplicates).toBe(1);
     expect(r.rejected.map(({ index, id, code }) => ({ index, id, code }))).toEqual([
@@ -112,10 +112,15 @@ describe('ingest', () => {
   it('counts a repeated event id once, across batches too', async () => {
     const exp = await running('a');
     const batch = { events: [exposure('x1', exp.id, 'u1', 'control'), metric('x2', 'minutes-played', 'u1', 5)] };
-    expect(app.events.ingest(batch)).toEqual({ accepted: 2, duplicates: 0, unmatched: 0, rejected: [] });
-    expect(app.events.ingest(batch)).toEqual({ accepted: 0, duplicates: 2, unmatched: 0, rejected: [] });
+    expect(await app.events.ingest(batch)).toEqual({ accepted: 2, duplicates: 0, unmatched: 0, rejected: [] });
+    expect(await app.events.ingest(batch)).toEqual({ accepted: 0, duplicates: 2, unmatched: 0, rejected: [] });
     // A different payload under a seen id is still the same event.
-    expect(app.events.ingest({ events: [metric('x2', 'minutes-played', 'u1', 500)] })).toEqual({ accepted: 0, duplicates: 1, unmatched: 0, rejected: [] });
+    expect(await app.events.ingest({ events: [metric('x2', 'minutes-played', 'u1', 500)] })).toEqual({
+      accepted: 0,
+      duplicates: 1,
+      unmatched: 0,
+      rejected: [],
+    });
     app.fold.catchUp(); // the tables hold what is folded
     expect(count('metric_events')).toBe(1);
     const minutes = (await app.metrics.report(exp.id)).metrics.find((m) => m.metricId === 'minutes-played')!;
@@ -145,8 +150,8 @@ describe('metrics report', () => {
    * stream-rate (binary, a unit counts once): u1 has two streams → 1; u2 streamed only before exposure → 0;
    * u3 sent a 0 → 0; u4 → 1; u5 → 1. control 1/2, treatment 2/3.
    */
-  function load(exp: Experiment) {
-    const r = app.events.ingest({
+  async function load(exp: Experiment) {
+    const r = await app.events.ingest({
       events: [
         exposure('x1', exp.id, 'u1', 'control', at('11:00')),
         exposure('x2', exp.id, 'u2', 'control', at('11:00')),
@@ -176,7 +181,7 @@ describe('metrics report', () => {
 
   it('summarises each variant by hand-computed means', async () => {
     const exp = await running('a');
-    load(exp);
+    await load(exp);
     const report = await app.metrics.report(exp.id);
     expect(report.exposures).toEqual([
       { variant: 'control', weight: 50, units: 2 },
@@ -212,7 +217,7 @@ describe('metrics report', () => {
 
   it('keeps the variant of the first exposure when a unit is later reported in another variant', async () => {
     const exp = await running('a');
-    app.events.ingest({ events: [exposure('y1', exp.id, 'u1', 'control', at('11:00')), exposure('y2', exp.id, 'u1', 'treatment', at('12:00'))] });
+    await app.events.ingest({ events: [exposure('y1', exp.id, 'u1', 'control', at('11:00')), exposure('y2', exp.id, 'u1', 'treatment', at('12:00'))] });
     expect((await app.metrics.report(exp.id)).exposures.map((e) => e.units)).toEqual([1, 0]);
   });
 
@@ -234,12 +239,12 @@ describe('sticky exposures', () => {
     const exp = (await app.experiments.create({ config: config('sticky') }, ctx)).experiment;
     const v = await app.experiments.validate({ experimentId: exp.id }, ctx);
     await app.deploys.deploy({ experimentId: exp.id, version: exp.version, planHash: v.planHash!, confirmation: APPROVED }, ctx);
-    const first = app.events.ingest(
+    const first = await app.events.ingest(
       { events: [{ id: 's1', type: 'exposure', unitId: 'u1', experimentId: exp.id, variant: 'control', timestamp: '2026-01-02T00:00:00Z' }] },
       ctx,
     );
     expect(first.accepted).toBe(1);
-    const second = app.events.ingest(
+    const second = await app.events.ingest(
       { events: [{ id: 's2', type: 'exposure', unitId: 'u1', experimentId: exp.id, variant: 'treatment', timestamp: '2026-01-01T00:00:00Z' }] },
       ctx,
     );

@@ -278,8 +278,8 @@ async function runSeed(seed: number) {
   const late = sent.filter((e) => !early.includes(e));
   let unmatched = 0;
   const freshKeys = new Set<string>();
-  const send = (batch: Ev[], experimentId: string, used: Set<string>) => {
-    const res = app!.events.ingest({ events: batch.map((e) => wire(e, experimentId, r)) });
+  const send = async (batch: Ev[], experimentId: string, used: Set<string>) => {
+    const res = await app!.events.ingest({ events: batch.map((e) => wire(e, experimentId, r)) });
     expect(res.rejected, `seed ${seed}`).toEqual([]);
     let wantUnmatched = 0;
     for (const e of batch) if (!freshKeys.has(dedupeKey(e)) && freshKeys.add(dedupeKey(e)) && e.type === 'event' && !used.has(e.name)) wantUnmatched++;
@@ -288,7 +288,7 @@ async function runSeed(seed: number) {
   };
   for (let i = 0; i < early.length; ) {
     const size = 1 + Math.floor(r() * 20);
-    send(early.slice(i, i + size), 'none', new Set());
+    await send(early.slice(i, i + size), 'none', new Set());
     i += size;
   }
   for (const m of metrics) await app.deps.store.catalog.upsertMetric(m);
@@ -307,7 +307,7 @@ async function runSeed(seed: number) {
   const used = new Set(metrics.flatMap((m) => (m.source ? [m.source.event] : [])));
   for (let i = 0; i < late.length; ) {
     const size = 1 + Math.floor(r() * 25);
-    send(late.slice(i, i + size), exp.id, used);
+    await send(late.slice(i, i + size), exp.id, used);
     i += size;
   }
   const byId = new Map(metrics.map((m) => [m.id, m]));

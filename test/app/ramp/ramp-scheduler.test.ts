@@ -42,7 +42,7 @@ const RAMPED = demoConfig({ rampPlan: { stages: [25, 50], minHours: 24, gate: { 
  * unit streams with the given rate and crashes with its arm's crash rate, or every 7th unit by default (deterministic patterns).
  */
 let serial = 0;
-function traffic(app: Container, experimentId: string, n: number, opts: { share?: number; crash?: { control: number; focus: number } } = {}) {
+async function traffic(app: Container, experimentId: string, n: number, opts: { share?: number; crash?: { control: number; focus: number } } = {}) {
   const share = opts.share ?? 0.5;
   const crash = opts.crash ?? { control: 0, focus: 0 };
   const events: Record<string, unknown>[] = [];
@@ -61,7 +61,7 @@ function traffic(app: Container, experimentId: string, n: number, opts: { share?
     if (opts.crash ? rate > 0 && ++seen[variant] % Math.round(1 / rate) === 0 : serial % 7 === 0)
       events.push({ id: `c-${unit}`, type: 'metric', unitId: unit, metricId: 'crash-rate', value: 1 });
   }
-  const r = app.events.ingest({ events });
+  const r = await app.events.ingest({ events });
   expect(r.rejected).toEqual([]);
 }
 
@@ -75,7 +75,7 @@ describe('ramp scheduler on a fake clock', () => {
     const allocations: { hour: number; percent: number }[] = [];
     for (let hour = 1; hour <= 7 * 24; hour++) {
       advance(HOUR);
-      traffic(app, exp.id, 6);
+      await traffic(app, exp.id, 6);
       await app.ramps.tick();
       const now = await app.experiments.get(exp.id);
       if (allocations.at(-1)?.percent !== now.allocationPercent) allocations.push({ hour, percent: now.allocationPercent });
@@ -116,7 +116,7 @@ describe('ramp scheduler on a fake clock', () => {
     const exp = await startRunning(app, RAMPED);
     const c = await client(app);
     advance(30 * HOUR);
-    traffic(app, exp.id, 20);
+    await traffic(app, exp.id, 20);
     expect(await app.ramps.tick()).toEqual([
       expect.objectContaining({ action: 'waiting', reason: expect.stringContaining('units per arm control 10, focus 10 (minimum 40)') }),
     ]);
@@ -129,7 +129,7 @@ describe('ramp scheduler on a fake clock', () => {
       expect.objectContaining({ name: 'enough_data', pass: false }),
     ]);
     expect(status.nextAction).toBe('wait');
-    traffic(app, exp.id, 60);
+    await traffic(app, exp.id, 60);
     expect((await app.ramps.tick())[0].action).toBe('advanced');
     expect((await app.experiments.get(exp.id)).allocationPercent).toBe(25);
   });
@@ -140,7 +140,7 @@ describe('ramp scheduler on a fake clock', () => {
     const c = await client(app);
     for (let hour = 1; hour <= 72; hour++) {
       advance(HOUR);
-      traffic(app, exp.id, 10, { share: 0.7 });
+      await traffic(app, exp.id, 10, { share: 0.7 });
       await app.ramps.tick();
     }
     expect((await app.experiments.get(exp.id)).allocationPercent).toBe(10);
@@ -156,7 +156,7 @@ describe('ramp scheduler on a fake clock', () => {
     const { app, advance } = await setup();
     const exp = await startRunning(app, RAMPED);
     advance(2 * HOUR);
-    traffic(app, exp.id, 1000, { crash: { control: 0.01, focus: 0.25 } });
+    await traffic(app, exp.id, 1000, { crash: { control: 0.01, focus: 0.25 } });
     const status = await app.ramps.status(exp.id);
     expect(status).toMatchObject({ nextAction: 'roll_back', breaker: { tripped: true } });
     expect(status.gate.guardrails).toEqual([
@@ -205,7 +205,7 @@ describe('ramp scheduler on a fake clock', () => {
     const { app, advance } = await setup();
     const exp = await startRunning(app, demoConfig({ ...RAMPED, analysisPlan: { alpha: 0.05, power: 0.8, mde: 0.05, durationDays: 14, sequential: false } }));
     advance(HOUR);
-    traffic(app, exp.id, 1000, { crash: { control: 0.01, focus: 0.25 } });
+    await traffic(app, exp.id, 1000, { crash: { control: 0.01, focus: 0.25 } });
     expect((await app.ramps.status(exp.id)).nextAction).toBe('roll_back');
     expect((await app.metrics.report(exp.id)).method).toBe('fixed-horizon');
   });
@@ -218,7 +218,7 @@ describe('ramp scheduler on a fake clock', () => {
     expect(held.ramp).toMatchObject({ hold: { reason: 'waiting for the crash report', actor: 'agent:test-agent' } });
     for (let hour = 1; hour <= 48; hour++) {
       advance(HOUR);
-      traffic(app, exp.id, 6);
+      await traffic(app, exp.id, 6);
       await app.ramps.tick();
     }
     expect((await app.experiments.get(exp.id)).allocationPercent).toBe(10);
@@ -238,7 +238,7 @@ describe('ramp scheduler on a fake clock', () => {
 
     // Held, a breach still rolls it back.
     await ok(c, 'hold_ramp', { experimentId: exp.id, reason: 'hold again' });
-    traffic(app, exp.id, 1000, { crash: { control: 0.01, focus: 0.25 } });
+    await traffic(app, exp.id, 1000, { crash: { control: 0.01, focus: 0.25 } });
     expect((await app.ramps.tick())[0].action).toBe('rolled_back');
   });
 
@@ -268,7 +268,7 @@ describe('ramp scheduler on a fake clock', () => {
     // 50% is above the approval threshold for everyone but client:* and rest:*: the scheduler waits there
     // (it does not try and fail every tick) and says who may advance.
     advance(25 * HOUR);
-    traffic(app, exp.id, 100);
+    await traffic(app, exp.id, 100);
     expect(await app.ramps.tick()).toEqual([
       expect.objectContaining({
         action: 'waiting',
@@ -295,7 +295,7 @@ describe('ramp scheduler on a fake clock', () => {
     const { app, advance } = await setup();
     const exp = await startRunning(app, RAMPED);
     advance(25 * HOUR);
-    traffic(app, exp.id, 100);
+    await traffic(app, exp.id, 100);
     app.setPolicy(permissivePolicy({ maxDurationDays: 30 }));
     expect(await app.ramps.tick()).toEqual([
       expect.objectContaining({ action: 'refused', reason: expect.stringMatching(/no passing verdict under the policy in force \('test-permissive'\)/) }),
@@ -311,9 +311,9 @@ describe('ramp scheduler on a fake clock', () => {
     const { app, advance } = await setup();
     const exp = await startRunning(app, demoConfig({ rampPlan: { stages: [25] } }));
     advance(24 * HOUR);
-    traffic(app, exp.id, 190);
+    await traffic(app, exp.id, 190);
     expect(await app.ramps.status(exp.id)).toMatchObject({ minHours: 24, gate: { minUnitsPerArm: 100, holds: false }, nextAction: 'wait' });
-    traffic(app, exp.id, 10);
+    await traffic(app, exp.id, 10);
     expect((await app.ramps.tick())[0].action).toBe('advanced');
   });
 
@@ -324,7 +324,7 @@ describe('ramp scheduler on a fake clock', () => {
     const ticks: { hour: number; action: string; reason: string }[] = [];
     for (let hour = 1; hour <= 7 * 24; hour++) {
       advance(HOUR);
-      traffic(app, exp.id, 6, { crash: { control: 0, focus: 0 } });
+      await traffic(app, exp.id, 6, { crash: { control: 0, focus: 0 } });
       const [t] = await app.ramps.tick();
       if (ticks.at(-1)?.action !== t.action) ticks.push({ hour, action: t.action, reason: t.reason });
     }
@@ -358,7 +358,7 @@ describe('ramp scheduler on a fake clock', () => {
     expect(textOf(await call(c, 'get_ramp_status', { experimentId: exp.id }))).toMatch(/✗ no data yet: guardrail crash-rate in 'control'/);
 
     // Held, the circuit breaker stays armed.
-    traffic(app, exp.id, 1000, { crash: { control: 0.01, focus: 0.25 } });
+    await traffic(app, exp.id, 1000, { crash: { control: 0.01, focus: 0.25 } });
     expect((await app.ramps.tick())[0].action).toBe('rolled_back');
   });
 
@@ -366,7 +366,7 @@ describe('ramp scheduler on a fake clock', () => {
     const { app, advance } = await setup(permissivePolicy({ blindGraceHours: 72 }));
     const exp = await startRunning(app, RAMPED);
     advance(30 * HOUR);
-    traffic(app, exp.id, 100, { crash: { control: 0.1, focus: 0 } });
+    await traffic(app, exp.id, 100, { crash: { control: 0.1, focus: 0 } });
     let s = await app.ramps.status(exp.id);
     expect(s.gate.blind).toEqual([{ metricId: 'crash-rate', role: 'guardrail', variant: 'focus', units: 50 }]);
     expect(s).toMatchObject({ nextAction: 'wait', gate: { holds: false, blindGraceHours: 72 } });
@@ -374,7 +374,7 @@ describe('ramp scheduler on a fake clock', () => {
     expect((await app.ramps.tick())[0].action).toBe('waiting');
     expect((await app.experiments.get(exp.id)).allocationPercent).toBe(10);
 
-    traffic(app, exp.id, 100, { crash: { control: 0.1, focus: 0.1 } });
+    await traffic(app, exp.id, 100, { crash: { control: 0.1, focus: 0.1 } });
     s = await app.ramps.status(exp.id);
     expect(s.gate.blind).toEqual([]);
     expect(s).toMatchObject({ nextAction: 'advance', gate: { holds: true } });
@@ -433,7 +433,7 @@ describe("ramp scheduler over remote systems (another sealab's backend and conte
     const { app, exp, backend, content, advance } = await remoteSetup();
     expect(backend.localSystems.backend.getSync(exp.id)).toMatchObject({ status: 'running', allocationPercent: 10 });
     advance(25 * HOUR);
-    traffic(app, exp.id, 100);
+    await traffic(app, exp.id, 100);
     expect((await app.ramps.tick())[0]).toMatchObject({ action: 'advanced' });
     const after = await app.experiments.get(exp.id);
     expect(after.allocationPercent).toBe(25);
@@ -448,7 +448,7 @@ describe("ramp scheduler over remote systems (another sealab's backend and conte
   it('trips the circuit breaker through the saga: released in the backend, no longer rendered by content delivery', async () => {
     const { app, exp, backend, content, advance } = await remoteSetup();
     advance(2 * HOUR);
-    traffic(app, exp.id, 1000, { crash: { control: 0.01, focus: 0.25 } });
+    await traffic(app, exp.id, 1000, { crash: { control: 0.01, focus: 0.25 } });
     expect((await app.ramps.tick())[0]).toMatchObject({ action: 'rolled_back' });
     expect(await app.experiments.get(exp.id)).toMatchObject({ status: 'concluded', outcome: 'rolled_back' });
     expect(backend.localSystems.backend.getSync(exp.id)).toMatchObject({ status: 'released', buckets: [] });
@@ -459,7 +459,7 @@ describe("ramp scheduler over remote systems (another sealab's backend and conte
   it('a backend that is down when the gate holds: the advance is refused and changes nothing; the next tick after it is back advances', async () => {
     const { app, exp, backend, content, advance, backendDown, backendUp } = await remoteSetup();
     advance(25 * HOUR);
-    traffic(app, exp.id, 100);
+    await traffic(app, exp.id, 100);
     await backendDown();
     const [refused] = await app.ramps.tick();
     expect(refused).toMatchObject({
@@ -484,14 +484,14 @@ describe('the ramp history (metrics history .ramp, from the audit trail)', () =>
     await ok(c, 'hold_ramp', { experimentId: exp.id, reason: 'waiting for the crash report' });
     for (let hour = 1; hour <= 30; hour++) {
       advance(HOUR);
-      traffic(app, exp.id, 6);
+      await traffic(app, exp.id, 6);
       await app.ramps.tick();
     }
     await ok(c, 'hold_ramp', { experimentId: exp.id, action: 'resume', reason: 'report is clean' });
     await app.ramps.tick();
     expect((await app.experiments.get(exp.id)).allocationPercent).toBe(25);
     advance(HOUR);
-    traffic(app, exp.id, 1000, { crash: { control: 0.01, focus: 0.25 } });
+    await traffic(app, exp.id, 1000, { crash: { control: 0.01, focus: 0.25 } });
     expect((await app.ramps.tick())[0]).toMatchObject({ action: 'rolled_back' });
 
     const events = (await app.metrics.history(exp.id)).ramp;

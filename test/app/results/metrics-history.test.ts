@@ -25,7 +25,7 @@ describe('the effect over time (metrics history)', () => {
     ['fixed-horizon', { sequential: false }],
   ])('%s: one point per day, and the last one is exactly get_metrics’ interval', async (_name, plan) => {
     const { clock, exp } = await running(plan);
-    ingestDays(app, clock, exp.id, { days: 4, perArmPerDay: 60 });
+    await ingestDays(app, clock, exp.id, { days: 4, perArmPerDay: 60 });
     const history = MetricsHistorySchema.parse(await app.metrics.history(exp.id));
     const report = await app.metrics.report(exp.id);
     expect(history.method).toBe(report.method);
@@ -43,7 +43,7 @@ describe('the effect over time (metrics history)', () => {
 
   it('narrows as the sample grows: the confidence sequence on day 4 is inside a wider band than on day 1', async () => {
     const { clock, exp } = await running({ sequential: true });
-    ingestDays(app, clock, exp.id, { days: 4, perArmPerDay: 60 });
+    await ingestDays(app, clock, exp.id, { days: 4, perArmPerDay: 60 });
     const s = (await app.metrics.history(exp.id)).series.find((x) => x.metricId === 'stream-rate')!;
     const width = (i: number) => s.points[i].upper - s.points[i].lower;
     expect(width(3)).toBeLessThan(width(0));
@@ -51,9 +51,9 @@ describe('the effect over time (metrics history)', () => {
 
   it('an earlier look is what get_metrics answered that day', async () => {
     const { clock, exp } = await running({ sequential: true });
-    ingestDays(app, clock, exp.id, { days: 1, perArmPerDay: 60 });
+    await ingestDays(app, clock, exp.id, { days: 1, perArmPerDay: 60 });
     const first = (await app.metrics.report(exp.id)).metrics.find((m) => m.metricId === 'stream-rate')!.variants.find((v) => !v.isControl)!;
-    ingestDays(app, clock, exp.id, { days: 2, perArmPerDay: 30, prefix: 'later' });
+    await ingestDays(app, clock, exp.id, { days: 2, perArmPerDay: 30, prefix: 'later' });
     const s = (await app.metrics.history(exp.id)).series.find((x) => x.metricId === 'stream-rate')!;
     expect(s.points).toHaveLength(3);
     expect(s.points[0]).toEqual({ day: '2026-03-02', ...first.absolute });
@@ -67,7 +67,7 @@ describe('the effect over time (metrics history)', () => {
 
   it('GET /v1/experiments/{id}/metrics/history answers the same series', async () => {
     const { clock, exp } = await running({ sequential: true });
-    ingestDays(app, clock, exp.id, { days: 2, perArmPerDay: 40 });
+    await ingestDays(app, clock, exp.id, { days: 2, perArmPerDay: 40 });
     const http = testHttp(app);
     try {
       const res = await http.app.request(`/v1/experiments/${exp.key}/metrics/history`, { headers: { host: '127.0.0.1' } });

@@ -55,7 +55,7 @@ describe('one truth across processes on one data directory', () => {
     expect(a.watcher.check()).toBe(true);
     const compiled = a.watcher.changes;
     const ts = new Date().toISOString();
-    b.events.ingest({ events: [{ id: 'x1', type: 'exposure', experimentId: exp.id, unitId: 'u1', variant: 'control', ts }] });
+    await b.events.ingest({ events: [{ id: 'x1', type: 'exposure', experimentId: exp.id, unitId: 'u1', variant: 'control', ts }] });
     b.fold.catchUp(); // commits exposures and state to the database: data_version moves, the configuration does not
     expect(b.deps.db.prepare('SELECT COUNT(*) AS n FROM exposures').get()).toEqual({ n: 1 });
     expect(a.watcher.check()).toBe(false);

@@ -1,15 +1,15 @@
-import { AGG_COLUMNS, type AggregateRow, type ArmAggregate, armOf } from '../event-repo.js';
-import { SKETCH_READ_SQL, sketchesOf } from '../quantile-sketch-store.js';
-import type { SketchBins } from '../../domain/quantile-sketch.js';
-import type { Sql } from '../sql/sql.js';
+import { AGG_COLUMNS, type AggregateRow, type ArmAggregate, armOf } from './event-repo.js';
+import { SKETCH_READ_SQL, sketchesOf } from './quantile-sketch-store.js';
+import type { SketchBins } from '../domain/quantile-sketch.js';
+import type { Sql } from './sql/sql.js';
 
 /**
  * The reads get_metrics makes, over the async store (EventRepo's read methods, the same SQL): per-arm aggregates,
  * the daily look history, quantile histograms, exposure counts and the data's freshness. Each is one statement of
- * constant cost (rows per arm or per bin, never per event). Written for PostgreSQL, whose event log and fold
- * live in the one database; they run on a SQLite Sql as well.
+ * constant cost (rows per arm or per bin, never per event). Both engines: on PostgreSQL the event log and fold
+ * live in the one database; on SQLite the aggregates live in the main database, which deps.sql wraps.
  */
-export class PgEventReads {
+export class EventReads {
   constructor(private readonly sql: Sql) {}
 
   async aggregates(experimentId: string, metricId: string): Promise<ArmAggregate[]> {
