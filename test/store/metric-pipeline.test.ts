@@ -186,10 +186,10 @@ describe('metric pipeline: sufficient statistics kept exact at ingest', () => {
   it('stores no state for a unit exposed without events, counts it all the same, and creates its state at its first event', async () => {
     const exp = await runningExperiment('no-state');
     const states = () => (app.deps.db.prepare('SELECT COUNT(*) AS n FROM unit_metric_state WHERE experiment_id = ?').get(exp.id) as { n: number }).n;
-    ingest({ events: [{ id: 'x', type: 'exposure', unitId: 'u0', experimentId: exp.id, variant: 'control', timestamp: day(0, 1) }] });
+    await ingest({ events: [{ id: 'x', type: 'exposure', unitId: 'u0', experimentId: exp.id, variant: 'control', timestamp: day(0, 1) }] });
     expect(states()).toBe(0);
     expect(stored(exp.id, 'minutes-played').control).toMatchObject({ n: 1, sumX: 0 });
-    ingest({ events: [{ id: 'm', type: 'metric', unitId: 'u0', metricId: 'minutes-played', value: 7, timestamp: day(0, 2) }] });
+    await ingest({ events: [{ id: 'm', type: 'metric', unitId: 'u0', metricId: 'minutes-played', value: 7, timestamp: day(0, 2) }] });
     expect(states()).toBe(1);
     expect(stored(exp.id, 'minutes-played').control).toMatchObject({ n: 1, sumX: 7, sumX2: 49 });
   });
