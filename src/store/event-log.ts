@@ -36,6 +36,20 @@ export interface Backlog {
   oldestReceivedAt: string | null;
 }
 
+/** A served exposure as the log keeps it: id 's:' experiment|time|unit, so the same sighting twice is one entry (both engines). */
+export function servedEntry(p: { experimentId: string; unitId: string; variant: string; ts: string }): LogEntry {
+  return {
+    key: `s:${p.experimentId}|${p.ts}|${p.unitId}`,
+    type: 'exposure',
+    unitId: p.unitId,
+    ref: p.experimentId,
+    variant: p.variant,
+    value: null,
+    props: null,
+    ts: p.ts,
+  };
+}
+
 /**
  * The append-only event log (ADR 0018): acknowledging an event is one insert here, by id, in the
  * caller's transaction; folding it into exposures, per-unit state and aggregates happens later
@@ -106,20 +120,7 @@ export class EventLog {
    */
   appendServed(batch: readonly { experimentId: string; unitId: string; variant: string; ts: string }[], now: string): void {
     this.transaction(() => {
-      for (const p of batch)
-        this.append(
-          {
-            key: `s:${p.experimentId}|${p.ts}|${p.unitId}`,
-            type: 'exposure',
-            unitId: p.unitId,
-            ref: p.experimentId,
-            variant: p.variant,
-            value: null,
-            props: null,
-            ts: p.ts,
-          },
-          now,
-        );
+      for (const p of batch) this.append(servedEntry(p), now);
     });
   }
 

@@ -1,5 +1,5 @@
 import { AUDIT_INSERT, auditValues, type WriteContext } from '../audit-repo.js';
-import type { Backlog, LogEntry } from '../event-log.js';
+import { type Backlog, type LogEntry, servedEntry } from '../event-log.js';
 import type { Sql } from '../sql/sql.js';
 import { lockEventLogAppends } from './event-log-lock.js';
 import { pgArray } from './pg-arrays.js';
@@ -41,19 +41,7 @@ export class PgEventLog {
 
   /** Served exposures ('s:' experiment|time|unit ids, as EventLog.appendServed), one transaction. */
   async appendServed(batch: readonly { experimentId: string; unitId: string; variant: string; ts: string }[], now: string): Promise<void> {
-    await this.append(
-      batch.map((p) => ({
-        key: `s:${p.experimentId}|${p.ts}|${p.unitId}`,
-        type: 'exposure' as const,
-        unitId: p.unitId,
-        ref: p.experimentId,
-        variant: p.variant,
-        value: null,
-        props: null,
-        ts: p.ts,
-      })),
-      now,
-    );
+    await this.append(batch.map(servedEntry), now);
   }
 
   async foldedSeq(): Promise<number> {
