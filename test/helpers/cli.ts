@@ -31,6 +31,8 @@ export function runSealab(args: readonly string[], env: Record<string, string> =
 export interface ServeProcess {
   child: ChildProcess;
   url: string;
+  /** Everything it logged so far (pino JSON lines on stderr). */
+  stderr(): string;
   exited: Promise<void>;
 }
 
@@ -39,23 +41,35 @@ export interface ServeProcess {
  * resolved once it logs that it listens, with its URL; rejected if it exits or is silent for 15 s.
  */
 export function startServe(dataDir: string, policyFile: string): Promise<ServeProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve', '--port', '0', '--data-dir', dataDir, '--policy', policyFile], {
+  return spawnServe(['--port', '0', '--data-dir', dataDir, '--policy', policyFile]);
+}
+
+/**
+ * `sealab serve ARGS…` with `env` added to PATH, HOME, SEALAB_LOG_LEVEL=info and SEALAB_RAMP_INTERVAL_SECONDS=0 (nothing
+ * else of the runner's environment), resolved with its URL once it logs that it listens; rejected if it exits first
+ * or is silent for `startMs`.
+ */
+export function spawnServe(args: readonly string[], env: Record<string, string> = {}, startMs = 15_000): Promise<ServeProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve', ...args], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', SEALAB_LOG_LEVEL: 'info', SEALAB_RAMP_INTERVAL_SECONDS: '0' },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', SEALAB_LOG_LEVEL: 'info', SEALAB_RAMP_INTERVAL_SECONDS: '0', ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let err = '';
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`sealab did not start: ${err}`)), 15_000);
+    const timer = setTimeout(() => reject(new Error(`sealab did not start: ${err}`)), startMs);
     child.stderr!.on('data', (c: Buffer) => {
       err += c.toString('utf8');
       const m = /"msg":"sealab HTTP listening[^"]*"/.test(err) ? /"url":"(http:\/\/[^"]+)"/.exec(err) : null;
       if (m) {
         clearTimeout(timer);
-        resolve({ child, url: m[1], exited });
+        resolve({ child, url: m[1], stderr: () => err, exited });
       }
     });
-    child.on('exit', (code) => reject(new Error(`sealab exited (${code}): ${err}`)));
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`sealab exited (${code}): ${err}`));
+    });
   });
 }

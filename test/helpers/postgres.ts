@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -27,6 +27,13 @@ declare module 'vitest' {
 export interface Cluster {
   /** postgres://sealab@127.0.0.1:PORT/postgres — superuser, trust auth, loopback only. */
   url: string;
+  port: number;
+  /**
+   * Stops the server with `pg_ctl stop -m fast` (every connection terminated, as an operator's restart does), awaits
+   * `whileDown` (the test's assertions about the outage), then starts it again on the same port and data directory.
+   * Asynchronous, so the test's own clients keep running meanwhile.
+   */
+  restart(whileDown?: () => Promise<void>): Promise<void>;
   stop(): void;
 }
 
@@ -37,6 +44,19 @@ function run(cmd: string, args: string[], cwd: string): void {
   const [file, argv] = asRoot() ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args];
   const r = spawnSync(file, argv, { cwd, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`${path.basename(cmd)} failed (${r.status ?? r.signal}): ${r.stderr || r.stdout || r.error?.message}`);
+}
+
+/** run() without blocking the event loop: a test's clients go on sending while the server stops and starts. */
+function runAsync(cmd: string, args: string[], cwd: string): Promise<void> {
+  const [file, argv] = asRoot() ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args];
+  const child = spawn(file, argv, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
+  child.stderr.on('data', (c: Buffer) => (out += c.toString('utf8')));
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => (code === 0 ? resolve() : reject(new Error(`${path.basename(cmd)} failed (${code ?? signal}): ${out}`))));
+  });
 }
 
 async function freePort(): Promise<number> {
@@ -103,9 +123,18 @@ export async function startCluster(): Promise<Cluster> {
         '-c shared_buffers=32MB',
       ].join(' ');
       try {
-        run(path.join(PG_BIN, 'pg_ctl'), ['-D', data, '-o', opts, '-l', path.join(dir, 'server.log'), '-w', '-t', '60', 'start'], dir);
+        const start = ['-D', data, '-o', opts, '-l', path.join(dir, 'server.log'), '-w', '-t', '60', 'start'];
+        run(path.join(PG_BIN, 'pg_ctl'), start, dir);
         started = true;
-        return { url: `postgres://sealab@127.0.0.1:${port}/postgres`, stop };
+        const restart = async (whileDown?: () => Promise<void>) => {
+          await runAsync(path.join(PG_BIN, 'pg_ctl'), ['-D', data, '-m', 'fast', '-w', 'stop'], dir);
+          try {
+            await whileDown?.();
+          } finally {
+            await runAsync(path.join(PG_BIN, 'pg_ctl'), start, dir);
+          }
+        };
+        return { url: `postgres://sealab@127.0.0.1:${port}/postgres`, port, restart, stop };
       } catch (err) {
         if (attempt >= 3) throw new Error(`${(err as Error).message}\n${fs.readFileSync(path.join(dir, 'server.log'), 'utf8').slice(-2000)}`);
       }

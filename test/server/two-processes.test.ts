@@ -1,12 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer, type Server, type ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { demoConfig, permissivePolicy } from '../helpers/app.js';
+import { FaultProxy } from '../helpers/fault-proxy.js';
 
 /**
  * A gateway sealab orchestrating a backend sealab (behind a fault-injecting proxy) and a content
@@ -45,59 +46,6 @@ function start(args: string[], dataDir: string, env: Record<string, string> = {}
   });
 }
 
-type Fault = 'ok' | 'down' | 'slow' | '500' | 'hang';
-
-/** A tiny HTTP proxy in front of the backend that fails, delays or holds requests by saga step. */
-class FaultProxy {
-  rule: (method: string, step: string) => Fault = () => 'ok';
-  seen: string[] = [];
-  private held: ServerResponse[] = [];
-  private server: Server;
-  url = '';
-
-  constructor(private readonly target: string) {
-    this.server = createServer(async (req, res) => {
-      const chunks: Buffer[] = [];
-      for await (const c of req) chunks.push(c as Buffer);
-      const body = Buffer.concat(chunks);
-      let step = '';
-      try {
-        step = String((JSON.parse(body.toString('utf8')) as { step?: string }).step ?? '');
-      } catch {
-        /* a GET */
-      }
-      const fault = this.rule(req.method!, step);
-      this.seen.push(`${req.method} ${step}`.trim());
-      if (fault === 'down') return void req.socket.destroy();
-      if (fault === '500') return void res.writeHead(500, { 'content-type': 'text/plain' }).end('secret upstream stack trace');
-      if (fault === 'hang') return void this.held.push(res);
-      if (fault === 'slow') await new Promise((r) => setTimeout(r, TIMEOUT_MS * 2));
-      // The proxy's own leg to the backend is not under test: a reused keep-alive socket the backend
-      // has just closed (a race on a loaded machine) is retried on a new one, as a real proxy does.
-      const forward = () =>
-        fetch(this.target + req.url, { method: req.method, headers: { 'content-type': 'application/json' }, ...(req.method === 'GET' ? {} : { body }) });
-      try {
-        const r = await forward().catch(() => new Promise((res) => setTimeout(res, 50)).then(forward));
-        res.writeHead(r.status, { 'content-type': r.headers.get('content-type') ?? 'application/json' }).end(Buffer.from(await r.arrayBuffer()));
-      } catch {
-        res.destroy();
-      }
-    });
-  }
-
-  async listen(): Promise<void> {
-    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', () => r()));
-    const a = this.server.address() as { port: number };
-    this.url = `http://127.0.0.1:${a.port}`;
-  }
-
-  close(): Promise<void> {
-    for (const res of this.held) res.destroy();
-    this.server.closeAllConnections();
-    return new Promise((r) => this.server.close(() => r()));
-  }
-}
-
 let dir: string;
 let backend: Proc;
 let content: Proc;
@@ -130,7 +78,7 @@ beforeAll(async () => {
   backend = await start(['--role', 'backend'], path.join(dir, 'backend'), serving);
   // Content delivery reads allocations from the backend (not through the fault proxy) to render layouts.
   content = await start(['--role', 'content'], path.join(dir, 'content'), { ...serving, SEALAB_BACKEND_URL: backend.url });
-  proxy = new FaultProxy(backend.url);
+  proxy = new FaultProxy(backend.url, TIMEOUT_MS * 2);
   await proxy.listen();
   gateway = await startGateway();
 }, 30_000);

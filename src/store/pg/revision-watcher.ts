@@ -154,8 +154,11 @@ export class RevisionWatcher {
   }
 }
 
+/** The LISTEN connection's application_name: an operator (or a fault test) finds a replica's listener in pg_stat_activity by its pid. */
+export const listenerName = (pid = process.pid) => `sealab listen pid=${pid}`;
+
 async function connectClient(url: string): Promise<pg.Client> {
-  const c = new pg.Client(pgClientConfig(url));
+  const c = new pg.Client({ ...pgClientConfig(url), application_name: listenerName() });
   try {
     await c.connect();
   } catch (err) {
