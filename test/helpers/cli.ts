@@ -58,7 +58,11 @@ export function spawnServe(args: readonly string[], env: Record<string, string> 
   let err = '';
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`sealab did not start: ${err}`)), startMs);
+    // Silent too long: killed, so a failed start leaves no process behind.
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`sealab did not start: ${err}`));
+    }, startMs);
     child.stderr!.on('data', (c: Buffer) => {
       err += c.toString('utf8');
       const m = /"msg":"sealab HTTP listening[^"]*"/.test(err) ? /"url":"(http:\/\/[^"]+)"/.exec(err) : null;

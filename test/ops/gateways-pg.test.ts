@@ -37,7 +37,15 @@ describe.skipIf(provided.skip)(`gateways on one PostgreSQL under real faults${pr
   let backend: ServeProcess;
   let content: ServeProcess;
   let proxy: FaultProxy;
-  const all = () => [A, B, C, SA, SB, backend, content].filter(Boolean);
+  /** Every start, so afterAll stops whatever started even when another start failed. */
+  const starts: Promise<ServeProcess>[] = [];
+  /** The systems' and the saga pair's starts, which follow one another: afterAll waits for the chain to end. */
+  let chain: Promise<void> | undefined;
+  const serve = (args: string[], env: Record<string, string>) => {
+    const started = spawnServe(args, env, 60_000);
+    starts.push(started);
+    return started;
+  };
 
   beforeAll(async () => {
     const missing = missingPostgres();
@@ -50,39 +58,33 @@ describe.skipIf(provided.skip)(`gateways on one PostgreSQL under real faults${pr
     const policy = path.join(dir, 'policy.json');
     writeFileSync(policy, JSON.stringify(permissivePolicy()));
     const gateway = (name: string, url: string, env: Record<string, string> = {}) =>
-      spawnServe(
-        ['--port', '0', '--data-dir', path.join(dir, name), '--policy', policy],
-        {
-          SEALAB_DATABASE_URL: url,
-          SEALAB_WATCH_INTERVAL_MS: '100',
-          ...env,
-        },
-        60_000,
-      );
+      serve(['--port', '0', '--data-dir', path.join(dir, name), '--policy', policy], { SEALAB_DATABASE_URL: url, SEALAB_WATCH_INTERVAL_MS: '100', ...env });
     proxy = new FaultProxy('');
     await proxy.listen();
     // All at once, each group on an empty database: the first start's migration and demo catalog race between them.
-    const systems = (async () => {
+    chain = (async () => {
       [backend, content] = await Promise.all([
-        spawnServe(['--port', '0', '--data-dir', path.join(dir, 'backend'), '--role', 'backend'], {}, 60_000),
-        spawnServe(['--port', '0', '--data-dir', path.join(dir, 'content'), '--role', 'content'], {}, 60_000),
+        serve(['--port', '0', '--data-dir', path.join(dir, 'backend'), '--role', 'backend'], {}),
+        serve(['--port', '0', '--data-dir', path.join(dir, 'content'), '--role', 'content'], {}),
       ]);
       proxy.target = backend.url;
       const remote = { SEALAB_BACKEND_URL: proxy.url, SEALAB_CONTENT_URL: content.url, SEALAB_UPSTREAM_TIMEOUT_MS: '3000', SEALAB_SYNC_INTERVAL_MS: '100' };
       [SA, SB] = await Promise.all([gateway('sa', saga.url, remote), gateway('sb', saga.url, remote)]);
     })();
-    [A, B, C] = await Promise.all([gateway('a', main.url), gateway('b', main.url), gateway('c', main.url), systems]);
+    [A, B, C] = await Promise.all([gateway('a', main.url), gateway('b', main.url), gateway('c', main.url), chain]);
   }, 120_000);
 
   afterAll(async () => {
-    for (const p of all()) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGTERM');
-    await Promise.race([Promise.all(all().map((p) => p.exited)), new Promise((r) => setTimeout(r, 10_000))]);
-    for (const p of all()) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+    await chain?.catch(() => undefined);
+    const all = (await Promise.allSettled(starts)).flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+    for (const p of all) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGTERM');
+    await Promise.race([Promise.all(all.map((p) => p.exited)), new Promise((r) => setTimeout(r, 10_000))]);
+    for (const p of all) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
     await proxy?.close();
     await Promise.all([db?.end(), sagaDb?.end()]);
     cluster?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
-  }, 30_000);
+  }, 90_000);
 
   it('a deploy through A is served by B and C alike, for units of both arms; all three ready; each measured its propagation', async () => {
     const e = await validated(A.url, 'home-pg-main', 'sh-focus', 20);
