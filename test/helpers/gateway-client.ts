@@ -38,7 +38,7 @@ export async function validated(base: string, key: string, contentId: string, al
     { key: 'control', isControl: true, weight: 50, overrides: [] },
     { key: 'treatment', weight: 50, overrides: [{ slotId: 'shelf-2', contentId }] },
   ];
-  const config = demoConfig({ key, variants, allocationPercent, rampPlan: { stages: [allocationPercent] } });
+  const config = demoConfig({ key, variants, allocationPercent, rampPlan: { stages: [] } });
   const created = await call(base, 'POST', '/v1/experiments', { config });
   if (created.status !== 201) throw new Error(`create ${key}: ${created.status} ${created.text}`);
   const id = created.json.experiment.id as string;

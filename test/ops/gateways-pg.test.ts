@@ -142,7 +142,7 @@ describe.skipIf(provided.skip)(`gateways on one PostgreSQL under real faults${pr
 
     // SB's recovery sees the owner's pid gone (same host) and compensates at once, not after the 30 s lease.
     await until('SB to compensate the dead operation', async () => (await operations(e.id))[0]?.status === 'compensated', 60_000);
-    expect((await call(SB.url, 'GET', `/v1/experiments/${e.id}`)).json.experiment).toMatchObject({ status: 'validated', version: 1 });
+    expect((await call(SB.url, 'GET', `/v1/experiments/${e.id}`)).json.experiment).toMatchObject({ status: 'draft', version: 1 });
     await eventually(async () => expect(await agreement()).toEqual({ running: [], serving: [], recorded: [] }));
     expect(backendSteps(e.id)).toEqual(['backend.allocate', 'compensate.backend']);
     expect(await inExperimentOnSB(e.key)).toEqual([]);
