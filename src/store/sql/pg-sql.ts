@@ -81,6 +81,12 @@ export class PgSql implements Sql {
       }
       const tx = new PgTx(client);
       let broken: Error | undefined;
+      // The pool listens for errors on idle clients only: one checked out here whose connection the server ends between
+      // two statements (a restart, pg_terminate_backend) would emit an 'error' nobody handles and crash the process.
+      const lost = (err: Error) => {
+        broken = err;
+      };
+      client.on('error', lost);
       try {
         await client.query(begin);
         const result = await this.inTx.run(tx, () => fn(tx));
@@ -89,7 +95,7 @@ export class PgSql implements Sql {
         return result;
       } catch (err) {
         tx.close();
-        broken = await rollback(client);
+        broken = (await rollback(client)) ?? broken;
         if (isPgRetryable(err) && attempt <= retries) {
           this.retried++;
           await backoff(attempt);
@@ -97,7 +103,8 @@ export class PgSql implements Sql {
         }
         throw isPgRetryable(err) ? new TxConflict(attempt, err) : mapPgError(err);
       } finally {
-        // A client whose ROLLBACK failed is not reused: it may still be inside the transaction.
+        // A client whose ROLLBACK failed, or whose connection was lost, is not reused: it may still be inside the transaction.
+        client.off('error', lost);
         client.release(broken ?? false);
       }
     }

@@ -62,7 +62,8 @@ export function isPgUnavailable(err: unknown): boolean {
     c === '53300' ||
     c === 'ECONNREFUSED' ||
     c === 'ECONNRESET' ||
-    /Connection terminated|connection timeout/i.test((err as Error)?.message ?? '')
+    // node-postgres' own errors carry no code: a lost connection, and a statement sent on a client that lost its own.
+    /Connection terminated|connection timeout|encountered a connection error/i.test((err as Error)?.message ?? '')
   );
 }
 
