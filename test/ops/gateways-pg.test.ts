@@ -111,7 +111,7 @@ describe.skipIf(provided.skip)(`gateways on one PostgreSQL under real faults${pr
     expect((await deploy(A.url, x)).status).toBe(200);
     const xArms = await eventually(() => unitsByArm(A.url, x.key));
     await eventually(() => servesAlike(B.url, x.key, xArms));
-    expect(B.stderr()).toContain('configuration revision watcher: LISTEN or poll failed; polling until it is back');
+    await until('B to log that it lost LISTEN', () => B.stderr().includes('configuration revision watcher: LISTEN or poll failed; polling until it is back'));
     // Reconnected: a new backend listens for B (the same process, by its application_name).
     const after = await eventually(async () => {
       const pid = await listener(B);
