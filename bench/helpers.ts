@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { FoldOptions } from '../src/app/events/fold-runner.js';
-import { createContainer, type Container } from '../src/container.js';
+import { createContainer, type SqliteContainer } from '../src/container.js';
 import { createLogger, type Logger } from '../src/logger.js';
 import { demoConfig, permissivePolicy, startRunning } from '../test/helpers/app.js';
 
@@ -79,7 +79,7 @@ export const shippedLogger = (): Logger => createLogger('info');
 export async function benchContainer(
   label: string,
   opts: { logger?: Logger; metrics?: boolean; fold?: FoldOptions } = {},
-): Promise<{ app: Container; dir: string; experimentId: string; dispose: () => void }> {
+): Promise<{ app: SqliteContainer; dir: string; experimentId: string; dispose: () => void }> {
   const dir = benchTempDir(label);
   // The shipped policy caps a first stage at 10%; benchmarks run one experiment at 50% without a ramp.
   const app = await createContainer({ dbFile: path.join(dir, 'sealab.db'), policy: permissivePolicy(), ...opts });

@@ -23,7 +23,7 @@ import { listenHttp } from '../src/server/http-listen.js';
 import { MAIN_CACHE_KIB } from '../src/store/db.js';
 import type { MetricSource } from '../src/domain/schemas.js';
 import type { FoldOptions } from '../src/app/events/fold-runner.js';
-import type { Container } from '../src/container.js';
+import type { SqliteContainer } from '../src/container.js';
 
 const EVENTS = arg('events', 300_000);
 const UNITS = arg('units', 100_000);
@@ -88,7 +88,7 @@ function events(prefix: string, offset: number, count: number) {
 }
 
 /** A container with every unit exposed (half per arm, by index) and, with --raw, the metrics' sources. */
-async function exposed(label: string, fold: FoldOptions = {}, workingSet = false): Promise<{ app: Container; dir: string }> {
+async function exposed(label: string, fold: FoldOptions = {}, workingSet = false): Promise<{ app: SqliteContainer; dir: string }> {
   const { app, dir, experimentId } = await benchContainer(label, {
     fold: { ...fold, thread: { ...(THREAD_TURN ? { turn: THREAD_TURN } : {}), ...(GATHER ? { gather: GATHER } : {}), workingSet } },
   });

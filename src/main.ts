@@ -204,7 +204,7 @@ async function main(argv: string[]): Promise<void> {
     eventsUrl: config.eventsUrl,
     contentSyncSeconds: config.contentSyncSeconds,
   };
-  // SEALAB_DATABASE_URL: the composition root opens and migrates it, then refuses with what is still missing there.
+  // SEALAB_DATABASE_URL: this process is a gateway replica on that PostgreSQL (src/root/postgres-root.ts), else the SQLite file.
   const databaseUrl = config.databaseUrl;
   if (command === 'catalog') {
     process.exitCode = await runCatalog({
@@ -247,7 +247,7 @@ async function main(argv: string[]): Promise<void> {
         note: (line) => process.stderr.write(`${line}\n`),
       });
     } finally {
-      app.close();
+      await app.close();
     }
     return;
   }
@@ -295,7 +295,7 @@ async function main(argv: string[]): Promise<void> {
   stops.push(async () => stopRamps());
   // The event log is folded into the aggregates in background turns (ADR 0018); get_metrics also catches up before it answers.
   container.fold.start();
-  stops.push(async () => container.fold.stop());
+  stops.push(async () => await container.fold.stop());
   const stopSlo = container.slo.start();
   stops.push(async () => stopSlo());
   if (clock)
@@ -336,7 +336,8 @@ async function main(argv: string[]): Promise<void> {
         url: `http://${config.host}:${http.port}`,
         role: config.role,
         systems: container.deployments.systems.embedded ? 'embedded' : 'remote',
-        dataDir: config.dataDir,
+        store: container.engine,
+        ...(container.engine === 'sqlite' ? { dataDir: config.dataDir } : {}),
         auth: Boolean(config.token),
         tokensFile: config.tokensFile,
         ...(config.oauthIssuer ? { oauthIssuer: config.oauthIssuer, resource: config.resourceUrl } : {}),
@@ -356,7 +357,7 @@ async function main(argv: string[]): Promise<void> {
     for (const stop of stops) await stop().catch(() => undefined);
     await container.exposures.drain().catch(() => undefined);
     await tracing?.shutdown().catch(() => undefined);
-    container.close();
+    await container.close().catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'close failed'));
     process.exit(0);
   };
   process.once('SIGINT', () => void shutdown('SIGINT'));

@@ -70,33 +70,12 @@ export type SyncCatalogReads = Pick<CatalogRepo, 'metric' | 'metrics' | 'ids' | 
 /** The synchronous experiment reads the event side still makes (AppDeps.experiments). */
 export type SyncExperimentReads = Pick<ExperimentRepo, 'get' | 'byKey' | 'list'>;
 
-/** Everything a use case needs, built once in the composition root. */
+/** Everything a use case needs, built once in the composition root: the same on either engine (ADR 0020). */
 export interface AppDeps {
-  /**
-   * The SQLite connection the synchronous code still uses (the event side, and the reads below); `sql` wraps the
-   * same connection on SQLite, so synchronous writers run through `SqliteSql.exclusive` (ADR 0020, part 1).
-   */
-  db: Db;
   /** The configuration store's async seam: every config write is `sql.tx(async (tx) => …)` over `configRepos(tx)`. */
   sql: Sql;
   /** The config repositories bound to `sql`, for reads outside a transaction. */
   store: ConfigRepos;
-  /**
-   * Runs synchronous writes on `db` once no async transaction holds the connection (SqliteSql.exclusive): the
-   * synchronous writers not converted yet (catalog apply at run time, content sync) go through it.
-   */
-  exclusive<T>(fn: () => T): Promise<T>;
-  /**
-   * Synchronous reads left, on SQLite only (ADR 0020, conversion parts 2 and 3): SQLite's ingest path (SqliteIngest:
-   * its per-request checks of experiments and metric sources; PostgreSQL's PgIngest reads the async store), the
-   * fold's event names (a hot path, read from the shared connection without a round trip) and serving's surfaces
-   * (ServingSync's recompile).
-   * Deliberately narrow: every other read and every write goes through `store`. Removed once those sides run on the
-   * async store.
-   */
-  catalog: SyncCatalogReads;
-  experiments: SyncExperimentReads;
-  events: EventRepo;
   policy: Policy;
   clock: Clock;
   newId: (prefix: string) => string;
@@ -114,4 +93,23 @@ export interface AppDeps {
   contentDelivery: 'embedded' | 'remote';
   /** Set with a remote content delivery: the sync's state, for validation and deploy. */
   contentSync?: ContentSyncGate;
+}
+
+/**
+ * A single-file SQLite process's deps: AppDeps plus the synchronous connection its event side and serving still use
+ * (ADR 0020). No use case reads these; the SQLite composition root (src/root/sqlite-root.ts), its event side and
+ * tests that look inside the file do. A PostgreSQL replica has none of them.
+ */
+export interface SqliteDeps extends AppDeps {
+  /** The SQLite connection; `sql` wraps the same connection, so synchronous writers run through `exclusive`. */
+  db: Db;
+  /** Runs synchronous writes on `db` once no async transaction holds the connection (SqliteSql.exclusive). */
+  exclusive<T>(fn: () => T): Promise<T>;
+  /**
+   * Synchronous reads on the shared connection, deliberately narrow: SQLite's ingest path (SqliteIngest's per-request
+   * checks), the fold's event names and serving's surfaces (ServingSync's recompile).
+   */
+  catalog: SyncCatalogReads;
+  experiments: SyncExperimentReads;
+  events: EventRepo;
 }

@@ -55,7 +55,7 @@ export async function runCatalog(cmd: CatalogCommand): Promise<number> {
       );
     return 0;
   } finally {
-    app.close();
+    await app.close();
   }
 }
 

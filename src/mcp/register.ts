@@ -77,6 +77,8 @@ export function registerTools(
         try {
           if (!enabled) throw notEnabled(tool);
           const out = await tool.handler(parseArgs(tool, args), ctx);
+          // A write is served by this process's next request (a replica on PostgreSQL reloads serving asynchronously).
+          if (!tool.annotations.readOnlyHint) await app.serving.settled();
           if (isAsk(out)) {
             done('input_required');
             return out.inputRequired;

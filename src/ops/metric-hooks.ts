@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs';
 import { logFileOf } from '../store/log-db.js';
 import type { Db } from '../store/db.js';
+import type { Sql } from '../store/sql/sql.js';
 import type { Clock } from '../systems/clock.js';
 import type { CounterChild, HistogramChild } from './hot-series.js';
 import { secondsSince, type Metrics } from './metrics.js';
@@ -193,15 +194,36 @@ export function watchStore(m: Metrics | undefined, db: Db, dbFile: string, clock
     }
   };
   m.sources.walBytes = () => (dbFile === ':memory:' ? 0 : walSize(dbFile) + walSize(logFileOf(dbFile)));
-  const freshness = db.prepare(
-    `SELECT e.id AS experiment, MAX(a.updated_at) AS at FROM experiments e JOIN metric_aggregates a ON a.experiment_id = e.id
-     WHERE e.status = 'running' GROUP BY e.id`,
-  );
-  m.sources.freshness = () => {
-    const now = clock.now().getTime();
-    return (freshness.all() as { experiment: string; at: string }[]).map((r) => ({
-      experiment: r.experiment,
-      seconds: Math.max(0, (now - Date.parse(r.at)) / 1000),
-    }));
-  };
+  const freshness = db.prepare(FRESHNESS);
+  m.sources.freshness = () => freshnessOf(freshness.all() as FreshRow[], clock);
+}
+
+/** When each running experiment's aggregates were last folded (the same query on both engines). */
+const FRESHNESS = `SELECT e.id AS experiment, MAX(a.updated_at) AS at FROM experiments e JOIN metric_aggregates a ON a.experiment_id = e.id
+     WHERE e.status = 'running' GROUP BY e.id`;
+type FreshRow = { experiment: string; at: string };
+const freshnessOf = (rows: FreshRow[], clock: Clock) => {
+  const now = clock.now().getTime();
+  return rows.map((r) => ({ experiment: r.experiment, seconds: Math.max(0, (now - Date.parse(r.at)) / 1000) }));
+};
+
+/**
+ * watchStore for a replica on PostgreSQL: no WAL file of its own to report (0; the server's are PostgreSQL's to
+ * export), and results' freshness read through the pool on a timer (a scrape never waits on the database; a failed
+ * read keeps the last rows). Returns the stop function.
+ */
+export function watchPgStore(m: Metrics | undefined, sql: Sql, clock: Clock, everyMs = 5000): () => void {
+  if (!m) return () => undefined;
+  let rows: FreshRow[] = [];
+  const read = () =>
+    void sql.all<FreshRow>(FRESHNESS).then(
+      (r) => (rows = r),
+      () => undefined,
+    );
+  read();
+  const timer = setInterval(read, everyMs);
+  timer.unref();
+  m.sources.walBytes = () => 0;
+  m.sources.freshness = () => freshnessOf(rows, clock);
+  return () => clearInterval(timer);
 }

@@ -108,8 +108,8 @@ export function createHttpApp(container: Container, opts: HttpOptions): HttpApp 
   });
   traceHttp(app);
 
-  app.get('/healthz', (c) => {
-    container.deps.db.prepare('SELECT 1').get();
+  app.get('/healthz', async (c) => {
+    await container.healthProbe();
     return c.json({ status: 'ok', version: SERVER_VERSION, ...(container.serving.remote ? { serving: container.serving.status } : {}) });
   });
   // Readiness, unlike /healthz: serving current with every process's writes, database writable, remote systems synced.

@@ -100,6 +100,11 @@ export function servingRoutes(app: Container) {
 /** REST for the same use cases as the MCP tools; errors become problem JSON in the app's onError. */
 export function restRoutes(app: Container) {
   const r = new Hono<{ Variables: HttpVars }>();
+  // A write is served by this process's next request (a replica on PostgreSQL reloads serving asynchronously).
+  r.use('*', async (c, next) => {
+    await next();
+    if (c.req.method !== 'GET') await app.serving.settled();
+  });
   r.get('/openapi.json', async (c) => c.json(openApiDocument()));
   r.get('/surfaces', async (c) => c.json({ surfaces: await app.catalog.surfaces() }));
   r.get('/surfaces/:id', async (c) => c.json(await app.catalog.surface(c.req.param('id'))));

@@ -1,4 +1,5 @@
 import { prepared, type Db } from '../store/db.js';
+import { bumpRevision } from '../store/pg/revision.js';
 import type { Sql } from '../store/sql/sql.js';
 import type { Clock } from './clock.js';
 import type { ContentItem } from '../domain/schemas.js';
@@ -39,15 +40,42 @@ const contentDoc = (w: ContentWrite, at: string) =>
   JSON.stringify({ variants: w.variants, shipped: w.shipped ?? null, shippedAt: w.shipped ? (w.shippedAt ?? at) : null });
 
 /**
- * The experimentation backend in this process's SQLite file. Its writes are synchronous so an
+ * Where an embedded system keeps its state: this process's SQLite connection (synchronous reads and writes, so an
+ * embedded saga can run every step in the caller's transaction), or a replica's pool on PostgreSQL (ADR 0020), where
+ * only the async face exists and a write outside a saga bumps the configuration revision so every replica reloads.
+ */
+export type EmbeddedStore = Db | Sql;
+const isSql = (s: EmbeddedStore): s is Sql => 'dialect' in s;
+
+/** The synchronous connection, or a typed refusal: the synchronous face exists only in a single-file SQLite process. */
+function syncDb(s: EmbeddedStore): Db {
+  if (isSql(s)) throw new Error('the synchronous face of an embedded system exists only on SQLite: use get()/list() on PostgreSQL');
+  return s;
+}
+
+/** A write outside a saga on PostgreSQL: claimed and put in one transaction that bumps the revision (NOTIFY at commit). */
+async function putInTx(sql: Sql, put: (tx: Sql) => Promise<{ replayed: boolean }>): Promise<boolean> {
+  return sql.tx(async (tx) => {
+    const { replayed } = await put(tx);
+    if (!replayed) await bumpRevision(tx);
+    return replayed;
+  });
+}
+
+/**
+ * The experimentation backend in this process's store (EmbeddedStore). On SQLite its writes are synchronous so an
  * embedded saga can run every step in the caller's transaction; the async face is the interface.
  */
 export class EmbeddedBackend implements ExperimentBackend {
   readonly kind = 'embedded' as const;
   /** Called after a write of its own lands (serving recompiles from this state); not for writes inside a caller's transaction. */
   onWrite?: () => void;
+  /** The synchronous connection (SQLite only). */
+  private get db(): Db {
+    return syncDb(this.store);
+  }
   constructor(
-    private readonly db: Db,
+    private readonly store: EmbeddedStore,
     private readonly clock: Clock,
     /** Runs a synchronous write when no async transaction holds the connection (SqliteSql.exclusive); at once without one. */
     private readonly exclusive: <T>(fn: () => T) => Promise<T> = async (fn) => fn(),
@@ -86,24 +114,34 @@ export class EmbeddedBackend implements ExperimentBackend {
     return (await sql.all<Row>('SELECT * FROM backend_allocations ORDER BY experiment_id')).map(backendOf);
   }
 
-  async put(experimentId: string, w: BackendWrite) {
-    return this.exclusive(() => this.putSync(experimentId, w));
+  async put(experimentId: string, w: BackendWrite): Promise<{ state: BackendState; replayed: boolean }> {
+    const sql = this.store;
+    if (!isSql(sql)) return this.exclusive(() => this.putSync(experimentId, w));
+    const replayed = await putInTx(sql, (tx) => this.putIn(tx, experimentId, w));
+    if (!replayed) this.onWrite?.();
+    return { state: (await this.get(experimentId))!, replayed };
   }
-  async get(experimentId: string) {
-    return this.getSync(experimentId);
+  async get(experimentId: string): Promise<BackendState | null> {
+    if (!isSql(this.store)) return this.getSync(experimentId);
+    const r = await this.store.get<Row>('SELECT * FROM backend_allocations WHERE experiment_id = ?', [experimentId]);
+    return r ? backendOf(r) : null;
   }
-  async list() {
-    return this.listSync();
+  async list(): Promise<BackendState[]> {
+    return isSql(this.store) ? this.listIn(this.store) : this.listSync();
   }
 }
 
-/** Content delivery in this process's SQLite file: which experiments' overrides each surface serves. */
+/** Content delivery in this process's store (EmbeddedStore): which experiments' overrides each surface serves. */
 export class EmbeddedContent implements ContentDelivery {
   readonly kind = 'embedded' as const;
   /** Called after a write of its own lands (serving recompiles from this state); not for writes inside a caller's transaction. */
   onWrite?: () => void;
+  /** The synchronous connection (SQLite only). */
+  private get db(): Db {
+    return syncDb(this.store);
+  }
   constructor(
-    private readonly db: Db,
+    private readonly store: EmbeddedStore,
     private readonly clock: Clock,
     /** Runs a synchronous write when no async transaction holds the connection (SqliteSql.exclusive); at once without one. */
     private readonly exclusive: <T>(fn: () => T) => Promise<T> = async (fn) => fn(),
@@ -156,17 +194,33 @@ export class EmbeddedContent implements ContentDelivery {
     return etag === now.etag ? { notModified: true } : { notModified: false, ...now };
   }
 
-  async put(experimentId: string, w: ContentWrite) {
-    return this.exclusive(() => this.putSync(experimentId, w));
+  async put(experimentId: string, w: ContentWrite): Promise<{ state: ContentState; replayed: boolean }> {
+    const sql = this.store;
+    if (!isSql(sql)) return this.exclusive(() => this.putSync(experimentId, w));
+    const replayed = await putInTx(sql, (tx) => this.putIn(tx, experimentId, w));
+    if (!replayed) this.onWrite?.();
+    return { state: (await this.get(experimentId))!, replayed };
   }
-  async get(experimentId: string) {
-    return this.getSync(experimentId);
+  async get(experimentId: string): Promise<ContentState | null> {
+    if (!isSql(this.store)) return this.getSync(experimentId);
+    const r = await this.store.get<ContentRow>('SELECT * FROM content_overrides WHERE experiment_id = ?', [experimentId]);
+    return r ? contentOf(r) : null;
   }
-  async list(surfaceId?: string) {
-    return this.listSync(surfaceId);
+  async list(surfaceId?: string): Promise<ContentState[]> {
+    if (!isSql(this.store)) return this.listSync(surfaceId);
+    return surfaceId
+      ? (await this.store.all<ContentRow>('SELECT * FROM content_overrides WHERE surface_id = ? ORDER BY experiment_id', [surfaceId])).map(contentOf)
+      : this.listIn(this.store);
   }
-  async catalog(etag?: string) {
-    return this.catalogSync(etag);
+  /** The content items this store's catalog holds (what `serve --role content` delivers), with their ETag; either engine. */
+  async catalogRead(): Promise<{ etag: string; items: ContentItem[] }> {
+    if (!isSql(this.store)) return this.catalogNow();
+    const items = (await this.store.all<{ doc: string }>('SELECT doc FROM content_items ORDER BY id')).map((r) => JSON.parse(r.doc) as ContentItem);
+    return { etag: contentEtag(items), items };
+  }
+  async catalog(etag?: string): Promise<ContentCatalogRead> {
+    const now = await this.catalogRead();
+    return etag === now.etag ? { notModified: true } : { notModified: false, ...now };
   }
 }
 

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ExposureBuffer } from '../../src/app/events/exposure-buffer.js';
 import { WorkerExposureWriter } from '../../src/app/events/exposure-worker.js';
-import type { Container } from '../../src/container.js';
+import type { SqliteContainer } from '../../src/container.js';
 import { createLogger } from '../../src/logger.js';
 import { createMetrics } from '../../src/ops/metrics.js';
 import { listenHttp } from '../../src/server/http-listen.js';
@@ -25,7 +25,7 @@ function tempDir(): string {
 }
 
 /** A file-backed container (as `sealab serve` builds one) with a running experiment, and units in it chosen by their arm. */
-async function fileBacked(units: number): Promise<{ app: Container; experimentId: string; key: string; units: string[] }> {
+async function fileBacked(units: number): Promise<{ app: SqliteContainer; experimentId: string; key: string; units: string[] }> {
   const app = await testContainer({ dbFile: path.join(tempDir(), 'sealab.db'), policy: permissivePolicy() });
   cleanups.push(() => app.close());
   const exp = await startRunning(app, demoConfig({ allocationPercent: 50 }));
@@ -35,9 +35,9 @@ async function fileBacked(units: number): Promise<{ app: Container; experimentId
   return { app, experimentId: exp.id, key: exp.key, units: chosen };
 }
 
-const stored = (app: Container) => (app.deps.db.prepare('SELECT COUNT(*) AS n FROM exposures').get() as { n: number }).n;
+const stored = (app: SqliteContainer) => (app.deps.db.prepare('SELECT COUNT(*) AS n FROM exposures').get() as { n: number }).n;
 /** Served exposures appended to the event log, folded or not. */
-const logged = (app: Container) => {
+const logged = (app: SqliteContainer) => {
   const log = new Database(logFileOf(app.deps.db.name), { readonly: true }); // the event log's own file (log-db.ts)
   try {
     return (log.prepare("SELECT COUNT(*) AS n FROM event_log WHERE type = 'exposure'").get() as { n: number }).n;
@@ -46,7 +46,7 @@ const logged = (app: Container) => {
   }
 };
 /** Rows this connection changed since it opened (SQLite counts per connection): the serving thread's own writes. */
-const changesHere = (app: Container) => (app.deps.db.prepare('SELECT total_changes() AS n').get() as { n: number }).n;
+const changesHere = (app: SqliteContainer) => (app.deps.db.prepare('SELECT total_changes() AS n').get() as { n: number }).n;
 
 describe('served exposures on a database file', () => {
   it('are written by the worker thread on its own connection: OFREP answers, the serving connection writes nothing', async () => {

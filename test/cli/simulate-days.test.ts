@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { runSimulatedDays, type SimulateDaysOptions } from '../../src/cli/simulate-days.js';
 import { parseDaysFlags } from '../../src/cli/simulate-flags.js';
 import { ConfigError } from '../../src/config.js';
-import { createContainer, type Container } from '../../src/container.js';
+import { createContainer, type SqliteContainer } from '../../src/container.js';
 import { SimulatedClock } from '../../src/systems/clock.js';
 import { appFetch, demoConfig, permissivePolicy, testHttp } from '../helpers/app.js';
 
@@ -11,7 +11,7 @@ const DAY = 86_400_000;
 const cleanups: (() => unknown)[] = [];
 
 /** An arm's mean and variance from the per-arm sufficient statistics (independent of the analysis method in force). */
-function arm(app: Container, experimentId: string, metricId: string, variant: string) {
+function arm(app: SqliteContainer, experimentId: string, metricId: string, variant: string) {
   const a = app.deps.events.aggregates(experimentId, metricId).find((x) => x.variant === variant)!;
   const mean = a.sumX / a.n;
   // For a ratio metric x is the unit's numerator total and y its denominator total.
@@ -27,7 +27,7 @@ afterEach(async () => {
 /** A rehearsal server (simulated clock, permissive policy: 50% first stages) reached in process through its HTTP app. */
 async function setup(simulated = true) {
   let n = 0;
-  const app: Container = await createContainer({
+  const app: SqliteContainer = await createContainer({
     dbFile: ':memory:',
     policy: permissivePolicy(),
     newId: (prefix) => `${prefix}_sd${String(++n).padStart(12, '0')}`,

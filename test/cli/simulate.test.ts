@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runSimulation } from '../../src/cli/simulate.js';
-import type { Container } from '../../src/container.js';
+import type { SqliteContainer } from '../../src/container.js';
 import type { HttpApp } from '../../src/server/http-app.js';
 import { createContainer } from '../../src/container.js';
 import { appFetch, testHttp } from '../helpers/app.js';
 
-let app: Container;
+let app: SqliteContainer;
 let http: HttpApp;
 beforeAll(async () => {
   // Deterministic ids: the variant split hashes the experiment id, so the seeded run is reproducible.

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { runSimulatedDays, type SimulatedDaysLog, type SimulateDaysOptions } from '../../src/cli/simulate-days.js';
-import type { Container } from '../../src/container.js';
+import type { SqliteContainer } from '../../src/container.js';
 import { SimulatedClock } from '../../src/systems/clock.js';
 import { appFetch, testContainer, testHttp } from '../helpers/app.js';
 
@@ -17,7 +17,7 @@ const HEADLINE =
 const REORDER = { operation: 'reorder', slots: ['shelf-1', 'shelf-2', 'shelf-3'] } as const;
 const CONFIRM = { reason: 'approved by the test operator' };
 
-let opened: Container[] = [];
+let opened: SqliteContainer[] = [];
 afterEach(() => {
   for (const c of opened) c.close();
   opened = [];

@@ -1,16 +1,19 @@
-import { afterEach, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { Client } from '@modelcontextprotocol/client';
 import { runSimulatedDays } from '../../src/cli/simulate-days.js';
-import type { Container } from '../../src/container.js';
+import { type Container, createContainer } from '../../src/container.js';
 import { SimulatedClock } from '../../src/systems/clock.js';
 import { appFetch, modernHttpClient, testContainer, testHttp, textOf, type ToolCallResult } from '../helpers/app.js';
+import { type EngineDb, ENGINES, engineTitle } from '../helpers/sql-engines.js';
 
 /**
  * The headline task, as a new user's agent would do it: "run an A/B test on the Home surface that
  * tests a new ordering of shelves, with safe guardrails, launch it small, send traffic, and read
  * the results with a decision". A scripted MCP client (2026-07-28, over streamable HTTP against
  * the hono app) uses only tools and structured hints; traffic comes from the day-by-day simulator
- * on a simulated clock, under the shipped default policy. It must end in a ship that Home serves.
+ * on a simulated clock, under the shipped default policy. It must end in a ship that Home serves —
+ * on a single SQLite process and on a gateway replica on PostgreSQL (issue 17: the same composition,
+ * served exposures, ingest, fold, ramp and stop on the shared database).
  */
 
 const GOAL =
@@ -19,14 +22,30 @@ const APPROVAL = { reason: 'approved by the product owner in the launch review' 
 
 let app: Container | undefined;
 let client: Client | undefined;
+let db: EngineDb | undefined;
 afterEach(async () => {
   await client?.close();
-  app?.close();
+  await app?.close();
+  await db?.close();
+  db = undefined;
 });
 
-it('the headline task ends in a ship decision that changes what Home serves', async () => {
-  let n = 0;
-  app = await testContainer({ clock: new SimulatedClock(new Date('2027-02-01T00:00:00.000Z')), newId: (p) => `${p}_headline${(++n).toString(36)}` });
+for (const engine of ENGINES) {
+  describe.skipIf(engine.skip)(engineTitle(engine, 'headline'), () => {
+    it('the headline task ends in a ship decision that changes what Home serves', async () => {
+      let n = 0;
+      const opts = { clock: new SimulatedClock(new Date('2027-02-01T00:00:00.000Z')), newId: (p: string) => `${p}_headline${(++n).toString(36)}` };
+      if (engine.name === 'sqlite') app = await testContainer(opts);
+      else {
+        db = await engine.open();
+        app = await createContainer({ dbFile: ':memory:', databaseUrl: db.url, seedDemo: true, ...opts });
+      }
+      await headline(app);
+    }, 180_000);
+  });
+}
+
+async function headline(app: Container): Promise<void> {
   const http = testHttp(app);
   client = await modernHttpClient(http);
   const tool = async (name: string, args: Record<string, unknown>) => {
@@ -97,4 +116,4 @@ it('the headline task ends in a ship decision that changes what Home serves', as
   const served = Object.fromEntries(layout.layout.map((l: { slotId: string; contentId: string | null }) => [l.slotId, l.contentId]));
   const treatment = plan.config.variants.find((v: { isControl: boolean }) => !v.isControl);
   for (const o of treatment.overrides) expect(served[o.slotId]).toBe(o.contentId);
-}, 120_000);
+}

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Client } from '@modelcontextprotocol/client';
 import { afterEach, expect, it } from 'vitest';
-import { createContainer, dbFileIn, type Container } from '../../src/container.js';
+import { createContainer, dbFileIn, type SqliteContainer } from '../../src/container.js';
 import { appFetch, modernHttpClient, permissivePolicy, testHttp, textOf, type ToolCallResult } from '../helpers/app.js';
 import { prng } from '../../src/cli/simulate.js';
 import { ROOT, runSealab } from '../helpers/cli.js';
@@ -18,7 +18,7 @@ import { ingestTwice, servedArms } from '../helpers/traffic.js';
 const PODCAST = path.join(ROOT, 'catalog/examples/podcast');
 
 let dir: string | undefined;
-let app: Container | undefined;
+let app: SqliteContainer | undefined;
 let client: Client | undefined;
 afterEach(async () => {
   await client?.close();

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Container } from '../../src/container.js';
+import type { SqliteContainer } from '../../src/container.js';
 import type { HttpApp } from '../../src/server/http-app.js';
 import { demoConfig, memoryClient, startRunning, testContainer, testHttp, textOf, type ToolCallResult } from '../helpers/app.js';
 import { prng } from '../../src/cli/simulate.js';
@@ -24,7 +24,7 @@ async function post(http: HttpApp, events: unknown[]) {
  * median 300 ms and σ 0.4, the treatment's 25% slower. True P90 of a unit's value: two-load means are
  * not lognormal, but scaling every value by 1.25 scales every quantile by 1.25.
  */
-async function runLatencyExperiment(app: Container, http: HttpApp, slowdown: number) {
+async function runLatencyExperiment(app: SqliteContainer, http: HttpApp, slowdown: number) {
   const exp = await startRunning(
     app,
     demoConfig({

@@ -1,6 +1,6 @@
 import type { Client } from '@modelcontextprotocol/client';
 import { afterEach, expect, it } from 'vitest';
-import type { Container } from '../../src/container.js';
+import type { SqliteContainer } from '../../src/container.js';
 import type { Metric } from '../../src/domain/schemas.js';
 import { appFetch, demoConfig, modernHttpClient, permissivePolicy, testContainer, testHttp, textOf, type ToolCallResult } from '../helpers/app.js';
 import { prng } from '../../src/cli/simulate.js';
@@ -52,7 +52,7 @@ const METRICS: Metric[] = [
   },
 ];
 
-let app: Container | undefined;
+let app: SqliteContainer | undefined;
 let client: Client | undefined;
 afterEach(async () => {
   await client?.close();

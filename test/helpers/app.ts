@@ -1,7 +1,7 @@
 import { Client, InMemoryTransport, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as V1HttpTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { createContainer, type Container, type ContainerOptions } from '../../src/container.js';
+import { createContainer, type Container, type ContainerOptions, type SqliteContainer } from '../../src/container.js';
 import { DEFAULT_POLICY, DEFAULT_SURFACE_POLICY, type Policy } from '../../src/domain/policy.js';
 import type { Experiment } from '../../src/domain/schemas.js';
 import type { WriteContext } from '../../src/store/audit-repo.js';
@@ -13,7 +13,7 @@ import type { ToolSelection } from '../../src/mcp/toolsets.js';
 /** Every tool listed: the tests below the budget test drive them all. */
 export const ALL_TOOLSETS: ToolSelection = { toolsets: ['all'] };
 
-export async function testContainer(opts: Partial<ContainerOptions> = {}): Promise<Container> {
+export async function testContainer(opts: Partial<ContainerOptions> & { databaseUrl?: undefined } = {}): Promise<SqliteContainer> {
   return await createContainer({ dbFile: ':memory:', seedDemo: true, ...opts });
 }
 
@@ -91,7 +91,7 @@ export function demoConfig(overrides: Record<string, unknown> = {}) {
 }
 
 /** Row counts of every table, to prove a refused request changed nothing. */
-export function tableCounts(app: Container): Record<string, number> {
+export function tableCounts(app: SqliteContainer): Record<string, number> {
   const tables = app.deps.db.prepare("SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'").all() as { name: string }[];
   return Object.fromEntries(tables.map((t) => [t.name, (app.deps.db.prepare(`SELECT COUNT(*) AS n FROM "${t.name}"`).get() as { n: number }).n]));
 }

@@ -6,10 +6,6 @@ import { DeployService } from '../../src/app/deploy/deploy-service.js';
 import { StopService } from '../../src/app/deploy/stop-service.js';
 import { ExperimentService } from '../../src/app/experiments/experiment-service.js';
 import { createLogger } from '../../src/logger.js';
-import { CatalogRepo } from '../../src/store/catalog-repo.js';
-import { type Db, openDb } from '../../src/store/db.js';
-import { EventRepo } from '../../src/store/event-repo.js';
-import { ExperimentRepo } from '../../src/store/experiment-repo.js';
 import { configRepos } from '../../src/store/sql/config-repos.js';
 import type { Sql } from '../../src/store/sql/sql.js';
 import type { Clock } from '../../src/systems/clock.js';
@@ -33,20 +29,13 @@ let ids = 0;
 
 /**
  * The config side of the composition root over `sql` alone (issue 17): every use case here reads and writes through
- * the async store. The synchronous fields AppDeps still carries (db and its narrow reads, for the event side and serving) point at an
- * empty, separate SQLite database, so a converted path that still reached for them would read nothing and fail the
- * test — on PostgreSQL and on SQLite alike. Embedded systems write inside the config transaction (putIn).
+ * the async store. AppDeps has no synchronous connection (SqliteDeps adds it for the SQLite
+ * root only), so no use case can reach past the async store. Embedded systems write inside the config transaction (putIn).
  */
 export function configReplica(sql: Sql, opts: { policy: Policy; clock: Clock; name: string; contentDelivery?: 'embedded' | 'remote' }): ConfigReplica {
-  const unused: Db = openDb(':memory:');
   const deps: AppDeps = {
-    db: unused,
     sql,
     store: configRepos(sql),
-    exclusive: async (fn) => fn(),
-    catalog: new CatalogRepo(unused),
-    experiments: new ExperimentRepo(unused),
-    events: new EventRepo(unused),
     policy: opts.policy,
     clock: opts.clock,
     newId: (prefix) => `${prefix}_${opts.name}_${++ids}`,
@@ -58,9 +47,9 @@ export function configReplica(sql: Sql, opts: { policy: Policy; clock: Clock; na
   const experiments = new ExperimentService(deps);
   const deploys = new DeployService(deps, experiments);
   const stops = new StopService(deps, experiments);
-  const systems = { embedded: true as const, backend: new EmbeddedBackend(unused, deps.clock), content: new EmbeddedContent(unused, deps.clock) };
+  const systems = { embedded: true as const, backend: new EmbeddedBackend(sql, deps.clock), content: new EmbeddedContent(sql, deps.clock) };
   const saga = new DeploySaga(deps, experiments, deploys, stops, systems, deps.store.operations);
   const approvals = new ApprovalService(deps, experiments, deploys, stops, saga);
   const catalogChanges = new CatalogChanges(deps, deps.contentDelivery === 'embedded');
-  return { deps, experiments, deploys, stops, saga, approvals, catalogChanges, close: () => unused.close() };
+  return { deps, experiments, deploys, stops, saga, approvals, catalogChanges, close: () => undefined };
 }

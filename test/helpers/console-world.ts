@@ -1,4 +1,4 @@
-import type { Container } from '../../src/container.js';
+import type { SqliteContainer } from '../../src/container.js';
 import type { Experiment } from '../../src/domain/schemas.js';
 import { listenHttp } from '../../src/server/http-listen.js';
 import type { WriteContext } from '../../src/store/audit-repo.js';
@@ -13,7 +13,7 @@ const AGENT: WriteContext = { actor: 'client:planner-agent', interface: 'mcp-htt
 export const HOLDBACK: [number, number] = [9500, 10000];
 
 export interface ConsoleWorld {
-  app: Container;
+  app: SqliteContainer;
   base: string;
   /** Running on Home at 50% with events ingested for every exposed unit. */
   focus: Experiment;

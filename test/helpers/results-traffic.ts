@@ -1,4 +1,4 @@
-import type { Container } from '../../src/container.js';
+import type { SqliteContainer } from '../../src/container.js';
 import type { SimulatedClock } from '../../src/systems/clock.js';
 
 /**
@@ -7,7 +7,7 @@ import type { SimulatedClock } from '../../src/systems/clock.js';
  * exposures), values are fixed: focus streams at 50%, control at 33%; crash-rate 5% in both; minutes-played one more in focus.
  */
 export async function ingestDays(
-  app: Container,
+  app: SqliteContainer,
   clock: SimulatedClock,
   experimentId: string,
   opts: { days: number; perArmPerDay: number; prefix?: string },

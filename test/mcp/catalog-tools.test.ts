@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client, InMemoryTransport } from '@modelcontextprotocol/client';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { Container } from '../../src/container.js';
+import type { SqliteContainer } from '../../src/container.js';
 import type { Metric } from '../../src/domain/schemas.js';
 import { startStdio } from '../../src/server/stdio.js';
 import { createToken } from '../../src/store/tokens-file.js';
@@ -21,7 +21,7 @@ import {
   type ToolCallResult,
 } from '../helpers/app.js';
 
-let app: Container;
+let app: SqliteContainer;
 let cleanups: Array<() => Promise<unknown> | unknown> = [];
 beforeEach(async () => {
   app = await testContainer({ policy: permissivePolicy() });

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@modelcontextprotocol/client';
-import type { Container } from '../../src/container.js';
+import type { SqliteContainer } from '../../src/container.js';
 import { demoConfig, memoryClient, testContainer, type ToolCallResult } from '../helpers/app.js';
 
-let app: Container;
+let app: SqliteContainer;
 let client: Client;
 beforeAll(async () => {
   app = await testContainer();

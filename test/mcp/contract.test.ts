@@ -3,11 +3,11 @@ import fs from 'node:fs';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import type { Client } from '@modelcontextprotocol/client';
-import type { Container } from '../../src/container.js';
+import type { SqliteContainer } from '../../src/container.js';
 import { tools } from '../../tools/index.js';
 import { commitShip, demoConfig, memoryClient, testContainer, textOf, type ToolCallResult } from '../helpers/app.js';
 
-let app: Container;
+let app: SqliteContainer;
 let client: Client;
 let listed: Awaited<ReturnType<Client['listTools']>>['tools'];
 

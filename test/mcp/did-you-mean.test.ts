@@ -1,11 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Client } from '@modelcontextprotocol/client';
-import type { Container } from '../../src/container.js';
+import type { SqliteContainer } from '../../src/container.js';
 import { didYouMean, nearest } from '../../src/domain/suggest.js';
 import type { HttpApp } from '../../src/server/http-app.js';
 import { demoConfig, memoryClient, tableCounts, testContainer, testHttp, textOf, type ToolCallResult } from '../helpers/app.js';
 
-let app: Container;
+let app: SqliteContainer;
 let http: HttpApp;
 let client: Client;
 beforeEach(async () => {

@@ -3,7 +3,7 @@ import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/cli
 import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as V1HttpTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
-import type { Container } from '../../src/container.js';
+import type { SqliteContainer } from '../../src/container.js';
 import { DEFAULT_POLICY } from '../../src/domain/policy.js';
 import type { HttpApp } from '../../src/server/http-app.js';
 import { appFetch, demoConfig, memoryClient, tableCounts, testContainer, testHttp, textOf, type ToolCallResult } from '../helpers/app.js';
@@ -19,7 +19,7 @@ async function setup(opts: Parameters<typeof testContainer>[0] = {}) {
   cleanups.push(() => app.close());
   return app;
 }
-function http(app: Container): HttpApp {
+function http(app: SqliteContainer): HttpApp {
   const h = testHttp(app);
   cleanups.push(() => h.close());
   return h;

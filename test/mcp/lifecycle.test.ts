@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Client } from '@modelcontextprotocol/client';
-import type { Container } from '../../src/container.js';
+import type { SqliteContainer } from '../../src/container.js';
 import { demoConfig, memoryClient, tableCounts, testContainer, textOf, type ToolCallResult } from '../helpers/app.js';
 
-let app: Container;
+let app: SqliteContainer;
 let client: Client;
 const call = async (name: string, args: Record<string, unknown>) => (await client.callTool({ name, arguments: args })) as ToolCallResult;
 const ok = async (name: string, args: Record<string, unknown>) => {

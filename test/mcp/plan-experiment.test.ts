@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Client, InMemoryTransport, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
-import type { Container } from '../../src/container.js';
+import type { SqliteContainer } from '../../src/container.js';
 import { createMcpServerFactory } from '../../src/server/mcp-server.js';
 import { appFetch, memoryClient, tableCounts, testContainer, testHttp, textOf, type ToolCallResult } from '../helpers/app.js';
 
@@ -15,7 +15,7 @@ const ok = async (c: Caller, name: string, args: Record<string, unknown>) => {
   expect(r.isError, textOf(r)).toBeFalsy();
   return r.structuredContent as Record<string, any>;
 };
-async function setup(): Promise<Container> {
+async function setup(): Promise<SqliteContainer> {
   const app = await testContainer();
   cleanups.push(() => app.close());
   return app;
@@ -23,7 +23,7 @@ async function setup(): Promise<Container> {
 const GOAL = 'run an A/B test on the Home surface that tests a new ordering of shelves, with safe guardrails, launch it small';
 
 /** A 2025-era client in memory that declares sampling; `answer` plays the client's model. */
-async function samplingClient(app: Container, answer: (prompt: string) => string, seen: string[]) {
+async function samplingClient(app: SqliteContainer, answer: (prompt: string) => string, seen: string[]) {
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   const server = await createMcpServerFactory(app, 'mcp-stdio')({ era: 'legacy' });
   await server.connect(serverSide);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import type { Client } from '@modelcontextprotocol/client';
-import type { Container } from '../../src/container.js';
+import type { SqliteContainer } from '../../src/container.js';
 import { demoConfig, memoryClient, testContainer, textOf, type ToolCallResult } from '../helpers/app.js';
 
 /**
@@ -9,7 +9,7 @@ import { demoConfig, memoryClient, testContainer, textOf, type ToolCallResult } 
  * reaching the output schema ("Output validation error"), never INTERNAL. The ranges are the tools'
  * own, edges included (α and weights near 0, power near 1, an mde near 0).
  */
-let app: Container;
+let app: SqliteContainer;
 let client: Client;
 beforeAll(async () => {
   app = await testContainer();

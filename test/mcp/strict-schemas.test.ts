@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@modelcontextprotocol/client';
-import type { Container } from '../../src/container.js';
+import type { SqliteContainer } from '../../src/container.js';
 import { memoryClient, testContainer } from '../helpers/app.js';
 
 /**
@@ -27,7 +27,7 @@ function problems(schema: unknown, path: string, out: string[] = []): string[] {
   return out;
 }
 
-let app: Container;
+let app: SqliteContainer;
 let client: Client;
 beforeAll(async () => {
   app = await testContainer();

@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@modelcontextprotocol/client';
-import type { Container } from '../../src/container.js';
+import type { SqliteContainer } from '../../src/container.js';
 import { memoryClient, testContainer } from '../helpers/app.js';
 
 /** The default tool list is paid in every conversation of every user: README "Context budget". */
 const BUDGET_BYTES = 40_000;
 
-let app: Container;
+let app: SqliteContainer;
 let client: Client;
 let listed: Awaited<ReturnType<Client['listTools']>>;
 

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Container } from '../../src/container.js';
+import type { SqliteContainer } from '../../src/container.js';
 import { enabledToolNames } from '../../src/mcp/toolsets.js';
 import { tools } from '../../tools/index.js';
 import { demoConfig, memoryClient, modernHttpClient, tableCounts, testContainer, testHttp, textOf, type ToolCallResult } from '../helpers/app.js';
 
-let app: Container;
+let app: SqliteContainer;
 beforeAll(async () => {
   app = await testContainer();
 });

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Container, createContainer, dbFileIn } from '../../src/container.js';
+import { type SqliteContainer, createContainer, dbFileIn } from '../../src/container.js';
 import { demoConfig, permissivePolicy, startRunning } from '../helpers/app.js';
 import { startServe, type ServeProcess } from '../helpers/cli.js';
 
@@ -14,7 +14,7 @@ import { startServe, type ServeProcess } from '../helpers/cli.js';
 
 let dir: string;
 let serve: ServeProcess;
-let writer: Container;
+let writer: SqliteContainer;
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'sealab-propagation-'));

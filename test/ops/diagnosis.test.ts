@@ -3,7 +3,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import type { Client } from '@modelcontextprotocol/client';
-import type { Container } from '../../src/container.js';
+import type { SqliteContainer } from '../../src/container.js';
 import type { WriteContext } from '../../src/app/context.js';
 import type { Diagnosis } from '../../src/ops/diagnosis.js';
 import { createHttpApp } from '../../src/server/http-app.js';
@@ -58,7 +58,7 @@ async function backendRole(): Promise<string> {
   return `http://127.0.0.1:${http.port}`;
 }
 
-async function client(app: Container): Promise<Client> {
+async function client(app: SqliteContainer): Promise<Client> {
   const c = await memoryClient(app);
   cleanups.push(() => c.close());
   return c;
@@ -70,7 +70,7 @@ async function diagnosis(c: Client, args: Record<string, unknown> = {}): Promise
   return r.structuredContent as unknown as Diagnosis;
 }
 
-async function validated(app: Container, key: string) {
+async function validated(app: SqliteContainer, key: string) {
   const { experiment } = await app.experiments.create({ config: demoConfig({ key, rampPlan: { stages: [20] } }) }, ctx);
   const v = await app.experiments.validate({ experimentId: experiment.id }, ctx);
   return { experimentId: experiment.id, version: experiment.version, planHash: v.planHash!, confirmation: APPROVED };

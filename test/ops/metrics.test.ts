@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Container } from '../../src/container.js';
+import type { SqliteContainer } from '../../src/container.js';
 import { listenHttp } from '../../src/server/http-listen.js';
 import { listenMetrics } from '../../src/server/ops-routes.js';
 import { createToken } from '../../src/store/tokens-file.js';
@@ -16,7 +16,7 @@ afterEach(async () => {
   cleanups = [];
 });
 
-async function container(opts: Parameters<typeof testContainer>[0] = {}): Promise<Container> {
+async function container(opts: Parameters<typeof testContainer>[0] = {}): Promise<SqliteContainer> {
   const app = await testContainer({ policy: permissivePolicy(), ...opts });
   cleanups.push(() => app.close());
   return app;
@@ -38,7 +38,7 @@ async function post(port: number, p: string, body: unknown) {
   return { status: res.status, json: (await res.json()) as any };
 }
 
-async function serve(app: Container, opts: { tokensFile?: string } = {}) {
+async function serve(app: SqliteContainer, opts: { tokensFile?: string } = {}) {
   const http = await listenHttp(app, { host: '127.0.0.1', port: 0, maxBodyBytes: 1_048_576, ...opts });
   cleanups.push(() => http.close());
   return http.port;

@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Container } from '../../src/container.js';
+import type { SqliteContainer } from '../../src/container.js';
 import { listenHttp } from '../../src/server/http-listen.js';
 import { demoConfig, permissivePolicy, startRunning, testContainer } from '../helpers/app.js';
 import { requirePrometheus, SKIP_PROMETHEUS } from './promtool.js';
@@ -44,7 +44,7 @@ async function until<T>(probe: () => Promise<T | undefined>, timeoutMs: number, 
 }
 
 describe.skipIf(SKIP_PROMETHEUS)('a real Prometheus scraping sealab', () => {
-  let app: Container;
+  let app: SqliteContainer;
   let sealab: { port: number; close(): Promise<void> };
   let prometheus: ChildProcess | undefined;
   let promPort = 0;

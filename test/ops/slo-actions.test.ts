@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Container } from '../../src/container.js';
+import type { SqliteContainer } from '../../src/container.js';
 import { SLO_ACTOR } from '../../src/ops/slo/slo-service.js';
 import { appFetch, demoConfig, permissivePolicy, startRunning, testContainer, testHttp } from '../helpers/app.js';
 import { serve } from './slo-helpers.js';
@@ -27,7 +27,7 @@ async function setup() {
   return { app, advance, exp };
 }
 
-const sloRows = async (app: Container) => await app.deps.store.audit.forEntity('slo', 'assignment-availability');
+const sloRows = async (app: SqliteContainer) => await app.deps.store.audit.forEntity('slo', 'assignment-availability');
 
 describe('the error budget acts on rollouts', () => {
   it('holds the ramp while assignment availability pages (audited once, with the burn figures), then lets it proceed', async () => {

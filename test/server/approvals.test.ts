@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Client } from '@modelcontextprotocol/client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runApprovals } from '../../src/cli/approvals.js';
-import type { Container } from '../../src/container.js';
+import type { SqliteContainer } from '../../src/container.js';
 import type { Policy } from '../../src/domain/policy.js';
 import type { HttpApp } from '../../src/server/http-app.js';
 import type { WriteContext } from '../../src/store/audit-repo.js';
@@ -32,7 +32,7 @@ const approvalPolicy = (confirmation: Record<string, unknown> = {}): Policy =>
 
 let dir: string;
 let file: string;
-let app: Container;
+let app: SqliteContainer;
 let http: HttpApp;
 let clock: SimulatedClock;
 let clients: Client[] = [];

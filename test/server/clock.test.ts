@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createContainer, type Container } from '../../src/container.js';
+import { createContainer, type SqliteContainer } from '../../src/container.js';
 import { SimulatedClock } from '../../src/systems/clock.js';
 import type { HttpApp } from '../../src/server/http-app.js';
 import { appFetch, demoConfig, permissivePolicy, testHttp } from '../helpers/app.js';
@@ -17,7 +17,7 @@ afterEach(async () => {
 async function setup(opts: { simulated?: boolean; token?: string } = {}) {
   let n = 0;
   const clock = opts.simulated === false ? undefined : new SimulatedClock(new Date(START));
-  const app: Container = await createContainer({
+  const app: SqliteContainer = await createContainer({
     dbFile: ':memory:',
     policy: permissivePolicy(),
     newId: (prefix) => `${prefix}_clk${String(++n).padStart(12, '0')}`,

@@ -4,7 +4,7 @@ import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as V1HttpTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { tools as toolDefinitions } from '../../tools/index.js';
-import type { Container } from '../../src/container.js';
+import type { SqliteContainer } from '../../src/container.js';
 import type { HttpApp } from '../../src/server/http-app.js';
 import { appFetch, demoConfig, legacyHttpClient, modernHttpClient, tableCounts, testContainer, testHttp, textOf, type ToolCallResult } from '../helpers/app.js';
 
@@ -23,7 +23,7 @@ const TOOLS = toolDefinitions.map((t) => t.name).sort();
 const HOME = 'sealab://surface/home';
 const TOKEN = 'a-very-long-test-token-123';
 
-let app: Container;
+let app: SqliteContainer;
 let cleanups: Array<() => Promise<unknown>> = [];
 
 beforeEach(async () => {

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { request, type IncomingMessage } from 'node:http';
 import { connect, type Socket } from 'node:net';
-import type { Container } from '../../src/container.js';
+import type { SqliteContainer } from '../../src/container.js';
 import { listenHttp, type ListenLimits } from '../../src/server/http-listen.js';
 import { demoConfig, testContainer } from '../helpers/app.js';
 
@@ -9,7 +9,7 @@ import { demoConfig, testContainer } from '../helpers/app.js';
 const SHORT = 300;
 const BOUND = 3_000;
 
-let app: Container;
+let app: SqliteContainer;
 let cleanups: Array<() => Promise<unknown> | unknown> = [];
 beforeEach(async () => {
   app = await testContainer();

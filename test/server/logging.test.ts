@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
-import type { Container } from '../../src/container.js';
+import type { SqliteContainer } from '../../src/container.js';
 import { listenHttp } from '../../src/server/http-listen.js';
 import { createToken } from '../../src/store/tokens-file.js';
 import { SimulatedClock } from '../../src/systems/clock.js';
@@ -29,7 +29,7 @@ async function logged(level = 'debug', opts: Parameters<typeof testContainer>[0]
   return { app, lines };
 }
 
-function http(app: Container, opts: Parameters<typeof testHttp>[1] = {}) {
+function http(app: SqliteContainer, opts: Parameters<typeof testHttp>[1] = {}) {
   const h = testHttp(app, opts);
   cleanups.push(() => h.close());
   const send = (method: string, p: string, init: { body?: unknown; headers?: Record<string, string> } = {}) =>

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Container } from '../../src/container.js';
+import type { SqliteContainer } from '../../src/container.js';
 import type { HttpApp } from '../../src/server/http-app.js';
 import { demoConfig, tableCounts, testContainer, testHttp } from '../helpers/app.js';
 
@@ -11,7 +11,7 @@ import { demoConfig, tableCounts, testContainer, testHttp } from '../helpers/app
 const PY_HEADERS = { accept: 'application/json, text/event-stream', 'content-type': 'application/json', 'user-agent': 'python-httpx/0.28.1' };
 const PROTOCOL = '2025-06-18';
 
-let app: Container;
+let app: SqliteContainer;
 let cleanups: Array<() => Promise<unknown>> = [];
 beforeEach(async () => {
   app = await testContainer();

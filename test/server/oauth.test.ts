@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serve, type ServerType } from '@hono/node-server';
 import { generateKeyPair, SignJWT } from 'jose';
-import type { Container } from '../../src/container.js';
+import type { SqliteContainer } from '../../src/container.js';
 import { createHttpApp, type HttpApp, type HttpOptions } from '../../src/server/http-app.js';
 import { listenHttp } from '../../src/server/http-listen.js';
 import type { OAuthOptions } from '../../src/server/oauth-resource.js';
@@ -21,7 +21,7 @@ const METADATA_URL = 'http://127.0.0.1/.well-known/oauth-protected-resource/mcp'
 const LEGACY_TOKEN = 'a-very-long-test-token-123';
 
 let as: AuthorizationServer;
-let app: Container;
+let app: SqliteContainer;
 let cleanups: Array<() => Promise<unknown> | unknown> = [];
 
 beforeAll(async () => {
@@ -35,7 +35,7 @@ afterEach(async () => {
 
 const oauthOptions = (o: Partial<OAuthOptions> = {}): OAuthOptions => ({ issuer: as.issuer, resource: RESOURCE, ...o });
 
-async function useHttp(opts: Partial<HttpOptions> = {}, container?: Container): Promise<HttpApp> {
+async function useHttp(opts: Partial<HttpOptions> = {}, container?: SqliteContainer): Promise<HttpApp> {
   const c = container ?? (await testContainer());
   if (!container) cleanups.push(() => c.close());
   app = c;

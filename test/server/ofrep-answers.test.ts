@@ -1,11 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import type { Container } from '../../src/container.js';
+import type { SqliteContainer } from '../../src/container.js';
 import type { HttpApp } from '../../src/server/http-app.js';
 import { answerSingle, parseContext } from '../../src/server/ofrep-evaluate.js';
 import { appFetch, demoConfig, permissivePolicy, startRunning, testContainer, testHttp } from '../helpers/app.js';
 
-let app: Container;
+let app: SqliteContainer;
 const ctx = { actor: 'test', interface: 'cli' as const, operation: 'test', requestId: 'r' };
 
 beforeEach(async () => {

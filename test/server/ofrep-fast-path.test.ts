@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import { OpenFeature } from '@openfeature/server-sdk';
 import { OFREPProvider } from '@openfeature/ofrep-provider';
-import type { Container } from '../../src/container.js';
+import type { SqliteContainer } from '../../src/container.js';
 import { requestGuard, type HttpApp, type HttpOptions } from '../../src/server/http-app.js';
 import { listenHttp } from '../../src/server/http-listen.js';
 import { ofrepFastPath, singleFlagKey } from '../../src/server/ofrep-fast-path.js';
@@ -14,7 +14,7 @@ const TOKEN = 'a-very-long-test-token-123';
 const LIMIT = 2048;
 const UNITS = Array.from({ length: 20 }, (_, i) => `u${i}`);
 
-let app: Container;
+let app: SqliteContainer;
 let cleanups: Array<() => Promise<unknown>> = [];
 
 beforeEach(async () => {

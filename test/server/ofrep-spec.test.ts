@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
-import type { Container } from '../../src/container.js';
+import type { SqliteContainer } from '../../src/container.js';
 import type { HttpApp } from '../../src/server/http-app.js';
 import { APPROVED, appFetch, demoConfig, permissivePolicy, testContainer, testHttp } from '../helpers/app.js';
 
@@ -31,7 +31,7 @@ const expectValid = (path: string, status: number, body: unknown) => {
   expect(validate(body), `${status} ${path}: ${JSON.stringify(body)} ${JSON.stringify(validate.errors)}`).toBe(true);
 };
 
-let app: Container;
+let app: SqliteContainer;
 let http: HttpApp;
 const ctx = { actor: 'test', interface: 'cli' as const, operation: 'test', requestId: 'r' };
 beforeEach(async () => {

@@ -1,11 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { OpenFeature } from '@openfeature/server-sdk';
 import { OFREPProvider } from '@openfeature/ofrep-provider';
-import type { Container } from '../../src/container.js';
+import type { SqliteContainer } from '../../src/container.js';
 import type { HttpApp } from '../../src/server/http-app.js';
 import { APPROVED, appFetch, demoConfig, permissivePolicy, testContainer, testHttp } from '../helpers/app.js';
 
-let app: Container;
+let app: SqliteContainer;
 let http: HttpApp;
 const ctx = { actor: 'test', interface: 'cli' as const, operation: 'test', requestId: 'r' };
 

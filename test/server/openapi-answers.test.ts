@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
-import type { Container } from '../../src/container.js';
+import type { SqliteContainer } from '../../src/container.js';
 import type { HttpApp } from '../../src/server/http-app.js';
 import { OPERATIONS } from '../../src/server/openapi.js';
 import { routeScope } from '../../src/domain/scopes.js';
@@ -18,7 +18,7 @@ type Doc = {
   components: { schemas: Record<string, Schema>; securitySchemes: Record<string, { type: string; scheme: string }> };
 };
 
-let app: Container;
+let app: SqliteContainer;
 let http: HttpApp;
 let doc: Doc;
 const ajv = new Ajv2020({ strict: false, allErrors: true });

@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Container } from '../../src/container.js';
+import type { SqliteContainer } from '../../src/container.js';
 import type { HttpApp } from '../../src/server/http-app.js';
 import { OPERATIONS, openApiDocument } from '../../src/server/openapi.js';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { appFetch, testContainer, testHttp } from '../helpers/app.js';
 
-let app: Container;
+let app: SqliteContainer;
 let http: HttpApp;
 beforeAll(async () => {
   app = await testContainer();

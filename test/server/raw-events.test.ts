@@ -1,12 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Container } from '../../src/container.js';
+import type { SqliteContainer } from '../../src/container.js';
 import type { Metric } from '../../src/domain/schemas.js';
 import type { HttpApp } from '../../src/server/http-app.js';
 import { demoConfig, permissivePolicy, tableCounts, testContainer, testHttp } from '../helpers/app.js';
 
 // POST /v1/events with raw product events (issue 14 item 3), over HTTP against the hono app.
 
-let app: Container;
+let app: SqliteContainer;
 let http: HttpApp;
 
 beforeEach(async () => {

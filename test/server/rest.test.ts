@@ -1,10 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Container } from '../../src/container.js';
+import type { SqliteContainer } from '../../src/container.js';
 import { DEFAULT_POLICY, DEFAULT_SURFACE_POLICY, type Policy } from '../../src/domain/policy.js';
 import type { HttpApp, HttpOptions } from '../../src/server/http-app.js';
 import { demoConfig, tableCounts, testContainer, testHttp } from '../helpers/app.js';
 
-let app: Container;
+let app: SqliteContainer;
 let http: HttpApp;
 
 beforeEach(async () => {
@@ -57,7 +57,7 @@ function expectProblem(r: Reply, status: number, code: string) {
 }
 
 /** Table counts without the audit log: ingest audits every batch that stores or dedupes an event. */
-function dataCounts(c: Container) {
+function dataCounts(c: SqliteContainer) {
   const { audit_log: _audit, ...rest } = tableCounts(c);
   return rest;
 }

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { Container } from '../../src/container.js';
+import type { SqliteContainer } from '../../src/container.js';
 import type { HttpApp } from '../../src/server/http-app.js';
 import { createToken, listTokens, revokeToken } from '../../src/store/tokens-file.js';
 import { tools } from '../../tools/index.js';
@@ -16,7 +16,7 @@ const READ_ONLY_TOOLS = tools
 
 let dir: string;
 let file: string;
-let app: Container;
+let app: SqliteContainer;
 let http: HttpApp;
 let cleanups: Array<() => Promise<unknown>> = [];
 

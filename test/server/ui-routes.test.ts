@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Container } from '../../src/container.js';
+import type { SqliteContainer } from '../../src/container.js';
 import type { HttpApp } from '../../src/server/http-app.js';
 import { createToken } from '../../src/store/tokens-file.js';
 import type { WriteContext } from '../../src/store/audit-repo.js';
@@ -16,7 +16,7 @@ const AGENT: WriteContext = { actor: 'rest:token:agent', interface: 'rest', oper
 const ORIGIN = 'http://127.0.0.1';
 
 let dir: string;
-let app: Container;
+let app: SqliteContainer;
 let http: HttpApp;
 let secrets: Record<'agent' | 'alice' | 'viewer', string>;
 

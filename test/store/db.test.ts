@@ -3,7 +3,7 @@ import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createContainer, dbFileIn, type Container } from '../../src/container.js';
+import { createContainer, dbFileIn, type SqliteContainer } from '../../src/container.js';
 import { migrate, openDb } from '../../src/store/db.js';
 import { MIGRATIONS } from '../../src/store/migrations.js';
 import { EventLog, type LoggedEntry } from '../../src/store/event-log.js';
@@ -27,14 +27,14 @@ const config = {
   guardrails: [{ metricId: 'crash-rate' }],
 };
 
-const open: Container[] = [];
+const open: SqliteContainer[] = [];
 const dirs: string[] = [];
 afterEach(() => {
   for (const c of open.splice(0)) c.close();
   for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
 });
 
-async function container(dbFile: string): Promise<Container> {
+async function container(dbFile: string): Promise<SqliteContainer> {
   const c = await createContainer({ dbFile });
   open.push(c);
   return c;
@@ -46,7 +46,7 @@ function tempDbFile(): string {
   return dbFileIn(path.join(dir, 'data'));
 }
 
-const count = (c: Container, table: string) => (c.deps.db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
+const count = (c: SqliteContainer, table: string) => (c.deps.db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
 
 describe('openDb', () => {
   it('applies every migration once and records it in schema_migrations', async () => {

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { createContainer, type Container } from '../../src/container.js';
+import { createContainer, type SqliteContainer } from '../../src/container.js';
 import { APPROVED, demoConfig } from '../helpers/app.js';
 import { varianceSums, type RatioPreSums } from '../../src/domain/analysis/compare-arms.js';
 import { meanAndVariance, summarize } from '../../src/domain/stats/index.js';
@@ -92,7 +92,7 @@ function oracle(events: Ev[]) {
   };
 }
 
-let app: Container;
+let app: SqliteContainer;
 /** Acknowledges a batch and folds it (ADR 0018), so the tables below read what the synchronous path wrote. */
 const ingest = async (body: unknown) => {
   const r = await app.events.ingest(body);

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createContainer, type Container } from '../../src/container.js';
+import { createContainer, type SqliteContainer } from '../../src/container.js';
 import { sketchOf } from '../../src/domain/quantile-sketch.js';
 import { APPROVED, demoConfig } from '../helpers/app.js';
 
@@ -40,7 +40,7 @@ function oracle(events: Ev[]) {
   return Object.fromEntries(Object.entries(values).map(([v, xs]) => [v, sketchOf(xs)]));
 }
 
-let app: Container;
+let app: SqliteContainer;
 /** Acknowledges a batch and folds it (ADR 0018), so the tables below read what the synchronous path wrote. */
 const ingest = async (body: unknown) => {
   const r = await app.events.ingest(body);

@@ -4,7 +4,7 @@ import { build } from 'esbuild';
 import { Client, InMemoryTransport } from '@modelcontextprotocol/client';
 import { EXTENSION_ID, RESOURCE_MIME_TYPE } from '@modelcontextprotocol/ext-apps/server';
 import { getToolUiResourceUri } from '@modelcontextprotocol/ext-apps/app-bridge';
-import type { Container } from '../../src/container.js';
+import type { SqliteContainer } from '../../src/container.js';
 import type { Experiment } from '../../src/domain/schemas.js';
 import { createMcpServerFactory } from '../../src/server/mcp-server.js';
 import { SimulatedClock } from '../../src/systems/clock.js';
@@ -16,7 +16,7 @@ import { SKIP_BROWSER, launchBrowser, screenshot, watchErrors, type BrowserSessi
 const RESULTS_URI = 'ui://sealab/results.html';
 const DAYS = 5;
 
-let app: Container;
+let app: SqliteContainer;
 let experiment: Experiment;
 
 /** An SDK client in memory against a fresh server; `apps` declares the MCP Apps extension as a host that renders them does. */

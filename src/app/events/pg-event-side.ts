@@ -34,10 +34,19 @@ export function pgServedWriter(log: PgEventLog): ExposureWriter {
  * server) and MetricsService's hooks — `current` (the backlog as last measured) and `settle` (what was served
  * written, then everything acknowledged folded, by any replica).
  */
-export function pgEventSide(o: { store: ConfigRepos; clock: Clock; logger: Logger; metrics?: Metrics; fold?: PgFoldOptions; exposureQueueMax?: number }) {
+export function pgEventSide(o: {
+  store: ConfigRepos;
+  clock: Clock;
+  logger: Logger;
+  metrics?: Metrics;
+  fold?: PgFoldOptions;
+  exposureQueueMax?: number;
+  /** Where served exposures go instead of the log (another gateway, or dropped by a system role); default the log. */
+  writer?: ExposureWriter;
+}) {
   const log = new PgEventLog(o.store.sql);
   const fold = new PgFoldRunner(new PgFold(o.store.sql), log, o.clock, o.logger, o.metrics, o.fold);
-  const exposures = new ExposureBuffer(pgServedWriter(log), o.logger, {
+  const exposures = new ExposureBuffer(o.writer ?? pgServedWriter(log), o.logger, {
     clock: o.clock,
     metrics: o.metrics,
     ...(o.exposureQueueMax ? { maxQueued: o.exposureQueueMax } : {}),

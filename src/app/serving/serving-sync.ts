@@ -125,6 +125,15 @@ export class ServingSync {
   }
 
   /**
+   * Resolves once the reloads asked for so far have compiled (at once when none is in flight, as always on SQLite,
+   * whose recompile is synchronous). The MCP tool wrapper and REST await it after a write, so a replica's own
+   * writes are served by the next request to it (read-your-writes); serving requests themselves never wait on it.
+   */
+  async settled(): Promise<void> {
+    await (this.queued ?? this.loading);
+  }
+
+  /**
    * Reads a snapshot through the async store and compiles it; resolves true once a snapshot read after this call
    * began is serving, false when that read failed (the last good one still serves). Never rejects.
    */

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Container } from '../../../src/container.js';
+import type { SqliteContainer } from '../../../src/container.js';
 import type { CatalogChangeInput } from '../../../src/app/catalog/catalog-apply.js';
 import { planText } from '../../../src/app/catalog/catalog-plan.js';
 import type { ContentItem, Experiment, Metric, Surface } from '../../../src/domain/schemas.js';
@@ -10,7 +10,7 @@ import { commitShip, demoConfig, permissivePolicy, startRunning, tableCounts, te
 
 const ADMIN: WriteContext = { actor: 'token:platform-admin', interface: 'rest', operation: 'POST /v1/catalog/apply', requestId: 'r1' };
 
-let app: Container;
+let app: SqliteContainer;
 let running: Experiment;
 beforeEach(async () => {
   app = await testContainer({ policy: permissivePolicy() });

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as V1HttpTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
-import { createContainer, type Container } from '../../../src/container.js';
+import { createContainer, type SqliteContainer } from '../../../src/container.js';
 import type { ContentItem } from '../../../src/domain/schemas.js';
 import { listenHttp } from '../../../src/server/http-listen.js';
 import { contentEtag } from '../../../src/systems/contracts.js';
@@ -27,7 +27,7 @@ afterEach(async () => {
 });
 
 interface ContentSystem {
-  app: Container;
+  app: SqliteContainer;
   url: string;
   /** Stops listening: the gateway's next call is refused. */
   down(): Promise<void>;
@@ -48,7 +48,7 @@ async function contentSystem(): Promise<ContentSystem> {
   return { app, url: `http://127.0.0.1:${http.port}`, down };
 }
 
-async function gateway(contentUrl: string): Promise<Container> {
+async function gateway(contentUrl: string): Promise<SqliteContainer> {
   const app = await createContainer({
     dbFile: path.join(dir, 'gateway', 'sealab.db'),
     seedDemo: true,
@@ -60,14 +60,14 @@ async function gateway(contentUrl: string): Promise<Container> {
 }
 
 /** The sample `name{labels}` of a registry's text exposition, or undefined. */
-async function sample(app: Container, series: string): Promise<number | undefined> {
+async function sample(app: SqliteContainer, series: string): Promise<number | undefined> {
   const text = await app.opsMetrics!.registry.metrics();
   const line = text.split('\n').find((l) => l.startsWith(`${series} `));
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
 }
 
 const CONTENT_ROUTE = 'sealab_http_requests_total{route="/v1/content-delivery/content",method="GET",code="%s"}';
-const answered = (app: Container, code: number) => sample(app, CONTENT_ROUTE.replace('%s', String(code)));
+const answered = (app: SqliteContainer, code: number) => sample(app, CONTENT_ROUTE.replace('%s', String(code)));
 
 const upstreamOnly: ContentItem = {
   id: 'sh-upstream-only',
@@ -86,9 +86,9 @@ const configWith = (contentId: string, key = 'home-upstream-shelf') =>
     ],
   });
 
-const codes = async (app: Container, config: unknown) => (await app.experiments.validate({ config })).findings.map((f) => f.code);
+const codes = async (app: SqliteContainer, config: unknown) => (await app.experiments.validate({ config })).findings.map((f) => f.code);
 
-const contentAudit = (app: Container) =>
+const contentAudit = (app: SqliteContainer) =>
   (
     app.deps.db.prepare("SELECT actor, operation, after FROM audit_log WHERE entity_type = 'content_catalog' ORDER BY id").all() as {
       actor: string;

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createContainer, type Container } from '../../../src/container.js';
+import { createContainer, type SqliteContainer } from '../../../src/container.js';
 import { DeploySaga } from '../../../src/app/deploy/deploy-saga.js';
 import { AppError } from '../../../src/errors.js';
 import type { WriteContext } from '../../../src/app/context.js';
@@ -41,8 +41,8 @@ class Flaky<W extends { step: string }, S> {
   }
 }
 
-let app: Container;
-let remote: Container;
+let app: SqliteContainer;
+let remote: SqliteContainer;
 let backend: Flaky<BackendWrite, ReturnType<EmbeddedBackend['getSync']> & object>;
 let content: Flaky<ContentWrite, ReturnType<EmbeddedContent['getSync']> & object>;
 let saga: DeploySaga;
@@ -76,7 +76,7 @@ async function validated(key = 'saga-exp') {
 }
 
 /** The invariant: the backend runs exactly what the surfaces serve, and what the gateway's record says is running. */
-async function agreement(systems: { backend: EmbeddedBackend; content: EmbeddedContent }, gateway: Container = app) {
+async function agreement(systems: { backend: EmbeddedBackend; content: EmbeddedContent }, gateway: SqliteContainer = app) {
   const running = systems.backend
     .listSync()
     .filter((s) => s.status === 'running')
@@ -266,8 +266,8 @@ describe('deploy saga, remote systems', () => {
 
 describe('deploy saga, two gateway processes sharing one database', () => {
   let dir: string;
-  let a: Container;
-  let b: Container;
+  let a: SqliteContainer;
+  let b: SqliteContainer;
   beforeEach(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'sealab-shared-'));
     a = await createContainer({ dbFile: path.join(dir, 'sealab.db'), policy: permissivePolicy() });
@@ -279,7 +279,7 @@ describe('deploy saga, two gateway processes sharing one database', () => {
     rmSync(dir, { recursive: true, force: true });
   });
   /** Each gateway's saga over the same remote systems. */
-  const sagaOf = (g: Container) =>
+  const sagaOf = (g: SqliteContainer) =>
     new DeploySaga(
       g.deps,
       g.experiments,

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Container } from '../../../src/container.js';
+import type { SqliteContainer } from '../../../src/container.js';
 import { DeploySaga } from '../../../src/app/deploy/deploy-saga.js';
 import { AppError } from '../../../src/errors.js';
 import type { WriteContext } from '../../../src/app/context.js';
@@ -73,7 +73,7 @@ async function running(rest: Awaited<ReturnType<typeof setup>>['rest'], config =
 }
 
 /** A unit the experiment does not assign (the other half of the surface). */
-function outsider(app: Container, experimentId: string): string {
+function outsider(app: SqliteContainer, experimentId: string): string {
   for (let i = 0; ; i++) if (!app.assignments.view('home', `visitor-${i}`)!.assignments.some((a) => a.experimentId === experimentId)) return `visitor-${i}`;
 }
 

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createContainer, type Container } from '../../../src/container.js';
+import { createContainer, type SqliteContainer } from '../../../src/container.js';
 import { SimulatedClock } from '../../../src/systems/clock.js';
 import { nextTurnSize } from '../../../src/app/events/fold-runner.js';
 import type { MetricSource } from '../../../src/domain/schemas.js';
@@ -62,7 +62,7 @@ const evArb = fc.oneof(
   }),
 );
 
-const sourceNamesOf = (app: Container) => () => new Set(app.deps.catalog.metrics().flatMap((m) => (m.source ? [m.source.event] : [])));
+const sourceNamesOf = (app: SqliteContainer) => () => new Set(app.deps.catalog.metrics().flatMap((m) => (m.source ? [m.source.event] : [])));
 
 /** Random deliveries of the oracle's shape: raw arbitrary events become events of one experiment. */
 const deliveryArb = fc.tuple(
@@ -95,7 +95,7 @@ function entryOf(e: Ev): LogEntry {
   return { key: `e:${e.id}`, type: 'event', unitId: e.unitId, ref: e.name, variant: null, value: e.value, props: JSON.stringify(e.properties), ts: e.ts };
 }
 
-const opened: Container[] = [];
+const opened: SqliteContainer[] = [];
 afterEach(() => {
   for (const c of opened.splice(0)) c.close();
 });
@@ -124,7 +124,7 @@ async function world(fold = {}) {
 }
 
 /** The synchronous path before the log (the oracle): the same store calls in the ack's transaction, flushed at the batch's time. */
-function ingestDirect(app: Container, events: Ev[], seen: Set<string>): void {
+function ingestDirect(app: SqliteContainer, events: Ev[], seen: Set<string>): void {
   const now = app.deps.clock.now().toISOString();
   const used = new Set(Object.values(SOURCES).map((s) => s.event));
   const repo = app.deps.events;
@@ -142,7 +142,7 @@ function ingestDirect(app: Container, events: Ev[], seen: Set<string>): void {
   )();
 }
 
-const snapshot = (app: Container, experimentId: string) => {
+const snapshot = (app: SqliteContainer, experimentId: string) => {
   const metrics = ['stream-rate', 'minutes-played', 'skips-per-stream', 'crash-rate', 'latency-p90'];
   return {
     aggregates: Object.fromEntries(metrics.map((m) => [m, app.deps.events.aggregates(experimentId, m)])),
@@ -442,7 +442,7 @@ describe('background fold turns', () => {
 const pgEngine = ENGINES.find((e) => e.name === 'postgres')!;
 
 /** Copies the rows an experiment's fold reads (surfaces, the metric catalog, experiments) from a container's SQLite file. */
-async function copyCatalog(app: Container, sql: Sql): Promise<void> {
+async function copyCatalog(app: SqliteContainer, sql: Sql): Promise<void> {
   for (const table of ['surfaces', 'metrics', 'experiments']) {
     for (const row of app.deps.db.prepare(`SELECT * FROM ${table}`).all() as Record<string, string | number | null>[]) {
       const cols = Object.keys(row);

@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeEach, afterEach } from 'vitest';
-import { createContainer, type Container } from '../../../src/container.js';
+import { createContainer, type SqliteContainer } from '../../../src/container.js';
 import { APPROVED } from '../../helpers/app.js';
 import { AppError } from '../../../src/errors.js';
 import type { WriteContext } from '../../../src/app/context.js';
@@ -36,7 +36,7 @@ async function errorOf(fn: () => unknown): Promise<AppError> {
   throw new Error('expected an AppError, got none');
 }
 
-let app: Container;
+let app: SqliteContainer;
 const count = (table: string) => (app.deps.db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
 
 beforeEach(async () => {

@@ -9,7 +9,7 @@ import { MetricsService } from '../../../src/app/results/metrics-service.js';
 import { createMetrics } from '../../../src/ops/metrics.js';
 import { EventReads } from '../../../src/store/event-reads.js';
 import { AssignmentIndex } from '../../../src/app/serving/assignment-index.js';
-import type { Container } from '../../../src/container.js';
+import type { SqliteContainer } from '../../../src/container.js';
 import { createLogger } from '../../../src/logger.js';
 import type { WriteContext } from '../../../src/store/audit-repo.js';
 import { PgEventLog } from '../../../src/store/pg/pg-event-log.js';
@@ -52,7 +52,7 @@ const pg = ENGINES.find((e) => e.name === 'postgres')!;
 describe.skipIf(pg.skip)(engineTitle(pg, 'ingest through the service'), () => {
   let db: EngineDb;
   let replicas: ConfigReplica[] = [];
-  let sqlite: Container | undefined;
+  let sqlite: SqliteContainer | undefined;
 
   beforeEach(async () => {
     db = await pg.open();

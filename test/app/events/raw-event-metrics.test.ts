@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createContainer, type Container } from '../../../src/container.js';
+import { createContainer, type SqliteContainer } from '../../../src/container.js';
 import { canonicalJson } from '../../../src/domain/canonical.js';
 import { binOf } from '../../../src/domain/quantile-sketch.js';
 import type { Metric, MetricSource } from '../../../src/domain/schemas.js';
@@ -250,7 +250,7 @@ function oracle(events: Ev[], metrics: Map<string, Metric>) {
 
 // ---- the run ----
 
-let app: Container | undefined;
+let app: SqliteContainer | undefined;
 afterEach(() => app?.close());
 
 const close = (got: number, want: number, what: string) =>

@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeEach, afterEach } from 'vitest';
-import { createContainer, type Container } from '../../../src/container.js';
+import { createContainer, type SqliteContainer } from '../../../src/container.js';
 import { AppError } from '../../../src/errors.js';
 import { inRanges, rangesSize } from '../../../src/domain/assignment.js';
 import type { WriteContext } from '../../../src/app/context.js';
@@ -41,7 +41,7 @@ async function errorOf(fn: () => unknown): Promise<AppError> {
 const overlap = (a: Ranges, b: Ranges) => a.some(([s1, e1]) => b.some(([s2, e2]) => s1 < e2 && s2 < e1));
 const isSuperset = (big: Ranges, small: Ranges) => small.every(([s, e]) => Array.from({ length: e - s }, (_, i) => s + i).every((b) => inRanges(big, b)));
 
-let app: Container;
+let app: SqliteContainer;
 const count = (table: string) => (app.deps.db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
 
 // Bucket mechanics at 50% first stages: the guardrail policy is tested in policy-guardrails.test.ts.

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Client } from '@modelcontextprotocol/client';
-import type { Container } from '../../../src/container.js';
+import type { SqliteContainer } from '../../../src/container.js';
 import { DEFAULT_POLICY } from '../../../src/domain/policy.js';
 import type { Policy } from '../../../src/domain/policy.js';
 import { rangesSize } from '../../../src/domain/assignment.js';
@@ -22,7 +22,7 @@ async function setup(policy: Policy = permissivePolicy()) {
   return { app, advance: (ms: number) => (now += ms), now: () => now };
 }
 
-async function client(app: Container): Promise<Client> {
+async function client(app: SqliteContainer): Promise<Client> {
   const c = await memoryClient(app);
   cleanups.push(() => c.close());
   return c;
@@ -42,7 +42,7 @@ const RAMPED = demoConfig({ rampPlan: { stages: [25, 50], minHours: 24, gate: { 
  * unit streams with the given rate and crashes with its arm's crash rate, or every 7th unit by default (deterministic patterns).
  */
 let serial = 0;
-async function traffic(app: Container, experimentId: string, n: number, opts: { share?: number; crash?: { control: number; focus: number } } = {}) {
+async function traffic(app: SqliteContainer, experimentId: string, n: number, opts: { share?: number; crash?: { control: number; focus: number } } = {}) {
   const share = opts.share ?? 0.5;
   const crash = opts.crash ?? { control: 0, focus: 0 };
   const events: Record<string, unknown>[] = [];
@@ -65,7 +65,8 @@ async function traffic(app: Container, experimentId: string, n: number, opts: { 
   expect(r.rejected).toEqual([]);
 }
 
-const rampRows = async (app: Container, id: string) => (await app.deps.store.audit.forEntity('experiment', id)).filter((a) => a.actor === RAMP_SCHEDULER_ACTOR);
+const rampRows = async (app: SqliteContainer, id: string) =>
+  (await app.deps.store.audit.forEntity('experiment', id)).filter((a) => a.actor === RAMP_SCHEDULER_ACTOR);
 
 describe('ramp scheduler on a fake clock', () => {
   it('drives a week: a stage advances only after its minimum duration and while its gate holds, then stays at the last stage', async () => {

@@ -1,11 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Container } from '../../../src/container.js';
+import type { SqliteContainer } from '../../../src/container.js';
 import { SimulatedClock } from '../../../src/systems/clock.js';
 import { MetricsHistorySchema } from '../../../src/app/results/metrics-history.js';
 import { demoConfig, permissivePolicy, startRunning, testContainer, testHttp } from '../../helpers/app.js';
 import { ingestDays } from '../../helpers/results-traffic.js';
 
-let app: Container;
+let app: SqliteContainer;
 afterEach(() => app?.close());
 
 async function running(analysisPlan: Record<string, unknown>) {

@@ -3,21 +3,21 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import type { Container } from '../../../src/container.js';
+import type { SqliteContainer } from '../../../src/container.js';
 import type { ChangeEvent } from '../../../src/app/context.js';
 import { RAMP_LEASE } from '../../../src/app/ramp/ramp-scheduler.js';
 import { configRepos } from '../../../src/store/sql/config-repos.js';
 import { appFetch, demoConfig, permissivePolicy, startRunning, testContainer, testHttp } from '../../helpers/app.js';
 
 /** Two containers on one SQLite file: what a stdio server beside `serve` on one data directory is. */
-const open: Container[] = [];
+const open: SqliteContainer[] = [];
 const dirs: string[] = [];
 afterEach(async () => {
   for (const c of open.splice(0)) c.close();
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-async function pair(): Promise<[Container, Container, string]> {
+async function pair(): Promise<[SqliteContainer, SqliteContainer, string]> {
   const dir = mkdtempSync(path.join(tmpdir(), 'sealab-watch-'));
   dirs.push(dir);
   const dbFile = path.join(dir, 'sealab.db');
@@ -28,7 +28,7 @@ async function pair(): Promise<[Container, Container, string]> {
 }
 
 const ctx = { actor: 'test', interface: 'cli' as const, operation: 'test', requestId: 'r1' };
-const inExperiment = (c: Container, unit: string) => c.events.assign('home', unit).assignments.length;
+const inExperiment = (c: SqliteContainer, unit: string) => c.events.assign('home', unit).assignments.length;
 
 describe('one truth across processes on one data directory', () => {
   it("serving recompiles on another connection's write and announces the experiment", async () => {

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type Container, createContainer } from '../../../src/container.js';
+import { type SqliteContainer, createContainer } from '../../../src/container.js';
 import { AssignmentIndex } from '../../../src/app/serving/assignment-index.js';
 import { readiness } from '../../../src/app/serving/readiness.js';
 import { replicaServing } from '../../../src/app/serving/replica-serving.js';
@@ -113,7 +113,7 @@ for (const engine of ENGINES) {
     it('/readyz through the hono app: 503 until the replica has loaded its first snapshot, then 200 with the revision it holds', async () => {
       const [r] = Array.from({ length: 1 }, () => servingReplica(engine.name, db.url, { name: 'fresh' }));
       replicas = [r];
-      let app: Container | undefined;
+      let app: SqliteContainer | undefined;
       try {
         app = await createContainer({ dbFile: ':memory:', policy: permissivePolicy() });
         // The gateway's routes with this replica's readiness: what a PostgreSQL composition root wires.
