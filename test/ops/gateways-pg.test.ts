@@ -166,13 +166,32 @@ describe.skipIf(provided.skip)(`gateways on one PostgreSQL under real faults${pr
     const ingest = new IngestClients([A, B, C], e.id);
     ingest.start();
     try {
-      await until('every gateway to acknowledge batches', () => ingest.acks.every((n) => n >= 3), 30_000);
+      const acked = (n: (i: number) => number) => () => {
+        ingest.check();
+        return ingest.acks.every((a, i) => a >= n(i));
+      };
+      await until(
+        'every gateway to acknowledge batches',
+        acked(() => 3),
+        30_000,
+      );
       await cluster!.restart(async () => {
         ingest.refusedSince.fill(0);
-        await until('every gateway to refuse a batch while PostgreSQL is down', () => ingest.refusedSince.every((n) => n > 0), 30_000);
+        await until(
+          'every gateway to refuse a batch while PostgreSQL is down',
+          () => {
+            ingest.check();
+            return ingest.refusedSince.every((n) => n > 0);
+          },
+          30_000,
+        );
       });
       const atRestart = [...ingest.acks];
-      await until('ingest to resume on every gateway', () => ingest.acks.every((n, i) => n >= atRestart[i] + 3), 60_000);
+      await until(
+        'ingest to resume on every gateway',
+        acked((i) => atRestart[i] + 3),
+        60_000,
+      );
     } finally {
       await ingest.stop();
     }
@@ -278,6 +297,7 @@ class IngestClients {
   readonly refusedSince: number[];
   private stopped = false;
   private loops: Promise<void>[] = [];
+  private failure: Error | undefined;
 
   constructor(
     private readonly gateways: ServeProcess[],
@@ -288,12 +308,22 @@ class IngestClients {
   }
 
   start(): void {
-    this.loops = this.gateways.map((g, i) => this.loop(g, i));
+    this.loops = this.gateways.map((g, i) =>
+      this.loop(g, i).catch((err: Error) => {
+        this.failure ??= err;
+      }),
+    );
+  }
+
+  /** Throws what stopped a producer (its gateway exited, a batch was half acknowledged), so a wait fails at once with it. */
+  check(): void {
+    if (this.failure) throw this.failure;
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     await Promise.all(this.loops);
+    this.check();
   }
 
   private async loop(g: ServeProcess, i: number): Promise<void> {
@@ -315,6 +345,8 @@ class IngestClients {
           this.acks[i]++;
           break;
         }
+        if (g.child.exitCode !== null || g.child.signalCode !== null)
+          throw new Error(`gateway ${g.url} exited (${g.child.exitCode ?? g.child.signalCode}) during ingest: ${g.stderr().slice(-3000)}`);
         this.refusals.push(r);
         this.refusedSince[i]++;
         await new Promise((res) => setTimeout(res, 50));
