@@ -76,6 +76,18 @@ describe.skipIf(cluster.skip)(`SEALAB_DATABASE_URL on a real PostgreSQL${cluster
     await expect(b.healthProbe()).rejects.toThrow();
   });
 
+  it('three replicas starting at once on an empty database: the demo catalog is applied once, every replica serves it', async () => {
+    const database = await pgDatabase(cluster.url());
+    cleanups.push(() => database.drop());
+    const replicas = await Promise.all([1, 2, 3].map(() => createContainer({ dbFile: ':memory:', databaseUrl: database.url, policy: permissivePolicy() })));
+    for (const r of replicas) cleanups.push(() => r.close());
+    for (const r of replicas) expect(r.assignments.surfaceIds().sort()).toEqual(replicas[0].assignments.surfaceIds().sort());
+    expect(replicas[0].assignments.surfaceIds().length).toBeGreaterThan(0);
+    const opened = await openSql(database.url);
+    cleanups.push(() => opened.close());
+    expect(await opened.sql.get<{ n: number }>('SELECT COUNT(*) AS n FROM catalog_versions')).toEqual({ n: 1 });
+  });
+
   it('an unreachable server is a typed UPSTREAM_UNAVAILABLE naming host, port and database, never the password', async () => {
     const port = await closedPort();
     const refused = createContainer({ dbFile: ':memory:', databaseUrl: `postgres://sealab:hunter2@127.0.0.1:${port}/sealab` });
