@@ -46,7 +46,7 @@ export function pgEventSide(o: { store: ConfigRepos; clock: Clock; logger: Logge
     log,
     fold,
     exposures,
-    ingest: new PgIngest(o.store, log),
+    ingest: new PgIngest(o.store, log, fold),
     current: (): FoldStatus => fold.status(),
     settle: async (): Promise<FoldStatus> => {
       await exposures.flush();
