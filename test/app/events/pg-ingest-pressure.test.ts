@@ -4,6 +4,7 @@ import { pgEventSide } from '../../../src/app/events/pg-event-side.js';
 import type { PgFoldOptions } from '../../../src/app/events/pg-fold-runner.js';
 import { AssignmentIndex } from '../../../src/app/serving/assignment-index.js';
 import { toProblem } from '../../../src/errors.js';
+import { problemAnswer } from '../../../src/server/http-app.js';
 import { createLogger } from '../../../src/logger.js';
 import { createMetrics, type Metrics } from '../../../src/ops/metrics.js';
 import type { WriteContext } from '../../../src/store/audit-repo.js';
@@ -123,7 +124,8 @@ describe.skipIf(pg.skip)(engineTitle(pg, 'ingest back-pressure and first exposur
 
   it('a replica that cannot fold (the watermark row held by another) refuses past the deadline with a retryable error and writes nothing; then admits', async () => {
     const BOUND = 30;
-    const { services, metrics, log } = await open({ backlogMax: BOUND, backlogWaitMs: 400 });
+    // The wait is generous for a loaded machine: the admission after the release must fold 40 entries within it.
+    const { services, metrics, log } = await open({ backlogMax: BOUND, backlogWaitMs: 1500 });
     // A backlog past the bound, appended around ingest (as served exposures or another replica's burst would be).
     const now = START.toISOString();
     await log.append(
@@ -145,10 +147,11 @@ describe.skipIf(pg.skip)(engineTitle(pg, 'ingest back-pressure and first exposur
     await held.locked;
     const batch = { events: Array.from({ length: 5 }, (_, i) => metric(`late${i}`, `u${i}`, 2)) };
     const refused = await services[0].ingest(batch, ctx('refused')).catch((e: unknown) => e);
-    expect(refused).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', details: { retryAfterSeconds: 1, pending: 40, backlogMax: BOUND } });
+    expect(refused).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', details: { retryAfterSeconds: 2, pending: 40, backlogMax: BOUND } });
     expect((refused as Error).message).toContain('nothing from this batch was stored');
-    // Over HTTP: 503 with Retry-After.
-    expect(toProblem(refused)).toMatchObject({ status: 503, headers: { 'retry-after': '1' } });
+    // Over HTTP: 503 with Retry-After (hono's problem answers and problemAnswer both pass toProblem's headers).
+    expect(toProblem(refused)).toMatchObject({ status: 503, headers: { 'retry-after': '2' } });
+    expect(problemAnswer(refused, 'refused')).toMatchObject({ status: 503, headers: { 'retry-after': '2', 'content-type': 'application/problem+json' } });
     // Nothing written: no log row, no audit row; the refused events counted.
     expect(await log.lastSeq()).toBe(40);
     expect(await log.batchAudit('refused')).toEqual([]);
