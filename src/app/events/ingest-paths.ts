@@ -74,7 +74,8 @@ export class SqliteIngest implements IngestPath {
  * per batch (the experiments it names, by id or key; the metric definitions), then one transaction: the advisory locks
  * of the batch's (experiment, unit) exposure pairs (lockUnits), the units' variants as first seen read under them —
  * folded (`exposures`) or acknowledged by any replica and not folded yet (`event_log` past the watermark) — the same
- * validation, and the append (PgEventLog.append: the append lock, one INSERT … ON CONFLICT DO NOTHING, the audit row).
+ * validation, and the append (PgEventLog.append: the append lock, one INSERT … ON CONFLICT DO NOTHING, the audit row);
+ * then, before answering, the back-pressure's second half (PgBackPressure.appended: past the bound, fold down to half).
  * Reading the variants under the units' locks makes contradicting first exposures on two replicas impossible: the
  * second waits for the first to commit, then sees it and rejects (VARIANT_MISMATCH), as SQLite's single writer does.
  */
