@@ -8,10 +8,15 @@
  * with the same number of clients. Medians of rounds; unit and event ids random. Then the reads get_metrics makes
  * (aggregates, daily history and exposure counts of three metrics, freshness, backlog) timed on the folded data.
  *
+ * Then the same events through the ingest path a replica runs (PgIngest: validation reads, the append transaction;
+ * PgFoldRunner's back-pressure), twice: with the backlog bound (`--backlog-max`, default 20,000, so 100,000 events cross
+ * it) and without one, the fold loop on its own pool beside them as above — so whether back-pressure changes sustained
+ * throughput, and how far the backlog runs, reads off two lines of the same run.
+ *
  * A throwaway cluster (Debian's postgresql-15, as the tests use: test/helpers/postgres.ts; fsync off, so both sides
  * are measured without the disk flush) in a temp directory, stopped and removed at exit.
  *
- *   npx tsx bench/pg-ingest.ts [--events 100000] [--units 50000] [--rounds 2] [--clients 2]
+ *   npx tsx bench/pg-ingest.ts [--events 100000] [--units 50000] [--rounds 2] [--clients 2] [--backlog-max 20000]
  */
 import pg from 'pg';
 import { benchContainer } from './helpers.js';
@@ -25,11 +30,17 @@ import { PgEventLog } from '../src/store/pg/pg-event-log.js';
 import { PgFold } from '../src/store/pg/pg-fold.js';
 import { EventReads } from '../src/store/event-reads.js';
 import { pgArray } from '../src/store/pg/pg-arrays.js';
+import { PgIngest } from '../src/app/events/ingest-paths.js';
+import { PgFoldRunner } from '../src/app/events/pg-fold-runner.js';
+import { configRepos } from '../src/store/sql/config-repos.js';
+import { wallClock } from '../src/systems/clock.js';
+import { createLogger } from '../src/logger.js';
 
 const EVENTS = arg('events', 100_000);
 const UNITS = arg('units', 50_000);
 const ROUNDS = arg('rounds', 2);
 const CLIENTS = arg('clients', 2);
+const BACKLOG_MAX = arg('backlog-max', 20_000);
 const BATCH = 1000;
 const METRICS = ['stream-rate', 'minutes-played', 'crash-rate'];
 const ctx = { actor: 'bench', interface: 'cli' as const, operation: 'bench', requestId: 'bench' };
@@ -159,6 +170,47 @@ async function sealabRound(): Promise<{ perSec: number; ackPerSec: number; maxBa
   return { perSec: EVENTS / secs, ackPerSec: EVENTS / ackSecs, maxBacklog, readMs };
 }
 
+/**
+ * The same events as ingest requests through PgIngest on CLIENTS replicas (one pool each; validation reads and the
+ * append transaction), each replica's PgFoldRunner giving back-pressure at `backlogMax` (Infinity: none), the fold loop
+ * on its own pool beside them. The backlog is sampled (counted) after every 5th answer of the first client.
+ */
+async function ingestRound(backlogMax: number): Promise<{ perSec: number; ackPerSec: number; maxBacklog: number; foldedByRequests: number }> {
+  const db = await exposedDb();
+  const logger = createLogger('silent');
+  const replicas = Array.from({ length: CLIENTS }, (_, c) => {
+    const log = new PgEventLog(db.sql(c));
+    const runner = new PgFoldRunner(new PgFold(db.sql(c)), log, wallClock, logger, undefined, { backlogMax, backlogWaitMs: 60_000 });
+    return { runner, ingest: new PgIngest(configRepos(db.sql(c)), log, runner) };
+  });
+  const fold = new PgFold(db.sql(CLIENTS));
+  let acking = true;
+  let maxBacklog = 0;
+  const started = performance.now();
+  const folder = (async () => {
+    while (acking) {
+      const t = await fold.turn(50_000);
+      if (!t.folded) await new Promise((r) => setTimeout(r, 20));
+    }
+    await fold.catchUp();
+  })();
+  let sampled = 0;
+  await spread(async (batch, c) => {
+    const events = batch.map((e) => ({ id: e.key.slice(2), type: 'metric', unitId: e.unitId, metricId: e.ref, value: e.value }));
+    const r = await replicas[c].ingest.ingest(events, new Date().toISOString(), { ...ctx, requestId: `i${batch[0].key}` }, () => undefined);
+    if (r.accepted !== batch.length) throw new Error(`a batch was not accepted whole: ${JSON.stringify(r.rejected.slice(0, 3))}`);
+    if (c === 0 && ++sampled % 5 === 0) maxBacklog = Math.max(maxBacklog, (await new PgEventLog(db.sql(0)).backlog()).pending);
+  });
+  const ackSecs = (performance.now() - started) / 1000;
+  acking = false;
+  await folder;
+  const secs = (performance.now() - started) / 1000;
+  if ((await new PgEventLog(db.sql(0)).backlog()).pending) throw new Error('the fold did not catch up');
+  const foldedByRequests = replicas.reduce((s, r) => s + r.runner.foldedHere, 0);
+  await db.close();
+  return { perSec: EVENTS / secs, ackPerSec: EVENTS / ackSecs, maxBacklog, foldedByRequests };
+}
+
 /** The halves apart, same rows: every batch acknowledged with no fold running, then PgFold alone on that backlog. */
 async function splitRound(): Promise<{ ackPerSec: number; foldPerSec: number }> {
   const db = await exposedDb();
@@ -242,7 +294,21 @@ const reads: number[] = [];
 const ackAlone: number[] = [];
 const foldAlone: number[] = [];
 let maxBacklog = 0;
+const gated = { perSec: [] as number[], ackPerSec: [] as number[], maxBacklog: 0, folded: [] as number[] };
+const free = { perSec: [] as number[], ackPerSec: [] as number[], maxBacklog: 0 };
 for (let r = 0; r < ROUNDS; r++) {
+  const g = await ingestRound(BACKLOG_MAX);
+  const f = await ingestRound(Number.POSITIVE_INFINITY);
+  gated.perSec.push(g.perSec);
+  gated.ackPerSec.push(g.ackPerSec);
+  gated.maxBacklog = Math.max(gated.maxBacklog, g.maxBacklog);
+  gated.folded.push(g.foldedByRequests);
+  free.perSec.push(f.perSec);
+  free.ackPerSec.push(f.ackPerSec);
+  free.maxBacklog = Math.max(free.maxBacklog, f.maxBacklog);
+  process.stderr.write(
+    `round ${r + 1}/${ROUNDS}: PgIngest with back-pressure ${fmt(g.perSec)}/s sustained (backlog ≤ ${fmt(g.maxBacklog)} sampled), without ${fmt(f.perSec)}/s (backlog ≤ ${fmt(f.maxBacklog)}) · ${loadLine()}\n`,
+  );
   const v = await rawRound('values');
   const u = await rawRound('unnest');
   const s = await sealabRound();
@@ -269,6 +335,12 @@ console.log(
 console.log(`  sealab, acknowledged only       : ${fmt(median(acks))} events/s (until the last append returned)`);
 console.log(
   `  the halves apart               : acknowledging with no fold running ${fmt(median(ackAlone))} events/s; PgFold alone on that backlog ${fmt(median(foldAlone))} events/s`,
+);
+console.log(
+  `  PgIngest, back-pressure ${fmt(BACKLOG_MAX)} : ${fmt(median(gated.perSec))} events/s sustained, ${fmt(median(gated.ackPerSec))} acknowledged; backlog never above ${fmt(gated.maxBacklog)} at a sample; requests folded ${fmt(median(gated.folded))} events (median)`,
+);
+console.log(
+  `  PgIngest, no bound             : ${fmt(median(free.perSec))} events/s sustained, ${fmt(median(free.ackPerSec))} acknowledged; backlog never above ${fmt(free.maxBacklog)} at a sample`,
 );
 console.log(`  raw multi-row INSERT … VALUES   : ${fmt(median(values))} rows/s (event log's columns keyed by id, ON CONFLICT DO NOTHING)`);
 console.log(`  raw INSERT … SELECT unnest(…)   : ${fmt(median(unnest))} rows/s (COPY's stand-in: no COPY client is installed)`);

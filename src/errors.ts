@@ -66,11 +66,13 @@ export function toToolError(err: unknown) {
   };
 }
 
-/** HTTP boundary: RFC 9457 problem JSON. */
+/** HTTP boundary: RFC 9457 problem JSON; an error that says when to retry (`details.retryAfterSeconds`) sets Retry-After too. */
 export function toProblem(err: unknown, requestId?: string) {
   const e = toAppError(err);
+  const retryAfter = e.details?.retryAfterSeconds;
   return {
     status: HTTP_STATUS[e.code],
+    headers: (typeof retryAfter === 'number' ? { 'retry-after': String(Math.max(1, Math.ceil(retryAfter))) } : {}) as Record<string, string>,
     body: {
       type: `https://sealab.dev/problems/${e.code.toLowerCase().replace(/_/g, '-')}`,
       title: e.code,

@@ -65,7 +65,7 @@ export interface HttpApp {
 
 const problem = (c: Context, err: unknown) => {
   const p = toProblem(err, c.get('requestId'));
-  return c.json(p.body, p.status as 400, { 'content-type': 'application/problem+json' });
+  return c.json(p.body, p.status as 400, { 'content-type': 'application/problem+json', ...p.headers });
 };
 
 /**
@@ -273,7 +273,7 @@ export const requestIdOf = (header: string | undefined) => header?.slice(0, 128)
 /** An error as the HTTP answer outside hono: RFC 9457 problem JSON with the request id, as `problem` answers in hono. */
 export function problemAnswer(err: unknown, requestId: string, headers?: Record<string, string>) {
   const p = toProblem(err, requestId);
-  return { status: p.status, headers: { 'content-type': 'application/problem+json', ...headers }, body: p.body };
+  return { status: p.status, headers: { 'content-type': 'application/problem+json', ...p.headers, ...headers }, body: p.body };
 }
 
 /** DNS-rebinding protection: on loopback only local Host and Origin headers pass. */

@@ -2,11 +2,13 @@ import type { Experiment, Metric } from '../../domain/schemas.js';
 import type { EventRepo } from '../../store/event-repo.js';
 import type { LoggedEntry } from '../../store/event-log.js';
 import type { ConfigRepos } from '../../store/sql/config-repos.js';
+import { lockUnits } from '../../store/pg/event-log-lock.js';
 import type { PgAppendResult, PgEventLog } from '../../store/pg/pg-event-log.js';
 import { pgArray } from '../../store/pg/pg-arrays.js';
 import type { Sql } from '../../store/sql/sql.js';
 import type { SyncCatalogReads, SyncExperimentReads, WriteContext } from '../context.js';
 import type { FoldRunner } from './fold-runner.js';
+import type { PgBackPressure } from './pg-fold-runner.js';
 import { type BatchReads, type Candidate, type IngestResult, validateBatch } from './ingest-batch.js';
 
 /**
@@ -67,19 +69,26 @@ export class SqliteIngest implements IngestPath {
 }
 
 /**
- * PostgreSQL: what validation reads comes from the async store once per batch — the experiments it names (by id or
- * key), the metric definitions, and for its exposures the units' variants as first seen, folded (`exposures`) or
- * acknowledged by any replica and not folded yet (`event_log` past the watermark), in one query — then the same
- * validation, then one append transaction (PgEventLog.append: the append lock, one INSERT … ON CONFLICT DO NOTHING,
- * the audit row).
+ * PostgreSQL: room first — the fold's back-pressure (PgBackPressure.admit: past the backlog bound the request helps
+ * fold, or is refused after a deadline with nothing written) — then what validation reads from the async store once
+ * per batch (the experiments it names, by id or key; the metric definitions), then one transaction: the advisory locks
+ * of the batch's (experiment, unit) exposure pairs (lockUnits), the units' variants as first seen read under them —
+ * folded (`exposures`) or acknowledged by any replica and not folded yet (`event_log` past the watermark) — the same
+ * validation, and the append (PgEventLog.append: the append lock, one INSERT … ON CONFLICT DO NOTHING, the audit row);
+ * then, before answering, the back-pressure's second half (PgBackPressure.appended: past the bound, fold down to half).
+ * Reading the variants under the units' locks makes contradicting first exposures on two replicas impossible: the
+ * second waits for the first to commit, then sees it and rejects (VARIANT_MISMATCH), as SQLite's single writer does.
  */
 export class PgIngest implements IngestPath {
   constructor(
     private readonly store: ConfigRepos,
     private readonly log: PgEventLog,
+    /** The fold's back-pressure (PgFoldRunner); absent: none (tests of validation alone). */
+    private readonly fold?: PgBackPressure,
   ) {}
 
   async ingest(events: readonly unknown[], now: string, ctx: WriteContext, pendingVariant: BatchReads['pendingVariant']): Promise<IngestResult> {
+    await this.fold?.admit(events.length);
     const field = (raw: unknown, k: string) => {
       const v = (raw as Record<string, unknown> | null)?.[k];
       return typeof v === 'string' ? v : undefined;
@@ -105,35 +114,41 @@ export class PgIngest implements IngestPath {
         return v ? [[`${e}\u0000${u}`, v] as const] : [];
       }),
     );
-    const stored = await storedVariants(this.store.sql, pairs);
     // Suggestions for an unknown experiment compare it with every experiment: read only when one is unknown.
     const experimentIds = [...found.values()].includes(undefined) ? (await this.store.experiments.list()).flatMap((e) => [e.key, e.id]) : [];
-    const reads: BatchReads = {
+    const reads = (stored: Map<string, string>): BatchReads => ({
       experiment: (idOrKey) => found.get(idOrKey),
       metric: (id) => byId.get(id),
       sourceNames: () => new Set(metrics.flatMap((m) => (m.source ? [m.source.event] : []))),
       known: (what) => (what === 'metrics' ? [...byId.keys()] : experimentIds),
       storedVariant: (e, u) => stored.get(`${e}\u0000${u}`),
       pendingVariant: (e, u) => pending.get(`${e}\u0000${u}`) ?? pendingVariant(e, u),
-    };
-    const { candidates, rejected } = validateBatch(events, now, reads);
-    if (!candidates.length) return { accepted: 0, duplicates: 0, unmatched: 0, rejected };
+    });
+    let outcome: ReturnType<typeof validateBatch> = { candidates: [], rejected: [] };
     let result: IngestResult | undefined;
-    await this.log.append(
-      candidates.map((c) => c.entry),
+    // Run again as a whole if the transaction is retried (a deadlock or serialization failure): nothing in it calls out.
+    const { appended } = await this.log.append(
+      async (tx) => {
+        result = undefined;
+        await lockUnits(tx, pairs);
+        outcome = validateBatch(events, now, reads(await storedVariants(tx, pairs)));
+        return outcome.candidates.map((c) => c.entry);
+      },
       now,
       {
         ctx,
         requestId: ctx.requestId,
-        after: ({ appended }: PgAppendResult) => {
-          const fresh = new Set(appended.map((a) => a.key));
+        after: (r: PgAppendResult) => {
+          const fresh = new Set(r.appended.map((a) => a.key));
           // The first candidate with a key the insert stored is accepted; any other (stored before, or twice in the batch) a duplicate.
-          result = tally(candidates, rejected, (c) => fresh.delete(c.entry.key));
+          result = tally(outcome.candidates, outcome.rejected, (c) => fresh.delete(c.entry.key));
           return auditAfter(events.length, result);
         },
       },
     );
-    return result!;
+    if (appended.length) await this.fold?.appended(appended[appended.length - 1].seq, now);
+    // Nothing valid: nothing was written (the transaction only locked and read), no audit row either.
+    return result ?? { accepted: 0, duplicates: 0, unmatched: 0, rejected: outcome.rejected };
   }
 }
 

@@ -55,7 +55,7 @@ export function pgEventSide(o: {
     log,
     fold,
     exposures,
-    ingest: new PgIngest(o.store, log),
+    ingest: new PgIngest(o.store, log, fold),
     current: (): FoldStatus => fold.status(),
     settle: async (): Promise<FoldStatus> => {
       await exposures.flush();

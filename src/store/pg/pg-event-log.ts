@@ -4,6 +4,18 @@ import type { Sql } from '../sql/sql.js';
 import { lockEventLogAppends } from './event-log-lock.js';
 import { pgArray } from './pg-arrays.js';
 
+/**
+ * Where the fold stands against the log, from three index lookups (no count): the watermark, the last seq committed,
+ * and when the first entry past the watermark was received. `last - folded` bounds the backlog from above: seqs drawn by
+ * duplicates (`ON CONFLICT DO NOTHING` draws one per row) or by rolled-back appends leave gaps, which count until the
+ * fold passes them.
+ */
+export interface LogPosition {
+  folded: number;
+  last: number;
+  oldestReceivedAt: string | null;
+}
+
 /** What an append did: the keys stored now (the others were already in the log: duplicates), in the batch's order. */
 export interface PgAppendResult {
   appended: { key: string; seq: number }[];
@@ -21,17 +33,20 @@ export class PgEventLog {
 
   /**
    * Appends entries received at `receivedAt` in one transaction; with `audit`, the batch's audit row commits with
-   * them (`after` may be computed from what the append stored: ingest's counts).
+   * them (`after` may be computed from what the append stored: ingest's counts). `entries` may be a function run first
+   * inside the transaction (ingest's locks, the reads under them and validation); it may run again if the transaction
+   * is retried, and an empty answer writes nothing, not even the audit row.
    */
   async append(
-    entries: readonly LogEntry[],
+    entries: readonly LogEntry[] | ((tx: Sql) => Promise<readonly LogEntry[]>),
     receivedAt: string,
     audit?: { ctx: WriteContext; requestId: string; after: unknown | ((r: PgAppendResult) => unknown) },
   ): Promise<PgAppendResult> {
     return await this.sql.tx(async (tx) => {
-      const appended = await appendIn(tx, entries, receivedAt);
-      const result = { appended, duplicates: entries.length - appended.length };
-      if (audit && entries.length) {
+      const batch = typeof entries === 'function' ? await entries(tx) : entries;
+      const appended = await appendIn(tx, batch, receivedAt);
+      const result = { appended, duplicates: batch.length - appended.length };
+      if (audit && batch.length) {
         const after = typeof audit.after === 'function' ? (audit.after as (r: PgAppendResult) => unknown)(result) : audit.after;
         await tx.run(AUDIT_INSERT, auditValues(audit.ctx, 'event-batch', audit.requestId, null, after, receivedAt));
       }
@@ -50,6 +65,15 @@ export class PgEventLog {
 
   async lastSeq(): Promise<number> {
     return (await this.sql.get<{ last: number }>('SELECT COALESCE(MAX(seq), 0) AS last FROM event_log'))!.last;
+  }
+
+  /** The watermark, the last seq and the oldest unfolded entry's receipt (LogPosition): cheap enough to read per turn. */
+  async position(): Promise<LogPosition> {
+    return (await this.sql.get<LogPosition>(
+      `SELECT f.folded_seq AS folded, COALESCE((SELECT MAX(seq) FROM event_log), 0) AS last,
+         (SELECT received_at FROM event_log WHERE seq > f.folded_seq ORDER BY seq LIMIT 1) AS "oldestReceivedAt"
+       FROM fold_state f WHERE f.id = 1`,
+    ))!;
   }
 
   /** What is acknowledged and not folded: pending counts rows (seqs of rolled-back appends leave gaps on PostgreSQL). */

@@ -24,9 +24,14 @@ export class PgFold {
     if (sql.dialect !== 'postgres') throw new Error('PgFold runs on PostgreSQL; SQLite folds with EventFold');
   }
 
-  /** Folds up to `limit` entries in one transaction; folded 0 means the log is caught up. */
-  async turn(limit = 50_000): Promise<FoldTurn> {
+  /**
+   * Folds up to `limit` entries in one transaction; folded 0 means the log is caught up. With `lockTimeoutMs`, the
+   * turn waits at most that long for a lock (the watermark row, held by another replica's turn) and then fails as
+   * StoreUnavailable (55P03), having changed nothing.
+   */
+  async turn(limit = 50_000, opts: { lockTimeoutMs?: number } = {}): Promise<FoldTurn> {
     return await this.sql.tx(async (tx) => {
+      if (opts.lockTimeoutMs !== undefined) await tx.get("SELECT set_config('lock_timeout', ?, true)", [`${Math.max(1, Math.ceil(opts.lockTimeoutMs))}ms`]);
       const { s } = (await tx.get<{ s: number }>('SELECT folded_seq AS s FROM fold_state WHERE id = 1 FOR UPDATE'))!;
       const entries = await tx.all<LoggedEntry>(
         `SELECT seq, id AS "key", type, unit_id AS "unitId", ref, variant, value, props, ts, received_at AS "receivedAt"
