@@ -33,7 +33,11 @@ function start(args: string[], dataDir: string, env: Record<string, string> = {}
   let err = '';
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`sealab did not start: ${err}`)), 15_000);
+    // Silent past the deadline (a loaded machine): killed, so no process outlives the test.
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`sealab did not start: ${err}`));
+    }, 30_000);
     child.stderr!.on('data', (c: Buffer) => {
       err += c.toString('utf8');
       const m = /"msg":"sealab HTTP listening[^"]*"/.test(err) ? /"url":"(http:\/\/[^"]+)"/.exec(err) : null;

@@ -140,7 +140,10 @@ function startServeWith(dataDir: string, env: Record<string, string>): Promise<{
     return await exited;
   };
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`sealab did not start: ${err}`)), 30_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`sealab did not start: ${err}`));
+    }, 30_000);
     child.stderr.on('data', (c: Buffer) => {
       err += c.toString('utf8');
       const m = /"msg":"sealab HTTP listening[^"]*"/.test(err) ? /"url":"(http:\/\/[^"]+)"/.exec(err) : null;
