@@ -37,6 +37,8 @@ export interface MetricSources {
   servingConfig?: () => { revision: number; ageSeconds: number };
   /** With a remote content delivery: seconds since it last confirmed the content catalog, and the items kept though it dropped them. */
   contentSync?: () => { ageSeconds: number; missingUpstream: number };
+  /** A replica on PostgreSQL: whether its LISTEN connection for configuration revisions is up. */
+  configListening?: () => boolean;
   /** Served exposures waiting in memory: queued (not yet handed to the writer) and in flight (handed, not yet acknowledged). */
   exposureQueue?: () => { queued: number; inFlight: number };
 }
@@ -236,6 +238,21 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       name: 'sealab_serving_snapshot_failures_total',
       help: 'Serving snapshot reads that failed (serving kept its last good configuration).',
       registers,
+    }),
+    configRevisionsHeard: new Counter({
+      name: 'sealab_config_revisions_heard_total',
+      help: 'Configuration revisions a replica on PostgreSQL learnt of before serving held them, by how (notify, poll, reconnect, start).',
+      labelNames: ['via'] as const,
+      registers,
+    }),
+    configListening: new Gauge({
+      name: 'sealab_config_listening',
+      help: 'PostgreSQL replicas: 1 while the LISTEN connection for configuration revisions is up, 0 while polling instead.',
+      registers,
+      collect() {
+        const l = sources.configListening?.();
+        if (l !== undefined) this.set(l ? 1 : 0);
+      },
     }),
     configPropagation: new Histogram({
       name: 'sealab_config_propagation_seconds',

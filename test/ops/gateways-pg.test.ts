@@ -119,6 +119,12 @@ describe.skipIf(provided.skip)(`gateways on one PostgreSQL under real faults${pr
       return pid;
     });
     expect(after).not.toBe(before);
+    // What an operator sees of it: listening again, and the revisions B learnt of counted by how.
+    await eventually(async () => {
+      const scrape = (await call(B.url, 'GET', '/metrics')).text;
+      if (!/^sealab_config_listening 1$/m.test(scrape)) throw new Error('B does not report listening');
+      expect(scrape).toMatch(/^sealab_config_revisions_heard_total\{via="(?:poll|reconnect|notify)"\} [1-9]/m);
+    });
     const y = await validated(A.url, 'home-pg-listen-2', 'sh-local-scene', 10);
     expect((await deploy(A.url, y)).status).toBe(200);
     const yArms = await eventually(() => unitsByArm(A.url, y.key));

@@ -6,6 +6,7 @@ import type { ContentSyncStatus } from '../catalog/content-sync.js';
 import type { ChangeEvent } from '../context.js';
 import type { AssignmentIndex } from './assignment-index.js';
 import { databaseProbe, type Readiness, readiness } from './readiness.js';
+import type { RevisionSource } from '../../store/pg/revision-watcher.js';
 import { RevisionChangeWatcher } from './revision-change-watcher.js';
 import { type ServingSources, ServingSync } from './serving-sync.js';
 
@@ -34,7 +35,16 @@ export function replicaServing(o: ReplicaServingOptions): {
   readiness(content?: ContentSyncStatus): Readiness;
 } {
   const serving = new ServingSync(o.sources, o.index, o.logger, { sql: o.sql, observer: servingConfigTracker(o.metrics) });
-  const watcher = new RevisionChangeWatcher({ url: o.url, sql: o.sql, serving, emit: o.emit, logger: o.logger });
+  const m = o.metrics;
+  const watcher = new RevisionChangeWatcher({
+    url: o.url,
+    sql: o.sql,
+    serving,
+    emit: o.emit,
+    logger: o.logger,
+    ...(m ? { onHeard: (via: RevisionSource) => m.configRevisionsHeard.inc({ via }) } : {}),
+  });
+  if (m) m.sources.configListening = () => watcher.listening;
   const database = databaseProbe(o.sql);
   return { serving, watcher, readiness: (content) => readiness(database, watcher, serving, content) };
 }

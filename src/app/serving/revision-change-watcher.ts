@@ -18,6 +18,8 @@ export interface RevisionChangeWatcherOptions {
   safetyPollMs?: number;
   /** First delay before reconnecting LISTEN (and before retrying a failed start or snapshot read); default 1,000 ms. */
   reconnectMs?: number;
+  /** Told of every revision learnt before serving held it, and how (the replica's sealab_config_revisions_heard_total). */
+  onHeard?: (via: RevisionSource) => void;
   /** Opens the LISTEN connection (tests hold a reconnect back with it). */
   connect?: () => Promise<pg.Client>;
 }
@@ -112,6 +114,7 @@ export class RevisionChangeWatcher implements ServingWatcher {
     const holds = this.opts.serving.snapshot.revision;
     if (holds !== null && revision <= holds) return; // this replica's own write, compiled when it committed
     this.changes++;
+    this.opts.onHeard?.(via);
     this.heard.push({ revision, via });
     if (this.heard.length > 100) this.heard.shift();
     this.behindSince ??= Date.now();
