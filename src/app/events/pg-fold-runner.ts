@@ -67,12 +67,13 @@ export class PgFoldRunner {
     this.timer.unref();
   }
 
-  /** Stops the timer and waits for a turn in progress (so a pool can be ended after it). */
+  /** Stops the timer and waits for a turn in progress and its read-ahead (so a pool can be ended after it). */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     await this.running;
+    await this.fold.idle();
   }
 
   /** One turn through PgFold (a transaction holding the watermark row); returns how many entries it folded. */

@@ -67,6 +67,8 @@ export class WorkingSet implements FoldIo {
   private touched: string[] = [];
   /** Exposures in the turn: (experiment, unit) pairs whose state may exist even if the unit's stored exposures do not say so yet. */
   private readonly turnPairs: [string, string][] = [];
+  private pairList: [string, string][] | undefined;
+  private pairKeys: string[] = [];
 
   constructor(batch: readonly LoggedEntry[]) {
     const units = new Set<string>();
@@ -83,16 +85,23 @@ export class WorkingSet implements FoldIo {
   }
 
   loadExposures(rows: readonly ExposureRow[]): void {
+    this.pairList = undefined;
     for (const u of this.units) this.exposures.set(u, []);
     for (const r of rows) this.exposures.get(r.unitId)?.push({ experimentId: r.experimentId, variant: r.variant, ts: r.ts });
   }
 
-  /** The (experiment, unit) pairs whose states the turn may read: the units' stored exposures and the turn's own. */
+  /**
+   * The (experiment, unit) pairs whose states the turn may read: the units' stored exposures and the turn's own.
+   * Computed once, after loadExposures (the loader, the preload and loadStates all ask).
+   */
   pairs(): [experimentId: string, unitId: string][] {
+    if (this.pairList) return this.pairList;
     const out = new Map<string, [string, string]>();
     for (const [unit, list] of this.exposures) for (const e of list) out.set(k2(e.experimentId, unit), [e.experimentId, unit]);
     for (const [exp, unit] of this.turnPairs) out.set(k2(exp, unit), [exp, unit]);
-    return [...out.values()];
+    this.pairKeys = [...out.keys()];
+    this.pairList = [...out.values()];
+    return this.pairList;
   }
 
   /** The experiments the turn can touch (for the tracked metrics' preload). */
@@ -101,11 +110,56 @@ export class WorkingSet implements FoldIo {
   }
 
   loadStates(rows: readonly StateRow[]): void {
-    for (const [e, u] of this.pairs()) this.loadedPairs.add(k2(e, u));
+    this.pairs();
+    for (const key of this.pairKeys) this.loadedPairs.add(key);
     for (const r of rows) {
       const key = k3(r.experimentId, r.unitId, r.metricId);
       const s = { x: r.x, y: r.y, px: r.px, py: r.py, cx: r.cx, cy: r.cy, cpx: r.cpx, cpy: r.cpy };
       this.states.set(key, { key, experimentId: r.experimentId, unitId: r.unitId, metricId: r.metricId, s, dirty: false });
+    }
+  }
+
+  /**
+   * Lays the writes of the turn just before this one over what was loaded (PgFold's read-ahead loads while that turn
+   * is still committing, so a read may or may not include them): its exposures, states and stored events replace or
+   * join the loaded ones for this turn's units. Anything it did not write is the same before and after its commit.
+   * An exposure it added gives a pair whose states are exactly its writes: states are stored only for stored
+   * exposures (the pipeline reaches states through exposuresOf), so that pair had none before it. Call after loading.
+   */
+  carry(prev: Writes): void {
+    for (const x of prev.exposures) {
+      const list = this.exposures.get(x.unitId);
+      if (!list) continue;
+      const copy = { experimentId: x.experimentId, variant: x.variant, ts: x.ts };
+      const at = list.findIndex((e) => e.experimentId === x.experimentId);
+      if (at !== -1) {
+        list[at] = copy;
+        continue;
+      }
+      list.push(copy);
+      const key = k2(x.experimentId, x.unitId);
+      if (this.loadedPairs.has(key)) continue;
+      this.loadedPairs.add(key);
+      this.pairKeys.push(key);
+      this.pairList?.push([x.experimentId, x.unitId]);
+    }
+    for (const r of prev.states) {
+      if (!this.loadedPairs.has(k2(r.experimentId, r.unitId))) continue;
+      const key = k3(r.experimentId, r.unitId, r.metricId);
+      const s = { x: r.x, y: r.y, px: r.px, py: r.py, cx: r.cx, cy: r.cy, cpx: r.cpx, cpy: r.cpy };
+      const hit = this.states.get(key);
+      if (hit) hit.s = s;
+      else this.states.set(key, { key, experimentId: r.experimentId, unitId: r.unitId, metricId: r.metricId, s, dirty: false });
+    }
+    for (const r of prev.metricEvents) {
+      if (!this.eventsLoaded.has(r.unitId)) continue;
+      const key = k2(r.unitId, r.metricId);
+      if (!this.metricEvents.get(key)?.some((x) => x.eventId === r.eventId && x.ts === r.ts)) push(this.metricEvents, key, r);
+    }
+    for (const r of prev.productEvents) {
+      if (!this.eventsLoaded.has(r.unitId)) continue;
+      const key = k2(r.unitId, r.name);
+      if (!this.rawEvents.get(key)?.some((x) => x.id === r.id && x.ts === r.ts)) push(this.rawEvents, key, r);
     }
   }
 

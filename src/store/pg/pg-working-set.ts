@@ -1,5 +1,5 @@
 import { AGGREGATE_COLUMNS, AGGREGATE_UPSERT, DELTA_LENGTH, snapshotSql, STATE_COLUMNS } from '../fold/aggregate-sql.js';
-import type { ExposureRow, MetricEventRow, ProductEventRow, StateRow, WorkingSet } from '../fold/working-set.js';
+import type { ExposureRow, MetricEventRow, ProductEventRow, StateRow, WorkingSet, Writes } from '../fold/working-set.js';
 import type { Sql } from '../sql/sql.js';
 import { pgArray } from './pg-arrays.js';
 
@@ -8,13 +8,14 @@ import { pgArray } from './pg-arrays.js';
  * exposures (`= ANY`), the states of their (experiment, unit) pairs (a join on `unnest` of two arrays), and for
  * units exposed in the turn their metric and raw events. Runs inside the fold's transaction.
  */
-export async function loadPg(tx: Sql, ws: WorkingSet): Promise<void> {
+export async function loadPg(tx: Sql, ws: WorkingSet, mark: (phase: string) => void = () => {}): Promise<void> {
   ws.loadExposures(
     await tx.all<ExposureRow>(
       'SELECT experiment_id AS "experimentId", unit_id AS "unitId", variant, first_exposed_at AS ts FROM exposures WHERE unit_id = ANY(?::text[])',
       [pgArray(ws.units)],
     ),
   );
+  mark('load exposures');
   const pairs = ws.pairs();
   ws.loadStates(
     pairs.length
@@ -26,6 +27,7 @@ export async function loadPg(tx: Sql, ws: WorkingSet): Promise<void> {
         )
       : [],
   );
+  mark('load states');
   const units = pgArray(ws.eventUnits);
   const some = ws.eventUnits.length > 0;
   ws.loadMetricEvents(
@@ -47,9 +49,8 @@ export async function loadPg(tx: Sql, ws: WorkingSet): Promise<void> {
   );
 }
 
-/** Writes a turn's collected writes: one multi-row statement per table (`INSERT … SELECT FROM unnest(…)`), in the fold's transaction. */
-export async function flushPg(tx: Sql, ws: WorkingSet): Promise<void> {
-  const w = ws.writes();
+/** Writes a turn's collected writes (WorkingSet.writes()): one multi-row statement per table (`INSERT … SELECT FROM unnest(…)`), in the fold's transaction. */
+export async function flushPg(tx: Sql, w: Writes, mark: (phase: string) => void = () => {}): Promise<void> {
   const col = <T>(rows: readonly T[], f: (r: T) => string | number | null) => pgArray(rows.map(f));
   if (w.exposures.length)
     await tx.run(
@@ -58,6 +59,7 @@ export async function flushPg(tx: Sql, ws: WorkingSet): Promise<void> {
        ON CONFLICT (experiment_id, unit_id) DO UPDATE SET first_exposed_at = excluded.first_exposed_at`,
       [col(w.exposures, (e) => e.experimentId), col(w.exposures, (e) => e.unitId), col(w.exposures, (e) => e.variant), col(w.exposures, (e) => e.ts)],
     );
+  mark('flush exposures');
   if (w.states.length) {
     const s = w.states;
     await tx.run(
@@ -80,6 +82,7 @@ export async function flushPg(tx: Sql, ws: WorkingSet): Promise<void> {
       ],
     );
   }
+  mark('flush states');
   if (w.metricEvents.length) {
     const m = w.metricEvents;
     await tx.run(
@@ -88,6 +91,7 @@ export async function flushPg(tx: Sql, ws: WorkingSet): Promise<void> {
       [col(m, (r) => r.eventId), col(m, (r) => r.metricId), col(m, (r) => r.unitId), col(m, (r) => r.value), col(m, (r) => r.ts)],
     );
   }
+  mark('flush metric events');
   if (w.productEvents.length) {
     const p = w.productEvents;
     await tx.run(
@@ -117,5 +121,7 @@ export async function flushPg(tx: Sql, ws: WorkingSet): Promise<void> {
        ON CONFLICT (experiment_id, metric_id, variant, bin) DO UPDATE SET count = quantile_bins.count + excluded.count`,
       [col(bins, (b) => b.experimentId), col(bins, (b) => b.metricId), col(bins, (b) => b.variant), col(bins, (b) => b.bin), col(bins, (b) => b.d)],
     );
+  mark('flush aggregates');
   if (w.day && w.experimentIds.length) await tx.run(snapshotSql('experiment_id = ANY(?::text[])'), [w.day, pgArray(w.experimentIds)]);
+  mark('snapshot');
 }
