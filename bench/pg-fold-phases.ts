@@ -85,8 +85,9 @@ const fold = new PgFold(sql, { readAhead, onPhase: (p, ms) => phases.set(p, (pha
 await Promise.all([sql.all('SELECT pg_sleep(0.05)'), sql.all('SELECT pg_sleep(0.05)')]);
 const pgPids = (await sql.all<{ pid: number }>('SELECT pid FROM pg_stat_activity')).map((r) => r.pid);
 const cpu0 = process.cpuUsage();
-const pg0 = pgCpuMs(pgPids);
+const pg0 = cpuTicks(pgPids);
 const started = performance.now();
+const hr0 = process.hrtime.bigint() / 1000n;
 let turns = 0;
 for (;;) {
   const t = await fold.turn(TURN);
@@ -95,7 +96,8 @@ for (;;) {
 }
 const secs = (performance.now() - started) / 1000;
 const cpu = process.cpuUsage(cpu0);
-const pgMs = pgCpuMs(pgPids) - pg0;
+fs.writeFileSync('/tmp/pgfold/win', `${hr0} ${process.hrtime.bigint() / 1000n}`);
+const pgMs = pgCpuMs(pg0);
 console.log(
   `pg-fold-phases · ${fmt(EVENTS)} metric events over ${fmt(UNITS)} exposed units, turns of ${fmt(TURN)} (${turns}), read-ahead ${readAhead ? 'on' : 'off'} · ${loadLine()}`,
 );
@@ -105,16 +107,23 @@ for (const [p, ms] of phases) console.log(`  ${p.padEnd(22)} ${ms.toFixed(0).pad
 await pool.end();
 process.exit(0);
 
-/** CPU milliseconds (user + system) the given processes have used, from /proc (Linux). */
-function pgCpuMs(pids: number[]): number {
-  let ticks = 0;
+/** CPU ticks (user + system) of each given process alive now, from /proc (Linux). */
+function cpuTicks(pids: number[]): Map<number, number> {
+  const out = new Map<number, number>();
   for (const pid of pids) {
     try {
       const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-      ticks += Number(f[11]) + Number(f[12]);
+      out.set(pid, Number(f[11]) + Number(f[12]));
     } catch {
       // gone
     }
   }
+  return out;
+}
+
+/** CPU milliseconds used since `before` by the processes alive at both readings (ticks of 10 ms). */
+function pgCpuMs(before: Map<number, number>): number {
+  let ticks = 0;
+  for (const [pid, t] of cpuTicks([...before.keys()])) ticks += t - before.get(pid)!;
   return ticks * 10;
 }

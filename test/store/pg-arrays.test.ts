@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pgArray } from '../../src/store/pg/pg-arrays.js';
+import { pgArray, pgFloat8s, pgInt8s, pgTexts } from '../../src/store/pg/pg-arrays.js';
 import { createPgPool, PgSql } from '../../src/store/sql/pg-sql.js';
 import { pgCluster, pgDatabase } from '../helpers/postgres.js';
 
 /**
- * pgArray builds the array literal itself (the fold binds a few hundred thousand elements a turn): what PostgreSQL
- * reads back must be exactly what was bound, for awkward strings and for doubles to the last bit.
+ * pgArray builds the array literal itself, pgTexts/pgFloat8s/pgInt8s the binary form (the fold binds a few hundred
+ * thousand elements a turn): what PostgreSQL reads back must be exactly what was bound, for awkward strings and for
+ * doubles to the last bit.
  */
 const cluster = pgCluster();
 
@@ -66,5 +67,39 @@ describe.skipIf(cluster.skip)(`pgArray on PostgreSQL${cluster.skip ? ` (skipped:
 
   it('an empty array is empty', async () => {
     expect(await sql.get('SELECT cardinality(?::text[]) AS n', [pgArray([])])).toEqual({ n: 0 });
+  });
+
+  const STRINGS = ['plain', '', 'NULL', ' lead', 'a,b', '{x}', 'say "hi"', 'back\\slash', 'line\nbreak', 'é ünï 😀', 'x'.repeat(5000)];
+  const DOUBLES = [0, -0, 1, -1, 0.1, 1 / 3, -2.5e-308, 5e-324, Number.MAX_VALUE, 1e21, Math.PI, Number.NaN, Infinity, -Infinity];
+
+  it('binary text[]: every string as bound, NULL elements, an empty array', async () => {
+    const row = await sql.get<{ a: (string | null)[]; b: (string | null)[]; n: number }>('SELECT ?::text[] AS a, ?::text[] AS b, cardinality(?::text[]) AS n', [
+      pgTexts(STRINGS),
+      pgTexts(['a', null, '']),
+      pgTexts([]),
+    ]);
+    expect(row).toEqual({ a: STRINGS, b: ['a', null, ''], n: 0 });
+  });
+
+  it('binary float8[]: each double bit for bit, -0 included, and NULL elements', async () => {
+    // float8send's bytes, hex: exactly the IEEE 754 bits written.
+    const rows = await sql.all<{ hex: string }>("SELECT encode(float8send(v), 'hex') AS hex FROM unnest(?::float8[]) WITH ORDINALITY AS u(v, i) ORDER BY i", [
+      pgFloat8s(DOUBLES),
+    ]);
+    const bits = (x: number) => {
+      const b = Buffer.alloc(8);
+      b.writeDoubleBE(x);
+      return b.toString('hex');
+    };
+    expect(rows.map((r) => r.hex)).toEqual(DOUBLES.map(bits));
+    expect(await sql.get('SELECT ?::float8[] AS a', [pgFloat8s([1.5, null])])).toEqual({ a: [1.5, null] });
+  });
+
+  it('binary int8[]: negatives, zero and the safe range; anything else refused before it is sent', async () => {
+    const xs = [0, 1, -1, -3, 4_294_967_296, -4_294_967_297, 2 ** 53 - 1, -(2 ** 53 - 1)];
+    const row = await sql.get<{ a: string }>('SELECT (?::int8[])::text AS a', [pgInt8s(xs)]);
+    expect(row?.a).toBe(`{${xs.join(',')}}`);
+    expect(() => pgInt8s([1.5])).toThrow(/safe integer/);
+    expect(() => pgInt8s([2 ** 53])).toThrow(/safe integer/);
   });
 });
