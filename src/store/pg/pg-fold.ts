@@ -1,7 +1,7 @@
 import type { FoldTurn } from '../event-fold.js';
 import type { LoggedEntry } from '../event-log.js';
 import { foldPlanned, planTurn, type TurnPlan } from '../fold/fold-apply.js';
-import { WorkingSet, type Writes } from '../fold/working-set.js';
+import { type UnitMemo, WorkingSet, type Writes } from '../fold/working-set.js';
 import { MetricPipeline } from '../metric-pipeline.js';
 import type { Sql } from '../sql/sql.js';
 import { flushPg, loadPg } from './pg-working-set.js';
@@ -14,6 +14,8 @@ export interface PgFoldOptions {
   readAhead?: boolean;
   /** Each phase of a turn and its milliseconds (bench/pg-fold-phases.ts). A read-ahead's phases overlap the turn's. */
   onPhase?: (phase: string, ms: number) => void;
+  /** At most this many units remembered between turns (default 100,000; 0: every turn reads all its units). */
+  memoUnits?: number;
 }
 
 /** A turn computed and not yet written: what it folds from, its entries, its writes. */
@@ -53,6 +55,15 @@ export class PgFold {
   private ahead: Promise<Prepared | undefined> | undefined;
   /** Turns of this instance run one after another (they would queue on the row lock anyway; the read-ahead is shared). */
   private queue: Promise<unknown> = Promise.resolve();
+  /**
+   * What the latest turns computed of their units (most recent last), as the database holds them once the watermark is
+   * at `memoAt`: only this instance folded since (ours are the only writes to these tables), so it is read from here.
+   */
+  private readonly memo = new Map<string, UnitMemo>();
+  private memoAt = -1;
+  /** Bumped whenever the memo is dropped: a read-ahead prepared from an older one must not write into it. */
+  private memoGen = 0;
+  private readonly memoUnits: number;
 
   constructor(
     private readonly sql: Sql,
@@ -61,6 +72,7 @@ export class PgFold {
     if (sql.dialect !== 'postgres') throw new Error('PgFold runs on PostgreSQL; SQLite folds with EventFold');
     this.readAhead = opts.readAhead ?? true;
     this.onPhase = opts.onPhase;
+    this.memoUnits = opts.memoUnits ?? 100_000;
   }
 
   /** Folds up to `limit` entries in one transaction; folded 0 means the log is caught up. */
@@ -104,7 +116,12 @@ export class PgFold {
         let t = performance.now();
         const { s } = (await tx.get<{ s: number }>('SELECT folded_seq AS s FROM fold_state WHERE id = 1 FOR UPDATE'))!;
         this.onPhase?.('lock', performance.now() - t);
-        const p = early && early.start === s && early.plan.batch.length <= limit ? early : await this.prepare(tx, s, limit);
+        let p = early && early.start === s && early.plan.batch.length <= limit ? early : undefined;
+        if (!p) {
+          // A prepared turn not committed leaves the memo holding its writes (and the watermark moved if another folded).
+          if (early || this.memoAt !== s) this.forget();
+          p = await this.prepare(tx, s, limit);
+        }
         handOff(p);
         if (!p) return NOTHING;
         t = performance.now();
@@ -115,7 +132,11 @@ export class PgFold {
       });
       // A transaction run twice (a deadlock retried) may have committed other writes than the read-ahead was laid over.
       if (attempts === 1) this.ahead = next;
+      else this.forget();
       return turn;
+    } catch (err) {
+      this.forget();
+      throw err;
     } finally {
       handOff(undefined);
     }
@@ -126,6 +147,7 @@ export class PgFold {
    * `start`, over it when that turn may not have committed yet) and computes the turn. Undefined: nothing to fold.
    */
   private async prepare(db: Sql, start: number, limit: number, prev?: Writes, tag = ''): Promise<Prepared | undefined> {
+    const gen = this.memoGen;
     const mark = this.mark(tag);
     // In seq order through the primary key, whatever the statistics say: on a log not analysed yet the planner
     // guesses a third of it matches and sorts the whole backlog (on disk past work_mem) instead of reading the index.
@@ -139,7 +161,7 @@ export class PgFold {
     mark('read');
     if (!entries.length) return undefined;
     const plan = planTurn(entries);
-    const ws = new WorkingSet(plan.batch);
+    const ws = new WorkingSet(plan.batch, this.memoUnits && this.memoAt === start ? this.memo : undefined);
     mark('plan');
     await loadPg(db, ws, mark);
     if (prev) ws.carry(prev);
@@ -148,8 +170,31 @@ export class PgFold {
     mark('definitions');
     const dropped = this.pipeline.using(ws, () => foldPlanned(this.pipeline, plan, names));
     const writes = ws.writes();
+    if (gen === this.memoGen) this.remember(ws, start, lastSeqOf(plan));
     mark('compute');
     return { start, plan, writes, dropped };
+  }
+
+  /** The memo once this turn commits: its units as it leaves them, the oldest units dropped past the bound. */
+  private remember(ws: WorkingSet, start: number, end: number): void {
+    if (!this.memoUnits) return;
+    if (this.memoAt !== start) this.memo.clear();
+    for (const [unit, m] of ws.memos()) {
+      this.memo.delete(unit);
+      this.memo.set(unit, m);
+    }
+    for (const unit of this.memo.keys()) {
+      if (this.memo.size <= this.memoUnits) break;
+      this.memo.delete(unit);
+    }
+    this.memoAt = end;
+  }
+
+  /** Drops the memo: the next turn reads every unit from the database. */
+  private forget(): void {
+    this.memo.clear();
+    this.memoAt = -1;
+    this.memoGen++;
   }
 
   /** A phase timer for onPhase: each call reports the time since the previous one. */
@@ -165,7 +210,8 @@ export class PgFold {
   }
 }
 
-const lastSeq = (p: Prepared) => p.plan.batch[p.plan.batch.length - 1].seq;
+const lastSeqOf = (plan: TurnPlan) => plan.batch[plan.batch.length - 1].seq;
+const lastSeq = (p: Prepared) => lastSeqOf(p.plan);
 
 /** The event names some metric's source uses now (read each turn: a catalog change applies from the next turn). */
 async function sourceNames(tx: Sql): Promise<Set<string>> {

@@ -668,4 +668,34 @@ describe.skipIf(pgEngine.skip)(engineTitle(pgEngine, 'the event side (ADR 0020, 
     await Promise.all([one.idle(), other.idle()]);
     expectClose(await pgSnapshot(a, expId), snapshot(direct.app, expId));
   }, 60_000);
+
+  it('remembered units: a replica reads again what another replica folded since its own last turn', async () => {
+    db = await pgEngine.open();
+    const direct = await world();
+    const expId = direct.exp.id;
+    await copyCatalog(direct.app, db.sql);
+    const [a, b] = await db.clients(2);
+    const [first, second] = [readAheadEvents(expId).slice(0, 7), readAheadEvents(expId).slice(7)];
+    const log = new PgEventLog(a);
+    const one = new PgFold(a);
+    const other = new PgFold(b);
+    // One folds the first turn and remembers u1, u2, u3; the other folds the second (the same units) behind its back.
+    ingestDirect(direct.app, first, new Set());
+    await log.append(first.map(entryOf), direct.clock.now().toISOString());
+    expect(await one.catchUp()).toBe(7);
+    ingestDirect(direct.app, second, new Set());
+    await log.append(second.map(entryOf), direct.clock.now().toISOString());
+    expect(await other.catchUp()).toBe(8);
+    // More events for the same units: folded by the first replica, which must not trust what it remembers.
+    const third: Ev[] = [
+      { id: 'm9', type: 'metric', unitId: 'u1', metricId: 'stream-rate', value: 4, ts: new Date(T0).toISOString() },
+      { id: 'm10', type: 'metric', unitId: 'u3', metricId: 'latency-p90', value: 2, ts: new Date(T0).toISOString() },
+      { id: 'e4', type: 'event', unitId: 'u2', name: 'stream_end', value: 6, properties: { platform: 'web' }, ts: new Date(T0).toISOString() },
+    ];
+    ingestDirect(direct.app, third, new Set());
+    await log.append(third.map(entryOf), direct.clock.now().toISOString());
+    expect(await one.catchUp()).toBe(3);
+    await Promise.all([one.idle(), other.idle()]);
+    expectClose(await pgSnapshot(a, expId), snapshot(direct.app, expId));
+  }, 60_000);
 });
