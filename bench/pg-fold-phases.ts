@@ -87,7 +87,6 @@ const pgPids = (await sql.all<{ pid: number }>('SELECT pid FROM pg_stat_activity
 const cpu0 = process.cpuUsage();
 const pg0 = cpuTicks(pgPids);
 const started = performance.now();
-const hr0 = process.hrtime.bigint() / 1000n;
 let turns = 0;
 for (;;) {
   const t = await fold.turn(TURN);
@@ -96,7 +95,6 @@ for (;;) {
 }
 const secs = (performance.now() - started) / 1000;
 const cpu = process.cpuUsage(cpu0);
-fs.writeFileSync('/tmp/pgfold/win', `${hr0} ${process.hrtime.bigint() / 1000n}`);
 const pgMs = pgCpuMs(pg0);
 console.log(
   `pg-fold-phases · ${fmt(EVENTS)} metric events over ${fmt(UNITS)} exposed units, turns of ${fmt(TURN)} (${turns}), read-ahead ${readAhead ? 'on' : 'off'} · ${loadLine()}`,
