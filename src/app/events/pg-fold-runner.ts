@@ -99,13 +99,14 @@ export class PgFoldRunner implements PgBackPressure {
     this.timer.unref();
   }
 
-  /** Stops the timer and waits for a turn in progress, and a drain's (so a pool can be ended after them). */
+  /** Stops the timer and waits for a turn in progress, a drain's and the fold's read-ahead (so a pool can be ended after them). */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     await this.running;
     await this.drain?.done;
+    await this.fold.idle();
   }
 
   /**

@@ -10,6 +10,15 @@ export type StateRow = State & { experimentId: string; unitId: string; metricId:
 export type MetricEventRow = { eventId: string; metricId: string; unitId: string; value: number; ts: string };
 export type ProductEventRow = { id: string; name: string; unitId: string; value: number; props: string | null; ts: string };
 
+/**
+ * What a turn leaves known of one unit: its exposures and every state of their (experiment, unit) pairs. PgFold keeps
+ * these from turn to turn while no other folder writes between its turns, so a unit seen lately is not read again.
+ */
+export interface UnitMemo {
+  exposures: readonly Exposure[];
+  states: readonly { experimentId: string; metricId: string; s: State }[];
+}
+
 /** What a turn writes back, collected by the working set for one flush per table. */
 export interface Writes {
   /** Exposures stored or moved earlier: upserted by (experiment, unit). */
@@ -46,8 +55,12 @@ const k3 = (a: string, b: string, c: string) => `${a}\u0000${b}\u0000${c}`;
  * Reading something that was not loaded is a bug and throws (it would otherwise read as "nothing stored").
  */
 export class WorkingSet implements FoldIo {
-  /** Every unit of the turn. */
+  /** The turn's units to read from the database: every unit of the turn but those remembered (`memo`). */
   readonly units: string[];
+  /** Every unit of the turn. */
+  private readonly allUnits: string[];
+  /** The turn's units known from earlier turns: exposures and states come from here, not from the database. */
+  private readonly remembered = new Map<string, UnitMemo>();
   /** Units with an exposure in the turn: their stored events are loaded (a first or earlier exposure recomputes from them). */
   readonly eventUnits: string[];
   private readonly exposures = new Map<string, Exposure[]>();
@@ -67,8 +80,11 @@ export class WorkingSet implements FoldIo {
   private touched: string[] = [];
   /** Exposures in the turn: (experiment, unit) pairs whose state may exist even if the unit's stored exposures do not say so yet. */
   private readonly turnPairs: [string, string][] = [];
+  private pairList: [string, string][] | undefined;
+  private pairKeys: string[] = [];
 
-  constructor(batch: readonly LoggedEntry[]) {
+  /** `memo`: what earlier turns left known of units, valid for the database as this turn starts from it (PgFold checks). */
+  constructor(batch: readonly LoggedEntry[], memo?: ReadonlyMap<string, UnitMemo>) {
     const units = new Set<string>();
     const exposed = new Set<string>();
     for (const e of batch) {
@@ -78,34 +94,123 @@ export class WorkingSet implements FoldIo {
         this.turnPairs.push([e.ref, e.unitId]);
       }
     }
-    this.units = [...units];
+    this.allUnits = [...units];
+    if (memo)
+      for (const u of this.allUnits) {
+        const m = memo.get(u);
+        if (m) this.remembered.set(u, m);
+      }
+    this.units = this.remembered.size ? this.allUnits.filter((u) => !this.remembered.has(u)) : this.allUnits;
     this.eventUnits = [...exposed];
   }
 
   loadExposures(rows: readonly ExposureRow[]): void {
+    this.pairList = undefined;
     for (const u of this.units) this.exposures.set(u, []);
     for (const r of rows) this.exposures.get(r.unitId)?.push({ experimentId: r.experimentId, variant: r.variant, ts: r.ts });
+    for (const [u, m] of this.remembered)
+      this.exposures.set(
+        u,
+        m.exposures.map((e) => ({ experimentId: e.experimentId, variant: e.variant, ts: e.ts })),
+      );
   }
 
-  /** The (experiment, unit) pairs whose states the turn may read: the units' stored exposures and the turn's own. */
+  /**
+   * The (experiment, unit) pairs whose states the turn reads from the database: the stored exposures of the units read
+   * from it and the turn's own exposures (but those of a remembered pair, whose states are known). Computed once,
+   * after loadExposures (the loader and loadStates both ask).
+   */
   pairs(): [experimentId: string, unitId: string][] {
+    if (this.pairList) return this.pairList;
     const out = new Map<string, [string, string]>();
-    for (const [unit, list] of this.exposures) for (const e of list) out.set(k2(e.experimentId, unit), [e.experimentId, unit]);
-    for (const [exp, unit] of this.turnPairs) out.set(k2(exp, unit), [exp, unit]);
-    return [...out.values()];
+    for (const unit of this.units) for (const e of this.exposures.get(unit) ?? []) out.set(k2(e.experimentId, unit), [e.experimentId, unit]);
+    for (const [exp, unit] of this.turnPairs) {
+      const m = this.remembered.get(unit);
+      if (!m?.exposures.some((e) => e.experimentId === exp)) out.set(k2(exp, unit), [exp, unit]);
+    }
+    this.pairKeys = [...out.keys()];
+    this.pairList = [...out.values()];
+    return this.pairList;
   }
 
   /** The experiments the turn can touch (for the tracked metrics' preload). */
   experimentIds(): string[] {
-    return [...new Set(this.pairs().map(([e]) => e))];
+    const ids = new Set(this.pairs().map(([e]) => e));
+    for (const m of this.remembered.values()) for (const e of m.exposures) ids.add(e.experimentId);
+    return [...ids];
   }
 
   loadStates(rows: readonly StateRow[]): void {
-    for (const [e, u] of this.pairs()) this.loadedPairs.add(k2(e, u));
+    this.pairs();
+    for (const key of this.pairKeys) this.loadedPairs.add(key);
     for (const r of rows) {
       const key = k3(r.experimentId, r.unitId, r.metricId);
       const s = { x: r.x, y: r.y, px: r.px, py: r.py, cx: r.cx, cy: r.cy, cpx: r.cpx, cpy: r.cpy };
       this.states.set(key, { key, experimentId: r.experimentId, unitId: r.unitId, metricId: r.metricId, s, dirty: false });
+    }
+    for (const [unitId, m] of this.remembered) {
+      for (const e of m.exposures) this.loadedPairs.add(k2(e.experimentId, unitId));
+      for (const { experimentId, metricId, s } of m.states) {
+        const key = k3(experimentId, unitId, metricId);
+        this.states.set(key, { key, experimentId, unitId, metricId, s, dirty: false });
+      }
+    }
+  }
+
+  /**
+   * What this turn leaves known of each of its units once computed (its writes included): every exposure and the
+   * states of every pair they make, all of which the turn loaded or wrote. For PgFold's memo; call once the turn is
+   * computed (the lists are handed over, not copied).
+   */
+  memos(): Map<string, UnitMemo> {
+    const out = new Map<string, { exposures: Exposure[]; states: { experimentId: string; metricId: string; s: State }[] }>();
+    // The lists themselves: this working set is done with them, and a later one copies them as it loads.
+    for (const u of this.allUnits) out.set(u, { exposures: this.exposuresOf(u), states: [] });
+    for (const e of this.states.values()) out.get(e.unitId)?.states.push({ experimentId: e.experimentId, metricId: e.metricId, s: e.s });
+    return out;
+  }
+
+  /**
+   * Lays the writes of the turn just before this one over what was loaded (PgFold's read-ahead loads while that turn
+   * is still committing, so a read may or may not include them): its exposures, states and stored events replace or
+   * join the loaded ones for this turn's units. Anything it did not write is the same before and after its commit.
+   * An exposure it added gives a pair whose states are exactly its writes: states are stored only for stored
+   * exposures (the pipeline reaches states through exposuresOf), so that pair had none before it. Call after loading.
+   */
+  carry(prev: Writes): void {
+    for (const x of prev.exposures) {
+      const list = this.exposures.get(x.unitId);
+      if (!list) continue;
+      const copy = { experimentId: x.experimentId, variant: x.variant, ts: x.ts };
+      const at = list.findIndex((e) => e.experimentId === x.experimentId);
+      if (at !== -1) {
+        list[at] = copy;
+        continue;
+      }
+      list.push(copy);
+      const key = k2(x.experimentId, x.unitId);
+      if (this.loadedPairs.has(key)) continue;
+      this.loadedPairs.add(key);
+      this.pairKeys.push(key);
+      this.pairList?.push([x.experimentId, x.unitId]);
+    }
+    for (const r of prev.states) {
+      if (!this.loadedPairs.has(k2(r.experimentId, r.unitId))) continue;
+      const key = k3(r.experimentId, r.unitId, r.metricId);
+      const s = { x: r.x, y: r.y, px: r.px, py: r.py, cx: r.cx, cy: r.cy, cpx: r.cpx, cpy: r.cpy };
+      const hit = this.states.get(key);
+      if (hit) hit.s = s;
+      else this.states.set(key, { key, experimentId: r.experimentId, unitId: r.unitId, metricId: r.metricId, s, dirty: false });
+    }
+    for (const r of prev.metricEvents) {
+      if (!this.eventsLoaded.has(r.unitId)) continue;
+      const key = k2(r.unitId, r.metricId);
+      if (!this.metricEvents.get(key)?.some((x) => x.eventId === r.eventId && x.ts === r.ts)) push(this.metricEvents, key, r);
+    }
+    for (const r of prev.productEvents) {
+      if (!this.eventsLoaded.has(r.unitId)) continue;
+      const key = k2(r.unitId, r.name);
+      if (!this.rawEvents.get(key)?.some((x) => x.id === r.id && x.ts === r.ts)) push(this.rawEvents, key, r);
     }
   }
 

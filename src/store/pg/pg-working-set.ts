@@ -1,20 +1,21 @@
 import { AGGREGATE_COLUMNS, AGGREGATE_UPSERT, DELTA_LENGTH, snapshotSql, STATE_COLUMNS } from '../fold/aggregate-sql.js';
-import type { ExposureRow, MetricEventRow, ProductEventRow, StateRow, WorkingSet } from '../fold/working-set.js';
+import type { ExposureRow, MetricEventRow, ProductEventRow, StateRow, WorkingSet, Writes } from '../fold/working-set.js';
 import type { Sql } from '../sql/sql.js';
-import { pgArray } from './pg-arrays.js';
+import { pgFloat8s, pgInt8s, pgTexts } from './pg-arrays.js';
 
 /**
  * Loads a fold turn's working set from PostgreSQL in at most four round trips, whatever the turn's size: the units'
  * exposures (`= ANY`), the states of their (experiment, unit) pairs (a join on `unnest` of two arrays), and for
  * units exposed in the turn their metric and raw events. Runs inside the fold's transaction.
  */
-export async function loadPg(tx: Sql, ws: WorkingSet): Promise<void> {
+export async function loadPg(tx: Sql, ws: WorkingSet, mark: (phase: string) => void = () => {}): Promise<void> {
   ws.loadExposures(
     await tx.all<ExposureRow>(
       'SELECT experiment_id AS "experimentId", unit_id AS "unitId", variant, first_exposed_at AS ts FROM exposures WHERE unit_id = ANY(?::text[])',
-      [pgArray(ws.units)],
+      [pgTexts(ws.units)],
     ),
   );
+  mark('load exposures');
   const pairs = ws.pairs();
   ws.loadStates(
     pairs.length
@@ -22,11 +23,12 @@ export async function loadPg(tx: Sql, ws: WorkingSet): Promise<void> {
           `SELECT s.experiment_id AS "experimentId", s.unit_id AS "unitId", s.metric_id AS "metricId", ${STATE_COLUMNS}
            FROM unnest(?::text[], ?::text[]) AS p(experiment_id, unit_id)
            JOIN unit_metric_state s ON s.experiment_id = p.experiment_id AND s.unit_id = p.unit_id`,
-          [pgArray(pairs.map((p) => p[0])), pgArray(pairs.map((p) => p[1]))],
+          [pgTexts(pairs.map((p) => p[0])), pgTexts(pairs.map((p) => p[1]))],
         )
       : [],
   );
-  const units = pgArray(ws.eventUnits);
+  mark('load states');
+  const units = pgTexts(ws.eventUnits);
   const some = ws.eventUnits.length > 0;
   ws.loadMetricEvents(
     some
@@ -47,10 +49,12 @@ export async function loadPg(tx: Sql, ws: WorkingSet): Promise<void> {
   );
 }
 
-/** Writes a turn's collected writes: one multi-row statement per table (`INSERT … SELECT FROM unnest(…)`), in the fold's transaction. */
-export async function flushPg(tx: Sql, ws: WorkingSet): Promise<void> {
-  const w = ws.writes();
-  const col = <T>(rows: readonly T[], f: (r: T) => string | number | null) => pgArray(rows.map(f));
+/** Writes a turn's collected writes (WorkingSet.writes()): one multi-row statement per table (`INSERT … SELECT FROM unnest(…)`), in the fold's transaction. */
+export async function flushPg(tx: Sql, w: Writes, mark: (phase: string) => void = () => {}): Promise<void> {
+  // Every column bound as one array in binary form: text as UTF-8 bytes, doubles and counts as their 8 bytes.
+  const col = <T>(rows: readonly T[], f: (r: T) => string | null) => pgTexts(rows.map(f));
+  const num = <T>(rows: readonly T[], f: (r: T) => number) => pgFloat8s(rows.map(f));
+  const int = <T>(rows: readonly T[], f: (r: T) => number) => pgInt8s(rows.map(f));
   if (w.exposures.length)
     await tx.run(
       `INSERT INTO exposures (experiment_id, unit_id, variant, first_exposed_at)
@@ -58,6 +62,7 @@ export async function flushPg(tx: Sql, ws: WorkingSet): Promise<void> {
        ON CONFLICT (experiment_id, unit_id) DO UPDATE SET first_exposed_at = excluded.first_exposed_at`,
       [col(w.exposures, (e) => e.experimentId), col(w.exposures, (e) => e.unitId), col(w.exposures, (e) => e.variant), col(w.exposures, (e) => e.ts)],
     );
+  mark('flush exposures');
   if (w.states.length) {
     const s = w.states;
     await tx.run(
@@ -69,37 +74,39 @@ export async function flushPg(tx: Sql, ws: WorkingSet): Promise<void> {
         col(s, (r) => r.experimentId),
         col(s, (r) => r.unitId),
         col(s, (r) => r.metricId),
-        col(s, (r) => r.x),
-        col(s, (r) => r.y),
-        col(s, (r) => r.px),
-        col(s, (r) => r.py),
-        col(s, (r) => r.cx),
-        col(s, (r) => r.cy),
-        col(s, (r) => r.cpx),
-        col(s, (r) => r.cpy),
+        num(s, (r) => r.x),
+        num(s, (r) => r.y),
+        num(s, (r) => r.px),
+        num(s, (r) => r.py),
+        int(s, (r) => r.cx),
+        int(s, (r) => r.cy),
+        int(s, (r) => r.cpx),
+        int(s, (r) => r.cpy),
       ],
     );
   }
+  mark('flush states');
   if (w.metricEvents.length) {
     const m = w.metricEvents;
     await tx.run(
       `INSERT INTO metric_events (event_id, metric_id, unit_id, value, ts)
        SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::float8[], ?::text[]) ON CONFLICT DO NOTHING`,
-      [col(m, (r) => r.eventId), col(m, (r) => r.metricId), col(m, (r) => r.unitId), col(m, (r) => r.value), col(m, (r) => r.ts)],
+      [col(m, (r) => r.eventId), col(m, (r) => r.metricId), col(m, (r) => r.unitId), num(m, (r) => r.value), col(m, (r) => r.ts)],
     );
   }
+  mark('flush metric events');
   if (w.productEvents.length) {
     const p = w.productEvents;
     await tx.run(
       `INSERT INTO product_events (id, name, unit_id, value, props, ts)
        SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::float8[], ?::text[], ?::text[]) ON CONFLICT DO NOTHING`,
-      [col(p, (r) => r.id), col(p, (r) => r.name), col(p, (r) => r.unitId), col(p, (r) => r.value), col(p, (r) => r.props), col(p, (r) => r.ts)],
+      [col(p, (r) => r.id), col(p, (r) => r.name), col(p, (r) => r.unitId), num(p, (r) => r.value), col(p, (r) => r.props), col(p, (r) => r.ts)],
     );
   }
   if (w.deltas.length) {
     const d = w.deltas;
     // Keys and updated_at as text[], shifts and every delta slot as float8[] (n cast back to bigint).
-    const slots = Array.from({ length: 2 + DELTA_LENGTH }, (_, i) => col(d, (r) => (i < 2 ? r.shifts[i] : r.d[i - 2])));
+    const slots = Array.from({ length: 2 + DELTA_LENGTH }, (_, i) => num(d, (r) => (i < 2 ? r.shifts[i] : r.d[i - 2])));
     const names = AGGREGATE_COLUMNS.map((c) => (c === 'n' ? 'n::bigint' : c));
     await tx.run(
       `INSERT INTO metric_aggregates (${AGGREGATE_COLUMNS.join(', ')})
@@ -115,7 +122,9 @@ export async function flushPg(tx: Sql, ws: WorkingSet): Promise<void> {
       `INSERT INTO quantile_bins (experiment_id, metric_id, variant, bin, count)
        SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::int8[], ?::int8[])
        ON CONFLICT (experiment_id, metric_id, variant, bin) DO UPDATE SET count = quantile_bins.count + excluded.count`,
-      [col(bins, (b) => b.experimentId), col(bins, (b) => b.metricId), col(bins, (b) => b.variant), col(bins, (b) => b.bin), col(bins, (b) => b.d)],
+      [col(bins, (b) => b.experimentId), col(bins, (b) => b.metricId), col(bins, (b) => b.variant), int(bins, (b) => b.bin), int(bins, (b) => b.d)],
     );
-  if (w.day && w.experimentIds.length) await tx.run(snapshotSql('experiment_id = ANY(?::text[])'), [w.day, pgArray(w.experimentIds)]);
+  mark('flush aggregates');
+  if (w.day && w.experimentIds.length) await tx.run(snapshotSql('experiment_id = ANY(?::text[])'), [w.day, pgTexts(w.experimentIds)]);
+  mark('snapshot');
 }

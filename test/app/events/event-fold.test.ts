@@ -471,6 +471,42 @@ async function pgSnapshot(sql: Sql, experimentId: string) {
   };
 }
 
+/** Two turns of 7 where the second reads what the first writes (read-ahead tests). */
+function readAheadEvents(expId: string): Ev[] {
+  const at = (h: number) => new Date(T0 - h * HOUR).toISOString();
+  const x = (id: string, unitId: string, h: number): Ev => ({ id, type: 'exposure', unitId, experimentId: expId, variant: armOf(unitId), ts: at(h) });
+  const m = (id: string, unitId: string, metricId: string, value: number, h: number): Ev => ({ id, type: 'metric', unitId, metricId, value, ts: at(h) });
+  const raw = (id: string, unitId: string, name: string, value: number, h: number): Ev => ({
+    id,
+    type: 'event',
+    unitId,
+    name,
+    value,
+    properties: { platform: 'ios' },
+    ts: at(h),
+  });
+  // Turn 1 (7 entries) exposes u1 and u2 and stores events of u3 before its exposure; turn 2 (the read-ahead) adds
+  // to states turn 1 created, exposes u3 (recomputed from turn 1's stored events) and moves u1's exposure earlier
+  // (re-split over turn 1's events). Read before turn 1 commits, none of that is in the database yet.
+  return [
+    x('x1', 'u1', 10),
+    m('m1', 'u1', 'stream-rate', 1, 5),
+    raw('e1', 'u1', 'stream_end', 4, 4),
+    m('m2', 'u3', 'stream-rate', 2, 20),
+    m('m3', 'u1', 'latency-p90', 3, 3),
+    x('x2', 'u2', 10),
+    m('m4', 'u2', 'stream-rate', 1, 2),
+    m('m5', 'u1', 'stream-rate', 2, 1),
+    raw('e2', 'u1', 'stream_end', 5, 1),
+    x('x3', 'u3', 30),
+    m('m6', 'u1', 'latency-p90', 7, 1),
+    x('x4', 'u1', 40),
+    m('m7', 'u2', 'stream-rate', 2, 1),
+    raw('e3', 'u2', 'crash', 1, 1),
+    m('m8', 'u3', 'stream-rate', 3, 1),
+  ];
+}
+
 describe.skipIf(pgEngine.skip)(engineTitle(pgEngine, 'the event side (ADR 0020, part 2)'), () => {
   let db: EngineDb | undefined;
   afterEach(async () => {
@@ -560,4 +596,106 @@ describe.skipIf(pgEngine.skip)(engineTitle(pgEngine, 'the event side (ADR 0020, 
     expect((await new PgEventLog(c).backlog()).pending).toBe(0);
     expect(await c.get('SELECT COUNT(*) AS n FROM metric_events')).toEqual({ n: 1_500 });
   }, 120_000);
+
+  it("read-ahead: a turn prepared entirely before the previous one commits lays that turn's writes over what it read, and folds exactly", async () => {
+    db = await pgEngine.open();
+    const direct = await world();
+    const expId = direct.exp.id;
+    await copyCatalog(direct.app, db.sql);
+    const [a, b] = await db.clients(2);
+    const events = readAheadEvents(expId);
+    ingestDirect(direct.app, events, new Set());
+    await new PgEventLog(a).append(events.map(entryOf), direct.clock.now().toISOString());
+    const phases: string[] = [];
+    let prepared!: () => void;
+    const aheadComputed = new Promise<void>((r) => {
+      prepared = r;
+    });
+    const fold = new PgFold(a, {
+      onPhase: (p) => {
+        phases.push(p);
+        if (p === 'ahead compute') prepared();
+      },
+    });
+    // Turn 1 waits at its aggregate upsert behind a SHARE lock (reads pass) until the read-ahead has computed turn 2.
+    let release!: () => void;
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    let locked!: () => void;
+    const isLocked = new Promise<void>((r) => {
+      locked = r;
+    });
+    const holder = b.tx(async (tx) => {
+      await tx.exec('LOCK TABLE metric_aggregates IN SHARE MODE');
+      locked();
+      await held;
+    });
+    await isLocked;
+    const first = fold.turn(7);
+    await aheadComputed;
+    release();
+    await holder;
+    expect((await first).folded).toBe(7);
+    phases.length = 0;
+    expect((await fold.turn(7)).folded).toBe(7);
+    expect(phases).not.toContain('read'); // turn 2 was the read-ahead, not a fresh read
+    await fold.catchUp(7);
+    await fold.idle();
+    expect((await new PgEventLog(a).backlog()).pending).toBe(0);
+    expectClose(await pgSnapshot(a, expId), snapshot(direct.app, expId));
+  }, 60_000);
+
+  it('read-ahead: a turn prepared by one replica is dropped when another replica folded in between', async () => {
+    db = await pgEngine.open();
+    const direct = await world();
+    const expId = direct.exp.id;
+    await copyCatalog(direct.app, db.sql);
+    const [a, b] = await db.clients(2);
+    const events = readAheadEvents(expId);
+    ingestDirect(direct.app, events, new Set());
+    await new PgEventLog(a).append(events.map(entryOf), direct.clock.now().toISOString());
+    const phases: string[] = [];
+    const one = new PgFold(a, { onPhase: (p) => phases.push(p) });
+    const other = new PgFold(b);
+    expect((await one.turn(5)).folded).toBe(5);
+    await one.idle(); // its read-ahead of entries 6–10 is ready
+    expect((await other.turn(5)).folded).toBe(5); // folds 6–10 itself
+    phases.length = 0;
+    expect((await one.turn(5)).folded).toBe(5); // the watermark moved: 11–15, read afresh
+    expect(phases).toContain('read');
+    expect(await one.catchUp(5)).toBe(0);
+    await Promise.all([one.idle(), other.idle()]);
+    expectClose(await pgSnapshot(a, expId), snapshot(direct.app, expId));
+  }, 60_000);
+
+  it('remembered units: a replica reads again what another replica folded since its own last turn', async () => {
+    db = await pgEngine.open();
+    const direct = await world();
+    const expId = direct.exp.id;
+    await copyCatalog(direct.app, db.sql);
+    const [a, b] = await db.clients(2);
+    const [first, second] = [readAheadEvents(expId).slice(0, 7), readAheadEvents(expId).slice(7)];
+    const log = new PgEventLog(a);
+    const one = new PgFold(a);
+    const other = new PgFold(b);
+    // One folds the first turn and remembers u1, u2, u3; the other folds the second (the same units) behind its back.
+    ingestDirect(direct.app, first, new Set());
+    await log.append(first.map(entryOf), direct.clock.now().toISOString());
+    expect(await one.catchUp()).toBe(7);
+    ingestDirect(direct.app, second, new Set());
+    await log.append(second.map(entryOf), direct.clock.now().toISOString());
+    expect(await other.catchUp()).toBe(8);
+    // More events for the same units: folded by the first replica, which must not trust what it remembers.
+    const third: Ev[] = [
+      { id: 'm9', type: 'metric', unitId: 'u1', metricId: 'stream-rate', value: 4, ts: new Date(T0).toISOString() },
+      { id: 'm10', type: 'metric', unitId: 'u3', metricId: 'latency-p90', value: 2, ts: new Date(T0).toISOString() },
+      { id: 'e4', type: 'event', unitId: 'u2', name: 'stream_end', value: 6, properties: { platform: 'web' }, ts: new Date(T0).toISOString() },
+    ];
+    ingestDirect(direct.app, third, new Set());
+    await log.append(third.map(entryOf), direct.clock.now().toISOString());
+    expect(await one.catchUp()).toBe(3);
+    await Promise.all([one.idle(), other.idle()]);
+    expectClose(await pgSnapshot(a, expId), snapshot(direct.app, expId));
+  }, 60_000);
 });
