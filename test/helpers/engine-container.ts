@@ -57,5 +57,7 @@ export async function tableCountsOf(app: Container): Promise<Record<string, numb
     const row = await sql.get<{ n: number | string }>(`SELECT COUNT(*) AS n FROM "${name}"`);
     counts[name] = Number(row?.n ?? 0);
   }
+  // A listing that found no tables would make every "nothing changed" comparison pass: fail instead.
+  if (!('experiments' in counts && 'event_log' in counts)) throw new Error(`tableCountsOf: the ${sql.dialect} schema was not listed (${Object.keys(counts)})`);
   return counts;
 }
