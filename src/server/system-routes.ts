@@ -10,14 +10,17 @@ const requireSurface = async (app: Container, id: string) => {
     throw notFound('surface', id, 'GET /v1/surfaces lists the surface ids of this system.', await app.deps.store.catalog.ids('surfaces'));
 };
 
-/** The experimentation backend's contract (serve --role backend): full-state, idempotent writes per experiment. */
+/**
+ * The experimentation backend's contract (serve --role backend): full-state, idempotent writes per experiment. Reads go
+ * through the embedded systems' async face, which answers on either engine (the synchronous one is SQLite's only).
+ */
 export function backendRoutes(app: Container) {
   const r = new Hono<{ Variables: HttpVars }>();
   const b = app.localSystems.backend;
-  r.get('/experiments', (c) => c.json({ experiments: b.listSync() }));
-  r.get('/experiments/:id', (c) =>
+  r.get('/experiments', async (c) => c.json({ experiments: await b.list() }));
+  r.get('/experiments/:id', async (c) =>
     c.json(
-      b.getSync(c.req.param('id')) ??
+      (await b.get(c.req.param('id'))) ??
         (() => {
           throw notFound('allocation', c.req.param('id'), 'The backend has never allocated this experiment.');
         })(),
@@ -37,10 +40,10 @@ export function backendRoutes(app: Container) {
 export function contentRoutes(app: Container) {
   const r = new Hono<{ Variables: HttpVars }>();
   const cd = app.localSystems.content;
-  r.get('/experiments', (c) => c.json({ experiments: cd.listSync(c.req.query('surface') || undefined) }));
-  r.get('/experiments/:id', (c) =>
+  r.get('/experiments', async (c) => c.json({ experiments: await cd.list(c.req.query('surface') || undefined) }));
+  r.get('/experiments/:id', async (c) =>
     c.json(
-      cd.getSync(c.req.param('id')) ??
+      (await cd.get(c.req.param('id'))) ??
         (() => {
           throw notFound('override set', c.req.param('id'), 'Content delivery has never served this experiment.');
         })(),
@@ -52,8 +55,8 @@ export function contentRoutes(app: Container) {
     return c.json(await cd.put(c.req.param('id'), w));
   });
   // The content catalog gateways sync from (issue 14 item 5): a strong ETag over the canonical list, 304 when it still matches.
-  r.get('/content', (c) => {
-    const read = cd.catalogNow();
+  r.get('/content', async (c) => {
+    const read = await cd.catalogRead();
     const headers = { etag: read.etag, 'cache-control': 'no-cache' };
     if (noneMatch(c.req.header('if-none-match'), read.etag)) return c.body(null, 304, headers);
     return c.json({ content: read.items }, 200, headers);

@@ -1,10 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Client } from '@modelcontextprotocol/client';
 import { runSimulatedDays } from '../../src/cli/simulate-days.js';
-import { type Container, createContainer } from '../../src/container.js';
+import type { Container } from '../../src/container.js';
 import { SimulatedClock } from '../../src/systems/clock.js';
-import { appFetch, modernHttpClient, testContainer, testHttp, textOf, type ToolCallResult } from '../helpers/app.js';
-import { type EngineDb, ENGINES, engineTitle } from '../helpers/sql-engines.js';
+import { appFetch, modernHttpClient, testHttp, textOf, type ToolCallResult } from '../helpers/app.js';
+import { type EngineApp, engineContainer } from '../helpers/engine-container.js';
+import { ENGINES, engineTitle } from '../helpers/sql-engines.js';
 
 /**
  * The headline task, as a new user's agent would do it: "run an A/B test on the Home surface that
@@ -20,14 +21,12 @@ const GOAL =
   'run an A/B test on the Home surface that tests a new ordering of shelves, with safe guardrails, launch it small, send traffic, and read the results with a decision';
 const APPROVAL = { reason: 'approved by the product owner in the launch review' };
 
-let app: Container | undefined;
+let built: EngineApp | undefined;
 let client: Client | undefined;
-let db: EngineDb | undefined;
 afterEach(async () => {
   await client?.close();
-  await app?.close();
-  await db?.close();
-  db = undefined;
+  await built?.close();
+  built = client = undefined;
 });
 
 for (const engine of ENGINES) {
@@ -35,12 +34,8 @@ for (const engine of ENGINES) {
     it('the headline task ends in a ship decision that changes what Home serves', async () => {
       let n = 0;
       const opts = { clock: new SimulatedClock(new Date('2027-02-01T00:00:00.000Z')), newId: (p: string) => `${p}_headline${(++n).toString(36)}` };
-      if (engine.name === 'sqlite') app = await testContainer(opts);
-      else {
-        db = await engine.open();
-        app = await createContainer({ dbFile: ':memory:', databaseUrl: db.url, seedDemo: true, ...opts });
-      }
-      await headline(app);
+      built = await engineContainer(engine, opts);
+      await headline(built.app);
     }, 180_000);
   });
 }

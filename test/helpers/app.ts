@@ -139,7 +139,7 @@ export async function commitShip(
   return app.stops.emitted(next);
 }
 
-/** Creates, validates and deploys through the service (plan hash and confirmation included); returns the running experiment. */
+/** Creates, validates and deploys through the service (plan hash and confirmation included); returns the running experiment, served. */
 export async function startRunning(
   app: Container,
   config: Record<string, unknown>,
@@ -148,6 +148,11 @@ export async function startRunning(
   const { experiment } = await app.experiments.create({ config }, ctx);
   const v = await app.experiments.validate({ experimentId: experiment.id }, ctx);
   if (!v.valid) throw new Error(`not valid: ${JSON.stringify(v.findings)}`);
-  return (await app.deploys.deploy({ experimentId: experiment.id, version: experiment.version, planHash: v.planHash!, confirmation: APPROVED }, ctx))
-    .experiment;
+  const { experiment: running } = await app.deploys.deploy(
+    { experimentId: experiment.id, version: experiment.version, planHash: v.planHash!, confirmation: APPROVED },
+    ctx,
+  );
+  // A PostgreSQL replica reloads serving asynchronously after a write (as REST and MCP do, wait for it); at once on SQLite.
+  await app.serving.settled();
+  return running;
 }

@@ -1,17 +1,19 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import type { SqliteContainer } from '../../src/container.js';
+import type { Container } from '../../src/container.js';
 import type { HttpApp } from '../../src/server/http-app.js';
 import { answerSingle, parseContext } from '../../src/server/ofrep-evaluate.js';
-import { appFetch, demoConfig, permissivePolicy, startRunning, testContainer, testHttp } from '../helpers/app.js';
+import { appFetch, demoConfig, permissivePolicy, startRunning, testHttp } from '../helpers/app.js';
+import { type EngineApp, engineContainer } from '../helpers/engine-container.js';
+import { ENGINES, engineTitle } from '../helpers/sql-engines.js';
 
-let app: SqliteContainer;
+let app: Container;
+let built: EngineApp | undefined;
 const ctx = { actor: 'test', interface: 'cli' as const, operation: 'test', requestId: 'r' };
-
-beforeEach(async () => {
-  app = await testContainer({ policy: permissivePolicy() });
+afterEach(async () => {
+  await built?.close();
+  built = undefined;
 });
-afterEach(() => app.close());
 
 const body = (unit: string, platform?: string) => JSON.stringify({ context: { targetingKey: unit, ...(platform ? { platform } : {}) } });
 
@@ -52,83 +54,6 @@ function unitsByArm(experimentId: string, wanted: [platform: string | undefined,
   });
 }
 
-describe('single-flag OFREP answers (pre-serialised fragments, one-flag lookup)', () => {
-  it('are byte for byte the serialised answer of the unit’s view, by key and by id, on every platform and arm', async () => {
-    const e = await startRunning(
-      app,
-      demoConfig({
-        allocationPercent: 50,
-        targeting: { platforms: ['ios', 'android'] },
-        variants: [
-          { key: 'control', isControl: true, weight: 40 },
-          { key: 'focus', weight: 30, overrides: [{ slotId: 'shelf-2', contentId: 'sh-focus' }] },
-          { key: 'wide', weight: 30, overrides: [{ slotId: 'shelf-2', contentId: 'mx-daily-2' }] },
-        ],
-      }),
-    );
-    const platforms = [undefined, 'ios', 'web'];
-    const arms = ['control', 'focus', 'wide', 'out-by-split'].map((arm): [string, string] => ['ios', arm]);
-    const units = unitsByArm(e.id, [...arms, [undefined, 'out-by-targeting'], ['web', 'out-by-targeting']]);
-    let compared = 0;
-    for (const key of [e.key, e.id])
-      for (const unit of units)
-        for (const platform of platforms) {
-          // Twice: the second answer comes from the kept fragment.
-          for (let n = 0; n < 2; n++) expect(answerSingle(app, key, body(unit, platform))).toEqual({ status: 200, text: fromView(e.id, key, unit, platform) });
-          compared++;
-        }
-    expect(compared).toBeGreaterThan(100);
-    const answered = new Set(units.flatMap((u) => platforms.map((p) => JSON.parse(answerSingle(app, e.key, body(u, p)).text).reason)));
-    expect(answered).toEqual(new Set(['SPLIT', 'TARGETING_MATCH']));
-  });
-
-  it('records exactly the units in an arm, with their variant, once each', async () => {
-    const e = await startRunning(app, demoConfig({ allocationPercent: 50 }));
-    const [inside, outside] = [
-      unitsByArm(e.id, [
-        [undefined, 'control'],
-        [undefined, 'focus'],
-      ]),
-      unitsByArm(e.id, [[undefined, 'out-by-split']]),
-    ];
-    const before = app.exposures.size;
-    for (const unit of [...inside, ...outside, ...inside]) answerSingle(app, e.key, body(unit));
-    expect(app.exposures.size - before).toBe(inside.length);
-    for (const unit of inside) expect(app.exposures.pendingVariant(e.id, unit)).toBe(armOf(e.id, unit));
-    for (const unit of outside) expect(app.exposures.pendingVariant(e.id, unit)).toBeUndefined();
-  });
-
-  it('never serve a fragment of an earlier configuration: stopped, the flag answers DISABLED', async () => {
-    const e = await startRunning(app, demoConfig({ allocationPercent: 50 }));
-    const [unit] = unitsByArm(e.id, [[undefined, 'focus']]);
-    expect(JSON.parse(answerSingle(app, e.key, body(unit)).text)).toMatchObject({ variant: 'focus', reason: 'SPLIT' });
-    await app.stops.stop({ experimentId: e.id, reason: 'test' }, ctx);
-    const stopped = app.assignments.experiment(e.id)!;
-    const expected = JSON.stringify({
-      key: e.key,
-      value: 'control',
-      variant: 'control',
-      reason: 'DISABLED',
-      metadata: { experimentId: e.id, surfaceId: 'home', status: stopped.status, inExperiment: false },
-      cacheable: false,
-    });
-    for (let n = 0; n < 2; n++) expect(answerSingle(app, e.key, body(unit))).toEqual({ status: 200, text: expected });
-  });
-
-  it('answer unknown flags and bad bodies with the OFREP failure, as JSON text', async () => {
-    await startRunning(app, demoConfig({ allocationPercent: 50 }));
-    expect(answerSingle(app, 'nope', body('u1'))).toEqual({
-      status: 404,
-      text: JSON.stringify({ key: 'nope', errorCode: 'FLAG_NOT_FOUND', errorDetails: "no experiment or surface slot 'nope'" }),
-    });
-    expect(answerSingle(app, 'home-focus-shelf', '{nope')).toEqual({
-      status: 400,
-      text: JSON.stringify({ key: 'home-focus-shelf', errorCode: 'PARSE_ERROR', errorDetails: 'the request body is not valid JSON' }),
-    });
-    expect(JSON.parse(answerSingle(app, 'home-focus-shelf', '  ').text)).toMatchObject({ errorCode: 'TARGETING_KEY_MISSING' });
-  });
-});
-
 describe('parseContext on the compact body every provider sends', () => {
   const OPEN = '{"context":{"targetingKey":"';
   const CLOSE = '"}}';
@@ -165,31 +90,119 @@ describe('parseContext on the compact body every provider sends', () => {
   });
 });
 
-describe('bulk OFREP evaluation', () => {
-  let http: HttpApp;
-  beforeEach(() => {
-    http = testHttp(app);
-  });
-  afterEach(() => http.close());
-
-  it('answers every experiment, then every slot of every surface, as single evaluations do', async () => {
-    const e = await startRunning(app, demoConfig({ allocationPercent: 50 }));
-    const [unit] = unitsByArm(e.id, [[undefined, 'focus']]);
-    const before = app.exposures.size;
-    const res = await appFetch(http)('http://127.0.0.1/ofrep/v1/evaluate/flags', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: body(unit),
+for (const engine of ENGINES) {
+  describe.skipIf(engine.skip)(engineTitle(engine, 'OFREP over one engine'), () => {
+    beforeEach(async () => {
+      built = await engineContainer(engine, { policy: permissivePolicy() });
+      app = built.app;
     });
-    const { flags } = (await res.json()) as { flags: { key: string }[] };
-    const slotKeys = app.assignments.surfaceIds().flatMap((s) => app.assignments.surface(s)!.slots.map((slot) => `${s}/${slot.id}`));
-    expect(flags.map((f) => f.key)).toEqual([...app.assignments.experiments().map((x) => x.key), ...slotKeys]);
-    expect(app.exposures.size).toBe(before); // a prefetch records no exposure
-    for (const flag of flags) {
-      const single = JSON.parse(answerSingle(app, flag.key, body(unit)).text) as Record<string, unknown>;
-      expect({ ...flag, cacheable: false }).toEqual(single);
-    }
-    expect(flags).toContainEqual(expect.objectContaining({ key: 'home/shelf-2', value: 'sh-focus', reason: 'SPLIT' }));
-    expect(app.exposures.size).toBe(before + 1); // the single evaluations did: the unit in the experiment
+
+    describe('single-flag OFREP answers (pre-serialised fragments, one-flag lookup)', () => {
+      it('are byte for byte the serialised answer of the unit’s view, by key and by id, on every platform and arm', async () => {
+        const e = await startRunning(
+          app,
+          demoConfig({
+            allocationPercent: 50,
+            targeting: { platforms: ['ios', 'android'] },
+            variants: [
+              { key: 'control', isControl: true, weight: 40 },
+              { key: 'focus', weight: 30, overrides: [{ slotId: 'shelf-2', contentId: 'sh-focus' }] },
+              { key: 'wide', weight: 30, overrides: [{ slotId: 'shelf-2', contentId: 'mx-daily-2' }] },
+            ],
+          }),
+        );
+        const platforms = [undefined, 'ios', 'web'];
+        const arms = ['control', 'focus', 'wide', 'out-by-split'].map((arm): [string, string] => ['ios', arm]);
+        const units = unitsByArm(e.id, [...arms, [undefined, 'out-by-targeting'], ['web', 'out-by-targeting']]);
+        let compared = 0;
+        for (const key of [e.key, e.id])
+          for (const unit of units)
+            for (const platform of platforms) {
+              // Twice: the second answer comes from the kept fragment.
+              for (let n = 0; n < 2; n++)
+                expect(answerSingle(app, key, body(unit, platform))).toEqual({ status: 200, text: fromView(e.id, key, unit, platform) });
+              compared++;
+            }
+        expect(compared).toBeGreaterThan(100);
+        const answered = new Set(units.flatMap((u) => platforms.map((p) => JSON.parse(answerSingle(app, e.key, body(u, p)).text).reason)));
+        expect(answered).toEqual(new Set(['SPLIT', 'TARGETING_MATCH']));
+      });
+
+      it('records exactly the units in an arm, with their variant, once each', async () => {
+        const e = await startRunning(app, demoConfig({ allocationPercent: 50 }));
+        const [inside, outside] = [
+          unitsByArm(e.id, [
+            [undefined, 'control'],
+            [undefined, 'focus'],
+          ]),
+          unitsByArm(e.id, [[undefined, 'out-by-split']]),
+        ];
+        const before = app.exposures.size;
+        for (const unit of [...inside, ...outside, ...inside]) answerSingle(app, e.key, body(unit));
+        expect(app.exposures.size - before).toBe(inside.length);
+        for (const unit of inside) expect(app.exposures.pendingVariant(e.id, unit)).toBe(armOf(e.id, unit));
+        for (const unit of outside) expect(app.exposures.pendingVariant(e.id, unit)).toBeUndefined();
+      });
+
+      it('never serve a fragment of an earlier configuration: stopped, the flag answers DISABLED', async () => {
+        const e = await startRunning(app, demoConfig({ allocationPercent: 50 }));
+        const [unit] = unitsByArm(e.id, [[undefined, 'focus']]);
+        expect(JSON.parse(answerSingle(app, e.key, body(unit)).text)).toMatchObject({ variant: 'focus', reason: 'SPLIT' });
+        await app.stops.stop({ experimentId: e.id, reason: 'test' }, ctx);
+        await app.serving.settled();
+        const stopped = app.assignments.experiment(e.id)!;
+        const expected = JSON.stringify({
+          key: e.key,
+          value: 'control',
+          variant: 'control',
+          reason: 'DISABLED',
+          metadata: { experimentId: e.id, surfaceId: 'home', status: stopped.status, inExperiment: false },
+          cacheable: false,
+        });
+        for (let n = 0; n < 2; n++) expect(answerSingle(app, e.key, body(unit))).toEqual({ status: 200, text: expected });
+      });
+
+      it('answer unknown flags and bad bodies with the OFREP failure, as JSON text', async () => {
+        await startRunning(app, demoConfig({ allocationPercent: 50 }));
+        expect(answerSingle(app, 'nope', body('u1'))).toEqual({
+          status: 404,
+          text: JSON.stringify({ key: 'nope', errorCode: 'FLAG_NOT_FOUND', errorDetails: "no experiment or surface slot 'nope'" }),
+        });
+        expect(answerSingle(app, 'home-focus-shelf', '{nope')).toEqual({
+          status: 400,
+          text: JSON.stringify({ key: 'home-focus-shelf', errorCode: 'PARSE_ERROR', errorDetails: 'the request body is not valid JSON' }),
+        });
+        expect(JSON.parse(answerSingle(app, 'home-focus-shelf', '  ').text)).toMatchObject({ errorCode: 'TARGETING_KEY_MISSING' });
+      });
+    });
+
+    describe('bulk OFREP evaluation', () => {
+      let http: HttpApp;
+      beforeEach(() => {
+        http = testHttp(app);
+      });
+      afterEach(() => http.close());
+
+      it('answers every experiment, then every slot of every surface, as single evaluations do', async () => {
+        const e = await startRunning(app, demoConfig({ allocationPercent: 50 }));
+        const [unit] = unitsByArm(e.id, [[undefined, 'focus']]);
+        const before = app.exposures.size;
+        const res = await appFetch(http)('http://127.0.0.1/ofrep/v1/evaluate/flags', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: body(unit),
+        });
+        const { flags } = (await res.json()) as { flags: { key: string }[] };
+        const slotKeys = app.assignments.surfaceIds().flatMap((s) => app.assignments.surface(s)!.slots.map((slot) => `${s}/${slot.id}`));
+        expect(flags.map((f) => f.key)).toEqual([...app.assignments.experiments().map((x) => x.key), ...slotKeys]);
+        expect(app.exposures.size).toBe(before); // a prefetch records no exposure
+        for (const flag of flags) {
+          const single = JSON.parse(answerSingle(app, flag.key, body(unit)).text) as Record<string, unknown>;
+          expect({ ...flag, cacheable: false }).toEqual(single);
+        }
+        expect(flags).toContainEqual(expect.objectContaining({ key: 'home/shelf-2', value: 'sh-focus', reason: 'SPLIT' }));
+        expect(app.exposures.size).toBe(before + 1); // the single evaluations did: the unit in the experiment
+      });
+    });
   });
-});
+}

@@ -2,9 +2,11 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
-import type { SqliteContainer } from '../../src/container.js';
+import type { Container } from '../../src/container.js';
 import type { HttpApp } from '../../src/server/http-app.js';
-import { APPROVED, appFetch, demoConfig, permissivePolicy, testContainer, testHttp } from '../helpers/app.js';
+import { appFetch, demoConfig, permissivePolicy, startRunning, testHttp } from '../helpers/app.js';
+import { type EngineApp, engineContainer } from '../helpers/engine-container.js';
+import { ENGINES, engineTitle } from '../helpers/sql-engines.js';
 
 /** The public OFREP 0.3.0 document (test/fixtures/README.md says where it comes from). */
 const OFREP_ID = 'https://open-feature.dev/ofrep-0.3.0.json';
@@ -31,27 +33,21 @@ const expectValid = (path: string, status: number, body: unknown) => {
   expect(validate(body), `${status} ${path}: ${JSON.stringify(body)} ${JSON.stringify(validate.errors)}`).toBe(true);
 };
 
-let app: SqliteContainer;
-let http: HttpApp;
+let app: Container;
+let http: HttpApp | undefined;
+let built: EngineApp | undefined;
 const ctx = { actor: 'test', interface: 'cli' as const, operation: 'test', requestId: 'r' };
-beforeEach(async () => {
-  app = await testContainer({ policy: permissivePolicy() });
-  http = testHttp(app);
-});
 afterEach(async () => {
-  await http.close();
-  app.close();
+  await http?.close();
+  await built?.close();
+  http = built = undefined;
 });
 
-async function running(key: string, overrides: Record<string, unknown> = {}) {
-  const { experiment } = await app.experiments.create({ config: demoConfig({ key, ...overrides }) }, ctx);
-  const v = await app.experiments.validate({ experimentId: experiment.id }, ctx);
-  expect(v.valid).toBe(true);
-  return (await app.deploys.deploy({ experimentId: experiment.id, version: 1, planHash: v.planHash!, confirmation: APPROVED }, ctx)).experiment;
-}
+/** Created, validated and deployed through the services, and served (a PostgreSQL replica reloads asynchronously). */
+const running = async (key: string, overrides: Record<string, unknown> = {}) => await startRunning(app, demoConfig({ key, ...overrides }));
 
 async function evaluate(key: string, body: unknown) {
-  const res = await appFetch(http)(`http://127.0.0.1/ofrep/v1/evaluate/flags${key ? `/${key}` : ''}`, {
+  const res = await appFetch(http!)(`http://127.0.0.1/ofrep/v1/evaluate/flags${key ? `/${key}` : ''}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: typeof body === 'string' ? body : JSON.stringify(body),
@@ -73,76 +69,87 @@ function unitsOf(experimentId: string, surface: string, platform?: string) {
   };
 }
 
-describe('OFREP answers against the OFREP 0.3.0 document', () => {
-  it('single evaluations: every reason sealab gives is in the protocol set, and each answer matches its schema', async () => {
-    const shelf = await running('home-focus-shelf', { allocationPercent: 50 });
-    const ios = await running('home-hero', {
-      allocationPercent: 50,
-      targeting: { platforms: ['ios'] },
-      variants: [
-        { key: 'control', isControl: true, weight: 50 },
-        { key: 'wrapped', weight: 50, overrides: [{ slotId: 'hero', contentId: 'bn-wrapped' }] },
-      ],
+for (const engine of ENGINES) {
+  describe.skipIf(engine.skip)(engineTitle(engine, 'OFREP answers against the OFREP 0.3.0 document'), () => {
+    beforeEach(async () => {
+      built = await engineContainer(engine, { policy: permissivePolicy() });
+      app = built.app;
+      http = testHttp(app);
     });
-    const s = unitsOf(shelf.id, 'home');
-    const onIos = unitsOf(ios.id, 'home', 'ios');
 
-    const answers = {
-      inExperiment: await evaluate('home-focus-shelf', { context: { targetingKey: s.inside } }),
-      outsideAllocation: await evaluate('home-focus-shelf', { context: { targetingKey: s.outside } }),
-      notTargeted: await evaluate('home-hero', { context: { targetingKey: onIos.inside, platform: 'web' } }),
-      staticSlot: await evaluate('home%2Fshelf-1', { context: { targetingKey: s.inside } }),
-      decidedSlot: await evaluate('home/shelf-2', { context: { targetingKey: s.treated } }),
-      controlSlot: await evaluate('home/shelf-2', { context: { targetingKey: s.control } }),
-    };
-    await app.stops.stop({ experimentId: shelf.id, reason: 'test' }, ctx);
-    const stopped = await evaluate('home-focus-shelf', { context: { targetingKey: s.inside } });
+    it('single evaluations: every reason sealab gives is in the protocol set, and each answer matches its schema', async () => {
+      const shelf = await running('home-focus-shelf', { allocationPercent: 50 });
+      const ios = await running('home-hero', {
+        allocationPercent: 50,
+        targeting: { platforms: ['ios'] },
+        variants: [
+          { key: 'control', isControl: true, weight: 50 },
+          { key: 'wrapped', weight: 50, overrides: [{ slotId: 'hero', contentId: 'bn-wrapped' }] },
+        ],
+      });
+      const s = unitsOf(shelf.id, 'home');
+      const onIos = unitsOf(ios.id, 'home', 'ios');
 
-    expect(answers.inExperiment.body).toMatchObject({ reason: 'SPLIT', metadata: { inExperiment: true } });
-    expect(answers.outsideAllocation.body).toMatchObject({ reason: 'SPLIT', value: 'control', metadata: { inExperiment: false } });
-    expect(answers.notTargeted.body).toMatchObject({ reason: 'TARGETING_MATCH', value: 'control', metadata: { inExperiment: false } });
-    expect(answers.staticSlot.body).toMatchObject({ reason: 'STATIC', variant: 'default' });
-    expect(answers.decidedSlot.body).toMatchObject({ reason: 'SPLIT', variant: 'focus', value: 'sh-focus', metadata: { experimentId: shelf.id } });
-    // A control unit sees the default content, but the experiment's split decided that: SPLIT, variant control.
-    expect(answers.controlSlot.body).toMatchObject({ reason: 'SPLIT', variant: 'control', metadata: { experimentId: shelf.id } });
-    expect(answers.controlSlot.body.value).not.toBe('sh-focus');
-    expect(stopped.body).toMatchObject({ reason: 'DISABLED', value: 'control' });
-    for (const a of [...Object.values(answers), stopped]) {
-      expect(a.status).toBe(200);
-      expectValid(SINGLE, 200, a.body);
-    }
+      const answers = {
+        inExperiment: await evaluate('home-focus-shelf', { context: { targetingKey: s.inside } }),
+        outsideAllocation: await evaluate('home-focus-shelf', { context: { targetingKey: s.outside } }),
+        notTargeted: await evaluate('home-hero', { context: { targetingKey: onIos.inside, platform: 'web' } }),
+        staticSlot: await evaluate('home%2Fshelf-1', { context: { targetingKey: s.inside } }),
+        decidedSlot: await evaluate('home/shelf-2', { context: { targetingKey: s.treated } }),
+        controlSlot: await evaluate('home/shelf-2', { context: { targetingKey: s.control } }),
+      };
+      await app.stops.stop({ experimentId: shelf.id, reason: 'test' }, ctx);
+      await app.serving.settled();
+      const stopped = await evaluate('home-focus-shelf', { context: { targetingKey: s.inside } });
+
+      expect(answers.inExperiment.body).toMatchObject({ reason: 'SPLIT', metadata: { inExperiment: true } });
+      expect(answers.outsideAllocation.body).toMatchObject({ reason: 'SPLIT', value: 'control', metadata: { inExperiment: false } });
+      expect(answers.notTargeted.body).toMatchObject({ reason: 'TARGETING_MATCH', value: 'control', metadata: { inExperiment: false } });
+      expect(answers.staticSlot.body).toMatchObject({ reason: 'STATIC', variant: 'default' });
+      expect(answers.decidedSlot.body).toMatchObject({ reason: 'SPLIT', variant: 'focus', value: 'sh-focus', metadata: { experimentId: shelf.id } });
+      // A control unit sees the default content, but the experiment's split decided that: SPLIT, variant control.
+      expect(answers.controlSlot.body).toMatchObject({ reason: 'SPLIT', variant: 'control', metadata: { experimentId: shelf.id } });
+      expect(answers.controlSlot.body.value).not.toBe('sh-focus');
+      expect(stopped.body).toMatchObject({ reason: 'DISABLED', value: 'control' });
+      for (const a of [...Object.values(answers), stopped]) {
+        expect(a.status).toBe(200);
+        expectValid(SINGLE, 200, a.body);
+      }
+    });
+
+    it('single evaluation failures: 400 and 404 match evaluationFailure and flagNotFound', async () => {
+      const notFound = await evaluate('no-such-flag', { context: { targetingKey: 'u1' } });
+      const failures = [
+        await evaluate('home-focus-shelf', '{nope'),
+        await evaluate('home-focus-shelf', { context: {} }),
+        await evaluate('home-focus-shelf', { context: { targetingKey: 7 } }),
+      ];
+
+      expect(notFound.status).toBe(404);
+      expectValid(SINGLE, 404, notFound.body);
+      expect(failures.map((f) => [f.status, f.body.errorCode])).toEqual([
+        [400, 'PARSE_ERROR'],
+        [400, 'TARGETING_KEY_MISSING'],
+        [400, 'INVALID_CONTEXT'],
+      ]);
+      for (const f of failures) expectValid(SINGLE, 400, f.body);
+    });
+
+    it('bulk evaluation: 200 matches bulkEvaluationSuccess, 400 bulkEvaluationFailure', async () => {
+      await running('home-focus-shelf', { allocationPercent: 50 });
+      const ok = await evaluate('', { context: { targetingKey: 'user-7' } });
+      const bad = await evaluate('', { context: {} });
+
+      expect(ok.status).toBe(200);
+      expect(ok.body.flags.length).toBeGreaterThan(3);
+      expectValid(BULK, 200, ok.body);
+      expect(bad.status).toBe(400);
+      expectValid(BULK, 400, bad.body);
+    });
   });
+}
 
-  it('single evaluation failures: 400 and 404 match evaluationFailure and flagNotFound', async () => {
-    const notFound = await evaluate('no-such-flag', { context: { targetingKey: 'u1' } });
-    const failures = [
-      await evaluate('home-focus-shelf', '{nope'),
-      await evaluate('home-focus-shelf', { context: {} }),
-      await evaluate('home-focus-shelf', { context: { targetingKey: 7 } }),
-    ];
-
-    expect(notFound.status).toBe(404);
-    expectValid(SINGLE, 404, notFound.body);
-    expect(failures.map((f) => [f.status, f.body.errorCode])).toEqual([
-      [400, 'PARSE_ERROR'],
-      [400, 'TARGETING_KEY_MISSING'],
-      [400, 'INVALID_CONTEXT'],
-    ]);
-    for (const f of failures) expectValid(SINGLE, 400, f.body);
-  });
-
-  it('bulk evaluation: 200 matches bulkEvaluationSuccess, 400 bulkEvaluationFailure', async () => {
-    await running('home-focus-shelf', { allocationPercent: 50 });
-    const ok = await evaluate('', { context: { targetingKey: 'user-7' } });
-    const bad = await evaluate('', { context: {} });
-
-    expect(ok.status).toBe(200);
-    expect(ok.body.flags.length).toBeGreaterThan(3);
-    expectValid(BULK, 200, ok.body);
-    expect(bad.status).toBe(400);
-    expectValid(BULK, 400, bad.body);
-  });
-
+describe('the OFREP 0.3.0 schemas', () => {
   it('the schemas are not vacuous: OpenFeature DEFAULT, which OFREP 0.3.0 lacks, fails them', () => {
     const answer = { key: 'k', value: 'control', variant: 'control', reason: 'DEFAULT', metadata: {} };
     expect(validator(SINGLE, 200)(answer)).toBe(false);
