@@ -136,6 +136,15 @@ async function spread(work: (batch: LogEntry[], client: number) => Promise<void>
   );
 }
 
+/** The fold loop beside the appends, turn after turn as a replica's would, until `acking` turns false; then it catches up. */
+async function foldBeside(fold: PgFold, acking: () => boolean): Promise<void> {
+  while (acking()) {
+    const t = await fold.turn(50_000);
+    if (!t.folded) await new Promise((r) => setTimeout(r, 20));
+  }
+  await fold.catchUp();
+}
+
 async function sealabRound(): Promise<{ perSec: number; ackPerSec: number; maxBacklog: number; readMs: number }> {
   const db = await exposedDb();
   const logs = Array.from({ length: CLIENTS }, (_, c) => new PgEventLog(db.sql(c)));
@@ -143,14 +152,7 @@ async function sealabRound(): Promise<{ perSec: number; ackPerSec: number; maxBa
   let acking = true;
   let maxBacklog = 0;
   const started = performance.now();
-  // The fold runs beside the appends, turn after turn, as a replica's fold loop would; then catches up.
-  const folder = (async () => {
-    while (acking) {
-      const t = await fold.turn(50_000);
-      if (!t.folded) await new Promise((r) => setTimeout(r, 20));
-    }
-    await fold.catchUp();
-  })();
+  const folder = foldBeside(fold, () => acking);
   let sampled = 0;
   await spread(async (batch, c) => {
     const r = await logs[c].append(batch, new Date().toISOString(), { ctx, requestId: `b${batch[0].key}`, after: { received: batch.length } });
@@ -187,13 +189,7 @@ async function ingestRound(backlogMax: number): Promise<{ perSec: number; ackPer
   let acking = true;
   let maxBacklog = 0;
   const started = performance.now();
-  const folder = (async () => {
-    while (acking) {
-      const t = await fold.turn(50_000);
-      if (!t.folded) await new Promise((r) => setTimeout(r, 20));
-    }
-    await fold.catchUp();
-  })();
+  const folder = foldBeside(fold, () => acking);
   let sampled = 0;
   await spread(async (batch, c) => {
     const events = batch.map((e) => ({ id: e.key.slice(2), type: 'metric', unitId: e.unitId, metricId: e.ref, value: e.value }));

@@ -86,7 +86,7 @@ export async function createPostgresContainer(opts: ContainerOptions & { databas
     readiness: () => replica.readiness(contentSync?.status()),
     exposures: side.exposures,
     fold: side.fold,
-    ingest: () => side.ingest,
+    ingest: side.ingest,
     current: side.current,
     settle: side.settle,
     healthProbe: async () => void (await sql.get('SELECT 1 AS ok')),

@@ -138,7 +138,8 @@ export interface EngineParts {
   readiness(): Readiness;
   exposures: ExposureBuffer;
   fold: EventFolding;
-  ingest: (fold: EventFolding) => IngestPath;
+  /** Where ingest batches are validated and appended (SqliteIngest or PgIngest). */
+  ingest: IngestPath;
   /** MetricsService's hooks: what was served written and what was acknowledged folded (current: synchronously where it can). */
   current: () => FoldStatus;
   settle: () => Promise<unknown>;
@@ -177,7 +178,7 @@ export function assemble(p: EngineParts): Container {
     stops,
     catalog: new CatalogService(deps),
     catalogChanges: p.catalogChanges,
-    events: new EventService(deps, p.index, exposures, p.ingest(fold)),
+    events: new EventService(deps, p.index, exposures, p.ingest),
     fold,
     metrics: results,
     ramps,

@@ -117,7 +117,7 @@ export async function createSqliteContainer(opts: ContainerOptions): Promise<Sql
     readiness: () => readiness(db, watcher, serving, contentSync?.status()),
     exposures,
     fold,
-    ingest: () => new SqliteIngest(deps.events, deps.catalog, deps.experiments, fold),
+    ingest: new SqliteIngest(deps.events, deps.catalog, deps.experiments, fold),
     current: () => {
       exposures.flushSync(); // get_metrics counts every exposure served: it waits for the writer's acknowledgement
       return fold.catchUp();

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { demoConfig, permissivePolicy } from '../helpers/app.js';
 import { FaultProxy } from '../helpers/fault-proxy.js';
+import { eventually } from '../helpers/gateway-client.js';
 
 /**
  * A gateway sealab orchestrating a backend sealab (behind a fault-injecting proxy) and a content
@@ -182,18 +183,6 @@ async function served(experimentKey: string, unit: string) {
     content: await shelf(content.url),
     gateway: await shelf(gateway.url),
   };
-}
-
-async function eventually(check: () => Promise<void>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
 }
 
 describe('two sealab processes: a gateway over a remote backend and content delivery', () => {
